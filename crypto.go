@@ -1,0 +1,261 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
+	"github.com/tink-crypto/tink-go/v2/tink"
+)
+
+// A Cipher is a master key (key-encryption key). It wraps and unwraps the
+// workspaces' data keys; it never sees a secret value.
+//
+// Encrypt and Decrypt are authenticated encryption with associated data:
+// Decrypt must fail, and return no plaintext, unless ciphertext was produced
+// by Encrypt of the same key with the same associated data. Both must be
+// safe for concurrent use. A Cipher backed by a remote service (a KMS)
+// should honour ctx.
+//
+// ID names the key. It is stored beside everything the Cipher wraps, so
+// that several master keys can coexist while data keys move from one to
+// another; it must be stable for the life of the key and must not contain
+// key material.
+type Cipher interface {
+	ID() string
+	Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error)
+	Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error)
+}
+
+var _ Cipher = (*LocalCipher)(nil)
+
+// A LocalCipher is a master key held in process memory: a Tink AEAD keyset
+// (AES-256-GCM by default). It suits development and single-node
+// deployments; production deployments should prefer a KMS-backed Cipher, so
+// that the master key never sits in the backend's memory or environment.
+//
+// A LocalCipher formats as redacted in fmt and log output.
+type LocalCipher struct {
+	id   string
+	aead tink.AEAD
+}
+
+// GenerateLocalKey returns a new master keyset holding one AES-256-GCM key,
+// serialized as Tink's JSON keyset format. The result is key material in the
+// clear: store it as a secret (a file readable only by the backend, or a
+// secret manager), never in source control.
+func GenerateLocalKey() ([]byte, error) {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("secrets: generate key: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
+		return nil, fmt.Errorf("secrets: generate key: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// NewLocalCipher returns a Cipher from a Tink JSON keyset such as
+// [GenerateLocalKey] returns. The keyset must hold AEAD keys.
+//
+// Its ID is "tink-local:" followed by the primary key's ID, so adding a new
+// primary key to the keyset gives a new master key ID (a migration, done by
+// re-wrapping), while every key of the keyset can still decrypt.
+//
+// Errors never include the keyset's contents.
+func NewLocalCipher(keysetJSON []byte) (*LocalCipher, error) {
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(keysetJSON)))
+	if err != nil {
+		// Tink's parse errors may quote input bytes; do not pass them on.
+		return nil, errors.New("secrets: master key is not a valid Tink JSON keyset")
+	}
+	a, err := aead.New(h)
+	if err != nil {
+		return nil, errors.New("secrets: master key keyset holds no usable AEAD key")
+	}
+	return &LocalCipher{
+		id:   "tink-local:" + strconv.FormatUint(uint64(h.KeysetInfo().GetPrimaryKeyId()), 10),
+		aead: a,
+	}, nil
+}
+
+// LoadLocalCipher reads a Tink JSON keyset from the file at path.
+func LoadLocalCipher(path string) (*LocalCipher, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: read master key: %w", err)
+	}
+	defer clear(b)
+	return NewLocalCipher(b)
+}
+
+// LocalCipherFromEnv reads a Tink JSON keyset from the environment variable
+// name. The caller should remove the variable afterwards (os.Unsetenv), and
+// must never pass the backend's environment to a child process; see
+// [Environ].
+func LocalCipherFromEnv(name string) (*LocalCipher, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return nil, fmt.Errorf("secrets: master key variable %s is not set", name)
+	}
+	return NewLocalCipher([]byte(v))
+}
+
+// ID returns the key's stable identifier.
+func (c *LocalCipher) ID() string { return c.id }
+
+// Encrypt encrypts plaintext bound to associatedData.
+func (c *LocalCipher) Encrypt(_ context.Context, plaintext, associatedData []byte) ([]byte, error) {
+	return c.aead.Encrypt(plaintext, associatedData)
+}
+
+// Decrypt decrypts ciphertext bound to associatedData; it fails with
+// [ErrDecrypt] on any mismatch and then returns no plaintext.
+func (c *LocalCipher) Decrypt(_ context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+	p, err := c.aead.Decrypt(ciphertext, associatedData)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return p, nil
+}
+
+// Format prints the key's ID only.
+func (c *LocalCipher) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "LocalCipher(%s)", c.id)
+}
+
+// Domain labels: every associated data starts with one, so that a ciphertext
+// made for one purpose can never be accepted for another.
+const (
+	adWorkspaceKey = "dataspace.secrets/v1/workspace-key"
+	adSecret       = "dataspace.secrets/v1/secret-version"
+)
+
+// associatedData encodes fields unambiguously: each is preceded by its
+// length as a 4-byte big-endian integer, so that no two lists of fields
+// share an encoding.
+func associatedData(fields ...string) []byte {
+	n := 0
+	for _, f := range fields {
+		n += 4 + len(f)
+	}
+	b := make([]byte, 0, n)
+	for _, f := range fields {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+func workspaceKeyAD(workspace, cipherID string) []byte {
+	return associatedData(adWorkspaceKey, workspace, cipherID)
+}
+
+func secretAD(workspace, secretID, name string, version int64) []byte {
+	return associatedData(adSecret, workspace, secretID, name, strconv.FormatInt(version, 10))
+}
+
+// dataKey is an unwrapped workspace keyset: its AEAD primitive and the IDs
+// of the keys it holds.
+type dataKey struct {
+	aead     tink.AEAD
+	primary  uint32
+	keyIDs   map[uint32]bool
+	revision int64
+}
+
+// Format keeps key material out of fmt output, should a dataKey ever be
+// printed while debugging.
+func (k *dataKey) Format(f fmt.State, _ rune) { io.WriteString(f, "dataKey([redacted])") }
+
+func newDataKey(h *keyset.Handle, revision int64) (*dataKey, error) {
+	a, err := aead.New(h)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: data key: %w", err)
+	}
+	info := h.KeysetInfo()
+	k := &dataKey{aead: a, primary: info.GetPrimaryKeyId(), keyIDs: map[uint32]bool{}, revision: revision}
+	for _, ki := range info.GetKeyInfo() {
+		if ki.GetStatus() == tinkpb.KeyStatusType_ENABLED {
+			k.keyIDs[ki.GetKeyId()] = true
+		}
+	}
+	return k, nil
+}
+
+// cipherKeyID returns the ID of the Tink key that produced ciphertext, from
+// its 5-byte Tink output prefix.
+func cipherKeyID(ciphertext []byte) (uint32, bool) {
+	if len(ciphertext) < 5 || ciphertext[0] != 1 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(ciphertext[1:5]), true
+}
+
+// kek adapts a Cipher to the interface Tink uses to wrap keysets. It keeps
+// the Cipher's own error from Decrypt, so that an unreachable KMS is not
+// reported as tampering.
+type kek struct {
+	c   Cipher
+	err error
+}
+
+func (k *kek) EncryptWithContext(ctx context.Context, p, ad []byte) ([]byte, error) {
+	return k.c.Encrypt(ctx, p, ad)
+}
+
+func (k *kek) DecryptWithContext(ctx context.Context, c, ad []byte) ([]byte, error) {
+	p, err := k.c.Decrypt(ctx, c, ad)
+	if err != nil {
+		k.err = err
+	}
+	return p, err
+}
+
+// newWorkspaceKey makes a fresh AES-256-GCM keyset and wraps it with c.
+func newWorkspaceKey(ctx context.Context, c Cipher, workspace string) (*keyset.Handle, []byte, error) {
+	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		return nil, nil, fmt.Errorf("secrets: new data key: %w", err)
+	}
+	wrapped, err := wrapKey(ctx, c, workspace, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, wrapped, nil
+}
+
+func wrapKey(ctx context.Context, c Cipher, workspace string, h *keyset.Handle) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), &kek{c: c}, workspaceKeyAD(workspace, c.ID())); err != nil {
+		return nil, fmt.Errorf("secrets: wrap data key with master key %s: %w", c.ID(), err)
+	}
+	return buf.Bytes(), nil
+}
+
+// unwrapKey decrypts a wrapped workspace keyset. Any failure is reported as
+// ErrDecrypt, without saying which check failed.
+func unwrapKey(ctx context.Context, c Cipher, wk WrappedKey) (*keyset.Handle, error) {
+	k := &kek{c: c}
+	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(wk.Ciphertext)), k, workspaceKeyAD(wk.Workspace, wk.CipherID))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if k.err != nil && !errors.Is(k.err, ErrDecrypt) {
+			return nil, fmt.Errorf("secrets: unwrap data key of workspace %q with master key %s: %w", wk.Workspace, c.ID(), k.err)
+		}
+		return nil, fmt.Errorf("secrets: unwrap data key of workspace %q: %w", wk.Workspace, ErrDecrypt)
+	}
+	return h, nil
+}

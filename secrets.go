@@ -1,0 +1,677 @@
+// Package secrets keeps each workspace's secrets encrypted in the host's
+// database and hands them to child processes as environment variables.
+//
+// A backend builds one [Manager] with [New] from a [Store] (where
+// ciphertext lives) and a [Cipher] (the master key). Editors' calls map to
+// [Manager.Set], [Manager.SetIf], [Manager.Rename], [Manager.Delete] and
+// [Manager.List]; a build or job gets its environment from
+// [Manager.EnvFor] or a ready command from [Manager.Command].
+//
+//	m, err := secrets.New(secrets.NewMemoryStore(), cipher, nil)
+//	ctx = secrets.WithActor(ctx, "user:42")
+//	_, err = m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+//	env, err := m.EnvFor(ctx, "ws-1") // ["AUTH_TOKEN=s3cr3t"]
+//
+// # Backends
+//
+// [MemoryStore] keeps everything in process memory: for tests and for
+// single-process use. [PostgresStore] keeps it in the host's Postgres
+// database. Any other [Store] should pass the conformance suite in package
+// storetest.
+//
+// # Encryption
+//
+// Envelope encryption with Tink. Every workspace has its own AES-256-GCM
+// keyset (its data key), stored wrapped by the [Cipher] with associated
+// data naming the workspace and the Cipher's ID. Every version of every
+// secret is encrypted with the workspace's data key and associated data
+// that binds it to the workspace, the secret's ID, its name and its version
+// number, so a ciphertext copied to any other row fails to decrypt.
+// Unwrapped data keys are cached (Config.KeyCacheSize, Config.KeyCacheTTL).
+// A [LocalCipher] holds a Tink keyset in memory; [GenerateLocalKey] makes
+// one.
+//
+// # Environment injection
+//
+// [Manager.EnvFor] returns a workspace's "NAME=value" strings from one
+// consistent read. [Environ] merges them onto an explicit base environment
+// (never the backend's own, which holds its database password and master
+// key), and [Manager.Command] builds an [os/exec.Cmd] with that environment.
+// Names and values are validated when they are saved, not when a build
+// starts: see [Manager.Set].
+//
+// # Errors
+//
+// Errors can be tested with [errors.Is] against the Err values below. No
+// error text ever contains a secret value or key material; names of
+// secrets do appear, except names that failed validation (users paste
+// values into name fields). Any failure to decrypt is [ErrDecrypt],
+// without saying which check failed.
+//
+// Values are returned as [Value], which prints as "[redacted]" in fmt, log
+// and JSON output; [Value.Reveal] returns the bytes.
+package secrets
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dataspace/secrets/internal/keycache"
+)
+
+var (
+	// ErrNotFound: no secret (or version, or workspace key) of that name.
+	ErrNotFound = errors.New("secrets: not found")
+	// ErrConflict: a check-and-set failed because the secret changed since
+	// the version the caller saw.
+	ErrConflict = errors.New("secrets: changed since the version seen")
+	// ErrExists: another secret of the workspace has that name, ignoring
+	// case. Manager methods return it together with ErrConflict, so that
+	// errors.Is(err, ErrConflict) also catches it.
+	ErrExists = errors.New("secrets: name already used")
+	// ErrInvalidName: the name does not follow the environment-variable
+	// rule [A-Za-z_][A-Za-z0-9_]* or is too long.
+	ErrInvalidName = errors.New("secrets: invalid name")
+	// ErrReservedName: the name is refused by the default deny-list (see
+	// DeniedNames) or reserved by the host (Config.ReservedNames).
+	ErrReservedName = errors.New("secrets: reserved name")
+	// ErrInvalidValue: the value holds a NUL byte.
+	ErrInvalidValue = errors.New("secrets: invalid value")
+	// ErrTooLarge: a "NAME=value" string over MaxEnvString, or a workspace
+	// environment over Config.MaxEnvBytes.
+	ErrTooLarge = errors.New("secrets: too large")
+	// ErrInvalidWorkspace: the workspace identifier is empty, too long, or
+	// not UTF-8.
+	ErrInvalidWorkspace = errors.New("secrets: invalid workspace")
+	// ErrDecrypt: a ciphertext or wrapped key failed authentication:
+	// tampering, a ciphertext moved between rows, or a wrong master key.
+	ErrDecrypt = errors.New("secrets: decryption failed")
+)
+
+// Config tunes a Manager. A nil *Config, and every zero field, means the
+// default given with the field.
+type Config struct {
+	// KeepVersions is how many versions of each secret are retained,
+	// current one included. Default 10.
+	KeepVersions int
+	// MaxNameLength bounds names, in bytes. Default 256.
+	MaxNameLength int
+	// MaxEnvBytes bounds a workspace's whole environment: the sum over its
+	// secrets of len(name)+len(value)+2. Default 1 MiB (Linux allows about
+	// 2 MiB of arguments and environment together); negative means no
+	// limit.
+	MaxEnvBytes int64
+	// ReservedNames and ReservedPrefixes are names the host keeps for
+	// itself (e.g. "PLATFORM_JOB_ID", "PLATFORM_"); Set refuses them with
+	// ErrReservedName. Compared ignoring ASCII case.
+	ReservedNames    []string
+	ReservedPrefixes []string
+	// AllowNames permits names that DeniedNames or DeniedPrefixes would
+	// refuse. Compared ignoring ASCII case.
+	AllowNames []string
+	// DecryptOnly are former master keys: data keys they wrapped can still
+	// be unwrapped, but new data keys are wrapped by the primary Cipher.
+	DecryptOnly []Cipher
+	// KeyCacheSize bounds how many unwrapped workspace keys are cached.
+	// Default 1024.
+	KeyCacheSize int
+	// KeyCacheTTL bounds how long an unwrapped key is cached. Default 5
+	// minutes.
+	KeyCacheTTL time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// A Manager encrypts, stores, versions and injects workspace secrets. It
+// is safe for concurrent use. Several Managers (in several processes) may
+// share one Store.
+type Manager struct {
+	store            Store
+	cipher           Cipher
+	ciphers          map[string]Cipher
+	cfg              Config
+	keys             *keycache.Cache[string, *dataKey]
+	reserved         map[string]bool
+	reservedPrefixes []string
+	allowed          map[string]bool
+}
+
+// New returns a Manager that keeps secrets in store and wraps workspace keys
+// with cipher. cfg may be nil.
+func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
+	if store == nil || cipher == nil {
+		return nil, errors.New("secrets: New needs a Store and a Cipher")
+	}
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.KeepVersions <= 0 {
+		c.KeepVersions = 10
+	}
+	if c.MaxNameLength <= 0 {
+		c.MaxNameLength = 256
+	}
+	if c.MaxEnvBytes == 0 {
+		c.MaxEnvBytes = 1 << 20
+	}
+	if c.KeyCacheSize <= 0 {
+		c.KeyCacheSize = 1024
+	}
+	if c.KeyCacheTTL <= 0 {
+		c.KeyCacheTTL = 5 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	m := &Manager{
+		store:    store,
+		cipher:   cipher,
+		ciphers:  map[string]Cipher{cipher.ID(): cipher},
+		cfg:      c,
+		keys:     keycache.New[string, *dataKey](c.KeyCacheSize, c.KeyCacheTTL, c.Now),
+		reserved: map[string]bool{},
+		allowed:  map[string]bool{},
+	}
+	for _, d := range c.DecryptOnly {
+		if _, ok := m.ciphers[d.ID()]; !ok {
+			m.ciphers[d.ID()] = d
+		}
+	}
+	for _, n := range c.ReservedNames {
+		m.reserved[strings.ToUpper(n)] = true
+	}
+	for _, p := range c.ReservedPrefixes {
+		m.reservedPrefixes = append(m.reservedPrefixes, strings.ToUpper(p))
+	}
+	for _, n := range c.AllowNames {
+		m.allowed[strings.ToUpper(n)] = true
+	}
+	return m, nil
+}
+
+// Format prints no key material.
+func (m *Manager) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "secrets.Manager(store=%T, cipher=%s)", m.store, m.cipher.ID())
+}
+
+type actorKey struct{}
+
+// WithActor returns a context that names who acts (e.g. "user:42"); the
+// Manager records it with every version it writes.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the actor set by WithActor, or "".
+func ActorFrom(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}
+
+// Meta describes a secret or one of its versions, without its value.
+type Meta struct {
+	Name      string
+	Version   int64
+	Created   time.Time // when the secret was created
+	CreatedBy string
+	Updated   time.Time // when this version was written
+	UpdatedBy string
+}
+
+func metaOf(v Version) Meta {
+	return Meta{Name: v.Name, Version: v.Version, Created: v.Created, CreatedBy: v.CreatedBy, Updated: v.Updated, UpdatedBy: v.UpdatedBy}
+}
+
+// A Value is a secret's bytes. It prints as "[redacted]" with every fmt
+// verb, in log/slog and in JSON or text encodings; only Reveal gives the
+// bytes.
+type Value struct{ b []byte }
+
+// Reveal returns a copy of the value's bytes.
+func (v Value) Reveal() []byte { return append([]byte{}, v.b...) }
+
+// Len returns the value's length in bytes.
+func (v Value) Len() int { return len(v.b) }
+
+const redacted = "[redacted]"
+
+// Format writes "[redacted]" whatever the verb.
+func (v Value) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// String returns "[redacted]".
+func (v Value) String() string { return redacted }
+
+// GoString returns "[redacted]".
+func (v Value) GoString() string { return redacted }
+
+// LogValue hides the value from log/slog.
+func (v Value) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText hides the value from encoders.
+func (v Value) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// A Secret is a revealed version of a secret: its metadata and its value.
+type Secret struct {
+	Meta
+	Value Value
+}
+
+// Format prints the metadata and a redacted value.
+func (s Secret) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "{%s v%d value:%s}", s.Name, s.Version, redacted)
+}
+
+// LogValue hides the value from log/slog.
+func (s Secret) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", s.Name), slog.Int64("version", s.Version), slog.String("value", redacted))
+}
+
+// A DecryptError reports the secrets of a workspace that could not be
+// decrypted. It matches ErrDecrypt with errors.Is.
+type DecryptError struct {
+	Workspace string
+	Names     []string
+}
+
+func (e *DecryptError) Error() string {
+	return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), ErrDecrypt)
+}
+
+// Is reports whether target is ErrDecrypt.
+func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }
+
+func (m *Manager) now() time.Time { return m.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+func newSecretID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// dataKey returns the workspace's unwrapped key, from the cache or the
+// Store. It returns ErrNotFound if the workspace has none.
+func (m *Manager) dataKey(ctx context.Context, ws string) (*dataKey, error) {
+	return m.keys.Load(ws, func() (*dataKey, error) {
+		wk, err := m.store.Key(ctx, ws)
+		if err != nil {
+			return nil, err
+		}
+		c, ok := m.ciphers[wk.CipherID]
+		if !ok {
+			return nil, fmt.Errorf("secrets: workspace %q: data key wrapped by master key %q, which this Manager does not have: %w", ws, wk.CipherID, ErrDecrypt)
+		}
+		h, err := unwrapKey(ctx, c, wk)
+		if err != nil {
+			return nil, err
+		}
+		return newDataKey(h, wk.Revision)
+	})
+}
+
+// writeKey returns the workspace's key, creating it if there is none.
+func (m *Manager) writeKey(ctx context.Context, ws string) (*dataKey, error) {
+	k, err := m.dataKey(ctx, ws)
+	if !errors.Is(err, ErrNotFound) {
+		return k, err
+	}
+	h, wrapped, err := newWorkspaceKey(ctx, m.cipher, ws)
+	if err != nil {
+		return nil, err
+	}
+	err = m.store.PutKey(ctx, WrappedKey{Workspace: ws, CipherID: m.cipher.ID(), Ciphertext: wrapped, Updated: m.now()}, 0)
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) {
+		// Another writer created it first: use theirs.
+		m.keys.Remove(ws)
+		return m.dataKey(ctx, ws)
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err = newDataKey(h, 1)
+	if err != nil {
+		return nil, err
+	}
+	m.keys.Add(ws, k)
+	return k, nil
+}
+
+// freshKey makes sure k knows the key that encrypted every ciphertext of
+// vs. If one is unknown (another replica rotated the keyset), it reloads
+// the keyset from the Store once.
+func (m *Manager) freshKey(ctx context.Context, ws string, k *dataKey, vs ...Version) (*dataKey, error) {
+	for _, v := range vs {
+		if id, ok := cipherKeyID(v.Ciphertext); ok && !k.keyIDs[id] {
+			m.keys.Remove(ws)
+			return m.dataKey(ctx, ws)
+		}
+	}
+	return k, nil
+}
+
+func (m *Manager) seal(k *dataKey, v *Version, value []byte) error {
+	ct, err := k.aead.Encrypt(value, secretAD(v.Workspace, v.SecretID, v.Name, v.Version))
+	if err != nil {
+		return fmt.Errorf("secrets: encrypt %s: %w", v.Name, err)
+	}
+	v.Ciphertext = ct
+	v.KeyID = k.primary
+	v.EnvSize = envSize(v.Name, len(value))
+	return nil
+}
+
+func open(k *dataKey, v Version) ([]byte, error) {
+	p, err := k.aead.Decrypt(v.Ciphertext, secretAD(v.Workspace, v.SecretID, v.Name, v.Version))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return p, nil
+}
+
+// reveal decrypts one version.
+func (m *Manager) reveal(ctx context.Context, v Version) ([]byte, error) {
+	k, err := m.dataKey(ctx, v.Workspace)
+	if errors.Is(err, ErrNotFound) {
+		err = ErrDecrypt // rows without a key: the key row is gone
+	}
+	if err == nil {
+		k, err = m.freshKey(ctx, v.Workspace, k, v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %s: %w", v.Name, err)
+	}
+	p, err := open(k, v)
+	if err != nil {
+		return nil, &DecryptError{Workspace: v.Workspace, Names: []string{v.Name}}
+	}
+	return p, nil
+}
+
+// maxAttempts bounds the retries of unconditional writes that lose a race.
+const maxAttempts = 8
+
+// Set stores value as the new current version of the secret name of
+// workspace ws, creating the secret if needed. If another writer changes
+// the secret at the same time, Set retries on top of their version, so
+// both versions are kept in the history and the last to commit is current.
+// A name that differs only in case from an existing secret's updates that
+// secret and renames it to the new spelling.
+//
+// Set refuses, changing nothing: an invalid workspace (ErrInvalidWorkspace);
+// a name that breaks the environment-variable rule (ErrInvalidName) or is
+// denied or reserved (ErrReservedName); a value with a NUL byte
+// (ErrInvalidValue); a "NAME=value" over MaxEnvString, or a workspace
+// environment over Config.MaxEnvBytes (ErrTooLarge).
+func (m *Manager) Set(ctx context.Context, ws, name string, value []byte) (Meta, error) {
+	return m.set(ctx, ws, name, value, -1)
+}
+
+// SetIf is Set with check-and-set: it writes only if the secret's current
+// version is still seen, the one the editor saw. seen 0 means "create only
+// if absent". Otherwise it returns an error matching ErrConflict (and
+// ErrExists if the name is taken) and changes nothing. Of several editors
+// racing with the same seen version, exactly one succeeds.
+func (m *Manager) SetIf(ctx context.Context, ws, name string, value []byte, seen int64) (Meta, error) {
+	if seen < 0 {
+		return Meta{}, fmt.Errorf("secrets: SetIf: negative version: %w", ErrConflict)
+	}
+	return m.set(ctx, ws, name, value, seen)
+}
+
+func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen int64) (Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return Meta{}, err
+	}
+	if err := m.validName(name); err != nil {
+		return Meta{}, err
+	}
+	if err := validValue(name, value); err != nil {
+		return Meta{}, err
+	}
+	k, err := m.writeKey(ctx, ws)
+	if err != nil {
+		return Meta{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := m.store.Lookup(ctx, ws, name)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Meta{}, err
+		}
+		found := err == nil
+		now, actor := m.now(), ActorFrom(ctx)
+		v := Version{Workspace: ws, Name: name, Updated: now, UpdatedBy: actor}
+		var expect int64
+		switch {
+		case seen > 0 && !found:
+			return Meta{}, fmt.Errorf("secrets: %s was deleted since version %d: %w", name, seen, ErrConflict)
+		case seen >= 0 && found && cur.Version != seen:
+			if seen == 0 {
+				return Meta{}, fmt.Errorf("secrets: %s: %w", cur.Name, errors.Join(ErrExists, ErrConflict))
+			}
+			return Meta{}, fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, seen, ErrConflict)
+		case found:
+			v.SecretID, v.Version, v.Created, v.CreatedBy = cur.SecretID, cur.Version+1, cur.Created, cur.CreatedBy
+			expect = cur.Version
+		default:
+			v.SecretID, v.Version, v.Created, v.CreatedBy = newSecretID(), 1, now, actor
+		}
+		if err := m.seal(k, &v, value); err != nil {
+			return Meta{}, err
+		}
+		err = m.put(ctx, v, expect)
+		if err == nil {
+			return metaOf(v), nil
+		}
+		if seen >= 0 || attempt == maxAttempts || !(errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
+			return Meta{}, err
+		}
+	}
+}
+
+// put writes v and gives store errors their Manager form.
+func (m *Manager) put(ctx context.Context, v Version, expect int64) error {
+	err := m.store.Put(ctx, Write{Version: v, Expect: expect, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrExists):
+		return fmt.Errorf("secrets: another secret is named %s: %w", v.Name, errors.Join(ErrExists, ErrConflict))
+	case errors.Is(err, ErrTooLarge):
+		return fmt.Errorf("secrets: %s: the workspace environment would exceed %d bytes: %w", v.Name, m.cfg.MaxEnvBytes, ErrTooLarge)
+	}
+	return err
+}
+
+// Get returns the current version of a secret, with its value. It returns
+// ErrNotFound if there is none and ErrDecrypt if it fails to decrypt.
+func (m *Manager) Get(ctx context.Context, ws, name string) (Secret, error) {
+	if err := validWorkspace(ws); err != nil {
+		return Secret{}, err
+	}
+	cur, err := m.store.Lookup(ctx, ws, name)
+	if err != nil {
+		return Secret{}, err
+	}
+	p, err := m.reveal(ctx, cur)
+	if err != nil {
+		return Secret{}, err
+	}
+	return Secret{Meta: metaOf(cur), Value: Value{p}}, nil
+}
+
+// GetVersion returns a retained version of a secret, with its value. The
+// name is the secret's current name. It returns ErrNotFound if the version
+// is not retained.
+func (m *Manager) GetVersion(ctx context.Context, ws, name string, version int64) (Secret, error) {
+	v, err := m.version(ctx, ws, name, version)
+	if err != nil {
+		return Secret{}, err
+	}
+	p, err := m.reveal(ctx, v)
+	if err != nil {
+		return Secret{}, err
+	}
+	return Secret{Meta: metaOf(v), Value: Value{p}}, nil
+}
+
+func (m *Manager) version(ctx context.Context, ws, name string, version int64) (Version, error) {
+	hist, err := m.history(ctx, ws, name)
+	if err != nil {
+		return Version{}, err
+	}
+	for _, v := range hist {
+		if v.Version == version {
+			return v, nil
+		}
+	}
+	return Version{}, fmt.Errorf("secrets: %s has no version %d: %w", name, version, ErrNotFound)
+}
+
+func (m *Manager) history(ctx context.Context, ws, name string) ([]Version, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	cur, err := m.store.Lookup(ctx, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	return m.store.History(ctx, ws, cur.SecretID)
+}
+
+// Versions returns the metadata of a secret's retained versions, newest
+// first. Each carries the name it was written under.
+func (m *Manager) Versions(ctx context.Context, ws, name string) ([]Meta, error) {
+	hist, err := m.history(ctx, ws, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Meta, len(hist))
+	for i, v := range hist {
+		out[i] = metaOf(v)
+	}
+	return out, nil
+}
+
+// List returns the metadata of every secret of the workspace, sorted by
+// name. It never decrypts or returns a value.
+func (m *Manager) List(ctx context.Context, ws string) ([]Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	cur, err := m.store.Current(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Meta, len(cur))
+	for i, v := range cur {
+		out[i] = metaOf(v)
+	}
+	return out, nil
+}
+
+// Rollback makes the value of a retained version the secret's new current
+// version (under its current name). History is kept: rolling back is
+// itself a version. It returns ErrNotFound if the version is not retained.
+func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64) (Meta, error) {
+	return m.rewrite(ctx, ws, name, name, version)
+}
+
+// Rename gives a secret a new name, keeping its value and history; the
+// caller never sees the value. It returns ErrNotFound if there is no secret
+// from, an error matching ErrExists (and ErrConflict) if another secret is
+// named to, and refuses an invalid or reserved new name as Set does.
+func (m *Manager) Rename(ctx context.Context, ws, from, to string) (Meta, error) {
+	if err := m.validName(to); err != nil {
+		return Meta{}, err
+	}
+	return m.rewrite(ctx, ws, from, to, 0)
+}
+
+// rewrite writes a new version of the secret named name, under newName,
+// with the value of version fromVersion (0: the current one).
+func (m *Manager) rewrite(ctx context.Context, ws, name, newName string, fromVersion int64) (Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return Meta{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := m.store.Lookup(ctx, ws, name)
+		if err != nil {
+			return Meta{}, err
+		}
+		src := cur
+		if fromVersion > 0 && fromVersion != cur.Version {
+			if src, err = m.version(ctx, ws, name, fromVersion); err != nil {
+				return Meta{}, err
+			}
+		}
+		if name == newName && fromVersion == 0 {
+			return metaOf(cur), nil // same name: nothing to do
+		}
+		value, err := m.reveal(ctx, src)
+		if err != nil {
+			return Meta{}, err
+		}
+		if name != newName {
+			if err := validValue(newName, value); err != nil {
+				clear(value)
+				return Meta{}, err
+			}
+		}
+		k, err := m.dataKey(ctx, ws)
+		if err != nil {
+			clear(value)
+			return Meta{}, err
+		}
+		v := Version{Workspace: ws, SecretID: cur.SecretID, Name: newName, Version: cur.Version + 1,
+			Created: cur.Created, CreatedBy: cur.CreatedBy, Updated: m.now(), UpdatedBy: ActorFrom(ctx)}
+		err = m.seal(k, &v, value)
+		clear(value)
+		if err != nil {
+			return Meta{}, err
+		}
+		if err = m.put(ctx, v, cur.Version); err == nil {
+			return metaOf(v), nil
+		}
+		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || attempt == maxAttempts {
+			return Meta{}, err
+		}
+	}
+}
+
+// Delete removes a secret and all its versions. It returns ErrNotFound if
+// there is none.
+func (m *Manager) Delete(ctx context.Context, ws, name string) error {
+	return m.del(ctx, ws, name, -1)
+}
+
+// DeleteIf removes a secret only if its current version is seen; otherwise
+// it returns ErrConflict and changes nothing.
+func (m *Manager) DeleteIf(ctx context.Context, ws, name string, seen int64) error {
+	return m.del(ctx, ws, name, seen)
+}
+
+func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
+	if err := validWorkspace(ws); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := m.store.Lookup(ctx, ws, name)
+		if err != nil {
+			return err
+		}
+		if seen >= 0 && cur.Version != seen {
+			return fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, seen, ErrConflict)
+		}
+		err = m.store.Delete(ctx, ws, cur.SecretID, cur.Version)
+		if err == nil || seen >= 0 || attempt == maxAttempts || !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package secrets
+
+import (
+	"context"
+	"time"
+)
+
+// A Store persists workspace keys and secret versions. Only ciphertext and
+// metadata cross this interface: a Store never sees a value or a key in the
+// clear, so it needs no protection beyond that of ordinary data.
+//
+// Every method is scoped to one workspace and must neither read nor change
+// anything of another. Every method must be safe for concurrent use, must
+// honour ctx, and must copy byte slices on the way in and out so that a
+// caller's later change to a slice never reaches stored data.
+//
+// Errors: a missing entry is reported as an error wrapping [ErrNotFound],
+// a failed check-and-set as one wrapping [ErrConflict], a name already used
+// by another secret as one wrapping [ErrExists], and a write that would push
+// the workspace over its environment budget as one wrapping [ErrTooLarge].
+// Other errors (connection, driver) are returned wrapped, never with
+// connection strings or stored bytes in their text.
+//
+// The package storetest checks all of this; every implementation should
+// pass it.
+type Store interface {
+	// Key returns the workspace's wrapped data key, or ErrNotFound.
+	Key(ctx context.Context, workspace string) (WrappedKey, error)
+
+	// PutKey stores k if the workspace's key is at revision expect: 0 means
+	// that the workspace must have no key yet. On success the stored key's
+	// revision is expect+1 (k.Revision is ignored). Otherwise it returns
+	// ErrConflict and changes nothing.
+	PutKey(ctx context.Context, k WrappedKey, expect int64) error
+
+	// Lookup returns the current version of the secret whose name equals
+	// name ignoring ASCII case, or ErrNotFound.
+	Lookup(ctx context.Context, workspace, name string) (Version, error)
+
+	// History returns the retained versions of the secret with the given
+	// ID, newest first, or ErrNotFound if there is no such secret.
+	History(ctx context.Context, workspace, secretID string) ([]Version, error)
+
+	// Current returns the current version of every secret of the workspace,
+	// sorted by name (byte order), read as one consistent snapshot: a
+	// concurrent write is seen entirely or not at all. A workspace without
+	// secrets gives an empty slice and no error.
+	Current(ctx context.Context, workspace string) ([]Version, error)
+
+	// Put adds w.Version as the new current version of its secret, all or
+	// nothing; see [Write] for the conditions it checks.
+	Put(ctx context.Context, w Write) error
+
+	// Delete removes the secret with the given ID and all its versions if
+	// its current version is expect. It returns ErrNotFound if there is no
+	// such secret and ErrConflict if its version differs.
+	Delete(ctx context.Context, workspace, secretID string, expect int64) error
+}
+
+// A WrappedKey is a workspace's data keyset, encrypted by a [Cipher].
+type WrappedKey struct {
+	Workspace  string
+	CipherID   string // ID of the Cipher that wrapped Ciphertext
+	Ciphertext []byte // the encrypted Tink keyset
+	Revision   int64  // 1 for a new key; incremented by each PutKey
+	Updated    time.Time
+}
+
+// A Version is one stored version of a secret: its metadata and its
+// ciphertext. The name is stored per version because it is bound into the
+// ciphertext: a rename makes a new version.
+type Version struct {
+	Workspace  string
+	SecretID   string // stable for the life of the secret, across renames
+	Name       string // the name this version was written under
+	Version    int64  // 1 for a new secret, then 2, 3, ...
+	Ciphertext []byte
+	KeyID      uint32 // ID of the data key (in the workspace keyset) that encrypted it
+	EnvSize    int64  // len(Name)+len(value)+2: the bytes the value takes in an environment
+	Created    time.Time
+	CreatedBy  string // actor who created the secret (version 1)
+	Updated    time.Time
+	UpdatedBy  string // actor who wrote this version
+}
+
+// A Write asks [Store.Put] to add a version.
+//
+// If Expect is 0 the write creates a secret: it fails with ErrExists if a
+// secret of the workspace already has Version.Name ignoring ASCII case, and
+// Version.Version must be 1. Otherwise the secret Version.SecretID must
+// exist (else ErrNotFound) with current version Expect (else ErrConflict),
+// Version.Version must be Expect+1, and if the name changes ignoring case no
+// other secret may have the new name (else ErrExists).
+//
+// If MaxEnvBytes is positive, the sum of EnvSize over the workspace's
+// current versions, counting the new one instead of the one it replaces,
+// must not exceed it (else ErrTooLarge).
+//
+// After the write only the newest Keep versions of the secret are retained
+// (Keep < 1 means 1).
+type Write struct {
+	Version     Version
+	Expect      int64
+	Keep        int
+	MaxEnvBytes int64
+}

@@ -1,0 +1,218 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+var _ Store = (*MemoryStore)(nil)
+
+// A MemoryStore is a Store that keeps everything in process memory, for
+// tests and for single-process use. It holds only ciphertext and metadata,
+// like any Store. It is safe for concurrent use; the zero value is not
+// usable: call NewMemoryStore.
+type MemoryStore struct {
+	mu sync.RWMutex
+	ws map[string]*memWorkspace
+}
+
+type memWorkspace struct {
+	key     *WrappedKey
+	secrets map[string][]Version // by secret ID, oldest version first
+	names   map[string]string    // lower-case name -> secret ID
+	envSize int64                // sum of EnvSize over current versions
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{ws: map[string]*memWorkspace{}}
+}
+
+// Format prints no stored bytes.
+func (s *MemoryStore) Format(f fmt.State, _ rune) { fmt.Fprint(f, "secrets.MemoryStore") }
+
+func (s *MemoryStore) workspace(ws string, create bool) *memWorkspace {
+	w := s.ws[ws]
+	if w == nil && create {
+		w = &memWorkspace{secrets: map[string][]Version{}, names: map[string]string{}}
+		s.ws[ws] = w
+	}
+	return w
+}
+
+func cloneVersion(v Version) Version {
+	v.Ciphertext = bytes.Clone(v.Ciphertext)
+	if v.Ciphertext == nil {
+		v.Ciphertext = []byte{}
+	}
+	return v
+}
+
+func current(vs []Version) Version { return vs[len(vs)-1] }
+
+// Key implements Store.
+func (s *MemoryStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
+	if err := ctx.Err(); err != nil {
+		return WrappedKey{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	w := s.workspace(ws, false)
+	if w == nil || w.key == nil {
+		return WrappedKey{}, fmt.Errorf("secrets: key of workspace %q: %w", ws, ErrNotFound)
+	}
+	k := *w.key
+	k.Ciphertext = bytes.Clone(k.Ciphertext)
+	return k, nil
+}
+
+// PutKey implements Store.
+func (s *MemoryStore) PutKey(ctx context.Context, k WrappedKey, expect int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workspace(k.Workspace, true)
+	var have int64
+	if w.key != nil {
+		have = w.key.Revision
+	}
+	if have != expect {
+		return fmt.Errorf("secrets: key of workspace %q is at revision %d, not %d: %w", k.Workspace, have, expect, ErrConflict)
+	}
+	k.Ciphertext = bytes.Clone(k.Ciphertext)
+	k.Revision = expect + 1
+	w.key = &k
+	return nil
+}
+
+// Lookup implements Store.
+func (s *MemoryStore) Lookup(ctx context.Context, ws, name string) (Version, error) {
+	if err := ctx.Err(); err != nil {
+		return Version{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if w := s.workspace(ws, false); w != nil {
+		if id, ok := w.names[strings.ToLower(name)]; ok {
+			return cloneVersion(current(w.secrets[id])), nil
+		}
+	}
+	return Version{}, fmt.Errorf("secrets: %s: %w", name, ErrNotFound)
+}
+
+// History implements Store.
+func (s *MemoryStore) History(ctx context.Context, ws, secretID string) ([]Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	w := s.workspace(ws, false)
+	if w == nil || w.secrets[secretID] == nil {
+		return nil, fmt.Errorf("secrets: secret %s: %w", secretID, ErrNotFound)
+	}
+	vs := w.secrets[secretID]
+	out := make([]Version, len(vs))
+	for i, v := range vs {
+		out[len(vs)-1-i] = cloneVersion(v)
+	}
+	return out, nil
+}
+
+// Current implements Store.
+func (s *MemoryStore) Current(ctx context.Context, ws string) ([]Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Version{}
+	if w := s.workspace(ws, false); w != nil {
+		for _, vs := range w.secrets {
+			out = append(out, cloneVersion(current(vs)))
+		}
+	}
+	slices.SortFunc(out, func(a, b Version) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Put implements Store.
+func (s *MemoryStore) Put(ctx context.Context, wr Write) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v := cloneVersion(wr.Version)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workspace(v.Workspace, true)
+	lower := strings.ToLower(v.Name)
+	var old []Version
+	if wr.Expect == 0 {
+		if _, taken := w.names[lower]; taken {
+			return fmt.Errorf("secrets: %s: %w", v.Name, ErrExists)
+		}
+		if _, taken := w.secrets[v.SecretID]; taken {
+			return fmt.Errorf("secrets: secret %s exists: %w", v.SecretID, ErrConflict)
+		}
+	} else {
+		old = w.secrets[v.SecretID]
+		if old == nil {
+			return fmt.Errorf("secrets: secret %s: %w", v.SecretID, ErrNotFound)
+		}
+		if cur := current(old).Version; cur != wr.Expect {
+			return fmt.Errorf("secrets: %s is at version %d, not %d: %w", v.Name, cur, wr.Expect, ErrConflict)
+		}
+		if id, taken := w.names[lower]; taken && id != v.SecretID {
+			return fmt.Errorf("secrets: %s: %w", v.Name, ErrExists)
+		}
+	}
+	if v.Version != wr.Expect+1 {
+		return fmt.Errorf("secrets: %s: new version %d does not follow %d: %w", v.Name, v.Version, wr.Expect, ErrConflict)
+	}
+	size := w.envSize + v.EnvSize
+	if old != nil {
+		size -= current(old).EnvSize
+	}
+	if wr.MaxEnvBytes > 0 && size > wr.MaxEnvBytes {
+		return fmt.Errorf("secrets: %s: %w", v.Name, ErrTooLarge)
+	}
+	if old != nil {
+		delete(w.names, strings.ToLower(current(old).Name))
+	}
+	keep := max(wr.Keep, 1)
+	vs := append(old, v)
+	if len(vs) > keep {
+		vs = append([]Version(nil), vs[len(vs)-keep:]...)
+	}
+	w.secrets[v.SecretID] = vs
+	w.names[lower] = v.SecretID
+	w.envSize = size
+	return nil
+}
+
+// Delete implements Store.
+func (s *MemoryStore) Delete(ctx context.Context, ws, secretID string, expect int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workspace(ws, false)
+	if w == nil || w.secrets[secretID] == nil {
+		return fmt.Errorf("secrets: secret %s: %w", secretID, ErrNotFound)
+	}
+	cur := current(w.secrets[secretID])
+	if cur.Version != expect {
+		return fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, expect, ErrConflict)
+	}
+	delete(w.secrets, secretID)
+	delete(w.names, strings.ToLower(cur.Name))
+	w.envSize -= cur.EnvSize
+	return nil
+}

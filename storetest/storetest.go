@@ -1,0 +1,609 @@
+// Package storetest is the conformance suite for implementations of
+// secrets.Store. A Store passes when
+//
+//	storetest.Run(t, func(t *testing.T) secrets.Store { return newEmptyStore(t) })
+//
+// passes under go test -race. Each subtest asks for a new, empty Store and
+// may run in parallel with the others.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// Run runs the suite. newStore must return a new, empty Store each call.
+func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s secrets.Store)
+	}{
+		{"KeyRoundTrip", testKeyRoundTrip},
+		{"KeyCheckAndSet", testKeyCheckAndSet},
+		{"Missing", testMissing},
+		{"CreateAndRead", testCreateAndRead},
+		{"UpdateCheckAndSet", testUpdateCheckAndSet},
+		{"NamesIgnoreCase", testNamesIgnoreCase},
+		{"Rename", testRename},
+		{"KeepVersions", testKeepVersions},
+		{"EnvBudget", testEnvBudget},
+		{"Delete", testDelete},
+		{"CurrentOrdering", testCurrentOrdering},
+		{"Isolation", testIsolation},
+		{"NoAliasing", testNoAliasing},
+		{"CancelledContext", testCancelledContext},
+		{"ConcurrentCheckAndSet", testConcurrentCheckAndSet},
+		{"ConcurrentCreate", testConcurrentCreate},
+		{"ConcurrentReadsSeeWholeWrites", testConcurrentSnapshot},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+// version builds a version as the Manager would, with a fake ciphertext
+// that the Store must keep byte for byte.
+func version(ws, id, name string, n int64) secrets.Version {
+	ct := []byte(fmt.Sprintf("\x01ct|%s|%s|%s|%d\x00\xff", ws, id, name, n))
+	return secrets.Version{
+		Workspace: ws, SecretID: id, Name: name, Version: n, Ciphertext: ct,
+		KeyID: 7, EnvSize: int64(len(name) + 10 + 2),
+		Created: t0, CreatedBy: "user:creator",
+		Updated: t0.Add(time.Duration(n) * time.Second), UpdatedBy: fmt.Sprintf("user:%d", n),
+	}
+}
+
+func put(t *testing.T, s secrets.Store, v secrets.Version, expect int64) {
+	t.Helper()
+	if err := s.Put(context.Background(), secrets.Write{Version: v, Expect: expect, Keep: 10}); err != nil {
+		t.Fatalf("Put(%s v%d, expect %d): %v", v.Name, v.Version, expect, err)
+	}
+}
+
+func wantErr(t *testing.T, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: got error %v, want %v", what, err, target)
+	}
+}
+
+func diff(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+		t.Fatalf("%s: mismatch (-want +got):\n%s", what, d)
+	}
+}
+
+func testKeyRoundTrip(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	k := secrets.WrappedKey{Workspace: "ws", CipherID: "c1", Ciphertext: []byte{1, 2, 0, 255}, Updated: t0}
+	if err := s.PutKey(ctx, k, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Key(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Revision = 1
+	diff(t, "Key", got, k)
+
+	k2 := secrets.WrappedKey{Workspace: "ws", CipherID: "c2", Ciphertext: []byte{9, 9}, Updated: t0.Add(time.Hour)}
+	if err := s.PutKey(ctx, k2, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Key(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2.Revision = 2
+	diff(t, "Key after update", got, k2)
+}
+
+func testKeyCheckAndSet(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	_, err := s.Key(ctx, "ws")
+	wantErr(t, "Key of new workspace", err, secrets.ErrNotFound)
+	wantErr(t, "PutKey expecting revision 1 of no key", s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{1}}, 1), secrets.ErrConflict)
+	k := secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{1}, Updated: t0}
+	if err := s.PutKey(ctx, k, 0); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "second create", s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{2}}, 0), secrets.ErrConflict)
+	wantErr(t, "stale revision", s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{2}}, 5), secrets.ErrConflict)
+	got, err := s.Key(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Revision = 1
+	diff(t, "key after refused writes", got, k)
+}
+
+func testMissing(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	_, err := s.Lookup(ctx, "ws", "NOPE")
+	wantErr(t, "Lookup", err, secrets.ErrNotFound)
+	_, err = s.History(ctx, "ws", "no-such-id")
+	wantErr(t, "History", err, secrets.ErrNotFound)
+	wantErr(t, "Delete", s.Delete(ctx, "ws", "no-such-id", 1), secrets.ErrNotFound)
+	wantErr(t, "Put update of missing secret", s.Put(ctx, secrets.Write{Version: version("ws", "no-such-id", "A", 2), Expect: 1, Keep: 10}), secrets.ErrNotFound)
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cur) != 0 {
+		t.Fatalf("Current of empty workspace: %d versions", len(cur))
+	}
+}
+
+func testCreateAndRead(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	v1 := version("ws", "id1", "AUTH_TOKEN", 1)
+	put(t, s, v1, 0)
+	got, err := s.Lookup(ctx, "ws", "AUTH_TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Lookup", got, v1)
+	v2 := version("ws", "id1", "AUTH_TOKEN", 2)
+	put(t, s, v2, 1)
+	got, err = s.Lookup(ctx, "ws", "AUTH_TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Lookup after update", got, v2)
+	hist, err := s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "History", hist, []secrets.Version{v2, v1})
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Current", cur, []secrets.Version{v2})
+}
+
+func testUpdateCheckAndSet(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	put(t, s, version("ws", "id1", "A", 2), 1)
+	wantErr(t, "stale expect", s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10}), secrets.ErrConflict)
+	wantErr(t, "future expect", s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 4), Expect: 3, Keep: 10}), secrets.ErrConflict)
+	wantErr(t, "version not expect+1", s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 5), Expect: 2, Keep: 10}), secrets.ErrConflict)
+	wantErr(t, "create of existing name", s.Put(ctx, secrets.Write{Version: version("ws", "id2", "A", 1), Keep: 10}), secrets.ErrExists)
+	hist, err := s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "History after refused writes", hist, []secrets.Version{version("ws", "id1", "A", 2), version("ws", "id1", "A", 1)})
+	if _, err := s.History(ctx, "ws", "id2"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("refused create left secret id2 behind: %v", err)
+	}
+}
+
+func testNamesIgnoreCase(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "Auth_Token", 1), 0)
+	for _, n := range []string{"AUTH_TOKEN", "auth_token", "Auth_Token"} {
+		got, err := s.Lookup(ctx, "ws", n)
+		if err != nil {
+			t.Fatalf("Lookup(%s): %v", n, err)
+		}
+		if got.SecretID != "id1" || got.Name != "Auth_Token" {
+			t.Fatalf("Lookup(%s) = %s %s", n, got.SecretID, got.Name)
+		}
+	}
+	wantErr(t, "create differing in case", s.Put(ctx, secrets.Write{Version: version("ws", "id2", "AUTH_TOKEN", 1), Keep: 10}), secrets.ErrExists)
+}
+
+func testRename(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "OLD", 1), 0)
+	put(t, s, version("ws", "id2", "OTHER", 1), 0)
+	wantErr(t, "rename onto another secret", s.Put(ctx, secrets.Write{Version: version("ws", "id1", "other", 2), Expect: 1, Keep: 10}), secrets.ErrExists)
+	put(t, s, version("ws", "id1", "NEW", 2), 1)
+	_, err := s.Lookup(ctx, "ws", "OLD")
+	wantErr(t, "Lookup of old name", err, secrets.ErrNotFound)
+	got, err := s.Lookup(ctx, "ws", "new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "renamed", got, version("ws", "id1", "NEW", 2))
+	// The old name is free again.
+	put(t, s, version("ws", "id3", "OLD", 1), 0)
+	// A change of case only.
+	put(t, s, version("ws", "id1", "New", 3), 2)
+	hist, err := s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "history keeps each version's name", hist, []secrets.Version{version("ws", "id1", "New", 3), version("ws", "id1", "NEW", 2), version("ws", "id1", "OLD", 1)})
+}
+
+func testKeepVersions(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	var want []secrets.Version
+	for n := int64(1); n <= 6; n++ {
+		v := version("ws", "id1", "A", n)
+		if err := s.Put(ctx, secrets.Write{Version: v, Expect: n - 1, Keep: 3}); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]secrets.Version{v}, want...)
+	}
+	hist, err := s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "History with Keep 3", hist, want[:3])
+	v := version("ws", "id1", "A", 7)
+	if err := s.Put(ctx, secrets.Write{Version: v, Expect: 6, Keep: 0}); err != nil {
+		t.Fatal(err)
+	}
+	hist, err = s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "History with Keep 0", hist, []secrets.Version{v})
+}
+
+func testEnvBudget(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	w := func(v secrets.Version, size, expect int64) secrets.Write {
+		v.EnvSize = size
+		return secrets.Write{Version: v, Expect: expect, Keep: 10, MaxEnvBytes: 100}
+	}
+	if err := s.Put(ctx, w(version("ws", "id1", "A", 1), 60, 0)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "second secret over budget", s.Put(ctx, w(version("ws", "id2", "B", 1), 41, 0)), secrets.ErrTooLarge)
+	if err := s.Put(ctx, w(version("ws", "id2", "B", 1), 40, 0)); err != nil {
+		t.Fatalf("secret filling the budget exactly: %v", err)
+	}
+	// Replacing A counts its new size instead of its old one.
+	if err := s.Put(ctx, w(version("ws", "id1", "A", 2), 30, 1)); err != nil {
+		t.Fatalf("shrinking A: %v", err)
+	}
+	if err := s.Put(ctx, w(version("ws", "id1", "A", 3), 60, 2)); err != nil {
+		t.Fatalf("growing A back: %v", err)
+	}
+	wantErr(t, "growing A over budget", s.Put(ctx, w(version("ws", "id1", "A", 4), 61, 3)), secrets.ErrTooLarge)
+	// Deleting B frees its share.
+	if err := s.Delete(ctx, "ws", "id2", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, w(version("ws", "id1", "A", 4), 100, 3)); err != nil {
+		t.Fatalf("A alone at the budget: %v", err)
+	}
+	// Another workspace has a budget of its own.
+	if err := s.Put(ctx, w(version("other", "id9", "A", 1), 100, 0)); err != nil {
+		t.Fatalf("other workspace: %v", err)
+	}
+	got, err := s.Lookup(ctx, "ws", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 4 || got.EnvSize != 100 {
+		t.Fatalf("A is v%d size %d, want v4 size 100", got.Version, got.EnvSize)
+	}
+}
+
+func testDelete(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	put(t, s, version("ws", "id1", "A", 2), 1)
+	put(t, s, version("ws", "id2", "B", 1), 0)
+	wantErr(t, "Delete stale", s.Delete(ctx, "ws", "id1", 1), secrets.ErrConflict)
+	if _, err := s.Lookup(ctx, "ws", "A"); err != nil {
+		t.Fatalf("refused delete removed A: %v", err)
+	}
+	if err := s.Delete(ctx, "ws", "id1", 2); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Lookup(ctx, "ws", "A")
+	wantErr(t, "Lookup after delete", err, secrets.ErrNotFound)
+	_, err = s.History(ctx, "ws", "id1")
+	wantErr(t, "History after delete", err, secrets.ErrNotFound)
+	wantErr(t, "second delete", s.Delete(ctx, "ws", "id1", 2), secrets.ErrNotFound)
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Current after delete", cur, []secrets.Version{version("ws", "id2", "B", 1)})
+	put(t, s, version("ws", "id3", "a", 1), 0) // the name is free again
+}
+
+func testCurrentOrdering(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	names := []string{"b", "A0", "A", "_X", "a", "B_1", "Z", "A_B"}
+	for i, n := range names {
+		put(t, s, version("ws", fmt.Sprint("id", i), n, 1), 0)
+	}
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range cur {
+		got = append(got, v.Name)
+	}
+	diff(t, "Current order (byte order of names)", got, []string{"A", "A0", "A_B", "B_1", "Z", "_X", "a", "b"})
+}
+
+func testIsolation(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	if err := s.PutKey(ctx, secrets.WrappedKey{Workspace: "A", CipherID: "c", Ciphertext: []byte{1}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, version("A", "idA", "TOKEN", 1), 0)
+	put(t, s, version("A", "idA", "TOKEN", 2), 1)
+
+	_, err := s.Key(ctx, "B")
+	wantErr(t, "Key of B", err, secrets.ErrNotFound)
+	_, err = s.Lookup(ctx, "B", "TOKEN")
+	wantErr(t, "Lookup in B", err, secrets.ErrNotFound)
+	_, err = s.History(ctx, "B", "idA")
+	wantErr(t, "History of A's secret through B", err, secrets.ErrNotFound)
+	wantErr(t, "Delete of A's secret through B", s.Delete(ctx, "B", "idA", 2), secrets.ErrNotFound)
+	wantErr(t, "update of A's secret through B", s.Put(ctx, secrets.Write{Version: version("B", "idA", "TOKEN", 3), Expect: 2, Keep: 10}), secrets.ErrNotFound)
+	cur, err := s.Current(ctx, "B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cur) != 0 {
+		t.Fatalf("Current(B) sees %d of A's secrets", len(cur))
+	}
+	// B may use the same name, and even the same secret ID, independently.
+	put(t, s, version("B", "idA", "TOKEN", 1), 0)
+	if err := s.PutKey(ctx, secrets.WrappedKey{Workspace: "B", CipherID: "c", Ciphertext: []byte{2}}, 0); err != nil {
+		t.Fatalf("PutKey(B): %v", err)
+	}
+	if err := s.Delete(ctx, "B", "idA", 1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Lookup(ctx, "A", "TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "A after B's changes", got, version("A", "idA", "TOKEN", 2))
+	k, err := s.Key(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "A's key after B's", k.Ciphertext, []byte{1})
+}
+
+func testNoAliasing(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	v := version("ws", "id1", "A", 1)
+	want := version("ws", "id1", "A", 1)
+	if err := s.Put(ctx, secrets.Write{Version: v, Keep: 10}); err != nil {
+		t.Fatal(err)
+	}
+	v.Ciphertext[0] ^= 0xff // the caller reuses its buffer
+	got, err := s.Lookup(ctx, "ws", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "after caller changed its input", got, want)
+	got.Ciphertext[0] ^= 0xff // the caller scribbles on what it got
+	for _, read := range []func() (secrets.Version, error){
+		func() (secrets.Version, error) { return s.Lookup(ctx, "ws", "A") },
+		func() (secrets.Version, error) { h, err := s.History(ctx, "ws", "id1"); return first(h), err },
+		func() (secrets.Version, error) { c, err := s.Current(ctx, "ws"); return first(c), err },
+	} {
+		got, err := read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "after caller changed its output", got, want)
+		got.Ciphertext[1] ^= 0xff
+	}
+	k := secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{1, 2, 3}}
+	if err := s.PutKey(ctx, k, 0); err != nil {
+		t.Fatal(err)
+	}
+	k.Ciphertext[0] = 9
+	gk, err := s.Key(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gk.Ciphertext[1] = 9
+	gk, err = s.Key(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "key after caller changes", gk.Ciphertext, []byte{1, 2, 3})
+}
+
+func first(vs []secrets.Version) secrets.Version {
+	if len(vs) == 0 {
+		return secrets.Version{}
+	}
+	return vs[0]
+}
+
+func testCancelledContext(t *testing.T, s secrets.Store) {
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := map[string]func() error{
+		"Key":     func() error { _, err := s.Key(ctx, "ws"); return err },
+		"PutKey":  func() error { return s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{1}}, 0) },
+		"Lookup":  func() error { _, err := s.Lookup(ctx, "ws", "A"); return err },
+		"History": func() error { _, err := s.History(ctx, "ws", "id1"); return err },
+		"Current": func() error { _, err := s.Current(ctx, "ws"); return err },
+		"Put":     func() error { return s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10}) },
+		"Delete":  func() error { return s.Delete(ctx, "ws", "id1", 1) },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: %v, want context.Canceled", name, err)
+		}
+	}
+	got, err := s.Lookup(context.Background(), "ws", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "after cancelled calls", got, version("ws", "id1", "A", 1))
+	if _, err := s.Key(context.Background(), "ws"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("cancelled PutKey stored a key: %v", err)
+	}
+}
+
+// testConcurrentCheckAndSet: writers race to update one secret, each
+// expecting the version it last read. No update may be lost: the final
+// version is one plus the number of successful writes, and every success is
+// in the history exactly once.
+func testConcurrentCheckAndSet(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	const writers, tries = 16, 8
+	var (
+		mu   sync.Mutex
+		wins = map[int64]string{}
+		wg   sync.WaitGroup
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range tries {
+				cur, err := s.Lookup(ctx, "ws", "A")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				v := version("ws", "id1", "A", cur.Version+1)
+				v.UpdatedBy = fmt.Sprintf("writer:%d:%d", w, i)
+				err = s.Put(ctx, secrets.Write{Version: v, Expect: cur.Version, Keep: writers * tries * 2})
+				switch {
+				case err == nil:
+					mu.Lock()
+					if prev, dup := wins[v.Version]; dup {
+						t.Errorf("version %d written twice: by %s and %s", v.Version, prev, v.UpdatedBy)
+					}
+					wins[v.Version] = v.UpdatedBy
+					mu.Unlock()
+				case !errors.Is(err, secrets.ErrConflict):
+					t.Errorf("Put: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	hist, err := s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hist[0].Version, int64(len(wins)+1); got != want {
+		t.Fatalf("final version %d, want %d (1 + %d successful writes)", got, want, len(wins))
+	}
+	for _, v := range hist[:len(hist)-1] {
+		if wins[v.Version] != v.UpdatedBy {
+			t.Fatalf("version %d by %q, but %q's write succeeded", v.Version, v.UpdatedBy, wins[v.Version])
+		}
+	}
+}
+
+func testConcurrentCreate(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	const n = 16
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "TOKEN"
+			if i%2 == 1 {
+				name = "token"
+			}
+			err := s.Put(ctx, secrets.Write{Version: version("ws", fmt.Sprint("id", i), name, 1), Keep: 10})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case !errors.Is(err, secrets.ErrExists) && !errors.Is(err, secrets.ErrConflict):
+				t.Errorf("Put: %v", err)
+			}
+			kerr := s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{byte(i)}}, 0)
+			if kerr != nil && !errors.Is(kerr, secrets.ErrConflict) {
+				t.Errorf("PutKey: %v", kerr)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 {
+		t.Fatalf("%d creators of one name succeeded, want exactly 1", ok.Load())
+	}
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cur) != 1 {
+		t.Fatalf("%d secrets after racing creates, want 1", len(cur))
+	}
+	k, err := s.Key(ctx, "ws")
+	if err != nil || k.Revision != 1 {
+		t.Fatalf("key after racing creates: revision %d, %v", k.Revision, err)
+	}
+}
+
+// testConcurrentSnapshot: a writer renames and updates secrets while
+// readers take snapshots; each snapshot must be one state the writer left
+// behind: never two secrets with one name, never a half-applied write.
+func testConcurrentSnapshot(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	put(t, s, version("ws", "id2", "B", 1), 0)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				cur, err := s.Current(ctx, "ws")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seen := map[string]bool{}
+				for _, v := range cur {
+					if seen[v.SecretID] {
+						t.Errorf("secret %s twice in one snapshot", v.SecretID)
+					}
+					seen[v.SecretID] = true
+				}
+				if len(cur) != 2 {
+					t.Errorf("snapshot has %d secrets, want 2", len(cur))
+				}
+			}
+		}()
+	}
+	names := []string{"A", "C"}
+	for n := int64(2); n <= 40; n++ {
+		put(t, s, version("ws", "id1", names[n%2], n), n-1)
+	}
+	close(done)
+	wg.Wait()
+}

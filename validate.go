@@ -1,0 +1,100 @@
+package secrets
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxEnvString is the largest "NAME=value" string, counting its final NUL,
+// that Linux passes to a new process (MAX_ARG_STRLEN, 32 pages of 4 KiB).
+// A longer one makes execve fail with E2BIG, so Set refuses it.
+const MaxEnvString = 128 << 10
+
+// maxWorkspaceLen bounds workspace identifiers.
+const maxWorkspaceLen = 256
+
+// deniedNames are variables that let whoever sets them run code in, or
+// redirect, the processes that receive them: the dynamic loader's and libc's
+// variables, and those of the shells and interpreters a build runs. Compared
+// ignoring case. A host can permit one through Config.AllowNames.
+var deniedNames = []string{
+	"PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND",
+	"GLIBC_TUNABLES", "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "RESOLV_HOST_CONF",
+	"NODE_OPTIONS", "NODE_PATH",
+	"PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PYTHONINSPECT", "PYTHONUSERBASE", "PYTHONBREAKPOINT",
+	"PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB",
+	"RUBYOPT", "RUBYLIB",
+	"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+	"GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+}
+
+// deniedPrefixes are families of such variables: the ELF loader's (LD_),
+// macOS dyld's (DYLD_) and bash's exported functions (BASH_FUNC_).
+var deniedPrefixes = []string{"LD_", "DYLD_", "BASH_FUNC_"}
+
+// DeniedNames returns the names Set refuses by default because they would
+// let a workspace editor take over the processes that receive them.
+func DeniedNames() []string { return append([]string(nil), deniedNames...) }
+
+// DeniedPrefixes returns the name prefixes Set refuses by default.
+func DeniedPrefixes() []string { return append([]string(nil), deniedPrefixes...) }
+
+func validWorkspace(ws string) error {
+	if ws == "" || len(ws) > maxWorkspaceLen || !utf8.ValidString(ws) || strings.ContainsRune(ws, 0) {
+		return fmt.Errorf("secrets: workspace must be 1 to %d bytes of UTF-8 without NUL: %w", maxWorkspaceLen, ErrInvalidWorkspace)
+	}
+	return nil
+}
+
+// validName checks the environment-variable rule. An invalid name is not
+// quoted in the error: users paste values into name fields.
+func (m *Manager) validName(name string) error {
+	if name == "" || len(name) > m.cfg.MaxNameLength {
+		return fmt.Errorf("secrets: a name must be 1 to %d characters: %w", m.cfg.MaxNameLength, ErrInvalidName)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c == '_' || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return fmt.Errorf("secrets: a name must match [A-Za-z_][A-Za-z0-9_]* (character %d does not): %w", i+1, ErrInvalidName)
+		}
+	}
+	upper := strings.ToUpper(name)
+	if m.reserved[upper] {
+		return fmt.Errorf("secrets: name %s is reserved by the host: %w", name, ErrReservedName)
+	}
+	for _, p := range m.reservedPrefixes {
+		if strings.HasPrefix(upper, p) {
+			return fmt.Errorf("secrets: names starting with %s are reserved by the host: %w", p, ErrReservedName)
+		}
+	}
+	if m.allowed[upper] {
+		return nil
+	}
+	for _, d := range deniedNames {
+		if upper == d {
+			return fmt.Errorf("secrets: name %s would let its value take over the processes that receive it: %w", name, ErrReservedName)
+		}
+	}
+	for _, p := range deniedPrefixes {
+		if strings.HasPrefix(upper, p) {
+			return fmt.Errorf("secrets: names starting with %s would let their values take over the processes that receive them: %w", p, ErrReservedName)
+		}
+	}
+	return nil
+}
+
+func validValue(name string, value []byte) error {
+	if bytes.IndexByte(value, 0) >= 0 {
+		return fmt.Errorf("secrets: value of %s contains a NUL byte, which no environment can hold: %w", name, ErrInvalidValue)
+	}
+	if n := envSize(name, len(value)); n > MaxEnvString {
+		return fmt.Errorf("secrets: %s=value takes %d bytes, over the %d a process environment string may hold: %w", name, n, MaxEnvString, ErrTooLarge)
+	}
+	return nil
+}
+
+// envSize is the bytes "NAME=value\x00" takes.
+func envSize(name string, valueLen int) int64 { return int64(len(name) + valueLen + 2) }
