@@ -328,7 +328,7 @@ func testDelete(t *testing.T, s secrets.Store) {
 
 func testCurrentOrdering(t *testing.T, s secrets.Store) {
 	ctx := context.Background()
-	names := []string{"b", "A0", "A", "_X", "a", "B_1", "Z", "A_B"}
+	names := []string{"b", "A0", "A", "_X", "c", "B_1", "Z", "A_B"}
 	for i, n := range names {
 		put(t, s, version("ws", fmt.Sprint("id", i), n, 1), 0)
 	}
@@ -340,7 +340,7 @@ func testCurrentOrdering(t *testing.T, s secrets.Store) {
 	for _, v := range cur {
 		got = append(got, v.Name)
 	}
-	diff(t, "Current order (byte order of names)", got, []string{"A", "A0", "A_B", "B_1", "Z", "_X", "a", "b"})
+	diff(t, "Current order (byte order of names)", got, []string{"A", "A0", "A_B", "B_1", "Z", "_X", "b", "c"})
 }
 
 func testIsolation(t *testing.T, s secrets.Store) {

@@ -1,0 +1,329 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+// expectDecryptFailure checks that every read path refuses the tampered
+// secret and returns nothing.
+func expectDecryptFailure(t *testing.T, m *secrets.Manager, ws, name string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := m.Get(ctx, ws, name)
+	if !errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("Get: %v, want ErrDecrypt", err)
+	}
+	if s.Value.Len() != 0 {
+		t.Fatal("Get returned a value with its error")
+	}
+	env, err := m.EnvFor(ctx, ws)
+	if !errors.Is(err, secrets.ErrDecrypt) || env != nil {
+		t.Fatalf("EnvFor: %d entries, %v; want nothing and ErrDecrypt", len(env), err)
+	}
+	var de *secrets.DecryptError
+	if !errors.As(err, &de) || !cmp.Equal(de.Names, []string{name}) {
+		t.Fatalf("EnvFor error %v does not name exactly %s", err, name)
+	}
+}
+
+func TestTamperedCiphertextFails(t *testing.T) {
+	ctx := context.Background()
+	base := secrets.NewMemoryStore()
+	ts := &tamperStore{Store: base}
+	m := newManager(t, ts, newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN", "tamper-me-please")
+	orig, err := base.Lookup(ctx, "ws", "TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(orig.Ciphertext)
+	for i := range n {
+		for _, mask := range []byte{0x01, 0x80, 0xff} {
+			ts.version = func(v *secrets.Version) { v.Ciphertext[i] ^= mask }
+			t.Run("", func(t *testing.T) { expectDecryptFailure(t, m, "ws", "TOKEN") })
+		}
+	}
+	for l := range n {
+		ts.version = func(v *secrets.Version) { v.Ciphertext = v.Ciphertext[:l] }
+		t.Run("", func(t *testing.T) { expectDecryptFailure(t, m, "ws", "TOKEN") })
+	}
+	ts.version = func(v *secrets.Version) { v.Ciphertext = append(v.Ciphertext, 0) }
+	expectDecryptFailure(t, m, "ws", "TOKEN")
+	ts.version = nil
+	if got := mustGet(t, m, "ws", "TOKEN"); got != "tamper-me-please" {
+		t.Fatalf("untampered value: %q", got)
+	}
+}
+
+// TestMovedCiphertextFails moves ciphertexts between rows through the
+// Store itself, as someone with write access to the database could.
+func TestMovedCiphertextFails(t *testing.T) {
+	ctx := context.Background()
+	var c secrets.Cipher
+	setup := func(t *testing.T) (*secrets.MemoryStore, *secrets.Manager) {
+		s := secrets.NewMemoryStore()
+		c = newCipher(t)
+		m := newManager(t, s, c, nil)
+		mustSet(t, m, "A", "TOKEN", "a-token-v1")
+		mustSet(t, m, "A", "TOKEN", "a-token-v2")
+		mustSet(t, m, "A", "OTHER", "a-other")
+		mustSet(t, m, "B", "TOKEN", "b-token")
+		return s, m
+	}
+	lookup := func(t *testing.T, s secrets.Store, ws, name string) secrets.Version {
+		v, err := s.Lookup(ctx, ws, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// overwrite adds a version to dst whose ciphertext is src's.
+	overwrite := func(t *testing.T, s secrets.Store, dst secrets.Version, src []byte) {
+		next := dst
+		next.Version++
+		next.Ciphertext = src
+		if err := s.Put(ctx, secrets.Write{Version: next, Expect: dst.Version, Keep: 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("another secret", func(t *testing.T) {
+		s, m := setup(t)
+		overwrite(t, s, lookup(t, s, "A", "OTHER"), lookup(t, s, "A", "TOKEN").Ciphertext)
+		expectDecryptFailure(t, m, "A", "OTHER")
+	})
+	t.Run("another workspace", func(t *testing.T) {
+		s, m := setup(t)
+		overwrite(t, s, lookup(t, s, "B", "TOKEN"), lookup(t, s, "A", "TOKEN").Ciphertext)
+		expectDecryptFailure(t, m, "B", "TOKEN")
+	})
+	t.Run("another workspace with the same key", func(t *testing.T) {
+		// Even if B's wrapped key is replaced by A's, the key's associated
+		// data names A, so it fails to unwrap.
+		s, m := setup(t)
+		ka, _ := s.Key(ctx, "A")
+		kb, _ := s.Key(ctx, "B")
+		ka.Workspace = "B"
+		if err := s.PutKey(ctx, ka, kb.Revision); err != nil {
+			t.Fatal(err)
+		}
+		_ = m
+		cold := newManager(t, s, c, nil) // m has B's real key cached
+		expectDecryptFailure(t, cold, "B", "TOKEN")
+	})
+	t.Run("older version put back as current", func(t *testing.T) {
+		s, m := setup(t)
+		hist, err := s.History(ctx, "A", lookup(t, s, "A", "TOKEN").SecretID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		overwrite(t, s, hist[0], hist[1].Ciphertext)
+		expectDecryptFailure(t, m, "A", "TOKEN")
+	})
+	t.Run("renamed row", func(t *testing.T) {
+		s, m := setup(t)
+		v := lookup(t, s, "A", "OTHER")
+		next := v
+		next.Version++
+		next.Name = "RENAMED"
+		if err := s.Put(ctx, secrets.Write{Version: next, Expect: v.Version, Keep: 10}); err != nil {
+			t.Fatal(err)
+		}
+		expectDecryptFailure(t, m, "A", "RENAMED")
+	})
+	t.Run("deleted and recreated secret", func(t *testing.T) {
+		s, m := setup(t)
+		old := lookup(t, s, "A", "OTHER")
+		if err := m.Delete(ctx, "A", "OTHER"); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "A", "OTHER", "new-value")
+		fresh := lookup(t, s, "A", "OTHER")
+		// Same name, same version number, a new secret ID.
+		if err := s.Delete(ctx, "A", fresh.SecretID, fresh.Version); err != nil {
+			t.Fatal(err)
+		}
+		fresh.Ciphertext = old.Ciphertext
+		if err := s.Put(ctx, secrets.Write{Version: fresh, Keep: 10}); err != nil {
+			t.Fatal(err)
+		}
+		expectDecryptFailure(t, m, "A", "OTHER")
+	})
+}
+
+func TestWrongMasterKeyFails(t *testing.T) {
+	ctx := context.Background()
+	s := secrets.NewMemoryStore()
+	right := newCipher(t)
+	m := newManager(t, s, right, nil)
+	mustSet(t, m, "ws", "TOKEN", "value")
+
+	// A different key under its own ID: the Manager knows it cannot unwrap.
+	other := newManager(t, s, newCipher(t), nil)
+	expectDecryptFailure(t, other, "ws", "TOKEN")
+
+	// A different key presented under the right ID: authentication fails.
+	impostor := newManager(t, s, renamedCipher{Cipher: newCipher(t), id: right.ID()}, nil)
+	expectDecryptFailure(t, impostor, "ws", "TOKEN")
+
+	// A flipped byte in the wrapped key.
+	for i := range 64 {
+		ts := &tamperStore{Store: s, key: func(k *secrets.WrappedKey) { k.Ciphertext[i*len(k.Ciphertext)/64] ^= 1 }}
+		expectDecryptFailure(t, newManager(t, ts, right, nil), "ws", "TOKEN")
+	}
+	// The right key in a new Manager still works.
+	if got := mustGet(t, newManager(t, s, right, nil), "ws", "TOKEN"); got != "value" {
+		t.Fatalf("right key: %q", got)
+	}
+	// A former master key given as DecryptOnly keeps old data readable.
+	m2 := newManager(t, s, newCipher(t), &secrets.Config{DecryptOnly: []secrets.Cipher{right}})
+	if got := mustGet(t, m2, "ws", "TOKEN"); got != "value" {
+		t.Fatalf("DecryptOnly key: %q", got)
+	}
+	if _, err := s.Key(ctx, "ws"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyCache(t *testing.T) {
+	ctx := context.Background()
+	s := secrets.NewMemoryStore()
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+
+	c := &countingCipher{Cipher: newCipher(t)}
+	writer := newManager(t, s, c, nil)
+	for _, ws := range []string{"w1", "w2", "w3"} {
+		mustSet(t, writer, ws, "A", "1")
+		mustSet(t, writer, ws, "B", "2")
+	}
+	if n := c.decrypts.Load(); n != 0 {
+		t.Fatalf("writes unwrapped %d keys; new keys are cached as created", n)
+	}
+
+	m := newManager(t, s, c, &secrets.Config{KeyCacheSize: 2, KeyCacheTTL: time.Minute, Now: now})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := m.EnvFor(ctx, "w1"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := c.decrypts.Load(); n != 1 {
+		t.Fatalf("20 concurrent EnvFor calls on a cold cache unwrapped %d times, want 1", n)
+	}
+	for range 10 {
+		mustGet(t, m, "w1", "A")
+	}
+	if n := c.decrypts.Load(); n != 1 {
+		t.Fatalf("warm reads unwrapped again: %d", n)
+	}
+	advance(61 * time.Second)
+	mustGet(t, m, "w1", "A")
+	if n := c.decrypts.Load(); n != 2 {
+		t.Fatalf("after the TTL: %d unwraps, want 2", n)
+	}
+	// Size bound: three workspaces in a cache of two evict each other.
+	for range 2 {
+		for _, ws := range []string{"w1", "w2", "w3"} {
+			mustGet(t, m, ws, "A")
+		}
+	}
+	// w1 is cached; then w2, w3, w1, w2, w3 each miss.
+	if n := c.decrypts.Load(); n != 2+5 {
+		t.Fatalf("round robin over 3 workspaces with a cache of 2: %d unwraps, want 7", n)
+	}
+}
+
+func TestLocalCipherLoading(t *testing.T) {
+	key, err := secrets.GenerateLocalKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1, err := secrets.NewLocalCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "master.json")
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := secrets.LoadLocalCipher(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_SECRETS_MASTER_KEY", string(key))
+	c3, err := secrets.LocalCipherFromEnv("TEST_SECRETS_MASTER_KEY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.ID() != c2.ID() || c1.ID() != c3.ID() || !strings.HasPrefix(c1.ID(), "tink-local:") {
+		t.Fatalf("IDs differ: %s %s %s", c1.ID(), c2.ID(), c3.ID())
+	}
+	ctx := context.Background()
+	ct, err := c1.Encrypt(ctx, []byte("p"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*secrets.LocalCipher{c2, c3} {
+		if p, err := c.Decrypt(ctx, ct, []byte("ad")); err != nil || string(p) != "p" {
+			t.Fatalf("Decrypt with loaded key: %q %v", p, err)
+		}
+	}
+	if p, err := c1.Decrypt(ctx, ct, []byte("other")); !errors.Is(err, secrets.ErrDecrypt) || p != nil {
+		t.Fatalf("Decrypt with other associated data: %q %v", p, err)
+	}
+	// Two encryptions of one plaintext differ.
+	ct2, _ := c1.Encrypt(ctx, []byte("p"), []byte("ad"))
+	if bytes.Equal(ct, ct2) {
+		t.Fatal("encryption is deterministic")
+	}
+
+	// Bad input: errors that do not quote the input.
+	bad := map[string][]byte{
+		"empty":     {},
+		"not json":  []byte("hunter2-not-a-keyset"),
+		"truncated": key[:len(key)/2],
+	}
+	for name, b := range bad {
+		_, err := secrets.NewLocalCipher(b)
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if len(b) > 8 && strings.Contains(err.Error(), string(b[:8])) {
+			t.Errorf("%s: error quotes the input: %v", name, err)
+		}
+	}
+	if _, err := secrets.LoadLocalCipher(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("LoadLocalCipher of a missing file: no error")
+	}
+	if _, err := secrets.LocalCipherFromEnv("TEST_SECRETS_UNSET_VARIABLE"); err == nil {
+		t.Error("LocalCipherFromEnv of an unset variable: no error")
+	}
+	var ks struct {
+		Key []struct {
+			KeyData struct{ Value string } `json:"keyData"`
+		} `json:"key"`
+	}
+	if err := json.Unmarshal(key, &ks); err != nil || len(ks.Key) != 1 || ks.Key[0].KeyData.Value == "" {
+		t.Fatalf("generated keyset is not one-key Tink JSON: %v", err)
+	}
+}
