@@ -441,13 +441,17 @@ func testCancelledContext(t *testing.T, s secrets.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := map[string]func() error{
-		"Key":     func() error { _, err := s.Key(ctx, "ws"); return err },
-		"PutKey":  func() error { return s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{1}}, 0) },
+		"Key": func() error { _, err := s.Key(ctx, "ws"); return err },
+		"PutKey": func() error {
+			return s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: "c", Ciphertext: []byte{1}}, 0)
+		},
 		"Lookup":  func() error { _, err := s.Lookup(ctx, "ws", "A"); return err },
 		"History": func() error { _, err := s.History(ctx, "ws", "id1"); return err },
 		"Current": func() error { _, err := s.Current(ctx, "ws"); return err },
-		"Put":     func() error { return s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10}) },
-		"Delete":  func() error { return s.Delete(ctx, "ws", "id1", 1) },
+		"Put": func() error {
+			return s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10})
+		},
+		"Delete": func() error { return s.Delete(ctx, "ws", "id1", 1) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {
