@@ -1,0 +1,172 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestEnvForSortedAndEmpty(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	env, err := m.EnvFor(ctx, "empty")
+	if err != nil || env == nil || len(env) != 0 {
+		t.Fatalf("EnvFor of an empty workspace: %#v, %v", env, err)
+	}
+	for _, n := range []string{"B", "A0", "A", "a_b", "_Z"} {
+		mustSet(t, m, "ws", n, "v-"+n)
+	}
+	env, err = m.EnvFor(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"A=v-A", "A0=v-A0", "B=v-B", "_Z=v-_Z", "a_b=v-a_b"}
+	if d := cmp.Diff(want, env); d != "" {
+		t.Fatalf("EnvFor (-want +got):\n%s", d)
+	}
+}
+
+func TestEnvForNamesEveryFailure(t *testing.T) {
+	ctx := context.Background()
+	base := secrets.NewMemoryStore()
+	ts := &tamperStore{Store: base}
+	m := newManager(t, ts, newCipher(t), nil)
+	for _, n := range []string{"GOOD", "BAD_1", "BAD_2"} {
+		mustSet(t, m, "ws", n, "value-of-"+n)
+	}
+	ts.version = func(v *secrets.Version) {
+		if strings.HasPrefix(v.Name, "BAD") {
+			v.Ciphertext[len(v.Ciphertext)-1] ^= 1
+		}
+	}
+	env, err := m.EnvFor(ctx, "ws")
+	var de *secrets.DecryptError
+	if env != nil || !errors.As(err, &de) || !errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("EnvFor: %v, %v", env, err)
+	}
+	if d := cmp.Diff([]string{"BAD_1", "BAD_2"}, de.Names); d != "" {
+		t.Fatalf("failed names (-want +got):\n%s", d)
+	}
+	if strings.Contains(err.Error(), "value-of") {
+		t.Fatalf("error shows a value: %v", err)
+	}
+	if _, err := m.Command(ctx, "ws", nil, "true"); !errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("Command with an undecryptable secret: %v", err)
+	}
+}
+
+func TestEnvironPrecedence(t *testing.T) {
+	base := []string{"HOME=/home/build", "LANG=C", "TOKEN=from-base", "LANG=C.UTF-8", "garbage", "TZ=UTC"}
+	baseCopy := append([]string(nil), base...)
+	sec := []string{"TOKEN=from-secret", "token=lower"}
+	got := secrets.Environ(base, sec)
+	want := []string{"HOME=/home/build", "LANG=C.UTF-8", "TZ=UTC", "TOKEN=from-secret", "token=lower"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("Environ (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(baseCopy, base); d != "" {
+		t.Fatalf("Environ changed base:\n%s", d)
+	}
+	if e := secrets.Environ(nil, nil); e == nil || len(e) != 0 {
+		t.Fatalf("Environ(nil, nil) = %#v, want empty non-nil", e)
+	}
+}
+
+// childEnv runs a real child through Manager.Command and returns its
+// stdout.
+func childEnv(t *testing.T, m *secrets.Manager, ws string, base []string, name string, args ...string) string {
+	t.Helper()
+	cmd, err := m.Command(context.Background(), ws, base, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v: %s", name, err, errb.String())
+	}
+	return out.String()
+}
+
+func TestChildProcessReadsSecrets(t *testing.T) {
+	// The backend's own credentials, which no child may see.
+	t.Setenv("BACKEND_DATABASE_PASSWORD", "backend-db-password")
+	t.Setenv("SECRETS_MASTER_KEY", "backend-master-key")
+
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	token := "tok-" + strings.Repeat("9", 40)
+	mustSet(t, m, "ws", "AUTH_TOKEN", token)
+	pem := string(pemKey())
+	mustSet(t, m, "ws", "TLS_KEY", pem)
+	mustSet(t, m, "ws", "TRICKY", `$(echo pwned) "q" 'q' \n`+"`id`")
+
+	t.Run("sh", func(t *testing.T) {
+		sh, err := exec.LookPath("sh")
+		if err != nil {
+			t.Fatal("no sh on this machine")
+		}
+		got := childEnv(t, m, "ws", nil, sh, "-c", `printf '%s|%s|%s' "$AUTH_TOKEN" "$TLS_KEY" "$TRICKY"`)
+		want := token + "|" + pem + "|" + `$(echo pwned) "q" 'q' \n` + "`id`"
+		if got != want {
+			t.Fatalf("sh saw %q, want %q", got, want)
+		}
+		env := childEnv(t, m, "ws", nil, sh, "-c", "env")
+		for _, leak := range []string{"backend-db-password", "backend-master-key", "BACKEND_DATABASE_PASSWORD"} {
+			if strings.Contains(env, leak) {
+				t.Fatalf("child environment holds the backend's %s", leak)
+			}
+		}
+		if !strings.Contains(env, "PATH=/usr/local/sbin:") {
+			t.Fatalf("child lacks the default PATH:\n%s", env)
+		}
+	})
+
+	t.Run("python3", func(t *testing.T) {
+		py, err := exec.LookPath("python3")
+		if err != nil {
+			t.Skip("python3 is not installed")
+		}
+		// Exactly as the platform's users read secrets.
+		script := `import os, sys
+sys.stdout.write(os.environ['AUTH_TOKEN'] + '|' + os.environ['TLS_KEY'] + '|' + str('BACKEND_DATABASE_PASSWORD' in os.environ))`
+		got := childEnv(t, m, "ws", []string{"HOME=/nonexistent"}, py, "-c", script)
+		if want := token + "|" + pem + "|False"; got != want {
+			t.Fatalf("python3 saw %q, want %q", got, want)
+		}
+	})
+
+	t.Run("base given explicitly", func(t *testing.T) {
+		// env(1) prints exactly the environment it was given.
+		envBin, err := exec.LookPath("env")
+		if err != nil {
+			t.Fatal("no env on this machine")
+		}
+		got := childEnv(t, m, "ws", []string{"AUTH_TOKEN=base-loses", "ONLY_BASE=yes"}, envBin)
+		want := "ONLY_BASE=yes\nAUTH_TOKEN=" + token + "\nTLS_KEY=" + pem + "\nTRICKY=" + `$(echo pwned) "q" 'q' \n` + "`id`\n"
+		if got != want {
+			t.Fatalf("child environment (-want +got):\n%s", cmp.Diff(want, got))
+		}
+	})
+}
+
+func TestCommandContextKillsChild(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd, err := m.Command(ctx, "ws", nil, "/bin/sh", "-c", "sleep 30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("child survived its context")
+	}
+}
