@@ -1,0 +1,144 @@
+package secrets_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+
+	"github.com/dataspace/secrets"
+)
+
+// exampleManager returns a Manager on a fresh in-memory store with a
+// fresh master key. A real backend loads its master key with
+// LoadLocalCipher or uses a KMS.
+func exampleManager() *secrets.Manager {
+	key, err := secrets.GenerateLocalKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	cipher, err := secrets.NewLocalCipher(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := secrets.New(secrets.NewMemoryStore(), cipher, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return m
+}
+
+func ExampleManager_Set() {
+	m := exampleManager()
+	ctx := secrets.WithActor(context.Background(), "user:42")
+
+	meta, err := m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(meta.Name, meta.Version, meta.UpdatedBy)
+
+	_, err = m.Set(ctx, "ws-1", "LD_PRELOAD", []byte("/tmp/x.so"))
+	fmt.Println(errors.Is(err, secrets.ErrReservedName))
+	// Output:
+	// AUTH_TOKEN 1 user:42
+	// true
+}
+
+func ExampleManager_SetIf() {
+	m := exampleManager()
+	ctx := context.Background()
+
+	// Two editors open the settings panel at version 1.
+	seen, _ := m.Set(ctx, "ws-1", "API_KEY", []byte("v1"))
+	_, err1 := m.SetIf(ctx, "ws-1", "API_KEY", []byte("alice"), seen.Version)
+	_, err2 := m.SetIf(ctx, "ws-1", "API_KEY", []byte("bob"), seen.Version)
+	fmt.Println(err1 == nil, errors.Is(err2, secrets.ErrConflict))
+	// Output: true true
+}
+
+func ExampleManager_List() {
+	m := exampleManager()
+	ctx := secrets.WithActor(context.Background(), "user:7")
+	m.Set(ctx, "ws-1", "DB_PASSWORD", []byte("hunter2"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("rotated"))
+
+	list, err := m.List(ctx, "ws-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range list {
+		fmt.Printf("%s v%d by %s\n", s.Name, s.Version, s.UpdatedBy)
+	}
+	// Output:
+	// AUTH_TOKEN v2 by user:7
+	// DB_PASSWORD v1 by user:7
+}
+
+func ExampleManager_Get() {
+	m := exampleManager()
+	ctx := context.Background()
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+
+	s, err := m.Get(ctx, "ws-1", "AUTH_TOKEN")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s)                        // safe to log
+	fmt.Println(string(s.Value.Reveal())) // an explicit reveal
+	// Output:
+	// {AUTH_TOKEN v1 value:[redacted]}
+	// s3cr3t
+}
+
+func ExampleManager_EnvFor() {
+	m := exampleManager()
+	ctx := context.Background()
+	m.Set(ctx, "ws-1", "B_TOKEN", []byte("b"))
+	m.Set(ctx, "ws-1", "A_TOKEN", []byte("a"))
+
+	env, err := m.EnvFor(ctx, "ws-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(env)
+	// Output: [A_TOKEN=a B_TOKEN=b]
+}
+
+func ExampleManager_Command() {
+	m := exampleManager()
+	ctx := context.Background()
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+
+	// nil base: DefaultBase, never the backend's own environment.
+	cmd, err := m.Command(ctx, "ws-1", nil, "/bin/sh", "-c", `echo "token has ${#AUTH_TOKEN} characters"`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd.Stdout = os.Stdout
+	if err := cmd.Run(); err != nil {
+		log.Fatal(err)
+	}
+	// Output: token has 6 characters
+}
+
+func ExampleEnviron() {
+	base := []string{"HOME=/home/build", "AUTH_TOKEN=placeholder"}
+	fmt.Println(strings.Join(secrets.Environ(base, []string{"AUTH_TOKEN=s3cr3t"}), " "))
+	// Output: HOME=/home/build AUTH_TOKEN=s3cr3t
+}
+
+func ExampleManager_Rollback() {
+	m := exampleManager()
+	ctx := context.Background()
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("good"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("bad edit"))
+
+	meta, _ := m.Rollback(ctx, "ws-1", "AUTH_TOKEN", 1)
+	s, _ := m.Get(ctx, "ws-1", "AUTH_TOKEN")
+	fmt.Println(meta.Version, string(s.Value.Reveal()))
+	// Output: 3 good
+}
