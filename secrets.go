@@ -492,10 +492,7 @@ func (m *Manager) put(ctx context.Context, v Version, expect int64) error {
 // Get returns the current version of a secret, with its value. It returns
 // ErrNotFound if there is none and ErrDecrypt if it fails to decrypt.
 func (m *Manager) Get(ctx context.Context, ws, name string) (Secret, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Secret{}, err
-	}
-	cur, err := m.store.Lookup(ctx, ws, name)
+	cur, err := m.lookup(ctx, ws, name)
 	if err != nil {
 		return Secret{}, err
 	}
@@ -534,11 +531,21 @@ func (m *Manager) version(ctx context.Context, ws, name string, version int64) (
 	return Version{}, fmt.Errorf("secrets: %s has no version %d: %w", name, version, ErrNotFound)
 }
 
-func (m *Manager) history(ctx context.Context, ws, name string) ([]Version, error) {
+// lookup returns the current version of a secret. It checks the
+// arguments first, so that a value pasted into a name field never reaches
+// an error message.
+func (m *Manager) lookup(ctx context.Context, ws, name string) (Version, error) {
 	if err := validWorkspace(ws); err != nil {
-		return nil, err
+		return Version{}, err
 	}
-	cur, err := m.store.Lookup(ctx, ws, name)
+	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
+		return Version{}, err
+	}
+	return m.store.Lookup(ctx, ws, name)
+}
+
+func (m *Manager) history(ctx context.Context, ws, name string) ([]Version, error) {
+	cur, err := m.lookup(ctx, ws, name)
 	if err != nil {
 		return nil, err
 	}
@@ -597,11 +604,8 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string) (Meta, error)
 // rewrite writes a new version of the secret named name, under newName,
 // with the value of version fromVersion (0: the current one).
 func (m *Manager) rewrite(ctx context.Context, ws, name, newName string, fromVersion int64) (Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
 	for attempt := 0; ; attempt++ {
-		cur, err := m.store.Lookup(ctx, ws, name)
+		cur, err := m.lookup(ctx, ws, name)
 		if err != nil {
 			return Meta{}, err
 		}
@@ -658,11 +662,8 @@ func (m *Manager) DeleteIf(ctx context.Context, ws, name string, seen int64) err
 }
 
 func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
-	if err := validWorkspace(ws); err != nil {
-		return err
-	}
 	for attempt := 0; ; attempt++ {
-		cur, err := m.store.Lookup(ctx, ws, name)
+		cur, err := m.lookup(ctx, ws, name)
 		if err != nil {
 			return err
 		}

@@ -48,11 +48,11 @@ func validWorkspace(ws string) error {
 	return nil
 }
 
-// validName checks the environment-variable rule. An invalid name is not
+// validSyntax checks the environment-variable rule. An invalid name is not
 // quoted in the error: users paste values into name fields.
-func (m *Manager) validName(name string) error {
-	if name == "" || len(name) > m.cfg.MaxNameLength {
-		return fmt.Errorf("secrets: a name must be 1 to %d characters: %w", m.cfg.MaxNameLength, ErrInvalidName)
+func validSyntax(name string, maxLen int) error {
+	if name == "" || len(name) > maxLen {
+		return fmt.Errorf("secrets: a name must be 1 to %d characters: %w", maxLen, ErrInvalidName)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -60,6 +60,15 @@ func (m *Manager) validName(name string) error {
 		if !letter && (i == 0 || c < '0' || c > '9') {
 			return fmt.Errorf("secrets: a name must match [A-Za-z_][A-Za-z0-9_]* (character %d does not): %w", i+1, ErrInvalidName)
 		}
+	}
+	return nil
+}
+
+// validName checks the syntax, the host's reserved names and the
+// deny-list.
+func (m *Manager) validName(name string) error {
+	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
+		return err
 	}
 	upper := strings.ToUpper(name)
 	if m.reserved[upper] {

@@ -1,0 +1,5 @@
+package secrets
+
+// PostgresQueries exposes the store's read queries to the external tests,
+// which check their plans.
+func PostgresQueries(s *PostgresStore) (current, lookup string) { return s.q.current, s.q.lookup }

@@ -1,0 +1,45 @@
+// Package pgschema holds the Postgres store's schema migrations, embedded
+// in the binary. Each is SQL with the placeholder {{schema}}, which Steps
+// replaces by the quoted name of the schema the host configured, so the
+// library's tables never clash with the host's.
+package pgschema
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// A Step is one migration: its version and its SQL.
+type Step struct {
+	Version int64
+	SQL     string
+}
+
+// Steps returns the migrations in version order, for the schema whose
+// quoted identifier is quotedSchema. File names start with their version:
+// 0001_init.sql is version 1.
+func Steps(quotedSchema string) ([]Step, error) {
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var steps []Step
+	for i, name := range names { // fs.Glob returns names sorted
+		v, err := strconv.ParseInt(name[:strings.IndexByte(name, '_')], 10, 64)
+		if err != nil || v != int64(i+1) {
+			return nil, fmt.Errorf("pgschema: migration %s is out of sequence", name)
+		}
+		b, err := files.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, Step{Version: v, SQL: strings.ReplaceAll(string(b), "{{schema}}", quotedSchema)})
+	}
+	return steps, nil
+}

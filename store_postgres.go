@@ -1,0 +1,325 @@
+package secrets
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dataspace/secrets/internal/pgschema"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
+)
+
+var _ Store = (*PostgresStore)(nil)
+
+// A PostgresStore is a Store in a Postgres database, in tables of its own
+// schema. The host passes its own connection pool (opened with the
+// "postgres" driver of github.com/lib/pq, which the host imports) and
+// calls Migrate once at start-up, from any number of replicas.
+//
+// Every write is one statement (a stored function) that locks the
+// workspace's row, so writes to one workspace are serialized in the
+// database and check-and-set holds across any number of processes; reads
+// are single statements and see one snapshot. Errors never contain the
+// connection string, and driver errors (*pq.Error, sql.ErrNoRows) are
+// mapped to this package's errors or reduced to their message.
+type PostgresStore struct {
+	db     *sqlx.DB
+	schema string // validated, unquoted
+	q      pgQueries
+}
+
+// PostgresConfig configures a PostgresStore. A nil *PostgresConfig means
+// the defaults.
+type PostgresConfig struct {
+	// Schema holds the store's tables, so they never clash with the
+	// host's. A lower-case SQL identifier: [a-z_][a-z0-9_]*, at most 63
+	// bytes. Default "secrets".
+	Schema string
+}
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// NewPostgresStore returns a store that uses db. It does not touch the
+// database; call Migrate before first use.
+func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) {
+	if db == nil {
+		return nil, errors.New("secrets: NewPostgresStore needs a database")
+	}
+	schema := "secrets"
+	if cfg != nil && cfg.Schema != "" {
+		schema = cfg.Schema
+	}
+	if !schemaName.MatchString(schema) {
+		return nil, fmt.Errorf("secrets: schema name %q is not a lower-case SQL identifier", schema)
+	}
+	return &PostgresStore{db: db, schema: schema, q: newPGQueries(pq.QuoteIdentifier(schema))}, nil
+}
+
+// Format prints the schema only: never the connection or stored bytes.
+func (s *PostgresStore) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "secrets.PostgresStore(%s)", s.schema) }
+
+// Schema returns the name of the store's schema.
+func (s *PostgresStore) Schema() string { return s.schema }
+
+// lockID is the advisory lock that serializes migrations of this schema,
+// across every replica.
+func (s *PostgresStore) lockID() int64 {
+	h := fnv.New64a()
+	h.Write([]byte("dataspace.secrets/migrate/" + s.schema))
+	return int64(h.Sum64() >> 1)
+}
+
+// Migrate creates or upgrades the store's schema to the version this
+// package needs. It is idempotent, and safe to call from several replicas
+// at once: they take turns on a Postgres advisory lock (held by one pooled
+// connection while migrations run). Versions are recorded by goose in the
+// table goose_db_version of the store's schema. Nothing outside the schema
+// is touched.
+func (s *PostgresStore) Migrate(ctx context.Context) error {
+	quoted := pq.QuoteIdentifier(s.schema)
+	// The schema must exist before goose creates its version table in it.
+	// CREATE SCHEMA IF NOT EXISTS races with itself, so take the lock.
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return pgErr(ctx, "migrate", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockID()); err != nil {
+		return pgErr(ctx, "migrate", err)
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoted); err != nil {
+		return pgErr(ctx, "migrate", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return pgErr(ctx, "migrate", err)
+	}
+
+	steps, err := pgschema.Steps(quoted)
+	if err != nil {
+		return fmt.Errorf("secrets: migrate: %w", err)
+	}
+	migrations := make([]*goose.Migration, len(steps))
+	for i, st := range steps {
+		sqlText := st.SQL
+		migrations[i] = goose.NewGoMigration(st.Version, &goose.GoFunc{RunTx: func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, sqlText)
+			return err
+		}}, nil)
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.lockID()), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("secrets: migrate: %w", err)
+	}
+	versions, err := database.NewStore(database.DialectPostgres, s.schema+".goose_db_version")
+	if err != nil {
+		return fmt.Errorf("secrets: migrate: %w", err)
+	}
+	p, err := goose.NewProvider("", s.db.DB, nil,
+		goose.WithStore(versions),
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(migrations...),
+	)
+	if err != nil {
+		return fmt.Errorf("secrets: migrate: %w", err)
+	}
+	// p.Close would close the host's pool: never call it.
+	if _, err := p.Up(ctx); err != nil {
+		return pgErr(ctx, "migrate", err)
+	}
+	return nil
+}
+
+type pgQueries struct {
+	key, putKeyNew, putKeyUpdate, lookup, history, current, put, del string
+}
+
+const pgVersionColumns = `v.workspace, v.secret_id, v.name, v.version, v.ciphertext, v.key_id, v.env_size,
+	v.created, v.created_by, v.updated, v.updated_by`
+
+func newPGQueries(schema string) pgQueries {
+	r := strings.NewReplacer("{{s}}", schema, "{{cols}}", pgVersionColumns)
+	return pgQueries{
+		key: r.Replace(`SELECT workspace, cipher_id, wrapped, revision, updated
+			FROM {{s}}.workspace_keys WHERE workspace = $1`),
+		putKeyNew: r.Replace(`INSERT INTO {{s}}.workspace_keys (workspace, cipher_id, wrapped, revision, updated)
+			VALUES ($1, $2, $3, 1, $4) ON CONFLICT (workspace) DO NOTHING`),
+		putKeyUpdate: r.Replace(`UPDATE {{s}}.workspace_keys
+			SET cipher_id = $2, wrapped = $3, revision = revision + 1, updated = $4
+			WHERE workspace = $1 AND revision = $5`),
+		lookup: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets s
+			JOIN {{s}}.versions v ON v.workspace = s.workspace AND v.secret_id = s.secret_id AND v.version = s.version
+			WHERE s.workspace = $1 AND s.name_key = $2`),
+		history: r.Replace(`SELECT {{cols}} FROM {{s}}.versions v
+			WHERE v.workspace = $1 AND v.secret_id = $2 ORDER BY v.version DESC`),
+		current: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets s
+			JOIN {{s}}.versions v ON v.workspace = s.workspace AND v.secret_id = s.secret_id AND v.version = s.version
+			WHERE s.workspace = $1 ORDER BY v.name COLLATE "C"`),
+		put: r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`),
+		del: r.Replace(`SELECT {{s}}.delete_secret($1, $2, $3)`),
+	}
+}
+
+type pgKey struct {
+	Workspace string    `db:"workspace"`
+	CipherID  string    `db:"cipher_id"`
+	Wrapped   []byte    `db:"wrapped"`
+	Revision  int64     `db:"revision"`
+	Updated   time.Time `db:"updated"`
+}
+
+type pgVersion struct {
+	Workspace  string    `db:"workspace"`
+	SecretID   string    `db:"secret_id"`
+	Name       string    `db:"name"`
+	Version    int64     `db:"version"`
+	Ciphertext []byte    `db:"ciphertext"`
+	KeyID      int64     `db:"key_id"`
+	EnvSize    int64     `db:"env_size"`
+	Created    time.Time `db:"created"`
+	CreatedBy  string    `db:"created_by"`
+	Updated    time.Time `db:"updated"`
+	UpdatedBy  string    `db:"updated_by"`
+}
+
+func (r pgVersion) version() Version {
+	return Version{
+		Workspace: r.Workspace, SecretID: r.SecretID, Name: r.Name, Version: r.Version,
+		Ciphertext: r.Ciphertext, KeyID: uint32(r.KeyID), EnvSize: r.EnvSize,
+		Created: r.Created.UTC(), CreatedBy: r.CreatedBy, Updated: r.Updated.UTC(), UpdatedBy: r.UpdatedBy,
+	}
+}
+
+// Key implements Store.
+func (s *PostgresStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
+	var r pgKey
+	if err := s.db.GetContext(ctx, &r, s.q.key, ws); err != nil {
+		return WrappedKey{}, pgErr(ctx, "read key of workspace "+quote(ws), err)
+	}
+	return WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}, nil
+}
+
+// PutKey implements Store.
+func (s *PostgresStore) PutKey(ctx context.Context, k WrappedKey, expect int64) error {
+	var (
+		res sql.Result
+		err error
+	)
+	if expect == 0 {
+		res, err = s.db.ExecContext(ctx, s.q.putKeyNew, k.Workspace, k.CipherID, k.Ciphertext, k.Updated)
+	} else {
+		res, err = s.db.ExecContext(ctx, s.q.putKeyUpdate, k.Workspace, k.CipherID, k.Ciphertext, k.Updated, expect)
+	}
+	if err != nil {
+		return pgErr(ctx, "write key of workspace "+quote(k.Workspace), err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("secrets: key of workspace %q is not at revision %d: %w", k.Workspace, expect, ErrConflict)
+	}
+	return nil
+}
+
+// Lookup implements Store.
+func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Version, error) {
+	var r pgVersion
+	if err := s.db.GetContext(ctx, &r, s.q.lookup, ws, strings.ToLower(name)); err != nil {
+		return Version{}, pgErr(ctx, "look up "+name, err)
+	}
+	return r.version(), nil
+}
+
+// History implements Store.
+func (s *PostgresStore) History(ctx context.Context, ws, secretID string) ([]Version, error) {
+	var rows []pgVersion
+	if err := s.db.SelectContext(ctx, &rows, s.q.history, ws, secretID); err != nil {
+		return nil, pgErr(ctx, "read history", err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("secrets: secret %s: %w", secretID, ErrNotFound)
+	}
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.version()
+	}
+	return out, nil
+}
+
+// Current implements Store.
+func (s *PostgresStore) Current(ctx context.Context, ws string) ([]Version, error) {
+	var rows []pgVersion
+	if err := s.db.SelectContext(ctx, &rows, s.q.current, ws); err != nil {
+		return nil, pgErr(ctx, "read workspace "+quote(ws), err)
+	}
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.version()
+	}
+	return out, nil
+}
+
+// Put implements Store.
+func (s *PostgresStore) Put(ctx context.Context, w Write) error {
+	v := w.Version
+	ct := v.Ciphertext
+	if ct == nil {
+		ct = []byte{}
+	}
+	_, err := s.db.ExecContext(ctx, s.q.put,
+		v.Workspace, v.SecretID, v.Name, strings.ToLower(v.Name),
+		v.Version, ct, int64(v.KeyID), v.EnvSize,
+		v.Created, v.CreatedBy, v.Updated, v.UpdatedBy,
+		w.Expect, w.Keep, w.MaxEnvBytes)
+	return pgErr(ctx, "write "+v.Name, err)
+}
+
+// Delete implements Store.
+func (s *PostgresStore) Delete(ctx context.Context, ws, secretID string, expect int64) error {
+	_, err := s.db.ExecContext(ctx, s.q.del, ws, secretID, expect)
+	return pgErr(ctx, "delete secret "+secretID, err)
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// pgErr maps a database error to the package's errors. A *pq.Error is
+// reduced to its message and SQLSTATE (its detail may quote row data), and
+// sql.ErrNoRows becomes ErrNotFound. Other errors (network, pool) are
+// wrapped as they are: they hold addresses, never credentials.
+func pgErr(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("secrets: postgres: %s: %w", op, ctx.Err())
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("secrets: %s: %w", op, ErrNotFound)
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "SC001", "23505": // name taken; unique violation
+			return fmt.Errorf("secrets: %s: %w", op, ErrExists)
+		case "SC002", "40001", "40P01": // check-and-set; serialization failure; deadlock
+			return fmt.Errorf("secrets: %s: %w", op, ErrConflict)
+		case "SC003":
+			return fmt.Errorf("secrets: %s: %w", op, ErrNotFound)
+		case "SC004":
+			return fmt.Errorf("secrets: %s: %w", op, ErrTooLarge)
+		case "57014": // query_canceled
+			if ctx.Err() != nil {
+				return fmt.Errorf("secrets: postgres: %s: %w", op, ctx.Err())
+			}
+		}
+		return fmt.Errorf("secrets: postgres: %s: %s (SQLSTATE %s)", op, pe.Message, pe.Code)
+	}
+	return fmt.Errorf("secrets: postgres: %s: %w", op, err)
+}
