@@ -65,7 +65,9 @@ func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) 
 }
 
 // Format prints the schema only: never the connection or stored bytes.
-func (s *PostgresStore) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "secrets.PostgresStore(%s)", s.schema) }
+func (s *PostgresStore) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "secrets.PostgresStore(%s)", s.schema)
+}
 
 // Schema returns the name of the store's schema.
 func (s *PostgresStore) Schema() string { return s.schema }
