@@ -158,16 +158,12 @@ func newPGQueries(schema string) pgQueries {
 		putKeyUpdate: r.Replace(`UPDATE {{s}}.workspace_keys
 			SET cipher_id = $2, wrapped = $3, revision = revision + 1, updated = $4
 			WHERE workspace = $1 AND revision = $5`),
-		lookup: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets s
-			JOIN {{s}}.versions v ON v.workspace = s.workspace AND v.secret_id = s.secret_id AND v.version = s.version
-			WHERE s.workspace = $1 AND s.name_key = $2`),
+		lookup: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets v WHERE v.workspace = $1 AND v.name_key = $2`),
 		history: r.Replace(`SELECT {{cols}} FROM {{s}}.versions v
 			WHERE v.workspace = $1 AND v.secret_id = $2 ORDER BY v.version DESC`),
-		current: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets s
-			JOIN {{s}}.versions v ON v.workspace = s.workspace AND v.secret_id = s.secret_id AND v.version = s.version
-			WHERE s.workspace = $1 ORDER BY v.name COLLATE "C"`),
-		put: r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`),
-		del: r.Replace(`SELECT {{s}}.delete_secret($1, $2, $3)`),
+		current: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets v WHERE v.workspace = $1 ORDER BY v.name COLLATE "C"`),
+		put:     r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`),
+		del:     r.Replace(`SELECT {{s}}.delete_secret($1, $2, $3)`),
 	}
 }
 

@@ -202,7 +202,7 @@ func TestPostgresTamper(t *testing.T) {
 	cold := func() *secrets.Manager { return newManager(t, s, c, nil) }
 
 	// A flipped byte, then flipped back.
-	flip := `UPDATE S.versions SET ciphertext = set_byte(ciphertext, 20, get_byte(ciphertext, 20) # 1)
+	flip := `UPDATE S.secrets SET ciphertext = set_byte(ciphertext, 20, get_byte(ciphertext, 20) # 1)
 		WHERE workspace = 'flip' AND name = 'OTHER'`
 	exec(flip)
 	expectDecryptFailure(t, cold(), "flip", "OTHER")
@@ -211,16 +211,25 @@ func TestPostgresTamper(t *testing.T) {
 		t.Fatalf("restored: %q", got)
 	}
 	// Truncated.
-	exec(`UPDATE S.versions SET ciphertext = substring(ciphertext from 1 for 30) WHERE workspace = 'truncate' AND name = 'OTHER'`)
+	exec(`UPDATE S.secrets SET ciphertext = substring(ciphertext from 1 for 30) WHERE workspace = 'truncate' AND name = 'OTHER'`)
 	expectDecryptFailure(t, cold(), "truncate", "OTHER")
 	// Version 1 put back as the current version 2.
-	exec(`UPDATE S.versions v SET ciphertext = o.ciphertext FROM S.versions o
-		WHERE v.workspace = 'rollback' AND v.name = 'TOKEN' AND v.version = 2
+	exec(`UPDATE S.secrets v SET ciphertext = o.ciphertext FROM S.versions o
+		WHERE v.workspace = 'rollback' AND v.name = 'TOKEN'
 		  AND o.workspace = 'rollback' AND o.name = 'TOKEN' AND o.version = 1`)
 	expectDecryptFailure(t, cold(), "rollback", "TOKEN")
+	// A flipped byte in a past version: only that version fails.
+	exec(`UPDATE S.versions SET ciphertext = set_byte(ciphertext, 30, get_byte(ciphertext, 30) # 4)
+		WHERE workspace = 'flip' AND name = 'TOKEN' AND version = 1`)
+	if _, err := cold().GetVersion(context.Background(), "flip", "TOKEN", 1); !errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("GetVersion of a tampered past version: %v", err)
+	}
+	if got := mustGet(t, cold(), "flip", "TOKEN"); got != "flip-token-v2" {
+		t.Fatalf("current version after tampering with the past: %q", got)
+	}
 	// Ciphertexts swapped between secrets: OTHER gets TOKEN's.
-	exec(`UPDATE S.versions v SET ciphertext = o.ciphertext FROM S.versions o
-		WHERE v.workspace = 'swap' AND v.name = 'OTHER' AND o.workspace = 'swap' AND o.name = 'TOKEN' AND o.version = 2`)
+	exec(`UPDATE S.secrets v SET ciphertext = o.ciphertext FROM S.secrets o
+		WHERE v.workspace = 'swap' AND v.name = 'OTHER' AND o.workspace = 'swap' AND o.name = 'TOKEN'`)
 	expectDecryptFailure(t, cold(), "swap", "OTHER")
 	// Another workspace's wrapped key: every secret of the workspace fails.
 	exec(`UPDATE S.workspace_keys b SET wrapped = a.wrapped FROM S.workspace_keys a WHERE b.workspace = 'key' AND a.workspace = 'keysrc'`)
@@ -743,10 +752,12 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 	s := newPGStore(t, db)
 	sch := pq.QuoteIdentifier(s.Schema())
 	_, err := db.Exec(fmt.Sprintf(`
-		INSERT INTO %[1]s.secrets (workspace, secret_id, name_key, version, env_size)
-			SELECT 'ws' || w, 'id' || n, 'name_' || n, 1, 10 FROM generate_series(1, 300) w, generate_series(1, 50) n;
+		INSERT INTO %[1]s.secrets (workspace, secret_id, name_key, version, name, ciphertext, key_id, env_size,
+				created, created_by, updated, updated_by)
+			SELECT 'ws' || w, 'id' || n, 'name_' || n, 1, 'NAME_' || n, '\x01', 1, 10, now(), '', now(), ''
+			FROM generate_series(1, 300) w, generate_series(1, 50) n;
 		INSERT INTO %[1]s.versions (workspace, secret_id, version, name, ciphertext, key_id, env_size, created, created_by, updated, updated_by)
-			SELECT workspace, secret_id, 1, upper(name_key), '\x01', 1, 10, now(), '', now(), '' FROM %[1]s.secrets;
+			SELECT workspace, secret_id, 1, name, ciphertext, 1, 10, now(), '', now(), '' FROM %[1]s.secrets;
 		ANALYZE %[1]s.secrets; ANALYZE %[1]s.versions;`, sch))
 	if err != nil {
 		t.Fatal(err)

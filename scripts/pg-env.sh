@@ -27,6 +27,11 @@ SQL
 			as_pg createdb -h /var/run/postgresql -O secrets_test secrets_test
 		fi
 		export DATABASE_URL="postgres://secrets_test:secrets_test@127.0.0.1:5432/secrets_test?sslmode=disable"
+		# The restart test may restart the cluster this script manages.
+		cluster=$(pg_lsclusters -h 2>/dev/null | awk '$3 == 5432 {print $1, $2; exit}')
+		if [[ -n "$cluster" && -z "${SECRETS_TEST_PG_RESTART:-}" ]]; then
+			export SECRETS_TEST_PG_RESTART="pg_ctlcluster $cluster restart"
+		fi
 	else
 		echo "scripts: no local Postgres; set DATABASE_URL to run the Postgres tests" >&2
 	fi

@@ -19,19 +19,32 @@ CREATE TABLE {{schema}}.workspace_keys (
 -- Re-wrap finds the keys still wrapped by an old master key.
 CREATE INDEX workspace_keys_cipher ON {{schema}}.workspace_keys (cipher_id);
 
--- One row a live secret: its current version and its name, unique in the
--- workspace ignoring case.
+-- One row a live secret: a copy of its current version, so that EnvFor and
+-- List read one table in name order through secrets_env, with no join
+-- (whose plan would depend on fresh statistics). name_key is the name in
+-- lower case: unique in the workspace.
 CREATE TABLE {{schema}}.secrets (
-    workspace text NOT NULL,
-    secret_id text NOT NULL,
-    name_key  text NOT NULL,
-    version   bigint NOT NULL CHECK (version > 0),
-    env_size  bigint NOT NULL CHECK (env_size >= 0),
+    workspace  text NOT NULL,
+    secret_id  text NOT NULL,
+    name_key   text NOT NULL,
+    version    bigint NOT NULL CHECK (version > 0),
+    name       text NOT NULL,
+    ciphertext bytea NOT NULL,
+    key_id     bigint NOT NULL,
+    env_size   bigint NOT NULL CHECK (env_size >= 0),
+    created    timestamptz NOT NULL,
+    created_by text NOT NULL,
+    updated    timestamptz NOT NULL,
+    updated_by text NOT NULL,
     PRIMARY KEY (workspace, secret_id),
     UNIQUE (workspace, name_key)
 );
+CREATE INDEX secrets_env ON {{schema}}.secrets (workspace, name COLLATE "C");
+-- Data-key rotation finds the current versions still under an old key.
+CREATE INDEX secrets_key ON {{schema}}.secrets (workspace, key_id);
 
--- Every retained version: ciphertext and metadata, never a value.
+-- Every retained version, the current one included: ciphertext and
+-- metadata, never a value.
 CREATE TABLE {{schema}}.versions (
     workspace  text NOT NULL,
     secret_id  text NOT NULL,
@@ -77,8 +90,10 @@ BEGIN
                    WHERE workspace = p_workspace AND secret_id = p_secret_id) THEN
             RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
         END IF;
-        INSERT INTO {{schema}}.secrets (workspace, secret_id, name_key, version, env_size)
-            VALUES (p_workspace, p_secret_id, p_name_key, 1, p_env_size);
+        INSERT INTO {{schema}}.secrets (workspace, secret_id, name_key, version, name, ciphertext,
+                key_id, env_size, created, created_by, updated, updated_by)
+            VALUES (p_workspace, p_secret_id, p_name_key, 1, p_name, p_ciphertext,
+                p_key_id, p_env_size, p_created, p_created_by, p_updated, p_updated_by);
         total := total + p_env_size;
     ELSE
         SELECT * INTO cur FROM {{schema}}.secrets
@@ -93,7 +108,9 @@ BEGIN
                    WHERE workspace = p_workspace AND name_key = p_name_key) THEN
             RAISE EXCEPTION 'name taken' USING ERRCODE = 'SC001';
         END IF;
-        UPDATE {{schema}}.secrets SET version = p_version, name_key = p_name_key, env_size = p_env_size
+        UPDATE {{schema}}.secrets SET version = p_version, name_key = p_name_key, name = p_name,
+                ciphertext = p_ciphertext, key_id = p_key_id, env_size = p_env_size,
+                created = p_created, created_by = p_created_by, updated = p_updated, updated_by = p_updated_by
             WHERE workspace = p_workspace AND secret_id = p_secret_id;
         total := total - cur.env_size + p_env_size;
     END IF;

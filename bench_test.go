@@ -1,0 +1,179 @@
+package secrets_test
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/lib/pq"
+)
+
+// compare runs lib and floor alternately, b.N times each, and reports
+// both times and their ratio. Interleaving them puts both under the same
+// machine conditions, so the ratio is stable even when absolute times are
+// not.
+func compare(b *testing.B, lib, floor func() error) {
+	b.Helper()
+	b.ReportAllocs()
+	var libT, floorT time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if err := lib(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := floor(); err != nil {
+			b.Fatal(err)
+		}
+		libT += t1.Sub(t0)
+		floorT += time.Since(t1)
+	}
+	b.ReportMetric(float64(libT.Nanoseconds())/float64(b.N), "lib-ns/op")
+	b.ReportMetric(float64(floorT.Nanoseconds())/float64(b.N), "floor-ns/op")
+	b.ReportMetric(float64(libT)/float64(floorT), "x-floor")
+}
+
+// plainAEAD is the floor's crypto: AES-256-GCM from the standard library,
+// with ciphertexts of the same sizes as the library's values.
+type plainAEAD struct {
+	aead cipher.AEAD
+	cts  [][]byte
+}
+
+func newPlainAEAD(b *testing.B, n, size int) *plainAEAD {
+	key := make([]byte, 32)
+	rand.Read(key)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := cipher.NewGCM(block)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &plainAEAD{aead: a}
+	for range n {
+		nonce := make([]byte, a.NonceSize())
+		rand.Read(nonce)
+		p.cts = append(p.cts, a.Seal(nonce, nonce, make([]byte, size), nil))
+	}
+	return p
+}
+
+func (p *plainAEAD) decryptAll() error {
+	ns := p.aead.NonceSize()
+	for _, ct := range p.cts {
+		if _, err := p.aead.Open(nil, ct[:ns], ct[ns:], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const benchValueSize = 48
+
+func fill(b *testing.B, m *secrets.Manager, ws string, n int) {
+	ctx := context.Background()
+	val := make([]byte, benchValueSize)
+	for i := range val {
+		val[i] = 'a' + byte(i%26)
+	}
+	for i := range n {
+		if _, err := m.Set(ctx, ws, fmt.Sprintf("SECRET_%04d", i), val); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEnvForPostgres: EnvFor with a warm key cache against one plain
+// SELECT of the same rows plus plain AES-GCM decryption of each value.
+func BenchmarkEnvForPostgres(b *testing.B) {
+	db := pgDB(b)
+	s := newPGStore(b, db)
+	m := newManager(b, s, newCipher(b), &secrets.Config{MaxEnvBytes: -1})
+	ctx := context.Background()
+	sch := pq.QuoteIdentifier(s.Schema())
+	plain := fmt.Sprintf(`SELECT name, ciphertext FROM %s.secrets WHERE workspace = $1`, sch)
+	for _, n := range []int{10, 100, 1000} {
+		ws := fmt.Sprint("bench-", n)
+		fill(b, m, ws, n)
+		floorAEAD := newPlainAEAD(b, n, benchValueSize)
+		if _, err := m.EnvFor(ctx, ws); err != nil { // warm the key cache
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			compare(b, func() error {
+				_, err := m.EnvFor(ctx, ws)
+				return err
+			}, func() error {
+				rows, err := db.QueryContext(ctx, plain, ws)
+				if err != nil {
+					return err
+				}
+				var name string
+				var ct []byte
+				for rows.Next() {
+					if err := rows.Scan(&name, &ct); err != nil {
+						return err
+					}
+				}
+				rows.Close()
+				return floorAEAD.decryptAll()
+			})
+		})
+	}
+}
+
+// BenchmarkEnvForMemory: EnvFor on the memory store against a plain map
+// read plus AES-GCM decryption of each value.
+func BenchmarkEnvForMemory(b *testing.B) {
+	m := newManager(b, secrets.NewMemoryStore(), newCipher(b), &secrets.Config{MaxEnvBytes: -1})
+	ctx := context.Background()
+	for _, n := range []int{10, 100, 1000} {
+		ws := fmt.Sprint("bench-", n)
+		fill(b, m, ws, n)
+		floorAEAD := newPlainAEAD(b, n, benchValueSize)
+		table := map[string][][]byte{ws: floorAEAD.cts}
+		if _, err := m.EnvFor(ctx, ws); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			compare(b, func() error {
+				_, err := m.EnvFor(ctx, ws)
+				return err
+			}, func() error {
+				floorAEAD.cts = table[ws]
+				return floorAEAD.decryptAll()
+			})
+		})
+	}
+}
+
+// BenchmarkSetPostgres: Set (an update of one secret) against a plain
+// INSERT of a ciphertext of the same size.
+func BenchmarkSetPostgres(b *testing.B) {
+	db := pgDB(b)
+	s := newPGStore(b, db)
+	m := newManager(b, s, newCipher(b), nil)
+	ctx := context.Background()
+	fill(b, m, "ws", 1)
+	floorTable := pq.QuoteIdentifier(s.Schema()) + ".floor_insert"
+	if _, err := db.Exec("CREATE TABLE " + floorTable + " (id bigserial PRIMARY KEY, workspace text, name text, ciphertext bytea)"); err != nil {
+		b.Fatal(err)
+	}
+	ct := make([]byte, benchValueSize+33)
+	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 42))
+	compare(b, func() error {
+		_, err := m.Set(ctx, "ws", "SECRET_0000", val)
+		return err
+	}, func() error {
+		_, err := db.ExecContext(ctx, "INSERT INTO "+floorTable+" (workspace, name, ciphertext) VALUES ($1, $2, $3)", "ws", "SECRET_0000", ct)
+		return err
+	})
+}
