@@ -3,7 +3,6 @@ package secrets_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -318,12 +317,5 @@ func TestLocalCipherLoading(t *testing.T) {
 	if _, err := secrets.LocalCipherFromEnv("TEST_SECRETS_UNSET_VARIABLE"); err == nil {
 		t.Error("LocalCipherFromEnv of an unset variable: no error")
 	}
-	var ks struct {
-		Key []struct {
-			KeyData struct{ Value string } `json:"keyData"`
-		} `json:"key"`
-	}
-	if err := json.Unmarshal(key, &ks); err != nil || len(ks.Key) != 1 || ks.Key[0].KeyData.Value == "" {
-		t.Fatalf("generated keyset is not one-key Tink JSON: %v", err)
-	}
+	keyMaterial(t, key) // a one-key Tink JSON keyset
 }

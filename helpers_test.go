@@ -2,11 +2,27 @@ package secrets_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync/atomic"
 	"testing"
 
 	"github.com/dataspace/secrets"
 )
+
+// keyMaterial returns the base64 key material of the only key of a Tink
+// JSON keyset, for tests that search output for it.
+func keyMaterial(t testing.TB, keysetJSON []byte) string {
+	t.Helper()
+	var ks struct {
+		Key []struct {
+			KeyData struct{ Value string } `json:"keyData"`
+		} `json:"key"`
+	}
+	if err := json.Unmarshal(keysetJSON, &ks); err != nil || len(ks.Key) != 1 || ks.Key[0].KeyData.Value == "" {
+		t.Fatalf("not a one-key Tink JSON keyset: %v", err)
+	}
+	return ks.Key[0].KeyData.Value
+}
 
 // newCipher returns a fresh local master key.
 func newCipher(t testing.TB) *secrets.LocalCipher {

@@ -25,15 +25,7 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ks struct {
-		Key []struct {
-			KeyData struct{ Value string } `json:"keyData"`
-		} `json:"key"`
-	}
-	if err := json.Unmarshal(keyJSON, &ks); err != nil {
-		t.Fatal(err)
-	}
-	keyMaterial := ks.Key[0].KeyData.Value // base64 of the serialized key
+	material := keyMaterial(t, keyJSON) // base64 of the serialized key
 	cipher, err := secrets.NewLocalCipher(keyJSON)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +43,7 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		hex.EncodeToString([]byte(value)),
 		base64.StdEncoding.EncodeToString([]byte(value))[:20],
 		fmt.Sprint([]byte(value)[:8])[1:20], // decimal byte lists, as %v of []byte prints
-		keyMaterial[:16],
+		material[:16],
 	}
 	check := func(what, out string) {
 		t.Helper()

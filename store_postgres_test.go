@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -548,15 +547,8 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 		mustSet(t, m, "ws", n, v)
 		mustSet(t, m, "ws2", n, v)
 	}
-	var ks struct {
-		Key []struct {
-			KeyData struct{ Value string } `json:"keyData"`
-		} `json:"key"`
-	}
-	if err := json.Unmarshal(keyJSON, &ks); err != nil {
-		t.Fatal(err)
-	}
-	keyBytes, _ := base64.StdEncoding.DecodeString(ks.Key[0].KeyData.Value)
+	material := keyMaterial(t, keyJSON)
+	keyBytes, _ := base64.StdEncoding.DecodeString(material)
 
 	var needles [][]byte
 	for n, v := range values {
@@ -565,7 +557,7 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 				[]byte(base64.StdEncoding.EncodeToString([]byte(form))))
 		}
 	}
-	needles = append(needles, keyBytes[2:], []byte(hex.EncodeToString(keyBytes[2:])), []byte(ks.Key[0].KeyData.Value))
+	needles = append(needles, keyBytes[2:], []byte(hex.EncodeToString(keyBytes[2:])), []byte(material))
 
 	var tables []string
 	if err := db.Select(&tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, s.Schema()); err != nil {
