@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 	"github.com/google/go-cmp/cmp"
@@ -168,5 +170,103 @@ func TestCommandContextKillsChild(t *testing.T) {
 	cancel()
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("child survived its context")
+	}
+}
+
+// TestRunRedactsChildOutput: a real child prints its secret whole, a byte
+// per write, to stdout and stderr interleaved, base64-encoded and
+// URL-encoded; none of it reaches the captured output.
+func TestRunRedactsChildOutput(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	token := "tok_live_Zx81Qm4PaaR7"
+	mustSet(t, m, "ws", "AUTH_TOKEN", token)
+	mustSet(t, m, "ws", "TLS_KEY", string(pemKey()))
+	script := `
+printf 'whole: %s\n' "$AUTH_TOKEN"
+printf 'bytes: '; printf '%s' "$AUTH_TOKEN" | dd bs=1 status=none; echo
+printf '%s' "$AUTH_TOKEN" | dd bs=1 status=none >&2; echo >&2
+i=0; while [ $i -lt 5 ]; do printf 'out %d ' $i; printf 'err %d ' $i >&2; i=$((i+1)); done
+printf 'b64: %s\n' "$(printf '%s' "$AUTH_TOKEN" | base64)"
+printf 'b64 shifted: %s\n' "$(printf 'x%s' "$AUTH_TOKEN" | base64)"
+printf 'key: %s\n' "$TLS_KEY"
+printf '%s' "$TLS_KEY" | sed -n 3p >&2
+exit 3
+`
+	var stdout, stderr bytes.Buffer
+	res, err := m.Run(context.Background(), "ws", secrets.Job{
+		Path: "/bin/sh", Args: []string{"-c", script}, Stdout: &stdout, Stderr: &stderr,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || res.Signal != nil {
+		t.Fatalf("result %+v, want exit code 3", res)
+	}
+	all := stdout.String() + stderr.String()
+	for _, leak := range []string{token, "Zx81Qm4P", "dG9rX2xpdmVfWng4MVFtNFBhYVI3", "MIIEvQIBADAN"} {
+		if strings.Contains(all, leak) {
+			t.Fatalf("output shows %q:\n%s", leak, all)
+		}
+	}
+	for _, want := range []string{"whole: ***", "bytes: ***", "out 4", "b64: ***", "key: ***"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "***\n") || !strings.Contains(stderr.String(), "err 4") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+}
+
+func TestRunResults(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "A", "value-a")
+	ctx := context.Background()
+
+	res, err := m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", "kill -TERM $$"}})
+	if err != nil || res.Signal == nil || res.Signal.String() != "terminated" || res.ExitCode != -1 {
+		t.Fatalf("signalled job: %+v %v", res, err)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	// The grandchild (sleep) holds the output open; the group is killed.
+	res, err = m.Run(cctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", "sleep 30 & sleep 30; echo done"}, Stdout: &bytes.Buffer{}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled job: %+v %v", res, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("cancelled job took %v to return", d)
+	}
+
+	if _, err := m.Run(ctx, "ws", secrets.Job{Path: "/nonexistent/program"}); err == nil {
+		t.Fatal("a missing program ran")
+	}
+
+	var out bytes.Buffer
+	res, err = m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", "read x; echo got $x; pwd"},
+		Stdin: strings.NewReader("line\n"), Stdout: &out, Dir: "/tmp"})
+	if err != nil || res.ExitCode != 0 || out.String() != "got line\n/tmp\n" {
+		t.Fatalf("stdin and dir: %+v %v %q", res, err, out.String())
+	}
+}
+
+// TestRunRefusesOversizedEnvironment: an environment the kernel would
+// refuse with E2BIG is refused first, with ErrTooLarge.
+func TestRunRefusesOversizedEnvironment(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{MaxEnvBytes: -1})
+	big := strings.Repeat("v", 120<<10)
+	for i := range 80 { // 80 x 120 KiB: over any execve limit
+		mustSet(t, m, "ws", fmt.Sprintf("BIG_%02d", i), big)
+	}
+	_, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/true"})
+	if !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("Run with a 9.6 MiB environment: %v", err)
+	}
+	// A single oversized base entry.
+	_, err = m.Run(context.Background(), "empty", secrets.Job{Path: "/bin/true", Base: []string{"X=" + strings.Repeat("y", 200<<10)}})
+	if !errors.Is(err, secrets.ErrTooLarge) || strings.Contains(err.Error(), "yyyy") {
+		t.Fatalf("Run with a 200 KiB base variable: %v", err)
 	}
 }

@@ -1,0 +1,298 @@
+package secrets_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+func TestRedactForms(t *testing.T) {
+	const token = "tok_live_7d3f9a&x=1 <b>\"q\""
+	pem := string(pemKey())
+	r := secrets.NewRedactor([][]byte{[]byte(token), []byte(pem)}, nil)
+	jsonOf := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	cases := map[string]string{
+		"plain":       "Authorization: Bearer " + token + "\n",
+		"query":       "GET /?t=" + url.QueryEscape(token) + " HTTP/1.1",
+		"path":        "GET /" + url.PathEscape(token) + " HTTP/1.1",
+		"json":        `{"token":` + jsonOf(token) + `}`,
+		"pem":         "key:\n" + pem,
+		"pem line":    "line 3 is " + strings.Split(pem, "\n")[3] + " ok",
+		"twice":       token + token,
+		"start":       token,
+		"json nohtml": `{"token":"tok_live_7d3f9a&x=1 <b>\"q\""}`,
+	}
+	for prefix := range 3 {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding} {
+			text := strings.Repeat("z", prefix) + token + "trailing"
+			cases[fmt.Sprintf("base64 %d %p", prefix, enc)] = "data: " + enc.EncodeToString([]byte(text)) + "\n"
+		}
+	}
+	for name, text := range cases {
+		got := r.RedactString(text)
+		if !strings.Contains(got, "***") {
+			t.Errorf("%s: nothing masked in %q", name, got)
+		}
+		for _, leak := range []string{token, url.QueryEscape(token), "7d3f9a", "MIIEvQIBADAN"} {
+			if strings.Contains(got, leak) {
+				t.Errorf("%s: %q shows %q", name, got, leak)
+			}
+		}
+		// The value cannot be decoded back from what is left of base64.
+		if strings.HasPrefix(name, "base64") {
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+				for _, field := range strings.FieldsFunc(got, func(r rune) bool { return r == '*' || r == ' ' || r == '\n' }) {
+					for off := range 4 {
+						if off < len(field) {
+							dec, _ := enc.DecodeString(field[off:])
+							if bytes.Contains(dec, []byte("7d3f9a")) {
+								t.Errorf("%s: %q decodes to the value", name, got)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestRedactSpans(t *testing.T) {
+	r := secrets.NewRedactor([][]byte{[]byte("abcdef"), []byte("defghi"), []byte("xyzxyz")}, nil)
+	for in, want := range map[string]string{
+		"--abcdefghi--":       "--***--",  // overlapping values: one span
+		"--abcdefdefghi--":    "--***--",  // adjacent values: one span
+		"--abcdef-defghi--":   "--***-***--",
+		"xyzxyzxyzxyzxyzxyzq": "***q",     // a value repeated back to back
+		"abcde fghi":          "abcde fghi", // nothing
+		"":                    "",
+	} {
+		if got := r.RedactString(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRedactMinLength(t *testing.T) {
+	values := [][]byte{[]byte("ab"), []byte("12345"), []byte("123456")}
+	r := secrets.NewRedactor(values, nil)
+	if got := r.RedactString("ab 12345 123456"); got != "ab 12345 ***" {
+		t.Fatalf("default minimum: %q", got)
+	}
+	r = secrets.NewRedactor(values, &secrets.RedactConfig{MinLength: 2, Mask: "[masked]"})
+	if got := r.RedactString("ab 12345 x"); got != "[masked] [masked] x" {
+		t.Fatalf("minimum 2: %q", got)
+	}
+}
+
+// splitWrites writes text to a RedactWriter in the given pieces.
+func splitWrites(t testing.TB, r *secrets.Redactor, text []byte, cuts []int) []byte {
+	var out bytes.Buffer
+	w := r.NewWriter(&out)
+	prev := 0
+	for _, c := range cuts {
+		if n, err := w.Write(text[prev:c]); err != nil || n != c-prev {
+			t.Fatalf("Write: %d %v", n, err)
+		}
+		prev = c
+	}
+	w.Write(text[prev:])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestRedactStreamingEqualsOneShot(t *testing.T) {
+	values := [][]byte{[]byte("abcdef"), []byte("defghi"), []byte("s3cr3t-t0k3n"), []byte("line one\nline two")}
+	r := secrets.NewRedactor(values, nil)
+	text := []byte("x abcdefghi y s3cr3t-t0k3n z " + base64.StdEncoding.EncodeToString([]byte("s3cr3t-t0k3n")) +
+		" line two; abcdefdefghiabcdef; czNjcjN0LXQwazNu s3cr3t")
+	want := r.Redact(text)
+	for i := 0; i <= len(text); i++ {
+		for j := i; j <= len(text); j += 3 {
+			if got := splitWrites(t, r, text, []int{i, j}); !bytes.Equal(got, want) {
+				t.Fatalf("cuts at %d, %d: %q, want %q", i, j, got, want)
+			}
+		}
+	}
+	// One byte at a time.
+	cuts := make([]int, len(text))
+	for i := range cuts {
+		cuts[i] = i
+	}
+	if got := splitWrites(t, r, text, cuts); !bytes.Equal(got, want) {
+		t.Fatalf("byte by byte: %q, want %q", got, want)
+	}
+}
+
+// TestRedactHoldsBackLittle: memory stays bounded by the longest pattern,
+// even for an endless run of one value.
+func TestRedactHoldsBackLittle(t *testing.T) {
+	value := []byte("0123456789abcdef")
+	r := secrets.NewRedactor([][]byte{value}, nil)
+	var out bytes.Buffer
+	w := r.NewWriter(&out)
+	written := 0
+	for range 1000 {
+		chunk := []byte(strings.Repeat("plain text without secrets ", 37))
+		w.Write(chunk)
+		written += len(chunk)
+		// The longest pattern is a URL-escaped or base64 form, at most a
+		// few times the value's length.
+		if held := written - out.Len(); held < 0 || held >= 4*len(value) {
+			t.Fatalf("holding back %d bytes", held)
+		}
+	}
+	w.Flush()
+	out.Reset()
+	for range 1000 {
+		w.Write(value)
+	}
+	w.Close()
+	if out.String() != "***" {
+		t.Fatalf("a run of the value: %q", out.String())
+	}
+}
+
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	f.n++
+	if f.n > 1 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestRedactWriterError(t *testing.T) {
+	w := secrets.NewRedactor(nil, nil).NewWriter(&failWriter{})
+	if _, err := w.Write([]byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("two")); err == nil {
+		t.Fatal("the underlying error was lost")
+	}
+	if _, err := w.Write([]byte("three")); err == nil {
+		t.Fatal("a write after a failure succeeded")
+	}
+}
+
+// FuzzRedact: for any text, any values and any split of the text into
+// writes, the streamed output equals the one-shot output and holds none of
+// the values.
+func FuzzRedact(f *testing.F) {
+	f.Add([]byte("x abcdefghi y abcdef"), []byte("abcdef"), []byte("defghi"), uint16(3), uint16(9))
+	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaa"), []byte("aaaaaa"), []byte("aaaaaaaaa"), uint16(1), uint16(2))
+	f.Add([]byte("token=czNjcjN0LXQwazNu&x"), []byte("s3cr3t-t0k3n"), []byte("zzzzzz"), uint16(10), uint16(15))
+	f.Add([]byte("a\nline one\nline two\n"), []byte("line one\nline two"), []byte("q"), uint16(5), uint16(6))
+	f.Fuzz(func(t *testing.T, text, v1, v2 []byte, cut1, cut2 uint16) {
+		// The mask's own character in a value could be rebuilt from the
+		// mask and its neighbours; the documentation says so.
+		if bytes.ContainsRune(v1, '*') || bytes.ContainsRune(v2, '*') {
+			return
+		}
+		r := secrets.NewRedactor([][]byte{v1, v2}, nil)
+		want := r.Redact(text)
+		a, b := int(cut1)%(len(text)+1), int(cut2)%(len(text)+1)
+		if a > b {
+			a, b = b, a
+		}
+		if got := splitWrites(t, r, text, []int{a, b}); !bytes.Equal(got, want) {
+			t.Fatalf("split at %d, %d: %q, one shot %q", a, b, got, want)
+		}
+		for _, v := range [][]byte{v1, v2} {
+			if len(v) >= 6 && bytes.Contains(want, v) {
+				t.Fatalf("output %q holds value %q", want, v)
+			}
+		}
+	})
+}
+
+// benchValues returns tokens shaped like real ones: a third with GitHub's
+// prefix, a third with Stripe's, a third bare hex.
+func benchValues(n int) [][]byte {
+	rng := mrand.New(mrand.NewPCG(uint64(n), 7))
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	random := func(alphabet string, k int) string {
+		b := make([]byte, k)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	vals := make([][]byte, n)
+	for i := range vals {
+		switch i % 3 {
+		case 0:
+			vals[i] = []byte("ghp_" + random(alnum, 36))
+		case 1:
+			vals[i] = []byte("sk_live_" + random(alnum, 24))
+		default:
+			vals[i] = []byte(random("0123456789abcdef", 32))
+		}
+	}
+	return vals
+}
+
+// benchLog is build output with a few secrets in it.
+func benchLog(vals [][]byte) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < 1<<20; i++ {
+		fmt.Fprintf(&b, "step %d: compiling module %d of the project, 0.%03ds elapsed\n", i, i*7, i%1000)
+		if i%50 == 0 {
+			fmt.Fprintf(&b, "token=%s\n", vals[i%len(vals)])
+		}
+	}
+	return b.Bytes()
+}
+
+// BenchmarkRedact: the streaming RedactWriter (32 KiB writes) against a
+// strings.Replacer of the same values over the same text.
+func BenchmarkRedact(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		vals := benchValues(n)
+		text := benchLog(vals)
+		r := secrets.NewRedactor(vals, nil)
+		pairs := make([]string, 0, 2*n)
+		for _, v := range vals {
+			pairs = append(pairs, string(v), "***")
+		}
+		rep := strings.NewReplacer(pairs...)
+		s := string(text)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			compare(b, func() error {
+				w := r.NewWriter(discard{})
+				for off := 0; off < len(text); off += 32 << 10 {
+					w.Write(text[off:min(off+32<<10, len(text))])
+				}
+				return w.Close()
+			}, func() error {
+				_, err := rep.WriteString(discard{}, s)
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkNewRedactor: building a Redactor per job.
+func BenchmarkNewRedactor(b *testing.B) {
+	vals := benchValues(100)
+	b.ReportAllocs()
+	for range b.N {
+		secrets.NewRedactor(vals, nil)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error)       { return len(p), nil }
+func (discard) WriteString(s string) (int, error) { return len(s), nil }
