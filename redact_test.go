@@ -67,10 +67,10 @@ func TestRedactForms(t *testing.T) {
 func TestRedactSpans(t *testing.T) {
 	r := secrets.NewRedactor([][]byte{[]byte("abcdef"), []byte("defghi"), []byte("xyzxyz")}, nil)
 	for in, want := range map[string]string{
-		"--abcdefghi--":       "--***--",  // overlapping values: one span
-		"--abcdefdefghi--":    "--***--",  // adjacent values: one span
+		"--abcdefghi--":       "--***--", // overlapping values: one span
+		"--abcdefdefghi--":    "--***--", // adjacent values: one span
 		"--abcdef-defghi--":   "--***-***--",
-		"xyzxyzxyzxyzxyzxyzq": "***q",     // a value repeated back to back
+		"xyzxyzxyzxyzxyzxyzq": "***q",       // a value repeated back to back
 		"abcde fghi":          "abcde fghi", // nothing
 		"":                    "",
 	} {
