@@ -112,3 +112,17 @@ func (s *tamperStore) Current(ctx context.Context, ws string) ([]secrets.Version
 	}
 	return vs, err
 }
+
+// fuzzCipher is one master key for all fuzz iterations, which would spend
+// their time generating keys otherwise.
+var fuzzCipher = func() secrets.Cipher {
+	k, err := secrets.GenerateLocalKey()
+	if err != nil {
+		panic(err)
+	}
+	c, err := secrets.NewLocalCipher(k)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -469,4 +470,42 @@ func mustGet(t testing.TB, m *secrets.Manager, ws, name string) string {
 		t.Fatalf("Get(%s, %s): %v", ws, name, err)
 	}
 	return string(s.Value.Reveal())
+}
+
+var nameRule = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// FuzzSetName: any name is either stored, when it follows the rule and is
+// not denied, or refused with ErrInvalidName or ErrReservedName; a refused
+// invalid name never appears in its error.
+func FuzzSetName(f *testing.F) {
+	for _, s := range []string{"AUTH_TOKEN", "_x", "9A", "A-B", "LD_PRELOAD", "ld_audit", "PATH", "Ä", "A\x00B", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		m := newManager(t, secrets.NewMemoryStore(), fuzzCipher, nil)
+		_, err := m.Set(context.Background(), "ws", name, []byte("value"))
+		valid := nameRule.MatchString(name) && len(name) <= 256
+		switch {
+		case err == nil:
+			if !valid {
+				t.Fatalf("stored the invalid name %q", name)
+			}
+			if got := mustGet(t, m, "ws", strings.ToLower(name)); got != "value" {
+				t.Fatalf("lookup ignoring case: %q", got)
+			}
+		case errors.Is(err, secrets.ErrInvalidName):
+			if valid {
+				t.Fatalf("refused the valid name %q: %v", name, err)
+			}
+			if len(name) > 3 && strings.Contains(err.Error(), name) {
+				t.Fatalf("error quotes the invalid name: %v", err)
+			}
+		case errors.Is(err, secrets.ErrReservedName):
+			if !valid {
+				t.Fatalf("invalid name %q reported as reserved", name)
+			}
+		default:
+			t.Fatalf("Set(%q): %v", name, err)
+		}
+	})
 }

@@ -51,6 +51,11 @@ type Store interface {
 	// nothing; see [Write] for the conditions it checks.
 	Put(ctx context.Context, w Write) error
 
+	// PutBatch applies every write, in order, all or nothing: if any
+	// fails, as Put would, it returns that error and changes nothing.
+	// Later writes see the effects of earlier ones (a budget counts them).
+	PutBatch(ctx context.Context, writes []Write) error
+
 	// Delete removes the secret with the given ID and all its versions if
 	// its current version is expect. It returns ErrNotFound if there is no
 	// such secret and ErrConflict if its version differs.

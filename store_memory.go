@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -147,10 +148,49 @@ func (s *MemoryStore) Put(ctx context.Context, wr Write) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	v := cloneVersion(wr.Version)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := s.workspace(v.Workspace, true)
+	return put(s.workspace(wr.Version.Workspace, true), wr)
+}
+
+// PutBatch implements Store. The writes are applied to copies of the
+// workspaces' indexes, which replace the originals only if all succeed.
+func (s *MemoryStore) PutBatch(ctx context.Context, writes []Write) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	copies := map[string]*memWorkspace{}
+	for _, wr := range writes {
+		ws := wr.Version.Workspace
+		w, ok := copies[ws]
+		if !ok {
+			w = s.workspace(ws, true).clone()
+			copies[ws] = w
+		}
+		if err := put(w, wr); err != nil {
+			return err
+		}
+	}
+	for ws, w := range copies {
+		s.ws[ws] = w
+	}
+	return nil
+}
+
+func (w *memWorkspace) clone() *memWorkspace {
+	c := *w
+	c.secrets = maps.Clone(w.secrets)
+	c.names = maps.Clone(w.names)
+	return &c
+}
+
+// put applies wr to w if all its conditions hold; otherwise it changes
+// nothing. It never writes into a slice it did not allocate, so a
+// clone's changes cannot reach the original.
+func put(w *memWorkspace, wr Write) error {
+	v := cloneVersion(wr.Version)
 	lower := strings.ToLower(v.Name)
 	var old []Version
 	if wr.Expect == 0 {
@@ -186,7 +226,7 @@ func (s *MemoryStore) Put(ctx context.Context, wr Write) error {
 		delete(w.names, strings.ToLower(current(old).Name))
 	}
 	keep := max(wr.Keep, 1)
-	vs := append(old, v)
+	vs := append(old[:len(old):len(old)], v)
 	if len(vs) > keep {
 		vs = append([]Version(nil), vs[len(vs)-keep:]...)
 	}

@@ -266,17 +266,35 @@ func (s *PostgresStore) Current(ctx context.Context, ws string) ([]Version, erro
 
 // Put implements Store.
 func (s *PostgresStore) Put(ctx context.Context, w Write) error {
+	_, err := s.db.ExecContext(ctx, s.q.put, putArgs(w)...)
+	return pgErr(ctx, "write "+w.Version.Name, err)
+}
+
+// PutBatch implements Store: the writes run in one transaction.
+func (s *PostgresStore) PutBatch(ctx context.Context, writes []Write) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return pgErr(ctx, "begin batch", err)
+	}
+	defer tx.Rollback()
+	for _, w := range writes {
+		if _, err := tx.ExecContext(ctx, s.q.put, putArgs(w)...); err != nil {
+			return pgErr(ctx, "write "+w.Version.Name, err)
+		}
+	}
+	return pgErr(ctx, "commit batch", tx.Commit())
+}
+
+func putArgs(w Write) []any {
 	v := w.Version
 	ct := v.Ciphertext
 	if ct == nil {
 		ct = []byte{}
 	}
-	_, err := s.db.ExecContext(ctx, s.q.put,
-		v.Workspace, v.SecretID, v.Name, strings.ToLower(v.Name),
+	return []any{v.Workspace, v.SecretID, v.Name, strings.ToLower(v.Name),
 		v.Version, ct, int64(v.KeyID), v.EnvSize,
 		v.Created, v.CreatedBy, v.Updated, v.UpdatedBy,
-		w.Expect, w.Keep, w.MaxEnvBytes)
-	return pgErr(ctx, "write "+v.Name, err)
+		w.Expect, w.Keep, w.MaxEnvBytes}
 }
 
 // Delete implements Store.

@@ -37,6 +37,8 @@ func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
 		{"KeepVersions", testKeepVersions},
 		{"EnvBudget", testEnvBudget},
 		{"Delete", testDelete},
+		{"PutBatch", testPutBatch},
+		{"PutBatchAllOrNothing", testPutBatchAllOrNothing},
 		{"CurrentOrdering", testCurrentOrdering},
 		{"Isolation", testIsolation},
 		{"NoAliasing", testNoAliasing},
@@ -326,6 +328,86 @@ func testDelete(t *testing.T, s secrets.Store) {
 	put(t, s, version("ws", "id3", "a", 1), 0) // the name is free again
 }
 
+func testPutBatch(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	writes := []secrets.Write{
+		{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10},
+		{Version: version("ws", "id2", "B", 1), Keep: 10},
+		{Version: version("ws", "id1", "A", 3), Expect: 2, Keep: 2}, // sees the write before it
+		{Version: version("other", "id9", "C", 1), Keep: 10},
+	}
+	if err := s.PutBatch(ctx, writes); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := s.History(ctx, "ws", "id1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "History after batch", hist, []secrets.Version{version("ws", "id1", "A", 3), version("ws", "id1", "A", 2)})
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Current after batch", cur, []secrets.Version{version("ws", "id1", "A", 3), version("ws", "id2", "B", 1)})
+	if _, err := s.Lookup(ctx, "other", "C"); err != nil {
+		t.Fatalf("batch write to another workspace: %v", err)
+	}
+	if err := s.PutBatch(ctx, nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+}
+
+func testPutBatchAllOrNothing(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	put(t, s, version("ws", "id1", "A", 1), 0)
+	before, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSize := func(w secrets.Write, n int64) secrets.Write { w.Version.EnvSize = n; w.MaxEnvBytes = 100; return w }
+	for name, tc := range map[string]struct {
+		writes []secrets.Write
+		want   error
+	}{
+		"stale last": {[]secrets.Write{
+			{Version: version("ws", "id2", "B", 1), Keep: 10},
+			{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10},
+			{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10},
+		}, secrets.ErrConflict},
+		"name twice": {[]secrets.Write{
+			{Version: version("ws", "id2", "B", 1), Keep: 10},
+			{Version: version("ws", "id3", "b", 1), Keep: 10},
+		}, secrets.ErrExists},
+		"over budget together": {[]secrets.Write{
+			withSize(secrets.Write{Version: version("ws", "id2", "B", 1), Keep: 10}, 45),
+			withSize(secrets.Write{Version: version("ws", "id3", "C", 1), Keep: 10}, 45),
+		}, secrets.ErrTooLarge},
+		"missing secret": {[]secrets.Write{
+			{Version: version("ws", "id2", "B", 1), Keep: 10},
+			{Version: version("ws", "nope", "D", 2), Expect: 1, Keep: 10},
+		}, secrets.ErrNotFound},
+	} {
+		wantErr(t, name, s.PutBatch(ctx, tc.writes), tc.want)
+		after, err := s.Current(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, name+": Current after a failed batch", after, before)
+		hist, err := s.History(ctx, "ws", "id1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, name+": History after a failed batch", hist, []secrets.Version{version("ws", "id1", "A", 1)})
+	}
+	// The failed batches left the budget's accounting alone: A alone fits
+	// a budget of exactly its own size.
+	v := version("ws", "id1", "A", 2)
+	if err := s.Put(ctx, secrets.Write{Version: v, Expect: 1, Keep: 10, MaxEnvBytes: v.EnvSize}); err != nil {
+		t.Fatalf("after failed batches: %v", err)
+	}
+}
+
 func testCurrentOrdering(t *testing.T, s secrets.Store) {
 	ctx := context.Background()
 	names := []string{"b", "A0", "A", "_X", "c", "B_1", "Z", "A_B"}
@@ -452,6 +534,9 @@ func testCancelledContext(t *testing.T, s secrets.Store) {
 			return s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10})
 		},
 		"Delete": func() error { return s.Delete(ctx, "ws", "id1", 1) },
+		"PutBatch": func() error {
+			return s.PutBatch(ctx, []secrets.Write{{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10}})
+		},
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {

@@ -83,3 +83,22 @@ func TestNoPatterns(t *testing.T) {
 		t.Fatalf("matches without patterns: %v", got)
 	}
 }
+
+// FuzzAgainstNaive: the automaton reports what a naive search finds, for
+// any patterns and text, scanned whole or in two pieces.
+func FuzzAgainstNaive(f *testing.F) {
+	f.Add([]byte("ab\x00abab\x00b"), []byte("abababbab"), uint16(4))
+	f.Add([]byte("he\x00she\x00his\x00hers"), []byte("ushers"), uint16(2))
+	f.Fuzz(func(t *testing.T, pats, text []byte, cut uint16) {
+		patterns := bytes.Split(pats, []byte{0})
+		m := New(patterns)
+		want := naive(patterns, text)
+		if got := scanAll(m, text); !equal(got, want) {
+			t.Fatalf("whole: %v, want %v", got, want)
+		}
+		c := int(cut) % (len(text) + 1)
+		if got := scanAll(m, text, c); !equal(got, want) {
+			t.Fatalf("cut at %d: %v, want %v", c, got, want)
+		}
+	})
+}

@@ -1,0 +1,302 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+// envMap reads a workspace back as name -> value.
+func envMap(t testing.TB, m *secrets.Manager, ws string) map[string]string {
+	t.Helper()
+	env, err := m.EnvFor(context.Background(), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, kv := range env {
+		n, v, _ := strings.Cut(kv, "=")
+		out[n] = v
+	}
+	return out
+}
+
+func TestImportSyntax(t *testing.T) {
+	text := "# a comment\n" +
+		"\n" +
+		"PLAIN=hello world   \n" +
+		"export EXPORTED=yes\n" +
+		"  INDENTED = spaced  # trailing comment\n" +
+		"HASH=a#b\n" +
+		"EMPTY=\n" +
+		"SINGLE='it has $HOME and \\n and \"quotes\"'\n" +
+		"DOUBLE=\"line1\\nline2\\t\\\"q\\\" \\\\ \\$HOME \\x\"\n" +
+		"MULTI=\"first\n" +
+		"second\"\n" +
+		"PEM='-----BEGIN-----\n" +
+		"abc\n" +
+		"-----END-----'\n" +
+		"JOINED='it'\\''s' # shell style\n" +
+		"CONT=\"one \\\n" +
+		"two\"\n" +
+		"CRLF=windows\r\n" +
+		"QCRLF='quoted'\r\n" +
+		"URL=https://example.com/?a=1&b=2\n" +
+		"LAST=no newline at the end"
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	metas, err := m.Import(context.Background(), "ws", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"PLAIN":    "hello world",
+		"EXPORTED": "yes",
+		"INDENTED": "spaced",
+		"HASH":     "a#b",
+		"EMPTY":    "",
+		"SINGLE":   `it has $HOME and \n and "quotes"`,
+		"DOUBLE":   "line1\nline2\t\"q\" \\ $HOME \\x",
+		"MULTI":    "first\nsecond",
+		"PEM":      "-----BEGIN-----\nabc\n-----END-----",
+		"JOINED":   "it's",
+		"CONT":     "one two",
+		"CRLF":     "windows",
+		"QCRLF":    "quoted",
+		"URL":      "https://example.com/?a=1&b=2",
+		"LAST":     "no newline at the end",
+	}
+	if d := cmp.Diff(want, envMap(t, m, "ws")); d != "" {
+		t.Fatalf("imported values (-want +got):\n%s", d)
+	}
+	if len(metas) != len(want) || metas[0].Name != "CONT" {
+		t.Fatalf("Import returned %d metas, first %+v", len(metas), metas[0])
+	}
+}
+
+func TestImportErrors(t *testing.T) {
+	const canary = "VALUE-CANARY-42"
+	tests := []struct {
+		text string
+		line int
+		want error
+	}{
+		{"A=1\nB='" + canary + "\n", 2, secrets.ErrInvalidDotenv},       // unterminated single quote
+		{"A=\"" + canary + "\n\nB=2\n", 1, secrets.ErrInvalidDotenv},    // unterminated double quote
+		{"A='" + canary + "' junk\n", 1, secrets.ErrInvalidDotenv},      // text after the quote
+		{"A=1\n" + canary + "\n", 2, secrets.ErrInvalidDotenv},          // no =
+		{"A=1\n9BAD=" + canary + "\n", 2, secrets.ErrInvalidDotenv},     // invalid name
+		{"A-B=" + canary + "\n", 1, secrets.ErrInvalidDotenv},           // invalid name
+		{"A=1\n\nb=2\na=" + canary + "\n", 4, secrets.ErrInvalidDotenv}, // duplicate ignoring case
+		{"LD_PRELOAD=" + canary + "\n", 1, secrets.ErrReservedName},
+		{"OK='" + canary + "\x00'\n", 1, secrets.ErrInvalidValue},
+		{"OK='" + strings.Repeat("x", secrets.MaxEnvString) + "'\n", 1, secrets.ErrTooLarge},
+		{"A='x'\\", 1, secrets.ErrInvalidDotenv},
+	}
+	for _, tc := range tests {
+		m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+		mustSet(t, m, "ws", "KEEP", "unchanged")
+		_, err := m.Import(context.Background(), "ws", []byte(tc.text))
+		var de *secrets.DotenvError
+		if !errors.Is(err, tc.want) || !errors.As(err, &de) || !errors.Is(err, secrets.ErrInvalidDotenv) {
+			t.Errorf("Import(%.30q): %v, want %v in a DotenvError", tc.text, err, tc.want)
+			continue
+		}
+		if de.Line != tc.line {
+			t.Errorf("Import(%.30q): line %d, want %d", tc.text, de.Line, tc.line)
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("error shows a value: %v", err)
+		}
+		if d := cmp.Diff(map[string]string{"KEEP": "unchanged"}, envMap(t, m, "ws")); d != "" {
+			t.Errorf("a refused import changed the workspace:\n%s", d)
+		}
+	}
+}
+
+// TestImportAllOrNothing: an import that the store refuses part way (over
+// the budget) writes nothing; one that succeeds updates and creates.
+func TestImportAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{MaxEnvBytes: 200})
+	mustSet(t, m, "ws", "A", "old-a")
+	before := envMap(t, m, "ws")
+	big := strings.Repeat("z", 120)
+	_, err := m.Import(ctx, "ws", []byte("A=new-a\nB="+big+"\nC="+big+"\n"))
+	if !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("import over the budget: %v", err)
+	}
+	if d := cmp.Diff(before, envMap(t, m, "ws")); d != "" {
+		t.Fatalf("a failed import changed the workspace:\n%s", d)
+	}
+	if _, err := m.Import(ctx, "ws", []byte("a=new-a\nB=b\n")); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(map[string]string{"a": "new-a", "B": "b"}, envMap(t, m, "ws")); d != "" {
+		t.Fatalf("after import:\n%s", d)
+	}
+	vs, err := m.Versions(ctx, "ws", "A")
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("A's history after import: %+v %v", vs, err)
+	}
+	if metas, err := m.Import(ctx, "ws", []byte("# nothing\n")); err != nil || len(metas) != 0 {
+		t.Fatalf("empty import: %v %v", metas, err)
+	}
+}
+
+// trickyValues are values that break naive quoting.
+func trickyValues() map[string]string {
+	return map[string]string{
+		"SINGLE_QUOTES": "it's 'quoted' ''",
+		"DOUBLE_QUOTES": `say "hi" \"`,
+		"DOLLARS":       "$HOME ${PATH} $(touch /tmp/secrets-pwned) `id` $((1+1))",
+		"BACKSLASHES":   `C:\dir\n\t\\ \`,
+		"NEWLINES":      "a\nb\r\nc\n\n",
+		"LEADING":       "  spaces and\ttabs  ",
+		"COMMENT":       "value # not a comment",
+		"EQUALS":        "a=b=c",
+		"UNICODE":       "pässwörd ✓ 秘密",
+		"BINARY":        string(binaryValue()),
+		"EMPTY":         "",
+		"BANG":          "!! !$ !-1",
+		"PEM":           string(pemKey()),
+	}
+}
+
+func TestExportRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	vals := trickyValues()
+	for n, v := range vals {
+		mustSet(t, m, "ws", n, v)
+	}
+	text, err := m.Export(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2 := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	if _, err := m2.Import(ctx, "copy", text); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(vals, envMap(t, m2, "copy")); d != "" {
+		t.Fatalf("export then import (-want +got):\n%s", d)
+	}
+}
+
+// TestExportIsSafeToSource sources the export in a real POSIX shell: every
+// variable holds its exact value and nothing ran.
+func TestExportIsSafeToSource(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	vals := trickyValues()
+	dir := t.TempDir()
+	vals["DOLLARS"] = "$(touch " + dir + "/pwned) `touch " + dir + "/pwned2` ${HOME}"
+	for n, v := range vals {
+		mustSet(t, m, "ws", n, v)
+	}
+	text, err := m.Export(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(dir, "exported.env")
+	if err := os.WriteFile(envFile, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var script strings.Builder
+	fmt.Fprintf(&script, ". %s\n", envFile)
+	for n := range vals {
+		fmt.Fprintf(&script, "printf '%%s' \"$%s\" > %s/%s.out\n", n, dir, n)
+	}
+	for _, sh := range []string{"/bin/sh", "/bin/bash"} {
+		if _, err := os.Stat(sh); err != nil {
+			continue
+		}
+		out, err := exec.Command(sh, "-c", script.String()).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", sh, err, out)
+		}
+		for n, v := range vals {
+			got, err := os.ReadFile(filepath.Join(dir, n+".out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, []byte(v)) {
+				t.Errorf("%s: $%s = %q, want %q", sh, n, got, v)
+			}
+		}
+		for _, f := range []string{"pwned", "pwned2"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				t.Fatalf("%s: sourcing the export ran a command", sh)
+			}
+		}
+	}
+}
+
+// FuzzDotenvRoundTrip: any values without NUL survive export and import
+// byte for byte.
+func FuzzDotenvRoundTrip(f *testing.F) {
+	for _, v := range trickyValues() {
+		f.Add(v, "x'y")
+	}
+	f.Add("'\\''", "\"\\\n")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if strings.ContainsRune(a, 0) || strings.ContainsRune(b, 0) || len(a)+len(b) > 64<<10 {
+			return
+		}
+		ctx := context.Background()
+		m := newManager(t, secrets.NewMemoryStore(), fuzzCipher, nil)
+		want := map[string]string{"A": a, "B": b}
+		for n, v := range want {
+			mustSet(t, m, "ws", n, v)
+		}
+		text, err := m.Export(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Import(ctx, "copy", text); err != nil {
+			t.Fatalf("import of an export: %v\n%q", err, text)
+		}
+		if d := cmp.Diff(want, envMap(t, m, "copy")); d != "" {
+			t.Fatalf("round trip (-want +got):\n%s", d)
+		}
+	})
+}
+
+// FuzzImport: any text either imports or fails with a DotenvError; it
+// never panics, and what it imports exports back to the same values.
+func FuzzImport(f *testing.F) {
+	f.Add([]byte("A=1\nB='x'\nC=\"y\\n\"\n"))
+	f.Add([]byte("export A='it'\\''s' # c\r\n"))
+	f.Add([]byte("A=\"unterminated"))
+	f.Add([]byte("A='x'\\"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		ctx := context.Background()
+		m := newManager(t, secrets.NewMemoryStore(), fuzzCipher, &secrets.Config{MaxEnvBytes: -1})
+		if _, err := m.Import(ctx, "ws", text); err != nil {
+			var de *secrets.DotenvError
+			if !errors.As(err, &de) {
+				t.Fatalf("error is not a DotenvError: %v", err)
+			}
+			return
+		}
+		first := envMap(t, m, "ws")
+		out, err := m.Export(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Import(ctx, "again", out); err != nil {
+			t.Fatalf("re-import: %v", err)
+		}
+		if d := cmp.Diff(first, envMap(t, m, "again")); d != "" {
+			t.Fatalf("re-import differs:\n%s", d)
+		}
+	})
+}
