@@ -13,7 +13,6 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
-	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
@@ -168,9 +167,10 @@ func secretAD(workspace, secretID, name string, version int64) []byte {
 // dataKey is an unwrapped workspace keyset: its AEAD primitive and the IDs
 // of the keys it holds.
 type dataKey struct {
+	handle   *keyset.Handle
 	aead     tink.AEAD
 	primary  uint32
-	keyIDs   map[uint32]bool
+	known    map[uint32]bool // every key of the keyset, enabled or not
 	revision int64
 }
 
@@ -184,11 +184,9 @@ func newDataKey(h *keyset.Handle, revision int64) (*dataKey, error) {
 		return nil, fmt.Errorf("secrets: data key: %w", err)
 	}
 	info := h.KeysetInfo()
-	k := &dataKey{aead: a, primary: info.GetPrimaryKeyId(), keyIDs: map[uint32]bool{}, revision: revision}
+	k := &dataKey{handle: h, aead: a, primary: info.GetPrimaryKeyId(), known: map[uint32]bool{}, revision: revision}
 	for _, ki := range info.GetKeyInfo() {
-		if ki.GetStatus() == tinkpb.KeyStatusType_ENABLED {
-			k.keyIDs[ki.GetKeyId()] = true
-		}
+		k.known[ki.GetKeyId()] = true
 	}
 	return k, nil
 }

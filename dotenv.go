@@ -306,11 +306,11 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 	if len(entries) == 0 {
 		return []Meta{}, nil
 	}
-	k, err := m.writeKey(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
 	for attempt := 0; ; attempt++ {
+		k, err := m.writeKey(ctx, ws)
+		if err != nil {
+			return nil, err
+		}
 		cur, err := m.store.Current(ctx, ws)
 		if err != nil {
 			return nil, err
@@ -334,7 +334,7 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 			if err := m.seal(k, &v, e.value); err != nil {
 				return nil, err
 			}
-			writes[i] = Write{Version: v, Expect: expect, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)}
+			writes[i] = m.write(k, v, expect)
 			metas[i] = metaOf(v)
 		}
 		err = m.store.PutBatch(ctx, writes)
@@ -344,7 +344,7 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 			return metas, nil
 		case errors.Is(err, ErrTooLarge):
 			return nil, fmt.Errorf("secrets: import: the workspace environment would exceed %d bytes: %w", m.cfg.MaxEnvBytes, ErrTooLarge)
-		case attempt < maxAttempts && (errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)):
+		case attempt < maxAttempts && (m.keyChanged(ws, err) || errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)):
 			continue // a concurrent write: read again and retry
 		default:
 			return nil, err

@@ -93,6 +93,11 @@ var (
 	// ErrDecrypt: a ciphertext or wrapped key failed authentication:
 	// tampering, a ciphertext moved between rows, or a wrong master key.
 	ErrDecrypt = errors.New("secrets: decryption failed")
+	// ErrKeyChanged: a write was encrypted under a workspace key revision
+	// that is no longer current (another replica rotated the key). Stores
+	// return it; the Manager reloads the key and retries, so hosts see it
+	// only if that keeps failing.
+	ErrKeyChanged = errors.New("secrets: workspace key changed")
 )
 
 // Config tunes a Manager. A nil *Config, and every zero field, means the
@@ -345,10 +350,11 @@ func (m *Manager) writeKey(ctx context.Context, ws string) (*dataKey, error) {
 
 // freshKey makes sure k knows the key that encrypted every ciphertext of
 // vs. If one is unknown (another replica rotated the keyset), it reloads
-// the keyset from the Store once.
+// the keyset from the Store once. A key that is known but disabled is not
+// reloaded for: its ciphertexts fail.
 func (m *Manager) freshKey(ctx context.Context, ws string, k *dataKey, vs ...Version) (*dataKey, error) {
 	for _, v := range vs {
-		if id, ok := cipherKeyID(v.Ciphertext); ok && !k.keyIDs[id] {
+		if id, ok := cipherKeyID(v.Ciphertext); ok && !k.known[id] {
 			m.keys.Remove(ws)
 			return m.dataKey(ctx, ws)
 		}
@@ -435,11 +441,11 @@ func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen i
 	if err := validValue(name, value); err != nil {
 		return Meta{}, err
 	}
-	k, err := m.writeKey(ctx, ws)
-	if err != nil {
-		return Meta{}, err
-	}
 	for attempt := 0; ; attempt++ {
+		k, err := m.writeKey(ctx, ws)
+		if err != nil {
+			return Meta{}, err
+		}
 		cur, err := m.store.Lookup(ctx, ws, name)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Meta{}, err
@@ -465,9 +471,12 @@ func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen i
 		if err := m.seal(k, &v, value); err != nil {
 			return Meta{}, err
 		}
-		err = m.put(ctx, v, expect)
+		err = m.put(ctx, k, v, expect)
 		if err == nil {
 			return metaOf(v), nil
+		}
+		if m.keyChanged(ws, err) && attempt < maxAttempts {
+			continue
 		}
 		if seen >= 0 || attempt == maxAttempts || !(errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
 			return Meta{}, err
@@ -475,9 +484,24 @@ func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen i
 	}
 }
 
+// keyChanged reports whether err says the workspace key moved on, and if
+// so drops the cached key so that a retry loads the new one.
+func (m *Manager) keyChanged(ws string, err error) bool {
+	if errors.Is(err, ErrKeyChanged) {
+		m.keys.Remove(ws)
+		return true
+	}
+	return false
+}
+
+// write returns the Write that adds v, encrypted under k.
+func (m *Manager) write(k *dataKey, v Version, expect int64) Write {
+	return Write{Version: v, Expect: expect, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0), KeyRevision: k.revision}
+}
+
 // put writes v and gives store errors their Manager form.
-func (m *Manager) put(ctx context.Context, v Version, expect int64) error {
-	err := m.store.Put(ctx, Write{Version: v, Expect: expect, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)})
+func (m *Manager) put(ctx context.Context, k *dataKey, v Version, expect int64) error {
+	err := m.store.Put(ctx, m.write(k, v, expect))
 	switch {
 	case err == nil:
 		return nil
@@ -640,8 +664,11 @@ func (m *Manager) rewrite(ctx context.Context, ws, name, newName string, fromVer
 		if err != nil {
 			return Meta{}, err
 		}
-		if err = m.put(ctx, v, cur.Version); err == nil {
+		if err = m.put(ctx, k, v, cur.Version); err == nil {
 			return metaOf(v), nil
+		}
+		if m.keyChanged(ws, err) && attempt < maxAttempts {
+			continue
 		}
 		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || attempt == maxAttempts {
 			return Meta{}, err

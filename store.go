@@ -101,6 +101,10 @@ type Version struct {
 // current versions, counting the new one instead of the one it replaces,
 // must not exceed it (else ErrTooLarge).
 //
+// If KeyRevision is positive, the workspace's key must be at that revision
+// (else ErrKeyChanged): a writer holding a rotated-away keyset cannot add
+// ciphertext under a key that rotation is retiring.
+//
 // After the write only the newest Keep versions of the secret are retained
 // (Keep < 1 means 1).
 type Write struct {
@@ -108,4 +112,49 @@ type Write struct {
 	Expect      int64
 	Keep        int
 	MaxEnvBytes int64
+	KeyRevision int64
+}
+
+// A RotationStore is a Store that supports key rotation: finding and
+// re-encrypting the versions under a retired data key, and finding the
+// workspace keys wrapped by a former master key. MemoryStore and
+// PostgresStore are RotationStores; Manager.RotateKey and Manager.Rewrap
+// need one.
+type RotationStore interface {
+	Store
+
+	// Stale returns up to limit versions of the workspace (current or
+	// past) whose KeyID is not keep, ordered by secret ID and version, and
+	// how many such versions there are in all.
+	Stale(ctx context.Context, workspace string, keep uint32, limit int) ([]Version, int, error)
+
+	// Reencrypt replaces ciphertexts in place, without making versions.
+	// Each item applies only if its version still exists with KeyID
+	// FromKeyID; others are skipped, not errors (a concurrent write or
+	// rotation got there first). It returns how many applied. All of it
+	// fails with ErrKeyChanged, changing nothing, if the workspace's key
+	// is no longer at keyRevision.
+	Reencrypt(ctx context.Context, workspace string, keyRevision int64, items []Reencryption) (int, error)
+
+	// ForeignKeys returns up to limit workspace keys not wrapped by the
+	// master key cipherID, ordered by workspace, and how many there are
+	// in all.
+	ForeignKeys(ctx context.Context, cipherID string, limit int) ([]WrappedKey, int, error)
+}
+
+// A Reencryption asks Reencrypt to replace one version's ciphertext.
+type Reencryption struct {
+	SecretID   string
+	Version    int64
+	FromKeyID  uint32 // the key the stored ciphertext must still be under
+	Ciphertext []byte
+	KeyID      uint32
+}
+
+// A WorkspaceDeleter is a Store that can delete a whole workspace.
+type WorkspaceDeleter interface {
+	// DeleteWorkspace removes every secret, version and the key of the
+	// workspace, all at once. A workspace that does not exist is not an
+	// error.
+	DeleteWorkspace(ctx context.Context, workspace string) error
 }

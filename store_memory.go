@@ -10,7 +10,10 @@ import (
 	"sync"
 )
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ RotationStore    = (*MemoryStore)(nil)
+	_ WorkspaceDeleter = (*MemoryStore)(nil)
+)
 
 // A MemoryStore is a Store that keeps everything in process memory, for
 // tests and for single-process use. It holds only ciphertext and metadata,
@@ -212,6 +215,9 @@ func put(w *memWorkspace, wr Write) error {
 			return fmt.Errorf("secrets: %s: %w", v.Name, ErrExists)
 		}
 	}
+	if wr.KeyRevision > 0 && (w.key == nil || w.key.Revision != wr.KeyRevision) {
+		return fmt.Errorf("secrets: %s: %w", v.Name, ErrKeyChanged)
+	}
 	if v.Version != wr.Expect+1 {
 		return fmt.Errorf("secrets: %s: new version %d does not follow %d: %w", v.Name, v.Version, wr.Expect, ErrConflict)
 	}
@@ -254,5 +260,95 @@ func (s *MemoryStore) Delete(ctx context.Context, ws, secretID string, expect in
 	delete(w.secrets, secretID)
 	delete(w.names, strings.ToLower(cur.Name))
 	w.envSize -= cur.EnvSize
+	return nil
+}
+
+// Stale implements RotationStore.
+func (s *MemoryStore) Stale(ctx context.Context, ws string, keep uint32, limit int) ([]Version, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all []Version
+	if w := s.workspace(ws, false); w != nil {
+		for _, vs := range w.secrets {
+			for _, v := range vs {
+				if v.KeyID != keep {
+					all = append(all, v)
+				}
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b Version) int {
+		if c := strings.Compare(a.SecretID, b.SecretID); c != 0 {
+			return c
+		}
+		return int(a.Version - b.Version)
+	})
+	total := len(all)
+	all = all[:min(limit, total)]
+	for i := range all {
+		all[i] = cloneVersion(all[i])
+	}
+	return all, total, nil
+}
+
+// Reencrypt implements RotationStore.
+func (s *MemoryStore) Reencrypt(ctx context.Context, ws string, keyRevision int64, items []Reencryption) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workspace(ws, false)
+	if w == nil || w.key == nil || w.key.Revision != keyRevision {
+		return 0, fmt.Errorf("secrets: re-encrypt workspace %q: %w", ws, ErrKeyChanged)
+	}
+	n := 0
+	for _, it := range items {
+		vs := w.secrets[it.SecretID]
+		for i := range vs {
+			if vs[i].Version == it.Version && vs[i].KeyID == it.FromKeyID {
+				vs = slices.Clone(vs) // never write into a slice another map may hold
+
+				vs[i].Ciphertext = bytes.Clone(it.Ciphertext)
+				vs[i].KeyID = it.KeyID
+				w.secrets[it.SecretID] = vs
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// ForeignKeys implements RotationStore.
+func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID string, limit int) ([]WrappedKey, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []WrappedKey
+	for _, w := range s.ws {
+		if w.key != nil && w.key.CipherID != cipherID {
+			k := *w.key
+			k.Ciphertext = bytes.Clone(k.Ciphertext)
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b WrappedKey) int { return strings.Compare(a.Workspace, b.Workspace) })
+	return out[:min(limit, len(out))], len(out), nil
+}
+
+// DeleteWorkspace implements WorkspaceDeleter.
+func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.ws, ws)
 	return nil
 }

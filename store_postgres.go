@@ -18,7 +18,10 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-var _ Store = (*PostgresStore)(nil)
+var (
+	_ RotationStore    = (*PostgresStore)(nil)
+	_ WorkspaceDeleter = (*PostgresStore)(nil)
+)
 
 // A PostgresStore is a Store in a Postgres database, in tables of its own
 // schema. The host passes its own connection pool (opened with the
@@ -142,7 +145,8 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 }
 
 type pgQueries struct {
-	key, putKeyNew, putKeyUpdate, lookup, history, current, put, del string
+	key, putKey, lookup, history, current, put, del            string
+	stale, staleCount, reencrypt, foreign, foreignCount, delWS string
 }
 
 const pgVersionColumns = `v.workspace, v.secret_id, v.name, v.version, v.ciphertext, v.key_id, v.env_size,
@@ -153,17 +157,21 @@ func newPGQueries(schema string) pgQueries {
 	return pgQueries{
 		key: r.Replace(`SELECT workspace, cipher_id, wrapped, revision, updated
 			FROM {{s}}.workspace_keys WHERE workspace = $1`),
-		putKeyNew: r.Replace(`INSERT INTO {{s}}.workspace_keys (workspace, cipher_id, wrapped, revision, updated)
-			VALUES ($1, $2, $3, 1, $4) ON CONFLICT (workspace) DO NOTHING`),
-		putKeyUpdate: r.Replace(`UPDATE {{s}}.workspace_keys
-			SET cipher_id = $2, wrapped = $3, revision = revision + 1, updated = $4
-			WHERE workspace = $1 AND revision = $5`),
+		putKey: r.Replace(`SELECT {{s}}.put_key($1, $2, $3, $4, $5)`),
 		lookup: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets v WHERE v.workspace = $1 AND v.name_key = $2`),
 		history: r.Replace(`SELECT {{cols}} FROM {{s}}.versions v
 			WHERE v.workspace = $1 AND v.secret_id = $2 ORDER BY v.version DESC`),
 		current: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets v WHERE v.workspace = $1 ORDER BY v.name COLLATE "C"`),
-		put:     r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`),
+		put:     r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`),
 		del:     r.Replace(`SELECT {{s}}.delete_secret($1, $2, $3)`),
+		stale: r.Replace(`SELECT {{cols}} FROM {{s}}.versions v WHERE v.workspace = $1 AND v.key_id <> $2
+			ORDER BY v.secret_id, v.version LIMIT $3`),
+		staleCount: r.Replace(`SELECT count(*) FROM {{s}}.versions WHERE workspace = $1 AND key_id <> $2`),
+		reencrypt:  r.Replace(`SELECT {{s}}.reencrypt($1, $2, $3, $4, $5, $6, $7)`),
+		foreign: r.Replace(`SELECT workspace, cipher_id, wrapped, revision, updated FROM {{s}}.workspace_keys
+			WHERE cipher_id <> $1 ORDER BY workspace LIMIT $2`),
+		foreignCount: r.Replace(`SELECT count(*) FROM {{s}}.workspace_keys WHERE cipher_id <> $1`),
+		delWS:        r.Replace(`SELECT {{s}}.delete_workspace($1)`),
 	}
 }
 
@@ -208,22 +216,8 @@ func (s *PostgresStore) Key(ctx context.Context, ws string) (WrappedKey, error) 
 
 // PutKey implements Store.
 func (s *PostgresStore) PutKey(ctx context.Context, k WrappedKey, expect int64) error {
-	var (
-		res sql.Result
-		err error
-	)
-	if expect == 0 {
-		res, err = s.db.ExecContext(ctx, s.q.putKeyNew, k.Workspace, k.CipherID, k.Ciphertext, k.Updated)
-	} else {
-		res, err = s.db.ExecContext(ctx, s.q.putKeyUpdate, k.Workspace, k.CipherID, k.Ciphertext, k.Updated, expect)
-	}
-	if err != nil {
-		return pgErr(ctx, "write key of workspace "+quote(k.Workspace), err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("secrets: key of workspace %q is not at revision %d: %w", k.Workspace, expect, ErrConflict)
-	}
-	return nil
+	_, err := s.db.ExecContext(ctx, s.q.putKey, k.Workspace, k.CipherID, k.Ciphertext, k.Updated, expect)
+	return pgErr(ctx, fmt.Sprintf("write key of workspace %q expecting revision %d", k.Workspace, expect), err)
 }
 
 // Lookup implements Store.
@@ -294,7 +288,61 @@ func putArgs(w Write) []any {
 	return []any{v.Workspace, v.SecretID, v.Name, strings.ToLower(v.Name),
 		v.Version, ct, int64(v.KeyID), v.EnvSize,
 		v.Created, v.CreatedBy, v.Updated, v.UpdatedBy,
-		w.Expect, w.Keep, w.MaxEnvBytes}
+		w.Expect, w.Keep, w.MaxEnvBytes, w.KeyRevision}
+}
+
+// Stale implements RotationStore.
+func (s *PostgresStore) Stale(ctx context.Context, ws string, keep uint32, limit int) ([]Version, int, error) {
+	var rows []pgVersion
+	if err := s.db.SelectContext(ctx, &rows, s.q.stale, ws, int64(keep), limit); err != nil {
+		return nil, 0, pgErr(ctx, "find stale versions", err)
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.q.staleCount, ws, int64(keep)); err != nil {
+		return nil, 0, pgErr(ctx, "count stale versions", err)
+	}
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.version()
+	}
+	return out, total, nil
+}
+
+// Reencrypt implements RotationStore, in one statement.
+func (s *PostgresStore) Reencrypt(ctx context.Context, ws string, keyRevision int64, items []Reencryption) (int, error) {
+	ids := make([]string, len(items))
+	versions, from, keyIDs := make([]int64, len(items)), make([]int64, len(items)), make([]int64, len(items))
+	cts := make(pq.ByteaArray, len(items))
+	for i, it := range items {
+		ids[i], versions[i], from[i], cts[i], keyIDs[i] = it.SecretID, it.Version, int64(it.FromKeyID), it.Ciphertext, int64(it.KeyID)
+	}
+	var n int
+	err := s.db.GetContext(ctx, &n, s.q.reencrypt, ws, keyRevision,
+		pq.Array(ids), pq.Array(versions), pq.Array(from), cts, pq.Array(keyIDs))
+	return n, pgErr(ctx, "re-encrypt", err)
+}
+
+// ForeignKeys implements RotationStore.
+func (s *PostgresStore) ForeignKeys(ctx context.Context, cipherID string, limit int) ([]WrappedKey, int, error) {
+	var rows []pgKey
+	if err := s.db.SelectContext(ctx, &rows, s.q.foreign, cipherID, limit); err != nil {
+		return nil, 0, pgErr(ctx, "find keys to re-wrap", err)
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.q.foreignCount, cipherID); err != nil {
+		return nil, 0, pgErr(ctx, "count keys to re-wrap", err)
+	}
+	out := make([]WrappedKey, len(rows))
+	for i, r := range rows {
+		out[i] = WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}
+	}
+	return out, total, nil
+}
+
+// DeleteWorkspace implements WorkspaceDeleter, in one transaction.
+func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string) error {
+	_, err := s.db.ExecContext(ctx, s.q.delWS, ws)
+	return pgErr(ctx, "delete workspace "+quote(ws), err)
 }
 
 // Delete implements Store.
@@ -330,6 +378,8 @@ func pgErr(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("secrets: %s: %w", op, ErrNotFound)
 		case "SC004":
 			return fmt.Errorf("secrets: %s: %w", op, ErrTooLarge)
+		case "SC005":
+			return fmt.Errorf("secrets: %s: %w", op, ErrKeyChanged)
 		case "57014": // query_canceled
 			if ctx.Err() != nil {
 				return fmt.Errorf("secrets: postgres: %s: %w", op, ctx.Err())

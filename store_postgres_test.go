@@ -19,6 +19,7 @@ import (
 
 	"github.com/dataspace/secrets"
 	"github.com/dataspace/secrets/storetest"
+	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -679,8 +680,8 @@ func TestPostgresMigrations(t *testing.T) {
 	if err := admin.Select(&applied, "SELECT version_id FROM "+schema+".goose_db_version WHERE version_id > 0 ORDER BY id"); err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) != 1 || applied[0] != 1 {
-		t.Fatalf("migration versions recorded: %v, want [1] once", applied)
+	if d := cmp.Diff([]int64{1, 2}, applied); d != "" {
+		t.Fatalf("migration versions recorded (-want +got):\n%s", d)
 	}
 	// The store works through the host's pool.
 	m := newManager(t, s, newCipher(t), nil)

@@ -22,6 +22,8 @@ import (
 )
 
 // Run runs the suite. newStore must return a new, empty Store each call.
+// The tests of secrets.RotationStore and secrets.WorkspaceDeleter run when
+// the Store implements them, and are skipped otherwise.
 func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
 	tests := []struct {
 		name string
@@ -46,6 +48,11 @@ func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
 		{"ConcurrentCheckAndSet", testConcurrentCheckAndSet},
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"ConcurrentReadsSeeWholeWrites", testConcurrentSnapshot},
+		{"KeyRevision", testKeyRevision},
+		{"Stale", testStale},
+		{"Reencrypt", testReencrypt},
+		{"ForeignKeys", testForeignKeys},
+		{"DeleteWorkspace", testDeleteWorkspace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -695,4 +702,191 @@ func testConcurrentSnapshot(t *testing.T, s secrets.Store) {
 	}
 	close(done)
 	wg.Wait()
+}
+
+func putKey(t *testing.T, s secrets.Store, ws string, expect int64) {
+	t.Helper()
+	if err := s.PutKey(context.Background(), secrets.WrappedKey{Workspace: ws, CipherID: "c", Ciphertext: []byte{byte(expect)}}, expect); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testKeyRevision(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	w := func(v secrets.Version, expect, rev int64) secrets.Write {
+		return secrets.Write{Version: v, Expect: expect, Keep: 10, KeyRevision: rev}
+	}
+	wantErr(t, "key revision without a key", s.Put(ctx, w(version("ws", "id1", "A", 1), 0, 1)), secrets.ErrKeyChanged)
+	put(t, s, version("ws", "id1", "A", 1), 0) // KeyRevision 0: not checked
+	putKey(t, s, "ws", 0)
+	if err := s.Put(ctx, w(version("ws", "id1", "A", 2), 1, 1)); err != nil {
+		t.Fatalf("write at the key's revision: %v", err)
+	}
+	putKey(t, s, "ws", 1)
+	wantErr(t, "write at an old key revision", s.Put(ctx, w(version("ws", "id1", "A", 3), 2, 1)), secrets.ErrKeyChanged)
+	wantErr(t, "batch at an old key revision", s.PutBatch(ctx, []secrets.Write{w(version("ws", "id2", "B", 1), 0, 1)}), secrets.ErrKeyChanged)
+	if err := s.Put(ctx, w(version("ws", "id1", "A", 3), 2, 2)); err != nil {
+		t.Fatalf("write at the new key revision: %v", err)
+	}
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Current", cur, []secrets.Version{version("ws", "id1", "A", 3)})
+}
+
+func rotation(t *testing.T, s secrets.Store) secrets.RotationStore {
+	rs, ok := s.(secrets.RotationStore)
+	if !ok {
+		t.Skip("not a secrets.RotationStore")
+	}
+	return rs
+}
+
+// keyed returns version n of a secret, under data key k.
+func keyed(ws, id, name string, n int64, k uint32) secrets.Version {
+	v := version(ws, id, name, n)
+	v.KeyID = k
+	return v
+}
+
+func testStale(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	for _, v := range []secrets.Version{keyed("ws", "b", "B", 1, 1), keyed("ws", "a", "A", 1, 1), keyed("other", "a", "A", 1, 1)} {
+		put(t, s, v, 0)
+	}
+	put(t, s, keyed("ws", "a", "A", 2, 2), 1)
+	put(t, s, keyed("ws", "a", "A", 3, 1), 2)
+	got, total, err := rs.Stale(ctx, "ws", 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 3 {
+		t.Fatalf("total %d, want 3", total)
+	}
+	diff(t, "Stale, first 2", got, []secrets.Version{keyed("ws", "a", "A", 1, 1), keyed("ws", "a", "A", 3, 1)})
+	got, total, err = rs.Stale(ctx, "ws", 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Stale keeping key 1", got, []secrets.Version{keyed("ws", "a", "A", 2, 2)})
+	if total != 1 {
+		t.Fatalf("total %d, want 1", total)
+	}
+	if _, total, _ := rs.Stale(ctx, "empty", 1, 10); total != 0 {
+		t.Fatalf("empty workspace: %d", total)
+	}
+}
+
+func testReencrypt(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	putKey(t, s, "ws", 0)
+	put(t, s, keyed("ws", "a", "A", 1, 1), 0)
+	put(t, s, keyed("ws", "a", "A", 2, 1), 1)
+	put(t, s, keyed("ws", "b", "B", 1, 1), 0)
+	items := []secrets.Reencryption{
+		{SecretID: "a", Version: 1, FromKeyID: 1, Ciphertext: []byte("a1-new"), KeyID: 9},
+		{SecretID: "a", Version: 2, FromKeyID: 1, Ciphertext: []byte("a2-new"), KeyID: 9},
+		{SecretID: "b", Version: 1, FromKeyID: 5, Ciphertext: []byte("b1-new"), KeyID: 9}, // not under key 5: skipped
+		{SecretID: "c", Version: 1, FromKeyID: 1, Ciphertext: []byte("c1-new"), KeyID: 9}, // no such secret: skipped
+	}
+	if _, err := rs.Reencrypt(ctx, "ws", 2, items); !errors.Is(err, secrets.ErrKeyChanged) {
+		t.Fatalf("Reencrypt at a stale key revision: %v", err)
+	}
+	if got, _ := s.Lookup(ctx, "ws", "A"); got.KeyID != 1 {
+		t.Fatal("a refused Reencrypt changed a version")
+	}
+	n, err := rs.Reencrypt(ctx, "ws", 1, items)
+	if err != nil || n != 2 {
+		t.Fatalf("Reencrypt: %d, %v; want 2 applied", n, err)
+	}
+	want2 := keyed("ws", "a", "A", 2, 9)
+	want2.Ciphertext = []byte("a2-new")
+	want1 := keyed("ws", "a", "A", 1, 9)
+	want1.Ciphertext = []byte("a1-new")
+	got, err := s.Lookup(ctx, "ws", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Lookup after Reencrypt", got, want2)
+	hist, err := s.History(ctx, "ws", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "History after Reencrypt", hist, []secrets.Version{want2, want1})
+	cur, err := s.Current(ctx, "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Current after Reencrypt", cur, []secrets.Version{want2, keyed("ws", "b", "B", 1, 1)})
+	// Applying again finds nothing under key 1.
+	if n, err := rs.Reencrypt(ctx, "ws", 1, items); err != nil || n != 0 {
+		t.Fatalf("second Reencrypt: %d %v", n, err)
+	}
+}
+
+func testForeignKeys(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	for _, k := range []secrets.WrappedKey{
+		{Workspace: "w3", CipherID: "old", Ciphertext: []byte{3}},
+		{Workspace: "w1", CipherID: "old", Ciphertext: []byte{1}},
+		{Workspace: "w2", CipherID: "new", Ciphertext: []byte{2}},
+		{Workspace: "w4", CipherID: "older", Ciphertext: []byte{4}},
+	} {
+		if err := s.PutKey(ctx, k, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, total, err := rs.ForeignKeys(ctx, "new", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, k := range got {
+		names = append(names, k.Workspace+":"+k.CipherID)
+	}
+	diff(t, "ForeignKeys", names, []string{"w1:old", "w3:old"})
+	if total != 3 {
+		t.Fatalf("total %d, want 3", total)
+	}
+}
+
+func testDeleteWorkspace(t *testing.T, s secrets.Store) {
+	d, ok := s.(secrets.WorkspaceDeleter)
+	if !ok {
+		t.Skip("not a secrets.WorkspaceDeleter")
+	}
+	ctx := context.Background()
+	putKey(t, s, "ws", 0)
+	putKey(t, s, "other", 0)
+	put(t, s, version("ws", "a", "A", 1), 0)
+	put(t, s, version("ws", "a", "A", 2), 1)
+	put(t, s, version("other", "a", "A", 1), 0)
+	if err := d.DeleteWorkspace(ctx, "ws"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Key(ctx, "ws"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("key after DeleteWorkspace: %v", err)
+	}
+	if _, err := s.History(ctx, "ws", "a"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("history after DeleteWorkspace: %v", err)
+	}
+	if cur, _ := s.Current(ctx, "ws"); len(cur) != 0 {
+		t.Fatalf("%d secrets after DeleteWorkspace", len(cur))
+	}
+	if got, err := s.Lookup(ctx, "other", "A"); err != nil || got.Version != 1 {
+		t.Fatalf("the other workspace: %v", err)
+	}
+	if err := d.DeleteWorkspace(ctx, "never"); err != nil {
+		t.Fatalf("DeleteWorkspace of nothing: %v", err)
+	}
+	// The workspace starts afresh, budget included.
+	v := version("ws", "a", "A", 1)
+	if err := s.Put(ctx, secrets.Write{Version: v, Keep: 10, MaxEnvBytes: v.EnvSize}); err != nil {
+		t.Fatalf("after DeleteWorkspace: %v", err)
+	}
+	putKey(t, s, "ws", 0)
 }
