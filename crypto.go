@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/core/registry"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/tink"
@@ -133,6 +134,96 @@ func (c *LocalCipher) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "LocalCipher(%s)", c.id)
 }
 
+var _ Cipher = (*RemoteCipher)(nil)
+
+// A RemoteCipher is a master key held by a key management service (AWS
+// KMS, Google Cloud KMS, Vault or OpenBao Transit), used through one of
+// Tink's KMS AEADs: the key never leaves the service, and every wrap or
+// unwrap is a call to it (the Manager's key cache makes that once per
+// workspace per cache period). Package github.com/dataspace/secrets/kms
+// builds one from a key URI.
+//
+// Its errors carry the service's own error text. A failed unwrap matches
+// ErrDecrypt whatever the cause, since a remote service does not tell
+// tampering from other refusals in a way Tink exposes; read the message to
+// tell an unreachable service from a rejected ciphertext.
+type RemoteCipher struct {
+	id   string
+	aead tink.AEADWithContext
+}
+
+// NewRemoteCipher returns a Cipher named id that encrypts with a. The id
+// must be stable and must not contain key material (a KMS key URI is a
+// good id; a fake-kms:// URI, which embeds its key, is not).
+func NewRemoteCipher(id string, a tink.AEAD) *RemoteCipher {
+	if ac, ok := a.(tink.AEADWithContext); ok {
+		return &RemoteCipher{id: id, aead: ac}
+	}
+	return &RemoteCipher{id: id, aead: noContext{a}}
+}
+
+// NewRemoteCipherWithContext is NewRemoteCipher for an AEAD whose calls
+// take a context, as Tink's AWS and Google Cloud KMS AEADs do.
+func NewRemoteCipherWithContext(id string, a tink.AEADWithContext) *RemoteCipher {
+	return &RemoteCipher{id: id, aead: a}
+}
+
+// NewKMSCipher returns the Cipher for keyURI from a Tink KMS client. Its
+// ID is keyURI.
+func NewKMSCipher(client registry.KMSClient, keyURI string) (*RemoteCipher, error) {
+	if !client.Supported(keyURI) {
+		return nil, fmt.Errorf("secrets: the KMS client does not support that key URI")
+	}
+	a, err := client.GetAEAD(keyURI)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: KMS key: %w", err)
+	}
+	return NewRemoteCipher(keyURI, a), nil
+}
+
+type noContext struct{ a tink.AEAD }
+
+func (n noContext) EncryptWithContext(ctx context.Context, p, ad []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return n.a.Encrypt(p, ad)
+}
+
+func (n noContext) DecryptWithContext(ctx context.Context, c, ad []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return n.a.Decrypt(c, ad)
+}
+
+// ID returns the key's identifier.
+func (c *RemoteCipher) ID() string { return c.id }
+
+// Encrypt asks the service to encrypt plaintext bound to associatedData.
+func (c *RemoteCipher) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
+	ct, err := c.aead.EncryptWithContext(ctx, plaintext, associatedData)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: master key %s: encrypt: %w", c.id, err)
+	}
+	return ct, nil
+}
+
+// Decrypt asks the service to decrypt ciphertext bound to associatedData.
+func (c *RemoteCipher) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+	p, err := c.aead.DecryptWithContext(ctx, ciphertext, associatedData)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("secrets: master key %s: %w", c.id, errors.Join(ErrDecrypt, err))
+	}
+	return p, nil
+}
+
+// Format prints the key's ID only.
+func (c *RemoteCipher) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "RemoteCipher(%s)", c.id) }
+
 // Domain labels: every associated data starts with one, so that a ciphertext
 // made for one purpose can never be accepted for another.
 const (
@@ -250,8 +341,9 @@ func unwrapKey(ctx context.Context, c Cipher, wk WrappedKey) (*keyset.Handle, er
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if k.err != nil && !errors.Is(k.err, ErrDecrypt) {
-			return nil, fmt.Errorf("secrets: unwrap data key of workspace %q with master key %s: %w", wk.Workspace, c.ID(), k.err)
+		if k.err != nil && k.err != ErrDecrypt {
+			// The Cipher's own error: an unreachable KMS, or its refusal.
+			return nil, fmt.Errorf("secrets: unwrap data key of workspace %q: %w", wk.Workspace, k.err)
 		}
 		return nil, fmt.Errorf("secrets: unwrap data key of workspace %q: %w", wk.Workspace, ErrDecrypt)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dataspace/secrets"
 	"github.com/google/go-cmp/cmp"
+	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
 )
 
 // expectDecryptFailure checks that every read path refuses the tampered
@@ -318,4 +320,74 @@ func TestLocalCipherLoading(t *testing.T) {
 		t.Error("LocalCipherFromEnv of an unset variable: no error")
 	}
 	keyMaterial(t, key) // a one-key Tink JSON keyset
+}
+
+func fakeKMSCipher(t *testing.T, id string) *secrets.RemoteCipher {
+	t.Helper()
+	uri, err := fakekms.NewKeyURI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := fakekms.NewClient("fake-kms://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := secrets.NewKMSCipher(client, uri); err != nil || c.ID() != uri {
+		t.Fatalf("NewKMSCipher: %v", err)
+	}
+	a, err := client.GetAEAD(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake's URI holds its key, so it is no ID to store: name it by id.
+	return secrets.NewRemoteCipher(id, a)
+}
+
+// TestRemoteCipher uses Tink's fake KMS as a master key: round trips,
+// wrong keys and tampered wrapped keys, and a move from a local key.
+func TestRemoteCipher(t *testing.T) {
+	ctx := context.Background()
+	s := secrets.NewMemoryStore()
+	kms := fakeKMSCipher(t, "fake-kms:key-1")
+	m := newManager(t, s, kms, nil)
+	mustSet(t, m, "ws", "TOKEN", "via-kms")
+	if got := mustGet(t, newManager(t, s, kms, nil), "ws", "TOKEN"); got != "via-kms" {
+		t.Fatal(got)
+	}
+	wk, err := s.Key(ctx, "ws")
+	if err != nil || wk.CipherID != "fake-kms:key-1" {
+		t.Fatalf("wrapped key: %+v %v", wk.CipherID, err)
+	}
+	// Another KMS key under the same ID: the service refuses.
+	impostor := fakeKMSCipher(t, "fake-kms:key-1")
+	expectDecryptFailure(t, newManager(t, s, impostor, nil), "ws", "TOKEN")
+	// A flipped byte in the wrapped key.
+	ts := &tamperStore{Store: s, key: func(k *secrets.WrappedKey) { k.Ciphertext[len(k.Ciphertext)/2] ^= 1 }}
+	expectDecryptFailure(t, newManager(t, ts, kms, nil), "ws", "TOKEN")
+	// A cancelled context is not a decryption failure.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := kms.Decrypt(cctx, wk.Ciphertext, []byte("x")); !errors.Is(err, context.Canceled) || errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("cancelled Decrypt: %v", err)
+	}
+
+	// From a local master key to the KMS, while serving.
+	local := newCipher(t)
+	m2 := newManager(t, s, local, nil)
+	mustSet(t, m2, "legacy", "OLD", "local-wrapped")
+	moving := newManager(t, s, kms, &secrets.Config{DecryptOnly: []secrets.Cipher{local}})
+	if n, err := moving.Rewrap(ctx, nil); err != nil || n != 1 {
+		t.Fatalf("rewrap to the KMS: %d %v", n, err)
+	}
+	if got := mustGet(t, newManager(t, s, kms, nil), "legacy", "OLD"); got != "local-wrapped" {
+		t.Fatal(got)
+	}
+	if !strings.Contains(fmt.Sprint(kms), "fake-kms:key-1") {
+		t.Fatalf("RemoteCipher prints %v", kms)
+	}
+
+	client, _ := fakekms.NewClient("fake-kms://")
+	if _, err := secrets.NewKMSCipher(client, "aws-kms://arn:aws:kms:eu-west-1:1:key/x"); err == nil {
+		t.Fatal("a fake client accepted an AWS key URI")
+	}
 }

@@ -162,6 +162,10 @@ type Job struct {
 	// WaitDelay bounds how long Run waits for the job's output after it
 	// exits or is killed (its own children may hold it open). Default 5s.
 	WaitDelay time.Duration
+	// Signals, if not nil, are passed on to the job's process group while
+	// it runs (e.g. from signal.Notify, so that an operator's Ctrl-C or a
+	// SIGTERM reaches the job as it would a child of a shell).
+	Signals <-chan os.Signal
 }
 
 // A JobResult is how a job ended.
@@ -215,7 +219,24 @@ func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error
 			*p.slot = rw
 		}
 	}
-	runErr := cmd.Run()
+	runErr := cmd.Start()
+	if runErr == nil {
+		stop := make(chan struct{})
+		if job.Signals != nil {
+			go func() {
+				for {
+					select {
+					case sig := <-job.Signals:
+						signalGroup(cmd.Process, sig)
+					case <-stop:
+						return
+					}
+				}
+			}()
+		}
+		runErr = cmd.Wait()
+		close(stop)
+	}
 	for _, rw := range outs {
 		if err := rw.Flush(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("secrets: job output: %w", err)

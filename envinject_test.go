@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -269,4 +272,48 @@ func TestRunRefusesOversizedEnvironment(t *testing.T) {
 	if !errors.Is(err, secrets.ErrTooLarge) || strings.Contains(err.Error(), "yyyy") {
 		t.Fatalf("Run with a 200 KiB base variable: %v", err)
 	}
+}
+
+// TestRunForwardsSignals: a signal given to Run reaches the job, which
+// can handle it (here: report and exit 7).
+func TestRunForwardsSignals(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	sigs := make(chan os.Signal, 1)
+	var out lockedBuffer
+	done := make(chan struct{})
+	var res secrets.JobResult
+	var err error
+	go func() {
+		defer close(done)
+		res, err = m.Run(context.Background(), "ws", secrets.Job{
+			Path: "/bin/sh", Args: []string{"-c", `trap 'echo got TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`},
+			Stdout: &out, Signals: sigs,
+		})
+	}()
+	for !strings.Contains(out.String(), "ready") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sigs <- syscall.SIGTERM
+	<-done
+	if err != nil || res.ExitCode != 7 || !strings.Contains(out.String(), "got TERM") {
+		t.Fatalf("%+v %v %q", res, err, out.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a job writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -16,6 +16,15 @@ func killGroup(cmd *exec.Cmd) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }
 
+// signalGroup sends sig to the process group that p leads.
+func signalGroup(p *os.Process, sig os.Signal) {
+	if s, ok := sig.(syscall.Signal); ok {
+		syscall.Kill(-p.Pid, s)
+		return
+	}
+	p.Signal(sig)
+}
+
 // exitSignal returns the signal that ended the process, or nil.
 func exitSignal(ps *os.ProcessState) os.Signal {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -140,6 +140,10 @@ type RotationStore interface {
 	// master key cipherID, ordered by workspace, and how many there are
 	// in all.
 	ForeignKeys(ctx context.Context, cipherID string, limit int) ([]WrappedKey, int, error)
+
+	// Workspaces returns up to limit workspaces that have a key, in byte
+	// order, starting after the workspace named after ("" for the first).
+	Workspaces(ctx context.Context, after string, limit int) ([]string, error)
 }
 
 // A Reencryption asks Reencrypt to replace one version's ciphertext.

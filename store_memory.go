@@ -352,3 +352,20 @@ func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string) error {
 	delete(s.ws, ws)
 	return nil
 }
+
+// Workspaces implements RotationStore.
+func (s *MemoryStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for ws, w := range s.ws {
+		if w.key != nil && ws > after {
+			out = append(out, ws)
+		}
+	}
+	slices.Sort(out)
+	return out[:min(limit, len(out))], nil
+}

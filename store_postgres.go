@@ -147,6 +147,7 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 type pgQueries struct {
 	key, putKey, lookup, history, current, put, del            string
 	stale, staleCount, reencrypt, foreign, foreignCount, delWS string
+	workspaces                                                 string
 }
 
 const pgVersionColumns = `v.workspace, v.secret_id, v.name, v.version, v.ciphertext, v.key_id, v.env_size,
@@ -172,6 +173,8 @@ func newPGQueries(schema string) pgQueries {
 			WHERE cipher_id <> $1 ORDER BY workspace LIMIT $2`),
 		foreignCount: r.Replace(`SELECT count(*) FROM {{s}}.workspace_keys WHERE cipher_id <> $1`),
 		delWS:        r.Replace(`SELECT {{s}}.delete_workspace($1)`),
+		workspaces: r.Replace(`SELECT workspace FROM {{s}}.workspace_keys WHERE workspace COLLATE "C" > $1
+			ORDER BY workspace COLLATE "C" LIMIT $2`),
 	}
 }
 
@@ -337,6 +340,15 @@ func (s *PostgresStore) ForeignKeys(ctx context.Context, cipherID string, limit 
 		out[i] = WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}
 	}
 	return out, total, nil
+}
+
+// Workspaces implements RotationStore.
+func (s *PostgresStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
+	var out []string
+	if err := s.db.SelectContext(ctx, &out, s.q.workspaces, after, limit); err != nil {
+		return nil, pgErr(ctx, "list workspaces", err)
+	}
+	return out, nil
 }
 
 // DeleteWorkspace implements WorkspaceDeleter, in one transaction.

@@ -852,6 +852,20 @@ func testForeignKeys(t *testing.T, s secrets.Store) {
 	if total != 3 {
 		t.Fatalf("total %d, want 3", total)
 	}
+	put(t, s, version("no-key", "a", "A", 1), 0) // no key: not listed
+	var all []string
+	for after := ""; ; {
+		page, err := rs.Workspaces(ctx, after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		after = page[len(page)-1]
+	}
+	diff(t, "Workspaces", all, []string{"w1", "w2", "w3", "w4"})
 }
 
 func testDeleteWorkspace(t *testing.T, s secrets.Store) {
