@@ -47,7 +47,7 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 		for i, v := range vs {
 			names[i] = v.Name
 		}
-		return nil, &DecryptError{Workspace: ws, Names: names}
+		return nil, &DecryptError{Workspace: ws, Names: names, Cause: err}
 	}
 	if err != nil {
 		return nil, err

@@ -477,3 +477,7 @@ func TestDeleteWorkspace(t *testing.T) {
 		}
 	})
 }
+
+func (r rotationStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
+	return r.rs.Workspaces(ctx, after, limit)
+}

@@ -284,9 +284,15 @@ func (s Secret) LogValue() slog.Value {
 type DecryptError struct {
 	Workspace string
 	Names     []string
+	// Cause, if not nil, is why: e.g. the workspace key could not be
+	// unwrapped. It never holds key material or values.
+	Cause error
 }
 
 func (e *DecryptError) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), e.Cause)
+	}
 	return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), ErrDecrypt)
 }
 
