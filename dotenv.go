@@ -307,6 +307,9 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 		return []Meta{}, nil
 	}
 	for attempt := 0; ; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
 		k, err := m.writeKey(ctx, ws)
 		if err != nil {
 			return nil, err

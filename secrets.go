@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -407,7 +408,24 @@ func (m *Manager) reveal(ctx context.Context, v Version) ([]byte, error) {
 }
 
 // maxAttempts bounds the retries of unconditional writes that lose a race.
-const maxAttempts = 8
+const maxAttempts = 32
+
+// backoff waits before retry number attempt of a write that lost a race:
+// not at all for the first two, then a random pause of up to attempt
+// milliseconds (at most 20), so that contending writers spread out.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt < 2 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(min(attempt, 20))*int64(time.Millisecond)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Set stores value as the new current version of the secret name of
 // workspace ws, creating the secret if needed. If another writer changes
@@ -448,6 +466,9 @@ func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen i
 		return Meta{}, err
 	}
 	for attempt := 0; ; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return Meta{}, err
+		}
 		k, err := m.writeKey(ctx, ws)
 		if err != nil {
 			return Meta{}, err
@@ -635,6 +656,9 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string) (Meta, error)
 // with the value of version fromVersion (0: the current one).
 func (m *Manager) rewrite(ctx context.Context, ws, name, newName string, fromVersion int64) (Meta, error) {
 	for attempt := 0; ; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return Meta{}, err
+		}
 		cur, err := m.lookup(ctx, ws, name)
 		if err != nil {
 			return Meta{}, err
@@ -696,6 +720,9 @@ func (m *Manager) DeleteIf(ctx context.Context, ws, name string, seen int64) err
 
 func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
 	for attempt := 0; ; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
 		cur, err := m.lookup(ctx, ws, name)
 		if err != nil {
 			return err
