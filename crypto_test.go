@@ -152,7 +152,7 @@ func TestMovedCiphertextFails(t *testing.T) {
 		mustSet(t, m, "A", "OTHER", "new-value")
 		fresh := lookup(t, s, "A", "OTHER")
 		// Same name, same version number, a new secret ID.
-		if err := s.Delete(ctx, "A", fresh.SecretID, fresh.Version); err != nil {
+		if err := s.Delete(ctx, "A", fresh.SecretID, fresh.Version, nil); err != nil {
 			t.Fatal(err)
 		}
 		fresh.Ciphertext = old.Ciphertext

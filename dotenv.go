@@ -278,7 +278,7 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 	}
 	entries, err := parseDotenv(text)
 	if err != nil {
-		return nil, err
+		return nil, m.failed(ctx, m.event(ctx, ActionSet, ws), err)
 	}
 	first := map[string]int{}
 	for _, e := range entries {
@@ -298,6 +298,19 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 			return nil, &DotenvError{Line: e.line, Msg: "value of " + e.name + " is refused", Err: err}
 		}
 	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.name
+	}
+	ev, err := m.begin(ctx, ActionSet, ws, names...)
+	if err != nil {
+		return nil, err
+	}
+	metas, err := m.importEntries(ctx, ev, ws, entries)
+	return metas, m.failed(ctx, ev, err)
+}
+
+func (m *Manager) importEntries(ctx context.Context, ev *Event, ws string, entries []dotenvEntry) ([]Meta, error) {
 	defer func() {
 		for _, e := range entries {
 			clear(e.value)
@@ -325,11 +338,13 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 		now, actor := m.now(), ActorFrom(ctx)
 		writes := make([]Write, len(entries))
 		metas := make([]Meta, len(entries))
+		audit := *ev
+		audit.Secrets = nil
 		for i, e := range entries {
 			v := Version{Workspace: ws, Name: e.name, Updated: now, UpdatedBy: actor}
 			var expect int64
 			if old, ok := byName[strings.ToLower(e.name)]; ok {
-				v.SecretID, v.Version, v.Created, v.CreatedBy = old.SecretID, old.Version+1, old.Created, old.CreatedBy
+				v.SecretID, v.Version, v.Created, v.CreatedBy, v.Info = old.SecretID, old.Version+1, old.Created, old.CreatedBy, old.Info
 				expect = old.Version
 			} else {
 				v.SecretID, v.Version, v.Created, v.CreatedBy = newSecretID(), 1, now, actor
@@ -337,12 +352,15 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 			if err := m.seal(k, &v, e.value); err != nil {
 				return nil, err
 			}
-			writes[i] = m.write(k, v, expect)
+			writes[i] = m.write(k, v, expect, nil)
 			metas[i] = metaOf(v)
+			m.touched(&audit, v.Name, v.Version, e.value)
 		}
+		writes[0].Audit = &audit // one event for the import, in its transaction
 		err = m.store.PutBatch(ctx, writes)
 		switch {
 		case err == nil:
+			m.published(ctx, audit)
 			slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
 			return metas, nil
 		case errors.Is(err, ErrTooLarge):
@@ -358,11 +376,20 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 // Export returns the workspace's secrets as .env text, sorted by name:
 // NAME='value' lines that Import reads back to the same bytes, and that a
 // POSIX shell can source without running or expanding anything. Export
-// reveals every value: treat the result as a secret.
+// reveals every value but those of write-only secrets, which it names in
+// a comment instead: treat the result as a secret.
 func (m *Manager) Export(ctx context.Context, ws string) ([]byte, error) {
-	env, err := m.EnvFor(ctx, ws)
+	e, err := m.begin(ctx, ActionExport, ws)
 	if err != nil {
 		return nil, err
 	}
-	return formatDotenv(env), nil
+	env, writeOnly, err := m.envFor(ctx, e, true)
+	if err != nil {
+		return nil, err
+	}
+	text := formatDotenv(env)
+	for _, n := range writeOnly {
+		text = append(text, "# "+n+" is write-only: not exported\n"...)
+	}
+	return text, nil
 }

@@ -16,7 +16,8 @@ import (
 // name, ready for [os/exec.Cmd.Env] (merge them onto a base with
 // [Environ]). All of them come from one consistent read of the Store: a
 // concurrent write is seen entirely or not at all. A workspace without
-// secrets gives an empty, non-nil slice.
+// secrets gives an empty, non-nil slice. Write-only secrets are included:
+// injection is what they are for.
 //
 // If any value fails to decrypt, EnvFor returns no environment and a
 // *[DecryptError] naming every secret that failed (never a value). If
@@ -26,54 +27,72 @@ import (
 // The strings hold the values in the clear: pass them to the child and
 // drop them; never log them.
 func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
-	if err := validWorkspace(ws); err != nil {
+	e, err := m.begin(ctx, ActionInject, ws)
+	if err != nil {
 		return nil, err
 	}
+	env, _, err := m.envFor(ctx, e, false)
+	return env, err
+}
+
+// envFor reads, decrypts and audits a workspace's environment. With
+// skipWriteOnly it leaves write-only secrets out and returns their names.
+func (m *Manager) envFor(ctx context.Context, e *Event, skipWriteOnly bool) ([]string, []string, error) {
+	ws := e.Workspace
 	vs, err := m.store.Current(ctx, ws)
 	if err != nil {
-		return nil, err
+		return nil, nil, m.failed(ctx, e, err)
 	}
 	env := make([]string, 0, len(vs))
-	if len(vs) == 0 {
-		return env, nil
-	}
-	k, err := m.dataKey(ctx, ws)
-	if err == nil {
-		k, err = m.freshKey(ctx, ws, k, vs...)
-	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDecrypt) {
-		// No usable key: every secret is unreadable.
-		names := make([]string, len(vs))
-		for i, v := range vs {
-			names[i] = v.Name
+	var skipped []string
+	if len(vs) > 0 {
+		k, err := m.dataKey(ctx, ws)
+		if err == nil {
+			k, err = m.freshKey(ctx, ws, k, vs...)
 		}
-		return nil, &DecryptError{Workspace: ws, Names: names, Cause: err}
-	}
-	if err != nil {
-		return nil, err
-	}
-	var failed []string
-	for _, v := range vs {
-		p, err := open(k, v)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDecrypt) {
+			// No usable key: every secret is unreadable.
+			names := make([]string, len(vs))
+			for i, v := range vs {
+				names[i] = v.Name
+			}
+			return nil, nil, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: names, Cause: err})
+		}
 		if err != nil {
-			failed = append(failed, v.Name)
-			continue
+			return nil, nil, m.failed(ctx, e, err)
 		}
-		var b strings.Builder
-		b.Grow(len(v.Name) + 1 + len(p))
-		b.WriteString(v.Name)
-		b.WriteByte('=')
-		b.Write(p)
-		clear(p)
-		env = append(env, b.String())
+		var failed []string
+		for _, v := range vs {
+			if skipWriteOnly && v.WriteOnly {
+				skipped = append(skipped, v.Name)
+				continue
+			}
+			p, err := open(k, v)
+			if err != nil {
+				failed = append(failed, v.Name)
+				continue
+			}
+			m.touched(e, v.Name, v.Version, p)
+			var b strings.Builder
+			b.Grow(len(v.Name) + 1 + len(p))
+			b.WriteString(v.Name)
+			b.WriteByte('=')
+			b.Write(p)
+			clear(p)
+			env = append(env, b.String())
+		}
+		if failed != nil {
+			e.Secrets = nil
+			return nil, nil, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: failed})
+		}
+		slices.SortFunc(env, func(a, b string) int {
+			return strings.Compare(a[:strings.IndexByte(a, '=')], b[:strings.IndexByte(b, '=')])
+		})
 	}
-	if failed != nil {
-		return nil, &DecryptError{Workspace: ws, Names: failed}
+	if err := m.recordRead(ctx, e); err != nil {
+		return nil, nil, err
 	}
-	slices.SortFunc(env, func(a, b string) int {
-		return strings.Compare(a[:strings.IndexByte(a, '=')], b[:strings.IndexByte(b, '=')])
-	})
-	return env, nil
+	return env, skipped, nil
 }
 
 // DefaultBase returns the base environment that [Manager.Command] uses when

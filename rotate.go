@@ -23,10 +23,15 @@ type KeyInfo struct {
 
 // Keys returns the keys of the workspace's data keyset, from the Store.
 func (m *Manager) Keys(ctx context.Context, ws string) ([]KeyInfo, error) {
-	k, err := m.loadKey(ctx, ws)
+	e, err := m.begin(ctx, ActionList, ws)
 	if err != nil {
 		return nil, err
 	}
+	k, err := m.loadKey(ctx, ws)
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	m.listed(ctx, e)
 	info := k.handle.KeysetInfo()
 	var out []KeyInfo
 	for _, ki := range info.GetKeyInfo() {
@@ -87,15 +92,21 @@ func (m *Manager) changeKey(ctx context.Context, ws string, change func(*keyset.
 // a disabled key fail to decrypt (ErrDecrypt) until it is enabled again.
 // The primary key cannot be disabled; rotate first.
 func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, enabled bool) error {
-	_, err := m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+	e, err := m.begin(ctx, ActionRotate, ws)
+	if err != nil {
+		return err
+	}
+	e.Detail = fmt.Sprintf("key %d enabled=%t", keyID, enabled)
+	_, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
 		if enabled {
 			return km.Enable(keyID)
 		}
 		return km.Disable(keyID)
 	})
 	if err != nil {
-		return fmt.Errorf("secrets: workspace %q: set key %d enabled=%t: %w", ws, keyID, enabled, err)
+		return m.failed(ctx, e, fmt.Errorf("secrets: workspace %q: set key %d enabled=%t: %w", ws, keyID, enabled, err))
 	}
+	m.record(ctx, e)
 	return nil
 }
 
@@ -131,6 +142,20 @@ type RotateResult struct {
 // progress, if not nil, is called after each batch with the versions done
 // and the total to do. RotateKey needs a Store that is a RotationStore.
 func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
+	e, err := m.begin(ctx, ActionRotate, ws)
+	if err != nil {
+		return RotateResult{}, err
+	}
+	res, err := m.rotateKey(ctx, ws, progress)
+	if err != nil {
+		return res, m.failed(ctx, e, err)
+	}
+	e.Detail = fmt.Sprintf("primary key %d, %d versions re-encrypted, disabled %v, resumed %t", res.Primary, res.Reencrypted, res.Disabled, res.Resumed)
+	m.record(ctx, e)
+	return res, nil
+}
+
+func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
 	rs, ok := m.store.(RotationStore)
 	if !ok {
 		return RotateResult{}, fmt.Errorf("secrets: rotate: the %T store cannot re-encrypt", m.store)
@@ -247,6 +272,20 @@ func enabledOthers(k *dataKey) []uint32 {
 // the total to do. It returns how many keys it re-wrapped. Rewrap needs a
 // Store that is a RotationStore.
 func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (int, error) {
+	e := m.event(ctx, ActionRotate, "")
+	if err := m.authorize(ctx, e); err != nil {
+		return 0, err
+	}
+	n, err := m.rewrap(ctx, progress)
+	e.Detail = fmt.Sprintf("%d workspace keys re-wrapped to master key %s", n, m.cipher.ID())
+	if err != nil {
+		return n, m.failed(ctx, e, err)
+	}
+	m.record(ctx, e)
+	return n, nil
+}
+
+func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (int, error) {
 	rs, ok := m.store.(RotationStore)
 	if !ok {
 		return 0, fmt.Errorf("secrets: rewrap: the %T store cannot list keys", m.store)
@@ -311,17 +350,20 @@ func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (i
 // workspace, all at once. Deleting a workspace that has nothing is not an
 // error. It needs a Store that is a WorkspaceDeleter.
 func (m *Manager) DeleteWorkspace(ctx context.Context, ws string) error {
-	if err := validWorkspace(ws); err != nil {
+	e, err := m.begin(ctx, ActionDelete, ws)
+	if err != nil {
 		return err
 	}
 	d, ok := m.store.(WorkspaceDeleter)
 	if !ok {
-		return fmt.Errorf("secrets: delete workspace: the %T store cannot", m.store)
+		return m.failed(ctx, e, fmt.Errorf("secrets: delete workspace: the %T store cannot", m.store))
 	}
-	err := d.DeleteWorkspace(ctx, ws)
+	e.Detail = "the whole workspace"
+	err = d.DeleteWorkspace(ctx, ws, e)
 	m.keys.Remove(ws)
 	if err != nil {
-		return fmt.Errorf("secrets: delete workspace %q: %w", ws, err)
+		return m.failed(ctx, e, fmt.Errorf("secrets: delete workspace %q: %w", ws, err))
 	}
+	m.published(ctx, *e)
 	return nil
 }

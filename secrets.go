@@ -60,7 +60,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -133,6 +132,23 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// Authorize, if not nil, is asked before every operation; an error
+	// refuses it (ErrForbidden), changing and revealing nothing, and the
+	// refusal is audited. Without it every operation is allowed: the host
+	// decides who may call the Manager.
+	Authorize func(ctx context.Context, r Request) error
+	// AuditKey, if not nil, adds keyed fingerprints of values to events.
+	AuditKey *AuditKey
+	// AuditReads says what a read does when its event cannot be recorded.
+	// Default AuditBestEffort.
+	AuditReads AuditReads
+	// OnEvent, if not nil, receives every event once it is recorded (for
+	// writes: once committed). See SlogEvents.
+	OnEvent func(ctx context.Context, e Event)
+	// OnAuditError, if not nil, receives events that could not be
+	// recorded, with the error.
+	OnAuditError func(ctx context.Context, events []Event, err error)
 }
 
 // A Manager encrypts, stores, versions and injects workspace secrets. It
@@ -230,10 +246,27 @@ type Meta struct {
 	CreatedBy string
 	Updated   time.Time // when this version was written
 	UpdatedBy string
+	Info
+}
+
+// Info is what a secret carries besides its value; SetInfo changes it
+// without changing the value. Set and SetIf keep it.
+type Info struct {
+	Description string
+	// Expires is when the value stops being valid (a token's expiry);
+	// zero for never. Due lists secrets by it.
+	Expires time.Time
+	// RotateBy is when the value should be replaced; zero for no
+	// deadline. Due lists secrets by it.
+	RotateBy time.Time
+	// WriteOnly secrets are injected into jobs but never revealed by Get,
+	// GetVersion or Export, whoever asks. It cannot be turned off: delete
+	// the secret instead.
+	WriteOnly bool
 }
 
 func metaOf(v Version) Meta {
-	return Meta{Name: v.Name, Version: v.Version, Created: v.Created, CreatedBy: v.CreatedBy, Updated: v.Updated, UpdatedBy: v.UpdatedBy}
+	return Meta{Name: v.Name, Version: v.Version, Created: v.Created, CreatedBy: v.CreatedBy, Updated: v.Updated, UpdatedBy: v.UpdatedBy, Info: v.Info}
 }
 
 // A Value is a secret's bytes. It prints as "[redacted]" with every fmt
@@ -405,334 +438,4 @@ func (m *Manager) reveal(ctx context.Context, v Version) ([]byte, error) {
 		return nil, &DecryptError{Workspace: v.Workspace, Names: []string{v.Name}}
 	}
 	return p, nil
-}
-
-// maxAttempts bounds the retries of unconditional writes that lose a race.
-const maxAttempts = 32
-
-// backoff waits before retry number attempt of a write that lost a race:
-// not at all for the first two, then a random pause of up to attempt
-// milliseconds (at most 20), so that contending writers spread out.
-func backoff(ctx context.Context, attempt int) error {
-	if attempt < 2 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(time.Duration(mrand.Int64N(int64(min(attempt, 20))*int64(time.Millisecond)) + 1))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// Set stores value as the new current version of the secret name of
-// workspace ws, creating the secret if needed. If another writer changes
-// the secret at the same time, Set retries on top of their version, so
-// both versions are kept in the history and the last to commit is current.
-// A name that differs only in case from an existing secret's updates that
-// secret and renames it to the new spelling.
-//
-// Set refuses, changing nothing: an invalid workspace (ErrInvalidWorkspace);
-// a name that breaks the environment-variable rule (ErrInvalidName) or is
-// denied or reserved (ErrReservedName); a value with a NUL byte
-// (ErrInvalidValue); a "NAME=value" over MaxEnvString, or a workspace
-// environment over Config.MaxEnvBytes (ErrTooLarge).
-func (m *Manager) Set(ctx context.Context, ws, name string, value []byte) (Meta, error) {
-	return m.set(ctx, ws, name, value, -1)
-}
-
-// SetIf is Set with check-and-set: it writes only if the secret's current
-// version is still seen, the one the editor saw. seen 0 means "create only
-// if absent". Otherwise it returns an error matching ErrConflict (and
-// ErrExists if the name is taken) and changes nothing. Of several editors
-// racing with the same seen version, exactly one succeeds.
-func (m *Manager) SetIf(ctx context.Context, ws, name string, value []byte, seen int64) (Meta, error) {
-	if seen < 0 {
-		return Meta{}, fmt.Errorf("secrets: SetIf: negative version: %w", ErrConflict)
-	}
-	return m.set(ctx, ws, name, value, seen)
-}
-
-func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen int64) (Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
-	if err := m.validName(name); err != nil {
-		return Meta{}, err
-	}
-	if err := validValue(name, value); err != nil {
-		return Meta{}, err
-	}
-	for attempt := 0; ; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return Meta{}, err
-		}
-		k, err := m.writeKey(ctx, ws)
-		if err != nil {
-			return Meta{}, err
-		}
-		cur, err := m.store.Lookup(ctx, ws, name)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Meta{}, err
-		}
-		found := err == nil
-		now, actor := m.now(), ActorFrom(ctx)
-		v := Version{Workspace: ws, Name: name, Updated: now, UpdatedBy: actor}
-		var expect int64
-		switch {
-		case seen > 0 && !found:
-			return Meta{}, fmt.Errorf("secrets: %s was deleted since version %d: %w", name, seen, ErrConflict)
-		case seen >= 0 && found && cur.Version != seen:
-			if seen == 0 {
-				return Meta{}, fmt.Errorf("secrets: %s: %w", cur.Name, errors.Join(ErrExists, ErrConflict))
-			}
-			return Meta{}, fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, seen, ErrConflict)
-		case found:
-			v.SecretID, v.Version, v.Created, v.CreatedBy = cur.SecretID, cur.Version+1, cur.Created, cur.CreatedBy
-			expect = cur.Version
-		default:
-			v.SecretID, v.Version, v.Created, v.CreatedBy = newSecretID(), 1, now, actor
-		}
-		if err := m.seal(k, &v, value); err != nil {
-			return Meta{}, err
-		}
-		err = m.put(ctx, k, v, expect)
-		if err == nil {
-			return metaOf(v), nil
-		}
-		if m.keyChanged(ws, err) && attempt < maxAttempts {
-			continue
-		}
-		if seen >= 0 || attempt == maxAttempts || !(errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
-			return Meta{}, err
-		}
-	}
-}
-
-// keyChanged reports whether err says the workspace key moved on, and if
-// so drops the cached key so that a retry loads the new one.
-func (m *Manager) keyChanged(ws string, err error) bool {
-	if errors.Is(err, ErrKeyChanged) {
-		m.keys.Remove(ws)
-		return true
-	}
-	return false
-}
-
-// write returns the Write that adds v, encrypted under k.
-func (m *Manager) write(k *dataKey, v Version, expect int64) Write {
-	return Write{Version: v, Expect: expect, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0), KeyRevision: k.revision}
-}
-
-// put writes v and gives store errors their Manager form.
-func (m *Manager) put(ctx context.Context, k *dataKey, v Version, expect int64) error {
-	err := m.store.Put(ctx, m.write(k, v, expect))
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrExists):
-		return fmt.Errorf("secrets: another secret is named %s: %w", v.Name, errors.Join(ErrExists, ErrConflict))
-	case errors.Is(err, ErrTooLarge):
-		return fmt.Errorf("secrets: %s: the workspace environment would exceed %d bytes: %w", v.Name, m.cfg.MaxEnvBytes, ErrTooLarge)
-	}
-	return err
-}
-
-// Get returns the current version of a secret, with its value. It returns
-// ErrNotFound if there is none and ErrDecrypt if it fails to decrypt.
-func (m *Manager) Get(ctx context.Context, ws, name string) (Secret, error) {
-	cur, err := m.lookup(ctx, ws, name)
-	if err != nil {
-		return Secret{}, err
-	}
-	p, err := m.reveal(ctx, cur)
-	if err != nil {
-		return Secret{}, err
-	}
-	return Secret{Meta: metaOf(cur), Value: Value{p}}, nil
-}
-
-// GetVersion returns a retained version of a secret, with its value. The
-// name is the secret's current name. It returns ErrNotFound if the version
-// is not retained.
-func (m *Manager) GetVersion(ctx context.Context, ws, name string, version int64) (Secret, error) {
-	v, err := m.version(ctx, ws, name, version)
-	if err != nil {
-		return Secret{}, err
-	}
-	p, err := m.reveal(ctx, v)
-	if err != nil {
-		return Secret{}, err
-	}
-	return Secret{Meta: metaOf(v), Value: Value{p}}, nil
-}
-
-func (m *Manager) version(ctx context.Context, ws, name string, version int64) (Version, error) {
-	hist, err := m.history(ctx, ws, name)
-	if err != nil {
-		return Version{}, err
-	}
-	for _, v := range hist {
-		if v.Version == version {
-			return v, nil
-		}
-	}
-	return Version{}, fmt.Errorf("secrets: %s has no version %d: %w", name, version, ErrNotFound)
-}
-
-// lookup returns the current version of a secret. It checks the
-// arguments first, so that a value pasted into a name field never reaches
-// an error message.
-func (m *Manager) lookup(ctx context.Context, ws, name string) (Version, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Version{}, err
-	}
-	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
-		return Version{}, err
-	}
-	return m.store.Lookup(ctx, ws, name)
-}
-
-func (m *Manager) history(ctx context.Context, ws, name string) ([]Version, error) {
-	cur, err := m.lookup(ctx, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	return m.store.History(ctx, ws, cur.SecretID)
-}
-
-// Versions returns the metadata of a secret's retained versions, newest
-// first. Each carries the name it was written under.
-func (m *Manager) Versions(ctx context.Context, ws, name string) ([]Meta, error) {
-	hist, err := m.history(ctx, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Meta, len(hist))
-	for i, v := range hist {
-		out[i] = metaOf(v)
-	}
-	return out, nil
-}
-
-// List returns the metadata of every secret of the workspace, sorted by
-// name. It never decrypts or returns a value.
-func (m *Manager) List(ctx context.Context, ws string) ([]Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return nil, err
-	}
-	cur, err := m.store.Current(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Meta, len(cur))
-	for i, v := range cur {
-		out[i] = metaOf(v)
-	}
-	return out, nil
-}
-
-// Rollback makes the value of a retained version the secret's new current
-// version (under its current name). History is kept: rolling back is
-// itself a version. It returns ErrNotFound if the version is not retained.
-func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64) (Meta, error) {
-	return m.rewrite(ctx, ws, name, name, version)
-}
-
-// Rename gives a secret a new name, keeping its value and history; the
-// caller never sees the value. It returns ErrNotFound if there is no secret
-// from, an error matching ErrExists (and ErrConflict) if another secret is
-// named to, and refuses an invalid or reserved new name as Set does.
-func (m *Manager) Rename(ctx context.Context, ws, from, to string) (Meta, error) {
-	if err := m.validName(to); err != nil {
-		return Meta{}, err
-	}
-	return m.rewrite(ctx, ws, from, to, 0)
-}
-
-// rewrite writes a new version of the secret named name, under newName,
-// with the value of version fromVersion (0: the current one).
-func (m *Manager) rewrite(ctx context.Context, ws, name, newName string, fromVersion int64) (Meta, error) {
-	for attempt := 0; ; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return Meta{}, err
-		}
-		cur, err := m.lookup(ctx, ws, name)
-		if err != nil {
-			return Meta{}, err
-		}
-		src := cur
-		if fromVersion > 0 && fromVersion != cur.Version {
-			if src, err = m.version(ctx, ws, name, fromVersion); err != nil {
-				return Meta{}, err
-			}
-		}
-		if name == newName && fromVersion == 0 {
-			return metaOf(cur), nil // same name: nothing to do
-		}
-		value, err := m.reveal(ctx, src)
-		if err != nil {
-			return Meta{}, err
-		}
-		if name != newName {
-			if err := validValue(newName, value); err != nil {
-				clear(value)
-				return Meta{}, err
-			}
-		}
-		k, err := m.dataKey(ctx, ws)
-		if err != nil {
-			clear(value)
-			return Meta{}, err
-		}
-		v := Version{Workspace: ws, SecretID: cur.SecretID, Name: newName, Version: cur.Version + 1,
-			Created: cur.Created, CreatedBy: cur.CreatedBy, Updated: m.now(), UpdatedBy: ActorFrom(ctx)}
-		err = m.seal(k, &v, value)
-		clear(value)
-		if err != nil {
-			return Meta{}, err
-		}
-		if err = m.put(ctx, k, v, cur.Version); err == nil {
-			return metaOf(v), nil
-		}
-		if m.keyChanged(ws, err) && attempt < maxAttempts {
-			continue
-		}
-		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || attempt == maxAttempts {
-			return Meta{}, err
-		}
-	}
-}
-
-// Delete removes a secret and all its versions. It returns ErrNotFound if
-// there is none.
-func (m *Manager) Delete(ctx context.Context, ws, name string) error {
-	return m.del(ctx, ws, name, -1)
-}
-
-// DeleteIf removes a secret only if its current version is seen; otherwise
-// it returns ErrConflict and changes nothing.
-func (m *Manager) DeleteIf(ctx context.Context, ws, name string, seen int64) error {
-	return m.del(ctx, ws, name, seen)
-}
-
-func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
-	for attempt := 0; ; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return err
-		}
-		cur, err := m.lookup(ctx, ws, name)
-		if err != nil {
-			return err
-		}
-		if seen >= 0 && cur.Version != seen {
-			return fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, seen, ErrConflict)
-		}
-		err = m.store.Delete(ctx, ws, cur.SecretID, cur.Version)
-		if err == nil || seen >= 0 || attempt == maxAttempts || !errors.Is(err, ErrConflict) {
-			return err
-		}
-	}
 }

@@ -57,9 +57,18 @@ type Store interface {
 	PutBatch(ctx context.Context, writes []Write) error
 
 	// Delete removes the secret with the given ID and all its versions if
-	// its current version is expect. It returns ErrNotFound if there is no
-	// such secret and ErrConflict if its version differs.
-	Delete(ctx context.Context, workspace, secretID string, expect int64) error
+	// its current version is expect, and records audit (if not nil) in the
+	// same transaction. It returns ErrNotFound if there is no such secret
+	// and ErrConflict if its version differs.
+	Delete(ctx context.Context, workspace, secretID string, expect int64, audit *Event) error
+
+	// Record stores audit events that are not part of a write (reads,
+	// refusals, key operations), assigning their IDs.
+	Record(ctx context.Context, events []Event) error
+
+	// Events returns the recorded events that match q (q.Limit > 0), by
+	// increasing ID.
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
 }
 
 // A WrappedKey is a workspace's data keyset, encrypted by a [Cipher].
@@ -86,6 +95,7 @@ type Version struct {
 	CreatedBy  string // actor who created the secret (version 1)
 	Updated    time.Time
 	UpdatedBy  string // actor who wrote this version
+	Info              // description, lifecycle dates, write-only flag
 }
 
 // A Write asks [Store.Put] to add a version.
@@ -107,12 +117,16 @@ type Version struct {
 //
 // After the write only the newest Keep versions of the secret are retained
 // (Keep < 1 means 1).
+//
+// If Audit is not nil, the event is recorded in the same transaction as
+// the write: both happen or neither does.
 type Write struct {
 	Version     Version
 	Expect      int64
 	Keep        int
 	MaxEnvBytes int64
 	KeyRevision int64
+	Audit       *Event
 }
 
 // A RotationStore is a Store that supports key rotation: finding and
@@ -158,7 +172,7 @@ type Reencryption struct {
 // A WorkspaceDeleter is a Store that can delete a whole workspace.
 type WorkspaceDeleter interface {
 	// DeleteWorkspace removes every secret, version and the key of the
-	// workspace, all at once. A workspace that does not exist is not an
-	// error.
-	DeleteWorkspace(ctx context.Context, workspace string) error
+	// workspace, and records audit (if not nil), all at once. A workspace
+	// that does not exist is not an error. Audit events are kept.
+	DeleteWorkspace(ctx context.Context, workspace string, audit *Event) error
 }

@@ -20,8 +20,9 @@ var (
 // like any Store. It is safe for concurrent use; the zero value is not
 // usable: call NewMemoryStore.
 type MemoryStore struct {
-	mu sync.RWMutex
-	ws map[string]*memWorkspace
+	mu     sync.RWMutex
+	ws     map[string]*memWorkspace
+	events []Event
 }
 
 type memWorkspace struct {
@@ -153,7 +154,63 @@ func (s *MemoryStore) Put(ctx context.Context, wr Write) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return put(s.workspace(wr.Version.Workspace, true), wr)
+	if err := put(s.workspace(wr.Version.Workspace, true), wr); err != nil {
+		return err
+	}
+	s.appendEvents(wr.Audit)
+	return nil
+}
+
+// appendEvents stores copies of events, assigning IDs. s.mu must be held.
+func (s *MemoryStore) appendEvents(events ...*Event) {
+	for _, e := range events {
+		if e == nil {
+			continue
+		}
+		c := cloneEvent(*e)
+		c.ID = int64(len(s.events) + 1)
+		s.events = append(s.events, c)
+	}
+}
+
+func cloneEvent(e Event) Event {
+	e.Secrets = slices.Clone(e.Secrets)
+	for i := range e.Secrets {
+		e.Secrets[i].Fingerprint = bytes.Clone(e.Secrets[i].Fingerprint)
+	}
+	return e
+}
+
+// Record implements Store.
+func (s *MemoryStore) Record(ctx context.Context, events []Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range events {
+		s.appendEvents(&events[i])
+	}
+	return nil
+}
+
+// Events implements Store.
+func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Event{}
+	for _, e := range s.events {
+		if len(out) == q.Limit {
+			break
+		}
+		if q.matches(e) {
+			out = append(out, cloneEvent(e))
+		}
+	}
+	return out, nil
 }
 
 // PutBatch implements Store. The writes are applied to copies of the
@@ -178,6 +235,9 @@ func (s *MemoryStore) PutBatch(ctx context.Context, writes []Write) error {
 	}
 	for ws, w := range copies {
 		s.ws[ws] = w
+	}
+	for _, wr := range writes {
+		s.appendEvents(wr.Audit)
 	}
 	return nil
 }
@@ -243,7 +303,7 @@ func put(w *memWorkspace, wr Write) error {
 }
 
 // Delete implements Store.
-func (s *MemoryStore) Delete(ctx context.Context, ws, secretID string, expect int64) error {
+func (s *MemoryStore) Delete(ctx context.Context, ws, secretID string, expect int64, audit *Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -260,6 +320,7 @@ func (s *MemoryStore) Delete(ctx context.Context, ws, secretID string, expect in
 	delete(w.secrets, secretID)
 	delete(w.names, strings.ToLower(cur.Name))
 	w.envSize -= cur.EnvSize
+	s.appendEvents(audit)
 	return nil
 }
 
@@ -343,13 +404,14 @@ func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID string, limit in
 }
 
 // DeleteWorkspace implements WorkspaceDeleter.
-func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string) error {
+func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string, audit *Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.ws, ws)
+	s.appendEvents(audit)
 	return nil
 }
 

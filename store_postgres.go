@@ -145,13 +145,15 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 }
 
 type pgQueries struct {
+	putAudited, delAudited, delWSAudited, audit string
+
 	key, putKey, lookup, history, current, put, del            string
 	stale, staleCount, reencrypt, foreign, foreignCount, delWS string
 	workspaces                                                 string
 }
 
 const pgVersionColumns = `v.workspace, v.secret_id, v.name, v.version, v.ciphertext, v.key_id, v.env_size,
-	v.created, v.created_by, v.updated, v.updated_by`
+	v.created, v.created_by, v.updated, v.updated_by, v.description, v.expires, v.rotate_by, v.write_only`
 
 func newPGQueries(schema string) pgQueries {
 	r := strings.NewReplacer("{{s}}", schema, "{{cols}}", pgVersionColumns)
@@ -163,8 +165,21 @@ func newPGQueries(schema string) pgQueries {
 		history: r.Replace(`SELECT {{cols}} FROM {{s}}.versions v
 			WHERE v.workspace = $1 AND v.secret_id = $2 ORDER BY v.version DESC`),
 		current: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets v WHERE v.workspace = $1 ORDER BY v.name COLLATE "C"`),
-		put:     r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`),
-		del:     r.Replace(`SELECT {{s}}.delete_secret($1, $2, $3)`),
+		put: r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			$17, $18, $19, $20)`),
+		putAudited: r.Replace(`WITH w AS (SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+				$17, $18, $19, $20))
+			INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
+			SELECT $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM w`),
+		delAudited: r.Replace(`WITH d AS (SELECT {{s}}.delete_secret($1, $2, $3))
+			INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
+			SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM d`),
+		delWSAudited: r.Replace(`WITH d AS (SELECT {{s}}.delete_workspace($1))
+			INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
+			SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM d`),
+		audit: r.Replace(`INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
+		del: r.Replace(`SELECT {{s}}.delete_secret($1, $2, $3)`),
 		stale: r.Replace(`SELECT {{cols}} FROM {{s}}.versions v WHERE v.workspace = $1 AND v.key_id <> $2
 			ORDER BY v.secret_id, v.version LIMIT $3`),
 		staleCount: r.Replace(`SELECT count(*) FROM {{s}}.versions WHERE workspace = $1 AND key_id <> $2`),
@@ -187,6 +202,11 @@ type pgKey struct {
 }
 
 type pgVersion struct {
+	Description string       `db:"description"`
+	Expires     sql.NullTime `db:"expires"`
+	RotateBy    sql.NullTime `db:"rotate_by"`
+	WriteOnly   bool         `db:"write_only"`
+
 	Workspace  string    `db:"workspace"`
 	SecretID   string    `db:"secret_id"`
 	Name       string    `db:"name"`
@@ -205,7 +225,117 @@ func (r pgVersion) version() Version {
 		Workspace: r.Workspace, SecretID: r.SecretID, Name: r.Name, Version: r.Version,
 		Ciphertext: r.Ciphertext, KeyID: uint32(r.KeyID), EnvSize: r.EnvSize,
 		Created: r.Created.UTC(), CreatedBy: r.CreatedBy, Updated: r.Updated.UTC(), UpdatedBy: r.UpdatedBy,
+		Info: Info{Description: r.Description, Expires: nullTime(r.Expires), RotateBy: nullTime(r.RotateBy), WriteOnly: r.WriteOnly},
 	}
+}
+
+func nullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// auditArgs are an event's columns, in the order of the audit table.
+func auditArgs(e *Event) []any {
+	names := make([]string, len(e.Secrets))
+	versions := make([]int64, len(e.Secrets))
+	fps := make(pq.ByteaArray, len(e.Secrets))
+	for i, s := range e.Secrets {
+		names[i], versions[i], fps[i] = s.Name, s.Version, s.Fingerprint
+		if fps[i] == nil {
+			fps[i] = []byte{}
+		}
+	}
+	return []any{e.Time, e.Actor, string(e.Action), e.Workspace, pq.Array(names), pq.Array(versions), fps, string(e.Outcome), e.Detail}
+}
+
+type pgEvent struct {
+	ID           int64          `db:"id"`
+	At           time.Time      `db:"at"`
+	Actor        string         `db:"actor"`
+	Action       string         `db:"action"`
+	Workspace    string         `db:"workspace"`
+	Names        pq.StringArray `db:"names"`
+	Versions     pq.Int64Array  `db:"versions"`
+	Fingerprints pq.ByteaArray  `db:"fingerprints"`
+	Outcome      string         `db:"outcome"`
+	Detail       string         `db:"detail"`
+}
+
+// Record implements Store.
+func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
+	if len(events) == 1 {
+		_, err := s.db.ExecContext(ctx, s.q.audit, auditArgs(&events[0])...)
+		return pgErr(ctx, "record audit event", err)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return pgErr(ctx, "record audit events", err)
+	}
+	defer tx.Rollback()
+	for i := range events {
+		if _, err := tx.ExecContext(ctx, s.q.audit, auditArgs(&events[i])...); err != nil {
+			return pgErr(ctx, "record audit events", err)
+		}
+	}
+	return pgErr(ctx, "record audit events", tx.Commit())
+}
+
+// Events implements Store.
+func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
+	where := []string{"id > $1"}
+	args := []any{q.AfterID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if q.Workspace != "" {
+		add("workspace = ?", q.Workspace)
+	}
+	if q.Actor != "" {
+		add("actor = ?", q.Actor)
+	}
+	if q.Action != "" {
+		add("action = ?", string(q.Action))
+	}
+	if !q.From.IsZero() {
+		add("at >= ?", q.From)
+	}
+	if !q.To.IsZero() {
+		add("at < ?", q.To)
+	}
+	if q.Fingerprint != nil {
+		add("fingerprints @> ARRAY[?::bytea]", q.Fingerprint)
+	}
+	args = append(args, q.Limit)
+	query := fmt.Sprintf(`SELECT id, at, actor, action, workspace, names, versions, fingerprints, outcome, detail
+		FROM %s.audit WHERE %s ORDER BY id LIMIT $%d`, pq.QuoteIdentifier(s.schema), strings.Join(where, " AND "), len(args))
+	var rows []pgEvent
+	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, pgErr(ctx, "read audit events", err)
+	}
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		e := Event{ID: r.ID, Time: r.At.UTC(), Actor: r.Actor, Action: Action(r.Action), Workspace: r.Workspace,
+			Outcome: Outcome(r.Outcome), Detail: r.Detail}
+		for j, n := range r.Names {
+			es := EventSecret{Name: n, Version: r.Versions[j]}
+			if len(r.Fingerprints[j]) > 0 {
+				es.Fingerprint = r.Fingerprints[j]
+			}
+			e.Secrets = append(e.Secrets, es)
+		}
+		out[i] = e
+	}
+	return out, nil
 }
 
 // Key implements Store.
@@ -263,7 +393,7 @@ func (s *PostgresStore) Current(ctx context.Context, ws string) ([]Version, erro
 
 // Put implements Store.
 func (s *PostgresStore) Put(ctx context.Context, w Write) error {
-	_, err := s.db.ExecContext(ctx, s.q.put, putArgs(w)...)
+	_, err := s.db.ExecContext(ctx, s.putQuery(w), putArgs(w)...)
 	return pgErr(ctx, "write "+w.Version.Name, err)
 }
 
@@ -275,7 +405,7 @@ func (s *PostgresStore) PutBatch(ctx context.Context, writes []Write) error {
 	}
 	defer tx.Rollback()
 	for _, w := range writes {
-		if _, err := tx.ExecContext(ctx, s.q.put, putArgs(w)...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.putQuery(w), putArgs(w)...); err != nil {
 			return pgErr(ctx, "write "+w.Version.Name, err)
 		}
 	}
@@ -288,10 +418,24 @@ func putArgs(w Write) []any {
 	if ct == nil {
 		ct = []byte{}
 	}
-	return []any{v.Workspace, v.SecretID, v.Name, strings.ToLower(v.Name),
+	args := []any{v.Workspace, v.SecretID, v.Name, strings.ToLower(v.Name),
 		v.Version, ct, int64(v.KeyID), v.EnvSize,
 		v.Created, v.CreatedBy, v.Updated, v.UpdatedBy,
-		w.Expect, w.Keep, w.MaxEnvBytes, w.KeyRevision}
+		w.Expect, w.Keep, w.MaxEnvBytes, w.KeyRevision,
+		v.Description, timeOrNull(v.Expires), timeOrNull(v.RotateBy), v.WriteOnly}
+	if w.Audit != nil {
+		args = append(args, auditArgs(w.Audit)...)
+	}
+	return args
+}
+
+// putQuery writes a version, with its audit event when it has one, in
+// one statement.
+func (s *PostgresStore) putQuery(w Write) string {
+	if w.Audit != nil {
+		return s.q.putAudited
+	}
+	return s.q.put
 }
 
 // Stale implements RotationStore.
@@ -352,14 +496,24 @@ func (s *PostgresStore) Workspaces(ctx context.Context, after string, limit int)
 }
 
 // DeleteWorkspace implements WorkspaceDeleter, in one transaction.
-func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string) error {
-	_, err := s.db.ExecContext(ctx, s.q.delWS, ws)
+func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *Event) error {
+	var err error
+	if audit != nil {
+		_, err = s.db.ExecContext(ctx, s.q.delWSAudited, append([]any{ws}, auditArgs(audit)...)...)
+	} else {
+		_, err = s.db.ExecContext(ctx, s.q.delWS, ws)
+	}
 	return pgErr(ctx, "delete workspace "+quote(ws), err)
 }
 
 // Delete implements Store.
-func (s *PostgresStore) Delete(ctx context.Context, ws, secretID string, expect int64) error {
-	_, err := s.db.ExecContext(ctx, s.q.del, ws, secretID, expect)
+func (s *PostgresStore) Delete(ctx context.Context, ws, secretID string, expect int64, audit *Event) error {
+	var err error
+	if audit != nil {
+		_, err = s.db.ExecContext(ctx, s.q.delAudited, append([]any{ws, secretID, expect}, auditArgs(audit)...)...)
+	} else {
+		_, err = s.db.ExecContext(ctx, s.q.del, ws, secretID, expect)
+	}
 	return pgErr(ctx, "delete secret "+secretID, err)
 }
 

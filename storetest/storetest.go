@@ -147,7 +147,7 @@ func testMissing(t *testing.T, s secrets.Store) {
 	wantErr(t, "Lookup", err, secrets.ErrNotFound)
 	_, err = s.History(ctx, "ws", "no-such-id")
 	wantErr(t, "History", err, secrets.ErrNotFound)
-	wantErr(t, "Delete", s.Delete(ctx, "ws", "no-such-id", 1), secrets.ErrNotFound)
+	wantErr(t, "Delete", s.Delete(ctx, "ws", "no-such-id", 1, nil), secrets.ErrNotFound)
 	wantErr(t, "Put update of missing secret", s.Put(ctx, secrets.Write{Version: version("ws", "no-such-id", "A", 2), Expect: 1, Keep: 10}), secrets.ErrNotFound)
 	cur, err := s.Current(ctx, "ws")
 	if err != nil {
@@ -291,7 +291,7 @@ func testEnvBudget(t *testing.T, s secrets.Store) {
 	}
 	wantErr(t, "growing A over budget", s.Put(ctx, w(version("ws", "id1", "A", 4), 61, 3)), secrets.ErrTooLarge)
 	// Deleting B frees its share.
-	if err := s.Delete(ctx, "ws", "id2", 1); err != nil {
+	if err := s.Delete(ctx, "ws", "id2", 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Put(ctx, w(version("ws", "id1", "A", 4), 100, 3)); err != nil {
@@ -315,18 +315,18 @@ func testDelete(t *testing.T, s secrets.Store) {
 	put(t, s, version("ws", "id1", "A", 1), 0)
 	put(t, s, version("ws", "id1", "A", 2), 1)
 	put(t, s, version("ws", "id2", "B", 1), 0)
-	wantErr(t, "Delete stale", s.Delete(ctx, "ws", "id1", 1), secrets.ErrConflict)
+	wantErr(t, "Delete stale", s.Delete(ctx, "ws", "id1", 1, nil), secrets.ErrConflict)
 	if _, err := s.Lookup(ctx, "ws", "A"); err != nil {
 		t.Fatalf("refused delete removed A: %v", err)
 	}
-	if err := s.Delete(ctx, "ws", "id1", 2); err != nil {
+	if err := s.Delete(ctx, "ws", "id1", 2, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Lookup(ctx, "ws", "A")
 	wantErr(t, "Lookup after delete", err, secrets.ErrNotFound)
 	_, err = s.History(ctx, "ws", "id1")
 	wantErr(t, "History after delete", err, secrets.ErrNotFound)
-	wantErr(t, "second delete", s.Delete(ctx, "ws", "id1", 2), secrets.ErrNotFound)
+	wantErr(t, "second delete", s.Delete(ctx, "ws", "id1", 2, nil), secrets.ErrNotFound)
 	cur, err := s.Current(ctx, "ws")
 	if err != nil {
 		t.Fatal(err)
@@ -446,7 +446,7 @@ func testIsolation(t *testing.T, s secrets.Store) {
 	wantErr(t, "Lookup in B", err, secrets.ErrNotFound)
 	_, err = s.History(ctx, "B", "idA")
 	wantErr(t, "History of A's secret through B", err, secrets.ErrNotFound)
-	wantErr(t, "Delete of A's secret through B", s.Delete(ctx, "B", "idA", 2), secrets.ErrNotFound)
+	wantErr(t, "Delete of A's secret through B", s.Delete(ctx, "B", "idA", 2, nil), secrets.ErrNotFound)
 	wantErr(t, "update of A's secret through B", s.Put(ctx, secrets.Write{Version: version("B", "idA", "TOKEN", 3), Expect: 2, Keep: 10}), secrets.ErrNotFound)
 	cur, err := s.Current(ctx, "B")
 	if err != nil {
@@ -460,7 +460,7 @@ func testIsolation(t *testing.T, s secrets.Store) {
 	if err := s.PutKey(ctx, secrets.WrappedKey{Workspace: "B", CipherID: "c", Ciphertext: []byte{2}}, 0); err != nil {
 		t.Fatalf("PutKey(B): %v", err)
 	}
-	if err := s.Delete(ctx, "B", "idA", 1); err != nil {
+	if err := s.Delete(ctx, "B", "idA", 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Lookup(ctx, "A", "TOKEN")
@@ -540,7 +540,7 @@ func testCancelledContext(t *testing.T, s secrets.Store) {
 		"Put": func() error {
 			return s.Put(ctx, secrets.Write{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10})
 		},
-		"Delete": func() error { return s.Delete(ctx, "ws", "id1", 1) },
+		"Delete": func() error { return s.Delete(ctx, "ws", "id1", 1, nil) },
 		"PutBatch": func() error {
 			return s.PutBatch(ctx, []secrets.Write{{Version: version("ws", "id1", "A", 2), Expect: 1, Keep: 10}})
 		},
@@ -879,7 +879,7 @@ func testDeleteWorkspace(t *testing.T, s secrets.Store) {
 	put(t, s, version("ws", "a", "A", 1), 0)
 	put(t, s, version("ws", "a", "A", 2), 1)
 	put(t, s, version("other", "a", "A", 1), 0)
-	if err := d.DeleteWorkspace(ctx, "ws"); err != nil {
+	if err := d.DeleteWorkspace(ctx, "ws", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Key(ctx, "ws"); !errors.Is(err, secrets.ErrNotFound) {
@@ -894,7 +894,7 @@ func testDeleteWorkspace(t *testing.T, s secrets.Store) {
 	if got, err := s.Lookup(ctx, "other", "A"); err != nil || got.Version != 1 {
 		t.Fatalf("the other workspace: %v", err)
 	}
-	if err := d.DeleteWorkspace(ctx, "never"); err != nil {
+	if err := d.DeleteWorkspace(ctx, "never", nil); err != nil {
 		t.Fatalf("DeleteWorkspace of nothing: %v", err)
 	}
 	// The workspace starts afresh, budget included.
