@@ -177,3 +177,44 @@ func BenchmarkSetPostgres(b *testing.B) {
 		return err
 	})
 }
+
+// unaudited drops the audit events of writes: the baseline for measuring
+// what auditing costs (a Manager never writes without them).
+type unaudited struct{ secrets.Store }
+
+func (u unaudited) Put(ctx context.Context, w secrets.Write) error {
+	w.Audit = nil
+	return u.Store.Put(ctx, w)
+}
+
+// BenchmarkAuditOverhead: Set and EnvFor (100 secrets) on Postgres with
+// auditing (the write's event in its statement; a recorded inject event
+// with 100 fingerprints) against the same calls without it.
+func BenchmarkAuditOverhead(b *testing.B) {
+	db := pgDB(b)
+	s := newPGStore(b, db)
+	c := newCipher(b)
+	audited := newManager(b, s, c, &secrets.Config{MaxEnvBytes: -1, AuditKey: newAuditKey(b)})
+	plain := newManager(b, unaudited{s}, c, &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly})
+	ctx := context.Background()
+	fill(b, audited, "ws", 100)
+	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 7))
+	b.Run("Set", func(b *testing.B) {
+		compare(b, func() error {
+			_, err := audited.Set(ctx, "ws", "SECRET_0000", val)
+			return err
+		}, func() error {
+			_, err := plain.Set(ctx, "ws", "SECRET_0001", val)
+			return err
+		})
+	})
+	b.Run("EnvFor", func(b *testing.B) {
+		compare(b, func() error {
+			_, err := audited.EnvFor(ctx, "ws")
+			return err
+		}, func() error {
+			_, err := plain.EnvFor(ctx, "ws")
+			return err
+		})
+	})
+}

@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
 		{"Reencrypt", testReencrypt},
 		{"ForeignKeys", testForeignKeys},
 		{"DeleteWorkspace", testDeleteWorkspace},
+		{"AuditRecordAndQuery", testAuditRecordAndQuery},
+		{"AuditWithWrites", testAuditWithWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,12 +70,19 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
 // that the Store must keep byte for byte.
 func version(ws, id, name string, n int64) secrets.Version {
 	ct := []byte(fmt.Sprintf("\x01ct|%s|%s|%s|%d\x00\xff", ws, id, name, n))
-	return secrets.Version{
+	v := secrets.Version{
 		Workspace: ws, SecretID: id, Name: name, Version: n, Ciphertext: ct,
 		KeyID: 7, EnvSize: int64(len(name) + 10 + 2),
 		Created: t0, CreatedBy: "user:creator",
 		Updated: t0.Add(time.Duration(n) * time.Second), UpdatedBy: fmt.Sprintf("user:%d", n),
+		Info: secrets.Info{Description: "about " + name},
 	}
+	if n%2 == 0 { // every other version has dates and is write-only
+		v.Expires = t0.Add(time.Duration(n) * time.Hour)
+		v.RotateBy = t0.Add(time.Duration(n) * time.Minute)
+		v.WriteOnly = true
+	}
+	return v
 }
 
 func put(t *testing.T, s secrets.Store, v secrets.Version, expect int64) {
@@ -903,4 +912,111 @@ func testDeleteWorkspace(t *testing.T, s secrets.Store) {
 		t.Fatalf("after DeleteWorkspace: %v", err)
 	}
 	putKey(t, s, "ws", 0)
+}
+
+func event(ws, actor string, action secrets.Action, at time.Time, secretsOf ...secrets.EventSecret) secrets.Event {
+	return secrets.Event{Time: at, Actor: actor, Action: action, Workspace: ws, Secrets: secretsOf, Outcome: secrets.OutcomeOK}
+}
+
+func ids(es []secrets.Event) []int64 {
+	out := []int64{}
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func testAuditRecordAndQuery(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	fp := []byte{0xfa, 0, 0xce}
+	in := []secrets.Event{
+		event("ws", "user:1", secrets.ActionInject, t0, secrets.EventSecret{Name: "A", Version: 3, Fingerprint: fp}, secrets.EventSecret{Name: "B", Version: 1}),
+		event("ws", "user:2", secrets.ActionReveal, t0.Add(time.Minute), secrets.EventSecret{Name: "A", Version: 3, Fingerprint: []byte{1}}),
+		event("other", "user:1", secrets.ActionInject, t0.Add(2*time.Minute), secrets.EventSecret{Name: "A", Version: 1, Fingerprint: fp}),
+		{Time: t0.Add(3 * time.Minute), Actor: "user:3", Action: secrets.ActionSet, Workspace: "ws", Outcome: secrets.OutcomeDenied, Detail: "no"},
+	}
+	if err := s.Record(ctx, in[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, in[1:]); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Events(ctx, secrets.EventQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 4 {
+		t.Fatalf("%d events, want 4", len(all))
+	}
+	for i := range all {
+		if i > 0 && all[i].ID <= all[i-1].ID {
+			t.Fatalf("IDs not increasing: %v", ids(all))
+		}
+		want := in[i]
+		want.ID = all[i].ID
+		diff(t, fmt.Sprintf("event %d", i), all[i], want)
+	}
+	for name, tc := range map[string]struct {
+		q    secrets.EventQuery
+		want []int64
+	}{
+		"workspace":   {secrets.EventQuery{Workspace: "ws"}, []int64{all[0].ID, all[1].ID, all[3].ID}},
+		"actor":       {secrets.EventQuery{Actor: "user:1"}, []int64{all[0].ID, all[2].ID}},
+		"action":      {secrets.EventQuery{Action: secrets.ActionReveal}, []int64{all[1].ID}},
+		"from":        {secrets.EventQuery{From: t0.Add(time.Minute)}, []int64{all[1].ID, all[2].ID, all[3].ID}},
+		"to":          {secrets.EventQuery{To: t0.Add(time.Minute)}, []int64{all[0].ID}},
+		"fingerprint": {secrets.EventQuery{Fingerprint: fp}, []int64{all[0].ID, all[2].ID}},
+		"fp and ws":   {secrets.EventQuery{Fingerprint: fp, Workspace: "other"}, []int64{all[2].ID}},
+		"after":       {secrets.EventQuery{AfterID: all[1].ID}, []int64{all[2].ID, all[3].ID}},
+		"limit":       {secrets.EventQuery{Limit: 2}, []int64{all[0].ID, all[1].ID}},
+		"nothing":     {secrets.EventQuery{Fingerprint: []byte{9, 9}}, []int64{}},
+	} {
+		if tc.q.Limit == 0 {
+			tc.q.Limit = 100
+		}
+		got, err := s.Events(ctx, tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, name, ids(got), tc.want)
+	}
+	// Events are copies.
+	all[0].Secrets[0].Fingerprint[0] = 0
+	again, _ := s.Events(ctx, secrets.EventQuery{Limit: 1})
+	diff(t, "event after the caller changed its copy", again[0].Secrets[0].Fingerprint, fp)
+}
+
+// testAuditWithWrites: a write's event is recorded with it, and only if
+// it commits.
+func testAuditWithWrites(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	ev := func(n int64) *secrets.Event {
+		e := event("ws", "user:w", secrets.ActionSet, t0, secrets.EventSecret{Name: "A", Version: n})
+		return &e
+	}
+	if err := s.Put(ctx, secrets.Write{Version: version("ws", "a", "A", 1), Keep: 10, Audit: ev(1)}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "stale Put", s.Put(ctx, secrets.Write{Version: version("ws", "a", "A", 1), Keep: 10, Audit: ev(99)}), secrets.ErrExists)
+	wantErr(t, "failed batch", s.PutBatch(ctx, []secrets.Write{
+		{Version: version("ws", "a", "A", 2), Expect: 1, Keep: 10, Audit: ev(98)},
+		{Version: version("ws", "a", "A", 2), Expect: 1, Keep: 10},
+	}), secrets.ErrConflict)
+	if err := s.PutBatch(ctx, []secrets.Write{{Version: version("ws", "a", "A", 2), Expect: 1, Keep: 10, Audit: ev(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "stale Delete", s.Delete(ctx, "ws", "a", 1, ev(97)), secrets.ErrConflict)
+	del := event("ws", "user:w", secrets.ActionDelete, t0, secrets.EventSecret{Name: "A", Version: 2})
+	if err := s.Delete(ctx, "ws", "a", 2, &del); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(ctx, secrets.EventQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range got {
+		seen = append(seen, fmt.Sprintf("%s %s@%d", e.Action, e.Secrets[0].Name, e.Secrets[0].Version))
+	}
+	diff(t, "events of committed writes only", seen, []string{"set A@1", "set A@2", "delete A@2"})
 }

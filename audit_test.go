@@ -1,0 +1,464 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
+)
+
+// viewerPolicy lets "user:viewer" list and nothing else; everyone else may
+// do anything.
+func viewerPolicy(ctx context.Context, r secrets.Request) error {
+	if r.Actor == "user:viewer" && r.Action != secrets.ActionList {
+		return errors.New("viewers may only list")
+	}
+	return nil
+}
+
+func newAuditKey(t testing.TB) *secrets.AuditKey {
+	t.Helper()
+	k, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak, err := secrets.NewAuditKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ak
+}
+
+// storeState is everything a store holds for a workspace, to compare
+// before and after refused operations.
+func storeState(t *testing.T, s secrets.RotationStore, ws string) string {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := s.Current(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, v := range cur {
+		hist, _ := s.History(ctx, ws, v.SecretID)
+		fmt.Fprintf(&b, "%s:%d:%x|", v.Name, len(hist), v.Ciphertext)
+	}
+	k, _ := s.Key(ctx, ws)
+	fmt.Fprintf(&b, "key %d %x", k.Revision, k.Ciphertext)
+	return b.String()
+}
+
+func TestPolicyRefusesAndChangesNothing(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: viewerPolicy, AuditKey: newAuditKey(t)})
+		admin := secrets.WithActor(context.Background(), "user:admin")
+		viewer := secrets.WithActor(context.Background(), "user:viewer")
+		const value = "policy-canary-value-123"
+		if _, err := m.Set(admin, "ws", "TOKEN", []byte(value)); err != nil {
+			t.Fatal(err)
+		}
+		before := storeState(t, s, "ws")
+		eventsBefore, _ := m.Events(admin, secrets.EventQuery{})
+
+		refused := map[secrets.Action]func() error{
+			secrets.ActionReveal: func() error { _, err := m.Get(viewer, "ws", "TOKEN"); return err },
+			secrets.ActionSet:    func() error { _, err := m.Set(viewer, "ws", "TOKEN", []byte("x")); return err },
+			secrets.ActionDelete: func() error { return m.Delete(viewer, "ws", "TOKEN") },
+			secrets.ActionRename: func() error { _, err := m.Rename(viewer, "ws", "TOKEN", "OTHER"); return err },
+			secrets.ActionInject: func() error { _, err := m.EnvFor(viewer, "ws"); return err },
+			secrets.ActionExport: func() error { _, err := m.Export(viewer, "ws"); return err },
+			secrets.ActionRotate: func() error { _, err := m.RotateKey(viewer, "ws", nil); return err },
+		}
+		extra := []func() error{
+			func() error { _, err := m.Get(viewer, "ws", "NO_SUCH_SECRET"); return err }, // not "not found"
+			func() error { _, err := m.GetVersion(viewer, "ws", "TOKEN", 1); return err },
+			func() error { _, err := m.SetIf(viewer, "ws", "NEW", []byte("x"), 0); return err },
+			func() error { _, err := m.SetInfo(viewer, "ws", "TOKEN", secrets.Info{}); return err },
+			func() error { _, err := m.Rollback(viewer, "ws", "TOKEN", 1); return err },
+			func() error { _, err := m.Import(viewer, "ws", []byte("NEW=1\n")); return err },
+			func() error { return m.DeleteWorkspace(viewer, "ws") },
+			func() error { return m.SetKeyEnabled(viewer, "ws", 1, false) },
+			func() error { _, err := m.Rewrap(viewer, nil); return err },
+			func() error { _, err := m.Redactor(viewer, "ws", nil); return err },
+			func() error { _, err := m.Command(viewer, "ws", nil, "true"); return err },
+			func() error { _, err := m.Run(viewer, "ws", secrets.Job{Path: "/bin/true"}); return err },
+		}
+		calls := 0
+		for action, call := range refused {
+			err := call()
+			calls++
+			if !errors.Is(err, secrets.ErrForbidden) {
+				t.Errorf("%s by a viewer: %v, want ErrForbidden", action, err)
+			}
+		}
+		for i, call := range extra {
+			calls++
+			if err := call(); !errors.Is(err, secrets.ErrForbidden) {
+				t.Errorf("call %d by a viewer: %v, want ErrForbidden", i, err)
+			}
+		}
+		if after := storeState(t, s, "ws"); after != before {
+			t.Fatalf("refused operations changed the store:\n%s\n%s", before, after)
+		}
+		// Every refusal is audited, as denied, with no value.
+		events, err := m.Events(admin, secrets.EventQuery{AfterID: eventsBefore[len(eventsBefore)-1].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != calls {
+			t.Fatalf("%d events for %d refused calls", len(events), calls)
+		}
+		seen := map[secrets.Action]bool{}
+		for _, e := range events {
+			if e.Outcome != secrets.OutcomeDenied || e.Actor != "user:viewer" || !strings.Contains(e.Detail, "viewers may only list") {
+				t.Fatalf("event %+v", e)
+			}
+			for _, es := range e.Secrets {
+				if es.Fingerprint != nil || es.Version != 0 {
+					t.Fatalf("a denied event holds a fingerprint or version: %+v", e)
+				}
+			}
+			seen[e.Action] = true
+			if strings.Contains(fmt.Sprint(e), value) {
+				t.Fatal("an event holds the value")
+			}
+		}
+		for action := range refused {
+			if !seen[action] {
+				t.Errorf("no denied event for %s", action)
+			}
+		}
+		// Listing is allowed, and shows no value.
+		list, err := m.List(viewer, "ws")
+		if err != nil || len(list) != 1 || list[0].Name != "TOKEN" {
+			t.Fatalf("viewer List: %+v %v", list, err)
+		}
+	})
+}
+
+func TestWriteOnly(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+		ctx := secrets.WithActor(context.Background(), "user:admin")
+		m := newManager(t, s, newCipher(t), nil)
+		const value = "write-only-canary-987"
+		meta, err := m.SetWithInfo(ctx, "ws", "DEPLOY_KEY", []byte(value), secrets.Info{WriteOnly: true, Description: "deploy key"})
+		if err != nil || !meta.WriteOnly || meta.Version != 1 {
+			t.Fatalf("SetWithInfo: %+v %v", meta, err)
+		}
+		mustSet(t, m, "ws", "PLAIN", "plain-value")
+		for i, call := range []func() error{
+			func() error { _, err := m.Get(ctx, "ws", "DEPLOY_KEY"); return err },
+			func() error { _, err := m.GetVersion(ctx, "ws", "DEPLOY_KEY", 1); return err },
+		} {
+			if err := call(); !errors.Is(err, secrets.ErrWriteOnly) {
+				t.Errorf("read %d of a write-only secret: %v", i, err)
+			}
+		}
+		// It stays write-only through every write.
+		mustSet(t, m, "ws", "DEPLOY_KEY", value+"-v2")
+		if _, err := m.Rename(ctx, "ws", "DEPLOY_KEY", "DEPLOY"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Rollback(ctx, "ws", "DEPLOY", 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.SetInfo(ctx, "ws", "DEPLOY", secrets.Info{Description: "readable now?"}); !errors.Is(err, secrets.ErrWriteOnly) {
+			t.Fatalf("clearing WriteOnly: %v", err)
+		}
+		if _, err := m.GetVersion(ctx, "ws", "DEPLOY", 2); !errors.Is(err, secrets.ErrWriteOnly) {
+			t.Fatalf("an older version after renames: %v", err)
+		}
+		// Injected into jobs all the same.
+		if got := envMap(t, m, "ws")["DEPLOY"]; got != value {
+			t.Fatalf("EnvFor: %q", got)
+		}
+		// Export names it without its value.
+		text, err := m.Export(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(text), value) || !strings.Contains(string(text), "# DEPLOY is write-only") ||
+			!strings.Contains(string(text), "PLAIN='plain-value'") {
+			t.Fatalf("export:\n%s", text)
+		}
+		// Its own output is still masked.
+		var out bytes.Buffer
+		if _, err := m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", `echo "$DEPLOY"`}, Stdout: &out}); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != "***\n" {
+			t.Fatalf("job output %q", out.String())
+		}
+	})
+}
+
+func TestLifecycleInfo(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		day := 24 * time.Hour
+		now := time.Now().UTC().Truncate(time.Second)
+		mustSet(t, m, "ws", "EXPIRING", "a")
+		mustSet(t, m, "ws", "ROTATE_SOON", "b")
+		mustSet(t, m, "ws", "LATER", "c")
+		mustSet(t, m, "ws", "PLAIN", "d")
+		infos := map[string]secrets.Info{
+			"EXPIRING":    {Description: "CI token", Expires: now.Add(2 * day)},
+			"ROTATE_SOON": {RotateBy: now.Add(3 * day)},
+			"LATER":       {Expires: now.Add(40 * day), RotateBy: now.Add(30 * day)},
+		}
+		for n, info := range infos {
+			meta, err := m.SetInfo(ctx, "ws", n, info)
+			if err != nil || meta.Version != 2 {
+				t.Fatalf("SetInfo(%s): %+v %v", n, meta, err)
+			}
+		}
+		// The value is unchanged; Set keeps the Info.
+		if got := mustGet(t, m, "ws", "EXPIRING"); got != "a" {
+			t.Fatal(got)
+		}
+		mustSet(t, m, "ws", "EXPIRING", "a2")
+		list, err := m.List(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, meta := range list {
+			if d := cmp.Diff(infos[meta.Name], meta.Info); d != "" {
+				t.Errorf("%s info (-want +got):\n%s", meta.Name, d)
+			}
+		}
+		due, err := m.Due(ctx, "ws", now.Add(7*day))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, d := range due {
+			names = append(names, d.Name)
+		}
+		if d := cmp.Diff([]string{"EXPIRING", "ROTATE_SOON"}, names); d != "" {
+			t.Fatalf("due within a week (-want +got):\n%s", d)
+		}
+		if _, err := m.SetInfo(ctx, "ws", "MISSING", secrets.Info{}); !errors.Is(err, secrets.ErrNotFound) {
+			t.Fatalf("SetInfo of a missing secret: %v", err)
+		}
+	})
+}
+
+// TestAuditTrail checks the events a sequence of operations leaves.
+func TestAuditTrail(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+		var hooked []secrets.Event
+		var logs bytes.Buffer
+		logHook := secrets.SlogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+		m := newManager(t, s, newCipher(t), &secrets.Config{AuditKey: newAuditKey(t), OnEvent: func(ctx context.Context, e secrets.Event) {
+			hooked = append(hooked, e)
+			logHook(ctx, e)
+		}})
+		ctx := secrets.WithActor(context.Background(), "user:7")
+		const v1, v2 = "trail-value-one", "trail-value-two"
+		mustSetCtx(t, m, ctx, "ws", "A", v1)
+		mustSetCtx(t, m, ctx, "ws", "A", v2)
+		if _, err := m.Get(ctx, "ws", "A"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.EnvFor(ctx, "ws"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Rename(ctx, "ws", "A", "B"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.SetIf(ctx, "ws", "B", []byte("x"), 1); !errors.Is(err, secrets.ErrConflict) {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws", "LD_PRELOAD", []byte("x")); err == nil {
+			t.Fatal("LD_PRELOAD accepted")
+		}
+		if err := m.Delete(ctx, "ws", "B"); err != nil {
+			t.Fatal(err)
+		}
+		events, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range events {
+			line := fmt.Sprintf("%s %s", e.Action, e.Outcome)
+			for _, s := range e.Secrets {
+				line += fmt.Sprintf(" %s@%d", s.Name, s.Version)
+				if s.Fingerprint != nil {
+					line += "#"
+				}
+			}
+			got = append(got, line)
+			if e.Actor != "user:7" || e.Time.IsZero() {
+				t.Errorf("event %+v", e)
+			}
+		}
+		want := []string{
+			"set ok A@1#", "set ok A@2#", "reveal ok A@2#", "inject ok A@2#", "rename ok A@2 B@3#",
+			"set failed B@0", "set failed LD_PRELOAD@0", "delete ok B@3",
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("events (-want +got):\n%s", d)
+		}
+		fp1, fp2 := m.Fingerprint([]byte(v1)), m.Fingerprint([]byte(v2))
+		if !bytes.Equal(events[0].Secrets[0].Fingerprint, fp1) || !bytes.Equal(events[2].Secrets[0].Fingerprint, fp2) {
+			t.Fatal("fingerprints do not match the values")
+		}
+		if len(hooked) != len(events) {
+			t.Fatalf("OnEvent saw %d events, %d recorded", len(hooked), len(events))
+		}
+		for _, leak := range []string{v1, v2, hex.EncodeToString([]byte(v1)), base64.StdEncoding.EncodeToString([]byte(v2))} {
+			if strings.Contains(logs.String(), leak) || strings.Contains(fmt.Sprintf("%+v", events), leak) {
+				t.Fatalf("the audit log shows %q", leak)
+			}
+		}
+		if !strings.Contains(logs.String(), `"action":"rename"`) {
+			t.Fatalf("slog output: %s", logs.String())
+		}
+	})
+}
+
+func mustSetCtx(t *testing.T, m *secrets.Manager, ctx context.Context, ws, name, value string) {
+	t.Helper()
+	if _, err := m.Set(ctx, ws, name, []byte(value)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFingerprintSearch: an operator holding a leaked token finds exactly
+// the injections that used it.
+func TestFingerprintSearch(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), &secrets.Config{AuditKey: newAuditKey(t)})
+		const leaked = "leaked-token-5f2a"
+		mustSet(t, m, "ws1", "TOKEN", leaked)
+		mustSet(t, m, "ws2", "DEPLOY", leaked) // the same value under another name
+		mustSet(t, m, "ws3", "TOKEN", "a-different-token")
+		mustSet(t, m, "ws4", "TOKEN", leaked)
+		mustSet(t, m, "ws4", "TOKEN", "rotated-since") // injected only after rotation
+		for _, ws := range []string{"ws1", "ws2", "ws3", "ws1", "ws4"} {
+			if _, err := m.EnvFor(ctx, ws); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := m.Events(ctx, secrets.EventQuery{Fingerprint: m.Fingerprint([]byte(leaked)), Action: secrets.ActionInject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var where []string
+		for _, e := range got {
+			where = append(where, e.Workspace)
+		}
+		if d := cmp.Diff([]string{"ws1", "ws2", "ws1"}, where); d != "" {
+			t.Fatalf("injections of the leaked token (-want +got):\n%s", d)
+		}
+		// Fingerprints depend on the audit key.
+		other := newManager(t, s, newCipher(t), &secrets.Config{AuditKey: newAuditKey(t)})
+		if bytes.Equal(other.Fingerprint([]byte(leaked)), m.Fingerprint([]byte(leaked))) {
+			t.Fatal("two audit keys give one fingerprint")
+		}
+	})
+}
+
+// TestAuditFailure: on Postgres, with the audit table gone, a write is
+// rolled back, a fail-closed read returns nothing, and a best-effort read
+// goes on and reports the failure.
+func TestAuditFailure(t *testing.T) {
+	db := pgDB(t)
+	s := newPGStore(t, db)
+	c := newCipher(t)
+	ctx := context.Background()
+	var lost []secrets.Event
+	best := newManager(t, s, c, &secrets.Config{OnAuditError: func(_ context.Context, es []secrets.Event, err error) { lost = append(lost, es...) }})
+	closed := newManager(t, s, c, &secrets.Config{AuditReads: secrets.AuditFailClosed})
+	mustSet(t, best, "ws", "TOKEN", "before")
+	before := storeState(t, s, "ws")
+	sch := pq.QuoteIdentifier(s.Schema())
+	if _, err := db.Exec("ALTER TABLE " + sch + ".audit RENAME TO audit_away"); err != nil {
+		t.Fatal(err)
+	}
+	restore := func() { db.Exec("ALTER TABLE " + sch + ".audit_away RENAME TO audit") }
+	defer restore()
+
+	if _, err := best.Set(ctx, "ws", "TOKEN", []byte("after")); err == nil {
+		t.Fatal("a write without its audit record succeeded")
+	}
+	if _, err := best.Set(ctx, "ws", "NEW", []byte("x")); err == nil {
+		t.Fatal("a create without its audit record succeeded")
+	}
+	if _, err := best.Import(ctx, "ws", []byte("A=1\nB=2\n")); err == nil {
+		t.Fatal("an import without its audit record succeeded")
+	}
+	if err := best.Delete(ctx, "ws", "TOKEN"); err == nil {
+		t.Fatal("a delete without its audit record succeeded")
+	}
+	if after := storeState(t, s, "ws"); after != before {
+		t.Fatalf("writes whose audit failed changed the store:\n%s\n%s", before, after)
+	}
+	sec, err := closed.Get(ctx, "ws", "TOKEN")
+	if !errors.Is(err, secrets.ErrAudit) || sec.Value.Len() != 0 {
+		t.Fatalf("fail-closed Get: %v", err)
+	}
+	if env, err := closed.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrAudit) || env != nil {
+		t.Fatalf("fail-closed EnvFor: %v %v", env, err)
+	}
+	if got := mustGet(t, best, "ws", "TOKEN"); got != "before" {
+		t.Fatalf("best-effort Get: %q", got)
+	}
+	if len(lost) == 0 {
+		t.Fatal("OnAuditError was not called")
+	}
+	restore()
+	mustSet(t, best, "ws", "TOKEN", "after")
+}
+
+// TestAuditHoldsNoValues scans the audit table of a Postgres store after
+// operations on known values.
+func TestAuditHoldsNoValues(t *testing.T) {
+	db := pgDB(t)
+	s := newPGStore(t, db)
+	m := newManager(t, s, newCipher(t), &secrets.Config{AuditKey: newAuditKey(t), Authorize: viewerPolicy})
+	ctx := secrets.WithActor(context.Background(), "user:admin")
+	viewer := secrets.WithActor(context.Background(), "user:viewer")
+	values := []string{"audit-canary-alpha-1234", "audit-canary-beta-5678"}
+	for i, v := range values {
+		mustSetCtx(t, m, ctx, "ws", fmt.Sprint("S", i), v)
+		m.Get(ctx, "ws", fmt.Sprint("S", i))
+		m.Get(viewer, "ws", fmt.Sprint("S", i))
+	}
+	m.EnvFor(ctx, "ws")
+	m.Export(ctx, "ws")
+	m.Import(ctx, "ws", []byte("S2=audit-canary-gamma-9012\n"))
+	m.Set(ctx, "ws", "BAD-NAME", []byte("audit-canary-delta"))
+	values = append(values, "audit-canary-gamma-9012", "audit-canary-delta", "BAD-NAME")
+	var rows []string
+	if err := db.Select(&rows, "SELECT to_jsonb(a)::text FROM "+pq.QuoteIdentifier(s.Schema())+".audit a"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 8 {
+		t.Fatalf("only %d audit rows", len(rows))
+	}
+	dump := strings.Join(rows, "\n")
+	for _, v := range values {
+		for _, form := range []string{v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v))} {
+			if strings.Contains(dump, form) {
+				t.Fatalf("the audit table holds %q", form)
+			}
+		}
+	}
+	if !strings.Contains(dump, `"S0"`) || !strings.Contains(dump, "denied") {
+		t.Fatalf("the scan found nothing at all:\n%s", dump)
+	}
+}
