@@ -252,7 +252,20 @@ func workspaceKeyAD(workspace, cipherID string) []byte {
 }
 
 func secretAD(workspace, secretID, name string, version int64) []byte {
-	return associatedData(adSecret, workspace, secretID, name, strconv.FormatInt(version, 10))
+	return appendSecretAD(nil, workspace, secretID, name, version)
+}
+
+// appendSecretAD appends associatedData(adSecret, workspace, secretID,
+// name, decimal version) to b: EnvFor reuses one buffer for all secrets.
+func appendSecretAD(b []byte, workspace, secretID, name string, version int64) []byte {
+	var num [20]byte
+	v := strconv.AppendInt(num[:0], version, 10)
+	for _, f := range [...]string{adSecret, workspace, secretID, name} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
 }
 
 // dataKey is an unwrapped workspace keyset: its AEAD primitive and the IDs

@@ -39,7 +39,7 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 // skipWriteOnly it leaves write-only secrets out and returns their names.
 func (m *Manager) envFor(ctx context.Context, e *Event, skipWriteOnly bool) ([]string, []string, error) {
 	ws := e.Workspace
-	vs, err := m.store.Current(ctx, ws)
+	vs, recorded, err := m.readEnv(ctx, e, skipWriteOnly) // Export needs WriteOnly
 	if err != nil {
 		return nil, nil, m.failed(ctx, e, err)
 	}
@@ -61,38 +61,93 @@ func (m *Manager) envFor(ctx context.Context, e *Event, skipWriteOnly bool) ([]s
 		if err != nil {
 			return nil, nil, m.failed(ctx, e, err)
 		}
+		// All "NAME=value" strings are built in one buffer and cut from
+		// one string: two allocations instead of one per secret.
+		size := 0
+		for _, v := range vs {
+			size += len(v.Name) + 1 + len(v.Ciphertext)
+		}
+		buf := make([]byte, 0, size)
+		ends := make([]int, 0, len(vs))
+		var ad []byte
 		var failed []string
 		for _, v := range vs {
 			if skipWriteOnly && v.WriteOnly {
 				skipped = append(skipped, v.Name)
 				continue
 			}
-			p, err := open(k, v)
+			ad = appendSecretAD(ad[:0], v.Workspace, v.SecretID, v.Name, v.Version)
+			p, err := k.aead.Decrypt(v.Ciphertext, ad)
 			if err != nil {
 				failed = append(failed, v.Name)
 				continue
 			}
-			m.touched(e, v.Name, v.Version, p)
-			var b strings.Builder
-			b.Grow(len(v.Name) + 1 + len(p))
-			b.WriteString(v.Name)
-			b.WriteByte('=')
-			b.Write(p)
+			if !recorded && m.cfg.AuditReads != AuditWritesOnly {
+				m.touched(e, v.Name, v.Version, p)
+			}
+			buf = append(buf, v.Name...)
+			buf = append(buf, '=')
+			buf = append(buf, p...)
 			clear(p)
-			env = append(env, b.String())
+			ends = append(ends, len(buf))
 		}
+		all := string(buf)
+		clear(buf)
 		if failed != nil {
+			// If the read was recorded, this adds that the values were
+			// not delivered after all.
 			e.Secrets = nil
 			return nil, nil, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: failed})
 		}
-		slices.SortFunc(env, func(a, b string) int {
+		start := 0
+		for _, end := range ends {
+			env = append(env, all[start:end])
+			start = end
+		}
+		byName := func(a, b string) int {
 			return strings.Compare(a[:strings.IndexByte(a, '=')], b[:strings.IndexByte(b, '=')])
-		})
+		}
+		if !slices.IsSortedFunc(env, byName) { // both stores sort; others may not
+			slices.SortFunc(env, byName)
+		}
 	}
-	if err := m.recordRead(ctx, e); err != nil {
+	if recorded {
+		m.published(ctx, *e)
+	} else if err := m.recordRead(ctx, e); err != nil {
 		return nil, nil, err
 	}
 	return env, skipped, nil
+}
+
+// readEnv reads the workspace's current versions. Through an EnvStore the
+// read event is recorded in the same round trip (recorded is then true);
+// in AuditBestEffort mode a failure of that falls back to a plain read,
+// whose event recordRead then tries to record again.
+func (m *Manager) readEnv(ctx context.Context, e *Event, full bool) (vs []Version, recorded bool, err error) {
+	es, ok := m.store.(EnvStore)
+	if !ok || full {
+		vs, err = m.store.Current(ctx, e.Workspace)
+		return vs, false, err
+	}
+	if m.cfg.AuditReads == AuditWritesOnly {
+		vs, err = es.Env(ctx, e.Workspace, nil)
+		return vs, false, err
+	}
+	ev := *e
+	ev.Secrets = nil
+	vs, err = es.Env(ctx, e.Workspace, &ev)
+	if err == nil {
+		*e = ev
+		return vs, true, nil
+	}
+	if ctx.Err() != nil || m.cfg.AuditReads == AuditFailClosed {
+		if m.cfg.AuditReads == AuditFailClosed && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", ErrAudit, err)
+		}
+		return nil, false, err
+	}
+	vs, err = es.Env(ctx, e.Workspace, nil)
+	return vs, false, err
 }
 
 // DefaultBase returns the base environment that [Manager.Command] uses when

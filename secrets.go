@@ -410,6 +410,7 @@ func (m *Manager) seal(k *dataKey, v *Version, value []byte) error {
 	v.Ciphertext = ct
 	v.KeyID = k.primary
 	v.EnvSize = envSize(v.Name, len(value))
+	v.Fingerprint = m.Fingerprint(value)
 	return nil
 }
 

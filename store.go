@@ -96,6 +96,9 @@ type Version struct {
 	Updated    time.Time
 	UpdatedBy  string // actor who wrote this version
 	Info              // description, lifecycle dates, write-only flag
+	// Fingerprint is the audit fingerprint of the value (see AuditKey), or
+	// nil: events that read this version carry it.
+	Fingerprint []byte
 }
 
 // A Write asks [Store.Put] to add a version.
@@ -127,6 +130,20 @@ type Write struct {
 	MaxEnvBytes int64
 	KeyRevision int64
 	Audit       *Event
+}
+
+// An EnvStore is a Store with a fast path for EnvFor, which uses it when
+// the Store has it.
+type EnvStore interface {
+	// Env returns the current version of every secret of the workspace,
+	// sorted by name, as Current does, but with only Workspace, SecretID,
+	// Name, Version and Ciphertext sure to be set (and Fingerprint, when
+	// auditing). If
+	// audit is not nil, Env records it in the same statement or
+	// transaction as the read, with one EventSecret (name, version,
+	// fingerprint) for each version read appended to audit.Secrets; if it
+	// cannot, Env returns an error and nothing else.
+	Env(ctx context.Context, workspace string, audit *Event) ([]Version, error)
 }
 
 // A RotationStore is a Store that supports key rotation: finding and

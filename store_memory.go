@@ -11,6 +11,7 @@ import (
 )
 
 var (
+	_ EnvStore         = (*MemoryStore)(nil)
 	_ RotationStore    = (*MemoryStore)(nil)
 	_ WorkspaceDeleter = (*MemoryStore)(nil)
 )
@@ -50,6 +51,7 @@ func (s *MemoryStore) workspace(ws string, create bool) *memWorkspace {
 }
 
 func cloneVersion(v Version) Version {
+	v.Fingerprint = bytes.Clone(v.Fingerprint)
 	v.Ciphertext = bytes.Clone(v.Ciphertext)
 	if v.Ciphertext == nil {
 		v.Ciphertext = []byte{}
@@ -137,13 +139,11 @@ func (s *MemoryStore) Current(ctx context.Context, ws string) ([]Version, error)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := []Version{}
-	if w := s.workspace(ws, false); w != nil {
-		for _, vs := range w.secrets {
-			out = append(out, cloneVersion(current(vs)))
-		}
+	cur := s.sortedCurrent(ws)
+	out := make([]Version, len(cur))
+	for i, v := range cur {
+		out[i] = cloneVersion(*v)
 	}
-	slices.SortFunc(out, func(a, b Version) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
@@ -430,4 +430,47 @@ func (s *MemoryStore) Workspaces(ctx context.Context, after string, limit int) (
 	}
 	slices.Sort(out)
 	return out[:min(limit, len(out))], nil
+}
+
+// Env implements EnvStore.
+func (s *MemoryStore) Env(ctx context.Context, ws string, audit *Event) ([]Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lock := s.mu.RLock
+	unlock := s.mu.RUnlock
+	if audit != nil {
+		lock, unlock = s.mu.Lock, s.mu.Unlock
+	}
+	lock()
+	defer unlock()
+	cur := s.sortedCurrent(ws)
+	out := make([]Version, len(cur))
+	for i, v := range cur {
+		out[i] = Version{Workspace: v.Workspace, SecretID: v.SecretID, Name: v.Name, Version: v.Version,
+			Ciphertext: bytes.Clone(v.Ciphertext), KeyID: v.KeyID, Info: Info{WriteOnly: v.WriteOnly}, Fingerprint: bytes.Clone(v.Fingerprint)}
+	}
+	if audit != nil {
+		for _, v := range out {
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: bytes.Clone(v.Fingerprint)})
+		}
+		s.appendEvents(audit)
+	}
+	return out, nil
+}
+
+// sortedCurrent returns pointers to the workspace's current versions,
+// sorted by name: sorting pointers moves 8 bytes, not whole Versions.
+// s.mu must be held.
+func (s *MemoryStore) sortedCurrent(ws string) []*Version {
+	w := s.workspace(ws, false)
+	if w == nil {
+		return nil
+	}
+	cur := make([]*Version, 0, len(w.secrets))
+	for _, vs := range w.secrets {
+		cur = append(cur, &vs[len(vs)-1])
+	}
+	slices.SortFunc(cur, func(a, b *Version) int { return strings.Compare(a.Name, b.Name) })
+	return cur
 }

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dataspace/secrets/internal/pgschema"
@@ -19,6 +20,7 @@ import (
 )
 
 var (
+	_ EnvStore         = (*PostgresStore)(nil)
 	_ RotationStore    = (*PostgresStore)(nil)
 	_ WorkspaceDeleter = (*PostgresStore)(nil)
 )
@@ -38,6 +40,9 @@ type PostgresStore struct {
 	db     *sqlx.DB
 	schema string // validated, unquoted
 	q      pgQueries
+
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt // the hot statements, prepared on first use
 }
 
 // PostgresConfig configures a PostgresStore. A nil *PostgresConfig means
@@ -70,6 +75,38 @@ func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) 
 // Format prints the schema only: never the connection or stored bytes.
 func (s *PostgresStore) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "secrets.PostgresStore(%s)", s.schema)
+}
+
+// stmt returns the prepared statement for query. Prepared statements save
+// lib/pq's separate parse round trip on every call of a hot path.
+func (s *PostgresStore) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sqlx.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// Close releases the store's prepared statements. It does not close the
+// host's database.
+func (s *PostgresStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for q, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, q)
+	}
+	return errors.Join(errs...)
 }
 
 // Schema returns the name of the store's schema.
@@ -146,6 +183,7 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 
 type pgQueries struct {
 	putAudited, delAudited, delWSAudited, audit string
+	env, envAudited                             string
 
 	key, putKey, lookup, history, current, put, del            string
 	stale, staleCount, reencrypt, foreign, foreignCount, delWS string
@@ -153,7 +191,7 @@ type pgQueries struct {
 }
 
 const pgVersionColumns = `v.workspace, v.secret_id, v.name, v.version, v.ciphertext, v.key_id, v.env_size,
-	v.created, v.created_by, v.updated, v.updated_by, v.description, v.expires, v.rotate_by, v.write_only`
+	v.created, v.created_by, v.updated, v.updated_by, v.description, v.expires, v.rotate_by, v.write_only, v.fingerprint`
 
 func newPGQueries(schema string) pgQueries {
 	r := strings.NewReplacer("{{s}}", schema, "{{cols}}", pgVersionColumns)
@@ -166,11 +204,26 @@ func newPGQueries(schema string) pgQueries {
 			WHERE v.workspace = $1 AND v.secret_id = $2 ORDER BY v.version DESC`),
 		current: r.Replace(`SELECT {{cols}} FROM {{s}}.secrets v WHERE v.workspace = $1 ORDER BY v.name COLLATE "C"`),
 		put: r.Replace(`SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-			$17, $18, $19, $20)`),
+			$17, $18, $19, $20, $21)`),
 		putAudited: r.Replace(`WITH w AS (SELECT {{s}}.put_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-				$17, $18, $19, $20))
+				$17, $18, $19, $20, $21))
 			INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
-			SELECT $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM w`),
+			SELECT $22, $23, $24, $25, $26, $27, $28, $29, $30 FROM w`),
+		env: r.Replace(`SELECT secret_id, name, version, ciphertext
+			FROM {{s}}.secrets WHERE workspace = $1 ORDER BY name COLLATE "C"`),
+		envAudited: r.Replace(`WITH cur AS (
+				SELECT secret_id, name, version, ciphertext, fingerprint
+				FROM {{s}}.secrets WHERE workspace = $1
+			), audit AS (
+				INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
+				SELECT $2, $3, $4, $1,
+					coalesce(array_agg(name ORDER BY name COLLATE "C"), '{}'),
+					coalesce(array_agg(version ORDER BY name COLLATE "C"), '{}'),
+					coalesce(array_agg(coalesce(fingerprint, '') ORDER BY name COLLATE "C"), '{}'),
+					$5, $6
+				FROM cur
+			)
+			SELECT * FROM cur ORDER BY name COLLATE "C"`),
 		delAudited: r.Replace(`WITH d AS (SELECT {{s}}.delete_secret($1, $2, $3))
 			INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
 			SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM d`),
@@ -202,6 +255,7 @@ type pgKey struct {
 }
 
 type pgVersion struct {
+	Fingerprint []byte       `db:"fingerprint"`
 	Description string       `db:"description"`
 	Expires     sql.NullTime `db:"expires"`
 	RotateBy    sql.NullTime `db:"rotate_by"`
@@ -225,7 +279,8 @@ func (r pgVersion) version() Version {
 		Workspace: r.Workspace, SecretID: r.SecretID, Name: r.Name, Version: r.Version,
 		Ciphertext: r.Ciphertext, KeyID: uint32(r.KeyID), EnvSize: r.EnvSize,
 		Created: r.Created.UTC(), CreatedBy: r.CreatedBy, Updated: r.Updated.UTC(), UpdatedBy: r.UpdatedBy,
-		Info: Info{Description: r.Description, Expires: nullTime(r.Expires), RotateBy: nullTime(r.RotateBy), WriteOnly: r.WriteOnly},
+		Info:        Info{Description: r.Description, Expires: nullTime(r.Expires), RotateBy: nullTime(r.RotateBy), WriteOnly: r.WriteOnly},
+		Fingerprint: r.Fingerprint,
 	}
 }
 
@@ -355,8 +410,12 @@ func (s *PostgresStore) PutKey(ctx context.Context, k WrappedKey, expect int64) 
 
 // Lookup implements Store.
 func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Version, error) {
+	st, err := s.stmt(ctx, s.q.lookup)
+	if err != nil {
+		return Version{}, pgErr(ctx, "look up "+name, err)
+	}
 	var r pgVersion
-	if err := s.db.GetContext(ctx, &r, s.q.lookup, ws, strings.ToLower(name)); err != nil {
+	if err := st.GetContext(ctx, &r, ws, strings.ToLower(name)); err != nil {
 		return Version{}, pgErr(ctx, "look up "+name, err)
 	}
 	return r.version(), nil
@@ -391,9 +450,67 @@ func (s *PostgresStore) Current(ctx context.Context, ws string) ([]Version, erro
 	return out, nil
 }
 
+// Env implements EnvStore: one statement reads the rows (and records the
+// audit event), scanned without reflection. It reads only what decryption
+// needs: KeyID and WriteOnly are left zero (EnvFor takes the key ID from
+// the ciphertext), and Fingerprint is read only when auditing.
+func (s *PostgresStore) Env(ctx context.Context, ws string, audit *Event) ([]Version, error) {
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	var st *sqlx.Stmt
+	if audit != nil {
+		if st, err = s.stmt(ctx, s.q.envAudited); err == nil {
+			rows, err = st.QueryContext(ctx, ws, audit.Time, audit.Actor, string(audit.Action), string(audit.Outcome), audit.Detail)
+		}
+	} else if st, err = s.stmt(ctx, s.q.env); err == nil {
+		rows, err = st.QueryContext(ctx, ws)
+	}
+	if err != nil {
+		return nil, pgErr(ctx, "read workspace "+quote(ws), err)
+	}
+	defer rows.Close()
+	// Rows are scanned into a small struct, and Versions (large) made once
+	// at the end, at their final count.
+	type envRow struct {
+		id, name string
+		version  int64
+		ct, fp   []byte
+	}
+	rs := make([]envRow, 0, 64)
+	for rows.Next() {
+		var r envRow
+		dest := []any{&r.id, &r.name, &r.version, &r.ct, &r.fp}
+		if audit == nil {
+			dest = dest[:4]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, pgErr(ctx, "read workspace "+quote(ws), err)
+		}
+		rs = append(rs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, pgErr(ctx, "read workspace "+quote(ws), err)
+	}
+	out := make([]Version, len(rs))
+	for i, r := range rs {
+		out[i] = Version{Workspace: ws, SecretID: r.id, Name: r.name, Version: r.version, Ciphertext: r.ct, Fingerprint: r.fp}
+	}
+	if audit != nil {
+		for _, v := range out {
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: v.Fingerprint})
+		}
+	}
+	return out, nil
+}
+
 // Put implements Store.
 func (s *PostgresStore) Put(ctx context.Context, w Write) error {
-	_, err := s.db.ExecContext(ctx, s.putQuery(w), putArgs(w)...)
+	st, err := s.stmt(ctx, s.putQuery(w))
+	if err == nil {
+		_, err = st.ExecContext(ctx, putArgs(w)...)
+	}
 	return pgErr(ctx, "write "+w.Version.Name, err)
 }
 
@@ -422,7 +539,7 @@ func putArgs(w Write) []any {
 		v.Version, ct, int64(v.KeyID), v.EnvSize,
 		v.Created, v.CreatedBy, v.Updated, v.UpdatedBy,
 		w.Expect, w.Keep, w.MaxEnvBytes, w.KeyRevision,
-		v.Description, timeOrNull(v.Expires), timeOrNull(v.RotateBy), v.WriteOnly}
+		v.Description, timeOrNull(v.Expires), timeOrNull(v.RotateBy), v.WriteOnly, v.Fingerprint}
 	if w.Audit != nil {
 		args = append(args, auditArgs(w.Audit)...)
 	}

@@ -111,7 +111,7 @@ func newPGStore(t testing.TB, db *sqlx.DB) *secrets.PostgresStore {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	t.Cleanup(func() { dropSchema(t, db, s.Schema()) })
+	t.Cleanup(func() { s.Close(); dropSchema(t, db, s.Schema()) })
 	return s
 }
 

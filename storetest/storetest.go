@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
 		{"DeleteWorkspace", testDeleteWorkspace},
 		{"AuditRecordAndQuery", testAuditRecordAndQuery},
 		{"AuditWithWrites", testAuditWithWrites},
+		{"Env", testEnv},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1019,4 +1020,65 @@ func testAuditWithWrites(t *testing.T, s secrets.Store) {
 		seen = append(seen, fmt.Sprintf("%s %s@%d", e.Action, e.Secrets[0].Name, e.Secrets[0].Version))
 	}
 	diff(t, "events of committed writes only", seen, []string{"set A@1", "set A@2", "delete A@2"})
+}
+
+// testEnv: an EnvStore's fast read agrees with Current and records its
+// event with what it read.
+func testEnv(t *testing.T, s secrets.Store) {
+	es, ok := s.(secrets.EnvStore)
+	if !ok {
+		t.Skip("not a secrets.EnvStore")
+	}
+	ctx := context.Background()
+	put(t, s, version("ws", "b", "B", 1), 0)
+	put(t, s, version("ws", "a", "A", 1), 0)
+	put(t, s, version("ws", "a", "A", 2), 1)
+	put(t, s, version("other", "c", "C", 1), 0)
+	a2, b1 := version("ws", "a", "A", 2), version("ws", "b", "B", 1)
+	a2.Fingerprint, b1.Fingerprint = []byte{0xa2}, nil
+	if err := s.Put(ctx, secrets.Write{Version: withFP(version("ws", "a", "A", 3), 0xa3), Expect: 2, Keep: 10}); err != nil {
+		t.Fatal(err)
+	}
+	// The fields Env must set; others may be set too.
+	slim := func(vs []secrets.Version, fp bool) []secrets.Version {
+		out := make([]secrets.Version, len(vs))
+		for i, v := range vs {
+			out[i] = secrets.Version{Workspace: v.Workspace, SecretID: v.SecretID, Name: v.Name, Version: v.Version, Ciphertext: v.Ciphertext}
+			if fp {
+				out[i].Fingerprint = v.Fingerprint
+			}
+		}
+		return out
+	}
+	want := []secrets.Version{withFP(version("ws", "a", "A", 3), 0xa3), version("ws", "b", "B", 1)}
+	got, err := es.Env(ctx, "ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Env", slim(got, false), slim(want, false))
+	e := event("ws", "user:env", secrets.ActionInject, t0)
+	got, err = es.Env(ctx, "ws", &e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Env with audit", slim(got, true), slim(want, true))
+	diff(t, "the event's secrets", e.Secrets, []secrets.EventSecret{{Name: "A", Version: 3, Fingerprint: []byte{0xa3}}, {Name: "B", Version: 1}})
+	recorded, err := s.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject, Limit: 10})
+	if err != nil || len(recorded) != 1 {
+		t.Fatalf("recorded: %v %v", recorded, err)
+	}
+	e.ID = recorded[0].ID
+	diff(t, "recorded event", recorded[0], e)
+	empty := event("empty", "user:env", secrets.ActionInject, t0)
+	if got, err := es.Env(ctx, "empty", &empty); err != nil || len(got) != 0 {
+		t.Fatalf("Env of an empty workspace: %v %v", got, err)
+	}
+	if n, _ := s.Events(ctx, secrets.EventQuery{Workspace: "empty", Limit: 10}); len(n) != 1 {
+		t.Fatalf("an empty read was not recorded: %d", len(n))
+	}
+}
+
+func withFP(v secrets.Version, b byte) secrets.Version {
+	v.Fingerprint = []byte{b}
+	return v
 }
