@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -98,6 +99,7 @@ func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen i
 }
 
 func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value []byte, seen int64, info *Info) (Meta, error) {
+	hintKey := ws + "\x00" + strings.ToLower(name)
 	for attempt := 0; ; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return Meta{}, err
@@ -106,11 +108,17 @@ func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value 
 		if err != nil {
 			return Meta{}, err
 		}
-		cur, err := m.store.Lookup(ctx, ws, name)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return Meta{}, err
+		// A hint saves the lookup when this replica wrote or read the
+		// secret last; SetInfo needs the current ciphertext anyway.
+		cur, hinted := m.hints.Get(hintKey)
+		if !hinted || value == nil || seen == 0 || (seen > 0 && cur.Version != seen) {
+			hinted = false
+			cur, err = m.store.Lookup(ctx, ws, name)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return Meta{}, err
+			}
 		}
-		found := err == nil
+		found := hinted || err == nil
 		now, actor := m.now(), ActorFrom(ctx)
 		v := Version{Workspace: ws, Name: name, Updated: now, UpdatedBy: actor}
 		var expect int64
@@ -155,16 +163,27 @@ func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value 
 		}
 		err = m.put(ctx, k, v, expect, &ev)
 		if err == nil {
+			m.hint(v)
 			m.published(ctx, ev)
 			return metaOf(v), nil
 		}
+		m.hints.Remove(hintKey)
 		if m.keyChanged(ws, err) && attempt < maxAttempts {
 			continue
+		}
+		if hinted && attempt < maxAttempts && (errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
+			continue // the hint was stale: look up and decide again
 		}
 		if seen >= 0 || attempt == maxAttempts || !(errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
 			return Meta{}, err
 		}
 	}
+}
+
+// hint remembers v (without its ciphertext) as its secret's current version.
+func (m *Manager) hint(v Version) {
+	v.Ciphertext, v.Fingerprint = nil, nil
+	m.hints.Add(v.Workspace+"\x00"+strings.ToLower(v.Name), v)
 }
 
 // keyChanged reports whether err says the workspace key moved on, and if
@@ -425,6 +444,8 @@ func (m *Manager) rewrite(ctx context.Context, e *Event, ws, name, newName strin
 			return Meta{}, err
 		}
 		if err = m.put(ctx, k, v, cur.Version, &ev); err == nil {
+			m.hints.Remove(ws + "\x00" + strings.ToLower(cur.Name))
+			m.hint(v)
 			m.published(ctx, ev)
 			return metaOf(v), nil
 		}
@@ -468,6 +489,7 @@ func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
 		ev := *e
 		ev.Secrets = []EventSecret{{Name: cur.Name, Version: cur.Version}}
 		err = m.store.Delete(ctx, ws, cur.SecretID, cur.Version, &ev)
+		m.hints.Remove(ws + "\x00" + strings.ToLower(cur.Name))
 		if err == nil {
 			m.published(ctx, ev)
 			return nil

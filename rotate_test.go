@@ -222,8 +222,8 @@ func TestRotateKilledConnection(t *testing.T) {
 	m := newManager(t, s, c, nil)
 	want := fillHistory(t, m, "ws", 150)
 
-	// After the first batch, a blocker holds the workspace's row, so the
-	// next re-encryption waits for it inside the database.
+	// After the first batch, a blocker holds the workspace's write lock, so
+	// the next re-encryption waits for it inside the database.
 	var blocker *sqlx.Tx
 	calls := 0
 	done := make(chan error, 1)
@@ -235,7 +235,7 @@ func TestRotateKilledConnection(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if _, err := blocker.Exec("SELECT 1 FROM " + pq.QuoteIdentifier(s.Schema()) + ".workspaces WHERE workspace = 'ws' FOR UPDATE"); err != nil {
+				if _, err := blocker.Exec("SELECT " + pq.QuoteIdentifier(s.Schema()) + ".lock_workspace('ws')"); err != nil {
 					t.Error(err)
 				}
 			}

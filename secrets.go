@@ -160,6 +160,10 @@ type Manager struct {
 	ciphers          map[string]Cipher
 	cfg              Config
 	keys             *keycache.Cache[string, *dataKey]
+	// hints remembers the current version (metadata only) of recently
+	// written or read secrets, so that a write can skip its lookup; a
+	// stale hint costs a failed check-and-set and a lookup.
+	hints *keycache.Cache[string, Version]
 	reserved         map[string]bool
 	reservedPrefixes []string
 	allowed          map[string]bool
@@ -199,6 +203,7 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 		ciphers:  map[string]Cipher{cipher.ID(): cipher},
 		cfg:      c,
 		keys:     keycache.New[string, *dataKey](c.KeyCacheSize, c.KeyCacheTTL, c.Now),
+		hints:    keycache.New[string, Version](4*c.KeyCacheSize, c.KeyCacheTTL, c.Now),
 		reserved: map[string]bool{},
 		allowed:  map[string]bool{},
 	}
