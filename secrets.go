@@ -155,15 +155,15 @@ type Config struct {
 // is safe for concurrent use. Several Managers (in several processes) may
 // share one Store.
 type Manager struct {
-	store            Store
-	cipher           Cipher
-	ciphers          map[string]Cipher
-	cfg              Config
-	keys             *keycache.Cache[string, *dataKey]
+	store   Store
+	cipher  Cipher
+	ciphers map[string]Cipher
+	cfg     Config
+	keys    *keycache.Cache[string, *dataKey]
 	// hints remembers the current version (metadata only) of recently
 	// written or read secrets, so that a write can skip its lookup; a
 	// stale hint costs a failed check-and-set and a lookup.
-	hints *keycache.Cache[string, Version]
+	hints            *keycache.Cache[string, Version]
 	reserved         map[string]bool
 	reservedPrefixes []string
 	allowed          map[string]bool
