@@ -202,8 +202,8 @@ func (u unaudited) Put(ctx context.Context, w secrets.Write) error {
 	return u.Store.Put(ctx, w)
 }
 
-func (u unaudited) Env(ctx context.Context, ws string, _ *secrets.Event) ([]secrets.Version, error) {
-	return u.Store.(secrets.EnvStore).Env(ctx, ws, nil)
+func (u unaudited) Env(ctx context.Context, ws string, _ *secrets.Event, _ bool) ([]secrets.Version, error) {
+	return u.Store.(secrets.EnvStore).Env(ctx, ws, nil, false)
 }
 
 // BenchmarkAuditOverhead: Set and EnvFor (100 secrets) on Postgres with

@@ -130,12 +130,12 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, full bool) (vs []Versio
 		return vs, false, err
 	}
 	if m.cfg.AuditReads == AuditWritesOnly {
-		vs, err = es.Env(ctx, e.Workspace, nil)
+		vs, err = es.Env(ctx, e.Workspace, nil, false)
 		return vs, false, err
 	}
 	ev := *e
 	ev.Secrets = nil
-	vs, err = es.Env(ctx, e.Workspace, &ev)
+	vs, err = es.Env(ctx, e.Workspace, &ev, m.cfg.AuditReads == AuditBestEffort)
 	if err == nil {
 		*e = ev
 		return vs, true, nil
@@ -146,7 +146,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, full bool) (vs []Versio
 		}
 		return nil, false, err
 	}
-	vs, err = es.Env(ctx, e.Workspace, nil)
+	vs, err = es.Env(ctx, e.Workspace, nil, false)
 	return vs, false, err
 }
 

@@ -142,8 +142,11 @@ type EnvStore interface {
 	// audit is not nil, Env records it in the same statement or
 	// transaction as the read, with one EventSecret (name, version,
 	// fingerprint) for each version read appended to audit.Secrets; if it
-	// cannot, Env returns an error and nothing else.
-	Env(ctx context.Context, workspace string, audit *Event) ([]Version, error)
+	// cannot, Env returns an error and nothing else. With relaxed, the
+	// event may be committed without waiting for it to be durable (it can
+	// be lost if the database crashes right after); reads that must fail
+	// closed pass false.
+	Env(ctx context.Context, workspace string, audit *Event, relaxed bool) ([]Version, error)
 }
 
 // A RotationStore is a Store that supports key rotation: finding and

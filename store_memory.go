@@ -433,7 +433,7 @@ func (s *MemoryStore) Workspaces(ctx context.Context, after string, limit int) (
 }
 
 // Env implements EnvStore.
-func (s *MemoryStore) Env(ctx context.Context, ws string, audit *Event) ([]Version, error) {
+func (s *MemoryStore) Env(ctx context.Context, ws string, audit *Event, relaxed bool) ([]Version, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

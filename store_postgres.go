@@ -183,7 +183,7 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 
 type pgQueries struct {
 	putAudited, delAudited, delWSAudited, audit string
-	env, envAudited                             string
+	env, envAudited, envAuditedRelaxed          string
 
 	key, putKey, lookup, history, current, put, del            string
 	stale, staleCount, reencrypt, foreign, foreignCount, delWS string
@@ -211,19 +211,8 @@ func newPGQueries(schema string) pgQueries {
 			SELECT $22, $23, $24, $25, $26, $27, $28, $29, $30 FROM w`),
 		env: r.Replace(`SELECT secret_id, name, version, ciphertext
 			FROM {{s}}.secrets WHERE workspace = $1 ORDER BY name COLLATE "C"`),
-		envAudited: r.Replace(`WITH cur AS (
-				SELECT secret_id, name, version, ciphertext, fingerprint
-				FROM {{s}}.secrets WHERE workspace = $1
-			), audit AS (
-				INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
-				SELECT $2, $3, $4, $1,
-					coalesce(array_agg(name ORDER BY name COLLATE "C"), '{}'),
-					coalesce(array_agg(version ORDER BY name COLLATE "C"), '{}'),
-					coalesce(array_agg(coalesce(fingerprint, '') ORDER BY name COLLATE "C"), '{}'),
-					$5, $6
-				FROM cur
-			)
-			SELECT * FROM cur ORDER BY name COLLATE "C"`),
+		envAuditedRelaxed: r.Replace(envAuditedSQL("SELECT set_config('synchronous_commit', 'off', true)")),
+		envAudited:        r.Replace(envAuditedSQL("SELECT 1")),
 		delAudited: r.Replace(`WITH d AS (SELECT {{s}}.delete_secret($1, $2, $3))
 			INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
 			SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM d`),
@@ -244,6 +233,22 @@ func newPGQueries(schema string) pgQueries {
 		workspaces: r.Replace(`SELECT workspace FROM {{s}}.workspace_keys WHERE workspace COLLATE "C" > $1
 			ORDER BY workspace COLLATE "C" LIMIT $2`),
 	}
+}
+
+// envAuditedSQL reads a workspace and records the read's audit event in
+// one statement: both parts see the same snapshot, and both read the rows
+// presorted from the secrets_env index (a CTE would be materialized and
+// sorted twice). commit is a query run first: set_config there makes the
+// transaction commit asynchronously.
+func envAuditedSQL(commit string) string {
+	return `WITH commit_mode AS (` + commit + `), audit AS (
+		INSERT INTO {{s}}.audit (at, actor, action, workspace, names, versions, fingerprints, outcome, detail)
+		SELECT $2, $3, $4, $1, coalesce(array_agg(o.name), '{}'), coalesce(array_agg(o.version), '{}'),
+			coalesce(array_agg(coalesce(o.fingerprint, '')), '{}'), $5, $6
+		FROM (SELECT name, version, fingerprint FROM {{s}}.secrets WHERE workspace = $1 ORDER BY name COLLATE "C") o, commit_mode
+	)
+	SELECT secret_id, name, version, ciphertext, fingerprint FROM {{s}}.secrets
+	WHERE workspace = $1 ORDER BY name COLLATE "C"`
 }
 
 type pgKey struct {
@@ -454,14 +459,18 @@ func (s *PostgresStore) Current(ctx context.Context, ws string) ([]Version, erro
 // audit event), scanned without reflection. It reads only what decryption
 // needs: KeyID and WriteOnly are left zero (EnvFor takes the key ID from
 // the ciphertext), and Fingerprint is read only when auditing.
-func (s *PostgresStore) Env(ctx context.Context, ws string, audit *Event) ([]Version, error) {
+func (s *PostgresStore) Env(ctx context.Context, ws string, audit *Event, relaxed bool) ([]Version, error) {
 	var (
 		rows *sql.Rows
 		err  error
 	)
 	var st *sqlx.Stmt
 	if audit != nil {
-		if st, err = s.stmt(ctx, s.q.envAudited); err == nil {
+		q := s.q.envAudited
+		if relaxed {
+			q = s.q.envAuditedRelaxed
+		}
+		if st, err = s.stmt(ctx, q); err == nil {
 			rows, err = st.QueryContext(ctx, ws, audit.Time, audit.Actor, string(audit.Action), string(audit.Outcome), audit.Detail)
 		}
 	} else if st, err = s.stmt(ctx, s.q.env); err == nil {

@@ -1051,13 +1051,13 @@ func testEnv(t *testing.T, s secrets.Store) {
 		return out
 	}
 	want := []secrets.Version{withFP(version("ws", "a", "A", 3), 0xa3), version("ws", "b", "B", 1)}
-	got, err := es.Env(ctx, "ws", nil)
+	got, err := es.Env(ctx, "ws", nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	diff(t, "Env", slim(got, false), slim(want, false))
 	e := event("ws", "user:env", secrets.ActionInject, t0)
-	got, err = es.Env(ctx, "ws", &e)
+	got, err = es.Env(ctx, "ws", &e, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1070,7 +1070,7 @@ func testEnv(t *testing.T, s secrets.Store) {
 	e.ID = recorded[0].ID
 	diff(t, "recorded event", recorded[0], e)
 	empty := event("empty", "user:env", secrets.ActionInject, t0)
-	if got, err := es.Env(ctx, "empty", &empty); err != nil || len(got) != 0 {
+	if got, err := es.Env(ctx, "empty", &empty, true); err != nil || len(got) != 0 {
 		t.Fatalf("Env of an empty workspace: %v %v", got, err)
 	}
 	if n, _ := s.Events(ctx, secrets.EventQuery{Workspace: "empty", Limit: 10}); len(n) != 1 {
