@@ -462,3 +462,39 @@ func TestAuditHoldsNoValues(t *testing.T) {
 		t.Fatalf("the scan found nothing at all:\n%s", dump)
 	}
 }
+
+// TestMemoryStoreBoundsEvents: the memory store keeps the newest events,
+// with IDs still increasing.
+func TestMemoryStoreBoundsEvents(t *testing.T) {
+	s := secrets.NewMemoryStore()
+	ctx := context.Background()
+	batch := make([]secrets.Event, 1000)
+	for i := range batch {
+		batch[i] = secrets.Event{Action: secrets.ActionList, Workspace: "ws", Outcome: secrets.OutcomeOK}
+	}
+	for range 105 {
+		if err := s.Record(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := s.Events(ctx, secrets.EventQuery{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := s.Events(ctx, secrets.EventQuery{AfterID: 104_999, Limit: 10})
+	if len(first) != 1 || first[0].ID <= 5000 || len(last) != 1 || last[0].ID != 105_000 {
+		t.Fatalf("first %v, last %v", ids(first), ids(last))
+	}
+	all, _ := s.Events(ctx, secrets.EventQuery{Limit: 200_000})
+	if len(all) > 100_000 || len(all) < 90_000 {
+		t.Fatalf("%d events kept", len(all))
+	}
+}
+
+func ids(es []secrets.Event) []int64 {
+	var out []int64
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
+}

@@ -18,13 +18,19 @@ var (
 
 // A MemoryStore is a Store that keeps everything in process memory, for
 // tests and for single-process use. It holds only ciphertext and metadata,
-// like any Store. It is safe for concurrent use; the zero value is not
-// usable: call NewMemoryStore.
+// like any Store, and the newest 100,000 audit events. It is safe for
+// concurrent use; the zero value is not usable: call NewMemoryStore.
 type MemoryStore struct {
 	mu     sync.RWMutex
 	ws     map[string]*memWorkspace
-	events []Event
+	events []Event // the newest memoryEvents events, oldest first
+	lastID int64
 }
+
+// memoryEvents bounds the audit events a MemoryStore keeps: the oldest go
+// first. A host that must keep every event records them elsewhere too,
+// through Config.OnEvent.
+const memoryEvents = 100_000
 
 type memWorkspace struct {
 	key     *WrappedKey
@@ -168,7 +174,12 @@ func (s *MemoryStore) appendEvents(events ...*Event) {
 			continue
 		}
 		c := cloneEvent(*e)
-		c.ID = int64(len(s.events) + 1)
+		s.lastID++
+		c.ID = s.lastID
+		if len(s.events) >= memoryEvents {
+			// Drop the oldest tenth at once, so that trimming is rare.
+			s.events = append(s.events[:0:0], s.events[memoryEvents/10:]...)
+		}
 		s.events = append(s.events, c)
 	}
 }
