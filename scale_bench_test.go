@@ -40,8 +40,8 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 	}
 	defer tx.Rollback()
 	sch := s.Schema()
-	cpSecrets, err := tx.Prepare(pq.CopyInSchema(sch, "secrets", "workspace", "secret_id", "name_key", "version", "name",
-		"ciphertext", "key_id", "env_size", "created", "created_by", "updated", "updated_by"))
+	cpSecrets, err := tx.Prepare(`COPY ` + pq.QuoteIdentifier(sch) + `.secrets (workspace, secret_id, name_key, version, name,
+		ciphertext, key_id, env_size, created, created_by, updated, updated_by) FROM STDIN`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 			b.Fatal(err)
 		}
 	}
-	cpKeys, err := tx.Prepare(pq.CopyInSchema(sch, "workspace_keys", "workspace", "cipher_id", "wrapped", "revision", "updated"))
+	cpKeys, err := tx.Prepare(`COPY ` + pq.QuoteIdentifier(sch) + `.workspace_keys (workspace, cipher_id, wrapped, revision, updated) FROM STDIN`)
 	if err != nil {
 		b.Fatal(err)
 	}
