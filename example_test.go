@@ -142,3 +142,52 @@ func ExampleManager_Rollback() {
 	fmt.Println(meta.Version, string(s.Value.Reveal()))
 	// Output: 3 good
 }
+
+func ExampleNewRedactor() {
+	r := secrets.NewRedactor([][]byte{[]byte("tok_live_7d3f9a")}, nil)
+	var out strings.Builder
+	w := r.NewWriter(&out)
+	w.Write([]byte("calling API with tok_li")) // a value split across writes
+	w.Write([]byte("ve_7d3f9a, base64 dG9rX2xpdmVfN2QzZjlh\n"))
+	w.Close()
+	fmt.Print(out.String())
+	// Output: calling API with ***, base64 ***
+}
+
+func ExampleManager_Run() {
+	m := exampleManager()
+	ctx := context.Background()
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("tok_live_7d3f9a"))
+
+	res, err := m.Run(ctx, "ws-1", secrets.Job{
+		Path:   "/bin/sh",
+		Args:   []string{"-c", `echo "using $AUTH_TOKEN"; exit 3`},
+		Stdout: os.Stdout, // what the build log gets: redacted
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("exit code", res.ExitCode)
+	// Output:
+	// using ***
+	// exit code 3
+}
+
+func ExampleManager_Import() {
+	m := exampleManager()
+	ctx := context.Background()
+	metas, err := m.Import(ctx, "ws-1", []byte("# from the old CI\nexport API_URL=https://api.example.com\nAPI_KEY='it'\\''s secret'\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range metas {
+		fmt.Println(s.Name, s.Version)
+	}
+	text, _ := m.Export(ctx, "ws-1")
+	fmt.Print(string(text))
+	// Output:
+	// API_KEY 1
+	// API_URL 1
+	// API_KEY='it'\''s secret'
+	// API_URL='https://api.example.com'
+}

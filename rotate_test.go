@@ -481,3 +481,62 @@ func TestDeleteWorkspace(t *testing.T) {
 func (r rotationStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
 	return r.rs.Workspaces(ctx, after, limit)
 }
+
+// TestRewrapKilledConnection kills the connection of a key write while it
+// waits for the workspace's lock, until Rewrap gives up; resumed, it moves
+// every key.
+func TestRewrapKilledConnection(t *testing.T) {
+	db := pgDB(t)
+	s := newPGStore(t, db)
+	oldKey, newKey := newCipher(t), newCipher(t)
+	m := newManager(t, s, oldKey, nil)
+	wants := map[string]map[string]string{}
+	for i := range 4 {
+		ws := fmt.Sprint("ws-", i)
+		wants[ws] = fillHistory(t, m, ws, 2)
+	}
+	moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}})
+	blocker, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocker.Exec("SELECT " + pq.QuoteIdentifier(s.Schema()) + ".lock_workspace('ws-2')"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := moving.Rewrap(context.Background(), nil)
+		done <- err
+	}()
+	var rwErr error
+	kills := 0
+	for waiting := true; waiting; {
+		select {
+		case rwErr = <-done:
+			waiting = false
+		default:
+			if pid, ok := blockedBackend(t, db, "put_key"); ok {
+				db.Exec("SELECT pg_terminate_backend($1)", pid)
+				kills++
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	blocker.Rollback()
+	if kills == 0 || rwErr == nil {
+		t.Fatalf("%d kills; Rewrap returned %v", kills, rwErr)
+	}
+	// Halfway: every workspace reads, through either key.
+	for ws, want := range wants {
+		checkAll(t, moving, ws, want)
+	}
+	n, err := moving.Rewrap(context.Background(), nil)
+	if err != nil || n == 0 {
+		t.Fatalf("resumed Rewrap: %d %v", n, err)
+	}
+	onlyNew := newManager(t, s, newKey, nil)
+	for ws, want := range wants {
+		checkAll(t, onlyNew, ws, want)
+	}
+}
