@@ -23,6 +23,7 @@ type DotenvError struct {
 	Err  error  // the validation error, if that is what is wrong
 }
 
+// Error gives the line and what is wrong, never a value.
 func (e *DotenvError) Error() string {
 	return fmt.Sprintf("secrets: .env line %d: %s", e.Line, e.Msg)
 }

@@ -328,6 +328,7 @@ type DecryptError struct {
 	Cause error
 }
 
+// Error names the workspace and the secrets, never a value.
 func (e *DecryptError) Error() string {
 	if e.Cause != nil {
 		return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), e.Cause)
