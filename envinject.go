@@ -26,6 +26,10 @@ import (
 //
 // The strings hold the values in the clear: pass them to the child and
 // drop them; never log them.
+//
+// The read is audited as an inject event (see Config.AuditReads). With an
+// EnvStore the event is recorded by the same statement that reads the
+// values; if decryption then fails, a failed event follows it.
 func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 	e, err := m.begin(ctx, ActionInject, ws)
 	if err != nil {
@@ -201,6 +205,9 @@ func Environ(base, secrets []string) []string {
 // Env is never nil). As with [os/exec.Command], name is looked up in the
 // calling process's PATH, not in the child's. ctx kills the process if it
 // is done before the command completes.
+//
+// The command's output is not redacted: use [Manager.Run], or pass its
+// Stdout and Stderr through a [Redactor]'s writers.
 func (m *Manager) Command(ctx context.Context, ws string, base []string, name string, args ...string) (*exec.Cmd, error) {
 	env, err := m.EnvFor(ctx, ws)
 	if err != nil {
