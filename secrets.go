@@ -31,12 +31,35 @@
 // A [LocalCipher] holds a Tink keyset in memory; [GenerateLocalKey] makes
 // one.
 //
+// # Key lifecycle
+//
+// [Manager.RotateKey] gives a workspace a new data key and re-encrypts its
+// versions while the platform serves; [Manager.SetKeyEnabled] is the kill
+// switch for one key; [Manager.Rewrap] moves every workspace key to a new
+// master key (a [RemoteCipher] over a KMS, say; package
+// github.com/dataspace/secrets/kms builds one from a key URI). All of them
+// can be interrupted and resumed.
+//
+// # Access control and audit
+//
+// Config.Authorize is asked before every operation, and every operation
+// leaves an [Event] in the Store: a write's in the same transaction, a
+// read's in the same statement as the read ([Config.AuditReads] chooses
+// what a read does when it cannot record). With an [AuditKey], events carry
+// keyed fingerprints of values, so [Manager.Events] can find every
+// injection of a leaked token. [Info] marks secrets write-only and records
+// their expiry and rotation dates ([Manager.Due]).
+//
 // # Environment injection
 //
 // [Manager.EnvFor] returns a workspace's "NAME=value" strings from one
 // consistent read. [Environ] merges them onto an explicit base environment
 // (never the backend's own, which holds its database password and master
-// key), and [Manager.Command] builds an [os/exec.Cmd] with that environment.
+// key), [Manager.Command] builds an [os/exec.Cmd] with that environment, and
+// [Manager.Run] runs a [Job] with its output passed through a [Redactor],
+// which masks the values (and their common encodings) even when split
+// across writes. [Manager.Import] and [Manager.Export] read and write .env
+// text.
 // Names and values are validated when they are saved, not when a build
 // starts: see [Manager.Set].
 //
