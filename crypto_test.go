@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/ciphertest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
 )
@@ -390,4 +391,16 @@ func TestRemoteCipher(t *testing.T) {
 	if _, err := secrets.NewKMSCipher(client, "aws-kms://arn:aws:kms:eu-west-1:1:key/x"); err == nil {
 		t.Fatal("a fake client accepted an AWS key URI")
 	}
+}
+
+func TestLocalCipherConformance(t *testing.T) {
+	ciphertest.Run(t, func(t *testing.T) secrets.Cipher { return newCipher(t) })
+}
+
+func TestRemoteCipherConformance(t *testing.T) {
+	n := 0
+	ciphertest.Run(t, func(t *testing.T) secrets.Cipher {
+		n++
+		return fakeKMSCipher(t, fmt.Sprint("fake-kms:conformance-", n))
+	})
 }

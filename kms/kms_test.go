@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/ciphertest"
 	"github.com/dataspace/secrets/kms"
 	vault "github.com/hashicorp/vault/api"
 	"github.com/tink-crypto/tink-go/v2/core/registry"
@@ -108,20 +109,25 @@ func TestTransit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "secrets-test-" + hex.EncodeToString(b[:])
-	if _, err := client.Logical().Write("transit/keys/"+name, map[string]any{"type": "aes256-gcm96"}); err != nil {
-		t.Fatalf("create transit key: %v", err)
+	newKey := func(t *testing.T) *secrets.RemoteCipher {
+		var b [6]byte
+		rand.Read(b[:])
+		name := "secrets-test-" + hex.EncodeToString(b[:])
+		if _, err := client.Logical().Write("transit/keys/"+name, map[string]any{"type": "aes256-gcm96"}); err != nil {
+			t.Fatalf("create transit key: %v", err)
+		}
+		t.Cleanup(func() {
+			client.Logical().Write("transit/keys/"+name+"/config", map[string]any{"deletion_allowed": true})
+			client.Logical().Delete("transit/keys/" + name)
+		})
+		c, err := kms.NewCipher(ctx, "hcvault://vault/transit/keys/"+name, &kms.Options{VaultClient: client})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
-	t.Cleanup(func() {
-		client.Logical().Write("transit/keys/"+name+"/config", map[string]any{"deletion_allowed": true})
-		client.Logical().Delete("transit/keys/" + name)
-	})
-	c, err := kms.NewCipher(ctx, "hcvault://vault/transit/keys/"+name, &kms.Options{VaultClient: client})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ciphertest.Run(t, func(t *testing.T) secrets.Cipher { return newKey(t) })
+	c := newKey(t)
 	roundTrip(t, c)
 	// Associated data is bound: Tink's legacy Vault client would pass it
 	// as "context", which Transit ignores for keys without derivation.

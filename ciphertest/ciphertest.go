@@ -1,0 +1,165 @@
+// Package ciphertest is the conformance suite for implementations of
+// secrets.Cipher (master keys). A Cipher passes when
+//
+//	ciphertest.Run(t, func(t *testing.T) secrets.Cipher { return newKey(t) })
+//
+// passes under go test -race. newCipher must return a new, independent key
+// on every call: the suite checks that one key cannot open another's
+// ciphertexts.
+package ciphertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+// Run runs the suite.
+func Run(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, newCipher func(t *testing.T) secrets.Cipher)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"EncryptionsDiffer", testEncryptionsDiffer},
+		{"TamperedCiphertext", testTampered},
+		{"OtherAssociatedData", testOtherAD},
+		{"OtherKey", testOtherKey},
+		{"StableID", testStableID},
+		{"Concurrent", testConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newCipher) })
+	}
+}
+
+var ctx = context.Background()
+
+func seal(t *testing.T, c secrets.Cipher, p, ad []byte) []byte {
+	t.Helper()
+	ct, err := c.Encrypt(ctx, p, ad)
+	if err != nil {
+		t.Fatalf("Encrypt: %v", err)
+	}
+	if len(p) >= 8 && bytes.Contains(ct, p) {
+		t.Fatal("the ciphertext holds the plaintext")
+	}
+	return ct
+}
+
+// refuses checks that Decrypt fails, returns no plaintext, and does not
+// show the plaintext in its error.
+func refuses(t *testing.T, what string, c secrets.Cipher, ct, ad, plaintext []byte) {
+	t.Helper()
+	p, err := c.Decrypt(ctx, ct, ad)
+	if err == nil {
+		t.Fatalf("%s: Decrypt succeeded", what)
+	}
+	if p != nil {
+		t.Fatalf("%s: Decrypt returned %d bytes with its error", what, len(p))
+	}
+	if len(plaintext) >= 8 && strings.Contains(fmt.Sprintf("%v %+v", err, err), string(plaintext)) {
+		t.Fatalf("%s: the error shows the plaintext", what)
+	}
+}
+
+func testRoundTrip(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	c := newCipher(t)
+	for _, n := range []int{0, 1, 31, 32, 33, 1000, 64 << 10} {
+		for _, ad := range [][]byte{nil, []byte("ad"), bytes.Repeat([]byte{0xad}, 4096)} {
+			p := bytes.Repeat([]byte{byte(n)}, n)
+			ct := seal(t, c, p, ad)
+			got, err := c.Decrypt(ctx, ct, ad)
+			if err != nil || !bytes.Equal(got, p) {
+				t.Fatalf("%d bytes, %d bytes of associated data: %v", n, len(ad), err)
+			}
+		}
+	}
+}
+
+func testEncryptionsDiffer(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	c := newCipher(t)
+	p, ad := []byte("same plaintext"), []byte("same ad")
+	if bytes.Equal(seal(t, c, p, ad), seal(t, c, p, ad)) {
+		t.Fatal("two encryptions of one plaintext are equal")
+	}
+}
+
+func testTampered(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	c := newCipher(t)
+	p, ad := []byte("tamper-canary-0123456789"), []byte("ad")
+	ct := seal(t, c, p, ad)
+	for i := range ct {
+		if i >= 64 && i < len(ct)-64 {
+			continue // the first and last 64 bytes hold every header and tag
+		}
+		bad := bytes.Clone(ct)
+		bad[i] ^= 0x01
+		refuses(t, fmt.Sprintf("byte %d flipped", i), c, bad, ad, p)
+	}
+	for _, n := range []int{0, 1, len(ct) / 2, len(ct) - 1} {
+		refuses(t, fmt.Sprintf("truncated to %d bytes", n), c, bytes.Clone(ct[:n]), ad, p)
+	}
+	refuses(t, "a byte appended", c, append(bytes.Clone(ct), 0), ad, p)
+}
+
+func testOtherAD(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	c := newCipher(t)
+	p := []byte("ad-canary-0123456789")
+	ct := seal(t, c, p, []byte("workspace-a"))
+	for _, ad := range [][]byte{[]byte("workspace-b"), []byte("workspace-a\x00"), []byte("workspace-"), nil} {
+		refuses(t, fmt.Sprintf("associated data %q", ad), c, ct, ad, p)
+	}
+}
+
+func testOtherKey(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	a, b := newCipher(t), newCipher(t)
+	if a.ID() == b.ID() {
+		t.Fatalf("two keys share the ID %q", a.ID())
+	}
+	p := []byte("key-canary-0123456789")
+	refuses(t, "another key", b, seal(t, a, p, []byte("ad")), []byte("ad"), p)
+}
+
+func testStableID(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	c := newCipher(t)
+	id := c.ID()
+	if id == "" {
+		t.Fatal("empty ID")
+	}
+	seal(t, c, []byte("x"), nil)
+	if c.ID() != id {
+		t.Fatalf("ID changed from %q to %q", id, c.ID())
+	}
+}
+
+func testConcurrent(t *testing.T, newCipher func(t *testing.T) secrets.Cipher) {
+	c := newCipher(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				p := []byte(fmt.Sprintf("goroutine %d message %d", g, i))
+				ad := []byte(fmt.Sprint(g))
+				ct, err := c.Encrypt(ctx, p, ad)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := c.Decrypt(ctx, ct, ad)
+				if err != nil || !bytes.Equal(got, p) {
+					t.Errorf("concurrent round trip: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
