@@ -211,7 +211,9 @@ func (m *Manager) Fingerprint(value []byte) []byte {
 	return m.cfg.AuditKey.Fingerprint(value)
 }
 
-// Events returns audited events that match q, oldest first.
+// Events returns audited events that match q, oldest first. It is not
+// subject to Config.Authorize: the host decides who may read the audit
+// trail.
 func (m *Manager) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	if q.Limit <= 0 {
 		q.Limit = 1000

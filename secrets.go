@@ -167,7 +167,8 @@ type Config struct {
 	// Default AuditBestEffort.
 	AuditReads AuditReads
 	// OnEvent, if not nil, receives every event once it is recorded (for
-	// writes: once committed). See SlogEvents.
+	// writes: once committed; their ID is not known to the Manager and is
+	// 0 here). See SlogEvents.
 	OnEvent func(ctx context.Context, e Event)
 	// OnAuditError, if not nil, receives events that could not be
 	// recorded, with the error.
