@@ -95,14 +95,15 @@ func (m *Manager) envFor(ctx context.Context, e *Event, skipWriteOnly bool) ([]s
 			clear(p)
 			ends = append(ends, len(buf))
 		}
-		all := string(buf)
-		clear(buf)
 		if failed != nil {
 			// If the read was recorded, this adds that the values were
 			// not delivered after all.
+			clear(buf)
 			e.Secrets = nil
 			return nil, nil, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: failed})
 		}
+		all := string(buf)
+		clear(buf)
 		start := 0
 		for _, end := range ends {
 			env = append(env, all[start:end])
