@@ -115,29 +115,29 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 					&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` instead of stdin"},
 					&cli.BoolFlag{Name: "keep-newline", Usage: "keep a final newline (by default one is dropped)"},
 				},
-				Action: a.set,
+				Action: a.withManager(2, "WORKSPACE NAME (the value comes from stdin or --file)", a.set),
 			},
-			{Name: "list", Usage: "list a workspace's secrets (names and metadata, never values)", ArgsUsage: "WORKSPACE", Action: a.list},
-			{Name: "rm", Usage: "delete a secret and its history", ArgsUsage: "WORKSPACE NAME", Action: a.rm},
+			{Name: "list", Usage: "list a workspace's secrets (names and metadata, never values)", ArgsUsage: "WORKSPACE", Action: a.withManager(1, "WORKSPACE", a.list)},
+			{Name: "rm", Usage: "delete a secret and its history", ArgsUsage: "WORKSPACE NAME", Action: a.withManager(2, "WORKSPACE NAME", a.rm)},
 			{
 				Name: "rotate", Usage: "rotate the data key of workspaces and re-encrypt their secrets",
 				ArgsUsage: "[WORKSPACE...]",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every workspace"}},
-				Action:    a.rotate,
+				Action:    a.withManager(-1, "", a.rotate),
 			},
-			{Name: "rewrap", Usage: "move every workspace key to the current master key (give the former with --old-master-key or --old-kms)", Action: a.rewrap},
+			{Name: "rewrap", Usage: "move every workspace key to the current master key (give the former with --old-master-key or --old-kms)", Action: a.withManager(0, "no arguments", a.rewrap)},
 			{
 				Name: "run", Usage: "run a command with a workspace's secrets in its environment, its output redacted",
 				ArgsUsage: "WORKSPACE -- COMMAND [ARG...]",
 				Flags:     []cli.Flag{&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on to the command (repeatable); nothing else is passed but a default PATH"}},
-				Action:    a.runCmd,
+				Action:    a.withManager(-1, "", a.runCmd),
 			},
 			{
 				Name: "import", Usage: "import a .env file into a workspace, all or nothing", ArgsUsage: "WORKSPACE",
 				Flags:  []cli.Flag{&cli.StringFlag{Name: "file", Usage: "read `FILE` instead of stdin"}},
-				Action: a.importEnv,
+				Action: a.withManager(1, "WORKSPACE", a.importEnv),
 			},
-			{Name: "export", Usage: "print a workspace as .env text (reveals every value)", ArgsUsage: "WORKSPACE", Action: a.exportEnv},
+			{Name: "export", Usage: "print a workspace as .env text (reveals every value)", ArgsUsage: "WORKSPACE", Action: a.withManager(1, "WORKSPACE", a.exportEnv)},
 		},
 	}
 }
@@ -213,6 +213,27 @@ func (a *app) manager(ctx context.Context, cmd *cli.Command) (*secrets.Manager, 
 	return m, store, func() { db.Close() }, nil
 }
 
+// managed is a command that works through a Manager.
+type managed func(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error
+
+// withManager checks that cmd has n arguments (n < 0: any), named by
+// argsUsage in the usage error, builds the Manager and runs fn.
+func (a *app) withManager(n int, argsUsage string, fn managed) cli.ActionFunc {
+	return func(ctx context.Context, cmd *cli.Command) error {
+		if n >= 0 {
+			if err := wantArgs(cmd, n, argsUsage); err != nil {
+				return err
+			}
+		}
+		m, store, done, err := a.manager(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return fn(ctx, cmd, m, store)
+	}
+}
+
 func (a *app) actx(ctx context.Context, cmd *cli.Command) context.Context {
 	return secrets.WithActor(ctx, cmd.String("actor"))
 }
@@ -274,10 +295,7 @@ func (a *app) readInput(file string) ([]byte, error) {
 	return b, op(err)
 }
 
-func (a *app) set(ctx context.Context, cmd *cli.Command) error {
-	if err := wantArgs(cmd, 2, "WORKSPACE NAME (the value comes from stdin or --file)"); err != nil {
-		return err
-	}
+func (a *app) set(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	value, err := a.readInput(cmd.String("file"))
 	if err != nil {
 		return err
@@ -286,11 +304,6 @@ func (a *app) set(ctx context.Context, cmd *cli.Command) error {
 	if !cmd.Bool("keep-newline") {
 		value = trimNewline(value)
 	}
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
 	meta, err := m.Set(a.actx(ctx, cmd), cmd.Args().Get(0), cmd.Args().Get(1), value)
 	if err != nil {
 		return op(err)
@@ -309,15 +322,7 @@ func trimNewline(b []byte) []byte {
 	return b
 }
 
-func (a *app) list(ctx context.Context, cmd *cli.Command) error {
-	if err := wantArgs(cmd, 1, "WORKSPACE"); err != nil {
-		return err
-	}
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
+func (a *app) list(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	list, err := m.List(ctx, cmd.Args().Get(0))
 	if err != nil {
 		return op(err)
@@ -330,15 +335,7 @@ func (a *app) list(ctx context.Context, cmd *cli.Command) error {
 	return op(tw.Flush())
 }
 
-func (a *app) rm(ctx context.Context, cmd *cli.Command) error {
-	if err := wantArgs(cmd, 2, "WORKSPACE NAME"); err != nil {
-		return err
-	}
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
+func (a *app) rm(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	if err := m.Delete(a.actx(ctx, cmd), cmd.Args().Get(0), cmd.Args().Get(1)); err != nil {
 		return op(err)
 	}
@@ -364,15 +361,10 @@ func (a *app) bar(what string) (func(done, total int), func()) {
 	}
 }
 
-func (a *app) rotate(ctx context.Context, cmd *cli.Command) error {
+func (a *app) rotate(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	if cmd.Bool("all") == (cmd.Args().Len() > 0) {
 		return usage("rotate: give WORKSPACE... or --all")
 	}
-	m, store, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
 	workspaces := cmd.Args().Slice()
 	if cmd.Bool("all") {
 		for after := ""; ; {
@@ -404,12 +396,7 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command) error {
 	return nil
 }
 
-func (a *app) rewrap(ctx context.Context, cmd *cli.Command) error {
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
+func (a *app) rewrap(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	progress, finish := a.bar("rewrap")
 	n, err := m.Rewrap(ctx, progress)
 	finish()
@@ -420,16 +407,11 @@ func (a *app) rewrap(ctx context.Context, cmd *cli.Command) error {
 	return nil
 }
 
-func (a *app) runCmd(ctx context.Context, cmd *cli.Command) error {
+func (a *app) runCmd(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	args := cmd.Args().Slice()
 	if len(args) < 2 {
 		return usage("run: want WORKSPACE -- COMMAND [ARG...]")
 	}
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
 	base := secrets.DefaultBase()
 	for _, name := range cmd.StringSlice("pass-env") {
 		if v, ok := os.LookupEnv(name); ok {
@@ -459,20 +441,12 @@ func (a *app) runCmd(ctx context.Context, cmd *cli.Command) error {
 	return nil
 }
 
-func (a *app) importEnv(ctx context.Context, cmd *cli.Command) error {
-	if err := wantArgs(cmd, 1, "WORKSPACE"); err != nil {
-		return err
-	}
+func (a *app) importEnv(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	text, err := a.readInput(cmd.String("file"))
 	if err != nil {
 		return err
 	}
 	defer clear(text)
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
 	metas, err := m.Import(a.actx(ctx, cmd), cmd.Args().Get(0), text)
 	if err != nil {
 		return op(err)
@@ -485,15 +459,7 @@ func (a *app) importEnv(ctx context.Context, cmd *cli.Command) error {
 	return nil
 }
 
-func (a *app) exportEnv(ctx context.Context, cmd *cli.Command) error {
-	if err := wantArgs(cmd, 1, "WORKSPACE"); err != nil {
-		return err
-	}
-	m, _, done, err := a.manager(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
+func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
 	text, err := m.Export(ctx, cmd.Args().Get(0))
 	if err != nil {
 		return op(err)
