@@ -251,6 +251,22 @@ func TestLifecycleInfo(t *testing.T) {
 		if _, err := m.SetInfo(ctx, "ws", "MISSING", secrets.Info{}); !errors.Is(err, secrets.ErrNotFound) {
 			t.Fatalf("SetInfo of a missing secret: %v", err)
 		}
+		// Across workspaces.
+		mustSet(t, m, "other", "OTHER_TOKEN", "e")
+		if _, err := m.SetInfo(ctx, "other", "OTHER_TOKEN", secrets.Info{RotateBy: now.Add(day)}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := m.DueAll(ctx, now.Add(7*day), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var where []string
+		for _, d := range all {
+			where = append(where, d.Workspace+"/"+d.Name)
+		}
+		if d := cmp.Diff([]string{"other/OTHER_TOKEN", "ws/EXPIRING", "ws/ROTATE_SOON"}, where); d != "" {
+			t.Fatalf("DueAll (-want +got):\n%s", d)
+		}
 	})
 }
 

@@ -359,10 +359,46 @@ func (m *Manager) Due(ctx context.Context, ws string, before time.Time) ([]Meta,
 	}
 	var out []Meta
 	for _, s := range all {
-		if !s.Expires.IsZero() && s.Expires.Before(before) || !s.RotateBy.IsZero() && s.RotateBy.Before(before) {
+		if isDue(s.Info, before) {
 			out = append(out, s)
 		}
 	}
+	return out, nil
+}
+
+func isDue(i Info, before time.Time) bool {
+	return !i.Expires.IsZero() && i.Expires.Before(before) || !i.RotateBy.IsZero() && i.RotateBy.Before(before)
+}
+
+// A DueSecret is a secret whose expiry or rotation date is near, with its
+// workspace.
+type DueSecret struct {
+	Workspace string
+	Meta
+}
+
+// DueAll returns, across every workspace, up to limit secrets whose
+// Expires or RotateBy falls before the given time, ordered by workspace
+// and name: the operator's weekly list. It is authorized as a list of no
+// particular workspace ("") and needs a Store that is a DueStore.
+func (m *Manager) DueAll(ctx context.Context, before time.Time, limit int) ([]DueSecret, error) {
+	e := m.event(ctx, ActionList, "")
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	ds, ok := m.store.(DueStore)
+	if !ok {
+		return nil, m.failed(ctx, e, fmt.Errorf("secrets: due secrets: the %T store cannot search across workspaces", m.store))
+	}
+	vs, err := ds.Due(ctx, before, max(limit, 1))
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	out := make([]DueSecret, len(vs))
+	for i, v := range vs {
+		out[i] = DueSecret{Workspace: v.Workspace, Meta: metaOf(v)}
+	}
+	m.listed(ctx, e)
 	return out, nil
 }
 

@@ -189,6 +189,16 @@ type Reencryption struct {
 	KeyID      uint32
 }
 
+// A DueStore is a Store that can find, across workspaces, the secrets
+// whose expiry or rotation date comes before a time. Manager.DueAll needs
+// one.
+type DueStore interface {
+	// Due returns up to limit current versions, of any workspace, whose
+	// Expires or RotateBy is before the given time, ordered by workspace
+	// and name. Ciphertext may be left out.
+	Due(ctx context.Context, before time.Time, limit int) ([]Version, error)
+}
+
 // A WorkspaceDeleter is a Store that can delete a whole workspace.
 type WorkspaceDeleter interface {
 	// DeleteWorkspace removes every secret, version and the key of the

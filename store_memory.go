@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 var (
+	_ DueStore         = (*MemoryStore)(nil)
 	_ EnvStore         = (*MemoryStore)(nil)
 	_ RotationStore    = (*MemoryStore)(nil)
 	_ WorkspaceDeleter = (*MemoryStore)(nil)
@@ -484,4 +486,30 @@ func (s *MemoryStore) sortedCurrent(ws string) []*Version {
 	}
 	slices.SortFunc(cur, func(a, b *Version) int { return strings.Compare(a.Name, b.Name) })
 	return cur
+}
+
+// Due implements DueStore.
+func (s *MemoryStore) Due(ctx context.Context, before time.Time, limit int) ([]Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Version
+	for _, w := range s.ws {
+		for _, vs := range w.secrets {
+			v := current(vs)
+			if isDue(v.Info, before) {
+				v.Ciphertext = nil
+				out = append(out, cloneVersion(v))
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Version) int {
+		if c := strings.Compare(a.Workspace, b.Workspace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out[:min(limit, len(out))], nil
 }

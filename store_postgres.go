@@ -20,6 +20,7 @@ import (
 )
 
 var (
+	_ DueStore         = (*PostgresStore)(nil)
 	_ EnvStore         = (*PostgresStore)(nil)
 	_ RotationStore    = (*PostgresStore)(nil)
 	_ WorkspaceDeleter = (*PostgresStore)(nil)
@@ -187,7 +188,7 @@ type pgQueries struct {
 
 	key, putKey, lookup, history, current, put, del            string
 	stale, staleCount, reencrypt, foreign, foreignCount, delWS string
-	workspaces                                                 string
+	workspaces, due                                            string
 }
 
 const pgVersionColumns = `v.workspace, v.secret_id, v.name, v.version, v.ciphertext, v.key_id, v.env_size,
@@ -230,6 +231,12 @@ func newPGQueries(schema string) pgQueries {
 			WHERE cipher_id <> $1 ORDER BY workspace LIMIT $2`),
 		foreignCount: r.Replace(`SELECT count(*) FROM {{s}}.workspace_keys WHERE cipher_id <> $1`),
 		delWS:        r.Replace(`SELECT {{s}}.delete_workspace($1)`),
+		// Each half uses its partial index; the union is small.
+		due: r.Replace(`SELECT {{cols}} FROM (
+				SELECT * FROM {{s}}.secrets WHERE expires < $1
+				UNION
+				SELECT * FROM {{s}}.secrets WHERE rotate_by < $1) v
+			ORDER BY v.workspace COLLATE "C", v.name COLLATE "C" LIMIT $2`),
 		workspaces: r.Replace(`SELECT workspace FROM {{s}}.workspace_keys WHERE workspace COLLATE "C" > $1
 			ORDER BY workspace COLLATE "C" LIMIT $2`),
 	}
@@ -610,6 +617,21 @@ func (s *PostgresStore) ForeignKeys(ctx context.Context, cipherID string, limit 
 		out[i] = WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}
 	}
 	return out, total, nil
+}
+
+// Due implements DueStore, through the partial indexes on expires and
+// rotate_by.
+func (s *PostgresStore) Due(ctx context.Context, before time.Time, limit int) ([]Version, error) {
+	var rows []pgVersion
+	if err := s.db.SelectContext(ctx, &rows, s.q.due, before, limit); err != nil {
+		return nil, pgErr(ctx, "find due secrets", err)
+	}
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.version()
+		out[i].Ciphertext = nil
+	}
+	return out, nil
 }
 
 // Workspaces implements RotationStore.

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) secrets.Store) {
 		{"AuditRecordAndQuery", testAuditRecordAndQuery},
 		{"AuditWithWrites", testAuditWithWrites},
 		{"Env", testEnv},
+		{"Due", testDue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1081,4 +1082,43 @@ func testEnv(t *testing.T, s secrets.Store) {
 func withFP(v secrets.Version, b byte) secrets.Version {
 	v.Fingerprint = []byte{b}
 	return v
+}
+
+// testDue: a DueStore finds current versions with a date before the time,
+// in every workspace, and nothing else.
+func testDue(t *testing.T, s secrets.Store) {
+	ds, ok := s.(secrets.DueStore)
+	if !ok {
+		t.Skip("not a secrets.DueStore")
+	}
+	ctx := context.Background()
+	dated := func(ws, id, name string, n int64, expires, rotateBy time.Duration) secrets.Version {
+		v := version(ws, id, name, n)
+		v.Expires, v.RotateBy = time.Time{}, time.Time{}
+		if expires != 0 {
+			v.Expires = t0.Add(expires)
+		}
+		if rotateBy != 0 {
+			v.RotateBy = t0.Add(rotateBy)
+		}
+		return v
+	}
+	put(t, s, dated("b", "1", "SOON", 1, time.Hour, 0), 0)
+	put(t, s, dated("a", "2", "ROTATE", 1, 0, 2*time.Hour), 0)
+	put(t, s, dated("a", "3", "LATER", 1, 30*time.Hour, 40*time.Hour), 0)
+	put(t, s, dated("a", "4", "NEVER", 1, 0, 0), 0)
+	put(t, s, dated("a", "5", "WAS_DUE", 1, time.Hour, 0), 0)
+	put(t, s, dated("a", "5", "WAS_DUE", 2, 0, 0), 1) // no longer dated
+	got, err := ds.Due(ctx, t0.Add(24*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range got {
+		names = append(names, v.Workspace+"/"+v.Name)
+	}
+	diff(t, "Due within a day", names, []string{"a/ROTATE", "b/SOON"})
+	if got, _ := ds.Due(ctx, t0.Add(48*time.Hour), 1); len(got) != 1 || got[0].Name != "LATER" {
+		t.Fatalf("Due with limit 1: %v", got)
+	}
 }
