@@ -226,7 +226,13 @@ func (m *Manager) event(ctx context.Context, action Action, ws string) *Event {
 	return &Event{Time: m.now(), Actor: ActorFrom(ctx), Action: action, Workspace: ws, Outcome: OutcomeOK}
 }
 
-// touched adds a secret, and its value's fingerprint, to e.
+// written adds a version just sealed to e, with the fingerprint seal
+// computed for it.
+func written(e *Event, v Version) {
+	e.Secrets = append(e.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: v.Fingerprint})
+}
+
+// touched adds a secret read, and its value's fingerprint, to e.
 func (m *Manager) touched(e *Event, name string, version int64, value []byte) {
 	es := EventSecret{Name: name, Version: version}
 	if value != nil && m.cfg.AuditKey != nil {

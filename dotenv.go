@@ -355,7 +355,7 @@ func (m *Manager) importEntries(ctx context.Context, ev *Event, ws string, entri
 			}
 			writes[i] = m.write(k, v, expect, nil)
 			metas[i] = metaOf(v)
-			m.touched(&audit, v.Name, v.Version, e.value)
+			written(&audit, v)
 		}
 		writes[0].Audit = &audit // one event for the import, in its transaction
 		err = m.store.PutBatch(ctx, writes)
@@ -366,7 +366,7 @@ func (m *Manager) importEntries(ctx context.Context, ev *Event, ws string, entri
 			return metas, nil
 		case errors.Is(err, ErrTooLarge):
 			return nil, fmt.Errorf("secrets: import: the workspace environment would exceed %d bytes: %w", m.cfg.MaxEnvBytes, ErrTooLarge)
-		case attempt < maxAttempts && (m.keyChanged(ws, err) || errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)):
+		case attempt < maxAttempts && (m.keyChanged(ws, err) || lostRace(err)):
 			continue // a concurrent write: read again and retry
 		default:
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -53,8 +54,12 @@ func TestNothingPrintsSecrets(t *testing.T) {
 			}
 		}
 	}
+	// A writer holding back the start of the value.
+	rw := secrets.NewRedactor([][]byte{[]byte(value)}, nil).NewWriter(io.Discard)
+	rw.Write([]byte("prefix " + value[:12]))
 	objects := map[string]any{
-		"Secret": s, "*Secret": &s, "Value": s.Value, "*Value": &s.Value,
+		"RedactWriter": rw,
+		"Secret":       s, "*Secret": &s, "Value": s.Value, "*Value": &s.Value,
 		"Manager": m, "LocalCipher": cipher, "MemoryStore": store,
 		"[]Secret": []secrets.Secret{s}, "map": map[string]secrets.Value{"k": s.Value},
 		"struct": struct{ S secrets.Secret }{s},

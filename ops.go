@@ -99,7 +99,7 @@ func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen i
 }
 
 func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value []byte, seen int64, info *Info) (Meta, error) {
-	hintKey := ws + "\x00" + strings.ToLower(name)
+	hintKey := hintKey(ws, name)
 	for attempt := 0; ; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return Meta{}, err
@@ -152,15 +152,15 @@ func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value 
 			v.Name = cur.Name
 		}
 		err = m.seal(k, &v, val)
-		ev := *e
-		ev.Secrets = nil
-		m.touched(&ev, v.Name, v.Version, val)
 		if value == nil {
 			clear(val)
 		}
 		if err != nil {
 			return Meta{}, err
 		}
+		ev := *e
+		ev.Secrets = nil
+		written(&ev, v)
 		err = m.put(ctx, k, v, expect, &ev)
 		if err == nil {
 			m.hint(v)
@@ -171,19 +171,28 @@ func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value 
 		if m.keyChanged(ws, err) && attempt < maxAttempts {
 			continue
 		}
-		if hinted && attempt < maxAttempts && (errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
+		if hinted && attempt < maxAttempts && lostRace(err) {
 			continue // the hint was stale: look up and decide again
 		}
-		if seen >= 0 || attempt == maxAttempts || !(errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)) {
+		if seen >= 0 || attempt == maxAttempts || !lostRace(err) {
 			return Meta{}, err
 		}
 	}
 }
 
+// hintKey is the key of a secret's hint: names are unique ignoring case.
+func hintKey(ws, name string) string { return ws + "\x00" + strings.ToLower(name) }
+
 // hint remembers v (without its ciphertext) as its secret's current version.
 func (m *Manager) hint(v Version) {
 	v.Ciphertext, v.Fingerprint = nil, nil
-	m.hints.Add(v.Workspace+"\x00"+strings.ToLower(v.Name), v)
+	m.hints.Add(hintKey(v.Workspace, v.Name), v)
+}
+
+// lostRace reports whether a write failed because another writer changed
+// the secret (or its name) first.
+func lostRace(err error) bool {
+	return errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)
 }
 
 // keyChanged reports whether err says the workspace key moved on, and if
@@ -237,7 +246,7 @@ func (m *Manager) get(ctx context.Context, ws, name string, version int64) (Secr
 	if err != nil {
 		return Secret{}, err
 	}
-	v, err := m.lookup(ctx, ws, name)
+	v, err := m.store.Lookup(ctx, ws, name)
 	if err == nil && v.WriteOnly {
 		err = fmt.Errorf("secrets: %s: %w", v.Name, ErrWriteOnly)
 	}
@@ -295,12 +304,6 @@ func (m *Manager) version(ctx context.Context, ws string, cur Version, n int64) 
 	return Version{}, fmt.Errorf("secrets: %s has no version %d: %w", cur.Name, n, ErrNotFound)
 }
 
-// lookup returns the current version of a secret. The caller has checked
-// the arguments.
-func (m *Manager) lookup(ctx context.Context, ws, name string) (Version, error) {
-	return m.store.Lookup(ctx, ws, name)
-}
-
 // Versions returns the metadata of a secret's retained versions, newest
 // first. Each carries the name it was written under.
 func (m *Manager) Versions(ctx context.Context, ws, name string) ([]Meta, error) {
@@ -308,7 +311,7 @@ func (m *Manager) Versions(ctx context.Context, ws, name string) ([]Meta, error)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := m.lookup(ctx, ws, name)
+	cur, err := m.store.Lookup(ctx, ws, name)
 	var hist []Version
 	if err == nil {
 		hist, err = m.store.History(ctx, ws, cur.SecretID)
@@ -438,7 +441,7 @@ func (m *Manager) rewrite(ctx context.Context, e *Event, ws, name, newName strin
 		if err := backoff(ctx, attempt); err != nil {
 			return Meta{}, err
 		}
-		cur, err := m.lookup(ctx, ws, name)
+		cur, err := m.store.Lookup(ctx, ws, name)
 		if err != nil {
 			return Meta{}, err
 		}
@@ -469,18 +472,18 @@ func (m *Manager) rewrite(ctx context.Context, e *Event, ws, name, newName strin
 		v := Version{Workspace: ws, SecretID: cur.SecretID, Name: newName, Version: cur.Version + 1,
 			Created: cur.Created, CreatedBy: cur.CreatedBy, Updated: m.now(), UpdatedBy: ActorFrom(ctx), Info: cur.Info}
 		err = m.seal(k, &v, value)
+		clear(value)
+		if err != nil {
+			return Meta{}, err
+		}
 		ev := *e
 		ev.Secrets = nil
 		if name != newName {
 			ev.Secrets = append(ev.Secrets, EventSecret{Name: cur.Name, Version: cur.Version})
 		}
-		m.touched(&ev, v.Name, v.Version, value)
-		clear(value)
-		if err != nil {
-			return Meta{}, err
-		}
+		written(&ev, v)
 		if err = m.put(ctx, k, v, cur.Version, &ev); err == nil {
-			m.hints.Remove(ws + "\x00" + strings.ToLower(cur.Name))
+			m.hints.Remove(hintKey(ws, cur.Name))
 			m.hint(v)
 			m.published(ctx, ev)
 			return metaOf(v), nil
@@ -515,7 +518,7 @@ func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
 		if err := backoff(ctx, attempt); err != nil {
 			return m.failed(ctx, e, err)
 		}
-		cur, err := m.lookup(ctx, ws, name)
+		cur, err := m.store.Lookup(ctx, ws, name)
 		if err != nil {
 			return m.failed(ctx, e, err)
 		}
@@ -525,7 +528,7 @@ func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
 		ev := *e
 		ev.Secrets = []EventSecret{{Name: cur.Name, Version: cur.Version}}
 		err = m.store.Delete(ctx, ws, cur.SecretID, cur.Version, &ev)
-		m.hints.Remove(ws + "\x00" + strings.ToLower(cur.Name))
+		m.hints.Remove(hintKey(ws, cur.Name))
 		if err == nil {
 			m.published(ctx, ev)
 			return nil

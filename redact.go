@@ -159,6 +159,10 @@ type RedactWriter struct {
 
 type span struct{ start, end int64 }
 
+// Format prints nothing of the bytes held back, which may be the start of
+// a value.
+func (w *RedactWriter) Format(f fmt.State, _ rune) { io.WriteString(f, "secrets.RedactWriter") }
+
 // NewWriter returns a RedactWriter that writes to w.
 func (r *Redactor) NewWriter(w io.Writer) *RedactWriter {
 	return &RedactWriter{r: r, w: w, masked: -1}

@@ -354,10 +354,11 @@ type DecryptError struct {
 
 // Error names the workspace and the secrets, never a value.
 func (e *DecryptError) Error() string {
-	if e.Cause != nil {
-		return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), e.Cause)
+	cause := e.Cause
+	if cause == nil {
+		cause = ErrDecrypt
 	}
-	return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), ErrDecrypt)
+	return fmt.Sprintf("secrets: workspace %q: cannot decrypt %s: %v", e.Workspace, strings.Join(e.Names, ", "), cause)
 }
 
 // Is reports whether target is ErrDecrypt.

@@ -296,6 +296,18 @@ func (r pgVersion) version() Version {
 	}
 }
 
+func (r pgKey) key() WrappedKey {
+	return WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}
+}
+
+func versions(rows []pgVersion) []Version {
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.version()
+	}
+	return out
+}
+
 func nullTime(t sql.NullTime) time.Time {
 	if !t.Valid {
 		return time.Time{}
@@ -313,15 +325,15 @@ func timeOrNull(t time.Time) any {
 // auditArgs are an event's columns, in the order of the audit table.
 func auditArgs(e *Event) []any {
 	names := make([]string, len(e.Secrets))
-	versions := make([]int64, len(e.Secrets))
+	nums := make([]int64, len(e.Secrets))
 	fps := make(pq.ByteaArray, len(e.Secrets))
 	for i, s := range e.Secrets {
-		names[i], versions[i], fps[i] = s.Name, s.Version, s.Fingerprint
+		names[i], nums[i], fps[i] = s.Name, s.Version, s.Fingerprint
 		if fps[i] == nil {
 			fps[i] = []byte{}
 		}
 	}
-	return []any{e.Time, e.Actor, string(e.Action), e.Workspace, pq.Array(names), pq.Array(versions), fps, string(e.Outcome), e.Detail}
+	return []any{e.Time, e.Actor, string(e.Action), e.Workspace, pq.Array(names), pq.Array(nums), fps, string(e.Outcome), e.Detail}
 }
 
 type pgEvent struct {
@@ -411,7 +423,7 @@ func (s *PostgresStore) Key(ctx context.Context, ws string) (WrappedKey, error) 
 	if err := s.db.GetContext(ctx, &r, s.q.key, ws); err != nil {
 		return WrappedKey{}, pgErr(ctx, "read key of workspace "+quote(ws), err)
 	}
-	return WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}, nil
+	return r.key(), nil
 }
 
 // PutKey implements Store.
@@ -442,11 +454,7 @@ func (s *PostgresStore) History(ctx context.Context, ws, secretID string) ([]Ver
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("secrets: secret %s: %w", secretID, ErrNotFound)
 	}
-	out := make([]Version, len(rows))
-	for i, r := range rows {
-		out[i] = r.version()
-	}
-	return out, nil
+	return versions(rows), nil
 }
 
 // Current implements Store.
@@ -455,11 +463,7 @@ func (s *PostgresStore) Current(ctx context.Context, ws string) ([]Version, erro
 	if err := s.db.SelectContext(ctx, &rows, s.q.current, ws); err != nil {
 		return nil, pgErr(ctx, "read workspace "+quote(ws), err)
 	}
-	out := make([]Version, len(rows))
-	for i, r := range rows {
-		out[i] = r.version()
-	}
-	return out, nil
+	return versions(rows), nil
 }
 
 // Env implements EnvStore: one statement reads the rows (and records the
@@ -581,24 +585,20 @@ func (s *PostgresStore) Stale(ctx context.Context, ws string, keep uint32, limit
 	if err := s.db.GetContext(ctx, &total, s.q.staleCount, ws, int64(keep)); err != nil {
 		return nil, 0, pgErr(ctx, "count stale versions", err)
 	}
-	out := make([]Version, len(rows))
-	for i, r := range rows {
-		out[i] = r.version()
-	}
-	return out, total, nil
+	return versions(rows), total, nil
 }
 
 // Reencrypt implements RotationStore, in one statement.
 func (s *PostgresStore) Reencrypt(ctx context.Context, ws string, keyRevision int64, items []Reencryption) (int, error) {
 	ids := make([]string, len(items))
-	versions, from, keyIDs := make([]int64, len(items)), make([]int64, len(items)), make([]int64, len(items))
+	nums, from, keyIDs := make([]int64, len(items)), make([]int64, len(items)), make([]int64, len(items))
 	cts := make(pq.ByteaArray, len(items))
 	for i, it := range items {
-		ids[i], versions[i], from[i], cts[i], keyIDs[i] = it.SecretID, it.Version, int64(it.FromKeyID), it.Ciphertext, int64(it.KeyID)
+		ids[i], nums[i], from[i], cts[i], keyIDs[i] = it.SecretID, it.Version, int64(it.FromKeyID), it.Ciphertext, int64(it.KeyID)
 	}
 	var n int
 	err := s.db.GetContext(ctx, &n, s.q.reencrypt, ws, keyRevision,
-		pq.Array(ids), pq.Array(versions), pq.Array(from), cts, pq.Array(keyIDs))
+		pq.Array(ids), pq.Array(nums), pq.Array(from), cts, pq.Array(keyIDs))
 	return n, pgErr(ctx, "re-encrypt", err)
 }
 
@@ -614,7 +614,7 @@ func (s *PostgresStore) ForeignKeys(ctx context.Context, cipherID string, limit 
 	}
 	out := make([]WrappedKey, len(rows))
 	for i, r := range rows {
-		out[i] = WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Revision: r.Revision, Updated: r.Updated.UTC()}
+		out[i] = r.key()
 	}
 	return out, total, nil
 }
@@ -626,9 +626,8 @@ func (s *PostgresStore) Due(ctx context.Context, before time.Time, limit int) ([
 	if err := s.db.SelectContext(ctx, &rows, s.q.due, before, limit); err != nil {
 		return nil, pgErr(ctx, "find due secrets", err)
 	}
-	out := make([]Version, len(rows))
-	for i, r := range rows {
-		out[i] = r.version()
+	out := versions(rows)
+	for i := range out {
 		out[i].Ciphertext = nil
 	}
 	return out, nil
