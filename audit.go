@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -15,74 +15,15 @@ import (
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
-var (
-	// ErrForbidden: the host's authorizer (Config.Authorize) refused the
-	// operation. Nothing was changed or revealed.
-	ErrForbidden = errors.New("secrets: forbidden")
-	// ErrWriteOnly: the secret is write-only: it is injected into jobs but
-	// never revealed, whoever asks.
-	ErrWriteOnly = errors.New("secrets: write-only secret")
-	// ErrAudit: a read that reveals or injects values could not record its
-	// audit event, and Config.AuditReads is AuditFailClosed.
-	ErrAudit = errors.New("secrets: audit event not recorded")
-)
-
-// An Action is what an operation does, as the authorizer and the audit
-// trail see it.
-type Action string
-
-// The actions. Each Manager method is one of them: List and Versions
-// list; Get and GetVersion reveal; Set, SetIf, SetInfo, Rollback and
-// Import set; Delete, DeleteIf and DeleteWorkspace delete; Rename
-// renames; EnvFor, Command, Run and Redactor inject; Export exports;
-// RotateKey, SetKeyEnabled and Rewrap rotate.
-const (
-	ActionList   Action = "list"
-	ActionReveal Action = "reveal"
-	ActionSet    Action = "set"
-	ActionDelete Action = "delete"
-	ActionRename Action = "rename"
-	ActionInject Action = "inject"
-	ActionExport Action = "export"
-	ActionRotate Action = "rotate"
-)
-
 // A Request is what the authorizer is asked to allow.
 type Request struct {
 	Actor     string // from WithActor
 	Action    Action
-	Workspace string // "" for Rewrap, which spans workspaces
-	Names     []string
-}
-
-// An Outcome is how an audited operation ended.
-type Outcome string
-
-// The outcomes.
-const (
-	OutcomeOK     Outcome = "ok"
-	OutcomeDenied Outcome = "denied" // the authorizer refused
-	OutcomeFailed Outcome = "failed" // refused by validation, a conflict, a decryption failure...
-)
-
-// An Event is one audited operation. It never holds a value: only names,
-// versions and, when the Manager has an AuditKey, keyed fingerprints.
-type Event struct {
-	ID        int64 // assigned by the Store, increasing
-	Time      time.Time
-	Actor     string
-	Action    Action
-	Workspace string
-	Secrets   []EventSecret
-	Outcome   Outcome
-	Detail    string // why it was denied or failed; never a value
-}
-
-// EventSecret is one secret an event touched.
-type EventSecret struct {
-	Name        string
-	Version     int64
-	Fingerprint []byte // AuditKey.Fingerprint of the value; nil without an AuditKey
+	Workspace string // "" for Rewrap, DueAll and Purge, which span workspaces
+	// Names are the secrets concerned, as they are stored (a caller's
+	// other spelling is resolved first); a name that is not a valid
+	// variable name is left out (it is refused right after).
+	Names []string
 }
 
 // LogValue presents an event to log/slog.
@@ -94,8 +35,8 @@ func (e Event) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int64("id", e.ID), slog.Time("time", e.Time), slog.String("actor", e.Actor),
 		slog.String("action", string(e.Action)), slog.String("workspace", e.Workspace),
-		slog.String("secrets", strings.Join(names, ",")), slog.String("outcome", string(e.Outcome)),
-		slog.String("detail", e.Detail))
+		slog.Int64("state", e.State), slog.String("secrets", strings.Join(names, ",")),
+		slog.String("outcome", string(e.Outcome)), slog.String("detail", e.Detail))
 }
 
 // SlogEvents returns a Config.OnEvent hook that logs each event at Info
@@ -108,34 +49,6 @@ func SlogEvents(l *slog.Logger) func(context.Context, Event) {
 		}
 		l.LogAttrs(ctx, level, "secrets audit", slog.Any("event", e))
 	}
-}
-
-// An EventQuery selects events; zero fields select everything.
-type EventQuery struct {
-	Workspace   string
-	Actor       string
-	Action      Action
-	From, To    time.Time // From <= Time < To
-	Fingerprint []byte    // events that involved a value with this fingerprint
-	AfterID     int64     // for paging: events with a greater ID
-	Limit       int       // at most this many, oldest first; default 1000
-}
-
-func (q EventQuery) matches(e Event) bool {
-	if q.Workspace != "" && e.Workspace != q.Workspace || q.Actor != "" && e.Actor != q.Actor ||
-		q.Action != "" && e.Action != q.Action || e.ID <= q.AfterID ||
-		!q.From.IsZero() && e.Time.Before(q.From) || !q.To.IsZero() && !e.Time.Before(q.To) {
-		return false
-	}
-	if q.Fingerprint == nil {
-		return true
-	}
-	for _, s := range e.Secrets {
-		if s.Fingerprint != nil && bytes.Equal(s.Fingerprint, q.Fingerprint) {
-			return true
-		}
-	}
-	return false
 }
 
 // AuditReads says what happens when a read that reveals or injects values
@@ -167,11 +80,11 @@ type AuditKey struct{ mac tink.MAC }
 func GenerateAuditKey() ([]byte, error) {
 	h, err := keyset.NewHandle(mac.HMACSHA256Tag256KeyTemplate())
 	if err != nil {
-		return nil, fmt.Errorf("secrets: generate audit key: %w", err)
+		return nil, wrapf(err, "generate audit key")
 	}
 	var buf bytes.Buffer
 	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
-		return nil, fmt.Errorf("secrets: generate audit key: %w", err)
+		return nil, wrapf(err, "generate audit key")
 	}
 	return buf.Bytes(), nil
 }
@@ -211,34 +124,67 @@ func (m *Manager) Fingerprint(value []byte) []byte {
 	return m.cfg.AuditKey.Fingerprint(value)
 }
 
-// Events returns audited events that match q, oldest first. It is not
+// Events returns audited events that match q, oldest first (newest first
+// with q.Newest). Inject and export events list the secrets they
+// delivered, with their fingerprints, from the Store's ledger. It is not
 // subject to Config.Authorize: the host decides who may read the audit
-// trail.
+// trail, and of which workspaces.
+//
+// A fingerprint search first gives fingerprints to the ledger entries of
+// retained versions that have none (values written before the AuditKey
+// was configured), in q.Workspace or, without one, in every workspace,
+// when the Store is a FingerprintStore: it finds every injection of the
+// value, also of versions pruned or destroyed since, as long as the value
+// had a fingerprint, or was still retained when the search first ran.
 func (m *Manager) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	if q.Limit <= 0 {
-		q.Limit = 1000
+		q.Limit = 100
+	}
+	q.Limit = min(q.Limit, 1000)
+	if q.Fingerprint != nil {
+		if err := m.fingerprintLedger(ctx, q.Workspace); err != nil {
+			return nil, err
+		}
 	}
 	return m.store.Events(ctx, q)
+}
+
+// fingerprintLedger fingerprints the retained versions whose ledger
+// entries have no fingerprint.
+func (m *Manager) fingerprintLedger(ctx context.Context, ws string) error {
+	fs, ok := m.store.(FingerprintStore)
+	if !ok || m.cfg.AuditKey == nil {
+		return nil
+	}
+	var after Version
+	for {
+		vs, err := fs.Unfingerprinted(ctx, ws, after.Workspace, after.SecretID, after.Version, rotateBatch)
+		if err != nil || len(vs) == 0 {
+			return err
+		}
+		after = vs[len(vs)-1]
+		var done []Version
+		for _, v := range vs {
+			k, err := m.keyFor(ctx, v.Workspace, v.KeyGen)
+			if err != nil {
+				continue // unreadable now: it stays without a fingerprint
+			}
+			p, err := k.open(&v)
+			if err != nil {
+				continue
+			}
+			done = append(done, Version{Workspace: v.Workspace, SecretID: v.SecretID, Version: v.Version, Fingerprint: m.Fingerprint(p)})
+			clear(p)
+		}
+		if err := fs.SetFingerprints(ctx, done); err != nil {
+			return err
+		}
+	}
 }
 
 // event starts an event for the caller of ctx.
 func (m *Manager) event(ctx context.Context, action Action, ws string) *Event {
 	return &Event{Time: m.now(), Actor: ActorFrom(ctx), Action: action, Workspace: ws, Outcome: OutcomeOK}
-}
-
-// written adds a version just sealed to e, with the fingerprint seal
-// computed for it.
-func written(e *Event, v Version) {
-	e.Secrets = append(e.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: v.Fingerprint})
-}
-
-// touched adds a secret read, and its value's fingerprint, to e.
-func (m *Manager) touched(e *Event, name string, version int64, value []byte) {
-	es := EventSecret{Name: name, Version: version}
-	if value != nil && m.cfg.AuditKey != nil {
-		es.Fingerprint = m.cfg.AuditKey.Fingerprint(value)
-	}
-	e.Secrets = append(e.Secrets, es)
 }
 
 // record stores events that are not part of a write (reads, denials,
@@ -255,7 +201,7 @@ func (m *Manager) record(ctx context.Context, es ...*Event) error {
 		if m.cfg.OnAuditError != nil {
 			m.cfg.OnAuditError(ctx, events, err)
 		}
-		return fmt.Errorf("%w: %w", ErrAudit, err)
+		return &failure{class: ErrAudit, msg: "audit event not recorded", cause: err}
 	}
 	m.published(ctx, events...)
 	return nil
@@ -274,6 +220,13 @@ func (m *Manager) recordRead(ctx context.Context, e *Event) error {
 	return nil
 }
 
+// listed records a read that revealed no value; it never fails the read.
+func (m *Manager) listed(ctx context.Context, e *Event) {
+	if m.cfg.AuditReads != AuditWritesOnly {
+		m.record(ctx, e)
+	}
+}
+
 // published hands recorded events to OnEvent.
 func (m *Manager) published(ctx context.Context, events ...Event) {
 	if m.cfg.OnEvent == nil {
@@ -284,24 +237,36 @@ func (m *Manager) published(ctx context.Context, events ...Event) {
 	}
 }
 
-// failed records a failed or denied operation and returns err.
+// maxDetail bounds an event's detail, in bytes.
+const maxDetail = 500
+
+// failed records a failed or denied operation and returns err. A denial
+// that authorize recorded already is not recorded again.
 func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
-	if err == nil || e == nil {
+	if err == nil || e == nil || e.Outcome == OutcomeDenied {
 		return err
 	}
 	e.Outcome = OutcomeFailed
-	if errors.Is(err, ErrForbidden) {
-		e.Outcome = OutcomeDenied
-	}
-	e.Detail = err.Error()
-	if len(e.Detail) > 500 {
-		e.Detail = e.Detail[:500]
-	}
-	if m.cfg.AuditReads == AuditWritesOnly && (e.Action == ActionReveal || e.Action == ActionInject || e.Action == ActionList || e.Action == ActionExport) && e.Outcome == OutcomeFailed {
+	e.Detail = truncateUTF8(detail(err), maxDetail)
+	reads := e.Action == ActionReveal || e.Action == ActionInject || e.Action == ActionList || e.Action == ActionExport
+	if m.cfg.AuditReads == AuditWritesOnly && reads {
 		return err
 	}
 	m.record(ctx, e)
 	return err
+}
+
+// truncateUTF8 cuts s to at most n bytes on a character boundary, and
+// replaces invalid UTF-8, so that the database accepts it.
+func truncateUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // authorize asks Config.Authorize; a refusal is recorded and returned as
@@ -311,11 +276,20 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 		return nil
 	}
 	r := Request{Actor: e.Actor, Action: e.Action, Workspace: e.Workspace, Names: names}
-	if err := m.cfg.Authorize(ctx, r); err != nil {
-		for _, n := range names {
-			e.Secrets = append(e.Secrets, EventSecret{Name: n})
-		}
-		return m.failed(ctx, e, fmt.Errorf("secrets: %q may not %s in workspace %q: %w", e.Actor, e.Action, e.Workspace, errors.Join(ErrForbidden, err)))
+	err := m.cfg.Authorize(ctx, r)
+	if err == nil {
+		return nil
 	}
-	return nil
+	e.Secrets = nil
+	for _, n := range names {
+		e.Secrets = append(e.Secrets, EventSecret{Name: n})
+	}
+	e.Outcome = OutcomeDenied
+	e.Detail = truncateUTF8(fmt.Sprintf("%q may not %s in workspace %q: %s", e.Actor, e.Action, e.Workspace, detail(err)), maxDetail)
+	m.record(ctx, e)
+	return &failure{class: ErrForbidden, msg: fmt.Sprintf("%q may not %s in workspace %q", e.Actor, e.Action, e.Workspace), cause: plain(err)}
 }
+
+// plain keeps an error's text but none of its classes, so that a host's
+// refusal that wraps, say, ErrNotFound matches only ErrForbidden.
+func plain(err error) error { return errors.New(detail(err)) }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,52 +45,65 @@ func newAuditKey(t testing.TB) *secrets.AuditKey {
 func storeState(t *testing.T, s secrets.RotationStore, ws string) string {
 	t.Helper()
 	ctx := context.Background()
-	cur, err := s.Current(ctx, ws)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b strings.Builder
-	for _, v := range cur {
-		hist, _ := s.History(ctx, ws, v.SecretID)
-		fmt.Fprintf(&b, "%s:%d:%x|", v.Name, len(hist), v.Ciphertext)
+	for _, deleted := range []bool{false, true} {
+		es, err := s.List(ctx, ws, secrets.ListQuery{Limit: 1000, Values: true, Deleted: deleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			hist, _ := s.History(ctx, ws, e.SecretID)
+			fmt.Fprintf(&b, "%s:%d:%d:%q:%x|", e.Name, e.Revision, len(hist), e.Description, e.Current.Ciphertext)
+		}
 	}
 	k, _ := s.Key(ctx, ws)
-	fmt.Fprintf(&b, "key %d %x", k.Revision, k.Ciphertext)
+	fmt.Fprintf(&b, "key %d %x", k.Generation, k.Ciphertext)
 	return b.String()
 }
 
 func TestPolicyRefusesAndChangesNothing(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: viewerPolicy, AuditKey: newAuditKey(t)})
 		admin := secrets.WithActor(context.Background(), "user:admin")
 		viewer := secrets.WithActor(context.Background(), "user:viewer")
 		const value = "policy-canary-value-123"
-		if _, err := m.Set(admin, "ws", "TOKEN", []byte(value)); err != nil {
+		if _, err := m.Set(admin, "ws", "TOKEN", []byte(value), nil); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "ws", "GONE", "x")
+		if _, err := m.Delete(admin, "ws", "GONE", 0); err != nil {
 			t.Fatal(err)
 		}
 		before := storeState(t, s, "ws")
 		eventsBefore, _ := m.Events(admin, secrets.EventQuery{})
 
 		refused := map[secrets.Action]func() error{
-			secrets.ActionReveal: func() error { _, err := m.Get(viewer, "ws", "TOKEN"); return err },
-			secrets.ActionSet:    func() error { _, err := m.Set(viewer, "ws", "TOKEN", []byte("x")); return err },
-			secrets.ActionDelete: func() error { return m.Delete(viewer, "ws", "TOKEN") },
-			secrets.ActionRename: func() error { _, err := m.Rename(viewer, "ws", "TOKEN", "OTHER"); return err },
-			secrets.ActionInject: func() error { _, err := m.EnvFor(viewer, "ws"); return err },
-			secrets.ActionExport: func() error { _, err := m.Export(viewer, "ws"); return err },
-			secrets.ActionRotate: func() error { _, err := m.RotateKey(viewer, "ws", nil); return err },
+			secrets.ActionReveal:          func() error { _, err := m.Get(viewer, "ws", "TOKEN"); return err },
+			secrets.ActionSet:             func() error { _, err := m.Set(viewer, "ws", "TOKEN", []byte("x"), nil); return err },
+			secrets.ActionDelete:          func() error { _, err := m.Delete(viewer, "ws", "TOKEN", 0); return err },
+			secrets.ActionRename:          func() error { _, err := m.Rename(viewer, "ws", "TOKEN", "OTHER", 0); return err },
+			secrets.ActionDestroy:         func() error { return m.Destroy(viewer, "ws", "TOKEN", 0) },
+			secrets.ActionDeleteWorkspace: func() error { return m.DeleteWorkspace(viewer, "ws") },
+			secrets.ActionPurge:           func() error { _, err := m.Purge(viewer); return err },
+			secrets.ActionInject:          func() error { _, err := m.EnvFor(viewer, "ws"); return err },
+			secrets.ActionExport:          func() error { _, err := m.Export(viewer, "ws"); return err },
+			secrets.ActionRotate:          func() error { _, err := m.RotateKey(viewer, "ws", nil); return err },
 		}
 		extra := []func() error{
 			func() error { _, err := m.Get(viewer, "ws", "NO_SUCH_SECRET"); return err }, // not "not found"
 			func() error { _, err := m.GetVersion(viewer, "ws", "TOKEN", 1); return err },
-			func() error { _, err := m.SetIf(viewer, "ws", "NEW", []byte("x"), 0); return err },
-			func() error { _, err := m.SetInfo(viewer, "ws", "TOKEN", secrets.Info{}); return err },
-			func() error { _, err := m.Rollback(viewer, "ws", "TOKEN", 1); return err },
+			func() error {
+				_, err := m.Set(viewer, "ws", "NEW", []byte("x"), &secrets.SetOptions{IfAbsent: true})
+				return err
+			},
+			func() error { _, err := m.SetInfo(viewer, "ws", "TOKEN", secrets.Info{}, 0); return err },
+			func() error { _, err := m.Rollback(viewer, "ws", "TOKEN", 1, 0); return err },
+			func() error { _, err := m.Undelete(viewer, "ws", "GONE", 0); return err },
 			func() error { _, err := m.Import(viewer, "ws", []byte("NEW=1\n")); return err },
-			func() error { return m.DeleteWorkspace(viewer, "ws") },
+			func() error { _, err := m.Diff(viewer, "ws", []byte("NEW=1\n"), nil); return err },
+			func() error { _, err := m.Apply(viewer, "ws", []byte("NEW=1\n"), secrets.Diff{}); return err },
 			func() error { return m.SetKeyEnabled(viewer, "ws", 1, false) },
 			func() error { _, err := m.Rewrap(viewer, nil); return err },
-			func() error { _, err := m.Redactor(viewer, "ws", nil); return err },
 			func() error { _, err := m.Command(viewer, "ws", nil, "true"); return err },
 			func() error { _, err := m.Run(viewer, "ws", secrets.Job{Path: "/bin/true"}); return err },
 		}
@@ -111,7 +125,7 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 			t.Fatalf("refused operations changed the store:\n%s\n%s", before, after)
 		}
 		// Every refusal is audited, as denied, with no value.
-		events, err := m.Events(admin, secrets.EventQuery{AfterID: eventsBefore[len(eventsBefore)-1].ID})
+		events, err := m.Events(admin, secrets.EventQuery{After: eventsBefore[len(eventsBefore)-1].ID, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,21 +153,21 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 			}
 		}
 		// Listing is allowed, and shows no value.
-		list, err := m.List(viewer, "ws")
-		if err != nil || len(list) != 1 || list[0].Name != "TOKEN" {
+		list, err := m.List(viewer, "ws", nil)
+		if err != nil || len(list.Secrets) != 1 || list.Secrets[0].Name != "TOKEN" {
 			t.Fatalf("viewer List: %+v %v", list, err)
 		}
 	})
 }
 
 func TestWriteOnly(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := secrets.WithActor(context.Background(), "user:admin")
 		m := newManager(t, s, newCipher(t), nil)
 		const value = "write-only-canary-987"
-		meta, err := m.SetWithInfo(ctx, "ws", "DEPLOY_KEY", []byte(value), secrets.Info{WriteOnly: true, Description: "deploy key"})
+		meta, err := m.Set(ctx, "ws", "DEPLOY_KEY", []byte(value), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true, Description: "deploy key"}})
 		if err != nil || !meta.WriteOnly || meta.Version != 1 {
-			t.Fatalf("SetWithInfo: %+v %v", meta, err)
+			t.Fatalf("Set write-only: %+v %v", meta, err)
 		}
 		mustSet(t, m, "ws", "PLAIN", "plain-value")
 		for i, call := range []func() error{
@@ -166,13 +180,13 @@ func TestWriteOnly(t *testing.T) {
 		}
 		// It stays write-only through every write.
 		mustSet(t, m, "ws", "DEPLOY_KEY", value+"-v2")
-		if _, err := m.Rename(ctx, "ws", "DEPLOY_KEY", "DEPLOY"); err != nil {
+		if _, err := m.Rename(ctx, "ws", "DEPLOY_KEY", "DEPLOY", 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Rollback(ctx, "ws", "DEPLOY", 1); err != nil {
+		if _, err := m.Rollback(ctx, "ws", "DEPLOY", 1, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.SetInfo(ctx, "ws", "DEPLOY", secrets.Info{Description: "readable now?"}); !errors.Is(err, secrets.ErrWriteOnly) {
+		if _, err := m.SetInfo(ctx, "ws", "DEPLOY", secrets.Info{Description: "readable now?"}, 0); !errors.Is(err, secrets.ErrWriteOnly) {
 			t.Fatalf("clearing WriteOnly: %v", err)
 		}
 		if _, err := m.GetVersion(ctx, "ws", "DEPLOY", 2); !errors.Is(err, secrets.ErrWriteOnly) {
@@ -203,7 +217,7 @@ func TestWriteOnly(t *testing.T) {
 }
 
 func TestLifecycleInfo(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		m := newManager(t, s, newCipher(t), nil)
 		day := 24 * time.Hour
@@ -218,8 +232,8 @@ func TestLifecycleInfo(t *testing.T) {
 			"LATER":       {Expires: now.Add(40 * day), RotateBy: now.Add(30 * day)},
 		}
 		for n, info := range infos {
-			meta, err := m.SetInfo(ctx, "ws", n, info)
-			if err != nil || meta.Version != 2 {
+			meta, err := m.SetInfo(ctx, "ws", n, info, 0)
+			if err != nil || meta.Version != 1 || meta.Revision != 2 {
 				t.Fatalf("SetInfo(%s): %+v %v", n, meta, err)
 			}
 		}
@@ -228,11 +242,7 @@ func TestLifecycleInfo(t *testing.T) {
 			t.Fatal(got)
 		}
 		mustSet(t, m, "ws", "EXPIRING", "a2")
-		list, err := m.List(ctx, "ws")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, meta := range list {
+		for _, meta := range listAll(t, m, "ws") {
 			if d := cmp.Diff(infos[meta.Name], meta.Info); d != "" {
 				t.Errorf("%s info (-want +got):\n%s", meta.Name, d)
 			}
@@ -248,15 +258,15 @@ func TestLifecycleInfo(t *testing.T) {
 		if d := cmp.Diff([]string{"EXPIRING", "ROTATE_SOON"}, names); d != "" {
 			t.Fatalf("due within a week (-want +got):\n%s", d)
 		}
-		if _, err := m.SetInfo(ctx, "ws", "MISSING", secrets.Info{}); !errors.Is(err, secrets.ErrNotFound) {
+		if _, err := m.SetInfo(ctx, "ws", "MISSING", secrets.Info{}, 0); !errors.Is(err, secrets.ErrNotFound) {
 			t.Fatalf("SetInfo of a missing secret: %v", err)
 		}
 		// Across workspaces.
 		mustSet(t, m, "other", "OTHER_TOKEN", "e")
-		if _, err := m.SetInfo(ctx, "other", "OTHER_TOKEN", secrets.Info{RotateBy: now.Add(day)}); err != nil {
+		if _, err := m.SetInfo(ctx, "other", "OTHER_TOKEN", secrets.Info{RotateBy: now.Add(day)}, 0); err != nil {
 			t.Fatal(err)
 		}
-		all, err := m.DueAll(ctx, now.Add(7*day), 100)
+		all, err := m.DueAll(ctx, now.Add(7*day), secrets.DueSecret{}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +282,7 @@ func TestLifecycleInfo(t *testing.T) {
 
 // TestAuditTrail checks the events a sequence of operations leaves.
 func TestAuditTrail(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		var hooked []secrets.Event
 		var logs bytes.Buffer
 		logHook := secrets.SlogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
@@ -290,16 +300,16 @@ func TestAuditTrail(t *testing.T) {
 		if _, err := m.EnvFor(ctx, "ws"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Rename(ctx, "ws", "A", "B"); err != nil {
+		if _, err := m.Rename(ctx, "ws", "A", "B", 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.SetIf(ctx, "ws", "B", []byte("x"), 1); !errors.Is(err, secrets.ErrConflict) {
+		if _, err := m.Set(ctx, "ws", "B", []byte("x"), &secrets.SetOptions{IfRevision: 1}); !errors.Is(err, secrets.ErrConflict) {
 			t.Fatal(err)
 		}
-		if _, err := m.Set(ctx, "ws", "LD_PRELOAD", []byte("x")); err == nil {
+		if _, err := m.Set(ctx, "ws", "LD_PRELOAD", []byte("x"), nil); err == nil {
 			t.Fatal("LD_PRELOAD accepted")
 		}
-		if err := m.Delete(ctx, "ws", "B"); err != nil {
+		if _, err := m.Delete(ctx, "ws", "B", 0); err != nil {
 			t.Fatal(err)
 		}
 		events, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws"})
@@ -321,8 +331,8 @@ func TestAuditTrail(t *testing.T) {
 			}
 		}
 		want := []string{
-			"set ok A@1#", "set ok A@2#", "reveal ok A@2#", "inject ok A@2#", "rename ok A@2 B@3#",
-			"set failed B@0", "set failed LD_PRELOAD@0", "delete ok B@3",
+			"set ok A@1#", "set ok A@2#", "reveal ok A@2#", "inject ok A@2#", "rename ok A@2 B@2#",
+			"set failed", "set failed", "delete ok B@2#",
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("events (-want +got):\n%s", d)
@@ -347,7 +357,7 @@ func TestAuditTrail(t *testing.T) {
 
 func mustSetCtx(t *testing.T, m *secrets.Manager, ctx context.Context, ws, name, value string) {
 	t.Helper()
-	if _, err := m.Set(ctx, ws, name, []byte(value)); err != nil {
+	if _, err := m.Set(ctx, ws, name, []byte(value), nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -355,7 +365,7 @@ func mustSetCtx(t *testing.T, m *secrets.Manager, ctx context.Context, ws, name,
 // TestFingerprintSearch: an operator holding a leaked token finds exactly
 // the injections that used it.
 func TestFingerprintSearch(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		m := newManager(t, s, newCipher(t), &secrets.Config{AuditKey: newAuditKey(t)})
 		const leaked = "leaked-token-5f2a"
@@ -408,17 +418,20 @@ func TestAuditFailure(t *testing.T) {
 	restore := func() { db.Exec("ALTER TABLE " + sch + ".audit_away RENAME TO audit") }
 	defer restore()
 
-	if _, err := best.Set(ctx, "ws", "TOKEN", []byte("after")); err == nil {
+	if _, err := best.Set(ctx, "ws", "TOKEN", []byte("after"), nil); err == nil {
 		t.Fatal("a write without its audit record succeeded")
 	}
-	if _, err := best.Set(ctx, "ws", "NEW", []byte("x")); err == nil {
+	if _, err := best.Set(ctx, "ws", "NEW", []byte("x"), nil); err == nil {
 		t.Fatal("a create without its audit record succeeded")
 	}
 	if _, err := best.Import(ctx, "ws", []byte("A=1\nB=2\n")); err == nil {
 		t.Fatal("an import without its audit record succeeded")
 	}
-	if err := best.Delete(ctx, "ws", "TOKEN"); err == nil {
+	if _, err := best.Delete(ctx, "ws", "TOKEN", 0); err == nil {
 		t.Fatal("a delete without its audit record succeeded")
+	}
+	if _, err := best.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: "x"}, 0); err == nil {
+		t.Fatal("a metadata change without its audit record succeeded")
 	}
 	if after := storeState(t, s, "ws"); after != before {
 		t.Fatalf("writes whose audit failed changed the store:\n%s\n%s", before, after)
@@ -457,7 +470,7 @@ func TestAuditHoldsNoValues(t *testing.T) {
 	m.EnvFor(ctx, "ws")
 	m.Export(ctx, "ws")
 	m.Import(ctx, "ws", []byte("S2=audit-canary-gamma-9012\n"))
-	m.Set(ctx, "ws", "BAD-NAME", []byte("audit-canary-delta"))
+	m.Set(ctx, "ws", "BAD-NAME", []byte("audit-canary-delta"), nil)
 	values = append(values, "audit-canary-gamma-9012", "audit-canary-delta", "BAD-NAME")
 	var rows []string
 	if err := db.Select(&rows, "SELECT to_jsonb(a)::text FROM "+pq.QuoteIdentifier(s.Schema())+".audit a"); err != nil {
@@ -497,7 +510,7 @@ func TestMemoryStoreBoundsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last, _ := s.Events(ctx, secrets.EventQuery{AfterID: 104_999, Limit: 10})
+	last, _ := s.Events(ctx, secrets.EventQuery{After: 104_999, Limit: 10})
 	if len(first) != 1 || first[0].ID <= 5000 || len(last) != 1 || last[0].ID != 105_000 {
 		t.Fatalf("first %v, last %v", ids(first), ids(last))
 	}
@@ -513,4 +526,101 @@ func ids(es []secrets.Event) []int64 {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+// A fingerprint search finds every injection of a leaked value: after its
+// version fell out of the kept history and its secret was destroyed, and
+// when it was written and injected before an AuditKey was configured (its
+// version still retained when the search ran).
+func TestFingerprintFindsEveryInjection(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		c := newCipher(t)
+		key := newAuditKey(t)
+		const leaked = "leaked-token-pruned-0001"
+		inject := func(m *secrets.Manager, ws string, n int) {
+			for range n {
+				if _, err := m.EnvFor(ctx, ws); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Pruned and destroyed, with an AuditKey throughout.
+		m := newManager(t, s, c, &secrets.Config{AuditKey: key, KeepVersions: 1})
+		mustSet(t, m, "pruned", "TOKEN", leaked)
+		inject(m, "pruned", 3)
+		for i := range 3 {
+			mustSet(t, m, "pruned", "TOKEN", fmt.Sprint("later-value-", i))
+			inject(m, "pruned", 1)
+		}
+		if err := m.Destroy(ctx, "pruned", "TOKEN", 0); err != nil {
+			t.Fatal(err)
+		}
+		// Written and injected before the AuditKey existed.
+		before := newManager(t, s, c, nil)
+		mustSet(t, before, "early", "TOKEN", leaked)
+		mustSet(t, before, "early", "OTHER", "unrelated-value")
+		inject(before, "early", 3)
+		mustSet(t, before, "early", "TOKEN", "rotated-after")
+		inject(before, "early", 2)
+
+		after := newManager(t, s, c, &secrets.Config{AuditKey: key})
+		got, err := after.Events(ctx, secrets.EventQuery{Fingerprint: after.Fingerprint([]byte(leaked)), Action: secrets.ActionInject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := map[string]int{}
+		for _, e := range got {
+			count[e.Workspace]++
+			if !slices.ContainsFunc(e.Secrets, func(es secrets.EventSecret) bool { return es.Name == "TOKEN" && es.Version == 1 }) {
+				t.Errorf("event %d does not list TOKEN version 1: %+v", e.ID, e.Secrets)
+			}
+		}
+		if d := cmp.Diff(map[string]int{"pruned": 3, "early": 3}, count); d != "" {
+			t.Fatalf("injections of the leaked token by workspace (-want +got):\n%s", d)
+		}
+	})
+}
+
+// The authorizer sees the name as stored, whatever spelling the caller
+// used, and a workspace's deletion as an action of its own.
+func TestAuthorizeSeesStoredNames(t *testing.T) {
+	ctx := secrets.WithActor(context.Background(), "user:9")
+	var asked []secrets.Request
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+		asked = append(asked, r)
+		for _, n := range r.Names {
+			if n == "PROD_DB_PASSWORD" && r.Action != secrets.ActionInject && r.Actor == "user:9" {
+				return errors.New("PROD_DB_PASSWORD is for jobs only")
+			}
+		}
+		if r.Action == secrets.ActionDeleteWorkspace {
+			return errors.New("workspaces are deleted by the platform")
+		}
+		return nil
+	}})
+	mustSet(t, m, "ws", "PROD_DB_PASSWORD", "hunter2hunter2")
+	for what, call := range map[string]func() error{
+		"Get":        func() error { _, err := m.Get(ctx, "ws", "prod_db_password"); return err },
+		"GetVersion": func() error { _, err := m.GetVersion(ctx, "ws", "Prod_Db_Password", 1); return err },
+		"Set":        func() error { _, err := m.Set(ctx, "ws", "prod_DB_password", []byte("x"), nil); return err },
+		"SetInfo":    func() error { _, err := m.SetInfo(ctx, "ws", "prod_db_PASSWORD", secrets.Info{}, 0); return err },
+		"Rename":     func() error { _, err := m.Rename(ctx, "ws", "prod_db_password", "X", 0); return err },
+		"Delete":     func() error { _, err := m.Delete(ctx, "ws", "PROD_db_password", 0); return err },
+		"Destroy":    func() error { return m.Destroy(ctx, "ws", "prod_db_password", 0) },
+		"Meta":       func() error { _, err := m.Meta(ctx, "ws", "prod_db_password"); return err },
+		"Import":     func() error { _, err := m.Import(ctx, "ws", []byte("Prod_Db_Password=x\n")); return err },
+	} {
+		if err := call(); !errors.Is(err, secrets.ErrForbidden) {
+			t.Errorf("%s under another spelling: %v, want ErrForbidden", what, err)
+		}
+	}
+	if err := m.DeleteWorkspace(ctx, "ws"); !errors.Is(err, secrets.ErrForbidden) {
+		t.Fatalf("DeleteWorkspace: %v", err)
+	}
+	for _, r := range asked {
+		if r.Action == secrets.ActionDeleteWorkspace && len(r.Names) != 0 {
+			t.Fatalf("DeleteWorkspace asked with names %v", r.Names)
+		}
+	}
 }

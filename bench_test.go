@@ -85,7 +85,7 @@ func fill(b *testing.B, m *secrets.Manager, ws string, n int) {
 		val[i] = 'a' + byte(i%26)
 	}
 	for i := range n {
-		if _, err := m.Set(ctx, ws, fmt.Sprintf("SECRET_%04d", i), val); err != nil {
+		if _, err := m.Set(ctx, ws, fmt.Sprintf("SECRET_%04d", i), val, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -185,7 +185,7 @@ func BenchmarkSetPostgres(b *testing.B) {
 	ct := make([]byte, benchValueSize+33)
 	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 42))
 	compare(b, func() error {
-		_, err := m.Set(ctx, "ws", "SECRET_0000", val)
+		_, err := m.Set(ctx, "ws", "SECRET_0000", val, nil)
 		return err
 	}, func() error {
 		_, err := insert.ExecContext(ctx, "ws", "SECRET_0000", ct)
@@ -197,13 +197,16 @@ func BenchmarkSetPostgres(b *testing.B) {
 // what auditing costs (a Manager never writes without them).
 type unaudited struct{ secrets.Store }
 
-func (u unaudited) Put(ctx context.Context, w secrets.Write) error {
-	w.Audit = nil
-	return u.Store.Put(ctx, w)
+func (u unaudited) Put(ctx context.Context, ws ...secrets.Write) error {
+	for i := range ws {
+		ws[i].Audit = nil
+	}
+	return u.Store.Put(ctx, ws...)
 }
 
-func (u unaudited) Env(ctx context.Context, ws string, _ *secrets.Event, _ bool) ([]secrets.Version, error) {
-	return u.Store.(secrets.EnvStore).Env(ctx, ws, nil, false)
+func (u unaudited) Env(ctx context.Context, ws string, q secrets.EnvQuery) (secrets.Snapshot, error) {
+	q.Audit = nil
+	return u.Store.Env(ctx, ws, q)
 }
 
 // BenchmarkAuditOverhead: Set and EnvFor (100 secrets) on Postgres with
@@ -220,10 +223,10 @@ func BenchmarkAuditOverhead(b *testing.B) {
 	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 7))
 	b.Run("Set", func(b *testing.B) {
 		compare(b, func() error {
-			_, err := audited.Set(ctx, "ws", "SECRET_0000", val)
+			_, err := audited.Set(ctx, "ws", "SECRET_0000", val, nil)
 			return err
 		}, func() error {
-			_, err := plain.Set(ctx, "ws", "SECRET_0001", val)
+			_, err := plain.Set(ctx, "ws", "SECRET_0001", val, nil)
 			return err
 		})
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 
@@ -143,10 +144,9 @@ var _ Cipher = (*RemoteCipher)(nil)
 // workspace per cache period). Package github.com/dataspace/secrets/kms
 // builds one from a key URI.
 //
-// Its errors carry the service's own error text. A failed unwrap matches
-// ErrDecrypt whatever the cause, since a remote service does not tell
-// tampering from other refusals in a way Tink exposes; read the message to
-// tell an unreachable service from a rejected ciphertext.
+// Its errors carry the service's own error text (which holds no token: the
+// KMS clients keep credentials out of their errors). A refused unwrap
+// matches ErrDecrypt; a network failure does not.
 type RemoteCipher struct {
 	id   string
 	aead tink.AEADWithContext
@@ -204,19 +204,25 @@ func (c *RemoteCipher) ID() string { return c.id }
 func (c *RemoteCipher) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	ct, err := c.aead.EncryptWithContext(ctx, plaintext, associatedData)
 	if err != nil {
-		return nil, fmt.Errorf("secrets: master key %s: encrypt: %w", c.id, err)
+		return nil, wrapf(err, "master key %s: encrypt", c.id)
 	}
 	return ct, nil
 }
 
 // Decrypt asks the service to decrypt ciphertext bound to associatedData.
+// A refusal matches [ErrDecrypt]; a service that cannot be reached (a
+// network error) does not, so that an outage is not taken for tampering.
 func (c *RemoteCipher) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	p, err := c.aead.DecryptWithContext(ctx, ciphertext, associatedData)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("secrets: master key %s: %w", c.id, errors.Join(ErrDecrypt, err))
+		var ne net.Error
+		if errors.As(err, &ne) {
+			return nil, wrapf(err, "master key %s: unreachable", c.id)
+		}
+		return nil, &failure{class: ErrDecrypt, msg: "master key " + c.id + " refused to decrypt", cause: err}
 	}
 	return p, nil
 }
@@ -228,8 +234,13 @@ func (c *RemoteCipher) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "RemoteCiphe
 // made for one purpose can never be accepted for another.
 const (
 	adWorkspaceKey = "dataspace.secrets/v1/workspace-key"
-	adSecret       = "dataspace.secrets/v1/secret-version"
+	adSecretV1     = "dataspace.secrets/v1/secret-version"
+	adSecretV2     = "dataspace.secrets/v2/secret-version"
+	adMasterCheck  = "dataspace.secrets/v1/master-key-check"
 )
+
+// formatCurrent is the format of the associated data of new versions.
+const formatCurrent = 2
 
 // associatedData encodes fields unambiguously: each is preceded by its
 // length as a 4-byte big-endian integer, so that no two lists of fields
@@ -251,57 +262,81 @@ func workspaceKeyAD(workspace, cipherID string) []byte {
 	return associatedData(adWorkspaceKey, workspace, cipherID)
 }
 
-func secretAD(workspace, secretID, name string, version int64) []byte {
-	return appendSecretAD(nil, workspace, secretID, name, version)
-}
+func masterCheckAD(cipherID string) []byte { return associatedData(adMasterCheck, cipherID) }
 
-// appendSecretAD appends associatedData(adSecret, workspace, secretID,
-// name, decimal version) to b: EnvFor reuses one buffer for all secrets.
-func appendSecretAD(b []byte, workspace, secretID, name string, version int64) []byte {
+// appendSecretAD appends the associated data of version v to b: EnvFor
+// reuses one buffer for all secrets. Format 2 binds the workspace, the
+// secret's ID, its name, the version number and the flags that decide
+// who sees the value and how it is delivered; format 1 (the first
+// releases) the same without the flags.
+func appendSecretAD(b []byte, v *Version) []byte {
 	var num [20]byte
-	v := strconv.AppendInt(num[:0], version, 10)
-	for _, f := range [...]string{adSecret, workspace, secretID, name} {
+	n := strconv.AppendInt(num[:0], v.Version, 10)
+	label := adSecretV2
+	if v.Format < 2 {
+		label = adSecretV1
+	}
+	for _, f := range [...]string{label, v.Workspace, v.SecretID, v.Name} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
-	return append(b, v...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
+	b = append(b, n...)
+	if v.Format >= 2 {
+		flags := [2]byte{'-', '-'}
+		if v.WriteOnly {
+			flags[0] = 'w'
+		}
+		if v.File {
+			flags[1] = 'f'
+		}
+		b = binary.BigEndian.AppendUint32(b, 2)
+		b = append(b, flags[:]...)
+	}
+	return b
 }
 
-// dataKey is an unwrapped workspace keyset: its AEAD primitive and the IDs
-// of the keys it holds.
+// dataKey is an unwrapped workspace keyset: its AEAD primitive, the IDs
+// of the keys it holds, and the generation the Store gave it.
 type dataKey struct {
-	handle   *keyset.Handle
-	aead     tink.AEAD
-	primary  uint32
-	known    map[uint32]bool // every key of the keyset, enabled or not
-	revision int64
+	handle  *keyset.Handle
+	aead    tink.AEAD
+	primary uint32
+	gen     int64
 }
 
 // Format keeps key material out of fmt output, should a dataKey ever be
 // printed while debugging.
 func (k *dataKey) Format(f fmt.State, _ rune) { io.WriteString(f, "dataKey([redacted])") }
 
-func newDataKey(h *keyset.Handle, revision int64) (*dataKey, error) {
+func newDataKey(h *keyset.Handle, gen int64) (*dataKey, error) {
 	a, err := aead.New(h)
 	if err != nil {
-		return nil, fmt.Errorf("secrets: data key: %w", err)
+		return nil, wrapf(err, "data key")
 	}
-	info := h.KeysetInfo()
-	k := &dataKey{handle: h, aead: a, primary: info.GetPrimaryKeyId(), known: map[uint32]bool{}, revision: revision}
-	for _, ki := range info.GetKeyInfo() {
-		k.known[ki.GetKeyId()] = true
-	}
-	return k, nil
+	return &dataKey{handle: h, aead: a, primary: h.KeysetInfo().GetPrimaryKeyId(), gen: gen}, nil
 }
 
-// cipherKeyID returns the ID of the Tink key that produced ciphertext, from
-// its 5-byte Tink output prefix.
-func cipherKeyID(ciphertext []byte) (uint32, bool) {
-	if len(ciphertext) < 5 || ciphertext[0] != 1 {
-		return 0, false
+// seal encrypts value as version v, setting its ciphertext, key ID and
+// format.
+func (k *dataKey) seal(v *Version, value []byte) error {
+	v.Format = formatCurrent
+	ct, err := k.aead.Encrypt(value, appendSecretAD(nil, v))
+	if err != nil {
+		return wrapf(err, "encrypt %s", v.Name)
 	}
-	return binary.BigEndian.Uint32(ciphertext[1:5]), true
+	v.Ciphertext, v.KeyID = ct, k.primary
+	return nil
+}
+
+// open decrypts version v. Any failure is ErrDecrypt, without saying which
+// check failed.
+func (k *dataKey) open(v *Version) ([]byte, error) {
+	p, err := k.aead.Decrypt(v.Ciphertext, appendSecretAD(nil, v))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return p, nil
 }
 
 // kek adapts a Cipher to the interface Tink uses to wrap keysets. It keeps
@@ -328,7 +363,7 @@ func (k *kek) DecryptWithContext(ctx context.Context, c, ad []byte) ([]byte, err
 func newWorkspaceKey(ctx context.Context, c Cipher, workspace string) (*keyset.Handle, []byte, error) {
 	h, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
 	if err != nil {
-		return nil, nil, fmt.Errorf("secrets: new data key: %w", err)
+		return nil, nil, wrapf(err, "new data key")
 	}
 	wrapped, err := wrapKey(ctx, c, workspace, h)
 	if err != nil {
@@ -340,7 +375,7 @@ func newWorkspaceKey(ctx context.Context, c Cipher, workspace string) (*keyset.H
 func wrapKey(ctx context.Context, c Cipher, workspace string, h *keyset.Handle) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), &kek{c: c}, workspaceKeyAD(workspace, c.ID())); err != nil {
-		return nil, fmt.Errorf("secrets: wrap data key with master key %s: %w", c.ID(), err)
+		return nil, wrapf(err, "wrap data key with master key %s", c.ID())
 	}
 	return buf.Bytes(), nil
 }
@@ -356,9 +391,9 @@ func unwrapKey(ctx context.Context, c Cipher, wk WrappedKey) (*keyset.Handle, er
 		}
 		if k.err != nil && k.err != ErrDecrypt {
 			// The Cipher's own error: an unreachable KMS, or its refusal.
-			return nil, fmt.Errorf("secrets: unwrap data key of workspace %q: %w", wk.Workspace, k.err)
+			return nil, wrapf(k.err, "unwrap data key of workspace %q", wk.Workspace)
 		}
-		return nil, fmt.Errorf("secrets: unwrap data key of workspace %q: %w", wk.Workspace, ErrDecrypt)
+		return nil, errorf(ErrDecrypt, "the data key of workspace %q does not decrypt under master key %s (tampered, or not the right master key)", wk.Workspace, wk.CipherID)
 	}
 	return h, nil
 }

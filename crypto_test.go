@@ -50,7 +50,7 @@ func TestTamperedCiphertextFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(orig.Ciphertext)
+	n := len(orig.Current.Ciphertext)
 	for i := range n {
 		for _, mask := range []byte{0x01, 0x80, 0xff} {
 			ts.version = func(v *secrets.Version) { v.Ciphertext[i] ^= mask }
@@ -84,30 +84,31 @@ func TestMovedCiphertextFails(t *testing.T) {
 		mustSet(t, m, "B", "TOKEN", "b-token")
 		return s, m
 	}
-	lookup := func(t *testing.T, s secrets.Store, ws, name string) secrets.Version {
-		v, err := s.Lookup(ctx, ws, name)
+	lookup := func(t *testing.T, s secrets.Store, ws, name string) secrets.Entry {
+		e, err := s.Lookup(ctx, ws, name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v
+		return e
 	}
-	// overwrite adds a version to dst whose ciphertext is src's.
-	overwrite := func(t *testing.T, s secrets.Store, dst secrets.Version, src []byte) {
+	// overwrite gives dst a new version whose ciphertext is src.
+	overwrite := func(t *testing.T, s secrets.Store, dst secrets.Entry, src []byte) {
 		next := dst
-		next.Version++
-		next.Ciphertext = src
-		if err := s.Put(ctx, secrets.Write{Version: next, Expect: dst.Version, Keep: 10}); err != nil {
+		next.Revision++
+		next.Current.Version++
+		next.Current.Ciphertext = src
+		if err := s.Put(ctx, secrets.Write{Entry: next, Expect: dst.Revision, NewVersion: true, Keep: 10}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Run("another secret", func(t *testing.T) {
 		s, m := setup(t)
-		overwrite(t, s, lookup(t, s, "A", "OTHER"), lookup(t, s, "A", "TOKEN").Ciphertext)
+		overwrite(t, s, lookup(t, s, "A", "OTHER"), lookup(t, s, "A", "TOKEN").Current.Ciphertext)
 		expectDecryptFailure(t, m, "A", "OTHER")
 	})
 	t.Run("another workspace", func(t *testing.T) {
 		s, m := setup(t)
-		overwrite(t, s, lookup(t, s, "B", "TOKEN"), lookup(t, s, "A", "TOKEN").Ciphertext)
+		overwrite(t, s, lookup(t, s, "B", "TOKEN"), lookup(t, s, "A", "TOKEN").Current.Ciphertext)
 		expectDecryptFailure(t, m, "B", "TOKEN")
 	})
 	t.Run("another workspace with the same key", func(t *testing.T) {
@@ -117,51 +118,104 @@ func TestMovedCiphertextFails(t *testing.T) {
 		ka, _ := s.Key(ctx, "A")
 		kb, _ := s.Key(ctx, "B")
 		ka.Workspace = "B"
-		if err := s.PutKey(ctx, ka, kb.Revision); err != nil {
+		if _, err := s.PutKey(ctx, ka, kb.Generation); err != nil {
 			t.Fatal(err)
 		}
 		_ = m
-		cold := newManager(t, s, c, nil) // m has B's real key cached
-		expectDecryptFailure(t, cold, "B", "TOKEN")
+		expectDecryptFailure(t, newManager(t, s, c, nil), "B", "TOKEN")
 	})
 	t.Run("older version put back as current", func(t *testing.T) {
 		s, m := setup(t)
-		hist, err := s.History(ctx, "A", lookup(t, s, "A", "TOKEN").SecretID)
+		cur := lookup(t, s, "A", "TOKEN")
+		hist, err := s.History(ctx, "A", cur.SecretID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		overwrite(t, s, hist[0], hist[1].Ciphertext)
+		overwrite(t, s, cur, hist[1].Ciphertext)
 		expectDecryptFailure(t, m, "A", "TOKEN")
 	})
 	t.Run("renamed row", func(t *testing.T) {
 		s, m := setup(t)
-		v := lookup(t, s, "A", "OTHER")
-		next := v
-		next.Version++
-		next.Name = "RENAMED"
-		if err := s.Put(ctx, secrets.Write{Version: next, Expect: v.Version, Keep: 10}); err != nil {
+		e := lookup(t, s, "A", "OTHER")
+		next := e
+		next.Revision++
+		next.Name, next.Current.Name = "RENAMED", "RENAMED"
+		reseal := []secrets.Version{next.Current} // the same ciphertext under another name
+		if err := s.Put(ctx, secrets.Write{Entry: next, Expect: e.Revision, Reseal: reseal, Keep: 10}); err != nil {
 			t.Fatal(err)
 		}
 		expectDecryptFailure(t, m, "A", "RENAMED")
 	})
-	t.Run("deleted and recreated secret", func(t *testing.T) {
+	t.Run("destroyed and recreated secret", func(t *testing.T) {
 		s, m := setup(t)
 		old := lookup(t, s, "A", "OTHER")
-		if err := m.Delete(ctx, "A", "OTHER"); err != nil {
+		if err := m.Destroy(ctx, "A", "OTHER", 0); err != nil {
 			t.Fatal(err)
 		}
 		mustSet(t, m, "A", "OTHER", "new-value")
 		fresh := lookup(t, s, "A", "OTHER")
 		// Same name, same version number, a new secret ID.
-		if err := s.Delete(ctx, "A", fresh.SecretID, fresh.Version, nil); err != nil {
+		if err := s.Put(ctx, secrets.Write{Entry: fresh, Expect: fresh.Revision, Destroy: true}); err != nil {
 			t.Fatal(err)
 		}
-		fresh.Ciphertext = old.Ciphertext
-		if err := s.Put(ctx, secrets.Write{Version: fresh, Keep: 10}); err != nil {
+		fresh.Current.Ciphertext = old.Current.Ciphertext
+		if err := s.Put(ctx, secrets.Write{Entry: fresh, NewVersion: true, Keep: 10}); err != nil {
 			t.Fatal(err)
 		}
 		expectDecryptFailure(t, m, "A", "OTHER")
 	})
+}
+
+// Flags that decide who sees a value, and how it is delivered, are bound
+// into its ciphertext: flipping one in the database, or passing a current
+// ciphertext off as one of the first format (without flags), makes it
+// fail to decrypt, never reveals it.
+func TestFlagsAreBound(t *testing.T) {
+	ctx := context.Background()
+	base := secrets.NewMemoryStore()
+	ts := &tamperStore{Store: base}
+	m := newManager(t, ts, newCipher(t), nil)
+	if _, err := m.Set(ctx, "ws", "DEPLOY_KEY", []byte("write-only-value"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, m, "ws", "DEPLOY_KEY", "write-only-value-2") // history of two
+	if _, err := m.Get(ctx, "ws", "DEPLOY_KEY"); !errors.Is(err, secrets.ErrWriteOnly) {
+		t.Fatalf("Get: %v", err)
+	}
+	for what, flip := range map[string]func(v *secrets.Version){
+		"write-only off": func(v *secrets.Version) { v.WriteOnly = false },
+		"file on":        func(v *secrets.Version) { v.File = true },
+		"format 1":       func(v *secrets.Version) { v.Format = 1 },
+	} {
+		ts.version = flip
+		env, err := m.EnvFor(ctx, "ws")
+		var de *secrets.DecryptError
+		if !errors.As(err, &de) || env != nil || !cmp.Equal(de.Names, []string{"DEPLOY_KEY"}) {
+			t.Fatalf("%s: EnvFor %d entries, %v", what, len(env), err)
+		}
+		if what != "write-only off" {
+			continue // Get refuses a write-only secret before decrypting
+		}
+		for _, v := range []int64{0, 1, 2} {
+			var err error
+			var got secrets.Secret
+			if v == 0 {
+				got, err = m.Get(ctx, "ws", "DEPLOY_KEY")
+			} else {
+				got, err = m.GetVersion(ctx, "ws", "DEPLOY_KEY", v)
+			}
+			if !errors.Is(err, secrets.ErrDecrypt) || got.Value.Len() != 0 {
+				t.Fatalf("%s, version %d: %v", what, v, err)
+			}
+		}
+		if text, err := m.Export(ctx, "ws"); !errors.Is(err, secrets.ErrDecrypt) || text != nil {
+			t.Fatalf("%s: Export %v", what, err)
+		}
+	}
+	ts.version = nil
+	if got := envMap(t, m, "ws")["DEPLOY_KEY"]; got != "write-only-value-2" {
+		t.Fatalf("untampered: %q", got)
+	}
 }
 
 func TestWrongMasterKeyFails(t *testing.T) {
@@ -374,11 +428,11 @@ func TestRemoteCipher(t *testing.T) {
 
 	// From a local master key to the KMS, while serving.
 	local := newCipher(t)
-	m2 := newManager(t, s, local, nil)
+	m2 := newManager(t, s, local, &secrets.Config{AddMasterKey: true})
 	mustSet(t, m2, "legacy", "OLD", "local-wrapped")
 	moving := newManager(t, s, kms, &secrets.Config{DecryptOnly: []secrets.Cipher{local}})
-	if n, err := moving.Rewrap(ctx, nil); err != nil || n != 1 {
-		t.Fatalf("rewrap to the KMS: %d %v", n, err)
+	if res, err := moving.Rewrap(ctx, nil); err != nil || res.Rewrapped != 1 {
+		t.Fatalf("rewrap to the KMS: %+v %v", res, err)
 	}
 	if got := mustGet(t, newManager(t, s, kms, nil), "legacy", "OLD"); got != "local-wrapped" {
 		t.Fatal(got)

@@ -15,21 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// envMap reads a workspace back as name -> value.
-func envMap(t testing.TB, m *secrets.Manager, ws string) map[string]string {
-	t.Helper()
-	env, err := m.EnvFor(context.Background(), ws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	for _, kv := range env {
-		n, v, _ := strings.Cut(kv, "=")
-		out[n] = v
-	}
-	return out
-}
-
 func TestImportSyntax(t *testing.T) {
 	text := "# a comment\n" +
 		"\n" +
@@ -106,7 +91,7 @@ func TestImportErrors(t *testing.T) {
 		mustSet(t, m, "ws", "KEEP", "unchanged")
 		_, err := m.Import(context.Background(), "ws", []byte(tc.text))
 		var de *secrets.DotenvError
-		if !errors.Is(err, tc.want) || !errors.As(err, &de) || !errors.Is(err, secrets.ErrInvalidDotenv) {
+		if !errors.As(err, &de) || !errors.Is(err, secrets.ErrInvalidDotenv) || tc.want != secrets.ErrInvalidDotenv && de.Reason != tc.want {
 			t.Errorf("Import(%.30q): %v, want %v in a DotenvError", tc.text, err, tc.want)
 			continue
 		}
@@ -119,6 +104,33 @@ func TestImportErrors(t *testing.T) {
 		if d := cmp.Diff(map[string]string{"KEEP": "unchanged"}, envMap(t, m, "ws")); d != "" {
 			t.Errorf("a refused import changed the workspace:\n%s", d)
 		}
+	}
+}
+
+// Lines may end with a lone CR (old Mac files), and a leading UTF-8
+// byte-order mark is skipped; a CR inside quotes is part of the value.
+func TestImportLineEndingsAndBOM(t *testing.T) {
+	for name, tc := range map[string]struct {
+		text string
+		want map[string]string
+	}{
+		"CR only":   {"A=1\rB=two words\r# comment\rC='x'\r", map[string]string{"A": "1", "B": "two words", "C": "x"}},
+		"mixed":     {"A=1\r\nB=2\rC=3\n", map[string]string{"A": "1", "B": "2", "C": "3"}},
+		"BOM":       {"\xef\xbb\xbfFIRST=1\nSECOND=2\n", map[string]string{"FIRST": "1", "SECOND": "2"}},
+		"quoted CR": {"A='one\rtwo'\rB=3", map[string]string{"A": "one\rtwo", "B": "3"}},
+	} {
+		m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+		if _, err := m.Import(context.Background(), "ws", []byte(tc.text)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d := cmp.Diff(tc.want, envMap(t, m, "ws")); d != "" {
+			t.Fatalf("%s (-want +got):\n%s", name, d)
+		}
+	}
+	_, err := secrets.ParseDotenv([]byte("A=1\rB='unterminated\rC=3"))
+	var de *secrets.DotenvError
+	if !errors.As(err, &de) || de.Line != 2 {
+		t.Fatalf("line of an error after CR endings: %v", err)
 	}
 }
 
@@ -137,10 +149,13 @@ func TestImportAllOrNothing(t *testing.T) {
 	if d := cmp.Diff(before, envMap(t, m, "ws")); d != "" {
 		t.Fatalf("a failed import changed the workspace:\n%s", d)
 	}
-	if _, err := m.Import(ctx, "ws", []byte("a=new-a\nB=b\n")); err != nil {
+	if _, err := m.Import(ctx, "ws", []byte("a=new-a\nB=b\n")); !errors.Is(err, secrets.ErrInvalidDotenv) {
+		t.Fatalf("import under another spelling: %v", err)
+	}
+	if _, err := m.Import(ctx, "ws", []byte("A=new-a\nB=b\n")); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(map[string]string{"a": "new-a", "B": "b"}, envMap(t, m, "ws")); d != "" {
+	if d := cmp.Diff(map[string]string{"A": "new-a", "B": "b"}, envMap(t, m, "ws")); d != "" {
 		t.Fatalf("after import:\n%s", d)
 	}
 	vs, err := m.Versions(ctx, "ws", "A")

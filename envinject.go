@@ -3,156 +3,247 @@ package secrets
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"time"
 )
 
-// EnvFor returns the workspace's secrets as "NAME=value" strings, sorted by
-// name, ready for [os/exec.Cmd.Env] (merge them onto a base with
-// [Environ]). All of them come from one consistent read of the Store: a
-// concurrent write is seen entirely or not at all. A workspace without
-// secrets gives an empty, non-nil slice. Write-only secrets are included:
-// injection is what they are for.
+// EnvFor returns the workspace's live secrets as "NAME=value" strings,
+// sorted by name, ready for [os/exec.Cmd.Env] (merge them onto a base
+// with [Environ]). All of them come from one consistent read of the
+// Store: a concurrent write is seen entirely or not at all. A workspace
+// without secrets gives an empty, non-nil slice. Write-only secrets are
+// included (injection is what they are for), and so are file secrets, as
+// their values: only [Manager.Prepare] delivers those as files. Expired
+// secrets are given, left out or refused as Config.Expired says.
 //
 // If any value fails to decrypt, EnvFor returns no environment and a
-// *[DecryptError] naming every secret that failed (never a value). If
-// another replica has rotated the workspace's data key, EnvFor reloads the
-// key once and succeeds.
+// *[DecryptError] naming every secret that failed (never a value). A
+// rotation, re-wrap or kill switch by another replica is never reported
+// as tampering: rows read under a key that has changed since are read
+// again with the new key.
 //
 // The strings hold the values in the clear: pass them to the child and
 // drop them; never log them.
 //
-// The read is audited as an inject event (see Config.AuditReads). With an
-// EnvStore the event is recorded by the same statement that reads the
-// values; if decryption then fails, a failed event follows it.
+// The read is audited as an inject event (see Config.AuditReads), which
+// the Store records in the same statement as the read.
 func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
-	e, err := m.begin(ctx, ActionInject, ws)
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionInject, ws)
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	r, err := m.readEnv(ctx, e, nil)
 	if err != nil {
 		return nil, err
 	}
-	env, _, err := m.envFor(ctx, e, false)
-	return env, err
+	env := make([]string, len(r.items))
+	for i, it := range r.items {
+		env[i] = it.kv
+	}
+	return env, nil
 }
 
-// envFor reads, decrypts and audits a workspace's environment. With
-// skipWriteOnly it leaves write-only secrets out and returns their names.
-func (m *Manager) envFor(ctx context.Context, e *Event, skipWriteOnly bool) ([]string, []string, error) {
+// envItem is one secret of an environment read: its "NAME=value" string
+// and what is bound to it.
+type envItem struct {
+	kv        string
+	nameLen   int
+	version   int64
+	file      bool
+	writeOnly bool
+}
+
+func (it envItem) name() string  { return it.kv[:it.nameLen] }
+func (it envItem) value() string { return it.kv[it.nameLen+1:] }
+
+// envRead is what one read of a workspace's environment gave.
+type envRead struct {
+	state   int64
+	items   []envItem // sorted by name
+	expired []string  // names of secrets past their expiry, given or not
+}
+
+// readEnv reads, decrypts and audits the workspace's environment, or the
+// secrets of names (all of which must exist). e is the event of the read,
+// not yet recorded: its action is inject or export.
+func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRead, error) {
 	ws := e.Workspace
-	vs, recorded, err := m.readEnv(ctx, e, skipWriteOnly) // Export needs WriteOnly
+	snap, recorded, err := m.readSnapshot(ctx, e, names)
 	if err != nil {
-		return nil, nil, m.failed(ctx, e, err)
+		return envRead{}, m.failed(ctx, e, err)
 	}
-	env := make([]string, 0, len(vs))
-	var skipped []string
-	if len(vs) > 0 {
-		k, err := m.dataKey(ctx, ws)
-		if err == nil {
-			k, err = m.freshKey(ctx, ws, k, vs...)
-		}
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDecrypt) {
-			// No usable key: every secret is unreadable.
-			names := make([]string, len(vs))
-			for i, v := range vs {
-				names[i] = v.Name
+	for attempt := 0; len(snap.Entries) > 0; attempt++ {
+		k, err := m.keyFor(ctx, ws, snap.KeyGen)
+		if errors.Is(err, errStale) && attempt < maxAttempts {
+			// Read under a key replaced since (a rotation by another
+			// replica): read again, and record what that read saw if the
+			// workspace changed meanwhile.
+			if snap, err = m.store.Env(ctx, ws, EnvQuery{Names: names}); err != nil {
+				return envRead{}, m.failed(ctx, e, err)
 			}
-			return nil, nil, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: names, Cause: err})
+			if recorded && snap.State != e.State {
+				again := *e
+				again.ID, again.State = 0, snap.State
+				if err := m.recordRead(ctx, &again); err != nil {
+					return envRead{}, err
+				}
+			}
+			continue
 		}
 		if err != nil {
-			return nil, nil, m.failed(ctx, e, err)
+			return envRead{}, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: entryNames(snap.Entries), Cause: err})
 		}
-		// All "NAME=value" strings are built in one buffer and cut from
-		// one string: two allocations instead of one per secret.
-		size := 0
-		for _, v := range vs {
-			size += len(v.Name) + 1 + len(v.Ciphertext)
-		}
-		buf := make([]byte, 0, size)
-		ends := make([]int, 0, len(vs))
-		var ad []byte
-		var failed []string
-		for _, v := range vs {
-			if skipWriteOnly && v.WriteOnly {
-				skipped = append(skipped, v.Name)
-				continue
-			}
-			ad = appendSecretAD(ad[:0], v.Workspace, v.SecretID, v.Name, v.Version)
-			p, err := k.aead.Decrypt(v.Ciphertext, ad)
-			if err != nil {
-				failed = append(failed, v.Name)
-				continue
-			}
-			if !recorded && m.cfg.AuditReads != AuditWritesOnly {
-				m.touched(e, v.Name, v.Version, p)
-			}
-			buf = append(buf, v.Name...)
-			buf = append(buf, '=')
-			buf = append(buf, p...)
-			clear(p)
-			ends = append(ends, len(buf))
-		}
-		if failed != nil {
-			// If the read was recorded, this adds that the values were
-			// not delivered after all.
-			clear(buf)
+		r, err := m.decryptEnv(k, ws, snap, names)
+		if err != nil {
 			e.Secrets = nil
-			return nil, nil, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: failed})
+			return envRead{}, m.failed(ctx, e, err)
 		}
-		all := string(buf)
-		clear(buf)
-		start := 0
-		for _, end := range ends {
-			env = append(env, all[start:end])
-			start = end
-		}
-		byName := func(a, b string) int {
-			return strings.Compare(a[:strings.IndexByte(a, '=')], b[:strings.IndexByte(b, '=')])
-		}
-		if !slices.IsSortedFunc(env, byName) { // both stores sort; others may not
-			slices.SortFunc(env, byName)
-		}
+		m.delivered(ctx, e, r, recorded)
+		return r, nil
 	}
-	if recorded {
-		m.published(ctx, *e)
-	} else if err := m.recordRead(ctx, e); err != nil {
-		return nil, nil, err
+	if len(names) > 0 {
+		return envRead{}, m.failed(ctx, e, errorf(ErrNotFound, "%s does not exist", names[0]))
 	}
-	return env, skipped, nil
+	r := envRead{state: snap.State}
+	m.delivered(ctx, e, r, recorded)
+	return r, nil
 }
 
-// readEnv reads the workspace's current versions. Through an EnvStore the
-// read event is recorded in the same round trip (recorded is then true);
-// in AuditBestEffort mode a failure of that falls back to a plain read,
-// whose event recordRead then tries to record again.
-func (m *Manager) readEnv(ctx context.Context, e *Event, full bool) (vs []Version, recorded bool, err error) {
-	es, ok := m.store.(EnvStore)
-	if !ok || full {
-		vs, err = m.store.Current(ctx, e.Workspace)
-		return vs, false, err
-	}
+// readSnapshot reads the workspace, recording e in the same statement
+// (recorded is then true) unless reads are not audited. In
+// AuditBestEffort mode a failure to record falls back to a plain read,
+// whose event delivered then tries to record again.
+func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (snap Snapshot, recorded bool, err error) {
 	if m.cfg.AuditReads == AuditWritesOnly {
-		vs, err = es.Env(ctx, e.Workspace, nil, false)
-		return vs, false, err
+		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names})
+		return snap, false, err
 	}
 	ev := *e
 	ev.Secrets = nil
-	vs, err = es.Env(ctx, e.Workspace, &ev, m.cfg.AuditReads == AuditBestEffort)
+	for _, n := range names {
+		ev.Secrets = append(ev.Secrets, EventSecret{Name: n})
+	}
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditBestEffort})
 	if err == nil {
 		*e = ev
-		return vs, true, nil
+		return snap, true, nil
 	}
-	if ctx.Err() != nil || m.cfg.AuditReads == AuditFailClosed {
-		if m.cfg.AuditReads == AuditFailClosed && ctx.Err() == nil {
-			err = fmt.Errorf("%w: %w", ErrAudit, err)
+	if ctx.Err() != nil {
+		return Snapshot{}, false, err
+	}
+	if m.cfg.AuditReads == AuditFailClosed {
+		return Snapshot{}, false, &failure{class: ErrAudit, msg: "audit event not recorded", cause: err}
+	}
+	if m.cfg.OnAuditError != nil {
+		m.cfg.OnAuditError(ctx, []Event{ev}, err)
+	}
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names})
+	return snap, false, err
+}
+
+// decryptEnv decrypts a snapshot with its key, applying Config.Expired.
+// All "NAME=value" strings are built in one buffer and cut from one
+// string: two allocations instead of one per secret.
+func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []string) (envRead, error) {
+	if len(names) > 0 {
+		if missing := missingNames(snap.Entries, names); missing != "" {
+			return envRead{}, errorf(ErrNotFound, "%s does not exist", missing)
 		}
-		return nil, false, err
 	}
-	vs, err = es.Env(ctx, e.Workspace, nil, false)
-	return vs, false, err
+	r := envRead{state: snap.State, items: make([]envItem, 0, len(snap.Entries))}
+	now := m.now()
+	size := 0
+	for _, en := range snap.Entries {
+		size += len(en.Name) + 1 + len(en.Current.Ciphertext)
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, 0, len(snap.Entries))
+	var ad []byte
+	var failed []string
+	for _, en := range snap.Entries {
+		v := &en.Current
+		if !en.Expires.IsZero() && !now.Before(en.Expires) {
+			r.expired = append(r.expired, en.Name)
+			if m.cfg.Expired == ExpiredOmit {
+				continue
+			}
+		}
+		ad = appendSecretAD(ad[:0], v)
+		p, err := k.aead.Decrypt(v.Ciphertext, ad)
+		if err != nil || v.Name != en.Name {
+			failed = append(failed, en.Name)
+			continue
+		}
+		buf = append(buf, en.Name...)
+		buf = append(buf, '=')
+		buf = append(buf, p...)
+		clear(p)
+		ends = append(ends, len(buf))
+		r.items = append(r.items, envItem{nameLen: len(en.Name), version: v.Version, file: v.File, writeOnly: v.WriteOnly})
+	}
+	if failed != nil {
+		clear(buf)
+		return envRead{}, &DecryptError{Workspace: ws, Names: failed}
+	}
+	if m.cfg.Expired == ExpiredRefuse && len(r.expired) > 0 {
+		clear(buf)
+		return envRead{}, errorf(ErrExpired, "%s expired", strings.Join(r.expired, ", "))
+	}
+	all := string(buf)
+	clear(buf)
+	start := 0
+	for i, end := range ends {
+		r.items[i].kv = all[start:end]
+		start = end
+	}
+	if !slices.IsSortedFunc(r.items, byName) { // both stores sort; others may not
+		slices.SortFunc(r.items, byName)
+	}
+	return r, nil
+}
+
+func byName(a, b envItem) int { return strings.Compare(a.name(), b.name()) }
+
+// delivered completes the read's event with what was delivered, and
+// records it unless the Store did in the read.
+func (m *Manager) delivered(ctx context.Context, e *Event, r envRead, recorded bool) {
+	e.State = r.state
+	e.Secrets = make([]EventSecret, len(r.items))
+	for i, it := range r.items {
+		e.Secrets[i] = EventSecret{Name: it.name(), Version: it.version}
+	}
+	if recorded {
+		m.published(ctx, *e)
+	} else {
+		m.recordRead(ctx, e)
+	}
+}
+
+func entryNames(es []Entry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// missingNames returns the first of names (compared ignoring case) that no
+// entry has, or "".
+func missingNames(es []Entry, names []string) string {
+	have := make(map[string]bool, len(es))
+	for _, e := range es {
+		have[strings.ToLower(e.Name)] = true
+	}
+	for _, n := range names {
+		if !have[strings.ToLower(n)] {
+			return n
+		}
+	}
+	return ""
 }
 
 // DefaultBase returns the base environment that [Manager.Command] uses when
@@ -207,12 +298,12 @@ func Environ(base, secrets []string) []string {
 // calling process's PATH, not in the child's. ctx kills the process if it
 // is done before the command completes.
 //
-// The command's output is not redacted: use [Manager.Run], or pass its
-// Stdout and Stderr through a [Redactor]'s writers.
+// The command's output is not redacted, and file secrets are in its
+// environment as values: use [Manager.Prepare] or [Manager.Run] for both.
 func (m *Manager) Command(ctx context.Context, ws string, base []string, name string, args ...string) (*exec.Cmd, error) {
 	env, err := m.EnvFor(ctx, ws)
 	if err != nil {
-		return nil, fmt.Errorf("secrets: command for workspace %q: %w", ws, err)
+		return nil, wrapf(err, "command for workspace %q", ws)
 	}
 	if base == nil {
 		base = DefaultBase()
@@ -223,141 +314,3 @@ func (m *Manager) Command(ctx context.Context, ws string, base []string, name st
 }
 
 // A Job is a command to run for a workspace with [Manager.Run].
-type Job struct {
-	// Path is the program; without a slash it is looked up in the calling
-	// process's PATH (as exec.Command does), not in the job's.
-	Path string
-	// Args are the arguments, not counting the program name.
-	Args []string
-	// Dir is the working directory; "" means the caller's.
-	Dir string
-	// Base is the environment under the secrets, as for Environ. nil means
-	// DefaultBase; the caller's own environment is never used.
-	Base []string
-	// Stdin feeds the job; nil means no input (the null device).
-	Stdin io.Reader
-	// Stdout and Stderr receive the job's output with every secret value
-	// of the workspace masked (see Redactor); nil discards it.
-	Stdout, Stderr io.Writer
-	// Redact tunes the masking; nil means the defaults.
-	Redact *RedactConfig
-	// WaitDelay bounds how long Run waits for the job's output after it
-	// exits or is killed (its own children may hold it open). Default 5s.
-	WaitDelay time.Duration
-	// Signals, if not nil, are passed on to the job's process group while
-	// it runs (e.g. from signal.Notify, so that an operator's Ctrl-C or a
-	// SIGTERM reaches the job as it would a child of a shell).
-	Signals <-chan os.Signal
-}
-
-// A JobResult is how a job ended.
-type JobResult struct {
-	// ExitCode is the job's exit status, or -1 if a signal ended it.
-	ExitCode int
-	// Signal is the signal that ended the job, or nil.
-	Signal os.Signal
-}
-
-// Run runs a job with the workspace's secrets in its environment and
-// waits for it. Its stdout and stderr pass through separate RedactWriters,
-// so a value printed in pieces, base64-encoded or escaped does not reach
-// them (values shorter than RedactConfig.MinLength excepted).
-//
-// A job that runs and exits, with any status or signal, gives a JobResult
-// and a nil error. An error means the job did not run or did not finish:
-// the workspace could not be read (e.g. ErrDecrypt), its environment is
-// over the kernel's limits (ErrTooLarge, before exec is tried), the
-// program could not be started, or ctx was done, in which case the job's
-// process group is killed and the error wraps ctx.Err().
-func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error) {
-	secretsEnv, err := m.EnvFor(ctx, ws)
-	if err != nil {
-		return JobResult{}, fmt.Errorf("secrets: run for workspace %q: %w", ws, err)
-	}
-	base := job.Base
-	if base == nil {
-		base = DefaultBase()
-	}
-	env := Environ(base, secretsEnv)
-	if err := checkExecSize(job.Path, job.Args, env); err != nil {
-		return JobResult{}, err
-	}
-	red := redactorFor(secretsEnv, job.Redact)
-	cmd := exec.CommandContext(ctx, job.Path, job.Args...)
-	cmd.Env, cmd.Dir, cmd.Stdin = env, job.Dir, job.Stdin
-	killGroup(cmd)
-	cmd.WaitDelay = job.WaitDelay
-	if cmd.WaitDelay <= 0 {
-		cmd.WaitDelay = 5 * time.Second
-	}
-	var outs []*RedactWriter
-	for _, p := range []struct {
-		dst  io.Writer
-		slot *io.Writer
-	}{{job.Stdout, &cmd.Stdout}, {job.Stderr, &cmd.Stderr}} {
-		if p.dst != nil {
-			rw := red.NewWriter(p.dst)
-			outs = append(outs, rw)
-			*p.slot = rw
-		}
-	}
-	runErr := cmd.Start()
-	if runErr == nil {
-		stop := make(chan struct{})
-		if job.Signals != nil {
-			go func() {
-				for {
-					select {
-					case sig := <-job.Signals:
-						signalGroup(cmd.Process, sig)
-					case <-stop:
-						return
-					}
-				}
-			}()
-		}
-		runErr = cmd.Wait()
-		close(stop)
-	}
-	for _, rw := range outs {
-		if err := rw.Flush(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("secrets: job output: %w", err)
-		}
-	}
-	var res JobResult
-	if cmd.ProcessState != nil {
-		res.ExitCode = cmd.ProcessState.ExitCode()
-		res.Signal = exitSignal(cmd.ProcessState)
-	}
-	if ctx.Err() != nil && cmd.ProcessState != nil && !cmd.ProcessState.Success() {
-		return res, fmt.Errorf("secrets: job for workspace %q stopped: %w", ws, ctx.Err())
-	}
-	var exitErr *exec.ExitError
-	if runErr != nil && !errors.As(runErr, &exitErr) {
-		return res, fmt.Errorf("secrets: job for workspace %q: %w", ws, runErr)
-	}
-	return res, nil
-}
-
-// checkExecSize refuses, before exec is tried, an argument list and
-// environment that execve would reject with E2BIG.
-func checkExecSize(path string, args, env []string) error {
-	total := int64(len(path) + 1)
-	for i, s := range append([]string{path}, args...) {
-		if int64(len(s))+1 > MaxEnvString {
-			return fmt.Errorf("secrets: argument %d takes %d bytes, over the %d one may hold: %w", i, len(s)+1, MaxEnvString, ErrTooLarge)
-		}
-		total += int64(len(s)) + 1 + 8 // the string, its NUL and its pointer
-	}
-	for _, kv := range env {
-		if int64(len(kv))+1 > MaxEnvString {
-			name, _, _ := strings.Cut(kv, "=")
-			return fmt.Errorf("secrets: variable %.64s takes %d bytes, over the %d one may hold: %w", name, len(kv)+1, MaxEnvString, ErrTooLarge)
-		}
-		total += int64(len(kv)) + 1 + 8
-	}
-	if limit := execLimit(); total > limit {
-		return fmt.Errorf("secrets: arguments and environment take %d bytes, over the %d the kernel allows: %w", total, limit, ErrTooLarge)
-	}
-	return nil
-}

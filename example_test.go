@@ -34,27 +34,27 @@ func ExampleManager_Set() {
 	m := exampleManager()
 	ctx := secrets.WithActor(context.Background(), "user:42")
 
-	meta, err := m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+	meta, err := m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(meta.Name, meta.Version, meta.UpdatedBy)
 
-	_, err = m.Set(ctx, "ws-1", "LD_PRELOAD", []byte("/tmp/x.so"))
+	_, err = m.Set(ctx, "ws-1", "LD_PRELOAD", []byte("/tmp/x.so"), nil)
 	fmt.Println(errors.Is(err, secrets.ErrReservedName))
 	// Output:
 	// AUTH_TOKEN 1 user:42
 	// true
 }
 
-func ExampleManager_SetIf() {
+func ExampleManager_Set_checkAndSet() {
 	m := exampleManager()
 	ctx := context.Background()
 
 	// Two editors open the settings panel at version 1.
-	seen, _ := m.Set(ctx, "ws-1", "API_KEY", []byte("v1"))
-	_, err1 := m.SetIf(ctx, "ws-1", "API_KEY", []byte("alice"), seen.Version)
-	_, err2 := m.SetIf(ctx, "ws-1", "API_KEY", []byte("bob"), seen.Version)
+	seen, _ := m.Set(ctx, "ws-1", "API_KEY", []byte("v1"), nil)
+	_, err1 := m.Set(ctx, "ws-1", "API_KEY", []byte("alice"), &secrets.SetOptions{IfRevision: seen.Revision})
+	_, err2 := m.Set(ctx, "ws-1", "API_KEY", []byte("bob"), &secrets.SetOptions{IfRevision: seen.Revision})
 	fmt.Println(err1 == nil, errors.Is(err2, secrets.ErrConflict))
 	// Output: true true
 }
@@ -62,15 +62,15 @@ func ExampleManager_SetIf() {
 func ExampleManager_List() {
 	m := exampleManager()
 	ctx := secrets.WithActor(context.Background(), "user:7")
-	m.Set(ctx, "ws-1", "DB_PASSWORD", []byte("hunter2"))
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("rotated"))
+	m.Set(ctx, "ws-1", "DB_PASSWORD", []byte("hunter2"), nil)
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"), nil)
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("rotated"), nil)
 
-	list, err := m.List(ctx, "ws-1")
+	list, err := m.List(ctx, "ws-1", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, s := range list {
+	for _, s := range list.Secrets {
 		fmt.Printf("%s v%d by %s\n", s.Name, s.Version, s.UpdatedBy)
 	}
 	// Output:
@@ -81,7 +81,7 @@ func ExampleManager_List() {
 func ExampleManager_Get() {
 	m := exampleManager()
 	ctx := context.Background()
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"), nil)
 
 	s, err := m.Get(ctx, "ws-1", "AUTH_TOKEN")
 	if err != nil {
@@ -97,8 +97,8 @@ func ExampleManager_Get() {
 func ExampleManager_EnvFor() {
 	m := exampleManager()
 	ctx := context.Background()
-	m.Set(ctx, "ws-1", "B_TOKEN", []byte("b"))
-	m.Set(ctx, "ws-1", "A_TOKEN", []byte("a"))
+	m.Set(ctx, "ws-1", "B_TOKEN", []byte("b"), nil)
+	m.Set(ctx, "ws-1", "A_TOKEN", []byte("a"), nil)
 
 	env, err := m.EnvFor(ctx, "ws-1")
 	if err != nil {
@@ -111,7 +111,7 @@ func ExampleManager_EnvFor() {
 func ExampleManager_Command() {
 	m := exampleManager()
 	ctx := context.Background()
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("s3cr3t"), nil)
 
 	// nil base: DefaultBase, never the backend's own environment.
 	cmd, err := m.Command(ctx, "ws-1", nil, "/bin/sh", "-c", `echo "token has ${#AUTH_TOKEN} characters"`)
@@ -134,10 +134,10 @@ func ExampleEnviron() {
 func ExampleManager_Rollback() {
 	m := exampleManager()
 	ctx := context.Background()
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("good"))
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("bad edit"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("good"), nil)
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("bad edit"), nil)
 
-	meta, _ := m.Rollback(ctx, "ws-1", "AUTH_TOKEN", 1)
+	meta, _ := m.Rollback(ctx, "ws-1", "AUTH_TOKEN", 1, 0)
 	s, _ := m.Get(ctx, "ws-1", "AUTH_TOKEN")
 	fmt.Println(meta.Version, string(s.Value.Reveal()))
 	// Output: 3 good
@@ -157,7 +157,7 @@ func ExampleNewRedactor() {
 func ExampleManager_Run() {
 	m := exampleManager()
 	ctx := context.Background()
-	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("tok_live_7d3f9a"))
+	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("tok_live_7d3f9a"), nil)
 
 	res, err := m.Run(ctx, "ws-1", secrets.Job{
 		Path:   "/bin/sh",

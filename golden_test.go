@@ -3,9 +3,10 @@ package secrets_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -14,30 +15,39 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden-v1.json (only when the format changes on purpose)")
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden-v2.json (only when the format changes on purpose)")
 
-// golden is a store's contents written by version 1 of the format. Every
-// later version of the package must still decrypt it.
-type golden struct {
-	Comment   string             `json:"comment"`
-	MasterKey json.RawMessage    `json:"master_key"` // test-only Tink keyset
-	Key       secrets.WrappedKey `json:"wrapped_key"`
-	Versions  []secrets.Version  `json:"versions"`
-	Values    map[string]string  `json:"values"` // "NAME@version" -> value
+// goldenV1 is a store's contents written by format 1 (the first
+// releases), in their own shape: every later version of the package must
+// still decrypt them.
+type goldenV1 struct {
+	MasterKey json.RawMessage `json:"master_key"`
+	Key       struct {
+		Workspace, CipherID string
+		Ciphertext          []byte
+		Updated             time.Time
+	} `json:"wrapped_key"`
+	Versions []struct {
+		Workspace, SecretID, Name string
+		Version                   int64
+		Ciphertext                []byte
+		KeyID                     uint32
+		EnvSize                   int64
+		Created, Updated          time.Time
+		CreatedBy, UpdatedBy      string
+	} `json:"versions"`
+	Values map[string]string `json:"values"` // "NAME@version" -> value
 }
 
-const goldenPath = "testdata/golden-v1.json"
-
-func TestGoldenCiphertexts(t *testing.T) {
+// TestGoldenV1 loads the first format's data into a store: version 1 of
+// a secret written under one name, version 2 under its new name.
+func TestGoldenV1(t *testing.T) {
 	ctx := context.Background()
-	if *updateGolden {
-		writeGolden(t)
-	}
-	b, err := os.ReadFile(goldenPath)
+	b, err := os.ReadFile("testdata/golden-v1.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g golden
+	var g goldenV1
 	if err := json.Unmarshal(b, &g); err != nil {
 		t.Fatal(err)
 	}
@@ -45,53 +55,123 @@ func TestGoldenCiphertexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ID() != g.Key.CipherID {
-		t.Fatalf("master key ID %s, golden file says %s", c.ID(), g.Key.CipherID)
-	}
 	s := secrets.NewMemoryStore()
-	if err := s.PutKey(ctx, g.Key, 0); err != nil {
+	if _, err := s.PutKey(ctx, secrets.WrappedKey{Workspace: g.Key.Workspace, CipherID: g.Key.CipherID, Ciphertext: g.Key.Ciphertext, Updated: g.Key.Updated}, 0); err != nil {
 		t.Fatal(err)
 	}
-	expect := map[string]int64{}
+	cur := map[string]secrets.Entry{}
 	for _, v := range g.Versions {
-		if err := s.Put(ctx, secrets.Write{Version: v, Expect: expect[v.SecretID], Keep: 10}); err != nil {
+		ver := secrets.Version{Workspace: v.Workspace, SecretID: v.SecretID, Version: v.Version, Name: v.Name, Format: 1,
+			Ciphertext: v.Ciphertext, KeyID: v.KeyID, EnvSize: v.EnvSize, Written: v.Updated, WrittenBy: v.UpdatedBy}
+		e, ok := cur[v.SecretID]
+		w := secrets.Write{Expect: e.Revision, NewVersion: true, Keep: 10}
+		if !ok {
+			e = secrets.Entry{Workspace: v.Workspace, SecretID: v.SecretID, Created: v.Created, CreatedBy: v.CreatedBy}
+		}
+		e.Name, e.Revision, e.Updated, e.UpdatedBy, e.Current = v.Name, e.Revision+1, v.Updated, v.UpdatedBy, ver
+		w.Entry = e
+		if err := s.Put(ctx, w); err != nil {
 			t.Fatal(err)
 		}
-		expect[v.SecretID] = v.Version
+		cur[v.SecretID] = e
 	}
-	m := newManager(t, s, c, nil)
-	cur, err := s.Current(ctx, "golden-ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	currentName := map[string]string{} // secret ID -> current name
-	for _, v := range cur {
-		currentName[v.SecretID] = v.Name
-	}
+	// The store holds a workspace key but knows no master key, as data of
+	// the first releases does: registering this one must be asked for.
+	m := newManager(t, s, c, &secrets.Config{AddMasterKey: true})
 	got := map[string]string{}
 	for _, v := range g.Versions {
-		name := currentName[v.SecretID]
-		sec, err := m.GetVersion(ctx, v.Workspace, name, v.Version)
+		sec, err := m.GetVersion(ctx, v.Workspace, cur[v.SecretID].Name, v.Version)
 		if err != nil {
 			t.Fatalf("%s v%d: %v", v.Name, v.Version, err)
 		}
-		got[v.Name+"@"+itoa(v.Version)] = string(sec.Value.Reveal())
+		got[v.Name+"@"+strconv.FormatInt(v.Version, 10)] = string(sec.Value.Reveal())
 	}
 	if d := cmp.Diff(g.Values, got); d != "" {
 		t.Fatalf("golden values (-want +got):\n%s", d)
 	}
-	env, err := m.EnvFor(ctx, "golden-ws")
+	if d := cmp.Diff(map[string]string{"AUTH_TOKEN": "token-v2", "RENAMED": "multi\nline\n"}, envMap(t, m, "golden-ws")); d != "" {
+		t.Fatalf("golden EnvFor (-want +got):\n%s", d)
+	}
+	// A rotation brings every version to the current format.
+	if _, err := m.RotateKey(ctx, "golden-ws", nil); err != nil {
+		t.Fatal(err)
+	}
+	if vs, n, _ := s.Stale(ctx, "golden-ws", 0, "", 0, 10); n != len(g.Versions) || slices.ContainsFunc(vs, func(v secrets.Version) bool { return v.Format != 2 }) {
+		t.Fatalf("after rotation: %d versions, formats %+v", n, vs)
+	}
+	if d := cmp.Diff(map[string]string{"AUTH_TOKEN": "token-v2", "RENAMED": "multi\nline\n"}, envMap(t, m, "golden-ws")); d != "" {
+		t.Fatalf("EnvFor after rotation (-want +got):\n%s", d)
+	}
+}
+
+// goldenV2 is a store's contents in the current format.
+type goldenV2 struct {
+	Comment   string                       `json:"comment"`
+	MasterKey json.RawMessage              `json:"master_key"`
+	Key       secrets.WrappedKey           `json:"wrapped_key"`
+	Entries   []secrets.Entry              `json:"entries"`
+	History   map[string][]secrets.Version `json:"history"` // secret ID -> versions, oldest first
+	Values    map[string]string            `json:"values"`  // "NAME@version" -> value
+}
+
+const goldenV2Path = "testdata/golden-v2.json"
+
+// TestGoldenV2: data written by format 2 (flags bound) still decrypts, and
+// its flags still hold.
+func TestGoldenV2(t *testing.T) {
+	ctx := context.Background()
+	if *updateGolden {
+		writeGoldenV2(t)
+	}
+	b, err := os.ReadFile(goldenV2Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"AUTH_TOKEN=token-v2", "RENAMED=multi\nline\n"}, env); d != "" {
+	var g goldenV2
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	c, err := secrets.NewLocalCipher(g.MasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := secrets.NewMemoryStore()
+	if _, err := s.PutKey(ctx, g.Key, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range g.Entries {
+		for i, v := range g.History[e.SecretID] {
+			w := e
+			w.Revision, w.Current = int64(i+1), v
+			if err := s.Put(ctx, secrets.Write{Entry: w, Expect: int64(i), NewVersion: true, Keep: 10}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m := newManager(t, s, c, nil)
+	got := map[string]string{}
+	for _, e := range g.Entries {
+		for _, v := range g.History[e.SecretID] {
+			sec, err := m.GetVersion(ctx, e.Workspace, e.Name, v.Version)
+			if errors.Is(err, secrets.ErrWriteOnly) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s v%d: %v", e.Name, v.Version, err)
+			}
+			got[e.Name+"@"+strconv.FormatInt(v.Version, 10)] = string(sec.Value.Reveal())
+		}
+	}
+	if d := cmp.Diff(g.Values, got); d != "" {
+		t.Fatalf("golden values (-want +got):\n%s", d)
+	}
+	want := map[string]string{"AUTH_TOKEN": "token-v2", "DEPLOY_KEY": "write-only-key", "KUBECONFIG_FILE": "apiVersion: v1\n"}
+	if d := cmp.Diff(want, envMap(t, m, "golden-ws")); d != "" {
 		t.Fatalf("golden EnvFor (-want +got):\n%s", d)
 	}
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func writeGolden(t *testing.T) {
+func writeGoldenV2(t *testing.T) {
 	ctx := context.Background()
 	key, err := secrets.GenerateLocalKey()
 	if err != nil {
@@ -102,54 +182,54 @@ func writeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := secrets.NewMemoryStore()
-	clock := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	clock := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	m := newManager(t, s, c, &secrets.Config{Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
 	actx := secrets.WithActor(ctx, "user:golden")
-	for _, w := range []struct{ name, value string }{
-		{"AUTH_TOKEN", "token-v1"}, {"AUTH_TOKEN", "token-v2"}, {"TO_RENAME", "multi\nline\n"},
-	} {
-		if _, err := m.Set(actx, "golden-ws", w.name, []byte(w.value)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := m.Rename(actx, "golden-ws", "TO_RENAME", "RENAMED"); err != nil {
+	mustSet(t, m, "golden-ws", "TOKEN", "token-v1")
+	mustSet(t, m, "golden-ws", "TOKEN", "token-v2")
+	if _, err := m.Rename(actx, "golden-ws", "TOKEN", "AUTH_TOKEN", 0); err != nil {
 		t.Fatal(err)
 	}
-	g := golden{
-		Comment:   "Written by format version 1. Test data only: this master key protects nothing else.",
-		MasterKey: key,
-		Values:    map[string]string{},
+	if _, err := m.Set(actx, "golden-ws", "DEPLOY_KEY", []byte("write-only-key"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
 	}
+	if _, err := m.Set(actx, "golden-ws", "KUBECONFIG_FILE", []byte("apiVersion: v1\n"), &secrets.SetOptions{Info: &secrets.Info{File: true, Description: "a file"}}); err != nil {
+		t.Fatal(err)
+	}
+	g := goldenV2{Comment: "Written by format version 2. Test data only: this master key protects nothing else.",
+		MasterKey: key, History: map[string][]secrets.Version{}, Values: map[string]string{}}
 	if g.Key, err = s.Key(ctx, "golden-ws"); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := s.Current(ctx, "golden-ws")
+	es, err := s.List(ctx, "golden-ws", secrets.ListQuery{Limit: 100, Values: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cur {
-		hist, err := s.History(ctx, "golden-ws", c.SecretID)
+	for _, e := range es {
+		e.Current.KeyGen = 0
+		g.Entries = append(g.Entries, e)
+		hist, err := s.History(ctx, "golden-ws", e.SecretID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := len(hist) - 1; i >= 0; i-- {
 			v := hist[i]
-			g.Versions = append(g.Versions, v)
-			sec, err := m.GetVersion(ctx, "golden-ws", c.Name, v.Version)
-			if err != nil {
-				t.Fatal(err)
+			v.KeyGen = 0
+			g.History[e.SecretID] = append(g.History[e.SecretID], v)
+			if !v.WriteOnly {
+				sec, err := m.GetVersion(ctx, "golden-ws", e.Name, v.Version)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g.Values[e.Name+"@"+strconv.FormatInt(v.Version, 10)] = string(sec.Value.Reveal())
 			}
-			g.Values[v.Name+"@"+itoa(v.Version)] = string(sec.Value.Reveal())
 		}
 	}
 	out, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(goldenPath), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(goldenPath, append(out, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(goldenV2Path, append(out, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

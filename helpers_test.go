@@ -3,6 +3,8 @@ package secrets_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -47,6 +49,55 @@ func newManager(t testing.TB, s secrets.Store, c secrets.Cipher, cfg *secrets.Co
 	return m
 }
 
+// A backend makes Stores over one set of data: each call of replica gives
+// another Store onto it, as another backend process has (for Postgres,
+// with a pool of its own).
+type backend struct {
+	name    string
+	replica func(t testing.TB) secrets.Store
+}
+
+// backends returns the memory store and, where a database is reachable,
+// Postgres over each pool kind, each with fresh data.
+func backends(t *testing.T) []backend {
+	mem := func() backend {
+		var once sync.Once
+		var s *secrets.MemoryStore
+		return backend{"memory", func(testing.TB) secrets.Store {
+			once.Do(func() { s = secrets.NewMemoryStore() })
+			return s
+		}}
+	}
+	out := []backend{mem()}
+	for _, p := range pgPools {
+		var once sync.Once
+		var first *secrets.PostgresStore
+		out = append(out, backend{"postgres-" + p.String(), func(t testing.TB) secrets.Store {
+			once.Do(func() { first = newPGStore(t, p.db(t)) })
+			return sameSchema(t, p.open(t, 8), first)
+		}})
+	}
+	return out
+}
+
+// eachBackend runs fn on every backend, in parallel subtests.
+func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			if strings.HasPrefix(b.name, "postgres") {
+				pgURL(t)
+			}
+			t.Parallel()
+			fn(t, b)
+		})
+	}
+}
+
+// eachStore runs fn with one Store of every backend.
+func eachStore(t *testing.T, fn func(t *testing.T, s secrets.Store)) {
+	eachBackend(t, func(t *testing.T, b backend) { fn(t, b.replica(t)) })
+}
+
 // countingCipher counts master-key calls, as a KMS bill would.
 type countingCipher struct {
 	secrets.Cipher
@@ -67,8 +118,8 @@ type renamedCipher struct {
 
 func (c renamedCipher) ID() string { return c.id }
 
-// tamperStore passes every call to a real Store but lets a test change the
-// versions it returns, as someone with write access to the database would.
+// tamperStore passes every call to a real Store but lets a test change
+// what it returns, as someone with write access to the database would.
 type tamperStore struct {
 	secrets.Store
 	version func(*secrets.Version)
@@ -89,12 +140,12 @@ func (s *tamperStore) Key(ctx context.Context, ws string) (secrets.WrappedKey, e
 	return k, err
 }
 
-func (s *tamperStore) Lookup(ctx context.Context, ws, name string) (secrets.Version, error) {
-	v, err := s.Store.Lookup(ctx, ws, name)
+func (s *tamperStore) Lookup(ctx context.Context, ws, name string) (secrets.Entry, error) {
+	e, err := s.Store.Lookup(ctx, ws, name)
 	if err == nil {
-		s.fix(&v)
+		s.fix(&e.Current)
 	}
-	return v, err
+	return e, err
 }
 
 func (s *tamperStore) History(ctx context.Context, ws, id string) ([]secrets.Version, error) {
@@ -105,12 +156,12 @@ func (s *tamperStore) History(ctx context.Context, ws, id string) ([]secrets.Ver
 	return vs, err
 }
 
-func (s *tamperStore) Current(ctx context.Context, ws string) ([]secrets.Version, error) {
-	vs, err := s.Store.Current(ctx, ws)
-	for i := range vs {
-		s.fix(&vs[i])
+func (s *tamperStore) Env(ctx context.Context, ws string, q secrets.EnvQuery) (secrets.Snapshot, error) {
+	snap, err := s.Store.Env(ctx, ws, q)
+	for i := range snap.Entries {
+		s.fix(&snap.Entries[i].Current)
 	}
-	return vs, err
+	return snap, err
 }
 
 // fuzzCipher is one master key for all fuzz iterations, which would spend
@@ -126,3 +177,54 @@ var fuzzCipher = func() secrets.Cipher {
 	}
 	return c
 }()
+
+func mustSet(t testing.TB, m *secrets.Manager, ws, name, value string) secrets.Meta {
+	t.Helper()
+	meta, err := m.Set(context.Background(), ws, name, []byte(value), nil)
+	if err != nil {
+		t.Fatalf("Set(%s, %s): %v", ws, name, err)
+	}
+	return meta
+}
+
+func mustGet(t testing.TB, m *secrets.Manager, ws, name string) string {
+	t.Helper()
+	s, err := m.Get(context.Background(), ws, name)
+	if err != nil {
+		t.Fatalf("Get(%s, %s): %v", ws, name, err)
+	}
+	return string(s.Value.Reveal())
+}
+
+// envMap returns EnvFor as a map.
+func envMap(t testing.TB, m *secrets.Manager, ws string) map[string]string {
+	t.Helper()
+	env, err := m.EnvFor(context.Background(), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		out[k] = v
+	}
+	return out
+}
+
+// listAll returns every live secret's metadata.
+func listAll(t testing.TB, m *secrets.Manager, ws string) []secrets.Meta {
+	t.Helper()
+	var out []secrets.Meta
+	opts := &secrets.ListOptions{Limit: 1000}
+	for {
+		p, err := m.List(context.Background(), ws, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Secrets...)
+		if p.Next == "" {
+			return out
+		}
+		opts.After = p.Next
+	}
+}

@@ -2,12 +2,18 @@ package secrets_test
 
 import (
 	"bytes"
+	"net/url"
+	"time"
+	"unicode/utf8"
+
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"io"
 	"log/slog"
 	"strings"
@@ -63,6 +69,13 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		"Manager": m, "LocalCipher": cipher, "MemoryStore": store,
 		"[]Secret": []secrets.Secret{s}, "map": map[string]secrets.Value{"k": s.Value},
 		"struct": struct{ S secrets.Secret }{s},
+		// fmt prints unexported fields by reflection, without their
+		// methods: a host's struct must not show the bytes either.
+		"unexported": struct {
+			v secrets.Value
+			s secrets.Secret
+		}{s.Value, s},
+		"*unexported": &struct{ v secrets.Value }{s.Value},
 	}
 	for name, o := range objects {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
@@ -87,17 +100,21 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	errs = append(errs, err)
 	_, err = bad.EnvFor(ctx, "ws")
 	errs = append(errs, err)
-	_, err = bad.Rename(ctx, "ws", "TOKEN", "NEW")
+	_, err = bad.Rename(ctx, "ws", "TOKEN", "NEW", 0)
 	errs = append(errs, err)
-	_, err = m.Set(ctx, "ws", "BAD NAME "+value, []byte(value))
+	_, err = m.Set(ctx, "ws", "BAD NAME "+value, []byte(value), nil)
 	errs = append(errs, err)
-	_, err = m.Set(ctx, "ws", "OK", []byte(value+"\x00"))
+	_, err = m.Set(ctx, "ws", "OK", []byte(value+"\x00"), nil)
 	errs = append(errs, err)
-	_, err = m.Set(ctx, "ws", "OK", []byte(strings.Repeat(value, 5000)))
+	_, err = m.Set(ctx, "ws", "OK", []byte(strings.Repeat(value, 5000)), nil)
 	errs = append(errs, err)
 	_, err = secrets.NewLocalCipher([]byte(value))
 	errs = append(errs, err)
-	_, err = m.SetIf(ctx, "ws", "TOKEN", []byte(value), 9)
+	_, err = m.Set(ctx, "ws", "TOKEN", []byte(value), &secrets.SetOptions{IfRevision: 9})
+	errs = append(errs, err)
+	_, err = m.Import(ctx, "ws", []byte("A='"+value+"\n"))
+	errs = append(errs, err)
+	_, err = m.Diff(ctx, "ws", []byte(value+"\n"), nil)
 	errs = append(errs, err)
 	for i, err := range errs {
 		if err == nil {
@@ -106,4 +123,106 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		}
 		check(fmt.Sprintf("error %d", i), fmt.Sprintf("%v %+v %#v", err, err, errors.Unwrap(err)))
 	}
+}
+
+// No error carries a connection string or its password, whatever the
+// driver reports: a URL it cannot parse, a refused login, an unreachable
+// host. Nor do the audit events that record those errors.
+func TestErrorsHoldNoCredentials(t *testing.T) {
+	const password = "pw-canary-9f3e"
+	base, err := url.Parse(pgURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPassword := func(host string) string {
+		u := *base
+		u.User = url.UserPassword(u.User.Username(), password)
+		if host != "" {
+			u.Host = host
+		}
+		return u.String()
+	}
+	dsns := map[string]string{
+		"wrong password": withPassword(""),
+		"malformed port": strings.Replace(withPassword(""), base.Host, "127.0.0.1:badport", 1),
+		"unreachable":    withPassword("127.0.0.1:1"),
+		"key=value":      "host=127.0.0.1 port=1 user=x password=" + password + " sslmode=disable connect_timeout=1",
+	}
+	for _, driver := range []string{"postgres", "pgx"} {
+		for what, dsn := range dsns {
+			db, err := sqlx.Open(driver, dsn)
+			if err != nil {
+				if strings.Contains(err.Error(), password) {
+					t.Errorf("%s %s: sqlx.Open shows the password (the host's own call): %v", driver, what, err)
+				}
+				continue
+			}
+			s, err := secrets.NewPostgresStore(db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var events []secrets.Event
+			m := newManager(t, s, newCipher(t), &secrets.Config{OnAuditError: func(_ context.Context, es []secrets.Event, _ error) { events = append(events, es...) }})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			var errs []error
+			errs = append(errs, s.Migrate(ctx))
+			_, err = m.Set(ctx, "ws", "A", []byte("x"), nil)
+			errs = append(errs, err)
+			_, err = m.EnvFor(ctx, "ws")
+			errs = append(errs, err)
+			_, err = m.List(ctx, "ws", nil)
+			errs = append(errs, err)
+			_, err = m.Get(ctx, "ws", "A")
+			errs = append(errs, err)
+			cancel()
+			db.Close()
+			for i, err := range errs {
+				if err == nil {
+					t.Errorf("%s %s: call %d succeeded", driver, what, i)
+					continue
+				}
+				text := fmt.Sprintf("%v %+v", err, err)
+				if strings.Contains(text, password) || strings.ContainsAny(err.Error(), "\n\r") {
+					t.Errorf("%s %s: call %d: %q", driver, what, i, err)
+				}
+				var pe *pq.Error
+				if errors.As(err, &pe) {
+					t.Errorf("%s %s: a *pq.Error reached the caller: %v", driver, what, err)
+				}
+			}
+			for _, e := range events {
+				if strings.Contains(e.Detail, password) {
+					t.Errorf("%s %s: an audit event shows the password: %q", driver, what, e.Detail)
+				}
+			}
+		}
+	}
+}
+
+// An event's detail is cut on a character boundary: a long message about
+// a workspace with a Cyrillic name is recorded, not lost.
+func TestEventDetailKeepsUTF8(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ws := strings.Repeat("рабочее-пространство-", 12)[:250]
+		for !utf8.ValidString(ws) {
+			ws = ws[:len(ws)-1]
+		}
+		var lost []error
+		m := newManager(t, s, newCipher(t), &secrets.Config{
+			Authorize: func(context.Context, secrets.Request) error {
+				return errors.New(strings.Repeat("доступ запрещён ", 40))
+			},
+			OnAuditError: func(_ context.Context, _ []secrets.Event, err error) { lost = append(lost, err) },
+		})
+		if _, err := m.EnvFor(context.Background(), ws); !errors.Is(err, secrets.ErrForbidden) {
+			t.Fatal(err)
+		}
+		if len(lost) != 0 {
+			t.Fatalf("the denied event was lost: %v", lost[0])
+		}
+		es, err := m.Events(context.Background(), secrets.EventQuery{Workspace: ws})
+		if err != nil || len(es) != 1 || !utf8.ValidString(es[0].Detail) || len(es[0].Detail) > 500 || len(es[0].Detail) < 400 {
+			t.Fatalf("recorded: %+v %v", es, err)
+		}
+	})
 }

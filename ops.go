@@ -3,14 +3,18 @@ package secrets
 import (
 	"context"
 	"errors"
-	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
 
-// maxAttempts bounds the retries of unconditional writes that lose a race.
+// maxAttempts bounds the retries of a write that loses races.
 const maxAttempts = 32
+
+// errStale says that rows were read under a workspace key that has been
+// replaced since: read them again.
+var errStale = errors.New("secrets: read under a replaced key")
 
 // backoff waits before retry number attempt of a write that lost a race:
 // not at all for the first two, then a random pause of up to attempt
@@ -29,512 +33,528 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
+// SetOptions are the conditions and metadata of a [Manager.Set]. A nil
+// *SetOptions writes unconditionally and keeps the secret's Info.
+type SetOptions struct {
+	// IfRevision, if positive, is the revision the editor saw: the write
+	// applies only if the secret is still at it (*ConflictError
+	// otherwise, also if the secret is gone).
+	IfRevision int64
+	// IfAbsent applies the write only if no secret, live or deleted, has
+	// the name (*ExistsError otherwise): create-only.
+	IfAbsent bool
+	// Info, if not nil, replaces the secret's Info in the same revision:
+	// the way to create a secret that is write-only from its first
+	// version. nil keeps the Info (a new secret gets the zero Info).
+	Info *Info
+}
+
 // Set stores value as the new current version of the secret name of
-// workspace ws, creating the secret if needed; its Info is kept. If
-// another writer changes the secret at the same time, Set retries on top
-// of their version, so both versions are kept in the history and the last
-// to commit is current. A name that differs only in case from an existing
-// secret's updates that secret and renames it to the new spelling.
+// workspace ws, creating the secret if there is none. Unconditional
+// writes that race with other writers retry on top of them, so every
+// version is kept in the history and the last to commit is current.
 //
-// Set refuses, changing nothing: an invalid workspace (ErrInvalidWorkspace);
-// a name that breaks the environment-variable rule (ErrInvalidName) or is
-// denied or reserved (ErrReservedName); a value with a NUL byte
-// (ErrInvalidValue); a "NAME=value" over MaxEnvString, or a workspace
-// environment over Config.MaxEnvBytes (ErrTooLarge); a refusal of
-// Config.Authorize (ErrForbidden).
-func (m *Manager) Set(ctx context.Context, ws, name string, value []byte) (Meta, error) {
-	return m.set(ctx, ws, name, value, -1, nil)
-}
-
-// SetIf is Set with check-and-set: it writes only if the secret's current
-// version is still seen, the one the editor saw. seen 0 means "create only
-// if absent". Otherwise it returns an error matching ErrConflict (and
-// ErrExists if the name is taken) and changes nothing. Of several editors
-// racing with the same seen version, exactly one succeeds.
-func (m *Manager) SetIf(ctx context.Context, ws, name string, value []byte, seen int64) (Meta, error) {
-	if seen < 0 {
-		return Meta{}, fmt.Errorf("secrets: SetIf: negative version: %w", ErrConflict)
+// A name is unique ignoring case: a Set under another spelling of an
+// existing secret's name (API_TOKEN for api_token) is refused with an
+// *ExistsError naming the existing spelling, as is a Set of a name held
+// by a soft-deleted secret; only Rename changes a name.
+//
+// Set refuses, changing nothing: an invalid workspace (ErrInvalidWorkspace,
+// not audited); a refusal of Config.Authorize (ErrForbidden), asked
+// first, with the name as stored; a name that breaks the
+// environment-variable rule (ErrInvalidName) or is denied or reserved
+// (ErrReservedName); a value with a NUL byte (ErrInvalidValue); a
+// "NAME=value" over MaxEnvString, or a workspace environment over
+// Config.MaxEnvBytes (ErrTooLarge); an invalid Info (ErrInvalidInfo); an
+// Info that would make a write-only secret readable (ErrWriteOnly); and
+// the conditions of opts (ErrConflict, ErrExists).
+func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *SetOptions) (Meta, error) {
+	var o SetOptions
+	if opts != nil {
+		o = *opts
 	}
-	return m.set(ctx, ws, name, value, seen, nil)
+	if err := validWorkspace(ws); err != nil {
+		return Meta{}, err
+	}
+	if o.IfRevision < 0 {
+		return Meta{}, errors.New("secrets: Set: negative revision")
+	}
+	if o.Info != nil {
+		info := normalInfo(*o.Info)
+		o.Info = &info
+	}
+	e := m.event(ctx, ActionSet, ws)
+	useHint := o.IfAbsent == false && o.Info == nil
+	w, err := m.edit(ctx, e, ws, name, nil, useHint, func(cur *Entry) (Write, error) {
+		if err := m.validName(name); err != nil {
+			return Write{}, err
+		}
+		if err := validValue(name, value); err != nil {
+			return Write{}, err
+		}
+		if o.Info != nil {
+			if err := validInfo(*o.Info); err != nil {
+				return Write{}, err
+			}
+		}
+		switch {
+		case cur == nil && o.IfRevision > 0:
+			return Write{}, &ConflictError{Name: name, Seen: o.IfRevision}
+		case cur != nil && (cur.Name != name || !cur.Deleted.IsZero() || o.IfAbsent):
+			return Write{}, &ExistsError{Name: cur.Name, Deleted: !cur.Deleted.IsZero()}
+		case cur != nil && o.IfRevision > 0 && cur.Revision != o.IfRevision:
+			return Write{}, conflict(cur, o.IfRevision)
+		}
+		k, err := m.writeKey(ctx, ws, cur)
+		if err != nil {
+			return Write{}, err
+		}
+		now, actor := m.now(), ActorFrom(ctx)
+		var ne Entry
+		var reseal []Version
+		if cur == nil {
+			ne = Entry{Workspace: ws, SecretID: newSecretID(), Name: name, Created: now, CreatedBy: actor}
+		} else {
+			ne = *cur
+		}
+		ne.Revision++
+		ne.Updated, ne.UpdatedBy = now, actor
+		v := Version{Workspace: ws, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: name,
+			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Written: now, WrittenBy: actor}
+		if o.Info != nil {
+			if cur != nil && cur.Current.WriteOnly && !o.Info.WriteOnly {
+				return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
+			}
+			setInfo(&ne, *o.Info)
+			if cur != nil && (v.WriteOnly != o.Info.WriteOnly || v.File != o.Info.File) {
+				v.WriteOnly, v.File = o.Info.WriteOnly, o.Info.File
+				if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { r.WriteOnly, r.File = v.WriteOnly, v.File }); err != nil {
+					return Write{}, err
+				}
+			}
+			v.WriteOnly, v.File = o.Info.WriteOnly, o.Info.File
+		}
+		v.EnvSize, v.Fingerprint = envSize(name, len(value)), m.Fingerprint(value)
+		if err := k.seal(&v, value); err != nil {
+			return Write{}, err
+		}
+		ne.Current = v
+		return m.newWrite(e, ne, cur, true, reseal, k), nil
+	})
+	if err != nil {
+		return Meta{}, m.failed(ctx, e, err)
+	}
+	return m.done(ctx, w), nil
 }
 
-// SetWithInfo is Set that also replaces the secret's Info, in the same
-// version: the way to create a secret that is write-only from its first
-// version.
-func (m *Manager) SetWithInfo(ctx context.Context, ws, name string, value []byte, info Info) (Meta, error) {
-	return m.set(ctx, ws, name, value, -1, &info)
+// SetInfo replaces a secret's Info, keeping its value and its versions:
+// a new revision, not a new version. Making a secret write-only, or
+// changing whether it is delivered as a file, re-encrypts its retained
+// versions (the flags are bound into them); a write-only secret cannot be
+// made readable (ErrWriteOnly). ifRevision, if positive, is the revision
+// the editor saw (*ConflictError otherwise). A soft-deleted secret is
+// ErrNotFound.
+func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRevision int64) (Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return Meta{}, err
+	}
+	info = normalInfo(info)
+	e := m.event(ctx, ActionSet, ws)
+	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
+		if err := validInfo(info); err != nil {
+			return Write{}, err
+		}
+		if err := m.need(cur, name, ifRevision, true); err != nil {
+			return Write{}, err
+		}
+		if cur.Current.WriteOnly && !info.WriteOnly {
+			return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
+		}
+		ne := m.next(ctx, *cur)
+		setInfo(&ne, info)
+		var k *dataKey
+		var reseal []Version
+		if cur.Current.WriteOnly != info.WriteOnly || cur.Current.File != info.File {
+			var err error
+			if k, err = m.writeKey(ctx, ws, cur); err != nil {
+				return Write{}, err
+			}
+			if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { r.WriteOnly, r.File = info.WriteOnly, info.File }); err != nil {
+				return Write{}, err
+			}
+			ne.Current = reseal[len(reseal)-1]
+		}
+		return m.newWrite(e, ne, cur, false, reseal, k), nil
+	})
+	if err != nil {
+		return Meta{}, m.failed(ctx, e, err)
+	}
+	return m.done(ctx, w), nil
 }
 
-// SetInfo replaces a secret's Info, keeping its value, as a new version.
-// It returns ErrNotFound if there is no such secret, and ErrWriteOnly if
-// info would make a write-only secret readable.
-func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info) (Meta, error) {
-	return m.set(ctx, ws, name, nil, -1, &info)
+// Rename gives a secret a new name, keeping its value, versions and Info
+// (its retained versions are re-encrypted: the name is bound into them);
+// the caller never sees the value. Renaming to another spelling of the
+// same name is allowed. It refuses an invalid or reserved new name as Set
+// does, a name another secret has (*ExistsError), a missing or deleted
+// secret (ErrNotFound) and a stale ifRevision (*ConflictError). The
+// authorizer is asked with both names.
+func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision int64) (Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return Meta{}, err
+	}
+	e := m.event(ctx, ActionRename, ws)
+	w, err := m.edit(ctx, e, ws, from, []string{to}, false, func(cur *Entry) (Write, error) {
+		if err := m.validName(to); err != nil {
+			return Write{}, err
+		}
+		if err := m.need(cur, from, ifRevision, true); err != nil {
+			return Write{}, err
+		}
+		if cur.Name == to {
+			return Write{Entry: *cur, Expect: cur.Revision, Check: true}, nil
+		}
+		valueLen := int(cur.Current.EnvSize - int64(len(cur.Name)) - 2)
+		if n := envSize(to, valueLen); n > MaxEnvString {
+			return Write{}, errorf(ErrTooLarge, "%s=value would take %d bytes, over the %d a process environment string may hold", to, n, MaxEnvString)
+		}
+		k, err := m.writeKey(ctx, ws, cur)
+		if err != nil {
+			return Write{}, err
+		}
+		reseal, err := m.reseal(ctx, cur, k, func(r *Version) {
+			r.EnvSize += int64(len(to) - len(r.Name))
+			r.Name = to
+		})
+		if err != nil {
+			return Write{}, err
+		}
+		ne := m.next(ctx, *cur)
+		ne.Name, ne.Current = to, reseal[len(reseal)-1]
+		w := m.newWrite(e, ne, cur, false, reseal, k)
+		w.Audit.Secrets = append([]EventSecret{{Name: cur.Name, Version: cur.Current.Version}}, w.Audit.Secrets...)
+		return w, nil
+	})
+	if err != nil {
+		return Meta{}, m.failed(ctx, e, err)
+	}
+	return m.done(ctx, w), nil
 }
 
-// set writes a new version of name: value (nil: the current value) and
-// info (nil: the current Info); seen < 0 means unconditional.
-func (m *Manager) set(ctx context.Context, ws, name string, value []byte, seen int64, info *Info) (Meta, error) {
+// Rollback makes the value of a retained version the secret's new current
+// value: a new version (history is kept), under the secret's current name
+// and Info. Rolling back to the current version changes nothing. It
+// returns ErrNoVersion if the version is not retained, ErrNotFound for a
+// missing or deleted secret, and *ConflictError for a stale ifRevision.
+func (m *Manager) Rollback(ctx context.Context, ws, name string, version, ifRevision int64) (Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return Meta{}, err
 	}
 	e := m.event(ctx, ActionSet, ws)
-	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
-		return Meta{}, m.failed(ctx, e, err)
-	}
-	if err := m.authorize(ctx, e, name); err != nil {
-		return Meta{}, err
-	}
-	e.Secrets = []EventSecret{{Name: name}}
-	if err := m.validName(name); err != nil {
-		return Meta{}, m.failed(ctx, e, err)
-	}
-	if value != nil {
-		if err := validValue(name, value); err != nil {
-			return Meta{}, m.failed(ctx, e, err)
+	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
+		if err := m.need(cur, name, ifRevision, true); err != nil {
+			return Write{}, err
 		}
+		if version == cur.Current.Version {
+			return Write{Entry: *cur, Expect: cur.Revision, Check: true}, nil
+		}
+		hist, err := m.store.History(ctx, ws, cur.SecretID)
+		if err != nil {
+			return Write{}, err
+		}
+		i := slices.IndexFunc(hist, func(v Version) bool { return v.Version == version })
+		if i < 0 {
+			return Write{}, errorf(ErrNoVersion, "%s has no version %d: versions %s are retained", cur.Name, version, versionList(hist))
+		}
+		k, err := m.writeKey(ctx, ws, cur)
+		if err != nil {
+			return Write{}, err
+		}
+		if hist[i].KeyGen != k.gen {
+			m.keys.Remove(ws)
+			return Write{}, errStale
+		}
+		value, err := k.open(&hist[i])
+		if err != nil {
+			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
+		}
+		defer clear(value)
+		ne := m.next(ctx, *cur)
+		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
+			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, EnvSize: envSize(cur.Name, len(value)),
+			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
+		if err := k.seal(&v, value); err != nil {
+			return Write{}, err
+		}
+		ne.Current = v
+		w := m.newWrite(e, ne, cur, true, nil, k)
+		w.Audit.Detail = "rolled back to version " + itoa(version)
+		return w, nil
+	})
+	if err != nil {
+		return Meta{}, m.failed(ctx, e, err)
 	}
-	meta, err := m.setLoop(ctx, e, ws, name, value, seen, info)
-	return meta, m.failed(ctx, e, err)
+	return m.done(ctx, w), nil
 }
 
-func (m *Manager) setLoop(ctx context.Context, e *Event, ws, name string, value []byte, seen int64, info *Info) (Meta, error) {
-	hintKey := hintKey(ws, name)
-	for attempt := 0; ; attempt++ {
+// Delete soft-deletes a secret: it is no longer listed (but by List with
+// Deleted), injected or revealed, it keeps its name, versions and Info,
+// and Undelete restores it. Purge destroys it after Config.DeleteRetention.
+// It returns ErrNotFound if there is no live secret of that name, and
+// *ConflictError for a stale ifRevision.
+func (m *Manager) Delete(ctx context.Context, ws, name string, ifRevision int64) (Meta, error) {
+	return m.setDeleted(ctx, ActionDelete, ws, name, ifRevision, true)
+}
+
+// Undelete restores a soft-deleted secret. It returns ErrNotFound if there
+// is no secret of that name, *ConflictError if it is not deleted or
+// ifRevision is stale, and ErrTooLarge if it no longer fits the
+// workspace's environment budget.
+func (m *Manager) Undelete(ctx context.Context, ws, name string, ifRevision int64) (Meta, error) {
+	return m.setDeleted(ctx, ActionSet, ws, name, ifRevision, false)
+}
+
+func (m *Manager) setDeleted(ctx context.Context, action Action, ws, name string, ifRevision int64, deleted bool) (Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return Meta{}, err
+	}
+	e := m.event(ctx, action, ws)
+	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
+		if err := m.need(cur, name, ifRevision, deleted); err != nil {
+			return Write{}, err
+		}
+		if !deleted && cur.Deleted.IsZero() {
+			return Write{}, &ConflictError{Name: cur.Name, Seen: cur.Revision, Revision: cur.Revision, Version: cur.Current.Version}
+		}
+		ne := m.next(ctx, *cur)
+		ne.Deleted, ne.DeletedBy = time.Time{}, ""
+		if deleted {
+			ne.Deleted, ne.DeletedBy = ne.Updated, ne.UpdatedBy
+		}
+		w := m.newWrite(e, ne, cur, false, nil, nil)
+		w.Audit.Detail = map[bool]string{true: "deleted", false: "restored"}[deleted]
+		return w, nil
+	})
+	if err != nil {
+		return Meta{}, m.failed(ctx, e, err)
+	}
+	return m.done(ctx, w), nil
+}
+
+// Destroy removes a secret, live or soft-deleted, and all its versions at
+// once; its name is free again. The audit trail and the ledger keep its
+// name, versions and fingerprints, never its values. It returns
+// ErrNotFound if there is no secret of that name and *ConflictError for a
+// stale ifRevision.
+func (m *Manager) Destroy(ctx context.Context, ws, name string, ifRevision int64) error {
+	if err := validWorkspace(ws); err != nil {
+		return err
+	}
+	e := m.event(ctx, ActionDestroy, ws)
+	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
+		if err := m.need(cur, name, ifRevision, false); err != nil {
+			return Write{}, err
+		}
+		ne := m.next(ctx, *cur)
+		w := m.newWrite(e, ne, cur, false, nil, nil)
+		w.Destroy = true
+		return w, nil
+	})
+	if err != nil {
+		return m.failed(ctx, e, err)
+	}
+	m.hints.Remove(hintKey(ws, name))
+	m.published(ctx, *w.Audit)
+	return nil
+}
+
+// edit runs one write of the secret called name: it reads the secret (cur
+// is nil if there is none), asks the authorizer with the name as stored
+// (and extra names), lets build validate and make the write, and stores
+// it. When the Store finds a condition broken (another writer got there
+// first) or the workspace key changed, edit reads again and asks build
+// again: build decides, from the new state, whether that is a conflict
+// for its caller.
+func (m *Manager) edit(ctx context.Context, e *Event, ws, name string, extra []string, useHint bool, build func(cur *Entry) (Write, error)) (Write, error) {
+	authorized := ""
+	var last error
+	for attempt := 0; attempt <= maxAttempts; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
-			return Meta{}, err
+			return Write{}, err
 		}
-		k, err := m.writeKey(ctx, ws)
+		cur, err := m.current(ctx, ws, name, useHint && attempt == 0)
 		if err != nil {
-			return Meta{}, err
+			return Write{}, err
 		}
-		// A hint saves the lookup when this replica wrote or read the
-		// secret last; SetInfo needs the current ciphertext anyway.
-		cur, hinted := m.hints.Get(hintKey)
-		if !hinted || value == nil || seen == 0 || (seen > 0 && cur.Version != seen) {
-			hinted = false
-			cur, err = m.store.Lookup(ctx, ws, name)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return Meta{}, err
+		canon := name
+		if cur != nil {
+			canon = cur.Name
+		}
+		if canon != authorized {
+			if err := m.authorize(ctx, e, validNames(append([]string{canon}, extra...))...); err != nil {
+				return Write{}, err
 			}
+			authorized = canon
 		}
-		found := hinted || err == nil
-		now, actor := m.now(), ActorFrom(ctx)
-		v := Version{Workspace: ws, Name: name, Updated: now, UpdatedBy: actor}
-		var expect int64
-		switch {
-		case seen > 0 && !found:
-			return Meta{}, fmt.Errorf("secrets: %s was deleted since version %d: %w", name, seen, ErrConflict)
-		case seen >= 0 && found && cur.Version != seen:
-			if seen == 0 {
-				return Meta{}, fmt.Errorf("secrets: %s: %w", cur.Name, errors.Join(ErrExists, ErrConflict))
-			}
-			return Meta{}, fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, seen, ErrConflict)
-		case found:
-			v.SecretID, v.Version, v.Created, v.CreatedBy, v.Info = cur.SecretID, cur.Version+1, cur.Created, cur.CreatedBy, cur.Info
-			expect = cur.Version
-		case value == nil:
-			return Meta{}, fmt.Errorf("secrets: %s: %w", name, ErrNotFound)
-		default:
-			v.SecretID, v.Version, v.Created, v.CreatedBy = newSecretID(), 1, now, actor
-		}
-		if info != nil {
-			if v.WriteOnly && !info.WriteOnly {
-				return Meta{}, fmt.Errorf("secrets: %s is write-only, which cannot be undone: %w", name, ErrWriteOnly)
-			}
-			v.Info = *info
-		}
-		val := value
-		if val == nil { // SetInfo: the current value, under the same name
-			if val, err = m.reveal(ctx, cur); err != nil {
-				return Meta{}, err
-			}
-			v.Name = cur.Name
-		}
-		err = m.seal(k, &v, val)
-		if value == nil {
-			clear(val)
-		}
-		if err != nil {
-			return Meta{}, err
-		}
-		ev := *e
-		ev.Secrets = nil
-		written(&ev, v)
-		err = m.put(ctx, k, v, expect, &ev)
-		if err == nil {
-			m.hint(v)
-			m.published(ctx, ev)
-			return metaOf(v), nil
-		}
-		m.hints.Remove(hintKey)
-		if m.keyChanged(ws, err) && attempt < maxAttempts {
+		w, err := build(cur)
+		if errors.Is(err, errStale) {
 			continue
 		}
-		if hinted && attempt < maxAttempts && lostRace(err) {
-			continue // the hint was stale: look up and decide again
+		if err != nil {
+			return Write{}, err
 		}
-		if seen >= 0 || attempt == maxAttempts || !lostRace(err) {
-			return Meta{}, err
+		if err = m.store.Put(ctx, w); err == nil {
+			return w, nil
+		}
+		last = err
+		m.hints.Remove(hintKey(ws, name))
+		switch {
+		case errors.Is(err, ErrKeyChanged):
+			m.keys.Remove(ws)
+		case errors.Is(err, ErrTooLarge):
+			return Write{}, errorf(ErrTooLarge, "%s: the workspace environment would exceed %d bytes", canon, m.cfg.MaxEnvBytes)
+		case !lostRace(err):
+			return Write{}, err
 		}
 	}
+	return Write{}, wrapf(last, "%s keeps changing under this write; gave up after %d attempts", name, maxAttempts)
+}
+
+// current returns the secret called name, or nil if there is none. With
+// useHint, a remembered entry may stand in for the Store's.
+func (m *Manager) current(ctx context.Context, ws, name string, useHint bool) (*Entry, error) {
+	if validSyntax(name, m.cfg.MaxNameLength) != nil {
+		return nil, nil // refused by build's validation, after authorization
+	}
+	if useHint {
+		if h, ok := m.hints.Get(hintKey(ws, name)); ok {
+			return &h, nil
+		}
+	}
+	cur, err := m.store.Lookup(ctx, ws, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &cur, nil
+}
+
+// need checks that the secret exists (live, if live), at ifRevision when
+// that is positive.
+func (m *Manager) need(cur *Entry, name string, ifRevision int64, live bool) error {
+	switch {
+	case cur == nil && ifRevision > 0:
+		return &ConflictError{Name: name, Seen: ifRevision}
+	case cur == nil:
+		return errorf(ErrNotFound, "%s does not exist", name)
+	case ifRevision > 0 && cur.Revision != ifRevision:
+		return conflict(cur, ifRevision)
+	case live && !cur.Deleted.IsZero():
+		return errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)
+	}
+	return nil
+}
+
+func conflict(cur *Entry, seen int64) *ConflictError {
+	return &ConflictError{Name: cur.Name, Seen: seen, Revision: cur.Revision, Version: cur.Current.Version, Deleted: !cur.Deleted.IsZero()}
+}
+
+// next returns cur at its next revision, changed by the caller of ctx.
+func (m *Manager) next(ctx context.Context, cur Entry) Entry {
+	cur.Revision++
+	cur.Updated, cur.UpdatedBy = m.now(), ActorFrom(ctx)
+	return cur
+}
+
+// newWrite returns the Write that turns cur (nil: nothing) into ne, with
+// its event.
+func (m *Manager) newWrite(e *Event, ne Entry, cur *Entry, newVersion bool, reseal []Version, k *dataKey) Write {
+	w := Write{Entry: ne, NewVersion: newVersion, Reseal: reseal, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)}
+	if cur != nil {
+		w.Expect = cur.Revision
+	}
+	if k != nil {
+		w.KeyGen = k.gen
+	}
+	ev := *e
+	ev.Time = ne.Updated
+	ev.Secrets = []EventSecret{{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint}}
+	w.Audit = &ev
+	return w
+}
+
+// done remembers a written secret and publishes its event.
+func (m *Manager) done(ctx context.Context, w Write) Meta {
+	if !w.Check {
+		h := w.Entry
+		h.Current.Ciphertext = nil
+		h.Current.KeyGen = w.KeyGen
+		m.hints.Add(hintKey(h.Workspace, h.Name), h)
+		m.published(ctx, *w.Audit)
+	}
+	return w.Entry.meta()
+}
+
+// reseal re-encrypts every retained version of cur with change applied to
+// what is bound into it, oldest first, as Write.Reseal wants them.
+func (m *Manager) reseal(ctx context.Context, cur *Entry, k *dataKey, change func(*Version)) ([]Version, error) {
+	hist, err := m.store.History(ctx, cur.Workspace, cur.SecretID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Version, len(hist))
+	for i, v := range hist {
+		if v.KeyGen != k.gen {
+			m.keys.Remove(cur.Workspace)
+			return nil, errStale
+		}
+		p, err := k.open(&v)
+		if err != nil {
+			return nil, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name + " version " + itoa(v.Version)}}
+		}
+		change(&v)
+		err = k.seal(&v, p)
+		clear(p)
+		if err != nil {
+			return nil, err
+		}
+		v.KeyGen = 0
+		out[len(hist)-1-i] = v
+	}
+	return out, nil
 }
 
 // hintKey is the key of a secret's hint: names are unique ignoring case.
 func hintKey(ws, name string) string { return ws + "\x00" + strings.ToLower(name) }
 
-// hint remembers v (without its ciphertext) as its secret's current version.
-func (m *Manager) hint(v Version) {
-	v.Ciphertext, v.Fingerprint = nil, nil
-	m.hints.Add(hintKey(v.Workspace, v.Name), v)
-}
-
 // lostRace reports whether a write failed because another writer changed
-// the secret (or its name) first.
+// the secret (or took its name) first.
 func lostRace(err error) bool {
 	return errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)
 }
 
-// keyChanged reports whether err says the workspace key moved on, and if
-// so drops the cached key so that a retry loads the new one.
-func (m *Manager) keyChanged(ws string, err error) bool {
-	if errors.Is(err, ErrKeyChanged) {
-		m.keys.Remove(ws)
-		return true
-	}
-	return false
-}
-
-// write returns the Write that adds v, encrypted under k, with its event.
-func (m *Manager) write(k *dataKey, v Version, expect int64, e *Event) Write {
-	return Write{Version: v, Expect: expect, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0), KeyRevision: k.revision, Audit: e}
-}
-
-// put writes v and gives store errors their Manager form.
-func (m *Manager) put(ctx context.Context, k *dataKey, v Version, expect int64, e *Event) error {
-	err := m.store.Put(ctx, m.write(k, v, expect, e))
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrExists):
-		return fmt.Errorf("secrets: another secret is named %s: %w", v.Name, errors.Join(ErrExists, ErrConflict))
-	case errors.Is(err, ErrTooLarge):
-		return fmt.Errorf("secrets: %s: the workspace environment would exceed %d bytes: %w", v.Name, m.cfg.MaxEnvBytes, ErrTooLarge)
-	}
-	return err
-}
-
-// Get returns the current version of a secret, with its value. It returns
-// ErrNotFound if there is none, ErrWriteOnly if it is write-only, and
-// ErrDecrypt if it fails to decrypt.
-func (m *Manager) Get(ctx context.Context, ws, name string) (Secret, error) {
-	return m.get(ctx, ws, name, 0)
-}
-
-// GetVersion returns a retained version of a secret, with its value. The
-// name is the secret's current name. It returns ErrNotFound if the version
-// is not retained, and ErrWriteOnly if the secret is write-only.
-func (m *Manager) GetVersion(ctx context.Context, ws, name string, version int64) (Secret, error) {
-	if version <= 0 {
-		return Secret{}, fmt.Errorf("secrets: %s has no version %d: %w", name, version, ErrNotFound)
-	}
-	return m.get(ctx, ws, name, version)
-}
-
-func (m *Manager) get(ctx context.Context, ws, name string, version int64) (Secret, error) {
-	e, err := m.begin(ctx, ActionReveal, ws, name)
-	if err != nil {
-		return Secret{}, err
-	}
-	v, err := m.store.Lookup(ctx, ws, name)
-	if err == nil && v.WriteOnly {
-		err = fmt.Errorf("secrets: %s: %w", v.Name, ErrWriteOnly)
-	}
-	if err == nil && version != 0 && version != v.Version {
-		v, err = m.version(ctx, ws, v, version)
-	}
-	var p []byte
-	if err == nil {
-		p, err = m.reveal(ctx, v)
-	}
-	if err != nil {
-		return Secret{}, m.failed(ctx, e, err)
-	}
-	e.Secrets = nil
-	m.touched(e, v.Name, v.Version, p)
-	if err := m.recordRead(ctx, e); err != nil {
-		clear(p)
-		return Secret{}, err
-	}
-	return Secret{Meta: metaOf(v), Value: Value{p}}, nil
-}
-
-// begin checks the workspace and name and asks the authorizer; it returns
-// the operation's event.
-func (m *Manager) begin(ctx context.Context, action Action, ws string, names ...string) (*Event, error) {
-	if err := validWorkspace(ws); err != nil {
-		return nil, err
-	}
-	e := m.event(ctx, action, ws)
-	for _, n := range names {
-		if err := validSyntax(n, m.cfg.MaxNameLength); err != nil {
-			return nil, m.failed(ctx, e, err)
+// normalInfo returns info with its times in the Store's precision.
+func normalInfo(info Info) Info {
+	for _, t := range []*time.Time{&info.Expires, &info.RotateBy} {
+		if !t.IsZero() {
+			*t = t.UTC().Truncate(time.Microsecond)
 		}
 	}
-	if err := m.authorize(ctx, e, names...); err != nil {
-		return nil, err
-	}
-	for _, n := range names {
-		e.Secrets = append(e.Secrets, EventSecret{Name: n})
-	}
-	return e, nil
+	return info
 }
 
-// version returns version n of the secret whose current version is cur.
-func (m *Manager) version(ctx context.Context, ws string, cur Version, n int64) (Version, error) {
-	hist, err := m.store.History(ctx, ws, cur.SecretID)
-	if err != nil {
-		return Version{}, err
-	}
-	for _, v := range hist {
-		if v.Version == n {
-			return v, nil
-		}
-	}
-	return Version{}, fmt.Errorf("secrets: %s has no version %d: %w", cur.Name, n, ErrNotFound)
+// setInfo copies info's metadata (not its flags, which are the versions')
+// into e.
+func setInfo(e *Entry, info Info) {
+	e.Description, e.Expires, e.RotateBy = info.Description, info.Expires, info.RotateBy
 }
 
-// Versions returns the metadata of a secret's retained versions, newest
-// first. Each carries the name it was written under.
-func (m *Manager) Versions(ctx context.Context, ws, name string) ([]Meta, error) {
-	e, err := m.begin(ctx, ActionList, ws, name)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := m.store.Lookup(ctx, ws, name)
-	var hist []Version
-	if err == nil {
-		hist, err = m.store.History(ctx, ws, cur.SecretID)
-	}
-	if err != nil {
-		return nil, m.failed(ctx, e, err)
-	}
-	out := make([]Meta, len(hist))
+func versionList(hist []Version) string {
+	s := make([]string, len(hist))
 	for i, v := range hist {
-		out[i] = metaOf(v)
+		s[len(hist)-1-i] = itoa(v.Version)
 	}
-	m.listed(ctx, e)
-	return out, nil
-}
-
-// listed records a read that revealed no value; it never fails the read.
-func (m *Manager) listed(ctx context.Context, e *Event) {
-	if m.cfg.AuditReads != AuditWritesOnly {
-		m.record(ctx, e)
-	}
-}
-
-// List returns the metadata of every secret of the workspace, sorted by
-// name. It never decrypts or returns a value.
-func (m *Manager) List(ctx context.Context, ws string) ([]Meta, error) {
-	e, err := m.begin(ctx, ActionList, ws)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := m.store.Current(ctx, ws)
-	if err != nil {
-		return nil, m.failed(ctx, e, err)
-	}
-	out := make([]Meta, len(cur))
-	for i, v := range cur {
-		out[i] = metaOf(v)
-	}
-	m.listed(ctx, e)
-	return out, nil
-}
-
-// Due returns the metadata of the workspace's secrets whose Expires or
-// RotateBy falls before the given time, sorted by name.
-func (m *Manager) Due(ctx context.Context, ws string, before time.Time) ([]Meta, error) {
-	all, err := m.List(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
-	var out []Meta
-	for _, s := range all {
-		if isDue(s.Info, before) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-func isDue(i Info, before time.Time) bool {
-	return !i.Expires.IsZero() && i.Expires.Before(before) || !i.RotateBy.IsZero() && i.RotateBy.Before(before)
-}
-
-// A DueSecret is a secret whose expiry or rotation date is near, with its
-// workspace.
-type DueSecret struct {
-	Workspace string
-	Meta
-}
-
-// DueAll returns, across every workspace, up to limit secrets whose
-// Expires or RotateBy falls before the given time, ordered by workspace
-// and name: the operator's weekly list. It is authorized as a list of no
-// particular workspace ("") and needs a Store that is a DueStore.
-func (m *Manager) DueAll(ctx context.Context, before time.Time, limit int) ([]DueSecret, error) {
-	e := m.event(ctx, ActionList, "")
-	if err := m.authorize(ctx, e); err != nil {
-		return nil, err
-	}
-	ds, ok := m.store.(DueStore)
-	if !ok {
-		return nil, m.failed(ctx, e, fmt.Errorf("secrets: due secrets: the %T store cannot search across workspaces", m.store))
-	}
-	vs, err := ds.Due(ctx, before, max(limit, 1))
-	if err != nil {
-		return nil, m.failed(ctx, e, err)
-	}
-	out := make([]DueSecret, len(vs))
-	for i, v := range vs {
-		out[i] = DueSecret{Workspace: v.Workspace, Meta: metaOf(v)}
-	}
-	m.listed(ctx, e)
-	return out, nil
-}
-
-// Rollback makes the value of a retained version the secret's new current
-// version (under its current name and Info). History is kept: rolling back
-// is itself a version. It returns ErrNotFound if the version is not
-// retained.
-func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64) (Meta, error) {
-	e, err := m.begin(ctx, ActionSet, ws, name)
-	if err != nil {
-		return Meta{}, err
-	}
-	meta, err := m.rewrite(ctx, e, ws, name, name, version)
-	return meta, m.failed(ctx, e, err)
-}
-
-// Rename gives a secret a new name, keeping its value and history; the
-// caller never sees the value. It returns ErrNotFound if there is no secret
-// from, an error matching ErrExists (and ErrConflict) if another secret is
-// named to, and refuses an invalid or reserved new name as Set does.
-func (m *Manager) Rename(ctx context.Context, ws, from, to string) (Meta, error) {
-	e, err := m.begin(ctx, ActionRename, ws, from, to)
-	if err != nil {
-		return Meta{}, err
-	}
-	if err := m.validName(to); err != nil {
-		return Meta{}, m.failed(ctx, e, err)
-	}
-	meta, err := m.rewrite(ctx, e, ws, from, to, 0)
-	return meta, m.failed(ctx, e, err)
-}
-
-// rewrite writes a new version of the secret named name, under newName,
-// with the value of version fromVersion (0: the current one).
-func (m *Manager) rewrite(ctx context.Context, e *Event, ws, name, newName string, fromVersion int64) (Meta, error) {
-	for attempt := 0; ; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return Meta{}, err
-		}
-		cur, err := m.store.Lookup(ctx, ws, name)
-		if err != nil {
-			return Meta{}, err
-		}
-		src := cur
-		if fromVersion > 0 && fromVersion != cur.Version {
-			if src, err = m.version(ctx, ws, cur, fromVersion); err != nil {
-				return Meta{}, err
-			}
-		}
-		if name == newName && fromVersion == 0 {
-			return metaOf(cur), nil // same name: nothing to do
-		}
-		value, err := m.reveal(ctx, src)
-		if err != nil {
-			return Meta{}, err
-		}
-		if name != newName {
-			if err := validValue(newName, value); err != nil {
-				clear(value)
-				return Meta{}, err
-			}
-		}
-		k, err := m.dataKey(ctx, ws)
-		if err != nil {
-			clear(value)
-			return Meta{}, err
-		}
-		v := Version{Workspace: ws, SecretID: cur.SecretID, Name: newName, Version: cur.Version + 1,
-			Created: cur.Created, CreatedBy: cur.CreatedBy, Updated: m.now(), UpdatedBy: ActorFrom(ctx), Info: cur.Info}
-		err = m.seal(k, &v, value)
-		clear(value)
-		if err != nil {
-			return Meta{}, err
-		}
-		ev := *e
-		ev.Secrets = nil
-		if name != newName {
-			ev.Secrets = append(ev.Secrets, EventSecret{Name: cur.Name, Version: cur.Version})
-		}
-		written(&ev, v)
-		if err = m.put(ctx, k, v, cur.Version, &ev); err == nil {
-			m.hints.Remove(hintKey(ws, cur.Name))
-			m.hint(v)
-			m.published(ctx, ev)
-			return metaOf(v), nil
-		}
-		if m.keyChanged(ws, err) && attempt < maxAttempts {
-			continue
-		}
-		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || attempt == maxAttempts {
-			return Meta{}, err
-		}
-	}
-}
-
-// Delete removes a secret and all its versions. It returns ErrNotFound if
-// there is none.
-func (m *Manager) Delete(ctx context.Context, ws, name string) error {
-	return m.del(ctx, ws, name, -1)
-}
-
-// DeleteIf removes a secret only if its current version is seen; otherwise
-// it returns ErrConflict and changes nothing.
-func (m *Manager) DeleteIf(ctx context.Context, ws, name string, seen int64) error {
-	return m.del(ctx, ws, name, seen)
-}
-
-func (m *Manager) del(ctx context.Context, ws, name string, seen int64) error {
-	e, err := m.begin(ctx, ActionDelete, ws, name)
-	if err != nil {
-		return err
-	}
-	for attempt := 0; ; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return m.failed(ctx, e, err)
-		}
-		cur, err := m.store.Lookup(ctx, ws, name)
-		if err != nil {
-			return m.failed(ctx, e, err)
-		}
-		if seen >= 0 && cur.Version != seen {
-			return m.failed(ctx, e, fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, seen, ErrConflict))
-		}
-		ev := *e
-		ev.Secrets = []EventSecret{{Name: cur.Name, Version: cur.Version}}
-		err = m.store.Delete(ctx, ws, cur.SecretID, cur.Version, &ev)
-		m.hints.Remove(hintKey(ws, cur.Name))
-		if err == nil {
-			m.published(ctx, ev)
-			return nil
-		}
-		if seen >= 0 || attempt == maxAttempts || !errors.Is(err, ErrConflict) {
-			return m.failed(ctx, e, err)
-		}
-	}
+	return strings.Join(s, ", ")
 }

@@ -2,7 +2,6 @@ package secrets
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -259,16 +258,6 @@ func (w *RedactWriter) write(b []byte) {
 	if len(b) > 0 && w.err == nil {
 		_, w.err = w.w.Write(b)
 	}
-}
-
-// Redactor returns a Redactor for the current values of the workspace's
-// secrets, to mask them in the output of a build that received them.
-func (m *Manager) Redactor(ctx context.Context, ws string, cfg *RedactConfig) (*Redactor, error) {
-	env, err := m.EnvFor(ctx, ws)
-	if err != nil {
-		return nil, err
-	}
-	return redactorFor(env, cfg), nil
 }
 
 func redactorFor(env []string, cfg *RedactConfig) *Redactor {

@@ -11,23 +11,28 @@ import (
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 )
 
-// rotateBatch is how many versions RotateKey re-encrypts per store call.
+// rotateBatch is how many versions or keys a rotation handles per store
+// call.
 const rotateBatch = 200
 
 // KeyInfo describes one key of a workspace's data keyset.
 type KeyInfo struct {
-	ID      uint32
-	Primary bool // new versions are encrypted with it
-	Enabled bool // ciphertexts under it can be decrypted
+	ID      uint32 `json:"id"`
+	Primary bool   `json:"primary"` // new versions are encrypted with it
+	Enabled bool   `json:"enabled"` // ciphertexts under it can be decrypted
 }
 
-// Keys returns the keys of the workspace's data keyset, from the Store.
+// Keys returns the keys of the workspace's data keyset, read from the
+// Store.
 func (m *Manager) Keys(ctx context.Context, ws string) ([]KeyInfo, error) {
-	e, err := m.begin(ctx, ActionList, ws)
-	if err != nil {
+	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
-	k, err := m.loadKey(ctx, ws)
+	e := m.event(ctx, ActionList, ws)
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	k, err := m.freshKey(ctx, ws)
 	if err != nil {
 		return nil, m.failed(ctx, e, err)
 	}
@@ -44,21 +49,25 @@ func (m *Manager) Keys(ctx context.Context, ws string) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// loadKey reads the workspace key from the Store, bypassing the cache,
+// freshKey reads the workspace key from the Store, bypassing the cache,
 // and caches it.
-func (m *Manager) loadKey(ctx context.Context, ws string) (*dataKey, error) {
-	if err := validWorkspace(ws); err != nil {
-		return nil, err
-	}
+func (m *Manager) freshKey(ctx context.Context, ws string) (*dataKey, error) {
 	m.keys.Remove(ws)
-	return m.dataKey(ctx, ws)
+	k, err := m.loadKey(ctx, ws)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errorf(ErrNotFound, "workspace %q has no key", ws)
+	}
+	return k, err
 }
 
 // changeKey applies change to the workspace's keyset and stores it wrapped
 // by the Manager's primary Cipher, with check-and-set on the key's
-// revision. It returns ErrConflict if the key changed meanwhile.
+// generation. It returns ErrConflict if the key changed meanwhile.
 func (m *Manager) changeKey(ctx context.Context, ws string, change func(*keyset.Manager) error) (*dataKey, error) {
-	k, err := m.loadKey(ctx, ws)
+	if err := m.knowMasterKey(ctx); err != nil {
+		return nil, err
+	}
+	k, err := m.freshKey(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -68,18 +77,18 @@ func (m *Manager) changeKey(ctx context.Context, ws string, change func(*keyset.
 	}
 	h, err := km.Handle()
 	if err != nil {
-		return nil, fmt.Errorf("secrets: workspace %q: %w", ws, err)
+		return nil, wrapf(err, "workspace %q", ws)
 	}
 	wrapped, err := wrapKey(ctx, m.cipher, ws, h)
 	if err != nil {
 		return nil, err
 	}
-	err = m.store.PutKey(ctx, WrappedKey{Workspace: ws, CipherID: m.cipher.ID(), Ciphertext: wrapped, Updated: m.now()}, k.revision)
+	gen, err := m.store.PutKey(ctx, WrappedKey{Workspace: ws, CipherID: m.cipher.ID(), Ciphertext: wrapped, Updated: m.now()}, k.gen)
 	m.keys.Remove(ws)
 	if err != nil {
 		return nil, err
 	}
-	nk, err := newDataKey(h, k.revision+1)
+	nk, err := newDataKey(h, gen)
 	if err != nil {
 		return nil, err
 	}
@@ -89,22 +98,26 @@ func (m *Manager) changeKey(ctx context.Context, ws string, change func(*keyset.
 
 // SetKeyEnabled enables or disables one key of the workspace's keyset:
 // the kill switch for a key thought compromised. Versions encrypted under
-// a disabled key fail to decrypt (ErrDecrypt) until it is enabled again.
-// The primary key cannot be disabled; rotate first.
+// a disabled key fail to decrypt (ErrDecrypt) until it is enabled again,
+// on every replica from its next read. The primary key cannot be
+// disabled; rotate first.
 func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, enabled bool) error {
-	e, err := m.begin(ctx, ActionRotate, ws)
-	if err != nil {
+	if err := validWorkspace(ws); err != nil {
+		return err
+	}
+	e := m.event(ctx, ActionRotate, ws)
+	if err := m.authorize(ctx, e); err != nil {
 		return err
 	}
 	e.Detail = fmt.Sprintf("key %d enabled=%t", keyID, enabled)
-	_, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+	_, err := m.changeKey(ctx, ws, func(km *keyset.Manager) error {
 		if enabled {
 			return km.Enable(keyID)
 		}
 		return km.Disable(keyID)
 	})
 	if err != nil {
-		return m.failed(ctx, e, fmt.Errorf("secrets: workspace %q: set key %d enabled=%t: %w", ws, keyID, enabled, err))
+		return m.failed(ctx, e, wrapf(err, "workspace %q: set key %d enabled=%t", ws, keyID, enabled))
 	}
 	m.record(ctx, e)
 	return nil
@@ -114,39 +127,62 @@ func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, en
 type RotateResult struct {
 	// Resumed is true if RotateKey finished an earlier rotation (an enabled
 	// key other than the primary) instead of adding a new key.
-	Resumed bool
+	Resumed bool `json:"resumed"`
 	// Primary is the key every version is now encrypted with.
-	Primary uint32
+	Primary uint32 `json:"primary"`
 	// Reencrypted counts the versions re-encrypted by this call.
-	Reencrypted int
+	Reencrypted int `json:"reencrypted"`
 	// Disabled lists the keys disabled at the end.
-	Disabled []uint32
+	Disabled []uint32 `json:"disabled"`
+	// Left lists the versions that could not be re-encrypted, and why.
+	// While any is left, the old keys stay enabled: fix or destroy those
+	// secrets and call RotateKey again to finish.
+	Left []Left `json:"left,omitempty"`
+}
+
+// A Left is an item a rotation or re-wrap could not handle.
+type Left struct {
+	Workspace string `json:"workspace"`
+	Name      string `json:"name,omitempty"`    // the secret, for a rotation
+	Version   int64  `json:"version,omitempty"` // its version
+	Reason    string `json:"reason"`
 }
 
 // RotateKey rotates the workspace's data key: it adds a new AES-256-GCM
 // key as the keyset's primary, re-encrypts every stored version (current
-// and past) to it in batches, then disables the old keys, which stay in
-// the keyset so that SetKeyEnabled can bring them back.
+// and past, of live and deleted secrets) to it in batches, also bringing
+// versions written by the first releases to the current format, then
+// disables the old keys, which stay in the keyset so that SetKeyEnabled
+// can bring them back.
 //
 // Reads and writes go on throughout: old keys stay enabled until nothing
-// is encrypted under them, other replicas reload the keyset when they meet
-// the new key, and a replica that writes with the old keyset is refused by
+// is encrypted under them, other replicas use the new keyset from their
+// next read, and a replica that writes with the old keyset is refused by
 // the Store and retries with the new one. Re-encryption is check-and-set
 // per version: an editor's concurrent write always wins over it.
 //
-// If an earlier rotation was interrupted (the context ended, the process
-// died), the keyset still has an enabled key besides the primary, and
-// RotateKey finishes that rotation rather than starting another; call it
-// again to rotate anew.
+// A version that cannot be decrypted does not stop the rotation: the
+// others are re-encrypted, RotateResult.Left names it with the reason,
+// the old keys stay enabled, and the error matches ErrIncomplete. If a
+// rotation was interrupted (the context ended, the process died) or left
+// versions, the keyset still has an enabled key besides the primary, and
+// RotateKey finishes that rotation rather than starting another.
 //
 // progress, if not nil, is called after each batch with the versions done
 // and the total to do. RotateKey needs a Store that is a RotationStore.
 func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
-	e, err := m.begin(ctx, ActionRotate, ws)
-	if err != nil {
+	if err := validWorkspace(ws); err != nil {
+		return RotateResult{}, err
+	}
+	e := m.event(ctx, ActionRotate, ws)
+	if err := m.authorize(ctx, e); err != nil {
 		return RotateResult{}, err
 	}
 	res, err := m.rotateKey(ctx, ws, progress)
+	if err == nil && len(res.Left) > 0 {
+		err = errorf(ErrIncomplete, "workspace %q: %d versions could not be re-encrypted (first: %s version %d: %s); the old keys stay enabled",
+			ws, len(res.Left), res.Left[0].Name, res.Left[0].Version, res.Left[0].Reason)
+	}
 	if err != nil {
 		return res, m.failed(ctx, e, err)
 	}
@@ -158,11 +194,11 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
 	rs, ok := m.store.(RotationStore)
 	if !ok {
-		return RotateResult{}, fmt.Errorf("secrets: rotate: the %T store cannot re-encrypt", m.store)
+		return RotateResult{}, errorf(nil, "rotate: the %T store cannot re-encrypt", m.store)
 	}
-	k, err := m.loadKey(ctx, ws)
+	k, err := m.freshKey(ctx, ws)
 	if err != nil {
-		return RotateResult{}, fmt.Errorf("secrets: rotate workspace %q: %w", ws, err)
+		return RotateResult{}, wrapf(err, "rotate workspace %q", ws)
 	}
 	var res RotateResult
 	if len(enabledOthers(k)) > 0 {
@@ -176,60 +212,60 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 			return km.SetPrimary(id)
 		})
 		if err != nil {
-			return res, fmt.Errorf("secrets: rotate workspace %q: add key: %w", ws, err)
+			return res, wrapf(err, "rotate workspace %q: add key", ws)
 		}
 	}
 	res.Primary = k.primary
 
 	done := 0
+	var after Version // cursor: versions up to it are done or left
 	for {
-		batch, remaining, err := rs.Stale(ctx, ws, k.primary, rotateBatch)
+		batch, remaining, err := rs.Stale(ctx, ws, k.primary, after.SecretID, after.Version, rotateBatch)
 		if err != nil {
-			return res, fmt.Errorf("secrets: rotate workspace %q: %w", ws, err)
+			return res, wrapf(err, "rotate workspace %q", ws)
 		}
 		if progress != nil {
-			progress(done, done+remaining)
+			progress(done, done+remaining-len(res.Left))
 		}
 		if len(batch) == 0 {
 			break
 		}
 		items := make([]Reencryption, 0, len(batch))
-		var failed []string
 		for _, v := range batch {
-			p, err := open(k, v)
+			p, err := k.open(&v)
 			if err != nil {
-				failed = append(failed, fmt.Sprintf("%s v%d", v.Name, v.Version))
+				res.Left = append(res.Left, Left{Workspace: ws, Name: v.Name, Version: v.Version, Reason: "does not decrypt with any key of the workspace"})
 				continue
 			}
-			ct, err := k.aead.Encrypt(p, secretAD(v.Workspace, v.SecretID, v.Name, v.Version))
+			nv := v
+			err = k.seal(&nv, p)
 			clear(p)
 			if err != nil {
-				return res, fmt.Errorf("secrets: rotate workspace %q: %w", ws, err)
+				return res, wrapf(err, "rotate workspace %q", ws)
 			}
-			items = append(items, Reencryption{SecretID: v.SecretID, Version: v.Version, FromKeyID: v.KeyID, Ciphertext: ct, KeyID: k.primary})
+			items = append(items, Reencryption{SecretID: v.SecretID, Version: v.Version, FromKeyID: v.KeyID, FromFormat: v.Format,
+				Ciphertext: nv.Ciphertext, KeyID: nv.KeyID, Format: nv.Format})
 		}
-		if failed != nil {
-			// A version that cannot be decrypted cannot be moved to the new
-			// key; retiring the old one would not lose it, but say so.
-			return res, fmt.Errorf("secrets: rotate: %w", &DecryptError{Workspace: ws, Names: failed})
-		}
-		n, err := rs.Reencrypt(ctx, ws, k.revision, items)
+		n, err := rs.Reencrypt(ctx, ws, k.gen, items)
 		if errors.Is(err, ErrKeyChanged) {
 			// Another rotation (or a kill switch) changed the keyset: go on
-			// with the new one.
-			if k, err = m.loadKey(ctx, ws); err != nil {
+			// with the new one, from the start.
+			if k, err = m.freshKey(ctx, ws); err != nil {
 				return res, err
 			}
-			res.Primary = k.primary
+			res.Primary, res.Left, after = k.primary, nil, Version{}
 			continue
 		}
 		if err != nil {
-			return res, fmt.Errorf("secrets: rotate workspace %q: %w", ws, err)
+			return res, wrapf(err, "rotate workspace %q", ws)
 		}
 		res.Reencrypted += n
 		done += len(items)
+		after = batch[len(batch)-1]
 	}
-
+	if len(res.Left) > 0 {
+		return res, nil
+	}
 	if others := enabledOthers(k); len(others) > 0 {
 		_, err := m.changeKey(ctx, ws, func(km *keyset.Manager) error {
 			for _, id := range others {
@@ -240,7 +276,7 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 			return nil
 		})
 		if err != nil {
-			return res, fmt.Errorf("secrets: rotate workspace %q: disable old keys: %w", ws, err)
+			return res, wrapf(err, "rotate workspace %q: disable old keys", ws)
 		}
 		res.Disabled = others
 	}
@@ -259,110 +295,134 @@ func enabledOthers(k *dataKey) []uint32 {
 	return ids
 }
 
-// Rewrap moves every workspace key wrapped by another master key to the
-// Manager's primary Cipher: the move from a local key to a KMS, or from
-// one KMS key to the next. The former master key must be among
-// Config.DecryptOnly. Each key is unwrapped, wrapped anew and stored with
-// check-and-set, so Rewrap can run while the platform serves, can be
-// interrupted at any point and resumed by calling it again, and skips a
-// key that changed meanwhile (it is then wrapped by the primary Cipher
-// already, or is picked up by the next call).
-//
-// progress, if not nil, is called after each key with the keys done and
-// the total to do. It returns how many keys it re-wrapped. Rewrap needs a
-// Store that is a RotationStore.
-func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (int, error) {
-	e := m.event(ctx, ActionRotate, "")
-	if err := m.authorize(ctx, e); err != nil {
-		return 0, err
-	}
-	n, err := m.rewrap(ctx, progress)
-	e.Detail = fmt.Sprintf("%d workspace keys re-wrapped to master key %s", n, m.cipher.ID())
-	if err != nil {
-		return n, m.failed(ctx, e, err)
-	}
-	m.record(ctx, e)
-	return n, nil
+// A RewrapResult reports what Rewrap did.
+type RewrapResult struct {
+	// Rewrapped counts the workspace keys moved to the primary master key.
+	Rewrapped int `json:"rewrapped"`
+	// Left lists the workspace keys that could not be moved, and why.
+	Left []Left `json:"left,omitempty"`
 }
 
-func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (int, error) {
+// Rewrap moves every workspace key wrapped by another master key to the
+// Manager's primary Cipher: the move from a local key to a KMS, or from
+// one KMS key to the next. The former master keys must be among
+// Config.DecryptOnly, and the primary must be known to the Store (see
+// Config.AddMasterKey). Each key is unwrapped, wrapped anew and stored with
+// check-and-set, so Rewrap can run while the platform serves, can be
+// interrupted at any point and resumed by calling it again, and skips a
+// key that changed meanwhile (it is picked up by the next call if it still
+// needs moving).
+//
+// A key that cannot be moved (wrapped by a master key the Manager does not
+// have, or that fails to unwrap) does not stop the others: the result
+// lists it with the reason and the error matches ErrIncomplete. A Cipher
+// that cannot be reached (a KMS outage) stops the run with its error;
+// what was moved stays moved.
+//
+// progress, if not nil, is called after each key with the keys done and
+// the total to do. Rewrap needs a Store that is a RotationStore.
+func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (RewrapResult, error) {
+	e := m.event(ctx, ActionRotate, "")
+	if err := m.authorize(ctx, e); err != nil {
+		return RewrapResult{}, err
+	}
+	res, err := m.rewrap(ctx, progress)
+	e.Detail = fmt.Sprintf("%d workspace keys re-wrapped to master key %s, %d left", res.Rewrapped, m.cipher.ID(), len(res.Left))
+	if err == nil && len(res.Left) > 0 {
+		first := res.Left[0]
+		err = errorf(ErrIncomplete, "%d workspace keys could not be re-wrapped (first: workspace %q: %s)", len(res.Left), first.Workspace, first.Reason)
+	}
+	if err != nil {
+		return res, m.failed(ctx, e, err)
+	}
+	m.record(ctx, e)
+	return res, nil
+}
+
+func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (RewrapResult, error) {
+	var res RewrapResult
 	rs, ok := m.store.(RotationStore)
 	if !ok {
-		return 0, fmt.Errorf("secrets: rewrap: the %T store cannot list keys", m.store)
+		return res, errorf(nil, "rewrap: the %T store cannot list keys", m.store)
 	}
-	done, moved, idle := 0, 0, 0
+	if err := m.knowMasterKey(ctx); err != nil {
+		return res, err
+	}
+	after := ""
 	for {
-		keys, remaining, err := rs.ForeignKeys(ctx, m.cipher.ID(), rotateBatch)
+		keys, total, err := rs.ForeignKeys(ctx, m.cipher.ID(), after, rotateBatch)
 		if err != nil {
-			return moved, fmt.Errorf("secrets: rewrap: %w", err)
+			return res, wrapf(err, "rewrap")
 		}
 		if progress != nil {
-			progress(done, done+remaining)
+			progress(res.Rewrapped, res.Rewrapped+total-len(res.Left))
 		}
 		if len(keys) == 0 {
-			return moved, nil
+			return res, nil
 		}
-		before := moved
-		for i, wk := range keys {
+		for _, wk := range keys {
 			if err := ctx.Err(); err != nil {
-				return moved, fmt.Errorf("secrets: rewrap: %w", err)
+				return res, wrapf(err, "rewrap")
 			}
+			after = wk.Workspace
 			c, ok := m.ciphers[wk.CipherID]
 			if !ok {
-				return moved, fmt.Errorf("secrets: rewrap workspace %q: its key is wrapped by master key %q, which is not in Config.DecryptOnly", wk.Workspace, wk.CipherID)
+				res.Left = append(res.Left, Left{Workspace: wk.Workspace, Reason: "wrapped by master key " + wk.CipherID + ", which is not in Config.DecryptOnly"})
+				continue
 			}
 			h, err := unwrapKey(ctx, c, wk)
+			if errors.Is(err, ErrDecrypt) {
+				res.Left = append(res.Left, Left{Workspace: wk.Workspace, Reason: detail(err)})
+				continue
+			}
 			if err != nil {
-				return moved, fmt.Errorf("secrets: rewrap: %w", err)
+				return res, wrapf(err, "rewrap")
 			}
 			wrapped, err := wrapKey(ctx, m.cipher, wk.Workspace, h)
 			if err != nil {
-				return moved, err
+				return res, err
 			}
-			err = m.store.PutKey(ctx, WrappedKey{Workspace: wk.Workspace, CipherID: m.cipher.ID(), Ciphertext: wrapped, Updated: m.now()}, wk.Revision)
+			_, err = m.store.PutKey(ctx, WrappedKey{Workspace: wk.Workspace, CipherID: m.cipher.ID(), Ciphertext: wrapped, Updated: m.now()}, wk.Generation)
 			m.keys.Remove(wk.Workspace)
 			switch {
 			case err == nil:
-				moved++
-				done++
+				res.Rewrapped++
 				if progress != nil {
-					progress(done, done+remaining-i-1)
+					progress(res.Rewrapped, res.Rewrapped+total-len(res.Left)-1)
 				}
 			case errors.Is(err, ErrConflict):
 				// Changed meanwhile (rotated, deleted or re-wrapped by
-				// another process): the next listing shows it again if it
+				// another process): the next call lists it again if it
 				// still needs moving.
 			default:
-				return moved, fmt.Errorf("secrets: rewrap: %w", err)
+				return res, wrapf(err, "rewrap")
 			}
-		}
-		if moved == before {
-			if idle++; idle > maxAttempts {
-				return moved, fmt.Errorf("secrets: rewrap: %d keys keep changing while being re-wrapped: %w", len(keys), ErrConflict)
-			}
-		} else {
-			idle = 0
 		}
 	}
 }
 
 // DeleteWorkspace removes every secret, every version and the key of the
-// workspace, all at once. Deleting a workspace that has nothing is not an
-// error. It needs a Store that is a WorkspaceDeleter.
+// workspace, all at once; its audit events and ledger are kept. Deleting a
+// workspace that has nothing is not an error. It is authorized as its own
+// action, ActionDeleteWorkspace, and needs a Store that is a
+// WorkspaceDeleter.
 func (m *Manager) DeleteWorkspace(ctx context.Context, ws string) error {
-	e, err := m.begin(ctx, ActionDelete, ws)
-	if err != nil {
+	if err := validWorkspace(ws); err != nil {
+		return err
+	}
+	e := m.event(ctx, ActionDeleteWorkspace, ws)
+	if err := m.authorize(ctx, e); err != nil {
 		return err
 	}
 	d, ok := m.store.(WorkspaceDeleter)
 	if !ok {
-		return m.failed(ctx, e, fmt.Errorf("secrets: delete workspace: the %T store cannot", m.store))
+		return m.failed(ctx, e, errorf(nil, "delete workspace: the %T store cannot", m.store))
 	}
 	e.Detail = "the whole workspace"
-	err = d.DeleteWorkspace(ctx, ws, e)
+	err := d.DeleteWorkspace(ctx, ws, e)
 	m.keys.Remove(ws)
 	if err != nil {
-		return m.failed(ctx, e, fmt.Errorf("secrets: delete workspace %q: %w", ws, err))
+		return m.failed(ctx, e, wrapf(err, "delete workspace %q", ws))
 	}
 	m.published(ctx, *e)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,10 +16,9 @@ import (
 	"github.com/lib/pq"
 )
 
-// eachStore runs fn against a fresh MemoryStore and a fresh PostgresStore.
-func eachStore(t *testing.T, fn func(t *testing.T, s secrets.RotationStore)) {
-	t.Run("memory", func(t *testing.T) { fn(t, secrets.NewMemoryStore()) })
-	t.Run("postgres", func(t *testing.T) { fn(t, newPGStore(t, pgDB(t))) })
+// eachRotationStore runs fn on a RotationStore of every backend.
+func eachRotationStore(t *testing.T, fn func(t *testing.T, s secrets.RotationStore)) {
+	eachStore(t, func(t *testing.T, s secrets.Store) { fn(t, s.(secrets.RotationStore)) })
 }
 
 // fillHistory writes n secrets with three versions each and returns the
@@ -58,7 +58,7 @@ func checkAll(t *testing.T, m *secrets.Manager, ws string, want map[string]strin
 
 func staleCount(t *testing.T, s secrets.RotationStore, ws string, primary uint32) int {
 	t.Helper()
-	_, n, err := s.Stale(context.Background(), ws, primary, 1)
+	_, n, err := s.Stale(context.Background(), ws, primary, "", 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func staleCount(t *testing.T, s secrets.RotationStore, ws string, primary uint32
 }
 
 func TestRotateKey(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		c := newCipher(t)
 		m := newManager(t, s, c, nil)
@@ -113,16 +113,17 @@ func TestRotateKey(t *testing.T) {
 }
 
 func TestKillSwitch(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		ts := &tamperStore{Store: s}
 		c := newCipher(t)
 		m := newManager(t, rotationStore{ts, s}, c, nil)
 		mustSet(t, m, "ws", "TOKEN", "v1-value")
-		old, err := s.Lookup(ctx, "ws", "TOKEN")
+		oldEntry, err := s.Lookup(ctx, "ws", "TOKEN")
 		if err != nil {
 			t.Fatal(err)
 		}
+		old := oldEntry.Current
 		res, err := m.RotateKey(ctx, "ws", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -157,23 +158,23 @@ type rotationStore struct {
 	rs secrets.RotationStore
 }
 
-func (r rotationStore) Stale(ctx context.Context, ws string, keep uint32, limit int) ([]secrets.Version, int, error) {
-	return r.rs.Stale(ctx, ws, keep, limit)
+func (r rotationStore) Stale(ctx context.Context, ws string, keep uint32, afterID string, afterVersion int64, limit int) ([]secrets.Version, int, error) {
+	return r.rs.Stale(ctx, ws, keep, afterID, afterVersion, limit)
 }
 
-func (r rotationStore) Reencrypt(ctx context.Context, ws string, rev int64, items []secrets.Reencryption) (int, error) {
-	return r.rs.Reencrypt(ctx, ws, rev, items)
+func (r rotationStore) Reencrypt(ctx context.Context, ws string, gen int64, items []secrets.Reencryption) (int, error) {
+	return r.rs.Reencrypt(ctx, ws, gen, items)
 }
 
-func (r rotationStore) ForeignKeys(ctx context.Context, id string, limit int) ([]secrets.WrappedKey, int, error) {
-	return r.rs.ForeignKeys(ctx, id, limit)
+func (r rotationStore) ForeignKeys(ctx context.Context, id, after string, limit int) ([]secrets.WrappedKey, int, error) {
+	return r.rs.ForeignKeys(ctx, id, after, limit)
 }
 
 // TestRotateInterrupted stops rotations at several points, with a
 // cancelled context, and resumes them: nothing is lost, every version
 // decrypts throughout, and at the end no version uses the old key.
 func TestRotateInterrupted(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		c := newCipher(t)
 		m := newManager(t, s, c, nil)
 		want := fillHistory(t, m, "ws", 150) // 450 versions: three batches
@@ -305,7 +306,7 @@ func TestRotateUnderLoad(t *testing.T) {
 				name := fmt.Sprintf("S_%03d", (w*67+i)%200)
 				val := fmt.Sprintf("edit-%d-%d", w, i)
 				mu.Lock()
-				if _, err := m.Set(context.Background(), "ws", name, []byte(val)); err != nil {
+				if _, err := m.Set(context.Background(), "ws", name, []byte(val), nil); err != nil {
 					t.Error(err)
 				}
 				want[name] = val
@@ -354,12 +355,8 @@ func TestRotateUnderLoad(t *testing.T) {
 // keyset reads what another replica re-encrypted, and writes, without an
 // error and without being rebuilt.
 func TestReplicaReloadsRotatedKey(t *testing.T) {
-	dsn := pgURL(t)
-	s1 := newPGStore(t, openDB(t, dsn))
-	s2, err := secrets.NewPostgresStore(openDB(t, dsn), &secrets.PostgresConfig{Schema: s1.Schema()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s1 := newPGStore(t, pgPools[0].open(t, 4))
+	s2 := sameSchema(t, pgPools[0].open(t, 4), s1)
 	c := newCipher(t)
 	cold := &countingCipher{Cipher: c}
 	r1, r2 := newManager(t, s1, c, nil), newManager(t, s2, cold, nil)
@@ -385,14 +382,14 @@ func TestReplicaReloadsRotatedKey(t *testing.T) {
 	keys, _ := r1.Keys(ctx, "ws")
 	v, _ := s1.Lookup(ctx, "ws", "S_000")
 	for _, k := range keys {
-		if k.ID == v.KeyID && !k.Primary {
+		if k.ID == v.Current.KeyID && !k.Primary {
 			t.Fatalf("r2 wrote under the retired key %d", k.ID)
 		}
 	}
 }
 
 func TestRewrap(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		oldKey, newKey := newCipher(t), newCipher(t)
 		m := newManager(t, s, oldKey, nil)
@@ -401,31 +398,31 @@ func TestRewrap(t *testing.T) {
 			ws := fmt.Sprint("ws-", i)
 			wants[ws] = fillHistory(t, m, ws, 2)
 		}
-		moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}})
+		moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}, AddMasterKey: true})
 		// Both keys work during the move.
 		for ws, want := range wants {
 			checkAll(t, moving, ws, want)
 		}
 		// Interrupted after three keys, then resumed.
 		cctx, cancel := context.WithCancel(ctx)
-		moved, err := moving.Rewrap(cctx, func(done, total int) {
+		res, err := moving.Rewrap(cctx, func(done, total int) {
 			if done == 3 {
 				cancel()
 			}
 		})
 		cancel()
-		if !errors.Is(err, context.Canceled) || moved != 3 {
-			t.Fatalf("interrupted rewrap: %d moved, %v", moved, err)
+		if !errors.Is(err, context.Canceled) || res.Rewrapped != 3 {
+			t.Fatalf("interrupted rewrap: %+v, %v", res, err)
 		}
 		var calls [][2]int
-		moved, err = moving.Rewrap(ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
-		if err != nil || moved != 4 {
-			t.Fatalf("resumed rewrap: %d moved, %v", moved, err)
+		res, err = moving.Rewrap(ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
+		if err != nil || res.Rewrapped != 4 {
+			t.Fatalf("resumed rewrap: %+v, %v", res, err)
 		}
 		if calls[0] != [2]int{0, 4} || calls[len(calls)-1] != [2]int{4, 4} {
 			t.Fatalf("progress %v", calls)
 		}
-		if _, n, _ := s.ForeignKeys(ctx, newKey.ID(), 10); n != 0 {
+		if _, n, _ := s.ForeignKeys(ctx, newKey.ID(), "", 10); n != 0 {
 			t.Fatalf("%d keys not moved", n)
 		}
 		// The old master key is no longer needed, and no longer enough.
@@ -437,19 +434,20 @@ func TestRewrap(t *testing.T) {
 				t.Fatalf("old master key after rewrap: %v", err)
 			}
 		}
-		if moved, err := moving.Rewrap(ctx, nil); err != nil || moved != 0 {
-			t.Fatalf("rewrap with nothing to do: %d %v", moved, err)
+		if res, err := moving.Rewrap(ctx, nil); err != nil || res.Rewrapped != 0 {
+			t.Fatalf("rewrap with nothing to do: %+v %v", res, err)
 		}
-		// Without the old key among DecryptOnly, Rewrap says which is missing.
+		// Without the old key among DecryptOnly, Rewrap says which is left.
 		mustSet(t, m, "late", "X", "old-key-write")
-		if _, err := onlyNew.Rewrap(ctx, nil); err == nil {
-			t.Fatal("rewrap without the old key succeeded")
+		res, err = onlyNew.Rewrap(ctx, nil)
+		if !errors.Is(err, secrets.ErrIncomplete) || len(res.Left) != 1 || res.Left[0].Workspace != "late" || !strings.Contains(res.Left[0].Reason, oldKey.ID()) {
+			t.Fatalf("rewrap without the old key: %+v %v", res, err)
 		}
 	})
 }
 
 func TestDeleteWorkspace(t *testing.T) {
-	eachStore(t, func(t *testing.T, s secrets.RotationStore) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		m := newManager(t, s, newCipher(t), nil)
 		fillHistory(t, m, "doomed", 3)
@@ -463,7 +461,7 @@ func TestDeleteWorkspace(t *testing.T) {
 		if _, err := s.Key(ctx, "doomed"); !errors.Is(err, secrets.ErrNotFound) {
 			t.Fatalf("key after delete: %v", err)
 		}
-		if _, n, _ := s.Stale(ctx, "doomed", 0, 1); n != 0 {
+		if _, n, _ := s.Stale(ctx, "doomed", 0, "", 0, 1); n != 0 {
 			t.Fatalf("%d versions left", n)
 		}
 		checkAll(t, m, "kept", want)
@@ -495,7 +493,7 @@ func TestRewrapKilledConnection(t *testing.T) {
 		ws := fmt.Sprint("ws-", i)
 		wants[ws] = fillHistory(t, m, ws, 2)
 	}
-	moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}})
+	moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}, AddMasterKey: true})
 	blocker, err := db.Beginx()
 	if err != nil {
 		t.Fatal(err)
@@ -531,9 +529,9 @@ func TestRewrapKilledConnection(t *testing.T) {
 	for ws, want := range wants {
 		checkAll(t, moving, ws, want)
 	}
-	n, err := moving.Rewrap(context.Background(), nil)
-	if err != nil || n == 0 {
-		t.Fatalf("resumed Rewrap: %d %v", n, err)
+	res, err := moving.Rewrap(context.Background(), nil)
+	if err != nil || res.Rewrapped == 0 {
+		t.Fatalf("resumed Rewrap: %+v %v", res, err)
 	}
 	onlyNew := newManager(t, s, newKey, nil)
 	for ws, want := range wants {

@@ -27,8 +27,8 @@ func benchRows() int {
 
 // loadWorkspaces fills a Postgres store with n workspaces of per secrets
 // each, as a Manager would have written them (real wrapped keys, real
-// ciphertexts bound to their rows), but through COPY, which is far faster
-// than a million Sets.
+// ciphertexts bound to their rows, a ledger entry each), but through
+// COPY, which is far faster than a million Sets.
 func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secrets.Cipher, prefix string, n, per int) {
 	b.Helper()
 	ctx := context.Background()
@@ -39,9 +39,9 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 		b.Fatal(err)
 	}
 	defer tx.Rollback()
-	sch := s.Schema()
-	cpSecrets, err := tx.Prepare(`COPY ` + pq.QuoteIdentifier(sch) + `.secrets (workspace, secret_id, name_key, version, name,
-		ciphertext, key_id, env_size, created, created_by, updated, updated_by) FROM STDIN`)
+	q := pq.QuoteIdentifier(s.Schema())
+	cpSecrets, err := tx.Prepare(`COPY ` + q + `.secrets (workspace, secret_id, name_key, name, revision, created, created_by,
+		updated, updated_by, version, flags, format, ciphertext, key_id, env_size, written, written_by) FROM STDIN`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,14 +56,15 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 			b.Fatal(err)
 		}
 		for i := range per {
-			if _, err := m.Set(ctx, ws, fmt.Sprintf("SECRET_%04d", i), val); err != nil {
+			if _, err := m.Set(ctx, ws, fmt.Sprintf("SECRET_%04d", i), val, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
-		cur, _ := mem.Current(ctx, ws)
-		for _, v := range cur {
-			rows = append(rows, []any{v.Workspace, v.SecretID, lower(v.Name), v.Version, v.Name, v.Ciphertext, int64(v.KeyID),
-				v.EnvSize, v.Created, v.CreatedBy, v.Updated, v.UpdatedBy})
+		es, _ := mem.List(ctx, ws, secrets.ListQuery{Limit: per, Values: true})
+		for _, e := range es {
+			v := e.Current
+			rows = append(rows, []any{e.Workspace, e.SecretID, lower(e.Name), e.Name, e.Revision, e.Created, e.CreatedBy,
+				e.Updated, e.UpdatedBy, v.Version, 0, v.Format, v.Ciphertext, int64(v.KeyID), v.EnvSize, v.Written, v.WrittenBy})
 		}
 		k, _ := mem.Key(ctx, ws)
 		keys = append(keys, k)
@@ -80,24 +81,12 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 		b.Fatal(err)
 	}
 	cpSecrets.Close()
-	q := pq.QuoteIdentifier(sch)
-	for _, stmt := range []string{
-		`INSERT INTO ` + q + `.versions (workspace, secret_id, version, name, ciphertext, key_id, env_size, created, created_by, updated, updated_by)
-			SELECT workspace, secret_id, version, name, ciphertext, key_id, env_size, created, created_by, updated, updated_by FROM ` + q + `.secrets
-			WHERE workspace LIKE '` + prefix + `-%'`,
-		`INSERT INTO ` + q + `.workspaces (workspace, env_size) SELECT workspace, sum(env_size) FROM ` + q + `.secrets
-			WHERE workspace LIKE '` + prefix + `-%' GROUP BY workspace`,
-	} {
-		if _, err := tx.Exec(stmt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	cpKeys, err := tx.Prepare(`COPY ` + pq.QuoteIdentifier(sch) + `.workspace_keys (workspace, cipher_id, wrapped, revision, updated) FROM STDIN`)
+	cpKeys, err := tx.Prepare(`COPY ` + q + `.workspace_keys (workspace, cipher_id, wrapped, generation, updated) FROM STDIN`)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, k := range keys {
-		if _, err := cpKeys.Exec(k.Workspace, k.CipherID, k.Ciphertext, k.Revision, k.Updated); err != nil {
+		if _, err := cpKeys.Exec(k.Workspace, k.CipherID, k.Ciphertext, 1, k.Updated); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -105,10 +94,24 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 		b.Fatal(err)
 	}
 	cpKeys.Close()
+	for _, stmt := range []string{
+		`INSERT INTO ` + q + `.versions (workspace, secret_id, version, name, flags, format, ciphertext, key_id, env_size, written, written_by)
+			SELECT workspace, secret_id, version, name, flags, format, ciphertext, key_id, env_size, written, written_by FROM ` + q + `.secrets
+			WHERE workspace LIKE '` + prefix + `-%'`,
+		`INSERT INTO ` + q + `.ledger (workspace, secret_id, state, at, name, version, write_only)
+			SELECT workspace, secret_id, 1, written, name, version, false FROM ` + q + `.secrets WHERE workspace LIKE '` + prefix + `-%'`,
+		`INSERT INTO ` + q + `.workspaces (workspace, env_size, state, key_gen) SELECT workspace, sum(env_size), 1, 1 FROM ` + q + `.secrets
+			WHERE workspace LIKE '` + prefix + `-%' GROUP BY workspace`,
+		`SELECT setval('` + q + `.states', 1)`,
+	} {
+		if _, err := tx.Exec(stmt); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	for _, t := range []string{"secrets", "versions", "workspaces", "workspace_keys"} {
+	for _, t := range []string{"secrets", "versions", "workspaces", "workspace_keys", "ledger"} {
 		db.MustExec("ANALYZE " + q + "." + t)
 	}
 }
@@ -135,7 +138,7 @@ func BenchmarkScale(b *testing.B) {
 	loadWorkspaces(b, db, small, c, "small", 10, 100)
 	loadWorkspaces(b, db, big, c, "big", benchRows()/100, 100)
 	b.Logf("loaded %d + %d rows in %v", 1000, benchRows(), time.Since(start).Round(time.Millisecond))
-	cfg := &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly, KeyCacheSize: 100000}
+	cfg := &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly, KeyCacheSize: 100000, AddMasterKey: true}
 	ms, mb := newManager(b, small, c, cfg), newManager(b, big, c, cfg)
 	ctx := context.Background()
 	// The workspace read is in the middle of the big table.
@@ -157,10 +160,10 @@ func BenchmarkScale(b *testing.B) {
 	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 6))
 	b.Run("Set", func(b *testing.B) {
 		compare(b, func() error {
-			_, err := mb.Set(ctx, wsBig, "SECRET_0042", val)
+			_, err := mb.Set(ctx, wsBig, "SECRET_0042", val, nil)
 			return err
 		}, func() error {
-			_, err := ms.Set(ctx, wsSmall, "SECRET_0042", val)
+			_, err := ms.Set(ctx, wsSmall, "SECRET_0042", val, nil)
 			return err
 		})
 	})
@@ -222,7 +225,7 @@ func BenchmarkSetConcurrent(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			ws := fmt.Sprint("ws-", next.Add(1)%16)
 			for pb.Next() {
-				if _, err := m.Set(ctx, ws, "SECRET_0000", val); err != nil {
+				if _, err := m.Set(ctx, ws, "SECRET_0000", val, nil); err != nil {
 					b.Error(err)
 					return
 				}
@@ -260,11 +263,14 @@ func BenchmarkMemoryStoreFootprint(b *testing.B) {
 		raw := 0
 		for i := range n {
 			ws := fmt.Sprintf("ws-%05d", i/100)
-			v := secrets.Version{Workspace: ws, SecretID: fmt.Sprintf("%032x", i), Name: fmt.Sprintf("SECRET_%04d", i%100),
-				Version: 1, Ciphertext: make([]byte, benchValueSize+33), KeyID: 1, EnvSize: int64(benchValueSize + 13),
-				Created: time.Now(), CreatedBy: "user:1", Updated: time.Now(), UpdatedBy: "user:1"}
+			id, name := fmt.Sprintf("%032x", i), fmt.Sprintf("SECRET_%04d", i%100)
+			v := secrets.Version{Workspace: ws, SecretID: id, Name: name, Version: 1, Format: 2,
+				Ciphertext: make([]byte, benchValueSize+33), KeyID: 1, EnvSize: int64(benchValueSize + 13),
+				Written: time.Now(), WrittenBy: "user:1"}
+			e := secrets.Entry{Workspace: ws, SecretID: id, Name: name, Revision: 1, Created: time.Now(), CreatedBy: "user:1",
+				Updated: time.Now(), UpdatedBy: "user:1", Current: v}
 			raw += len(v.Ciphertext)
-			if err := s.Put(ctx, secrets.Write{Version: v, Keep: 10}); err != nil {
+			if err := s.Put(ctx, secrets.Write{Entry: e, NewVersion: true, Keep: 10}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -287,7 +293,7 @@ func BenchmarkRotateKey(b *testing.B) {
 	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 3))
 	for i := range 1000 {
 		for range 3 {
-			if _, err := m.Set(ctx, "ws", fmt.Sprintf("SECRET_%04d", i), val); err != nil {
+			if _, err := m.Set(ctx, "ws", fmt.Sprintf("SECRET_%04d", i), val, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -5,21 +5,37 @@ import (
 	"time"
 )
 
-// A Store persists workspace keys and secret versions. Only ciphertext and
-// metadata cross this interface: a Store never sees a value or a key in the
-// clear, so it needs no protection beyond that of ordinary data.
+// A Store persists workspace keys, secrets, their versions and the audit
+// trail. Only ciphertext and metadata cross this interface: a Store never
+// sees a value or a key in the clear, so it needs no protection beyond
+// that of ordinary data.
 //
-// Every method is scoped to one workspace and must neither read nor change
-// anything of another. Every method must be safe for concurrent use, must
-// honour ctx, and must copy byte slices on the way in and out so that a
-// caller's later change to a slice never reaches stored data.
+// Every method is scoped to one workspace (Events, and the master-key
+// registry, excepted) and must neither read nor change anything of
+// another. Every method must be safe for concurrent use by several
+// processes sharing the Store, must honour ctx, and must copy byte slices
+// on the way in and out so that a caller's later change to a slice never
+// reaches stored data.
 //
-// Errors: a missing entry is reported as an error wrapping [ErrNotFound],
-// a failed check-and-set as one wrapping [ErrConflict], a name already used
-// by another secret as one wrapping [ErrExists], and a write that would push
-// the workspace over its environment budget as one wrapping [ErrTooLarge].
-// Other errors (connection, driver) are returned wrapped, never with
-// connection strings or stored bytes in their text.
+// Errors: a missing entry wraps [ErrNotFound], a failed condition
+// [ErrConflict], a name already used [ErrExists], a write that would push
+// the workspace over its environment budget [ErrTooLarge], a write under
+// a stale key generation [ErrKeyChanged]. Other errors (connection,
+// driver) are returned with their cause reduced to one line that holds no
+// connection string, credential or stored byte. Transient failures of the
+// database (serialization failures, deadlocks) are retried inside the
+// Store, never reported as a conflict.
+//
+// Each workspace has a change counter, its state, drawn with key
+// generations from one sequence of the Store that never repeats (not even
+// after DeleteWorkspace). Every write that changes what a job would
+// receive (a value, a name, a flag, a delete, an undelete, a destroy)
+// moves the workspace to a new state and adds, for each secret it
+// changes, a ledger entry: the secret's name, version and fingerprint
+// from that state on (version 0 once it is no longer delivered). The
+// ledger outlives pruned versions and destroyed secrets, so that an
+// inject event, which records only the state it read, still says which
+// versions it delivered.
 //
 // The package storetest checks all of this; every implementation should
 // pass it.
@@ -27,126 +43,136 @@ type Store interface {
 	// Key returns the workspace's wrapped data key, or ErrNotFound.
 	Key(ctx context.Context, workspace string) (WrappedKey, error)
 
-	// PutKey stores k if the workspace's key is at revision expect: 0 means
-	// that the workspace must have no key yet. On success the stored key's
-	// revision is expect+1 (k.Revision is ignored). Otherwise it returns
-	// ErrConflict and changes nothing.
-	PutKey(ctx context.Context, k WrappedKey, expect int64) error
+	// PutKey stores k if the workspace's key is at generation expect (0:
+	// the workspace has no key yet) and returns the new generation;
+	// otherwise it returns ErrConflict and changes nothing.
+	PutKey(ctx context.Context, k WrappedKey, expect int64) (int64, error)
 
-	// Lookup returns the current version of the secret whose name equals
-	// name ignoring ASCII case, or ErrNotFound.
-	Lookup(ctx context.Context, workspace, name string) (Version, error)
+	// MasterKeys returns the master keys the Store knows, by ID.
+	MasterKeys(ctx context.Context) ([]MasterKey, error)
 
-	// History returns the retained versions of the secret with the given
-	// ID, newest first, or ErrNotFound if there is no such secret.
+	// AddMasterKey registers a master key. An ID already registered is
+	// ErrExists. With first, the key is registered only if the Store
+	// knows no master key and holds no workspace key (ErrConflict
+	// otherwise): the first start of a deployment.
+	AddMasterKey(ctx context.Context, k MasterKey, first bool) error
+
+	// Lookup returns the secret, live or soft-deleted, whose name equals
+	// name ignoring ASCII case, or ErrNotFound. Current.KeyGen is set.
+	Lookup(ctx context.Context, workspace, name string) (Entry, error)
+
+	// History returns the retained versions of the secret, newest first,
+	// with KeyGen set, or ErrNotFound if there is no such secret.
 	History(ctx context.Context, workspace, secretID string) ([]Version, error)
 
-	// Current returns the current version of every secret of the workspace,
-	// sorted by name (byte order), read as one consistent snapshot: a
-	// concurrent write is seen entirely or not at all. A workspace without
-	// secrets gives an empty slice and no error.
-	Current(ctx context.Context, workspace string) ([]Version, error)
+	// List returns secrets in the order of their names in lower case
+	// (byte order), after q.After, matching q; see [ListQuery].
+	List(ctx context.Context, workspace string, q ListQuery) ([]Entry, error)
 
-	// Put adds w.Version as the new current version of its secret, all or
-	// nothing; see [Write] for the conditions it checks.
-	Put(ctx context.Context, w Write) error
+	// Env returns the live secrets of the workspace (or the ones q.Names
+	// names), sorted by name in byte order, with the workspace's state and
+	// key generation, all read as one consistent snapshot: a concurrent
+	// write is seen entirely or not at all. If q.Audit is not nil, Env
+	// records it, with its State set to the state read, in the same
+	// statement or transaction as the read; if it cannot, Env returns an
+	// error and nothing else. With q.Relaxed the event may be committed
+	// without waiting for it to be durable. Of each Entry, only
+	// Workspace, SecretID, Name, Expires and, of Current, Version, Name,
+	// WriteOnly, File, Format and Ciphertext are sure to be set.
+	Env(ctx context.Context, workspace string, q EnvQuery) (Snapshot, error)
 
-	// PutBatch applies every write, in order, all or nothing: if any
-	// fails, as Put would, it returns that error and changes nothing.
-	// Later writes see the effects of earlier ones (a budget counts them).
-	PutBatch(ctx context.Context, writes []Write) error
-
-	// Delete removes the secret with the given ID and all its versions if
-	// its current version is expect, and records audit (if not nil) in the
-	// same transaction. It returns ErrNotFound if there is no such secret
-	// and ErrConflict if its version differs.
-	Delete(ctx context.Context, workspace, secretID string, expect int64, audit *Event) error
+	// Put applies the writes in order, all or nothing: if any fails, it
+	// returns that error and changes nothing. Later writes see the effects
+	// of earlier ones. See [Write] for what each checks and does.
+	Put(ctx context.Context, writes ...Write) error
 
 	// Record stores audit events that are not part of a write (reads,
 	// refusals, key operations), assigning their IDs.
 	Record(ctx context.Context, events []Event) error
 
-	// Events returns the recorded events that match q (q.Limit > 0), by
-	// increasing ID.
+	// Events returns the recorded events that match q; see [EventQuery].
 	Events(ctx context.Context, q EventQuery) ([]Event, error)
 }
 
-// A WrappedKey is a workspace's data keyset, encrypted by a [Cipher].
-type WrappedKey struct {
-	Workspace  string
-	CipherID   string // ID of the Cipher that wrapped Ciphertext
-	Ciphertext []byte // the encrypted Tink keyset
-	Revision   int64  // 1 for a new key; incremented by each PutKey
-	Updated    time.Time
+// A ListQuery selects secrets for [Store.List].
+type ListQuery struct {
+	// After, if not empty, skips names up to and including it, compared in
+	// lower case: the last name of the previous page.
+	After string
+	// Search, if not empty, keeps names that contain it, ignoring ASCII
+	// case.
+	Search string
+	// Deleted selects the soft-deleted secrets instead of the live ones.
+	Deleted bool
+	// Limit is the most entries to return (at least 1).
+	Limit int
+	// Values asks for Current.Ciphertext; otherwise it may be nil.
+	Values bool
 }
 
-// A Version is one stored version of a secret: its metadata and its
-// ciphertext. The name is stored per version because it is bound into the
-// ciphertext: a rename makes a new version.
-type Version struct {
-	Workspace  string
-	SecretID   string // stable for the life of the secret, across renames
-	Name       string // the name this version was written under
-	Version    int64  // 1 for a new secret, then 2, 3, ...
-	Ciphertext []byte
-	KeyID      uint32 // ID of the data key (in the workspace keyset) that encrypted it
-	EnvSize    int64  // len(Name)+len(value)+2: the bytes the value takes in an environment
-	Created    time.Time
-	CreatedBy  string // actor who created the secret (version 1)
-	Updated    time.Time
-	UpdatedBy  string // actor who wrote this version
-	Info              // description, lifecycle dates, write-only flag
-	// Fingerprint is the audit fingerprint of the value (see AuditKey), or
-	// nil: events that read this version carry it.
-	Fingerprint []byte
+// An EnvQuery asks [Store.Env] for a workspace's environment.
+type EnvQuery struct {
+	// Names, if not nil, restricts the read to the secrets of these names
+	// (compared ignoring ASCII case); names not found are left out.
+	Names []string
+	// Audit, if not nil, is recorded in the same snapshot as the read.
+	Audit *Event
+	// Relaxed lets the event commit without waiting for durability.
+	Relaxed bool
 }
 
-// A Write asks [Store.Put] to add a version.
+// A Snapshot is what [Store.Env] read.
+type Snapshot struct {
+	State   int64 // the workspace's state; 0 if it has never been written
+	KeyGen  int64 // the generation of the workspace key; 0 if none
+	Entries []Entry
+}
+
+// A Write asks [Store.Put] to change one secret, given as it must be after
+// the write (Entry). The Store checks, changing nothing if any check fails:
 //
-// If Expect is 0 the write creates a secret: it fails with ErrExists if a
-// secret of the workspace already has Version.Name ignoring ASCII case, and
-// Version.Version must be 1. Otherwise the secret Version.SecretID must
-// exist (else ErrNotFound) with current version Expect (else ErrConflict),
-// Version.Version must be Expect+1, and if the name changes ignoring case no
-// other secret may have the new name (else ErrExists).
+//   - KeyGen: if positive, the workspace key must be at that generation
+//     (ErrKeyChanged), so a writer holding a keyset that was rotated,
+//     disabled or deleted meanwhile cannot add ciphertext under it.
+//   - Expect: 0 creates the secret: Entry.SecretID must be new
+//     (ErrConflict), no secret, live or deleted, may have Entry.Name
+//     ignoring case (ErrExists), Entry.Revision must be 1 and NewVersion
+//     set with Current.Version 1. Otherwise the secret must exist
+//     (ErrNotFound) at revision Expect (ErrConflict) and Entry.Revision
+//     must be Expect+1.
+//   - A new name (ignoring case) must not be another secret's (ErrExists).
+//   - NewVersion: Entry.Current is a new version, one more than the
+//     stored current one (ErrConflict); it is added to the history and
+//     only the newest Keep versions are retained (Keep < 1 means 1).
+//     Without it, Entry.Current.Version must be the stored current
+//     version's (ErrConflict).
+//   - Reseal, if not empty, replaces the ciphertext, name and flags of
+//     every retained version other than a new one: it must list exactly
+//     those versions (ErrConflict).
+//   - MaxEnvBytes: if positive, and the write grows the sum of EnvSize
+//     over the live secrets' current versions, that sum must not exceed
+//     it (ErrTooLarge). Soft-deleted secrets do not count.
 //
-// If MaxEnvBytes is positive, the sum of EnvSize over the workspace's
-// current versions, counting the new one instead of the one it replaces,
-// must not exceed it (else ErrTooLarge).
+// Destroy removes the secret and all its versions instead (Entry gives
+// only Workspace and SecretID; Expect applies). Check changes nothing:
+// the write only checks Expect (with Put's other writes, an all-or-nothing
+// precondition).
 //
-// If KeyRevision is positive, the workspace's key must be at that revision
-// (else ErrKeyChanged): a writer holding a rotated-away keyset cannot add
-// ciphertext under a key that rotation is retiring.
-//
-// After the write only the newest Keep versions of the secret are retained
-// (Keep < 1 means 1).
-//
-// If Audit is not nil, the event is recorded in the same transaction as
-// the write: both happen or neither does.
+// If the write changes what a job would receive, the workspace moves to a
+// new state with a ledger entry for the secret (see [Store]). If Audit is
+// not nil, the event is recorded in the same transaction, with State set
+// to the workspace's state after the write: both happen or neither does.
 type Write struct {
-	Version     Version
+	Entry       Entry
 	Expect      int64
+	NewVersion  bool
+	Reseal      []Version
+	Destroy     bool
+	Check       bool
+	KeyGen      int64
 	Keep        int
 	MaxEnvBytes int64
-	KeyRevision int64
 	Audit       *Event
-}
-
-// An EnvStore is a Store with a fast path for EnvFor, which uses it when
-// the Store has it.
-type EnvStore interface {
-	// Env returns the current version of every secret of the workspace,
-	// sorted by name, as Current does, but with only Workspace, SecretID,
-	// Name, Version and Ciphertext sure to be set (and Fingerprint, when
-	// auditing). If
-	// audit is not nil, Env records it in the same statement or
-	// transaction as the read, with one EventSecret (name, version,
-	// fingerprint) for each version read appended to audit.Secrets; if it
-	// cannot, Env returns an error and nothing else. With relaxed, the
-	// event may be committed without waiting for it to be durable (it can
-	// be lost if the database crashes right after); reads that must fail
-	// closed pass false.
-	Env(ctx context.Context, workspace string, audit *Event, relaxed bool) ([]Version, error)
 }
 
 // A RotationStore is a Store that supports key rotation: finding and
@@ -158,25 +184,28 @@ type RotationStore interface {
 	Store
 
 	// Stale returns up to limit versions of the workspace (current or
-	// past) whose KeyID is not keep, ordered by secret ID and version, and
-	// how many such versions there are in all.
-	Stale(ctx context.Context, workspace string, keep uint32, limit int) ([]Version, int, error)
+	// past, of live or deleted secrets) whose KeyID is not keep or whose
+	// Format is older than 2, ordered by secret ID and version, after the
+	// version (afterID, afterVersion), and how many such versions the
+	// workspace has in all.
+	Stale(ctx context.Context, workspace string, keep uint32, afterID string, afterVersion int64, limit int) ([]Version, int, error)
 
-	// Reencrypt replaces ciphertexts in place, without making versions.
-	// Each item applies only if its version still exists with KeyID
-	// FromKeyID; others are skipped, not errors (a concurrent write or
-	// rotation got there first). It returns how many applied. All of it
-	// fails with ErrKeyChanged, changing nothing, if the workspace's key
-	// is no longer at keyRevision.
-	Reencrypt(ctx context.Context, workspace string, keyRevision int64, items []Reencryption) (int, error)
+	// Reencrypt replaces ciphertexts in place, without making versions or
+	// changing any revision. Each item applies only if its version still
+	// exists with KeyID FromKeyID and Format FromFormat; others are
+	// skipped, not errors (a concurrent write or rotation got there
+	// first). It returns how many applied. All of it fails with
+	// ErrKeyChanged, changing nothing, if the workspace's key is no longer
+	// at generation keyGen.
+	Reencrypt(ctx context.Context, workspace string, keyGen int64, items []Reencryption) (int, error)
 
 	// ForeignKeys returns up to limit workspace keys not wrapped by the
-	// master key cipherID, ordered by workspace, and how many there are
-	// in all.
-	ForeignKeys(ctx context.Context, cipherID string, limit int) ([]WrappedKey, int, error)
+	// master key cipherID, in workspace byte order after the workspace
+	// after ("" for the first), and how many such keys there are in all.
+	ForeignKeys(ctx context.Context, cipherID, after string, limit int) ([]WrappedKey, int, error)
 
 	// Workspaces returns up to limit workspaces that have a key, in byte
-	// order, starting after the workspace named after ("" for the first).
+	// order, after the workspace after ("" for the first).
 	Workspaces(ctx context.Context, after string, limit int) ([]string, error)
 }
 
@@ -185,24 +214,82 @@ type Reencryption struct {
 	SecretID   string
 	Version    int64
 	FromKeyID  uint32 // the key the stored ciphertext must still be under
+	FromFormat int    // the format it must still have
 	Ciphertext []byte
 	KeyID      uint32
+	Format     int
 }
 
-// A DueStore is a Store that can find, across workspaces, the secrets
-// whose expiry or rotation date comes before a time. Manager.DueAll needs
-// one.
+// A DueStore is a Store that can find, across workspaces, the live
+// secrets whose expiry or rotation date comes before a time. Manager.DueAll
+// needs one.
 type DueStore interface {
-	// Due returns up to limit current versions, of any workspace, whose
+	// Due returns up to limit live secrets, of any workspace, whose
 	// Expires or RotateBy is before the given time, ordered by workspace
-	// and name. Ciphertext may be left out.
-	Due(ctx context.Context, before time.Time, limit int) ([]Version, error)
+	// and name, after the secret (afterWorkspace, afterName). Ciphertexts
+	// may be left out.
+	Due(ctx context.Context, before time.Time, afterWorkspace, afterName string, limit int) ([]Entry, error)
 }
 
 // A WorkspaceDeleter is a Store that can delete a whole workspace.
 type WorkspaceDeleter interface {
 	// DeleteWorkspace removes every secret, version and the key of the
-	// workspace, and records audit (if not nil), all at once. A workspace
-	// that does not exist is not an error. Audit events are kept.
+	// workspace, and records audit (if not nil), all at once. The ledger
+	// marks every secret as no longer delivered; audit events are kept. A
+	// workspace that does not exist is not an error.
 	DeleteWorkspace(ctx context.Context, workspace string, audit *Event) error
+}
+
+// A Purger is a Store that can find old soft-deleted secrets and drop old
+// audit events. Manager.Purge needs one.
+type Purger interface {
+	// DeletedBefore returns up to limit secrets, of any workspace,
+	// soft-deleted before the given time, ordered by workspace and name.
+	// Ciphertexts may be left out.
+	DeletedBefore(ctx context.Context, before time.Time, limit int) ([]Entry, error)
+
+	// DropEvents deletes up to limit audit events recorded before the
+	// given time, oldest first, with the ledger entries that only they
+	// could need, and returns how many events it deleted.
+	DropEvents(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// A FingerprintStore is a Store whose ledger entries can be given
+// fingerprints after the fact: values written before an AuditKey was
+// configured. Manager.Events uses it, when the Store has it, before a
+// fingerprint search.
+type FingerprintStore interface {
+	// Unfingerprinted returns up to limit retained versions of the
+	// workspace (all workspaces if workspace is "") whose ledger entries
+	// have no fingerprint, ordered by workspace, secret ID and version,
+	// after the version (afterWorkspace, afterID, afterVersion).
+	Unfingerprinted(ctx context.Context, workspace, afterWorkspace, afterID string, afterVersion int64, limit int) ([]Version, error)
+
+	// SetFingerprints sets the fingerprint of the ledger entries (and
+	// retained versions) of each given version that have none.
+	SetFingerprints(ctx context.Context, vs []Version) error
+}
+
+// An EventQuery selects events; zero fields select everything.
+type EventQuery struct {
+	Workspace string
+	Actor     string
+	Action    Action
+	// Name keeps the events that touched a secret of this name (ignoring
+	// ASCII case), inject and export events included when they delivered
+	// it.
+	Name     string
+	From, To time.Time // From <= Time < To
+	// Fingerprint keeps the events that involved a value with this
+	// fingerprint: the writes that stored it, and the reveals, injections
+	// and exports that delivered it, even after its version was pruned or
+	// its secret destroyed.
+	Fingerprint []byte
+	// Newest lists newest first, starting before ID Before (0: from the
+	// newest); otherwise oldest first, after ID After.
+	Newest bool
+	Before int64
+	After  int64
+	// Limit is the most events to return; default 100, at most 1000.
+	Limit int
 }

@@ -13,20 +13,26 @@ import (
 
 var (
 	_ DueStore         = (*MemoryStore)(nil)
-	_ EnvStore         = (*MemoryStore)(nil)
 	_ RotationStore    = (*MemoryStore)(nil)
 	_ WorkspaceDeleter = (*MemoryStore)(nil)
+	_ Purger           = (*MemoryStore)(nil)
+	_ FingerprintStore = (*MemoryStore)(nil)
 )
 
 // A MemoryStore is a Store that keeps everything in process memory, for
 // tests and for single-process use. It holds only ciphertext and metadata,
-// like any Store, and the newest 100,000 audit events. It is safe for
-// concurrent use; the zero value is not usable: call NewMemoryStore.
+// like any Store, the newest 100,000 audit events and the ledger of its
+// whole life (see Purger to drop old events and ledger entries). It is
+// safe for concurrent use; the zero value is not usable: call
+// NewMemoryStore.
 type MemoryStore struct {
-	mu     sync.RWMutex
-	ws     map[string]*memWorkspace
-	events []Event // the newest memoryEvents events, oldest first
-	lastID int64
+	mu      sync.RWMutex
+	seq     int64 // the last state or key generation handed out
+	ws      map[string]*memWorkspace
+	masters map[string]MasterKey
+	ledger  map[string][]ledgerEntry // by workspace, in state order; outlives workspaces
+	events  []Event                  // the newest memoryEvents events, oldest first
+	lastID  int64
 }
 
 // memoryEvents bounds the audit events a MemoryStore keeps: the oldest go
@@ -36,14 +42,31 @@ const memoryEvents = 100_000
 
 type memWorkspace struct {
 	key     *WrappedKey
-	secrets map[string][]Version // by secret ID, oldest version first
-	names   map[string]string    // lower-case name -> secret ID
-	envSize int64                // sum of EnvSize over current versions
+	secrets map[string]*memSecret // by secret ID
+	names   map[string]string     // lower-case name -> secret ID
+	envSize int64                 // sum of EnvSize over live current versions
+	state   int64
+}
+
+type memSecret struct {
+	entry    Entry     // Current is the newest of versions
+	versions []Version // retained, oldest first
+}
+
+// A ledgerEntry says what a secret delivered from a state on.
+type ledgerEntry struct {
+	state       int64
+	at          time.Time
+	secretID    string
+	name        string
+	version     int64 // 0: not delivered (deleted, destroyed)
+	writeOnly   bool
+	fingerprint []byte
 }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{ws: map[string]*memWorkspace{}}
+	return &MemoryStore{ws: map[string]*memWorkspace{}, masters: map[string]MasterKey{}, ledger: map[string][]ledgerEntry{}}
 }
 
 // Format prints no stored bytes.
@@ -52,10 +75,17 @@ func (s *MemoryStore) Format(f fmt.State, _ rune) { fmt.Fprint(f, "secrets.Memor
 func (s *MemoryStore) workspace(ws string, create bool) *memWorkspace {
 	w := s.ws[ws]
 	if w == nil && create {
-		w = &memWorkspace{secrets: map[string][]Version{}, names: map[string]string{}}
+		w = &memWorkspace{secrets: map[string]*memSecret{}, names: map[string]string{}}
 		s.ws[ws] = w
 	}
 	return w
+}
+
+func (w *memWorkspace) keyGen() int64 {
+	if w == nil || w.key == nil {
+		return 0
+	}
+	return w.key.Generation
 }
 
 func cloneVersion(v Version) Version {
@@ -67,7 +97,10 @@ func cloneVersion(v Version) Version {
 	return v
 }
 
-func current(vs []Version) Version { return vs[len(vs)-1] }
+func cloneEntry(e Entry) Entry {
+	e.Current = cloneVersion(e.Current)
+	return e
+}
 
 // Key implements Store.
 func (s *MemoryStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
@@ -78,7 +111,7 @@ func (s *MemoryStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
 	defer s.mu.RUnlock()
 	w := s.workspace(ws, false)
 	if w == nil || w.key == nil {
-		return WrappedKey{}, fmt.Errorf("secrets: key of workspace %q: %w", ws, ErrNotFound)
+		return WrappedKey{}, errorf(ErrNotFound, "workspace %q has no key", ws)
 	}
 	k := *w.key
 	k.Ciphertext = bytes.Clone(k.Ciphertext)
@@ -86,39 +119,79 @@ func (s *MemoryStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
 }
 
 // PutKey implements Store.
-func (s *MemoryStore) PutKey(ctx context.Context, k WrappedKey, expect int64) error {
+func (s *MemoryStore) PutKey(ctx context.Context, k WrappedKey, expect int64) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workspace(k.Workspace, true)
+	if have := w.keyGen(); have != expect {
+		return 0, errorf(ErrConflict, "key of workspace %q is at generation %d, not %d", k.Workspace, have, expect)
+	}
+	k.Ciphertext = bytes.Clone(k.Ciphertext)
+	s.seq++
+	k.Generation = s.seq
+	w.key = &k
+	return k.Generation, nil
+}
+
+// MasterKeys implements Store.
+func (s *MemoryStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]MasterKey, 0, len(s.masters))
+	for _, k := range s.masters {
+		k.Check = bytes.Clone(k.Check)
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b MasterKey) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// AddMasterKey implements Store.
+func (s *MemoryStore) AddMasterKey(ctx context.Context, k MasterKey, first bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := s.workspace(k.Workspace, true)
-	var have int64
-	if w.key != nil {
-		have = w.key.Revision
+	if _, ok := s.masters[k.ID]; ok {
+		return errorf(ErrExists, "master key %s is registered already", k.ID)
 	}
-	if have != expect {
-		return fmt.Errorf("secrets: key of workspace %q is at revision %d, not %d: %w", k.Workspace, have, expect, ErrConflict)
+	if first {
+		if len(s.masters) > 0 {
+			return errorf(ErrConflict, "the store knows master keys already")
+		}
+		for _, w := range s.ws {
+			if w.key != nil {
+				return errorf(ErrConflict, "the store holds workspace keys already")
+			}
+		}
 	}
-	k.Ciphertext = bytes.Clone(k.Ciphertext)
-	k.Revision = expect + 1
-	w.key = &k
+	k.Check = bytes.Clone(k.Check)
+	s.masters[k.ID] = k
 	return nil
 }
 
 // Lookup implements Store.
-func (s *MemoryStore) Lookup(ctx context.Context, ws, name string) (Version, error) {
+func (s *MemoryStore) Lookup(ctx context.Context, ws, name string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
-		return Version{}, err
+		return Entry{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if w := s.workspace(ws, false); w != nil {
 		if id, ok := w.names[strings.ToLower(name)]; ok {
-			return cloneVersion(current(w.secrets[id])), nil
+			e := cloneEntry(w.secrets[id].entry)
+			e.Current.KeyGen = w.keyGen()
+			return e, nil
 		}
 	}
-	return Version{}, fmt.Errorf("secrets: %s: %w", name, ErrNotFound)
+	return Entry{}, errorf(ErrNotFound, "%s does not exist", name)
 }
 
 // History implements Store.
@@ -130,124 +203,139 @@ func (s *MemoryStore) History(ctx context.Context, ws, secretID string) ([]Versi
 	defer s.mu.RUnlock()
 	w := s.workspace(ws, false)
 	if w == nil || w.secrets[secretID] == nil {
-		return nil, fmt.Errorf("secrets: secret %s: %w", secretID, ErrNotFound)
+		return nil, errorf(ErrNotFound, "secret %s does not exist", secretID)
 	}
-	vs := w.secrets[secretID]
+	vs := w.secrets[secretID].versions
 	out := make([]Version, len(vs))
 	for i, v := range vs {
 		out[len(vs)-1-i] = cloneVersion(v)
+		out[len(vs)-1-i].KeyGen = w.keyGen()
 	}
 	return out, nil
 }
 
-// Current implements Store.
-func (s *MemoryStore) Current(ctx context.Context, ws string) ([]Version, error) {
+// List implements Store.
+func (s *MemoryStore) List(ctx context.Context, ws string, q ListQuery) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cur := s.sortedCurrent(ws)
-	out := make([]Version, len(cur))
-	for i, v := range cur {
-		out[i] = cloneVersion(*v)
+	w := s.workspace(ws, false)
+	if w == nil {
+		return []Entry{}, nil
+	}
+	after, search := strings.ToLower(q.After), strings.ToLower(q.Search)
+	keys := make([]string, 0, len(w.names))
+	for k, id := range w.names {
+		if (q.After == "" || k > after) && strings.Contains(k, search) && w.secrets[id].entry.Deleted.IsZero() != q.Deleted {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	keys = keys[:min(len(keys), max(q.Limit, 1))]
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		e := w.secrets[w.names[k]].entry
+		if !q.Values {
+			e.Current.Ciphertext = nil
+		}
+		out[i] = cloneEntry(e)
+		out[i].Current.KeyGen = w.keyGen()
 	}
 	return out, nil
 }
 
-// Put implements Store.
-func (s *MemoryStore) Put(ctx context.Context, wr Write) error {
+// Env implements Store.
+func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return Snapshot{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := put(s.workspace(wr.Version.Workspace, true), wr); err != nil {
-		return err
+	lock, unlock := s.mu.RLock, s.mu.RUnlock
+	if q.Audit != nil {
+		lock, unlock = s.mu.Lock, s.mu.Unlock
 	}
-	s.appendEvents(wr.Audit)
-	return nil
-}
-
-// appendEvents stores copies of events, assigning IDs. s.mu must be held.
-func (s *MemoryStore) appendEvents(events ...*Event) {
-	for _, e := range events {
-		if e == nil {
-			continue
+	lock()
+	defer unlock()
+	var snap Snapshot
+	if w := s.workspace(ws, false); w != nil {
+		snap.State, snap.KeyGen = w.state, w.keyGen()
+		var want map[string]bool
+		if q.Names != nil {
+			want = map[string]bool{}
+			for _, n := range q.Names {
+				want[strings.ToLower(n)] = true
+			}
 		}
-		c := cloneEvent(*e)
-		s.lastID++
-		c.ID = s.lastID
-		if len(s.events) >= memoryEvents {
-			// Drop the oldest tenth at once, so that trimming is rare.
-			s.events = append(s.events[:0:0], s.events[memoryEvents/10:]...)
+		for k, id := range w.names {
+			e := w.secrets[id].entry
+			if e.Deleted.IsZero() && (want == nil || want[k]) {
+				snap.Entries = append(snap.Entries, cloneEntry(e))
+			}
 		}
-		s.events = append(s.events, c)
+		slices.SortFunc(snap.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
 	}
-}
-
-func cloneEvent(e Event) Event {
-	e.Secrets = slices.Clone(e.Secrets)
-	for i := range e.Secrets {
-		e.Secrets[i].Fingerprint = bytes.Clone(e.Secrets[i].Fingerprint)
-	}
-	return e
-}
-
-// Record implements Store.
-func (s *MemoryStore) Record(ctx context.Context, events []Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := range events {
-		s.appendEvents(&events[i])
-	}
-	return nil
-}
-
-// Events implements Store.
-func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := []Event{}
-	for _, e := range s.events {
-		if len(out) == q.Limit {
-			break
+	if q.Audit != nil {
+		q.Audit.State = snap.State
+		e := *q.Audit
+		e.Secrets = nil
+		if q.Names != nil {
+			for _, n := range q.Names {
+				e.Secrets = append(e.Secrets, EventSecret{Name: n})
+			}
 		}
-		if q.matches(e) {
-			out = append(out, cloneEvent(e))
-		}
+		s.appendEvents(&e)
+		q.Audit.ID = e.ID
 	}
-	return out, nil
+	return snap, nil
 }
 
-// PutBatch implements Store. The writes are applied to copies of the
-// workspaces' indexes, which replace the originals only if all succeed.
-func (s *MemoryStore) PutBatch(ctx context.Context, writes []Write) error {
+// Put implements Store. The writes are applied to copies of the
+// workspaces, which replace the originals only if all succeed.
+func (s *MemoryStore) Put(ctx context.Context, writes ...Write) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	copies := map[string]*memWorkspace{}
+	var ledger []struct {
+		ws string
+		e  ledgerEntry
+	}
+	seq := s.seq
+	states := map[string]int64{}
 	for _, wr := range writes {
-		ws := wr.Version.Workspace
+		ws := wr.Entry.Workspace
 		w, ok := copies[ws]
 		if !ok {
 			w = s.workspace(ws, true).clone()
 			copies[ws] = w
 		}
-		if err := put(w, wr); err != nil {
+		le, changed, err := apply(w, wr)
+		if err != nil {
 			return err
 		}
+		if changed {
+			if states[ws] == 0 {
+				seq++
+				states[ws] = seq
+			}
+			w.state = states[ws]
+			le.state = w.state
+			ledger = append(ledger, struct {
+				ws string
+				e  ledgerEntry
+			}{ws, le})
+		}
+		if wr.Audit != nil {
+			wr.Audit.State = w.state
+		}
 	}
-	for ws, w := range copies {
-		s.ws[ws] = w
+	s.seq = seq
+	maps.Copy(s.ws, copies)
+	for _, l := range ledger {
+		s.ledger[l.ws] = append(s.ledger[l.ws], l.e)
 	}
 	for _, wr := range writes {
 		s.appendEvents(wr.Audit)
@@ -255,6 +343,8 @@ func (s *MemoryStore) PutBatch(ctx context.Context, writes []Write) error {
 	return nil
 }
 
+// clone copies the workspace's indexes; secrets are replaced, never
+// changed in place, so they may be shared.
 func (w *memWorkspace) clone() *memWorkspace {
 	c := *w
 	c.secrets = maps.Clone(w.secrets)
@@ -262,83 +352,127 @@ func (w *memWorkspace) clone() *memWorkspace {
 	return &c
 }
 
-// put applies wr to w if all its conditions hold; otherwise it changes
-// nothing. It never writes into a slice it did not allocate, so a
-// clone's changes cannot reach the original.
-func put(w *memWorkspace, wr Write) error {
-	v := cloneVersion(wr.Version)
-	lower := strings.ToLower(v.Name)
-	var old []Version
+// apply checks wr against w and applies it, or changes nothing. It
+// returns the ledger entry to add (without its state) and whether the
+// write changed what a job would receive.
+func apply(w *memWorkspace, wr Write) (ledgerEntry, bool, error) {
+	e := wr.Entry
+	if wr.KeyGen > 0 && w.keyGen() != wr.KeyGen {
+		return ledgerEntry{}, false, errorf(ErrKeyChanged, "%s: the workspace key changed", e.Name)
+	}
+	old := w.secrets[e.SecretID]
 	if wr.Expect == 0 {
-		if _, taken := w.names[lower]; taken {
-			return fmt.Errorf("secrets: %s: %w", v.Name, ErrExists)
+		if old != nil {
+			return ledgerEntry{}, false, errorf(ErrConflict, "secret %s exists", e.SecretID)
 		}
-		if _, taken := w.secrets[v.SecretID]; taken {
-			return fmt.Errorf("secrets: secret %s exists: %w", v.SecretID, ErrConflict)
+		if id, taken := w.names[strings.ToLower(e.Name)]; taken {
+			return ledgerEntry{}, false, errorf(ErrExists, "%s is taken by %s", e.Name, w.secrets[id].entry.Name)
+		}
+		if wr.Destroy || wr.Check || e.Revision != 1 || !wr.NewVersion || e.Current.Version != 1 {
+			return ledgerEntry{}, false, errorf(ErrConflict, "%s: a new secret starts at revision and version 1", e.Name)
 		}
 	} else {
-		old = w.secrets[v.SecretID]
 		if old == nil {
-			return fmt.Errorf("secrets: secret %s: %w", v.SecretID, ErrNotFound)
+			return ledgerEntry{}, false, errorf(ErrNotFound, "secret %s does not exist", e.SecretID)
 		}
-		if cur := current(old).Version; cur != wr.Expect {
-			return fmt.Errorf("secrets: %s is at version %d, not %d: %w", v.Name, cur, wr.Expect, ErrConflict)
-		}
-		if id, taken := w.names[lower]; taken && id != v.SecretID {
-			return fmt.Errorf("secrets: %s: %w", v.Name, ErrExists)
+		if old.entry.Revision != wr.Expect {
+			return ledgerEntry{}, false, errorf(ErrConflict, "%s is at revision %d, not %d", old.entry.Name, old.entry.Revision, wr.Expect)
 		}
 	}
-	if wr.KeyRevision > 0 && (w.key == nil || w.key.Revision != wr.KeyRevision) {
-		return fmt.Errorf("secrets: %s: %w", v.Name, ErrKeyChanged)
+	if wr.Check {
+		return ledgerEntry{}, false, nil
 	}
-	if v.Version != wr.Expect+1 {
-		return fmt.Errorf("secrets: %s: new version %d does not follow %d: %w", v.Name, v.Version, wr.Expect, ErrConflict)
-	}
-	size := w.envSize + v.EnvSize
-	if old != nil {
-		size -= current(old).EnvSize
-	}
-	if wr.MaxEnvBytes > 0 && size > wr.MaxEnvBytes {
-		return fmt.Errorf("secrets: %s: %w", v.Name, ErrTooLarge)
+	if wr.Destroy {
+		delete(w.secrets, e.SecretID)
+		delete(w.names, strings.ToLower(old.entry.Name))
+		if old.entry.Deleted.IsZero() {
+			w.envSize -= old.entry.Current.EnvSize
+		}
+		le := ledgerEntry{at: e.Updated, secretID: e.SecretID, name: old.entry.Name}
+		return le, old.entry.Deleted.IsZero(), nil
 	}
 	if old != nil {
-		delete(w.names, strings.ToLower(current(old).Name))
+		if e.Revision != wr.Expect+1 {
+			return ledgerEntry{}, false, errorf(ErrConflict, "%s: revision %d does not follow %d", e.Name, e.Revision, wr.Expect)
+		}
+		if id, taken := w.names[strings.ToLower(e.Name)]; taken && id != e.SecretID {
+			return ledgerEntry{}, false, errorf(ErrExists, "%s is taken by %s", e.Name, w.secrets[id].entry.Name)
+		}
+		want := old.entry.Current.Version
+		if wr.NewVersion {
+			want++
+		}
+		if e.Current.Version != want {
+			return ledgerEntry{}, false, errorf(ErrConflict, "%s: version %d does not follow %d", e.Name, e.Current.Version, old.entry.Current.Version)
+		}
 	}
-	keep := max(wr.Keep, 1)
-	vs := append(old[:len(old):len(old)], v)
-	if len(vs) > keep {
-		vs = append([]Version(nil), vs[len(vs)-keep:]...)
+	// The retained versions after the write.
+	var vs []Version
+	if old != nil {
+		vs = slices.Clone(old.versions)
 	}
-	w.secrets[v.SecretID] = vs
-	w.names[lower] = v.SecretID
+	if len(wr.Reseal) > 0 {
+		if len(wr.Reseal) != len(vs) {
+			return ledgerEntry{}, false, errorf(ErrConflict, "%s: %d versions to re-encrypt, %d retained", e.Name, len(wr.Reseal), len(vs))
+		}
+		for i := range vs {
+			r := wr.Reseal[i]
+			if r.Version != vs[i].Version {
+				return ledgerEntry{}, false, errorf(ErrConflict, "%s: version %d to re-encrypt is not retained", e.Name, r.Version)
+			}
+			vs[i] = cloneVersion(r)
+			vs[i].KeyGen = 0
+		}
+	}
+	// The current version: the new one, the re-encrypted one, or the
+	// stored one (never the caller's copy, which a concurrent rotation may
+	// have re-encrypted since it was read).
+	var cur Version
+	switch {
+	case wr.NewVersion:
+		cur = cloneVersion(e.Current)
+		cur.KeyGen = 0
+		vs = append(vs, cur)
+		if keep := max(wr.Keep, 1); len(vs) > keep {
+			vs = slices.Clone(vs[len(vs)-keep:])
+		}
+	case len(vs) > 0:
+		cur = vs[len(vs)-1]
+	default:
+		cur = old.entry.Current
+	}
+	size := w.envSize
+	wasLive := old != nil && old.entry.Deleted.IsZero()
+	if wasLive {
+		size -= old.entry.Current.EnvSize
+	}
+	if e.Deleted.IsZero() {
+		size += cur.EnvSize
+	}
+	if wr.MaxEnvBytes > 0 && size > wr.MaxEnvBytes && size > w.envSize {
+		return ledgerEntry{}, false, errorf(ErrTooLarge, "%s: the workspace environment would take %d bytes", e.Name, size)
+	}
+	if old != nil {
+		delete(w.names, strings.ToLower(old.entry.Name))
+	}
+	ne := e
+	ne.Current = cur
+	w.secrets[e.SecretID] = &memSecret{entry: ne, versions: vs}
+	w.names[strings.ToLower(e.Name)] = e.SecretID
 	w.envSize = size
-	return nil
-}
 
-// Delete implements Store.
-func (s *MemoryStore) Delete(ctx context.Context, ws, secretID string, expect int64, audit *Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	le := ledgerEntry{at: e.Updated, secretID: e.SecretID, name: e.Name}
+	if e.Deleted.IsZero() {
+		le.version, le.writeOnly, le.fingerprint = cur.Version, cur.WriteOnly, bytes.Clone(cur.Fingerprint)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w := s.workspace(ws, false)
-	if w == nil || w.secrets[secretID] == nil {
-		return fmt.Errorf("secrets: secret %s: %w", secretID, ErrNotFound)
-	}
-	cur := current(w.secrets[secretID])
-	if cur.Version != expect {
-		return fmt.Errorf("secrets: %s is at version %d, not %d: %w", cur.Name, cur.Version, expect, ErrConflict)
-	}
-	delete(w.secrets, secretID)
-	delete(w.names, strings.ToLower(cur.Name))
-	w.envSize -= cur.EnvSize
-	s.appendEvents(audit)
-	return nil
+	changed := old == nil || wasLive != e.Deleted.IsZero() || e.Deleted.IsZero() &&
+		(old.entry.Name != e.Name || old.entry.Current.Version != cur.Version ||
+			old.entry.Current.WriteOnly != cur.WriteOnly || old.entry.Current.File != cur.File)
+	return le, changed, nil
 }
 
 // Stale implements RotationStore.
-func (s *MemoryStore) Stale(ctx context.Context, ws string, keep uint32, limit int) ([]Version, int, error) {
+func (s *MemoryStore) Stale(ctx context.Context, ws string, keep uint32, afterID string, afterVersion int64, limit int) ([]Version, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -346,49 +480,61 @@ func (s *MemoryStore) Stale(ctx context.Context, ws string, keep uint32, limit i
 	defer s.mu.RUnlock()
 	var all []Version
 	if w := s.workspace(ws, false); w != nil {
-		for _, vs := range w.secrets {
-			for _, v := range vs {
-				if v.KeyID != keep {
+		for _, sec := range w.secrets {
+			for _, v := range sec.versions {
+				if v.KeyID != keep || v.Format < 2 {
 					all = append(all, v)
 				}
 			}
 		}
 	}
-	slices.SortFunc(all, func(a, b Version) int {
-		if c := strings.Compare(a.SecretID, b.SecretID); c != 0 {
-			return c
-		}
-		return int(a.Version - b.Version)
-	})
+	slices.SortFunc(all, versionOrder)
 	total := len(all)
-	all = all[:min(limit, total)]
-	for i := range all {
-		all[i] = cloneVersion(all[i])
+	var out []Version
+	for _, v := range all {
+		if (v.SecretID > afterID || v.SecretID == afterID && v.Version > afterVersion) && len(out) < limit {
+			out = append(out, cloneVersion(v))
+		}
 	}
-	return all, total, nil
+	return out, total, nil
+}
+
+func versionOrder(a, b Version) int {
+	if c := strings.Compare(a.Workspace, b.Workspace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.SecretID, b.SecretID); c != 0 {
+		return c
+	}
+	return int(a.Version - b.Version)
 }
 
 // Reencrypt implements RotationStore.
-func (s *MemoryStore) Reencrypt(ctx context.Context, ws string, keyRevision int64, items []Reencryption) (int, error) {
+func (s *MemoryStore) Reencrypt(ctx context.Context, ws string, keyGen int64, items []Reencryption) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.workspace(ws, false)
-	if w == nil || w.key == nil || w.key.Revision != keyRevision {
-		return 0, fmt.Errorf("secrets: re-encrypt workspace %q: %w", ws, ErrKeyChanged)
+	if w.keyGen() != keyGen {
+		return 0, errorf(ErrKeyChanged, "re-encrypt workspace %q: the key changed", ws)
 	}
 	n := 0
 	for _, it := range items {
-		vs := w.secrets[it.SecretID]
-		for i := range vs {
-			if vs[i].Version == it.Version && vs[i].KeyID == it.FromKeyID {
-				vs = slices.Clone(vs) // never write into a slice another map may hold
-
-				vs[i].Ciphertext = bytes.Clone(it.Ciphertext)
-				vs[i].KeyID = it.KeyID
-				w.secrets[it.SecretID] = vs
+		sec := w.secrets[it.SecretID]
+		if sec == nil {
+			continue
+		}
+		for i, v := range sec.versions {
+			if v.Version == it.Version && v.KeyID == it.FromKeyID && v.Format == it.FromFormat {
+				ns := &memSecret{entry: sec.entry, versions: slices.Clone(sec.versions)}
+				ns.versions[i].Ciphertext = bytes.Clone(it.Ciphertext)
+				ns.versions[i].KeyID, ns.versions[i].Format = it.KeyID, it.Format
+				if v.Version == sec.entry.Current.Version {
+					ns.entry.Current = ns.versions[i]
+				}
+				w.secrets[it.SecretID] = ns
 				n++
 				break
 			}
@@ -398,34 +544,26 @@ func (s *MemoryStore) Reencrypt(ctx context.Context, ws string, keyRevision int6
 }
 
 // ForeignKeys implements RotationStore.
-func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID string, limit int) ([]WrappedKey, int, error) {
+func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID, after string, limit int) ([]WrappedKey, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []WrappedKey
-	for _, w := range s.ws {
+	total := 0
+	for ws, w := range s.ws {
 		if w.key != nil && w.key.CipherID != cipherID {
-			k := *w.key
-			k.Ciphertext = bytes.Clone(k.Ciphertext)
-			out = append(out, k)
+			total++
+			if ws > after {
+				k := *w.key
+				k.Ciphertext = bytes.Clone(k.Ciphertext)
+				out = append(out, k)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b WrappedKey) int { return strings.Compare(a.Workspace, b.Workspace) })
-	return out[:min(limit, len(out))], len(out), nil
-}
-
-// DeleteWorkspace implements WorkspaceDeleter.
-func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string, audit *Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.ws, ws)
-	s.appendEvents(audit)
-	return nil
+	return out[:min(limit, len(out))], total, nil
 }
 
 // Workspaces implements RotationStore.
@@ -445,67 +583,63 @@ func (s *MemoryStore) Workspaces(ctx context.Context, after string, limit int) (
 	return out[:min(limit, len(out))], nil
 }
 
-// Env implements EnvStore.
-func (s *MemoryStore) Env(ctx context.Context, ws string, audit *Event, relaxed bool) ([]Version, error) {
+// DeleteWorkspace implements WorkspaceDeleter.
+func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string, audit *Event) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	lock := s.mu.RLock
-	unlock := s.mu.RUnlock
-	if audit != nil {
-		lock, unlock = s.mu.Lock, s.mu.Unlock
-	}
-	lock()
-	defer unlock()
-	cur := s.sortedCurrent(ws)
-	out := make([]Version, len(cur))
-	for i, v := range cur {
-		out[i] = Version{Workspace: v.Workspace, SecretID: v.SecretID, Name: v.Name, Version: v.Version,
-			Ciphertext: bytes.Clone(v.Ciphertext), KeyID: v.KeyID, Info: Info{WriteOnly: v.WriteOnly}, Fingerprint: bytes.Clone(v.Fingerprint)}
-	}
-	if audit != nil {
-		for _, v := range out {
-			audit.Secrets = append(audit.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: bytes.Clone(v.Fingerprint)})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w := s.workspace(ws, false); w != nil {
+		s.seq++
+		for id, sec := range w.secrets {
+			if sec.entry.Deleted.IsZero() {
+				s.ledger[ws] = append(s.ledger[ws], ledgerEntry{state: s.seq, at: time.Now().UTC(), secretID: id, name: sec.entry.Name})
+			}
 		}
-		s.appendEvents(audit)
+		if audit != nil {
+			audit.State = s.seq
+		}
+		delete(s.ws, ws)
 	}
-	return out, nil
-}
-
-// sortedCurrent returns pointers to the workspace's current versions,
-// sorted by name: sorting pointers moves 8 bytes, not whole Versions.
-// s.mu must be held.
-func (s *MemoryStore) sortedCurrent(ws string) []*Version {
-	w := s.workspace(ws, false)
-	if w == nil {
-		return nil
-	}
-	cur := make([]*Version, 0, len(w.secrets))
-	for _, vs := range w.secrets {
-		cur = append(cur, &vs[len(vs)-1])
-	}
-	slices.SortFunc(cur, func(a, b *Version) int { return strings.Compare(a.Name, b.Name) })
-	return cur
+	s.appendEvents(audit)
+	return nil
 }
 
 // Due implements DueStore.
-func (s *MemoryStore) Due(ctx context.Context, before time.Time, limit int) ([]Version, error) {
+func (s *MemoryStore) Due(ctx context.Context, before time.Time, afterWorkspace, afterName string, limit int) ([]Entry, error) {
+	return s.across(ctx, limit, func(ws string, e Entry) bool {
+		return e.Deleted.IsZero() && isDue(e.Expires, e.RotateBy, before) &&
+			(ws > afterWorkspace || ws == afterWorkspace && e.Name > afterName)
+	})
+}
+
+// DeletedBefore implements Purger.
+func (s *MemoryStore) DeletedBefore(ctx context.Context, before time.Time, limit int) ([]Entry, error) {
+	return s.across(ctx, limit, func(_ string, e Entry) bool {
+		return !e.Deleted.IsZero() && e.Deleted.Before(before)
+	})
+}
+
+// across returns up to limit secrets of any workspace that keep accepts,
+// ordered by workspace and name, without ciphertexts.
+func (s *MemoryStore) across(ctx context.Context, limit int, keep func(ws string, e Entry) bool) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var out []Version
-	for _, w := range s.ws {
-		for _, vs := range w.secrets {
-			v := current(vs)
-			if isDue(v.Info, before) {
-				v.Ciphertext = nil
-				out = append(out, cloneVersion(v))
+	var out []Entry
+	for ws, w := range s.ws {
+		for _, sec := range w.secrets {
+			if keep(ws, sec.entry) {
+				e := sec.entry
+				e.Current.Ciphertext = nil
+				out = append(out, cloneEntry(e))
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Version) int {
+	slices.SortFunc(out, func(a, b Entry) int {
 		if c := strings.Compare(a.Workspace, b.Workspace); c != 0 {
 			return c
 		}

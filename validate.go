@@ -2,8 +2,8 @@ package secrets
 
 import (
 	"bytes"
-	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -43,7 +43,38 @@ func DeniedPrefixes() []string { return append([]string(nil), deniedPrefixes...)
 
 func validWorkspace(ws string) error {
 	if ws == "" || len(ws) > maxWorkspaceLen || !utf8.ValidString(ws) || strings.ContainsRune(ws, 0) {
-		return fmt.Errorf("secrets: workspace must be 1 to %d bytes of UTF-8 without NUL: %w", maxWorkspaceLen, ErrInvalidWorkspace)
+		return errorf(ErrInvalidWorkspace, "a workspace must be 1 to %d bytes of UTF-8 without NUL", maxWorkspaceLen)
+	}
+	return nil
+}
+
+// validNames returns the names that follow the environment-variable rule:
+// the others are never shown to an authorizer or put in an event.
+func validNames(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if validSyntax(n, maxNameBytes) == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// maxNameBytes bounds names whatever the configuration.
+const maxNameBytes = 4096
+
+// maxDescription bounds Info.Description, in bytes.
+const maxDescription = 4096
+
+// validInfo checks what an editor sets besides the value.
+func validInfo(info Info) error {
+	if len(info.Description) > maxDescription || !utf8.ValidString(info.Description) || strings.ContainsRune(info.Description, 0) {
+		return errorf(ErrInvalidInfo, "a description must be at most %d bytes of UTF-8 without NUL", maxDescription)
+	}
+	for _, t := range []time.Time{info.Expires, info.RotateBy} {
+		if !t.IsZero() && (t.Year() < 1970 || t.Year() > 9999) {
+			return errorf(ErrInvalidInfo, "dates must fall between the years 1970 and 9999")
+		}
 	}
 	return nil
 }
@@ -52,13 +83,13 @@ func validWorkspace(ws string) error {
 // quoted in the error: users paste values into name fields.
 func validSyntax(name string, maxLen int) error {
 	if name == "" || len(name) > maxLen {
-		return fmt.Errorf("secrets: a name must be 1 to %d characters: %w", maxLen, ErrInvalidName)
+		return errorf(ErrInvalidName, "a name must be 1 to %d characters", maxLen)
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		letter := c == '_' || ('A' <= c && c <= 'Z') || ('a' <= c && c <= 'z')
 		if !letter && (i == 0 || c < '0' || c > '9') {
-			return fmt.Errorf("secrets: a name must match [A-Za-z_][A-Za-z0-9_]* (character %d does not): %w", i+1, ErrInvalidName)
+			return errorf(ErrInvalidName, "a name must match [A-Za-z_][A-Za-z0-9_]* (character %d does not)", i+1)
 		}
 	}
 	return nil
@@ -72,11 +103,11 @@ func (m *Manager) validName(name string) error {
 	}
 	upper := strings.ToUpper(name)
 	if m.reserved[upper] {
-		return fmt.Errorf("secrets: name %s is reserved by the host: %w", name, ErrReservedName)
+		return errorf(ErrReservedName, "the name %s is reserved by the host", name)
 	}
 	for _, p := range m.reservedPrefixes {
 		if strings.HasPrefix(upper, p) {
-			return fmt.Errorf("secrets: names starting with %s are reserved by the host: %w", p, ErrReservedName)
+			return errorf(ErrReservedName, "names starting with %s are reserved by the host", p)
 		}
 	}
 	if m.allowed[upper] {
@@ -84,12 +115,12 @@ func (m *Manager) validName(name string) error {
 	}
 	for _, d := range deniedNames {
 		if upper == d {
-			return fmt.Errorf("secrets: name %s would let its value take over the processes that receive it: %w", name, ErrReservedName)
+			return errorf(ErrReservedName, "the name %s would let its value take over the processes that receive it", name)
 		}
 	}
 	for _, p := range deniedPrefixes {
 		if strings.HasPrefix(upper, p) {
-			return fmt.Errorf("secrets: names starting with %s would let their values take over the processes that receive them: %w", p, ErrReservedName)
+			return errorf(ErrReservedName, "names starting with %s would let their values take over the processes that receive them", p)
 		}
 	}
 	return nil
@@ -97,10 +128,10 @@ func (m *Manager) validName(name string) error {
 
 func validValue(name string, value []byte) error {
 	if bytes.IndexByte(value, 0) >= 0 {
-		return fmt.Errorf("secrets: value of %s contains a NUL byte, which no environment can hold: %w", name, ErrInvalidValue)
+		return errorf(ErrInvalidValue, "the value of %s contains a NUL byte, which no environment can hold", name)
 	}
 	if n := envSize(name, len(value)); n > MaxEnvString {
-		return fmt.Errorf("secrets: %s=value takes %d bytes, over the %d a process environment string may hold: %w", name, n, MaxEnvString, ErrTooLarge)
+		return errorf(ErrTooLarge, "%s=value takes %d bytes, over the %d a process environment string may hold", name, n, MaxEnvString)
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func main() {
 
 	ws := fmt.Sprintf("example-%d", os.Getpid())
 	editor := secrets.WithActor(ctx, "user:alice")
-	if _, err := m.Set(editor, ws, "AUTH_TOKEN", []byte("tok_live_7d3f9a")); err != nil {
+	if _, err := m.Set(editor, ws, "AUTH_TOKEN", []byte("tok_live_7d3f9a"), nil); err != nil {
 		log.Fatal(err)
 	}
 	cmd, err := m.Command(ctx, ws, nil, "/bin/sh", "-c", `echo "job sees AUTH_TOKEN: ${AUTH_TOKEN:+set} (${#AUTH_TOKEN} characters)"`)
@@ -65,14 +65,14 @@ func main() {
 	if err := cmd.Run(); err != nil {
 		log.Fatal(err)
 	}
-	list, err := m.List(ctx, ws)
+	list, err := m.List(ctx, ws, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, s := range list {
+	for _, s := range list.Secrets {
 		fmt.Printf("%s v%d by %s (stored encrypted in schema %s)\n", s.Name, s.Version, s.UpdatedBy, store.Schema())
 	}
-	if err := m.Delete(ctx, ws, "AUTH_TOKEN"); err != nil {
+	if err := m.Destroy(ctx, ws, "AUTH_TOKEN", 0); err != nil {
 		log.Fatal(err)
 	}
 }

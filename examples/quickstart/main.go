@@ -35,14 +35,14 @@ func main() {
 
 	// An editor saves a token in the workspace's settings panel.
 	editor := secrets.WithActor(ctx, "user:alice")
-	if _, err := m.Set(editor, "ws-demo", "AUTH_TOKEN", []byte("tok_live_7d3f9a")); err != nil {
+	if _, err := m.Set(editor, "ws-demo", "AUTH_TOKEN", []byte("tok_live_7d3f9a"), nil); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := m.Set(editor, "ws-demo", "DB_PASSWORD", []byte("correct horse battery staple")); err != nil {
+	if _, err := m.Set(editor, "ws-demo", "DB_PASSWORD", []byte("correct horse battery staple"), nil); err != nil {
 		log.Fatal(err)
 	}
 	// A dangerous name is refused when it is saved, not when a build runs.
-	if _, err := m.Set(editor, "ws-demo", "LD_PRELOAD", []byte("/tmp/x.so")); err != nil {
+	if _, err := m.Set(editor, "ws-demo", "LD_PRELOAD", []byte("/tmp/x.so"), nil); err != nil {
 		fmt.Println("refused:", err)
 	}
 
@@ -60,12 +60,12 @@ func main() {
 	}
 
 	// A viewer sees names and metadata, never values.
-	list, err := m.List(ctx, "ws-demo")
+	list, err := m.List(ctx, "ws-demo", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("secrets of ws-demo:")
-	for _, s := range list {
+	for _, s := range list.Secrets {
 		fmt.Printf("  %-12s v%d  updated %s by %s\n", s.Name, s.Version, s.Updated.Format("2006-01-02 15:04:05"), s.UpdatedBy)
 	}
 

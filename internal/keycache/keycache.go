@@ -6,6 +6,8 @@ package keycache
 
 import (
 	"container/list"
+	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -78,16 +80,34 @@ func (c *Cache[K, V]) getLocked(k K) (V, bool) {
 
 // Load returns the cached value for k, or calls load to get it. Concurrent
 // callers that miss on the same key wait for one call of load and share its
-// result. An error is returned to those callers and not cached.
-func (c *Cache[K, V]) Load(k K, load func() (V, error)) (V, error) {
-	c.mu.Lock()
-	if v, ok := c.getLocked(k); ok {
+// result; a waiter whose ctx ends stops waiting and returns ctx.Err(), and
+// a waiter whose loader failed because the loader's own context ended
+// (its error matches context.Canceled or context.DeadlineExceeded) loads
+// again itself rather than taking that error. An error is not cached.
+func (c *Cache[K, V]) Load(ctx context.Context, k K, load func() (V, error)) (V, error) {
+	var zero V
+	for {
+		if err := ctx.Err(); err != nil {
+			return zero, err
+		}
+		c.mu.Lock()
+		if v, ok := c.getLocked(k); ok {
+			c.mu.Unlock()
+			return v, nil
+		}
+		cl, waiting := c.inflight[k]
+		if !waiting {
+			break
+		}
 		c.mu.Unlock()
-		return v, nil
-	}
-	if cl, ok := c.inflight[k]; ok {
-		c.mu.Unlock()
-		<-cl.done
+		select {
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case <-cl.done:
+		}
+		if cl.err != nil && (errors.Is(cl.err, context.Canceled) || errors.Is(cl.err, context.DeadlineExceeded)) {
+			continue // the loader gave up, not the load: try again
+		}
 		return cl.val, cl.err
 	}
 	cl := &call[V]{done: make(chan struct{})}

@@ -1,0 +1,485 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// maxDotenvComments is the room a .env text may take beyond the
+// workspace's budget, for comments and quoting.
+const maxDotenvComments = 256 << 10
+
+// DiffOptions tune a [Manager.Diff]. A nil *DiffOptions means the zero
+// value.
+type DiffOptions struct {
+	// Remove makes the workspace become the text: its live secrets that
+	// the text does not name are removed (soft-deleted) by Apply.
+	Remove bool
+}
+
+// A Diff is what applying a .env text to a workspace would change, by
+// name; it never holds a value. Apply applies exactly this difference.
+type Diff struct {
+	Added     []string `json:"added"`
+	Changed   []string `json:"changed"`
+	Unchanged []string `json:"unchanged"`
+	Removed   []string `json:"removed"`
+	Remove    bool     `json:"remove"`
+	// Revisions are the revisions of the existing secrets the difference
+	// was computed from, by name: Apply refuses if any of them changed.
+	Revisions map[string]int64 `json:"revisions"`
+}
+
+// Diff compares a .env text (see Import for the syntax) with the
+// workspace's live secrets, changing nothing: Added names are new, Changed
+// ones have another value, Unchanged ones the same, and, with
+// opts.Remove, Removed ones are live secrets the text does not name.
+// Write-only secrets named by the text are always Changed: their values
+// are never compared, so that a Diff cannot test guesses of them.
+//
+// It is authorized as a set of every name of the text (and a delete of
+// every removed one), before the text is checked. It refuses a text that
+// Import would refuse, with the same errors.
+func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOptions) (Diff, error) {
+	var o DiffOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := validWorkspace(ws); err != nil {
+		return Diff{}, err
+	}
+	e := m.event(ctx, ActionSet, ws)
+	entries, err := m.parseForWorkspace(ctx, e, text)
+	if err != nil {
+		return Diff{}, err
+	}
+	defer clearEntries(entries)
+	d, _, err := m.diff(ctx, e, entries, o.Remove)
+	if err != nil {
+		return Diff{}, m.failed(ctx, e, err)
+	}
+	return d, nil
+}
+
+// Apply applies the difference between a .env text and the workspace, as
+// want (from an earlier Diff of the same text) shows it, in one
+// all-or-nothing change: new secrets are created, changed ones get a new
+// version, removed ones are soft-deleted. If the workspace changed since
+// the Diff in any way that touches the difference (a secret of the text
+// or a removed one written, added or deleted by someone else), Apply
+// changes nothing and returns an error matching ErrConflict: preview
+// again. It returns the metadata of the secrets the text names.
+func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) ([]Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionSet, ws)
+	entries, err := m.parseForWorkspace(ctx, e, text)
+	if err != nil {
+		return nil, err
+	}
+	defer clearEntries(entries)
+	for attempt := 0; ; attempt++ {
+		metas, err := m.apply(ctx, e, ws, entries, &want)
+		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts {
+			m.keys.Remove(ws)
+			continue
+		}
+		if err != nil {
+			return nil, m.failed(ctx, e, err)
+		}
+		return metas, nil
+	}
+}
+
+// Import sets every variable of a .env text in the workspace, in one
+// all-or-nothing change: new names are created, existing secrets whose
+// value differs get a new version (their Info is kept), unchanged ones
+// are left alone, and the workspace's other secrets are not touched. A
+// concurrent change is retried on top of.
+//
+// The text is checked whole before anything is written: a syntax error, a
+// name given twice (ignoring case), a name or value that Set would
+// refuse, or a name that exists under another spelling or belongs to a
+// deleted secret, is reported as a *DotenvError with its line, never its
+// value. A text larger than the workspace's budget (plus room for
+// comments) is ErrTooLarge.
+//
+// Syntax, one entry a line (lines end with LF, CRLF or a lone CR; a
+// leading byte-order mark is skipped):
+//
+//	# a comment, and blank lines, are skipped
+//	NAME=value            unquoted: up to the line's end or a " #" comment, trailing blanks trimmed, no escapes
+//	export NAME=value     "export " is allowed and ignored
+//	NAME='value'          single quotes: every byte literal, newlines included
+//	NAME="value"          double quotes: \n \r \t \" \\ \$ \` are escapes, a backslash before a newline
+//	                      joins lines, any other backslash is kept; newlines included
+//	NAME='it'\''s'        quoted parts, and backslash-escaped characters between them, are joined,
+//	                      as in a POSIX shell
+//
+// No variable is expanded: "$HOME" in a value stays "$HOME".
+func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionSet, ws)
+	entries, err := m.parseForWorkspace(ctx, e, text)
+	if err != nil {
+		return nil, err
+	}
+	defer clearEntries(entries)
+	for attempt := 0; ; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, m.failed(ctx, e, err)
+		}
+		metas, err := m.apply(ctx, e, ws, entries, nil)
+		if attempt < maxAttempts && (errors.Is(err, ErrKeyChanged) || errors.Is(err, ErrConflict)) {
+			m.keys.Remove(ws)
+			continue
+		}
+		if err != nil {
+			return nil, m.failed(ctx, e, err)
+		}
+		return metas, nil
+	}
+}
+
+// parseForWorkspace parses text, asks the authorizer (with the names the
+// text gives, or none if it does not parse), then checks the names and
+// values as Set would.
+func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte) ([]dotenvEntry, error) {
+	if m.cfg.MaxEnvBytes > 0 && int64(len(text)) > 2*m.cfg.MaxEnvBytes+maxDotenvComments {
+		if err := m.authorize(ctx, e); err != nil {
+			return nil, err
+		}
+		return nil, m.failed(ctx, e, errorf(ErrTooLarge, "the .env text takes %d bytes, more than the workspace could hold", len(text)))
+	}
+	entries, perr := parseDotenv(text)
+	if perr == nil {
+		perr = duplicates(entries)
+	}
+	var names []string
+	for _, en := range entries {
+		names = append(names, en.name)
+	}
+	names, err := m.storedNames(ctx, e.Workspace, validNames(names))
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	if err := m.authorize(ctx, e, names...); err != nil {
+		clearEntries(entries)
+		return nil, err
+	}
+	if perr != nil {
+		return nil, m.failed(ctx, e, perr)
+	}
+	for _, en := range entries {
+		if err := m.validName(en.name); err != nil {
+			msg := "invalid name"
+			if errors.Is(err, ErrReservedName) {
+				msg = detail(err)
+			}
+			clearEntries(entries)
+			return nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: msg, Reason: classOf(err)})
+		}
+		if err := validValue(en.name, en.value); err != nil {
+			clearEntries(entries)
+			return nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
+		}
+	}
+	return entries, nil
+}
+
+// storedNames returns names with each one that a secret of the workspace
+// has, ignoring case, in that secret's spelling: the authorizer sees names
+// as stored.
+func (m *Manager) storedNames(ctx context.Context, ws string, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return names, nil
+	}
+	stored := map[string]string{}
+	for _, deleted := range []bool{false, true} {
+		for after := ""; ; {
+			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage})
+			if err != nil {
+				return nil, err
+			}
+			for _, en := range es {
+				stored[strings.ToLower(en.Name)] = en.Name
+			}
+			if len(es) < maxPage {
+				break
+			}
+			after = es[len(es)-1].Name
+		}
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if s, ok := stored[strings.ToLower(n)]; ok {
+			out[i] = s
+		}
+	}
+	return out, nil
+}
+
+func clearEntries(es []dotenvEntry) {
+	for _, e := range es {
+		clear(e.value)
+	}
+}
+
+// classOf returns which validation class err is of.
+func classOf(err error) error {
+	for _, c := range []error{ErrInvalidName, ErrReservedName, ErrInvalidValue, ErrTooLarge, ErrExists} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
+// bulkItem is one secret a diff concerns.
+type bulkItem struct {
+	entry *dotenvEntry // nil for a removed secret
+	cur   *Entry       // nil for an added one
+	kind  string       // added, changed, unchanged, removed
+}
+
+// diff computes what applying entries would do, from the workspace's live
+// and deleted secrets, read page by page (each secret's revision is
+// checked again by the write).
+func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, remove bool) (Diff, []bulkItem, error) {
+	ws := e.Workspace
+	cur := map[string]Entry{}
+	for _, deleted := range []bool{false, true} {
+		for after := ""; ; {
+			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
+			if err != nil {
+				return Diff{}, nil, err
+			}
+			for _, en := range es {
+				cur[strings.ToLower(en.Name)] = en
+			}
+			if len(es) < maxPage {
+				break
+			}
+			after = es[len(es)-1].Name
+		}
+	}
+	d := Diff{Remove: remove, Revisions: map[string]int64{}}
+	var items []bulkItem
+	named := map[string]bool{}
+	for i := range entries {
+		en := &entries[i]
+		key := strings.ToLower(en.name)
+		named[key] = true
+		c, ok := cur[key]
+		switch {
+		case !ok:
+			items = append(items, bulkItem{entry: en, kind: "added"})
+			d.Added = append(d.Added, en.name)
+			continue
+		case c.Name != en.name || !c.Deleted.IsZero():
+			err := &ExistsError{Name: c.Name, Deleted: !c.Deleted.IsZero()}
+			return Diff{}, nil, &DotenvError{Line: en.line, Msg: detail(err), Reason: ErrExists}
+		}
+		d.Revisions[c.Name] = c.Revision
+		same, err := m.sameValue(ctx, &c, en.value)
+		if err != nil {
+			return Diff{}, nil, err
+		}
+		kind := "changed"
+		if same {
+			kind = "unchanged"
+		}
+		items = append(items, bulkItem{entry: en, cur: &c, kind: kind})
+		if same {
+			d.Unchanged = append(d.Unchanged, c.Name)
+		} else {
+			d.Changed = append(d.Changed, c.Name)
+		}
+	}
+	if remove {
+		for key, c := range cur {
+			if !named[key] && c.Deleted.IsZero() {
+				items = append(items, bulkItem{cur: &c, kind: "removed"})
+				d.Removed = append(d.Removed, c.Name)
+				d.Revisions[c.Name] = c.Revision
+			}
+		}
+	}
+	for _, l := range []*[]string{&d.Added, &d.Changed, &d.Unchanged, &d.Removed} {
+		if *l == nil {
+			*l = []string{}
+		}
+		slices.Sort(*l)
+	}
+	return d, items, nil
+}
+
+// sameValue reports whether c's current value is value, never for a
+// write-only secret.
+func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, error) {
+	if c.Current.WriteOnly || c.Current.EnvSize != envSize(c.Name, len(value)) {
+		return false, nil
+	}
+	k, err := m.keyFor(ctx, c.Workspace, c.Current.KeyGen)
+	if err != nil {
+		if errors.Is(err, errStale) {
+			err = &failure{class: ErrKeyChanged, msg: "the workspace key changed"}
+		}
+		return false, err
+	}
+	p, err := k.open(&c.Current)
+	if err != nil {
+		return false, &DecryptError{Workspace: c.Workspace, Names: []string{c.Name}}
+	}
+	defer clear(p)
+	return bytes.Equal(p, value), nil
+}
+
+// apply writes entries as one change. With want, the difference must be
+// want (else ErrConflict) and the text's other secrets are removed as it
+// says; without, it imports.
+func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dotenvEntry, want *Diff) ([]Meta, error) {
+	remove := want != nil && want.Remove
+	d, items, err := m.diff(ctx, e, entries, remove)
+	if err != nil {
+		return nil, err
+	}
+	if want != nil {
+		if !sameDiff(d, *want) {
+			return nil, errorf(ErrConflict, "the workspace changed since the preview: preview again")
+		}
+		if len(d.Removed) > 0 {
+			de := *e
+			de.Action = ActionDelete
+			if err := m.authorize(ctx, &de, d.Removed...); err != nil {
+				*e = de
+				return nil, err
+			}
+		}
+	}
+	var writes []Write
+	var k *dataKey
+	if len(d.Added)+len(d.Changed) > 0 {
+		if k, err = m.writeKey(ctx, ws, nil); err != nil {
+			return nil, err
+		}
+	}
+	now, actor := m.now(), ActorFrom(ctx)
+	audit := *e
+	audit.Time, audit.Secrets = now, nil
+	var metas []Meta
+	for _, it := range items {
+		var w Write
+		switch it.kind {
+		case "unchanged":
+			w = Write{Entry: *it.cur, Expect: it.cur.Revision, Check: true}
+			metas = append(metas, it.cur.meta())
+			if want == nil {
+				continue // an import does not depend on unchanged secrets
+			}
+		case "removed":
+			ne := *it.cur
+			ne.Revision++
+			ne.Updated, ne.UpdatedBy, ne.Deleted, ne.DeletedBy = now, actor, now, actor
+			w = Write{Entry: ne, Expect: it.cur.Revision}
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version})
+		default:
+			var ne Entry
+			if it.cur == nil {
+				ne = Entry{Workspace: ws, SecretID: newSecretID(), Name: it.entry.name, Created: now, CreatedBy: actor}
+			} else {
+				ne = *it.cur
+			}
+			ne.Revision++
+			ne.Updated, ne.UpdatedBy = now, actor
+			v := Version{Workspace: ws, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: ne.Name,
+				WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, EnvSize: envSize(ne.Name, len(it.entry.value)),
+				Fingerprint: m.Fingerprint(it.entry.value), Written: now, WrittenBy: actor}
+			if err := k.seal(&v, it.entry.value); err != nil {
+				return nil, err
+			}
+			ne.Current = v
+			w = Write{Entry: ne, NewVersion: true, KeyGen: k.gen}
+			if it.cur != nil {
+				w.Expect = it.cur.Revision
+			}
+			written(&audit, v)
+			metas = append(metas, ne.meta())
+		}
+		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
+		writes = append(writes, w)
+	}
+	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	if metas == nil {
+		metas = []Meta{}
+	}
+	if len(writes) == 0 {
+		return metas, nil
+	}
+	audit.Detail = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
+	writes[len(writes)-1].Audit = &audit // one event, in the change's transaction
+	err = m.store.Put(ctx, writes...)
+	switch {
+	case err == nil:
+		m.published(ctx, audit)
+		return metas, nil
+	case errors.Is(err, ErrTooLarge):
+		return nil, errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
+	case errors.Is(err, ErrKeyChanged):
+		return nil, err
+	case lostRace(err):
+		return nil, &failure{class: ErrConflict, msg: "the workspace changed while the .env text was applied", cause: plain(err)}
+	}
+	return nil, err
+}
+
+func written(e *Event, v Version) {
+	e.Secrets = append(e.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: v.Fingerprint})
+}
+
+func sameDiff(a, b Diff) bool {
+	return a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Changed, b.Changed) &&
+		slices.Equal(a.Unchanged, b.Unchanged) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
+}
+
+// Export returns the workspace's live secrets as .env text, sorted by
+// name: NAME='value' lines that Import reads back to the same bytes, and
+// that a POSIX shell can source without running or expanding anything.
+// Export reveals every value but those of write-only secrets, which it
+// names in a comment instead: treat the result as a secret. It is audited
+// as an export, in the statement that reads the values.
+func (m *Manager) Export(ctx context.Context, ws string) ([]byte, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionExport, ws)
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	r, err := m.readEnv(ctx, e, nil)
+	if err != nil {
+		return nil, err
+	}
+	var env, writeOnly []string
+	for _, it := range r.items {
+		if it.writeOnly {
+			writeOnly = append(writeOnly, it.name())
+		} else {
+			env = append(env, it.kv)
+		}
+	}
+	text := formatDotenv(env)
+	for _, n := range writeOnly {
+		text = append(text, "# "+n+" is write-only: not exported\n"...)
+	}
+	return text, nil
+}

@@ -1,0 +1,126 @@
+package secrets_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+// A pasted .env text is previewed as a difference (never values), then
+// exactly that difference is applied, atomically.
+func TestDiffThenApply(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		mustSet(t, m, "ws", "SAME", "v-same-1")
+		mustSet(t, m, "ws", "EDITED", "v-old-2")
+		mustSet(t, m, "ws", "DROPPED", "v-gone-3")
+		if _, err := m.Set(ctx, "ws", "HIDDEN", []byte("v-guess-4"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+			t.Fatal(err)
+		}
+		text := []byte("SAME=v-same-1\nEDITED=v-new-5\nADDED=v-fresh-6\nHIDDEN=v-guess-4\n")
+		d, err := m.Diff(ctx, "ws", text, &secrets.DiffOptions{Remove: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := secrets.Diff{Added: []string{"ADDED"}, Changed: []string{"EDITED", "HIDDEN"}, Unchanged: []string{"SAME"},
+			Removed: []string{"DROPPED"}, Remove: true}
+		if diff := cmp.Diff(want, d, cmpIgnoreRevisions); diff != "" {
+			t.Fatalf("Diff (-want +got):\n%s", diff)
+		}
+		b, _ := json.Marshal(d)
+		for _, v := range []string{"v-same-1", "v-new-5", "v-fresh-6", "v-guess-4", "v-gone-3"} {
+			if strings.Contains(string(b), v) {
+				t.Fatalf("the diff shows a value: %s", b)
+			}
+		}
+		// The preview travels as JSON (a panel's round trip) and is applied
+		// as it is.
+		var back secrets.Diff
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		metas, err := m.Apply(ctx, "ws", text, back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(metas) != 4 {
+			t.Fatalf("Apply returned %d metas", len(metas))
+		}
+		if diff := cmp.Diff(map[string]string{"SAME": "v-same-1", "EDITED": "v-new-5", "ADDED": "v-fresh-6", "HIDDEN": "v-guess-4"}, envMap(t, m, "ws")); diff != "" {
+			t.Fatalf("after Apply (-want +got):\n%s", diff)
+		}
+		if meta, err := m.Meta(ctx, "ws", "DROPPED"); err != nil || meta.Deleted.IsZero() {
+			t.Fatalf("DROPPED after Apply: %+v %v", meta, err)
+		}
+		if vs, _ := m.Versions(ctx, "ws", "SAME"); len(vs) != 1 {
+			t.Fatalf("an unchanged secret got %d versions", len(vs))
+		}
+		applied, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionSet, Newest: true, Limit: 1})
+		if err != nil || len(applied) != 1 || applied[0].Detail != "1 added, 2 changed, 1 removed" {
+			t.Fatalf("one event for the change: %+v %v", applied, err)
+		}
+	})
+}
+
+var cmpIgnoreRevisions = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Revisions" }, cmp.Ignore())
+
+// Apply refuses, changing nothing, when anything the difference depends
+// on changed after the preview.
+func TestApplyRefusesAStalePreview(t *testing.T) {
+	ctx := context.Background()
+	for what, change := range map[string]func(m *secrets.Manager){
+		"a previewed secret edited": func(m *secrets.Manager) { mustSet(t, m, "ws", "EDITED", "someone else") },
+		"an unchanged one edited":   func(m *secrets.Manager) { mustSet(t, m, "ws", "SAME", "someone else") },
+		"an added name created":     func(m *secrets.Manager) { mustSet(t, m, "ws", "ADDED", "someone else") },
+		"a removed one deleted": func(m *secrets.Manager) {
+			if _, err := m.Delete(ctx, "ws", "DROPPED", 0); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"a new secret to remove": func(m *secrets.Manager) { mustSet(t, m, "ws", "LATE", "x") },
+		"metadata edited": func(m *secrets.Manager) {
+			if _, err := m.SetInfo(ctx, "ws", "EDITED", secrets.Info{Description: "d"}, 0); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		s := secrets.NewMemoryStore()
+		m := newManager(t, s, newCipher(t), nil)
+		mustSet(t, m, "ws", "SAME", "unchanged")
+		mustSet(t, m, "ws", "EDITED", "old")
+		mustSet(t, m, "ws", "DROPPED", "x")
+		text := []byte("SAME=unchanged\nEDITED=new\nADDED=fresh\n")
+		d, err := m.Diff(ctx, "ws", text, &secrets.DiffOptions{Remove: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(m)
+		before := envMap(t, m, "ws")
+		if _, err := m.Apply(ctx, "ws", text, d); !errors.Is(err, secrets.ErrConflict) {
+			t.Fatalf("%s: Apply %v, want ErrConflict", what, err)
+		}
+		if diff := cmp.Diff(before, envMap(t, m, "ws")); diff != "" {
+			t.Fatalf("%s: a refused Apply changed the workspace:\n%s", what, diff)
+		}
+	}
+}
+
+// ParseDotenv reads a text without any workspace, for a dry run.
+func TestParseDotenv(t *testing.T) {
+	es, err := secrets.ParseDotenv([]byte("# c\nA=1\nexport B='two'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[0].Name != "A" || es[0].Line != 2 || string(es[1].Value.Reveal()) != "two" || es[1].Line != 3 {
+		t.Fatalf("entries: %+v", es)
+	}
+	if _, err := secrets.ParseDotenv([]byte("A=1\na=2\n")); !errors.Is(err, secrets.ErrInvalidDotenv) {
+		t.Fatalf("a duplicate: %v", err)
+	}
+}

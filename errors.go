@@ -1,0 +1,246 @@
+package secrets
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The classes of refusal. Every error a Manager returns for a refused or
+// failed call matches exactly one of them with [errors.Is], except
+// operational failures (a database that cannot be reached, a cancelled
+// context: those match the cause, such as [context.Canceled]). Messages
+// are one line, start with "secrets: " once, may be shown to the editor
+// who made the call, and never hold a value, key material or a
+// connection string.
+var (
+	// ErrNotFound: no secret of that name (ignoring case), or the secret
+	// is soft-deleted and the call needs a live one (see [Manager.Delete]).
+	ErrNotFound = errors.New("secrets: not found")
+	// ErrNoVersion: the secret exists but the version asked for is not
+	// retained: pruned from its history (Config.KeepVersions) or never
+	// written.
+	ErrNoVersion = errors.New("secrets: version not retained")
+	// ErrConflict: a conditional write found the secret at another
+	// revision than the one the editor saw, or deleted or destroyed since.
+	// The error is a *[ConflictError] carrying the current revision.
+	ErrConflict = errors.New("secrets: changed since the revision seen")
+	// ErrExists: a secret of the workspace, live or soft-deleted, already
+	// has that name ignoring case. The error is an *[ExistsError] naming
+	// the existing spelling.
+	ErrExists = errors.New("secrets: name already used")
+	// ErrInvalidName: the name does not follow the environment-variable
+	// rule [A-Za-z_][A-Za-z0-9_]* or is too long.
+	ErrInvalidName = errors.New("secrets: invalid name")
+	// ErrReservedName: the name is on the deny-list (see [DeniedNames]) or
+	// reserved by the host (Config.ReservedNames, ReservedPrefixes).
+	ErrReservedName = errors.New("secrets: reserved name")
+	// ErrInvalidValue: the value holds a NUL byte.
+	ErrInvalidValue = errors.New("secrets: invalid value")
+	// ErrTooLarge: a "NAME=value" string over [MaxEnvString], a workspace
+	// environment over Config.MaxEnvBytes, or a job's arguments and
+	// environment over what the kernel accepts.
+	ErrTooLarge = errors.New("secrets: too large")
+	// ErrInvalidInfo: a description over 4 KiB or not UTF-8, or a date
+	// out of the years 1970 to 9999.
+	ErrInvalidInfo = errors.New("secrets: invalid info")
+	// ErrInvalidWorkspace: the workspace identifier is empty, too long, or
+	// not UTF-8.
+	ErrInvalidWorkspace = errors.New("secrets: invalid workspace")
+	// ErrInvalidDotenv: a .env text could not be parsed, holds a name
+	// twice, or holds a name or value that Set would refuse. The error is
+	// a *[DotenvError] giving the line.
+	ErrInvalidDotenv = errors.New("secrets: invalid .env text")
+	// ErrDecrypt: a ciphertext or wrapped key failed authentication
+	// (tampering, a ciphertext moved between rows, a re-flagged secret, a
+	// disabled data key, a wrong master key). A *[DecryptError] names the
+	// secrets concerned.
+	ErrDecrypt = errors.New("secrets: decryption failed")
+	// ErrMasterKey: the Manager's master key is not one the Store knows
+	// (and Config.AddMasterKey is not set), or is not the key the Store
+	// knows under that ID. Nothing was written. A *[MasterKeyError] names
+	// the key IDs, never key material.
+	ErrMasterKey = errors.New("secrets: unknown master key")
+	// ErrForbidden: Config.Authorize refused the call. Nothing was changed
+	// or revealed.
+	ErrForbidden = errors.New("secrets: forbidden")
+	// ErrWriteOnly: the secret is write-only: it is injected into jobs but
+	// never revealed, whoever asks.
+	ErrWriteOnly = errors.New("secrets: write-only secret")
+	// ErrExpired: a job asked for a secret past its Info.Expires while
+	// Config.Expired is ExpiredRefuse.
+	ErrExpired = errors.New("secrets: secret expired")
+	// ErrAudit: a read that reveals or injects values could not record its
+	// audit event, and Config.AuditReads is AuditFailClosed.
+	ErrAudit = errors.New("secrets: audit event not recorded")
+	// ErrIncomplete: a rotation or re-wrap did all it could but left some
+	// items, which its result lists with the reason.
+	ErrIncomplete = errors.New("secrets: incomplete")
+	// ErrKeyChanged: a write was encrypted under a workspace key
+	// generation that is no longer current. Stores return it; the Manager
+	// reloads the key and retries, so callers see it only if that keeps
+	// failing.
+	ErrKeyChanged = errors.New("secrets: workspace key changed")
+)
+
+// failure is an error of one class with a one-line message and an
+// optional cause.
+type failure struct {
+	class error
+	msg   string
+	cause error
+}
+
+// Error returns "secrets: " and the message, then the cause.
+func (e *failure) Error() string {
+	if e.cause == nil {
+		return "secrets: " + e.msg
+	}
+	return "secrets: " + e.msg + ": " + detail(e.cause)
+}
+
+// Is reports whether target is the error's class.
+func (e *failure) Is(target error) bool { return e.class != nil && target == e.class }
+
+// Unwrap returns the cause.
+func (e *failure) Unwrap() error { return e.cause }
+
+// errorf returns an error of class with a message built from format.
+func errorf(class error, format string, args ...any) error {
+	return &failure{class: class, msg: oneLine(fmt.Sprintf(format, args...))}
+}
+
+// wrapf returns an error that adds context to cause, keeping its class.
+func wrapf(cause error, format string, args ...any) error {
+	if cause == nil {
+		return nil
+	}
+	return &failure{msg: oneLine(fmt.Sprintf(format, args...)), cause: cause}
+}
+
+// detail is an error's text without a leading "secrets: ", so that
+// wrapping never repeats the prefix, on one line.
+func detail(err error) string {
+	return oneLine(strings.TrimPrefix(err.Error(), "secrets: "))
+}
+
+// oneLine folds control characters and runs of white space into single
+// spaces: messages may be shown in a UI or a log line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }), " ")
+}
+
+// A ConflictError reports a conditional write that found the secret
+// changed. It matches [ErrConflict].
+type ConflictError struct {
+	Name     string // the secret's name, as stored
+	Seen     int64  // the revision the caller expected
+	Revision int64  // the secret's current revision; 0 if it is gone
+	Version  int64  // the current value version; 0 if the secret is gone
+	Deleted  bool   // the secret is soft-deleted
+}
+
+// Error says what the secret is at now.
+func (e *ConflictError) Error() string {
+	switch {
+	case e.Revision == 0:
+		return fmt.Sprintf("secrets: %s no longer exists (revision %d was expected)", e.Name, e.Seen)
+	case e.Deleted && e.Seen == e.Revision:
+		return fmt.Sprintf("secrets: %s is deleted", e.Name)
+	case e.Deleted:
+		return fmt.Sprintf("secrets: %s was deleted at revision %d (revision %d was expected)", e.Name, e.Revision, e.Seen)
+	case e.Seen == e.Revision:
+		return fmt.Sprintf("secrets: %s is not deleted", e.Name)
+	}
+	return fmt.Sprintf("secrets: %s was changed by someone else: it is at revision %d, not %d", e.Name, e.Revision, e.Seen)
+}
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// An ExistsError reports that a name is taken. It matches [ErrExists].
+type ExistsError struct {
+	Name    string // the existing secret's name, as stored
+	Deleted bool   // that secret is soft-deleted: it holds the name until destroyed
+}
+
+// Error names the existing secret.
+func (e *ExistsError) Error() string {
+	if e.Deleted {
+		return fmt.Sprintf("secrets: the deleted secret %s holds that name until it is destroyed or restored", e.Name)
+	}
+	return fmt.Sprintf("secrets: a secret named %s exists (names are unique ignoring case)", e.Name)
+}
+
+// Is reports whether target is ErrExists.
+func (e *ExistsError) Is(target error) bool { return target == ErrExists }
+
+// A DecryptError reports the secrets of a workspace that could not be
+// decrypted. It matches [ErrDecrypt].
+type DecryptError struct {
+	Workspace string
+	Names     []string
+	// Cause, if not nil, is why: e.g. the workspace key could not be
+	// unwrapped. It never holds key material or values.
+	Cause error
+}
+
+// Error names the workspace and the secrets, never a value.
+func (e *DecryptError) Error() string {
+	s := fmt.Sprintf("secrets: workspace %q: cannot decrypt %s", e.Workspace, strings.Join(e.Names, ", "))
+	if e.Cause != nil {
+		s += ": " + detail(e.Cause)
+	}
+	return s
+}
+
+// Is reports whether target is ErrDecrypt.
+func (e *DecryptError) Is(target error) bool { return target == ErrDecrypt }
+
+// Unwrap returns the cause, so that an unreachable KMS or a cancelled
+// context can be told from tampering.
+func (e *DecryptError) Unwrap() error { return e.Cause }
+
+// A DotenvError reports where a .env text is wrong. It never quotes a
+// value, nor a name that failed validation. It matches [ErrInvalidDotenv]
+// only: its Reason says which rule the line broke.
+type DotenvError struct {
+	Line   int    // 1-based line where the entry starts
+	Msg    string // what is wrong, naming the variable when its name is valid
+	Reason error  // the validation class (ErrInvalidName, ErrReservedName, ErrInvalidValue, ErrTooLarge), or nil for syntax
+}
+
+// Error gives the line and what is wrong.
+func (e *DotenvError) Error() string {
+	return fmt.Sprintf("secrets: .env line %d: %s", e.Line, oneLine(e.Msg))
+}
+
+// Is reports whether target is ErrInvalidDotenv.
+func (e *DotenvError) Is(target error) bool { return target == ErrInvalidDotenv }
+
+// A MasterKeyError reports a master key the Store does not know, or a key
+// that is not the one the Store knows under its ID. It matches
+// [ErrMasterKey].
+type MasterKeyError struct {
+	ID    string   // the Manager's master key
+	Known []string // the master keys the Store knows
+	Wrong bool     // the Store knows ID, but this key is not that key
+}
+
+// Error names the key IDs and what to do.
+func (e *MasterKeyError) Error() string {
+	if e.Wrong {
+		return fmt.Sprintf("secrets: master key %s is not the key this store knows under that ID", e.ID)
+	}
+	known := strings.Join(e.Known, ", ")
+	if known == "" {
+		known = "none, but holds workspace keys"
+	}
+	return fmt.Sprintf("secrets: master key %s is not known to this store (it knows %s); set Config.AddMasterKey to add it", e.ID, known)
+}
+
+// Is reports whether target is ErrMasterKey.
+func (e *MasterKeyError) Is(target error) bool { return target == ErrMasterKey }

@@ -1,0 +1,205 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+// A listing of 10,000 secrets, paged, returns each secret that exists
+// throughout exactly once while others are added and destroyed.
+func TestListTenThousand(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		var text bytes.Buffer
+		for i := range 10_000 {
+			fmt.Fprintf(&text, "S_%05d=v%d\n", i, i)
+		}
+		if _, err := m.Import(ctx, "ws", text.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		removed := map[string]bool{}
+		opts := &secrets.ListOptions{Limit: 100}
+		for page := 0; ; page++ {
+			p, err := m.List(ctx, "ws", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range p.Secrets {
+				seen[s.Name]++
+			}
+			victim := fmt.Sprintf("S_%05d", (page*137)%10_000)
+			if err := m.Destroy(ctx, "ws", victim, 0); err == nil {
+				removed[victim] = true
+			} else if !errors.Is(err, secrets.ErrNotFound) {
+				t.Fatal(err)
+			}
+			mustSet(t, m, "ws", fmt.Sprintf("A_NEW_%d", page), "x")
+			mustSet(t, m, "ws", fmt.Sprintf("Z_NEW_%d", page), "x")
+			if p.Next == "" {
+				break
+			}
+			opts.After = p.Next
+		}
+		for i := range 10_000 {
+			name := fmt.Sprintf("S_%05d", i)
+			if !removed[name] && seen[name] != 1 {
+				t.Fatalf("%s listed %d times", name, seen[name])
+			}
+		}
+		for name, n := range seen {
+			if n > 1 {
+				t.Fatalf("%s listed %d times", name, n)
+			}
+		}
+		p, err := m.List(ctx, "ws", &secrets.ListOptions{Search: "s_0999", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range p.Secrets {
+			got = append(got, s.Name)
+		}
+		var want []string
+		for i := 9990; i < 10_000; i++ {
+			if name := fmt.Sprintf("S_%05d", i); !removed[name] {
+				want = append(want, name)
+			}
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("search (-want +got):\n%s", d)
+		}
+	})
+}
+
+// Meta, VersionMeta, Page and Event have stable JSON field names.
+func TestJSONFieldNames(t *testing.T) {
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	meta := secrets.Meta{Name: "AUTH_TOKEN", Revision: 3, Version: 2, Created: at, CreatedBy: "u:1", Updated: at, UpdatedBy: "u:2",
+		ValueUpdated: at, ValueUpdatedBy: "u:2", Info: secrets.Info{Description: "d", Expires: at, WriteOnly: true}}
+	for what, tc := range map[string]struct {
+		v    any
+		want string
+	}{
+		"Meta": {meta, `{"name":"AUTH_TOKEN","revision":3,"version":2,"created":"2026-11-27T10:00:00Z","created_by":"u:1",` +
+			`"updated":"2026-11-27T10:00:00Z","updated_by":"u:2","value_updated":"2026-11-27T10:00:00Z","value_updated_by":"u:2",` +
+			`"description":"d","expires":"2026-11-27T10:00:00Z","write_only":true,"file":false}`},
+		"VersionMeta": {secrets.VersionMeta{Version: 1, Written: at, WrittenBy: "u", Current: true},
+			`{"version":1,"written":"2026-11-27T10:00:00Z","written_by":"u","current":true}`},
+		"Page": {secrets.Page{Secrets: []secrets.Meta{}, Next: "A"}, `{"secrets":[],"next":"A"}`},
+		"Event": {secrets.Event{ID: 7, Time: at, Actor: "job", Action: secrets.ActionInject, Workspace: "ws", State: 9,
+			Secrets: []secrets.EventSecret{{Name: "A", Version: 2, Fingerprint: []byte{1}}}, Outcome: secrets.OutcomeOK},
+			`{"id":7,"time":"2026-11-27T10:00:00Z","actor":"job","action":"inject","workspace":"ws","state":9,` +
+				`"secrets":[{"name":"A","version":2,"fingerprint":"AQ=="}],"outcome":"ok"}`},
+		"Secret": {secrets.Secret{Meta: secrets.Meta{Name: "A"}}, `"value":"[redacted]"`},
+	} {
+		b, err := json.Marshal(tc.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if what == "Secret" {
+			if !strings.Contains(string(b), tc.want) {
+				t.Errorf("%s: %s", what, b)
+			}
+			continue
+		}
+		if string(b) != tc.want {
+			t.Errorf("%s JSON:\n got %s\nwant %s", what, b, tc.want)
+		}
+	}
+}
+
+// Events pages newest first by ID, and finds a secret's events by name.
+func TestEventsPagingAndName(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		for i := range 5 {
+			mustSet(t, m, "ws", "TOKEN", fmt.Sprint(i))
+			mustSet(t, m, "ws", "OTHER", fmt.Sprint(i))
+		}
+		if _, err := m.EnvFor(ctx, "ws"); err != nil {
+			t.Fatal(err)
+		}
+		var all []secrets.Event
+		q := secrets.EventQuery{Workspace: "ws", Newest: true, Limit: 3}
+		for {
+			page, err := m.Events(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page...)
+			if len(page) < q.Limit {
+				break
+			}
+			q.Before = page[len(page)-1].ID
+		}
+		if len(all) != 11 || all[0].Action != secrets.ActionInject {
+			t.Fatalf("%d events, newest %s", len(all), all[0].Action)
+		}
+		for i := 1; i < len(all); i++ {
+			if all[i].ID >= all[i-1].ID {
+				t.Fatalf("not newest first: %d after %d", all[i].ID, all[i-1].ID)
+			}
+		}
+		named, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Name: "token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(named) != 6 || named[5].Action != secrets.ActionInject {
+			t.Fatalf("events of TOKEN: %d", len(named))
+		}
+		for _, e := range named[:5] {
+			if e.Action != secrets.ActionSet || e.Secrets[0].Name != "TOKEN" {
+				t.Fatalf("event of TOKEN: %+v", e)
+			}
+		}
+	})
+}
+
+// Config.Expired chooses what a job gets for an expired secret; Prepare
+// names them whatever the policy.
+func TestExpiredPolicy(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		policy secrets.ExpiredPolicy
+		want   map[string]string
+		err    error
+	}{
+		{secrets.ExpiredInject, map[string]string{"FRESH": "f", "STALE": "s"}, nil},
+		{secrets.ExpiredOmit, map[string]string{"FRESH": "f"}, nil},
+		{secrets.ExpiredRefuse, nil, secrets.ErrExpired},
+	} {
+		m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{Expired: tc.policy, Now: func() time.Time { return now }})
+		if _, err := m.Set(ctx, "ws", "STALE", []byte("s"), &secrets.SetOptions{Info: &secrets.Info{Expires: now.Add(-time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws", "FRESH", []byte("f"), &secrets.SetOptions{Info: &secrets.Info{Expires: now.Add(time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		env, err := m.EnvFor(ctx, "ws")
+		if !errors.Is(err, tc.err) || tc.err != nil && (env != nil || !strings.Contains(err.Error(), "STALE")) {
+			t.Fatalf("policy %d: %v, %v", tc.policy, env, err)
+		}
+		if tc.err == nil {
+			if d := cmp.Diff(tc.want, envMap(t, m, "ws")); d != "" {
+				t.Fatalf("policy %d (-want +got):\n%s", tc.policy, d)
+			}
+		}
+		due, err := m.Due(ctx, "ws", now)
+		if err != nil || len(due) != 1 || due[0].Name != "STALE" || !due[0].Expired(now) {
+			t.Fatalf("Due: %+v %v", due, err)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Get returns the current version of a secret, with its value. It returns
+// ErrNotFound if there is no live secret of that name, ErrWriteOnly if it
+// is write-only, and ErrDecrypt if it fails to decrypt. The authorizer is
+// asked with the name as stored; the read is audited as a reveal.
+func (m *Manager) Get(ctx context.Context, ws, name string) (Secret, error) {
+	return m.get(ctx, ws, name, 0)
+}
+
+// GetVersion returns a retained version of a secret, with its value; Meta
+// is the secret's. It returns ErrNoVersion if the version is not
+// retained, and otherwise fails as Get does.
+func (m *Manager) GetVersion(ctx context.Context, ws, name string, version int64) (Secret, error) {
+	if version <= 0 {
+		version = -1 // never retained
+	}
+	return m.get(ctx, ws, name, version)
+}
+
+func (m *Manager) get(ctx context.Context, ws, name string, version int64) (Secret, error) {
+	e, cur, err := m.lookup(ctx, ActionReveal, ws, name, true)
+	if err != nil {
+		return Secret{}, err
+	}
+	for range maxAttempts {
+		var p []byte
+		var v Version
+		p, v, err = m.reveal(ctx, cur, version)
+		if errors.Is(err, errStale) {
+			if cur, err = m.store.Lookup(ctx, ws, cur.Name); err != nil {
+				break
+			}
+			if !cur.Deleted.IsZero() {
+				err = errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)
+				break
+			}
+			continue
+		}
+		if err != nil {
+			break
+		}
+		e.Secrets = []EventSecret{{Name: cur.Name, Version: v.Version, Fingerprint: m.Fingerprint(p)}}
+		if err := m.recordRead(ctx, e); err != nil {
+			clear(p)
+			return Secret{}, err
+		}
+		meta := cur.meta()
+		meta.Version = v.Version
+		return Secret{Meta: meta, Value: newValue(p)}, nil
+	}
+	if errors.Is(err, ErrNotFound) {
+		err = errorf(ErrNotFound, "%s does not exist", name)
+	}
+	return Secret{}, m.failed(ctx, e, err)
+}
+
+// reveal decrypts version (0: the current one) of cur.
+func (m *Manager) reveal(ctx context.Context, cur Entry, version int64) ([]byte, Version, error) {
+	if cur.Current.WriteOnly {
+		return nil, Version{}, errorf(ErrWriteOnly, "%s is write-only: it is injected into jobs but never revealed", cur.Name)
+	}
+	v := cur.Current
+	if version != 0 && version != v.Version {
+		hist, err := m.store.History(ctx, cur.Workspace, cur.SecretID)
+		if err != nil {
+			return nil, Version{}, err
+		}
+		i := slices.IndexFunc(hist, func(h Version) bool { return h.Version == version })
+		if i < 0 {
+			return nil, Version{}, errorf(ErrNoVersion, "%s has no version %d: versions %s are retained", cur.Name, version, versionList(hist))
+		}
+		if hist[0].Version != cur.Current.Version || hist[0].WriteOnly {
+			return nil, Version{}, errStale // changed since the lookup
+		}
+		v = hist[i]
+	}
+	k, err := m.keyFor(ctx, cur.Workspace, v.KeyGen)
+	if err != nil {
+		return nil, Version{}, err
+	}
+	p, err := k.open(&v)
+	if err != nil {
+		return nil, Version{}, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
+	}
+	return p, v, nil
+}
+
+// lookup starts a read of one secret: it checks the workspace, looks the
+// secret up, asks the authorizer with its name as stored, and refuses a
+// deleted secret when live is set.
+func (m *Manager) lookup(ctx context.Context, action Action, ws, name string, live bool) (*Event, Entry, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, Entry{}, err
+	}
+	e := m.event(ctx, action, ws)
+	cur, err := m.current(ctx, ws, name, false)
+	canon := name
+	if cur != nil {
+		canon = cur.Name
+	}
+	if aerr := m.authorize(ctx, e, validNames([]string{canon})...); aerr != nil {
+		return nil, Entry{}, aerr
+	}
+	if err == nil {
+		err = validSyntax(name, m.cfg.MaxNameLength)
+	}
+	if err == nil && cur == nil {
+		err = errorf(ErrNotFound, "%s does not exist", name)
+	}
+	if err == nil && live && !cur.Deleted.IsZero() {
+		err = errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)
+	}
+	if err != nil {
+		e.Secrets = nil
+		return nil, Entry{}, m.failed(ctx, e, err)
+	}
+	e.Secrets = []EventSecret{{Name: cur.Name, Version: cur.Current.Version}}
+	return e, *cur, nil
+}
+
+// Meta returns a secret's metadata, live or soft-deleted (then its Deleted
+// is set). It returns ErrNotFound if there is no secret of that name.
+func (m *Manager) Meta(ctx context.Context, ws, name string) (Meta, error) {
+	e, cur, err := m.lookup(ctx, ActionList, ws, name, false)
+	if err != nil {
+		return Meta{}, err
+	}
+	m.listed(ctx, e)
+	return cur.meta(), nil
+}
+
+// Versions returns the retained value versions of a secret, live or
+// soft-deleted, newest first. It returns ErrNotFound if there is no
+// secret of that name.
+func (m *Manager) Versions(ctx context.Context, ws, name string) ([]VersionMeta, error) {
+	e, cur, err := m.lookup(ctx, ActionList, ws, name, false)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := m.store.History(ctx, ws, cur.SecretID)
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	out := make([]VersionMeta, len(hist))
+	for i, v := range hist {
+		out[i] = VersionMeta{Version: v.Version, Written: v.Written, WrittenBy: v.WrittenBy, Current: i == 0}
+	}
+	m.listed(ctx, e)
+	return out, nil
+}
+
+// ListOptions select a page of secrets. A nil *ListOptions means the first
+// page of live secrets.
+type ListOptions struct {
+	// Search keeps the names that contain it, ignoring ASCII case.
+	Search string
+	// After is where the page starts: the Next of the previous page.
+	After string
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+	// Deleted lists the soft-deleted secrets instead of the live ones.
+	Deleted bool
+}
+
+// A Page is one page of a listing.
+type Page struct {
+	Secrets []Meta `json:"secrets"`
+	// Next, if not empty, is the After of the next page: there are more.
+	Next string `json:"next,omitempty"`
+}
+
+// maxPage bounds a page of List.
+const maxPage = 1000
+
+// List returns a page of the metadata of the workspace's secrets, ordered
+// by name ignoring case. It never decrypts or returns a value. Paging by
+// Next returns each secret that exists throughout exactly once, whatever
+// is added or removed meanwhile.
+func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page, error) {
+	var o ListOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit <= 0 {
+		o.Limit = 100
+	}
+	o.Limit = min(o.Limit, maxPage)
+	if err := validWorkspace(ws); err != nil {
+		return Page{}, err
+	}
+	e := m.event(ctx, ActionList, ws)
+	if err := m.authorize(ctx, e); err != nil {
+		return Page{}, err
+	}
+	if len(o.Search) > m.cfg.MaxNameLength || len(o.After) > m.cfg.MaxNameLength {
+		return Page{Secrets: []Meta{}}, nil // no name can match
+	}
+	es, err := m.store.List(ctx, ws, ListQuery{After: o.After, Search: o.Search, Deleted: o.Deleted, Limit: o.Limit + 1})
+	if err != nil {
+		return Page{}, m.failed(ctx, e, err)
+	}
+	p := Page{Secrets: make([]Meta, 0, min(len(es), o.Limit))}
+	for i, en := range es {
+		if i == o.Limit {
+			p.Next = es[i-1].Name
+			break
+		}
+		p.Secrets = append(p.Secrets, en.meta())
+	}
+	m.listed(ctx, e)
+	return p, nil
+}
+
+// Due returns the metadata of the workspace's live secrets whose Expires
+// or RotateBy falls before the given time, sorted by name (expired ones
+// included: their Expires is past).
+func (m *Manager) Due(ctx context.Context, ws string, before time.Time) ([]Meta, error) {
+	var out []Meta
+	opts := &ListOptions{Limit: maxPage}
+	for {
+		p, err := m.List(ctx, ws, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range p.Secrets {
+			if isDue(s.Expires, s.RotateBy, before) {
+				out = append(out, s)
+			}
+		}
+		if p.Next == "" {
+			return out, nil
+		}
+		opts.After = p.Next
+	}
+}
+
+func isDue(expires, rotateBy, before time.Time) bool {
+	return !expires.IsZero() && expires.Before(before) || !rotateBy.IsZero() && rotateBy.Before(before)
+}
+
+// A DueSecret is a secret whose expiry or rotation date is near, with its
+// workspace.
+type DueSecret struct {
+	Workspace string `json:"workspace"`
+	Meta
+}
+
+// DueAll returns, across every workspace, up to limit live secrets whose
+// Expires or RotateBy falls before the given time, ordered by workspace
+// and name, after the secret (after.Workspace, after.Name) (a zero after
+// for the first page): the operator's weekly list. It is authorized as a
+// list of no particular workspace ("") and needs a Store that is a
+// DueStore.
+func (m *Manager) DueAll(ctx context.Context, before time.Time, after DueSecret, limit int) ([]DueSecret, error) {
+	e := m.event(ctx, ActionList, "")
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	ds, ok := m.store.(DueStore)
+	if !ok {
+		return nil, m.failed(ctx, e, errorf(nil, "due secrets: the %T store cannot search across workspaces", m.store))
+	}
+	es, err := ds.Due(ctx, before, after.Workspace, after.Name, min(max(limit, 1), maxPage))
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	out := make([]DueSecret, len(es))
+	for i, en := range es {
+		out[i] = DueSecret{Workspace: en.Workspace, Meta: en.meta()}
+	}
+	m.listed(ctx, e)
+	return out, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,494 @@
+package secrets
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+type pgKey struct {
+	Workspace  string    `db:"workspace"`
+	CipherID   string    `db:"cipher_id"`
+	Wrapped    []byte    `db:"wrapped"`
+	Generation int64     `db:"generation"`
+	Updated    time.Time `db:"updated"`
+}
+
+func (r pgKey) key() WrappedKey {
+	return WrappedKey{Workspace: r.Workspace, CipherID: r.CipherID, Ciphertext: r.Wrapped, Generation: r.Generation, Updated: r.Updated.UTC()}
+}
+
+// pgVersion is a row of versions, or the current version in a row of
+// secrets.
+type pgVersion struct {
+	Workspace   string    `db:"workspace"`
+	SecretID    string    `db:"secret_id"`
+	Version     int64     `db:"version"`
+	Name        string    `db:"name"`
+	Flags       int16     `db:"flags"`
+	Format      int16     `db:"format"`
+	Ciphertext  []byte    `db:"ciphertext"`
+	KeyID       int64     `db:"key_id"`
+	EnvSize     int64     `db:"env_size"`
+	Fingerprint []byte    `db:"fingerprint"`
+	Written     time.Time `db:"written"`
+	WrittenBy   string    `db:"written_by"`
+	KeyGen      int64     `db:"key_gen"`
+}
+
+// The flags of a version, as stored.
+const (
+	flagWriteOnly = 1
+	flagFile      = 2
+)
+
+func flagsOf(v Version) int16 {
+	var f int16
+	if v.WriteOnly {
+		f |= flagWriteOnly
+	}
+	if v.File {
+		f |= flagFile
+	}
+	return f
+}
+
+func (r pgVersion) version() Version {
+	return Version{
+		Workspace: r.Workspace, SecretID: r.SecretID, Version: r.Version, Name: r.Name,
+		WriteOnly: r.Flags&flagWriteOnly != 0, File: r.Flags&flagFile != 0, Format: int(r.Format),
+		Ciphertext: r.Ciphertext, KeyID: uint32(r.KeyID), EnvSize: r.EnvSize, Fingerprint: r.Fingerprint,
+		Written: r.Written.UTC(), WrittenBy: r.WrittenBy, KeyGen: r.KeyGen,
+	}
+}
+
+type pgEntry struct {
+	pgVersion
+	Revision    int64        `db:"revision"`
+	Created     time.Time    `db:"created"`
+	CreatedBy   string       `db:"created_by"`
+	Updated     time.Time    `db:"updated"`
+	UpdatedBy   string       `db:"updated_by"`
+	Description string       `db:"description"`
+	Expires     sql.NullTime `db:"expires"`
+	RotateBy    sql.NullTime `db:"rotate_by"`
+	Deleted     sql.NullTime `db:"deleted"`
+	DeletedBy   string       `db:"deleted_by"`
+}
+
+func (r pgEntry) entry() Entry {
+	return Entry{
+		Workspace: r.Workspace, SecretID: r.SecretID, Name: r.Name, Revision: r.Revision,
+		Created: r.Created.UTC(), CreatedBy: r.CreatedBy, Updated: r.Updated.UTC(), UpdatedBy: r.UpdatedBy,
+		Description: r.Description, Expires: nullTime(r.Expires), RotateBy: nullTime(r.RotateBy),
+		Deleted: nullTime(r.Deleted), DeletedBy: r.DeletedBy, Current: r.version(),
+	}
+}
+
+func entries(rows []pgEntry) []Entry {
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.entry()
+	}
+	return out
+}
+
+func nullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// Key implements Store.
+func (s *PostgresStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
+	var r pgKey
+	if err := s.db.GetContext(ctx, &r, s.q.key, ws); err != nil {
+		return WrappedKey{}, pgErr(ctx, "read the key of workspace "+quote(ws), err)
+	}
+	return r.key(), nil
+}
+
+// PutKey implements Store.
+func (s *PostgresStore) PutKey(ctx context.Context, k WrappedKey, expect int64) (int64, error) {
+	var gen int64
+	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		return sqlx.GetContext(ctx, q, &gen, s.q.putKey, k.Workspace, k.CipherID, k.Ciphertext, k.Updated, expect)
+	})
+	return gen, pgErr(ctx, fmt.Sprintf("write the key of workspace %q at generation %d", k.Workspace, expect), err)
+}
+
+// MasterKeys implements Store.
+func (s *PostgresStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
+	var rows []struct {
+		ID    string    `db:"cipher_id"`
+		Check []byte    `db:"check_value"`
+		Added time.Time `db:"added"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q.masterKeys); err != nil {
+		return nil, pgErr(ctx, "read the master keys", err)
+	}
+	out := make([]MasterKey, len(rows))
+	for i, r := range rows {
+		out[i] = MasterKey{ID: r.ID, Check: r.Check, Added: r.Added.UTC()}
+	}
+	return out, nil
+}
+
+// AddMasterKey implements Store.
+func (s *PostgresStore) AddMasterKey(ctx context.Context, k MasterKey, first bool) error {
+	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		_, err := q.ExecContext(ctx, s.q.addMasterKey, k.ID, k.Check, k.Added, first)
+		return err
+	})
+	return pgErr(ctx, "register master key "+k.ID, err)
+}
+
+// Lookup implements Store.
+func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Entry, error) {
+	st, err := s.stmt(ctx, s.q.lookup)
+	if err != nil {
+		return Entry{}, pgErr(ctx, "look up "+name, err)
+	}
+	var r pgEntry
+	if err := st.GetContext(ctx, &r, ws, strings.ToLower(name)); err != nil {
+		return Entry{}, pgErr(ctx, "look up "+name, err)
+	}
+	return r.entry(), nil
+}
+
+// History implements Store.
+func (s *PostgresStore) History(ctx context.Context, ws, secretID string) ([]Version, error) {
+	var rows []pgVersion
+	if err := s.db.SelectContext(ctx, &rows, s.q.history, ws, secretID); err != nil {
+		return nil, pgErr(ctx, "read history", err)
+	}
+	if len(rows) == 0 {
+		return nil, errorf(ErrNotFound, "secret %s does not exist", secretID)
+	}
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.version()
+	}
+	return out, nil
+}
+
+// likeEscaper escapes LIKE's wildcards (the default escape is \).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// List implements Store.
+func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Entry, error) {
+	query := s.q.list
+	if q.Values {
+		query = s.q.listValues
+	}
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, pgErr(ctx, "list workspace "+quote(ws), err)
+	}
+	var rows []pgEntry
+	pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
+	if err := st.SelectContext(ctx, &rows, ws, q.Deleted, strings.ToLower(q.After), pattern, max(q.Limit, 1)); err != nil {
+		return nil, pgErr(ctx, "list workspace "+quote(ws), err)
+	}
+	out := entries(rows)
+	if !q.Values {
+		for i := range out {
+			out[i].Current.Ciphertext = nil
+		}
+	}
+	return out, nil
+}
+
+// Env implements Store: one statement reads the rows, the workspace's
+// state and key generation (and records the audit event), scanned without
+// reflection.
+func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot, error) {
+	var args []any
+	query := s.q.env
+	if q.Names != nil {
+		lower := make([]string, len(q.Names))
+		for i, n := range q.Names {
+			lower[i] = strings.ToLower(n)
+		}
+		query, args = s.q.envSubset, []any{pq.Array(lower)}
+	}
+	if a := q.Audit; a != nil {
+		switch {
+		case q.Names == nil && q.Relaxed:
+			query = s.q.envAuditedRelaxed
+		case q.Names == nil:
+			query = s.q.envAudited
+		case q.Relaxed:
+			query = s.q.envSubsetAuditedRelaxed
+		default:
+			query = s.q.envSubsetAudited
+		}
+		args = append(args, a.Time, a.Actor, string(a.Action), string(a.Outcome), truncateUTF8(a.Detail, maxDetail))
+	}
+	var snap Snapshot
+	err := s.retry(ctx, func() error {
+		st, err := s.stmt(ctx, query)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, append([]any{ws}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		snap = Snapshot{Entries: make([]Entry, 0, 64)}
+		for rows.Next() {
+			var e Entry
+			var flags, format int16
+			var expires sql.NullTime
+			v := &e.Current
+			if err := rows.Scan(&e.SecretID, &e.Name, &v.Version, &flags, &format, &v.Ciphertext, &expires, &snap.KeyGen, &snap.State); err != nil {
+				return err
+			}
+			e.Workspace, e.Expires = ws, nullTime(expires)
+			v.Workspace, v.SecretID, v.Name, v.Format = ws, e.SecretID, e.Name, int(format)
+			v.WriteOnly, v.File, v.KeyGen = flags&flagWriteOnly != 0, flags&flagFile != 0, snap.KeyGen
+			snap.Entries = append(snap.Entries, e)
+		}
+		return rows.Err()
+	})
+	if err == nil && len(snap.Entries) == 0 {
+		// No row carried the workspace's state: read it (nothing to
+		// decrypt, so it need not be the same snapshot).
+		err = s.db.QueryRowContext(ctx, s.q.envHeader, ws).Scan(&snap.State, &snap.KeyGen)
+		if err == sql.ErrNoRows {
+			err = nil
+		}
+	}
+	if err != nil {
+		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
+	}
+	if q.Audit != nil {
+		q.Audit.State = snap.State
+	}
+	return snap, nil
+}
+
+// Put implements Store. One write is one statement, and so is a batch
+// (a JSON array handed to put_batch, which writes each workspace's row
+// once); a batch with re-encryptions runs write by write in one
+// transaction.
+func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
+	if len(writes) == 0 {
+		return nil
+	}
+	last := writes[len(writes)-1]
+	var audit *Event
+	for _, w := range writes {
+		if w.Audit != nil {
+			audit = w.Audit
+		}
+	}
+	batch := len(writes) > 1
+	for _, w := range writes {
+		if len(w.Reseal) > 0 {
+			batch = false
+		}
+	}
+	var err error
+	switch {
+	case len(writes) == 1:
+		err = s.write(ctx, func(q sqlx.ExtContext) error { return s.put(ctx, q, last) })
+	case batch:
+		err = s.write(ctx, func(q sqlx.ExtContext) error { return s.putBatch(ctx, q, writes, audit) })
+	default:
+		err = s.retry(ctx, func() error {
+			return s.inTx(ctx, func(tx *sqlx.Tx) error {
+				for _, w := range writes {
+					if err := s.put(ctx, tx, w); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+	return pgErr(ctx, "write "+last.Entry.Name, err)
+}
+
+// readCommittedNeeded reports whether single writes need a transaction of
+// their own: the pool's default isolation is not READ COMMITTED.
+func (s *PostgresStore) readCommittedNeeded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ownTx
+}
+
+// put runs one write on q: the pool (through a prepared statement) or a
+// transaction.
+func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) error {
+	query := s.q.put
+	if w.Audit != nil {
+		query = s.q.putAudited
+	}
+	args := putArgs(w)
+	var row *sqlx.Row
+	if q == sqlx.ExtContext(s.db) {
+		st, err := s.stmt(ctx, query)
+		if err != nil {
+			return err
+		}
+		row = st.QueryRowxContext(ctx, args...)
+	} else {
+		row = q.QueryRowxContext(ctx, query, args...)
+	}
+	return scanState(row, w.Audit)
+}
+
+// scanState reads the state a write statement returns, and the ID of its
+// audit event.
+func scanState(row *sqlx.Row, audit *Event) error {
+	var id, state int64
+	dest := []any{&state}
+	if audit != nil {
+		dest = []any{&id, &state}
+	}
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	if audit != nil {
+		audit.ID, audit.State = id, state
+	}
+	return nil
+}
+
+// pgBatchWrite is one write of a batch, as put_batch reads it.
+type pgBatchWrite struct {
+	Workspace   string     `json:"workspace"`
+	SecretID    string     `json:"secret_id"`
+	Expect      int64      `json:"expect"`
+	NewVersion  bool       `json:"new_version"`
+	Destroy     bool       `json:"destroy"`
+	Check       bool       `json:"check"`
+	KeyGen      int64      `json:"key_gen"`
+	Keep        int        `json:"keep"`
+	MaxEnv      int64      `json:"max_env"`
+	Name        string     `json:"name"`
+	Revision    int64      `json:"revision"`
+	Created     time.Time  `json:"created"`
+	CreatedBy   string     `json:"created_by"`
+	Updated     time.Time  `json:"updated"`
+	UpdatedBy   string     `json:"updated_by"`
+	Description string     `json:"description"`
+	Expires     *time.Time `json:"expires"`
+	RotateBy    *time.Time `json:"rotate_by"`
+	Deleted     *time.Time `json:"deleted"`
+	DeletedBy   string     `json:"deleted_by"`
+	Version     int64      `json:"version"`
+	Flags       int16      `json:"flags"`
+	Format      int16      `json:"format"`
+	Ciphertext  []byte     `json:"ciphertext"`
+	KeyID       int64      `json:"key_id"`
+	EnvSize     int64      `json:"env_size"`
+	Fingerprint []byte     `json:"fingerprint"`
+	Written     time.Time  `json:"written"`
+	WrittenBy   string     `json:"written_by"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// putBatch runs writes (none re-encrypting) as one put_batch call.
+func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes []Write, audit *Event) error {
+	bs := make([]pgBatchWrite, len(writes))
+	for i, w := range writes {
+		e, v := w.Entry, w.Entry.Current
+		ct := v.Ciphertext
+		if ct == nil {
+			ct = []byte{}
+		}
+		bs[i] = pgBatchWrite{Workspace: e.Workspace, SecretID: e.SecretID, Expect: w.Expect, NewVersion: w.NewVersion,
+			Destroy: w.Destroy, Check: w.Check, KeyGen: w.KeyGen, Keep: w.Keep, MaxEnv: w.MaxEnvBytes, Name: e.Name,
+			Revision: e.Revision, Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
+			Description: e.Description, Expires: timePtr(e.Expires), RotateBy: timePtr(e.RotateBy), Deleted: timePtr(e.Deleted),
+			DeletedBy: e.DeletedBy, Version: v.Version, Flags: flagsOf(v), Format: int16(max(v.Format, 1)), Ciphertext: ct,
+			KeyID: int64(v.KeyID), EnvSize: v.EnvSize, Fingerprint: v.Fingerprint, Written: v.Written, WrittenBy: v.WrittenBy}
+	}
+	doc, err := json.Marshal(bs)
+	if err != nil {
+		return err
+	}
+	if audit == nil {
+		var state int64
+		return sqlx.GetContext(ctx, q, &state, s.q.putBatch, doc)
+	}
+	a := auditArgs(audit)
+	return scanState(q.QueryRowxContext(ctx, s.q.putBatchAudited, append([]any{doc}, append(a[:4:4], a[5:]...)...)...), audit)
+}
+
+func putArgs(w Write) []any {
+	e, v := w.Entry, w.Entry.Current
+	ct := v.Ciphertext
+	if ct == nil {
+		ct = []byte{}
+	}
+	args := []any{e.Workspace, e.SecretID, w.Expect, w.NewVersion, w.Destroy,
+		w.Check, w.KeyGen, w.Keep, w.MaxEnvBytes,
+		e.Name, e.Revision, e.Created, e.CreatedBy,
+		e.Updated, e.UpdatedBy, e.Description, timeOrNull(e.Expires),
+		timeOrNull(e.RotateBy), timeOrNull(e.Deleted), e.DeletedBy,
+		v.Version, flagsOf(v), int16(max(v.Format, 1)), ct, int64(v.KeyID),
+		v.EnvSize, v.Fingerprint, v.Written, v.WrittenBy}
+	if len(w.Reseal) == 0 {
+		args = append(args, nil, nil, nil, nil, nil, nil, nil)
+	} else {
+		n := len(w.Reseal)
+		nums, kids, envs := make([]int64, n), make([]int64, n), make([]int64, n)
+		names, flags, formats := make([]string, n), make([]int64, n), make([]int64, n)
+		cts := make(pq.ByteaArray, n)
+		for i, r := range w.Reseal {
+			nums[i], names[i], flags[i], formats[i] = r.Version, r.Name, int64(flagsOf(r)), int64(max(r.Format, 1))
+			cts[i], kids[i], envs[i] = r.Ciphertext, int64(r.KeyID), r.EnvSize
+		}
+		args = append(args, pq.Array(nums), pq.Array(names), pq.Array(flags), pq.Array(formats), cts, pq.Array(kids), pq.Array(envs))
+	}
+	if w.Audit != nil {
+		// The audit row's state is put_secret's result.
+		a := auditArgs(w.Audit)
+		args = append(args, a[:4]...)
+		args = append(args, a[5:]...)
+	}
+	return args
+}
+
+// write runs fn on the pool, or in a READ COMMITTED transaction when the
+// pool's default isolation is stricter (or fn finds it so).
+func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
+	return s.retry(ctx, func() error {
+		if !s.readCommittedNeeded() {
+			err := fn(s.db)
+			if sqlState(err) != "SC010" {
+				return err
+			}
+			s.mu.Lock()
+			s.ownTx = true
+			s.mu.Unlock()
+		}
+		return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+	})
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }

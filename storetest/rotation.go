@@ -1,0 +1,184 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+var rotationTests = []test{
+	{"Stale", testStale},
+	{"Reencrypt", testReencrypt},
+	{"ForeignKeys", testForeignKeys},
+	{"Workspaces", testWorkspaces},
+	{"DeleteWorkspace", testDeleteWorkspace},
+}
+
+func rotation(t *testing.T, s secrets.Store) secrets.RotationStore {
+	rs, ok := s.(secrets.RotationStore)
+	if !ok {
+		t.Skip("not a RotationStore")
+	}
+	return rs
+}
+
+// keyed is create or newValue with the version under data key k and
+// format f.
+func keyed(w secrets.Write, k uint32, f int) secrets.Write {
+	w.Entry.Current.KeyID, w.Entry.Current.Format = k, f
+	return w
+}
+
+func testStale(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	a := put(t, s, keyed(create("ws", "a", "A"), 1, 2))
+	a = put(t, s, keyed(newValue(a), 2, 2))
+	a = put(t, s, keyed(newValue(a), 1, 2))
+	b := put(t, s, keyed(create("ws", "b", "B"), 2, 1)) // legacy format under the new key
+	del := next(b)
+	del.Deleted = t0
+	put(t, s, secrets.Write{Entry: del, Expect: b.Revision}) // deleted secrets rotate too
+	put(t, s, keyed(create("ws", "c", "C"), 2, 2))
+	put(t, s, keyed(create("other", "d", "D"), 1, 1))
+	ref := func(vs []secrets.Version) []string {
+		out := []string{}
+		for _, v := range vs {
+			out = append(out, fmt.Sprintf("%s/%d", v.SecretID, v.Version))
+		}
+		return out
+	}
+	vs, total, err := rs.Stale(ctx, "ws", 2, "", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "stale versions", ref(vs), []string{"a/1", "a/3", "b/1"})
+	if total != 3 {
+		t.Fatalf("total %d, want 3", total)
+	}
+	vs, total, err = rs.Stale(ctx, "ws", 2, "a", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "after a/1, limit 1", ref(vs), []string{"a/3"})
+	if total != 3 {
+		t.Fatalf("total with a cursor %d, want 3", total)
+	}
+	diff(t, "stale version", vs[0], a.Current, ignoreKeyGen)
+}
+
+func testReencrypt(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	gen := putKey(t, s, "ws", 0)
+	a := put(t, s, keyed(create("ws", "a", "A"), 1, 1))
+	a = put(t, s, keyed(newValue(a), 1, 2))
+	items := []secrets.Reencryption{
+		{SecretID: "a", Version: 1, FromKeyID: 1, FromFormat: 1, Ciphertext: []byte("new-a1"), KeyID: 2, Format: 2},
+		{SecretID: "a", Version: 2, FromKeyID: 1, FromFormat: 2, Ciphertext: []byte("new-a2"), KeyID: 2, Format: 2},
+		{SecretID: "a", Version: 2, FromKeyID: 9, FromFormat: 2, Ciphertext: []byte("wrong key"), KeyID: 2, Format: 2},
+		{SecretID: "a", Version: 1, FromKeyID: 1, FromFormat: 2, Ciphertext: []byte("wrong format"), KeyID: 2, Format: 2},
+		{SecretID: "gone", Version: 1, FromKeyID: 1, FromFormat: 2, Ciphertext: []byte("x"), KeyID: 2, Format: 2},
+	}
+	_, err := rs.Reencrypt(ctx, "ws", gen+1000, items)
+	wantErr(t, "Reencrypt under another key generation", err, secrets.ErrKeyChanged)
+	n, err := rs.Reencrypt(ctx, "ws", gen, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("Reencrypt applied %d, want 2", n)
+	}
+	got := lookup(t, s, "ws", "A")
+	if string(got.Current.Ciphertext) != "new-a2" || got.Current.KeyID != 2 || got.Revision != a.Revision {
+		t.Fatalf("current after Reencrypt: %q key %d revision %d", got.Current.Ciphertext, got.Current.KeyID, got.Revision)
+	}
+	h := history(t, s, "ws", "a")
+	if string(h[1].Ciphertext) != "new-a1" || h[1].Format != 2 || h[1].KeyID != 2 {
+		t.Fatalf("version 1 after Reencrypt: %q format %d key %d", h[1].Ciphertext, h[1].Format, h[1].KeyID)
+	}
+	if vs, total, _ := rs.Stale(ctx, "ws", 2, "", 0, 10); len(vs) != 0 || total != 0 {
+		t.Fatalf("stale after Reencrypt: %d", total)
+	}
+}
+
+func testForeignKeys(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	for i, c := range []string{"old", "new", "old", "older", "old"} {
+		if _, err := s.PutKey(ctx, secrets.WrappedKey{Workspace: fmt.Sprint("ws", i), CipherID: c, Ciphertext: []byte{byte(i)}, Updated: t0}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ks, total, err := rs.ForeignKeys(ctx, "new", "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 4 || len(ks) != 2 || ks[0].Workspace != "ws0" || ks[1].Workspace != "ws2" || ks[0].Generation == 0 {
+		t.Fatalf("ForeignKeys page 1: %d in all, %+v", total, ks)
+	}
+	ks, _, err = rs.ForeignKeys(ctx, "new", "ws2", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ks) != 2 || ks[0].Workspace != "ws3" || ks[1].Workspace != "ws4" {
+		t.Fatalf("ForeignKeys after ws2: %+v", ks)
+	}
+}
+
+func testWorkspaces(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	for _, ws := range []string{"b", "a", "c"} {
+		putKey(t, s, ws, 0)
+	}
+	got, err := rs.Workspaces(context.Background(), "a", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "Workspaces after a", got, []string{"b", "c"})
+}
+
+func testDeleteWorkspace(t *testing.T, s secrets.Store) {
+	d, ok := s.(secrets.WorkspaceDeleter)
+	if !ok {
+		t.Skip("not a WorkspaceDeleter")
+	}
+	ctx := context.Background()
+	putKey(t, s, "ws", 0)
+	a := put(t, s, create("ws", "a", "A"))
+	put(t, s, newValue(a))
+	put(t, s, create("other", "b", "B"))
+	ev := &secrets.Event{Time: t0, Actor: "op", Action: secrets.ActionDeleteWorkspace, Workspace: "ws", Outcome: secrets.OutcomeOK}
+	if err := d.DeleteWorkspace(ctx, "ws", ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Key(ctx, "ws"); err == nil {
+		t.Fatal("key survived")
+	}
+	if _, err := s.Lookup(ctx, "ws", "A"); err == nil {
+		t.Fatal("secret survived")
+	}
+	if _, err := s.History(ctx, "ws", "a"); err == nil {
+		t.Fatal("versions survived")
+	}
+	lookup(t, s, "other", "B")
+	es, err := s.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionDeleteWorkspace, Limit: 10})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("delete event: %v %v", es, err)
+	}
+	if err := d.DeleteWorkspace(ctx, "never-existed", nil); err != nil {
+		t.Fatalf("deleting an empty workspace: %v", err)
+	}
+	// The workspace made again delivers nothing of the old one: an inject
+	// event of its new state lists only its new secret.
+	put(t, s, create("ws", "c", "A"))
+	inj := &secrets.Event{Time: t0, Actor: "job", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
+	env(t, s, "ws", secrets.EnvQuery{Audit: inj})
+	es, err = s.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Limit: 10})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("inject event: %v %v", es, err)
+	}
+	diff(t, "delivered after the workspace was made again", es[0].Secrets, []secrets.EventSecret{{Name: "A", Version: 1, Fingerprint: []byte("fp-c-1")}})
+}

@@ -1,0 +1,265 @@
+package secrets
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// A Value is a secret's bytes. It prints as "[redacted]" with every fmt
+// verb, in log/slog and in JSON or text encodings; only Reveal gives the
+// bytes. It holds them behind a function: fmt prints the unexported
+// fields of a host's struct by reflection, without calling their methods
+// and following pointers, but prints a function as its address, never
+// calling it.
+type Value struct{ get func() []byte }
+
+func newValue(b []byte) Value { return Value{func() []byte { return b }} }
+
+func (v Value) bytes() []byte {
+	if v.get == nil {
+		return nil
+	}
+	return v.get()
+}
+
+// Reveal returns a copy of the value's bytes.
+func (v Value) Reveal() []byte { return append([]byte{}, v.bytes()...) }
+
+// Len returns the value's length in bytes.
+func (v Value) Len() int { return len(v.bytes()) }
+
+const redacted = "[redacted]"
+
+// Format writes "[redacted]" whatever the verb.
+func (v Value) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// String returns "[redacted]".
+func (v Value) String() string { return redacted }
+
+// GoString returns "[redacted]".
+func (v Value) GoString() string { return redacted }
+
+// LogValue hides the value from log/slog.
+func (v Value) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalText hides the value from encoders.
+func (v Value) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Info is what an editor sets on a secret besides its value.
+type Info struct {
+	// Description says what the secret is for.
+	Description string `json:"description"`
+	// Expires is when the value stops being valid (a token's expiry);
+	// zero for never. Due lists secrets by it; Config.Expired says what a
+	// job gets for a secret past it.
+	Expires time.Time `json:"expires,omitzero"`
+	// RotateBy is when the value should be replaced; zero for no
+	// deadline. Due lists secrets by it.
+	RotateBy time.Time `json:"rotate_by,omitzero"`
+	// WriteOnly secrets are injected into jobs but never revealed by Get,
+	// GetVersion or Export, whoever asks. It cannot be turned off: destroy
+	// the secret instead. The flag is bound into every version's
+	// ciphertext, so flipping it in the database makes the value fail to
+	// decrypt.
+	WriteOnly bool `json:"write_only"`
+	// File secrets are delivered to jobs as a file (see [Manager.Prepare]):
+	// the variable holds the file's path. Bound into the ciphertext, as
+	// WriteOnly is.
+	File bool `json:"file"`
+}
+
+// Meta describes a secret without its value.
+type Meta struct {
+	Name string `json:"name"`
+	// Revision counts every change of the secret (value, Info, name,
+	// delete, undelete): the check-and-set token of every write.
+	Revision int64 `json:"revision"`
+	// Version is the current value's version: 1 for the first value, and
+	// one more for each new value (Set, Rollback). Metadata changes do not
+	// make versions.
+	Version   int64     `json:"version"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"created_by"`
+	// Updated is the time of the last change of any kind, by UpdatedBy.
+	Updated   time.Time `json:"updated"`
+	UpdatedBy string    `json:"updated_by"`
+	// ValueUpdated is when the current value was written, by
+	// ValueUpdatedBy.
+	ValueUpdated   time.Time `json:"value_updated"`
+	ValueUpdatedBy string    `json:"value_updated_by"`
+	Info
+	// Deleted is when the secret was soft-deleted (zero if it is live),
+	// by DeletedBy.
+	Deleted   time.Time `json:"deleted,omitzero"`
+	DeletedBy string    `json:"deleted_by,omitempty"`
+}
+
+// Expired reports whether the secret is past its expiry at time now.
+func (m Meta) Expired(now time.Time) bool { return !m.Expires.IsZero() && !now.Before(m.Expires) }
+
+// A VersionMeta describes one retained value version of a secret.
+type VersionMeta struct {
+	Version   int64     `json:"version"`
+	Written   time.Time `json:"written"`
+	WrittenBy string    `json:"written_by"`
+	Current   bool      `json:"current"`
+}
+
+// A Secret is a revealed version of a secret: its metadata and its value.
+// Its Meta is the secret's; Version is the version revealed.
+type Secret struct {
+	Meta
+	Value Value `json:"value"`
+}
+
+// Format prints the metadata and a redacted value.
+func (s Secret) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "{%s v%d value:%s}", s.Name, s.Version, redacted)
+}
+
+// LogValue hides the value from log/slog.
+func (s Secret) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("name", s.Name), slog.Int64("version", s.Version), slog.String("value", redacted))
+}
+
+// A WrappedKey is a workspace's data keyset, encrypted by a [Cipher].
+type WrappedKey struct {
+	Workspace  string
+	CipherID   string // ID of the Cipher that wrapped Ciphertext
+	Ciphertext []byte // the encrypted Tink keyset
+	// Generation is set by the Store on every PutKey from a sequence that
+	// never repeats, not even after the workspace is deleted and created
+	// again.
+	Generation int64
+	Updated    time.Time
+}
+
+// A MasterKey is a master key the Store knows: its Cipher's ID and a
+// check value, a constant encrypted by that key, which tells a wrong key
+// presented under the right ID.
+type MasterKey struct {
+	ID    string
+	Check []byte
+	Added time.Time
+}
+
+// A Version is one stored value version of a secret: its ciphertext and
+// what is bound into it.
+type Version struct {
+	Workspace string
+	SecretID  string // stable for the life of the secret, across renames
+	Version   int64  // 1 for the first value, then 2, 3, ...
+	// Name, WriteOnly and File are bound into the ciphertext (Format 2):
+	// a rename or a flag change re-encrypts every retained version.
+	Name      string
+	WriteOnly bool
+	File      bool
+	// Format is how the associated data was built: 1 (without the flags,
+	// written by the first releases) or 2.
+	Format     int
+	Ciphertext []byte
+	KeyID      uint32 // ID of the data key (in the workspace keyset) that encrypted it
+	EnvSize    int64  // len(Name)+len(value)+2: the bytes the value takes in an environment
+	// Fingerprint is the audit fingerprint of the value (see AuditKey), or
+	// nil.
+	Fingerprint []byte
+	Written     time.Time
+	WrittenBy   string
+	// KeyGen is set by reads: the generation of the workspace key in the
+	// snapshot the version was read from (0 if the workspace has none).
+	KeyGen int64
+}
+
+// An Entry is a secret as a Store keeps it: its metadata and a copy of its
+// current version.
+type Entry struct {
+	Workspace   string
+	SecretID    string
+	Name        string // equals Current.Name
+	Revision    int64
+	Created     time.Time
+	CreatedBy   string
+	Updated     time.Time
+	UpdatedBy   string
+	Description string
+	Expires     time.Time
+	RotateBy    time.Time
+	Deleted     time.Time // zero unless soft-deleted
+	DeletedBy   string
+	Current     Version
+}
+
+// meta is the Entry as callers see it.
+func (e Entry) meta() Meta {
+	return Meta{
+		Name: e.Name, Revision: e.Revision, Version: e.Current.Version,
+		Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
+		ValueUpdated: e.Current.Written, ValueUpdatedBy: e.Current.WrittenBy,
+		Info: Info{Description: e.Description, Expires: e.Expires, RotateBy: e.RotateBy,
+			WriteOnly: e.Current.WriteOnly, File: e.Current.File},
+		Deleted: e.Deleted, DeletedBy: e.DeletedBy,
+	}
+}
+
+// An Action is what an operation does, as the authorizer and the audit
+// trail see it.
+type Action string
+
+// The actions. Each Manager method is one of them: List, Meta, Versions,
+// Due and Keys list; Get and GetVersion reveal; Set, SetInfo, Rollback,
+// Undelete, Import and Apply set; Delete deletes (softly); Destroy
+// destroys; Rename renames; EnvFor, Command, Prepare and Run inject;
+// Export exports; RotateKey, SetKeyEnabled and Rewrap rotate;
+// DeleteWorkspace deletes a workspace; Purge purges.
+const (
+	ActionList            Action = "list"
+	ActionReveal          Action = "reveal"
+	ActionSet             Action = "set"
+	ActionDelete          Action = "delete"
+	ActionDestroy         Action = "destroy"
+	ActionRename          Action = "rename"
+	ActionInject          Action = "inject"
+	ActionExport          Action = "export"
+	ActionRotate          Action = "rotate"
+	ActionDeleteWorkspace Action = "delete-workspace"
+	ActionPurge           Action = "purge"
+)
+
+// An Outcome is how an audited operation ended.
+type Outcome string
+
+// The outcomes.
+const (
+	OutcomeOK     Outcome = "ok"
+	OutcomeDenied Outcome = "denied" // the authorizer refused
+	OutcomeFailed Outcome = "failed" // refused by validation, a conflict, a decryption failure...
+)
+
+// An Event is one audited operation. It never holds a value: only names,
+// versions and, when the Manager has an AuditKey, keyed fingerprints.
+type Event struct {
+	ID        int64     `json:"id"` // assigned by the Store, increasing
+	Time      time.Time `json:"time"`
+	Actor     string    `json:"actor"`
+	Action    Action    `json:"action"`
+	Workspace string    `json:"workspace"`
+	// State is the workspace's change counter that the operation read or
+	// wrote (0 if none): an inject or export event names the secrets it
+	// delivered by it, and Events lists them in Secrets.
+	State int64 `json:"state,omitempty"`
+	// Secrets are the secrets the operation touched. For inject and
+	// export events the Store records only the state and, for a job given
+	// a subset, the names asked for; Events fills in what was delivered.
+	Secrets []EventSecret `json:"secrets"`
+	Outcome Outcome       `json:"outcome"`
+	Detail  string        `json:"detail,omitempty"` // why it was denied or failed; never a value
+}
+
+// EventSecret is one secret an event touched.
+type EventSecret struct {
+	Name        string `json:"name"`
+	Version     int64  `json:"version,omitempty"`
+	Fingerprint []byte `json:"fingerprint,omitempty"` // AuditKey.Fingerprint of the value; nil without an AuditKey
+}
