@@ -74,7 +74,7 @@ func backends(t *testing.T) []backend {
 		var first *secrets.PostgresStore
 		out = append(out, backend{"postgres-" + p.String(), func(t testing.TB) secrets.Store {
 			once.Do(func() { first = newPGStore(t, p.db(t)) })
-			return sameSchema(t, p.open(t, 8), first)
+			return sameSchema(t, p.open(t, 4), first)
 		}})
 	}
 	return out

@@ -102,8 +102,8 @@ func (p pgPool) db(t testing.TB) *sqlx.DB {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db.SetMaxOpenConns(30)
-		db.SetMaxIdleConns(30)
+		db.SetMaxOpenConns(12)
+		db.SetMaxIdleConns(12)
 		v, _ = shared.LoadOrStore(p, db)
 	}
 	db := v.(*sqlx.DB)
@@ -172,4 +172,15 @@ func blockedBackend(t *testing.T, db *sqlx.DB, marker string) (int, bool) {
 		return 0, false
 	}
 	return pids[0], true
+}
+
+// openDSN returns a new pool of this driver onto dsn.
+func (p pgPool) openDSN(t testing.TB, dsn string) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open(p.driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -196,6 +196,9 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 	if !ok {
 		return RotateResult{}, errorf(nil, "rotate: the %T store cannot re-encrypt", m.store)
 	}
+	if err := m.knowMasterKey(ctx); err != nil {
+		return RotateResult{}, err
+	}
 	k, err := m.freshKey(ctx, ws)
 	if err != nil {
 		return RotateResult{}, wrapf(err, "rotate workspace %q", ws)

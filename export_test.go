@@ -1,0 +1,7 @@
+package secrets
+
+// PostgresQueries exposes the store's hot read queries to the external
+// tests, which check their plans.
+func PostgresQueries(s *PostgresStore) map[string]string {
+	return map[string]string{"Env": s.q.env, "EnvAudited": s.q.envAuditedRelaxed, "Lookup": s.q.lookup, "List": s.q.list, "History": s.q.history}
+}
