@@ -133,7 +133,7 @@ var hijacks = []hijack{
 	{"GIT_CONFIG_SYSTEM", false, "git", "git reads this file instead of /etc/gitconfig", srcGitConfig},
 	{"GIT_DIR", false, "git", "the repository whose config and hooks git uses, so one the editor prepared runs its core.fsmonitor or hooks (reproduced)", srcGit},
 	{"GIT_COMMON_DIR", false, "git", "git takes config and hooks from this directory", srcGit},
-	{"GIT_EXEC_PATH", false, "git", "git runs its helper programs from this directory: git-upload-pack for local fetches (reproduced), git-remote-https, ...", "git(1) --exec-path; https://git-scm.com/docs/git#Documentation/git.txt---exec-pathltpathgt"},
+	{"GIT_EXEC_PATH", false, "git", "git runs its helper programs from this directory: git-upload-pack for local fetches (reproduced), git-remote-https and the others", "git(1) --exec-path; https://git-scm.com/docs/git#Documentation/git.txt---exec-pathltpathgt"},
 	{"GIT_TEMPLATE_DIR", false, "git", "git init and git clone copy hooks from it into the new repository, and clone then runs its post-checkout hook (reproduced)", "git-init(1) TEMPLATE DIRECTORY; https://git-scm.com/docs/git-init#_template_directory"},
 	{"GIT_SSH", false, "git", "program git runs instead of ssh for ssh URLs", srcGit},
 	{"GIT_SSH_COMMAND", false, "git", "command git runs with the shell instead of ssh for ssh URLs", srcGit},
