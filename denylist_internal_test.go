@@ -17,6 +17,16 @@ func DenyLookup(name string, strict bool) (entry, reason string, ok bool) {
 	return denied(strings.ToUpper(name), strict)
 }
 
+// NewDenyTestManager returns a Manager with the default configuration.
+func NewDenyTestManager(tb testing.TB) *Manager {
+	tb.Helper()
+	m, err := New(NewMemoryStore(), denyTestCipher(tb), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
 var (
 	// varName is the rule for names and prefixes of the table: upper case,
 	// since callers compare upper-cased names.
@@ -180,15 +190,15 @@ func TestDenyThroughValidName(t *testing.T) {
 	}
 }
 
-func denyTestCipher(t *testing.T) Cipher {
-	t.Helper()
+func denyTestCipher(tb testing.TB) Cipher {
+	tb.Helper()
 	k, err := GenerateLocalKey()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	c, err := NewLocalCipher(k)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return c
 }
