@@ -11,10 +11,10 @@ import "slices"
 // program such a step commonly runs load or run code of the editor's
 // choosing: a library, module, script or command it names, options that
 // load agents or plugins, or a configuration file or directory that can
-// name such things. A value that is a path counts: editors control files
-// the job can reach (the repository checkout, file secrets, /proc/self/
-// environ), and [Config.AllowNames] exists for a host that decides
-// otherwise for a name.
+// name such things. A value that is a path counts: editors can control
+// files a job reaches (the repository checkout, file secrets, what an
+// earlier step writes). [Config.AllowNames] lets a host permit a name it
+// decides otherwise about.
 //
 // Variables that only redirect traffic or trust (proxies, package indexes,
 // CA bundles, resolver settings) are legitimate secrets in many companies;
@@ -215,6 +215,7 @@ var hijacks = []hijack{
 	{"JAVA_HOME", false, "mvn, gradlew, sbt, ant", "launch scripts run $JAVA_HOME/bin/java (reproduced with mvn)", "https://maven.apache.org/install.html; /usr/share/maven/bin/mvn"},
 	{"JAVA_OPTS", false, "gradle, gradlew, many launch scripts", "JVM options the start scripts pass: -javaagent loads code", srcGradle},
 	{"MAVEN_OPTS", false, "mvn", "JVM options for Maven, -agentpath included (reproduced)", srcMaven},
+	{"MAVEN_DEBUG_OPTS", false, "mvn", "more JVM options the mvn script passes, -agentpath included (reproduced)", "/usr/share/maven/bin/mvn (Maven 3.8 script); " + srcMaven},
 	{"MAVEN_ARGS", false, "mvn (3.9 and later)", "arguments Maven adds to its command line: -Dmaven.ext.class.path loads extensions, -f and -s choose the POM and settings", srcMaven},
 	{"MAVEN_CONFIG", false, "mvnw (Maven Wrapper)", "arguments mvnw adds to Maven's command line, as MAVEN_ARGS", "https://github.com/apache/maven-wrapper/issues/250"},
 	{"GRADLE_OPTS", false, "gradle, gradlew", "JVM options for the Gradle client: -javaagent loads code", srcGradle},

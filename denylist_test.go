@@ -747,6 +747,7 @@ func TestHijackBuildTools(t *testing.T) {
 		{"_JAVA_OPTIONS", []string{"_JAVA_OPTIONS"}, []string{"gcc", "java"}, agent("_JAVA_OPTIONS", "java", "-version")},
 		{"JDK_JAVA_OPTIONS", []string{"JDK_JAVA_OPTIONS"}, []string{"gcc", "java"}, agent("JDK_JAVA_OPTIONS", "java", "-version")},
 		{"MAVEN_OPTS", []string{"MAVEN_OPTS"}, []string{"gcc", "mvn"}, agent("MAVEN_OPTS", "mvn", "-v")},
+		{"MAVEN_DEBUG_OPTS", []string{"MAVEN_DEBUG_OPTS"}, []string{"gcc", "mvn"}, agent("MAVEN_DEBUG_OPTS", "mvn", "-v")},
 		{"JAVA_HOME", []string{"JAVA_HOME"}, []string{"mvn"}, func(t *testing.T, w *hijackWork) hijackRun {
 			w.markScript(t, "jdk/bin/java")
 			return hijackRun{argv: []string{"mvn", "-v"}, attack: []string{"JAVA_HOME=" + filepath.Join(w.dir, "jdk")}}
