@@ -243,7 +243,7 @@ var hijacks = []hijack{
 	{"CGO_LDFLAGS", false, "go (cgo)", whyCgo, srcCgo},
 
 	// C toolchain and make.
-	{"CC", false, "make, go (cgo), cargo, pip", whyCC + " (reproduced with make)", srcMakeVars + "; " + srcCgo},
+	{"CC", false, "make, go (cgo), cargo, pip", whyCC + " (reproduced with make)", srcMakeVars + "; https://pkg.go.dev/cmd/cgo"},
 	{"CXX", false, "make, go (cgo), cargo, pip", "the C++ compiler command the same tools run", srcMakeVars},
 	{"CPP", false, "make", "the preprocessor command of make's built-in rules", srcMakeVars},
 	{"AR", false, "make, cargo (cc crate)", "the archiver command these run", srcMakeVars},
