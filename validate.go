@@ -15,32 +15,6 @@ const MaxEnvString = 128 << 10
 // maxWorkspaceLen bounds workspace identifiers.
 const maxWorkspaceLen = 256
 
-// deniedNames are variables that let whoever sets them run code in, or
-// redirect, the processes that receive them: the dynamic loader's and libc's
-// variables, and those of the shells and interpreters a build runs. Compared
-// ignoring case. A host can permit one through Config.AllowNames.
-var deniedNames = []string{
-	"PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND",
-	"GLIBC_TUNABLES", "GCONV_PATH", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS", "RESOLV_HOST_CONF",
-	"NODE_OPTIONS", "NODE_PATH",
-	"PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PYTHONINSPECT", "PYTHONUSERBASE", "PYTHONBREAKPOINT",
-	"PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB",
-	"RUBYOPT", "RUBYLIB",
-	"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
-	"GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
-}
-
-// deniedPrefixes are families of such variables: the ELF loader's (LD_),
-// macOS dyld's (DYLD_) and bash's exported functions (BASH_FUNC_).
-var deniedPrefixes = []string{"LD_", "DYLD_", "BASH_FUNC_"}
-
-// DeniedNames returns the names Set refuses by default because they would
-// let a workspace editor take over the processes that receive them.
-func DeniedNames() []string { return append([]string(nil), deniedNames...) }
-
-// DeniedPrefixes returns the name prefixes Set refuses by default.
-func DeniedPrefixes() []string { return append([]string(nil), deniedPrefixes...) }
-
 func validWorkspace(ws string) error {
 	if ws == "" || len(ws) > maxWorkspaceLen || !utf8.ValidString(ws) || strings.ContainsRune(ws, 0) {
 		return errorf(ErrInvalidWorkspace, "a workspace must be 1 to %d bytes of UTF-8 without NUL", maxWorkspaceLen)
@@ -96,7 +70,7 @@ func validSyntax(name string, maxLen int) error {
 }
 
 // validName checks the syntax, the host's reserved names and the
-// deny-list.
+// deny-list (denylist.go).
 func (m *Manager) validName(name string) error {
 	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
 		return err
@@ -113,15 +87,8 @@ func (m *Manager) validName(name string) error {
 	if m.allowed[upper] {
 		return nil
 	}
-	for _, d := range deniedNames {
-		if upper == d {
-			return errorf(ErrReservedName, "the name %s would let its value take over the processes that receive it", name)
-		}
-	}
-	for _, p := range deniedPrefixes {
-		if strings.HasPrefix(upper, p) {
-			return errorf(ErrReservedName, "names starting with %s would let their values take over the processes that receive them", p)
-		}
+	if _, reason, ok := denied(upper, m.cfg.StrictNames); ok {
+		return errorf(ErrReservedName, "the name %s would let its value take over the processes that receive it: %s", name, reason)
 	}
 	return nil
 }

@@ -1,0 +1,430 @@
+package secrets
+
+import "slices"
+
+// The deny-list.
+//
+// A secret becomes an environment variable of every job of its workspace,
+// and the platform's own steps (a git clone, a pip install, a go build) run
+// in that environment before and beside the user's code. A name is refused
+// by default when setting it lets whoever edits the workspace make a
+// program such a step commonly runs load or run code of the editor's
+// choosing: a library, module, script or command it names, options that
+// load agents or plugins, or a configuration file or directory that can
+// name such things. A value that is a path counts: editors can control
+// files a job reaches (the repository checkout, file secrets, what an
+// earlier step writes). [Config.AllowNames] lets a host permit a name it
+// decides otherwise about.
+//
+// Variables that only redirect traffic or trust (proxies, package indexes,
+// CA bundles, resolver settings) are legitimate secrets in many companies;
+// they form the stricter preset, which a host switches on. So do names
+// commonly used for credential files that can also name a command.
+//
+// Each entry says which program acts on the variable, what the value makes
+// it do, and where that is documented; "reproduced" means a test of this
+// package shows it with the real program (see denylist_test.go).
+
+// A hijack is a variable, or a family of variables sharing a prefix, that
+// lets its value take over (default list) or redirect (strict preset) the
+// processes that receive it.
+type hijack struct {
+	name    string // upper case
+	prefix  bool   // name is a prefix: every variable starting with it
+	program string // the programs that act on it
+	reason  string // what the value makes them do; one line
+	source  string // man page section or documentation URL
+}
+
+// Sources used by several entries.
+const (
+	srcLdSo      = "ld.so(8) ENVIRONMENT; https://man7.org/linux/man-pages/man8/ld.so.8.html"
+	srcBashVars  = "bash(1) Shell Variables; https://www.gnu.org/software/bash/manual/html_node/Bash-Variables.html"
+	srcBashPrmpt = "bash(1) PROMPTING; https://www.gnu.org/software/bash/manual/html_node/Controlling-the-Prompt.html"
+	srcGit       = "git(1) ENVIRONMENT VARIABLES; https://git-scm.com/docs/git#_environment_variables"
+	srcGitConfig = "git-config(1) ENVIRONMENT and FILES; https://git-scm.com/docs/git-config#ENVIRONMENT"
+	srcGitVar    = "git-var(1) GIT_EDITOR, GIT_PAGER; https://git-scm.com/docs/git-var"
+	srcPython    = "python(1) ENVIRONMENT; https://docs.python.org/3/using/cmdline.html#environment-variables"
+	srcPip       = "https://pip.pypa.io/en/stable/topics/configuration/#environment-variables"
+	srcNode      = "node(1) ENVIRONMENT; https://nodejs.org/api/cli.html#environment-variables"
+	srcNpm       = "npm-config(7) (npm_config_* and NPM_CONFIG_* read alike); https://docs.npmjs.com/cli/v11/using-npm/config"
+	srcPerl      = "perlrun(1) ENVIRONMENT; https://perldoc.perl.org/perlrun#ENVIRONMENT"
+	srcRuby      = "ruby(1) ENVIRONMENT; https://docs.ruby-lang.org/ja/latest/doc/spec=2fenvvars.html"
+	srcRubyGems  = "https://guides.rubygems.org/command-reference/#gem-environment; https://guides.rubygems.org/plugins/"
+	srcOpenSSL   = "openssl-env(7); https://docs.openssl.org/3.0/man7/openssl-env/"
+	srcGo        = "go help environment; https://pkg.go.dev/cmd/go#hdr-Environment_variables"
+	srcCgo       = "https://pkg.go.dev/cmd/cgo (flags from the environment are not checked)"
+	srcMakeVars  = "GNU make: Implicit Variables, Environment; https://www.gnu.org/software/make/manual/html_node/Implicit-Variables.html"
+	srcGccOpts   = "gcc(1) -wrapper, -fplugin, -B; https://gcc.gnu.org/onlinedocs/gcc/Overall-Options.html"
+	srcGccEnv    = "gcc(1) ENVIRONMENT; https://gcc.gnu.org/onlinedocs/gcc/Environment-Variables.html"
+	srcCargoEnv  = "https://doc.rust-lang.org/cargo/reference/environment-variables.html"
+	srcCargoConf = "https://doc.rust-lang.org/cargo/reference/config.html (every key can be set as CARGO_<KEY>)"
+	srcRustup    = "https://rust-lang.github.io/rustup/environment-variables.html"
+	srcLess      = "less(1) ENVIRONMENT VARIABLES, INPUT PREPROCESSOR; https://man7.org/linux/man-pages/man1/less.1.html"
+	srcLesskey   = "less(1) ENVIRONMENT VARIABLES, lesskey(1) #env section; https://man7.org/linux/man-pages/man1/lesskey.1.html"
+	srcJVMTI     = "JVMTI: Command-Line Option Environment Variable; https://docs.oracle.com/en/java/javase/17/docs/specs/jvmti.html#tooloptions"
+	srcJavaCmd   = "java(1); https://docs.oracle.com/en/java/javase/17/docs/specs/man/java.html"
+	srcMaven     = "https://maven.apache.org/configure.html"
+	srcGradle    = "https://docs.gradle.org/current/userguide/build_environment.html"
+	srcPyenv     = "pyenv README, Environment variables; https://github.com/pyenv/pyenv#environment-variables"
+	srcRbenv     = "rbenv README, Environment variables; https://github.com/rbenv/rbenv#environment-variables"
+	srcResolver  = "resolv.conf(5), hostname(7); https://man7.org/linux/man-pages/man5/resolv.conf.5.html"
+	srcCurlEnv   = "curl(1) ENVIRONMENT; https://curl.se/docs/manpage.html#ENVIRONMENT"
+	srcDotnet    = "https://learn.microsoft.com/en-us/dotnet/core/runtime-config/debugging-profiling"
+	srcPHP       = "https://www.php.net/manual/en/configuration.file.php (auto_prepend_file in an ini file runs PHP)"
+)
+
+const (
+	whyCC     = "the compiler command that make's built-in rules, cgo, cargo's cc crate and pip's C extension builds run"
+	whyFlags  = "compiler flags that make's rules, autotools, cargo's cc crate and pip pass to gcc: -wrapper runs a program around every compiler step (reproduced via make), -fplugin loads a shared object"
+	whyCgo    = "passed to the C compiler by cgo during go build without the checks #cgo lines get: -wrapper or -fplugin run code of the editor's"
+	whyNpmCmd = "npm runs this command"
+	whyPrompt = "an interactive bash expands it, command substitution included, at every prompt; a debugging terminal opened on a job's environment runs it"
+)
+
+// hijacks is the default deny-list: names that make a program a job
+// commonly runs load or run code chosen by whoever sets them.
+var hijacks = []hijack{
+	// The dynamic loader and libc.
+	{"LD_", true, "ld.so (glibc dynamic loader)", "ld.so loads the shared objects it names into every dynamically linked program (LD_PRELOAD, LD_AUDIT, reproduced) or looks for libraries there first (LD_LIBRARY_PATH)", srcLdSo},
+	{"DYLD_", true, "dyld (macOS dynamic loader)", "dyld inserts the libraries it names into programs (DYLD_INSERT_LIBRARIES) or looks for libraries and frameworks there first (DYLD_LIBRARY_PATH, DYLD_FRAMEWORK_PATH)", "dyld(1) ENVIRONMENT VARIABLES (macOS manual page)"},
+	{"GLIBC_TUNABLES", false, "ld.so, glibc malloc", "parsed by the loader before any program code runs, and its parser had an overflow that ran code (CVE-2023-4911); it reaches loader and allocator internals that no job needs to set", "https://www.gnu.org/software/libc/manual/html_node/Tunables.html; https://nvd.nist.gov/vuln/detail/CVE-2023-4911"},
+	{"GCONV_PATH", false, "glibc iconv (iconv, any program converting character sets)", "iconv_open loads character-set converters, which are shared objects, from the gconv-modules of these directories (reproduced with iconv)", "https://www.gnu.org/software/libc/manual/html_node/glibc-iconv-Implementation.html"},
+
+	// Shells: POSIX sh (dash), bash, zsh.
+	{"PATH", false, "every shell, execvp, env, git, make", "decides which file every command name runs (git, python3, sh)", "POSIX XBD 8.3 Other Environment Variables; https://pubs.opengroup.org/onlinepubs/9699919799/basedefs/V1_chap08.html"},
+	{"ENV", false, "sh (dash), bash in POSIX mode", "an interactive POSIX shell runs the file it names before its first prompt (reproduced with dash -i)", "dash(1) Invocation; https://pubs.opengroup.org/onlinepubs/9699919799/utilities/sh.html#tag_20_117_08"},
+	{"BASH_ENV", false, "bash", "every non-interactive bash (bash -c, bash script.sh, #!/bin/bash) runs the file it names first (reproduced)", "bash(1) INVOCATION; https://www.gnu.org/software/bash/manual/html_node/Bash-Startup-Files.html"},
+	{"BASH_FUNC_", true, "bash", "bash imports exported functions from BASH_FUNC_<name>%% variables, redefining any command a script calls (reproduced); that form already fails the name rule, and the prefix keeps the family out whatever the rule becomes", "bash(1) export -f; https://nvd.nist.gov/vuln/detail/CVE-2014-6271"},
+	{"SHELLOPTS", false, "bash", "bash turns these set -o options on before reading any script: noexec makes every bash script skip its commands and exit 0 (reproduced), xtrace makes it expand PS4 before every command", srcBashVars},
+	{"BASHOPTS", false, "bash", "bash turns these shopt options on before reading any script, changing which files a platform script's globs match and which branches its tests take (nullglob, dotglob, nocasematch...)", srcBashVars},
+	{"PS4", false, "bash", "with xtrace on (set -x, common in CI scripts) bash expands it before every command, command substitution included (reproduced as a non-root user; bash ignores it from the environment only when root)", "bash(1) PS4; bash NEWS for bash-4.4, item nn (/usr/share/doc/bash/NEWS.gz)"},
+	{"PS0", false, "bash (interactive)", whyPrompt + " (reproduced)", srcBashPrmpt},
+	{"PS1", false, "bash (interactive)", whyPrompt + " (reproduced with --norc)", srcBashPrmpt},
+	{"PS2", false, "bash (interactive)", whyPrompt, srcBashPrmpt},
+	{"PROMPT_COMMAND", false, "bash (interactive)", "an interactive bash runs it as a command before every prompt; a debugging terminal opened on a job's environment runs it (reproduced)", srcBashVars},
+	{"CDPATH", false, "sh (dash), bash", "a relative cd in any script goes to the first $CDPATH/dir that exists, ahead of ./dir, so the script's next ./build.sh or make runs the editor's files (reproduced)", "POSIX cd; https://pubs.opengroup.org/onlinepubs/9699919799/utilities/cd.html"},
+	{"ZDOTDIR", false, "zsh", "every zsh, scripts included, runs $ZDOTDIR/.zshenv first", "zsh STARTUP/SHUTDOWN FILES; https://zsh.sourceforge.io/Doc/Release/Files.html"},
+	{"SHELL", false, "script, sudo -s, tmux, less", "the shell that script(1) runs its -c command with (CI uses it to fake a terminal; reproduced), that sudo -s starts, and that terminal tools start", "script(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/script.1.html"},
+	{"HOME", false, "git, python, bash, npm, cargo, maven, gradle", "programs read their per-user startup and config files under it: git's ~/.gitconfig (core.fsmonitor runs a command, reproduced), python's ~/.local site-packages (.pth import lines run at every start, reproduced), ~/.bashrc, ~/.npmrc, ~/.cargo/config.toml, ~/.mavenrc, ~/.gradle/init.d", "git-config(1) FILES; https://docs.python.org/3/library/site.html"},
+	{"XDG_CONFIG_HOME", false, "git, pip, curl", "git reads $XDG_CONFIG_HOME/git/config, whose core.fsmonitor or core.sshCommand run commands (reproduced)", "git-config(1) FILES; https://git-scm.com/docs/git-config#FILES"},
+
+	// Editors, pagers and browsers that programs start.
+	{"EDITOR", false, "git, crontab, npm, sudoedit", "the command git commit/merge/tag run without -m (reproduced), as do crontab -e and npm edit", srcGitVar},
+	{"VISUAL", false, "git, crontab, less", "preferred over EDITOR by git and others", srcGitVar},
+	{"SUDO_EDITOR", false, "sudoedit", "the editor sudoedit runs", "sudo(8) ENVIRONMENT; https://www.sudo.ws/docs/man/sudo.man/#ENVIRONMENT"},
+	{"PAGER", false, "git, man, many", "the command git log/diff/show and others pipe their output to on a terminal", srcGitVar},
+	{"MANPAGER", false, "man", "the command man pipes pages to on a terminal", "man(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/man.1.html"},
+	{"MANOPT", false, "man", "parsed as man options before the command line: --pager and --html name commands man runs", "man(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/man.1.html"},
+	{"BROWSER", false, "python webbrowser, man --html, cargo doc --open", "python's webbrowser runs these commands to open a URL, which any python3 does at start with PYTHONWARNINGS naming antigravity (reproduced)", "https://docs.python.org/3/library/webbrowser.html"},
+	{"LESSOPEN", false, "less", "an input preprocessor command less runs for every file it opens, also when its output is not a terminal (reproduced)", srcLess},
+	{"LESSCLOSE", false, "less", "a command less runs after each LESSOPEN", srcLess},
+	{"LESSKEYIN", false, "less", "a lesskey source file less reads at start; its #env section sets LESSOPEN (reproduced)", srcLesskey},
+	{"LESSKEY", false, "less", "a compiled lesskey file less reads at start; its environment section sets LESSOPEN", srcLesskey},
+	{"LESSKEYIN_SYSTEM", false, "less", "the system-wide lesskey source file, with the same #env section", srcLesskey},
+	{"LESSKEY_SYSTEM", false, "less", "the system-wide compiled lesskey file, with the same environment section", srcLesskey},
+
+	// git.
+	{"GIT_CONFIG_COUNT", false, "git", "with GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>, adds any setting to every git command: core.fsmonitor runs a command on git status (reproduced)", srcGitConfig},
+	{"GIT_CONFIG_KEY_", true, "git", "the setting names counted by GIT_CONFIG_COUNT (core.fsmonitor, core.sshCommand, alias.*...)", srcGitConfig},
+	{"GIT_CONFIG_VALUE_", true, "git", "the values of the settings counted by GIT_CONFIG_COUNT, commands among them", srcGitConfig},
+	{"GIT_CONFIG_PARAMETERS", false, "git", "the variable behind git -c: settings for every git command and its child gits, core.fsmonitor included (reproduced)", "git source, environment.h CONFIG_DATA_ENVIRONMENT; https://github.com/git/git/blob/master/environment.h"},
+	{"GIT_CONFIG_GLOBAL", false, "git", "git reads this file instead of ~/.gitconfig; its core.fsmonitor runs a command (reproduced)", srcGitConfig},
+	{"GIT_CONFIG_SYSTEM", false, "git", "git reads this file instead of /etc/gitconfig", srcGitConfig},
+	{"GIT_DIR", false, "git", "the repository whose config and hooks git uses, so one the editor prepared runs its core.fsmonitor or hooks (reproduced)", srcGit},
+	{"GIT_COMMON_DIR", false, "git", "git takes config and hooks from this directory", srcGit},
+	{"GIT_EXEC_PATH", false, "git", "git runs its helper programs from this directory: git-upload-pack for local fetches (reproduced), git-remote-https and the others", "git(1) --exec-path; https://git-scm.com/docs/git#Documentation/git.txt---exec-pathltpathgt"},
+	{"GIT_TEMPLATE_DIR", false, "git", "git init and git clone copy hooks from it into the new repository, and clone then runs its post-checkout hook (reproduced)", "git-init(1) TEMPLATE DIRECTORY; https://git-scm.com/docs/git-init#_template_directory"},
+	{"GIT_SSH", false, "git", "program git runs instead of ssh for ssh URLs", srcGit},
+	{"GIT_SSH_COMMAND", false, "git", "command git runs with the shell instead of ssh for ssh URLs", srcGit},
+	{"GIT_ASKPASS", false, "git", "program git runs to ask for a username or password (reproduced with git credential fill)", "gitcredentials(7); https://git-scm.com/docs/gitcredentials"},
+	{"GIT_PROXY_COMMAND", false, "git", "command git runs to connect to git:// URLs", "git-config(1) core.gitProxy; https://git-scm.com/docs/git-config#Documentation/git-config.txt-coregitProxy"},
+	{"GIT_EDITOR", false, "git", "editor git runs for commit messages and rebase -i (reproduced)", srcGitVar},
+	{"GIT_SEQUENCE_EDITOR", false, "git", "editor git runs for the rebase -i todo list", "git-config(1) sequence.editor; https://git-scm.com/docs/git-config#Documentation/git-config.txt-sequenceeditor"},
+	{"GIT_PAGER", false, "git", "pager command git runs on a terminal", srcGitVar},
+	{"GIT_EXTERNAL_DIFF", false, "git", "program git diff runs for every changed file, with or without a terminal (reproduced)", srcGit},
+	{"GIT_ALLOW_PROTOCOL", false, "git", "re-enables transports git refuses by default, such as ext::, whose URLs are commands (a submodule URL then runs one; reproduced)", "git(1) GIT_ALLOW_PROTOCOL; https://git-scm.com/docs/git-remote-ext"},
+
+	// ssh and other askpass programs.
+	{"SSH_ASKPASS", false, "ssh, ssh-add, ssh-keygen", "program run to read a passphrase without a terminal (reproduced with ssh-keygen)", "ssh(1) ENVIRONMENT; https://man.openbsd.org/ssh#ENVIRONMENT"},
+	{"SUDO_ASKPASS", false, "sudo -A", "program sudo -A runs to read the password", "sudo(8) ENVIRONMENT; https://www.sudo.ws/docs/man/sudo.man/#ENVIRONMENT"},
+	{"WGET_ASKPASS", false, "wget --use-askpass", "program wget runs to ask for a user and password", "https://www.gnu.org/software/wget/manual/wget.html#Download-Options"},
+	{"WGETRC", false, "wget", "wget's startup file; its use_askpass command runs at every wget start (reproduced)", "https://www.gnu.org/software/wget/manual/wget.html#Wgetrc-Commands"},
+
+	// Python, pip, pyenv.
+	{"PYTHONPATH", false, "python", "module directories ahead of the standard library: a sitecustomize.py there runs at every start (reproduced)", srcPython},
+	{"PYTHONHOME", false, "python", "where the standard library is: encodings, site and site-packages .pth files are loaded from there (reproduced)", srcPython},
+	{"PYTHONPLATLIBDIR", false, "python", "a relative value moves the standard library (prefix/<value>/python3.X) to a directory of the editor's choosing (reproduced with python 3.11)", srcPython},
+	{"PYTHONSTARTUP", false, "python (interactive)", "python file run before the first interactive prompt (reproduced with python3 -i)", srcPython},
+	{"PYTHONUSERBASE", false, "python, pip", "user site-packages directory: import lines of its .pth files run at every start (reproduced)", "https://docs.python.org/3/library/site.html"},
+	{"PYTHONBREAKPOINT", false, "python", "breakpoint() imports the module and calls the callable it names (reproduced)", srcPython},
+	{"PYTHONWARNINGS", false, "python", "a warning filter's category is imported by module name at start: ignore::antigravity.x imports antigravity, which runs BROWSER (reproduced)", srcPython + "; https://docs.python.org/3/library/warnings.html#describing-warning-filters"},
+	{"PYTHONPYCACHEPREFIX", false, "python", ".pyc files are read from this tree, and one whose header matches the source's mtime and size is run in place of the source (reproduced)", srcPython + "; https://docs.python.org/3/reference/import.html#cached-bytecode-invalidation"},
+	{"PYTHONEXECUTABLE", false, "python (macOS framework builds)", "sets sys.executable, which pip and venv run to start build and install subprocesses", srcPython},
+	{"VIRTUAL_ENV", false, "uv, poetry, pipenv", "these run the interpreter of the virtual environment it names", "https://docs.astral.sh/uv/reference/environment/#virtual_env"},
+	{"PIP_REQUIREMENT", false, "pip", "requirements added to every pip install; a local directory or URL listed there is built, running its setup.py (reproduced)", srcPip},
+	{"PIP_EDITABLE", false, "pip", "projects added to every pip install in editable mode, built by running their code", srcPip},
+	{"PIP_CONFIG_FILE", false, "pip", "pip takes every option from this file, requirement included (reproduced)", srcPip},
+	{"PYENV_HOOK_PATH", false, "pyenv", "directories of bash hooks pyenv sources on every command, its python shims included (reproduced)", srcPyenv},
+	{"PYENV_ROOT", false, "pyenv", "pyenv runs interpreters from $PYENV_ROOT/versions and hooks from there", srcPyenv},
+	{"RBENV_HOOK_PATH", false, "rbenv", "directories of bash hooks rbenv sources on every command, its ruby shims included", srcRbenv},
+	{"RBENV_ROOT", false, "rbenv", "rbenv runs rubies from $RBENV_ROOT/versions", srcRbenv},
+
+	// Node.js, npm, yarn.
+	{"NODE_OPTIONS", false, "node, npm, npx", "options for every node process: --require, --import and --loader load modules first (reproduced)", srcNode},
+	{"NODE_PATH", false, "node", "directories searched for a module node_modules does not have: optional dependencies resolve to the editor's code", srcNode + "; https://nodejs.org/api/modules.html#loading-from-the-global-folders"},
+	{"NODE_REPL_EXTERNAL_MODULE", false, "node", "module node loads in place of its REPL (reproduced with node -i)", srcNode},
+	{"NPM_CONFIG_SCRIPT_SHELL", false, "npm", "shell npm run, npm exec and install scripts run with (reproduced, also as npm_config_script_shell)", srcNpm},
+	{"NPM_CONFIG_NODE_OPTIONS", false, "npm", "NODE_OPTIONS npm gives the scripts it runs", srcNpm},
+	{"NPM_CONFIG_GIT", false, "npm", "the git command npm runs for git dependencies", srcNpm},
+	{"NPM_CONFIG_NODE_GYP", false, "npm", "the node-gyp program npm runs to build native modules", srcNpm},
+	{"NPM_CONFIG_INIT_MODULE", false, "npm", "module npm init loads", srcNpm},
+	{"NPM_CONFIG_SHELL", false, "npm", whyNpmCmd + " for npm explore", srcNpm},
+	{"NPM_CONFIG_EDITOR", false, "npm", whyNpmCmd + " for npm edit and npm config edit", srcNpm},
+	{"NPM_CONFIG_BROWSER", false, "npm", whyNpmCmd + " to open web pages", srcNpm},
+	{"NPM_CONFIG_VIEWER", false, "npm", whyNpmCmd + " to show help", srcNpm},
+	{"NPM_CONFIG_CALL", false, "npm exec, npx", "a command npm exec runs", srcNpm},
+	{"NPM_CONFIG_USERCONFIG", false, "npm", "npmrc file npm reads instead of ~/.npmrc; its script-shell runs (reproduced)", srcNpm},
+	{"NPM_CONFIG_GLOBALCONFIG", false, "npm", "global npmrc file npm reads, with the same settings", srcNpm},
+	{"YARN_YARN_PATH", false, "yarn (2 and later)", "yarnPath: a JavaScript file yarn runs in place of itself", "https://yarnpkg.com/configuration/yarnrc#yarnPath (settings can be set as YARN_<SETTING>)"},
+
+	// Ruby, RubyGems, Bundler.
+	{"RUBYOPT", false, "ruby, gem, bundle", "options for every ruby: -r loads a library first", srcRuby},
+	{"RUBYLIB", false, "ruby", "library directories ahead of the standard ones", srcRuby},
+	{"GEM_HOME", false, "ruby, gem, bundle", "gems, and the rubygems_plugin.rb files gem loads at start, are taken from there", srcRubyGems},
+	{"GEM_PATH", false, "ruby, gem, bundle", "directories gems are loaded from", srcRubyGems},
+	{"BUNDLE_GEMFILE", false, "bundler", "the Gemfile, which is Ruby code bundler evaluates", "bundle-config(1); https://bundler.io/man/bundle-config.1.html"},
+
+	// Perl.
+	{"PERL5OPT", false, "perl", "switches for every perl: -M loads a module first (reproduced), -d the debugger", srcPerl},
+	{"PERL5LIB", false, "perl", "library directories ahead of the standard ones (reproduced)", srcPerl},
+	{"PERLLIB", false, "perl", "library directories ahead of the standard ones when PERL5LIB is not set", srcPerl},
+	{"PERL5DB", false, "perl -d", "code perl runs to load the debugger (reproduced)", srcPerl},
+
+	// PHP and .NET.
+	{"PHPRC", false, "php, composer", "where php.ini is read from; its auto_prepend_file runs a PHP file before every script", srcPHP},
+	{"PHP_INI_SCAN_DIR", false, "php, composer", "directory of extra .ini files php reads, with the same auto_prepend_file", srcPHP},
+	{"DOTNET_STARTUP_HOOKS", false, ".NET runtime (dotnet)", "assemblies whose startup hook runs before Main in every .NET process", "https://github.com/dotnet/runtime/blob/main/docs/design/features/host-startup-hook.md"},
+	{"CORECLR_PROFILER_PATH", true, ".NET runtime (dotnet)", "native profiler library the runtime loads (with CORECLR_ENABLE_PROFILING=1); the prefix covers its _32, _64, _ARM64 forms", srcDotnet},
+
+	// Java, Maven, Gradle.
+	{"JAVA_TOOL_OPTIONS", false, "every JVM (java, javac, mvn, gradle)", "options every JVM reads: -javaagent and -agentpath load code (reproduced)", srcJVMTI},
+	{"_JAVA_OPTIONS", false, "HotSpot JVMs", "options every HotSpot JVM reads, -agentpath included (reproduced)", "https://docs.oracle.com/en/java/javase/17/troubleshoot/environment-variables-and-system-properties.html"},
+	{"JDK_JAVA_OPTIONS", false, "java launcher", "options the java launcher adds to its command line, -agentpath included (reproduced)", srcJavaCmd + "#using-the-jdk_java_options-launcher-environment-variable"},
+	{"CLASSPATH", false, "java, javac", "class search path when -cp is not given", srcJavaCmd},
+	{"JAVA_HOME", false, "mvn, gradlew, sbt, ant", "launch scripts run $JAVA_HOME/bin/java (reproduced with mvn)", "https://maven.apache.org/install.html; /usr/share/maven/bin/mvn"},
+	{"JAVA_OPTS", false, "gradle, gradlew, many launch scripts", "JVM options the start scripts pass: -javaagent loads code", srcGradle},
+	{"MAVEN_OPTS", false, "mvn", "JVM options for Maven, -agentpath included (reproduced)", srcMaven},
+	{"MAVEN_DEBUG_OPTS", false, "mvn", "more JVM options the mvn script passes, -agentpath included (reproduced)", "/usr/share/maven/bin/mvn (Maven 3.8 script); " + srcMaven},
+	{"MAVEN_ARGS", false, "mvn (3.9 and later)", "arguments Maven adds to its command line: -Dmaven.ext.class.path loads extensions, -f and -s choose the POM and settings", srcMaven},
+	{"MAVEN_CONFIG", false, "mvnw (Maven Wrapper)", "arguments mvnw adds to Maven's command line, as MAVEN_ARGS", "https://github.com/apache/maven-wrapper/issues/250"},
+	{"GRADLE_OPTS", false, "gradle, gradlew", "JVM options for the Gradle client: -javaagent loads code", srcGradle},
+	{"GRADLE_USER_HOME", false, "gradle, gradlew", "init scripts in its init.d run at every build", "https://docs.gradle.org/current/userguide/init_scripts.html"},
+
+	// OpenSSL.
+	{"OPENSSL_CONF", false, "openssl and programs linked to libcrypto", "a config file that can load providers and engines, which are shared objects, at start (reproduced with openssl version)", srcOpenSSL + "; config(5)"},
+	{"OPENSSL_MODULES", false, "openssl and programs linked to libcrypto", "directory providers are loaded from by name (reproduced)", srcOpenSSL},
+	{"OPENSSL_ENGINES", false, "openssl and programs linked to libcrypto", "directory engines are loaded from by name (reproduced)", srcOpenSSL},
+
+	// Go.
+	{"GOFLAGS", false, "go", "flags for every go command: -toolexec runs a program around every compile and link (reproduced), -overlay swaps source files", srcGo},
+	{"GOENV", false, "go", "file of go settings, GOFLAGS included (reproduced)", srcGo},
+	{"GOROOT", false, "go", "go runs its compiler and tools from $GOROOT/pkg/tool (reproduced with go tool)", srcGo},
+	{"GOTOOLCHAIN", false, "go", "makes go download and run another toolchain, such as an old release with known code-execution bugs in go build (CVE-2023-29404)", "https://go.dev/doc/toolchain"},
+	{"GOMODCACHE", false, "go", "module source comes from this cache, trusted once extracted (only its .ziphash is compared with go.sum), so planted source builds and runs (reproduced)", srcGo + "; https://go.dev/ref/mod#module-cache"},
+	{"GOPATH", false, "go", "GOMODCACHE defaults to $GOPATH/pkg/mod", srcGo},
+	{"GOWORK", false, "go", "a go.work file whose use and replace lines put directories of the editor's in place of modules", "https://go.dev/ref/mod#workspaces"},
+	{"GOAUTH", false, "go", "its command scheme runs a command for every authenticated download", "go help goauth; " + srcGo},
+	{"GOCACHEPROG", false, "go", "a command go runs to serve its build cache", srcGo},
+	{"CGO_CFLAGS", false, "go (cgo)", whyCgo, srcCgo},
+	{"CGO_CPPFLAGS", false, "go (cgo)", whyCgo, srcCgo},
+	{"CGO_CXXFLAGS", false, "go (cgo)", whyCgo, srcCgo},
+	{"CGO_FFLAGS", false, "go (cgo)", whyCgo, srcCgo},
+	{"CGO_LDFLAGS", false, "go (cgo)", whyCgo, srcCgo},
+
+	// C toolchain and make.
+	{"CC", false, "make, go (cgo), cargo, pip", whyCC + " (reproduced with make)", srcMakeVars + "; https://pkg.go.dev/cmd/cgo"},
+	{"CXX", false, "make, go (cgo), cargo, pip", "the C++ compiler command the same tools run", srcMakeVars},
+	{"CPP", false, "make", "the preprocessor command of make's built-in rules", srcMakeVars},
+	{"AR", false, "make, cargo (cc crate)", "the archiver command these run", srcMakeVars},
+	{"AS", false, "make", "the assembler command of make's built-in rules", srcMakeVars},
+	{"LD", false, "make, autotools", "the linker command makefiles run", srcMakeVars},
+	{"RM", false, "make", "the command clean rules run as $(RM)", srcMakeVars},
+	{"CFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
+	{"CXXFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
+	{"CPPFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
+	{"LDFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
+	{"LDLIBS", false, "make", whyFlags, srcGccOpts},
+	{"GCC_EXEC_PREFIX", false, "gcc", "where gcc finds the programs it runs (cc1, as, collect2)", srcGccEnv},
+	{"COMPILER_PATH", false, "gcc", "directories gcc searches for the programs it runs", srcGccEnv},
+	{"CPATH", false, "gcc, clang", "header directories searched before the system's: the editor's headers compile into every program built, tests included", srcGccEnv},
+	{"C_INCLUDE_PATH", false, "gcc, clang", "header directories searched before the system's for C", srcGccEnv},
+	{"CPLUS_INCLUDE_PATH", false, "gcc, clang", "header directories searched before the system's for C++", srcGccEnv},
+	{"LIBRARY_PATH", false, "gcc", "library directories searched before the system's when linking: the editor's code links into every program built", srcGccEnv},
+	{"PKG_CONFIG", false, "autoconf, meson, cargo (pkg-config crate)", "the pkg-config program these run", "https://docs.rs/pkg-config/latest/pkg_config/#environment-variables"},
+	{"PKG_CONFIG_PATH", false, "pkg-config", ".pc files found there give builds their compiler flags (-wrapper, -fplugin); cgo checks them, make and cargo do not", "pkg-config(1) ENVIRONMENT; https://man.archlinux.org/man/pkg-config.1"},
+	{"PKG_CONFIG_LIBDIR", false, "pkg-config", "replaces the default .pc directories, with the same effect", "pkg-config(1) ENVIRONMENT; https://man.archlinux.org/man/pkg-config.1"},
+	{"CCACHE_PREFIX", false, "ccache", "a command ccache puts in front of every compiler run", "https://ccache.dev/manual/latest.html#config_prefix_command"},
+	{"MAKEFLAGS", false, "make", "options and variable assignments for every make: SHELL=<program> runs every recipe through it (reproduced), --eval adds makefile text", "GNU make Options/Recursion; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"},
+	{"GNUMAKEFLAGS", false, "make", "as MAKEFLAGS, for GNU make only (reproduced)", "GNU make Options/Recursion; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"},
+	{"MAKEFILES", false, "make", "makefiles make reads before the others (reproduced)", "https://www.gnu.org/software/make/manual/html_node/MAKEFILES-Variable.html"},
+
+	// Cargo and rustup.
+	{"RUSTC_WRAPPER", false, "cargo", "cargo runs every rustc through this program (reproduced)", srcCargoEnv},
+	{"RUSTC_WORKSPACE_WRAPPER", false, "cargo", "cargo runs rustc for workspace members through this program", srcCargoEnv},
+	{"RUSTC", false, "cargo", "the compiler cargo runs", srcCargoEnv},
+	{"RUSTDOC", false, "cargo", "the rustdoc cargo runs", srcCargoEnv},
+	{"RUSTFLAGS", false, "cargo, rustc", "-C linker=<program> makes every build run a program of the editor's (reproduced)", srcCargoEnv + "; https://doc.rust-lang.org/rustc/codegen-options/index.html#linker"},
+	{"CARGO_ENCODED_RUSTFLAGS", false, "cargo", "RUSTFLAGS in another encoding", srcCargoEnv},
+	{"RUSTDOCFLAGS", false, "cargo", "rustdoc flags, -C linker included (doctests are linked)", srcCargoEnv},
+	{"CARGO_ENCODED_RUSTDOCFLAGS", false, "cargo", "RUSTDOCFLAGS in another encoding", srcCargoEnv},
+	{"CARGO_BUILD_RUSTC", false, "cargo", "build.rustc: the compiler cargo runs", srcCargoConf},
+	{"CARGO_BUILD_RUSTC_WRAPPER", false, "cargo", "build.rustc-wrapper: cargo runs every rustc through it", srcCargoConf},
+	{"CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER", false, "cargo", "build.rustc-workspace-wrapper", srcCargoConf},
+	{"CARGO_BUILD_RUSTDOC", false, "cargo", "build.rustdoc: the rustdoc cargo runs", srcCargoConf},
+	{"CARGO_BUILD_RUSTFLAGS", false, "cargo", "build.rustflags, as RUSTFLAGS", srcCargoConf},
+	{"CARGO_BUILD_RUSTDOCFLAGS", false, "cargo", "build.rustdocflags, as RUSTDOCFLAGS", srcCargoConf},
+	{"CARGO_HOST_LINKER", false, "cargo", "host.linker: the linker of build scripts", srcCargoConf},
+	{"CARGO_HOST_RUSTFLAGS", false, "cargo", "host.rustflags, as RUSTFLAGS for build scripts", srcCargoConf},
+	{"CARGO_TARGET_", true, "cargo", "target.<triple>.runner and .linker: programs cargo run, cargo test and every link run (reproduced); the prefix also takes CARGO_TARGET_DIR, which a host can allow", srcCargoConf},
+	{"CARGO_REGISTRY_CREDENTIAL_PROVIDER", false, "cargo", "a command cargo runs to get registry tokens", srcCargoConf},
+	{"CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS", false, "cargo", "commands cargo runs to get registry tokens", srcCargoConf},
+	{"CARGO_HOME", false, "cargo", "cargo reads config.toml there: build.rustc-wrapper, runners and linkers (reproduced)", srcCargoEnv},
+	{"RUSTUP_TOOLCHAIN", false, "rustup (cargo, rustc proxies)", "the toolchain, or a directory of one, whose binaries every cargo and rustc proxy runs (reproduced with a directory)", srcRustup + "; https://rust-lang.github.io/rustup/overrides.html"},
+	{"RUSTUP_HOME", false, "rustup (cargo, rustc proxies)", "where the toolchains every proxy runs are", srcRustup},
+
+	// Signing and cloud credentials.
+	{"GNUPGHOME", false, "gpg, gpg-agent (git commit -S, apt, release signing)", "keyrings, trust and config: the editor's keys pass signature checks, and gpg-agent.conf's pinentry-program runs when a key needs a passphrase", "https://www.gnupg.org/documentation/manuals/gnupg/Agent-Options.html"},
+	{"GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", false, "Google auth libraries, gcloud", "lets a credentials file (GOOGLE_APPLICATION_CREDENTIALS, often a file secret the editor writes) name a command the library runs", "https://cloud.google.com/java/docs/reference/google-auth-library/latest/com.google.auth.oauth2.PluggableAuthCredentials"},
+}
+
+// strictHijacks is the stricter preset's addition: names that redirect
+// traffic or trust, or name credential files that can hold commands. Many
+// companies use them for real secrets (a mirror URL with its token, a
+// kubeconfig), so they are refused only when the host asks.
+var strictHijacks = []hijack{
+	{"HTTP_PROXY", false, "curl, wget, pip, git, npm, go", "sends traffic through a proxy of the editor's choosing; read case-insensitively, so http_proxy too", srcCurlEnv},
+	{"HTTPS_PROXY", false, "curl, wget, pip, git, npm, go", "sends TLS traffic through a proxy of the editor's choosing", srcCurlEnv},
+	{"ALL_PROXY", false, "curl, git", "proxy for every protocol", srcCurlEnv},
+	{"FTP_PROXY", false, "curl, wget", "proxy for ftp URLs", srcCurlEnv},
+	{"NO_PROXY", false, "curl, wget, pip, git, npm, go", "hosts that bypass the proxy a host may require", srcCurlEnv},
+	{"SSL_CERT_FILE", false, "OpenSSL-based programs, go, python", "the CA bundle every TLS connection trusts", srcOpenSSL},
+	{"SSL_CERT_DIR", false, "OpenSSL-based programs, go, python", "directories of CAs every TLS connection trusts", srcOpenSSL},
+	{"REQUESTS_CA_BUNDLE", false, "python requests, pip", "the CA bundle requests (and so pip) trusts", "https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification"},
+	{"CURL_CA_BUNDLE", false, "curl, python requests", "the CA bundle curl and requests trust", srcCurlEnv},
+	{"CURL_HOME", false, "curl", ".curlrc read from there can set a proxy, turn off verification (-k) and add downloads to files of its choosing", "curl(1) -K, --config; https://curl.se/docs/manpage.html#-K"},
+	{"NODE_EXTRA_CA_CERTS", false, "node, npm", "adds CAs node trusts; only adds trust, runs nothing", srcNode},
+	{"NODE_TLS_REJECT_UNAUTHORIZED", false, "node, npm", "0 turns off certificate checks in node", srcNode},
+	{"GIT_SSL_NO_VERIFY", false, "git", "turns off certificate checks for https remotes", srcGit},
+	{"GIT_SSL_CAINFO", false, "git", "the CA bundle git trusts for https remotes", "git-config(1) http.sslCAInfo; https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAInfo"},
+	{"GIT_SSL_CAPATH", false, "git", "CA directory git trusts for https remotes", "git-config(1) http.sslCAPath; https://git-scm.com/docs/git-config#Documentation/git-config.txt-httpsslCAPath"},
+	{"PIP_INDEX_URL", false, "pip", "packages come from another index and their build code runs at install; often a private mirror URL with its token", srcPip},
+	{"PIP_EXTRA_INDEX_URL", false, "pip", "adds an index packages may come from (dependency confusion); often holds a token", srcPip},
+	{"PIP_FIND_LINKS", false, "pip", "adds places packages may come from", srcPip},
+	{"PIP_TRUSTED_HOST", false, "pip", "hosts pip reaches without certificate checks", srcPip},
+	{"PIP_CERT", false, "pip", "the CA bundle pip trusts", srcPip},
+	{"PIP_PROXY", false, "pip", "proxy pip sends its traffic through", srcPip},
+	{"NPM_CONFIG_REGISTRY", false, "npm", "packages come from another registry and their install scripts run", srcNpm},
+	{"NPM_CONFIG_CA", false, "npm", "CA certificates npm trusts", srcNpm},
+	{"NPM_CONFIG_CAFILE", false, "npm", "CA bundle npm trusts", srcNpm},
+	{"NPM_CONFIG_STRICT_SSL", false, "npm", "false turns off certificate checks", srcNpm},
+	{"NPM_CONFIG_PROXY", false, "npm", "proxy npm sends its traffic through", srcNpm},
+	{"NPM_CONFIG_HTTPS_PROXY", false, "npm", "proxy npm sends its TLS traffic through", srcNpm},
+	{"NPM_CONFIG_NOPROXY", false, "npm", "hosts that bypass npm's proxy", srcNpm},
+	{"GOPROXY", false, "go", "modules (and toolchains) come from another proxy", srcGo},
+	{"GOSUMDB", false, "go", "another checksum database, or off: module contents are no longer checked", srcGo},
+	{"GONOSUMDB", false, "go", "modules whose contents are not checked against the checksum database", srcGo},
+	{"GOPRIVATE", false, "go", "modules fetched directly and not checked against the checksum database", srcGo},
+	{"GONOPROXY", false, "go", "modules fetched directly from their repositories", srcGo},
+	{"GOINSECURE", false, "go", "modules fetched over plain HTTP or without certificate checks", srcGo},
+	{"CARGO_HTTP_CAINFO", false, "cargo", "the CA bundle cargo trusts", srcCargoConf},
+	{"CARGO_HTTP_PROXY", false, "cargo", "proxy cargo sends its traffic through", srcCargoConf},
+	{"HOSTALIASES", false, "glibc resolver", "a file mapping host names to other names, so connections go elsewhere", srcResolver},
+	{"LOCALDOMAIN", false, "glibc resolver", "search domains tried for names, so short or dotted names resolve to the editor's hosts", srcResolver},
+	{"RES_OPTIONS", false, "glibc resolver", "resolver options such as ndots, which with LOCALDOMAIN decide which name a lookup really asks for", srcResolver},
+	{"DOCKER_HOST", false, "docker", "docker commands, build contexts included, go to another daemon", "https://docs.docker.com/reference/cli/docker/#environment-variables"},
+	{"KUBECONFIG", false, "kubectl, helm", "commonly a real secret (a file of cluster credentials), so not in the default although its users[].user.exec makes kubectl run a command", "https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins"},
+	{"AWS_CONFIG_FILE", false, "aws, AWS SDKs", "commonly a file secret, so not in the default although its credential_process runs a command", "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html"},
+	{"AWS_SHARED_CREDENTIALS_FILE", false, "aws, AWS SDKs", "commonly a file secret, so not in the default although a credential_process there runs a command", "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html"},
+	{"AWS_CA_BUNDLE", false, "aws, AWS SDKs", "the CA bundle AWS clients trust", "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html"},
+	{"AWS_ENDPOINT_URL", false, "aws, AWS SDKs", "sends AWS API calls, credentials signed in, to another endpoint", "https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html"},
+}
+
+// A hijackIndex finds the entry of a list that covers a name.
+type hijackIndex struct {
+	names    map[string]*hijack
+	prefixes []*hijack
+	// nameList and prefixList are what DeniedNames and the like return
+	// copies of.
+	nameList, prefixList []string
+}
+
+func indexHijacks(list []hijack) hijackIndex {
+	x := hijackIndex{names: make(map[string]*hijack, len(list))}
+	for i := range list {
+		h := &list[i]
+		if h.prefix {
+			x.prefixes = append(x.prefixes, h)
+			x.prefixList = append(x.prefixList, h.name)
+		} else {
+			x.names[h.name] = h
+			x.nameList = append(x.nameList, h.name)
+		}
+	}
+	return x
+}
+
+func (x *hijackIndex) find(upper string) *hijack {
+	if h, ok := x.names[upper]; ok {
+		return h
+	}
+	for _, h := range x.prefixes {
+		if len(upper) >= len(h.name) && upper[:len(h.name)] == h.name {
+			return h
+		}
+	}
+	return nil
+}
+
+var (
+	defaultIndex = indexHijacks(hijacks)
+	strictIndex  = indexHijacks(strictHijacks)
+)
+
+// denied reports whether a name, upper-cased by the caller, is on the
+// deny-list, or on the stricter preset when strict is set; entry is the
+// name or prefix that covers it and reason what its value would do.
+func denied(upper string, strict bool) (entry, reason string, ok bool) {
+	h := defaultIndex.find(upper)
+	if h == nil && strict {
+		h = strictIndex.find(upper)
+	}
+	if h == nil {
+		return "", "", false
+	}
+	return h.name, h.reason, true
+}
+
+// DeniedNames returns the names Set and Rename refuse by default with
+// ErrReservedName: variables that make a program a job commonly runs (a
+// shell, the dynamic loader, git, python, node, a compiler, ...) load or
+// run code chosen by whoever sets them. Compared ignoring ASCII case;
+// Config.AllowNames permits one. The slice is a copy.
+func DeniedNames() []string { return slices.Clone(defaultIndex.nameList) }
+
+// DeniedPrefixes returns the name prefixes refused by default, such as
+// "LD_" and "GIT_CONFIG_KEY_": every name starting with one is refused as
+// DeniedNames are. The slice is a copy.
+func DeniedPrefixes() []string { return slices.Clone(defaultIndex.prefixList) }
+
+// StrictNames returns the names the stricter preset refuses in addition
+// to DeniedNames: variables that redirect traffic or trust (proxies,
+// package indexes, CA bundles, resolver settings) or name credential files
+// that can hold a command. Many companies keep real secrets under these
+// names, so they are accepted unless the host asks for the preset. The
+// slice is a copy.
+func StrictNames() []string { return slices.Clone(strictIndex.nameList) }
+
+// StrictPrefixes returns the name prefixes the stricter preset refuses in
+// addition to DeniedPrefixes. The slice is a copy.
+func StrictPrefixes() []string { return slices.Clone(strictIndex.prefixList) }
