@@ -266,7 +266,7 @@ func TestStrictNamesPreset(t *testing.T) {
 	ctx := context.Background()
 	plain := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 	strict := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{StrictNames: true})
-	for _, name := range []string{"HTTPS_PROXY", "https_proxy", "SSL_CERT_FILE", "PIP_INDEX_URL", "NODE_TLS_REJECT_UNAUTHORIZED"} {
+	for _, name := range []string{"HTTPS_PROXY", "no_proxy", "SSL_CERT_FILE", "PIP_INDEX_URL", "NODE_TLS_REJECT_UNAUTHORIZED"} {
 		if _, err := plain.Set(ctx, "ws", name, []byte("http://proxy:3128"), nil); err != nil {
 			t.Errorf("default preset refuses %s: %v", name, err)
 		}
