@@ -47,6 +47,11 @@ func (r *b64) scan(s *Set, b []byte, off int64, out *Spans) {
 			// Count the run's characters until it is long enough to hold
 			// a pattern.
 			for ; i < len(b); i++ {
+				if r.run == 0 && i+s.lmin <= len(b) && s.b64[b[i+s.lmin-1]] == b64Other {
+					// No run long enough can take in that byte.
+					i += s.lmin - 1
+					continue
+				}
 				v := s.b64[b[i]]
 				if v < 64 {
 					if r.run == 0 {
@@ -134,7 +139,7 @@ func (r *b64) hold(s *Set, h int64) int64 {
 		return h
 	}
 	for p := range r.lanes {
-		h = r.lanes[p].hold(s, h)
+		h = r.lanes[p].hold(s, h, 0)
 	}
 	// The last character begins a group in one lane: its 6 bits may be the
 	// top of a pattern's first byte.

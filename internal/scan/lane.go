@@ -64,6 +64,7 @@ type cand struct {
 // the candidates past an anchor, and where each of the last bytes it was
 // fed began in the stream.
 type lane struct {
+	raw   bool // the raw lane: byte i of the stream is the i-th fed, so no ring
 	st    int32
 	cands []cand
 	// wild stands for more candidates than maxCands: from wildStart, all
@@ -80,8 +81,10 @@ func (l *lane) push(s *Set, b byte, start, end int64, out *Spans) {
 	if b == '+' {
 		b = ' '
 	}
-	l.ring[l.n&15] = start
-	l.n++
+	if !l.raw {
+		l.ring[l.n&15] = start
+		l.n++
+	}
 	if len(l.cands) > 0 {
 		l.advance(s, b, end, out)
 	}
@@ -102,7 +105,7 @@ func (l *lane) push(s *Set, b byte, start, end int64, out *Spans) {
 // hit handles reaching node t, which ends a pattern or an anchor.
 func (l *lane) hit(s *Set, t int32, end int64, out *Spans) {
 	if k := s.outLen[t]; k != 0 {
-		out.Add(l.ring[(l.n-uint32(k))&15], end)
+		out.Add(l.startOf(int(k), end), end)
 	}
 	if t < s.levels[anchorLen] {
 		return
@@ -111,7 +114,7 @@ func (l *lane) hit(s *Set, t int32, end int64, out *Spans) {
 	if g.lo == g.hi {
 		return
 	}
-	start := l.ring[(l.n-anchorLen)&15]
+	start := l.startOf(anchorLen, end)
 	if !l.wild && len(l.cands) < maxCands {
 		l.cands = append(l.cands, cand{g.lo, g.hi, anchorLen, start})
 		return
@@ -126,6 +129,15 @@ func (l *lane) hit(s *Set, t int32, end int64, out *Spans) {
 		l.cands = l.cands[:0]
 	}
 	l.wildLeft = s.maxLen - anchorLen
+}
+
+// startOf returns where the k-th last byte fed began, the last one
+// ending at end.
+func (l *lane) startOf(k int, end int64) int64 {
+	if l.raw {
+		return end - int64(k)
+	}
+	return l.ring[(l.n-uint32(k))&15]
 }
 
 // advance moves every candidate on by b, which ends at stream offset end.
@@ -145,8 +157,9 @@ func (l *lane) advance(s *Set, b byte, end int64, out *Spans) {
 }
 
 // hold returns the earliest stream offset where a match in progress may
-// begin, or h if that is earlier.
-func (l *lane) hold(s *Set, h int64) int64 {
+// begin, or h if that is earlier; end is where the last byte fed ended,
+// if the automaton is past the root.
+func (l *lane) hold(s *Set, h, end int64) int64 {
 	for _, c := range l.cands {
 		h = min(h, c.start)
 	}
@@ -154,7 +167,7 @@ func (l *lane) hold(s *Set, h int64) int64 {
 		h = min(h, l.wildStart)
 	}
 	if d := s.depth(l.st); d > 0 {
-		h = min(h, l.ring[(l.n-uint32(d))&15])
+		h = min(h, l.startOf(d, end))
 	}
 	return h
 }
@@ -172,9 +185,13 @@ func (l *lane) reset() {
 	l.st, l.cands, l.wild, l.n = 0, l.cands[:0], false, 0
 }
 
-// copyFrom makes l the same as o.
-func (l *lane) copyFrom(o *lane) {
-	cands := append(l.cands[:0], o.cands...)
-	*l = *o
-	l.cands = cands
+// copyRaw makes l the same as the raw lane o, which was last fed the
+// byte before offset o.
+func (l *lane) copyRaw(raw *lane, at int64) {
+	cands := append(l.cands[:0], raw.cands...)
+	*l = *raw
+	l.raw, l.cands, l.n = false, cands, 16
+	for k := range 16 {
+		l.ring[k] = at - 16 + int64(k)
+	}
 }

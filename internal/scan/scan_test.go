@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // naive returns the merged ranges of every occurrence of every pattern of
@@ -17,12 +18,12 @@ import (
 func naive(values [][]byte, minLen int, text []byte) []Span {
 	fold := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("+"), []byte(" ")) }
 	var pats [][]byte
-	forEachPattern(values, minLen, func(v []byte, replaced bool) {
-		if replaced {
-			v = appendReplaced(nil, v)
+	forEachPattern(values, minLen, func(_ int, v []byte) { pats = append(pats, fold(v)) })
+	for _, v := range values {
+		if len(v) >= minLen && !utf8.Valid(v) {
+			pats = append(pats, fold(appendReplaced(nil, v)))
 		}
-		pats = append(pats, fold(v))
-	})
+	}
 	t := fold(text)
 	var out Spans
 	for _, p := range pats {
@@ -290,4 +291,28 @@ func mustJSON(s string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestRuneLen: runeLen agrees with utf8.DecodeRune on every byte
+// sequence of up to four bytes that starts with a non-ASCII byte.
+func TestRuneLen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	b := make([]byte, 4)
+	for range 1 << 20 {
+		n := 1 + rng.IntN(4)
+		for i := range n {
+			b[i] = byte(0x80 + rng.IntN(128))
+			if i > 0 && rng.IntN(4) == 0 {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		r, k := utf8.DecodeRune(b[:n])
+		want := k
+		if r == utf8.RuneError && k == 1 {
+			want = 0
+		}
+		if got := runeLen(b[:n]); got != want {
+			t.Fatalf("% x: %d, want %d", b[:n], got, want)
+		}
+	}
 }

@@ -6,7 +6,8 @@ type Scanner struct {
 	set    *Set
 	raw    lane
 	views  [nViews]view
-	active int // views on
+	active int   // views on
+	end    int64 // offset just past the bytes fed
 	b64    b64
 }
 
@@ -14,6 +15,7 @@ type Scanner struct {
 // stream.
 func NewScanner(s *Set) *Scanner {
 	sc := &Scanner{set: s}
+	sc.raw.raw = true
 	for k := range sc.views {
 		sc.views[k].kind = k
 	}
@@ -33,31 +35,33 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 	s := sc.set
 	raw := &sc.raw
 	nc := int(s.nClass)
+	sc.end = off + int64(len(b))
 	for i := 0; i < len(b); i++ {
-		if sc.active == 0 {
+		if sc.active == 0 && len(raw.cands) == 0 && !raw.wild {
 			// The common case, inline: no view on, and the raw lane in a
 			// state with a full row and no candidate. At the root, bytes
 			// that start nothing are passed over.
+			st, dense, class := raw.st, s.dense, &s.class
 			for ; i < len(b); i++ {
-				if len(raw.cands) > 0 || raw.wild {
-					break
-				}
 				c := b[i]
-				if raw.st == 0 && s.skip[c] {
+				if st == 0 && s.skip[c] {
 					continue
 				}
-				if s.view[c] != 0 || raw.st >= s.nDense {
+				if s.view[c] != 0 || st >= s.nDense {
 					break
 				}
-				o := off + int64(i)
-				raw.ring[raw.n&15] = o
-				raw.n++
-				t := s.dense[int(raw.st)*nc+int(s.class[c])]
-				raw.st = t &^ hitFlag
+				t := dense[int(st)*nc+int(class[c])]
+				st = t &^ hitFlag
 				if t < 0 {
-					raw.hit(s, raw.st, o+1, out)
+					raw.st = st
+					raw.hit(s, st, off+int64(i)+1, out)
+					if len(raw.cands) > 0 || raw.wild {
+						i++
+						break
+					}
 				}
 			}
+			raw.st = st
 			if i == len(b) {
 				return
 			}
@@ -65,7 +69,7 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 		c, o := b[i], off+int64(i)
 		if k := s.view[c]; k != 0 && !sc.views[k-1].on {
 			v := &sc.views[k-1]
-			v.copyFrom(raw)
+			v.copyRaw(raw, o)
 			v.on, v.literal, v.nTok = true, 1<<30, 0
 			sc.active++
 		}
@@ -98,10 +102,10 @@ func (sc *Scanner) settle(v *view) {
 // can be released: no match found later will cover them.
 func (sc *Scanner) Hold(h int64) int64 {
 	s := sc.set
-	h = sc.raw.hold(s, h)
+	h = sc.raw.hold(s, h, sc.end)
 	for k := range sc.views {
 		if v := &sc.views[k]; v.on {
-			h = v.hold(s, h)
+			h = v.hold(s, h, sc.end)
 			if v.nTok > 0 {
 				h = min(h, v.tokAt)
 			}

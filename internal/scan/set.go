@@ -116,65 +116,73 @@ type Set struct {
 func Compile(values [][]byte, minLen int) *Set {
 	minLen = max(minLen, 1)
 	size, n := 0, 0
-	forEachPattern(values, minLen, func(v []byte, replaced bool) {
+	invalid := make([]bool, len(values)) // not UTF-8: a replaced form too
+	forEachPattern(values, minLen, func(i int, v []byte) {
 		n++
-		if replaced {
-			size += replacedLen(v)
-		} else {
-			size += len(v)
+		size += len(v)
+		if len(v) == len(values[i]) {
+			if r := replacedLen(v); r > len(v) {
+				invalid[i] = true
+				n++
+				size += r
+			}
 		}
 	})
 	if n == 0 {
 		return nil
 	}
 	s := &Set{arena: make([]byte, 0, size), pats: make([]pat, 0, n), minLen: 1 << 30}
-	forEachPattern(values, minLen, func(v []byte, replaced bool) {
-		off := len(s.arena)
-		if replaced {
-			s.arena = appendReplaced(s.arena, v)
-		} else {
-			s.arena = append(s.arena, v...)
-		}
-		for i := off; i < len(s.arena); i++ {
-			if s.arena[i] == '+' {
-				s.arena[i] = ' '
+	add := func(off int) {
+		for i := off; ; {
+			k := bytes.IndexByte(s.arena[i:], '+')
+			if k < 0 {
+				break
 			}
+			s.arena[i+k] = ' '
+			i += k + 1
 		}
 		s.pats = append(s.pats, pat{uint32(off), uint32(len(s.arena) - off)})
+	}
+	forEachPattern(values, minLen, func(i int, v []byte) {
+		off := len(s.arena)
+		s.arena = append(s.arena, v...)
+		add(off)
+		if len(v) == len(values[i]) && invalid[i] {
+			off = len(s.arena)
+			s.arena = appendReplaced(s.arena, v)
+			add(off)
+		}
 	})
-	s.sortPatterns()
+	lcp := s.sortPatterns()
 	for _, p := range s.pats {
 		s.maxLen = max(s.maxLen, int(p.n))
 		s.minLen = min(s.minLen, int(p.n))
 	}
 	s.lmin = (8*s.minLen-1)/6 + 1
-	s.build()
+	s.build(lcp)
 	return s
 }
 
-// forEachPattern calls f with each value and line of a value that is a
-// pattern, and with each value that is not valid UTF-8 (replaced set: f
-// is to store it with its invalid bytes replaced).
-func forEachPattern(values [][]byte, minLen int, f func(v []byte, replaced bool)) {
-	for _, v := range values {
+// forEachPattern calls f with each value at least minLen long, and each
+// line of such a value (between line breaks) at least minLen long, with
+// the value's index.
+func forEachPattern(values [][]byte, minLen int, f func(i int, v []byte)) {
+	for i, v := range values {
 		if len(v) < minLen {
 			continue
 		}
-		f(v, false)
+		f(i, v)
 		line, broken := 0, false
-		for i, c := range v {
+		for j, c := range v {
 			if c == '\n' || c == '\r' {
-				if i-line >= minLen {
-					f(v[line:i], false)
+				if j-line >= minLen {
+					f(i, v[line:j])
 				}
-				line, broken = i+1, true
+				line, broken = j+1, true
 			}
 		}
 		if broken && len(v)-line >= minLen {
-			f(v[line:], false)
-		}
-		if !utf8.Valid(v) {
-			f(v, true)
+			f(i, v[line:])
 		}
 	}
 }
@@ -182,20 +190,18 @@ func forEachPattern(values [][]byte, minLen int, f func(v []byte, replaced bool)
 // replacedLen is the length of v with each invalid byte replaced by
 // U+FFFD, as appendReplaced writes it.
 func replacedLen(v []byte) int {
-	n := 0
-	for len(v) > 0 {
-		if v[0] < utf8.RuneSelf {
-			n++
-			v = v[1:]
+	n := len(v)
+	for i := 0; i < len(v); {
+		if v[i] < utf8.RuneSelf {
+			i++
 			continue
 		}
-		r, k := utf8.DecodeRune(v)
-		if r == utf8.RuneError && k == 1 {
-			n += 3
-		} else {
-			n += k
+		k := runeLen(v[i:])
+		if k == 0 {
+			n += 2
+			k = 1
 		}
-		v = v[k:]
+		i += k
 	}
 	return n
 }
@@ -203,53 +209,113 @@ func replacedLen(v []byte) int {
 // appendReplaced appends v with each byte that is not part of valid UTF-8
 // replaced by U+FFFD, one per byte, as Go's encoding/json does.
 func appendReplaced(dst, v []byte) []byte {
-	for len(v) > 0 {
-		if v[0] < utf8.RuneSelf {
-			dst = append(dst, v[0])
-			v = v[1:]
+	for i := 0; i < len(v); {
+		if v[i] < utf8.RuneSelf {
+			dst = append(dst, v[i])
+			i++
 			continue
 		}
-		r, k := utf8.DecodeRune(v)
-		if r == utf8.RuneError && k == 1 {
+		k := runeLen(v[i:])
+		if k == 0 {
 			dst = append(dst, "\uFFFD"...)
+			k = 1
 		} else {
-			dst = append(dst, v[:k]...)
+			dst = append(dst, v[i:i+k]...)
 		}
-		v = v[k:]
+		i += k
 	}
 	return dst
 }
 
+// runeLen returns the length of the UTF-8 encoding of a rune that b
+// starts with, b[0] not being ASCII, or 0 if the bytes are not one (as
+// utf8.DecodeRune tells, without computing the rune).
+func runeLen(b []byte) int {
+	c := b[0]
+	if c < 0xc2 || c > 0xf4 || len(b) < 2 {
+		return 0
+	}
+	lo, hi := byte(0x80), byte(0xbf)
+	switch c {
+	case 0xe0:
+		lo = 0xa0
+	case 0xed:
+		hi = 0x9f
+	case 0xf0:
+		lo = 0x90
+	case 0xf4:
+		hi = 0x8f
+	}
+	if b[1] < lo || b[1] > hi {
+		return 0
+	}
+	n := 2
+	if c >= 0xe0 {
+		n = 3
+		if c >= 0xf0 {
+			n = 4
+		}
+	}
+	if len(b) < n {
+		return 0
+	}
+	for _, x := range b[2:n] {
+		if x < 0x80 || x > 0xbf {
+			return 0
+		}
+	}
+	return n
+}
+
 func (s *Set) bytes(p pat) []byte { return s.arena[p.off : p.off+p.n] }
 
-// sortPatterns sorts the patterns by their bytes and drops duplicates.
-func (s *Set) sortPatterns() {
-	s.radixSort(s.pats, 0)
-	s.pats = slices.CompactFunc(s.pats, func(a, b pat) bool { return bytes.Equal(s.bytes(a), s.bytes(b)) })
+// sortPatterns sorts the patterns by their bytes, drops duplicates, and
+// returns for each pattern the length of its anchor's common prefix with
+// the previous one's.
+func (s *Set) sortPatterns() []uint8 {
+	s.radixSort(s.pats, make([]uint16, len(s.pats)), 0)
+	lcp := make([]uint8, len(s.pats))
+	j := 0
+	for i, p := range s.pats {
+		if i > 0 {
+			a, b := s.bytes(s.pats[j-1]), s.bytes(p)
+			k, n := 0, min(len(a), len(b), anchorLen)
+			for k < n && a[k] == b[k] {
+				k++
+			}
+			if k == anchorLen && bytes.Equal(a, b) {
+				continue
+			}
+			lcp[j] = uint8(k)
+		}
+		s.pats[j] = p
+		j++
+	}
+	s.pats = s.pats[:j]
+	return lcp[:j]
 }
 
 // radixSort sorts ps, which share their first d bytes: by the byte at d,
 // in place (an American flag sort), then each bucket by the next byte;
 // small buckets by comparison. The work is bounded by the bytes that tell
-// the patterns apart.
-func (s *Set) radixSort(ps []pat, d uint32) {
-	// bucket 0 holds the patterns that end at d, bucket c+1 those with
-	// byte c there.
-	bucket := func(p pat) int {
-		if p.n == d {
-			return 0
-		}
-		return int(s.arena[p.off+d]) + 1
-	}
+// the patterns apart. keys is scratch space as long as ps.
+func (s *Set) radixSort(ps []pat, keys []uint16, d uint32) {
 	for len(ps) > 32 {
+		// Bucket 0 holds the patterns that end at d, bucket c+1 those with
+		// byte c there.
 		var count, next [257]int
-		for _, p := range ps {
-			count[bucket(p)]++
+		for i, p := range ps {
+			k := uint16(0)
+			if p.n > d {
+				k = uint16(s.arena[p.off+d]) + 1
+			}
+			keys[i] = k
+			count[k]++
 		}
 		if count[0] == len(ps) {
 			return // all equal
 		}
-		if count[bucket(ps[0])] == len(ps) {
+		if count[keys[0]] == len(ps) {
 			d++ // one bucket: nothing to move
 			continue
 		}
@@ -263,22 +329,24 @@ func (s *Set) radixSort(ps []pat, d uint32) {
 			end[b] += count[b]
 		}
 		for b := range count {
-			for next[b] < end[b] {
-				// Carry the pattern at next[b] to its bucket, and the one
-				// found there to its own, until one belongs here.
-				p := ps[next[b]]
-				for k := bucket(p); k != b; k = bucket(p) {
-					ps[next[k]], p = p, ps[next[k]]
+			for i := next[b]; i < end[b]; i = next[b] {
+				// Carry the pattern at i to its bucket, and the one found
+				// there to its own, until one belongs here.
+				p, k := ps[i], keys[i]
+				for int(k) != b {
+					j := next[k]
 					next[k]++
+					ps[j], p = p, ps[j]
+					keys[j], k = k, keys[j]
 				}
-				ps[next[b]] = p
+				ps[i], keys[i] = p, k
 				next[b]++
 			}
 		}
 		lo := count[0]
 		for b := 1; b < len(count); b++ {
 			if count[b] > 1 {
-				s.radixSort(ps[lo:lo+count[b]], d+1)
+				s.radixSort(ps[lo:lo+count[b]], keys[lo:lo+count[b]], d+1)
 			}
 			lo += count[b]
 		}
@@ -291,32 +359,15 @@ func (s *Set) radixSort(ps []pat, d uint32) {
 	}
 }
 
-// lcp returns the length of the common prefix of the anchors of patterns
-// i-1 and i, at most anchorLen; 0 for i == 0.
-func (s *Set) lcp(i int) int {
-	if i == 0 {
-		return 0
-	}
-	a, b := s.bytes(s.pats[i-1]), s.bytes(s.pats[i])
-	n := min(len(a), len(b), anchorLen)
-	k := 0
-	for k < n && a[k] == b[k] {
-		k++
-	}
-	return k
-}
-
 // build makes the automaton of the patterns' anchors. Sorted patterns
 // give the trie level by level, already in breadth-first order, without
 // a map: pattern i has a node of its own at depth d when its anchor is at
 // least d long and shares less than d bytes with pattern i-1's.
-func (s *Set) build() {
+func (s *Set) build(lcp []uint8) {
 	np := len(s.pats)
-	lcp := make([]uint8, np)
 	alen := func(i int) int { return min(int(s.pats[i].n), anchorLen) }
 	var count [anchorLen + 1]int32
 	for i := range np {
-		lcp[i] = uint8(s.lcp(i))
 		for d := int(lcp[i]) + 1; d <= alen(i); d++ {
 			count[d]++
 		}
@@ -333,43 +384,47 @@ func (s *Set) build() {
 	s.outLen = make([]uint8, n)
 	s.groups = make([]group, count[anchorLen])
 
-	for d := 1; d <= anchorLen; d++ {
-		parent, next := s.levels[d-1]-1, s.levels[d]
-		if d == 1 {
-			parent = 0
-			s.childStart[0] = next
-		}
-		leaf := int32(-1)
-		for i := range np {
-			a, l := alen(i), int(lcp[i])
-			if d > 1 && a >= d-1 && l < d-1 {
-				parent++
-				s.childStart[parent] = next
+	// One pass: pattern i has nodes of its own at the depths past its
+	// common prefix with pattern i-1; at each depth they are numbered in
+	// the patterns' order, so children of a node are consecutive.
+	// childStart is -1 until a node's first child is made.
+	for v := range s.childStart {
+		s.childStart[v] = -1
+	}
+	var next, cur [anchorLen + 1]int32 // next id at each depth; the current pattern's node at each depth
+	copy(next[:], s.levels[:anchorLen+1])
+	leaf := int32(-1)
+	for i := range np {
+		p := s.pats[i]
+		for d := int(lcp[i]) + 1; d <= alen(i); d++ {
+			v := next[d]
+			next[d]++
+			if s.childStart[cur[d-1]] < 0 {
+				s.childStart[cur[d-1]] = v
 			}
-			if a < d {
-				continue
+			s.label[v] = s.arena[p.off+uint32(d-1)]
+			if int(p.n) == d {
+				s.outLen[v] = uint8(d)
 			}
-			if l < d {
-				s.label[next] = s.arena[s.pats[i].off+uint32(d-1)]
-				if int(s.pats[i].n) == d {
-					s.outLen[next] = uint8(d)
-				}
-				if d == anchorLen {
-					leaf = next - s.levels[anchorLen]
-					s.groups[leaf] = group{int32(i), int32(i)}
-					if int(s.pats[i].n) == d {
-						s.groups[leaf].lo++ // the pattern is the anchor: outLen finds it
-					}
-				}
-				next++
-			}
+			cur[d] = v
 			if d == anchorLen {
-				s.groups[leaf].hi = int32(i + 1)
+				leaf = v - s.levels[anchorLen]
+				s.groups[leaf] = group{int32(i), int32(i)}
+				if p.n == anchorLen {
+					s.groups[leaf].lo++ // the pattern is the anchor: outLen finds it
+				}
 			}
+		}
+		if alen(i) == anchorLen {
+			s.groups[leaf].hi = int32(i + 1)
 		}
 	}
-	for v := s.levels[anchorLen]; v <= n; v++ {
-		s.childStart[v] = n
+	// A node without children starts them where the next node does.
+	s.childStart[n] = n
+	for v := n - 1; v >= 0; v-- {
+		if s.childStart[v] < 0 {
+			s.childStart[v] = s.childStart[v+1]
+		}
 	}
 
 	// Byte classes: one per byte that labels a node, '+' with ' '.
