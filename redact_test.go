@@ -211,6 +211,22 @@ func TestRedactHoldsBackLittle(t *testing.T) {
 		t.Fatalf("escaped: held back %d bytes; wrote %q", most, out.String())
 	}
 	t.Logf("most held back: %d bytes, for a value of %d", most, len(value))
+
+	// Output that repeats a periodic value's start without end is masked
+	// as it comes, not held.
+	periodic := append(bytes.Repeat([]byte("ab"), 100), '!')
+	w = secrets.NewRedactor([][]byte{periodic}, nil).NewWriter(&out)
+	out.Reset()
+	for range 5000 {
+		w.Write(bytes.Repeat([]byte("ab"), 37))
+		if held := secrets.HeldBack(w); held > len(periodic) {
+			t.Fatalf("holding back %d bytes", held)
+		}
+	}
+	w.Close()
+	if out.String() != "***" {
+		t.Fatalf("the run of the value's start: %.40q", out.String())
+	}
 }
 
 // TestRedactPassesOutputAtOnce: output reaches the underlying writer in

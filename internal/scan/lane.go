@@ -68,7 +68,7 @@ type lane struct {
 	st    int32
 	cands []cand
 	// wild stands for more candidates than maxCands: from wildStart, all
-	// is masked for wildLeft more bytes.
+	// is masked for wildLeft more bytes (reported as they come).
 	wild      bool
 	wildStart int64
 	wildLeft  int
@@ -89,11 +89,11 @@ func (l *lane) push(s *Set, b byte, start, end int64, out *Spans) {
 		l.advance(s, b, end, out)
 	}
 	if l.wild {
+		// Mask as it goes, so that nothing is held for it.
+		out.Add(l.wildStart, end)
+		l.wildStart = end
 		l.wildLeft--
-		if l.wildLeft <= 0 {
-			out.Add(l.wildStart, end)
-			l.wild = false
-		}
+		l.wild = l.wildLeft > 0
 	}
 	t, hit := s.step(l.st, b)
 	l.st = t

@@ -102,6 +102,16 @@ func TestCandidateCap(t *testing.T) {
 	if len(got) != 1 || got[0].Start != 2 || got[0].End != int64(len(text)) {
 		t.Fatalf("got %v", got)
 	}
+	// Nothing is held for it: the stretch is released, masked, as it
+	// comes.
+	sc := NewScanner(s)
+	var out Spans
+	for i := 0; i < 100000; i += 2 {
+		sc.Scan([]byte("!#"), int64(i), &out)
+		if h := sc.Hold(int64(i + 2)); h < int64(i+2-len(v)) {
+			t.Fatalf("at %d, holding from %d", i+2, h)
+		}
+	}
 }
 
 // TestSplitsAgree: however the text is cut, the matches are the same, in
