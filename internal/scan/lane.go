@@ -46,9 +46,6 @@ func (s *Spans) First() (Span, bool) {
 // Pop removes the earliest range.
 func (s *Spans) Pop() { s.list = s.list[:copy(s.list, s.list[1:])] }
 
-// Len returns the number of ranges.
-func (s *Spans) Len() int { return len(s.list) }
-
 // Reset removes every range.
 func (s *Spans) Reset() { s.list = s.list[:0] }
 
@@ -185,8 +182,8 @@ func (l *lane) reset() {
 	l.st, l.cands, l.wild, l.n = 0, l.cands[:0], false, 0
 }
 
-// copyRaw makes l the same as the raw lane o, which was last fed the
-// byte before offset o.
+// copyRaw makes l the same as the raw lane, whose bytes up to offset at
+// it has been fed, with the ring a view needs.
 func (l *lane) copyRaw(raw *lane, at int64) {
 	cands := append(l.cands[:0], raw.cands...)
 	*l = *raw

@@ -45,6 +45,9 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 	for v.nTok > 0 {
 		var dec [4]byte
 		n, nd := v.decode(dec[:])
+		if n == 0 && v.nTok == len(v.tok) {
+			n = -1 // no escape is this long
+		}
 		switch {
 		case n == 0: // more to come
 			return
