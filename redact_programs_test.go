@@ -52,13 +52,16 @@ func redactInPieces(t *testing.T, r *secrets.Redactor, text []byte, seed uint64)
 	rng := mrand.New(mrand.NewPCG(seed, 1))
 	var out bytes.Buffer
 	w := r.NewWriter(&out)
+	most := 0
 	for len(text) > 0 {
 		n := min(len(text), 1+rng.IntN(9))
 		if _, err := w.Write(text[:n]); err != nil {
 			t.Fatal(err)
 		}
 		text = text[n:]
+		most = max(most, secrets.HeldBack(w))
 	}
+	t.Logf("held back at most %d bytes", most)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -441,6 +441,41 @@ func BenchmarkRedact(b *testing.B) {
 	}
 }
 
+// BenchmarkRedactEscaped: output full of escaped and encoded text (JSON
+// with escapes, URL-encoded queries, base64 blobs wrapped at 76 columns,
+// shell traces), where the decoding views are on most of the time.
+func BenchmarkRedactEscaped(b *testing.B) {
+	vals := benchValues(100)
+	var buf bytes.Buffer
+	for i := 0; buf.Len() < 1<<20; i++ {
+		v := vals[i%len(vals)]
+		fmt.Fprintf(&buf, "{\"level\":\"debug\",\"msg\":\"req \\\"%d\\\" \\u00e9\\t\\\\path\",\"url\":\"/a?q=x%%20y%%2Fz&n=%d\"}\n", i, i)
+		fmt.Fprintf(&buf, "+ curl -H 'it'\\''s %d' %s\n", i, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{byte(i)}, 60)))
+		if i%50 == 0 {
+			fmt.Fprintf(&buf, "{\"token\":%q}\n", v)
+		}
+	}
+	text := buf.Bytes()
+	r := secrets.NewRedactor(vals, nil)
+	pairs := make([]string, 0, 2*len(vals))
+	for _, v := range vals {
+		pairs = append(pairs, string(v), "***")
+	}
+	rep := strings.NewReplacer(pairs...)
+	s := string(text)
+	b.SetBytes(int64(len(text)))
+	compare(b, func() error {
+		w := r.NewWriter(discard{})
+		for off := 0; off < len(text); off += 32 << 10 {
+			w.Write(text[off:min(off+32<<10, len(text))])
+		}
+		return w.Close()
+	}, func() error {
+		_, err := rep.WriteString(discard{}, s)
+		return err
+	})
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error)       { return len(p), nil }

@@ -111,13 +111,15 @@ func (r *b64) char(s *Set, v byte, o int64, out *Spans) {
 			if q == 0 || j < q {
 				continue
 			}
+			b, start := pv<<6|v, o
 			switch q {
 			case 1:
-				r.lanes[p].push(s, pv<<2|v>>4, r.prevAt, o+1, out)
+				b, start = pv<<2|v>>4, r.prevAt
 			case 2:
-				r.lanes[p].push(s, pv<<4|v>>2, o, o+1, out)
-			default:
-				r.lanes[p].push(s, pv<<6|v, o, o+1, out)
+				b = pv<<4 | v>>2
+			}
+			if l := &r.lanes[p]; !l.idle(s, b) {
+				l.step(s, b, start, o+1, out)
 			}
 		}
 	}

@@ -75,6 +75,20 @@ type lane struct {
 
 // push feeds the lane byte b, decoded from the stream range [start, end).
 func (l *lane) push(s *Set, b byte, start, end int64, out *Spans) {
+	if !l.idle(s, b) {
+		l.step(s, b, start, end, out)
+	}
+}
+
+// idle reports whether b leaves the lane at rest, at the root without a
+// candidate: then no later match reaches back to b, and feeding it can be
+// skipped.
+func (l *lane) idle(s *Set, b byte) bool {
+	return s.idle[b] && l.st == 0 && len(l.cands) == 0 && !l.wild
+}
+
+// step feeds b to a lane that it does not leave at rest.
+func (l *lane) step(s *Set, b byte, start, end int64, out *Spans) {
 	if b == '+' {
 		b = ' '
 	}

@@ -61,7 +61,6 @@ package scan
 import (
 	"bytes"
 	"slices"
-	"unicode/utf8"
 )
 
 // anchorLen is the depth of the automaton: longer patterns are followed
@@ -104,7 +103,8 @@ type Set struct {
 	nDense     int32
 	nClass     int32
 	class      [256]uint8
-	skip       [256]bool  // at the root, the byte leads back to the root and no view decodes from it
+	idle       [256]bool  // at the root, the byte leads back to the root
+	skip       [256]bool  // idle, and no view decodes from it
 	view       [256]uint8 // 1 + the view in which the byte starts an escape; 0 if none
 	top6       uint64     // bit x: a pattern starts with a byte whose top 6 bits are x
 	b64        [256]uint8
@@ -185,86 +185,6 @@ func forEachPattern(values [][]byte, minLen int, f func(i int, v []byte)) {
 			f(i, v[line:])
 		}
 	}
-}
-
-// replacedLen is the length of v with each invalid byte replaced by
-// U+FFFD, as appendReplaced writes it.
-func replacedLen(v []byte) int {
-	n := len(v)
-	for i := 0; i < len(v); {
-		if v[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		k := runeLen(v[i:])
-		if k == 0 {
-			n += 2
-			k = 1
-		}
-		i += k
-	}
-	return n
-}
-
-// appendReplaced appends v with each byte that is not part of valid UTF-8
-// replaced by U+FFFD, one per byte, as Go's encoding/json does.
-func appendReplaced(dst, v []byte) []byte {
-	for i := 0; i < len(v); {
-		if v[i] < utf8.RuneSelf {
-			dst = append(dst, v[i])
-			i++
-			continue
-		}
-		k := runeLen(v[i:])
-		if k == 0 {
-			dst = append(dst, "\uFFFD"...)
-			k = 1
-		} else {
-			dst = append(dst, v[i:i+k]...)
-		}
-		i += k
-	}
-	return dst
-}
-
-// runeLen returns the length of the UTF-8 encoding of a rune that b
-// starts with, b[0] not being ASCII, or 0 if the bytes are not one (as
-// utf8.DecodeRune tells, without computing the rune).
-func runeLen(b []byte) int {
-	c := b[0]
-	if c < 0xc2 || c > 0xf4 || len(b) < 2 {
-		return 0
-	}
-	lo, hi := byte(0x80), byte(0xbf)
-	switch c {
-	case 0xe0:
-		lo = 0xa0
-	case 0xed:
-		hi = 0x9f
-	case 0xf0:
-		lo = 0x90
-	case 0xf4:
-		hi = 0x8f
-	}
-	if b[1] < lo || b[1] > hi {
-		return 0
-	}
-	n := 2
-	if c >= 0xe0 {
-		n = 3
-		if c >= 0xf0 {
-			n = 4
-		}
-	}
-	if len(b) < n {
-		return 0
-	}
-	for _, x := range b[2:n] {
-		if x < 0x80 || x > 0xbf {
-			return 0
-		}
-	}
-	return n
 }
 
 func (s *Set) bytes(p pat) []byte { return s.arena[p.off : p.off+p.n] }
@@ -472,7 +392,8 @@ func (s *Set) build(lcp []uint8) {
 		s.view[escapeBytes[k]] = uint8(k + 1)
 	}
 	for c := range 256 {
-		s.skip[c] = s.dense[s.class[c]] == 0 && s.view[c] == 0
+		s.idle[c] = s.dense[s.class[c]] == 0
+		s.skip[c] = s.idle[c] && s.view[c] == 0
 	}
 	s.b64 = b64Table()
 	for v := s.childStart[0]; v < s.childStart[1]; v++ {
@@ -519,18 +440,6 @@ func (s *Set) depth(u int32) int {
 	}
 	return d
 }
-
-// Size returns the bytes the Set holds on to.
-func (s *Set) Size() int {
-	if s == nil {
-		return 0
-	}
-	return cap(s.arena) + 8*cap(s.pats) + 4*cap(s.childStart) + cap(s.label) + 4*cap(s.fail) +
-		cap(s.outLen) + 8*cap(s.groups) + 4*cap(s.dense) + 600
-}
-
-// MaxLen returns the length of the longest pattern.
-func (s *Set) MaxLen() int { return s.maxLen }
 
 // narrow advances candidate c by the byte b: it keeps the patterns of
 // c's range whose next byte is b. It reports whether some remain and
