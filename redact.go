@@ -16,7 +16,8 @@ import (
 // field, means the default given with the field.
 type RedactConfig struct {
 	// MinLength is the shortest value, or line of a value, that is
-	// masked. Default 6. Shorter ones are left alone, on purpose: masking
+	// masked (with its encoded forms, whatever their own length).
+	// Default 6. Shorter ones are left alone, on purpose: masking
 	// a two-letter value would mask it wherever those letters occur in
 	// ordinary output, and would tell readers which letters the value
 	// has. Values this short are weak secrets anyway.
@@ -177,9 +178,10 @@ func (r *Redactor) Format(f fmt.State, _ rune) { io.WriteString(f, "secrets.Reda
 // bytes that may still be the start of a value or of one of its forms:
 // it holds those back until a later byte rules the match out (they are
 // then written at once) or completes it (the mask is written in their
-// place). What it holds is at most the longest form of a value (six
-// bytes a byte for \u00XX escapes), usually nothing or a few bytes.
-// Flush or Close writes what it holds.
+// place), in the Write call that brings the deciding byte. What it holds
+// is at most the longest form of a value (six bytes a byte for \u00XX
+// escapes), usually nothing or a few bytes. Flush or Close writes what it
+// holds.
 //
 // It is meant for one stream: it is not safe for concurrent use, except
 // that its Redactor's Add may be called at any time.

@@ -21,9 +21,10 @@
 //     (close the word, an escaped or double-quoted ', reopen: see below)
 //     decoded to ';
 //   - base64: the standard and URL-safe alphabets (one view: '-' and '_'
-//     read as '+' and '/'), with line breaks (LF, CR or CRLF) anywhere
-//     ignored, decoded at each of the four character phases, so a value at
-//     any alignment of a wrapped or unwrapped base64 text is found.
+//     read as '+' and '/'), ignoring up to two line-break bytes (LF, CR,
+//     CRLF) between any two characters, decoded at each of the four
+//     character phases, so a value at any alignment of a wrapped or
+//     unwrapped base64 text is found.
 //
 // The quote view reads both of these as it's:
 //
@@ -34,28 +35,38 @@
 //
 // A match reported in a decoded view covers the escaped characters that
 // produced it. In base64, a match covers the characters that hold only
-// the value's bits, plus the last, mixed one: the one or two characters
-// before it that mix the value's first bits with the preceding byte stay
-// visible, as they say at most 4 bits of the value.
+// the value's bits, and the last one, which may mix in the next byte's:
+// the character before it that mixes the value's first 2 or 4 bits with
+// the preceding byte stays visible.
 //
 // # How
 //
-// The first [anchorLen] bytes of every pattern go into an Aho–Corasick
-// automaton (Aho and Corasick, 1975), built in-tree: states in
-// breadth-first order, children of a state numbered consecutively, full
-// transition rows for the shallowest states only. Patterns are kept once,
-// sorted; when the automaton completes an anchor, a candidate follows the
-// sorted range of patterns that share it, narrowing it byte by byte (a
-// binary search per byte, or a comparison once one pattern is left). So
-// memory is a small multiple of the values' size, whatever they hold, and
-// a scan costs one automaton step per byte and view plus the work of live
-// candidates.
+// Two published algorithms are implemented here. The first 4 bytes
+// (anchorLen) of every pattern go into an Aho–Corasick automaton (Aho and
+// Corasick, 1975): states in breadth-first order, the children of a state
+// numbered consecutively, full transition rows for the shallowest states
+// only. Patterns are kept once, sorted by an in-place MSD radix sort (the
+// American flag sort of McIlroy, Bostic and McIlroy, 1993), from which the
+// automaton's trie comes level by level without a map. When the automaton
+// completes an anchor, a candidate follows the sorted range of patterns
+// that share it, narrowing it byte by byte (a binary search per byte, or
+// a comparison once one pattern is left). So memory is a small multiple
+// of the values' size, whatever they hold, and a scan costs one automaton
+// step per byte and view plus the work of live candidates. The decoding
+// views cost nothing until their escape byte appears: until then, and
+// again once they agree with it, the raw lane stands for them.
 //
-// Live candidates per view are capped: output that starts the same secret
-// more than maxCands times within one secret's length (only a secret and
-// output built to repeat themselves can) is masked from the first of them
-// for as long as the longest secret, instead of being followed candidate
-// by candidate. That keeps the cost per byte bounded and fails closed.
+// [Scanner.Hold] tells the earliest offset at which a match still in
+// progress may begin: the automaton's depth, live candidates, an escape
+// not yet complete, a base64 character that may begin a value. Everything
+// before it can be released.
+//
+// Live candidates per view are capped at 32: output that starts the same
+// secret more than that many times within one secret's length (only a
+// secret and output built to repeat themselves can) is masked from the
+// first of them on, for as long as the longest secret after the last, as
+// it comes, instead of being followed candidate by candidate. That keeps
+// the cost per byte bounded and fails closed.
 package scan
 
 import (
