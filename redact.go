@@ -2,22 +2,22 @@ package secrets
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
-	"github.com/dataspace/secrets/internal/ahocorasick"
+	"github.com/dataspace/secrets/internal/scan"
 )
 
 // RedactConfig tunes a Redactor. A nil *RedactConfig, and every zero
 // field, means the default given with the field.
 type RedactConfig struct {
-	// MinLength is the shortest value, line or encoding that is masked.
-	// Default 6. Shorter ones are left alone, on purpose: masking a
-	// two-letter value would mask it wherever those letters occur in
+	// MinLength is the shortest value, or line of a value, that is
+	// masked (with its encoded forms, whatever their own length).
+	// Default 6. Shorter ones are left alone, on purpose: masking
+	// a two-letter value would mask it wherever those letters occur in
 	// ordinary output, and would tell readers which letters the value
 	// has. Values this short are weak secrets anyway.
 	MinLength int
@@ -25,101 +25,136 @@ type RedactConfig struct {
 	Mask string
 }
 
-// A Redactor masks secret values in text. It masks every occurrence of
-// each value and of its common encodings:
+// A Redactor masks secret values in text, and the forms programs print
+// them in. It masks every occurrence of:
 //
-//   - the value itself and, for a multi-line value, each of its lines
-//     (without its line ending);
-//   - standard and URL-safe base64 of the value, at each of the three
-//     alignments the value can have inside a longer base64 text (only the
-//     characters that depend on the value alone);
-//   - its URL query and path escapings, and its JSON string escaping (with
-//     and without HTML escaping).
+//   - each value and, for a value with line breaks, each of its lines
+//     (without the line ending);
+//   - base64 of the value, standard or URL-safe, at any alignment inside a
+//     longer base64 text, with or without padding, unwrapped or wrapped at
+//     any width with LF or CRLF (base64 and openssl base64 wrap at 76 and
+//     64 columns); the character that mixes the value's first bits with
+//     the byte before it stays visible, as does the padding;
+//   - URL escaping, as any encoder writes it: %XX in either case for any
+//     byte, '+' or %20 for a space (Go's url.QueryEscape and PathEscape,
+//     Python's quote and quote_plus, JavaScript's encodeURIComponent);
+//   - backslash escaping: JSON as Go (with or without HTML escaping),
+//     Python's json.dumps (\u00e4, surrogate pairs) and JavaScript write
+//     it, Python's repr (\x1b, \', \udcXX for undecodable bytes), bash's
+//     printf %q and $'...' (\E, octal), declare -p and export -p ("\$");
+//   - single-quoted shell words where the value holds a quote, as set -x
+//     traces them and Python's shlex.quote writes them (see below);
+//   - for a value that is not valid UTF-8, the value with each invalid
+//     byte replaced by U+FFFD, in any of the forms above.
+//
+// For the value it's "x", with the default mask, some forms and what
+// becomes of them:
+//
+//	it's "x"            ***        the value
+//	aXQncyAieCI=        ***=       base64
+//	AGl0J3MgIngi        AG***      base64 of the value after one byte
+//	AABpdCdzICJ4Ig==    AAB***==   base64 of the value after two bytes
+//	it%27s+%22x%22      ***        URL escaping
+//	"it's \"x\""        "***"      JSON
+//	'it\'s "x"'         '***'      Python's repr
+//	it\'s\ \"x\"        ***        bash's printf %q
+//	'it'\''s "x"'       '***'      set -x
+//
+// A form is found when it appears whole; a value printed in parts (other
+// than its lines), transformed otherwise (hex, reversed, hashed, one
+// character per line, compressed, encrypted, taken for Latin-1 and
+// escaped again), or encoded twice is not masked, nor are values and
+// lines shorter than RedactConfig.MinLength. An escaped form can be
+// missed right after a stray, unfinished escape that takes in its first
+// bytes (a % before %41..., a \ before u00e9...); encoders never write
+// one there.
+// The byte '+' is taken for a space everywhere, which masks a little
+// more.
 //
 // Overlapping or adjacent matches are masked as one span, so nothing of
-// either value shows and one mask stands for the run. Patterns shorter
-// than MinLength are not masked.
+// either value shows and one mask stands for the run. Output that repeats
+// the start of a secret more than 32 times within the secret's length is
+// masked for as long as the longest secret (so that a crafted stream
+// cannot make the search slow).
 //
 // A text that contains the mask itself can, once masked, show a value
 // that contains the mask; values with "*" in them are rare, but choose a
 // Mask accordingly.
 //
-// A Redactor is immutable and safe for concurrent use; each stream needs
-// its own [RedactWriter].
+// # Cost
+//
+// Building a Redactor takes time and memory in proportion to the values'
+// total size (a small multiple of it, whatever they hold; the values are
+// copied). A Redactor is safe for concurrent use and can be shared: a
+// host can build one per snapshot of a workspace and give it to every job
+// started from that snapshot. Each stream needs its own [RedactWriter].
+//
+// # Values added later
+//
+// [Redactor.With] returns a child Redactor that masks its parent's values
+// and more, without rebuilding the parent's; [Redactor.Add] adds values
+// to a Redactor while its writers run. Add changes the Redactor for
+// everyone who holds it, including its children: to mask one job's own
+// values (a token minted for the job), make a child with With for the
+// job, and Add to the child.
 type Redactor struct {
-	m    *ahocorasick.Matcher
-	mask []byte
+	parent *Redactor
+	set    *scan.Set // values given when r was made; nil if none
+	extra  atomic.Pointer[extraValues]
+	mu     sync.Mutex // serializes Add
+	mask   []byte
+	minLen int
 }
 
-// NewRedactor returns a Redactor for values.
+// extraValues are the values added to a Redactor with Add.
+type extraValues struct {
+	values [][]byte
+	set    *scan.Set
+}
+
+// NewRedactor returns a Redactor for values. The values are copied.
 func NewRedactor(values [][]byte, cfg *RedactConfig) *Redactor {
-	min, mask := 6, "***"
+	r := &Redactor{minLen: 6, mask: []byte("***")}
 	if cfg != nil {
 		if cfg.MinLength > 0 {
-			min = cfg.MinLength
+			r.minLen = cfg.MinLength
 		}
 		if cfg.Mask != "" {
-			mask = cfg.Mask
+			r.mask = []byte(cfg.Mask)
 		}
 	}
-	seen := map[string]bool{}
-	var patterns [][]byte
-	add := func(p []byte) {
-		if len(p) >= min && !seen[string(p)] {
-			seen[string(p)] = true
-			patterns = append(patterns, p)
-		}
+	r.set = scan.Compile(values, r.minLen)
+	return r
+}
+
+// With returns a Redactor that masks what r masks, now and after later
+// calls of r.Add, and values too. It costs what building a Redactor for
+// values alone costs; r is not changed. The child has r's configuration.
+func (r *Redactor) With(values ...[]byte) *Redactor {
+	return &Redactor{parent: r, set: scan.Compile(values, r.minLen), mask: r.mask, minLen: r.minLen}
+}
+
+// Add makes r mask values too. It is safe to call while r's writers, and
+// its children's, run in other goroutines: each writer masks the values
+// from its next Write or Flush on, and checks against them the bytes it
+// holds back at that moment (see [RedactWriter]); bytes it already wrote
+// stay as they were. The values are copied. Each call rebuilds what the
+// earlier calls added, so Add is for a few values, not for many calls
+// with large ones.
+func (r *Redactor) Add(values ...[]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := &extraValues{}
+	if old := r.extra.Load(); old != nil {
+		next.values = append(next.values, old.values...)
 	}
 	for _, v := range values {
-		if len(v) < min {
-			continue
+		if len(v) >= r.minLen {
+			next.values = append(next.values, bytes.Clone(v))
 		}
-		add(v)
-		if bytes.ContainsAny(v, "\r\n") {
-			for _, line := range bytes.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
-				add(line)
-			}
-		}
-		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-			for align := range 3 {
-				add(base64Infix(enc, v, align))
-			}
-		}
-		add([]byte(url.QueryEscape(string(v))))
-		add([]byte(url.PathEscape(string(v))))
-		add(jsonEscape(v, true))
-		add(jsonEscape(v, false))
 	}
-	return &Redactor{m: ahocorasick.New(patterns), mask: []byte(mask)}
-}
-
-// base64Infix returns the characters of enc's encoding of v that depend on
-// v alone when v starts align bytes into a 3-byte group of a longer text.
-func base64Infix(enc *base64.Encoding, v []byte, align int) []byte {
-	padded := make([]byte, align+len(v))
-	copy(padded[align:], v)
-	s := enc.EncodeToString(padded)
-	skip := [3]int{0, 2, 3}[align] // characters that involve the bytes before v
-	drop := 0                      // the last character mixes v with the bytes after it
-	if (align+len(v))%3 != 0 {
-		drop = 1
-	}
-	if skip+drop >= len(s) {
-		return nil
-	}
-	return []byte(s[skip : len(s)-drop])
-}
-
-// jsonEscape returns v as it appears inside a JSON string.
-func jsonEscape(v []byte, html bool) []byte {
-	var buf bytes.Buffer
-	e := json.NewEncoder(&buf)
-	e.SetEscapeHTML(html)
-	if e.Encode(string(v)) != nil {
-		return nil
-	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return b[1 : len(b)-1]
+	next.set = scan.Compile(next.values, r.minLen)
+	r.extra.Store(next)
 }
 
 // Redact returns b with every match masked.
@@ -138,25 +173,37 @@ func (r *Redactor) RedactString(s string) string { return string(r.Redact([]byte
 func (r *Redactor) Format(f fmt.State, _ rune) { io.WriteString(f, "secrets.Redactor") }
 
 // A RedactWriter masks a stream and writes the result to an underlying
-// writer. To find a value split across Write calls it holds back at most
-// the length of the longest pattern, minus one byte; Flush or Close writes
-// what it holds. It is meant for one stream: it is not safe for concurrent
-// use.
+// writer. Output passes through in the Write call that brings it, except
+// bytes that may still be the start of a value or of one of its forms:
+// it holds those back until a later byte rules the match out (they are
+// then written at once) or completes it (the mask is written in their
+// place), in the Write call that brings the deciding byte. What it holds
+// is at most the longest form of a value (six bytes a byte for \u00XX
+// escapes), usually nothing or a few bytes. Flush or Close writes what it
+// holds.
+//
+// It is meant for one stream: it is not safe for concurrent use, except
+// that its Redactor's Add may be called at any time.
 type RedactWriter struct {
-	r     *Redactor
-	w     io.Writer
-	state ahocorasick.State
-
-	pending []byte // pending[off:] are the bytes from offset base not yet written
-	off     int
-	base    int64  // stream offset of pending[off]
-	end     int64  // stream offset just past pending
-	held    []span // merged matches not yet written, by start
-	masked  int64  // end of the last span written as a mask; -1 if none
-	err     error
+	w      io.Writer
+	mask   []byte
+	layers []layer
+	spans  scan.Spans
+	pend   []byte // the bytes from offset base on, held back
+	base   int64
+	end    int64 // offset just past the last byte given to Write
+	masked int64 // end of the last span written as a mask; -1 if none
+	err    error
 }
 
-type span struct{ start, end int64 }
+// A layer scans for the values of one Redactor of the chain from the
+// writer's Redactor to its root: those it was made with, or those added
+// to it.
+type layer struct {
+	r     *Redactor // for added values; nil for the fixed ones
+	added *extraValues
+	sc    *scan.Scanner // nil if there is nothing to find
+}
 
 // Format prints nothing of the bytes held back, which may be the start of
 // a value.
@@ -164,7 +211,35 @@ func (w *RedactWriter) Format(f fmt.State, _ rune) { io.WriteString(f, "secrets.
 
 // NewWriter returns a RedactWriter that writes to w.
 func (r *Redactor) NewWriter(w io.Writer) *RedactWriter {
-	return &RedactWriter{r: r, w: w, masked: -1}
+	rw := &RedactWriter{w: w, mask: r.mask, masked: -1}
+	for n := r; n != nil; n = n.parent {
+		if n.set != nil {
+			rw.layers = append(rw.layers, layer{sc: scan.NewScanner(n.set)})
+		}
+		rw.layers = append(rw.layers, layer{r: n})
+	}
+	rw.refresh()
+	return rw
+}
+
+// refresh picks up values added since the last call, and scans for them
+// the bytes held back.
+func (w *RedactWriter) refresh() {
+	for i := range w.layers {
+		l := &w.layers[i]
+		if l.r == nil {
+			continue
+		}
+		cur := l.r.extra.Load()
+		if cur == l.added {
+			continue
+		}
+		l.added, l.sc = cur, nil
+		if cur != nil && cur.set != nil {
+			l.sc = scan.NewScanner(cur.set)
+			l.sc.Scan(w.pend, w.base, &w.spans)
+		}
+	}
 }
 
 // Write masks p and writes what is final. It returns len(p) unless the
@@ -173,14 +248,21 @@ func (w *RedactWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
+	w.refresh()
 	start := w.end
-	w.pending = append(w.pending, p...)
+	for _, l := range w.layers {
+		if l.sc != nil {
+			l.sc.Scan(p, start, &w.spans)
+		}
+	}
 	w.end += int64(len(p))
-	w.state = w.r.m.Scan(w.state, p, func(i, n int) {
-		e := start + int64(i) + 1
-		w.match(e-int64(n), e)
-	})
-	w.emit(w.end - int64(max(w.r.m.MaxLen()-1, 0)))
+	hold := w.end
+	for _, l := range w.layers {
+		if l.sc != nil {
+			hold = l.sc.Hold(hold)
+		}
+	}
+	w.emit(hold, p, start)
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -193,8 +275,14 @@ func (w *RedactWriter) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	w.emit(w.end)
-	w.state = 0
+	w.refresh()
+	for _, l := range w.layers {
+		if l.sc != nil {
+			l.sc.Finish(w.end, &w.spans)
+		}
+	}
+	w.emit(w.end, nil, w.end)
+	w.spans.Reset()
 	w.masked = -1
 	return w.err
 }
@@ -202,55 +290,48 @@ func (w *RedactWriter) Flush() error {
 // Close flushes. It does not close the underlying writer.
 func (w *RedactWriter) Close() error { return w.Flush() }
 
-// match records a match [s, e). Matches arrive in order of their ends.
-func (w *RedactWriter) match(s, e int64) {
-	if w.masked >= 0 && s <= w.masked {
-		// Overlaps or touches the span already written as a mask: extend
-		// it, silently. Held spans all start after that mask and end by e,
-		// so this match covers them.
-		if e > w.masked {
-			w.masked = e
-			w.consume(e)
-			w.held = w.held[:0]
+// emit writes the stream up to offset h, and the mask for every span
+// that starts before it; the bytes from base to start are in pend, those
+// from start on in p. It then keeps in pend the bytes not written.
+func (w *RedactWriter) emit(h int64, p []byte, start int64) {
+	pendBase := w.base
+	// raw writes the stream's bytes from w.base to offset to.
+	raw := func(to int64) {
+		if w.base < start && w.base < to {
+			w.write(w.pend[w.base-pendBase : min(to, start)-pendBase])
 		}
-		return
+		if to > start && to > w.base {
+			w.write(p[max(w.base, start)-start : to-start])
+		}
+		w.base = max(w.base, to)
 	}
-	// Merge with the held spans it overlaps or touches (a suffix of them).
-	i := len(w.held)
-	for i > 0 && w.held[i-1].end >= s {
-		i--
-		s = min(s, w.held[i].start)
-	}
-	w.held = append(w.held[:i], span{s, e})
-}
-
-// emit makes final everything before stream offset safe (no match found
-// later can start before it) and writes it, keeping the rest in pending.
-func (w *RedactWriter) emit(safe int64) {
-	for w.base < safe && w.err == nil {
-		if len(w.held) > 0 && w.held[0].start < safe {
-			h := w.held[0]
-			w.write(w.pending[w.off : w.off+int(h.start-w.base)])
-			w.write(w.r.mask)
-			w.masked = h.end
-			w.consume(h.end)
-			w.held = w.held[1:]
+	for w.err == nil {
+		sp, ok := w.spans.First()
+		if !ok || sp.Start >= h {
+			break
+		}
+		w.spans.Pop()
+		if w.masked >= 0 && sp.Start <= w.masked {
+			// It overlaps or touches the span written as a mask last:
+			// extend that, silently.
+			w.masked = max(w.masked, sp.End)
+			w.base = max(w.base, sp.End)
 			continue
 		}
-		w.write(w.pending[w.off : w.off+int(safe-w.base)])
-		w.consume(safe)
+		raw(sp.Start)
+		w.write(w.mask)
+		w.masked = sp.End
+		w.base = sp.End
 	}
-	// Keep the held-back tail at the front of the buffer, so that it is
-	// reused instead of growing.
-	n := copy(w.pending, w.pending[w.off:])
-	w.pending, w.off = w.pending[:n], 0
-}
-
-// consume skips pending bytes before stream offset to.
-func (w *RedactWriter) consume(to int64) {
-	if to > w.base {
-		w.off += int(to - w.base)
-		w.base = to
+	if w.err == nil && w.base < h {
+		raw(h)
+	}
+	// Keep what is held, at the front of pend.
+	if w.base >= start {
+		w.pend = append(w.pend[:0], p[min(w.base-start, int64(len(p))):]...)
+	} else {
+		n := copy(w.pend, w.pend[w.base-pendBase:])
+		w.pend = append(w.pend[:n], p...)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,6 +94,25 @@ func TestRedactMinLength(t *testing.T) {
 	}
 }
 
+// ExampleRedactor_forms shows the table of the Redactor's doc.
+func ExampleRedactor_forms() {
+	r := secrets.NewRedactor([][]byte{[]byte(`it's "x"`)}, nil)
+	for _, s := range []string{`it's "x"`, "aXQncyAieCI=", "AGl0J3MgIngi", "AABpdCdzICJ4Ig==",
+		"it%27s+%22x%22", `"it's \"x\""`, `'it\'s "x"'`, `it\'s\ \"x\"`, `'it'\''s "x"'`} {
+		fmt.Printf("%-19s %s\n", s, r.RedactString(s))
+	}
+	// Output:
+	// it's "x"            ***
+	// aXQncyAieCI=        ***=
+	// AGl0J3MgIngi        AG***
+	// AABpdCdzICJ4Ig==    AAB***==
+	// it%27s+%22x%22      ***
+	// "it's \"x\""        "***"
+	// 'it\'s "x"'         '***'
+	// it\'s\ \"x\"        ***
+	// 'it'\''s "x"'       '***'
+}
+
 // splitWrites writes text to a RedactWriter in the given pieces.
 func splitWrites(t testing.TB, r *secrets.Redactor, text []byte, cuts []int) []byte {
 	var out bytes.Buffer
@@ -111,11 +132,21 @@ func splitWrites(t testing.TB, r *secrets.Redactor, text []byte, cuts []int) []b
 }
 
 func TestRedactStreamingEqualsOneShot(t *testing.T) {
-	values := [][]byte{[]byte("abcdef"), []byte("defghi"), []byte("s3cr3t-t0k3n"), []byte("line one\nline two")}
+	values := [][]byte{[]byte("abcdef"), []byte("defghi"), []byte("s3cr3t-t0k3n"), []byte("line one\nline two"), []byte("it's a \"p+w\"/%")}
 	r := secrets.NewRedactor(values, nil)
+	wrapped := base64.StdEncoding.EncodeToString([]byte("xs3cr3t-t0k3n and more"))
 	text := []byte("x abcdefghi y s3cr3t-t0k3n z " + base64.StdEncoding.EncodeToString([]byte("s3cr3t-t0k3n")) +
-		" line two; abcdefdefghiabcdef; czNjcjN0LXQwazNu s3cr3t")
+		" line two; abcdefdefghiabcdef; czNjcjN0LXQwazNu s3cr3t " + wrapped[:9] + "\r\n" + wrapped[9:] +
+		" 'it'\\''s a \"p+w\"/%' it%27s+a+%22p%2Bw%22%2F%25 \"it's a \\\"p+w\\\"\\/%\" s3cr3t-t0k")
 	want := r.Redact(text)
+	for _, leak := range []string{"s3cr3t-t0k3n", "czNjcjN0LXQwazNu", "p%2Bw", "line two"} {
+		if bytes.Contains(want, []byte(leak)) {
+			t.Fatalf("%q shows %q", want, leak)
+		}
+	}
+	if revealsBase64(want, []byte("s3cr3t-t0k3n"), 8) {
+		t.Fatalf("%q decodes to the value", want)
+	}
 	for i := 0; i <= len(text); i++ {
 		for j := i; j <= len(text); j += 3 {
 			if got := splitWrites(t, r, text, []int{i, j}); !bytes.Equal(got, want) {
@@ -133,8 +164,9 @@ func TestRedactStreamingEqualsOneShot(t *testing.T) {
 	}
 }
 
-// TestRedactHoldsBackLittle: memory stays bounded by the longest pattern,
-// even for an endless run of one value.
+// TestRedactHoldsBackLittle: memory stays bounded by the longest form of
+// a value, even for an endless run of one value, and text that starts
+// nothing is not held at all.
 func TestRedactHoldsBackLittle(t *testing.T) {
 	value := []byte("0123456789abcdef")
 	r := secrets.NewRedactor([][]byte{value}, nil)
@@ -145,20 +177,101 @@ func TestRedactHoldsBackLittle(t *testing.T) {
 		chunk := []byte(strings.Repeat("plain text without secrets ", 37))
 		w.Write(chunk)
 		written += len(chunk)
-		// The longest pattern is a URL-escaped or base64 form, at most a
-		// few times the value's length.
-		if held := written - out.Len(); held < 0 || held >= 4*len(value) {
+		if held := secrets.HeldBack(w); held != 0 || out.Len() != written {
 			t.Fatalf("holding back %d bytes", held)
 		}
 	}
 	w.Flush()
 	out.Reset()
+	most := 0
 	for range 1000 {
 		w.Write(value)
+		most = max(most, secrets.HeldBack(w))
 	}
 	w.Close()
 	if out.String() != "***" {
 		t.Fatalf("a run of the value: %q", out.String())
+	}
+	if most > len(value) {
+		t.Fatalf("held back %d bytes of a run of a %d-byte value", most, len(value))
+	}
+	// The longest form: every byte escaped as \u00XX.
+	var esc strings.Builder
+	for _, c := range value {
+		fmt.Fprintf(&esc, "\\u%04x", c)
+	}
+	most = 0
+	for _, c := range []byte(esc.String()) {
+		w.Write([]byte{c})
+		most = max(most, secrets.HeldBack(w))
+	}
+	w.Write([]byte("\n"))
+	w.Close()
+	if !strings.HasSuffix(out.String(), "******\n") || most > 6*len(value) {
+		t.Fatalf("escaped: held back %d bytes; wrote %q", most, out.String())
+	}
+	t.Logf("most held back: %d bytes, for a value of %d", most, len(value))
+
+	// Output that repeats a periodic value's start without end is masked
+	// as it comes, not held.
+	periodic := append(bytes.Repeat([]byte("ab"), 100), '!')
+	w = secrets.NewRedactor([][]byte{periodic}, nil).NewWriter(&out)
+	out.Reset()
+	for range 5000 {
+		w.Write(bytes.Repeat([]byte("ab"), 37))
+		if held := secrets.HeldBack(w); held > len(periodic) {
+			t.Fatalf("holding back %d bytes", held)
+		}
+	}
+	w.Close()
+	if out.String() != "***" {
+		t.Fatalf("the run of the value's start: %.40q", out.String())
+	}
+}
+
+// TestRedactPassesOutputAtOnce: output reaches the underlying writer in
+// the Write that brings it, except bytes that may still start a secret,
+// which wait only until the next byte decides.
+func TestRedactPassesOutputAtOnce(t *testing.T) {
+	r := secrets.NewRedactor([][]byte{[]byte("hunter2hunter2"), pemKey()}, nil)
+	var out bytes.Buffer
+	w := r.NewWriter(&out)
+	written := ""
+	for _, line := range []string{
+		"build step 1 ok\n",
+		"Downloading dependencies... done\n",
+		"go: finding module for package github.com/x/y\n",
+		"=== RUN   TestSomething\n",
+		"--- PASS: TestSomething (0.00s)\n",
+		"step 3/5: 42 files, 1.2 MB\n",
+		"ok  \tgithub.com/x/y\t0.123s\n",
+		"PASS\n",
+		"{\"level\":\"info\",\"msg\":\"listening\",\"port\":8080}\n",
+		"warning: 'foo' is deprecated; use 100% of \\bar\n",
+		"line with no newline at the end.",
+	} {
+		w.Write([]byte(line))
+		written += line
+		if out.String() != written {
+			t.Fatalf("after %q, the writer has %q", line, out.String())
+		}
+	}
+	// Bytes that may start a value wait, and go as soon as one rules it
+	// out; a completed value is masked.
+	for _, step := range []struct{ write, want string }{
+		{" the password is hunter", " the password is "},
+		{"s", "hunters"},
+		{"\nhunter2hun", "\n"},
+		{"ter2\n", "***\n"},
+		{"-----BEGIN PRIVATE", ""},
+		{" KEY", ""},
+		{"S\n", "-----BEGIN PRIVATE KEYS\n"},
+	} {
+		before := out.Len()
+		w.Write([]byte(step.write))
+		if got := out.String()[before:]; got != step.want {
+			t.Fatalf("after %q: wrote %q, want %q", step.write, got, step.want)
+		}
 	}
 }
 
@@ -187,12 +300,15 @@ func TestRedactWriterError(t *testing.T) {
 
 // FuzzRedact: for any text, any values and any split of the text into
 // writes, the streamed output equals the one-shot output and holds none of
-// the values.
+// the values; and the first value's encodings put into the text do not
+// show either.
 func FuzzRedact(f *testing.F) {
 	f.Add([]byte("x abcdefghi y abcdef"), []byte("abcdef"), []byte("defghi"), uint16(3), uint16(9))
 	f.Add([]byte("aaaaaaaaaaaaaaaaaaaaaaa"), []byte("aaaaaa"), []byte("aaaaaaaaa"), uint16(1), uint16(2))
 	f.Add([]byte("token=czNjcjN0LXQwazNu&x"), []byte("s3cr3t-t0k3n"), []byte("zzzzzz"), uint16(10), uint16(15))
 	f.Add([]byte("a\nline one\nline two\n"), []byte("line one\nline two"), []byte("q"), uint16(5), uint16(6))
+	f.Add([]byte("it%27s 'it'\\''s' \\u00e9\\\\"), []byte("it's é\\ \"x\"\x1b"), []byte("%%%%%%"), uint16(4), uint16(30))
+	f.Add([]byte("SGVsbG8g\r\nd29ybGQ= \xff\xfe"), []byte("\xff\xfe\x80abc+/"), []byte("Hello world"), uint16(8), uint16(12))
 	f.Fuzz(func(t *testing.T, text, v1, v2 []byte, cut1, cut2 uint16) {
 		// The mask's own character in a value could be rebuilt from the
 		// mask and its neighbours; the documentation says so.
@@ -200,20 +316,62 @@ func FuzzRedact(f *testing.F) {
 			return
 		}
 		r := secrets.NewRedactor([][]byte{v1, v2}, nil)
-		want := r.Redact(text)
-		a, b := int(cut1)%(len(text)+1), int(cut2)%(len(text)+1)
-		if a > b {
-			a, b = b, a
+		redact := func(text []byte) []byte {
+			want := r.Redact(text)
+			a, b := int(cut1)%(len(text)+1), int(cut2)%(len(text)+1)
+			if got := splitWrites(t, r, text, []int{min(a, b), max(a, b)}); !bytes.Equal(got, want) {
+				t.Fatalf("%q split at %d, %d: %q, one shot %q", text, min(a, b), max(a, b), got, want)
+			}
+			for _, v := range [][]byte{v1, v2} {
+				if len(v) >= 6 && bytes.Contains(want, v) {
+					t.Fatalf("output %q holds value %q", want, v)
+				}
+			}
+			return want
 		}
-		if got := splitWrites(t, r, text, []int{a, b}); !bytes.Equal(got, want) {
-			t.Fatalf("split at %d, %d: %q, one shot %q", a, b, got, want)
+		redact(text)
+		if len(v1) < 6 {
+			return
 		}
-		for _, v := range [][]byte{v1, v2} {
-			if len(v) >= 6 && bytes.Contains(want, v) {
-				t.Fatalf("output %q holds value %q", want, v)
+		at := int(cut1) % (len(text) + 1)
+		for _, form := range fuzzForms(v1) {
+			// A space after the text ends any escape it leaves open, which
+			// could take in the form's first bytes (documented).
+			t2 := slices.Concat(text[:at], []byte(form.text), text[at:])
+			if !strings.HasPrefix(form.name, "base64") {
+				t2 = slices.Concat(text[:at], []byte(" "+form.text), text[at:])
+			}
+			if out := redact(t2); bytes.Contains(out, []byte(form.shows)) {
+				t.Fatalf("%q: %s %q shows in %q", v1, form.name, form.shows, out)
 			}
 		}
 	})
+}
+
+// fuzzForms returns forms of v, and what of each must not show once
+// masked.
+func fuzzForms(v []byte) []struct{ name, text, shows string } {
+	quoted := "'" + strings.ReplaceAll(string(v), "'", `'\''`) + "'"
+	j, _ := json.Marshal(string(v))
+	b64 := func(prefix string) string { return base64.StdEncoding.EncodeToString(append([]byte(prefix), v...)) }
+	var wrapped strings.Builder
+	for i, c := range b64("") {
+		if i > 0 && i%5 == 0 {
+			wrapped.WriteString("\r\n")
+		}
+		wrapped.WriteRune(c)
+	}
+	return []struct{ name, text, shows string }{
+		{"query escape", url.QueryEscape(string(v)), url.QueryEscape(string(v))},
+		{"path escape", url.PathEscape(string(v)), url.PathEscape(string(v))},
+		{"json", string(j), string(j[1 : len(j)-1])},
+		{"go quote", strconv.Quote(string(v)), strconv.Quote(string(v))[1:]},
+		{"shell quote", quoted, quoted},
+		{"base64", b64(""), strings.TrimRight(b64(""), "=")},
+		{"base64 after a byte", b64("x"), strings.TrimRight(b64("x"), "=")[2:]},
+		{"base64 after two bytes", b64("xy"), strings.TrimRight(b64("xy"), "=")[3:]},
+		{"base64 wrapped", wrapped.String(), strings.TrimRight(wrapped.String(), "=")},
+	}
 }
 
 // benchValues returns tokens shaped like real ones: a third with GitHub's
@@ -283,13 +441,39 @@ func BenchmarkRedact(b *testing.B) {
 	}
 }
 
-// BenchmarkNewRedactor: building a Redactor per job.
-func BenchmarkNewRedactor(b *testing.B) {
+// BenchmarkRedactEscaped: output full of escaped and encoded text (JSON
+// with escapes, URL-encoded queries, base64 blobs wrapped at 76 columns,
+// shell traces), where the decoding views are on most of the time.
+func BenchmarkRedactEscaped(b *testing.B) {
 	vals := benchValues(100)
-	b.ReportAllocs()
-	for range b.N {
-		secrets.NewRedactor(vals, nil)
+	var buf bytes.Buffer
+	for i := 0; buf.Len() < 1<<20; i++ {
+		v := vals[i%len(vals)]
+		fmt.Fprintf(&buf, "{\"level\":\"debug\",\"msg\":\"req \\\"%d\\\" \\u00e9\\t\\\\path\",\"url\":\"/a?q=x%%20y%%2Fz&n=%d\"}\n", i, i)
+		fmt.Fprintf(&buf, "+ curl -H 'it'\\''s %d' %s\n", i, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{byte(i)}, 60)))
+		if i%50 == 0 {
+			fmt.Fprintf(&buf, "{\"token\":%q}\n", v)
+		}
 	}
+	text := buf.Bytes()
+	r := secrets.NewRedactor(vals, nil)
+	pairs := make([]string, 0, 2*len(vals))
+	for _, v := range vals {
+		pairs = append(pairs, string(v), "***")
+	}
+	rep := strings.NewReplacer(pairs...)
+	s := string(text)
+	b.SetBytes(int64(len(text)))
+	compare(b, func() error {
+		w := r.NewWriter(discard{})
+		for off := 0; off < len(text); off += 32 << 10 {
+			w.Write(text[off:min(off+32<<10, len(text))])
+		}
+		return w.Close()
+	}, func() error {
+		_, err := rep.WriteString(discard{}, s)
+		return err
+	})
 }
 
 type discard struct{}
