@@ -5,3 +5,6 @@ package secrets
 func PostgresQueries(s *PostgresStore) map[string]string {
 	return map[string]string{"Env": s.q.env, "EnvAudited": s.q.envAuditedRelaxed, "Lookup": s.q.lookup, "List": s.q.list, "History": s.q.history}
 }
+
+// ExecLimit exposes the room execve gives arguments and environment.
+func ExecLimit() int64 { return execLimit() }

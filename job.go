@@ -2,14 +2,176 @@ package secrets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
+
+// PrepareOptions tune [Manager.Prepare]. A nil *PrepareOptions means the
+// zero value.
+type PrepareOptions struct {
+	// Names, if not nil, are the only secrets the job gets (compared
+	// ignoring case), as a workflow names the secrets it uses: a name the
+	// workspace does not have is ErrNotFound, before anything runs.
+	Names []string
+	// Base is the environment under the secrets, as for Environ. nil means
+	// DefaultBase; the caller's own environment is never used.
+	Base []string
+	// Dir is where the job's private directory for file secrets is made.
+	// "" means os.TempDir().
+	Dir string
+	// Redact tunes the masking; nil means the defaults.
+	Redact *RedactConfig
+	// Masks are more values to mask in the job's output, that are not
+	// secrets of the workspace: a token the platform minted for this job.
+	Masks [][]byte
+}
+
+// A PreparedJob is everything a job needs, made from one read of its
+// workspace: its environment, its file secrets, and a Redactor for exactly
+// those values. Hosts that start the process themselves (in a container,
+// on a remote runner) use it as [Manager.Run] does. Close removes the
+// files; nothing of the job outlives it but what the host copied.
+type PreparedJob struct {
+	// Env is the job's environment: Base with the secrets on top, file
+	// secrets as the paths of their files. It holds values in the clear.
+	Env []string
+	// Dir is the private directory of the file secrets (0700, each file
+	// 0600 and named after its secret), or "" if there are none.
+	Dir string
+	// Expired names the secrets past their Info.Expires that the job got
+	// (or, with Config.Expired ExpiredOmit, did not get).
+	Expired []string
+	// State is the workspace's state the job was prepared from: the audit
+	// trail's inject event records it.
+	State int64
+
+	red  *Redactor
+	once sync.Once
+	err  error
+}
+
+// Redactor returns the Redactor that masks the job's values, its extra
+// masks included.
+func (p *PreparedJob) Redactor() *Redactor { return p.red }
+
+// Close removes the job's file secrets and their directory. It may be
+// called more than once.
+func (p *PreparedJob) Close() error {
+	p.once.Do(func() {
+		if p.Dir != "" {
+			p.err = os.RemoveAll(p.Dir)
+		}
+	})
+	return p.err
+}
+
+// Format prints no values.
+func (p *PreparedJob) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "secrets.PreparedJob(%d variables, dir %q)", len(p.Env), p.Dir)
+}
+
+// Prepare reads the workspace's secrets once (an audited injection, as
+// EnvFor) and makes a job of them: the environment (Environ of opts.Base
+// and the secrets), the files of file secrets in a new private directory,
+// and the Redactor of exactly the values delivered plus opts.Masks. Close
+// the result when the job ends, however it ends.
+//
+// It fails as EnvFor does, and with ErrNotFound for a name of opts.Names
+// the workspace does not have.
+func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) (*PreparedJob, error) {
+	var o PrepareOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionInject, ws)
+	names := o.Names
+	if names != nil {
+		names = validNames(names)
+		if len(names) != len(o.Names) {
+			return nil, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name")
+		}
+		var err error
+		if names, err = m.storedNames(ctx, ws, names); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.authorize(ctx, e, names...); err != nil {
+		return nil, err
+	}
+	r, err := m.readEnv(ctx, e, names)
+	if err != nil {
+		return nil, err
+	}
+	p := &PreparedJob{Expired: r.expired, State: r.state}
+	vars := make([]string, 0, len(r.items))
+	for _, it := range r.items {
+		if !it.file {
+			vars = append(vars, it.kv)
+			continue
+		}
+		if p.Dir == "" {
+			if p.Dir, err = os.MkdirTemp(o.Dir, "secrets-job-"); err != nil {
+				return nil, wrapf(err, "job files")
+			}
+		}
+		path := filepath.Join(p.Dir, it.name())
+		if err := os.WriteFile(path, []byte(it.value()), 0o600); err != nil {
+			p.Close()
+			return nil, wrapf(err, "job file of %s", it.name())
+		}
+		vars = append(vars, it.name()+"="+path)
+	}
+	base := o.Base
+	if base == nil {
+		base = DefaultBase()
+	}
+	p.Env = Environ(base, vars)
+	p.red = m.redactor(ws, r, o.Redact).With(o.Masks...)
+	return p, nil
+}
+
+// redactor returns the Redactor of a read's values, shared by the jobs
+// prepared from the same state of the workspace with the same names.
+func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
+	key := redactorKey{ws: ws, state: r.state}
+	if cfg != nil {
+		key.cfg = *cfg
+	}
+	var names strings.Builder
+	for _, it := range r.items {
+		names.WriteString(it.kv[:it.nameLen+1])
+	}
+	key.names = names.String()
+	if red, ok := m.redactors.Get(key); ok {
+		return red
+	}
+	values := make([][]byte, len(r.items))
+	for i, it := range r.items {
+		values[i] = []byte(it.value())
+	}
+	red := NewRedactor(values, cfg)
+	m.redactors.Add(key, red)
+	return red
+}
+
+// redactorKey names the Redactor of one read of a workspace.
+type redactorKey struct {
+	ws    string
+	state int64
+	names string
+	cfg   RedactConfig
+}
+
+// redactorCacheSize bounds the Redactors a Manager keeps for reuse.
+const redactorCacheSize = 64
 
 // A Job is a command to run for a workspace with [Manager.Run].
 type Job struct {
@@ -23,19 +185,37 @@ type Job struct {
 	// Base is the environment under the secrets, as for Environ. nil means
 	// DefaultBase; the caller's own environment is never used.
 	Base []string
+	// Names, if not nil, are the only secrets the job gets (see
+	// PrepareOptions.Names).
+	Names []string
+	// Files is where the job's private directory for file secrets is
+	// made; "" means os.TempDir().
+	Files string
 	// Stdin feeds the job; nil means no input (the null device).
 	Stdin io.Reader
-	// Stdout and Stderr receive the job's output with every secret value
-	// of the workspace masked (see Redactor); nil discards it.
+	// Stdout and Stderr receive the job's output with every value the job
+	// got, and every extra mask, masked (see Redactor). Output is passed
+	// on as soon as it cannot be the start of a value. The same writer may
+	// be given as both: it is then written by one goroutine at a time, in
+	// the order the job wrote. nil discards the output.
 	Stdout, Stderr io.Writer
 	// Redact tunes the masking; nil means the defaults.
 	Redact *RedactConfig
-	// WaitDelay bounds how long Run waits for the job's output after it
-	// exits or is killed (its own children may hold it open). Default 5s.
-	WaitDelay time.Duration
+	// Masks are more values to mask, that are not secrets of the
+	// workspace (a token the platform minted for this job); Mask adds
+	// more while the job runs.
+	Masks [][]byte
+	// Mask, if not nil, receives a function that adds values to mask
+	// while the job runs (from any goroutine), once the job is prepared.
+	Mask func(add func(values ...[]byte))
+	// Grace is how long what is left of the job's process group gets
+	// after its main process exits (or ctx ends), between SIGTERM and
+	// SIGKILL. Default 2 seconds.
+	Grace time.Duration
 	// Signals, if not nil, are passed on to the job's process group while
 	// it runs (e.g. from signal.Notify, so that an operator's Ctrl-C or a
-	// SIGTERM reaches the job as it would a child of a shell).
+	// SIGTERM reaches the job as it would a child of a shell). A closed
+	// channel stops the forwarding.
 	Signals <-chan os.Signal
 }
 
@@ -45,119 +225,71 @@ type JobResult struct {
 	ExitCode int
 	// Signal is the signal that ended the job, or nil.
 	Signal os.Signal
+	// Expired names the secrets past their expiry that the job got (see
+	// PreparedJob.Expired).
+	Expired []string
 }
 
-// Run runs a job with the workspace's secrets in its environment and
-// waits for it. Its stdout and stderr pass through separate RedactWriters,
-// so a value printed in pieces, base64-encoded or escaped does not reach
-// them (values shorter than RedactConfig.MinLength excepted).
+// Run prepares a job from one read of the workspace (see Prepare), runs
+// it, and waits for it. Its output passes through RedactWriters: a value
+// printed whole, in pieces, base64-encoded or escaped does not reach the
+// writers (values shorter than RedactConfig.MinLength excepted), and
+// output that cannot be the start of a value is passed on at once.
+//
+// The job runs in a process group of its own. When its main process
+// exits, what is left of the group (a daemon it started, say) gets
+// SIGTERM, then SIGKILL after Job.Grace: no process of the group, which
+// holds the secrets in its environment, outlives Run. (A process that
+// leaves the group on purpose, with setsid, is not followed.) The job's
+// file secrets are removed when Run returns, however it returns; a panic
+// of an output writer is raised again in the caller once everything is
+// cleaned up.
 //
 // A job that runs and exits, with any status or signal, gives a JobResult
 // and a nil error. An error means the job did not run or did not finish:
-// the workspace could not be read (e.g. ErrDecrypt), its environment is
-// over the kernel's limits (ErrTooLarge, before exec is tried), the
-// program could not be started, or ctx was done, in which case the job's
-// process group is killed and the error wraps ctx.Err().
+// the workspace could not be read (e.g. ErrDecrypt), its arguments and
+// environment are over the kernel's limits (ErrTooLarge, before exec is
+// tried), the program could not be started, an output writer failed, or
+// ctx was done, in which case the job's process group is ended and the
+// error wraps ctx.Err().
 func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error) {
-	secretsEnv, err := m.EnvFor(ctx, ws)
+	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks})
 	if err != nil {
 		return JobResult{}, wrapf(err, "run for workspace %q", ws)
 	}
-	base := job.Base
-	if base == nil {
-		base = DefaultBase()
+	defer p.Close()
+	if job.Mask != nil {
+		job.Mask(p.red.Add)
 	}
-	env := Environ(base, secretsEnv)
-	if err := checkExecSize(job.Path, job.Args, env); err != nil {
-		return JobResult{}, err
-	}
-	red := redactorFor(secretsEnv, job.Redact)
-	cmd := exec.CommandContext(ctx, job.Path, job.Args...)
-	cmd.Env, cmd.Dir, cmd.Stdin = env, job.Dir, job.Stdin
-	killGroup(cmd)
-	cmd.WaitDelay = job.WaitDelay
-	if cmd.WaitDelay <= 0 {
-		cmd.WaitDelay = 5 * time.Second
-	}
-	var outs []*RedactWriter
-	for _, p := range []struct {
-		dst  io.Writer
-		slot *io.Writer
-	}{{job.Stdout, &cmd.Stdout}, {job.Stderr, &cmd.Stderr}} {
-		if p.dst != nil {
-			rw := red.NewWriter(p.dst)
-			outs = append(outs, rw)
-			*p.slot = rw
-		}
-	}
-	runErr := cmd.Start()
-	if runErr == nil {
-		stop := make(chan struct{})
-		if job.Signals != nil {
-			go func() {
-				for {
-					select {
-					case sig := <-job.Signals:
-						signalGroup(cmd.Process, sig)
-					case <-stop:
-						return
-					}
-				}
-			}()
-		}
-		runErr = cmd.Wait()
-		close(stop)
-	}
-	for _, rw := range outs {
-		if err := rw.Flush(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("secrets: job output: %w", err)
-		}
-	}
-	var res JobResult
-	if cmd.ProcessState != nil {
-		res.ExitCode = cmd.ProcessState.ExitCode()
-		res.Signal = exitSignal(cmd.ProcessState)
-	}
-	if ctx.Err() != nil && cmd.ProcessState != nil && !cmd.ProcessState.Success() {
-		return res, fmt.Errorf("secrets: job for workspace %q stopped: %w", ws, ctx.Err())
-	}
-	var exitErr *exec.ExitError
-	if runErr != nil && !errors.As(runErr, &exitErr) {
-		return res, fmt.Errorf("secrets: job for workspace %q: %w", ws, runErr)
+	res, err := runJob(ctx, job, p)
+	res.Expired = p.Expired
+	if err != nil {
+		return res, wrapf(err, "job for workspace %q", ws)
 	}
 	return res, nil
 }
 
 // checkExecSize refuses, before exec is tried, an argument list and
-// environment that execve would reject with E2BIG.
-func checkExecSize(path string, args, env []string) error {
-	total := int64(len(path) + 1)
-	for i, s := range append([]string{path}, args...) {
+// environment that execve would reject with E2BIG: the program's path (as
+// found, which the kernel copies), argv and envp, each string with its
+// NUL and its pointer.
+func checkExecSize(resolved string, argv, env []string) error {
+	total := int64(len(resolved) + 1)
+	for i, s := range argv {
 		if int64(len(s))+1 > MaxEnvString {
-			return fmt.Errorf("secrets: argument %d takes %d bytes, over the %d one may hold: %w", i, len(s)+1, MaxEnvString, ErrTooLarge)
+			return errorf(ErrTooLarge, "argument %d takes %d bytes, over the %d one may hold", i, len(s)+1, MaxEnvString)
 		}
-		total += int64(len(s)) + 1 + 8 // the string, its NUL and its pointer
+		total += int64(len(s)) + 1 + 8
 	}
 	for _, kv := range env {
 		if int64(len(kv))+1 > MaxEnvString {
 			name, _, _ := strings.Cut(kv, "=")
-			return fmt.Errorf("secrets: variable %.64s takes %d bytes, over the %d one may hold: %w", name, len(kv)+1, MaxEnvString, ErrTooLarge)
+			return errorf(ErrTooLarge, "variable %.64s takes %d bytes, over the %d one may hold", name, len(kv)+1, MaxEnvString)
 		}
 		total += int64(len(kv)) + 1 + 8
 	}
 	if limit := execLimit(); total > limit {
-		return fmt.Errorf("secrets: arguments and environment take %d bytes, over the %d the kernel allows: %w", total, limit, ErrTooLarge)
+		return errorf(ErrTooLarge, "arguments and environment take %d bytes, over the %d the kernel allows", total, limit)
 	}
 	return nil
 }
-
-// redactorKey names the Redactor of one read of a workspace.
-type redactorKey struct {
-	ws    string
-	state int64
-	names string
-	cfg   RedactConfig
-}
-
-// redactorCacheSize bounds the Redactors a Manager keeps for reuse.
-const redactorCacheSize = 64

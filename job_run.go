@@ -1,0 +1,231 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// defaultGrace is how long a job's leftover processes get between SIGTERM
+// and SIGKILL.
+const defaultGrace = 2 * time.Second
+
+// A stream copies one of the job's output pipes through a RedactWriter.
+// It keeps reading after its writer fails or panics, so that the job never
+// blocks on a full pipe, and reports what happened at the end.
+type stream struct {
+	r     *os.File
+	w     *RedactWriter
+	done  chan struct{}
+	err   error
+	panic any
+}
+
+func newStream(r *os.File, w *RedactWriter) *stream {
+	s := &stream{r: r, w: w, done: make(chan struct{})}
+	go s.copy()
+	return s
+}
+
+func (s *stream) copy() {
+	defer close(s.done)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.r.Read(buf)
+		if n > 0 && s.err == nil && s.panic == nil {
+			s.write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// write passes b on, turning a panic of the writer into a recorded value.
+func (s *stream) write(b []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.panic = v
+		}
+	}()
+	if _, err := s.w.Write(b); err != nil {
+		s.err = err
+	}
+}
+
+// finish flushes what the writer holds once the pipe is drained.
+func (s *stream) finish() {
+	if s.err == nil && s.panic == nil {
+		defer func() {
+			if v := recover(); v != nil {
+				s.panic = v
+			}
+		}()
+		s.err = s.w.Flush()
+	}
+}
+
+// same reports whether two writers are the same value (false if their
+// dynamic type cannot be compared).
+func same(a, b io.Writer) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return a != nil && a == b
+}
+
+// runJob starts the prepared job and waits for its main process, then ends
+// what is left of its process group and drains its output.
+func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
+	var res JobResult
+	grace := job.Grace
+	if grace <= 0 {
+		grace = defaultGrace
+	}
+	resolved := job.Path
+	if !strings.Contains(resolved, "/") {
+		lp, err := exec.LookPath(resolved)
+		if err != nil {
+			return res, wrapf(err, "start %s", job.Path)
+		}
+		resolved = lp
+	}
+	argv := append([]string{job.Path}, job.Args...)
+	if err := checkExecSize(resolved, argv, p.Env); err != nil {
+		return res, err
+	}
+	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir, Stdin: job.Stdin}
+	setGroup(cmd)
+
+	// Output: pipes of our own (so that Wait returns when the main
+	// process exits, whatever holds them), read through RedactWriters.
+	// One writer given as both streams gets one pipe: the job's bytes in
+	// the order it wrote them, one Write at a time.
+	var streams []*stream
+	var ends []*os.File // our copies of the write ends, closed after start
+	attach := func(dst io.Writer) (*os.File, error) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		streams = append(streams, newStream(r, p.red.NewWriter(dst)))
+		ends = append(ends, w)
+		return w, nil
+	}
+	closeAll := func() {
+		for _, f := range ends {
+			f.Close()
+		}
+	}
+	var err error
+	switch {
+	case same(job.Stdout, job.Stderr):
+		if cmd.Stdout, err = attach(job.Stdout); err == nil {
+			cmd.Stderr = cmd.Stdout
+		}
+	default:
+		if job.Stdout != nil {
+			cmd.Stdout, err = attach(job.Stdout)
+		}
+		if err == nil && job.Stderr != nil {
+			cmd.Stderr, err = attach(job.Stderr)
+		}
+	}
+	if err == nil {
+		err = cmd.Start()
+	}
+	closeAll()
+	if err != nil {
+		for _, s := range streams {
+			<-s.done
+			s.r.Close()
+		}
+		return res, wrapf(err, "start %s", job.Path)
+	}
+	pid := cmd.Process.Pid
+
+	stopped := make(chan struct{})
+	var watchers sync.WaitGroup
+	watchers.Add(1)
+	go func() { // ctx ends the whole group
+		defer watchers.Done()
+		select {
+		case <-ctx.Done():
+			endGroup(pid, grace)
+		case <-stopped:
+		}
+	}()
+	if job.Signals != nil {
+		watchers.Add(1)
+		go func() {
+			defer watchers.Done()
+			for {
+				select {
+				case sig, ok := <-job.Signals:
+					if !ok {
+						return // a closed channel forwards nothing more
+					}
+					signalGroup(pid, sig)
+				case <-stopped:
+					return
+				}
+			}
+		}()
+	}
+	waitErr := cmd.Wait()
+	endGroup(pid, grace) // what the main process left behind
+	close(stopped)
+	watchers.Wait()
+
+	// The pipes close when the last process holding them is gone; one
+	// that left the group keeps them open only until the grace ends.
+	timeout := time.NewTimer(grace)
+	defer timeout.Stop()
+	for _, s := range streams {
+		select {
+		case <-s.done:
+		case <-timeout.C:
+			for _, s := range streams {
+				s.r.Close()
+			}
+			<-s.done
+		}
+	}
+	var outErr error
+	var panicked any
+	for _, s := range streams {
+		s.finish()
+		s.r.Close()
+		if s.panic != nil && panicked == nil {
+			panicked = s.panic
+		}
+		if s.err != nil && outErr == nil {
+			outErr = s.err
+		}
+	}
+	if panicked != nil {
+		p.Close()
+		panic(panicked)
+	}
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+		res.Signal = exitSignal(cmd.ProcessState)
+	}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil && (cmd.ProcessState == nil || !cmd.ProcessState.Success()):
+		return res, wrapf(ctx.Err(), "stopped")
+	case waitErr != nil && !errors.As(waitErr, &exitErr):
+		return res, wrapf(waitErr, "wait")
+	case outErr != nil:
+		return res, wrapf(outErr, "job output")
+	}
+	return res, nil
+}

@@ -1,0 +1,426 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+)
+
+// needProgram skips a test whose real program is missing, except in CI.
+func needProgram(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing in CI", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+// arrivals records when each line reaches the writer.
+type arrivals struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines []string
+	at    []time.Time
+}
+
+func (a *arrivals) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.buf.Write(p)
+	for {
+		line, err := a.buf.ReadString('\n')
+		if err != nil {
+			a.buf.Reset()
+			a.buf.WriteString(line)
+			break
+		}
+		a.lines = append(a.lines, strings.TrimSuffix(line, "\n"))
+		a.at = append(a.at, time.Now())
+	}
+	return len(p), nil
+}
+
+// A build log is watched live: each line a python3 job prints reaches the
+// writer within 50 ms of being printed, with a PEM key and short secrets
+// in the workspace, and no value shows.
+func TestRunStreamsLive(t *testing.T) {
+	py := needProgram(t, "python3")
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "TLS_KEY", string(pemKey()))
+	mustSet(t, m, "ws", "AUTH_TOKEN", "hunter2hunter2")
+	script := `
+import os, sys, time
+for i in range(5):
+    print("step %d at %.6f" % (i, time.time()), flush=True)
+    time.sleep(0.25)
+print("token", os.environ["AUTH_TOKEN"], "at %.6f" % time.time(), flush=True)
+print("BEGIN", "at %.6f" % time.time(), flush=True)
+`
+	var out arrivals
+	if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: py, Args: []string{"-c", script}, Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.lines) != 7 {
+		t.Fatalf("lines: %q", out.lines)
+	}
+	var worst time.Duration
+	for i, line := range out.lines {
+		f := strings.Fields(line)
+		sec, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("line %q", line)
+		}
+		printed := time.Unix(0, int64(sec*1e9))
+		worst = max(worst, out.at[i].Sub(printed))
+	}
+	t.Logf("slowest line reached the writer %v after it was printed", worst)
+	if worst > 50*time.Millisecond {
+		t.Fatalf("a line took %v to reach the writer", worst)
+	}
+	if strings.Contains(strings.Join(out.lines, "\n"), "hunter2") || !strings.Contains(out.lines[5], "token ***") {
+		t.Fatalf("output: %q", out.lines)
+	}
+}
+
+// One writer given as both streams is written by one goroutine at a time
+// (a bytes.Buffer under -race), and holds exactly what the job wrote, in
+// order: over 30 MB, with values masked.
+func TestRunOneWriterForBothStreams(t *testing.T) {
+	py := needProgram(t, "python3")
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "AUTH_TOKEN", "tok_live_Zx81Qm4PaaR7")
+	script := `
+import os, sys
+tok = os.environ["AUTH_TOKEN"]
+for i in range(int(os.environ["LINES"])):
+    line = ("%06d " % i) + "x" * 5000 + "\n"
+    sys.stdout.write(line); sys.stdout.flush()
+    sys.stderr.write("err %06d %s\n" % (i, tok)); sys.stderr.flush()
+`
+	const lines = 6200 // 31 MB, the size at which the shared writer lost data before
+	base := append(secrets.DefaultBase(), fmt.Sprintf("LINES=%d", lines))
+	var out bytes.Buffer
+	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: py, Args: []string{"-c", script}, Base: base, Stdout: &out, Stderr: &out})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	var want bytes.Buffer
+	for i := range lines {
+		fmt.Fprintf(&want, "%06d %s\nerr %06d ***\n", i, strings.Repeat("x", 5000), i)
+	}
+	if out.Len() < 30e6 || !bytes.Equal(out.Bytes(), want.Bytes()) {
+		i := 0
+		for i < min(out.Len(), want.Len()) && out.Bytes()[i] == want.Bytes()[i] {
+			i++
+		}
+		t.Fatalf("output of %d bytes differs from the %d expected at %d: %q, want %q", out.Len(), want.Len(), i,
+			out.Bytes()[max(i-20, 0):min(i+40, out.Len())], want.Bytes()[max(i-20, 0):min(i+40, want.Len())])
+	}
+	// Two writers: each stream in order.
+	var so, se bytes.Buffer
+	if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: py, Args: []string{"-c", script}, Base: base, Stdout: &so, Stderr: &se}); err != nil {
+		t.Fatal(err)
+	}
+	if so.Len() != lines*5008 || se.Len() != lines*15 || strings.Contains(se.String(), "tok_live") {
+		t.Fatalf("separate streams: %d and %d bytes", so.Len(), se.Len())
+	}
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// A job that leaves a daemon behind: Run reports the main process's
+// status with no error, and the daemon (which holds the secrets) is gone
+// when Run returns, even one that ignores SIGTERM.
+func TestRunEndsWhatTheJobLeaves(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "AUTH_TOKEN", "daemon-holds-this")
+	for what, script := range map[string]string{
+		"daemon":              `sleep 30 & echo $! > "$PIDFILE"; exit 0`,
+		"daemon ignores TERM": `(trap '' TERM; exec sleep 30) & echo $! > "$PIDFILE"; exit 4`,
+	} {
+		pidfile := filepath.Join(t.TempDir(), "pid")
+		var out bytes.Buffer
+		start := time.Now()
+		res, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script},
+			Base: append(secrets.DefaultBase(), "PIDFILE="+pidfile), Stdout: &out, Grace: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		want := 0
+		if what == "daemon ignores TERM" {
+			want = 4
+		}
+		if res.ExitCode != want || time.Since(start) > 5*time.Second {
+			t.Fatalf("%s: %+v after %v", what, res, time.Since(start))
+		}
+		b, err := os.ReadFile(pidfile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		for i := 0; alive(pid) && i < 100; i++ { // reaped by init, not by us
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) {
+			if s, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && !strings.Contains(string(s), ") Z ") {
+				t.Fatalf("%s: the daemon %d outlived Run", what, pid)
+			}
+		}
+	}
+}
+
+// A closed Signals channel stops the forwarding: Run does not spin.
+func TestRunClosedSignalsDoesNotSpin(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	sigs := make(chan os.Signal)
+	close(sigs)
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", "sleep 1"}, Signals: sigs})
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	used := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
+	if used > 300*time.Millisecond {
+		t.Fatalf("Run used %v of CPU while the job slept a second", used)
+	}
+}
+
+// The size check counts the program as found in PATH: at the exact limit
+// the job runs, one byte over it is ErrTooLarge before exec.
+func TestRunSizeCheckAtTheLimit(t *testing.T) {
+	truePath := needProgram(t, "true")
+	limit := secrets.ExecLimit()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{MaxEnvBytes: -1})
+	// The kernel copies the path found (len+1), argv[0] "true" (5 + a
+	// pointer) and each "NAME=value" string (len+1 + a pointer).
+	used := int64(len(truePath)+1) + 5 + 8
+	base := []string{}
+	for i := 0; ; i++ {
+		left := limit - used
+		if left <= 0 {
+			break
+		}
+		n := min(left-8-1, 100<<10)
+		if n < 3 {
+			t.Fatalf("cannot fill the last %d bytes", left)
+		}
+		kv := fmt.Sprintf("F%d=", i)
+		if int64(len(kv)) >= n {
+			t.Fatalf("cannot fill the last %d bytes", left)
+		}
+		kv += strings.Repeat("v", int(n)-len(kv))
+		base = append(base, kv)
+		used += int64(len(kv)) + 1 + 8
+	}
+	if used != limit {
+		t.Fatalf("filled %d of %d", used, limit)
+	}
+	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: "true", Base: base})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("at the limit: %+v %v", res, err)
+	}
+	base[len(base)-1] += "v"
+	if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: "true", Base: base}); !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("one byte over the limit: %v", err)
+	}
+}
+
+// File secrets are delivered as files in a private directory (0700, files
+// 0600) named by the variable, their content is masked in the output (each
+// line too), and the directory is gone when Run returns: after success,
+// failure, cancellation, and a panic of an output writer.
+func TestRunFileSecrets(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	kube := "apiVersion: v1\nclusters:\n- cluster: {server: https://k8s.example:6443}\nusers: [token: kube-secret-0001]\n"
+	if _, err := m.Set(ctx, "ws", "KUBECONFIG", []byte(kube), &secrets.SetOptions{Info: &secrets.Info{File: true}}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, m, "ws", "PLAIN", "plain-value-01")
+	parent := t.TempDir()
+	script := `test -f "$KUBECONFIG" || exit 9
+stat -c '%a' "$(dirname "$KUBECONFIG")" "$KUBECONFIG"; basename "$KUBECONFIG"; cat "$KUBECONFIG"; echo "$PLAIN"
+echo "$KUBECONFIG" > ` + parent + `/path`
+	var out bytes.Buffer
+	res, err := m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script}, Stdout: &out, Files: parent})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v: %s", res, err, out.String())
+	}
+	// The file's lines, then PLAIN's value: adjacent matches are one mask.
+	want := "700\n600\nKUBECONFIG\n***\n"
+	if out.String() != want {
+		t.Fatalf("output %q, want %q", out.String(), want)
+	}
+	gone := func(what string) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(parent, "path"))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if _, err := os.Stat(filepath.Dir(strings.TrimSpace(string(b)))); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: the job's directory is still there: %v", what, err)
+		}
+		entries, _ := os.ReadDir(parent)
+		if len(entries) != 1 {
+			t.Fatalf("%s: %d entries left in the parent", what, len(entries))
+		}
+		os.Remove(filepath.Join(parent, "path"))
+	}
+	gone("success")
+	if res, err := m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script + "; exit 3"}, Files: parent}); err != nil || res.ExitCode != 3 {
+		t.Fatalf("failure: %+v %v", res, err)
+	}
+	gone("failure")
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for {
+			if _, err := os.Stat(filepath.Join(parent, "path")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	if _, err := m.Run(cctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script + "; sleep 30"}, Files: parent}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	gone("cancellation")
+	func() {
+		defer func() {
+			if v := recover(); v != "writer exploded" {
+				t.Fatalf("recovered %v", v)
+			}
+		}()
+		m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script}, Files: parent, Stdout: panicWriter{}})
+		t.Fatal("Run returned after its writer panicked")
+	}()
+	gone("a panic of the writer")
+}
+
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("writer exploded") }
+
+// A job can ask for only some secrets (a missing name is an error before
+// anything runs), and mask values that are not secrets of the workspace,
+// given up front or added while it runs.
+func TestRunSubsetAndExtraMasks(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "WANTED", "wanted-value-01")
+	mustSet(t, m, "ws", "OTHER", "other-value-02")
+	var out lockedBuffer
+	ready := make(chan func(...[]byte), 1)
+	script := `echo "W=$WANTED O=${OTHER:-unset} J=$JOB_TOKEN ready."; read go; echo "late $LATE_TOKEN"`
+	r, w, _ := os.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script}, Names: []string{"wanted"},
+			Base:  append(secrets.DefaultBase(), "JOB_TOKEN=minted-for-this-job", "LATE_TOKEN=minted-while-running"),
+			Masks: [][]byte{[]byte("minted-for-this-job")}, Mask: func(add func(...[]byte)) { ready <- add },
+			Stdin: r, Stdout: &out})
+		done <- err
+	}()
+	add := <-ready
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "\n"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			w.Close()
+			t.Fatalf("the first line never arrived; output so far %q", out.String())
+		}
+	}
+	add([]byte("minted-while-running"))
+	w.Write([]byte("go\n"))
+	w.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "W=*** O=unset J=*** ready.\nlate ***\n" {
+		t.Fatalf("output %q", got)
+	}
+	before := len(mustEvents(t, m))
+	if _, err := m.Run(ctx, "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", "echo ran"}, Names: []string{"WANTED", "MISSING"}, Stdout: &out}); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("a missing name: %v", err)
+	}
+	if strings.Contains(out.String(), "ran") {
+		t.Fatal("the job ran without a name it asked for")
+	}
+	if len(mustEvents(t, m)) == before {
+		t.Fatal("the refused job left no event")
+	}
+}
+
+func mustEvents(t *testing.T, m *secrets.Manager) []secrets.Event {
+	t.Helper()
+	es, err := m.Events(context.Background(), secrets.EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// Prepare makes a job from one read, for hosts that start the process
+// themselves: the environment, the files, and a Redactor of exactly the
+// values delivered. Jobs prepared from the same state share one Redactor.
+func TestPrepare(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN", "first-value-001")
+	if _, err := m.Set(ctx, "ws", "CERT", []byte("-----CERT-----"), &secrets.SetOptions{Info: &secrets.Info{File: true}}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Base: []string{"HOME=/work"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if len(p.Env) != 3 || p.Env[0] != "HOME=/work" || p.Env[2] != "TOKEN=first-value-001" || !strings.HasPrefix(p.Env[1], "CERT="+p.Dir+"/") {
+		t.Fatalf("Env %q", p.Env)
+	}
+	if got := p.Redactor().RedactString("a first-value-001 b -----CERT----- c"); got != "a *** b *** c" {
+		t.Fatalf("Redactor: %q", got)
+	}
+	if strings.Contains(fmt.Sprintf("%v %+v", p, p), "first-value") {
+		t.Fatal("a PreparedJob prints a value")
+	}
+	q, err := m.Prepare(ctx, "ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if q.State != p.State {
+		t.Fatalf("two jobs of one state: state %d and %d", p.State, q.State)
+	}
+	mustSet(t, m, "ws", "TOKEN", "second-value-02")
+	r, err := m.Prepare(ctx, "ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := r.Redactor().RedactString("first-value-001 second-value-02"); got != "first-value-001 ***" {
+		t.Fatalf("the next state's Redactor: %q", got)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p.Dir); !errors.Is(err, os.ErrNotExist) || p.Close() != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+}
