@@ -1,18 +1,20 @@
 package kms_test
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"errors"
-	"os"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 	"github.com/dataspace/secrets/ciphertest"
 	"github.com/dataspace/secrets/kms"
-	vault "github.com/hashicorp/vault/api"
 	"github.com/tink-crypto/tink-go/v2/core/registry"
 	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
 )
@@ -81,6 +83,7 @@ func TestURIs(t *testing.T) {
 	}
 	t.Setenv("VAULT_ADDR", "http://127.0.0.1:1")
 	t.Setenv("VAULT_TOKEN", "token-canary-123")
+	t.Setenv("VAULT_MAX_RETRIES", "0") // a closed port: no need to wait for retries
 	for _, u := range []string{"hcvault://127.0.0.1:1/transit/nokeys", "hcvault://127.0.0.1:1/"} {
 		if _, err := kms.NewCipher(ctx, u, nil); err == nil {
 			t.Errorf("malformed Vault key URI %q was accepted", u)
@@ -97,48 +100,391 @@ func TestURIs(t *testing.T) {
 	}
 }
 
-// TestTransit runs against a real Vault or OpenBao server when VAULT_ADDR
-// and VAULT_TOKEN are set, with the transit engine mounted at "transit"
-// (vault secrets enable transit). It creates an aes256-gcm96 key.
-func TestTransit(t *testing.T) {
-	if os.Getenv("VAULT_ADDR") == "" || os.Getenv("VAULT_TOKEN") == "" {
-		t.Skip("VAULT_ADDR and VAULT_TOKEN are not set: no Transit server to test against")
+// The Transit tests run against a real OpenBao server (openbao_test.go):
+// the one scripts/test starts, or a dev server of their own. Every error
+// they meet goes through noSecrets: none may show the token.
+
+// noSecrets fails t if err, printed with any verb, shows the token or
+// one of the plaintexts.
+func noSecrets(t testing.TB, what string, err error, token string, plaintexts ...string) {
+	t.Helper()
+	if err == nil {
+		return
 	}
-	ctx := context.Background()
-	client, err := vault.NewClient(vault.DefaultConfig())
+	for _, s := range []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+		if strings.Contains(s, token) {
+			t.Errorf("%s: the error shows the Vault token: %s", what, strings.ReplaceAll(s, token, "[token]"))
+		}
+		for _, p := range plaintexts {
+			if strings.Contains(s, p) {
+				t.Errorf("%s: the error shows a plaintext", what)
+			}
+		}
+	}
+}
+
+// guarded is a Cipher whose every error is checked by noSecrets: the
+// conformance suite's failures too.
+type guarded struct {
+	c       secrets.Cipher
+	t       testing.TB
+	token   string
+	checked *atomic.Int64
+}
+
+func (g guarded) ID() string { return g.c.ID() }
+
+func (g guarded) Encrypt(ctx context.Context, p, ad []byte) ([]byte, error) {
+	ct, err := g.c.Encrypt(ctx, p, ad)
+	g.check("Encrypt", err)
+	return ct, err
+}
+
+func (g guarded) Decrypt(ctx context.Context, ct, ad []byte) ([]byte, error) {
+	p, err := g.c.Decrypt(ctx, ct, ad)
+	g.check("Decrypt", err)
+	return p, err
+}
+
+func (g guarded) check(what string, err error) {
 	if err != nil {
-		t.Fatal(err)
+		g.checked.Add(1)
+		noSecrets(g.t, what, err, g.token)
 	}
-	newKey := func(t *testing.T) *secrets.RemoteCipher {
-		var b [6]byte
-		rand.Read(b[:])
-		name := "secrets-test-" + hex.EncodeToString(b[:])
-		if _, err := client.Logical().Write("transit/keys/"+name, map[string]any{"type": "aes256-gcm96"}); err != nil {
-			t.Fatalf("create transit key: %v", err)
-		}
-		t.Cleanup(func() {
-			client.Logical().Write("transit/keys/"+name+"/config", map[string]any{"deletion_allowed": true})
-			client.Logical().Delete("transit/keys/" + name)
-		})
-		c, err := kms.NewCipher(ctx, "hcvault://vault/transit/keys/"+name, &kms.Options{VaultClient: client})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+}
+
+// TestTransitConformance runs the ciphertest suite over Transit keys, each
+// built by kms.NewCipher from its hcvault:// URI and the environment
+// (VAULT_ADDR, VAULT_TOKEN), as a host builds it. Transit writes the key
+// version in plain text ("vault:v1:"), so the suite allows changes there
+// that decrypt to exactly the original plaintext; nothing else.
+func TestTransitConformance(t *testing.T) {
+	bao := startOpenBao(t)
+	var checked atomic.Int64
+	ciphertest.RunWithOptions(t, func(t *testing.T) secrets.Cipher {
+		c := bao.Cipher(t, bao.CreateTransitKey(t, newKeyName()))
+		return guarded{c: c, t: t, token: bao.Token, checked: &checked}
+	}, &ciphertest.Options{UnauthenticatedBytes: true})
+	if checked.Load() == 0 {
+		t.Fatal("the suite met no error")
 	}
-	ciphertest.Run(t, func(t *testing.T) secrets.Cipher { return newKey(t) })
-	c := newKey(t)
+	t.Logf("%d errors of the suite checked: none shows the token", checked.Load())
+}
+
+// TestTransitRoundTrip: a workspace key wrapped by a Transit key is
+// unwrapped by another Manager; the Cipher prints no token.
+func TestTransitRoundTrip(t *testing.T) {
+	bao := startOpenBao(t)
+	uri := bao.CreateTransitKey(t, newKeyName())
+	c := bao.Cipher(t, uri)
+	if c.ID() != uri {
+		t.Fatalf("ID %q, want the key URI %q", c.ID(), uri)
+	}
 	roundTrip(t, c)
-	// Associated data is bound: Tink's legacy Vault client would pass it
-	// as "context", which Transit ignores for keys without derivation.
-	ct, err := c.Encrypt(ctx, []byte("plain"), []byte("workspace-a"))
+	if s := fmt.Sprintf("%v %+v %#v %s", c, c, c, c); strings.Contains(s, bao.Token) {
+		t.Fatal("the Cipher prints the token")
+	}
+}
+
+// TestTransitAssociatedData: the associated data reaches Transit as its
+// associated_data parameter, which binds it: a ciphertext made with A
+// does not decrypt with B, nor with none, nor through the HTTP API
+// without it, and does with A.
+func TestTransitAssociatedData(t *testing.T) {
+	bao := startOpenBao(t)
+	name := newKeyName()
+	c := bao.Cipher(t, bao.CreateTransitKey(t, name))
+	ctx := context.Background()
+	ct, err := c.Encrypt(ctx, []byte("ad-bound-plaintext"), []byte("workspace-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Decrypt(ctx, ct, []byte("workspace-b")); !errors.Is(err, secrets.ErrDecrypt) {
-		t.Fatalf("Decrypt with other associated data: %v", err)
+	for _, ad := range [][]byte{[]byte("workspace-b"), nil, []byte("workspace-a\x00")} {
+		p, err := c.Decrypt(ctx, ct, ad)
+		if !errors.Is(err, secrets.ErrDecrypt) || p != nil {
+			t.Fatalf("Decrypt with associated data %q: %v", ad, err)
+		}
+		noSecrets(t, "Decrypt with other associated data", err, bao.Token, "ad-bound-plaintext")
 	}
-	if p, err := c.Decrypt(ctx, ct, []byte("workspace-a")); err != nil || string(p) != "plain" {
-		t.Fatalf("Decrypt: %q %v", p, err)
+	if p, err := c.Decrypt(ctx, ct, []byte("workspace-a")); err != nil || string(p) != "ad-bound-plaintext" {
+		t.Fatalf("Decrypt with the same associated data: %v", err)
+	}
+
+	// The same through Transit's API: the binding is the server's.
+	decrypt := func(fields map[string]any) error {
+		fields["ciphertext"] = string(ct)
+		return bao.Do(ctx, http.MethodPost, "transit/decrypt/"+name, fields, nil)
+	}
+	if err := decrypt(map[string]any{}); err == nil {
+		t.Fatal("Transit decrypted without the associated data")
+	}
+	if err := decrypt(map[string]any{"context": base64.StdEncoding.EncodeToString([]byte("workspace-a"))}); err == nil {
+		t.Fatal("Transit decrypted with the associated data passed as context")
+	}
+	if err := decrypt(map[string]any{"associated_data": base64.StdEncoding.EncodeToString([]byte("workspace-a"))}); err != nil {
+		t.Fatalf("Transit with associated_data: %v", err)
+	}
+}
+
+// TestTransitKeyRotation: after a rotation of the Transit key, ciphertexts
+// made before it still decrypt, new ones use version 2, and a workspace
+// wrapped before it is read by a fresh Manager.
+func TestTransitKeyRotation(t *testing.T) {
+	bao := startOpenBao(t)
+	name := newKeyName()
+	c := bao.Cipher(t, bao.CreateTransitKey(t, name))
+	ctx := context.Background()
+	store := secrets.NewMemoryStore()
+	m, err := secrets.New(store, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("wrapped-at-v1")); err != nil {
+		t.Fatal(err)
+	}
+	old, err := c.Encrypt(ctx, []byte("sealed-at-v1"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(old, []byte("vault:v1:")) {
+		t.Fatalf("before rotation: %.9s...", old)
+	}
+
+	if v := bao.RotateTransitKey(t, name); v != 2 {
+		t.Fatalf("rotated to version %d", v)
+	}
+	cur, err := c.Encrypt(ctx, []byte("sealed-at-v2"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(cur, []byte("vault:v2:")) {
+		t.Fatalf("after rotation: %.9s...", cur)
+	}
+	for ct, want := range map[string]string{string(old): "sealed-at-v1", string(cur): "sealed-at-v2"} {
+		if p, err := c.Decrypt(ctx, []byte(ct), []byte("ad")); err != nil || string(p) != want {
+			t.Fatalf("%.9s... after rotation: %v", ct, err)
+		}
+	}
+	m2, _ := secrets.New(store, c, nil)
+	if s, err := m2.Get(ctx, "ws", "TOKEN"); err != nil || string(s.Value.Reveal()) != "wrapped-at-v1" {
+		t.Fatalf("a workspace wrapped before the rotation: %v", err)
+	}
+}
+
+// TestTransitMinDecryptionVersion: once min_decryption_version passes the
+// version that made a ciphertext, Transit refuses it: Decrypt fails as
+// ErrDecrypt, and its error shows neither the token nor the plaintext.
+// Lowering it again makes the ciphertext decrypt: it was refused, not
+// damaged.
+func TestTransitMinDecryptionVersion(t *testing.T) {
+	bao := startOpenBao(t)
+	name := newKeyName()
+	c := bao.Cipher(t, bao.CreateTransitKey(t, name))
+	ctx := context.Background()
+	store := secrets.NewMemoryStore()
+	m, _ := secrets.New(store, c, nil)
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("wrapped-at-v1")); err != nil {
+		t.Fatal(err)
+	}
+	old, err := c.Encrypt(ctx, []byte("sealed-at-v1"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bao.RotateTransitKey(t, name)
+	cur, err := c.Encrypt(ctx, []byte("sealed-at-v2"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bao.ConfigTransitKey(t, name, map[string]any{"min_decryption_version": 2})
+	if k := bao.TransitKey(t, name); k.MinDecryptionVersion != 2 {
+		t.Fatalf("min_decryption_version %d", k.MinDecryptionVersion)
+	}
+	p, err := c.Decrypt(ctx, old, []byte("ad"))
+	if !errors.Is(err, secrets.ErrDecrypt) || p != nil {
+		t.Fatalf("a version 1 ciphertext under min_decryption_version 2: %v", err)
+	}
+	noSecrets(t, "Decrypt below min_decryption_version", err, bao.Token, "sealed-at-v1")
+	t.Logf("refused: %v", err)
+	m2, _ := secrets.New(store, c, nil)
+	_, err = m2.Get(ctx, "ws", "TOKEN")
+	if !errors.Is(err, secrets.ErrDecrypt) {
+		t.Fatalf("a workspace wrapped at version 1: %v", err)
+	}
+	noSecrets(t, "Get below min_decryption_version", err, bao.Token, "wrapped-at-v1")
+	if p, err := c.Decrypt(ctx, cur, []byte("ad")); err != nil || string(p) != "sealed-at-v2" {
+		t.Fatalf("a version 2 ciphertext: %v", err)
+	}
+
+	bao.ConfigTransitKey(t, name, map[string]any{"min_decryption_version": 1})
+	if p, err := c.Decrypt(ctx, old, []byte("ad")); err != nil || string(p) != "sealed-at-v1" {
+		t.Fatalf("after lowering min_decryption_version: %v", err)
+	}
+}
+
+// TestTransitServerStopped uses a server of its own, makes it stop
+// answering, then kills it: every call returns by its ctx's deadline (or
+// at once, when the connection is refused) with an error that shows
+// neither the token nor any plaintext, and a Manager that has not cached
+// the workspace key reports the failure instead of hanging.
+func TestTransitServerStopped(t *testing.T) {
+	bao := newOpenBao(t)
+	uri := bao.CreateTransitKey(t, newKeyName())
+	c := bao.Cipher(t, uri)
+	ctx := context.Background()
+	store := secrets.NewMemoryStore()
+	m, _ := secrets.New(store, c, nil)
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("value-before-stop")); err != nil {
+		t.Fatal(err)
+	}
+	ct, err := c.Encrypt(ctx, []byte("sealed-before-stop"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plaintexts := []string{"value-before-stop", "sealed-before-stop", "sealed-during-stop"}
+
+	// bounded runs f under a deadline and checks that it fails by then
+	// with a clean error.
+	const deadline = time.Second
+	bounded := func(what string, f func(ctx context.Context) error) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		err := f(ctx)
+		took := time.Since(start)
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		if took > deadline+2*time.Second {
+			t.Fatalf("%s: returned after %v, deadline %v", what, took, deadline)
+		}
+		noSecrets(t, what, err, bao.Token, plaintexts...)
+		t.Logf("%s: %v after %v", what, err, took.Round(time.Millisecond))
+		return err
+	}
+	encrypt := func(ctx context.Context) error {
+		_, err := c.Encrypt(ctx, []byte("sealed-during-stop"), []byte("ad"))
+		return err
+	}
+	decrypt := func(ctx context.Context) error {
+		p, err := c.Decrypt(ctx, ct, []byte("ad"))
+		if p != nil {
+			t.Errorf("Decrypt returned %d bytes with its error", len(p))
+		}
+		return err
+	}
+	get := func(ctx context.Context) error {
+		m2, _ := secrets.New(store, c, nil) // nothing cached: it must ask Transit
+		_, err := m2.Get(ctx, "ws", "TOKEN")
+		return err
+	}
+
+	t.Run("Unresponsive", func(t *testing.T) {
+		resume := bao.Pause(t)
+		for what, f := range map[string]func(context.Context) error{"Encrypt": encrypt, "Decrypt": decrypt, "Get": get} {
+			if err := bounded(what+" while paused", f); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s while paused: %v, want the deadline", what, err)
+			}
+		}
+		resume()
+		if p, err := c.Decrypt(ctx, ct, []byte("ad")); err != nil || string(p) != "sealed-before-stop" {
+			t.Fatalf("Decrypt once resumed: %v", err)
+		}
+	})
+
+	t.Run("Killed", func(t *testing.T) {
+		bao.Stop(t)
+		// The Vault client retries refused connections (twice, a second
+		// apart): the deadline ends the wait.
+		for what, f := range map[string]func(context.Context) error{"Encrypt": encrypt, "Decrypt": decrypt, "Get": get} {
+			bounded(what+" after the kill", f)
+		}
+		// Without retries, the refusal itself comes back at once, and
+		// says what happened.
+		quick := bao.Cipher(t, uri, "VAULT_MAX_RETRIES=0")
+		start := time.Now()
+		_, err := quick.Decrypt(ctx, ct, []byte("ad"))
+		if err == nil || !strings.Contains(err.Error(), "connection refused") || time.Since(start) > time.Second {
+			t.Fatalf("Decrypt without retries after the kill: %v after %v", err, time.Since(start))
+		}
+		noSecrets(t, "Decrypt without retries", err, bao.Token, plaintexts...)
+		_, err = quick.Encrypt(ctx, []byte("sealed-during-stop"), []byte("ad"))
+		if err == nil || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("Encrypt without retries after the kill: %v", err)
+		}
+		noSecrets(t, "Encrypt without retries", err, bao.Token, plaintexts...)
+	})
+}
+
+// TestTransitTokenNeverInErrors provokes every kind of failure a host can
+// meet with Transit and checks that no error shows the token it used: a
+// refused token, a missing key, a malformed or foreign ciphertext, a
+// malformed URI, an unreachable server.
+func TestTransitTokenNeverInErrors(t *testing.T) {
+	bao := startOpenBao(t)
+	ctx := context.Background()
+	name := newKeyName()
+	uri := bao.CreateTransitKey(t, name)
+	c := bao.Cipher(t, uri)
+	ct, err := c.Encrypt(ctx, []byte("token-test-plaintext"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := bao.Cipher(t, bao.CreateTransitKey(t, newKeyName()))
+
+	type failure struct {
+		what  string
+		token string
+		err   error
+	}
+	var failures []failure
+	add := func(what, token string, err error) {
+		if err == nil {
+			t.Errorf("%s: no error", what)
+			return
+		}
+		failures = append(failures, failure{what, token, err})
+	}
+	decryptErr := func(c secrets.Cipher, ct []byte) error {
+		_, err := c.Decrypt(ctx, ct, []byte("ad"))
+		return err
+	}
+
+	// A token the server does not know: it must not be shown either.
+	const canary = "s.token-canary-0123456789abcdef"
+	refused := bao.Cipher(t, uri, "VAULT_TOKEN="+canary)
+	_, err = refused.Encrypt(ctx, []byte("token-test-plaintext"), []byte("ad"))
+	add("Encrypt with a refused token", canary, err)
+	add("Decrypt with a refused token", canary, decryptErr(refused, ct))
+
+	t.Setenv("VAULT_TOKEN", bao.Token)
+	missing, err := kms.NewCipher(ctx, bao.KeyURI(newKeyName()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("Decrypt with a key that does not exist", bao.Token, decryptErr(missing, ct))
+	add("Decrypt of another key's ciphertext", bao.Token, decryptErr(other, ct))
+	add("Decrypt of garbage", bao.Token, decryptErr(c, []byte("vault:v1:bm90IGEgY2lwaGVydGV4dA==")))
+	add("Decrypt of a ciphertext without prefix", bao.Token, decryptErr(c, []byte("not-a-ciphertext")))
+	add("Decrypt of a version that does not exist", bao.Token, decryptErr(c, bytes.Replace(ct, []byte("vault:v1:"), []byte("vault:v9:"), 1)))
+	add("Decrypt with other associated data", bao.Token, func() error { _, err := c.Decrypt(ctx, ct, []byte("da")); return err }())
+	_, err = kms.NewCipher(ctx, "hcvault://"+strings.TrimPrefix(bao.Addr, "http://")+"/transit/nokeys", nil)
+	add("NewCipher with a malformed URI", bao.Token, err)
+
+	t.Setenv("VAULT_ADDR", "http://127.0.0.1:1")
+	t.Setenv("VAULT_MAX_RETRIES", "0")
+	closed, err := kms.NewCipher(ctx, uri, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("Decrypt against a closed port", bao.Token, decryptErr(closed, ct))
+	_, err = closed.Encrypt(ctx, []byte("token-test-plaintext"), []byte("ad"))
+	add("Encrypt against a closed port", bao.Token, err)
+
+	for _, f := range failures {
+		noSecrets(t, f.what, f.err, f.token, "token-test-plaintext")
+		noSecrets(t, f.what, f.err, bao.Token)
+		t.Logf("%s: %v", f.what, f.err)
 	}
 }
