@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -322,11 +324,11 @@ func TestTransitMinDecryptionVersion(t *testing.T) {
 	}
 }
 
-// TestTransitServerStopped uses a server of its own, makes it stop
-// answering, then kills it: every call returns by its ctx's deadline (or
-// at once, when the connection is refused) with an error that shows
-// neither the token nor any plaintext, and a Manager that has not cached
-// the workspace key reports the failure instead of hanging.
+// TestTransitServerStopped: Transit stops answering, then its server is
+// killed (a server of the test's own). Every call returns by its ctx's
+// deadline, or at once when the connection is refused, with an error that
+// shows neither the token nor any plaintext; a Manager that has not
+// cached the workspace key reports the failure instead of hanging.
 func TestTransitServerStopped(t *testing.T) {
 	bao := newOpenBao(t)
 	uri := bao.CreateTransitKey(t, newKeyName())
@@ -343,77 +345,104 @@ func TestTransitServerStopped(t *testing.T) {
 	}
 	plaintexts := []string{"value-before-stop", "sealed-before-stop", "sealed-during-stop"}
 
-	// bounded runs f under a deadline and checks that it fails by then
-	// with a clean error.
+	// each calls Encrypt, Decrypt, and Get through a new Manager (nothing
+	// cached: it must unwrap the workspace key) under a deadline, and
+	// checks that each fails by then with a clean error.
 	const deadline = time.Second
-	bounded := func(what string, f func(ctx context.Context) error) error {
+	each := func(t *testing.T, c secrets.Cipher, check func(what string, err error)) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), deadline)
-		defer cancel()
-		start := time.Now()
-		err := f(ctx)
-		took := time.Since(start)
-		if err == nil {
-			t.Fatalf("%s: no error", what)
+		calls := []struct {
+			what string
+			f    func(ctx context.Context) error
+		}{
+			{"Encrypt", func(ctx context.Context) error {
+				_, err := c.Encrypt(ctx, []byte("sealed-during-stop"), []byte("ad"))
+				return err
+			}},
+			{"Decrypt", func(ctx context.Context) error {
+				p, err := c.Decrypt(ctx, ct, []byte("ad"))
+				if p != nil {
+					t.Errorf("Decrypt returned %d bytes with its error", len(p))
+				}
+				return err
+			}},
+			{"Get", func(ctx context.Context) error {
+				m2, _ := secrets.New(store, c, nil)
+				_, err := m2.Get(ctx, "ws", "TOKEN")
+				return err
+			}},
 		}
-		if took > deadline+2*time.Second {
-			t.Fatalf("%s: returned after %v, deadline %v", what, took, deadline)
+		for _, call := range calls {
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			start := time.Now()
+			err := call.f(ctx)
+			took := time.Since(start)
+			cancel()
+			if err == nil {
+				t.Fatalf("%s: no error", call.what)
+			}
+			if took > deadline+2*time.Second {
+				t.Errorf("%s: returned after %v, deadline %v", call.what, took, deadline)
+			}
+			noSecrets(t, call.what, err, bao.Token, plaintexts...)
+			t.Logf("%s: %v, after %v", call.what, err, took.Round(time.Millisecond))
+			check(call.what, err)
 		}
-		noSecrets(t, what, err, bao.Token, plaintexts...)
-		t.Logf("%s: %v after %v", what, err, took.Round(time.Millisecond))
-		return err
-	}
-	encrypt := func(ctx context.Context) error {
-		_, err := c.Encrypt(ctx, []byte("sealed-during-stop"), []byte("ad"))
-		return err
-	}
-	decrypt := func(ctx context.Context) error {
-		p, err := c.Decrypt(ctx, ct, []byte("ad"))
-		if p != nil {
-			t.Errorf("Decrypt returned %d bytes with its error", len(p))
-		}
-		return err
-	}
-	get := func(ctx context.Context) error {
-		m2, _ := secrets.New(store, c, nil) // nothing cached: it must ask Transit
-		_, err := m2.Get(ctx, "ws", "TOKEN")
-		return err
 	}
 
 	t.Run("Unresponsive", func(t *testing.T) {
-		resume := bao.Pause(t)
-		for what, f := range map[string]func(context.Context) error{"Encrypt": encrypt, "Decrypt": decrypt, "Get": get} {
-			if err := bounded(what+" while paused", f); !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("%s while paused: %v, want the deadline", what, err)
+		// What a hung server looks like from the client: connections are
+		// accepted, and nothing answers.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns []net.Conn
+		var mu sync.Mutex
+		go func() {
+			for {
+				conn, err := l.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, conn)
+				mu.Unlock()
 			}
-		}
-		resume()
-		if p, err := c.Decrypt(ctx, ct, []byte("ad")); err != nil || string(p) != "sealed-before-stop" {
-			t.Fatalf("Decrypt once resumed: %v", err)
-		}
+		}()
+		t.Cleanup(func() {
+			l.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, conn := range conns {
+				conn.Close()
+			}
+		})
+		// The same key URI, and so the same ID, on the silent address.
+		hung := bao.Cipher(t, uri, "VAULT_ADDR=http://"+l.Addr().String())
+		each(t, hung, func(what string, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %v, want the deadline", what, err)
+			}
+		})
 	})
 
 	t.Run("Killed", func(t *testing.T) {
+		if p, err := c.Decrypt(ctx, ct, []byte("ad")); err != nil || string(p) != "sealed-before-stop" {
+			t.Fatalf("before the kill: %v", err)
+		}
 		bao.Stop(t)
 		// The Vault client retries refused connections (twice, a second
 		// apart): the deadline ends the wait.
-		for what, f := range map[string]func(context.Context) error{"Encrypt": encrypt, "Decrypt": decrypt, "Get": get} {
-			bounded(what+" after the kill", f)
-		}
+		each(t, c, func(string, error) {})
 		// Without retries, the refusal itself comes back at once, and
 		// says what happened.
 		quick := bao.Cipher(t, uri, "VAULT_MAX_RETRIES=0")
-		start := time.Now()
-		_, err := quick.Decrypt(ctx, ct, []byte("ad"))
-		if err == nil || !strings.Contains(err.Error(), "connection refused") || time.Since(start) > time.Second {
-			t.Fatalf("Decrypt without retries after the kill: %v after %v", err, time.Since(start))
-		}
-		noSecrets(t, "Decrypt without retries", err, bao.Token, plaintexts...)
-		_, err = quick.Encrypt(ctx, []byte("sealed-during-stop"), []byte("ad"))
-		if err == nil || !strings.Contains(err.Error(), "connection refused") {
-			t.Fatalf("Encrypt without retries after the kill: %v", err)
-		}
-		noSecrets(t, "Encrypt without retries", err, bao.Token, plaintexts...)
+		each(t, quick, func(what string, err error) {
+			if !strings.Contains(err.Error(), "connection refused") {
+				t.Errorf("%s without retries: %v, want the refusal", what, err)
+			}
+		})
 	})
 }
 
