@@ -3,7 +3,7 @@
 # throwaway dev server for the kms module's Transit tests.
 #
 # The tools are looked for in SECRETS_OPENBAO_DIR, by default
-# ../shared/tools/openbao beside the repository. When found,
+# ../shared/tools/openbao beside the repository. When found (openbao_found),
 # SECRETS_OPENBAO_DIR is exported as an absolute path: the Go tests and
 # benchmarks start dedicated servers with it (a server they can stop, a
 # fresh one per benchmark).
@@ -22,12 +22,15 @@ _bao_say() { echo "bao-env: $*" >&2; }
 openbao_addr=''
 openbao_token=''
 _bao_dir=${SECRETS_OPENBAO_DIR:-$(dirname "${BASH_SOURCE[0]}")/../../shared/tools/openbao}
+_bao_found=''
 if [[ -x "$_bao_dir/dev-server" ]]; then
 	SECRETS_OPENBAO_DIR=$(cd "$_bao_dir" && pwd)
 	export SECRETS_OPENBAO_DIR
-else
-	unset SECRETS_OPENBAO_DIR
+	_bao_found=1
 fi
+
+# openbao_found reports whether the tools were found.
+openbao_found() { [[ -n "$_bao_found" ]]; }
 
 # _bao_stop kills the server with process ID $1 listening on port $2, waits
 # until the port is closed, and removes its log $3.
@@ -43,7 +46,7 @@ _bao_stop() {
 
 openbao_start() {
 	local out log
-	if [[ -z "${SECRETS_OPENBAO_DIR:-}" ]]; then
+	if ! openbao_found; then
 		_bao_say "no OpenBao test tools at ${_bao_dir} (set SECRETS_OPENBAO_DIR to the folder holding dev-server)"
 		return 1
 	fi
