@@ -150,7 +150,7 @@ func (b *openBao) Stop(tb testing.TB) {
 
 func (b *openBao) kill(tb testing.TB) {
 	b.stopOnce.Do(func() {
-		if p, err := os.FindProcess(b.pid); err == nil {
+		if p, err := os.FindProcess(b.pid); err == nil && isBao(b.pid) {
 			p.Kill() // an error here means it is gone already
 		}
 		// The process is not our child (dev-server started it): wait for
@@ -166,6 +166,16 @@ func (b *openBao) kill(tb testing.TB) {
 		}
 		tb.Errorf("OpenBao at %s still accepts connections after SIGKILL", b.Addr)
 	})
+}
+
+// isBao reports whether process pid is an OpenBao server, where Linux
+// says (/proc): should the server be gone already, its PID may be reused.
+func isBao(pid int) bool {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		return true // no /proc to ask
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && bytes.Contains(cmdline, []byte("bao\x00server"))
 }
 
 // Do sends a request to the HTTP API (path below /v1/) with the token,

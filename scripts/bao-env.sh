@@ -36,7 +36,10 @@ openbao_found() { [[ -n "$_bao_found" ]]; }
 # until the port is closed, and removes its log $3.
 _bao_stop() {
 	local i
-	kill "$1" 2>/dev/null || true
+	# Only the server: should it be gone already, its PID may be reused.
+	if [[ ! -r /proc/$1/cmdline ]] || tr '\0' ' ' <"/proc/$1/cmdline" | grep -q 'bao server'; then
+		kill "$1" 2>/dev/null || true
+	fi
 	for i in $(seq 1 50); do
 		(: <>"/dev/tcp/127.0.0.1/$2") 2>/dev/null || break
 		sleep 0.1
