@@ -324,11 +324,12 @@ func TestTransitMinDecryptionVersion(t *testing.T) {
 	}
 }
 
-// TestTransitServerStopped: Transit stops answering, then its server is
-// killed (a server of the test's own). Every call returns by its ctx's
-// deadline, or at once when the connection is refused, with an error that
-// shows neither the token nor any plaintext; a Manager that has not
-// cached the workspace key reports the failure instead of hanging.
+// TestTransitServerStopped: Transit stops answering, becomes unreachable
+// and comes back, then its server is killed (a server of the test's
+// own). Every call returns by its ctx's deadline, or at once when the
+// connection fails, with an error that shows neither the token nor any
+// plaintext; a Manager that has not cached the workspace key reports the
+// failure instead of hanging, and reads again once Transit is back.
 func TestTransitServerStopped(t *testing.T) {
 	bao := newOpenBao(t)
 	uri := bao.CreateTransitKey(t, newKeyName())
@@ -425,6 +426,26 @@ func TestTransitServerStopped(t *testing.T) {
 				t.Errorf("%s: %v, want the deadline", what, err)
 			}
 		})
+	})
+
+	t.Run("CutAndRestored", func(t *testing.T) {
+		// Transit unreachable for a while, then back with the same keys:
+		// the calls made meanwhile fail, and the next ones succeed.
+		r := bao.Relay(t)
+		rc := bao.Cipher(t, uri, "VAULT_ADDR="+r.Addr(), "VAULT_MAX_RETRIES=0")
+		if p, err := rc.Decrypt(ctx, ct, []byte("ad")); err != nil || string(p) != "sealed-before-stop" {
+			t.Fatalf("through the relay: %v", err)
+		}
+		r.Cut()
+		each(t, rc, func(string, error) {})
+		r.Restore()
+		if p, err := rc.Decrypt(ctx, ct, []byte("ad")); err != nil || string(p) != "sealed-before-stop" {
+			t.Fatalf("Decrypt once restored: %v", err)
+		}
+		m2, _ := secrets.New(store, rc, nil)
+		if s, err := m2.Get(ctx, "ws", "TOKEN"); err != nil || string(s.Value.Reveal()) != "value-before-stop" {
+			t.Fatalf("Get once restored: %v", err)
+		}
 	})
 
 	t.Run("Killed", func(t *testing.T) {

@@ -12,6 +12,11 @@ package kms_test
 //	own := newOpenBao(t)                // a server of this test alone
 //	own.Stop(t)                         // killed: calls to it fail from now on
 //
+//	r := bao.Relay(t)                   // a proxy in front of the server
+//	c = bao.Cipher(t, uri, "VAULT_ADDR="+r.Addr())
+//	r.Cut()                             // calls fail; the server and its keys live on
+//	r.Restore()                         // and succeed again
+//
 // Environment:
 //   - VAULT_ADDR, VAULT_TOKEN: a server startOpenBao uses instead of
 //     starting one (scripts/test sets them to a dev server it started).
@@ -312,4 +317,99 @@ func (b *openBao) Cipher(tb testing.TB, keyURI string, extraEnv ...string) *secr
 		tb.Fatalf("kms.NewCipher: %v", err)
 	}
 	return c
+}
+
+// A relay is a TCP proxy in front of a server, which a test cuts and
+// restores: while it is cut, calls through it fail as if the server were
+// down, but the server and its in-memory keys live on, so that calls
+// succeed again once it is restored (a killed dev server comes back
+// empty). Reach the server through it with VAULT_ADDR=relay.Addr().
+type relay struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  map[net.Conn]bool
+}
+
+// Relay starts a relay to b; it is closed when tb ends.
+func (b *openBao) Relay(tb testing.TB) *relay {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &relay{l: l, target: strings.TrimPrefix(b.Addr, "http://"), conns: map[net.Conn]bool{}}
+	go r.serve()
+	tb.Cleanup(func() {
+		l.Close()
+		r.Cut()
+	})
+	return r
+}
+
+// Addr returns the relay's address, for VAULT_ADDR.
+func (r *relay) Addr() string { return "http://" + r.l.Addr().String() }
+
+// Cut closes every connection through the relay, and every new one as
+// soon as it is accepted, until Restore.
+func (r *relay) Cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cut = true
+	for c := range r.conns {
+		c.Close()
+	}
+	clear(r.conns)
+}
+
+// Restore lets connections through again.
+func (r *relay) Restore() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cut = false
+}
+
+func (r *relay) serve() {
+	for {
+		in, err := r.l.Accept()
+		if err != nil {
+			return
+		}
+		go r.pipe(in)
+	}
+}
+
+func (r *relay) pipe(in net.Conn) {
+	r.mu.Lock()
+	cut := r.cut
+	r.mu.Unlock()
+	if cut {
+		in.Close()
+		return
+	}
+	out, err := net.DialTimeout("tcp", r.target, 5*time.Second)
+	if err != nil {
+		in.Close()
+		return
+	}
+	r.mu.Lock()
+	if r.cut {
+		r.mu.Unlock()
+		in.Close()
+		out.Close()
+		return
+	}
+	r.conns[in], r.conns[out] = true, true
+	r.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(out, in); done <- struct{}{} }()
+	go func() { io.Copy(in, out); done <- struct{}{} }()
+	<-done
+	in.Close()
+	out.Close()
+	r.mu.Lock()
+	delete(r.conns, in)
+	delete(r.conns, out)
+	r.mu.Unlock()
 }
