@@ -12,9 +12,14 @@
 // in Transit's associated_data parameter, which binds it to AES-GCM keys;
 // Tink's older Vault client sends it as "context", which Transit ignores
 // for keys without derivation, so associated data would bind nothing.
+// That AEAD's calls take no context: NewCipher gives them the caller's, in
+// that a call returns as soon as its ctx ends, while the request it made
+// runs on in the background until the Vault client's own timeout
+// (VAULT_CLIENT_TIMEOUT, 60 seconds by default).
 package kms
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +33,7 @@ import (
 	"github.com/tink-crypto/tink-go-gcpkms/v2/integration/gcpkms"
 	"github.com/tink-crypto/tink-go-hcvault/v2/integration/hcvault"
 	"github.com/tink-crypto/tink-go/v2/core/registry"
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // ErrUnsupported: the key URI names no KMS this package knows.
@@ -96,7 +102,7 @@ func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.Remo
 		if err != nil {
 			return nil, fmt.Errorf("kms: Vault key: %w", err)
 		}
-		return secrets.NewRemoteCipher(id, a), nil
+		return secrets.NewRemoteCipherWithContext(id, withContext{a}), nil
 	}
 	return nil, fmt.Errorf("%w: scheme %q (want aws-kms, gcp-kms or hcvault)", ErrUnsupported, scheme)
 }
@@ -116,4 +122,43 @@ func vaultFromEnv(u *url.URL) (*vault.Client, error) {
 		return nil, fmt.Errorf("kms: Vault client: %w", err)
 	}
 	return client, nil
+}
+
+// withContext bounds the calls of an AEAD that takes no context by the
+// caller's ctx: a call returns ctx's error once ctx ends, and the call
+// itself finishes in the background. Its arguments are copied, since the
+// caller may reuse them once it has returned.
+type withContext struct{ a tink.AEAD }
+
+func (w withContext) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
+	return bounded(ctx, w.a.Encrypt, plaintext, associatedData)
+}
+
+func (w withContext) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+	return bounded(ctx, w.a.Decrypt, ciphertext, associatedData)
+}
+
+func bounded(ctx context.Context, f func(in, ad []byte) ([]byte, error), in, ad []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ctx.Done() == nil { // never canceled: no goroutine needed
+		return f(in, ad)
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1) // buffered: a late result is dropped, not blocked on
+	in, ad = bytes.Clone(in), bytes.Clone(ad)
+	go func() {
+		out, err := f(in, ad)
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
