@@ -220,6 +220,43 @@ func TestEveryWriteIsConditional(t *testing.T) {
 }
 
 // A write-only secret can be created only if absent, write-only from its
+// A replica remembers the secrets it wrote; what another replica did
+// since (delete, destroy and create again, rename) never makes it refuse
+// an editor's write on what it remembers.
+func TestRememberedEntriesNeverRefuse(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		c := newCipher(t)
+		a, other := newManager(t, b.replica(t), c, nil), newManager(t, b.replica(t), c, nil)
+		mustSet(t, a, "ws", "TOKEN", "v1")
+		if _, err := a.Delete(ctx, "ws", "TOKEN", 0); err != nil {
+			t.Fatal(err)
+		}
+		// a remembers TOKEN as deleted; other destroys it and makes a new one.
+		if err := other.Destroy(ctx, "ws", "TOKEN", 0); err != nil {
+			t.Fatal(err)
+		}
+		fresh := mustSet(t, other, "ws", "TOKEN", "v1 again")
+		if _, err := a.Set(ctx, "ws", "TOKEN", []byte("from a"), &secrets.SetOptions{IfRevision: fresh.Revision}); err != nil {
+			t.Fatalf("a Set on the live secret was refused on a remembered one: %v", err)
+		}
+		// a remembers TOKEN live; other renames it away and another takes the name.
+		meta, err := a.Meta(ctx, "ws", "TOKEN")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Rename(ctx, "ws", "TOKEN", "OLD_TOKEN", meta.Revision); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Set(ctx, "ws", "TOKEN", []byte("a new one"), &secrets.SetOptions{IfAbsent: true}); err != nil {
+			t.Fatalf("IfAbsent on a name freed by another replica: %v", err)
+		}
+		if got := mustGet(t, other, "ws", "OLD_TOKEN"); got != "from a" {
+			t.Fatalf("OLD_TOKEN holds %q", got)
+		}
+	})
+}
+
 // first version.
 func TestCreateWriteOnlyIfAbsent(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {

@@ -382,7 +382,8 @@ func (m *Manager) edit(ctx context.Context, e *Event, ws, name string, extra []s
 		if err := backoff(ctx, attempt); err != nil {
 			return Write{}, err
 		}
-		cur, err := m.current(ctx, ws, name, useHint && attempt == 0)
+		hinted := useHint && attempt == 0
+		cur, err := m.current(ctx, ws, name, hinted)
 		if err != nil {
 			return Write{}, err
 		}
@@ -398,6 +399,14 @@ func (m *Manager) edit(ctx context.Context, e *Event, ws, name string, extra []s
 		}
 		w, err := build(cur)
 		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil && hinted {
+			// A remembered entry may be out of date (another replica
+			// changed the secret): refuse only on the Store's.
+			m.hints.Remove(hintKey(ws, name))
+			useHint = false
+			attempt--
 			continue
 		}
 		if err != nil {
