@@ -31,7 +31,7 @@ func roundTrip(t *testing.T, c secrets.Cipher) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("kms-wrapped")); err != nil {
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("kms-wrapped"), nil); err != nil {
 		t.Fatal(err)
 	}
 	m2, _ := secrets.New(s, c, nil)
@@ -241,7 +241,7 @@ func TestTransitKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("wrapped-at-v1")); err != nil {
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("wrapped-at-v1"), nil); err != nil {
 		t.Fatal(err)
 	}
 	old, err := c.Encrypt(ctx, []byte("sealed-at-v1"), []byte("ad"))
@@ -285,7 +285,7 @@ func TestTransitMinDecryptionVersion(t *testing.T) {
 	ctx := context.Background()
 	store := secrets.NewMemoryStore()
 	m, _ := secrets.New(store, c, nil)
-	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("wrapped-at-v1")); err != nil {
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("wrapped-at-v1"), nil); err != nil {
 		t.Fatal(err)
 	}
 	old, err := c.Encrypt(ctx, []byte("sealed-at-v1"), []byte("ad"))
@@ -337,7 +337,7 @@ func TestTransitServerStopped(t *testing.T) {
 	ctx := context.Background()
 	store := secrets.NewMemoryStore()
 	m, _ := secrets.New(store, c, nil)
-	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("value-before-stop")); err != nil {
+	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("value-before-stop"), nil); err != nil {
 		t.Fatal(err)
 	}
 	ct, err := c.Encrypt(ctx, []byte("sealed-before-stop"), []byte("ad"))
