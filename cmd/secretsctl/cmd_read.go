@@ -20,7 +20,7 @@ func (a *app) readCommands() []*cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "search", Usage: "only names that contain `TEXT` (ignoring case)"},
 				&cli.BoolFlag{Name: "deleted", Usage: "list the soft-deleted secrets instead"},
-				&cli.IntFlag{Name: "limit", Usage: "one page of at most `N` (1 to 1000); without it, every page"},
+				&cli.IntFlag{Name: "limit", HideDefault: true, Usage: "one page of at most `N` (1 to 1000); without it, every page"},
 				&cli.StringFlag{Name: "after", Usage: "the page after `NAME` (the next of the previous page)"},
 				jsonFlag(),
 			},
@@ -42,7 +42,7 @@ func (a *app) readCommands() []*cli.Command {
 			Name: "get", Usage: "print a secret's value to stdout, exactly (audited as a reveal; write-only secrets are refused)",
 			ArgsUsage: "WORKSPACE NAME",
 			Flags: []cli.Flag{
-				&cli.Int64Flag{Name: "version", Usage: "a retained `VERSION` instead of the current one"},
+				&cli.Int64Flag{Name: "version", HideDefault: true, Usage: "a retained `VERSION` instead of the current one"},
 				&cli.BoolFlag{Name: "json", Usage: "print the metadata and the value (as a string) as JSON"},
 			},
 			Action: a.with(2, 2, "WORKSPACE NAME", needKey, a.get),

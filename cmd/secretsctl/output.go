@@ -20,7 +20,7 @@ func jsonFlag() cli.Flag {
 
 // ifRevisionFlag is the --if-revision flag of every write.
 func ifRevisionFlag() cli.Flag {
-	return &cli.Int64Flag{Name: "if-revision", Usage: "write only if the secret is still at revision `N` (exit 4 otherwise)"}
+	return &cli.Int64Flag{Name: "if-revision", HideDefault: true, Usage: "write only if the secret is still at revision `N` (exit 4 otherwise)"}
 }
 
 // ifRevision returns --if-revision, refusing a negative one.
