@@ -94,8 +94,10 @@ func TestProgressInLogFile(t *testing.T) {
 	e.run(call{stderr: log}, "rotate", "ws").want(t, 0)
 	b, _ := os.ReadFile(logPath)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if strings.Contains(string(b), "\r") || len(lines) < 5 || len(lines) > 11 ||
-		lines[len(lines)-1] != "rotate ws: 2100/2100 done" || !strings.Contains(lines[0], "%)") {
+	// Lines at tenths of the way (how many depends on the library's batch
+	// size), then the final count.
+	if strings.Contains(string(b), "\r") || len(lines) < 2 || len(lines) > 11 ||
+		lines[len(lines)-1] != "rotate ws: 2100/2100 done" || !strings.HasSuffix(lines[0], "%)") {
 		t.Fatalf("progress in a log file:\n%q", b)
 	}
 }
