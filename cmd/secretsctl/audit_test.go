@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -213,4 +215,29 @@ func TestPurge(t *testing.T) {
 	if r.stdout != "0 deleted secrets destroyed, 0 audit events dropped\n" {
 		t.Fatalf("purge: %q", r.stdout)
 	}
+}
+
+// With --audit-key, writes and reads record keyed fingerprints of values,
+// as the platform's own do.
+func TestAuditKey(t *testing.T) {
+	e := newEnv(t)
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "audit.json")
+	os.WriteFile(file, ak, 0o600)
+	e.ctl("fingerprinted-value", "--audit-key", file, "set", "ws", "A").want(t, 0)
+	e.ctl("plain-value", "set", "ws", "B").want(t, 0)
+	for _, c := range []struct {
+		name string
+		want bool
+	}{{"A", true}, {"B", false}} {
+		evs := e.events("--name", c.name, "--action", "set")
+		if len(evs) != 1 || len(evs[0].Secrets) != 1 || (len(evs[0].Secrets[0].Fingerprint) > 0) != c.want {
+			t.Fatalf("set of %s: fingerprint %v? %+v", c.name, c.want, evs)
+		}
+	}
+	os.WriteFile(file, []byte("not a keyset"), 0o600)
+	e.ctl("", "--audit-key", file, "list", "ws").wantErr(t, 1, "audit key")
 }
