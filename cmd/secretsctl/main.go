@@ -1,53 +1,47 @@
-// Command secretsctl is the operator's tool for a platform's secrets
-// store in Postgres: it generates master keys, migrates the schema, sets,
-// lists and removes secrets, rotates data keys, moves workspace keys to a
-// new master key, and runs a command with a workspace's secrets.
+// Command secretsctl is the operator's tool for a platform's secrets store
+// in Postgres: it generates master keys, migrates the schema, edits and
+// inspects secrets, reads the audit trail, rotates data keys, moves
+// workspace keys to a new master key, and runs a command with a
+// workspace's secrets.
 //
 //	secretsctl keygen --out master-key.json
 //	export DATABASE_URL=postgres://... SECRETS_MASTER_KEY_FILE=master-key.json
 //	secretsctl migrate
-//	printf %s "$TOKEN" | secretsctl set ws-1 AUTH_TOKEN     # the value comes from stdin, never argv
-//	secretsctl list ws-1
+//	secretsctl set ws-1 AUTH_TOKEN                 # prompts without echo on a terminal
+//	printf %s "$TOKEN" | secretsctl set ws-1 AUTH_TOKEN
+//	secretsctl list ws-1                           # needs no master key
+//	secretsctl events --json ws-1 | jq .
 //	secretsctl run ws-1 -- python3 job.py
 //	secretsctl rotate --all
-//	secretsctl --kms aws-kms://arn:... --old-master-key master-key.json rewrap
+//	secretsctl --kms aws-kms://arn:... --old-master-key master-key.json --add-master-key rewrap
 //
-// Exit status: 0 on success; 1 when an operation fails; 2 for a usage
-// error; for run, the command's own status (128+N if signal N ended it).
+// Values are read from stdin (with a prompt on a terminal) or a file,
+// never from the command line. One trailing newline of piped input or of
+// a file is dropped (printf and echo alike give the value), unless --raw.
+//
+// Every command records its actor (--actor; by default "cli:" and the
+// operator's login name) in the audit trail. Commands that decrypt
+// nothing (list, meta, versions, info without flag changes, delete,
+// undelete, destroy, delete-workspace, events, due, purge, migrate) need
+// no master key. Every command that prints data takes --json; the field
+// names are those of the library's types (Meta, VersionMeta, Event,
+// Page, Diff, RotateResult, RewrapResult, KeyInfo, PurgeResult).
+//
+// Exit status: see exitHelp in errors.go, printed by secretsctl --help.
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"os/user"
-	"strings"
 	"syscall"
-	"text/tabwriter"
 
-	"github.com/dataspace/secrets"
-	"github.com/dataspace/secrets/kms"
-	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v3"
 )
-
-// opError marks an error of the operation itself (exit 1), as opposed to
-// a usage error (exit 2).
-type opError struct{ err error }
-
-func (e opError) Error() string { return e.err.Error() }
-func (e opError) Unwrap() error { return e.err }
-
-// exitError carries the status of a command run by "run".
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -55,41 +49,63 @@ func main() {
 	os.Exit(run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run is main without its process-wide effects, for tests.
+// app holds a run's streams and what commands share.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// job is the command line after "--" of "run", and dashdash whether
+	// there was one.
+	job      []string
+	dashdash bool
+	// scrub removes the database URL from what is printed.
+	scrub scrubber
+}
+
+// run is main without its process-wide effects: it runs the command
+// line args and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdin, stdout, stderr)
-	err := app.Run(ctx, args)
-	var ee exitError
-	var oe opError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.As(err, &oe):
-		fmt.Fprintln(stderr, "secretsctl:", oe.err)
-		return 1
-	default:
-		fmt.Fprintln(stderr, "secretsctl:", err)
-		fmt.Fprintln(stderr, "run 'secretsctl --help' for usage")
-		return 2
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.root()
+	args, a.job, a.dashdash = splitJob(root, args)
+	if !a.dashdash && commandName(root, args) == "run" && !wantsHelp(args) {
+		return a.report(usage("run: want WORKSPACE -- COMMAND [ARG...] (the -- is needed)"))
 	}
+	return a.report(root.Run(ctx, args))
+}
+
+// report prints err as one line and returns the exit status.
+func (a *app) report(err error) int {
+	code := exitCode(err)
+	if ce, ok := err.(*codedError); ok && ce.quiet {
+		return code
+	}
+	if err != nil {
+		msg := message(err)
+		if a.scrub == nil {
+			a.scrub = newScrubber(os.Getenv("DATABASE_URL"))
+		}
+		fmt.Fprintln(a.stderr, "secretsctl: "+a.scrub.scrub(msg))
+	}
+	return code
 }
 
 func defaultActor() string {
-	if u, err := user.Current(); err == nil {
+	if u, err := user.Current(); err == nil && u.Username != "" {
 		return "cli:" + u.Username
 	}
 	return "cli"
 }
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
-	return &cli.Command{
-		Name:      "secretsctl",
-		Usage:     "operate a platform's encrypted secrets store",
-		Writer:    stdout,
-		ErrWriter: stderr,
+// root builds the command tree.
+func (a *app) root() *cli.Command {
+	root := &cli.Command{
+		Name:  "secretsctl",
+		Usage: "operate a platform's encrypted secrets store",
+		Description: "Values are read from stdin or --file, never from the command line; one trailing\n" +
+			"newline of piped input or of a file is dropped unless --raw.\n" +
+			"Commands that decrypt nothing need no master key.\n\n" + exitHelp,
+		Writer:    a.stdout,
+		ErrWriter: a.stderr,
 		// Errors are reported by run, which chooses the exit status.
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 		Flags: []cli.Flag{
@@ -97,374 +113,96 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "schema", Value: "secrets", Usage: "Postgres schema of the store", Sources: cli.EnvVars("SECRETS_SCHEMA")},
 			&cli.StringFlag{Name: "master-key", Usage: "master key: a Tink JSON keyset `FILE` (see keygen)", Sources: cli.EnvVars("SECRETS_MASTER_KEY_FILE")},
 			&cli.StringFlag{Name: "kms", Usage: "master key: a KMS key `URI` (aws-kms://, gcp-kms://, hcvault://)", Sources: cli.EnvVars("SECRETS_KMS_URI")},
-			&cli.StringSliceFlag{Name: "old-master-key", Usage: "a former master key `FILE`, for reading and rewrap (repeatable)"},
-			&cli.StringSliceFlag{Name: "old-kms", Usage: "a former KMS key `URI`, for reading and rewrap (repeatable)"},
-			&cli.StringFlag{Name: "actor", Value: defaultActor(), Usage: "who is recorded as making changes"},
-		},
-		Commands: []*cli.Command{
-			{
-				Name: "keygen", Usage: "print a new local master key (a Tink JSON keyset)",
-				Flags:  []cli.Flag{&cli.StringFlag{Name: "out", Usage: "write it to `FILE` (mode 0600, never overwritten) instead of stdout"}},
-				Action: a.keygen,
-			},
-			{Name: "migrate", Usage: "create or upgrade the store's schema", Action: a.migrate},
-			{
-				Name: "set", Usage: "set a secret; the value is read from stdin or a file, never from the command line",
-				ArgsUsage: "WORKSPACE NAME",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` instead of stdin"},
-					&cli.BoolFlag{Name: "keep-newline", Usage: "keep a final newline (by default one is dropped)"},
-				},
-				Action: a.withManager(2, "WORKSPACE NAME (the value comes from stdin or --file)", a.set),
-			},
-			{Name: "list", Usage: "list a workspace's secrets (names and metadata, never values)", ArgsUsage: "WORKSPACE", Action: a.withManager(1, "WORKSPACE", a.list)},
-			{Name: "rm", Usage: "delete a secret and its history", ArgsUsage: "WORKSPACE NAME", Action: a.withManager(2, "WORKSPACE NAME", a.rm)},
-			{
-				Name: "rotate", Usage: "rotate the data key of workspaces and re-encrypt their secrets",
-				ArgsUsage: "[WORKSPACE...]",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every workspace"}},
-				Action:    a.withManager(-1, "", a.rotate),
-			},
-			{Name: "rewrap", Usage: "move every workspace key to the current master key (give the former with --old-master-key or --old-kms)", Action: a.withManager(0, "no arguments", a.rewrap)},
-			{
-				Name: "run", Usage: "run a command with a workspace's secrets in its environment, its output redacted",
-				ArgsUsage: "WORKSPACE -- COMMAND [ARG...]",
-				Flags:     []cli.Flag{&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on to the command (repeatable); nothing else is passed but a default PATH"}},
-				Action:    a.withManager(-1, "", a.runCmd),
-			},
-			{
-				Name: "import", Usage: "import a .env file into a workspace, all or nothing", ArgsUsage: "WORKSPACE",
-				Flags:  []cli.Flag{&cli.StringFlag{Name: "file", Usage: "read `FILE` instead of stdin"}},
-				Action: a.withManager(1, "WORKSPACE", a.importEnv),
-			},
-			{Name: "export", Usage: "print a workspace as .env text (reveals every value)", ArgsUsage: "WORKSPACE", Action: a.withManager(1, "WORKSPACE", a.exportEnv)},
+			&cli.StringSliceFlag{Name: "old-master-key", Usage: "a former master key `FILE`, to read and rewrap (repeatable)"},
+			&cli.StringSliceFlag{Name: "old-kms", Usage: "a former KMS key `URI`, to read and rewrap (repeatable)"},
+			&cli.BoolFlag{Name: "add-master-key", Usage: "register the master key in a store that does not know it yet (a new key: rewrap to it)"},
+			&cli.StringFlag{Name: "audit-key", Usage: "audit key `FILE` (Tink JSON keyset) the platform fingerprints values with", Sources: cli.EnvVars("SECRETS_AUDIT_KEY_FILE")},
+			&cli.StringFlag{Name: "actor", Value: defaultActor(), Usage: "who is recorded in the audit trail as acting"},
 		},
 	}
-}
-
-type app struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-}
-
-func usage(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
-func op(err error) error {
-	if err == nil {
-		return nil
+	for _, cmds := range [][]*cli.Command{
+		a.keyCommands(), a.readCommands(), a.writeCommands(), a.bulkCommands(),
+		a.auditCommands(), {a.runCommand()},
+	} {
+		root.Commands = append(root.Commands, cmds...)
 	}
-	return opError{err}
-}
-
-// cipher loads the master key named by --master-key or --kms.
-func loadCipher(ctx context.Context, file, uri string) (secrets.Cipher, error) {
-	switch {
-	case file != "" && uri != "":
-		return nil, usage("give --master-key or --kms, not both")
-	case file != "":
-		c, err := secrets.LoadLocalCipher(file)
-		return c, op(err)
-	case uri != "":
-		c, err := kms.NewCipher(ctx, uri, nil)
-		return c, op(err)
-	}
-	return nil, usage("no master key: give --master-key FILE or --kms URI (or SECRETS_MASTER_KEY_FILE, SECRETS_KMS_URI)")
-}
-
-// manager opens the store and builds a Manager from the global flags.
-func (a *app) manager(ctx context.Context, cmd *cli.Command) (*secrets.Manager, *secrets.PostgresStore, func(), error) {
-	url := cmd.String("database-url")
-	if url == "" {
-		return nil, nil, nil, usage("no database: give --database-url or set DATABASE_URL")
-	}
-	c, err := loadCipher(ctx, cmd.String("master-key"), cmd.String("kms"))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var old []secrets.Cipher
-	for _, f := range cmd.StringSlice("old-master-key") {
-		oc, err := loadCipher(ctx, f, "")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		old = append(old, oc)
-	}
-	for _, u := range cmd.StringSlice("old-kms") {
-		oc, err := loadCipher(ctx, "", u)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		old = append(old, oc)
-	}
-	db, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return nil, nil, nil, op(errors.New("cannot open the database (check --database-url)"))
-	}
-	store, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: cmd.String("schema")})
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, usage("%v", err)
-	}
-	m, err := secrets.New(store, c, &secrets.Config{DecryptOnly: old})
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, op(err)
-	}
-	return m, store, func() { db.Close() }, nil
-}
-
-// managed is a command that works through a Manager.
-type managed func(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error
-
-// withManager checks that cmd has n arguments (n < 0: any), named by
-// argsUsage in the usage error, builds the Manager and runs fn.
-func (a *app) withManager(n int, argsUsage string, fn managed) cli.ActionFunc {
-	return func(ctx context.Context, cmd *cli.Command) error {
-		if n >= 0 {
-			if err := wantArgs(cmd, n, argsUsage); err != nil {
-				return err
-			}
-		}
-		m, store, done, err := a.manager(ctx, cmd)
-		if err != nil {
-			return err
-		}
-		defer done()
-		return fn(ctx, cmd, m, store)
-	}
-}
-
-func (a *app) actx(ctx context.Context, cmd *cli.Command) context.Context {
-	return secrets.WithActor(ctx, cmd.String("actor"))
-}
-
-func wantArgs(cmd *cli.Command, n int, names string) error {
-	if cmd.Args().Len() != n {
-		return usage("%s: want %s, got %d arguments", cmd.Name, names, cmd.Args().Len())
-	}
-	return nil
-}
-
-func (a *app) keygen(ctx context.Context, cmd *cli.Command) error {
-	key, err := secrets.GenerateLocalKey()
-	if err != nil {
-		return op(err)
-	}
-	if out := cmd.String("out"); out != "" {
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return op(err)
-		}
-		if _, err := f.Write(append(key, '\n')); err != nil {
-			f.Close()
-			return op(err)
-		}
-		return op(f.Close())
-	}
-	_, err = fmt.Fprintf(a.stdout, "%s\n", key)
-	return op(err)
-}
-
-func (a *app) migrate(ctx context.Context, cmd *cli.Command) error {
-	url := cmd.String("database-url")
-	if url == "" {
-		return usage("no database: give --database-url or set DATABASE_URL")
-	}
-	db, err := sqlx.Open("postgres", url)
-	if err != nil {
-		return op(errors.New("cannot open the database (check --database-url)"))
-	}
-	defer db.Close()
-	store, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: cmd.String("schema")})
-	if err != nil {
+	onUsage := func(_ context.Context, _ *cli.Command, err error, _ bool) error {
 		return usage("%v", err)
 	}
-	if err := store.Migrate(ctx); err != nil {
-		return op(err)
-	}
-	fmt.Fprintf(a.stdout, "schema %s is up to date\n", store.Schema())
-	return nil
-}
-
-func (a *app) readInput(file string) ([]byte, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		return b, op(err)
-	}
-	b, err := io.ReadAll(bufio.NewReader(a.stdin))
-	return b, op(err)
-}
-
-func (a *app) set(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	value, err := a.readInput(cmd.String("file"))
-	if err != nil {
-		return err
-	}
-	defer clear(value)
-	if !cmd.Bool("keep-newline") {
-		value = trimNewline(value)
-	}
-	meta, err := m.Set(a.actx(ctx, cmd), cmd.Args().Get(0), cmd.Args().Get(1), value)
-	if err != nil {
-		return op(err)
-	}
-	fmt.Fprintf(a.stdout, "%s: version %d\n", meta.Name, meta.Version)
-	return nil
-}
-
-func trimNewline(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
+	var walk func(c *cli.Command)
+	walk = func(c *cli.Command) {
+		c.OnUsageError = onUsage
+		if len(c.Commands) > 0 && c.Action == nil {
+			c.Action = unknownCommand
+		}
+		for _, sub := range c.Commands {
+			walk(sub)
 		}
 	}
-	return b
+	walk(root)
+	return root
 }
 
-func (a *app) list(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	list, err := m.List(ctx, cmd.Args().Get(0))
-	if err != nil {
-		return op(err)
+// unknownCommand is the action of a command that has subcommands: it
+// shows the help, or refuses a name that is none of them.
+func unknownCommand(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Present() {
+		return usage("no command %q (%s --help lists them)", cmd.Args().First(), cmd.FullName())
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tUPDATED\tBY")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Name, s.Version, s.Updated.Format("2006-01-02 15:04:05Z"), s.UpdatedBy)
+	if cmd.Root() == cmd {
+		return cli.ShowRootCommandHelp(cmd)
 	}
-	return op(tw.Flush())
+	return cli.ShowSubcommandHelp(cmd)
 }
 
-func (a *app) rm(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	if err := m.Delete(a.actx(ctx, cmd), cmd.Args().Get(0), cmd.Args().Get(1)); err != nil {
-		return op(err)
+// commandName returns the first argument of args that is not a global
+// flag or a global flag's value: the command's name ("" if none).
+func commandName(root *cli.Command, args []string) string {
+	i := commandIndex(root, args)
+	if i < 0 {
+		return ""
 	}
-	fmt.Fprintf(a.stdout, "deleted %s\n", cmd.Args().Get(1))
-	return nil
+	return args[i]
 }
 
-// bar returns a progress callback drawing a bar on stderr.
-func (a *app) bar(what string) (func(done, total int), func()) {
-	var b *progressbar.ProgressBar
-	update := func(done, total int) {
-		if b == nil {
-			b = progressbar.NewOptions(total, progressbar.OptionSetWriter(a.stderr), progressbar.OptionSetDescription(what),
-				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
-		}
-		b.ChangeMax(total)
-		b.Set(done)
-	}
-	return update, func() {
-		if b != nil {
-			b.Finish()
-		}
-	}
-}
-
-func (a *app) rotate(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	if cmd.Bool("all") == (cmd.Args().Len() > 0) {
-		return usage("rotate: give WORKSPACE... or --all")
-	}
-	workspaces := cmd.Args().Slice()
-	if cmd.Bool("all") {
-		for after := ""; ; {
-			page, err := store.Workspaces(ctx, after, 1000)
-			if err != nil {
-				return op(err)
+func commandIndex(root *cli.Command, args []string) int {
+	takesValue := map[string]bool{}
+	for _, f := range root.Flags {
+		if _, ok := f.(*cli.BoolFlag); !ok {
+			for _, n := range f.Names() {
+				takesValue[n] = true
 			}
-			if len(page) == 0 {
-				break
+		}
+	}
+	for i := 1; i < len(args); i++ {
+		s := args[i]
+		switch {
+		case s == "--":
+			return -1
+		case len(s) > 1 && s[0] == '-':
+			name := s[1:]
+			if name[0] == '-' {
+				name = name[1:]
 			}
-			workspaces = append(workspaces, page...)
-			after = page[len(page)-1]
+			if takesValue[name] {
+				i++ // its value
+			}
+		default:
+			return i
 		}
 	}
-	for _, ws := range workspaces {
-		progress, finish := a.bar("rotate " + ws)
-		res, err := m.RotateKey(ctx, ws, progress)
-		finish()
-		if err != nil {
-			return op(err)
-		}
-		note := ""
-		if res.Resumed {
-			note = " (finished an interrupted rotation)"
-		}
-		fmt.Fprintf(a.stdout, "%s: key %d is primary, %d versions re-encrypted, %d old keys disabled%s\n",
-			ws, res.Primary, res.Reencrypted, len(res.Disabled), note)
-	}
-	return nil
+	return -1
 }
 
-func (a *app) rewrap(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	progress, finish := a.bar("rewrap")
-	n, err := m.Rewrap(ctx, progress)
-	finish()
-	if err != nil {
-		return op(err)
-	}
-	fmt.Fprintf(a.stdout, "%d workspace keys re-wrapped\n", n)
-	return nil
-}
-
-func (a *app) runCmd(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	args := cmd.Args().Slice()
-	if len(args) < 2 {
-		return usage("run: want WORKSPACE -- COMMAND [ARG...]")
-	}
-	base := secrets.DefaultBase()
-	for _, name := range cmd.StringSlice("pass-env") {
-		if v, ok := os.LookupEnv(name); ok {
-			base = append(base, name+"="+v)
+// wantsHelp reports whether args ask for help.
+func wantsHelp(args []string) bool {
+	for _, s := range args[1:] {
+		if s == "--" {
+			return false
+		}
+		if s == "-h" || s == "--help" || s == "help" {
+			return true
 		}
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
-	// The job gets the signals and decides; only it ends secretsctl.
-	res, err := m.Run(context.WithoutCancel(ctx), args[0], secrets.Job{
-		Path: args[1], Args: args[2:], Base: base,
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs,
-	})
-	if err != nil {
-		return op(err)
-	}
-	if res.Signal != nil {
-		if s, ok := res.Signal.(syscall.Signal); ok {
-			return exitError{128 + int(s)}
-		}
-		return exitError{1}
-	}
-	if res.ExitCode != 0 {
-		return exitError{res.ExitCode}
-	}
-	return nil
-}
-
-func (a *app) importEnv(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	text, err := a.readInput(cmd.String("file"))
-	if err != nil {
-		return err
-	}
-	defer clear(text)
-	metas, err := m.Import(a.actx(ctx, cmd), cmd.Args().Get(0), text)
-	if err != nil {
-		return op(err)
-	}
-	names := make([]string, len(metas))
-	for i, meta := range metas {
-		names[i] = meta.Name
-	}
-	fmt.Fprintf(a.stdout, "imported %d: %s\n", len(metas), strings.Join(names, " "))
-	return nil
-}
-
-func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, m *secrets.Manager, store *secrets.PostgresStore) error {
-	text, err := m.Export(ctx, cmd.Args().Get(0))
-	if err != nil {
-		return op(err)
-	}
-	defer clear(text)
-	_, err = a.stdout.Write(text)
-	return op(err)
+	return false
 }

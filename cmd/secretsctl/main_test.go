@@ -5,27 +5,47 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strconv"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/dataspace/secrets"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
+// bin is the secretsctl binary that TestMain builds: the tests run it as
+// operators do, with its real stdin, stdout, stderr and exit status.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "secretsctl-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "secretsctl")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building secretsctl:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
-}
-
-// ctl runs secretsctl in-process with the given stdin.
-func ctl(t *testing.T, stdin string, args ...string) result {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"secretsctl"}, args...), strings.NewReader(stdin), &out, &errb)
-	return result{code, out.String(), errb.String()}
 }
 
 func (r result) want(t *testing.T, code int) result {
@@ -36,9 +56,57 @@ func (r result) want(t *testing.T, code int) result {
 	return r
 }
 
-// database returns DATABASE_URL and a fresh schema name, dropped at the
-// end. Without a database the test skips, unless CI is set.
-func database(t *testing.T) (string, string) {
+// wantErr checks the exit status and that stderr holds one error line
+// (besides progress lines), which says every part.
+func (r result) wantErr(t *testing.T, code int, parts ...string) result {
+	t.Helper()
+	r.want(t, code)
+	var errs []string
+	for _, l := range strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") {
+		if strings.HasPrefix(l, "secretsctl: ") {
+			errs = append(errs, l)
+		} else if !strings.Contains(l, "/") { // progress: "what: done/total ..."
+			t.Fatalf("stderr has a line that is neither an error nor progress: %q", r.stderr)
+		}
+	}
+	if len(errs) != 1 {
+		t.Fatalf("stderr does not have one error line: %q", r.stderr)
+	}
+	for _, p := range parts {
+		if !strings.Contains(errs[0], p) {
+			t.Fatalf("stderr %q does not say %q", r.stderr, p)
+		}
+	}
+	return r
+}
+
+// decode parses stdout as JSON into v, zeroed first (omitted fields
+// must not keep an earlier decode's values).
+func (r result) decode(t *testing.T, v any) {
+	t.Helper()
+	reflect.ValueOf(v).Elem().SetZero()
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("stdout is not the JSON expected (%v):\n%s", err, r.stdout)
+	}
+}
+
+// env is one test's store: a fresh schema, a master key and an actor.
+type env struct {
+	t      *testing.T
+	url    string
+	schema string
+	dir    string
+	key    string // master key file
+	actor  string
+}
+
+// newEnv returns an env with a migrated store. Without a database the
+// test skips, unless CI is set.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	t.Parallel()
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
 		if os.Getenv("CI") != "" {
@@ -48,116 +116,109 @@ func database(t *testing.T) (string, string) {
 	}
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "cli_" + hex.EncodeToString(b[:])
+	e := &env{t: t, url: url, schema: "cli_" + hex.EncodeToString(b[:]), dir: t.TempDir(), actor: "ops:test"}
 	t.Cleanup(func() {
 		db, err := sqlx.Open("postgres", url)
 		if err == nil {
-			db.Exec("DROP SCHEMA IF EXISTS " + pq.QuoteIdentifier(schema) + " CASCADE")
+			db.Exec("DROP SCHEMA IF EXISTS " + pq.QuoteIdentifier(e.schema) + " CASCADE")
 			db.Close()
 		}
 	})
-	return url, schema
+	e.key = e.keygen("master.json")
+	e.ctl("", "migrate").want(t, 0)
+	return e
 }
 
-func TestEndToEnd(t *testing.T) {
-	url, schema := database(t)
-	dir := t.TempDir()
-	oldKey, newKey := filepath.Join(dir, "old.json"), filepath.Join(dir, "new.json")
-	ctl(t, "", "keygen", "--out", oldKey).want(t, 0)
-	ctl(t, "", "keygen", "--out", newKey).want(t, 0)
-	if fi, err := os.Stat(oldKey); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v %v", fi.Mode(), err)
-	}
-	g := []string{"--database-url", url, "--schema", schema, "--master-key", oldKey, "--actor", "ops:test"}
-	with := func(args ...string) []string { return append(append([]string{}, g...), args...) }
-
-	ctl(t, "", with("migrate")...).want(t, 0)
-	ctl(t, "", with("migrate")...).want(t, 0) // idempotent
-	const token = "tok_live_Q7x2Lm9PzR"
-	ctl(t, token+"\n", with("set", "ws1", "AUTH_TOKEN")...).want(t, 0)
-	pem := filepath.Join(dir, "key.pem")
-	os.WriteFile(pem, []byte("-----BEGIN KEY-----\nabcdefghij\n-----END KEY-----\n"), 0o600)
-	ctl(t, "", with("set", "--file", pem, "--keep-newline", "ws1", "TLS_KEY")...).want(t, 0)
-	ctl(t, "x", with("set", "ws2", "OTHER")...).want(t, 0)
-
-	list := ctl(t, "", with("list", "ws1")...).want(t, 0)
-	if !strings.Contains(list.stdout, "AUTH_TOKEN") || !strings.Contains(list.stdout, "ops:test") || strings.Contains(list.stdout, token) {
-		t.Fatalf("list:\n%s", list.stdout)
-	}
-
-	// The job sees the value exactly (no trailing newline) and its output
-	// is redacted; its exit status is secretsctl's.
-	r := ctl(t, "", with("run", "ws1", "--", "sh", "-c", `printf '%s|%s' "$AUTH_TOKEN" "${#AUTH_TOKEN}"; printf '%s' "$AUTH_TOKEN" >&2; exit 4`)...)
-	r.want(t, 4)
-	if r.stdout != "***|"+strconv.Itoa(len(token)) || r.stderr != "***" {
-		t.Fatalf("run output: %q / %q", r.stdout, r.stderr)
-	}
-	r = ctl(t, "", with("run", "ws1", "--", "sh", "-c", `kill -TERM $$`)...)
-	r.want(t, 128+15)
-
-	exp := ctl(t, "", with("export", "ws1")...).want(t, 0)
-	if !strings.Contains(exp.stdout, "AUTH_TOKEN='"+token+"'") || !strings.Contains(exp.stdout, "abcdefghij\n-----END KEY-----\n'") {
-		t.Fatalf("export:\n%s", exp.stdout)
-	}
-	ctl(t, exp.stdout, with("import", "ws3")...).want(t, 0)
-	if again := ctl(t, "", with("export", "ws3")...).want(t, 0); again.stdout != exp.stdout {
-		t.Fatalf("export of the import differs:\n%s\n%s", again.stdout, exp.stdout)
-	}
-
-	rot := ctl(t, "", with("rotate", "ws1")...).want(t, 0)
-	if !strings.Contains(rot.stdout, "2 versions re-encrypted, 1 old keys disabled") {
-		t.Fatalf("rotate: %s", rot.stdout)
-	}
-	all := ctl(t, "", with("rotate", "--all")...).want(t, 0)
-	for _, ws := range []string{"ws1:", "ws2:", "ws3:"} {
-		if !strings.Contains(all.stdout, ws) {
-			t.Fatalf("rotate --all skipped %s: %s", ws, all.stdout)
-		}
-	}
-
-	// Move to the new master key; then the old one is of no use.
-	gNew := []string{"--database-url", url, "--schema", schema, "--master-key", newKey}
-	rw := ctl(t, "", append(gNew, "--old-master-key", oldKey, "rewrap")...).want(t, 0)
-	if !strings.Contains(rw.stdout, "3 workspace keys re-wrapped") {
-		t.Fatalf("rewrap: %s", rw.stdout)
-	}
-	if r := ctl(t, "", append(gNew, "run", "ws1", "--", "sh", "-c", `test "$AUTH_TOKEN" = `+token)...); r.code != 0 {
-		t.Fatalf("new master key: %+v", r)
-	}
-	if r := ctl(t, "", with("export", "ws1")...); r.code != 1 || !strings.Contains(r.stderr, "cannot decrypt AUTH_TOKEN") || !strings.Contains(r.stderr, "does not have") {
-		t.Fatalf("old master key after rewrap: %+v", r)
-	}
-
-	ctl(t, "", append(gNew, "rm", "ws1", "AUTH_TOKEN")...).want(t, 0)
-	ctl(t, "", append(gNew, "rm", "ws1", "AUTH_TOKEN")...).want(t, 1)
+// keygen writes a new master key file in the env's directory.
+func (e *env) keygen(name string) string {
+	path := filepath.Join(e.dir, name)
+	e.run(call{noKey: true}, "keygen", "--out", path).want(e.t, 0)
+	return path
 }
 
-func TestUsageErrors(t *testing.T) {
-	dir := t.TempDir()
-	key := filepath.Join(dir, "k.json")
-	ctl(t, "", "keygen", "--out", key).want(t, 0)
-	before, _ := os.ReadFile(key)
-	ctl(t, "", "keygen", "--out", key).want(t, 1) // never overwritten
-	if after, _ := os.ReadFile(key); !bytes.Equal(before, after) {
-		t.Fatal("keygen overwrote a key")
+// A call is how to run secretsctl besides its arguments.
+type call struct {
+	stdin   string
+	noKey   bool     // no SECRETS_MASTER_KEY_FILE
+	env     []string // more variables
+	stderr  *os.File // instead of a pipe
+	noActor bool     // no --actor: the default
+}
+
+func (e *env) ctl(stdin string, args ...string) result {
+	e.t.Helper()
+	return e.run(call{stdin: stdin}, args...)
+}
+
+// run runs secretsctl with a minimal environment naming the env's store.
+func (e *env) run(c call, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if !c.noActor {
+		args = append([]string{"--actor", e.actor}, args...)
 	}
-	g := []string{"--database-url", "postgres://127.0.0.1:1/none?sslmode=disable", "--master-key", key}
-	for _, args := range [][]string{
-		{"bogus"},
-		{"set", "ws"},
-		{"list"},
-		{"rotate"},
-		{"run", "ws"},
-		{"--kms", "aws-kms://x", "list", "ws"}, // two master keys
-	} {
-		ctl(t, "", append(append([]string{}, g...), args...)...).want(t, 2)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir,
+		"DATABASE_URL=" + e.url, "SECRETS_SCHEMA=" + e.schema}
+	if !c.noKey && e.key != "" {
+		cmd.Env = append(cmd.Env, "SECRETS_MASTER_KEY_FILE="+e.key)
 	}
-	ctl(t, "", "list", "ws").want(t, 2) // no database
-	// A value on the command line is refused, and not repeated.
-	r := ctl(t, "", append(g, "set", "ws", "NAME", "s3cr3t-on-argv")...).want(t, 2)
-	if strings.Contains(r.stderr, "s3cr3t-on-argv") {
-		t.Fatalf("usage error repeats the value: %s", r.stderr)
+	cmd.Env = append(cmd.Env, c.env...)
+	cmd.Dir = e.dir
+	cmd.Stdin = strings.NewReader(c.stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	if c.stderr != nil {
+		cmd.Stderr = c.stderr
+	} else {
+		cmd.Stderr = &errb
 	}
-	// An unreachable database is an operational error.
-	ctl(t, "", append(g, "list", "ws")...).want(t, 1)
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("secretsctl %s: %v", strings.Join(args, " "), err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+// events reads the audit trail through secretsctl events --json.
+func (e *env) events(filters ...string) []secrets.Event {
+	e.t.Helper()
+	var page struct {
+		Events []secrets.Event `json:"events"`
+		Next   int64           `json:"next"`
+	}
+	r := e.run(call{noKey: true}, append([]string{"events", "--json", "--limit", "1000"}, filters...)...).want(e.t, 0)
+	r.decode(e.t, &page)
+	return page.Events
+}
+
+// sql runs a statement on the env's schema ({{schema}} is replaced).
+func (e *env) sql(query string, args ...any) {
+	e.t.Helper()
+	db, err := sqlx.Open("postgres", e.url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(strings.ReplaceAll(query, "{{schema}}", pq.QuoteIdentifier(e.schema)), args...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// meta reads a secret's metadata through secretsctl meta --json.
+func (e *env) meta(ws, name string) secrets.Meta {
+	e.t.Helper()
+	var m secrets.Meta
+	e.run(call{noKey: true}, "meta", "--json", ws, name).want(e.t, 0).decode(e.t, &m)
+	return m
+}
+
+// value reads a secret's value through secretsctl get.
+func (e *env) value(ws, name string) string {
+	e.t.Helper()
+	return e.ctl("", "get", ws, name).want(e.t, 0).stdout
 }

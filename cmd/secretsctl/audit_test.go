@@ -1,0 +1,243 @@
+package main
+
+import (
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+)
+
+// Every command records its actor: each runs here under an actor of its
+// own, whose events are read back with events --by. (diff is missing: the
+// library records no event for a Diff that succeeds.)
+func TestActorRecorded(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("alpha-value", "set", "ws", "A").want(t, 0)
+	e.ctl("alpha-value-2", "set", "ws", "A").want(t, 0)
+	e.ctl("bravo-value", "set", "ws", "B").want(t, 0)
+	e.ctl("charlie-value", "set", "ws", "C").want(t, 0)
+	newKey := e.keygen("new.json")
+	as := func(actor string) *env { c := *e; c.actor = actor; return &c }
+	for _, c := range []struct {
+		actor  string
+		action secrets.Action
+		stdin  string
+		args   []string
+	}{
+		{"t:list", secrets.ActionList, "", []string{"list", "ws"}},
+		{"t:meta", secrets.ActionList, "", []string{"meta", "ws", "A"}},
+		{"t:versions", secrets.ActionList, "", []string{"versions", "ws", "A"}},
+		{"t:due", secrets.ActionList, "", []string{"due", "ws"}},
+		{"t:dueall", secrets.ActionList, "", []string{"due", "--all"}},
+		{"t:keys", secrets.ActionList, "", []string{"keys", "ws"}},
+		{"t:get", secrets.ActionReveal, "", []string{"get", "ws", "A"}},
+		{"t:export", secrets.ActionExport, "", []string{"export", "ws"}},
+		{"t:run", secrets.ActionInject, "", []string{"run", "ws", "--", "true"}},
+		{"t:set", secrets.ActionSet, "delta-value", []string{"set", "ws", "D"}},
+		{"t:info", secrets.ActionSet, "", []string{"info", "--description", "d", "ws", "D"}},
+		{"t:rollback", secrets.ActionSet, "", []string{"rollback", "ws", "A", "1"}},
+		{"t:rename", secrets.ActionRename, "", []string{"rename", "ws", "D", "E"}},
+		{"t:delete", secrets.ActionDelete, "", []string{"delete", "ws", "E"}},
+		{"t:undelete", secrets.ActionSet, "", []string{"undelete", "ws", "E"}},
+		{"t:destroy", secrets.ActionDestroy, "", []string{"destroy", "--yes", "ws", "E"}},
+		{"t:import", secrets.ActionSet, "F=foxtrot-value\n", []string{"import", "ws"}},
+		{"t:apply", secrets.ActionSet, "G=golf-value\n", []string{"apply", "--yes", "ws"}},
+		{"t:rotate", secrets.ActionRotate, "", []string{"rotate", "ws"}},
+		{"t:rotateall", secrets.ActionRotate, "", []string{"rotate", "--all"}},
+		{"t:disable", secrets.ActionRotate, "", nil}, // key disable, below
+		{"t:purge", secrets.ActionPurge, "", []string{"purge"}},
+		{"t:delws", secrets.ActionDeleteWorkspace, "", []string{"delete-workspace", "--yes", "gone"}},
+		{"t:rewrap", secrets.ActionRotate, "", []string{"--master-key", newKey, "--old-master-key", e.key, "--add-master-key", "rewrap"}},
+	} {
+		a := as(c.actor)
+		args := c.args
+		if args == nil {
+			var keys []secrets.KeyInfo
+			a.ctl("", "keys", "--json", "ws").want(t, 0).decode(t, &keys)
+			old := slices.IndexFunc(keys, func(k secrets.KeyInfo) bool { return !k.Primary })
+			args = []string{"key", "disable", "ws", itoa(keys[old].ID)}
+		}
+		a.ctl(c.stdin, args...).want(t, 0)
+		evs := e.events("--by", c.actor)
+		if !slices.ContainsFunc(evs, func(ev secrets.Event) bool { return ev.Action == c.action && ev.Outcome == secrets.OutcomeOK }) {
+			t.Errorf("%v by %s: no %s event of that actor: %+v", args, c.actor, c.action, evs)
+		}
+		if c.actor == "t:rewrap" {
+			e.key = newKey
+		}
+	}
+
+	// Without --actor, the operator's login name.
+	u, err := user.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	e.run(call{noActor: true}, "list", "ws").want(t, 0)
+	if evs := e.events("--by", "cli:"+u.Username, "--action", "list"); len(evs) != 1 {
+		t.Fatalf("the default actor cli:%s: %+v", u.Username, evs)
+	}
+	e.ctl("", "--actor", " ", "list", "ws").wantErr(t, 2, "--actor")
+}
+
+func itoa[N uint32 | int64](n N) string { return strconv.FormatInt(int64(n), 10) }
+
+// events filters and pages; --json gives the library's field names.
+func TestEvents(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"A", "B", "C"} {
+		e.ctl("value-of-"+name, "set", "ws", name).want(t, 0)
+	}
+	e.ctl("value-other", "set", "other", "A").want(t, 0)
+	e.ctl("", "get", "ws", "B").want(t, 0)
+	e.ctl("", "run", "ws", "--", "true").want(t, 0)
+	e.ctl("", "get", "ws", "NOPE").want(t, 3)
+
+	all := e.events()
+	if len(all) != 7 || all[0].ID < all[len(all)-1].ID {
+		t.Fatalf("events, newest first: %+v", all)
+	}
+	if evs := e.events("ws"); len(evs) != 6 {
+		t.Fatalf("events ws: %+v", evs)
+	}
+	if evs := e.events("--action", "reveal"); len(evs) != 2 || evs[0].Outcome != secrets.OutcomeFailed || evs[1].Secrets[0].Name != "B" {
+		t.Fatalf("--action reveal: %+v", evs)
+	}
+	// --name finds the writes of A and the injection that delivered it.
+	evs := e.events("--name", "a", "ws")
+	if len(evs) != 2 || evs[0].Action != secrets.ActionInject || evs[1].Action != secrets.ActionSet {
+		t.Fatalf("--name a: %+v", evs)
+	}
+	if evs := e.events("--since", "1h"); len(evs) != 7 {
+		t.Fatalf("--since 1h: %d events", len(evs))
+	}
+	if evs := e.events("--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)); len(evs) != 0 {
+		t.Fatalf("--since in an hour: %+v", evs)
+	}
+	if evs := e.events("--until", "2000-01-01"); len(evs) != 0 {
+		t.Fatalf("--until 2000: %+v", evs)
+	}
+	if evs := e.events("--by", "someone-else"); len(evs) != 0 {
+		t.Fatalf("--by someone-else: %+v", evs)
+	}
+
+	// Paging newest first with --before, oldest first with --after.
+	var page eventsPage
+	var ids []int64
+	for before := int64(0); ; {
+		args := []string{"events", "--json", "--limit", "3"}
+		if before != 0 {
+			args = append(args, "--before", itoa(before))
+		}
+		e.ctl("", args...).want(t, 0).decode(t, &page)
+		for _, ev := range page.Events {
+			ids = append(ids, ev.ID)
+		}
+		if page.Next == 0 {
+			break
+		}
+		before = page.Next
+	}
+	if len(ids) != 7 || !slices.IsSortedFunc(ids, func(a, b int64) int { return int(b - a) }) {
+		t.Fatalf("pages newest first: %v", ids)
+	}
+	e.ctl("", "events", "--json", "--oldest", "--limit", "2", "--after", itoa(ids[6])).want(t, 0).decode(t, &page)
+	if len(page.Events) != 2 || page.Events[0].ID != ids[5] || page.Next != ids[4] {
+		t.Fatalf("--oldest --after: %+v", page)
+	}
+	r := e.ctl("", "events", "--limit", "2").want(t, 0)
+	if !strings.Contains(r.stderr, "more: --before") || !strings.Contains(r.stdout, "ACTOR") || !strings.Contains(r.stdout, e.actor) {
+		t.Fatalf("events text:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	e.ctl("", "events", "--action", "peek").wantErr(t, 2, "--action")
+	e.ctl("", "events", "--since", "yesterday").wantErr(t, 2, "--since")
+	e.ctl("", "events", "--after", "3").wantErr(t, 2, "--oldest")
+	e.ctl("", "events", "--limit", "0").wantErr(t, 2, "--limit")
+}
+
+func TestDue(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("v-expired", "set", "--expires", "-1d", "ws", "EXPIRED").want(t, 0)
+	e.ctl("v-soon", "set", "--rotate-by", "3d", "ws", "SOON").want(t, 0)
+	e.ctl("v-later", "set", "--expires", "60d", "ws", "LATER").want(t, 0)
+	e.ctl("v-never", "set", "ws", "NEVER").want(t, 0)
+	e.ctl("v-other", "set", "--expires", "1d", "other", "OTHER").want(t, 0)
+
+	var due []secrets.DueSecret
+	e.ctl("", "due", "--json", "ws").want(t, 0).decode(t, &due)
+	if len(due) != 2 || due[0].Name != "EXPIRED" || due[1].Name != "SOON" || due[0].Workspace != "ws" {
+		t.Fatalf("due ws: %+v", due)
+	}
+	e.ctl("", "due", "--json", "--within", "90d", "ws").want(t, 0).decode(t, &due)
+	if len(due) != 3 {
+		t.Fatalf("due --within 90d: %+v", due)
+	}
+	e.ctl("", "due", "--json", "--all").want(t, 0).decode(t, &due)
+	if len(due) != 3 || due[0].Workspace != "other" || due[1].Name != "EXPIRED" {
+		t.Fatalf("due --all: %+v", due)
+	}
+	e.ctl("", "due", "--json", "--all", "--before", "2000-01-01").want(t, 0).decode(t, &due)
+	if due == nil || len(due) != 0 {
+		t.Fatalf("due before 2000: %+v", due)
+	}
+	r := e.ctl("", "due", "ws").want(t, 0)
+	if !strings.Contains(r.stdout, "EXPIRED") || !strings.Contains(r.stdout, "expired") {
+		t.Fatalf("due text:\n%s", r.stdout)
+	}
+	e.ctl("", "due").wantErr(t, 2, "--all")
+	e.ctl("", "due", "--all", "ws").wantErr(t, 2)
+	e.ctl("", "due", "--within", "soon", "ws").wantErr(t, 2, "--within")
+}
+
+func TestPurge(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("old-value", "set", "ws", "OLD").want(t, 0)
+	e.ctl("keep-value", "set", "ws", "KEEP").want(t, 0)
+	e.ctl("", "delete", "ws", "OLD").want(t, 0)
+	e.ctl("", "delete", "ws", "KEEP").want(t, 0)
+	// Make OLD look deleted long ago.
+	e.sql(`UPDATE {{schema}}.secrets SET deleted = now() - interval '40 days' WHERE name = 'OLD'`)
+	var res secrets.PurgeResult
+	e.ctl("", "purge", "--json").want(t, 0).decode(t, &res)
+	if res.Destroyed != 1 || res.EventsDropped != 0 {
+		t.Fatalf("purge: %+v", res)
+	}
+	e.ctl("", "meta", "ws", "OLD").wantErr(t, 3)
+	e.meta("ws", "KEEP")
+	e.ctl("", "purge", "--retention", "0s").wantErr(t, 2, "--retention")
+	r := e.ctl("", "purge", "--retention", "1h", "--event-retention", "365d").want(t, 0)
+	if r.stdout != "0 deleted secrets destroyed, 0 audit events dropped\n" {
+		t.Fatalf("purge: %q", r.stdout)
+	}
+}
+
+// With --audit-key, writes and reads record keyed fingerprints of values,
+// as the platform's own do.
+func TestAuditKey(t *testing.T) {
+	e := newEnv(t)
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "audit.json")
+	os.WriteFile(file, ak, 0o600)
+	e.ctl("fingerprinted-value", "--audit-key", file, "set", "ws", "A").want(t, 0)
+	e.ctl("plain-value", "set", "ws", "B").want(t, 0)
+	for _, c := range []struct {
+		name string
+		want bool
+	}{{"A", true}, {"B", false}} {
+		evs := e.events("--name", c.name, "--action", "set")
+		if len(evs) != 1 || len(evs[0].Secrets) != 1 || (len(evs[0].Secrets[0].Fingerprint) > 0) != c.want {
+			t.Fatalf("set of %s: fingerprint %v? %+v", c.name, c.want, evs)
+		}
+	}
+	os.WriteFile(file, []byte("not a keyset"), 0o600)
+	e.ctl("", "--audit-key", file, "list", "ws").wantErr(t, 1, "audit key")
+}

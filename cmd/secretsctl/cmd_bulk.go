@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/dataspace/secrets"
+	"github.com/urfave/cli/v3"
+)
+
+// bulkCommands read and write whole workspaces as .env text.
+func (a *app) bulkCommands() []*cli.Command {
+	fileFlag := &cli.StringFlag{Name: "file", Usage: "read the .env text from `FILE` instead of stdin"}
+	removeFlag := &cli.BoolFlag{Name: "remove", Usage: "make the workspace the text: soft-delete its live secrets the text does not name"}
+	return []*cli.Command{
+		{
+			Name: "import", Usage: "set every variable of a .env text in a workspace, all or nothing (others are left alone)",
+			ArgsUsage: "WORKSPACE",
+			Flags:     []cli.Flag{fileFlag, jsonFlag()},
+			Action:    a.with(1, 1, "WORKSPACE", needKey, a.importEnv),
+		},
+		{
+			Name: "export", Usage: "print a workspace as .env text, sorted by name (reveals every value but write-only ones; audited)",
+			ArgsUsage: "WORKSPACE",
+			Action:    a.with(1, 1, "WORKSPACE", needKey, a.exportEnv),
+		},
+		{
+			Name: "diff", Usage: "preview what apply would change: added, changed, unchanged and removed names, never values",
+			ArgsUsage: "WORKSPACE",
+			Description: "With --json the output is a plan for apply --plan, which applies exactly that\n" +
+				"difference, or nothing if the workspace changed since.",
+			Flags:  []cli.Flag{fileFlag, removeFlag, jsonFlag()},
+			Action: a.with(1, 1, "WORKSPACE", needKey, a.diff),
+		},
+		{
+			Name: "apply", Usage: "apply a .env text to a workspace as one change, after a preview",
+			ArgsUsage: "WORKSPACE",
+			Description: "The preview is shown and confirmed on a terminal; elsewhere give --yes, or --plan with\n" +
+				"the output of diff --json: then exactly that difference is applied, or nothing (exit 4)\n" +
+				"if the workspace changed since.",
+			Flags: []cli.Flag{
+				fileFlag, removeFlag,
+				&cli.StringFlag{Name: "plan", Usage: "apply the difference in `FILE`, from diff --json of the same text"},
+				&cli.BoolFlag{Name: "yes", Usage: "apply without asking"},
+				jsonFlag(),
+			},
+			Action: a.with(1, 1, "WORKSPACE", needKey, a.apply),
+		},
+	}
+}
+
+// metaNames returns the names of ms.
+func metaNames(ms []secrets.Meta) []string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
+	}
+	return names
+}
+
+func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error {
+	text, err := a.readText(cmd.String("file"))
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	metas, err := s.m.Import(ctx, cmd.Args().Get(0), text)
+	if err != nil {
+		return err
+	}
+	if cmd.Bool("json") {
+		if metas == nil {
+			metas = []secrets.Meta{}
+		}
+		return writeJSON(a.stdout, metas)
+	}
+	_, err = fmt.Fprintf(a.stdout, "imported %d: %s\n", len(metas), strings.Join(metaNames(metas), " "))
+	return err
+}
+
+func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error {
+	text, err := s.m.Export(ctx, cmd.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	_, err = a.stdout.Write(text)
+	return err
+}
+
+// printDiff shows a difference, a name a line.
+func printDiff(w io.Writer, d secrets.Diff) error {
+	tw := table(w)
+	for _, g := range []struct {
+		mark, what string
+		names      []string
+	}{{"+", "added", d.Added}, {"~", "changed", d.Changed}, {"-", "removed", d.Removed}} {
+		for _, n := range g.names {
+			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, n, g.what)
+		}
+	}
+	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged\n", len(d.Added), len(d.Changed), len(d.Removed), len(d.Unchanged))
+	return tw.Flush()
+}
+
+// empty reports whether applying d changes nothing.
+func empty(d secrets.Diff) bool { return len(d.Added)+len(d.Changed)+len(d.Removed) == 0 }
+
+func (a *app) diff(ctx context.Context, cmd *cli.Command, s *session) error {
+	text, err := a.readText(cmd.String("file"))
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	d, err := s.m.Diff(ctx, cmd.Args().Get(0), text, &secrets.DiffOptions{Remove: cmd.Bool("remove")})
+	if err != nil {
+		return err
+	}
+	if cmd.Bool("json") {
+		return writeJSON(a.stdout, d)
+	}
+	return printDiff(a.stdout, d)
+}
+
+// applied is apply's JSON: the difference applied and the metadata of
+// the secrets the text names.
+type applied struct {
+	Diff    secrets.Diff   `json:"diff"`
+	Secrets []secrets.Meta `json:"secrets"`
+}
+
+func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
+	ws := cmd.Args().Get(0)
+	plan := cmd.String("plan")
+	if plan != "" && cmd.IsSet("remove") {
+		return usage("apply: --remove comes with the plan (diff --remove --json); give one or the other")
+	}
+	fromStdin := cmd.String("file") == "" || cmd.String("file") == "-"
+	if plan == "" && !cmd.Bool("yes") && (fromStdin || !isTerminal(a.stdin)) {
+		return usage("apply: give --yes, or --plan FILE from diff --json, or --file on a terminal to confirm the preview")
+	}
+	var want secrets.Diff
+	if plan != "" {
+		b, err := os.ReadFile(plan)
+		if err != nil {
+			return fail(exitFailed, "--plan: %v", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			return fail(exitRefused, "--plan %s: not the output of diff --json: %v", plan, err)
+		}
+	}
+	text, err := a.readText(cmd.String("file"))
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	if plan == "" {
+		if want, err = s.m.Diff(ctx, ws, text, &secrets.DiffOptions{Remove: cmd.Bool("remove")}); err != nil {
+			return err
+		}
+		preview := a.stdout
+		if cmd.Bool("json") {
+			preview = a.stderr
+		}
+		if !cmd.Bool("json") || !cmd.Bool("yes") {
+			if err := printDiff(preview, want); err != nil {
+				return err
+			}
+		}
+		if empty(want) {
+			if cmd.Bool("json") {
+				return writeJSON(a.stdout, applied{Diff: want, Secrets: []secrets.Meta{}})
+			}
+			return nil
+		}
+		if err := a.confirm(cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s?", ws)); err != nil {
+			return err
+		}
+	}
+	metas, err := s.m.Apply(ctx, ws, text, want)
+	if err != nil {
+		return err
+	}
+	if cmd.Bool("json") {
+		if metas == nil {
+			metas = []secrets.Meta{}
+		}
+		return writeJSON(a.stdout, applied{Diff: want, Secrets: metas})
+	}
+	_, err = fmt.Fprintf(a.stdout, "applied to %s: %d added, %d changed, %d removed\n", ws, len(want.Added), len(want.Changed), len(want.Removed))
+	return err
+}

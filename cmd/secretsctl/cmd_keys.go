@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
+	"github.com/urfave/cli/v3"
+)
+
+// keyCommands are the commands of the key lifecycle.
+func (a *app) keyCommands() []*cli.Command {
+	return []*cli.Command{
+		{
+			Name: "keygen", Usage: "print a new local master key (a Tink JSON keyset)",
+			Flags:  []cli.Flag{&cli.StringFlag{Name: "out", Usage: "write it to `FILE` (mode 0600, never overwritten) instead of stdout"}},
+			Action: a.keygen,
+		},
+		{Name: "migrate", Usage: "create or upgrade the store's schema (no master key needed)", Action: a.migrate},
+		{
+			Name: "rotate", Usage: "give workspaces a new data key and re-encrypt their secrets",
+			ArgsUsage: "WORKSPACE... | --all",
+			Description: "Goes on past a workspace that fails, and reports it; the exit status is that of the\n" +
+				"first failure, or 6 if versions were left (listed), which a later rotate finishes.",
+			Flags:  []cli.Flag{&cli.BoolFlag{Name: "all", Usage: "every workspace that has a key"}, jsonFlag()},
+			Action: a.with(0, -1, "WORKSPACE... or --all", needKey, a.rotate),
+		},
+		{
+			Name: "rewrap", Usage: "move every workspace key to the current master key",
+			Description: "Give the former master keys with --old-master-key or --old-kms. The first time a new\n" +
+				"master key is used, give --add-master-key to register it in the store (exit 5 without).\n" +
+				"Keys that cannot be moved are listed (exit 6); run it again once they can.",
+			Flags:  []cli.Flag{jsonFlag()},
+			Action: a.with(0, 0, "no arguments", needKey, a.rewrap),
+		},
+		{
+			Name: "keys", Usage: "list the keys of a workspace's data keyset",
+			ArgsUsage: "WORKSPACE",
+			Flags:     []cli.Flag{jsonFlag()},
+			Action:    a.with(1, 1, "WORKSPACE", needKey, a.keys),
+		},
+		{
+			Name: "key", Usage: "enable or disable one data key of a workspace (the kill switch)",
+			Commands: []*cli.Command{
+				{
+					Name: "enable", Usage: "enable a data key again", ArgsUsage: "WORKSPACE KEY_ID",
+					Action: a.with(2, 2, "WORKSPACE KEY_ID", needKey, a.keyEnabled(true)),
+				},
+				{
+					Name: "disable", Usage: "disable a data key: what it encrypted fails to decrypt until enabled", ArgsUsage: "WORKSPACE KEY_ID",
+					Action: a.with(2, 2, "WORKSPACE KEY_ID", needKey, a.keyEnabled(false)),
+				},
+			},
+		},
+	}
+}
+
+func (a *app) keygen(ctx context.Context, cmd *cli.Command) error {
+	if err := wantArgs(cmd, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	key, err := secrets.GenerateLocalKey()
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	if out := cmd.String("out"); out != "" {
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fail(exitFailed, "keygen: %v", err)
+		}
+		if _, err := f.Write(key); err != nil {
+			f.Close()
+			return fail(exitFailed, "keygen: %v", err)
+		}
+		if _, err := f.Write([]byte("\n")); err != nil {
+			f.Close()
+			return fail(exitFailed, "keygen: %v", err)
+		}
+		return f.Close()
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n", key)
+	return err
+}
+
+func (a *app) migrate(ctx context.Context, cmd *cli.Command) error {
+	if err := wantArgs(cmd, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	dsn := cmd.String("database-url")
+	a.scrub = newScrubber(dsn)
+	if dsn == "" {
+		return usage("no database: give --database-url or set DATABASE_URL")
+	}
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return usage("cannot open the database: check --database-url")
+	}
+	defer db.Close()
+	store, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: cmd.String("schema")})
+	if err != nil {
+		return usage("--schema: %s", message(err))
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "schema %s is up to date\n", store.Schema())
+	return err
+}
+
+// rotated is one workspace's outcome in rotate --json.
+type rotated struct {
+	Workspace string `json:"workspace"`
+	secrets.RotateResult
+	Error string `json:"error,omitempty"`
+}
+
+func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
+	all := cmd.Bool("all")
+	if all == (cmd.Args().Len() > 0) {
+		return usage("rotate: give WORKSPACE... or --all")
+	}
+	workspaces := cmd.Args().Slice()
+	if all {
+		for after := ""; ; {
+			page, err := s.store.Workspaces(ctx, after, 1000)
+			if err != nil {
+				return err
+			}
+			if len(page) == 0 {
+				break
+			}
+			workspaces = append(workspaces, page...)
+			after = page[len(page)-1]
+		}
+		if len(workspaces) == 0 {
+			fmt.Fprintln(a.stderr, "rotate: no workspace has a key")
+		}
+	}
+	out := []rotated{}
+	var first, last error // the first failure other than incomplete; the last error
+	failed, incomplete := 0, 0
+	for _, ws := range workspaces {
+		p := a.progress("rotate " + ws)
+		res, err := s.m.RotateKey(ctx, ws, p.update)
+		p.finish()
+		r := rotated{Workspace: ws, RotateResult: res}
+		if err != nil {
+			last = err
+		}
+		switch {
+		case errors.Is(err, secrets.ErrIncomplete):
+			incomplete++
+		case err != nil:
+			failed++
+			if first == nil {
+				first = err
+			}
+		}
+		if err != nil {
+			r.Error = message(err)
+			if len(workspaces) > 1 {
+				fmt.Fprintf(a.stderr, "secretsctl: rotate %s: %s\n", ws, r.Error)
+			}
+		}
+		out = append(out, r)
+		if !cmd.Bool("json") && (err == nil || len(res.Left) > 0 || res.Reencrypted > 0) {
+			a.printRotated(r)
+		}
+		if ctx.Err() != nil {
+			break // interrupted: what is done stays done
+		}
+	}
+	if cmd.Bool("json") {
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(workspaces) == 1 && last != nil:
+		return last // its own message, printed once
+	case failed > 0:
+		return fail(exitCode(first), "rotate: %d of %d workspaces failed", failed, len(workspaces))
+	case incomplete > 0:
+		return fail(exitIncomplete, "rotate: %d of %d workspaces left versions (listed); rotate them again once those are fixed or destroyed", incomplete, len(workspaces))
+	}
+	return nil
+}
+
+func (a *app) printRotated(r rotated) {
+	note := ""
+	if r.Resumed {
+		note = " (finished an interrupted rotation)"
+	}
+	fmt.Fprintf(a.stdout, "%s: key %d is primary, %d versions re-encrypted, %d old keys disabled%s\n",
+		r.Workspace, r.Primary, r.Reencrypted, len(r.Disabled), note)
+	for _, l := range r.Left {
+		fmt.Fprintf(a.stdout, "%s: left %s version %d: %s\n", r.Workspace, l.Name, l.Version, cliWords(oneLine(l.Reason)))
+	}
+}
+
+func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
+	p := a.progress("rewrap")
+	res, err := s.m.Rewrap(ctx, p.update)
+	p.finish()
+	if errors.Is(err, secrets.ErrMasterKey) {
+		return err // nothing was moved: no result to print
+	}
+	if cmd.Bool("json") {
+		if werr := writeJSON(a.stdout, res); werr != nil {
+			return werr
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "%d workspace keys re-wrapped\n", res.Rewrapped)
+		for _, l := range res.Left {
+			fmt.Fprintf(a.stdout, "left: workspace %s: %s\n", l.Workspace, cliWords(oneLine(l.Reason)))
+		}
+	}
+	return err
+}
+
+func (a *app) keys(ctx context.Context, cmd *cli.Command, s *session) error {
+	keys, err := s.m.Keys(ctx, cmd.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	if cmd.Bool("json") {
+		if keys == nil {
+			keys = []secrets.KeyInfo{}
+		}
+		return writeJSON(a.stdout, keys)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "KEY\tPRIMARY\tENABLED")
+	yesNo := map[bool]string{true: "yes", false: "no"}
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", k.ID, yesNo[k.Primary], yesNo[k.Enabled])
+	}
+	return tw.Flush()
+}
+
+func (a *app) keyEnabled(enabled bool) action {
+	return func(ctx context.Context, cmd *cli.Command, s *session) error {
+		ws := cmd.Args().Get(0)
+		id, err := strconv.ParseUint(cmd.Args().Get(1), 10, 32)
+		if err != nil {
+			return usage("%q is not a key ID (see keys %s)", cmd.Args().Get(1), ws)
+		}
+		// The library reports an unknown key ID as any failure: check it
+		// here, for exit 3 and a clear message.
+		keys, err := s.m.Keys(ctx, ws)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(keys, func(k secrets.KeyInfo) bool { return k.ID == uint32(id) }) {
+			return fail(exitNotFound, "workspace %s has no key %d (keys %s lists them)", ws, id, ws)
+		}
+		if err := s.m.SetKeyEnabled(ctx, ws, uint32(id), enabled); err != nil {
+			return err
+		}
+		state := map[bool]string{true: "enabled", false: "disabled"}[enabled]
+		_, err = fmt.Fprintf(a.stdout, "workspace %s: key %d %s\n", ws, id, state)
+		return err
+	}
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"github.com/dataspace/secrets"
+	"github.com/urfave/cli/v3"
+)
+
+func (a *app) runCommand() *cli.Command {
+	return &cli.Command{
+		Name: "run", Usage: "run a command with a workspace's secrets in its environment, its output redacted",
+		ArgsUsage: "WORKSPACE -- COMMAND [ARG...]",
+		Description: "The command gets a default PATH and the secrets, nothing else of secretsctl's\n" +
+			"environment but the variables --pass-env names. Signals secretsctl receives are passed\n" +
+			"on to it. A workspace with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
+			"Exit status: the command's own (128+N if signal N ended it); 127 if it was not found,\n" +
+			"126 if it could not be executed; secretsctl's own otherwise (see secretsctl --help).",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on (repeatable)"},
+			&cli.StringFlag{Name: "dir", Usage: "run in `DIR`"},
+			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
+		},
+		Action: a.with(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, a.runJob),
+	}
+}
+
+// splitJob takes the job's command line, after the first "--" that
+// follows the command "run", out of args, so that no flag parsing
+// touches it.
+func splitJob(root *cli.Command, args []string) (head, job []string, dashdash bool) {
+	i := commandIndex(root, args)
+	if i < 0 || args[i] != "run" {
+		return args, nil, false
+	}
+	for j := i + 1; j < len(args); j++ {
+		if args[j] == "--" {
+			return args[:j:j], append([]string{}, args[j+1:]...), true
+		}
+	}
+	return args, nil, false
+}
+
+func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
+	ws := cmd.Args().Get(0)
+	if len(a.job) == 0 {
+		return usage("run: want WORKSPACE -- COMMAND [ARG...]: no command after --")
+	}
+	if dir := cmd.String("dir"); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return usage("--dir %s: not a directory", dir)
+		}
+	}
+	if !cmd.Bool("allow-empty") {
+		// Refuse a mistyped workspace rather than run without secrets.
+		// The check reveals nothing but whether there is a secret; the
+		// run that follows is audited.
+		es, err := s.store.List(ctx, ws, secrets.ListQuery{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			return fail(exitNotFound, "run: workspace %q has no secrets (mistyped? give --allow-empty to run it anyway)", ws)
+		}
+	}
+	base := secrets.DefaultBase()
+	for _, name := range cmd.StringSlice("pass-env") {
+		if v, ok := os.LookupEnv(name); ok {
+			base = append(base, name+"="+v)
+		}
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+	// The job gets the signals and decides; only its end ends secretsctl.
+	res, err := s.m.Run(context.WithoutCancel(ctx), ws, secrets.Job{
+		Path: a.job[0], Args: a.job[1:], Dir: cmd.String("dir"), Base: base,
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs,
+	})
+	if err != nil {
+		return startError(a.job[0], err)
+	}
+	switch {
+	case res.Signal != nil:
+		if sig, ok := res.Signal.(syscall.Signal); ok {
+			return &codedError{code: 128 + int(sig), quiet: true}
+		}
+		return &codedError{code: exitFailed, msg: "run: the command ended by " + res.Signal.String()}
+	case res.ExitCode != 0:
+		return &codedError{code: res.ExitCode, quiet: true}
+	}
+	return nil
+}
+
+// startError maps a job that could not start to the statuses shells
+// use: 127 for a program not found, 126 for one that cannot be executed.
+func startError(path string, err error) error {
+	var ee *exec.Error
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound),
+		errors.As(err, &pe) && errors.Is(pe.Err, fs.ErrNotExist):
+		return fail(exitNoCommand, "run: %s: command not found", path)
+	case errors.As(err, &ee), errors.As(err, &pe):
+		return fail(exitNoExec, "run: %s: cannot be executed: %s", path, oneLine(causeOf(err)))
+	}
+	return err
+}
+
+// causeOf returns the innermost error's text.
+func causeOf(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}

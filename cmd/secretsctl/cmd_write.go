@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/urfave/cli/v3"
+)
+
+// infoFlags edit a secret's Info, with set and info.
+func infoFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "description", Usage: "what the secret is for"},
+		&cli.StringFlag{Name: "expires", Usage: "when the value stops being valid: `TIME` (2006-01-02, RFC 3339, or from now: 90d, 12h; never)"},
+		&cli.StringFlag{Name: "rotate-by", Usage: "when the value should be replaced: `TIME` (as --expires)"},
+		&cli.BoolFlag{Name: "write-only", Usage: "injected into jobs, never revealed (cannot be undone)"},
+		&cli.BoolFlag{Name: "as-file", Usage: "delivered to jobs as a file (--as-file=false to stop)"},
+	}
+}
+
+// infoChanged reports whether any info flag is given.
+func infoChanged(cmd *cli.Command) bool {
+	for _, n := range []string{"description", "expires", "rotate-by", "write-only", "as-file"} {
+		if cmd.IsSet(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// flagsChanged reports whether the flags bound into ciphertexts may
+// change: that re-encrypts, and needs the master key.
+func flagsChanged(cmd *cli.Command) bool { return cmd.IsSet("write-only") || cmd.IsSet("as-file") }
+
+// applyInfo sets the fields of info that flags give.
+func applyInfo(cmd *cli.Command, info *secrets.Info) error {
+	now := time.Now()
+	if cmd.IsSet("description") {
+		info.Description = cmd.String("description")
+	}
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"expires", &info.Expires}, {"rotate-by", &info.RotateBy}} {
+		if cmd.IsSet(f.name) {
+			t, err := parseTime(f.name, cmd.String(f.name), now)
+			if err != nil {
+				return err
+			}
+			*f.t = t
+		}
+	}
+	if cmd.IsSet("write-only") {
+		info.WriteOnly = cmd.Bool("write-only")
+	}
+	if cmd.IsSet("as-file") {
+		info.File = cmd.Bool("as-file")
+	}
+	return nil
+}
+
+// writeCommands are the commands that change one secret.
+func (a *app) writeCommands() []*cli.Command {
+	yes := func(what string) cli.Flag {
+		return &cli.BoolFlag{Name: "yes", Usage: what + " without asking (required when stdin is not a terminal)"}
+	}
+	return []*cli.Command{
+		{
+			Name: "set", Usage: "set a secret's value, read from stdin (a prompt without echo on a terminal) or --file, never from the command line",
+			ArgsUsage: "WORKSPACE NAME",
+			Description: "One trailing newline of piped input or of a file is dropped (printf and echo give the\n" +
+				"same value); --raw keeps the bytes exactly. An empty value is refused unless --allow-empty.\n" +
+				"A terminal line holds about 4 KB: give longer or multi-line values with --file or a pipe.",
+			Flags: append([]cli.Flag{
+				&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` (- for stdin)"},
+				&cli.BoolFlag{Name: "raw", Aliases: []string{"keep-newline"}, Usage: "keep the input exactly: no trailing newline dropped"},
+				&cli.BoolFlag{Name: "allow-empty", Usage: "store an empty value"},
+				&cli.BoolFlag{Name: "create", Usage: "create only: exit 4 if the name is taken"},
+				ifRevisionFlag(),
+				jsonFlag(),
+			}, infoFlags()...),
+			Action: a.with(2, 2, "WORKSPACE NAME (the value comes from stdin or --file, never the command line)", needKey, a.set),
+		},
+		{
+			Name: "info", Usage: "change a secret's description, dates or flags, keeping its value (no master key needed but for --write-only, --as-file)",
+			ArgsUsage: "WORKSPACE NAME",
+			Flags:     append([]cli.Flag{ifRevisionFlag(), jsonFlag()}, infoFlags()...),
+			Action:    a.with(2, 2, "WORKSPACE NAME", flagsChanged, a.info),
+		},
+		{
+			Name: "rollback", Usage: "make a retained version's value the current one (a new version)",
+			ArgsUsage: "WORKSPACE NAME VERSION",
+			Flags:     []cli.Flag{ifRevisionFlag(), jsonFlag()},
+			Action:    a.with(3, 3, "WORKSPACE NAME VERSION", needKey, a.rollback),
+		},
+		{
+			Name: "rename", Usage: "rename a secret, keeping its value, versions and info (re-encrypts: needs the master key)",
+			ArgsUsage: "WORKSPACE NAME NEW_NAME",
+			Flags:     []cli.Flag{ifRevisionFlag(), jsonFlag()},
+			Action:    a.with(3, 3, "WORKSPACE NAME NEW_NAME", needKey, a.rename),
+		},
+		{
+			Name: "delete", Usage: "soft-delete a secret: no longer injected, restorable with undelete (no master key needed)",
+			ArgsUsage: "WORKSPACE NAME",
+			Flags:     []cli.Flag{ifRevisionFlag(), jsonFlag()},
+			Action:    a.with(2, 2, "WORKSPACE NAME", noKey, a.delete),
+		},
+		{
+			Name: "undelete", Usage: "restore a soft-deleted secret (no master key needed)",
+			ArgsUsage: "WORKSPACE NAME",
+			Flags:     []cli.Flag{ifRevisionFlag(), jsonFlag()},
+			Action:    a.with(2, 2, "WORKSPACE NAME", noKey, a.undelete),
+		},
+		{
+			Name: "destroy", Usage: "remove a secret, live or deleted, and all its versions, for good (no master key needed)",
+			ArgsUsage: "WORKSPACE NAME",
+			Flags:     []cli.Flag{ifRevisionFlag(), yes("destroy")},
+			Action:    a.with(2, 2, "WORKSPACE NAME", noKey, a.destroy),
+		},
+		{
+			Name: "delete-workspace", Usage: "remove every secret, version and the key of a workspace, for good (no master key needed)",
+			ArgsUsage: "WORKSPACE",
+			Flags:     []cli.Flag{yes("delete")},
+			Action:    a.with(1, 1, "WORKSPACE", noKey, a.deleteWorkspace),
+		},
+	}
+}
+
+func (a *app) set(ctx context.Context, cmd *cli.Command, s *session) error {
+	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	if rev > 0 && cmd.Bool("create") {
+		return usage("set: give --create or --if-revision, not both")
+	}
+	if err := applyInfo(cmd, &secrets.Info{}); err != nil {
+		return err // a bad flag, before the value is asked for
+	}
+	value, err := a.readValue(name, valueOptions{file: cmd.String("file"), raw: cmd.Bool("raw"), allowEmpty: cmd.Bool("allow-empty")})
+	if err != nil {
+		return err
+	}
+	defer clear(value)
+	opts := &secrets.SetOptions{IfRevision: rev, IfAbsent: cmd.Bool("create")}
+	if infoChanged(cmd) {
+		// The flags change some fields of the Info, which Set replaces
+		// whole: start from the current one, at the revision it was read.
+		info, err := a.currentInfo(ctx, s, ws, name, opts)
+		if err != nil {
+			return err
+		}
+		if err := applyInfo(cmd, &info); err != nil {
+			return err
+		}
+		opts.Info = &info
+	}
+	m, err := s.m.Set(ctx, ws, name, value, opts)
+	if err != nil {
+		return err
+	}
+	return a.printWrite(cmd, m, "set")
+}
+
+// currentInfo returns the Info of the secret, and makes opts apply only
+// to the revision it was read at (or, for a new secret, only if the name
+// is still free).
+func (a *app) currentInfo(ctx context.Context, s *session, ws, name string, opts *secrets.SetOptions) (secrets.Info, error) {
+	if opts.IfAbsent {
+		return secrets.Info{}, nil
+	}
+	m, err := s.m.Meta(ctx, ws, name)
+	switch {
+	case errors.Is(err, secrets.ErrNotFound):
+		if opts.IfRevision > 0 {
+			return secrets.Info{}, &secrets.ConflictError{Name: name, Seen: opts.IfRevision}
+		}
+		opts.IfAbsent = true
+		return secrets.Info{}, nil
+	case err != nil:
+		return secrets.Info{}, err
+	}
+	if opts.IfRevision == 0 {
+		opts.IfRevision = m.Revision
+	}
+	return m.Info, nil
+}
+
+func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
+	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
+	if !infoChanged(cmd) {
+		return usage("info: nothing to change: give --description, --expires, --rotate-by, --write-only or --as-file (meta shows the info)")
+	}
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	cur, err := s.m.Meta(ctx, ws, name)
+	if err != nil {
+		return err
+	}
+	if rev == 0 {
+		rev = cur.Revision
+	}
+	info := cur.Info
+	if err := applyInfo(cmd, &info); err != nil {
+		return err
+	}
+	m, err := s.m.SetInfo(ctx, ws, name, info, rev)
+	if err != nil {
+		return err
+	}
+	return a.printWrite(cmd, m, "info changed")
+}
+
+func (a *app) rollback(ctx context.Context, cmd *cli.Command, s *session) error {
+	version, err := parseVersion(cmd.Args().Get(2))
+	if err != nil {
+		return err
+	}
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	m, err := s.m.Rollback(ctx, cmd.Args().Get(0), cmd.Args().Get(1), version, rev)
+	if err != nil {
+		return err
+	}
+	return a.printWrite(cmd, m, fmt.Sprintf("rolled back to version %d's value", version))
+}
+
+func (a *app) rename(ctx context.Context, cmd *cli.Command, s *session) error {
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	ws, from, to := cmd.Args().Get(0), cmd.Args().Get(1), cmd.Args().Get(2)
+	if !strings.EqualFold(from, to) {
+		// The library retries a rename onto a taken name as if it had
+		// lost a race, and then reports that the secret keeps changing:
+		// say what is wrong first. (It still refuses a name taken
+		// between this check and the rename.)
+		if cur, err := s.m.Meta(ctx, ws, to); err == nil {
+			return &secrets.ExistsError{Name: cur.Name, Deleted: !cur.Deleted.IsZero()}
+		}
+	}
+	m, err := s.m.Rename(ctx, ws, from, to, rev)
+	if err != nil {
+		return err
+	}
+	return a.printWrite(cmd, m, "renamed from "+cmd.Args().Get(1))
+}
+
+func (a *app) delete(ctx context.Context, cmd *cli.Command, s *session) error {
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	m, err := s.m.Delete(ctx, cmd.Args().Get(0), cmd.Args().Get(1), rev)
+	if err != nil {
+		return err
+	}
+	return a.printWrite(cmd, m, "deleted (undelete restores it)")
+}
+
+func (a *app) undelete(ctx context.Context, cmd *cli.Command, s *session) error {
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	m, err := s.m.Undelete(ctx, cmd.Args().Get(0), cmd.Args().Get(1), rev)
+	if err != nil {
+		return err
+	}
+	return a.printWrite(cmd, m, "restored")
+}
+
+func (a *app) destroy(ctx context.Context, cmd *cli.Command, s *session) error {
+	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
+	rev, err := ifRevision(cmd)
+	if err != nil {
+		return err
+	}
+	if err := a.confirm(cmd.Bool("yes"), "destroy",
+		fmt.Sprintf("Destroy %s of workspace %s and all its versions, for good?", name, ws)); err != nil {
+		return err
+	}
+	if err := s.m.Destroy(ctx, ws, name, rev); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s destroyed\n", name)
+	return err
+}
+
+func (a *app) deleteWorkspace(ctx context.Context, cmd *cli.Command, s *session) error {
+	ws := cmd.Args().Get(0)
+	if err := a.confirm(cmd.Bool("yes"), "delete-workspace",
+		fmt.Sprintf("Delete every secret, version and the key of workspace %s, for good?", ws)); err != nil {
+		return err
+	}
+	if err := s.m.DeleteWorkspace(ctx, ws); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(a.stdout, "workspace %s deleted\n", ws)
+	return err
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/dataspace/secrets"
+)
+
+// The exit statuses, as the help text documents them.
+const (
+	exitOK         = 0
+	exitFailed     = 1 // an operational failure: database, KMS, decryption, I/O
+	exitUsage      = 2 // a usage error: arguments, flags, a missing master key
+	exitNotFound   = 3 // no such secret, version or workspace
+	exitConflict   = 4 // a stale --if-revision, or a name already used
+	exitRefused    = 5 // forbidden, invalid input, a write-only value, an unknown master key
+	exitIncomplete = 6 // a rotation or re-wrap left items, which are printed
+	exitNoExec     = 126
+	exitNoCommand  = 127
+)
+
+const exitHelp = `EXIT STATUS:
+   0    success
+   1    operational failure (database, KMS, decryption, I/O), or a
+        confirmation answered no
+   2    usage error (arguments, flags, no master key given)
+   3    not found (secret, version, or a workspace with no secrets)
+   4    conflict: the secret changed since --if-revision (the current
+        revision is printed), or the name is taken
+   5    refused: forbidden, invalid input (name, value, .env text, empty
+        value), write-only value, or a master key the store does not know
+   6    incomplete: rotate or rewrap left items, which are listed
+   run: 126 the program is not executable, 127 it was not found;
+        otherwise the program's own status (128+N if signal N ended it)
+
+Errors are one line on stderr. They never hold a value, a key or the
+database URL.`
+
+// A codedError is an error of secretsctl itself with its exit status.
+// With quiet, nothing is printed: a job's own status.
+type codedError struct {
+	code  int
+	msg   string
+	quiet bool
+}
+
+func (e *codedError) Error() string { return e.msg }
+
+// usage returns a usage error (exit 2).
+func usage(format string, args ...any) error {
+	return &codedError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// fail returns an error that exits with code.
+func fail(code int, format string, args ...any) error {
+	return &codedError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode maps an error to the exit status documented in exitHelp.
+func exitCode(err error) int {
+	var ce *codedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrNoVersion):
+		return exitNotFound
+	case errors.Is(err, secrets.ErrConflict), errors.Is(err, secrets.ErrExists):
+		return exitConflict
+	case errors.Is(err, secrets.ErrIncomplete):
+		return exitIncomplete
+	case errors.Is(err, secrets.ErrForbidden),
+		errors.Is(err, secrets.ErrInvalidName),
+		errors.Is(err, secrets.ErrReservedName),
+		errors.Is(err, secrets.ErrInvalidValue),
+		errors.Is(err, secrets.ErrTooLarge),
+		errors.Is(err, secrets.ErrInvalidInfo),
+		errors.Is(err, secrets.ErrInvalidWorkspace),
+		errors.Is(err, secrets.ErrInvalidDotenv),
+		errors.Is(err, secrets.ErrMasterKey),
+		errors.Is(err, secrets.ErrWriteOnly),
+		errors.Is(err, secrets.ErrExpired):
+		return exitRefused
+	}
+	return exitFailed
+}
+
+// message is the one line secretsctl prints for err, without the
+// library's "secrets: " prefix (secretsctl prints its own).
+func message(err error) string {
+	var mk *secrets.MasterKeyError
+	var ce *secrets.ConflictError
+	var msg string
+	switch {
+	case errors.As(err, &mk) && mk.Wrong:
+		msg = fmt.Sprintf("master key %s is not the key this store knows under that ID: check --master-key or --kms", mk.ID)
+	case errors.As(err, &mk):
+		known := strings.Join(mk.Known, ", ")
+		if known == "" {
+			known = "none"
+		}
+		msg = fmt.Sprintf("master key %s is not known to this store (it knows: %s); give --add-master-key to register it", mk.ID, known)
+	default:
+		msg = strings.TrimPrefix(err.Error(), "secrets: ")
+		if errors.As(err, &ce) && ce.Revision > 0 && !strings.Contains(msg, fmt.Sprintf("revision %d", ce.Revision)) {
+			msg += fmt.Sprintf(" (current revision %d)", ce.Revision)
+		}
+	}
+	return cliWords(oneLine(msg))
+}
+
+// cliWords puts the flags that set them for the library's Config fields
+// that its messages name.
+func cliWords(s string) string {
+	return strings.NewReplacer(
+		"Config.DecryptOnly", "--old-master-key or --old-kms",
+		"Config.AddMasterKey", "--add-master-key",
+	).Replace(s)
+}
+
+// oneLine folds control characters and runs of blanks into single spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }), " ")
+}
+
+// scrubber removes a database URL, and the password in it, from text
+// printed to the operator: the library's errors never hold them, and
+// this makes sure no driver or URL-parsing error of secretsctl does.
+type scrubber []string
+
+func newScrubber(dsn string) scrubber {
+	if dsn == "" {
+		return nil
+	}
+	s := scrubber{dsn}
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			s = append(s, p, url.QueryEscape(p), url.PathEscape(p))
+		}
+	}
+	// A key=value connection string: password=... up to a blank.
+	for _, f := range strings.Fields(dsn) {
+		if p, ok := strings.CutPrefix(f, "password="); ok {
+			s = append(s, strings.Trim(p, "'"))
+		}
+	}
+	return s
+}
+
+// scrub replaces every string of s found in text. Passwords shorter
+// than four bytes are left alone: replacing every "a" of a message would
+// make it unreadable, and such a password protects nothing.
+func (s scrubber) scrub(text string) string {
+	for _, x := range s {
+		if len(x) >= 4 {
+			text = strings.ReplaceAll(text, x, "[redacted]")
+		}
+	}
+	return text
+}

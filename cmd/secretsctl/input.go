@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"golang.org/x/term"
+)
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// maxValueRead bounds what set reads: a little over the largest value the
+// library accepts, so that it refuses the rest as too large.
+const maxValueRead = secrets.MaxEnvString + 16
+
+// maxTextRead bounds a .env text read by import, diff and apply.
+const maxTextRead = 64 << 20
+
+// valueOptions say how set reads a value.
+type valueOptions struct {
+	file       string // "" or "-": stdin
+	raw        bool   // keep a trailing newline
+	allowEmpty bool
+}
+
+// readValue reads a secret's value: from a file, from a terminal with a
+// prompt and without echo, or from piped stdin. One trailing newline (LF
+// or CRLF) of a file or piped input is dropped unless raw. An empty value
+// is refused unless allowEmpty.
+func (a *app) readValue(name string, o valueOptions) ([]byte, error) {
+	var b []byte
+	var err error
+	switch {
+	case o.file != "" && o.file != "-":
+		b, err = readLimited(openFile(o.file), maxValueRead)
+	case isTerminal(a.stdin):
+		fmt.Fprintf(a.stderr, "Value of %s (not echoed): ", name)
+		b, err = term.ReadPassword(int(a.stdin.(*os.File).Fd()))
+		fmt.Fprintln(a.stderr)
+		if err == io.EOF { // Ctrl-D on an empty line
+			err = nil
+		}
+		o.raw = true // the line's end is not part of it
+	default:
+		b, err = readLimited(a.stdin, maxValueRead)
+	}
+	if errors.Is(err, errTooLong) {
+		return nil, fail(exitRefused, "the value is too large: a variable holds at most %d bytes", secrets.MaxEnvString)
+	}
+	if err != nil {
+		clear(b)
+		return nil, fail(exitFailed, "reading the value: %v", err)
+	}
+	if !o.raw {
+		b = trimNewline(b)
+	}
+	if len(b) == 0 && !o.allowEmpty {
+		return nil, fail(exitRefused, "the value is empty: nothing was stored (give --allow-empty to store an empty value)")
+	}
+	return b, nil
+}
+
+// readText reads a .env text from a file or stdin.
+func (a *app) readText(file string) ([]byte, error) {
+	var r io.Reader = a.stdin
+	if file != "" && file != "-" {
+		r = openFile(file)
+	} else if isTerminal(a.stdin) {
+		fmt.Fprintln(a.stderr, "Reading .env text from the terminal; end it with Ctrl-D.")
+	}
+	b, err := readLimited(r, maxTextRead)
+	if errors.Is(err, errTooLong) {
+		return nil, fail(exitRefused, "the .env text is over %d bytes", maxTextRead)
+	}
+	if err != nil {
+		return nil, fail(exitFailed, "reading the .env text: %v", err)
+	}
+	return b, nil
+}
+
+// lazyFile opens its file on first read, so that readLimited reports
+// the error.
+type lazyFile struct {
+	name string
+	f    *os.File
+}
+
+func openFile(name string) *lazyFile { return &lazyFile{name: name} }
+
+func (l *lazyFile) Read(p []byte) (int, error) {
+	if l.f == nil {
+		f, err := os.Open(l.name)
+		if err != nil {
+			return 0, err
+		}
+		l.f = f
+	}
+	return l.f.Read(p)
+}
+
+func (l *lazyFile) close() {
+	if l.f != nil {
+		l.f.Close()
+	}
+}
+
+// errTooLong is readLimited's error for input over its limit.
+var errTooLong = errors.New("input too long")
+
+// readLimited reads r up to limit bytes, and one more to show that the
+// input is over it (errTooLong).
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	if l, ok := r.(*lazyFile); ok {
+		defer l.close()
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		clear(b)
+		return nil, errTooLong
+	}
+	return b, err
+}
+
+// trimNewline drops one trailing LF or CRLF.
+func trimNewline(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// confirm asks a yes-or-no question on the terminal. what names the
+// command and the flag that skips the question, for the error when
+// stdin is not a terminal.
+func (a *app) confirm(yes bool, what, question string) error {
+	if yes {
+		return nil
+	}
+	if !isTerminal(a.stdin) {
+		return usage("%s: refusing without --yes: stdin is not a terminal to confirm on", what)
+	}
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(a.stderr)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return fail(exitFailed, "%s: not confirmed; nothing was changed", what)
+}
+
+// parseTime reads a time for a flag: an RFC 3339 time, a date
+// (YYYY-MM-DD, midnight UTC), or a duration from now (such as 90d, 36h,
+// or -7d), days counting 24 hours. "never" and "" give the zero time.
+func parseTime(flag, s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "never" || s == "none" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if d, err := parseDuration(s); err == nil {
+		return now.Add(d), nil
+	}
+	return time.Time{}, usage("--%s: %q is not a time (2006-01-02, 2006-01-02T15:04:05Z, or a duration such as 90d or 12h)", flag, s)
+}
+
+// parseDuration is time.ParseDuration that also takes days ("7d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days * 24 * float64(time.Hour)), nil
+	}
+	return time.ParseDuration(s)
+}
+
+// durationFlag reads a duration flag that takes days.
+func durationFlag(flag, s string) (time.Duration, error) {
+	d, err := parseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, usage("--%s: %q is not a duration (such as 30d or 12h)", flag, s)
+	}
+	return d, nil
+}
+
+// endsWithNewline reports whether b is empty or ends a line.
+func endsWithNewline(b []byte) bool { return len(b) == 0 || bytes.HasSuffix(b, []byte("\n")) }

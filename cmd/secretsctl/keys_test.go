@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+func TestRotate(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("first-value", "set", "ws1", "TOKEN").want(t, 0)
+	e.ctl("second-value", "set", "ws1", "TOKEN").want(t, 0)
+	e.ctl("other-value", "set", "ws2", "OTHER").want(t, 0)
+
+	r := e.ctl("", "rotate", "ws1").want(t, 0)
+	if !strings.Contains(r.stdout, "ws1: key ") || !strings.Contains(r.stdout, "2 versions re-encrypted, 1 old keys disabled") {
+		t.Fatalf("rotate: %s", r.stdout)
+	}
+	var keys []secrets.KeyInfo
+	e.ctl("", "keys", "--json", "ws1").want(t, 0).decode(t, &keys)
+	if len(keys) != 2 || keys[0].Primary == keys[1].Primary {
+		t.Fatalf("keys after a rotation: %+v", keys)
+	}
+	old := keys[slices.IndexFunc(keys, func(k secrets.KeyInfo) bool { return !k.Primary })]
+	primary := keys[slices.IndexFunc(keys, func(k secrets.KeyInfo) bool { return k.Primary })]
+	if old.Enabled || !primary.Enabled {
+		t.Fatalf("keys after a rotation: %+v", keys)
+	}
+	e.ctl("", "key", "enable", "ws1", itoa(old.ID)).want(t, 0)
+	e.ctl("", "keys", "--json", "ws1").want(t, 0).decode(t, &keys)
+	if !slices.ContainsFunc(keys, func(k secrets.KeyInfo) bool { return k.ID == old.ID && k.Enabled }) {
+		t.Fatalf("key enable: %+v", keys)
+	}
+	e.ctl("", "key", "disable", "ws1", itoa(old.ID)).want(t, 0)
+	e.ctl("", "key", "disable", "ws1", "12345").wantErr(t, 3, "no key 12345")
+	e.ctl("", "key", "disable", "ws1", "primary").wantErr(t, 2)
+	e.ctl("", "key", "disable", "ws1", itoa(primary.ID)).wantErr(t, 1)
+	e.ctl("", "key", "rotate", "ws1").wantErr(t, 2, `no command "rotate"`)
+	e.ctl("", "keys", "nokey").wantErr(t, 3)
+	if e.value("ws1", "TOKEN") != "second-value" {
+		t.Fatal("the value changed")
+	}
+
+	// --all goes on past a workspace that fails; the JSON has both.
+	var res []rotated
+	e.ctl("", "rotate", "--json", "ws1", "missing", "ws2").want(t, 3).decode(t, &res)
+	if len(res) != 3 || res[0].Error != "" || res[1].Error == "" || res[2].Reencrypted != 1 {
+		t.Fatalf("rotate ws1 missing ws2: %+v", res)
+	}
+	r = e.ctl("", "rotate", "--all").want(t, 0)
+	if !strings.Contains(r.stdout, "ws1: ") || !strings.Contains(r.stdout, "ws2: ") {
+		t.Fatalf("rotate --all: %s", r.stdout)
+	}
+	e.ctl("", "rotate").wantErr(t, 2, "--all")
+	e.ctl("", "rotate", "--all", "ws1").wantErr(t, 2, "--all")
+
+	// A version that cannot be decrypted is left, and listed: exit 6.
+	e.sql(`UPDATE {{schema}}.versions SET ciphertext = overlay(ciphertext placing '\xdeadbeef'::bytea from 20 for 4)
+		WHERE workspace = 'ws1' AND version = 1`)
+	r = e.ctl("", "rotate", "ws1").wantErr(t, 6, "could not be re-encrypted")
+	if !strings.Contains(r.stdout, "ws1: left TOKEN version 1: ") {
+		t.Fatalf("rotate with a damaged version: %s", r.stdout)
+	}
+	e.ctl("", "rotate", "--json", "ws1").want(t, 6).decode(t, &res)
+	if len(res) != 1 || len(res[0].Left) != 1 || res[0].Left[0].Name != "TOKEN" || res[0].Left[0].Version != 1 || !res[0].Resumed {
+		t.Fatalf("rotate --json with a damaged version: %+v", res)
+	}
+	// Several workspaces: a line for each failure, and a summary.
+	r = e.ctl("", "rotate", "ws1", "ws2").want(t, 6)
+	if !strings.Contains(r.stderr, "secretsctl: rotate ws1: ") || !strings.Contains(r.stderr, "\nsecretsctl: rotate: 1 of 2 workspaces left versions") {
+		t.Fatalf("rotate ws1 ws2: %q", r.stderr)
+	}
+}
+
+// Progress goes to a log file as a few plain lines, no carriage returns.
+func TestProgressInLogFile(t *testing.T) {
+	e := newEnv(t)
+	var text strings.Builder
+	for i := range 2100 {
+		fmt.Fprintf(&text, "N%04d=value-number-%d\n", i, i)
+	}
+	e.ctl(text.String(), "import", "ws").want(t, 0)
+	logPath := filepath.Join(e.dir, "rotate.log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	e.run(call{stderr: log}, "rotate", "ws").want(t, 0)
+	b, _ := os.ReadFile(logPath)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	// Lines at tenths of the way (how many depends on the library's batch
+	// size), then the final count.
+	if strings.Contains(string(b), "\r") || len(lines) < 2 || len(lines) > 11 ||
+		lines[len(lines)-1] != "rotate ws: 2100/2100 done" || !strings.HasSuffix(lines[0], "%)") {
+		t.Fatalf("progress in a log file:\n%q", b)
+	}
+}
+
+func TestRewrap(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("first-ws-value", "set", "ws1", "TOKEN").want(t, 0)
+	e.ctl("second-ws-value", "set", "ws2", "TOKEN").want(t, 0)
+	k1, k2 := e.key, e.keygen("k2.json")
+
+	// A new master key must be registered, once.
+	r := e.ctl("", "--master-key", k2, "--old-master-key", k1, "rewrap").wantErr(t, 5, "is not known to this store", "--add-master-key")
+	var known []string
+	for _, k := range []string{k1, k2} {
+		c, err := secrets.LoadLocalCipher(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		known = append(known, c.ID())
+	}
+	if !strings.Contains(r.stderr, known[0]) || !strings.Contains(r.stderr, known[1]) || r.stdout != "" {
+		t.Fatalf("rewrap without --add-master-key names %v? %+v", known, r)
+	}
+	var res secrets.RewrapResult
+	e.ctl("", "--master-key", k2, "--old-master-key", k1, "--add-master-key", "rewrap", "--json").want(t, 0).decode(t, &res)
+	if res.Rewrapped != 2 || len(res.Left) != 0 {
+		t.Fatalf("rewrap: %+v", res)
+	}
+	e.key = k2
+	if e.value("ws1", "TOKEN") != "first-ws-value" {
+		t.Fatal("ws1 after the rewrap")
+	}
+	// The former key reads no more.
+	e.ctl("", "--master-key", k1, "export", "ws1").wantErr(t, 1, "cannot decrypt")
+	e.ctl("", "--master-key", k2, "rewrap").want(t, 0)
+
+	// A workspace key wrapped by a master key the run does not have is
+	// left, and listed.
+	k3 := e.keygen("k3.json")
+	e.ctl("third-ws-value", "--master-key", k1, "--add-master-key", "set", "ws3", "TOKEN").want(t, 0)
+	r = e.ctl("", "--master-key", k3, "--old-master-key", k2, "--add-master-key", "rewrap").wantErr(t, 6, "could not be re-wrapped", "--old-master-key")
+	if !strings.Contains(r.stdout, "2 workspace keys re-wrapped") || !strings.Contains(r.stdout, "left: workspace ws3: ") {
+		t.Fatalf("rewrap with a key left: %s", r.stdout)
+	}
+	e.ctl("", "--master-key", k3, "--add-master-key", "rewrap", "--json").want(t, 6).decode(t, &res)
+	if res.Rewrapped != 0 || len(res.Left) != 1 || res.Left[0].Workspace != "ws3" {
+		t.Fatalf("rewrap --json with a key left: %+v", res)
+	}
+	e.ctl("", "--master-key", k3, "--old-master-key", k1, "rewrap").want(t, 0)
+	e.key = k3
+	if e.value("ws3", "TOKEN") != "third-ws-value" || e.value("ws2", "TOKEN") != "second-ws-value" {
+		t.Fatal("values after the last rewrap")
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v3"
+)
+
+// jsonFlag is the --json flag of every command that prints data.
+func jsonFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "json", Usage: "print JSON for scripts (the field names are stable)"}
+}
+
+// ifRevisionFlag is the --if-revision flag of every write.
+func ifRevisionFlag() cli.Flag {
+	return &cli.Int64Flag{Name: "if-revision", HideDefault: true, Usage: "write only if the secret is still at revision `N` (exit 4 otherwise)"}
+}
+
+// ifRevision returns --if-revision, refusing a negative one.
+func ifRevision(cmd *cli.Command) (int64, error) {
+	n := cmd.Int64("if-revision")
+	if n < 0 || (n == 0 && cmd.IsSet("if-revision")) {
+		return 0, usage("--if-revision: a revision is 1 or more")
+	}
+	return n, nil
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table returns a tabwriter for aligned columns.
+func table(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// when formats a time for text output: UTC, RFC 3339, "-" for none.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// notes sums up a secret's flags and dates for a listing.
+func notes(m secrets.Meta, now time.Time) string {
+	var n []string
+	if m.WriteOnly {
+		n = append(n, "write-only")
+	}
+	if m.File {
+		n = append(n, "file")
+	}
+	switch {
+	case m.Expired(now):
+		n = append(n, "expired "+when(m.Expires))
+	case !m.Expires.IsZero():
+		n = append(n, "expires "+when(m.Expires))
+	}
+	if !m.RotateBy.IsZero() {
+		n = append(n, "rotate by "+when(m.RotateBy))
+	}
+	if !m.Deleted.IsZero() {
+		n = append(n, "deleted "+when(m.Deleted)+" by "+m.DeletedBy)
+	}
+	return strings.Join(n, ", ")
+}
+
+// printMeta prints one secret's metadata, a field a line.
+func printMeta(w io.Writer, m secrets.Meta) error {
+	tw := table(w)
+	yesNo := map[bool]string{true: "yes", false: "no"}
+	rows := [][2]string{
+		{"name", m.Name},
+		{"revision", fmt.Sprint(m.Revision)},
+		{"version", fmt.Sprint(m.Version)},
+		{"created", when(m.Created) + " by " + m.CreatedBy},
+		{"updated", when(m.Updated) + " by " + m.UpdatedBy},
+		{"value updated", when(m.ValueUpdated) + " by " + m.ValueUpdatedBy},
+		{"description", m.Description},
+		{"expires", when(m.Expires)},
+		{"rotate by", when(m.RotateBy)},
+		{"write-only", yesNo[m.WriteOnly]},
+		{"file", yesNo[m.File]},
+	}
+	if !m.Deleted.IsZero() {
+		rows = append(rows, [2]string{"deleted", when(m.Deleted) + " by " + m.DeletedBy})
+	}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], oneLine(r[1]))
+	}
+	return tw.Flush()
+}
+
+// printWrite prints what a write left: the secret's metadata with
+// --json, one line otherwise.
+func (a *app) printWrite(cmd *cli.Command, m secrets.Meta, what string) error {
+	if cmd.Bool("json") {
+		return writeJSON(a.stdout, m)
+	}
+	_, err := fmt.Fprintf(a.stdout, "%s %s: revision %d, version %d\n", m.Name, what, m.Revision, m.Version)
+	return err
+}
+
+// A progress reports a long operation on stderr: a bar on a terminal,
+// otherwise a line at every tenth of the way and one at the end, so that
+// a log file gets a few lines and no carriage returns.
+type progress struct {
+	w           io.Writer
+	what        string
+	bar         *progressbar.ProgressBar
+	tty         bool
+	step        int // tenths reported
+	done, total int
+}
+
+func (a *app) progress(what string) *progress {
+	return &progress{w: a.stderr, what: what, tty: isTerminal(a.stderr)}
+}
+
+// update is the library's progress callback.
+func (p *progress) update(done, total int) {
+	p.done, p.total = done, total
+	if p.tty {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription(p.what),
+				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionClearOnFinish())
+		}
+		p.bar.ChangeMax(total)
+		p.bar.Set(done)
+		return
+	}
+	if total <= 0 {
+		return
+	}
+	if step := done * 10 / total; step > p.step && step < 10 {
+		p.step = step
+		fmt.Fprintf(p.w, "%s: %d/%d (%d%%)\n", p.what, done, total, done*100/total)
+	}
+}
+
+// finish ends the report with the final count.
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+	if !p.tty && p.total > 0 {
+		fmt.Fprintf(p.w, "%s: %d/%d done\n", p.what, p.done, p.total)
+	}
+}

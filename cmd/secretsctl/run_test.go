@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	e := newEnv(t)
+	const token = "tok_live_Q7x2Lm9PzR"
+	e.ctl(token+"\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
+
+	// The job sees the value exactly, its output is redacted, and its
+	// exit status is secretsctl's.
+	r := e.ctl("", "run", "ws", "--", "sh", "-c", `printf '%s|%s' "$AUTH_TOKEN" "${#AUTH_TOKEN}"; printf '%s' "$AUTH_TOKEN" >&2`).want(t, 0)
+	if r.stdout != "***|"+strconv.Itoa(len(token)) || r.stderr != "***" {
+		t.Fatalf("run output: %q / %q", r.stdout, r.stderr)
+	}
+	e.ctl("", "run", "ws", "--", "sh", "-c", "exit 3").want(t, 3)
+	if r := e.ctl("", "run", "ws", "--", "sh", "-c", "kill -KILL $$"); r.code != 128+9 || r.stderr != "" {
+		t.Fatalf("a SIGKILLed job: exit %d, stderr %q", r.code, r.stderr)
+	}
+	e.ctl("", "run", "ws", "--", "sh", "-c", "kill -TERM $$").want(t, 128+15)
+
+	// Stdin reaches the job; flags before WORKSPACE and after it both work.
+	r = e.run(call{stdin: "from stdin", env: []string{"EXTRA=extra-value"}},
+		"run", "--pass-env", "EXTRA", "ws", "--dir", "/", "--", "sh", "-c", `cat; echo " $EXTRA $PWD"`)
+	if r.want(t, 0).stdout != "from stdin extra-value /\n" {
+		t.Fatalf("stdin, --pass-env, --dir: %q", r.stdout)
+	}
+	// Nothing of secretsctl's own environment reaches the job.
+	r = e.ctl("", "run", "ws", "--", "sh", "-c", `echo "[$DATABASE_URL][$SECRETS_MASTER_KEY_FILE]"`).want(t, 0)
+	if r.stdout != "[][]\n" {
+		t.Fatalf("the job saw secretsctl's environment: %q", r.stdout)
+	}
+
+	// Programs that cannot run exit as a shell's would.
+	e.ctl("", "run", "ws", "--", "no-such-program-here").wantErr(t, 127, "not found")
+	e.ctl("", "run", "ws", "--", "./no-such-file").wantErr(t, 127, "not found")
+	script := filepath.Join(e.dir, "not-executable.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o644)
+	e.ctl("", "run", "ws", "--", script).wantErr(t, 126, "cannot be executed")
+	e.ctl("", "run", "ws", "--", e.dir).wantErr(t, 126)
+
+	// A mistyped workspace is refused, unless --allow-empty.
+	e.ctl("", "run", "wss", "--", "true").wantErr(t, 3, `"wss" has no secrets`, "--allow-empty")
+	e.ctl("", "run", "--allow-empty", "wss", "--", "true").want(t, 0)
+	e.ctl("", "delete", "ws", "AUTH_TOKEN").want(t, 0)
+	e.ctl("", "run", "ws", "--", "true").wantErr(t, 3, "no secrets")
+	e.ctl("", "undelete", "ws", "AUTH_TOKEN").want(t, 0)
+
+	// Usage errors: one line each, no help text.
+	e.ctl("", "run", "ws", "sh", "-c", "true").wantErr(t, 2, "WORKSPACE -- COMMAND", "the -- is needed")
+	e.ctl("", "run", "ws").wantErr(t, 2, "the -- is needed")
+	e.ctl("", "run", "ws", "--").wantErr(t, 2, "no command after --")
+	e.ctl("", "run", "--", "true").wantErr(t, 2)
+	e.ctl("", "run", "--dir", "/nonexistent", "ws", "--", "true").wantErr(t, 2, "--dir")
+	if r := e.ctl("", "run", "--help"); r.code != 0 || !strings.Contains(r.stdout, "WORKSPACE -- COMMAND") {
+		t.Fatalf("run --help: %+v", r)
+	}
+}

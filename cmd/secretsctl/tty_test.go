@@ -1,0 +1,201 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// A terminal runs secretsctl with a pseudo-terminal as its stdin and
+// stderr, as an operator's shell would; stdout stays a pipe.
+type terminal struct {
+	t        *testing.T
+	ptmx     *os.File // the operator's side
+	tty      *os.File // secretsctl's side
+	cmd      *exec.Cmd
+	mu       sync.Mutex
+	screen   bytes.Buffer // what secretsctl wrote to the terminal
+	stdout   bytes.Buffer
+	readDone chan struct{}
+}
+
+func (e *env) terminal(args ...string) *terminal {
+	t := e.t
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--actor", e.actor}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DATABASE_URL=" + e.url,
+		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key}
+	term := &terminal{t: t, ptmx: ptmx, tty: tty, cmd: cmd, readDone: make(chan struct{})}
+	cmd.Stdin, cmd.Stderr, cmd.Stdout = tty, tty, &term.stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(term.readDone)
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			term.mu.Lock()
+			term.screen.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	return term
+}
+
+// waitFor waits until the screen shows s.
+func (term *terminal) waitFor(s string) {
+	term.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		term.mu.Lock()
+		ok := strings.Contains(term.screen.String(), s)
+		term.mu.Unlock()
+		if ok {
+			return
+		}
+	}
+	term.t.Fatalf("the terminal never showed %q; it shows %q", s, term.text())
+}
+
+// waitNoEcho waits until secretsctl has turned the terminal's echo off.
+func (term *terminal) waitNoEcho() {
+	term.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		tio, err := unix.IoctlGetTermios(int(term.tty.Fd()), unix.TCGETS)
+		if err != nil {
+			term.t.Fatal(err)
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+	}
+	term.t.Fatal("secretsctl never turned the echo off")
+}
+
+// typeLine types a line as the operator would.
+func (term *terminal) typeLine(s string) {
+	if _, err := io.WriteString(term.ptmx, s+"\r"); err != nil {
+		term.t.Fatal(err)
+	}
+}
+
+// wait waits for secretsctl to exit and returns its status.
+func (term *terminal) wait() int {
+	term.t.Helper()
+	err := term.cmd.Wait()
+	term.tty.Close() // the reader sees the end once no one holds it
+	select {
+	case <-term.readDone:
+	case <-time.After(5 * time.Second):
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	} else if err != nil {
+		term.t.Fatal(err)
+	}
+	return 0
+}
+
+func (term *terminal) text() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.screen.String()
+}
+
+// set on a terminal prompts and reads the value without echo.
+func TestTerminalPrompt(t *testing.T) {
+	e := newEnv(t)
+	const typed = "s3cr3t-typed value"
+	term := e.terminal("set", "ws", "TOKEN")
+	term.waitFor("Value of TOKEN (not echoed): ")
+	term.waitNoEcho()
+	term.typeLine(typed)
+	if code := term.wait(); code != 0 {
+		t.Fatalf("set on a terminal: exit %d: %q", code, term.text())
+	}
+	if strings.Contains(term.text(), "s3cr3t") {
+		t.Fatalf("the value was echoed: %q", term.text())
+	}
+	if term.stdout.String() != "TOKEN set: revision 1, version 1\n" {
+		t.Fatalf("stdout: %q", term.stdout.String())
+	}
+	if got := e.value("ws", "TOKEN"); got != typed {
+		t.Fatalf("stored %q, typed %q", got, typed)
+	}
+
+	// An empty line stores nothing.
+	term = e.terminal("set", "ws", "EMPTY")
+	term.waitFor("(not echoed): ")
+	term.waitNoEcho()
+	term.typeLine("")
+	if code := term.wait(); code != 5 || !strings.Contains(term.text(), "--allow-empty") {
+		t.Fatalf("an empty line: exit %d: %q", code, term.text())
+	}
+}
+
+// destroy and apply ask on a terminal.
+func TestTerminalConfirm(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("value-a", "set", "ws", "A").want(t, 0)
+	term := e.terminal("destroy", "ws", "A")
+	term.waitFor("Destroy A of workspace ws and all its versions, for good? [y/N] ")
+	term.typeLine("n")
+	if code := term.wait(); code != 1 || !strings.Contains(term.text(), "not confirmed") {
+		t.Fatalf("destroy, not confirmed: exit %d: %q", code, term.text())
+	}
+	e.meta("ws", "A")
+	term = e.terminal("destroy", "ws", "A")
+	term.waitFor("[y/N] ")
+	term.typeLine("y")
+	if code := term.wait(); code != 0 || term.stdout.String() != "A destroyed\n" {
+		t.Fatalf("destroy, confirmed: exit %d: %q %q", code, term.text(), term.stdout.String())
+	}
+	e.ctl("", "meta", "ws", "A").wantErr(t, 3)
+
+	file := filepath.Join(e.dir, "new.env")
+	os.WriteFile(file, []byte("B=value-b\n"), 0o600)
+	term = e.terminal("apply", "--file", file, "ws")
+	term.waitFor("Apply this to workspace ws? [y/N] ")
+	term.typeLine("yes")
+	if code := term.wait(); code != 0 || !strings.Contains(term.stdout.String(), "+ B  (added)") {
+		t.Fatalf("apply, confirmed: exit %d: %q %q", code, term.text(), term.stdout.String())
+	}
+	if e.value("ws", "B") != "value-b" {
+		t.Fatal("apply on a terminal did not apply")
+	}
+}
+
+// On a terminal, progress is a bar redrawn in place.
+func TestTerminalProgressBar(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("A=value-a\nB=value-b\n", "import", "ws").want(t, 0)
+	term := e.terminal("rotate", "ws")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("rotate on a terminal: exit %d: %q", code, term.text())
+	}
+	if screen := term.text(); !strings.Contains(screen, "\r") || strings.Contains(screen, "done") {
+		t.Fatalf("no bar on the terminal: %q", screen)
+	}
+}
