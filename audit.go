@@ -248,7 +248,7 @@ func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
 	}
 	e.Outcome = OutcomeFailed
 	e.Detail = truncateUTF8(detail(err), maxDetail)
-	reads := e.Action == ActionReveal || e.Action == ActionInject || e.Action == ActionList || e.Action == ActionExport
+	reads := e.Action == ActionReveal || e.Action == ActionInject || e.Action == ActionList || e.Action == ActionExport || e.Action == ActionDiff
 	if m.cfg.AuditReads == AuditWritesOnly && reads {
 		return err
 	}

@@ -42,9 +42,11 @@ type Diff struct {
 // Write-only secrets named by the text are always Changed: their values
 // are never compared, so that a Diff cannot test guesses of them.
 //
-// It is authorized as a set of every name of the text (and a delete of
-// every removed one), before the text is checked. It refuses a text that
-// Import would refuse, with the same errors.
+// It is authorized and audited as ActionDiff with every name of the text
+// (and as a delete of every removed one), before the text is checked; the
+// event's detail counts the names of each kind, and it is recorded as a
+// read is (Config.AuditReads). It refuses a text that Import would refuse,
+// with the same errors.
 func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOptions) (Diff, error) {
 	var o DiffOptions
 	if opts != nil {
@@ -53,7 +55,7 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 	if err := validWorkspace(ws); err != nil {
 		return Diff{}, err
 	}
-	e := m.event(ctx, ActionSet, ws)
+	e := m.event(ctx, ActionDiff, ws)
 	entries, err := m.parseForWorkspace(ctx, e, text)
 	if err != nil {
 		return Diff{}, err
@@ -62,6 +64,10 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 	d, _, err := m.diff(ctx, e, entries, o.Remove)
 	if err != nil {
 		return Diff{}, m.failed(ctx, e, err)
+	}
+	e.Detail = fmt.Sprintf("%d added, %d changed, %d unchanged, %d removed", len(d.Added), len(d.Changed), len(d.Unchanged), len(d.Removed))
+	if err := m.recordRead(ctx, e); err != nil {
+		return Diff{}, err
 	}
 	return d, nil
 }

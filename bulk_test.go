@@ -39,6 +39,12 @@ func TestDiffThenApply(t *testing.T) {
 				t.Fatalf("the diff shows a value: %s", b)
 			}
 		}
+		// The preview is audited as a diff (it tells which values are
+		// unchanged), with counts and no value.
+		diffs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionDiff})
+		if err != nil || len(diffs) != 1 || diffs[0].Detail != "1 added, 2 changed, 1 unchanged, 1 removed" {
+			t.Fatalf("the diff's event: %+v %v", diffs, err)
+		}
 		// The preview travels as JSON (a panel's round trip) and is applied
 		// as it is.
 		var back secrets.Diff
@@ -122,5 +128,35 @@ func TestParseDotenv(t *testing.T) {
 	}
 	if _, err := secrets.ParseDotenv([]byte("A=1\na=2\n")); !errors.Is(err, secrets.ErrInvalidDotenv) {
 		t.Fatalf("a duplicate: %v", err)
+	}
+}
+
+// Diff asks the authorizer as ActionDiff, so that a host can keep editors
+// who may set from testing guesses of values; a refusal changes nothing
+// and is recorded.
+func TestDiffIsItsOwnAction(t *testing.T) {
+	ctx := context.Background()
+	var asked []secrets.Action
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+		Authorize: func(ctx context.Context, r secrets.Request) error {
+			asked = append(asked, r.Action)
+			if r.Action == secrets.ActionDiff && r.Actor == "user:editor" {
+				return errors.New("editors may not compare values")
+			}
+			return nil
+		},
+	})
+	mustSet(t, m, "ws", "TOKEN", "v-secret")
+	asked = nil
+	_, err := m.Diff(secrets.WithActor(ctx, "user:editor"), "ws", []byte("TOKEN=guess\n"), nil)
+	if !errors.Is(err, secrets.ErrForbidden) || len(asked) != 1 || asked[0] != secrets.ActionDiff {
+		t.Fatalf("Diff by an editor: %v, asked %v", err, asked)
+	}
+	if _, err := m.Diff(secrets.WithActor(ctx, "user:admin"), "ws", []byte("TOKEN=guess\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	es, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionDiff})
+	if err != nil || len(es) != 2 || es[0].Outcome != secrets.OutcomeDenied || es[1].Outcome != secrets.OutcomeOK {
+		t.Fatalf("events: %+v %v", es, err)
 	}
 }

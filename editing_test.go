@@ -19,7 +19,8 @@ import (
 func TestNoSilentRenames(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		ctx := context.Background()
-		m := newManager(t, s, newCipher(t), nil)
+		puts := &putCounter{Store: s}
+		m := newManager(t, puts, newCipher(t), nil)
 		mustSet(t, m, "ws", "API_TOKEN", "v1")
 		for what, write := range map[string]func() error{
 			"Set": func() error { _, err := m.Set(ctx, "ws", "api_token", []byte("v2"), nil); return err },
@@ -46,6 +47,21 @@ func TestNoSilentRenames(t *testing.T) {
 		if d := cmp.Diff(map[string]string{"API_TOKEN": "v1"}, envMap(t, m, "ws")); d != "" {
 			t.Fatalf("after refused writes (-want +got):\n%s", d)
 		}
+		// A rename onto a name another secret has is refused at once, as
+		// taken, not retried as a race.
+		mustSet(t, m, "ws", "OTHER_TOKEN", "v9")
+		before := puts.n.Load()
+		_, err = m.Rename(ctx, "ws", "OTHER_TOKEN", "Api_Token", 0)
+		var ee *secrets.ExistsError
+		if !errors.As(err, &ee) || ee.Name != "API_TOKEN" || puts.n.Load() != before {
+			t.Fatalf("Rename onto a taken name: %v after %d writes", err, puts.n.Load()-before)
+		}
+		if _, err := m.Delete(ctx, "ws", "OTHER_TOKEN", 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err = m.Rename(ctx, "ws", "API_TOKEN", "other_token", 0); !errors.As(err, &ee) || !ee.Deleted || ee.Name != "OTHER_TOKEN" {
+			t.Fatalf("Rename onto a deleted secret's name: %v", err)
+		}
 		if _, err := m.Rename(ctx, "ws", "API_TOKEN", "api_token", 0); err != nil {
 			t.Fatal(err)
 		}
@@ -53,6 +69,17 @@ func TestNoSilentRenames(t *testing.T) {
 			t.Fatalf("after Rename (-want +got):\n%s", d)
 		}
 	})
+}
+
+// putCounter counts the writes that reach a Store.
+type putCounter struct {
+	secrets.Store
+	n atomic.Int64
+}
+
+func (p *putCounter) Put(ctx context.Context, ws ...secrets.Write) error {
+	p.n.Add(1)
+	return p.Store.Put(ctx, ws...)
 }
 
 // Metadata changes (Info, names, deletes) make revisions, not versions:

@@ -162,8 +162,19 @@ func TestKillSwitchOnEveryReplica(t *testing.T) {
 		if got := mustGet(t, other, "ws", "TOKEN"); got != "under-the-first-key" {
 			t.Fatal(got) // other caches this keyset
 		}
-		if err := a.SetKeyEnabled(ctx, "ws", first, false); err != nil {
-			t.Fatal(err)
+		if err := a.SetKeyEnabled(ctx, "ws", 424242, false); !errors.Is(err, secrets.ErrNotFound) {
+			t.Fatalf("a key the keyset does not have: %v", err)
+		}
+		if err := a.SetKeyEnabled(ctx, "no-key-yet", first, false); !errors.Is(err, secrets.ErrNotFound) {
+			t.Fatalf("a workspace without a key: %v", err)
+		}
+		if keys, _ = a.Keys(ctx, "ws"); len(keys) != 2 {
+			t.Fatalf("keys after the interrupted rotation: %+v", keys)
+		}
+		for _, k := range keys {
+			if err := a.SetKeyEnabled(ctx, "ws", k.ID, false); k.Primary != errors.Is(err, secrets.ErrConflict) || !k.Primary && err != nil {
+				t.Fatalf("disabling key %+v: %v", k, err)
+			}
 		}
 		if _, err := other.Get(ctx, "ws", "TOKEN"); !errors.Is(err, secrets.ErrDecrypt) {
 			t.Fatalf("the other replica's next Get after the kill switch: %v", err)
@@ -255,7 +266,22 @@ func TestRotationAndRewrapGoPastBadItems(t *testing.T) {
 			FromFormat: 2, Ciphertext: junk, KeyID: bad.Current.KeyID, Format: 2}}); err != nil || n != 1 {
 			t.Fatalf("corrupting: %d %v", n, err)
 		}
-		res, err := m.RotateKey(ctx, "ws", nil)
+		var calls [][2]int
+		track := func(done, total int) { calls = append(calls, [2]int{done, total}) }
+		steady := func(what string, n int) {
+			t.Helper()
+			for _, c := range calls {
+				if c[1] != n || c[0] > n {
+					t.Fatalf("%s progress %v: the total moved off %d", what, calls, n)
+				}
+			}
+			if calls[len(calls)-1][0] != n {
+				t.Fatalf("%s progress %v ends short of %d", what, calls, n)
+			}
+			calls = nil
+		}
+		res, err := m.RotateKey(ctx, "ws", track)
+		steady("rotation", 61)
 		if !errors.Is(err, secrets.ErrIncomplete) || res.Reencrypted != 60 || len(res.Left) != 1 || res.Left[0].Name != "CORRUPT" || len(res.Disabled) != 0 {
 			t.Fatalf("rotation past a corrupted row: %+v %v", res, err)
 		}
@@ -277,7 +303,8 @@ func TestRotationAndRewrapGoPastBadItems(t *testing.T) {
 		mustSet(t, m, "other", "Y", "y")
 		next := newCipher(t)
 		moving := newManager(t, s, next, &secrets.Config{DecryptOnly: []secrets.Cipher{c}, AddMasterKey: true})
-		rw, err := moving.Rewrap(ctx, nil)
+		rw, err := moving.Rewrap(ctx, track)
+		steady("re-wrap", 3)
 		if !errors.Is(err, secrets.ErrIncomplete) || rw.Rewrapped != 2 || len(rw.Left) != 1 || rw.Left[0].Workspace != "foreign" {
 			t.Fatalf("re-wrap past a foreign key: %+v %v", rw, err)
 		}

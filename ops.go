@@ -214,6 +214,12 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision in
 		if cur.Name == to {
 			return Write{Entry: *cur, Expect: cur.Revision, Check: true}, nil
 		}
+		switch taken, err := m.store.Lookup(ctx, ws, to); {
+		case err == nil && taken.SecretID != cur.SecretID:
+			return Write{}, &ExistsError{Name: taken.Name, Deleted: !taken.Deleted.IsZero()}
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return Write{}, err
+		}
 		valueLen := int(cur.Current.EnvSize - int64(len(cur.Name)) - 2)
 		if n := envSize(to, valueLen); n > MaxEnvString {
 			return Write{}, errorf(ErrTooLarge, "%s=value would take %d bytes, over the %d a process environment string may hold", to, n, MaxEnvString)

@@ -99,8 +99,10 @@ func (m *Manager) changeKey(ctx context.Context, ws string, change func(*keyset.
 // SetKeyEnabled enables or disables one key of the workspace's keyset:
 // the kill switch for a key thought compromised. Versions encrypted under
 // a disabled key fail to decrypt (ErrDecrypt) until it is enabled again,
-// on every replica from its next read. The primary key cannot be
-// disabled; rotate first.
+// on every replica from its next read. A key ID the keyset does not have
+// (or a workspace without a key) is ErrNotFound; the primary key cannot be
+// disabled (an error matching ErrConflict: rotate first). Keys lists the
+// IDs.
 func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, enabled bool) error {
 	if err := validWorkspace(ws); err != nil {
 		return err
@@ -111,6 +113,21 @@ func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, en
 	}
 	e.Detail = fmt.Sprintf("key %d enabled=%t", keyID, enabled)
 	_, err := m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+		h, err := km.Handle()
+		if err != nil {
+			return err
+		}
+		info := h.KeysetInfo()
+		found := false
+		for _, k := range info.GetKeyInfo() {
+			found = found || k.GetKeyId() == keyID
+		}
+		switch {
+		case !found:
+			return errorf(ErrNotFound, "the keyset has no key %d", keyID)
+		case !enabled && info.GetPrimaryKeyId() == keyID:
+			return errorf(ErrConflict, "key %d is the primary and cannot be disabled: rotate first", keyID)
+		}
 		if enabled {
 			return km.Enable(keyID)
 		}
@@ -168,8 +185,8 @@ type Left struct {
 // versions, the keyset still has an enabled key besides the primary, and
 // RotateKey finishes that rotation rather than starting another.
 //
-// progress, if not nil, is called after each batch with the versions done
-// and the total to do. RotateKey needs a Store that is a RotationStore.
+// progress, if not nil, is called after each batch with the versions
+// handled (re-encrypted or left) and the total. RotateKey needs a Store that is a RotationStore.
 func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
 	if err := validWorkspace(ws); err != nil {
 		return RotateResult{}, err
@@ -228,7 +245,8 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 			return res, wrapf(err, "rotate workspace %q", ws)
 		}
 		if progress != nil {
-			progress(done, done+remaining-len(res.Left))
+			// Versions left count as handled: the total stays put.
+			progress(done+len(res.Left), done+remaining)
 		}
 		if len(batch) == 0 {
 			break
@@ -322,8 +340,8 @@ type RewrapResult struct {
 // that cannot be reached (a KMS outage) stops the run with its error;
 // what was moved stays moved.
 //
-// progress, if not nil, is called after each key with the keys done and
-// the total to do. Rewrap needs a Store that is a RotationStore.
+// progress, if not nil, is called after each key with the keys handled
+// (moved or left) and the total. Rewrap needs a Store that is a RotationStore.
 func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (RewrapResult, error) {
 	e := m.event(ctx, ActionRotate, "")
 	if err := m.authorize(ctx, e); err != nil {
@@ -357,8 +375,11 @@ func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (R
 		if err != nil {
 			return res, wrapf(err, "rewrap")
 		}
+		// Keys left count as handled (they are still foreign, so in
+		// total): the total stays put.
+		all := res.Rewrapped + total
 		if progress != nil {
-			progress(res.Rewrapped, res.Rewrapped+total-len(res.Left))
+			progress(res.Rewrapped+len(res.Left), all)
 		}
 		if len(keys) == 0 {
 			return res, nil
@@ -391,7 +412,7 @@ func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (R
 			case err == nil:
 				res.Rewrapped++
 				if progress != nil {
-					progress(res.Rewrapped, res.Rewrapped+total-len(res.Left)-1)
+					progress(res.Rewrapped+len(res.Left), all)
 				}
 			case errors.Is(err, ErrConflict):
 				// Changed meanwhile (rotated, deleted or re-wrapped by

@@ -209,14 +209,19 @@ type Action string
 
 // The actions. Each Manager method is one of them: List, Meta, Versions,
 // Due and Keys list; Get and GetVersion reveal; Set, SetInfo, Rollback,
-// Undelete, Import and Apply set; Delete deletes (softly); Destroy
+// Undelete, Import and Apply set; Diff diffs; Delete deletes (softly); Destroy
 // destroys; Rename renames; EnvFor, Command, Prepare and Run inject;
 // Export exports; RotateKey, SetKeyEnabled and Rewrap rotate;
 // DeleteWorkspace deletes a workspace; Purge purges.
 const (
-	ActionList            Action = "list"
-	ActionReveal          Action = "reveal"
-	ActionSet             Action = "set"
+	ActionList   Action = "list"
+	ActionReveal Action = "reveal"
+	ActionSet    Action = "set"
+	// ActionDiff compares a text's values with the stored ones (Diff),
+	// which tells whether a guess of a value is right: allow it to those
+	// who may reveal, or to editors where that is acceptable (write-only
+	// values are never compared).
+	ActionDiff            Action = "diff"
 	ActionDelete          Action = "delete"
 	ActionDestroy         Action = "destroy"
 	ActionRename          Action = "rename"

@@ -14,8 +14,7 @@ import (
 )
 
 // Every command records its actor: each runs here under an actor of its
-// own, whose events are read back with events --by. (diff is missing: the
-// library records no event for a Diff that succeeds.)
+// own, whose events are read back with events --by.
 func TestActorRecorded(t *testing.T) {
 	e := newEnv(t)
 	e.ctl("alpha-value", "set", "ws", "A").want(t, 0)
@@ -47,6 +46,7 @@ func TestActorRecorded(t *testing.T) {
 		{"t:undelete", secrets.ActionSet, "", []string{"undelete", "ws", "E"}},
 		{"t:destroy", secrets.ActionDestroy, "", []string{"destroy", "--yes", "ws", "E"}},
 		{"t:import", secrets.ActionSet, "F=foxtrot-value\n", []string{"import", "ws"}},
+		{"t:diff", secrets.ActionDiff, "H=hotel-value\n", []string{"diff", "ws"}},
 		{"t:apply", secrets.ActionSet, "G=golf-value\n", []string{"apply", "--yes", "ws"}},
 		{"t:rotate", secrets.ActionRotate, "", []string{"rotate", "ws"}},
 		{"t:rotateall", secrets.ActionRotate, "", []string{"rotate", "--all"}},

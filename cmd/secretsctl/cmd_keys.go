@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 
 	"github.com/dataspace/secrets"
@@ -251,15 +250,6 @@ func (a *app) keyEnabled(enabled bool) action {
 		id, err := strconv.ParseUint(cmd.Args().Get(1), 10, 32)
 		if err != nil {
 			return usage("%q is not a key ID (see keys %s)", cmd.Args().Get(1), ws)
-		}
-		// The library reports an unknown key ID as any failure: check it
-		// here, for exit 3 and a clear message.
-		keys, err := s.m.Keys(ctx, ws)
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(keys, func(k secrets.KeyInfo) bool { return k.ID == uint32(id) }) {
-			return fail(exitNotFound, "workspace %s has no key %d (keys %s lists them)", ws, id, ws)
 		}
 		if err := s.m.SetKeyEnabled(ctx, ws, uint32(id), enabled); err != nil {
 			return err

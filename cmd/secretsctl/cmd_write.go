@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dataspace/secrets"
@@ -240,15 +239,6 @@ func (a *app) rename(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	ws, from, to := cmd.Args().Get(0), cmd.Args().Get(1), cmd.Args().Get(2)
-	if !strings.EqualFold(from, to) {
-		// The library retries a rename onto a taken name as if it had
-		// lost a race, and then reports that the secret keeps changing:
-		// say what is wrong first. (It still refuses a name taken
-		// between this check and the rename.)
-		if cur, err := s.m.Meta(ctx, ws, to); err == nil {
-			return &secrets.ExistsError{Name: cur.Name, Deleted: !cur.Deleted.IsZero()}
-		}
-	}
 	m, err := s.m.Rename(ctx, ws, from, to, rev)
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func TestRotate(t *testing.T) {
 	e.ctl("", "key", "disable", "ws1", itoa(old.ID)).want(t, 0)
 	e.ctl("", "key", "disable", "ws1", "12345").wantErr(t, 3, "no key 12345")
 	e.ctl("", "key", "disable", "ws1", "primary").wantErr(t, 2)
-	e.ctl("", "key", "disable", "ws1", itoa(primary.ID)).wantErr(t, 1)
+	e.ctl("", "key", "disable", "ws1", itoa(primary.ID)).wantErr(t, 4, "primary")
 	e.ctl("", "key", "rotate", "ws1").wantErr(t, 2, `no command "rotate"`)
 	e.ctl("", "keys", "nokey").wantErr(t, 3)
 	if e.value("ws1", "TOKEN") != "second-value" {
