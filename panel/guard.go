@@ -43,7 +43,8 @@ func (h *Handler) api(fn apiFunc) http.Handler { return apiHandler{h, fn} }
 
 // ServeHTTP checks, in order: where the request comes from (cross-origin
 // requests are refused unless from a trusted origin), that a state-changing
-// request carries RequestHeader and, with a body, a JSON content type, and
+// request carries RequestHeader and (but for DELETE, which has no body) a
+// JSON content type, also when its body is empty, and
 // who calls (401 for anonymous callers). Then it runs the route with the
 // caller as the context's actor, and writes its error, if any, as a
 // problem. Every API response is "Cache-Control: no-store".
