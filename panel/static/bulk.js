@@ -54,11 +54,12 @@ export function openBulk() {
       el('ul', {attrs: {'data-part': cls}}, names.map((n) => el('li', {}, el('code', {text: n})))),
     ]);
     const n = d.added.length + d.changed.length + d.removed.length;
-    diffBox.replaceChildren(
+    diffBox.replaceChildren(...[
       el('p', {}, el('strong', {text: n === 0 ? 'Nothing to change: the workspace already has these values.' : `${n} change${n === 1 ? '' : 's'} to apply:`})),
       part('New', 'added', d.added), part('New value', 'changed', d.changed), part('Deleted', 'removed', d.removed),
       d.unchanged.length ? el('p', {class: 'muted', text: `${d.unchanged.length} unchanged: ${d.unchanged.join(', ')}.`}) : null,
-      d.changed.length ? el('p', {class: 'hint', text: 'Write-only secrets always count as changed: their values are never compared.'}) : null);
+      d.changed.length ? el('p', {class: 'hint', text: 'Write-only secrets always count as changed: their values are never compared.'}) : null,
+    ].flat().filter(Boolean));
     diffBox.hidden = false;
     applyBtn.textContent = `Apply ${n} change${n === 1 ? '' : 's'}`;
     applyBtn.hidden = n === 0;

@@ -162,7 +162,7 @@ export function openEditor(meta) {
       overwrite.hidden = true;
     } else {
       $('.conflict-who', form).textContent =
-        `${cur.updated_by || 'Someone'} saved ${cur.name} ${ago(cur.updated)}; it is now at version ${cur.version}. What they changed since you opened it:`;
+        `${cur.updated_by || 'Someone'} saved ${cur.name} while you were editing (${ago(cur.updated)}). What they changed:`;
       for (const line of differences(base, cur)) what.append(el('li', {text: line}));
       if (what.children.length === 0) what.append(el('li', {text: 'Nothing you can see: its details were saved again unchanged.'}));
       overwrite.hidden = false;
@@ -173,6 +173,7 @@ export function openEditor(meta) {
       };
     }
     conflictBox.hidden = false;
+    hooks.refresh(); // the list behind shows the secret as it is now
     conflictBox.scrollIntoView({block: 'nearest'});
     (overwrite.hidden ? $('.reload', form) : overwrite).focus();
   }

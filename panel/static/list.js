@@ -82,12 +82,13 @@ function actions(m) {
   const out = [];
   if (m.deleted) {
     if (can('set')) out.push(button('Restore', 'restore', m, restore));
-    if (can('destroy')) out.push(button('Destroy', 'destroy', m, destroy));
+    out.push(button('History', 'history', m, openHistory));
+    if (can('destroy')) out.push(button('Destroy', 'destroy', m, destroy, 'quiet-danger'));
   } else {
     if (can('set')) out.push(button('Edit', 'edit', m, openEditor));
-    if (can('delete')) out.push(button('Delete', 'delete', m, remove));
+    out.push(button('History', 'history', m, openHistory));
+    if (can('delete')) out.push(button('Delete', 'delete', m, remove, 'quiet-danger'));
   }
-  out.push(button('History', 'history', m, openHistory));
   return out;
 }
 

@@ -38,13 +38,12 @@ const fullFmt = new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeSty
 
 export function ago(iso) {
   const s = (Date.parse(iso) - Date.now()) / 1000;
-  const steps = [[60, 'second'], [3600, 'minute'], [86400, 'hour'], [86400 * 30, 'day'], [86400 * 365, 'month']];
-  let unit = 'year', div = 86400 * 365;
-  for (const [limit, u] of steps) {
-    if (Math.abs(s) < limit) { unit = u; break; }
+  if (Math.abs(s) < 45) return 'just now';
+  const steps = [[3600, 'minute', 60], [86400, 'hour', 3600], [86400 * 30, 'day', 86400], [86400 * 365, 'month', 86400 * 30]];
+  for (const [limit, unit, div] of steps) {
+    if (Math.abs(s) < limit) return rel.format(Math.round(s / div), unit);
   }
-  div = {second: 1, minute: 60, hour: 3600, day: 86400, month: 86400 * 30, year: 86400 * 365}[unit];
-  return rel.format(Math.round(s / div), unit);
+  return rel.format(Math.round(s / (86400 * 365)), 'year');
 }
 
 export function timeEl(iso) {
@@ -157,12 +156,20 @@ export function toast(text, opts = {}) {
   const box = el('div', {class: 'toast' + (opts.error ? ' error' : ''), attrs: {role: opts.error ? 'alert' : 'status'}},
     el('span', {text}));
   let timer = 0;
-  const remove = () => { clearTimeout(timer); box.remove(); };
+  const holder = document.getElementById('toasts');
+  const remove = () => {
+    clearTimeout(timer);
+    box.remove();
+    if (holder.children.length === 0 && holder.matches(':popover-open')) holder.hidePopover();
+  };
   if (opts.action) {
-    box.append(el('button', {type: 'button', text: opts.action.label, on: {click: () => { remove(); opts.action.fn(); }}}));
+    box.append(el('button', {type: 'button', class: 'toast-action', text: opts.action.label, on: {click: () => { remove(); opts.action.fn(); }}}));
   }
   box.append(el('button', {type: 'button', text: 'Dismiss', attrs: {'aria-label': 'Dismiss'}, on: {click: remove}}));
-  document.getElementById('toasts').append(box);
+  holder.append(box);
+  // Shown again, so it is the top of the top layer (above the side panel).
+  if (holder.matches(':popover-open')) holder.hidePopover();
+  holder.showPopover();
   timer = setTimeout(remove, opts.action ? 12000 : 6000);
   return box;
 }
