@@ -225,6 +225,12 @@ func (tb *tab) text(sel string) string {
 	return evalIn[string](tb, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ''}).innerText`, sel))
 }
 
+// pageHidden reports whether what sel selects is hidden.
+func (tb *tab) pageHidden(sel string) bool {
+	tb.t.Helper()
+	return evalIn[bool](tb, fmt.Sprintf(`document.querySelector(%q).hidden`, sel))
+}
+
 func (tb *tab) count(sel string) int {
 	tb.t.Helper()
 	return evalIn[int](tb, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))

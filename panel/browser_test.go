@@ -110,6 +110,23 @@ func TestBrowserEditor(t *testing.T) {
 	if err != nil || !meta.Deleted.IsZero() {
 		t.Fatalf("after undo: %+v, %v", meta, err)
 	}
+
+	// Deleted for good: from the list of deleted secrets, after a question.
+	tb.click(rowButton("API_TOKEN", "delete"))
+	tb.wait(`!document.querySelector('` + row("API_TOKEN") + `')`)
+	tb.click("#show-deleted")
+	tb.wait(`document.querySelector('` + rowButton("API_TOKEN", "destroy") + `')`)
+	if got := tb.text(row("API_TOKEN")); !strings.Contains(got, "deleted") {
+		t.Errorf("deleted row: %q", got)
+	}
+	tb.click(rowButton("API_TOKEN", "destroy"))
+	tb.wait(`document.getElementById('confirm').open`)
+	tb.shot("destroy")
+	tb.click("#confirm-ok")
+	tb.wait(`!document.querySelector('` + row("API_TOKEN") + `')`)
+	if _, err := m.Meta(as(t, "user:alice"), ws, "API_TOKEN"); err == nil {
+		t.Fatal("the secret survived Destroy")
+	}
 	tb.check(v1, v2)
 }
 
@@ -123,7 +140,8 @@ func TestBrowserViewer(t *testing.T) {
 	m.Set(alice, ws, "AUTH_TOKEN", []byte(values[0]), &secrets.SetOptions{Info: &secrets.Info{Description: "CI token",
 		Expires: time.Now().Add(72 * time.Hour)}})
 	m.Set(alice, ws, "DEPLOY_KEY", []byte(values[1]), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true, File: true}})
-	tb := open(t, browser(t), site(t, m, "user:victor"))
+	br := browser(t)
+	tb := open(t, br, site(t, m, "user:victor"))
 	tb.wait(`document.querySelector('` + row("DEPLOY_KEY") + `')`)
 	if got := tb.text("#who"); !strings.Contains(got, "user:victor") || !strings.Contains(got, "read-only") {
 		t.Errorf("header: %q", got)
@@ -173,6 +191,15 @@ func TestBrowserViewer(t *testing.T) {
 	// The console logs the refused reveal as a network error, which is
 	// expected; nothing else may go wrong.
 	tb.check(values...)
+
+	// Someone the host could not identify gets the page and an invitation
+	// to sign in, and nothing else.
+	anon := open(t, br, site(t, m, ""))
+	anon.wait(`!document.getElementById('signin').hidden`)
+	if got := anon.text("#signin"); !strings.Contains(got, "Sign in") || anon.count("#rows tr") != 0 || !anon.pageHidden("#toolbar") {
+		t.Errorf("anonymous page: %q", got)
+	}
+	anon.check(values...)
 }
 
 // A bulk paste shows its difference before it applies it, and a bad line
@@ -337,6 +364,16 @@ func TestBrowserOverview(t *testing.T) {
 		if err := os.WriteFile(out, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// The activity: who changed what, newest first, without plain views.
+	tb.click("#activity-btn")
+	tb.wait(`document.querySelectorAll('#drawer ul.events li').length >= 8`)
+	if got := tb.text("#drawer ul.events li"); !strings.Contains(got, "user:alice changed TLS_CERT v1") {
+		t.Errorf("newest event: %q", got)
+	}
+	if n := evalIn[int](tb, `[...document.querySelectorAll('#drawer ul.events li')].filter(l => l.innerText.includes(' viewed')).length`); n != 0 {
+		t.Errorf("%d plain views in the activity", n)
 	}
 	tb.check("tok_demo", "demo-deploy-key", "sk_test_demo")
 }
