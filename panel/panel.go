@@ -1,0 +1,275 @@
+package panel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dataspace/secrets"
+)
+
+// A Caller is who makes a request and for which workspace, as the host
+// knows it from its own session.
+type Caller struct {
+	// Workspace is the workspace the panel shows. A Handler serves one
+	// workspace per request; the host decides which (from the path, the
+	// session, ...).
+	Workspace string
+	// Actor names the caller as the Manager records it (e.g.
+	// "user:42"). Empty means anonymous: the API answers 401.
+	Actor string
+}
+
+// Config configures a Handler. Only Caller is required; every other zero
+// field means the default given with it.
+type Config struct {
+	// Caller tells, for each request, who calls and for which workspace.
+	// The panel never authenticates: this is the host's session lookup.
+	// An error, or an empty Actor, makes the API answer 401 (the page
+	// and its assets, which hold no data, are still served). The error's
+	// text is not shown to the caller.
+	Caller func(r *http.Request) (Caller, error)
+
+	// Authorize should be the function given to the Manager as
+	// secrets.Config.Authorize. The panel never relies on it to protect
+	// anything (every call goes through the Manager, which asks its own
+	// hook); it asks it, with no names, only to tell the page which
+	// controls to show (GET api/me), and to decide who may read the
+	// workspace's audit events, which the Manager leaves to the host
+	// (those who may list). nil means everything is allowed, as for a
+	// Manager without a hook.
+	Authorize func(ctx context.Context, r secrets.Request) error
+
+	// MaxEnvBytes should equal the Manager's secrets.Config.MaxEnvBytes
+	// (default 1 MiB; negative for no limit). It bounds a .env upload as
+	// the Manager does: 2*MaxEnvBytes + 256 KiB of text (413 beyond).
+	MaxEnvBytes int64
+
+	// MaxBodyBytes bounds every other request body. Default 1 MiB:
+	// room for a value of secrets.MaxEnvString bytes escaped in JSON.
+	MaxBodyBytes int64
+
+	// DueWithin is how far ahead GET api/due looks, and when the page
+	// marks a secret as expiring soon. Default 14 days.
+	DueWithin time.Duration
+
+	// FrameAncestors are the sources (CSP syntax, such as
+	// "https://admin.example.com") allowed to frame the page. Default
+	// none: the page cannot be framed.
+	FrameAncestors []string
+
+	// TrustedOrigins are origins ("https://app.example.com") that may
+	// call the API from another origin, with credentials: they pass the
+	// cross-origin checks and get CORS headers. Default none, and then
+	// the panel sends no CORS header at all.
+	TrustedOrigins []string
+
+	// Logger receives failures the caller sees only as a 5xx, with the
+	// route and the error (never a value: the Manager's errors hold
+	// none). nil discards them.
+	Logger *slog.Logger
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// A Handler serves the settings panel of a workspace: the page, its
+// assets and the JSON API. Create it with New; it is safe for concurrent
+// use and holds no goroutine.
+type Handler struct {
+	m       *secrets.Manager
+	cfg     Config
+	mux     *http.ServeMux
+	origin  *http.CrossOriginProtection
+	trusted map[string]bool
+	pageCSP string
+	files   map[string]asset
+}
+
+// Defaults.
+const (
+	defaultMaxEnvBytes  = 1 << 20
+	defaultMaxBodyBytes = 1 << 20
+	defaultDueWithin    = 14 * 24 * time.Hour
+	// dotenvSlack is the room a .env text may take beyond twice the
+	// workspace budget, as the Manager allows (comments, quoting).
+	dotenvSlack = 256 << 10
+)
+
+// New returns the panel's handler over m. Mount it under the host's
+// route for a workspace with http.StripPrefix, so that the handler sees
+// paths such as "/" and "/api/secrets":
+//
+//	mux.Handle("/settings/secrets/", http.StripPrefix("/settings/secrets", h))
+//
+// It fails if m or cfg.Caller is nil, or if an entry of
+// cfg.TrustedOrigins is not an origin.
+func New(m *secrets.Manager, cfg *Config) (*Handler, error) {
+	if m == nil {
+		return nil, errors.New("panel: nil Manager")
+	}
+	if cfg == nil || cfg.Caller == nil {
+		return nil, errors.New("panel: Config.Caller is required")
+	}
+	h := &Handler{m: m, cfg: *cfg, origin: http.NewCrossOriginProtection(), trusted: map[string]bool{}}
+	c := &h.cfg
+	if c.MaxEnvBytes == 0 {
+		c.MaxEnvBytes = defaultMaxEnvBytes
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if c.DueWithin <= 0 {
+		c.DueWithin = defaultDueWithin
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	for _, o := range c.TrustedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("panel: trusted origin %q is not scheme://host[:port]", o)
+		}
+		if err := h.origin.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("panel: trusted origin %q: %v", o, err)
+		}
+		h.trusted[o] = true
+	}
+	for _, s := range c.FrameAncestors {
+		if s == "" || strings.ContainsAny(s, ";,\r\n") {
+			return nil, fmt.Errorf("panel: frame ancestor %q is not a CSP source", s)
+		}
+	}
+	h.pageCSP = pagePolicy(c.FrameAncestors)
+	h.files = assets()
+	h.routes()
+	return h, nil
+}
+
+// ServeHTTP serves the page, its assets and the API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
+	hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+	// Responses other than the page render nothing and may be framed by
+	// no one; the page replaces this policy with its own.
+	hd.Set("Content-Security-Policy", apiPolicy)
+	if len(h.cfg.FrameAncestors) == 0 {
+		hd.Set("X-Frame-Options", "DENY")
+	}
+	if r.URL.Path == "" {
+		h.addSlash(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		// Ask the host now: the routing below replaces the request's
+		// path values (r.PathValue) with the panel's own, and the host's
+		// Caller may read its own, such as the workspace.
+		c, err := h.cfg.Caller(r)
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, identified{c, err}))
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// callerKey keys the host's answer about the caller in a request's context.
+type callerKey struct{}
+
+// identified is what Config.Caller said.
+type identified struct {
+	c   Caller
+	err error
+}
+
+// addSlash answers a request for the mount point itself ("/settings/secrets"
+// when the host strips that prefix): the page's relative links need the
+// trailing slash, so it redirects there, relatively (the handler does not
+// know its prefix).
+func (h *Handler) addSlash(w http.ResponseWriter, r *http.Request) {
+	p, _, _ := strings.Cut(r.RequestURI, "?")
+	if strings.HasSuffix(p, "/") || p == "" || p == "*" {
+		r.URL.Path = "/" // stripped with a trailing slash: serve the page
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	last := p[strings.LastIndexByte(p, '/')+1:]
+	w.Header().Set("Location", "./"+last+"/")
+	w.WriteHeader(http.StatusMovedPermanently)
+}
+
+// routes registers every route: the page, its assets and the API.
+func (h *Handler) routes() {
+	mux := http.NewServeMux()
+	mux.Handle("/{$}", methods{"GET": http.HandlerFunc(h.page)})
+	mux.Handle("/assets/{file}", methods{"GET": http.HandlerFunc(h.asset)})
+	a := h.api
+	mux.Handle("/api/me", methods{"GET": a(h.me)})
+	mux.Handle("/api/secrets", methods{"GET": a(h.list), "POST": a(h.create)})
+	mux.Handle("/api/search", methods{"POST": a(h.search)})
+	mux.Handle("/api/secrets/{name}", methods{"GET": a(h.meta), "PATCH": a(h.update), "DELETE": a(h.remove)})
+	mux.Handle("/api/secrets/{name}/rename", methods{"POST": a(h.rename)})
+	mux.Handle("/api/secrets/{name}/undelete", methods{"POST": a(h.undelete)})
+	mux.Handle("/api/secrets/{name}/destroy", methods{"POST": a(h.destroy)})
+	mux.Handle("/api/secrets/{name}/versions", methods{"GET": a(h.versions)})
+	mux.Handle("/api/secrets/{name}/rollback", methods{"POST": a(h.rollback)})
+	mux.Handle("/api/secrets/{name}/reveal", methods{"POST": a(h.reveal)})
+	mux.Handle("/api/dotenv/preview", methods{"POST": a(h.preview)})
+	mux.Handle("/api/dotenv/apply", methods{"POST": a(h.apply)})
+	mux.Handle("/api/export", methods{"POST": a(h.export)})
+	mux.Handle("/api/due", methods{"GET": a(h.due)})
+	mux.Handle("/api/events", methods{"GET": a(h.events)})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		h.cors(w, r)
+		writeProblem(w, r, &problem{Type: ProblemNoRoute, Status: http.StatusNotFound, Detail: "no such API route"})
+	})
+	h.mux = mux
+}
+
+// methods dispatches a route by method, answering others with 405 and an
+// Allow header (as a problem for the API). GET also serves HEAD. Preflight
+// requests (OPTIONS) reach the API handler, which answers them for
+// trusted origins only.
+type methods map[string]http.Handler
+
+func (ms methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := r.Method
+	if m == http.MethodHead {
+		m = http.MethodGet
+	}
+	if hd, ok := ms[m]; ok {
+		hd.ServeHTTP(w, r)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		for _, hd := range ms {
+			if ah, ok := hd.(apiHandler); ok {
+				ah.h.preflight(w, r, ms.allow())
+				return
+			}
+		}
+	}
+	w.Header().Set("Allow", ms.allow())
+	writeProblem(w, r, &problem{Type: ProblemMethod, Status: http.StatusMethodNotAllowed,
+		Detail: r.Method + " is not allowed here; use " + ms.allow()})
+}
+
+// allow lists the methods, in a fixed order.
+func (ms methods) allow() string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PATCH", "DELETE"} {
+		k := m
+		if m == "HEAD" {
+			k = "GET"
+		}
+		if _, ok := ms[k]; ok {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,142 @@
+// A secret's history (its retained versions, with roll back and, for
+// those who may, a look at an old value) and the workspace's activity (the
+// audit trail).
+
+import {call, secretPath, etagOf, is} from './api.js';
+import {el, openDrawer, toast, confirm, timeEl} from './ui.js';
+import {hooks, can} from './state.js';
+
+// openHistory shows the versions of a secret and its recent activity.
+export async function openHistory(meta) {
+  const body = el('div', {class: 'history'}, el('p', {class: 'muted', text: 'Loading…'}));
+  openDrawer(`History of ${meta.name}`, body);
+  await render();
+
+  async function render() {
+    let vs;
+    try {
+      const [m, v] = await Promise.all([call('GET', secretPath(meta.name)), call('GET', secretPath(meta.name, 'versions'))]);
+      meta = m.data;
+      vs = v.data.versions;
+    } catch (p) {
+      body.replaceChildren(el('div', {class: 'problem', attrs: {role: 'alert'}, text: p.message}));
+      return;
+    }
+    const intro = meta.write_only
+      ? 'This secret is write-only: its values are never shown, but an older one can be made current again.'
+      : 'Rolling back makes an older value current again, as a new version: nothing is lost.';
+    const list = el('ol', {class: 'versions', attrs: {'aria-label': 'Versions, newest first'}});
+    for (const v of vs) list.append(version(v));
+    body.replaceChildren(el('p', {class: 'muted', text: intro}), list);
+    if (can('events')) body.append(await activity(meta.name, 20));
+  }
+
+  function version(v) {
+    const li = el('li', {attrs: {'data-version': String(v.version)}},
+      el('div', {class: 'head'},
+        el('strong', {text: `Version ${v.version}`}),
+        v.current ? el('span', {class: 'badge', text: 'current'}) : null,
+        el('span', {class: 'muted'}, 'written ', timeEl(v.written), ` by ${v.written_by || '—'}`)));
+    const acts = el('div', {class: 'actions'});
+    if (can('reveal') && !meta.write_only && !meta.deleted) {
+      acts.append(el('button', {type: 'button', class: 'small', text: 'Show value', attrs: {'data-act': 'show-version', 'aria-expanded': 'false'},
+        on: {click: (e) => showValue(v, li, e.currentTarget)}}));
+    }
+    if (can('set') && !v.current && !meta.deleted) {
+      acts.append(el('button', {type: 'button', class: 'small', text: `Roll back to version ${v.version}`,
+        attrs: {'data-act': 'rollback'}, on: {click: () => rollback(v)}}));
+    }
+    if (acts.children.length) li.append(acts);
+    return li;
+  }
+
+  async function showValue(v, li, btn) {
+    const open = li.querySelector('.shown');
+    if (open) {
+      open.remove();
+      btn.textContent = 'Show value';
+      btn.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    try {
+      const r = await call('POST', secretPath(meta.name, 'reveal'), {body: {version: v.version}});
+      const text = r.data.value_base64 ? '(not text: ' + r.data.value_base64.length + ' base64 characters)' : (r.data.value || '');
+      li.append(el('div', {class: 'shown mono', attrs: {'aria-label': `Value of version ${v.version}`}, text}));
+      btn.textContent = 'Hide value';
+      btn.setAttribute('aria-expanded', 'true');
+    } catch (p) {
+      toast(p.message, {error: true});
+    }
+  }
+
+  async function rollback(v) {
+    const ok = await confirm(`Make the value of version ${v.version} current again? ${meta.name} gets it as version ${meta.version + 1}; builds use it from their next start.`, 'Roll back');
+    if (!ok) return;
+    try {
+      const r = await call('POST', secretPath(meta.name, 'rollback'), {body: {version: v.version}, ifMatch: etagOf(meta)});
+      toast(`Rolled ${meta.name} back to the value of version ${v.version} (now version ${r.data.version}).`);
+      hooks.refresh().then(() => hooks.highlight(r.data.name));
+    } catch (p) {
+      if (is(p, 'ProblemConflict')) {
+        toast(`${meta.name} changed while you looked at its history, so nothing was rolled back. The history is up to date now: check it and try again.`, {error: true});
+      } else {
+        toast(p.message, {error: true});
+      }
+    }
+    await render();
+  }
+}
+
+// Words for the audit trail's actions.
+const verbs = {
+  list: 'viewed', reveal: 'revealed', set: 'changed', delete: 'deleted', destroy: 'destroyed',
+  rename: 'renamed', inject: 'injected into a job', export: 'exported', rotate: 'rotated keys of',
+};
+
+// activity renders recent events (of one secret, or of the workspace),
+// leaving out plain views of the list, with "Show older".
+async function activity(name, limit) {
+  const section = el('section', {attrs: {'aria-label': 'Activity'}},
+    el('h3', {class: 'section', text: name ? 'Recent activity' : 'Changes, reveals, exports and builds, newest first'}));
+  const list = el('ul', {class: 'events'});
+  const more = el('button', {type: 'button', class: 'small', text: 'Show older', hidden: true});
+  section.append(list, more);
+  let before = '';
+  const page = async () => {
+    const q = new URLSearchParams({limit: String(limit)});
+    if (name) q.set('name', name);
+    if (before) q.set('before', before);
+    try {
+      const r = await call('GET', 'events?' + q);
+      for (const e of r.data.events) {
+        if (e.action === 'list' && e.outcome === 'ok') continue;
+        list.append(event(e));
+      }
+      before = r.data.next || '';
+      more.hidden = !before;
+      if (list.children.length === 0 && !before) list.append(el('li', {class: 'muted', text: 'Nothing yet.'}));
+    } catch (p) {
+      list.append(el('li', {class: 'failed', text: p.message}));
+      more.hidden = true;
+    }
+  };
+  more.addEventListener('click', page);
+  await page();
+  return section;
+}
+
+function event(e) {
+  const names = (e.secrets || []).map((s) => s.name + (s.version ? ` v${s.version}` : '')).join(', ');
+  const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
+  return el('li', {},
+    el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verbs[e.action] || e.action} `,
+      names ? el('code', {text: names}) : null, outcome),
+    el('div', {class: 'muted'}, timeEl(e.time)));
+}
+
+// openActivity shows the workspace's audit trail.
+export async function openActivity() {
+  const body = el('div', {}, el('p', {class: 'muted', text: 'Loading…'}));
+  openDrawer('Activity', body);
+  body.replaceChildren(await activity('', 50));
+}

@@ -1,0 +1,114 @@
+// The secrets panel's page: asks the API who the caller is and what they
+// may do, then shows the list and the controls they may use. The server
+// enforces every rule; hiding a control is only a courtesy.
+
+import {call} from './api.js';
+import {el, $, wireDrawer, drawerOpen, toast, day} from './ui.js';
+import {state, hooks} from './state.js';
+import {load, highlight} from './list.js';
+import {openEditor} from './editor.js';
+import {openBulk} from './bulk.js';
+import {openActivity} from './history.js';
+
+async function start() {
+  wireDrawer();
+  let me;
+  try {
+    me = (await call('GET', 'me')).data;
+  } catch (p) {
+    const box = $('#signin');
+    box.textContent = p.status === 401 ? 'Sign in to see this workspace’s secrets.' : 'The panel could not start: ' + p.message;
+    box.hidden = false;
+    document.body.dataset.loaded = 'error';
+    return;
+  }
+  state.me = me;
+  state.dueMs = me.due_within_hours * 3600e3;
+  $('#workspace').textContent = me.workspace;
+  document.title = `Secrets · ${me.workspace}`;
+  const editor = me.can.set;
+  $('#who').replaceChildren('Signed in as ', el('strong', {text: me.actor}),
+    el('span', {class: 'badge role', text: editor ? 'Editor' : 'Viewer · read-only'}));
+  // Controls the caller may not use are removed, not just hidden.
+  for (const b of document.querySelectorAll('[data-needs]')) {
+    if (!me.can[b.dataset.needs]) b.remove();
+  }
+  $('#toolbar').hidden = false;
+  wire();
+  hooks.refresh = async () => { await Promise.all([load(), loadDue()]); };
+  hooks.highlight = highlight;
+  await hooks.refresh();
+}
+
+function wire() {
+  const search = $('#search');
+  let timer = 0;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { state.search = search.value.trim(); load(); }, 200);
+  });
+  $('#show-deleted').addEventListener('change', (e) => { state.deleted = e.target.checked; load(); });
+  $('#more').addEventListener('click', () => load(true));
+  const on = (id, fn) => { const b = document.getElementById(id); if (b) b.addEventListener('click', fn); };
+  on('add-btn', () => openEditor(null));
+  on('bulk-btn', openBulk);
+  on('activity-btn', openActivity);
+  on('export-btn', exportEnv);
+  document.addEventListener('keydown', (e) => {
+    const typing = e.target.closest && e.target.closest('input, textarea, [contenteditable]');
+    if (e.key === '/' && !typing && !drawerOpen() && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      e.preventDefault();
+      search.focus();
+    }
+  });
+}
+
+// loadDue shows which secrets expire or are due for rotation soon.
+async function loadDue() {
+  const box = $('#due');
+  let due;
+  try {
+    due = (await call('GET', 'due')).data.secrets;
+  } catch {
+    box.hidden = true;
+    return;
+  }
+  if (due.length === 0) {
+    box.hidden = true;
+    return;
+  }
+  const now = Date.now();
+  const expired = due.filter((m) => m.expires && Date.parse(m.expires) <= now);
+  const items = due.map((m) => {
+    const when = m.expires && Date.parse(m.expires) <= now ? `expired ${day(m.expires)}`
+      : m.expires ? `expires ${day(m.expires)}` : `rotate by ${day(m.rotate_by)}`;
+    return el('li', {}, el('code', {text: m.name}), ` — ${when}`);
+  });
+  const days = Math.round(state.dueMs / 86400e3);
+  box.replaceChildren(
+    el('strong', {text: expired.length
+      ? `${expired.length} expired, ${due.length - expired.length} due within ${days} days:`
+      : `${due.length} secret${due.length === 1 ? '' : 's'} to renew within ${days} days:`}),
+    el('ul', {}, items));
+  box.classList.toggle('error', expired.length > 0);
+  box.hidden = false;
+}
+
+// exportEnv downloads the workspace as .env text (a POST: it reveals
+// values, and is audited).
+async function exportEnv() {
+  try {
+    const r = await call('POST', 'export', {body: {}});
+    const url = URL.createObjectURL(r.data);
+    const a = el('a', {href: url, download: `${state.me.workspace.replace(/[^A-Za-z0-9_.-]/g, '_')}.env`});
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    toast('Exported. The file holds values in the clear: keep it safe and delete it when done.');
+  } catch (p) {
+    toast(p.message, {error: true});
+  }
+}
+
+start();

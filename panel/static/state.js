@@ -1,0 +1,23 @@
+// What the page knows, shared by its views, and the hooks by which one
+// view asks another to update without importing it.
+
+export const state = {
+  me: null, // GET api/me: {actor, workspace, can: {...}, due_within_hours}
+  dueMs: 14 * 86400e3,
+  search: '',
+  deleted: false,
+  next: '',
+};
+
+export const hooks = {
+  // refresh reloads the list (and the due notice).
+  refresh: async () => {},
+  // highlight marks a row as just changed.
+  highlight: () => {},
+};
+
+// can tells whether the caller may do an action (a hint from the server;
+// the server enforces it whatever the page shows).
+export function can(action) {
+  return Boolean(state.me && state.me.can[action]);
+}

@@ -1,0 +1,235 @@
+package panel
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dataspace/secrets"
+)
+
+// The routes on the whole workspace: the caller's abilities, .env
+// upload, export, due secrets and the audit trail.
+
+// abilities is what GET api/me says the caller may do.
+type abilities struct {
+	List    bool `json:"list"`
+	Reveal  bool `json:"reveal"`
+	Set     bool `json:"set"`
+	Delete  bool `json:"delete"`
+	Destroy bool `json:"destroy"`
+	Rename  bool `json:"rename"`
+	Export  bool `json:"export"`
+	Events  bool `json:"events"`
+}
+
+// me tells the page who calls and what to show them. It changes nothing
+// and asks the Manager nothing: the answer is a hint for the page, and
+// every call is still authorized by the Manager.
+func (h *Handler) me(c *call) error {
+	list := h.can(c, secrets.ActionList)
+	return c.writeJSON(http.StatusOK, struct {
+		Actor     string    `json:"actor"`
+		Workspace string    `json:"workspace"`
+		Can       abilities `json:"can"`
+		// DueWithinHours is how far ahead the page warns of expiry.
+		DueWithinHours int64 `json:"due_within_hours"`
+		// MaxValueBytes bounds one NAME=value string.
+		MaxValueBytes int `json:"max_value_bytes"`
+	}{
+		Actor: c.caller.Actor, Workspace: c.ws(),
+		Can: abilities{
+			List: list, Events: list,
+			Reveal:  h.can(c, secrets.ActionReveal),
+			Set:     h.can(c, secrets.ActionSet),
+			Delete:  h.can(c, secrets.ActionDelete),
+			Destroy: h.can(c, secrets.ActionDestroy),
+			Rename:  h.can(c, secrets.ActionRename),
+			Export:  h.can(c, secrets.ActionExport),
+		},
+		DueWithinHours: int64(h.cfg.DueWithin / time.Hour),
+		MaxValueBytes:  secrets.MaxEnvString,
+	})
+}
+
+// dotenvInput is a .env text, as text or, for text that is not UTF-8, as
+// base64.
+type dotenvInput struct {
+	Text       *string `json:"text"`
+	TextBase64 *string `json:"text_base64"`
+}
+
+// dotenvLimit bounds a .env text as the Manager does; a Manager without a
+// budget still gets a bound on what one request may make the server hold.
+func (h *Handler) dotenvLimit() int64 {
+	if h.cfg.MaxEnvBytes < 0 {
+		return 64 << 20
+	}
+	return 2*h.cfg.MaxEnvBytes + dotenvSlack
+}
+
+// bodyLimit bounds the JSON body that carries a .env text: twice the text
+// (JSON escapes its newlines and quotes in two bytes), plus room for a
+// preview's revisions.
+func (h *Handler) dotenvBodyLimit() int64 { return 2*h.dotenvLimit() + 64<<10 }
+
+func (d *dotenvInput) bytes(limit int64) ([]byte, error) {
+	var b []byte
+	switch {
+	case d.Text != nil && d.TextBase64 != nil:
+		return nil, badRequest("give text or text_base64, not both")
+	case d.Text != nil:
+		b = []byte(*d.Text)
+	case d.TextBase64 != nil:
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(*d.TextBase64); err != nil {
+			return nil, badRequest("text_base64 is not standard base64")
+		}
+	default:
+		return nil, badRequest("give the .env text (text or text_base64)")
+	}
+	if int64(len(b)) > limit {
+		clear(b)
+		return nil, &problem{Type: ProblemTooLarge, Status: http.StatusRequestEntityTooLarge,
+			Detail: "the .env text takes " + strconv.Itoa(len(b)) + " bytes, more than the workspace could hold"}
+	}
+	return b, nil
+}
+
+// preview shows what applying a .env text would change, by name: it
+// never returns a value. Apply takes the same text and this difference.
+func (h *Handler) preview(c *call) error {
+	var in struct {
+		dotenvInput
+		Remove bool `json:"remove"`
+	}
+	if err := c.decode(h.dotenvBodyLimit(), &in); err != nil {
+		return err
+	}
+	text, err := in.bytes(h.dotenvLimit())
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	d, err := h.m.Diff(c.r.Context(), c.ws(), text, &secrets.DiffOptions{Remove: in.Remove})
+	if err != nil {
+		return err
+	}
+	return c.writeJSON(http.StatusOK, d)
+}
+
+// apply applies exactly the difference a preview showed, or nothing (412
+// if the workspace changed since: preview again).
+func (h *Handler) apply(c *call) error {
+	var in struct {
+		dotenvInput
+		Diff *secrets.Diff `json:"diff"`
+	}
+	if err := c.decode(h.dotenvBodyLimit(), &in); err != nil {
+		return err
+	}
+	text, err := in.bytes(h.dotenvLimit())
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	if in.Diff == nil {
+		return badRequest("give the diff that POST api/dotenv/preview returned for this text")
+	}
+	metas, err := h.m.Apply(c.r.Context(), c.ws(), text, *in.Diff)
+	if err != nil {
+		return err
+	}
+	return c.writeJSON(http.StatusOK, struct {
+		Secrets []secrets.Meta `json:"secrets"`
+	}{metas})
+}
+
+// export returns the workspace as a .env file (write-only secrets named
+// in a comment, without value). A POST, audited by the Manager as an
+// export, never stored by a cache.
+func (h *Handler) export(c *call) error {
+	if err := c.decode(h.cfg.MaxBodyBytes, &struct{}{}); err != nil {
+		return err
+	}
+	text, err := h.m.Export(c.r.Context(), c.ws())
+	if err != nil {
+		return err
+	}
+	defer clear(text)
+	hd := c.w.Header()
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("Content-Disposition", `attachment; filename="secrets.env"`)
+	c.w.WriteHeader(http.StatusOK)
+	_, err = c.w.Write(text)
+	return err
+}
+
+// due lists the live secrets whose expiry or rotation date falls within
+// Config.DueWithin, expired ones included.
+func (h *Handler) due(c *call) error {
+	before := h.cfg.Now().Add(h.cfg.DueWithin).UTC()
+	metas, err := h.m.Due(c.r.Context(), c.ws(), before)
+	if err != nil {
+		return err
+	}
+	if metas == nil {
+		metas = []secrets.Meta{}
+	}
+	return c.writeJSON(http.StatusOK, struct {
+		Before  time.Time      `json:"before"`
+		Secrets []secrets.Meta `json:"secrets"`
+	}{before, metas})
+}
+
+// maxEvents bounds a page of events.
+const maxEvents = 200
+
+// events lists the workspace's audit events, newest first, optionally of
+// one secret (?name=), in pages (?before= the "next" of the previous
+// page). The Manager leaves the audit trail to the host: the panel shows
+// it to those who may list the workspace. Fingerprints are left out:
+// they serve operators' searches, not the page.
+func (h *Handler) events(c *call) error {
+	if !h.can(c, secrets.ActionList) {
+		return &problem{Type: ProblemForbidden, Status: http.StatusForbidden,
+			Detail: c.caller.Actor + " may not see this workspace's activity"}
+	}
+	q := c.r.URL.Query()
+	eq := secrets.EventQuery{Workspace: c.ws(), Name: q.Get("name"), Newest: true, Limit: 50}
+	if s := q.Get("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return badRequest("before must be a positive event ID")
+		}
+		eq.Before = n
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxEvents {
+			return badRequest("limit must be from 1 to %d", maxEvents)
+		}
+		eq.Limit = n
+	}
+	evs, err := h.m.Events(c.r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	var next string
+	if len(evs) == eq.Limit {
+		next = strconv.FormatInt(evs[len(evs)-1].ID, 10)
+	}
+	for i := range evs {
+		for j := range evs[i].Secrets {
+			evs[i].Secrets[j].Fingerprint = nil
+		}
+	}
+	if evs == nil {
+		evs = []secrets.Event{}
+	}
+	return c.writeJSON(http.StatusOK, struct {
+		Events []secrets.Event `json:"events"`
+		Next   string          `json:"next,omitempty"`
+	}{evs, next})
+}

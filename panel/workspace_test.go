@@ -1,0 +1,159 @@
+package panel_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/panel"
+)
+
+// The routes on the whole workspace: .env upload, export, due secrets and
+// the audit trail.
+
+func TestDotenv(t *testing.T) {
+	const budget = 4096
+	e := newEnv(t, &secrets.Config{MaxEnvBytes: budget}, &panel.Config{MaxEnvBytes: budget})
+	e.create(t, "KEEP", "dotenv-keep", nil)
+	e.create(t, "CHANGE", "dotenv-old", nil)
+	e.create(t, "DROP", "dotenv-drop", nil)
+	text := "KEEP=dotenv-keep\nCHANGE=dotenv-new\nADD='dotenv added'\n"
+	var d secrets.Diff
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": text, "remove": true}}).
+		want(t, 200, "").json(t, &d)
+	if fmt.Sprint(d.Added, d.Changed, d.Unchanged, d.Removed) != "[ADD] [CHANGE] [KEEP] [DROP]" {
+		t.Fatalf("diff %+v", d)
+	}
+	// The workspace changes after the preview: the apply is refused whole.
+	m, _ := e.m.Meta(secrets.WithActor(t.Context(), editor), ws, "CHANGE")
+	e.do(t, req{actor: editor, method: "PATCH", path: "/api/secrets/CHANGE", ifMatch: etag(m.Revision), body: map[string]any{"value": "dotenv-other"}}).want(t, 200, "")
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{"text": text, "diff": d}}).want(t, 412, panel.ProblemConflict)
+	if mustReveal(t, e, "CHANGE") != "dotenv-other" {
+		t.Fatal("a refused apply changed something")
+	}
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": text, "remove": true}}).want(t, 200, "").json(t, &d)
+	var out struct{ Secrets []secrets.Meta }
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{
+		"text_base64": base64.StdEncoding.EncodeToString([]byte(text)), "diff": d}}).want(t, 200, "").json(t, &out)
+	if len(out.Secrets) != 3 || mustReveal(t, e, "ADD") != "dotenv added" {
+		t.Fatalf("applied %+v", out.Secrets)
+	}
+	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets/DROP"}).want(t, 200, "")
+	var dropped secrets.Page
+	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets?deleted=true"}).json(t, &dropped)
+	if len(dropped.Secrets) != 1 || dropped.Secrets[0].Name != "DROP" {
+		t.Fatalf("removed: %+v", dropped.Secrets)
+	}
+
+	prev := func(body any) *response {
+		return e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/preview", body: body})
+	}
+	p := prev(map[string]any{"text": "A=1\nLD_PRELOAD=/x.so\n"}).want(t, 422, panel.ProblemInvalidDotenv).problem(t)
+	if p.Line != 2 || p.Reason != "ProblemReservedName" {
+		t.Errorf("dotenv problem %+v", p)
+	}
+	p = prev(map[string]any{"text": "A='unterminated\n"}).want(t, 422, panel.ProblemInvalidDotenv).problem(t)
+	if p.Line != 1 || p.Reason != "syntax" {
+		t.Errorf("dotenv syntax problem %+v", p)
+	}
+	// Over the workspace's budget: the preview shows it, the apply refuses.
+	big := "BIG=" + strings.Repeat("x", budget) + "\n"
+	d = secrets.Diff{}
+	prev(map[string]any{"text": big}).want(t, 200, "").json(t, &d)
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{"text": big, "diff": d}}).want(t, 413, panel.ProblemTooLarge)
+	// The text's own bound (2*budget + 256 KiB), then the body's.
+	prev(map[string]any{"text": strings.Repeat("# comment\n", (2*budget+300<<10)/10)}).want(t, 413, panel.ProblemTooLarge)
+	prev(`{"text":"`+strings.Repeat(`\n`, 2*budget+300<<10)+`"}`).want(t, 413, panel.ProblemTooLarge)
+	prev(map[string]any{}).want(t, 400, panel.ProblemBadRequest)
+	prev(map[string]any{"text": "A=b", "text_base64": "QT1i"}).want(t, 400, panel.ProblemBadRequest)
+	prev(map[string]any{"text_base64": "%%%"}).want(t, 400, panel.ProblemBadRequest)
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{"text": "A=b\n"}}).want(t, 400, panel.ProblemBadRequest)
+	e.do(t, req{actor: viewer, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": "A=b\n"}}).want(t, 403, panel.ProblemForbidden)
+}
+
+func TestExport(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.create(t, "AUTH_TOKEN", "export-test-value", nil)
+	e.create(t, "DEPLOY_KEY", "export-test-write-only", map[string]any{"write_only": true})
+	res := e.do(t, req{actor: editor, method: "POST", path: "/api/export", body: map[string]any{}}).want(t, 200, "")
+	if ct := res.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if cd := res.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	if res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", res.Header.Get("Cache-Control"))
+	}
+	body := string(res.body)
+	if !strings.Contains(body, "AUTH_TOKEN='export-test-value'") || strings.Contains(body, "export-test-write-only") {
+		t.Errorf("export:\n%s", body)
+	}
+	e.do(t, req{actor: editor, method: "GET", path: "/api/export"}).want(t, 405, panel.ProblemMethod)
+	e.do(t, req{actor: viewer, method: "POST", path: "/api/export", body: map[string]any{}}).want(t, 403, panel.ProblemForbidden)
+}
+
+func TestDue(t *testing.T) {
+	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	e := newEnv(t, nil, &panel.Config{DueWithin: 7 * 24 * time.Hour, Now: func() time.Time { return now }})
+	day := func(d int) string { return now.AddDate(0, 0, d).Format(time.RFC3339) }
+	e.create(t, "EXPIRED", "due-1", map[string]any{"expires": day(-1)})
+	e.create(t, "SOON", "due-2", map[string]any{"rotate_by": day(3)})
+	e.create(t, "LATER", "due-3", map[string]any{"expires": day(30)})
+	e.create(t, "NEVER", "due-4", nil)
+	var due struct {
+		Before  time.Time
+		Secrets []secrets.Meta
+	}
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/due"}).want(t, 200, "").json(t, &due)
+	if len(due.Secrets) != 2 || due.Secrets[0].Name != "EXPIRED" || due.Secrets[1].Name != "SOON" || !due.Before.Equal(now.AddDate(0, 0, 7)) {
+		t.Fatalf("due %+v", due)
+	}
+	e.do(t, req{actor: stranger, method: "GET", path: "/api/due"}).want(t, 403, panel.ProblemForbidden)
+}
+
+func TestEvents(t *testing.T) {
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := secrets.NewAuditKey(ak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, &secrets.Config{AuditKey: key}, nil)
+	m := e.create(t, "AUTH_TOKEN", "events-test-value", nil)
+	e.create(t, "OTHER", "events-other-value", nil)
+	e.do(t, req{actor: editor, method: "DELETE", path: "/api/secrets/AUTH_TOKEN", ifMatch: etag(m.Revision)}).want(t, 200, "")
+	type page struct {
+		Events []secrets.Event
+		Next   string
+	}
+	var p page
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/events?name=AUTH_TOKEN"}).want(t, 200, "").json(t, &p)
+	if len(p.Events) < 2 || p.Events[0].Action != secrets.ActionDelete || p.Events[0].Actor != editor {
+		t.Fatalf("events %+v", p.Events)
+	}
+	for _, ev := range p.Events {
+		for _, s := range ev.Secrets {
+			if s.Name != "AUTH_TOKEN" || s.Fingerprint != nil {
+				t.Errorf("event secret %+v", s)
+			}
+		}
+	}
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/events?limit=1"}).want(t, 200, "").json(t, &p)
+	if len(p.Events) != 1 || p.Next == "" {
+		t.Fatalf("first page %+v", p)
+	}
+	first := p.Events[0].ID
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/events?limit=1&before=" + p.Next}).want(t, 200, "").json(t, &p)
+	if len(p.Events) != 1 || p.Events[0].ID >= first {
+		t.Fatalf("second page %+v", p)
+	}
+	for _, q := range []string{"?before=x", "?before=0", "?limit=0", "?limit=201"} {
+		e.do(t, req{actor: viewer, method: "GET", path: "/api/events" + q}).want(t, 400, panel.ProblemBadRequest)
+	}
+}
