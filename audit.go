@@ -293,3 +293,19 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 // plain keeps an error's text but none of its classes, so that a host's
 // refusal that wraps, say, ErrNotFound matches only ErrForbidden.
 func plain(err error) error { return errors.New(detail(err)) }
+
+// Allowed asks Config.Authorize whether the caller (ActorFrom(ctx)) may do
+// action in the workspace, on names if any, and records nothing: for a
+// user interface deciding which controls to show. It protects nothing by
+// itself: every call asks the hook again. It returns nil or an error
+// matching ErrForbidden.
+func (m *Manager) Allowed(ctx context.Context, ws string, action Action, names ...string) error {
+	if m.cfg.Authorize == nil {
+		return nil
+	}
+	actor := ActorFrom(ctx)
+	if err := m.cfg.Authorize(ctx, Request{Actor: actor, Action: action, Workspace: ws, Names: names}); err != nil {
+		return &failure{class: ErrForbidden, msg: fmt.Sprintf("%q may not %s in workspace %q", actor, action, ws), cause: plain(err)}
+	}
+	return nil
+}

@@ -624,3 +624,38 @@ func TestAuthorizeSeesStoredNames(t *testing.T) {
 		}
 	}
 }
+
+// Allowed asks the Manager's hook as the caller, on the names given, and
+// records nothing; Limits are the Manager's, defaults applied.
+func TestAllowedAndLimits(t *testing.T) {
+	ctx := context.Background()
+	var asked []secrets.Request
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+		MaxEnvBytes: 4096,
+		Authorize: func(_ context.Context, r secrets.Request) error {
+			asked = append(asked, r)
+			if r.Actor != "user:admin" {
+				return errors.New("admins only")
+			}
+			return nil
+		},
+	})
+	if err := m.Allowed(secrets.WithActor(ctx, "user:admin"), "ws", secrets.ActionReveal, "TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Allowed(secrets.WithActor(ctx, "user:eve"), "ws", secrets.ActionSet)
+	if !errors.Is(err, secrets.ErrForbidden) || !strings.Contains(err.Error(), "admins only") {
+		t.Fatalf("a refusal: %v", err)
+	}
+	want := []secrets.Request{{Actor: "user:admin", Action: secrets.ActionReveal, Workspace: "ws", Names: []string{"TOKEN"}},
+		{Actor: "user:eve", Action: secrets.ActionSet, Workspace: "ws"}}
+	if d := cmp.Diff(want, asked); d != "" {
+		t.Fatalf("the hook was asked (-want +got):\n%s", d)
+	}
+	if es := mustEvents(t, m); len(es) != 0 {
+		t.Fatalf("Allowed recorded %+v", es)
+	}
+	if got := m.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 4096, KeepVersions: 10}) {
+		t.Fatalf("limits %+v", got)
+	}
+}

@@ -310,3 +310,18 @@ func newSecretID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// Limits are the bounds a Manager enforces on what editors give it, with
+// Config's defaults applied: a user interface can check input before
+// sending it and size its uploads.
+type Limits struct {
+	MaxNameLength int   `json:"max_name_length"` // bytes of a name
+	MaxEnvString  int   `json:"max_env_string"`  // bytes of "NAME=value" plus its NUL
+	MaxEnvBytes   int64 `json:"max_env_bytes"`   // a workspace's whole environment; negative for none
+	KeepVersions  int   `json:"keep_versions"`   // versions kept per secret
+}
+
+// Limits returns the Manager's limits.
+func (m *Manager) Limits() Limits {
+	return Limits{MaxNameLength: m.cfg.MaxNameLength, MaxEnvString: MaxEnvString, MaxEnvBytes: m.cfg.MaxEnvBytes, KeepVersions: m.cfg.KeepVersions}
+}

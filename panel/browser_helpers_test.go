@@ -64,7 +64,6 @@ func site(t *testing.T, m *secrets.Manager, actor string) string {
 		Caller: func(r *http.Request) (panel.Caller, error) {
 			return panel.Caller{Workspace: r.PathValue("ws"), Actor: actor}, nil
 		},
-		Authorize: browserAuthorize,
 	})
 	if err != nil {
 		t.Fatal(err)

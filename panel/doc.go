@@ -14,7 +14,6 @@
 //			}
 //			return panel.Caller{Workspace: r.PathValue("ws"), Actor: "user:" + u.ID}, nil
 //		},
-//		Authorize: authorize, // the function given to secrets.Config.Authorize
 //	})
 //	mux.HandleFunc("/w/{ws}/secrets/", func(w http.ResponseWriter, r *http.Request) {
 //		http.StripPrefix("/w/"+r.PathValue("ws")+"/secrets", h).ServeHTTP(w, r)
@@ -22,9 +21,10 @@
 //
 // Every API call goes through the Manager with [secrets.WithActor] set to
 // the caller, so its Authorize hook and its audit trail apply exactly as to
-// any other call. The panel asks Config.Authorize only to tell the page
-// which controls to show (GET api/me), and to decide who may read the
-// workspace's audit events, which the Manager leaves to the host.
+// any other call. The panel asks [secrets.Manager.Allowed] (the same hook,
+// unrecorded) only to tell the page which controls to show (GET api/me),
+// and to decide who may read the workspace's audit events, which the
+// Manager leaves to the host: those who may list.
 //
 // # Routes
 //
@@ -132,6 +132,6 @@
 //
 // Request bodies are read through [http.MaxBytesReader]: Config.MaxBodyBytes
 // (1 MiB by default) for everything but .env texts, which may take what the
-// Manager accepts (2*MaxEnvBytes + 256 KiB, twice that as JSON); beyond,
+// Manager accepts (2*[secrets.Limits].MaxEnvBytes + 256 KiB, twice that as JSON); beyond,
 // the answer is 413. Only JSON bodies are taken.
 package panel

@@ -16,7 +16,7 @@ import (
 
 // exampleManager is a Manager whose policy lets alice edit and anyone
 // signed in list.
-func exampleManager() (*secrets.Manager, func(context.Context, secrets.Request) error) {
+func exampleManager() *secrets.Manager {
 	authorize := func(_ context.Context, r secrets.Request) error {
 		if r.Actor == "user:alice" || r.Actor != "" && r.Action == secrets.ActionList {
 			return nil
@@ -35,13 +35,13 @@ func exampleManager() (*secrets.Manager, func(context.Context, secrets.Request) 
 	if err != nil {
 		log.Fatal(err)
 	}
-	return m, authorize
+	return m
 }
 
 // A host mounts the panel under its route for a workspace; Caller is its
 // own session lookup. Here a viewer's page asks what it may show.
 func ExampleNew() {
-	m, authorize := exampleManager()
+	m := exampleManager()
 	h, err := panel.New(m, &panel.Config{
 		Caller: func(r *http.Request) (panel.Caller, error) {
 			c, err := r.Cookie("session") // the host's real session lookup goes here
@@ -50,7 +50,6 @@ func ExampleNew() {
 			}
 			return panel.Caller{Workspace: r.PathValue("ws"), Actor: "user:" + c.Value}, nil
 		},
-		Authorize: authorize, // the Manager's policy, for the page's controls
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -76,12 +75,11 @@ func ExampleNew() {
 // Changes carry the revision the editor saw in If-Match; a change made
 // from a stale page is refused with 412 and the secret as it is now.
 func ExampleHandler_checkAndSet() {
-	m, authorize := exampleManager()
+	m := exampleManager()
 	h, err := panel.New(m, &panel.Config{
 		Caller: func(*http.Request) (panel.Caller, error) {
 			return panel.Caller{Workspace: "ws-1", Actor: "user:alice"}, nil
 		},
-		Authorize: authorize,
 	})
 	if err != nil {
 		log.Fatal(err)

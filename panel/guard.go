@@ -220,12 +220,9 @@ func parseETag(v string) (int64, bool) {
 	return rev, err == nil && rev > 0
 }
 
-// can reports whether the host's authorizer allows the caller action in
-// the workspace, asked with no names: what the page shows, never what the
-// server enforces (the Manager asks its own hook on every call).
+// can reports whether the Manager's authorizer allows the caller action
+// in the workspace, asked with no names: what the page shows, never what
+// the server enforces (the Manager asks its hook on every call).
 func (h *Handler) can(c *call, action secrets.Action) bool {
-	if h.cfg.Authorize == nil {
-		return true
-	}
-	return h.cfg.Authorize(c.r.Context(), secrets.Request{Actor: c.caller.Actor, Action: action, Workspace: c.ws()}) == nil
+	return h.m.Allowed(c.r.Context(), c.ws(), action) == nil
 }

@@ -122,9 +122,6 @@ func newEnvStore(t testing.TB, store secrets.Store, mcfg *secrets.Config, cfg *p
 	if cfg.Caller == nil {
 		cfg.Caller = testCaller
 	}
-	if cfg.Authorize == nil {
-		cfg.Authorize = authorize
-	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.log, nil))
 	h, err := panel.New(e.m, cfg)
 	if err != nil {

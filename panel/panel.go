@@ -35,21 +35,6 @@ type Config struct {
 	// text is not shown to the caller.
 	Caller func(r *http.Request) (Caller, error)
 
-	// Authorize should be the function given to the Manager as
-	// secrets.Config.Authorize. The panel never relies on it to protect
-	// anything (every call goes through the Manager, which asks its own
-	// hook); it asks it, with no names, only to tell the page which
-	// controls to show (GET api/me), and to decide who may read the
-	// workspace's audit events, which the Manager leaves to the host
-	// (those who may list). nil means everything is allowed, as for a
-	// Manager without a hook.
-	Authorize func(ctx context.Context, r secrets.Request) error
-
-	// MaxEnvBytes should equal the Manager's secrets.Config.MaxEnvBytes
-	// (default 1 MiB; negative for no limit). It bounds a .env upload as
-	// the Manager does: 2*MaxEnvBytes + 256 KiB of text (413 beyond).
-	MaxEnvBytes int64
-
 	// MaxBodyBytes bounds every other request body. Default 1 MiB:
 	// room for a value of secrets.MaxEnvString bytes escaped in JSON.
 	MaxBodyBytes int64
@@ -93,7 +78,6 @@ type Handler struct {
 
 // Defaults.
 const (
-	defaultMaxEnvBytes  = 1 << 20
 	defaultMaxBodyBytes = 1 << 20
 	defaultDueWithin    = 14 * 24 * time.Hour
 	// dotenvSlack is the room a .env text may take beyond twice the
@@ -118,9 +102,6 @@ func New(m *secrets.Manager, cfg *Config) (*Handler, error) {
 	}
 	h := &Handler{m: m, cfg: *cfg, origin: http.NewCrossOriginProtection(), trusted: map[string]bool{}}
 	c := &h.cfg
-	if c.MaxEnvBytes == 0 {
-		c.MaxEnvBytes = defaultMaxEnvBytes
-	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = defaultMaxBodyBytes
 	}

@@ -1,6 +1,7 @@
 package panel_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -13,17 +14,21 @@ import (
 )
 
 func TestMe(t *testing.T) {
-	e := newEnv(t, nil, nil)
+	e := newEnv(t, &secrets.Config{MaxEnvBytes: 5000, KeepVersions: 3}, nil)
 	type me struct {
 		Actor, Workspace string
 		Can              map[string]bool
+		Limits           secrets.Limits
 	}
 	var got me
 	e.do(t, req{actor: editor, method: "GET", path: "/api/me"}).want(t, 200, "").json(t, &got)
 	if got.Actor != editor || got.Workspace != ws {
 		t.Errorf("me = %+v", got)
 	}
-	for _, a := range []string{"list", "reveal", "set", "delete", "destroy", "rename", "export", "events"} {
+	if want := (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 5000, KeepVersions: 3}); got.Limits != want {
+		t.Errorf("limits %+v, want the Manager's %+v", got.Limits, want)
+	}
+	for _, a := range []string{"list", "reveal", "set", "delete", "destroy", "rename", "export", "diff", "events"} {
 		if !got.Can[a] {
 			t.Errorf("editor cannot %s", a)
 		}
@@ -36,6 +41,10 @@ func TestMe(t *testing.T) {
 		}
 	}
 	e.do(t, req{actor: anon, method: "GET", path: "/api/me"}).want(t, 401, panel.ProblemUnauthenticated)
+	// The answer is the Manager's own hook, asked without a trace.
+	if es, err := e.m.Events(context.Background(), secrets.EventQuery{}); err != nil || len(es) != 0 {
+		t.Errorf("asking what the page may show recorded %d events (%v)", len(es), err)
+	}
 }
 
 // Every API route answers an anonymous caller with 401 and changes nothing.

@@ -21,6 +21,7 @@ type abilities struct {
 	Destroy bool `json:"destroy"`
 	Rename  bool `json:"rename"`
 	Export  bool `json:"export"`
+	Diff    bool `json:"diff"`
 	Events  bool `json:"events"`
 }
 
@@ -35,8 +36,8 @@ func (h *Handler) me(c *call) error {
 		Can       abilities `json:"can"`
 		// DueWithinHours is how far ahead the page warns of expiry.
 		DueWithinHours int64 `json:"due_within_hours"`
-		// MaxValueBytes bounds one NAME=value string.
-		MaxValueBytes int `json:"max_value_bytes"`
+		// Limits are the Manager's bounds on names and values.
+		Limits secrets.Limits `json:"limits"`
 	}{
 		Actor: c.caller.Actor, Workspace: c.ws(),
 		Can: abilities{
@@ -47,9 +48,10 @@ func (h *Handler) me(c *call) error {
 			Destroy: h.can(c, secrets.ActionDestroy),
 			Rename:  h.can(c, secrets.ActionRename),
 			Export:  h.can(c, secrets.ActionExport),
+			Diff:    h.can(c, secrets.ActionDiff),
 		},
 		DueWithinHours: int64(h.cfg.DueWithin / time.Hour),
-		MaxValueBytes:  secrets.MaxEnvString,
+		Limits:         h.m.Limits(),
 	})
 }
 
@@ -63,10 +65,11 @@ type dotenvInput struct {
 // dotenvLimit bounds a .env text as the Manager does; a Manager without a
 // budget still gets a bound on what one request may make the server hold.
 func (h *Handler) dotenvLimit() int64 {
-	if h.cfg.MaxEnvBytes < 0 {
+	budget := h.m.Limits().MaxEnvBytes
+	if budget < 0 {
 		return 64 << 20
 	}
-	return 2*h.cfg.MaxEnvBytes + dotenvSlack
+	return 2*budget + dotenvSlack
 }
 
 // bodyLimit bounds the JSON body that carries a .env text: twice the text

@@ -16,7 +16,7 @@ import (
 
 func TestDotenv(t *testing.T) {
 	const budget = 4096
-	e := newEnv(t, &secrets.Config{MaxEnvBytes: budget}, &panel.Config{MaxEnvBytes: budget})
+	e := newEnv(t, &secrets.Config{MaxEnvBytes: budget}, nil)
 	e.create(t, "KEEP", "dotenv-keep", nil)
 	e.create(t, "CHANGE", "dotenv-old", nil)
 	e.create(t, "DROP", "dotenv-drop", nil)

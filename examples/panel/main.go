@@ -76,7 +76,7 @@ func run(addr string) error {
 	if err := seed(context.Background(), m, "demo"); err != nil {
 		return err
 	}
-	h, err := panel.New(m, &panel.Config{Caller: caller, Authorize: authorize})
+	h, err := panel.New(m, &panel.Config{Caller: caller})
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ async function start() {
     el('span', {class: 'badge role', text: editor ? 'Editor' : 'Viewer · read-only'}));
   // Controls the caller may not use are removed, not just hidden.
   for (const b of document.querySelectorAll('[data-needs]')) {
-    if (!me.can[b.dataset.needs]) b.remove();
+    if (!b.dataset.needs.split(' ').every((n) => me.can[n])) b.remove();
   }
   $('#toolbar').hidden = false;
   wire();
