@@ -303,7 +303,7 @@ func TestRotationAndRewrapGoPastBadItems(t *testing.T) {
 		mustSet(t, m, "other", "Y", "y")
 		next := newCipher(t)
 		moving := newManager(t, s, next, &secrets.Config{DecryptOnly: []secrets.Cipher{c}, AddMasterKey: true})
-		rw, err := moving.Rewrap(ctx, track)
+		rw, err := moving.Rewrap(ctx, &secrets.RewrapOptions{Progress: track})
 		steady("re-wrap", 3)
 		if !errors.Is(err, secrets.ErrIncomplete) || rw.Rewrapped != 2 || len(rw.Left) != 1 || rw.Left[0].Workspace != "foreign" {
 			t.Fatalf("re-wrap past a foreign key: %+v %v", rw, err)

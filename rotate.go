@@ -316,6 +316,16 @@ func enabledOthers(k *dataKey) []uint32 {
 	return ids
 }
 
+// RewrapOptions tune Rewrap.
+type RewrapOptions struct {
+	// All re-wraps every workspace key, not only those wrapped by
+	// another master key.
+	All bool
+	// Progress, if not nil, is called after each key with the keys
+	// handled (moved or left) and the total.
+	Progress func(done, total int)
+}
+
 // A RewrapResult reports what Rewrap did.
 type RewrapResult struct {
 	// Rewrapped counts the workspace keys moved to the primary master key.
@@ -340,14 +350,24 @@ type RewrapResult struct {
 // that cannot be reached (a KMS outage) stops the run with its error;
 // what was moved stays moved.
 //
-// progress, if not nil, is called after each key with the keys handled
-// (moved or left) and the total. Rewrap needs a Store that is a RotationStore.
-func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (RewrapResult, error) {
+// With opts.All, every workspace key is re-wrapped, also those the
+// primary already wraps: after a rotation of a KMS key that keeps its ID
+// (a Transit or Cloud KMS key version), this brings every wrapped key to
+// the newest version, so that the old versions can be retired. An
+// interrupted All run starts over when called again (re-wrapping is
+// idempotent).
+//
+// Rewrap needs a Store that is a RotationStore.
+func (m *Manager) Rewrap(ctx context.Context, opts *RewrapOptions) (RewrapResult, error) {
+	var o RewrapOptions
+	if opts != nil {
+		o = *opts
+	}
 	e := m.event(ctx, ActionRotate, "")
 	if err := m.authorize(ctx, e); err != nil {
 		return RewrapResult{}, err
 	}
-	res, err := m.rewrap(ctx, progress)
+	res, err := m.rewrap(ctx, o)
 	e.Detail = fmt.Sprintf("%d workspace keys re-wrapped to master key %s, %d left", res.Rewrapped, m.cipher.ID(), len(res.Left))
 	if err == nil && len(res.Left) > 0 {
 		first := res.Left[0]
@@ -360,7 +380,12 @@ func (m *Manager) Rewrap(ctx context.Context, progress func(done, total int)) (R
 	return res, nil
 }
 
-func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (RewrapResult, error) {
+func (m *Manager) rewrap(ctx context.Context, o RewrapOptions) (RewrapResult, error) {
+	progress := o.Progress
+	from := m.cipher.ID() // the keys to move are those not wrapped by it
+	if o.All {
+		from = "" // no key is wrapped by "": all of them
+	}
 	var res RewrapResult
 	rs, ok := m.store.(RotationStore)
 	if !ok {
@@ -371,13 +396,17 @@ func (m *Manager) rewrap(ctx context.Context, progress func(done, total int)) (R
 	}
 	after := ""
 	for {
-		keys, total, err := rs.ForeignKeys(ctx, m.cipher.ID(), after, rotateBatch)
+		keys, total, err := rs.ForeignKeys(ctx, from, after, rotateBatch)
 		if err != nil {
 			return res, wrapf(err, "rewrap")
 		}
 		// Keys left count as handled (they are still foreign, so in
-		// total): the total stays put.
+		// total): the total stays put. With All, keys moved are still
+		// listed.
 		all := res.Rewrapped + total
+		if o.All {
+			all = total
+		}
 		if progress != nil {
 			progress(res.Rewrapped+len(res.Left), all)
 		}

@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -414,17 +415,17 @@ func TestRewrap(t *testing.T) {
 		}
 		// Interrupted after three keys, then resumed.
 		cctx, cancel := context.WithCancel(ctx)
-		res, err := moving.Rewrap(cctx, func(done, total int) {
+		res, err := moving.Rewrap(cctx, &secrets.RewrapOptions{Progress: func(done, total int) {
 			if done == 3 {
 				cancel()
 			}
-		})
+		}})
 		cancel()
 		if !errors.Is(err, context.Canceled) || res.Rewrapped != 3 {
 			t.Fatalf("interrupted rewrap: %+v, %v", res, err)
 		}
 		var calls [][2]int
-		res, err = moving.Rewrap(ctx, func(done, total int) { calls = append(calls, [2]int{done, total}) })
+		res, err = moving.Rewrap(ctx, &secrets.RewrapOptions{Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
 		if err != nil || res.Rewrapped != 4 {
 			t.Fatalf("resumed rewrap: %+v, %v", res, err)
 		}
@@ -445,6 +446,24 @@ func TestRewrap(t *testing.T) {
 		}
 		if res, err := moving.Rewrap(ctx, nil); err != nil || res.Rewrapped != 0 {
 			t.Fatalf("rewrap with nothing to do: %+v %v", res, err)
+		}
+		// All re-wraps every key anew (what a KMS key's new version
+		// needs): new ciphertexts, new generations, the same secrets.
+		before, err := s.Key(ctx, "ws-0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = nil
+		res, err = onlyNew.Rewrap(ctx, &secrets.RewrapOptions{All: true, Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
+		if err != nil || res.Rewrapped != 7 || calls[0] != [2]int{0, 7} || calls[len(calls)-1] != [2]int{7, 7} {
+			t.Fatalf("rewrap all: %+v %v, progress %v", res, err, calls)
+		}
+		after, err := s.Key(ctx, "ws-0")
+		if err != nil || bytes.Equal(after.Ciphertext, before.Ciphertext) || after.Generation <= before.Generation || after.CipherID != newKey.ID() {
+			t.Fatalf("ws-0's key after rewrap all: %v", err)
+		}
+		for ws, want := range wants {
+			checkAll(t, newManager(t, s, newKey, nil), ws, want)
 		}
 		// Without the old key among DecryptOnly, Rewrap says which is left.
 		mustSet(t, m, "late", "X", "old-key-write")

@@ -33,8 +33,10 @@ func (a *app) keyCommands() []*cli.Command {
 			Name: "rewrap", Usage: "move every workspace key to the current master key",
 			Description: "Give the former master keys with --old-master-key or --old-kms. The first time a new\n" +
 				"master key is used, give --add-master-key to register it in the store (exit 5 without).\n" +
-				"Keys that cannot be moved are listed (exit 6); run it again once they can.",
-			Flags:  []cli.Flag{jsonFlag()},
+				"Keys that cannot be moved are listed (exit 6); run it again once they can.\n" +
+				"With --all, every key is re-wrapped, also those the master key wraps already: after\n" +
+				"rotating a KMS key that keeps its name (Transit, Cloud KMS), so old versions can be retired.",
+			Flags:  []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "re-wrap every workspace key, not only those of other master keys"}},
 			Action: a.with(0, 0, "no arguments", needKey, a.rewrap),
 		},
 		{
@@ -206,7 +208,7 @@ func (a *app) printRotated(r rotated) {
 
 func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
 	p := a.progress("rewrap")
-	res, err := s.m.Rewrap(ctx, p.update)
+	res, err := s.m.Rewrap(ctx, &secrets.RewrapOptions{All: cmd.Bool("all"), Progress: p.update})
 	p.finish()
 	if errors.Is(err, secrets.ErrMasterKey) {
 		return err // nothing was moved: no result to print

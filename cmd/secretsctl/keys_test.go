@@ -133,6 +133,11 @@ func TestRewrap(t *testing.T) {
 	// The former key reads no more.
 	e.ctl("", "--master-key", k1, "export", "ws1").wantErr(t, 1, "cannot decrypt")
 	e.ctl("", "--master-key", k2, "rewrap").want(t, 0)
+	// --all re-wraps the keys the master key wraps already.
+	e.ctl("", "--master-key", k2, "rewrap", "--all", "--json").want(t, 0).decode(t, &res)
+	if res.Rewrapped != 2 || e.value("ws1", "TOKEN") != "first-ws-value" {
+		t.Fatalf("rewrap --all: %+v", res)
+	}
 
 	// A workspace key wrapped by a master key the run does not have is
 	// left, and listed.
