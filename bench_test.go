@@ -6,10 +6,13 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -92,52 +95,142 @@ func fill(b *testing.B, m *secrets.Manager, ws string, n int) {
 }
 
 // BenchmarkEnvForPostgres: EnvFor with a warm key cache against one plain
-// SELECT of the same rows plus plain AES-GCM decryption of each value.
+// SELECT of the same rows plus plain AES-GCM decryption of each value:
+// "default" with the default configuration (the read audited in the
+// statement that reads), "writes-only" with AuditReads: AuditWritesOnly.
+// The default runs also report the size of one inject event: event-B is
+// the audit row (pg_column_size), audit-B/event the growth of the audit
+// table with its indexes per event.
 func BenchmarkEnvForPostgres(b *testing.B) {
 	db := pgDB(b)
-	s := newPGStore(b, db)
-	// Reads are not audited here: BenchmarkAuditOverhead measures that.
-	m := newManager(b, s, newCipher(b), &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly})
 	ctx := context.Background()
-	sch := pq.QuoteIdentifier(s.Schema())
-	// The floor reads what decryption needs (secret ID, name, version for
-	// the associated data; the ciphertext), in the order EnvFor returns,
-	// through a prepared statement, as the store does.
+	c := newCipher(b)
+	for _, mode := range []struct {
+		name string
+		cfg  *secrets.Config
+	}{
+		{"default", nil},
+		{"writes-only", &secrets.Config{AuditReads: secrets.AuditWritesOnly}},
+	} {
+		s := newPGStore(b, db)
+		m := newManager(b, s, c, mode.cfg)
+		sch := pq.QuoteIdentifier(s.Schema())
+		// The floor reads what decryption needs (secret ID, name, version
+		// for the associated data; the ciphertext), in the order EnvFor
+		// returns, through a prepared statement, as the store does.
+		plain, err := db.Preparex(fmt.Sprintf(`SELECT secret_id, name, version, ciphertext FROM %s.secrets
+			WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, sch))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer plain.Close()
+		for _, n := range []int{10, 100, 1000} {
+			ws := fmt.Sprint("bench-", n)
+			fill(b, m, ws, n)
+			floorAEAD := newPlainAEAD(b, n, benchValueSize)
+			if _, err := m.EnvFor(ctx, ws); err != nil { // warm the key cache
+				b.Fatal(err)
+			}
+			b.Run(fmt.Sprintf("%s/%d", mode.name, n), func(b *testing.B) {
+				size := func() (events, bytes int64) {
+					db.QueryRowx(fmt.Sprintf(`SELECT count(*), pg_total_relation_size('%s.audit') FROM %[1]s.audit`, sch)).Scan(&events, &bytes)
+					return events, bytes
+				}
+				e0, b0 := size()
+				compare(b, func() error {
+					_, err := m.EnvFor(ctx, ws)
+					return err
+				}, func() error {
+					return floorRead(ctx, plain, ws, floorAEAD)
+				})
+				if mode.cfg != nil {
+					return
+				}
+				e1, b1 := size()
+				var row float64
+				db.Get(&row, fmt.Sprintf(`SELECT avg(pg_column_size(a.*)) FROM %s.audit a WHERE workspace = $1 AND action = 'inject'`, sch), ws)
+				if e1 <= e0 {
+					b.Fatalf("no inject event recorded (%d events before, %d after)", e0, e1)
+				}
+				b.ReportMetric(row, "event-B")
+				b.ReportMetric(float64(b1-b0)/float64(e1-e0), "audit-B/event")
+			})
+		}
+	}
+}
+
+// floorRead is the floor of a workspace read: the rows, then AES-GCM.
+func floorRead(ctx context.Context, plain *sqlx.Stmt, ws string, floorAEAD *plainAEAD) error {
+	rows, err := plain.QueryContext(ctx, ws)
+	if err != nil {
+		return err
+	}
+	var id, name string
+	var version int64
+	var ct []byte
+	for rows.Next() {
+		if err := rows.Scan(&id, &name, &version, &ct); err != nil {
+			rows.Close()
+			return err
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return floorAEAD.decryptAll()
+}
+
+// BenchmarkEnvForConcurrent: 16 goroutines calling EnvFor (default
+// configuration, 100 secrets, 16 workspaces) against 16 goroutines doing
+// the floor's read, each over a pool of 16 connections, as a host sizes
+// it for 16 concurrent jobs. Compare the sub-benchmarks' ns/op: the
+// floor's over the library's is the throughput ratio.
+func BenchmarkEnvForConcurrent(b *testing.B) {
+	db := pgPools[0].open(b, 16)
+	s := newPGStore(b, db)
+	m := newManager(b, s, newCipher(b), nil)
+	ctx := context.Background()
 	plain, err := db.Preparex(fmt.Sprintf(`SELECT secret_id, name, version, ciphertext FROM %s.secrets
-		WHERE workspace = $1 ORDER BY name COLLATE "C"`, sch))
+		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, pq.QuoteIdentifier(s.Schema())))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer plain.Close()
-	for _, n := range []int{10, 100, 1000} {
-		ws := fmt.Sprint("bench-", n)
-		fill(b, m, ws, n)
-		floorAEAD := newPlainAEAD(b, n, benchValueSize)
-		if _, err := m.EnvFor(ctx, ws); err != nil { // warm the key cache
+	for w := range 16 {
+		fill(b, m, fmt.Sprint("ws-", w), 100)
+		if _, err := m.EnvFor(ctx, fmt.Sprint("ws-", w)); err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			compare(b, func() error {
-				_, err := m.EnvFor(ctx, ws)
-				return err
-			}, func() error {
-				rows, err := plain.QueryContext(ctx, ws)
-				if err != nil {
-					return err
-				}
-				var id, name string
-				var version int64
-				var ct []byte
-				for rows.Next() {
-					if err := rows.Scan(&id, &name, &version, &ct); err != nil {
-						return err
-					}
-				}
-				rows.Close()
-				return floorAEAD.decryptAll()
-			})
-		})
 	}
+	parallel := max(1, 16/runtime.GOMAXPROCS(0))
+	b.Run("lib", func(b *testing.B) {
+		var next atomic.Int64
+		b.SetParallelism(parallel)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ws := fmt.Sprint("ws-", next.Add(1)%16)
+			for pb.Next() {
+				if _, err := m.EnvFor(ctx, ws); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	aead := newPlainAEAD(b, 100, benchValueSize) // GCM is safe for concurrent use
+	b.Run("floor", func(b *testing.B) {
+		var next atomic.Int64
+		b.SetParallelism(parallel)
+		b.RunParallel(func(pb *testing.PB) {
+			ws := fmt.Sprint("ws-", next.Add(1)%16)
+			for pb.Next() {
+				if err := floorRead(ctx, plain, ws, aead); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
 
 // BenchmarkEnvForMemory: EnvFor on the memory store against a plain map

@@ -270,24 +270,29 @@ func masterCheckAD(cipherID string) []byte { return associatedData(adMasterCheck
 // who sees the value and how it is delivered; format 1 (the first
 // releases) the same without the flags.
 func appendSecretAD(b []byte, v *Version) []byte {
+	return appendAD(b, v.Workspace, v.SecretID, v.Name, v.Version, v.Format, v.WriteOnly, v.File)
+}
+
+// appendAD is appendSecretAD over the fields themselves.
+func appendAD(b []byte, ws, secretID, name string, version int64, format int, writeOnly, file bool) []byte {
 	var num [20]byte
-	n := strconv.AppendInt(num[:0], v.Version, 10)
+	n := strconv.AppendInt(num[:0], version, 10)
 	label := adSecretV2
-	if v.Format < 2 {
+	if format < 2 {
 		label = adSecretV1
 	}
-	for _, f := range [...]string{label, v.Workspace, v.SecretID, v.Name} {
+	for _, f := range [...]string{label, ws, secretID, name} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
 	}
 	b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
 	b = append(b, n...)
-	if v.Format >= 2 {
+	if format >= 2 {
 		flags := [2]byte{'-', '-'}
-		if v.WriteOnly {
+		if writeOnly {
 			flags[0] = 'w'
 		}
-		if v.File {
+		if file {
 			flags[1] = 'f'
 		}
 		b = binary.BigEndian.AppendUint32(b, 2)

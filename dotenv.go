@@ -42,16 +42,8 @@ type dotenvParser struct {
 	line int
 }
 
-func (p *dotenvParser) eof() bool         { return p.i >= len(p.s) }
-func (p *dotenvParser) peek() byte        { return p.s[p.i] }
-func (p *dotenvParser) peekAt(k int) byte { return get(p.s, p.i+k) }
-
-func get(s []byte, i int) byte {
-	if i < len(s) {
-		return s[i]
-	}
-	return 0
-}
+func (p *dotenvParser) eof() bool  { return p.i >= len(p.s) }
+func (p *dotenvParser) peek() byte { return p.s[p.i] }
 
 // next consumes a byte. A line ends with LF, CRLF or a lone CR (old Mac
 // files): each counts one line.

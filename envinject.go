@@ -157,24 +157,24 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 	r := envRead{state: snap.State, items: make([]envItem, 0, len(snap.Entries))}
 	now := m.now()
 	size := 0
-	for _, en := range snap.Entries {
-		size += len(en.Name) + 1 + len(en.Current.Ciphertext)
+	for i := range snap.Entries {
+		size += len(snap.Entries[i].Name) + 1 + len(snap.Entries[i].Ciphertext)
 	}
 	buf := make([]byte, 0, size)
 	ends := make([]int, 0, len(snap.Entries))
 	var ad []byte
 	var failed []string
-	for _, en := range snap.Entries {
-		v := &en.Current
+	for i := range snap.Entries {
+		en := &snap.Entries[i]
 		if !en.Expires.IsZero() && !now.Before(en.Expires) {
 			r.expired = append(r.expired, en.Name)
 			if m.cfg.Expired == ExpiredOmit {
 				continue
 			}
 		}
-		ad = appendSecretAD(ad[:0], v)
-		p, err := k.aead.Decrypt(v.Ciphertext, ad)
-		if err != nil || v.Name != en.Name {
+		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, en.WriteOnly, en.File)
+		p, err := k.aead.Decrypt(en.Ciphertext, ad)
+		if err != nil {
 			failed = append(failed, en.Name)
 			continue
 		}
@@ -183,7 +183,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 		buf = append(buf, p...)
 		clear(p)
 		ends = append(ends, len(buf))
-		r.items = append(r.items, envItem{nameLen: len(en.Name), version: v.Version, file: v.File, writeOnly: v.WriteOnly})
+		r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly})
 	}
 	if failed != nil {
 		clear(buf)
@@ -223,7 +223,7 @@ func (m *Manager) delivered(ctx context.Context, e *Event, r envRead, recorded b
 	}
 }
 
-func entryNames(es []Entry) []string {
+func entryNames(es []EnvEntry) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.Name
@@ -233,7 +233,7 @@ func entryNames(es []Entry) []string {
 
 // missingNames returns the first of names (compared ignoring case) that no
 // entry has, or "".
-func missingNames(es []Entry, names []string) string {
+func missingNames(es []EnvEntry, names []string) string {
 	have := make(map[string]bool, len(es))
 	for _, e := range es {
 		have[strings.ToLower(e.Name)] = true

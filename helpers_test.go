@@ -159,7 +159,11 @@ func (s *tamperStore) History(ctx context.Context, ws, id string) ([]secrets.Ver
 func (s *tamperStore) Env(ctx context.Context, ws string, q secrets.EnvQuery) (secrets.Snapshot, error) {
 	snap, err := s.Store.Env(ctx, ws, q)
 	for i := range snap.Entries {
-		s.fix(&snap.Entries[i].Current)
+		e := &snap.Entries[i]
+		v := secrets.Version{Workspace: ws, SecretID: e.SecretID, Name: e.Name, Version: e.Version, Format: e.Format,
+			WriteOnly: e.WriteOnly, File: e.File, Ciphertext: e.Ciphertext}
+		s.fix(&v)
+		e.SecretID, e.Name, e.Version, e.Format, e.WriteOnly, e.File, e.Ciphertext = v.SecretID, v.Name, v.Version, v.Format, v.WriteOnly, v.File, v.Ciphertext
 	}
 	return snap, err
 }

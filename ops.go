@@ -84,7 +84,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		o.Info = &info
 	}
 	e := m.event(ctx, ActionSet, ws)
-	useHint := o.IfAbsent == false && o.Info == nil
+	useHint := !o.IfAbsent && o.Info == nil
 	w, err := m.edit(ctx, e, ws, name, nil, useHint, func(cur *Entry) (Write, error) {
 		if err := m.validName(name); err != nil {
 			return Write{}, err

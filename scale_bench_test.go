@@ -201,7 +201,8 @@ func BenchmarkEnvForColdKey(b *testing.B) {
 // workspaces at once, against 16 concurrent plain INSERTs of ciphertexts
 // of the same size. Compare the two sub-benchmarks' ns/op.
 func BenchmarkSetConcurrent(b *testing.B) {
-	db := pgDB(b)
+	db := pgPools[0].open(b, 16) // a pool sized for 16 writers, as a host would
+
 	s := newPGStore(b, db)
 	m := newManager(b, s, newCipher(b), nil)
 	ctx := context.Background()

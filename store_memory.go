@@ -270,10 +270,12 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 		for k, id := range w.names {
 			e := w.secrets[id].entry
 			if e.Deleted.IsZero() && (want == nil || want[k]) {
-				snap.Entries = append(snap.Entries, cloneEntry(e))
+				v := e.Current
+				snap.Entries = append(snap.Entries, EnvEntry{SecretID: e.SecretID, Name: e.Name, Version: v.Version, Format: v.Format,
+					WriteOnly: v.WriteOnly, File: v.File, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
 			}
 		}
-		slices.SortFunc(snap.Entries, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(snap.Entries, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
 	}
 	if q.Audit != nil {
 		q.Audit.State = snap.State

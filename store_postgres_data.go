@@ -250,18 +250,29 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 			return err
 		}
 		defer rows.Close()
-		snap = Snapshot{Entries: make([]Entry, 0, 64)}
+		snap = Snapshot{Entries: make([]EnvEntry, 0, 64)}
+		// The scan targets are made once, and the ciphertexts copied into
+		// shared chunks: a workspace of thousands of secrets is read with
+		// a few allocations per secret, not a dozen.
+		var (
+			e             EnvEntry
+			flags, format int16
+			expires       sql.NullTime
+			ct            sql.RawBytes
+			chunk         []byte
+		)
 		for rows.Next() {
-			var e Entry
-			var flags, format int16
-			var expires sql.NullTime
-			v := &e.Current
-			if err := rows.Scan(&e.SecretID, &e.Name, &v.Version, &flags, &format, &v.Ciphertext, &expires, &snap.KeyGen, &snap.State); err != nil {
+			if err := rows.Scan(&e.SecretID, &e.Name, &e.Version, &flags, &format, &ct, &expires, &snap.KeyGen, &snap.State); err != nil {
 				return err
 			}
-			e.Workspace, e.Expires = ws, nullTime(expires)
-			v.Workspace, v.SecretID, v.Name, v.Format = ws, e.SecretID, e.Name, int(format)
-			v.WriteOnly, v.File, v.KeyGen = flags&flagWriteOnly != 0, flags&flagFile != 0, snap.KeyGen
+			if cap(chunk)-len(chunk) < len(ct) {
+				chunk = make([]byte, 0, max(32<<10, len(ct)))
+			}
+			start := len(chunk)
+			chunk = append(chunk, ct...)
+			e.Ciphertext = chunk[start:len(chunk):len(chunk)]
+			e.Expires, e.Format = nullTime(expires), int(format)
+			e.WriteOnly, e.File = flags&flagWriteOnly != 0, flags&flagFile != 0
 			snap.Entries = append(snap.Entries, e)
 		}
 		return rows.Err()

@@ -244,7 +244,7 @@ func testUnfingerprinted(t *testing.T, s secrets.Store) {
 	a := put(t, s, w)
 	nv := newValue(a)
 	nv.Entry.Current.Fingerprint = nil
-	a = put(t, s, nv)
+	put(t, s, nv)
 	put(t, s, create("ws", "b", "B")) // has one
 	ev := &secrets.Event{Time: t0, Actor: "job", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
 	env(t, s, "ws", secrets.EnvQuery{Audit: ev})

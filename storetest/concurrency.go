@@ -129,9 +129,9 @@ func testConcurrentSnapshot(t *testing.T, s secrets.Store) {
 				}
 				return
 			}
-			if len(snap.Entries) != 2 || snap.Entries[0].Current.Version != snap.Entries[1].Current.Version ||
-				!bytes.Equal(snap.Entries[0].Current.Ciphertext, ct("ws", "id1", "A", snap.Entries[0].Current.Version, "")) {
-				t.Errorf("a read saw half a batch: %+v", envFields(snap.Entries))
+			if len(snap.Entries) != 2 || snap.Entries[0].Version != snap.Entries[1].Version ||
+				!bytes.Equal(snap.Entries[0].Ciphertext, ct("ws", "id1", "A", snap.Entries[0].Version, "")) {
+				t.Errorf("a read saw half a batch: %+v", nonNil(snap.Entries))
 				return
 			}
 		}

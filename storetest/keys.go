@@ -130,7 +130,7 @@ func testKeyGenGuardsWrites(t *testing.T, s secrets.Store) {
 	fresh.KeyGen = g2
 	e = put(t, s, fresh)
 	// Without a generation (metadata only), no check.
-	e = put(t, s, newInfo(e, "no ciphertext written"))
+	put(t, s, newInfo(e, "no ciphertext written"))
 	if got := lookup(t, s, "ws", "A"); got.Current.Version != 2 || got.Revision != 3 || got.Current.KeyGen != g2 {
 		t.Fatalf("after the writes: version %d revision %d key generation %d", got.Current.Version, got.Revision, got.Current.KeyGen)
 	}

@@ -129,13 +129,13 @@ func testEnv(t *testing.T, s secrets.Store) {
 	}
 	slices.SortFunc(want, func(a, b secrets.Entry) int { return strings.Compare(a.Name, b.Name) })
 	snap := env(t, s, "ws", secrets.EnvQuery{})
-	diff(t, "Env sorted by name in byte order", envFields(snap.Entries), envFields(want))
+	diff(t, "Env sorted by name in byte order", nonNil(snap.Entries), envFields(want))
 	if snap.KeyGen != gen || snap.State <= 0 {
 		t.Fatalf("Env: key generation %d (want %d), state %d", snap.KeyGen, gen, snap.State)
 	}
 	ev := &secrets.Event{Time: t0, Actor: "job:1", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
 	audited := env(t, s, "ws", secrets.EnvQuery{Audit: ev, Relaxed: true})
-	diff(t, "audited Env", envFields(audited.Entries), envFields(want))
+	diff(t, "audited Env", nonNil(audited.Entries), envFields(want))
 	if ev.State != snap.State {
 		t.Fatalf("recorded event has state %d, the read %d", ev.State, snap.State)
 	}
@@ -217,10 +217,10 @@ func testNoAliasing(t *testing.T, s secrets.Store) {
 		t.Fatal("Lookup returned stored bytes")
 	}
 	snap := env(t, s, "ws", secrets.EnvQuery{})
-	snap.Entries[0].Current.Ciphertext[0] ^= 0xff
+	snap.Entries[0].Ciphertext[0] ^= 0xff
 	h := history(t, s, "ws", "id1")
 	h[0].Ciphertext[0] ^= 0xff
-	if !bytes.Equal(env(t, s, "ws", secrets.EnvQuery{}).Entries[0].Current.Ciphertext, want) {
+	if !bytes.Equal(env(t, s, "ws", secrets.EnvQuery{}).Entries[0].Ciphertext, want) {
 		t.Fatal("Env or History returned stored bytes")
 	}
 }

@@ -151,10 +151,15 @@ func env(t *testing.T, s secrets.Store, ws string, q secrets.EnvQuery) secrets.S
 	return snap
 }
 
-func names(es []secrets.Entry) []string {
+func names[E secrets.Entry | secrets.EnvEntry](es []E) []string {
 	out := []string{}
 	for _, e := range es {
-		out = append(out, e.Name)
+		switch e := any(e).(type) {
+		case secrets.Entry:
+			out = append(out, e.Name)
+		case secrets.EnvEntry:
+			out = append(out, e.Name)
+		}
 	}
 	return out
 }
@@ -170,12 +175,20 @@ func putKey(t *testing.T, s secrets.Store, ws string, expect int64) int64 {
 }
 
 // envFields keeps what Env is sure to return of each entry.
-func envFields(es []secrets.Entry) []secrets.Entry {
-	out := []secrets.Entry{}
+func envFields(es []secrets.Entry) []secrets.EnvEntry {
+	out := []secrets.EnvEntry{}
 	for _, e := range es {
 		c := e.Current
-		out = append(out, secrets.Entry{Workspace: e.Workspace, SecretID: e.SecretID, Name: e.Name, Expires: e.Expires,
-			Current: secrets.Version{Version: c.Version, Name: c.Name, WriteOnly: c.WriteOnly, File: c.File, Format: c.Format, Ciphertext: c.Ciphertext}})
+		out = append(out, secrets.EnvEntry{SecretID: e.SecretID, Name: e.Name, Version: c.Version, Format: c.Format,
+			WriteOnly: c.WriteOnly, File: c.File, Ciphertext: c.Ciphertext, Expires: e.Expires})
 	}
 	return out
+}
+
+// nonNil returns es, or an empty slice for nil, to compare with envFields.
+func nonNil(es []secrets.EnvEntry) []secrets.EnvEntry {
+	if es == nil {
+		return []secrets.EnvEntry{}
+	}
+	return es
 }

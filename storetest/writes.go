@@ -198,7 +198,7 @@ func testEnvBudget(t *testing.T, s secrets.Store) {
 	del := next(b)
 	del.Deleted, del.DeletedBy = t0, "user:x"
 	b = put(t, s, secrets.Write{Entry: del, Expect: b.Revision, MaxEnvBytes: 100})
-	a = put(t, s, sized(newValue(a), 100, 100))
+	put(t, s, sized(newValue(a), 100, 100))
 	undel := next(b)
 	undel.Deleted, undel.DeletedBy = time.Time{}, ""
 	wantErr(t, "restoring over budget", s.Put(ctx, secrets.Write{Entry: undel, Expect: b.Revision, MaxEnvBytes: 100}), secrets.ErrTooLarge)
@@ -257,7 +257,7 @@ func testDestroy(t *testing.T, s secrets.Store) {
 	_, err = s.History(ctx, "ws", "id1")
 	wantErr(t, "History after destroy", err, secrets.ErrNotFound)
 	wantErr(t, "second destroy", s.Put(ctx, secrets.Write{Entry: next(a), Expect: a.Revision, Destroy: true}), secrets.ErrNotFound)
-	diff(t, "Env after destroy", envFields(env(t, s, "ws", secrets.EnvQuery{}).Entries), envFields([]secrets.Entry{b}))
+	diff(t, "Env after destroy", nonNil(env(t, s, "ws", secrets.EnvQuery{}).Entries), envFields([]secrets.Entry{b}))
 	put(t, s, create("ws", "id3", "a")) // the name is free again
 	// A soft-deleted secret can be destroyed too.
 	del := next(b)
@@ -281,7 +281,7 @@ func testPutMany(t *testing.T, s secrets.Store) {
 		t.Fatal(err)
 	}
 	diff(t, "History after the batch", history(t, s, "ws", "id1"), []secrets.Version{a3.Entry.Current, a2.Entry.Current}, ignoreKeyGen)
-	diff(t, "Env after the batch", envFields(env(t, s, "ws", secrets.EnvQuery{}).Entries), envFields([]secrets.Entry{a3.Entry, b.Entry}))
+	diff(t, "Env after the batch", nonNil(env(t, s, "ws", secrets.EnvQuery{}).Entries), envFields([]secrets.Entry{a3.Entry, b.Entry}))
 	lookup(t, s, "other", "C")
 	if err := s.Put(ctx); err != nil {
 		t.Fatalf("empty Put: %v", err)
