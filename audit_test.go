@@ -610,6 +610,10 @@ func TestAuthorizeSeesStoredNames(t *testing.T) {
 		"Destroy":    func() error { return m.Destroy(ctx, "ws", "prod_db_password", 0) },
 		"Meta":       func() error { _, err := m.Meta(ctx, "ws", "prod_db_password"); return err },
 		"Import":     func() error { _, err := m.Import(ctx, "ws", []byte("Prod_Db_Password=x\n")); return err },
+		"Diff":       func() error { _, err := m.Diff(ctx, "ws", []byte("Prod_Db_Password=x\n"), nil); return err },
+		"Rollback":   func() error { _, err := m.Rollback(ctx, "ws", "prod_db_password", 1, 0); return err },
+		"Undelete":   func() error { _, err := m.Undelete(ctx, "ws", "prod_db_password", 0); return err },
+		"Versions":   func() error { _, err := m.Versions(ctx, "ws", "prod_db_password"); return err },
 	} {
 		if err := call(); !errors.Is(err, secrets.ErrForbidden) {
 			t.Errorf("%s under another spelling: %v, want ErrForbidden", what, err)
@@ -657,5 +661,9 @@ func TestAllowedAndLimits(t *testing.T) {
 	}
 	if got := m.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 4096, KeepVersions: 10}) {
 		t.Fatalf("limits %+v", got)
+	}
+	defaults := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	if got := defaults.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: 128 << 10, MaxEnvBytes: 1 << 20, KeepVersions: 10}) {
+		t.Fatalf("default limits %+v", got)
 	}
 }

@@ -246,7 +246,6 @@ func TestEveryWriteIsConditional(t *testing.T) {
 	})
 }
 
-// A write-only secret can be created only if absent, write-only from its
 // A replica remembers the secrets it wrote; what another replica did
 // since (delete, destroy and create again, rename) never makes it refuse
 // an editor's write on what it remembers.
@@ -284,6 +283,7 @@ func TestRememberedEntriesNeverRefuse(t *testing.T) {
 	})
 }
 
+// A write-only secret can be created only if absent, write-only from its
 // first version.
 func TestCreateWriteOnlyIfAbsent(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {

@@ -2,8 +2,10 @@ package secrets
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,8 +73,16 @@ func (p *PreparedJob) Close() error {
 }
 
 // Format prints no values.
-func (p *PreparedJob) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "secrets.PreparedJob(%d variables, dir %q)", len(p.Env), p.Dir)
+func (p *PreparedJob) Format(f fmt.State, _ rune) { io.WriteString(f, p.summary()) }
+
+// LogValue hides the environment from log/slog.
+func (p *PreparedJob) LogValue() slog.Value { return slog.StringValue(p.summary()) }
+
+// MarshalJSON hides the environment from encoders.
+func (p *PreparedJob) MarshalJSON() ([]byte, error) { return json.Marshal(p.summary()) }
+
+func (p *PreparedJob) summary() string {
+	return fmt.Sprintf("secrets.PreparedJob(%d variables, dir %q)", len(p.Env), p.Dir)
 }
 
 // Prepare reads the workspace's secrets once (an audited injection, as

@@ -2,24 +2,26 @@ package secrets_test
 
 import (
 	"bytes"
-	"net/url"
-	"time"
-	"unicode/utf8"
-
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 )
 
 // TestNothingPrintsSecrets formats every exported type that can hold a
@@ -45,8 +47,31 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	auditJSON, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditKey, err := secrets.NewAuditKey(auditJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(keyJSON)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	primitive, err := aead.New(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := secrets.NewRemoteCipher("local-as-remote", primitive)
+	job, err := m.Prepare(ctx, "ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
 	forbidden := []string{
 		value,
+		keyMaterial(t, auditJSON)[:16],
 		hex.EncodeToString([]byte(value)),
 		base64.StdEncoding.EncodeToString([]byte(value))[:20],
 		fmt.Sprint([]byte(value)[:8])[1:20], // decimal byte lists, as %v of []byte prints
@@ -67,6 +92,8 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		"RedactWriter": rw,
 		"Secret":       s, "*Secret": &s, "Value": s.Value, "*Value": &s.Value,
 		"Manager": m, "LocalCipher": cipher, "MemoryStore": store,
+		"Redactor": secrets.NewRedactor([][]byte{[]byte(value)}, nil), "RemoteCipher": remote,
+		"AuditKey": auditKey, "PreparedJob": job,
 		"[]Secret": []secrets.Secret{s}, "map": map[string]secrets.Value{"k": s.Value},
 		"struct": struct{ S secrets.Secret }{s},
 		// fmt prints unexported fields by reflection, without their

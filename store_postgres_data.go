@@ -91,6 +91,14 @@ func (r pgEntry) entry() Entry {
 	}
 }
 
+// targets are r's fields in the order of pgEntryCols and key_gen, for
+// Scan: a page of entries is read without reflection.
+func (r *pgEntry) targets() []any {
+	return []any{&r.Workspace, &r.SecretID, &r.Name, &r.Revision, &r.Created, &r.CreatedBy, &r.Updated, &r.UpdatedBy,
+		&r.Description, &r.Expires, &r.RotateBy, &r.Deleted, &r.DeletedBy, &r.Version, &r.Flags, &r.Format, &r.Ciphertext, &r.KeyID,
+		&r.EnvSize, &r.Fingerprint, &r.Written, &r.WrittenBy, &r.KeyGen}
+}
+
 func entries(rows []pgEntry) []Entry {
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
@@ -199,12 +207,27 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 	if err != nil {
 		return nil, pgErr(ctx, "list workspace "+quote(ws), err)
 	}
-	var rows []pgEntry
 	pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
-	if err := st.SelectContext(ctx, &rows, ws, q.Deleted, strings.ToLower(q.After), pattern, max(q.Limit, 1)); err != nil {
+	var out []Entry
+	err = func() error {
+		rows, err := st.QueryContext(ctx, ws, q.Deleted, strings.ToLower(q.After), pattern, max(q.Limit, 1))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var r pgEntry
+		targets := r.targets()
+		for rows.Next() {
+			if err := rows.Scan(targets...); err != nil {
+				return err
+			}
+			out = append(out, r.entry())
+		}
+		return rows.Err()
+	}()
+	if err != nil {
 		return nil, pgErr(ctx, "list workspace "+quote(ws), err)
 	}
-	out := entries(rows)
 	if !q.Values {
 		for i := range out {
 			out[i].Current.Ciphertext = nil
