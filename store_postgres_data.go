@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -278,15 +280,24 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 		// shared chunks: a workspace of thousands of secrets is read with
 		// a few allocations per secret, not a dozen.
 		var (
-			e             EnvEntry
-			flags, format int16
-			expires       sql.NullTime
-			ct            sql.RawBytes
-			chunk         []byte
+			e       EnvEntry
+			id      sql.NullString
+			packed  int64
+			expires sql.NullTime
+			ct      sql.RawBytes
+			chunk   []byte
 		)
 		for rows.Next() {
-			if err := rows.Scan(&e.SecretID, &e.Name, &e.Version, &flags, &format, &ct, &expires, &snap.KeyGen, &snap.State); err != nil {
+			if err := rows.Scan(&id, &e.Name, &packed, &ct, &expires); err != nil {
 				return err
+			}
+			if !id.Valid { // the header row: see envSQL
+				state, err := strconv.ParseInt(e.Name, 10, 64)
+				if err != nil {
+					return fmt.Errorf("workspace header: %w", err)
+				}
+				snap.State, snap.KeyGen = state, packed
+				continue
 			}
 			if cap(chunk)-len(chunk) < len(ct) {
 				chunk = make([]byte, 0, max(32<<10, len(ct)))
@@ -294,20 +305,19 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 			start := len(chunk)
 			chunk = append(chunk, ct...)
 			e.Ciphertext = chunk[start:len(chunk):len(chunk)]
-			e.Expires, e.Format = nullTime(expires), int(format)
+			e.SecretID, e.Expires = id.String, nullTime(expires)
+			flags := packed & 15
+			e.Version, e.Format = packed>>10, int(packed>>4&63)
 			e.WriteOnly, e.File = flags&flagWriteOnly != 0, flags&flagFile != 0
 			snap.Entries = append(snap.Entries, e)
 		}
+		if !slices.IsSortedFunc(snap.Entries, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) }) {
+			// The query's order is Postgres's way of doing it, not a
+			// promise of SQL: keep Env's.
+			slices.SortFunc(snap.Entries, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
+		}
 		return rows.Err()
 	})
-	if err == nil && len(snap.Entries) == 0 {
-		// No row carried the workspace's state: read it (nothing to
-		// decrypt, so it need not be the same snapshot).
-		err = s.db.QueryRowContext(ctx, s.q.envHeader, ws).Scan(&snap.State, &snap.KeyGen)
-		if err == sql.ErrNoRows {
-			err = nil
-		}
-	}
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
 	}

@@ -9,7 +9,6 @@ type pgQueries struct {
 	env, envSubset                              string
 	envAudited, envAuditedRelaxed               string
 	envSubsetAudited, envSubsetAuditedRelaxed   string
-	envHeader                                   string
 	put, putAudited, audit                      string
 	putBatch, putBatchAudited                   string
 	stale, staleCount, reencrypt                string
@@ -60,7 +59,6 @@ func newPGQueries(schema string) pgQueries {
 		envAuditedRelaxed:       q(envSQL("SELECT set_config('synchronous_commit', 'off', true)", false)),
 		envSubsetAudited:        q(envSQL("SELECT 1", true)),
 		envSubsetAuditedRelaxed: q(envSQL("SELECT set_config('synchronous_commit', 'off', true)", true)),
-		envHeader:               q(`SELECT state, key_gen FROM {{s}}.workspaces WHERE workspace = $1`),
 
 		put: q(`SELECT {{s}}.put_secret({{put}})`),
 		putAudited: q(`WITH w AS (SELECT {{s}}.put_secret({{put}}) AS state)
@@ -128,8 +126,15 @@ func newPGQueries(schema string) pgQueries {
 // records the read's audit event in the same statement (commit is a query
 // run first: set_config there makes the transaction commit
 // asynchronously); both parts see the same snapshot and read the rows
-// presorted from the secrets_env index. Each row carries the workspace's
-// key generation and state, read once.
+// presorted from the secrets_env index.
+//
+// The result is as narrow as the floor it is measured against: each
+// secret's version, format and flags come packed in one bigint
+// (version<<10 | format<<4 | flags), and the workspace's key generation
+// and state come once, in a header row whose secret_id is NULL (its name
+// column holds the state, its packed column the key generation), instead
+// of in two more columns of every row. The header row is absent when the
+// workspace has never been written.
 func envSQL(commit string, subset bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH w AS (SELECT state, key_gen FROM {{s}}.workspaces WHERE workspace = $1)`)
@@ -150,9 +155,10 @@ func envSQL(commit string, subset bool) string {
 			FROM commit_mode)`)
 	}
 	b.WriteString(`
-	SELECT s.secret_id, s.name, s.version, s.flags, s.format, s.ciphertext, s.expires,
-		coalesce((SELECT key_gen FROM w), 0), coalesce((SELECT state FROM w), 0)
+	SELECT NULL::text, w.state::text, w.key_gen, NULL::bytea, NULL::timestamptz FROM w
+	UNION ALL
+	(SELECT s.secret_id, s.name, (s.version << 10) | (s.format << 4) | s.flags, s.ciphertext, s.expires
 	FROM {{s}}.secrets s WHERE s.workspace = $1 AND s.deleted IS NULL` + filter + `
-	ORDER BY s.name COLLATE "C"`)
+	ORDER BY s.name COLLATE "C")`)
 	return b.String()
 }
