@@ -212,14 +212,18 @@ func byName(a, b envItem) int { return strings.Compare(a.name(), b.name()) }
 // records it unless the Store did in the read.
 func (m *Manager) delivered(ctx context.Context, e *Event, r envRead, recorded bool) {
 	e.State = r.state
+	record := !recorded && m.cfg.AuditReads != AuditWritesOnly
+	if !record && (!recorded || m.cfg.OnEvent == nil) {
+		return // nothing to record or publish: spare the hot path the list below
+	}
 	e.Secrets = make([]EventSecret, len(r.items))
 	for i, it := range r.items {
 		e.Secrets[i] = EventSecret{Name: it.name(), Version: it.version}
 	}
-	if recorded {
-		m.published(ctx, *e)
-	} else {
+	if record {
 		m.recordRead(ctx, e)
+	} else {
+		m.published(ctx, *e)
 	}
 }
 

@@ -150,9 +150,9 @@ func testEnvSubset(t *testing.T, s secrets.Store) {
 		put(t, s, create("ws", fmt.Sprint("id", i), n))
 	}
 	snap := env(t, s, "ws", secrets.EnvQuery{Names: []string{"c", "A", "MISSING"}})
-	diff(t, "subset", names(snap.Entries), []string{"A", "C"})
+	diff(t, "subset", envNames(snap.Entries), []string{"A", "C"})
 	if snap := env(t, s, "ws", secrets.EnvQuery{Names: []string{}}); len(snap.Entries) != 0 {
-		t.Fatalf("empty subset: %v", names(snap.Entries))
+		t.Fatalf("empty subset: %v", envNames(snap.Entries))
 	}
 }
 
@@ -192,7 +192,7 @@ func testIsolation(t *testing.T, s secrets.Store) {
 	wrong := newValue(b)
 	wrong.Entry.SecretID, wrong.Entry.Current.SecretID = "id1", "id1"
 	wantErr(t, "update of a's secret through b", s.Put(ctx, wrong), secrets.ErrNotFound)
-	if got := names(env(t, s, "b", secrets.EnvQuery{}).Entries); len(got) != 1 {
+	if got := envNames(env(t, s, "b", secrets.EnvQuery{}).Entries); len(got) != 1 {
 		t.Fatalf("Env of b: %v", got)
 	}
 	l, err := s.List(ctx, "b", secrets.ListQuery{Limit: 10})

@@ -151,15 +151,18 @@ func env(t *testing.T, s secrets.Store, ws string, q secrets.EnvQuery) secrets.S
 	return snap
 }
 
-func names[E secrets.Entry | secrets.EnvEntry](es []E) []string {
+func names(es []secrets.Entry) []string {
 	out := []string{}
 	for _, e := range es {
-		switch e := any(e).(type) {
-		case secrets.Entry:
-			out = append(out, e.Name)
-		case secrets.EnvEntry:
-			out = append(out, e.Name)
-		}
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+func envNames(es []secrets.EnvEntry) []string {
+	out := []string{}
+	for _, e := range es {
+		out = append(out, e.Name)
 	}
 	return out
 }

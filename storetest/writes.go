@@ -218,7 +218,7 @@ func testSoftDelete(t *testing.T, s secrets.Store) {
 	del.Deleted, del.DeletedBy = t0.Add(time.Hour), "user:del"
 	a = put(t, s, secrets.Write{Entry: del, Expect: a.Revision})
 	diff(t, "Lookup of a deleted secret", lookup(t, s, "ws", "A"), a, ignoreKeyGen)
-	if got := names(env(t, s, "ws", secrets.EnvQuery{}).Entries); len(got) != 1 || got[0] != "B" {
+	if got := envNames(env(t, s, "ws", secrets.EnvQuery{}).Entries); len(got) != 1 || got[0] != "B" {
 		t.Fatalf("Env with A deleted: %v", got)
 	}
 	live, err := s.List(ctx, "ws", secrets.ListQuery{Limit: 10})
@@ -238,7 +238,7 @@ func testSoftDelete(t *testing.T, s secrets.Store) {
 	undel := next(a)
 	undel.Deleted, undel.DeletedBy = time.Time{}, ""
 	a = put(t, s, secrets.Write{Entry: undel, Expect: a.Revision})
-	if got := names(env(t, s, "ws", secrets.EnvQuery{}).Entries); len(got) != 2 {
+	if got := envNames(env(t, s, "ws", secrets.EnvQuery{}).Entries); len(got) != 2 {
 		t.Fatalf("Env after restore: %v", got)
 	}
 	diff(t, "restored", lookup(t, s, "ws", "A"), a, ignoreKeyGen)
