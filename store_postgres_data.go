@@ -275,10 +275,11 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 			return err
 		}
 		defer rows.Close()
-		snap = Snapshot{Entries: make([]EnvEntry, 0, 64)}
+		snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
 		// The scan targets are made once, and the ciphertexts copied into
-		// shared chunks: a workspace of thousands of secrets is read with
-		// a few allocations per secret, not a dozen.
+		// shared chunks, each twice the size of the last (from 2 KiB to
+		// 64 KiB): a workspace of thousands of secrets is read with a few
+		// allocations per secret, not a dozen, and one of ten with two.
 		var (
 			e       EnvEntry
 			id      sql.NullString
@@ -300,7 +301,7 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 				continue
 			}
 			if cap(chunk)-len(chunk) < len(ct) {
-				chunk = make([]byte, 0, max(32<<10, len(ct)))
+				chunk = make([]byte, 0, max(min(2*cap(chunk), 64<<10), 2<<10, len(ct)))
 			}
 			start := len(chunk)
 			chunk = append(chunk, ct...)

@@ -60,8 +60,8 @@ func newPGQueries(schema string) pgQueries {
 		envSubsetAudited:        q(envSQL("SELECT 1", true)),
 		envSubsetAuditedRelaxed: q(envSQL("SELECT set_config('synchronous_commit', 'off', true)", true)),
 
-		put: q(`SELECT {{s}}.put_secret({{put}})`),
-		putAudited: q(`WITH w AS (SELECT {{s}}.put_secret({{put}}) AS state)
+		put: q(`SELECT p.state FROM {{s}}.put_secret(true, 0, 0, 0, {{put}}) p`),
+		putAudited: q(`WITH w AS (SELECT p.state FROM {{s}}.put_secret(true, 0, 0, 0, {{put}}) p)
 			INSERT INTO {{s}}.audit ({{audit}})
 			SELECT $37, $38, $39, $40, w.state, $41, $42, $43, $44, $45 FROM w RETURNING id, state`),
 		putBatch: q(`SELECT {{s}}.put_batch($1)`),
@@ -85,13 +85,13 @@ func newPGQueries(schema string) pgQueries {
 		delWSAudited: q(`WITH d AS (SELECT {{s}}.delete_workspace($1, $2) AS state)
 			INSERT INTO {{s}}.audit ({{audit}}) SELECT $3, $4, $5, $1, d.state, $6, $7, $8, $9, $10 FROM d RETURNING id, state`),
 		// Each half uses its partial index; the union is small.
-		due: q(`SELECT {{entry}}, 0 AS key_gen FROM (
-				SELECT * FROM {{s}}.secrets WHERE expires < $1 AND deleted IS NULL
-				UNION
-				SELECT * FROM {{s}}.secrets WHERE rotate_by < $1 AND deleted IS NULL) s
-			WHERE (s.workspace COLLATE "C", s.name COLLATE "C") > ($2 COLLATE "C", $3 COLLATE "C")
+		// Both read through secrets_due.
+		due: q(`SELECT {{entry}}, 0 AS key_gen FROM {{s}}.secrets s
+			WHERE s.due < $1 AND s.deleted IS NULL
+			  AND (s.workspace COLLATE "C", s.name COLLATE "C") > ($2 COLLATE "C", $3 COLLATE "C")
 			ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT $4`),
-		deletedBefore: q(`SELECT {{entry}}, 0 AS key_gen FROM {{s}}.secrets s WHERE s.deleted < $1
+		deletedBefore: q(`SELECT {{entry}}, 0 AS key_gen FROM {{s}}.secrets s
+			WHERE s.due < $1 AND s.deleted IS NOT NULL
 			ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT $2`),
 
 		dropEvents: q(`WITH d AS (DELETE FROM {{s}}.audit WHERE id IN (

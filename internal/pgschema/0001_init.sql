@@ -25,7 +25,7 @@ CREATE SEQUENCE {{schema}}.states AS bigint;
 -- uses a keyset that changed.
 CREATE TABLE {{schema}}.workspaces (
     workspace text COLLATE "C" PRIMARY KEY,
-    env_size  bigint NOT NULL DEFAULT 0 CHECK (env_size >= 0),
+    env_size  bigint NOT NULL DEFAULT 0,
     state     bigint NOT NULL DEFAULT 0,
     key_gen   bigint NOT NULL DEFAULT 0
 ) WITH (fillfactor = 50);
@@ -58,7 +58,7 @@ CREATE TABLE {{schema}}.secrets (
     secret_id text COLLATE "C" NOT NULL,
     name_key text COLLATE "C" NOT NULL,
     name text COLLATE "C" NOT NULL,
-    revision    bigint NOT NULL CHECK (revision > 0),
+    revision    bigint NOT NULL,
     created     timestamptz NOT NULL,
     created_by  text NOT NULL,
     updated     timestamptz NOT NULL,
@@ -68,15 +68,18 @@ CREATE TABLE {{schema}}.secrets (
     rotate_by   timestamptz,
     deleted     timestamptz,
     deleted_by  text NOT NULL DEFAULT '',
-    version     bigint NOT NULL CHECK (version > 0),
+    version     bigint NOT NULL,
     flags       smallint NOT NULL,
     format      smallint NOT NULL,
     ciphertext  bytea NOT NULL,
     key_id      bigint NOT NULL,
-    env_size    bigint NOT NULL CHECK (env_size >= 0),
+    env_size    bigint NOT NULL,
     fingerprint bytea,
     written     timestamptz NOT NULL,
     written_by  text NOT NULL,
+    -- The deletion time of a deleted secret, else the earlier of its
+    -- expiry and rotation (least ignores NULLs), written by put_secret.
+    due         timestamptz,
     PRIMARY KEY (workspace, secret_id)
 ) WITH (fillfactor = 80);
 -- The name index is partial on a predicate every query by name implies
@@ -86,10 +89,11 @@ CREATE TABLE {{schema}}.secrets (
 CREATE UNIQUE INDEX secrets_name ON {{schema}}.secrets (workspace, name_key) WHERE name_key IS NOT NULL;
 CREATE INDEX secrets_env ON {{schema}}.secrets (workspace, name) WHERE deleted IS NULL;
 -- Secrets whose expiry or rotation is coming, and old deleted ones, across
--- workspaces.
-CREATE INDEX secrets_expires ON {{schema}}.secrets (expires) WHERE expires IS NOT NULL AND deleted IS NULL;
-CREATE INDEX secrets_rotate_by ON {{schema}}.secrets (rotate_by) WHERE rotate_by IS NOT NULL AND deleted IS NULL;
-CREATE INDEX secrets_deleted ON {{schema}}.secrets (deleted) WHERE deleted IS NOT NULL;
+-- workspaces, through one plain index on due (see the column). Every
+-- statement that writes a table opens all of its indexes, even an update
+-- that changes no indexed column: the three partial indexes this one
+-- replaced cost every Set about 8% (BENCHMARKS.md, "Set").
+CREATE INDEX secrets_due ON {{schema}}.secrets (due);
 
 -- Every retained value version, the current one included.
 CREATE TABLE {{schema}}.versions (
@@ -214,15 +218,25 @@ BEGIN
 END
 $fn$;
 
--- apply_write applies one write (see secrets.Write) to a workspace locked
--- by the caller, whose environment size and state come in and go out in
--- total and state (the caller writes them to the workspace's row once: a
--- row updated many times in one transaction costs a longer chain of row
--- versions on every later update). The new entry and its current version
--- come as parameters; p_rs_* re-encrypt every retained version (a rename
--- or a flag change), as arrays in version order, or are NULL.
-CREATE FUNCTION {{schema}}.apply_write(
-    p_current_gen bigint, INOUT total bigint, INOUT state bigint,
+-- put_secret applies one write (see secrets.Write). With p_single it is
+-- the whole statement of a single write: it locks the workspace, reads its
+-- row together with the secret's, and writes the workspace's new size and
+-- state back. Without, the caller (put_batch) holds the lock and passes the
+-- workspace's size, state and key generation in, and writes them back once
+-- for a run of writes (a row updated many times in one transaction costs a
+-- longer chain of row versions on every later update). The new entry and
+-- its current version come as parameters; p_rs_* re-encrypt every retained
+-- version (a rename or a flag change), as arrays in version order, or are
+-- NULL.
+--
+-- Every Set runs this function, so it calls no other function (a nested
+-- call with this many arguments cost several microseconds), reads the
+-- workspace's row and the secret's in one statement, and keeps each
+-- condition that needs a query out of expressions that PL/pgSQL can
+-- evaluate without one (see the name check): a new value for a live
+-- secret runs seven statements.
+CREATE FUNCTION {{schema}}.put_secret(
+    p_single boolean, INOUT total bigint, INOUT state bigint, INOUT key_gen bigint,
     p_workspace text, p_secret_id text, p_expect bigint, p_new_version boolean, p_destroy boolean,
     p_check boolean, p_key_gen bigint, p_keep bigint, p_max_env bigint,
     p_name text, p_revision bigint, p_created timestamptz, p_created_by text,
@@ -234,16 +248,50 @@ CREATE FUNCTION {{schema}}.apply_write(
     p_rs_cts bytea[], p_rs_key_ids bigint[], p_rs_env bigint[]
 ) LANGUAGE plpgsql AS $fn$
 DECLARE
-    cur       {{schema}}.secrets%ROWTYPE;
-    found_cur boolean;
-    before    bigint := total;
-    v         {{schema}}.versions%ROWTYPE;
+    found_cur  boolean;
+    c_revision bigint;
+    c_deleted  timestamptz;
+    c_name_key text;
+    c_name     text;
+    c_version  bigint;
+    c_flags    smallint;
+    c_env_size bigint;
+    w_size     bigint;
+    w_state    bigint;
+    w_gen      bigint;
+    before     bigint;
+    start      bigint;
+    v          {{schema}}.versions%ROWTYPE;
 BEGIN
-    IF p_key_gen > 0 AND p_key_gen <> p_current_gen THEN
+    IF p_single THEN
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            RAISE EXCEPTION 'writes need READ COMMITTED' USING ERRCODE = 'SC010';
+        END IF;
+        PERFORM pg_advisory_xact_lock(hashtext('{{schema}}'), hashtext(p_workspace));
+        SELECT w.env_size, w.state, w.key_gen, s.secret_id IS NOT NULL,
+                s.revision, s.deleted, s.name_key, s.name, s.version, s.flags, s.env_size
+            INTO w_size, w_state, w_gen, found_cur, c_revision, c_deleted, c_name_key, c_name, c_version, c_flags, c_env_size
+            FROM (SELECT) one
+            LEFT JOIN {{schema}}.workspaces w ON w.workspace = p_workspace
+            LEFT JOIN {{schema}}.secrets s ON s.workspace = p_workspace AND s.secret_id = p_secret_id;
+        IF w_gen IS NULL THEN
+            INSERT INTO {{schema}}.workspaces (workspace) VALUES (p_workspace) ON CONFLICT DO NOTHING;
+            total := 0; state := 0; key_gen := 0;
+        ELSE
+            total := w_size; state := w_state; key_gen := w_gen;
+        END IF;
+    ELSE
+        SELECT s.secret_id IS NOT NULL, s.revision, s.deleted, s.name_key, s.name, s.version, s.flags, s.env_size
+            INTO found_cur, c_revision, c_deleted, c_name_key, c_name, c_version, c_flags, c_env_size
+            FROM (SELECT) one
+            LEFT JOIN {{schema}}.secrets s ON s.workspace = p_workspace AND s.secret_id = p_secret_id;
+    END IF;
+    before := total;
+    start := state;
+
+    IF p_key_gen > 0 AND p_key_gen <> key_gen THEN
         RAISE EXCEPTION 'key changed' USING ERRCODE = 'SC005';
     END IF;
-    SELECT * INTO cur FROM {{schema}}.secrets WHERE workspace = p_workspace AND secret_id = p_secret_id;
-    found_cur := FOUND;
     IF p_expect = 0 THEN
         IF found_cur OR p_destroy OR p_check OR p_revision <> 1 OR NOT p_new_version OR p_version <> 1 THEN
             RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
@@ -255,7 +303,7 @@ BEGIN
         IF NOT found_cur THEN
             RAISE EXCEPTION 'no such secret' USING ERRCODE = 'SC003';
         END IF;
-        IF cur.revision <> p_expect THEN
+        IF c_revision <> p_expect THEN
             RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
         END IF;
     END IF;
@@ -266,123 +314,105 @@ BEGIN
     IF p_destroy THEN
         DELETE FROM {{schema}}.secrets WHERE workspace = p_workspace AND secret_id = p_secret_id;
         DELETE FROM {{schema}}.versions WHERE workspace = p_workspace AND secret_id = p_secret_id;
-        IF cur.deleted IS NULL THEN
-            state := nextval('{{schema}}.states');
-            total := total - cur.env_size;
-            INSERT INTO {{schema}}.ledger (workspace, secret_id, state, at, name, version, write_only, fingerprint)
-                VALUES (p_workspace, p_secret_id, state, p_updated, cur.name, 0, false, NULL);
-        END IF;
-        RETURN;
-    END IF;
-
-    IF found_cur THEN
-        IF p_revision <> p_expect + 1 OR p_version <> cur.version + (CASE WHEN p_new_version THEN 1 ELSE 0 END) THEN
-            RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
-        END IF;
-        IF lower(p_name) <> cur.name_key AND EXISTS (
-                SELECT 1 FROM {{schema}}.secrets WHERE workspace = p_workspace AND name_key = lower(p_name)) THEN
-            RAISE EXCEPTION 'name taken' USING ERRCODE = 'SC001';
-        END IF;
-    END IF;
-
-    IF p_rs_versions IS NOT NULL THEN
-        IF p_rs_versions IS DISTINCT FROM (SELECT array_agg(x.version ORDER BY x.version) FROM {{schema}}.versions x
-                WHERE x.workspace = p_workspace AND x.secret_id = p_secret_id) THEN
-            RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
-        END IF;
-        UPDATE {{schema}}.versions x SET name = u.name, flags = u.flags, format = u.format, ciphertext = u.ct,
-                key_id = u.kid, env_size = u.env
-            FROM unnest(p_rs_versions, p_rs_names, p_rs_flags, p_rs_formats, p_rs_cts, p_rs_key_ids, p_rs_env)
-                AS u(version, name, flags, format, ct, kid, env)
-            WHERE x.workspace = p_workspace AND x.secret_id = p_secret_id AND x.version = u.version;
-    END IF;
-
-    -- The current version: the new one, the re-encrypted one, or the stored
-    -- one (never the caller's copy, which a concurrent rotation may have
-    -- re-encrypted since it was read).
-    IF p_new_version THEN
-        INSERT INTO {{schema}}.versions (workspace, secret_id, version, name, flags, format, ciphertext, key_id,
-                env_size, fingerprint, written, written_by)
-            VALUES (p_workspace, p_secret_id, p_version, p_name, p_flags, p_format, p_ciphertext, p_key_id,
-                p_env_size, p_fingerprint, p_written, p_written_by)
-            RETURNING * INTO v;
-        IF p_version > greatest(p_keep, 1) THEN
-            DELETE FROM {{schema}}.versions
-                WHERE workspace = p_workspace AND secret_id = p_secret_id AND version <= p_version - greatest(p_keep, 1);
+        IF c_deleted IS NULL THEN
+            total := total - c_env_size;
+            INSERT INTO {{schema}}.ledger AS l (workspace, secret_id, state, at, name, version, write_only, fingerprint)
+                VALUES (p_workspace, p_secret_id, nextval('{{schema}}.states'), p_updated, c_name, 0, false, NULL)
+                RETURNING l.state INTO state;
         END IF;
     ELSE
-        SELECT * INTO v FROM {{schema}}.versions
-            WHERE workspace = p_workspace AND secret_id = p_secret_id AND version = p_version;
+        IF found_cur THEN
+            IF p_revision <> p_expect + 1 OR p_version <> c_version + (CASE WHEN p_new_version THEN 1 ELSE 0 END) THEN
+                RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
+            END IF;
+            -- Two IFs: the first is a simple expression; one with the
+            -- subquery would be planned afresh on every call.
+            IF lower(p_name) <> c_name_key THEN
+                IF EXISTS (SELECT 1 FROM {{schema}}.secrets WHERE workspace = p_workspace AND name_key = lower(p_name)) THEN
+                    RAISE EXCEPTION 'name taken' USING ERRCODE = 'SC001';
+                END IF;
+            END IF;
+        END IF;
+
+        IF p_rs_versions IS NOT NULL THEN
+            IF p_rs_versions IS DISTINCT FROM (SELECT array_agg(x.version ORDER BY x.version) FROM {{schema}}.versions x
+                    WHERE x.workspace = p_workspace AND x.secret_id = p_secret_id) THEN
+                RAISE EXCEPTION 'conflict' USING ERRCODE = 'SC002';
+            END IF;
+            UPDATE {{schema}}.versions x SET name = u.name, flags = u.flags, format = u.format, ciphertext = u.ct,
+                    key_id = u.kid, env_size = u.env
+                FROM unnest(p_rs_versions, p_rs_names, p_rs_flags, p_rs_formats, p_rs_cts, p_rs_key_ids, p_rs_env)
+                    AS u(version, name, flags, format, ct, kid, env)
+                WHERE x.workspace = p_workspace AND x.secret_id = p_secret_id AND x.version = u.version;
+        END IF;
+
+        -- The current version: the new one, the re-encrypted one, or the
+        -- stored one (never the caller's copy, which a concurrent rotation
+        -- may have re-encrypted since it was read).
+        IF p_new_version THEN
+            v.version := p_version; v.flags := p_flags; v.format := p_format; v.ciphertext := p_ciphertext;
+            v.key_id := p_key_id; v.env_size := p_env_size; v.fingerprint := p_fingerprint;
+            v.written := p_written; v.written_by := p_written_by;
+        ELSE
+            SELECT * INTO v FROM {{schema}}.versions
+                WHERE workspace = p_workspace AND secret_id = p_secret_id AND version = p_version;
+        END IF;
+        total := total - (CASE WHEN found_cur AND c_deleted IS NULL THEN c_env_size ELSE 0 END)
+                       + (CASE WHEN p_deleted IS NULL THEN v.env_size ELSE 0 END);
+        IF p_max_env > 0 AND total > p_max_env AND total > before THEN
+            RAISE EXCEPTION 'environment budget' USING ERRCODE = 'SC004';
+        END IF;
+
+        IF p_new_version THEN
+            INSERT INTO {{schema}}.versions (workspace, secret_id, version, name, flags, format, ciphertext, key_id,
+                    env_size, fingerprint, written, written_by)
+                VALUES (p_workspace, p_secret_id, p_version, p_name, p_flags, p_format, p_ciphertext, p_key_id,
+                    p_env_size, p_fingerprint, p_written, p_written_by);
+            IF p_version > greatest(p_keep, 1) THEN
+                DELETE FROM {{schema}}.versions
+                    WHERE workspace = p_workspace AND secret_id = p_secret_id AND version <= p_version - greatest(p_keep, 1);
+            END IF;
+        END IF;
+
+        IF found_cur THEN
+            UPDATE {{schema}}.secrets SET name_key = lower(p_name), name = p_name, revision = p_revision,
+                    updated = p_updated, updated_by = p_updated_by, description = p_description,
+                    expires = p_expires, rotate_by = p_rotate_by, deleted = p_deleted, deleted_by = p_deleted_by,
+                    version = v.version, flags = v.flags, format = v.format, ciphertext = v.ciphertext,
+                    key_id = v.key_id, env_size = v.env_size, fingerprint = v.fingerprint,
+                    written = v.written, written_by = v.written_by,
+                    due = coalesce(p_deleted, least(p_expires, p_rotate_by))
+                WHERE workspace = p_workspace AND secret_id = p_secret_id;
+        ELSE
+            INSERT INTO {{schema}}.secrets (workspace, secret_id, name_key, name, revision, created, created_by,
+                    updated, updated_by, description, expires, rotate_by, deleted, deleted_by,
+                    version, flags, format, ciphertext, key_id, env_size, fingerprint, written, written_by, due)
+                VALUES (p_workspace, p_secret_id, lower(p_name), p_name, p_revision, p_created, p_created_by,
+                    p_updated, p_updated_by, p_description, p_expires, p_rotate_by, p_deleted, p_deleted_by,
+                    v.version, v.flags, v.format, v.ciphertext, v.key_id, v.env_size, v.fingerprint, v.written, v.written_by,
+                    coalesce(p_deleted, least(p_expires, p_rotate_by)));
+        END IF;
+
+        -- A ledger entry when what a job would receive changed.
+        IF NOT found_cur OR (c_deleted IS NULL) <> (p_deleted IS NULL) OR (p_deleted IS NULL AND
+                (c_name <> p_name OR c_version <> v.version OR c_flags <> v.flags)) THEN
+            INSERT INTO {{schema}}.ledger AS l (workspace, secret_id, state, at, name, version, write_only, fingerprint)
+                VALUES (p_workspace, p_secret_id, nextval('{{schema}}.states'), p_updated, p_name,
+                    CASE WHEN p_deleted IS NULL THEN v.version ELSE 0 END,
+                    p_deleted IS NULL AND v.flags & 1 = 1,
+                    CASE WHEN p_deleted IS NULL THEN v.fingerprint END)
+                RETURNING l.state INTO state;
+        END IF;
     END IF;
 
-    total := total - (CASE WHEN found_cur AND cur.deleted IS NULL THEN cur.env_size ELSE 0 END)
-                   + (CASE WHEN p_deleted IS NULL THEN v.env_size ELSE 0 END);
-    IF p_max_env > 0 AND total > p_max_env AND total > before THEN
-        RAISE EXCEPTION 'environment budget' USING ERRCODE = 'SC004';
+    IF p_single AND (total <> before OR state <> start) THEN
+        UPDATE {{schema}}.workspaces SET env_size = total, state = put_secret.state WHERE workspace = p_workspace;
     END IF;
-
-    IF found_cur THEN
-        UPDATE {{schema}}.secrets SET name_key = lower(p_name), name = p_name, revision = p_revision,
-                updated = p_updated, updated_by = p_updated_by, description = p_description,
-                expires = p_expires, rotate_by = p_rotate_by, deleted = p_deleted, deleted_by = p_deleted_by,
-                version = v.version, flags = v.flags, format = v.format, ciphertext = v.ciphertext,
-                key_id = v.key_id, env_size = v.env_size, fingerprint = v.fingerprint,
-                written = v.written, written_by = v.written_by
-            WHERE workspace = p_workspace AND secret_id = p_secret_id;
-    ELSE
-        INSERT INTO {{schema}}.secrets (workspace, secret_id, name_key, name, revision, created, created_by,
-                updated, updated_by, description, expires, rotate_by, deleted, deleted_by,
-                version, flags, format, ciphertext, key_id, env_size, fingerprint, written, written_by)
-            VALUES (p_workspace, p_secret_id, lower(p_name), p_name, p_revision, p_created, p_created_by,
-                p_updated, p_updated_by, p_description, p_expires, p_rotate_by, p_deleted, p_deleted_by,
-                v.version, v.flags, v.format, v.ciphertext, v.key_id, v.env_size, v.fingerprint, v.written, v.written_by);
-    END IF;
-
-    -- A ledger entry when what a job would receive changed.
-    IF NOT found_cur OR (cur.deleted IS NULL) <> (p_deleted IS NULL) OR (p_deleted IS NULL AND
-            (cur.name <> p_name OR cur.version <> v.version OR cur.flags <> v.flags)) THEN
-        state := nextval('{{schema}}.states');
-        INSERT INTO {{schema}}.ledger (workspace, secret_id, state, at, name, version, write_only, fingerprint)
-            VALUES (p_workspace, p_secret_id, state, p_updated, p_name,
-                CASE WHEN p_deleted IS NULL THEN v.version ELSE 0 END,
-                p_deleted IS NULL AND v.flags & 1 = 1,
-                CASE WHEN p_deleted IS NULL THEN v.fingerprint END);
-    END IF;
-END
-$fn$;
-
--- put_secret applies one write and returns the workspace's state after it.
-CREATE FUNCTION {{schema}}.put_secret(
-    p_workspace text, p_secret_id text, p_expect bigint, p_new_version boolean, p_destroy boolean,
-    p_check boolean, p_key_gen bigint, p_keep bigint, p_max_env bigint,
-    p_name text, p_revision bigint, p_created timestamptz, p_created_by text,
-    p_updated timestamptz, p_updated_by text, p_description text, p_expires timestamptz,
-    p_rotate_by timestamptz, p_deleted timestamptz, p_deleted_by text,
-    p_version bigint, p_flags smallint, p_format smallint, p_ciphertext bytea, p_key_id bigint,
-    p_env_size bigint, p_fingerprint bytea, p_written timestamptz, p_written_by text,
-    p_rs_versions bigint[], p_rs_names text[], p_rs_flags smallint[], p_rs_formats smallint[],
-    p_rs_cts bytea[], p_rs_key_ids bigint[], p_rs_env bigint[]
-) RETURNS bigint LANGUAGE plpgsql AS $fn$
-DECLARE
-    w record;
-    a record;
-BEGIN
-    w := {{schema}}.lock_workspace(p_workspace);
-    a := {{schema}}.apply_write(w.key_gen, w.total, w.state,
-        p_workspace, p_secret_id, p_expect, p_new_version, p_destroy, p_check, p_key_gen, p_keep, p_max_env,
-        p_name, p_revision, p_created, p_created_by, p_updated, p_updated_by, p_description, p_expires,
-        p_rotate_by, p_deleted, p_deleted_by, p_version, p_flags, p_format, p_ciphertext, p_key_id,
-        p_env_size, p_fingerprint, p_written, p_written_by,
-        p_rs_versions, p_rs_names, p_rs_flags, p_rs_formats, p_rs_cts, p_rs_key_ids, p_rs_env);
-    IF a.total <> w.total OR a.state <> w.state THEN
-        UPDATE {{schema}}.workspaces SET env_size = a.total, state = a.state WHERE workspace = p_workspace;
-    END IF;
-    RETURN a.state;
 END
 $fn$;
 
 -- put_batch applies a batch of writes (a JSON array of objects with the
--- parameters of apply_write, without re-encryptions; ciphertexts and
+-- parameters of put_secret, without re-encryptions; ciphertexts and
 -- fingerprints in base64), in order, and returns the state of the last
 -- write's workspace. Each workspace's row is written once per run of its
 -- writes.
@@ -414,7 +444,7 @@ BEGIN
             w := {{schema}}.lock_workspace(ws);
             total := w.total; st := w.state; sz := w.total; start := w.state;
         END IF;
-        a := {{schema}}.apply_write(w.key_gen, total, st,
+        a := {{schema}}.put_secret(false, total, st, w.key_gen,
             r.workspace, r.secret_id, r.expect, r.new_version, r.destroy, r."check", r.key_gen, r.keep, r.max_env,
             r.name, r.revision, r.created, r.created_by, r.updated, r.updated_by, r.description, r.expires,
             r.rotate_by, r.deleted, r.deleted_by, r.version, r.flags, r.format, decode(r.ciphertext, 'base64'),
