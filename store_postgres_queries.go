@@ -85,13 +85,15 @@ func newPGQueries(schema string) pgQueries {
 		delWSAudited: q(`WITH d AS (SELECT {{s}}.delete_workspace($1, $2) AS state)
 			INSERT INTO {{s}}.audit ({{audit}}) SELECT $3, $4, $5, $1, d.state, $6, $7, $8, $9, $10 FROM d RETURNING id, state`),
 		// Each half uses its partial index; the union is small.
-		// Both read through secrets_due.
+		// Both read through secrets_due: its key and predicate, repeated.
 		due: q(`SELECT {{entry}}, 0 AS key_gen FROM {{s}}.secrets s
-			WHERE s.due < $1 AND s.deleted IS NULL
+			WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < $1 AND s.deleted IS NULL
+			  AND (s.deleted IS NOT NULL OR s.expires IS NOT NULL OR s.rotate_by IS NOT NULL)
 			  AND (s.workspace COLLATE "C", s.name COLLATE "C") > ($2 COLLATE "C", $3 COLLATE "C")
 			ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT $4`),
 		deletedBefore: q(`SELECT {{entry}}, 0 AS key_gen FROM {{s}}.secrets s
-			WHERE s.due < $1 AND s.deleted IS NOT NULL
+			WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < $1 AND s.deleted IS NOT NULL
+			  AND (s.deleted IS NOT NULL OR s.expires IS NOT NULL OR s.rotate_by IS NOT NULL)
 			ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT $2`),
 
 		dropEvents: q(`WITH d AS (DELETE FROM {{s}}.audit WHERE id IN (

@@ -77,9 +77,6 @@ CREATE TABLE {{schema}}.secrets (
     fingerprint bytea,
     written     timestamptz NOT NULL,
     written_by  text NOT NULL,
-    -- The deletion time of a deleted secret, else the earlier of its
-    -- expiry and rotation (least ignores NULLs), written by put_secret.
-    due         timestamptz,
     PRIMARY KEY (workspace, secret_id)
 ) WITH (fillfactor = 80);
 -- The name index is partial on a predicate every query by name implies
@@ -89,11 +86,16 @@ CREATE TABLE {{schema}}.secrets (
 CREATE UNIQUE INDEX secrets_name ON {{schema}}.secrets (workspace, name_key) WHERE name_key IS NOT NULL;
 CREATE INDEX secrets_env ON {{schema}}.secrets (workspace, name) WHERE deleted IS NULL;
 -- Secrets whose expiry or rotation is coming, and old deleted ones, across
--- workspaces, through one plain index on due (see the column). Every
--- statement that writes a table opens all of its indexes, even an update
--- that changes no indexed column: the three partial indexes this one
--- replaced cost every Set about 8% (BENCHMARKS.md, "Set").
-CREATE INDEX secrets_due ON {{schema}}.secrets (due);
+-- workspaces: one index, keyed by the deletion time of a deleted secret
+-- and by the earlier of expiry and rotation of a live one (least ignores
+-- NULLs), derived from the row so that no column can disagree with it.
+-- One index rather than three because every statement that writes a
+-- table opens all of its indexes, even an update that changes no indexed
+-- column: the three partial indexes this one replaced cost every Set
+-- about 8% (BENCHMARKS.md, "Set"). The queries that use it repeat its
+-- key and predicate.
+CREATE INDEX secrets_due ON {{schema}}.secrets ((coalesce(deleted, least(expires, rotate_by))))
+    WHERE deleted IS NOT NULL OR expires IS NOT NULL OR rotate_by IS NOT NULL;
 
 -- Every retained value version, the current one included.
 CREATE TABLE {{schema}}.versions (
@@ -380,17 +382,15 @@ BEGIN
                     expires = p_expires, rotate_by = p_rotate_by, deleted = p_deleted, deleted_by = p_deleted_by,
                     version = v.version, flags = v.flags, format = v.format, ciphertext = v.ciphertext,
                     key_id = v.key_id, env_size = v.env_size, fingerprint = v.fingerprint,
-                    written = v.written, written_by = v.written_by,
-                    due = coalesce(p_deleted, least(p_expires, p_rotate_by))
+                    written = v.written, written_by = v.written_by
                 WHERE workspace = p_workspace AND secret_id = p_secret_id;
         ELSE
             INSERT INTO {{schema}}.secrets (workspace, secret_id, name_key, name, revision, created, created_by,
                     updated, updated_by, description, expires, rotate_by, deleted, deleted_by,
-                    version, flags, format, ciphertext, key_id, env_size, fingerprint, written, written_by, due)
+                    version, flags, format, ciphertext, key_id, env_size, fingerprint, written, written_by)
                 VALUES (p_workspace, p_secret_id, lower(p_name), p_name, p_revision, p_created, p_created_by,
                     p_updated, p_updated_by, p_description, p_expires, p_rotate_by, p_deleted, p_deleted_by,
-                    v.version, v.flags, v.format, v.ciphertext, v.key_id, v.env_size, v.fingerprint, v.written, v.written_by,
-                    coalesce(p_deleted, least(p_expires, p_rotate_by)));
+                    v.version, v.flags, v.format, v.ciphertext, v.key_id, v.env_size, v.fingerprint, v.written, v.written_by);
         END IF;
 
         -- A ledger entry when what a job would receive changed.
