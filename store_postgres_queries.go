@@ -60,8 +60,8 @@ func newPGQueries(schema string) pgQueries {
 		envSubsetAudited:        q(envSQL("SELECT 1", true)),
 		envSubsetAuditedRelaxed: q(envSQL("SELECT set_config('synchronous_commit', 'off', true)", true)),
 
-		put: q(`SELECT p.state FROM {{s}}.put_secret(true, 0, 0, 0, {{put}}) p`),
-		putAudited: q(`WITH w AS (SELECT p.state FROM {{s}}.put_secret(true, 0, 0, 0, {{put}}) p)
+		put: q(`SELECT ({{s}}.put_secret(true, 0, 0, 0, {{put}})).state`),
+		putAudited: q(`WITH w AS (SELECT ({{s}}.put_secret(true, 0, 0, 0, {{put}})).state AS state)
 			INSERT INTO {{s}}.audit ({{audit}})
 			SELECT $37, $38, $39, $40, w.state, $41, $42, $43, $44, $45 FROM w RETURNING id, state`),
 		putBatch: q(`SELECT {{s}}.put_batch($1)`),
