@@ -258,9 +258,6 @@ DECLARE
     c_version  bigint;
     c_flags    smallint;
     c_env_size bigint;
-    w_size     bigint;
-    w_state    bigint;
-    w_gen      bigint;
     before     bigint;
     start      bigint;
     v          {{schema}}.versions%ROWTYPE;
@@ -270,17 +267,16 @@ BEGIN
             RAISE EXCEPTION 'writes need READ COMMITTED' USING ERRCODE = 'SC010';
         END IF;
         PERFORM pg_advisory_xact_lock(hashtext('{{schema}}'), hashtext(p_workspace));
+        -- A workspace without a row has no secret either.
         SELECT w.env_size, w.state, w.key_gen, s.secret_id IS NOT NULL,
                 s.revision, s.deleted, s.name_key, s.name, s.version, s.flags, s.env_size
-            INTO w_size, w_state, w_gen, found_cur, c_revision, c_deleted, c_name_key, c_name, c_version, c_flags, c_env_size
-            FROM (SELECT) one
-            LEFT JOIN {{schema}}.workspaces w ON w.workspace = p_workspace
-            LEFT JOIN {{schema}}.secrets s ON s.workspace = p_workspace AND s.secret_id = p_secret_id;
-        IF w_gen IS NULL THEN
+            INTO total, state, key_gen, found_cur, c_revision, c_deleted, c_name_key, c_name, c_version, c_flags, c_env_size
+            FROM {{schema}}.workspaces w
+            LEFT JOIN {{schema}}.secrets s ON s.workspace = w.workspace AND s.secret_id = p_secret_id
+            WHERE w.workspace = p_workspace;
+        IF NOT FOUND THEN
             INSERT INTO {{schema}}.workspaces (workspace) VALUES (p_workspace) ON CONFLICT DO NOTHING;
-            total := 0; state := 0; key_gen := 0;
-        ELSE
-            total := w_size; state := w_state; key_gen := w_gen;
+            total := 0; state := 0; key_gen := 0; found_cur := false;
         END IF;
     ELSE
         SELECT s.secret_id IS NOT NULL, s.revision, s.deleted, s.name_key, s.name, s.version, s.flags, s.env_size
