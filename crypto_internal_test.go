@@ -13,14 +13,7 @@ import (
 // is an AES-GCM key of 256 bits (the README's "AES-256-GCM").
 func TestDataKeysAreAES256GCM(t *testing.T) {
 	ctx := context.Background()
-	raw, err := GenerateLocalKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewLocalCipher(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testCipher(t)
 	store := NewMemoryStore()
 	m, err := New(store, c, nil)
 	if err != nil {

@@ -20,7 +20,7 @@ func DenyLookup(name string, strict bool) (entry, reason string, ok bool) {
 // NewDenyTestManager returns a Manager with the default configuration.
 func NewDenyTestManager(tb testing.TB) *Manager {
 	tb.Helper()
-	m, err := New(NewMemoryStore(), denyTestCipher(tb), nil)
+	m, err := New(NewMemoryStore(), testCipher(tb), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestDenyListsMatchTable(t *testing.T) {
 // case with ErrReservedName and says why, and lets the strict names and
 // host-allowed names through.
 func TestDenyThroughValidName(t *testing.T) {
-	m, err := New(NewMemoryStore(), denyTestCipher(t), &Config{AllowNames: []string{"home", "LD_FOO"}})
+	m, err := New(NewMemoryStore(), testCipher(t), &Config{AllowNames: []string{"home", "LD_FOO"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,19 +188,6 @@ func TestDenyThroughValidName(t *testing.T) {
 	if err := m.validName("BASH_FUNC_ls%%"); !errors.Is(err, ErrInvalidName) {
 		t.Errorf("validName(BASH_FUNC_ls%%%%) = %v, want ErrInvalidName", err)
 	}
-}
-
-func denyTestCipher(tb testing.TB) Cipher {
-	tb.Helper()
-	k, err := GenerateLocalKey()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := NewLocalCipher(k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
 }
 
 func BenchmarkDenied(b *testing.B) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dataspace/secrets"
 	"github.com/lib/pq"
 )
 
@@ -23,13 +22,7 @@ func BenchmarkList(b *testing.B) {
 	for i := range 10000 {
 		fmt.Fprintf(&text, "SECRET_%05d=value-%05d\n", i, i)
 	}
-	for _, mode := range []struct {
-		name string
-		cfg  *secrets.Config
-	}{
-		{"default", nil},
-		{"writes-only", &secrets.Config{AuditReads: secrets.AuditWritesOnly}},
-	} {
+	for _, mode := range readModes {
 		s := newPGStore(b, db)
 		m := newManager(b, s, c, mode.cfg)
 		if _, err := m.Import(ctx, "ws", text.Bytes()); err != nil {

@@ -7,15 +7,7 @@ import (
 
 // The defaults the README's limits table gives for a nil Config.
 func TestConfigDefaults(t *testing.T) {
-	raw, err := GenerateLocalKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewLocalCipher(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(NewMemoryStore(), c, nil)
+	m, err := New(NewMemoryStore(), testCipher(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,4 +17,19 @@ func TestConfigDefaults(t *testing.T) {
 		got.AuditReads != AuditBestEffort || got.Expired != ExpiredInject {
 		t.Fatalf("defaults: %+v", got)
 	}
+}
+
+// testCipher is a LocalCipher with a new key, for the package's internal
+// tests.
+func testCipher(tb testing.TB) Cipher {
+	tb.Helper()
+	k, err := GenerateLocalKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := NewLocalCipher(k)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }

@@ -312,10 +312,10 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 			e.WriteOnly, e.File = flags&flagWriteOnly != 0, flags&flagFile != 0
 			snap.Entries = append(snap.Entries, e)
 		}
-		if !slices.IsSortedFunc(snap.Entries, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) }) {
+		if !slices.IsSortedFunc(snap.Entries, envEntryByName) {
 			// The query's order is Postgres's way of doing it, not a
 			// promise of SQL: keep Env's.
-			slices.SortFunc(snap.Entries, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
+			slices.SortFunc(snap.Entries, envEntryByName)
 		}
 		return rows.Err()
 	})
@@ -327,6 +327,8 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	}
 	return snap, nil
 }
+
+func envEntryByName(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) }
 
 // Put implements Store. One write is one statement, and so is a batch
 // (a JSON array handed to put_batch, which writes each workspace's row

@@ -84,7 +84,6 @@ func newPGQueries(schema string) pgQueries {
 		delWS: q(`SELECT {{s}}.delete_workspace($1, $2)`),
 		delWSAudited: q(`WITH d AS (SELECT {{s}}.delete_workspace($1, $2) AS state)
 			INSERT INTO {{s}}.audit ({{audit}}) SELECT $3, $4, $5, $1, d.state, $6, $7, $8, $9, $10 FROM d RETURNING id, state`),
-		// Each half uses its partial index; the union is small.
 		// Both read through secrets_due: its key and predicate, repeated.
 		due: q(`SELECT {{entry}}, 0 AS key_gen FROM {{s}}.secrets s
 			WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < $1 AND s.deleted IS NULL
