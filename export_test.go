@@ -1,5 +1,11 @@
 package secrets
 
+import "context"
+
+// MigrateTo applies the store's migrations up to version to, as an
+// earlier release would have left the database.
+func MigrateTo(ctx context.Context, s *PostgresStore, to int64) error { return s.migrate(ctx, to) }
+
 // PostgresQueries exposes the store's hot read queries to the external
 // tests, which check their plans.
 func PostgresQueries(s *PostgresStore) map[string]string {

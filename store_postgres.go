@@ -136,7 +136,12 @@ func (s *PostgresStore) lockID() int64 {
 // connection while migrations run). Versions are recorded by goose in the
 // table goose_db_version of the store's schema. Nothing outside the schema
 // is touched.
-func (s *PostgresStore) Migrate(ctx context.Context) error {
+func (s *PostgresStore) Migrate(ctx context.Context) error { return s.migrate(ctx, 0) }
+
+// migrate applies the migrations up to version to (0: all of them). The
+// upgrade tests stop at an earlier version to make the database that an
+// earlier release left behind.
+func (s *PostgresStore) migrate(ctx context.Context, to int64) error {
 	quoted := pq.QuoteIdentifier(s.schema)
 	// The schema must exist before goose creates its version table in it.
 	// CREATE SCHEMA IF NOT EXISTS races with itself, so take the lock.
@@ -180,7 +185,12 @@ func (s *PostgresStore) Migrate(ctx context.Context) error {
 		return wrapf(err, "migrate")
 	}
 	// p.Close would close the host's pool: never call it.
-	if _, err := p.Up(ctx); err != nil {
+	if to > 0 {
+		_, err = p.UpTo(ctx, to)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return pgErr(ctx, "migrate", err)
 	}
 	return nil

@@ -11,7 +11,8 @@
 #     invoking user;
 #   - pg_ctl start, listening on 127.0.0.1 at a free port from 20000 to
 #     49999 (never 5432) and on a Unix socket inside that folder;
-#   - the role and database secrets_test; DATABASE_URL exported;
+#   - the role secrets_test (with CREATEROLE, for the tests that act as
+#     other roles) and its database secrets_test; DATABASE_URL exported;
 #   - SECRETS_TEST_PG_RESTART exported: `pg_ctl restart` of that folder, so
 #     that TestPostgresRestart restarts this cluster and no other;
 #   - stopped and its folder removed when the sourcing script exits, unless
@@ -155,7 +156,7 @@ _pg_start() {
 	psql=$bin/psql
 	[[ -x "$psql" ]] || psql=psql
 	if ! "$psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-		-c "CREATE ROLE secrets_test LOGIN PASSWORD 'secrets_test'" \
+		-c "CREATE ROLE secrets_test LOGIN CREATEROLE PASSWORD 'secrets_test'" \
 		-c "CREATE DATABASE secrets_test OWNER secrets_test" >&2; then
 		_pg_say "could not create the secrets_test role and database"
 		return 1

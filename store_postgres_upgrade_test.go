@@ -1,0 +1,338 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/internal/pgschema"
+	"github.com/google/go-cmp/cmp"
+	"github.com/lib/pq"
+)
+
+// TestPostgresUpgrade makes the database that the first release left
+// behind (migration 1 only) with realistic data: secrets with several
+// versions, write-only and file secrets, a soft-deleted and a destroyed
+// one, audit events, three key generations. It then migrates to the head
+// while a replica of the new code keeps reading, and reads, rotates and
+// reads everything again. Every later migration is covered by it.
+func TestPostgresUpgrade(t *testing.T) {
+	db := pgDB(t)
+	ctx := secrets.WithActor(context.Background(), "user:upgrade")
+	s, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: randomSchema("up_")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); dropSchema(t, db, s.Schema()) })
+	if err := secrets.MigrateTo(ctx, s, 1); err != nil {
+		t.Fatalf("migrate to version 1: %v", err)
+	}
+	var version int64
+	if err := db.Get(&version, "SELECT max(version_id) FROM "+pq.QuoteIdentifier(s.Schema())+".goose_db_version"); err != nil || version != 1 {
+		t.Fatalf("schema at version %d (%v), want 1", version, err)
+	}
+
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixMicro())
+	clock := func() time.Time { return time.UnixMicro(now.Load()) }
+	cipher := newCipher(t)
+	m := newManager(t, s, cipher, &secrets.Config{Now: clock, KeepVersions: 3})
+
+	// Realistic data written through the schema of version 1.
+	want := map[string]map[string]string{} // workspace -> name -> current value
+	for w := range 3 {
+		ws := fmt.Sprintf("ws-%d", w)
+		want[ws] = map[string]string{}
+		for i := range 6 {
+			name := fmt.Sprintf("TOKEN_%d", i)
+			for v := range i%4 + 1 { // 1 to 4 versions; KeepVersions prunes past 3
+				val := fmt.Sprintf("value-%s-%s-v%d", ws, name, v+1)
+				if _, err := m.Set(ctx, ws, name, []byte(val), nil); err != nil {
+					t.Fatal(err)
+				}
+				want[ws][name] = val
+			}
+		}
+		if _, err := m.Set(ctx, ws, "DEPLOY_KEY", []byte("-----BEGIN KEY-----\nabc\n-----END KEY-----\n"),
+			&secrets.SetOptions{Info: &secrets.Info{WriteOnly: true, File: true, Description: "deploy"}}); err != nil {
+			t.Fatal(err)
+		}
+		want[ws]["DEPLOY_KEY"] = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n"
+		gone := mustSet(t, m, ws, "GONE", "soon deleted")
+		if _, err := m.Delete(ctx, ws, "GONE", gone.Revision); err != nil {
+			t.Fatal(err)
+		}
+		destroyed := mustSet(t, m, ws, "DESTROYED", "soon destroyed")
+		if err := m.Destroy(ctx, ws, "DESTROYED", destroyed.Revision); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.EnvFor(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+		// Three key generations: the first key, and two rotations, the
+		// second of them for one workspace only.
+		if _, err := m.RotateKey(ctx, ws, nil); err != nil {
+			t.Fatal(err)
+		}
+		if w == 0 {
+			if _, err := m.RotateKey(ctx, ws, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	eventsBefore, err := m.Events(ctx, secrets.EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A replica of the new code reads throughout the migration.
+	replica := newManager(t, sameSchema(t, pgPools[1].open(t, 2), s), cipher, &secrets.Config{Now: clock})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var reads atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := replica.EnvFor(ctx, "ws-1"); err != nil {
+				t.Errorf("EnvFor during the migration: %v", err)
+				return
+			}
+			reads.Add(1)
+		}
+	}()
+	for reads.Load() < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate to the head: %v", err)
+	}
+	for n := reads.Load(); reads.Load() < n+3 && !t.Failed(); {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	steps, err := pgschema.Steps(`"x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(&version, "SELECT max(version_id) FROM "+pq.QuoteIdentifier(s.Schema())+".goose_db_version"); err != nil || version != steps[len(steps)-1].Version {
+		t.Fatalf("schema at version %d (%v) after Migrate, want %d", version, err, steps[len(steps)-1].Version)
+	}
+
+	// Everything reads back, by every path; then every workspace rotates
+	// and reads back again.
+	check := func(stage string) {
+		t.Helper()
+		for ws, secretsOf := range want {
+			env, err := m.EnvFor(ctx, ws)
+			if err != nil {
+				t.Fatalf("%s: EnvFor(%s): %v", stage, ws, err)
+			}
+			got := map[string]string{}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				got[k] = v
+			}
+			if d := cmp.Diff(secretsOf, got); d != "" {
+				t.Fatalf("%s: EnvFor(%s) (-want +got):\n%s", stage, ws, d)
+			}
+			for name, val := range secretsOf {
+				if name == "DEPLOY_KEY" {
+					if _, err := m.Get(ctx, ws, name); err == nil {
+						t.Fatalf("%s: a write-only secret was revealed", stage)
+					}
+					continue
+				}
+				vs, err := m.Versions(ctx, ws, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vs {
+					sec, err := m.GetVersion(ctx, ws, name, v.Version)
+					if err != nil {
+						t.Fatalf("%s: GetVersion(%s, %s, %d): %v", stage, ws, name, v.Version, err)
+					}
+					wantV := fmt.Sprintf("value-%s-%s-v%d", ws, name, v.Version)
+					if !bytes.Equal(sec.Value.Reveal(), []byte(wantV)) {
+						t.Fatalf("%s: %s %s version %d does not read back", stage, ws, name, v.Version)
+					}
+					if v.Current && wantV != val {
+						t.Fatalf("%s: %s %s: current version %d, want the value %q", stage, ws, name, v.Version, val)
+					}
+				}
+			}
+			deleted, err := m.List(ctx, ws, &secrets.ListOptions{Deleted: true})
+			if err != nil || len(deleted.Secrets) != 1 || deleted.Secrets[0].Name != "GONE" {
+				t.Fatalf("%s: deleted secrets of %s: %v, %v", stage, ws, deleted.Secrets, err)
+			}
+		}
+	}
+	check("after the upgrade")
+	eventsAfter, err := m.Events(ctx, secrets.EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eventsAfter) < len(eventsBefore) {
+		t.Fatalf("%d events before the upgrade, %d after", len(eventsBefore), len(eventsAfter))
+	}
+	if d := cmp.Diff(eventsBefore, eventsAfter[:len(eventsBefore)]); d != "" {
+		t.Fatalf("the events recorded before the upgrade changed (-before +after):\n%s", d)
+	}
+	for ws := range want {
+		if _, err := m.RotateKey(ctx, ws, nil); err != nil {
+			t.Fatalf("RotateKey(%s) after the upgrade: %v", ws, err)
+		}
+	}
+	check("after a rotation")
+	if _, err := m.Undelete(ctx, "ws-0", "GONE", 0); err == nil {
+		// Undelete without a revision is refused or applied; either way
+		// the secret must read back when it applied.
+		if sec, err := m.Get(ctx, "ws-0", "GONE"); err != nil || string(sec.Value.Reveal()) != "soon deleted" {
+			t.Fatalf("an undeleted secret does not read back: %v", err)
+		}
+	}
+}
+
+// TestPostgresFunctionsPinSearchPath: every function of the schema runs
+// with search_path pg_catalog, pg_temp, whatever migration made it. A
+// migration that replaces a function without SET search_path fails here.
+func TestPostgresFunctionsPinSearchPath(t *testing.T) {
+	db := pgDB(t)
+	s := newPGStore(t, db)
+	var rows []struct {
+		Name   string `db:"name"`
+		Config string `db:"config"`
+	}
+	err := db.Select(&rows, `SELECT p.oid::regprocedure::text AS name, coalesce(array_to_string(p.proconfig, ';'), '') AS config
+		FROM pg_proc p WHERE p.pronamespace = $1::regnamespace ORDER BY 1`, pq.QuoteIdentifier(s.Schema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 6 {
+		t.Fatalf("found %d functions in the schema; the query is broken", len(rows))
+	}
+	for _, r := range rows {
+		if r.Config != "search_path=pg_catalog, pg_temp" {
+			t.Errorf("%s runs with %q, want search_path=pg_catalog, pg_temp", r.Name, r.Config)
+		}
+	}
+}
+
+// TestPostgresSearchPathHijack: a role that may create objects in public
+// defines public.nextval(text), which an untyped literal prefers to
+// pg_catalog.nextval(regclass), and records who called it. The store's
+// functions never call it: not on Set, RotateKey, Destroy, Purge or
+// DeleteWorkspace. A control function without a pinned search_path shows
+// that the trap catches what it should.
+func TestPostgresSearchPathHijack(t *testing.T) {
+	db := pgDB(t)
+	ctx := context.Background()
+	s := newPGStore(t, db)
+	schema := pq.QuoteIdentifier(s.Schema())
+	attacker := randomSchema("attacker_")
+	trap := randomSchema("trap_")
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec("CREATE ROLE " + attacker)
+	exec("GRANT " + attacker + " TO CURRENT_USER") // so that SET ROLE may act as it
+	exec("GRANT CREATE, USAGE ON SCHEMA public TO " + attacker)
+	exec("CREATE TABLE public." + trap + " (arg text, by_user text)")
+	exec("GRANT INSERT ON public." + trap + " TO PUBLIC")
+	t.Cleanup(func() {
+		for _, q := range []string{
+			"DROP FUNCTION IF EXISTS public.nextval(text)",
+			"DROP TABLE IF EXISTS public." + trap,
+			"REVOKE ALL ON SCHEMA public FROM " + attacker,
+			"DROP ROLE IF EXISTS " + attacker,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	exec("SET ROLE " + attacker)
+	exec(`CREATE FUNCTION public.nextval(arg text) RETURNS bigint LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO public.` + trap + ` VALUES (arg, current_user);
+			RETURN pg_catalog.nextval(arg::regclass);
+		END $$`)
+	exec("RESET ROLE")
+	caught := func() int {
+		t.Helper()
+		var n int
+		// Only this test's schema: other tests' own trigger functions may
+		// call nextval meanwhile.
+		if err := db.Get(&n, "SELECT count(*) FROM public."+trap+" WHERE arg LIKE '%' || $1 || '%'", s.Schema()); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	var now atomic.Int64
+	now.Store(time.Now().UnixMicro())
+	m := newManager(t, s, newCipher(t), &secrets.Config{Now: func() time.Time { return time.UnixMicro(now.Load()) }})
+	actx := secrets.WithActor(ctx, "user:1")
+	meta := mustSet(t, m, "ws", "TOKEN", "v1")
+	if _, err := m.Set(actx, "ws", "TOKEN", []byte("v2"), &secrets.SetOptions{IfRevision: meta.Revision}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Import(actx, "ws", []byte("A=1\nB=2\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.RotateKey(actx, "ws", nil); err != nil {
+		t.Fatal(err)
+	}
+	b := mustSet(t, m, "ws", "GONE", "x")
+	if err := m.Destroy(actx, "ws", "GONE", b.Revision); err != nil {
+		t.Fatal(err)
+	}
+	a, err := m.Meta(actx, "ws", "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Delete(actx, "ws", "A", a.Revision); err != nil {
+		t.Fatal(err)
+	}
+	now.Add((90 * 24 * time.Hour).Microseconds())
+	if r, err := m.Purge(actx); err != nil || r.Destroyed == 0 {
+		t.Fatalf("Purge: %+v, %v (want a destroyed secret)", r, err)
+	}
+	if err := m.DeleteWorkspace(actx, "ws"); err != nil {
+		t.Fatal(err)
+	}
+	if n := caught(); n != 0 {
+		t.Fatalf("the store's functions called public.nextval(text) %d times", n)
+	}
+
+	// The control: the same call from a function of the schema that does
+	// not pin its search_path is caught.
+	exec(`CREATE FUNCTION ` + schema + `.unpinned() RETURNS bigint LANGUAGE plpgsql AS $$
+		BEGIN RETURN nextval('` + schema + `.states'); END $$`)
+	if _, err := db.Exec("SELECT " + schema + ".unpinned()"); err != nil {
+		t.Fatal(err)
+	}
+	if n := caught(); n != 1 {
+		t.Fatalf("the control call was caught %d times, want 1: the trap does not work", n)
+	}
+}
