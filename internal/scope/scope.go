@@ -1,0 +1,196 @@
+// Package scope holds the rule that decides which secret a job gets when
+// several could apply: environment scopes, protected secrets and the
+// levels a workspace inherits from.
+//
+// A secret's scope is "*" (every environment), an exact environment name
+// ("production"), or a pattern that ends in one "*" ("review/*"), which
+// matches every environment that starts with what comes before the "*".
+// A job names one environment (or none: then only "*" matches) and is
+// protected or not.
+//
+// The rule, for each name (compared ignoring ASCII case):
+//
+//  1. Candidates that are absent for the job are dropped: soft-deleted,
+//     expired when the policy leaves expired secrets out, protected in a
+//     job that is not, or of a scope that does not match its environment.
+//  2. The nearest level that still has a candidate wins (the workspace,
+//     then its parents in the order the host names them).
+//  3. Within that level the most specific scope wins: the exact name,
+//     then the pattern with the longest prefix, then "*".
+//  4. A winner the host withheld from the job delivers nothing: the name
+//     is left out, and no farther level or wider scope stands in for it,
+//     because the nearer value was set to override those.
+//
+// There is never a tie: a level holds at most one secret of a name per
+// scope, only one scope can equal the environment, and two patterns that
+// match it with prefixes of the same length have the same prefix (that
+// of the environment), so they are the same scope. Resolve therefore
+// gives the same answer whatever the order of its input.
+//
+// It is written here, by hand, because it is the product: no library
+// resolves GitLab-style scopes, and GitLab's own resolution across group
+// levels is not deterministic (gitlab-org/gitlab#460746).
+package scope
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Any is the scope of every environment, and the default.
+const Any = "*"
+
+// MaxLen bounds a scope or an environment name, in bytes.
+const MaxLen = 255
+
+// Valid returns nil if s is a valid scope, or an error that says why not
+// (it quotes s, which is never a value).
+func Valid(s string) error {
+	if err := validText(s, "scope"); err != nil {
+		return err
+	}
+	if i := strings.IndexByte(s, '*'); i >= 0 && i != len(s)-1 {
+		return fmt.Errorf("scope %q: a '*' may only end a scope (%q, %q)", s, "*", "review/*")
+	}
+	return nil
+}
+
+// ValidEnvironment returns nil if env names an environment a job can
+// run in: "" (none) or a valid scope without '*'.
+func ValidEnvironment(env string) error {
+	if env == "" {
+		return nil
+	}
+	if err := validText(env, "environment"); err != nil {
+		return err
+	}
+	if strings.IndexByte(env, '*') >= 0 {
+		return fmt.Errorf("environment %q: an environment's name holds no '*'", env)
+	}
+	return nil
+}
+
+func validText(s, what string) error {
+	switch {
+	case s == "":
+		return errors.New(what + ` is empty ("*" means every environment)`)
+	case len(s) > MaxLen:
+		return fmt.Errorf("%s is %d bytes, over %d", what, len(s), MaxLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s %q is not UTF-8", what, s)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			// Cf: invisible formatting (zero-width space, bidi
+			// overrides), which would make two scopes look alike.
+			return fmt.Errorf("%s %q holds a control or formatting character", what, s)
+		}
+		if unicode.IsSpace(r) {
+			return fmt.Errorf("%s %q holds white space", what, s)
+		}
+	}
+	return nil
+}
+
+// Rank tells whether scope matches the environment env ("" for none) and
+// how specifically: the higher, the more specific. "*" matches with rank
+// 0, a pattern with 1 plus the length of its prefix, an exact name with
+// MaxLen+1, more than any pattern. Scopes are compared byte for byte.
+func Rank(scope, env string) (rank int, ok bool) {
+	switch {
+	case scope == Any:
+		return 0, true
+	case env == "":
+		return 0, false
+	case strings.HasSuffix(scope, "*"):
+		prefix := scope[:len(scope)-1]
+		return 1 + len(prefix), strings.HasPrefix(env, prefix)
+	default:
+		return MaxLen + 1, scope == env
+	}
+}
+
+// A Candidate is one secret that a job might get.
+type Candidate struct {
+	Level     int    // 0 for the workspace, then 1, 2, ... for its parents, nearest first
+	Name      string // compared ignoring ASCII case
+	Scope     string
+	Protected bool
+	// Absent drops the candidate as if it did not exist: soft-deleted, or
+	// expired when expired secrets are left out.
+	Absent bool
+	// Withheld marks a candidate the host keeps from the job: if it wins,
+	// its name is delivered from nowhere.
+	Withheld bool
+}
+
+// A Job is what the rule needs of a job.
+type Job struct {
+	Environment string // "" for none: only "*" matches
+	Protected   bool
+}
+
+// A Result is what Resolve decided.
+type Result struct {
+	// Delivered are the indexes of the winning candidates that the job
+	// gets, in input order.
+	Delivered []int
+	// Withheld are the indexes of the winners the host withheld, in input
+	// order.
+	Withheld []int
+}
+
+// Resolve applies the rule to cands for job. It takes time linear in
+// len(cands) and keeps one entry per distinct name. cands hold at most
+// one candidate per level, name (ignoring case) and scope, as a store
+// does; names are never empty.
+func Resolve(cands []Candidate, job Job) Result {
+	type best struct{ i, level, rank int }
+	win := make(map[string]best, len(cands))
+	keys := make([]string, len(cands))
+	for i, c := range cands {
+		if c.Absent || c.Protected && !job.Protected {
+			continue
+		}
+		rank, ok := Rank(c.Scope, job.Environment)
+		if !ok {
+			continue
+		}
+		keys[i] = lowerASCII(c.Name)
+		if b, seen := win[keys[i]]; seen && (b.level < c.Level || b.level == c.Level && b.rank >= rank) {
+			continue
+		}
+		win[keys[i]] = best{i, c.Level, rank}
+	}
+	var r Result
+	for i, c := range cands {
+		if b, ok := win[keys[i]]; keys[i] == "" || !ok || b.i != i {
+			continue
+		}
+		if c.Withheld {
+			r.Withheld = append(r.Withheld, i)
+		} else {
+			r.Delivered = append(r.Delivered, i)
+		}
+	}
+	return r
+}
+
+// lowerASCII lowers ASCII letters only, as names are compared.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
