@@ -24,6 +24,9 @@ type Request struct {
 	// other spelling is resolved first); a name that is not a valid
 	// variable name is left out (it is refused right after).
 	Names []string
+	// Parents, for a job (ActionInject) of a workspace that inherits, are
+	// the containers it inherits from, nearest first (Config.Parents).
+	Parents []string
 }
 
 // LogValue presents an event to log/slog.
@@ -275,8 +278,7 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 	if m.cfg.Authorize == nil {
 		return nil
 	}
-	r := Request{Actor: e.Actor, Action: e.Action, Workspace: e.Workspace, Names: names}
-	err := m.cfg.Authorize(ctx, r)
+	err := m.cfg.Authorize(ctx, m.request(e, names))
 	if err == nil {
 		return nil
 	}
@@ -288,6 +290,11 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 	e.Detail = truncateUTF8(fmt.Sprintf("%q may not %s in workspace %q: %s", e.Actor, e.Action, e.Workspace, detail(err)), maxDetail)
 	m.record(ctx, e)
 	return &failure{class: ErrForbidden, msg: fmt.Sprintf("%q may not %s in workspace %q", e.Actor, e.Action, e.Workspace), cause: plain(err)}
+}
+
+// request is what the authorizer is asked about event e.
+func (m *Manager) request(e *Event, names []string) Request {
+	return Request{Actor: e.Actor, Action: e.Action, Workspace: e.Workspace, Names: names, Parents: e.Parents}
 }
 
 // plain keeps an error's text but none of its classes, so that a host's

@@ -32,7 +32,10 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
-	e := m.event(ctx, ActionInject, ws)
+	e, err := m.injectEvent(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
 	if err := m.authorize(ctx, e); err != nil {
 		return nil, err
 	}
@@ -45,6 +48,19 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 		env[i] = it.kv
 	}
 	return env, nil
+}
+
+// injectEvent starts the event of a job of ws, with the workspace's
+// parents (Config.Parents) in it: the authorizer sees them, and the read
+// follows them.
+func (m *Manager) injectEvent(ctx context.Context, ws string) (*Event, error) {
+	e := m.event(ctx, ActionInject, ws)
+	chain, err := m.parents(ctx, ws)
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	e.Parents = chain
+	return e, nil
 }
 
 // envItem is one secret of an environment read: its "NAME=value" string
@@ -65,12 +81,29 @@ type envRead struct {
 	state   int64
 	items   []envItem // sorted by name
 	expired []string  // names of secrets past their expiry, given or not
+	// levels, for a job with parents, is the state of each level read,
+	// workspace first: what the job's Redactor is shared by.
+	levels string
+	// masks are the values a job with parents did not get but masks:
+	// those Config.Withhold kept from it.
+	masks [][]byte
+}
+
+// wipe clears the bytes of the read that can be cleared.
+func (r *envRead) wipe() {
+	for _, m := range r.masks {
+		clear(m)
+	}
+	r.masks = nil
 }
 
 // readEnv reads, decrypts and audits the workspace's environment, or the
 // secrets of names (all of which must exist). e is the event of the read,
 // not yet recorded: its action is inject or export.
 func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRead, error) {
+	if e.Parents != nil {
+		return m.readLevels(ctx, e, names)
+	}
 	ws := e.Workspace
 	snap, recorded, err := m.readSnapshot(ctx, e, names)
 	if err != nil {

@@ -76,6 +76,10 @@ var (
 	// ErrIncomplete: a rotation or re-wrap did all it could but left some
 	// items, which its result lists with the reason.
 	ErrIncomplete = errors.New("secrets: incomplete")
+	// ErrInvalidParents: Config.Parents named more than [MaxParents]
+	// containers, one twice or the workspace itself (a cycle), or an
+	// invalid container identifier. The job gets nothing.
+	ErrInvalidParents = errors.New("secrets: invalid parents")
 	// ErrKeyChanged: a write was encrypted under a workspace key
 	// generation that is no longer current. Stores return it; the Manager
 	// reloads the key and retries, so callers see it only if that keeps

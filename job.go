@@ -101,16 +101,21 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
-	e := m.event(ctx, ActionInject, ws)
+	e, err := m.injectEvent(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
 	names := o.Names
 	if names != nil {
 		names = validNames(names)
 		if len(names) != len(o.Names) {
 			return nil, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name")
 		}
-		var err error
-		if names, err = m.storedNames(ctx, ws, names); err != nil {
-			return nil, err
+		// With parents, names are checked once resolved across levels.
+		if e.Parents == nil {
+			if names, err = m.storedNames(ctx, ws, names); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := m.authorize(ctx, e, names...); err != nil {
@@ -151,7 +156,7 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 // redactor returns the Redactor of a read's values, shared by the jobs
 // prepared from the same state of the workspace with the same names.
 func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
-	key := redactorKey{ws: ws, state: r.state}
+	key := redactorKey{ws: ws, state: r.state, levels: r.levels}
 	if cfg != nil {
 		key.cfg = *cfg
 	}
@@ -163,10 +168,11 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 	if red, ok := m.redactors.Get(key); ok {
 		return red
 	}
-	values := make([][]byte, len(r.items))
+	values := make([][]byte, len(r.items), len(r.items)+len(r.masks))
 	for i, it := range r.items {
 		values[i] = []byte(it.value())
 	}
+	values = append(values, r.masks...)
 	red := NewRedactor(values, cfg)
 	m.redactors.Add(key, red)
 	return red
@@ -174,10 +180,11 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 
 // redactorKey names the Redactor of one read of a workspace.
 type redactorKey struct {
-	ws    string
-	state int64
-	names string
-	cfg   RedactConfig
+	ws     string
+	state  int64
+	levels string // for a job with parents: the state of every level
+	names  string
+	cfg    RedactConfig
 }
 
 // redactorCacheSize bounds the Redactors a Manager keeps for reuse.

@@ -167,6 +167,30 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 
+	// Parents, if not nil, names the containers a workspace inherits
+	// secrets from, nearest first: for example "group:acme/data",
+	// "group:acme", "instance". A parent is a container like a workspace,
+	// with its own secrets, key, versions, events and authorization: a
+	// host edits a group's secrets with the same calls, passing the
+	// group's identifier as the workspace. Every job (EnvFor, Command,
+	// Prepare, Run) asks it once and reads all the levels in one Store
+	// read: for each name, the nearest level that has it wins, and an
+	// expired secret left out by ExpiredOmit counts as absent, so that a
+	// farther level's value applies. A parent that does not exist is
+	// empty. It is called on every job: keep it cheap (a lookup in the
+	// host's memory). An error fails the job; more than MaxParents
+	// containers, one named twice or the workspace itself fail it with
+	// ErrInvalidParents. Export, Diff and the editing calls act on the
+	// workspace's own secrets only.
+	Parents func(ctx context.Context, workspace string) ([]string, error)
+	// Withhold, if not nil, is asked, for a job of a workspace with
+	// parents, about each secret the job would get, with the container it
+	// comes from (the workspace itself, or a parent); true keeps it from
+	// the job. The job then runs without
+	// that name (no farther level stands in for it), its value is masked
+	// in the job's output all the same, and the job's event names it as
+	// withheld. Authorize still decides whether the job runs at all.
+	Withhold func(ctx context.Context, r Request, container, name string) bool
 	// Authorize, if not nil, is asked before every operation; an error
 	// refuses it (ErrForbidden), changing and revealing nothing, and the
 	// refusal is audited. Without it every operation is allowed: the host

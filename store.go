@@ -70,15 +70,14 @@ type Store interface {
 	List(ctx context.Context, workspace string, q ListQuery) ([]Entry, error)
 
 	// Env returns the live secrets of the workspace (or the ones q.Names
-	// names), sorted by name in byte order, with the workspace's state and
-	// key generation, all read as one consistent snapshot: a concurrent
-	// write is seen entirely or not at all. If q.Audit is not nil, Env
-	// records it, with its State set to the state read, in the same
-	// statement or transaction as the read; if it cannot, Env returns an
-	// error and nothing else. With q.Relaxed the event may be committed
-	// without waiting for it to be durable. Of each Entry, only
-	// Workspace, SecretID, Name, Expires and, of Current, Version, Name,
-	// WriteOnly, File, Format and Ciphertext are sure to be set.
+	// names) and of its q.Parents, sorted by level and then by name in
+	// byte order, with the state and key generation of each level, all
+	// read as one consistent snapshot: a concurrent write, to any level,
+	// is seen entirely or not at all. If q.Audit is not nil, Env records
+	// it, with its State set to the state read, in the same statement or
+	// transaction as the read; if it cannot, Env returns an error and
+	// nothing else. With q.Relaxed the event may be committed without
+	// waiting for it to be durable. Of each EnvEntry, every field is set.
 	Env(ctx context.Context, workspace string, q EnvQuery) (Snapshot, error)
 
 	// Put applies the writes in order, all or nothing: if any fails, it
@@ -119,19 +118,42 @@ type EnvQuery struct {
 	Audit *Event
 	// Relaxed lets the event commit without waiting for durability.
 	Relaxed bool
+	// Parents, if not empty, are containers the workspace inherits from,
+	// nearest first: Env reads their live secrets too (restricted to
+	// Names as the workspace's are), in the same snapshot, and gives each
+	// its LevelState in Snapshot.Parents. A container that does not exist
+	// reads as empty, with state and key generation 0. Audit must be nil
+	// with Parents (Env returns an error otherwise): the Manager records
+	// such a read's event itself, once it knows what the job got.
+	Parents []string
 }
 
 // A Snapshot is what [Store.Env] read.
 type Snapshot struct {
-	State   int64 // the workspace's state; 0 if it has never been written
-	KeyGen  int64 // the generation of the workspace key; 0 if none
+	State  int64 // the workspace's state; 0 if it has never been written
+	KeyGen int64 // the generation of the workspace key; 0 if none
+	// Entries are sorted by level (the workspace's first), then by name
+	// in byte order.
 	Entries []EnvEntry
+	// Parents has one LevelState for each of EnvQuery.Parents, in order.
+	Parents []LevelState
+}
+
+// A LevelState is the state and key generation of a parent container in
+// a [Snapshot].
+type LevelState struct {
+	Container string
+	State     int64
+	KeyGen    int64
 }
 
 // An EnvEntry is a live secret as a job's environment needs it: its name
 // and its current version's ciphertext with what is bound into it. It is
 // a quarter of an Entry's size, which matters for a read of thousands.
 type EnvEntry struct {
+	// Level is 0 for a secret of the workspace, i+1 for one of
+	// EnvQuery.Parents[i].
+	Level      int
 	SecretID   string
 	Name       string
 	Version    int64 // the current version

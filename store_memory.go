@@ -251,31 +251,45 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 	if err := ctx.Err(); err != nil {
 		return Snapshot{}, err
 	}
+	if q.Audit != nil && len(q.Parents) > 0 {
+		return Snapshot{}, errorf(nil, "read workspace %q: an audited read of several levels", ws)
+	}
 	lock, unlock := s.mu.RLock, s.mu.RUnlock
 	if q.Audit != nil {
 		lock, unlock = s.mu.Lock, s.mu.Unlock
 	}
 	lock()
 	defer unlock()
+	var want map[string]bool
+	if q.Names != nil {
+		want = map[string]bool{}
+		for _, n := range q.Names {
+			want[strings.ToLower(n)] = true
+		}
+	}
 	var snap Snapshot
-	if w := s.workspace(ws, false); w != nil {
-		snap.State, snap.KeyGen = w.state, w.keyGen()
-		var want map[string]bool
-		if q.Names != nil {
-			want = map[string]bool{}
-			for _, n := range q.Names {
-				want[strings.ToLower(n)] = true
+	for level, c := range slices.Concat([]string{ws}, q.Parents) {
+		var st LevelState
+		var es []EnvEntry
+		if w := s.workspace(c, false); w != nil {
+			st = LevelState{Container: c, State: w.state, KeyGen: w.keyGen()}
+			for k, id := range w.names {
+				e := w.secrets[id].entry
+				if e.Deleted.IsZero() && (want == nil || want[k]) {
+					v := e.Current
+					es = append(es, EnvEntry{Level: level, SecretID: e.SecretID, Name: e.Name, Version: v.Version, Format: v.Format,
+						WriteOnly: v.WriteOnly, File: v.File, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
+				}
 			}
+			slices.SortFunc(es, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
 		}
-		for k, id := range w.names {
-			e := w.secrets[id].entry
-			if e.Deleted.IsZero() && (want == nil || want[k]) {
-				v := e.Current
-				snap.Entries = append(snap.Entries, EnvEntry{SecretID: e.SecretID, Name: e.Name, Version: v.Version, Format: v.Format,
-					WriteOnly: v.WriteOnly, File: v.File, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
-			}
+		snap.Entries = append(snap.Entries, es...)
+		if level == 0 {
+			snap.State, snap.KeyGen = st.State, st.KeyGen
+		} else {
+			st.Container = c
+			snap.Parents = append(snap.Parents, st)
 		}
-		slices.SortFunc(snap.Entries, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
 	}
 	if q.Audit != nil {
 		q.Audit.State = snap.State

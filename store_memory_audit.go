@@ -30,6 +30,7 @@ func (s *MemoryStore) appendEvents(events ...*Event) {
 }
 
 func cloneEvent(e Event) Event {
+	e.Parents = slices.Clone(e.Parents)
 	e.Secrets = slices.Clone(e.Secrets)
 	for i := range e.Secrets {
 		e.Secrets[i].Fingerprint = bytes.Clone(e.Secrets[i].Fingerprint)
@@ -105,7 +106,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 			continue
 		}
 		e = cloneEvent(e)
-		if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 {
+		if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 && e.Parents == nil {
 			e.Secrets = s.delivered(e)
 		}
 		if q.Name != "" && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return strings.EqualFold(es.Name, q.Name) }) {

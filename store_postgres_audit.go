@@ -29,6 +29,20 @@ func auditArgs(e *Event) []any {
 		string(e.Outcome), truncateUTF8(e.Detail, maxDetail)}
 }
 
+// provenanceArgs are the columns of an event with parents: the chain, and
+// each secret's container and whether it was withheld; NULLs otherwise.
+func provenanceArgs(e *Event) []any {
+	if e.Parents == nil {
+		return []any{nil, nil, nil}
+	}
+	cs := make([]string, len(e.Secrets))
+	wh := make([]bool, len(e.Secrets))
+	for i, s := range e.Secrets {
+		cs[i], wh[i] = s.Container, s.Withheld
+	}
+	return []any{pq.Array(e.Parents), pq.Array(cs), pq.Array(wh)}
+}
+
 type pgEvent struct {
 	ID           int64          `db:"id"`
 	At           time.Time      `db:"at"`
@@ -41,13 +55,16 @@ type pgEvent struct {
 	Fingerprints pq.ByteaArray  `db:"fingerprints"`
 	Outcome      string         `db:"outcome"`
 	Detail       string         `db:"detail"`
+	Parents      pq.StringArray `db:"parents"`
+	Containers   pq.StringArray `db:"containers"`
+	Withheld     pq.BoolArray   `db:"withheld"`
 }
 
 // Record implements Store.
 func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 	err := s.retry(ctx, func() error {
 		if len(events) == 1 {
-			return s.db.GetContext(ctx, &events[0].ID, s.q.audit, auditArgs(&events[0])...)
+			return s.db.GetContext(ctx, &events[0].ID, s.q.audit, append(auditArgs(&events[0]), provenanceArgs(&events[0])...)...)
 		}
 		tx, err := s.db.BeginTxx(ctx, nil)
 		if err != nil {
@@ -55,7 +72,7 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 		}
 		defer tx.Rollback()
 		for i := range events {
-			if err := tx.GetContext(ctx, &events[i].ID, s.q.audit, auditArgs(&events[i])...); err != nil {
+			if err := tx.GetContext(ctx, &events[i].ID, s.q.audit, append(auditArgs(&events[i]), provenanceArgs(&events[i])...)...); err != nil {
 				return err
 			}
 		}
@@ -65,7 +82,8 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 }
 
 // deliveryOK is true of the events whose secrets come from the ledger.
-const deliveryOK = `(e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0)`
+// Events with parents list theirs.
+const deliveryOK = `(e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)`
 
 // Events implements Store.
 func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
@@ -121,7 +139,7 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 		order = "e.id DESC"
 	}
 	query := fmt.Sprintf(`SELECT e.id, e.at, e.actor, e.action, e.workspace, e.state, e.names, e.versions, e.fingerprints,
-		e.outcome, e.detail FROM %s.audit e WHERE %s ORDER BY %s LIMIT %s`, sch, strings.Join(where, " AND "), order, arg(max(q.Limit, 1)))
+		e.outcome, e.detail, e.parents, e.containers, e.withheld FROM %s.audit e WHERE %s ORDER BY %s LIMIT %s`, sch, strings.Join(where, " AND "), order, arg(max(q.Limit, 1)))
 	var rows []pgEvent
 	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, pgErr(ctx, "read audit events", err)
@@ -132,7 +150,10 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 	for i, r := range rows {
 		e := Event{ID: r.ID, Time: r.At.UTC(), Actor: r.Actor, Action: Action(r.Action), Workspace: r.Workspace,
 			State: r.State, Outcome: Outcome(r.Outcome), Detail: r.Detail}
-		if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 {
+		if r.Parents != nil {
+			e.Parents = []string(r.Parents)
+		}
+		if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 && e.Parents == nil {
 			deliveries = append(deliveries, e.ID)
 			at[e.ID] = i
 		} else if r.Names != nil {
@@ -144,6 +165,12 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 				}
 				if j < len(r.Fingerprints) && len(r.Fingerprints[j]) > 0 {
 					e.Secrets[j].Fingerprint = r.Fingerprints[j]
+				}
+				if j < len(r.Containers) {
+					e.Secrets[j].Container = r.Containers[j]
+				}
+				if j < len(r.Withheld) {
+					e.Secrets[j].Withheld = r.Withheld[j]
 				}
 			}
 		}

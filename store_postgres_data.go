@@ -244,14 +244,25 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot, error) {
 	var args []any
 	query := s.q.env
+	var lower []string
 	if q.Names != nil {
-		lower := make([]string, len(q.Names))
+		lower = make([]string, len(q.Names))
 		for i, n := range q.Names {
 			lower[i] = strings.ToLower(n)
 		}
 		query, args = s.q.envSubset, []any{pq.Array(lower)}
 	}
-	if a := q.Audit; a != nil {
+	levels := len(q.Parents) > 0
+	if levels {
+		if q.Audit != nil {
+			return Snapshot{}, errorf(nil, "read workspace %s: an audited read of several levels", quote(ws))
+		}
+		query, args = s.q.envLevels, nil
+		if q.Names != nil {
+			query, args = s.q.envLevelsSubset, []any{pq.Array(lower)}
+		}
+	}
+	if a := q.Audit; a != nil && !levels {
 		switch {
 		case q.Names == nil && q.Relaxed:
 			query = s.q.envAuditedRelaxed
@@ -270,12 +281,15 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 		if err != nil {
 			return err
 		}
-		rows, err := st.QueryContext(ctx, append([]any{ws}, args...)...)
+		first := any(ws)
+		if levels {
+			first = pq.Array(slices.Concat([]string{ws}, q.Parents))
+		}
+		rows, err := st.QueryContext(ctx, append([]any{first}, args...)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
 		// The scan targets are made once, and the ciphertexts copied into
 		// shared chunks, each twice the size of the last (from 2 KiB to
 		// 64 KiB): a workspace of thousands of secrets is read with a few
@@ -286,18 +300,37 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 			packed  int64
 			expires sql.NullTime
 			ct      sql.RawBytes
-			chunk   []byte
 		)
+		snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
+		if levels {
+			snap.Parents = make([]LevelState, len(q.Parents))
+			for i, c := range q.Parents {
+				snap.Parents[i].Container = c
+			}
+		}
+		targets := make([]any, 0, 6)
+		if levels {
+			targets = append(targets, &e.Level)
+		}
+		targets = append(targets, &id, &e.Name, &packed, &ct, &expires)
+		var chunk []byte
 		for rows.Next() {
-			if err := rows.Scan(&id, &e.Name, &packed, &ct, &expires); err != nil {
+			if err := rows.Scan(targets...); err != nil {
 				return err
 			}
-			if !id.Valid { // the header row: see envSQL
+			if !id.Valid { // a header row: see envSQL
 				state, err := strconv.ParseInt(e.Name, 10, 64)
 				if err != nil {
 					return fmt.Errorf("workspace header: %w", err)
 				}
-				snap.State, snap.KeyGen = state, packed
+				if e.Level < 0 || e.Level > len(snap.Parents) {
+					return fmt.Errorf("workspace header of level %d", e.Level)
+				}
+				if e.Level == 0 {
+					snap.State, snap.KeyGen = state, packed
+				} else {
+					snap.Parents[e.Level-1].State, snap.Parents[e.Level-1].KeyGen = state, packed
+				}
 				continue
 			}
 			if cap(chunk)-len(chunk) < len(ct) {
@@ -328,7 +361,12 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	return snap, nil
 }
 
-func envEntryByName(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) }
+func envEntryByName(a, b EnvEntry) int {
+	if a.Level != b.Level {
+		return a.Level - b.Level
+	}
+	return strings.Compare(a.Name, b.Name)
+}
 
 // Put implements Store. One write is one statement, and so is a batch
 // (a JSON array handed to put_batch, which writes each workspace's row

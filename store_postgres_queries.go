@@ -7,6 +7,7 @@ type pgQueries struct {
 	key, putKey, masterKeys, addMasterKey       string
 	lookup, history, list, listValues           string
 	env, envSubset                              string
+	envLevels, envLevelsSubset                  string
 	envAudited, envAuditedRelaxed               string
 	envSubsetAudited, envSubsetAuditedRelaxed   string
 	put, putAudited, audit                      string
@@ -53,6 +54,8 @@ func newPGQueries(schema string) pgQueries {
 		listValues: q(list),
 		list:       noCT.Replace(r.Replace(list)),
 
+		envLevels:               q(envLevelsSQL(false)),
+		envLevelsSubset:         q(envLevelsSQL(true)),
 		env:                     q(envSQL("", false)),
 		envSubset:               q(envSQL("", true)),
 		envAudited:              q(envSQL("SELECT 1", false)),
@@ -68,7 +71,8 @@ func newPGQueries(schema string) pgQueries {
 		putBatchAudited: q(`WITH w AS (SELECT {{s}}.put_batch($1) AS state)
 			INSERT INTO {{s}}.audit ({{audit}})
 			SELECT $2, $3, $4, $5, w.state, $6, $7, $8, $9, $10 FROM w RETURNING id, state`),
-		audit: q(`INSERT INTO {{s}}.audit ({{audit}}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`),
+		audit: q(`INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`),
 
 		stale: q(`SELECT {{vcols}} FROM {{s}}.versions v
 			WHERE v.workspace = $1 AND (v.key_id <> $2 OR v.format < 2)
@@ -162,4 +166,24 @@ func envSQL(commit string, subset bool) string {
 	FROM {{s}}.secrets s WHERE s.workspace = $1 AND s.deleted IS NULL` + filter + `
 	ORDER BY s.name COLLATE "C")`)
 	return b.String()
+}
+
+// envLevelsSQL reads the environments of a workspace and its parents ($1:
+// the workspace, then the parents, nearest first) in one statement, as
+// envSQL does one workspace's: a header row for each level that exists
+// (its level, a NULL secret_id, its state and key generation), then the
+// secrets, each with its level.
+func envLevelsSQL(subset bool) string {
+	filter := ""
+	if subset {
+		filter = " AND s.name_key = ANY($2)"
+	}
+	return `WITH lv AS (SELECT x.c COLLATE "C" AS workspace, (x.o - 1)::int AS level
+		FROM unnest($1::text[]) WITH ORDINALITY AS x(c, o))
+	SELECT lv.level, NULL::text, w.state::text, w.key_gen, NULL::bytea, NULL::timestamptz
+	FROM lv JOIN {{s}}.workspaces w ON w.workspace = lv.workspace
+	UNION ALL
+	(SELECT lv.level, s.secret_id, s.name, (s.version << 10) | (s.format << 4) | s.flags, s.ciphertext, s.expires
+	FROM lv JOIN {{s}}.secrets s ON s.workspace = lv.workspace AND s.deleted IS NULL` + filter + `
+	ORDER BY lv.level, s.name COLLATE "C")`
 }

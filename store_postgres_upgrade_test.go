@@ -86,9 +86,21 @@ func TestPostgresUpgrade(t *testing.T) {
 			}
 		}
 	}
-	eventsBefore, err := m.Events(ctx, secrets.EventQuery{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
+	// The audit trail as rows: the new code's Events needs the new
+	// columns, which the migration adds.
+	auditRows := func() []string {
+		t.Helper()
+		var rows []string
+		err := db.Select(&rows, `SELECT concat_ws('|', id, at, actor, action, workspace, state, names, versions, outcome, detail)
+			FROM `+pq.QuoteIdentifier(s.Schema())+`.audit ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	eventsBefore := auditRows()
+	if len(eventsBefore) < 20 {
+		t.Fatalf("only %d events before the upgrade", len(eventsBefore))
 	}
 
 	// A replica of the new code reads throughout the migration.
@@ -180,15 +192,17 @@ func TestPostgresUpgrade(t *testing.T) {
 		}
 	}
 	check("after the upgrade")
-	eventsAfter, err := m.Events(ctx, secrets.EventQuery{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eventsAfter := auditRows()
 	if len(eventsAfter) < len(eventsBefore) {
 		t.Fatalf("%d events before the upgrade, %d after", len(eventsBefore), len(eventsAfter))
 	}
 	if d := cmp.Diff(eventsBefore, eventsAfter[:len(eventsBefore)]); d != "" {
 		t.Fatalf("the events recorded before the upgrade changed (-before +after):\n%s", d)
+	}
+	// And they read through Events, the ledger's deliveries included.
+	evs, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject, Workspace: "ws-2", Limit: 10})
+	if err != nil || len(evs) == 0 || len(evs[0].Secrets) != 7 {
+		t.Fatalf("the inject events from before the upgrade: %+v, %v", evs, err)
 	}
 	for ws := range want {
 		if _, err := m.RotateKey(ctx, ws, nil); err != nil {

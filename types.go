@@ -258,8 +258,13 @@ type Event struct {
 	// export events the Store records only the state and, for a job given
 	// a subset, the names asked for; Events fills in what was delivered.
 	Secrets []EventSecret `json:"secrets"`
-	Outcome Outcome       `json:"outcome"`
-	Detail  string        `json:"detail,omitempty"` // why it was denied or failed; never a value
+	// Parents are the containers an inject event's job inherited from,
+	// nearest first (see Config.Parents); nil for a job without them.
+	// Such an event lists in Secrets exactly what it delivered and
+	// withheld, each with its Container.
+	Parents []string `json:"parents,omitempty"`
+	Outcome Outcome  `json:"outcome"`
+	Detail  string   `json:"detail,omitempty"` // why it was denied or failed; never a value
 }
 
 // EventSecret is one secret an event touched.
@@ -267,4 +272,11 @@ type EventSecret struct {
 	Name        string `json:"name"`
 	Version     int64  `json:"version,omitempty"`
 	Fingerprint []byte `json:"fingerprint,omitempty"` // AuditKey.Fingerprint of the value; nil without an AuditKey
+	// Container is where an inherited secret came from: one of the
+	// event's Parents; "" for the event's own workspace.
+	Container string `json:"container,omitempty"`
+	// Withheld marks a secret the job would have got but Config.Withhold
+	// kept from it (its value was masked in the job's output all the
+	// same).
+	Withheld bool `json:"withheld,omitempty"`
 }

@@ -17,6 +17,7 @@ var readTests = []test{
 	{"ListPaging", testListPaging},
 	{"Env", testEnv},
 	{"EnvSubset", testEnvSubset},
+	{"EnvParents", testEnvParents},
 	{"EnvStateMoves", testEnvStateMoves},
 	{"Isolation", testIsolation},
 	{"NoAliasing", testNoAliasing},
@@ -154,6 +155,63 @@ func testEnvSubset(t *testing.T, s secrets.Store) {
 	if snap := env(t, s, "ws", secrets.EnvQuery{Names: []string{}}); len(snap.Entries) != 0 {
 		t.Fatalf("empty subset: %v", envNames(snap.Entries))
 	}
+}
+
+// Env with parents reads every level in one snapshot, sorted by level and
+// name, each level with its state and key generation; a parent that does
+// not exist is empty; Names restricts every level; an audited read of
+// several levels is refused.
+func testEnvParents(t *testing.T, s secrets.Store) {
+	gws, ggroup := putKey(t, s, "ws", 0), putKey(t, s, "group", 0)
+	var want []secrets.EnvEntry
+	for level, c := range []struct {
+		ws    string
+		names []string
+	}{{"ws", []string{"B", "A"}}, {"group", []string{"C", "A"}}, {"nowhere", nil}} {
+		var es []secrets.Entry
+		for i, n := range c.names {
+			es = append(es, put(t, s, create(c.ws, fmt.Sprint(c.ws, "-id", i), n)))
+		}
+		slices.SortFunc(es, func(a, b secrets.Entry) int { return strings.Compare(a.Name, b.Name) })
+		for _, e := range envFields(es) {
+			e.Level = level
+			want = append(want, e)
+		}
+	}
+	put(t, s, create("other", "other-id", "A")) // not a parent: never read
+	snap := env(t, s, "ws", secrets.EnvQuery{Parents: []string{"group", "nowhere"}})
+	diff(t, "Env of a workspace and its parents", nonNil(snap.Entries), want)
+	alone := env(t, s, "ws", secrets.EnvQuery{})
+	group := env(t, s, "group", secrets.EnvQuery{})
+	if snap.State != alone.State || snap.KeyGen != gws {
+		t.Fatalf("the workspace's state %d and key generation %d, want %d and %d", snap.State, snap.KeyGen, alone.State, gws)
+	}
+	diff(t, "the parents' states", snap.Parents, []secrets.LevelState{
+		{Container: "group", State: group.State, KeyGen: ggroup}, {Container: "nowhere"}})
+	sub := env(t, s, "ws", secrets.EnvQuery{Parents: []string{"group", "nowhere"}, Names: []string{"a"}})
+	diff(t, "a subset of every level", envNames(sub.Entries), []string{"A", "A"})
+	if sub.Entries[0].Level != 0 || sub.Entries[1].Level != 1 {
+		t.Fatalf("levels of the subset: %d, %d", sub.Entries[0].Level, sub.Entries[1].Level)
+	}
+	ev := &secrets.Event{Time: t0, Actor: "job:1", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
+	if _, err := s.Env(context.Background(), "ws", secrets.EnvQuery{Parents: []string{"group"}, Audit: ev}); err == nil {
+		t.Fatal("an audited read of several levels was accepted")
+	}
+	// An event that lists what a job of several levels got keeps its
+	// parents and each secret's container, and is not resolved through
+	// the ledger.
+	rec := secrets.Event{Time: t0, Actor: "job:2", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK,
+		State: snap.State, Parents: []string{"group", "nowhere"}, Secrets: []secrets.EventSecret{
+			{Name: "A", Version: 1}, {Name: "B", Version: 1, Fingerprint: []byte("fp")}, {Name: "C", Version: 1, Container: "group", Withheld: true}}}
+	if err := s.Record(context.Background(), []secrets.Event{rec}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Actor: "job:2", Limit: 10})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("Events: %v, %v", es, err)
+	}
+	rec.ID = es[0].ID
+	diff(t, "an event with parents", es[0], rec)
 }
 
 // Writes that change what a job receives move the state; metadata edits

@@ -66,13 +66,6 @@ func TestRank(t *testing.T) {
 	}
 }
 
-// The levels of the table: the workspace, its group, the instance.
-const (
-	ws = iota
-	group
-	instance
-)
-
 // TestResolve is the rule as a table. Each case lists candidates as
 // "level:NAME@scope" with flags after it: "!" protected, "-" absent
 // (deleted or expired-omitted), "#" withheld; want lists the delivered

@@ -1,0 +1,229 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dataspace/secrets/internal/scope"
+)
+
+// MaxParents bounds the containers a workspace inherits from
+// (Config.Parents).
+const MaxParents = 8
+
+// parents asks Config.Parents for the chain of ws and checks it: at most
+// MaxParents valid container identifiers, none repeated and none ws
+// itself (a cycle). nil means the workspace inherits nothing.
+func (m *Manager) parents(ctx context.Context, ws string) ([]string, error) {
+	if m.cfg.Parents == nil {
+		return nil, nil
+	}
+	chain, err := m.cfg.Parents(ctx, ws)
+	if err != nil {
+		return nil, wrapf(err, "parents of workspace %q", ws)
+	}
+	if len(chain) == 0 {
+		return nil, nil
+	}
+	if len(chain) > MaxParents {
+		return nil, errorf(ErrInvalidParents, "workspace %q has %d parents, over %d", ws, len(chain), MaxParents)
+	}
+	seen := make(map[string]bool, len(chain)+1)
+	seen[ws] = true
+	for _, c := range chain {
+		if validWorkspace(c) != nil {
+			return nil, errorf(ErrInvalidParents, "a parent of workspace %q is not a valid container identifier", ws)
+		}
+		if seen[c] {
+			return nil, errorf(ErrInvalidParents, "the parents of workspace %q name %q twice (a cycle)", ws, c)
+		}
+		seen[c] = true
+	}
+	return slices.Clone(chain), nil
+}
+
+// readLevels reads a job's environment from its workspace and the parents
+// in e.Parents (one Store read, one snapshot), resolves each name by the
+// rule of internal/scope (the nearest level wins; expired secrets left
+// out by Config.Expired count as absent), leaves out what Config.Withhold
+// keeps from the job, decrypts each value with its own container's key,
+// and records one inject event that lists every delivered and withheld
+// secret with its container. A read under a key replaced since (a
+// rotation or kill switch at any level, by any replica) is read again.
+func (m *Manager) readLevels(ctx context.Context, e *Event, names []string) (envRead, error) {
+	for attempt := 0; ; attempt++ {
+		snap, err := m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Parents: e.Parents})
+		if err != nil {
+			return envRead{}, m.failed(ctx, e, err)
+		}
+		r, secrets, err := m.resolveLevels(ctx, e, snap, names)
+		if errors.Is(err, errStale) && attempt < maxAttempts {
+			continue
+		}
+		if err != nil {
+			e.Secrets = nil
+			return envRead{}, m.failed(ctx, e, err)
+		}
+		e.State, e.Secrets = snap.State, secrets
+		if m.cfg.AuditReads == AuditWritesOnly {
+			return r, nil
+		}
+		if err := m.recordRead(ctx, e); err != nil {
+			r.wipe()
+			return envRead{}, err
+		}
+		return r, nil
+	}
+}
+
+// resolveLevels makes a job's environment of a snapshot of several levels,
+// and the event's list of what it delivered and withheld.
+func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, names []string) (envRead, []EventSecret, error) {
+	containers := slices.Concat([]string{e.Workspace}, e.Parents)
+	gens := make([]int64, len(containers))
+	gens[0] = snap.KeyGen
+	var levels strings.Builder
+	levels.WriteString(strconv.FormatInt(snap.State, 10))
+	for i, p := range snap.Parents {
+		gens[i+1] = p.KeyGen
+		levels.WriteString("," + strconv.FormatInt(p.State, 10))
+	}
+	now := m.now()
+	expired := func(i int) bool {
+		en := &snap.Entries[i]
+		return !en.Expires.IsZero() && !now.Before(en.Expires)
+	}
+	cands := make([]scope.Candidate, len(snap.Entries))
+	for i := range snap.Entries {
+		cands[i] = scope.Candidate{Level: snap.Entries[i].Level, Name: snap.Entries[i].Name, Scope: scope.Any}
+	}
+	r := envRead{state: snap.State, levels: levels.String()}
+	if m.cfg.Expired == ExpiredOmit {
+		// The expired secrets the job would have got are absent: a
+		// farther level's value of the name applies instead.
+		for _, i := range scope.Resolve(cands, scope.Job{}).Delivered {
+			if expired(i) {
+				r.expired = append(r.expired, snap.Entries[i].Name)
+			}
+		}
+		for i := range cands {
+			cands[i].Absent = expired(i)
+		}
+	}
+	res := scope.Resolve(cands, scope.Job{})
+	var delivered, withheld []int
+	for _, i := range slices.Concat(res.Delivered, res.Withheld) {
+		en := &snap.Entries[i]
+		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, m.request(e, nil), containers[en.Level], en.Name) {
+			withheld = append(withheld, i)
+			continue
+		}
+		delivered = append(delivered, i)
+		if m.cfg.Expired != ExpiredOmit && expired(i) {
+			r.expired = append(r.expired, en.Name)
+		}
+	}
+	if names != nil {
+		got := map[string]bool{}
+		for _, i := range slices.Concat(delivered, withheld) {
+			got[strings.ToLower(snap.Entries[i].Name)] = true
+		}
+		for _, n := range names {
+			if !got[strings.ToLower(n)] {
+				return envRead{}, nil, errorf(ErrNotFound, "%s does not exist", n)
+			}
+		}
+	}
+	if m.cfg.Expired == ExpiredRefuse && len(r.expired) > 0 {
+		return envRead{}, nil, errorf(ErrExpired, "%s expired", strings.Join(r.expired, ", "))
+	}
+
+	// The keys of the levels that have values to decrypt: the delivered
+	// ones, and the withheld ones, to mask them.
+	keys := make([]*dataKey, len(containers))
+	for _, i := range slices.Concat(delivered, withheld) {
+		l := snap.Entries[i].Level
+		if keys[l] != nil {
+			continue
+		}
+		k, err := m.keyFor(ctx, containers[l], gens[l])
+		if err != nil {
+			if errors.Is(err, errStale) {
+				return envRead{}, nil, err
+			}
+			return envRead{}, nil, &DecryptError{Workspace: containers[l], Names: levelNames(snap.Entries, l), Cause: err}
+		}
+		keys[l] = k
+	}
+	var ad []byte
+	var failed []string
+	failedIn := -1 // the level of every failure, or len(containers) if several
+	open := func(i int) []byte {
+		en := &snap.Entries[i]
+		ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, en.WriteOnly, en.File)
+		p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
+		if err != nil {
+			failed = append(failed, en.Name)
+			if failedIn != -1 && failedIn != en.Level {
+				failedIn = len(containers)
+			} else {
+				failedIn = en.Level
+			}
+			return nil
+		}
+		return p
+	}
+	events := make([]EventSecret, 0, len(delivered)+len(withheld))
+	for _, i := range delivered {
+		en := &snap.Entries[i]
+		if p := open(i); p != nil {
+			r.items = append(r.items, envItem{kv: en.Name + "=" + string(p), nameLen: len(en.Name), version: en.Version,
+				file: en.File, writeOnly: en.WriteOnly})
+			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
+				Container: container(containers, en.Level)})
+			clear(p)
+		}
+	}
+	for _, i := range withheld {
+		en := &snap.Entries[i]
+		if p := open(i); p != nil {
+			r.masks = append(r.masks, p)
+			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Container: container(containers, en.Level), Withheld: true})
+		}
+	}
+	if failed != nil {
+		r.wipe()
+		// The container whose values failed, if one: a parent's kill
+		// switch names the parent.
+		in := e.Workspace
+		if failedIn < len(containers) {
+			in = containers[failedIn]
+		}
+		return envRead{}, nil, &DecryptError{Workspace: in, Names: failed}
+	}
+	slices.SortFunc(r.items, byName)
+	slices.SortFunc(events, func(a, b EventSecret) int { return strings.Compare(a.Name, b.Name) })
+	return r, events, nil
+}
+
+// levelNames are the names of the entries of one level.
+func levelNames(es []EnvEntry, level int) []string {
+	var out []string
+	for _, e := range es {
+		if e.Level == level {
+			out = append(out, e.Name)
+		}
+	}
+	return out
+}
+
+// container is the EventSecret.Container of level: "" for the workspace.
+func container(containers []string, level int) string {
+	if level == 0 {
+		return ""
+	}
+	return containers[level]
+}
