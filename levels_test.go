@@ -379,3 +379,52 @@ func TestLevelsOneSnapshot(t *testing.T) {
 		}
 	})
 }
+
+// noRecord is a Store whose Record fails: an audit trail that is down.
+type noRecord struct{ secrets.Store }
+
+func (noRecord) Record(context.Context, []secrets.Event) error { return errors.New("audit table unavailable") }
+
+// TestLevelsEventBeforeValues: a job with parents returns no value unless
+// its event is recorded, with AuditFailClosed; with AuditBestEffort it
+// goes ahead and OnAuditError gets the event, which lists what the job
+// got and never a value.
+func TestLevelsEventBeforeValues(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		c := newCipher(t)
+		writer := newManager(t, s, c, nil)
+		mustSet(t, writer, "group:acme", "TOKEN", "group-token-value")
+		var lost []secrets.Event
+		var mu sync.Mutex
+		for _, mode := range []secrets.AuditReads{secrets.AuditFailClosed, secrets.AuditBestEffort} {
+			m := newManager(t, noRecord{s}, c, &secrets.Config{Parents: chain(wsLevels), AuditReads: mode,
+				OnAuditError: func(_ context.Context, es []secrets.Event, _ error) { mu.Lock(); lost = append(lost, es...); mu.Unlock() }})
+			env, err := m.EnvFor(context.Background(), "ws")
+			switch mode {
+			case secrets.AuditFailClosed:
+				if !errors.Is(err, secrets.ErrAudit) || env != nil {
+					t.Fatalf("fail-closed without an audit trail: %d variables, %v", len(env), err)
+				}
+			default:
+				if err != nil || len(env) != 1 {
+					t.Fatalf("best-effort without an audit trail: %v, %v", env, err)
+				}
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(lost) < 2 {
+			t.Fatalf("OnAuditError got %d events", len(lost))
+		}
+		for _, e := range lost {
+			if e.Action == secrets.ActionInject && e.Outcome == secrets.OutcomeOK {
+				if d := cmp.Diff([]secrets.EventSecret{{Name: "TOKEN", Version: 1, Container: "group:acme"}}, e.Secrets); d != "" {
+					t.Errorf("the lost event (-want +got):\n%s", d)
+				}
+			}
+			if strings.Contains(fmt.Sprintf("%+v", e), "group-token-value") {
+				t.Fatal("an event holds the value")
+			}
+		}
+	})
+}
