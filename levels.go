@@ -71,12 +71,37 @@ func (m *Manager) readLevels(ctx context.Context, e *Event, names []string) (env
 		if m.cfg.AuditReads == AuditWritesOnly {
 			return r, nil
 		}
-		if err := m.recordRead(ctx, e); err != nil {
+		if err := m.recordJob(ctx, e); err != nil {
 			r.wipe()
 			return envRead{}, err
 		}
 		return r, nil
 	}
+}
+
+// relaxedRecorder is a Store that can record a read's event without
+// waiting for it to be flushed: both of this package's stores.
+type relaxedRecorder interface {
+	recordRelaxed(ctx context.Context, e *Event) error
+}
+
+// recordJob records the event of a job with parents as Config.AuditReads
+// says: with AuditBestEffort committed without waiting for the flush, as
+// the event of a job without parents is; with AuditFailClosed durably,
+// or the job fails.
+func (m *Manager) recordJob(ctx context.Context, e *Event) error {
+	rr, ok := m.store.(relaxedRecorder)
+	if !ok || m.cfg.AuditReads != AuditBestEffort {
+		return m.recordRead(ctx, e)
+	}
+	if err := rr.recordRelaxed(context.WithoutCancel(ctx), e); err != nil {
+		if m.cfg.OnAuditError != nil {
+			m.cfg.OnAuditError(ctx, []Event{*e}, err)
+		}
+		return nil
+	}
+	m.published(ctx, *e)
+	return nil
 }
 
 // resolveLevels makes a job's environment of a snapshot of several levels,

@@ -81,6 +81,16 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 	return pgErr(ctx, "record audit events", err)
 }
 
+// recordRelaxed records one read's event as Record does, but commits it
+// without waiting for it to be flushed, as Env does with
+// EnvQuery.Relaxed.
+func (s *PostgresStore) recordRelaxed(ctx context.Context, e *Event) error {
+	err := s.retry(ctx, func() error {
+		return s.db.GetContext(ctx, &e.ID, s.q.auditRelaxed, append(auditArgs(e), provenanceArgs(e)...)...)
+	})
+	return pgErr(ctx, "record audit events", err)
+}
+
 // deliveryOK is true of the events whose secrets come from the ledger.
 // Events with parents list theirs.
 const deliveryOK = `(e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)`

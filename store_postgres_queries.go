@@ -10,7 +10,7 @@ type pgQueries struct {
 	envLevels, envLevelsSubset                  string
 	envAudited, envAuditedRelaxed               string
 	envSubsetAudited, envSubsetAuditedRelaxed   string
-	put, putAudited, audit                      string
+	put, putAudited, audit, auditRelaxed        string
 	putBatch, putBatchAudited                   string
 	stale, staleCount, reencrypt                string
 	foreign, foreignCount, workspaces           string
@@ -73,6 +73,11 @@ func newPGQueries(schema string) pgQueries {
 			SELECT $2, $3, $4, $5, w.state, $6, $7, $8, $9, $10 FROM w RETURNING id, state`),
 		audit: q(`INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`),
+		// As audit, committed without waiting for the flush (set_config
+		// is local to the statement's own transaction).
+		auditRelaxed: q(`WITH c AS (SELECT set_config('synchronous_commit', 'off', true))
+			INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM c RETURNING id`),
 
 		stale: q(`SELECT {{vcols}} FROM {{s}}.versions v
 			WHERE v.workspace = $1 AND (v.key_id <> $2 OR v.format < 2)
