@@ -383,7 +383,9 @@ func TestLevelsOneSnapshot(t *testing.T) {
 // noRecord is a Store whose Record fails: an audit trail that is down.
 type noRecord struct{ secrets.Store }
 
-func (noRecord) Record(context.Context, []secrets.Event) error { return errors.New("audit table unavailable") }
+func (noRecord) Record(context.Context, []secrets.Event) error {
+	return errors.New("audit table unavailable")
+}
 
 // TestLevelsEventBeforeValues: a job with parents returns no value unless
 // its event is recorded, with AuditFailClosed; with AuditBestEffort it
@@ -398,7 +400,11 @@ func TestLevelsEventBeforeValues(t *testing.T) {
 		var mu sync.Mutex
 		for _, mode := range []secrets.AuditReads{secrets.AuditFailClosed, secrets.AuditBestEffort} {
 			m := newManager(t, noRecord{s}, c, &secrets.Config{Parents: chain(wsLevels), AuditReads: mode,
-				OnAuditError: func(_ context.Context, es []secrets.Event, _ error) { mu.Lock(); lost = append(lost, es...); mu.Unlock() }})
+				OnAuditError: func(_ context.Context, es []secrets.Event, _ error) {
+					mu.Lock()
+					lost = append(lost, es...)
+					mu.Unlock()
+				}})
 			env, err := m.EnvFor(context.Background(), "ws")
 			switch mode {
 			case secrets.AuditFailClosed:
