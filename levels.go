@@ -201,16 +201,33 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		}
 		return p
 	}
+	// As decryptEnv does: every "NAME=value" in one buffer, cut from one
+	// string.
+	size := 0
+	for _, i := range delivered {
+		size += len(snap.Entries[i].Name) + 1 + len(snap.Entries[i].Ciphertext)
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, 0, len(delivered))
+	r.items = make([]envItem, 0, len(delivered))
 	events := make([]EventSecret, 0, len(delivered)+len(withheld))
 	for _, i := range delivered {
 		en := &snap.Entries[i]
 		if p := open(i); p != nil {
-			r.items = append(r.items, envItem{kv: en.Name + "=" + string(p), nameLen: len(en.Name), version: en.Version,
-				file: en.File, writeOnly: en.WriteOnly})
+			buf = append(append(append(buf, en.Name...), '='), p...)
+			ends = append(ends, len(buf))
+			r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly})
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
 				Container: container(containers, en.Level)})
 			clear(p)
 		}
+	}
+	all := string(buf)
+	clear(buf)
+	start := 0
+	for i, end := range ends {
+		r.items[i].kv = all[start:end]
+		start = end
 	}
 	for _, i := range withheld {
 		en := &snap.Entries[i]
