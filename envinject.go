@@ -337,6 +337,9 @@ func Environ(base, secrets []string) []string {
 //
 // The command's output is not redacted, and file secrets are in its
 // environment as values: use [Manager.Prepare] or [Manager.Run] for both.
+// It runs as the backend's own user unless the caller sets
+// SysProcAttr.Credential (Run does so with [Job].User): see [Job].User for
+// what such a job can read.
 func (m *Manager) Command(ctx context.Context, ws string, base []string, name string, args ...string) (*exec.Cmd, error) {
 	env, err := m.EnvFor(ctx, ws)
 	if err != nil {

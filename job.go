@@ -23,14 +23,21 @@ type PrepareOptions struct {
 	// Base is the environment under the secrets, as for Environ. nil means
 	// DefaultBase; the caller's own environment is never used.
 	Base []string
-	// Dir is where the job's private directory for file secrets is made.
-	// "" means os.TempDir().
+	// Dir is where the job's private directory for file secrets is made,
+	// in a folder of the backend's own (see SweepJobFiles). "" means
+	// os.TempDir().
 	Dir string
 	// Redact tunes the masking; nil means the defaults.
 	Redact *RedactConfig
 	// Masks are more values to mask in the job's output, that are not
 	// secrets of the workspace: a token the platform minted for this job.
 	Masks [][]byte
+
+	// User, if not nil, is the OS user the job will run as (see
+	// Job.User): its file secrets' folder and files are made that user's
+	// (which takes the privilege to change owners, e.g. root). nil leaves
+	// them the backend's.
+	User *OSUser
 }
 
 // A PreparedJob is everything a job needs, made from one read of its
@@ -43,7 +50,9 @@ type PreparedJob struct {
 	// secrets as the paths of their files. It holds values in the clear.
 	Env []string
 	// Dir is the private directory of the file secrets (0700, each file
-	// 0600 and named after its secret), or "" if there are none.
+	// 0600 and named after its secret, all owned by PrepareOptions.User
+	// if set), or "" if there are none. Its parent, the backend's, may be
+	// passed through but not listed; its name cannot be guessed.
 	Dir string
 	// Expired names the secrets past their Info.Expires that the job got
 	// (or, with Config.Expired ExpiredOmit, did not get).
@@ -55,6 +64,7 @@ type PreparedJob struct {
 	red  *Redactor
 	once sync.Once
 	err  error
+	lock *os.File // held while Dir exists (see SweepJobFiles)
 }
 
 // Redactor returns the Redactor that masks the job's values, its extra
@@ -62,11 +72,12 @@ type PreparedJob struct {
 func (p *PreparedJob) Redactor() *Redactor { return p.red }
 
 // Close removes the job's file secrets and their directory. It may be
-// called more than once.
+// called more than once. Until then the directory is locked, and a
+// SweepJobFiles leaves it alone.
 func (p *PreparedJob) Close() error {
 	p.once.Do(func() {
 		if p.Dir != "" {
-			p.err = os.RemoveAll(p.Dir)
+			p.err = unlockJob(p.Dir, p.lock)
 		}
 	})
 	return p.err
@@ -133,16 +144,22 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 			continue
 		}
 		if p.Dir == "" {
-			if p.Dir, err = os.MkdirTemp(o.Dir, "secrets-job-"); err != nil {
+			if p.Dir, p.lock, err = m.jobDir(o.Dir); err != nil {
 				return nil, wrapf(err, "job files")
 			}
 		}
 		path := filepath.Join(p.Dir, it.name())
-		if err := os.WriteFile(path, []byte(it.value()), 0o600); err != nil {
+		if err := writeJobFile(path, it.value(), o.User); err != nil {
 			p.Close()
 			return nil, wrapf(err, "job file of %s", it.name())
 		}
 		vars = append(vars, it.name()+"="+path)
+	}
+	if p.Dir != "" && o.User != nil {
+		if err := os.Chown(p.Dir, int(o.User.UID), int(o.User.GID)); err != nil {
+			p.Close()
+			return nil, wrapf(err, "job files")
+		}
 	}
 	base := o.Base
 	if base == nil {
@@ -151,6 +168,19 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	p.Env = Environ(base, vars)
 	p.red = m.redactor(ws, r, o.Redact).With(o.Masks...)
 	return p, nil
+}
+
+// jobDir makes a job's folder under dir's root of job folders; the
+// Manager's first job there sweeps the root of leftovers first.
+func (m *Manager) jobDir(dir string) (string, *os.File, error) {
+	root, err := jobRoot(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, done := m.sweptRoots.LoadOrStore(root, true); !done {
+		sweepRoot(root) // a leftover it cannot remove does not stop the job
+	}
+	return newJobDir(root)
 }
 
 // redactor returns the Redactor of a read's values, shared by the jobs
@@ -206,9 +236,17 @@ type Job struct {
 	// PrepareOptions.Names).
 	Names []string
 	// Files is where the job's private directory for file secrets is
-	// made; "" means os.TempDir().
+	// made (see PrepareOptions.Dir); "" means os.TempDir().
 	Files string
-	// Stdin feeds the job; nil means no input (the null device).
+	// Stdin feeds the job; nil means no input (the null device). An
+	// *os.File is the job's own stdin; if it is the controlling terminal
+	// and the caller is in its foreground, the job's process group is put
+	// in the foreground while the job runs (Linux), so that the job reads
+	// the terminal and Ctrl-C reaches it, then the terminal is given
+	// back. Another reader is copied to the job through a pipe: Run
+	// returns when the job ends, even if a Read never returns (the
+	// goroutine blocked in it then ends when it does); an error of the
+	// reader is the end of the job's input.
 	Stdin io.Reader
 	// Stdout and Stderr receive the job's output with every value the job
 	// got, and every extra mask, masked (see Redactor). Output is passed
@@ -234,6 +272,17 @@ type Job struct {
 	// SIGTERM reaches the job as it would a child of a shell). A closed
 	// channel stops the forwarding.
 	Signals <-chan os.Signal
+
+	// User, if not nil, runs the job as that OS user, with its groups only
+	// (Unix; the backend needs the privilege to change users, e.g. root:
+	// otherwise the job does not start). Its file secrets are then that
+	// user's, in a folder no other user can read or find. A job run as
+	// the backend's own user can read whatever the backend can: its
+	// master key file, the files of other jobs, and the backend's memory
+	// and environment (unless HardenProcess). Give concurrent jobs that
+	// must not see each other distinct users: processes of one user can
+	// read each other's environment. LookupUser finds a user by name.
+	User *OSUser
 }
 
 // A JobResult is how a job ended.
@@ -262,6 +311,9 @@ type JobResult struct {
 // of an output writer is raised again in the caller once everything is
 // cleaned up.
 //
+// User code in the job is untrusted: run it as another user (Job.User),
+// in a container or in a VM (see Prepare), never as the backend's own.
+//
 // A job that runs and exits, with any status or signal, gives a JobResult
 // and a nil error. An error means the job did not run or did not finish:
 // the workspace could not be read (e.g. ErrDecrypt), its arguments and
@@ -270,7 +322,7 @@ type JobResult struct {
 // ctx was done, in which case the job's process group is ended and the
 // error wraps ctx.Err().
 func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error) {
-	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks})
+	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks, User: job.User})
 	if err != nil {
 		return JobResult{}, wrapf(err, "run for workspace %q", ws)
 	}

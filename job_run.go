@@ -101,8 +101,11 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 	if err := checkExecSize(resolved, argv, p.Env); err != nil {
 		return res, err
 	}
-	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir, Stdin: job.Stdin}
-	setGroup(cmd)
+	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir}
+	if err := setProcAttr(cmd, job.User); err != nil {
+		return res, err
+	}
+	giveBack := foreground(cmd, job.Stdin)
 
 	// Output: pipes of our own (so that Wait returns when the main
 	// process exits, whatever holds them), read through RedactWriters.
@@ -124,8 +127,23 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 			f.Close()
 		}
 	}
+	// Input: a file is the job's own; another reader is copied through
+	// a pipe of ours (not exec's, whose Wait would wait for the reader).
+	var feed *os.File
 	var err error
+	switch in := job.Stdin.(type) {
+	case nil:
+	case *os.File:
+		cmd.Stdin = in
+	default:
+		var r *os.File
+		if r, feed, err = os.Pipe(); err == nil {
+			cmd.Stdin = r
+			ends = append(ends, r)
+		}
+	}
 	switch {
+	case err != nil:
 	case same(job.Stdout, job.Stderr):
 		if cmd.Stdout, err = attach(job.Stdout); err == nil {
 			cmd.Stderr = cmd.Stdout
@@ -143,6 +161,12 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 	}
 	closeAll()
 	if err != nil {
+		if giveBack != nil {
+			giveBack()
+		}
+		if feed != nil {
+			feed.Close()
+		}
 		for _, s := range streams {
 			<-s.done
 			s.r.Close()
@@ -150,6 +174,14 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 		return res, wrapf(err, "start %s", job.Path)
 	}
 	pid := cmd.Process.Pid
+	if feed != nil {
+		// Ends when the reader does: a Read that never returns keeps it,
+		// not Run, which closes the pipe once the job ends.
+		go func() {
+			io.Copy(feed, job.Stdin)
+			feed.Close()
+		}()
+	}
 
 	stopped := make(chan struct{})
 	var watchers sync.WaitGroup
@@ -180,6 +212,12 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 		}()
 	}
 	waitErr := cmd.Wait()
+	if giveBack != nil {
+		giveBack()
+	}
+	if feed != nil {
+		feed.Close()
+	}
 	endGroup(pid, grace) // what the main process left behind
 	close(stopped)
 	watchers.Wait()

@@ -278,9 +278,11 @@ echo "$KUBECONFIG" > ` + parent + `/path`
 		if _, err := os.Stat(filepath.Dir(strings.TrimSpace(string(b)))); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("%s: the job's directory is still there: %v", what, err)
 		}
-		entries, _ := os.ReadDir(parent)
-		if len(entries) != 1 {
-			t.Fatalf("%s: %d entries left in the parent", what, len(entries))
+		// Nothing is left in the root of the job folders: the folder
+		// and its lock file are gone.
+		root := filepath.Dir(filepath.Dir(strings.TrimSpace(string(b))))
+		if entries, _ := os.ReadDir(root); len(entries) != 0 {
+			t.Fatalf("%s: %d entries left in the root of the job folders", what, len(entries))
 		}
 		os.Remove(filepath.Join(parent, "path"))
 	}

@@ -4,16 +4,102 @@ package secrets
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
 )
 
-// setGroup makes cmd the leader of a new process group, so that the job
-// and what it starts can be signalled and ended together.
-func setGroup(cmd *exec.Cmd) {
+// setProcAttr makes cmd the leader of a new process group, so that the
+// job and what it starts can be signalled and ended together, and run as
+// u if not nil (with u's groups only).
+func setProcAttr(cmd *exec.Cmd, u *OSUser) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if u != nil {
+		groups := append([]uint32{}, u.Groups...)
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: groups}
+	}
+	return nil
+}
+
+// ownedByUs reports whether the file belongs to the process's effective
+// user.
+func ownedByUs(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}
+
+// lockJob makes the lock file path in root, already locked: it is made
+// under a temporary name, locked, then renamed, so that a sweep never
+// finds it unlocked.
+func lockJob(root, path string) (*os.File, error) {
+	f, err := os.CreateTemp(root, lockTemp)
+	if err != nil {
+		return nil, err
+	}
+	err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func flock(f *os.File, how int) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = syscall.Flock(int(fd), how) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// tryLock opens path and locks it if no process holds it. It returns the
+// open file if it got the lock, nil if another process holds it.
+func tryLock(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// lockHeld reports whether a process holds the lock of path.
+func lockHeld(path string) (bool, error) {
+	f, err := tryLock(path)
+	if f != nil {
+		f.Close()
+	}
+	return f == nil, err
+}
+
+// sweepLocked removes the job folder dir if no process holds its lock,
+// and reports whether there was one to remove.
+func sweepLocked(dir string) (bool, error) {
+	lock, err := tryLock(dir + lockSuffix)
+	if lock == nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil // removed since it was listed
+		}
+		return false, err
+	}
+	_, statErr := os.Lstat(dir)
+	return statErr == nil, unlockJob(dir, lock)
 }
 
 // signalGroup sends sig to the process group that pid leads.

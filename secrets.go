@@ -247,6 +247,10 @@ type Manager struct {
 
 	masterMu    sync.Mutex
 	masterKnown bool // the Store knows m.cipher, and it is the right key
+
+	// sweptRoots holds the roots of job folders this Manager has swept
+	// of leftovers (see SweepJobFiles).
+	sweptRoots sync.Map
 }
 
 // New returns a Manager that keeps secrets in store and wraps workspace keys

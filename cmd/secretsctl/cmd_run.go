@@ -19,13 +19,17 @@ func (a *app) runCommand() *cli.Command {
 		ArgsUsage: "WORKSPACE -- COMMAND [ARG...]",
 		Description: "The command gets a default PATH and the secrets, nothing else of secretsctl's\n" +
 			"environment but the variables --pass-env names. Signals secretsctl receives are passed\n" +
-			"on to it. A workspace with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
+			"on to it; on a terminal, the command gets the terminal (Ctrl-C reaches it) while it runs.\n" +
+			"Run as root, secretsctl runs the command as --user (default nobody), so that it cannot\n" +
+			"read secretsctl's environment, memory or master key file.\n" +
+			"A workspace with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
 			"Exit status: the command's own (128+N if signal N ended it); 127 if it was not found,\n" +
 			"126 if it could not be executed; secretsctl's own otherwise (see secretsctl --help).",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on (repeatable)"},
 			&cli.StringFlag{Name: "dir", Usage: "run in `DIR`"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
+			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (a name or numeric ID); as root the default is nobody"},
 		},
 		Action: a.with(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, a.runJob),
 	}
@@ -69,6 +73,10 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 			return fail(exitNotFound, "run: workspace %q has no secrets (mistyped? give --allow-empty to run it anyway)", ws)
 		}
 	}
+	u, err := jobUser(cmd.String("user"))
+	if err != nil {
+		return err
+	}
 	base := secrets.DefaultBase()
 	for _, name := range cmd.StringSlice("pass-env") {
 		if v, ok := os.LookupEnv(name); ok {
@@ -81,7 +89,7 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 	// The job gets the signals and decides; only its end ends secretsctl.
 	res, err := s.m.Run(context.WithoutCancel(ctx), ws, secrets.Job{
 		Path: a.job[0], Args: a.job[1:], Dir: cmd.String("dir"), Base: base,
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs,
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs, User: u,
 	})
 	if err != nil {
 		return startError(a.job[0], err)
@@ -96,6 +104,27 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 		return &codedError{code: res.ExitCode, quiet: true}
 	}
 	return nil
+}
+
+// defaultJobUser is whom secretsctl, run as root, runs a job as unless
+// --user says otherwise: root's job could read the master key file and
+// secretsctl's environment (the database URL).
+const defaultJobUser = "nobody"
+
+// jobUser returns the user of --user; without it, nobody when secretsctl
+// runs as root, else nil (the job runs as secretsctl's user).
+func jobUser(name string) (*secrets.OSUser, error) {
+	if name == "" {
+		if os.Geteuid() != 0 {
+			return nil, nil
+		}
+		name = defaultJobUser
+	}
+	u, err := secrets.LookupUser(name)
+	if err != nil {
+		return nil, usage("--user %s: no such user", name)
+	}
+	return u, nil
 }
 
 // startError maps a job that could not start to the statuses shells

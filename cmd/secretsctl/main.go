@@ -39,11 +39,16 @@ import (
 	"os/user"
 	"syscall"
 
+	"github.com/dataspace/secrets"
 	_ "github.com/lib/pq"
 	"github.com/urfave/cli/v3"
 )
 
 func main() {
+	// Not dumpable: no process of the operator's user (a job run as it)
+	// reads the master key or the database URL from our memory or
+	// environment. Elsewhere than on Linux it does nothing.
+	secrets.HardenProcess()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr))

@@ -1,0 +1,226 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// needRoot skips a test that changes users when not run as root, except
+// in CI, which runs as root.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI runs as root, and this test needs it")
+		}
+		t.Skip("changing users needs root")
+	}
+}
+
+// openDir returns a new directory that every user may pass through and
+// list (t.TempDir's parents are private to root).
+func openDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "secretsctl-open-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// keyValue returns the key material of a master key file.
+func keyValue(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks struct {
+		Key []struct {
+			KeyData struct{ Value string } `json:"keyData"`
+		} `json:"key"`
+	}
+	if err := json.Unmarshal(b, &ks); err != nil || len(ks.Key) != 1 || ks.Key[0].KeyData.Value == "" {
+		t.Fatalf("not a one-key keyset: %v", err)
+	}
+	return ks.Key[0].KeyData.Value
+}
+
+// probe is what a job tries to read of secretsctl: each line says "ok",
+// or why the read failed.
+const probe = `try() {
+	if err=$("$@" 2>&1 >/dev/null); then echo ok; else
+	case $err in *"Permission denied"*) echo EACCES;; *"not permitted"*) echo EPERM;; *) echo "other: $err";; esac; fi
+}
+echo "uid $(id -u)"
+echo "environ $(try cat /proc/$PPID/environ)"
+echo "key $(try cat "$KEY")"
+echo "dsn $(tr '\0' '\n' 2>/dev/null </proc/$PPID/environ | grep -c '^DATABASE_URL=')"
+c=$(tr '\0' ' ' < /proc/$PPID/cmdline)
+case "$c" in *"$AUTH_TOKEN"*) echo "value LEAK";; *) echo "value clean";; esac
+echo "cmdline $c"
+`
+
+func parseProbe(out string) map[string]string {
+	got := map[string]string{}
+	out, _, _ = strings.Cut(out, "\ncmdline ") // the script follows
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(l, " ")
+		got[k] = v
+	}
+	return got
+}
+
+// Run as root, secretsctl runs the job as nobody: the job cannot read
+// secretsctl's environment (the database URL) or the master key file,
+// which it can when --user root asks for the old way. Neither the value,
+// the database URL nor the key is on secretsctl's command line, which
+// every user may read.
+func TestRunAsNobody(t *testing.T) {
+	needRoot(t)
+	e := newEnv(t)
+	const token = "tok_live_Q7x2Lm9PzR"
+	e.ctl(token+"\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
+	key := keyValue(t, e.key)
+	run := func(args ...string) map[string]string {
+		t.Helper()
+		args = append(append([]string{"run", "--pass-env", "KEY"}, args...), "ws", "--", "sh", "-c", probe)
+		r := e.run(call{env: []string{"KEY=" + e.key}}, args...).want(t, 0)
+		got := parseProbe(r.stdout)
+		_, c, _ := strings.Cut(r.stdout, "\ncmdline ")
+		if !strings.Contains(c, " run ") || strings.Contains(c, e.url) || strings.Contains(c, key) || got["value"] != "clean" {
+			t.Fatalf("secretsctl's command line (the value's %s): %q", got["value"], c)
+		}
+		return got
+	}
+	if got := run(); got["uid"] != "65534" || got["environ"] != "EACCES" || got["key"] != "EACCES" || got["dsn"] != "0" {
+		t.Errorf("as nobody, by default: %+v", got)
+	}
+	if got := run("--user", "root"); got["uid"] != "0" || got["environ"] != "ok" || got["key"] != "ok" || got["dsn"] != "1" {
+		t.Errorf("as root, with --user root: %+v", got)
+	}
+	if got := run("--user", "65534"); got["uid"] != "65534" || got["environ"] != "EACCES" {
+		t.Errorf("--user 65534: %+v", got)
+	}
+	e.ctl("", "run", "--user", "no-such-user-here", "ws", "--", "true").wantErr(t, 2, "--user no-such-user-here: no such user")
+}
+
+// Run by a user other than root, secretsctl runs the job as that user,
+// and makes itself non-dumpable first: the job cannot read secretsctl's
+// environment, where the database URL is.
+func TestRunHardened(t *testing.T) {
+	needRoot(t)
+	e := newEnv(t)
+	e.ctl("tok_live_Q7x2Lm9PzR\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
+	dir := openDir(t)
+	exe, key := filepath.Join(dir, "secretsctl"), filepath.Join(dir, "master.json")
+	for src, dst := range map[string]string{bin: exe, e.key: key} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(key, 0o600)
+	os.Chown(key, 65534, 65534)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "--actor", e.actor, "run", "--pass-env", "KEY", "ws", "--", "sh", "-c", probe)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DATABASE_URL=" + e.url,
+		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + key, "KEY=" + key}
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The job is secretsctl's user and reads the key file (as secretsctl
+	// must), but not secretsctl's environment.
+	if got := parseProbe(string(out)); got["uid"] != "65534" || got["key"] != "ok" || got["environ"] != "EACCES" || got["dsn"] != "0" {
+		t.Errorf("a job of secretsctl's user: %+v", got)
+	}
+}
+
+// A controlling terminal runs a shell with a pseudo-terminal as its
+// controlling terminal, stdin, stdout and stderr: an operator's session.
+func (e *env) controllingTerminal(script string) *terminal {
+	t := e.t
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("no pseudo-terminal: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, "sh", "-c", script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DATABASE_URL=" + e.url,
+		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key, "BIN=" + bin, "ACTOR=" + e.actor}
+	cmd.Dir = e.dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	term := &terminal{t: t, ptmx: ptmx, tty: tty, cmd: cmd, readDone: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(term.readDone)
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			term.mu.Lock()
+			term.screen.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	return term
+}
+
+// On a terminal the job reads what the operator types and Ctrl-C reaches
+// it; when it ends, the terminal is the shell's again.
+func TestRunOnTerminal(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("tok_live_Q7x2Lm9PzR\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
+	const after = `echo "status $?"; read y; echo "after [$y]"`
+	term := e.controllingTerminal(`"$BIN" --actor "$ACTOR" run ws -- sh -c 'read x; echo "got [$x]"'; ` + after)
+	term.typeLine("first")
+	term.waitFor("got [first]")
+	term.waitFor("status 0")
+	term.typeLine("second")
+	term.waitFor("after [second]")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("exit %d: %q", code, term.text())
+	}
+
+	term = e.controllingTerminal(`"$BIN" --actor "$ACTOR" run ws -- sh -c 'echo ready; read x; echo "not interrupted"'; ` + after)
+	term.waitFor("ready")
+	if _, err := term.ptmx.Write([]byte{3}); err != nil { // Ctrl-C
+		t.Fatal(err)
+	}
+	term.waitFor("status 130")
+	term.typeLine("third")
+	term.waitFor("after [third]")
+	if code := term.wait(); code != 0 || strings.Contains(term.text(), "not interrupted") {
+		t.Fatalf("exit %d: %q", code, term.text())
+	}
+}
