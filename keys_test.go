@@ -357,7 +357,7 @@ func TestUnknownMasterKeyIsRefused(t *testing.T) {
 // Create-only writes of distinct new names, racing on replicas whose
 // pools default to SERIALIZABLE, all succeed: no false conflict.
 func TestCreatesUnderSerializablePools(t *testing.T) {
-	p := pgPool{"postgres", "serializable"}
+	p := pgPool{driver: "postgres", isolation: "serializable"}
 	first := newPGStore(t, p.db(t))
 	c := newCipher(t)
 	var replicas []*secrets.Manager
