@@ -183,3 +183,55 @@ func bouncerProbe(t *testing.T, p pgPool) []error {
 	}
 	return errs
 }
+
+// TestPostgresPreparedStatements: by default the store leaves no named
+// prepared statement on a connection; with PreparedStatements it keeps
+// its hot statements prepared there, and Close releases them.
+func TestPostgresPreparedStatements(t *testing.T) {
+	for _, p := range []pgPool{{driver: "postgres"}, {driver: "postgres", params: "binary_parameters=yes"}, {driver: "pgx", params: "default_query_exec_mode=exec"}} {
+		t.Run(p.String(), func(t *testing.T) {
+			db := p.open(t, 1) // one connection: the counts below are its own
+			ctx := context.Background()
+			named := func() int {
+				t.Helper()
+				var n int
+				if err := db.GetContext(ctx, &n, "SELECT count(*) FROM pg_prepared_statements WHERE $1", true); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			s := newPGStore(t, db)
+			c := newCipher(t)
+			use := func(s *secrets.PostgresStore) {
+				t.Helper()
+				m := newManager(t, s, c, nil)
+				mustSet(t, m, "ws", "TOKEN", "v1")
+				mustSet(t, m, "ws", "TOKEN", "v2")
+				if _, err := m.EnvFor(ctx, "ws"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := m.List(ctx, "ws", nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			use(s)
+			if n := named(); n != 0 {
+				t.Fatalf("%d named prepared statements on the connection by default", n)
+			}
+			prepared, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: s.Schema(), PreparedStatements: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			use(prepared)
+			if n := named(); n < 3 {
+				t.Fatalf("%d named prepared statements with PreparedStatements, want the hot paths' (3 or more)", n)
+			}
+			if err := prepared.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n := named(); n != 0 {
+				t.Fatalf("%d named prepared statements left after Close", n)
+			}
+		})
+	}
+}

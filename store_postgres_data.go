@@ -468,10 +468,13 @@ func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes 
 			DeletedBy: e.DeletedBy, Version: v.Version, Flags: flagsOf(v), Format: int16(max(v.Format, 1)), Ciphertext: ct,
 			KeyID: int64(v.KeyID), EnvSize: v.EnvSize, Fingerprint: v.Fingerprint, Written: v.Written, WrittenBy: v.WrittenBy}
 	}
-	doc, err := json.Marshal(bs)
+	b, err := json.Marshal(bs)
 	if err != nil {
 		return err
 	}
+	// A string, sent as text: bytes would go as binary jsonb with lib/pq's
+	// binary_parameters, and as bytea text with pgx's exec mode.
+	doc := string(b)
 	if audit == nil {
 		var state int64
 		return sqlx.GetContext(ctx, q, &state, s.q.putBatch, doc)
