@@ -41,6 +41,12 @@ var (
 // Serialization failures and deadlocks are retried inside the store.
 // Errors never contain the connection string or credentials, and driver
 // errors are mapped to this package's errors or reduced to one line.
+//
+// Behind a pooler in transaction mode (PgBouncer's pool_mode =
+// transaction), the host adds binary_parameters=yes (lib/pq) or
+// default_query_exec_mode=exec (pgx) to its connection string and leaves
+// PostgresConfig.PreparedStatements off: then no statement, lock or
+// setting outlives its transaction.
 type PostgresStore struct {
 	db     *sqlx.DB
 	schema string // validated, unquoted

@@ -366,7 +366,7 @@ func (s *PostgresStore) readCommittedNeeded() bool {
 	return s.ownTx
 }
 
-// put runs one write on q: the pool (through a prepared statement) or a
+// put runs one write on q: the pool (see hot) or a
 // transaction.
 func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) error {
 	query := s.q.put
