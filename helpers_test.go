@@ -58,8 +58,8 @@ type backend struct {
 }
 
 // backends returns the memory store and, where a database is reachable,
-// Postgres over each pool kind, each with fresh data.
-func backends(t *testing.T) []backend {
+// Postgres over each pool kind and each of extra, each with fresh data.
+func backends(t *testing.T, extra ...pgPool) []backend {
 	mem := func() backend {
 		var once sync.Once
 		var s *secrets.MemoryStore
@@ -69,7 +69,7 @@ func backends(t *testing.T) []backend {
 		}}
 	}
 	out := []backend{mem()}
-	for _, p := range pgPools {
+	for _, p := range append(pgPools[:len(pgPools):len(pgPools)], extra...) {
 		var once sync.Once
 		var first *secrets.PostgresStore
 		out = append(out, backend{"postgres-" + p.String(), func(t testing.TB) secrets.Store {
@@ -81,8 +81,12 @@ func backends(t *testing.T) []backend {
 }
 
 // eachBackend runs fn on every backend, in parallel subtests.
-func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
-	for _, b := range backends(t) {
+func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) { eachBackendAnd(t, nil, fn) }
+
+// eachBackendAnd runs fn on every backend and on Postgres over each of
+// extra, in parallel subtests.
+func eachBackendAnd(t *testing.T, extra []pgPool, fn func(t *testing.T, b backend)) {
+	for _, b := range backends(t, extra...) {
 		t.Run(b.name, func(t *testing.T) {
 			if strings.HasPrefix(b.name, "postgres") {
 				pgURL(t)

@@ -357,7 +357,7 @@ func TestUnknownMasterKeyIsRefused(t *testing.T) {
 // Create-only writes of distinct new names, racing on replicas whose
 // pools default to SERIALIZABLE, all succeed: no false conflict.
 func TestCreatesUnderSerializablePools(t *testing.T) {
-	p := pgPool{"postgres", "serializable"}
+	p := pgPool{driver: "postgres", isolation: "serializable"}
 	first := newPGStore(t, p.db(t))
 	c := newCipher(t)
 	var replicas []*secrets.Manager
@@ -395,9 +395,10 @@ func soakDuration() time.Duration {
 
 // TestKeyLifecycleSoak: one replica rotates the key and flips a retired
 // key on and off while four others inject and write. No read fails, no
-// write is lost, and every value reads on every replica afterwards.
+// write is lost, and every value reads on every replica afterwards. On
+// Postgres also through PgBouncer in transaction pooling mode.
 func TestKeyLifecycleSoak(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
+	eachBackendAnd(t, bouncerPools, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		c := newCipher(t)
 		admin := newManager(t, b.replica(t), c, nil)

@@ -35,30 +35,48 @@ func pgURL(t testing.TB) string {
 type pgPool struct {
 	driver    string // "postgres" (lib/pq) or "pgx" (pgx's stdlib)
 	isolation string // "" for the server's default (READ COMMITTED)
+	bouncer   bool   // through PgBouncer (DATABASE_URL_PGBOUNCER)
+	params    string // more connection parameters, key=value&...
 }
 
 // pgPools are the pools every Postgres conformance and Manager test runs
 // over: both drivers, and a pool whose default isolation is SERIALIZABLE.
-var pgPools = []pgPool{{"postgres", ""}, {"pgx", ""}, {"postgres", "serializable"}}
+var pgPools = []pgPool{{driver: "postgres"}, {driver: "pgx"}, {driver: "postgres", isolation: "serializable"}}
 
 func (p pgPool) String() string {
 	s := map[string]string{"postgres": "libpq", "pgx": "pgx"}[p.driver]
 	if p.isolation != "" {
 		s += "-" + p.isolation
 	}
+	if p.bouncer {
+		s += "-pgbouncer"
+	}
+	if p.params != "" {
+		s += "-" + p.params
+	}
 	return s
 }
 
 func (p pgPool) dsn(t testing.TB) string {
 	u := pgURL(t)
-	if p.isolation == "" {
-		return u
+	params := []string{p.params}
+	if p.bouncer {
+		u = pgBouncerURL(t)
 	}
-	sep := "?"
-	if strings.Contains(u, "?") {
-		sep = "&"
+	if p.isolation != "" {
+		params = append(params, "default_transaction_isolation="+p.isolation)
 	}
-	return u + sep + "default_transaction_isolation=" + p.isolation
+	for _, q := range params {
+		if q == "" {
+			continue
+		}
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + q
+	}
+	return u
 }
 
 // open returns a new pool of its own, as a replica has.

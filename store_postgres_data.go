@@ -169,12 +169,11 @@ func (s *PostgresStore) AddMasterKey(ctx context.Context, k MasterKey, first boo
 
 // Lookup implements Store.
 func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Entry, error) {
-	st, err := s.stmt(ctx, s.q.lookup)
-	if err != nil {
-		return Entry{}, pgErr(ctx, "look up "+name, err)
-	}
 	var r pgEntry
-	if err := st.GetContext(ctx, &r, ws, strings.ToLower(name)); err != nil {
+	err := s.hot(ctx, s.q.lookup, []any{ws, strings.ToLower(name)}, func(rows *sql.Rows) error {
+		return scanOne(rows, r.targets()...)
+	})
+	if err != nil {
 		return Entry{}, pgErr(ctx, "look up "+name, err)
 	}
 	return r.entry(), nil
@@ -205,18 +204,9 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 	if q.Values {
 		query = s.q.listValues
 	}
-	st, err := s.stmt(ctx, query)
-	if err != nil {
-		return nil, pgErr(ctx, "list workspace "+quote(ws), err)
-	}
 	pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
 	var out []Entry
-	err = func() error {
-		rows, err := st.QueryContext(ctx, ws, q.Deleted, strings.ToLower(q.After), pattern, max(q.Limit, 1))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	err := s.hot(ctx, query, []any{ws, q.Deleted, strings.ToLower(q.After), pattern, max(q.Limit, 1)}, func(rows *sql.Rows) error {
 		var r pgEntry
 		targets := r.targets()
 		for rows.Next() {
@@ -226,7 +216,7 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 			out = append(out, r.entry())
 		}
 		return rows.Err()
-	}()
+	})
 	if err != nil {
 		return nil, pgErr(ctx, "list workspace "+quote(ws), err)
 	}
@@ -277,80 +267,11 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	}
 	var snap Snapshot
 	err := s.retry(ctx, func() error {
-		st, err := s.stmt(ctx, query)
-		if err != nil {
-			return err
-		}
 		first := any(ws)
 		if levels {
 			first = pq.Array(slices.Concat([]string{ws}, q.Parents))
 		}
-		rows, err := st.QueryContext(ctx, append([]any{first}, args...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		// The scan targets are made once, and the ciphertexts copied into
-		// shared chunks, each twice the size of the last (from 2 KiB to
-		// 64 KiB): a workspace of thousands of secrets is read with a few
-		// allocations per secret, not a dozen, and one of ten with two.
-		var (
-			e       EnvEntry
-			id      sql.NullString
-			packed  int64
-			expires sql.NullTime
-			ct      sql.RawBytes
-		)
-		snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
-		if levels {
-			snap.Parents = make([]LevelState, len(q.Parents))
-			for i, c := range q.Parents {
-				snap.Parents[i].Container = c
-			}
-		}
-		targets := make([]any, 0, 6)
-		if levels {
-			targets = append(targets, &e.Level)
-		}
-		targets = append(targets, &id, &e.Name, &packed, &ct, &expires)
-		var chunk []byte
-		for rows.Next() {
-			if err := rows.Scan(targets...); err != nil {
-				return err
-			}
-			if !id.Valid { // a header row: see envSQL
-				state, err := strconv.ParseInt(e.Name, 10, 64)
-				if err != nil {
-					return fmt.Errorf("workspace header: %w", err)
-				}
-				if e.Level < 0 || e.Level > len(snap.Parents) {
-					return fmt.Errorf("workspace header of level %d", e.Level)
-				}
-				if e.Level == 0 {
-					snap.State, snap.KeyGen = state, packed
-				} else {
-					snap.Parents[e.Level-1].State, snap.Parents[e.Level-1].KeyGen = state, packed
-				}
-				continue
-			}
-			if cap(chunk)-len(chunk) < len(ct) {
-				chunk = make([]byte, 0, max(min(2*cap(chunk), 64<<10), 2<<10, len(ct)))
-			}
-			start := len(chunk)
-			chunk = append(chunk, ct...)
-			e.Ciphertext = chunk[start:len(chunk):len(chunk)]
-			e.SecretID, e.Expires = id.String, nullTime(expires)
-			flags := packed & 15
-			e.Version, e.Format = packed>>10, int(packed>>4&63)
-			e.WriteOnly, e.File = flags&flagWriteOnly != 0, flags&flagFile != 0
-			snap.Entries = append(snap.Entries, e)
-		}
-		if !slices.IsSortedFunc(snap.Entries, envEntryByName) {
-			// The query's order is Postgres's way of doing it, not a
-			// promise of SQL: keep Env's.
-			slices.SortFunc(snap.Entries, envEntryByName)
-		}
-		return rows.Err()
+		return s.hot(ctx, query, append([]any{first}, args...), func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents) })
 	})
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
@@ -359,6 +280,70 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 		q.Audit.State = snap.State
 	}
 	return snap, nil
+}
+
+// scanEnv reads Env's rows into snap: with parents, each row starts
+// with its level (see envLevelsSQL).
+func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string) error {
+	*snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
+	// The scan targets are made once, and the ciphertexts copied into
+	// shared chunks, each twice the size of the last (from 2 KiB to
+	// 64 KiB): a workspace of thousands of secrets is read with a few
+	// allocations per secret, not a dozen, and one of ten with two.
+	var (
+		e       EnvEntry
+		id      sql.NullString
+		packed  int64
+		expires sql.NullTime
+		ct      sql.RawBytes
+		chunk   []byte
+	)
+	targets := make([]any, 0, 6)
+	if len(parents) > 0 {
+		targets = append(targets, &e.Level)
+		snap.Parents = make([]LevelState, len(parents))
+		for i, c := range parents {
+			snap.Parents[i].Container = c
+		}
+	}
+	targets = append(targets, &id, &e.Name, &packed, &ct, &expires)
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return err
+		}
+		if !id.Valid { // a header row: see envSQL
+			state, err := strconv.ParseInt(e.Name, 10, 64)
+			if err != nil {
+				return fmt.Errorf("workspace header: %w", err)
+			}
+			if e.Level < 0 || e.Level > len(snap.Parents) {
+				return fmt.Errorf("workspace header of level %d", e.Level)
+			}
+			if e.Level == 0 {
+				snap.State, snap.KeyGen = state, packed
+			} else {
+				snap.Parents[e.Level-1].State, snap.Parents[e.Level-1].KeyGen = state, packed
+			}
+			continue
+		}
+		if cap(chunk)-len(chunk) < len(ct) {
+			chunk = make([]byte, 0, max(min(2*cap(chunk), 64<<10), 2<<10, len(ct)))
+		}
+		start := len(chunk)
+		chunk = append(chunk, ct...)
+		e.Ciphertext = chunk[start:len(chunk):len(chunk)]
+		e.SecretID, e.Expires = id.String, nullTime(expires)
+		flags := packed & 15
+		e.Version, e.Format = packed>>10, int(packed>>4&63)
+		e.WriteOnly, e.File = flags&flagWriteOnly != 0, flags&flagFile != 0
+		snap.Entries = append(snap.Entries, e)
+	}
+	if !slices.IsSortedFunc(snap.Entries, envEntryByName) {
+		// The query's order is Postgres's way of doing it, not a
+		// promise of SQL: keep Env's.
+		slices.SortFunc(snap.Entries, envEntryByName)
+	}
+	return rows.Err()
 }
 
 func envEntryByName(a, b EnvEntry) int {
@@ -418,7 +403,7 @@ func (s *PostgresStore) readCommittedNeeded() bool {
 	return s.ownTx
 }
 
-// put runs one write on q: the pool (through a prepared statement) or a
+// put runs one write on q: the pool (see hot) or a
 // transaction.
 func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) error {
 	query := s.q.put
@@ -426,17 +411,25 @@ func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) err
 		query = s.q.putAudited
 	}
 	args := putArgs(w)
-	var row *sqlx.Row
-	if q == sqlx.ExtContext(s.db) {
-		st, err := s.stmt(ctx, query)
-		if err != nil {
-			return err
-		}
-		row = st.QueryRowxContext(ctx, args...)
-	} else {
-		row = q.QueryRowxContext(ctx, query, args...)
+	var id, state int64
+	dest := []any{&state}
+	if w.Audit != nil {
+		dest = []any{&id, &state}
 	}
-	return scanState(row, w.Audit)
+	scan := func(rows *sql.Rows) error { return scanOne(rows, dest...) }
+	var err error
+	if q == sqlx.ExtContext(s.db) {
+		err = s.hot(ctx, query, args, scan)
+	} else {
+		err = runQuery(ctx, q, query, args, scan)
+	}
+	if err != nil {
+		return err
+	}
+	if w.Audit != nil {
+		w.Audit.ID, w.Audit.State = id, state
+	}
+	return nil
 }
 
 // scanState reads the state a write statement returns, and the ID of its
@@ -512,10 +505,13 @@ func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes 
 			DeletedBy: e.DeletedBy, Version: v.Version, Flags: flagsOf(v), Format: int16(max(v.Format, 1)), Ciphertext: ct,
 			KeyID: int64(v.KeyID), EnvSize: v.EnvSize, Fingerprint: v.Fingerprint, Written: v.Written, WrittenBy: v.WrittenBy}
 	}
-	doc, err := json.Marshal(bs)
+	b, err := json.Marshal(bs)
 	if err != nil {
 		return err
 	}
+	// A string, sent as text: bytes would go as binary jsonb with lib/pq's
+	// binary_parameters, and as bytea text with pgx's exec mode.
+	doc := string(b)
 	if audit == nil {
 		var state int64
 		return sqlx.GetContext(ctx, q, &state, s.q.putBatch, doc)

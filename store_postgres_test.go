@@ -25,10 +25,11 @@ import (
 )
 
 // TestPostgresStoreConformance runs the Store suite over lib/pq, over
-// pgx's stdlib driver, and over a pool whose default isolation is
-// SERIALIZABLE.
+// pgx's stdlib driver, over a pool whose default isolation is
+// SERIALIZABLE, and over both drivers through PgBouncer in transaction
+// pooling mode.
 func TestPostgresStoreConformance(t *testing.T) {
-	for _, p := range pgPools {
+	for _, p := range append(pgPools[:len(pgPools):len(pgPools)], bouncerPools...) {
 		t.Run(p.String(), func(t *testing.T) {
 			db := p.db(t)
 			storetest.Run(t, func(t *testing.T) secrets.Store { return newPGStore(t, db) })
@@ -184,10 +185,17 @@ func testRacingWriters(t *testing.T, p pgPool) {
 
 // TestPostgresReplicas: two Managers with separate pools on one database
 // see each other's writes at once, and agree on one key per workspace
-// when both create it at the same time.
+// when both create it at the same time: one over lib/pq, the other over
+// pgx, connected directly or both through PgBouncer in transaction
+// pooling mode.
 func TestPostgresReplicas(t *testing.T) {
-	s1 := newPGStore(t, pgPools[0].open(t, 4))
-	s2 := sameSchema(t, pgPools[1].open(t, 4), s1) // another replica, over pgx
+	t.Run("direct", func(t *testing.T) { testReplicas(t, pgPools[0], pgPools[1]) })
+	t.Run("pgbouncer", func(t *testing.T) { testReplicas(t, bouncerPools[0], bouncerPools[1]) })
+}
+
+func testReplicas(t *testing.T, p1, p2 pgPool) {
+	s1 := newPGStore(t, p1.open(t, 4))
+	s2 := sameSchema(t, p2.open(t, 4), s1) // another replica, over pgx
 	if err := s2.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}

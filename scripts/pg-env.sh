@@ -13,6 +13,8 @@
 #     49999 (never 5432) and on a Unix socket inside that folder;
 #   - the role secrets_test (with CREATEROLE, for the tests that act as
 #     other roles) and its database secrets_test; DATABASE_URL exported;
+#   - a PgBouncer in transaction pooling mode in front of it, exported as
+#     DATABASE_URL_PGBOUNCER (scripts/pgbouncer-env.sh);
 #   - SECRETS_TEST_PG_RESTART exported: `pg_ctl restart` of that folder, so
 #     that TestPostgresRestart restarts this cluster and no other;
 #   - stopped and its folder removed when the sourcing script exits, unless
@@ -29,6 +31,7 @@
 # installation. When no cluster can be started, DATABASE_URL stays unset:
 # the Postgres tests then skip, or fail when CI is set.
 source "$(dirname "${BASH_SOURCE[0]}")/at-exit.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pgbouncer-env.sh"
 
 _pg_say() { echo "pg-env: $*" >&2; }
 
@@ -168,6 +171,9 @@ _pg_start() {
 		SECRETS_TEST_PG_RESTART="cd / && runuser -u postgres -- $SECRETS_TEST_PG_RESTART"
 	fi
 	export SECRETS_TEST_PG_RESTART
+	if [[ -z "${DATABASE_URL_PGBOUNCER:-}" ]] && ! _pgb_start "$dir" "$port"; then
+		_pg_say "no pgbouncer: the PgBouncer tests skip (and fail when CI is set)"
+	fi
 	_pg_say "test cluster on 127.0.0.1:$port, folder $dir ($("$bin/postgres" --version 2>/dev/null | awk '{print $3}'))"
 }
 
