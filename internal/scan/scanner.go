@@ -1,5 +1,7 @@
 package scan
 
+import "math/bits"
+
 // A Scanner finds a Set's patterns in one stream, fed in pieces. It is
 // not safe for concurrent use.
 type Scanner struct {
@@ -17,7 +19,7 @@ func NewScanner(s *Set) *Scanner {
 	sc := &Scanner{set: s}
 	sc.raw.raw = true
 	for k := range sc.views {
-		sc.views[k].kind = k
+		sc.views[k].kind, sc.views[k].bit = k, 1<<k
 	}
 	return sc
 }
@@ -67,11 +69,12 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 			}
 		}
 		c, o := b[i], off+int64(i)
-		if k := s.view[c]; k != 0 && !sc.views[k-1].on {
-			v := &sc.views[k-1]
-			v.copyRaw(raw, o)
-			v.on, v.literal, v.nTok = true, 1<<30, 0
-			sc.active++
+		for m := s.view[c]; m != 0; m &= m - 1 {
+			if v := &sc.views[bits.TrailingZeros8(m)]; !v.on {
+				v.copyRaw(raw, o)
+				v.on, v.literal, v.nTok = true, 1<<30, 0
+				sc.active++
+			}
 		}
 		raw.push(s, c, o, o+1, out)
 		if sc.active > 0 {

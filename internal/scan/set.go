@@ -116,7 +116,7 @@ type Set struct {
 	class      [256]uint8
 	idle       [256]bool  // at the root, the byte leads back to the root
 	skip       [256]bool  // idle, and no view decodes from it
-	view       [256]uint8 // 1 + the view in which the byte starts an escape; 0 if none
+	view       [256]uint8 // bit k: the byte starts an escape in view k
 	top6       uint64     // bit x: a pattern starts with a byte whose top 6 bits are x
 	b64        [256]uint8
 }
@@ -400,7 +400,9 @@ func (s *Set) build(lcp []uint8) {
 		}
 	}
 	for k := range nViews {
-		s.view[escapeBytes[k]] = uint8(k + 1)
+		for _, c := range []byte(escapeBytes[k]) {
+			s.view[c] |= 1 << k
+		}
 	}
 	for c := range 256 {
 		s.idle[c] = s.dense[s.class[c]] == 0

@@ -5,16 +5,29 @@ import (
 	"unicode/utf8"
 )
 
-// The decoding views, and the byte that starts an escape in each.
+// The decoding views. A view decodes the escapes of one family of
+// encoders. Where two families read the same text differently, each has a
+// view of its own, so that one never hides the other's match: a quote
+// doubled (SQL) or written the shells' way, a backslash doubled
+// (PostgreSQL's E'...') or starting an escape of its own (JSON).
 const (
-	percent = iota
-	backslash
-	quote
+	percent   = iota // %XX
+	backslash        // \n, \xHH, \uXXXX, \NNN, \c
+	quote            // '\'' and '"'"' in a single-quoted shell word
+	sqlQuote         // '' in SQL and YAML single-quoted strings
+	eString          // '' and \\ in PostgreSQL's E'...' (quote_literal)
+	csvQuote         // "" in CSV fields and SQL identifiers
+	entity           // &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;
+	sgr              // ESC[...m and ESC[...K, dropped (terminal colours)
 	nViews
 )
 
-// escapeBytes[kind] starts an escape in the view of that kind.
-const escapeBytes = "%\\'"
+// escapeBytes[kind] are the bytes that start an escape in the view of
+// that kind.
+var escapeBytes = [nViews]string{"%", "\\", "'", "'", "'\\", "\"", "&", "\x1b"}
+
+// A Set marks the bytes that start an escape with one bit per view.
+const _ = uint8(1 << (nViews - 1))
 
 // A view is a decoded view of the stream. While no escape is in progress
 // and it agrees with the raw lane, it is off and costs nothing: the raw
@@ -23,8 +36,9 @@ const escapeBytes = "%\\'"
 type view struct {
 	lane
 	kind    int
+	bit     uint8 // 1 << kind
 	on      bool
-	tok     [12]byte // the escape read so far
+	tok     [24]byte // the escape read so far
 	nTok    int
 	tokAt   int64 // stream offset of tok[0]
 	literal int   // bytes fed since the last escape
@@ -33,7 +47,7 @@ type view struct {
 // feed decodes the stream byte c at offset o.
 func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 	if v.nTok == 0 {
-		if c != escapeBytes[v.kind] {
+		if s.view[c]&v.bit == 0 {
 			v.literal++
 			v.push(s, c, o, o+1, out)
 			return
@@ -67,7 +81,7 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 		rest := v.tok[n:v.nTok]
 		v.nTok = copy(v.tok[:], rest)
 		v.tokAt += int64(n)
-		for v.nTok > 0 && v.tok[0] != escapeBytes[v.kind] {
+		for v.nTok > 0 && s.view[v.tok[0]]&v.bit == 0 {
 			v.literal++
 			v.push(s, v.tok[0], v.tokAt, v.tokAt+1, out)
 			v.nTok = copy(v.tok[:], v.tok[1:v.nTok])
@@ -86,8 +100,14 @@ func (v *view) decode(dec []byte) (n, nd int) {
 		return decodePercent(t, dec)
 	case backslash:
 		return decodeBackslash(t, dec)
-	default:
+	case quote:
 		return decodeQuote(t, dec)
+	case sqlQuote, eString, csvQuote:
+		return decodePair(t, dec)
+	case entity:
+		return decodeEntity(t, dec)
+	default:
+		return decodeSGR(t, dec)
 	}
 }
 
@@ -117,6 +137,93 @@ func decodeQuote(t, dec []byte) (int, int) {
 		}
 	}
 	return -1, 0
+}
+
+// decodePair reads a doubled byte as one, where a string's delimiter or
+// escape byte is written twice: a single quote in SQL's and YAML's
+// single-quoted strings, a double quote in CSV, both a single quote and a
+// backslash in PostgreSQL's E'...'. The view's escape bytes are the ones
+// doubled.
+func decodePair(t, dec []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	if t[1] != t[0] {
+		return -1, 0
+	}
+	dec[0] = t[0]
+	return 2, 1
+}
+
+// The named character references that HTML and XML escapers write, and
+// the bytes they stand for.
+var (
+	entityNames = [...]string{"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"}
+	entityBytes = "&<>\"'"
+)
+
+// decodeEntity reads a character reference: one of entityNames, or
+// &#NN; or &#xHH; (&#X..., hex digits of either case, leading zeros) for
+// any code point, written in UTF-8 (U+FFFD for a surrogate). The ';' is
+// required, as escapers write it.
+func decodeEntity(t, dec []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	if t[1] != '#' {
+		for i, name := range entityNames {
+			if len(t) <= len(name) && string(t) == name[:len(t)] {
+				if len(t) < len(name) {
+					return 0, 0
+				}
+				dec[0] = entityBytes[i]
+				return len(t), 1
+			}
+		}
+		return -1, 0
+	}
+	i, base := 2, 10
+	if len(t) > 2 && (t[2] == 'x' || t[2] == 'X') {
+		i, base = 3, 16
+	}
+	r := 0
+	for j := i; j < len(t); j++ {
+		c := t[j]
+		if c == ';' && j > i {
+			return j + 1, utf8.EncodeRune(dec, rune(r))
+		}
+		d := unhex(c)
+		if d < 0 || d >= base {
+			return -1, 0
+		}
+		if r = r*base + d; r > utf8.MaxRune {
+			return -1, 0
+		}
+	}
+	return 0, 0
+}
+
+// decodeSGR reads a terminal's Select Graphic Rendition sequence
+// (ESC[...m, colours and bold) or Erase in Line (ESC[...K), as grep
+// --color and colouring loggers write them around a match, and drops
+// it: a value coloured in part is read whole.
+func decodeSGR(t, _ []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	if t[1] != '[' {
+		return -1, 0
+	}
+	for j := 2; j < len(t); j++ {
+		switch c := t[j]; {
+		case '0' <= c && c <= '9' || c == ';' || c == ':':
+		case c == 'm' || c == 'K':
+			return j + 1, 0
+		default:
+			return -1, 0
+		}
+	}
+	return 0, 0
 }
 
 // The one-letter backslash escapes and the bytes they stand for.
