@@ -359,10 +359,10 @@ func TestRuneLen(t *testing.T) {
 }
 
 // TestQuoteViewsApart: forms that one view would read differently are
-// each found: a value with doubled quotes and backslashes, in a shell
-// word (where '' after a quote closes and reopens it), in SQL and YAML
-// (where \\ is two backslashes) and in PostgreSQL's E'...' (where it is
-// one).
+// each found: a value with runs of quotes and backslashes, in a shell
+// word (where two quotes in a row close and reopen it), in SQL and YAML
+// (where they stand for one quote, and two backslashes for two) and in
+// PostgreSQL's E'...' (where two backslashes stand for one).
 func TestQuoteViewsApart(t *testing.T) {
 	v := `''it\\s''`
 	s := Compile([][]byte{[]byte(v)}, 6)
