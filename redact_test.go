@@ -99,19 +99,23 @@ func TestRedactMinLength(t *testing.T) {
 func ExampleRedactor_forms() {
 	r := secrets.NewRedactor([][]byte{[]byte(`it's "x"`)}, nil)
 	for _, s := range []string{`it's "x"`, "aXQncyAieCI=", "AGl0J3MgIngi", "AABpdCdzICJ4Ig==",
-		"it%27s+%22x%22", `"it's \"x\""`, `'it\'s "x"'`, `it\'s\ \"x\"`, `'it'\''s "x"'`} {
-		fmt.Printf("%-19s %s\n", s, r.RedactString(s))
+		"it%27s+%22x%22", `"it's \"x\""`, `'it\'s "x"'`, `it\'s\ \"x\"`, `'it'\''s "x"'`,
+		"it&#x27;s &quot;x&quot;", `'it''s "x"'`, `"it's ""x"""`} {
+		fmt.Printf("%-25s %s\n", s, r.RedactString(s))
 	}
 	// Output:
-	// it's "x"            ***
-	// aXQncyAieCI=        ***=
-	// AGl0J3MgIngi        AG***
-	// AABpdCdzICJ4Ig==    AAB***==
-	// it%27s+%22x%22      ***
-	// "it's \"x\""        "***"
-	// 'it\'s "x"'         '***'
-	// it\'s\ \"x\"        ***
-	// 'it'\''s "x"'       '***'
+	// it's "x"                  ***
+	// aXQncyAieCI=              ***=
+	// AGl0J3MgIngi              AG***
+	// AABpdCdzICJ4Ig==          AAB***==
+	// it%27s+%22x%22            ***
+	// "it's \"x\""              "***"
+	// 'it\'s "x"'               '***'
+	// it\'s\ \"x\"              ***
+	// 'it'\''s "x"'             '***'
+	// it&#x27;s &quot;x&quot;   ***
+	// 'it''s "x"'               '***'
+	// "it's ""x"""              "***"
 }
 
 // splitWrites writes text to a RedactWriter in the given pieces.
