@@ -381,3 +381,28 @@ func TestQuoteViewsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestPassShortcut: a view not turned on for an escape byte that the next
+// byte shows to start nothing (passBytes) finds what it would have found
+// on: scanning whole, where the next byte is known, finds what scanning
+// one byte at a time finds, where it never is.
+func TestPassShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alpha = "%\\'\"&\x1b[#;xX0123456789abmK"
+	for round := range 300 {
+		values, text := encodedText(rng)
+		if round%2 == 0 {
+			values = [][]byte{randomBytes(rng, alpha, 6+rng.IntN(6))}
+			text = randomBytes(rng, alpha, 400)
+			text = append(text, values[0]...)
+		}
+		s := Compile(values, 6)
+		cuts := make([]int, len(text))
+		for i := range cuts {
+			cuts[i] = i
+		}
+		if got, want := scanPieces(s, text), scanPieces(s, text, cuts...); !slices.Equal(got, want) {
+			t.Fatalf("round %d: %q in %q: whole %v, byte by byte %v", round, values, text, got, want)
+		}
+	}
+}

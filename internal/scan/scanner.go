@@ -49,7 +49,7 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 				if st == 0 && s.skip[c] {
 					continue
 				}
-				if s.view[c] != 0 || st >= s.nDense {
+				if st >= s.nDense || s.view[c] != 0 && (i+1 == len(b) || !passes(s.view[c], b[i+1])) {
 					break
 				}
 				t := dense[int(st)*nc+int(class[c])]
@@ -70,7 +70,8 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 		}
 		c, o := b[i], off+int64(i)
 		for m := s.view[c]; m != 0; m &= m - 1 {
-			if v := &sc.views[bits.TrailingZeros8(m)]; !v.on {
+			k := bits.TrailingZeros8(m)
+			if v := &sc.views[k]; !v.on && (i+1 == len(b) || !passes(1<<k, b[i+1])) {
 				v.copyRaw(raw, o)
 				v.on, v.literal, v.nTok = true, 1<<30, 0
 				sc.active++

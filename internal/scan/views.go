@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -93,9 +94,11 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 // decode reads the escape in tok[:nTok]. It returns the escape's length
 // and its bytes in dec; 0 if more bytes are needed to tell; -1 if tok[0]
 // does not start an escape.
-func (v *view) decode(dec []byte) (n, nd int) {
-	t := v.tok[:v.nTok]
-	switch v.kind {
+func (v *view) decode(dec []byte) (n, nd int) { return decode(v.kind, v.tok[:v.nTok], dec) }
+
+// decode reads the escape of the view of that kind in t, as view.decode.
+func decode(kind int, t, dec []byte) (n, nd int) {
+	switch kind {
 	case percent:
 		return decodePercent(t, dec)
 	case backslash:
@@ -109,6 +112,42 @@ func (v *view) decode(dec []byte) (n, nd int) {
 	default:
 		return decodeSGR(t, dec)
 	}
+}
+
+// passBytes[kind] has bit d set when no escape byte of the view of that
+// kind starts an escape with the byte d after it. The view, off, need then
+// not be turned on for the escape byte: it reads the byte as it is, as the
+// raw lane does (and if d starts an escape, the view is turned on for d,
+// with the raw lane as the view would have been). That is the common case:
+// a " or a ' that is not doubled, an & or a % before a space. passBytes is
+// a constant of the decoders.
+var passBytes = func() (t [nViews][4]uint64) {
+	var dec [4]byte
+	for k := range nViews {
+		for d := range 256 {
+			pass := true
+			for _, c := range []byte(escapeBytes[k]) {
+				if n, _ := decode(k, []byte{c, byte(d)}, dec[:]); n >= 0 {
+					pass = false
+				}
+			}
+			if pass {
+				t[k][d>>6] |= 1 << (d & 63)
+			}
+		}
+	}
+	return t
+}()
+
+// passes reports whether views, a set of view bits, all pass the escape
+// byte that starts them when the byte d follows it (see passBytes).
+func passes(views uint8, d byte) bool {
+	for ; views != 0; views &= views - 1 {
+		if passBytes[bits.TrailingZeros8(views)][d>>6]&(1<<(d&63)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func decodePercent(t, dec []byte) (int, int) {
