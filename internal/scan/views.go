@@ -37,8 +37,6 @@ const _ = uint8(1 << (nViews - 1))
 type view struct {
 	lane
 	kind    int
-	bit     uint8 // 1 << kind
-	on      bool
 	tok     [24]byte // the escape read so far
 	nTok    int
 	tokAt   int64 // stream offset of tok[0]
@@ -48,7 +46,7 @@ type view struct {
 // feed decodes the stream byte c at offset o.
 func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 	if v.nTok == 0 {
-		if s.view[c]&v.bit == 0 {
+		if s.view[c]&(1<<v.kind) == 0 {
 			v.literal++
 			v.push(s, c, o, o+1, out)
 			return
@@ -82,7 +80,7 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 		rest := v.tok[n:v.nTok]
 		v.nTok = copy(v.tok[:], rest)
 		v.tokAt += int64(n)
-		for v.nTok > 0 && s.view[v.tok[0]]&v.bit == 0 {
+		for v.nTok > 0 && s.view[v.tok[0]]&(1<<v.kind) == 0 {
 			v.literal++
 			v.push(s, v.tok[0], v.tokAt, v.tokAt+1, out)
 			v.nTok = copy(v.tok[:], v.tok[1:v.nTok])
