@@ -110,10 +110,11 @@ type RedactConfig struct {
 // total size (a small multiple of it, whatever they hold; the values are
 // copied). The encoded forms add nothing to it: the output is decoded,
 // not the values encoded, so a value is searched for as itself, its lines
-// and (not UTF-8) its replaced form, and each byte of output costs at most
-// 13 automaton steps, one for each decoding. A Redactor is safe for concurrent use and can be shared: a
-// host can build one per snapshot of a workspace and give it to every job
-// started from that snapshot. Each stream needs its own [RedactWriter].
+// and (not UTF-8) its replaced form, and n bytes of output cost at most
+// 13n automaton steps (one a byte for the raw text and each decoding,
+// since no escape decodes to more bytes than it has). A Redactor is safe
+// for concurrent use and can be shared: a host can build one per snapshot
+// of a workspace and give it to every job started from that snapshot. Each stream needs its own [RedactWriter].
 //
 // # Values added later
 //

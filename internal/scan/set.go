@@ -76,8 +76,9 @@
 // of the values' size, whatever they hold, and a scan costs one automaton
 // step per byte and view plus the work of live candidates. The views
 // decode the stream, not the patterns: however many there are, a value
-// gives at most itself, its lines and its replaced form, and a byte costs
-// at most 13 steps (raw, 8 decoding views, 4 base64 phases). The decoding
+// gives at most itself, its lines and its replaced form, and n bytes cost
+// at most 13n steps (raw, 8 decoding views, 4 base64 phases: no escape
+// decodes to more bytes than it has). The decoding
 // views cost nothing until their escape byte appears: until then, and
 // again once they agree with it, the raw lane stands for them.
 //
