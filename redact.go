@@ -46,21 +46,42 @@ type RedactConfig struct {
 //     printf %q and $'...' (\E, octal), declare -p and export -p ("\$");
 //   - single-quoted shell words where the value holds a quote, as set -x
 //     traces them and Python's shlex.quote writes them (see below);
+//   - HTML and XML character references: &amp; &lt; &gt; &quot; &apos;,
+//     and &#NN; and &#xHH; for any character (x and hex digits in either
+//     case), as Python's html.escape (&#x27;), Go's html and html/template
+//     (&#39;), XML writers (&apos;) and template engines write them;
+//   - doubled quotes: a single quote doubled inside single quotes, as SQL
+//     (PostgreSQL's quote_literal, and its E'...' form, which doubles
+//     backslashes too) and YAML (Python's yaml) write it; a double quote
+//     doubled inside double quotes, as CSV writers (Python's csv) and
+//     quote_ident write it;
+//   - terminal colours inside a value: ESC[...m and ESC[...K sequences
+//     between its bytes, as grep --color=always writes them around a match
+//     (see below);
 //   - for a value that is not valid UTF-8, the value with each invalid
 //     byte replaced by U+FFFD, in any of the forms above.
 //
 // For the value it's "x", with the default mask, some forms and what
 // becomes of them:
 //
-//	it's "x"            ***        the value
-//	aXQncyAieCI=        ***=       base64
-//	AGl0J3MgIngi        AG***      base64 of the value after one byte
-//	AABpdCdzICJ4Ig==    AAB***==   base64 of the value after two bytes
-//	it%27s+%22x%22      ***        URL escaping
-//	"it's \"x\""        "***"      JSON
-//	'it\'s "x"'         '***'      Python's repr
-//	it\'s\ \"x\"        ***        bash's printf %q
-//	'it'\''s "x"'       '***'      set -x
+//	it's "x"                  ***        the value
+//	aXQncyAieCI=              ***=       base64
+//	AGl0J3MgIngi              AG***      base64 of the value after one byte
+//	AABpdCdzICJ4Ig==          AAB***==   base64 of the value after two bytes
+//	it%27s+%22x%22            ***        URL escaping
+//	"it's \"x\""              "***"      JSON
+//	'it\'s "x"'               '***'      Python's repr
+//	it\'s\ \"x\"              ***        bash's printf %q
+//	'it'\''s "x"'             '***'      set -x
+//	it&#x27;s &quot;x&quot;   ***        Python's html.escape
+//	'it''s "x"'               '***'      SQL, YAML
+//	"it's ""x"""              "***"      CSV
+//
+// Colour codes between a value's first and last bytes are masked with it
+// (dropped); those before and after it stay. A reset that grep writes
+// inside the value is masked too, so the terminal may show the mask and
+// what follows it in the match's colour until the next reset. A value
+// that itself holds such a sequence is masked when printed whole.
 //
 // A form is found when it appears whole; a value printed in parts (other
 // than its lines), transformed otherwise (hex, reversed, hashed, one
@@ -68,8 +89,8 @@ type RedactConfig struct {
 // escaped again), or encoded twice is not masked, nor are values and
 // lines shorter than RedactConfig.MinLength. An escaped form can be
 // missed right after a stray, unfinished escape that takes in its first
-// bytes (a % before %41..., a \ before u00e9...); encoders never write
-// one there.
+// bytes (a % before %41..., a \ before u00e9..., an ESC[ before digits
+// and m); encoders never write one there.
 // The byte '+' is taken for a space everywhere, which masks a little
 // more.
 //
@@ -87,9 +108,13 @@ type RedactConfig struct {
 //
 // Building a Redactor takes time and memory in proportion to the values'
 // total size (a small multiple of it, whatever they hold; the values are
-// copied). A Redactor is safe for concurrent use and can be shared: a
-// host can build one per snapshot of a workspace and give it to every job
-// started from that snapshot. Each stream needs its own [RedactWriter].
+// copied). The encoded forms add nothing to it: the output is decoded,
+// not the values encoded, so a value is searched for as itself, its lines
+// and (not UTF-8) its replaced form, and n bytes of output cost at most
+// 13n automaton steps (one a byte for the raw text and each decoding,
+// since no escape decodes to more bytes than it has). A Redactor is safe
+// for concurrent use and can be shared: a host can build one per snapshot
+// of a workspace and give it to every job started from that snapshot. Each stream needs its own [RedactWriter].
 //
 // # Values added later
 //

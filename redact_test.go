@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	mrand "math/rand/v2"
 	"net/url"
 	"slices"
@@ -98,19 +99,23 @@ func TestRedactMinLength(t *testing.T) {
 func ExampleRedactor_forms() {
 	r := secrets.NewRedactor([][]byte{[]byte(`it's "x"`)}, nil)
 	for _, s := range []string{`it's "x"`, "aXQncyAieCI=", "AGl0J3MgIngi", "AABpdCdzICJ4Ig==",
-		"it%27s+%22x%22", `"it's \"x\""`, `'it\'s "x"'`, `it\'s\ \"x\"`, `'it'\''s "x"'`} {
-		fmt.Printf("%-19s %s\n", s, r.RedactString(s))
+		"it%27s+%22x%22", `"it's \"x\""`, `'it\'s "x"'`, `it\'s\ \"x\"`, `'it'\''s "x"'`,
+		"it&#x27;s &quot;x&quot;", `'it''s "x"'`, `"it's ""x"""`} {
+		fmt.Printf("%-25s %s\n", s, r.RedactString(s))
 	}
 	// Output:
-	// it's "x"            ***
-	// aXQncyAieCI=        ***=
-	// AGl0J3MgIngi        AG***
-	// AABpdCdzICJ4Ig==    AAB***==
-	// it%27s+%22x%22      ***
-	// "it's \"x\""        "***"
-	// 'it\'s "x"'         '***'
-	// it\'s\ \"x\"        ***
-	// 'it'\''s "x"'       '***'
+	// it's "x"                  ***
+	// aXQncyAieCI=              ***=
+	// AGl0J3MgIngi              AG***
+	// AABpdCdzICJ4Ig==          AAB***==
+	// it%27s+%22x%22            ***
+	// "it's \"x\""              "***"
+	// 'it\'s "x"'               '***'
+	// it\'s\ \"x\"              ***
+	// 'it'\''s "x"'             '***'
+	// it&#x27;s &quot;x&quot;   ***
+	// 'it''s "x"'               '***'
+	// "it's ""x"""              "***"
 }
 
 // splitWrites writes text to a RedactWriter in the given pieces.
@@ -309,6 +314,7 @@ func FuzzRedact(f *testing.F) {
 	f.Add([]byte("a\nline one\nline two\n"), []byte("line one\nline two"), []byte("q"), uint16(5), uint16(6))
 	f.Add([]byte("it%27s 'it'\\''s' \\u00e9\\\\"), []byte("it's é\\ \"x\"\x1b"), []byte("%%%%%%"), uint16(4), uint16(30))
 	f.Add([]byte("SGVsbG8g\r\nd29ybGQ= \xff\xfe"), []byte("\xff\xfe\x80abc+/"), []byte("Hello world"), uint16(8), uint16(12))
+	f.Add([]byte("&amp;&#39;&#x2; ''\x1b[1m \"\" E'\\\\"), []byte("''a&<b>\"\\'"), []byte("\x1b[mx\x1b[K"), uint16(3), uint16(20))
 	f.Fuzz(func(t *testing.T, text, v1, v2 []byte, cut1, cut2 uint16) {
 		// The mask's own character in a value could be rebuilt from the
 		// mask and its neighbours; the documentation says so.
@@ -348,9 +354,12 @@ func FuzzRedact(f *testing.F) {
 	})
 }
 
-// fuzzForms returns forms of v, and what of each must not show once
+// A fuzzForm is a form of a value, and what of it must not show once
 // masked.
-func fuzzForms(v []byte) []struct{ name, text, shows string } {
+type fuzzForm struct{ name, text, shows string }
+
+// fuzzForms returns forms of v.
+func fuzzForms(v []byte) []fuzzForm {
 	quoted := "'" + strings.ReplaceAll(string(v), "'", `'\''`) + "'"
 	j, _ := json.Marshal(string(v))
 	b64 := func(prefix string) string { return base64.StdEncoding.EncodeToString(append([]byte(prefix), v...)) }
@@ -361,7 +370,24 @@ func fuzzForms(v []byte) []struct{ name, text, shows string } {
 		}
 		wrapped.WriteRune(c)
 	}
-	return []struct{ name, text, shows string }{
+	sv := string(v)
+	sql := strings.ReplaceAll(sv, "'", "''")
+	eString := strings.NewReplacer(`\`, `\\`, "'", "''").Replace(sv)
+	csv := strings.ReplaceAll(sv, `"`, `""`)
+	pyHTML := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(sv)
+	forms := []fuzzForm{
+		{"html", html.EscapeString(sv), html.EscapeString(sv)},
+		{"python html", pyHTML, pyHTML},
+		{"sql", "'" + sql + "'", sql},
+		{"postgres E", "E'" + eString + "'", eString},
+		{"csv", `"` + csv + `"`, csv},
+	}
+	if !strings.Contains(sv, "\x1b") {
+		// grep --color: a match inside the value.
+		c := sv[:2] + "\x1b[01;31m\x1b[K" + sv[2:len(sv)/2] + "\x1b[m\x1b[K" + sv[len(sv)/2:]
+		forms = append(forms, fuzzForm{"colour", c, c})
+	}
+	return append(forms, []fuzzForm{
 		{"query escape", url.QueryEscape(string(v)), url.QueryEscape(string(v))},
 		{"path escape", url.PathEscape(string(v)), url.PathEscape(string(v))},
 		{"json", string(j), string(j[1 : len(j)-1])},
@@ -371,7 +397,7 @@ func fuzzForms(v []byte) []struct{ name, text, shows string } {
 		{"base64 after a byte", b64("x"), strings.TrimRight(b64("x"), "=")[2:]},
 		{"base64 after two bytes", b64("xy"), strings.TrimRight(b64("xy"), "=")[3:]},
 		{"base64 wrapped", wrapped.String(), strings.TrimRight(wrapped.String(), "=")},
-	}
+	}...)
 }
 
 // benchValues returns tokens shaped like real ones: a third with GitHub's

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"html"
 	"math/rand/v2"
 	"net/url"
 	"slices"
@@ -217,7 +219,7 @@ func FuzzScan(f *testing.F) {
 // encodedText returns values and a text that holds them, whole, in pieces
 // and in the encodings the views decode.
 func encodedText(rng *rand.Rand) ([][]byte, []byte) {
-	const alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +/=-_%\\'\"$`\n\r\t\x1bäß€😀"
+	const alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +/=-_%\\'\"$`\n\r\t\x1bäß€😀&#;[<>"
 	var values [][]byte
 	for range 1 + rng.IntN(4) {
 		values = append(values, []byte(string(randomRunes(rng, alpha, 6+rng.IntN(20)))))
@@ -226,7 +228,7 @@ func encodedText(rng *rand.Rand) ([][]byte, []byte) {
 	for range 1 + rng.IntN(6) {
 		b.Write(randomRunes(rng, alpha, rng.IntN(10)))
 		v := values[rng.IntN(len(values))]
-		switch rng.IntN(8) {
+		switch rng.IntN(13) {
 		case 0:
 			b.Write(v)
 		case 1:
@@ -249,6 +251,15 @@ func encodedText(rng *rand.Rand) ([][]byte, []byte) {
 			b.WriteString(enc)
 		case 6:
 			b.Write(v[:rng.IntN(len(v))])
+		case 8:
+			b.WriteString(html.EscapeString(string(v)))
+		case 9:
+			b.WriteString("'" + strings.ReplaceAll(string(v), "'", "''") + "'")
+		case 10:
+			b.WriteString(`"` + strings.ReplaceAll(string(v), `"`, `""`) + `"`)
+		case 11:
+			k := rng.IntN(len(v))
+			b.WriteString(string(v[:k]) + "\x1b[01;31m\x1b[K" + string(v[k:]) + "\x1b[m\x1b[K")
 		default:
 			b.WriteString(base64.RawURLEncoding.EncodeToString(v))
 		}
@@ -268,8 +279,15 @@ func randomRunes(rng *rand.Rand, alphabet string, n int) []byte {
 // TestViews: each encoding of a value is found, covering the encoded
 // characters.
 func TestViews(t *testing.T) {
-	v := []byte("it's \"x\" a+b/c?d=e&f%g\\h\x1b\n\tä😀\u2028<>")
+	v := []byte("it's \"x\" a+b/c?d=e&f%g\\h\x1b\n\tä😀\u2028<> ''q\"\"\\\\&amp;")
 	s := Compile([][]byte{v}, 6)
+	sv := string(v)
+	var dec, hexUpper strings.Builder
+	for _, r := range sv {
+		fmt.Fprintf(&dec, "&#%d;", r)
+		fmt.Fprintf(&hexUpper, "&#X%04X;", r)
+	}
+	sgrAt := strings.Index(sv, "d=e")
 	for name, enc := range map[string]string{
 		"percent upper":  url.QueryEscape(string(v)),
 		"percent lower":  strings.ToLower(url.PathEscape(string(v))),
@@ -278,8 +296,18 @@ func TestViews(t *testing.T) {
 		"ascii quote":    strconv.QuoteToASCII(string(v)),
 		"shell quote":    "'" + strings.ReplaceAll(string(v), "'", `'\''`) + "'",
 		"shlex":          "'" + strings.ReplaceAll(string(v), "'", `'"'"'`) + "'",
-		"surrogate pair": `"it's \"x\" a+b/c?d=e&f%g\\h\u001b\n\tä\ud83d\ude00\u2028<>"`,
-		"octal":          `$'it\'s "x" a+b/c?d=e&f%g\\h\E\n\t\303\244\360\237\230\200` + "\u2028<>'",
+		"surrogate pair": `"it's \"x\" a+b/c?d=e&f%g\\h\u001b\n\tä\ud83d\ude00\u2028<> ''q\"\"\\\\&amp;"`,
+		"octal":          `$'it\'s "x" a+b/c?d=e&f%g\\h\E\n\t\303\244\360\237\230\200` + "\u2028<> ''q\"\"\\\\\\\\&amp;'",
+		"html go":        html.EscapeString(sv),
+		"html python":    strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(sv),
+		"xml apos":       strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(sv),
+		"html decimal":   dec.String(),
+		"html hex upper": hexUpper.String(),
+		"sql":            "'" + strings.ReplaceAll(sv, "'", "''") + "'",
+		"postgres E":     "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(sv) + "'",
+		"csv":            `"` + strings.ReplaceAll(sv, `"`, `""`) + `"`,
+		"grep --color":   sv[:sgrAt] + "\x1b[01;31m\x1b[K" + sv[sgrAt:sgrAt+3] + "\x1b[m\x1b[K" + sv[sgrAt+3:],
+		"truecolor":      sv[:4] + "\x1b[38;2;255;100;0m" + sv[4:9] + "\x1b[0m" + sv[9:],
 	} {
 		text := "<<" + enc + ">>"
 		got := scanPieces(s, []byte(text))
@@ -326,6 +354,55 @@ func TestRuneLen(t *testing.T) {
 		}
 		if got := runeLen(b[:n]); got != want {
 			t.Fatalf("% x: %d, want %d", b[:n], got, want)
+		}
+	}
+}
+
+// TestQuoteViewsApart: forms that one view would read differently are
+// each found: a value with runs of quotes and backslashes, in a shell
+// word (where two quotes in a row close and reopen it), in SQL and YAML
+// (where they stand for one quote, and two backslashes for two) and in
+// PostgreSQL's E'...' (where two backslashes stand for one).
+func TestQuoteViewsApart(t *testing.T) {
+	v := `''it\\s''`
+	s := Compile([][]byte{[]byte(v)}, 6)
+	for name, enc := range map[string]string{
+		"shell": "'" + strings.ReplaceAll(v, "'", `'\''`) + "'",
+		"shlex": "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'",
+		"sql":   "'" + strings.ReplaceAll(v, "'", "''") + "'",
+		"E":     "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(v) + "'",
+		"csv":   `"` + v + `"`,
+	} {
+		text := "x " + enc + " y"
+		got := scanPieces(s, []byte(text))
+		in := strings.Index(text, enc)
+		if len(got) != 1 || got[0].Start > int64(in+3) || got[0].End < int64(in+len(enc)-1) {
+			t.Errorf("%s: %s: matches %v", name, enc, got)
+		}
+	}
+}
+
+// TestPassShortcut: a view not turned on for an escape byte that the next
+// byte shows to start nothing (passBytes) finds what it would have found
+// on: scanning whole, where the next byte is known, finds what scanning
+// one byte at a time finds, where it never is.
+func TestPassShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alpha = "%\\'\"&\x1b[#;xX0123456789abmK"
+	for round := range 300 {
+		values, text := encodedText(rng)
+		if round%2 == 0 {
+			values = [][]byte{randomBytes(rng, alpha, 6+rng.IntN(6))}
+			text = randomBytes(rng, alpha, 400)
+			text = append(text, values[0]...)
+		}
+		s := Compile(values, 6)
+		cuts := make([]int, len(text))
+		for i := range cuts {
+			cuts[i] = i
+		}
+		if got, want := scanPieces(s, text), scanPieces(s, text, cuts...); !slices.Equal(got, want) {
+			t.Fatalf("round %d: %q in %q: whole %v, byte by byte %v", round, values, text, got, want)
 		}
 	}
 }

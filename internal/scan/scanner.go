@@ -1,14 +1,16 @@
 package scan
 
+import "math/bits"
+
 // A Scanner finds a Set's patterns in one stream, fed in pieces. It is
 // not safe for concurrent use.
 type Scanner struct {
-	set    *Set
-	raw    lane
-	views  [nViews]view
-	active int   // views on
-	end    int64 // offset just past the bytes fed
-	b64    b64
+	set   *Set
+	raw   lane
+	views [nViews]view
+	on    uint8 // bit k: view k is on
+	end   int64 // offset just past the bytes fed
+	b64   b64
 }
 
 // NewScanner returns a Scanner for s's patterns, at the start of a
@@ -37,7 +39,7 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 	nc := int(s.nClass)
 	sc.end = off + int64(len(b))
 	for i := 0; i < len(b); i++ {
-		if sc.active == 0 && len(raw.cands) == 0 && !raw.wild {
+		if sc.on == 0 && len(raw.cands) == 0 && !raw.wild {
 			// The common case, inline: no view on, and the raw lane in a
 			// state with a full row and no candidate. At the root, bytes
 			// that start nothing are passed over.
@@ -47,7 +49,7 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 				if st == 0 && s.skip[c] {
 					continue
 				}
-				if s.view[c] != 0 || st >= s.nDense {
+				if st >= s.nDense || s.view[c] != 0 && (i+1 == len(b) || !passes(s.view[c], b[i+1])) {
 					break
 				}
 				t := dense[int(st)*nc+int(class[c])]
@@ -67,20 +69,21 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 			}
 		}
 		c, o := b[i], off+int64(i)
-		if k := s.view[c]; k != 0 && !sc.views[k-1].on {
-			v := &sc.views[k-1]
-			v.copyRaw(raw, o)
-			v.on, v.literal, v.nTok = true, 1<<30, 0
-			sc.active++
+		for m := s.view[c]; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros8(m)
+			if sc.on&(1<<k) == 0 && (i+1 == len(b) || !passes(1<<k, b[i+1])) {
+				v := &sc.views[k]
+				v.copyRaw(raw, o)
+				v.literal, v.nTok = 1<<30, 0
+				sc.on |= 1 << k
+			}
 		}
 		raw.push(s, c, o, o+1, out)
-		if sc.active > 0 {
-			for k := range sc.views {
-				if v := &sc.views[k]; v.on {
-					v.feed(s, c, o, out)
-					sc.settle(v)
-				}
-			}
+		for m := sc.on; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros8(m)
+			v := &sc.views[k]
+			v.feed(s, c, o, out)
+			sc.settle(v, k)
 		}
 	}
 }
@@ -88,12 +91,11 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 // settle turns v off when the raw lane can stand for it again: no escape
 // in progress, no candidate on either side, and the same state reached
 // through bytes that were not escaped.
-func (sc *Scanner) settle(v *view) {
+func (sc *Scanner) settle(v *view, k int) {
 	raw := &sc.raw
 	if v.nTok == 0 && v.st == raw.st && len(v.cands) == 0 && !v.wild && len(raw.cands) == 0 && !raw.wild &&
 		sc.set.depth(v.st) <= v.literal {
-		v.on = false
-		sc.active--
+		sc.on &^= 1 << k
 	}
 }
 
@@ -103,12 +105,11 @@ func (sc *Scanner) settle(v *view) {
 func (sc *Scanner) Hold(h int64) int64 {
 	s := sc.set
 	h = sc.raw.hold(s, h, sc.end)
-	for k := range sc.views {
-		if v := &sc.views[k]; v.on {
-			h = v.hold(s, h, sc.end)
-			if v.nTok > 0 {
-				h = min(h, v.tokAt)
-			}
+	for m := sc.on; m != 0; m &= m - 1 {
+		v := &sc.views[bits.TrailingZeros8(m)]
+		h = v.hold(s, h, sc.end)
+		if v.nTok > 0 {
+			h = min(h, v.tokAt)
 		}
 	}
 	return sc.b64.hold(s, h)
@@ -122,8 +123,8 @@ func (sc *Scanner) Finish(end int64, out *Spans) {
 	for k := range sc.views {
 		v := &sc.views[k]
 		v.finish(end, out)
-		v.on, v.nTok = false, 0
+		v.nTok = 0
 	}
-	sc.active = 0
+	sc.on = 0
 	sc.b64.end(out)
 }

@@ -20,21 +20,43 @@
 //   - quote: a ' written inside a single-quoted word the shells' way
 //     (close the word, an escaped or double-quoted ', reopen: see below)
 //     decoded to ';
+//   - sqlQuote: a doubled ' read as one, as SQL and YAML write a ' in a
+//     single-quoted string;
+//   - eString: a doubled ' and a doubled \ each read as one, as
+//     PostgreSQL's quote_literal writes a value that holds a backslash
+//     (E'...');
+//   - csvQuote: a doubled " read as one, as CSV writers and SQL's
+//     quote_ident write a " in a double-quoted field or name;
+//   - entity: the character references &amp; &lt; &gt; &quot; &apos;,
+//     and &#NN; and &#xHH; (x and the hex digits in either case, leading
+//     zeros allowed) for any code point, decoded (to UTF-8): HTML and XML
+//     escapers of every kind (Python's html.escape writes ' as &#x27;, Go's
+//     html as &#39;, XML as &apos;);
+//   - sgr: a terminal's colour and erase-in-line sequences (ESC[...m and
+//     ESC[...K, parameters of digits, ';' and ':') dropped, as grep
+//     --color=always writes them around a match inside a value;
 //   - base64: the standard and URL-safe alphabets (one view: '-' and '_'
 //     read as '+' and '/'), ignoring up to two line-break bytes (LF, CR,
 //     CRLF) between any two characters, decoded at each of the four
 //     character phases, so a value at any alignment of a wrapped or
 //     unwrapped base64 text is found.
 //
-// The quote view reads both of these as it's:
+// The quote views read these as it's (the first two in the quote view,
+// the others in the view named):
 //
-//	'it'\''s'  'it'"'"'s'
+//	'it'\''s'  'it'"'"'s'  'it''s' (sqlQuote)  E'it''s' (eString)
+//
+// Each family of encoders has a view of its own, because one view would
+// misread the others' text: after a quote, two quotes in a row close and
+// reopen a shell word but stand for one quote in SQL; two backslashes
+// stand for one in PostgreSQL's E'...' and for two in SQL and YAML. A byte
+// may start escapes in several views.
 //
 // Throughout, '+' and ' ' are the same byte (a URL query writes a space as
 // '+'); this masks a little more, never less.
 //
 // A match reported in a decoded view covers the escaped characters that
-// produced it. In base64, a match covers the characters that hold only
+// produced it, and in the sgr view the sequences between them. In base64, a match covers the characters that hold only
 // the value's bits, and the last one, which may mix in the next byte's:
 // the character before it that mixes the value's first 2 or 4 bits with
 // the preceding byte stays visible.
@@ -52,7 +74,11 @@
 // that share it, narrowing it byte by byte (a binary search per byte, or
 // a comparison once one pattern is left). So memory is a small multiple
 // of the values' size, whatever they hold, and a scan costs one automaton
-// step per byte and view plus the work of live candidates. The decoding
+// step per byte and view plus the work of live candidates. The views
+// decode the stream, not the patterns: however many there are, a value
+// gives at most itself, its lines and its replaced form, and n bytes cost
+// at most 13n steps (raw, 8 decoding views, 4 base64 phases: no escape
+// decodes to more bytes than it has). The decoding
 // views cost nothing until their escape byte appears: until then, and
 // again once they agree with it, the raw lane stands for them.
 //
@@ -116,7 +142,7 @@ type Set struct {
 	class      [256]uint8
 	idle       [256]bool  // at the root, the byte leads back to the root
 	skip       [256]bool  // idle, and no view decodes from it
-	view       [256]uint8 // 1 + the view in which the byte starts an escape; 0 if none
+	view       [256]uint8 // bit k: the byte starts an escape in view k
 	top6       uint64     // bit x: a pattern starts with a byte whose top 6 bits are x
 	b64        [256]uint8
 }
@@ -400,7 +426,9 @@ func (s *Set) build(lcp []uint8) {
 		}
 	}
 	for k := range nViews {
-		s.view[escapeBytes[k]] = uint8(k + 1)
+		for _, c := range []byte(escapeBytes[k]) {
+			s.view[c] |= 1 << k
+		}
 	}
 	for c := range 256 {
 		s.idle[c] = s.dense[s.class[c]] == 0

@@ -1,20 +1,34 @@
 package scan
 
 import (
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
 
-// The decoding views, and the byte that starts an escape in each.
+// The decoding views. A view decodes the escapes of one family of
+// encoders. Where two families read the same text differently, each has a
+// view of its own, so that one never hides the other's match: a quote
+// doubled (SQL) or written the shells' way, a backslash doubled
+// (PostgreSQL's E'...') or starting an escape of its own (JSON).
 const (
-	percent = iota
-	backslash
-	quote
+	percent   = iota // %XX
+	backslash        // \n, \xHH, \uXXXX, \NNN, \c
+	quote            // '\'' and '"'"' in a single-quoted shell word
+	sqlQuote         // '' in SQL and YAML single-quoted strings
+	eString          // '' and \\ in PostgreSQL's E'...' (quote_literal)
+	csvQuote         // "" in CSV fields and SQL identifiers
+	entity           // &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;
+	sgr              // ESC[...m and ESC[...K, dropped (terminal colours)
 	nViews
 )
 
-// escapeBytes[kind] starts an escape in the view of that kind.
-const escapeBytes = "%\\'"
+// escapeBytes[kind] are the bytes that start an escape in the view of
+// that kind.
+var escapeBytes = [nViews]string{"%", "\\", "'", "'", "'\\", "\"", "&", "\x1b"}
+
+// A Set marks the bytes that start an escape with one bit per view.
+const _ = uint8(1 << (nViews - 1))
 
 // A view is a decoded view of the stream. While no escape is in progress
 // and it agrees with the raw lane, it is off and costs nothing: the raw
@@ -23,8 +37,7 @@ const escapeBytes = "%\\'"
 type view struct {
 	lane
 	kind    int
-	on      bool
-	tok     [12]byte // the escape read so far
+	tok     [24]byte // the escape read so far
 	nTok    int
 	tokAt   int64 // stream offset of tok[0]
 	literal int   // bytes fed since the last escape
@@ -33,7 +46,7 @@ type view struct {
 // feed decodes the stream byte c at offset o.
 func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 	if v.nTok == 0 {
-		if c != escapeBytes[v.kind] {
+		if s.view[c]&(1<<v.kind) == 0 {
 			v.literal++
 			v.push(s, c, o, o+1, out)
 			return
@@ -67,7 +80,7 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 		rest := v.tok[n:v.nTok]
 		v.nTok = copy(v.tok[:], rest)
 		v.tokAt += int64(n)
-		for v.nTok > 0 && v.tok[0] != escapeBytes[v.kind] {
+		for v.nTok > 0 && s.view[v.tok[0]]&(1<<v.kind) == 0 {
 			v.literal++
 			v.push(s, v.tok[0], v.tokAt, v.tokAt+1, out)
 			v.nTok = copy(v.tok[:], v.tok[1:v.nTok])
@@ -79,16 +92,60 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 // decode reads the escape in tok[:nTok]. It returns the escape's length
 // and its bytes in dec; 0 if more bytes are needed to tell; -1 if tok[0]
 // does not start an escape.
-func (v *view) decode(dec []byte) (n, nd int) {
-	t := v.tok[:v.nTok]
-	switch v.kind {
+func (v *view) decode(dec []byte) (n, nd int) { return decode(v.kind, v.tok[:v.nTok], dec) }
+
+// decode reads the escape of the view of that kind in t, as view.decode.
+func decode(kind int, t, dec []byte) (n, nd int) {
+	switch kind {
 	case percent:
 		return decodePercent(t, dec)
 	case backslash:
 		return decodeBackslash(t, dec)
-	default:
+	case quote:
 		return decodeQuote(t, dec)
+	case sqlQuote, eString, csvQuote:
+		return decodePair(t, dec)
+	case entity:
+		return decodeEntity(t, dec)
+	default:
+		return decodeSGR(t, dec)
 	}
+}
+
+// passBytes[kind] has bit d set when no escape byte of the view of that
+// kind starts an escape with the byte d after it. The view, off, need then
+// not be turned on for the escape byte: it reads the byte as it is, as the
+// raw lane does (and if d starts an escape, the view is turned on for d,
+// with the raw lane as the view would have been). That is the common case:
+// a " or a ' that is not doubled, an & or a % before a space. passBytes is
+// a constant of the decoders.
+var passBytes = func() (t [nViews][4]uint64) {
+	var dec [4]byte
+	for k := range nViews {
+		for d := range 256 {
+			pass := true
+			for _, c := range []byte(escapeBytes[k]) {
+				if n, _ := decode(k, []byte{c, byte(d)}, dec[:]); n >= 0 {
+					pass = false
+				}
+			}
+			if pass {
+				t[k][d>>6] |= 1 << (d & 63)
+			}
+		}
+	}
+	return t
+}()
+
+// passes reports whether views, a set of view bits, all pass the escape
+// byte that starts them when the byte d follows it (see passBytes).
+func passes(views uint8, d byte) bool {
+	for ; views != 0; views &= views - 1 {
+		if passBytes[bits.TrailingZeros8(views)][d>>6]&(1<<(d&63)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func decodePercent(t, dec []byte) (int, int) {
@@ -117,6 +174,93 @@ func decodeQuote(t, dec []byte) (int, int) {
 		}
 	}
 	return -1, 0
+}
+
+// decodePair reads a doubled byte as one, where a string's delimiter or
+// escape byte is written twice: a single quote in SQL's and YAML's
+// single-quoted strings, a double quote in CSV, both a single quote and a
+// backslash in PostgreSQL's E'...'. The view's escape bytes are the ones
+// doubled.
+func decodePair(t, dec []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	if t[1] != t[0] {
+		return -1, 0
+	}
+	dec[0] = t[0]
+	return 2, 1
+}
+
+// The named character references that HTML and XML escapers write, and
+// the bytes they stand for.
+var (
+	entityNames = [...]string{"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"}
+	entityBytes = "&<>\"'"
+)
+
+// decodeEntity reads a character reference: one of entityNames, or
+// &#NN; or &#xHH; (&#X..., hex digits of either case, leading zeros) for
+// any code point, written in UTF-8 (U+FFFD for a surrogate). The ';' is
+// required, as escapers write it.
+func decodeEntity(t, dec []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	if t[1] != '#' {
+		for i, name := range entityNames {
+			if len(t) <= len(name) && string(t) == name[:len(t)] {
+				if len(t) < len(name) {
+					return 0, 0
+				}
+				dec[0] = entityBytes[i]
+				return len(t), 1
+			}
+		}
+		return -1, 0
+	}
+	i, base := 2, 10
+	if len(t) > 2 && (t[2] == 'x' || t[2] == 'X') {
+		i, base = 3, 16
+	}
+	r := 0
+	for j := i; j < len(t); j++ {
+		c := t[j]
+		if c == ';' && j > i {
+			return j + 1, utf8.EncodeRune(dec, rune(r))
+		}
+		d := unhex(c)
+		if d < 0 || d >= base {
+			return -1, 0
+		}
+		if r = r*base + d; r > utf8.MaxRune {
+			return -1, 0
+		}
+	}
+	return 0, 0
+}
+
+// decodeSGR reads a terminal's Select Graphic Rendition sequence
+// (ESC[...m, colours and bold) or Erase in Line (ESC[...K), as grep
+// --color and colouring loggers write them around a match, and drops
+// it: a value coloured in part is read whole.
+func decodeSGR(t, _ []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	if t[1] != '[' {
+		return -1, 0
+	}
+	for j := 2; j < len(t); j++ {
+		switch c := t[j]; {
+		case '0' <= c && c <= '9' || c == ';' || c == ':':
+		case c == 'm' || c == 'K':
+			return j + 1, 0
+		default:
+			return -1, 0
+		}
+	}
+	return 0, 0
 }
 
 // The one-letter backslash escapes and the bytes they stand for.
