@@ -14,7 +14,8 @@ import "slices"
 // name such things. A value that is a path counts: editors can control
 // files a job reaches (the repository checkout, file secrets, what an
 // earlier step writes). [Config.AllowNames] lets a host permit a name it
-// decides otherwise about.
+// decides otherwise about. names.go checks the tiers in order and holds
+// the patterns of names that are only warned about.
 //
 // Variables that only redirect traffic or trust (proxies, package indexes,
 // CA bundles, resolver settings) are legitimate secrets in many companies;
