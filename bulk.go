@@ -99,6 +99,9 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 		if err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
+		for i := range metas {
+			metas[i].Warnings = m.nameWarnings(metas[i].Name)
+		}
 		return metas, nil
 	}
 }
@@ -150,6 +153,9 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 		}
 		if err != nil {
 			return nil, m.failed(ctx, e, err)
+		}
+		for i := range metas {
+			metas[i].Warnings = m.nameWarnings(metas[i].Name)
 		}
 		return metas, nil
 	}

@@ -14,7 +14,8 @@ import "slices"
 // name such things. A value that is a path counts: editors can control
 // files a job reaches (the repository checkout, file secrets, what an
 // earlier step writes). [Config.AllowNames] lets a host permit a name it
-// decides otherwise about.
+// decides otherwise about. names.go checks the tiers in order and holds
+// the patterns of names that are only warned about.
 //
 // Variables that only redirect traffic or trust (proxies, package indexes,
 // CA bundles, resolver settings) are legitimate secrets in many companies;
@@ -72,6 +73,19 @@ const (
 	srcCurlEnv   = "curl(1) ENVIRONMENT; https://curl.se/docs/manpage.html#ENVIRONMENT"
 	srcDotnet    = "https://learn.microsoft.com/en-us/dotnet/core/runtime-config/debugging-profiling"
 	srcPHP       = "https://www.php.net/manual/en/configuration.file.php (auto_prepend_file in an ini file runs PHP)"
+	srcPsql      = "psql(1) ENVIRONMENT and Files; https://www.postgresql.org/docs/current/app-psql.html#APP-PSQL-ENVIRONMENT"
+	srcVim       = "vim(1) ENVIRONMENT, :help initialization; https://vimhelp.org/starting.txt.html#initialization"
+	srcHg        = "hg(1) ENVIRONMENT VARIABLES; https://www.mercurial-scm.org/doc/hg.1.html#environment-variables"
+	srcGh        = "gh help environment; https://cli.github.com/manual/gh_help_environment"
+	srcSystemd   = "systemctl(1) ENVIRONMENT; https://www.freedesktop.org/software/systemd/man/latest/systemctl.html#Environment"
+	srcLua       = "lua(1); https://www.lua.org/manual/5.4/manual.html#7 and #pdf-package.path"
+	srcErl       = "erl(1) Environment variables; https://www.erlang.org/doc/apps/erts/erl_cmd.html#environment-variables"
+	srcLein      = "Leiningen's lein script; https://github.com/technomancy/leiningen/blob/stable/bin/lein"
+	srcAnt       = "https://ant.apache.org/manual/running.html#envvars"
+	srcRStartup  = "R Startup; https://stat.ethz.ch/R-manual/R-devel/library/base/html/Startup.html"
+	srcRLibs     = "R .libPaths; https://stat.ethz.ch/R-manual/R-devel/library/base/html/libPaths.html"
+	srcTcl       = "tclvars(n); https://www.tcl-lang.org/man/tcl8.6/TclCmd/tclvars.htm"
+	srcJulia     = "https://docs.julialang.org/en/v1/manual/environment-variables/"
 )
 
 const (
@@ -80,6 +94,9 @@ const (
 	whyCgo    = "passed to the C compiler by cgo during go build without the checks #cgo lines get: -wrapper or -fplugin run code of the editor's"
 	whyNpmCmd = "npm runs this command"
 	whyPrompt = "an interactive bash expands it, command substitution included, at every prompt; a debugging terminal opened on a job's environment runs it"
+	whyJVM    = "JVM options its launch script passes: -javaagent and -agentpath load code, -XX:OnOutOfMemoryError=<command> runs a command"
+	whyErl    = "added to the command line of every erl (mix, rebar3, elixir included): -eval runs an expression, -s and -run call functions, -pa adds code directories"
+	whyRLibs  = "library directories R searches first: library() loads the editor's package, whose .onLoad runs"
 )
 
 // hijacks is the default deny-list: names that make a program a job
@@ -144,6 +161,56 @@ var hijacks = []hijack{
 	{"GIT_PAGER", false, "git", "pager command git runs on a terminal", srcGitVar},
 	{"GIT_EXTERNAL_DIFF", false, "git", "program git diff runs for every changed file, with or without a terminal (reproduced)", srcGit},
 	{"GIT_ALLOW_PROTOCOL", false, "git", "re-enables transports git refuses by default, such as ext::, whose URLs are commands (a submodule URL then runs one; reproduced)", "git(1) GIT_ALLOW_PROTOCOL; https://git-scm.com/docs/git-remote-ext"},
+
+	// Editors, pagers and diff programs of other tools. A job that commits,
+	// edits or pages without a terminal still starts them (git commit
+	// --amend starts vi).
+	{"FCEDIT", false, "bash (interactive)", "the editor bash's fc runs", srcBashVars},
+	{"LESSEDIT", false, "less", "command line less runs for its v command", srcLess},
+	{"GH_EDITOR", false, "gh", "the editor gh runs (gh pr create, gh issue create without a body)", srcGh},
+	{"GH_PAGER", false, "gh", "the command gh pipes its output to", srcGh},
+	{"GH_BROWSER", false, "gh", "the command gh runs to open a URL", srcGh},
+	{"KUBE_EDITOR", false, "kubectl", "the editor kubectl edit runs", "https://kubernetes.io/docs/reference/kubectl/generated/kubectl_edit/"},
+	{"KUBECTL_EXTERNAL_DIFF", false, "kubectl", "the command kubectl diff runs on the two trees", "https://kubernetes.io/docs/reference/kubectl/generated/kubectl_diff/"},
+	{"SYSTEMD_PAGER", false, "systemctl, journalctl", "the pager command systemd's tools run", srcSystemd},
+	{"SYSTEMD_EDITOR", false, "systemctl edit", "the editor systemctl edit runs", srcSystemd},
+	{"SVN_EDITOR", false, "svn", "the editor svn commit runs without -m", "https://svnbook.red-bean.com/en/1.7/svn.advanced.externaleditors.html"},
+	{"HGEDITOR", false, "hg", "the editor hg commit runs without -m", srcHg},
+	{"HGMERGE", false, "hg", "the merge command hg merge and hg update run on conflicts", srcHg},
+	{"HGRCPATH", false, "hg", "the hgrc files hg reads: [hooks] run commands, [extensions] load Python", srcHg + "; hgrc(5) hooks"},
+
+	// Start-up files of editors and interpreters: each is read as code.
+	{"VIMINIT", false, "vim, vi", "ex commands vim runs at start: :!cmd runs a shell command; git commit starting vi runs it (reproduced)", srcVim},
+	{"EXINIT", false, "vi, ex, vim", "ex commands vi and vim run at start when VIMINIT is unset: :!cmd runs a shell command (reproduced)", srcVim + "; POSIX ex; https://pubs.opengroup.org/onlinepubs/9699919799/utilities/ex.html"},
+	{"GVIMINIT", false, "gvim", "ex commands the GUI vim runs at start", "https://vimhelp.org/gui.txt.html#GVIMINIT"},
+	{"VIMRUNTIME", false, "vim", "vim sources defaults.vim, plugins and filetype scripts from there at start", srcVim},
+	{"EMACSLOADPATH", false, "emacs", "directories emacs loads Lisp from first, site-start.el included", "https://www.gnu.org/software/emacs/manual/html_node/emacs/General-Variables.html"},
+	{"PSQLRC", false, "psql", "a startup file psql runs before its commands, also with -c: \\! runs a shell command (reproduced)", srcPsql},
+	{"PGSYSCONFDIR", false, "psql, libpq", "upstream psql runs the system-wide psqlrc of this directory at start (Debian's reads /etc/postgresql-common instead), and libpq reads pg_service.conf there", srcPsql},
+	{"PSQL_EDITOR", false, "psql", "the editor psql's \\e runs", srcPsql},
+	{"PSQL_PAGER", false, "psql", "the pager command psql runs", srcPsql},
+	{"PSQL_WATCH_PAGER", false, "psql", "the pager command psql's \\watch runs", srcPsql},
+	{"LUA_INIT", true, "lua", "code lua runs at start (@file runs a file); the prefix covers LUA_INIT_5_2 to _5_4, read first", srcLua},
+	{"LUA_PATH", true, "lua", "where require finds Lua modules; the prefix covers LUA_PATH_5_x", srcLua},
+	{"LUA_CPATH", true, "lua", "where require finds C modules, shared objects; the prefix covers LUA_CPATH_5_x", srcLua},
+	{"ERL_AFLAGS", false, "erl", whyErl, srcErl},
+	{"ERL_ZFLAGS", false, "erl", whyErl, srcErl},
+	{"ERL_FLAGS", false, "erl", whyErl, srcErl},
+	{"ERL_LIBS", false, "erl", "library directories the code server adds to the code path: modules load from there", "code(3) ERL_LIBS; https://www.erlang.org/doc/apps/kernel/code.html"},
+	{"R_PROFILE_USER", false, "R, Rscript", "R code run at every start", srcRStartup},
+	{"R_PROFILE", false, "R, Rscript", "the site profile, R code run at every start", srcRStartup},
+	{"R_ENVIRON_USER", false, "R, Rscript", "a file of variables R sets at start, R_PROFILE_USER and R_LIBS among them", srcRStartup},
+	{"R_ENVIRON", false, "R, Rscript", "the site file of variables R sets at start", srcRStartup},
+	{"R_LIBS", false, "R, Rscript", whyRLibs, srcRLibs},
+	{"R_LIBS_USER", false, "R, Rscript", whyRLibs, srcRLibs},
+	{"R_LIBS_SITE", false, "R, Rscript", whyRLibs, srcRLibs},
+	{"IRBRC", false, "irb", "a Ruby file irb runs at start", "https://ruby.github.io/irb/ (Configuration File, IRBRC)"},
+	{"IPYTHONDIR", false, "ipython", "profile_default/startup/*.py there run at every start, ipython_config.py is Python", "https://ipython.readthedocs.io/en/stable/config/intro.html"},
+	{"JUPYTER_CONFIG_DIR", false, "jupyter", "jupyter_*_config.py files there are Python run at start", "https://docs.jupyter.org/en/latest/use/jupyter-directories.html"},
+	{"TCL_LIBRARY", false, "tclsh, wish, programs embedding Tcl", "every Tcl interpreter sources init.tcl from there at start", srcTcl},
+	{"TCLLIBPATH", false, "tclsh, wish", "directories package require searches first: their pkgIndex.tcl files run", srcTcl},
+	{"JULIA_DEPOT_PATH", false, "julia", "config/startup.jl in the first depot runs at every start; packages load from there", srcJulia},
+	{"JULIA_LOAD_PATH", false, "julia", "where using and import find packages", srcJulia},
 
 	// ssh and other askpass programs.
 	{"SSH_ASKPASS", false, "ssh, ssh-add, ssh-keygen", "program run to read a passphrase without a terminal (reproduced with ssh-keygen)", "ssh(1) ENVIRONMENT; https://man.openbsd.org/ssh#ENVIRONMENT"},
@@ -219,6 +286,14 @@ var hijacks = []hijack{
 	{"MAVEN_ARGS", false, "mvn (3.9 and later)", "arguments Maven adds to its command line: -Dmaven.ext.class.path loads extensions, -f and -s choose the POM and settings", srcMaven},
 	{"MAVEN_CONFIG", false, "mvnw (Maven Wrapper)", "arguments mvnw adds to Maven's command line, as MAVEN_ARGS", "https://github.com/apache/maven-wrapper/issues/250"},
 	{"GRADLE_OPTS", false, "gradle, gradlew", "JVM options for the Gradle client: -javaagent loads code", srcGradle},
+	{"SBT_OPTS", false, "sbt", whyJVM, "https://www.scala-sbt.org/1.x/docs/Command-Line-Reference.html"},
+	{"JVM_OPTS", false, "lein, sbt-extras, cassandra", whyJVM, srcLein + "; https://github.com/dwijnand/sbt-extras"},
+	{"LEIN_JVM_OPTS", false, "lein", whyJVM, srcLein},
+	{"LEIN_JAVA_CMD", false, "lein", "the java command lein runs", srcLein},
+	{"ANT_OPTS", false, "ant", whyJVM, srcAnt},
+	{"ANT_ARGS", false, "ant", "arguments ant adds to its command line: -lib, -listener and -logger load classes", srcAnt},
+	{"ANT_HOME", false, "ant", "ant runs its launcher and loads every jar of $ANT_HOME/lib", srcAnt},
+	{"CATALINA_OPTS", false, "tomcat (catalina.sh)", whyJVM, "Tomcat RUNNING.txt; https://tomcat.apache.org/tomcat-10.1-doc/RUNNING.txt"},
 	{"GRADLE_USER_HOME", false, "gradle, gradlew", "init scripts in its init.d run at every build", "https://docs.gradle.org/current/userguide/init_scripts.html"},
 
 	// OpenSSL.

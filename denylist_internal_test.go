@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"errors"
+	"path"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,6 +36,10 @@ var (
 	manRef = regexp.MustCompile(`[a-z][a-z0-9._-]*\([1-8][a-z]*\)`)
 )
 
+// versionedPrefix are prefixes that are also a variable: the prefix
+// covers its forms with a suffix (_64, _5_4).
+var versionedPrefix = map[string]bool{"CORECLR_PROFILER_PATH": true, "LUA_INIT": true, "LUA_PATH": true, "LUA_CPATH": true}
+
 func TestDenyTableEntries(t *testing.T) {
 	for _, list := range []struct {
 		name    string
@@ -44,7 +49,7 @@ func TestDenyTableEntries(t *testing.T) {
 			if !varName.MatchString(h.name) {
 				t.Errorf("%s: %q is not an upper-case variable name", list.name, h.name)
 			}
-			if h.prefix && !strings.HasSuffix(h.name, "_") && h.name != "CORECLR_PROFILER_PATH" {
+			if h.prefix && !strings.HasSuffix(h.name, "_") && !versionedPrefix[h.name] {
 				t.Errorf("%s: prefix %q does not end a word (_)", list.name, h.name)
 			}
 			for field, v := range map[string]string{"program": h.program, "reason": h.reason, "source": h.source} {
@@ -194,5 +199,40 @@ func BenchmarkDenied(b *testing.B) {
 	names := []string{"AUTH_TOKEN", "LD_PRELOAD", "GIT_CONFIG_KEY_0", "DATABASE_URL", "PYTHONPATH", "CARGO_TARGET_DIR"}
 	for i := 0; i < b.N; i++ {
 		denied(names[i%len(names)], true)
+	}
+}
+
+// TestNamePatternsTable: every pattern is valid, says why in one line, and
+// names examples that match it and are on the deny-list or the stricter
+// preset, whose entries give the sources.
+func TestNamePatternsTable(t *testing.T) {
+	examples := regexp.MustCompile(`\(([A-Z0-9_, ]+)\)$`)
+	seen := map[string]bool{}
+	for _, p := range namePatterns {
+		if seen[p.glob] {
+			t.Errorf("%s appears twice", p.glob)
+		}
+		seen[p.glob] = true
+		for _, g := range append([]string{p.glob}, p.except...) {
+			if _, err := path.Match(g, ""); err != nil || g != strings.ToUpper(g) || strings.ContainsAny(g, "?[\\") {
+				t.Errorf("%q is not an upper-case glob of * only", g)
+			}
+		}
+		if strings.TrimSpace(p.reason) != p.reason || strings.ContainsAny(p.reason, "\n\r\t") || strings.HasSuffix(p.reason, ".") {
+			t.Errorf("%s: reason %q is not one trimmed line without a full stop", p.glob, p.reason)
+		}
+		m := examples.FindStringSubmatch(p.reason)
+		if m == nil {
+			t.Errorf("%s: the reason ends with no (EXAMPLES) from the deny-list", p.glob)
+			continue
+		}
+		for _, ex := range strings.Split(m[1], ", ") {
+			if ok, _ := path.Match(p.glob, ex); !ok || matchNames(p.except, ex) {
+				t.Errorf("%s: example %s does not match it", p.glob, ex)
+			}
+			if _, _, ok := denied(ex, true); !ok {
+				t.Errorf("%s: example %s is on no list, so it has no source", p.glob, ex)
+			}
+		}
 	}
 }

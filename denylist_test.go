@@ -5,9 +5,11 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dataspace/secrets"
@@ -177,6 +179,62 @@ func TestHijackGit(t *testing.T) {
 			return hijackRun{argv: []string{"git", "ls-remote", "git://example.invalid/x"}, noControl: true, attack: []string{"GIT_PROXY_COMMAND=" + w.script}}
 		}},
 	})
+}
+
+// TestHijackEditors: psql and vi run a job's start-up files and editors'
+// commands from these variables (issue 22): a migration step's psql -c
+// runs the editor's shell command, and so does the vi that git commit
+// --amend starts.
+func TestHijackEditors(t *testing.T) {
+	vi := func(t *testing.T, w *hijackWork, attack string) hijackRun {
+		// git starts vi only on a terminal that is not dumb. vi, its stdin
+		// no terminal, reads keys from stderr, here /dev/null, and exits.
+		return hijackRun{argv: []string{"sh", "-c", "exec git commit -q --amend --allow-empty 2>/dev/null"}, dir: w.gitRepo(t, "repo"),
+			env: []string{"TERM=xterm", "GIT_EDITOR=vi"}, attack: []string{attack + "=!" + w.script}}
+	}
+	runHijacks(t, []hijackCase{
+		{"PSQLRC", []string{"PSQLRC", "psqlrc"}, nil, func(t *testing.T, w *hijackWork) hijackRun {
+			rc := w.file(t, "psqlrc", "\\! "+w.script+"\n", 0o644)
+			return hijackRun{argv: []string{psqlProgram(t), "-q", "-c", "select 1"}, env: pgEnv(t), attack: []string{"PSQLRC=" + rc}}
+		}},
+		{"VIMINIT", []string{"VIMINIT", "viminit"}, []string{"git", "vi"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return vi(t, w, "VIMINIT")
+		}},
+		{"EXINIT", []string{"EXINIT"}, []string{"git", "vi"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return vi(t, w, "EXINIT")
+		}},
+	})
+}
+
+// psqlProgram is the psql of PATH, or of the PostgreSQL installation
+// scripts/pg-env.sh would use: a Postgres test run has one.
+func psqlProgram(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("psql"); err == nil {
+		return p
+	}
+	if ps, _ := filepath.Glob("/usr/lib/postgresql/*/bin/psql"); len(ps) > 0 {
+		return ps[len(ps)-1]
+	}
+	t.Fatal("no psql, though the Postgres tests run")
+	return ""
+}
+
+// pgEnv gives psql the test database through libpq's variables, so that
+// no password appears on a command line or in a failure message.
+func pgEnv(t *testing.T) []string {
+	t.Helper()
+	u, err := url.Parse(pgURL(t))
+	if err != nil {
+		t.Fatal("DATABASE_URL does not parse")
+	}
+	pw, _ := u.User.Password()
+	env := []string{"PGHOST=" + u.Hostname(), "PGPORT=" + u.Port(), "PGUSER=" + u.User.Username(),
+		"PGPASSWORD=" + pw, "PGDATABASE=" + strings.TrimPrefix(u.Path, "/"), "PGCONNECT_TIMEOUT=10"}
+	if mode := u.Query().Get("sslmode"); mode != "" {
+		env = append(env, "PGSSLMODE="+mode)
+	}
+	return env
 }
 
 // TestDenyCommonSecretNamesAccepted: names companies commonly give real

@@ -32,8 +32,10 @@ var (
 	// ErrInvalidName: the name does not follow the environment-variable
 	// rule [A-Za-z_][A-Za-z0-9_]* or is too long.
 	ErrInvalidName = errors.New("secrets: invalid name")
-	// ErrReservedName: the name is on the deny-list (see [DeniedNames]) or
-	// reserved by the host (Config.ReservedNames, ReservedPrefixes).
+	// ErrReservedName: the name is on the deny-list (see [DeniedNames]),
+	// on the stricter preset or matches [NamePatterns] with
+	// Config.StrictNames, is reserved by the host (Config.ReservedNames,
+	// ReservedPrefixes), or is not one Config.OnlyNames allows.
 	ErrReservedName = errors.New("secrets: reserved name")
 	// ErrInvalidValue: the value holds a NUL byte.
 	ErrInvalidValue = errors.New("secrets: invalid value")

@@ -191,3 +191,51 @@ func ExampleManager_Import() {
 	// API_KEY='it'\''s secret'
 	// API_URL='https://api.example.com'
 }
+
+// A panel asks before saving: a denied name is refused, a name shaped like
+// a program's start-up file is accepted with a warning to show the editor.
+func ExampleManager_CheckName() {
+	m := exampleManager()
+	for _, name := range []string{"AUTH_TOKEN", "PSQLRC", "MYTOOLRC"} {
+		warnings, err := m.CheckName(name)
+		switch {
+		case err != nil:
+			fmt.Println(name, "refused:", errors.Is(err, secrets.ErrReservedName))
+		case len(warnings) > 0:
+			fmt.Println(name, "accepted, warning:", warnings[0].Pattern)
+		default:
+			fmt.Println(name, "accepted")
+		}
+	}
+	// Output:
+	// AUTH_TOKEN accepted
+	// PSQLRC refused: true
+	// MYTOOLRC accepted, warning: *RC
+}
+
+// A platform that wants only its own names gives the Manager an allowlist.
+func ExampleMatchNames() {
+	only, err := secrets.MatchNames("APP_*", "DEPLOY_KEY")
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := secrets.GenerateLocalKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	cipher, err := secrets.NewLocalCipher(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := secrets.New(secrets.NewMemoryStore(), cipher, &secrets.Config{OnlyNames: only})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = m.Set(context.Background(), "ws-1", "app_token", []byte("s3cr3t"), nil)
+	fmt.Println(err)
+	_, err = m.Set(context.Background(), "ws-1", "OTHER_TOKEN", []byte("s3cr3t"), nil)
+	fmt.Println(errors.Is(err, secrets.ErrReservedName))
+	// Output:
+	// <nil>
+	// true
+}

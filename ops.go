@@ -67,7 +67,10 @@ type SetOptions struct {
 // "NAME=value" over MaxEnvString, or a workspace environment over
 // Config.MaxEnvBytes (ErrTooLarge); an invalid Info (ErrInvalidInfo); an
 // Info that would make a write-only secret readable (ErrWriteOnly); and
-// the conditions of opts (ErrConflict, ErrExists).
+// the conditions of opts (ErrConflict, ErrExists). A name that matches one
+// of [NamePatterns] is saved, and the returned Meta's Warnings say so
+// (with Config.StrictNames it is refused with ErrReservedName); see
+// [Manager.CheckName].
 func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *SetOptions) (Meta, error) {
 	var o SetOptions
 	if opts != nil {
@@ -144,7 +147,9 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	if err != nil {
 		return Meta{}, m.failed(ctx, e, err)
 	}
-	return m.done(ctx, w), nil
+	meta := m.done(ctx, w)
+	meta.Warnings = m.nameWarnings(meta.Name)
+	return meta, nil
 }
 
 // SetInfo replaces a secret's Info, keeping its value and its versions:
@@ -198,7 +203,8 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRev
 // same name is allowed. It refuses an invalid or reserved new name as Set
 // does, a name another secret has (*ExistsError), a missing or deleted
 // secret (ErrNotFound) and a stale ifRevision (*ConflictError). The
-// authorizer is asked with both names.
+// authorizer is asked with both names. The returned Meta carries the new
+// name's Warnings, as Set's does.
 func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision int64) (Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return Meta{}, err
@@ -244,7 +250,9 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision in
 	if err != nil {
 		return Meta{}, m.failed(ctx, e, err)
 	}
-	return m.done(ctx, w), nil
+	meta := m.done(ctx, w)
+	meta.Warnings = m.nameWarnings(meta.Name)
+	return meta, nil
 }
 
 // Rollback makes the value of a retained version the secret's new current

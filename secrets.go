@@ -130,13 +130,23 @@ type Config struct {
 	// ErrReservedName. Compared ignoring ASCII case.
 	ReservedNames    []string
 	ReservedPrefixes []string
-	// AllowNames permits names that the deny-list would refuse. Compared
-	// ignoring ASCII case.
+	// AllowNames permits names that the deny-list, the stricter preset or
+	// NamePatterns would refuse or warn about. Compared ignoring ASCII
+	// case.
 	AllowNames []string
 	// StrictNames also refuses the names of [StrictNames] and
 	// [StrictPrefixes]: variables that redirect a job's traffic or trust
-	// (proxies, CA bundles, package indexes) without running code.
+	// (proxies, CA bundles, package indexes) without running code; and the
+	// names matching [NamePatterns] (*RC, *_OPTS...), which are otherwise
+	// accepted with a [NameWarning].
 	StrictNames bool
+	// OnlyNames, if not nil, is the host's allowlist: Set, Rename, Import
+	// and Apply accept only the names for which it returns true (called
+	// with the name as given, after the name rule and ReservedNames) and
+	// refuse the others with ErrReservedName. The deny-list still applies
+	// to the names it allows; AllowNames does not override it. It must be
+	// safe for concurrent use; [MatchNames] builds one from patterns.
+	OnlyNames func(name string) bool
 	// DecryptOnly are former master keys: data keys they wrapped can still
 	// be unwrapped, but new data keys are wrapped by the primary Cipher.
 	DecryptOnly []Cipher

@@ -94,6 +94,11 @@ type Meta struct {
 	// by DeletedBy.
 	Deleted   time.Time `json:"deleted,omitzero"`
 	DeletedBy string    `json:"deleted_by,omitempty"`
+	// Warnings are set by the calls that save a name (Set, Rename, Import,
+	// Apply): the patterns of names programs read as code, configuration
+	// or a command line that the name matches (see NameWarning). Calls
+	// that only read leave them empty.
+	Warnings []NameWarning `json:"warnings,omitempty"`
 }
 
 // Expired reports whether the secret is past its expiry at time now.

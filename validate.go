@@ -69,30 +69,6 @@ func validSyntax(name string, maxLen int) error {
 	return nil
 }
 
-// validName checks the syntax, the host's reserved names and the
-// deny-list (denylist.go).
-func (m *Manager) validName(name string) error {
-	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
-		return err
-	}
-	upper := strings.ToUpper(name)
-	if m.reserved[upper] {
-		return errorf(ErrReservedName, "the name %s is reserved by the host", name)
-	}
-	for _, p := range m.reservedPrefixes {
-		if strings.HasPrefix(upper, p) {
-			return errorf(ErrReservedName, "names starting with %s are reserved by the host", p)
-		}
-	}
-	if m.allowed[upper] {
-		return nil
-	}
-	if _, reason, ok := denied(upper, m.cfg.StrictNames); ok {
-		return errorf(ErrReservedName, "the name %s would let its value take over the processes that receive it: %s", name, reason)
-	}
-	return nil
-}
-
 func validValue(name string, value []byte) error {
 	if bytes.IndexByte(value, 0) >= 0 {
 		return errorf(ErrInvalidValue, "the value of %s contains a NUL byte, which no environment can hold", name)

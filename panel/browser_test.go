@@ -377,3 +377,33 @@ func TestBrowserOverview(t *testing.T) {
 	}
 	tb.check("tok_demo", "demo-deploy-key", "sk_test_demo")
 }
+
+// An editor who saves a name shaped like a program's start-up file sees
+// the library's warning, which stays until dismissed; a denied name is
+// refused next to the field.
+func TestBrowserNameWarning(t *testing.T) {
+	m := browserManager(t)
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`!document.getElementById('empty').hidden`)
+	add := func(name string) {
+		tb.click("#add-btn")
+		tb.wait(`document.getElementById('drawer').open`)
+		tb.typeInto("#f-name", name)
+		tb.typeInto("#f-value", "tok-browser-warn-8e1b")
+		tb.click("#drawer .save")
+	}
+	add("MYTOOLRC")
+	tb.wait(`document.querySelector('` + row("MYTOOLRC") + `')`)
+	warning := `[...document.querySelectorAll('.toast.warning')].find(t => t.innerText.includes('MYTOOLRC matches *RC'))`
+	tb.wait(warning)
+	if role := evalIn[string](tb, warning+`.getAttribute('role')`); role != "alert" {
+		t.Errorf("the warning's role is %q, want alert", role)
+	}
+	tb.shot("name-warning")
+	add("PSQLRC")
+	tb.wait(`document.getElementById('drawer').open && document.querySelector('#f-name[aria-invalid=true]')`)
+	if _, err := m.Meta(as(t, "user:alice"), ws, "PSQLRC"); err == nil {
+		t.Error("PSQLRC was saved")
+	}
+	tb.check("tok-browser-warn-8e1b")
+}

@@ -50,7 +50,10 @@
 //	GET    api/due                       live secrets expiring or due for rotation within Config.DueWithin
 //	GET    api/events?name=&before=&limit=   the workspace's audit events, newest first
 //
-// Metadata is [secrets.Meta] in JSON. Times are RFC 3339. Values travel
+// Metadata is [secrets.Meta] in JSON. The responses of create, update and
+// rename carry its "warnings" ([secrets.NameWarning]) when the name is
+// shaped like a program's start-up file or command line; the page shows
+// them until the editor dismisses them. Times are RFC 3339. Values travel
 // only in request and response bodies, never in a URL (the search term too
 // goes in a body: people paste values into search boxes), a header, a log
 // line or an error. Every API response is "Cache-Control: no-store".

@@ -217,6 +217,41 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// A name shaped like a program's start-up file or command line is saved
+// with the library's warnings in the response, by create, update and
+// rename; a read carries none; StrictNames refuses it.
+func TestNameWarnings(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	m := e.create(t, "MYTOOLRC", "warn-test-value", nil)
+	if len(m.Warnings) != 1 || m.Warnings[0].Pattern != "*RC" || m.Warnings[0].Name != "MYTOOLRC" || m.Warnings[0].Reason == "" {
+		t.Errorf("create warnings %+v", m.Warnings)
+	}
+	res := e.do(t, req{actor: editor, method: "PATCH", path: "/api/secrets/MYTOOLRC", ifMatch: etag(m.Revision),
+		body: map[string]any{"value": "warn-test-value-2"}}).want(t, 200, "")
+	if m = res.meta(t); len(m.Warnings) != 1 {
+		t.Errorf("update warnings %+v", m.Warnings)
+	}
+	res = e.do(t, req{actor: editor, method: "POST", path: "/api/secrets/MYTOOLRC/rename", ifMatch: etag(m.Revision),
+		body: map[string]any{"to": "KAFKA_OPTS"}}).want(t, 200, "")
+	if m = res.meta(t); len(m.Warnings) != 1 || m.Warnings[0].Pattern != "*OPTS" {
+		t.Errorf("rename warnings %+v", m.Warnings)
+	}
+	res = e.do(t, req{actor: editor, method: "GET", path: "/api/secrets/KAFKA_OPTS"}).want(t, 200, "")
+	if strings.Contains(string(res.body), "warnings") {
+		t.Errorf("a read carries warnings: %s", res.body)
+	}
+	plain := e.create(t, "AUTH_TOKEN", "warn-test-value", nil)
+	if plain.Warnings != nil {
+		t.Errorf("AUTH_TOKEN warns %+v", plain.Warnings)
+	}
+
+	strict := newEnv(t, &secrets.Config{StrictNames: true}, nil)
+	strict.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: map[string]any{"name": "MYTOOLRC", "value": "x"}}).
+		want(t, 422, panel.ProblemReservedName)
+	strict.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: map[string]any{"name": "PSQLRC", "value": "x"}}).
+		want(t, 422, panel.ProblemReservedName)
+}
+
 func TestUpdate(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	m := e.create(t, "AUTH_TOKEN", "update-test-v1", map[string]any{"description": "first"})

@@ -100,12 +100,14 @@ export function openEditor(meta) {
           write_only: f('write_only').checked, file: f('file').checked};
         for (const n of ['expires', 'rotate_by']) if (f(n).value) body[n] = fromDateInput(f(n).value);
         const r = await call('POST', 'secrets', {body});
-        return done(r.data, `Added ${r.data.name}.`);
+        return done(r.data, `Added ${r.data.name}.`, r.data.warnings);
       }
       let cur = base;
+      let warnings = [];
       if (name !== base.name) {
         const r = await call('POST', secretPath(base.name, 'rename'), {body: {to: name}, ifMatch: etagOf(base)});
         cur = base = r.data;
+        warnings = r.data.warnings || [];
         setDrawerTitle(`Edit ${cur.name}`);
       }
       const body = changes();
@@ -113,7 +115,7 @@ export function openEditor(meta) {
         const r = await call('PATCH', secretPath(cur.name), {body, ifMatch: etagOf(cur)});
         cur = r.data;
       }
-      done(cur, name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`);
+      done(cur, name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings);
     } catch (p) {
       refused(p);
     } finally {
@@ -121,11 +123,17 @@ export function openEditor(meta) {
     }
   }
 
-  function done(m, msg) {
+  // done closes the form and says what was saved, with the server's
+  // warnings about the name (a name shaped like a program's start-up
+  // file or command line, which jobs' programs may run as code).
+  function done(m, msg, warnings = []) {
     value.value = '';
     closeDrawer();
     hooks.refresh().then(() => hooks.highlight(m.name));
     toast(msg);
+    for (const w of warnings || []) {
+      toast(`Warning: ${w.name} matches ${w.pattern}: ${w.reason}. Make sure no program your jobs run reads it as code.`, {warning: true});
+    }
   }
 
   // refused explains a refusal next to the field it concerns.

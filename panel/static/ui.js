@@ -150,10 +150,12 @@ export function confirm(text, okLabel) {
 }
 
 // toast shows a short message; opts.action {label, fn} adds a button
-// (such as Undo); opts.error styles it as a failure. It goes away after a
-// while, or when its action is used.
+// (such as Undo); opts.error styles it as a failure, opts.warning as a
+// warning that stays until dismissed. It goes away after a while, or when
+// its action is used.
 export function toast(text, opts = {}) {
-  const box = el('div', {class: 'toast' + (opts.error ? ' error' : ''), attrs: {role: opts.error ? 'alert' : 'status'}},
+  const kind = opts.error ? ' error' : opts.warning ? ' warning' : '';
+  const box = el('div', {class: 'toast' + kind, attrs: {role: opts.error || opts.warning ? 'alert' : 'status'}},
     el('span', {text}));
   let timer = 0;
   const holder = document.getElementById('toasts');
@@ -170,7 +172,7 @@ export function toast(text, opts = {}) {
   // Shown again, so it is the top of the top layer (above the side panel).
   if (holder.matches(':popover-open')) holder.hidePopover();
   holder.showPopover();
-  timer = setTimeout(remove, opts.action ? 12000 : 6000);
+  if (!opts.warning) timer = setTimeout(remove, opts.action ? 12000 : 6000);
   return box;
 }
 
