@@ -360,6 +360,17 @@ func (m *Manager) setDeleted(ctx context.Context, action Action, ws, name string
 // name, versions and fingerprints, never its values. It returns
 // ErrNotFound if there is no secret of that name and *ConflictError for a
 // stale ifRevision.
+//
+// "For good" means: no copy is left in the live database. Copies made
+// before (backups, snapshots, a standby's files, the database's own free
+// space until it is reused) still hold the ciphertexts, and they decrypt
+// as long as the workspace's keyset has the key they are under. With
+// Config.DestroyRotates, Destroy then rotates the workspace's data key and
+// deletes the former keys, so that such a copy put back into this
+// database no longer decrypts; if that part fails, the secret is destroyed
+// all the same and the error matches ErrIncomplete. A restore of the whole
+// database, keyset included, together with the master key brings the
+// value back whatever Destroy did.
 func (m *Manager) Destroy(ctx context.Context, ws, name string, ifRevision int64) error {
 	if err := validWorkspace(ws); err != nil {
 		return err
@@ -379,6 +390,9 @@ func (m *Manager) Destroy(ctx context.Context, ws, name string, ifRevision int64
 	}
 	m.hints.Remove(hintKey(ws, name))
 	m.published(ctx, *w.Audit)
+	if m.cfg.DestroyRotates {
+		return m.forgetKeys(ctx, ws, w.Entry.Name)
+	}
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // A PurgeResult reports what Purge did.
@@ -31,6 +33,7 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 	}
 	now := m.now()
 	skipped := 0
+	destroyed := map[string]string{} // workspace -> a secret destroyed there, for Config.DestroyRotates
 	for {
 		es, err := p.DeletedBefore(ctx, now.Add(-m.cfg.DeleteRetention), rotateBatch)
 		if err != nil {
@@ -50,6 +53,7 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 			switch {
 			case err == nil:
 				res.Destroyed++
+				destroyed[en.Workspace] = en.Name
 				m.hints.Remove(hintKey(en.Workspace, en.Name))
 				m.published(ctx, *w.Audit)
 			case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
@@ -57,6 +61,15 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 			default:
 				return res, m.failed(ctx, e, wrapf(err, "purge"))
 			}
+		}
+	}
+	if m.cfg.DestroyRotates {
+		var errs []error
+		for _, ws := range slices.Sorted(maps.Keys(destroyed)) {
+			errs = append(errs, m.forgetKeys(ctx, ws, destroyed[ws]))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return res, m.failed(ctx, e, wrapf(err, "purge"))
 		}
 	}
 	if m.cfg.EventRetention > 0 {

@@ -304,6 +304,55 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 	return res, nil
 }
 
+// forgetKeys rotates ws's data key after the destroy of name and deletes
+// every key but the new primary from the keyset (Config.DestroyRotates).
+// A rotation that leaves versions, or a version still found under an old
+// key, keeps the old keys and fails with ErrIncomplete: the destroy itself
+// stands.
+func (m *Manager) forgetKeys(ctx context.Context, ws, name string) error {
+	e := m.event(ctx, ActionRotate, ws)
+	incomplete := func(why string) error {
+		return m.failed(ctx, e, errorf(ErrIncomplete, "%s was destroyed, but the workspace's former keys were not deleted (%s): run RotateKey, then Destroy again or delete them", name, why))
+	}
+	res, err := m.rotateKey(ctx, ws, nil)
+	if err != nil {
+		return incomplete(detail(err))
+	}
+	if len(res.Left) > 0 {
+		return incomplete(fmt.Sprintf("%d versions could not be re-encrypted", len(res.Left)))
+	}
+	var deleted []uint32
+	_, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+		deleted = deleted[:0]
+		h, err := km.Handle()
+		if err != nil {
+			return err
+		}
+		primary := h.KeysetInfo().GetPrimaryKeyId()
+		// Changing the key moves its generation: a writer still holding
+		// an old key is refused by the Store from here on, so nothing
+		// can be added under the keys deleted below.
+		if _, left, err := m.store.(RotationStore).Stale(ctx, ws, primary, "", 0, 1); err != nil || left > 0 {
+			return errors.Join(err, errorf(ErrIncomplete, "%d versions are still under a former key", left))
+		}
+		for _, ki := range h.KeysetInfo().GetKeyInfo() {
+			if id := ki.GetKeyId(); id != primary {
+				if err := km.Delete(id); err != nil {
+					return err
+				}
+				deleted = append(deleted, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return incomplete(detail(err))
+	}
+	e.Detail = fmt.Sprintf("after the destroy of %s: primary key %d, %d versions re-encrypted, deleted keys %v", name, res.Primary, res.Reencrypted, deleted)
+	m.record(ctx, e)
+	return nil
+}
+
 // enabledOthers returns the enabled keys of k other than its primary.
 func enabledOthers(k *dataKey) []uint32 {
 	var ids []uint32

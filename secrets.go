@@ -168,6 +168,16 @@ type Config struct {
 	// Expired says what a job gets for a secret past its Info.Expires.
 	// Default ExpiredInject.
 	Expired ExpiredPolicy
+	// DestroyRotates makes Destroy (and Purge, which destroys) also
+	// rotate the workspace's data key, re-encrypting every other version,
+	// and then delete the former keys from the keyset, not only disable
+	// them. A copy of the destroyed rows put back into the database
+	// afterwards, from a backup or snapshot of the secrets tables, then no
+	// longer decrypts. Without it, such a copy decrypts for as long as the
+	// key it was encrypted under is in the keyset. No option helps
+	// against a restore of the whole database, keys included, with the
+	// master key: see Destroy.
+	DestroyRotates bool
 	// DeleteRetention is how long Purge keeps soft-deleted secrets before
 	// destroying them. Default 30 days.
 	DeleteRetention time.Duration
