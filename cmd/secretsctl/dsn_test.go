@@ -79,3 +79,33 @@ func TestScrubberUnparsableURL(t *testing.T) {
 		t.Errorf("the host was scrubbed: %q", got)
 	}
 }
+
+// --database-url on the command line works, with a warning that ps shows
+// it; DATABASE_URL gets none.
+func TestDatabaseURLFlagWarns(t *testing.T) {
+	e := newEnv(t)
+	const warning = "secretsctl: warning: --database-url on the command line is visible to every user of this machine (ps, /proc); set DATABASE_URL instead\n"
+	e.ctl("A_VALUE\n", "set", "ws", "A").want(t, 0)
+	for _, args := range [][]string{
+		{"--database-url", e.url, "list", "ws"},
+		{"list", "--database-url=" + e.url, "ws"},
+		{"-database-url", e.url, "list", "ws"},
+	} {
+		r := e.run(call{env: []string{"DATABASE_URL="}}, args...).want(t, 0)
+		if r.stderr != warning || !strings.Contains(r.stdout, "A") {
+			t.Errorf("%v: stderr %q, stdout %q", args, r.stderr, r.stdout)
+		}
+		if u, _ := url.Parse(e.url); u != nil {
+			if p, ok := u.User.Password(); ok && strings.Contains(r.stderr, p) {
+				t.Errorf("the warning shows the password")
+			}
+		}
+	}
+	if r := e.ctl("", "list", "ws").want(t, 0); r.stderr != "" {
+		t.Errorf("DATABASE_URL: stderr %q", r.stderr)
+	}
+	// After "--" of run, it is the job's argument, not secretsctl's.
+	if r := e.ctl("", "run", "ws", "--", "true", "--database-url", "x").want(t, 0); r.stderr != "" {
+		t.Errorf("run: stderr %q", r.stderr)
+	}
+}
