@@ -203,3 +203,22 @@ func TestExpiredPolicy(t *testing.T) {
 		}
 	}
 }
+
+// A search that no name can hold (NUL, which Postgres refuses in text, or
+// bytes that are not UTF-8) finds nothing, on every store: it is no error.
+func TestListSearchNoName(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), nil)
+		ctx := secrets.WithActor(context.Background(), "user:a")
+		mustSet(t, m, "ws", "A_TOKEN", "value-a")
+		for _, search := range []string{"\x00", "TOKEN\x00", "A_\x00TOKEN", "\xff", "TOK\xc3"} {
+			p, err := m.List(ctx, "ws", &secrets.ListOptions{Search: search})
+			if err != nil || len(p.Secrets) != 0 || p.Next != "" {
+				t.Errorf("search %q: %+v, %v", search, p, err)
+			}
+		}
+		if p, err := m.List(ctx, "ws", &secrets.ListOptions{Search: "token"}); err != nil || len(p.Secrets) != 1 {
+			t.Errorf("search token: %+v, %v", p, err)
+		}
+	})
+}

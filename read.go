@@ -5,7 +5,9 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Get returns the current version of a secret, with its value. It returns
@@ -161,7 +163,8 @@ func (m *Manager) Versions(ctx context.Context, ws, name string) ([]VersionMeta,
 // ListOptions select a page of secrets. A nil *ListOptions means the first
 // page of live secrets.
 type ListOptions struct {
-	// Search keeps the names that contain it, ignoring ASCII case.
+	// Search keeps the names that contain it, ignoring ASCII case. A
+	// Search that holds NUL or is not UTF-8 keeps none.
 	Search string
 	// After is where the page starts: the Next of the previous page.
 	After string
@@ -201,8 +204,9 @@ func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page,
 	if err := m.authorize(ctx, e); err != nil {
 		return Page{}, err
 	}
-	if len(o.Search) > m.cfg.MaxNameLength || len(o.After) > m.cfg.MaxNameLength {
-		return Page{Secrets: []Meta{}}, nil // no name can match
+	if len(o.Search) > m.cfg.MaxNameLength || len(o.After) > m.cfg.MaxNameLength ||
+		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) {
+		return Page{Secrets: []Meta{}}, nil // no name can match (and Postgres refuses NUL)
 	}
 	es, err := m.store.List(ctx, ws, ListQuery{After: o.After, Search: o.Search, Deleted: o.Deleted, Limit: o.Limit + 1})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +38,13 @@ var (
 // see what committed before it): on a pool whose default isolation is
 // stricter, the store runs them in READ COMMITTED transactions of its own.
 // Serialization failures and deadlocks are retried inside the store.
-// Errors never contain the connection string or credentials, and driver
-// errors are mapped to this package's errors or reduced to one line.
+// Errors never contain the connection string or credentials, whatever the
+// password holds: driver errors are mapped to this package's errors or
+// described in its own words, with the SQLSTATE when the server gave one
+// (such as "postgres: look up A: the database refused the password
+// (SQLSTATE 28P01)"); no text of the driver is kept, since it may quote
+// the connection string or a piece of it, and of the server's only its
+// message about a statement it refused (such as a violated constraint).
 //
 // Behind a pooler in transaction mode (PgBouncer's pool_mode =
 // transaction), the host adds binary_parameters=yes (lib/pq) or
@@ -312,84 +316,4 @@ func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) er
 		return err
 	}
 	return tx.Commit()
-}
-
-// sqlState returns the SQLSTATE of a database error from either driver.
-func sqlState(err error) string {
-	var st interface{ SQLState() string }
-	if errors.As(err, &st) {
-		return st.SQLState()
-	}
-	return ""
-}
-
-func transient(err error) bool {
-	c := sqlState(err)
-	return c == "40001" || c == "40P01"
-}
-
-// pgErr maps a database error to the package's errors. Driver errors are
-// reduced to one line without connection strings or credentials (a
-// driver's detail may quote row data: only its message is kept), and
-// sql.ErrNoRows becomes ErrNotFound.
-func pgErr(ctx context.Context, op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return wrapf(ctx.Err(), "postgres: %s", op)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return errorf(ErrNotFound, "%s: not found", op)
-	}
-	switch code := sqlState(err); code {
-	case "SC001":
-		return errorf(ErrExists, "%s: the name is taken", op)
-	case "SC002":
-		return errorf(ErrConflict, "%s: changed meanwhile", op)
-	case "SC003":
-		return errorf(ErrNotFound, "%s: no such secret", op)
-	case "SC004":
-		return errorf(ErrTooLarge, "%s: over the environment budget", op)
-	case "SC005":
-		return errorf(ErrKeyChanged, "%s: the workspace key changed", op)
-	case "":
-	default:
-		return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, scrub(pgMessage(err)), code)
-	}
-	return errorf(nil, "postgres: %s: %s", op, scrub(err.Error()))
-}
-
-// pgMessage is a database error's primary message, without the driver's
-// decoration (lib/pq's "pq: " prefix, pgx's "ERROR: " and SQLSTATE
-// suffix).
-func pgMessage(err error) string {
-	var pe *pq.Error
-	if errors.As(err, &pe) {
-		return pe.Message
-	}
-	m := err.Error()
-	if i := strings.LastIndex(m, " (SQLSTATE "); i > 0 {
-		m = m[:i]
-	}
-	for _, p := range []string{"ERROR: ", "FATAL: "} {
-		m = strings.TrimPrefix(m, p)
-	}
-	return m
-}
-
-var (
-	// urlCredentials matches the user information of a URL.
-	urlCredentials = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s"'` + "`" + `]*@`)
-	// kvCredentials matches password=... in a key=value connection string.
-	kvCredentials = regexp.MustCompile(`(?i)(password|sslpassword|passfile)\s*=\s*('(\\.|[^'])*'|\S+)`)
-)
-
-// scrub removes credentials from a driver's text and folds it onto one
-// line: drivers quote the connection string in some errors (lib/pq when
-// it cannot parse it).
-func scrub(s string) string {
-	s = urlCredentials.ReplaceAllString(s, "${1}***@")
-	s = kvCredentials.ReplaceAllString(s, "${1}=***")
-	return oneLine(s)
 }

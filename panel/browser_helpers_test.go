@@ -60,6 +60,13 @@ func browserAuthorize(_ context.Context, r secrets.Request) error {
 // request made by actor. It returns the page's URL for workspace ws.
 func site(t *testing.T, m *secrets.Manager, actor string) string {
 	t.Helper()
+	return siteWrapped(t, m, actor, nil)
+}
+
+// siteWrapped is site with the panel's handler wrapped in wrap (nil: not
+// wrapped), such as to count the requests that reach it.
+func siteWrapped(t *testing.T, m *secrets.Manager, actor string, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	h, err := panel.New(m, &panel.Config{
 		Caller: func(r *http.Request) (panel.Caller, error) {
 			return panel.Caller{Workspace: r.PathValue("ws"), Actor: actor}, nil
@@ -68,7 +75,11 @@ func site(t *testing.T, m *secrets.Manager, actor string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(mount(h))
+	var handler http.Handler = h
+	if wrap != nil {
+		handler = wrap(h)
+	}
+	srv := httptest.NewServer(mount(handler))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/w/" + ws + "/secrets/"
 }
@@ -111,6 +122,7 @@ type tab struct {
 	mu       sync.Mutex
 	problems []string
 	urls     []string
+	pending  map[network.RequestID]bool // sent, not yet finished or failed
 	shots    int
 }
 
@@ -119,7 +131,7 @@ func open(t *testing.T, browserCtx context.Context, url string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browserCtx)
 	t.Cleanup(cancel)
-	tb := &tab{t: t, ctx: ctx, dir: t.TempDir()}
+	tb := &tab{t: t, ctx: ctx, dir: t.TempDir(), pending: map[network.RequestID]bool{}}
 	err := chromedp.Listen(ctx, func(ev any) {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
@@ -138,6 +150,11 @@ func open(t *testing.T, browserCtx context.Context, url string) *tab {
 			}
 		case *network.EventRequestWillBeSent:
 			tb.urls = append(tb.urls, ev.Request.URL)
+			tb.pending[ev.RequestID] = true
+		case *network.EventLoadingFinished:
+			delete(tb.pending, ev.RequestID)
+		case *network.EventLoadingFailed:
+			delete(tb.pending, ev.RequestID)
 		}
 	})
 	if err != nil {
@@ -192,6 +209,24 @@ func (tb *tab) wait(cond string) {
 		if time.Now().After(deadline) {
 			tb.shot("timeout")
 			tb.t.Fatalf("timed out waiting for %s (%v); page problems: %v", cond, err, tb.pageProblems())
+		}
+		time.Sleep(15 * time.Millisecond) // between polls, not a wait for anything
+	}
+}
+
+// settle waits until every request the page sent has finished.
+func (tb *tab) settle() {
+	tb.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tb.mu.Lock()
+		n := len(tb.pending)
+		tb.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("%d requests of the page did not finish", n)
 		}
 		time.Sleep(15 * time.Millisecond) // between polls, not a wait for anything
 	}

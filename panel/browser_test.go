@@ -2,8 +2,10 @@ package panel_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,7 +267,16 @@ func TestBrowserConflict(t *testing.T) {
 	m.Set(as(t, "user:alice"), ws, "AUTH_TOKEN", []byte("conflict-first-value"), &secrets.SetOptions{Info: &secrets.Info{Description: "original"}})
 	br := browser(t)
 	a := open(t, br, site(t, m, "user:alice"))
-	b := open(t, br, site(t, m, "user:bob"))
+	// Bob's PATCH requests are counted as they reach the panel.
+	var patches atomic.Int64
+	b := open(t, br, siteWrapped(t, m, "user:bob", func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPatch {
+				patches.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}))
 	for _, tb := range []*tab{a, b} {
 		tb.wait(`document.querySelector('` + row("AUTH_TOKEN") + `')`)
 		tb.click(rowButton("AUTH_TOKEN", "edit"))
@@ -295,10 +306,32 @@ func TestBrowserConflict(t *testing.T) {
 	if meta, _ := m.Meta(as(t, "user:alice"), ws, "AUTH_TOKEN"); meta.Version != 1 || meta.Description != "changed by alice" {
 		t.Fatalf("the refused save changed the secret: %+v", meta)
 	}
+	if n := patches.Load(); n != 1 {
+		t.Errorf("bob's save sent %d PATCH requests, want 1", n)
+	}
 
-	// Bob saves his changes over alice's: hers to other fields stay.
+	// Bob saves his changes over alice's, with one request: hers to other
+	// fields stay, and nothing fails on the way.
 	b.click("#drawer .overwrite")
 	b.wait(`!document.getElementById('drawer').open`)
+	// A second request, if any, left with the first, from the same click.
+	b.settle()
+	if n := patches.Load(); n != 2 {
+		t.Errorf("saving over the conflict sent %d PATCH requests in all, want 2 (the refused save, then one over it)", n)
+	}
+	events, err := m.Events(t.Context(), secrets.EventQuery{Workspace: ws, Actor: "user:bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fails []string
+	for _, e := range events {
+		if e.Outcome != secrets.OutcomeOK {
+			fails = append(fails, string(e.Action)+" "+string(e.Outcome)+": "+e.Detail)
+		}
+	}
+	if len(fails) != 1 {
+		t.Errorf("bob's writes that failed: %q; want only the first, refused save", fails)
+	}
 	s, err := m.Get(as(t, "user:alice"), ws, "AUTH_TOKEN")
 	if err != nil {
 		t.Fatal(err)

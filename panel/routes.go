@@ -295,7 +295,8 @@ func (h *Handler) rename(c *call) error {
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("Location", url.PathEscape(m.Name))
+	// Relative to the request's URL, …/secrets/OLD/rename: up one level.
+	c.w.Header().Set("Location", "../"+url.PathEscape(m.Name))
 	return c.writeMeta(http.StatusOK, m)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -161,8 +162,8 @@ func TestCreate(t *testing.T) {
 	if m.Name != "AUTH_TOKEN" || m.Version != 1 || m.Description != "CI token" || !m.Expires.Equal(exp) || !m.File || m.CreatedBy != editor {
 		t.Errorf("created %+v", m)
 	}
-	if loc := res.Header.Get("Location"); loc != "secrets/AUTH_TOKEN" {
-		t.Errorf("Location %q", loc)
+	if got, want := resolve(t, "/api/secrets", res.Header.Get("Location")), "/api/secrets/AUTH_TOKEN"; got != want {
+		t.Errorf("Location %q resolves to %q, want %q", res.Header.Get("Location"), got, want)
 	}
 	// Binary values through base64.
 	bin := []byte{0xff, 0xfe, 'x', 0x80}
@@ -309,6 +310,27 @@ func TestUpdate(t *testing.T) {
 	patch(etag(d.Revision), map[string]any{"value": "x"}).want(t, 404, panel.ProblemNotFound)
 }
 
+// resolve resolves a Location header against the URL of the request to
+// path (after the panel's mount point), as clients do, and returns the
+// result's path after the mount point ("" if it left the panel).
+func resolve(t testing.TB, path, location string) string {
+	t.Helper()
+	mountPoint := "http://panel.test/w/" + ws + "/secrets"
+	base, err := url.Parse(mountPoint + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := url.Parse(location)
+	if err != nil {
+		t.Fatalf("Location %q: %v", location, err)
+	}
+	abs := base.ResolveReference(ref).String()
+	if !strings.HasPrefix(abs, mountPoint+"/") {
+		return ""
+	}
+	return strings.TrimPrefix(abs, mountPoint)
+}
+
 func mustReveal(t testing.TB, e *env, name string) string {
 	t.Helper()
 	var r struct{ Value string }
@@ -330,9 +352,15 @@ func TestRenameDeleteRestoreDestroy(t *testing.T) {
 	rename("OLD_NAME", "", "NEW_NAME").want(t, 428, panel.ProblemPreconditionRequired)
 	res := rename("OLD_NAME", etag(m.Revision), "NEW_NAME").want(t, 200, "")
 	m = res.meta(t)
-	if m.Name != "NEW_NAME" || res.Header.Get("Location") != "NEW_NAME" {
-		t.Fatalf("renamed: %+v, Location %q", m, res.Header.Get("Location"))
+	if m.Name != "NEW_NAME" {
+		t.Fatalf("renamed: %+v", m)
 	}
+	// Location, resolved against the rename's URL as a client does, is
+	// the secret's new URL, where it answers.
+	if got, want := resolve(t, "/api/secrets/OLD_NAME/rename", res.Header.Get("Location")), "/api/secrets/NEW_NAME"; got != want {
+		t.Fatalf("Location %q resolves to %q, want %q", res.Header.Get("Location"), got, want)
+	}
+	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets/NEW_NAME"}).want(t, 200, "")
 	rename("OLD_NAME", "*", "X").want(t, 404, panel.ProblemNotFound)
 
 	path := "/api/secrets/NEW_NAME"

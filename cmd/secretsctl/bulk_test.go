@@ -30,6 +30,28 @@ func TestImportExport(t *testing.T) {
 	if again := e.ctl("", "export", "copy").want(t, 0); again.stdout != exp.stdout {
 		t.Fatalf("the export of the import differs:\n%s\n%s", again.stdout, exp.stdout)
 	}
+	// export -o writes a file only its owner reads, also over a file that
+	// others could read, and prints nothing.
+	out := filepath.Join(e.dir, "out.env")
+	for _, before := range []os.FileMode{0, 0o644, 0o666} {
+		os.Remove(out)
+		if before != 0 {
+			if err := os.WriteFile(out, []byte("OLD=1\n"), before); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(out, before) // whatever the umask
+		}
+		r := e.ctl("", "export", "-o", out, "ws").want(t, 0)
+		got, err := os.ReadFile(out)
+		fi, serr := os.Stat(out)
+		if err != nil || serr != nil || string(got) != exp.stdout || r.stdout != "" || fi.Mode() != 0o600 {
+			t.Fatalf("export -o over mode %v: mode %v, %v %v, stdout %q, file:\n%s", before, fi.Mode(), err, serr, r.stdout, got)
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(e.dir, ".out.env*")); len(leftovers) != 0 {
+		t.Fatalf("temporary files left: %v", leftovers)
+	}
+	e.ctl("", "export", "--out", filepath.Join(e.dir, "no-such-dir", "x.env"), "ws").wantErr(t, 1, "export")
 	if e.value("copy", "QUOTED") != `it's "x"` {
 		t.Fatalf("QUOTED: %q", e.value("copy", "QUOTED"))
 	}

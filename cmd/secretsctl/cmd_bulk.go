@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dataspace/secrets"
@@ -27,7 +28,9 @@ func (a *app) bulkCommands() []*cli.Command {
 		{
 			Name: "export", Usage: "print a workspace as .env text, sorted by name (reveals every value but write-only ones; audited)",
 			ArgsUsage: "WORKSPACE",
-			Action:    a.with(1, 1, "WORKSPACE", needKey, a.exportEnv),
+			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"o"},
+				Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600), whatever its mode was"}},
+			Action: a.with(1, 1, "WORKSPACE", needKey, a.exportEnv),
 		},
 		{
 			Name: "diff", Usage: "preview what apply would change: added, changed, unchanged and removed names, never values",
@@ -89,8 +92,45 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 		return err
 	}
 	defer clear(text)
+	if out := cmd.String("out"); out != "" {
+		if err := writePrivate(out, text); err != nil {
+			return fail(exitFailed, "export: %v", err)
+		}
+		return nil
+	}
 	_, err = a.stdout.Write(text)
 	return err
+}
+
+// writePrivate replaces file by data, readable and writable by its owner
+// only (0600), whatever the mode of a file it replaces: data goes to a
+// new file of that mode beside it, which is then renamed over it, so no
+// one who could read the old file (or who holds it open) reads data. A
+// symbolic link is replaced, not followed.
+func writePrivate(file string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), file)
 }
 
 // printDiff shows a difference, a name a line.

@@ -142,6 +142,18 @@ func newScrubber(dsn string) scrubber {
 			s = append(s, p, url.QueryEscape(p), url.PathEscape(p))
 		}
 	}
+	// A URL that does not parse (a password with "/", "#", "?", "%" or a
+	// blank, typed unescaped): its password is what lies between the
+	// user's colon and the last "@", and a parser that cut it in the
+	// wrong place prints pieces of it, so each piece goes too.
+	if _, rest, ok := strings.Cut(dsn, "://"); ok {
+		if i := strings.LastIndex(rest, "@"); i > 0 {
+			if _, p, ok := strings.Cut(rest[:i], ":"); ok {
+				s = append(s, p)
+				s = append(s, strings.FieldsFunc(p, func(r rune) bool { return strings.ContainsRune("/#?@% :", r) })...)
+			}
+		}
+	}
 	// A key=value connection string: password=... up to a blank.
 	for _, f := range strings.Fields(dsn) {
 		if p, ok := strings.CutPrefix(f, "password="); ok {

@@ -37,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"strings"
 	"syscall"
 
 	"github.com/dataspace/secrets"
@@ -72,6 +73,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.root()
 	args, a.job, a.dashdash = splitJob(root, args)
+	if databaseURLArg(args) {
+		fmt.Fprintln(a.stderr, "secretsctl: warning: --database-url on the command line is visible to every user of this machine (ps, /proc); set DATABASE_URL instead")
+	}
 	if !a.dashdash && commandName(root, args) == "run" && !wantsHelp(args) {
 		return a.report(usage("run: want WORKSPACE -- COMMAND [ARG...] (the -- is needed)"))
 	}
@@ -200,6 +204,22 @@ func commandIndex(root *cli.Command, args []string) int {
 }
 
 // wantsHelp reports whether args ask for help.
+// databaseURLArg reports whether args (after the program's name, up to
+// "--") give --database-url: a command line, password included, is
+// visible to every user of the machine, an environment variable is not.
+func databaseURLArg(args []string) bool {
+	for _, s := range args[min(1, len(args)):] {
+		if s == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(s, "-"), "=")
+		if strings.HasPrefix(s, "-") && name == "database-url" {
+			return true
+		}
+	}
+	return false
+}
+
 func wantsHelp(args []string) bool {
 	for _, s := range args[1:] {
 		if s == "--" {

@@ -22,6 +22,8 @@ export function openEditor(meta) {
   const {field: value, show} = secretField($('#f-value', form), $('.show', form));
   const valueHint = $('#f-value-hint', form);
   let base = meta; // the secret as the editor last saw it
+  let theirs = null; // the revision a conflict showed, which "save mine" saves over
+  let saving = false; // a save is under way: another waits for its answer
   const dirty = new Set(); // the fields the editor changed
 
   const fill = (m) => {
@@ -56,7 +58,14 @@ export function openEditor(meta) {
   form.addEventListener('submit', (e) => { e.preventDefault(); save(); });
   $('.cancel', form).addEventListener('click', closeDrawer);
   revealBtn.addEventListener('click', reveal);
-  $('.overwrite', form).addEventListener('click', () => { conflictBox.hidden = true; save(); });
+  // The only handler of the button: one click, one request.
+  $('.overwrite', form).addEventListener('click', () => {
+    if (!theirs) return;
+    base = theirs;
+    theirs = null;
+    conflictBox.hidden = true;
+    save();
+  });
   $('.reload', form).addEventListener('click', reload);
 
   openDrawer(meta ? `Edit ${meta.name}` : 'Add secret', form, {focus: meta ? value : f('name')});
@@ -86,6 +95,7 @@ export function openEditor(meta) {
   }
 
   async function save() {
+    if (saving) return;
     box.hidden = true;
     const name = f('name').value.trim();
     if (!name) return invalid('name', 'Give the secret a name.');
@@ -94,6 +104,7 @@ export function openEditor(meta) {
     }
     if (!base && value.value === '') return invalid('value', 'Give the secret a value.');
     saveBtn.disabled = true;
+    saving = true;
     try {
       if (!base) {
         const body = {name, value: value.value, description: f('description').value,
@@ -119,6 +130,7 @@ export function openEditor(meta) {
     } catch (p) {
       refused(p);
     } finally {
+      saving = false;
       saveBtn.disabled = false;
     }
   }
@@ -163,6 +175,7 @@ export function openEditor(meta) {
     const what = $('.conflict-what', form);
     what.replaceChildren();
     const overwrite = $('.overwrite', form);
+    theirs = null;
     if (!cur || cur.deleted) {
       $('.conflict-who', form).textContent = cur
         ? `${cur.deleted_by || 'Someone'} deleted ${cur.name} ${ago(cur.deleted)}, while you were editing. Restore it from “Show deleted” to save your changes.`
@@ -174,11 +187,7 @@ export function openEditor(meta) {
       for (const line of differences(base, cur)) what.append(el('li', {text: line}));
       if (what.children.length === 0) what.append(el('li', {text: 'Nothing you can see: its details were saved again unchanged.'}));
       overwrite.hidden = false;
-      overwrite.onclick = () => {
-        base = cur;
-        conflictBox.hidden = true;
-        save();
-      };
+      theirs = cur;
     }
     conflictBox.hidden = false;
     hooks.refresh(); // the list behind shows the secret as it is now

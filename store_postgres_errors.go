@@ -1,0 +1,204 @@
+package secrets
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/lib/pq"
+)
+
+// How the Postgres store reports database errors. A driver's text may
+// hold the connection string, or pieces of it: lib/pq quotes the whole
+// URL when it cannot parse it (a password with "/", "#", "?", "%" or a
+// space, as base64 passwords have, is enough), pgx names the user and
+// database it connected as, and when a URL is cut in the wrong place the
+// server itself echoes a piece of the password as a user, database or
+// parameter name while it refuses the connection. No pattern finds a
+// password in text that was cut in the wrong place, so no driver text is
+// kept: an error says, in the package's words, what kind of failure it
+// was, with its SQLSTATE when the server gave one. Only the server's
+// message about a statement it refused (classes that cannot arise while
+// connecting: a constraint, an undefined table...) is kept, since it
+// names what is wrong and the statement never holds the connection string.
+
+// sqlState returns the SQLSTATE of a database error from either driver.
+func sqlState(err error) string {
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		return st.SQLState()
+	}
+	return ""
+}
+
+func transient(err error) bool {
+	c := sqlState(err)
+	return c == "40001" || c == "40P01"
+}
+
+// pgErr maps a database error to the package's errors: the store's own
+// conditions to their classes, sql.ErrNoRows to ErrNotFound, and any
+// other failure to one line in the package's words (see above), which
+// wraps nothing of the driver's.
+func pgErr(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return wrapf(ctx.Err(), "postgres: %s", op)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(ErrNotFound, "%s: not found", op)
+	}
+	switch code := sqlState(err); code {
+	case "SC001":
+		return errorf(ErrExists, "%s: the name is taken", op)
+	case "SC002":
+		return errorf(ErrConflict, "%s: changed meanwhile", op)
+	case "SC003":
+		return errorf(ErrNotFound, "%s: no such secret", op)
+	case "SC004":
+		return errorf(ErrTooLarge, "%s: over the environment budget", op)
+	case "SC005":
+		return errorf(ErrKeyChanged, "%s: the workspace key changed", op)
+	case "":
+		return errorf(nil, "postgres: %s: %s", op, clientFailure(err))
+	default:
+		return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
+	}
+}
+
+// sqlStates names the SQLSTATEs a host most likely meets, and what to do.
+var sqlStates = map[string]string{
+	"28P01": "the database refused the password",
+	"28000": "the database refused the login",
+	"3D000": "the database does not exist",
+	"3F000": "the store's schema does not exist (call Migrate)",
+	"42P01": "a table of the store does not exist (call Migrate)",
+	"42883": "a function of the store does not exist (call Migrate)",
+	"42501": "the database role lacks a privilege",
+	"25006": "the database is read-only (a standby?)",
+	"53300": "the database has too many connections",
+	"55P03": "a lock was not available",
+	"57014": "the statement was cancelled (statement_timeout, or a cancel request)",
+	"57P01": "the database is shutting down",
+	"57P02": "the database restarted after a crash",
+	"57P03": "the database is not accepting connections yet",
+	"40001": "a serialization failure persisted",
+	"40P01": "a deadlock persisted",
+}
+
+// sqlClasses names the classes of SQLSTATE (its first two characters),
+// in PostgreSQL's words.
+var sqlClasses = map[string]string{
+	"08": "connection exception",
+	"0A": "feature not supported",
+	"22": "data exception",
+	"23": "integrity constraint violation",
+	"25": "invalid transaction state",
+	"28": "invalid authorization specification",
+	"2B": "dependent privilege descriptors still exist",
+	"3D": "invalid catalog name",
+	"3F": "invalid schema name",
+	"40": "transaction rollback",
+	"42": "syntax error or access rule violation",
+	"53": "insufficient resources",
+	"54": "program limit exceeded",
+	"55": "object not in prerequisite state",
+	"57": "operator intervention",
+	"58": "system error",
+	"P0": "PL/pgSQL error",
+	"XX": "internal error",
+}
+
+// statementClasses are the classes of SQLSTATE whose server message is
+// kept: the server refuses statements with them, never a connection
+// (unlike 42501, permission denied for a database, and 42704, an unknown
+// parameter of the connection string, which are not kept).
+var statementClasses = map[string]bool{"23": true, "25": true, "40": true, "42": true, "55": true, "P0": true}
+
+// serverFailure describes err, which the server reported with code.
+func serverFailure(err error, code string) string {
+	if s, ok := sqlStates[code]; ok {
+		return s
+	}
+	class := code[:min(2, len(code))]
+	if statementClasses[class] && code != "42501" && code != "42704" {
+		if m := serverMessage(err); m != "" {
+			return m
+		}
+	}
+	if s, ok := sqlClasses[class]; ok {
+		return "database error: " + s
+	}
+	return "database error"
+}
+
+// serverMessage is the primary message of the server's error in err's
+// chain (the error of either driver that has the SQLSTATE), without the
+// drivers' decoration: lib/pq's Message, pgx's "SEVERITY: " prefix and
+// " (SQLSTATE ...)" suffix. What wraps it (pgx's connection details) is
+// left out.
+func serverMessage(err error) string {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return oneLine(pe.Message)
+	}
+	var st interface {
+		error
+		SQLState() string
+	}
+	if !errors.As(err, &st) {
+		return ""
+	}
+	m := st.Error()
+	if i := strings.LastIndex(m, " (SQLSTATE "); i > 0 {
+		m = m[:i]
+	}
+	for _, p := range []string{"ERROR: ", "FATAL: ", "PANIC: "} {
+		m = strings.TrimPrefix(m, p)
+	}
+	return oneLine(m)
+}
+
+// clientFailure describes an error without a SQLSTATE: the driver's or
+// the network's, before or between the server's answers.
+func clientFailure(err error) string {
+	var (
+		dnsErr  *net.DNSError
+		netErr  net.Error
+		opErr   *net.OpError
+		urlErr  *url.Error
+		certErr *tls.CertificateVerificationError
+		authErr x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		recErr  tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &urlErr):
+		return "the connection string could not be parsed"
+	case errors.As(err, &dnsErr):
+		return "the database's host name could not be resolved"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the database refused the connection (is it running, on that host and port?)"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out reaching the database"
+	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &recErr):
+		return "the TLS connection to the database failed"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, driver.ErrBadConn), errors.Is(err, net.ErrClosed), errors.Is(err, sql.ErrConnDone):
+		return "the connection to the database was lost"
+	case errors.As(err, &opErr):
+		return "a network error reaching the database"
+	}
+	return fmt.Sprintf("the database driver failed (%T)", err)
+}
