@@ -246,8 +246,8 @@ const maxDetail = 500
 // failed records a failed or denied operation and returns err. A denial
 // that authorize recorded already is not recorded again.
 func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
-	if err == nil || e == nil || e.Outcome == OutcomeDenied {
-		return err
+	if err == nil || e == nil || e.Outcome == OutcomeDenied || errors.Is(err, ErrInvalidActor) {
+		return err // an invalid actor cannot be recorded: nothing happened
 	}
 	e.Outcome = OutcomeFailed
 	e.Detail = truncateUTF8(detail(err), maxDetail)
@@ -275,6 +275,9 @@ func truncateUTF8(s string, n int) string {
 // authorize asks Config.Authorize; a refusal is recorded and returned as
 // ErrForbidden.
 func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) error {
+	if err := validActor(e.Actor); err != nil {
+		return err
+	}
 	if m.cfg.Authorize == nil {
 		return nil
 	}
@@ -307,10 +310,13 @@ func plain(err error) error { return errors.New(detail(err)) }
 // itself: every call asks the hook again. It returns nil or an error
 // matching ErrForbidden.
 func (m *Manager) Allowed(ctx context.Context, ws string, action Action, names ...string) error {
+	actor := ActorFrom(ctx)
+	if err := validActor(actor); err != nil {
+		return err
+	}
 	if m.cfg.Authorize == nil {
 		return nil
 	}
-	actor := ActorFrom(ctx)
 	if err := m.cfg.Authorize(ctx, Request{Actor: actor, Action: action, Workspace: ws, Names: names}); err != nil {
 		return &failure{class: ErrForbidden, msg: fmt.Sprintf("%q may not %s in workspace %q", actor, action, ws), cause: plain(err)}
 	}

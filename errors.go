@@ -78,6 +78,11 @@ var (
 	// ErrIncomplete: a rotation or re-wrap did all it could but left some
 	// items, which its result lists with the reason.
 	ErrIncomplete = errors.New("secrets: incomplete")
+	// ErrInvalidActor: the actor of the context (WithActor) is over 256
+	// bytes, not UTF-8, or holds a control character (NUL included).
+	// Nothing is done, and nothing is recorded: such an actor could not
+	// be.
+	ErrInvalidActor = errors.New("secrets: invalid actor")
 	// ErrInvalidParents: Config.Parents named more than [MaxParents]
 	// containers, one twice or the workspace itself (a cycle), or an
 	// invalid container identifier. The job gets nothing.

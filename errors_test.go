@@ -19,6 +19,8 @@ var classes = map[string]error{
 	"ErrDecrypt": secrets.ErrDecrypt, "ErrMasterKey": secrets.ErrMasterKey, "ErrForbidden": secrets.ErrForbidden,
 	"ErrWriteOnly": secrets.ErrWriteOnly, "ErrExpired": secrets.ErrExpired, "ErrAudit": secrets.ErrAudit,
 	"ErrIncomplete": secrets.ErrIncomplete, "ErrKeyChanged": secrets.ErrKeyChanged,
+	"ErrInvalidActor": secrets.ErrInvalidActor, "ErrInvalidParents": secrets.ErrInvalidParents,
+	"ErrInsecureDir": secrets.ErrInsecureDir,
 }
 
 // Each refusal matches exactly one class, and its message is one line with
@@ -76,6 +78,15 @@ func TestEachRefusalHasOneClass(t *testing.T) {
 		{"forbidden", secrets.ErrForbidden, func() error { _, err := viewer.Get(ctx, "ws", "TOKEN"); return err }()},
 		{"write-only", secrets.ErrWriteOnly, func() error { _, err := m.Get(ctx, "ws", "WO"); return err }()},
 		{"expired", secrets.ErrExpired, func() error { _, err := expired.EnvFor(ctx, "ws"); return err }()},
+		{"bad actor", secrets.ErrInvalidActor, func() error {
+			_, err := m.Get(secrets.WithActor(ctx, "user\x00"), "ws", "TOKEN")
+			return err
+		}()},
+		{"bad parents", secrets.ErrInvalidParents, func() error {
+			_, err := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+				Parents: func(context.Context, string) ([]string, error) { return []string{"ws"}, nil }}).EnvFor(ctx, "ws")
+			return err
+		}()},
 	}
 	for _, tc := range cases {
 		if tc.err == nil {

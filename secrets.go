@@ -340,7 +340,9 @@ func (m *Manager) Format(f fmt.State, _ rune) {
 type actorKey struct{}
 
 // WithActor returns a context that names who acts (e.g. "user:42"); the
-// Manager records it with every change and in every event.
+// Manager records it with every change and in every event. An actor over
+// 256 bytes, not UTF-8 or with a control character makes every call fail
+// with ErrInvalidActor before anything happens.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -18,6 +19,19 @@ const maxWorkspaceLen = 256
 func validWorkspace(ws string) error {
 	if ws == "" || len(ws) > maxWorkspaceLen || !utf8.ValidString(ws) || strings.ContainsRune(ws, 0) {
 		return errorf(ErrInvalidWorkspace, "a workspace must be 1 to %d bytes of UTF-8 without NUL", maxWorkspaceLen)
+	}
+	return nil
+}
+
+// maxActorLen bounds an actor (WithActor), in bytes.
+const maxActorLen = 256
+
+// validActor checks the caller's identity before anything happens: it
+// goes into every event, and Postgres refuses text with NUL or invalid
+// UTF-8. "" (no actor) is valid.
+func validActor(actor string) error {
+	if len(actor) > maxActorLen || !utf8.ValidString(actor) || strings.ContainsFunc(actor, unicode.IsControl) {
+		return errorf(ErrInvalidActor, "the actor must be at most %d bytes of UTF-8 without control characters", maxActorLen)
 	}
 	return nil
 }
