@@ -217,6 +217,12 @@ func TestListSearchNoName(t *testing.T) {
 				t.Errorf("search %q: %+v, %v", search, p, err)
 			}
 		}
+		for _, after := range []string{"\x00", "A\x00", "\xff"} {
+			p, err := m.List(ctx, "ws", &secrets.ListOptions{After: after})
+			if err != nil || len(p.Secrets) != 0 || p.Next != "" {
+				t.Errorf("after %q: %+v, %v", after, p, err)
+			}
+		}
 		if p, err := m.List(ctx, "ws", &secrets.ListOptions{Search: "token"}); err != nil || len(p.Secrets) != 1 {
 			t.Errorf("search token: %+v, %v", p, err)
 		}

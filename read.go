@@ -166,7 +166,8 @@ type ListOptions struct {
 	// Search keeps the names that contain it, ignoring ASCII case. A
 	// Search that holds NUL or is not UTF-8 keeps none.
 	Search string
-	// After is where the page starts: the Next of the previous page.
+	// After is where the page starts: the Next of the previous page. An
+	// After that holds NUL or is not UTF-8 gives an empty page.
 	After string
 	// Limit is the page size: default 100, at most 1000.
 	Limit int
@@ -205,7 +206,8 @@ func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page,
 		return Page{}, err
 	}
 	if len(o.Search) > m.cfg.MaxNameLength || len(o.After) > m.cfg.MaxNameLength ||
-		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) {
+		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) ||
+		strings.ContainsRune(o.After, 0) || !utf8.ValidString(o.After) {
 		return Page{Secrets: []Meta{}}, nil // no name can match (and Postgres refuses NUL)
 	}
 	es, err := m.store.List(ctx, ws, ListQuery{After: o.After, Search: o.Search, Deleted: o.Deleted, Limit: o.Limit + 1})
