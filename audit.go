@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -240,9 +239,6 @@ func (m *Manager) published(ctx context.Context, events ...Event) {
 	}
 }
 
-// maxDetail bounds an event's detail, in bytes.
-const maxDetail = 500
-
 // failed records a failed or denied operation and returns err. A denial
 // that authorize recorded already is not recorded again.
 func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
@@ -257,19 +253,6 @@ func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
 	}
 	m.record(ctx, e)
 	return err
-}
-
-// truncateUTF8 cuts s to at most n bytes on a character boundary, and
-// replaces invalid UTF-8, so that the database accepts it.
-func truncateUTF8(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // authorize asks Config.Authorize; a refusal is recorded and returned as

@@ -3,7 +3,9 @@ package secrets
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The classes of refusal. Every error a Manager returns for a refused or
@@ -255,3 +257,28 @@ func (e *MasterKeyError) Error() string {
 
 // Is reports whether target is ErrMasterKey.
 func (e *MasterKeyError) Is(target error) bool { return target == ErrMasterKey }
+
+// The helpers below build the text of errors and events; every layer
+// uses them, so they live here, at the bottom.
+
+// maxDetail bounds an event's detail, in bytes.
+const maxDetail = 500
+
+// truncateUTF8 cuts s to at most n bytes on a character boundary, and
+// replaces invalid UTF-8, so that the database accepts it.
+func truncateUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// quote quotes s as Go does, for a message.
+func quote(s string) string { return strconv.Quote(s) }
+
+// itoa formats n in decimal.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -249,17 +248,6 @@ func (m *Manager) Due(ctx context.Context, ws string, before time.Time) ([]Meta,
 	}
 }
 
-func isDue(expires, rotateBy, before time.Time) bool {
-	return !expires.IsZero() && expires.Before(before) || !rotateBy.IsZero() && rotateBy.Before(before)
-}
-
-// A DueSecret is a secret whose expiry or rotation date is near, with its
-// workspace.
-type DueSecret struct {
-	Workspace string `json:"workspace"`
-	Meta
-}
-
 // DueAll returns, across every workspace, up to limit live secrets whose
 // Expires or RotateBy falls before the given time, ordered by workspace
 // and name, after the secret (after.Workspace, after.Name) (a zero after
@@ -286,5 +274,3 @@ func (m *Manager) DueAll(ctx context.Context, before time.Time, after DueSecret,
 	m.listed(ctx, e)
 	return out, nil
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

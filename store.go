@@ -256,6 +256,13 @@ type Reencryption struct {
 	Format     int
 }
 
+// A DueSecret is a secret whose expiry or rotation date is near, with its
+// workspace: what Manager.DueAll returns of a DueStore's entries.
+type DueSecret struct {
+	Workspace string `json:"workspace"`
+	Meta
+}
+
 // A DueStore is a Store that can find, across workspaces, the live
 // secrets whose expiry or rotation date comes before a time. Manager.DueAll
 // needs one.

@@ -328,7 +328,7 @@ func (s *MemoryStore) Put(ctx context.Context, writes ...Write) error {
 			w = s.workspace(ws, true).clone()
 			copies[ws] = w
 		}
-		le, changed, err := apply(w, wr)
+		le, changed, err := applyWrite(w, wr)
 		if err != nil {
 			return err
 		}
@@ -368,10 +368,10 @@ func (w *memWorkspace) clone() *memWorkspace {
 	return &c
 }
 
-// apply checks wr against w and applies it, or changes nothing. It
+// applyWrite checks wr against w and applies it, or changes nothing. It
 // returns the ledger entry to add (without its state) and whether the
 // write changed what a job would receive.
-func apply(w *memWorkspace, wr Write) (ledgerEntry, bool, error) {
+func applyWrite(w *memWorkspace, wr Write) (ledgerEntry, bool, error) {
 	e := wr.Entry
 	if wr.KeyGen > 0 && w.keyGen() != wr.KeyGen {
 		return ledgerEntry{}, false, errorf(ErrKeyChanged, "%s: the workspace key changed", e.Name)

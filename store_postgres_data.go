@@ -101,7 +101,8 @@ func (r *pgEntry) targets() []any {
 		&r.EnvSize, &r.Fingerprint, &r.Written, &r.WrittenBy, &r.KeyGen}
 }
 
-func entries(rows []pgEntry) []Entry {
+// pgEntries converts scanned rows to Entries.
+func pgEntries(rows []pgEntry) []Entry {
 	out := make([]Entry, len(rows))
 	for i, r := range rows {
 		out[i] = r.entry()
@@ -571,5 +572,3 @@ func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) er
 		return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
 	})
 }
-
-func quote(s string) string { return fmt.Sprintf("%q", s) }

@@ -94,7 +94,7 @@ func (s *PostgresStore) Due(ctx context.Context, before time.Time, afterWorkspac
 	if err := s.db.SelectContext(ctx, &rows, s.q.due, before, afterWorkspace, afterName, limit); err != nil {
 		return nil, pgErr(ctx, "find due secrets", err)
 	}
-	out := entries(rows)
+	out := pgEntries(rows)
 	for i := range out {
 		out[i].Current.Ciphertext = nil
 	}
@@ -107,7 +107,7 @@ func (s *PostgresStore) DeletedBefore(ctx context.Context, before time.Time, lim
 	if err := s.db.SelectContext(ctx, &rows, s.q.deletedBefore, before, limit); err != nil {
 		return nil, pgErr(ctx, "find deleted secrets", err)
 	}
-	out := entries(rows)
+	out := pgEntries(rows)
 	for i := range out {
 		out[i].Current.Ciphertext = nil
 	}

@@ -104,6 +104,11 @@ type Meta struct {
 // Expired reports whether the secret is past its expiry at time now.
 func (m Meta) Expired(now time.Time) bool { return !m.Expires.IsZero() && !now.Before(m.Expires) }
 
+// isDue reports whether an expiry or rotation date comes before before.
+func isDue(expires, rotateBy, before time.Time) bool {
+	return !expires.IsZero() && expires.Before(before) || !rotateBy.IsZero() && rotateBy.Before(before)
+}
+
 // A VersionMeta describes one retained value version of a secret.
 type VersionMeta struct {
 	Version   int64     `json:"version"`
