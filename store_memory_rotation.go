@@ -1,0 +1,189 @@
+package secrets
+
+// The memory store's rotation, deletion and cross-workspace queries: the
+// optional interfaces, as store_postgres_rotation.go is the Postgres store's.
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Stale implements RotationStore.
+func (s *MemoryStore) Stale(ctx context.Context, ws string, keep uint32, afterID string, afterVersion int64, limit int) ([]Version, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all []Version
+	if w := s.workspace(ws, false); w != nil {
+		for _, sec := range w.secrets {
+			for _, v := range sec.versions {
+				if v.KeyID != keep || v.Format < 2 {
+					all = append(all, v)
+				}
+			}
+		}
+	}
+	slices.SortFunc(all, versionOrder)
+	total := len(all)
+	var out []Version
+	for _, v := range all {
+		if (v.SecretID > afterID || v.SecretID == afterID && v.Version > afterVersion) && len(out) < limit {
+			out = append(out, cloneVersion(v))
+		}
+	}
+	return out, total, nil
+}
+
+func versionOrder(a, b Version) int {
+	if c := strings.Compare(a.Workspace, b.Workspace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.SecretID, b.SecretID); c != 0 {
+		return c
+	}
+	return int(a.Version - b.Version)
+}
+
+// Reencrypt implements RotationStore.
+func (s *MemoryStore) Reencrypt(ctx context.Context, ws string, keyGen int64, items []Reencryption) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.workspace(ws, false)
+	if w.keyGen() != keyGen {
+		return 0, errorf(ErrKeyChanged, "re-encrypt workspace %q: the key changed", ws)
+	}
+	n := 0
+	for _, it := range items {
+		sec := w.secrets[it.SecretID]
+		if sec == nil {
+			continue
+		}
+		for i, v := range sec.versions {
+			if v.Version == it.Version && v.KeyID == it.FromKeyID && v.Format == it.FromFormat {
+				ns := &memSecret{entry: sec.entry, versions: slices.Clone(sec.versions)}
+				ns.versions[i].Ciphertext = bytes.Clone(it.Ciphertext)
+				ns.versions[i].KeyID, ns.versions[i].Format = it.KeyID, it.Format
+				if v.Version == sec.entry.Current.Version {
+					ns.entry.Current = ns.versions[i]
+				}
+				w.secrets[it.SecretID] = ns
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// ForeignKeys implements RotationStore.
+func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID, after string, limit int) ([]WrappedKey, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []WrappedKey
+	total := 0
+	for ws, w := range s.ws {
+		if w.key != nil && w.key.CipherID != cipherID {
+			total++
+			if ws > after {
+				k := *w.key
+				k.Ciphertext = bytes.Clone(k.Ciphertext)
+				out = append(out, k)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b WrappedKey) int { return strings.Compare(a.Workspace, b.Workspace) })
+	return out[:min(limit, len(out))], total, nil
+}
+
+// Workspaces implements RotationStore.
+func (s *MemoryStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for ws, w := range s.ws {
+		if w.key != nil && ws > after {
+			out = append(out, ws)
+		}
+	}
+	slices.Sort(out)
+	return out[:min(limit, len(out))], nil
+}
+
+// DeleteWorkspace implements WorkspaceDeleter.
+func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string, audit *Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w := s.workspace(ws, false); w != nil {
+		s.seq++
+		for id, sec := range w.secrets {
+			if sec.entry.Deleted.IsZero() {
+				s.ledger[ws] = append(s.ledger[ws], ledgerEntry{state: s.seq, at: time.Now().UTC(), secretID: id, name: sec.entry.Name})
+			}
+		}
+		if audit != nil {
+			audit.State = s.seq
+		}
+		delete(s.ws, ws)
+	}
+	s.appendEvents(audit)
+	return nil
+}
+
+// Due implements DueStore.
+func (s *MemoryStore) Due(ctx context.Context, before time.Time, afterWorkspace, afterName string, limit int) ([]Entry, error) {
+	return s.across(ctx, limit, func(ws string, e Entry) bool {
+		return e.Deleted.IsZero() && isDue(e.Expires, e.RotateBy, before) &&
+			(ws > afterWorkspace || ws == afterWorkspace && e.Name > afterName)
+	})
+}
+
+// DeletedBefore implements Purger.
+func (s *MemoryStore) DeletedBefore(ctx context.Context, before time.Time, limit int) ([]Entry, error) {
+	return s.across(ctx, limit, func(_ string, e Entry) bool {
+		return !e.Deleted.IsZero() && e.Deleted.Before(before)
+	})
+}
+
+// across returns up to limit secrets of any workspace that keep accepts,
+// ordered by workspace and name, without ciphertexts.
+func (s *MemoryStore) across(ctx context.Context, limit int, keep func(ws string, e Entry) bool) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Entry
+	for ws, w := range s.ws {
+		for _, sec := range w.secrets {
+			if keep(ws, sec.entry) {
+				e := sec.entry
+				e.Current.Ciphertext = nil
+				out = append(out, cloneEntry(e))
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		if c := strings.Compare(a.Workspace, b.Workspace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out[:min(limit, len(out))], nil
+}
