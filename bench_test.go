@@ -165,7 +165,8 @@ func BenchmarkEnvForPostgres(b *testing.B) {
 }
 
 // floorRead is the floor of a workspace read: the rows, then AES-GCM.
-func floorRead(ctx context.Context, plain *sqlx.Stmt, ws string, floorAEAD *plainAEAD) error {
+// ws is the statement's one argument: the workspace, or an array of them.
+func floorRead(ctx context.Context, plain *sqlx.Stmt, ws any, floorAEAD *plainAEAD) error {
 	rows, err := plain.QueryContext(ctx, ws)
 	if err != nil {
 		return err

@@ -61,23 +61,7 @@ func BenchmarkEnvForLevels(b *testing.B) {
 			_, err := m.EnvFor(ctx, "bench-ws")
 			return err
 		}, func() error {
-			rows, err := plain.QueryContext(ctx, levels)
-			if err != nil {
-				return err
-			}
-			var id, name string
-			var version int64
-			var ct []byte
-			for rows.Next() {
-				if err := rows.Scan(&id, &name, &version, &ct); err != nil {
-					rows.Close()
-					return err
-				}
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			return floorAEAD.decryptAll()
+			return floorRead(ctx, plain, levels, floorAEAD)
 		})
 	})
 	b.Run("two-parents-writes-only/300", func(b *testing.B) {
