@@ -139,6 +139,10 @@ func (m *Manager) Fingerprint(value []byte) []byte {
 // value, also of versions pruned or destroyed since, as long as the value
 // had a fingerprint, or was still retained when the search first ran.
 func (m *Manager) Events(ctx context.Context, q EventQuery) ([]Event, error) {
+	e := m.event(ctx, ActionAudit, q.Workspace)
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
@@ -205,6 +209,9 @@ func (m *Manager) record(ctx context.Context, es ...*Event) error {
 		}
 		return &failure{class: ErrAudit, msg: "audit event not recorded", cause: err}
 	}
+	for i, e := range es {
+		e.ID = events[i].ID // OnEvent and the caller see the Store's IDs
+	}
 	m.published(ctx, events...)
 	return nil
 }
@@ -222,9 +229,10 @@ func (m *Manager) recordRead(ctx context.Context, e *Event) error {
 	return nil
 }
 
-// listed records a read that revealed no value; it never fails the read.
+// listed records a read that revealed no value (unless Config says not
+// to); it never fails the read.
 func (m *Manager) listed(ctx context.Context, e *Event) {
-	if m.cfg.AuditReads != AuditWritesOnly {
+	if m.cfg.AuditReads != AuditWritesOnly && !m.cfg.UnauditedLists {
 		m.record(ctx, e)
 	}
 }
@@ -273,10 +281,76 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 		e.Secrets = append(e.Secrets, EventSecret{Name: n})
 	}
 	e.Outcome = OutcomeDenied
+	refusal := refusalOf(err)
+	if refusal.unavailable {
+		e.Outcome = OutcomeFailed
+	}
 	e.Detail = truncateUTF8(fmt.Sprintf("%q may not %s in workspace %q: %s", e.Actor, e.Action, e.Workspace, detail(err)), maxDetail)
 	m.record(ctx, e)
-	return &failure{class: ErrForbidden, msg: fmt.Sprintf("%q may not %s in workspace %q", e.Actor, e.Action, e.Workspace), cause: plain(err)}
+	return refusal.error(e.Actor, e.Action, e.Workspace, err)
 }
+
+// A Refusal is an error that Config.Authorize returns to say more than
+// "no". Reason, if not empty, is shown to the caller: it ends the message
+// of the ErrForbidden error (and the panel's problem). Cause is private:
+// recorded in the denial's event, never in the returned error's message.
+// Unavailable says that the hook could not decide (a role service that is
+// down): the call fails with ErrUnavailable instead of ErrForbidden, and
+// the panel answers 503. Any other error the hook returns refuses with a
+// message that does not quote it; its text is recorded in the event.
+type Refusal struct {
+	Reason      string
+	Cause       error
+	Unavailable bool
+}
+
+// Error returns the reason and the cause, for the host's own logs.
+func (r *Refusal) Error() string {
+	switch {
+	case r.Cause == nil:
+		return r.Reason
+	case r.Reason == "":
+		return r.Cause.Error()
+	}
+	return r.Reason + ": " + r.Cause.Error()
+}
+
+// Unwrap returns the cause.
+func (r *Refusal) Unwrap() error { return r.Cause }
+
+// refusal is what authorize makes of the hook's error.
+type refusal struct {
+	reason      string
+	unavailable bool
+}
+
+func refusalOf(err error) refusal {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return refusal{reason: oneLine(r.Reason), unavailable: r.Unavailable || errors.Is(r.Cause, ErrUnavailable)}
+	}
+	return refusal{unavailable: errors.Is(err, ErrUnavailable)}
+}
+
+// error is the error a caller sees: the refusal in the library's words and
+// the public reason, with the hook's error (classes stripped) as the cause
+// for errors.Unwrap but never in the message.
+func (r refusal) error(actor string, action Action, ws string, hookErr error) error {
+	if r.unavailable {
+		return &quietError{failure{class: ErrUnavailable, msg: fmt.Sprintf("cannot tell whether %q may %s in workspace %q: try again", actor, action, ws), cause: plain(hookErr)}}
+	}
+	msg := fmt.Sprintf("%q may not %s in workspace %q", actor, action, ws)
+	if r.reason != "" {
+		msg += ": " + r.reason
+	}
+	return &quietError{failure{class: ErrForbidden, msg: msg, cause: plain(hookErr)}}
+}
+
+// A quietError is a failure whose message leaves its cause out.
+type quietError struct{ failure }
+
+// Error returns "secrets: " and the message, without the cause.
+func (e *quietError) Error() string { return "secrets: " + e.msg }
 
 // request is what the authorizer is asked about event e.
 func (m *Manager) request(e *Event, names []string) Request {
@@ -301,7 +375,7 @@ func (m *Manager) Allowed(ctx context.Context, ws string, action Action, names .
 		return nil
 	}
 	if err := m.cfg.Authorize(ctx, Request{Actor: actor, Action: action, Workspace: ws, Names: names}); err != nil {
-		return &failure{class: ErrForbidden, msg: fmt.Sprintf("%q may not %s in workspace %q", actor, action, ws), cause: plain(err)}
+		return refusalOf(err).error(actor, action, ws, err)
 	}
 	return nil
 }

@@ -637,6 +637,9 @@ func TestAllowedAndLimits(t *testing.T) {
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
 		MaxEnvBytes: 4096,
 		Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Action == secrets.ActionAudit {
+				return nil // the test's own look at the audit trail
+			}
 			asked = append(asked, r)
 			if r.Actor != "user:admin" {
 				return errors.New("admins only")
@@ -648,7 +651,8 @@ func TestAllowedAndLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := m.Allowed(secrets.WithActor(ctx, "user:eve"), "ws", secrets.ActionSet)
-	if !errors.Is(err, secrets.ErrForbidden) || !strings.Contains(err.Error(), "admins only") {
+	// The hook's own text is not the caller's to read (see Refusal).
+	if !errors.Is(err, secrets.ErrForbidden) || strings.Contains(err.Error(), "admins only") {
 		t.Fatalf("a refusal: %v", err)
 	}
 	want := []secrets.Request{{Actor: "user:admin", Action: secrets.ActionReveal, Workspace: "ws", Names: []string{"TOKEN"}},

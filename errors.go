@@ -80,6 +80,10 @@ var (
 	// ErrIncomplete: a rotation or re-wrap did all it could but left some
 	// items, which its result lists with the reason.
 	ErrIncomplete = errors.New("secrets: incomplete")
+	// ErrUnavailable: Config.Authorize could not decide (it returned a
+	// *Refusal with Unavailable, or an error matching ErrUnavailable):
+	// nothing was done; the call may be tried again.
+	ErrUnavailable = errors.New("secrets: authorization unavailable")
 	// ErrInvalidActor: the actor of the context (WithActor) is over 256
 	// bytes, not UTF-8, or holds a control character (NUL included).
 	// Nothing is done, and nothing is recorded: such an actor could not

@@ -181,9 +181,17 @@ type Config struct {
 	// DeleteRetention is how long Purge keeps soft-deleted secrets before
 	// destroying them. Default 30 days.
 	DeleteRetention time.Duration
-	// EventRetention is how long Purge keeps audit events; 0 (the
-	// default) keeps them forever.
+	// EventRetention is how long Purge keeps audit events. Default 400
+	// days: a year of history, which audits commonly ask for, and a month
+	// to spare; negative keeps them forever. Events are dropped only by
+	// Purge, which the host runs.
 	EventRetention time.Duration
+	// UnauditedLists leaves the calls that reveal no value (List, Meta,
+	// Versions, Due, DueAll and Keys) unrecorded, while reveals,
+	// injections, exports, diffs, writes and every refusal stay audited
+	// as AuditReads says. A settings page lists on every load: without
+	// it, the audit trail holds more page loads than changes.
+	UnauditedLists bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 
@@ -213,8 +221,11 @@ type Config struct {
 	Withhold func(ctx context.Context, r Request, container, name string) bool
 	// Authorize, if not nil, is asked before every operation; an error
 	// refuses it (ErrForbidden), changing and revealing nothing, and the
-	// refusal is audited. Without it every operation is allowed: the host
-	// decides who may call the Manager.
+	// refusal is audited with the error's text. The caller's error never
+	// quotes the hook's: return a *Refusal to give a reason the caller
+	// may read, or to say that the hook could not decide (ErrUnavailable).
+	// Without it every operation is allowed: the host decides who may
+	// call the Manager.
 	Authorize func(ctx context.Context, r Request) error
 	// AuditKey, if not nil, adds keyed fingerprints of values to the
 	// ledger and to events.
@@ -244,6 +255,9 @@ const (
 	// ExpiredRefuse makes EnvFor, Prepare and Run fail with ErrExpired.
 	ExpiredRefuse
 )
+
+// DefaultEventRetention is Config.EventRetention's default: 400 days.
+const DefaultEventRetention = 400 * 24 * time.Hour
 
 // A Manager encrypts, stores, versions and injects workspace secrets. It
 // is safe for concurrent use. Several Managers (in several processes) may
@@ -297,6 +311,9 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 	}
 	if c.KeyCacheTTL <= 0 {
 		c.KeyCacheTTL = 5 * time.Minute
+	}
+	if c.EventRetention == 0 {
+		c.EventRetention = DefaultEventRetention
 	}
 	if c.DeleteRetention <= 0 {
 		c.DeleteRetention = 30 * 24 * time.Hour

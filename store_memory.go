@@ -296,6 +296,8 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 		e := *q.Audit
 		e.Secrets = nil
 		if q.Names != nil {
+			// Not nil, even for no names: a job given none got none.
+			e.Secrets = make([]EventSecret, 0, len(q.Names))
 			for _, n := range q.Names {
 				e.Secrets = append(e.Secrets, EventSecret{Name: n})
 			}

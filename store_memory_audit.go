@@ -31,7 +31,7 @@ func (s *MemoryStore) appendEvents(events ...*Event) {
 
 func cloneEvent(e Event) Event {
 	e.Parents = slices.Clone(e.Parents)
-	e.Secrets = slices.Clone(e.Secrets)
+	e.Secrets = slices.Clone(e.Secrets) // keeps an empty subset apart from nil
 	for i := range e.Secrets {
 		e.Secrets[i].Fingerprint = bytes.Clone(e.Secrets[i].Fingerprint)
 	}
@@ -76,7 +76,7 @@ func (s *MemoryStore) delivered(e Event) []EventSecret {
 		cur[l.secretID] = l
 	}
 	var want map[string]bool
-	if len(e.Secrets) > 0 {
+	if e.Secrets != nil { // a subset, perhaps of no name
 		want = map[string]bool{}
 		for _, es := range e.Secrets {
 			want[strings.ToLower(es.Name)] = true

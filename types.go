@@ -240,6 +240,9 @@ const (
 	ActionRotate          Action = "rotate"
 	ActionDeleteWorkspace Action = "delete-workspace"
 	ActionPurge           Action = "purge"
+	// ActionAudit reads the audit trail (Events): an ability apart from
+	// listing, since events say who revealed, exported and injected what.
+	ActionAudit Action = "audit"
 )
 
 // An Outcome is how an audited operation ended.

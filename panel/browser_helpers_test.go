@@ -50,8 +50,8 @@ func chromium(t *testing.T) string {
 var browserEditors = map[string]bool{"user:alice": true, "user:bob": true}
 
 func browserAuthorize(_ context.Context, r secrets.Request) error {
-	if browserEditors[r.Actor] || r.Actor != "" && r.Action == secrets.ActionList {
-		return nil
+	if browserEditors[r.Actor] || r.Actor != "" && r.Action == secrets.ActionList || r.Actor == "" && r.Action == secrets.ActionAudit {
+		return nil // "" reads the audit trail: the tests themselves
 	}
 	return errors.New("viewers may only list")
 }

@@ -148,7 +148,7 @@ func TestBrowserViewer(t *testing.T) {
 	if got := tb.text("#who"); !strings.Contains(got, "user:victor") || !strings.Contains(got, "read-only") {
 		t.Errorf("header: %q", got)
 	}
-	for _, sel := range []string{"#add-btn", "#bulk-btn", "#export-btn", `button[data-act="edit"]`, `button[data-act="delete"]`,
+	for _, sel := range []string{"#add-btn", "#bulk-btn", "#export-btn", "#activity-btn", `button[data-act="edit"]`, `button[data-act="delete"]`,
 		`button[data-act="restore"]`, `button[data-act="destroy"]`, "textarea", "#f-value"} {
 		if n := tb.count(sel); n != 0 {
 			t.Errorf("a viewer's page has %d %s", n, sel)

@@ -35,6 +35,8 @@ func authorize(_ context.Context, r secrets.Request) error {
 		return nil
 	case r.Actor == viewer && r.Action == secrets.ActionList:
 		return nil
+	case r.Actor == "" && r.Action == secrets.ActionAudit:
+		return nil // the tests' own reads of the audit trail
 	}
 	return errors.New("not allowed by the test policy")
 }

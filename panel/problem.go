@@ -99,8 +99,9 @@ const (
 	// ProblemInternal (500): anything else; the message says nothing
 	// more, the host's Logger gets the error.
 	ProblemInternal = typeBase + "ProblemInternal"
-	// ProblemUnavailable (503): the call timed out or the Store could not
-	// finish it; try again.
+	// ProblemUnavailable (503): the call timed out, the Store could not
+	// finish it, or the host's authorizer could not decide
+	// (secrets.ErrUnavailable); try again.
 	ProblemUnavailable = typeBase + "ProblemUnavailable"
 )
 
@@ -129,6 +130,10 @@ var classes = []struct {
 	{secrets.ErrMasterKey, ProblemMasterKey, http.StatusInternalServerError},
 	{secrets.ErrAudit, ProblemAudit, http.StatusServiceUnavailable},
 	{secrets.ErrKeyChanged, ProblemUnavailable, http.StatusServiceUnavailable},
+	{secrets.ErrUnavailable, ProblemUnavailable, http.StatusServiceUnavailable},
+	{secrets.ErrInvalidActor, ProblemInternal, http.StatusInternalServerError},
+	{secrets.ErrInvalidParents, ProblemInternal, http.StatusInternalServerError},
+	{secrets.ErrInsecureDir, ProblemInternal, http.StatusInternalServerError},
 	{secrets.ErrIncomplete, ProblemInternal, http.StatusInternalServerError},
 }
 
@@ -170,7 +175,7 @@ var fixedDetail = map[string]string{
 	ProblemMasterKey:   "the server's master key does not match its store; an operator must fix the configuration",
 	ProblemAudit:       "the audit trail cannot record this read right now, so it was refused; try again later",
 	ProblemInternal:    "the server failed; try again later",
-	ProblemUnavailable: "the server could not finish in time; try again",
+	ProblemUnavailable: "the server could not finish the request now; try again",
 }
 
 // A problem is an RFC 9457 problem detail, with the extension members

@@ -37,7 +37,7 @@ func TestMe(t *testing.T) {
 	got = me{}
 	e.do(t, req{actor: viewer, method: "GET", path: "/api/me"}).want(t, 200, "").json(t, &got)
 	for a, ok := range got.Can {
-		if ok != (a == "list" || a == "events") {
+		if ok != (a == "list") {
 			t.Errorf("viewer can %s: %v", a, ok)
 		}
 	}
@@ -94,7 +94,7 @@ func TestViewerRefused(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	m := e.create(t, "AUTH_TOKEN", "viewer-test-value", nil)
 	reads := map[string]bool{"GET /api/me": true, "GET /api/secrets": true, "POST /api/search": true, "GET /api/secrets/AUTH_TOKEN": true,
-		"GET /api/secrets/AUTH_TOKEN/versions": true, "GET /api/due": true, "GET /api/events": true}
+		"GET /api/secrets/AUTH_TOKEN/versions": true, "GET /api/due": true}
 	for _, r := range allRoutes("AUTH_TOKEN", etag(m.Revision)) {
 		r.actor = viewer
 		t.Run(r.method+" "+r.path, func(t *testing.T) {

@@ -41,7 +41,7 @@ func (h *Handler) me(c *call) error {
 	}{
 		Actor: c.caller.Actor, Workspace: c.ws(),
 		Can: abilities{
-			List: list, Events: list,
+			List: list, Events: h.can(c, secrets.ActionAudit),
 			Reveal:  h.can(c, secrets.ActionReveal),
 			Set:     h.can(c, secrets.ActionSet),
 			Delete:  h.can(c, secrets.ActionDelete),
@@ -191,14 +191,10 @@ const maxEvents = 200
 
 // events lists the workspace's audit events, newest first, optionally of
 // one secret (?name=), in pages (?before= the "next" of the previous
-// page). The Manager leaves the audit trail to the host: the panel shows
-// it to those who may list the workspace. Fingerprints are left out:
-// they serve operators' searches, not the page.
+// page), to those the authorizer lets read the audit trail
+// (secrets.ActionAudit), which the Manager asks again. Fingerprints are
+// left out: they serve operators' searches, not the page.
 func (h *Handler) events(c *call) error {
-	if !h.can(c, secrets.ActionList) {
-		return &problem{Type: ProblemForbidden, Status: http.StatusForbidden,
-			Detail: c.caller.Actor + " may not see this workspace's activity"}
-	}
 	q := c.r.URL.Query()
 	eq := secrets.EventQuery{Workspace: c.ws(), Name: q.Get("name"), Newest: true, Limit: 50}
 	if s := q.Get("before"); s != "" {

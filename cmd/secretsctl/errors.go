@@ -11,15 +11,16 @@ import (
 
 // The exit statuses, as the help text documents them.
 const (
-	exitOK         = 0
-	exitFailed     = 1 // an operational failure: database, KMS, decryption, I/O
-	exitUsage      = 2 // a usage error: arguments, flags, a missing master key
-	exitNotFound   = 3 // no such secret, version or workspace
-	exitConflict   = 4 // a stale --if-revision, or a name already used
-	exitRefused    = 5 // forbidden, invalid input, a write-only value, an unknown master key
-	exitIncomplete = 6 // a rotation or re-wrap left items, which are printed
-	exitNoExec     = 126
-	exitNoCommand  = 127
+	exitOK          = 0
+	exitFailed      = 1 // an operational failure: database, KMS, decryption, I/O
+	exitUsage       = 2 // a usage error: arguments, flags, a missing master key
+	exitNotFound    = 3 // no such secret, version or workspace
+	exitConflict    = 4 // a stale --if-revision, or a name already used
+	exitRefused     = 5 // forbidden, invalid input, a write-only value, an unknown master key
+	exitIncomplete  = 6 // a rotation or re-wrap left items, which are printed
+	exitUnavailable = 7 // the authorizer could not decide; try again
+	exitNoExec      = 126
+	exitNoCommand   = 127
 )
 
 const exitHelp = `EXIT STATUS:
@@ -33,6 +34,7 @@ const exitHelp = `EXIT STATUS:
    5    refused: forbidden, invalid input (name, value, .env text, empty
         value), write-only value, or a master key the store does not know
    6    incomplete: rotate or rewrap left items, which are listed
+   7    unavailable: the host's authorizer could not decide; try again
    run: 126 the program is not executable, 127 it was not found;
         otherwise the program's own status (128+N if signal N ended it)
 
@@ -73,6 +75,8 @@ func exitCode(err error) int {
 		return exitConflict
 	case errors.Is(err, secrets.ErrIncomplete):
 		return exitIncomplete
+	case errors.Is(err, secrets.ErrUnavailable):
+		return exitUnavailable
 	case errors.Is(err, secrets.ErrForbidden),
 		errors.Is(err, secrets.ErrInvalidName),
 		errors.Is(err, secrets.ErrReservedName),

@@ -1,0 +1,232 @@
+package secrets_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestEventsNeedAuditAbility: Events is authorized as ActionAudit, apart
+// from listing; a refusal is ErrForbidden and recorded.
+func TestEventsNeedAuditAbility(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Actor == "user:viewer" && r.Action == secrets.ActionAudit {
+				return errors.New("viewers do not read the audit trail")
+			}
+			return nil
+		}})
+		mustSet(t, m, "ws", "TOKEN", "value-1")
+		viewer := secrets.WithActor(context.Background(), "user:viewer")
+		if _, err := m.List(viewer, "ws", nil); err != nil {
+			t.Fatalf("the viewer may list: %v", err)
+		}
+		if _, err := m.Events(viewer, secrets.EventQuery{Workspace: "ws"}); !errors.Is(err, secrets.ErrForbidden) {
+			t.Fatalf("the viewer read the audit trail: %v", err)
+		}
+		owner := secrets.WithActor(context.Background(), "user:owner")
+		evs, err := m.Events(owner, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionAudit})
+		if err != nil || len(evs) != 1 || evs[0].Outcome != secrets.OutcomeDenied || evs[0].Actor != "user:viewer" {
+			t.Fatalf("the refusal's event: %+v, %v", evs, err)
+		}
+	})
+}
+
+// TestRefusalReasons: the caller's error never quotes the hook's error; a
+// *Refusal's Reason is shown and its Cause only recorded; Unavailable (or
+// an error matching ErrUnavailable) fails with ErrUnavailable, not
+// ErrForbidden.
+func TestRefusalReasons(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		dbErr := errors.New("dial tcp 10.0.0.7:5432: role service password=hunter2 refused")
+		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+			switch r.Actor {
+			case "user:plain":
+				return dbErr
+			case "user:reason":
+				return &secrets.Refusal{Reason: "only group owners edit group secrets", Cause: dbErr}
+			case "user:down":
+				return &secrets.Refusal{Unavailable: true, Cause: dbErr}
+			case "user:down-wrapped":
+				return errors.Join(secrets.ErrUnavailable, dbErr)
+			}
+			return nil
+		}})
+		mustSet(t, m, "ws", "TOKEN", "value-1")
+		get := func(actor string) error {
+			_, err := m.Get(secrets.WithActor(context.Background(), actor), "ws", "TOKEN")
+			return err
+		}
+		for actor, want := range map[string]struct {
+			class  error
+			reason string
+		}{
+			"user:plain": {secrets.ErrForbidden, ""}, "user:reason": {secrets.ErrForbidden, "only group owners edit group secrets"},
+			"user:down": {secrets.ErrUnavailable, ""}, "user:down-wrapped": {secrets.ErrUnavailable, ""},
+		} {
+			err := get(actor)
+			if !errors.Is(err, want.class) || errors.Is(err, secrets.ErrForbidden) && want.class != secrets.ErrForbidden {
+				t.Errorf("%s: %v, want %v", actor, err, want.class)
+				continue
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "hunter2") || strings.Contains(msg, "10.0.0.7") {
+				t.Errorf("%s: the hook's error reached the caller: %q", actor, msg)
+			}
+			if want.reason != "" && !strings.HasSuffix(msg, ": "+want.reason) {
+				t.Errorf("%s: the reason is not shown: %q", actor, msg)
+			}
+		}
+		// The private cause is in the events, for operators.
+		evs, err := m.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Action: secrets.ActionReveal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded := 0
+		for _, e := range evs {
+			if strings.Contains(e.Detail, "role service") {
+				recorded++
+			}
+		}
+		if recorded != 4 {
+			t.Errorf("%d of 4 refusals recorded their cause: %+v", recorded, evs)
+		}
+		// Allowed says the same.
+		err = m.Allowed(secrets.WithActor(context.Background(), "user:down"), "ws", secrets.ActionReveal)
+		if !errors.Is(err, secrets.ErrUnavailable) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Allowed for an unavailable hook: %v", err)
+		}
+	})
+}
+
+// TestUnauditedLists: with UnauditedLists, List, Meta, Versions, Due and
+// Keys leave no event, while Get, EnvFor, Export, writes and refusals do.
+func TestUnauditedLists(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), &secrets.Config{UnauditedLists: true})
+		ctx := context.Background()
+		mustSet(t, m, "ws", "TOKEN", "value-1")
+		count := func() map[secrets.Action]int {
+			evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := map[secrets.Action]int{}
+			for _, e := range evs {
+				n[e.Action]++
+			}
+			return n
+		}
+		before := count()
+		m.List(ctx, "ws", nil)
+		m.Meta(ctx, "ws", "TOKEN")
+		m.Versions(ctx, "ws", "TOKEN")
+		m.Due(ctx, "ws", time.Now())
+		m.Keys(ctx, "ws")
+		if d := cmp.Diff(before, count()); d != "" {
+			t.Fatalf("listing left events (-before +after):\n%s", d)
+		}
+		mustGet(t, m, "ws", "TOKEN")
+		if _, err := m.EnvFor(ctx, "ws"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Export(ctx, "ws"); err != nil {
+			t.Fatal(err)
+		}
+		m.Meta(ctx, "ws", "NOPE") // a failure is still recorded
+		after := count()
+		for _, a := range []secrets.Action{secrets.ActionReveal, secrets.ActionInject, secrets.ActionExport} {
+			if after[a] != before[a]+1 {
+				t.Errorf("%s: %d events, want %d", a, after[a], before[a]+1)
+			}
+		}
+		if after[secrets.ActionList] != before[secrets.ActionList]+1 {
+			t.Errorf("the failed Meta was not recorded: %v", after)
+		}
+	})
+}
+
+// TestEventRetentionDefault: Purge drops events older than 400 days by
+// default, and none with a negative retention.
+func TestEventRetentionDefault(t *testing.T) {
+	for _, keep := range []time.Duration{0, -1} {
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{EventRetention: keep, Now: func() time.Time { return now }})
+		mustSet(t, m, "ws", "OLD", "value-1")
+		now = now.Add(secrets.DefaultEventRetention - time.Hour)
+		mustSet(t, m, "ws", "NEWER", "value-2")
+		now = now.Add(2 * time.Hour)
+		r, err := m.Purge(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[time.Duration]int{0: 1, -1: 0}[keep]; r.EventsDropped != want {
+			t.Errorf("retention %v: %d events dropped, want %d", keep, r.EventsDropped, want)
+		}
+	}
+}
+
+// TestOnEventIDs: OnEvent gets the ID the Store gave each event it
+// records itself (reveals, lists, refusals, key operations).
+func TestOnEventIDs(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		var mu sync.Mutex
+		var got []secrets.Event
+		m := newManager(t, s, newCipher(t), &secrets.Config{OnEvent: func(_ context.Context, e secrets.Event) {
+			mu.Lock()
+			got = append(got, e)
+			mu.Unlock()
+		}})
+		ctx := context.Background()
+		mustSet(t, m, "ws", "TOKEN", "value-1")
+		mustGet(t, m, "ws", "TOKEN")
+		m.List(ctx, "ws", nil)
+		m.RotateKey(ctx, "ws", nil)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range got {
+			if e.ID == 0 {
+				t.Errorf("OnEvent got %s with ID 0", e.Action)
+			}
+		}
+		if len(got) < 4 {
+			t.Fatalf("%d events", len(got))
+		}
+	})
+}
+
+// TestNoNamesJobEvent: a job given an empty, non-nil list of names gets no
+// secret, and its event lists none, on every store (the memory store's
+// used to list them all).
+func TestNoNamesJobEvent(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), nil)
+		ctx := context.Background()
+		mustSet(t, m, "ws", "TOKEN", "value-1")
+		job, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Names: []string{}, Base: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer job.Close()
+		if len(job.Env) != 0 {
+			t.Fatalf("a job of no names got %v", len(job.Env))
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Newest: true, Limit: 1})
+		if err != nil || len(evs) != 1 {
+			t.Fatal(evs, err)
+		}
+		if len(evs[0].Secrets) != 0 {
+			t.Fatalf("the event of a job of no names lists %+v", evs[0].Secrets)
+		}
+		hits, err := m.Events(ctx, secrets.EventQuery{Name: "TOKEN", Action: secrets.ActionInject})
+		if err != nil || len(hits) != 0 {
+			t.Fatalf("a name search accuses the job of no names: %+v, %v", hits, err)
+		}
+	})
+}
