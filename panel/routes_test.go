@@ -3,6 +3,7 @@ package panel_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -551,5 +552,29 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := panel.New(m, &panel.Config{Caller: testCaller, FrameAncestors: []string{"https://a.example; script-src *"}}); err == nil {
 		t.Error("frame ancestor with a directive accepted")
+	}
+}
+
+// The host's refusals: a Refusal's reason reaches the page, its cause
+// never does (nor a plain error's text, nor the Logger's line for the
+// caller); a hook that cannot decide makes a 503, not a 403.
+func TestRefusalThroughThePanel(t *testing.T) {
+	cause := errors.New("role lookup: pq: password authentication failed for user app_roles")
+	e := newEnv(t, &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+		switch {
+		case r.Actor == editor || r.Actor == "" && r.Action == secrets.ActionAudit:
+			return nil
+		case r.Actor == viewer && r.Action == secrets.ActionList:
+			return &secrets.Refusal{Reason: "viewers of this group may not list its secrets", Cause: cause}
+		}
+		return &secrets.Refusal{Unavailable: true, Cause: cause}
+	}}, nil)
+	res := e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets"}).want(t, 403, panel.ProblemForbidden)
+	if body := string(res.body); !strings.Contains(body, "viewers of this group may not list its secrets") || strings.Contains(body, "password") {
+		t.Errorf("a refusal with a reason: %s", body)
+	}
+	res = e.do(t, req{actor: "user:someone", method: "GET", path: "/api/secrets"}).want(t, 503, panel.ProblemUnavailable)
+	if body := string(res.body); strings.Contains(body, "password") || strings.Contains(body, "role lookup") {
+		t.Errorf("an unavailable authorizer: %s", body)
 	}
 }
