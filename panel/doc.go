@@ -22,9 +22,9 @@
 // Every API call goes through the Manager with [secrets.WithActor] set to
 // the caller, so its Authorize hook and its audit trail apply exactly as to
 // any other call. The panel asks [secrets.Manager.Allowed] (the same hook,
-// unrecorded) only to tell the page which controls to show (GET api/me),
-// and to decide who may read the workspace's audit events, which the
-// Manager leaves to the host: those who may list.
+// unrecorded) only to tell the page which controls to show (GET api/me):
+// the Activity view needs secrets.ActionAudit, which the Manager asks again
+// when the page reads the events.
 //
 // # Routes
 //
@@ -76,7 +76,9 @@
 // ErrNoVersion 404, ErrConflict 412, ErrExists 409, ErrInvalidName,
 // ErrReservedName, ErrInvalidValue, ErrInvalidInfo, ErrInvalidDotenv and
 // ErrExpired 422, ErrTooLarge 413, ErrInvalidWorkspace 404, ErrForbidden
-// and ErrWriteOnly 403, ErrDecrypt and ErrMasterKey 500, ErrAudit 503. The
+// and ErrWriteOnly 403, ErrDecrypt and ErrMasterKey 500, ErrAudit and
+// ErrUnavailable 503; ErrInvalidActor, ErrInvalidParents and ErrInsecureDir
+// (the host's configuration) 500. The
 // panel adds 400 (malformed request), 401 (no caller), 403 (cross-origin),
 // 405, 415 (not JSON) and 428 (no If-Match). The detail is the Manager's
 // message without its "secrets: " prefix, fit for the editor who made the
