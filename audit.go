@@ -53,21 +53,28 @@ func SlogEvents(l *slog.Logger) func(context.Context, Event) {
 	}
 }
 
-// AuditReads says what happens when a read that reveals or injects values
-// cannot record its event.
+// AuditReads says how the event of a read that reveals or injects values
+// is recorded, and what happens when it cannot be.
 type AuditReads int
 
-// The modes.
+// The modes. In every mode but AuditRelaxed and AuditWritesOnly, a read's
+// event is committed durably (flushed by the database) before the read
+// returns a value.
 const (
-	// AuditBestEffort records every read; a failure to record is passed
-	// to Config.OnAuditError and the read goes on. The default.
+	// AuditBestEffort records every read durably; a failure to record is
+	// passed to Config.OnAuditError and the read goes on. The default.
 	AuditBestEffort AuditReads = iota
-	// AuditFailClosed makes the read fail with ErrAudit, returning
-	// nothing, when its event cannot be recorded.
+	// AuditFailClosed records every read durably, and makes the read fail
+	// with ErrAudit, returning nothing, when its event cannot be recorded.
 	AuditFailClosed
 	// AuditWritesOnly records no reads; writes and denials are still
 	// recorded.
 	AuditWritesOnly
+	// AuditRelaxed records every read as AuditBestEffort does, but an
+	// injection's event is committed without waiting for the database to
+	// flush it: faster, and lost if the database crashes (or fails over
+	// to a standby that had not received it) right after.
+	AuditRelaxed
 )
 
 // An AuditKey computes keyed fingerprints (HMAC-SHA256, through Tink) of

@@ -148,8 +148,8 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 
 // readSnapshot reads the workspace, recording e in the same statement
 // (recorded is then true) unless reads are not audited. In
-// AuditBestEffort mode a failure to record falls back to a plain read,
-// whose event delivered then tries to record again.
+// AuditBestEffort and AuditRelaxed modes a failure to record falls back to
+// a plain read, whose event delivered then tries to record again.
 func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (snap Snapshot, recorded bool, err error) {
 	if m.cfg.AuditReads == AuditWritesOnly {
 		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names})
@@ -160,7 +160,7 @@ func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (s
 	for _, n := range names {
 		ev.Secrets = append(ev.Secrets, EventSecret{Name: n})
 	}
-	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditBestEffort})
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditRelaxed})
 	if err == nil {
 		*e = ev
 		return snap, true, nil

@@ -86,12 +86,12 @@ type relaxedRecorder interface {
 }
 
 // recordJob records the event of a job with parents as Config.AuditReads
-// says: with AuditBestEffort committed without waiting for the flush, as
-// the event of a job without parents is; with AuditFailClosed durably,
-// or the job fails.
+// says: with AuditRelaxed committed without waiting for the flush, as the
+// event of a job without parents is; otherwise durably (with
+// AuditFailClosed, or the job fails).
 func (m *Manager) recordJob(ctx context.Context, e *Event) error {
 	rr, ok := m.store.(relaxedRecorder)
-	if !ok || m.cfg.AuditReads != AuditBestEffort {
+	if !ok || m.cfg.AuditReads != AuditRelaxed {
 		return m.recordRead(ctx, e)
 	}
 	if err := rr.recordRelaxed(context.WithoutCancel(ctx), e); err != nil {

@@ -17,6 +17,9 @@
 #     DATABASE_URL_PGBOUNCER (scripts/pgbouncer-env.sh);
 #   - SECRETS_TEST_PG_RESTART exported: `pg_ctl restart` of that folder, so
 #     that TestPostgresRestart restarts this cluster and no other;
+#   - SECRETS_TEST_PG_BIN exported: the folder of initdb and pg_ctl, with
+#     which TestAuditSurvivesCrash makes a cluster of its own to crash (also
+#     when DATABASE_URL is given);
 #   - stopped and its folder removed when the sourcing script exits, unless
 #     SECRETS_PG_KEEP=1: then it keeps running and the script prints how to
 #     reach it and how to stop it.
@@ -171,6 +174,7 @@ _pg_start() {
 		SECRETS_TEST_PG_RESTART="cd / && runuser -u postgres -- $SECRETS_TEST_PG_RESTART"
 	fi
 	export SECRETS_TEST_PG_RESTART
+	export SECRETS_TEST_PG_BIN="$bin"
 	if [[ -z "${DATABASE_URL_PGBOUNCER:-}" ]] && ! _pgb_start "$dir" "$port"; then
 		_pg_say "no pgbouncer: the PgBouncer tests skip (and fail when CI is set)"
 	fi
@@ -182,6 +186,8 @@ if [[ -n "${DATABASE_URL:-}" ]]; then
 		_pg_say "DATABASE_URL is set: not restarting that server (SECRETS_TEST_PG_RESTART unset)"
 	fi
 	unset SECRETS_TEST_PG_RESTART
+	# The crash test makes a cluster of its own with these programs.
+	SECRETS_TEST_PG_BIN=$(_pg_bindir) && export SECRETS_TEST_PG_BIN || unset SECRETS_TEST_PG_BIN
 elif ! _pg_start; then
 	unset DATABASE_URL SECRETS_TEST_PG_RESTART
 	_pg_say "no database: the Postgres tests skip (and fail when CI is set)"

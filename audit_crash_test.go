@@ -1,0 +1,166 @@
+package secrets_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
+)
+
+// crashCluster is a Postgres cluster of one test's own, reached over a
+// Unix socket only, that the test may crash: stopping the shared test
+// cluster would break the tests running beside it.
+type crashCluster struct {
+	bin, dir string
+}
+
+// newCrashCluster makes and starts the cluster, as the postgres user when
+// the test runs as root (initdb refuses root). It needs SECRETS_TEST_PG_BIN
+// (scripts/pg-env.sh exports it); without it the test skips, or fails when
+// CI is set.
+func newCrashCluster(t *testing.T) *crashCluster {
+	t.Helper()
+	bin := os.Getenv("SECRETS_TEST_PG_BIN")
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but SECRETS_TEST_PG_BIN is empty: use scripts/test")
+		}
+		t.Skip("SECRETS_TEST_PG_BIN is not set; run scripts/test")
+	}
+	dir, err := os.MkdirTemp("", "secrets-crash-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &crashCluster{bin: bin, dir: dir}
+	t.Cleanup(func() {
+		c.run(t, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
+		os.RemoveAll(dir)
+	})
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := c.run(t, "initdb", "-D", c.data(), "-A", "trust", "-U", "postgres", "--no-sync"); err != nil {
+		t.Fatalf("initdb: %v: %s", err, out)
+	}
+	c.start(t)
+	return c
+}
+
+func (c *crashCluster) data() string { return filepath.Join(c.dir, "data") }
+
+// run runs one of the cluster's programs, as its owner.
+func (c *crashCluster) run(t *testing.T, prog string, args ...string) ([]byte, error) {
+	t.Helper()
+	argv := append([]string{filepath.Join(c.bin, prog)}, args...)
+	if os.Geteuid() == 0 {
+		argv = append([]string{"runuser", "-u", "postgres", "--"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = "/"
+	return cmd.CombinedOutput()
+}
+
+func (c *crashCluster) start(t *testing.T) {
+	t.Helper()
+	// fsync and synchronous_commit stay on, as on a real server.
+	out, err := c.run(t, "pg_ctl", "-D", c.data(), "-w", "-t", "60", "-l", filepath.Join(c.dir, "log"),
+		"-o", "-c listen_addresses='' -c unix_socket_directories="+c.dir+" -c port=5432", "start")
+	if err != nil {
+		t.Fatalf("pg_ctl start: %v: %s", err, out)
+	}
+}
+
+// crash stops the server at once, as a power cut would (no checkpoint,
+// no flush of what was not flushed), and starts it again.
+func (c *crashCluster) crash(t *testing.T) {
+	t.Helper()
+	if out, err := c.run(t, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
+		t.Fatalf("pg_ctl stop -m immediate: %v: %s", err, out)
+	}
+	c.start(t)
+}
+
+func (c *crashCluster) dsn() string {
+	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable", c.dir)
+}
+
+// TestAuditSurvivesCrash: in the default configuration, every EnvFor and
+// Get that returned values has its event after the database is stopped
+// hard right after the call, ten times (EnvFor and Get in turn). The same
+// with AuditRelaxed may lose an injection's event, which the test reports
+// as the control. The cluster is its own, so the test runs beside others.
+func TestAuditSurvivesCrash(t *testing.T) {
+	t.Parallel()
+	c := newCrashCluster(t)
+	db, err := sqlx.Open("postgres", c.dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := secrets.NewPostgresStore(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cipher := newCipher(t)
+	reachable := func() {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for ping(db) != nil {
+			if time.Now().After(deadline) {
+				t.Fatal("the crashed cluster did not come back")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	run := func(mode secrets.AuditReads, rounds int, reveals bool) (kept, total int) {
+		m := newManager(t, s, cipher, &secrets.Config{AuditReads: mode})
+		for i := range rounds {
+			ws := fmt.Sprintf("ws-%d-%d", mode, i)
+			mustSet(t, m, ws, "TOKEN", "crash-test-value")
+			actx := secrets.WithActor(ctx, "job:"+ws)
+			if reveals && i%2 == 1 {
+				if _, err := m.Get(actx, ws, "TOKEN"); err != nil {
+					t.Fatal(err)
+				}
+			} else if env, err := m.EnvFor(actx, ws); err != nil || len(env) != 1 {
+				t.Fatalf("EnvFor: %v", err)
+			}
+			c.crash(t) // at once: nothing else commits in between
+			reachable()
+			evs, err := m.Events(ctx, secrets.EventQuery{Actor: "job:" + ws, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept += len(evs)
+			total++
+		}
+		return kept, total
+	}
+	if kept, total := run(secrets.AuditBestEffort, 10, true); kept != total {
+		t.Fatalf("default configuration: %d of %d read events survived a crash right after the reads", kept, total)
+	} else {
+		t.Logf("default configuration: %d of %d read events survived", kept, total)
+	}
+	kept, total := run(secrets.AuditRelaxed, 3, false)
+	t.Logf("control, AuditRelaxed: %d of %d injection events survived a crash right after the read", kept, total)
+}
