@@ -339,3 +339,40 @@ func BenchmarkAuditOverhead(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkEnvForDurable: EnvFor in the default configuration, whose
+// inject event is flushed before it returns, against the durable floor:
+// one prepared statement that reads the same rows and inserts a one-row
+// event, committed synchronously, plus plain AES-GCM of each value. It is
+// the least a durable, audited read can do.
+func BenchmarkEnvForDurable(b *testing.B) {
+	db := pgDB(b)
+	ctx := context.Background()
+	s := newPGStore(b, db)
+	m := newManager(b, s, newCipher(b), nil)
+	sch := pq.QuoteIdentifier(s.Schema())
+	floor, err := db.Preparex(fmt.Sprintf(`WITH a AS (INSERT INTO %s.audit (at, actor, action, workspace, outcome, detail)
+		VALUES (now(), 'floor', 'inject', $1, 'ok', ''))
+		SELECT secret_id, name, version, ciphertext FROM %[1]s.secrets
+		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, sch))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer floor.Close()
+	for _, n := range []int{10, 100, 1000} {
+		ws := fmt.Sprint("durable-", n)
+		fill(b, m, ws, n)
+		floorAEAD := newPlainAEAD(b, n, benchValueSize)
+		if _, err := m.EnvFor(ctx, ws); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			compare(b, func() error {
+				_, err := m.EnvFor(ctx, ws)
+				return err
+			}, func() error {
+				return floorRead(ctx, floor, ws, floorAEAD)
+			})
+		})
+	}
+}
