@@ -269,3 +269,76 @@ func container(containers []string, level int) string {
 	}
 	return containers[level]
 }
+
+// A Resolved is a secret that a job of a workspace gets, or could have got
+// and does not, without its value: what a settings page shows under "What
+// will a job get?".
+type Resolved struct {
+	Name string `json:"name"`
+	// Container is where the secret is: the workspace itself or one of
+	// its parents.
+	Container string `json:"container"`
+	Version   int64  `json:"version"`
+	// Status is what a job does with it: ResolvedDelivered,
+	// ResolvedOverridden (a nearer level has the name), ResolvedWithheld
+	// (Config.Withhold keeps it from the job) or ResolvedExpired (left
+	// out by ExpiredOmit).
+	Status string `json:"status"`
+}
+
+// The statuses of a Resolved.
+const (
+	ResolvedDelivered  = "delivered"
+	ResolvedOverridden = "overridden"
+	ResolvedWithheld   = "withheld"
+	ResolvedExpired    = "expired"
+)
+
+// Resolve says what a job of the workspace would get now, and from where,
+// without reading or returning a value: every live secret of the
+// workspace and of its parents (Config.Parents), sorted by name and then
+// nearest level first, each with its status. It reads as a job does (one
+// snapshot of every level, the same rule), asks Config.Withhold as for a
+// job (with r.Action ActionInject and the caller of ctx as the actor), and
+// is authorized and audited as a listing of the workspace.
+func (m *Manager) Resolve(ctx context.Context, ws string) ([]Resolved, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionList, ws)
+	chain, err := m.parents(ctx, ws)
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	e.Parents = chain
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	snap, err := m.store.Env(ctx, ws, EnvQuery{Parents: chain})
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
+	}
+	containers := slices.Concat([]string{ws}, chain)
+	now := m.now()
+	out := make([]Resolved, len(snap.Entries))
+	cands := make([]scope.Candidate, len(snap.Entries))
+	for i, en := range snap.Entries {
+		expired := m.cfg.Expired == ExpiredOmit && !en.Expires.IsZero() && !now.Before(en.Expires)
+		cands[i] = scope.Candidate{Level: en.Level, Name: en.Name, Scope: scope.Any, Absent: expired}
+		out[i] = Resolved{Name: en.Name, Container: containers[en.Level], Version: en.Version, Status: ResolvedOverridden}
+		if expired {
+			out[i].Status = ResolvedExpired
+		}
+	}
+	job := m.request(e, nil)
+	job.Action = ActionInject
+	for _, i := range scope.Resolve(cands, scope.Job{}).Delivered {
+		out[i].Status = ResolvedDelivered
+		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, job, out[i].Container, out[i].Name) {
+			out[i].Status = ResolvedWithheld
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Resolved) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	m.listed(ctx, e)
+	return out, nil
+}

@@ -434,3 +434,50 @@ func TestLevelsEventBeforeValues(t *testing.T) {
 		}
 	})
 }
+
+// TestResolvePreview: Resolve says what a job gets and from where, by the
+// job's own rule, without a value and without an inject event.
+func TestResolvePreview(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: chain(wsLevels),
+			Expired: secrets.ExpiredOmit, Now: func() time.Time { return now },
+			Withhold: func(_ context.Context, r secrets.Request, container, name string) bool {
+				return r.Action == secrets.ActionInject && name == "HELD"
+			}})
+		ctx := context.Background()
+		mustSet(t, m, "instance", "A", "instance-a")
+		mustSet(t, m, "group:acme", "A", "group-a")
+		mustSet(t, m, "group:acme", "HELD", "group-held")
+		if _, err := m.Set(ctx, "ws", "OLD", []byte("expired-value"), &secrets.SetOptions{Info: &secrets.Info{Expires: now.Add(-time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "instance", "OLD", "instance-old")
+		mustSet(t, m, "ws", "OWN", "own-value")
+		before, _ := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Limit: 100})
+		got, err := m.Resolve(ctx, "ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []secrets.Resolved{
+			{Name: "A", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "A", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
+			{Name: "HELD", Container: "group:acme", Version: 1, Status: secrets.ResolvedWithheld},
+			{Name: "OLD", Container: "ws", Version: 1, Status: secrets.ResolvedExpired},
+			{Name: "OLD", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "OWN", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("Resolve (-want +got):\n%s", d)
+		}
+		// It agrees with what a job gets.
+		env := envMap(t, m, "ws")
+		if d := cmp.Diff(map[string]string{"A": "group-a", "OLD": "instance-old", "OWN": "own-value"}, env); d != "" {
+			t.Fatalf("the job (-want +got):\n%s", d)
+		}
+		after, _ := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Limit: 100})
+		if len(after) != len(before)+1 { // the job's, not the preview's
+			t.Fatalf("%d inject events after a preview and a job, %d before", len(after), len(before))
+		}
+	})
+}

@@ -2,6 +2,7 @@ package panel_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -439,4 +440,50 @@ func TestBrowserNameWarning(t *testing.T) {
 		t.Error("PSQLRC was saved")
 	}
 	tb.check("tok-browser-warn-8e1b")
+}
+
+// "What will a job get?" shows, for an editor and for a viewer, at 1280
+// and at 400 pixels, each name with the level it comes from and what a job
+// does with it, and no value.
+func TestBrowserResolve(t *testing.T) {
+	parents := func(_ context.Context, ws string) ([]string, error) {
+		return []string{"group:acme", "instance"}, nil
+	}
+	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize, Parents: parents,
+		Withhold: func(_ context.Context, _ secrets.Request, container, name string) bool {
+			return name == "PROD_DB_PASSWORD"
+		}})
+	alice := as(t, "user:alice")
+	values := []string{"instance-registry-tok-1", "group-registry-tok-22", "group-prod-db-pw-333", "ws-own-api-key-4444"}
+	for _, s := range []struct{ ws, name, value string }{
+		{"instance", "REGISTRY_TOKEN", values[0]}, {"group:acme", "REGISTRY_TOKEN", values[1]},
+		{"group:acme", "PROD_DB_PASSWORD", values[2]}, {ws, "API_KEY", values[3]},
+	} {
+		if _, err := m.Set(alice, s.ws, s.name, []byte(s.value), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	br := browser(t)
+	for _, who := range []string{"user:alice", "user:victor"} {
+		tb := open(t, br, site(t, m, who))
+		tb.wait(`document.querySelector('` + row("API_KEY") + `')`)
+		for _, width := range []int64{1280, 400} {
+			tb.do(chromedp.EmulateViewport(width, 860))
+			tb.click("#resolve-btn")
+			tb.wait(`document.querySelectorAll('#drawer table.resolve tbody tr').length === 4`)
+			got := evalIn[[]string](tb, `[...document.querySelectorAll('#drawer table.resolve tbody tr')].map(r => [...r.cells].map(c => c.innerText).join('|'))`)
+			want := []string{"API_KEY|ws-1|v1|delivered", "PROD_DB_PASSWORD|group:acme|v1|withheld",
+				"REGISTRY_TOKEN|group:acme|v1|delivered", "REGISTRY_TOKEN|instance|v1|overridden"}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%s at %d px:\n%s\nwant\n%s", who, width, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if w := evalIn[int](tb, `document.documentElement.scrollWidth`); w > int(width) {
+				t.Errorf("%s: at %d px the page is %d px wide", who, width, w)
+			}
+			tb.shot(fmt.Sprintf("%s-%d", strings.TrimPrefix(who, "user:"), width))
+			tb.key(escape)
+			tb.wait(`!document.getElementById('drawer').open`)
+		}
+		tb.check(values...)
+	}
 }

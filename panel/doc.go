@@ -49,6 +49,7 @@
 //	POST   api/export                    the workspace as a .env file
 //	GET    api/due                       live secrets expiring or due for rotation within Config.DueWithin
 //	GET    api/events?name=&before=&limit=   the workspace's audit events, newest first
+//	GET    api/resolve                       what a job gets and from where (workspace and parents), no values
 //
 // Metadata is [secrets.Meta] in JSON. The responses of create, update and
 // rename carry its "warnings" ([secrets.NameWarning]) when the name is

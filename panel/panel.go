@@ -205,6 +205,7 @@ func (h *Handler) routes() {
 	mux.Handle("/api/export", methods{"POST": a(h.export)})
 	mux.Handle("/api/due", methods{"GET": a(h.due)})
 	mux.Handle("/api/events", methods{"GET": a(h.events)})
+	mux.Handle("/api/resolve", methods{"GET": a(h.resolve)})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.cors(w, r)
 		writeProblem(w, r, &problem{Type: ProblemNoRoute, Status: http.StatusNotFound, Detail: "no such API route"})

@@ -186,6 +186,22 @@ func (h *Handler) due(c *call) error {
 	}{before, metas})
 }
 
+// resolve says what a job of the workspace gets and from where, without
+// values: the workspace's secrets and its parents' (secrets.Config.Parents),
+// each delivered, overridden, withheld or expired.
+func (h *Handler) resolve(c *call) error {
+	rs, err := h.m.Resolve(c.r.Context(), c.ws())
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []secrets.Resolved{}
+	}
+	return c.writeJSON(http.StatusOK, struct {
+		Secrets []secrets.Resolved `json:"secrets"`
+	}{rs})
+}
+
 // maxEvents bounds a page of events.
 const maxEvents = 200
 

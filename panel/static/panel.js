@@ -8,7 +8,7 @@ import {state, hooks} from './state.js';
 import {load, highlight} from './list.js';
 import {openEditor} from './editor.js';
 import {openBulk} from './bulk.js';
-import {openActivity} from './history.js';
+import {openActivity, openResolve} from './history.js';
 
 async function start() {
   wireDrawer();
@@ -53,6 +53,7 @@ function wire() {
   on('add-btn', () => openEditor(null));
   on('bulk-btn', openBulk);
   on('activity-btn', openActivity);
+  on('resolve-btn', openResolve);
   on('export-btn', exportEnv);
   document.addEventListener('keydown', (e) => {
     const typing = e.target.closest && e.target.closest('input, textarea, [contenteditable]');
