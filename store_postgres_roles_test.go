@@ -272,3 +272,50 @@ func TestPostgresGrantsInvalid(t *testing.T) {
 		t.Fatalf("a quoted role: %v\n%s", err, sql)
 	}
 }
+
+// TestPostgresRuntimeRoleMigrateRace: replicas of the runtime role call
+// Migrate while the migration role migrates a schema from version 2: each
+// call either succeeds (it saw the schema current) or fails with
+// ErrMigratePrivilege, never another error; after the migration, every
+// call succeeds.
+func TestPostgresRuntimeRoleMigrateRace(t *testing.T) {
+	admin := pgDB(t)
+	ctx := context.Background()
+	p := runtimeRole(t, admin)[1]
+	owner, err := secrets.NewPostgresStore(admin, &secrets.PostgresConfig{Schema: randomSchema("t_")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropSchema(t, admin, owner.Schema()) })
+	if err := secrets.MigrateTo(ctx, owner, 2); err != nil {
+		t.Fatal(err)
+	}
+	grant(t, admin, owner.Schema(), p.user)
+	db := p.open(t, 8)
+	errs := make(chan error, 8*20)
+	done := make(chan struct{})
+	for range 8 {
+		r := sameSchema(t, db, owner)
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 20 {
+				errs <- r.Migrate(ctx)
+			}
+		}()
+	}
+	if err := owner.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 8 {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil && !errors.Is(err, secrets.ErrMigratePrivilege) {
+			t.Fatalf("Migrate as the runtime role during a migration: %v", err)
+		}
+	}
+	if err := sameSchema(t, db, owner).Migrate(ctx); err != nil {
+		t.Fatalf("Migrate as the runtime role after the migration: %v", err)
+	}
+}
