@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -37,6 +38,8 @@ type pgPool struct {
 	isolation string // "" for the server's default (READ COMMITTED)
 	bouncer   bool   // through PgBouncer (DATABASE_URL_PGBOUNCER)
 	params    string // more connection parameters, key=value&...
+	user      string // connect as this role (with password) instead of DATABASE_URL's
+	password  string
 }
 
 // pgPools are the pools every Postgres conformance and Manager test runs
@@ -53,6 +56,9 @@ func (p pgPool) String() string {
 	}
 	if p.params != "" {
 		s += "-" + p.params
+	}
+	if p.user != "" {
+		s += "-as-" + p.user
 	}
 	return s
 }
@@ -75,6 +81,14 @@ func (p pgPool) dsn(t testing.TB) string {
 			sep = "&"
 		}
 		u += sep + q
+	}
+	if p.user != "" {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			t.Fatalf("DATABASE_URL is not a URL: %v", err)
+		}
+		parsed.User = url.UserPassword(p.user, p.password)
+		u = parsed.String()
 	}
 	return u
 }

@@ -209,13 +209,19 @@ func (s *PostgresStore) lockID() int64 {
 
 // Migrate creates or upgrades the store's schema to the version this
 // package needs. It is idempotent, and safe to call from several replicas
-// at once: every migration still to apply, and the record of it, runs in
-// one transaction that holds a transaction-scoped advisory lock, so the
-// replicas take turns and no lock or setting outlives the transaction (it works through a pooler in
+// at once. It first reads, with no privilege but the runtime role's of
+// [PostgresGrants] (USAGE on the schema, SELECT on goose_db_version),
+// whether every migration is recorded; if so it returns, changing
+// nothing and taking no lock. Otherwise every migration still to apply,
+// and the record of it, runs in one transaction that holds a
+// transaction-scoped advisory lock, so the replicas take turns and no
+// lock or setting outlives the transaction (it works through a pooler in
 // transaction mode, such as PgBouncer). It waits for the lock as long as
-// ctx allows. Versions are recorded in goose's format, in the table
-// goose_db_version of the store's schema. Nothing outside the schema is
-// touched.
+// ctx allows. A role that may not migrate (the runtime role) gets
+// [ErrMigratePrivilege], a [*MigratePrivilegeError] naming what it lacks,
+// and nothing is changed. Versions are recorded in goose's format, in
+// the table goose_db_version of the store's schema. Nothing outside the
+// schema is touched.
 func (s *PostgresStore) Migrate(ctx context.Context) error { return s.migrate(ctx, 0) }
 
 // migrate applies the migrations up to version to (0: all of them). The
@@ -227,56 +233,84 @@ func (s *PostgresStore) migrate(ctx context.Context, to int64) error {
 	if err != nil {
 		return wrapf(err, "migrate")
 	}
+	var want int64
+	for _, st := range steps {
+		if to > 0 && st.Version > to {
+			break
+		}
+		want = st.Version
+	}
 	versions, err := database.NewStore(database.DialectPostgres, s.schema+".goose_db_version")
 	if err != nil {
 		return wrapf(err, "migrate")
 	}
+	// A schema that is current needs nothing: a migration commits its
+	// changes and their records at once, so a replica that reads them all
+	// recorded reads a schema that has them.
+	var current bool
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		st, err := s.readSchemaState(ctx, tx, versions)
+		current = st.current(want)
+		return err
+	})
+	if err != nil || current {
+		return pgErr(ctx, "migrate", err)
+	}
+	var role string
+	var version int64
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The lock earlier releases took as a session lock around goose's
 		// runs: the same key, so old and new replicas take turns too.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockID()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoted); err != nil {
+		st, err := s.readSchemaState(ctx, tx, versions)
+		role, version = st.role, st.version()
+		if err != nil || st.current(want) { // another replica migrated meanwhile
 			return err
 		}
-		var exists bool
-		if err := tx.GetContext(ctx, &exists, "SELECT to_regclass($1) IS NOT NULL", quoted+".goose_db_version"); err != nil {
+		if err := s.mayMigrate(ctx, tx, st, want); err != nil {
 			return err
 		}
-		applied := map[int64]bool{}
-		if !exists {
+		if !st.schema {
+			if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoted); err != nil {
+				return err
+			}
+		}
+		if !st.table {
 			if err := versions.CreateVersionTable(ctx, tx); err != nil {
 				return err
 			}
 			if err := versions.Insert(ctx, tx, database.InsertRequest{Version: 0}); err != nil {
 				return err
 			}
-		} else {
-			list, err := versions.ListMigrations(ctx, tx)
-			if err != nil {
-				return err
-			}
-			for _, m := range list {
-				applied[m.Version] = m.IsApplied
-			}
 		}
-		for _, st := range steps {
-			if to > 0 && st.Version > to {
+		for _, step := range steps {
+			if step.Version > want {
 				break
 			}
-			if applied[st.Version] {
+			if st.applied[step.Version] {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, st.SQL); err != nil {
-				return fmt.Errorf("version %d: %w", st.Version, err)
+			if _, err := tx.ExecContext(ctx, step.SQL); err != nil {
+				return fmt.Errorf("version %d: %w", step.Version, err)
 			}
-			if err := versions.Insert(ctx, tx, database.InsertRequest{Version: st.Version}); err != nil {
+			if err := versions.Insert(ctx, tx, database.InsertRequest{Version: step.Version}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	var pe *MigratePrivilegeError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if code := sqlState(err); code == "42501" && ctx.Err() == nil {
+		// A privilege that mayMigrate does not foresee; the transaction
+		// rolled back.
+		return &MigratePrivilegeError{Schema: s.schema, Role: role, Version: version, Want: want,
+			Missing: "a privilege that a migration needs (SQLSTATE 42501)"}
+	}
 	return pgErr(ctx, "migrate", err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -21,6 +22,18 @@ func (a *app) keyCommands() []*cli.Command {
 			Action: a.keygen,
 		},
 		{Name: "migrate", Usage: "create or upgrade the store's schema (no master key needed)", Action: a.migrate},
+		{
+			Name: "grants", Usage: "print the SQL that splits the store's rights between a migration role and a runtime role",
+			Description: "Prints GRANTs for --schema and connects to nothing. The migration role owns the schema\n" +
+				"and runs migrate; the runtime role is the one replicas connect as: it reads and writes\n" +
+				"through the store, and its Migrate only checks that the schema is current. Run the SQL\n" +
+				"as the migration role (or a superuser) after the first migrate.",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "migrator", Usage: "the migration `ROLE`, which owns the schema"},
+				&cli.StringFlag{Name: "runtime", Usage: "the runtime `ROLE`, which the replicas connect as"},
+			},
+			Action: a.grants,
+		},
 		{
 			Name: "rotate", Usage: "give workspaces a new data key and re-encrypt their secrets",
 			ArgsUsage: "WORKSPACE... | --all",
@@ -112,6 +125,22 @@ func (a *app) migrate(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	_, err = fmt.Fprintf(a.stdout, "schema %s is up to date\n", store.Schema())
+	return err
+}
+
+// grants prints secrets.PostgresGrants for the schema and the roles.
+func (a *app) grants(_ context.Context, cmd *cli.Command) error {
+	if err := wantArgs(cmd, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if cmd.String("migrator") == "" || cmd.String("runtime") == "" {
+		return usage("grants: give --migrator ROLE and --runtime ROLE")
+	}
+	sql, err := secrets.PostgresGrants(cmd.String("schema"), cmd.String("migrator"), cmd.String("runtime"))
+	if err != nil {
+		return usage("grants: %s", message(err))
+	}
+	_, err = io.WriteString(a.stdout, sql)
 	return err
 }
 

@@ -7,6 +7,7 @@
 //	secretsctl keygen --out master-key.json
 //	export DATABASE_URL=postgres://... SECRETS_MASTER_KEY_FILE=master-key.json
 //	secretsctl migrate
+//	secretsctl grants --migrator secrets_owner --runtime app   # SQL for a least-privilege runtime role
 //	secretsctl set ws-1 AUTH_TOKEN                 # prompts without echo on a terminal
 //	printf %s "$TOKEN" | secretsctl set ws-1 AUTH_TOKEN
 //	secretsctl list ws-1                           # needs no master key
@@ -22,7 +23,7 @@
 // Every command records its actor (--actor; by default "cli:" and the
 // operator's login name) in the audit trail. Commands that decrypt
 // nothing (list, meta, versions, info without flag changes, delete,
-// undelete, destroy, delete-workspace, events, due, purge, migrate) need
+// undelete, destroy, delete-workspace, events, due, purge, migrate, grants) need
 // no master key. Every command that prints data takes --json; the field
 // names are those of the library's types (Meta, VersionMeta, Event,
 // Page, Diff, RotateResult, RewrapResult, KeyInfo, PurgeResult).
