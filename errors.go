@@ -84,6 +84,18 @@ var (
 	// *Refusal with Unavailable, or an error matching ErrUnavailable):
 	// nothing was done; the call may be tried again.
 	ErrUnavailable = errors.New("secrets: authorization unavailable")
+	// ErrMigratePrivilege: Migrate found the schema missing or behind the
+	// version this package needs, and the database role it runs as lacks
+	// a privilege that applying the migrations needs (the runtime role of
+	// [PostgresGrants], say). Nothing was changed. Run Migrate as the
+	// migration role (secretsctl migrate) first. The error is a
+	// [*MigratePrivilegeError], which names what is missing.
+	ErrMigratePrivilege = errors.New("secrets: the database role may not migrate the schema")
+	// ErrInvalidIdentifier: [PostgresGrants] was given a schema name that
+	// is not a lower-case SQL identifier (as [PostgresConfig].Schema), a
+	// role name that is empty, over 63 bytes, not UTF-8, holds a control
+	// character, starts with "pg_" or is "public", or the same role twice.
+	ErrInvalidIdentifier = errors.New("secrets: invalid identifier")
 	// ErrInvalidActor: the actor of the context (WithActor) is over 256
 	// bytes, not UTF-8, or holds a control character (NUL included).
 	// Nothing is done, and nothing is recorded: such an actor could not
@@ -261,6 +273,25 @@ func (e *MasterKeyError) Error() string {
 
 // Is reports whether target is ErrMasterKey.
 func (e *MasterKeyError) Is(target error) bool { return target == ErrMasterKey }
+
+// A MigratePrivilegeError is the [ErrMigratePrivilege] that Migrate
+// returns: the schema is behind, and the role lacks what migrating needs.
+type MigratePrivilegeError struct {
+	Schema  string // the store's schema
+	Role    string // the database role Migrate ran as (current_user)
+	Version int64  // the schema's version: the highest recorded (0: none, or not readable)
+	Want    int64  // the version this package needs
+	Missing string // what the role lacks, such as `CREATE on database "app"`
+}
+
+// Error says what is missing, and what to do.
+func (e *MigratePrivilegeError) Error() string {
+	return oneLine(fmt.Sprintf("secrets: migrate: schema %s is at version %d, this package needs %d, and role %s lacks %s: run Migrate as the migration role first (see PostgresGrants)",
+		quote(e.Schema), e.Version, e.Want, quote(e.Role), e.Missing))
+}
+
+// Is reports whether target is ErrMigratePrivilege.
+func (e *MigratePrivilegeError) Is(target error) bool { return target == ErrMigratePrivilege }
 
 // The helpers below build the text of errors and events; every layer
 // uses them, so they live here, at the bottom.
