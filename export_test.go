@@ -14,3 +14,6 @@ func PostgresQueries(s *PostgresStore) map[string]string {
 
 // ExecLimit exposes the room execve gives arguments and environment.
 func ExecLimit() int64 { return execLimit() }
+
+// TransientSQLStates are the SQLSTATEs the Postgres store retries.
+var TransientSQLStates = []string{sqlstateSerialization, sqlstateDeadlock}

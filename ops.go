@@ -76,19 +76,15 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	if opts != nil {
 		o = *opts
 	}
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
-	if o.IfRevision < 0 {
+	if o.IfRevision < 0 && validWorkspace(ws) == nil { // an invalid workspace is reported first
 		return Meta{}, errors.New("secrets: Set: negative revision")
 	}
 	if o.Info != nil {
 		info := normalInfo(*o.Info)
 		o.Info = &info
 	}
-	e := m.event(ctx, ActionSet, ws)
 	useHint := !o.IfAbsent && o.Info == nil
-	w, err := m.edit(ctx, e, ws, name, nil, useHint, func(cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, useHint: useHint, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.validName(name); err != nil {
 			return Write{}, err
 		}
@@ -142,10 +138,10 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			return Write{}, err
 		}
 		ne.Current = v
-		return m.newWrite(e, ne, cur, true, reseal, k), nil
-	})
+		return m.newWrite(e, ne, cur, change{newVersion: true, reseal: reseal, key: k}), nil
+	}})
 	if err != nil {
-		return Meta{}, m.failed(ctx, e, err)
+		return Meta{}, err
 	}
 	meta := m.done(ctx, w)
 	meta.Warnings = m.nameWarnings(meta.Name)
@@ -160,16 +156,12 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 // the editor saw (*ConflictError otherwise). A soft-deleted secret is
 // ErrNotFound.
 func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRevision int64) (Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
 	info = normalInfo(info)
-	e := m.event(ctx, ActionSet, ws)
-	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := validInfo(info); err != nil {
 			return Write{}, err
 		}
-		if err := m.need(cur, name, ifRevision, true); err != nil {
+		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
@@ -189,10 +181,10 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRev
 			}
 			ne.Current = reseal[len(reseal)-1]
 		}
-		return m.newWrite(e, ne, cur, false, reseal, k), nil
-	})
+		return m.newWrite(e, ne, cur, change{reseal: reseal, key: k}), nil
+	}})
 	if err != nil {
-		return Meta{}, m.failed(ctx, e, err)
+		return Meta{}, err
 	}
 	return m.done(ctx, w), nil
 }
@@ -206,15 +198,11 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRev
 // authorizer is asked with both names. The returned Meta carries the new
 // name's Warnings, as Set's does.
 func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision int64) (Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
-	e := m.event(ctx, ActionRename, ws)
-	w, err := m.edit(ctx, e, ws, from, []string{to}, false, func(cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionRename, ws: ws, name: from, extra: []string{to}, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.validName(to); err != nil {
 			return Write{}, err
 		}
-		if err := m.need(cur, from, ifRevision, true); err != nil {
+		if err := m.need(cur, from, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
 		if cur.Name == to {
@@ -243,12 +231,12 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision in
 		}
 		ne := m.next(ctx, *cur)
 		ne.Name, ne.Current = to, reseal[len(reseal)-1]
-		w := m.newWrite(e, ne, cur, false, reseal, k)
+		w := m.newWrite(e, ne, cur, change{reseal: reseal, key: k})
 		w.Audit.Secrets = append([]EventSecret{{Name: cur.Name, Version: cur.Current.Version}}, w.Audit.Secrets...)
 		return w, nil
-	})
+	}})
 	if err != nil {
-		return Meta{}, m.failed(ctx, e, err)
+		return Meta{}, err
 	}
 	meta := m.done(ctx, w)
 	meta.Warnings = m.nameWarnings(meta.Name)
@@ -261,12 +249,8 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision in
 // returns ErrNoVersion if the version is not retained, ErrNotFound for a
 // missing or deleted secret, and *ConflictError for a stale ifRevision.
 func (m *Manager) Rollback(ctx context.Context, ws, name string, version, ifRevision int64) (Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
-	e := m.event(ctx, ActionSet, ws)
-	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
-		if err := m.need(cur, name, ifRevision, true); err != nil {
+	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
 		if version == cur.Current.Version {
@@ -301,12 +285,12 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version, ifRevi
 			return Write{}, err
 		}
 		ne.Current = v
-		w := m.newWrite(e, ne, cur, true, nil, k)
+		w := m.newWrite(e, ne, cur, change{newVersion: true, key: k})
 		w.Audit.Detail = "rolled back to version " + itoa(version)
 		return w, nil
-	})
+	}})
 	if err != nil {
-		return Meta{}, m.failed(ctx, e, err)
+		return Meta{}, err
 	}
 	return m.done(ctx, w), nil
 }
@@ -317,7 +301,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version, ifRevi
 // It returns ErrNotFound if there is no live secret of that name, and
 // *ConflictError for a stale ifRevision.
 func (m *Manager) Delete(ctx context.Context, ws, name string, ifRevision int64) (Meta, error) {
-	return m.setDeleted(ctx, ActionDelete, ws, name, ifRevision, true)
+	return m.setDeleted(ctx, softDelete, ws, name, ifRevision)
 }
 
 // Undelete restores a soft-deleted secret. It returns ErrNotFound if there
@@ -325,32 +309,41 @@ func (m *Manager) Delete(ctx context.Context, ws, name string, ifRevision int64)
 // ifRevision is stale, and ErrTooLarge if it no longer fits the
 // workspace's environment budget.
 func (m *Manager) Undelete(ctx context.Context, ws, name string, ifRevision int64) (Meta, error) {
-	return m.setDeleted(ctx, ActionSet, ws, name, ifRevision, false)
+	return m.setDeleted(ctx, restore, ws, name, ifRevision)
 }
 
-func (m *Manager) setDeleted(ctx context.Context, action Action, ws, name string, ifRevision int64, deleted bool) (Meta, error) {
-	if err := validWorkspace(ws); err != nil {
-		return Meta{}, err
-	}
-	e := m.event(ctx, action, ws)
-	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
-		if err := m.need(cur, name, ifRevision, deleted); err != nil {
+// A deletion is what Delete or Undelete does to a secret's deleted mark.
+type deletion struct {
+	action Action // the event's action
+	delete bool   // mark the secret deleted (a live one); else restore it (a deleted one)
+	detail string // the event's detail
+}
+
+var (
+	softDelete = deletion{action: ActionDelete, delete: true, detail: "deleted"}
+	restore    = deletion{action: ActionSet, delete: false, detail: "restored"}
+)
+
+// setDeleted runs Delete or Undelete, as d says.
+func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, ifRevision int64) (Meta, error) {
+	w, err := m.write(ctx, writeOp{action: d.action, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+		if err := m.need(cur, name, ifRevision, d.delete); err != nil { // only a live secret is deleted
 			return Write{}, err
 		}
-		if !deleted && cur.Deleted.IsZero() {
+		if !d.delete && cur.Deleted.IsZero() {
 			return Write{}, &ConflictError{Name: cur.Name, Seen: cur.Revision, Revision: cur.Revision, Version: cur.Current.Version}
 		}
 		ne := m.next(ctx, *cur)
 		ne.Deleted, ne.DeletedBy = time.Time{}, ""
-		if deleted {
+		if d.delete {
 			ne.Deleted, ne.DeletedBy = ne.Updated, ne.UpdatedBy
 		}
-		w := m.newWrite(e, ne, cur, false, nil, nil)
-		w.Audit.Detail = map[bool]string{true: "deleted", false: "restored"}[deleted]
+		w := m.newWrite(e, ne, cur, change{})
+		w.Audit.Detail = d.detail
 		return w, nil
-	})
+	}})
 	if err != nil {
-		return Meta{}, m.failed(ctx, e, err)
+		return Meta{}, err
 	}
 	return m.done(ctx, w), nil
 }
@@ -372,21 +365,14 @@ func (m *Manager) setDeleted(ctx context.Context, action Action, ws, name string
 // database, keyset included, together with the master key brings the
 // value back whatever Destroy did.
 func (m *Manager) Destroy(ctx context.Context, ws, name string, ifRevision int64) error {
-	if err := validWorkspace(ws); err != nil {
-		return err
-	}
-	e := m.event(ctx, ActionDestroy, ws)
-	w, err := m.edit(ctx, e, ws, name, nil, false, func(cur *Entry) (Write, error) {
-		if err := m.need(cur, name, ifRevision, false); err != nil {
+	w, err := m.write(ctx, writeOp{action: ActionDestroy, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+		if err := m.need(cur, name, ifRevision, mayBeDeleted); err != nil {
 			return Write{}, err
 		}
-		ne := m.next(ctx, *cur)
-		w := m.newWrite(e, ne, cur, false, nil, nil)
-		w.Destroy = true
-		return w, nil
-	})
+		return m.newWrite(e, m.next(ctx, *cur), cur, change{destroy: true}), nil
+	}})
 	if err != nil {
-		return m.failed(ctx, e, err)
+		return err
 	}
 	m.hints.Remove(hintKey(ws, name))
 	m.published(ctx, *w.Audit)
@@ -394,182 +380,6 @@ func (m *Manager) Destroy(ctx context.Context, ws, name string, ifRevision int64
 		return m.forgetKeys(ctx, ws, w.Entry.Name)
 	}
 	return nil
-}
-
-// edit runs one write of the secret called name: it reads the secret (cur
-// is nil if there is none), asks the authorizer with the name as stored
-// (and extra names), lets build validate and make the write, and stores
-// it. When the Store finds a condition broken (another writer got there
-// first) or the workspace key changed, edit reads again and asks build
-// again: build decides, from the new state, whether that is a conflict
-// for its caller.
-func (m *Manager) edit(ctx context.Context, e *Event, ws, name string, extra []string, useHint bool, build func(cur *Entry) (Write, error)) (Write, error) {
-	authorized := ""
-	var last error
-	for attempt := 0; attempt <= maxAttempts; attempt++ {
-		if err := backoff(ctx, attempt); err != nil {
-			return Write{}, err
-		}
-		hinted := useHint && attempt == 0
-		cur, err := m.current(ctx, ws, name, hinted)
-		if err != nil {
-			return Write{}, err
-		}
-		canon := name
-		if cur != nil {
-			canon = cur.Name
-		}
-		if canon != authorized {
-			if err := m.authorize(ctx, e, validNames(append([]string{canon}, extra...))...); err != nil {
-				return Write{}, err
-			}
-			authorized = canon
-		}
-		w, err := build(cur)
-		if errors.Is(err, errStale) {
-			continue
-		}
-		if err != nil && hinted {
-			// A remembered entry may be out of date (another replica
-			// changed the secret): refuse only on the Store's.
-			m.hints.Remove(hintKey(ws, name))
-			useHint = false
-			attempt--
-			continue
-		}
-		if err != nil {
-			return Write{}, err
-		}
-		if err = m.store.Put(ctx, w); err == nil {
-			return w, nil
-		}
-		last = err
-		m.hints.Remove(hintKey(ws, name))
-		switch {
-		case errors.Is(err, ErrKeyChanged):
-			m.keys.Remove(ws)
-		case errors.Is(err, ErrTooLarge):
-			return Write{}, errorf(ErrTooLarge, "%s: the workspace environment would exceed %d bytes", canon, m.cfg.MaxEnvBytes)
-		case !lostRace(err):
-			return Write{}, err
-		}
-	}
-	return Write{}, wrapf(last, "%s keeps changing under this write; gave up after %d attempts", name, maxAttempts)
-}
-
-// current returns the secret called name, or nil if there is none. With
-// useHint, a remembered entry may stand in for the Store's.
-func (m *Manager) current(ctx context.Context, ws, name string, useHint bool) (*Entry, error) {
-	if validSyntax(name, m.cfg.MaxNameLength) != nil {
-		return nil, nil // refused by build's validation, after authorization
-	}
-	if useHint {
-		if h, ok := m.hints.Get(hintKey(ws, name)); ok {
-			return &h, nil
-		}
-	}
-	cur, err := m.store.Lookup(ctx, ws, name)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &cur, nil
-}
-
-// need checks that the secret exists (live, if live), at ifRevision when
-// that is positive.
-func (m *Manager) need(cur *Entry, name string, ifRevision int64, live bool) error {
-	switch {
-	case cur == nil && ifRevision > 0:
-		return &ConflictError{Name: name, Seen: ifRevision}
-	case cur == nil:
-		return errorf(ErrNotFound, "%s does not exist", name)
-	case ifRevision > 0 && cur.Revision != ifRevision:
-		return conflict(cur, ifRevision)
-	case live && !cur.Deleted.IsZero():
-		return errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)
-	}
-	return nil
-}
-
-func conflict(cur *Entry, seen int64) *ConflictError {
-	return &ConflictError{Name: cur.Name, Seen: seen, Revision: cur.Revision, Version: cur.Current.Version, Deleted: !cur.Deleted.IsZero()}
-}
-
-// next returns cur at its next revision, changed by the caller of ctx.
-func (m *Manager) next(ctx context.Context, cur Entry) Entry {
-	cur.Revision++
-	cur.Updated, cur.UpdatedBy = m.now(), ActorFrom(ctx)
-	return cur
-}
-
-// newWrite returns the Write that turns cur (nil: nothing) into ne, with
-// its event.
-func (m *Manager) newWrite(e *Event, ne Entry, cur *Entry, newVersion bool, reseal []Version, k *dataKey) Write {
-	w := Write{Entry: ne, NewVersion: newVersion, Reseal: reseal, Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)}
-	if cur != nil {
-		w.Expect = cur.Revision
-	}
-	if k != nil {
-		w.KeyGen = k.gen
-	}
-	ev := *e
-	ev.Time = ne.Updated
-	ev.Secrets = []EventSecret{{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint}}
-	w.Audit = &ev
-	return w
-}
-
-// done remembers a written secret and publishes its event.
-func (m *Manager) done(ctx context.Context, w Write) Meta {
-	if !w.Check {
-		h := w.Entry
-		h.Current.Ciphertext = nil
-		h.Current.KeyGen = w.KeyGen
-		m.hints.Add(hintKey(h.Workspace, h.Name), h)
-		m.published(ctx, *w.Audit)
-	}
-	return w.Entry.meta()
-}
-
-// reseal re-encrypts every retained version of cur with change applied to
-// what is bound into it, oldest first, as Write.Reseal wants them.
-func (m *Manager) reseal(ctx context.Context, cur *Entry, k *dataKey, change func(*Version)) ([]Version, error) {
-	hist, err := m.store.History(ctx, cur.Workspace, cur.SecretID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Version, len(hist))
-	for i, v := range hist {
-		if v.KeyGen != k.gen {
-			m.keys.Remove(cur.Workspace)
-			return nil, errStale
-		}
-		p, err := k.open(&v)
-		if err != nil {
-			return nil, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name + " version " + itoa(v.Version)}}
-		}
-		change(&v)
-		err = k.seal(&v, p)
-		clear(p)
-		if err != nil {
-			return nil, err
-		}
-		v.KeyGen = 0
-		out[len(hist)-1-i] = v
-	}
-	return out, nil
-}
-
-// hintKey is the key of a secret's hint: names are unique ignoring case.
-func hintKey(ws, name string) string { return ws + "\x00" + strings.ToLower(name) }
-
-// lostRace reports whether a write failed because another writer changed
-// the secret (or took its name) first.
-func lostRace(err error) bool {
-	return errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)
 }
 
 // normalInfo returns info with its times in the Store's precision.

@@ -47,8 +47,7 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 			ne := m.next(ctx, en)
 			de := m.event(ctx, ActionDestroy, en.Workspace)
 			de.Detail = "deleted more than " + m.cfg.DeleteRetention.String() + " ago"
-			w := m.newWrite(de, ne, &en, false, nil, nil)
-			w.Destroy = true
+			w := m.newWrite(de, ne, &en, change{destroy: true})
 			err := m.store.Put(ctx, w)
 			switch {
 			case err == nil:

@@ -372,103 +372,38 @@ func (w *memWorkspace) clone() *memWorkspace {
 
 // applyWrite checks wr against w and applies it, or changes nothing. It
 // returns the ledger entry to add (without its state) and whether the
-// write changed what a job would receive.
+// write changed what a job would receive. In order:
+//   - checkPreconditions: the key generation, and the secret's existence
+//     and revision against wr.Expect;
+//   - a check-only write stops there; a destroy removes the secret;
+//   - checkSuccession: the new revision, name and version follow the old;
+//   - keptVersions: the retained versions after re-encryption and the new
+//     version, and the current one;
+//   - envSizeAfter: the workspace's environment within wr.MaxEnvBytes;
+//   - the entry stored, with its ledger entry and whether jobs see a change.
 func applyWrite(w *memWorkspace, wr Write) (ledgerEntry, bool, error) {
 	e := wr.Entry
-	if wr.KeyGen > 0 && w.keyGen() != wr.KeyGen {
-		return ledgerEntry{}, false, errorf(ErrKeyChanged, "%s: the workspace key changed", e.Name)
-	}
 	old := w.secrets[e.SecretID]
-	if wr.Expect == 0 {
-		if old != nil {
-			return ledgerEntry{}, false, errorf(ErrConflict, "secret %s exists", e.SecretID)
-		}
-		if id, taken := w.names[strings.ToLower(e.Name)]; taken {
-			return ledgerEntry{}, false, errorf(ErrExists, "%s is taken by %s", e.Name, w.secrets[id].entry.Name)
-		}
-		if wr.Destroy || wr.Check || e.Revision != 1 || !wr.NewVersion || e.Current.Version != 1 {
-			return ledgerEntry{}, false, errorf(ErrConflict, "%s: a new secret starts at revision and version 1", e.Name)
-		}
-	} else {
-		if old == nil {
-			return ledgerEntry{}, false, errorf(ErrNotFound, "secret %s does not exist", e.SecretID)
-		}
-		if old.entry.Revision != wr.Expect {
-			return ledgerEntry{}, false, errorf(ErrConflict, "%s is at revision %d, not %d", old.entry.Name, old.entry.Revision, wr.Expect)
-		}
+	if err := checkPreconditions(w, wr, old); err != nil {
+		return ledgerEntry{}, false, err
 	}
 	if wr.Check {
 		return ledgerEntry{}, false, nil
 	}
 	if wr.Destroy {
-		delete(w.secrets, e.SecretID)
-		delete(w.names, strings.ToLower(old.entry.Name))
-		if old.entry.Deleted.IsZero() {
-			w.envSize -= old.entry.Current.EnvSize
-		}
-		le := ledgerEntry{at: e.Updated, secretID: e.SecretID, name: old.entry.Name}
-		return le, old.entry.Deleted.IsZero(), nil
+		le, changed := destroySecret(w, e, old)
+		return le, changed, nil
 	}
-	if old != nil {
-		if e.Revision != wr.Expect+1 {
-			return ledgerEntry{}, false, errorf(ErrConflict, "%s: revision %d does not follow %d", e.Name, e.Revision, wr.Expect)
-		}
-		if id, taken := w.names[strings.ToLower(e.Name)]; taken && id != e.SecretID {
-			return ledgerEntry{}, false, errorf(ErrExists, "%s is taken by %s", e.Name, w.secrets[id].entry.Name)
-		}
-		want := old.entry.Current.Version
-		if wr.NewVersion {
-			want++
-		}
-		if e.Current.Version != want {
-			return ledgerEntry{}, false, errorf(ErrConflict, "%s: version %d does not follow %d", e.Name, e.Current.Version, old.entry.Current.Version)
-		}
+	if err := checkSuccession(w, wr, old); err != nil {
+		return ledgerEntry{}, false, err
 	}
-	// The retained versions after the write.
-	var vs []Version
-	if old != nil {
-		vs = slices.Clone(old.versions)
+	vs, cur, err := keptVersions(wr, old)
+	if err != nil {
+		return ledgerEntry{}, false, err
 	}
-	if len(wr.Reseal) > 0 {
-		if len(wr.Reseal) != len(vs) {
-			return ledgerEntry{}, false, errorf(ErrConflict, "%s: %d versions to re-encrypt, %d retained", e.Name, len(wr.Reseal), len(vs))
-		}
-		for i := range vs {
-			r := wr.Reseal[i]
-			if r.Version != vs[i].Version {
-				return ledgerEntry{}, false, errorf(ErrConflict, "%s: version %d to re-encrypt is not retained", e.Name, r.Version)
-			}
-			vs[i] = cloneVersion(r)
-			vs[i].KeyGen = 0
-		}
-	}
-	// The current version: the new one, the re-encrypted one, or the
-	// stored one (never the caller's copy, which a concurrent rotation may
-	// have re-encrypted since it was read).
-	var cur Version
-	switch {
-	case wr.NewVersion:
-		cur = cloneVersion(e.Current)
-		cur.KeyGen = 0
-		vs = append(vs, cur)
-		if keep := max(wr.Keep, 1); len(vs) > keep {
-			vs = slices.Clone(vs[len(vs)-keep:])
-		}
-	case len(vs) > 0:
-		cur = vs[len(vs)-1]
-	default:
-		cur = old.entry.Current
-	}
-	size := w.envSize
-	wasLive := old != nil && old.entry.Deleted.IsZero()
-	if wasLive {
-		size -= old.entry.Current.EnvSize
-	}
-	if e.Deleted.IsZero() {
-		size += cur.EnvSize
-	}
-	if wr.MaxEnvBytes > 0 && size > wr.MaxEnvBytes && size > w.envSize {
-		return ledgerEntry{}, false, errorf(ErrTooLarge, "%s: the workspace environment would take %d bytes", e.Name, size)
+	size, err := envSizeAfter(w, wr, old, cur)
+	if err != nil {
+		return ledgerEntry{}, false, err
 	}
 	if old != nil {
 		delete(w.names, strings.ToLower(old.entry.Name))
@@ -483,8 +418,140 @@ func applyWrite(w *memWorkspace, wr Write) (ledgerEntry, bool, error) {
 	if e.Deleted.IsZero() {
 		le.version, le.writeOnly, le.fingerprint = cur.Version, cur.WriteOnly, bytes.Clone(cur.Fingerprint)
 	}
-	changed := old == nil || wasLive != e.Deleted.IsZero() || e.Deleted.IsZero() &&
-		(old.entry.Name != e.Name || old.entry.Current.Version != cur.Version ||
-			old.entry.Current.WriteOnly != cur.WriteOnly || old.entry.Current.File != cur.File)
-	return le, changed, nil
+	return le, jobSeesChange(old, ne), nil
+}
+
+// checkPreconditions checks wr's key generation, and its expectation of
+// the stored secret old (nil: none): absent for a create (whose name must
+// be free and which must start at revision and version 1), at revision
+// wr.Expect otherwise.
+func checkPreconditions(w *memWorkspace, wr Write, old *memSecret) error {
+	e := wr.Entry
+	if wr.KeyGen > 0 && w.keyGen() != wr.KeyGen {
+		return errorf(ErrKeyChanged, "%s: the workspace key changed", e.Name)
+	}
+	if wr.Expect != 0 {
+		if old == nil {
+			return errorf(ErrNotFound, "secret %s does not exist", e.SecretID)
+		}
+		if old.entry.Revision != wr.Expect {
+			return errorf(ErrConflict, "%s is at revision %d, not %d", old.entry.Name, old.entry.Revision, wr.Expect)
+		}
+		return nil
+	}
+	if old != nil {
+		return errorf(ErrConflict, "secret %s exists", e.SecretID)
+	}
+	if id, taken := w.names[strings.ToLower(e.Name)]; taken {
+		return errorf(ErrExists, "%s is taken by %s", e.Name, w.secrets[id].entry.Name)
+	}
+	if wr.Destroy || wr.Check || e.Revision != 1 || !wr.NewVersion || e.Current.Version != 1 {
+		return errorf(ErrConflict, "%s: a new secret starts at revision and version 1", e.Name)
+	}
+	return nil
+}
+
+// destroySecret removes old (which exists: a destroy expects a revision)
+// with every version, and returns its ledger entry and whether a job sees
+// the change (it was not deleted).
+func destroySecret(w *memWorkspace, e Entry, old *memSecret) (ledgerEntry, bool) {
+	delete(w.secrets, e.SecretID)
+	delete(w.names, strings.ToLower(old.entry.Name))
+	live := old.entry.Deleted.IsZero()
+	if live {
+		w.envSize -= old.entry.Current.EnvSize
+	}
+	return ledgerEntry{at: e.Updated, secretID: e.SecretID, name: old.entry.Name}, live
+}
+
+// checkSuccession checks that a change of old follows it: the next
+// revision, a name no other secret holds, the same version or the next.
+func checkSuccession(w *memWorkspace, wr Write, old *memSecret) error {
+	if old == nil {
+		return nil
+	}
+	e := wr.Entry
+	if e.Revision != wr.Expect+1 {
+		return errorf(ErrConflict, "%s: revision %d does not follow %d", e.Name, e.Revision, wr.Expect)
+	}
+	if id, taken := w.names[strings.ToLower(e.Name)]; taken && id != e.SecretID {
+		return errorf(ErrExists, "%s is taken by %s", e.Name, w.secrets[id].entry.Name)
+	}
+	want := old.entry.Current.Version
+	if wr.NewVersion {
+		want++
+	}
+	if e.Current.Version != want {
+		return errorf(ErrConflict, "%s: version %d does not follow %d", e.Name, e.Current.Version, old.entry.Current.Version)
+	}
+	return nil
+}
+
+// keptVersions returns the versions retained after wr (old's, each
+// replaced by its re-encryption in wr.Reseal, then the new version, the
+// oldest dropped past wr.Keep) and the current version: the new one, the
+// re-encrypted one, or the stored one (never the caller's copy, which a
+// concurrent rotation may have re-encrypted since it was read).
+func keptVersions(wr Write, old *memSecret) ([]Version, Version, error) {
+	e := wr.Entry
+	var vs []Version
+	if old != nil {
+		vs = slices.Clone(old.versions)
+	}
+	if len(wr.Reseal) > 0 {
+		if len(wr.Reseal) != len(vs) {
+			return nil, Version{}, errorf(ErrConflict, "%s: %d versions to re-encrypt, %d retained", e.Name, len(wr.Reseal), len(vs))
+		}
+		for i := range vs {
+			r := wr.Reseal[i]
+			if r.Version != vs[i].Version {
+				return nil, Version{}, errorf(ErrConflict, "%s: version %d to re-encrypt is not retained", e.Name, r.Version)
+			}
+			vs[i] = cloneVersion(r)
+			vs[i].KeyGen = 0
+		}
+	}
+	switch {
+	case wr.NewVersion:
+		cur := cloneVersion(e.Current)
+		cur.KeyGen = 0
+		vs = append(vs, cur)
+		if keep := max(wr.Keep, 1); len(vs) > keep {
+			vs = slices.Clone(vs[len(vs)-keep:])
+		}
+		return vs, cur, nil
+	case len(vs) > 0:
+		return vs, vs[len(vs)-1], nil
+	default:
+		return vs, old.entry.Current, nil
+	}
+}
+
+// envSizeAfter returns the workspace's environment size once old is
+// replaced by wr's entry with current version cur; ErrTooLarge past
+// wr.MaxEnvBytes, unless the write does not grow it.
+func envSizeAfter(w *memWorkspace, wr Write, old *memSecret, cur Version) (int64, error) {
+	size := w.envSize
+	if old != nil && old.entry.Deleted.IsZero() {
+		size -= old.entry.Current.EnvSize
+	}
+	if wr.Entry.Deleted.IsZero() {
+		size += cur.EnvSize
+	}
+	if wr.MaxEnvBytes > 0 && size > wr.MaxEnvBytes && size > w.envSize {
+		return 0, errorf(ErrTooLarge, "%s: the workspace environment would take %d bytes", wr.Entry.Name, size)
+	}
+	return size, nil
+}
+
+// jobSeesChange reports whether replacing old (nil: none) by ne changes
+// what a job receives: the secret appears or goes, or, live, changes its
+// name, version, write-only flag or file flag.
+func jobSeesChange(old *memSecret, ne Entry) bool {
+	live := ne.Deleted.IsZero()
+	if old == nil || old.entry.Deleted.IsZero() != live {
+		return true
+	}
+	o, c := old.entry.Current, ne.Current
+	return live && (old.entry.Name != ne.Name || o.Version != c.Version || o.WriteOnly != c.WriteOnly || o.File != c.File)
 }

@@ -562,7 +562,7 @@ func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) er
 	return s.retry(ctx, func() error {
 		if !s.readCommittedNeeded() {
 			err := fn(s.db)
-			if sqlState(err) != "SC010" {
+			if sqlState(err) != sqlstateNotReadCommitted {
 				return err
 			}
 			s.mu.Lock()

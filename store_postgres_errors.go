@@ -31,6 +31,35 @@ import (
 // connecting: a constraint, an undefined table...) is kept, since it
 // names what is wrong and the statement never holds the connection string.
 
+// The SQLSTATEs (class SC) that the schema's functions raise for the
+// store's own refusals; internal/pgschema/0001_init.sql lists them at its
+// top. pgErr maps the first five to the package's errors; write retries
+// sqlstateNotReadCommitted in a transaction of its own.
+const (
+	// sqlstateNameTaken: put_secret (a create or rename onto a name in
+	// use, case ignored) and add_master_key (the ID is registered).
+	sqlstateNameTaken = "SC001"
+	// sqlstateConflict: a check-and-set failed, in put_secret and
+	// put_key; add_master_key's first start on a store in use.
+	sqlstateConflict = "SC002"
+	// sqlstateNoSecret: put_secret on a secret that does not exist.
+	sqlstateNoSecret = "SC003"
+	// sqlstateEnvBudget: put_secret past the workspace's environment budget.
+	sqlstateEnvBudget = "SC004"
+	// sqlstateKeyChanged: put_secret and reencrypt, when the workspace's
+	// key generation moved on since the caller read it.
+	sqlstateKeyChanged = "SC005"
+	// sqlstateNotReadCommitted: lock_workspace and put_secret, in a
+	// transaction that is not READ COMMITTED.
+	sqlstateNotReadCommitted = "SC010"
+)
+
+// The SQLSTATEs of Postgres itself that the store retries.
+const (
+	sqlstateSerialization = "40001"
+	sqlstateDeadlock      = "40P01"
+)
+
 // sqlState returns the SQLSTATE of a database error from either driver.
 func sqlState(err error) string {
 	var st interface{ SQLState() string }
@@ -42,7 +71,7 @@ func sqlState(err error) string {
 
 func transient(err error) bool {
 	c := sqlState(err)
-	return c == "40001" || c == "40P01"
+	return c == sqlstateSerialization || c == sqlstateDeadlock
 }
 
 // pgErr maps a database error to the package's errors: the store's own
@@ -60,15 +89,15 @@ func pgErr(ctx context.Context, op string, err error) error {
 		return errorf(ErrNotFound, "%s: not found", op)
 	}
 	switch code := sqlState(err); code {
-	case "SC001":
+	case sqlstateNameTaken:
 		return errorf(ErrExists, "%s: the name is taken", op)
-	case "SC002":
+	case sqlstateConflict:
 		return errorf(ErrConflict, "%s: changed meanwhile", op)
-	case "SC003":
+	case sqlstateNoSecret:
 		return errorf(ErrNotFound, "%s: no such secret", op)
-	case "SC004":
+	case sqlstateEnvBudget:
 		return errorf(ErrTooLarge, "%s: over the environment budget", op)
-	case "SC005":
+	case sqlstateKeyChanged:
 		return errorf(ErrKeyChanged, "%s: the workspace key changed", op)
 	case "":
 		return errorf(nil, "postgres: %s: %s", op, clientFailure(err))
@@ -79,22 +108,22 @@ func pgErr(ctx context.Context, op string, err error) error {
 
 // sqlStates names the SQLSTATEs a host most likely meets, and what to do.
 var sqlStates = map[string]string{
-	"28P01": "the database refused the password",
-	"28000": "the database refused the login",
-	"3D000": "the database does not exist",
-	"3F000": "the store's schema does not exist (call Migrate)",
-	"42P01": "a table of the store does not exist (call Migrate)",
-	"42883": "a function of the store does not exist (call Migrate)",
-	"42501": "the database role lacks a privilege",
-	"25006": "the database is read-only (a standby?)",
-	"53300": "the database has too many connections",
-	"55P03": "a lock was not available",
-	"57014": "the statement was cancelled (statement_timeout, or a cancel request)",
-	"57P01": "the database is shutting down",
-	"57P02": "the database restarted after a crash",
-	"57P03": "the database is not accepting connections yet",
-	"40001": "a serialization failure persisted",
-	"40P01": "a deadlock persisted",
+	"28P01":               "the database refused the password",
+	"28000":               "the database refused the login",
+	"3D000":               "the database does not exist",
+	"3F000":               "the store's schema does not exist (call Migrate)",
+	"42P01":               "a table of the store does not exist (call Migrate)",
+	"42883":               "a function of the store does not exist (call Migrate)",
+	"42501":               "the database role lacks a privilege",
+	"25006":               "the database is read-only (a standby?)",
+	"53300":               "the database has too many connections",
+	"55P03":               "a lock was not available",
+	"57014":               "the statement was cancelled (statement_timeout, or a cancel request)",
+	"57P01":               "the database is shutting down",
+	"57P02":               "the database restarted after a crash",
+	"57P03":               "the database is not accepting connections yet",
+	sqlstateSerialization: "a serialization failure persisted",
+	sqlstateDeadlock:      "a deadlock persisted",
 }
 
 // sqlClasses names the classes of SQLSTATE (its first two characters),

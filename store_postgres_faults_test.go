@@ -17,7 +17,7 @@ import (
 // audited reads: the caller sees success, and the write and its event
 // happen once.
 func TestPostgresRetriesTransientFailures(t *testing.T) {
-	for _, code := range []string{"40001", "40P01"} {
+	for _, code := range secrets.TransientSQLStates {
 		t.Run(code, func(t *testing.T) {
 			db := pgDB(t)
 			s := newPGStore(t, db)

@@ -1,0 +1,230 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// A writeOp is one of the Manager's writes of one secret.
+type writeOp struct {
+	action Action
+	ws     string
+	name   string   // the secret's name as the caller gave it
+	extra  []string // more names the authorizer is asked with (Rename's new one)
+	// useHint lets a remembered entry stand in for the Store's on the
+	// first attempt (unconditional Set: the Store's conditions decide).
+	useHint bool
+	// build validates the write against the secret as it is (cur, nil if
+	// there is none) and makes it, with its event from e.
+	build func(e *Event, cur *Entry) (Write, error)
+}
+
+// write runs op: it checks the workspace (not audited), starts op's
+// event, and lets edit authorize, build and store the write; a failure is
+// audited as such. On success the caller finishes with done (or, for a
+// destroy, its own bookkeeping).
+func (m *Manager) write(ctx context.Context, op writeOp) (Write, error) {
+	if err := validWorkspace(op.ws); err != nil {
+		return Write{}, err
+	}
+	e := m.event(ctx, op.action, op.ws)
+	w, err := m.edit(ctx, e, op)
+	if err != nil {
+		return Write{}, m.failed(ctx, e, err)
+	}
+	return w, nil
+}
+
+// edit runs op, the write of the secret called op.name: it reads the
+// secret (cur is nil if there is none), asks the authorizer with the name
+// as stored (and op.extra), lets op.build validate and make the write,
+// and stores it. When the Store finds a condition broken (another writer
+// got there first) or the workspace key changed, edit reads again and
+// asks op.build again: it decides, from the new state, whether that is a
+// conflict for its caller.
+func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error) {
+	ws, name, useHint := op.ws, op.name, op.useHint
+	authorized := ""
+	var last error
+	for attempt := 0; attempt <= maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return Write{}, err
+		}
+		hinted := useHint && attempt == 0
+		cur, err := m.current(ctx, ws, name, hinted)
+		if err != nil {
+			return Write{}, err
+		}
+		canon := name
+		if cur != nil {
+			canon = cur.Name
+		}
+		if canon != authorized {
+			if err := m.authorize(ctx, e, validNames(append([]string{canon}, op.extra...))...); err != nil {
+				return Write{}, err
+			}
+			authorized = canon
+		}
+		w, err := op.build(e, cur)
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil && hinted {
+			// A remembered entry may be out of date (another replica
+			// changed the secret): refuse only on the Store's.
+			m.hints.Remove(hintKey(ws, name))
+			useHint = false
+			attempt--
+			continue
+		}
+		if err != nil {
+			return Write{}, err
+		}
+		if err = m.store.Put(ctx, w); err == nil {
+			return w, nil
+		}
+		last = err
+		m.hints.Remove(hintKey(ws, name))
+		switch {
+		case errors.Is(err, ErrKeyChanged):
+			m.keys.Remove(ws)
+		case errors.Is(err, ErrTooLarge):
+			return Write{}, errorf(ErrTooLarge, "%s: the workspace environment would exceed %d bytes", canon, m.cfg.MaxEnvBytes)
+		case !lostRace(err):
+			return Write{}, err
+		}
+	}
+	return Write{}, wrapf(last, "%s keeps changing under this write; gave up after %d attempts", name, maxAttempts)
+}
+
+// current returns the secret called name, or nil if there is none. With
+// useHint, a remembered entry may stand in for the Store's.
+func (m *Manager) current(ctx context.Context, ws, name string, useHint bool) (*Entry, error) {
+	if validSyntax(name, m.cfg.MaxNameLength) != nil {
+		return nil, nil // refused by build's validation, after authorization
+	}
+	if useHint {
+		if h, ok := m.hints.Get(hintKey(ws, name)); ok {
+			return &h, nil
+		}
+	}
+	cur, err := m.store.Lookup(ctx, ws, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &cur, nil
+}
+
+// The last argument of need.
+const (
+	mustBeLive   = true  // a soft-deleted secret is ErrNotFound
+	mayBeDeleted = false // live or soft-deleted
+)
+
+// need checks that the secret exists (live, if live), at ifRevision when
+// that is positive.
+func (m *Manager) need(cur *Entry, name string, ifRevision int64, live bool) error {
+	switch {
+	case cur == nil && ifRevision > 0:
+		return &ConflictError{Name: name, Seen: ifRevision}
+	case cur == nil:
+		return errorf(ErrNotFound, "%s does not exist", name)
+	case ifRevision > 0 && cur.Revision != ifRevision:
+		return conflict(cur, ifRevision)
+	case live && !cur.Deleted.IsZero():
+		return errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)
+	}
+	return nil
+}
+
+func conflict(cur *Entry, seen int64) *ConflictError {
+	return &ConflictError{Name: cur.Name, Seen: seen, Revision: cur.Revision, Version: cur.Current.Version, Deleted: !cur.Deleted.IsZero()}
+}
+
+// next returns cur at its next revision, changed by the caller of ctx.
+func (m *Manager) next(ctx context.Context, cur Entry) Entry {
+	cur.Revision++
+	cur.Updated, cur.UpdatedBy = m.now(), ActorFrom(ctx)
+	return cur
+}
+
+// A change says what a Write does beyond replacing the entry; the zero
+// change edits the entry only (its details, its deleted mark).
+type change struct {
+	newVersion bool      // ne.Current is a new version (Set, Rollback)
+	reseal     []Version // the retained versions re-encrypted, oldest first
+	key        *dataKey  // the key new ciphertexts are under (nil: none)
+	destroy    bool      // the secret goes, with every version
+}
+
+// newWrite returns the Write that turns cur (nil: nothing) into ne as c
+// says, with its event.
+func (m *Manager) newWrite(e *Event, ne Entry, cur *Entry, c change) Write {
+	w := Write{Entry: ne, NewVersion: c.newVersion, Destroy: c.destroy, Reseal: c.reseal,
+		Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)}
+	if cur != nil {
+		w.Expect = cur.Revision
+	}
+	if c.key != nil {
+		w.KeyGen = c.key.gen
+	}
+	ev := *e
+	ev.Time = ne.Updated
+	ev.Secrets = []EventSecret{{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint}}
+	w.Audit = &ev
+	return w
+}
+
+// done remembers a written secret and publishes its event.
+func (m *Manager) done(ctx context.Context, w Write) Meta {
+	if !w.Check {
+		h := w.Entry
+		h.Current.Ciphertext = nil
+		h.Current.KeyGen = w.KeyGen
+		m.hints.Add(hintKey(h.Workspace, h.Name), h)
+		m.published(ctx, *w.Audit)
+	}
+	return w.Entry.meta()
+}
+
+// reseal re-encrypts every retained version of cur with change applied to
+// what is bound into it, oldest first, as Write.Reseal wants them.
+func (m *Manager) reseal(ctx context.Context, cur *Entry, k *dataKey, change func(*Version)) ([]Version, error) {
+	hist, err := m.store.History(ctx, cur.Workspace, cur.SecretID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Version, len(hist))
+	for i, v := range hist {
+		if v.KeyGen != k.gen {
+			m.keys.Remove(cur.Workspace)
+			return nil, errStale
+		}
+		p, err := k.open(&v)
+		if err != nil {
+			return nil, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name + " version " + itoa(v.Version)}}
+		}
+		change(&v)
+		err = k.seal(&v, p)
+		clear(p)
+		if err != nil {
+			return nil, err
+		}
+		v.KeyGen = 0
+		out[len(hist)-1-i] = v
+	}
+	return out, nil
+}
+
+// hintKey is the key of a secret's hint: names are unique ignoring case.
+func hintKey(ws, name string) string { return ws + "\x00" + strings.ToLower(name) }
+
+// lostRace reports whether a write failed because another writer changed
+// the secret (or took its name) first.
+func lostRace(err error) bool {
+	return errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)
+}

@@ -1,0 +1,45 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// stateError is a driver error carrying only a SQLSTATE, as both drivers'
+// errors do through their SQLState method.
+type stateError string
+
+func (e stateError) Error() string    { return "ERROR: refused (SQLSTATE " + string(e) + ")" }
+func (e stateError) SQLState() string { return string(e) }
+
+// TestSQLStatesMatchSchema: every SQLSTATE the store names is raised by
+// the schema's functions under that code, and pgErr maps each refusal to
+// the error the API documents for it.
+func TestSQLStatesMatchSchema(t *testing.T) {
+	sql, err := os.ReadFile("internal/pgschema/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[string]error{
+		sqlstateNameTaken:        ErrExists,
+		sqlstateConflict:         ErrConflict,
+		sqlstateNoSecret:         ErrNotFound,
+		sqlstateEnvBudget:        ErrTooLarge,
+		sqlstateKeyChanged:       ErrKeyChanged,
+		sqlstateNotReadCommitted: nil,
+	} {
+		if !strings.Contains(string(sql), "USING ERRCODE = '"+code+"'") {
+			t.Errorf("0001_init.sql raises no %s", code)
+		}
+		got := pgErr(context.Background(), "put", stateError(code))
+		if want != nil && !errors.Is(got, want) {
+			t.Errorf("pgErr(%s) = %v, want %v", code, got, want)
+		}
+		if want == nil && !strings.Contains(got.Error(), "(SQLSTATE "+code+")") {
+			t.Errorf("pgErr(%s) = %v, want a database error", code, got)
+		}
+	}
+}
