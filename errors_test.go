@@ -20,7 +20,8 @@ var classes = map[string]error{
 	"ErrWriteOnly": secrets.ErrWriteOnly, "ErrExpired": secrets.ErrExpired, "ErrAudit": secrets.ErrAudit,
 	"ErrIncomplete": secrets.ErrIncomplete, "ErrKeyChanged": secrets.ErrKeyChanged,
 	"ErrInvalidActor": secrets.ErrInvalidActor, "ErrInvalidParents": secrets.ErrInvalidParents,
-	"ErrInsecureDir": secrets.ErrInsecureDir,
+	"ErrInsecureDir": secrets.ErrInsecureDir, "ErrUnavailable": secrets.ErrUnavailable,
+	"ErrMigratePrivilege": secrets.ErrMigratePrivilege, "ErrInvalidIdentifier": secrets.ErrInvalidIdentifier,
 }
 
 // Each refusal matches exactly one class, and its message is one line with
