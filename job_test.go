@@ -294,7 +294,9 @@ echo "$KUBECONFIG" > ` + parent + `/path`
 	cctx, cancel := context.WithCancel(ctx)
 	go func() {
 		for {
-			if _, err := os.Stat(filepath.Join(parent, "path")); err == nil {
+			// The whole line: the shell creates the file before it
+			// writes it, and a cancel in between would leave it empty.
+			if b, err := os.ReadFile(filepath.Join(parent, "path")); err == nil && strings.HasSuffix(string(b), "\n") {
 				cancel()
 				return
 			}
