@@ -108,52 +108,17 @@ func (m *Manager) recordJob(ctx context.Context, e *Event) error {
 // and the event's list of what it delivered and withheld.
 func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, names []string) (envRead, []EventSecret, error) {
 	containers := slices.Concat([]string{e.Workspace}, e.Parents)
-	gens := make([]int64, len(containers))
-	gens[0] = snap.KeyGen
 	var levels strings.Builder
 	levels.WriteString(strconv.FormatInt(snap.State, 10))
-	for i, p := range snap.Parents {
-		gens[i+1] = p.KeyGen
+	for _, p := range snap.Parents {
 		levels.WriteString("," + strconv.FormatInt(p.State, 10))
 	}
-	now := m.now()
-	expired := func(i int) bool {
-		en := &snap.Entries[i]
-		return !en.Expires.IsZero() && !now.Before(en.Expires)
-	}
-	cands := make([]scope.Candidate, len(snap.Entries))
-	for i := range snap.Entries {
-		cands[i] = scope.Candidate{Level: snap.Entries[i].Level, Name: snap.Entries[i].Name, Scope: scope.Any}
-	}
 	r := envRead{state: snap.State, levels: levels.String()}
-	if m.cfg.Expired == ExpiredOmit {
-		// The expired secrets the job would have got are absent: a
-		// farther level's value of the name applies instead.
-		for _, i := range scope.Resolve(cands, scope.Job{}).Delivered {
-			if expired(i) {
-				r.expired = append(r.expired, snap.Entries[i].Name)
-			}
-		}
-		for i := range cands {
-			cands[i].Absent = expired(i)
-		}
-	}
-	res := scope.Resolve(cands, scope.Job{})
-	var delivered, withheld []int
-	for _, i := range slices.Concat(res.Delivered, res.Withheld) {
-		en := &snap.Entries[i]
-		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, m.request(e, nil), containers[en.Level], en.Name) {
-			withheld = append(withheld, i)
-			continue
-		}
-		delivered = append(delivered, i)
-		if m.cfg.Expired != ExpiredOmit && expired(i) {
-			r.expired = append(r.expired, en.Name)
-		}
-	}
+	c := m.choose(ctx, m.request(e, nil), containers, snap)
+	r.expired = c.expired
 	if names != nil {
 		got := map[string]bool{}
-		for _, i := range slices.Concat(delivered, withheld) {
+		for _, i := range slices.Concat(c.delivered, c.withheld) {
 			got[strings.ToLower(snap.Entries[i].Name)] = true
 		}
 		for _, n := range names {
@@ -165,11 +130,75 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 	if m.cfg.Expired == ExpiredRefuse && len(r.expired) > 0 {
 		return envRead{}, nil, errorf(ErrExpired, "%s expired", strings.Join(r.expired, ", "))
 	}
+	keys, err := m.levelKeys(ctx, containers, snap, slices.Concat(c.delivered, c.withheld))
+	if err != nil {
+		return envRead{}, nil, err
+	}
+	events, err := m.openLevels(&r, containers, keys, snap, c)
+	if err != nil {
+		return envRead{}, nil, err
+	}
+	return r, events, nil
+}
 
-	// The keys of the levels that have values to decrypt: the delivered
-	// ones, and the withheld ones, to mask them.
+// A choice is what the rule and the host decided of a snapshot of
+// several levels, as indexes into its entries.
+type choice struct {
+	delivered, withheld []int
+	absent              []bool   // left out as expired (ExpiredOmit)
+	expired             []string // PreparedJob.Expired: got, or (ExpiredOmit) would have got
+}
+
+// choose applies the rule of internal/scope to a snapshot and asks
+// Config.Withhold, with job, about each winner.
+func (m *Manager) choose(ctx context.Context, job Request, containers []string, snap Snapshot) choice {
+	now := m.now()
+	expired := func(i int) bool {
+		en := &snap.Entries[i]
+		return !en.Expires.IsZero() && !now.Before(en.Expires)
+	}
+	cands := make([]scope.Candidate, len(snap.Entries))
+	for i := range snap.Entries {
+		cands[i] = scope.Candidate{Level: snap.Entries[i].Level, Name: snap.Entries[i].Name, Scope: scope.Any}
+	}
+	c := choice{absent: make([]bool, len(cands))}
+	if m.cfg.Expired == ExpiredOmit {
+		// The expired secrets the job would have got are absent: a
+		// farther level's value of the name applies instead.
+		for _, i := range scope.Resolve(cands, scope.Job{}).Delivered {
+			if expired(i) {
+				c.expired = append(c.expired, snap.Entries[i].Name)
+			}
+		}
+		for i := range cands {
+			cands[i].Absent, c.absent[i] = expired(i), expired(i)
+		}
+	}
+	res := scope.Resolve(cands, scope.Job{})
+	for _, i := range slices.Concat(res.Delivered, res.Withheld) {
+		en := &snap.Entries[i]
+		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, job, containers[en.Level], en.Name) {
+			c.withheld = append(c.withheld, i)
+			continue
+		}
+		c.delivered = append(c.delivered, i)
+		if m.cfg.Expired != ExpiredOmit && expired(i) {
+			c.expired = append(c.expired, en.Name)
+		}
+	}
+	return c
+}
+
+// levelKeys loads the key of each level that the entries idx are in.
+// errStale means the snapshot is older than a key: read again.
+func (m *Manager) levelKeys(ctx context.Context, containers []string, snap Snapshot, idx []int) ([]*dataKey, error) {
+	gens := make([]int64, len(containers))
+	gens[0] = snap.KeyGen
+	for i, p := range snap.Parents {
+		gens[i+1] = p.KeyGen
+	}
 	keys := make([]*dataKey, len(containers))
-	for _, i := range slices.Concat(delivered, withheld) {
+	for _, i := range idx {
 		l := snap.Entries[i].Level
 		if keys[l] != nil {
 			continue
@@ -177,12 +206,20 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		k, err := m.keyFor(ctx, containers[l], gens[l])
 		if err != nil {
 			if errors.Is(err, errStale) {
-				return envRead{}, nil, err
+				return nil, err
 			}
-			return envRead{}, nil, &DecryptError{Workspace: containers[l], Names: levelNames(snap.Entries, l), Cause: err}
+			return nil, &DecryptError{Workspace: containers[l], Names: levelNames(snap.Entries, l), Cause: err}
 		}
 		keys[l] = k
 	}
+	return keys, nil
+}
+
+// openLevels decrypts the delivered values into r's items (every
+// "NAME=value" cut from one string, as decryptEnv does) and the withheld
+// ones into r's masks, each with its own level's key, and returns the
+// event's list of both. A value that fails makes it fail as a whole.
+func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, snap Snapshot, c choice) ([]EventSecret, error) {
 	var ad []byte
 	var failed []string
 	failedIn := -1 // the level of every failure, or len(containers) if several
@@ -201,17 +238,15 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		}
 		return p
 	}
-	// As decryptEnv does: every "NAME=value" in one buffer, cut from one
-	// string.
 	size := 0
-	for _, i := range delivered {
+	for _, i := range c.delivered {
 		size += len(snap.Entries[i].Name) + 1 + len(snap.Entries[i].Ciphertext)
 	}
 	buf := make([]byte, 0, size)
-	ends := make([]int, 0, len(delivered))
-	r.items = make([]envItem, 0, len(delivered))
-	events := make([]EventSecret, 0, len(delivered)+len(withheld))
-	for _, i := range delivered {
+	ends := make([]int, 0, len(c.delivered))
+	r.items = make([]envItem, 0, len(c.delivered))
+	events := make([]EventSecret, 0, len(c.delivered)+len(c.withheld))
+	for _, i := range c.delivered {
 		en := &snap.Entries[i]
 		if p := open(i); p != nil {
 			buf = append(append(append(buf, en.Name...), '='), p...)
@@ -229,7 +264,7 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		r.items[i].kv = all[start:end]
 		start = end
 	}
-	for _, i := range withheld {
+	for _, i := range c.withheld {
 		en := &snap.Entries[i]
 		if p := open(i); p != nil {
 			r.masks = append(r.masks, p)
@@ -240,15 +275,15 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		r.wipe()
 		// The container whose values failed, if one: a parent's kill
 		// switch names the parent.
-		in := e.Workspace
+		in := containers[0]
 		if failedIn < len(containers) {
 			in = containers[failedIn]
 		}
-		return envRead{}, nil, &DecryptError{Workspace: in, Names: failed}
+		return nil, &DecryptError{Workspace: in, Names: failed}
 	}
 	slices.SortFunc(r.items, byName)
 	slices.SortFunc(events, func(a, b EventSecret) int { return strings.Compare(a.Name, b.Name) })
-	return r, events, nil
+	return events, nil
 }
 
 // levelNames are the names of the entries of one level.
@@ -319,24 +354,21 @@ func (m *Manager) Resolve(ctx context.Context, ws string) ([]Resolved, error) {
 		return nil, m.failed(ctx, e, err)
 	}
 	containers := slices.Concat([]string{ws}, chain)
-	now := m.now()
+	job := m.request(e, nil)
+	job.Action = ActionInject
+	c := m.choose(ctx, job, containers, snap)
 	out := make([]Resolved, len(snap.Entries))
-	cands := make([]scope.Candidate, len(snap.Entries))
 	for i, en := range snap.Entries {
-		expired := m.cfg.Expired == ExpiredOmit && !en.Expires.IsZero() && !now.Before(en.Expires)
-		cands[i] = scope.Candidate{Level: en.Level, Name: en.Name, Scope: scope.Any, Absent: expired}
 		out[i] = Resolved{Name: en.Name, Container: containers[en.Level], Version: en.Version, Status: ResolvedOverridden}
-		if expired {
+		if c.absent[i] {
 			out[i].Status = ResolvedExpired
 		}
 	}
-	job := m.request(e, nil)
-	job.Action = ActionInject
-	for _, i := range scope.Resolve(cands, scope.Job{}).Delivered {
+	for _, i := range c.delivered {
 		out[i].Status = ResolvedDelivered
-		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, job, out[i].Container, out[i].Name) {
-			out[i].Status = ResolvedWithheld
-		}
+	}
+	for _, i := range c.withheld {
+		out[i].Status = ResolvedWithheld
 	}
 	slices.SortStableFunc(out, func(a, b Resolved) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	m.listed(ctx, e)
