@@ -281,7 +281,8 @@ type Job struct {
 	// encoded forms as the secrets are, in the job's output only:
 	//
 	//   - a line of its output (either stream) that begins with
-	//     ::add-mask:: (GitHub Actions' workflow command) is not written,
+	//     ::add-mask:: (GitHub Actions' workflow command; the name in any
+	//     case, nothing before it on the line) is not written,
 	//     and the rest of the line, without its line ending, is the value
 	//     (%25, %0D and %0A in it stand for %, CR and LF, as GitHub
 	//     escapes command data);
@@ -336,7 +337,9 @@ type JobResult struct {
 // it, and waits for it. Its output passes through RedactWriters: a value
 // printed whole, in pieces, base64-encoded or escaped does not reach the
 // writers (values shorter than RedactConfig.MinLength excepted), and
-// output that cannot be the start of a value is passed on at once.
+// output that cannot be the start of a value is passed on at once (and
+// a tail held back as the possible start of one after Job.Quiet). With
+// Job.RuntimeMasks the job adds masks of its own while it runs.
 //
 // The job runs in a process group of its own. When its main process
 // exits, what is left of the group (a daemon it started, say) gets

@@ -28,7 +28,7 @@ func TestRuntimeMasks(t *testing.T) {
 	mustSet(t, m, "ws", "AUTH_TOKEN", "hunter2hunter2")
 	side := filepath.Join(t.TempDir(), "tokens") // what the job minted, outside its log
 	script := `
-import base64, os, secrets, sys
+import base64, os, secrets, sys, time
 minted = []
 def mint():
     tok = secrets.token_hex(16)
@@ -45,9 +45,13 @@ tok = mint()
 with open(os.environ["SECRETS_MASK_FILE"], "a") as f:
     f.write(tok + "\n")
 print("file", tok, base64.b64encode(tok.encode()).decode(), flush=True)
+tok = mint()
+sys.stdout.write("::add-"); sys.stdout.flush(); time.sleep(0.1)
+sys.stdout.write("mask::" + tok + "\nsplit " + tok + "\n"); sys.stdout.flush()
+print("say ::add-mask::not-at-line-start", flush=True)
 print("::add-mask::abc", flush=True)
 print("short abc", flush=True)
-print("::add-mask::first-line%0Asecond-line%25", flush=True)
+print("::ADD-MASK::first-line%0Asecond-line%25", flush=True)
 print("lines first-line second-line% end", flush=True)
 with open(sys.argv[1], "w") as f:
     f.write("\n".join(minted))
@@ -63,7 +67,7 @@ with open(sys.argv[1], "w") as f:
 		t.Fatal(err)
 	}
 	tokens := strings.Fields(string(raw))
-	if len(tokens) != 101 {
+	if len(tokens) != 102 {
 		t.Fatalf("%d tokens", len(tokens))
 	}
 	out, errOut := stdout.String(), stderr.String()
@@ -73,7 +77,7 @@ with open(sys.argv[1], "w") as f:
 			t.Fatalf("token %s shows in the output:\n%s", tok, all)
 		}
 	}
-	for _, want := range []string{"out 49 *** ***=\n", "file *** ***=\n", "short abc\n", "lines *** *** end\n"} {
+	for _, want := range []string{"out 49 *** ***=\n", "file *** ***=\n", "split ***\n", "short abc\n", "lines *** *** end\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -81,8 +85,24 @@ with open(sys.argv[1], "w") as f:
 	if !strings.Contains(errOut, "err 49 ***\n") {
 		t.Errorf("stderr: %s", errOut)
 	}
-	if strings.Contains(all, "add-mask") {
+	if strings.Count(strings.ToLower(all), "add-mask") != 1 || !strings.Contains(out, "say ::add-mask::not-at-line-start\n") {
 		t.Errorf("a mask command was written:\n%s", all)
+	}
+}
+
+// A job run as another user writes its mask file, which is its own.
+func TestRuntimeMaskFileOfAnotherUser(t *testing.T) {
+	needRoot(t)
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "A", "value-a-1")
+	var out lockedBuffer
+	script := `echo minted-value-2 >> "$SECRETS_MASK_FILE" && stat -c '%U %a' "$SECRETS_MASK_FILE" && echo "minted-value-2"`
+	if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", script}, Dir: "/",
+		Files: openDir(t), User: nobody(t), RuntimeMasks: true, Stdout: &out, Stderr: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "nobody 600\n***\n" {
+		t.Fatalf("output %q", got)
 	}
 }
 

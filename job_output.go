@@ -158,7 +158,7 @@ func (o *output) feed(s *stream, b []byte) {
 		if len(s.cmd) < len(addMask) {
 			n := min(len(addMask)-len(s.cmd), len(b))
 			k := 0
-			for k < n && b[k] == addMask[len(s.cmd)+k] {
+			for k < n && lower(b[k]) == addMask[len(s.cmd)+k] {
 				k++
 			}
 			s.cmd = append(s.cmd, b[:k]...)
@@ -203,6 +203,15 @@ func (o *output) checkOver() {
 			s.err = errorf(ErrTooLarge, "the job added more than %d masks or %d bytes of them; its output was stopped", MaxRuntimeMasks, MaxRuntimeMaskBytes)
 		}
 	}
+}
+
+// lower is c in lower case if it is an ASCII letter: command names are
+// read ignoring case, as GitHub reads them.
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // unescapeData undoes the escaping of a workflow command's data: %25,
@@ -302,7 +311,7 @@ func (o *output) release() time.Duration {
 // drained: a mask command cut off by the end still adds its mask, and
 // what the writers hold is flushed. It returns the first panic of a
 // writer, and the first error.
-func (o *output) finish() (err error, panicked any) {
+func (o *output) finish() (panicked any, err error) {
 	close(o.stop)
 	o.wg.Wait()
 	o.mu.Lock()
@@ -334,7 +343,7 @@ func (o *output) finish() (err error, panicked any) {
 			err = s.err
 		}
 	}
-	return err, panicked
+	return panicked, err
 }
 
 // runtimeMasks are the values a job adds while it runs, to the job's own

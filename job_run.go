@@ -192,7 +192,7 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 			<-s.done
 		}
 	}
-	outErr, panicked := out.finish()
+	panicked, outErr := out.finish()
 	for _, s := range out.streams {
 		s.r.Close()
 	}
