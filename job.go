@@ -250,10 +250,23 @@ type Job struct {
 	Stdin io.Reader
 	// Stdout and Stderr receive the job's output with every value the job
 	// got, and every extra mask, masked (see Redactor). Output is passed
-	// on as soon as it cannot be the start of a value. The same writer may
-	// be given as both: it is then written by one goroutine at a time, in
-	// the order the job wrote. nil discards the output.
+	// on as soon as it cannot be the start of a value, or after Quiet.
+	// They are written by one goroutine at a time, whether or not the same
+	// writer is given as both; one writer as both gets the job's bytes in
+	// the order it wrote them. nil discards the output.
 	Stdout, Stderr io.Writer
+	// Quiet is how long a stream may be silent before the bytes its
+	// RedactWriter holds back (because they may be the start of a value)
+	// are written all the same, if the match they may start began at
+	// most 8 bytes before: a line that ends in a number or hash that
+	// could be the start of a base64 form is not kept from a live log
+	// until the job prints again. The match is still followed: if the
+	// job goes on to complete a value, the rest of it is masked, so a
+	// reader sees at most those 8 bytes of one form of the value, and
+	// only if the job paused for Quiet or more in the middle of printing
+	// it. Deeper matches stay held until decided. Default 50 ms; a
+	// negative Quiet never releases.
+	Quiet time.Duration
 	// Redact tunes the masking; nil means the defaults.
 	Redact *RedactConfig
 	// Masks are more values to mask, that are not secrets of the
@@ -263,6 +276,30 @@ type Job struct {
 	// Mask, if not nil, receives a function that adds values to mask
 	// while the job runs (from any goroutine), once the job is prepared.
 	Mask func(add func(values ...[]byte))
+	// RuntimeMasks lets the job add values to mask while it runs (a token
+	// it minted, a password it read from a vault), masked with their
+	// encoded forms as the secrets are, in the job's output only:
+	//
+	//   - a line of its output (either stream) that begins with
+	//     ::add-mask:: (GitHub Actions' workflow command; the name in any
+	//     case, nothing before it on the line) is not written,
+	//     and the rest of the line, without its line ending, is the value
+	//     (%25, %0D and %0A in it stand for %, CR and LF, as GitHub
+	//     escapes command data);
+	//   - each line written to the file named by the variable
+	//     SECRETS_MASK_FILE (MaskFileEnv; in the job's private folder,
+	//     see PrepareOptions.Dir, and owned by Job.User) is a value, for
+	//     programs whose output is not read or that must not print it.
+	//
+	// A value is masked in everything the job writes, on either stream,
+	// after the line that adds it (the write to the mask file returned),
+	// on Unix; a value shorter than RedactConfig.MinLength is not masked.
+	// A job adds at most MaxRuntimeMasks distinct values of at most
+	// MaxRuntimeMaskBytes in all: the line that goes over stops the
+	// job's output (nothing more is written, since a value it could not
+	// mask may follow) and Run returns an error wrapping ErrTooLarge when
+	// the job ends.
+	RuntimeMasks bool
 	// Grace is how long what is left of the job's process group gets
 	// after its main process exits (or ctx ends), between SIGTERM and
 	// SIGKILL. Default 2 seconds.
@@ -300,7 +337,9 @@ type JobResult struct {
 // it, and waits for it. Its output passes through RedactWriters: a value
 // printed whole, in pieces, base64-encoded or escaped does not reach the
 // writers (values shorter than RedactConfig.MinLength excepted), and
-// output that cannot be the start of a value is passed on at once.
+// output that cannot be the start of a value is passed on at once (and
+// a tail held back as the possible start of one after Job.Quiet). With
+// Job.RuntimeMasks the job adds masks of its own while it runs.
 //
 // The job runs in a process group of its own. When its main process
 // exits, what is left of the group (a daemon it started, say) gets
@@ -330,12 +369,55 @@ func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error
 	if job.Mask != nil {
 		job.Mask(p.red.Add)
 	}
-	res, err := runJob(ctx, job, p)
+	var masks *runtimeMasks
+	if job.RuntimeMasks {
+		f, err := m.maskFile(p, job)
+		if err != nil {
+			return JobResult{}, wrapf(err, "job for workspace %q: mask file", ws)
+		}
+		defer f.Close()
+		masks = newRuntimeMasks(p.red, f)
+	}
+	res, err := runJob(ctx, job, p, masks)
 	res.Expired = p.Expired
 	if err != nil {
 		return res, wrapf(err, "job for workspace %q", ws)
 	}
 	return res, nil
+}
+
+// maskFile makes the job's mask file, empty, in its private folder (made
+// if it has no file secrets), points MaskFileEnv at it, and returns it
+// open for reading.
+func (m *Manager) maskFile(p *PreparedJob, job Job) (*os.File, error) {
+	if p.Dir == "" {
+		dir, lock, err := m.jobDir(job.Files)
+		if err != nil {
+			return nil, err
+		}
+		p.Dir, p.lock = dir, lock
+		if job.User != nil {
+			if err := os.Chown(dir, int(job.User.UID), int(job.User.GID)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	path := filepath.Join(p.Dir, maskFileName)
+	if err := writeJobFile(path, "", job.User); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	env := p.Env[:0:0]
+	for _, kv := range p.Env {
+		if !strings.HasPrefix(kv, MaskFileEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	p.Env = append(env, MaskFileEnv+"="+path)
+	return f, nil
 }
 
 // checkExecSize refuses, before exec is tried, an argument list and

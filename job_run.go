@@ -15,61 +15,6 @@ import (
 // and SIGKILL.
 const defaultGrace = 2 * time.Second
 
-// A stream copies one of the job's output pipes through a RedactWriter.
-// It keeps reading after its writer fails or panics, so that the job never
-// blocks on a full pipe, and reports what happened at the end.
-type stream struct {
-	r     *os.File
-	w     *RedactWriter
-	done  chan struct{}
-	err   error
-	panic any
-}
-
-func newStream(r *os.File, w *RedactWriter) *stream {
-	s := &stream{r: r, w: w, done: make(chan struct{})}
-	go s.copy()
-	return s
-}
-
-func (s *stream) copy() {
-	defer close(s.done)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := s.r.Read(buf)
-		if n > 0 && s.err == nil && s.panic == nil {
-			s.write(buf[:n])
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// write passes b on, turning a panic of the writer into a recorded value.
-func (s *stream) write(b []byte) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.panic = v
-		}
-	}()
-	if _, err := s.w.Write(b); err != nil {
-		s.err = err
-	}
-}
-
-// finish flushes what the writer holds once the pipe is drained.
-func (s *stream) finish() {
-	if s.err == nil && s.panic == nil {
-		defer func() {
-			if v := recover(); v != nil {
-				s.panic = v
-			}
-		}()
-		s.err = s.w.Flush()
-	}
-}
-
 // same reports whether two writers are the same value (false if their
 // dynamic type cannot be compared).
 func same(a, b io.Writer) (eq bool) {
@@ -83,7 +28,7 @@ func same(a, b io.Writer) (eq bool) {
 
 // runJob starts the prepared job and waits for its main process, then ends
 // what is left of its process group and drains its output.
-func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
+func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (JobResult, error) {
 	var res JobResult
 	grace := job.Grace
 	if grace <= 0 {
@@ -111,14 +56,21 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 	// process exits, whatever holds them), read through RedactWriters.
 	// One writer given as both streams gets one pipe: the job's bytes in
 	// the order it wrote them, one Write at a time.
-	var streams []*stream
+	quiet := job.Quiet
+	switch {
+	case quiet == 0:
+		quiet = defaultQuiet
+	case quiet < 0:
+		quiet = 0
+	}
+	out := newOutput(masks, quiet)
 	var ends []*os.File // our copies of the write ends, closed after start
 	attach := func(dst io.Writer) (*os.File, error) {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
-		streams = append(streams, newStream(r, p.red.NewWriter(dst)))
+		out.add(r, p.red.NewWriter(dst))
 		ends = append(ends, w)
 		return w, nil
 	}
@@ -156,6 +108,7 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 			cmd.Stderr, err = attach(job.Stderr)
 		}
 	}
+	out.start()
 	if err == nil {
 		err = cmd.Start()
 	}
@@ -167,8 +120,11 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 		if feed != nil {
 			feed.Close()
 		}
-		for _, s := range streams {
+		for _, s := range out.streams {
 			<-s.done
+		}
+		out.finish()
+		for _, s := range out.streams {
 			s.r.Close()
 		}
 		return res, wrapf(err, "start %s", job.Path)
@@ -226,27 +182,19 @@ func runJob(ctx context.Context, job Job, p *PreparedJob) (JobResult, error) {
 	// that left the group keeps them open only until the grace ends.
 	timeout := time.NewTimer(grace)
 	defer timeout.Stop()
-	for _, s := range streams {
+	for _, s := range out.streams {
 		select {
 		case <-s.done:
 		case <-timeout.C:
-			for _, s := range streams {
+			for _, s := range out.streams {
 				s.r.Close()
 			}
 			<-s.done
 		}
 	}
-	var outErr error
-	var panicked any
-	for _, s := range streams {
-		s.finish()
+	panicked, outErr := out.finish()
+	for _, s := range out.streams {
 		s.r.Close()
-		if s.panic != nil && panicked == nil {
-			panicked = s.panic
-		}
-		if s.err != nil && outErr == nil {
-			outErr = s.err
-		}
 	}
 	if panicked != nil {
 		p.Close()

@@ -314,6 +314,30 @@ func (w *RedactWriter) Flush() error {
 	return w.err
 }
 
+// release writes the bytes w holds back if the earliest match they may
+// still be part of began at most max bytes ago (bytes written by an
+// earlier release included), so that a paused stream is not kept
+// waiting. Unlike Flush it keeps the scanners' state: if later bytes
+// complete the match, the mask is written for the rest of it, and what
+// a reader saw of the value is at most the max bytes released. A deeper
+// match stays held until it is decided.
+func (w *RedactWriter) release(max int64) {
+	if w.err != nil || w.base == w.end {
+		return
+	}
+	w.refresh()
+	h := w.end
+	for _, l := range w.layers {
+		if l.sc != nil {
+			h = l.sc.Hold(h)
+		}
+	}
+	if w.end-h > max {
+		return
+	}
+	w.emit(w.end, nil, w.end)
+}
+
 // Close flushes. It does not close the underlying writer.
 func (w *RedactWriter) Close() error { return w.Flush() }
 

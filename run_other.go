@@ -41,3 +41,29 @@ func endGroup(pid int, grace time.Duration) {}
 func exitSignal(ps *os.ProcessState) os.Signal { return nil }
 
 func execLimit() int64 { return 2 << 20 }
+
+// wait reads s's pipe, and runs the pump after each read. Without a way
+// to read a pipe without waiting, the streams are not read in rounds: a
+// mask added on one stream may come after a value printed on another.
+func (o *output) wait(s *stream) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.r.Read(buf)
+		o.mu.Lock()
+		if n > 0 {
+			s.last = time.Now()
+			o.feed(s, buf[:n])
+		}
+		if err != nil {
+			s.eof = true
+		}
+		o.pump()
+		o.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readNow reads nothing: see wait.
+func readNow(*os.File, []byte) (int, error) { return 0, nil }

@@ -4,6 +4,7 @@ package secrets
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -159,4 +160,54 @@ func execLimit() int64 {
 		limit = int64(min(rl.Cur, 1<<40) / 4) // RLIM_INFINITY is the largest uint64
 	}
 	return min(max(limit, MaxEnvString), 6<<20)
+}
+
+// wait runs the pump whenever s's pipe has bytes or ends, until it ends.
+// The pump reads the pipe without waiting (readNow), as it reads the
+// other streams' pipes.
+func (o *output) wait(s *stream) {
+	rc, err := s.r.SyscallConn()
+	if err == nil {
+		err = rc.Read(func(uintptr) bool {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			o.pump()
+			return s.eof
+		})
+	}
+	if err != nil { // closed (see runJob)
+		o.mu.Lock()
+		s.eof = true
+		o.mu.Unlock()
+	}
+}
+
+// readNow reads what the pipe f holds, without waiting: 0 and nil if it
+// is empty, io.EOF at its end.
+func readNow(f *os.File, b []byte) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			n, rerr = syscall.Read(int(fd), b)
+			if rerr != syscall.EINTR {
+				return
+			}
+		}
+	})
+	switch {
+	case cerr != nil:
+		return 0, cerr
+	case rerr == syscall.EAGAIN:
+		return 0, nil
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
