@@ -188,13 +188,15 @@ func floorRead(ctx context.Context, plain *sqlx.Stmt, ws any, floorAEAD *plainAE
 
 // BenchmarkEnvForConcurrent: 16 goroutines calling EnvFor (default
 // configuration, 100 secrets, 16 workspaces) against 16 goroutines doing
-// the floor's read, each over a pool of 16 connections, as a host sizes
+// the durable floor's read (with a one-row event committed synchronously)
+// and the floor's read, each over a pool of 16 connections, as a host sizes
 // it for 16 concurrent jobs. Compare the sub-benchmarks' ns/op: the
 // floor's over the library's is the throughput ratio.
 func BenchmarkEnvForConcurrent(b *testing.B) {
 	db := pgPools[0].open(b, 16)
 	s := newPGStore(b, db)
-	m := newManager(b, s, newCipher(b), nil)
+	c := newCipher(b)
+	m := newManager(b, s, c, nil)
 	ctx := context.Background()
 	plain, err := db.Preparex(fmt.Sprintf(`SELECT secret_id, name, version, ciphertext FROM %s.secrets
 		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, pq.QuoteIdentifier(s.Schema())))
@@ -209,21 +211,58 @@ func BenchmarkEnvForConcurrent(b *testing.B) {
 		}
 	}
 	parallel := max(1, 16/runtime.GOMAXPROCS(0))
-	b.Run("lib", func(b *testing.B) {
+	prepared, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: s.Schema(), PreparedStatements: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prepared.Close()
+	// "lib": the default configuration (unnamed statements, safe behind
+	// PgBouncer); "lib-prepared": PostgresConfig.PreparedStatements, for
+	// direct connections.
+	for _, lib := range []struct {
+		name string
+		m    *secrets.Manager
+	}{{"lib", m}, {"lib-prepared", newManager(b, prepared, c, nil)}} {
+		lm := lib.m
+		b.Run(lib.name, func(b *testing.B) {
+			var next atomic.Int64
+			b.SetParallelism(parallel)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ws := fmt.Sprint("ws-", next.Add(1)%16)
+				for pb.Next() {
+					if _, err := lm.EnvFor(ctx, ws); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+	aead := newPlainAEAD(b, 100, benchValueSize) // GCM is safe for concurrent use
+	// The durable floor: the read and a one-row event in one statement,
+	// committed synchronously, as the default EnvFor's event is.
+	durable, err := db.Preparex(fmt.Sprintf(`WITH a AS (INSERT INTO %s.audit (at, actor, action, workspace, outcome, detail)
+		VALUES (now(), 'floor', 'inject', $1, 'ok', ''))
+		SELECT secret_id, name, version, ciphertext FROM %[1]s.secrets
+		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, pq.QuoteIdentifier(s.Schema())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer durable.Close()
+	b.Run("durable-floor", func(b *testing.B) {
 		var next atomic.Int64
 		b.SetParallelism(parallel)
-		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			ws := fmt.Sprint("ws-", next.Add(1)%16)
 			for pb.Next() {
-				if _, err := m.EnvFor(ctx, ws); err != nil {
+				if err := floorRead(ctx, durable, ws, aead); err != nil {
 					b.Error(err)
 					return
 				}
 			}
 		})
 	})
-	aead := newPlainAEAD(b, 100, benchValueSize) // GCM is safe for concurrent use
 	b.Run("floor", func(b *testing.B) {
 		var next atomic.Int64
 		b.SetParallelism(parallel)
