@@ -272,7 +272,7 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 		if levels {
 			first = pq.Array(slices.Concat([]string{ws}, q.Parents))
 		}
-		return s.hot(ctx, query, append([]any{first}, args...), func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents) })
+		return s.hot(ctx, query, append([]any{first}, args...), func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents, q.Audit) })
 	})
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
@@ -285,7 +285,7 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 
 // scanEnv reads Env's rows into snap: with parents, each row starts
 // with its level (see envLevelsSQL).
-func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string) error {
+func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event) error {
 	*snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
 	// The scan targets are made once, and the ciphertexts copied into
 	// shared chunks, each twice the size of the last (from 2 KiB to
@@ -313,6 +313,14 @@ func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string) error {
 			return err
 		}
 		if !id.Valid { // a header row: see envSQL
+			if n, ok := strings.CutPrefix(e.Name, "event "); ok && audit != nil {
+				eid, err := strconv.ParseInt(n, 10, 64)
+				if err != nil {
+					return fmt.Errorf("event header: %w", err)
+				}
+				audit.ID = eid
+				continue
+			}
 			state, err := strconv.ParseInt(e.Name, 10, 64)
 			if err != nil {
 				return fmt.Errorf("workspace header: %w", err)

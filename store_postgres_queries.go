@@ -144,7 +144,8 @@ func newPGQueries(schema string) pgQueries {
 // and state come once, in a header row whose secret_id is NULL (its name
 // column holds the state, its packed column the key generation), instead
 // of in two more columns of every row. The header row is absent when the
-// workspace has never been written.
+// workspace has never been written. An audited read adds a row whose name
+// column is "event " and the ID of the event it recorded.
 func envSQL(commit string, subset bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH w AS (SELECT state, key_gen FROM {{s}}.workspaces WHERE workspace = $1)`)
@@ -162,11 +163,19 @@ func envSQL(commit string, subset bool) string {
 		b.WriteString(`, commit_mode AS (` + commit + `), a AS (
 			INSERT INTO {{s}}.audit (at, actor, action, workspace, state, names, outcome, detail)
 			SELECT ` + ph(0) + `, ` + ph(1) + `, ` + ph(2) + `, $1, coalesce((SELECT state FROM w), 0), ` + names + `, ` + ph(3) + `, ` + ph(4) + `
-			FROM commit_mode)`)
+			FROM commit_mode RETURNING id)`)
 	}
 	b.WriteString(`
 	SELECT NULL::text, w.state::text, w.key_gen, NULL::bytea, NULL::timestamptz FROM w
-	UNION ALL
+	UNION ALL`)
+	if commit != "" {
+		// The event's ID, in a header row of its own ("event N"), so that
+		// OnEvent gets it.
+		b.WriteString(`
+	SELECT NULL::text, 'event ' || a.id, 0, NULL::bytea, NULL::timestamptz FROM a
+	UNION ALL`)
+	}
+	b.WriteString(`
 	(SELECT s.secret_id, s.name, (s.version << 10) | (s.format << 4) | s.flags, s.ciphertext, s.expires
 	FROM {{s}}.secrets s WHERE s.workspace = $1 AND s.deleted IS NULL` + filter + `
 	ORDER BY s.name COLLATE "C")`)

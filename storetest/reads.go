@@ -137,8 +137,8 @@ func testEnv(t *testing.T, s secrets.Store) {
 	ev := &secrets.Event{Time: t0, Actor: "job:1", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
 	audited := env(t, s, "ws", secrets.EnvQuery{Audit: ev, Relaxed: true})
 	diff(t, "audited Env", nonNil(audited.Entries), envFields(want))
-	if ev.State != snap.State {
-		t.Fatalf("recorded event has state %d, the read %d", ev.State, snap.State)
+	if ev.State != snap.State || ev.ID == 0 {
+		t.Fatalf("recorded event has state %d (the read's: %d) and ID %d", ev.State, snap.State, ev.ID)
 	}
 	es, err := s.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Limit: 10})
 	if err != nil || len(es) != 1 || es[0].State != snap.State || es[0].Actor != "job:1" {
