@@ -242,14 +242,7 @@ func BenchmarkEnvForConcurrent(b *testing.B) {
 	aead := newPlainAEAD(b, 100, benchValueSize) // GCM is safe for concurrent use
 	// The durable floor: the read and a one-row event in one statement,
 	// committed synchronously, as the default EnvFor's event is.
-	durable, err := db.Preparex(fmt.Sprintf(`WITH a AS (INSERT INTO %s.audit (at, actor, action, workspace, outcome, detail)
-		VALUES (now(), 'floor', 'inject', $1, 'ok', ''))
-		SELECT secret_id, name, version, ciphertext FROM %[1]s.secrets
-		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, pq.QuoteIdentifier(s.Schema())))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer durable.Close()
+	durable := durableFloor(b, db, s)
 	b.Run("durable-floor", func(b *testing.B) {
 		var next atomic.Int64
 		b.SetParallelism(parallel)
@@ -389,15 +382,7 @@ func BenchmarkEnvForDurable(b *testing.B) {
 	ctx := context.Background()
 	s := newPGStore(b, db)
 	m := newManager(b, s, newCipher(b), nil)
-	sch := pq.QuoteIdentifier(s.Schema())
-	floor, err := db.Preparex(fmt.Sprintf(`WITH a AS (INSERT INTO %s.audit (at, actor, action, workspace, outcome, detail)
-		VALUES (now(), 'floor', 'inject', $1, 'ok', ''))
-		SELECT secret_id, name, version, ciphertext FROM %[1]s.secrets
-		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, sch))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer floor.Close()
+	floor := durableFloor(b, db, s)
 	for _, n := range []int{10, 100, 1000} {
 		ws := fmt.Sprint("durable-", n)
 		fill(b, m, ws, n)
@@ -414,4 +399,19 @@ func BenchmarkEnvForDurable(b *testing.B) {
 			})
 		})
 	}
+}
+
+// durableFloor prepares the durable floor of a workspace read: one
+// statement that reads the rows EnvFor decrypts and inserts a one-row
+// event, committed synchronously. The statement is closed when b ends.
+func durableFloor(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore) *sqlx.Stmt {
+	st, err := db.Preparex(fmt.Sprintf(`WITH a AS (INSERT INTO %s.audit (at, actor, action, workspace, outcome, detail)
+		VALUES (now(), 'floor', 'inject', $1, 'ok', ''))
+		SELECT secret_id, name, version, ciphertext FROM %[1]s.secrets
+		WHERE workspace = $1 AND deleted IS NULL ORDER BY name COLLATE "C"`, pq.QuoteIdentifier(s.Schema())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
