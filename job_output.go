@@ -411,3 +411,11 @@ func (m *runtimeMasks) lastLine() {
 		m.partial = nil
 	}
 }
+
+// closeAll closes the read ends of the job's pipes: a stream still reading
+// ends.
+func (o *output) closeAll() {
+	for _, s := range o.streams {
+		s.r.Close()
+	}
+}

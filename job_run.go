@@ -27,35 +27,20 @@ func same(a, b io.Writer) (eq bool) {
 }
 
 // runJob starts the prepared job and waits for its main process, then ends
-// what is left of its process group and drains its output.
+// what is left of its process group and drains its output. The steps, as
+// os/exec splits the same work: the command (jobCommand), its pipes
+// (plumb), the start, the watchers of ctx and Job.Signals (watch), the
+// wait, the draining of the output (drain) and the result (jobResult).
 func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (JobResult, error) {
-	var res JobResult
 	grace := job.Grace
 	if grace <= 0 {
 		grace = defaultGrace
 	}
-	resolved := job.Path
-	if !strings.Contains(resolved, "/") {
-		lp, err := exec.LookPath(resolved)
-		if err != nil {
-			return res, wrapf(err, "start %s", job.Path)
-		}
-		resolved = lp
-	}
-	argv := append([]string{job.Path}, job.Args...)
-	if err := checkExecSize(resolved, argv, p.Env); err != nil {
-		return res, err
-	}
-	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir}
-	if err := setProcAttr(cmd, job.User); err != nil {
-		return res, err
+	cmd, err := jobCommand(job, p)
+	if err != nil {
+		return JobResult{}, err
 	}
 	giveBack := foreground(cmd, job.Stdin)
-
-	// Output: pipes of our own (so that Wait returns when the main
-	// process exits, whatever holds them), read through RedactWriters.
-	// One writer given as both streams gets one pipe: the job's bytes in
-	// the order it wrote them, one Write at a time.
 	quiet := job.Quiet
 	switch {
 	case quiet == 0:
@@ -64,7 +49,86 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		quiet = 0
 	}
 	out := newOutput(masks, quiet)
-	var ends []*os.File // our copies of the write ends, closed after start
+	ends, feed, err := plumb(cmd, job, p, out)
+	out.start()
+	if err == nil {
+		err = cmd.Start()
+	}
+	for _, f := range ends {
+		f.Close() // our copies of the ends the job holds
+	}
+	if err != nil {
+		if giveBack != nil {
+			giveBack()
+		}
+		if feed != nil {
+			feed.Close()
+		}
+		for _, s := range out.streams {
+			<-s.done
+		}
+		out.finish()
+		out.closeAll()
+		return JobResult{}, wrapf(err, "start %s", job.Path)
+	}
+	pid := cmd.Process.Pid
+	if feed != nil {
+		// Ends when the reader does: a Read that never returns keeps it,
+		// not Run, which closes the pipe once the job ends.
+		go func() {
+			io.Copy(feed, job.Stdin)
+			feed.Close()
+		}()
+	}
+	stop := watch(ctx, pid, grace, job.Signals)
+	waitErr := cmd.Wait()
+	if giveBack != nil {
+		giveBack()
+	}
+	if feed != nil {
+		feed.Close()
+	}
+	endGroup(pid, grace) // what the main process left behind
+	stop()
+	panicked, outErr := drain(out, grace)
+	if panicked != nil {
+		p.Close()
+		panic(panicked)
+	}
+	return jobResult(ctx, cmd, waitErr, outErr)
+}
+
+// jobCommand makes the job's command: its program looked up in the
+// backend's PATH, its size checked against the kernel's limit, its user
+// and process group set.
+func jobCommand(job Job, p *PreparedJob) (*exec.Cmd, error) {
+	resolved := job.Path
+	if !strings.Contains(resolved, "/") {
+		lp, err := exec.LookPath(resolved)
+		if err != nil {
+			return nil, wrapf(err, "start %s", job.Path)
+		}
+		resolved = lp
+	}
+	argv := append([]string{job.Path}, job.Args...)
+	if err := checkExecSize(resolved, argv, p.Env); err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir}
+	if err := setProcAttr(cmd, job.User); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
+// plumb gives cmd its output pipes, read through RedactWriters of out,
+// and its input: pipes of our own, so that Wait returns when the main
+// process exits, whatever holds them. One writer given as both streams
+// gets one pipe: the job's bytes in the order it wrote them. A Stdin that
+// is a file is the job's own; another reader is copied (by the caller)
+// into feed, a pipe of ours, not exec's, whose Wait would wait for the
+// reader. ends are the job's ends of the pipes, to close once it started.
+func plumb(cmd *exec.Cmd, job Job, p *PreparedJob, out *output) (ends []*os.File, feed *os.File, err error) {
 	attach := func(dst io.Writer) (*os.File, error) {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -74,28 +138,19 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		ends = append(ends, w)
 		return w, nil
 	}
-	closeAll := func() {
-		for _, f := range ends {
-			f.Close()
-		}
-	}
-	// Input: a file is the job's own; another reader is copied through
-	// a pipe of ours (not exec's, whose Wait would wait for the reader).
-	var feed *os.File
-	var err error
 	switch in := job.Stdin.(type) {
 	case nil:
 	case *os.File:
 		cmd.Stdin = in
 	default:
 		var r *os.File
-		if r, feed, err = os.Pipe(); err == nil {
-			cmd.Stdin = r
-			ends = append(ends, r)
+		if r, feed, err = os.Pipe(); err != nil {
+			return ends, nil, err
 		}
+		cmd.Stdin = r
+		ends = append(ends, r)
 	}
 	switch {
-	case err != nil:
 	case same(job.Stdout, job.Stderr):
 		if cmd.Stdout, err = attach(job.Stdout); err == nil {
 			cmd.Stderr = cmd.Stdout
@@ -108,41 +163,17 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 			cmd.Stderr, err = attach(job.Stderr)
 		}
 	}
-	out.start()
-	if err == nil {
-		err = cmd.Start()
-	}
-	closeAll()
-	if err != nil {
-		if giveBack != nil {
-			giveBack()
-		}
-		if feed != nil {
-			feed.Close()
-		}
-		for _, s := range out.streams {
-			<-s.done
-		}
-		out.finish()
-		for _, s := range out.streams {
-			s.r.Close()
-		}
-		return res, wrapf(err, "start %s", job.Path)
-	}
-	pid := cmd.Process.Pid
-	if feed != nil {
-		// Ends when the reader does: a Read that never returns keeps it,
-		// not Run, which closes the pipe once the job ends.
-		go func() {
-			io.Copy(feed, job.Stdin)
-			feed.Close()
-		}()
-	}
+	return ends, feed, err
+}
 
+// watch ends the job's whole process group when ctx is done, and
+// forwards signals to it, until the returned stop is called; stop waits
+// for its goroutines.
+func watch(ctx context.Context, pid int, grace time.Duration, signals <-chan os.Signal) (stop func()) {
 	stopped := make(chan struct{})
 	var watchers sync.WaitGroup
 	watchers.Add(1)
-	go func() { // ctx ends the whole group
+	go func() {
 		defer watchers.Done()
 		select {
 		case <-ctx.Done():
@@ -150,13 +181,13 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		case <-stopped:
 		}
 	}()
-	if job.Signals != nil {
+	if signals != nil {
 		watchers.Add(1)
 		go func() {
 			defer watchers.Done()
 			for {
 				select {
-				case sig, ok := <-job.Signals:
+				case sig, ok := <-signals:
 					if !ok {
 						return // a closed channel forwards nothing more
 					}
@@ -167,39 +198,35 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 			}
 		}()
 	}
-	waitErr := cmd.Wait()
-	if giveBack != nil {
-		giveBack()
+	return func() {
+		close(stopped)
+		watchers.Wait()
 	}
-	if feed != nil {
-		feed.Close()
-	}
-	endGroup(pid, grace) // what the main process left behind
-	close(stopped)
-	watchers.Wait()
+}
 
-	// The pipes close when the last process holding them is gone; one
-	// that left the group keeps them open only until the grace ends.
+// drain waits for the job's output to end: the pipes close when the last
+// process holding them is gone; one that left the group keeps them open
+// only until the grace ends. It returns what a writer's panic was, and
+// the first error of the output.
+func drain(out *output, grace time.Duration) (panicked any, err error) {
 	timeout := time.NewTimer(grace)
 	defer timeout.Stop()
 	for _, s := range out.streams {
 		select {
 		case <-s.done:
 		case <-timeout.C:
-			for _, s := range out.streams {
-				s.r.Close()
-			}
+			out.closeAll()
 			<-s.done
 		}
 	}
-	panicked, outErr := out.finish()
-	for _, s := range out.streams {
-		s.r.Close()
-	}
-	if panicked != nil {
-		p.Close()
-		panic(panicked)
-	}
+	panicked, err = out.finish()
+	out.closeAll()
+	return panicked, err
+}
+
+// jobResult is the job's exit status, and why Run failed if it did.
+func jobResult(ctx context.Context, cmd *exec.Cmd, waitErr, outErr error) (JobResult, error) {
+	var res JobResult
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 		res.Signal = exitSignal(cmd.ProcessState)
