@@ -219,7 +219,7 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 		items = append(items, it)
 	}
 	if len(withheld) > 0 && !skip {
-		return RestorePlan{}, nil, errorf(ErrWriteOnly, "the backup holds no value for the write-only %s (made without a recipient): restore with SkipWithheld to leave them as they are", strings.Join(withheld, ", "))
+		return RestorePlan{}, nil, errorf(ErrWriteOnly, "the backup holds no value for the write-only %s (made without a recipient): restore with RestoreOptions.SkipWithheld to leave them as they are", strings.Join(withheld, ", "))
 	}
 	if remove {
 		for key, c := range cur {
