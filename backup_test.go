@@ -99,6 +99,9 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		if diff := cmp.Diff(envMap(t, m, "src"), envMap(t, m, "dst")); diff != "" {
 			t.Fatalf("values after the restore (-src +dst):\n%s", diff)
 		}
+		if got := mustGet(t, m, "dst", "OLD"); got != "v-expired-5" {
+			t.Fatalf("the expired secret's value: %q", got)
+		}
 		if _, err := m.Get(ctx, "dst", "HIDDEN"); !errors.Is(err, secrets.ErrWriteOnly) {
 			t.Fatalf("the restored write-only secret is readable: %v", err)
 		}
@@ -177,12 +180,8 @@ func TestRestorePlanAndConflict(t *testing.T) {
 		ctx := context.Background()
 		m := newManager(t, s, newCipher(t), nil)
 		backupSource(t, m, "src")
-		doc, err := m.Backup(ctx, "src", &secrets.BackupOptions{Recipients: []age.Recipient{mustIdentity(t).Recipient()}})
-		if err != nil {
-			t.Fatal(err)
-		}
 		id := mustIdentity(t)
-		doc, err = m.Backup(ctx, "src", &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}})
+		doc, err := m.Backup(ctx, "src", &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,6 +230,22 @@ func TestRestorePlanAndConflict(t *testing.T) {
 		}
 		if vs, _ := m.Versions(ctx, "dst", "PLAIN"); len(vs) != 1 {
 			t.Fatalf("a secret whose value did not change got %d versions", len(vs))
+		}
+		// A name held by a deleted secret, or spelled otherwise, is taken.
+		mustSet(t, m, "other", "plain", "v-x")
+		mustSet(t, m, "other", "OLD", "v-y")
+		if _, err := m.Delete(ctx, "other", "OLD", 0); err != nil {
+			t.Fatal(err)
+		}
+		var ex *secrets.ExistsError
+		if _, err := m.PreviewRestore(ctx, "other", doc, opts); !errors.As(err, &ex) {
+			t.Fatalf("restore over another spelling: %v", err)
+		}
+		if err := m.Destroy(ctx, "other", "plain", 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.PreviewRestore(ctx, "other", doc, opts); !errors.As(err, &ex) || !ex.Deleted {
+			t.Fatalf("restore over a deleted secret: %v", err)
 		}
 		// A write-only secret is never made readable by a restore.
 		if _, err := m.SetInfo(ctx, "dst", "PLAIN", secrets.Info{WriteOnly: true}, 0); err != nil {
