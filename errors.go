@@ -110,6 +110,14 @@ var (
 	// reloads the key and retries, so callers see it only if that keeps
 	// failing.
 	ErrKeyChanged = errors.New("secrets: workspace key changed")
+	// ErrInvalidBackup: a backup document given to PreviewRestore or
+	// Restore is not JSON, not a backup, of an unknown version, damaged,
+	// or holds a secret that Set would refuse or a name twice. The message
+	// names the secret by position (and name, if valid), never a value.
+	ErrInvalidBackup = errors.New("secrets: invalid backup")
+	// ErrBackupIdentity: a backup encrypted to age recipients was given
+	// without an identity, or with none that matches them.
+	ErrBackupIdentity = errors.New("secrets: no identity opens the backup")
 )
 
 // failure is an error of one class with a one-line message and an

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/dataspace/secrets"
 )
 
@@ -22,6 +23,7 @@ var classes = map[string]error{
 	"ErrInvalidActor": secrets.ErrInvalidActor, "ErrInvalidParents": secrets.ErrInvalidParents,
 	"ErrInsecureDir": secrets.ErrInsecureDir, "ErrUnavailable": secrets.ErrUnavailable,
 	"ErrMigratePrivilege": secrets.ErrMigratePrivilege, "ErrInvalidIdentifier": secrets.ErrInvalidIdentifier,
+	"ErrInvalidBackup": secrets.ErrInvalidBackup, "ErrBackupIdentity": secrets.ErrBackupIdentity,
 }
 
 // Each refusal matches exactly one class, and its message is one line with
@@ -81,6 +83,16 @@ func TestEachRefusalHasOneClass(t *testing.T) {
 		{"expired", secrets.ErrExpired, func() error { _, err := expired.EnvFor(ctx, "ws"); return err }()},
 		{"bad actor", secrets.ErrInvalidActor, func() error {
 			_, err := m.Get(secrets.WithActor(ctx, "user\x00"), "ws", "TOKEN")
+			return err
+		}()},
+		{"bad backup", secrets.ErrInvalidBackup, func() error {
+			_, err := m.PreviewRestore(ctx, "ws", []byte(`{"format":"secrets-backup","version":9}`), nil)
+			return err
+		}()},
+		{"backup identity", secrets.ErrBackupIdentity, func() error {
+			id, _ := age.GenerateX25519Identity()
+			doc, _ := m.Backup(ctx, "ws", &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}})
+			_, err := m.PreviewRestore(ctx, "ws", doc, nil)
 			return err
 		}()},
 		{"bad parents", secrets.ErrInvalidParents, func() error {

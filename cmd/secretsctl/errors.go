@@ -31,8 +31,9 @@ const exitHelp = `EXIT STATUS:
    3    not found (secret, version, or a workspace with no secrets)
    4    conflict: the secret changed since --if-revision (the current
         revision is printed), or the name is taken
-   5    refused: forbidden, invalid input (name, value, .env text, empty
-        value), write-only value, or a master key the store does not know
+   5    refused: forbidden, invalid input (name, value, .env text, backup,
+        empty value), write-only value, an age identity that does not open
+        the backup, or a master key the store does not know
    6    incomplete: rotate or rewrap left items, which are listed
    7    unavailable: the host's authorizer could not decide; try again
    run: 126 the program is not executable, 127 it was not found;
@@ -85,6 +86,8 @@ func exitCode(err error) int {
 		errors.Is(err, secrets.ErrInvalidInfo),
 		errors.Is(err, secrets.ErrInvalidWorkspace),
 		errors.Is(err, secrets.ErrInvalidDotenv),
+		errors.Is(err, secrets.ErrInvalidBackup),
+		errors.Is(err, secrets.ErrBackupIdentity),
 		errors.Is(err, secrets.ErrMasterKey),
 		errors.Is(err, secrets.ErrWriteOnly),
 		errors.Is(err, secrets.ErrExpired):
@@ -123,6 +126,7 @@ func cliWords(s string) string {
 	return strings.NewReplacer(
 		"Config.DecryptOnly", "--old-master-key or --old-kms",
 		"Config.AddMasterKey", "--add-master-key",
+		"RestoreOptions.SkipWithheld", "--skip-withheld",
 	).Replace(s)
 }
 

@@ -131,7 +131,7 @@ func (a *app) root() *cli.Command {
 		},
 	}
 	for _, cmds := range [][]*cli.Command{
-		a.keyCommands(), a.readCommands(), a.writeCommands(), a.bulkCommands(),
+		a.keyCommands(), a.readCommands(), a.writeCommands(), a.bulkCommands(), a.backupCommands(),
 		a.auditCommands(), {a.runCommand()},
 	} {
 		root.Commands = append(root.Commands, cmds...)

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/dataspace/secrets"
+)
+
+// backup --recipient writes a 0600 file that holds no value in the clear;
+// restore --identity shows the plan, then restores every secret with its
+// details, flags and value into another workspace.
+func TestBackupRestore(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("v-plain-value-1", "set", "--description", "the API", "--expires", "2031-05-04", "--rotate-by", "2030-01-02", "src", "PLAIN").want(t, 0)
+	e.ctl("v-hidden-value-2", "set", "--write-only", "--description", "deploy key", "src", "HIDDEN").want(t, 0)
+	e.ctl("v-file-value-3", "set", "--as-file", "src", "AS_FILE").want(t, 0)
+
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idFile := filepath.Join(e.dir, "backup.key")
+	os.WriteFile(idFile, []byte("# created: now\n"+id.String()+"\n"), 0o600)
+	doc := filepath.Join(e.dir, "src.backup.json")
+	e.ctl("", "backup", "--recipient", id.Recipient().String(), "-o", doc, "src").want(t, 0)
+	b, err := os.ReadFile(doc)
+	fi, serr := os.Stat(doc)
+	if err != nil || serr != nil || fi.Mode() != 0o600 {
+		t.Fatalf("backup -o: mode %v, %v %v", fi.Mode(), err, serr)
+	}
+	if strings.Contains(string(b), "-value-") {
+		t.Fatalf("the encrypted backup holds a value in the clear")
+	}
+
+	// Without a terminal, restore wants --yes or a plan.
+	e.ctl("", "restore", "--identity", idFile, "dst", doc).wantErr(t, 2, "--yes")
+	r := e.ctl("", "restore", "--identity", idFile, "--preview", "dst", doc).want(t, 0)
+	if !strings.Contains(r.stdout, "+ AS_FILE") || !strings.Contains(r.stdout, "3 added, 0 changed, 0 removed, 0 unchanged, 0 skipped") ||
+		strings.Contains(r.stdout, "-value-") {
+		t.Fatalf("preview:\n%s", r.stdout)
+	}
+	e.ctl("", "restore", "--yes", "dst", doc).wantErr(t, 5, "identity")
+	other, _ := age.GenerateX25519Identity()
+	otherFile := filepath.Join(e.dir, "other.key")
+	os.WriteFile(otherFile, []byte(other.String()+"\n"), 0o600)
+	e.ctl("", "restore", "--identity", otherFile, "--yes", "dst", doc).wantErr(t, 5, "identit")
+
+	// The plan from --preview --json is applied exactly, or not at all.
+	planFile := filepath.Join(e.dir, "plan.json")
+	var plan secrets.RestorePlan
+	r = e.ctl("", "restore", "--identity", idFile, "--preview", "--json", "dst", doc).want(t, 0)
+	r.decode(t, &plan)
+	os.WriteFile(planFile, []byte(r.stdout), 0o600)
+	e.ctl("v-meanwhile", "set", "dst", "PLAIN").want(t, 0)
+	e.ctl("", "restore", "--identity", idFile, "--plan", planFile, "dst", doc).wantErr(t, 4, "preview again")
+	e.ctl("", "delete", "dst", "PLAIN").want(t, 0)
+	e.ctl("", "destroy", "--yes", "dst", "PLAIN").want(t, 0)
+	r = e.ctl("", "restore", "--identity", idFile, "--plan", planFile, "dst", doc).want(t, 0)
+	if r.stdout != "restored into dst: 3 added, 0 changed, 0 removed, 0 skipped\n" {
+		t.Fatalf("restore: %q", r.stdout)
+	}
+	for _, name := range []string{"PLAIN", "HIDDEN", "AS_FILE"} {
+		src, dst := e.meta("src", name), e.meta("dst", name)
+		if src.Info != dst.Info {
+			t.Fatalf("%s: %+v restored as %+v", name, src.Info, dst.Info)
+		}
+	}
+	if e.value("dst", "PLAIN") != "v-plain-value-1" {
+		t.Fatalf("PLAIN's value was not restored")
+	}
+	r = e.ctl("", "run", "dst", "--", "sh", "-c", `test "$HIDDEN" = v-hidden-value-2 && echo same`).want(t, 0)
+	if r.stdout != "same\n" {
+		t.Fatalf("the restored write-only value differs: %q", r.stdout)
+	}
+
+	// A backup without a recipient withholds write-only values; restore
+	// says so unless told to skip them.
+	clearDoc := filepath.Join(e.dir, "clear.json")
+	e.ctl("", "backup", "-o", clearDoc, "src").want(t, 0)
+	e.ctl("", "restore", "--yes", "dst2", clearDoc).wantErr(t, 5, "HIDDEN", "skip")
+	r = e.ctl("", "restore", "--yes", "--skip-withheld", "dst2", clearDoc).want(t, 0)
+	if !strings.Contains(r.stdout, "! HIDDEN") || !strings.Contains(r.stdout, "restored into dst2: 2 added, 0 changed, 0 removed, 1 skipped") {
+		t.Fatalf("restore --skip-withheld:\n%s", r.stdout)
+	}
+	bad := filepath.Join(e.dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"format":"secrets-backup","version":2}`), 0o600)
+	e.ctl("", "restore", "--yes", "dst2", bad).wantErr(t, 5, "version 2")
+}

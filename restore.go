@@ -1,0 +1,366 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A RestorePlan is what restoring a backup document into a workspace
+// would change, by name; it never holds a value. Restore applies exactly
+// this plan.
+type RestorePlan struct {
+	// Source and Created are the container the document was made of and
+	// when, as it says.
+	Source  string    `json:"source"`
+	Created time.Time `json:"created"`
+	// Added are the document's secrets the workspace lacks: created.
+	Added []string `json:"added"`
+	// Changed are the secrets that differ, with what differs.
+	Changed []RestoreChange `json:"changed"`
+	// Unchanged are the secrets that are as the document says.
+	Unchanged []string `json:"unchanged"`
+	// Removed are, with Remove, the workspace's live secrets that the
+	// document does not name: soft-deleted.
+	Removed []string `json:"removed"`
+	// Skipped are the write-only secrets whose values the document does
+	// not hold (RestoreOptions.SkipWithheld): left as they are.
+	Skipped []string `json:"skipped"`
+	Remove  bool     `json:"remove"`
+	// Revisions are the revisions of the workspace's secrets the plan was
+	// computed from, by name: Restore refuses if any of them changed.
+	Revisions map[string]int64 `json:"revisions"`
+}
+
+// A RestoreChange is a secret a restore changes and the fields that
+// change: "value", "description", "expires", "rotate_by", "write_only",
+// "file". The value of a write-only secret is never compared: it is
+// always listed as changing.
+type RestoreChange struct {
+	Name   string   `json:"name"`
+	Fields []string `json:"fields"`
+}
+
+// PreviewRestore compares a backup document (from [Manager.Backup]) with
+// the workspace, changing nothing, and returns the plan that
+// [Manager.Restore] would apply: the secrets it adds, changes (and which
+// fields), leaves unchanged, removes (with opts.Remove) and skips.
+//
+// Restoring keeps each secret's name, description, expiry, rotation date,
+// write-only and file flags and value; a changed value becomes a new
+// version. Times, actors, revisions and version numbers are the
+// restore's own.
+//
+// It is authorized and audited as ActionDiff (it tells whether values
+// differ, as [Manager.Diff] does) with the document's names, before the
+// document is checked. It refuses, changing nothing: a document over
+// opts.MaxBytes (ErrTooLarge); one that is malformed, of another version,
+// damaged, or holds a name twice or a name, value or Info that Set would
+// refuse (ErrInvalidBackup); an encrypted one without a matching
+// identity (ErrBackupIdentity); withheld write-only values without
+// opts.SkipWithheld, or a readable secret that is write-only in the
+// workspace (ErrWriteOnly); a name that a deleted secret has or that
+// differs in case (*ExistsError).
+func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opts *RestoreOptions) (RestorePlan, error) {
+	var o RestoreOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := validWorkspace(ws); err != nil {
+		return RestorePlan{}, err
+	}
+	e := m.event(ctx, ActionDiff, ws)
+	d, entries, err := m.readBackup(ctx, e, doc, &o)
+	if err != nil {
+		return RestorePlan{}, err
+	}
+	defer clearRestore(entries)
+	p, _, err := m.restorePlan(ctx, ws, d, entries, o.Remove, o.SkipWithheld)
+	if err != nil {
+		return RestorePlan{}, m.failed(ctx, e, err)
+	}
+	e.Detail = "restore: " + p.counts()
+	if err := m.recordRead(ctx, e); err != nil {
+		return RestorePlan{}, err
+	}
+	return p, nil
+}
+
+// Restore applies a backup document to the workspace as plan (from an
+// earlier PreviewRestore of the same document) says, in one all-or-nothing
+// change, audited as one ActionSet event (the authorizer is asked with
+// the document's names, and with ActionDelete for the removed ones). If
+// the workspace changed since the preview in any way that touches the
+// plan (a secret of the document or a removed one written, added or
+// deleted by someone else), Restore changes nothing and returns an error
+// matching ErrConflict: preview again. opts gives the identities (its
+// other fields are the plan's). It refuses what PreviewRestore refuses,
+// and a workspace environment over Config.MaxEnvBytes (ErrTooLarge). It
+// returns the metadata of the secrets added and changed.
+func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan RestorePlan, opts *RestoreOptions) ([]Meta, error) {
+	var o RestoreOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionSet, ws)
+	d, entries, err := m.readBackup(ctx, e, doc, &o)
+	if err != nil {
+		return nil, err
+	}
+	defer clearRestore(entries)
+	for attempt := 0; ; attempt++ {
+		metas, err := m.restore(ctx, e, d, entries, &plan)
+		if (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts {
+			m.keys.Remove(ws)
+			continue
+		}
+		if err != nil {
+			return nil, m.failed(ctx, e, err)
+		}
+		return metas, nil
+	}
+}
+
+func (p RestorePlan) counts() string {
+	return fmt.Sprintf("%d added, %d changed, %d unchanged, %d removed, %d skipped",
+		len(p.Added), len(p.Changed), len(p.Unchanged), len(p.Removed), len(p.Skipped))
+}
+
+// restoreItem is one secret a plan concerns.
+type restoreItem struct {
+	entry *restoreEntry // nil for a removed secret
+	cur   *Entry        // nil for an added one
+	kind  string        // added, changed, unchanged, removed
+	value bool          // the value changes
+}
+
+// restorePlan computes the plan of entries against the workspace's live
+// and deleted secrets.
+func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entries []restoreEntry, remove, skip bool) (RestorePlan, []restoreItem, error) {
+	cur := map[string]Entry{}
+	for _, deleted := range []bool{false, true} {
+		for after := ""; ; {
+			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
+			if err != nil {
+				return RestorePlan{}, nil, err
+			}
+			for _, en := range es {
+				cur[strings.ToLower(en.Name)] = en
+			}
+			if len(es) < maxPage {
+				break
+			}
+			after = es[len(es)-1].Name
+		}
+	}
+	p := RestorePlan{Source: d.Container, Created: d.Created, Remove: remove, Revisions: map[string]int64{}}
+	var items []restoreItem
+	var withheld []string
+	named := map[string]bool{}
+	for i := range entries {
+		en := &entries[i]
+		key := strings.ToLower(en.name)
+		named[key] = true
+		c, ok := cur[key]
+		if ok && (c.Name != en.name || !c.Deleted.IsZero()) {
+			return RestorePlan{}, nil, &ExistsError{Name: c.Name, Deleted: !c.Deleted.IsZero()}
+		}
+		if en.withheld {
+			withheld = append(withheld, en.name)
+			p.Skipped = append(p.Skipped, en.name)
+			continue
+		}
+		if !ok {
+			items = append(items, restoreItem{entry: en, kind: "added", value: true})
+			p.Added = append(p.Added, en.name)
+			continue
+		}
+		if c.Current.WriteOnly && !en.info.WriteOnly {
+			return RestorePlan{}, nil, errorf(ErrWriteOnly, "%s is write-only in the workspace but not in the backup, which cannot be undone: destroy it first", c.Name)
+		}
+		p.Revisions[c.Name] = c.Revision
+		same, err := m.sameValue(ctx, &c, en.value)
+		if err != nil {
+			return RestorePlan{}, nil, err
+		}
+		var fields []string
+		if !same {
+			fields = append(fields, "value")
+		}
+		have := c.meta().Info
+		for _, f := range []struct {
+			name string
+			diff bool
+		}{
+			{"description", have.Description != en.info.Description},
+			{"expires", !have.Expires.Equal(en.info.Expires)},
+			{"rotate_by", !have.RotateBy.Equal(en.info.RotateBy)},
+			{"write_only", have.WriteOnly != en.info.WriteOnly},
+			{"file", have.File != en.info.File},
+		} {
+			if f.diff {
+				fields = append(fields, f.name)
+			}
+		}
+		it := restoreItem{entry: en, cur: &c, kind: "unchanged", value: !same}
+		if len(fields) == 0 {
+			p.Unchanged = append(p.Unchanged, c.Name)
+		} else {
+			it.kind = "changed"
+			p.Changed = append(p.Changed, RestoreChange{Name: c.Name, Fields: fields})
+		}
+		items = append(items, it)
+	}
+	if len(withheld) > 0 && !skip {
+		return RestorePlan{}, nil, errorf(ErrWriteOnly, "the backup holds no value for the write-only %s (made without a recipient): restore with RestoreOptions.SkipWithheld to leave them as they are", strings.Join(withheld, ", "))
+	}
+	if remove {
+		for key, c := range cur {
+			if !named[key] && c.Deleted.IsZero() {
+				items = append(items, restoreItem{cur: &c, kind: "removed"})
+				p.Removed = append(p.Removed, c.Name)
+				p.Revisions[c.Name] = c.Revision
+			}
+		}
+	}
+	for _, l := range []*[]string{&p.Added, &p.Unchanged, &p.Removed, &p.Skipped} {
+		if *l == nil {
+			*l = []string{}
+		}
+		slices.Sort(*l)
+	}
+	if p.Changed == nil {
+		p.Changed = []RestoreChange{}
+	}
+	slices.SortFunc(p.Changed, func(a, b RestoreChange) int { return strings.Compare(a.Name, b.Name) })
+	return p, items, nil
+}
+
+func samePlan(a, b RestorePlan) bool {
+	return a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Unchanged, b.Unchanged) &&
+		slices.Equal(a.Removed, b.Removed) && slices.Equal(a.Skipped, b.Skipped) && maps.Equal(a.Revisions, b.Revisions) &&
+		slices.EqualFunc(a.Changed, b.Changed, func(x, y RestoreChange) bool { return x.Name == y.Name && slices.Equal(x.Fields, y.Fields) })
+}
+
+// restore writes the plan as one change, if the workspace still gives
+// want.
+func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries []restoreEntry, want *RestorePlan) ([]Meta, error) {
+	ws := e.Workspace
+	p, items, err := m.restorePlan(ctx, ws, d, entries, want.Remove, len(want.Skipped) > 0)
+	if err != nil {
+		return nil, err
+	}
+	if !samePlan(p, *want) {
+		return nil, errorf(ErrConflict, "the workspace changed since the preview: preview again")
+	}
+	if len(p.Removed) > 0 {
+		de := *e
+		de.Action = ActionDelete
+		if err := m.authorize(ctx, &de, p.Removed...); err != nil {
+			*e = de
+			return nil, err
+		}
+	}
+	var k *dataKey
+	if len(p.Added)+len(p.Changed) > 0 {
+		if k, err = m.writeKey(ctx, ws, nil); err != nil {
+			return nil, err
+		}
+	}
+	now, actor := m.now(), ActorFrom(ctx)
+	audit := *e
+	audit.Time, audit.Secrets = now, nil
+	var writes []Write
+	metas := []Meta{}
+	for _, it := range items {
+		var w Write
+		switch it.kind {
+		case "unchanged":
+			w = Write{Entry: *it.cur, Expect: it.cur.Revision, Check: true}
+		case "removed":
+			ne := *it.cur
+			ne.Revision++
+			ne.Updated, ne.UpdatedBy, ne.Deleted, ne.DeletedBy = now, actor, now, actor
+			w = Write{Entry: ne, Expect: it.cur.Revision}
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version})
+		default:
+			if w, err = m.restoreWrite(ctx, ws, k, it, now, actor); err != nil {
+				return nil, err
+			}
+			if w.NewVersion {
+				written(&audit, w.Entry.Current)
+			} else {
+				audit.Secrets = append(audit.Secrets, EventSecret{Name: w.Entry.Name, Version: w.Entry.Current.Version})
+			}
+			metas = append(metas, w.Entry.meta())
+		}
+		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
+		writes = append(writes, w)
+	}
+	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
+		return metas, nil
+	}
+	audit.Detail = "restore: " + p.counts()
+	writes[len(writes)-1].Audit = &audit // one event, in the change's transaction
+	err = m.store.Put(ctx, writes...)
+	switch {
+	case err == nil:
+		m.published(ctx, audit)
+		return metas, nil
+	case errors.Is(err, ErrTooLarge):
+		return nil, errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
+	case errors.Is(err, ErrKeyChanged):
+		return nil, err
+	case lostRace(err):
+		return nil, &failure{class: ErrConflict, msg: "the workspace changed while the backup was restored", cause: plain(err)}
+	}
+	return nil, err
+}
+
+// restoreWrite makes the write of an added or changed secret: its Info,
+// its flags (re-encrypting the retained versions if they change) and, if
+// the value differs, a new version.
+func (m *Manager) restoreWrite(ctx context.Context, ws string, k *dataKey, it restoreItem, now time.Time, actor string) (Write, error) {
+	en := it.entry
+	var ne Entry
+	if it.cur == nil {
+		ne = Entry{Workspace: ws, SecretID: newSecretID(), Name: en.name, Created: now, CreatedBy: actor}
+	} else {
+		ne = *it.cur
+	}
+	ne.Revision++
+	ne.Updated, ne.UpdatedBy = now, actor
+	setInfo(&ne, en.info)
+	w := Write{KeyGen: k.gen}
+	if it.cur != nil {
+		w.Expect = it.cur.Revision
+		if it.cur.Current.WriteOnly != en.info.WriteOnly || it.cur.Current.File != en.info.File {
+			reseal, err := m.reseal(ctx, it.cur, k, func(r *Version) { r.WriteOnly, r.File = en.info.WriteOnly, en.info.File })
+			if err != nil {
+				return Write{}, err
+			}
+			w.Reseal = reseal
+			ne.Current = reseal[len(reseal)-1]
+		}
+	}
+	if it.value {
+		v := Version{Workspace: ne.Workspace, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: ne.Name,
+			WriteOnly: en.info.WriteOnly, File: en.info.File, EnvSize: envSize(ne.Name, len(en.value)),
+			Fingerprint: m.Fingerprint(en.value), Written: now, WrittenBy: actor}
+		if err := k.seal(&v, en.value); err != nil {
+			return Write{}, err
+		}
+		ne.Current = v
+		w.NewVersion = true
+	}
+	w.Entry = ne
+	return w, nil
+}
