@@ -20,13 +20,27 @@ import (
 // cluster would break the tests running beside it.
 type crashCluster struct {
 	bin, dir string
+	opts     string // more server options for pg_ctl -o, as "-c name=value ..."
 }
 
 // newCrashCluster makes and starts the cluster, as the postgres user when
 // the test runs as root (initdb refuses root). It needs SECRETS_TEST_PG_BIN
 // (scripts/pg-env.sh exports it); without it the test skips, or fails when
-// CI is set.
-func newCrashCluster(t *testing.T) *crashCluster {
+// CI is set. opts are more server options ("-c name=value ...").
+func newCrashCluster(t *testing.T, opts string) *crashCluster {
+	t.Helper()
+	c := newClusterDir(t, opts)
+	if out, err := c.run(t, "initdb", "-D", c.data(), "-A", "trust", "-U", "postgres", "--no-sync"); err != nil {
+		t.Fatalf("initdb: %v: %s", err, out)
+	}
+	c.start(t)
+	return c
+}
+
+// newClusterDir makes the folder of a cluster, owned by the user the
+// cluster runs as, and arranges for the cluster to be stopped and the
+// folder removed when the test ends; it makes no cluster in it.
+func newClusterDir(t *testing.T, opts string) *crashCluster {
 	t.Helper()
 	bin := os.Getenv("SECRETS_TEST_PG_BIN")
 	if bin == "" {
@@ -39,7 +53,7 @@ func newCrashCluster(t *testing.T) *crashCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &crashCluster{bin: bin, dir: dir}
+	c := &crashCluster{bin: bin, dir: dir, opts: opts}
 	t.Cleanup(func() {
 		c.run(t, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop")
 		os.RemoveAll(dir)
@@ -55,10 +69,6 @@ func newCrashCluster(t *testing.T) *crashCluster {
 			t.Fatal(err)
 		}
 	}
-	if out, err := c.run(t, "initdb", "-D", c.data(), "-A", "trust", "-U", "postgres", "--no-sync"); err != nil {
-		t.Fatalf("initdb: %v: %s", err, out)
-	}
-	c.start(t)
 	return c
 }
 
@@ -80,7 +90,7 @@ func (c *crashCluster) start(t *testing.T) {
 	t.Helper()
 	// fsync and synchronous_commit stay on, as on a real server.
 	out, err := c.run(t, "pg_ctl", "-D", c.data(), "-w", "-t", "60", "-l", filepath.Join(c.dir, "log"),
-		"-o", "-c listen_addresses='' -c unix_socket_directories="+c.dir+" -c port=5432", "start")
+		"-o", "-c listen_addresses='' -c unix_socket_directories="+c.dir+" -c port=5432 "+c.opts, "start")
 	if err != nil {
 		t.Fatalf("pg_ctl start: %v: %s", err, out)
 	}
@@ -107,7 +117,7 @@ func (c *crashCluster) dsn() string {
 // as the control. The cluster is its own, so the test runs beside others.
 func TestAuditSurvivesCrash(t *testing.T) {
 	t.Parallel()
-	c := newCrashCluster(t)
+	c := newCrashCluster(t, "")
 	db, err := sqlx.Open("postgres", c.dsn())
 	if err != nil {
 		t.Fatal(err)

@@ -128,7 +128,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 			continue
 		}
 		if err != nil {
-			return envRead{}, m.failed(ctx, e, &DecryptError{Workspace: ws, Names: entryNames(snap.Entries), Cause: err})
+			return envRead{}, m.failed(ctx, e, keyError(ctx, ws, entryNames(snap.Entries), err))
 		}
 		r, err := m.decryptEnv(k, ws, snap, names)
 		if err != nil {

@@ -16,7 +16,7 @@ func (m *Manager) loadKey(ctx context.Context, ws string) (*dataKey, error) {
 	return m.keys.Load(ctx, ws, func() (*dataKey, error) {
 		wk, err := m.store.Key(ctx, ws)
 		if err != nil {
-			return nil, err
+			return nil, keyReadError{err}
 		}
 		c, ok := m.ciphers[wk.CipherID]
 		if !ok {
@@ -28,6 +28,29 @@ func (m *Manager) loadKey(ctx context.Context, ws string) (*dataKey, error) {
 		}
 		return newDataKey(h, wk.Generation)
 	})
+}
+
+// A keyReadError is the Store's failure to read a workspace key: nothing
+// was decrypted, so a read that needed the key fails with this cause (the
+// database unreachable, say), never with ErrDecrypt.
+type keyReadError struct{ err error }
+
+func (e keyReadError) Error() string { return e.err.Error() }
+func (e keyReadError) Unwrap() error { return e.err }
+
+// keyError is the error of a read of names of ws whose key keyFor could not
+// give: a *DecryptError with the cause, unless no decryption was tried
+// (the Store could not read the key, the context ended), which returns the
+// cause alone: a failover or a cancelled call is not tampering.
+func keyError(ctx context.Context, ws string, names []string, err error) error {
+	var kr keyReadError
+	if errors.As(err, &kr) {
+		return kr.err
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return &DecryptError{Workspace: ws, Names: names, Cause: err}
 }
 
 // keyFor returns the data key that decrypts rows read under key generation

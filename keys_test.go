@@ -477,3 +477,49 @@ func TestKeyLifecycleSoak(t *testing.T) {
 		}
 	})
 }
+
+// keyLossStore passes every call to a real Store, but its Key fails with
+// err, as it does when the database goes away (a failover).
+type keyLossStore struct {
+	secrets.Store
+	err error
+}
+
+func (s keyLossStore) Key(context.Context, string) (secrets.WrappedKey, error) {
+	return secrets.WrappedKey{}, s.err
+}
+
+// TestEnvForKeyReadFailureIsNotDecrypt: when the Store cannot read the
+// workspace key (the connection lost in a failover), EnvFor fails with
+// that cause, not ErrDecrypt: nothing was decrypted, nothing tampered
+// with. The same for a job of a workspace with parents, and for a
+// cancelled call.
+func TestEnvForKeyReadFailureIsNotDecrypt(t *testing.T) {
+	ctx := context.Background()
+	s := secrets.NewMemoryStore()
+	c := newCipher(t)
+	m := newManager(t, s, c, nil)
+	mustSet(t, m, "parent", "SHARED", "shared-value")
+	mustSet(t, m, "ws", "TOKEN", "token-value")
+	lost := errors.New("the connection to the database was lost")
+	parents := func(_ context.Context, ws string) ([]string, error) {
+		if ws == "ws" {
+			return []string{"parent"}, nil
+		}
+		return nil, nil
+	}
+	for _, cfg := range []*secrets.Config{nil, {Parents: parents}} {
+		// A new Manager: no key cached.
+		m := newManager(t, keyLossStore{Store: s, err: lost}, c, cfg)
+		env, err := m.EnvFor(ctx, "ws")
+		if env != nil || !errors.Is(err, lost) || errors.Is(err, secrets.ErrDecrypt) {
+			t.Fatalf("parents %v: EnvFor with the key unreadable: %d values, %v; want the cause, not ErrDecrypt", cfg != nil, len(env), err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		m = newManager(t, keyLossStore{Store: s, err: cctx.Err()}, c, cfg)
+		if _, err := m.EnvFor(cctx, "ws"); !errors.Is(err, context.Canceled) || errors.Is(err, secrets.ErrDecrypt) {
+			t.Fatalf("parents %v: EnvFor cancelled: %v; want context.Canceled, not ErrDecrypt", cfg != nil, err)
+		}
+	}
+}

@@ -208,7 +208,7 @@ func (m *Manager) levelKeys(ctx context.Context, containers []string, snap Snaps
 			if errors.Is(err, errStale) {
 				return nil, err
 			}
-			return nil, &DecryptError{Workspace: containers[l], Names: levelNames(snap.Entries, l), Cause: err}
+			return nil, keyError(ctx, containers[l], levelNames(snap.Entries, l), err)
 		}
 		keys[l] = k
 	}
