@@ -241,3 +241,30 @@ func TestAuditKey(t *testing.T) {
 	os.WriteFile(file, []byte("not a keyset"), 0o600)
 	e.ctl("", "--audit-key", file, "list", "ws").wantErr(t, 1, "audit key")
 }
+
+// events --action takes every action the audit trail records, diff and
+// audit among them.
+func TestEventsEveryAction(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("alpha-value", "set", "ws", "A").want(t, 0)
+	e.ctl("A=other-value\n", "diff", "ws").want(t, 0)
+	for _, a := range []secrets.Action{
+		secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDiff,
+		secrets.ActionDelete, secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject,
+		secrets.ActionExport, secrets.ActionRotate, secrets.ActionDeleteWorkspace,
+		secrets.ActionPurge, secrets.ActionAudit,
+	} {
+		for _, ev := range e.events("--action", string(a)) {
+			if ev.Action != a {
+				t.Fatalf("--action %s gave a %s event", a, ev.Action)
+			}
+		}
+	}
+	if evs := e.events("--action", "diff"); len(evs) != 1 || evs[0].Workspace != "ws" {
+		t.Fatalf("--action diff: %+v", evs)
+	}
+	e.ctl("", "events", "--action", "peek").wantErr(t, 2, "--action", "peek")
+	if r := e.ctl("", "events", "--help").want(t, 0); !strings.Contains(r.stdout, "diff") || !strings.Contains(r.stdout, "audit") {
+		t.Fatalf("help names not every action: %s", r.stdout)
+	}
+}

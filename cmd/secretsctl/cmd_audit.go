@@ -11,11 +11,13 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
-// actions are the audit trail's actions, for --action.
+// actions are the audit trail's actions, for --action: every Action
+// constant of the library.
 var actions = []secrets.Action{
-	secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDelete,
-	secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject, secrets.ActionExport,
-	secrets.ActionRotate, secrets.ActionDeleteWorkspace, secrets.ActionPurge,
+	secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDiff,
+	secrets.ActionDelete, secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject,
+	secrets.ActionExport, secrets.ActionRotate, secrets.ActionDeleteWorkspace, secrets.ActionPurge,
+	secrets.ActionAudit,
 }
 
 // auditCommands read the audit trail and act on dates.
