@@ -268,3 +268,38 @@ func TestEventsEveryAction(t *testing.T) {
 		t.Fatalf("help names not every action: %s", r.stdout)
 	}
 }
+
+// events --fingerprint - reads the suspected value from stdin (never from
+// an argument, which ps shows) and finds the events that involved it.
+func TestEventsFingerprint(t *testing.T) {
+	e := newEnv(t)
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "audit.json")
+	os.WriteFile(file, ak, 0o600)
+	e.ctl("leaked-token-value", "--audit-key", file, "set", "ws", "A").want(t, 0)
+	e.ctl("other-token-value", "--audit-key", file, "set", "ws", "B").want(t, 0)
+	e.ctl("", "--audit-key", file, "run", "ws", "--", "true").want(t, 0)
+	var page eventsPage
+	e.run(call{stdin: "leaked-token-value\n", noKey: true}, "--audit-key", file, "events", "--json", "--fingerprint", "-").want(t, 0).decode(t, &page)
+	var got []string
+	for _, ev := range page.Events {
+		got = append(got, string(ev.Action))
+	}
+	if strings.Join(got, ",") != "inject,set" || page.Events[1].Secrets[0].Name != "A" {
+		t.Fatalf("--fingerprint - of A's value: %v %+v", got, page.Events)
+	}
+	e.run(call{stdin: "never-stored-value", noKey: true}, "--audit-key", file, "events", "--json", "--fingerprint", "-").want(t, 0).decode(t, &page)
+	if len(page.Events) != 0 {
+		t.Fatalf("a value never stored: %+v", page.Events)
+	}
+	// Not from an argument: refused without echoing it.
+	r := e.ctl("", "--audit-key", file, "events", "--fingerprint", "leaked-token-value").wantErr(t, 2, "--fingerprint -")
+	if strings.Contains(r.stderr, "leaked") {
+		t.Fatalf("the argument was echoed: %q", r.stderr)
+	}
+	e.ctl("", "--audit-key", file, "events", "--fingerprint", "-").wantErr(t, 2, "--fingerprint", "empty")
+	e.ctl("leaked-token-value", "events", "--fingerprint", "-").wantErr(t, 2, "--fingerprint", "--audit-key")
+}
