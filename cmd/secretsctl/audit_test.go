@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -302,4 +303,36 @@ func TestEventsFingerprint(t *testing.T) {
 	}
 	e.ctl("", "--audit-key", file, "events", "--fingerprint", "-").wantErr(t, 2, "--fingerprint", "empty")
 	e.ctl("leaked-token-value", "events", "--fingerprint", "-").wantErr(t, 2, "--fingerprint", "--audit-key")
+}
+
+// The events table wraps a long list of secrets onto lines of their own
+// under the SECRETS column, instead of widening the column for every row.
+func TestEventsTableWraps(t *testing.T) {
+	e := newEnv(t)
+	var text strings.Builder
+	var names []string
+	for i := range 40 {
+		n := fmt.Sprintf("SERVICE_TOKEN_NUMBER_%02d", i)
+		names = append(names, n)
+		fmt.Fprintf(&text, "%s=value-%d\n", n, i)
+	}
+	e.ctl(text.String(), "import", "ws").want(t, 0)
+	e.ctl("", "export", "ws").want(t, 0)
+	r := e.ctl("", "events", "ws").want(t, 0)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	for _, l := range lines {
+		if len(l) > 200 {
+			t.Fatalf("a line of %d characters:\n%s", len(l), r.stdout)
+		}
+	}
+	for _, n := range names {
+		if c := strings.Count(r.stdout, n+"@1"); c != 2 { // import and export
+			t.Fatalf("%s shown %d times:\n%s", n, c, r.stdout)
+		}
+	}
+	// A continuation line starts under the SECRETS column.
+	col := strings.Index(lines[0], "SECRETS")
+	if len(lines) < 4 || strings.TrimSpace(lines[2][:col]) != "" || !strings.HasPrefix(lines[2][col:], "SERVICE_TOKEN") {
+		t.Fatalf("not wrapped under SECRETS:\n%s", r.stdout)
+	}
 }

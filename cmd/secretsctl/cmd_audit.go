@@ -70,6 +70,10 @@ func (a *app) auditCommands() []*cli.Command {
 	}
 }
 
+// secretsWidth is the widest the events table's SECRETS column grows
+// (but for one name longer than that).
+const secretsWidth = 60
+
 // eventsPage is events' JSON: a page of events and where the next starts
 // (for --before, or --after with --oldest); no next on the last page.
 type eventsPage struct {
@@ -147,8 +151,14 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 				names = append(names, s.Name)
 			}
 		}
+		// A long list goes on lines of its own under the column, so that
+		// one event does not widen it for every row.
+		lines := wrapList(names, secretsWidth)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Actor, e.Action,
-			e.Workspace, e.Outcome, strings.Join(names, ","), oneLine(e.Detail))
+			e.Workspace, e.Outcome, lines[0], oneLine(e.Detail))
+		for _, l := range lines[1:] {
+			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t\n", l)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
