@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/panel"
 )
 
 // browserManager is a Manager with the browser tests' policy, and a
@@ -485,5 +486,31 @@ func TestBrowserResolve(t *testing.T) {
 			tb.wait(`!document.getElementById('drawer').open`)
 		}
 		tb.check(values...)
+	}
+}
+
+// The header shows the role the host names (Caller.Role) as it is; without
+// one, Editor or Viewer from what the caller may do.
+func TestBrowserRole(t *testing.T) {
+	m := browserManager(t)
+	br := browser(t)
+	for _, c := range []struct {
+		caller panel.Caller
+		want   string
+	}{
+		{panel.Caller{Actor: "user:alice", Role: "Owner"}, "Owner"},
+		{panel.Caller{Actor: "user:carol", Role: "Auditor · read-only"}, "Auditor · read-only"},
+		{panel.Caller{Actor: "user:alice"}, "Editor"},
+		{panel.Caller{Actor: "user:carol"}, "Viewer · read-only"},
+	} {
+		tb := open(t, br, siteAs(t, m, c.caller, nil))
+		tb.wait(`document.querySelector('#who .role')`)
+		if got := tb.text("#who .role"); got != c.want {
+			t.Errorf("%+v: the header shows %q, want %q", c.caller, got, c.want)
+		}
+		if c.caller.Role == "Owner" {
+			tb.shot("owner")
+		}
+		tb.check()
 	}
 }

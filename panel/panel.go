@@ -23,6 +23,12 @@ type Caller struct {
 	// Actor names the caller as the Manager records it (e.g.
 	// "user:42"). Empty means anonymous: the API answers 401.
 	Actor string
+	// Role is the caller's role as the host names it ("Owner",
+	// "Maintainer", ...), shown as it is in the page's header. It grants
+	// nothing: Config.Authorize of the Manager decides. Empty: the page
+	// shows "Editor" to a caller who may set secrets, otherwise "Viewer ·
+	// read-only".
+	Role string
 }
 
 // Config configures a Handler. Only Caller is required; every other zero
