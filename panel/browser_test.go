@@ -514,3 +514,50 @@ func TestBrowserRole(t *testing.T) {
 		tb.check()
 	}
 }
+
+// After a conflict the page says which version the secret is at now: in
+// the editor, and in the notice of a row action refused as out of date.
+func TestBrowserConflictVersion(t *testing.T) {
+	m := browserManager(t)
+	set := func(v string) {
+		t.Helper()
+		if _, err := m.Set(as(t, "user:bob"), ws, "AUTH_TOKEN", []byte(v), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("conflict-version-one")
+	br, url := browser(t), site(t, m, "user:alice")
+	tb := open(t, br, url)
+	tb.wait(`document.querySelector('` + row("AUTH_TOKEN") + `')`)
+	tb.click(rowButton("AUTH_TOKEN", "edit"))
+	tb.wait(`document.getElementById('drawer').open`)
+	set("conflict-version-two")
+	set("conflict-version-three")
+	tb.typeInto("#f-description", "alice's words")
+	tb.click("#drawer .save")
+	tb.wait(`!document.querySelector('#drawer .conflict').hidden`)
+	if got := tb.text("#drawer .conflict-who"); !strings.Contains(got, "now at version 3") {
+		t.Errorf("the conflict does not say the version now: %q", got)
+	}
+	if got := tb.text("#f-value-hint"); !strings.Contains(got, "keep the current value (version 3)") {
+		t.Errorf("the value's hint names another version: %q", got)
+	}
+	tb.shot("editor")
+	tb.check("conflict-version-")
+
+	// The row is out of date: a delete is refused, and the notice says so.
+	tb = open(t, br, url)
+	tb.wait(`document.querySelector('` + row("AUTH_TOKEN") + `')`)
+	set("conflict-version-four")
+	tb.click(rowButton("AUTH_TOKEN", "delete"))
+	notice := `[...document.querySelectorAll('.toast')].find(t => t.innerText.includes('since the list was shown'))`
+	tb.wait(notice)
+	if got := evalIn[string](tb, notice+`.innerText`); !strings.Contains(got, "now at version 4") {
+		t.Errorf("the notice does not say the version now: %q", got)
+	}
+	tb.shot("row")
+	if meta, _ := m.Meta(as(t, "user:bob"), ws, "AUTH_TOKEN"); meta.Version != 4 || !meta.Deleted.IsZero() {
+		t.Fatalf("the refused delete changed the secret: %+v", meta)
+	}
+	tb.check("conflict-version-")
+}

@@ -34,12 +34,17 @@ export function openEditor(meta) {
     f('write_only').checked = Boolean(m && m.write_only);
     f('file').checked = Boolean(m && m.file);
   };
+  // hint names the version an empty value keeps: m's, the one shown
+  // first or, after a conflict, the one saved since.
+  const hint = (m) => {
+    valueHint.textContent = m.write_only
+      ? `Write-only: builds get it, nobody sees it. Type a new value to replace version ${m.version}, or leave empty to keep it.`
+      : `Hidden while you type. Leave empty to keep the current value (version ${m.version}).`;
+  };
   fill(meta);
   if (meta) {
     value.placeholder = 'Unchanged';
-    valueHint.textContent = meta.write_only
-      ? `Write-only: builds get it, nobody sees it. Type a new value to replace version ${meta.version}, or leave empty to keep it.`
-      : `Hidden while you type. Leave empty to keep the current value (version ${meta.version}).`;
+    hint(meta);
     f('write_only').disabled = meta.write_only; // it cannot be turned off
     f('name').disabled = !can('rename');
     revealBtn.hidden = !can('reveal') || meta.write_only;
@@ -183,11 +188,12 @@ export function openEditor(meta) {
       overwrite.hidden = true;
     } else {
       $('.conflict-who', form).textContent =
-        `${cur.updated_by || 'Someone'} saved ${cur.name} while you were editing (${ago(cur.updated)}). What they changed:`;
+        `${cur.updated_by || 'Someone'} saved ${cur.name} while you were editing (${ago(cur.updated)}); it is now at version ${cur.version}. What they changed:`;
       for (const line of differences(base, cur)) what.append(el('li', {text: line}));
       if (what.children.length === 0) what.append(el('li', {text: 'Nothing you can see: its details were saved again unchanged.'}));
       overwrite.hidden = false;
       theirs = cur;
+      hint(cur);
     }
     conflictBox.hidden = false;
     hooks.refresh(); // the list behind shows the secret as it is now
