@@ -561,3 +561,64 @@ func TestBrowserConflictVersion(t *testing.T) {
 	}
 	tb.check("conflict-version-")
 }
+
+// Every row of the activity names what the action was done to: the
+// secrets it touched or, for an action on the workspace, the workspace.
+func TestBrowserActivityWords(t *testing.T) {
+	m := browserManager(t)
+	ctx := as(t, "user:alice")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := m.Set(ctx, ws, "AUTH_TOKEN", []byte("activity-words-value"), nil)
+	must(err)
+	_, err = m.Set(ctx, ws, "OLD_NAME", []byte("activity-other-value"), nil)
+	must(err)
+	_, err = m.Get(ctx, ws, "AUTH_TOKEN")
+	must(err)
+	_, err = m.Diff(ctx, ws, []byte("AUTH_TOKEN=activity-guess\n"), nil)
+	must(err)
+	_, err = m.Rename(ctx, ws, "OLD_NAME", "NEW_NAME", 0)
+	must(err)
+	_, err = m.Delete(ctx, ws, "NEW_NAME", 0)
+	must(err)
+	must(m.Destroy(ctx, ws, "NEW_NAME", 0))
+	_, err = m.EnvFor(ctx, ws)
+	must(err)
+	_, err = m.Export(ctx, ws)
+	must(err)
+	_, err = m.RotateKey(ctx, ws, nil)
+	must(err)
+	must(m.DeleteWorkspace(ctx, ws))
+
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.click("#activity-btn")
+	tb.wait(`document.querySelectorAll('#drawer ul.events li').length >= 10`)
+	rows := evalIn[[]string](tb, `[...document.querySelectorAll('#drawer ul.events li > div:first-child')].map(d => d.innerText.trim())`)
+	all := strings.Join(rows, "\n")
+	for _, want := range []string{
+		"user:alice rotated the data key of workspace " + ws,
+		"user:alice deleted the workspace " + ws,
+		"user:alice compared a .env text with the values of workspace " + ws,
+		"user:alice renamed OLD_NAME v1 → NEW_NAME v1",
+		"user:alice gave a job AUTH_TOKEN v1",
+		"user:alice exported AUTH_TOKEN v1",
+		"user:alice revealed AUTH_TOKEN v1",
+		"user:alice destroyed NEW_NAME",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no row says %q:\n%s", want, all)
+		}
+	}
+	for _, r := range rows {
+		if strings.HasSuffix(r, " of") || strings.HasSuffix(r, " into a job") || strings.HasSuffix(r, "changed") || strings.HasSuffix(r, "diff") ||
+			strings.Contains(r, "delete-workspace") {
+			t.Errorf("a row names no object: %q", r)
+		}
+	}
+	tb.shot("activity")
+	tb.check("activity-words-value", "activity-other-value")
+}
