@@ -622,3 +622,45 @@ func TestBrowserActivityWords(t *testing.T) {
 	tb.shot("activity")
 	tb.check("activity-words-value", "activity-other-value")
 }
+
+// The page promises masking only for values the jobs' Redactor masks:
+// the intro names the shortest, and saving a shorter value warns.
+func TestBrowserShortValueWarning(t *testing.T) {
+	m := browserManager(t)
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`!document.getElementById('empty').hidden`)
+	if got := tb.text(".intro"); !strings.Contains(got, "masked in build logs when 6 characters or longer (shorter ones are not)") {
+		t.Errorf("the intro: %q", got)
+	}
+	warning := `[...document.querySelectorAll('.toast.warning')].find(t => t.innerText.includes('not masked'))`
+	for _, c := range []struct {
+		name, value string
+		warn        bool
+	}{{"SHORT_PIN", "4821", true}, {"LONG_TOKEN", "long-enough-value", false}, {"UNICODE_PIN", "äöü", false}} {
+		tb.click("#add-btn")
+		tb.wait(`document.getElementById('drawer').open`)
+		tb.typeInto("#f-name", c.name)
+		tb.typeInto("#f-value", c.value)
+		tb.click("#drawer .save")
+		tb.wait(`document.querySelector('` + row(c.name) + `')`)
+		tb.settle()
+		if got := evalIn[bool](tb, `Boolean(`+warning+`)`); got != c.warn {
+			t.Errorf("%s (%d bytes): warning %v, want %v", c.name, len(c.value), got, c.warn)
+		}
+		if c.warn {
+			if got := evalIn[string](tb, warning+`.innerText`); !strings.Contains(got, "SHORT_PIN") || !strings.Contains(got, "6") {
+				t.Errorf("the warning: %q", got)
+			}
+			tb.shot("warning")
+			tb.click(".toast.warning .toast-close, .toast.warning button")
+			tb.wait(`!(` + warning + `)`)
+		}
+	}
+	// An edit that makes the value short warns too.
+	tb.click(rowButton("LONG_TOKEN", "edit"))
+	tb.wait(`document.getElementById('drawer').open`)
+	tb.typeInto("#f-value", "abc")
+	tb.click("#drawer .save")
+	tb.wait(warning)
+	tb.check("4821", "long-enough-value")
+}

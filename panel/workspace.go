@@ -40,6 +40,9 @@ func (h *Handler) me(c *call) error {
 		DueWithinHours int64 `json:"due_within_hours"`
 		// Limits are the Manager's bounds on names and values.
 		Limits secrets.Limits `json:"limits"`
+		// MaskMinLength is Config.MaskMinLength: shorter values are not
+		// masked in jobs' output.
+		MaskMinLength int `json:"mask_min_length"`
 	}{
 		Actor: c.caller.Actor, Workspace: c.ws(), Role: c.caller.Role,
 		Can: abilities{
@@ -54,6 +57,7 @@ func (h *Handler) me(c *call) error {
 		},
 		DueWithinHours: int64(h.cfg.DueWithin / time.Hour),
 		Limits:         h.m.Limits(),
+		MaskMinLength:  h.cfg.MaskMinLength,
 	})
 }
 

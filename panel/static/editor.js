@@ -7,7 +7,7 @@
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, setDrawerTitle, toast, showProblem, secretField,
   ago, day, toDateInput, fromDateInput} from './ui.js';
-import {hooks, can} from './state.js';
+import {state, hooks, can} from './state.js';
 
 const namePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -116,7 +116,7 @@ export function openEditor(meta) {
           write_only: f('write_only').checked, file: f('file').checked};
         for (const n of ['expires', 'rotate_by']) if (f(n).value) body[n] = fromDateInput(f(n).value);
         const r = await call('POST', 'secrets', {body});
-        return done(r.data, `Added ${r.data.name}.`, r.data.warnings);
+        return done(r.data, `Added ${r.data.name}.`, r.data.warnings, body.value);
       }
       let cur = base;
       let warnings = [];
@@ -131,7 +131,7 @@ export function openEditor(meta) {
         const r = await call('PATCH', secretPath(cur.name), {body, ifMatch: etagOf(cur)});
         cur = r.data;
       }
-      done(cur, name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings);
+      done(cur, name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings, body.value || '');
     } catch (p) {
       refused(p);
     } finally {
@@ -143,11 +143,16 @@ export function openEditor(meta) {
   // done closes the form and says what was saved, with the server's
   // warnings about the name (a name shaped like a program's start-up
   // file or command line, which jobs' programs may run as code).
-  function done(m, msg, warnings = []) {
+  function done(m, msg, warnings = [], typed = '') {
     value.value = '';
     closeDrawer();
     hooks.refresh().then(() => hooks.highlight(m.name));
     toast(msg);
+    // The Redactor counts bytes; jobs' output shows a shorter value as is.
+    const min = state.me.mask_min_length;
+    if (typed !== '' && new TextEncoder().encode(typed).length < min) {
+      toast(`Warning: the value of ${m.name} is shorter than ${min} characters, so it is not masked in build logs: a job that prints it shows it. Use a longer value if it must stay out of them.`, {warning: true});
+    }
     for (const w of warnings || []) {
       toast(`Warning: ${w.name} matches ${w.pattern}: ${w.reason}. Make sure no program your jobs run reads it as code.`, {warning: true});
     }

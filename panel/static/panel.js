@@ -25,6 +25,7 @@ async function start() {
   state.me = me;
   state.dueMs = me.due_within_hours * 3600e3;
   $('#workspace').textContent = me.workspace;
+  $('#mask-min').textContent = String(me.mask_min_length);
   document.title = `Secrets · ${me.workspace}`;
   // The host's name for the caller's role, as it is; without one, what
   // the caller may do.
