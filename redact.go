@@ -35,8 +35,9 @@ type RedactConfig struct {
 //     76 and 64 columns; a line break after a shorter run of base64
 //     characters, such as a word at the end of a log line, ends the run, so
 //     that the line is passed on at once); the character that mixes the
-//     value's first bits with the byte before it stays visible, as does
-//     the padding;
+//     value's first bits with the byte before it stays visible; the
+//     padding ('=' or '==') right after a value that ends the encoded
+//     text is masked with it;
 //   - URL escaping, as any encoder writes it: %XX in either case for any
 //     byte, '+' or %20 for a space (Go's url.QueryEscape and PathEscape,
 //     Python's quote and quote_plus, JavaScript's encodeURIComponent);
@@ -65,9 +66,9 @@ type RedactConfig struct {
 // becomes of them:
 //
 //	it's "x"                  ***        the value
-//	aXQncyAieCI=              ***=       base64
+//	aXQncyAieCI=              ***        base64
 //	AGl0J3MgIngi              AG***      base64 of the value after one byte
-//	AABpdCdzICJ4Ig==          AAB***==   base64 of the value after two bytes
+//	AABpdCdzICJ4Ig==          AAB***     base64 of the value after two bytes
 //	it%27s+%22x%22            ***        URL escaping
 //	"it's \"x\""              "***"      JSON
 //	'it\'s "x"'               '***'      Python's repr

@@ -105,9 +105,9 @@ func ExampleRedactor_forms() {
 	}
 	// Output:
 	// it's "x"                  ***
-	// aXQncyAieCI=              ***=
+	// aXQncyAieCI=              ***
 	// AGl0J3MgIngi              AG***
-	// AABpdCdzICJ4Ig==          AAB***==
+	// AABpdCdzICJ4Ig==          AAB***
 	// it%27s+%22x%22            ***
 	// "it's \"x\""              "***"
 	// 'it\'s "x"'               '***'

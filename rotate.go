@@ -151,6 +151,9 @@ type RotateResult struct {
 	Reencrypted int `json:"reencrypted"`
 	// Disabled lists the keys disabled at the end.
 	Disabled []uint32 `json:"disabled"`
+	// Deleted lists the former keys deleted from the keyset at the end,
+	// older than the Config.KeepFormerKeys kept.
+	Deleted []uint32 `json:"deleted,omitempty"`
 	// Left lists the versions that could not be re-encrypted, and why.
 	// While any is left, the old keys stay enabled: fix or destroy those
 	// secrets and call RotateKey again to finish.
@@ -170,7 +173,9 @@ type Left struct {
 // and past, of live and deleted secrets) to it in batches, also bringing
 // versions written by the first releases to the current format, then
 // disables the old keys, which stay in the keyset so that SetKeyEnabled
-// can bring them back.
+// can bring them back: the Config.KeepFormerKeys most recent of them
+// (default 2). Older former keys, which no version uses once the
+// rotation completes, are deleted.
 //
 // Reads and writes go on throughout: old keys stay enabled until nothing
 // is encrypted under them, other replicas use the new keyset from their
@@ -200,10 +205,19 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 		err = errorf(ErrIncomplete, "workspace %q: %d versions could not be re-encrypted (first: %s version %d: %s); the old keys stay enabled",
 			ws, len(res.Left), res.Left[0].Name, res.Left[0].Version, res.Left[0].Reason)
 	}
+	if err == nil && m.cfg.KeepFormerKeys >= 0 {
+		res.Deleted, err = m.deleteFormerKeys(ctx, ws, m.cfg.KeepFormerKeys)
+		if err != nil {
+			err = wrapf(err, "rotate workspace %q: delete former keys", ws)
+		}
+	}
 	if err != nil {
 		return res, m.failed(ctx, e, err)
 	}
 	e.Detail = fmt.Sprintf("primary key %d, %d versions re-encrypted, disabled %v, resumed %t", res.Primary, res.Reencrypted, res.Disabled, res.Resumed)
+	if len(res.Deleted) > 0 {
+		e.Detail += fmt.Sprintf(", deleted former keys %v", res.Deleted)
+	}
 	m.record(ctx, e)
 	return res, nil
 }
@@ -321,30 +335,7 @@ func (m *Manager) forgetKeys(ctx context.Context, ws, name string) error {
 	if len(res.Left) > 0 {
 		return incomplete(fmt.Sprintf("%d versions could not be re-encrypted", len(res.Left)))
 	}
-	var deleted []uint32
-	_, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
-		deleted = deleted[:0]
-		h, err := km.Handle()
-		if err != nil {
-			return err
-		}
-		primary := h.KeysetInfo().GetPrimaryKeyId()
-		// Changing the key moves its generation: a writer still holding
-		// an old key is refused by the Store from here on, so nothing
-		// can be added under the keys deleted below.
-		if _, left, err := m.store.(RotationStore).Stale(ctx, ws, primary, "", 0, 1); err != nil || left > 0 {
-			return errors.Join(err, errorf(ErrIncomplete, "%d versions are still under a former key", left))
-		}
-		for _, ki := range h.KeysetInfo().GetKeyInfo() {
-			if id := ki.GetKeyId(); id != primary {
-				if err := km.Delete(id); err != nil {
-					return err
-				}
-				deleted = append(deleted, id)
-			}
-		}
-		return nil
-	})
+	deleted, err := m.deleteFormerKeys(ctx, ws, 0)
 	if err != nil {
 		return incomplete(detail(err))
 	}
@@ -352,6 +343,52 @@ func (m *Manager) forgetKeys(ctx context.Context, ws, name string) error {
 	m.record(ctx, e)
 	return nil
 }
+
+// deleteFormerKeys deletes from ws's keyset every key but the primary
+// and the keep most recent others (the last added), once no version is
+// under a key other than the primary (ErrIncomplete otherwise), and
+// returns the IDs deleted.
+func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int) ([]uint32, error) {
+	var deleted []uint32
+	_, err := m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+		deleted = deleted[:0]
+		h, err := km.Handle()
+		if err != nil {
+			return err
+		}
+		primary := h.KeysetInfo().GetPrimaryKeyId()
+		var former []uint32 // in the keyset's order: oldest first
+		for _, ki := range h.KeysetInfo().GetKeyInfo() {
+			if id := ki.GetKeyId(); id != primary {
+				former = append(former, id)
+			}
+		}
+		if len(former) <= keep {
+			return errNothingToDelete
+		}
+		// Changing the key moves its generation: a writer still holding
+		// an old key is refused by the Store from here on, so nothing
+		// can be added under the keys deleted below.
+		if _, left, err := m.store.(RotationStore).Stale(ctx, ws, primary, "", 0, 1); err != nil || left > 0 {
+			return errors.Join(err, errorf(ErrIncomplete, "%d versions are still under a former key", left))
+		}
+		for _, id := range former[:len(former)-keep] {
+			if err := km.Delete(id); err != nil {
+				return err
+			}
+			deleted = append(deleted, id)
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingToDelete) {
+		return nil, nil
+	}
+	return deleted, err
+}
+
+// errNothingToDelete stops deleteFormerKeys before it stores the keyset
+// unchanged.
+var errNothingToDelete = errors.New("secrets: no former key to delete")
 
 // enabledOthers returns the enabled keys of k other than its primary.
 func enabledOthers(k *dataKey) []uint32 {

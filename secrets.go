@@ -79,6 +79,14 @@ type Config struct {
 	// against a restore of the whole database, keys included, with the
 	// master key: see Destroy.
 	DestroyRotates bool
+	// KeepFormerKeys is how many former data keys RotateKey keeps in a
+	// workspace's keyset, disabled, the most recent ones: SetKeyEnabled
+	// can bring them back, for rows restored from a backup taken before
+	// those rotations. Once a rotation completes, no version uses a former
+	// key, and it deletes the older ones (RotateResult.Deleted); a copy of
+	// rows encrypted under them then never decrypts again. Default 2;
+	// negative keeps every former key.
+	KeepFormerKeys int
 	// DeleteRetention is how long Purge keeps soft-deleted secrets before
 	// destroying them. Default 30 days.
 	DeleteRetention time.Duration
@@ -157,6 +165,9 @@ const (
 	ExpiredRefuse
 )
 
+// DefaultKeepFormerKeys is Config.KeepFormerKeys's default.
+const DefaultKeepFormerKeys = 2
+
 // DefaultEventRetention is Config.EventRetention's default: 400 days.
 const DefaultEventRetention = 400 * 24 * time.Hour
 
@@ -215,6 +226,9 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 	}
 	if c.EventRetention == 0 {
 		c.EventRetention = DefaultEventRetention
+	}
+	if c.KeepFormerKeys == 0 {
+		c.KeepFormerKeys = DefaultKeepFormerKeys
 	}
 	if c.DeleteRetention <= 0 {
 		c.DeleteRetention = 30 * 24 * time.Hour

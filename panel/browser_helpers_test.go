@@ -67,9 +67,18 @@ func site(t *testing.T, m *secrets.Manager, actor string) string {
 // wrapped), such as to count the requests that reach it.
 func siteWrapped(t *testing.T, m *secrets.Manager, actor string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
+	return siteAs(t, m, panel.Caller{Actor: actor}, wrap)
+}
+
+// siteAs is siteWrapped with every request made by caller (its Workspace
+// is the path's).
+func siteAs(t *testing.T, m *secrets.Manager, caller panel.Caller, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	h, err := panel.New(m, &panel.Config{
 		Caller: func(r *http.Request) (panel.Caller, error) {
-			return panel.Caller{Workspace: r.PathValue("ws"), Actor: actor}, nil
+			c := caller
+			c.Workspace = r.PathValue("ws")
+			return c, nil
 		},
 	})
 	if err != nil {

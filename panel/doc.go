@@ -12,7 +12,7 @@
 //			if err != nil {
 //				return panel.Caller{}, err // 401
 //			}
-//			return panel.Caller{Workspace: r.PathValue("ws"), Actor: "user:" + u.ID}, nil
+//			return panel.Caller{Workspace: r.PathValue("ws"), Actor: "user:" + u.ID, Role: u.RoleName}, nil
 //		},
 //	})
 //	mux.HandleFunc("/w/{ws}/secrets/", func(w http.ResponseWriter, r *http.Request) {

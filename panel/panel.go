@@ -23,6 +23,12 @@ type Caller struct {
 	// Actor names the caller as the Manager records it (e.g.
 	// "user:42"). Empty means anonymous: the API answers 401.
 	Actor string
+	// Role is the caller's role as the host names it ("Owner",
+	// "Maintainer", ...), shown as it is in the page's header. It grants
+	// nothing: Config.Authorize of the Manager decides. Empty: the page
+	// shows "Editor" to a caller who may set secrets, otherwise "Viewer ·
+	// read-only".
+	Role string
 }
 
 // Config configures a Handler. Only Caller is required; every other zero
@@ -54,6 +60,12 @@ type Config struct {
 	// the panel sends no CORS header at all.
 	TrustedOrigins []string
 
+	// MaskMinLength is the secrets.RedactConfig.MinLength of the host's
+	// jobs: values shorter than it are not masked in their output. The
+	// page says so, and the editor warns when one is saved. Default 6,
+	// the Redactor's default.
+	MaskMinLength int
+
 	// Logger receives failures the caller sees only as a 5xx, with the
 	// route and the error (never a value: the Manager's errors hold
 	// none). nil discards them.
@@ -80,6 +92,8 @@ type Handler struct {
 const (
 	defaultMaxBodyBytes = 1 << 20
 	defaultDueWithin    = 14 * 24 * time.Hour
+	// defaultMaskMinLength is the Redactor's default MinLength.
+	defaultMaskMinLength = 6
 	// dotenvSlack is the room a .env text may take beyond twice the
 	// workspace budget, as the Manager allows (comments, quoting).
 	dotenvSlack = 256 << 10
@@ -110,6 +124,9 @@ func New(m *secrets.Manager, cfg *Config) (*Handler, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.MaskMinLength <= 0 {
+		c.MaskMinLength = defaultMaskMinLength
 	}
 	for _, o := range c.TrustedOrigins {
 		u, err := url.Parse(o)

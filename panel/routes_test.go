@@ -15,6 +15,21 @@ import (
 	"github.com/dataspace/secrets/panel"
 )
 
+// GET api/me says how short a value goes unmasked: Config.MaskMinLength,
+// by default the Redactor's 6.
+func TestMeMaskMinLength(t *testing.T) {
+	for _, c := range []struct{ set, want int }{{0, 6}, {10, 10}} {
+		e := newEnv(t, nil, &panel.Config{MaskMinLength: c.set})
+		var got struct {
+			MaskMinLength int `json:"mask_min_length"`
+		}
+		e.do(t, req{actor: editor, method: "GET", path: "/api/me"}).want(t, 200, "").json(t, &got)
+		if got.MaskMinLength != c.want {
+			t.Errorf("MaskMinLength %d: me says %d, want %d", c.set, got.MaskMinLength, c.want)
+		}
+	}
+}
+
 func TestMe(t *testing.T) {
 	e := newEnv(t, &secrets.Config{MaxEnvBytes: 5000, KeepVersions: 3}, nil)
 	type me struct {

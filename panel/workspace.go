@@ -31,15 +31,20 @@ type abilities struct {
 func (h *Handler) me(c *call) error {
 	list := h.can(c, secrets.ActionList)
 	return c.writeJSON(http.StatusOK, struct {
-		Actor     string    `json:"actor"`
-		Workspace string    `json:"workspace"`
-		Can       abilities `json:"can"`
+		Actor     string `json:"actor"`
+		Workspace string `json:"workspace"`
+		// Role is Caller.Role, for the header; omitted when empty.
+		Role string    `json:"role,omitempty"`
+		Can  abilities `json:"can"`
 		// DueWithinHours is how far ahead the page warns of expiry.
 		DueWithinHours int64 `json:"due_within_hours"`
 		// Limits are the Manager's bounds on names and values.
 		Limits secrets.Limits `json:"limits"`
+		// MaskMinLength is Config.MaskMinLength: shorter values are not
+		// masked in jobs' output.
+		MaskMinLength int `json:"mask_min_length"`
 	}{
-		Actor: c.caller.Actor, Workspace: c.ws(),
+		Actor: c.caller.Actor, Workspace: c.ws(), Role: c.caller.Role,
 		Can: abilities{
 			List: list, Events: h.can(c, secrets.ActionAudit),
 			Reveal:  h.can(c, secrets.ActionReveal),
@@ -52,6 +57,7 @@ func (h *Handler) me(c *call) error {
 		},
 		DueWithinHours: int64(h.cfg.DueWithin / time.Hour),
 		Limits:         h.m.Limits(),
+		MaskMinLength:  h.cfg.MaskMinLength,
 	})
 }
 

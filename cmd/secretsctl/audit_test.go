@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -240,4 +241,98 @@ func TestAuditKey(t *testing.T) {
 	}
 	os.WriteFile(file, []byte("not a keyset"), 0o600)
 	e.ctl("", "--audit-key", file, "list", "ws").wantErr(t, 1, "audit key")
+}
+
+// events --action takes every action the audit trail records, diff and
+// audit among them.
+func TestEventsEveryAction(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("alpha-value", "set", "ws", "A").want(t, 0)
+	e.ctl("A=other-value\n", "diff", "ws").want(t, 0)
+	for _, a := range []secrets.Action{
+		secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDiff,
+		secrets.ActionDelete, secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject,
+		secrets.ActionExport, secrets.ActionRotate, secrets.ActionDeleteWorkspace,
+		secrets.ActionPurge, secrets.ActionAudit,
+	} {
+		for _, ev := range e.events("--action", string(a)) {
+			if ev.Action != a {
+				t.Fatalf("--action %s gave a %s event", a, ev.Action)
+			}
+		}
+	}
+	if evs := e.events("--action", "diff"); len(evs) != 1 || evs[0].Workspace != "ws" {
+		t.Fatalf("--action diff: %+v", evs)
+	}
+	e.ctl("", "events", "--action", "peek").wantErr(t, 2, "--action", "peek")
+	if r := e.ctl("", "events", "--help").want(t, 0); !strings.Contains(r.stdout, "diff") || !strings.Contains(r.stdout, "audit") {
+		t.Fatalf("help names not every action: %s", r.stdout)
+	}
+}
+
+// events --fingerprint - reads the suspected value from stdin (never from
+// an argument, which ps shows) and finds the events that involved it.
+func TestEventsFingerprint(t *testing.T) {
+	e := newEnv(t)
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "audit.json")
+	os.WriteFile(file, ak, 0o600)
+	e.ctl("leaked-token-value", "--audit-key", file, "set", "ws", "A").want(t, 0)
+	e.ctl("other-token-value", "--audit-key", file, "set", "ws", "B").want(t, 0)
+	e.ctl("", "--audit-key", file, "run", "ws", "--", "true").want(t, 0)
+	var page eventsPage
+	e.run(call{stdin: "leaked-token-value\n", noKey: true}, "--audit-key", file, "events", "--json", "--fingerprint", "-").want(t, 0).decode(t, &page)
+	var got []string
+	for _, ev := range page.Events {
+		got = append(got, string(ev.Action))
+	}
+	if strings.Join(got, ",") != "inject,set" || page.Events[1].Secrets[0].Name != "A" {
+		t.Fatalf("--fingerprint - of A's value: %v %+v", got, page.Events)
+	}
+	e.run(call{stdin: "never-stored-value", noKey: true}, "--audit-key", file, "events", "--json", "--fingerprint", "-").want(t, 0).decode(t, &page)
+	if len(page.Events) != 0 {
+		t.Fatalf("a value never stored: %+v", page.Events)
+	}
+	// Not from an argument: refused without echoing it.
+	r := e.ctl("", "--audit-key", file, "events", "--fingerprint", "leaked-token-value").wantErr(t, 2, "--fingerprint -")
+	if strings.Contains(r.stderr, "leaked") {
+		t.Fatalf("the argument was echoed: %q", r.stderr)
+	}
+	e.ctl("", "--audit-key", file, "events", "--fingerprint", "-").wantErr(t, 2, "--fingerprint", "empty")
+	e.ctl("leaked-token-value", "events", "--fingerprint", "-").wantErr(t, 2, "--fingerprint", "--audit-key")
+}
+
+// The events table wraps a long list of secrets onto lines of their own
+// under the SECRETS column, instead of widening the column for every row.
+func TestEventsTableWraps(t *testing.T) {
+	e := newEnv(t)
+	var text strings.Builder
+	var names []string
+	for i := range 40 {
+		n := fmt.Sprintf("SERVICE_TOKEN_NUMBER_%02d", i)
+		names = append(names, n)
+		fmt.Fprintf(&text, "%s=value-%d\n", n, i)
+	}
+	e.ctl(text.String(), "import", "ws").want(t, 0)
+	e.ctl("", "export", "ws").want(t, 0)
+	r := e.ctl("", "events", "ws").want(t, 0)
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	for _, l := range lines {
+		if len(l) > 200 {
+			t.Fatalf("a line of %d characters:\n%s", len(l), r.stdout)
+		}
+	}
+	for _, n := range names {
+		if c := strings.Count(r.stdout, n+"@1"); c != 2 { // import and export
+			t.Fatalf("%s shown %d times:\n%s", n, c, r.stdout)
+		}
+	}
+	// A continuation line starts under the SECRETS column.
+	col := strings.Index(lines[0], "SECRETS")
+	if len(lines) < 4 || strings.TrimSpace(lines[2][:col]) != "" || !strings.HasPrefix(lines[2][col:], "SERVICE_TOKEN") {
+		t.Fatalf("not wrapped under SECRETS:\n%s", r.stdout)
+	}
 }

@@ -11,11 +11,13 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
-// actions are the audit trail's actions, for --action.
+// actions are the audit trail's actions, for --action: every Action
+// constant of the library.
 var actions = []secrets.Action{
-	secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDelete,
-	secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject, secrets.ActionExport,
-	secrets.ActionRotate, secrets.ActionDeleteWorkspace, secrets.ActionPurge,
+	secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDiff,
+	secrets.ActionDelete, secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject,
+	secrets.ActionExport, secrets.ActionRotate, secrets.ActionDeleteWorkspace, secrets.ActionPurge,
+	secrets.ActionAudit,
 }
 
 // auditCommands read the audit trail and act on dates.
@@ -34,6 +36,7 @@ func (a *app) auditCommands() []*cli.Command {
 				&cli.StringFlag{Name: "by", Usage: "only events of `ACTOR`"},
 				&cli.StringFlag{Name: "action", Usage: "only events of `ACTION`: " + strings.Join(actionNames, ", ")},
 				&cli.StringFlag{Name: "name", Usage: "only events that touched or delivered the secret `NAME`"},
+				&cli.StringFlag{Name: "fingerprint", Usage: "with `-`: only events that involved the value read from stdin, or typed at a prompt (needs --audit-key)"},
 				&cli.StringFlag{Name: "since", Usage: "only events from `TIME` on (a time, a date, or a duration back: 24h, 7d)"},
 				&cli.StringFlag{Name: "until", Usage: "only events before `TIME` (as --since)"},
 				&cli.IntFlag{Name: "limit", Value: 100, Usage: "at most `N` events (1 to 1000)"},
@@ -67,6 +70,10 @@ func (a *app) auditCommands() []*cli.Command {
 	}
 }
 
+// secretsWidth is the widest the events table's SECRETS column grows
+// (but for one name longer than that).
+const secretsWidth = 60
+
 // eventsPage is events' JSON: a page of events and where the next starts
 // (for --before, or --after with --oldest); no next on the last page.
 type eventsPage struct {
@@ -88,6 +95,13 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	if q.Action != "" && !slices.Contains(actions, q.Action) {
 		return usage("--action: %q is not an action", q.Action)
+	}
+	if cmd.IsSet("fingerprint") {
+		fp, err := a.fingerprint(cmd, s)
+		if err != nil {
+			return err
+		}
+		q.Fingerprint = fp
 	}
 	if q.Limit < 1 || q.Limit > 1000 {
 		return usage("--limit: from 1 to 1000")
@@ -137,8 +151,14 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 				names = append(names, s.Name)
 			}
 		}
+		// A long list goes on lines of its own under the column, so that
+		// one event does not widen it for every row.
+		lines := wrapList(names, secretsWidth)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Actor, e.Action,
-			e.Workspace, e.Outcome, strings.Join(names, ","), oneLine(e.Detail))
+			e.Workspace, e.Outcome, lines[0], oneLine(e.Detail))
+		for _, l := range lines[1:] {
+			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t\n", l)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -151,6 +171,28 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		fmt.Fprintf(a.stderr, "more: %s %d\n", flag, page.Next)
 	}
 	return nil
+}
+
+// fingerprint reads the value of events --fingerprint - from stdin, or
+// from the terminal without echo, and returns its audit fingerprint. The
+// value is never taken from an argument, which other users see in ps.
+func (a *app) fingerprint(cmd *cli.Command, s *session) ([]byte, error) {
+	if cmd.String("fingerprint") != "-" {
+		// Not quoted back: it may be the value itself.
+		return nil, usage("--fingerprint: give --fingerprint - and the value on stdin (an argument shows in ps)")
+	}
+	if cmd.String("audit-key") == "" {
+		return nil, usage("--fingerprint: give --audit-key, the key the platform fingerprints values with")
+	}
+	v, err := a.readValue("", valueOptions{allowEmpty: true, prompt: "Value to look for (not echoed): "})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(v)
+	if len(v) == 0 {
+		return nil, usage("--fingerprint: the value read is empty")
+	}
+	return s.m.Fingerprint(v), nil
 }
 
 func (a *app) due(ctx context.Context, cmd *cli.Command, s *session) error {

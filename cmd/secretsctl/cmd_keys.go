@@ -228,6 +228,9 @@ func (a *app) printRotated(r rotated) {
 	if r.Resumed {
 		note = " (finished an interrupted rotation)"
 	}
+	if len(r.Deleted) > 0 {
+		note += fmt.Sprintf(", %d former keys deleted", len(r.Deleted))
+	}
 	fmt.Fprintf(a.stdout, "%s: key %d is primary, %d versions re-encrypted, %d old keys disabled%s\n",
 		r.Workspace, r.Primary, r.Reencrypted, len(r.Disabled), note)
 	for _, l := range r.Left {

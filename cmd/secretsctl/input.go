@@ -33,6 +33,7 @@ type valueOptions struct {
 	file       string // "" or "-": stdin
 	raw        bool   // keep a trailing newline
 	allowEmpty bool
+	prompt     string // on a terminal; default "Value of NAME (not echoed): "
 }
 
 // readValue reads a secret's value: from a file, from a terminal with a
@@ -46,7 +47,10 @@ func (a *app) readValue(name string, o valueOptions) ([]byte, error) {
 	case o.file != "" && o.file != "-":
 		b, err = readLimited(openFile(o.file), maxValueRead)
 	case isTerminal(a.stdin):
-		fmt.Fprintf(a.stderr, "Value of %s (not echoed): ", name)
+		if o.prompt == "" {
+			o.prompt = "Value of " + name + " (not echoed): "
+		}
+		fmt.Fprint(a.stderr, o.prompt)
 		b, err = term.ReadPassword(int(a.stdin.(*os.File).Fd()))
 		fmt.Fprintln(a.stderr)
 		if err == io.EOF { // Ctrl-D on an empty line

@@ -157,3 +157,24 @@ func TestRewrap(t *testing.T) {
 		t.Fatal("values after the last rewrap")
 	}
 }
+
+// rotate says when it deleted former keys: from the third rotation on, it
+// keeps the two most recent.
+func TestRotateDeletesFormerKeys(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("first-value", "set", "ws", "TOKEN").want(t, 0)
+	for i := range 3 {
+		r := e.ctl("", "rotate", "ws").want(t, 0)
+		if deleted := strings.Contains(r.stdout, ", 1 former keys deleted"); deleted != (i == 2) {
+			t.Fatalf("rotation %d: %s", i+1, r.stdout)
+		}
+	}
+	var keys []secrets.KeyInfo
+	e.ctl("", "keys", "--json", "ws").want(t, 0).decode(t, &keys)
+	if len(keys) != 3 {
+		t.Fatalf("keys after three rotations: %+v", keys)
+	}
+	if e.value("ws", "TOKEN") != "first-value" {
+		t.Fatal("the value is lost")
+	}
+}

@@ -44,6 +44,25 @@ func table(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
+// wrapList joins items with commas into lines of at most width
+// characters, each ending with a comma but the last; an item longer than
+// width has a line of its own. No items give one empty line.
+func wrapList(items []string, width int) []string {
+	lines := []string{""}
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		last := &lines[len(lines)-1]
+		if *last != "" && len(*last)+len(it) > width {
+			lines = append(lines, it)
+			continue
+		}
+		*last += it
+	}
+	return lines
+}
+
 // when formats a time for text output: UTC, RFC 3339, "-" for none.
 func when(t time.Time) string {
 	if t.IsZero() {

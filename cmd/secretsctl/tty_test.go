@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/dataspace/secrets"
 	"golang.org/x/sys/unix"
 )
 
@@ -197,5 +199,31 @@ func TestTerminalProgressBar(t *testing.T) {
 	}
 	if screen := term.text(); !strings.Contains(screen, "\r") || strings.Contains(screen, "done") {
 		t.Fatalf("no bar on the terminal: %q", screen)
+	}
+}
+
+// events --fingerprint - on a terminal prompts for the value without echo.
+func TestTerminalFingerprint(t *testing.T) {
+	e := newEnv(t)
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(e.dir, "audit.json")
+	os.WriteFile(file, ak, 0o600)
+	e.ctl("leaked-typed-value", "--audit-key", file, "set", "ws", "A").want(t, 0)
+	term := e.terminal("--audit-key", file, "events", "--json", "--fingerprint", "-")
+	term.waitFor("Value to look for (not echoed): ")
+	term.waitNoEcho()
+	term.typeLine("leaked-typed-value")
+	if code := term.wait(); code != 0 {
+		t.Fatalf("events --fingerprint on a terminal: exit %d: %q", code, term.text())
+	}
+	if strings.Contains(term.text(), "leaked") {
+		t.Fatalf("the value was echoed: %q", term.text())
+	}
+	var page eventsPage
+	if err := json.Unmarshal(term.stdout.Bytes(), &page); err != nil || len(page.Events) != 1 || page.Events[0].Action != secrets.ActionSet {
+		t.Fatalf("events: %v %s", err, term.stdout.String())
 	}
 }

@@ -47,6 +47,27 @@ type b64 struct {
 	j      int  // characters of the run decoded
 	prev   byte // value of the last character decoded
 	prevAt int64
+	// A match that ends a group of four early (one or two bytes in it)
+	// is followed by padding when the encoded text ends there: the next
+	// padLeft bytes from padAt, if they are '=', are masked with it.
+	padAt   int64
+	padLeft int
+}
+
+// pad masks c, at stream offset o, if it is padding that a match expects,
+// and reports whether it was.
+func (r *b64) pad(c byte, o int64, out *Spans) bool {
+	if r.padLeft == 0 {
+		return false
+	}
+	if c != '=' || o != r.padAt {
+		r.padLeft = 0
+		return false
+	}
+	out.Add(o, o+1)
+	r.padAt++
+	r.padLeft--
+	return true
 }
 
 func (r *b64) scan(s *Set, b []byte, off int64, out *Spans) {
@@ -55,6 +76,9 @@ func (r *b64) scan(s *Set, b []byte, off int64, out *Spans) {
 			// Count the run's characters until it is long enough to hold
 			// a pattern.
 			for ; i < len(b); i++ {
+				if r.padLeft > 0 && r.pad(b[i], off+int64(i), out) {
+					continue
+				}
 				if r.run == 0 && i+s.lmin <= len(b) && s.b64[b[i+s.lmin-1]] == b64Other {
 					// No run long enough can take in that byte.
 					i += s.lmin - 1
@@ -90,6 +114,9 @@ func (r *b64) scan(s *Set, b []byte, off int64, out *Spans) {
 			r.breaks++
 		default:
 			r.end(out)
+			if r.padLeft > 0 {
+				r.pad(b[i], off+int64(i), out)
+			}
 		}
 	}
 	if r.run > 0 && !r.live {
@@ -130,6 +157,11 @@ func (r *b64) char(s *Set, v byte, o int64, out *Spans) {
 			}
 			if l := &r.lanes[p]; !l.idle(s, b) {
 				l.step(s, b, start, o+1, out)
+				if l.hitEnd == o+1 {
+					// A match ends with the group's byte q of 3: 2 or 1
+					// padding characters follow if the text ends here.
+					r.padAt, r.padLeft = o+1, 3-q
+				}
 			}
 		}
 	}

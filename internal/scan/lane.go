@@ -71,6 +71,9 @@ type lane struct {
 	wildLeft  int
 	ring      [16]int64 // ring[i&15]: stream offset where the i-th byte fed began
 	n         uint32    // bytes fed
+	// hitEnd is where the last match the lane reported ended (base64
+	// lanes use it to expect the padding after it).
+	hitEnd int64
 }
 
 // push feeds the lane byte b, decoded from the stream range [start, end).
@@ -117,6 +120,7 @@ func (l *lane) step(s *Set, b byte, start, end int64, out *Spans) {
 func (l *lane) hit(s *Set, t int32, end int64, out *Spans) {
 	if k := s.outLen[t]; k != 0 {
 		out.Add(l.startOf(int(k), end), end)
+		l.hitEnd = end
 	}
 	if t < s.levels[anchorLen] {
 		return
@@ -158,6 +162,7 @@ func (l *lane) advance(s *Set, b byte, end int64, out *Spans) {
 		alive, matched := s.narrow(&c, b)
 		if matched {
 			out.Add(c.start, end)
+			l.hitEnd = end
 		}
 		if alive {
 			l.cands[j] = c
@@ -193,7 +198,7 @@ func (l *lane) finish(last int64, out *Spans) {
 }
 
 func (l *lane) reset() {
-	l.st, l.cands, l.wild, l.n = 0, l.cands[:0], false, 0
+	l.st, l.cands, l.wild, l.n, l.hitEnd = 0, l.cands[:0], false, 0, 0
 }
 
 // copyRaw makes l the same as the raw lane, whose bytes up to offset at

@@ -127,4 +127,5 @@ func (sc *Scanner) Finish(end int64, out *Spans) {
 	}
 	sc.on = 0
 	sc.b64.end(out)
+	sc.b64.padLeft = 0
 }

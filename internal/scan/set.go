@@ -59,7 +59,9 @@
 // produced it, and in the sgr view the sequences between them. In base64, a match covers the characters that hold only
 // the value's bits, and the last one, which may mix in the next byte's:
 // the character before it that mixes the value's first 2 or 4 bits with
-// the preceding byte stays visible.
+// the preceding byte stays visible. The '=' padding right after a match
+// that ends a group of four early (when the encoded text ends there) is
+// reported as a match of its own, adjacent to it.
 //
 // # How
 //

@@ -7,7 +7,7 @@
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, setDrawerTitle, toast, showProblem, secretField,
   ago, day, toDateInput, fromDateInput} from './ui.js';
-import {hooks, can} from './state.js';
+import {state, hooks, can} from './state.js';
 
 const namePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -34,12 +34,17 @@ export function openEditor(meta) {
     f('write_only').checked = Boolean(m && m.write_only);
     f('file').checked = Boolean(m && m.file);
   };
+  // hint names the version an empty value keeps: m's, the one shown
+  // first or, after a conflict, the one saved since.
+  const hint = (m) => {
+    valueHint.textContent = m.write_only
+      ? `Write-only: builds get it, nobody sees it. Type a new value to replace version ${m.version}, or leave empty to keep it.`
+      : `Hidden while you type. Leave empty to keep the current value (version ${m.version}).`;
+  };
   fill(meta);
   if (meta) {
     value.placeholder = 'Unchanged';
-    valueHint.textContent = meta.write_only
-      ? `Write-only: builds get it, nobody sees it. Type a new value to replace version ${meta.version}, or leave empty to keep it.`
-      : `Hidden while you type. Leave empty to keep the current value (version ${meta.version}).`;
+    hint(meta);
     f('write_only').disabled = meta.write_only; // it cannot be turned off
     f('name').disabled = !can('rename');
     revealBtn.hidden = !can('reveal') || meta.write_only;
@@ -111,7 +116,7 @@ export function openEditor(meta) {
           write_only: f('write_only').checked, file: f('file').checked};
         for (const n of ['expires', 'rotate_by']) if (f(n).value) body[n] = fromDateInput(f(n).value);
         const r = await call('POST', 'secrets', {body});
-        return done(r.data, `Added ${r.data.name}.`, r.data.warnings);
+        return done(r.data, `Added ${r.data.name}.`, r.data.warnings, body.value);
       }
       let cur = base;
       let warnings = [];
@@ -126,7 +131,7 @@ export function openEditor(meta) {
         const r = await call('PATCH', secretPath(cur.name), {body, ifMatch: etagOf(cur)});
         cur = r.data;
       }
-      done(cur, name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings);
+      done(cur, name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings, body.value || '');
     } catch (p) {
       refused(p);
     } finally {
@@ -138,11 +143,16 @@ export function openEditor(meta) {
   // done closes the form and says what was saved, with the server's
   // warnings about the name (a name shaped like a program's start-up
   // file or command line, which jobs' programs may run as code).
-  function done(m, msg, warnings = []) {
+  function done(m, msg, warnings = [], typed = '') {
     value.value = '';
     closeDrawer();
     hooks.refresh().then(() => hooks.highlight(m.name));
     toast(msg);
+    // The Redactor counts bytes; jobs' output shows a shorter value as is.
+    const min = state.me.mask_min_length;
+    if (typed !== '' && new TextEncoder().encode(typed).length < min) {
+      toast(`Warning: the value of ${m.name} is shorter than ${min} characters, so it is not masked in build logs: a job that prints it shows it. Use a longer value if it must stay out of them.`, {warning: true});
+    }
     for (const w of warnings || []) {
       toast(`Warning: ${w.name} matches ${w.pattern}: ${w.reason}. Make sure no program your jobs run reads it as code.`, {warning: true});
     }
@@ -183,11 +193,12 @@ export function openEditor(meta) {
       overwrite.hidden = true;
     } else {
       $('.conflict-who', form).textContent =
-        `${cur.updated_by || 'Someone'} saved ${cur.name} while you were editing (${ago(cur.updated)}). What they changed:`;
+        `${cur.updated_by || 'Someone'} saved ${cur.name} while you were editing (${ago(cur.updated)}); it is now at version ${cur.version}. What they changed:`;
       for (const line of differences(base, cur)) what.append(el('li', {text: line}));
       if (what.children.length === 0) what.append(el('li', {text: 'Nothing you can see: its details were saved again unchanged.'}));
       overwrite.hidden = false;
       theirs = cur;
+      hint(cur);
     }
     conflictBox.hidden = false;
     hooks.refresh(); // the list behind shows the secret as it is now

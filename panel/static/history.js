@@ -87,10 +87,23 @@ export async function openHistory(meta) {
   }
 }
 
-// Words for the audit trail's actions.
+// Words for the audit trail's actions: the verb, and its object when the
+// event names no secret (a function of the event, or words).
+const inWorkspace = (what) => (e) => `${what} workspace ${e.workspace}`;
 const verbs = {
-  list: 'viewed', reveal: 'revealed', set: 'changed', delete: 'deleted', destroy: 'destroyed',
-  rename: 'renamed', inject: 'injected into a job', export: 'exported', rotate: 'rotated keys of',
+  list: ['viewed', 'the list of secrets'],
+  reveal: ['revealed', 'a value'],
+  set: ['changed', 'no secret'],
+  diff: ['compared a .env text with', inWorkspace('the values of')],
+  delete: ['deleted', 'a secret'],
+  destroy: ['destroyed', 'a secret'],
+  rename: ['renamed', 'a secret'],
+  inject: ['gave a job', 'no secrets'],
+  export: ['exported', 'no secrets'],
+  rotate: ['rotated', inWorkspace('the data key of')],
+  'delete-workspace': ['deleted', inWorkspace('the')],
+  purge: ['purged', 'secrets deleted past their retention'],
+  audit: ['read', inWorkspace('the activity of')],
 };
 
 // activity renders recent events (of one secret, or of the workspace),
@@ -126,11 +139,13 @@ async function activity(name, limit) {
 }
 
 function event(e) {
-  const names = (e.secrets || []).map((s) => s.name + (s.version ? ` v${s.version}` : '')).join(', ');
+  // A rename names the old name, then the new one.
+  const names = (e.secrets || []).map((s) => s.name + (s.version ? ` v${s.version}` : '')).join(e.action === 'rename' ? ' → ' : ', ');
+  const [verb, none] = verbs[e.action] || [e.action, ''];
+  const object = names ? el('code', {text: names}) : (typeof none === 'function' ? none(e) : none);
   const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
   return el('li', {},
-    el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verbs[e.action] || e.action} `,
-      names ? el('code', {text: names}) : null, outcome),
+    el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verb} `, object, outcome),
     el('div', {class: 'muted'}, timeEl(e.time)));
 }
 

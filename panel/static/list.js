@@ -132,7 +132,9 @@ export function staleOr(p, m) {
   if (is(p, 'ProblemConflict') || is(p, 'ProblemNotFound')) {
     const cur = p.body && p.body.current;
     const who = cur ? ` by ${cur.updated_by} ${new Date(cur.updated).toLocaleString()}` : '';
-    toast(`${m.name} was changed${who} since the list was shown, so nothing was done. The list is up to date now: try again.`, {error: true});
+    const version = (cur && cur.version) || (p.body && p.body.version);
+    const now = version ? ` (now at version ${version})` : '';
+    toast(`${m.name} was changed${who}${now} since the list was shown, so nothing was done. The list is up to date now: try again.`, {error: true});
     hooks.refresh();
     return;
   }

@@ -25,10 +25,13 @@ async function start() {
   state.me = me;
   state.dueMs = me.due_within_hours * 3600e3;
   $('#workspace').textContent = me.workspace;
+  $('#mask-min').textContent = String(me.mask_min_length);
   document.title = `Secrets · ${me.workspace}`;
-  const editor = me.can.set;
+  // The host's name for the caller's role, as it is; without one, what
+  // the caller may do.
+  const role = me.role || (me.can.set ? 'Editor' : 'Viewer · read-only');
   $('#who').replaceChildren('Signed in as ', el('strong', {text: me.actor}),
-    el('span', {class: 'badge role', text: editor ? 'Editor' : 'Viewer · read-only'}));
+    el('span', {class: 'badge role', text: role}));
   // Controls the caller may not use are removed, not just hidden.
   for (const b of document.querySelectorAll('[data-needs]')) {
     if (!b.dataset.needs.split(' ').every((n) => me.can[n])) b.remove();
