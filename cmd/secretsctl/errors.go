@@ -28,7 +28,8 @@ const exitHelp = `EXIT STATUS:
    1    operational failure (database, KMS, decryption, I/O), or a
         confirmation answered no
    2    usage error (arguments, flags, no master key given)
-   3    not found (secret, version, or a workspace with no secrets)
+   3    not found (secret, version, or a workspace or --parents
+        container with no secrets)
    4    conflict: the secret changed since --if-revision (the current
         revision is printed), or the name is taken
    5    refused: forbidden, invalid input (name, value, .env text, backup,
