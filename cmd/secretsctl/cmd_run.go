@@ -22,7 +22,9 @@ func (a *app) runCommand() *cli.Command {
 			"on to it; on a terminal, the command gets the terminal (Ctrl-C reaches it) while it runs.\n" +
 			"Run as root, secretsctl runs the command as --user (default nobody), so that it cannot\n" +
 			"read secretsctl's environment, memory or master key file.\n" +
-			"A workspace with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
+			"With --parents, the workspace inherits those containers' secrets: for each name the nearest\n" +
+			"level wins (secretsctl resolve shows which); an invalid chain exits 5 and runs nothing.\n" +
+			"A workspace or parent with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
 			"Exit status: the command's own (128+N if signal N ended it); 127 if it was not found,\n" +
 			"126 if it could not be executed; secretsctl's own otherwise (see secretsctl --help).",
 		Flags: []cli.Flag{
@@ -30,8 +32,9 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Usage: "run in `DIR`"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (a name or numeric ID); as root the default is nobody"},
+			parentsFlag(),
 		},
-		Action: a.with(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, a.runJob),
+		Action: a.withConfig(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, withParents, a.runJob),
 	}
 }
 
@@ -61,7 +64,20 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 			return usage("--dir %s: not a directory", dir)
 		}
 	}
-	if !cmd.Bool("allow-empty") {
+	switch {
+	case cmd.Bool("allow-empty"):
+	case len(cmd.StringSlice("parents")) > 0:
+		// Refuse a mistyped workspace or parent, and an invalid chain,
+		// before the job starts. The check reveals no value and is
+		// audited as a listing.
+		c, err := emptyLevel(ctx, cmd, s)
+		if err != nil {
+			return err
+		}
+		if c != "" {
+			return fail(exitNotFound, "run: %q has no secrets (mistyped? give --allow-empty to run it anyway)", c)
+		}
+	default:
 		// Refuse a mistyped workspace rather than run without secrets.
 		// The check reveals nothing but whether there is a secret; the
 		// run that follows is audited.

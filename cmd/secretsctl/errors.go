@@ -16,7 +16,7 @@ const (
 	exitUsage       = 2 // a usage error: arguments, flags, a missing master key
 	exitNotFound    = 3 // no such secret, version or workspace
 	exitConflict    = 4 // a stale --if-revision, or a name already used
-	exitRefused     = 5 // forbidden, invalid input, a write-only value, an unknown master key
+	exitRefused     = 5 // forbidden, invalid input (a --parents chain too), a write-only value, an unknown master key
 	exitIncomplete  = 6 // a rotation or re-wrap left items, which are printed
 	exitUnavailable = 7 // the authorizer could not decide; try again
 	exitNoExec      = 126
@@ -28,12 +28,14 @@ const exitHelp = `EXIT STATUS:
    1    operational failure (database, KMS, decryption, I/O), or a
         confirmation answered no
    2    usage error (arguments, flags, no master key given)
-   3    not found (secret, version, or a workspace with no secrets)
+   3    not found (secret, version, or a workspace or --parents
+        container with no secrets)
    4    conflict: the secret changed since --if-revision (the current
         revision is printed), or the name is taken
    5    refused: forbidden, invalid input (name, value, .env text, backup,
-        empty value), write-only value, an age identity that does not open
-        the backup, or a master key the store does not know
+        empty value, a --parents chain), write-only value, an age identity
+        that does not open the backup, or a master key the store does not
+        know
    6    incomplete: rotate or rewrap left items, which are listed
    7    unavailable: the host's authorizer could not decide; try again
    run: 126 the program is not executable, 127 it was not found;
@@ -85,6 +87,7 @@ func exitCode(err error) int {
 		errors.Is(err, secrets.ErrTooLarge),
 		errors.Is(err, secrets.ErrInvalidInfo),
 		errors.Is(err, secrets.ErrInvalidWorkspace),
+		errors.Is(err, secrets.ErrInvalidParents),
 		errors.Is(err, secrets.ErrInvalidDotenv),
 		errors.Is(err, secrets.ErrInvalidBackup),
 		errors.Is(err, secrets.ErrBackupIdentity),

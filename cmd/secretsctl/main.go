@@ -13,6 +13,8 @@
 //	secretsctl list ws-1                           # needs no master key
 //	secretsctl events --json ws-1 | jq .
 //	secretsctl run ws-1 -- python3 job.py
+//	secretsctl resolve ws-1 --parents group:acme,instance   # what a job gets, and from where
+//	secretsctl run ws-1 --parents group:acme,instance -- python3 job.py
 //	secretsctl rotate --all
 //	secretsctl --kms aws-kms://arn:... --old-master-key master-key.json --add-master-key rewrap
 //
@@ -23,10 +25,10 @@
 // Every command records its actor (--actor; by default "cli:" and the
 // operator's login name) in the audit trail. Commands that decrypt
 // nothing (list, meta, versions, info without flag changes, delete,
-// undelete, destroy, delete-workspace, events, due, purge, migrate, grants) need
+// undelete, destroy, delete-workspace, resolve, events, due, purge, migrate, grants) need
 // no master key. Every command that prints data takes --json; the field
 // names are those of the library's types (Meta, VersionMeta, Event,
-// Page, Diff, RotateResult, RewrapResult, KeyInfo, PurgeResult).
+// Page, Diff, RotateResult, RewrapResult, KeyInfo, PurgeResult, Resolved).
 //
 // Exit status: see exitHelp in errors.go, printed by secretsctl --help.
 package main
@@ -132,7 +134,7 @@ func (a *app) root() *cli.Command {
 	}
 	for _, cmds := range [][]*cli.Command{
 		a.keyCommands(), a.readCommands(), a.writeCommands(), a.bulkCommands(), a.backupCommands(),
-		a.auditCommands(), {a.runCommand()},
+		a.auditCommands(), {a.resolveCommand(), a.runCommand()},
 	} {
 		root.Commands = append(root.Commands, cmds...)
 	}

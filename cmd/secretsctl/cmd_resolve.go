@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/dataspace/secrets"
+	"github.com/urfave/cli/v3"
+)
+
+// parentsFlag is --parents of the commands that resolve a workspace's
+// secrets across levels (run, resolve). It is a flag of those commands
+// only, and has no environment variable: the chain belongs to the
+// workspace named on the command line, and a variable left set would
+// give it to the next command's workspace as well.
+func parentsFlag() cli.Flag {
+	return &cli.StringSliceFlag{
+		Name: "parents",
+		Usage: "the workspace inherits from these `CONTAINER`s, nearest first (comma-separated or repeated; " +
+			"at most 8, none twice, not the workspace)",
+	}
+}
+
+// withParents sets Config.Parents from --parents: the chain for the
+// workspace the command acts on (its first argument), none for any
+// other. The library checks the chain (ErrInvalidParents, exit 5).
+func withParents(cmd *cli.Command, c *secrets.Config) error {
+	chain := slices.Clone(cmd.StringSlice("parents"))
+	if len(chain) == 0 {
+		return nil
+	}
+	ws := cmd.Args().Get(0)
+	c.Parents = func(_ context.Context, w string) ([]string, error) {
+		if w != ws {
+			return nil, nil
+		}
+		return slices.Clone(chain), nil
+	}
+	return nil
+}
+
+func (a *app) resolveCommand() *cli.Command {
+	return &cli.Command{
+		Name: "resolve", Usage: "show what a job of a workspace gets, and from which level, never values (no master key needed)",
+		ArgsUsage: "WORKSPACE",
+		Description: "Lists every live secret of the workspace and of its --parents, by name and then nearest\n" +
+			"level first, with its status: delivered (the job gets it), overridden (a nearer level has\n" +
+			"the name), withheld or expired (left out by the host's policy). It reads as run does and is\n" +
+			"audited as a listing of the workspace. An invalid --parents chain exits 5.",
+		Flags:  []cli.Flag{parentsFlag(), jsonFlag()},
+		Action: a.withConfig(1, 1, "WORKSPACE", noKey, withParents, a.resolve),
+	}
+}
+
+func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
+	rs, err := s.m.Resolve(ctx, cmd.Args().Get(0))
+	if err != nil {
+		return err
+	}
+	if cmd.Bool("json") {
+		if rs == nil {
+			rs = []secrets.Resolved{}
+		}
+		return writeJSON(a.stdout, rs)
+	}
+	tw := table(a.stdout)
+	fmt.Fprintln(tw, "NAME\tFROM\tVERSION\tSTATUS")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.Name, r.Container, r.Version, r.Status)
+	}
+	return tw.Flush()
+}
+
+// emptyLevel returns the first of the workspace and its --parents that
+// has no live secret (a mistyped name), or "" if each has one. It reads
+// as resolve does, so an invalid chain fails here with
+// ErrInvalidParents, before the job starts.
+func emptyLevel(ctx context.Context, cmd *cli.Command, s *session) (string, error) {
+	ws := cmd.Args().Get(0)
+	rs, err := s.m.Resolve(ctx, ws)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range slices.Concat([]string{ws}, cmd.StringSlice("parents")) {
+		if !slices.ContainsFunc(rs, func(r secrets.Resolved) bool { return r.Container == c }) {
+			return c, nil
+		}
+	}
+	return "", nil
+}
