@@ -44,7 +44,7 @@ func TestPage(t *testing.T) {
 			t.Errorf("the page has %q", bad)
 		}
 	}
-	for file, ctype := range map[string]string{"panel.js": "text/javascript; charset=utf-8", "editor.js": "text/javascript; charset=utf-8",
+	for file, ctype := range map[string]string{"panel.js": "text/javascript; charset=utf-8", "editor.js": "text/javascript; charset=utf-8", "editor_model.js": "text/javascript; charset=utf-8",
 		"panel.css": "text/css; charset=utf-8", "icon.svg": "image/svg+xml"} {
 		res := e.do(t, req{method: "GET", path: "/assets/" + file}).want(t, 200, "")
 		if res.Header.Get("Content-Type") != ctype || res.Header.Get("ETag") == "" {

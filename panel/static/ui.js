@@ -54,10 +54,6 @@ export function timeEl(iso) {
 // day is a date for humans ("Mar 3, 2031"), in UTC like the dates editors set.
 export const day = (iso) => dateFmt.format(new Date(iso));
 
-// Dates in forms: <input type=date> holds YYYY-MM-DD; the API midnight UTC.
-export const toDateInput = (iso) => (iso ? iso.slice(0, 10) : '');
-export const fromDateInput = (v) => (v ? v + 'T00:00:00Z' : '');
-
 // badges are the labels of a secret in the list: write-only, file, and
 // expiry or rotation when due within dueMs (or past).
 export function badges(m, dueMs) {

@@ -1,0 +1,149 @@
+// The editor's state, apart from the page: the secret as the editor last
+// saw it (its base), the fields the editor changed (dirty), what a save
+// sends (a new secret's body, or the changes of a PATCH), and, when
+// someone else saved first, what they changed. No DOM and no requests:
+// the view (editor.js) reads its form into a plain object and shows what
+// this module says, and the tests run this module alone
+// (editor_model_test.go).
+//
+// A form is the editor's input as a plain object: {name, value,
+// description, expires, rotate_by, write_only, file}, with the dates as
+// <input type=date> holds them (YYYY-MM-DD, or '' for none).
+
+// namePattern is what a secret's name looks like (the server decides).
+export const namePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// Dates in forms: <input type=date> holds YYYY-MM-DD; the API midnight UTC.
+export const toDateInput = (iso) => (iso ? iso.slice(0, 10) : '');
+export const fromDateInput = (v) => (v ? v + 'T00:00:00Z' : '');
+
+// formOf is the form as the secret meta fills it (null: a new secret's
+// empty form). The value is always empty: it is never loaded.
+export function formOf(meta) {
+  return {
+    name: meta ? meta.name : '',
+    value: '',
+    description: meta ? meta.description || '' : '',
+    expires: meta ? toDateInput(meta.expires) : '',
+    rotate_by: meta ? toDateInput(meta.rotate_by) : '',
+    write_only: Boolean(meta && meta.write_only),
+    file: Boolean(meta && meta.file),
+  };
+}
+
+// unmasked tells whether a value is too short for the Redactor to mask it
+// in jobs' output: shorter than min bytes (it counts bytes, not
+// characters). An empty value (unchanged) is not.
+export function unmasked(value, min) {
+  return value !== '' && new TextEncoder().encode(value).length < min;
+}
+
+// An Edit is one opening of the editor: for a new secret (meta null) or
+// for the secret meta.
+export class Edit {
+  constructor(meta) {
+    this.base = meta; // the secret as the editor last saw it
+    this.theirs = null; // the revision a conflict showed, which overwrite saves over
+    this.dirty = new Set(); // the fields the editor changed
+  }
+
+  // touch records that the editor changed the field name.
+  touch(name) {
+    if (name) this.dirty.add(name);
+  }
+
+  // revealed records that the value field now holds the current value,
+  // as loaded, not a change.
+  revealed() {
+    this.dirty.delete('value');
+  }
+
+  // check returns the first problem of form that is known before asking
+  // the server, as {field, message}, or null.
+  check(form) {
+    const name = form.name.trim();
+    if (!name) return {field: 'name', message: 'Give the secret a name.'};
+    if (!namePattern.test(name)) {
+      return {field: 'name', message: 'A name has only letters, digits and _, and does not start with a digit.'};
+    }
+    if (!this.base && form.value === '') return {field: 'value', message: 'Give the secret a value.'};
+    return null;
+  }
+
+  // created is the body that adds the new secret of form.
+  created(form) {
+    const body = {name: form.name.trim(), value: form.value, description: form.description,
+      write_only: form.write_only, file: form.file};
+    for (const n of ['expires', 'rotate_by']) if (form[n]) body[n] = fromDateInput(form[n]);
+    return body;
+  }
+
+  // renameTo is the name form gives the secret if it differs from base's,
+  // or ''.
+  renameTo(form) {
+    const name = form.name.trim();
+    return name !== this.base.name ? name : '';
+  }
+
+  // saved records the secret as the server answered a write (a rename):
+  // the new base.
+  saved(meta) {
+    this.base = meta;
+  }
+
+  // changes are the fields of form to send: those the editor changed that
+  // differ from base (after a conflict and overwrite, base is the other
+  // person's revision, so their changes to other fields are kept). An
+  // empty value keeps the current one.
+  changes(form) {
+    const out = {};
+    const has = (n) => this.dirty.has(n);
+    const base = this.base;
+    if (has('value') && form.value !== '') out.value = form.value;
+    if (has('description') && form.description !== (base.description || '')) out.description = form.description;
+    for (const n of ['expires', 'rotate_by']) {
+      if (has(n) && form[n] !== toDateInput(base[n])) out[n] = fromDateInput(form[n]);
+    }
+    for (const n of ['write_only', 'file']) {
+      if (has(n) && form[n] !== Boolean(base[n])) out[n] = form[n];
+    }
+    return out;
+  }
+
+  // conflict records the secret as the server said it is now, when it
+  // refused a save (cur: null if it was destroyed). Only a secret that
+  // still lives can be saved over.
+  conflict(cur) {
+    this.theirs = cur && !cur.deleted ? cur : null;
+  }
+
+  // overwrite makes the revision of the last conflict the base, so that
+  // changes are saved over it. It returns false if there is none.
+  overwrite() {
+    if (!this.theirs) return false;
+    this.base = this.theirs;
+    this.theirs = null;
+    return true;
+  }
+
+  // differences says, in words, how cur differs from base, and whether
+  // the editor changed the same field. day formats a date for humans.
+  differences(cur, day) {
+    const old = this.base;
+    const out = [];
+    const mine = (n) => (this.dirty.has(n) ? ' (you changed it too)' : '');
+    if (cur.version !== old.version) {
+      out.push(`The value: version ${old.version} → ${cur.version}, by ${cur.value_updated_by}${mine('value')}.`);
+    }
+    if ((cur.description || '') !== (old.description || '')) {
+      out.push(`The description: now “${cur.description || ''}”${mine('description')}.`);
+    }
+    const d = (iso) => (iso ? day(iso) : 'none');
+    if (toDateInput(cur.expires) !== toDateInput(old.expires)) out.push(`Expiry: ${d(old.expires)} → ${d(cur.expires)}${mine('expires')}.`);
+    if (toDateInput(cur.rotate_by) !== toDateInput(old.rotate_by)) out.push(`Rotate by: ${d(old.rotate_by)} → ${d(cur.rotate_by)}${mine('rotate_by')}.`);
+    if (Boolean(cur.write_only) !== Boolean(old.write_only)) out.push(`It was made write-only${mine('write_only')}.`);
+    if (Boolean(cur.file) !== Boolean(old.file)) out.push(`Delivered as a file: ${cur.file ? 'yes' : 'no'}${mine('file')}.`);
+    if (cur.name !== old.name) out.push(`Renamed from ${old.name} to ${cur.name}.`);
+    return out;
+  }
+}
