@@ -47,10 +47,10 @@ func TestInvalidActor(t *testing.T) {
 					_, err := m.Prepare(ctx, "ws", nil)
 					return err
 				},
-				"SetInfo": func() error { _, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{}, 0); return err },
-				"Rename":  func() error { _, err := m.Rename(ctx, "ws", "TOKEN", "RENAMED", 0); return err },
-				"Delete":  func() error { _, err := m.Delete(ctx, "ws", "TOKEN", 0); return err },
-				"Destroy": func() error { return m.Destroy(ctx, "ws", "TOKEN", 0) },
+				"SetInfo": func() error { _, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{}, nil); return err },
+				"Rename":  func() error { _, err := m.Rename(ctx, "ws", "TOKEN", "RENAMED", nil); return err },
+				"Delete":  func() error { _, err := m.Delete(ctx, "ws", "TOKEN", nil); return err },
+				"Destroy": func() error { return m.Destroy(ctx, "ws", "TOKEN", nil) },
 				"Import":  func() error { _, err := m.Import(ctx, "ws", []byte("A=1\n")); return err },
 				"Export":  func() error { _, err := m.Export(ctx, "ws"); return err },
 				"Diff":    func() error { _, err := m.Diff(ctx, "ws", []byte("A=1\n"), nil); return err },

@@ -171,7 +171,7 @@ func (m *Manager) fingerprintLedger(ctx context.Context, ws string) error {
 	}
 	var after Version
 	for {
-		vs, err := fs.Unfingerprinted(ctx, ws, after.Workspace, after.SecretID, after.Version, rotateBatch)
+		vs, err := fs.Unfingerprinted(ctx, UnfingerprintedQuery{Workspace: ws, AfterWorkspace: after.Workspace, AfterSecretID: after.SecretID, AfterVersion: after.Version, Limit: rotateBatch})
 		if err != nil || len(vs) == 0 {
 			return err
 		}

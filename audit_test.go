@@ -71,7 +71,7 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustSet(t, m, "ws", "GONE", "x")
-		if _, err := m.Delete(admin, "ws", "GONE", 0); err != nil {
+		if _, err := m.Delete(admin, "ws", "GONE", nil); err != nil {
 			t.Fatal(err)
 		}
 		before := storeState(t, s, "ws")
@@ -80,9 +80,9 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 		refused := map[secrets.Action]func() error{
 			secrets.ActionReveal:          func() error { _, err := m.Get(viewer, "ws", "TOKEN"); return err },
 			secrets.ActionSet:             func() error { _, err := m.Set(viewer, "ws", "TOKEN", []byte("x"), nil); return err },
-			secrets.ActionDelete:          func() error { _, err := m.Delete(viewer, "ws", "TOKEN", 0); return err },
-			secrets.ActionRename:          func() error { _, err := m.Rename(viewer, "ws", "TOKEN", "OTHER", 0); return err },
-			secrets.ActionDestroy:         func() error { return m.Destroy(viewer, "ws", "TOKEN", 0) },
+			secrets.ActionDelete:          func() error { _, err := m.Delete(viewer, "ws", "TOKEN", nil); return err },
+			secrets.ActionRename:          func() error { _, err := m.Rename(viewer, "ws", "TOKEN", "OTHER", nil); return err },
+			secrets.ActionDestroy:         func() error { return m.Destroy(viewer, "ws", "TOKEN", nil) },
 			secrets.ActionDeleteWorkspace: func() error { return m.DeleteWorkspace(viewer, "ws") },
 			secrets.ActionPurge:           func() error { _, err := m.Purge(viewer); return err },
 			secrets.ActionInject:          func() error { _, err := m.EnvFor(viewer, "ws"); return err },
@@ -96,9 +96,9 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 				_, err := m.Set(viewer, "ws", "NEW", []byte("x"), &secrets.SetOptions{IfAbsent: true})
 				return err
 			},
-			func() error { _, err := m.SetInfo(viewer, "ws", "TOKEN", secrets.Info{}, 0); return err },
-			func() error { _, err := m.Rollback(viewer, "ws", "TOKEN", 1, 0); return err },
-			func() error { _, err := m.Undelete(viewer, "ws", "GONE", 0); return err },
+			func() error { _, err := m.SetInfo(viewer, "ws", "TOKEN", secrets.Info{}, nil); return err },
+			func() error { _, err := m.Rollback(viewer, "ws", "TOKEN", 1, nil); return err },
+			func() error { _, err := m.Undelete(viewer, "ws", "GONE", nil); return err },
 			func() error { _, err := m.Import(viewer, "ws", []byte("NEW=1\n")); return err },
 			func() error { _, err := m.Diff(viewer, "ws", []byte("NEW=1\n"), nil); return err },
 			func() error { _, err := m.Apply(viewer, "ws", []byte("NEW=1\n"), secrets.Diff{}); return err },
@@ -180,13 +180,13 @@ func TestWriteOnly(t *testing.T) {
 		}
 		// It stays write-only through every write.
 		mustSet(t, m, "ws", "DEPLOY_KEY", value+"-v2")
-		if _, err := m.Rename(ctx, "ws", "DEPLOY_KEY", "DEPLOY", 0); err != nil {
+		if _, err := m.Rename(ctx, "ws", "DEPLOY_KEY", "DEPLOY", nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Rollback(ctx, "ws", "DEPLOY", 1, 0); err != nil {
+		if _, err := m.Rollback(ctx, "ws", "DEPLOY", 1, nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.SetInfo(ctx, "ws", "DEPLOY", secrets.Info{Description: "readable now?"}, 0); !errors.Is(err, secrets.ErrWriteOnly) {
+		if _, err := m.SetInfo(ctx, "ws", "DEPLOY", secrets.Info{Description: "readable now?"}, nil); !errors.Is(err, secrets.ErrWriteOnly) {
 			t.Fatalf("clearing WriteOnly: %v", err)
 		}
 		if _, err := m.GetVersion(ctx, "ws", "DEPLOY", 2); !errors.Is(err, secrets.ErrWriteOnly) {
@@ -232,7 +232,7 @@ func TestLifecycleInfo(t *testing.T) {
 			"LATER":       {Expires: now.Add(40 * day), RotateBy: now.Add(30 * day)},
 		}
 		for n, info := range infos {
-			meta, err := m.SetInfo(ctx, "ws", n, info, 0)
+			meta, err := m.SetInfo(ctx, "ws", n, info, nil)
 			if err != nil || meta.Version != 1 || meta.Revision != 2 {
 				t.Fatalf("SetInfo(%s): %+v %v", n, meta, err)
 			}
@@ -258,15 +258,15 @@ func TestLifecycleInfo(t *testing.T) {
 		if d := cmp.Diff([]string{"EXPIRING", "ROTATE_SOON"}, names); d != "" {
 			t.Fatalf("due within a week (-want +got):\n%s", d)
 		}
-		if _, err := m.SetInfo(ctx, "ws", "MISSING", secrets.Info{}, 0); !errors.Is(err, secrets.ErrNotFound) {
+		if _, err := m.SetInfo(ctx, "ws", "MISSING", secrets.Info{}, nil); !errors.Is(err, secrets.ErrNotFound) {
 			t.Fatalf("SetInfo of a missing secret: %v", err)
 		}
 		// Across workspaces.
 		mustSet(t, m, "other", "OTHER_TOKEN", "e")
-		if _, err := m.SetInfo(ctx, "other", "OTHER_TOKEN", secrets.Info{RotateBy: now.Add(day)}, 0); err != nil {
+		if _, err := m.SetInfo(ctx, "other", "OTHER_TOKEN", secrets.Info{RotateBy: now.Add(day)}, nil); err != nil {
 			t.Fatal(err)
 		}
-		all, err := m.DueAll(ctx, now.Add(7*day), secrets.DueSecret{}, 100)
+		all, err := m.DueAll(ctx, now.Add(7*day), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +300,7 @@ func TestAuditTrail(t *testing.T) {
 		if _, err := m.EnvFor(ctx, "ws"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Rename(ctx, "ws", "A", "B", 0); err != nil {
+		if _, err := m.Rename(ctx, "ws", "A", "B", nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.Set(ctx, "ws", "B", []byte("x"), &secrets.SetOptions{IfRevision: 1}); !errors.Is(err, secrets.ErrConflict) {
@@ -309,7 +309,7 @@ func TestAuditTrail(t *testing.T) {
 		if _, err := m.Set(ctx, "ws", "LD_PRELOAD", []byte("x"), nil); err == nil {
 			t.Fatal("LD_PRELOAD accepted")
 		}
-		if _, err := m.Delete(ctx, "ws", "B", 0); err != nil {
+		if _, err := m.Delete(ctx, "ws", "B", nil); err != nil {
 			t.Fatal(err)
 		}
 		events, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws"})
@@ -427,10 +427,10 @@ func TestAuditFailure(t *testing.T) {
 	if _, err := best.Import(ctx, "ws", []byte("A=1\nB=2\n")); err == nil {
 		t.Fatal("an import without its audit record succeeded")
 	}
-	if _, err := best.Delete(ctx, "ws", "TOKEN", 0); err == nil {
+	if _, err := best.Delete(ctx, "ws", "TOKEN", nil); err == nil {
 		t.Fatal("a delete without its audit record succeeded")
 	}
-	if _, err := best.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: "x"}, 0); err == nil {
+	if _, err := best.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: "x"}, nil); err == nil {
 		t.Fatal("a metadata change without its audit record succeeded")
 	}
 	if after := storeState(t, s, "ws"); after != before {
@@ -553,7 +553,7 @@ func TestFingerprintFindsEveryInjection(t *testing.T) {
 			mustSet(t, m, "pruned", "TOKEN", fmt.Sprint("later-value-", i))
 			inject(m, "pruned", 1)
 		}
-		if err := m.Destroy(ctx, "pruned", "TOKEN", 0); err != nil {
+		if err := m.Destroy(ctx, "pruned", "TOKEN", nil); err != nil {
 			t.Fatal(err)
 		}
 		// Written and injected before the AuditKey existed.
@@ -604,15 +604,15 @@ func TestAuthorizeSeesStoredNames(t *testing.T) {
 		"Get":        func() error { _, err := m.Get(ctx, "ws", "prod_db_password"); return err },
 		"GetVersion": func() error { _, err := m.GetVersion(ctx, "ws", "Prod_Db_Password", 1); return err },
 		"Set":        func() error { _, err := m.Set(ctx, "ws", "prod_DB_password", []byte("x"), nil); return err },
-		"SetInfo":    func() error { _, err := m.SetInfo(ctx, "ws", "prod_db_PASSWORD", secrets.Info{}, 0); return err },
-		"Rename":     func() error { _, err := m.Rename(ctx, "ws", "prod_db_password", "X", 0); return err },
-		"Delete":     func() error { _, err := m.Delete(ctx, "ws", "PROD_db_password", 0); return err },
-		"Destroy":    func() error { return m.Destroy(ctx, "ws", "prod_db_password", 0) },
+		"SetInfo":    func() error { _, err := m.SetInfo(ctx, "ws", "prod_db_PASSWORD", secrets.Info{}, nil); return err },
+		"Rename":     func() error { _, err := m.Rename(ctx, "ws", "prod_db_password", "X", nil); return err },
+		"Delete":     func() error { _, err := m.Delete(ctx, "ws", "PROD_db_password", nil); return err },
+		"Destroy":    func() error { return m.Destroy(ctx, "ws", "prod_db_password", nil) },
 		"Meta":       func() error { _, err := m.Meta(ctx, "ws", "prod_db_password"); return err },
 		"Import":     func() error { _, err := m.Import(ctx, "ws", []byte("Prod_Db_Password=x\n")); return err },
 		"Diff":       func() error { _, err := m.Diff(ctx, "ws", []byte("Prod_Db_Password=x\n"), nil); return err },
-		"Rollback":   func() error { _, err := m.Rollback(ctx, "ws", "prod_db_password", 1, 0); return err },
-		"Undelete":   func() error { _, err := m.Undelete(ctx, "ws", "prod_db_password", 0); return err },
+		"Rollback":   func() error { _, err := m.Rollback(ctx, "ws", "prod_db_password", 1, nil); return err },
+		"Undelete":   func() error { _, err := m.Undelete(ctx, "ws", "prod_db_password", nil); return err },
 		"Versions":   func() error { _, err := m.Versions(ctx, "ws", "prod_db_password"); return err },
 	} {
 		if err := call(); !errors.Is(err, secrets.ErrForbidden) {

@@ -40,7 +40,7 @@ func backupSource(t *testing.T, m *secrets.Manager, ws string) map[string]string
 	}
 	mustSet(t, m, ws, "PLAIN", "v-plain-1") // a second version: only the current one is kept
 	mustSet(t, m, ws, "GONE", "v-gone-6")
-	if _, err := m.Delete(ctx, ws, "GONE", 0); err != nil {
+	if _, err := m.Delete(ctx, ws, "GONE", nil); err != nil {
 		t.Fatal(err)
 	}
 	return vals
@@ -189,7 +189,7 @@ func TestRestorePlanAndConflict(t *testing.T) {
 		mustSet(t, m, "dst", "PLAIN", "v-plain-1")
 		mustSet(t, m, "dst", "DATED", "v-other-7")
 		mustSet(t, m, "dst", "EXTRA", "v-extra-8")
-		if _, err := m.SetInfo(ctx, "dst", "PLAIN", secrets.Info{Description: "local"}, 0); err != nil {
+		if _, err := m.SetInfo(ctx, "dst", "PLAIN", secrets.Info{Description: "local"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		plan, err := m.PreviewRestore(ctx, "dst", doc, opts)
@@ -234,21 +234,21 @@ func TestRestorePlanAndConflict(t *testing.T) {
 		// A name held by a deleted secret, or spelled otherwise, is taken.
 		mustSet(t, m, "other", "plain", "v-x")
 		mustSet(t, m, "other", "OLD", "v-y")
-		if _, err := m.Delete(ctx, "other", "OLD", 0); err != nil {
+		if _, err := m.Delete(ctx, "other", "OLD", nil); err != nil {
 			t.Fatal(err)
 		}
 		var ex *secrets.ExistsError
 		if _, err := m.PreviewRestore(ctx, "other", doc, opts); !errors.As(err, &ex) {
 			t.Fatalf("restore over another spelling: %v", err)
 		}
-		if err := m.Destroy(ctx, "other", "plain", 0); err != nil {
+		if err := m.Destroy(ctx, "other", "plain", nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.PreviewRestore(ctx, "other", doc, opts); !errors.As(err, &ex) || !ex.Deleted {
 			t.Fatalf("restore over a deleted secret: %v", err)
 		}
 		// A write-only secret is never made readable by a restore.
-		if _, err := m.SetInfo(ctx, "dst", "PLAIN", secrets.Info{WriteOnly: true}, 0); err != nil {
+		if _, err := m.SetInfo(ctx, "dst", "PLAIN", secrets.Info{WriteOnly: true}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.PreviewRestore(ctx, "dst", doc, opts); !errors.Is(err, secrets.ErrWriteOnly) {

@@ -85,13 +85,13 @@ func TestApplyRefusesAStalePreview(t *testing.T) {
 		"an unchanged one edited":   func(m *secrets.Manager) { mustSet(t, m, "ws", "SAME", "someone else") },
 		"an added name created":     func(m *secrets.Manager) { mustSet(t, m, "ws", "ADDED", "someone else") },
 		"a removed one deleted": func(m *secrets.Manager) {
-			if _, err := m.Delete(ctx, "ws", "DROPPED", 0); err != nil {
+			if _, err := m.Delete(ctx, "ws", "DROPPED", nil); err != nil {
 				t.Fatal(err)
 			}
 		},
 		"a new secret to remove": func(m *secrets.Manager) { mustSet(t, m, "ws", "LATE", "x") },
 		"metadata edited": func(m *secrets.Manager) {
-			if _, err := m.SetInfo(ctx, "ws", "EDITED", secrets.Info{Description: "d"}, 0); err != nil {
+			if _, err := m.SetInfo(ctx, "ws", "EDITED", secrets.Info{Description: "d"}, nil); err != nil {
 				t.Fatal(err)
 			}
 		},

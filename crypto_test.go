@@ -149,7 +149,7 @@ func TestMovedCiphertextFails(t *testing.T) {
 	t.Run("destroyed and recreated secret", func(t *testing.T) {
 		s, m := setup(t)
 		old := lookup(t, s, "A", "OTHER")
-		if err := m.Destroy(ctx, "A", "OTHER", 0); err != nil {
+		if err := m.Destroy(ctx, "A", "OTHER", nil); err != nil {
 			t.Fatal(err)
 		}
 		mustSet(t, m, "A", "OTHER", "new-value")

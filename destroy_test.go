@@ -38,7 +38,7 @@ func TestDestroyRotatesKeys(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := m.Destroy(ctx, "ws", "GONE", gone.Revision); err != nil {
+		if err := m.Destroy(ctx, "ws", "GONE", &secrets.WriteOptions{IfRevision: gone.Revision}); err != nil {
 			t.Fatalf("Destroy (rotates %t): %v", rotates, err)
 		}
 		keys, err := m.Keys(ctx, "ws")
@@ -80,7 +80,7 @@ func TestDestroyRotatesKeys(t *testing.T) {
 	m := newManager(t, s, newCipher(t), &secrets.Config{DestroyRotates: true, Now: func() time.Time { return now }})
 	mustSet(t, m, "ws", "KEEP", "kept")
 	old := mustSet(t, m, "ws", "OLD", "old-value")
-	if _, err := m.Delete(ctx, "ws", "OLD", old.Revision); err != nil {
+	if _, err := m.Delete(ctx, "ws", "OLD", &secrets.WriteOptions{IfRevision: old.Revision}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := m.Keys(ctx, "ws")

@@ -39,7 +39,7 @@ func TestEachRefusalHasOneClass(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustSet(t, m, "gone", "DELETED", "d")
-	if _, err := m.Delete(ctx, "gone", "DELETED", 0); err != nil {
+	if _, err := m.Delete(ctx, "gone", "DELETED", nil); err != nil {
 		t.Fatal(err)
 	}
 	viewer := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
@@ -72,7 +72,7 @@ func TestEachRefusalHasOneClass(t *testing.T) {
 		{"NUL in value", secrets.ErrInvalidValue, func() error { _, err := m.Set(ctx, "ws", "A", []byte("a\x00"), nil); return err }()},
 		{"over budget", secrets.ErrTooLarge, func() error { _, err := m.Set(ctx, "ws", "A", []byte(strings.Repeat("x", 300)), nil); return err }()},
 		{"long description", secrets.ErrInvalidInfo, func() error {
-			_, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: strings.Repeat("x", 5000)}, 0)
+			_, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: strings.Repeat("x", 5000)}, nil)
 			return err
 		}()},
 		{"bad workspace", secrets.ErrInvalidWorkspace, func() error { _, err := m.EnvFor(ctx, ""); return err }()},
@@ -128,7 +128,7 @@ func TestConflictCarriesCurrentRevision(t *testing.T) {
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 	mustSet(t, m, "ws", "TOKEN", "v1")
 	mustSet(t, m, "ws", "TOKEN", "v2")
-	cur, _ := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: "d"}, 0)
+	cur, _ := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: "d"}, nil)
 	_, err := m.Set(ctx, "ws", "TOKEN", []byte("x"), &secrets.SetOptions{IfRevision: 1})
 	var ce *secrets.ConflictError
 	if !errors.As(err, &ce) {
@@ -140,7 +140,7 @@ func TestConflictCarriesCurrentRevision(t *testing.T) {
 	if !strings.Contains(err.Error(), "revision 3") {
 		t.Fatalf("message: %v", err)
 	}
-	if err := m.Destroy(ctx, "ws", "TOKEN", 0); err != nil {
+	if err := m.Destroy(ctx, "ws", "TOKEN", nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = m.Set(ctx, "ws", "TOKEN", []byte("x"), &secrets.SetOptions{IfRevision: cur.Revision})
@@ -168,8 +168,8 @@ func TestAuthorizeBeforeValidation(t *testing.T) {
 		"NUL value":     func() error { _, err := m.Set(ctx, "ws", "A", []byte("\x00"), nil); return err }(),
 		"bad .env":      func() error { _, err := m.Import(ctx, "ws", []byte("A=1\nB='unterminated\n")); return err }(),
 		"bad .env diff": func() error { _, err := m.Diff(ctx, "ws", []byte("1A=x"), nil); return err }(),
-		"bad info":      func() error { _, err := m.SetInfo(ctx, "ws", "A", secrets.Info{Description: "\x00"}, 0); return err }(),
-		"bad rename":    func() error { _, err := m.Rename(ctx, "ws", "A", "9X", 0); return err }(),
+		"bad info":      func() error { _, err := m.SetInfo(ctx, "ws", "A", secrets.Info{Description: "\x00"}, nil); return err }(),
+		"bad rename":    func() error { _, err := m.Rename(ctx, "ws", "A", "9X", nil); return err }(),
 	} {
 		if !errors.Is(err, secrets.ErrForbidden) {
 			t.Errorf("%s by a viewer: %v, want ErrForbidden", what, err)

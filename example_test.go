@@ -137,7 +137,7 @@ func ExampleManager_Rollback() {
 	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("good"), nil)
 	m.Set(ctx, "ws-1", "AUTH_TOKEN", []byte("bad edit"), nil)
 
-	meta, _ := m.Rollback(ctx, "ws-1", "AUTH_TOKEN", 1, 0)
+	meta, _ := m.Rollback(ctx, "ws-1", "AUTH_TOKEN", 1, nil)
 	s, _ := m.Get(ctx, "ws-1", "AUTH_TOKEN")
 	fmt.Println(meta.Version, string(s.Value.Reveal()))
 	// Output: 3 good

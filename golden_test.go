@@ -96,7 +96,7 @@ func TestGoldenV1(t *testing.T) {
 	if _, err := m.RotateKey(ctx, "golden-ws", nil); err != nil {
 		t.Fatal(err)
 	}
-	if vs, n, _ := s.Stale(ctx, "golden-ws", 0, "", 0, 10); n != len(g.Versions) || slices.ContainsFunc(vs, func(v secrets.Version) bool { return v.Format != 2 }) {
+	if vs, n, _ := s.Stale(ctx, "golden-ws", secrets.StaleQuery{Limit: 10}); n != len(g.Versions) || slices.ContainsFunc(vs, func(v secrets.Version) bool { return v.Format != 2 }) {
 		t.Fatalf("after rotation: %d versions, formats %+v", n, vs)
 	}
 	if d := cmp.Diff(map[string]string{"AUTH_TOKEN": "token-v2", "RENAMED": "multi\nline\n"}, envMap(t, m, "golden-ws")); d != "" {
@@ -187,7 +187,7 @@ func writeGoldenV2(t *testing.T) {
 	actx := secrets.WithActor(ctx, "user:golden")
 	mustSet(t, m, "golden-ws", "TOKEN", "token-v1")
 	mustSet(t, m, "golden-ws", "TOKEN", "token-v2")
-	if _, err := m.Rename(actx, "golden-ws", "TOKEN", "AUTH_TOKEN", 0); err != nil {
+	if _, err := m.Rename(actx, "golden-ws", "TOKEN", "AUTH_TOKEN", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Set(actx, "golden-ws", "DEPLOY_KEY", []byte("write-only-key"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {

@@ -288,7 +288,7 @@ func TestRotationAndRewrapGoPastBadItems(t *testing.T) {
 		if n := staleCount(t, s, "ws", res.Primary); n != 1 {
 			t.Fatalf("%d versions left under the old key, want the corrupted one", n)
 		}
-		if err := m.Destroy(ctx, "ws", "CORRUPT", 0); err != nil {
+		if err := m.Destroy(ctx, "ws", "CORRUPT", nil); err != nil {
 			t.Fatal(err)
 		}
 		res, err = m.RotateKey(ctx, "ws", nil)

@@ -123,7 +123,7 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	errs = append(errs, err)
 	_, err = bad.EnvFor(ctx, "ws")
 	errs = append(errs, err)
-	_, err = bad.Rename(ctx, "ws", "TOKEN", "NEW", 0)
+	_, err = bad.Rename(ctx, "ws", "TOKEN", "NEW", nil)
 	errs = append(errs, err)
 	_, err = m.Set(ctx, "ws", "BAD NAME "+value, []byte(value), nil)
 	errs = append(errs, err)

@@ -54,7 +54,7 @@ func TestLevelsResolve(t *testing.T) {
 		set("group:acme", "E", "group-e-expired", &secrets.Info{Expires: now.Add(-time.Hour)})
 		set("ws", "C", "ws-c", nil)
 		gone := set("ws", "D", "ws-d-deleted", nil)
-		if _, err := m.Delete(ctx, "ws", "D", gone.Revision); err != nil {
+		if _, err := m.Delete(ctx, "ws", "D", &secrets.WriteOptions{IfRevision: gone.Revision}); err != nil {
 			t.Fatal(err)
 		}
 		set("ws", "OWN", "ws-own", nil)

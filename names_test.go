@@ -137,11 +137,11 @@ func TestNameTierPatterns(t *testing.T) {
 	if err != nil || meta.Warnings != nil {
 		t.Fatalf("Set(TOKEN) = %+v, %v", meta.Warnings, err)
 	}
-	meta, err = plain.Rename(ctx, "ws2", "TOKEN", "TOOLRC", meta.Revision)
+	meta, err = plain.Rename(ctx, "ws2", "TOKEN", "TOOLRC", &secrets.WriteOptions{IfRevision: meta.Revision})
 	if err != nil || len(meta.Warnings) != 1 || meta.Warnings[0].Pattern != "*RC" {
 		t.Errorf("Rename to TOOLRC = %+v, %v", meta.Warnings, err)
 	}
-	if _, err := strict.Rename(ctx, "ws2", "TOKEN", "TOOLRC", 0); !errors.Is(err, secrets.ErrReservedName) {
+	if _, err := strict.Rename(ctx, "ws2", "TOKEN", "TOOLRC", nil); !errors.Is(err, secrets.ErrReservedName) {
 		t.Errorf("strict Rename to TOOLRC = %v", err)
 	}
 	metas, err := plain.Import(ctx, "ws3", []byte("PLAIN=1\nKAFKA_OPTS=-Xmx1g\n"))
@@ -229,7 +229,7 @@ func TestNameTierOnlyNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Rename(ctx, "ws-APP_TOKEN", "APP_TOKEN", "TOKEN", meta.Revision); !errors.Is(err, secrets.ErrReservedName) {
+	if _, err := m.Rename(ctx, "ws-APP_TOKEN", "APP_TOKEN", "TOKEN", &secrets.WriteOptions{IfRevision: meta.Revision}); !errors.Is(err, secrets.ErrReservedName) {
 		t.Errorf("Rename to TOKEN = %v", err)
 	}
 	var de *secrets.DotenvError

@@ -33,8 +33,31 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// SetOptions are the conditions and metadata of a [Manager.Set]. A nil
-// *SetOptions writes unconditionally and keeps the secret's Info.
+// WriteOptions are the conditions of a write to an existing secret:
+// [Manager.SetInfo], [Manager.Rename], [Manager.Rollback],
+// [Manager.Delete], [Manager.Undelete] and [Manager.Destroy]. A nil
+// *WriteOptions (or a zero IfRevision) writes unconditionally.
+// [SetOptions] has the same fields and more: a field added here is added
+// there too.
+type WriteOptions struct {
+	// IfRevision, if positive, is the revision the editor saw: the write
+	// applies only if the secret is still at it (*ConflictError
+	// otherwise, also if the secret is gone).
+	IfRevision int64
+}
+
+// ifRevision returns o.IfRevision, 0 for a nil o.
+func (o *WriteOptions) ifRevision() int64 {
+	if o == nil {
+		return 0
+	}
+	return o.IfRevision
+}
+
+// SetOptions are the conditions and metadata of a [Manager.Set]: the
+// fields of [WriteOptions] (kept flat, not embedded, so that a literal
+// names them directly), and IfAbsent and Info. A nil *SetOptions writes
+// unconditionally and keeps the secret's Info.
 type SetOptions struct {
 	// IfRevision, if positive, is the revision the editor saw: the write
 	// applies only if the secret is still at it (*ConflictError
@@ -152,10 +175,11 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 // a new revision, not a new version. Making a secret write-only, or
 // changing whether it is delivered as a file, re-encrypts its retained
 // versions (the flags are bound into them); a write-only secret cannot be
-// made readable (ErrWriteOnly). ifRevision, if positive, is the revision
-// the editor saw (*ConflictError otherwise). A soft-deleted secret is
-// ErrNotFound.
-func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRevision int64) (Meta, error) {
+// made readable (ErrWriteOnly). opts.IfRevision, if positive, is the
+// revision the editor saw (*ConflictError otherwise); nil opts writes
+// unconditionally. A soft-deleted secret is ErrNotFound.
+func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts *WriteOptions) (Meta, error) {
+	ifRevision := opts.ifRevision()
 	info = normalInfo(info)
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := validInfo(info); err != nil {
@@ -194,10 +218,11 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, ifRev
 // the caller never sees the value. Renaming to another spelling of the
 // same name is allowed. It refuses an invalid or reserved new name as Set
 // does, a name another secret has (*ExistsError), a missing or deleted
-// secret (ErrNotFound) and a stale ifRevision (*ConflictError). The
-// authorizer is asked with both names. The returned Meta carries the new
-// name's Warnings, as Set's does.
-func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision int64) (Meta, error) {
+// secret (ErrNotFound) and a stale opts.IfRevision (*ConflictError); nil
+// opts renames unconditionally. The authorizer is asked with both names.
+// The returned Meta carries the new name's Warnings, as Set's does.
+func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOptions) (Meta, error) {
+	ifRevision := opts.ifRevision()
 	w, err := m.write(ctx, writeOp{action: ActionRename, ws: ws, name: from, extra: []string{to}, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.validName(to); err != nil {
 			return Write{}, err
@@ -247,8 +272,12 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, ifRevision in
 // value: a new version (history is kept), under the secret's current name
 // and Info. Rolling back to the current version changes nothing. It
 // returns ErrNoVersion if the version is not retained, ErrNotFound for a
-// missing or deleted secret, and *ConflictError for a stale ifRevision.
-func (m *Manager) Rollback(ctx context.Context, ws, name string, version, ifRevision int64) (Meta, error) {
+// missing or deleted secret, and *ConflictError for a stale
+// opts.IfRevision; nil opts rolls back unconditionally. The version is the
+// one positional number: the revision condition is in opts, so the two
+// cannot be swapped by mistake.
+func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, opts *WriteOptions) (Meta, error) {
+	ifRevision := opts.ifRevision()
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
@@ -299,17 +328,18 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version, ifRevi
 // Deleted), injected or revealed, it keeps its name, versions and Info,
 // and Undelete restores it. Purge destroys it after Config.DeleteRetention.
 // It returns ErrNotFound if there is no live secret of that name, and
-// *ConflictError for a stale ifRevision.
-func (m *Manager) Delete(ctx context.Context, ws, name string, ifRevision int64) (Meta, error) {
-	return m.setDeleted(ctx, softDelete, ws, name, ifRevision)
+// *ConflictError for a stale opts.IfRevision; nil opts deletes
+// unconditionally.
+func (m *Manager) Delete(ctx context.Context, ws, name string, opts *WriteOptions) (Meta, error) {
+	return m.setDeleted(ctx, softDelete, ws, name, opts.ifRevision())
 }
 
 // Undelete restores a soft-deleted secret. It returns ErrNotFound if there
 // is no secret of that name, *ConflictError if it is not deleted or
-// ifRevision is stale, and ErrTooLarge if it no longer fits the
-// workspace's environment budget.
-func (m *Manager) Undelete(ctx context.Context, ws, name string, ifRevision int64) (Meta, error) {
-	return m.setDeleted(ctx, restore, ws, name, ifRevision)
+// opts.IfRevision is stale (nil opts: unconditional), and ErrTooLarge if
+// it no longer fits the workspace's environment budget.
+func (m *Manager) Undelete(ctx context.Context, ws, name string, opts *WriteOptions) (Meta, error) {
+	return m.setDeleted(ctx, restore, ws, name, opts.ifRevision())
 }
 
 // A deletion is what Delete or Undelete does to a secret's deleted mark.
@@ -352,7 +382,7 @@ func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, i
 // once; its name is free again. The audit trail and the ledger keep its
 // name, versions and fingerprints, never its values. It returns
 // ErrNotFound if there is no secret of that name and *ConflictError for a
-// stale ifRevision.
+// stale opts.IfRevision; nil opts destroys unconditionally.
 //
 // "For good" means: no copy is left in the live database. Copies made
 // before (backups, snapshots, a standby's files, the database's own free
@@ -364,7 +394,8 @@ func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, i
 // all the same and the error matches ErrIncomplete. A restore of the whole
 // database, keyset included, together with the master key brings the
 // value back whatever Destroy did.
-func (m *Manager) Destroy(ctx context.Context, ws, name string, ifRevision int64) error {
+func (m *Manager) Destroy(ctx context.Context, ws, name string, opts *WriteOptions) error {
+	ifRevision := opts.ifRevision()
 	w, err := m.write(ctx, writeOp{action: ActionDestroy, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.need(cur, name, ifRevision, mayBeDeleted); err != nil {
 			return Write{}, err

@@ -51,18 +51,18 @@ func TestNoSilentRenames(t *testing.T) {
 		// taken, not retried as a race.
 		mustSet(t, m, "ws", "OTHER_TOKEN", "v9")
 		before := puts.n.Load()
-		_, err = m.Rename(ctx, "ws", "OTHER_TOKEN", "Api_Token", 0)
+		_, err = m.Rename(ctx, "ws", "OTHER_TOKEN", "Api_Token", nil)
 		var ee *secrets.ExistsError
 		if !errors.As(err, &ee) || ee.Name != "API_TOKEN" || puts.n.Load() != before {
 			t.Fatalf("Rename onto a taken name: %v after %d writes", err, puts.n.Load()-before)
 		}
-		if _, err := m.Delete(ctx, "ws", "OTHER_TOKEN", 0); err != nil {
+		if _, err := m.Delete(ctx, "ws", "OTHER_TOKEN", nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err = m.Rename(ctx, "ws", "API_TOKEN", "other_token", 0); !errors.As(err, &ee) || !ee.Deleted || ee.Name != "OTHER_TOKEN" {
+		if _, err = m.Rename(ctx, "ws", "API_TOKEN", "other_token", nil); !errors.As(err, &ee) || !ee.Deleted || ee.Name != "OTHER_TOKEN" {
 			t.Fatalf("Rename onto a deleted secret's name: %v", err)
 		}
-		if _, err := m.Rename(ctx, "ws", "API_TOKEN", "api_token", 0); err != nil {
+		if _, err := m.Rename(ctx, "ws", "API_TOKEN", "api_token", nil); err != nil {
 			t.Fatal(err)
 		}
 		if d := cmp.Diff(map[string]string{"api_token": "v1"}, envMap(t, m, "ws")); d != "" {
@@ -94,21 +94,21 @@ func TestMetadataEditsKeepHistory(t *testing.T) {
 		}
 		for i := range 50 {
 			due := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)
-			if _, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: fmt.Sprint("edit ", i), RotateBy: due}, 0); err != nil {
+			if _, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: fmt.Sprint("edit ", i), RotateBy: due}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		name := "TOKEN"
 		for _, to := range []string{"RENAMED", "TOKEN2", "TOKEN"} {
-			if _, err := m.Rename(ctx, "ws", name, to, 0); err != nil {
+			if _, err := m.Rename(ctx, "ws", name, to, nil); err != nil {
 				t.Fatal(err)
 			}
 			name = to
 		}
-		if _, err := m.Delete(ctx, "ws", "TOKEN", 0); err != nil {
+		if _, err := m.Delete(ctx, "ws", "TOKEN", nil); err != nil {
 			t.Fatal(err)
 		}
-		meta, err := m.Undelete(ctx, "ws", "TOKEN", 0)
+		meta, err := m.Undelete(ctx, "ws", "TOKEN", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ var conditionalWrites = map[string]func(ctx context.Context, m *secrets.Manager,
 		return err
 	},
 	"SetInfo": func(ctx context.Context, m *secrets.Manager, seen int64, name string) error {
-		_, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: fmt.Sprint(seen)}, seen)
+		_, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{Description: fmt.Sprint(seen)}, &secrets.WriteOptions{IfRevision: seen})
 		return err
 	},
 	"Rename": func(ctx context.Context, m *secrets.Manager, seen int64, name string) error {
@@ -150,19 +150,19 @@ var conditionalWrites = map[string]func(ctx context.Context, m *secrets.Manager,
 		if name == to {
 			to = "TOKEN"
 		}
-		_, err := m.Rename(ctx, "ws", "TOKEN", to, seen)
+		_, err := m.Rename(ctx, "ws", "TOKEN", to, &secrets.WriteOptions{IfRevision: seen})
 		return err
 	},
 	"Rollback": func(ctx context.Context, m *secrets.Manager, seen int64, name string) error {
-		_, err := m.Rollback(ctx, "ws", "TOKEN", 1, seen)
+		_, err := m.Rollback(ctx, "ws", "TOKEN", 1, &secrets.WriteOptions{IfRevision: seen})
 		return err
 	},
 	"Delete": func(ctx context.Context, m *secrets.Manager, seen int64, name string) error {
-		_, err := m.Delete(ctx, "ws", "TOKEN", seen)
+		_, err := m.Delete(ctx, "ws", "TOKEN", &secrets.WriteOptions{IfRevision: seen})
 		return err
 	},
 	"Destroy": func(ctx context.Context, m *secrets.Manager, seen int64, name string) error {
-		return m.Destroy(ctx, "ws", "TOKEN", seen)
+		return m.Destroy(ctx, "ws", "TOKEN", &secrets.WriteOptions{IfRevision: seen})
 	},
 }
 
@@ -179,7 +179,7 @@ func TestEveryWriteIsConditional(t *testing.T) {
 		}
 		m := replicas[0]
 		for what, write := range conditionalWrites {
-			if err := m.Destroy(ctx, "ws", "TOKEN", 0); err != nil && !errors.Is(err, secrets.ErrNotFound) {
+			if err := m.Destroy(ctx, "ws", "TOKEN", nil); err != nil && !errors.Is(err, secrets.ErrNotFound) {
 				t.Fatal(err)
 			}
 			mustSet(t, m, "ws", "TOKEN", "v1")
@@ -222,7 +222,7 @@ func TestEveryWriteIsConditional(t *testing.T) {
 		}
 		// Undelete too.
 		mustSet(t, m, "ws", "GONE", "x")
-		del, err := m.Delete(ctx, "ws", "GONE", 0)
+		del, err := m.Delete(ctx, "ws", "GONE", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +232,7 @@ func TestEveryWriteIsConditional(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := replicas[i%3].Undelete(ctx, "ws", "GONE", del.Revision); err == nil {
+				if _, err := replicas[i%3].Undelete(ctx, "ws", "GONE", &secrets.WriteOptions{IfRevision: del.Revision}); err == nil {
 					wins.Add(1)
 				} else if !errors.Is(err, secrets.ErrConflict) {
 					t.Errorf("racing Undelete: %v", err)
@@ -255,11 +255,11 @@ func TestRememberedEntriesNeverRefuse(t *testing.T) {
 		c := newCipher(t)
 		a, other := newManager(t, b.replica(t), c, nil), newManager(t, b.replica(t), c, nil)
 		mustSet(t, a, "ws", "TOKEN", "v1")
-		if _, err := a.Delete(ctx, "ws", "TOKEN", 0); err != nil {
+		if _, err := a.Delete(ctx, "ws", "TOKEN", nil); err != nil {
 			t.Fatal(err)
 		}
 		// a remembers TOKEN as deleted; other destroys it and makes a new one.
-		if err := other.Destroy(ctx, "ws", "TOKEN", 0); err != nil {
+		if err := other.Destroy(ctx, "ws", "TOKEN", nil); err != nil {
 			t.Fatal(err)
 		}
 		fresh := mustSet(t, other, "ws", "TOKEN", "v1 again")
@@ -271,7 +271,7 @@ func TestRememberedEntriesNeverRefuse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := other.Rename(ctx, "ws", "TOKEN", "OLD_TOKEN", meta.Revision); err != nil {
+		if _, err := other.Rename(ctx, "ws", "TOKEN", "OLD_TOKEN", &secrets.WriteOptions{IfRevision: meta.Revision}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.Set(ctx, "ws", "TOKEN", []byte("a new one"), &secrets.SetOptions{IfAbsent: true}); err != nil {
@@ -307,7 +307,7 @@ func TestCreateWriteOnlyIfAbsent(t *testing.T) {
 		if _, err := m.Set(ctx, "ws", "DEPLOY_KEY", []byte("k2"), opts); !errors.As(err, &ee) || ee.Name != "DEPLOY_KEY" {
 			t.Fatalf("second create-only write: %v", err)
 		}
-		if _, err := m.SetInfo(ctx, "ws", "DEPLOY_KEY", secrets.Info{}, 0); !errors.Is(err, secrets.ErrWriteOnly) {
+		if _, err := m.SetInfo(ctx, "ws", "DEPLOY_KEY", secrets.Info{}, nil); !errors.Is(err, secrets.ErrWriteOnly) {
 			t.Fatalf("making it readable: %v", err)
 		}
 		if got := envMap(t, m, "ws")["DEPLOY_KEY"]; got != "k1" {
@@ -325,7 +325,7 @@ func TestSoftDeleteUndeleteDestroy(t *testing.T) {
 		mustSet(t, m, "ws", "TOKEN", "v1")
 		mustSet(t, m, "ws", "TOKEN", "v2")
 		mustSet(t, m, "ws", "OTHER", "o")
-		del, err := m.Delete(ctx, "ws", "TOKEN", 0)
+		del, err := m.Delete(ctx, "ws", "TOKEN", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,8 +344,8 @@ func TestSoftDeleteUndeleteDestroy(t *testing.T) {
 		}
 		for what, err := range map[string]error{
 			"Get":     func() error { _, err := m.Get(ctx, "ws", "TOKEN"); return err }(),
-			"Delete":  func() error { _, err := m.Delete(ctx, "ws", "TOKEN", 0); return err }(),
-			"SetInfo": func() error { _, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{}, 0); return err }(),
+			"Delete":  func() error { _, err := m.Delete(ctx, "ws", "TOKEN", nil); return err }(),
+			"SetInfo": func() error { _, err := m.SetInfo(ctx, "ws", "TOKEN", secrets.Info{}, nil); return err }(),
 		} {
 			if !errors.Is(err, secrets.ErrNotFound) {
 				t.Fatalf("%s of a deleted secret: %v", what, err)
@@ -358,7 +358,7 @@ func TestSoftDeleteUndeleteDestroy(t *testing.T) {
 		if meta, err := m.Meta(ctx, "ws", "TOKEN"); err != nil || meta.Deleted.IsZero() {
 			t.Fatalf("Meta of a deleted secret: %+v %v", meta, err)
 		}
-		und, err := m.Undelete(ctx, "ws", "TOKEN", del.Revision)
+		und, err := m.Undelete(ctx, "ws", "TOKEN", &secrets.WriteOptions{IfRevision: del.Revision})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,10 +366,10 @@ func TestSoftDeleteUndeleteDestroy(t *testing.T) {
 			t.Fatalf("restored: %+v", und)
 		}
 		var ce *secrets.ConflictError
-		if _, err := m.Undelete(ctx, "ws", "TOKEN", 0); !errors.As(err, &ce) || ce.Deleted {
+		if _, err := m.Undelete(ctx, "ws", "TOKEN", nil); !errors.As(err, &ce) || ce.Deleted {
 			t.Fatalf("Undelete of a live secret: %v", err)
 		}
-		if err := m.Destroy(ctx, "ws", "TOKEN", und.Revision); err != nil {
+		if err := m.Destroy(ctx, "ws", "TOKEN", &secrets.WriteOptions{IfRevision: und.Revision}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.Meta(ctx, "ws", "TOKEN"); !errors.Is(err, secrets.ErrNotFound) {

@@ -20,11 +20,11 @@ func TestPurge(t *testing.T) {
 		for _, n := range []string{"OLD", "RECENT", "LIVE"} {
 			mustSet(t, m, "ws", n, n)
 		}
-		if _, err := m.Delete(ctx, "ws", "OLD", 0); err != nil {
+		if _, err := m.Delete(ctx, "ws", "OLD", nil); err != nil {
 			t.Fatal(err)
 		}
 		clock = clock.Add(6 * 24 * time.Hour)
-		if _, err := m.Delete(ctx, "ws", "RECENT", 0); err != nil {
+		if _, err := m.Delete(ctx, "ws", "RECENT", nil); err != nil {
 			t.Fatal(err)
 		}
 		clock = clock.Add(2 * 24 * time.Hour)

@@ -248,13 +248,29 @@ func (m *Manager) Due(ctx context.Context, ws string, before time.Time) ([]Meta,
 	}
 }
 
-// DueAll returns, across every workspace, up to limit live secrets whose
-// Expires or RotateBy falls before the given time, ordered by workspace
-// and name, after the secret (after.Workspace, after.Name) (a zero after
-// for the first page): the operator's weekly list. It is authorized as a
-// list of no particular workspace ("") and needs a Store that is a
-// DueStore.
-func (m *Manager) DueAll(ctx context.Context, before time.Time, after DueSecret, limit int) ([]DueSecret, error) {
+// DueOptions select a page of [Manager.DueAll]. A nil *DueOptions means
+// the first page of 100.
+type DueOptions struct {
+	// After is where the page starts: the last DueSecret of the previous
+	// page (only its Workspace and Name count); zero for the first.
+	After DueSecret
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+}
+
+// DueAll returns, across every workspace, a page of the live secrets
+// whose Expires or RotateBy falls before the given time, ordered by
+// workspace and name, after the secret opts.After (see [DueOptions]): the
+// operator's weekly list. It is authorized as a list of no particular
+// workspace ("") and needs a Store that is a DueStore.
+func (m *Manager) DueAll(ctx context.Context, before time.Time, opts *DueOptions) ([]DueSecret, error) {
+	var o DueOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit <= 0 {
+		o.Limit = 100
+	}
 	e := m.event(ctx, ActionList, "")
 	if err := m.authorize(ctx, e); err != nil {
 		return nil, err
@@ -263,7 +279,7 @@ func (m *Manager) DueAll(ctx context.Context, before time.Time, after DueSecret,
 	if !ok {
 		return nil, m.failed(ctx, e, errorf(nil, "due secrets: the %T store cannot search across workspaces", m.store))
 	}
-	es, err := ds.Due(ctx, before, after.Workspace, after.Name, min(max(limit, 1), maxPage))
+	es, err := ds.Due(ctx, DueQuery{Before: before, AfterWorkspace: o.After.Workspace, AfterName: o.After.Name, Limit: min(o.Limit, maxPage)})
 	if err != nil {
 		return nil, m.failed(ctx, e, err)
 	}

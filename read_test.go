@@ -39,7 +39,7 @@ func TestListTenThousand(t *testing.T) {
 				seen[s.Name]++
 			}
 			victim := fmt.Sprintf("S_%05d", (page*137)%10_000)
-			if err := m.Destroy(ctx, "ws", victim, 0); err == nil {
+			if err := m.Destroy(ctx, "ws", victim, nil); err == nil {
 				removed[victim] = true
 			} else if !errors.Is(err, secrets.ErrNotFound) {
 				t.Fatal(err)

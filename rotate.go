@@ -254,7 +254,7 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 	done := 0
 	var after Version // cursor: versions up to it are done or left
 	for {
-		batch, remaining, err := rs.Stale(ctx, ws, k.primary, after.SecretID, after.Version, rotateBatch)
+		batch, remaining, err := rs.Stale(ctx, ws, StaleQuery{Keep: k.primary, AfterSecretID: after.SecretID, AfterVersion: after.Version, Limit: rotateBatch})
 		if err != nil {
 			return res, wrapf(err, "rotate workspace %q", ws)
 		}
@@ -369,7 +369,7 @@ func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int) ([]
 		// Changing the key moves its generation: a writer still holding
 		// an old key is refused by the Store from here on, so nothing
 		// can be added under the keys deleted below.
-		if _, left, err := m.store.(RotationStore).Stale(ctx, ws, primary, "", 0, 1); err != nil || left > 0 {
+		if _, left, err := m.store.(RotationStore).Stale(ctx, ws, StaleQuery{Keep: primary, Limit: 1}); err != nil || left > 0 {
 			return errors.Join(err, errorf(ErrIncomplete, "%d versions are still under a former key", left))
 		}
 		for _, id := range former[:len(former)-keep] {
@@ -482,7 +482,7 @@ func (m *Manager) rewrap(ctx context.Context, o RewrapOptions) (RewrapResult, er
 	}
 	after := ""
 	for {
-		keys, total, err := rs.ForeignKeys(ctx, from, after, rotateBatch)
+		keys, total, err := rs.ForeignKeys(ctx, ForeignKeysQuery{CipherID: from, After: after, Limit: rotateBatch})
 		if err != nil {
 			return res, wrapf(err, "rewrap")
 		}

@@ -68,7 +68,7 @@ func checkAll(t *testing.T, m *secrets.Manager, ws string, want map[string]strin
 
 func staleCount(t *testing.T, s secrets.RotationStore, ws string, primary uint32) int {
 	t.Helper()
-	_, n, err := s.Stale(context.Background(), ws, primary, "", 0, 1)
+	_, n, err := s.Stale(context.Background(), ws, secrets.StaleQuery{Keep: primary, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,16 +168,16 @@ type rotationStore struct {
 	rs secrets.RotationStore
 }
 
-func (r rotationStore) Stale(ctx context.Context, ws string, keep uint32, afterID string, afterVersion int64, limit int) ([]secrets.Version, int, error) {
-	return r.rs.Stale(ctx, ws, keep, afterID, afterVersion, limit)
+func (r rotationStore) Stale(ctx context.Context, ws string, q secrets.StaleQuery) ([]secrets.Version, int, error) {
+	return r.rs.Stale(ctx, ws, q)
 }
 
 func (r rotationStore) Reencrypt(ctx context.Context, ws string, gen int64, items []secrets.Reencryption) (int, error) {
 	return r.rs.Reencrypt(ctx, ws, gen, items)
 }
 
-func (r rotationStore) ForeignKeys(ctx context.Context, id, after string, limit int) ([]secrets.WrappedKey, int, error) {
-	return r.rs.ForeignKeys(ctx, id, after, limit)
+func (r rotationStore) ForeignKeys(ctx context.Context, q secrets.ForeignKeysQuery) ([]secrets.WrappedKey, int, error) {
+	return r.rs.ForeignKeys(ctx, q)
 }
 
 // TestRotateInterrupted stops rotations at several points, with a
@@ -432,7 +432,7 @@ func TestRewrap(t *testing.T) {
 		if calls[0] != [2]int{0, 4} || calls[len(calls)-1] != [2]int{4, 4} {
 			t.Fatalf("progress %v", calls)
 		}
-		if _, n, _ := s.ForeignKeys(ctx, newKey.ID(), "", 10); n != 0 {
+		if _, n, _ := s.ForeignKeys(ctx, secrets.ForeignKeysQuery{CipherID: newKey.ID(), Limit: 10}); n != 0 {
 			t.Fatalf("%d keys not moved", n)
 		}
 		// The old master key is no longer needed, and no longer enough.
@@ -489,7 +489,7 @@ func TestDeleteWorkspace(t *testing.T) {
 		if _, err := s.Key(ctx, "doomed"); !errors.Is(err, secrets.ErrNotFound) {
 			t.Fatalf("key after delete: %v", err)
 		}
-		if _, n, _ := s.Stale(ctx, "doomed", 0, "", 0, 1); n != 0 {
+		if _, n, _ := s.Stale(ctx, "doomed", secrets.StaleQuery{Limit: 1}); n != 0 {
 			t.Fatalf("%d versions left", n)
 		}
 		checkAll(t, m, "kept", want)
@@ -504,8 +504,8 @@ func TestDeleteWorkspace(t *testing.T) {
 	})
 }
 
-func (r rotationStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
-	return r.rs.Workspaces(ctx, after, limit)
+func (r rotationStore) Workspaces(ctx context.Context, q secrets.WorkspacesQuery) ([]string, error) {
+	return r.rs.Workspaces(ctx, q)
 }
 
 // TestRewrapKilledConnection kills the connection of a key write while it

@@ -117,19 +117,19 @@ func TestIsolation(t *testing.T) {
 	if env, err := m.EnvFor(ctx, "B"); err != nil || len(env) != 0 {
 		t.Fatalf("EnvFor(B) has %d entries, %v", len(env), err)
 	}
-	if _, err := m.Delete(ctx, "B", "TOKEN", 0); !errors.Is(err, secrets.ErrNotFound) {
+	if _, err := m.Delete(ctx, "B", "TOKEN", nil); !errors.Is(err, secrets.ErrNotFound) {
 		t.Fatalf("Delete through B: %v", err)
 	}
-	if err := m.Destroy(ctx, "B", "TOKEN", 0); !errors.Is(err, secrets.ErrNotFound) {
+	if err := m.Destroy(ctx, "B", "TOKEN", nil); !errors.Is(err, secrets.ErrNotFound) {
 		t.Fatalf("Destroy through B: %v", err)
 	}
-	if _, err := m.SetInfo(ctx, "B", "TOKEN", secrets.Info{Description: "x"}, 0); !errors.Is(err, secrets.ErrNotFound) {
+	if _, err := m.SetInfo(ctx, "B", "TOKEN", secrets.Info{Description: "x"}, nil); !errors.Is(err, secrets.ErrNotFound) {
 		t.Fatalf("SetInfo through B: %v", err)
 	}
-	if _, err := m.Rename(ctx, "B", "TOKEN", "X", 0); !errors.Is(err, secrets.ErrNotFound) {
+	if _, err := m.Rename(ctx, "B", "TOKEN", "X", nil); !errors.Is(err, secrets.ErrNotFound) {
 		t.Fatalf("Rename through B: %v", err)
 	}
-	if _, err := m.Rollback(ctx, "B", "TOKEN", 1, 0); !errors.Is(err, secrets.ErrNotFound) {
+	if _, err := m.Rollback(ctx, "B", "TOKEN", 1, nil); !errors.Is(err, secrets.ErrNotFound) {
 		t.Fatalf("Rollback through B: %v", err)
 	}
 	// B's own secret of the same name is independent, under its own key.

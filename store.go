@@ -219,12 +219,12 @@ type Write struct {
 type RotationStore interface {
 	Store
 
-	// Stale returns up to limit versions of the workspace (current or
-	// past, of live or deleted secrets) whose KeyID is not keep or whose
+	// Stale returns up to q.Limit versions of the workspace (current or
+	// past, of live or deleted secrets) whose KeyID is not q.Keep or whose
 	// Format is older than 2, ordered by secret ID and version, after the
-	// version (afterID, afterVersion), and how many such versions the
-	// workspace has in all.
-	Stale(ctx context.Context, workspace string, keep uint32, afterID string, afterVersion int64, limit int) ([]Version, int, error)
+	// version (q.AfterSecretID, q.AfterVersion), and how many such
+	// versions the workspace has in all; see [StaleQuery].
+	Stale(ctx context.Context, workspace string, q StaleQuery) ([]Version, int, error)
 
 	// Reencrypt replaces ciphertexts in place, without making versions or
 	// changing any revision. Each item applies only if its version still
@@ -235,14 +235,50 @@ type RotationStore interface {
 	// at generation keyGen.
 	Reencrypt(ctx context.Context, workspace string, keyGen int64, items []Reencryption) (int, error)
 
-	// ForeignKeys returns up to limit workspace keys not wrapped by the
-	// master key cipherID, in workspace byte order after the workspace
-	// after ("" for the first), and how many such keys there are in all.
-	ForeignKeys(ctx context.Context, cipherID, after string, limit int) ([]WrappedKey, int, error)
+	// ForeignKeys returns up to q.Limit workspace keys not wrapped by the
+	// master key q.CipherID, in workspace byte order after the workspace
+	// q.After ("" for the first), and how many such keys there are in
+	// all; see [ForeignKeysQuery].
+	ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]WrappedKey, int, error)
 
-	// Workspaces returns up to limit workspaces that have a key, in byte
-	// order, after the workspace after ("" for the first).
-	Workspaces(ctx context.Context, after string, limit int) ([]string, error)
+	// Workspaces returns up to q.Limit workspaces that have a key, in byte
+	// order, after the workspace q.After ("" for the first); see
+	// [WorkspacesQuery].
+	Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error)
+}
+
+// A StaleQuery selects versions for [RotationStore.Stale].
+type StaleQuery struct {
+	// Keep is the key ID that is not stale: versions under another key
+	// (or of a Format older than 2) are.
+	Keep uint32
+	// AfterSecretID and AfterVersion, if AfterSecretID is not empty, skip
+	// the versions up to and including that one, in the order of secret
+	// ID and version: the last version of the previous batch.
+	AfterSecretID string
+	AfterVersion  int64
+	// Limit is the most versions to return (at least 1).
+	Limit int
+}
+
+// A ForeignKeysQuery selects workspace keys for [RotationStore.ForeignKeys].
+type ForeignKeysQuery struct {
+	// CipherID is the master key whose workspace keys are not foreign.
+	CipherID string
+	// After, if not empty, skips workspaces up to and including it, in
+	// byte order: the last workspace of the previous batch.
+	After string
+	// Limit is the most keys to return (at least 1).
+	Limit int
+}
+
+// A WorkspacesQuery selects workspaces for [RotationStore.Workspaces].
+type WorkspacesQuery struct {
+	// After, if not empty, skips workspaces up to and including it, in
+	// byte order: the last workspace of the previous page.
+	After string
+	// Limit is the most workspaces to return (at least 1).
+	Limit int
 }
 
 // A Reencryption asks Reencrypt to replace one version's ciphertext.
@@ -267,11 +303,24 @@ type DueSecret struct {
 // secrets whose expiry or rotation date comes before a time. Manager.DueAll
 // needs one.
 type DueStore interface {
-	// Due returns up to limit live secrets, of any workspace, whose
-	// Expires or RotateBy is before the given time, ordered by workspace
-	// and name, after the secret (afterWorkspace, afterName). Ciphertexts
-	// may be left out.
-	Due(ctx context.Context, before time.Time, afterWorkspace, afterName string, limit int) ([]Entry, error)
+	// Due returns up to q.Limit live secrets, of any workspace, whose
+	// Expires or RotateBy is before q.Before, ordered by workspace and
+	// name, after the secret (q.AfterWorkspace, q.AfterName); see
+	// [DueQuery]. Ciphertexts may be left out.
+	Due(ctx context.Context, q DueQuery) ([]Entry, error)
+}
+
+// A DueQuery selects secrets for [DueStore.Due].
+type DueQuery struct {
+	// Before is the time an Expires or RotateBy must come before.
+	Before time.Time
+	// AfterWorkspace and AfterName, if AfterWorkspace is not empty, skip
+	// the secrets up to and including that one, in the order of workspace
+	// and name: the last secret of the previous page.
+	AfterWorkspace string
+	AfterName      string
+	// Limit is the most secrets to return (at least 1).
+	Limit int
 }
 
 // A WorkspaceDeleter is a Store that can delete a whole workspace.
@@ -302,15 +351,32 @@ type Purger interface {
 // configured. Manager.Events uses it, when the Store has it, before a
 // fingerprint search.
 type FingerprintStore interface {
-	// Unfingerprinted returns up to limit retained versions of the
-	// workspace (all workspaces if workspace is "") whose ledger entries
-	// have no fingerprint, ordered by workspace, secret ID and version,
-	// after the version (afterWorkspace, afterID, afterVersion).
-	Unfingerprinted(ctx context.Context, workspace, afterWorkspace, afterID string, afterVersion int64, limit int) ([]Version, error)
+	// Unfingerprinted returns up to q.Limit retained versions of the
+	// workspace q.Workspace (all workspaces if it is "") whose ledger
+	// entries have no fingerprint, ordered by workspace, secret ID and
+	// version, after the version (q.AfterWorkspace, q.AfterSecretID,
+	// q.AfterVersion); see [UnfingerprintedQuery].
+	Unfingerprinted(ctx context.Context, q UnfingerprintedQuery) ([]Version, error)
 
 	// SetFingerprints sets the fingerprint of the ledger entries (and
 	// retained versions) of each given version that have none.
 	SetFingerprints(ctx context.Context, vs []Version) error
+}
+
+// An UnfingerprintedQuery selects versions for
+// [FingerprintStore.Unfingerprinted].
+type UnfingerprintedQuery struct {
+	// Workspace, if not empty, keeps the versions of this workspace only.
+	Workspace string
+	// AfterWorkspace, AfterSecretID and AfterVersion skip the versions up
+	// to and including that one, in the order of workspace, secret ID and
+	// version: the last version of the previous batch (zero for the
+	// first).
+	AfterWorkspace string
+	AfterSecretID  string
+	AfterVersion   int64
+	// Limit is the most versions to return (at least 1).
+	Limit int
 }
 
 // An EventQuery selects events; zero fields select everything.

@@ -180,7 +180,8 @@ func (s *MemoryStore) DropEvents(ctx context.Context, before time.Time, limit in
 }
 
 // Unfingerprinted implements FingerprintStore.
-func (s *MemoryStore) Unfingerprinted(ctx context.Context, workspace, afterWorkspace, afterID string, afterVersion int64, limit int) ([]Version, error) {
+func (s *MemoryStore) Unfingerprinted(ctx context.Context, q UnfingerprintedQuery) ([]Version, error) {
+	workspace, afterWorkspace, afterID, afterVersion, limit := q.Workspace, q.AfterWorkspace, q.AfterSecretID, q.AfterVersion, q.Limit
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

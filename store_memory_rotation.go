@@ -12,7 +12,8 @@ import (
 )
 
 // Stale implements RotationStore.
-func (s *MemoryStore) Stale(ctx context.Context, ws string, keep uint32, afterID string, afterVersion int64, limit int) ([]Version, int, error) {
+func (s *MemoryStore) Stale(ctx context.Context, ws string, q StaleQuery) ([]Version, int, error) {
+	keep, afterID, afterVersion, limit := q.Keep, q.AfterSecretID, q.AfterVersion, q.Limit
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -84,7 +85,8 @@ func (s *MemoryStore) Reencrypt(ctx context.Context, ws string, keyGen int64, it
 }
 
 // ForeignKeys implements RotationStore.
-func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID, after string, limit int) ([]WrappedKey, int, error) {
+func (s *MemoryStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]WrappedKey, int, error) {
+	cipherID, after, limit := q.CipherID, q.After, q.Limit
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -107,7 +109,8 @@ func (s *MemoryStore) ForeignKeys(ctx context.Context, cipherID, after string, l
 }
 
 // Workspaces implements RotationStore.
-func (s *MemoryStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
+func (s *MemoryStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
+	after, limit := q.After, q.Limit
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -147,10 +150,10 @@ func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string, audit *Eve
 }
 
 // Due implements DueStore.
-func (s *MemoryStore) Due(ctx context.Context, before time.Time, afterWorkspace, afterName string, limit int) ([]Entry, error) {
-	return s.across(ctx, limit, func(ws string, e Entry) bool {
-		return e.Deleted.IsZero() && isDue(e.Expires, e.RotateBy, before) &&
-			(ws > afterWorkspace || ws == afterWorkspace && e.Name > afterName)
+func (s *MemoryStore) Due(ctx context.Context, q DueQuery) ([]Entry, error) {
+	return s.across(ctx, q.Limit, func(ws string, e Entry) bool {
+		return e.Deleted.IsZero() && isDue(e.Expires, e.RotateBy, q.Before) &&
+			(ws > q.AfterWorkspace || ws == q.AfterWorkspace && e.Name > q.AfterName)
 	})
 }
 

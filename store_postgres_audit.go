@@ -224,9 +224,9 @@ func (s *PostgresStore) DropEvents(ctx context.Context, before time.Time, limit 
 }
 
 // Unfingerprinted implements FingerprintStore.
-func (s *PostgresStore) Unfingerprinted(ctx context.Context, ws, afterWorkspace, afterID string, afterVersion int64, limit int) ([]Version, error) {
+func (s *PostgresStore) Unfingerprinted(ctx context.Context, q UnfingerprintedQuery) ([]Version, error) {
 	var rows []pgVersion
-	if err := s.db.SelectContext(ctx, &rows, s.q.unfingerprinted, ws, afterWorkspace, afterID, afterVersion, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q.unfingerprinted, q.Workspace, q.AfterWorkspace, q.AfterSecretID, q.AfterVersion, q.Limit); err != nil {
 		return nil, pgErr(ctx, "find versions without fingerprints", err)
 	}
 	out := make([]Version, len(rows))

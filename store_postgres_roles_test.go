@@ -133,7 +133,7 @@ func TestPostgresRuntimeRoleManager(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := m.Delete(ctx, "ws", "GONE", gone.Revision); err != nil {
+			if _, err := m.Delete(ctx, "ws", "GONE", &secrets.WriteOptions{IfRevision: gone.Revision}); err != nil {
 				t.Fatal(err)
 			}
 			now.Add((90 * 24 * time.Hour).Microseconds())

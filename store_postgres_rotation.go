@@ -9,9 +9,10 @@ import (
 )
 
 // Stale implements RotationStore.
-func (s *PostgresStore) Stale(ctx context.Context, ws string, keep uint32, afterID string, afterVersion int64, limit int) ([]Version, int, error) {
+func (s *PostgresStore) Stale(ctx context.Context, ws string, q StaleQuery) ([]Version, int, error) {
+	keep := q.Keep
 	var rows []pgVersion
-	if err := s.db.SelectContext(ctx, &rows, s.q.stale, ws, int64(keep), afterID, afterVersion, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q.stale, ws, int64(keep), q.AfterSecretID, q.AfterVersion, q.Limit); err != nil {
 		return nil, 0, pgErr(ctx, "find stale versions", err)
 	}
 	var total int
@@ -44,9 +45,10 @@ func (s *PostgresStore) Reencrypt(ctx context.Context, ws string, keyGen int64, 
 }
 
 // ForeignKeys implements RotationStore.
-func (s *PostgresStore) ForeignKeys(ctx context.Context, cipherID, after string, limit int) ([]WrappedKey, int, error) {
+func (s *PostgresStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]WrappedKey, int, error) {
+	cipherID := q.CipherID
 	var rows []pgKey
-	if err := s.db.SelectContext(ctx, &rows, s.q.foreign, cipherID, after, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q.foreign, cipherID, q.After, q.Limit); err != nil {
 		return nil, 0, pgErr(ctx, "find keys to re-wrap", err)
 	}
 	var total int
@@ -61,9 +63,9 @@ func (s *PostgresStore) ForeignKeys(ctx context.Context, cipherID, after string,
 }
 
 // Workspaces implements RotationStore.
-func (s *PostgresStore) Workspaces(ctx context.Context, after string, limit int) ([]string, error) {
+func (s *PostgresStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
 	var out []string
-	if err := s.db.SelectContext(ctx, &out, s.q.workspaces, after, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.q.workspaces, q.After, q.Limit); err != nil {
 		return nil, pgErr(ctx, "list workspaces", err)
 	}
 	return out, nil
@@ -89,9 +91,9 @@ func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *E
 
 // Due implements DueStore, through the partial indexes on expires and
 // rotate_by.
-func (s *PostgresStore) Due(ctx context.Context, before time.Time, afterWorkspace, afterName string, limit int) ([]Entry, error) {
+func (s *PostgresStore) Due(ctx context.Context, q DueQuery) ([]Entry, error) {
 	var rows []pgEntry
-	if err := s.db.SelectContext(ctx, &rows, s.q.due, before, afterWorkspace, afterName, limit); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q.due, q.Before, q.AfterWorkspace, q.AfterName, q.Limit); err != nil {
 		return nil, pgErr(ctx, "find due secrets", err)
 	}
 	out := pgEntries(rows)

@@ -214,7 +214,7 @@ func testReplicas(t *testing.T, p1, p2 pgPool) {
 			t.Fatalf("r1 EnvFor: %v %v", env, err)
 		}
 	}
-	if _, err := r2.Delete(ctx, "ws", "TOKEN", 0); err != nil {
+	if _, err := r2.Delete(ctx, "ws", "TOKEN", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r1.Get(ctx, "ws", "TOKEN"); !errors.Is(err, secrets.ErrNotFound) {
@@ -416,7 +416,7 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.Rename(context.Background(), "ws2", "AUTH_TOKEN", "RENAMED", 0); err != nil {
+	if _, err := m.Rename(context.Background(), "ws2", "AUTH_TOKEN", "RENAMED", nil); err != nil {
 		t.Fatal(err)
 	}
 	material := keyMaterial(t, keyJSON)

@@ -65,11 +65,11 @@ func TestPostgresUpgrade(t *testing.T) {
 		}
 		want[ws]["DEPLOY_KEY"] = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n"
 		gone := mustSet(t, m, ws, "GONE", "soon deleted")
-		if _, err := m.Delete(ctx, ws, "GONE", gone.Revision); err != nil {
+		if _, err := m.Delete(ctx, ws, "GONE", &secrets.WriteOptions{IfRevision: gone.Revision}); err != nil {
 			t.Fatal(err)
 		}
 		destroyed := mustSet(t, m, ws, "DESTROYED", "soon destroyed")
-		if err := m.Destroy(ctx, ws, "DESTROYED", destroyed.Revision); err != nil {
+		if err := m.Destroy(ctx, ws, "DESTROYED", &secrets.WriteOptions{IfRevision: destroyed.Revision}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := m.EnvFor(ctx, ws); err != nil {
@@ -210,7 +210,7 @@ func TestPostgresUpgrade(t *testing.T) {
 		}
 	}
 	check("after a rotation")
-	if _, err := m.Undelete(ctx, "ws-0", "GONE", 0); err == nil {
+	if _, err := m.Undelete(ctx, "ws-0", "GONE", nil); err == nil {
 		// Undelete without a revision is refused or applied; either way
 		// the secret must read back when it applied.
 		if sec, err := m.Get(ctx, "ws-0", "GONE"); err != nil || string(sec.Value.Reveal()) != "soon deleted" {
@@ -318,14 +318,14 @@ func TestPostgresSearchPathHijack(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := mustSet(t, m, "ws", "GONE", "x")
-	if err := m.Destroy(actx, "ws", "GONE", b.Revision); err != nil {
+	if err := m.Destroy(actx, "ws", "GONE", &secrets.WriteOptions{IfRevision: b.Revision}); err != nil {
 		t.Fatal(err)
 	}
 	a, err := m.Meta(actx, "ws", "A")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Delete(actx, "ws", "A", a.Revision); err != nil {
+	if _, err := m.Delete(actx, "ws", "A", &secrets.WriteOptions{IfRevision: a.Revision}); err != nil {
 		t.Fatal(err)
 	}
 	now.Add((90 * 24 * time.Hour).Microseconds())

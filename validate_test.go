@@ -85,10 +85,10 @@ func TestValidationRefusesAndChangesNothing(t *testing.T) {
 		}
 	}
 	// Renaming onto a refused name is refused the same way.
-	if _, err := m.Rename(ctx, "ws", "EXISTING", "LD_PRELOAD", 0); !errors.Is(err, secrets.ErrReservedName) {
+	if _, err := m.Rename(ctx, "ws", "EXISTING", "LD_PRELOAD", nil); !errors.Is(err, secrets.ErrReservedName) {
 		t.Errorf("Rename to LD_PRELOAD: %v", err)
 	}
-	if _, err := m.Rename(ctx, "ws", "EXISTING", "9X", 0); !errors.Is(err, secrets.ErrInvalidName) {
+	if _, err := m.Rename(ctx, "ws", "EXISTING", "9X", nil); !errors.Is(err, secrets.ErrInvalidName) {
 		t.Errorf("Rename to 9X: %v", err)
 	}
 }

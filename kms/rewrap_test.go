@@ -137,7 +137,7 @@ func TestTransitRewrapFromLocalAndBack(t *testing.T) {
 	t.Logf("cut off: %v", err)
 	r.Restore()
 	readAll(t, store, local, want, transit)
-	if _, left, err := store.ForeignKeys(ctx, transit.ID(), "", n); err != nil || left != n-5 {
+	if _, left, err := store.ForeignKeys(ctx, secrets.ForeignKeysQuery{CipherID: transit.ID(), Limit: n}); err != nil || left != n-5 {
 		t.Fatalf("%d keys not on Transit after the cut (%v), want %d", left, err, n-5)
 	}
 

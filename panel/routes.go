@@ -228,7 +228,7 @@ func (h *Handler) update(c *call) error {
 		}
 		m, err = h.m.Set(ctx, ws, cur.Name, value, opts)
 	case hasInfo:
-		m, err = h.m.SetInfo(ctx, ws, cur.Name, info, rev)
+		m, err = h.m.SetInfo(ctx, ws, cur.Name, info, &secrets.WriteOptions{IfRevision: rev})
 	default:
 		return badRequest("nothing to change: give a value or a field of the secret's details")
 	}
@@ -243,7 +243,7 @@ func (h *Handler) remove(c *call) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.m.Delete(c.r.Context(), c.ws(), c.r.PathValue("name"), rev)
+	m, err := h.m.Delete(c.r.Context(), c.ws(), c.r.PathValue("name"), &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (h *Handler) undelete(c *call) error {
 	if err := c.decode(h.cfg.MaxBodyBytes, &struct{}{}); err != nil {
 		return err
 	}
-	m, err := h.m.Undelete(c.r.Context(), c.ws(), c.r.PathValue("name"), rev)
+	m, err := h.m.Undelete(c.r.Context(), c.ws(), c.r.PathValue("name"), &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (h *Handler) destroy(c *call) error {
 	if err := c.decode(h.cfg.MaxBodyBytes, &struct{}{}); err != nil {
 		return err
 	}
-	if err := h.m.Destroy(c.r.Context(), c.ws(), c.r.PathValue("name"), rev); err != nil {
+	if err := h.m.Destroy(c.r.Context(), c.ws(), c.r.PathValue("name"), &secrets.WriteOptions{IfRevision: rev}); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
@@ -291,7 +291,7 @@ func (h *Handler) rename(c *call) error {
 	if err := c.decode(h.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	m, err := h.m.Rename(c.r.Context(), c.ws(), c.r.PathValue("name"), in.To, rev)
+	m, err := h.m.Rename(c.r.Context(), c.ws(), c.r.PathValue("name"), in.To, &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func (h *Handler) rollback(c *call) error {
 	if in.Version < 1 {
 		return badRequest("version must be a positive integer")
 	}
-	m, err := h.m.Rollback(c.r.Context(), c.ws(), c.r.PathValue("name"), in.Version, rev)
+	m, err := h.m.Rollback(c.r.Context(), c.ws(), c.r.PathValue("name"), in.Version, &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}

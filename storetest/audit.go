@@ -248,14 +248,14 @@ func testUnfingerprinted(t *testing.T, s secrets.Store) {
 	put(t, s, create("ws", "b", "B")) // has one
 	ev := &secrets.Event{Time: t0, Actor: "job", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
 	env(t, s, "ws", secrets.EnvQuery{Audit: ev})
-	vs, err := fs.Unfingerprinted(ctx, "ws", "", "", 0, 10)
+	vs, err := fs.Unfingerprinted(ctx, secrets.UnfingerprintedQuery{Workspace: "ws", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || len(vs[0].Ciphertext) == 0 {
 		t.Fatalf("Unfingerprinted: %+v", vs)
 	}
-	if more, _ := fs.Unfingerprinted(ctx, "ws", "ws", "a", 1, 10); len(more) != 1 || more[0].Version != 2 {
+	if more, _ := fs.Unfingerprinted(ctx, secrets.UnfingerprintedQuery{Workspace: "ws", AfterWorkspace: "ws", AfterSecretID: "a", AfterVersion: 1, Limit: 10}); len(more) != 1 || more[0].Version != 2 {
 		t.Fatalf("Unfingerprinted after a/1: %+v", more)
 	}
 	vs[1].Fingerprint = []byte("late")
@@ -266,7 +266,7 @@ func testUnfingerprinted(t *testing.T, s secrets.Store) {
 	if len(es) != 1 || es[0].Action != secrets.ActionInject || es[0].State != ev.State {
 		t.Fatalf("search by a late fingerprint: %+v", es)
 	}
-	if vs, _ := fs.Unfingerprinted(ctx, "", "", "", 0, 10); len(vs) != 1 {
+	if vs, _ := fs.Unfingerprinted(ctx, secrets.UnfingerprintedQuery{Limit: 10}); len(vs) != 1 {
 		t.Fatalf("left without a fingerprint: %d", len(vs))
 	}
 }
@@ -293,12 +293,12 @@ func testDue(t *testing.T, s secrets.Store) {
 	mk("a", "3", "LATER", t0.Add(10*time.Hour), never, false)
 	mk("a", "4", "NEVER", never, never, false)
 	mk("a", "5", "DELETED", t0.Add(time.Hour), never, true)
-	got, err := ds.Due(ctx, t0.Add(3*time.Hour), "", "", 10)
+	got, err := ds.Due(ctx, secrets.DueQuery{Before: t0.Add(3 * time.Hour), Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	diff(t, "due", names(got), []string{"ROTATE", "EXPIRES"})
-	got, err = ds.Due(ctx, t0.Add(3*time.Hour), "a", "ROTATE", 10)
+	got, err = ds.Due(ctx, secrets.DueQuery{Before: t0.Add(3 * time.Hour), AfterWorkspace: "a", AfterName: "ROTATE", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

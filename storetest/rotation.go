@@ -50,7 +50,7 @@ func testStale(t *testing.T, s secrets.Store) {
 		}
 		return out
 	}
-	vs, total, err := rs.Stale(ctx, "ws", 2, "", 0, 10)
+	vs, total, err := rs.Stale(ctx, "ws", secrets.StaleQuery{Keep: 2, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func testStale(t *testing.T, s secrets.Store) {
 	if total != 3 {
 		t.Fatalf("total %d, want 3", total)
 	}
-	vs, total, err = rs.Stale(ctx, "ws", 2, "a", 1, 1)
+	vs, total, err = rs.Stale(ctx, "ws", secrets.StaleQuery{Keep: 2, AfterSecretID: "a", AfterVersion: 1, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func testReencrypt(t *testing.T, s secrets.Store) {
 	if string(h[1].Ciphertext) != "new-a1" || h[1].Format != 2 || h[1].KeyID != 2 {
 		t.Fatalf("version 1 after Reencrypt: %q format %d key %d", h[1].Ciphertext, h[1].Format, h[1].KeyID)
 	}
-	if vs, total, _ := rs.Stale(ctx, "ws", 2, "", 0, 10); len(vs) != 0 || total != 0 {
+	if vs, total, _ := rs.Stale(ctx, "ws", secrets.StaleQuery{Keep: 2, Limit: 10}); len(vs) != 0 || total != 0 {
 		t.Fatalf("stale after Reencrypt: %d", total)
 	}
 }
@@ -112,14 +112,14 @@ func testForeignKeys(t *testing.T, s secrets.Store) {
 			t.Fatal(err)
 		}
 	}
-	ks, total, err := rs.ForeignKeys(ctx, "new", "", 2)
+	ks, total, err := rs.ForeignKeys(ctx, secrets.ForeignKeysQuery{CipherID: "new", Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if total != 4 || len(ks) != 2 || ks[0].Workspace != "ws0" || ks[1].Workspace != "ws2" || ks[0].Generation == 0 {
 		t.Fatalf("ForeignKeys page 1: %d in all, %+v", total, ks)
 	}
-	ks, _, err = rs.ForeignKeys(ctx, "new", "ws2", 10)
+	ks, _, err = rs.ForeignKeys(ctx, secrets.ForeignKeysQuery{CipherID: "new", After: "ws2", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func testWorkspaces(t *testing.T, s secrets.Store) {
 	for _, ws := range []string{"b", "a", "c"} {
 		putKey(t, s, ws, 0)
 	}
-	got, err := rs.Workspaces(context.Background(), "a", 10)
+	got, err := rs.Workspaces(context.Background(), secrets.WorkspacesQuery{After: "a", Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,7 +222,7 @@ func (a *app) due(ctx context.Context, cmd *cli.Command, s *session) error {
 	if all {
 		var after secrets.DueSecret
 		for {
-			page, err := s.m.DueAll(ctx, before, after, 1000)
+			page, err := s.m.DueAll(ctx, before, &secrets.DueOptions{After: after, Limit: 1000})
 			if err != nil {
 				return err
 			}

@@ -159,7 +159,7 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 	workspaces := cmd.Args().Slice()
 	if all {
 		for after := ""; ; {
-			page, err := s.store.Workspaces(ctx, after, 1000)
+			page, err := s.store.Workspaces(ctx, secrets.WorkspacesQuery{After: after, Limit: 1000})
 			if err != nil {
 				return err
 			}

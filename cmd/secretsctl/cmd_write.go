@@ -210,7 +210,7 @@ func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
 	if err := applyInfo(cmd, &info); err != nil {
 		return err
 	}
-	m, err := s.m.SetInfo(ctx, ws, name, info, rev)
+	m, err := s.m.SetInfo(ctx, ws, name, info, &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (a *app) rollback(ctx context.Context, cmd *cli.Command, s *session) error 
 	if err != nil {
 		return err
 	}
-	m, err := s.m.Rollback(ctx, cmd.Args().Get(0), cmd.Args().Get(1), version, rev)
+	m, err := s.m.Rollback(ctx, cmd.Args().Get(0), cmd.Args().Get(1), version, &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func (a *app) rename(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	ws, from, to := cmd.Args().Get(0), cmd.Args().Get(1), cmd.Args().Get(2)
-	m, err := s.m.Rename(ctx, ws, from, to, rev)
+	m, err := s.m.Rename(ctx, ws, from, to, &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (a *app) delete(ctx context.Context, cmd *cli.Command, s *session) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.m.Delete(ctx, cmd.Args().Get(0), cmd.Args().Get(1), rev)
+	m, err := s.m.Delete(ctx, cmd.Args().Get(0), cmd.Args().Get(1), &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (a *app) undelete(ctx context.Context, cmd *cli.Command, s *session) error 
 	if err != nil {
 		return err
 	}
-	m, err := s.m.Undelete(ctx, cmd.Args().Get(0), cmd.Args().Get(1), rev)
+	m, err := s.m.Undelete(ctx, cmd.Args().Get(0), cmd.Args().Get(1), &secrets.WriteOptions{IfRevision: rev})
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func (a *app) destroy(ctx context.Context, cmd *cli.Command, s *session) error {
 		fmt.Sprintf("Destroy %s of workspace %s and all its versions, for good?", name, ws)); err != nil {
 		return err
 	}
-	if err := s.m.Destroy(ctx, ws, name, rev); err != nil {
+	if err := s.m.Destroy(ctx, ws, name, &secrets.WriteOptions{IfRevision: rev}); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(a.stdout, "%s destroyed\n", name)

@@ -72,7 +72,7 @@ func main() {
 	for _, s := range list.Secrets {
 		fmt.Printf("%s v%d by %s (stored encrypted in schema %s)\n", s.Name, s.Version, s.UpdatedBy, store.Schema())
 	}
-	if err := m.Destroy(ctx, ws, "AUTH_TOKEN", 0); err != nil {
+	if err := m.Destroy(ctx, ws, "AUTH_TOKEN", nil); err != nil {
 		log.Fatal(err)
 	}
 }
