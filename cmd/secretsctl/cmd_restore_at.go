@@ -40,7 +40,9 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 		return usage("restore: give --yes, or --plan FILE from restore --at TIME --preview --json, or run on a terminal to confirm the preview")
 	}
 	v := strings.TrimSpace(cmd.String("at"))
-	if _, err := parseDuration(v); err == nil && !strings.HasPrefix(v, "-") {
+	_, derr := parseDuration(v)
+	relative := derr == nil
+	if relative && !strings.HasPrefix(v, "-") {
 		v = "-" + v // a bare duration counts back from now
 	}
 	at, err := parseTime("at", v, time.Now())
@@ -61,7 +63,9 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 		if err := dec.Decode(&plan); err != nil || plan.Revisions == nil {
 			return fail(exitRefused, "--plan %s: not the output of restore --at --preview --json", planFile)
 		}
-		if !plan.At.Equal(at.UTC().Truncate(time.Microsecond)) {
+		// The plan's own time is applied: a duration named it relative to
+		// the preview's now, a time must be the same.
+		if !relative && !plan.At.Equal(at.UTC().Truncate(time.Microsecond)) {
 			return usage("--plan %s: the plan restores to %s, not to --at %s", planFile,
 				plan.At.Format(time.RFC3339Nano), at.UTC().Format(time.RFC3339Nano))
 		}

@@ -52,7 +52,7 @@ func TestRestoreAt(t *testing.T) {
 
 	r = e.ctl("", "restore", "--preview", "--json", "ws", "--at", at).want(t, 0)
 	os.WriteFile(planFile, []byte(r.stdout), 0o600)
-	e.ctl("", "restore", "--plan", planFile, "ws", "--at", "2h").wantErr(t, 2, "not to --at")
+	e.ctl("", "restore", "--plan", planFile, "ws", "--at", "2020-01-02").wantErr(t, 2, "not to --at")
 	r = e.ctl("", "restore", "--plan", planFile, "--json", "ws", "--at", at).want(t, 0)
 	var out restoredAt
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Secrets) != 2 {
