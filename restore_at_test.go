@@ -311,3 +311,31 @@ func TestRestoreAtAuthorization(t *testing.T) {
 		t.Errorf("asked %+v, want %+v first", asked, want)
 	}
 }
+
+// TestRestoreAtUntracked: once Purge has dropped the ledger entries of a
+// time, the secrets that existed then are listed as untracked, not
+// restored nor deleted.
+func TestRestoreAtUntracked(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m, _, ts := pitrHistory(t, s, nil)
+		ctx := context.Background()
+		// Events before T3 + 25h go, with the ledger entries superseded
+		// before T3 + 1h: those of A, BB and C at T1; D's and W's last
+		// until their delete and destroy, at T3 + 1h.
+		if _, err := s.(secrets.Purger).DropEvents(ctx, ts[2].Add(25*time.Hour), 1000); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.PreviewRestoreAt(ctx, "ws", ts[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []secrets.Unrestorable{{Name: "A", Reason: secrets.UnrestorableUntracked}, {Name: "BB", Reason: secrets.UnrestorableUntracked},
+			{Name: "C", Reason: secrets.UnrestorableUntracked}, {Name: "W", Version: 1, Reason: secrets.UnrestorableDestroyed}}
+		if d := cmp.Diff(want, got.Unrestorable); d != "" {
+			t.Errorf("unrestorable (-want +got):\n%s", d)
+		}
+		if len(got.Versions) != 0 || !cmp.Equal(got.Deleted, []string{"E"}) || !cmp.Equal(got.Undeleted, []secrets.RestoreAtChange{{Name: "D", From: 1, To: 1}}) {
+			t.Errorf("plan %+v: want D undeleted, E (created after T1) deleted, nothing else", got)
+		}
+	})
+}
