@@ -118,6 +118,8 @@ var (
 	// ErrBackupIdentity: a backup encrypted to age recipients was given
 	// without an identity, or with none that matches them.
 	ErrBackupIdentity = errors.New("secrets: no identity opens the backup")
+	// ErrInvalidTime: the time given to PreviewRestoreAt is zero.
+	ErrInvalidTime = errors.New("secrets: invalid time")
 )
 
 // failure is an error of one class with a one-line message and an

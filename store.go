@@ -379,6 +379,29 @@ type UnfingerprintedQuery struct {
 	Limit int
 }
 
+// A LedgerStore is a Store whose ledger can be read as of a time.
+// MemoryStore and PostgresStore are LedgerStores; Manager.PreviewRestoreAt
+// and Manager.RestoreAt need one.
+type LedgerStore interface {
+	// LedgerAt returns, for each secret of the workspace (live,
+	// soft-deleted, destroyed, or of a deleted workspace of that name)
+	// with a ledger entry written at or before at, its newest such entry
+	// (the one of the highest state), ordered by secret ID. Entries that
+	// Purger.DropEvents dropped are not returned.
+	LedgerAt(ctx context.Context, workspace string, at time.Time) ([]LedgerEntry, error)
+}
+
+// A LedgerEntry is what a secret delivered from a state on: its name and
+// version (0: not delivered, being soft-deleted or destroyed). At is when
+// it was written (the Updated time of the write).
+type LedgerEntry struct {
+	SecretID string
+	Name     string
+	State    int64
+	At       time.Time
+	Version  int64
+}
+
 // An EventQuery selects events; zero fields select everything.
 type EventQuery struct {
 	Workspace string

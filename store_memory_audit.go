@@ -250,3 +250,24 @@ func (s *MemoryStore) SetFingerprints(ctx context.Context, vs []Version) error {
 	}
 	return nil
 }
+
+// LedgerAt implements LedgerStore.
+func (s *MemoryStore) LedgerAt(ctx context.Context, workspace string, at time.Time) ([]LedgerEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	last := map[string]ledgerEntry{}
+	for _, l := range s.ledger[workspace] { // in state order
+		if !l.at.After(at) {
+			last[l.secretID] = l
+		}
+	}
+	out := make([]LedgerEntry, 0, len(last))
+	for _, l := range last {
+		out = append(out, LedgerEntry{SecretID: l.secretID, Name: l.name, State: l.state, At: l.at, Version: l.version})
+	}
+	slices.SortFunc(out, func(a, b LedgerEntry) int { return strings.Compare(a.SecretID, b.SecretID) })
+	return out, nil
+}

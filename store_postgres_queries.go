@@ -18,6 +18,7 @@ type pgQueries struct {
 	due, deletedBefore                          string
 	dropEvents, dropLedger, dropTombstones      string
 	unfingerprinted, setFingerprints, delivered string
+	ledgerAt                                    string
 }
 
 // The columns of a version, of an entry (with its current version), and
@@ -110,6 +111,10 @@ func newPGQueries(schema string) pgQueries {
 		dropLedger: q(`DELETE FROM {{s}}.ledger l WHERE l.at < $1 AND (
 				SELECT n.at FROM {{s}}.ledger n WHERE n.workspace = l.workspace AND n.secret_id = l.secret_id
 				AND n.state > l.state ORDER BY n.state LIMIT 1) < $1`),
+		// By the ledger's primary key (workspace, secret_id, state).
+		ledgerAt: q(`SELECT DISTINCT ON (l.secret_id) l.secret_id, l.name, l.state, l.at, l.version
+			FROM {{s}}.ledger l WHERE l.workspace = $1 AND l.at <= $2
+			ORDER BY l.secret_id, l.state DESC`),
 		dropTombstones: q(`DELETE FROM {{s}}.ledger l WHERE l.version = 0 AND l.at < $1 AND NOT EXISTS (
 				SELECT 1 FROM {{s}}.ledger p WHERE p.workspace = l.workspace AND p.secret_id = l.secret_id AND p.state < l.state)`),
 		unfingerprinted: q(`SELECT {{vcols}}, coalesce((SELECT w.key_gen FROM {{s}}.workspaces w WHERE w.workspace = v.workspace), 0) AS key_gen

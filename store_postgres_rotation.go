@@ -115,3 +115,22 @@ func (s *PostgresStore) DeletedBefore(ctx context.Context, before time.Time, lim
 	}
 	return out, nil
 }
+
+// LedgerAt implements LedgerStore.
+func (s *PostgresStore) LedgerAt(ctx context.Context, workspace string, at time.Time) ([]LedgerEntry, error) {
+	var rows []struct {
+		SecretID string    `db:"secret_id"`
+		Name     string    `db:"name"`
+		State    int64     `db:"state"`
+		At       time.Time `db:"at"`
+		Version  int64     `db:"version"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q.ledgerAt, workspace, at.UTC()); err != nil {
+		return nil, pgErr(ctx, "read the ledger", err)
+	}
+	out := make([]LedgerEntry, len(rows))
+	for i, r := range rows {
+		out[i] = LedgerEntry{SecretID: r.SecretID, Name: r.Name, State: r.State, At: r.At.UTC(), Version: r.Version}
+	}
+	return out, nil
+}

@@ -18,6 +18,7 @@ var auditTests = []test{
 	{"Unfingerprinted", testUnfingerprinted},
 	{"Due", testDue},
 	{"DeletedBefore", testDeletedBefore},
+	{"LedgerAt", testLedgerAt},
 }
 
 func event(ws, actor string, action secrets.Action, at time.Time, secretsOf ...secrets.EventSecret) secrets.Event {
@@ -323,4 +324,45 @@ func testDeletedBefore(t *testing.T, s secrets.Store) {
 		t.Fatal(err)
 	}
 	diff(t, "deleted before", names(got), []string{"S0"})
+}
+
+func testLedgerAt(t *testing.T, s secrets.Store) {
+	ls, ok := s.(secrets.LedgerStore)
+	if !ok {
+		t.Skip("not a LedgerStore")
+	}
+	a := put(t, s, create("ws", "a", "A")) // t0: A1
+	b := put(t, s, create("ws", "b", "B")) // t0: B1
+	put(t, s, create("other", "c", "C"))   // another workspace's
+	a = put(t, s, newValue(a))             // t0+1m: A2
+	del := next(b)                         // t0+1m: B deleted
+	del.Deleted = del.Updated
+	put(t, s, secrets.Write{Entry: del, Expect: b.Revision})
+	a = put(t, s, newInfo(a, "no ledger entry"))                                // t0+2m: metadata only
+	a = put(t, s, reseal(t, s, a, "RENAMED"))                                   // t0+3m: renamed
+	put(t, s, secrets.Write{Entry: next(a), Expect: a.Revision, Destroy: true}) // t0+4m
+	at := func(d time.Duration) []secrets.LedgerEntry {
+		t.Helper()
+		got, err := ls.LedgerAt(context.Background(), "ws", t0.Add(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i].State <= 0 {
+				t.Fatalf("at %v: entry %+v without a state", d, got[i])
+			}
+			got[i].State = 0
+		}
+		return got
+	}
+	entry := func(id, name string, v int64, d time.Duration) secrets.LedgerEntry {
+		return secrets.LedgerEntry{SecretID: id, Name: name, Version: v, At: t0.Add(d)}
+	}
+	m := time.Minute
+	diff(t, "before anything", at(-time.Second), []secrets.LedgerEntry{})
+	diff(t, "at t0", at(0), []secrets.LedgerEntry{entry("a", "A", 1, 0), entry("b", "B", 1, 0)})
+	diff(t, "at t0+1m", at(m), []secrets.LedgerEntry{entry("a", "A", 2, m), entry("b", "B", 0, m)})
+	diff(t, "after a metadata change", at(2*m+30*time.Second), []secrets.LedgerEntry{entry("a", "A", 2, m), entry("b", "B", 0, m)})
+	diff(t, "after the rename", at(3*m), []secrets.LedgerEntry{entry("a", "RENAMED", 2, 3*m), entry("b", "B", 0, m)})
+	diff(t, "after the destroy", at(time.Hour), []secrets.LedgerEntry{entry("a", "RENAMED", 0, 4*m), entry("b", "B", 0, m)})
 }

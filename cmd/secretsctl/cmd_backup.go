@@ -32,21 +32,26 @@ func (a *app) backupCommands() []*cli.Command {
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.backup),
 		},
 		{
-			Name: "restore", Usage: "restore a backup into a workspace as one change, after a preview",
-			ArgsUsage: "WORKSPACE FILE",
+			Name: "restore", Usage: "restore a backup into a workspace, or the workspace as it was at a time (--at), as one change, after a preview",
+			ArgsUsage: "WORKSPACE FILE | WORKSPACE --at TIME",
 			Description: "The preview (names and what changes, never values) is shown and confirmed on a\n" +
 				"terminal; elsewhere give --yes, or --plan with the output of restore --preview --json:\n" +
-				"then exactly that plan is applied, or nothing (exit 4) if the workspace changed since.",
+				"then exactly that plan is applied, or nothing (exit 4) if the workspace changed since.\n\n" +
+				"With --at, the workspace gets back what it delivered at TIME, within the retained\n" +
+				"versions: old values as new versions, secrets deleted since undeleted, secrets\n" +
+				"created since soft-deleted. Pruned versions and destroyed secrets cannot come back\n" +
+				"(listed with !); renames and changes of details are not undone.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE` (as age-keygen writes it) that opens an encrypted backup"},
 				&cli.BoolFlag{Name: "remove", Usage: "make the workspace the backup: soft-delete its live secrets the backup does not name"},
 				&cli.BoolFlag{Name: "skip-withheld", Usage: "restore a backup made without --recipient, leaving its write-only secrets as they are"},
 				&cli.BoolFlag{Name: "preview", Usage: "print the plan and change nothing"},
-				&cli.StringFlag{Name: "plan", Usage: "apply the plan in `FILE`, from restore --preview --json of the same backup"},
+				&cli.StringFlag{Name: "at", Usage: "restore the workspace as it was at `TIME` (2006-01-02, RFC 3339, or a duration back: 2h, 7d) instead of a backup"},
+				&cli.StringFlag{Name: "plan", Usage: "apply the plan in `FILE`, from restore --preview --json of the same backup (or --at)"},
 				&cli.BoolFlag{Name: "yes", Usage: "restore without asking"},
 				jsonFlag(),
 			},
-			Action: a.with(2, 2, "WORKSPACE FILE", needKey, a.restore),
+			Action: a.with(1, 2, "WORKSPACE FILE or WORKSPACE --at TIME", needKey, a.restore),
 		},
 	}
 }
@@ -87,6 +92,12 @@ type restored struct {
 }
 
 func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
+	if cmd.IsSet("at") {
+		return a.restoreAt(ctx, cmd, s)
+	}
+	if err := wantArgs(cmd, 2, 2, "WORKSPACE FILE"); err != nil {
+		return err
+	}
 	ws, file := cmd.Args().Get(0), cmd.Args().Get(1)
 	planFile := cmd.String("plan")
 	if planFile != "" && (cmd.IsSet("remove") || cmd.IsSet("skip-withheld") || cmd.Bool("preview")) {
