@@ -50,6 +50,8 @@
 //	GET    api/due                       live secrets expiring or due for rotation within Config.DueWithin
 //	GET    api/events?name=&before=&limit=   the workspace's audit events, newest first
 //	GET    api/resolve                       what a job gets and from where (workspace and parents), no values
+//	POST   api/restore-at/preview            {"at": time}: what restoring to that time would do, no values
+//	POST   api/restore-at/apply              {"plan": the preview's plan}: exactly that, or 412
 //
 // Metadata is [secrets.Meta] in JSON. The responses of create, update and
 // rename carry its "warnings" ([secrets.NameWarning]) when the name is

@@ -223,6 +223,8 @@ func (h *Handler) routes() {
 	mux.Handle("/api/due", methods{"GET": a(h.due)})
 	mux.Handle("/api/events", methods{"GET": a(h.events)})
 	mux.Handle("/api/resolve", methods{"GET": a(h.resolve)})
+	mux.Handle("/api/restore-at/preview", methods{"POST": a(h.restoreAtPreview)})
+	mux.Handle("/api/restore-at/apply", methods{"POST": a(h.restoreAtApply)})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		h.cors(w, r)
 		writeProblem(w, r, &problem{Type: ProblemNoRoute, Status: http.StatusNotFound, Detail: "no such API route"})

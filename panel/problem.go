@@ -52,6 +52,9 @@ const (
 	// ProblemInvalidInfo (422): a description or date the Manager refuses
 	// (secrets.ErrInvalidInfo).
 	ProblemInvalidInfo = typeBase + "ProblemInvalidInfo"
+	// ProblemInvalidTime (422): no time to restore to
+	// (secrets.ErrInvalidTime).
+	ProblemInvalidTime = typeBase + "ProblemInvalidTime"
 	// ProblemInvalidWorkspace (404): the workspace the host named is not
 	// a valid identifier (secrets.ErrInvalidWorkspace).
 	ProblemInvalidWorkspace = typeBase + "ProblemInvalidWorkspace"
@@ -121,6 +124,7 @@ var classes = []struct {
 	{secrets.ErrInvalidValue, ProblemInvalidValue, http.StatusUnprocessableEntity},
 	{secrets.ErrTooLarge, ProblemTooLarge, http.StatusRequestEntityTooLarge},
 	{secrets.ErrInvalidInfo, ProblemInvalidInfo, http.StatusUnprocessableEntity},
+	{secrets.ErrInvalidTime, ProblemInvalidTime, http.StatusUnprocessableEntity},
 	{secrets.ErrInvalidWorkspace, ProblemInvalidWorkspace, http.StatusNotFound},
 	{secrets.ErrInvalidDotenv, ProblemInvalidDotenv, http.StatusUnprocessableEntity},
 	{secrets.ErrForbidden, ProblemForbidden, http.StatusForbidden},
@@ -148,6 +152,7 @@ var titles = map[string]string{
 	ProblemInvalidValue:         "Invalid value",
 	ProblemTooLarge:             "Too large",
 	ProblemInvalidInfo:          "Invalid details",
+	ProblemInvalidTime:          "Invalid time",
 	ProblemInvalidWorkspace:     "No such workspace",
 	ProblemInvalidDotenv:        "Invalid .env text",
 	ProblemForbidden:            "Not allowed",

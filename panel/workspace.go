@@ -155,6 +155,43 @@ func (h *Handler) apply(c *call) error {
 	}{metas})
 }
 
+// restoreAtPreview says what restoring the workspace to a time would do:
+// names and versions, never values (secrets.Manager.PreviewRestoreAt).
+func (h *Handler) restoreAtPreview(c *call) error {
+	var in struct {
+		At time.Time `json:"at"`
+	}
+	if err := c.decode(h.cfg.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	plan, err := h.m.PreviewRestoreAt(c.r.Context(), c.ws(), in.At)
+	if err != nil {
+		return err
+	}
+	return c.writeJSON(http.StatusOK, plan)
+}
+
+// restoreAtApply applies exactly the plan a preview returned, or nothing
+// (412 if the workspace changed since: preview again).
+func (h *Handler) restoreAtApply(c *call) error {
+	var in struct {
+		Plan *secrets.RestoreAtPlan `json:"plan"`
+	}
+	if err := c.decode(h.cfg.MaxBodyBytes, &in); err != nil {
+		return err
+	}
+	if in.Plan == nil {
+		return badRequest("give the plan that POST api/restore-at/preview returned")
+	}
+	metas, err := h.m.RestoreAt(c.r.Context(), c.ws(), *in.Plan)
+	if err != nil {
+		return err
+	}
+	return c.writeJSON(http.StatusOK, struct {
+		Secrets []secrets.Meta `json:"secrets"`
+	}{metas})
+}
+
 // export returns the workspace as a .env file (write-only secrets named
 // in a comment, without value). A POST, audited by the Manager as an
 // export, never stored by a cache.

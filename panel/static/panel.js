@@ -8,6 +8,7 @@ import {state, hooks} from './state.js';
 import {load, highlight} from './list.js';
 import {openEditor} from './editor.js';
 import {openBulk} from './bulk.js';
+import {openRestore} from './restore.js';
 import {openActivity, openResolve} from './history.js';
 
 async function start() {
@@ -55,6 +56,7 @@ function wire() {
   const on = (id, fn) => { const b = document.getElementById(id); if (b) b.addEventListener('click', fn); };
   on('add-btn', () => openEditor(null));
   on('bulk-btn', openBulk);
+  on('restore-btn', openRestore);
   on('activity-btn', openActivity);
   on('resolve-btn', openResolve);
   on('export-btn', exportEnv);
