@@ -268,21 +268,9 @@ type bulkItem struct {
 // checked again by the write).
 func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, remove bool) (Diff, []bulkItem, error) {
 	ws := e.Workspace
-	cur := map[string]Entry{}
-	for _, deleted := range []bool{false, true} {
-		for after := ""; ; {
-			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
-			if err != nil {
-				return Diff{}, nil, err
-			}
-			for _, en := range es {
-				cur[strings.ToLower(en.Name)] = en
-			}
-			if len(es) < maxPage {
-				break
-			}
-			after = es[len(es)-1].Name
-		}
+	cur, err := m.allEntries(ctx, ws)
+	if err != nil {
+		return Diff{}, nil, err
 	}
 	d := Diff{Remove: remove, Revisions: map[string]int64{}}
 	var items []bulkItem
@@ -438,20 +426,10 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		return metas, nil
 	}
 	audit.Detail = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
-	writes[len(writes)-1].Audit = &audit // one event, in the change's transaction
-	err = m.store.Put(ctx, writes...)
-	switch {
-	case err == nil:
-		m.published(ctx, audit)
-		return metas, nil
-	case errors.Is(err, ErrTooLarge):
-		return nil, errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
-	case errors.Is(err, ErrKeyChanged):
+	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the .env text was applied"); err != nil {
 		return nil, err
-	case lostRace(err):
-		return nil, &failure{class: ErrConflict, msg: "the workspace changed while the .env text was applied", cause: plain(err)}
 	}
-	return nil, err
+	return metas, nil
 }
 
 func written(e *Event, v Version) {
@@ -494,4 +472,47 @@ func (m *Manager) Export(ctx context.Context, ws string) ([]byte, error) {
 		text = append(text, "# "+n+" is write-only: not exported\n"...)
 	}
 	return text, nil
+}
+
+// allEntries reads every secret of the workspace, live and soft-deleted,
+// by name in lower case, page by page (each secret's revision is checked
+// again by the write that uses it).
+func (m *Manager) allEntries(ctx context.Context, ws string) (map[string]Entry, error) {
+	cur := map[string]Entry{}
+	for _, deleted := range []bool{false, true} {
+		for after := ""; ; {
+			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
+			if err != nil {
+				return nil, err
+			}
+			for _, en := range es {
+				cur[strings.ToLower(en.Name)] = en
+			}
+			if len(es) < maxPage {
+				break
+			}
+			after = es[len(es)-1].Name
+		}
+	}
+	return cur, nil
+}
+
+// putAll applies writes as one change, all or nothing, with audit recorded
+// in its transaction and published once it committed. A lost race is an
+// ErrConflict that says what was being done.
+func (m *Manager) putAll(ctx context.Context, writes []Write, audit *Event, doing string) error {
+	writes[len(writes)-1].Audit = audit // one event, in the change's transaction
+	err := m.store.Put(ctx, writes...)
+	switch {
+	case err == nil:
+		m.published(ctx, *audit)
+		return nil
+	case errors.Is(err, ErrTooLarge):
+		return errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
+	case errors.Is(err, ErrKeyChanged):
+		return err
+	case lostRace(err):
+		return &failure{class: ErrConflict, msg: doing, cause: plain(err)}
+	}
+	return err
 }

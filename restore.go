@@ -144,21 +144,9 @@ type restoreItem struct {
 // restorePlan computes the plan of entries against the workspace's live
 // and deleted secrets.
 func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entries []restoreEntry, remove, skip bool) (RestorePlan, []restoreItem, error) {
-	cur := map[string]Entry{}
-	for _, deleted := range []bool{false, true} {
-		for after := ""; ; {
-			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
-			if err != nil {
-				return RestorePlan{}, nil, err
-			}
-			for _, en := range es {
-				cur[strings.ToLower(en.Name)] = en
-			}
-			if len(es) < maxPage {
-				break
-			}
-			after = es[len(es)-1].Name
-		}
+	cur, err := m.allEntries(ctx, ws)
+	if err != nil {
+		return RestorePlan{}, nil, err
 	}
 	p := RestorePlan{Source: d.Container, Created: d.Created, Remove: remove, Revisions: map[string]int64{}}
 	var items []restoreItem
@@ -309,20 +297,10 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		return metas, nil
 	}
 	audit.Detail = "restore: " + p.counts()
-	writes[len(writes)-1].Audit = &audit // one event, in the change's transaction
-	err = m.store.Put(ctx, writes...)
-	switch {
-	case err == nil:
-		m.published(ctx, audit)
-		return metas, nil
-	case errors.Is(err, ErrTooLarge):
-		return nil, errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
-	case errors.Is(err, ErrKeyChanged):
+	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the backup was restored"); err != nil {
 		return nil, err
-	case lostRace(err):
-		return nil, &failure{class: ErrConflict, msg: "the workspace changed while the backup was restored", cause: plain(err)}
 	}
-	return nil, err
+	return metas, nil
 }
 
 // restoreWrite makes the write of an added or changed secret: its Info,

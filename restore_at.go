@@ -391,20 +391,10 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
 	audit.Detail = "restore " + p.counts()
-	writes[len(writes)-1].Audit = &audit // one event, in the change's transaction
-	err = m.store.Put(ctx, writes...)
-	switch {
-	case err == nil:
-		m.published(ctx, audit)
-		return metas, nil
-	case errors.Is(err, ErrTooLarge):
-		return nil, errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
-	case errors.Is(err, ErrKeyChanged):
+	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
 		return nil, err
-	case lostRace(err):
-		return nil, &failure{class: ErrConflict, msg: "the workspace changed while it was restored", cause: plain(err)}
 	}
-	return nil, err
+	return metas, nil
 }
 
 // restoredVersion makes the version after cur's current one with the
