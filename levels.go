@@ -60,8 +60,13 @@ func (m *Manager) readLevels(ctx context.Context, e *Event, names []string) (env
 			return envRead{}, m.failed(ctx, e, err)
 		}
 		r, secrets, err := m.resolveLevels(ctx, e, snap, names)
-		if errors.Is(err, errStale) && attempt < maxAttempts {
-			continue
+		if errors.Is(err, errStale) {
+			if attempt < maxAttempts {
+				continue
+			}
+			// Keys kept moving under every read: as the single-level
+			// read reports it, never the internal sentinel alone.
+			err = &DecryptError{Workspace: e.Workspace, Names: entryNames(snap.Entries), Cause: err}
 		}
 		if err != nil {
 			e.Secrets = nil
