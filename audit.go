@@ -26,13 +26,17 @@ type Request struct {
 	// Parents, for a job (ActionInject) of a workspace that inherits, are
 	// the containers it inherits from, nearest first (Config.Parents).
 	Parents []string
+	// Environment and Protected, for a job, are those it runs in and with
+	// (PrepareOptions.Environment, Protected).
+	Environment string
+	Protected   bool
 }
 
 // LogValue presents an event to log/slog.
 func (e Event) LogValue() slog.Value {
 	names := make([]string, len(e.Secrets))
 	for i, s := range e.Secrets {
-		names[i] = fmt.Sprintf("%s@%d", s.Name, s.Version)
+		names[i] = fmt.Sprintf("%s v%d", s.Name, s.Version)
 	}
 	return slog.GroupValue(
 		slog.Int64("id", e.ID), slog.Time("time", e.Time), slog.String("actor", e.Actor),
@@ -361,7 +365,8 @@ func (e *quietError) Error() string { return "secrets: " + e.msg }
 
 // request is what the authorizer is asked about event e.
 func (m *Manager) request(e *Event, names []string) Request {
-	return Request{Actor: e.Actor, Action: e.Action, Workspace: e.Workspace, Names: names, Parents: e.Parents}
+	return Request{Actor: e.Actor, Action: e.Action, Workspace: e.Workspace, Names: names, Parents: e.Parents,
+		Environment: e.Environment, Protected: e.Protected}
 }
 
 // plain keeps an error's text but none of its classes, so that a host's

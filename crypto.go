@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/core/registry"
@@ -236,11 +237,9 @@ const (
 	adWorkspaceKey = "dataspace.secrets/v1/workspace-key"
 	adSecretV1     = "dataspace.secrets/v1/secret-version"
 	adSecretV2     = "dataspace.secrets/v2/secret-version"
+	adSecretV3     = "dataspace.secrets/v3/secret-version"
 	adMasterCheck  = "dataspace.secrets/v1/master-key-check"
 )
-
-// formatCurrent is the format of the associated data of new versions.
-const formatCurrent = 2
 
 // associatedData encodes fields unambiguously: each is preceded by its
 // length as a 4-byte big-endian integer, so that no two lists of fields
@@ -264,22 +263,42 @@ func workspaceKeyAD(workspace, cipherID string) []byte {
 
 func masterCheckAD(cipherID string) []byte { return associatedData(adMasterCheck, cipherID) }
 
+// formatOf is the format of the associated data of a new version: 3 for
+// a secret with a scope (its name holds an '@') or protected, 2 for the
+// others. Format 3 has its own label, so a release that knows only
+// formats 1 and 2 fails to decrypt such a version rather than deliver a
+// scoped or protected secret to a job it does not know to keep it from.
+func formatOf(v *Version) int {
+	if v.Protected || strings.IndexByte(v.Name, '@') >= 0 {
+		return 3
+	}
+	return 2
+}
+
+// adFlags are the flags of a version that are bound into its associated
+// data.
+type adFlags struct{ writeOnly, file, protected bool }
+
 // appendSecretAD appends the associated data of version v to b: EnvFor
-// reuses one buffer for all secrets. Format 2 binds the workspace, the
-// secret's ID, its name, the version number and the flags that decide
-// who sees the value and how it is delivered; format 1 (the first
-// releases) the same without the flags.
+// reuses one buffer for all secrets. Format 3 binds the workspace, the
+// secret's ID, its name (with its scope), the version number and the
+// flags that decide who gets the value and how (write-only, file,
+// protected); format 2 the same without protected, under its own label;
+// format 1 (the first releases) the same without any flag.
 func appendSecretAD(b []byte, v *Version) []byte {
-	return appendAD(b, v.Workspace, v.SecretID, v.Name, v.Version, v.Format, v.WriteOnly, v.File)
+	return appendAD(b, v.Workspace, v.SecretID, v.Name, v.Version, v.Format, adFlags{v.WriteOnly, v.File, v.Protected})
 }
 
 // appendAD is appendSecretAD over the fields themselves.
-func appendAD(b []byte, ws, secretID, name string, version int64, format int, writeOnly, file bool) []byte {
+func appendAD(b []byte, ws, secretID, name string, version int64, format int, fl adFlags) []byte {
 	var num [20]byte
 	n := strconv.AppendInt(num[:0], version, 10)
-	label := adSecretV2
-	if format < 2 {
+	label := adSecretV3
+	switch {
+	case format < 2:
 		label = adSecretV1
+	case format == 2:
+		label = adSecretV2
 	}
 	for _, f := range [...]string{label, ws, secretID, name} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
@@ -288,15 +307,24 @@ func appendAD(b []byte, ws, secretID, name string, version int64, format int, wr
 	b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
 	b = append(b, n...)
 	if format >= 2 {
-		flags := [2]byte{'-', '-'}
-		if writeOnly {
+		flags := [3]byte{'-', '-', '-'}
+		if fl.writeOnly {
 			flags[0] = 'w'
 		}
-		if file {
+		if fl.file {
 			flags[1] = 'f'
 		}
-		b = binary.BigEndian.AppendUint32(b, 2)
-		b = append(b, flags[:]...)
+		// Format 2 has two flags; a format-2 version marked protected
+		// (which no release writes) gets three, so that it fails.
+		width := 2
+		if format >= 3 || fl.protected {
+			width = 3
+			if fl.protected {
+				flags[2] = 'p'
+			}
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(width))
+		b = append(b, flags[:width]...)
 	}
 	return b
 }
@@ -325,7 +353,7 @@ func newDataKey(h *keyset.Handle, gen int64) (*dataKey, error) {
 // seal encrypts value as version v, setting its ciphertext, key ID and
 // format.
 func (k *dataKey) seal(v *Version, value []byte) error {
-	v.Format = formatCurrent
+	v.Format = formatOf(v)
 	ct, err := k.aead.Encrypt(value, appendSecretAD(nil, v))
 	if err != nil {
 		return wrapf(err, "encrypt %s", v.Name)

@@ -51,3 +51,55 @@ func TestDataKeysAreAES256GCM(t *testing.T) {
 		clear(key.GetKeyValue())
 	}
 }
+
+// A scoped or protected version is sealed under format 3, whose
+// associated data no earlier release builds: a replica that knows only
+// formats 1 and 2 (which reads a version's format and flags and builds
+// its associated data as appendAD does for them) fails to decrypt it
+// instead of delivering it. Plain secrets stay in format 2, which such a
+// replica still reads.
+func TestFormat3FailsClosedForEarlierReleases(t *testing.T) {
+	h, _, err := newWorkspaceKey(context.Background(), testCipher(t), "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := newDataKey(h, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// formatTwoAD is the associated data a release of formats 1 and 2
+	// builds: the v2 label and two flags, whatever the format says.
+	formatTwoAD := func(v *Version) []byte {
+		return appendAD(nil, v.Workspace, v.SecretID, v.Name, v.Version, 2, adFlags{v.WriteOnly, v.File, false})
+	}
+	for _, tc := range []struct {
+		v      Version
+		format int
+	}{
+		{Version{Workspace: "ws", SecretID: "a", Version: 1, Name: "PLAIN"}, 2},
+		{Version{Workspace: "ws", SecretID: "b", Version: 1, Name: "TOKEN@production"}, 3},
+		{Version{Workspace: "ws", SecretID: "c", Version: 1, Name: "DEPLOY", Protected: true}, 3},
+		{Version{Workspace: "ws", SecretID: "d", Version: 1, Name: "KEY@review/*", Protected: true, WriteOnly: true}, 3},
+	} {
+		v := tc.v
+		if err := k.seal(&v, []byte("canary")); err != nil {
+			t.Fatal(err)
+		}
+		if v.Format != tc.format {
+			t.Errorf("%s sealed as format %d, want %d", v.Name, v.Format, tc.format)
+		}
+		if p, err := k.open(&v); err != nil || string(p) != "canary" {
+			t.Fatalf("%s: open: %v", v.Name, err)
+		}
+		_, err := k.aead.Decrypt(v.Ciphertext, formatTwoAD(&v))
+		if opened := err == nil; opened != (tc.format == 2) {
+			t.Errorf("%s (format %d): an earlier release opens it: %v", v.Name, v.Format, opened)
+		}
+		// Clearing the protected flag (or any flag) fails too.
+		flipped := v
+		flipped.Protected = !v.Protected
+		if _, err := k.open(&flipped); err == nil {
+			t.Errorf("%s opened with its protected flag flipped", v.Name)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+
+	"github.com/dataspace/secrets/internal/scope"
 )
 
 // EnvFor returns the workspace's live secrets as "NAME=value" strings,
@@ -32,7 +34,7 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
-	e, err := m.injectEvent(ctx, ws)
+	e, err := m.injectEvent(ctx, ws, "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -50,16 +52,25 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 	return env, nil
 }
 
-// injectEvent starts the event of a job of ws, with the workspace's
-// parents (Config.Parents) in it: the authorizer sees them, and the read
-// follows them.
-func (m *Manager) injectEvent(ctx context.Context, ws string) (*Event, error) {
+// injectEvent starts the event of a job of ws in environment env ("" for
+// none), protected or not, with the workspace's parents (Config.Parents)
+// in it: the authorizer sees them, and the read follows them. A job with
+// parents, an environment or protection is read by readLevels, whose
+// event lists what it delivered: its Parents are not nil.
+func (m *Manager) injectEvent(ctx context.Context, ws, env string, protected bool) (*Event, error) {
 	e := m.event(ctx, ActionInject, ws)
+	if err := scope.ValidEnvironment(env); err != nil {
+		return nil, m.failed(ctx, e, errorf(ErrInvalidScope, "%s", err.Error()))
+	}
+	e.Environment, e.Protected = env, protected
 	chain, err := m.parents(ctx, ws)
 	if err != nil {
 		return nil, m.failed(ctx, e, err)
 	}
 	e.Parents = chain
+	if e.Parents == nil && (env != "" || protected) {
+		e.Parents = []string{}
+	}
 	return e, nil
 }
 
@@ -115,7 +126,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 			// Read under a key replaced since (a rotation by another
 			// replica): read again, and record what that read saw if the
 			// workspace changed meanwhile.
-			if snap, err = m.store.Env(ctx, ws, EnvQuery{Names: names}); err != nil {
+			if snap, err = m.store.Env(ctx, ws, EnvQuery{Names: names, Unscoped: true}); err != nil {
 				return envRead{}, m.failed(ctx, e, err)
 			}
 			if recorded && snap.State != e.State {
@@ -152,7 +163,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 // a plain read, whose event delivered then tries to record again.
 func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (snap Snapshot, recorded bool, err error) {
 	if m.cfg.AuditReads == AuditWritesOnly {
-		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names})
+		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Unscoped: true})
 		return snap, false, err
 	}
 	ev := *e
@@ -160,7 +171,7 @@ func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (s
 	for _, n := range names {
 		ev.Secrets = append(ev.Secrets, EventSecret{Name: n})
 	}
-	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditRelaxed})
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Unscoped: true, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditRelaxed})
 	if err == nil {
 		*e = ev
 		return snap, true, nil
@@ -174,7 +185,7 @@ func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (s
 	if m.cfg.OnAuditError != nil {
 		m.cfg.OnAuditError(ctx, []Event{ev}, err)
 	}
-	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names})
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Unscoped: true})
 	return snap, false, err
 }
 
@@ -205,7 +216,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 				continue
 			}
 		}
-		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, en.WriteOnly, en.File)
+		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected})
 		p, err := k.aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)

@@ -105,6 +105,12 @@ var (
 	// containers, one twice or the workspace itself (a cycle), or an
 	// invalid container identifier. The job gets nothing.
 	ErrInvalidParents = errors.New("secrets: invalid parents")
+	// ErrInvalidScope: the scope in a secret's name (after '@') or a
+	// job's environment is not valid: empty, over 255 bytes, with white
+	// space, control or formatting characters, a '*' anywhere but at the
+	// end (so also "**"), or "*" itself, which is written by leaving the
+	// scope out ("NAME", not "NAME@*"). An environment holds no '*'.
+	ErrInvalidScope = errors.New("secrets: invalid scope")
 	// ErrKeyChanged: a write was encrypted under a workspace key
 	// generation that is no longer current. Stores return it; the Manager
 	// reloads the key and retries, so callers see it only if that keeps

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +20,22 @@ type PrepareOptions struct {
 	// Names, if not nil, are the only secrets the job gets (compared
 	// ignoring case), as a workflow names the secrets it uses: a name the
 	// workspace does not have is ErrNotFound, before anything runs.
+	// They are variables' names: the job gets each in the scope its
+	// environment resolves.
 	Names []string
+	// Environment is the environment the job runs in ("production",
+	// "review/feature-1"; "" for none): of the secrets of a name, the job
+	// gets the one whose scope matches it most specifically (an exact
+	// name, then the longest pattern, then "*"; with no environment only
+	// "*" matches), from the nearest level that has one. See the README's
+	// "Scopes" section for the whole rule. An environment holds no '*'
+	// and follows the rules of a scope (ErrInvalidScope).
+	Environment string
+	// Protected marks a job the host trusts with protected secrets (a
+	// protected branch, a deploy). A job that is not protected never gets
+	// a protected secret: for it such a secret is absent, and a wider
+	// scope's or a farther level's value of the name applies.
+	Protected bool
 	// Base is the environment under the secrets, as for Environ. nil means
 	// DefaultBase; the caller's own environment is never used.
 	Base []string
@@ -112,14 +128,14 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
-	e, err := m.injectEvent(ctx, ws)
+	e, err := m.injectEvent(ctx, ws, o.Environment, o.Protected)
 	if err != nil {
 		return nil, err
 	}
 	names := o.Names
 	if names != nil {
 		names = validNames(names)
-		if len(names) != len(o.Names) {
+		if len(names) != len(o.Names) || slices.ContainsFunc(names, func(n string) bool { return strings.IndexByte(n, '@') >= 0 }) {
 			return nil, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name")
 		}
 		// With parents, names are checked once resolved across levels.
@@ -235,6 +251,10 @@ type Job struct {
 	// Names, if not nil, are the only secrets the job gets (see
 	// PrepareOptions.Names).
 	Names []string
+	// Environment and Protected are the job's (see
+	// PrepareOptions.Environment and Protected).
+	Environment string
+	Protected   bool
 	// Files is where the job's private directory for file secrets is
 	// made (see PrepareOptions.Dir); "" means os.TempDir().
 	Files string
@@ -361,7 +381,7 @@ type JobResult struct {
 // ctx was done, in which case the job's process group is ended and the
 // error wraps ctx.Err().
 func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error) {
-	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks, User: job.User})
+	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, Environment: job.Environment, Protected: job.Protected, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks, User: job.User})
 	if err != nil {
 		return JobResult{}, wrapf(err, "run for workspace %q", ws)
 	}

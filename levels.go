@@ -124,7 +124,7 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 	if names != nil {
 		got := map[string]bool{}
 		for _, i := range slices.Concat(c.delivered, c.withheld) {
-			got[strings.ToLower(snap.Entries[i].Name)] = true
+			got[strings.ToLower(variableOf(snap.Entries[i].Name))] = true
 		}
 		for _, n := range names {
 			if !got[strings.ToLower(n)] {
@@ -154,8 +154,9 @@ type choice struct {
 	expired             []string // PreparedJob.Expired: got, or (ExpiredOmit) would have got
 }
 
-// choose applies the rule of internal/scope to a snapshot and asks
-// Config.Withhold, with job, about each winner.
+// choose applies the rule of internal/scope to a snapshot for job (its
+// environment and protection) and asks Config.Withhold, with job, about
+// each winner.
 func (m *Manager) choose(ctx context.Context, job Request, containers []string, snap Snapshot) choice {
 	now := m.now()
 	expired := func(i int) bool {
@@ -164,13 +165,17 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 	}
 	cands := make([]scope.Candidate, len(snap.Entries))
 	for i := range snap.Entries {
-		cands[i] = scope.Candidate{Level: snap.Entries[i].Level, Name: snap.Entries[i].Name, Scope: scope.Any}
+		en := &snap.Entries[i]
+		variable, sc := SplitName(en.Name)
+		cands[i] = scope.Candidate{Level: en.Level, Name: variable, Scope: sc, Protected: en.Protected}
 	}
+	sj := scope.Job{Environment: job.Environment, Protected: job.Protected}
 	c := choice{absent: make([]bool, len(cands))}
 	if m.cfg.Expired == ExpiredOmit {
 		// The expired secrets the job would have got are absent: a
-		// farther level's value of the name applies instead.
-		for _, i := range scope.Resolve(cands, scope.Job{}).Delivered {
+		// farther level's or a wider scope's value of the name applies
+		// instead.
+		for _, i := range scope.Resolve(cands, sj).Delivered {
 			if expired(i) {
 				c.expired = append(c.expired, snap.Entries[i].Name)
 			}
@@ -179,7 +184,7 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 			cands[i].Absent, c.absent[i] = expired(i), expired(i)
 		}
 	}
-	res := scope.Resolve(cands, scope.Job{})
+	res := scope.Resolve(cands, sj)
 	for _, i := range slices.Concat(res.Delivered, res.Withheld) {
 		en := &snap.Entries[i]
 		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, job, containers[en.Level], en.Name) {
@@ -230,7 +235,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	failedIn := -1 // the level of every failure, or len(containers) if several
 	open := func(i int) []byte {
 		en := &snap.Entries[i]
-		ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, en.WriteOnly, en.File)
+		ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected})
 		p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)
@@ -254,9 +259,10 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	for _, i := range c.delivered {
 		en := &snap.Entries[i]
 		if p := open(i); p != nil {
-			buf = append(append(append(buf, en.Name...), '='), p...)
+			variable := variableOf(en.Name)
+			buf = append(append(append(buf, variable...), '='), p...)
 			ends = append(ends, len(buf))
-			r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly})
+			r.items = append(r.items, envItem{nameLen: len(variable), version: en.Version, file: en.File, writeOnly: en.WriteOnly})
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
 				Container: container(containers, en.Level)})
 			clear(p)
@@ -314,38 +320,66 @@ func container(containers []string, level int) string {
 // and does not, without its value: what a settings page shows under "What
 // will a job get?".
 type Resolved struct {
-	Name string `json:"name"`
+	// Name is the secret's name, with its scope (see [SplitName]);
+	// Variable and Scope are its parts.
+	Name     string `json:"name"`
+	Variable string `json:"variable"`
+	Scope    string `json:"scope"`
 	// Container is where the secret is: the workspace itself or one of
 	// its parents.
 	Container string `json:"container"`
 	Version   int64  `json:"version"`
+	Protected bool   `json:"protected"`
 	// Status is what a job does with it: ResolvedDelivered,
-	// ResolvedOverridden (a nearer level has the name), ResolvedWithheld
-	// (Config.Withhold keeps it from the job) or ResolvedExpired (left
-	// out by ExpiredOmit).
+	// ResolvedOverridden (a nearer level or a more specific scope has the
+	// variable), ResolvedWithheld (Config.Withhold keeps it from the
+	// job), ResolvedExpired (left out by ExpiredOmit),
+	// ResolvedProtected (protected, and the job is not) or
+	// ResolvedOtherEnvironment (its scope does not match the job's
+	// environment).
 	Status string `json:"status"`
 }
 
 // The statuses of a Resolved.
 const (
-	ResolvedDelivered  = "delivered"
-	ResolvedOverridden = "overridden"
-	ResolvedWithheld   = "withheld"
-	ResolvedExpired    = "expired"
+	ResolvedDelivered        = "delivered"
+	ResolvedOverridden       = "overridden"
+	ResolvedWithheld         = "withheld"
+	ResolvedExpired          = "expired"
+	ResolvedProtected        = "protected"
+	ResolvedOtherEnvironment = "other-environment"
 )
 
-// Resolve says what a job of the workspace would get now, and from where,
-// without reading or returning a value: every live secret of the
-// workspace and of its parents (Config.Parents), sorted by name and then
-// nearest level first, each with its status. It reads as a job does (one
-// snapshot of every level, the same rule), asks Config.Withhold as for a
-// job (with r.Action ActionInject and the caller of ctx as the actor), and
-// is authorized and audited as a listing of the workspace.
-func (m *Manager) Resolve(ctx context.Context, ws string) ([]Resolved, error) {
+// ResolveOptions are the job [Manager.Resolve] previews: its environment
+// and whether it is protected, as in [PrepareOptions]. nil means a job
+// without an environment that is not protected, as EnvFor's.
+type ResolveOptions struct {
+	Environment string
+	Protected   bool
+}
+
+// Resolve says what a job of the workspace in the environment and with
+// the protection of opts would get now, and from where, without reading
+// or returning a value: every live secret of the workspace and of its
+// parents (Config.Parents), sorted by variable, then nearest level first,
+// then most specific scope first, each with its status. It reads as a job
+// does (one snapshot of every level, the same rule), asks Config.Withhold
+// as for a job (with r.Action ActionInject and the caller of ctx as the
+// actor), and is authorized and audited as a listing of the workspace.
+// An invalid environment is ErrInvalidScope.
+func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) ([]Resolved, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
+	var o ResolveOptions
+	if opts != nil {
+		o = *opts
+	}
 	e := m.event(ctx, ActionList, ws)
+	if err := scope.ValidEnvironment(o.Environment); err != nil {
+		return nil, m.failed(ctx, e, errorf(ErrInvalidScope, "%s", err.Error()))
+	}
+	e.Environment, e.Protected = o.Environment, o.Protected
 	chain, err := m.parents(ctx, ws)
 	if err != nil {
 		return nil, m.failed(ctx, e, err)
@@ -363,9 +397,19 @@ func (m *Manager) Resolve(ctx context.Context, ws string) ([]Resolved, error) {
 	job.Action = ActionInject
 	c := m.choose(ctx, job, containers, snap)
 	out := make([]Resolved, len(snap.Entries))
+	ranks := make([]int, len(snap.Entries))
 	for i, en := range snap.Entries {
-		out[i] = Resolved{Name: en.Name, Container: containers[en.Level], Version: en.Version, Status: ResolvedOverridden}
-		if c.absent[i] {
+		variable, sc := SplitName(en.Name)
+		out[i] = Resolved{Name: en.Name, Variable: variable, Scope: sc, Container: containers[en.Level], Version: en.Version,
+			Protected: en.Protected, Status: ResolvedOverridden}
+		rank, match := scope.Rank(sc, o.Environment)
+		ranks[i] = rank
+		switch {
+		case !match:
+			out[i].Status = ResolvedOtherEnvironment
+		case en.Protected && !o.Protected:
+			out[i].Status = ResolvedProtected
+		case c.absent[i]:
 			out[i].Status = ResolvedExpired
 		}
 	}
@@ -375,7 +419,25 @@ func (m *Manager) Resolve(ctx context.Context, ws string) ([]Resolved, error) {
 	for _, i := range c.withheld {
 		out[i].Status = ResolvedWithheld
 	}
-	slices.SortStableFunc(out, func(a, b Resolved) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	// Entries come sorted by level: a stable sort by variable keeps the
+	// nearest level first; within a level, the most specific scope first.
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		if c := strings.Compare(strings.ToLower(out[a].Variable), strings.ToLower(out[b].Variable)); c != 0 {
+			return c
+		}
+		if la, lb := snap.Entries[a].Level, snap.Entries[b].Level; la != lb {
+			return la - lb
+		}
+		return ranks[b] - ranks[a]
+	})
+	sorted := make([]Resolved, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
 	m.listed(ctx, e)
-	return out, nil
+	return sorted, nil
 }

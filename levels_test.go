@@ -455,17 +455,17 @@ func TestResolvePreview(t *testing.T) {
 		mustSet(t, m, "instance", "OLD", "instance-old")
 		mustSet(t, m, "ws", "OWN", "own-value")
 		before, _ := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Limit: 100})
-		got, err := m.Resolve(ctx, "ws")
+		got, err := m.Resolve(ctx, "ws", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []secrets.Resolved{
-			{Name: "A", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
-			{Name: "A", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
-			{Name: "HELD", Container: "group:acme", Version: 1, Status: secrets.ResolvedWithheld},
-			{Name: "OLD", Container: "ws", Version: 1, Status: secrets.ResolvedExpired},
-			{Name: "OLD", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
-			{Name: "OWN", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "A", Variable: "A", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "A", Variable: "A", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
+			{Name: "HELD", Variable: "HELD", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedWithheld},
+			{Name: "OLD", Variable: "OLD", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedExpired},
+			{Name: "OLD", Variable: "OLD", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "OWN", Variable: "OWN", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("Resolve (-want +got):\n%s", d)

@@ -134,6 +134,7 @@ func (m *Manager) validName(name string) error {
 
 // nameWarnings returns the warnings of a name validName accepted.
 func (m *Manager) nameWarnings(name string) []NameWarning {
+	name = variableOf(name)
 	upper := strings.ToUpper(name)
 	if m.allowed[upper] {
 		return nil
@@ -146,6 +147,7 @@ func (m *Manager) checkName(name string) ([]NameWarning, error) {
 	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
 		return nil, err
 	}
+	name = variableOf(name) // the tiers judge the variable, whatever its scope
 	upper := strings.ToUpper(name)
 	if m.reserved[upper] {
 		return nil, errorf(ErrReservedName, "the name %s is reserved by the host", name)

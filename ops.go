@@ -142,19 +142,19 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		ne.Revision++
 		ne.Updated, ne.UpdatedBy = now, actor
 		v := Version{Workspace: ws, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: name,
-			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Written: now, WrittenBy: actor}
+			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, Written: now, WrittenBy: actor}
 		if o.Info != nil {
 			if cur != nil && cur.Current.WriteOnly && !o.Info.WriteOnly {
 				return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
 			}
 			setInfo(&ne, *o.Info)
-			if cur != nil && (v.WriteOnly != o.Info.WriteOnly || v.File != o.Info.File) {
-				v.WriteOnly, v.File = o.Info.WriteOnly, o.Info.File
-				if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { r.WriteOnly, r.File = v.WriteOnly, v.File }); err != nil {
+			if cur != nil && flagsDiffer(v, *o.Info) {
+				info := *o.Info
+				if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { setFlags(r, info) }); err != nil {
 					return Write{}, err
 				}
 			}
-			v.WriteOnly, v.File = o.Info.WriteOnly, o.Info.File
+			setFlags(&v, *o.Info)
 		}
 		v.EnvSize, v.Fingerprint = envSize(name, len(value)), m.Fingerprint(value)
 		if err := k.seal(&v, value); err != nil {
@@ -195,12 +195,12 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		setInfo(&ne, info)
 		var k *dataKey
 		var reseal []Version
-		if cur.Current.WriteOnly != info.WriteOnly || cur.Current.File != info.File {
+		if flagsDiffer(cur.Current, info) {
 			var err error
 			if k, err = m.writeKey(ctx, ws, cur); err != nil {
 				return Write{}, err
 			}
-			if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { r.WriteOnly, r.File = info.WriteOnly, info.File }); err != nil {
+			if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { setFlags(r, info) }); err != nil {
 				return Write{}, err
 			}
 			ne.Current = reseal[len(reseal)-1]
@@ -239,7 +239,7 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOp
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return Write{}, err
 		}
-		valueLen := int(cur.Current.EnvSize - int64(len(cur.Name)) - 2)
+		valueLen := int(cur.Current.EnvSize - int64(len(variableOf(cur.Name))) - 2)
 		if n := envSize(to, valueLen); n > MaxEnvString {
 			return Write{}, errorf(ErrTooLarge, "%s=value would take %d bytes, over the %d a process environment string may hold", to, n, MaxEnvString)
 		}
@@ -248,7 +248,7 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOp
 			return Write{}, err
 		}
 		reseal, err := m.reseal(ctx, cur, k, func(r *Version) {
-			r.EnvSize += int64(len(to) - len(r.Name))
+			r.EnvSize += int64(len(variableOf(to)) - len(variableOf(r.Name)))
 			r.Name = to
 		})
 		if err != nil {
@@ -308,7 +308,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		defer clear(value)
 		ne := m.next(ctx, *cur)
 		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, EnvSize: envSize(cur.Name, len(value)),
+			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, EnvSize: envSize(cur.Name, len(value)),
 			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
 		if err := k.seal(&v, value); err != nil {
 			return Write{}, err
@@ -421,6 +421,17 @@ func normalInfo(info Info) Info {
 		}
 	}
 	return info
+}
+
+// flagsDiffer reports whether info changes the flags bound into v.
+func flagsDiffer(v Version, info Info) bool {
+	return v.WriteOnly != info.WriteOnly || v.File != info.File || v.Protected != info.Protected
+}
+
+// setFlags sets the flags of v that are bound into its ciphertext from
+// info.
+func setFlags(v *Version, info Info) {
+	v.WriteOnly, v.File, v.Protected = info.WriteOnly, info.File, info.Protected
 }
 
 // setInfo copies info's metadata (not its flags, which are the versions')

@@ -85,15 +85,15 @@ func TestListTenThousand(t *testing.T) {
 // Meta, VersionMeta, Page and Event have stable JSON field names.
 func TestJSONFieldNames(t *testing.T) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	meta := secrets.Meta{Name: "AUTH_TOKEN", Revision: 3, Version: 2, Created: at, CreatedBy: "u:1", Updated: at, UpdatedBy: "u:2",
-		ValueUpdated: at, ValueUpdatedBy: "u:2", Info: secrets.Info{Description: "d", Expires: at, WriteOnly: true}}
+	meta := secrets.Meta{Name: "AUTH_TOKEN@production", Variable: "AUTH_TOKEN", Scope: "production", Revision: 3, Version: 2, Created: at, CreatedBy: "u:1", Updated: at, UpdatedBy: "u:2",
+		ValueUpdated: at, ValueUpdatedBy: "u:2", Info: secrets.Info{Description: "d", Expires: at, WriteOnly: true, Protected: true}}
 	for what, tc := range map[string]struct {
 		v    any
 		want string
 	}{
-		"Meta": {meta, `{"name":"AUTH_TOKEN","revision":3,"version":2,"created":"2026-11-27T10:00:00Z","created_by":"u:1",` +
+		"Meta": {meta, `{"name":"AUTH_TOKEN@production","variable":"AUTH_TOKEN","scope":"production","revision":3,"version":2,"created":"2026-11-27T10:00:00Z","created_by":"u:1",` +
 			`"updated":"2026-11-27T10:00:00Z","updated_by":"u:2","value_updated":"2026-11-27T10:00:00Z","value_updated_by":"u:2",` +
-			`"description":"d","expires":"2026-11-27T10:00:00Z","write_only":true,"file":false}`},
+			`"description":"d","expires":"2026-11-27T10:00:00Z","write_only":true,"file":false,"protected":true}`},
 		"VersionMeta": {secrets.VersionMeta{Version: 1, Written: at, WrittenBy: "u", Current: true},
 			`{"version":1,"written":"2026-11-27T10:00:00Z","written_by":"u","current":true}`},
 		"Page": {secrets.Page{Secrets: []secrets.Meta{}, Next: "A"}, `{"secrets":[],"next":"A"}`},

@@ -192,6 +192,7 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 			{"rotate_by", !have.RotateBy.Equal(en.info.RotateBy)},
 			{"write_only", have.WriteOnly != en.info.WriteOnly},
 			{"file", have.File != en.info.File},
+			{"protected", have.Protected != en.info.Protected},
 		} {
 			if f.diff {
 				fields = append(fields, f.name)
@@ -320,8 +321,8 @@ func (m *Manager) restoreWrite(ctx context.Context, ws string, k *dataKey, it re
 	w := Write{KeyGen: k.gen}
 	if it.cur != nil {
 		w.Expect = it.cur.Revision
-		if it.cur.Current.WriteOnly != en.info.WriteOnly || it.cur.Current.File != en.info.File {
-			reseal, err := m.reseal(ctx, it.cur, k, func(r *Version) { r.WriteOnly, r.File = en.info.WriteOnly, en.info.File })
+		if flagsDiffer(it.cur.Current, en.info) {
+			reseal, err := m.reseal(ctx, it.cur, k, func(r *Version) { setFlags(r, en.info) })
 			if err != nil {
 				return Write{}, err
 			}
@@ -331,7 +332,7 @@ func (m *Manager) restoreWrite(ctx context.Context, ws string, k *dataKey, it re
 	}
 	if it.value {
 		v := Version{Workspace: ne.Workspace, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: ne.Name,
-			WriteOnly: en.info.WriteOnly, File: en.info.File, EnvSize: envSize(ne.Name, len(en.value)),
+			WriteOnly: en.info.WriteOnly, File: en.info.File, Protected: en.info.Protected, EnvSize: envSize(ne.Name, len(en.value)),
 			Fingerprint: m.Fingerprint(en.value), Written: now, WrittenBy: actor}
 		if err := k.seal(&v, en.value); err != nil {
 			return Write{}, err

@@ -111,10 +111,17 @@ type ListQuery struct {
 
 // An EnvQuery asks [Store.Env] for a workspace's environment.
 type EnvQuery struct {
-	// Names, if not nil, restricts the read to the secrets of these names
-	// (compared ignoring ASCII case); names not found are left out.
+	// Names, if not nil, restricts the read to the secrets of these
+	// variables' names (compared ignoring ASCII case), in every scope;
+	// names not found are left out.
 	Names []string
-	// Audit, if not nil, is recorded in the same snapshot as the read.
+	// Unscoped restricts the read to what a job without an environment
+	// that is not protected gets of one level: the secrets of scope "*"
+	// (names without '@') that are not protected.
+	Unscoped bool
+	// Audit, if not nil, is recorded in the same snapshot as the read,
+	// which is then Unscoped whatever that field says: the event names
+	// exactly the secrets read.
 	Audit *Event
 	// Relaxed lets the event commit without waiting for durability.
 	Relaxed bool
@@ -160,6 +167,7 @@ type EnvEntry struct {
 	Format     int   // the current version's Format
 	WriteOnly  bool
 	File       bool
+	Protected  bool
 	Ciphertext []byte
 	Expires    time.Time // zero for never
 }

@@ -268,6 +268,7 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 		}
 	}
 	var snap Snapshot
+	names := q.Names // the names the event lists (nil: all)
 	for level, c := range slices.Concat([]string{ws}, q.Parents) {
 		var st LevelState
 		var es []EnvEntry
@@ -275,10 +276,22 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 			st = LevelState{Container: c, State: w.state, KeyGen: w.keyGen()}
 			for k, id := range w.names {
 				e := w.secrets[id].entry
-				if e.Deleted.IsZero() && (want == nil || want[k]) {
+				if e.Deleted.IsZero() && (want == nil || want[variableOf(k)]) {
 					v := e.Current
 					es = append(es, EnvEntry{Level: level, SecretID: e.SecretID, Name: e.Name, Version: v.Version, Format: v.Format,
-						WriteOnly: v.WriteOnly, File: v.File, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
+						WriteOnly: v.WriteOnly, File: v.File, Protected: v.Protected, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
+				}
+			}
+			if q.Unscoped || q.Audit != nil {
+				hidden := len(es)
+				es = unscoped(es)
+				hidden -= len(es)
+				if hidden > 0 && q.Audit != nil {
+					// The event names what was read, as Postgres's does.
+					names = make([]string, len(es))
+					for i := range es {
+						names[i] = es[i].Name
+					}
 				}
 			}
 			slices.SortFunc(es, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
@@ -295,10 +308,10 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 		q.Audit.State = snap.State
 		e := *q.Audit
 		e.Secrets = nil
-		if q.Names != nil {
+		if names != nil {
 			// Not nil, even for no names: a job given none got none.
-			e.Secrets = make([]EventSecret, 0, len(q.Names))
-			for _, n := range q.Names {
+			e.Secrets = make([]EventSecret, 0, len(names))
+			for _, n := range names {
 				e.Secrets = append(e.Secrets, EventSecret{Name: n})
 			}
 		}

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -31,16 +32,25 @@ func auditArgs(e *Event) []any {
 
 // provenanceArgs are the columns of an event with parents: the chain, and
 // each secret's container and whether it was withheld; NULLs otherwise.
+// Then the job's environment and whether it was protected (NULL for none
+// and not).
 func provenanceArgs(e *Event) []any {
+	var env, prot any
+	if e.Environment != "" {
+		env = e.Environment
+	}
+	if e.Protected {
+		prot = true
+	}
 	if e.Parents == nil {
-		return []any{nil, nil, nil}
+		return []any{nil, nil, nil, env, prot}
 	}
 	cs := make([]string, len(e.Secrets))
 	wh := make([]bool, len(e.Secrets))
 	for i, s := range e.Secrets {
 		cs[i], wh[i] = s.Container, s.Withheld
 	}
-	return []any{pq.Array(e.Parents), pq.Array(cs), pq.Array(wh)}
+	return []any{pq.Array(e.Parents), pq.Array(cs), pq.Array(wh), env, prot}
 }
 
 type pgEvent struct {
@@ -58,6 +68,8 @@ type pgEvent struct {
 	Parents      pq.StringArray `db:"parents"`
 	Containers   pq.StringArray `db:"containers"`
 	Withheld     pq.BoolArray   `db:"withheld"`
+	Environment  sql.NullString `db:"environment"`
+	Protected    sql.NullBool   `db:"protected"`
 }
 
 // Record implements Store.
@@ -149,7 +161,7 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 		order = "e.id DESC"
 	}
 	query := fmt.Sprintf(`SELECT e.id, e.at, e.actor, e.action, e.workspace, e.state, e.names, e.versions, e.fingerprints,
-		e.outcome, e.detail, e.parents, e.containers, e.withheld FROM %s.audit e WHERE %s ORDER BY %s LIMIT %s`, sch, strings.Join(where, " AND "), order, arg(max(q.Limit, 1)))
+		e.outcome, e.detail, e.parents, e.containers, e.withheld, e.environment, e.protected FROM %s.audit e WHERE %s ORDER BY %s LIMIT %s`, sch, strings.Join(where, " AND "), order, arg(max(q.Limit, 1)))
 	var rows []pgEvent
 	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, pgErr(ctx, "read audit events", err)
@@ -159,7 +171,8 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 	at := map[int64]int{}
 	for i, r := range rows {
 		e := Event{ID: r.ID, Time: r.At.UTC(), Actor: r.Actor, Action: Action(r.Action), Workspace: r.Workspace,
-			State: r.State, Outcome: Outcome(r.Outcome), Detail: r.Detail}
+			State: r.State, Outcome: Outcome(r.Outcome), Detail: r.Detail,
+			Environment: r.Environment.String, Protected: r.Protected.Bool}
 		if r.Parents != nil {
 			e.Parents = []string(r.Parents)
 		}

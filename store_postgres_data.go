@@ -48,6 +48,7 @@ type pgVersion struct {
 const (
 	flagWriteOnly = 1
 	flagFile      = 2
+	flagProtected = 4 // from migration 0004; bound into format 3
 )
 
 func flagsOf(v Version) int16 {
@@ -58,13 +59,16 @@ func flagsOf(v Version) int16 {
 	if v.File {
 		f |= flagFile
 	}
+	if v.Protected {
+		f |= flagProtected
+	}
 	return f
 }
 
 func (r pgVersion) version() Version {
 	return Version{
 		Workspace: r.Workspace, SecretID: r.SecretID, Version: r.Version, Name: r.Name,
-		WriteOnly: r.Flags&flagWriteOnly != 0, File: r.Flags&flagFile != 0, Format: int(r.Format),
+		WriteOnly: r.Flags&flagWriteOnly != 0, File: r.Flags&flagFile != 0, Protected: r.Flags&flagProtected != 0, Format: int(r.Format),
 		Ciphertext: r.Ciphertext, KeyID: uint32(r.KeyID), EnvSize: r.EnvSize, Fingerprint: r.Fingerprint,
 		Written: r.Written.UTC(), WrittenBy: r.WrittenBy, KeyGen: r.KeyGen,
 	}
@@ -279,6 +283,8 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	}
 	if q.Audit != nil {
 		q.Audit.State = snap.State
+	} else if q.Unscoped {
+		snap.Entries = unscoped(snap.Entries)
 	}
 	return snap, nil
 }
@@ -344,7 +350,7 @@ func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event) err
 		e.SecretID, e.Expires = id.String, nullTime(expires)
 		flags := packed & 15
 		e.Version, e.Format = packed>>10, int(packed>>4&63)
-		e.WriteOnly, e.File = flags&flagWriteOnly != 0, flags&flagFile != 0
+		e.WriteOnly, e.File, e.Protected = flags&flagWriteOnly != 0, flags&flagFile != 0, flags&flagProtected != 0
 		snap.Entries = append(snap.Entries, e)
 	}
 	if !slices.IsSortedFunc(snap.Entries, envEntryByName) {

@@ -72,13 +72,13 @@ func newPGQueries(schema string) pgQueries {
 		putBatchAudited: q(`WITH w AS (SELECT {{s}}.put_batch($1) AS state)
 			INSERT INTO {{s}}.audit ({{audit}})
 			SELECT $2, $3, $4, $5, w.state, $6, $7, $8, $9, $10 FROM w RETURNING id, state`),
-		audit: q(`INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`),
+		audit: q(`INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld, environment, protected)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`),
 		// As audit, committed without waiting for the flush (set_config
 		// is local to the statement's own transaction).
 		auditRelaxed: q(`WITH c AS (SELECT set_config('synchronous_commit', 'off', true))
-			INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM c RETURNING id`),
+			INSERT INTO {{s}}.audit ({{audit}}, parents, containers, withheld, environment, protected)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM c RETURNING id`),
 
 		stale: q(`SELECT {{vcols}} FROM {{s}}.versions v
 			WHERE v.workspace = $1 AND (v.key_id <> $2 OR v.format < 2)
@@ -151,19 +151,35 @@ func newPGQueries(schema string) pgQueries {
 // of in two more columns of every row. The header row is absent when the
 // workspace has never been written. An audited read adds a row whose name
 // column is "event " and the ID of the event it recorded.
+//
+// An audited read is what a job without an environment, not protected,
+// gets of one level (EnvQuery.Unscoped): the secrets of scope "*" that
+// are not protected. Its event names the secrets it delivered (restricted
+// to the subset's names, or all) unless the workspace holds a secret it
+// left out: then the event lists the delivered names themselves, so that
+// what the event is resolved to through the ledger is what the job got.
+// Without commit the subset matches the variable's name, whatever the
+// scope: the Manager resolves scopes itself.
 func envSQL(commit string, subset bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH w AS (SELECT state, key_gen FROM {{s}}.workspaces WHERE workspace = $1)`)
 	filter := ""
-	if subset {
+	switch {
+	case subset && commit != "":
 		filter = " AND s.name_key = ANY($2)"
+	case subset:
+		filter = " AND split_part(s.name_key, '@', 1) = ANY($2)"
 	}
 	if commit != "" {
-		names := "NULL::text[]"
+		all := "NULL::text[]"
 		p := 2
 		if subset {
-			names, p = "$2", 3
+			all, p = "$2", 3
 		}
+		names := `(SELECT CASE WHEN bool_or(x.hidden) THEN coalesce(array_agg(x.name) FILTER (WHERE NOT x.hidden), '{}') ELSE ` + all + ` END
+			FROM (SELECT s.name, strpos(s.name, '@') > 0 OR s.flags & 4 <> 0 AS hidden
+				FROM {{s}}.secrets s WHERE s.workspace = $1 AND s.deleted IS NULL` + filter + `) x)`
+		filter += " AND strpos(s.name, '@') = 0 AND s.flags & 4 = 0"
 		ph := func(i int) string { return "$" + itoa(int64(p+i)) }
 		b.WriteString(`, commit_mode AS (` + commit + `), a AS (
 			INSERT INTO {{s}}.audit (at, actor, action, workspace, state, names, outcome, detail)
@@ -195,7 +211,7 @@ func envSQL(commit string, subset bool) string {
 func envLevelsSQL(subset bool) string {
 	filter := ""
 	if subset {
-		filter = " AND s.name_key = ANY($2)"
+		filter = " AND split_part(s.name_key, '@', 1) = ANY($2)"
 	}
 	return `WITH lv AS (SELECT x.c COLLATE "C" AS workspace, (x.o - 1)::int AS level
 		FROM unnest($1::text[]) WITH ORDINALITY AS x(c, o))

@@ -207,11 +207,11 @@ func TestPostgresRuntimeRoleMigrateBehind(t *testing.T) {
 			if !errors.As(err, &pe) || !errors.Is(err, secrets.ErrMigratePrivilege) {
 				t.Fatalf("Migrate of a schema behind as the runtime role: %v (want ErrMigratePrivilege)", err)
 			}
-			if pe.Version != 2 || pe.Want != 3 || !strings.Contains(pe.Missing, "CREATE on schema") || !strings.Contains(pe.Missing, "ownership") {
+			if pe.Version != 2 || pe.Want != 4 || !strings.Contains(pe.Missing, "CREATE on schema") || !strings.Contains(pe.Missing, "ownership") {
 				t.Fatalf("the error: %+v", pe)
 			}
 			msg := err.Error()
-			for _, s := range []string{p.user, owner.Schema(), "version 2", "needs 3", "migration role"} {
+			for _, s := range []string{p.user, owner.Schema(), "version 2", "needs 4", "migration role"} {
 				if !strings.Contains(msg, s) {
 					t.Errorf("the error %q does not say %q", msg, s)
 				}

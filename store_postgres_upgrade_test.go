@@ -217,6 +217,32 @@ func TestPostgresUpgrade(t *testing.T) {
 			t.Fatalf("an undeleted secret does not read back: %v", err)
 		}
 	}
+	// Migration 0004: scoped and protected secrets, next to the old ones,
+	// go only to the jobs they are for; the event names the environment.
+	if _, err := m.Set(ctx, "ws-1", "TOKEN_0@production", []byte("prod-after-upgrade"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := m.Prepare(ctx, "ws-1", &secrets.PrepareOptions{Environment: "production", Protected: true, Names: []string{"TOKEN_0"}, Base: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Close()
+	if d := cmp.Diff([]string{"TOKEN_0=prod-after-upgrade"}, job.Env); d != "" {
+		t.Fatalf("a protected production job after the upgrade (-want +got):\n%s", d)
+	}
+	delete(want, "ws-0")
+	delete(want, "ws-2")
+	check("with a scoped, protected secret beside them")
+	evs, err = m.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject, Workspace: "ws-1", Newest: true, Limit: 10})
+	prod := 0
+	for _, e := range evs {
+		if e.Environment == "production" && e.Protected {
+			prod++
+		}
+	}
+	if err != nil || len(evs) < 2 || evs[0].Environment != "" || prod != 1 {
+		t.Fatalf("events after the upgrade (one of a protected production job): %+v, %v", evs, err)
+	}
 }
 
 // TestPostgresFunctionsPinSearchPath: every function of the schema runs

@@ -4,7 +4,11 @@ package secrets
 // secrets and their versions, apart from the types callers of the Manager
 // see (types.go). Only ciphertext and metadata are in them.
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // A WrappedKey is a workspace's data keyset, encrypted by a [Cipher].
 type WrappedKey struct {
@@ -33,13 +37,16 @@ type Version struct {
 	Workspace string
 	SecretID  string // stable for the life of the secret, across renames
 	Version   int64  // 1 for the first value, then 2, 3, ...
-	// Name, WriteOnly and File are bound into the ciphertext (Format 2):
-	// a rename or a flag change re-encrypts every retained version.
+	// Name (with its scope: see [SplitName]), WriteOnly, File and
+	// Protected are bound into the ciphertext: a rename, a change of scope
+	// or a flag change re-encrypts every retained version.
 	Name      string
 	WriteOnly bool
 	File      bool
+	Protected bool
 	// Format is how the associated data was built: 1 (without the flags,
-	// written by the first releases) or 2.
+	// written by the first releases), 2 (write-only and file) or 3 (also
+	// protected; the format of scoped and protected secrets).
 	Format     int
 	Ciphertext []byte
 	KeyID      uint32 // ID of the data key (in the workspace keyset) that encrypted it
@@ -75,12 +82,48 @@ type Entry struct {
 
 // meta is the Entry as callers see it.
 func (e Entry) meta() Meta {
+	variable, scope := SplitName(e.Name)
 	return Meta{
-		Name: e.Name, Revision: e.Revision, Version: e.Current.Version,
+		Name: e.Name, Variable: variable, Scope: scope, Revision: e.Revision, Version: e.Current.Version,
 		Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
 		ValueUpdated: e.Current.Written, ValueUpdatedBy: e.Current.WrittenBy,
 		Info: Info{Description: e.Description, Expires: e.Expires, RotateBy: e.RotateBy,
-			WriteOnly: e.Current.WriteOnly, File: e.Current.File},
+			WriteOnly: e.Current.WriteOnly, File: e.Current.File, Protected: e.Current.Protected},
 		Deleted: e.Deleted, DeletedBy: e.DeletedBy,
 	}
+}
+
+// SplitName splits the name of a secret into the environment variable a
+// job gets it as and its scope: "API_TOKEN@review/*" into "API_TOKEN" and
+// "review/*", "API_TOKEN" into "API_TOKEN" and "*". Names are split at
+// their first '@', which no variable's name holds.
+func SplitName(name string) (variable, scope string) {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return name, "*"
+}
+
+// ScopedName is the name of the secret of variable in scope: variable
+// alone for "*" (or ""), variable + "@" + scope otherwise. It checks
+// nothing: the calls that take the name do.
+func ScopedName(variable, scope string) string {
+	if scope == "" || scope == "*" {
+		return variable
+	}
+	return variable + "@" + scope
+}
+
+// variableOf is SplitName's first result, without allocating.
+func variableOf(name string) string {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// unscoped keeps, in place, the entries of scope "*" that are not
+// protected: what EnvQuery.Unscoped reads.
+func unscoped(es []EnvEntry) []EnvEntry {
+	return slices.DeleteFunc(es, func(e EnvEntry) bool { return e.Protected || strings.IndexByte(e.Name, '@') >= 0 })
 }

@@ -68,11 +68,29 @@ type Info struct {
 	// the variable holds the file's path. Bound into the ciphertext, as
 	// WriteOnly is.
 	File bool `json:"file"`
+	// Protected secrets are delivered only to jobs the host marks
+	// protected (PrepareOptions.Protected: a protected branch, a deploy):
+	// for any other job a protected secret is absent, as if it did not
+	// exist, so a wider scope's or a farther level's value of the name
+	// applies (see [Manager.Prepare]). Bound into the ciphertext, as
+	// WriteOnly is; unlike WriteOnly it can be turned off.
+	Protected bool `json:"protected"`
 }
 
 // Meta describes a secret without its value.
 type Meta struct {
+	// Name identifies the secret in its workspace: the variable's name,
+	// followed for a scope other than "*" by '@' and the scope
+	// ("API_TOKEN@production"; see [SplitName]). Pass it as it is to
+	// Get, SetInfo, Rename and the other calls that name one secret.
 	Name string `json:"name"`
+	// Variable is the environment variable a job gets the secret as:
+	// Name without its scope.
+	Variable string `json:"variable"`
+	// Scope is the environments the secret is for: "*" (every one),
+	// an exact name ("production") or a pattern ending in '*'
+	// ("review/*").
+	Scope string `json:"scope"`
 	// Revision counts every change of the secret (value, Info, name,
 	// delete, undelete): the check-and-set token of every write.
 	Revision int64 `json:"revision"`
@@ -197,8 +215,14 @@ type Event struct {
 	// Such an event lists in Secrets exactly what it delivered and
 	// withheld, each with its Container.
 	Parents []string `json:"parents,omitempty"`
-	Outcome Outcome  `json:"outcome"`
-	Detail  string   `json:"detail,omitempty"` // why it was denied or failed; never a value
+	// Environment and Protected are those of an inject or export event's
+	// job (PrepareOptions.Environment, Protected). An event of a job that
+	// names an environment or is protected lists in Secrets exactly what
+	// it delivered and withheld, as one with Parents does.
+	Environment string  `json:"environment,omitempty"`
+	Protected   bool    `json:"protected,omitempty"`
+	Outcome     Outcome `json:"outcome"`
+	Detail      string  `json:"detail,omitempty"` // why it was denied or failed; never a value
 }
 
 // EventSecret is one secret an event touched.

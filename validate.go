@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/dataspace/secrets/internal/scope"
 )
 
 // MaxEnvString is the largest "NAME=value" string, counting its final NUL,
@@ -69,7 +71,20 @@ func validInfo(info Info) error {
 
 // validSyntax checks the environment-variable rule. An invalid name is not
 // quoted in the error: users paste values into name fields.
+//
+// A name may end in '@' and a scope (see [SplitName]): the scope must be
+// valid (ErrInvalidScope) and not "*", which is written without '@'.
 func validSyntax(name string, maxLen int) error {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		sc := name[i+1:]
+		if err := scope.Valid(sc); err != nil {
+			return errorf(ErrInvalidScope, "%s", err.Error())
+		}
+		if sc == scope.Any {
+			return errorf(ErrInvalidScope, "the scope of every environment is written by leaving it out (NAME, not NAME@*)")
+		}
+		name = name[:i]
+	}
 	if name == "" || len(name) > maxLen {
 		return errorf(ErrInvalidName, "a name must be 1 to %d characters", maxLen)
 	}
@@ -93,5 +108,6 @@ func validValue(name string, value []byte) error {
 	return nil
 }
 
-// envSize is the bytes "NAME=value\x00" takes.
-func envSize(name string, valueLen int) int64 { return int64(len(name) + valueLen + 2) }
+// envSize is the bytes "NAME=value\x00" takes: the variable's name, not
+// the scope a secret's name may add to it.
+func envSize(name string, valueLen int) int64 { return int64(len(variableOf(name)) + valueLen + 2) }

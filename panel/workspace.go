@@ -231,9 +231,11 @@ func (h *Handler) due(c *call) error {
 
 // resolve says what a job of the workspace gets and from where, without
 // values: the workspace's secrets and its parents' (secrets.Config.Parents),
-// each delivered, overridden, withheld or expired.
+// each with its status, for the job in the query's environment
+// (?environment=) and protection (?protected=true).
 func (h *Handler) resolve(c *call) error {
-	rs, err := h.m.Resolve(c.r.Context(), c.ws())
+	q := c.r.URL.Query()
+	rs, err := h.m.Resolve(c.r.Context(), c.ws(), &secrets.ResolveOptions{Environment: q.Get("environment"), Protected: q.Get("protected") == "true"})
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func (a *app) resolveCommand() *cli.Command {
 }
 
 func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
-	rs, err := s.m.Resolve(ctx, cmd.Args().Get(0))
+	rs, err := s.m.Resolve(ctx, cmd.Args().Get(0), nil)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 // ErrInvalidParents, before the job starts.
 func emptyLevel(ctx context.Context, cmd *cli.Command, s *session) (string, error) {
 	ws := cmd.Args().Get(0)
-	rs, err := s.m.Resolve(ctx, ws)
+	rs, err := s.m.Resolve(ctx, ws, nil)
 	if err != nil {
 		return "", err
 	}

@@ -46,14 +46,14 @@ const Any = "*"
 // MaxLen bounds a scope or an environment name, in bytes.
 const MaxLen = 255
 
-// Valid returns nil if s is a valid scope, or an error that says why not
-// (it quotes s, which is never a value).
+// Valid returns nil if s is a valid scope, or an error that says why not.
+// The error does not quote s: users paste values into the wrong fields.
 func Valid(s string) error {
 	if err := validText(s, "scope"); err != nil {
 		return err
 	}
 	if i := strings.IndexByte(s, '*'); i >= 0 && i != len(s)-1 {
-		return fmt.Errorf("scope %q: a '*' may only end a scope (%q, %q)", s, "*", "review/*")
+		return fmt.Errorf("a '*' may only end a scope (%q, %q)", "*", "review/*")
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func ValidEnvironment(env string) error {
 		return err
 	}
 	if strings.IndexByte(env, '*') >= 0 {
-		return fmt.Errorf("environment %q: an environment's name holds no '*'", env)
+		return errors.New("an environment's name holds no '*'")
 	}
 	return nil
 }
@@ -80,16 +80,16 @@ func validText(s, what string) error {
 	case len(s) > MaxLen:
 		return fmt.Errorf("%s is %d bytes, over %d", what, len(s), MaxLen)
 	case !utf8.ValidString(s):
-		return fmt.Errorf("%s %q is not UTF-8", what, s)
+		return errors.New(what + " is not UTF-8")
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			// Cf: invisible formatting (zero-width space, bidi
 			// overrides), which would make two scopes look alike.
-			return fmt.Errorf("%s %q holds a control or formatting character", what, s)
+			return errors.New(what + " holds a control or formatting character")
 		}
 		if unicode.IsSpace(r) {
-			return fmt.Errorf("%s %q holds white space", what, s)
+			return errors.New(what + " holds white space")
 		}
 	}
 	return nil
