@@ -228,13 +228,20 @@ func (m *Manager) record(ctx context.Context, es ...*Event) error {
 }
 
 // recordRead records a read's event according to Config.AuditReads; a
-// non-nil error means the read must fail.
+// non-nil error means the read must fail. The event is group-committed
+// with those of concurrent reads (recordBatched): a caller whose ctx is
+// done before its event is durable gets ctx's error in every mode.
 func (m *Manager) recordRead(ctx context.Context, e *Event) error {
 	if m.cfg.AuditReads == AuditWritesOnly {
 		return nil
 	}
-	err := m.record(ctx, e)
-	if err != nil && m.cfg.AuditReads == AuditFailClosed {
+	var err error
+	if m.oneRecordPerRead {
+		err = m.record(ctx, e)
+	} else {
+		err = m.recordBatched(ctx, e)
+	}
+	if err != nil && (m.cfg.AuditReads == AuditFailClosed || !errors.Is(err, ErrAudit)) {
 		return err
 	}
 	return nil

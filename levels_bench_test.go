@@ -3,7 +3,9 @@ package secrets_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 	"github.com/lib/pq"
@@ -82,4 +84,90 @@ func BenchmarkEnvForLevels(b *testing.B) {
 			return err
 		})
 	})
+}
+
+// BenchmarkEnvForLevelsConcurrent: 16 goroutines on 16 workspaces, each
+// with two parent levels of n secrets each (n/5 names shared), pool 16,
+// the default configuration: a job's event is recorded durably after its
+// read. The library (concurrent jobs' events share one Store.Record: one
+// multi-row insert and one commit) against the same Manager recording
+// each job's event with a Store.Record of its own, as before group
+// commit: x-base is the library's time per job over that baseline's.
+func BenchmarkEnvForLevelsConcurrent(b *testing.B) {
+	db := pgPools[0].open(b, 16)
+	ctx := context.Background()
+	c := newCipher(b)
+	s := newPGStore(b, db)
+	plainM := newManager(b, s, c, nil)
+	val := make([]byte, benchValueSize)
+	for i := range val {
+		val[i] = 'a' + byte(i%26)
+	}
+	for _, n := range []int{10, 100} {
+		group, instance := fmt.Sprint("group-", n), fmt.Sprint("instance-", n)
+		hook := func(context.Context, string) ([]string, error) { return []string{group, instance}, nil }
+		for level, ws := range []string{fmt.Sprintf("ws-%d-0", n), group, instance} {
+			for i := range n {
+				name := fmt.Sprintf("L%d_SECRET_%03d", level, i)
+				if i < n/5 {
+					name = fmt.Sprintf("SHARED_%03d", i)
+				}
+				if _, err := plainM.Set(ctx, ws, name, val, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		for w := 1; w < 16; w++ {
+			fill(b, plainM, fmt.Sprintf("ws-%d-%d", n, w), n)
+		}
+		batched := newManager(b, s, c, &secrets.Config{Parents: hook})
+		single := newManager(b, s, c, &secrets.Config{Parents: hook})
+		secrets.OneRecordPerRead(single)
+		job := func(m *secrets.Manager) func(w int) error {
+			return func(w int) error {
+				_, err := m.EnvFor(ctx, fmt.Sprintf("ws-%d-%d", n, w))
+				return err
+			}
+		}
+		b.Run(fmt.Sprint(3*n), func(b *testing.B) { compareParallel(b, 16, job(batched), job(single)) })
+	}
+}
+
+// compareParallel runs lib and then base in rounds, b.N rounds each, a
+// round being 16 goroutines that each make 8 calls (goroutine w passes
+// w), and reports the time per call of each and their ratio ("x-base",
+// lower is better). Alternating the rounds puts both under the same
+// machine conditions, as compare does.
+func compareParallel(b *testing.B, goroutines int, lib, base func(w int) error) {
+	b.Helper()
+	b.ReportAllocs()
+	const calls = 8
+	round := func(fn func(int) error) time.Duration {
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		for w := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range calls {
+					if err := fn(w); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(t0)
+	}
+	var libT, baseT time.Duration
+	b.ResetTimer()
+	for range b.N {
+		libT += round(lib)
+		baseT += round(base)
+	}
+	per := float64(b.N * goroutines * calls)
+	b.ReportMetric(float64(libT.Nanoseconds())/per, "lib-ns/call")
+	b.ReportMetric(float64(baseT.Nanoseconds())/per, "base-ns/call")
+	b.ReportMetric(float64(libT)/float64(baseT), "x-base")
 }

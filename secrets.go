@@ -197,6 +197,12 @@ type Manager struct {
 	// sweptRoots holds the roots of job folders this Manager has swept
 	// of leftovers (see SweepJobFiles).
 	sweptRoots sync.Map
+
+	// reads group-commits the durable events of reads (audit_batch.go);
+	// oneRecordPerRead, set only by tests and benchmarks, records each
+	// alone instead, as before group commit.
+	reads            readBatcher
+	oneRecordPerRead bool
 }
 
 // New returns a Manager that keeps secrets in store and wraps workspace keys

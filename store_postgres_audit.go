@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -72,25 +73,83 @@ type pgEvent struct {
 	Protected    sql.NullBool   `db:"protected"`
 }
 
-// Record implements Store.
+// Record implements Store. Several events go in as one multi-row insert
+// (one statement, one commit; a transaction of several statements past
+// pgRecordRows events), each getting the ID the database assigned it.
 func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 	err := s.retry(ctx, func() error {
-		if len(events) == 1 {
+		switch {
+		case len(events) == 1:
 			return s.db.GetContext(ctx, &events[0].ID, s.q.audit, append(auditArgs(&events[0]), provenanceArgs(&events[0])...)...)
+		case len(events) <= pgRecordRows:
+			return s.recordRows(ctx, s.db, events)
 		}
 		tx, err := s.db.BeginTxx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback()
-		for i := range events {
-			if err := tx.GetContext(ctx, &events[i].ID, s.q.audit, append(auditArgs(&events[i]), provenanceArgs(&events[i])...)...); err != nil {
+		for rest := events; len(rest) > 0; {
+			n := min(len(rest), pgRecordRows)
+			if err := s.recordRows(ctx, tx, rest[:n]); err != nil {
 				return err
 			}
+			rest = rest[n:]
 		}
 		return tx.Commit()
 	})
 	return pgErr(ctx, "record audit events", err)
+}
+
+// pgRecordRows bounds the events of one insert statement (14 parameters
+// each, under Postgres's 65,535).
+const pgRecordRows = 1000
+
+// recordRows inserts events in one statement and sets their IDs. The IDs
+// are drawn from the table's sequence, one per row, and inserted with
+// their rows, so each is matched to its event by position, not by the
+// order in which RETURNING happens to list rows.
+func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, events []Event) error {
+	var q strings.Builder
+	args := make([]any, 0, len(events)*14)
+	q.WriteString("WITH v (ord, " + pgAuditCols + ", parents, containers, withheld) AS (VALUES ")
+	for i := range events {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d::int, $%d::timestamptz, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text[], $%d::bigint[], "+
+			"$%d::bytea[], $%d::text, $%d::text, $%d::text[], $%d::text[], $%d::boolean[])",
+			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14)
+		args = append(append(append(args, i), auditArgs(&events[i])...), provenanceArgs(&events[i])...)
+	}
+	table := pq.QuoteIdentifier(s.schema) + ".audit"
+	fmt.Fprintf(&q, `), ids AS (SELECT ord, nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM v),
+		ins AS (INSERT INTO %s (id, %s, parents, containers, withheld)
+			SELECT ids.id, %s, v.parents, v.containers, v.withheld FROM v JOIN ids USING (ord) RETURNING 1)
+		SELECT ord, id FROM ids`, pq.QuoteLiteral(table), table, pgAuditCols, "v."+strings.ReplaceAll(pgAuditCols, ", ", ", v."))
+	rows, err := db.QueryxContext(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	got := 0
+	for rows.Next() {
+		var ord int
+		var id int64
+		if err := rows.Scan(&ord, &id); err != nil {
+			return err
+		}
+		events[ord].ID = id
+		got++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if got != len(events) {
+		return fmt.Errorf("audit insert returned %d IDs for %d events", got, len(events))
+	}
+	return nil
 }
 
 // recordRelaxed records one read's event as Record does, but commits it

@@ -67,7 +67,9 @@ func testAuditRecordAndQuery(t *testing.T, s secrets.Store) {
 			t.Fatalf("IDs not increasing: %v", ids(all))
 		}
 		want := in[i]
-		want.ID = all[i].ID
+		if want.ID != all[i].ID {
+			t.Fatalf("Record gave event %d the ID %d; Events says %d", i, want.ID, all[i].ID)
+		}
 		diff(t, fmt.Sprint("event ", i), all[i], want)
 	}
 	id := func(i int) int64 { return all[i].ID }
