@@ -101,7 +101,7 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 	return pgErr(ctx, "record audit events", err)
 }
 
-// pgRecordRows bounds the events of one insert statement (14 parameters
+// pgRecordRows bounds the events of one insert statement (16 parameters
 // each, under Postgres's 65,535).
 const pgRecordRows = 1000
 
@@ -111,22 +111,22 @@ const pgRecordRows = 1000
 // order in which RETURNING happens to list rows.
 func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, events []Event) error {
 	var q strings.Builder
-	args := make([]any, 0, len(events)*14)
-	q.WriteString("WITH v (ord, " + pgAuditCols + ", parents, containers, withheld) AS (VALUES ")
+	args := make([]any, 0, len(events)*16)
+	q.WriteString("WITH v (ord, " + pgAuditCols + ", parents, containers, withheld, environment, protected) AS (VALUES ")
 	for i := range events {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d::int, $%d::timestamptz, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text[], $%d::bigint[], "+
-			"$%d::bytea[], $%d::text, $%d::text, $%d::text[], $%d::text[], $%d::boolean[])",
-			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14)
+			"$%d::bytea[], $%d::text, $%d::text, $%d::text[], $%d::text[], $%d::boolean[], $%d::text, $%d::boolean)",
+			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16)
 		args = append(append(append(args, i), auditArgs(&events[i])...), provenanceArgs(&events[i])...)
 	}
 	table := pq.QuoteIdentifier(s.schema) + ".audit"
 	fmt.Fprintf(&q, `), ids AS (SELECT ord, nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM v),
-		ins AS (INSERT INTO %s (id, %s, parents, containers, withheld)
-			SELECT ids.id, %s, v.parents, v.containers, v.withheld FROM v JOIN ids USING (ord) RETURNING 1)
+		ins AS (INSERT INTO %s (id, %s, parents, containers, withheld, environment, protected)
+			SELECT ids.id, %s, v.parents, v.containers, v.withheld, v.environment, v.protected FROM v JOIN ids USING (ord) RETURNING 1)
 		SELECT ord, id FROM ids`, pq.QuoteLiteral(table), table, pgAuditCols, "v."+strings.ReplaceAll(pgAuditCols, ", ", ", v."))
 	rows, err := db.QueryxContext(ctx, q.String(), args...)
 	if err != nil {
