@@ -86,7 +86,7 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 			secrets.ActionDeleteWorkspace: func() error { return m.DeleteWorkspace(viewer, "ws") },
 			secrets.ActionPurge:           func() error { _, err := m.Purge(viewer); return err },
 			secrets.ActionInject:          func() error { _, err := m.EnvFor(viewer, "ws"); return err },
-			secrets.ActionExport:          func() error { _, err := m.Export(viewer, "ws"); return err },
+			secrets.ActionExport:          func() error { _, err := m.Export(viewer, "ws", nil); return err },
 			secrets.ActionRotate:          func() error { _, err := m.RotateKey(viewer, "ws", nil); return err },
 		}
 		extra := []func() error{
@@ -197,7 +197,7 @@ func TestWriteOnly(t *testing.T) {
 			t.Fatalf("EnvFor: %q", got)
 		}
 		// Export names it without its value.
-		text, err := m.Export(ctx, "ws")
+		text, err := m.Export(ctx, "ws", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -468,7 +468,7 @@ func TestAuditHoldsNoValues(t *testing.T) {
 		m.Get(viewer, "ws", fmt.Sprint("S", i))
 	}
 	m.EnvFor(ctx, "ws")
-	m.Export(ctx, "ws")
+	m.Export(ctx, "ws", nil)
 	m.Import(ctx, "ws", []byte("S2=audit-canary-gamma-9012\n"))
 	m.Set(ctx, "ws", "BAD-NAME", []byte("audit-canary-delta"), nil)
 	values = append(values, "audit-canary-gamma-9012", "audit-canary-delta", "BAD-NAME")

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/dataspace/secrets/internal/scope"
 )
 
 // maxDotenvComments is the room a .env text may take beyond the
@@ -441,30 +443,53 @@ func sameDiff(a, b Diff) bool {
 		slices.Equal(a.Unchanged, b.Unchanged) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
 }
 
-// Export returns the workspace's live secrets as .env text, sorted by
-// name: NAME='value' lines that Import reads back to the same bytes, and
-// that a POSIX shell can source without running or expanding anything.
-// Export reveals every value but those of write-only secrets, which it
-// names in a comment instead: treat the result as a secret. It is audited
-// as an export, in the statement that reads the values.
-func (m *Manager) Export(ctx context.Context, ws string) ([]byte, error) {
+// ExportOptions tune [Manager.Export]. A nil *ExportOptions means the
+// zero value.
+type ExportOptions struct {
+	// Scope is the scope whose secrets are exported: "" or "*" for the
+	// secrets of every environment, "production" for those of scope
+	// production only (see [SplitName]). Scopes are not resolved: the
+	// text holds exactly that scope's secrets, protected or not, under
+	// their variables' names.
+	Scope string
+}
+
+// Export returns the workspace's live secrets of one scope (opts.Scope,
+// by default "*") as .env text, sorted by name: NAME='value' lines that
+// Import reads back to the same bytes, and that a POSIX shell can source
+// without running or expanding anything. Export reveals every value but
+// those of write-only secrets, which it names in a comment instead: treat
+// the result as a secret. It is audited as an export whose event lists
+// each secret exported (with its scope, in its name), recorded before the
+// text is returned. An invalid scope is ErrInvalidScope.
+func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([]byte, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
+	}
+	sc := scope.Any
+	if opts != nil && opts.Scope != "" {
+		sc = opts.Scope
+	}
+	if err := scope.Valid(sc); err != nil {
+		return nil, errorf(ErrInvalidScope, "%s", err.Error())
 	}
 	e := m.event(ctx, ActionExport, ws)
 	if err := m.authorize(ctx, e); err != nil {
 		return nil, err
 	}
-	r, err := m.readEnv(ctx, e, nil)
+	e.Parents = []string{} // the event lists what it delivered
+	r, err := m.readLevels(ctx, e, nil, sc)
 	if err != nil {
 		return nil, err
 	}
+	r.wipe() // the write-only values, which an export reads only to leave out
 	var env, writeOnly []string
 	for _, it := range r.items {
-		if it.writeOnly {
-			writeOnly = append(writeOnly, it.name())
-		} else {
-			env = append(env, it.kv)
+		env = append(env, it.kv)
+	}
+	for _, s := range e.Secrets {
+		if s.Withheld {
+			writeOnly = append(writeOnly, variableOf(s.Name))
 		}
 	}
 	text := formatDotenv(env)

@@ -208,7 +208,7 @@ func TestFlagsAreBound(t *testing.T) {
 				t.Fatalf("%s, version %d: %v", what, v, err)
 			}
 		}
-		if text, err := m.Export(ctx, "ws"); !errors.Is(err, secrets.ErrDecrypt) || text != nil {
+		if text, err := m.Export(ctx, "ws", nil); !errors.Is(err, secrets.ErrDecrypt) || text != nil {
 			t.Fatalf("%s: Export %v", what, err)
 		}
 	}

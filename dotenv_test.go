@@ -193,7 +193,7 @@ func TestExportRoundTrip(t *testing.T) {
 	for n, v := range vals {
 		mustSet(t, m, "ws", n, v)
 	}
-	text, err := m.Export(ctx, "ws")
+	text, err := m.Export(ctx, "ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestExportIsSafeToSource(t *testing.T) {
 	for n, v := range vals {
 		mustSet(t, m, "ws", n, v)
 	}
-	text, err := m.Export(ctx, "ws")
+	text, err := m.Export(ctx, "ws", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func FuzzDotenvRoundTrip(f *testing.F) {
 		for n, v := range want {
 			mustSet(t, m, "ws", n, v)
 		}
-		text, err := m.Export(ctx, "ws")
+		text, err := m.Export(ctx, "ws", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func FuzzImport(f *testing.F) {
 			return
 		}
 		first := envMap(t, m, "ws")
-		out, err := m.Export(ctx, "ws")
+		out, err := m.Export(ctx, "ws", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

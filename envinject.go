@@ -113,7 +113,7 @@ func (r *envRead) wipe() {
 // not yet recorded: its action is inject or export.
 func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRead, error) {
 	if e.Parents != nil {
-		return m.readLevels(ctx, e, names)
+		return m.readLevels(ctx, e, names, "")
 	}
 	ws := e.Workspace
 	snap, recorded, err := m.readSnapshot(ctx, e, names)

@@ -183,7 +183,7 @@ func ExampleManager_Import() {
 	for _, s := range metas {
 		fmt.Println(s.Name, s.Version)
 	}
-	text, _ := m.Export(ctx, "ws-1")
+	text, _ := m.Export(ctx, "ws-1", nil)
 	fmt.Print(string(text))
 	// Output:
 	// API_KEY 1

@@ -137,7 +137,7 @@ func TestUnauditedLists(t *testing.T) {
 		if _, err := m.EnvFor(ctx, "ws"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Export(ctx, "ws"); err != nil {
+		if _, err := m.Export(ctx, "ws", nil); err != nil {
 			t.Fatal(err)
 		}
 		m.Meta(ctx, "ws", "NOPE") // a failure is still recorded

@@ -53,13 +53,17 @@ func (m *Manager) parents(ctx context.Context, ws string) ([]string, error) {
 // and records one inject event that lists every delivered and withheld
 // secret with its container. A read under a key replaced since (a
 // rotation or kill switch at any level, by any replica) is read again.
-func (m *Manager) readLevels(ctx context.Context, e *Event, names []string) (envRead, error) {
+//
+// With exact not "" the read is an export's: the workspace's secrets of
+// exactly that scope ("*" included), protected or not, with no rule and no
+// Withhold.
+func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exact string) (envRead, error) {
 	for attempt := 0; ; attempt++ {
 		snap, err := m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Parents: e.Parents})
 		if err != nil {
 			return envRead{}, m.failed(ctx, e, err)
 		}
-		r, secrets, err := m.resolveLevels(ctx, e, snap, names)
+		r, secrets, err := m.resolveLevels(ctx, e, snap, names, exact)
 		if errors.Is(err, errStale) {
 			if attempt < maxAttempts {
 				continue
@@ -111,7 +115,7 @@ func (m *Manager) recordJob(ctx context.Context, e *Event) error {
 
 // resolveLevels makes a job's environment of a snapshot of several levels,
 // and the event's list of what it delivered and withheld.
-func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, names []string) (envRead, []EventSecret, error) {
+func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, names []string, exact string) (envRead, []EventSecret, error) {
 	containers := slices.Concat([]string{e.Workspace}, e.Parents)
 	var levels strings.Builder
 	levels.WriteString(strconv.FormatInt(snap.State, 10))
@@ -119,7 +123,12 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		levels.WriteString("," + strconv.FormatInt(p.State, 10))
 	}
 	r := envRead{state: snap.State, levels: levels.String()}
-	c := m.choose(ctx, m.request(e, nil), containers, snap)
+	var c choice
+	if exact != "" {
+		c = m.chooseScope(snap, exact)
+	} else {
+		c = m.choose(ctx, m.request(e, nil), containers, snap)
+	}
 	r.expired = c.expired
 	if names != nil {
 		got := map[string]bool{}
@@ -194,6 +203,33 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 		c.delivered = append(c.delivered, i)
 		if m.cfg.Expired != ExpiredOmit && expired(i) {
 			c.expired = append(c.expired, en.Name)
+		}
+	}
+	return c
+}
+
+// chooseScope picks the workspace's secrets of exactly scope sc, applying
+// Config.Expired as a job does; write-only secrets, which an export
+// leaves out, are withheld (and so listed as such in its event).
+func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
+	now := m.now()
+	c := choice{absent: make([]bool, len(snap.Entries))}
+	for i := range snap.Entries {
+		en := &snap.Entries[i]
+		if _, s := SplitName(en.Name); en.Level != 0 || s != sc {
+			continue
+		}
+		if !en.Expires.IsZero() && !now.Before(en.Expires) {
+			c.expired = append(c.expired, en.Name)
+			if m.cfg.Expired == ExpiredOmit {
+				c.absent[i] = true
+				continue
+			}
+		}
+		if en.WriteOnly {
+			c.withheld = append(c.withheld, i)
+		} else {
+			c.delivered = append(c.delivered, i)
 		}
 	}
 	return c

@@ -478,3 +478,49 @@ func TestPostgresScopesTamper(t *testing.T) {
 		}
 	}
 }
+
+// TestScopesExport: Export gives one scope's secrets, protected or not,
+// under their variables' names; its event lists them with their scope.
+func TestScopesExport(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		mustSet(t, m, "ws", "TOKEN", "any-token")
+		mustSet(t, m, "ws", "TOKEN@production", "prod-token")
+		if _, err := m.Set(ctx, "ws", "DEPLOY@production", []byte("prod-deploy"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws", "GUARD", []byte("guard"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws", "HIDDEN@production", []byte("write-only-canary"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+			t.Fatal(err)
+		}
+		text, err := m.Export(ctx, "ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff("GUARD='guard'\nTOKEN='any-token'\n", string(text)); d != "" {
+			t.Errorf("the * scope (-want +got):\n%s", d)
+		}
+		text, err = m.Export(ctx, "ws", &secrets.ExportOptions{Scope: "production"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff("DEPLOY='prod-deploy'\nTOKEN='prod-token'\n# HIDDEN is write-only: not exported\n", string(text)); d != "" {
+			t.Errorf("the production scope (-want +got):\n%s", d)
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionExport, Newest: true, Limit: 1})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("Events: %v %v", evs, err)
+		}
+		want := []secrets.EventSecret{{Name: "DEPLOY@production", Version: 1}, {Name: "HIDDEN@production", Version: 1, Withheld: true},
+			{Name: "TOKEN@production", Version: 1}}
+		if d := cmp.Diff(want, evs[0].Secrets); d != "" {
+			t.Errorf("the export's event (-want +got):\n%s", d)
+		}
+		if _, err := m.Export(ctx, "ws", &secrets.ExportOptions{Scope: "a*b"}); !errors.Is(err, secrets.ErrInvalidScope) {
+			t.Errorf("a bad scope: %v", err)
+		}
+	})
+}

@@ -98,7 +98,7 @@ func TestPostgresTamper(t *testing.T) {
 	if s, err := cold().Get(context.Background(), "flip", "DEPLOY"); !errors.Is(err, secrets.ErrDecrypt) || s.Value.Len() != 0 {
 		t.Fatalf("Get after clearing write-only: %v", err)
 	}
-	if text, err := cold().Export(context.Background(), "flip"); !errors.Is(err, secrets.ErrDecrypt) || strings.Contains(string(text), "write-only-canary") {
+	if text, err := cold().Export(context.Background(), "flip", nil); !errors.Is(err, secrets.ErrDecrypt) || strings.Contains(string(text), "write-only-canary") {
 		t.Fatalf("Export after clearing write-only: %v", err)
 	}
 	// Another workspace's wrapped key: every secret of the workspace fails.

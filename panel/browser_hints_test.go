@@ -109,7 +109,7 @@ func TestBrowserActivityWords(t *testing.T) {
 	must(m.Destroy(ctx, ws, "NEW_NAME", nil))
 	_, err = m.EnvFor(ctx, ws)
 	must(err)
-	_, err = m.Export(ctx, ws)
+	_, err = m.Export(ctx, ws, nil)
 	must(err)
 	_, err = m.RotateKey(ctx, ws, nil)
 	must(err)

@@ -199,7 +199,7 @@ func (h *Handler) export(c *call) error {
 	if err := c.decode(h.cfg.MaxBodyBytes, &struct{}{}); err != nil {
 		return err
 	}
-	text, err := h.m.Export(c.r.Context(), c.ws())
+	text, err := h.m.Export(c.r.Context(), c.ws(), nil)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error
 }
 
 func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error {
-	text, err := s.m.Export(ctx, cmd.Args().Get(0))
+	text, err := s.m.Export(ctx, cmd.Args().Get(0), nil)
 	if err != nil {
 		return err
 	}
