@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -521,6 +522,50 @@ func TestScopesExport(t *testing.T) {
 		}
 		if _, err := m.Export(ctx, "ws", &secrets.ExportOptions{Scope: "a*b"}); !errors.Is(err, secrets.ErrInvalidScope) {
 			t.Errorf("a bad scope: %v", err)
+		}
+	})
+}
+
+// TestScopesFingerprintSearch: a leaked value found by its fingerprint
+// names the jobs that received it from a parent's scoped, protected
+// secret, and not the jobs that got another scope's value.
+func TestScopesFingerprintSearch(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		key, err := secrets.GenerateAuditKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ak, err := secrets.NewAuditKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{AuditKey: ak,
+			Parents: chain(map[string][]string{"a": {"group"}, "b": {"group"}})})
+		ctx := context.Background()
+		if _, err := m.Set(ctx, "group", "TOKEN@production", []byte("leaked-prod-token"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "group", "TOKEN", "any-token")
+		for _, job := range []struct {
+			ws, env   string
+			protected bool
+		}{{"a", "production", true}, {"b", "production", false}, {"b", "staging", true}, {"a", "", false}} {
+			p, err := m.Prepare(ctx, job.ws, &secrets.PrepareOptions{Environment: job.env, Protected: job.protected})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Fingerprint: m.Fingerprint([]byte("leaked-prod-token")), Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, fmt.Sprintf("%s:%s:%s:%v", e.Action, e.Workspace, e.Environment, e.Protected))
+		}
+		if d := cmp.Diff([]string{"set:group::false", "inject:a:production:true"}, got); d != "" {
+			t.Fatalf("events with the leaked value's fingerprint (-want +got):\n%s", d)
 		}
 	})
 }

@@ -1,0 +1,144 @@
+package secrets_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// statementLog is a database/sql connector over lib/pq that keeps the
+// text of every statement and transaction its connections run: a count
+// of round trips made by the real driver, not a model of them.
+type statementLog struct {
+	driver.Connector
+	mu    sync.Mutex
+	texts []string
+}
+
+func (l *statementLog) add(s string) {
+	l.mu.Lock()
+	l.texts = append(l.texts, s)
+	l.mu.Unlock()
+}
+
+// take returns the statements logged since the last take.
+func (l *statementLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.texts
+	l.texts = nil
+	return out
+}
+
+func (l *statementLog) Connect(ctx context.Context) (driver.Conn, error) {
+	c, err := l.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &loggedConn{Conn: c, log: l}, nil
+}
+
+type loggedConn struct {
+	driver.Conn
+	log *statementLog
+}
+
+func (c *loggedConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	c.log.add(q)
+	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
+}
+
+func (c *loggedConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	c.log.add(q)
+	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+}
+
+func (c *loggedConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	c.log.add("PREPARE " + q)
+	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+}
+
+func (c *loggedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.log.add("BEGIN")
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+// TestPostgresStatementsPerJob counts what a job start sends to Postgres,
+// once the keys are cached: the default job (EnvFor) one statement that
+// reads every row and records the event; a job with an environment,
+// protection and two parent levels one statement that reads every level,
+// then the insert of its event (which concurrent jobs share: group
+// commit); no transaction in either.
+func TestPostgresStatementsPerJob(t *testing.T) {
+	pgURL(t)
+	conn, err := pq.NewConnector(pgPools[0].dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &statementLog{Connector: conn}
+	db := sqlx.NewDb(sql.OpenDB(log), "postgres")
+	t.Cleanup(func() { db.Close() })
+	s := newPGStore(t, db)
+	m := newManager(t, s, newCipher(t), &secrets.Config{Parents: func(_ context.Context, ws string) ([]string, error) {
+		if ws == "ws" {
+			return []string{"group:acme", "instance"}, nil
+		}
+		return nil, nil
+	}})
+	ctx := context.Background()
+	for _, ws := range []string{"ws", "group:acme", "instance", "alone"} {
+		mustSet(t, m, ws, "TOKEN", ws+"-any")
+		mustSet(t, m, ws, "TOKEN@production", ws+"-prod")
+		if _, err := m.Set(ctx, ws, "DEPLOY", []byte(ws+"-deploy"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := func(ws string) {
+		t.Helper()
+		p, err := m.Prepare(ctx, ws, &secrets.PrepareOptions{Environment: "production", Protected: true, Base: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		if len(p.Env) != 2 {
+			t.Fatalf("the job got %d variables", len(p.Env))
+		}
+	}
+	// Warm the key cache of every level.
+	job("ws")
+	envMap(t, m, "alone")
+	log.take()
+
+	if _, err := m.EnvFor(ctx, "alone"); err != nil {
+		t.Fatal(err)
+	}
+	got := log.take()
+	if len(got) != 1 || !strings.Contains(got[0], "INSERT INTO") || !strings.Contains(got[0], ".secrets s") {
+		t.Errorf("the default job sent %d statements, want the one that reads and records:\n%s", len(got), strings.Join(got, "\n---\n"))
+	}
+
+	job("ws")
+	got = log.take()
+	reads, inserts := 0, 0
+	for _, q := range got {
+		switch {
+		case strings.Contains(q, "BEGIN") || strings.HasPrefix(q, "PREPARE"):
+			t.Errorf("a job started a transaction or prepared a statement: %s", q)
+		case strings.Contains(q, ".secrets s") && !strings.Contains(q, "INSERT"):
+			reads++
+		case strings.Contains(q, "INSERT INTO") && strings.Contains(q, ".audit"):
+			inserts++
+		}
+	}
+	if reads != 1 || inserts != 1 || len(got) != 2 {
+		t.Errorf("a job with an environment, protection and two parents sent %d statements (%d reads, %d event inserts), want one of each:\n%s",
+			len(got), reads, inserts, strings.Join(got, "\n---\n"))
+	}
+}
