@@ -206,15 +206,22 @@ func TestOnEventIDs(t *testing.T) {
 	})
 }
 
-// TestNoNamesJobEvent: a job given an empty, non-nil list of names gets no
-// secret, and its event lists none, on every store (the memory store's
-// used to list them all).
+// TestNoNamesJobEvent: a job with NoSecrets gets no secret, and its event
+// lists none, on every store (the memory store's used to list them all);
+// an empty, non-nil Names, which reads as "none" as easily as "all", is
+// refused.
 func TestNoNamesJobEvent(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		m := newManager(t, s, newCipher(t), nil)
 		ctx := context.Background()
 		mustSet(t, m, "ws", "TOKEN", "value-1")
-		job, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Names: []string{}, Base: []string{}})
+		if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Names: []string{}}); !errors.Is(err, secrets.ErrInvalidName) {
+			t.Fatalf("an empty Names: %v", err)
+		}
+		if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Names: []string{"TOKEN"}, NoSecrets: true}); !errors.Is(err, secrets.ErrInvalidName) {
+			t.Fatalf("Names with NoSecrets: %v", err)
+		}
+		job, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{NoSecrets: true, Base: []string{}})
 		if err != nil {
 			t.Fatal(err)
 		}

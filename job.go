@@ -17,12 +17,17 @@ import (
 // PrepareOptions tune [Manager.Prepare]. A nil *PrepareOptions means the
 // zero value.
 type PrepareOptions struct {
-	// Names, if not nil, are the only secrets the job gets (compared
+	// Names, if not empty, are the only secrets the job gets (compared
 	// ignoring case), as a workflow names the secrets it uses: a name the
 	// workspace does not have is ErrNotFound, before anything runs.
 	// They are variables' names: the job gets each in the scope its
-	// environment resolves.
+	// environment resolves. nil means every secret; an empty, non-nil
+	// list is refused (ErrInvalidName), since it reads as "none" as
+	// easily as "all": set NoSecrets for a job without secrets.
 	Names []string
+	// NoSecrets gives the job no secret at all (Names must be nil): its
+	// event is recorded all the same, listing none.
+	NoSecrets bool
 	// Environment is the environment the job runs in ("production",
 	// "review/feature-1"; "" for none): of the secrets of a name, the job
 	// gets the one whose scope matches it most specifically (an exact
@@ -133,7 +138,15 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 		return nil, err
 	}
 	names := o.Names
-	if names != nil {
+	switch {
+	case o.NoSecrets && names != nil:
+		return nil, errorf(ErrInvalidName, "a job with NoSecrets names secrets")
+	case o.NoSecrets:
+		names = []string{} // the read and its event: none
+	case names != nil && len(names) == 0:
+		return nil, errorf(ErrInvalidName, "a job's Names is empty: nil for every secret, NoSecrets for none")
+	}
+	if len(names) > 0 {
 		names = validNames(names)
 		if len(names) != len(o.Names) || slices.ContainsFunc(names, func(n string) bool { return strings.IndexByte(n, '@') >= 0 }) {
 			return nil, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name")
@@ -248,9 +261,10 @@ type Job struct {
 	// Base is the environment under the secrets, as for Environ. nil means
 	// DefaultBase; the caller's own environment is never used.
 	Base []string
-	// Names, if not nil, are the only secrets the job gets (see
-	// PrepareOptions.Names).
-	Names []string
+	// Names, if not empty, are the only secrets the job gets, and
+	// NoSecrets gives it none (see PrepareOptions.Names).
+	Names     []string
+	NoSecrets bool
 	// Environment and Protected are the job's (see
 	// PrepareOptions.Environment and Protected).
 	Environment string
@@ -381,7 +395,7 @@ type JobResult struct {
 // ctx was done, in which case the job's process group is ended and the
 // error wraps ctx.Err().
 func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error) {
-	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, Environment: job.Environment, Protected: job.Protected, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks, User: job.User})
+	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, NoSecrets: job.NoSecrets, Environment: job.Environment, Protected: job.Protected, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks, User: job.User})
 	if err != nil {
 		return JobResult{}, wrapf(err, "run for workspace %q", ws)
 	}
