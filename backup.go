@@ -113,8 +113,8 @@ func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([
 	e.Detail = "backup, unencrypted: write-only values withheld"
 	if len(o.Recipients) > 0 {
 		doc.Encryption = encryptionAge
-		// The Store lists no write-only secret in an export event: the
-		// detail says that this one holds their values, encrypted.
+		// The event lists the write-only secrets as held, not withheld:
+		// the detail says that the document holds their values, encrypted.
 		e.Detail = fmt.Sprintf("backup encrypted to %d age recipient(s): write-only values included", len(o.Recipients))
 	}
 	for attempt := 0; ; attempt++ {
@@ -139,12 +139,14 @@ func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([
 	return append(out, '\n'), nil
 }
 
-// backupRead reads and decrypts the workspace's live secrets in one
-// snapshot, recording e with it, and their descriptions and rotation
-// dates from a listing; errStale if a secret changed between the two.
+// backupRead reads and decrypts the workspace's live secrets of every
+// scope, protected or not, in one snapshot, and their descriptions and
+// rotation dates from a listing; errStale if a secret changed between the
+// two. It records e, listing every secret it holds (write-only ones
+// without a recipient as withheld), before it returns.
 func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([]backupSecret, error) {
 	ws := e.Workspace
-	snap, recorded, err := m.readSnapshot(ctx, e, nil)
+	snap, err := m.store.Env(ctx, ws, EnvQuery{})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +174,7 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 		after = es[len(es)-1].Name
 	}
 	out := make([]backupSecret, 0, len(snap.Entries))
-	r := envRead{state: snap.State}
+	events := make([]EventSecret, 0, len(snap.Entries))
 	var failed []string
 	var ad []byte
 	for i := range snap.Entries {
@@ -183,10 +185,10 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 		}
 		s := backupSecret{Name: en.Name, Description: cur.Description, Expires: en.Expires, RotateBy: cur.RotateBy,
 			WriteOnly: en.WriteOnly, File: en.File, Protected: en.Protected, Version: en.Version}
-		r.items = append(r.items, envItem{kv: en.Name + "=", nameLen: len(en.Name), version: en.Version})
 		if en.WriteOnly && len(o.Recipients) == 0 {
 			s.Withheld = true
 			out = append(out, s)
+			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Withheld: true})
 			continue
 		}
 		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected})
@@ -195,6 +197,7 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 			failed = append(failed, en.Name)
 			continue
 		}
+		events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p)})
 		s.Value = p
 		if len(o.Recipients) > 0 {
 			s.Value, err = ageSeal(p, o.Recipients)
@@ -211,7 +214,16 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 		}
 		return nil, &DecryptError{Workspace: ws, Names: failed}
 	}
-	m.delivered(ctx, e, r, recorded)
+	e.State, e.Secrets = snap.State, events
+	if e.Parents == nil {
+		e.Parents = []string{} // the event lists what it holds
+	}
+	if err := m.recordRead(ctx, e); err != nil {
+		for _, s := range out {
+			clear(s.Value)
+		}
+		return nil, err
+	}
 	return out, nil
 }
 

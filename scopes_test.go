@@ -569,3 +569,50 @@ func TestScopesFingerprintSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestScopesBackupRestore: a backup holds every scope's secrets and the
+// protected flag, and a restore brings them back as they were.
+func TestScopesBackupRestore(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		mustSet(t, m, "src", "TOKEN", "any-token")
+		mustSet(t, m, "src", "TOKEN@review/*", "review-token")
+		if _, err := m.Set(ctx, "src", "TOKEN@production", []byte("prod-token"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := m.Backup(ctx, "src", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := m.PreviewRestore(ctx, "dst", doc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Restore(ctx, "dst", doc, plan, nil); err != nil {
+			t.Fatal(err)
+		}
+		metas := listAll(t, m, "dst")
+		var got []string
+		for _, meta := range metas {
+			got = append(got, fmt.Sprintf("%s %s %v", meta.Variable, meta.Scope, meta.Protected))
+		}
+		if d := cmp.Diff([]string{"TOKEN * false", "TOKEN production true", "TOKEN review/* false"}, got); d != "" {
+			t.Fatalf("restored (-want +got):\n%s", d)
+		}
+		for _, tc := range []struct {
+			env       string
+			protected bool
+			want      string
+		}{{"production", true, "prod-token"}, {"production", false, "any-token"}, {"review/x", false, "review-token"}} {
+			job, err := m.Prepare(ctx, "dst", &secrets.PrepareOptions{Environment: tc.env, Protected: tc.protected, Base: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			job.Close()
+			if d := cmp.Diff([]string{"TOKEN=" + tc.want}, job.Env); d != "" {
+				t.Errorf("a job in %s, protected=%v, after the restore (-want +got):\n%s", tc.env, tc.protected, d)
+			}
+		}
+	})
+}
