@@ -472,8 +472,8 @@ func TestBrowserResolve(t *testing.T) {
 			tb.click("#resolve-btn")
 			tb.wait(`document.querySelectorAll('#drawer table.resolve tbody tr').length === 4`)
 			got := evalIn[[]string](tb, `[...document.querySelectorAll('#drawer table.resolve tbody tr')].map(r => [...r.cells].map(c => c.innerText).join('|'))`)
-			want := []string{"API_KEY|ws-1|v1|delivered", "PROD_DB_PASSWORD|group:acme|v1|withheld",
-				"REGISTRY_TOKEN|group:acme|v1|delivered", "REGISTRY_TOKEN|instance|v1|overridden"}
+			want := []string{"API_KEY|this workspace|All environments|v1|delivered", "PROD_DB_PASSWORD|group:acme|All environments|v1|withheld",
+				"REGISTRY_TOKEN|group:acme|All environments|v1|delivered", "REGISTRY_TOKEN|instance|All environments|v1|overridden"}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("%s at %d px:\n%s\nwant\n%s", who, width, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
