@@ -154,6 +154,10 @@ func TestBrowserScopes(t *testing.T) {
 		t.Errorf("no Environment column: %q", got)
 	}
 
+	// The notices of the add and the move would cover the narrow page's
+	// buttons: dismissed, as a person would.
+	evalIn[chromedp.Void](tb, `document.querySelectorAll('.toast button[aria-label="Dismiss"]').forEach(b => b.click())`)
+
 	// What will a job in production get, protected and not?
 	wantProtected := strings.Join([]string{
 		"API_KEY ws-1 All environments v1 delivered",
@@ -210,17 +214,30 @@ func TestBrowserScopes(t *testing.T) {
 			if (dated == 2) != (who == "user:alice") {
 				t.Errorf("%s: %d update times of the instance's secrets", who, dated)
 			}
+			if who == "user:alice" {
+				tb.click(rowButton("DB_PASSWORD@production", "edit"))
+				tb.wait(`document.getElementById('f-scope').value === 'production'`)
+				if r := evalIn[float64](tb, `document.getElementById('drawer').getBoundingClientRect().left`); r < 0 {
+					t.Errorf("at %d px the side panel starts %v px off the screen", width, r)
+				}
+				tb.shot(fmt.Sprintf("%s-%d-edit", name, width))
+				tb.key(escape)
+				tb.wait(`!document.getElementById('drawer').open`)
+			}
 			evalIn[chromedp.Void](tb, `document.getElementById('inherited').scrollIntoView()`)
 			tb.shot(fmt.Sprintf("%s-%d-inherited", name, width))
 
 			if got := preview(tb, "production", true); got != wantProtected {
 				t.Errorf("%s at %d px, production, protected:\n%s\nwant\n%s", who, width, got, wantProtected)
 			}
+			if r := evalIn[float64](tb, `document.getElementById('drawer').getBoundingClientRect().left`); r < 0 {
+				t.Errorf("%s: at %d px the preview starts %v px off the screen", who, width, r)
+			}
 			tb.shot(fmt.Sprintf("%s-%d-production-protected", name, width))
 			if got := preview(tb, "production", false); got != wantUnprotected {
 				t.Errorf("%s at %d px, production, unprotected:\n%s\nwant\n%s", who, width, got, wantUnprotected)
 			}
-			if w := evalIn[int](tb, `document.getElementById('drawer').scrollWidth - document.getElementById('drawer').clientWidth`); w > 0 {
+			if w := evalIn[int](tb, `document.getElementById('drawer-body').scrollWidth - document.getElementById('drawer-body').clientWidth`); w > 0 {
 				t.Errorf("%s: at %d px the preview runs %d px off its side", who, width, w)
 			}
 			tb.shot(fmt.Sprintf("%s-%d-production-unprotected", name, width))

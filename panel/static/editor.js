@@ -80,10 +80,13 @@ export function openEditor(meta) {
 
   function invalid(name, msg) {
     const input = name === 'value' ? value : f(name);
-    if (!input) return showProblem(box, {title: 'Check the form', message: msg});
+    if (!input) return showProblem(box, {title: 'Check the form', message: msg}); // no such field: never, but say it
     input.setAttribute('aria-invalid', 'true');
     showProblem(box, {title: 'Check the form', message: msg});
-    input.focus();
+    // The message is above the first field: keep it in sight with the
+    // field it concerns (the fields checked are the first ones).
+    input.focus({preventScroll: true});
+    box.scrollIntoView({block: 'start'});
   }
 
   async function save() {

@@ -35,7 +35,7 @@ export function openResolve() {
   const box = el('div', {class: 'problem', attrs: {role: 'alert'}, hidden: true});
   const out = el('div', {class: 'resolve-out', attrs: {'aria-live': 'polite'}}, el('p', {class: 'muted', text: 'Loading…'}));
   const body = el('div', {}, form, box, out);
-  openDrawer('What will a job get?', body, {focus: env});
+  openDrawer('What will a job get?', body, {focus: env, wide: true});
 
   let seq = 0; // answers to older questions are dropped
   let timer = 0;

@@ -90,6 +90,7 @@ export function openDrawer(title, body, opts = {}) {
   onClose = opts.onClose || null;
   $('#drawer-title').textContent = title;
   $('#drawer-body').replaceChildren(body);
+  d.classList.toggle('wide', Boolean(opts.wide)); // for tables
   d.showModal();
   const first = opts.focus || body.querySelector('input:not([disabled]), textarea, select, button');
   if (first) first.focus();
