@@ -44,6 +44,8 @@ func TestBrowserEditor(t *testing.T) {
 	tb.key(kb.Enter)
 	tb.wait(`document.getElementById('drawer').open && document.activeElement.id === 'f-name'`)
 	tb.do(chromedp.SendKeys(chromedp.CSS("#f-name"), "AUTH_TOKEN"+kb.Tab))
+	tb.wait(`document.activeElement.id === 'f-scope'`) // the environment, next
+	tb.key(kb.Tab)
 	tb.wait(`document.activeElement.id === 'f-value' || document.activeElement.classList.contains('reveal') || document.activeElement.classList.contains('show')`)
 	tb.typeInto("#f-value", v1)
 	if sec := evalIn[string](tb, `getComputedStyle(document.getElementById('f-value')).webkitTextSecurity`); sec != "disc" {
@@ -180,7 +182,7 @@ func TestBrowserViewer(t *testing.T) {
 
 	// 400 pixels wide: nothing runs off the side.
 	tb.do(chromedp.EmulateViewport(400, 860))
-	tb.wait(`document.documentElement.clientWidth === 400`)
+	tb.wait(`window.innerWidth === 400`) // clientWidth leaves out a scroll bar
 	if w := evalIn[int](tb, `document.documentElement.scrollWidth`); w > 400 {
 		t.Errorf("at 400 px the page is %d px wide", w)
 	}
