@@ -44,6 +44,8 @@ func TestBrowserEditor(t *testing.T) {
 	tb.key(kb.Enter)
 	tb.wait(`document.getElementById('drawer').open && document.activeElement.id === 'f-name'`)
 	tb.do(chromedp.SendKeys(chromedp.CSS("#f-name"), "AUTH_TOKEN"+kb.Tab))
+	tb.wait(`document.activeElement.id === 'f-scope'`) // the environment, next
+	tb.key(kb.Tab)
 	tb.wait(`document.activeElement.id === 'f-value' || document.activeElement.classList.contains('reveal') || document.activeElement.classList.contains('show')`)
 	tb.typeInto("#f-value", v1)
 	if sec := evalIn[string](tb, `getComputedStyle(document.getElementById('f-value')).webkitTextSecurity`); sec != "disc" {
@@ -180,7 +182,7 @@ func TestBrowserViewer(t *testing.T) {
 
 	// 400 pixels wide: nothing runs off the side.
 	tb.do(chromedp.EmulateViewport(400, 860))
-	tb.wait(`document.documentElement.clientWidth === 400`)
+	tb.wait(`window.innerWidth === 400`) // clientWidth leaves out a scroll bar
 	if w := evalIn[int](tb, `document.documentElement.scrollWidth`); w > 400 {
 		t.Errorf("at 400 px the page is %d px wide", w)
 	}
@@ -472,8 +474,8 @@ func TestBrowserResolve(t *testing.T) {
 			tb.click("#resolve-btn")
 			tb.wait(`document.querySelectorAll('#drawer table.resolve tbody tr').length === 4`)
 			got := evalIn[[]string](tb, `[...document.querySelectorAll('#drawer table.resolve tbody tr')].map(r => [...r.cells].map(c => c.innerText).join('|'))`)
-			want := []string{"API_KEY|ws-1|v1|delivered", "PROD_DB_PASSWORD|group:acme|v1|withheld",
-				"REGISTRY_TOKEN|group:acme|v1|delivered", "REGISTRY_TOKEN|instance|v1|overridden"}
+			want := []string{"API_KEY|this workspace|All environments|v1|delivered", "PROD_DB_PASSWORD|group:acme|All environments|v1|withheld",
+				"REGISTRY_TOKEN|group:acme|All environments|v1|delivered", "REGISTRY_TOKEN|instance|All environments|v1|overridden"}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("%s at %d px:\n%s\nwant\n%s", who, width, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}

@@ -34,7 +34,7 @@
 //	GET    api/me                        the caller, the workspace, and what the caller may do
 //	GET    api/secrets?after=&limit=&deleted=   a page of metadata, never values
 //	POST   api/search                    the same, with {"search"} in the body
-//	POST   api/secrets                   create: {"name", "value" or "value_base64", "description", "expires", "rotate_by", "write_only", "file"}; 201
+//	POST   api/secrets                   create: {"name", "scope", "value" or "value_base64", "description", "expires", "rotate_by", "write_only", "file", "protected"}; 201
 //	GET    api/secrets/{name}            one secret's metadata; ETag is its revision
 //	PATCH  api/secrets/{name}            change the value and/or details, with If-Match
 //	DELETE api/secrets/{name}            soft delete, with If-Match
@@ -49,9 +49,30 @@
 //	POST   api/export                    the workspace as a .env file
 //	GET    api/due                       live secrets expiring or due for rotation within Config.DueWithin
 //	GET    api/events?name=&before=&limit=   the workspace's audit events, newest first
-//	GET    api/resolve                       what a job gets and from where (workspace and parents), no values
+//	GET    api/resolve?environment=&protected=   what a job in that environment (protected: "true") gets and from where (workspace and parents), no values
+//	GET    api/inherited                     the parents' secrets by container, nearest first (names, scopes, versions; no values), and the scopes in use
 //	POST   api/restore-at/preview            {"at": time}: what restoring to that time would do, no values
 //	POST   api/restore-at/apply              {"plan": the preview's plan}: exactly that, or 412
+//
+// A secret's name may end in "@" and an environment scope
+// ("API_TOKEN@production", "API_TOKEN@review/*"; none for every
+// environment): in a route's {name} it is the whole name, escaped. Create
+// takes the variable in "name" and the scope in "scope" and saves
+// [secrets.ScopedName] of them; the page moves a secret to another scope
+// with a rename to its new whole name. Changing "protected" ([secrets.Info])
+// is a PATCH like the other details.
+//
+// # Levels
+//
+// A workspace inherits secrets from the containers [secrets.Config.Parents]
+// names, and the same Handler serves a parent's own page: the host's
+// Caller names the parent ("group:acme") as the Workspace, and the Manager
+// authorizes its callers for that container. The page's Inherited section
+// (GET api/inherited) lists what the workspace inherits, for anyone who may
+// list the workspace (the Manager authorizes it as such: names, never
+// values); when and by whom each was last changed shows only for the
+// parents the caller may list itself. Config.ContainerURL links each
+// parent to its own page.
 //
 // Metadata is [secrets.Meta] in JSON. The responses of create, update and
 // rename carry its "warnings" ([secrets.NameWarning]) when the name is
@@ -77,7 +98,7 @@
 // Errors are application/problem+json (RFC 9457) with a stable type, one
 // per error class of package secrets, each with one status: ErrNotFound and
 // ErrNoVersion 404, ErrConflict 412, ErrExists 409, ErrInvalidName,
-// ErrReservedName, ErrInvalidValue, ErrInvalidInfo, ErrInvalidDotenv and
+// ErrInvalidScope, ErrReservedName, ErrInvalidValue, ErrInvalidInfo, ErrInvalidDotenv and
 // ErrExpired 422, ErrTooLarge 413, ErrInvalidWorkspace 404, ErrForbidden
 // and ErrWriteOnly 403, ErrDecrypt and ErrMasterKey 500, ErrAudit and
 // ErrUnavailable 503; ErrInvalidActor, ErrInvalidParents and ErrInsecureDir

@@ -142,6 +142,7 @@ type req struct {
 	body    any    // marshalled as JSON; a string or []byte is sent as is
 	ifMatch string
 	header  map[string]string // added or, with "", removed
+	ws      string            // the workspace of the path; "" is ws
 }
 
 // do sends r and returns the response, its body read.
@@ -161,7 +162,11 @@ func (e *env) do(t testing.TB, r req) *response {
 		}
 		body = bytes.NewReader(j)
 	}
-	hr := httptest.NewRequest(r.method, "http://panel.test/w/"+ws+"/secrets"+r.path, body)
+	w := ws
+	if r.ws != "" {
+		w = r.ws
+	}
+	hr := httptest.NewRequest(r.method, "http://panel.test/w/"+w+"/secrets"+r.path, body)
 	if r.actor != "" {
 		hr.Header.Set("X-Test-Actor", r.actor)
 	}
@@ -181,9 +186,9 @@ func (e *env) do(t testing.TB, r req) *response {
 			hr.Header.Set(k, v)
 		}
 	}
-	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, hr)
-	res := w.Result()
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, hr)
+	res := rec.Result()
 	b, _ := io.ReadAll(res.Body)
 	return &response{Response: res, body: b}
 }

@@ -66,6 +66,15 @@ type Config struct {
 	// the Redactor's default.
 	MaskMinLength int
 
+	// ContainerURL, if not nil, returns the address of the panel of a
+	// container the workspace inherits from (secrets.Config.Parents, such
+	// as "group:acme"), for the page's links from the Inherited section
+	// and from "What will a job get?". "" means no link. Only relative
+	// addresses and http or https URLs are used; others are dropped. The
+	// link grants nothing: the panel at that address authorizes its
+	// caller for that container. nil: no links.
+	ContainerURL func(container string) string
+
 	// Logger receives failures the caller sees only as a 5xx, with the
 	// route and the error (never a value: the Manager's errors hold
 	// none). nil discards them.
@@ -223,6 +232,7 @@ func (h *Handler) routes() {
 	mux.Handle("/api/due", methods{"GET": a(h.due)})
 	mux.Handle("/api/events", methods{"GET": a(h.events)})
 	mux.Handle("/api/resolve", methods{"GET": a(h.resolve)})
+	mux.Handle("/api/inherited", methods{"GET": a(h.inherited)})
 	mux.Handle("/api/restore-at/preview", methods{"POST": a(h.restoreAtPreview)})
 	mux.Handle("/api/restore-at/apply", methods{"POST": a(h.restoreAtApply)})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -39,6 +39,11 @@ const (
 	// ProblemInvalidName (422): not an environment variable name
 	// (secrets.ErrInvalidName).
 	ProblemInvalidName = typeBase + "ProblemInvalidName"
+	// ProblemInvalidScope (422): an environment scope the Manager refuses
+	// in a secret's name ("NAME@scope") or a job's environment, such as
+	// one with white space or a '*' that does not end it
+	// (secrets.ErrInvalidScope).
+	ProblemInvalidScope = typeBase + "ProblemInvalidScope"
 	// ProblemReservedName (422): a name the deny-list or the host reserves
 	// (secrets.ErrReservedName).
 	ProblemReservedName = typeBase + "ProblemReservedName"
@@ -120,6 +125,7 @@ var classes = []struct {
 	{secrets.ErrConflict, ProblemConflict, http.StatusPreconditionFailed},
 	{secrets.ErrExists, ProblemExists, http.StatusConflict},
 	{secrets.ErrInvalidName, ProblemInvalidName, http.StatusUnprocessableEntity},
+	{secrets.ErrInvalidScope, ProblemInvalidScope, http.StatusUnprocessableEntity},
 	{secrets.ErrReservedName, ProblemReservedName, http.StatusUnprocessableEntity},
 	{secrets.ErrInvalidValue, ProblemInvalidValue, http.StatusUnprocessableEntity},
 	{secrets.ErrTooLarge, ProblemTooLarge, http.StatusRequestEntityTooLarge},
@@ -148,6 +154,7 @@ var titles = map[string]string{
 	ProblemConflict:             "Changed by someone else",
 	ProblemExists:               "Name already used",
 	ProblemInvalidName:          "Invalid name",
+	ProblemInvalidScope:         "Invalid environment scope",
 	ProblemReservedName:         "Reserved name",
 	ProblemInvalidValue:         "Invalid value",
 	ProblemTooLarge:             "Too large",

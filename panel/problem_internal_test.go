@@ -16,7 +16,7 @@ import (
 func TestEveryClassHasOneStatus(t *testing.T) {
 	want := map[error]int{
 		secrets.ErrNotFound: 404, secrets.ErrNoVersion: 404, secrets.ErrConflict: 412, secrets.ErrExists: 409,
-		secrets.ErrInvalidName: 422, secrets.ErrReservedName: 422, secrets.ErrInvalidValue: 422, secrets.ErrTooLarge: 413,
+		secrets.ErrInvalidName: 422, secrets.ErrInvalidScope: 422, secrets.ErrReservedName: 422, secrets.ErrInvalidValue: 422, secrets.ErrTooLarge: 413,
 		secrets.ErrInvalidInfo: 422, secrets.ErrInvalidTime: 422, secrets.ErrInvalidWorkspace: 404, secrets.ErrInvalidDotenv: 422,
 		secrets.ErrDecrypt: 500, secrets.ErrMasterKey: 500, secrets.ErrForbidden: 403, secrets.ErrWriteOnly: 403,
 		secrets.ErrExpired: 422, secrets.ErrAudit: 503, secrets.ErrIncomplete: 500, secrets.ErrKeyChanged: 503,

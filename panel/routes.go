@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,8 @@ type changes struct {
 	RotateBy  *string `json:"rotate_by"`
 	WriteOnly *bool   `json:"write_only"`
 	File      *bool   `json:"file"`
+	// Protected: only jobs the host marks protected get the secret.
+	Protected *bool `json:"protected"`
 }
 
 // value returns the new value, if the request gives one.
@@ -92,6 +95,9 @@ func (ch *changes) info(base secrets.Info) (secrets.Info, bool, error) {
 	}
 	if ch.File != nil {
 		base.File, changed = *ch.File, true
+	}
+	if ch.Protected != nil {
+		base.Protected, changed = *ch.Protected, true
 	}
 	return base, changed, nil
 }
@@ -156,9 +162,12 @@ func (h *Handler) meta(c *call) error {
 	return c.writeMeta(http.StatusOK, m)
 }
 
-// createInput is a new secret: its name, value and Info.
+// createInput is a new secret: its name, value and Info. With Scope (an
+// environment scope, "*" or "" for every environment), the secret's name is
+// secrets.ScopedName(Name, Scope): Name is then the variable alone.
 type createInput struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Scope string `json:"scope"`
 	changes
 }
 
@@ -178,7 +187,15 @@ func (h *Handler) create(c *call) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.m.Set(c.r.Context(), c.ws(), in.Name, value, &secrets.SetOptions{IfAbsent: true, Info: &info})
+	name := in.Name
+	if in.Scope != "" {
+		if strings.Contains(name, "@") {
+			clear(value)
+			return badRequest("give the variable's name alone with a scope, or the whole name (NAME@scope) without one")
+		}
+		name = secrets.ScopedName(name, in.Scope)
+	}
+	m, err := h.m.Set(c.r.Context(), c.ws(), name, value, &secrets.SetOptions{IfAbsent: true, Info: &info})
 	clear(value)
 	if err != nil {
 		return err

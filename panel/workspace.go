@@ -244,7 +244,9 @@ func (h *Handler) resolve(c *call) error {
 	}
 	return c.writeJSON(http.StatusOK, struct {
 		Secrets []secrets.Resolved `json:"secrets"`
-	}{rs})
+		// Links are Config.ContainerURL's links of the parents named.
+		Links map[string]string `json:"links,omitempty"`
+	}{rs, h.containerLinks(rs, c.ws())})
 }
 
 // maxEvents bounds a page of events.

@@ -27,14 +27,14 @@ export function openEditor(meta) {
 
   const fill = (m) => {
     const v = formOf(m);
-    for (const n of ['name', 'description', 'expires', 'rotate_by']) f(n).value = v[n];
-    for (const n of ['write_only', 'file']) f(n).checked = v[n];
+    for (const n of ['name', 'scope', 'description', 'expires', 'rotate_by']) f(n).value = v[n];
+    for (const n of ['write_only', 'file', 'protected']) f(n).checked = v[n];
   };
   // read is the form's input, as editor_model.js takes it.
   const read = () => ({
-    name: f('name').value, value: value.value, description: f('description').value,
+    name: f('name').value, scope: f('scope').value, value: value.value, description: f('description').value,
     expires: f('expires').value, rotate_by: f('rotate_by').value,
-    write_only: f('write_only').checked, file: f('file').checked,
+    write_only: f('write_only').checked, file: f('file').checked, protected: f('protected').checked,
   });
   // hint names the version an empty value keeps: m's, the one shown
   // first or, after a conflict, the one saved since.
@@ -43,12 +43,15 @@ export function openEditor(meta) {
       ? `Write-only: builds get it, nobody sees it. Type a new value to replace version ${m.version}, or leave empty to keep it.`
       : `Hidden while you type. Leave empty to keep the current value (version ${m.version}).`;
   };
+  // The scopes in use here and above, suggested (any other may be typed).
+  $('#scopes', form).replaceChildren(...['*', ...state.scopes].map((sc) => el('option', {value: sc})));
   fill(meta);
   if (meta) {
     value.placeholder = 'Unchanged';
     hint(meta);
     f('write_only').disabled = meta.write_only; // it cannot be turned off
     f('name').disabled = !can('rename');
+    f('scope').disabled = !can('rename'); // another scope is another name
     revealBtn.hidden = !can('reveal') || meta.write_only;
   } else {
     valueHint.textContent = 'Hidden while you type. Up to 128 KiB; any text but NUL.';
@@ -77,9 +80,13 @@ export function openEditor(meta) {
 
   function invalid(name, msg) {
     const input = name === 'value' ? value : f(name);
+    if (!input) return showProblem(box, {title: 'Check the form', message: msg}); // no such field: never, but say it
     input.setAttribute('aria-invalid', 'true');
     showProblem(box, {title: 'Check the form', message: msg});
-    input.focus();
+    // The message is above the first field: keep it in sight with the
+    // field it concerns (the fields checked are the first ones).
+    input.focus({preventScroll: true});
+    box.scrollIntoView({block: 'start'});
   }
 
   async function save() {
@@ -111,7 +118,7 @@ export function openEditor(meta) {
         const r = await call('PATCH', secretPath(cur.name), {body, ifMatch: etagOf(cur)});
         cur = r.data;
       }
-      done(cur, input.name.trim() !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings, body.value || '');
+      done(cur, cur.name !== meta.name ? `Renamed ${meta.name} to ${cur.name} and saved.` : `Saved ${cur.name}.`, warnings, body.value || '');
     } catch (p) {
       refused(p);
     } finally {
@@ -144,10 +151,11 @@ export function openEditor(meta) {
     const b = p.body || {};
     if (is(p, 'ProblemExists')) {
       return invalid('name', b.deleted
-        ? `The deleted secret ${b.name} holds this name (names ignore case). Restore or destroy it first.`
-        : `${b.name} already exists (names ignore case). Edit it instead, or choose another name.`);
+        ? `The deleted secret ${b.name} holds this name in this environment scope (names ignore case). Restore or destroy it first.`
+        : `${b.name} already exists in this environment scope (names ignore case). Edit it instead, or choose another name.`);
     }
     if (is(p, 'ProblemInvalidName') || is(p, 'ProblemReservedName')) return invalid('name', p.message);
+    if (is(p, 'ProblemInvalidScope')) return invalid('scope', p.message);
     if (is(p, 'ProblemInvalidValue') || is(p, 'ProblemTooLarge')) return invalid('value', p.message);
     if (is(p, 'ProblemInvalidInfo')) return invalid('description', p.message);
     if (is(p, 'ProblemNotFound') && edit.base) {

@@ -6,12 +6,37 @@
 // this module says, and the tests run this module alone
 // (editor_model_test.go).
 //
-// A form is the editor's input as a plain object: {name, value,
-// description, expires, rotate_by, write_only, file}, with the dates as
-// <input type=date> holds them (YYYY-MM-DD, or '' for none).
+// A form is the editor's input as a plain object: {name, scope, value,
+// description, expires, rotate_by, write_only, file, protected}, with the
+// dates as <input type=date> holds them (YYYY-MM-DD, or '' for none). name
+// is the variable alone; scope its environment scope ('*' or '' for every
+// environment). A secret's whole name is scopedName(name, scope).
 
 // namePattern is what a secret's name looks like (the server decides).
 export const namePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// scopedName is a secret's whole name, as secrets.ScopedName makes it: the
+// variable alone for every environment, variable@scope otherwise.
+export const scopedName = (variable, scope) => (scope === '' || scope === '*' ? variable : `${variable}@${scope}`);
+
+// splitName is a whole name's variable and scope ('*' for none), as
+// secrets.SplitName splits it.
+export function splitName(name) {
+  const i = name.indexOf('@');
+  return i < 0 ? [name, '*'] : [name.slice(0, i), name.slice(i + 1)];
+}
+
+// scopeProblem says what is wrong with a scope the editor typed, or ''
+// (the server decides; this is the common mistakes, said early).
+export function scopeProblem(scope) {
+  if (scope === '' || scope === '*') return '';
+  if (/\s/.test(scope)) return 'A scope has no spaces: an environment’s name, such as production, or a pattern such as review/*.';
+  if (scope.indexOf('*') !== scope.length - 1 && scope.includes('*')) return 'A * may only end a scope, as in review/*.';
+  return '';
+}
+
+// scopeLabel is how the page shows a scope.
+export const scopeLabel = (scope) => (!scope || scope === '*' ? 'All environments' : scope);
 
 // Dates in forms: <input type=date> holds YYYY-MM-DD; the API midnight UTC.
 export const toDateInput = (iso) => (iso ? iso.slice(0, 10) : '');
@@ -20,14 +45,17 @@ export const fromDateInput = (v) => (v ? v + 'T00:00:00Z' : '');
 // formOf is the form as the secret meta fills it (null: a new secret's
 // empty form). The value is always empty: it is never loaded.
 export function formOf(meta) {
+  const [variable, scope] = meta ? splitName(meta.name) : ['', '*'];
   return {
-    name: meta ? meta.name : '',
+    name: variable,
+    scope,
     value: '',
     description: meta ? meta.description || '' : '',
     expires: meta ? toDateInput(meta.expires) : '',
     rotate_by: meta ? toDateInput(meta.rotate_by) : '',
     write_only: Boolean(meta && meta.write_only),
     file: Boolean(meta && meta.file),
+    protected: Boolean(meta && meta.protected),
   };
 }
 
@@ -66,22 +94,25 @@ export class Edit {
     if (!namePattern.test(name)) {
       return {field: 'name', message: 'A name has only letters, digits and _, and does not start with a digit.'};
     }
+    const sp = scopeProblem((form.scope || '').trim());
+    if (sp) return {field: 'scope', message: sp};
     if (!this.base && form.value === '') return {field: 'value', message: 'Give the secret a value.'};
     return null;
   }
 
   // created is the body that adds the new secret of form.
   created(form) {
-    const body = {name: form.name.trim(), value: form.value, description: form.description,
-      write_only: form.write_only, file: form.file};
+    const body = {name: form.name.trim(), scope: (form.scope || '').trim() || '*', value: form.value,
+      description: form.description, write_only: form.write_only, file: form.file, protected: Boolean(form.protected)};
     for (const n of ['expires', 'rotate_by']) if (form[n]) body[n] = fromDateInput(form[n]);
     return body;
   }
 
-  // renameTo is the name form gives the secret if it differs from base's,
-  // or ''.
+  // renameTo is the whole name form gives the secret (its variable in
+  // its scope) if it differs from base's, or '': changing the scope is a
+  // rename to the new whole name.
   renameTo(form) {
-    const name = form.name.trim();
+    const name = scopedName(form.name.trim(), (form.scope || '').trim() || '*');
     return name !== this.base.name ? name : '';
   }
 
@@ -104,8 +135,8 @@ export class Edit {
     for (const n of ['expires', 'rotate_by']) {
       if (has(n) && form[n] !== toDateInput(base[n])) out[n] = fromDateInput(form[n]);
     }
-    for (const n of ['write_only', 'file']) {
-      if (has(n) && form[n] !== Boolean(base[n])) out[n] = form[n];
+    for (const n of ['write_only', 'file', 'protected']) {
+      if (has(n) && Boolean(form[n]) !== Boolean(base[n])) out[n] = Boolean(form[n]);
     }
     return out;
   }
@@ -143,6 +174,9 @@ export class Edit {
     if (toDateInput(cur.rotate_by) !== toDateInput(old.rotate_by)) out.push(`Rotate by: ${d(old.rotate_by)} → ${d(cur.rotate_by)}${mine('rotate_by')}.`);
     if (Boolean(cur.write_only) !== Boolean(old.write_only)) out.push(`It was made write-only${mine('write_only')}.`);
     if (Boolean(cur.file) !== Boolean(old.file)) out.push(`Delivered as a file: ${cur.file ? 'yes' : 'no'}${mine('file')}.`);
+    if (Boolean(cur.protected) !== Boolean(old.protected)) {
+      out.push(`${cur.protected ? 'Made protected: only protected jobs get it' : 'No longer protected: every job gets it'}${mine('protected')}.`);
+    }
     if (cur.name !== old.name) out.push(`Renamed from ${old.name} to ${cur.name}.`);
     return out;
   }

@@ -149,27 +149,6 @@ function event(e) {
     el('div', {class: 'muted'}, timeEl(e.time)));
 }
 
-// openResolve shows what a job of the workspace gets, and from where: its
-// own secrets and those it inherits, without values.
-export async function openResolve() {
-  const body = el('div', {}, el('p', {class: 'muted', text: 'Loading…'}));
-  openDrawer('What will a job get?', body);
-  try {
-    const r = await call('GET', 'resolve');
-    const rows = r.data.secrets.map((s) => el('tr', {attrs: {'data-status': s.status}},
-      el('td', {}, el('code', {text: s.name})), el('td', {text: s.container}),
-      el('td', {text: 'v' + s.version}), el('td', {class: s.status === 'delivered' ? '' : 'muted', text: s.status})));
-    const table = el('table', {class: 'resolve'},
-      el('thead', {}, el('tr', {}, ...['Name', 'From', 'Version', 'A job'].map((h) => el('th', {text: h})))),
-      el('tbody', {}, ...rows));
-    body.replaceChildren(
-      el('p', {class: 'muted', text: 'For each name the nearest level wins: this workspace, then the levels it inherits from. Values are never shown.'}),
-      rows.length ? table : el('p', {class: 'muted', text: 'A job gets no secrets.'}));
-  } catch (p) {
-    body.replaceChildren(el('p', {class: 'failed', text: p.message}));
-  }
-}
-
 // openActivity shows the workspace's audit trail.
 export async function openActivity() {
   const body = el('div', {}, el('p', {class: 'muted', text: 'Loading…'}));

@@ -6,6 +6,7 @@ import {el, $, timeEl, badges, toast, confirm} from './ui.js';
 import {state, hooks, can} from './state.js';
 import {openEditor} from './editor.js';
 import {openHistory} from './history.js';
+import {splitName, scopeLabel} from './editor_model.js';
 
 const pageSize = 50;
 let seq = 0; // answers to older requests are dropped
@@ -33,7 +34,11 @@ export async function load(more = false) {
   const page = res.data;
   const rows = $('#rows');
   if (!more) rows.replaceChildren();
-  for (const m of page.secrets) rows.append(row(m));
+  for (const m of page.secrets) {
+    rows.append(row(m));
+    const scope = splitName(m.name)[1];
+    if (scope !== '*' && !state.scopes.includes(scope)) state.scopes = [...state.scopes, scope].sort();
+  }
   state.next = page.next || '';
   $('#more').hidden = !state.next;
   const n = rows.children.length;
@@ -62,11 +67,13 @@ function listProblem(p) {
 
 // row renders one secret.
 function row(m) {
+  const [variable, scope] = splitName(m.name);
   return el('tr', {attrs: {'data-name': m.name}},
     el('td', {class: 'namecell'},
-      el('code', {class: 'name', text: m.name}),
+      el('code', {class: 'name', text: variable}),
       m.description ? el('div', {class: 'desc', text: m.description}) : null,
       el('div', {class: 'badges'}, badges(m, state.dueMs))),
+    el('td', {class: 'scope' + (scope === '*' ? ' all' : ''), attrs: {'data-label': 'Environment'}}, scopeLabel(scope)),
     el('td', {attrs: {'data-label': 'Updated'}}, timeEl(m.updated)),
     el('td', {attrs: {'data-label': 'By'}, text: m.updated_by || '—'}),
     el('td', {attrs: {'data-label': 'Version'}, text: 'v' + m.version}),

@@ -9,7 +9,9 @@ import {load, highlight} from './list.js';
 import {openEditor} from './editor.js';
 import {openBulk} from './bulk.js';
 import {openRestore} from './restore.js';
-import {openActivity, openResolve} from './history.js';
+import {openActivity} from './history.js';
+import {openResolve} from './resolve.js';
+import {loadInherited} from './inherited.js';
 
 async function start() {
   wireDrawer();
@@ -41,7 +43,7 @@ async function start() {
   wire();
   hooks.refresh = async () => { await Promise.all([load(), loadDue()]); };
   hooks.highlight = highlight;
-  await hooks.refresh();
+  await Promise.all([hooks.refresh(), loadInherited()]);
 }
 
 function wire() {

@@ -7,6 +7,8 @@ export const state = {
   search: '',
   deleted: false,
   next: '',
+  scopes: [], // the environment scopes in use here and above (GET api/inherited)
+  links: {}, // the host's links to the pages of the levels above
 };
 
 export const hooks = {

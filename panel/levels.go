@@ -1,0 +1,206 @@
+package panel
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dataspace/secrets"
+)
+
+// The routes on the levels a workspace inherits from (secrets.Config.Parents)
+// and on environment scopes: what the Inherited section and the scope
+// suggestions show.
+
+// inheritedSecret is a secret of a parent container as the Inherited
+// section shows it: never a value.
+type inheritedSecret struct {
+	Name      string `json:"name"`
+	Variable  string `json:"variable"`
+	Scope     string `json:"scope"`
+	Version   int64  `json:"version"`
+	Protected bool   `json:"protected"`
+	// Updated and UpdatedBy are set only when the caller may list the
+	// container itself.
+	Updated   time.Time `json:"updated,omitzero"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+}
+
+// level is one parent container and its live secrets.
+type level struct {
+	Container string `json:"container"`
+	// URL is Config.ContainerURL's link to the container's panel, if any.
+	URL string `json:"url,omitempty"`
+	// Listed tells whether the caller may list the container itself: then
+	// its secrets carry when and by whom they were last changed.
+	Listed  bool              `json:"listed"`
+	Secrets []inheritedSecret `json:"secrets"`
+}
+
+// maxListed bounds the secrets of one parent whose update times the
+// Inherited section shows: one page of secrets.Manager.List.
+const maxListed = 1000
+
+// inherited lists the secrets the workspace inherits, by container,
+// nearest first, and every environment scope its own and its parents'
+// secrets use (for the editor's and the preview's suggestions).
+//
+// The names come from secrets.Manager.Resolve, which the Manager
+// authorizes as a list of the workspace (with the chain in the request):
+// whoever may list the workspace may see the names, scopes and versions of
+// what it inherits, never a value. When and by whom each was last changed
+// comes from secrets.Manager.List of the parent itself, which the panel
+// asks only of the parents the host's authorizer lets the caller list
+// (secrets.Manager.Allowed); the others show none.
+func (h *Handler) inherited(c *call) error {
+	ctx, ws := c.r.Context(), c.ws()
+	rs, err := h.m.Resolve(ctx, ws, nil)
+	if err != nil {
+		return err
+	}
+	scopes := map[string]bool{}
+	byContainer := map[string]*level{}
+	for _, r := range rs {
+		if r.Scope != "*" {
+			scopes[r.Scope] = true
+		}
+		if r.Container == ws {
+			continue
+		}
+		l := byContainer[r.Container]
+		if l == nil {
+			l = &level{Container: r.Container, URL: h.containerURL(r.Container), Secrets: []inheritedSecret{}}
+			byContainer[r.Container] = l
+		}
+		l.Secrets = append(l.Secrets, inheritedSecret{Name: r.Name, Variable: r.Variable, Scope: r.Scope,
+			Version: r.Version, Protected: r.Protected})
+	}
+	levels := make([]level, 0, len(byContainer))
+	for _, name := range levelOrder(rs, ws) {
+		l := byContainer[name]
+		if err := h.m.Allowed(ctx, name, secrets.ActionList); err == nil {
+			p, err := h.m.List(ctx, name, &secrets.ListOptions{Limit: maxListed})
+			switch {
+			case err == nil:
+				l.Listed = true
+				updated := make(map[string]secrets.Meta, len(p.Secrets))
+				for _, m := range p.Secrets {
+					updated[m.Name] = m
+				}
+				for i := range l.Secrets {
+					if m, ok := updated[l.Secrets[i].Name]; ok {
+						l.Secrets[i].Updated, l.Secrets[i].UpdatedBy = m.Updated, m.UpdatedBy
+					}
+				}
+			case !errors.Is(err, secrets.ErrForbidden):
+				return err
+			}
+		}
+		levels = append(levels, *l)
+	}
+	list := make([]string, 0, len(scopes))
+	for s := range scopes {
+		list = append(list, s)
+	}
+	slices.Sort(list)
+	return c.writeJSON(http.StatusOK, struct {
+		Levels []level  `json:"levels"`
+		Scopes []string `json:"scopes"`
+	}{levels, list})
+}
+
+// levelOrder returns the parent containers that rs names, nearest first.
+// Resolve lists each variable's secrets nearest level first, so two
+// containers that share a variable are in order; containers that share
+// none keep the order in which they first appear. (A cycle cannot arise:
+// the orders all come from one chain.)
+func levelOrder(rs []secrets.Resolved, ws string) []string {
+	var names []string
+	pos := map[string]int{}
+	before := map[string]map[string]bool{} // before[a][b]: a is nearer than b
+	prev := map[string]string{}            // variable (lower case) -> its last container
+	for _, r := range rs {
+		if r.Container == ws {
+			continue
+		}
+		if _, ok := pos[r.Container]; !ok {
+			pos[r.Container] = len(names)
+			names = append(names, r.Container)
+			before[r.Container] = map[string]bool{}
+		}
+		v := strings.ToLower(r.Variable)
+		if p, ok := prev[v]; ok && p != r.Container {
+			before[p][r.Container] = true
+		}
+		prev[v] = r.Container
+	}
+	// Kahn's algorithm, taking the first-appearing free container each
+	// round: deterministic, and the appearance order where nothing else
+	// says.
+	in := map[string]int{}
+	for _, a := range names {
+		for b := range before[a] {
+			in[b]++
+		}
+	}
+	out := make([]string, 0, len(names))
+	done := map[string]bool{}
+	for len(out) < len(names) {
+		next := ""
+		for _, n := range names {
+			if !done[n] && in[n] == 0 {
+				next = n
+				break
+			}
+		}
+		if next == "" { // cannot happen (see above); keep every container anyway
+			for _, n := range names {
+				if !done[n] {
+					next = n
+					break
+				}
+			}
+		}
+		done[next] = true
+		out = append(out, next)
+		for b := range before[next] {
+			in[b]--
+		}
+	}
+	return out
+}
+
+// containerURL is Config.ContainerURL's address for container, if it is
+// relative or http(s); "" otherwise.
+func (h *Handler) containerURL(container string) string {
+	if h.cfg.ContainerURL == nil {
+		return ""
+	}
+	s := h.cfg.ContainerURL(container)
+	u, err := url.Parse(s)
+	if s == "" || err != nil || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") ||
+		(u.Scheme == "" && u.Opaque != "") {
+		return ""
+	}
+	return s
+}
+
+// containerLinks are the links of the containers rs names but ws.
+func (h *Handler) containerLinks(rs []secrets.Resolved, ws string) map[string]string {
+	if h.cfg.ContainerURL == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, r := range rs {
+		if _, ok := out[r.Container]; ok || r.Container == ws {
+			continue
+		}
+		if u := h.containerURL(r.Container); u != "" {
+			out[r.Container] = u
+		}
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+// "What will a job get?": for a job in an environment the editor picks,
+// protected or not, each secret of this workspace and of the levels above
+// it, with the level, scope and version, and what the job does with it.
+// Names only: values are never asked for.
+
+import {call} from './api.js';
+import {el, openDrawer, showProblem} from './ui.js';
+import {state} from './state.js';
+import {scopeLabel} from './editor_model.js';
+import {containerName} from './inherited.js';
+
+// statuses are the words for what a job does with a secret
+// (secrets.Resolved.Status), with a longer explanation.
+const statuses = {
+  'delivered': ['delivered', 'The job gets this value.'],
+  'overridden': ['overridden', 'A nearer level or a more specific scope has this name: the job gets that one.'],
+  'withheld': ['withheld', 'The host keeps it from this job: the job does not get the name at all.'],
+  'expired': ['expired', 'Past its expiry: left out, as if absent.'],
+  'protected': ['protected jobs only', 'Protected: only protected jobs get it.'],
+  'other-environment': ['other environment', 'Its scope does not match this environment.'],
+};
+
+// openResolve opens the preview, for a job in no environment, unprotected.
+export function openResolve() {
+  const form = el('form', {class: 'resolve-form', attrs: {novalidate: ''}});
+  const env = el('input', {id: 'p-env', name: 'environment', autocomplete: 'off', spellcheck: false, autocapitalize: 'off',
+    attrs: {list: 'p-envs', maxlength: '255', placeholder: 'none (only * secrets apply)', 'aria-describedby': 'p-env-hint'}});
+  const envs = el('datalist', {id: 'p-envs'}, ...state.scopes.filter((s) => !s.includes('*')).map((s) => el('option', {value: s})));
+  const prot = el('input', {type: 'checkbox', id: 'p-protected', name: 'protected'});
+  form.append(
+    el('div', {class: 'field'}, el('label', {attrs: {for: 'p-env'}, text: 'Environment'}), env, envs,
+      el('p', {class: 'hint', id: 'p-env-hint', text: 'The job’s environment, such as production or review/feature-1.'})),
+    el('div', {class: 'field check'}, el('label', {}, prot, ' Protected job'),
+      el('p', {class: 'hint', text: 'A protected branch, tag or deploy: it also gets protected secrets.'})));
+  const box = el('div', {class: 'problem', attrs: {role: 'alert'}, hidden: true});
+  const out = el('div', {class: 'resolve-out', attrs: {'aria-live': 'polite'}}, el('p', {class: 'muted', text: 'Loading…'}));
+  const body = el('div', {}, form, box, out);
+  openDrawer('What will a job get?', body, {focus: env, wide: true});
+
+  let seq = 0; // answers to older questions are dropped
+  let timer = 0;
+  const show = async () => {
+    const my = ++seq;
+    const q = new URLSearchParams();
+    const e = env.value.trim();
+    if (e) q.set('environment', e);
+    if (prot.checked) q.set('protected', 'true');
+    let data;
+    try {
+      data = (await call('GET', 'resolve' + (q.size ? '?' + q : ''))).data;
+    } catch (p) {
+      if (my !== seq) return;
+      env.setAttribute('aria-invalid', 'true');
+      showProblem(box, p);
+      out.replaceChildren();
+      return;
+    }
+    if (my !== seq) return;
+    env.removeAttribute('aria-invalid');
+    box.hidden = true;
+    Object.assign(state.links, data.links || {});
+    out.replaceChildren(...render(data.secrets, e, prot.checked));
+    body.dataset.shown = `${e}|${prot.checked}`;
+  };
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); show(); });
+  env.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(show, 250); });
+  env.addEventListener('change', () => { clearTimeout(timer); show(); });
+  prot.addEventListener('change', show);
+  show();
+}
+
+// render is the summary and the table of rs for a job in env.
+function render(rs, env, prot) {
+  const job = `A${prot ? ' protected' : 'n unprotected'} job in ${env ? env : 'no environment'}`;
+  const n = rs.filter((r) => r.status === 'delivered').length;
+  const summary = el('p', {class: 'summary'}, el('strong', {text: `${job} gets ${n} secret${n === 1 ? '' : 's'}.`}),
+    ' For each name the nearest level wins (this workspace first); within a level, the most specific environment scope. Values are never shown.');
+  if (rs.length === 0) return [summary, el('p', {class: 'muted', text: 'There are no secrets here or above.'})];
+  const rows = rs.map((r) => {
+    const [word, why] = statuses[r.status] || [r.status, ''];
+    return el('tr', {attrs: {'data-status': r.status, 'data-name': r.name, 'data-container': r.container}},
+      el('td', {class: 'namecell'}, el('code', {text: r.variable}),
+        r.protected ? el('span', {class: 'badge protected', text: 'protected'}) : null),
+      el('td', {attrs: {'data-label': 'From'}}, r.container === state.me.workspace ? el('span', {text: 'this workspace'}) : containerName(r.container)),
+      el('td', {attrs: {'data-label': 'Environment'}, text: scopeLabel(r.scope)}),
+      el('td', {attrs: {'data-label': 'Version'}, text: 'v' + r.version}),
+      el('td', {class: 'status', attrs: {'data-label': 'A job', title: why}, text: word}));
+  });
+  return [summary, el('table', {class: 'resolve'},
+    el('thead', {}, el('tr', {}, ...['Name', 'From', 'Environment', 'Version', 'A job'].map((h) => el('th', {attrs: {scope: 'col'}, text: h})))),
+    el('tbody', {}, ...rows))];
+}
