@@ -362,8 +362,10 @@ type Resolved struct {
 	Variable string `json:"variable"`
 	Scope    string `json:"scope"`
 	// Container is where the secret is: the workspace itself or one of
-	// its parents.
+	// its parents; Level is 0 for the workspace, i+1 for the parent at
+	// index i of the chain Config.Parents gives (nearest first).
 	Container string `json:"container"`
+	Level     int    `json:"level"`
 	Version   int64  `json:"version"`
 	Protected bool   `json:"protected"`
 	// Status is what a job does with it: ResolvedDelivered,
@@ -436,7 +438,7 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 	ranks := make([]int, len(snap.Entries))
 	for i, en := range snap.Entries {
 		variable, sc := SplitName(en.Name)
-		out[i] = Resolved{Name: en.Name, Variable: variable, Scope: sc, Container: containers[en.Level], Version: en.Version,
+		out[i] = Resolved{Name: en.Name, Variable: variable, Scope: sc, Container: containers[en.Level], Level: en.Level, Version: en.Version,
 			Protected: en.Protected, Status: ResolvedOverridden}
 		rank, match := scope.Rank(sc, o.Environment)
 		ranks[i] = rank

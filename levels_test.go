@@ -460,12 +460,12 @@ func TestResolvePreview(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []secrets.Resolved{
-			{Name: "A", Variable: "A", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
-			{Name: "A", Variable: "A", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
-			{Name: "HELD", Variable: "HELD", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedWithheld},
-			{Name: "OLD", Variable: "OLD", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedExpired},
-			{Name: "OLD", Variable: "OLD", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
-			{Name: "OWN", Variable: "OWN", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "A", Variable: "A", Scope: "*", Container: "group:acme", Level: 1, Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "A", Variable: "A", Scope: "*", Container: "instance", Level: 2, Version: 1, Status: secrets.ResolvedOverridden},
+			{Name: "HELD", Variable: "HELD", Scope: "*", Container: "group:acme", Level: 1, Version: 1, Status: secrets.ResolvedWithheld},
+			{Name: "OLD", Variable: "OLD", Scope: "*", Container: "ws", Level: 0, Version: 1, Status: secrets.ResolvedExpired},
+			{Name: "OLD", Variable: "OLD", Scope: "*", Container: "instance", Level: 2, Version: 1, Status: secrets.ResolvedDelivered},
+			{Name: "OWN", Variable: "OWN", Scope: "*", Container: "ws", Level: 0, Version: 1, Status: secrets.ResolvedDelivered},
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("Resolve (-want +got):\n%s", d)

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/dataspace/secrets"
@@ -112,65 +111,19 @@ func (h *Handler) inherited(c *call) error {
 	}{levels, list})
 }
 
-// levelOrder returns the parent containers that rs names, nearest first.
-// Resolve lists each variable's secrets nearest level first, so two
-// containers that share a variable are in order; containers that share
-// none keep the order in which they first appear. (A cycle cannot arise:
-// the orders all come from one chain.)
+// levelOrder returns the parent containers that rs names, nearest first
+// (by Resolved.Level).
 func levelOrder(rs []secrets.Resolved, ws string) []string {
 	var names []string
-	pos := map[string]int{}
-	before := map[string]map[string]bool{} // before[a][b]: a is nearer than b
-	prev := map[string]string{}            // variable (lower case) -> its last container
+	level := map[string]int{}
 	for _, r := range rs {
-		if r.Container == ws {
-			continue
-		}
-		if _, ok := pos[r.Container]; !ok {
-			pos[r.Container] = len(names)
+		if _, ok := level[r.Container]; !ok && r.Container != ws {
 			names = append(names, r.Container)
-			before[r.Container] = map[string]bool{}
 		}
-		v := strings.ToLower(r.Variable)
-		if p, ok := prev[v]; ok && p != r.Container {
-			before[p][r.Container] = true
-		}
-		prev[v] = r.Container
+		level[r.Container] = r.Level
 	}
-	// Kahn's algorithm, taking the first-appearing free container each
-	// round: deterministic, and the appearance order where nothing else
-	// says.
-	in := map[string]int{}
-	for _, a := range names {
-		for b := range before[a] {
-			in[b]++
-		}
-	}
-	out := make([]string, 0, len(names))
-	done := map[string]bool{}
-	for len(out) < len(names) {
-		next := ""
-		for _, n := range names {
-			if !done[n] && in[n] == 0 {
-				next = n
-				break
-			}
-		}
-		if next == "" { // cannot happen (see above); keep every container anyway
-			for _, n := range names {
-				if !done[n] {
-					next = n
-					break
-				}
-			}
-		}
-		done[next] = true
-		out = append(out, next)
-		for b := range before[next] {
-			in[b]--
-		}
-	}
-	return out
+	slices.SortStableFunc(names, func(a, b string) int { return level[a] - level[b] })
+	return names
 }
 
 // containerURL is Config.ContainerURL's address for container, if it is
