@@ -103,7 +103,11 @@ func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) 
 	if !schemaName.MatchString(schema) {
 		return nil, fmt.Errorf("secrets: schema name %q is not a lower-case SQL identifier", schema)
 	}
-	s := &PostgresStore{db: db, schema: schema, q: newPGQueries(pq.QuoteIdentifier(schema))}
+	q, _, err := newPGQueries(pq.QuoteIdentifier(schema))
+	if err != nil { // a bug of the library's own, found by its tests
+		return nil, fmt.Errorf("secrets: the Postgres store's queries: %w", err)
+	}
+	s := &PostgresStore{db: db, schema: schema, q: q}
 	if cfg != nil {
 		s.prepare = cfg.PreparedStatements
 	}
@@ -148,6 +152,15 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, fn fu
 		return err
 	}
 	return readRows(rows, fn)
+}
+
+// hotQ is hot for a statement of queries.sql, its arguments by name.
+func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams, fn func(*sql.Rows) error) error {
+	args, err := q.Args(p)
+	if err != nil {
+		return err
+	}
+	return s.hot(ctx, q.SQL, args, fn)
 }
 
 // runQuery runs query on q and hands its rows to fn.

@@ -4,17 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dataspace/secrets/internal/pgschema"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
-// auditArgs are an event's columns, in the order of pgAuditCols. Delivery
-// events keep the names a job asked for (NULL: all), without versions.
-func auditArgs(e *Event) []any {
-	var names, nums, fps any
+// eventSecrets are an event's names, versions and fingerprints, as
+// arrays. Delivery events keep the names a job asked for (NULL: all),
+// without versions.
+func eventSecrets(e *Event) (names, nums, fps any) {
 	if e.Secrets != nil || !delivers(e.Action) {
 		n := make([]string, len(e.Secrets))
 		v := make([]int64, len(e.Secrets))
@@ -27,31 +29,65 @@ func auditArgs(e *Event) []any {
 		}
 		names, nums, fps = pq.Array(n), pq.Array(v), f
 	}
-	return []any{e.Time, e.Actor, string(e.Action), e.Workspace, e.State, names, nums, fps,
-		string(e.Outcome), truncateUTF8(e.Detail, maxDetail)}
+	return names, nums, fps
 }
 
-// provenanceArgs are the columns of an event with parents: the chain, and
-// each secret's container and whether it was withheld; NULLs otherwise.
-// Then the job's environment and whether it was protected (NULL for none
-// and not).
-func provenanceArgs(e *Event) []any {
-	var env, prot any
+// eventParams adds to p the columns of e that an audited write records
+// with its own state (put_audited, put_batch_audited,
+// delete_workspace_audited): all but the state and the provenance.
+func eventParams(p pgParams, e *Event) {
+	names, nums, fps := eventSecrets(e)
+	p["event_at"], p["event_actor"], p["event_action"], p["event_workspace"] = e.Time, e.Actor, string(e.Action), e.Workspace
+	p["event_names"], p["event_versions"], p["event_fingerprints"] = names, nums, fps
+	p["event_outcome"], p["event_detail"] = string(e.Outcome), truncateUTF8(e.Detail, maxDetail)
+}
+
+// pgRecordColumns are the parameters of a whole event (the statements
+// audit and audit_relaxed, and each row of Record's multi-row insert,
+// whose VALUES need their types), in the order of the columns of
+// record_events_head.
+var pgRecordColumns = [...]struct{ param, typ string }{
+	{"event_at", "timestamptz"}, {"event_actor", "text"}, {"event_action", "text"}, {"event_workspace", "text"},
+	{"event_state", "bigint"}, {"event_names", "text[]"}, {"event_versions", "bigint[]"},
+	{"event_fingerprints", "bytea[]"}, {"event_outcome", "text"}, {"event_detail", "text"},
+	{"event_parents", "text[]"}, {"event_containers", "text[]"}, {"event_withheld", "boolean[]"},
+	{"event_environment", "text"}, {"event_protected", "boolean"},
+}
+
+// recordValues are e's values in the order of pgRecordColumns. The
+// provenance: an event with parents has the chain, and each secret's
+// container and whether it was withheld (NULLs otherwise); then the
+// job's environment and whether it was protected (NULL for none and
+// not).
+func recordValues(e *Event) [len(pgRecordColumns)]any {
+	names, nums, fps := eventSecrets(e)
+	var parents, containers, withheld, env, prot any
 	if e.Environment != "" {
 		env = e.Environment
 	}
 	if e.Protected {
 		prot = true
 	}
-	if e.Parents == nil {
-		return []any{nil, nil, nil, env, prot}
+	if e.Parents != nil {
+		cs := make([]string, len(e.Secrets))
+		wh := make([]bool, len(e.Secrets))
+		for i, s := range e.Secrets {
+			cs[i], wh[i] = s.Container, s.Withheld
+		}
+		parents, containers, withheld = pq.Array(e.Parents), pq.Array(cs), pq.Array(wh)
 	}
-	cs := make([]string, len(e.Secrets))
-	wh := make([]bool, len(e.Secrets))
-	for i, s := range e.Secrets {
-		cs[i], wh[i] = s.Container, s.Withheld
+	return [...]any{e.Time, e.Actor, string(e.Action), e.Workspace, e.State, names, nums, fps,
+		string(e.Outcome), truncateUTF8(e.Detail, maxDetail), parents, containers, withheld, env, prot}
+}
+
+// recordParams are the parameters of audit and audit_relaxed for e.
+func recordParams(e *Event) pgParams {
+	v := recordValues(e)
+	p := make(pgParams, len(v))
+	for i, c := range pgRecordColumns {
+		p[c.param] = v[i]
 	}
-	return []any{pq.Array(e.Parents), pq.Array(cs), pq.Array(wh), env, prot}
+	return p
 }
 
 type pgEvent struct {
@@ -80,7 +116,7 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 	err := s.retry(ctx, func() error {
 		switch {
 		case len(events) == 1:
-			return s.db.GetContext(ctx, &events[0].ID, s.q.audit, append(auditArgs(&events[0]), provenanceArgs(&events[0])...)...)
+			return getQ(ctx, s.db, &events[0].ID, s.q.audit, recordParams(&events[0]))
 		case len(events) <= pgRecordRows:
 			return s.recordRows(ctx, s.db, events)
 		}
@@ -102,32 +138,41 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 }
 
 // pgRecordRows bounds the events of one insert statement (16 parameters
-// each, under Postgres's 65,535).
+// each, the ord and pgRecordColumns, under Postgres's 65,535).
 const pgRecordRows = 1000
 
-// recordRows inserts events in one statement and sets their IDs. The IDs
-// are drawn from the table's sequence, one per row, and inserted with
-// their rows, so each is matched to its event by position, not by the
-// order in which RETURNING happens to list rows.
+// recordRows inserts events in one statement and sets their IDs (see
+// record_events_head). Its rows of VALUES are built here, with
+// positional parameters: 16 for each event.
 func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, events []Event) error {
 	var q strings.Builder
-	args := make([]any, 0, len(events)*16)
-	q.WriteString("WITH v (ord, " + pgAuditCols + ", parents, containers, withheld, environment, protected) AS (VALUES ")
+	args := make([]any, 0, len(events)*(1+len(pgRecordColumns)))
+	q.WriteString(s.q.recordHead)
+	var num []byte
+	param := func(n int, typ string) {
+		num = strconv.AppendInt(num[:0], int64(n), 10)
+		q.WriteString("$")
+		q.Write(num)
+		q.WriteString("::")
+		q.WriteString(typ)
+	}
 	for i := range events {
 		if i > 0 {
-			q.WriteString(", ")
+			q.WriteString(",")
 		}
 		n := len(args)
-		fmt.Fprintf(&q, "($%d::int, $%d::timestamptz, $%d::text, $%d::text, $%d::text, $%d::bigint, $%d::text[], $%d::bigint[], "+
-			"$%d::bytea[], $%d::text, $%d::text, $%d::text[], $%d::text[], $%d::boolean[], $%d::text, $%d::boolean)",
-			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12, n+13, n+14, n+15, n+16)
-		args = append(append(append(args, i), auditArgs(&events[i])...), provenanceArgs(&events[i])...)
+		q.WriteString("\n\t(")
+		param(n+1, "int")
+		for j, c := range pgRecordColumns {
+			q.WriteString(", ")
+			param(n+2+j, c.typ)
+		}
+		q.WriteString(")")
+		v := recordValues(&events[i])
+		args = append(append(args, i), v[:]...)
 	}
-	table := pq.QuoteIdentifier(s.schema) + ".audit"
-	fmt.Fprintf(&q, `), ids AS (SELECT ord, nextval(pg_get_serial_sequence(%s, 'id')) AS id FROM v),
-		ins AS (INSERT INTO %s (id, %s, parents, containers, withheld, environment, protected)
-			SELECT ids.id, %s, v.parents, v.containers, v.withheld, v.environment, v.protected FROM v JOIN ids USING (ord) RETURNING 1)
-		SELECT ord, id FROM ids`, pq.QuoteLiteral(table), table, pgAuditCols, "v."+strings.ReplaceAll(pgAuditCols, ", ", ", v."))
+	q.WriteString("\n")
+	q.WriteString(s.q.recordTail)
 	rows, err := db.QueryxContext(ctx, q.String(), args...)
 	if err != nil {
 		return err
@@ -157,72 +202,62 @@ func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, 
 // EnvQuery.Relaxed.
 func (s *PostgresStore) recordRelaxed(ctx context.Context, e *Event) error {
 	err := s.retry(ctx, func() error {
-		return s.db.GetContext(ctx, &e.ID, s.q.auditRelaxed, append(auditArgs(e), provenanceArgs(e)...)...)
+		return getQ(ctx, s.db, &e.ID, s.q.auditRelaxed, recordParams(e))
 	})
 	return pgErr(ctx, "record audit events", err)
 }
 
-// deliveryOK is true of the events whose secrets come from the ledger.
-// Events with parents list theirs.
-const deliveryOK = `(e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)`
-
-// Events implements Store.
+// Events implements Store. Its statement is assembled from the
+// fragments events_select, events_by_name and events_by_fingerprint of
+// queries.sql and the filters q sets.
 func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
-	sch := pq.QuoteIdentifier(s.schema)
-	where := []string{"TRUE"}
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
+	var b strings.Builder
+	b.WriteString(s.q.eventsSelect)
+	b.WriteString("\nWHERE TRUE")
+	p := pgParams{}
+	add := func(cond, param string, v any) {
+		b.WriteString(" AND " + cond)
+		p[param] = v
 	}
-	add := func(cond string, v any) { where = append(where, strings.ReplaceAll(cond, "?", arg(v))) }
 	if q.Workspace != "" {
-		add("e.workspace = ?", q.Workspace)
+		add("e.workspace = :workspace", "workspace", q.Workspace)
 	}
 	if q.Actor != "" {
-		add("e.actor = ?", q.Actor)
+		add("e.actor = :actor", "actor", q.Actor)
 	}
 	if q.Action != "" {
-		add("e.action = ?", string(q.Action))
+		add("e.action = :action", "action", string(q.Action))
 	}
 	if !q.From.IsZero() {
-		add("e.at >= ?", q.From)
+		add("e.at >= :from", "from", q.From)
 	}
 	if !q.To.IsZero() {
-		add("e.at < ?", q.To)
+		add("e.at < :to", "to", q.To)
 	}
 	if q.After > 0 {
-		add("e.id > ?", q.After)
+		add("e.id > :after", "after", q.After)
 	}
 	if q.Before > 0 {
-		add("e.id < ?", q.Before)
+		add("e.id < :before", "before", q.Before)
 	}
 	if q.Name != "" {
-		p := arg(strings.ToLower(q.Name))
-		where = append(where, `(NOT `+deliveryOK+` AND EXISTS (SELECT 1 FROM unnest(e.names) n WHERE lower(n) = `+p+`)
-			OR `+deliveryOK+` AND EXISTS (SELECT 1 FROM `+sch+`.delivered(e.workspace, e.state, e.action, e.names) d
-				WHERE lower(d.name) = `+p+`))`)
+		add(s.q.eventsByName, "name", strings.ToLower(q.Name))
 	}
 	if q.Fingerprint != nil {
-		// Through the ledger's fingerprint index: the entries that held the
-		// value, and the deliveries made while they were current.
-		p := arg(q.Fingerprint)
-		where = append(where, `(NOT `+deliveryOK+` AND `+p+` = ANY(e.fingerprints)
-			OR `+deliveryOK+` AND EXISTS (SELECT 1 FROM `+sch+`.ledger l
-				WHERE l.fingerprint = `+p+` AND l.workspace = e.workspace AND l.version > 0 AND l.state <= e.state
-				  AND NOT EXISTS (SELECT 1 FROM `+sch+`.ledger n WHERE n.workspace = l.workspace
-					AND n.secret_id = l.secret_id AND n.state > l.state AND n.state <= e.state)
-				  AND (e.action <> 'export' OR NOT l.write_only)
-				  AND (e.names IS NULL OR lower(l.name) IN (SELECT lower(x) FROM unnest(e.names) x))))`)
+		add(s.q.eventsByFingerprint, "fingerprint", q.Fingerprint)
 	}
-	order := "e.id"
+	b.WriteString("\nORDER BY e.id")
 	if q.Newest {
-		order = "e.id DESC"
+		b.WriteString(" DESC")
 	}
-	query := fmt.Sprintf(`SELECT e.id, e.at, e.actor, e.action, e.workspace, e.state, e.names, e.versions, e.fingerprints,
-		e.outcome, e.detail, e.parents, e.containers, e.withheld, e.environment, e.protected FROM %s.audit e WHERE %s ORDER BY %s LIMIT %s`, sch, strings.Join(where, " AND "), order, arg(max(q.Limit, 1)))
+	b.WriteString(" LIMIT :limit")
+	p["limit"] = max(q.Limit, 1)
+	query, err := pgschema.Compile("events", b.String())
+	if err != nil {
+		return nil, pgErr(ctx, "read audit events", err)
+	}
 	var rows []pgEvent
-	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+	if err := selectQ(ctx, s.db, &rows, query, p); err != nil {
 		return nil, pgErr(ctx, "read audit events", err)
 	}
 	out := make([]Event, len(rows))
@@ -265,7 +300,7 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 			Version     int64  `db:"version"`
 			Fingerprint []byte `db:"fingerprint"`
 		}
-		if err := s.db.SelectContext(ctx, &ds, s.q.delivered, pq.Array(deliveries)); err != nil {
+		if err := selectQ(ctx, s.db, &ds, s.q.delivered, pgParams{"ids": pq.Array(deliveries)}); err != nil {
 			return nil, pgErr(ctx, "read delivered secrets", err)
 		}
 		for _, d := range ds {
@@ -282,15 +317,14 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 func (s *PostgresStore) DropEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int
 	err := s.retry(ctx, func() error {
-		if err := s.db.GetContext(ctx, &n, s.q.dropEvents, before, limit); err != nil {
+		if err := getQ(ctx, s.db, &n, s.q.dropEvents, pgParams{"before": before, "limit": limit}); err != nil {
 			return err
 		}
-		cutoff := before.Add(-ledgerMargin)
-		if _, err := s.db.ExecContext(ctx, s.q.dropLedger, cutoff); err != nil {
+		cutoff := pgParams{"cutoff": before.Add(-ledgerMargin)}
+		if err := execQ(ctx, s.db, s.q.dropLedger, cutoff); err != nil {
 			return err
 		}
-		_, err := s.db.ExecContext(ctx, s.q.dropTombstones, cutoff)
-		return err
+		return execQ(ctx, s.db, s.q.dropTombstones, cutoff)
 	})
 	return n, pgErr(ctx, "drop audit events", err)
 }
@@ -298,7 +332,9 @@ func (s *PostgresStore) DropEvents(ctx context.Context, before time.Time, limit 
 // Unfingerprinted implements FingerprintStore.
 func (s *PostgresStore) Unfingerprinted(ctx context.Context, q UnfingerprintedQuery) ([]Version, error) {
 	var rows []pgVersion
-	if err := s.db.SelectContext(ctx, &rows, s.q.unfingerprinted, q.Workspace, q.AfterWorkspace, q.AfterSecretID, q.AfterVersion, q.Limit); err != nil {
+	p := pgParams{"workspace": q.Workspace, "after_workspace": q.AfterWorkspace, "after_secret_id": q.AfterSecretID,
+		"after_version": q.AfterVersion, "limit": q.Limit}
+	if err := selectQ(ctx, s.db, &rows, s.q.unfingerprinted, p); err != nil {
 		return nil, pgErr(ctx, "find versions without fingerprints", err)
 	}
 	out := make([]Version, len(rows))
@@ -318,8 +354,8 @@ func (s *PostgresStore) SetFingerprints(ctx context.Context, vs []Version) error
 		wss[i], ids[i], nums[i], fps[i] = v.Workspace, v.SecretID, v.Version, v.Fingerprint
 	}
 	err := s.retry(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, s.q.setFingerprints, pq.Array(wss), pq.Array(ids), pq.Array(nums), fps)
-		return err
+		return execQ(ctx, s.db, s.q.setFingerprints, pgParams{"workspaces": pq.Array(wss), "secret_ids": pq.Array(ids),
+			"versions": pq.Array(nums), "fingerprints": fps})
 	})
 	return pgErr(ctx, "set fingerprints", err)
 }

@@ -131,7 +131,7 @@ func timeOrNull(t time.Time) any {
 // Key implements Store.
 func (s *PostgresStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
 	var r pgKey
-	if err := s.db.GetContext(ctx, &r, s.q.key, ws); err != nil {
+	if err := getQ(ctx, s.db, &r, s.q.key, pgParams{"workspace": ws}); err != nil {
 		return WrappedKey{}, pgErr(ctx, "read the key of workspace "+quote(ws), err)
 	}
 	return r.key(), nil
@@ -141,7 +141,8 @@ func (s *PostgresStore) Key(ctx context.Context, ws string) (WrappedKey, error) 
 func (s *PostgresStore) PutKey(ctx context.Context, k WrappedKey, expect int64) (int64, error) {
 	var gen int64
 	err := s.write(ctx, func(q sqlx.ExtContext) error {
-		return sqlx.GetContext(ctx, q, &gen, s.q.putKey, k.Workspace, k.CipherID, k.Ciphertext, k.Updated, expect)
+		return getQ(ctx, q, &gen, s.q.putKey, pgParams{"workspace": k.Workspace, "cipher_id": k.CipherID,
+			"wrapped": k.Ciphertext, "updated": k.Updated, "expect": expect})
 	})
 	return gen, pgErr(ctx, fmt.Sprintf("write the key of workspace %q at generation %d", k.Workspace, expect), err)
 }
@@ -153,7 +154,7 @@ func (s *PostgresStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
 		Check []byte    `db:"check_value"`
 		Added time.Time `db:"added"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.q.masterKeys); err != nil {
+	if err := selectQ(ctx, s.db, &rows, s.q.masterKeys, nil); err != nil {
 		return nil, pgErr(ctx, "read the master keys", err)
 	}
 	out := make([]MasterKey, len(rows))
@@ -166,8 +167,7 @@ func (s *PostgresStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
 // AddMasterKey implements Store.
 func (s *PostgresStore) AddMasterKey(ctx context.Context, k MasterKey, first bool) error {
 	err := s.write(ctx, func(q sqlx.ExtContext) error {
-		_, err := q.ExecContext(ctx, s.q.addMasterKey, k.ID, k.Check, k.Added, first)
-		return err
+		return execQ(ctx, q, s.q.addMasterKey, pgParams{"cipher_id": k.ID, "check_value": k.Check, "added": k.Added, "first": first})
 	})
 	return pgErr(ctx, "register master key "+k.ID, err)
 }
@@ -175,7 +175,7 @@ func (s *PostgresStore) AddMasterKey(ctx context.Context, k MasterKey, first boo
 // Lookup implements Store.
 func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Entry, error) {
 	var r pgEntry
-	err := s.hot(ctx, s.q.lookup, []any{ws, strings.ToLower(name)}, func(rows *sql.Rows) error {
+	err := s.hotQ(ctx, s.q.lookup, pgParams{"workspace": ws, "name_key": strings.ToLower(name)}, func(rows *sql.Rows) error {
 		return scanOne(rows, r.targets()...)
 	})
 	if err != nil {
@@ -187,7 +187,7 @@ func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Entry, err
 // History implements Store.
 func (s *PostgresStore) History(ctx context.Context, ws, secretID string) ([]Version, error) {
 	var rows []pgVersion
-	if err := s.db.SelectContext(ctx, &rows, s.q.history, ws, secretID); err != nil {
+	if err := selectQ(ctx, s.db, &rows, s.q.history, pgParams{"workspace": ws, "secret_id": secretID}); err != nil {
 		return nil, pgErr(ctx, "read history", err)
 	}
 	if len(rows) == 0 {
@@ -211,7 +211,8 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 	}
 	pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
 	var out []Entry
-	err := s.hot(ctx, query, []any{ws, q.Deleted, strings.ToLower(q.After), pattern, max(q.Limit, 1)}, func(rows *sql.Rows) error {
+	p := pgParams{"workspace": ws, "deleted": q.Deleted, "after": strings.ToLower(q.After), "pattern": pattern, "limit": max(q.Limit, 1)}
+	err := s.hotQ(ctx, query, p, func(rows *sql.Rows) error {
 		var r pgEntry
 		targets := r.targets()
 		for rows.Next() {
@@ -425,18 +426,20 @@ func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) err
 	if w.Audit != nil {
 		query = s.q.putAudited
 	}
-	args := putArgs(w)
+	args, err := query.Args(putParams(w))
+	if err != nil {
+		return err
+	}
 	var id, state int64
 	dest := []any{&state}
 	if w.Audit != nil {
 		dest = []any{&id, &state}
 	}
 	scan := func(rows *sql.Rows) error { return scanOne(rows, dest...) }
-	var err error
 	if q == sqlx.ExtContext(s.db) {
-		err = s.hot(ctx, query, args, scan)
+		err = s.hot(ctx, query.SQL, args, scan)
 	} else {
-		err = runQuery(ctx, q, query, args, scan)
+		err = runQuery(ctx, q, query.SQL, args, scan)
 	}
 	if err != nil {
 		return err
@@ -526,32 +529,42 @@ func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes 
 	}
 	// A string, sent as text: bytes would go as binary jsonb with lib/pq's
 	// binary_parameters, and as bytea text with pgx's exec mode.
-	doc := string(b)
+	p := pgParams{"writes": string(b)}
 	if audit == nil {
 		var state int64
-		return sqlx.GetContext(ctx, q, &state, s.q.putBatch, doc)
+		return getQ(ctx, q, &state, s.q.putBatch, p)
 	}
-	a := auditArgs(audit)
-	return scanState(q.QueryRowxContext(ctx, s.q.putBatchAudited, append([]any{doc}, append(a[:4:4], a[5:]...)...)...), audit)
+	eventParams(p, audit)
+	args, err := s.q.putBatchAudited.Args(p)
+	if err != nil {
+		return err
+	}
+	return scanState(q.QueryRowxContext(ctx, s.q.putBatchAudited.SQL, args...), audit)
 }
 
-func putArgs(w Write) []any {
+// putParams are the parameters of put and put_audited for w: put_secret's,
+// the versions it re-seals (NULL when none) and, for an audited write,
+// its event's.
+func putParams(w Write) pgParams {
 	e, v := w.Entry, w.Entry.Current
 	ct := v.Ciphertext
 	if ct == nil {
 		ct = []byte{}
 	}
-	args := []any{e.Workspace, e.SecretID, w.Expect, w.NewVersion, w.Destroy,
-		w.Check, w.KeyGen, w.Keep, w.MaxEnvBytes,
-		e.Name, e.Revision, e.Created, e.CreatedBy,
-		e.Updated, e.UpdatedBy, e.Description, timeOrNull(e.Expires),
-		timeOrNull(e.RotateBy), timeOrNull(e.Deleted), e.DeletedBy,
-		v.Version, flagsOf(v), int16(max(v.Format, 1)), ct, int64(v.KeyID),
-		v.EnvSize, v.Fingerprint, v.Written, v.WrittenBy}
-	if len(w.Reseal) == 0 {
-		args = append(args, nil, nil, nil, nil, nil, nil, nil)
-	} else {
-		n := len(w.Reseal)
+	p := pgParams{
+		"workspace": e.Workspace, "secret_id": e.SecretID, "expect": w.Expect, "new_version": w.NewVersion,
+		"destroy": w.Destroy, "check": w.Check, "key_gen": w.KeyGen, "keep": w.Keep, "max_env": w.MaxEnvBytes,
+		"name": e.Name, "revision": e.Revision, "created": e.Created, "created_by": e.CreatedBy,
+		"updated": e.Updated, "updated_by": e.UpdatedBy, "description": e.Description,
+		"expires": timeOrNull(e.Expires), "rotate_by": timeOrNull(e.RotateBy),
+		"deleted": timeOrNull(e.Deleted), "deleted_by": e.DeletedBy,
+		"version": v.Version, "flags": flagsOf(v), "format": int16(max(v.Format, 1)), "ciphertext": ct,
+		"key_id": int64(v.KeyID), "env_size": v.EnvSize, "fingerprint": v.Fingerprint,
+		"written": v.Written, "written_by": v.WrittenBy,
+		"rs_versions": nil, "rs_names": nil, "rs_flags": nil, "rs_formats": nil,
+		"rs_ciphertexts": nil, "rs_key_ids": nil, "rs_env_sizes": nil,
+	}
+	if n := len(w.Reseal); n > 0 {
 		nums, kids, envs := make([]int64, n), make([]int64, n), make([]int64, n)
 		names, flags, formats := make([]string, n), make([]int64, n), make([]int64, n)
 		cts := make(pq.ByteaArray, n)
@@ -559,15 +572,14 @@ func putArgs(w Write) []any {
 			nums[i], names[i], flags[i], formats[i] = r.Version, r.Name, int64(flagsOf(r)), int64(max(r.Format, 1))
 			cts[i], kids[i], envs[i] = r.Ciphertext, int64(r.KeyID), r.EnvSize
 		}
-		args = append(args, pq.Array(nums), pq.Array(names), pq.Array(flags), pq.Array(formats), cts, pq.Array(kids), pq.Array(envs))
+		p["rs_versions"], p["rs_names"], p["rs_flags"], p["rs_formats"] = pq.Array(nums), pq.Array(names), pq.Array(flags), pq.Array(formats)
+		p["rs_ciphertexts"], p["rs_key_ids"], p["rs_env_sizes"] = cts, pq.Array(kids), pq.Array(envs)
 	}
 	if w.Audit != nil {
 		// The audit row's state is put_secret's result.
-		a := auditArgs(w.Audit)
-		args = append(args, a[:4]...)
-		args = append(args, a[5:]...)
+		eventParams(p, w.Audit)
 	}
-	return args
+	return p
 }
 
 // write runs fn on the pool, or in a READ COMMITTED transaction when the

@@ -12,11 +12,12 @@ import (
 func (s *PostgresStore) Stale(ctx context.Context, ws string, q StaleQuery) ([]Version, int, error) {
 	keep := q.Keep
 	var rows []pgVersion
-	if err := s.db.SelectContext(ctx, &rows, s.q.stale, ws, int64(keep), q.AfterSecretID, q.AfterVersion, q.Limit); err != nil {
+	p := pgParams{"workspace": ws, "key_id": int64(keep), "after_secret_id": q.AfterSecretID, "after_version": q.AfterVersion, "limit": q.Limit}
+	if err := selectQ(ctx, s.db, &rows, s.q.stale, p); err != nil {
 		return nil, 0, pgErr(ctx, "find stale versions", err)
 	}
 	var total int
-	if err := s.db.GetContext(ctx, &total, s.q.staleCount, ws, int64(keep)); err != nil {
+	if err := getQ(ctx, s.db, &total, s.q.staleCount, pgParams{"workspace": ws, "key_id": int64(keep)}); err != nil {
 		return nil, 0, pgErr(ctx, "count stale versions", err)
 	}
 	out := make([]Version, len(rows))
@@ -38,8 +39,9 @@ func (s *PostgresStore) Reencrypt(ctx context.Context, ws string, keyGen int64, 
 	}
 	var done int
 	err := s.write(ctx, func(q sqlx.ExtContext) error {
-		return sqlx.GetContext(ctx, q, &done, s.q.reencrypt, ws, keyGen,
-			pq.Array(ids), pq.Array(nums), pq.Array(from), pq.Array(fromFmt), cts, pq.Array(keyIDs), pq.Array(fmts))
+		return getQ(ctx, q, &done, s.q.reencrypt, pgParams{"workspace": ws, "key_gen": keyGen,
+			"secret_ids": pq.Array(ids), "versions": pq.Array(nums), "from_key_ids": pq.Array(from), "from_formats": pq.Array(fromFmt),
+			"ciphertexts": cts, "key_ids": pq.Array(keyIDs), "formats": pq.Array(fmts)})
 	})
 	return done, pgErr(ctx, "re-encrypt", err)
 }
@@ -48,11 +50,11 @@ func (s *PostgresStore) Reencrypt(ctx context.Context, ws string, keyGen int64, 
 func (s *PostgresStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]WrappedKey, int, error) {
 	cipherID := q.CipherID
 	var rows []pgKey
-	if err := s.db.SelectContext(ctx, &rows, s.q.foreign, cipherID, q.After, q.Limit); err != nil {
+	if err := selectQ(ctx, s.db, &rows, s.q.foreign, pgParams{"cipher_id": cipherID, "after": q.After, "limit": q.Limit}); err != nil {
 		return nil, 0, pgErr(ctx, "find keys to re-wrap", err)
 	}
 	var total int
-	if err := s.db.GetContext(ctx, &total, s.q.foreignCount, cipherID); err != nil {
+	if err := getQ(ctx, s.db, &total, s.q.foreignCount, pgParams{"cipher_id": cipherID}); err != nil {
 		return nil, 0, pgErr(ctx, "count keys to re-wrap", err)
 	}
 	out := make([]WrappedKey, len(rows))
@@ -65,7 +67,7 @@ func (s *PostgresStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]
 // Workspaces implements RotationStore.
 func (s *PostgresStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
 	var out []string
-	if err := s.db.SelectContext(ctx, &out, s.q.workspaces, q.After, q.Limit); err != nil {
+	if err := selectQ(ctx, s.db, &out, s.q.workspaces, pgParams{"after": q.After, "limit": q.Limit}); err != nil {
 		return nil, pgErr(ctx, "list workspaces", err)
 	}
 	return out, nil
@@ -78,13 +80,15 @@ func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *E
 		at = audit.Time
 	}
 	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		p := pgParams{"workspace": ws, "at": at}
 		if audit == nil {
-			_, err := q.ExecContext(ctx, s.q.delWS, ws, at)
-			return err
+			return execQ(ctx, q, s.q.delWS, p)
 		}
-		// The audit row's workspace is $1 and its state the function's.
-		a := auditArgs(audit)
-		return q.QueryRowxContext(ctx, s.q.delWSAudited, ws, at, a[0], a[1], a[2], a[5], a[6], a[7], a[8], a[9]).Scan(&audit.ID, &audit.State)
+		// The audit row's workspace is the one deleted, and its state the
+		// function's.
+		eventParams(p, audit)
+		delete(p, "event_workspace")
+		return rowQ(ctx, q, s.q.delWSAudited, p, &audit.ID, &audit.State)
 	})
 	return pgErr(ctx, "delete workspace "+quote(ws), err)
 }
@@ -93,7 +97,8 @@ func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *E
 // rotate_by.
 func (s *PostgresStore) Due(ctx context.Context, q DueQuery) ([]Entry, error) {
 	var rows []pgEntry
-	if err := s.db.SelectContext(ctx, &rows, s.q.due, q.Before, q.AfterWorkspace, q.AfterName, q.Limit); err != nil {
+	p := pgParams{"before": q.Before, "after_workspace": q.AfterWorkspace, "after_name": q.AfterName, "limit": q.Limit}
+	if err := selectQ(ctx, s.db, &rows, s.q.due, p); err != nil {
 		return nil, pgErr(ctx, "find due secrets", err)
 	}
 	out := pgEntries(rows)
@@ -106,7 +111,7 @@ func (s *PostgresStore) Due(ctx context.Context, q DueQuery) ([]Entry, error) {
 // DeletedBefore implements Purger.
 func (s *PostgresStore) DeletedBefore(ctx context.Context, before time.Time, limit int) ([]Entry, error) {
 	var rows []pgEntry
-	if err := s.db.SelectContext(ctx, &rows, s.q.deletedBefore, before, limit); err != nil {
+	if err := selectQ(ctx, s.db, &rows, s.q.deletedBefore, pgParams{"before": before, "limit": limit}); err != nil {
 		return nil, pgErr(ctx, "find deleted secrets", err)
 	}
 	out := pgEntries(rows)
@@ -125,7 +130,7 @@ func (s *PostgresStore) LedgerAt(ctx context.Context, workspace string, at time.
 		At       time.Time `db:"at"`
 		Version  int64     `db:"version"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.q.ledgerAt, workspace, at.UTC()); err != nil {
+	if err := selectQ(ctx, s.db, &rows, s.q.ledgerAt, pgParams{"workspace": workspace, "at": at.UTC()}); err != nil {
 		return nil, pgErr(ctx, "read the ledger", err)
 	}
 	out := make([]LedgerEntry, len(rows))

@@ -1,7 +1,10 @@
-// Package pgschema holds the Postgres store's schema migrations, embedded
-// in the binary. Each is SQL with the placeholder {{schema}}, which Steps
-// replaces by the quoted name of the schema the host configured, so the
-// library's tables never clash with the host's.
+// Package pgschema holds the Postgres store's SQL, embedded in the binary:
+// its schema migrations (0001_init.sql, ...) and its queries
+// (queries.sql, in "-- name:" blocks with named parameters such as
+// :workspace, which Compile rewrites to $1, $2, ...). Both use one
+// placeholder, {{schema}} (Marker), which is replaced by the quoted name
+// of the schema the host configured, so the library's tables never clash
+// with the host's.
 package pgschema
 
 import (
@@ -12,7 +15,7 @@ import (
 	"strings"
 )
 
-//go:embed *.sql
+//go:embed 0*.sql
 var files embed.FS
 
 // A Step is one migration: its version and its SQL.
@@ -39,7 +42,7 @@ func Steps(quotedSchema string) ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		steps = append(steps, Step{Version: v, SQL: strings.ReplaceAll(string(b), "{{schema}}", quotedSchema)})
+		steps = append(steps, Step{Version: v, SQL: WithSchema(string(b), quotedSchema)})
 	}
 	return steps, nil
 }

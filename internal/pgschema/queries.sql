@@ -1,0 +1,263 @@
+-- The Postgres store's statements. Each "-- name: x" block is one
+-- statement, compiled once when the store is made: {{schema}} becomes the
+-- store's quoted schema and :param a positional parameter ($1, $2, ... in
+-- order of first appearance). A "-- fragment: x" block is a piece of a
+-- statement that Go assembles at run time (Events' filters, Record's
+-- multi-row insert). Comment lines right below a header describe the
+-- block. TestPostgresQueriesComplete checks that the store uses every
+-- block and that every block it uses is here.
+--
+-- Columns, in the order the store scans them: a version is (workspace,
+-- secret_id, version, name, flags, format, ciphertext, key_id, env_size,
+-- fingerprint, written, written_by); an entry is pgEntry.targets().
+
+-- name: key
+SELECT workspace, cipher_id, wrapped, generation, updated FROM {{schema}}.workspace_keys WHERE workspace = :workspace
+
+-- name: put_key
+SELECT {{schema}}.put_key(:workspace, :cipher_id, :wrapped, :updated, :expect)
+
+-- name: master_keys
+SELECT cipher_id, check_value, added FROM {{schema}}.master_keys ORDER BY cipher_id COLLATE "C"
+
+-- name: add_master_key
+SELECT {{schema}}.add_master_key(:cipher_id, :check_value, :added, :first)
+
+-- name: lookup
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
+FROM {{schema}}.secrets s WHERE s.workspace = :workspace AND s.name_key = :name_key
+
+-- name: history
+SELECT v.workspace, v.secret_id, v.version, v.name, v.flags, v.format, v.ciphertext, v.key_id,
+	v.env_size, v.fingerprint, v.written, v.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
+FROM {{schema}}.versions v
+WHERE v.workspace = :workspace AND v.secret_id = :secret_id ORDER BY v.version DESC
+
+-- name: list
+-- A page of entries without their values (an empty ciphertext).
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, ''::bytea AS ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
+FROM {{schema}}.secrets s
+WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > :after
+	AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+
+-- name: list_values
+-- As list, with the values.
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
+FROM {{schema}}.secrets s
+WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > :after
+	AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+
+-- name: put
+-- One write: put_secret's parameters, then the re-sealed versions (rs_*,
+-- NULL when none).
+SELECT ({{schema}}.put_secret(true, 0, 0, 0,
+	:workspace, :secret_id, :expect, :new_version, :destroy, :check, :key_gen, :keep, :max_env,
+	:name, :revision, :created, :created_by, :updated, :updated_by, :description, :expires,
+	:rotate_by, :deleted, :deleted_by,
+	:version, :flags, :format, :ciphertext, :key_id, :env_size, :fingerprint, :written, :written_by,
+	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes)).state
+
+-- name: put_audited
+-- As put, recording its audit event in the same statement; the event's
+-- state is the write's.
+WITH w AS (SELECT ({{schema}}.put_secret(true, 0, 0, 0,
+	:workspace, :secret_id, :expect, :new_version, :destroy, :check, :key_gen, :keep, :max_env,
+	:name, :revision, :created, :created_by, :updated, :updated_by, :description, :expires,
+	:rotate_by, :deleted, :deleted_by,
+	:version, :flags, :format, :ciphertext, :key_id, :env_size, :fingerprint, :written, :written_by,
+	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes)).state AS state)
+INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
+SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event_names, :event_versions,
+	:event_fingerprints, :event_outcome, :event_detail
+FROM w RETURNING id, state
+
+-- name: put_batch
+SELECT {{schema}}.put_batch(:writes)
+
+-- name: put_batch_audited
+WITH w AS (SELECT {{schema}}.put_batch(:writes) AS state)
+INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
+SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event_names, :event_versions,
+	:event_fingerprints, :event_outcome, :event_detail
+FROM w RETURNING id, state
+
+-- name: audit
+INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail,
+	parents, containers, withheld, environment, protected)
+VALUES (:event_at, :event_actor, :event_action, :event_workspace, :event_state, :event_names, :event_versions,
+	:event_fingerprints, :event_outcome, :event_detail,
+	:event_parents, :event_containers, :event_withheld, :event_environment, :event_protected)
+RETURNING id
+
+-- name: audit_relaxed
+-- As audit, committed without waiting for the flush (set_config is local
+-- to the statement's own transaction).
+WITH c AS (SELECT set_config('synchronous_commit', 'off', true))
+INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail,
+	parents, containers, withheld, environment, protected)
+SELECT :event_at, :event_actor, :event_action, :event_workspace, :event_state, :event_names, :event_versions,
+	:event_fingerprints, :event_outcome, :event_detail,
+	:event_parents, :event_containers, :event_withheld, :event_environment, :event_protected
+FROM c RETURNING id
+
+-- fragment: record_events_head
+-- Record's multi-row insert: this, then one row of VALUES per event (the
+-- columns of pgRecordColumns, as positional parameters), then
+-- record_events_tail. The IDs are drawn from the table's sequence, one
+-- per row, and inserted with their rows, so each is matched to its event
+-- by position (ord), not by the order in which RETURNING lists rows.
+WITH v (ord, at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail,
+	parents, containers, withheld, environment, protected) AS (VALUES
+
+-- fragment: record_events_tail
+), ids AS (SELECT ord, nextval(pg_get_serial_sequence('{{schema}}.audit', 'id')) AS id FROM v),
+ins AS (INSERT INTO {{schema}}.audit (id, at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail,
+		parents, containers, withheld, environment, protected)
+	SELECT ids.id, v.at, v.actor, v.action, v.workspace, v.state, v.names, v.versions, v.fingerprints, v.outcome, v.detail,
+		v.parents, v.containers, v.withheld, v.environment, v.protected
+	FROM v JOIN ids USING (ord) RETURNING 1)
+SELECT ord, id FROM ids
+
+-- fragment: events_select
+-- Events: this, "WHERE" and its filters, the order and ":limit".
+SELECT e.id, e.at, e.actor, e.action, e.workspace, e.state, e.names, e.versions, e.fingerprints,
+	e.outcome, e.detail, e.parents, e.containers, e.withheld, e.environment, e.protected
+FROM {{schema}}.audit e
+
+-- fragment: events_by_name
+-- Events' filter on a secret's name (lower case): the names the event
+-- lists, or for a delivery whose secrets come from the ledger (action
+-- inject or export, outcome ok, state > 0, no parents) the secrets it
+-- delivered.
+(NOT (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
+		AND EXISTS (SELECT 1 FROM unnest(e.names) n WHERE lower(n) = :name)
+	OR (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
+		AND EXISTS (SELECT 1 FROM {{schema}}.delivered(e.workspace, e.state, e.action, e.names) d
+			WHERE lower(d.name) = :name))
+
+-- fragment: events_by_fingerprint
+-- Events' filter on a value's fingerprint, through the ledger's
+-- fingerprint index for deliveries: the entries that held the value, and
+-- the deliveries made while they were current.
+(NOT (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
+		AND :fingerprint = ANY(e.fingerprints)
+	OR (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
+		AND EXISTS (SELECT 1 FROM {{schema}}.ledger l
+			WHERE l.fingerprint = :fingerprint AND l.workspace = e.workspace AND l.version > 0 AND l.state <= e.state
+			  AND NOT EXISTS (SELECT 1 FROM {{schema}}.ledger n WHERE n.workspace = l.workspace
+				AND n.secret_id = l.secret_id AND n.state > l.state AND n.state <= e.state)
+			  AND (e.action <> 'export' OR NOT l.write_only)
+			  AND (e.names IS NULL OR lower(l.name) IN (SELECT lower(x) FROM unnest(e.names) x))))
+
+-- name: delivered
+SELECT a.id, d.name, d.version, d.fingerprint FROM {{schema}}.audit a,
+	LATERAL {{schema}}.delivered(a.workspace, a.state, a.action, a.names) d
+WHERE a.id = ANY(:ids) ORDER BY a.id, d.name COLLATE "C"
+
+-- name: stale
+SELECT v.workspace, v.secret_id, v.version, v.name, v.flags, v.format, v.ciphertext, v.key_id,
+	v.env_size, v.fingerprint, v.written, v.written_by
+FROM {{schema}}.versions v
+WHERE v.workspace = :workspace AND (v.key_id <> :key_id OR v.format < 2)
+	AND (v.secret_id COLLATE "C", v.version) > (:after_secret_id COLLATE "C", :after_version)
+ORDER BY v.secret_id COLLATE "C", v.version LIMIT :limit
+
+-- name: stale_count
+SELECT count(*) FROM {{schema}}.versions WHERE workspace = :workspace AND (key_id <> :key_id OR format < 2)
+
+-- name: reencrypt
+SELECT {{schema}}.reencrypt(:workspace, :key_gen, :secret_ids, :versions, :from_key_ids, :from_formats,
+	:ciphertexts, :key_ids, :formats)
+
+-- name: foreign_keys
+SELECT workspace, cipher_id, wrapped, generation, updated FROM {{schema}}.workspace_keys
+WHERE cipher_id <> :cipher_id AND workspace COLLATE "C" > :after ORDER BY workspace COLLATE "C" LIMIT :limit
+
+-- name: foreign_keys_count
+SELECT count(*) FROM {{schema}}.workspace_keys WHERE cipher_id <> :cipher_id
+
+-- name: workspaces
+SELECT workspace FROM {{schema}}.workspace_keys WHERE workspace COLLATE "C" > :after
+ORDER BY workspace COLLATE "C" LIMIT :limit
+
+-- name: delete_workspace
+SELECT {{schema}}.delete_workspace(:workspace, :at)
+
+-- name: delete_workspace_audited
+-- The event's workspace is the one deleted, its state the function's.
+WITH d AS (SELECT {{schema}}.delete_workspace(:workspace, :at) AS state)
+INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
+SELECT :event_at, :event_actor, :event_action, :workspace, d.state, :event_names, :event_versions,
+	:event_fingerprints, :event_outcome, :event_detail
+FROM d RETURNING id, state
+
+-- name: due
+-- Due and deleted_before both read through the index secrets_due: its key
+-- and predicate, repeated.
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by, 0 AS key_gen
+FROM {{schema}}.secrets s
+WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < :before AND s.deleted IS NULL
+	AND (s.deleted IS NOT NULL OR s.expires IS NOT NULL OR s.rotate_by IS NOT NULL)
+	AND (s.workspace COLLATE "C", s.name COLLATE "C") > (:after_workspace COLLATE "C", :after_name COLLATE "C")
+ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT :limit
+
+-- name: deleted_before
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by, 0 AS key_gen
+FROM {{schema}}.secrets s
+WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < :before AND s.deleted IS NOT NULL
+	AND (s.deleted IS NOT NULL OR s.expires IS NOT NULL OR s.rotate_by IS NOT NULL)
+ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT :limit
+
+-- name: drop_events
+WITH d AS (DELETE FROM {{schema}}.audit WHERE id IN (
+		SELECT id FROM {{schema}}.audit WHERE at < :before ORDER BY id LIMIT :limit) RETURNING 1)
+SELECT count(*) FROM d
+
+-- name: drop_ledger
+DELETE FROM {{schema}}.ledger l WHERE l.at < :cutoff AND (
+	SELECT n.at FROM {{schema}}.ledger n WHERE n.workspace = l.workspace AND n.secret_id = l.secret_id
+	AND n.state > l.state ORDER BY n.state LIMIT 1) < :cutoff
+
+-- name: drop_tombstones
+DELETE FROM {{schema}}.ledger l WHERE l.version = 0 AND l.at < :cutoff AND NOT EXISTS (
+	SELECT 1 FROM {{schema}}.ledger p WHERE p.workspace = l.workspace AND p.secret_id = l.secret_id AND p.state < l.state)
+
+-- name: ledger_at
+-- By the ledger's primary key (workspace, secret_id, state).
+SELECT DISTINCT ON (l.secret_id) l.secret_id, l.name, l.state, l.at, l.version
+FROM {{schema}}.ledger l WHERE l.workspace = :workspace AND l.at <= :at
+ORDER BY l.secret_id, l.state DESC
+
+-- name: unfingerprinted
+SELECT v.workspace, v.secret_id, v.version, v.name, v.flags, v.format, v.ciphertext, v.key_id,
+	v.env_size, v.fingerprint, v.written, v.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = v.workspace), 0) AS key_gen
+FROM {{schema}}.versions v
+WHERE (:workspace = '' OR v.workspace = :workspace)
+	AND (v.workspace COLLATE "C", v.secret_id COLLATE "C", v.version) > (:after_workspace COLLATE "C", :after_secret_id COLLATE "C", :after_version)
+	AND EXISTS (SELECT 1 FROM {{schema}}.ledger l WHERE l.workspace = v.workspace AND l.secret_id = v.secret_id
+		AND l.version = v.version AND l.fingerprint IS NULL)
+ORDER BY v.workspace COLLATE "C", v.secret_id COLLATE "C", v.version LIMIT :limit
+
+-- name: set_fingerprints
+WITH u AS (SELECT * FROM unnest(:workspaces::text[], :secret_ids::text[], :versions::bigint[], :fingerprints::bytea[]) AS u(ws, sid, ver, fp)),
+l AS (UPDATE {{schema}}.ledger l SET fingerprint = u.fp FROM u
+	WHERE l.workspace = u.ws AND l.secret_id = u.sid AND l.version = u.ver AND l.fingerprint IS NULL),
+v AS (UPDATE {{schema}}.versions v SET fingerprint = u.fp FROM u
+	WHERE v.workspace = u.ws AND v.secret_id = u.sid AND v.version = u.ver AND v.fingerprint IS NULL)
+UPDATE {{schema}}.secrets s SET fingerprint = u.fp FROM u
+	WHERE s.workspace = u.ws AND s.secret_id = u.sid AND s.version = u.ver AND s.fingerprint IS NULL
