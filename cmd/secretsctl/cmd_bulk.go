@@ -72,7 +72,7 @@ func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error
 		return err
 	}
 	defer clear(text)
-	metas, err := s.m.Import(ctx, cmd.Args().Get(0), text)
+	metas, err := s.m.Import(ctx, cmd.Args().Get(0), text, nil)
 	if err != nil {
 		return err
 	}
