@@ -51,7 +51,7 @@ func TestInvalidActor(t *testing.T) {
 				"Rename":  func() error { _, err := m.Rename(ctx, "ws", "TOKEN", "RENAMED", nil); return err },
 				"Delete":  func() error { _, err := m.Delete(ctx, "ws", "TOKEN", nil); return err },
 				"Destroy": func() error { return m.Destroy(ctx, "ws", "TOKEN", nil) },
-				"Import":  func() error { _, err := m.Import(ctx, "ws", []byte("A=1\n")); return err },
+				"Import":  func() error { _, err := m.Import(ctx, "ws", []byte("A=1\n"), nil); return err },
 				"Export":  func() error { _, err := m.Export(ctx, "ws", nil); return err },
 				"Diff":    func() error { _, err := m.Diff(ctx, "ws", []byte("A=1\n"), nil); return err },
 				"Rotate":  func() error { _, err := m.RotateKey(ctx, "ws", nil); return err },

@@ -99,7 +99,7 @@ func TestPolicyRefusesAndChangesNothing(t *testing.T) {
 			func() error { _, err := m.SetInfo(viewer, "ws", "TOKEN", secrets.Info{}, nil); return err },
 			func() error { _, err := m.Rollback(viewer, "ws", "TOKEN", 1, nil); return err },
 			func() error { _, err := m.Undelete(viewer, "ws", "GONE", nil); return err },
-			func() error { _, err := m.Import(viewer, "ws", []byte("NEW=1\n")); return err },
+			func() error { _, err := m.Import(viewer, "ws", []byte("NEW=1\n"), nil); return err },
 			func() error { _, err := m.Diff(viewer, "ws", []byte("NEW=1\n"), nil); return err },
 			func() error { _, err := m.Apply(viewer, "ws", []byte("NEW=1\n"), secrets.Diff{}); return err },
 			func() error { return m.SetKeyEnabled(viewer, "ws", 1, false) },
@@ -424,7 +424,7 @@ func TestAuditFailure(t *testing.T) {
 	if _, err := best.Set(ctx, "ws", "NEW", []byte("x"), nil); err == nil {
 		t.Fatal("a create without its audit record succeeded")
 	}
-	if _, err := best.Import(ctx, "ws", []byte("A=1\nB=2\n")); err == nil {
+	if _, err := best.Import(ctx, "ws", []byte("A=1\nB=2\n"), nil); err == nil {
 		t.Fatal("an import without its audit record succeeded")
 	}
 	if _, err := best.Delete(ctx, "ws", "TOKEN", nil); err == nil {
@@ -469,7 +469,7 @@ func TestAuditHoldsNoValues(t *testing.T) {
 	}
 	m.EnvFor(ctx, "ws")
 	m.Export(ctx, "ws", nil)
-	m.Import(ctx, "ws", []byte("S2=audit-canary-gamma-9012\n"))
+	m.Import(ctx, "ws", []byte("S2=audit-canary-gamma-9012\n"), nil)
 	m.Set(ctx, "ws", "BAD-NAME", []byte("audit-canary-delta"), nil)
 	values = append(values, "audit-canary-gamma-9012", "audit-canary-delta", "BAD-NAME")
 	var rows []string
@@ -609,7 +609,7 @@ func TestAuthorizeSeesStoredNames(t *testing.T) {
 		"Delete":     func() error { _, err := m.Delete(ctx, "ws", "PROD_db_password", nil); return err },
 		"Destroy":    func() error { return m.Destroy(ctx, "ws", "prod_db_password", nil) },
 		"Meta":       func() error { _, err := m.Meta(ctx, "ws", "prod_db_password"); return err },
-		"Import":     func() error { _, err := m.Import(ctx, "ws", []byte("Prod_Db_Password=x\n")); return err },
+		"Import":     func() error { _, err := m.Import(ctx, "ws", []byte("Prod_Db_Password=x\n"), nil); return err },
 		"Diff":       func() error { _, err := m.Diff(ctx, "ws", []byte("Prod_Db_Password=x\n"), nil); return err },
 		"Rollback":   func() error { _, err := m.Rollback(ctx, "ws", "prod_db_password", 1, nil); return err },
 		"Undelete":   func() error { _, err := m.Undelete(ctx, "ws", "prod_db_password", nil); return err },

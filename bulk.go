@@ -20,13 +20,27 @@ const maxDotenvComments = 256 << 10
 // value.
 type DiffOptions struct {
 	// Remove makes the workspace become the text: its live secrets that
-	// the text does not name are removed (soft-deleted) by Apply.
+	// the text does not name are removed (soft-deleted) by Apply. Only
+	// secrets of Scope are removed: the text says nothing of the others.
 	Remove bool
+	// Scope is the scope the text is for: "" or "*" for the secrets of
+	// every environment, "production" for those of scope production (see
+	// [SplitName]). A NAME in the text stands for the secret
+	// ScopedName(NAME, Scope), and the text is compared with the
+	// workspace's secrets of exactly that scope. An invalid scope is
+	// ErrInvalidScope.
+	Scope string
 }
 
 // A Diff is what applying a .env text to a workspace would change, by
 // name; it never holds a value. Apply applies exactly this difference.
+// Names are the secrets' full names, with the scope ("API_TOKEN@production"),
+// as Meta.Name has them.
 type Diff struct {
+	// Scope is the scope the difference is for: "*" for the secrets of
+	// every environment (also what an empty Scope, as in a Diff from an
+	// earlier release, means to Apply).
+	Scope     string   `json:"scope"`
 	Added     []string `json:"added"`
 	Changed   []string `json:"changed"`
 	Unchanged []string `json:"unchanged"`
@@ -41,6 +55,10 @@ type Diff struct {
 // workspace's live secrets, changing nothing: Added names are new, Changed
 // ones have another value, Unchanged ones the same, and, with
 // opts.Remove, Removed ones are live secrets the text does not name.
+// With opts.Scope, the text is for that scope: its names stand for the
+// secrets of that scope, it is compared with those only, and the Diff
+// names the scope (Diff.Scope, and in each name). A bad scope is
+// ErrInvalidScope, before anything is read.
 // Write-only secrets named by the text are always Changed: their values
 // are never compared, so that a Diff cannot test guesses of them.
 //
@@ -57,13 +75,17 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 	if err := validWorkspace(ws); err != nil {
 		return Diff{}, err
 	}
+	sc, err := bulkScope(o.Scope)
+	if err != nil {
+		return Diff{}, err
+	}
 	e := m.event(ctx, ActionDiff, ws)
-	entries, err := m.parseForWorkspace(ctx, e, text)
+	entries, err := m.parseForWorkspace(ctx, e, text, sc)
 	if err != nil {
 		return Diff{}, err
 	}
 	defer clearEntries(entries)
-	d, _, err := m.diff(ctx, e, entries, o.Remove)
+	d, _, err := m.diff(ctx, e, entries, sc, o.Remove)
 	if err != nil {
 		return Diff{}, m.failed(ctx, e, err)
 	}
@@ -81,19 +103,29 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 // the Diff in any way that touches the difference (a secret of the text
 // or a removed one written, added or deleted by someone else), Apply
 // changes nothing and returns an error matching ErrConflict: preview
-// again. It returns the metadata of the secrets the text names.
+// again. The text is applied to the scope want.Scope names ("" means
+// "*"): a Diff made for another scope, or one whose scope was edited
+// after Diff, names other secrets than the text does there and is
+// refused with ErrConflict; an invalid want.Scope is ErrInvalidScope.
+// Nothing is written in either case. It returns the metadata of the
+// secrets the text names.
 func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) ([]Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
+	sc, err := bulkScope(want.Scope)
+	if err != nil {
+		return nil, err
+	}
+	want.Scope = sc
 	e := m.event(ctx, ActionSet, ws)
-	entries, err := m.parseForWorkspace(ctx, e, text)
+	entries, err := m.parseForWorkspace(ctx, e, text, sc)
 	if err != nil {
 		return nil, err
 	}
 	defer clearEntries(entries)
 	for attempt := 0; ; attempt++ {
-		metas, err := m.apply(ctx, e, ws, entries, &want)
+		metas, err := m.apply(ctx, e, ws, entries, sc, &want)
 		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts {
 			m.keys.Remove(ws)
 			continue
@@ -134,12 +166,25 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 //	                      as in a POSIX shell
 //
 // No variable is expanded: "$HOME" in a value stays "$HOME".
-func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, error) {
+//
+// With opts.Scope, every NAME of the text is set as the secret
+// ScopedName(NAME, opts.Scope): Export with the same scope and Import
+// round-trip one scope. A bad scope is ErrInvalidScope, and nothing is
+// written.
+func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *ImportOptions) ([]Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
+	var o ImportOptions
+	if opts != nil {
+		o = *opts
+	}
+	sc, err := bulkScope(o.Scope)
+	if err != nil {
+		return nil, err
+	}
 	e := m.event(ctx, ActionSet, ws)
-	entries, err := m.parseForWorkspace(ctx, e, text)
+	entries, err := m.parseForWorkspace(ctx, e, text, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +193,7 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 		if err := backoff(ctx, attempt); err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
-		metas, err := m.apply(ctx, e, ws, entries, nil)
+		metas, err := m.apply(ctx, e, ws, entries, sc, nil)
 		if attempt < maxAttempts && (errors.Is(err, ErrKeyChanged) || errors.Is(err, ErrConflict)) {
 			m.keys.Remove(ws)
 			continue
@@ -163,10 +208,10 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte) ([]Meta, e
 	}
 }
 
-// parseForWorkspace parses text, asks the authorizer (with the names the
-// text gives, or none if it does not parse), then checks the names and
-// values as Set would.
-func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte) ([]dotenvEntry, error) {
+// parseForWorkspace parses text, names each entry's secret in scope sc,
+// asks the authorizer (with the names the text gives, or none if it does
+// not parse), then checks the names and values as Set would.
+func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, sc string) ([]dotenvEntry, error) {
 	if m.cfg.MaxEnvBytes > 0 && int64(len(text)) > 2*m.cfg.MaxEnvBytes+maxDotenvComments {
 		if err := m.authorize(ctx, e); err != nil {
 			return nil, err
@@ -176,6 +221,9 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte) 
 	entries, perr := parseDotenv(text)
 	if perr == nil {
 		perr = duplicates(entries)
+	}
+	for i := range entries {
+		entries[i].name = ScopedName(entries[i].name, sc)
 	}
 	var names []string
 	for _, en := range entries {
@@ -268,13 +316,13 @@ type bulkItem struct {
 // diff computes what applying entries would do, from the workspace's live
 // and deleted secrets, read page by page (each secret's revision is
 // checked again by the write).
-func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, remove bool) (Diff, []bulkItem, error) {
+func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc string, remove bool) (Diff, []bulkItem, error) {
 	ws := e.Workspace
 	cur, err := m.allEntries(ctx, ws)
 	if err != nil {
 		return Diff{}, nil, err
 	}
-	d := Diff{Remove: remove, Revisions: map[string]int64{}}
+	d := Diff{Scope: sc, Remove: remove, Revisions: map[string]int64{}}
 	var items []bulkItem
 	named := map[string]bool{}
 	for i := range entries {
@@ -309,7 +357,7 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, rem
 	}
 	if remove {
 		for key, c := range cur {
-			if !named[key] && c.Deleted.IsZero() {
+			if _, s := SplitName(c.Name); !named[key] && c.Deleted.IsZero() && s == sc {
 				items = append(items, bulkItem{cur: &c, kind: "removed"})
 				d.Removed = append(d.Removed, c.Name)
 				d.Revisions[c.Name] = c.Revision
@@ -348,10 +396,10 @@ func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, 
 
 // apply writes entries as one change. With want, the difference must be
 // want (else ErrConflict) and the text's other secrets are removed as it
-// says; without, it imports.
-func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dotenvEntry, want *Diff) ([]Meta, error) {
+// says; without, it imports. The entries are named in scope sc already.
+func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dotenvEntry, sc string, want *Diff) ([]Meta, error) {
 	remove := want != nil && want.Remove
-	d, items, err := m.diff(ctx, e, entries, remove)
+	d, items, err := m.diff(ctx, e, entries, sc, remove)
 	if err != nil {
 		return nil, err
 	}
@@ -439,7 +487,7 @@ func written(e *Event, v Version) {
 }
 
 func sameDiff(a, b Diff) bool {
-	return a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Changed, b.Changed) &&
+	return a.Scope == b.Scope && a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Changed, b.Changed) &&
 		slices.Equal(a.Unchanged, b.Unchanged) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
 }
 

@@ -28,7 +28,7 @@ func TestDiffThenApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := secrets.Diff{Added: []string{"ADDED"}, Changed: []string{"EDITED", "HIDDEN"}, Unchanged: []string{"SAME"},
+		want := secrets.Diff{Scope: "*", Added: []string{"ADDED"}, Changed: []string{"EDITED", "HIDDEN"}, Unchanged: []string{"SAME"},
 			Removed: []string{"DROPPED"}, Remove: true}
 		if diff := cmp.Diff(want, d, cmpIgnoreRevisions); diff != "" {
 			t.Fatalf("Diff (-want +got):\n%s", diff)

@@ -151,7 +151,7 @@ func checkNoCredentials(t *testing.T, what string, db *sqlx.DB, full bool) {
 		"Meta":    func() error { _, err := m.Meta(ctx, "ws", "A"); return err },
 		"List":    func() error { _, err := m.List(ctx, "ws", nil); return err },
 		"EnvFor":  func() error { _, err := m.EnvFor(ctx, "ws"); return err },
-		"Import":  func() error { _, err := m.Import(ctx, "ws", []byte("A=1\n")); return err },
+		"Import":  func() error { _, err := m.Import(ctx, "ws", []byte("A=1\n"), nil); return err },
 		"Events":  func() error { _, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws"}); return err },
 		"Purge":   func() error { _, err := m.Purge(ctx); return err },
 		"Keys":    func() error { _, err := m.Keys(ctx, "ws"); return err },

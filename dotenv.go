@@ -4,7 +4,30 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/dataspace/secrets/internal/scope"
 )
+
+// ImportOptions tune a [Manager.Import]. A nil *ImportOptions means the
+// zero value.
+type ImportOptions struct {
+	// Scope is the scope the text's secrets are set in, as
+	// DiffOptions.Scope: a NAME in the text stands for the secret
+	// ScopedName(NAME, Scope). An invalid scope is ErrInvalidScope.
+	Scope string
+}
+
+// bulkScope returns the scope a Diff, Apply or Import is for: "*" for
+// "", or sc if it is valid, else ErrInvalidScope.
+func bulkScope(sc string) (string, error) {
+	if sc == "" {
+		return scope.Any, nil
+	}
+	if err := scope.Valid(sc); err != nil {
+		return "", errorf(ErrInvalidScope, "%s", err.Error())
+	}
+	return sc, nil
+}
 
 type dotenvEntry struct {
 	line  int

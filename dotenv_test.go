@@ -38,7 +38,7 @@ func TestImportSyntax(t *testing.T) {
 		"URL=https://example.com/?a=1&b=2\n" +
 		"LAST=no newline at the end"
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
-	metas, err := m.Import(context.Background(), "ws", []byte(text))
+	metas, err := m.Import(context.Background(), "ws", []byte(text), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestImportErrors(t *testing.T) {
 	for _, tc := range tests {
 		m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 		mustSet(t, m, "ws", "KEEP", "unchanged")
-		_, err := m.Import(context.Background(), "ws", []byte(tc.text))
+		_, err := m.Import(context.Background(), "ws", []byte(tc.text), nil)
 		var de *secrets.DotenvError
 		if !errors.As(err, &de) || !errors.Is(err, secrets.ErrInvalidDotenv) || tc.want != secrets.ErrInvalidDotenv && de.Reason != tc.want {
 			t.Errorf("Import(%.30q): %v, want %v in a DotenvError", tc.text, err, tc.want)
@@ -120,7 +120,7 @@ func TestImportLineEndingsAndBOM(t *testing.T) {
 		"quoted CR": {"A='one\rtwo'\rB=3", map[string]string{"A": "one\rtwo", "B": "3"}},
 	} {
 		m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
-		if _, err := m.Import(context.Background(), "ws", []byte(tc.text)); err != nil {
+		if _, err := m.Import(context.Background(), "ws", []byte(tc.text), nil); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if d := cmp.Diff(tc.want, envMap(t, m, "ws")); d != "" {
@@ -142,17 +142,17 @@ func TestImportAllOrNothing(t *testing.T) {
 	mustSet(t, m, "ws", "A", "old-a")
 	before := envMap(t, m, "ws")
 	big := strings.Repeat("z", 120)
-	_, err := m.Import(ctx, "ws", []byte("A=new-a\nB="+big+"\nC="+big+"\n"))
+	_, err := m.Import(ctx, "ws", []byte("A=new-a\nB="+big+"\nC="+big+"\n"), nil)
 	if !errors.Is(err, secrets.ErrTooLarge) {
 		t.Fatalf("import over the budget: %v", err)
 	}
 	if d := cmp.Diff(before, envMap(t, m, "ws")); d != "" {
 		t.Fatalf("a failed import changed the workspace:\n%s", d)
 	}
-	if _, err := m.Import(ctx, "ws", []byte("a=new-a\nB=b\n")); !errors.Is(err, secrets.ErrInvalidDotenv) {
+	if _, err := m.Import(ctx, "ws", []byte("a=new-a\nB=b\n"), nil); !errors.Is(err, secrets.ErrInvalidDotenv) {
 		t.Fatalf("import under another spelling: %v", err)
 	}
-	if _, err := m.Import(ctx, "ws", []byte("A=new-a\nB=b\n")); err != nil {
+	if _, err := m.Import(ctx, "ws", []byte("A=new-a\nB=b\n"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(map[string]string{"A": "new-a", "B": "b"}, envMap(t, m, "ws")); d != "" {
@@ -162,7 +162,7 @@ func TestImportAllOrNothing(t *testing.T) {
 	if err != nil || len(vs) != 2 {
 		t.Fatalf("A's history after import: %+v %v", vs, err)
 	}
-	if metas, err := m.Import(ctx, "ws", []byte("# nothing\n")); err != nil || len(metas) != 0 {
+	if metas, err := m.Import(ctx, "ws", []byte("# nothing\n"), nil); err != nil || len(metas) != 0 {
 		t.Fatalf("empty import: %v %v", metas, err)
 	}
 }
@@ -198,7 +198,7 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	m2 := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
-	if _, err := m2.Import(ctx, "copy", text); err != nil {
+	if _, err := m2.Import(ctx, "copy", text, nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(vals, envMap(t, m2, "copy")); d != "" {
@@ -276,7 +276,7 @@ func FuzzDotenvRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Import(ctx, "copy", text); err != nil {
+		if _, err := m.Import(ctx, "copy", text, nil); err != nil {
 			t.Fatalf("import of an export: %v\n%q", err, text)
 		}
 		if d := cmp.Diff(want, envMap(t, m, "copy")); d != "" {
@@ -295,7 +295,7 @@ func FuzzImport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text []byte) {
 		ctx := context.Background()
 		m := newManager(t, secrets.NewMemoryStore(), fuzzCipher, &secrets.Config{MaxEnvBytes: -1})
-		if _, err := m.Import(ctx, "ws", text); err != nil {
+		if _, err := m.Import(ctx, "ws", text, nil); err != nil {
 			var de *secrets.DotenvError
 			if !errors.As(err, &de) {
 				t.Fatalf("error is not a DotenvError: %v", err)
@@ -307,7 +307,7 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.Import(ctx, "again", out); err != nil {
+		if _, err := m.Import(ctx, "again", out, nil); err != nil {
 			t.Fatalf("re-import: %v", err)
 		}
 		if d := cmp.Diff(first, envMap(t, m, "again")); d != "" {

@@ -176,7 +176,7 @@ func ExampleManager_Run() {
 func ExampleManager_Import() {
 	m := exampleManager()
 	ctx := context.Background()
-	metas, err := m.Import(ctx, "ws-1", []byte("# from the old CI\nexport API_URL=https://api.example.com\nAPI_KEY='it'\\''s secret'\n"))
+	metas, err := m.Import(ctx, "ws-1", []byte("# from the old CI\nexport API_URL=https://api.example.com\nAPI_KEY='it'\\''s secret'\n"), nil)
 	if err != nil {
 		log.Fatal(err)
 	}

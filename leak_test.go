@@ -135,7 +135,7 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	errs = append(errs, err)
 	_, err = m.Set(ctx, "ws", "TOKEN", []byte(value), &secrets.SetOptions{IfRevision: 9})
 	errs = append(errs, err)
-	_, err = m.Import(ctx, "ws", []byte("A='"+value+"\n"))
+	_, err = m.Import(ctx, "ws", []byte("A='"+value+"\n"), nil)
 	errs = append(errs, err)
 	_, err = m.Diff(ctx, "ws", []byte(value+"\n"), nil)
 	errs = append(errs, err)

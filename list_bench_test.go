@@ -25,7 +25,7 @@ func BenchmarkList(b *testing.B) {
 	for _, mode := range readModes {
 		s := newPGStore(b, db)
 		m := newManager(b, s, c, mode.cfg)
-		if _, err := m.Import(ctx, "ws", text.Bytes()); err != nil {
+		if _, err := m.Import(ctx, "ws", text.Bytes(), nil); err != nil {
 			b.Fatal(err)
 		}
 		db.MustExec("ANALYZE " + pq.QuoteIdentifier(s.Schema()) + ".secrets")

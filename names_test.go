@@ -144,7 +144,7 @@ func TestNameTierPatterns(t *testing.T) {
 	if _, err := strict.Rename(ctx, "ws2", "TOKEN", "TOOLRC", nil); !errors.Is(err, secrets.ErrReservedName) {
 		t.Errorf("strict Rename to TOOLRC = %v", err)
 	}
-	metas, err := plain.Import(ctx, "ws3", []byte("PLAIN=1\nKAFKA_OPTS=-Xmx1g\n"))
+	metas, err := plain.Import(ctx, "ws3", []byte("PLAIN=1\nKAFKA_OPTS=-Xmx1g\n"), nil)
 	if err != nil || len(metas) != 2 {
 		t.Fatalf("Import: %v, %v", metas, err)
 	}
@@ -154,7 +154,7 @@ func TestNameTierPatterns(t *testing.T) {
 		}
 	}
 	var de *secrets.DotenvError
-	if _, err := strict.Import(ctx, "ws3", []byte("PLAIN=1\nKAFKA_OPTS=-Xmx1g\n")); !errors.As(err, &de) || de.Line != 2 || de.Reason != secrets.ErrReservedName {
+	if _, err := strict.Import(ctx, "ws3", []byte("PLAIN=1\nKAFKA_OPTS=-Xmx1g\n"), nil); !errors.As(err, &de) || de.Line != 2 || de.Reason != secrets.ErrReservedName {
 		t.Errorf("strict Import = %v; want line 2 reserved", err)
 	}
 	text := []byte("PLAIN=2\nKAFKA_OPTS=-Xmx2g\n")
@@ -233,7 +233,7 @@ func TestNameTierOnlyNames(t *testing.T) {
 		t.Errorf("Rename to TOKEN = %v", err)
 	}
 	var de *secrets.DotenvError
-	if _, err := m.Import(ctx, "ws-APP_TOKEN", []byte("APP_X=1\nOTHER=2\n")); !errors.As(err, &de) || de.Line != 2 || de.Reason != secrets.ErrReservedName {
+	if _, err := m.Import(ctx, "ws-APP_TOKEN", []byte("APP_X=1\nOTHER=2\n"), nil); !errors.As(err, &de) || de.Line != 2 || de.Reason != secrets.ErrReservedName {
 		t.Errorf("Import = %v; want line 2 reserved", err)
 	}
 	if got, err := m.Meta(ctx, "ws-APP_TOKEN", "APP_TOKEN"); err != nil || got.Revision != meta.Revision {

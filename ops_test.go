@@ -39,7 +39,7 @@ func TestNoSilentRenames(t *testing.T) {
 				t.Fatalf("%s under another spelling: %v", what, err)
 			}
 		}
-		_, err := m.Import(ctx, "ws", []byte("OTHER=1\napi_token=v3\n"))
+		_, err := m.Import(ctx, "ws", []byte("OTHER=1\napi_token=v3\n"), nil)
 		var de *secrets.DotenvError
 		if !errors.As(err, &de) || de.Line != 2 || de.Reason != secrets.ErrExists || !strings.Contains(err.Error(), "API_TOKEN") {
 			t.Fatalf("Import under another spelling: %v", err)

@@ -24,7 +24,7 @@ func TestListTenThousand(t *testing.T) {
 		for i := range 10_000 {
 			fmt.Fprintf(&text, "S_%05d=v%d\n", i, i)
 		}
-		if _, err := m.Import(ctx, "ws", text.Bytes()); err != nil {
+		if _, err := m.Import(ctx, "ws", text.Bytes(), nil); err != nil {
 			t.Fatal(err)
 		}
 		seen := map[string]int{}

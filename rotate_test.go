@@ -34,7 +34,7 @@ func fillHistory(t *testing.T, m *secrets.Manager, ws string, n int) map[string]
 			want[name] = fmt.Sprintf("value-%d-v%d", i, v)
 			fmt.Fprintf(&text, "%s=%s\n", name, want[name])
 		}
-		if _, err := m.Import(context.Background(), ws, []byte(text.String())); err != nil {
+		if _, err := m.Import(context.Background(), ws, []byte(text.String()), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -337,7 +337,7 @@ func TestPostgresSearchPathHijack(t *testing.T) {
 	if _, err := m.Set(actx, "ws", "TOKEN", []byte("v2"), &secrets.SetOptions{IfRevision: meta.Revision}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Import(actx, "ws", []byte("A=1\nB=2\n")); err != nil {
+	if _, err := m.Import(actx, "ws", []byte("A=1\nB=2\n"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.RotateKey(actx, "ws", nil); err != nil {

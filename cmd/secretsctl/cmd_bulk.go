@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,30 +15,37 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
-// bulkCommands read and write whole workspaces as .env text.
+// bulkCommands read and write whole workspaces as .env text, one
+// environment scope at a time (--env).
 func (a *app) bulkCommands() []*cli.Command {
+	scopeUsage := "With --env SCOPE, a NAME of the text is the secret NAME@SCOPE, and only that scope's\n" +
+		"secrets are compared, changed or removed; a malformed scope exits 2 and changes nothing."
 	fileFlag := &cli.StringFlag{Name: "file", Usage: "read the .env text from `FILE` instead of stdin"}
 	removeFlag := &cli.BoolFlag{Name: "remove", Usage: "make the workspace the text: soft-delete its live secrets the text does not name"}
 	return []*cli.Command{
 		{
 			Name: "import", Usage: "set every variable of a .env text in a workspace, all or nothing (others are left alone)",
-			ArgsUsage: "WORKSPACE",
-			Flags:     []cli.Flag{fileFlag, jsonFlag()},
-			Action:    a.with(1, 1, "WORKSPACE", needKey, a.importEnv),
+			ArgsUsage:   "WORKSPACE",
+			Description: scopeUsage,
+			Flags:       []cli.Flag{fileFlag, scopeFlag(), jsonFlag()},
+			Action:      a.with(1, 1, "WORKSPACE", needKey, a.importEnv),
 		},
 		{
 			Name: "export", Usage: "print a workspace as .env text, sorted by name (reveals every value but write-only ones; audited)",
 			ArgsUsage: "WORKSPACE",
+			Description: "With --env SCOPE, the secrets of exactly that scope (protected or not), under their\n" +
+				"variables' names: import --env SCOPE reads them back. Without it, those of scope *.",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"o"},
-				Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600), whatever its mode was"}},
+				Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600), whatever its mode was"},
+				scopeFlag()},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.exportEnv),
 		},
 		{
 			Name: "diff", Usage: "preview what apply would change: added, changed, unchanged and removed names, never values",
 			ArgsUsage: "WORKSPACE",
 			Description: "With --json the output is a plan for apply --plan, which applies exactly that\n" +
-				"difference, or nothing if the workspace changed since.",
-			Flags:  []cli.Flag{fileFlag, removeFlag, jsonFlag()},
+				"difference, or nothing if the workspace changed since. The preview names its scope.\n" + scopeUsage,
+			Flags:  []cli.Flag{fileFlag, removeFlag, scopeFlag(), jsonFlag()},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.diff),
 		},
 		{
@@ -45,9 +53,10 @@ func (a *app) bulkCommands() []*cli.Command {
 			ArgsUsage: "WORKSPACE",
 			Description: "The preview is shown and confirmed on a terminal; elsewhere give --yes, or --plan with\n" +
 				"the output of diff --json: then exactly that difference is applied, or nothing (exit 4)\n" +
-				"if the workspace changed since.",
+				"if the workspace changed since. A plan is for the scope of --env (default *): one of\n" +
+				"another scope is refused (exit 4).\n" + scopeUsage,
 			Flags: []cli.Flag{
-				fileFlag, removeFlag,
+				fileFlag, removeFlag, scopeFlag(),
 				&cli.StringFlag{Name: "plan", Usage: "apply the difference in `FILE`, from diff --json of the same text"},
 				&cli.BoolFlag{Name: "yes", Usage: "apply without asking"},
 				jsonFlag(),
@@ -72,7 +81,11 @@ func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error
 		return err
 	}
 	defer clear(text)
-	metas, err := s.m.Import(ctx, cmd.Args().Get(0), text)
+	sc, err := flagScope(cmd)
+	if err != nil {
+		return err
+	}
+	metas, err := s.m.Import(ctx, cmd.Args().Get(0), text, &secrets.ImportOptions{Scope: sc})
 	if err != nil {
 		return err
 	}
@@ -87,7 +100,11 @@ func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error
 }
 
 func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error {
-	text, err := s.m.Export(ctx, cmd.Args().Get(0), nil)
+	sc, err := flagScope(cmd)
+	if err != nil {
+		return err
+	}
+	text, err := s.m.Export(ctx, cmd.Args().Get(0), &secrets.ExportOptions{Scope: sc})
 	if err != nil {
 		return err
 	}
@@ -144,8 +161,17 @@ func printDiff(w io.Writer, d secrets.Diff) error {
 			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, n, g.what)
 		}
 	}
-	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged\n", len(d.Added), len(d.Changed), len(d.Removed), len(d.Unchanged))
+	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged%s\n", len(d.Added), len(d.Changed), len(d.Removed), len(d.Unchanged), inScope(d.Scope))
 	return tw.Flush()
+}
+
+// inScope says which scope a difference is for, unless it is that of
+// every environment (whose names have no @SCOPE).
+func inScope(sc string) string {
+	if sc == "" || sc == "*" {
+		return ""
+	}
+	return " in scope " + sc
 }
 
 // empty reports whether applying d changes nothing.
@@ -157,7 +183,11 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	defer clear(text)
-	d, err := s.m.Diff(ctx, cmd.Args().Get(0), text, &secrets.DiffOptions{Remove: cmd.Bool("remove")})
+	sc, err := flagScope(cmd)
+	if err != nil {
+		return err
+	}
+	d, err := s.m.Diff(ctx, cmd.Args().Get(0), text, &secrets.DiffOptions{Remove: cmd.Bool("remove"), Scope: sc})
 	if err != nil {
 		return err
 	}
@@ -176,6 +206,10 @@ type applied struct {
 
 func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws := cmd.Args().Get(0)
+	sc, err := flagScope(cmd)
+	if err != nil {
+		return err
+	}
 	plan := cmd.String("plan")
 	if plan != "" && cmd.IsSet("remove") {
 		return usage("apply: --remove comes with the plan (diff --remove --json); give one or the other")
@@ -195,6 +229,12 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 		if err := dec.Decode(&want); err != nil {
 			return fail(exitRefused, "--plan %s: not the output of diff --json: %v", plan, err)
 		}
+		if planned := cmp.Or(want.Scope, "*"); planned != sc {
+			if err := checkScope(s, sc); err != nil {
+				return err
+			}
+			return fail(exitConflict, "--plan %s is for scope %s, not %s (--env): nothing applied", plan, planned, sc)
+		}
 	}
 	text, err := a.readText(cmd.String("file"))
 	if err != nil {
@@ -202,7 +242,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	defer clear(text)
 	if plan == "" {
-		if want, err = s.m.Diff(ctx, ws, text, &secrets.DiffOptions{Remove: cmd.Bool("remove")}); err != nil {
+		if want, err = s.m.Diff(ctx, ws, text, &secrets.DiffOptions{Remove: cmd.Bool("remove"), Scope: sc}); err != nil {
 			return err
 		}
 		preview := a.stdout
@@ -220,7 +260,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s?", ws)); err != nil {
+		if err := a.confirm(cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", ws, inScope(want.Scope))); err != nil {
 			return err
 		}
 	}
@@ -234,6 +274,6 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 		}
 		return writeJSON(a.stdout, applied{Diff: want, Secrets: metas})
 	}
-	_, err = fmt.Fprintf(a.stdout, "applied to %s: %d added, %d changed, %d removed\n", ws, len(want.Added), len(want.Changed), len(want.Removed))
+	_, err = fmt.Fprintf(a.stdout, "applied to %s%s: %d added, %d changed, %d removed\n", ws, inScope(want.Scope), len(want.Added), len(want.Changed), len(want.Removed))
 	return err
 }

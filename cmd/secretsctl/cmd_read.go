@@ -22,8 +22,12 @@ func (a *app) readCommands() []*cli.Command {
 				&cli.BoolFlag{Name: "deleted", Usage: "list the soft-deleted secrets instead"},
 				&cli.IntFlag{Name: "limit", HideDefault: true, Usage: "one page of at most `N` (1 to 1000); without it, every page"},
 				&cli.StringFlag{Name: "after", Usage: "the page after `NAME` (the next of the previous page)"},
+				scopeFlag(),
 				jsonFlag(),
 			},
+			Description: "SCOPE is each secret's environment scope (* for every environment); NOTES say\n" +
+				"protected for a secret only protected jobs get. With --env, only the secrets of exactly\n" +
+				"that scope are listed (with --limit, of that page).",
 			Action: a.with(1, 1, "WORKSPACE", noKey, a.list),
 		},
 		{
@@ -44,6 +48,7 @@ func (a *app) readCommands() []*cli.Command {
 			Flags: []cli.Flag{
 				&cli.Int64Flag{Name: "version", HideDefault: true, Usage: "a retained `VERSION` instead of the current one"},
 				&cli.BoolFlag{Name: "json", Usage: "print the metadata and the value (as a string) as JSON"},
+				scopeFlag(),
 			},
 			Action: a.with(2, 2, "WORKSPACE NAME", needKey, a.get),
 		},
@@ -52,6 +57,17 @@ func (a *app) readCommands() []*cli.Command {
 
 func (a *app) list(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws := cmd.Args().Get(0)
+	var only string // the scope --env keeps, if any
+	if cmd.IsSet("env") {
+		sc, err := flagScope(cmd)
+		if err != nil {
+			return err
+		}
+		if err := checkScope(s, sc); err != nil {
+			return err
+		}
+		only = sc
+	}
 	opts := &secrets.ListOptions{Search: cmd.String("search"), Deleted: cmd.Bool("deleted"), After: cmd.String("after"), Limit: 1000}
 	onePage := cmd.IsSet("limit")
 	if onePage {
@@ -67,7 +83,11 @@ func (a *app) list(ctx context.Context, cmd *cli.Command, s *session) error {
 		if err != nil {
 			return err
 		}
-		all.Secrets = append(all.Secrets, p.Secrets...)
+		for _, m := range p.Secrets {
+			if only == "" || m.Scope == only {
+				all.Secrets = append(all.Secrets, m)
+			}
+		}
 		all.Next = p.Next
 		if onePage || p.Next == "" {
 			break
@@ -79,9 +99,9 @@ func (a *app) list(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	now := time.Now()
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "NAME\tREVISION\tVERSION\tUPDATED\tBY\tNOTES")
+	fmt.Fprintln(tw, "NAME\tSCOPE\tREVISION\tVERSION\tUPDATED\tBY\tNOTES")
 	for _, m := range all.Secrets {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", m.Name, m.Revision, m.Version, when(m.Updated), m.UpdatedBy, notes(m, now))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.Name, m.Scope, m.Revision, m.Version, when(m.Updated), m.UpdatedBy, notes(m, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -133,9 +153,12 @@ type revealed struct {
 }
 
 func (a *app) get(ctx context.Context, cmd *cli.Command, s *session) error {
-	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
+	ws := cmd.Args().Get(0)
+	name, err := scopedName(cmd, cmd.Args().Get(1))
+	if err != nil {
+		return err
+	}
 	var sec secrets.Secret
-	var err error
 	if cmd.IsSet("version") {
 		v := cmd.Int64("version")
 		if v < 1 {

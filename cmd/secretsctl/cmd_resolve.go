@@ -44,17 +44,24 @@ func (a *app) resolveCommand() *cli.Command {
 	return &cli.Command{
 		Name: "resolve", Usage: "show what a job of a workspace gets, and from which level, never values (no master key needed)",
 		ArgsUsage: "WORKSPACE",
-		Description: "Lists every live secret of the workspace and of its --parents, by name and then nearest\n" +
-			"level first, with its status: delivered (the job gets it), overridden (a nearer level has\n" +
-			"the name), withheld or expired (left out by the host's policy). It reads as run does and is\n" +
-			"audited as a listing of the workspace. An invalid --parents chain exits 5.",
-		Flags:  []cli.Flag{parentsFlag(), jsonFlag()},
+		Description: "Lists every live secret of the workspace and of its --parents, by name, then nearest\n" +
+			"level first, then most specific scope first, with its scope and status for a job of --env\n" +
+			"(an environment) and --protected: delivered (the job gets it), overridden (a nearer level\n" +
+			"or a more specific scope has the name), other-environment (its scope does not match --env),\n" +
+			"protected (the job is not --protected), withheld or expired (left out by the host's\n" +
+			"policy). PROTECTED says yes for a protected secret. It reads as run does and is audited as\n" +
+			"a listing of the workspace. An invalid --parents chain exits 5, a malformed --env 2.",
+		Flags:  append([]cli.Flag{parentsFlag(), jsonFlag()}, jobFlags()...),
 		Action: a.withConfig(1, 1, "WORKSPACE", noKey, withParents, a.resolve),
 	}
 }
 
 func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
-	rs, err := s.m.Resolve(ctx, cmd.Args().Get(0), nil)
+	environment, err := jobEnvironment(cmd)
+	if err != nil {
+		return err
+	}
+	rs, err := s.m.Resolve(ctx, cmd.Args().Get(0), &secrets.ResolveOptions{Environment: environment, Protected: cmd.Bool("protected")})
 	if err != nil {
 		return err
 	}
@@ -65,9 +72,13 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 		return writeJSON(a.stdout, rs)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "NAME\tFROM\tVERSION\tSTATUS")
+	fmt.Fprintln(tw, "NAME\tSCOPE\tFROM\tVERSION\tPROTECTED\tSTATUS")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", r.Name, r.Container, r.Version, r.Status)
+		protected := "-"
+		if r.Protected {
+			protected = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Variable, r.Scope, r.Container, r.Version, protected, r.Status)
 	}
 	return tw.Flush()
 }

@@ -25,15 +25,18 @@ func (a *app) runCommand() *cli.Command {
 			"With --parents, the workspace inherits those containers' secrets: for each name the nearest\n" +
 			"level wins (secretsctl resolve shows which); an invalid chain exits 5 and runs nothing.\n" +
 			"A workspace or parent with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
+			"--env picks the job's environment (each name gets its most specific matching scope) and\n" +
+			"--protected lets it have protected secrets; a job without --protected never gets one.\n" +
+			"A malformed --env exits 2 and runs nothing.\n" +
 			"Exit status: the command's own (128+N if signal N ended it); 127 if it was not found,\n" +
 			"126 if it could not be executed; secretsctl's own otherwise (see secretsctl --help).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on (repeatable)"},
 			&cli.StringFlag{Name: "dir", Usage: "run in `DIR`"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (a name or numeric ID); as root the default is nobody"},
 			parentsFlag(),
-		},
+		}, jobFlags()...),
 		Action: a.withConfig(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, withParents, a.runJob),
 	}
 }
@@ -58,6 +61,10 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws := cmd.Args().Get(0)
 	if len(a.job) == 0 {
 		return usage("run: want WORKSPACE -- COMMAND [ARG...]: no command after --")
+	}
+	environment, err := jobEnvironment(cmd)
+	if err != nil {
+		return err
 	}
 	if dir := cmd.String("dir"); dir != "" {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
@@ -106,6 +113,7 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 	res, err := s.m.Run(context.WithoutCancel(ctx), ws, secrets.Job{
 		Path: a.job[0], Args: a.job[1:], Dir: cmd.String("dir"), Base: base,
 		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs, User: u,
+		Environment: environment, Protected: cmd.Bool("protected"),
 	})
 	if err != nil {
 		return startError(a.job[0], err)

@@ -18,12 +18,13 @@ func infoFlags() []cli.Flag {
 		&cli.StringFlag{Name: "rotate-by", Usage: "when the value should be replaced: `TIME` (as --expires)"},
 		&cli.BoolFlag{Name: "write-only", Usage: "injected into jobs, never revealed (cannot be undone)"},
 		&cli.BoolFlag{Name: "as-file", Usage: "delivered to jobs as a file (--as-file=false to stop)"},
+		&cli.BoolFlag{Name: "protected", Usage: "delivered only to protected jobs (run --protected); --protected=false to stop"},
 	}
 }
 
 // infoChanged reports whether any info flag is given.
 func infoChanged(cmd *cli.Command) bool {
-	for _, n := range []string{"description", "expires", "rotate-by", "write-only", "as-file"} {
+	for _, n := range []string{"description", "expires", "rotate-by", "write-only", "as-file", "protected"} {
 		if cmd.IsSet(n) {
 			return true
 		}
@@ -33,7 +34,9 @@ func infoChanged(cmd *cli.Command) bool {
 
 // flagsChanged reports whether the flags bound into ciphertexts may
 // change: that re-encrypts, and needs the master key.
-func flagsChanged(cmd *cli.Command) bool { return cmd.IsSet("write-only") || cmd.IsSet("as-file") }
+func flagsChanged(cmd *cli.Command) bool {
+	return cmd.IsSet("write-only") || cmd.IsSet("as-file") || cmd.IsSet("protected")
+}
 
 // applyInfo sets the fields of info that flags give.
 func applyInfo(cmd *cli.Command, info *secrets.Info) error {
@@ -59,6 +62,9 @@ func applyInfo(cmd *cli.Command, info *secrets.Info) error {
 	if cmd.IsSet("as-file") {
 		info.File = cmd.Bool("as-file")
 	}
+	if cmd.IsSet("protected") {
+		info.Protected = cmd.Bool("protected")
+	}
 	return nil
 }
 
@@ -73,6 +79,8 @@ func (a *app) writeCommands() []*cli.Command {
 			ArgsUsage: "WORKSPACE NAME",
 			Description: "One trailing newline of piped input or of a file is dropped (printf and echo give the\n" +
 				"same value); --raw keeps the bytes exactly. An empty value is refused unless --allow-empty.\n" +
+				"--env SCOPE sets the secret of that environment scope (NAME@SCOPE); --protected makes it\n" +
+				"reach protected jobs only. A malformed scope exits 2 before the value is read.\n" +
 				"A terminal line holds about 4 KB: give longer or multi-line values with --file or a pipe.",
 			Flags: append([]cli.Flag{
 				&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` (- for stdin)"},
@@ -81,11 +89,12 @@ func (a *app) writeCommands() []*cli.Command {
 				&cli.BoolFlag{Name: "create", Usage: "create only: exit 4 if the name is taken"},
 				ifRevisionFlag(),
 				jsonFlag(),
+				scopeFlag(),
 			}, infoFlags()...),
 			Action: a.with(2, 2, "WORKSPACE NAME (the value comes from stdin or --file, never the command line)", needKey, a.set),
 		},
 		{
-			Name: "info", Usage: "change a secret's description, dates or flags, keeping its value (no master key needed but for --write-only, --as-file)",
+			Name: "info", Usage: "change a secret's description, dates or flags, keeping its value (no master key needed but for --write-only, --as-file, --protected)",
 			ArgsUsage: "WORKSPACE NAME",
 			Flags:     append([]cli.Flag{ifRevisionFlag(), jsonFlag()}, infoFlags()...),
 			Action:    a.with(2, 2, "WORKSPACE NAME", flagsChanged, a.info),
@@ -130,7 +139,14 @@ func (a *app) writeCommands() []*cli.Command {
 }
 
 func (a *app) set(ctx context.Context, cmd *cli.Command, s *session) error {
-	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
+	ws := cmd.Args().Get(0)
+	name, err := scopedName(cmd, cmd.Args().Get(1))
+	if err != nil {
+		return err
+	}
+	if _, err := s.m.CheckName(name); err != nil {
+		return err // a bad name or scope, before the value is asked for
+	}
 	rev, err := ifRevision(cmd)
 	if err != nil {
 		return err
@@ -193,7 +209,7 @@ func (a *app) currentInfo(ctx context.Context, s *session, ws, name string, opts
 func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
 	if !infoChanged(cmd) {
-		return usage("info: nothing to change: give --description, --expires, --rotate-by, --write-only or --as-file (meta shows the info)")
+		return usage("info: nothing to change: give --description, --expires, --rotate-by, --write-only, --as-file or --protected (meta shows the info)")
 	}
 	rev, err := ifRevision(cmd)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 const (
 	exitOK          = 0
 	exitFailed      = 1 // an operational failure: database, KMS, decryption, I/O
-	exitUsage       = 2 // a usage error: arguments, flags, a missing master key
+	exitUsage       = 2 // a usage error: arguments, flags, an invalid --env or scope, a missing master key
 	exitNotFound    = 3 // no such secret, version or workspace
 	exitConflict    = 4 // a stale --if-revision, or a name already used
 	exitRefused     = 5 // forbidden, invalid input (a --parents chain too), a write-only value, an unknown master key
@@ -27,7 +27,8 @@ const exitHelp = `EXIT STATUS:
    0    success
    1    operational failure (database, KMS, decryption, I/O), or a
         confirmation answered no
-   2    usage error (arguments, flags, no master key given)
+   2    usage error (arguments, flags, an invalid --env or @SCOPE, no
+        master key given)
    3    not found (secret, version, or a workspace or --parents
         container with no secrets)
    4    conflict: the secret changed since --if-revision (the current
@@ -80,6 +81,9 @@ func exitCode(err error) int {
 		return exitIncomplete
 	case errors.Is(err, secrets.ErrUnavailable):
 		return exitUnavailable
+	case errors.Is(err, secrets.ErrInvalidScope):
+		// A scope comes from --env or NAME@SCOPE on the command line.
+		return exitUsage
 	case errors.Is(err, secrets.ErrForbidden),
 		errors.Is(err, secrets.ErrInvalidName),
 		errors.Is(err, secrets.ErrReservedName),

@@ -52,13 +52,13 @@ func noValue(t *testing.T, r result) {
 // exits 5 and a command line without a workspace 2.
 func TestResolveParents(t *testing.T) {
 	e := newLevels(t)
-	want := "NAME  FROM        VERSION  STATUS\n" +
-		"A     group:acme  1        delivered\n" +
-		"A     instance    1        overridden\n" +
-		"B     instance    1        delivered\n" +
-		"C     ws          1        delivered\n" +
-		"D     ws          1        delivered\n" +
-		"D     group:acme  1        overridden\n"
+	want := "NAME  SCOPE  FROM        VERSION  PROTECTED  STATUS\n" +
+		"A     *      group:acme  1        -          delivered\n" +
+		"A     *      instance    1        -          overridden\n" +
+		"B     *      instance    1        -          delivered\n" +
+		"C     *      ws          1        -          delivered\n" +
+		"D     *      ws          1        -          delivered\n" +
+		"D     *      group:acme  1        -          overridden\n"
 	// The chain comma-separated or repeated; no master key needed.
 	for _, args := range [][]string{
 		{"resolve", "ws", "--parents", "group:acme,instance"},
@@ -72,12 +72,12 @@ func TestResolveParents(t *testing.T) {
 	}
 	// The order of the chain decides.
 	r := e.ctl("", "resolve", "ws", "--parents", "instance,group:acme").want(t, 0)
-	if !strings.Contains(r.stdout, "A     instance    1        delivered\n") {
+	if !strings.Contains(r.stdout, "A     *      instance    1        -          delivered\n") {
 		t.Fatalf("instance first:\n%s", r.stdout)
 	}
 	// Without --parents, the workspace's own.
 	r = e.ctl("", "resolve", "ws").want(t, 0)
-	if r.stdout != "NAME  FROM  VERSION  STATUS\nC     ws    1        delivered\nD     ws    1        delivered\n" {
+	if r.stdout != "NAME  SCOPE  FROM  VERSION  PROTECTED  STATUS\nC     *      ws    1        -          delivered\nD     *      ws    1        -          delivered\n" {
 		t.Fatalf("no parents:\n%s", r.stdout)
 	}
 
@@ -87,12 +87,12 @@ func TestResolveParents(t *testing.T) {
 	noValue(t, r)
 	r.decode(t, &got)
 	wantJSON := []secrets.Resolved{
-		{Name: "A", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "A", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
-		{Name: "B", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "C", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "D", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "D", Container: "group:acme", Version: 1, Status: secrets.ResolvedOverridden},
+		{Name: "A", Variable: "A", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "A", Variable: "A", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
+		{Name: "B", Variable: "B", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "C", Variable: "C", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "D", Variable: "D", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "D", Variable: "D", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedOverridden},
 	}
 	if !reflect.DeepEqual(got, wantJSON) {
 		t.Fatalf("--json: %+v", got)
@@ -104,8 +104,8 @@ func TestResolveParents(t *testing.T) {
 	e.ctl("instance-b-value", "set", "instance", "B").want(t, 0)
 	e.ctl("", "delete", "ws", "D").want(t, 0)
 	r = e.ctl("", "resolve", "ws", "--parents", "group:acme,instance").want(t, 0)
-	if !strings.Contains(r.stdout, "B     instance    2        delivered\n") ||
-		!strings.Contains(r.stdout, "D     group:acme  1        delivered\n") || strings.Contains(r.stdout, "D     ws") {
+	if !strings.Contains(r.stdout, "B     *      instance    2        -          delivered\n") ||
+		!strings.Contains(r.stdout, "D     *      group:acme  1        -          delivered\n") || strings.Contains(r.stdout, "D     *      ws ") {
 		t.Fatalf("after a set and a delete:\n%s", r.stdout)
 	}
 	e.ctl("", "undelete", "ws", "D").want(t, 0)

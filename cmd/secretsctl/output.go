@@ -80,6 +80,9 @@ func notes(m secrets.Meta, now time.Time) string {
 	if m.File {
 		n = append(n, "file")
 	}
+	if m.Protected {
+		n = append(n, "protected")
+	}
 	switch {
 	case m.Expired(now):
 		n = append(n, "expired "+when(m.Expires))
@@ -101,6 +104,7 @@ func printMeta(w io.Writer, m secrets.Meta) error {
 	yesNo := map[bool]string{true: "yes", false: "no"}
 	rows := [][2]string{
 		{"name", m.Name},
+		{"scope", m.Scope},
 		{"revision", fmt.Sprint(m.Revision)},
 		{"version", fmt.Sprint(m.Version)},
 		{"created", when(m.Created) + " by " + m.CreatedBy},
@@ -111,6 +115,7 @@ func printMeta(w io.Writer, m secrets.Meta) error {
 		{"rotate by", when(m.RotateBy)},
 		{"write-only", yesNo[m.WriteOnly]},
 		{"file", yesNo[m.File]},
+		{"protected", yesNo[m.Protected]},
 	}
 	if !m.Deleted.IsZero() {
 		rows = append(rows, [2]string{"deleted", when(m.Deleted) + " by " + m.DeletedBy})
