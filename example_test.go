@@ -239,3 +239,39 @@ func ExampleMatchNames() {
 	// <nil>
 	// true
 }
+
+// A secret's scope is part of its name; a job names its environment and
+// whether it is protected, and gets, for each variable, the most specific
+// scope that applies to it.
+func ExampleManager_Prepare_scopes() {
+	m := exampleManager()
+	ctx := context.Background()
+	m.Set(ctx, "ws-1", "API_TOKEN", []byte("dev-token"), nil)
+	m.Set(ctx, "ws-1", "API_TOKEN@review/*", []byte("review-token"), nil)
+	m.Set(ctx, "ws-1", "API_TOKEN@production", []byte("prod-token"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}})
+
+	for _, o := range []secrets.PrepareOptions{
+		{Environment: "review/fix-1"},
+		{Environment: "production", Protected: true},
+		{Environment: "production"}, // not protected: the protected value is absent for it
+	} {
+		o.Base = []string{}
+		job, err := m.Prepare(ctx, "ws-1", &o)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(o.Environment, o.Protected, job.Env)
+		job.Close()
+	}
+	rs, _ := m.Resolve(ctx, "ws-1", &secrets.ResolveOptions{Environment: "production"})
+	for _, r := range rs {
+		fmt.Println(r.Name, r.Status)
+	}
+	// Output:
+	// review/fix-1 false [API_TOKEN=review-token]
+	// production true [API_TOKEN=prod-token]
+	// production false [API_TOKEN=dev-token]
+	// API_TOKEN@production protected
+	// API_TOKEN delivered
+	// API_TOKEN@review/* other-environment
+}

@@ -442,6 +442,9 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 			Protected: en.Protected, Status: ResolvedOverridden}
 		rank, match := scope.Rank(sc, o.Environment)
 		ranks[i] = rank
+		if !match {
+			ranks[i] = -1 // after the scopes that apply
+		}
 		switch {
 		case !match:
 			out[i].Status = ResolvedOtherEnvironment
