@@ -55,8 +55,9 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 // injectEvent starts the event of a job of ws in environment env ("" for
 // none), protected or not, with the workspace's parents (Config.Parents)
 // in it: the authorizer sees them, and the read follows them. A job with
-// parents, an environment or protection is read by readLevels, whose
-// event lists what it delivered: its Parents are not nil.
+// parents, an environment or protection, or of a Manager with
+// Config.Withhold or ExpiredOmit, is read by readLevels, whose event lists
+// what it delivered: its Parents are not nil.
 func (m *Manager) injectEvent(ctx context.Context, ws, env string, protected bool) (*Event, error) {
 	e := m.event(ctx, ActionInject, ws)
 	if err := scope.ValidEnvironment(env); err != nil {
@@ -68,7 +69,9 @@ func (m *Manager) injectEvent(ctx context.Context, ws, env string, protected boo
 		return nil, m.failed(ctx, e, err)
 	}
 	e.Parents = chain
-	if e.Parents == nil && (env != "" || protected) {
+	if e.Parents == nil && (env != "" || protected || m.cfg.Withhold != nil || m.cfg.Expired == ExpiredOmit) {
+		// The rule, the hook or the expiry policy decides what the job
+		// gets: its event is recorded once that is known.
 		e.Parents = []string{}
 	}
 	return e, nil
@@ -92,9 +95,6 @@ type envRead struct {
 	state   int64
 	items   []envItem // sorted by name
 	expired []string  // names of secrets past their expiry, given or not
-	// levels, for a job with parents, is the state of each level read,
-	// workspace first: what the job's Redactor is shared by.
-	levels string
 	// masks are the values a job with parents did not get but masks:
 	// those Config.Withhold kept from it.
 	masks [][]byte
@@ -117,6 +117,9 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 	}
 	ws := e.Workspace
 	snap, recorded, err := m.readSnapshot(ctx, e, names)
+	if err == nil {
+		err = checkUnscoped(ws, snap)
+	}
 	if err != nil {
 		return envRead{}, m.failed(ctx, e, err)
 	}
@@ -126,7 +129,10 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 			// Read under a key replaced since (a rotation by another
 			// replica): read again, and record what that read saw if the
 			// workspace changed meanwhile.
-			if snap, err = m.store.Env(ctx, ws, EnvQuery{Names: names, Unscoped: true}); err != nil {
+			if snap, err = m.store.Env(ctx, ws, EnvQuery{Names: names, Unscoped: true}); err == nil {
+				err = checkUnscoped(ws, snap)
+			}
+			if err != nil {
 				return envRead{}, m.failed(ctx, e, err)
 			}
 			if recorded && snap.State != e.State {
@@ -155,6 +161,18 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 	r := envRead{state: snap.State}
 	m.delivered(ctx, e, r, recorded)
 	return r, nil
+}
+
+// checkUnscoped fails a read that asked for EnvQuery.Unscoped and got a
+// scoped or protected secret all the same (a Store that does not know
+// the field): the job gets nothing rather than what it must not.
+func checkUnscoped(ws string, snap Snapshot) error {
+	for i := range snap.Entries {
+		if en := &snap.Entries[i]; en.Protected || strings.IndexByte(en.Name, '@') >= 0 {
+			return errorf(nil, "read workspace %q: the Store gave a scoped or protected secret to a read that leaves them out (EnvQuery.Unscoped): no secret delivered", ws)
+		}
+	}
+	return nil
 }
 
 // readSnapshot reads the workspace, recording e in the same statement

@@ -2,6 +2,8 @@ package secrets
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -213,17 +215,29 @@ func (m *Manager) jobDir(dir string) (string, *os.File, error) {
 }
 
 // redactor returns the Redactor of a read's values, shared by the jobs
-// prepared from the same state of the workspace with the same names.
+// that mask exactly the same values with the same settings: the key is a
+// digest of every value masked (delivered and withheld), so two jobs of
+// one state that got different values (other environments, protection,
+// Withhold) never share one.
 func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
-	key := redactorKey{ws: ws, state: r.state, levels: r.levels}
+	key := redactorKey{ws: ws}
 	if cfg != nil {
 		key.cfg = *cfg
 	}
-	var names strings.Builder
+	h := sha256.New()
+	var n [8]byte
 	for _, it := range r.items {
-		names.WriteString(it.kv[:it.nameLen+1])
+		binary.BigEndian.PutUint64(n[:], uint64(len(it.kv)))
+		h.Write(n[:])
+		io.WriteString(h, it.kv)
 	}
-	key.names = names.String()
+	h.Write([]byte{0xff}) // then the withheld values
+	for _, v := range r.masks {
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write(v)
+	}
+	h.Sum(key.values[:0])
 	if red, ok := m.redactors.Get(key); ok {
 		return red
 	}
@@ -237,12 +251,10 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 	return red
 }
 
-// redactorKey names the Redactor of one read of a workspace.
+// redactorKey names the Redactor of a set of values of a workspace.
 type redactorKey struct {
 	ws     string
-	state  int64
-	levels string // for a job with parents: the state of every level
-	names  string
+	values [sha256.Size]byte // SHA-256 of the "NAME=value" strings, then of the withheld values
 	cfg    RedactConfig
 }
 

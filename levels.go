@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/dataspace/secrets/internal/scope"
@@ -117,12 +116,7 @@ func (m *Manager) recordJob(ctx context.Context, e *Event) error {
 // and the event's list of what it delivered and withheld.
 func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, names []string, exact string) (envRead, []EventSecret, error) {
 	containers := slices.Concat([]string{e.Workspace}, e.Parents)
-	var levels strings.Builder
-	levels.WriteString(strconv.FormatInt(snap.State, 10))
-	for _, p := range snap.Parents {
-		levels.WriteString("," + strconv.FormatInt(p.State, 10))
-	}
-	r := envRead{state: snap.State, levels: levels.String()}
+	r := envRead{state: snap.State}
 	var c choice
 	if exact != "" {
 		c = m.chooseScope(snap, exact)
@@ -196,7 +190,7 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 	res := scope.Resolve(cands, sj)
 	for _, i := range slices.Concat(res.Delivered, res.Withheld) {
 		en := &snap.Entries[i]
-		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, job, containers[en.Level], en.Name) {
+		if m.cfg.Withhold != nil && m.cfg.Withhold(ctx, job, offer(containers[en.Level], en)) {
 			c.withheld = append(c.withheld, i)
 			continue
 		}
@@ -233,6 +227,12 @@ func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
 		}
 	}
 	return c
+}
+
+// offer is what Config.Withhold is told of en, of container c.
+func offer(c string, en *EnvEntry) Offer {
+	variable, sc := SplitName(en.Name)
+	return Offer{Container: c, Name: en.Name, Variable: variable, Scope: sc, Protected: en.Protected}
 }
 
 // levelKeys loads the key of each level that the entries idx are in.
@@ -350,6 +350,19 @@ func container(containers []string, level int) string {
 		return ""
 	}
 	return containers[level]
+}
+
+// An Offer is a secret the rule would give a job, as Config.Withhold
+// sees it.
+type Offer struct {
+	// Container is where the secret is: the job's workspace or one of its
+	// parents.
+	Container string
+	// Name is the secret's name, with its scope (see [SplitName]);
+	// Variable and Scope are its parts: the job would get it as
+	// Variable.
+	Name, Variable, Scope string
+	Protected             bool
 }
 
 // A Resolved is a secret that a job of a workspace gets, or could have got

@@ -147,11 +147,11 @@ func TestLevelsWithhold(t *testing.T) {
 		var asked []string
 		var mu sync.Mutex
 		cfg := &secrets.Config{Parents: chain(wsLevels),
-			Withhold: func(_ context.Context, r secrets.Request, container, name string) bool {
+			Withhold: func(_ context.Context, r secrets.Request, o secrets.Offer) bool {
 				mu.Lock()
 				defer mu.Unlock()
-				asked = append(asked, r.Workspace+">"+strings.Join(r.Parents, ",")+":"+container+"/"+name)
-				return container == "group:acme" && name == "DB_PASSWORD"
+				asked = append(asked, r.Workspace+">"+strings.Join(r.Parents, ",")+":"+o.Container+"/"+o.Name)
+				return o.Container == "group:acme" && o.Variable == "DB_PASSWORD"
 			},
 			Authorize: func(_ context.Context, r secrets.Request) error {
 				if r.Action == secrets.ActionInject && len(r.Parents) != 2 {
@@ -207,7 +207,7 @@ func TestLevelsFingerprintSearch(t *testing.T) {
 		}
 		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{AuditKey: ak,
 			Parents: chain(map[string][]string{"a": {"group"}, "b": {"group"}, "c": {"group"}}),
-			Withhold: func(_ context.Context, r secrets.Request, _, _ string) bool {
+			Withhold: func(_ context.Context, r secrets.Request, _ secrets.Offer) bool {
 				return r.Workspace == "c"
 			}})
 		ctx := context.Background()
@@ -442,8 +442,8 @@ func TestResolvePreview(t *testing.T) {
 		now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: chain(wsLevels),
 			Expired: secrets.ExpiredOmit, Now: func() time.Time { return now },
-			Withhold: func(_ context.Context, r secrets.Request, container, name string) bool {
-				return r.Action == secrets.ActionInject && name == "HELD"
+			Withhold: func(_ context.Context, r secrets.Request, o secrets.Offer) bool {
+				return r.Action == secrets.ActionInject && o.Variable == "HELD"
 			}})
 		ctx := context.Background()
 		mustSet(t, m, "instance", "A", "instance-a")

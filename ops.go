@@ -148,6 +148,9 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 				return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
 			}
 			setInfo(&ne, *o.Info)
+			if err := m.mayUnprotect(ctx, cur, *o.Info); err != nil {
+				return Write{}, err
+			}
 			if cur != nil && flagsDiffer(v, *o.Info) {
 				info := *o.Info
 				if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { setFlags(r, info) }); err != nil {
@@ -190,6 +193,9 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
 			return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
+		}
+		if err := m.mayUnprotect(ctx, cur, info); err != nil {
+			return Write{}, err
 		}
 		ne := m.next(ctx, *cur)
 		setInfo(&ne, info)
@@ -421,6 +427,15 @@ func normalInfo(info Info) Info {
 		}
 	}
 	return info
+}
+
+// mayUnprotect asks Config.Authorize for ActionUnprotect if info would
+// make the protected secret cur unprotected.
+func (m *Manager) mayUnprotect(ctx context.Context, cur *Entry, info Info) error {
+	if cur == nil || !cur.Current.Protected || info.Protected {
+		return nil
+	}
+	return m.authorize(ctx, m.event(ctx, ActionUnprotect, cur.Workspace), cur.Name)
 }
 
 // flagsDiffer reports whether info changes the flags bound into v.

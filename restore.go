@@ -321,6 +321,9 @@ func (m *Manager) restoreWrite(ctx context.Context, ws string, k *dataKey, it re
 	w := Write{KeyGen: k.gen}
 	if it.cur != nil {
 		w.Expect = it.cur.Revision
+		if err := m.mayUnprotect(ctx, it.cur, en.info); err != nil {
+			return Write{}, err
+		}
 		if flagsDiffer(it.cur.Current, en.info) {
 			reseal, err := m.reseal(ctx, it.cur, k, func(r *Version) { setFlags(r, en.info) })
 			if err != nil {

@@ -126,8 +126,8 @@ func TestScopesResolve(t *testing.T) {
 		var published []secrets.Event
 		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: chain(wsLevels),
 			Expired: secrets.ExpiredOmit, Now: func() time.Time { return now },
-			Withhold: func(_ context.Context, r secrets.Request, _, name string) bool {
-				return r.Environment == "production" && name == "HELD"
+			Withhold: func(_ context.Context, r secrets.Request, o secrets.Offer) bool {
+				return r.Environment == "production" && o.Variable == "HELD"
 			},
 			OnEvent: func(_ context.Context, e secrets.Event) {
 				if e.Action == secrets.ActionInject {

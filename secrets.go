@@ -120,14 +120,16 @@ type Config struct {
 	// ErrInvalidParents. Export, Diff and the editing calls act on the
 	// workspace's own secrets only.
 	Parents func(ctx context.Context, workspace string) ([]string, error)
-	// Withhold, if not nil, is asked, for a job of a workspace with
-	// parents, about each secret the job would get, with the container it
-	// comes from (the workspace itself, or a parent); true keeps it from
-	// the job. The job then runs without
-	// that name (no farther level stands in for it), its value is masked
-	// in the job's output all the same, and the job's event names it as
-	// withheld. Authorize still decides whether the job runs at all.
-	Withhold func(ctx context.Context, r Request, container, name string) bool
+	// Withhold, if not nil, is asked, for every job, about each secret
+	// the rule would give it (o: its container, variable, scope and
+	// protection); true keeps it from the job. The job then runs without
+	// that variable (no farther level or wider scope stands in for it),
+	// its value is masked in the job's output all the same, and the job's
+	// event names it as withheld. Compare o.Variable to decide for every
+	// scope of a variable at once. Authorize still decides whether the
+	// job runs at all. With Withhold set, every job's event is recorded
+	// after its read, as a job with parents' is.
+	Withhold func(ctx context.Context, r Request, o Offer) bool
 	// Authorize, if not nil, is asked before every operation; an error
 	// refuses it (ErrForbidden), changing and revealing nothing, and the
 	// refusal is audited with the error's text. The caller's error never

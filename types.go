@@ -182,6 +182,11 @@ const (
 	// ActionAudit reads the audit trail (Events): an ability apart from
 	// listing, since events say who revealed, exported and injected what.
 	ActionAudit Action = "audit"
+	// ActionUnprotect is asked, after set, of a write that would make a
+	// protected secret unprotected (Set or SetInfo with an Info, Restore):
+	// its value would then reach every job, so a host may keep this to
+	// maintainers. A refusal refuses the whole write.
+	ActionUnprotect Action = "unprotect"
 )
 
 // An Outcome is how an audited operation ended.

@@ -452,8 +452,8 @@ func TestBrowserResolve(t *testing.T) {
 		return []string{"group:acme", "instance"}, nil
 	}
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize, Parents: parents,
-		Withhold: func(_ context.Context, _ secrets.Request, container, name string) bool {
-			return name == "PROD_DB_PASSWORD"
+		Withhold: func(_ context.Context, _ secrets.Request, o secrets.Offer) bool {
+			return o.Variable == "PROD_DB_PASSWORD"
 		}})
 	alice := as(t, "user:alice")
 	values := []string{"instance-registry-tok-1", "group-registry-tok-22", "group-prod-db-pw-333", "ws-own-api-key-4444"}

@@ -17,6 +17,7 @@ var readTests = []test{
 	{"ListPaging", testListPaging},
 	{"Env", testEnv},
 	{"EnvSubset", testEnvSubset},
+	{"EnvScopes", testEnvScopes},
 	{"EnvParents", testEnvParents},
 	{"EnvStateMoves", testEnvStateMoves},
 	{"Isolation", testIsolation},
@@ -154,6 +155,42 @@ func testEnvSubset(t *testing.T, s secrets.Store) {
 	diff(t, "subset", envNames(snap.Entries), []string{"A", "C"})
 	if snap := env(t, s, "ws", secrets.EnvQuery{Names: []string{}}); len(snap.Entries) != 0 {
 		t.Fatalf("empty subset: %v", envNames(snap.Entries))
+	}
+}
+
+// Env reads every scope and protected secret unless Unscoped (or
+// audited), which reads only those of scope "*" (no '@' in the name) that
+// are not protected, and records an event that lists only those; Names
+// match the variable's name in every scope.
+func testEnvScopes(t *testing.T, s secrets.Store) {
+	putKey(t, s, "ws", 0)
+	var all []secrets.Entry
+	for i, n := range []string{"A", "A@production", "B", "C@review/*"} {
+		w := create("ws", fmt.Sprint("id", i), n)
+		w.Entry.Current.Protected = n == "B"
+		all = append(all, put(t, s, w))
+	}
+	snap := env(t, s, "ws", secrets.EnvQuery{})
+	diff(t, "Env of every scope", nonNil(snap.Entries), envFields(all))
+	if !snap.Entries[2].Protected {
+		t.Fatalf("Env lost the protected flag: %+v", snap.Entries[2])
+	}
+	diff(t, "Unscoped", envNames(env(t, s, "ws", secrets.EnvQuery{Unscoped: true}).Entries), []string{"A"})
+	diff(t, "Names across scopes", envNames(env(t, s, "ws", secrets.EnvQuery{Names: []string{"a", "c"}}).Entries),
+		[]string{"A", "A@production", "C@review/*"})
+	for _, names := range [][]string{nil, {"A", "B"}} {
+		ev := &secrets.Event{Time: t0, Actor: "job:scopes", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
+		audited := env(t, s, "ws", secrets.EnvQuery{Names: names, Audit: ev})
+		diff(t, "audited Env", envNames(audited.Entries), []string{"A"})
+		es, err := s.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Actor: "job:scopes", Newest: true, Limit: 1})
+		if err != nil || len(es) != 1 {
+			t.Fatalf("inject event: %+v, %v", es, err)
+		}
+		var got []string
+		for _, sec := range es[0].Secrets {
+			got = append(got, sec.Name)
+		}
+		diff(t, "the audited read's event", got, []string{"A"})
 	}
 }
 

@@ -183,7 +183,7 @@ func envFields(es []secrets.Entry) []secrets.EnvEntry {
 	for _, e := range es {
 		c := e.Current
 		out = append(out, secrets.EnvEntry{SecretID: e.SecretID, Name: e.Name, Version: c.Version, Format: c.Format,
-			WriteOnly: c.WriteOnly, File: c.File, Ciphertext: c.Ciphertext, Expires: e.Expires})
+			WriteOnly: c.WriteOnly, File: c.File, Protected: c.Protected, Ciphertext: c.Ciphertext, Expires: e.Expires})
 	}
 	return out
 }

@@ -1,0 +1,213 @@
+package secrets_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/dataspace/secrets"
+)
+
+// The findings of a review of scopes by someone trying to break them,
+// each a test that failed before its fix.
+
+// TestScopesRedactorPerValues: two jobs of one state that got different
+// values (another environment, protection, a withheld secret) never share
+// a Redactor: each masks what it got and what was withheld from it.
+func TestScopesRedactorPerValues(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		c := newCipher(t)
+		m := newManager(t, b.replica(t), c, &secrets.Config{
+			Withhold: func(_ context.Context, r secrets.Request, o secrets.Offer) bool {
+				return r.Environment == "production" && o.Variable == "HELD"
+			}})
+		ctx := context.Background()
+		mustSet(t, m, "ws", "TOKEN", "dev-token-value")
+		if _, err := m.Set(ctx, "ws", "TOKEN@production", []byte("PROD-PROTECTED-SECRET"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "ws", "HELD", "HELD-VALUE-XYZ")
+		prepare := func(o secrets.PrepareOptions) *secrets.PreparedJob {
+			t.Helper()
+			o.Base = []string{}
+			p, err := m.Prepare(ctx, "ws", &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+			return p
+		}
+		// A staging job of the same variables caches a Redactor first.
+		prepare(secrets.PrepareOptions{Environment: "staging", Names: []string{"TOKEN"}})
+		prod := prepare(secrets.PrepareOptions{Environment: "production", Protected: true})
+		if d := cmp.Diff([]string{"TOKEN=PROD-PROTECTED-SECRET"}, prod.Env); d != "" {
+			t.Fatalf("(-want +got):\n%s", d)
+		}
+		out := prod.Redactor().RedactString("log: PROD-PROTECTED-SECRET and HELD-VALUE-XYZ")
+		if strings.Contains(out, "PROD-PROTECTED") || strings.Contains(out, "XYZ") {
+			t.Errorf("the protected job's output: %q", out)
+		}
+		dev := prepare(secrets.PrepareOptions{Environment: "staging", Names: []string{"TOKEN"}})
+		if out := dev.Redactor().RedactString("PROD-PROTECTED-SECRET"); out != "PROD-PROTECTED-SECRET" {
+			t.Errorf("an unprotected job's Redactor masks the protected value (it can test guesses of it): %q", out)
+		}
+		// The same variables and no withheld value, other values: a
+		// Manager without Withhold.
+		plain := newManager(t, b.replica(t), c, nil)
+		mustSet(t, plain, "ws2", "TOKEN", "dev-token-value")
+		if _, err := plain.Set(ctx, "ws2", "TOKEN@production", []byte("PROD-PROTECTED-SECRET"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []secrets.PrepareOptions{{Environment: "staging"}, {Environment: "production", Protected: true}} {
+			o.Base = []string{}
+			p, err := plain.Prepare(ctx, "ws2", &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+			value := strings.TrimPrefix(p.Env[0], "TOKEN=")
+			if out := p.Redactor().RedactString(value); strings.Contains(out, value) {
+				t.Errorf("a job in %s does not mask the value it got: %q", o.Environment, out)
+			}
+		}
+	})
+}
+
+// TestScopesWithholdEveryJob: Withhold is asked for every job, the default
+// one too, and told the variable apart from the scope, so a hook written
+// for a variable keeps it out in every scope.
+func TestScopesWithholdEveryJob(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		var offers []secrets.Offer
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{
+			Parents: chain(map[string][]string{"dev-ws": {"instance"}}),
+			Withhold: func(_ context.Context, r secrets.Request, o secrets.Offer) bool {
+				offers = append(offers, o)
+				return o.Container == "instance" && o.Variable == "PROD_DB_PASSWORD"
+			}})
+		ctx := context.Background()
+		mustSet(t, m, "instance", "PROD_DB_PASSWORD@production", "instance-prod-db")
+		mustSet(t, m, "instance", "PROD_DB_PASSWORD", "instance-any-db")
+		mustSet(t, m, "alone", "HELD", "held")
+		for _, env := range []string{"production", ""} {
+			p, err := m.Prepare(ctx, "dev-ws", &secrets.PrepareOptions{Environment: env, Base: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+			if len(p.Env) != 0 {
+				t.Errorf("a job in %q got %v", env, p.Env)
+			}
+		}
+		want := []secrets.Offer{
+			{Container: "instance", Name: "PROD_DB_PASSWORD@production", Variable: "PROD_DB_PASSWORD", Scope: "production"},
+			{Container: "instance", Name: "PROD_DB_PASSWORD", Variable: "PROD_DB_PASSWORD", Scope: "*"},
+		}
+		if d := cmp.Diff(want, offers); d != "" {
+			t.Errorf("offers (-want +got):\n%s", d)
+		}
+		// A workspace without parents, the default job: asked too.
+		offers = nil
+		if _, err := m.EnvFor(ctx, "alone"); err != nil {
+			t.Fatal(err)
+		}
+		if len(offers) != 1 || offers[0].Variable != "HELD" {
+			t.Errorf("EnvFor of a workspace without parents: Withhold asked about %+v", offers)
+		}
+	})
+}
+
+// noUnscoped is a Store written before EnvQuery.Unscoped: it reads every
+// secret whatever the read asks.
+type noUnscoped struct{ secrets.Store }
+
+func (s noUnscoped) Env(ctx context.Context, ws string, q secrets.EnvQuery) (secrets.Snapshot, error) {
+	q.Unscoped, q.Audit = false, nil
+	return s.Store.Env(ctx, ws, q)
+}
+
+// TestScopesStoreWithoutUnscoped: a Store that ignores EnvQuery.Unscoped
+// fails the default job instead of handing it scoped and protected
+// secrets.
+func TestScopesStoreWithoutUnscoped(t *testing.T) {
+	eachStore(t, func(t *testing.T, st secrets.Store) {
+		m := newManager(t, noUnscoped{st}, newCipher(t), &secrets.Config{AuditReads: secrets.AuditWritesOnly})
+		ctx := context.Background()
+		if _, err := m.Set(ctx, "ws", "DEPLOY", []byte("protected-deploy-key"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		env, err := m.EnvFor(ctx, "ws")
+		if err == nil || env != nil || strings.Contains(err.Error(), "protected-deploy-key") {
+			t.Fatalf("EnvFor over a Store that ignores Unscoped: %v, %v", env, err)
+		}
+	})
+}
+
+// TestScopesExpiredOmitEvent: with ExpiredOmit, the event of a job names
+// only what it got, not the expired secret left out.
+func TestScopesExpiredOmitEvent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Expired: secrets.ExpiredOmit})
+		ctx := context.Background()
+		if _, err := m.Set(ctx, "ws", "OLD", []byte("old-value"), &secrets.SetOptions{Info: &secrets.Info{Expires: time.Now().Add(-time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "ws", "NEW", "new-value")
+		env, err := m.EnvFor(ctx, "ws")
+		if err != nil || len(env) != 1 {
+			t.Fatalf("EnvFor: %v, %v", env, err)
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Newest: true, Limit: 1})
+		if err != nil || len(evs) != 1 {
+			t.Fatal(evs, err)
+		}
+		if d := cmp.Diff([]secrets.EventSecret{{Name: "NEW", Version: 1}}, evs[0].Secrets); d != "" {
+			t.Errorf("the event (-want +got):\n%s", d)
+		}
+	})
+}
+
+// TestScopesUnprotectAuthorized: a write that would make a protected
+// secret unprotected asks the hook for ActionUnprotect as well; refused,
+// it changes nothing and no unprotected job gets the value.
+func TestScopesUnprotectAuthorized(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
+			if r.Action == secrets.ActionUnprotect && secrets.ActorFrom(ctx) != "maintainer" {
+				return &secrets.Refusal{Reason: "only maintainers unprotect"}
+			}
+			return nil
+		}})
+		editor := secrets.WithActor(context.Background(), "editor")
+		if _, err := m.Set(editor, "ws", "DEPLOY", []byte("wo-protected-key"), &secrets.SetOptions{Info: &secrets.Info{Protected: true, WriteOnly: true}}); err != nil {
+			t.Fatal(err)
+		}
+		// Other changes of a protected secret stay the editor's.
+		if _, err := m.SetInfo(editor, "ws", "DEPLOY", secrets.Info{Protected: true, WriteOnly: true, Description: "deploys"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.SetInfo(editor, "ws", "DEPLOY", secrets.Info{WriteOnly: true}, nil); !errors.Is(err, secrets.ErrForbidden) {
+			t.Fatalf("SetInfo that unprotects, by an editor: %v", err)
+		}
+		if _, err := m.Set(editor, "ws", "DEPLOY", []byte("other"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); !errors.Is(err, secrets.ErrForbidden) {
+			t.Fatalf("Set that unprotects, by an editor: %v", err)
+		}
+		if env := envMap(t, m, "ws"); len(env) != 0 {
+			t.Fatalf("an unprotected job got %v", env)
+		}
+		meta, err := m.Meta(editor, "ws", "DEPLOY")
+		if err != nil || !meta.Protected || meta.Version != 1 {
+			t.Fatalf("after the refusals: %+v, %v", meta, err)
+		}
+		if _, err := m.SetInfo(secrets.WithActor(context.Background(), "maintainer"), "ws", "DEPLOY", secrets.Info{WriteOnly: true}, nil); err != nil {
+			t.Fatalf("a maintainer unprotects: %v", err)
+		}
+		if env := envMap(t, m, "ws"); env["DEPLOY"] != "wo-protected-key" {
+			t.Fatalf("after the maintainer's change: %v", env)
+		}
+	})
+}
