@@ -211,3 +211,22 @@ func TestScopesUnprotectAuthorized(t *testing.T) {
 		}
 	})
 }
+
+// TestScopesDotenvNamesVariables: a .env text names variables; a name
+// with a scope in it does not parse, whatever the import's scope.
+func TestScopesDotenvNamesVariables(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), nil)
+		ctx := context.Background()
+		for _, opts := range []*secrets.ImportOptions{nil, {Scope: "production"}} {
+			_, err := m.Import(ctx, "ws", []byte("A=1\nB@staging=2\n"), opts)
+			var de *secrets.DotenvError
+			if !errors.As(err, &de) || de.Line != 2 || !errors.Is(err, secrets.ErrInvalidDotenv) {
+				t.Errorf("Import %+v of a scoped name: %v", opts, err)
+			}
+		}
+		if got := listAll(t, m, "ws"); len(got) != 0 {
+			t.Fatalf("the refused imports wrote %+v", got)
+		}
+	})
+}

@@ -336,7 +336,7 @@ func TestScopesBadInput(t *testing.T) {
 		m := newManager(t, b.replica(t), newCipher(t), nil)
 		ctx := context.Background()
 		mustSet(t, m, "ws", "A", "a")
-		for _, name := range []string{"A@", "A@**", "A@a*b", "A@*", "A@*x", "A@ prod", "A@prod\x01", "A@prod\u200b",
+		for _, name := range []string{"A@", "A@x@y", "A@@", "A@**", "A@a*b", "A@*", "A@*x", "A@ prod", "A@prod\x01", "A@prod\u200b",
 			"A@" + strings.Repeat("p", 256), "A@prod\tx", "A@\xff"} {
 			if _, err := m.Set(ctx, "ws", name, []byte("v"), nil); !errors.Is(err, secrets.ErrInvalidScope) {
 				t.Errorf("Set %q: %v, want ErrInvalidScope", name, err)

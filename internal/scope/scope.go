@@ -55,6 +55,9 @@ func Valid(s string) error {
 	if i := strings.IndexByte(s, '*'); i >= 0 && i != len(s)-1 {
 		return fmt.Errorf("a '*' may only end a scope (%q, %q)", "*", "review/*")
 	}
+	if strings.IndexByte(s, '@') >= 0 {
+		return errors.New("a scope holds no '@', which ends a secret's name")
+	}
 	return nil
 }
 
@@ -69,6 +72,9 @@ func ValidEnvironment(env string) error {
 	}
 	if strings.IndexByte(env, '*') >= 0 {
 		return errors.New("an environment's name holds no '*'")
+	}
+	if strings.IndexByte(env, '@') >= 0 {
+		return errors.New("an environment's name holds no '@'")
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func TestValid(t *testing.T) {
 			t.Errorf("Valid(%q): %v", s, err)
 		}
 	}
-	for _, s := range []string{"", " ", "prod uction", " production", "production ", "\tprod", "**", "review/**",
+	for _, s := range []string{"", " ", "prod uction", " production", "production ", "\tprod", "**", "a@b", "prod@", "review/**",
 		"*review", "re*view", "*/*", "a\x00b", "a\nb", "a\x7fb", "\xff\xfe", "prod\u00a0x", "prod\u200bx",
 		strings.Repeat("p", MaxLen+1), strings.Repeat("p", MaxLen) + "*"} {
 		if err := Valid(s); err == nil {
@@ -31,7 +31,7 @@ func TestValidEnvironment(t *testing.T) {
 			t.Errorf("ValidEnvironment(%q): %v", s, err)
 		}
 	}
-	for _, s := range []string{"*", "review/*", " ", "a b", "a\x00", strings.Repeat("e", MaxLen+1), "\xff"} {
+	for _, s := range []string{"*", "review/*", " ", "a b", "a\x00", strings.Repeat("e", MaxLen+1), "\xff", "a@b"} {
 		if err := ValidEnvironment(s); err == nil {
 			t.Errorf("ValidEnvironment(%q) accepted a bad environment", s)
 		}
