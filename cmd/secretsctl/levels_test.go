@@ -87,12 +87,12 @@ func TestResolveParents(t *testing.T) {
 	noValue(t, r)
 	r.decode(t, &got)
 	wantJSON := []secrets.Resolved{
-		{Name: "A", Variable: "A", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "A", Variable: "A", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedOverridden},
-		{Name: "B", Variable: "B", Scope: "*", Container: "instance", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "C", Variable: "C", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "D", Variable: "D", Scope: "*", Container: "ws", Version: 1, Status: secrets.ResolvedDelivered},
-		{Name: "D", Variable: "D", Scope: "*", Container: "group:acme", Version: 1, Status: secrets.ResolvedOverridden},
+		{Name: "A", Variable: "A", Scope: "*", Container: "group:acme", Level: 1, Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "A", Variable: "A", Scope: "*", Container: "instance", Level: 2, Version: 1, Status: secrets.ResolvedOverridden},
+		{Name: "B", Variable: "B", Scope: "*", Container: "instance", Level: 2, Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "C", Variable: "C", Scope: "*", Container: "ws", Level: 0, Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "D", Variable: "D", Scope: "*", Container: "ws", Level: 0, Version: 1, Status: secrets.ResolvedDelivered},
+		{Name: "D", Variable: "D", Scope: "*", Container: "group:acme", Level: 1, Version: 1, Status: secrets.ResolvedOverridden},
 	}
 	if !reflect.DeepEqual(got, wantJSON) {
 		t.Fatalf("--json: %+v", got)

@@ -165,8 +165,8 @@ func TestScopesResolve(t *testing.T) {
 	noScopeValue(t, r)
 	want := "NAME      SCOPE       FROM  VERSION  PROTECTED  STATUS\n" +
 		"DEPLOY    production  ws    1        yes        protected\n" +
-		"DEPLOY    review/*    ws    1        -          other-environment\n" +
 		"DEPLOY    *           ws    1        -          delivered\n" +
+		"DEPLOY    review/*    ws    1        -          other-environment\n" +
 		"ONLYPROT  production  ws    1        yes        protected\n" +
 		"TOKEN     production  ws    1        -          delivered\n"
 	if r.stdout != want {
@@ -175,8 +175,8 @@ func TestScopesResolve(t *testing.T) {
 	r = e.run(call{noKey: true}, "resolve", "--env", "production", "--protected", "ws").want(t, 0)
 	want = "NAME      SCOPE       FROM  VERSION  PROTECTED  STATUS\n" +
 		"DEPLOY    production  ws    1        yes        delivered\n" +
-		"DEPLOY    review/*    ws    1        -          other-environment\n" +
 		"DEPLOY    *           ws    1        -          overridden\n" +
+		"DEPLOY    review/*    ws    1        -          other-environment\n" +
 		"ONLYPROT  production  ws    1        yes        delivered\n" +
 		"TOKEN     production  ws    1        -          delivered\n"
 	if r.stdout != want {
