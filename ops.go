@@ -142,7 +142,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		ne.Revision++
 		ne.Updated, ne.UpdatedBy = now, actor
 		v := Version{Workspace: ws, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: name,
-			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, Written: now, WrittenBy: actor}
+			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, Expand: ne.Current.Expand, Written: now, WrittenBy: actor}
 		if o.Info != nil {
 			if cur != nil && cur.Current.WriteOnly && !o.Info.WriteOnly {
 				return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
@@ -308,7 +308,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		defer clear(value)
 		ne := m.next(ctx, *cur)
 		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, EnvSize: envSize(cur.Name, len(value)),
+			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand, EnvSize: envSize(cur.Name, len(value)),
 			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
 		if err := k.seal(&v, value); err != nil {
 			return Write{}, err
@@ -425,13 +425,13 @@ func normalInfo(info Info) Info {
 
 // flagsDiffer reports whether info changes the flags bound into v.
 func flagsDiffer(v Version, info Info) bool {
-	return v.WriteOnly != info.WriteOnly || v.File != info.File || v.Protected != info.Protected
+	return v.WriteOnly != info.WriteOnly || v.File != info.File || v.Protected != info.Protected || v.Expand != info.Expand
 }
 
 // setFlags sets the flags of v that are bound into its ciphertext from
 // info.
 func setFlags(v *Version, info Info) {
-	v.WriteOnly, v.File, v.Protected = info.WriteOnly, info.File, info.Protected
+	v.WriteOnly, v.File, v.Protected, v.Expand = info.WriteOnly, info.File, info.Protected, info.Expand
 }
 
 // setInfo copies info's metadata (not its flags, which are the versions')

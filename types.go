@@ -75,6 +75,14 @@ type Info struct {
 	// applies (see [Manager.Prepare]). Bound into the ciphertext, as
 	// WriteOnly is; unlike WriteOnly it can be turned off.
 	Protected bool `json:"protected"`
+	// Expand makes a job get the value with its ${NAME} references
+	// replaced by the values of the secrets they name, as the job
+	// resolves them (see the README's "References"). Off by default, so
+	// that a value that merely holds "$" (a password) keeps its meaning.
+	// Get, Versions, Export and the other calls that return a value
+	// return its raw text, never the expansion. Bound into the
+	// ciphertext, as Protected is.
+	Expand bool `json:"expand"`
 }
 
 // Meta describes a secret without its value.
