@@ -12,7 +12,9 @@ import (
 )
 
 // auditArgs are an event's columns, in the order of pgAuditCols. Delivery
-// events keep the names a job asked for (NULL: all), without versions.
+// events keep the names a job asked for (NULL: all), without versions. An
+// ingredient (EventSecret.Ingredient) is stored with its version negated:
+// versions start at 1, so the sign is free to say it.
 func auditArgs(e *Event) []any {
 	var names, nums, fps any
 	if e.Secrets != nil || !delivers(e.Action) {
@@ -21,6 +23,9 @@ func auditArgs(e *Event) []any {
 		f := make(pq.ByteaArray, len(e.Secrets))
 		for i, s := range e.Secrets {
 			n[i], v[i], f[i] = s.Name, s.Version, s.Fingerprint
+			if s.Ingredient {
+				v[i] = -s.Version
+			}
 			if f[i] == nil {
 				f[i] = []byte{}
 			}
@@ -244,6 +249,9 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 				e.Secrets[j] = EventSecret{Name: n}
 				if j < len(r.Versions) {
 					e.Secrets[j].Version = r.Versions[j]
+					if v := r.Versions[j]; v < 0 {
+						e.Secrets[j].Version, e.Secrets[j].Ingredient = -v, true
+					}
 				}
 				if j < len(r.Fingerprints) && len(r.Fingerprints[j]) > 0 {
 					e.Secrets[j].Fingerprint = r.Fingerprints[j]

@@ -245,4 +245,8 @@ type EventSecret struct {
 	// kept from it (its value was masked in the job's output all the
 	// same).
 	Withheld bool `json:"withheld,omitempty"`
+	// Ingredient marks a secret the job did not get but whose value went
+	// into one of its expanded values (see Info.Expand): its value was
+	// masked in the job's output all the same.
+	Ingredient bool `json:"ingredient,omitempty"`
 }

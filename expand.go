@@ -1,0 +1,223 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dataspace/secrets/internal/expand"
+)
+
+// MaxReferenceDepth bounds how deep ${NAME} references nest (see
+// Info.Expand): a value that references one that references another, and
+// so on. A deeper chain is a *[ReferenceError] of kind ReferenceDepth.
+const MaxReferenceDepth = expand.MaxDepth
+
+// The kinds of a [ReferenceError].
+const (
+	// ReferenceUnknown: a reference to a name the job does not get (no
+	// secret of that name, one its environment or protection does not
+	// resolve to, or one Config.Withhold keeps from it).
+	ReferenceUnknown = "unknown"
+	// ReferenceCycle: references that come back to where they started.
+	ReferenceCycle = "cycle"
+	// ReferenceDepth: references nested deeper than MaxReferenceDepth.
+	ReferenceDepth = "depth"
+	// ReferenceSize: an expanded value over MaxEnvString, or a job's
+	// environment over Config.MaxEnvBytes once expanded.
+	ReferenceSize = "size"
+)
+
+// A ReferenceError is a ${NAME} reference that cannot be expanded: a job
+// that meets one gets nothing, and Set and SetInfo refuse a value whose
+// references form a cycle. It names secrets, never values, and matches
+// [ErrReference].
+type ReferenceError struct {
+	// Kind is ReferenceUnknown, ReferenceCycle, ReferenceDepth or
+	// ReferenceSize.
+	Kind string
+	// Names are the secrets concerned, as variables: for ReferenceUnknown
+	// the secret that holds the reference (if known) and the name it
+	// references; for a cycle or depth the chain, in order; for a size
+	// the secret.
+	Names []string
+}
+
+// Error names the secrets, never a value.
+func (e *ReferenceError) Error() string {
+	switch e.Kind {
+	case ReferenceUnknown:
+		if len(e.Names) == 2 {
+			return fmt.Sprintf("secrets: %s references ${%s}, which the job does not get", e.Names[0], e.Names[1])
+		}
+		return fmt.Sprintf("secrets: a reference to ${%s}, which the job does not get", strings.Join(e.Names, ""))
+	case ReferenceCycle:
+		return "secrets: references form a cycle: " + strings.Join(e.Names, " → ")
+	case ReferenceDepth:
+		return fmt.Sprintf("secrets: references nest deeper than %d: %s", MaxReferenceDepth, strings.Join(e.Names, " → "))
+	}
+	return fmt.Sprintf("secrets: %s would expand over the size limits", strings.Join(e.Names, ", "))
+}
+
+// Is makes a ReferenceError match ErrReference.
+func (e *ReferenceError) Is(target error) bool { return target == ErrReference }
+
+// referenceError converts an error of package expand.
+func referenceError(err error) error {
+	var (
+		u *expand.UnknownError
+		c *expand.CycleError
+		d *expand.DepthError
+		s *expand.SizeError
+	)
+	switch {
+	case errors.As(err, &u):
+		if u.Name == "" {
+			return &ReferenceError{Kind: ReferenceUnknown, Names: []string{u.Ref}}
+		}
+		return &ReferenceError{Kind: ReferenceUnknown, Names: []string{u.Name, u.Ref}}
+	case errors.As(err, &c):
+		return &ReferenceError{Kind: ReferenceCycle, Names: c.Chain}
+	case errors.As(err, &d):
+		return &ReferenceError{Kind: ReferenceDepth, Names: d.Chain}
+	case errors.As(err, &s):
+		return &ReferenceError{Kind: ReferenceSize, Names: []string{s.Name}}
+	}
+	return err
+}
+
+// expandItems replaces, in r.items, the value of each delivered secret
+// that opted in (Info.Expand) with its expansion over the values of the
+// read: the secrets the job gets, and the extra items read to be
+// ingredients only. events, if not nil, is parallel to r.items (a job
+// with levels) and is kept so. Extra items that went into an expansion
+// leave r.items for r.masks (the job's output masks them) and their
+// events are marked Ingredient; the others are dropped.
+//
+// It returns the events (events, or nil) and the ingredients: every
+// secret whose value went into an expansion, for Config.Authorize.
+func (m *Manager) expandItems(r *envRead, events []EventSecret) ([]EventSecret, []EventSecret, error) {
+	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.expand && !it.extra }) {
+		return m.dropExtra(r, events, nil), nil, nil
+	}
+	pool := make(map[string]expand.Secret, len(r.items))
+	for _, it := range r.items {
+		pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand}
+	}
+	x := expand.New(pool, MaxEnvString)
+	total := 0
+	for i := range r.items {
+		it := &r.items[i]
+		if it.expand && !it.extra {
+			v, err := x.Value(it.name())
+			if err != nil {
+				return nil, nil, referenceError(err)
+			}
+			if len(it.name())+1+len(v) > MaxEnvString {
+				return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{it.name()}}
+			}
+			it.kv = it.name() + "=" + v
+		}
+		if !it.extra {
+			total += len(it.kv) + 1
+		}
+	}
+	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes {
+		return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
+	}
+	used := map[string]bool{}
+	for _, n := range x.Ingredients() {
+		used[n] = true
+	}
+	for i := range r.items {
+		// An ingredient that is itself expanded is masked as the job's
+		// values met it: expanded (Value remembers it).
+		if it := &r.items[i]; it.extra && it.expand && used[it.name()] {
+			v, err := x.Value(it.name())
+			if err != nil {
+				return nil, nil, referenceError(err)
+			}
+			it.kv = it.name() + "=" + v
+		}
+	}
+	var ingredients []EventSecret
+	for i, it := range r.items {
+		if !used[it.name()] {
+			continue
+		}
+		s := EventSecret{Name: it.name(), Version: it.version}
+		if events != nil {
+			s = events[i]
+			s.Fingerprint = nil
+		}
+		ingredients = append(ingredients, s)
+	}
+	return m.dropExtra(r, events, used), ingredients, nil
+}
+
+// dropExtra removes the extra items from r.items (and their events),
+// keeping those in used as masks and Ingredient events.
+func (m *Manager) dropExtra(r *envRead, events []EventSecret, used map[string]bool) []EventSecret {
+	items := r.items[:0]
+	var out []EventSecret
+	if events != nil {
+		out = events[:0]
+	}
+	for i, it := range r.items {
+		if it.extra {
+			if used[it.name()] {
+				r.masks = append(r.masks, []byte(it.value()))
+				if events != nil {
+					s := events[i]
+					s.Ingredient = true
+					out = append(out, s)
+				}
+			}
+			continue
+		}
+		items = append(items, it)
+		if events != nil {
+			out = append(out, events[i])
+		}
+	}
+	r.items = items
+	return out
+}
+
+// authorizeIngredients asks Config.Authorize, a second time, about a job
+// whose values reference other secrets: the request is the job's, with
+// Ingredients set. A refusal is recorded as the job's event.
+func (m *Manager) authorizeIngredients(ctx context.Context, e *Event, ingredients []EventSecret) error {
+	if m.cfg.Authorize == nil || len(ingredients) == 0 {
+		return nil
+	}
+	req := m.request(e, nil)
+	req.Ingredients = ingredients
+	err := m.cfg.Authorize(ctx, req)
+	if err == nil {
+		return nil
+	}
+	denied := *e // the job's event, unless its read recorded it already
+	denied.ID, denied.Secrets = 0, slices.Clone(ingredients)
+	denied.Outcome = OutcomeDenied
+	refusal := refusalOf(err)
+	if refusal.unavailable {
+		denied.Outcome = OutcomeFailed
+	}
+	denied.Detail = truncateUTF8(fmt.Sprintf("%q may not use %s as ingredients in workspace %q: %s", e.Actor, ingredientNames(ingredients), e.Workspace, detail(err)), maxDetail)
+	m.record(ctx, &denied)
+	return refusal.error(e.Actor, e.Action, e.Workspace, err)
+}
+
+func ingredientNames(es []EventSecret) string {
+	names := make([]string, len(es))
+	for i, s := range es {
+		names[i] = s.Name
+		if s.Container != "" {
+			names[i] += " (from " + s.Container + ")"
+		}
+	}
+	return strings.Join(names, ", ")
+}
