@@ -221,3 +221,112 @@ func ingredientNames(es []EventSecret) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// checkRefs is the save-time check of the secret name of ws that opts in
+// to expansion, with value (nil: its stored current value, for SetInfo).
+// It refuses references that form a cycle with those of the secrets of
+// the workspace and of its parents that opt in, in any scope (a cycle
+// some environment could meet), and returns the names value references
+// that no secret of any scope or level defines yet: saved, with a
+// warning. Values are read to find their references and dropped; nothing
+// of them leaves this function.
+func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte) ([]string, error) {
+	chain, err := m.parents(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	containers := slices.Concat([]string{ws}, chain)
+	for attempt := 0; ; attempt++ {
+		snap, err := m.store.Env(ctx, ws, EnvQuery{Parents: chain})
+		if err != nil {
+			return nil, err
+		}
+		own := -1 // the entry of the secret itself
+		var idx []int
+		defined := map[string]bool{}
+		for i, en := range snap.Entries {
+			defined[variableOf(en.Name)] = true
+			if en.Level == 0 && strings.EqualFold(en.Name, name) {
+				own = i
+				if value == nil {
+					idx = append(idx, i)
+				}
+				continue
+			}
+			if en.Expand {
+				idx = append(idx, i)
+			}
+		}
+		keys, err := m.levelKeys(ctx, containers, snap, idx)
+		if errors.Is(err, errStale) && attempt < maxAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		graph := map[string][]string{}
+		var refs []string
+		var ad []byte
+		for _, i := range idx {
+			en := &snap.Entries[i]
+			ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+			p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
+			if err != nil {
+				return nil, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}
+			}
+			r := expand.Refs(string(p))
+			clear(p)
+			if i == own {
+				refs = r
+				continue
+			}
+			v := variableOf(en.Name)
+			graph[v] = append(graph[v], r...)
+		}
+		if value != nil {
+			refs = expand.Refs(string(value))
+		}
+		start := variableOf(name)
+		graph[start] = append(graph[start], refs...)
+		if cycle := findCycle(graph, start); cycle != nil {
+			return nil, &ReferenceError{Kind: ReferenceCycle, Names: cycle}
+		}
+		var undefined []string
+		for _, r := range refs {
+			if !defined[r] {
+				undefined = append(undefined, r)
+			}
+		}
+		return undefined, nil
+	}
+}
+
+// findCycle returns a chain of references from start back to start in
+// graph (variable to the variables its expanded values reference), or
+// nil: a depth-first search that visits each variable once.
+func findCycle(graph map[string][]string, start string) []string {
+	seen := map[string]bool{}
+	var path []string
+	var visit func(v string) bool
+	visit = func(v string) bool {
+		path = append(path, v)
+		for _, r := range graph[v] {
+			if r == start {
+				path = append(path, r)
+				return true
+			}
+			if _, expands := graph[r]; expands && !seen[r] {
+				seen[r] = true
+				if visit(r) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	if visit(start) {
+		return path
+	}
+	return nil
+}

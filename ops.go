@@ -89,8 +89,13 @@ type SetOptions struct {
 // (ErrReservedName); a value with a NUL byte (ErrInvalidValue); a
 // "NAME=value" over MaxEnvString, or a workspace environment over
 // Config.MaxEnvBytes (ErrTooLarge); an invalid Info (ErrInvalidInfo); an
-// Info that would make a write-only secret readable (ErrWriteOnly); and
-// the conditions of opts (ErrConflict, ErrExists). A name that matches one
+// Info that would make a write-only secret readable (ErrWriteOnly); a
+// value of a secret that opts in to expansion (Info.Expand) whose ${NAME}
+// references form a cycle with those of the workspace's and its parents'
+// secrets, in any scope (a *ReferenceError matching ErrReference); and
+// the conditions of opts (ErrConflict, ErrExists). References to names no
+// secret defines yet are saved, and listed in the returned Meta's
+// Undefined. A name that matches one
 // of [NamePatterns] is saved, and the returned Meta's Warnings say so
 // (with Config.StrictNames it is refused with ErrReservedName); see
 // [Manager.CheckName].
@@ -107,12 +112,19 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		o.Info = &info
 	}
 	useHint := !o.IfAbsent && o.Info == nil
+	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, useHint: useHint, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.validName(name); err != nil {
 			return Write{}, err
 		}
 		if err := validValue(name, value); err != nil {
 			return Write{}, err
+		}
+		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
+			var err error
+			if undefined, err = m.checkRefs(ctx, ws, name, value); err != nil {
+				return Write{}, err
+			}
 		}
 		if o.Info != nil {
 			if err := validInfo(*o.Info); err != nil {
@@ -168,6 +180,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	}
 	meta := m.done(ctx, w)
 	meta.Warnings = m.nameWarnings(meta.Name)
+	meta.Undefined = undefined
 	return meta, nil
 }
 
@@ -175,18 +188,27 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 // a new revision, not a new version. Making a secret write-only, or
 // changing whether it is delivered as a file, re-encrypts its retained
 // versions (the flags are bound into them); a write-only secret cannot be
-// made readable (ErrWriteOnly). opts.IfRevision, if positive, is the
+// made readable (ErrWriteOnly). Turning on Info.Expand, or keeping it on,
+// checks the stored value's references as Set does (ErrReference for a
+// cycle, Meta.Undefined for names no secret defines). opts.IfRevision, if positive, is the
 // revision the editor saw (*ConflictError otherwise); nil opts writes
 // unconditionally. A soft-deleted secret is ErrNotFound.
 func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
 	info = normalInfo(info)
+	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := validInfo(info); err != nil {
 			return Write{}, err
 		}
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
+		}
+		if info.Expand {
+			var err error
+			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil); err != nil {
+				return Write{}, err
+			}
 		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
 			return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
@@ -210,7 +232,9 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 	if err != nil {
 		return Meta{}, err
 	}
-	return m.done(ctx, w), nil
+	meta := m.done(ctx, w)
+	meta.Undefined = undefined
+	return meta, nil
 }
 
 // Rename gives a secret a new name, keeping its value, versions and Info
