@@ -131,13 +131,17 @@ type Expander struct {
 	secrets map[string]Secret
 	limit   int
 	done    map[string]string
+	// deepest is, for each name in done, its longest chain of expanded
+	// secrets, itself first: a reference to it from deeper down must
+	// still count that chain against MaxDepth.
+	deepest map[string][]string
 	used    map[string]bool
 }
 
 // New returns an Expander over a job's secrets, by name. limit bounds
 // every expanded value, in bytes.
 func New(secrets map[string]Secret, limit int) *Expander {
-	return &Expander{secrets: secrets, limit: limit, done: map[string]string{}, used: map[string]bool{}}
+	return &Expander{secrets: secrets, limit: limit, done: map[string]string{}, deepest: map[string][]string{}, used: map[string]bool{}}
 }
 
 // Value returns the value the job gets for name: its raw value, or, if it
@@ -171,6 +175,9 @@ func (x *Expander) value(name string, chain []string) (string, error) {
 		return s.Value, nil
 	}
 	if v, ok := x.done[name]; ok {
+		if d := x.deepest[name]; len(chain)+len(d) > MaxDepth {
+			return "", &DepthError{Chain: append(append([]string{}, chain...), d...)}
+		}
 		return v, nil
 	}
 	for i, c := range chain {
@@ -184,6 +191,7 @@ func (x *Expander) value(name string, chain []string) (string, error) {
 	}
 	var b strings.Builder
 	var err error
+	var below []string // the deepest chain under name
 	scan(s.Value, func(lit string) {
 		if err == nil {
 			if b.Len()+len(lit) > x.limit {
@@ -201,6 +209,9 @@ func (x *Expander) value(name string, chain []string) (string, error) {
 			return
 		}
 		x.used[ref] = true
+		if d := x.deepest[ref]; len(d) > len(below) {
+			below = d
+		}
 		if b.Len()+len(v) > x.limit {
 			err = &SizeError{Name: name, Limit: x.limit}
 			return
@@ -211,5 +222,6 @@ func (x *Expander) value(name string, chain []string) (string, error) {
 		return "", err
 	}
 	x.done[name] = b.String()
+	x.deepest[name] = append([]string{name}, below...)
 	return x.done[name], nil
 }
