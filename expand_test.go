@@ -210,3 +210,126 @@ func checkNoValue(t *testing.T, c refCase, text string) {
 		}
 	}
 }
+
+// TestReferencesWithoutLevels: the same cases, for those that need no
+// group, environment or protection, through EnvFor of a Manager without
+// Config.Parents (the single-level read, whose event the Store records
+// with the read).
+func TestReferencesWithoutLevels(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		n := 0
+	cases:
+		for i, c := range refCases {
+			if c.env != "" || c.protected || c.names != nil {
+				continue
+			}
+			for _, f := range c.fixtures {
+				if f.level != "w" || f.protected || strings.Contains(f.name, "@") {
+					continue cases
+				}
+			}
+			n++
+			ws := fmt.Sprintf("w%d", i)
+			setRefFixtures(t, m, ws, "", c.fixtures)
+			env, err := m.EnvFor(ctx, ws)
+			if c.kind != "" {
+				var re *secrets.ReferenceError
+				if !errors.As(err, &re) || re.Kind != c.kind || env != nil {
+					t.Errorf("%s: got %v, want a %s ReferenceError", c.name, err, c.kind)
+				}
+				checkNoValue(t, c, fmt.Sprint(err))
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+				continue
+			}
+			got := map[string]string{}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				got[k] = v
+			}
+			if got["X"] != c.want {
+				t.Errorf("%s: X=%q, want %q", c.name, got["X"], c.want)
+			}
+		}
+		if n < 25 {
+			t.Fatalf("only %d cases without levels", n)
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			for _, c := range refCases {
+				checkNoValue(t, c, fmt.Sprintf("%+v", e))
+			}
+		}
+	})
+}
+
+// TestReferencesSaveTime: Set and SetInfo refuse a value whose references
+// form a cycle of 1, 2 or 3 (through any scope, and the workspace's
+// parents), changing nothing; they save a reference to a name no secret
+// defines, and say so in Meta.Undefined.
+func TestReferencesSaveTime(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), refConfig(nil))
+		ctx := context.Background()
+		x := &secrets.Info{Expand: true}
+		set := func(ws, name, value string) (secrets.Meta, error) {
+			return m.Set(ctx, ws, name, []byte(value), &secrets.SetOptions{Info: x})
+		}
+		cycle := func(what string, err error) {
+			t.Helper()
+			var re *secrets.ReferenceError
+			if !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle || !errors.Is(err, secrets.ErrReference) {
+				t.Errorf("%s: %v, want a cycle", what, err)
+			}
+		}
+		// A cycle of 1.
+		_, err := set("w1", "A", "${A}")
+		cycle("A=${A}", err)
+		// A cycle of 2, the other secret in another scope.
+		if meta, err := set("w1", "B@production", "${C}"); err != nil || len(meta.Undefined) != 1 || meta.Undefined[0] != "C" {
+			t.Fatalf("B: %+v, %v", meta.Undefined, err)
+		}
+		_, err = set("w1", "C", "x${B}")
+		cycle("C=${B}", err)
+		// A cycle of 3, through the group.
+		if _, err := set("g2", "E", "${F}"); err != nil {
+			t.Fatal(err)
+		}
+		if meta, err := set("w2", "D", "${E}"); err != nil || len(meta.Undefined) != 0 {
+			t.Fatalf("D: %+v, %v", meta.Undefined, err)
+		}
+		_, err = set("w2", "F", "${D}")
+		cycle("F=${D}", err)
+		// The same value, not expanded, is no cycle.
+		if _, err := m.Set(ctx, "w2", "F", []byte("${D}"), nil); err != nil {
+			t.Fatal(err)
+		}
+		// Turning expansion on makes it one.
+		_, err = m.SetInfo(ctx, "w2", "F", secrets.Info{Expand: true}, nil)
+		cycle("SetInfo F", err)
+		if meta, err := m.Get(ctx, "w2", "F"); err != nil || meta.Expand || meta.Revision != 1 {
+			t.Fatalf("F after the refused SetInfo: %+v, %v", meta.Meta, err)
+		}
+		for _, n := range []string{"A", "C"} {
+			if _, err := m.Get(ctx, "w1", n); !errors.Is(err, secrets.ErrNotFound) {
+				t.Errorf("%s was saved: %v", n, err)
+			}
+		}
+		// SetInfo says what is undefined too.
+		if _, err := m.Set(ctx, "w3", "URL", []byte("postgres://${USER}:${PW}@db"), nil); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "g3", "USER", "app")
+		meta, err := m.SetInfo(ctx, "w3", "URL", secrets.Info{Expand: true}, nil)
+		if err != nil || len(meta.Undefined) != 1 || meta.Undefined[0] != "PW" || !meta.Expand {
+			t.Fatalf("SetInfo URL: %+v, %v", meta, err)
+		}
+	})
+}
