@@ -263,7 +263,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 		slices.SortFunc(r.items, byName)
 	}
 	var err error
-	if _, r.ingredients, err = m.expandItems(&r, nil); err != nil {
+	if _, r.ingredients, err = m.expandItems(&r, nil, true); err != nil {
 		return envRead{}, err
 	}
 	return r, nil

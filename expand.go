@@ -94,19 +94,41 @@ func referenceError(err error) error {
 // ingredients only. events, if not nil, is parallel to r.items (a job
 // with levels) and is kept so. Extra items that went into an expansion
 // leave r.items for r.masks (the job's output masks them) and their
-// events are marked Ingredient; the others are dropped.
+// events are marked Ingredient; the others are dropped. sorted says that
+// r.items are sorted by name.
 //
 // It returns the events (events, or nil) and the ingredients: every
 // secret whose value went into an expansion, for Config.Authorize.
-func (m *Manager) expandItems(r *envRead, events []EventSecret) ([]EventSecret, []EventSecret, error) {
+func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]EventSecret, []EventSecret, error) {
 	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.expand && !it.extra }) {
 		return m.dropExtra(r, events, nil), nil, nil
 	}
-	pool := make(map[string]expand.Secret, len(r.items))
-	for _, it := range r.items {
-		pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand}
+	var x *expand.Expander
+	if sorted {
+		// The single-level read's items, sorted: found by binary search.
+		items := r.items
+		x = expand.NewFunc(func(name string) (expand.Secret, bool) {
+			lo, hi := 0, len(items)
+			for lo < hi {
+				h := int(uint(lo+hi) >> 1)
+				if items[h].kv[:items[h].nameLen] < name {
+					lo = h + 1
+				} else {
+					hi = h
+				}
+			}
+			if lo == len(items) || items[lo].name() != name {
+				return expand.Secret{}, false
+			}
+			return expand.Secret{Value: items[lo].value(), Expand: items[lo].expand}, true
+		}, MaxEnvString)
+	} else {
+		pool := make(map[string]expand.Secret, len(r.items))
+		for _, it := range r.items {
+			pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand}
+		}
+		x = expand.New(pool, MaxEnvString)
 	}
-	x := expand.New(pool, MaxEnvString)
 	total := 0
 	for i := range r.items {
 		it := &r.items[i]
@@ -127,14 +149,10 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret) ([]EventSecret, 
 	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes {
 		return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
 	}
-	used := map[string]bool{}
-	for _, n := range x.Ingredients() {
-		used[n] = true
-	}
 	for i := range r.items {
 		// An ingredient that is itself expanded is masked as the job's
 		// values met it: expanded (Value remembers it).
-		if it := &r.items[i]; it.extra && it.expand && used[it.name()] {
+		if it := &r.items[i]; it.extra && it.expand && x.Used(it.name()) {
 			v, err := x.Value(it.name())
 			if err != nil {
 				return nil, nil, referenceError(err)
@@ -142,9 +160,9 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret) ([]EventSecret, 
 			it.kv = it.name() + "=" + v
 		}
 	}
-	var ingredients []EventSecret
+	var ingredients []EventSecret // only Config.Authorize needs them
 	for i, it := range r.items {
-		if !used[it.name()] {
+		if m.cfg.Authorize == nil || !x.Used(it.name()) {
 			continue
 		}
 		s := EventSecret{Name: it.name(), Version: it.version}
@@ -154,12 +172,12 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret) ([]EventSecret, 
 		}
 		ingredients = append(ingredients, s)
 	}
-	return m.dropExtra(r, events, used), ingredients, nil
+	return m.dropExtra(r, events, x.Used), ingredients, nil
 }
 
 // dropExtra removes the extra items from r.items (and their events),
-// keeping those in used as masks and Ingredient events.
-func (m *Manager) dropExtra(r *envRead, events []EventSecret, used map[string]bool) []EventSecret {
+// keeping those used (nil: none) as masks and Ingredient events.
+func (m *Manager) dropExtra(r *envRead, events []EventSecret, used func(string) bool) []EventSecret {
 	items := r.items[:0]
 	var out []EventSecret
 	if events != nil {
@@ -167,7 +185,7 @@ func (m *Manager) dropExtra(r *envRead, events []EventSecret, used map[string]bo
 	}
 	for i, it := range r.items {
 		if it.extra {
-			if used[it.name()] {
+			if used != nil && used(it.name()) {
 				r.masks = append(r.masks, []byte(it.value()))
 				if events != nil {
 					s := events[i]

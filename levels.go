@@ -362,7 +362,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	}
 	if failed == nil {
 		var err error
-		if events, r.ingredients, err = m.expandItems(r, events); err != nil {
+		if events, r.ingredients, err = m.expandItems(r, events, false); err != nil {
 			r.wipe()
 			return nil, err
 		}
