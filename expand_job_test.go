@@ -234,3 +234,34 @@ func TestPostgresReferencesTamper(t *testing.T) {
 		}
 	}
 }
+
+// TestReferencesBackupRestore: a backup keeps the raw text and the flag,
+// and a restore brings both back: the restored workspace's job expands
+// as the source's does.
+func TestReferencesBackupRestore(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		setExpand(t, m, "src", "URL", "u:${PW}")
+		mustSet(t, m, "src", "PW", "pw-canary-9")
+		doc, err := m.Backup(ctx, "src", nil)
+		if err != nil || !strings.Contains(string(doc), `"expand": true`) {
+			t.Fatalf("Backup: %s, %v", doc, err)
+		}
+		plan, err := m.PreviewRestore(ctx, "dst", doc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Restore(ctx, "dst", doc, plan, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Get(ctx, "dst", "URL")
+		if err != nil || !got.Expand || string(got.Value.Reveal()) != "u:${PW}" {
+			t.Fatalf("restored URL: expand %v, %v", got.Expand, err)
+		}
+		env, err := m.EnvFor(ctx, "dst")
+		if err != nil || !slicesContains(env, "URL=u:pw-canary-9") {
+			t.Fatalf("the restored job: %v", err)
+		}
+	})
+}
