@@ -13,7 +13,11 @@ import (
 // MaxReferenceDepth bounds how deep ${NAME} references nest (see
 // Info.Expand): a value that references one that references another, and
 // so on. A deeper chain is a *[ReferenceError] of kind ReferenceDepth.
-const MaxReferenceDepth = expand.MaxDepth
+const MaxReferenceDepth = 8
+
+// The expander's bound is MaxReferenceDepth: this fails to compile if
+// they differ.
+const _ = uint(MaxReferenceDepth-expand.MaxDepth) + uint(expand.MaxDepth-MaxReferenceDepth)
 
 // The kinds of a [ReferenceError].
 const (
