@@ -107,6 +107,12 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.expand && !it.extra }) {
 		return m.dropExtra(r, events, nil), nil, nil
 	}
+	expanded := 0
+	for _, it := range r.items {
+		if it.expand {
+			expanded++
+		}
+	}
 	var x *expand.Expander
 	if sorted {
 		// The single-level read's items, sorted: found by binary search.
@@ -125,7 +131,7 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 				return expand.Secret{}, false
 			}
 			return expand.Secret{Value: items[lo].value(), Expand: items[lo].expand}, true
-		}, MaxEnvString)
+		}, MaxEnvString, expanded)
 	} else {
 		pool := make(map[string]expand.Secret, len(r.items))
 		for _, it := range r.items {
@@ -133,9 +139,11 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 		}
 		x = expand.New(pool, MaxEnvString)
 	}
-	total := 0
-	for i := range r.items {
-		it := &r.items[i]
+	// Every expansion first (the items keep their raw values meanwhile),
+	// then their "NAME=value" strings cut from one string, as the read's.
+	values := make([]string, len(r.items))
+	size, total := 0, 0
+	for i, it := range r.items {
 		if it.expand && !it.extra {
 			v, err := x.Value(it.name())
 			if err != nil {
@@ -144,24 +152,42 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 			if len(it.name())+1+len(v) > MaxEnvString {
 				return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{it.name()}}
 			}
-			it.kv = it.name() + "=" + v
-		}
-		if !it.extra {
+			values[i] = v
+			size += len(it.name()) + 1 + len(v)
+			total += len(it.name()) + 2 + len(v)
+		} else if !it.extra {
 			total += len(it.kv) + 1
 		}
 	}
 	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes {
 		return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
 	}
-	for i := range r.items {
+	for i, it := range r.items {
 		// An ingredient that is itself expanded is masked as the job's
 		// values met it: expanded (Value remembers it).
-		if it := &r.items[i]; it.extra && it.expand && x.Used(it.name()) {
+		if it.extra && it.expand && x.Used(it.name()) {
 			v, err := x.Value(it.name())
 			if err != nil {
 				return nil, nil, referenceError(err)
 			}
-			it.kv = it.name() + "=" + v
+			values[i] = v
+			size += len(it.name()) + 1 + len(v)
+		}
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, len(r.items))
+	for i, it := range r.items {
+		if it.expand && (!it.extra || x.Used(it.name())) {
+			buf = append(append(append(buf, it.name()...), '='), values[i]...)
+			ends[i] = len(buf)
+		}
+	}
+	all := string(buf)
+	clear(buf)
+	start := 0
+	for i := range r.items {
+		if it := &r.items[i]; ends[i] > 0 {
+			it.kv, start = all[start:ends[i]], ends[i]
 		}
 	}
 	var ingredients []EventSecret // only Config.Authorize needs them
@@ -182,6 +208,9 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 // dropExtra removes the extra items from r.items (and their events),
 // keeping those used (nil: none) as masks and Ingredient events.
 func (m *Manager) dropExtra(r *envRead, events []EventSecret, used func(string) bool) []EventSecret {
+	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.extra }) {
+		return events
+	}
 	items := r.items[:0]
 	var out []EventSecret
 	if events != nil {

@@ -158,20 +158,21 @@ type result struct {
 // New returns an Expander over a job's secrets, by name. limit bounds
 // every expanded value, in bytes.
 func New(secrets map[string]Secret, limit int) *Expander {
-	return NewFunc(func(name string) (Secret, bool) { s, ok := secrets[name]; return s, ok }, limit)
+	return NewFunc(func(name string) (Secret, bool) { s, ok := secrets[name]; return s, ok }, limit, len(secrets))
 }
 
 // NewFunc is New over a function that finds a secret of the job by name
 // (a binary search of a sorted environment, say, which spares building a
-// map for each job).
-func NewFunc(lookup func(name string) (Secret, bool), limit int) *Expander {
-	return &Expander{lookup: lookup, limit: limit, done: make(map[string]result, 16), used: make(map[string]bool, 16)}
+// map for each job). hint is about how many secrets opt in.
+func NewFunc(lookup func(name string) (Secret, bool), limit, hint int) *Expander {
+	return &Expander{lookup: lookup, limit: limit, done: make(map[string]result, hint), used: make(map[string]bool, 2*hint)}
 }
 
 // Value returns the value the job gets for name: its raw value, or, if it
 // opted in, its expansion. Errors name secrets, never values.
 func (x *Expander) Value(name string) (string, error) {
-	return x.value(name)
+	v, _, err := x.value(name)
+	return v, err
 }
 
 // Ingredients returns the names whose values went into expansions so far,
@@ -199,31 +200,33 @@ func (x *Expander) below(name string) []string {
 	return out
 }
 
-func (x *Expander) value(name string) (string, error) {
+// value is Value with the depth of name's longest chain of expanded
+// secrets (0 for a raw value).
+func (x *Expander) value(name string) (string, int, error) {
 	s, ok := x.lookup(name)
 	if !ok {
 		e := &UnknownError{Ref: name}
 		if len(x.stack) > 0 {
 			e.Name = x.stack[len(x.stack)-1]
 		}
-		return "", e
+		return "", 0, e
 	}
 	if !s.Expand {
-		return s.Value, nil
+		return s.Value, 0, nil
 	}
 	if r, ok := x.done[name]; ok {
 		if len(x.stack)+r.depth > MaxDepth {
-			return "", &DepthError{Chain: append(slices.Clone(x.stack), x.below(name)...)}
+			return "", 0, &DepthError{Chain: append(slices.Clone(x.stack), x.below(name)...)}
 		}
-		return r.value, nil
+		return r.value, r.depth, nil
 	}
 	for i, c := range x.stack {
 		if c == name {
-			return "", &CycleError{Chain: append(slices.Clone(x.stack[i:]), name)}
+			return "", 0, &CycleError{Chain: append(slices.Clone(x.stack[i:]), name)}
 		}
 	}
 	if len(x.stack)+1 > MaxDepth {
-		return "", &DepthError{Chain: append(slices.Clone(x.stack), name)}
+		return "", 0, &DepthError{Chain: append(slices.Clone(x.stack), name)}
 	}
 	x.stack = append(x.stack, name)
 	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
@@ -234,22 +237,22 @@ func (x *Expander) value(name string) (string, error) {
 		lit, ref, next := token(s.Value, i)
 		i = next
 		if ref != "" {
-			v, err := x.value(ref)
+			v, d, err := x.value(ref)
 			if err != nil {
-				return "", err
+				return "", 0, err
 			}
 			x.used[ref] = true
-			if d := x.done[ref].depth; d+1 > r.depth {
+			if d+1 > r.depth {
 				r.depth, r.next = d+1, ref
 			}
 			lit = v
 		}
 		if b.Len()+len(lit) > x.limit {
-			return "", &SizeError{Name: name, Limit: x.limit}
+			return "", 0, &SizeError{Name: name, Limit: x.limit}
 		}
 		b.WriteString(lit)
 	}
 	r.value = b.String()
 	x.done[name] = r
-	return r.value, nil
+	return r.value, r.depth, nil
 }
