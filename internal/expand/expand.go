@@ -230,8 +230,10 @@ func (x *Expander) value(name string) (string, int, error) {
 	}
 	x.stack = append(x.stack, name)
 	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
-	var b strings.Builder
-	b.Grow(min(2*len(s.Value), x.limit))
+	// The pieces first, then the value built at its exact size: one
+	// allocation per expanded value.
+	var buf [16]string
+	pieces, size := buf[:0], 0
 	r := result{depth: 1}
 	for i := 0; i < len(s.Value); {
 		lit, ref, next := token(s.Value, i)
@@ -247,10 +249,15 @@ func (x *Expander) value(name string) (string, int, error) {
 			}
 			lit = v
 		}
-		if b.Len()+len(lit) > x.limit {
+		if size += len(lit); size > x.limit {
 			return "", 0, &SizeError{Name: name, Limit: x.limit}
 		}
-		b.WriteString(lit)
+		pieces = append(pieces, lit)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, p := range pieces {
+		b.WriteString(p)
 	}
 	r.value = b.String()
 	x.done[name] = r
