@@ -19,6 +19,12 @@ const MaxReferenceDepth = 8
 // they differ.
 const _ = uint(MaxReferenceDepth-expand.MaxDepth) + uint(expand.MaxDepth-MaxReferenceDepth)
 
+// References returns the names value references with ${NAME} (see
+// Info.Expand), each once, in the order of their first reference: what an
+// editor shows beside a value that opts in to expansion. It reads the
+// syntax only; whether the names exist is Set's Meta.Undefined.
+func References(value []byte) []string { return expand.Refs(string(value)) }
+
 // The kinds of a [ReferenceError].
 const (
 	// ReferenceUnknown: a reference to a name the job does not get (no

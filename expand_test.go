@@ -333,3 +333,10 @@ func TestReferencesSaveTime(t *testing.T) {
 		}
 	})
 }
+
+func TestReferencesOfAValue(t *testing.T) {
+	got := secrets.References([]byte("postgres://${USER}:${PW}@$${HOST}/${USER}?x=$DB&y=${1A}&z=${PORT"))
+	if strings.Join(got, ",") != "USER,PW" {
+		t.Fatalf("References: %q", got)
+	}
+}
