@@ -84,6 +84,7 @@ type envItem struct {
 	writeOnly bool
 	expand    bool // the secret opted in to expansion (Info.Expand)
 	extra     bool // read only to be an ingredient: not the job's
+	expired   bool // an extra item past its Info.Expires
 }
 
 func (it envItem) name() string  { return it.kv[:it.nameLen] }

@@ -196,6 +196,18 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 			it.kv, start = all[start:ends[i]], ends[i]
 		}
 	}
+	// An ingredient past its expiry counts as one the job got (with
+	// ExpiredOmit it was absent, so never an ingredient).
+	var expired []string
+	for i, it := range r.items {
+		if it.extra && it.expired && x.Used(it.name()) {
+			expired = append(expired, events[i].Name) // only a job with levels has extra items
+		}
+	}
+	if m.cfg.Expired == ExpiredRefuse && len(expired) > 0 {
+		return nil, nil, errorf(ErrExpired, "%s expired", strings.Join(expired, ", "))
+	}
+	r.expired = append(r.expired, expired...)
 	var ingredients []EventSecret // only Config.Authorize needs them
 	for i, it := range r.items {
 		if m.cfg.Authorize == nil || !x.Used(it.name()) {

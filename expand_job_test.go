@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/lib/pq"
@@ -262,6 +263,38 @@ func TestReferencesBackupRestore(t *testing.T) {
 		env, err := m.EnvFor(ctx, "dst")
 		if err != nil || !slicesContains(env, "URL=u:pw-canary-9") {
 			t.Fatalf("the restored job: %v", err)
+		}
+	})
+}
+
+// TestReferencesExpiredIngredient: an ingredient past its expiry counts
+// as one the job got: PreparedJob.Expired names it, and with
+// ExpiredRefuse the job fails; with ExpiredOmit it is absent, so the
+// reference is unknown.
+func TestReferencesExpiredIngredient(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := b.replica(t)
+		c := newCipher(t)
+		m := newManager(t, s, c, nil)
+		setExpand(t, m, "ws", "URL", "u:${PW}")
+		past := time.Now().Add(-time.Hour).UTC()
+		if _, err := m.Set(ctx, "ws", "PW", []byte("pw-canary-5"), &secrets.SetOptions{Info: &secrets.Info{Expires: past}}); err != nil {
+			t.Fatal(err)
+		}
+		names := &secrets.PrepareOptions{Names: []string{"URL"}, Base: []string{}}
+		job, err := m.Prepare(ctx, "ws", names)
+		if err != nil || len(job.Expired) != 1 || job.Expired[0] != "PW" || !slicesContains(job.Env, "URL=u:pw-canary-5") {
+			t.Fatalf("deliver: %v, %v", job, err)
+		}
+		job.Close()
+		refuse := newManager(t, s, c, &secrets.Config{Expired: secrets.ExpiredRefuse})
+		if _, err := refuse.Prepare(ctx, "ws", names); !errors.Is(err, secrets.ErrExpired) || strings.Contains(err.Error(), "canary") {
+			t.Fatalf("refuse: %v", err)
+		}
+		omit := newManager(t, s, c, &secrets.Config{Expired: secrets.ExpiredOmit})
+		if _, err := omit.Prepare(ctx, "ws", names); !errors.Is(err, secrets.ErrReference) {
+			t.Fatalf("omit: %v", err)
 		}
 	})
 }
