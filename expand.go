@@ -148,8 +148,11 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 	// Every expansion first (the items keep their raw values meanwhile),
 	// then their "NAME=value" strings cut from one string, as the read's.
 	values := make([]string, len(r.items))
-	size, total := 0, 0
+	size, total, raw := 0, 0, 0
 	for i, it := range r.items {
+		if !it.extra {
+			raw += len(it.kv) + 1
+		}
 		if it.expand && !it.extra {
 			v, err := x.Value(it.name())
 			if err != nil {
@@ -165,7 +168,9 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 			total += len(it.kv) + 1
 		}
 	}
-	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes {
+	// Over Config.MaxEnvBytes by expansion: a job of several levels may
+	// be over it already, which expansion does not make an error.
+	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes && total > raw {
 		return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
 	}
 	for i, it := range r.items {

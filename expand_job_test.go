@@ -298,3 +298,19 @@ func TestReferencesExpiredIngredient(t *testing.T) {
 		}
 	})
 }
+
+// TestReferencesEnvBudget: a job whose environment expansion takes over
+// Config.MaxEnvBytes fails with a size ReferenceError, though every value
+// was saved within the budget.
+func TestReferencesEnvBudget(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), &secrets.Config{MaxEnvBytes: 4096})
+		mustSet(t, m, "ws", "A", strings.Repeat("a", 1500))
+		setExpand(t, m, "ws", "X", "${A}${A}${A}")
+		_, err := m.EnvFor(context.Background(), "ws")
+		var re *secrets.ReferenceError
+		if !errors.As(err, &re) || re.Kind != secrets.ReferenceSize || strings.Contains(err.Error(), "aaaa") {
+			t.Fatalf("EnvFor: %v", err)
+		}
+	})
+}
