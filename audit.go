@@ -30,6 +30,14 @@ type Request struct {
 	// (PrepareOptions.Environment, Protected).
 	Environment string
 	Protected   bool
+	// Ingredients, for a job whose values reference other secrets (see
+	// Info.Expand), are the secrets whose values went into the expanded
+	// values (Name with its scope, Version, Container), delivered to the
+	// job or not. Such a job asks Config.Authorize a second time, after
+	// its read and before it gets anything, with Ingredients set: a host
+	// may refuse, say, a group's secret as an ingredient. The first call
+	// has none.
+	Ingredients []EventSecret
 }
 
 // LogValue presents an event to log/slog.

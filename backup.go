@@ -61,6 +61,7 @@ type backupSecret struct {
 	WriteOnly   bool      `json:"write_only,omitempty"`
 	File        bool      `json:"file,omitempty"`
 	Protected   bool      `json:"protected,omitempty"`
+	Expand      bool      `json:"expand,omitempty"`
 	Version     int64     `json:"version"`
 	Value       []byte    `json:"value,omitempty"`
 	Withheld    bool      `json:"withheld,omitempty"`
@@ -184,14 +185,14 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 			return nil, errStale
 		}
 		s := backupSecret{Name: en.Name, Description: cur.Description, Expires: en.Expires, RotateBy: cur.RotateBy,
-			WriteOnly: en.WriteOnly, File: en.File, Protected: en.Protected, Version: en.Version}
+			WriteOnly: en.WriteOnly, File: en.File, Protected: en.Protected, Expand: en.Expand, Version: en.Version}
 		if en.WriteOnly && len(o.Recipients) == 0 {
 			s.Withheld = true
 			out = append(out, s)
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Withheld: true})
 			continue
 		}
-		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected})
+		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
 		p, err := k.aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)
@@ -392,7 +393,7 @@ func (m *Manager) checkBackup(doc *backupDoc, o *RestoreOptions) ([]restoreEntry
 			return fail(errorf(ErrInvalidBackup, "%s: the name is given twice (ignoring case)", at))
 		}
 		seen[key] = true
-		info := normalInfo(Info{Description: s.Description, Expires: s.Expires, RotateBy: s.RotateBy, WriteOnly: s.WriteOnly, File: s.File, Protected: s.Protected})
+		info := normalInfo(Info{Description: s.Description, Expires: s.Expires, RotateBy: s.RotateBy, WriteOnly: s.WriteOnly, File: s.File, Protected: s.Protected, Expand: s.Expand})
 		if err := validInfo(info); err != nil {
 			return fail(errorf(ErrInvalidBackup, "%s: %s", at, detail(err)))
 		}

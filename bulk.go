@@ -452,7 +452,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 			ne.Revision++
 			ne.Updated, ne.UpdatedBy = now, actor
 			v := Version{Workspace: ws, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: ne.Name,
-				WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, EnvSize: envSize(ne.Name, len(it.entry.value)),
+				WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, Expand: ne.Current.Expand, EnvSize: envSize(ne.Name, len(it.entry.value)),
 				Fingerprint: m.Fingerprint(it.entry.value), Written: now, WrittenBy: actor}
 			if err := k.seal(&v, it.entry.value); err != nil {
 				return nil, err

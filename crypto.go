@@ -264,12 +264,13 @@ func workspaceKeyAD(workspace, cipherID string) []byte {
 func masterCheckAD(cipherID string) []byte { return associatedData(adMasterCheck, cipherID) }
 
 // formatOf is the format of the associated data of a new version: 3 for
-// a secret with a scope (its name holds an '@') or protected, 2 for the
-// others. Format 3 has its own label, so a release that knows only
-// formats 1 and 2 fails to decrypt such a version rather than deliver a
-// scoped or protected secret to a job it does not know to keep it from.
+// a secret with a scope (its name holds an '@'), protected or expanded,
+// 2 for the others. Format 3 has its own label, so a release that knows
+// only formats 1 and 2 fails to decrypt such a version rather than
+// deliver a scoped or protected secret to a job it does not know to keep
+// it from, or an expanded one's raw text as its value.
 func formatOf(v *Version) int {
-	if v.Protected || strings.IndexByte(v.Name, '@') >= 0 {
+	if v.Protected || v.Expand || strings.IndexByte(v.Name, '@') >= 0 {
 		return 3
 	}
 	return 2
@@ -277,16 +278,17 @@ func formatOf(v *Version) int {
 
 // adFlags are the flags of a version that are bound into its associated
 // data.
-type adFlags struct{ writeOnly, file, protected bool }
+type adFlags struct{ writeOnly, file, protected, expand bool }
 
 // appendSecretAD appends the associated data of version v to b: EnvFor
 // reuses one buffer for all secrets. Format 3 binds the workspace, the
 // secret's ID, its name (with its scope), the version number and the
 // flags that decide who gets the value and how (write-only, file,
-// protected); format 2 the same without protected, under its own label;
+// protected, expand); format 2 the same without the last two, under its
+// own label;
 // format 1 (the first releases) the same without any flag.
 func appendSecretAD(b []byte, v *Version) []byte {
-	return appendAD(b, v.Workspace, v.SecretID, v.Name, v.Version, v.Format, adFlags{v.WriteOnly, v.File, v.Protected})
+	return appendAD(b, v.Workspace, v.SecretID, v.Name, v.Version, v.Format, adFlags{v.WriteOnly, v.File, v.Protected, v.Expand})
 }
 
 // appendAD is appendSecretAD over the fields themselves.
@@ -307,21 +309,24 @@ func appendAD(b []byte, ws, secretID, name string, version int64, format int, fl
 	b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
 	b = append(b, n...)
 	if format >= 2 {
-		flags := [3]byte{'-', '-', '-'}
+		flags := [4]byte{'-', '-', '-', '-'}
 		if fl.writeOnly {
 			flags[0] = 'w'
 		}
 		if fl.file {
 			flags[1] = 'f'
 		}
-		// Format 2 has two flags; a format-2 version marked protected
-		// (which no release writes) gets three, so that it fails.
+		if fl.protected {
+			flags[2] = 'p'
+		}
+		if fl.expand {
+			flags[3] = 'x'
+		}
+		// Format 2 has two flags; a format-2 version marked protected or
+		// expanded (which no release writes) gets four, so that it fails.
 		width := 2
-		if format >= 3 || fl.protected {
-			width = 3
-			if fl.protected {
-				flags[2] = 'p'
-			}
+		if format >= 3 || fl.protected || fl.expand {
+			width = 4
 		}
 		b = binary.BigEndian.AppendUint32(b, uint32(width))
 		b = append(b, flags[:width]...)

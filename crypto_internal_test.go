@@ -70,7 +70,7 @@ func TestFormat3FailsClosedForEarlierReleases(t *testing.T) {
 	// formatTwoAD is the associated data a release of formats 1 and 2
 	// builds: the v2 label and two flags, whatever the format says.
 	formatTwoAD := func(v *Version) []byte {
-		return appendAD(nil, v.Workspace, v.SecretID, v.Name, v.Version, 2, adFlags{v.WriteOnly, v.File, false})
+		return appendAD(nil, v.Workspace, v.SecretID, v.Name, v.Version, 2, adFlags{v.WriteOnly, v.File, false, false})
 	}
 	for _, tc := range []struct {
 		v      Version
@@ -80,6 +80,7 @@ func TestFormat3FailsClosedForEarlierReleases(t *testing.T) {
 		{Version{Workspace: "ws", SecretID: "b", Version: 1, Name: "TOKEN@production"}, 3},
 		{Version{Workspace: "ws", SecretID: "c", Version: 1, Name: "DEPLOY", Protected: true}, 3},
 		{Version{Workspace: "ws", SecretID: "d", Version: 1, Name: "KEY@review/*", Protected: true, WriteOnly: true}, 3},
+		{Version{Workspace: "ws", SecretID: "e", Version: 1, Name: "DATABASE_URL", Expand: true}, 3},
 	} {
 		v := tc.v
 		if err := k.seal(&v, []byte("canary")); err != nil {
@@ -100,6 +101,11 @@ func TestFormat3FailsClosedForEarlierReleases(t *testing.T) {
 		flipped.Protected = !v.Protected
 		if _, err := k.open(&flipped); err == nil {
 			t.Errorf("%s opened with its protected flag flipped", v.Name)
+		}
+		flipped = v
+		flipped.Expand = !v.Expand
+		if _, err := k.open(&flipped); err == nil {
+			t.Errorf("%s opened with its expand flag flipped", v.Name)
 		}
 	}
 }

@@ -85,6 +85,9 @@ type envItem struct {
 	version   int64
 	file      bool
 	writeOnly bool
+	expand    bool // the secret opted in to expansion (Info.Expand)
+	extra     bool // read only to be an ingredient: not the job's
+	expired   bool // an extra item past its Info.Expires
 }
 
 func (it envItem) name() string  { return it.kv[:it.nameLen] }
@@ -95,9 +98,12 @@ type envRead struct {
 	state   int64
 	items   []envItem // sorted by name
 	expired []string  // names of secrets past their expiry, given or not
-	// masks are the values a job with parents did not get but masks:
-	// those Config.Withhold kept from it.
+	// masks are the values a job did not get but masks: those
+	// Config.Withhold kept from it, and ingredients (see Info.Expand).
 	masks [][]byte
+	// ingredients are the secrets whose values went into the job's
+	// expanded values, for Config.Authorize.
+	ingredients []EventSecret
 }
 
 // wipe clears the bytes of the read that can be cleared.
@@ -112,6 +118,12 @@ func (r *envRead) wipe() {
 // secrets of names (all of which must exist). e is the event of the read,
 // not yet recorded: its action is inject or export.
 func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRead, error) {
+	if names != nil && e.Parents == nil {
+		// A job that names its secrets may use others as ingredients
+		// (Info.Expand): it reads as a job with levels does, whose event
+		// lists what it delivered and used.
+		e.Parents = []string{}
+	}
 	if e.Parents != nil {
 		return m.readLevels(ctx, e, names, "")
 	}
@@ -151,6 +163,10 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 		if err != nil {
 			e.Secrets = nil
 			return envRead{}, m.failed(ctx, e, err)
+		}
+		if err := m.authorizeIngredients(ctx, e, r.ingredients); err != nil {
+			r.wipe()
+			return envRead{}, err
 		}
 		m.delivered(ctx, e, r, recorded)
 		return r, nil
@@ -234,7 +250,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 				continue
 			}
 		}
-		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected})
+		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
 		p, err := k.aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)
@@ -245,7 +261,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 		buf = append(buf, p...)
 		clear(p)
 		ends = append(ends, len(buf))
-		r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly})
+		r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly, expand: en.Expand})
 	}
 	if failed != nil {
 		clear(buf)
@@ -264,6 +280,10 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 	}
 	if !slices.IsSortedFunc(r.items, byName) { // both stores sort; others may not
 		slices.SortFunc(r.items, byName)
+	}
+	var err error
+	if _, r.ingredients, err = m.expandItems(&r, nil, true); err != nil {
+		return envRead{}, err
 	}
 	return r, nil
 }

@@ -139,6 +139,23 @@ func TestNothingPrintsSecrets(t *testing.T) {
 	errs = append(errs, err)
 	_, err = m.Diff(ctx, "ws", []byte(value+"\n"), nil)
 	errs = append(errs, err)
+	// References (Info.Expand): a cycle refused at save, a job that
+	// meets an unknown name after expanding a value; neither error nor
+	// event shows the values.
+	expand := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
+	mustSet(t, m, "ref", "PART", value)
+	_, err = m.Set(ctx, "ref", "LOOP", []byte(value+"${LOOP}"), expand)
+	errs = append(errs, err)
+	if _, err := m.Set(ctx, "ref", "URL", []byte(value+"${PART}${NOPE}"), expand); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.EnvFor(ctx, "ref")
+	errs = append(errs, err)
+	evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ref", Limit: 100})
+	if err != nil || len(evs) < 4 {
+		t.Fatalf("events of ref: %d, %v", len(evs), err)
+	}
+	check("events of references", fmt.Sprintf("%+v", evs))
 	for i, err := range errs {
 		if err == nil {
 			t.Errorf("error %d: nil", i)

@@ -57,8 +57,15 @@ func (m *Manager) parents(ctx context.Context, ws string) ([]string, error) {
 // exactly that scope ("*" included), protected or not, with no rule and no
 // Withhold.
 func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exact string) (envRead, error) {
+	query := names
+	if exact == "" {
+		// A job that names its secrets may use others as ingredients
+		// (Info.Expand): it reads them all, and resolveLevels keeps what
+		// it needs.
+		query = nil
+	}
 	for attempt := 0; ; attempt++ {
-		snap, err := m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Parents: e.Parents})
+		snap, err := m.store.Env(ctx, e.Workspace, EnvQuery{Names: query, Parents: e.Parents})
 		if err != nil {
 			return envRead{}, m.failed(ctx, e, err)
 		}
@@ -74,6 +81,10 @@ func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exac
 		if err != nil {
 			e.Secrets = nil
 			return envRead{}, m.failed(ctx, e, err)
+		}
+		if err := m.authorizeIngredients(ctx, e, r.ingredients); err != nil {
+			r.wipe()
+			return envRead{}, err
 		}
 		e.State, e.Secrets = snap.State, secrets
 		if m.cfg.AuditReads == AuditWritesOnly {
@@ -134,11 +145,15 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 				return envRead{}, nil, errorf(ErrNotFound, "%s does not exist", n)
 			}
 		}
+		if exact == "" {
+			c.only(snap, names)
+			r.expired = c.expired
+		}
 	}
 	if m.cfg.Expired == ExpiredRefuse && len(r.expired) > 0 {
 		return envRead{}, nil, errorf(ErrExpired, "%s expired", strings.Join(r.expired, ", "))
 	}
-	keys, err := m.levelKeys(ctx, containers, snap, slices.Concat(c.delivered, c.withheld))
+	keys, err := m.levelKeys(ctx, containers, snap, slices.Concat(c.delivered, c.withheld, c.extra))
 	if err != nil {
 		return envRead{}, nil, err
 	}
@@ -153,8 +168,40 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 // several levels, as indexes into its entries.
 type choice struct {
 	delivered, withheld []int
-	absent              []bool   // left out as expired (ExpiredOmit)
-	expired             []string // PreparedJob.Expired: got, or (ExpiredOmit) would have got
+	// extra are winners the job did not name (PrepareOptions.Names) but
+	// may use as ingredients: read when a named one opted in to
+	// expansion (Info.Expand).
+	extra []int
+	// raw: an export's choice, whose values are never expanded.
+	raw     bool
+	absent  []bool   // left out as expired (ExpiredOmit)
+	expired []string // PreparedJob.Expired: got, or (ExpiredOmit) would have got
+}
+
+// only keeps of c the secrets of the variables names (compared ignoring
+// case); the other winners become extra if a kept one is expanded.
+func (c *choice) only(snap Snapshot, names []string) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[strings.ToLower(n)] = true
+	}
+	keep := func(name string) bool { return want[strings.ToLower(variableOf(name))] }
+	var delivered, rest []int
+	expanded := false
+	for _, i := range c.delivered {
+		if keep(snap.Entries[i].Name) {
+			delivered = append(delivered, i)
+			expanded = expanded || snap.Entries[i].Expand
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	c.delivered = delivered
+	if expanded {
+		c.extra = rest
+	}
+	c.withheld = slices.DeleteFunc(c.withheld, func(i int) bool { return !keep(snap.Entries[i].Name) })
+	c.expired = slices.DeleteFunc(c.expired, func(n string) bool { return !keep(n) })
 }
 
 // choose applies the rule of internal/scope to a snapshot for job (its
@@ -207,7 +254,7 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 // leaves out, are withheld (and so listed as such in its event).
 func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
 	now := m.now()
-	c := choice{absent: make([]bool, len(snap.Entries))}
+	c := choice{absent: make([]bool, len(snap.Entries)), raw: true}
 	for i := range snap.Entries {
 		en := &snap.Entries[i]
 		if _, s := SplitName(en.Name); en.Level != 0 || s != sc {
@@ -271,7 +318,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	failedIn := -1 // the level of every failure, or len(containers) if several
 	open := func(i int) []byte {
 		en := &snap.Entries[i]
-		ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected})
+		ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
 		p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)
@@ -284,21 +331,24 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 		}
 		return p
 	}
+	read := slices.Concat(c.delivered, c.extra)
+	now := m.now()
 	size := 0
-	for _, i := range c.delivered {
+	for _, i := range read {
 		size += len(snap.Entries[i].Name) + 1 + len(snap.Entries[i].Ciphertext)
 	}
 	buf := make([]byte, 0, size)
-	ends := make([]int, 0, len(c.delivered))
-	r.items = make([]envItem, 0, len(c.delivered))
-	events := make([]EventSecret, 0, len(c.delivered)+len(c.withheld))
-	for _, i := range c.delivered {
+	ends := make([]int, 0, len(read))
+	r.items = make([]envItem, 0, len(read))
+	events := make([]EventSecret, 0, len(read)+len(c.withheld))
+	for n, i := range read {
 		en := &snap.Entries[i]
 		if p := open(i); p != nil {
 			variable := variableOf(en.Name)
 			buf = append(append(append(buf, variable...), '='), p...)
 			ends = append(ends, len(buf))
-			r.items = append(r.items, envItem{nameLen: len(variable), version: en.Version, file: en.File, writeOnly: en.WriteOnly})
+			r.items = append(r.items, envItem{nameLen: len(variable), version: en.Version, file: en.File, writeOnly: en.WriteOnly,
+				expand: en.Expand && !c.raw, extra: n >= len(c.delivered), expired: !en.Expires.IsZero() && !now.Before(en.Expires)})
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
 				Container: container(containers, en.Level)})
 			clear(p)
@@ -310,6 +360,13 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	for i, end := range ends {
 		r.items[i].kv = all[start:end]
 		start = end
+	}
+	if failed == nil {
+		var err error
+		if events, r.ingredients, err = m.expandItems(r, events, false); err != nil {
+			r.wipe()
+			return nil, err
+		}
 	}
 	for _, i := range c.withheld {
 		en := &snap.Entries[i]

@@ -89,8 +89,13 @@ type SetOptions struct {
 // (ErrReservedName); a value with a NUL byte (ErrInvalidValue); a
 // "NAME=value" over MaxEnvString, or a workspace environment over
 // Config.MaxEnvBytes (ErrTooLarge); an invalid Info (ErrInvalidInfo); an
-// Info that would make a write-only secret readable (ErrWriteOnly); and
-// the conditions of opts (ErrConflict, ErrExists). A name that matches one
+// Info that would make a write-only secret readable (ErrWriteOnly); a
+// value of a secret that opts in to expansion (Info.Expand) whose ${NAME}
+// references form a cycle with those of the workspace's and its parents'
+// secrets, in any scope (a *ReferenceError matching ErrReference); and
+// the conditions of opts (ErrConflict, ErrExists). References to names no
+// secret defines yet are saved, and listed in the returned Meta's
+// Undefined. A name that matches one
 // of [NamePatterns] is saved, and the returned Meta's Warnings say so
 // (with Config.StrictNames it is refused with ErrReservedName); see
 // [Manager.CheckName].
@@ -107,12 +112,19 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		o.Info = &info
 	}
 	useHint := !o.IfAbsent && o.Info == nil
+	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, useHint: useHint, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := m.validName(name); err != nil {
 			return Write{}, err
 		}
 		if err := validValue(name, value); err != nil {
 			return Write{}, err
+		}
+		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
+			var err error
+			if undefined, err = m.checkRefs(ctx, ws, name, value); err != nil {
+				return Write{}, err
+			}
 		}
 		if o.Info != nil {
 			if err := validInfo(*o.Info); err != nil {
@@ -142,7 +154,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		ne.Revision++
 		ne.Updated, ne.UpdatedBy = now, actor
 		v := Version{Workspace: ws, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: name,
-			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, Written: now, WrittenBy: actor}
+			WriteOnly: ne.Current.WriteOnly, File: ne.Current.File, Protected: ne.Current.Protected, Expand: ne.Current.Expand, Written: now, WrittenBy: actor}
 		if o.Info != nil {
 			if cur != nil && cur.Current.WriteOnly && !o.Info.WriteOnly {
 				return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
@@ -171,6 +183,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	}
 	meta := m.done(ctx, w)
 	meta.Warnings = m.nameWarnings(meta.Name)
+	meta.Undefined = undefined
 	return meta, nil
 }
 
@@ -178,18 +191,27 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 // a new revision, not a new version. Making a secret write-only, or
 // changing whether it is delivered as a file, re-encrypts its retained
 // versions (the flags are bound into them); a write-only secret cannot be
-// made readable (ErrWriteOnly). opts.IfRevision, if positive, is the
+// made readable (ErrWriteOnly). Turning on Info.Expand, or keeping it on,
+// checks the stored value's references as Set does (ErrReference for a
+// cycle, Meta.Undefined for names no secret defines). opts.IfRevision, if positive, is the
 // revision the editor saw (*ConflictError otherwise); nil opts writes
 // unconditionally. A soft-deleted secret is ErrNotFound.
 func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
 	info = normalInfo(info)
+	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
 		if err := validInfo(info); err != nil {
 			return Write{}, err
 		}
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
+		}
+		if info.Expand {
+			var err error
+			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil); err != nil {
+				return Write{}, err
+			}
 		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
 			return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
@@ -216,7 +238,9 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 	if err != nil {
 		return Meta{}, err
 	}
-	return m.done(ctx, w), nil
+	meta := m.done(ctx, w)
+	meta.Undefined = undefined
+	return meta, nil
 }
 
 // Rename gives a secret a new name, keeping its value, versions and Info
@@ -314,7 +338,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		defer clear(value)
 		ne := m.next(ctx, *cur)
 		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, EnvSize: envSize(cur.Name, len(value)),
+			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand, EnvSize: envSize(cur.Name, len(value)),
 			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
 		if err := k.seal(&v, value); err != nil {
 			return Write{}, err
@@ -440,13 +464,13 @@ func (m *Manager) mayUnprotect(ctx context.Context, cur *Entry, info Info) error
 
 // flagsDiffer reports whether info changes the flags bound into v.
 func flagsDiffer(v Version, info Info) bool {
-	return v.WriteOnly != info.WriteOnly || v.File != info.File || v.Protected != info.Protected
+	return v.WriteOnly != info.WriteOnly || v.File != info.File || v.Protected != info.Protected || v.Expand != info.Expand
 }
 
 // setFlags sets the flags of v that are bound into its ciphertext from
 // info.
 func setFlags(v *Version, info Info) {
-	v.WriteOnly, v.File, v.Protected = info.WriteOnly, info.File, info.Protected
+	v.WriteOnly, v.File, v.Protected, v.Expand = info.WriteOnly, info.File, info.Protected, info.Expand
 }
 
 // setInfo copies info's metadata (not its flags, which are the versions')

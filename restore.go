@@ -193,6 +193,7 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 			{"write_only", have.WriteOnly != en.info.WriteOnly},
 			{"file", have.File != en.info.File},
 			{"protected", have.Protected != en.info.Protected},
+			{"expand", have.Expand != en.info.Expand},
 		} {
 			if f.diff {
 				fields = append(fields, f.name)
@@ -335,7 +336,7 @@ func (m *Manager) restoreWrite(ctx context.Context, ws string, k *dataKey, it re
 	}
 	if it.value {
 		v := Version{Workspace: ne.Workspace, SecretID: ne.SecretID, Version: ne.Current.Version + 1, Name: ne.Name,
-			WriteOnly: en.info.WriteOnly, File: en.info.File, Protected: en.info.Protected, EnvSize: envSize(ne.Name, len(en.value)),
+			WriteOnly: en.info.WriteOnly, File: en.info.File, Protected: en.info.Protected, Expand: en.info.Expand, EnvSize: envSize(ne.Name, len(en.value)),
 			Fingerprint: m.Fingerprint(en.value), Written: now, WrittenBy: actor}
 		if err := k.seal(&v, en.value); err != nil {
 			return Write{}, err

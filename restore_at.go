@@ -417,7 +417,7 @@ func (m *Manager) restoredVersion(ctx context.Context, k *dataKey, cur *Entry, n
 	}
 	defer clear(value)
 	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-		WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, EnvSize: envSize(cur.Name, len(value)),
+		WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand, EnvSize: envSize(cur.Name, len(value)),
 		Fingerprint: m.Fingerprint(value), Written: now, WrittenBy: actor}
 	if err := k.seal(&v, value); err != nil {
 		return Version{}, err

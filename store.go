@@ -168,6 +168,7 @@ type EnvEntry struct {
 	WriteOnly  bool
 	File       bool
 	Protected  bool
+	Expand     bool
 	Ciphertext []byte
 	Expires    time.Time // zero for never
 }

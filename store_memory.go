@@ -279,7 +279,7 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 				if e.Deleted.IsZero() && (want == nil || want[variableOf(k)]) {
 					v := e.Current
 					es = append(es, EnvEntry{Level: level, SecretID: e.SecretID, Name: e.Name, Version: v.Version, Format: v.Format,
-						WriteOnly: v.WriteOnly, File: v.File, Protected: v.Protected, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
+						WriteOnly: v.WriteOnly, File: v.File, Protected: v.Protected, Expand: v.Expand, Ciphertext: slices.Clone(v.Ciphertext), Expires: e.Expires})
 				}
 			}
 			if q.Unscoped || q.Audit != nil {

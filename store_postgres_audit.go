@@ -15,7 +15,8 @@ import (
 
 // eventSecrets are an event's names, versions and fingerprints, as
 // arrays. Delivery events keep the names a job asked for (NULL: all),
-// without versions.
+// without versions. An ingredient (EventSecret.Ingredient) is stored with
+// its version negated: versions start at 1, so the sign is free to say it.
 func eventSecrets(e *Event) (names, nums, fps any) {
 	if e.Secrets != nil || !delivers(e.Action) {
 		n := make([]string, len(e.Secrets))
@@ -23,6 +24,9 @@ func eventSecrets(e *Event) (names, nums, fps any) {
 		f := make(pq.ByteaArray, len(e.Secrets))
 		for i, s := range e.Secrets {
 			n[i], v[i], f[i] = s.Name, s.Version, s.Fingerprint
+			if s.Ingredient {
+				v[i] = -s.Version
+			}
 			if f[i] == nil {
 				f[i] = []byte{}
 			}
@@ -279,6 +283,9 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 				e.Secrets[j] = EventSecret{Name: n}
 				if j < len(r.Versions) {
 					e.Secrets[j].Version = r.Versions[j]
+					if v := r.Versions[j]; v < 0 {
+						e.Secrets[j].Version, e.Secrets[j].Ingredient = -v, true
+					}
 				}
 				if j < len(r.Fingerprints) && len(r.Fingerprints[j]) > 0 {
 					e.Secrets[j].Fingerprint = r.Fingerprints[j]

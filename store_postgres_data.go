@@ -49,6 +49,7 @@ const (
 	flagWriteOnly = 1
 	flagFile      = 2
 	flagProtected = 4 // from migration 0004; bound into format 3
+	flagExpand    = 8 // Info.Expand; bound into format 3
 )
 
 func flagsOf(v Version) int16 {
@@ -62,13 +63,16 @@ func flagsOf(v Version) int16 {
 	if v.Protected {
 		f |= flagProtected
 	}
+	if v.Expand {
+		f |= flagExpand
+	}
 	return f
 }
 
 func (r pgVersion) version() Version {
 	return Version{
 		Workspace: r.Workspace, SecretID: r.SecretID, Version: r.Version, Name: r.Name,
-		WriteOnly: r.Flags&flagWriteOnly != 0, File: r.Flags&flagFile != 0, Protected: r.Flags&flagProtected != 0, Format: int(r.Format),
+		WriteOnly: r.Flags&flagWriteOnly != 0, File: r.Flags&flagFile != 0, Protected: r.Flags&flagProtected != 0, Expand: r.Flags&flagExpand != 0, Format: int(r.Format),
 		Ciphertext: r.Ciphertext, KeyID: uint32(r.KeyID), EnvSize: r.EnvSize, Fingerprint: r.Fingerprint,
 		Written: r.Written.UTC(), WrittenBy: r.WrittenBy, KeyGen: r.KeyGen,
 	}
@@ -352,6 +356,7 @@ func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event) err
 		flags := packed & 15
 		e.Version, e.Format = packed>>10, int(packed>>4&63)
 		e.WriteOnly, e.File, e.Protected = flags&flagWriteOnly != 0, flags&flagFile != 0, flags&flagProtected != 0
+		e.Expand = flags&flagExpand != 0
 		snap.Entries = append(snap.Entries, e)
 	}
 	if !slices.IsSortedFunc(snap.Entries, envEntryByName) {

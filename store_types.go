@@ -37,16 +37,18 @@ type Version struct {
 	Workspace string
 	SecretID  string // stable for the life of the secret, across renames
 	Version   int64  // 1 for the first value, then 2, 3, ...
-	// Name (with its scope: see [SplitName]), WriteOnly, File and
-	// Protected are bound into the ciphertext: a rename, a change of scope
-	// or a flag change re-encrypts every retained version.
+	// Name (with its scope: see [SplitName]), WriteOnly, File, Protected
+	// and Expand are bound into the ciphertext: a rename, a change of
+	// scope or a flag change re-encrypts every retained version.
 	Name      string
 	WriteOnly bool
 	File      bool
 	Protected bool
+	Expand    bool
 	// Format is how the associated data was built: 1 (without the flags,
 	// written by the first releases), 2 (write-only and file) or 3 (also
-	// protected; the format of scoped and protected secrets).
+	// protected and expand; the format of scoped, protected and expanded
+	// secrets).
 	Format     int
 	Ciphertext []byte
 	KeyID      uint32 // ID of the data key (in the workspace keyset) that encrypted it
@@ -88,7 +90,7 @@ func (e Entry) meta() Meta {
 		Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
 		ValueUpdated: e.Current.Written, ValueUpdatedBy: e.Current.WrittenBy,
 		Info: Info{Description: e.Description, Expires: e.Expires, RotateBy: e.RotateBy,
-			WriteOnly: e.Current.WriteOnly, File: e.Current.File, Protected: e.Current.Protected},
+			WriteOnly: e.Current.WriteOnly, File: e.Current.File, Protected: e.Current.Protected, Expand: e.Current.Expand},
 		Deleted: e.Deleted, DeletedBy: e.DeletedBy,
 	}
 }

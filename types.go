@@ -75,6 +75,14 @@ type Info struct {
 	// applies (see [Manager.Prepare]). Bound into the ciphertext, as
 	// WriteOnly is; unlike WriteOnly it can be turned off.
 	Protected bool `json:"protected"`
+	// Expand makes a job get the value with its ${NAME} references
+	// replaced by the values of the secrets they name, as the job
+	// resolves them (see the README's "References"). Off by default, so
+	// that a value that merely holds "$" (a password) keeps its meaning.
+	// Get, Versions, Export and the other calls that return a value
+	// return its raw text, never the expansion. Bound into the
+	// ciphertext, as Protected is.
+	Expand bool `json:"expand"`
 }
 
 // Meta describes a secret without its value.
@@ -117,6 +125,12 @@ type Meta struct {
 	// or a command line that the name matches (see NameWarning). Calls
 	// that only read leave them empty.
 	Warnings []NameWarning `json:"warnings,omitempty"`
+	// Undefined, set by Set and SetInfo of a secret that opts in to
+	// expansion (Info.Expand), are the names its value references that
+	// no secret of the workspace or of its parents defines yet, in any
+	// scope: the value is saved all the same, and a job that does not
+	// get them fails (ErrReference).
+	Undefined []string `json:"undefined,omitempty"`
 }
 
 // Expired reports whether the secret is past its expiry at time now.
@@ -242,4 +256,8 @@ type EventSecret struct {
 	// kept from it (its value was masked in the job's output all the
 	// same).
 	Withheld bool `json:"withheld,omitempty"`
+	// Ingredient marks a secret the job did not get but whose value went
+	// into one of its expanded values (see Info.Expand): its value was
+	// masked in the job's output all the same.
+	Ingredient bool `json:"ingredient,omitempty"`
 }

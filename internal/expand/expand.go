@@ -43,33 +43,43 @@ func Refs(value string) []string {
 
 // scan splits value into literal pieces and references, in order.
 func scan(value string, lit func(string), ref func(string)) {
-	start := 0
 	for i := 0; i < len(value); {
-		if value[i] != '$' {
-			i++
+		l, r, next := token(value, i)
+		if r != "" {
+			ref(r)
+		} else {
+			lit(l)
+		}
+		i = next
+	}
+}
+
+// token returns the piece of value that starts at i, a literal or a
+// reference (ref not ""), and where the next one starts. An escape ($${)
+// is the literal "${", cut from the escape itself.
+func token(value string, i int) (lit, ref string, next int) {
+	for j := i; j < len(value); j++ {
+		if value[j] != '$' {
 			continue
 		}
 		switch {
-		case strings.HasPrefix(value[i:], "$${"):
-			lit(value[start:i])
-			lit("${")
-			i += 3
-			start = i
-		case strings.HasPrefix(value[i:], "${"):
-			end := strings.IndexByte(value[i+2:], '}')
-			if end < 0 || !validName(value[i+2:i+2+end]) {
-				i++ // literal
-				continue
+		case strings.HasPrefix(value[j:], "$${"):
+			if j > i {
+				return value[i:j], "", j
 			}
-			lit(value[start:i])
-			ref(value[i+2 : i+2+end])
-			i += 2 + end + 1
-			start = i
-		default:
-			i++
+			return value[j+1 : j+3], "", j + 3
+		case strings.HasPrefix(value[j:], "${"):
+			end := strings.IndexByte(value[j+2:], '}')
+			if end < 0 || !validName(value[j+2:j+2+end]) {
+				continue // literal
+			}
+			if j > i {
+				return value[i:j], "", j
+			}
+			return "", value[j+2 : j+2+end], j + 3 + end
 		}
 	}
-	lit(value[start:])
+	return value[i:], "", len(value)
 }
 
 func validName(s string) bool {
@@ -128,22 +138,41 @@ func (e *SizeError) Error() string {
 
 // An Expander expands the secrets of one job, each at most once.
 type Expander struct {
-	secrets map[string]Secret
-	limit   int
-	done    map[string]string
-	used    map[string]bool
+	lookup func(name string) (Secret, bool)
+	limit  int
+	done   map[string]result
+	used   map[string]bool
+	stack  []string // the chain being expanded
+}
+
+// result is an expanded value, with the depth of its longest chain of
+// expanded secrets (itself included) and the reference that chain goes
+// through: a reference to it from deeper down still counts that chain
+// against MaxDepth, and an error can name it.
+type result struct {
+	value string
+	depth int
+	next  string
 }
 
 // New returns an Expander over a job's secrets, by name. limit bounds
 // every expanded value, in bytes.
 func New(secrets map[string]Secret, limit int) *Expander {
-	return &Expander{secrets: secrets, limit: limit, done: map[string]string{}, used: map[string]bool{}}
+	return NewFunc(func(name string) (Secret, bool) { s, ok := secrets[name]; return s, ok }, limit, len(secrets))
+}
+
+// NewFunc is New over a function that finds a secret of the job by name
+// (a binary search of a sorted environment, say, which spares building a
+// map for each job). hint is about how many secrets opt in.
+func NewFunc(lookup func(name string) (Secret, bool), limit, hint int) *Expander {
+	return &Expander{lookup: lookup, limit: limit, done: make(map[string]result, hint), used: make(map[string]bool, 2*hint)}
 }
 
 // Value returns the value the job gets for name: its raw value, or, if it
 // opted in, its expansion. Errors name secrets, never values.
 func (x *Expander) Value(name string) (string, error) {
-	return x.value(name, nil)
+	v, _, err := x.value(name)
+	return v, err
 }
 
 // Ingredients returns the names whose values went into expansions so far,
@@ -158,58 +187,79 @@ func (x *Expander) Ingredients() []string {
 	return out
 }
 
-func (x *Expander) value(name string, chain []string) (string, error) {
-	s, ok := x.secrets[name]
+// Used reports whether name's value went into an expansion so far.
+func (x *Expander) Used(name string) bool { return x.used[name] }
+
+// below is the chain of expanded secrets under name, name first.
+func (x *Expander) below(name string) []string {
+	var out []string
+	for name != "" {
+		out = append(out, name)
+		name = x.done[name].next
+	}
+	return out
+}
+
+// value is Value with the depth of name's longest chain of expanded
+// secrets (0 for a raw value).
+func (x *Expander) value(name string) (string, int, error) {
+	s, ok := x.lookup(name)
 	if !ok {
 		e := &UnknownError{Ref: name}
-		if len(chain) > 0 {
-			e.Name = chain[len(chain)-1]
+		if len(x.stack) > 0 {
+			e.Name = x.stack[len(x.stack)-1]
 		}
-		return "", e
+		return "", 0, e
 	}
 	if !s.Expand {
-		return s.Value, nil
+		return s.Value, 0, nil
 	}
-	if v, ok := x.done[name]; ok {
-		return v, nil
+	if r, ok := x.done[name]; ok {
+		if len(x.stack)+r.depth > MaxDepth {
+			return "", 0, &DepthError{Chain: append(slices.Clone(x.stack), x.below(name)...)}
+		}
+		return r.value, r.depth, nil
 	}
-	for i, c := range chain {
+	for i, c := range x.stack {
 		if c == name {
-			return "", &CycleError{Chain: append(append([]string{}, chain[i:]...), name)}
+			return "", 0, &CycleError{Chain: append(slices.Clone(x.stack[i:]), name)}
 		}
 	}
-	chain = append(chain, name)
-	if len(chain) > MaxDepth {
-		return "", &DepthError{Chain: append([]string{}, chain...)}
+	if len(x.stack)+1 > MaxDepth {
+		return "", 0, &DepthError{Chain: append(slices.Clone(x.stack), name)}
+	}
+	x.stack = append(x.stack, name)
+	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
+	// The pieces first, then the value built at its exact size: one
+	// allocation per expanded value.
+	var buf [16]string
+	pieces, size := buf[:0], 0
+	r := result{depth: 1}
+	for i := 0; i < len(s.Value); {
+		lit, ref, next := token(s.Value, i)
+		i = next
+		if ref != "" {
+			v, d, err := x.value(ref)
+			if err != nil {
+				return "", 0, err
+			}
+			x.used[ref] = true
+			if d+1 > r.depth {
+				r.depth, r.next = d+1, ref
+			}
+			lit = v
+		}
+		if size += len(lit); size > x.limit {
+			return "", 0, &SizeError{Name: name, Limit: x.limit}
+		}
+		pieces = append(pieces, lit)
 	}
 	var b strings.Builder
-	var err error
-	scan(s.Value, func(lit string) {
-		if err == nil {
-			if b.Len()+len(lit) > x.limit {
-				err = &SizeError{Name: name, Limit: x.limit}
-				return
-			}
-			b.WriteString(lit)
-		}
-	}, func(ref string) {
-		if err != nil {
-			return
-		}
-		var v string
-		if v, err = x.value(ref, chain); err != nil {
-			return
-		}
-		x.used[ref] = true
-		if b.Len()+len(v) > x.limit {
-			err = &SizeError{Name: name, Limit: x.limit}
-			return
-		}
-		b.WriteString(v)
-	})
-	if err != nil {
-		return "", err
+	b.Grow(size)
+	for _, p := range pieces {
+		b.WriteString(p)
 	}
-	x.done[name] = b.String()
-	return x.done[name], nil
+	r.value = b.String()
+	x.done[name] = r
+	return r.value, r.depth, nil
 }

@@ -224,3 +224,18 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+// A chain too deep is refused whichever secret of it is expanded first:
+// the memory of expanded values does not hide the depth beneath them.
+func TestDepthAfterMemo(t *testing.T) {
+	x := New(secretsOf(chainOf(9)), 1<<16)
+	for _, n := range []string{"LI", "LE", "LB"} {
+		if _, err := x.Value(n); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+	}
+	var de *DepthError
+	if _, err := x.Value("X"); !errors.As(err, &de) || len(de.Chain) != MaxDepth+1 {
+		t.Fatalf("X after its chain: %v", err)
+	}
+}

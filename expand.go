@@ -1,0 +1,406 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dataspace/secrets/internal/expand"
+)
+
+// MaxReferenceDepth bounds how deep ${NAME} references nest (see
+// Info.Expand): a value that references one that references another, and
+// so on. A deeper chain is a *[ReferenceError] of kind ReferenceDepth.
+const MaxReferenceDepth = 8
+
+// The expander's bound is MaxReferenceDepth: this fails to compile if
+// they differ.
+const _ = uint(MaxReferenceDepth-expand.MaxDepth) + uint(expand.MaxDepth-MaxReferenceDepth)
+
+// References returns the names value references with ${NAME} (see
+// Info.Expand), each once, in the order of their first reference: what an
+// editor shows beside a value that opts in to expansion. It reads the
+// syntax only; whether the names exist is Set's Meta.Undefined.
+func References(value []byte) []string { return expand.Refs(string(value)) }
+
+// The kinds of a [ReferenceError].
+const (
+	// ReferenceUnknown: a reference to a name the job does not get (no
+	// secret of that name, one its environment or protection does not
+	// resolve to, or one Config.Withhold keeps from it).
+	ReferenceUnknown = "unknown"
+	// ReferenceCycle: references that come back to where they started.
+	ReferenceCycle = "cycle"
+	// ReferenceDepth: references nested deeper than MaxReferenceDepth.
+	ReferenceDepth = "depth"
+	// ReferenceSize: an expanded value over MaxEnvString, or a job's
+	// environment over Config.MaxEnvBytes once expanded.
+	ReferenceSize = "size"
+)
+
+// A ReferenceError is a ${NAME} reference that cannot be expanded: a job
+// that meets one gets nothing, and Set and SetInfo refuse a value whose
+// references form a cycle. It names secrets, never values, and matches
+// [ErrReference].
+type ReferenceError struct {
+	// Kind is ReferenceUnknown, ReferenceCycle, ReferenceDepth or
+	// ReferenceSize.
+	Kind string
+	// Names are the secrets concerned, as variables: for ReferenceUnknown
+	// the secret that holds the reference (if known) and the name it
+	// references; for a cycle or depth the chain, in order; for a size
+	// the secret.
+	Names []string
+}
+
+// Error names the secrets, never a value.
+func (e *ReferenceError) Error() string {
+	switch e.Kind {
+	case ReferenceUnknown:
+		if len(e.Names) == 2 {
+			return fmt.Sprintf("secrets: %s references ${%s}, which the job does not get", e.Names[0], e.Names[1])
+		}
+		return fmt.Sprintf("secrets: a reference to ${%s}, which the job does not get", strings.Join(e.Names, ""))
+	case ReferenceCycle:
+		return "secrets: references form a cycle: " + strings.Join(e.Names, " → ")
+	case ReferenceDepth:
+		return fmt.Sprintf("secrets: references nest deeper than %d: %s", MaxReferenceDepth, strings.Join(e.Names, " → "))
+	}
+	return fmt.Sprintf("secrets: %s would expand over the size limits", strings.Join(e.Names, ", "))
+}
+
+// Is makes a ReferenceError match ErrReference.
+func (e *ReferenceError) Is(target error) bool { return target == ErrReference }
+
+// referenceError converts an error of package expand.
+func referenceError(err error) error {
+	var (
+		u *expand.UnknownError
+		c *expand.CycleError
+		d *expand.DepthError
+		s *expand.SizeError
+	)
+	switch {
+	case errors.As(err, &u):
+		if u.Name == "" {
+			return &ReferenceError{Kind: ReferenceUnknown, Names: []string{u.Ref}}
+		}
+		return &ReferenceError{Kind: ReferenceUnknown, Names: []string{u.Name, u.Ref}}
+	case errors.As(err, &c):
+		return &ReferenceError{Kind: ReferenceCycle, Names: c.Chain}
+	case errors.As(err, &d):
+		return &ReferenceError{Kind: ReferenceDepth, Names: d.Chain}
+	case errors.As(err, &s):
+		return &ReferenceError{Kind: ReferenceSize, Names: []string{s.Name}}
+	}
+	return err
+}
+
+// expandItems replaces, in r.items, the value of each delivered secret
+// that opted in (Info.Expand) with its expansion over the values of the
+// read: the secrets the job gets, and the extra items read to be
+// ingredients only. events, if not nil, is parallel to r.items (a job
+// with levels) and is kept so. Extra items that went into an expansion
+// leave r.items for r.masks (the job's output masks them) and their
+// events are marked Ingredient; the others are dropped. sorted says that
+// r.items are sorted by name.
+//
+// It returns the events (events, or nil) and the ingredients: every
+// secret whose value went into an expansion, for Config.Authorize.
+func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]EventSecret, []EventSecret, error) {
+	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.expand && !it.extra }) {
+		return m.dropExtra(r, events, nil), nil, nil
+	}
+	expanded := 0
+	for _, it := range r.items {
+		if it.expand {
+			expanded++
+		}
+	}
+	var x *expand.Expander
+	if sorted {
+		// The single-level read's items, sorted: found by binary search.
+		items := r.items
+		x = expand.NewFunc(func(name string) (expand.Secret, bool) {
+			lo, hi := 0, len(items)
+			for lo < hi {
+				h := int(uint(lo+hi) >> 1)
+				if items[h].kv[:items[h].nameLen] < name {
+					lo = h + 1
+				} else {
+					hi = h
+				}
+			}
+			if lo == len(items) || items[lo].name() != name {
+				return expand.Secret{}, false
+			}
+			return expand.Secret{Value: items[lo].value(), Expand: items[lo].expand}, true
+		}, MaxEnvString, expanded)
+	} else {
+		pool := make(map[string]expand.Secret, len(r.items))
+		for _, it := range r.items {
+			pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand}
+		}
+		x = expand.New(pool, MaxEnvString)
+	}
+	// Every expansion first (the items keep their raw values meanwhile),
+	// then their "NAME=value" strings cut from one string, as the read's.
+	values := make([]string, len(r.items))
+	size, total, raw := 0, 0, 0
+	for i, it := range r.items {
+		if !it.extra {
+			raw += len(it.kv) + 1
+		}
+		if it.expand && !it.extra {
+			v, err := x.Value(it.name())
+			if err != nil {
+				return nil, nil, referenceError(err)
+			}
+			if len(it.name())+1+len(v) > MaxEnvString {
+				return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{it.name()}}
+			}
+			values[i] = v
+			size += len(it.name()) + 1 + len(v)
+			total += len(it.name()) + 2 + len(v)
+		} else if !it.extra {
+			total += len(it.kv) + 1
+		}
+	}
+	// Over Config.MaxEnvBytes by expansion: a job of several levels may
+	// be over it already, which expansion does not make an error.
+	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes && total > raw {
+		return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
+	}
+	for i, it := range r.items {
+		// An ingredient that is itself expanded is masked as the job's
+		// values met it: expanded (Value remembers it).
+		if it.extra && it.expand && x.Used(it.name()) {
+			v, err := x.Value(it.name())
+			if err != nil {
+				return nil, nil, referenceError(err)
+			}
+			values[i] = v
+			size += len(it.name()) + 1 + len(v)
+		}
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, len(r.items))
+	for i, it := range r.items {
+		if it.expand && (!it.extra || x.Used(it.name())) {
+			buf = append(append(append(buf, it.name()...), '='), values[i]...)
+			ends[i] = len(buf)
+		}
+	}
+	all := string(buf)
+	clear(buf)
+	start := 0
+	for i := range r.items {
+		if it := &r.items[i]; ends[i] > 0 {
+			it.kv, start = all[start:ends[i]], ends[i]
+		}
+	}
+	// An ingredient past its expiry counts as one the job got (with
+	// ExpiredOmit it was absent, so never an ingredient).
+	var expired []string
+	for i, it := range r.items {
+		if it.extra && it.expired && x.Used(it.name()) {
+			expired = append(expired, events[i].Name) // only a job with levels has extra items
+		}
+	}
+	if m.cfg.Expired == ExpiredRefuse && len(expired) > 0 {
+		return nil, nil, errorf(ErrExpired, "%s expired", strings.Join(expired, ", "))
+	}
+	r.expired = append(r.expired, expired...)
+	var ingredients []EventSecret // only Config.Authorize needs them
+	for i, it := range r.items {
+		if m.cfg.Authorize == nil || !x.Used(it.name()) {
+			continue
+		}
+		s := EventSecret{Name: it.name(), Version: it.version}
+		if events != nil {
+			s = events[i]
+			s.Fingerprint = nil
+		}
+		ingredients = append(ingredients, s)
+	}
+	return m.dropExtra(r, events, x.Used), ingredients, nil
+}
+
+// dropExtra removes the extra items from r.items (and their events),
+// keeping those used (nil: none) as masks and Ingredient events.
+func (m *Manager) dropExtra(r *envRead, events []EventSecret, used func(string) bool) []EventSecret {
+	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.extra }) {
+		return events
+	}
+	items := r.items[:0]
+	var out []EventSecret
+	if events != nil {
+		out = events[:0]
+	}
+	for i, it := range r.items {
+		if it.extra {
+			if used != nil && used(it.name()) {
+				r.masks = append(r.masks, []byte(it.value()))
+				if events != nil {
+					s := events[i]
+					s.Ingredient = true
+					out = append(out, s)
+				}
+			}
+			continue
+		}
+		items = append(items, it)
+		if events != nil {
+			out = append(out, events[i])
+		}
+	}
+	r.items = items
+	return out
+}
+
+// authorizeIngredients asks Config.Authorize, a second time, about a job
+// whose values reference other secrets: the request is the job's, with
+// Ingredients set. A refusal is recorded as the job's event.
+func (m *Manager) authorizeIngredients(ctx context.Context, e *Event, ingredients []EventSecret) error {
+	if m.cfg.Authorize == nil || len(ingredients) == 0 {
+		return nil
+	}
+	req := m.request(e, nil)
+	req.Ingredients = ingredients
+	err := m.cfg.Authorize(ctx, req)
+	if err == nil {
+		return nil
+	}
+	denied := *e // the job's event, unless its read recorded it already
+	denied.ID, denied.Secrets = 0, slices.Clone(ingredients)
+	denied.Outcome = OutcomeDenied
+	refusal := refusalOf(err)
+	if refusal.unavailable {
+		denied.Outcome = OutcomeFailed
+	}
+	denied.Detail = truncateUTF8(fmt.Sprintf("%q may not use %s as ingredients in workspace %q: %s", e.Actor, ingredientNames(ingredients), e.Workspace, detail(err)), maxDetail)
+	m.record(ctx, &denied)
+	return refusal.error(e.Actor, e.Action, e.Workspace, err)
+}
+
+func ingredientNames(es []EventSecret) string {
+	names := make([]string, len(es))
+	for i, s := range es {
+		names[i] = s.Name
+		if s.Container != "" {
+			names[i] += " (from " + s.Container + ")"
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkRefs is the save-time check of the secret name of ws that opts in
+// to expansion, with value (nil: its stored current value, for SetInfo).
+// It refuses references that form a cycle with those of the secrets of
+// the workspace and of its parents that opt in, in any scope (a cycle
+// some environment could meet), and returns the names value references
+// that no secret of any scope or level defines yet: saved, with a
+// warning. Values are read to find their references and dropped; nothing
+// of them leaves this function.
+func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte) ([]string, error) {
+	chain, err := m.parents(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	containers := slices.Concat([]string{ws}, chain)
+	for attempt := 0; ; attempt++ {
+		snap, err := m.store.Env(ctx, ws, EnvQuery{Parents: chain})
+		if err != nil {
+			return nil, err
+		}
+		own := -1 // the entry of the secret itself
+		var idx []int
+		defined := map[string]bool{}
+		for i, en := range snap.Entries {
+			defined[variableOf(en.Name)] = true
+			if en.Level == 0 && strings.EqualFold(en.Name, name) {
+				own = i
+				if value == nil {
+					idx = append(idx, i)
+				}
+				continue
+			}
+			if en.Expand {
+				idx = append(idx, i)
+			}
+		}
+		keys, err := m.levelKeys(ctx, containers, snap, idx)
+		if errors.Is(err, errStale) && attempt < maxAttempts {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		graph := map[string][]string{}
+		var refs []string
+		var ad []byte
+		for _, i := range idx {
+			en := &snap.Entries[i]
+			ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+			p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
+			if err != nil {
+				return nil, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}
+			}
+			r := expand.Refs(string(p))
+			clear(p)
+			if i == own {
+				refs = r
+				continue
+			}
+			v := variableOf(en.Name)
+			graph[v] = append(graph[v], r...)
+		}
+		if value != nil {
+			refs = expand.Refs(string(value))
+		}
+		start := variableOf(name)
+		graph[start] = append(graph[start], refs...)
+		if cycle := findCycle(graph, start); cycle != nil {
+			return nil, &ReferenceError{Kind: ReferenceCycle, Names: cycle}
+		}
+		var undefined []string
+		for _, r := range refs {
+			if !defined[r] {
+				undefined = append(undefined, r)
+			}
+		}
+		return undefined, nil
+	}
+}
+
+// findCycle returns a chain of references from start back to start in
+// graph (variable to the variables its expanded values reference), or
+// nil: a depth-first search that visits each variable once.
+func findCycle(graph map[string][]string, start string) []string {
+	seen := map[string]bool{}
+	var path []string
+	var visit func(v string) bool
+	visit = func(v string) bool {
+		path = append(path, v)
+		for _, r := range graph[v] {
+			if r == start {
+				path = append(path, r)
+				return true
+			}
+			if _, expands := graph[r]; expands && !seen[r] {
+				seen[r] = true
+				if visit(r) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	if visit(start) {
+		return path
+	}
+	return nil
+}
