@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/internal/scope"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -216,17 +217,22 @@ func TestCancelledContext(t *testing.T) {
 
 var nameRule = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// FuzzSetName: any name is either stored, when it follows the rule and is
-// not denied, or refused with ErrInvalidName or ErrReservedName; a refused
-// invalid name never appears in its error.
+// FuzzSetName: any name is either stored, when it follows the rule (and
+// its scope, if any, is valid) and is not denied, or refused with
+// ErrInvalidName, ErrInvalidScope or ErrReservedName; a refused invalid
+// name or scope never appears in its error.
 func FuzzSetName(f *testing.F) {
-	for _, s := range []string{"AUTH_TOKEN", "_x", "9A", "A-B", "LD_PRELOAD", "ld_audit", "PATH", "Ä", "A\x00B", ""} {
+	for _, s := range []string{"AUTH_TOKEN", "_x", "9A", "A-B", "LD_PRELOAD", "ld_audit", "PATH", "Ä", "A\x00B", "",
+		"A@production", "A@review/*", "A@*", "@", "A@b@c", "9A@prod", "PATH@prod", "A@re*view"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
 		m := newManager(t, secrets.NewMemoryStore(), fuzzCipher, nil)
 		_, err := m.Set(context.Background(), "ws", name, []byte("value"), nil)
-		valid := nameRule.MatchString(name) && len(name) <= 256
+		// A name may end in '@' and a scope other than "*".
+		variable, sc, scoped := strings.Cut(name, "@")
+		validScope := !scoped || scope.Valid(sc) == nil && sc != scope.Any
+		valid := nameRule.MatchString(variable) && len(variable) <= 256 && validScope
 		switch {
 		case err == nil:
 			if !valid {
@@ -235,8 +241,15 @@ func FuzzSetName(f *testing.F) {
 			if got := mustGet(t, m, "ws", strings.ToLower(name)); got != "value" {
 				t.Fatalf("lookup ignoring case: %q", got)
 			}
+		case errors.Is(err, secrets.ErrInvalidScope):
+			if validScope {
+				t.Fatalf("refused the valid scope of %q: %v", name, err)
+			}
+			if len(sc) > 3 && strings.Contains(err.Error(), sc) {
+				t.Fatalf("error quotes the invalid scope: %v", err)
+			}
 		case errors.Is(err, secrets.ErrInvalidName):
-			if valid {
+			if valid || !validScope {
 				t.Fatalf("refused the valid name %q: %v", name, err)
 			}
 			if len(name) > 3 && strings.Contains(err.Error(), name) {
