@@ -39,13 +39,6 @@ func flagsChanged(cmd *cli.Command) bool {
 	return cmd.IsSet("write-only") || cmd.IsSet("as-file") || cmd.IsSet("protected") || cmd.IsSet("expand")
 }
 
-// infoKey is the key rule of info: the master key when the flags bound
-// into ciphertexts change, and whenever one is given, since a change of
-// an expanding secret's info reads its value to check its references.
-func infoKey(cmd *cli.Command) bool {
-	return flagsChanged(cmd) || cmd.String("master-key") != "" || cmd.String("kms") != ""
-}
-
 // applyInfo sets the fields of info that flags give.
 func applyInfo(cmd *cli.Command, info *secrets.Info) error {
 	now := time.Now()
@@ -110,7 +103,7 @@ func (a *app) writeCommands() []*cli.Command {
 			Name: "info", Usage: "change a secret's description, dates or flags, keeping its value (no master key needed but for --write-only, --as-file, --protected, --expand, or a secret that expands)",
 			ArgsUsage: "WORKSPACE NAME",
 			Flags:     append([]cli.Flag{ifRevisionFlag(), jsonFlag()}, infoFlags()...),
-			Action:    a.with(2, 2, "WORKSPACE NAME", infoKey, a.info),
+			Action:    a.with(2, 2, "WORKSPACE NAME", flagsChanged, a.info),
 		},
 		{
 			Name: "rollback", Usage: "make a retained version's value the current one (a new version)",
@@ -235,8 +228,19 @@ func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
 	if rev == 0 {
 		rev = cur.Revision
 	}
-	if cur.Expand && !infoKey(cmd) {
-		return usage("info: %s expands ${…} references, which a change of its info checks (reading its value): give the master key (--master-key or SECRETS_MASTER_KEY_FILE)", cur.Name)
+	if cur.Expand && !flagsChanged(cmd) {
+		// A change of an expanding secret's info reads its value to
+		// check its references: that one needs the master key.
+		ks, err := a.open(ctx, cmd, true, nil)
+		if err != nil {
+			var ce *codedError
+			if errors.As(err, &ce) && ce.code == exitUsage {
+				return usage("info: %s expands ${…} references, which a change of its info checks: %s", cur.Name, ce.msg)
+			}
+			return err
+		}
+		defer ks.close()
+		s = ks
 	}
 	info := cur.Info
 	if err := applyInfo(cmd, &info); err != nil {
