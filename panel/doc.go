@@ -34,7 +34,7 @@
 //	GET    api/me                        the caller, the workspace, and what the caller may do
 //	GET    api/secrets?after=&limit=&deleted=   a page of metadata, never values
 //	POST   api/search                    the same, with {"search"} in the body
-//	POST   api/secrets                   create: {"name", "scope", "value" or "value_base64", "description", "expires", "rotate_by", "write_only", "file", "protected"}; 201
+//	POST   api/secrets                   create: {"name", "scope", "value" or "value_base64", "description", "expires", "rotate_by", "write_only", "file", "protected", "expand"}; 201
 //	GET    api/secrets/{name}            one secret's metadata; ETag is its revision
 //	PATCH  api/secrets/{name}            change the value and/or details, with If-Match
 //	DELETE api/secrets/{name}            soft delete, with If-Match
@@ -59,8 +59,12 @@
 // environment): in a route's {name} it is the whole name, escaped. Create
 // takes the variable in "name" and the scope in "scope" and saves
 // [secrets.ScopedName] of them; the page moves a secret to another scope
-// with a rename to its new whole name. Changing "protected" ([secrets.Info])
-// is a PATCH like the other details.
+// with a rename to its new whole name. Changing "protected" or "expand"
+// ([secrets.Info]) is a PATCH like the other details. A write of a secret
+// that expands its ${NAME} references answers its metadata with
+// "undefined": the names it references that no scope defines yet (a
+// warning); references that form a cycle are refused with
+// [ProblemReference].
 //
 // # Levels
 //

@@ -8,10 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/dataspace/secrets"
 )
 
 // The editor's model (static/editor_model.js) runs alone in headless
@@ -30,7 +33,10 @@ type editCase struct {
 // editAnswer is what the model answered: the form's problem (the field it
 // concerns), a new secret's body, the new name, the differences shown in a
 // conflict and whether "save mine" could save over it, the changes a
-// PATCH sends, and whether a short value goes unmasked.
+// PATCH sends, whether a short value goes unmasked, the names the form's
+// value references (shown beside it), the warning after a save that
+// answered "undefined" names, and references() of each value of
+// "syntax".
 type editAnswer struct {
 	Problem     *struct{ Field string } `json:"problem"`
 	Created     map[string]any          `json:"created,omitempty"`
@@ -39,6 +45,9 @@ type editAnswer struct {
 	Overwrite   bool                    `json:"overwrite,omitempty"`
 	Changes     map[string]any          `json:"changes"`
 	Unmasked    *bool                   `json:"unmasked,omitempty"`
+	References  []string                `json:"references,omitempty"`
+	Warning     string                  `json:"warning,omitempty"`
+	Syntax      [][]string              `json:"syntax,omitempty"`
 }
 
 func problemIn(field string) *struct{ Field string } { return &struct{ Field string }{field} }
@@ -58,19 +67,19 @@ var editCases = []editCase{
 	{name: "new secret", in: map[string]any{"base": nil, "dirty": []string{"name", "value", "expires", "write_only"},
 		"form": map[string]any{"name": "  DEPLOY_KEY ", "value": "s3cret-v4lue", "expires": "2031-03-03", "write_only": true}},
 		want: editAnswer{Created: map[string]any{"name": "DEPLOY_KEY", "scope": "*", "value": "s3cret-v4lue", "description": "",
-			"write_only": true, "file": false, "protected": false, "expires": "2031-03-03T00:00:00Z"}}},
+			"write_only": true, "file": false, "protected": false, "expand": false, "expires": "2031-03-03T00:00:00Z"}}},
 	{name: "new secret in a scope, protected", in: map[string]any{"base": nil, "dirty": []string{"name", "scope", "value", "protected"},
 		"form": map[string]any{"name": "DEPLOY_KEY", "scope": " production ", "value": "s3cret-v4lue", "protected": true}},
 		want: editAnswer{Created: map[string]any{"name": "DEPLOY_KEY", "scope": "production", "value": "s3cret-v4lue", "description": "",
-			"write_only": false, "file": false, "protected": true}}},
+			"write_only": false, "file": false, "protected": true, "expand": false}}},
 	{name: "new secret with an empty scope is for every environment", in: map[string]any{"base": nil, "dirty": []string{"name", "scope", "value"},
 		"form": map[string]any{"name": "DEPLOY_KEY", "scope": "", "value": "s3cret-v4lue"}},
 		want: editAnswer{Created: map[string]any{"name": "DEPLOY_KEY", "scope": "*", "value": "s3cret-v4lue", "description": "",
-			"write_only": false, "file": false, "protected": false}}},
+			"write_only": false, "file": false, "protected": false, "expand": false}}},
 	{name: "new secret with a star inside its scope", in: map[string]any{"base": nil, "dirty": []string{"name", "scope", "value"},
 		"form": map[string]any{"name": "DEPLOY_KEY", "scope": "review/*/x", "value": "s3cret-v4lue"}},
 		want: editAnswer{Problem: problemIn("scope"), Created: map[string]any{"name": "DEPLOY_KEY", "scope": "review/*/x", "value": "s3cret-v4lue",
-			"description": "", "write_only": false, "file": false, "protected": false}}},
+			"description": "", "write_only": false, "file": false, "protected": false, "expand": false}}},
 	{name: "a scope with a space", in: map[string]any{"base": meta(nil), "dirty": []string{"scope"}, "form": map[string]any{"scope": "pro duction"}},
 		want: editAnswer{Problem: problemIn("scope"), Rename: "API_KEY@pro duction", Changes: map[string]any{}}},
 	{name: "another scope is a rename to the whole name", in: map[string]any{"base": meta(map[string]any{"name": "API_KEY@production"}),
@@ -90,7 +99,7 @@ var editCases = []editCase{
 			Changes: map[string]any{}}},
 	{name: "new secret without a value", in: map[string]any{"base": nil, "form": map[string]any{"name": "DEPLOY_KEY"}},
 		want: editAnswer{Problem: problemIn("value"), Created: map[string]any{"name": "DEPLOY_KEY", "scope": "*", "value": "",
-			"description": "", "write_only": false, "file": false, "protected": false}}},
+			"description": "", "write_only": false, "file": false, "protected": false, "expand": false}}},
 	{name: "no name", in: map[string]any{"base": meta(nil), "form": map[string]any{"name": "   "}},
 		want: editAnswer{Problem: problemIn("name"), Rename: "", Changes: map[string]any{}}},
 	{name: "a name starting with a digit", in: map[string]any{"base": meta(nil), "dirty": []string{"name"}, "form": map[string]any{"name": "1KEY"}},
@@ -161,6 +170,46 @@ var editCases = []editCase{
 	{name: "conflict with a destruction", in: map[string]any{"base": meta(nil), "dirty": []string{"description"},
 		"form": map[string]any{"description": "Mine"}, "conflict": true, "current": nil},
 		want: editAnswer{Changes: map[string]any{"description": "Mine"}}},
+	{name: "new secret that expands references", in: map[string]any{"base": nil, "dirty": []string{"name", "value", "expand"},
+		"form": map[string]any{"name": "DATABASE_URL", "value": "postgres://app:${DB_PASSWORD}@${DB_HOST}/app?x=${DB_PASSWORD}", "expand": true}},
+		want: editAnswer{Created: map[string]any{"name": "DATABASE_URL", "scope": "*",
+			"value": "postgres://app:${DB_PASSWORD}@${DB_HOST}/app?x=${DB_PASSWORD}", "description": "",
+			"write_only": false, "file": false, "protected": false, "expand": true},
+			References: []string{"DB_PASSWORD", "DB_HOST"}}},
+	{name: "references unchecked: the value means what it says", in: map[string]any{"base": nil, "dirty": []string{"name", "value"},
+		"form": map[string]any{"name": "PASSWORD", "value": "pa${ss}word"}},
+		want: editAnswer{Created: map[string]any{"name": "PASSWORD", "scope": "*", "value": "pa${ss}word", "description": "",
+			"write_only": false, "file": false, "protected": false, "expand": false}}},
+	{name: "expand turned on, value not revealed: no names shown", in: map[string]any{"base": meta(nil), "dirty": []string{"expand"},
+		"form": map[string]any{"expand": true}},
+		want: editAnswer{Changes: map[string]any{"expand": true}}},
+	{name: "expand turned off", in: map[string]any{"base": meta(map[string]any{"expand": true}), "dirty": []string{"expand", "value"},
+		"form": map[string]any{"expand": false, "value": "${A}-literal"}},
+		want: editAnswer{Changes: map[string]any{"expand": false, "value": "${A}-literal"}}},
+	{name: "an expanding secret's value revealed", in: map[string]any{"base": meta(map[string]any{"expand": true}),
+		"form": map[string]any{"value": "$${LITERAL} ${TOKEN}"}},
+		want: editAnswer{Changes: map[string]any{}, References: []string{"TOKEN"}}},
+	{name: "conflict: they made it expand", in: map[string]any{"base": meta(nil), "dirty": []string{"description"},
+		"form": map[string]any{"description": "Mine"}, "conflict": true, "current": meta(map[string]any{"revision": 8, "expand": true})},
+		want: editAnswer{Differences: []string{"Made to expand its ${…} references."}, Overwrite: true,
+			Changes: map[string]any{"description": "Mine"}}},
+	{name: "saved with undefined names", in: map[string]any{"base": meta(nil),
+		"saved": meta(map[string]any{"name": "DATABASE_URL", "expand": true, "undefined": []string{"DB_HOST", "DB_PORT"}})},
+		want: editAnswer{Changes: map[string]any{},
+			Warning: "Warning: DATABASE_URL references names not defined in any scope yet: DB_HOST, DB_PORT. Jobs that get it fail until they are added."}},
+	{name: "saved with one undefined name", in: map[string]any{"base": meta(nil),
+		"saved": meta(map[string]any{"expand": true, "undefined": []string{"DB_HOST"}})},
+		want: editAnswer{Changes: map[string]any{},
+			Warning: "Warning: API_KEY references a name not defined in any scope yet: DB_HOST. Jobs that get it fail until it is added."}},
+	// The same syntax as secrets.References (internal/expand).
+	{name: "reference syntax", in: map[string]any{"base": meta(nil), "syntax": []string{
+		"", "plain", "${A}", "${A}${B}${A}", "$${A}", "$$${A}", "$${A}${B}", "$A ${}", "${1X} ${A-B} ${A:-x}", "${A",
+		"${X${Y}", "é${Ü}${_é}${_ok9}ü", "${a}", "$", "${A}}", "}${B}{",
+	}},
+		want: editAnswer{Changes: map[string]any{}, Syntax: [][]string{
+			nil, nil, {"A"}, {"A", "B"}, nil, nil, {"B"}, nil, nil, nil,
+			{"Y"}, {"_ok9"}, {"a"}, nil, {"A"}, {"B"},
+		}}},
 	{name: "a short value goes unmasked", in: map[string]any{"base": meta(nil), "dirty": []string{"value"},
 		"form": map[string]any{"value": "abcde"}, "min": 6},
 		want: editAnswer{Changes: map[string]any{"value": "abcde"}, Unmasked: ptr(true)}},
@@ -202,6 +251,14 @@ func TestEditorModel(t *testing.T) {
 	tb := open(t, browser(t), srv.URL+"/")
 	for _, c := range editCases {
 		t.Run(c.name, func(t *testing.T) {
+			// The page's syntax is the library's: the table says so too.
+			if vs, ok := c.in["syntax"].([]string); ok {
+				for i, v := range vs {
+					if got := secrets.References([]byte(v)); !slices.Equal(got, c.want.Syntax[i]) {
+						t.Errorf("secrets.References(%q) = %q, the table says %q", v, got, c.want.Syntax[i])
+					}
+				}
+			}
 			in, err := json.Marshal(c.in)
 			if err != nil {
 				t.Fatal(err)

@@ -57,6 +57,13 @@ const (
 	// ProblemInvalidInfo (422): a description or date the Manager refuses
 	// (secrets.ErrInvalidInfo).
 	ProblemInvalidInfo = typeBase + "ProblemInvalidInfo"
+	// ProblemReference (422): a value of a secret that opts in to
+	// expansion whose ${NAME} references form a cycle, or any other
+	// reference that cannot be expanded (secrets.ErrReference). The body
+	// has "reason" (secrets.ReferenceCycle, ReferenceDepth,
+	// ReferenceUnknown or ReferenceSize) and "names": the secrets
+	// concerned, such as the cycle's chain; never a value.
+	ProblemReference = typeBase + "ProblemReference"
 	// ProblemInvalidTime (422): no time to restore to
 	// (secrets.ErrInvalidTime).
 	ProblemInvalidTime = typeBase + "ProblemInvalidTime"
@@ -130,6 +137,7 @@ var classes = []struct {
 	{secrets.ErrInvalidValue, ProblemInvalidValue, http.StatusUnprocessableEntity},
 	{secrets.ErrTooLarge, ProblemTooLarge, http.StatusRequestEntityTooLarge},
 	{secrets.ErrInvalidInfo, ProblemInvalidInfo, http.StatusUnprocessableEntity},
+	{secrets.ErrReference, ProblemReference, http.StatusUnprocessableEntity},
 	{secrets.ErrInvalidTime, ProblemInvalidTime, http.StatusUnprocessableEntity},
 	{secrets.ErrInvalidWorkspace, ProblemInvalidWorkspace, http.StatusNotFound},
 	{secrets.ErrInvalidDotenv, ProblemInvalidDotenv, http.StatusUnprocessableEntity},
@@ -159,6 +167,7 @@ var titles = map[string]string{
 	ProblemInvalidValue:         "Invalid value",
 	ProblemTooLarge:             "Too large",
 	ProblemInvalidInfo:          "Invalid details",
+	ProblemReference:            "Invalid reference",
 	ProblemInvalidTime:          "Invalid time",
 	ProblemInvalidWorkspace:     "No such workspace",
 	ProblemInvalidDotenv:        "Invalid .env text",
@@ -206,6 +215,7 @@ type problem struct {
 	Current  *secrets.Meta `json:"current,omitempty"`
 	Line     int           `json:"line,omitempty"`
 	Reason   string        `json:"reason,omitempty"`
+	Names    []string      `json:"names,omitempty"`
 
 	etag string // the current revision's ETag, for a conflict
 }
@@ -258,11 +268,14 @@ func problemFor(err error) *problem {
 	var ce *secrets.ConflictError
 	var ee *secrets.ExistsError
 	var de *secrets.DotenvError
+	var re *secrets.ReferenceError
 	switch {
 	case errors.As(err, &ce):
 		p.Name, p.Seen, p.Revision, p.Version, p.Deleted = ce.Name, ce.Seen, ce.Revision, ce.Version, ce.Deleted
 	case errors.As(err, &ee):
 		p.Name, p.Deleted = ee.Name, ee.Deleted
+	case errors.As(err, &re):
+		p.Reason, p.Names = re.Kind, re.Names
 	case errors.As(err, &de):
 		p.Line, p.Reason = de.Line, "syntax"
 		for _, c := range classes {

@@ -17,7 +17,7 @@ func TestEveryClassHasOneStatus(t *testing.T) {
 	want := map[error]int{
 		secrets.ErrNotFound: 404, secrets.ErrNoVersion: 404, secrets.ErrConflict: 412, secrets.ErrExists: 409,
 		secrets.ErrInvalidName: 422, secrets.ErrInvalidScope: 422, secrets.ErrReservedName: 422, secrets.ErrInvalidValue: 422, secrets.ErrTooLarge: 413,
-		secrets.ErrInvalidInfo: 422, secrets.ErrInvalidTime: 422, secrets.ErrInvalidWorkspace: 404, secrets.ErrInvalidDotenv: 422,
+		secrets.ErrInvalidInfo: 422, secrets.ErrReference: 422, secrets.ErrInvalidTime: 422, secrets.ErrInvalidWorkspace: 404, secrets.ErrInvalidDotenv: 422,
 		secrets.ErrDecrypt: 500, secrets.ErrMasterKey: 500, secrets.ErrForbidden: 403, secrets.ErrWriteOnly: 403,
 		secrets.ErrExpired: 422, secrets.ErrAudit: 503, secrets.ErrIncomplete: 500, secrets.ErrKeyChanged: 503,
 		secrets.ErrUnavailable: 503, secrets.ErrInvalidActor: 500, secrets.ErrInvalidParents: 500, secrets.ErrInsecureDir: 500,
@@ -56,6 +56,11 @@ func TestProblemDetails(t *testing.T) {
 	p = problemFor(&secrets.DotenvError{Line: 7, Msg: "bad", Reason: secrets.ErrInvalidValue})
 	if p.Type != ProblemInvalidDotenv || p.Line != 7 || p.Reason != "ProblemInvalidValue" {
 		t.Errorf("dotenv %+v", p)
+	}
+	p = problemFor(fmt.Errorf("set: %w", &secrets.ReferenceError{Kind: secrets.ReferenceCycle, Names: []string{"A", "B", "A"}}))
+	if p.Type != ProblemReference || p.Status != http.StatusUnprocessableEntity || p.Reason != secrets.ReferenceCycle ||
+		strings.Join(p.Names, ",") != "A,B,A" || titles[p.Type] != "Invalid reference" {
+		t.Errorf("reference %+v", p)
 	}
 	// Server-side failures say nothing of their cause.
 	for _, err := range []error{

@@ -46,6 +46,9 @@ type changes struct {
 	File      *bool   `json:"file"`
 	// Protected: only jobs the host marks protected get the secret.
 	Protected *bool `json:"protected"`
+	// Expand: jobs get the value with its ${NAME} references expanded
+	// (secrets.Info.Expand).
+	Expand *bool `json:"expand"`
 }
 
 // value returns the new value, if the request gives one.
@@ -98,6 +101,9 @@ func (ch *changes) info(base secrets.Info) (secrets.Info, bool, error) {
 	}
 	if ch.Protected != nil {
 		base.Protected, changed = *ch.Protected, true
+	}
+	if ch.Expand != nil {
+		base.Expand, changed = *ch.Expand, true
 	}
 	return base, changed, nil
 }

@@ -19,12 +19,13 @@ func infoFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "write-only", Usage: "injected into jobs, never revealed (cannot be undone)"},
 		&cli.BoolFlag{Name: "as-file", Usage: "delivered to jobs as a file (--as-file=false to stop)"},
 		&cli.BoolFlag{Name: "protected", Usage: "delivered only to protected jobs (run --protected); --protected=false to stop"},
+		&cli.BoolFlag{Name: "expand", Usage: "jobs get the value with its ${NAME} references expanded ($${ is a literal ${); off, a $ means what it says; --expand=false to stop"},
 	}
 }
 
 // infoChanged reports whether any info flag is given.
 func infoChanged(cmd *cli.Command) bool {
-	for _, n := range []string{"description", "expires", "rotate-by", "write-only", "as-file", "protected"} {
+	for _, n := range []string{"description", "expires", "rotate-by", "write-only", "as-file", "protected", "expand"} {
 		if cmd.IsSet(n) {
 			return true
 		}
@@ -35,7 +36,7 @@ func infoChanged(cmd *cli.Command) bool {
 // flagsChanged reports whether the flags bound into ciphertexts may
 // change: that re-encrypts, and needs the master key.
 func flagsChanged(cmd *cli.Command) bool {
-	return cmd.IsSet("write-only") || cmd.IsSet("as-file") || cmd.IsSet("protected")
+	return cmd.IsSet("write-only") || cmd.IsSet("as-file") || cmd.IsSet("protected") || cmd.IsSet("expand")
 }
 
 // applyInfo sets the fields of info that flags give.
@@ -65,6 +66,9 @@ func applyInfo(cmd *cli.Command, info *secrets.Info) error {
 	if cmd.IsSet("protected") {
 		info.Protected = cmd.Bool("protected")
 	}
+	if cmd.IsSet("expand") {
+		info.Expand = cmd.Bool("expand")
+	}
 	return nil
 }
 
@@ -81,6 +85,8 @@ func (a *app) writeCommands() []*cli.Command {
 				"same value); --raw keeps the bytes exactly. An empty value is refused unless --allow-empty.\n" +
 				"--env SCOPE sets the secret of that environment scope (NAME@SCOPE); --protected makes it\n" +
 				"reach protected jobs only. A malformed scope exits 2 before the value is read.\n" +
+				"--expand makes jobs get the value with its ${NAME} references expanded; references that\n" +
+				"form a cycle are refused (exit 5), names no scope defines yet are a warning on stderr.\n" +
 				"A terminal line holds about 4 KB: give longer or multi-line values with --file or a pipe.",
 			Flags: append([]cli.Flag{
 				&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` (- for stdin)"},
@@ -94,7 +100,7 @@ func (a *app) writeCommands() []*cli.Command {
 			Action: a.with(2, 2, "WORKSPACE NAME (the value comes from stdin or --file, never the command line)", needKey, a.set),
 		},
 		{
-			Name: "info", Usage: "change a secret's description, dates or flags, keeping its value (no master key needed but for --write-only, --as-file, --protected)",
+			Name: "info", Usage: "change a secret's description, dates or flags, keeping its value (no master key needed but for --write-only, --as-file, --protected, --expand, or a secret that expands)",
 			ArgsUsage: "WORKSPACE NAME",
 			Flags:     append([]cli.Flag{ifRevisionFlag(), jsonFlag()}, infoFlags()...),
 			Action:    a.with(2, 2, "WORKSPACE NAME", flagsChanged, a.info),
@@ -209,7 +215,7 @@ func (a *app) currentInfo(ctx context.Context, s *session, ws, name string, opts
 func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws, name := cmd.Args().Get(0), cmd.Args().Get(1)
 	if !infoChanged(cmd) {
-		return usage("info: nothing to change: give --description, --expires, --rotate-by, --write-only, --as-file or --protected (meta shows the info)")
+		return usage("info: nothing to change: give --description, --expires, --rotate-by, --write-only, --as-file, --protected or --expand (meta shows the info)")
 	}
 	rev, err := ifRevision(cmd)
 	if err != nil {
@@ -221,6 +227,20 @@ func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	if rev == 0 {
 		rev = cur.Revision
+	}
+	if cur.Expand && !flagsChanged(cmd) {
+		// A change of an expanding secret's info reads its value to
+		// check its references: that one needs the master key.
+		ks, err := a.open(ctx, cmd, true, nil)
+		if err != nil {
+			var ce *codedError
+			if errors.As(err, &ce) && ce.code == exitUsage {
+				return usage("info: %s expands ${…} references, which a change of its info checks: %s", cur.Name, ce.msg)
+			}
+			return err
+		}
+		defer ks.close()
+		s = ks
 	}
 	info := cur.Info
 	if err := applyInfo(cmd, &info); err != nil {

@@ -16,7 +16,7 @@ const (
 	exitUsage       = 2 // a usage error: arguments, flags, an invalid --env or scope, a missing master key
 	exitNotFound    = 3 // no such secret, version or workspace
 	exitConflict    = 4 // a stale --if-revision, or a name already used
-	exitRefused     = 5 // forbidden, invalid input (a --parents chain too), a write-only value, an unknown master key
+	exitRefused     = 5 // forbidden, invalid input (a --parents chain, a reference cycle too), a write-only value, an unknown master key
 	exitIncomplete  = 6 // a rotation or re-wrap left items, which are printed
 	exitUnavailable = 7 // the authorizer could not decide; try again
 	exitNoExec      = 126
@@ -34,7 +34,8 @@ const exitHelp = `EXIT STATUS:
    4    conflict: the secret changed since --if-revision (the current
         revision is printed), or the name is taken
    5    refused: forbidden, invalid input (name, value, .env text, backup,
-        empty value, a --parents chain), write-only value, an age identity
+        empty value, a --parents chain, ${NAME} references that form a
+        cycle or that a job cannot expand), write-only value, an age identity
         that does not open the backup, or a master key the store does not
         know
    6    incomplete: rotate or rewrap left items, which are listed
@@ -93,6 +94,7 @@ func exitCode(err error) int {
 		errors.Is(err, secrets.ErrInvalidWorkspace),
 		errors.Is(err, secrets.ErrInvalidParents),
 		errors.Is(err, secrets.ErrInvalidDotenv),
+		errors.Is(err, secrets.ErrReference),
 		errors.Is(err, secrets.ErrInvalidBackup),
 		errors.Is(err, secrets.ErrBackupIdentity),
 		errors.Is(err, secrets.ErrMasterKey),

@@ -83,6 +83,9 @@ func notes(m secrets.Meta, now time.Time) string {
 	if m.Protected {
 		n = append(n, "protected")
 	}
+	if m.Expand {
+		n = append(n, "expands")
+	}
 	switch {
 	case m.Expired(now):
 		n = append(n, "expired "+when(m.Expires))
@@ -116,6 +119,7 @@ func printMeta(w io.Writer, m secrets.Meta) error {
 		{"write-only", yesNo[m.WriteOnly]},
 		{"file", yesNo[m.File]},
 		{"protected", yesNo[m.Protected]},
+		{"expand", yesNo[m.Expand]},
 	}
 	if !m.Deleted.IsZero() {
 		rows = append(rows, [2]string{"deleted", when(m.Deleted) + " by " + m.DeletedBy})
@@ -127,8 +131,13 @@ func printMeta(w io.Writer, m secrets.Meta) error {
 }
 
 // printWrite prints what a write left: the secret's metadata with
-// --json, one line otherwise.
+// --json, one line otherwise. The names an expanding secret references
+// that no scope defines yet are a warning on stderr, either way.
 func (a *app) printWrite(cmd *cli.Command, m secrets.Meta, what string) error {
+	if len(m.Undefined) > 0 {
+		fmt.Fprintf(a.stderr, "secretsctl: warning: %s references names not defined in any scope yet: %s; jobs that get it fail until they are\n",
+			m.Name, strings.Join(m.Undefined, ", "))
+	}
 	if cmd.Bool("json") {
 		return writeJSON(a.stdout, m)
 	}

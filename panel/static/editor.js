@@ -10,7 +10,7 @@ import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, setDrawerTitle, toast, showProblem, secretField,
   ago, day} from './ui.js';
 import {state, hooks, can} from './state.js';
-import {Edit, formOf, unmasked} from './editor_model.js';
+import {Edit, formOf, unmasked, undefinedWarning} from './editor_model.js';
 
 // openEditor opens the panel for a new secret (meta null) or for meta.
 export function openEditor(meta) {
@@ -22,19 +22,22 @@ export function openEditor(meta) {
   const revealBtn = $('.reveal', form);
   const {field: value, show} = secretField($('#f-value', form), $('.show', form));
   const valueHint = $('#f-value-hint', form);
+  const valueError = $('#f-value-error', form);
+  const refsBox = $('#f-refs', form);
   const edit = new Edit(meta);
   let saving = false; // a save is under way: another waits for its answer
 
   const fill = (m) => {
     const v = formOf(m);
     for (const n of ['name', 'scope', 'description', 'expires', 'rotate_by']) f(n).value = v[n];
-    for (const n of ['write_only', 'file', 'protected']) f(n).checked = v[n];
+    for (const n of ['write_only', 'file', 'protected', 'expand']) f(n).checked = v[n];
   };
   // read is the form's input, as editor_model.js takes it.
   const read = () => ({
     name: f('name').value, scope: f('scope').value, value: value.value, description: f('description').value,
     expires: f('expires').value, rotate_by: f('rotate_by').value,
     write_only: f('write_only').checked, file: f('file').checked, protected: f('protected').checked,
+    expand: f('expand').checked,
   });
   // hint names the version an empty value keeps: m's, the one shown
   // first or, after a conflict, the one saved since.
@@ -57,11 +60,24 @@ export function openEditor(meta) {
     valueHint.textContent = 'Hidden while you type. Up to 128 KiB; any text but NUL.';
   }
 
+  // showRefs lists the names the value references, if it expands them
+  // (names only: what the editor typed, never another secret's value).
+  const showRefs = () => {
+    const names = edit.references(read());
+    refsBox.replaceChildren();
+    refsBox.hidden = names.length === 0;
+    if (names.length > 0) refsBox.append('References: ', ...names.map((n) => el('code', {text: n})));
+  };
   const touched = (e) => {
     if (!e.target.name) return;
     edit.touch(e.target.name);
     e.target.removeAttribute('aria-invalid');
     box.hidden = true;
+    if (e.target.name === 'value' || e.target.name === 'expand') {
+      value.removeAttribute('aria-invalid');
+      valueError.hidden = true;
+      showRefs();
+    }
   };
   form.addEventListener('input', touched);
   form.addEventListener('change', touched);
@@ -140,6 +156,8 @@ export function openEditor(meta) {
     if (unmasked(typed, min)) {
       toast(`Warning: the value of ${m.name} is shorter than ${min} characters, so it is not masked in build logs: a job that prints it shows it. Use a longer value if it must stay out of them.`, {warning: true});
     }
+    const u = undefinedWarning(m);
+    if (u) toast(u, {warning: true});
     for (const w of warnings || []) {
       toast(`Warning: ${w.name} matches ${w.pattern}: ${w.reason}. Make sure no program your jobs run reads it as code.`, {warning: true});
     }
@@ -158,6 +176,15 @@ export function openEditor(meta) {
     if (is(p, 'ProblemInvalidScope')) return invalid('scope', p.message);
     if (is(p, 'ProblemInvalidValue') || is(p, 'ProblemTooLarge')) return invalid('value', p.message);
     if (is(p, 'ProblemInvalidInfo')) return invalid('description', p.message);
+    if (is(p, 'ProblemReference')) {
+      // Beside the value whose references are refused (a cycle names its chain).
+      value.setAttribute('aria-invalid', 'true');
+      valueError.textContent = `${p.title}: ${p.message}.`;
+      valueError.hidden = false;
+      value.focus({preventScroll: true});
+      valueError.scrollIntoView({block: 'nearest'});
+      return;
+    }
     if (is(p, 'ProblemNotFound') && edit.base) {
       showProblem(box, {title: 'Gone', message: `${edit.base.name} was deleted or renamed by someone else while you were editing. Your input is still here; copy what you need, then close.`});
       saveBtn.disabled = true;
@@ -213,6 +240,7 @@ export function openEditor(meta) {
         showProblem(box, {title: 'Binary value', message: 'This value is not text; it can be replaced here but not shown.'});
       }
       edit.revealed();
+      showRefs();
       show(true);
       revealBtn.hidden = true;
       value.focus();

@@ -7,7 +7,7 @@
 // (editor_model_test.go).
 //
 // A form is the editor's input as a plain object: {name, scope, value,
-// description, expires, rotate_by, write_only, file, protected}, with the
+// description, expires, rotate_by, write_only, file, protected, expand}, with the
 // dates as <input type=date> holds them (YYYY-MM-DD, or '' for none). name
 // is the variable alone; scope its environment scope ('*' or '' for every
 // environment). A secret's whole name is scopedName(name, scope).
@@ -24,6 +24,40 @@ export const scopedName = (variable, scope) => (scope === '' || scope === '*' ? 
 export function splitName(name) {
   const i = name.indexOf('@');
   return i < 0 ? [name, '*'] : [name.slice(0, i), name.slice(i + 1)];
+}
+
+// references are the names value references with ${NAME}, each once, in
+// the order of their first reference: secrets.References, the same
+// syntax. NAME is [A-Za-z_][A-Za-z0-9_]*; $${ is a literal ${; anything
+// else ($NAME, a lone $, ${ without its }, ${1X}, ${A:-b}) is literal.
+export function references(value) {
+  const out = [];
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] !== '$') continue;
+    if (value.startsWith('$${', i)) {
+      i += 2; // the escape and its ${, literal
+      continue;
+    }
+    if (!value.startsWith('${', i)) continue;
+    const end = value.indexOf('}', i + 2);
+    if (end < 0) continue;
+    const name = value.slice(i + 2, end);
+    if (!namePattern.test(name)) continue; // literal: scanning goes on after the $
+    if (!out.includes(name)) out.push(name);
+    i = end;
+  }
+  return out;
+}
+
+// undefinedWarning is what the page says after a save when the saved
+// secret (meta) expands references that no scope defines yet
+// (meta.undefined), or ''. A warning, not a refusal: the names may be
+// added later, and until then a job that gets the secret fails.
+export function undefinedWarning(meta) {
+  const u = (meta && meta.undefined) || [];
+  if (u.length === 0) return '';
+  return `Warning: ${meta.name} references ${u.length === 1 ? 'a name' : 'names'} not defined in any scope yet: ` +
+    `${u.join(', ')}. Jobs that get it fail until ${u.length === 1 ? 'it is' : 'they are'} added.`;
 }
 
 // scopeProblem says what is wrong with a scope the editor typed, or ''
@@ -56,6 +90,7 @@ export function formOf(meta) {
     write_only: Boolean(meta && meta.write_only),
     file: Boolean(meta && meta.file),
     protected: Boolean(meta && meta.protected),
+    expand: Boolean(meta && meta.expand),
   };
 }
 
@@ -103,9 +138,17 @@ export class Edit {
   // created is the body that adds the new secret of form.
   created(form) {
     const body = {name: form.name.trim(), scope: (form.scope || '').trim() || '*', value: form.value,
-      description: form.description, write_only: form.write_only, file: form.file, protected: Boolean(form.protected)};
+      description: form.description, write_only: form.write_only, file: form.file, protected: Boolean(form.protected),
+      expand: Boolean(form.expand)};
     for (const n of ['expires', 'rotate_by']) if (form[n]) body[n] = fromDateInput(form[n]);
     return body;
+  }
+
+  // references are the names the form's value references, shown beside
+  // it: none unless the form expands references, and none for a value
+  // not typed or revealed (an existing secret's value is never loaded).
+  references(form) {
+    return form.expand && form.value ? references(form.value) : [];
   }
 
   // renameTo is the whole name form gives the secret (its variable in
@@ -135,7 +178,7 @@ export class Edit {
     for (const n of ['expires', 'rotate_by']) {
       if (has(n) && form[n] !== toDateInput(base[n])) out[n] = fromDateInput(form[n]);
     }
-    for (const n of ['write_only', 'file', 'protected']) {
+    for (const n of ['write_only', 'file', 'protected', 'expand']) {
       if (has(n) && Boolean(form[n]) !== Boolean(base[n])) out[n] = Boolean(form[n]);
     }
     return out;
@@ -176,6 +219,9 @@ export class Edit {
     if (Boolean(cur.file) !== Boolean(old.file)) out.push(`Delivered as a file: ${cur.file ? 'yes' : 'no'}${mine('file')}.`);
     if (Boolean(cur.protected) !== Boolean(old.protected)) {
       out.push(`${cur.protected ? 'Made protected: only protected jobs get it' : 'No longer protected: every job gets it'}${mine('protected')}.`);
+    }
+    if (Boolean(cur.expand) !== Boolean(old.expand)) {
+      out.push(`${cur.expand ? 'Made to expand its ${…} references' : 'No longer expands its ${…} references: jobs get the text as it is'}${mine('expand')}.`);
     }
     if (cur.name !== old.name) out.push(`Renamed from ${old.name} to ${cur.name}.`);
     return out;

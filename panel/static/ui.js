@@ -54,13 +54,14 @@ export function timeEl(iso) {
 // day is a date for humans ("Mar 3, 2031"), in UTC like the dates editors set.
 export const day = (iso) => dateFmt.format(new Date(iso));
 
-// badges are the labels of a secret in the list: protected, write-only, file, and
+// badges are the labels of a secret in the list: protected, expands, write-only, file, and
 // expiry or rotation when due within dueMs (or past).
 export function badges(m, dueMs) {
   const out = [];
   const now = Date.now();
   if (m.deleted) out.push(el('span', {class: 'badge deleted', text: 'deleted ' + ago(m.deleted)}));
   if (m.protected) out.push(el('span', {class: 'badge protected', text: 'protected', title: 'Only protected jobs get it'}));
+  if (m.expand) out.push(el('span', {class: 'badge expand', text: 'expands', title: 'Jobs get it with its ${…} references expanded'}));
   if (m.write_only) out.push(el('span', {class: 'badge wo', text: 'write-only', title: 'Injected into builds, never revealed'}));
   if (m.file) out.push(el('span', {class: 'badge file', text: 'file', title: 'Delivered to jobs as a file'}));
   if (m.expires) {

@@ -6,9 +6,11 @@
 // (the fields the editor touched), form (the fields as the editor left
 // them, over the form base fills), conflict (a save was refused) with
 // current (the secret as the server said it is now, null if destroyed),
-// and min (the shortest value the Redactor masks, 0: not asked).
+// min (the shortest value the Redactor masks, 0: not asked), saved (the
+// secret a save answered, for its warning) and syntax (values whose
+// references are asked).
 
-import {Edit, formOf, unmasked} from './editor_model.js';
+import {Edit, formOf, unmasked, references, undefinedWarning} from './editor_model.js';
 
 // day stands in for the page's date format, which follows the browser's
 // language.
@@ -20,6 +22,10 @@ window.runCase = (c) => {
   const form = {...formOf(c.base), ...(c.form || {})};
   const out = {problem: edit.check(form)};
   if (c.min) out.unmasked = unmasked(form.value, c.min);
+  const refs = edit.references(form);
+  if (refs.length > 0) out.references = refs;
+  if (c.saved) out.warning = undefinedWarning(c.saved);
+  if (c.syntax) out.syntax = c.syntax.map((v) => { const r = references(v); return r.length > 0 ? r : null; });
   if (!c.base) {
     out.created = edit.created(form);
     return out;
