@@ -567,6 +567,27 @@ func TestScopesFingerprintSearch(t *testing.T) {
 		if d := cmp.Diff([]string{"set:group::false", "inject:a:production:true"}, got); d != "" {
 			t.Fatalf("events with the leaked value's fingerprint (-want +got):\n%s", d)
 		}
+		// The default job of a workspace without parents records its event
+		// in its read's statement, resolved through the ledger: its
+		// protected and scoped secrets are not in it.
+		if _, err := m.Set(ctx, "c", "DEPLOY", []byte("leaked-own-deploy"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "c", "TOKEN@production", "leaked-own-prod")
+		mustSet(t, m, "c", "PLAIN", "plain-value")
+		if _, err := m.EnvFor(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []string{"leaked-own-deploy", "leaked-own-prod"} {
+			evs, err := m.Events(ctx, secrets.EventQuery{Fingerprint: m.Fingerprint([]byte(v)), Action: secrets.ActionInject, Limit: 100})
+			if err != nil || len(evs) != 0 {
+				t.Errorf("the default job is accused of receiving %s: %+v, %v", v, evs, err)
+			}
+		}
+		evs, err = m.Events(ctx, secrets.EventQuery{Fingerprint: m.Fingerprint([]byte("plain-value")), Action: secrets.ActionInject, Limit: 100})
+		if err != nil || len(evs) != 1 {
+			t.Errorf("the default job's plain value: %+v, %v", evs, err)
+		}
 	})
 }
 

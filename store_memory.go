@@ -61,6 +61,7 @@ type ledgerEntry struct {
 	name        string
 	version     int64 // 0: not delivered (deleted, destroyed)
 	writeOnly   bool
+	protected   bool
 	fingerprint []byte
 }
 
@@ -268,7 +269,6 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 		}
 	}
 	var snap Snapshot
-	names := q.Names // the names the event lists (nil: all)
 	for level, c := range slices.Concat([]string{ws}, q.Parents) {
 		var st LevelState
 		var es []EnvEntry
@@ -283,16 +283,7 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 				}
 			}
 			if q.Unscoped || q.Audit != nil {
-				hidden := len(es)
 				es = unscoped(es)
-				hidden -= len(es)
-				if hidden > 0 && q.Audit != nil {
-					// The event names what was read, as Postgres's does.
-					names = make([]string, len(es))
-					for i := range es {
-						names[i] = es[i].Name
-					}
-				}
 			}
 			slices.SortFunc(es, func(a, b EnvEntry) int { return strings.Compare(a.Name, b.Name) })
 		}
@@ -308,10 +299,10 @@ func (s *MemoryStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot,
 		q.Audit.State = snap.State
 		e := *q.Audit
 		e.Secrets = nil
-		if names != nil {
+		if q.Names != nil {
 			// Not nil, even for no names: a job given none got none.
-			e.Secrets = make([]EventSecret, 0, len(names))
-			for _, n := range names {
+			e.Secrets = make([]EventSecret, 0, len(q.Names))
+			for _, n := range q.Names {
 				e.Secrets = append(e.Secrets, EventSecret{Name: n})
 			}
 		}
@@ -429,7 +420,7 @@ func applyWrite(w *memWorkspace, wr Write) (ledgerEntry, bool, error) {
 
 	le := ledgerEntry{at: e.Updated, secretID: e.SecretID, name: e.Name}
 	if e.Deleted.IsZero() {
-		le.version, le.writeOnly, le.fingerprint = cur.Version, cur.WriteOnly, bytes.Clone(cur.Fingerprint)
+		le.version, le.writeOnly, le.protected, le.fingerprint = cur.Version, cur.WriteOnly, cur.Protected, bytes.Clone(cur.Fingerprint)
 	}
 	return le, jobSeesChange(old, ne), nil
 }
@@ -566,5 +557,6 @@ func jobSeesChange(old *memSecret, ne Entry) bool {
 		return true
 	}
 	o, c := old.entry.Current, ne.Current
-	return live && (old.entry.Name != ne.Name || o.Version != c.Version || o.WriteOnly != c.WriteOnly || o.File != c.File)
+	return live && (old.entry.Name != ne.Name || o.Version != c.Version || o.WriteOnly != c.WriteOnly || o.File != c.File ||
+		o.Protected != c.Protected || o.Expand != c.Expand)
 }

@@ -65,8 +65,9 @@ func delivers(a Action) bool { return a == ActionInject || a == ActionExport }
 
 // delivered returns what the delivering event e received: for each
 // secret, the ledger entry current at e.State, if it was delivered (an
-// export leaves write-only secrets out), restricted to the names e
-// recorded, if any. s.mu must be held.
+// export leaves write-only secrets out; such an event, of a job without
+// an environment, protection or parents, got no scoped or protected
+// secret), restricted to the names e recorded, if any. s.mu must be held.
 func (s *MemoryStore) delivered(e Event) []EventSecret {
 	cur := map[string]ledgerEntry{}
 	for _, l := range s.ledger[e.Workspace] {
@@ -84,7 +85,8 @@ func (s *MemoryStore) delivered(e Event) []EventSecret {
 	}
 	var out []EventSecret
 	for _, l := range cur {
-		if l.version == 0 || want != nil && !want[strings.ToLower(l.name)] || e.Action == ActionExport && l.writeOnly {
+		if l.version == 0 || want != nil && !want[strings.ToLower(l.name)] || e.Action == ActionExport && l.writeOnly ||
+			l.protected || strings.IndexByte(l.name, '@') >= 0 {
 			continue
 		}
 		out = append(out, EventSecret{Name: l.name, Version: l.version, Fingerprint: bytes.Clone(l.fingerprint)})

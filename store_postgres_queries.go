@@ -129,10 +129,9 @@ func rowQ(ctx context.Context, db sqlx.QueryerContext, q *pgschema.Query, p pgPa
 //
 // An audited read is what a job without an environment, not protected,
 // gets of one level (EnvQuery.Unscoped): the secrets of scope "*" that
-// are not protected. Its event names the secrets it delivered (restricted
-// to the subset's names, or all) unless the workspace holds a secret it
-// left out: then the event lists the delivered names themselves, so that
-// what the event is resolved to through the ledger is what the job got.
+// are not protected. Its event names, as before scopes, the subset's
+// names or all; the ledger resolves it to what such a job got, since it
+// knows each entry's scope (in its name) and protection (migration 5).
 // Without commit the subset matches the variable's name, whatever the
 // scope: the Manager resolves scopes itself.
 func envSQL(commit string, subset bool) string {
@@ -146,14 +145,11 @@ func envSQL(commit string, subset bool) string {
 		filter = " AND split_part(s.name_key, '@', 1) = ANY($2)"
 	}
 	if commit != "" {
-		all := "NULL::text[]"
+		names := "NULL::text[]"
 		p := 2
 		if subset {
-			all, p = "$2", 3
+			names, p = "$2", 3
 		}
-		names := `(SELECT CASE WHEN bool_or(x.hidden) THEN coalesce(array_agg(x.name) FILTER (WHERE NOT x.hidden), '{}') ELSE ` + all + ` END
-			FROM (SELECT s.name, strpos(s.name, '@') > 0 OR s.flags & 4 <> 0 AS hidden
-				FROM {{schema}}.secrets s WHERE s.workspace = $1 AND s.deleted IS NULL` + filter + `) x)`
 		filter += " AND strpos(s.name, '@') = 0 AND s.flags & 4 = 0"
 		ph := func(i int) string { return "$" + itoa(int64(p+i)) }
 		b.WriteString(`, commit_mode AS (` + commit + `), a AS (

@@ -157,6 +157,7 @@ FROM {{schema}}.audit e
 			  AND NOT EXISTS (SELECT 1 FROM {{schema}}.ledger n WHERE n.workspace = l.workspace
 				AND n.secret_id = l.secret_id AND n.state > l.state AND n.state <= e.state)
 			  AND (e.action <> 'export' OR NOT l.write_only)
+			  AND strpos(l.name, '@') = 0 AND NOT coalesce(l.protected, false)
 			  AND (e.names IS NULL OR lower(l.name) IN (SELECT lower(x) FROM unnest(e.names) x))))
 
 -- name: delivered
