@@ -222,7 +222,9 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 	if perr == nil {
 		perr = duplicates(entries)
 	}
+	protected, expand := dotenvFlags(text)
 	for i := range entries {
+		entries[i].protected, entries[i].expand = protected[strings.ToLower(entries[i].name)], expand[strings.ToLower(entries[i].name)]
 		entries[i].name = ScopedName(entries[i].name, sc)
 	}
 	var names []string
@@ -445,7 +447,10 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		default:
 			var ne Entry
 			if it.cur == nil {
+				// A new secret takes the flags the text's comments give
+				// it; an existing one keeps its own.
 				ne = Entry{Workspace: ws, SecretID: newSecretID(), Name: it.entry.name, Created: now, CreatedBy: actor}
+				ne.Current.Protected, ne.Current.Expand = it.entry.protected, it.entry.expand
 			} else {
 				ne = *it.cur
 			}
@@ -531,16 +536,23 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 		return nil, err
 	}
 	r.wipe() // the write-only values, which an export reads only to leave out
-	var env, writeOnly []string
+	var env, writeOnly, protected, expand []string
 	for _, it := range r.items {
 		env = append(env, it.kv)
+		if it.protected {
+			protected = append(protected, it.name())
+		}
+		if it.expands {
+			expand = append(expand, it.name())
+		}
 	}
 	for _, s := range e.Secrets {
 		if s.Withheld {
 			writeOnly = append(writeOnly, variableOf(s.Name))
 		}
 	}
-	text := formatDotenv(env)
+	text := formatFlags(formatFlags(nil, dotenvProtected, protected), dotenvExpand, expand)
+	text = append(text, formatDotenv(env)...)
 	for _, n := range writeOnly {
 		text = append(text, "# "+n+" is write-only: not exported\n"...)
 	}

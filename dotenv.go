@@ -33,6 +33,44 @@ type dotenvEntry struct {
 	line  int
 	name  string
 	value []byte
+	// protected and expand, from the text's flag comments (see
+	// dotenvFlags): the flags of a secret the text creates.
+	protected, expand bool
+}
+
+// The flag comments Export writes before its lines: the names of the
+// exported secrets that are protected, and of those that expand their
+// references. To a shell or another .env reader they are comments;
+// Import gives the secrets it creates these flags, so that a round trip
+// through a file does not make a protected secret reach every job.
+const (
+	dotenvProtected = "# protected:"
+	dotenvExpand    = "# expand:"
+)
+
+// formatFlags writes the flag comments of names.
+func formatFlags(b []byte, prefix string, names []string) []byte {
+	if len(names) == 0 {
+		return b
+	}
+	return append(append(append(b, prefix...), (" "+strings.Join(names, " "))...), '\n')
+}
+
+// dotenvFlags reads the flag comments of text: the variables each names,
+// ignoring case.
+func dotenvFlags(text []byte) (protected, expand map[string]bool) {
+	protected, expand = map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimRight(line, "\r")
+		for prefix, set := range map[string]map[string]bool{dotenvProtected: protected, dotenvExpand: expand} {
+			if rest, ok := strings.CutPrefix(line, prefix); ok {
+				for _, n := range strings.Fields(rest) {
+					set[strings.ToLower(n)] = true
+				}
+			}
+		}
+	}
+	return protected, expand
 }
 
 // parseDotenv reads .env text in the syntax Manager.Import documents. It

@@ -86,6 +86,8 @@ type envItem struct {
 	file      bool
 	writeOnly bool
 	expand    bool // the secret opted in to expansion (Info.Expand)
+	protected bool // Info.Protected
+	expands   bool // Info.Expand, whether or not this read expands it (an export does not)
 	extra     bool // read only to be an ingredient: not the job's
 	expired   bool // an extra item past its Info.Expires
 }
@@ -261,7 +263,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 		buf = append(buf, p...)
 		clear(p)
 		ends = append(ends, len(buf))
-		r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly, expand: en.Expand})
+		r.items = append(r.items, envItem{nameLen: len(en.Name), version: en.Version, file: en.File, writeOnly: en.WriteOnly, expand: en.Expand, protected: en.Protected})
 	}
 	if failed != nil {
 		clear(buf)

@@ -35,7 +35,8 @@ type PrepareOptions struct {
 	// gets the one whose scope matches it most specifically (an exact
 	// name, then the longest pattern, then "*"; with no environment only
 	// "*" matches), from the nearest level that has one. See the README's
-	// "Scopes" section for the whole rule. An environment holds no '*'
+	// "Environment scopes and protected secrets" (in its API tour) for the
+	// whole rule. An environment holds no '*'
 	// and follows the rules of a scope (ErrInvalidScope).
 	Environment string
 	// Protected marks a job the host trusts with protected secrets (a

@@ -348,7 +348,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 			buf = append(append(append(buf, variable...), '='), p...)
 			ends = append(ends, len(buf))
 			r.items = append(r.items, envItem{nameLen: len(variable), version: en.Version, file: en.File, writeOnly: en.WriteOnly,
-				expand: en.Expand && !c.raw, extra: n >= len(c.delivered), expired: !en.Expires.IsZero() && !now.Before(en.Expires)})
+				protected: en.Protected, expands: en.Expand, expand: en.Expand && !c.raw, extra: n >= len(c.delivered), expired: !en.Expires.IsZero() && !now.Before(en.Expires)})
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
 				Container: container(containers, en.Level)})
 			clear(p)

@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +228,57 @@ func TestScopesDotenvNamesVariables(t *testing.T) {
 		}
 		if got := listAll(t, m, "ws"); len(got) != 0 {
 			t.Fatalf("the refused imports wrote %+v", got)
+		}
+	})
+}
+
+// TestScopesDotenvKeepsFlags: Export writes which secrets are protected
+// and which expand as comments, and Import gives the secrets it creates
+// those flags, so that a round trip through a file does not hand a
+// protected secret to every job; secrets that exist keep their own.
+func TestScopesDotenvKeepsFlags(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		if _, err := m.Set(ctx, "src", "API_TOKEN@production", []byte("prod-token"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "src", "DB_PASSWORD@production", "pw")
+		if _, err := m.Set(ctx, "src", "DATABASE_URL@production", []byte("postgres://app:${DB_PASSWORD}@db/app"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}}); err != nil {
+			t.Fatal(err)
+		}
+		text, err := m.Export(ctx, "src", &secrets.ExportOptions{Scope: "production"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "# protected: API_TOKEN\n# expand: DATABASE_URL\n" +
+			"API_TOKEN='prod-token'\nDATABASE_URL='postgres://app:${DB_PASSWORD}@db/app'\nDB_PASSWORD='pw'\n"
+		if d := cmp.Diff(want, string(text)); d != "" {
+			t.Fatalf("the export (-want +got):\n%s", d)
+		}
+		// An existing unprotected secret of the target keeps its flags.
+		mustSet(t, m, "dst", "DB_PASSWORD@production", "old")
+		if _, err := m.Import(ctx, "dst", text, &secrets.ImportOptions{Scope: "production"}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, meta := range listAll(t, m, "dst") {
+			got[meta.Name] = fmt.Sprintf("protected=%v expand=%v", meta.Protected, meta.Expand)
+		}
+		if d := cmp.Diff(map[string]string{
+			"API_TOKEN@production":    "protected=true expand=false",
+			"DATABASE_URL@production": "protected=false expand=true",
+			"DB_PASSWORD@production":  "protected=false expand=false",
+		}, got); d != "" {
+			t.Fatalf("after the import (-want +got):\n%s", d)
+		}
+		job, err := m.Prepare(ctx, "dst", &secrets.PrepareOptions{Environment: "production", Base: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job.Close()
+		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw@db/app", "DB_PASSWORD=pw"}, job.Env); d != "" {
+			t.Errorf("an unprotected production job after the round trip (-want +got):\n%s", d)
 		}
 	})
 }

@@ -501,14 +501,14 @@ func TestScopesExport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := cmp.Diff("GUARD='guard'\nTOKEN='any-token'\n", string(text)); d != "" {
+		if d := cmp.Diff("# protected: GUARD\nGUARD='guard'\nTOKEN='any-token'\n", string(text)); d != "" {
 			t.Errorf("the * scope (-want +got):\n%s", d)
 		}
 		text, err = m.Export(ctx, "ws", &secrets.ExportOptions{Scope: "production"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := cmp.Diff("DEPLOY='prod-deploy'\nTOKEN='prod-token'\n# HIDDEN is write-only: not exported\n", string(text)); d != "" {
+		if d := cmp.Diff("# protected: DEPLOY\nDEPLOY='prod-deploy'\nTOKEN='prod-token'\n# HIDDEN is write-only: not exported\n", string(text)); d != "" {
 			t.Errorf("the production scope (-want +got):\n%s", d)
 		}
 		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionExport, Newest: true, Limit: 1})

@@ -199,7 +199,9 @@ func TestScopesResolve(t *testing.T) {
 func TestScopesDotenv(t *testing.T) {
 	e := newScopes(t)
 	exp := e.ctl("", "export", "--env", "production", "ws").want(t, 0)
-	want := "DEPLOY='prod-deploy-canary'\nONLYPROT='only-protected-canary'\nTOKEN='prod-token-canary'\n"
+	// The protected flags travel as a comment: the copy's secrets are
+	// protected as the original's.
+	want := "# protected: DEPLOY ONLYPROT\nDEPLOY='prod-deploy-canary'\nONLYPROT='only-protected-canary'\nTOKEN='prod-token-canary'\n"
 	if exp.stdout != want {
 		t.Fatalf("export --env production:\n%s", exp.stdout)
 	}
