@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +280,44 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 		job.Close()
 		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw@db/app", "DB_PASSWORD=pw"}, job.Env); d != "" {
 			t.Errorf("an unprotected production job after the round trip (-want +got):\n%s", d)
+		}
+	})
+}
+
+// TestScopesUnprotectByRestore: a restore that would make a protected
+// secret unprotected asks for ActionUnprotect too.
+func TestScopesUnprotectByRestore(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		var asked []secrets.Action
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
+			asked = append(asked, r.Action)
+			if r.Action == secrets.ActionUnprotect {
+				return &secrets.Refusal{Reason: "only maintainers unprotect"}
+			}
+			return nil
+		}})
+		ctx := context.Background()
+		mustSet(t, m, "src", "DEPLOY", "deploy-key")
+		doc, err := m.Backup(ctx, "src", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "dst", "DEPLOY", []byte("deploy-key"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := m.PreviewRestore(ctx, "dst", doc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked = nil
+		if _, err := m.Restore(ctx, "dst", doc, plan, nil); !errors.Is(err, secrets.ErrForbidden) || !slices.Contains(asked, secrets.ActionUnprotect) {
+			t.Fatalf("a restore that unprotects: %v (asked %v)", err, asked)
+		}
+		if meta, err := m.Meta(ctx, "dst", "DEPLOY"); err != nil || !meta.Protected {
+			t.Fatalf("after the refused restore: %+v, %v", meta, err)
+		}
+		if env := envMap(t, m, "dst"); len(env) != 0 {
+			t.Fatalf("an unprotected job got %v", env)
 		}
 	})
 }
