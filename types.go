@@ -230,9 +230,13 @@ type Event struct {
 	// a subset, the names asked for; Events fills in what was delivered.
 	Secrets []EventSecret `json:"secrets"`
 	// Parents are the containers an inject event's job inherited from,
-	// nearest first (see Config.Parents); nil for a job without them.
-	// Such an event lists in Secrets exactly what it delivered and
-	// withheld, each with its Container.
+	// nearest first (see Config.Parents). Not nil (but empty for a job
+	// without parents) marks an event that lists in Secrets exactly what
+	// it delivered and withheld, each with its Container: a job with
+	// parents, an environment, protection, named secrets, or of a Manager
+	// with Config.Withhold or ExpiredOmit, and an export or backup. nil
+	// marks the default job's event, recorded in its read's statement,
+	// whose Secrets the Store fills in from its ledger.
 	Parents []string `json:"parents,omitempty"`
 	// Environment and Protected are those of an inject or export event's
 	// job (PrepareOptions.Environment, Protected). An event of a job that
