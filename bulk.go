@@ -8,8 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-
-	"github.com/dataspace/secrets/internal/scope"
 )
 
 // maxDotenvComments is the room a .env text may take beyond the
@@ -519,12 +517,13 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
 	}
-	sc := scope.Any
-	if opts != nil && opts.Scope != "" {
-		sc = opts.Scope
+	var o ExportOptions
+	if opts != nil {
+		o = *opts
 	}
-	if err := scope.Valid(sc); err != nil {
-		return nil, errorf(ErrInvalidScope, "%s", err.Error())
+	sc, err := bulkScope(o.Scope)
+	if err != nil {
+		return nil, err
 	}
 	e := m.event(ctx, ActionExport, ws)
 	if err := m.authorize(ctx, e); err != nil {

@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-
-	"github.com/dataspace/secrets/internal/scope"
 )
 
 // EnvFor returns the workspace's live secrets as "NAME=value" strings,
@@ -60,8 +58,8 @@ func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 // what it delivered: its Parents are not nil.
 func (m *Manager) injectEvent(ctx context.Context, ws, env string, protected bool) (*Event, error) {
 	e := m.event(ctx, ActionInject, ws)
-	if err := scope.ValidEnvironment(env); err != nil {
-		return nil, m.failed(ctx, e, errorf(ErrInvalidScope, "%s", err.Error()))
+	if err := validEnvironment(env); err != nil {
+		return nil, m.failed(ctx, e, err)
 	}
 	e.Environment, e.Protected = env, protected
 	chain, err := m.parents(ctx, ws)
@@ -186,7 +184,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 // the field): the job gets nothing rather than what it must not.
 func checkUnscoped(ws string, snap Snapshot) error {
 	for i := range snap.Entries {
-		if en := &snap.Entries[i]; en.Protected || strings.IndexByte(en.Name, '@') >= 0 {
+		if scopedOrProtected(&snap.Entries[i]) {
 			return errorf(nil, "read workspace %q: the Store gave a scoped or protected secret to a read that leaves them out (EnvQuery.Unscoped): no secret delivered", ws)
 		}
 	}

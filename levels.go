@@ -484,8 +484,8 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 		o = *opts
 	}
 	e := m.event(ctx, ActionList, ws)
-	if err := scope.ValidEnvironment(o.Environment); err != nil {
-		return nil, m.failed(ctx, e, errorf(ErrInvalidScope, "%s", err.Error()))
+	if err := validEnvironment(o.Environment); err != nil {
+		return nil, m.failed(ctx, e, err)
 	}
 	e.Environment, e.Protected = o.Environment, o.Protected
 	chain, err := m.parents(ctx, ws)

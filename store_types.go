@@ -127,5 +127,10 @@ func variableOf(name string) string {
 // unscoped keeps, in place, the entries of scope "*" that are not
 // protected: what EnvQuery.Unscoped reads.
 func unscoped(es []EnvEntry) []EnvEntry {
-	return slices.DeleteFunc(es, func(e EnvEntry) bool { return e.Protected || strings.IndexByte(e.Name, '@') >= 0 })
+	return slices.DeleteFunc(es, func(e EnvEntry) bool { return scopedOrProtected(&e) })
+}
+
+// scopedOrProtected reports whether an unscoped read leaves e out.
+func scopedOrProtected(e *EnvEntry) bool {
+	return e.Protected || strings.IndexByte(e.Name, '@') >= 0
 }

@@ -69,6 +69,15 @@ func validInfo(info Info) error {
 	return nil
 }
 
+// validEnvironment checks a job's environment ("" for none):
+// ErrInvalidScope if it is not one.
+func validEnvironment(env string) error {
+	if err := scope.ValidEnvironment(env); err != nil {
+		return errorf(ErrInvalidScope, "%s", err.Error())
+	}
+	return nil
+}
+
 // validSyntax checks the environment-variable rule. An invalid name is not
 // quoted in the error: users paste values into name fields.
 //
