@@ -297,14 +297,15 @@ func ingredientNames(es []EventSecret) string {
 }
 
 // checkRefs is the save-time check of the secret name of ws that opts in
-// to expansion, with value (nil: its stored current value, for SetInfo).
+// to expansion, with value, or with its stored current value if stored
+// (SetInfo): an empty value is a value.
 // It refuses references that form a cycle with those of the secrets of
 // the workspace and of its parents that opt in, in any scope (a cycle
 // some environment could meet), and returns the names value references
 // that no secret of any scope or level defines yet: saved, with a
 // warning. Values are read to find their references and dropped; nothing
 // of them leaves this function.
-func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte) ([]string, error) {
+func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, stored bool) ([]string, error) {
 	chain, err := m.parents(ctx, ws)
 	if err != nil {
 		return nil, err
@@ -322,7 +323,7 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte) 
 			defined[variableOf(en.Name)] = true
 			if en.Level == 0 && strings.EqualFold(en.Name, name) {
 				own = i
-				if value == nil {
+				if stored {
 					idx = append(idx, i)
 				}
 				continue
@@ -357,7 +358,7 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte) 
 			v := variableOf(en.Name)
 			graph[v] = append(graph[v], r...)
 		}
-		if value != nil {
+		if !stored {
 			refs = expand.Refs(string(value))
 		}
 		start := variableOf(name)

@@ -120,12 +120,6 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		if err := validValue(name, value); err != nil {
 			return Write{}, err
 		}
-		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
-			var err error
-			if undefined, err = m.checkRefs(ctx, ws, name, value); err != nil {
-				return Write{}, err
-			}
-		}
 		if o.Info != nil {
 			if err := validInfo(*o.Info); err != nil {
 				return Write{}, err
@@ -138,6 +132,13 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			return Write{}, &ExistsError{Name: cur.Name, Deleted: !cur.Deleted.IsZero()}
 		case cur != nil && o.IfRevision > 0 && cur.Revision != o.IfRevision:
 			return Write{}, conflict(cur, o.IfRevision)
+		}
+		// The reference check reads every level: after the cheap checks.
+		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
+			var err error
+			if undefined, err = m.checkRefs(ctx, ws, name, value, false); err != nil {
+				return Write{}, err
+			}
 		}
 		k, err := m.writeKey(ctx, ws, cur)
 		if err != nil {
@@ -209,7 +210,7 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		}
 		if info.Expand {
 			var err error
-			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil); err != nil {
+			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
 				return Write{}, err
 			}
 		}

@@ -321,3 +321,20 @@ func TestScopesUnprotectByRestore(t *testing.T) {
 		}
 	})
 }
+
+// TestReferencesEmptyValueIsAValue: Set of an empty value on a secret
+// that expands checks the empty value's references (none), not those of
+// the value it replaces.
+func TestReferencesEmptyValueIsAValue(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), nil)
+		ctx := context.Background()
+		if _, err := m.Set(ctx, "ws", "URL", []byte("x${NOT_YET}"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}}); err != nil {
+			t.Fatal(err)
+		}
+		meta, err := m.Set(ctx, "ws", "URL", nil, nil)
+		if err != nil || len(meta.Undefined) != 0 {
+			t.Fatalf("Set of an empty value: Undefined %v, %v", meta.Undefined, err)
+		}
+	})
+}
