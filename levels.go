@@ -58,14 +58,16 @@ func (m *Manager) parents(ctx context.Context, ws string) ([]string, error) {
 // Withhold.
 func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exact string) (envRead, error) {
 	query := names
-	if exact == "" {
-		// A job that names its secrets may use others as ingredients
-		// (Info.Expand): it reads them all, and resolveLevels keeps what
-		// it needs.
-		query = nil
-	}
 	for attempt := 0; ; attempt++ {
 		snap, err := m.store.Env(ctx, e.Workspace, EnvQuery{Names: query, Parents: e.Parents})
+		if err == nil && query != nil && exact == "" && slices.ContainsFunc(snap.Entries, func(en EnvEntry) bool { return en.Expand }) {
+			// A named secret that expands may use others as ingredients:
+			// read them all, in one snapshot, and resolveLevels keeps
+			// what the job needs. Jobs that expand nothing read only
+			// what they name.
+			query = nil
+			snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Parents: e.Parents})
+		}
 		if err != nil {
 			return envRead{}, m.failed(ctx, e, err)
 		}
