@@ -206,7 +206,6 @@ func commandIndex(root *cli.Command, args []string) int {
 	return -1
 }
 
-// wantsHelp reports whether args ask for help.
 // databaseURLArg reports whether args (after the program's name, up to
 // "--") give --database-url: a command line, password included, is
 // visible to every user of the machine, an environment variable is not.
@@ -223,6 +222,7 @@ func databaseURLArg(args []string) bool {
 	return false
 }
 
+// wantsHelp reports whether args ask for help.
 func wantsHelp(args []string) bool {
 	for _, s := range args[1:] {
 		if s == "--" {
