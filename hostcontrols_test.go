@@ -191,13 +191,28 @@ func TestOnEventIDs(t *testing.T) {
 		if _, err := m.EnvFor(ctx, "ws"); err != nil { // recorded in the read's own statement
 			t.Fatal(err)
 		}
-		m.List(ctx, "ws", nil)
-		m.RotateKey(ctx, "ws", nil)
+		if _, err := m.List(ctx, "ws", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.RotateKey(ctx, "ws", nil); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		actionOf := map[int64]secrets.Action{}
+		for _, e := range stored {
+			actionOf[e.ID] = e.Action
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		for _, e := range got {
-			if e.ID == 0 {
-				t.Errorf("OnEvent got %s with ID 0", e.Action)
+			if e.Action == secrets.ActionAudit {
+				continue // the Events call above, published after it read
+			}
+			if a, ok := actionOf[e.ID]; !ok || a != e.Action {
+				t.Errorf("OnEvent got %s with ID %d, which the Store gave to %q", e.Action, e.ID, a)
 			}
 		}
 		if !slices.ContainsFunc(got, func(e secrets.Event) bool { return e.Action == secrets.ActionInject }) || len(got) < 5 {

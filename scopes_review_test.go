@@ -139,11 +139,15 @@ func TestScopesStoreWithoutUnscoped(t *testing.T) {
 	eachStore(t, func(t *testing.T, st secrets.Store) {
 		m := newManager(t, noUnscoped{st}, newCipher(t), &secrets.Config{AuditReads: secrets.AuditWritesOnly})
 		ctx := context.Background()
+		mustSet(t, m, "ws", "PLAIN", "plain-value")
+		if d := cmp.Diff(map[string]string{"PLAIN": "plain-value"}, envMap(t, m, "ws")); d != "" {
+			t.Fatalf("a workspace of plain secrets over that Store (-want +got):\n%s", d)
+		}
 		if _, err := m.Set(ctx, "ws", "DEPLOY", []byte("protected-deploy-key"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
 			t.Fatal(err)
 		}
 		env, err := m.EnvFor(ctx, "ws")
-		if err == nil || env != nil || strings.Contains(err.Error(), "protected-deploy-key") {
+		if err == nil || env != nil || !strings.Contains(err.Error(), "EnvQuery.Unscoped") || strings.Contains(err.Error(), "protected-deploy-key") {
 			t.Fatalf("EnvFor over a Store that ignores Unscoped: %v, %v", env, err)
 		}
 	})
@@ -257,9 +261,14 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 		if d := cmp.Diff(want, string(text)); d != "" {
 			t.Fatalf("the export (-want +got):\n%s", d)
 		}
-		// An existing unprotected secret of the target keeps its flags.
+		// Existing secrets of the target keep their flags: an unprotected
+		// one stays so, and a protected one the text does not mark stays
+		// protected.
 		mustSet(t, m, "dst", "DB_PASSWORD@production", "old")
-		if _, err := m.Import(ctx, "dst", text, &secrets.ImportOptions{Scope: "production"}); err != nil {
+		if _, err := m.Set(ctx, "dst", "OTHER@production", []byte("guarded"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Import(ctx, "dst", append(text, "OTHER='x'\n"...), &secrets.ImportOptions{Scope: "production"}); err != nil {
 			t.Fatal(err)
 		}
 		got := map[string]string{}
@@ -270,6 +279,7 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 			"API_TOKEN@production":    "protected=true expand=false",
 			"DATABASE_URL@production": "protected=false expand=true",
 			"DB_PASSWORD@production":  "protected=false expand=false",
+			"OTHER@production":        "protected=true expand=false",
 		}, got); d != "" {
 			t.Fatalf("after the import (-want +got):\n%s", d)
 		}

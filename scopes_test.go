@@ -412,7 +412,7 @@ func TestScopesProtectedFlag(t *testing.T) {
 		if d := cmp.Diff([]string{"DEPLOY_KEY=k2"}, job.Env); d != "" {
 			t.Fatalf("a protected job (-want +got):\n%s", d)
 		}
-		if got, err := m.GetVersion(ctx, "ws", "DEPLOY_KEY", 1); err != nil || got.Value.String() == "" {
+		if got, err := m.GetVersion(ctx, "ws", "DEPLOY_KEY", 1); err != nil || string(got.Value.Reveal()) != "k1" {
 			t.Fatalf("the resealed version 1: %v", err)
 		}
 		if _, err := m.SetInfo(ctx, "ws", "DEPLOY_KEY", secrets.Info{}, nil); err != nil {

@@ -17,6 +17,7 @@ var (
 	_ WorkspaceDeleter = (*MemoryStore)(nil)
 	_ Purger           = (*MemoryStore)(nil)
 	_ FingerprintStore = (*MemoryStore)(nil)
+	_ LedgerStore      = (*MemoryStore)(nil)
 )
 
 // A MemoryStore is a Store that keeps everything in process memory, for

@@ -22,6 +22,7 @@ var (
 	_ WorkspaceDeleter = (*PostgresStore)(nil)
 	_ Purger           = (*PostgresStore)(nil)
 	_ FingerprintStore = (*PostgresStore)(nil)
+	_ LedgerStore      = (*PostgresStore)(nil)
 )
 
 // A PostgresStore is a Store in a Postgres database, in tables of its own

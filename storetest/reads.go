@@ -192,6 +192,29 @@ func testEnvScopes(t *testing.T, s secrets.Store) {
 		}
 		diff(t, "the audited read's event", got, []string{"A"})
 	}
+	// An event says what was protected when it was read, not now: D is
+	// protected after the read, E was protected during it and is not now.
+	d := put(t, s, create("ws", "idD", "D"))
+	ew := create("ws", "idE", "E")
+	ew.Entry.Current.Protected = true
+	e := put(t, s, ew)
+	ev := &secrets.Event{Time: t0, Actor: "job:before", Action: secrets.ActionInject, Workspace: "ws", Outcome: secrets.OutcomeOK}
+	env(t, s, "ws", secrets.EnvQuery{Audit: ev})
+	dw := newValue(d)
+	dw.Entry.Current.Protected = true
+	put(t, s, dw)
+	uw := newValue(e)
+	uw.Entry.Current.Protected = false
+	put(t, s, uw)
+	es, err := s.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Actor: "job:before", Limit: 1})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("inject event: %+v, %v", es, err)
+	}
+	var got []string
+	for _, sec := range es[0].Secrets {
+		got = append(got, sec.Name)
+	}
+	diff(t, "an event read before a change of protection", got, []string{"A", "D"})
 }
 
 // Env with parents reads every level in one snapshot, sorted by level and
