@@ -65,10 +65,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		ctx := context.Background()
 		m := newManager(t, s, newCipher(t), nil)
 		vals := backupSource(t, m, "src")
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := mustIdentity(t)
 		doc, err := m.Backup(ctx, "src", &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}})
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,19 +185,10 @@ func TestReferencesRawText(t *testing.T) {
 		}
 		// A job, though, gets the expansion.
 		env, err := m.EnvFor(ctx, "ws")
-		if err != nil || !slicesContains(env, "DATABASE_URL="+expanded) {
+		if err != nil || !slices.Contains(env, "DATABASE_URL="+expanded) {
 			t.Fatalf("EnvFor: %v", err)
 		}
 	})
-}
-
-func slicesContains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestPostgresReferencesTamper: the expand flag (bit 8 of flags) cleared
@@ -261,7 +253,7 @@ func TestReferencesBackupRestore(t *testing.T) {
 			t.Fatalf("restored URL: expand %v, %v", got.Expand, err)
 		}
 		env, err := m.EnvFor(ctx, "dst")
-		if err != nil || !slicesContains(env, "URL=u:pw-canary-9") {
+		if err != nil || !slices.Contains(env, "URL=u:pw-canary-9") {
 			t.Fatalf("the restored job: %v", err)
 		}
 	})
@@ -284,7 +276,7 @@ func TestReferencesExpiredIngredient(t *testing.T) {
 		}
 		names := &secrets.PrepareOptions{Names: []string{"URL"}, Base: []string{}}
 		job, err := m.Prepare(ctx, "ws", names)
-		if err != nil || len(job.Expired) != 1 || job.Expired[0] != "PW" || !slicesContains(job.Env, "URL=u:pw-canary-5") {
+		if err != nil || len(job.Expired) != 1 || job.Expired[0] != "PW" || !slices.Contains(job.Env, "URL=u:pw-canary-5") {
 			t.Fatalf("deliver: %v, %v", job, err)
 		}
 		job.Close()

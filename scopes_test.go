@@ -531,15 +531,7 @@ func TestScopesExport(t *testing.T) {
 // secret, and not the jobs that got another scope's value.
 func TestScopesFingerprintSearch(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		key, err := secrets.GenerateAuditKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ak, err := secrets.NewAuditKey(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{AuditKey: ak,
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{AuditKey: newAuditKey(t),
 			Parents: chain(map[string][]string{"a": {"group"}, "b": {"group"}})})
 		ctx := context.Background()
 		if _, err := m.Set(ctx, "group", "TOKEN@production", []byte("leaked-prod-token"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
