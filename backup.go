@@ -192,7 +192,7 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Withheld: true})
 			continue
 		}
-		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+		ad = appendEntryAD(ad[:0], ws, en)
 		p, err := k.aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)

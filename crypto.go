@@ -291,6 +291,12 @@ func appendSecretAD(b []byte, v *Version) []byte {
 	return appendAD(b, v.Workspace, v.SecretID, v.Name, v.Version, v.Format, adFlags{v.WriteOnly, v.File, v.Protected, v.Expand})
 }
 
+// appendEntryAD is appendSecretAD for an entry of an environment read of
+// container ws: every read that decrypts entries builds its data here.
+func appendEntryAD(b []byte, ws string, en *EnvEntry) []byte {
+	return appendAD(b, ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+}
+
 // appendAD is appendSecretAD over the fields themselves.
 func appendAD(b []byte, ws, secretID, name string, version int64, format int, fl adFlags) []byte {
 	var num [20]byte

@@ -250,7 +250,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []strin
 				continue
 			}
 		}
-		ad = appendAD(ad[:0], ws, en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+		ad = appendEntryAD(ad[:0], ws, en)
 		p, err := k.aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)

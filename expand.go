@@ -344,7 +344,7 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 		var ad []byte
 		for _, i := range idx {
 			en := &snap.Entries[i]
-			ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+			ad = appendEntryAD(ad[:0], containers[en.Level], en)
 			p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
 			if err != nil {
 				return nil, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}

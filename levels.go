@@ -320,7 +320,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	failedIn := -1 // the level of every failure, or len(containers) if several
 	open := func(i int) []byte {
 		en := &snap.Entries[i]
-		ad = appendAD(ad[:0], containers[en.Level], en.SecretID, en.Name, en.Version, en.Format, adFlags{en.WriteOnly, en.File, en.Protected, en.Expand})
+		ad = appendEntryAD(ad[:0], containers[en.Level], en)
 		p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
 			failed = append(failed, en.Name)
