@@ -115,8 +115,9 @@ func (r *envRead) wipe() {
 }
 
 // readEnv reads, decrypts and audits the workspace's environment, or the
-// secrets of names (all of which must exist). e is the event of the read,
-// not yet recorded: its action is inject or export.
+// secrets of names (all of which must exist: a job that names its
+// secrets is read as one with levels). e is the event of the read, not
+// yet recorded: its action is inject or export.
 func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRead, error) {
 	if names != nil && e.Parents == nil {
 		// A job that names its secrets may use others as ingredients
@@ -127,8 +128,9 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 	if e.Parents != nil {
 		return m.readLevels(ctx, e, names, "")
 	}
+	// From here on the job gets every secret of one level: names is nil.
 	ws := e.Workspace
-	snap, recorded, err := m.readSnapshot(ctx, e, names)
+	snap, recorded, err := m.readSnapshot(ctx, e)
 	if err == nil {
 		err = checkUnscoped(ws, snap)
 	}
@@ -141,7 +143,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 			// Read under a key replaced since (a rotation by another
 			// replica): read again, and record what that read saw if the
 			// workspace changed meanwhile.
-			if snap, err = m.store.Env(ctx, ws, EnvQuery{Names: names, Unscoped: true}); err == nil {
+			if snap, err = m.store.Env(ctx, ws, EnvQuery{Unscoped: true}); err == nil {
 				err = checkUnscoped(ws, snap)
 			}
 			if err != nil {
@@ -159,7 +161,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 		if err != nil {
 			return envRead{}, m.failed(ctx, e, keyError(ctx, ws, entryNames(snap.Entries), err))
 		}
-		r, err := m.decryptEnv(k, ws, snap, names)
+		r, err := m.decryptEnv(k, ws, snap)
 		if err != nil {
 			e.Secrets = nil
 			return envRead{}, m.failed(ctx, e, err)
@@ -170,9 +172,6 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 		}
 		m.delivered(ctx, e, r, recorded)
 		return r, nil
-	}
-	if len(names) > 0 {
-		return envRead{}, m.failed(ctx, e, errorf(ErrNotFound, "%s does not exist", names[0]))
 	}
 	r := envRead{state: snap.State}
 	m.delivered(ctx, e, r, recorded)
@@ -191,21 +190,19 @@ func checkUnscoped(ws string, snap Snapshot) error {
 	return nil
 }
 
-// readSnapshot reads the workspace, recording e in the same statement
+// readSnapshot reads the workspace's unscoped secrets (the default job's),
+// recording e in the same statement
 // (recorded is then true) unless reads are not audited. In
 // AuditBestEffort and AuditRelaxed modes a failure to record falls back to
 // a plain read, whose event delivered then tries to record again.
-func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (snap Snapshot, recorded bool, err error) {
+func (m *Manager) readSnapshot(ctx context.Context, e *Event) (snap Snapshot, recorded bool, err error) {
 	if m.cfg.AuditReads == AuditWritesOnly {
-		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Unscoped: true})
+		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true})
 		return snap, false, err
 	}
 	ev := *e
 	ev.Secrets = nil
-	for _, n := range names {
-		ev.Secrets = append(ev.Secrets, EventSecret{Name: n})
-	}
-	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Unscoped: true, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditRelaxed})
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true, Audit: &ev, Relaxed: m.cfg.AuditReads == AuditRelaxed})
 	if err == nil {
 		*e = ev
 		return snap, true, nil
@@ -219,19 +216,14 @@ func (m *Manager) readSnapshot(ctx context.Context, e *Event, names []string) (s
 	if m.cfg.OnAuditError != nil {
 		m.cfg.OnAuditError(ctx, []Event{ev}, err)
 	}
-	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Names: names, Unscoped: true})
+	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true})
 	return snap, false, err
 }
 
 // decryptEnv decrypts a snapshot with its key, applying Config.Expired.
 // All "NAME=value" strings are built in one buffer and cut from one
 // string: two allocations instead of one per secret.
-func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot, names []string) (envRead, error) {
-	if len(names) > 0 {
-		if missing := missingNames(snap.Entries, names); missing != "" {
-			return envRead{}, errorf(ErrNotFound, "%s does not exist", missing)
-		}
-	}
+func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot) (envRead, error) {
 	r := envRead{state: snap.State, items: make([]envItem, 0, len(snap.Entries))}
 	now := m.now()
 	size := 0
@@ -315,21 +307,6 @@ func entryNames(es []EnvEntry) []string {
 		out[i] = e.Name
 	}
 	return out
-}
-
-// missingNames returns the first of names (compared ignoring case) that no
-// entry has, or "".
-func missingNames(es []EnvEntry, names []string) string {
-	have := make(map[string]bool, len(es))
-	for _, e := range es {
-		have[strings.ToLower(e.Name)] = true
-	}
-	for _, n := range names {
-		if !have[strings.ToLower(n)] {
-			return n
-		}
-	}
-	return ""
 }
 
 // DefaultBase returns the base environment that [Manager.Command] uses when
