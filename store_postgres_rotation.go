@@ -101,11 +101,7 @@ func (s *PostgresStore) Due(ctx context.Context, q DueQuery) ([]Entry, error) {
 	if err := selectQ(ctx, s.db, &rows, s.q.due, p); err != nil {
 		return nil, pgErr(ctx, "find due secrets", err)
 	}
-	out := pgEntries(rows)
-	for i := range out {
-		out[i].Current.Ciphertext = nil
-	}
-	return out, nil
+	return pgEntries(rows), nil
 }
 
 // DeletedBefore implements Purger.
@@ -114,11 +110,7 @@ func (s *PostgresStore) DeletedBefore(ctx context.Context, before time.Time, lim
 	if err := selectQ(ctx, s.db, &rows, s.q.deletedBefore, pgParams{"before": before, "limit": limit}); err != nil {
 		return nil, pgErr(ctx, "find deleted secrets", err)
 	}
-	out := pgEntries(rows)
-	for i := range out {
-		out[i].Current.Ciphertext = nil
-	}
-	return out, nil
+	return pgEntries(rows), nil
 }
 
 // LedgerAt implements LedgerStore.

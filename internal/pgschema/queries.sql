@@ -204,9 +204,9 @@ FROM d RETURNING id, state
 
 -- name: due
 -- Due and deleted_before both read through the index secrets_due: its key
--- and predicate, repeated.
+-- and predicate, repeated. Neither returns values (a NULL ciphertext).
 SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
-	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, NULL::bytea AS ciphertext, s.key_id,
 	s.env_size, s.fingerprint, s.written, s.written_by, 0 AS key_gen
 FROM {{schema}}.secrets s
 WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < :before AND s.deleted IS NULL
@@ -216,7 +216,7 @@ ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT :limit
 
 -- name: deleted_before
 SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
-	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, NULL::bytea AS ciphertext, s.key_id,
 	s.env_size, s.fingerprint, s.written, s.written_by, 0 AS key_gen
 FROM {{schema}}.secrets s
 WHERE coalesce(s.deleted, least(s.expires, s.rotate_by)) < :before AND s.deleted IS NOT NULL
