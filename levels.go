@@ -476,7 +476,8 @@ type ResolveOptions struct {
 // does (one snapshot of every level, the same rule), asks Config.Withhold
 // as for a job (with r.Action ActionInject and the caller of ctx as the
 // actor), and is authorized and audited as a listing of the workspace.
-// An invalid environment is ErrInvalidScope.
+// An invalid environment is ErrInvalidScope. The slice is not nil, even
+// when empty.
 func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) ([]Resolved, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err

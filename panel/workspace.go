@@ -239,9 +239,6 @@ func (h *Handler) resolve(c *call) error {
 	if err != nil {
 		return err
 	}
-	if rs == nil {
-		rs = []secrets.Resolved{}
-	}
 	return c.writeJSON(http.StatusOK, struct {
 		Secrets []secrets.Resolved `json:"secrets"`
 		// Links are Config.ContainerURL's links of the parents named.

@@ -66,9 +66,6 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	if cmd.Bool("json") {
-		if rs == nil {
-			rs = []secrets.Resolved{}
-		}
 		return writeJSON(a.stdout, rs)
 	}
 	tw := table(a.stdout)
