@@ -59,8 +59,12 @@ type PostgresStore struct {
 
 	// prepare: PostgresConfig.PreparedStatements.
 	prepare bool
-	mu      sync.Mutex
-	stmts   map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
+	// inline: the pool's driver is lib/pq and prepare is off, so reads
+	// and event inserts run as simple queries, their arguments written as
+	// literals (pgschema.Inline): one round trip instead of two (see run).
+	inline bool
+	mu     sync.Mutex
+	stmts  map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
 	// ownTx: the pool's default isolation is not READ COMMITTED, so
 	// single writes run in transactions of the store's own.
 	ownTx bool
@@ -112,6 +116,8 @@ func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) 
 	if cfg != nil {
 		s.prepare = cfg.PreparedStatements
 	}
+	_, libpq := db.Driver().(*pq.Driver)
+	s.inline = libpq && !s.prepare
 	return s, nil
 }
 
@@ -138,11 +144,12 @@ func (s *PostgresStore) stmt(ctx context.Context, query string) (*sqlx.Stmt, err
 	return st, nil
 }
 
-// hot runs a statement of a hot path on the pool and hands its rows to
-// fn, which reads them (rows.Next, rows.Scan) and returns rows.Err().
+// hot runs a statement of a hot path on the pool (a read; with prepared
+// statements also a write) and hands its rows to fn, which reads them
+// (rows.Next, rows.Scan) and returns rows.Err().
 func (s *PostgresStore) hot(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
 	if !s.prepare {
-		return runQuery(ctx, s.db, query, args, fn)
+		return s.run(ctx, s.db, query, args, fn)
 	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
@@ -162,6 +169,51 @@ func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams,
 		return err
 	}
 	return s.hot(ctx, q.SQL, args, fn)
+}
+
+// run is runQuery for a statement that only reads, or records an event:
+// over lib/pq without prepared statements it runs query as a simple
+// query, args written into it as literals (pgschema.Inline). Arguments
+// Inline does not write go to the driver as parameters, as they always
+// have.
+//
+// A simple query sent on a connection the server has already closed
+// (after a restart or a failover) fails with the network's error, which
+// database/sql does not retry, where lib/pq's unnamed statement learns of
+// it from the server before it runs anything and has database/sql retry
+// on another connection. So a simple query whose connection was lost
+// before it returned a row runs again with its parameters. Writes never
+// run here: they must not run twice. An event can, when the connection
+// broke after the server committed it: a job recorded twice, never one
+// unrecorded.
+func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(*sql.Rows) error) error {
+	if !s.inline || len(args) == 0 {
+		return runQuery(ctx, q, query, args, fn)
+	}
+	text, err := pgschema.Inline(query, args)
+	switch {
+	case errors.Is(err, pgschema.ErrNotInlinable):
+		return runQuery(ctx, q, query, args, fn)
+	case err != nil:
+		return err // a statement of the library's own it cannot parse: a bug its tests find
+	}
+	rows, err := q.QueryContext(ctx, text)
+	if err != nil && connectionLost(err) && ctx.Err() == nil {
+		rows, err = q.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	return readRows(rows, fn)
+}
+
+// row runs q with p on db as run does and scans its one row into dest.
+func (s *PostgresStore) row(ctx context.Context, db sqlx.QueryerContext, q *pgschema.Query, p pgParams, dest ...any) error {
+	args, err := q.Args(p)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, db, q.SQL, args, func(rows *sql.Rows) error { return scanOne(rows, dest...) })
 }
 
 // runQuery runs query on q and hands its rows to fn.

@@ -120,7 +120,7 @@ func (s *PostgresStore) Record(ctx context.Context, events []Event) error {
 	err := s.retry(ctx, func() error {
 		switch {
 		case len(events) == 1:
-			return getQ(ctx, s.db, &events[0].ID, s.q.audit, recordParams(&events[0]))
+			return s.row(ctx, s.db, s.q.audit, recordParams(&events[0]), &events[0].ID)
 		case len(events) <= pgRecordRows:
 			return s.recordRows(ctx, s.db, events)
 		}
@@ -177,22 +177,20 @@ func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, 
 	}
 	q.WriteString("\n")
 	q.WriteString(s.q.recordTail)
-	rows, err := db.QueryxContext(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	got := 0
-	for rows.Next() {
-		var ord int
-		var id int64
-		if err := rows.Scan(&ord, &id); err != nil {
-			return err
+	err := s.run(ctx, db, q.String(), args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var ord int
+			var id int64
+			if err := rows.Scan(&ord, &id); err != nil {
+				return err
+			}
+			events[ord].ID = id
+			got++
 		}
-		events[ord].ID = id
-		got++
-	}
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	})
+	if err != nil {
 		return err
 	}
 	if got != len(events) {
@@ -206,7 +204,7 @@ func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, 
 // EnvQuery.Relaxed.
 func (s *PostgresStore) recordRelaxed(ctx context.Context, e *Event) error {
 	err := s.retry(ctx, func() error {
-		return getQ(ctx, s.db, &e.ID, s.q.auditRelaxed, recordParams(e))
+		return s.row(ctx, s.db, s.q.auditRelaxed, recordParams(e), &e.ID)
 	})
 	return pgErr(ctx, "record audit events", err)
 }

@@ -242,46 +242,29 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 // state and key generation (and records the audit event), scanned without
 // reflection.
 func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapshot, error) {
-	var args []any
-	query := s.q.env
-	var lower []string
+	var names any = pq.StringArray(nil) // NULL: every secret
 	if q.Names != nil {
-		lower = make([]string, len(q.Names))
+		lower := make(pq.StringArray, len(q.Names))
 		for i, n := range q.Names {
 			lower[i] = strings.ToLower(n)
 		}
-		query, args = s.q.envSubset, []any{pq.Array(lower)}
+		names = lower
 	}
 	levels := len(q.Parents) > 0
-	if levels {
-		if q.Audit != nil {
-			return Snapshot{}, errorf(nil, "read workspace %s: an audited read of several levels", quote(ws))
-		}
-		query, args = s.q.envLevels, nil
-		if q.Names != nil {
-			query, args = s.q.envLevelsSubset, []any{pq.Array(lower)}
-		}
-	}
-	if a := q.Audit; a != nil && !levels {
-		switch {
-		case q.Names == nil && q.Relaxed:
-			query = s.q.envAuditedRelaxed
-		case q.Names == nil:
-			query = s.q.envAudited
-		case q.Relaxed:
-			query = s.q.envSubsetAuditedRelaxed
-		default:
-			query = s.q.envSubsetAudited
-		}
-		args = append(args, a.Time, a.Actor, string(a.Action), string(a.Outcome), truncateUTF8(a.Detail, maxDetail))
+	query, p := s.q.envRead, pgParams{"workspace": ws, "names": names}
+	switch a := q.Audit; {
+	case levels && a != nil:
+		return Snapshot{}, errorf(nil, "read workspace %s: an audited read of several levels", quote(ws))
+	case levels:
+		query, p = s.q.envLevels, pgParams{"containers": pq.StringArray(slices.Concat([]string{ws}, q.Parents)), "names": names}
+	case a != nil:
+		query = s.q.envAudited
+		p["relaxed"], p["at"], p["actor"], p["action"] = q.Relaxed, a.Time, a.Actor, string(a.Action)
+		p["outcome"], p["detail"] = string(a.Outcome), truncateUTF8(a.Detail, maxDetail)
 	}
 	var snap Snapshot
 	err := s.retry(ctx, func() error {
-		first := any(ws)
-		if levels {
-			first = pq.Array(slices.Concat([]string{ws}, q.Parents))
-		}
-		return s.hot(ctx, query, append([]any{first}, args...), func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents, q.Audit) })
+		return s.hotQ(ctx, query, p, func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents, q.Audit) })
 	})
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
@@ -295,7 +278,7 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 }
 
 // scanEnv reads Env's rows into snap: with parents, each row starts
-// with its level (see envLevelsSQL).
+// with its level (see env_levels in migration 6).
 func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event) error {
 	*snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
 	// The scan targets are made once, and the ciphertexts copied into
@@ -323,7 +306,7 @@ func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event) err
 		if err := rows.Scan(targets...); err != nil {
 			return err
 		}
-		if !id.Valid { // a header row: see envSQL
+		if !id.Valid { // a header row: see migration 6
 			if n, ok := strings.CutPrefix(e.Name, "event "); ok && audit != nil {
 				eid, err := strconv.ParseInt(n, 10, 64)
 				if err != nil {
@@ -441,10 +424,10 @@ func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) err
 		dest = []any{&id, &state}
 	}
 	scan := func(rows *sql.Rows) error { return scanOne(rows, dest...) }
-	if q == sqlx.ExtContext(s.db) {
+	if q == sqlx.ExtContext(s.db) && s.prepare {
 		err = s.hot(ctx, query.SQL, args, scan)
 	} else {
-		err = runQuery(ctx, q, query.SQL, args, scan)
+		err = runQuery(ctx, q, query.SQL, args, scan) // never inlined: see run
 	}
 	if err != nil {
 		return err

@@ -199,6 +199,13 @@ func serverMessage(err error) string {
 	return oneLine(m)
 }
 
+// connectionLost tells an error of a connection that broke: closed by
+// the server or the network, or one the driver had marked bad.
+func connectionLost(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, net.ErrClosed) || errors.Is(err, sql.ErrConnDone)
+}
+
 // clientFailure describes an error without a SQLSTATE: the driver's or
 // the network's, before or between the server's answers.
 func clientFailure(err error) string {
@@ -223,8 +230,7 @@ func clientFailure(err error) string {
 		return "timed out reaching the database"
 	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &recErr):
 		return "the TLS connection to the database failed"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, driver.ErrBadConn), errors.Is(err, net.ErrClosed), errors.Is(err, sql.ErrConnDone):
+	case connectionLost(err):
 		return "the connection to the database was lost"
 	case errors.As(err, &opErr):
 		return "a network error reaching the database"

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -361,9 +362,15 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// A job first: its read (a simple query over lib/pq) meets a
+	// connection the server closed and runs again on another.
+	env, err := m.EnvFor(ctx, "ws")
+	if err != nil || len(env) != 1 || env[0] != "TOKEN=before-restart" {
+		t.Fatalf("first job after the restart: %d variables, %v", len(env), err)
+	}
 	got, err := m.Get(ctx, "ws", "TOKEN")
 	if err != nil {
-		t.Fatalf("first call after the restart: %v", err)
+		t.Fatalf("first reveal after the restart: %v", err)
 	}
 	if string(got.Value.Reveal()) != "before-restart" {
 		t.Fatalf("after restart: %q", got.Value.Reveal())
@@ -587,23 +594,35 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 		INSERT INTO %[1]s.versions (workspace, secret_id, version, name, flags, format, ciphertext, key_id, env_size, written, written_by)
 			SELECT workspace, secret_id, 1, name, 0, 2, ciphertext, 1, 10, now(), '' FROM %[1]s.secrets;
 		INSERT INTO %[1]s.workspaces (workspace, env_size, state, key_gen) SELECT DISTINCT workspace, 500, 1, 1 FROM %[1]s.secrets;
+		INSERT INTO %[1]s.workspaces (workspace, env_size, state, key_gen) SELECT 'empty' || w, 0, 1, 1 FROM generate_series(1, 20000) w;
 		ANALYZE %[1]s.secrets; ANALYZE %[1]s.versions; ANALYZE %[1]s.workspaces;`, sch))
 	if err != nil {
 		t.Fatal(err)
 	}
 	args := map[string][]string{
-		"Env": {"'ws7'"}, "Lookup": {"'ws7'", "'name_3'"}, "History": {"'ws7'", "'id3'"},
-		"List":       {"'ws7'", "false", "''", "'%%'", "100"},
-		"EnvAudited": {"'ws7'", "now()", "'a'", "'inject'", "'ok'", "''"},
+		"Lookup": {"'ws7'", "'name_3'"}, "History": {"'ws7'", "'id3'"},
+		"List": {"'ws7'", "false", "''", "'%%'", "100"},
+		// The statements of the read functions (migration 6), as the
+		// database holds them, their parameters numbered.
+		"env_read":    {"'ws7'", "NULL"},
+		"env_audited": {"'ws7'", "NULL", "false", "now()", "'a'", "'inject'", "'ok'", "''"},
+		"env_levels":  {"ARRAY['ws7', 'ws8']", "NULL"},
 	}
-	for name, q := range secrets.PostgresQueries(s) {
+	queries := secrets.PostgresQueries(s)
+	for _, fn := range []string{"env_read", "env_audited", "env_levels"} {
+		queries[fn] = functionQuery(t, db, s.Schema(), fn)
+	}
+	for name, q := range queries {
+		if !strings.HasPrefix(q, "(") {
+			q = " AS " + q
+		}
 		// Parameters as a prepared statement gets them, then the plan.
 		tx, err := db.Beginx()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec("PREPARE plan_q AS " + q); err != nil {
-			t.Fatal(err)
+		if _, err := tx.Exec("PREPARE plan_q" + q); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 		var plan []string
 		err = tx.Select(&plan, "EXPLAIN EXECUTE plan_q("+strings.Join(args[name], ", ")+")")
@@ -617,4 +636,29 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 			t.Errorf("%s does not use an index:\n%s", name, p)
 		}
 	}
+}
+
+// functionQuery returns the query of the function fn's RETURN QUERY, as
+// the database holds it, with its parameters written $1, $2, ...,
+// preceded by their types: "(text, text[]) AS SELECT ...", for PREPARE.
+func functionQuery(t *testing.T, db *sqlx.DB, schema, fn string) string {
+	t.Helper()
+	var src string
+	var names, types pq.StringArray
+	err := db.QueryRow(`SELECT p.prosrc, p.proargnames[1:p.pronargs],
+			ARRAY(SELECT format_type(x, NULL) FROM unnest(p.proargtypes) x)
+		FROM pg_proc p WHERE p.pronamespace = $1::regnamespace AND p.proname = $2`,
+		pq.QuoteIdentifier(schema), fn).Scan(&src, &names, &types)
+	if err != nil {
+		t.Fatalf("%s: %v", fn, err)
+	}
+	_, body, ok := strings.Cut(src, "RETURN QUERY")
+	if !ok {
+		t.Fatalf("%s has no RETURN QUERY:\n%s", fn, src)
+	}
+	body, _, _ = strings.Cut(body, ";\nEND")
+	for i := range names {
+		body = regexp.MustCompile(`\b`+names[i]+`\b`).ReplaceAllString(body, fmt.Sprintf("$$%d", i+1))
+	}
+	return "(" + strings.Join(types, ", ") + ") AS " + body
 }

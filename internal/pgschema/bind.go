@@ -85,62 +85,14 @@ func Compile(name, text string) (*Query, error) {
 	q := &Query{Name: name}
 	var b strings.Builder
 	b.Grow(len(text))
-	fail := func(format string, args ...any) (*Query, error) {
-		return nil, fmt.Errorf("%w: statement %s: %s", ErrSyntax, q.label(), fmt.Sprintf(format, args...))
-	}
-	for i := 0; i < len(text); {
+	err := walk(text, &b, func(i int) (int, error) {
 		c := text[i]
 		switch {
-		case c == '\'':
-			// E'...' takes backslash escapes; '' is a quote either way.
-			escapes := i > 0 && (text[i-1] == 'E' || text[i-1] == 'e') && (i < 2 || !identByte(text[i-2]))
-			end := stringEnd(text, i+1, escapes)
-			if end < 0 {
-				return fail("unterminated string literal at byte %d", i)
-			}
-			b.WriteString(text[i:end])
-			i = end
-		case c == '"':
-			end := strings.IndexByte(text[i+1:], '"')
-			if end < 0 {
-				return fail("unterminated quoted identifier at byte %d", i)
-			}
-			end += i + 2
-			b.WriteString(text[i:end])
-			i = end
-		case c == '-' && strings.HasPrefix(text[i:], "--"):
-			end := strings.IndexByte(text[i:], '\n')
-			if end < 0 {
-				end = len(text) - i
-			}
-			b.WriteString(text[i : i+end])
-			i += end
-		case c == '/' && strings.HasPrefix(text[i:], "/*"):
-			end := commentEnd(text, i)
-			if end < 0 {
-				return fail("unterminated comment at byte %d", i)
-			}
-			b.WriteString(text[i:end])
-			i = end
 		case c == '$' && i+1 < len(text) && text[i+1] >= '0' && text[i+1] <= '9' && (i == 0 || !identByte(text[i-1])):
-			return fail("positional parameter at byte %d: name it (:name)", i)
-		case c == '$' && (i == 0 || !identByte(text[i-1])):
-			tag, ok := dollarTag(text[i:])
-			if !ok {
-				b.WriteByte(c)
-				i++
-				continue
-			}
-			end := strings.Index(text[i+len(tag):], tag)
-			if end < 0 {
-				return fail("unterminated dollar quote at byte %d", i)
-			}
-			end += i + 2*len(tag)
-			b.WriteString(text[i:end])
-			i = end
+			return 0, fmt.Errorf("positional parameter at byte %d: name it (:name)", i)
 		case c == ':' && i+1 < len(text) && text[i+1] == ':':
 			b.WriteString("::")
-			i += 2
+			return 2, nil
 		case c == ':' && i+1 < len(text) && identStart(text[i+1]):
 			j := i + 1
 			for j < len(text) && identByte(text[j]) {
@@ -153,14 +105,73 @@ func Compile(name, text string) (*Query, error) {
 				k = len(q.names) - 1
 			}
 			fmt.Fprintf(&b, "$%d", k+1)
-			i = j
-		default:
-			b.WriteByte(c)
-			i++
+			return j - i, nil
 		}
+		return 0, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: statement %s: %w", ErrSyntax, q.label(), err)
 	}
 	q.SQL = b.String()
 	return q, nil
+}
+
+// walk copies text to b, calling at for each byte outside string
+// literals ('a', E'a\'b'), quoted identifiers, dollar-quoted strings and
+// comments (-- and /* */), which it copies whole. at returns how many
+// bytes from i it consumed, having written what replaces them to b
+// itself, or 0 to have walk copy the byte. An unterminated literal,
+// identifier, quote or comment is an error.
+func walk(text string, b *strings.Builder, at func(i int) (int, error)) error {
+	for i := 0; i < len(text); {
+		c := text[i]
+		end := -1
+		switch {
+		case c == '\'':
+			// E'...' takes backslash escapes; '' is a quote either way.
+			escapes := i > 0 && (text[i-1] == 'E' || text[i-1] == 'e') && (i < 2 || !identByte(text[i-2]))
+			if end = stringEnd(text, i+1, escapes); end < 0 {
+				return fmt.Errorf("unterminated string literal at byte %d", i)
+			}
+		case c == '"':
+			if end = strings.IndexByte(text[i+1:], '"'); end < 0 {
+				return fmt.Errorf("unterminated quoted identifier at byte %d", i)
+			}
+			end += i + 2
+		case c == '-' && strings.HasPrefix(text[i:], "--"):
+			if end = strings.IndexByte(text[i:], '\n'); end < 0 {
+				end = len(text)
+			} else {
+				end += i
+			}
+		case c == '/' && strings.HasPrefix(text[i:], "/*"):
+			if end = commentEnd(text, i); end < 0 {
+				return fmt.Errorf("unterminated comment at byte %d", i)
+			}
+		case c == '$' && (i+1 >= len(text) || text[i+1] < '0' || text[i+1] > '9') && (i == 0 || !identByte(text[i-1])):
+			if tag, ok := dollarTag(text[i:]); ok {
+				if end = strings.Index(text[i+len(tag):], tag); end < 0 {
+					return fmt.Errorf("unterminated dollar quote at byte %d", i)
+				}
+				end += i + 2*len(tag)
+			}
+		}
+		if end >= 0 {
+			b.WriteString(text[i:end])
+			i = end
+			continue
+		}
+		n, err := at(i)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			b.WriteByte(c)
+			n = 1
+		}
+		i += n
+	}
+	return nil
 }
 
 func identStart(c byte) bool {

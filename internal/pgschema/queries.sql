@@ -91,6 +91,17 @@ SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event
 	:event_fingerprints, :event_outcome, :event_detail
 FROM w RETURNING id, state
 
+-- name: env_read
+-- Env's reads call the functions of migration 6, which keep their plans
+-- for the connection's life.
+SELECT * FROM {{schema}}.env_read(:workspace, :names)
+
+-- name: env_audited
+SELECT * FROM {{schema}}.env_audited(:workspace, :names, :relaxed, :at, :actor, :action, :outcome, :detail)
+
+-- name: env_levels
+SELECT * FROM {{schema}}.env_levels(:containers, :names)
+
 -- name: audit
 INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail,
 	parents, containers, withheld, environment, protected)
