@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -51,13 +52,21 @@ type loggedConn struct {
 }
 
 func (c *loggedConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	c.log.add(q)
+	c.log.add(q + argsNote(args))
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
 }
 
 func (c *loggedConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	c.log.add(q)
+	c.log.add(q + argsNote(args))
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
+}
+
+// argsNote notes how many parameters a statement went with.
+func argsNote(args []driver.NamedValue) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n-- with %d parameters", len(args))
 }
 
 func (c *loggedConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
@@ -141,4 +150,60 @@ func TestPostgresStatementsPerJob(t *testing.T) {
 		t.Errorf("a job with an environment, protection and two parents sent %d statements (%d reads, %d event inserts), want one of each:\n%s",
 			len(got), reads, inserts, strings.Join(got, "\n---\n"))
 	}
+}
+
+// TestPostgresBigReadUsesParameters: over lib/pq a job's read goes as a
+// simple query, its arguments written into it, until a read of the
+// workspace returns more than 400 secrets; the next read goes as a
+// statement with parameters (ciphertexts in binary), and once a read finds
+// the workspace at 400 or fewer, the one after goes as a simple query
+// again. Every read delivers the same.
+func TestPostgresBigReadUsesParameters(t *testing.T) {
+	pgURL(t)
+	conn, err := pq.NewConnector(pgPools[0].dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &statementLog{Connector: conn}
+	db := sqlx.NewDb(sql.OpenDB(log), "postgres")
+	t.Cleanup(func() { db.Close() })
+	m := newManager(t, newPGStore(t, db), newCipher(t), nil)
+	ctx := context.Background()
+	var dotenv strings.Builder
+	for i := range 401 {
+		fmt.Fprintf(&dotenv, "SECRET_%03d=value-%d\n", i, i)
+	}
+	if _, err := m.Import(ctx, "big", []byte(dotenv.String()), nil); err != nil {
+		t.Fatal(err)
+	}
+	read := func(want int, simple bool) {
+		t.Helper()
+		log.take()
+		env, err := m.EnvFor(ctx, "big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := log.take()
+		if len(env) != want || len(got) != 1 {
+			t.Fatalf("EnvFor: %d variables in %d statements, want %d in 1:\n%s", len(env), len(got), want, strings.Join(got, "\n---\n"))
+		}
+		for _, kv := range env {
+			var i int
+			if _, err := fmt.Sscanf(kv, "SECRET_%03d=value-%d", &i, &i); err != nil {
+				t.Fatalf("delivered %q", kv)
+			}
+		}
+		if params := strings.Contains(got[0], "-- with "); params == simple || strings.Contains(got[0], "'big'") != simple {
+			t.Fatalf("read as a simple query: %v, want %v:\n%s", !params, simple, got[0])
+		}
+	}
+	read(401, true)  // not known to be big yet
+	read(401, false) // known big: parameters
+	for _, name := range []string{"SECRET_000", "SECRET_001"} {
+		if _, err := m.Delete(ctx, "big", name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read(399, false) // still known big; this read finds it small
+	read(399, true)
 }

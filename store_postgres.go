@@ -63,8 +63,11 @@ type PostgresStore struct {
 	// and event inserts run as simple queries, their arguments written as
 	// literals (pgschema.Inline): one round trip instead of two (see run).
 	inline bool
-	mu     sync.Mutex
-	stmts  map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
+	// big holds the workspaces whose last read returned more than
+	// bigRead secrets: their next read goes with parameters (see bigRead).
+	big   sync.Map
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
 	// ownTx: the pool's default isolation is not READ COMMITTED, so
 	// single writes run in transactions of the store's own.
 	ownTx bool
@@ -147,9 +150,9 @@ func (s *PostgresStore) stmt(ctx context.Context, query string) (*sqlx.Stmt, err
 // hot runs a statement of a hot path on the pool (a read; with prepared
 // statements also a write) and hands its rows to fn, which reads them
 // (rows.Next, rows.Scan) and returns rows.Err().
-func (s *PostgresStore) hot(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
 	if !s.prepare {
-		return s.run(ctx, s.db, query, args, fn)
+		return s.run(ctx, s.db, query, args, inline, fn)
 	}
 	st, err := s.stmt(ctx, query)
 	if err != nil {
@@ -168,26 +171,29 @@ func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams,
 	if err != nil {
 		return err
 	}
-	return s.hot(ctx, q.SQL, args, fn)
+	return s.hot(ctx, q.SQL, args, s.inline, fn)
 }
 
 // run is runQuery for a statement that only reads, or records an event:
 // over lib/pq without prepared statements it runs query as a simple
 // query, args written into it as literals (pgschema.Inline). Arguments
 // Inline does not write go to the driver as parameters, as they always
-// have.
+// have. With inline false (Env's read of a big workspace, see
+// bigRead) it runs query with its parameters.
 //
 // A simple query sent on a connection the server has already closed
-// (after a restart or a failover) fails with the network's error, which
-// database/sql does not retry, where lib/pq's unnamed statement learns of
-// it from the server before it runs anything and has database/sql retry
-// on another connection. So a simple query whose connection was lost
-// before it returned a row runs again with its parameters. Writes never
-// run here: they must not run twice. An event can, when the connection
-// broke after the server committed it: a job recorded twice, never one
-// unrecorded.
-func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(*sql.Rows) error) error {
-	if !s.inline || len(args) == 0 {
+// (after a restart or a failover) can fail with the network's error, a
+// connection reset, which database/sql does not retry; lib/pq's unnamed
+// statement learns of the closed connection from the server's answer to
+// its first message, before anything runs, and has database/sql retry on
+// another connection (TestPostgresRestart fails without what follows).
+// So a simple query whose connection was lost before it returned a row
+// runs again with its parameters. The store sends no write here, so it
+// never sends a write again; it can send an event again, and when the
+// connection broke after the server had committed it, a job or reveal is
+// recorded twice: never unrecorded.
+func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
+	if !inline || len(args) == 0 {
 		return runQuery(ctx, q, query, args, fn)
 	}
 	text, err := pgschema.Inline(query, args)
@@ -213,7 +219,7 @@ func (s *PostgresStore) row(ctx context.Context, db sqlx.QueryerContext, q *pgsc
 	if err != nil {
 		return err
 	}
-	return s.run(ctx, db, q.SQL, args, func(rows *sql.Rows) error { return scanOne(rows, dest...) })
+	return s.run(ctx, db, q.SQL, args, s.inline, func(rows *sql.Rows) error { return scanOne(rows, dest...) })
 }
 
 // runQuery runs query on q and hands its rows to fn.

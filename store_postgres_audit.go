@@ -178,7 +178,7 @@ func (s *PostgresStore) recordRows(ctx context.Context, db sqlx.QueryerContext, 
 	q.WriteString("\n")
 	q.WriteString(s.q.recordTail)
 	got := 0
-	err := s.run(ctx, db, q.String(), args, func(rows *sql.Rows) error {
+	err := s.run(ctx, db, q.String(), args, s.inline, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var ord int
 			var id int64

@@ -262,12 +262,23 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 		p["relaxed"], p["at"], p["actor"], p["action"] = q.Relaxed, a.Time, a.Actor, string(a.Action)
 		p["outcome"], p["detail"] = string(a.Outcome), truncateUTF8(a.Detail, maxDetail)
 	}
+	args, err := query.Args(p)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	_, big := s.big.Load(ws)
 	var snap Snapshot
-	err := s.retry(ctx, func() error {
-		return s.hotQ(ctx, query, p, func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents, q.Audit) })
+	err = s.retry(ctx, func() error {
+		return s.hot(ctx, query.SQL, args, s.inline && !big, func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents, q.Audit) })
 	})
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
+	}
+	switch n := len(snap.Entries); {
+	case n > bigRead && !big && s.inline:
+		s.big.Store(ws, struct{}{})
+	case n <= bigRead && big:
+		s.big.Delete(ws)
 	}
 	if q.Audit != nil {
 		q.Audit.State = snap.State
@@ -276,6 +287,16 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	}
 	return snap, nil
 }
+
+// bigRead is the number of secrets past which a workspace's next read
+// goes as a statement with parameters, not as a simple query (see
+// PostgresStore.run): a simple query's results come as text, ciphertexts
+// in hex, and decoding them cost a read of 1,000 secrets more than the
+// second round trip of a statement with parameters, whose ciphertexts
+// come in binary; at 100 the round trip costs more
+// (BenchmarkEnvForPostgres/writes-only). Only the workspaces past it are
+// remembered, one entry each, until a read finds them smaller.
+const bigRead = 400
 
 // scanEnv reads Env's rows into snap: with parents, each row starts
 // with its level (see env_levels in migration 6).
@@ -425,7 +446,7 @@ func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) err
 	}
 	scan := func(rows *sql.Rows) error { return scanOne(rows, dest...) }
 	if q == sqlx.ExtContext(s.db) && s.prepare {
-		err = s.hot(ctx, query.SQL, args, scan)
+		err = s.hot(ctx, query.SQL, args, false, scan)
 	} else {
 		err = runQuery(ctx, q, query.SQL, args, scan) // never inlined: see run
 	}

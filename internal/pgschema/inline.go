@@ -40,7 +40,14 @@ var ErrNotInlinable = errors.New("pgschema: value not written as a literal")
 // read the same whatever the server's
 // standard_conforming_strings. A string holding a NUL byte or invalid
 // UTF-8 is ErrNotInlinable, so that no value can end the simple query's
-// text early or disagree with the server on where its quote ends.
+// text early or disagree with the server on where its quote ends; so is
+// one holding a backslash and any byte past ASCII: on a connection whose
+// client_encoding is not UTF-8 (SJIS, BIG5, GBK; lib/pq refuses to set
+// one, but a connection string can spell the parameter in capitals and a
+// host can SET it) the server reads such a byte and the backslash after
+// it as one character, which would leave the literal's closing quote
+// escaped. No encoding Postgres accepts from a client has a quote as
+// the second byte of a character.
 //
 // Why by hand: database/sql has no way to ask lib/pq for one round trip
 // with parameters short of binary_parameters, a connection setting that
@@ -79,6 +86,16 @@ func Inline(text string, args []any) (string, error) {
 	return b.String(), nil
 }
 
+// ascii tells text whose every byte is below 0x80.
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // literal writes v as Inline does.
 func literal(v any) (string, error) {
 	v, err := driver.DefaultParameterConverter.ConvertValue(v)
@@ -91,6 +108,9 @@ func literal(v any) (string, error) {
 	case string:
 		if strings.IndexByte(v, 0) >= 0 || !utf8.ValidString(v) {
 			return "", fmt.Errorf("%w: text with a NUL byte or invalid UTF-8", ErrNotInlinable)
+		}
+		if strings.IndexByte(v, '\\') >= 0 && !ascii(v) {
+			return "", fmt.Errorf("%w: text with a backslash and a byte past ASCII", ErrNotInlinable)
 		}
 		return pq.QuoteLiteral(v), nil
 	case []byte:

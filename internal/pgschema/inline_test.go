@@ -33,7 +33,8 @@ func TestInlineReplacesParameters(t *testing.T) {
 }
 
 func TestInlineRefuses(t *testing.T) {
-	for _, v := range []any{"a\x00b", "a\xffb", pq.StringArray{"a\x00"}, math.Inf(1), math.NaN(), struct{}{}} {
+	for _, v := range []any{"a\x00b", "a\xffb", pq.StringArray{"a\x00"}, "Ã\\", "\\é", pq.StringArray{"é", `\`},
+		math.Inf(1), math.NaN(), struct{}{}} {
 		if _, err := Inline("SELECT $1", []any{v}); !errors.Is(err, ErrNotInlinable) {
 			t.Errorf("Inline of %T: %v, want ErrNotInlinable", v, err)
 		}
@@ -68,7 +69,7 @@ func TestInlineRunsOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	strs := []string{"", "'", "''", `\`, `\'`, `'\`, `'); DROP TABLE x; --`, `$1`, `$$`, `E'\''`, "a\nb\tc", "ünï😀", `\x41`, strings.Repeat(`'\`, 5000)}
+	strs := []string{"", "'", "''", `\`, `\'`, `'\`, `'); DROP TABLE x; --`, `$1`, `$$`, `E'\''`, "a\nb\tc", "ünï😀", "ü'", `\x41`, strings.Repeat(`'\`, 5000)}
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune{'\'', '\\', '"', '$', ';', '-', '/', '*', 'E', 'e', 'x', '0', ' ', '\n', 'é', '😀', '{', '}', ','}
 	for range 2000 {
@@ -104,6 +105,14 @@ func TestInlineRunsOnPostgres(t *testing.T) {
 			}
 			args := []any{s, []byte(s), pq.StringArray{s, "b"}, int64(-i), i%2 == 0, at}
 			text, err := Inline(q, args)
+			if errors.Is(err, ErrNotInlinable) {
+				// Only a backslash (or a quote, which the array's text
+				// escapes with one) next to a byte past ASCII.
+				if isASCII(s) || !strings.ContainsAny(s, `\"`) {
+					t.Fatalf("Inline(%q): %v", s, err)
+				}
+				continue
+			}
 			if err != nil {
 				t.Fatalf("Inline(%q): %v", s, err)
 			}
@@ -120,4 +129,55 @@ func TestInlineRunsOnPostgres(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestInlineClientEncoding: on a connection whose client_encoding is SJIS,
+// where the bytes 0x83 0x5c are one character, a value whose UTF-8 holds
+// them followed by a backslash ("Ã\\") goes as a parameter, not a literal
+// whose closing quote that character would escape; and an ASCII value
+// with quotes and backslashes reads back the same.
+func TestInlineClientEncoding(t *testing.T) {
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but DATABASE_URL is empty")
+		}
+		t.Skip("DATABASE_URL is not set; run scripts/test")
+	}
+	ctx := context.Background()
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET client_encoding = 'SJIS'"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, "RESET client_encoding")
+	if _, err := Inline("SELECT $1::text", []any{"Ã\\"}); !errors.Is(err, ErrNotInlinable) {
+		t.Fatalf("Inline of a backslash after a byte past ASCII: %v, want ErrNotInlinable", err)
+	}
+	const hostile = `x' || current_user || '\' --`
+	text, err := Inline("SELECT $1::text", []any{hostile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := conn.QueryRowContext(ctx, text).Scan(&got); err != nil || got != hostile {
+		t.Fatalf("under SJIS %q read back as %q (%v)", hostile, got, err)
+	}
+}
+
+func isASCII(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
