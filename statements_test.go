@@ -84,7 +84,8 @@ func (c *loggedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 // reads every row and records the event; a job with an environment,
 // protection and two parent levels one statement that reads every level,
 // then the insert of its event (which concurrent jobs share: group
-// commit); no transaction in either.
+// commit); no transaction in either. A write is one statement with
+// parameters.
 func TestPostgresStatementsPerJob(t *testing.T) {
 	pgURL(t)
 	conn, err := pq.NewConnector(pgPools[0].dsn(t))
@@ -149,6 +150,13 @@ func TestPostgresStatementsPerJob(t *testing.T) {
 	if reads != 1 || inserts != 1 || len(got) != 2 {
 		t.Errorf("a job with an environment, protection and two parents sent %d statements (%d reads, %d event inserts), want one of each:\n%s",
 			len(got), reads, inserts, strings.Join(got, "\n---\n"))
+	}
+
+	// A write goes with parameters (never as a simple query: see
+	// PostgresStore.run), in one statement.
+	mustSet(t, m, "ws", "TOKEN", "again")
+	if got := log.take(); len(got) != 1 || !strings.Contains(got[0], "-- with ") || strings.Contains(got[0], "'ws'") {
+		t.Errorf("a Set sent, want one statement with parameters:\n%s", strings.Join(got, "\n---\n"))
 	}
 }
 
