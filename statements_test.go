@@ -61,6 +61,20 @@ func (c *loggedConn) ExecContext(ctx context.Context, q string, args []driver.Na
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 }
 
+// loggedDB opens a lib/pq pool whose statements log keeps.
+func loggedDB(t *testing.T) (*statementLog, *sqlx.DB) {
+	t.Helper()
+	pgURL(t)
+	conn, err := pq.NewConnector(pgPools[0].dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &statementLog{Connector: conn}
+	db := sqlx.NewDb(sql.OpenDB(log), "postgres")
+	t.Cleanup(func() { db.Close() })
+	return log, db
+}
+
 // argsNote notes how many parameters a statement went with.
 func argsNote(args []driver.NamedValue) string {
 	if len(args) == 0 {
@@ -87,14 +101,7 @@ func (c *loggedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 // commit); no transaction in either. A write is one statement with
 // parameters.
 func TestPostgresStatementsPerJob(t *testing.T) {
-	pgURL(t)
-	conn, err := pq.NewConnector(pgPools[0].dsn(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := &statementLog{Connector: conn}
-	db := sqlx.NewDb(sql.OpenDB(log), "postgres")
-	t.Cleanup(func() { db.Close() })
+	log, db := loggedDB(t)
 	s := newPGStore(t, db)
 	m := newManager(t, s, newCipher(t), &secrets.Config{Parents: func(_ context.Context, ws string) ([]string, error) {
 		if ws == "ws" {
@@ -167,14 +174,7 @@ func TestPostgresStatementsPerJob(t *testing.T) {
 // the workspace at 400 or fewer, the one after goes as a simple query
 // again. Every read delivers the same.
 func TestPostgresBigReadUsesParameters(t *testing.T) {
-	pgURL(t)
-	conn, err := pq.NewConnector(pgPools[0].dsn(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := &statementLog{Connector: conn}
-	db := sqlx.NewDb(sql.OpenDB(log), "postgres")
-	t.Cleanup(func() { db.Close() })
+	log, db := loggedDB(t)
 	m := newManager(t, newPGStore(t, db), newCipher(t), nil)
 	ctx := context.Background()
 	var dotenv strings.Builder

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,24 +50,8 @@ func TestInlineRefuses(t *testing.T) {
 // standard_conforming_strings on and off; among them strings made to
 // break out of a literal, and thousands of random ones.
 func TestInlineRunsOnPostgres(t *testing.T) {
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but DATABASE_URL is empty")
-		}
-		t.Skip("DATABASE_URL is not set; run scripts/test")
-	}
 	ctx := context.Background()
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := pgConn(t)
 	strs := []string{"", "'", "''", `\`, `\'`, `'\`, `'); DROP TABLE x; --`, `$1`, `$$`, `E'\''`, "a\nb\tc", "ünï😀", "ü'", `\x41`, strings.Repeat(`'\`, 5000)}
 	r := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune{'\'', '\\', '"', '$', ';', '-', '/', '*', 'E', 'e', 'x', '0', ' ', '\n', 'é', '😀', '{', '}', ','}
@@ -137,24 +120,8 @@ func TestInlineRunsOnPostgres(t *testing.T) {
 // whose closing quote that character would escape; and an ASCII value
 // with quotes and backslashes reads back the same.
 func TestInlineClientEncoding(t *testing.T) {
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but DATABASE_URL is empty")
-		}
-		t.Skip("DATABASE_URL is not set; run scripts/test")
-	}
 	ctx := context.Background()
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := pgConn(t)
 	if _, err := conn.ExecContext(ctx, "SET client_encoding = 'SJIS'"); err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +147,21 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// pgConn is one connection to DATABASE_URL over lib/pq, closed when t
+// ends; without DATABASE_URL t skips, unless CI is set.
+func pgConn(t *testing.T) *sql.Conn {
+	t.Helper()
+	db, err := sql.Open("postgres", testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
