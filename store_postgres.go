@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dataspace/secrets/internal/pgschema"
@@ -63,9 +64,12 @@ type PostgresStore struct {
 	// and event inserts run as simple queries, their arguments written as
 	// literals (pgschema.Inline): one round trip instead of two (see run).
 	inline bool
-	// big holds the workspaces whose last read returned more than
-	// bigRead secrets: their next read goes with parameters (see bigRead).
-	big   sync.Map
+	// sizes holds, for each workspace by a hash of its name (two may
+	// share a slot), how many secrets its last read returned: the next
+	// read's capacity, and past bigRead, that it goes with parameters. A
+	// hint only: a shared slot makes a read slower, never different.
+	sizes [256]atomic.Int32
+
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
 	// ownTx: the pool's default isolation is not READ COMMITTED, so

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -266,20 +269,18 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	if err != nil {
 		return Snapshot{}, err
 	}
-	_, big := s.big.Load(ws)
+	size := s.sizeOf(ws)
+	hint := int(size.Load())
 	var snap Snapshot
 	err = s.retry(ctx, func() error {
-		return s.hot(ctx, query.SQL, args, s.inline && !big, func(rows *sql.Rows) error { return scanEnv(rows, &snap, q.Parents, q.Audit) })
+		return s.hot(ctx, query.SQL, args, s.inline && hint <= bigRead, func(rows *sql.Rows) error {
+			return scanEnv(rows, &snap, q.Parents, q.Audit, hint)
+		})
 	})
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
 	}
-	switch n := len(snap.Entries); {
-	case n > bigRead && !big && s.inline:
-		s.big.Store(ws, struct{}{})
-	case n <= bigRead && big:
-		s.big.Delete(ws)
-	}
+	size.Store(int32(min(len(snap.Entries), math.MaxInt32)))
 	if q.Audit != nil {
 		q.Audit.State = snap.State
 	} else if q.Unscoped {
@@ -294,14 +295,22 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 // in hex, and decoding them cost a read of 1,000 secrets more than the
 // second round trip of a statement with parameters, whose ciphertexts
 // come in binary; at 100 the round trip costs more
-// (BenchmarkEnvForPostgres/writes-only). Only the workspaces past it are
-// remembered, one entry each, until a read finds them smaller.
+// (BenchmarkEnvForPostgres/writes-only).
 const bigRead = 400
 
+// sizeOf is the slot of PostgresStore.sizes for workspace ws.
+func (s *PostgresStore) sizeOf(ws string) *atomic.Int32 {
+	h := fnv.New32a()
+	h.Write([]byte(ws))
+	return &s.sizes[h.Sum32()%uint32(len(s.sizes))]
+}
+
 // scanEnv reads Env's rows into snap: with parents, each row starts
-// with its level (see env_levels in migration 6).
-func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event) error {
-	*snap = Snapshot{Entries: make([]EnvEntry, 0, 16)}
+// with its level (see env_levels in migration 6). hint, how many secrets
+// the workspace's last read returned, sizes snap.Entries (at most 4,096
+// to begin with), so that a read grows no slice of entries.
+func scanEnv(rows *sql.Rows, snap *Snapshot, parents []string, audit *Event, hint int) error {
+	*snap = Snapshot{Entries: make([]EnvEntry, 0, min(max(hint, 16), 4096))}
 	// The scan targets are made once, and the ciphertexts copied into
 	// shared chunks, each twice the size of the last (from 2 KiB to
 	// 64 KiB): a workspace of thousands of secrets is read with a few
