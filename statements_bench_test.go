@@ -9,15 +9,19 @@ import (
 )
 
 // BenchmarkStatementModes: EnvFor (100 secrets, default configuration)
-// and Set with the default unnamed statements (plain queries with
-// arguments, as each pool's connection parameters make them: lib/pq's
-// binary_parameters, pgx's default_query_exec_mode) against
+// and Set with the default statements (over lib/pq a read is a simple
+// query with its arguments written in, a write an unnamed statement with
+// parameters; over pgx as its default_query_exec_mode makes them) against
 // PostgresConfig.PreparedStatements on the same pool, interleaved. The
 // ratio (x-floor) is the default's time over the prepared one's: what a
 // host on a direct connection gives up by not setting it.
 //
-// Measured when choosing (3 runs of 1 s on 2 shared cores, ratio min–
-// median–max): lib/pq EnvFor 1.53–1.63–1.89 and Set 0.95–1.08–1.15 (two
+// Since reads became functions planned once per connection (stop 29;
+// BENCHMARKS.md): lib/pq EnvFor 1.09–1.12–1.15 and Set 1.42–1.44–1.85,
+// with binary_parameters=yes 1.06–1.07–1.09 and 1.18–1.21–1.24.
+//
+// Measured when choosing, before that (3 runs of 1 s on 2 shared cores,
+// ratio min–median–max): lib/pq EnvFor 1.53–1.63–1.89 and Set 0.95–1.08–1.15 (two
 // round trips); lib/pq with binary_parameters=yes EnvFor 1.10–1.49–1.71
 // and Set 0.95–1.26–2.02; each statement in a transaction of its own
 // over lib/pq (no longer an option) EnvFor 2.16–2.72–2.73 and Set

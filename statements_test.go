@@ -172,7 +172,8 @@ func TestPostgresStatementsPerJob(t *testing.T) {
 // workspace returns more than 400 secrets; the next read goes as a
 // statement with parameters (ciphertexts in binary), and once a read finds
 // the workspace at 400 or fewer, the one after goes as a simple query
-// again. Every read delivers the same.
+// again; a job's read of some names changes nothing of that. Every read
+// delivers the same.
 func TestPostgresBigReadUsesParameters(t *testing.T) {
 	log, db := loggedDB(t)
 	m := newManager(t, newPGStore(t, db), newCipher(t), nil)
@@ -207,6 +208,14 @@ func TestPostgresBigReadUsesParameters(t *testing.T) {
 	}
 	read(401, true)  // not known to be big yet
 	read(401, false) // known big: parameters
+	// A job that reads some names only leaves the workspace known big.
+	log.take()
+	p, err := m.Prepare(ctx, "big", &secrets.PrepareOptions{Names: []string{"SECRET_007"}, Base: []string{}})
+	if err != nil || len(p.Env) != 1 {
+		t.Fatalf("a job of one name: %v, %v", p, err)
+	}
+	p.Close()
+	read(401, false)
 	for _, name := range []string{"SECRET_000", "SECRET_001"} {
 		if _, err := m.Delete(ctx, "big", name, nil); err != nil {
 			t.Fatal(err)

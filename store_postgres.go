@@ -48,6 +48,13 @@ var (
 // the connection string or a piece of it, and of the server's only its
 // message about a statement it refused (such as a violated constraint).
 //
+// A job's read is one call of a function of the schema (migration 6),
+// which the server keeps planned for the connection's life. Over lib/pq,
+// without PostgresConfig.PreparedStatements, reads and the inserts of
+// audit events go as simple queries, their arguments written into the
+// text as literals: one round trip, where lib/pq's unnamed statement with
+// arguments takes two. Writes of secrets and keys go with parameters.
+//
 // Behind a pooler in transaction mode (PgBouncer's pool_mode =
 // transaction), the host adds binary_parameters=yes (lib/pq) or
 // default_query_exec_mode=exec (pgx) to its connection string and leaves
@@ -96,7 +103,7 @@ type PostgresConfig struct {
 	// the connection (over lib/pq, reads go as simple queries: see
 	// PostgresStore). With lib/pq on a direct connection, on the author's
 	// machine, it made EnvFor of 100 secrets 1.09–1.15 times faster and
-	// Set 1.2–1.4; with pgx it changed nothing measurable (pgx's own
+	// Set 1.42–1.85; with pgx it changed nothing measurable (pgx's own
 	// statement cache does the same). See BenchmarkStatementModes.
 	PreparedStatements bool
 }
@@ -192,8 +199,9 @@ func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams,
 // statement learns of the closed connection from the server's answer to
 // its first message, before anything runs, and has database/sql retry on
 // another connection (TestPostgresRestart fails without what follows).
-// So a simple query whose connection was lost before it returned a row
-// runs again with its parameters. The store sends no write here, so it
+// So a simple query on the pool whose connection was lost before it
+// returned a row runs again with its parameters (in a transaction it
+// cannot: the transaction is lost with its connection). The store sends no write here, so it
 // never sends a write again; it can send an event again, and when the
 // connection broke after the server had committed it, a job or reveal is
 // recorded twice: never unrecorded.
@@ -209,7 +217,7 @@ func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query st
 		return err // a statement of the library's own it cannot parse: a bug its tests find
 	}
 	rows, err := q.QueryContext(ctx, text)
-	if err != nil && connectionLost(err) && ctx.Err() == nil {
+	if err != nil && connectionLost(err) && ctx.Err() == nil && q == sqlx.QueryerContext(s.db) {
 		rows, err = q.QueryContext(ctx, query, args...)
 	}
 	if err != nil {

@@ -280,7 +280,9 @@ func (s *PostgresStore) Env(ctx context.Context, ws string, q EnvQuery) (Snapsho
 	if err != nil {
 		return Snapshot{}, pgErr(ctx, "read workspace "+quote(ws), err)
 	}
-	size.Store(int32(min(len(snap.Entries), math.MaxInt32)))
+	if q.Names == nil { // a read of some names says nothing of the workspace's size
+		size.Store(int32(min(len(snap.Entries), math.MaxInt32)))
+	}
 	if q.Audit != nil {
 		q.Audit.State = snap.State
 	} else if q.Unscoped {

@@ -3,6 +3,8 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -377,6 +379,57 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("after-restart"), nil); err != nil {
 		t.Fatalf("write after the restart: %v", err)
+	}
+}
+
+// TestPostgresReadAfterKilledConnections: thirty times, the server closes
+// every idle connection of a replica's pool (as a restart or failover
+// does); the next job and the next reveal each succeed, on another
+// connection. Whether lib/pq sees such a connection's end as the server's
+// FATAL answer (which database/sql retries) or as a reset (which it does
+// not: the store runs the read again with parameters) varies from try to
+// try, so one round would not show the store's part.
+func TestPostgresReadAfterKilledConnections(t *testing.T) {
+	db := pgPools[0].open(t, 4)
+	m := newManager(t, newPGStore(t, db), newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN", "v")
+	admin := pgDB(t)
+	ctx := context.Background()
+	for round := range 30 {
+		// Hold the pool's four connections at once, note their servers'
+		// process IDs, give them back idle, and have the server end them.
+		var pids []int
+		var conns []*sql.Conn
+		for try := 0; len(conns) < 4; try++ {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pid int
+			if err := c.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+				// One the last round ended that no call has used since.
+				c.Raw(func(any) error { return driver.ErrBadConn }) // drop it from the pool
+				c.Close()
+				if try > 20 {
+					t.Fatal(err)
+				}
+				continue
+			}
+			pids, conns = append(pids, pid), append(conns, c)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if _, err := admin.Exec("SELECT pg_terminate_backend(p) FROM unnest($1::int[]) p", pq.Array(pids)); err != nil {
+			t.Fatal(err)
+		}
+		env, err := m.EnvFor(ctx, "ws")
+		if err != nil || len(env) != 1 || env[0] != "TOKEN=v" {
+			t.Fatalf("round %d: the job after the connections ended: %d variables, %v", round, len(env), err)
+		}
+		if _, err := m.Get(ctx, "ws", "TOKEN"); err != nil {
+			t.Fatalf("round %d: the reveal after the connections ended: %v", round, err)
+		}
 	}
 }
 
