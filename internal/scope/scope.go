@@ -165,7 +165,7 @@ func Resolve(cands []Candidate, job Job) Result {
 		if !ok {
 			continue
 		}
-		keys[i] = lowerASCII(c.Name)
+		keys[i] = upperASCII(c.Name)
 		if b, seen := win[keys[i]]; seen && (b.level < c.Level || b.level == c.Level && b.rank >= rank) {
 			continue
 		}
@@ -185,14 +185,16 @@ func Resolve(cands []Candidate, job Job) Result {
 	return r
 }
 
-// lowerASCII lowers ASCII letters only, as names are compared.
-func lowerASCII(s string) string {
+// upperASCII raises ASCII letters only, as names are compared (ignoring
+// ASCII case; raising, not lowering, since names are mostly upper case
+// already: such a name is returned as it is, without a copy).
+func upperASCII(s string) string {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
+		if c := s[i]; 'a' <= c && c <= 'z' {
 			b := []byte(s)
 			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
 				}
 			}
 			return string(b)
