@@ -17,11 +17,15 @@ import (
 // arrays. Delivery events keep the names a job asked for (NULL: all),
 // without versions. An ingredient (EventSecret.Ingredient) is stored with
 // its version negated: versions start at 1, so the sign is free to say it.
+// Without a fingerprint among them (no Config.AuditKey), the event's
+// fingerprints are NULL rather than an empty one for each secret: Events
+// reads either as none.
 func eventSecrets(e *Event) (names, nums, fps any) {
 	if e.Secrets != nil || !delivers(e.Action) {
 		n := make([]string, len(e.Secrets))
 		v := make([]int64, len(e.Secrets))
 		f := make(pq.ByteaArray, len(e.Secrets))
+		some := false
 		for i, s := range e.Secrets {
 			n[i], v[i], f[i] = s.Name, s.Version, s.Fingerprint
 			if s.Ingredient {
@@ -29,9 +33,14 @@ func eventSecrets(e *Event) (names, nums, fps any) {
 			}
 			if f[i] == nil {
 				f[i] = []byte{}
+			} else {
+				some = true
 			}
 		}
-		names, nums, fps = pq.Array(n), pq.Array(v), f
+		names, nums = pq.Array(n), pq.Array(v)
+		if some {
+			fps = f
+		}
 	}
 	return names, nums, fps
 }
