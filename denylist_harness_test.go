@@ -73,7 +73,15 @@ func (w *hijackWork) file(t *testing.T, rel, content string, mode os.FileMode) s
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+	// No fork while the file is open for writing: a child forked then
+	// holds the descriptor until it execs, and a program that runs the
+	// file meanwhile fails with "text file busy" (ETXTBSY): the likely
+	// cause of the GOROOT case failing once under the full suite's load
+	// (a script it had just written, run at once by go tool).
+	syscall.ForkLock.Lock()
+	err := os.WriteFile(p, []byte(content), mode)
+	syscall.ForkLock.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	return p
