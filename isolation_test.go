@@ -434,7 +434,11 @@ func TestHardenProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
+	// No fork while the copy is open for writing (see hijackWork.file).
+	syscall.ForkLock.Lock()
+	err = os.WriteFile(exe, b, 0o755)
+	syscall.ForkLock.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^TestHardenHelper$")
