@@ -220,9 +220,7 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 	if perr == nil {
 		perr = duplicates(entries)
 	}
-	protected, expand := dotenvFlags(text)
 	for i := range entries {
-		entries[i].protected, entries[i].expand = protected[strings.ToLower(entries[i].name)], expand[strings.ToLower(entries[i].name)]
 		entries[i].name = ScopedName(entries[i].name, sc)
 	}
 	var names []string

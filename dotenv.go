@@ -34,7 +34,7 @@ type dotenvEntry struct {
 	name  string
 	value []byte
 	// protected and expand, from the text's flag comments (see
-	// dotenvFlags): the flags of a secret the text creates.
+	// parseDotenv): the flags of a secret the text creates.
 	protected, expand bool
 }
 
@@ -56,36 +56,26 @@ func formatFlags(b []byte, prefix string, names []string) []byte {
 	return append(append(append(b, prefix...), (" "+strings.Join(names, " "))...), '\n')
 }
 
-// dotenvFlags reads the flag comments of text: the variables each names,
-// ignoring case.
-func dotenvFlags(text []byte) (protected, expand map[string]bool) {
-	protected, expand = map[string]bool{}, map[string]bool{}
-	for _, line := range strings.Split(string(text), "\n") {
-		line = strings.TrimRight(line, "\r")
-		for prefix, set := range map[string]map[string]bool{dotenvProtected: protected, dotenvExpand: expand} {
-			if rest, ok := strings.CutPrefix(line, prefix); ok {
-				for _, n := range strings.Fields(rest) {
-					set[strings.ToLower(n)] = true
-				}
-			}
-		}
-	}
-	return protected, expand
-}
-
 // parseDotenv reads .env text in the syntax Manager.Import documents. It
 // checks the syntax only; names and values are validated by the caller.
+// Each entry gets the flags the text's flag comments give its name
+// (ignoring case): comments only, never a line inside a quoted value.
 func parseDotenv(text []byte) ([]dotenvEntry, error) {
 	// A byte-order mark, as some editors write, is not part of the first
 	// name.
 	p := &dotenvParser{s: bytes.TrimPrefix(text, []byte("\xef\xbb\xbf")), line: 1}
 	var out []dotenvEntry
+	var flags dotenvFlags
 	for !p.eof() {
 		p.skipBlanks()
 		switch {
 		case p.eof():
-		case p.atEOL() || p.peek() == '#':
+		case p.atEOL():
 			p.skipLine()
+		case p.peek() == '#':
+			start := p.i
+			p.skipLine()
+			flags.read(strings.TrimRight(string(p.s[start:p.i]), "\r\n"))
 		default:
 			e, err := p.entry()
 			if err != nil {
@@ -94,7 +84,29 @@ func parseDotenv(text []byte) ([]dotenvEntry, error) {
 			out = append(out, e)
 		}
 	}
+	for i := range out {
+		n := strings.ToLower(out[i].name)
+		out[i].protected, out[i].expand = flags.protected[n], flags.expand[n]
+	}
 	return out, nil
+}
+
+// dotenvFlags are the variables the flag comments of a text name,
+// lower-cased.
+type dotenvFlags struct{ protected, expand map[string]bool }
+
+// read notes the names of comment, if it is a flag comment.
+func (f *dotenvFlags) read(comment string) {
+	for prefix, set := range map[string]*map[string]bool{dotenvProtected: &f.protected, dotenvExpand: &f.expand} {
+		if rest, ok := strings.CutPrefix(comment, prefix); ok {
+			if *set == nil {
+				*set = map[string]bool{}
+			}
+			for _, n := range strings.Fields(rest) {
+				(*set)[strings.ToLower(n)] = true
+			}
+		}
+	}
 }
 
 type dotenvParser struct {

@@ -294,6 +294,28 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 	})
 }
 
+// TestScopesDotenvFlagsAreComments: only comments flag secrets; a line
+// "# expand: X" or "# protected: X" inside a quoted value, which an
+// editor controls, is part of that value and flags nothing.
+func TestScopesDotenvFlagsAreComments(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		text := "NOTE='first line\n# expand: LINK\n# protected: NOTE\r# protected: LINK'\nLINK='${NOTE}'\n"
+		if _, err := m.Import(ctx, "ws", []byte(text), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, meta := range listAll(t, m, "ws") {
+			if meta.Protected || meta.Expand {
+				t.Errorf("%s: protected=%v expand=%v, from a line inside a value", meta.Name, meta.Protected, meta.Expand)
+			}
+		}
+		if env := envMap(t, m, "ws"); env["LINK"] != "${NOTE}" {
+			t.Errorf("LINK reaches a job as %q, want its text", env["LINK"])
+		}
+	})
+}
+
 // TestScopesUnprotectByRestore: a restore that would make a protected
 // secret unprotected asks for ActionUnprotect too.
 func TestScopesUnprotectByRestore(t *testing.T) {
