@@ -42,8 +42,9 @@ const (
 
 // A ReferenceError is a ${NAME} reference that cannot be expanded: a job
 // that meets one gets nothing, and Set and SetInfo refuse a value whose
-// references form a cycle. It names secrets, never values, and matches
-// [ErrReference].
+// references form a cycle. It names secrets and the names a value
+// references (the text between ${ and }), never the rest of a value, and
+// matches [ErrReference].
 type ReferenceError struct {
 	// Kind is ReferenceUnknown, ReferenceCycle, ReferenceDepth or
 	// ReferenceSize.
@@ -55,7 +56,7 @@ type ReferenceError struct {
 	Names []string
 }
 
-// Error names the secrets, never a value.
+// Error names the secrets and referenced names, never the rest of a value.
 func (e *ReferenceError) Error() string {
 	switch e.Kind {
 	case ReferenceUnknown:

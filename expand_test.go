@@ -331,6 +331,15 @@ func TestReferencesSaveTime(t *testing.T) {
 		if err != nil || len(meta.Undefined) != 1 || meta.Undefined[0] != "PW" || !meta.Expand {
 			t.Fatalf("SetInfo URL: %+v, %v", meta, err)
 		}
+		// But not of a write-only value: its undefined names are text of
+		// a value the caller may not read.
+		if _, err := m.Set(ctx, "w4", "KEY", []byte("sk_${live_PART_OF_THE_KEY}"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+			t.Fatal(err)
+		}
+		meta, err = m.SetInfo(ctx, "w4", "KEY", secrets.Info{WriteOnly: true, Expand: true}, nil)
+		if err != nil || len(meta.Undefined) != 0 || !meta.Expand {
+			t.Fatalf("SetInfo of a write-only KEY: %+v, %v", meta, err)
+		}
 	})
 }
 

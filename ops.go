@@ -208,17 +208,22 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
-		if info.Expand {
-			var err error
-			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
-				return Write{}, err
-			}
-		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
 			return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
 		}
 		if err := m.mayUnprotect(ctx, cur, info); err != nil {
 			return Write{}, err
+		}
+		if info.Expand {
+			var err error
+			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
+				return Write{}, err
+			}
+			if cur.Current.WriteOnly {
+				// Names no secret defines are text of the value, which
+				// this caller may not read.
+				undefined = nil
+			}
 		}
 		ne := m.next(ctx, *cur)
 		setInfo(&ne, info)

@@ -129,7 +129,9 @@ type Meta struct {
 	// expansion (Info.Expand), are the names its value references that
 	// no secret of the workspace or of its parents defines yet, in any
 	// scope: the value is saved all the same, and a job that does not
-	// get them fails (ErrReference).
+	// get them fails (ErrReference). SetInfo of a write-only secret
+	// leaves it empty: such names are text of a value the caller may not
+	// read.
 	Undefined []string `json:"undefined,omitempty"`
 }
 
