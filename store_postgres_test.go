@@ -385,10 +385,11 @@ func TestPostgresRestart(t *testing.T) {
 // TestPostgresReadAfterKilledConnections: thirty times, the server closes
 // every idle connection of a replica's pool (as a restart or failover
 // does); the next job and the next reveal each succeed, on another
-// connection. Whether lib/pq sees such a connection's end as the server's
-// FATAL answer (which database/sql retries) or as a reset (which it does
-// not: the store runs the read again with parameters) varies from try to
-// try, so one round would not show the store's part.
+// connection, and every job has its inject event. Whether lib/pq sees
+// such a connection's end as the server's FATAL answer (which
+// database/sql retries) or as a reset (which it does not: the store runs
+// the read again with parameters) varies from try to try, so one round
+// would not show the store's part.
 func TestPostgresReadAfterKilledConnections(t *testing.T) {
 	db := pgPools[0].open(t, 4)
 	m := newManager(t, newPGStore(t, db), newCipher(t), nil)
@@ -429,6 +430,12 @@ func TestPostgresReadAfterKilledConnections(t *testing.T) {
 		}
 		if _, err := m.Get(ctx, "ws", "TOKEN"); err != nil {
 			t.Fatalf("round %d: the reveal after the connections ended: %v", round, err)
+		}
+		// Every job that returned values has its event (one that ran
+		// twice may have two, never none).
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject})
+		if err != nil || len(evs) < round+1 {
+			t.Fatalf("round %d: %d inject events (%v), want at least %d", round, len(evs), err, round+1)
 		}
 	}
 }

@@ -37,6 +37,7 @@ type level struct {
 	// its secrets carry when and by whom they were last changed.
 	Listed  bool              `json:"listed"`
 	Secrets []inheritedSecret `json:"secrets"`
+	depth   int               // secrets.Resolved.Level: 1 for the nearest parent
 }
 
 // maxListed bounds the secrets of one parent whose update times the
@@ -62,6 +63,7 @@ func (h *Handler) inherited(c *call) error {
 	}
 	scopes := map[string]bool{}
 	byContainer := map[string]*level{}
+	var levels []*level
 	for _, r := range rs {
 		if r.Scope != "*" {
 			scopes[r.Scope] = true
@@ -71,17 +73,19 @@ func (h *Handler) inherited(c *call) error {
 		}
 		l := byContainer[r.Container]
 		if l == nil {
-			l = &level{Container: r.Container, URL: h.containerURL(r.Container), Secrets: []inheritedSecret{}}
+			l = &level{Container: r.Container, URL: h.containerURL(r.Container), Secrets: []inheritedSecret{}, depth: r.Level}
 			byContainer[r.Container] = l
+			levels = append(levels, l)
 		}
 		l.Secrets = append(l.Secrets, inheritedSecret{Name: r.Name, Variable: r.Variable, Scope: r.Scope,
 			Version: r.Version, Protected: r.Protected})
 	}
-	levels := make([]level, 0, len(byContainer))
-	for _, name := range levelOrder(rs, ws) {
-		l := byContainer[name]
-		if err := h.m.Allowed(ctx, name, secrets.ActionList); err == nil {
-			p, err := h.m.List(ctx, name, &secrets.ListOptions{Limit: maxListed})
+	// Nearest first: each container is one level.
+	slices.SortFunc(levels, func(a, b *level) int { return a.depth - b.depth })
+	out := make([]level, 0, len(levels))
+	for _, l := range levels {
+		if err := h.m.Allowed(ctx, l.Container, secrets.ActionList); err == nil {
+			p, err := h.m.List(ctx, l.Container, &secrets.ListOptions{Limit: maxListed})
 			switch {
 			case err == nil:
 				l.Listed = true
@@ -98,7 +102,7 @@ func (h *Handler) inherited(c *call) error {
 				return err
 			}
 		}
-		levels = append(levels, *l)
+		out = append(out, *l)
 	}
 	list := make([]string, 0, len(scopes))
 	for s := range scopes {
@@ -108,22 +112,7 @@ func (h *Handler) inherited(c *call) error {
 	return c.writeJSON(http.StatusOK, struct {
 		Levels []level  `json:"levels"`
 		Scopes []string `json:"scopes"`
-	}{levels, list})
-}
-
-// levelOrder returns the parent containers that rs names, nearest first
-// (by Resolved.Level).
-func levelOrder(rs []secrets.Resolved, ws string) []string {
-	var names []string
-	level := map[string]int{}
-	for _, r := range rs {
-		if _, ok := level[r.Container]; !ok && r.Container != ws {
-			names = append(names, r.Container)
-		}
-		level[r.Container] = r.Level
-	}
-	slices.SortStableFunc(names, func(a, b string) int { return level[a] - level[b] })
-	return names
+	}{out, list})
 }
 
 // containerURL is Config.ContainerURL's address for container, if it is

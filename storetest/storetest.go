@@ -167,6 +167,15 @@ func envNames(es []secrets.EnvEntry) []string {
 	return out
 }
 
+// eventNames are the names of e's secrets, in order.
+func eventNames(e secrets.Event) []string {
+	var out []string
+	for _, s := range e.Secrets {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
 // putKey gives ws a key and returns its generation.
 func putKey(t *testing.T, s secrets.Store, ws string, expect int64) int64 {
 	t.Helper()

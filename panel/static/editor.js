@@ -96,7 +96,6 @@ export function openEditor(meta) {
 
   function invalid(name, msg) {
     const input = name === 'value' ? value : f(name);
-    if (!input) return showProblem(box, {title: 'Check the form', message: msg}); // no such field: never, but say it
     input.setAttribute('aria-invalid', 'true');
     showProblem(box, {title: 'Check the form', message: msg});
     // The message is above the first field: keep it in sight with the

@@ -4,7 +4,7 @@
 // Names only: values are never asked for.
 
 import {call} from './api.js';
-import {el, openDrawer, showProblem} from './ui.js';
+import {badges, el, openDrawer, showProblem} from './ui.js';
 import {state} from './state.js';
 import {scopeLabel} from './editor_model.js';
 import {containerName} from './inherited.js';
@@ -79,8 +79,7 @@ function render(rs, env, prot) {
   const rows = rs.map((r) => {
     const [word, why] = statuses[r.status] || [r.status, ''];
     return el('tr', {attrs: {'data-status': r.status, 'data-name': r.name, 'data-container': r.container}},
-      el('td', {class: 'namecell'}, el('code', {text: r.variable}),
-        r.protected ? el('span', {class: 'badge protected', text: 'protected'}) : null),
+      el('td', {class: 'namecell'}, el('code', {text: r.variable}), badges({protected: r.protected}, 0)),
       el('td', {attrs: {'data-label': 'From'}}, r.container === state.me.workspace ? el('span', {text: 'this workspace'}) : containerName(r.container)),
       el('td', {attrs: {'data-label': 'Environment'}, text: scopeLabel(r.scope)}),
       el('td', {attrs: {'data-label': 'Version'}, text: 'v' + r.version}),
