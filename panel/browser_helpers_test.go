@@ -102,6 +102,10 @@ func browser(t *testing.T) context.Context {
 		chromedp.ExecPath(path),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 860),
+		// Chromium makes its singleton socket's directory under TMPDIR
+		// and leaves it when it is killed: under the test's own, it goes
+		// with the test.
+		chromedp.Env("TMPDIR=" + t.TempDir()),
 	}
 	for _, f := range []string{"headless", "no-sandbox", "disable-gpu", "disable-dev-shm-usage", "no-first-run",
 		"disable-background-networking", "disable-component-update", "disable-sync"} {
