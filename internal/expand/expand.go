@@ -44,7 +44,7 @@ func Refs(value string) []string {
 // scan splits value into literal pieces and references, in order.
 func scan(value string, lit func(string), ref func(string)) {
 	for i := 0; i < len(value); {
-		l, r, next := token(value, i)
+		l, r, next, _ := token(value, i)
 		if r != "" {
 			ref(r)
 		} else {
@@ -57,29 +57,46 @@ func scan(value string, lit func(string), ref func(string)) {
 // token returns the piece of value that starts at i, a literal or a
 // reference (ref not ""), and where the next one starts. An escape ($${)
 // is the literal "${", cut from the escape itself.
-func token(value string, i int) (lit, ref string, next int) {
+//
+// It looks at each byte once (work counts them, for the tests): values
+// are an editor's input, so a value full of "${" without its "}" must
+// cost no more than its length. After "${" it reads name characters
+// only, none of which is a '$', so a reference that turns out not to be
+// one is skipped whole.
+func token(value string, i int) (lit, ref string, next, work int) {
 	for j := i; j < len(value); j++ {
+		work++
 		if value[j] != '$' {
 			continue
 		}
 		switch {
 		case strings.HasPrefix(value[j:], "$${"):
 			if j > i {
-				return value[i:j], "", j
+				return value[i:j], "", j, work
 			}
-			return value[j+1 : j+3], "", j + 3
+			return value[j+1 : j+3], "", j + 3, work
 		case strings.HasPrefix(value[j:], "${"):
-			end := strings.IndexByte(value[j+2:], '}')
-			if end < 0 || !validName(value[j+2:j+2+end]) {
-				continue // literal
+			end := j + 2
+			for end < len(value) && nameByte(value[end]) {
+				end++
+			}
+			work += end - j - 1
+			if end == len(value) || value[end] != '}' || !validName(value[j+2:end]) {
+				j = end - 1 // literal: go on after the name characters
+				continue
 			}
 			if j > i {
-				return value[i:j], "", j
+				return value[i:j], "", j, work
 			}
-			return "", value[j+2 : j+2+end], j + 3 + end
+			return "", value[j+2 : end], end + 1, work
 		}
 	}
-	return value[i:], "", len(value)
+	return value[i:], "", len(value), work
+}
+
+// nameByte tells the bytes a name may hold.
+func nameByte(c byte) bool {
+	return c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
 }
 
 func validName(s string) bool {
@@ -236,7 +253,7 @@ func (x *Expander) value(name string) (string, int, error) {
 	pieces, size := buf[:0], 0
 	r := result{depth: 1}
 	for i := 0; i < len(s.Value); {
-		lit, ref, next := token(s.Value, i)
+		lit, ref, next, _ := token(s.Value, i)
 		i = next
 		if ref != "" {
 			v, d, err := x.value(ref)

@@ -2,6 +2,7 @@ package expand
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -237,5 +238,88 @@ func TestDepthAfterMemo(t *testing.T) {
 	var de *DepthError
 	if _, err := x.Value("X"); !errors.As(err, &de) || len(de.Chain) != MaxDepth+1 {
 		t.Fatalf("X after its chain: %v", err)
+	}
+}
+
+// TestTokenLinear holds the scan of a value to one look at each byte:
+// values are an editor's input, and a value full of "${" that never
+// close made the earlier scan look for a "}" from each of them (a job's
+// expansion and every save's reference check took seconds).
+func TestTokenLinear(t *testing.T) {
+	n := 1 << 16
+	for name, value := range map[string]string{
+		"opens":         strings.Repeat("${", n) + "}",
+		"opens-names":   strings.Repeat("${AB", n) + "}",
+		"not-names":     strings.Repeat("${1X", n) + "}",
+		"escapes":       strings.Repeat("$${", n) + "}",
+		"dollars":       strings.Repeat("$", 2*n) + "{}",
+		"references":    strings.Repeat("${A}", n),
+		"literal-close": strings.Repeat("${A-", n) + "}",
+	} {
+		work := 0
+		for i := 0; i < len(value); {
+			_, _, next, w := token(value, i)
+			if next <= i {
+				t.Fatalf("%s: token at %d did not move on", name, i)
+			}
+			i, work = next, work+w
+		}
+		if work > 2*len(value) {
+			t.Errorf("%s: %d bytes looked at for a value of %d", name, work, len(value))
+		}
+	}
+}
+
+// TestTokenSameAsSearch checks the scan against the syntax read the
+// plain (and slow) way, on random values of the bytes that matter.
+func TestTokenSameAsSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := "${}$A_1-"
+	for range 20000 {
+		b := make([]byte, rng.IntN(16))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		v := string(b)
+		var got, want []string
+		scan(v, func(l string) { got = append(got, "L"+l) }, func(r string) { got = append(got, "R"+r) })
+		searchScan(v, func(l string) { want = append(want, "L"+l) }, func(r string) { want = append(want, "R"+r) })
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("%q: %s", v, d)
+		}
+	}
+}
+
+// searchScan is the syntax read by searching for the "}" after each
+// "${" (the earlier implementation): quadratic, and the reference.
+func searchScan(value string, lit, ref func(string)) {
+	for i := 0; i < len(value); {
+		j, found := i, false
+		for ; j < len(value); j++ {
+			if strings.HasPrefix(value[j:], "$${") {
+				found = true
+				break
+			}
+			if strings.HasPrefix(value[j:], "${") {
+				if end := strings.IndexByte(value[j+2:], '}'); end >= 0 && validName(value[j+2:j+2+end]) {
+					found = true
+					break
+				}
+			}
+		}
+		switch {
+		case j > i:
+			lit(value[i:j])
+			i = j
+		case !found:
+			i = len(value)
+		case strings.HasPrefix(value[j:], "$${"):
+			lit("${")
+			i = j + 3
+		default:
+			end := strings.IndexByte(value[j+2:], '}')
+			ref(value[j+2 : j+2+end])
+			i = j + 3 + end
+		}
 	}
 }
