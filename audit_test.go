@@ -449,6 +449,16 @@ func TestAuditFailure(t *testing.T) {
 	if len(lost) == 0 {
 		t.Fatal("OnAuditError was not called")
 	}
+	// A best-effort job whose event cannot be recorded: OnAuditError hears
+	// of it once, with the event that says what the job got (a trial
+	// found a first call with an empty event before the plain read).
+	lost = nil
+	if env, err := best.EnvFor(ctx, "ws"); err != nil || len(env) != 1 {
+		t.Fatalf("best-effort EnvFor: %v %v", env, err)
+	}
+	if len(lost) != 1 || lost[0].Action != secrets.ActionInject || len(lost[0].Secrets) != 1 || lost[0].Secrets[0].Name != "TOKEN" || lost[0].State == 0 {
+		t.Fatalf("OnAuditError got %+v for one job", lost)
+	}
 	restore()
 	mustSet(t, best, "ws", "TOKEN", "after")
 }

@@ -213,9 +213,9 @@ func (m *Manager) readSnapshot(ctx context.Context, e *Event) (snap Snapshot, re
 	if m.cfg.AuditReads == AuditFailClosed {
 		return Snapshot{}, false, &failure{class: ErrAudit, msg: "audit event not recorded", cause: err}
 	}
-	if m.cfg.OnAuditError != nil {
-		m.cfg.OnAuditError(ctx, []Event{ev}, err)
-	}
+	// Config.OnAuditError hears of this read once, from delivered, if its
+	// event cannot be recorded after the plain read either: then with the
+	// secrets it lists.
 	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true})
 	return snap, false, err
 }
