@@ -45,8 +45,8 @@ var (
 	// environment over Config.MaxEnvBytes, or a job's arguments and
 	// environment over what the kernel accepts.
 	ErrTooLarge = errors.New("secrets: too large")
-	// ErrInvalidInfo: a description over 4 KiB or not UTF-8, or a date
-	// out of the years 1970 to 9999.
+	// ErrInvalidInfo: a description over 4 KiB or not UTF-8, a date
+	// out of the years 1970 to 9999, or a write-only secret that expands.
 	ErrInvalidInfo = errors.New("secrets: invalid info")
 	// ErrInvalidWorkspace: the workspace identifier is empty, too long, or
 	// not UTF-8.

@@ -331,14 +331,38 @@ func TestReferencesSaveTime(t *testing.T) {
 		if err != nil || len(meta.Undefined) != 1 || meta.Undefined[0] != "PW" || !meta.Expand {
 			t.Fatalf("SetInfo URL: %+v, %v", meta, err)
 		}
-		// But not of a write-only value: its undefined names are text of
-		// a value the caller may not read.
+		// A write-only secret cannot expand: the names its value
+		// references would show in errors and events (an attacker pass
+		// got them out of a job's error, its event and a cycle refusal).
+		// Set and SetInfo refuse it, and write nothing.
 		if _, err := m.Set(ctx, "w4", "KEY", []byte("sk_${live_PART_OF_THE_KEY}"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
 			t.Fatal(err)
 		}
-		meta, err = m.SetInfo(ctx, "w4", "KEY", secrets.Info{WriteOnly: true, Expand: true}, nil)
-		if err != nil || len(meta.Undefined) != 0 || !meta.Expand {
-			t.Fatalf("SetInfo of a write-only KEY: %+v, %v", meta, err)
+		if _, err := m.Set(ctx, "w4", "URL", []byte("${HOST}"), &secrets.SetOptions{Info: x}); err != nil {
+			t.Fatal(err)
+		}
+		st := b.replica(t).(secrets.RotationStore)
+		before := storeState(t, st, "w4")
+		for what, call := range map[string]func() error{
+			"SetInfo adding Expand": func() error {
+				_, err := m.SetInfo(ctx, "w4", "KEY", secrets.Info{WriteOnly: true, Expand: true}, nil)
+				return err
+			},
+			"SetInfo adding WriteOnly": func() error {
+				_, err := m.SetInfo(ctx, "w4", "URL", secrets.Info{Expand: true, WriteOnly: true}, nil)
+				return err
+			},
+			"Set with both": func() error {
+				_, err := m.Set(ctx, "w4", "NEW", []byte("${URL}"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true, Expand: true}})
+				return err
+			},
+		} {
+			if err := call(); !errors.Is(err, secrets.ErrInvalidInfo) || strings.Contains(err.Error(), "live_PART") {
+				t.Errorf("%s: %v, want ErrInvalidInfo", what, err)
+			}
+			if after := storeState(t, st, "w4"); after != before {
+				t.Errorf("%s changed the store", what)
+			}
 		}
 	})
 }

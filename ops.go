@@ -219,11 +219,6 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
 				return Write{}, err
 			}
-			if cur.Current.WriteOnly {
-				// Names no secret defines are text of the value, which
-				// this caller may not read.
-				undefined = nil
-			}
 		}
 		ne := m.next(ctx, *cur)
 		setInfo(&ne, info)

@@ -81,7 +81,9 @@ type Info struct {
 	// that a value that merely holds "$" (a password) keeps its meaning.
 	// Get, Versions, Export and the other calls that return a value
 	// return its raw text, never the expansion. Bound into the
-	// ciphertext, as Protected is.
+	// ciphertext, as Protected is. A write-only secret cannot expand
+	// (ErrInvalidInfo): the names a value references would show in the
+	// errors and events of jobs that cannot resolve them.
 	Expand bool `json:"expand"`
 }
 

@@ -66,6 +66,12 @@ func validInfo(info Info) error {
 			return errorf(ErrInvalidInfo, "dates must fall between the years 1970 and 9999")
 		}
 	}
+	if info.WriteOnly && info.Expand {
+		// The names a value references are text of it: a job that cannot
+		// resolve one, or a cycle, names them in errors and events, which
+		// a write-only value must never reach.
+		return errorf(ErrInvalidInfo, "a write-only secret cannot expand references (the names it references would show in errors and events)")
+	}
 	return nil
 }
 
