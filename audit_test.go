@@ -408,7 +408,9 @@ func TestAuditFailure(t *testing.T) {
 	ctx := context.Background()
 	var lost []secrets.Event
 	best := newManager(t, s, c, &secrets.Config{OnAuditError: func(_ context.Context, es []secrets.Event, err error) { lost = append(lost, es...) }})
-	closed := newManager(t, s, c, &secrets.Config{AuditReads: secrets.AuditFailClosed})
+	var closedLost []secrets.Event
+	closed := newManager(t, s, c, &secrets.Config{AuditReads: secrets.AuditFailClosed,
+		OnAuditError: func(_ context.Context, es []secrets.Event, err error) { closedLost = append(closedLost, es...) }})
 	mustSet(t, best, "ws", "TOKEN", "before")
 	before := storeState(t, s, "ws")
 	sch := pq.QuoteIdentifier(s.Schema())
@@ -442,6 +444,14 @@ func TestAuditFailure(t *testing.T) {
 	}
 	if env, err := closed.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrAudit) || env != nil {
 		t.Fatalf("fail-closed EnvFor: %v %v", env, err)
+	}
+	// A listing reveals no value: fail-closed lets it go on and tells
+	// OnAuditError (the README's table of modes).
+	if l, err := closed.List(ctx, "ws", nil); err != nil || len(l.Secrets) != 1 {
+		t.Fatalf("fail-closed List: %v %v", l, err)
+	}
+	if !slices.ContainsFunc(closedLost, func(e secrets.Event) bool { return e.Action == secrets.ActionList }) {
+		t.Fatalf("fail-closed List: OnAuditError got %+v", closedLost)
 	}
 	if got := mustGet(t, best, "ws", "TOKEN"); got != "before" {
 		t.Fatalf("best-effort Get: %q", got)

@@ -2,7 +2,10 @@
 // one AES-256-GCM key. Store its output as a secret (a file only the
 // backend can read, or a secret manager), never in source control:
 //
-//	go run ./examples/keygen > master-key.json && chmod 600 master-key.json
+//	(umask 077; go run ./examples/keygen > master-key.json)
+//
+// (the umask makes the file unreadable to others from its creation; a
+// chmod after the redirect leaves it readable meanwhile).
 package main
 
 import (
