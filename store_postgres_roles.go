@@ -128,6 +128,23 @@ func (s *PostgresStore) readSchemaState(ctx context.Context, tx *sqlx.Tx, versio
 	return st, nil
 }
 
+// SchemaVersion returns the newest migration recorded as applied to the
+// store's schema: 0 for a schema not made yet, or one whose records this
+// role may not read. Errors are described as the store's others are.
+func (s *PostgresStore) SchemaVersion(ctx context.Context) (int64, error) {
+	versions, err := database.NewStore(database.DialectPostgres, s.schema+".goose_db_version")
+	if err != nil {
+		return 0, wrapf(err, "schema version")
+	}
+	var v int64
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		st, err := s.readSchemaState(ctx, tx, versions)
+		v = st.version()
+		return err
+	})
+	return v, pgErr(ctx, "schema version", err)
+}
+
 // version is the highest version recorded as applied.
 func (st pgSchemaState) version() int64 {
 	var v int64

@@ -29,12 +29,18 @@ func TestPostgresUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(); dropSchema(t, db, s.Schema()) })
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 0 {
+		t.Fatalf("SchemaVersion of no schema: %d, %v", v, err)
+	}
 	if err := secrets.MigrateTo(ctx, s, 1); err != nil {
 		t.Fatalf("migrate to version 1: %v", err)
 	}
 	var version int64
 	if err := db.Get(&version, "SELECT max(version_id) FROM "+pq.QuoteIdentifier(s.Schema())+".goose_db_version"); err != nil || version != 1 {
 		t.Fatalf("schema at version %d (%v), want 1", version, err)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("SchemaVersion at version 1: %d, %v", v, err)
 	}
 
 	var now atomic.Int64
@@ -127,6 +133,9 @@ func TestPostgresUpgrade(t *testing.T) {
 	}
 	if err := db.Get(&version, "SELECT max(version_id) FROM "+pq.QuoteIdentifier(s.Schema())+".goose_db_version"); err != nil || version != steps[len(steps)-1].Version {
 		t.Fatalf("schema at version %d (%v) after Migrate, want %d", version, err, steps[len(steps)-1].Version)
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != version {
+		t.Fatalf("SchemaVersion after Migrate: %d, %v", v, err)
 	}
 
 	// Everything reads back, by every path; then every workspace rotates

@@ -326,7 +326,7 @@ func TestEventsTableWraps(t *testing.T) {
 		}
 	}
 	for _, n := range names {
-		if c := strings.Count(r.stdout, n+"@1"); c != 2 { // import and export
+		if c := strings.Count(r.stdout, n+" v1"); c != 2 { // import and export
 			t.Fatalf("%s shown %d times:\n%s", n, c, r.stdout)
 		}
 	}

@@ -146,7 +146,9 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		var names []string
 		for _, s := range e.Secrets {
 			if s.Version > 0 {
-				names = append(names, fmt.Sprintf("%s@%d", s.Name, s.Version))
+				// A space, which no name or scope holds: "@" already
+				// parts a name from its scope.
+				names = append(names, fmt.Sprintf("%s v%d", s.Name, s.Version))
 			} else {
 				names = append(names, s.Name)
 			}

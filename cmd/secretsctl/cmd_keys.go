@@ -121,10 +121,24 @@ func (a *app) migrate(ctx context.Context, cmd *cli.Command) error {
 		return usage("--schema: %s", message(err))
 	}
 	defer store.Close()
+	before, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "schema %s is up to date\n", store.Schema())
+	after, err := store.SchemaVersion(ctx)
+	switch {
+	case err != nil:
+		return err
+	case before == after:
+		_, err = fmt.Fprintf(a.stdout, "schema %s is up to date (version %d)\n", store.Schema(), after)
+	case before == 0:
+		_, err = fmt.Fprintf(a.stdout, "schema %s created (version %d)\n", store.Schema(), after)
+	default:
+		_, err = fmt.Fprintf(a.stdout, "schema %s migrated from version %d to %d\n", store.Schema(), before, after)
+	}
 	return err
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/dataspace/secrets"
 	"github.com/urfave/cli/v3"
@@ -50,7 +52,9 @@ func (a *app) resolveCommand() *cli.Command {
 			"or a more specific scope has the name), other-environment (its scope does not match --env),\n" +
 			"protected (the job is not --protected), withheld or expired (left out by the host's\n" +
 			"policy). PROTECTED says yes for a protected secret. It reads as run does and is audited as\n" +
-			"a listing of the workspace. An invalid --parents chain exits 5, a malformed --env 2.",
+			"a listing of the workspace. A workspace or parent with no secrets (a mistyped name?) is\n" +
+			"named on stderr; when no level has any, resolve exits 3. An invalid --parents chain exits 5,\n" +
+			"a malformed --env 2.",
 		Flags:  append([]cli.Flag{parentsFlag(), jsonFlag()}, jobFlags()...),
 		Action: a.withConfig(1, 1, "WORKSPACE", noKey, withParents, a.resolve),
 	}
@@ -65,6 +69,33 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 	if err != nil {
 		return err
 	}
+	if err := a.printResolved(cmd, rs); err != nil {
+		return err
+	}
+	// A mistyped name reads as an empty level: say so, as run does.
+	levels := slices.Concat([]string{cmd.Args().Get(0)}, cmd.StringSlice("parents"))
+	if len(rs) == 0 {
+		return fail(exitNotFound, "resolve: no secrets in %s (mistyped?)", strings.Join(quoteAll(levels), ", "))
+	}
+	for _, c := range levels {
+		if !slices.ContainsFunc(rs, func(r secrets.Resolved) bool { return r.Container == c }) {
+			fmt.Fprintf(a.stderr, "resolve: %q has no secrets (mistyped?)\n", c)
+		}
+	}
+	return nil
+}
+
+// quoteAll quotes each of ss, as %q would.
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// printResolved prints rs as a table, or as JSON with --json.
+func (a *app) printResolved(cmd *cli.Command, rs []secrets.Resolved) error {
 	if cmd.Bool("json") {
 		return writeJSON(a.stdout, rs)
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/dataspace/secrets"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // TestGrantsOffline: grants prints exactly secrets.PostgresGrants for
@@ -95,5 +97,44 @@ func TestGrantsRuntimeRole(t *testing.T) {
 	r := e.run(never, "migrate").wantErr(t, 1, "CREATE on database", role, "migration role")
 	if strings.Contains(r.stderr, password) {
 		t.Fatal("the error shows the password")
+	}
+}
+
+// TestMigrateSaysWhatItDid: migrate names the versions it went from and
+// to (a trial found "is up to date" printed after creating a schema).
+func TestMigrateSaysWhatItDid(t *testing.T) {
+	e := newEnv(t) // created, as newEnv checks
+	db, err := sqlx.Open("postgres", e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var latest int64
+	if err := db.Get(&latest, "SELECT max(version_id) FROM "+pq.QuoteIdentifier(e.schema)+".goose_db_version"); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s is up to date (version %d)\n", e.schema, latest) {
+		t.Fatalf("migrate of a current schema: %q", r.stdout)
+	}
+	// Undo the last migration by hand (migration 6 only adds functions)
+	// to stand for a schema an earlier release left.
+	if latest != 6 {
+		t.Fatalf("the newest migration is %d: undo it here as this test undoes 6", latest)
+	}
+	sch := pq.QuoteIdentifier(e.schema)
+	for _, q := range []string{
+		"DROP FUNCTION " + sch + ".env_read, " + sch + ".env_audited, " + sch + ".env_levels",
+		"DELETE FROM " + sch + ".goose_db_version WHERE version_id = 6",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 5 to 6\n", e.schema) {
+		t.Fatalf("migrate of a schema one behind: %q", r.stdout)
+	}
+	e.ctl("v", "set", "ws", "TOKEN").want(t, 0)
+	if r := e.ctl("", "get", "ws", "TOKEN").want(t, 0); r.stdout != "v" {
+		t.Fatalf("get after the migration: %q", r.stdout)
 	}
 }

@@ -97,8 +97,14 @@ func TestResolveParents(t *testing.T) {
 	if !reflect.DeepEqual(got, wantJSON) {
 		t.Fatalf("--json: %+v", got)
 	}
-	if r := e.ctl("", "resolve", "--json", "empty"); r.want(t, 0).stdout != "[]\n" {
+	// A mistyped name: an empty level is named on stderr, and with no
+	// secret at any level resolve exits 3 (a trial found it silent).
+	if r := e.ctl("", "resolve", "--json", "empty").wantErr(t, 3, `no secrets in "empty" (mistyped?)`); r.stdout != "[]\n" {
 		t.Fatalf("--json of nothing: %q", r.stdout)
+	}
+	if r := e.ctl("", "resolve", "ws", "--parents", "group:acme,grop:typo").want(t, 0); !strings.Contains(r.stderr, `resolve: "grop:typo" has no secrets (mistyped?)`) ||
+		!strings.Contains(r.stdout, "group:acme") {
+		t.Fatalf("a mistyped parent: %+v", r)
 	}
 	// A new version shows; a deleted secret does not.
 	e.ctl("instance-b-value", "set", "instance", "B").want(t, 0)

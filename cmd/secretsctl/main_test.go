@@ -125,7 +125,9 @@ func newEnv(t *testing.T) *env {
 		}
 	})
 	e.key = e.keygen("master.json")
-	e.ctl("", "migrate").want(t, 0)
+	if r := e.ctl("", "migrate").want(t, 0); !strings.HasPrefix(r.stdout, "schema "+e.schema+" created (version ") {
+		t.Fatalf("migrate of a new schema: %q", r.stdout)
+	}
 	return e
 }
 

@@ -44,14 +44,14 @@ func table(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
-// wrapList joins items with commas into lines of at most width
+// wrapList joins items with ", " into lines of at most width
 // characters, each ending with a comma but the last; an item longer than
 // width has a line of its own. No items give one empty line.
 func wrapList(items []string, width int) []string {
 	lines := []string{""}
 	for i, it := range items {
 		if i < len(items)-1 {
-			it += ","
+			it += ", "
 		}
 		last := &lines[len(lines)-1]
 		if *last != "" && len(*last)+len(it) > width {
@@ -59,6 +59,9 @@ func wrapList(items []string, width int) []string {
 			continue
 		}
 		*last += it
+	}
+	for i := range lines {
+		lines[i] = strings.TrimSuffix(lines[i], " ")
 	}
 	return lines
 }
