@@ -236,4 +236,20 @@ func BenchmarkEnvForScopes(b *testing.B) {
 	b.Run("two-parents-production/300", func(b *testing.B) {
 		compare(b, job, func() error { return floorRead(ctx, plain, levels, floorAEAD) })
 	})
+	// The same job against the durable floor of issue 23: the same read
+	// with a one-row event in its statement, committed synchronously.
+	// Issue 20's floor above records nothing; a job that must flush its
+	// event before returning a value cannot come near it (see
+	// BENCHMARKS.md).
+	durable, err := db.Preparex(fmt.Sprintf(`WITH a AS (INSERT INTO %s.audit (at, actor, action, workspace, outcome, detail)
+		VALUES (now(), 'floor', 'inject', 'scoped-ws', 'ok', ''))
+		SELECT secret_id, name, version, ciphertext FROM %[1]s.secrets
+		WHERE workspace = ANY($1) AND deleted IS NULL ORDER BY workspace, name COLLATE "C"`, sch))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer durable.Close()
+	b.Run("two-parents-production/300/durable-floor", func(b *testing.B) {
+		compare(b, job, func() error { return floorRead(ctx, durable, levels, floorAEAD) })
+	})
 }
