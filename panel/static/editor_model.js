@@ -132,6 +132,9 @@ export class Edit {
     const sp = scopeProblem((form.scope || '').trim());
     if (sp) return {field: 'scope', message: sp};
     if (!this.base && form.value === '') return {field: 'value', message: 'Give the secret a value.'};
+    if (form.write_only && form.expand) {
+      return {field: 'expand', message: 'A write-only secret cannot expand references: the names it references would show in errors.'};
+    }
     return null;
   }
 
