@@ -100,15 +100,13 @@ func nameByte(c byte) bool {
 }
 
 func validName(s string) bool {
-	if s == "" {
+	if s == "" || '0' <= s[0] && s[0] <= '9' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9' {
-			continue
+		if !nameByte(s[i]) {
+			return false
 		}
-		return false
 	}
 	return true
 }
