@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -84,4 +86,39 @@ func setForeground(fd, pgrp int) {
 	p := int32(pgrp)
 	syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p)))
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigSetmask, uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0)
+}
+
+// pidNamespace makes the job the first process of a PID namespace of its
+// own: when it exits, the kernel ends every process left in it, those
+// that left the job's process group (setsid) too. It takes CAP_SYS_ADMIN.
+func pidNamespace(attr *syscall.SysProcAttr) {
+	attr.Cloneflags |= syscall.CLONE_NEWPID
+}
+
+// handles reports whether process pid handles or ignores signal s (its
+// /proc status's SigCgt and SigIgn), or is gone.
+func handles(pid int, s syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return true
+	}
+	var mask uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		if k == "SigCgt" || k == "SigIgn" {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return true
+			}
+			mask |= m
+		}
+	}
+	return mask&(1<<(uint(s)-1)) != 0
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	var t syscall.Termios
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return e == 0
 }

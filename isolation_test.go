@@ -66,15 +66,16 @@ const probe = `try() {
 	if err=$("$@" 2>&1 >/dev/null); then echo ok; else
 	case $err in *"Permission denied"*) echo EACCES;; *"not permitted"*) echo EPERM;; *) echo "other: $err";; esac; fi
 }
-addr=$(head -n1 /proc/$PPID/maps 2>/dev/null | cut -d- -f1)
+addr=$(head -n1 /proc/$HOST_PID/maps 2>/dev/null | cut -d- -f1)
+read -r me _ < /proc/self/stat
 echo "uid $(id -u)"
-echo "environ $(try cat /proc/$PPID/environ)"
-echo "mem $(try dd if=/proc/$PPID/mem of=/dev/null bs=16 count=1 iflag=skip_bytes skip=$((0x${addr:-1000})))"
+echo "environ $(try cat /proc/$HOST_PID/environ)"
+echo "mem $(try dd if=/proc/$HOST_PID/mem of=/dev/null bs=16 count=1 iflag=skip_bytes skip=$((0x${addr:-1000})))"
 echo "key $(try cat "$KEY_FILE")"
 echo "other $(try cat "$OTHER_FILE")"
 echo "list $(try ls "$(dirname "$CERT")/..")"
 echo "own $(try cat "$CERT")"
-for pid in $$ $PPID; do
+for pid in $me $HOST_PID; do
 	c=$(tr '\0' ' ' < /proc/$pid/cmdline)
 	case "$c" in "") echo "cmdline unread";; *"$PLAIN"*|*"$(cat "$CERT")"*) echo "cmdline holds a value";; *) echo "cmdline clean";; esac
 done
@@ -142,7 +143,10 @@ func TestIsolatedJobCannotReadItsHost(t *testing.T) {
 	run := func(u *secrets.OSUser) map[string]string {
 		t.Helper()
 		var out lockedBuffer
-		base := append(secrets.DefaultBase(), "KEY_FILE="+keyFile, "OTHER_FILE="+theirs)
+		// The backend's PID as /proc names it: a job in a PID namespace
+		// of its own has no $PPID, and finds its host in /proc all the
+		// same.
+		base := append(secrets.DefaultBase(), "KEY_FILE="+keyFile, "OTHER_FILE="+theirs, fmt.Sprintf("HOST_PID=%d", os.Getpid()))
 		res, err := m.Run(ctx, "ws", secrets.Job{Path: sh, Args: []string{"-c", probe}, Base: base, Stdout: &out, Stderr: &out, User: u, Files: dir})
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("%+v %v: %s", res, err, out.String())

@@ -365,8 +365,27 @@ type Job struct {
 	// master key file, the files of other jobs, and the backend's memory
 	// and environment (unless HardenProcess). Give concurrent jobs that
 	// must not see each other distinct users: processes of one user can
-	// read each other's environment. LookupUser finds a user by name.
+	// read each other's environment. Such a job leads a session of its
+	// own, without a controlling terminal: it cannot open /dev/tty nor
+	// type into the operator's terminal, and on Linux a Stdin that is a
+	// terminal reaches it through a pipe (a program that needs a terminal
+	// does not get one). LookupUser finds a user by name.
 	User *OSUser
+	// NoPIDNamespace runs a job of User in the backend's PID namespace.
+	// By default, on Linux, such a job is the first process of a PID
+	// namespace of its own (which takes CAP_SYS_ADMIN, as root has; not
+	// a container's default capabilities): when its main process exits,
+	// every process it started ends with it, one that left its process
+	// group (setsid, a daemon) too, so nothing it leaves behind reads
+	// the environment of a later job of the same user. Its main process
+	// is then that namespace's first, as a container's: a signal that
+	// ends a process by default (SIGINT, SIGTERM, ...) reaches it only if
+	// it handles it; when Run passes one on (Signals, or ctx ending the
+	// job) to a main process that does not, Run ends it by SIGKILL and
+	// reports that signal in JobResult.Signal; one it sends itself
+	// ("kill $$") does nothing. What is left of its process group when it
+	// exits is killed at once, not after Grace.
+	NoPIDNamespace bool
 }
 
 // A JobResult is how a job ended.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -40,7 +41,11 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 	if err != nil {
 		return JobResult{}, err
 	}
-	giveBack := foreground(cmd, job.Stdin)
+	var giveBack func()
+	if job.User == nil {
+		// Another user's job is never handed the terminal.
+		giveBack = foreground(cmd, job.Stdin)
+	}
 	quiet := job.Quiet
 	switch {
 	case quiet == 0:
@@ -69,9 +74,12 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		}
 		out.finish()
 		out.closeAll()
+		if job.User != nil && !job.NoPIDNamespace && errors.Is(err, syscall.EPERM) {
+			return JobResult{}, wrapf(err, "start %s as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN (or set Job.NoPIDNamespace)", job.Path)
+		}
 		return JobResult{}, wrapf(err, "start %s", job.Path)
 	}
-	pid := cmd.Process.Pid
+	g := &group{pid: cmd.Process.Pid, init: job.User != nil && !job.NoPIDNamespace}
 	if feed != nil {
 		// Ends when the reader does: a Read that never returns keeps it,
 		// not Run, which closes the pipe once the job ends.
@@ -80,7 +88,7 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 			feed.Close()
 		}()
 	}
-	stop := watch(ctx, pid, grace, job.Signals)
+	stop := watch(ctx, g, grace, job.Signals)
 	waitErr := cmd.Wait()
 	if giveBack != nil {
 		giveBack()
@@ -88,14 +96,18 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 	if feed != nil {
 		feed.Close()
 	}
-	endGroup(pid, grace) // what the main process left behind
+	g.end(grace) // what the main process left behind
 	stop()
 	panicked, outErr := drain(out, grace)
 	if panicked != nil {
 		p.Close()
 		panic(panicked)
 	}
-	return jobResult(ctx, cmd, waitErr, outErr)
+	res, err := jobResult(ctx, cmd, waitErr, outErr)
+	if s := g.endedBy(); s != nil && res.Signal == syscall.SIGKILL {
+		res.Signal = s // the signal deliver gave it, by SIGKILL
+	}
+	return res, err
 }
 
 // jobCommand makes the job's command: its program looked up in the
@@ -115,7 +127,7 @@ func jobCommand(job Job, p *PreparedJob) (*exec.Cmd, error) {
 		return nil, err
 	}
 	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir}
-	if err := setProcAttr(cmd, job.User); err != nil {
+	if err := setProcAttr(cmd, job.User, !job.NoPIDNamespace); err != nil {
 		return nil, err
 	}
 	return cmd, nil
@@ -138,11 +150,15 @@ func plumb(cmd *exec.Cmd, job Job, p *PreparedJob, out *output) (ends []*os.File
 		ends = append(ends, w)
 		return w, nil
 	}
-	switch in := job.Stdin.(type) {
-	case nil:
-	case *os.File:
-		cmd.Stdin = in
+	f, isFile := job.Stdin.(*os.File)
+	switch {
+	case job.Stdin == nil:
+	case isFile && (job.User == nil || !isTerminal(f)):
+		cmd.Stdin = f
 	default:
+		// A reader, or a terminal for another user's job, which reads it
+		// through a pipe: a terminal it held could be read by what it
+		// leaves behind.
 		var r *os.File
 		if r, feed, err = os.Pipe(); err != nil {
 			return ends, nil, err
@@ -169,7 +185,7 @@ func plumb(cmd *exec.Cmd, job Job, p *PreparedJob, out *output) (ends []*os.File
 // watch ends the job's whole process group when ctx is done, and
 // forwards signals to it, until the returned stop is called; stop waits
 // for its goroutines.
-func watch(ctx context.Context, pid int, grace time.Duration, signals <-chan os.Signal) (stop func()) {
+func watch(ctx context.Context, g *group, grace time.Duration, signals <-chan os.Signal) (stop func()) {
 	stopped := make(chan struct{})
 	var watchers sync.WaitGroup
 	watchers.Add(1)
@@ -177,7 +193,7 @@ func watch(ctx context.Context, pid int, grace time.Duration, signals <-chan os.
 		defer watchers.Done()
 		select {
 		case <-ctx.Done():
-			endGroup(pid, grace)
+			g.end(grace)
 		case <-stopped:
 		}
 	}()
@@ -191,7 +207,7 @@ func watch(ctx context.Context, pid int, grace time.Duration, signals <-chan os.
 					if !ok {
 						return // a closed channel forwards nothing more
 					}
-					signalGroup(pid, sig)
+					g.signal(sig)
 				case <-stopped:
 					return
 				}

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func setProcAttr(cmd *exec.Cmd, u *OSUser) error {
+func setProcAttr(cmd *exec.Cmd, u *OSUser, _ bool) error {
 	if u != nil {
 		return errorf(errors.ErrUnsupported, "a job runs as another user only on Unix")
 	}
@@ -28,15 +28,21 @@ func lockHeld(string) (bool, error) { return true, nil }
 
 func sweepLocked(string) (bool, error) { return false, nil }
 
-func signalGroup(pid int, sig os.Signal) {
-	if p, err := os.FindProcess(pid); err == nil {
+// A group is a running job: its main process only, here.
+type group struct {
+	pid  int
+	init bool
+}
+
+func (g *group) signal(sig os.Signal) {
+	if p, err := os.FindProcess(g.pid); err == nil {
 		p.Signal(sig)
 	}
 }
 
-func groupAlive(pid int) bool { return false }
+func (g *group) endedBy() os.Signal { return nil }
 
-func endGroup(pid int, grace time.Duration) {}
+func (g *group) end(grace time.Duration) {}
 
 func exitSignal(ps *os.ProcessState) os.Signal { return nil }
 

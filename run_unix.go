@@ -8,18 +8,27 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // setProcAttr makes cmd the leader of a new process group, so that the
 // job and what it starts can be signalled and ended together, and run as
-// u if not nil (with u's groups only).
-func setProcAttr(cmd *exec.Cmd, u *OSUser) error {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if u != nil {
-		groups := append([]uint32{}, u.Groups...)
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: groups}
+// u if not nil (with u's groups only). Another user's job leads a session
+// of its own: it has no controlling terminal, so it can neither open
+// /dev/tty nor push input into the operator's terminal (TIOCSTI); with
+// ownPIDs it also starts a PID namespace of its own (Linux), whose
+// processes all end with its main process.
+func setProcAttr(cmd *exec.Cmd, u *OSUser, ownPIDs bool) error {
+	if u == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return nil
+	}
+	groups := append([]uint32{}, u.Groups...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: groups}}
+	if ownPIDs {
+		pidNamespace(cmd.SysProcAttr)
 	}
 	return nil
 }
@@ -103,37 +112,72 @@ func sweepLocked(dir string) (bool, error) {
 	return statErr == nil, unlockJob(dir, lock)
 }
 
-// signalGroup sends sig to the process group that pid leads.
-func signalGroup(pid int, sig os.Signal) {
+// A group is a running job's process group, led by pid. With init, pid
+// is also the first process of a PID namespace of its own, to which the
+// kernel gives only the signals it handles: a signal that ends a process
+// by default ends it with SIGKILL instead (deliver), which ended
+// remembers.
+type group struct {
+	pid   int
+	init  bool
+	ended atomic.Pointer[syscall.Signal]
+}
+
+// signal sends sig to the process group, as a shell's Ctrl-C does.
+func (g *group) signal(sig os.Signal) {
 	if s, ok := sig.(syscall.Signal); ok {
-		syscall.Kill(-pid, s)
+		syscall.Kill(-g.pid, s)
+		g.deliver(s)
 	}
 }
 
-// groupAlive reports whether a process of the group that pid led is left.
-func groupAlive(pid int) bool {
-	return !errors.Is(syscall.Kill(-pid, 0), syscall.ESRCH)
-}
-
-// endGroup ends what is left of the process group that pid led: SIGTERM,
-// then SIGKILL if anything is left after grace. It returns once the group
-// is empty, or a second after the SIGKILL.
-func endGroup(pid int, grace time.Duration) {
-	if !groupAlive(pid) {
+// deliver makes s do to a main process that is its namespace's first
+// what it does to any other: one that neither handles nor ignores a
+// signal that ends a process by default is ended, by SIGKILL.
+func (g *group) deliver(s syscall.Signal) {
+	switch s {
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE:
+	default:
 		return
 	}
-	syscall.Kill(-pid, syscall.SIGTERM)
-	if waitGroup(pid, grace) {
-		return
+	if g.init && !handles(g.pid, s) {
+		g.ended.CompareAndSwap(nil, &s)
+		syscall.Kill(g.pid, syscall.SIGKILL)
 	}
-	syscall.Kill(-pid, syscall.SIGKILL)
-	waitGroup(pid, time.Second)
 }
 
-// waitGroup waits up to d for the group that pid led to be empty.
-func waitGroup(pid int, d time.Duration) bool {
+// endedBy is the signal deliver ended the main process for, or nil.
+func (g *group) endedBy() os.Signal {
+	if s := g.ended.Load(); s != nil {
+		return *s
+	}
+	return nil
+}
+
+// alive reports whether a process of the group is left.
+func (g *group) alive() bool {
+	return !errors.Is(syscall.Kill(-g.pid, 0), syscall.ESRCH)
+}
+
+// end ends what is left of the group: SIGTERM, then SIGKILL if anything
+// is left after grace. It returns once the group is empty, or a second
+// after the SIGKILL.
+func (g *group) end(grace time.Duration) {
+	if !g.alive() {
+		return
+	}
+	g.signal(syscall.SIGTERM)
+	if g.wait(grace) {
+		return
+	}
+	syscall.Kill(-g.pid, syscall.SIGKILL)
+	g.wait(time.Second)
+}
+
+// wait waits up to d for the group to be empty.
+func (g *group) wait(d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for groupAlive(pid) {
+	for g.alive() {
 		if time.Now().After(deadline) {
 			return false
 		}

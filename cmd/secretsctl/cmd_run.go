@@ -19,9 +19,13 @@ func (a *app) runCommand() *cli.Command {
 		ArgsUsage: "WORKSPACE -- COMMAND [ARG...]",
 		Description: "The command gets a default PATH and the secrets, nothing else of secretsctl's\n" +
 			"environment but the variables --pass-env names. Signals secretsctl receives are passed\n" +
-			"on to it; on a terminal, the command gets the terminal (Ctrl-C reaches it) while it runs.\n" +
-			"Run as root, secretsctl runs the command as --user (default nobody), so that it cannot\n" +
-			"read secretsctl's environment, memory or master key file.\n" +
+			"on to it (Ctrl-C reaches it). Run as root, secretsctl runs the command as --user (default\n" +
+			"nobody), so that it cannot read secretsctl's environment, memory or master key file: in a\n" +
+			"session of its own, with no terminal (what is typed reaches its stdin through a pipe),\n" +
+			"and on Linux in a PID namespace of its own, so that nothing it leaves running outlives it\n" +
+			"to read a later command's secrets (--no-pid-namespace where secretsctl lacks CAP_SYS_ADMIN;\n" +
+			"then give each command a user of its own). Run as its own user, the command gets the\n" +
+			"terminal while it runs.\n" +
 			"With --parents, the workspace inherits those containers' secrets: for each name the nearest\n" +
 			"level wins (secretsctl resolve shows which); an invalid chain exits 5 and runs nothing.\n" +
 			"A workspace or parent with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
@@ -35,6 +39,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Usage: "run in `DIR`"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (a name or numeric ID); as root the default is nobody"},
+			&cli.BoolFlag{Name: "no-pid-namespace", Usage: "run another user's command in secretsctl's PID namespace (what it leaves running outlives it)"},
 			parentsFlag(),
 		}, jobFlags()...),
 		Action: a.withConfig(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, withParents, a.runJob),
@@ -112,10 +117,14 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 	// The job gets the signals and decides; only its end ends secretsctl.
 	res, err := s.m.Run(context.WithoutCancel(ctx), ws, secrets.Job{
 		Path: a.job[0], Args: a.job[1:], Dir: cmd.String("dir"), Base: base,
-		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs, User: u,
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Signals: sigs, User: u, NoPIDNamespace: cmd.Bool("no-pid-namespace"),
 		Environment: environment, Protected: cmd.Bool("protected"),
 	})
 	if err != nil {
+		if u != nil && !cmd.Bool("no-pid-namespace") && errors.Is(err, syscall.EPERM) {
+			return fail(exitNoExec, "run: %s: cannot start as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN "+
+				"(in a container, grant it; or give --no-pid-namespace, and each command a user of its own)", a.job[0])
+		}
 		return startError(a.job[0], err)
 	}
 	switch {
@@ -136,7 +145,8 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 const defaultJobUser = "nobody"
 
 // jobUser returns the user of --user; without it, nobody when secretsctl
-// runs as root, else nil (the job runs as secretsctl's user).
+// runs as root; nil (the job runs as secretsctl's user, and gets the
+// terminal) when that is secretsctl's own.
 func jobUser(name string) (*secrets.OSUser, error) {
 	if name == "" {
 		if os.Geteuid() != 0 {
@@ -147,6 +157,9 @@ func jobUser(name string) (*secrets.OSUser, error) {
 	u, err := secrets.LookupUser(name)
 	if err != nil {
 		return nil, usage("--user %s: no such user", name)
+	}
+	if int(u.UID) == os.Geteuid() {
+		return nil, nil // secretsctl's own user: the job is no other's
 	}
 	return u, nil
 }

@@ -145,6 +145,7 @@ type call struct {
 	env     []string // more variables
 	stderr  *os.File // instead of a pipe
 	noActor bool     // no --actor: the default
+	via     []string // a command that runs secretsctl (and its arguments)
 }
 
 func (e *env) ctl(stdin string, args ...string) result {
@@ -161,6 +162,9 @@ func (e *env) run(c call, args ...string) result {
 		args = append([]string{"--actor", e.actor}, args...)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if c.via != nil {
+		cmd = exec.CommandContext(ctx, c.via[0], append(append(c.via[1:len(c.via):len(c.via)], bin), args...)...)
+	}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir,
 		"DATABASE_URL=" + e.url, "SECRETS_SCHEMA=" + e.schema}
 	if !c.noKey && e.key != "" {

@@ -67,11 +67,14 @@ const probe = `try() {
 	if err=$("$@" 2>&1 >/dev/null); then echo ok; else
 	case $err in *"Permission denied"*) echo EACCES;; *"not permitted"*) echo EPERM;; *) echo "other: $err";; esac; fi
 }
+# secretsctl's PID as /proc names it (the fourth field of the shell's
+# own stat): in a PID namespace of its own the job has no $PPID.
+read -r _ _ _ parent _ < /proc/self/stat
 echo "uid $(id -u)"
-echo "environ $(try cat /proc/$PPID/environ)"
+echo "environ $(try cat /proc/$parent/environ)"
 echo "key $(try cat "$KEY")"
-echo "dsn $(tr '\0' '\n' 2>/dev/null </proc/$PPID/environ | grep -c '^DATABASE_URL=')"
-c=$(tr '\0' ' ' < /proc/$PPID/cmdline)
+echo "dsn $(tr '\0' '\n' 2>/dev/null </proc/$parent/environ | grep -c '^DATABASE_URL=')"
+c=$(tr '\0' ' ' < /proc/$parent/cmdline)
 case "$c" in *"$AUTH_TOKEN"*) echo "value LEAK";; *) echo "value clean";; esac
 echo "cmdline $c"
 `
@@ -197,30 +200,73 @@ func (e *env) controllingTerminal(script string) *terminal {
 }
 
 // On a terminal the job reads what the operator types and Ctrl-C reaches
-// it; when it ends, the terminal is the shell's again.
+// it; when it ends, the terminal is the shell's again. A job of
+// secretsctl's own user gets the
+// terminal; another user's does not: it reads what is typed through a
+// pipe, and can neither open /dev/tty nor so type into the operator's
+// terminal (an attacker pass had a job as nobody push a command into
+// root's shell with TIOCSTI).
 func TestRunOnTerminal(t *testing.T) {
+	needRoot(t)
 	e := newEnv(t)
 	e.ctl("tok_live_Q7x2Lm9PzR\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
 	const after = `echo "status $?"; read y; echo "after [$y]"`
-	term := e.controllingTerminal(`"$BIN" --actor "$ACTOR" run ws -- sh -c 'read x; echo "got [$x]"'; ` + after)
-	term.typeLine("first")
-	term.waitFor("got [first]")
-	term.waitFor("status 0")
-	term.typeLine("second")
-	term.waitFor("after [second]")
-	if code := term.wait(); code != 0 {
-		t.Fatalf("exit %d: %q", code, term.text())
-	}
+	const probe = `[ -t 0 ] && echo "stdin is a terminal"; (: </dev/tty) 2>/dev/null && echo "opened /dev/tty"; `
+	for _, user := range []string{"root", "nobody"} {
+		// Another user's job is not given the terminal, so Ctrl-C reaches
+		// secretsctl's process group, which passes it on: that group must
+		// be the terminal's, as a shell with job control makes it (set
+		// -m). A job of secretsctl's user is handed the terminal itself.
+		run := `"$BIN" --actor "$ACTOR" run --user ` + user + ` ws -- sh -c `
+		if user != "root" {
+			run = "set -m; " + run
+		}
+		term := e.controllingTerminal(run + `'` + probe + `read x; echo "got [$x]"'; ` + after)
+		term.typeLine("first")
+		term.waitFor("got [first]")
+		term.waitFor("status 0")
+		term.typeLine("second")
+		term.waitFor("after [second]")
+		if code := term.wait(); code != 0 {
+			t.Fatalf("%s: exit %d: %q", user, code, term.text())
+		}
+		ownsTerminal := strings.Contains(term.text(), "stdin is a terminal") && strings.Contains(term.text(), "opened /dev/tty")
+		hasNone := !strings.Contains(term.text(), "stdin is a terminal") && !strings.Contains(term.text(), "opened /dev/tty")
+		if user == "root" && !ownsTerminal || user == "nobody" && !hasNone {
+			t.Errorf("%s: %q", user, term.text())
+		}
 
-	term = e.controllingTerminal(`"$BIN" --actor "$ACTOR" run ws -- sh -c 'echo ready; read x; echo "not interrupted"'; ` + after)
-	term.waitFor("ready")
-	if _, err := term.ptmx.Write([]byte{3}); err != nil { // Ctrl-C
-		t.Fatal(err)
+		term = e.controllingTerminal(run + `'echo ready; read x; echo "not interrupted"'; ` + after)
+		term.waitFor("ready")
+		if _, err := term.ptmx.Write([]byte{3}); err != nil { // Ctrl-C
+			t.Fatal(err)
+		}
+		term.waitFor("status 130")
+		term.typeLine("third")
+		term.waitFor("after [third]")
+		if code := term.wait(); code != 0 || strings.Contains(term.text(), "not interrupted") {
+			t.Fatalf("%s: exit %d: %q", user, code, term.text())
+		}
 	}
-	term.waitFor("status 130")
-	term.typeLine("third")
-	term.waitFor("after [third]")
-	if code := term.wait(); code != 0 || strings.Contains(term.text(), "not interrupted") {
-		t.Fatalf("exit %d: %q", code, term.text())
+}
+
+// Without CAP_SYS_ADMIN (a container's default capabilities) secretsctl
+// cannot give another user's job a PID namespace of its own: it says so
+// and runs nothing, unless --no-pid-namespace.
+func TestRunWithoutPIDNamespace(t *testing.T) {
+	needRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is missing: %v", err)
+	}
+	e := newEnv(t)
+	e.ctl("tok_live_Q7x2Lm9PzR\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
+	noAdmin := call{via: []string{setpriv, "--bounding-set", "-sys_admin"}}
+	r := e.run(noAdmin, "run", "ws", "--", "sh", "-c", "echo ran")
+	if r.code != 126 || !strings.Contains(r.stderr, "CAP_SYS_ADMIN") || !strings.Contains(r.stderr, "--no-pid-namespace") || strings.Contains(r.stdout, "ran") {
+		t.Fatalf("without CAP_SYS_ADMIN: %+v", r)
+	}
+	if r := e.run(noAdmin, "run", "--no-pid-namespace", "ws", "--", "sh", "-c", `echo "ran as $(id -u)"`).want(t, 0); r.stdout != "ran as 65534\n" {
+		t.Fatalf("with --no-pid-namespace: %+v", r)
 	}
 }

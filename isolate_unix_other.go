@@ -1,0 +1,12 @@
+//go:build unix && !linux
+
+package secrets
+
+import "syscall"
+
+// pidNamespace: PID namespaces are Linux's; elsewhere the job shares the
+// backend's.
+func pidNamespace(*syscall.SysProcAttr) {}
+
+// handles is never asked: no job is its namespace's first here.
+func handles(int, syscall.Signal) bool { return true }
