@@ -441,7 +441,10 @@ type RewrapResult struct {
 // (a Transit or Cloud KMS key version), this brings every wrapped key to
 // the newest version, so that the old versions can be retired. An
 // interrupted All run starts over when called again (re-wrapping is
-// idempotent).
+// idempotent). A run that reaches its end also makes the master key's
+// check value again (RotationStore.SetMasterKeyCheck), which the Manager
+// decrypts before it wraps a key: without it, a retired version would
+// make the key look like another.
 //
 // Rewrap needs a Store that is a RotationStore.
 func (m *Manager) Rewrap(ctx context.Context, opts *RewrapOptions) (RewrapResult, error) {
@@ -497,7 +500,14 @@ func (m *Manager) rewrap(ctx context.Context, o RewrapOptions) (RewrapResult, er
 			progress(res.Rewrapped+len(res.Left), all)
 		}
 		if len(keys) == 0 {
-			return res, nil
+			// The master key's check value too, made again under the
+			// key as it is now: a KMS key's older versions can then be
+			// retired without the check failing as a wrong key's.
+			check, err := m.cipher.Encrypt(ctx, []byte(masterCheckText), masterCheckAD(m.cipher.ID()))
+			if err == nil {
+				err = rs.SetMasterKeyCheck(ctx, m.cipher.ID(), check)
+			}
+			return res, wrapf(err, "rewrap: the check value of master key %s", m.cipher.ID())
 		}
 		for _, wk := range keys {
 			if err := ctx.Err(); err != nil {

@@ -254,6 +254,12 @@ type RotationStore interface {
 	// order, after the workspace q.After ("" for the first); see
 	// [WorkspacesQuery].
 	Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error)
+
+	// SetMasterKeyCheck replaces the check value of the registered master
+	// key id (see AddMasterKey), or returns ErrNotFound. Rewrap makes it
+	// again under the key as it is now (a KMS key's newest version), so
+	// that the key's older versions can be retired.
+	SetMasterKeyCheck(ctx context.Context, id string, check []byte) error
 }
 
 // A StaleQuery selects versions for [RotationStore.Stale].

@@ -108,6 +108,22 @@ func (s *MemoryStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]Wr
 	return out[:min(limit, len(out))], total, nil
 }
 
+// SetMasterKeyCheck implements RotationStore.
+func (s *MemoryStore) SetMasterKeyCheck(ctx context.Context, id string, check []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.masters[id]
+	if !ok {
+		return errorf(ErrNotFound, "master key %s is not registered", id)
+	}
+	k.Check = bytes.Clone(check)
+	s.masters[id] = k
+	return nil
+}
+
 // Workspaces implements RotationStore.
 func (s *MemoryStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
 	after, limit := q.After, q.Limit

@@ -64,6 +64,18 @@ func (s *PostgresStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]
 	return out, total, nil
 }
 
+// SetMasterKeyCheck implements RotationStore.
+func (s *PostgresStore) SetMasterKeyCheck(ctx context.Context, id string, check []byte) error {
+	var n int
+	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		return rowQ(ctx, q, s.q.setMasterCheck, pgParams{"cipher_id": id, "check_value": check}, &n)
+	})
+	if err == nil && n == 0 {
+		return errorf(ErrNotFound, "master key %s is not registered", id)
+	}
+	return pgErr(ctx, "replace the check value of master key "+id, err)
+}
+
 // Workspaces implements RotationStore.
 func (s *PostgresStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
 	var out []string

@@ -92,6 +92,25 @@ func TestTransitRotationThenRewrap(t *testing.T) {
 	}
 	bao.ConfigTransitKey(t, name, map[string]any{"min_decryption_version": 2})
 	readAll(t, store, c, want)
+
+	// The master key's check value moved to version 2 with the keys: a
+	// fresh Manager still knows the key, and makes, rotates and re-wraps
+	// keys (a trial found each refused as "not the key this store knows").
+	fresh, err = secrets.New(store, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Set(ctx, "ws-new", "TOKEN", []byte("token-of-ws-new"), nil); err != nil {
+		t.Fatalf("a new workspace after version 1 was retired: %v", err)
+	}
+	if _, err := fresh.RotateKey(ctx, "ws-00", nil); err != nil {
+		t.Fatalf("a rotation after version 1 was retired: %v", err)
+	}
+	if res, err := fresh.Rewrap(ctx, &secrets.RewrapOptions{All: true}); err != nil || res.Rewrapped != 7 {
+		t.Fatalf("rewrap all again: %+v %v", res, err)
+	}
+	want["ws-new"] = map[string]string{"TOKEN": "token-of-ws-new"}
+	readAll(t, store, c, want)
 }
 
 // TestTransitRewrapFromLocalAndBack: a platform moves its workspace keys from a

@@ -14,6 +14,7 @@ var rotationTests = []test{
 	{"ForeignKeys", testForeignKeys},
 	{"Workspaces", testWorkspaces},
 	{"DeleteWorkspace", testDeleteWorkspace},
+	{"SetMasterKeyCheck", testSetMasterKeyCheck},
 }
 
 func rotation(t *testing.T, s secrets.Store) secrets.RotationStore {
@@ -181,4 +182,28 @@ func testDeleteWorkspace(t *testing.T, s secrets.Store) {
 		t.Fatalf("inject event: %v %v", es, err)
 	}
 	diff(t, "delivered after the workspace was made again", es[0].Secrets, []secrets.EventSecret{{Name: "A", Version: 1, Fingerprint: []byte("fp-c-1")}})
+}
+
+func testSetMasterKeyCheck(t *testing.T, s secrets.Store) {
+	rs := rotation(t, s)
+	ctx := context.Background()
+	a := secrets.MasterKey{ID: "hcvault://bao/transit/keys/k", Check: []byte("vault:v1:old"), Added: t0}
+	b := secrets.MasterKey{ID: "tink-local:1", Check: []byte{1, 2, 3}, Added: t0}
+	for _, k := range []secrets.MasterKey{a, b} {
+		if err := s.AddMasterKey(ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, "an unknown key", rs.SetMasterKeyCheck(ctx, "tink-local:2", []byte{9}), secrets.ErrNotFound)
+	check := []byte("vault:v2:new")
+	if err := rs.SetMasterKeyCheck(ctx, a.ID, check); err != nil {
+		t.Fatal(err)
+	}
+	check[0] = 'X' // the store keeps its own copy
+	keys, err := s.MasterKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Check = []byte("vault:v2:new")
+	diff(t, "MasterKeys after a new check", keys, []secrets.MasterKey{a, b})
 }

@@ -23,6 +23,10 @@ SELECT cipher_id, check_value, added FROM {{schema}}.master_keys ORDER BY cipher
 -- name: add_master_key
 SELECT {{schema}}.add_master_key(:cipher_id, :check_value, :added, :first)
 
+-- name: set_master_check
+WITH u AS (UPDATE {{schema}}.master_keys SET check_value = :check_value WHERE cipher_id = :cipher_id RETURNING 1)
+SELECT count(*) FROM u
+
 -- name: lookup
 SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
 	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
