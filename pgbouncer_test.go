@@ -99,6 +99,29 @@ func TestPostgresBehindPgBouncer(t *testing.T) {
 	}
 }
 
+// Without the connection settings the README asks for, the probe fails,
+// and its errors say what to add (a trial got "database error (SQLSTATE
+// 26000)" and no clue).
+func TestPostgresBehindPgBouncerUnset(t *testing.T) {
+	for _, p := range []pgPool{{driver: "postgres", bouncer: true}, {driver: "pgx", bouncer: true}} {
+		t.Run(p.String(), func(t *testing.T) {
+			errs := bouncerProbe(t, p)
+			if len(errs) == 0 {
+				t.Fatal("no error through PgBouncer without the settings: the test cannot tell")
+			}
+			hinted := 0
+			for _, err := range errs {
+				if strings.Contains(err.Error(), "binary_parameters=yes (lib/pq) or default_query_exec_mode=exec (pgx)") {
+					hinted++
+				}
+			}
+			if hinted == 0 {
+				t.Fatalf("%d errors, none says what to add; first: %v", len(errs), errs[0])
+			}
+		})
+	}
+}
+
 // bouncerProbe runs the probe over a pool of kind p and returns its
 // errors.
 func bouncerProbe(t *testing.T, p pgPool) []error {

@@ -106,6 +106,10 @@ func pgErr(ctx context.Context, op string, err error) error {
 	}
 }
 
+// poolerHint is what a host behind PgBouncer in transaction mode must add
+// to its connection string (README, "Behind PgBouncer").
+const poolerHint = "add binary_parameters=yes (lib/pq) or default_query_exec_mode=exec (pgx) to the connection string"
+
 // sqlStates names the SQLSTATEs a host most likely meets, and what to do.
 var sqlStates = map[string]string{
 	"28P01":               "the database refused the password",
@@ -119,6 +123,8 @@ var sqlStates = map[string]string{
 	"53300":               "the database has too many connections",
 	"55P03":               "a lock was not available",
 	"57014":               "the statement was cancelled (statement_timeout, or a cancel request)",
+	"26000":               "a prepared statement does not exist: behind a transaction-mode pooler, " + poolerHint,
+	"42P05":               "a prepared statement already exists: behind a transaction-mode pooler, " + poolerHint,
 	"57P01":               "the database is shutting down",
 	"57P02":               "the database restarted after a crash",
 	"57P03":               "the database is not accepting connections yet",
