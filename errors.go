@@ -305,10 +305,19 @@ type MigratePrivilegeError struct {
 	Version int64  // the schema's version: the highest recorded (0: none, or not readable)
 	Want    int64  // the version this package needs
 	Missing string // what the role lacks, such as `CREATE on database "app"`
+	// Unreadable: the schema's versions exist but the role may not read
+	// them (the grants of PostgresGrants are missing), so Version is 0
+	// whatever the schema's version is.
+	Unreadable bool
 }
 
 // Error says what is missing, and what to do.
 func (e *MigratePrivilegeError) Error() string {
+	if e.Unreadable {
+		return oneLine(fmt.Sprintf("secrets: migrate: role %s may not read the version of schema %s (this package needs %d) and lacks %s: "+
+			"if the migration role has migrated it, run the SQL of PostgresGrants as that role; otherwise run Migrate as it first",
+			quote(e.Role), quote(e.Schema), e.Want, e.Missing))
+	}
 	return oneLine(fmt.Sprintf("secrets: migrate: schema %s is at version %d, this package needs %d, and role %s lacks %s: run Migrate as the migration role first (see PostgresGrants)",
 		quote(e.Schema), e.Version, e.Want, quote(e.Role), e.Missing))
 }

@@ -220,5 +220,6 @@ func (s *PostgresStore) mayMigrate(ctx context.Context, tx *sqlx.Tx, st pgSchema
 	if len(missing) == 0 {
 		return nil
 	}
-	return &MigratePrivilegeError{Schema: s.schema, Role: st.role, Version: st.version(), Want: want, Missing: strings.Join(missing, ", ")}
+	return &MigratePrivilegeError{Schema: s.schema, Role: st.role, Version: st.version(), Want: want, Missing: strings.Join(missing, ", "),
+		Unreadable: st.table && !st.readable}
 }
