@@ -218,11 +218,13 @@ func BenchmarkEnvForConcurrent(b *testing.B) {
 	defer prepared.Close()
 	// "lib": the default configuration (unnamed statements, safe behind
 	// PgBouncer); "lib-prepared": PostgresConfig.PreparedStatements, for
-	// direct connections.
+	// direct connections; "lib-unaudited": reads not audited
+	// (AuditWritesOnly), against the floor's throughput.
 	for _, lib := range []struct {
 		name string
 		m    *secrets.Manager
-	}{{"lib", m}, {"lib-prepared", newManager(b, prepared, c, nil)}} {
+	}{{"lib", m}, {"lib-prepared", newManager(b, prepared, c, nil)},
+		{"lib-unaudited", newManager(b, s, c, &secrets.Config{AuditReads: secrets.AuditWritesOnly})}} {
 		lm := lib.m
 		b.Run(lib.name, func(b *testing.B) {
 			var next atomic.Int64
