@@ -101,9 +101,11 @@ func TestPostgresBehindPgBouncer(t *testing.T) {
 
 // Without the connection settings the README asks for, the probe fails,
 // and its errors say what to add (a trial got "database error (SQLSTATE
-// 26000)" and no clue).
+// 26000)" and no clue). lib/pq only: pgx's statement cache fails in the
+// test's own check of the connection, before the store runs anything
+// (TestPoolerHints covers its 42P05).
 func TestPostgresBehindPgBouncerUnset(t *testing.T) {
-	for _, p := range []pgPool{{driver: "postgres", bouncer: true}, {driver: "pgx", bouncer: true}} {
+	for _, p := range []pgPool{{driver: "postgres", bouncer: true}} {
 		t.Run(p.String(), func(t *testing.T) {
 			errs := bouncerProbe(t, p)
 			if len(errs) == 0 {

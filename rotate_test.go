@@ -168,6 +168,10 @@ type rotationStore struct {
 	rs secrets.RotationStore
 }
 
+func (r rotationStore) SetMasterKeyCheck(ctx context.Context, id string, check []byte) error {
+	return r.rs.SetMasterKeyCheck(ctx, id, check)
+}
+
 func (r rotationStore) Stale(ctx context.Context, ws string, q secrets.StaleQuery) ([]secrets.Version, int, error) {
 	return r.rs.Stale(ctx, ws, q)
 }
