@@ -91,8 +91,9 @@ func setForeground(fd, pgrp int) {
 // pidNamespace makes the job the first process of a PID namespace of its
 // own: when it exits, the kernel ends every process left in it, those
 // that left the job's process group (setsid) too. It takes CAP_SYS_ADMIN.
-func pidNamespace(attr *syscall.SysProcAttr) {
+func pidNamespace(attr *syscall.SysProcAttr) bool {
 	attr.Cloneflags |= syscall.CLONE_NEWPID
+	return true
 }
 
 // handles reports whether process pid handles or ignores signal s (its
@@ -114,11 +115,4 @@ func handles(pid int, s syscall.Signal) bool {
 		}
 	}
 	return mask&(1<<(uint(s)-1)) != 0
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	var t syscall.Termios
-	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
-	return e == 0
 }

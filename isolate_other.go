@@ -5,7 +5,6 @@ package secrets
 import (
 	"errors"
 	"io"
-	"os"
 	"os/exec"
 )
 
@@ -18,6 +17,3 @@ func HardenProcess() error {
 
 // foreground hands a terminal to a job only on Linux.
 func foreground(*exec.Cmd, io.Reader) func() { return nil }
-
-// isTerminal: another user's job is given no terminal only on Linux.
-func isTerminal(*os.File) bool { return false }

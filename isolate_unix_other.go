@@ -6,7 +6,7 @@ import "syscall"
 
 // pidNamespace: PID namespaces are Linux's; elsewhere the job shares the
 // backend's.
-func pidNamespace(*syscall.SysProcAttr) {}
+func pidNamespace(*syscall.SysProcAttr) bool { return false }
 
 // handles is never asked: no job is its namespace's first here.
 func handles(int, syscall.Signal) bool { return true }

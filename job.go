@@ -367,9 +367,9 @@ type Job struct {
 	// must not see each other distinct users: processes of one user can
 	// read each other's environment. Such a job leads a session of its
 	// own, without a controlling terminal: it cannot open /dev/tty nor
-	// type into the operator's terminal, and on Linux a Stdin that is a
-	// terminal reaches it through a pipe (a program that needs a terminal
-	// does not get one). LookupUser finds a user by name.
+	// type into the operator's terminal, and a Stdin that is a terminal
+	// reaches it through a pipe (a program that needs a terminal does not
+	// get one). LookupUser finds a user by name.
 	User *OSUser
 	// NoPIDNamespace runs a job of User in the backend's PID namespace.
 	// By default, on Linux, such a job is the first process of a PID
@@ -378,13 +378,17 @@ type Job struct {
 	// every process it started ends with it, one that left its process
 	// group (setsid, a daemon) too, so nothing it leaves behind reads
 	// the environment of a later job of the same user. Its main process
-	// is then that namespace's first, as a container's: a signal that
-	// ends a process by default (SIGINT, SIGTERM, ...) reaches it only if
-	// it handles it; when Run passes one on (Signals, or ctx ending the
-	// job) to a main process that does not, Run ends it by SIGKILL and
-	// reports that signal in JobResult.Signal; one it sends itself
-	// ("kill $$") does nothing. What is left of its process group when it
-	// exits is killed at once, not after Grace.
+	// is then that namespace's first, as a container's: a signal reaches
+	// it only if it handles it. When Run passes on (Signals, or ctx ending
+	// the job) a signal whose default, as POSIX lists them, ends a process
+	// (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGABRT, SIGUSR1, ...) to a main
+	// process that neither handles nor ignores it, Run ends it by SIGKILL
+	// and reports that signal in JobResult.Signal. Not emulated: the stop
+	// signals; a signal the main process sends itself ("kill $$"), which
+	// does nothing; and a program that handles a signal, cleans up and
+	// raises it again to die of it, which goes on running (Python exits
+	// with 130 after SIGINT, Go programs with 2). What is left of its
+	// process group when it exits is killed at once, not after Grace.
 	NoPIDNamespace bool
 }
 

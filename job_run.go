@@ -37,7 +37,7 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 	if grace <= 0 {
 		grace = defaultGrace
 	}
-	cmd, err := jobCommand(job, p)
+	cmd, ownPIDs, err := jobCommand(job, p)
 	if err != nil {
 		return JobResult{}, err
 	}
@@ -74,12 +74,12 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		}
 		out.finish()
 		out.closeAll()
-		if job.User != nil && !job.NoPIDNamespace && errors.Is(err, syscall.EPERM) {
+		if ownPIDs && errors.Is(err, syscall.EPERM) && os.Geteuid() == 0 {
 			return JobResult{}, wrapf(err, "start %s as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN (or set Job.NoPIDNamespace)", job.Path)
 		}
 		return JobResult{}, wrapf(err, "start %s", job.Path)
 	}
-	g := &group{pid: cmd.Process.Pid, init: job.User != nil && !job.NoPIDNamespace}
+	g := &group{pid: cmd.Process.Pid, proc: cmd.Process, init: ownPIDs}
 	if feed != nil {
 		// Ends when the reader does: a Read that never returns keeps it,
 		// not Run, which closes the pipe once the job ends.
@@ -112,25 +112,25 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 
 // jobCommand makes the job's command: its program looked up in the
 // backend's PATH, its size checked against the kernel's limit, its user
-// and process group set.
-func jobCommand(job Job, p *PreparedJob) (*exec.Cmd, error) {
+// and process group set; ownPIDs says it starts a PID namespace.
+func jobCommand(job Job, p *PreparedJob) (cmd *exec.Cmd, ownPIDs bool, err error) {
 	resolved := job.Path
 	if !strings.Contains(resolved, "/") {
 		lp, err := exec.LookPath(resolved)
 		if err != nil {
-			return nil, wrapf(err, "start %s", job.Path)
+			return nil, false, wrapf(err, "start %s", job.Path)
 		}
 		resolved = lp
 	}
 	argv := append([]string{job.Path}, job.Args...)
 	if err := checkExecSize(resolved, argv, p.Env); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	cmd := &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir}
-	if err := setProcAttr(cmd, job.User, !job.NoPIDNamespace); err != nil {
-		return nil, err
+	cmd = &exec.Cmd{Path: resolved, Args: argv, Env: p.Env, Dir: job.Dir}
+	if ownPIDs, err = setProcAttr(cmd, job.User, !job.NoPIDNamespace); err != nil {
+		return nil, false, err
 	}
-	return cmd, nil
+	return cmd, ownPIDs, nil
 }
 
 // plumb gives cmd its output pipes, read through RedactWriters of out,

@@ -125,6 +125,12 @@ func (m *Manager) writeKey(ctx context.Context, ws string, cur *Entry) (*dataKey
 	return k, nil
 }
 
+// masterCheck is the check value of the Manager's master key: a known
+// text encrypted with it, which the Store keeps to tell the key.
+func (m *Manager) masterCheck(ctx context.Context) ([]byte, error) {
+	return m.cipher.Encrypt(ctx, []byte(masterCheckText), masterCheckAD(m.cipher.ID()))
+}
+
 // knowMasterKey makes sure the Store knows the Manager's master key, and
 // that it is the key the Store knows under its ID, before anything is
 // wrapped with it. A key the Store has not seen is registered on a first
@@ -163,7 +169,7 @@ func (m *Manager) knowMasterKey(ctx context.Context) error {
 		if !m.cfg.AddMasterKey && len(keys) > 0 {
 			return &MasterKeyError{ID: id, Known: known}
 		}
-		check, err := m.cipher.Encrypt(ctx, []byte(masterCheckText), masterCheckAD(id))
+		check, err := m.masterCheck(ctx)
 		if err != nil {
 			return wrapf(err, "make the check value of master key %s", id)
 		}

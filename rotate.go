@@ -503,7 +503,7 @@ func (m *Manager) rewrap(ctx context.Context, o RewrapOptions) (RewrapResult, er
 			// The master key's check value too, made again under the
 			// key as it is now: a KMS key's older versions can then be
 			// retired without the check failing as a wrong key's.
-			check, err := m.cipher.Encrypt(ctx, []byte(masterCheckText), masterCheckAD(m.cipher.ID()))
+			check, err := m.masterCheck(ctx)
 			if err == nil {
 				err = rs.SetMasterKeyCheck(ctx, m.cipher.ID(), check)
 			}

@@ -10,12 +10,14 @@ import (
 	"time"
 )
 
-func setProcAttr(cmd *exec.Cmd, u *OSUser, _ bool) error {
+func setProcAttr(cmd *exec.Cmd, u *OSUser, _ bool) (bool, error) {
 	if u != nil {
-		return errorf(errors.ErrUnsupported, "a job runs as another user only on Unix")
+		return false, errorf(errors.ErrUnsupported, "a job runs as another user only on Unix")
 	}
-	return nil
+	return false, nil
 }
+
+func isTerminal(*os.File) bool { return false }
 
 func ownedByUs(fs.FileInfo) bool { return true }
 
@@ -31,6 +33,7 @@ func sweepLocked(string) (bool, error) { return false, nil }
 // A group is a running job: its main process only, here.
 type group struct {
 	pid  int
+	proc *os.Process
 	init bool
 }
 

@@ -20,17 +20,22 @@ import (
 // /dev/tty nor push input into the operator's terminal (TIOCSTI); with
 // ownPIDs it also starts a PID namespace of its own (Linux), whose
 // processes all end with its main process.
-func setProcAttr(cmd *exec.Cmd, u *OSUser, ownPIDs bool) error {
+// It reports whether the job gets a PID namespace of its own.
+func setProcAttr(cmd *exec.Cmd, u *OSUser, ownPIDs bool) (bool, error) {
 	if u == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		return nil
+		return false, nil
 	}
 	groups := append([]uint32{}, u.Groups...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: groups}}
-	if ownPIDs {
-		pidNamespace(cmd.SysProcAttr)
-	}
-	return nil
+	return ownPIDs && pidNamespace(cmd.SysProcAttr), nil
+}
+
+// isTerminal reports whether f is a terminal (a character device: /dev/null
+// too, which a pipe carries as well).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // ownedByUs reports whether the file belongs to the process's effective
@@ -112,13 +117,14 @@ func sweepLocked(dir string) (bool, error) {
 	return statErr == nil, unlockJob(dir, lock)
 }
 
-// A group is a running job's process group, led by pid. With init, pid
-// is also the first process of a PID namespace of its own, to which the
-// kernel gives only the signals it handles: a signal that ends a process
-// by default ends it with SIGKILL instead (deliver), which ended
+// A group is a running job's process group, led by proc. With init,
+// proc is also the first process of a PID namespace of its own, to which
+// the kernel gives only the signals it handles: a signal that ends a
+// process by default ends it with SIGKILL instead (deliver), which ended
 // remembers.
 type group struct {
 	pid   int
+	proc  *os.Process // signalled through it, never by a PID reused since
 	init  bool
 	ended atomic.Pointer[syscall.Signal]
 }
@@ -136,13 +142,14 @@ func (g *group) signal(sig os.Signal) {
 // signal that ends a process by default is ended, by SIGKILL.
 func (g *group) deliver(s syscall.Signal) {
 	switch s {
-	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE:
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGILL, syscall.SIGTRAP, syscall.SIGABRT, syscall.SIGBUS,
+		syscall.SIGFPE, syscall.SIGUSR1, syscall.SIGSEGV, syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGTERM,
+		syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGVTALRM, syscall.SIGPROF, syscall.SIGSYS:
 	default:
-		return
+		return // its default does not end a process (or is not POSIX's)
 	}
-	if g.init && !handles(g.pid, s) {
+	if g.init && !handles(g.pid, s) && g.proc.Signal(syscall.SIGKILL) == nil {
 		g.ended.CompareAndSwap(nil, &s)
-		syscall.Kill(g.pid, syscall.SIGKILL)
 	}
 }
 

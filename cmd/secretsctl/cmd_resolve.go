@@ -73,16 +73,30 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	// A mistyped name reads as an empty level: say so, as run does.
-	levels := slices.Concat([]string{cmd.Args().Get(0)}, cmd.StringSlice("parents"))
 	if len(rs) == 0 {
-		return fail(exitNotFound, "resolve: no secrets in %s (mistyped?)", strings.Join(quoteAll(levels), ", "))
+		return fail(exitNotFound, "resolve: no secrets in %s (mistyped?)", strings.Join(quoteAll(levels(cmd)), ", "))
 	}
-	for _, c := range levels {
-		if !slices.ContainsFunc(rs, func(r secrets.Resolved) bool { return r.Container == c }) {
-			fmt.Fprintf(a.stderr, "resolve: %q has no secrets (mistyped?)\n", c)
-		}
+	for _, c := range emptyLevels(cmd, rs) {
+		fmt.Fprintf(a.stderr, "resolve: %q has no secrets (mistyped?)\n", c)
 	}
 	return nil
+}
+
+// levels are the workspace of the command and its --parents.
+func levels(cmd *cli.Command) []string {
+	return slices.Concat([]string{cmd.Args().Get(0)}, cmd.StringSlice("parents"))
+}
+
+// emptyLevels are the levels that none of rs is from: mistyped names,
+// most likely.
+func emptyLevels(cmd *cli.Command, rs []secrets.Resolved) []string {
+	var out []string
+	for _, c := range levels(cmd) {
+		if !slices.ContainsFunc(rs, func(r secrets.Resolved) bool { return r.Container == c }) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // quoteAll quotes each of ss, as %q would.
@@ -116,15 +130,12 @@ func (a *app) printResolved(cmd *cli.Command, rs []secrets.Resolved) error {
 // as resolve does, so an invalid chain fails here with
 // ErrInvalidParents, before the job starts.
 func emptyLevel(ctx context.Context, cmd *cli.Command, s *session) (string, error) {
-	ws := cmd.Args().Get(0)
-	rs, err := s.m.Resolve(ctx, ws, nil)
+	rs, err := s.m.Resolve(ctx, cmd.Args().Get(0), nil)
 	if err != nil {
 		return "", err
 	}
-	for _, c := range slices.Concat([]string{ws}, cmd.StringSlice("parents")) {
-		if !slices.ContainsFunc(rs, func(r secrets.Resolved) bool { return r.Container == c }) {
-			return c, nil
-		}
+	if empty := emptyLevels(cmd, rs); len(empty) > 0 {
+		return empty[0], nil
 	}
 	return "", nil
 }

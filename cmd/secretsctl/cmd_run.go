@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/dataspace/secrets"
@@ -121,7 +122,7 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 		Environment: environment, Protected: cmd.Bool("protected"),
 	})
 	if err != nil {
-		if u != nil && !cmd.Bool("no-pid-namespace") && errors.Is(err, syscall.EPERM) {
+		if u != nil && !cmd.Bool("no-pid-namespace") && runtime.GOOS == "linux" && os.Geteuid() == 0 && errors.Is(err, syscall.EPERM) {
 			return fail(exitNoExec, "run: %s: cannot start as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN "+
 				"(in a container, grant it; or give --no-pid-namespace, and each command a user of its own)", a.job[0])
 		}

@@ -81,7 +81,8 @@ func token(value string, i int) (lit, ref string, next, work int) {
 				end++
 			}
 			work += end - j - 1
-			if end == len(value) || value[end] != '}' || !validName(value[j+2:end]) {
+			// A name: at least one name byte, the first not a digit.
+			if end == len(value) || value[end] != '}' || end == j+2 || '0' <= value[j+2] && value[j+2] <= '9' {
 				j = end - 1 // literal: go on after the name characters
 				continue
 			}
@@ -97,18 +98,6 @@ func token(value string, i int) (lit, ref string, next, work int) {
 // nameByte tells the bytes a name may hold.
 func nameByte(c byte) bool {
 	return c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
-}
-
-func validName(s string) bool {
-	if s == "" || '0' <= s[0] && s[0] <= '9' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !nameByte(s[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // A Secret is what the expander needs of one secret of the job.

@@ -323,3 +323,16 @@ func searchScan(value string, lit, ref func(string)) {
 		}
 	}
 }
+
+// validName is the name rule read plainly, for searchScan.
+func validName(s string) bool {
+	if s == "" || '0' <= s[0] && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !nameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
