@@ -116,3 +116,19 @@ func handles(pid int, s syscall.Signal) bool {
 	}
 	return mask&(1<<(uint(s)-1)) != 0
 }
+
+// closeInherited marks every descriptor of the process above 2 close-on-
+// exec. Go opens its own files so; one the backend inherited without it
+// (a shell's "7<file", a supervisor's socket) would otherwise reach every
+// job it starts, another user's too.
+func closeInherited() {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range fds {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, syscall.FD_CLOEXEC)
+		}
+	}
+}

@@ -17,3 +17,6 @@ func HardenProcess() error {
 
 // foreground hands a terminal to a job only on Linux.
 func foreground(*exec.Cmd, io.Reader) func() { return nil }
+
+// closeInherited: only on Linux (see there).
+func closeInherited() {}

@@ -183,3 +183,29 @@ func TestUserJobSignals(t *testing.T) {
 		t.Errorf("a cancelled job: %+v %v", res, err)
 	}
 }
+
+// A descriptor the backend inherited without close-on-exec (a shell's
+// "7<file") does not reach a job of another user, who could otherwise read
+// a file only root may open (an attacker pass read /etc/shadow so).
+func TestUserJobInheritsNoDescriptor(t *testing.T) {
+	needRoot(t)
+	sh := needProgram(t, "sh")
+	path := filepath.Join(t.TempDir(), "root-only")
+	if err := os.WriteFile(path, []byte("root-only-content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Open(path, syscall.O_RDONLY, 0) // no O_CLOEXEC, as a shell's redirection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN", "tok-value-0001")
+	var out lockedBuffer
+	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: sh, Args: []string{"-c",
+		fmt.Sprintf(`if cat <&%d 2>/dev/null; then echo " read"; else echo "no descriptor"; fi`, fd)},
+		Stdout: &out, User: nobody(t)})
+	if err != nil || res.ExitCode != 0 || strings.Contains(out.String(), "root-only-content") || !strings.Contains(out.String(), "no descriptor") {
+		t.Fatalf("%+v %v %q", res, err, out.String())
+	}
+}

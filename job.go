@@ -363,13 +363,17 @@ type Job struct {
 	// user's, in a folder no other user can read or find. A job run as
 	// the backend's own user can read whatever the backend can: its
 	// master key file, the files of other jobs, and the backend's memory
-	// and environment (unless HardenProcess). Give concurrent jobs that
-	// must not see each other distinct users: processes of one user can
-	// read each other's environment. Such a job leads a session of its
-	// own, without a controlling terminal: it cannot open /dev/tty nor
-	// type into the operator's terminal, and a Stdin that is a terminal
-	// reaches it through a pipe (a program that needs a terminal does not
-	// get one). LookupUser finds a user by name.
+	// and environment (unless HardenProcess). Processes of one user read
+	// and can take over each other through /proc, whatever namespace they
+	// run in: give each job a user nothing else runs as while it runs (not
+	// another job, not a daemon). Such a job leads a session of its own,
+	// without a controlling terminal: it cannot open /dev/tty nor type
+	// into the operator's terminal, and a Stdin that is a terminal reaches
+	// it through a pipe (a program that needs a terminal does not get
+	// one; the copy may read one more line after the job ends). On Linux
+	// it inherits no descriptor of the backend's but its standard ones:
+	// Run marks every other descriptor of the process close-on-exec.
+	// LookupUser finds a user by name.
 	User *OSUser
 	// NoPIDNamespace runs a job of User in the backend's PID namespace.
 	// By default, on Linux, such a job is the first process of a PID

@@ -41,6 +41,9 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 	if err != nil {
 		return JobResult{}, err
 	}
+	if job.User != nil {
+		closeInherited() // another user's job inherits no descriptor of ours
+	}
 	var giveBack func()
 	if job.User == nil {
 		// Another user's job is never handed the terminal.

@@ -24,9 +24,11 @@ func (a *app) runCommand() *cli.Command {
 			"nobody), so that it cannot read secretsctl's environment, memory or master key file: in a\n" +
 			"session of its own, with no terminal (what is typed reaches its stdin through a pipe),\n" +
 			"and on Linux in a PID namespace of its own, so that nothing it leaves running outlives it\n" +
-			"to read a later command's secrets (--no-pid-namespace where secretsctl lacks CAP_SYS_ADMIN;\n" +
-			"then give each command a user of its own). Run as its own user, the command gets the\n" +
-			"terminal while it runs.\n" +
+			"to read a later command's secrets (--no-pid-namespace where secretsctl lacks CAP_SYS_ADMIN).\n" +
+			"Processes of one user read each other through /proc all the same: secretsctl refuses to run\n" +
+			"a command as a user that another secretsctl run, or any other process, runs as (a daemon as\n" +
+			"nobody, say) unless --shared-user; give such commands users of their own. Run as its own\n" +
+			"user, the command gets the terminal while it runs.\n" +
 			"With --parents, the workspace inherits those containers' secrets: for each name the nearest\n" +
 			"level wins (secretsctl resolve shows which); an invalid chain exits 5 and runs nothing.\n" +
 			"A workspace or parent with no secrets (a mistyped name) is refused unless --allow-empty.\n" +
@@ -41,6 +43,8 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (a name or numeric ID); as root the default is nobody"},
 			&cli.BoolFlag{Name: "no-pid-namespace", Usage: "run another user's command in secretsctl's PID namespace (what it leaves running outlives it)"},
+			&cli.BoolFlag{Name: "shared-user", Usage: "run even if another process runs as the command's user (they can read each other)",
+				Sources: cli.EnvVars("SECRETS_SHARED_USER")},
 			parentsFlag(),
 		}, jobFlags()...),
 		Action: a.withConfig(1, 1, "WORKSPACE -- COMMAND [ARG...]", needKey, withParents, a.runJob),
@@ -105,6 +109,13 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 	u, err := jobUser(cmd.String("user"))
 	if err != nil {
 		return err
+	}
+	if u != nil {
+		release, err := claimUser(u, cmd.Bool("shared-user"))
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	base := secrets.DefaultBase()
 	for _, name := range cmd.StringSlice("pass-env") {

@@ -146,6 +146,10 @@ type call struct {
 	stderr  *os.File // instead of a pipe
 	noActor bool     // no --actor: the default
 	via     []string // a command that runs secretsctl (and its arguments)
+	// exclusive: run's check that nothing else runs as the job's user is
+	// on. Off otherwise (SECRETS_SHARED_USER): the tests run in parallel,
+	// and many jobs run as nobody at once.
+	exclusive bool
 }
 
 func (e *env) ctl(stdin string, args ...string) result {
@@ -167,6 +171,9 @@ func (e *env) run(c call, args ...string) result {
 	}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir,
 		"DATABASE_URL=" + e.url, "SECRETS_SCHEMA=" + e.schema}
+	if !c.exclusive {
+		cmd.Env = append(cmd.Env, "SECRETS_SHARED_USER=true")
+	}
 	if !c.noKey && e.key != "" {
 		cmd.Env = append(cmd.Env, "SECRETS_MASTER_KEY_FILE="+e.key)
 	}

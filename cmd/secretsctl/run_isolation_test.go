@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/dataspace/secrets"
 )
 
 // needRoot skips a test that changes users when not run as root, except
@@ -175,7 +177,7 @@ func (e *env) controllingTerminal(script string) *terminal {
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DATABASE_URL=" + e.url,
-		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key, "BIN=" + bin, "ACTOR=" + e.actor}
+		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key, "BIN=" + bin, "ACTOR=" + e.actor, "SECRETS_SHARED_USER=true"}
 	cmd.Dir = e.dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -273,5 +275,78 @@ func TestRunWithoutPIDNamespace(t *testing.T) {
 	}
 	if r := e.run(noAdmin, "run", "--no-pid-namespace", "ws", "--", "sh", "-c", `echo "ran as $(id -u)"`).want(t, 0); r.stdout != "ran as 65534\n" {
 		t.Fatalf("with --no-pid-namespace: %+v", r)
+	}
+}
+
+// Processes of one user read each other through /proc, which a job's PID
+// namespace does not hide (an attacker pass had a job take over a daemon
+// running as nobody, and read a concurrent run's secrets). secretsctl runs
+// a command as a user only when nothing else runs as it: not another
+// secretsctl run, not any other process; --shared-user runs it anyway. The
+// user is games, which nothing else in the tests runs as.
+func TestRunRefusesASharedUser(t *testing.T) {
+	needRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is missing: %v", err)
+	}
+	u, err := secrets.LookupUser("games")
+	if err != nil {
+		t.Fatalf("no user games: %v", err)
+	}
+	e := newEnv(t)
+	e.ctl("tok_live_Q7x2Lm9PzR\n", "set", "ws", "AUTH_TOKEN").want(t, 0)
+	own := call{exclusive: true}
+	run := []string{"run", "--user", "games", "ws", "--", "sh", "-c", "echo ran"}
+
+	// A process of games outside secretsctl (a daemon, say).
+	daemon := exec.Command(setpriv, fmt.Sprintf("--reuid=%d", u.UID), fmt.Sprintf("--regid=%d", u.GID), "--clear-groups", "sleep", "30")
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(own, run...)
+	daemon.Process.Kill()
+	daemon.Wait()
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("process %d (sleep) runs as user %d", daemon.Process.Pid, u.UID)) || r.stdout != "" {
+		t.Fatalf("a run as a user a daemon runs as: %+v", r)
+	}
+	daemon = exec.Command(setpriv, fmt.Sprintf("--reuid=%d", u.UID), fmt.Sprintf("--regid=%d", u.GID), "--clear-groups", "sleep", "30")
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r = e.run(own, append([]string{"run", "--shared-user"}, run[1:]...)...)
+	daemon.Process.Kill()
+	daemon.Wait()
+	if r.code != 0 || r.stdout != "ran\n" {
+		t.Fatalf("--shared-user: %+v", r)
+	}
+	if r := e.run(own, run...).want(t, 0); r.stdout != "ran\n" {
+		t.Fatalf("a run as a user nothing runs as: %+v", r)
+	}
+
+	// Two runs as games at once: the second is refused.
+	dir := openDir(t)
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "running")
+	first := make(chan result, 1)
+	go func() {
+		first <- e.run(own, "run", "--user", "games", "ws", "--", "sh", "-c",
+			`: > "$0"; i=0; while [ -e "$0" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done`, marker)
+	}()
+	for i := 0; i < 1000; i++ {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r = e.run(own, run...)
+	os.Remove(marker) // the first run ends
+	if r.code != 1 || !strings.Contains(r.stderr, "another secretsctl run as user") || r.stdout != "" {
+		t.Fatalf("a second run as games at once: %+v", r)
+	}
+	if r := <-first; r.code != 0 {
+		t.Fatalf("the first run: %+v", r)
 	}
 }

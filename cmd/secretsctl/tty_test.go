@@ -44,7 +44,7 @@ func (e *env) terminal(args ...string) *terminal {
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--actor", e.actor}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, "DATABASE_URL=" + e.url,
-		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key}
+		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key, "SECRETS_SHARED_USER=true"}
 	term := &terminal{t: t, ptmx: ptmx, tty: tty, cmd: cmd, readDone: make(chan struct{})}
 	cmd.Stdin, cmd.Stderr, cmd.Stdout = tty, tty, &term.stdout
 	if err := cmd.Start(); err != nil {

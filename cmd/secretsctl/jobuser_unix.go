@@ -1,0 +1,94 @@
+//go:build unix
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/dataspace/secrets"
+)
+
+// claimUser makes sure that nothing else runs as u while the job does,
+// unless shared: two processes of one user read each other's environment
+// and memory through /proc, which a job's PID namespace does not hide. It
+// holds a lock for u's UID until release, so that two secretsctl runs as
+// one user never overlap, and refuses when a process of u runs outside
+// secretsctl (a daemon as nobody, say: the job could read it, or take it
+// over and outlive itself).
+func claimUser(u *secrets.OSUser, shared bool) (release func(), err error) {
+	if shared {
+		return func() {}, nil
+	}
+	dir := filepath.Join(os.TempDir(), "secretsctl-users")
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("run: the lock folder %s: %w", dir, err)
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+		return nil, fail(exitFailed, "run: %s is not a folder of secretsctl's user only: remove it", dir)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("uid-%d.lock", u.UID))
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("run: the lock %s: %w", path, err)
+	}
+	lock := os.NewFile(uintptr(fd), path)
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fail(exitFailed, "run: another secretsctl run as user %d is running, and jobs of one user read each other's secrets: "+
+				"give --user a user of its own (or --shared-user to run anyway)", u.UID)
+		}
+		return nil, fmt.Errorf("run: the lock %s: %w", path, err)
+	}
+	if pid, name := processOf(u.UID); pid != 0 {
+		lock.Close()
+		return nil, fail(exitFailed, "run: process %d (%s) runs as user %d, which the job could read or take over: "+
+			"give --user a user nothing else runs as (or --shared-user to run anyway)", pid, name, u.UID)
+	}
+	return func() { lock.Close() }, nil
+}
+
+// processOf returns a live process of the real user uid and its command
+// name, from /proc (0 if none, or no /proc).
+func processOf(uid uint32) (int, string) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, ""
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		var name, state string
+		var real uint32 = ^uint32(0)
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			f := strings.Fields(v)
+			switch {
+			case k == "Name" && len(f) > 0:
+				name = f[0]
+			case k == "State" && len(f) > 0:
+				state = f[0]
+			case k == "Uid" && len(f) > 0:
+				if n, err := strconv.ParseUint(f[0], 10, 32); err == nil {
+					real = uint32(n)
+				}
+			}
+		}
+		if real == uid && state != "Z" {
+			return pid, name
+		}
+	}
+	return 0, ""
+}
