@@ -41,13 +41,13 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 	if err != nil {
 		return JobResult{}, err
 	}
-	if job.User != nil {
-		closeInherited() // another user's job inherits no descriptor of ours
-	}
 	var giveBack func()
 	if job.User == nil {
-		// Another user's job is never handed the terminal.
 		giveBack = foreground(cmd, job.Stdin)
+	} else {
+		// Another user's job is never handed the terminal, nor any
+		// descriptor of ours.
+		closeInherited()
 	}
 	quiet := job.Quiet
 	switch {
@@ -82,7 +82,7 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		}
 		return JobResult{}, wrapf(err, "start %s", job.Path)
 	}
-	g := &group{pid: cmd.Process.Pid, proc: cmd.Process, init: ownPIDs}
+	g := &group{proc: cmd.Process, init: ownPIDs}
 	if feed != nil {
 		// Ends when the reader does: a Read that never returns keeps it,
 		// not Run, which closes the pipe once the job ends.

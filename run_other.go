@@ -32,16 +32,11 @@ func sweepLocked(string) (bool, error) { return false, nil }
 
 // A group is a running job: its main process only, here.
 type group struct {
-	pid  int
 	proc *os.Process
 	init bool
 }
 
-func (g *group) signal(sig os.Signal) {
-	if p, err := os.FindProcess(g.pid); err == nil {
-		p.Signal(sig)
-	}
-}
+func (g *group) signal(sig os.Signal) { g.proc.Signal(sig) }
 
 func (g *group) endedBy() os.Signal { return nil }
 

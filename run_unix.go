@@ -123,8 +123,7 @@ func sweepLocked(dir string) (bool, error) {
 // process by default ends it with SIGKILL instead (deliver), which ended
 // remembers.
 type group struct {
-	pid   int
-	proc  *os.Process // signalled through it, never by a PID reused since
+	proc  *os.Process // the main process signalled through it, never by a PID reused since
 	init  bool
 	ended atomic.Pointer[syscall.Signal]
 }
@@ -132,7 +131,7 @@ type group struct {
 // signal sends sig to the process group, as a shell's Ctrl-C does.
 func (g *group) signal(sig os.Signal) {
 	if s, ok := sig.(syscall.Signal); ok {
-		syscall.Kill(-g.pid, s)
+		syscall.Kill(-g.proc.Pid, s)
 		g.deliver(s)
 	}
 }
@@ -148,7 +147,7 @@ func (g *group) deliver(s syscall.Signal) {
 	default:
 		return // its default does not end a process (or is not POSIX's)
 	}
-	if g.init && !handles(g.pid, s) && g.proc.Signal(syscall.SIGKILL) == nil {
+	if g.init && !handles(g.proc.Pid, s) && g.proc.Signal(syscall.SIGKILL) == nil {
 		g.ended.CompareAndSwap(nil, &s)
 	}
 }
@@ -163,7 +162,7 @@ func (g *group) endedBy() os.Signal {
 
 // alive reports whether a process of the group is left.
 func (g *group) alive() bool {
-	return !errors.Is(syscall.Kill(-g.pid, 0), syscall.ESRCH)
+	return !errors.Is(syscall.Kill(-g.proc.Pid, 0), syscall.ESRCH)
 }
 
 // end ends what is left of the group: SIGTERM, then SIGKILL if anything
@@ -177,7 +176,7 @@ func (g *group) end(grace time.Duration) {
 	if g.wait(grace) {
 		return
 	}
-	syscall.Kill(-g.pid, syscall.SIGKILL)
+	syscall.Kill(-g.proc.Pid, syscall.SIGKILL)
 	g.wait(time.Second)
 }
 

@@ -325,7 +325,7 @@ func (s *PostgresStore) migrate(ctx context.Context, to int64) error {
 		}
 		want = st.Version
 	}
-	versions, err := database.NewStore(database.DialectPostgres, s.schema+".goose_db_version")
+	versions, err := s.versionTable()
 	if err != nil {
 		return wrapf(err, "migrate")
 	}

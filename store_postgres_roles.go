@@ -128,11 +128,16 @@ func (s *PostgresStore) readSchemaState(ctx context.Context, tx *sqlx.Tx, versio
 	return st, nil
 }
 
+// versionTable is goose's record of the schema's migrations.
+func (s *PostgresStore) versionTable() (database.Store, error) {
+	return database.NewStore(database.DialectPostgres, s.schema+".goose_db_version")
+}
+
 // SchemaVersion returns the newest migration recorded as applied to the
 // store's schema: 0 for a schema not made yet, or one whose records this
 // role may not read. Errors are described as the store's others are.
 func (s *PostgresStore) SchemaVersion(ctx context.Context) (int64, error) {
-	versions, err := database.NewStore(database.DialectPostgres, s.schema+".goose_db_version")
+	versions, err := s.versionTable()
 	if err != nil {
 		return 0, wrapf(err, "schema version")
 	}
