@@ -189,7 +189,7 @@ func TestUserJobSignals(t *testing.T) {
 // a file only root may open (an attacker pass read /etc/shadow so).
 func TestUserJobInheritsNoDescriptor(t *testing.T) {
 	needRoot(t)
-	sh := needProgram(t, "sh")
+	py := systemProgram(t, "python3") // reads any descriptor: sh's "<&N" takes one digit
 	path := filepath.Join(t.TempDir(), "root-only")
 	if err := os.WriteFile(path, []byte("root-only-content"), 0o600); err != nil {
 		t.Fatal(err)
@@ -202,8 +202,8 @@ func TestUserJobInheritsNoDescriptor(t *testing.T) {
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 	mustSet(t, m, "ws", "TOKEN", "tok-value-0001")
 	var out lockedBuffer
-	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: sh, Args: []string{"-c",
-		fmt.Sprintf(`if cat <&%d 2>/dev/null; then echo " read"; else echo "no descriptor"; fi`, fd)},
+	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: py, Args: []string{"-c",
+		fmt.Sprintf("import os\ntry:\n    print(os.read(%d, 100).decode(), 'read')\nexcept OSError:\n    print('no descriptor')", fd)},
 		Stdout: &out, User: nobody(t)})
 	if err != nil || res.ExitCode != 0 || strings.Contains(out.String(), "root-only-content") || !strings.Contains(out.String(), "no descriptor") {
 		t.Fatalf("%+v %v %q", res, err, out.String())
