@@ -14,9 +14,14 @@ import (
 )
 
 // BackupVersion is the version of the backup document [Manager.Backup]
-// writes. [Manager.PreviewRestore] reads this version and refuses any
-// other with ErrInvalidBackup: a later format gets a new number.
-const BackupVersion = 1
+// writes. [Manager.PreviewRestore] reads this version and version 1 (an
+// encrypted version-1 document only with RestoreOptions.TrustVersion1),
+// and refuses any other with ErrInvalidBackup: a later format gets a new
+// number.
+//
+// Version 2 seals with each encrypted value the secret it belongs to
+// (see valueHeader); version 1 encrypted the bare value.
+const BackupVersion = 2
 
 // backupFormat names the document kind, so that another JSON file given
 // by mistake is refused as such.
@@ -28,9 +33,9 @@ const (
 	encryptionAge  = "age"
 )
 
-// backupDoc is the backup document, version 1. It is JSON:
+// backupDoc is the backup document, version 2. It is JSON:
 //
-//	{"format": "secrets-backup", "version": 1,
+//	{"format": "secrets-backup", "version": 2,
 //	 "container": "ws-1", "parents": ["group-1"], "created": "2026-...Z",
 //	 "encryption": "age" | "none",
 //	 "secrets": [{"name": "API_TOKEN", "description": "...", "expires": "...",
@@ -38,8 +43,9 @@ const (
 //	              "version": 3, "value": "<base64>", "withheld": true}]}
 //
 // value is the base64 of the value's bytes with encryption "none", of an
-// age file (binary) holding them with "age"; a write-only secret of an
-// unencrypted backup has no value and withheld set. container, parents,
+// age file (binary) holding a valueHeader and them with "age"; a
+// write-only secret of an unencrypted backup has no value and withheld
+// set. container, parents,
 // created and version (the source's current version) are for the reader:
 // restore does not use them.
 type backupDoc struct {
@@ -120,7 +126,7 @@ func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([
 	}
 	for attempt := 0; ; attempt++ {
 		ev := *e
-		secrets, err := m.backupRead(ctx, &ev, &o)
+		secrets, err := m.backupRead(ctx, &ev, &o, doc.Created)
 		if errors.Is(err, errStale) && attempt < maxAttempts {
 			continue // a write between the two reads: read again
 		}
@@ -145,7 +151,7 @@ func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([
 // rotation dates from a listing; errStale if a secret changed between the
 // two. It records e, listing every secret it holds (write-only ones
 // without a recipient as withheld), before it returns.
-func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([]backupSecret, error) {
+func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, created time.Time) ([]backupSecret, error) {
 	ws := e.Workspace
 	snap, err := m.store.Env(ctx, ws, EnvQuery{})
 	if err != nil {
@@ -201,7 +207,9 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions) ([
 		events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p)})
 		s.Value = p
 		if len(o.Recipients) > 0 {
-			s.Value, err = ageSeal(p, o.Recipients)
+			sealed := sealValue(headerOf(ws, created, &s), p)
+			s.Value, err = ageSeal(sealed, o.Recipients)
+			clear(sealed)
 			clear(p)
 			if err != nil {
 				return nil, err
@@ -263,6 +271,15 @@ type RestoreOptions struct {
 	// ErrWriteOnly, so that a restore that loses a write-only secret is
 	// always asked for. Only PreviewRestore reads it.
 	SkipWithheld bool
+	// TrustVersion1 restores an encrypted document of version 1, whose
+	// values were encrypted alone, not bound to their secrets: anyone who
+	// could edit such a document could have given a write-only value a
+	// readable secret's name, or cleared a secret's write-only or
+	// protected flag or its scope. Without it such a document is refused
+	// with ErrInvalidBackup. Set it only for a document kept where no one
+	// could change it, and take a new backup. PreviewRestore and Restore
+	// both read it.
+	TrustVersion1 bool
 	// MaxBytes bounds the document's size; larger ones are ErrTooLarge.
 	// 0 means the default, 4 × Config.MaxEnvBytes + 4 MiB (64 MiB if
 	// the budget is unlimited): room for base64, age's overhead per value
@@ -347,8 +364,8 @@ func decodeBackup(raw []byte) (*backupDoc, error) {
 	switch {
 	case doc.Format != backupFormat:
 		return nil, errorf(ErrInvalidBackup, "the document is not a backup (format is not %q)", backupFormat)
-	case doc.Version != BackupVersion:
-		return nil, errorf(ErrInvalidBackup, "backup version %d is not supported (this release reads version %d)", doc.Version, BackupVersion)
+	case doc.Version != BackupVersion && doc.Version != 1:
+		return nil, errorf(ErrInvalidBackup, "backup version %d is not supported (this release reads versions 1 and %d)", doc.Version, BackupVersion)
 	case doc.Encryption != encryptionNone && doc.Encryption != encryptionAge:
 		return nil, errorf(ErrInvalidBackup, "the backup's encryption is neither %q nor %q", encryptionNone, encryptionAge)
 	}
@@ -382,6 +399,11 @@ func (m *Manager) checkBackup(doc *backupDoc, o *RestoreOptions) ([]restoreEntry
 		clearRestore(out)
 		return nil, err
 	}
+	if doc.Version == 1 && doc.Encryption == encryptionAge && !o.TrustVersion1 {
+		return nil, errorf(ErrInvalidBackup, "the backup is of version 1, whose encrypted values are not bound to their secrets: "+
+			"anyone who could edit it could have moved a write-only value to a readable name or cleared a flag; "+
+			"restore it only if no one could have (RestoreOptions.TrustVersion1), and take a new backup")
+	}
 	for i, s := range doc.Secrets {
 		at := fmt.Sprintf("secret %d", i+1)
 		if err := m.validName(s.Name); err != nil {
@@ -407,6 +429,14 @@ func (m *Manager) checkBackup(doc *backupDoc, o *RestoreOptions) ([]restoreEntry
 			p, err := ageOpen(s.Value, o.Identities)
 			if err != nil {
 				return fail(wrapf(err, "%s", at))
+			}
+			if doc.Version > 1 {
+				v, err := openValue(p, headerOf(doc.Container, doc.Created, &s))
+				if err != nil {
+					clear(p)
+					return fail(wrapf(err, "%s", at))
+				}
+				p = v
 			}
 			en.value = p
 		default:
@@ -437,12 +467,12 @@ func ageOpen(ct []byte, ids []age.Identity) ([]byte, error) {
 	if err != nil {
 		return nil, errorf(ErrInvalidBackup, "the encrypted value is damaged")
 	}
-	p, err := io.ReadAll(io.LimitReader(r, MaxEnvString+1))
+	p, err := io.ReadAll(io.LimitReader(r, MaxEnvString+maxValueHeader+1))
 	if err != nil {
 		clear(p)
 		return nil, errorf(ErrInvalidBackup, "the encrypted value is damaged")
 	}
-	if len(p) > MaxEnvString {
+	if len(p) > MaxEnvString+maxValueHeader {
 		clear(p)
 		return nil, errorf(ErrInvalidBackup, "the value is over %d bytes", MaxEnvString)
 	}

@@ -300,7 +300,7 @@ func TestRestoreBadDocuments(t *testing.T) {
 			{"truncated", clearDoc[:len(clearDoc)/2], nil, 0, secrets.ErrInvalidBackup},
 			{"trailing data", append(clearDoc, "{}"...), nil, 0, secrets.ErrInvalidBackup},
 			{"not a backup", []byte(`{"format":"other","version":1,"encryption":"none","secrets":[]}`), nil, 0, secrets.ErrInvalidBackup},
-			{"unknown version", edit(`"version": 1,`, `"version": 2,`), nil, 0, secrets.ErrInvalidBackup},
+			{"unknown version", edit(`"version": 2,`, `"version": 3,`), nil, 0, secrets.ErrInvalidBackup},
 			{"unknown field", edit(`"name": "TOKEN",`, `"name": "TOKEN", "scope": "prod",`), nil, 0, secrets.ErrInvalidBackup},
 			{"wrong type", edit(`"name": "TOKEN"`, `"name": 7`), nil, 0, secrets.ErrInvalidBackup},
 			{"bad name", edit(`"name": "TOKEN"`, `"name": "v-secret-value-1 x"`), nil, 0, secrets.ErrInvalidBackup},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,6 +89,25 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("restore --skip-withheld:\n%s", r.stdout)
 	}
 	bad := filepath.Join(e.dir, "bad.json")
-	os.WriteFile(bad, []byte(`{"format":"secrets-backup","version":2}`), 0o600)
-	e.ctl("", "restore", "--yes", "dst2", bad).wantErr(t, 5, "version 2")
+	os.WriteFile(bad, []byte(`{"format":"secrets-backup","version":3}`), 0o600)
+	e.ctl("", "restore", "--yes", "dst2", bad).wantErr(t, 5, "version 3")
+
+	// An encrypted document of version 1 (its values not bound to their
+	// secrets) restores only with --trust-version-1.
+	var sealed bytes.Buffer
+	w, err := age.Encrypt(&sealed, id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("v-old-value-4"))
+	w.Close()
+	v1, _ := json.Marshal(map[string]any{"format": "secrets-backup", "version": 1, "container": "old", "created": "2026-11-01T00:00:00Z",
+		"encryption": "age", "secrets": []map[string]any{{"name": "OLD", "version": 1, "value": sealed.Bytes()}}})
+	v1File := filepath.Join(e.dir, "v1.json")
+	os.WriteFile(v1File, v1, 0o600)
+	e.ctl("", "restore", "--identity", idFile, "--yes", "dst3", v1File).wantErr(t, 5, "--trust-version-1")
+	e.ctl("", "restore", "--identity", idFile, "--trust-version-1", "--yes", "dst3", v1File).want(t, 0)
+	if e.value("dst3", "OLD") != "v-old-value-4" {
+		t.Fatalf("the trusted version-1 backup was not restored")
+	}
 }

@@ -45,6 +45,7 @@ func (a *app) backupCommands() []*cli.Command {
 				&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "age identity `FILE` (as age-keygen writes it) that opens an encrypted backup"},
 				&cli.BoolFlag{Name: "remove", Usage: "make the workspace the backup: soft-delete its live secrets the backup does not name"},
 				&cli.BoolFlag{Name: "skip-withheld", Usage: "restore a backup made without --recipient, leaving its write-only secrets as they are"},
+				&cli.BoolFlag{Name: "trust-version-1", Usage: "restore an encrypted backup of version 1, whose values are not bound to their names and flags (only one no one could have edited)"},
 				&cli.BoolFlag{Name: "preview", Usage: "print the plan and change nothing"},
 				&cli.StringFlag{Name: "at", Usage: "restore the workspace as it was at `TIME` (2006-01-02, RFC 3339, or a duration back: 2h, 7d) instead of a backup"},
 				&cli.StringFlag{Name: "plan", Usage: "apply the plan in `FILE`, from restore --preview --json of the same backup (or --at)"},
@@ -106,7 +107,7 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 	if planFile == "" && !cmd.Bool("preview") && !cmd.Bool("yes") && !isTerminal(a.stdin) {
 		return usage("restore: give --yes, or --plan FILE from restore --preview --json, or run on a terminal to confirm the preview")
 	}
-	o := &secrets.RestoreOptions{Remove: cmd.Bool("remove"), SkipWithheld: cmd.Bool("skip-withheld")}
+	o := &secrets.RestoreOptions{Remove: cmd.Bool("remove"), SkipWithheld: cmd.Bool("skip-withheld"), TrustVersion1: cmd.Bool("trust-version-1")}
 	if id := cmd.String("identity"); id != "" {
 		ids, err := readIdentities(id)
 		if err != nil {

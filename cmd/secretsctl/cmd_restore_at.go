@@ -27,7 +27,7 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 	if err := wantArgs(cmd, 1, 1, "WORKSPACE --at TIME"); err != nil {
 		return err
 	}
-	for _, f := range []string{"identity", "remove", "skip-withheld"} {
+	for _, f := range []string{"identity", "remove", "skip-withheld", "trust-version-1"} {
 		if cmd.IsSet(f) {
 			return usage("restore --at: --%s is for restoring a backup", f)
 		}

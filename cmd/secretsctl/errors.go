@@ -136,6 +136,7 @@ func cliWords(s string) string {
 		"Config.DecryptOnly", "--old-master-key or --old-kms",
 		"Config.AddMasterKey", "--add-master-key",
 		"RestoreOptions.SkipWithheld", "--skip-withheld",
+		"RestoreOptions.TrustVersion1", "--trust-version-1",
 	).Replace(s)
 }
 

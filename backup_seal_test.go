@@ -1,0 +1,222 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/dataspace/secrets"
+)
+
+// editDoc decodes a backup document as generic JSON, lets edit change its
+// secrets (by name) and top-level fields, and encodes it again.
+func editDoc(t *testing.T, doc []byte, edit func(top map[string]any, byName map[string]map[string]any)) []byte {
+	t.Helper()
+	var top map[string]any
+	if err := json.Unmarshal(doc, &top); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]map[string]any{}
+	for _, s := range top["secrets"].([]any) {
+		s := s.(map[string]any)
+		byName[s["name"].(string)] = s
+	}
+	edit(top, byName)
+	out, err := json.Marshal(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// An encrypted backup binds each value to its secret: someone who can edit
+// the document but holds no identity can neither move a value to another
+// name, scope or document nor clear a write-only or protected flag. Each
+// edit is refused with ErrInvalidBackup, into the source workspace and
+// into a fresh one, and changes nothing; the unedited document restores.
+func TestBackupBindsValues(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		set := func(name, value string, info *secrets.Info) {
+			if _, err := m.Set(ctx, "b1", name, []byte(value), &secrets.SetOptions{Info: info}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set("WO", "write-only-canary", &secrets.Info{WriteOnly: true})
+		set("PUB", "public-value", nil)
+		set("PROT@production", "protected-canary", &secrets.Info{Protected: true})
+		set("AS_FILE", "file-value", &secrets.Info{File: true})
+		set("EXP", "expand-${PUB}", &secrets.Info{Expand: true})
+		id := mustIdentity(t)
+		opts := &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}}
+		doc, err := m.Backup(ctx, "b1", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "b9", "PUB", "other-value")
+		otherDoc, err := m.Backup(ctx, "b9", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var other map[string]any
+		if err := json.Unmarshal(otherDoc, &other); err != nil {
+			t.Fatal(err)
+		}
+		// A second backup of b1 itself: same container, another time.
+		later, err := m.Backup(ctx, "b1", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var laterDoc map[string]any
+		if err := json.Unmarshal(later, &laterDoc); err != nil {
+			t.Fatal(err)
+		}
+		valueOf := func(d map[string]any, name string) any {
+			for _, s := range d["secrets"].([]any) {
+				if s := s.(map[string]any); s["name"] == name {
+					return s["value"]
+				}
+			}
+			t.Fatalf("no %s in the document", name)
+			return nil
+		}
+		cases := map[string]func(top map[string]any, by map[string]map[string]any){
+			"values swapped": func(_ map[string]any, by map[string]map[string]any) {
+				by["WO"]["value"], by["PUB"]["value"] = by["PUB"]["value"], by["WO"]["value"]
+			},
+			"write-only cleared": func(_ map[string]any, by map[string]map[string]any) { delete(by["WO"], "write_only") },
+			"protected cleared":  func(_ map[string]any, by map[string]map[string]any) { delete(by["PROT@production"], "protected") },
+			"file cleared":       func(_ map[string]any, by map[string]map[string]any) { delete(by["AS_FILE"], "file") },
+			"expand set":         func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["expand"] = true },
+			"scope removed":      func(_ map[string]any, by map[string]map[string]any) { by["PROT@production"]["name"] = "PROT" },
+			"renamed":            func(_ map[string]any, by map[string]map[string]any) { by["WO"]["name"] = "SHOWN" },
+			"container changed":  func(top map[string]any, _ map[string]map[string]any) { top["container"] = "b9" },
+			"created changed":    func(top map[string]any, _ map[string]map[string]any) { top["created"] = "2020-01-01T00:00:00Z" },
+			"value of another workspace": func(_ map[string]any, by map[string]map[string]any) {
+				by["PUB"]["value"] = valueOf(other, "PUB")
+			},
+			"value of another backup": func(_ map[string]any, by map[string]map[string]any) {
+				by["PUB"]["value"] = valueOf(laterDoc, "PUB")
+			},
+		}
+		ropts := &secrets.RestoreOptions{Identities: []age.Identity{id}}
+		for name, edit := range cases {
+			bad := editDoc(t, doc, edit)
+			if bytes.Equal(bad, editDoc(t, doc, func(map[string]any, map[string]map[string]any) {})) {
+				t.Fatalf("%s: the edit changed nothing", name)
+			}
+			for _, ws := range []string{"b1", "fresh"} {
+				before := listAll(t, m, ws)
+				_, err := m.PreviewRestore(ctx, ws, bad, ropts)
+				if !errors.Is(err, secrets.ErrInvalidBackup) {
+					t.Errorf("%s into %s: PreviewRestore: %v, want ErrInvalidBackup", name, ws, err)
+				}
+				_, err = m.Restore(ctx, ws, bad, secrets.RestorePlan{}, ropts)
+				if !errors.Is(err, secrets.ErrInvalidBackup) {
+					t.Errorf("%s into %s: Restore: %v, want ErrInvalidBackup", name, ws, err)
+				}
+				if err != nil && (strings.Contains(err.Error(), "canary") || strings.Contains(err.Error(), "-value")) {
+					t.Errorf("%s: the error shows a value: %v", name, err)
+				}
+				if after := listAll(t, m, ws); len(after) != len(before) {
+					t.Errorf("%s into %s: the workspace changed: %d secrets, then %d", name, ws, len(before), len(after))
+				}
+			}
+		}
+		plan, err := m.PreviewRestore(ctx, "fresh", doc, ropts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Restore(ctx, "fresh", doc, plan, ropts); err != nil {
+			t.Fatal(err)
+		}
+		got := kept(listAll(t, m, "fresh"))
+		if !got["WO"].WriteOnly || !got["PROT@production"].Protected || !got["AS_FILE"].File || !got["EXP"].Expand || len(got) != 5 {
+			t.Fatalf("the unedited document restored %+v", got)
+		}
+		env, err := m.EnvFor(ctx, "fresh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hasEnv(env, "PUB=public-value") || !hasEnv(env, "EXP=expand-public-value") || !hasEnv(env, "WO=write-only-canary") || hasEnv(env, "PROT=protected-canary") {
+			t.Fatalf("the restored workspace's job got the wrong values")
+		}
+	})
+}
+
+// hasEnv reports whether env holds the variable kv.
+func hasEnv(env []string, kv string) bool {
+	for _, e := range env {
+		if e == kv {
+			return true
+		}
+	}
+	return false
+}
+
+// An encrypted document of version 1 (its values encrypted alone) is
+// refused unless RestoreOptions.TrustVersion1 says it was kept where no one
+// could edit it; an unencrypted one of version 1 restores as before.
+func TestBackupVersion1(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	id := mustIdentity(t)
+	var sealed bytes.Buffer
+	w, err := age.Encrypt(&sealed, id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("v1-secret-value")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v1 := func(encryption string, value []byte) []byte {
+		doc, err := json.Marshal(map[string]any{"format": "secrets-backup", "version": 1, "container": "old",
+			"created": "2026-11-01T00:00:00Z", "encryption": encryption,
+			"secrets": []map[string]any{{"name": "TOKEN", "version": 4, "value": value}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	enc := v1("age", sealed.Bytes())
+	ropts := &secrets.RestoreOptions{Identities: []age.Identity{id}}
+	if _, err := m.PreviewRestore(ctx, "ws", enc, ropts); !errors.Is(err, secrets.ErrInvalidBackup) || !strings.Contains(err.Error(), "TrustVersion1") {
+		t.Fatalf("an encrypted version-1 document: %v, want ErrInvalidBackup naming TrustVersion1", err)
+	}
+	if _, err := m.Restore(ctx, "ws", enc, secrets.RestorePlan{}, ropts); !errors.Is(err, secrets.ErrInvalidBackup) {
+		t.Fatalf("Restore of an encrypted version-1 document: %v, want ErrInvalidBackup", err)
+	}
+	if got := listAll(t, m, "ws"); len(got) != 0 {
+		t.Fatalf("a refused document changed the workspace: %v", got)
+	}
+	ropts.TrustVersion1 = true
+	plan, err := m.PreviewRestore(ctx, "ws", enc, ropts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Restore(ctx, "ws", enc, plan, ropts); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := m.Get(ctx, "ws", "TOKEN"); err != nil || string(v.Value.Reveal()) != "v1-secret-value" {
+		t.Fatalf("Get after a trusted version-1 restore: %v", err)
+	}
+	clearDoc := v1("none", []byte("v1-clear-value"))
+	plan, err = m.PreviewRestore(ctx, "ws2", clearDoc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Restore(ctx, "ws2", clearDoc, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := m.Get(ctx, "ws2", "TOKEN"); err != nil || string(v.Value.Reveal()) != "v1-clear-value" {
+		t.Fatalf("Get after an unencrypted version-1 restore: %v", err)
+	}
+}
