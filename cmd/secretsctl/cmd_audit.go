@@ -157,7 +157,7 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		// one event does not widen it for every row.
 		lines := wrapList(names, secretsWidth)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Actor, e.Action,
-			e.Workspace, e.Outcome, lines[0], oneLine(e.Detail))
+			e.Workspace, e.Outcome, lines[0], oneLine(jobOf(e)+e.Detail))
 		for _, l := range lines[1:] {
 			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t\n", l)
 		}
@@ -173,6 +173,22 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		fmt.Fprintf(a.stderr, "more: %s %d\n", flag, page.Next)
 	}
 	return nil
+}
+
+// jobOf says, for the DETAIL column, which job an event's was: its
+// environment and whether it was protected ("" for neither).
+func jobOf(e secrets.Event) string {
+	var parts []string
+	if e.Environment != "" {
+		parts = append(parts, "environment "+e.Environment)
+	}
+	if e.Protected {
+		parts = append(parts, "protected")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "[" + strings.Join(parts, ", ") + "] "
 }
 
 // fingerprint reads the value of events --fingerprint - from stdin, or

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -137,7 +138,11 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 			return fail(exitNoExec, "run: %s: cannot start as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN "+
 				"(in a container, grant it; or give --no-pid-namespace, and each command a user of its own)", a.job[0])
 		}
-		return startError(a.job[0], err)
+		who := ""
+		if u != nil {
+			who = cmp.Or(cmd.String("user"), defaultJobUser)
+		}
+		return startError(a.job[0], who, err)
 	}
 	switch {
 	case res.Signal != nil:
@@ -178,7 +183,10 @@ func jobUser(name string) (*secrets.OSUser, error) {
 
 // startError maps a job that could not start to the statuses shells
 // use: 127 for a program not found, 126 for one that cannot be executed.
-func startError(path string, err error) error {
+// The latter names the program as found in secretsctl's PATH and the user
+// the job was to run as (who, "" for secretsctl's own): a program under a
+// folder of root's that nobody may not enter is a common cause.
+func startError(path, who string, err error) error {
 	var ee *exec.Error
 	var pe *fs.PathError
 	switch {
@@ -186,7 +194,14 @@ func startError(path string, err error) error {
 		errors.As(err, &pe) && errors.Is(pe.Err, fs.ErrNotExist):
 		return fail(exitNoCommand, "run: %s: command not found", path)
 	case errors.As(err, &ee), errors.As(err, &pe):
-		return fail(exitNoExec, "run: %s: cannot be executed: %s", path, oneLine(causeOf(err)))
+		what := path
+		if pe != nil && pe.Path != "" && pe.Path != path {
+			what += " (" + pe.Path + ")"
+		}
+		if who != "" {
+			what += " as user " + who
+		}
+		return fail(exitNoExec, "run: %s cannot be executed: %s", what, oneLine(causeOf(err)))
 	}
 	return err
 }

@@ -50,6 +50,15 @@ func TestRun(t *testing.T) {
 	script := filepath.Join(e.dir, "not-executable.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o644)
 	e.ctl("", "run", "ws", "--", script).wantErr(t, 126, "cannot be executed")
+	if os.Geteuid() == 0 {
+		// A program found in secretsctl's PATH, in a folder the job's
+		// user may not enter: the message names both.
+		private := filepath.Join(e.dir, "private")
+		os.Mkdir(private, 0o700)
+		os.WriteFile(filepath.Join(private, "tool"), []byte("#!/bin/sh\necho hi\n"), 0o755)
+		e.run(call{env: []string{"PATH=" + private + ":/usr/bin:/bin"}}, "run", "ws", "--", "tool").
+			wantErr(t, 126, "tool ("+filepath.Join(private, "tool")+") as user nobody cannot be executed")
+	}
 	e.ctl("", "run", "ws", "--", e.dir).wantErr(t, 126)
 
 	// A mistyped workspace is refused, unless --allow-empty.

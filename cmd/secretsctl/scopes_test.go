@@ -155,6 +155,11 @@ func TestScopesRun(t *testing.T) {
 	if !found {
 		t.Fatalf("no inject event of a protected production job: %+v", evs)
 	}
+	// So does the table's DETAIL column.
+	r := e.ctl("", "events", "--action", "inject", "ws").want(t, 0)
+	if !strings.Contains(r.stdout, "[environment production, protected]") || !strings.Contains(r.stdout, "[environment review/feature-1]") {
+		t.Fatalf("events does not say which job an event's was:\n%s", r.stdout)
+	}
 }
 
 // resolve --env and --protected show which scope wins, and why the others
