@@ -52,7 +52,11 @@ type ReferenceError struct {
 	// Names are the secrets concerned, as variables: for ReferenceUnknown
 	// the secret that holds the reference (if known) and the name it
 	// references; for a cycle or depth the chain, in order; for a size
-	// the secret.
+	// the secret. A cycle refused by Set or SetInfo is named only as far
+	// as the values of the workspace written to hold it (the value given
+	// included): the chain stops before the first reference inside a
+	// parent's value, and does not end with its first name again; Error
+	// says "…" for the rest.
 	Names []string
 }
 
@@ -65,6 +69,11 @@ func (e *ReferenceError) Error() string {
 		}
 		return fmt.Sprintf("secrets: a reference to ${%s}, which the job does not get", strings.Join(e.Names, ""))
 	case ReferenceCycle:
+		if n := len(e.Names); n > 0 && (n == 1 || e.Names[n-1] != e.Names[0]) {
+			// Only the start of the chain is known: the rest is inside
+			// values the reader may not see.
+			return "secrets: references form a cycle: " + strings.Join(e.Names, " → ") + " → … → " + e.Names[0]
+		}
 		return "secrets: references form a cycle: " + strings.Join(e.Names, " → ")
 	case ReferenceDepth:
 		return fmt.Sprintf("secrets: references nest deeper than %d: %s", MaxReferenceDepth, strings.Join(e.Names, " → "))
@@ -302,7 +311,9 @@ func ingredientNames(es []EventSecret) string {
 // (SetInfo): an empty value is a value.
 // It refuses references that form a cycle with those of the secrets of
 // the workspace and of its parents that opt in, in any scope (a cycle
-// some environment could meet), and returns the names value references
+// some environment could meet), naming the chain only as far as the
+// workspace's own values hold it (see [ReferenceError]), and returns the
+// names value references
 // that no secret of any scope or level defines yet: saved, with a
 // warning. Values are read to find their references and dropped; nothing
 // of them leaves this function.
@@ -341,6 +352,7 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 			return nil, err
 		}
 		graph := map[string][]string{}
+		mine := map[string][]string{} // the references of the workspace's own values
 		var refs []string
 		var ad []byte
 		for _, i := range idx {
@@ -358,14 +370,18 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 			}
 			v := variableOf(en.Name)
 			graph[v] = append(graph[v], r...)
+			if en.Level == 0 {
+				mine[v] = append(mine[v], r...)
+			}
 		}
 		if !stored {
 			refs = expand.Refs(string(value))
 		}
 		start := variableOf(name)
 		graph[start] = append(graph[start], refs...)
+		mine[start] = append(mine[start], refs...)
 		if cycle := findCycle(graph, start); cycle != nil {
-			return nil, &ReferenceError{Kind: ReferenceCycle, Names: cycle}
+			return nil, &ReferenceError{Kind: ReferenceCycle, Names: ownChain(cycle, mine)}
 		}
 		var undefined []string
 		for _, r := range refs {
@@ -375,6 +391,19 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 		}
 		return undefined, nil
 	}
+}
+
+// ownChain is the start of cycle up to the first reference that the
+// workspace's own values (mine) do not hold: a reference inside a
+// parent's value, which the editor of the workspace may not read, is
+// left out with all that follows it.
+func ownChain(cycle []string, mine map[string][]string) []string {
+	for i := 0; i+1 < len(cycle); i++ {
+		if !slices.Contains(mine[cycle[i]], cycle[i+1]) {
+			return cycle[:i+1]
+		}
+	}
+	return cycle
 }
 
 // findCycle returns a chain of references from start back to start in

@@ -373,3 +373,57 @@ func TestReferencesOfAValue(t *testing.T) {
 		t.Fatalf("References: %q", got)
 	}
 }
+
+// TestReferencesSaveTimeCycleHidden: a cycle that Set refuses is named
+// only as far as the workspace's own values hold it. An editor of a
+// child workspace who may not read its group's secrets saves X=${GE},
+// where the group's GE references HIDDEN_NAME, which references X: the
+// typed cycle error names X and GE, never HIDDEN_NAME (a reference
+// inside GE's value). A cycle inside the workspace keeps its whole chain.
+func TestReferencesSaveTimeCycleHidden(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), refConfig(&secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Actor == "child-editor" && r.Workspace != "w4" {
+				return errors.New("the child's editor works in w4 only")
+			}
+			return nil
+		}}))
+		admin := secrets.WithActor(context.Background(), "admin")
+		editor := secrets.WithActor(context.Background(), "child-editor")
+		x := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
+		for _, n := range []struct{ name, value string }{{"GE", "${HIDDEN_NAME}"}, {"HIDDEN_NAME", "h:${X}"}} {
+			if _, err := m.Set(admin, "g4", n.name, []byte(n.value), x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := m.Get(editor, "g4", "GE"); !errors.Is(err, secrets.ErrForbidden) {
+			t.Fatalf("the child's editor reads the group's GE: %v", err)
+		}
+		_, err := m.Set(editor, "w4", "X", []byte("${GE}"), x)
+		var re *secrets.ReferenceError
+		if !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle || !errors.Is(err, secrets.ErrReference) {
+			t.Fatalf("X=${GE}: %v, want a cycle", err)
+		}
+		if strings.Contains(err.Error(), "HIDDEN_NAME") || strings.Join(re.Names, ",") != "X,GE" || !strings.HasSuffix(err.Error(), "X → GE → … → X") {
+			t.Errorf("X=${GE}: %v (names %v): want X → GE and nothing of GE's value", err, re.Names)
+		}
+		// Through one of the workspace's own values first: named as far
+		// as those go.
+		if _, err := m.Set(editor, "w4", "Y", []byte("${GE}"), x); err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Set(editor, "w4", "X", []byte("${Y}"), x)
+		if !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle || strings.Contains(err.Error(), "HIDDEN_NAME") ||
+			strings.Join(re.Names, ",") != "X,Y,GE" {
+			t.Errorf("X=${Y}: %v (names %v), want the cycle X → Y → GE → …", err, re.Names)
+		}
+		// Inside the workspace: the whole chain.
+		if _, err := m.Set(editor, "w4", "B", []byte("${C}"), x); err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Set(editor, "w4", "C", []byte("${B}"), x)
+		if !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle || strings.Join(re.Names, ",") != "C,B,C" {
+			t.Errorf("C=${B}: %v (names %v), want the cycle C → B → C", err, re.Names)
+		}
+	})
+}

@@ -27,7 +27,9 @@ type RestoreAtPlan struct {
 	// after it, or soft-deleted at the time): soft-deleted.
 	Deleted []string `json:"deleted"`
 	// Unchanged are the secrets already as they were at At (live at the
-	// same version, or soft-deleted and not live at At).
+	// same version, or soft-deleted and not live at At). A write-only
+	// secret at another version is never listed here: its values are
+	// not compared, so it gets a new version.
 	Unchanged []string `json:"unchanged"`
 	// Unrestorable are the secrets live at At that cannot be brought back
 	// as they were, and why: left as they are.
@@ -88,6 +90,10 @@ const (
 // value is the one it had then (an earlier restore made a new version
 // with it) is unchanged: the two versions are compared inside the
 // Manager, by fingerprint or decrypted, and nothing of either is shown.
+// A write-only value is never compared (else a preview would tell
+// whether a guess set as the value equals the value then): a secret
+// write-only now or in the version then, at another version than then,
+// always gets a new version with the value then.
 //
 // Only what a job receives is restored: which secrets are live, and the
 // value each delivers. A restore does not undo renames (listed in
@@ -229,9 +235,13 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 					p.Unrestorable = append(p.Unrestorable, Unrestorable{Name: c.Name, Version: l.Version, Reason: UnrestorablePruned})
 					break
 				}
-				same, err := m.sameVersions(ctx, &c, &hist[0], &hist[i])
-				if err != nil {
-					return RestoreAtPlan{}, nil, err
+				// A write-only value is never compared, now or at the
+				// time: the plan would tell whether it equals another.
+				same := false
+				if !c.Current.WriteOnly && !hist[0].WriteOnly && !hist[i].WriteOnly {
+					if same, err = m.sameVersions(ctx, &c, &hist[0], &hist[i]); err != nil {
+						return RestoreAtPlan{}, nil, err
+					}
 				}
 				if !same {
 					it.to = l.Version

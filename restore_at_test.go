@@ -339,3 +339,55 @@ func TestRestoreAtUntracked(t *testing.T) {
 		}
 	})
 }
+
+// TestRestoreAtWriteOnly: a preview never compares a write-only value,
+// by fingerprint (with an AuditKey) or decrypted (without): a write-only
+// secret whose current value is a guess equal to its value at T is a
+// new version in the plan, not unchanged, as is one readable at T and
+// write-only now; the readable one beside them is unchanged.
+func TestRestoreAtWriteOnly(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		c := newCipher(t)
+		for _, ak := range []*secrets.AuditKey{nil, newAuditKey(t)} {
+			ctx := context.Background()
+			ws := "ws-fp"
+			if ak == nil {
+				ws = "ws-dec"
+			}
+			clock := &pitrClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+			m := newManager(t, s, c, &secrets.Config{Now: clock.Now, AuditKey: ak})
+			wo := &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}
+			if _, err := m.Set(ctx, ws, "HIDDEN", []byte("4711"), wo); err != nil {
+				t.Fatal(err)
+			}
+			mustSet(t, m, ws, "LATER", "4711")
+			mustSet(t, m, ws, "PLAIN", "4711")
+			at := clock.step()
+			// The attack: set a guess, preview, roll back; here the guess
+			// is right, so the current value equals the one at T.
+			for _, n := range []string{"HIDDEN", "LATER", "PLAIN"} {
+				mustSet(t, m, ws, n, "guess-1")
+			}
+			if _, err := m.SetInfo(ctx, ws, "LATER", secrets.Info{WriteOnly: true}, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"HIDDEN", "LATER", "PLAIN"} {
+				mustSet(t, m, ws, n, "4711")
+			}
+			plan, err := m.PreviewRestoreAt(ctx, ws, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []secrets.RestoreAtChange{{Name: "HIDDEN", From: 3, To: 1}, {Name: "LATER", From: 3, To: 1}}
+			if !cmp.Equal(plan.Versions, want) || !cmp.Equal(plan.Unchanged, []string{"PLAIN"}) {
+				t.Errorf("audit key %v: versions %+v, unchanged %v; want %+v and [PLAIN]", ak != nil, plan.Versions, plan.Unchanged, want)
+			}
+			if _, err := m.RestoreAt(ctx, ws, plan); err != nil {
+				t.Fatal(err)
+			}
+			if got := envMap(t, m, ws); got["HIDDEN"] != "4711" || got["LATER"] != "4711" {
+				t.Errorf("after the restore: %v", got)
+			}
+		}
+	})
+}
