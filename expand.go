@@ -37,7 +37,10 @@ const (
 	// ReferenceDepth: references nested deeper than MaxReferenceDepth.
 	ReferenceDepth = "depth"
 	// ReferenceSize: an expanded value over MaxEnvString, or a job's
-	// environment over Config.MaxEnvBytes once expanded.
+	// environment over Config.MaxEnvBytes once expanded (64 MiB if
+	// MaxEnvBytes is negative; the job's raw environment if larger), the
+	// values expanded only as ingredients counted too. Expansion stops
+	// there: it never builds more.
 	ReferenceSize = "size"
 )
 
