@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -36,7 +37,10 @@ const (
 	// ReferenceDepth: references nested deeper than MaxReferenceDepth.
 	ReferenceDepth = "depth"
 	// ReferenceSize: an expanded value over MaxEnvString, or a job's
-	// environment over Config.MaxEnvBytes once expanded.
+	// environment over Config.MaxEnvBytes once expanded (64 MiB if
+	// MaxEnvBytes is negative; the job's raw environment if larger), the
+	// values expanded only as ingredients counted too. Expansion stops
+	// there: it never builds more.
 	ReferenceSize = "size"
 )
 
@@ -91,6 +95,7 @@ func referenceError(err error) error {
 		c *expand.CycleError
 		d *expand.DepthError
 		s *expand.SizeError
+		t *expand.TotalError
 	)
 	switch {
 	case errors.As(err, &u):
@@ -104,8 +109,36 @@ func referenceError(err error) error {
 		return &ReferenceError{Kind: ReferenceDepth, Names: d.Chain}
 	case errors.As(err, &s):
 		return &ReferenceError{Kind: ReferenceSize, Names: []string{s.Name}}
+	case errors.As(err, &t):
+		return envOverBudget()
 	}
 	return err
+}
+
+// envOverBudget is the error of a job's environment over its budget once
+// expanded (see expandBudget).
+func envOverBudget() error {
+	return &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
+}
+
+// maxExpandUnlimited bounds a job's expansion when Config.MaxEnvBytes is
+// negative (no limit): 64 MiB, or the job's raw environment if larger.
+const maxExpandUnlimited = 64 << 20
+
+// expandBudget is the most bytes a job whose environment takes raw bytes
+// before expansion may have after it, and the most its expansion may
+// build: Config.MaxEnvBytes (maxExpandUnlimited if negative), or raw if
+// larger (a job of several levels may be over it already, which expansion
+// does not make an error). Every value an expansion builds counts once,
+// an ingredient's the job does not get included: expansion holds no more
+// than the budget whatever an editor saves (many small values that
+// each reference one large one made it build gigabytes before the check).
+func (m *Manager) expandBudget(raw int) int {
+	limit := int64(maxExpandUnlimited)
+	if m.cfg.MaxEnvBytes > 0 {
+		limit = m.cfg.MaxEnvBytes
+	}
+	return int(min(max(limit, int64(raw)), math.MaxInt))
 }
 
 // expandItems replaces, in r.items, the value of each delivered secret
@@ -123,12 +156,16 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 	if !slices.ContainsFunc(r.items, func(it envItem) bool { return it.expand && !it.extra }) {
 		return m.dropExtra(r, events, nil), nil, nil
 	}
-	expanded := 0
+	expanded, raw := 0, 0
 	for _, it := range r.items {
 		if it.expand {
 			expanded++
 		}
+		if !it.extra {
+			raw += len(it.kv) + 1
+		}
 	}
+	budget := m.expandBudget(raw)
 	var x *expand.Expander
 	if sorted {
 		// The single-level read's items, sorted: found by binary search.
@@ -147,22 +184,21 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 				return expand.Secret{}, false
 			}
 			return expand.Secret{Value: items[lo].value(), Expand: items[lo].expand}, true
-		}, MaxEnvString, expanded)
+		}, MaxEnvString, budget, expanded)
 	} else {
 		pool := make(map[string]expand.Secret, len(r.items))
 		for _, it := range r.items {
 			pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand}
 		}
-		x = expand.New(pool, MaxEnvString)
+		x = expand.New(pool, MaxEnvString, budget)
 	}
 	// Every expansion first (the items keep their raw values meanwhile),
 	// then their "NAME=value" strings cut from one string, as the read's.
+	// The environment is over budget as soon as the part of it counted so
+	// far is: it stops there, with no more expanded.
 	values := make([]string, len(r.items))
-	size, total, raw := 0, 0, 0
+	size, total := 0, 0
 	for i, it := range r.items {
-		if !it.extra {
-			raw += len(it.kv) + 1
-		}
 		if it.expand && !it.extra {
 			v, err := x.Value(it.name())
 			if err != nil {
@@ -177,11 +213,9 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 		} else if !it.extra {
 			total += len(it.kv) + 1
 		}
-	}
-	// Over Config.MaxEnvBytes by expansion: a job of several levels may
-	// be over it already, which expansion does not make an error.
-	if m.cfg.MaxEnvBytes > 0 && int64(total) > m.cfg.MaxEnvBytes && total > raw {
-		return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{"the job's environment"}}
+		if total > budget {
+			return nil, nil, envOverBudget()
+		}
 	}
 	for i, it := range r.items {
 		// An ingredient that is itself expanded is masked as the job's

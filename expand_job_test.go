@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -305,4 +306,58 @@ func TestReferencesEnvBudget(t *testing.T) {
 			t.Fatalf("EnvFor: %v", err)
 		}
 	})
+}
+
+// TestReferencesExpansionBounded: an editor who saves one large secret
+// and imports many tiny ones that each reference it (within the
+// workspace's budget: each counts its raw bytes) makes every job of the
+// workspace fail with a size ReferenceError, having built no more than
+// about Config.MaxEnvBytes of expansions, or 64 MiB without a limit: it
+// expanded every one of them before checking the total (N × 128 KiB;
+// 16,000 of them took 2 GiB).
+func TestReferencesExpansionBounded(t *testing.T) {
+	const n = 1000 // without the bound: n × 127 KiB = 124 MiB
+	for _, c := range []struct {
+		maxEnv int64  // Config.MaxEnvBytes
+		bound  uint64 // the most a job may allocate
+	}{
+		// The read (B and n small values, decrypted) and at most the
+		// budget of expansions.
+		{0, 4 << 20}, // the default, 1 MiB
+		{-1, 68 << 20},
+	} {
+		t.Run(fmt.Sprint(c.maxEnv), func(t *testing.T) {
+			ctx := context.Background()
+			m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{MaxEnvBytes: c.maxEnv})
+			mustSet(t, m, "ws", "B", strings.Repeat("b", 127<<10))
+			var text, flags strings.Builder
+			flags.WriteString("# expand:")
+			for i := range n {
+				fmt.Fprintf(&text, "Q%d=${B}\n", i)
+				fmt.Fprintf(&flags, " Q%d", i)
+			}
+			if _, err := m.Import(ctx, "ws", []byte(flags.String()+"\n"+text.String()), nil); err != nil {
+				t.Fatalf("Import: %v", err)
+			}
+			for _, job := range []string{"EnvFor", "Prepare"} {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				var err error
+				if job == "EnvFor" {
+					_, err = m.EnvFor(ctx, "ws")
+				} else {
+					_, err = m.Prepare(ctx, "ws", nil)
+				}
+				runtime.ReadMemStats(&after)
+				var re *secrets.ReferenceError
+				if !errors.As(err, &re) || re.Kind != secrets.ReferenceSize || strings.Contains(err.Error(), "bbbb") {
+					t.Fatalf("%s: %v; want a size ReferenceError", job, err)
+				}
+				if alloc := after.TotalAlloc - before.TotalAlloc; alloc > c.bound {
+					t.Fatalf("%s allocated %d bytes; want at most %d", job, alloc, c.bound)
+				}
+			}
+		})
+	}
 }

@@ -24,7 +24,8 @@ type Config struct {
 	// MaxEnvBytes bounds a workspace's whole environment: the sum over its
 	// live secrets of len(name)+len(value)+2. Default 1 MiB (Linux allows
 	// about 2 MiB of arguments and environment together); negative means
-	// no limit.
+	// no limit, except that a job's expanded references (Info.Expand)
+	// still stop at 64 MiB (ReferenceSize).
 	MaxEnvBytes int64
 	// ReservedNames and ReservedPrefixes are names the host keeps for
 	// itself (e.g. "PLATFORM_JOB_ID", "PLATFORM_"); Set refuses them with

@@ -140,10 +140,26 @@ func (e *SizeError) Error() string {
 	return fmt.Sprintf("%s would expand to more than %d bytes", e.Name, e.Limit)
 }
 
-// An Expander expands the secrets of one job, each at most once.
+// A TotalError is expansions over the Expander's total: Name is the
+// secret whose expansion went over it.
+type TotalError struct {
+	Name  string
+	Limit int
+}
+
+func (e *TotalError) Error() string {
+	return fmt.Sprintf("expanding %s would take the expanded values over %d bytes in all", e.Name, e.Limit)
+}
+
+// An Expander expands the secrets of one job, each at most once, and
+// keeps what it expanded: so it bounds the bytes of all of it together,
+// besides each value, as values are an editor's input (many small values
+// that each reference one large one would otherwise take gigabytes).
 type Expander struct {
 	lookup func(name string) (Secret, bool)
 	limit  int
+	total  int // the bound on made
+	made   int // the bytes of the values expanded so far, in all
 	done   map[string]result
 	used   map[string]bool
 	stack  []string // the chain being expanded
@@ -160,16 +176,20 @@ type result struct {
 }
 
 // New returns an Expander over a job's secrets, by name. limit bounds
-// every expanded value, in bytes.
-func New(secrets map[string]Secret, limit int) *Expander {
-	return NewFunc(func(name string) (Secret, bool) { s, ok := secrets[name]; return s, ok }, limit, len(secrets))
+// every expanded value, in bytes (a *SizeError past it); total bounds the
+// expanded values together, every secret's expansion counted once,
+// including those expanded only because another references them (a
+// *TotalError past it). Whatever the values, the Expander holds at most
+// about total bytes of expansions and one value being built.
+func New(secrets map[string]Secret, limit, total int) *Expander {
+	return NewFunc(func(name string) (Secret, bool) { s, ok := secrets[name]; return s, ok }, limit, total, len(secrets))
 }
 
 // NewFunc is New over a function that finds a secret of the job by name
 // (a binary search of a sorted environment, say, which spares building a
 // map for each job). hint is about how many secrets opt in.
-func NewFunc(lookup func(name string) (Secret, bool), limit, hint int) *Expander {
-	return &Expander{lookup: lookup, limit: limit, done: make(map[string]result, hint), used: make(map[string]bool, 2*hint)}
+func NewFunc(lookup func(name string) (Secret, bool), limit, total, hint int) *Expander {
+	return &Expander{lookup: lookup, limit: limit, total: total, done: make(map[string]result, hint), used: make(map[string]bool, 2*hint)}
 }
 
 // Value returns the value the job gets for name: its raw value, or, if it
@@ -256,7 +276,12 @@ func (x *Expander) value(name string) (string, int, error) {
 		if size += len(lit); size > x.limit {
 			return "", 0, &SizeError{Name: name, Limit: x.limit}
 		}
-		pieces = append(pieces, lit)
+		if size > x.total-x.made {
+			return "", 0, &TotalError{Name: name, Limit: x.total}
+		}
+		if lit != "" {
+			pieces = append(pieces, lit)
+		}
 	}
 	var b strings.Builder
 	b.Grow(size)
@@ -264,6 +289,7 @@ func (x *Expander) value(name string) (string, int, error) {
 		b.WriteString(p)
 	}
 	r.value = b.String()
+	x.made += size
 	x.done[name] = r
 	return r.value, r.depth, nil
 }

@@ -58,7 +58,7 @@ func TestExpand(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			x := New(secretsOf(c.secrets), 1<<16)
+			x := New(secretsOf(c.secrets), 1<<16, 1<<20)
 			got, err := x.Value("X")
 			if c.err != nil {
 				if !errors.As(err, c.err) {
@@ -203,7 +203,7 @@ func FuzzExpand(f *testing.F) {
 			raw[string(rune('A'+i))] = mark + v
 		}
 		const limit = 4096
-		x := New(secretsOf(raw), limit)
+		x := New(secretsOf(raw), limit, 3*limit) // three values, each within limit
 		for _, n := range []string{"A", "B", "C"} {
 			got, err := x.Value(n)
 			ref := reference(raw, n, 0, nil)
@@ -219,7 +219,7 @@ func FuzzExpand(f *testing.F) {
 				}
 			}
 		}
-		allocs := testing.AllocsPerRun(1, func() { New(secretsOf(raw), limit).Value("A") })
+		allocs := testing.AllocsPerRun(1, func() { New(secretsOf(raw), limit, 3*limit).Value("A") })
 		if allocs > 200 {
 			t.Fatalf("%v allocations for one expansion", allocs)
 		}
@@ -229,7 +229,7 @@ func FuzzExpand(f *testing.F) {
 // A chain too deep is refused whichever secret of it is expanded first:
 // the memory of expanded values does not hide the depth beneath them.
 func TestDepthAfterMemo(t *testing.T) {
-	x := New(secretsOf(chainOf(9)), 1<<16)
+	x := New(secretsOf(chainOf(9)), 1<<16, 1<<20)
 	for _, n := range []string{"LI", "LE", "LB"} {
 		if _, err := x.Value(n); err != nil {
 			t.Fatalf("%s: %v", n, err)
