@@ -93,7 +93,8 @@ type BackupOptions struct {
 // information; their secrets are not included.
 //
 // The values are read in one snapshot, expired ones included, and the read
-// is authorized and audited as ActionExport (in the statement that reads
+// is authorized and audited as ActionExport (and, with recipients, as
+// ActionExportWriteOnly too if the workspace holds write-only secrets) (in the statement that reads
 // the values, as Export is), with a detail that says whether the document
 // is encrypted. As for Export, the event's Secrets leave out write-only
 // secrets: the detail says whether their values were included. With opts.Recipients every value is
@@ -129,6 +130,9 @@ func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([
 		secrets, err := m.backupRead(ctx, &ev, &o, doc.Created)
 		if errors.Is(err, errStale) && attempt < maxAttempts {
 			continue // a write between the two reads: read again
+		}
+		if errors.Is(err, ErrForbidden) || errors.Is(err, ErrUnavailable) {
+			return nil, err // ActionExportWriteOnly refused, and recorded
 		}
 		if err != nil {
 			return nil, m.failed(ctx, &ev, err)
@@ -179,6 +183,19 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 			break
 		}
 		after = es[len(es)-1].Name
+	}
+	if len(o.Recipients) > 0 {
+		var writeOnly []string
+		for _, en := range snap.Entries {
+			if en.WriteOnly {
+				writeOnly = append(writeOnly, en.Name)
+			}
+		}
+		if len(writeOnly) > 0 {
+			if err := m.authorize(ctx, m.event(ctx, ActionExportWriteOnly, ws), writeOnly...); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out := make([]backupSecret, 0, len(snap.Entries))
 	events := make([]EventSecret, 0, len(snap.Entries))

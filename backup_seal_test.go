@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -218,5 +219,51 @@ func TestBackupVersion1(t *testing.T) {
 	}
 	if v, err := m.Get(ctx, "ws2", "TOKEN"); err != nil || string(v.Value.Reveal()) != "v1-clear-value" {
 		t.Fatalf("Get after an unencrypted version-1 restore: %v", err)
+	}
+}
+
+// A Backup with recipients of a workspace that holds write-only secrets
+// is asked as ActionExportWriteOnly too, with their names: the caller
+// chooses the recipients, so whoever may do it can read those values. A
+// refusal gives no document and is recorded; a backup without recipients
+// (write-only values withheld) or of a workspace without write-only
+// secrets is not asked.
+func TestBackupWriteOnlyAuthorized(t *testing.T) {
+	ctx := context.Background()
+	var asked []string
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+		asked = append(asked, string(r.Action)+":"+strings.Join(r.Names, ","))
+		if r.Action == secrets.ActionExportWriteOnly {
+			return errors.New("operators only")
+		}
+		return nil
+	}})
+	mustSet(t, m, "plain", "A", "v-a")
+	mustSet(t, m, "wo", "A", "v-a")
+	if _, err := m.Set(ctx, "wo", "HIDDEN", []byte("hidden-canary"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
+	}
+	opts := &secrets.BackupOptions{Recipients: []age.Recipient{mustIdentity(t).Recipient()}}
+	asked = nil
+	doc, err := m.Backup(ctx, "wo", opts)
+	if !errors.Is(err, secrets.ErrForbidden) || doc != nil {
+		t.Fatalf("an encrypted backup with a write-only secret, export-write-only refused: %v, %d bytes", err, len(doc))
+	}
+	if want := []string{"export:", "export-write-only:HIDDEN"}; !slices.Equal(asked, want) {
+		t.Fatalf("asked %q, want %q", asked, want)
+	}
+	evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "wo", Action: secrets.ActionExportWriteOnly})
+	if err != nil || len(evs) != 1 || evs[0].Outcome != secrets.OutcomeDenied {
+		t.Fatalf("the refusal's event: %+v, %v", evs, err)
+	}
+	asked = nil
+	if _, err := m.Backup(ctx, "wo", nil); err != nil {
+		t.Fatalf("a backup that withholds write-only values: %v", err)
+	}
+	if _, err := m.Backup(ctx, "plain", opts); err != nil {
+		t.Fatalf("an encrypted backup without write-only secrets: %v", err)
+	}
+	if want := []string{"export:", "export:"}; !slices.Equal(asked, want) {
+		t.Fatalf("asked %q, want %q", asked, want)
 	}
 }

@@ -205,6 +205,12 @@ const (
 	// its value would then reach every job, so a host may keep this to
 	// maintainers. A refusal refuses the whole write.
 	ActionUnprotect Action = "unprotect"
+	// ActionExportWriteOnly is asked, after export, of a Backup with
+	// recipients of a workspace that holds write-only secrets, with their
+	// names: their values go into the document, encrypted to recipients
+	// the caller chooses, so whoever may do this can read them. A host
+	// keeps it to operators. A refusal refuses the whole backup.
+	ActionExportWriteOnly Action = "export-write-only"
 )
 
 // An Outcome is how an audited operation ended.

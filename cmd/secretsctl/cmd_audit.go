@@ -17,7 +17,7 @@ var actions = []secrets.Action{
 	secrets.ActionList, secrets.ActionReveal, secrets.ActionSet, secrets.ActionDiff,
 	secrets.ActionDelete, secrets.ActionDestroy, secrets.ActionRename, secrets.ActionInject,
 	secrets.ActionExport, secrets.ActionRotate, secrets.ActionDeleteWorkspace, secrets.ActionPurge,
-	secrets.ActionAudit,
+	secrets.ActionAudit, secrets.ActionUnprotect, secrets.ActionExportWriteOnly,
 }
 
 // auditCommands read the audit trail and act on dates.
