@@ -141,7 +141,6 @@ for i in range(int(os.environ["LINES"])):
 	}
 }
 
-
 // The size check counts the program as found in PATH: at the exact limit
 // the job runs, one byte over it is ErrTooLarge before exec.
 func TestRunSizeCheckAtTheLimit(t *testing.T) {
