@@ -328,6 +328,14 @@ func sameRestoreAtPlan(a, b RestoreAtPlan) bool {
 // want.
 func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) ([]Meta, error) {
 	ws := e.Workspace
+	// The workspace's state before the plan is made again: the writes
+	// apply only if it has not moved since (Write.ExpectState), so that a
+	// secret created after these reads, which no write of the plan checks,
+	// fails the restore instead of staying live.
+	before, err := m.store.Env(ctx, ws, EnvQuery{Names: []string{}})
+	if err != nil {
+		return nil, err
+	}
 	p, items, err := m.restoreAtPlan(ctx, ws, want.At)
 	if err != nil {
 		return nil, err
@@ -400,6 +408,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		writes = append(writes, w)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	writes[0].ExpectState = before.State
 	audit.Detail = "restore " + p.counts()
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
 		return nil, err

@@ -198,6 +198,12 @@ type EnvEntry struct {
 //     over the live secrets' current versions, that sum must not exceed
 //     it (ErrTooLarge). Soft-deleted secrets do not count.
 //
+// ExpectState, if positive, is a precondition of the whole Put: before any
+// of its writes applies, the write's workspace must be at that state (see
+// [Snapshot]; ErrConflict), so that a change planned from earlier reads
+// fails if anything a job would receive changed since, a secret created
+// meanwhile included.
+//
 // Destroy removes the secret and all its versions instead (Entry gives
 // only Workspace and SecretID; Expect applies). Check changes nothing:
 // the write only checks Expect (with Put's other writes, an all-or-nothing
@@ -214,6 +220,7 @@ type Write struct {
 	Reseal      []Version
 	Destroy     bool
 	Check       bool
+	ExpectState int64
 	KeyGen      int64
 	Keep        int
 	MaxEnvBytes int64

@@ -326,6 +326,13 @@ func (s *MemoryStore) Put(ctx context.Context, writes ...Write) error {
 		ws string
 		e  ledgerEntry
 	}
+	for _, wr := range writes {
+		if wr.ExpectState > 0 {
+			if w := s.workspace(wr.Entry.Workspace, false); w == nil || w.state != wr.ExpectState {
+				return errorf(ErrConflict, "workspace %q changed since state %d", wr.Entry.Workspace, wr.ExpectState)
+			}
+		}
+	}
 	seq := s.seq
 	states := map[string]int64{}
 	for _, wr := range writes {

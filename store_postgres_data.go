@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -412,6 +413,34 @@ func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
 	}
 	var err error
 	switch {
+	case slices.ContainsFunc(writes, func(w Write) bool { return w.ExpectState > 0 }):
+		// The states are checked under the workspaces' locks, which the
+		// writes then take again in the same transaction.
+		err = s.retry(ctx, func() error {
+			return s.inTx(ctx, func(tx *sqlx.Tx) error {
+				for _, w := range writes {
+					if w.ExpectState <= 0 {
+						continue
+					}
+					var state int64
+					if err := getQ(ctx, tx, &state, s.q.lockState, pgParams{"workspace": w.Entry.Workspace}); err != nil {
+						return err
+					}
+					if state != w.ExpectState {
+						return errStateMoved
+					}
+				}
+				if batch {
+					return s.putBatch(ctx, tx, writes, audit)
+				}
+				for _, w := range writes {
+					if err := s.put(ctx, tx, w); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
 	case len(writes) == 1:
 		err = s.write(ctx, func(q sqlx.ExtContext) error { return s.put(ctx, q, last) })
 	case batch:
@@ -428,8 +457,14 @@ func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
 			})
 		})
 	}
+	if errors.Is(err, errStateMoved) {
+		return errorf(ErrConflict, "write %s: the workspace changed since the state the writes expect", last.Entry.Name)
+	}
 	return pgErr(ctx, "write "+last.Entry.Name, err)
 }
+
+// errStateMoved: a workspace was not at its Write.ExpectState.
+var errStateMoved = errors.New("workspace state moved")
 
 // readCommittedNeeded reports whether single writes need a transaction of
 // their own: the pool's default isolation is not READ COMMITTED.

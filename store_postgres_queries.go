@@ -15,7 +15,7 @@ type pgQueries struct {
 	lookup, history, list, listValues           *pgschema.Query
 	envRead, envAudited, envLevels              *pgschema.Query
 	put, putAudited, audit, auditRelaxed        *pgschema.Query
-	putBatch, putBatchAudited                   *pgschema.Query
+	putBatch, putBatchAudited, lockState        *pgschema.Query
 	stale, staleCount, reencrypt                *pgschema.Query
 	foreign, foreignCount, workspaces           *pgschema.Query
 	delWS, delWSAudited                         *pgschema.Query
@@ -43,7 +43,7 @@ func newPGQueries(quoted string) (pgQueries, []string, error) {
 		lookup:         sq("lookup"), history: sq("history"), list: sq("list"), listValues: sq("list_values"),
 		envRead: sq("env_read"), envAudited: sq("env_audited"), envLevels: sq("env_levels"),
 		put: sq("put"), putAudited: sq("put_audited"), audit: sq("audit"), auditRelaxed: sq("audit_relaxed"),
-		putBatch: sq("put_batch"), putBatchAudited: sq("put_batch_audited"),
+		putBatch: sq("put_batch"), putBatchAudited: sq("put_batch_audited"), lockState: sq("lock_state"),
 		stale: sq("stale"), staleCount: sq("stale_count"), reencrypt: sq("reencrypt"),
 		foreign: sq("foreign_keys"), foreignCount: sq("foreign_keys_count"), workspaces: sq("workspaces"),
 		delWS: sq("delete_workspace"), delWSAudited: sq("delete_workspace_audited"),

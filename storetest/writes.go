@@ -24,6 +24,7 @@ var writeTests = []test{
 	{"PutMany", testPutMany},
 	{"PutAllOrNothing", testPutAllOrNothing},
 	{"CheckWrites", testCheckWrites},
+	{"ExpectState", testExpectState},
 }
 
 func testCreateAndRead(t *testing.T, s secrets.Store) {
@@ -329,4 +330,26 @@ func testCheckWrites(t *testing.T, s secrets.Store) {
 	wantErr(t, "check of a stale revision", s.Put(ctx, check, newValue(b)), secrets.ErrConflict)
 	diff(t, "B after the refused batch", lookup(t, s, "ws", "B"), b, ignoreKeyGen)
 	diff(t, "A after the refused batch", lookup(t, s, "ws", "A"), a2, ignoreKeyGen)
+}
+
+// ExpectState holds a whole Put to the workspace's state: a secret created
+// since that state, which no write of the batch names, refuses it.
+func testExpectState(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	a := put(t, s, create("ws", "id1", "A"))
+	state := env(t, s, "ws", secrets.EnvQuery{}).State
+	first := newValue(a)
+	first.ExpectState = state
+	if err := s.Put(ctx, first, create("ws", "id2", "B")); err != nil {
+		t.Fatalf("a batch at the expected state: %v", err)
+	}
+	a = first.Entry
+	state = env(t, s, "ws", secrets.EnvQuery{}).State
+	put(t, s, create("ws", "id3", "LATE")) // moves the state; no write below names it
+	before := env(t, s, "ws", secrets.EnvQuery{})
+	stale := newValue(a)
+	stale.ExpectState = state
+	wantErr(t, "a batch after a secret was created", s.Put(ctx, stale, create("ws", "id4", "D")), secrets.ErrConflict)
+	wantErr(t, "a write after a secret was created", s.Put(ctx, stale), secrets.ErrConflict)
+	diff(t, "workspace after the refused batch", env(t, s, "ws", secrets.EnvQuery{}), before)
 }

@@ -85,6 +85,10 @@ SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event
 	:event_fingerprints, :event_outcome, :event_detail
 FROM w RETURNING id, state
 
+-- name: lock_state
+-- The workspace's state, under its write lock (Write.ExpectState).
+SELECT state FROM {{schema}}.lock_workspace(:workspace)
+
 -- name: put_batch
 SELECT {{schema}}.put_batch(:writes)
 
