@@ -243,6 +243,16 @@ func samePlan(a, b RestorePlan) bool {
 // want.
 func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries []restoreEntry, want *RestorePlan) ([]Meta, error) {
 	ws := e.Workspace
+	// With Remove the workspace must become the document: its writes hold
+	// to its state before the plan's reads (Write.ExpectState), so that a
+	// secret created meanwhile, which no write names, fails the restore.
+	var before Snapshot
+	var err error
+	if want.Remove {
+		if before, err = m.store.Env(ctx, ws, EnvQuery{Names: []string{}}); err != nil {
+			return nil, err
+		}
+	}
 	p, items, err := m.restorePlan(ctx, ws, d, entries, want.Remove, len(want.Skipped) > 0)
 	if err != nil {
 		return nil, err
@@ -299,6 +309,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		return metas, nil
 	}
 	audit.Detail = "restore: " + p.counts()
+	writes[0].ExpectState = before.State
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the backup was restored"); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,56 @@ func TestRestoreAtSecretAddedMeanwhile(t *testing.T) {
 		}
 		if _, ok := envMap(t, m, "ws")["LATE"]; ok {
 			t.Fatal("LATE, created after the time restored to, is live after the restore")
+		}
+	})
+}
+
+// A backup's Restore with Remove makes the workspace the document: a
+// secret created after it read the workspace, before it writes, fails it
+// with ErrConflict and nothing changes. Without Remove such a secret is
+// none of its business, and the restore applies.
+func TestRestoreRemoveSecretAddedMeanwhile(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		hs := &putHookStore{Store: s, ledger: s.(secrets.LedgerStore)}
+		m := newManager(t, hs, newCipher(t), nil)
+		ctx := context.Background()
+		mustSet(t, m, "src", "A", "val-a-1")
+		mustSet(t, m, "src", "B", "val-b-1")
+		doc, err := m.Backup(ctx, "src", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, remove := range []bool{true, false} {
+			ws := fmt.Sprint("dst-", remove)
+			mustSet(t, m, ws, "A", "val-a-old")
+			mustSet(t, m, ws, "GONE", "val-gone")
+			opts := &secrets.RestoreOptions{Remove: remove}
+			plan, err := m.PreviewRestore(ctx, ws, doc, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lateErr error
+			hs.mu.Lock()
+			hs.hook = func() { _, lateErr = m.Set(ctx, ws, "LATE", []byte("val-late-1"), nil) }
+			hs.mu.Unlock()
+			before := envMap(t, m, ws)
+			_, err = m.Restore(ctx, ws, doc, plan, opts)
+			if lateErr != nil {
+				t.Fatalf("the write meanwhile: %v", lateErr)
+			}
+			if !remove {
+				if err != nil {
+					t.Fatalf("Restore without Remove, a secret created meanwhile: %v", err)
+				}
+				continue
+			}
+			if !errors.Is(err, secrets.ErrConflict) {
+				t.Fatalf("Restore with Remove, a secret created meanwhile: %v, want ErrConflict", err)
+			}
+			before["LATE"] = "val-late-1"
+			if d := cmp.Diff(before, envMap(t, m, ws)); d != "" {
+				t.Fatalf("the refused restore changed the workspace (-want +got):\n%s", d)
+			}
 		}
 	})
 }
