@@ -454,6 +454,12 @@ func (m *Manager) checkBackup(doc *backupDoc, o *RestoreOptions) ([]restoreEntry
 					return fail(wrapf(err, "%s", at))
 				}
 				p = v
+			} else if _, err := openValue(p, valueHeader{}); !errors.Is(err, errNoHeader) {
+				// A version-2 value in a document that says version 1:
+				// the version was edited to make restore skip the header's
+				// check (with TrustVersion1).
+				clear(p)
+				return fail(errorf(ErrInvalidBackup, "%s: the encrypted value is of version %d: the document's version was edited", at, BackupVersion))
 			}
 			en.value = p
 		default:

@@ -43,19 +43,22 @@ func sealValue(h valueHeader, value []byte) []byte {
 	return append(append(out, head...), value...)
 }
 
+// errNoHeader: a decrypted value does not start with a valueHeader.
+var errNoHeader = &failure{class: ErrInvalidBackup, msg: "the encrypted value has no valid header"}
+
 // openValue checks the header of a decrypted value p against want and
 // returns the value, which shares p's memory. The errors name what does
 // not match, never a value.
 func openValue(p []byte, want valueHeader) ([]byte, error) {
 	n, k := binary.Uvarint(p)
 	if k <= 0 || n > maxValueHeader || uint64(len(p)-k) < n {
-		return nil, errorf(ErrInvalidBackup, "the encrypted value has no valid header")
+		return nil, errNoHeader
 	}
 	dec := json.NewDecoder(bytes.NewReader(p[k : k+int(n)]))
 	dec.DisallowUnknownFields()
 	var got valueHeader
-	if err := dec.Decode(&got); err != nil {
-		return nil, errorf(ErrInvalidBackup, "the encrypted value has no valid header")
+	if err := dec.Decode(&got); err != nil || got.Name == "" || dec.More() {
+		return nil, errNoHeader
 	}
 	switch {
 	case got.Container != want.Container || !got.Created.Equal(want.Created):

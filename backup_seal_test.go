@@ -209,6 +209,22 @@ func TestBackupVersion1(t *testing.T) {
 	if v, err := m.Get(ctx, "ws", "TOKEN"); err != nil || string(v.Value.Reveal()) != "v1-secret-value" {
 		t.Fatalf("Get after a trusted version-1 restore: %v", err)
 	}
+	// A version-2 document whose version was edited to 1, so that restore
+	// would skip the headers' check: refused even with TrustVersion1.
+	if _, err := m.Set(ctx, "src", "WO", []byte("wo-canary-value"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := m.Backup(ctx, "src", &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	downgraded := editDoc(t, v2, func(top map[string]any, by map[string]map[string]any) {
+		top["version"] = 1
+		delete(by["WO"], "write_only")
+	})
+	if _, err := m.PreviewRestore(ctx, "ws3", downgraded, ropts); !errors.Is(err, secrets.ErrInvalidBackup) || !strings.Contains(err.Error(), "version was edited") {
+		t.Fatalf("a version-2 document edited to version 1: %v, want ErrInvalidBackup", err)
+	}
 	clearDoc := v1("none", []byte("v1-clear-value"))
 	plan, err = m.PreviewRestore(ctx, "ws2", clearDoc, nil)
 	if err != nil {
