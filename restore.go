@@ -309,7 +309,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		return metas, nil
 	}
 	audit.Detail = "restore: " + p.counts()
-	writes[0].ExpectState = before.State
+	writes[0].CheckState, writes[0].ExpectState = want.Remove, before.State
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the backup was restored"); err != nil {
 		return nil, err
 	}

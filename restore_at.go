@@ -408,7 +408,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		writes = append(writes, w)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
-	writes[0].ExpectState = before.State
+	writes[0].CheckState, writes[0].ExpectState = true, before.State
 	audit.Detail = "restore " + p.counts()
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
 		return nil, err

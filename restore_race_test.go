@@ -98,10 +98,12 @@ func TestRestoreRemoveSecretAddedMeanwhile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, remove := range []bool{true, false} {
-			ws := fmt.Sprint("dst-", remove)
-			mustSet(t, m, ws, "A", "val-a-old")
-			mustSet(t, m, ws, "GONE", "val-gone")
+		for _, c := range []struct{ remove, fresh bool }{{true, false}, {true, true}, {false, false}} {
+			remove, ws := c.remove, fmt.Sprint("dst-", c.remove, c.fresh)
+			if !c.fresh { // else a workspace never written: state 0
+				mustSet(t, m, ws, "A", "val-a-old")
+				mustSet(t, m, ws, "GONE", "val-gone")
+			}
 			opts := &secrets.RestoreOptions{Remove: remove}
 			plan, err := m.PreviewRestore(ctx, ws, doc, opts)
 			if err != nil {
@@ -111,7 +113,10 @@ func TestRestoreRemoveSecretAddedMeanwhile(t *testing.T) {
 			hs.mu.Lock()
 			hs.hook = func() { _, lateErr = m.Set(ctx, ws, "LATE", []byte("val-late-1"), nil) }
 			hs.mu.Unlock()
-			before := envMap(t, m, ws)
+			before := map[string]string{}
+			if !c.fresh {
+				before = envMap(t, m, ws)
+			}
 			_, err = m.Restore(ctx, ws, doc, plan, opts)
 			if lateErr != nil {
 				t.Fatalf("the write meanwhile: %v", lateErr)
@@ -123,7 +128,7 @@ func TestRestoreRemoveSecretAddedMeanwhile(t *testing.T) {
 				continue
 			}
 			if !errors.Is(err, secrets.ErrConflict) {
-				t.Fatalf("Restore with Remove, a secret created meanwhile: %v, want ErrConflict", err)
+				t.Fatalf("Restore with Remove into %s, a secret created meanwhile: %v, want ErrConflict", ws, err)
 			}
 			before["LATE"] = "val-late-1"
 			if d := cmp.Diff(before, envMap(t, m, ws)); d != "" {

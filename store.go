@@ -198,9 +198,10 @@ type EnvEntry struct {
 //     over the live secrets' current versions, that sum must not exceed
 //     it (ErrTooLarge). Soft-deleted secrets do not count.
 //
-// ExpectState, if positive, is a precondition of the whole Put: before any
-// of its writes applies, the write's workspace must be at that state (see
-// [Snapshot]; ErrConflict), so that a change planned from earlier reads
+// CheckState makes ExpectState a precondition of the whole Put: before any
+// of its writes applies, the write's workspace must be at state
+// ExpectState (see [Snapshot]; 0 for a workspace never written;
+// ErrConflict otherwise), so that a change planned from earlier reads
 // fails if anything a job would receive changed since, a secret created
 // meanwhile included.
 //
@@ -220,6 +221,7 @@ type Write struct {
 	Reseal      []Version
 	Destroy     bool
 	Check       bool
+	CheckState  bool
 	ExpectState int64
 	KeyGen      int64
 	Keep        int

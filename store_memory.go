@@ -327,8 +327,8 @@ func (s *MemoryStore) Put(ctx context.Context, writes ...Write) error {
 		e  ledgerEntry
 	}
 	for _, wr := range writes {
-		if wr.ExpectState > 0 {
-			if w := s.workspace(wr.Entry.Workspace, false); w == nil || w.state != wr.ExpectState {
+		if wr.CheckState {
+			if w := s.workspace(wr.Entry.Workspace, false); w == nil && wr.ExpectState != 0 || w != nil && w.state != wr.ExpectState {
 				return errorf(ErrConflict, "workspace %q changed since state %d", wr.Entry.Workspace, wr.ExpectState)
 			}
 		}

@@ -413,13 +413,13 @@ func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
 	}
 	var err error
 	switch {
-	case slices.ContainsFunc(writes, func(w Write) bool { return w.ExpectState > 0 }):
+	case slices.ContainsFunc(writes, func(w Write) bool { return w.CheckState }):
 		// The states are checked under the workspaces' locks, which the
 		// writes then take again in the same transaction.
 		err = s.retry(ctx, func() error {
 			return s.inTx(ctx, func(tx *sqlx.Tx) error {
 				for _, w := range writes {
-					if w.ExpectState <= 0 {
+					if !w.CheckState {
 						continue
 					}
 					var state int64
@@ -463,7 +463,7 @@ func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
 	return pgErr(ctx, "write "+last.Entry.Name, err)
 }
 
-// errStateMoved: a workspace was not at its Write.ExpectState.
+// errStateMoved: a workspace was not at a Write's ExpectState.
 var errStateMoved = errors.New("workspace state moved")
 
 // readCommittedNeeded reports whether single writes need a transaction of

@@ -339,7 +339,7 @@ func testExpectState(t *testing.T, s secrets.Store) {
 	a := put(t, s, create("ws", "id1", "A"))
 	state := env(t, s, "ws", secrets.EnvQuery{}).State
 	first := newValue(a)
-	first.ExpectState = state
+	first.CheckState, first.ExpectState = true, state
 	if err := s.Put(ctx, first, create("ws", "id2", "B")); err != nil {
 		t.Fatalf("a batch at the expected state: %v", err)
 	}
@@ -348,8 +348,19 @@ func testExpectState(t *testing.T, s secrets.Store) {
 	put(t, s, create("ws", "id3", "LATE")) // moves the state; no write below names it
 	before := env(t, s, "ws", secrets.EnvQuery{})
 	stale := newValue(a)
-	stale.ExpectState = state
+	stale.CheckState, stale.ExpectState = true, state
 	wantErr(t, "a batch after a secret was created", s.Put(ctx, stale, create("ws", "id4", "D")), secrets.ErrConflict)
 	wantErr(t, "a write after a secret was created", s.Put(ctx, stale), secrets.ErrConflict)
 	diff(t, "workspace after the refused batch", env(t, s, "ws", secrets.EnvQuery{}), before)
+	// A workspace never written is at state 0, and a secret created there
+	// moves it.
+	fresh := create("fresh", "id5", "E")
+	fresh.CheckState = true
+	if err := s.Put(ctx, fresh); err != nil {
+		t.Fatalf("a write expecting a workspace never written: %v", err)
+	}
+	put(t, s, create("fresh2", "id6", "F"))
+	late := create("fresh2", "id7", "G")
+	late.CheckState = true
+	wantErr(t, "a write expecting state 0 after a secret was created", s.Put(ctx, late), secrets.ErrConflict)
 }

@@ -185,7 +185,7 @@ func jobUser(name string) (*secrets.OSUser, error) {
 // use: 127 for a program not found, 126 for one that cannot be executed.
 // The latter names the program as found in secretsctl's PATH and the user
 // the job was to run as (who, "" for secretsctl's own): a program under a
-// folder of root's that nobody may not enter is a common cause.
+// folder of root's that other users cannot enter is a common cause.
 func startError(path, who string, err error) error {
 	var ee *exec.Error
 	var pe *fs.PathError
