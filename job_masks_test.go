@@ -272,6 +272,29 @@ func TestReleaseShowsAtMostEightBytes(t *testing.T) {
 	}
 }
 
+// A value released after a mask: a python3 job prints a value, then the
+// first 8 bytes of another right after it (or after a space), pauses past
+// Quiet, and completes it. The 8 bytes show, and the rest of the value is
+// masked in both cases (it was dropped unmasked after a mask).
+func TestReleaseAfterMask(t *testing.T) {
+	py := needProgram(t, "python3")
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN_A", "tok_live_7d3f9a12")
+	script := `
+import os, sys, time
+v = os.environ["TOKEN_A"]; w = sys.stdout.write
+w("a " + v + v[:8]); sys.stdout.flush(); time.sleep(0.4); w(v[8:] + " Y\n")
+w("b " + v + " " + v[:8]); sys.stdout.flush(); time.sleep(0.4); w(v[8:] + " Y\n")
+`
+	var out arrivals
+	if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: py, Args: []string{"-c", script}, Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(out.lines, "\n"), "a ***tok_live*** Y\nb *** tok_live*** Y"; got != want {
+		t.Fatalf("output %q, want %q", got, want)
+	}
+}
+
 // pausedWriter notes when what it was given first holds "x abcd".
 type pausedWriter struct {
 	lockedBuffer

@@ -220,7 +220,10 @@ type RedactWriter struct {
 	pend   []byte // the bytes from offset base on, held back
 	base   int64
 	end    int64 // offset just past the last byte given to Write
-	masked int64 // end of the last span written as a mask; -1 if none
+	// masked is the end of the last span written as a mask (-1 if
+	// none). base == masked while nothing was written after that mask;
+	// only a release writes bytes a later span may start before.
+	masked int64
 	err    error
 }
 
@@ -363,17 +366,23 @@ func (w *RedactWriter) emit(h int64, p []byte, start int64) {
 			break
 		}
 		w.spans.Pop()
-		if w.masked >= 0 && sp.Start <= w.masked {
-			// It overlaps or touches the span written as a mask last:
-			// extend that, silently.
-			w.masked = max(w.masked, sp.End)
-			w.base = max(w.base, sp.End)
-			continue
+		switch {
+		case sp.End <= w.base:
+			// All of it is written already, as a mask (or released
+			// bytes of a match not decided then; see release).
+		case w.masked >= 0 && sp.Start <= w.masked && w.base == w.masked:
+			// It overlaps or touches the span written as a mask last,
+			// and nothing was written after that mask: extend it,
+			// silently.
+			w.masked, w.base = sp.End, sp.End
+		default:
+			// The bytes before it, unless a release wrote them and the
+			// start of it already: then the mask stands for the rest,
+			// even when it touches the mask before the released bytes.
+			raw(sp.Start)
+			w.write(w.mask)
+			w.masked, w.base = sp.End, sp.End
 		}
-		raw(sp.Start)
-		w.write(w.mask)
-		w.masked = sp.End
-		w.base = sp.End
 	}
 	if w.err == nil && w.base < h {
 		raw(h)
