@@ -8,6 +8,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,9 +111,10 @@ func (c *crashCluster) dsn() string {
 	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable", c.dir)
 }
 
-// TestAuditSurvivesCrash: in the default configuration, every EnvFor and
-// Get that returned values has its event after the database is stopped
-// hard right after the call, ten times (EnvFor and Get in turn). The same
+// TestAuditSurvivesCrash: in the default configuration, every read that
+// returned (EnvFor, Get, Export, Diff, List, and EnvFor of a workspace with
+// a parent, in turn) has its event after the database is stopped hard
+// right after the call, twelve times. The same
 // with AuditRelaxed may lose an injection's event, which the test reports
 // as the control. The cluster is its own, so the test runs beside others.
 func TestAuditSurvivesCrash(t *testing.T) {
@@ -142,18 +144,39 @@ func TestAuditSurvivesCrash(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	run := func(mode secrets.AuditReads, rounds int, reveals bool) (kept, total int) {
-		m := newManager(t, s, cipher, &secrets.Config{AuditReads: mode})
+	// Each round one read: EnvFor, Get, Export, Diff, List, and EnvFor of
+	// a workspace with a parent (its event recorded after the read).
+	parents := func(_ context.Context, ws string) ([]string, error) {
+		if strings.HasSuffix(ws, "-5") || strings.HasSuffix(ws, "-11") {
+			return []string{"group-" + ws}, nil
+		}
+		return nil, nil
+	}
+	run := func(mode secrets.AuditReads, rounds int, every bool) (kept, total int) {
+		m := newManager(t, s, cipher, &secrets.Config{AuditReads: mode, Parents: parents})
 		for i := range rounds {
 			ws := fmt.Sprintf("ws-%d-%d", mode, i)
 			mustSet(t, m, ws, "TOKEN", "crash-test-value")
+			mustSet(t, m, "group-"+ws, "GROUP_TOKEN", "crash-group-value")
 			actx := secrets.WithActor(ctx, "job:"+ws)
-			if reveals && i%2 == 1 {
-				if _, err := m.Get(actx, ws, "TOKEN"); err != nil {
-					t.Fatal(err)
+			var err error
+			switch kind := i % 6; {
+			case !every || kind == 0 || kind == 5:
+				var env []string
+				if env, err = m.EnvFor(actx, ws); err == nil && len(env) != 1+kind/5 {
+					t.Fatalf("EnvFor of round %d: %d variables", i, len(env))
 				}
-			} else if env, err := m.EnvFor(actx, ws); err != nil || len(env) != 1 {
-				t.Fatalf("EnvFor: %v", err)
+			case kind == 1:
+				_, err = m.Get(actx, ws, "TOKEN")
+			case kind == 2:
+				_, err = m.Export(actx, ws, nil)
+			case kind == 3:
+				_, err = m.Diff(actx, ws, []byte("TOKEN=other-value\n"), nil)
+			case kind == 4:
+				_, err = m.List(actx, ws, nil)
+			}
+			if err != nil {
+				t.Fatalf("round %d: %v", i, err)
 			}
 			c.crash(t) // at once: nothing else commits in between
 			reachable()
@@ -166,7 +189,7 @@ func TestAuditSurvivesCrash(t *testing.T) {
 		}
 		return kept, total
 	}
-	if kept, total := run(secrets.AuditBestEffort, 10, true); kept != total {
+	if kept, total := run(secrets.AuditBestEffort, 12, true); kept != total {
 		t.Fatalf("default configuration: %d of %d read events survived a crash right after the reads", kept, total)
 	} else {
 		t.Logf("default configuration: %d of %d read events survived", kept, total)

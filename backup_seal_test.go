@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
 )
 
 // editDoc decodes a backup document as generic JSON, lets edit change its
@@ -124,8 +125,8 @@ func TestBackupBindsValues(t *testing.T) {
 				if err != nil && (strings.Contains(err.Error(), "canary") || strings.Contains(err.Error(), "-value")) {
 					t.Errorf("%s: the error shows a value: %v", name, err)
 				}
-				if after := listAll(t, m, ws); len(after) != len(before) {
-					t.Errorf("%s into %s: the workspace changed: %d secrets, then %d", name, ws, len(before), len(after))
+				if d := cmp.Diff(before, listAll(t, m, ws)); d != "" {
+					t.Errorf("%s into %s: the workspace changed (-before +after):\n%s", name, ws, d)
 				}
 			}
 		}

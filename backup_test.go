@@ -1,7 +1,9 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -71,8 +73,18 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range vals {
-			if v != "" && strings.Contains(string(doc), v) {
+			if v != "" && (strings.Contains(string(doc), v) || strings.Contains(string(doc), base64.StdEncoding.EncodeToString([]byte(v)))) {
 				t.Fatalf("the encrypted backup holds a value in the clear")
+			}
+		}
+		// Every value, the empty one included, is an age file.
+		var enc struct{ Secrets []struct{ Value []byte } }
+		if err := json.Unmarshal(doc, &enc); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range enc.Secrets {
+			if !bytes.HasPrefix(s.Value, []byte("age-encryption.org/v1\n")) {
+				t.Fatalf("secret %d of the encrypted backup is not an age file", i+1)
 			}
 		}
 		if strings.Contains(string(doc), "GONE") {
@@ -136,7 +148,7 @@ func TestBackupWithheld(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(doc), "v-hidden-3") {
+		if strings.Contains(string(doc), "v-hidden-3") || strings.Contains(string(doc), base64.StdEncoding.EncodeToString([]byte("v-hidden-3"))) {
 			t.Fatalf("a write-only value is in the document")
 		}
 		var parsed struct {
@@ -150,7 +162,7 @@ func TestBackupWithheld(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range parsed.Secrets {
-			if (s.Name == "HIDDEN") != s.Withheld || s.Name == "PLAIN" && string(s.Value) != "v-plain-1" {
+			if (s.Name == "HIDDEN") != s.Withheld || s.Withheld && len(s.Value) != 0 || s.Name == "PLAIN" && string(s.Value) != "v-plain-1" {
 				t.Fatalf("secret %s: withheld %v value %q", s.Name, s.Withheld, s.Value)
 			}
 		}

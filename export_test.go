@@ -1,6 +1,12 @@
 package secrets
 
-import "context"
+import (
+	"context"
+
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	gcmpb "github.com/tink-crypto/tink-go/v2/proto/aes_gcm_go_proto"
+	"google.golang.org/protobuf/proto"
+)
 
 // MigrateTo applies the store's migrations up to version to, as an
 // earlier release would have left the database.
@@ -17,3 +23,25 @@ func ExecLimit() int64 { return execLimit() }
 
 // TransientSQLStates are the SQLSTATEs the Postgres store retries.
 var TransientSQLStates = []string{sqlstateSerialization, sqlstateDeadlock}
+
+// DataKeys returns the raw AES keys of the workspace's data keyset, as
+// the master key c unwraps it: what no table of a store may hold.
+func DataKeys(ctx context.Context, s Store, c Cipher, ws string) ([][]byte, error) {
+	wk, err := s.Key(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	h, err := unwrapKey(ctx, c, wk)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, k := range insecurecleartextkeyset.KeysetMaterial(h).GetKey() {
+		var key gcmpb.AesGcmKey
+		if err := proto.Unmarshal(k.GetKeyData().GetValue(), &key); err != nil {
+			return nil, err
+		}
+		out = append(out, key.GetKeyValue())
+	}
+	return out, nil
+}

@@ -119,11 +119,24 @@ const goldenV2Path = "testdata/golden-v2.json"
 // TestGoldenV2: data written by format 2 (flags bound) still decrypts, and
 // its flags still hold.
 func TestGoldenV2(t *testing.T) {
-	ctx := context.Background()
 	if *updateGolden {
-		writeGoldenV2(t)
+		writeGolden(t, goldenV2Path, "Written by format version 2. Test data only: this master key protects nothing else.", fillGoldenV2)
 	}
-	b, err := os.ReadFile(goldenV2Path)
+	m, _ := loadGolden(t, goldenV2Path, 2)
+	want := map[string]string{"AUTH_TOKEN": "token-v2", "DEPLOY_KEY": "write-only-key", "KUBECONFIG_FILE": "apiVersion: v1\n"}
+	if d := cmp.Diff(want, envMap(t, m, "golden-ws")); d != "" {
+		t.Fatalf("golden EnvFor (-want +got):\n%s", d)
+	}
+}
+
+// loadGolden puts a golden file's key and versions into a memory store,
+// checks that every version is of format (and of no other) and that each
+// one's value (write-only ones aside) is the file's, and returns a
+// Manager over it.
+func loadGolden(t *testing.T, path string, format int) (*secrets.Manager, goldenV2) {
+	t.Helper()
+	ctx := context.Background()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +154,9 @@ func TestGoldenV2(t *testing.T) {
 	}
 	for _, e := range g.Entries {
 		for i, v := range g.History[e.SecretID] {
+			if v.Format != format {
+				t.Fatalf("%s v%d of %s is of format %d, not %d", e.Name, v.Version, path, v.Format, format)
+			}
 			w := e
 			w.Revision, w.Current = int64(i+1), v
 			if err := s.Put(ctx, secrets.Write{Entry: w, Expect: int64(i), NewVersion: true, Keep: 10}); err != nil {
@@ -165,13 +181,29 @@ func TestGoldenV2(t *testing.T) {
 	if d := cmp.Diff(g.Values, got); d != "" {
 		t.Fatalf("golden values (-want +got):\n%s", d)
 	}
-	want := map[string]string{"AUTH_TOKEN": "token-v2", "DEPLOY_KEY": "write-only-key", "KUBECONFIG_FILE": "apiVersion: v1\n"}
-	if d := cmp.Diff(want, envMap(t, m, "golden-ws")); d != "" {
-		t.Fatalf("golden EnvFor (-want +got):\n%s", d)
+	return m, g
+}
+
+// fillGoldenV2 writes format 2's secrets: a renamed one, a write-only one
+// and a file.
+func fillGoldenV2(t *testing.T, m *secrets.Manager) {
+	actx := secrets.WithActor(context.Background(), "user:golden")
+	mustSet(t, m, "golden-ws", "TOKEN", "token-v1")
+	mustSet(t, m, "golden-ws", "TOKEN", "token-v2")
+	if _, err := m.Rename(actx, "golden-ws", "TOKEN", "AUTH_TOKEN", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Set(actx, "golden-ws", "DEPLOY_KEY", []byte("write-only-key"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Set(actx, "golden-ws", "KUBECONFIG_FILE", []byte("apiVersion: v1\n"), &secrets.SetOptions{Info: &secrets.Info{File: true, Description: "a file"}}); err != nil {
+		t.Fatal(err)
 	}
 }
 
-func writeGoldenV2(t *testing.T) {
+// writeGolden writes path anew: what fill writes into workspace
+// golden-ws, under a new master key, with a clock of its own.
+func writeGolden(t *testing.T, path, comment string, fill func(*testing.T, *secrets.Manager)) {
 	ctx := context.Background()
 	key, err := secrets.GenerateLocalKey()
 	if err != nil {
@@ -184,20 +216,8 @@ func writeGoldenV2(t *testing.T) {
 	s := secrets.NewMemoryStore()
 	clock := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	m := newManager(t, s, c, &secrets.Config{Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
-	actx := secrets.WithActor(ctx, "user:golden")
-	mustSet(t, m, "golden-ws", "TOKEN", "token-v1")
-	mustSet(t, m, "golden-ws", "TOKEN", "token-v2")
-	if _, err := m.Rename(actx, "golden-ws", "TOKEN", "AUTH_TOKEN", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Set(actx, "golden-ws", "DEPLOY_KEY", []byte("write-only-key"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Set(actx, "golden-ws", "KUBECONFIG_FILE", []byte("apiVersion: v1\n"), &secrets.SetOptions{Info: &secrets.Info{File: true, Description: "a file"}}); err != nil {
-		t.Fatal(err)
-	}
-	g := goldenV2{Comment: "Written by format version 2. Test data only: this master key protects nothing else.",
-		MasterKey: key, History: map[string][]secrets.Version{}, Values: map[string]string{}}
+	fill(t, m)
+	g := goldenV2{Comment: comment, MasterKey: key, History: map[string][]secrets.Version{}, Values: map[string]string{}}
 	if g.Key, err = s.Key(ctx, "golden-ws"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +249,7 @@ func writeGoldenV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(goldenV2Path, append(out, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -250,6 +250,9 @@ func TestReleaseShowsAtMostEightBytes(t *testing.T) {
 	for _, c := range []struct{ first, rest, want string }{
 		{"x abcd", "efghijklmnop end", "x abcd*** end\n"},
 		{"y abcdefghij", "klmnop end", "y *** end\n"},
+		// The limit exactly: 8 bytes show, 9 do not.
+		{"z abcdefgh", "ijklmnop end", "z abcdefgh*** end\n"},
+		{"w abcdefghi", "jklmnop end", "w *** end\n"},
 	} {
 		var out arrivals
 		script := `printf '%s'; sleep 0.4; printf '%s\n' "$1"`

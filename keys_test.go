@@ -123,14 +123,21 @@ func TestDeletedAndRecreatedWorkspace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		c := newCipher(t)
 		a, bb := newManager(t, b.replica(t), c, nil), newManager(t, b.replica(t), c, nil)
+		reader := newManager(t, b.replica(t), c, nil)
 		ctx := context.Background()
 		mustSet(t, a, "ws", "OLD", "old-value")
-		mustGet(t, bb, "ws", "OLD") // B caches the key
+		mustGet(t, bb, "ws", "OLD")     // B caches the key
+		mustGet(t, reader, "ws", "OLD") // and so does the reader
 		if err := a.DeleteWorkspace(ctx, "ws"); err != nil {
 			t.Fatal(err)
 		}
 		mustSet(t, a, "ws", "FIRST", "after-recreate") // a new key, generation new
-		mustSet(t, bb, "ws", "FROM_B", "b-value")      // B's cached key is refused; it retries
+		// The reader's next read, with the former key cached, gets the new
+		// workspace's value.
+		if d := cmp.Diff(map[string]string{"FIRST": "after-recreate"}, envMap(t, reader, "ws")); d != "" {
+			t.Fatalf("a replica's next read after the recreate (-want +got):\n%s", d)
+		}
+		mustSet(t, bb, "ws", "FROM_B", "b-value") // B's cached key is refused; it retries
 		want := map[string]string{"FIRST": "after-recreate", "FROM_B": "b-value"}
 		for _, m := range []*secrets.Manager{a, bb, newManager(t, b.replica(t), c, nil)} {
 			if d := cmp.Diff(want, envMap(t, m, "ws")); d != "" {

@@ -497,6 +497,19 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 		}
 	}
 	needles = append(needles, keyBytes[2:], []byte(hex.EncodeToString(keyBytes[2:])), []byte(material))
+	// The workspaces' data keys, stored only wrapped by the master key.
+	for _, ws := range []string{"ws", "ws2"} {
+		keys, err := secrets.DataKeys(context.Background(), s, c, ws)
+		if err != nil || len(keys) == 0 {
+			t.Fatalf("data keys of %s: %d, %v", ws, len(keys), err)
+		}
+		for _, k := range keys {
+			if len(k) != 32 {
+				t.Fatalf("a data key of %d bytes", len(k))
+			}
+			needles = append(needles, k, []byte(hex.EncodeToString(k)), []byte(base64.StdEncoding.EncodeToString(k)))
+		}
+	}
 
 	var tables []string
 	if err := db.Select(&tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, s.Schema()); err != nil {
@@ -528,9 +541,9 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 	if haystack.Len() < 1000 {
 		t.Fatalf("dump is only %d bytes: nothing was read", haystack.Len())
 	}
-	for _, n := range needles {
+	for i, n := range needles {
 		if bytes.Contains(haystack.Bytes(), n) {
-			t.Fatalf("the database holds %.30q in the clear", n)
+			t.Fatalf("the database holds needle %d (of %d: values, pairs, key material) in the clear", i, len(needles))
 		}
 	}
 	// The scan can find things: the names are there.

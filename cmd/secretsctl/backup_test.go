@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -34,8 +35,10 @@ func TestBackupRestore(t *testing.T) {
 	if err != nil || serr != nil || fi.Mode() != 0o600 {
 		t.Fatalf("backup -o: mode %v, %v %v", fi.Mode(), err, serr)
 	}
-	if strings.Contains(string(b), "-value-") {
-		t.Fatalf("the encrypted backup holds a value in the clear")
+	for _, v := range []string{"v-plain-value-1", "v-hidden-value-2", "v-file-value-3"} {
+		if strings.Contains(string(b), v) || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte(v))) {
+			t.Fatalf("the encrypted backup holds a value in the clear")
+		}
 	}
 
 	// Without a terminal, restore wants --yes or a plan.
@@ -83,6 +86,21 @@ func TestBackupRestore(t *testing.T) {
 	// says so unless told to skip them.
 	clearDoc := filepath.Join(e.dir, "clear.json")
 	e.ctl("", "backup", "-o", clearDoc, "src").want(t, 0)
+	var clearParsed struct {
+		Secrets []struct {
+			Name     string
+			Value    []byte
+			Withheld bool
+		}
+	}
+	if b, err := os.ReadFile(clearDoc); err != nil || json.Unmarshal(b, &clearParsed) != nil {
+		t.Fatalf("the clear backup: %v", err)
+	}
+	for _, s := range clearParsed.Secrets {
+		if s.Name == "HIDDEN" && (!s.Withheld || len(s.Value) != 0) || s.Name == "PLAIN" && string(s.Value) != "v-plain-value-1" {
+			t.Fatalf("the backup without --recipient: %s withheld %v, %d bytes", s.Name, s.Withheld, len(s.Value))
+		}
+	}
 	e.ctl("", "restore", "--yes", "dst2", clearDoc).wantErr(t, 5, "HIDDEN", "skip")
 	r = e.ctl("", "restore", "--yes", "--skip-withheld", "dst2", clearDoc).want(t, 0)
 	if !strings.Contains(r.stdout, "! HIDDEN") || !strings.Contains(r.stdout, "restored into dst2: 2 added, 0 changed, 0 removed, 1 skipped") {
