@@ -21,7 +21,11 @@ type Request struct {
 	Workspace string // "" for Rewrap, DueAll and Purge, which span workspaces
 	// Names are the secrets concerned, as they are stored (a caller's
 	// other spelling is resolved first); a name that is not a valid
-	// variable name is left out (it is refused right after).
+	// variable name is left out (it is refused right after). For a job
+	// that names its secrets (PrepareOptions.Names), they are the
+	// variables as the live secrets of its workspace and parents store
+	// them, without a scope: each spelling any level stores (the name as
+	// given where none has it).
 	Names []string
 	// Parents, for a job (ActionInject) of a workspace that inherits, are
 	// the containers it inherits from, nearest first (Config.Parents).

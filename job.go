@@ -120,6 +120,44 @@ func (p *PreparedJob) summary() string {
 	return fmt.Sprintf("secrets.PreparedJob(%d variables, dir %q)", len(p.Env), p.Dir)
 }
 
+// storedVariables returns, for each of names (valid variable names), the
+// spellings that the live secrets of the containers store it under (the
+// variable, without a scope; several if levels spell it differently), or
+// the name as given where none has it: what Config.Authorize is told of a
+// job's PrepareOptions.Names.
+func (m *Manager) storedVariables(ctx context.Context, containers []string, names []string) ([]string, error) {
+	stored := map[string][]string{}
+	for _, c := range containers {
+		for after := ""; ; {
+			es, err := m.store.List(ctx, c, ListQuery{After: after, Limit: maxPage})
+			if err != nil {
+				return nil, err
+			}
+			for _, en := range es {
+				v := variableOf(en.Name)
+				k := strings.ToLower(v)
+				if !slices.Contains(stored[k], v) {
+					stored[k] = append(stored[k], v)
+				}
+			}
+			if len(es) < maxPage {
+				break
+			}
+			after = es[len(es)-1].Name
+		}
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if vs := stored[strings.ToLower(n)]; len(vs) > 0 {
+			out = append(out, vs...)
+		} else {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
 // Prepare reads the workspace's secrets once (an audited injection, as
 // EnvFor) and makes a job of them: the environment (Environ of opts.Base
 // and the secrets), the files of file secrets in a new private directory,
@@ -154,14 +192,16 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 		if len(names) != len(o.Names) || slices.ContainsFunc(names, func(n string) bool { return strings.IndexByte(n, '@') >= 0 }) {
 			return nil, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name")
 		}
-		// With parents, names are checked once resolved across levels.
-		if e.Parents == nil {
-			if names, err = m.storedNames(ctx, ws, names); err != nil {
-				return nil, err
-			}
+	}
+	asked := names
+	if m.cfg.Authorize != nil && len(names) > 0 {
+		// The hook sees the variables as the levels store them, so that
+		// a name it refuses cannot be had by another spelling.
+		if asked, err = m.storedVariables(ctx, slices.Concat([]string{ws}, e.Parents), names); err != nil {
+			return nil, m.failed(ctx, e, err)
 		}
 	}
-	if err := m.authorize(ctx, e, names...); err != nil {
+	if err := m.authorize(ctx, e, asked...); err != nil {
 		return nil, err
 	}
 	r, err := m.readEnv(ctx, e, names)
