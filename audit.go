@@ -18,7 +18,7 @@ import (
 type Request struct {
 	Actor     string // from WithActor
 	Action    Action
-	Workspace string // "" for Rewrap, DueAll and Purge, which span workspaces
+	Workspace string // "" for Rewrap, DueAll, Purge and Events of every workspace, which span workspaces
 	// Names are the secrets concerned, as they are stored (a caller's
 	// other spelling is resolved first); a name that is not a valid
 	// variable name is left out (it is refused right after). For a job
@@ -151,9 +151,9 @@ func (m *Manager) Fingerprint(value []byte) []byte {
 
 // Events returns audited events that match q, oldest first (newest first
 // with q.Newest). Inject and export events list the secrets they
-// delivered, with their fingerprints, from the Store's ledger. It is not
-// subject to Config.Authorize: the host decides who may read the audit
-// trail, and of which workspaces.
+// delivered, with their fingerprints, from the Store's ledger. It is
+// authorized as ActionAudit, with q.Workspace ("" for a query of every
+// workspace); a refusal is recorded, a read of the trail is not.
 //
 // A fingerprint search first gives fingerprints to the ledger entries of
 // retained versions that have none (values written before the AuditKey

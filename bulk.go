@@ -87,11 +87,39 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 	if err != nil {
 		return Diff{}, m.failed(ctx, e, err)
 	}
+	if err := m.mayRemove(ctx, e, d.Removed); err != nil {
+		return Diff{}, err
+	}
 	e.Detail = fmt.Sprintf("%d added, %d changed, %d unchanged, %d removed", len(d.Added), len(d.Changed), len(d.Unchanged), len(d.Removed))
+	e.Secrets = namedSecrets(d.Added, d.Changed, d.Unchanged, d.Removed)
 	if err := m.recordRead(ctx, e); err != nil {
 		return Diff{}, err
 	}
 	return d, nil
+}
+
+// mayRemove asks Config.Authorize for ActionDelete of the names a
+// difference or plan would remove (none: nothing asked), before their
+// names are told: a refusal is recorded and returned.
+func (m *Manager) mayRemove(ctx context.Context, e *Event, removed []string) error {
+	if len(removed) == 0 {
+		return nil
+	}
+	de := *e
+	de.Action = ActionDelete
+	return m.authorize(ctx, &de, removed...)
+}
+
+// namedSecrets are the event's list of the secrets a comparison named,
+// without versions: which values it compared, or would write.
+func namedSecrets(lists ...[]string) []EventSecret {
+	out := []EventSecret{}
+	for _, l := range lists {
+		for _, n := range l {
+			out = append(out, EventSecret{Name: n})
+		}
+	}
+	return out
 }
 
 // Apply applies the difference between a .env text and the workspace, as

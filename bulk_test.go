@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,5 +159,42 @@ func TestDiffIsItsOwnAction(t *testing.T) {
 	es, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionDiff})
 	if err != nil || len(es) != 2 || es[0].Outcome != secrets.OutcomeDenied || es[1].Outcome != secrets.OutcomeOK {
 		t.Fatalf("events: %+v %v", es, err)
+	}
+}
+
+// A Diff's event names the secrets it compared; with Remove, the names it
+// would remove are asked as a delete first, so that a caller who may not
+// delete them (nor list) is not told them.
+func TestDiffNamesAndRemovals(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+		Authorize: func(ctx context.Context, r secrets.Request) error {
+			if r.Action == secrets.ActionDelete && r.Actor == "user:differ" {
+				return errors.New("no deletes")
+			}
+			return nil
+		},
+	})
+	mustSet(t, m, "ws", "TOKEN", "v-secret")
+	mustSet(t, m, "ws", "HIDDEN_NAME", "v-other")
+	differ := secrets.WithActor(ctx, "user:differ")
+	d, err := m.Diff(differ, "ws", []byte("TOKEN=guess\nNEW=x\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Diff(differ, "ws", []byte("TOKEN=guess\n"), &secrets.DiffOptions{Remove: true}); !errors.Is(err, secrets.ErrForbidden) || strings.Contains(err.Error(), "HIDDEN_NAME") {
+		t.Fatalf("a Diff with Remove by a caller who may not delete: %v", err)
+	}
+	es, err := m.Events(ctx, secrets.EventQuery{Actor: "user:differ", Action: secrets.ActionDiff})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("diff events: %+v %v", es, err)
+	}
+	var names []string
+	for _, s := range es[0].Secrets {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"NEW", "TOKEN"}) || len(d.Added)+len(d.Changed) != 2 {
+		t.Fatalf("the diff's event names %q", names)
 	}
 }

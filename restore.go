@@ -83,7 +83,15 @@ func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opt
 	if err != nil {
 		return RestorePlan{}, m.failed(ctx, e, err)
 	}
+	if err := m.mayRemove(ctx, e, p.Removed); err != nil {
+		return RestorePlan{}, err
+	}
 	e.Detail = "restore: " + p.counts()
+	changed := make([]string, len(p.Changed))
+	for i, c := range p.Changed {
+		changed[i] = c.Name
+	}
+	e.Secrets = namedSecrets(p.Added, changed, p.Unchanged, p.Removed, p.Skipped)
 	if err := m.recordRead(ctx, e); err != nil {
 		return RestorePlan{}, err
 	}

@@ -142,6 +142,11 @@ func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) 
 		return nil, err
 	}
 	e := m.event(ctx, ActionSet, ws)
+	// Asked first, so that a refused caller learns nothing of its plan
+	// (the names it sets and deletes are asked about once it is checked).
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		metas, err := m.restoreAt(ctx, e, &plan)
 		if (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts {
