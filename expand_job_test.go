@@ -361,3 +361,46 @@ func TestReferencesExpansionBounded(t *testing.T) {
 		})
 	}
 }
+
+// A job of one workspace records its inject event in its read's own
+// statement; when the host then refuses an ingredient, that event stays,
+// and the denial that follows names it and says the job got nothing.
+func TestReferencesRefusedAfterRead(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{
+			Authorize: func(_ context.Context, r secrets.Request) error {
+				if len(r.Ingredients) > 0 {
+					return errors.New("no ingredients")
+				}
+				return nil
+			}})
+		ctx := context.Background()
+		setExpand(t, m, "solo", "DATABASE_URL", "postgres://app:${DB_PASSWORD}@db/app")
+		mustSet(t, m, "solo", "DB_PASSWORD", "pw-canary-51")
+		if env, err := m.EnvFor(ctx, "solo"); !errors.Is(err, secrets.ErrForbidden) || env != nil {
+			t.Fatalf("a refused ingredient: %v, %d variables", err, len(env))
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "solo", Action: secrets.ActionInject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var read, denial *secrets.Event
+		for i := range evs {
+			switch evs[i].Outcome {
+			case secrets.OutcomeOK:
+				read = &evs[i]
+			case secrets.OutcomeDenied:
+				denial = &evs[i]
+			}
+		}
+		if denial == nil {
+			t.Fatalf("no denial among %+v", evs)
+		}
+		if read != nil && !strings.Contains(denial.Detail, fmt.Sprintf("inject event %d", read.ID)) {
+			t.Fatalf("the denial does not name the read's event %d: %q", read.ID, denial.Detail)
+		}
+		if strings.Contains(fmt.Sprintf("%+v", evs), "canary") {
+			t.Fatal("an event holds a value")
+		}
+	})
+}
