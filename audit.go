@@ -280,6 +280,10 @@ func (m *Manager) published(ctx context.Context, events ...Event) {
 // failed records a failed or denied operation and returns err. A denial
 // that authorize recorded already is not recorded again.
 func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
+	var rec recorded
+	if errors.As(err, &rec) {
+		return rec.error // a refusal that authorize recorded, of another event
+	}
 	if err == nil || e == nil || e.Outcome == OutcomeDenied || errors.Is(err, ErrInvalidActor) {
 		return err // an invalid actor cannot be recorded: nothing happened
 	}
@@ -292,6 +296,14 @@ func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
 	m.record(ctx, e)
 	return err
 }
+
+// recorded marks a refusal that authorize recorded for an event other
+// than the one the operation will record a failure for (an unprotect
+// within a set, an export-write-only within a backup): failed returns
+// the refusal without recording it again.
+type recorded struct{ error }
+
+func (r recorded) Unwrap() error { return r.error }
 
 // authorize asks Config.Authorize; a refusal is recorded and returned as
 // ErrForbidden.

@@ -131,10 +131,6 @@ func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([
 		if errors.Is(err, errStale) && attempt < maxAttempts {
 			continue // a write between the two reads: read again
 		}
-		var refused refusedExport
-		if errors.As(err, &refused) {
-			return nil, refused.error // recorded by authorize
-		}
 		if err != nil {
 			return nil, m.failed(ctx, &ev, err)
 		}
@@ -194,7 +190,7 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 		}
 		if len(writeOnly) > 0 {
 			if err := m.authorize(ctx, m.event(ctx, ActionExportWriteOnly, ws), writeOnly...); err != nil {
-				return nil, refusedExport{err}
+				return nil, recorded{err}
 			}
 		}
 	}
@@ -253,12 +249,6 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 	}
 	return out, nil
 }
-
-// refusedExport is backupRead's refusal of ActionExportWriteOnly, which
-// authorize recorded: Backup returns it as it is, recording no failure.
-type refusedExport struct{ error }
-
-func (r refusedExport) Unwrap() error { return r.error }
 
 // ageSeal encrypts value to the recipients, as a binary age file.
 func ageSeal(value []byte, recipients []age.Recipient) ([]byte, error) {

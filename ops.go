@@ -460,7 +460,10 @@ func (m *Manager) mayUnprotect(ctx context.Context, cur *Entry, info Info) error
 	if cur == nil || !cur.Current.Protected || info.Protected {
 		return nil
 	}
-	return m.authorize(ctx, m.event(ctx, ActionUnprotect, cur.Workspace), cur.Name)
+	if err := m.authorize(ctx, m.event(ctx, ActionUnprotect, cur.Workspace), cur.Name); err != nil {
+		return recorded{err}
+	}
+	return nil
 }
 
 // flagsDiffer reports whether info changes the flags bound into v.

@@ -205,6 +205,18 @@ func TestScopesUnprotectAuthorized(t *testing.T) {
 		if env := envMap(t, m, "ws"); len(env) != 0 {
 			t.Fatalf("an unprotected job got %v", env)
 		}
+		// Each refusal is one event: the unprotect denied, no failed set.
+		evs, err := m.Events(context.Background(), secrets.EventQuery{Actor: "editor"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outcomes []string
+		for _, e := range evs {
+			outcomes = append(outcomes, string(e.Action)+":"+string(e.Outcome))
+		}
+		if want := []string{"set:ok", "set:ok", "unprotect:denied", "unprotect:denied"}; !slices.Equal(outcomes, want) {
+			t.Fatalf("the editor's events %q, want %q", outcomes, want)
+		}
 		meta, err := m.Meta(editor, "ws", "DEPLOY")
 		if err != nil || !meta.Protected || meta.Version != 1 {
 			t.Fatalf("after the refusals: %+v, %v", meta, err)
