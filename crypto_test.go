@@ -228,6 +228,9 @@ func TestWrongMasterKeyFails(t *testing.T) {
 	// A different key under its own ID: the Manager knows it cannot unwrap.
 	other := newManager(t, s, newCipher(t), nil)
 	expectDecryptFailure(t, other, "ws", "TOKEN")
+	if _, err := other.Get(ctx, "ws", "TOKEN"); err == nil || !strings.Contains(err.Error(), "Config.DecryptOnly") {
+		t.Fatalf("the error does not say how to give the master key: %v", err)
+	}
 
 	// A different key presented under the right ID: authentication fails.
 	impostor := newManager(t, s, renamedCipher{Cipher: newCipher(t), id: right.ID()}, nil)

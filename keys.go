@@ -20,7 +20,8 @@ func (m *Manager) loadKey(ctx context.Context, ws string) (*dataKey, error) {
 		}
 		c, ok := m.ciphers[wk.CipherID]
 		if !ok {
-			return nil, errorf(ErrDecrypt, "the data key of workspace %q is wrapped by master key %s, which this Manager does not have", ws, wk.CipherID)
+			return nil, errorf(ErrDecrypt, "the data key of workspace %q is wrapped by master key %s, which this Manager does not have "+
+				"(give it in Config.DecryptOnly; a KMS key is named by its URI as written, the same on every replica)", ws, wk.CipherID)
 		}
 		h, err := unwrapKey(ctx, c, wk)
 		if err != nil {

@@ -118,7 +118,7 @@ var sqlStates = map[string]string{
 	"3F000":               "the store's schema does not exist (call Migrate)",
 	"42P01":               "a table of the store does not exist (call Migrate)",
 	"42883":               "a function of the store does not exist (call Migrate)",
-	"42501":               "the database role lacks a privilege",
+	"42501":               "the database role lacks a privilege (a runtime role needs the grants of PostgresGrants, secretsctl grants)",
 	"25006":               "the database is read-only (a standby?)",
 	"53300":               "the database has too many connections",
 	"55P03":               "a lock was not available",

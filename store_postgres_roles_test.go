@@ -213,6 +213,10 @@ func TestPostgresRuntimeRoleMigrateBehind(t *testing.T) {
 			if msg := err.Error(); !strings.Contains(msg, "PostgresGrants") || !strings.Contains(msg, "may not read the version") || strings.Contains(msg, "version 0") {
 				t.Fatalf("the error: %q", msg)
 			}
+			// A read as the role not granted says which grants it needs.
+			if _, err := runtime.Lookup(ctx, "ws", "TOKEN"); err == nil || !strings.Contains(err.Error(), "lacks a privilege") || !strings.Contains(err.Error(), "PostgresGrants") {
+				t.Fatalf("a read without the grants: %v", err)
+			}
 
 			// Behind: version 2, granted as PostgresGrants says.
 			grant(t, admin, owner.Schema(), p.user)
