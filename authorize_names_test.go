@@ -59,3 +59,31 @@ func TestInjectNamesAsStored(t *testing.T) {
 		}
 	})
 }
+
+// Prepare asks the hook before it checks the job's names: a refused
+// caller gets ErrForbidden whatever it names; an allowed one gets the
+// names' own errors.
+func TestPrepareAsksFirst(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+		Authorize: func(ctx context.Context, r secrets.Request) error {
+			if secrets.ActorFrom(ctx) == "user:refused" {
+				return errors.New("no")
+			}
+			return nil
+		}})
+	ctx := context.Background()
+	mustSet(t, m, "ws", "TOKEN", "value-1")
+	for name, opts := range map[string]*secrets.PrepareOptions{
+		"an invalid name":     {Names: []string{"not a name"}},
+		"a scoped name":       {Names: []string{"TOKEN@production"}},
+		"no names":            {Names: []string{}},
+		"NoSecrets and names": {Names: []string{"TOKEN"}, NoSecrets: true},
+	} {
+		if _, err := m.Prepare(secrets.WithActor(ctx, "user:refused"), "ws", opts); !errors.Is(err, secrets.ErrForbidden) {
+			t.Errorf("%s, refused: %v, want ErrForbidden", name, err)
+		}
+		if _, err := m.Prepare(secrets.WithActor(ctx, "user:allowed"), "ws", opts); !errors.Is(err, secrets.ErrInvalidName) {
+			t.Errorf("%s, allowed: %v, want ErrInvalidName", name, err)
+		}
+	}
+}

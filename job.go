@@ -178,31 +178,31 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	if err != nil {
 		return nil, err
 	}
-	names := o.Names
-	switch {
-	case o.NoSecrets && names != nil:
-		return nil, errorf(ErrInvalidName, "a job with NoSecrets names secrets")
-	case o.NoSecrets:
-		names = []string{} // the read and its event: none
-	case names != nil && len(names) == 0:
-		return nil, errorf(ErrInvalidName, "a job's Names is empty: nil for every secret, NoSecrets for none")
-	}
-	if len(names) > 0 {
-		names = validNames(names)
-		if len(names) != len(o.Names) || slices.ContainsFunc(names, func(n string) bool { return strings.IndexByte(n, '@') >= 0 }) {
-			return nil, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name")
-		}
+	// The hook is asked first, with the valid names as the levels store
+	// them (so that a name it refuses cannot be had by another spelling);
+	// the names are checked right after.
+	var names []string // nil: every secret
+	if o.Names != nil {
+		names = validNames(o.Names)
 	}
 	asked := names
 	if m.cfg.Authorize != nil && len(names) > 0 {
-		// The hook sees the variables as the levels store them, so that
-		// a name it refuses cannot be had by another spelling.
 		if asked, err = m.storedVariables(ctx, slices.Concat([]string{ws}, e.Parents), names); err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
 	}
 	if err := m.authorize(ctx, e, asked...); err != nil {
 		return nil, err
+	}
+	switch {
+	case o.NoSecrets && o.Names != nil:
+		return nil, m.failed(ctx, e, errorf(ErrInvalidName, "a job with NoSecrets names secrets"))
+	case o.NoSecrets:
+		names = []string{} // the read and its event: none
+	case o.Names != nil && len(o.Names) == 0:
+		return nil, m.failed(ctx, e, errorf(ErrInvalidName, "a job's Names is empty: nil for every secret, NoSecrets for none"))
+	case len(names) != len(o.Names) || slices.ContainsFunc(names, func(n string) bool { return strings.IndexByte(n, '@') >= 0 }):
+		return nil, m.failed(ctx, e, errorf(ErrInvalidName, "a job asked for a name that is not a valid variable name"))
 	}
 	r, err := m.readEnv(ctx, e, names)
 	if err != nil {
