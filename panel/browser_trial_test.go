@@ -1,0 +1,46 @@
+package panel_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+// Fixes from a user trial of the page, each held by a test.
+
+// During an outage of the host's authorizer the page claims no role and
+// shows no control: it says it could not be loaded and offers to try
+// again, which works once the authorizer is back.
+func TestBrowserAuthorizerOutage(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
+		if down.Load() && r.Actor != "" {
+			return &secrets.Refusal{Unavailable: true}
+		}
+		return browserAuthorize(ctx, r)
+	}})
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`!document.getElementById('signin').hidden`)
+	tb.shot("outage")
+	got := tb.text("#signin")
+	if !strings.Contains(got, "could not be loaded") || !strings.Contains(got, "try again") {
+		t.Errorf("the notice says %q", got)
+	}
+	if who := tb.text("#who"); who != "" {
+		t.Errorf("the page claims a role during the outage: %q", who)
+	}
+	if !tb.pageHidden("#toolbar") || tb.count("#rows tr") != 0 {
+		t.Error("the page shows the list's controls during the outage")
+	}
+	down.Store(false)
+	tb.click("#retry")
+	tb.wait(`document.body.dataset.loaded && document.body.dataset.loaded !== 'error' && document.getElementById('add-btn')`)
+	if who := tb.text("#who"); !strings.Contains(who, "Editor") {
+		t.Errorf("after the outage the header says %q", who)
+	}
+	tb.check()
+}
