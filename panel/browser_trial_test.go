@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/dataspace/secrets"
 )
 
@@ -43,4 +45,23 @@ func TestBrowserAuthorizerOutage(t *testing.T) {
 		t.Errorf("after the outage the header says %q", who)
 	}
 	tb.check()
+}
+
+// A new secret's Environment field is empty, so its placeholder shows, and
+// what the editor types there is the scope (not "*production").
+func TestBrowserNewSecretScopeEmpty(t *testing.T) {
+	m := browserManager(t)
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.click("#add-btn")
+	tb.wait(`document.getElementById('drawer').open`)
+	if v := evalIn[string](tb, `document.getElementById('f-scope').value`); v != "" {
+		t.Errorf("a new secret's environment holds %q", v)
+	}
+	tb.shot("new")
+	tb.do(chromedp.SendKeys(chromedp.CSS("#f-name"), "DEPLOY_KEY"))
+	tb.do(chromedp.SendKeys(chromedp.CSS("#f-scope"), "production"))
+	tb.typeInto("#f-value", "deploy-key-value-7d1")
+	tb.click("#drawer .save")
+	tb.wait(`document.querySelector('` + row("DEPLOY_KEY@production") + `')`)
+	tb.check("deploy-key-value-7d1")
 }
