@@ -65,3 +65,53 @@ func TestBrowserNewSecretScopeEmpty(t *testing.T) {
 	tb.wait(`document.querySelector('` + row("DEPLOY_KEY@production") + `')`)
 	tb.check("deploy-key-value-7d1")
 }
+
+// The Activity view says what each event did: a secret's creation is
+// "created" (a change of its details at version 1 is not), an undelete
+// "restored", a roll back "rolled back … to version N", and an event that
+// failed "tried to" do its action, not that it was done.
+func TestBrowserActivityLabels(t *testing.T) {
+	m := browserManager(t)
+	alice := as(t, "user:alice")
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(m.Set(alice, ws, "NEW_KEY", []byte("activity-new-value-1"), nil))
+	must(m.SetInfo(alice, ws, "NEW_KEY", secrets.Info{Description: "described"}, nil))
+	must(m.Delete(alice, ws, "NEW_KEY", nil))
+	must(m.Undelete(alice, ws, "NEW_KEY", nil))
+	must(m.Set(alice, ws, "OLD_KEY", []byte("activity-old-value-1"), nil))
+	must(m.Set(alice, ws, "OLD_KEY", []byte("activity-old-value-2"), nil))
+	must(m.Rollback(alice, ws, "OLD_KEY", 1, nil))
+	if _, err := m.Resolve(alice, ws, &secrets.ResolveOptions{Environment: "pro d"}); err == nil {
+		t.Fatal("a resolve of a bad environment worked")
+	}
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.click("#activity-btn")
+	tb.wait(`document.querySelectorAll('#drawer .events li').length >= 8`)
+	tb.shot("activity")
+	lines := strings.Split(tb.text("#drawer .events"), "\n")
+	var got []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "user:alice ") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		"user:alice tried to view the list of secrets — failed: environment holds white space",
+		"user:alice rolled back OLD_KEY v3 to version 1",
+		"user:alice changed OLD_KEY v2",
+		"user:alice created OLD_KEY v1",
+		"user:alice restored NEW_KEY v1",
+		"user:alice deleted NEW_KEY v1",
+		"user:alice changed NEW_KEY v1",
+		"user:alice created NEW_KEY v1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("activity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	tb.check()
+}
