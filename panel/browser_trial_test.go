@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/dataspace/secrets"
 )
@@ -113,5 +114,36 @@ func TestBrowserActivityLabels(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("activity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	tb.check()
+}
+
+// After a Delete from the keyboard the focus is not lost: Undo has it,
+// Enter undoes, and the restored row's first button gets it back; when the
+// notice goes, the focus moves to the row that took the deleted one's
+// place.
+func TestBrowserDeleteKeepsFocus(t *testing.T) {
+	m := browserManager(t)
+	alice := as(t, "user:alice")
+	for _, n := range []string{"A_KEY", "B_KEY"} {
+		if _, err := m.Set(alice, ws, n, []byte("focus-value-"+n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`document.querySelector('` + row("B_KEY") + `')`)
+	evalIn[chromedp.Void](tb, `document.querySelector('`+rowButton("A_KEY", "delete")+`').focus()`)
+	tb.key(kb.Enter)
+	tb.wait(`!document.querySelector('` + row("A_KEY") + `')`)
+	tb.wait(`document.activeElement && document.activeElement.matches('.toast .toast-action')`)
+	tb.shot("undo-focused")
+	tb.key(kb.Enter) // Undo
+	tb.wait(`document.querySelector('` + row("A_KEY") + `') && document.activeElement.closest('` + row("A_KEY") + `')`)
+
+	evalIn[chromedp.Void](tb, `document.querySelector('`+rowButton("A_KEY", "delete")+`').focus()`)
+	tb.key(kb.Enter)
+	tb.wait(`document.activeElement && document.activeElement.matches('.toast .toast-action')`)
+	tb.key(kb.Tab) // to Dismiss
+	tb.key(kb.Enter)
+	tb.wait(`document.activeElement.closest('` + row("B_KEY") + `')`)
 	tb.check()
 }
