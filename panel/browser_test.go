@@ -402,10 +402,10 @@ func TestBrowserOverview(t *testing.T) {
 		}
 	}
 
-	// The activity: who changed what, newest first, without plain views.
+	// The activity: who did what, newest first, without plain views.
 	tb.click("#activity-btn")
 	tb.wait(`document.querySelectorAll('#drawer ul.events li').length >= 8`)
-	if got := tb.text("#drawer ul.events li"); !strings.Contains(got, "user:alice changed TLS_CERT v1") {
+	if got := tb.text("#drawer ul.events li"); !strings.Contains(got, "user:alice created TLS_CERT v1") {
 		t.Errorf("newest event: %q", got)
 	}
 	if n := evalIn[int](tb, `[...document.querySelectorAll('#drawer ul.events li')].filter(l => l.innerText.includes(' viewed')).length`); n != 0 {

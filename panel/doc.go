@@ -22,7 +22,8 @@
 // Every API call goes through the Manager with [secrets.WithActor] set to
 // the caller, so its Authorize hook and its audit trail apply exactly as to
 // any other call. The panel asks [secrets.Manager.Allowed] (the same hook,
-// unrecorded) only to tell the page which controls to show (GET api/me):
+// unrecorded) only to tell the page which controls to show (GET api/me;
+// a hook that cannot decide makes it answer 503, ProblemUnavailable):
 // the Activity view needs secrets.ActionAudit, which the Manager asks again
 // when the page reads the events.
 //

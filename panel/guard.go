@@ -222,7 +222,14 @@ func parseETag(v string) (int64, bool) {
 
 // can reports whether the Manager's authorizer allows the caller action
 // in the workspace, asked with no names: what the page shows, never what
-// the server enforces (the Manager asks its hook on every call).
-func (h *Handler) can(c *call, action secrets.Action) bool {
-	return h.m.Allowed(c.r.Context(), c.ws(), action) == nil
+// the server enforces (the Manager asks its hook on every call). A hook
+// that cannot decide (secrets.ErrUnavailable) is not a refusal: can then
+// returns the error, so that the page is told to try again rather than
+// shown as a viewer's.
+func (h *Handler) can(c *call, action secrets.Action) (bool, error) {
+	err := h.m.Allowed(c.r.Context(), c.ws(), action)
+	if errors.Is(err, secrets.ErrUnavailable) {
+		return false, err
+	}
+	return err == nil, nil
 }

@@ -185,7 +185,7 @@ var titles = map[string]string{
 	ProblemMediaType:            "Unsupported media type",
 	ProblemPreconditionRequired: "If-Match required",
 	ProblemInternal:             "Internal error",
-	ProblemUnavailable:          "Try again",
+	ProblemUnavailable:          "Temporarily unavailable",
 }
 
 // fixedDetail are the messages of server-side failures: their errors may

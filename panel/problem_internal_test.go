@@ -79,3 +79,14 @@ func TestProblemDetails(t *testing.T) {
 		}
 	}
 }
+
+// A problem reads "Title: detail" on the page: the two never say the same
+// thing twice (the 503 read "Try again: …; try again").
+func TestProblemTitleNotRepeated(t *testing.T) {
+	for typ, d := range fixedDetail {
+		title := strings.ToLower(titles[typ])
+		if title == "" || strings.Contains(strings.ToLower(d), title) {
+			t.Errorf("%s reads %q", strings.TrimPrefix(typ, typeBase), titles[typ]+": "+d)
+		}
+	}
+}

@@ -593,3 +593,21 @@ func TestRefusalThroughThePanel(t *testing.T) {
 		t.Errorf("an unavailable authorizer: %s", body)
 	}
 }
+
+// During an outage of the host's authorizer, GET api/me answers 503 (try
+// again), not a caller who may do nothing: the page would show an editor
+// as a viewer. An outage of a single ability's check is enough.
+func TestMeAuthorizerUnavailable(t *testing.T) {
+	for _, down := range []secrets.Action{secrets.ActionList, secrets.ActionSet, secrets.ActionDiff} {
+		e := newEnv(t, &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Action == down {
+				return &secrets.Refusal{Unavailable: true, Cause: errors.New("role service down")}
+			}
+			return authorize(context.Background(), r)
+		}}, nil)
+		res := e.do(t, req{actor: editor, method: "GET", path: "/api/me"}).want(t, 503, panel.ProblemUnavailable)
+		if body := string(res.body); strings.Contains(body, `"can"`) || strings.Contains(body, "role service") {
+			t.Errorf("%s unavailable: %s", down, body)
+		}
+	}
+}

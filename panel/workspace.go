@@ -26,10 +26,28 @@ type abilities struct {
 }
 
 // me tells the page who calls and what to show them. It changes nothing
-// and asks the Manager nothing: the answer is a hint for the page, and
-// every call is still authorized by the Manager.
+// and records nothing: the answer is a hint for the page, and every call
+// is still authorized by the Manager. If the authorizer cannot decide
+// any of the abilities, it answers the ErrUnavailable problem (503), not
+// a caller who may do nothing.
 func (h *Handler) me(c *call) error {
-	list := h.can(c, secrets.ActionList)
+	var can abilities
+	for _, a := range []struct {
+		action secrets.Action
+		out    *bool
+	}{
+		{secrets.ActionList, &can.List}, {secrets.ActionAudit, &can.Events},
+		{secrets.ActionReveal, &can.Reveal}, {secrets.ActionSet, &can.Set},
+		{secrets.ActionDelete, &can.Delete}, {secrets.ActionDestroy, &can.Destroy},
+		{secrets.ActionRename, &can.Rename}, {secrets.ActionExport, &can.Export},
+		{secrets.ActionDiff, &can.Diff},
+	} {
+		ok, err := h.can(c, a.action)
+		if err != nil {
+			return err
+		}
+		*a.out = ok
+	}
 	return c.writeJSON(http.StatusOK, struct {
 		Actor     string `json:"actor"`
 		Workspace string `json:"workspace"`
@@ -44,17 +62,7 @@ func (h *Handler) me(c *call) error {
 		// masked in jobs' output.
 		MaskMinLength int `json:"mask_min_length"`
 	}{
-		Actor: c.caller.Actor, Workspace: c.ws(), Role: c.caller.Role,
-		Can: abilities{
-			List: list, Events: h.can(c, secrets.ActionAudit),
-			Reveal:  h.can(c, secrets.ActionReveal),
-			Set:     h.can(c, secrets.ActionSet),
-			Delete:  h.can(c, secrets.ActionDelete),
-			Destroy: h.can(c, secrets.ActionDestroy),
-			Rename:  h.can(c, secrets.ActionRename),
-			Export:  h.can(c, secrets.ActionExport),
-			Diff:    h.can(c, secrets.ActionDiff),
-		},
+		Actor: c.caller.Actor, Workspace: c.ws(), Role: c.caller.Role, Can: can,
 		DueWithinHours: int64(h.cfg.DueWithin / time.Hour),
 		Limits:         h.m.Limits(),
 		MaskMinLength:  h.cfg.MaskMinLength,

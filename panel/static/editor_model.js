@@ -79,7 +79,9 @@ export const fromDateInput = (v) => (v ? v + 'T00:00:00Z' : '');
 // formOf is the form as the secret meta fills it (null: a new secret's
 // empty form). The value is always empty: it is never loaded.
 export function formOf(meta) {
-  const [variable, scope] = meta ? splitName(meta.name) : ['', '*'];
+  // A new secret's environment is empty, so that its placeholder shows
+  // (empty means every environment) and typing gives what is typed.
+  const [variable, scope] = meta ? splitName(meta.name) : ['', ''];
   return {
     name: variable,
     scope,

@@ -87,24 +87,33 @@ export async function openHistory(meta) {
   }
 }
 
-// Words for the audit trail's actions: the verb, and its object when the
-// event names no secret (a function of the event, or words).
+// Words for the audit trail's actions: the verb, its object when the
+// event names no secret (a function of the event, or words), and the verb
+// as a failed or refused event says it ("tried to …").
 const inWorkspace = (what) => (e) => `${what} workspace ${e.workspace}`;
 const verbs = {
-  list: ['viewed', 'the list of secrets'],
-  reveal: ['revealed', 'a value'],
-  set: ['changed', 'no secret'],
-  diff: ['compared a .env text with', inWorkspace('the values of')],
-  delete: ['deleted', 'a secret'],
-  destroy: ['destroyed', 'a secret'],
-  rename: ['renamed', 'a secret'],
-  inject: ['gave a job', 'no secrets'],
-  export: ['exported', 'no secrets'],
-  rotate: ['rotated', inWorkspace('the data key of')],
-  'delete-workspace': ['deleted', inWorkspace('the')],
-  purge: ['purged', 'secrets deleted past their retention'],
-  audit: ['read', inWorkspace('the activity of')],
+  list: ['viewed', 'the list of secrets', 'view'],
+  reveal: ['revealed', 'a value', 'reveal'],
+  set: ['changed', 'no secret', 'change'],
+  diff: ['compared a .env text with', inWorkspace('the values of'), 'compare a .env text with'],
+  delete: ['deleted', 'a secret', 'delete'],
+  destroy: ['destroyed', 'a secret', 'destroy'],
+  rename: ['renamed', 'a secret', 'rename'],
+  inject: ['gave a job', 'no secrets', 'give a job'],
+  export: ['exported', 'no secrets', 'export'],
+  rotate: ['rotated', inWorkspace('the data key of'), 'rotate'],
+  'delete-workspace': ['deleted', inWorkspace('the'), 'delete'],
+  purge: ['purged', 'secrets deleted past their retention', 'purge'],
+  audit: ['read', inWorkspace('the activity of'), 'read'],
 };
+
+// A set event of one secret at version 1 with no detail is its creation,
+// or a change of the details of a secret still at version 1: the event
+// alone cannot tell. It is a creation when the nearest older event that
+// names the secret is its destroy, or when there is none in the whole
+// trail; maybeCreated marks the events to decide.
+const maybeCreated = (e) => e.action === 'set' && e.outcome === 'ok' && !e.detail &&
+  (e.secrets || []).length === 1 && e.secrets[0].version === 1;
 
 // activity renders recent events (of one secret, or of the workspace),
 // leaving out plain views of the list, with "Show older".
@@ -115,6 +124,22 @@ async function activity(name, limit) {
   const more = el('button', {type: 'button', class: 'small', text: 'Show older', hidden: true});
   section.append(list, more);
   let before = '';
+  const shown = []; // {e, li}, newest first
+  // label says "created" of the events that the trail read so far shows
+  // to be creations.
+  const label = () => {
+    shown.forEach((s, i) => {
+      if (!maybeCreated(s.e) || s.created) return;
+      const n = s.e.secrets[0].name;
+      const older = shown.slice(i + 1).find((o) => (o.e.secrets || []).some((x) => x.name === n));
+      if (older ? older.e.action === 'destroy' : !before) {
+        s.created = true;
+        const li = event(s.e, true);
+        s.li.replaceWith(li);
+        s.li = li;
+      }
+    });
+  };
   const page = async () => {
     const q = new URLSearchParams({limit: String(limit)});
     if (name) q.set('name', name);
@@ -123,10 +148,13 @@ async function activity(name, limit) {
       const r = await call('GET', 'events?' + q);
       for (const e of r.data.events) {
         if (e.action === 'list' && e.outcome === 'ok') continue;
-        list.append(event(e));
+        const li = event(e, false);
+        shown.push({e, li});
+        list.append(li);
       }
       before = r.data.next || '';
       more.hidden = !before;
+      label();
       if (list.children.length === 0 && !before) list.append(el('li', {class: 'muted', text: 'Nothing yet.'}));
     } catch (p) {
       list.append(el('li', {class: 'failed', text: p.message}));
@@ -138,14 +166,27 @@ async function activity(name, limit) {
   return section;
 }
 
-function event(e) {
+// event is one event's line; created says a set event made the secret.
+function event(e, created) {
   // A rename names the old name, then the new one.
   const names = (e.secrets || []).map((s) => s.name + (s.version ? ` v${s.version}` : '')).join(e.action === 'rename' ? ' → ' : ', ');
-  const [verb, none] = verbs[e.action] || [e.action, ''];
+  const [done, none, tried] = verbs[e.action] || [e.action, '', e.action];
+  let verb = done;
+  let after = '';
+  if (e.outcome !== 'ok') {
+    verb = `tried to ${tried}`;
+  } else if (created) {
+    verb = 'created';
+  } else if (e.action === 'set' && e.detail === 'restored') {
+    verb = 'restored';
+  } else if (e.action === 'set' && /^rolled back to version \d+$/.test(e.detail || '')) {
+    verb = 'rolled back';
+    after = e.detail.slice('rolled back'.length);
+  }
   const object = names ? el('code', {text: names}) : (typeof none === 'function' ? none(e) : none);
   const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
   return el('li', {},
-    el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verb} `, object, outcome),
+    el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verb} `, object, after, outcome),
     el('div', {class: 'muted'}, timeEl(e.time)));
 }
 

@@ -99,15 +99,27 @@ function actions(m) {
   return out;
 }
 
-// remove soft-deletes, with Undo in the notice.
+// remove soft-deletes, with Undo in the notice. The deleted row's button
+// had the focus: Undo gets it, and when the notice goes, the row that
+// took the deleted one's place (or the filter, in an empty list).
 async function remove(m) {
+  const tr = document.querySelector(`tr[data-name="${CSS.escape(m.name)}"]`);
+  const near = tr && (tr.nextElementSibling || tr.previousElementSibling);
+  const nearName = near ? near.dataset.name : '';
   try {
     const r = await call('DELETE', secretPath(m.name), {ifMatch: etagOf(m)});
     await hooks.refresh();
-    toast(`Deleted ${m.name}.`, {action: {label: 'Undo', fn: () => restore(r.data)}});
+    toast(`Deleted ${m.name}.`, {action: {label: 'Undo', fn: () => restore(r.data)}, focus: true,
+      refocus: () => focusRow(nearName)});
   } catch (p) {
     staleOr(p, m);
   }
+}
+
+// focusRow focuses the first button of the row of name, or the filter.
+function focusRow(name) {
+  const b = name && document.querySelector(`tr[data-name="${CSS.escape(name)}"] button`);
+  (b || document.getElementById('search')).focus();
 }
 
 async function restore(m) {
@@ -115,6 +127,7 @@ async function restore(m) {
     const r = await call('POST', secretPath(m.name, 'undelete'), {ifMatch: etagOf(m)});
     await hooks.refresh();
     hooks.highlight(r.data.name);
+    focusRow(r.data.name);
     toast(`Restored ${m.name}.`);
   } catch (p) {
     staleOr(p, m);

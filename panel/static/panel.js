@@ -19,8 +19,16 @@ async function start() {
   try {
     me = (await call('GET', 'me')).data;
   } catch (p) {
+    // No role is claimed: a server that cannot tell what the caller may
+    // do (503) is not one that says they may do nothing.
     const box = $('#signin');
-    box.textContent = p.status === 401 ? 'Sign in to see this workspace’s secrets.' : 'The panel could not start: ' + p.message;
+    if (p.status === 401) {
+      box.textContent = 'Sign in to see this workspace’s secrets.';
+    } else {
+      box.replaceChildren('The panel could not be loaded: ' + p.message + ' ',
+        el('button', {type: 'button', id: 'retry', text: 'Try again', on: {click: () => location.reload()}}));
+      box.classList.add('error');
+    }
     box.hidden = false;
     document.body.dataset.loaded = 'error';
     return;

@@ -160,7 +160,9 @@ export function toast(text, opts = {}) {
   const holder = document.getElementById('toasts');
   const remove = () => {
     clearTimeout(timer);
+    const focused = box.contains(document.activeElement);
     box.remove();
+    if (focused && opts.refocus) opts.refocus();
     if (holder.children.length === 0 && holder.matches(':popover-open')) holder.hidePopover();
   };
   if (opts.action) {
@@ -172,6 +174,7 @@ export function toast(text, opts = {}) {
   if (holder.matches(':popover-open')) holder.hidePopover();
   holder.showPopover();
   if (!opts.warning) timer = setTimeout(remove, opts.action ? 12000 : 6000);
+  if (opts.action && opts.focus) box.querySelector('.toast-action').focus();
   return box;
 }
 

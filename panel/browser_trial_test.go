@@ -1,0 +1,149 @@
+package panel_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/dataspace/secrets"
+)
+
+// Fixes from a user trial of the page, each held by a test.
+
+// During an outage of the host's authorizer the page claims no role and
+// shows no control: it says it could not be loaded and offers to try
+// again, which works once the authorizer is back.
+func TestBrowserAuthorizerOutage(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
+		if down.Load() && r.Actor != "" {
+			return &secrets.Refusal{Unavailable: true}
+		}
+		return browserAuthorize(ctx, r)
+	}})
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`!document.getElementById('signin').hidden`)
+	tb.shot("outage")
+	got := tb.text("#signin")
+	if !strings.Contains(got, "could not be loaded") || !strings.Contains(got, "try again") {
+		t.Errorf("the notice says %q", got)
+	}
+	if who := tb.text("#who"); who != "" {
+		t.Errorf("the page claims a role during the outage: %q", who)
+	}
+	if !tb.pageHidden("#toolbar") || tb.count("#rows tr") != 0 {
+		t.Error("the page shows the list's controls during the outage")
+	}
+	down.Store(false)
+	tb.click("#retry")
+	tb.wait(`document.body.dataset.loaded && document.body.dataset.loaded !== 'error' && document.getElementById('add-btn')`)
+	if who := tb.text("#who"); !strings.Contains(who, "Editor") {
+		t.Errorf("after the outage the header says %q", who)
+	}
+	tb.check()
+}
+
+// A new secret's Environment field is empty, so its placeholder shows, and
+// what the editor types there is the scope (not "*production").
+func TestBrowserNewSecretScopeEmpty(t *testing.T) {
+	m := browserManager(t)
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.click("#add-btn")
+	tb.wait(`document.getElementById('drawer').open`)
+	if v := evalIn[string](tb, `document.getElementById('f-scope').value`); v != "" {
+		t.Errorf("a new secret's environment holds %q", v)
+	}
+	tb.shot("new")
+	tb.do(chromedp.SendKeys(chromedp.CSS("#f-name"), "DEPLOY_KEY"))
+	tb.do(chromedp.SendKeys(chromedp.CSS("#f-scope"), "production"))
+	tb.typeInto("#f-value", "deploy-key-value-7d1")
+	tb.click("#drawer .save")
+	tb.wait(`document.querySelector('` + row("DEPLOY_KEY@production") + `')`)
+	tb.check("deploy-key-value-7d1")
+}
+
+// The Activity view says what each event did: a secret's creation is
+// "created" (a change of its details at version 1 is not), an undelete
+// "restored", a roll back "rolled back … to version N", and an event that
+// failed "tried to" do its action, not that it was done.
+func TestBrowserActivityLabels(t *testing.T) {
+	m := browserManager(t)
+	alice := as(t, "user:alice")
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(m.Set(alice, ws, "NEW_KEY", []byte("activity-new-value-1"), nil))
+	must(m.SetInfo(alice, ws, "NEW_KEY", secrets.Info{Description: "described"}, nil))
+	must(m.Delete(alice, ws, "NEW_KEY", nil))
+	must(m.Undelete(alice, ws, "NEW_KEY", nil))
+	must(m.Set(alice, ws, "OLD_KEY", []byte("activity-old-value-1"), nil))
+	must(m.Set(alice, ws, "OLD_KEY", []byte("activity-old-value-2"), nil))
+	must(m.Rollback(alice, ws, "OLD_KEY", 1, nil))
+	if _, err := m.Resolve(alice, ws, &secrets.ResolveOptions{Environment: "pro d"}); err == nil {
+		t.Fatal("a resolve of a bad environment worked")
+	}
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.click("#activity-btn")
+	tb.wait(`document.querySelectorAll('#drawer .events li').length >= 8`)
+	tb.shot("activity")
+	lines := strings.Split(tb.text("#drawer .events"), "\n")
+	var got []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "user:alice ") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		"user:alice tried to view the list of secrets — failed: environment holds white space",
+		"user:alice rolled back OLD_KEY v3 to version 1",
+		"user:alice changed OLD_KEY v2",
+		"user:alice created OLD_KEY v1",
+		"user:alice restored NEW_KEY v1",
+		"user:alice deleted NEW_KEY v1",
+		"user:alice changed NEW_KEY v1",
+		"user:alice created NEW_KEY v1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("activity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	tb.check()
+}
+
+// After a Delete from the keyboard the focus is not lost: Undo has it,
+// Enter undoes, and the restored row's first button gets it back; when the
+// notice goes, the focus moves to the row that took the deleted one's
+// place.
+func TestBrowserDeleteKeepsFocus(t *testing.T) {
+	m := browserManager(t)
+	alice := as(t, "user:alice")
+	for _, n := range []string{"A_KEY", "B_KEY"} {
+		if _, err := m.Set(alice, ws, n, []byte("focus-value-"+n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`document.querySelector('` + row("B_KEY") + `')`)
+	evalIn[chromedp.Void](tb, `document.querySelector('`+rowButton("A_KEY", "delete")+`').focus()`)
+	tb.key(kb.Enter)
+	tb.wait(`!document.querySelector('` + row("A_KEY") + `')`)
+	tb.wait(`document.activeElement && document.activeElement.matches('.toast .toast-action')`)
+	tb.shot("undo-focused")
+	tb.key(kb.Enter) // Undo
+	tb.wait(`document.querySelector('` + row("A_KEY") + `') && document.activeElement.closest('` + row("A_KEY") + `')`)
+
+	evalIn[chromedp.Void](tb, `document.querySelector('`+rowButton("A_KEY", "delete")+`').focus()`)
+	tb.key(kb.Enter)
+	tb.wait(`document.activeElement && document.activeElement.matches('.toast .toast-action')`)
+	tb.key(kb.Tab) // to Dismiss
+	tb.key(kb.Enter)
+	tb.wait(`document.activeElement.closest('` + row("B_KEY") + `')`)
+	tb.check()
+}
