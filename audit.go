@@ -407,8 +407,10 @@ func plain(err error) error { return errors.New(detail(err)) }
 // Allowed asks Config.Authorize whether the caller (ActorFrom(ctx)) may do
 // action in the workspace, on names if any, and records nothing: for a
 // user interface deciding which controls to show. It protects nothing by
-// itself: every call asks the hook again. It returns nil or an error
-// matching ErrForbidden.
+// itself: every call asks the hook again. It returns nil, an error
+// matching ErrForbidden, or one matching ErrUnavailable when the hook
+// could not decide (a user interface then cannot tell which controls to
+// show: the panel answers 503).
 func (m *Manager) Allowed(ctx context.Context, ws string, action Action, names ...string) error {
 	actor := ActorFrom(ctx)
 	if err := validActor(actor); err != nil {
