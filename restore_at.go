@@ -104,15 +104,18 @@ const (
 // Config.KeepVersions, a destroyed secret (Destroy, Purge), a secret
 // whose ledger entries Purge dropped.
 //
-// It is authorized and audited as ActionList (it shows names and
-// version numbers, no value). It returns ErrInvalidTime for a zero at,
+// It is authorized and audited as ActionDiff, as PreviewRestore is: it
+// shows names and version numbers, no value, but Unchanged tells whether
+// a secret's value now is its value then. It returns ErrInvalidTime for a zero at,
 // and an error matching errors.ErrUnsupported if the Store is not a
 // [LedgerStore].
 func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time) (RestoreAtPlan, error) {
 	if err := validWorkspace(ws); err != nil {
 		return RestoreAtPlan{}, err
 	}
-	e := m.event(ctx, ActionList, ws)
+	// ActionDiff, as PreviewRestore: Unchanged tells whether a secret's
+	// value now is its value then.
+	e := m.event(ctx, ActionDiff, ws)
 	if err := m.authorize(ctx, e); err != nil {
 		return RestoreAtPlan{}, err
 	}
@@ -121,7 +124,16 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 		return RestoreAtPlan{}, m.failed(ctx, e, err)
 	}
 	e.Detail = "restore preview: " + p.counts()
-	m.listed(ctx, e)
+	var changed []string
+	for _, l := range [][]RestoreAtChange{p.Versions, p.Undeleted} {
+		for _, c := range l {
+			changed = append(changed, c.Name)
+		}
+	}
+	e.Secrets = namedSecrets(changed, p.Deleted, p.Unchanged)
+	if err := m.recordRead(ctx, e); err != nil {
+		return RestoreAtPlan{}, err
+	}
 	return p, nil
 }
 

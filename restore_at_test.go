@@ -431,3 +431,26 @@ func TestRestoreAtWriteOnly(t *testing.T) {
 		}
 	})
 }
+
+// PreviewRestoreAt is a diff, as PreviewRestore is: its Unchanged tells
+// whether a value now is its value then, so a caller who may only list is
+// refused; its event names the plan's secrets.
+func TestRestoreAtPreviewIsADiff(t *testing.T) {
+	m, _, ts := pitrHistory(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
+		if secrets.ActorFrom(ctx) == "user:viewer" && r.Action != secrets.ActionList {
+			return errors.New("viewers list")
+		}
+		return nil
+	}})
+	ctx := context.Background()
+	if _, err := m.PreviewRestoreAt(secrets.WithActor(ctx, "user:viewer"), "ws", ts[0]); !errors.Is(err, secrets.ErrForbidden) {
+		t.Fatalf("a viewer's preview: %v, want ErrForbidden", err)
+	}
+	if _, err := m.PreviewRestoreAt(secrets.WithActor(ctx, "user:editor"), "ws", ts[0]); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := m.Events(ctx, secrets.EventQuery{Actor: "user:editor", Action: secrets.ActionDiff})
+	if err != nil || len(evs) != 1 || len(evs[0].Secrets) == 0 {
+		t.Fatalf("the preview's event: %+v, %v", evs, err)
+	}
+}
