@@ -2,6 +2,8 @@ package panel_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/panel"
 )
 
 // Fixes from a user trial of the page, each held by a test.
@@ -146,4 +149,71 @@ func TestBrowserDeleteKeepsFocus(t *testing.T) {
 	tb.key(kb.Enter)
 	tb.wait(`document.activeElement.closest('` + row("B_KEY") + `')`)
 	tb.check()
+}
+
+// A parent's page says what it is (Caller.Kind): its secrets go to the
+// jobs of the workspaces below it, and "What will a job get?" calls its
+// own rows "this group"; a workspace's page, whose host says nothing, keeps
+// its wording.
+func TestBrowserParentKind(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize, Parents: scopeParents})
+	alice := as(t, "user:alice")
+	for _, s := range [][2]string{{"instance", "SENTRY_DSN"}, {"group:acme", "REGISTRY_TOKEN"}, {ws, "API_KEY"}} {
+		if _, err := m.Set(alice, s[0], s[1], []byte("kind-test-value-"+s[1]), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := panel.New(m, &panel.Config{Caller: func(r *http.Request) (panel.Caller, error) {
+		c := panel.Caller{Workspace: r.PathValue("ws"), Actor: "user:alice"}
+		if strings.HasPrefix(c.Workspace, "group:") {
+			c.Kind = "group"
+		}
+		return c, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mount(h))
+	t.Cleanup(srv.Close)
+	br := browser(t)
+
+	for _, c := range []struct {
+		ws, intro, from, inherited string
+	}{
+		{"group:acme", "Secrets are given to every build and job of the workspaces below this group, unless the workspace or a level between has the same name, as environment variables",
+			"this group", "Jobs below group:acme also get these secrets of the levels above it, unless this group or a nearer level has the same name"},
+		{ws, "Secrets are given to every build and job of this workspace as environment variables",
+			"this workspace", "Jobs of ws-1 also get these secrets of the levels above it, unless a secret here has the same name"},
+	} {
+		tb := open(t, br, srv.URL+"/w/"+c.ws+"/secrets/")
+		tb.wait(`document.querySelector('#rows tr') && !document.getElementById('inherited').hidden`)
+		if got := strings.Join(strings.Fields(tb.text(".intro")), " "); !strings.HasPrefix(got, c.intro) {
+			t.Errorf("%s: the intro says %q, want it to begin %q", c.ws, got, c.intro)
+		}
+		if got := tb.text("#inherited .muted"); !strings.HasPrefix(got, c.inherited) {
+			t.Errorf("%s: the Inherited section says %q, want it to begin %q", c.ws, got, c.inherited)
+		}
+		if got, want := evalIn[string](tb, `document.getElementById('secrets-caption').textContent`), "Secrets of "+c.from; got != want {
+			t.Errorf("%s: the table's caption is %q, want %q", c.ws, got, want)
+		}
+		tb.shot(strings.ReplaceAll(c.ws, ":", "-") + "-page")
+		preview(tb, "production", false)
+		if got := tb.text(`#drawer tr[data-container="` + c.ws + `"] td[data-label="From"]`); got != c.from {
+			t.Errorf("%s: its own rows are from %q, want %q", c.ws, got, c.from)
+		}
+		summary := tb.text("#drawer .summary")
+		if !strings.Contains(summary, "("+c.from+" first)") {
+			t.Errorf("%s: the preview says %q", c.ws, summary)
+		}
+		if c.ws != ws {
+			if !strings.Contains(summary, "a job of a workspace below this group where neither the workspace nor a level between has the name") {
+				t.Errorf("%s: the preview does not say whose jobs: %q", c.ws, summary)
+			}
+			if all := evalIn[string](tb, `document.body.innerText`); strings.Contains(all, "this workspace") {
+				t.Errorf("%s: the page still says \"this workspace\"", c.ws)
+			}
+		}
+		tb.shot(strings.ReplaceAll(c.ws, ":", "-") + "-preview")
+		tb.check()
+	}
 }

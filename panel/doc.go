@@ -32,7 +32,7 @@
 // Paths are relative to where the host mounts the handler.
 //
 //	GET    /                             the page (and GET /assets/{file}: its script, style, icon)
-//	GET    api/me                        the caller, the workspace, and what the caller may do
+//	GET    api/me                        the caller, the workspace and its kind, and what the caller may do
 //	GET    api/secrets?after=&limit=&deleted=   a page of metadata, never values
 //	POST   api/search                    the same, with {"search"} in the body
 //	POST   api/secrets                   create: {"name", "scope", "value" or "value_base64", "description", "expires", "rotate_by", "write_only", "file", "protected", "expand"}; 201
@@ -71,9 +71,13 @@
 //
 // A workspace inherits secrets from the containers [secrets.Config.Parents]
 // names, and the same Handler serves a parent's own page: the host's
-// Caller names the parent ("group:acme") as the Workspace, and the Manager
-// authorizes its callers for that container. The page's Inherited section
-// (GET api/inherited) lists what the workspace inherits, for anyone who may
+// Caller names the parent ("group:acme") as the Workspace and its kind
+// ("group") as the Kind, and the Manager authorizes its callers for that
+// container. With a Kind, the page says that the parent's secrets go to
+// the jobs of the workspaces below it, where neither the workspace nor a
+// level between has the name, and calls it "this group"; without one, it
+// speaks of "this workspace". The page's Inherited section (GET
+// api/inherited) lists what the workspace inherits, for anyone who may
 // list the workspace (the Manager authorizes it as such: names, never
 // values); when and by whom each was last changed shows only for the
 // parents the caller may list itself. Config.ContainerURL links each

@@ -29,7 +29,20 @@ type Caller struct {
 	// shows "Editor" to a caller who may set secrets, otherwise "Viewer ·
 	// read-only".
 	Role string
+	// Kind is what Workspace is, as the page names it. Empty, or
+	// "workspace": a workspace, whose builds and jobs get its secrets.
+	// Anything else says Workspace is a parent container that workspaces
+	// inherit from (secrets.Config.Parents), such as "group" or
+	// "instance": the page then says that its secrets go to the jobs of
+	// the workspaces below it unless they or a level between have the
+	// name, and calls it "this group" where a workspace's page says "this
+	// workspace". It is shown as it is, and grants and changes nothing
+	// else.
+	Kind string
 }
+
+// kindWorkspace is Caller.Kind's default.
+const kindWorkspace = "workspace"
 
 // Config configures a Handler. Only Caller is required; every other zero
 // field means the default given with it.

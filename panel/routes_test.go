@@ -611,3 +611,21 @@ func TestMeAuthorizerUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// GET api/me says what the container is: Caller.Kind, "workspace" when
+// the host says nothing.
+func TestMeKind(t *testing.T) {
+	for _, c := range []struct{ set, want string }{{"", "workspace"}, {"group", "group"}, {"workspace", "workspace"}} {
+		e := newEnv(t, nil, &panel.Config{Caller: func(r *http.Request) (panel.Caller, error) {
+			return panel.Caller{Workspace: r.PathValue("ws"), Actor: editor, Kind: c.set}, nil
+		}})
+		var got struct {
+			Workspace string
+			Kind      *string `json:"kind"`
+		}
+		e.do(t, req{actor: editor, method: "GET", path: "/api/me"}).want(t, 200, "").json(t, &got)
+		if got.Kind == nil || *got.Kind != c.want || got.Workspace != ws {
+			t.Errorf("Kind %q: me says workspace %q, kind %v, want %q", c.set, got.Workspace, got.Kind, c.want)
+		}
+	}
+}

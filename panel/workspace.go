@@ -48,11 +48,18 @@ func (h *Handler) me(c *call) error {
 		}
 		*a.out = ok
 	}
+	kind := c.caller.Kind
+	if kind == "" {
+		kind = kindWorkspace
+	}
 	return c.writeJSON(http.StatusOK, struct {
 		Actor     string `json:"actor"`
 		Workspace string `json:"workspace"`
 		// Role is Caller.Role, for the header; omitted when empty.
-		Role string    `json:"role,omitempty"`
+		Role string `json:"role,omitempty"`
+		// Kind is Caller.Kind, "workspace" by default: what the page
+		// calls the container, and whether it is a parent.
+		Kind string    `json:"kind"`
 		Can  abilities `json:"can"`
 		// DueWithinHours is how far ahead the page warns of expiry.
 		DueWithinHours int64 `json:"due_within_hours"`
@@ -62,7 +69,7 @@ func (h *Handler) me(c *call) error {
 		// masked in jobs' output.
 		MaskMinLength int `json:"mask_min_length"`
 	}{
-		Actor: c.caller.Actor, Workspace: c.ws(), Role: c.caller.Role, Can: can,
+		Actor: c.caller.Actor, Workspace: c.ws(), Role: c.caller.Role, Kind: kind, Can: can,
 		DueWithinHours: int64(h.cfg.DueWithin / time.Hour),
 		Limits:         h.m.Limits(),
 		MaskMinLength:  h.cfg.MaskMinLength,

@@ -5,7 +5,7 @@
 
 import {call, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, toast, showProblem, secretField} from './ui.js';
-import {hooks} from './state.js';
+import {hooks, kind} from './state.js';
 
 export function openBulk() {
   const form = clone('tpl-bulk');
@@ -55,7 +55,7 @@ export function openBulk() {
     ]);
     const n = d.added.length + d.changed.length + d.removed.length;
     diffBox.replaceChildren(...[
-      el('p', {}, el('strong', {text: n === 0 ? 'Nothing to change: the workspace already has these values.' : `${n} change${n === 1 ? '' : 's'} to apply:`})),
+      el('p', {}, el('strong', {text: n === 0 ? `Nothing to change: the ${kind()} already has these values.` : `${n} change${n === 1 ? '' : 's'} to apply:`})),
       part('New', 'added', d.added), part('New value', 'changed', d.changed), part('Deleted', 'removed', d.removed),
       d.unchanged.length ? el('p', {class: 'muted', text: `${d.unchanged.length} unchanged: ${d.unchanged.join(', ')}.`}) : null,
       d.changed.length ? el('p', {class: 'hint', text: 'Write-only secrets always count as changed: their values are never compared.'}) : null,
@@ -80,7 +80,7 @@ export function openBulk() {
     } catch (p) {
       if (is(p, 'ProblemConflict')) {
         reset();
-        showProblem(box, {title: 'Changed meanwhile', message: 'Someone changed this workspace since your preview, so nothing was applied. Preview again to see the difference as it is now.'});
+        showProblem(box, {title: 'Changed meanwhile', message: `Someone changed this ${kind()} since your preview, so nothing was applied. Preview again to see the difference as it is now.`});
         previewBtn.focus();
       } else {
         refused(p);

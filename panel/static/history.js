@@ -4,7 +4,7 @@
 
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, openDrawer, toast, confirm, timeEl} from './ui.js';
-import {hooks, can} from './state.js';
+import {state, hooks, can, kind} from './state.js';
 
 // openHistory shows the versions of a secret and its recent activity.
 export async function openHistory(meta) {
@@ -90,7 +90,7 @@ export async function openHistory(meta) {
 // Words for the audit trail's actions: the verb, its object when the
 // event names no secret (a function of the event, or words), and the verb
 // as a failed or refused event says it ("tried to …").
-const inWorkspace = (what) => (e) => `${what} workspace ${e.workspace}`;
+const inWorkspace = (what) => (e) => `${what} ${e.workspace === state.me.workspace ? kind() : 'workspace'} ${e.workspace}`;
 const verbs = {
   list: ['viewed', 'the list of secrets', 'view'],
   reveal: ['revealed', 'a value', 'reveal'],

@@ -3,7 +3,7 @@
 
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, timeEl, badges, toast, confirm} from './ui.js';
-import {state, hooks, can} from './state.js';
+import {state, hooks, can, kind} from './state.js';
 import {openEditor} from './editor.js';
 import {openHistory} from './history.js';
 import {splitName, scopeLabel} from './editor_model.js';
@@ -55,7 +55,7 @@ export async function load(more = false) {
 function emptyText() {
   if (state.search) return `No ${state.deleted ? 'deleted ' : ''}secret has a name containing “${state.search}”.`;
   if (state.deleted) return 'No deleted secrets. Deleted secrets stay here, restorable, until destroyed.';
-  return can('set') ? 'No secrets yet. Add one, or paste a .env file.' : 'This workspace has no secrets yet.';
+  return can('set') ? 'No secrets yet. Add one, or paste a .env file.' : `This ${kind()} has no secrets yet.`;
 }
 
 function listProblem(p) {

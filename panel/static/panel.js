@@ -4,7 +4,7 @@
 
 import {call} from './api.js';
 import {el, $, wireDrawer, drawerOpen, toast, day} from './ui.js';
-import {state, hooks} from './state.js';
+import {state, hooks, kind, isParent} from './state.js';
 import {load, highlight} from './list.js';
 import {openEditor} from './editor.js';
 import {openBulk} from './bulk.js';
@@ -37,6 +37,7 @@ async function start() {
   state.dueMs = me.due_within_hours * 3600e3;
   $('#workspace').textContent = me.workspace;
   $('#mask-min').textContent = String(me.mask_min_length);
+  word();
   document.title = `Secrets · ${me.workspace}`;
   // The host's name for the caller's role, as it is; without one, what
   // the caller may do.
@@ -52,6 +53,19 @@ async function start() {
   hooks.refresh = async () => { await Promise.all([load(), loadDue()]); };
   hooks.highlight = highlight;
   await Promise.all([hooks.refresh(), loadInherited()]);
+}
+
+// word says what the container is: a parent's secrets go to the jobs of
+// the workspaces below it, not to jobs of its own.
+function word() {
+  const k = kind();
+  $('#secrets-caption').textContent = `Secrets of this ${k}`;
+  if (!isParent()) return;
+  $('#intro-to').textContent = `Secrets are given to every build and job of the workspaces below this ${k}, ` +
+    'unless the workspace or a level between has the same name,';
+  $('#inherited-intro').replaceChildren('Jobs below ', el('span', {class: 'here'}),
+    ` also get these secrets of the levels above it, unless this ${k} or a nearer level has the same name for the job’s environment. ` +
+    'Values are never shown here; edit them on their own level’s page.');
 }
 
 function wire() {

@@ -5,7 +5,7 @@
 
 import {call} from './api.js';
 import {badges, el, openDrawer, showProblem} from './ui.js';
-import {state} from './state.js';
+import {state, kind, isParent} from './state.js';
 import {scopeLabel} from './editor_model.js';
 import {containerName} from './inherited.js';
 
@@ -73,14 +73,16 @@ export function openResolve() {
 function render(rs, env, prot) {
   const job = `A${prot ? ' protected' : 'n unprotected'} job in ${env ? env : 'no environment'}`;
   const n = rs.filter((r) => r.status === 'delivered').length;
+  const here = `this ${kind()}`;
   const summary = el('p', {class: 'summary'}, el('strong', {text: `${job} gets ${n} secret${n === 1 ? '' : 's'}.`}),
-    ' For each name the nearest level wins (this workspace first); within a level, the most specific environment scope. Values are never shown.');
+    isParent() ? ` That is, a job of a workspace below ${here} where neither the workspace nor a level between has the name.` : null,
+    ` For each name the nearest level wins (${here} first); within a level, the most specific environment scope. Values are never shown.`);
   if (rs.length === 0) return [summary, el('p', {class: 'muted', text: 'There are no secrets here or above.'})];
   const rows = rs.map((r) => {
     const [word, why] = statuses[r.status] || [r.status, ''];
     return el('tr', {attrs: {'data-status': r.status, 'data-name': r.name, 'data-container': r.container}},
       el('td', {class: 'namecell'}, el('code', {text: r.variable}), badges({protected: r.protected}, 0)),
-      el('td', {attrs: {'data-label': 'From'}}, r.container === state.me.workspace ? el('span', {text: 'this workspace'}) : containerName(r.container)),
+      el('td', {attrs: {'data-label': 'From'}}, r.container === state.me.workspace ? el('span', {text: here}) : containerName(r.container)),
       el('td', {attrs: {'data-label': 'Environment'}, text: scopeLabel(r.scope)}),
       el('td', {attrs: {'data-label': 'Version'}, text: 'v' + r.version}),
       el('td', {class: 'status', attrs: {'data-label': 'A job', title: why}, text: word}));

@@ -5,7 +5,7 @@
 
 import {call, is} from './api.js';
 import {el, openDrawer, closeDrawer, toast, showProblem} from './ui.js';
-import {hooks} from './state.js';
+import {hooks, kind} from './state.js';
 
 export function openRestore() {
   const at = el('input', {attrs: {type: 'datetime-local', step: '1', id: 'r-at', required: ''}});
@@ -15,7 +15,7 @@ export function openRestore() {
   const applyBtn = el('button', {type: 'button', class: 'primary apply', hidden: true});
   const cancel = el('button', {type: 'button', text: 'Cancel'});
   const form = el('form', {},
-    el('p', {class: 'muted', text: 'Make this workspace as it was at a time: each secret gets, as a new version, the value it had then; secrets deleted since come back, secrets made since are deleted. History is kept. Destroyed secrets and versions no longer kept cannot come back; renames are not undone.'}),
+    el('p', {class: 'muted', text: `Make this ${kind()} as it was at a time: each secret gets, as a new version, the value it had then; secrets deleted since come back, secrets made since are deleted. History is kept. Destroyed secrets and versions no longer kept cannot come back; renames are not undone.`}),
     el('label', {attrs: {for: 'r-at'}, text: 'Time (your local time)'}), at, box, planBox,
     el('div', {class: 'actions'}, previewBtn, applyBtn, cancel));
   let plan = null;
@@ -52,7 +52,7 @@ export function openRestore() {
     ] : null);
     const n = (p.versions || []).length + (p.undeleted || []).length + (p.deleted || []).length;
     planBox.replaceChildren(...[
-      el('p', {}, el('strong', {text: n === 0 ? 'Nothing to change: the workspace is as it was then.' : `${n} change${n === 1 ? '' : 's'}:`})),
+      el('p', {}, el('strong', {text: n === 0 ? `Nothing to change: the ${kind()} is as it was then.` : `${n} change${n === 1 ? '' : 's'}:`})),
       list('Back to an earlier value', 'versions', p.versions, (c) => `v${c.from} → the value of v${c.to}`),
       list('Undeleted', 'undeleted', p.undeleted, (c) => (c.from !== c.to ? `with the value of v${c.to}` : '')),
       list('Deleted (made since)', 'deleted', p.deleted),
@@ -77,7 +77,7 @@ export function openRestore() {
     } catch (p) {
       if (is(p, 'ProblemConflict')) {
         reset();
-        showProblem(box, {title: 'Changed meanwhile', message: 'Someone changed this workspace since your preview, so nothing was restored. Preview again.'});
+        showProblem(box, {title: 'Changed meanwhile', message: `Someone changed this ${kind()} since your preview, so nothing was restored. Preview again.`});
         previewBtn.focus();
       } else {
         showProblem(box, p);

@@ -2,7 +2,7 @@
 // view asks another to update without importing it.
 
 export const state = {
-  me: null, // GET api/me: {actor, workspace, can: {...}, due_within_hours}
+  me: null, // GET api/me: {actor, workspace, kind, can: {...}, due_within_hours}
   dueMs: 14 * 86400e3,
   search: '',
   deleted: false,
@@ -22,4 +22,16 @@ export const hooks = {
 // the server enforces it whatever the page shows).
 export function can(action) {
   return Boolean(state.me && state.me.can[action]);
+}
+
+// kind is what the page's container is ("workspace", "group", ...), as
+// the host says (Caller.Kind).
+export function kind() {
+  return (state.me && state.me.kind) || 'workspace';
+}
+
+// isParent tells whether the container is a level that workspaces inherit
+// from rather than a workspace: its secrets go to the jobs below it.
+export function isParent() {
+  return kind() !== 'workspace';
 }
