@@ -61,9 +61,11 @@ var (
 	// secrets concerned.
 	ErrDecrypt = errors.New("secrets: decryption failed")
 	// ErrMasterKey: the Manager's master key is not one the Store knows
-	// (and Config.AddMasterKey is not set), or is not the key the Store
-	// knows under that ID. Nothing was written. A *[MasterKeyError] names
-	// the key IDs, never key material.
+	// (and Config.AddMasterKey is not set), is not the key the Store
+	// knows under that ID, or is retired (see [Manager.RetireMasterKey]);
+	// or a master key may not be retired (the Manager's own, or one that
+	// still wraps workspace keys). Nothing was written. A
+	// *[MasterKeyError] names the key IDs, never key material.
 	ErrMasterKey = errors.New("secrets: unknown master key")
 	// ErrForbidden: Config.Authorize refused the call. Nothing was changed
 	// or revealed.
@@ -277,13 +279,33 @@ func (e *DotenvError) Is(target error) bool { return target == ErrInvalidDotenv 
 // that is not the one the Store knows under its ID. It matches
 // [ErrMasterKey].
 type MasterKeyError struct {
-	ID    string   // the Manager's master key
+	ID    string   // the Manager's master key, or the key to retire
 	Known []string // the master keys the Store knows
 	Wrong bool     // the Store knows ID, but this key is not that key
+	// Retired: ID is retired, so no workspace key may be wrapped by it;
+	// configure the master key the store moved to.
+	Retired bool
+	// InUse: ID may not be retired, since workspace keys (InUse of them,
+	// or -1 if the Store did not say how many) are still wrapped by it:
+	// Rewrap them first.
+	InUse int
+	// Primary: ID may not be retired, since it is the master key of the
+	// Manager asked to retire it.
+	Primary bool
 }
 
 // Error names the key IDs and what to do.
 func (e *MasterKeyError) Error() string {
+	switch {
+	case e.Retired:
+		return fmt.Sprintf("secrets: master key %s is retired: it wraps no new workspace key; configure the master key the store moved to (see Rewrap)", e.ID)
+	case e.InUse > 0:
+		return fmt.Sprintf("secrets: master key %s still wraps %d workspace keys: re-wrap them (Rewrap) before retiring it", e.ID, e.InUse)
+	case e.InUse < 0:
+		return fmt.Sprintf("secrets: master key %s still wraps workspace keys: re-wrap them (Rewrap) before retiring it", e.ID)
+	case e.Primary:
+		return fmt.Sprintf("secrets: master key %s is this Manager's master key: retire a former key, from a Manager configured with the new one", e.ID)
+	}
 	if e.Wrong {
 		return fmt.Sprintf("secrets: master key %s is not the key this store knows under that ID", e.ID)
 	}

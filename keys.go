@@ -138,7 +138,9 @@ func (m *Manager) masterCheck(ctx context.Context) ([]byte, error) {
 // start (a Store with no master key and no workspace key) or with
 // Config.AddMasterKey; otherwise it is refused with a *MasterKeyError, so
 // that a wrong key file cannot make workspaces that the real deployment
-// can never read.
+// can never read. A retired key (see RetireMasterKey) is refused too; the
+// Store refuses its workspace keys anyway, even when it was retired after
+// this check.
 func (m *Manager) knowMasterKey(ctx context.Context) error {
 	m.masterMu.Lock()
 	defer m.masterMu.Unlock()
@@ -163,6 +165,9 @@ func (m *Manager) knowMasterKey(ctx context.Context) error {
 			}
 			if err != nil {
 				return wrapf(err, "check master key %s", id)
+			}
+			if !k.Retired.IsZero() {
+				return &MasterKeyError{ID: id, Known: known, Retired: true}
 			}
 			m.masterKnown = true
 			return nil

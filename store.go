@@ -271,6 +271,27 @@ type RotationStore interface {
 	SetMasterKeyCheck(ctx context.Context, id string, check []byte) error
 }
 
+// A MasterKeyRetirer is a Store that can retire a master key: once
+// retired, PutKey refuses a workspace key wrapped by it, so that a replica
+// or a tool still configured with a former master key cannot make
+// workspace keys that replicas without that key cannot read. MemoryStore
+// and PostgresStore are MasterKeyRetirers (on Postgres the database
+// itself refuses, so replicas of releases that know nothing of
+// retirement are refused too); Manager.RetireMasterKey needs one.
+type MasterKeyRetirer interface {
+	Store
+
+	// RetireMasterKey marks the registered master key id retired at at,
+	// and from then on PutKey refuses a key whose CipherID is id with a
+	// *MasterKeyError (Retired). It returns ErrNotFound if id is not
+	// registered, and a *MasterKeyError (InUse), changing nothing, while
+	// the Store holds a workspace key wrapped by id; the check and the
+	// mark are atomic with respect to PutKey. Retiring a retired key
+	// again changes nothing and is not an error. A retired key stays in
+	// MasterKeys, with Retired set.
+	RetireMasterKey(ctx context.Context, id string, at time.Time) error
+}
+
 // A StaleQuery selects versions for [RotationStore.Stale].
 type StaleQuery struct {
 	// Keep is the key ID that is not stale: versions under another key

@@ -14,6 +14,7 @@ import (
 var (
 	_ DueStore         = (*MemoryStore)(nil)
 	_ RotationStore    = (*MemoryStore)(nil)
+	_ MasterKeyRetirer = (*MemoryStore)(nil)
 	_ WorkspaceDeleter = (*MemoryStore)(nil)
 	_ Purger           = (*MemoryStore)(nil)
 	_ FingerprintStore = (*MemoryStore)(nil)
@@ -127,6 +128,9 @@ func (s *MemoryStore) PutKey(ctx context.Context, k WrappedKey, expect int64) (i
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if mk, ok := s.masters[k.CipherID]; ok && !mk.Retired.IsZero() {
+		return 0, &MasterKeyError{ID: k.CipherID, Retired: true}
+	}
 	w := s.workspace(k.Workspace, true)
 	if have := w.keyGen(); have != expect {
 		return 0, errorf(ErrConflict, "key of workspace %q is at generation %d, not %d", k.Workspace, have, expect)

@@ -124,6 +124,34 @@ func (s *MemoryStore) SetMasterKeyCheck(ctx context.Context, id string, check []
 	return nil
 }
 
+// RetireMasterKey implements MasterKeyRetirer.
+func (s *MemoryStore) RetireMasterKey(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.masters[id]
+	if !ok {
+		return errorf(ErrNotFound, "master key %s is not registered", id)
+	}
+	if !k.Retired.IsZero() {
+		return nil
+	}
+	n := 0
+	for _, w := range s.ws {
+		if w.key != nil && w.key.CipherID == id {
+			n++
+		}
+	}
+	if n > 0 {
+		return &MasterKeyError{ID: id, InUse: n}
+	}
+	k.Retired = at.UTC()
+	s.masters[id] = k
+	return nil
+}
+
 // Workspaces implements RotationStore.
 func (s *MemoryStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
 	after, limit := q.After, q.Limit

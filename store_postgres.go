@@ -20,6 +20,7 @@ import (
 var (
 	_ DueStore         = (*PostgresStore)(nil)
 	_ RotationStore    = (*PostgresStore)(nil)
+	_ MasterKeyRetirer = (*PostgresStore)(nil)
 	_ WorkspaceDeleter = (*PostgresStore)(nil)
 	_ Purger           = (*PostgresStore)(nil)
 	_ FingerprintStore = (*PostgresStore)(nil)

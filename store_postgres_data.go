@@ -152,15 +152,19 @@ func (s *PostgresStore) PutKey(ctx context.Context, k WrappedKey, expect int64) 
 		return getQ(ctx, q, &gen, s.q.putKey, pgParams{"workspace": k.Workspace, "cipher_id": k.CipherID,
 			"wrapped": k.Ciphertext, "updated": k.Updated, "expect": expect})
 	})
+	if sqlState(err) == sqlstateRetiredMasterKey && ctx.Err() == nil {
+		return 0, &MasterKeyError{ID: k.CipherID, Retired: true}
+	}
 	return gen, pgErr(ctx, fmt.Sprintf("write the key of workspace %q at generation %d", k.Workspace, expect), err)
 }
 
 // MasterKeys implements Store.
 func (s *PostgresStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
 	var rows []struct {
-		ID    string    `db:"cipher_id"`
-		Check []byte    `db:"check_value"`
-		Added time.Time `db:"added"`
+		ID      string       `db:"cipher_id"`
+		Check   []byte       `db:"check_value"`
+		Added   time.Time    `db:"added"`
+		Retired sql.NullTime `db:"retired"`
 	}
 	if err := selectQ(ctx, s.db, &rows, s.q.masterKeys, nil); err != nil {
 		return nil, pgErr(ctx, "read the master keys", err)
@@ -168,6 +172,9 @@ func (s *PostgresStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
 	out := make([]MasterKey, len(rows))
 	for i, r := range rows {
 		out[i] = MasterKey{ID: r.ID, Check: r.Check, Added: r.Added.UTC()}
+		if r.Retired.Valid {
+			out[i].Retired = r.Retired.Time.UTC()
+		}
 	}
 	return out, nil
 }

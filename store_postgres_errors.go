@@ -33,8 +33,9 @@ import (
 
 // The SQLSTATEs (class SC) that the schema's functions raise for the
 // store's own refusals; internal/pgschema/0001_init.sql lists them at its
-// top. pgErr maps the first five to the package's errors; write retries
-// sqlstateNotReadCommitted in a transaction of its own.
+// top (and 0007 the two it adds). pgErr maps all but the last to the
+// package's errors; write retries sqlstateNotReadCommitted in a
+// transaction of its own.
 const (
 	// sqlstateNameTaken: put_secret (a create or rename onto a name in
 	// use, case ignored) and add_master_key (the ID is registered).
@@ -49,6 +50,12 @@ const (
 	// sqlstateKeyChanged: put_secret and reencrypt, when the workspace's
 	// key generation moved on since the caller read it.
 	sqlstateKeyChanged = "SC005"
+	// sqlstateRetiredMasterKey: a workspace key wrapped by a retired
+	// master key (the trigger workspace_key_master, whoever writes it).
+	sqlstateRetiredMasterKey = "SC006"
+	// sqlstateMasterKeyInUse: retire_master_key, while a workspace key is
+	// wrapped by the master key.
+	sqlstateMasterKeyInUse = "SC007"
 	// sqlstateNotReadCommitted: lock_workspace and put_secret, in a
 	// transaction that is not READ COMMITTED.
 	sqlstateNotReadCommitted = "SC010"
@@ -99,6 +106,10 @@ func pgErr(ctx context.Context, op string, err error) error {
 		return errorf(ErrTooLarge, "%s: over the environment budget", op)
 	case sqlstateKeyChanged:
 		return errorf(ErrKeyChanged, "%s: the workspace key changed", op)
+	case sqlstateRetiredMasterKey:
+		return errorf(ErrMasterKey, "%s: the master key is retired", op)
+	case sqlstateMasterKeyInUse:
+		return errorf(ErrMasterKey, "%s: the master key still wraps workspace keys", op)
 	case "":
 		return errorf(nil, "postgres: %s: %s", op, clientFailure(err))
 	default:

@@ -76,6 +76,24 @@ func (s *PostgresStore) SetMasterKeyCheck(ctx context.Context, id string, check 
 	return pgErr(ctx, "replace the check value of master key "+id, err)
 }
 
+// RetireMasterKey implements MasterKeyRetirer, in one statement: the
+// database checks that no workspace key is wrapped by id and marks it
+// retired, and refuses every later workspace key wrapped by it (a trigger
+// of migration 7), whichever release writes it.
+func (s *PostgresStore) RetireMasterKey(ctx context.Context, id string, at time.Time) error {
+	var found bool
+	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		return getQ(ctx, q, &found, s.q.retireMasterKey, pgParams{"cipher_id": id, "at": at})
+	})
+	switch {
+	case sqlState(err) == sqlstateMasterKeyInUse && ctx.Err() == nil:
+		return &MasterKeyError{ID: id, InUse: -1}
+	case err == nil && !found:
+		return errorf(ErrNotFound, "master key %s is not registered", id)
+	}
+	return pgErr(ctx, "retire master key "+id, err)
+}
+
 // Workspaces implements RotationStore.
 func (s *PostgresStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]string, error) {
 	var out []string

@@ -29,6 +29,10 @@ type MasterKey struct {
 	ID    string
 	Check []byte
 	Added time.Time
+	// Retired, if not zero, is when the key was retired (see
+	// [MasterKeyRetirer]): the Store refuses to store a workspace key
+	// wrapped by it.
+	Retired time.Time
 }
 
 // A Version is one stored value version of a secret: its ciphertext and

@@ -18,10 +18,13 @@ SELECT workspace, cipher_id, wrapped, generation, updated FROM {{schema}}.worksp
 SELECT {{schema}}.put_key(:workspace, :cipher_id, :wrapped, :updated, :expect)
 
 -- name: master_keys
-SELECT cipher_id, check_value, added FROM {{schema}}.master_keys ORDER BY cipher_id COLLATE "C"
+SELECT cipher_id, check_value, added, retired FROM {{schema}}.master_keys ORDER BY cipher_id COLLATE "C"
 
 -- name: add_master_key
 SELECT {{schema}}.add_master_key(:cipher_id, :check_value, :added, :first)
+
+-- name: retire_master_key
+SELECT {{schema}}.retire_master_key(:cipher_id, :at)
 
 -- name: set_master_check
 WITH u AS (UPDATE {{schema}}.master_keys SET check_value = :check_value WHERE cipher_id = :cipher_id RETURNING 1)
