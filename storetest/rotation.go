@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -15,6 +17,7 @@ var rotationTests = []test{
 	{"Workspaces", testWorkspaces},
 	{"DeleteWorkspace", testDeleteWorkspace},
 	{"SetMasterKeyCheck", testSetMasterKeyCheck},
+	{"RetireMasterKey", testRetireMasterKey},
 }
 
 func rotation(t *testing.T, s secrets.Store) secrets.RotationStore {
@@ -206,4 +209,77 @@ func testSetMasterKeyCheck(t *testing.T, s secrets.Store) {
 	}
 	a.Check = []byte("vault:v2:new")
 	diff(t, "MasterKeys after a new check", keys, []secrets.MasterKey{a, b})
+}
+
+// testRetireMasterKey: a master key that wraps a workspace key cannot be
+// retired; once its keys are re-wrapped it can, and then PutKey refuses
+// any key wrapped by it (new or replacing one) while other master keys,
+// and IDs never registered, are fine.
+func testRetireMasterKey(t *testing.T, s secrets.Store) {
+	r, ok := s.(secrets.MasterKeyRetirer)
+	if !ok {
+		t.Skip("not a MasterKeyRetirer")
+	}
+	ctx := context.Background()
+	old := secrets.MasterKey{ID: "tink-local:old", Check: []byte{1}, Added: t0}
+	cur := secrets.MasterKey{ID: "tink-local:new", Check: []byte{2}, Added: t0}
+	for _, k := range []secrets.MasterKey{old, cur} {
+		if err := s.AddMasterKey(ctx, k, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen, err := s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: old.ID, Ciphertext: []byte("under old"), Updated: t0}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Hour)
+	err = r.RetireMasterKey(ctx, old.ID, at)
+	wantErr(t, "retiring a key that wraps a workspace key", err, secrets.ErrMasterKey)
+	var mk *secrets.MasterKeyError
+	if !errors.As(err, &mk) || mk.ID != old.ID || mk.InUse == 0 {
+		t.Fatalf("retiring a key in use: %#v", err)
+	}
+	wantErr(t, "retiring an unknown key", r.RetireMasterKey(ctx, "tink-local:none", at), secrets.ErrNotFound)
+	if keys, err := s.MasterKeys(ctx); err != nil || !keys[0].Retired.IsZero() || !keys[1].Retired.IsZero() {
+		t.Fatalf("a refused retirement retired: %v %v", keys, err)
+	}
+
+	// Re-wrapped: now it can go.
+	if gen, err = s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: cur.ID, Ciphertext: []byte("under new"), Updated: t0}, gen); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RetireMasterKey(ctx, old.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RetireMasterKey(ctx, old.ID, at.Add(time.Hour)); err != nil {
+		t.Fatalf("retiring again: %v", err)
+	}
+	keys, err := s.MasterKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Retired = at
+	diff(t, "MasterKeys after retiring", keys, []secrets.MasterKey{cur, old})
+
+	// Refused: a new workspace key and a replacement under the retired key.
+	_, err = s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws2", CipherID: old.ID, Ciphertext: []byte("x"), Updated: t0}, 0)
+	wantErr(t, "a new workspace key under a retired master key", err, secrets.ErrMasterKey)
+	if !errors.As(err, &mk) || mk.ID != old.ID || !mk.Retired {
+		t.Fatalf("PutKey under a retired key: %#v", err)
+	}
+	_, err = s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: old.ID, Ciphertext: []byte("x"), Updated: t0}, gen)
+	wantErr(t, "a replacement under a retired master key", err, secrets.ErrMasterKey)
+	if k, err := s.Key(ctx, "ws"); err != nil || k.CipherID != cur.ID || k.Generation != gen {
+		t.Fatalf("the refused PutKey changed the key: %v %v", k, err)
+	}
+	if _, err := s.Key(ctx, "ws2"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("the refused PutKey made a key: %v", err)
+	}
+	// Fine: the current key, and an ID that is no registered master key.
+	if gen, err = s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: cur.ID, Ciphertext: []byte("rotated"), Updated: t0}, gen); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws3", CipherID: "c", Ciphertext: []byte("y"), Updated: t0}, 0); err != nil {
+		t.Fatal(err)
+	}
 }
