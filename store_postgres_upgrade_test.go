@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -237,6 +238,26 @@ func TestPostgresUpgrade(t *testing.T) {
 	}
 	if err != nil || len(evs) < 2 || evs[0].Environment != "" || prod != 1 {
 		t.Fatalf("events after the upgrade (one of a protected production job): %+v, %v", evs, err)
+	}
+	// Migration 0007: the master key the first release registered is not
+	// retired; after a move to a new key it can be, and then a Manager
+	// still configured with it makes no workspace key.
+	if keys, err := s.MasterKeys(ctx); err != nil || len(keys) != 1 || keys[0].ID != cipher.ID() || !keys[0].Retired.IsZero() {
+		t.Fatalf("the master keys after the upgrade: %+v, %v", keys, err)
+	}
+	next := newCipher(t)
+	moved := newManager(t, s, next, &secrets.Config{Now: clock, DecryptOnly: []secrets.Cipher{cipher}, AddMasterKey: true})
+	if _, err := moved.Rewrap(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := moved.RetireMasterKey(ctx, cipher.ID()); err != nil {
+		t.Fatalf("RetireMasterKey after the upgrade: %v", err)
+	}
+	if _, err := m.Set(ctx, "ws-new", "TOKEN", []byte("x"), nil); !errors.Is(err, secrets.ErrMasterKey) {
+		t.Fatalf("a new workspace under the retired master key: %v", err)
+	}
+	if env, err := moved.EnvFor(ctx, "ws-1"); err != nil || len(env) != 7 {
+		t.Fatalf("EnvFor under the new master key: %d variables, %v", len(env), err)
 	}
 }
 

@@ -18,7 +18,11 @@ SELECT workspace, cipher_id, wrapped, generation, updated FROM {{schema}}.worksp
 SELECT {{schema}}.put_key(:workspace, :cipher_id, :wrapped, :updated, :expect)
 
 -- name: master_keys
-SELECT cipher_id, check_value, added, retired FROM {{schema}}.master_keys ORDER BY cipher_id COLLATE "C"
+-- retired (migration 7) is read through the row's JSON, which has no such
+-- key on an older schema: a Manager checks its master key before its
+-- first write, which works on the schema of every version.
+SELECT m.cipher_id, m.check_value, m.added, (to_jsonb(m) ->> 'retired')::timestamptz AS retired
+FROM {{schema}}.master_keys m ORDER BY m.cipher_id COLLATE "C"
 
 -- name: add_master_key
 SELECT {{schema}}.add_master_key(:cipher_id, :check_value, :added, :first)
