@@ -48,8 +48,12 @@ func (a *app) keyCommands() []*cli.Command {
 				"master key is used, give --add-master-key to register it in the store (exit 5 without).\n" +
 				"Keys that cannot be moved are listed (exit 6); run it again once they can.\n" +
 				"With --all, every key is re-wrapped, also those the master key wraps already: after\n" +
-				"rotating a KMS key that keeps its name (Transit, Cloud KMS), so old versions can be retired.",
-			Flags:  []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "re-wrap every workspace key, not only those of other master keys"}},
+				"rotating a KMS key that keeps its name (Transit, Cloud KMS), so old versions can be retired.\n" +
+				"With --retire-old, once every key is moved, each --old-master-key/--old-kms is retired:\n" +
+				"the store then refuses any new workspace key wrapped by it, from any replica or tool (exit 5\n" +
+				"if one still wraps a workspace key, 3 if the store never knew it).",
+			Flags: []cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "re-wrap every workspace key, not only those of other master keys"},
+				&cli.BoolFlag{Name: "retire-old", Usage: "after a complete rewrap, retire the former master keys given"}},
 			Action: a.with(0, 0, "no arguments", needKey, a.rewrap),
 		},
 		{
@@ -253,6 +257,10 @@ func (a *app) printRotated(r rotated) {
 }
 
 func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
+	retire := cmd.Bool("retire-old")
+	if retire && len(s.old) == 0 {
+		return usage("--retire-old: give the former master keys with --old-master-key or --old-kms")
+	}
 	p := a.progress("rewrap")
 	res, err := s.m.Rewrap(ctx, &secrets.RewrapOptions{All: cmd.Bool("all"), Progress: p.update})
 	p.finish()
@@ -269,7 +277,18 @@ func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
 			fmt.Fprintf(a.stdout, "left: workspace %s: %s\n", l.Workspace, cliWords(oneLine(l.Reason)))
 		}
 	}
-	return err
+	if err != nil || !retire {
+		return err
+	}
+	for _, id := range s.old {
+		if err := s.m.RetireMasterKey(ctx, id); err != nil {
+			return err
+		}
+		if !cmd.Bool("json") {
+			fmt.Fprintf(a.stdout, "master key %s retired\n", id)
+		}
+	}
+	return nil
 }
 
 func (a *app) keys(ctx context.Context, cmd *cli.Command, s *session) error {

@@ -37,7 +37,8 @@ const exitHelp = `EXIT STATUS:
         empty value, a --parents chain, ${NAME} references that form a
         cycle or that a job cannot expand), write-only value, an age identity
         that does not open the backup, or a master key the store does not
-        know
+        know or a retired one; rewrap --retire-old of a key that still
+        wraps workspace keys
    6    incomplete: rotate or rewrap left items, which are listed
    7    unavailable: the host's authorizer could not decide; try again
    run: 126 the program is not executable, 127 it was not found;
@@ -114,6 +115,12 @@ func message(err error) string {
 	switch {
 	case errors.As(err, &mk) && mk.Wrong:
 		msg = fmt.Sprintf("master key %s is not the key this store knows under that ID: check --master-key or --kms", mk.ID)
+	case errors.As(err, &mk) && mk.Retired:
+		msg = fmt.Sprintf("master key %s is retired: give the master key the store moved to with --master-key or --kms", mk.ID)
+	case errors.As(err, &mk) && mk.InUse != 0:
+		msg = fmt.Sprintf("master key %s still wraps workspace keys: run rewrap with it as --old-master-key or --old-kms first", mk.ID)
+	case errors.As(err, &mk) && mk.Primary:
+		msg = fmt.Sprintf("master key %s is the master key given: retire only a former key", mk.ID)
 	case errors.As(err, &mk):
 		known := strings.Join(mk.Known, ", ")
 		if known == "" {

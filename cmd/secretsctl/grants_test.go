@@ -116,21 +116,24 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s is up to date (version %d)\n", e.schema, latest) {
 		t.Fatalf("migrate of a current schema: %q", r.stdout)
 	}
-	// Undo the last migration by hand (migration 6 only adds functions)
-	// to stand for a schema an earlier release left.
-	if latest != 6 {
-		t.Fatalf("the newest migration is %d: undo it here as this test undoes 6", latest)
+	// Undo the last migration by hand (migration 7 adds a column, a
+	// trigger and a function) to stand for a schema an earlier release
+	// left.
+	if latest != 7 {
+		t.Fatalf("the newest migration is %d: undo it here as this test undoes 7", latest)
 	}
 	sch := pq.QuoteIdentifier(e.schema)
 	for _, q := range []string{
-		"DROP FUNCTION " + sch + ".env_read, " + sch + ".env_audited, " + sch + ".env_levels",
-		"DELETE FROM " + sch + ".goose_db_version WHERE version_id = 6",
+		"DROP TRIGGER workspace_key_master ON " + sch + ".workspace_keys",
+		"DROP FUNCTION " + sch + ".workspace_key_master, " + sch + ".retire_master_key",
+		"ALTER TABLE " + sch + ".master_keys DROP COLUMN retired",
+		"DELETE FROM " + sch + ".goose_db_version WHERE version_id = 7",
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 5 to 6\n", e.schema) {
+	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 6 to 7\n", e.schema) {
 		t.Fatalf("migrate of a schema one behind: %q", r.stdout)
 	}
 	e.ctl("v", "set", "ws", "TOKEN").want(t, 0)

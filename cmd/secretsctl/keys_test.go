@@ -158,6 +158,39 @@ func TestRewrap(t *testing.T) {
 	}
 }
 
+// rewrap --retire-old retires the former master keys after a complete
+// rewrap: then a secretsctl (or replica) still given the former key as
+// its master key cannot make a workspace key (exit 5, naming the key),
+// while it still reads with the new key as --old-master-key.
+func TestRewrapRetireOld(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("first-ws-value", "set", "ws1", "TOKEN").want(t, 0)
+	k1, k2 := e.key, e.keygen("k2.json")
+	c1, err := secrets.LoadLocalCipher(k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ctl("", "--master-key", k2, "--add-master-key", "rewrap", "--retire-old").wantErr(t, 2, "--retire-old", "--old-master-key")
+	r := e.ctl("", "--master-key", k2, "--old-master-key", k1, "--add-master-key", "rewrap", "--retire-old").want(t, 0)
+	if r.stdout != "1 workspace keys re-wrapped\nmaster key "+c1.ID()+" retired\n" {
+		t.Fatalf("rewrap --retire-old: %q", r.stdout)
+	}
+	e.ctl("new-ws-value", "--master-key", k1, "set", "ws2", "TOKEN").wantErr(t, 5, "master key "+c1.ID()+" is retired")
+	if r := e.ctl("", "--master-key", k1, "--old-master-key", k2, "get", "ws1", "TOKEN").want(t, 0); r.stdout != "first-ws-value" {
+		t.Fatalf("a read with the retired key as master key and the new one as old: %q", r.stdout)
+	}
+	e.key = k2
+	e.ctl("new-ws-value", "set", "ws2", "TOKEN").want(t, 0)
+	if e.value("ws2", "TOKEN") != "new-ws-value" {
+		t.Fatal("ws2 under the new master key")
+	}
+	// Again: nothing to move, the key is retired already.
+	e.ctl("", "--master-key", k2, "--old-master-key", k1, "rewrap", "--retire-old").want(t, 0)
+	// A former key the store never knew.
+	k4 := e.keygen("k4.json")
+	e.ctl("", "--master-key", k2, "--old-master-key", k4, "rewrap", "--retire-old").wantErr(t, 3, "not registered")
+}
+
 // rotate says when it deleted former keys: from the third rotation on, it
 // keeps the two most recent.
 func TestRotateDeletesFormerKeys(t *testing.T) {

@@ -18,6 +18,7 @@ type session struct {
 	m     *secrets.Manager
 	store *secrets.PostgresStore
 	db    *sqlx.DB
+	old   []string // the IDs of the former master keys (--old-master-key, --old-kms)
 }
 
 func (s *session) close() {
@@ -85,6 +86,7 @@ func (a *app) open(ctx context.Context, cmd *cli.Command, key bool, tune func(*s
 		AuditReads: secrets.AuditFailClosed,
 	}
 	var c secrets.Cipher = noMasterKey{}
+	var old []string
 	if key {
 		var err error
 		if c, err = loadCipher(ctx, cmd.String("master-key"), cmd.String("kms")); err != nil {
@@ -96,6 +98,7 @@ func (a *app) open(ctx context.Context, cmd *cli.Command, key bool, tune func(*s
 				return nil, err
 			}
 			cfg.DecryptOnly = append(cfg.DecryptOnly, oc)
+			old = append(old, oc.ID())
 		}
 		for _, u := range cmd.StringSlice("old-kms") {
 			oc, err := loadCipher(ctx, "", u)
@@ -103,6 +106,7 @@ func (a *app) open(ctx context.Context, cmd *cli.Command, key bool, tune func(*s
 				return nil, err
 			}
 			cfg.DecryptOnly = append(cfg.DecryptOnly, oc)
+			old = append(old, oc.ID())
 		}
 		cfg.AddMasterKey = cmd.Bool("add-master-key")
 	}
@@ -136,7 +140,7 @@ func (a *app) open(ctx context.Context, cmd *cli.Command, key bool, tune func(*s
 		db.Close()
 		return nil, err
 	}
-	return &session{m: m, store: store, db: db}, nil
+	return &session{m: m, store: store, db: db, old: old}, nil
 }
 
 // An action is a command's work, given a context that carries the actor.
