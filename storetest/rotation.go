@@ -276,7 +276,7 @@ func testRetireMasterKey(t *testing.T, s secrets.Store) {
 		t.Fatalf("the refused PutKey made a key: %v", err)
 	}
 	// Fine: the current key, and an ID that is no registered master key.
-	if gen, err = s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: cur.ID, Ciphertext: []byte("rotated"), Updated: t0}, gen); err != nil {
+	if _, err = s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws", CipherID: cur.ID, Ciphertext: []byte("rotated"), Updated: t0}, gen); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.PutKey(ctx, secrets.WrappedKey{Workspace: "ws3", CipherID: "c", Ciphertext: []byte("y"), Updated: t0}, 0); err != nil {
