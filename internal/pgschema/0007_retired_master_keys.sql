@@ -15,7 +15,10 @@ ALTER TABLE {{schema}}.master_keys ADD COLUMN retired timestamptz;
 -- retire_master_key's FOR UPDATE waits for (and the other way round): a
 -- workspace key is either stored before the key is retired, and then
 -- retire_master_key sees it and refuses, or after, and then it is
--- refused. A cipher_id that is no registered master key passes.
+-- refused. A cipher_id that is no registered master key passes. It runs
+-- as the role that writes (no SECURITY DEFINER): FOR SHARE needs UPDATE on
+-- master_keys, which the runtime role of PostgresGrants has, as it has on
+-- every table of the schema (TestPostgresRuntimeRoleConformance).
 CREATE FUNCTION {{schema}}.workspace_key_master() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
