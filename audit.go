@@ -25,7 +25,9 @@ type Request struct {
 	// that names its secrets (PrepareOptions.Names), they are the
 	// variables as the live secrets of its workspace and parents store
 	// them, without a scope: each spelling any level stores (the name as
-	// given where none has it).
+	// given where none has it). A job that gave PrepareOptions.Names but
+	// none valid asks with no names, as a job of every secret does, and is
+	// refused right after if allowed.
 	Names []string
 	// Parents, for a job (ActionInject) of a workspace that inherits, are
 	// the containers it inherits from, nearest first (Config.Parents).

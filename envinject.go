@@ -155,6 +155,8 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 				if err := m.recordRead(ctx, &again); err != nil {
 					return envRead{}, err
 				}
+				e.ID, e.State = again.ID, again.State // the job's event is this read's
+
 			}
 			continue
 		}

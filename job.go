@@ -121,29 +121,23 @@ func (p *PreparedJob) summary() string {
 }
 
 // storedVariables returns, for each of names (valid variable names), the
-// spellings that the live secrets of the containers store it under (the
-// variable, without a scope; several if levels spell it differently), or
-// the name as given where none has it: what Config.Authorize is told of a
-// job's PrepareOptions.Names.
-func (m *Manager) storedVariables(ctx context.Context, containers []string, names []string) ([]string, error) {
+// spellings that the live secrets of workspace ws and its parents store
+// it under (the variable, without a scope; several if levels spell it
+// differently), or the name as given where none has it: what
+// Config.Authorize is told of a job's PrepareOptions.Names. It reads the
+// named secrets of every level in one Store read (their metadata; nothing
+// is decrypted).
+func (m *Manager) storedVariables(ctx context.Context, ws string, parents, names []string) ([]string, error) {
+	snap, err := m.store.Env(ctx, ws, EnvQuery{Names: names, Parents: parents})
+	if err != nil {
+		return nil, err
+	}
 	stored := map[string][]string{}
-	for _, c := range containers {
-		for after := ""; ; {
-			es, err := m.store.List(ctx, c, ListQuery{After: after, Limit: maxPage})
-			if err != nil {
-				return nil, err
-			}
-			for _, en := range es {
-				v := variableOf(en.Name)
-				k := strings.ToLower(v)
-				if !slices.Contains(stored[k], v) {
-					stored[k] = append(stored[k], v)
-				}
-			}
-			if len(es) < maxPage {
-				break
-			}
-			after = es[len(es)-1].Name
+	for _, en := range snap.Entries {
+		v := variableOf(en.Name)
+		k := strings.ToLower(v)
+		if !slices.Contains(stored[k], v) {
+			stored[k] = append(stored[k], v)
 		}
 	}
 	out := make([]string, 0, len(names))
@@ -186,8 +180,8 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 		names = validNames(o.Names)
 	}
 	asked := names
-	if m.cfg.Authorize != nil && len(names) > 0 {
-		if asked, err = m.storedVariables(ctx, slices.Concat([]string{ws}, e.Parents), names); err != nil {
+	if m.cfg.Authorize != nil && len(names) > 0 && !o.NoSecrets {
+		if asked, err = m.storedVariables(ctx, ws, e.Parents, names); err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
 	}
