@@ -88,7 +88,7 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 		return Diff{}, m.failed(ctx, e, err)
 	}
 	if err := m.mayRemove(ctx, e, d.Removed); err != nil {
-		return Diff{}, err
+		return Diff{}, m.failed(ctx, e, err)
 	}
 	e.Detail = fmt.Sprintf("%d added, %d changed, %d unchanged, %d removed", len(d.Added), len(d.Changed), len(d.Unchanged), len(d.Removed))
 	e.Secrets = namedSecrets(d.Added, d.Changed, d.Unchanged, d.Removed)
@@ -100,14 +100,18 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 
 // mayRemove asks Config.Authorize for ActionDelete of the names a
 // difference or plan would remove (none: nothing asked), before their
-// names are told: a refusal is recorded and returned.
+// names are told or they are removed: a refusal is recorded, and returned
+// as such (failed records nothing more).
 func (m *Manager) mayRemove(ctx context.Context, e *Event, removed []string) error {
 	if len(removed) == 0 {
 		return nil
 	}
 	de := *e
 	de.Action = ActionDelete
-	return m.authorize(ctx, &de, removed...)
+	if err := m.authorize(ctx, &de, removed...); err != nil {
+		return recorded{err}
+	}
+	return nil
 }
 
 // namedSecrets are the event's list of the secrets a comparison named,
@@ -433,13 +437,8 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		if !sameDiff(d, *want) {
 			return nil, errorf(ErrConflict, "the workspace changed since the preview: preview again")
 		}
-		if len(d.Removed) > 0 {
-			de := *e
-			de.Action = ActionDelete
-			if err := m.authorize(ctx, &de, d.Removed...); err != nil {
-				*e = de
-				return nil, err
-			}
+		if err := m.mayRemove(ctx, e, d.Removed); err != nil {
+			return nil, err
 		}
 	}
 	var writes []Write

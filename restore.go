@@ -84,7 +84,7 @@ func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opt
 		return RestorePlan{}, m.failed(ctx, e, err)
 	}
 	if err := m.mayRemove(ctx, e, p.Removed); err != nil {
-		return RestorePlan{}, err
+		return RestorePlan{}, m.failed(ctx, e, err)
 	}
 	e.Detail = "restore: " + p.counts()
 	changed := make([]string, len(p.Changed))
@@ -268,13 +268,8 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	if !samePlan(p, *want) {
 		return nil, errorf(ErrConflict, "the workspace changed since the preview: preview again")
 	}
-	if len(p.Removed) > 0 {
-		de := *e
-		de.Action = ActionDelete
-		if err := m.authorize(ctx, &de, p.Removed...); err != nil {
-			*e = de
-			return nil, err
-		}
+	if err := m.mayRemove(ctx, e, p.Removed); err != nil {
+		return nil, err
 	}
 	var k *dataKey
 	if len(p.Added)+len(p.Changed) > 0 {

@@ -369,13 +369,8 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	if err := m.authorize(ctx, e, set...); err != nil {
 		return nil, err
 	}
-	if len(p.Deleted) > 0 {
-		de := *e
-		de.Action = ActionDelete
-		if err := m.authorize(ctx, &de, p.Deleted...); err != nil {
-			*e = de
-			return nil, err
-		}
+	if err := m.mayRemove(ctx, e, p.Deleted); err != nil {
+		return nil, err
 	}
 	if len(set)+len(p.Deleted) == 0 {
 		return []Meta{}, nil
