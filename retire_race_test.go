@@ -84,7 +84,7 @@ func TestPostgresRetireMasterKeyRace(t *testing.T) {
 	if err := <-done; code(err) != "SC007" {
 		t.Fatalf("the retirement that waited for a stored key: %v, want SC007", err)
 	}
-	if _, err := db.Exec("DELETE FROM "+sch+".workspace_keys WHERE workspace = 'first'"); err != nil {
+	if _, err := db.Exec("DELETE FROM " + sch + ".workspace_keys WHERE workspace = 'first'"); err != nil {
 		t.Fatal(err)
 	}
 
