@@ -11,20 +11,22 @@ import (
 	"github.com/lib/pq"
 )
 
-// waitForLock polls until the backend pid waits on a lock: the other
-// connection's statement is blocked, not merely slow.
-func waitForLock(t *testing.T, db *sql.DB, pid int) {
+// waitForLock polls until a backend running a statement that holds
+// fragment waits on a lock: the other connection's statement is blocked,
+// not merely slow. It goes by the statement, not by a backend's PID, which
+// a transaction-mode pooler may change between statements.
+func waitForLock(t *testing.T, db *sql.DB, fragment string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		var w sql.NullString
-		if err := db.QueryRow("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid).Scan(&w); err != nil {
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0", fragment).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if w.String == "Lock" {
+		if n > 0 {
 			return
 		}
 	}
-	t.Fatalf("backend %d never waited on a lock", pid)
+	t.Fatalf("no statement holding %s waited on a lock", fragment)
 }
 
 // Retiring a master key and storing a workspace key wrapped by it exclude
@@ -45,17 +47,13 @@ func TestPostgresRetireMasterKeyRace(t *testing.T) {
 	sch := pq.QuoteIdentifier(s.Schema())
 	putKey := "SELECT " + sch + ".put_key($1, $2, '\\x00'::bytea, now(), 0)"
 	retire := "SELECT " + sch + ".retire_master_key($1, now())"
-	conn := func() (*sql.Conn, int) {
+	conn := func() *sql.Conn {
 		c, err := db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		var pid int
-		if err := c.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-			t.Fatal(err)
-		}
-		return c, pid
+		return c
 	}
 	code := func(err error) string {
 		var pe *pq.Error
@@ -67,8 +65,7 @@ func TestPostgresRetireMasterKeyRace(t *testing.T) {
 
 	// A key stored first, in a transaction still open: the retirement waits,
 	// then refuses.
-	a, apid := conn()
-	b, bpid := conn()
+	a, b := conn(), conn()
 	if _, err := a.ExecContext(ctx, "BEGIN"); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +74,7 @@ func TestPostgresRetireMasterKeyRace(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := b.ExecContext(ctx, retire, oldKey.ID()); done <- err }()
-	waitForLock(t, db.DB, bpid)
+	waitForLock(t, db.DB, sch+".retire_master_key")
 	if _, err := a.ExecContext(ctx, "COMMIT"); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +94,7 @@ func TestPostgresRetireMasterKeyRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _, err := a.ExecContext(ctx, putKey, "second", oldKey.ID()); done <- err }()
-	waitForLock(t, db.DB, apid)
+	waitForLock(t, db.DB, sch+".put_key")
 	if _, err := b.ExecContext(ctx, "COMMIT"); err != nil {
 		t.Fatal(err)
 	}
