@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dataspace/secrets"
 	"github.com/lib/pq"
 )
 
@@ -35,17 +34,9 @@ func waitForLock(t *testing.T, db *sql.DB, fragment string) {
 // a retirement still open makes the store of a key wait, then refuse
 // (SC006). Each waiter is seen waiting on a lock before the other commits.
 func TestPostgresRetireMasterKeyRace(t *testing.T) {
-	db := pgDB(t)
-	s := newPGStore(t, db)
-	ctx := context.Background()
-	oldKey, newKey := newCipher(t), newCipher(t)
-	mustSet(t, newManager(t, s, oldKey, nil), "ws", "TOKEN", "v")
-	moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}, AddMasterKey: true})
-	if _, err := moving.Rewrap(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	sch := pq.QuoteIdentifier(s.Schema())
-	putKey := "SELECT " + sch + ".put_key($1, $2, '\\x00'::bytea, now(), 0)"
+	mv := movedPG(t)
+	db, ctx, oldKey, putKey := mv.db, context.Background(), mv.oldKey, mv.putKey
+	sch := pq.QuoteIdentifier(mv.s.Schema())
 	retire := "SELECT " + sch + ".retire_master_key($1, now())"
 	conn := func() *sql.Conn {
 		c, err := db.Conn(ctx)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -94,16 +95,8 @@ func TestRetireMasterKey(t *testing.T) {
 // workspace key wrapped by a retired master key from a release that knows
 // nothing of retirement, which calls put_key of migration 1 as it is.
 func TestPostgresRetiredMasterKeyOldReplica(t *testing.T) {
-	db := pgDB(t)
-	s := newPGStore(t, db)
-	ctx := context.Background()
-	oldKey, newKey := newCipher(t), newCipher(t)
-	mustSet(t, newManager(t, s, oldKey, nil), "ws", "TOKEN", "v")
-	moving := newManager(t, s, newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{oldKey}, AddMasterKey: true})
-	if _, err := moving.Rewrap(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	putKey := "SELECT " + pq.QuoteIdentifier(s.Schema()) + ".put_key($1, $2, '\\x00'::bytea, now(), 0)"
+	mv := movedPG(t)
+	db, s, ctx, oldKey, newKey, moving, putKey := mv.db, mv.s, context.Background(), mv.oldKey, mv.newKey, mv.moving, mv.putKey
 	if _, err := db.Exec(putKey, "before", oldKey.ID()); err != nil {
 		t.Fatalf("put_key under the old key before it is retired: %v", err)
 	}
@@ -124,4 +117,29 @@ func TestPostgresRetiredMasterKeyOldReplica(t *testing.T) {
 	if _, err := db.Exec(putKey, "after", newKey.ID()); err != nil {
 		t.Fatalf("put_key under the current key: %v", err)
 	}
+}
+
+// A movedKeys is a Postgres store whose one workspace key moved from
+// oldKey to newKey (moving's Rewrap), with the statement that stores a
+// workspace key as put_key of any release does ($1 workspace, $2 master
+// key ID).
+type movedKeys struct {
+	db             *sqlx.DB
+	s              *secrets.PostgresStore
+	oldKey, newKey *secrets.LocalCipher
+	moving         *secrets.Manager
+	putKey         string
+}
+
+func movedPG(t *testing.T) movedKeys {
+	t.Helper()
+	db := pgDB(t)
+	mv := movedKeys{db: db, s: newPGStore(t, db), oldKey: newCipher(t), newKey: newCipher(t)}
+	mustSet(t, newManager(t, mv.s, mv.oldKey, nil), "ws", "TOKEN", "v")
+	mv.moving = newManager(t, mv.s, mv.newKey, &secrets.Config{DecryptOnly: []secrets.Cipher{mv.oldKey}, AddMasterKey: true})
+	if _, err := mv.moving.Rewrap(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	mv.putKey = "SELECT " + pq.QuoteIdentifier(mv.s.Schema()) + ".put_key($1, $2, '\\x00'::bytea, now(), 0)"
+	return mv
 }

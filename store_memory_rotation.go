@@ -108,6 +108,16 @@ func (s *MemoryStore) ForeignKeys(ctx context.Context, q ForeignKeysQuery) ([]Wr
 	return out[:min(limit, len(out))], total, nil
 }
 
+// master returns the registered master key id, or ErrNotFound. The
+// caller holds s.mu.
+func (s *MemoryStore) master(id string) (MasterKey, error) {
+	k, ok := s.masters[id]
+	if !ok {
+		return MasterKey{}, errorf(ErrNotFound, "master key %s is not registered", id)
+	}
+	return k, nil
+}
+
 // SetMasterKeyCheck implements RotationStore.
 func (s *MemoryStore) SetMasterKeyCheck(ctx context.Context, id string, check []byte) error {
 	if err := ctx.Err(); err != nil {
@@ -115,9 +125,9 @@ func (s *MemoryStore) SetMasterKeyCheck(ctx context.Context, id string, check []
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.masters[id]
-	if !ok {
-		return errorf(ErrNotFound, "master key %s is not registered", id)
+	k, err := s.master(id)
+	if err != nil {
+		return err
 	}
 	k.Check = bytes.Clone(check)
 	s.masters[id] = k
@@ -131,9 +141,9 @@ func (s *MemoryStore) RetireMasterKey(ctx context.Context, id string, at time.Ti
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, ok := s.masters[id]
-	if !ok {
-		return errorf(ErrNotFound, "master key %s is not registered", id)
+	k, err := s.master(id)
+	if err != nil {
+		return err
 	}
 	if !k.Retired.IsZero() {
 		return nil
