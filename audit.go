@@ -75,16 +75,23 @@ func SlogEvents(l *slog.Logger) func(context.Context, Event) {
 // is recorded, and what happens when it cannot be.
 type AuditReads int
 
-// The modes. In every mode but AuditRelaxed and AuditWritesOnly, a read's
-// event is committed durably (flushed by the database) before the read
-// returns a value.
+// The modes. In AuditFailClosed (the default), a read that reveals or
+// injects values returns none before its event is committed durably
+// (flushed by the database). AuditBestEffort does the same when the event
+// can be recorded, and returns the values without it when it cannot;
+// AuditRelaxed does not wait for the flush; AuditWritesOnly records no
+// read.
 const (
+	// AuditFailClosed records every read durably, and makes a read that
+	// reveals or injects values (a reveal, a job, an export, a diff) fail
+	// with ErrAudit, returning nothing, when its event cannot be recorded;
+	// a listing goes on and Config.OnAuditError gets its event. The
+	// default.
+	AuditFailClosed AuditReads = iota
 	// AuditBestEffort records every read durably; a failure to record is
-	// passed to Config.OnAuditError and the read goes on. The default.
-	AuditBestEffort AuditReads = iota
-	// AuditFailClosed records every read durably, and makes the read fail
-	// with ErrAudit, returning nothing, when its event cannot be recorded.
-	AuditFailClosed
+	// passed to Config.OnAuditError and the read goes on, returning its
+	// values without a recorded event.
+	AuditBestEffort
 	// AuditWritesOnly records no reads; writes and denials are still
 	// recorded.
 	AuditWritesOnly

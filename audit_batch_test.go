@@ -317,7 +317,7 @@ func TestReadGroupCommitBestEffort(t *testing.T) {
 		g := &gatedStore{Store: inner, failActor: "job-3"}
 		var mu sync.Mutex
 		told := map[string]int{}
-		m := newManager(t, g, newCipher(t), &secrets.Config{Parents: chain(wsLevels),
+		m := newManager(t, g, newCipher(t), &secrets.Config{Parents: chain(wsLevels), AuditReads: secrets.AuditBestEffort,
 			OnAuditError: func(ctx context.Context, es []secrets.Event, err error) {
 				mu.Lock()
 				defer mu.Unlock()

@@ -399,7 +399,7 @@ func TestFingerprintSearch(t *testing.T) {
 }
 
 // TestAuditFailure: on Postgres, with the audit table gone, a write is
-// rolled back, a fail-closed read returns nothing, and a best-effort read
+// rolled back, a fail-closed read (the default) returns nothing, and a best-effort read
 // goes on and reports the failure.
 func TestAuditFailure(t *testing.T) {
 	db := pgDB(t)
@@ -407,9 +407,11 @@ func TestAuditFailure(t *testing.T) {
 	c := newCipher(t)
 	ctx := context.Background()
 	var lost []secrets.Event
-	best := newManager(t, s, c, &secrets.Config{OnAuditError: func(_ context.Context, es []secrets.Event, err error) { lost = append(lost, es...) }})
+	best := newManager(t, s, c, &secrets.Config{AuditReads: secrets.AuditBestEffort,
+		OnAuditError: func(_ context.Context, es []secrets.Event, err error) { lost = append(lost, es...) }})
 	var closedLost []secrets.Event
-	closed := newManager(t, s, c, &secrets.Config{AuditReads: secrets.AuditFailClosed,
+	// The default mode is AuditFailClosed.
+	closed := newManager(t, s, c, &secrets.Config{
 		OnAuditError: func(_ context.Context, es []secrets.Event, err error) { closedLost = append(closedLost, es...) }})
 	mustSet(t, best, "ws", "TOKEN", "before")
 	before := storeState(t, s, "ws")

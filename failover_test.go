@@ -82,11 +82,17 @@ type ackedWrite struct {
 	version                int64
 }
 
-// A returnedInjection is an EnvFor that returned values.
+// A returnedInjection is an EnvFor, or a job with a parent (Prepare),
+// that returned values.
 type returnedInjection struct {
 	replica   int
 	actor, ws string
 	names     []string
+}
+
+// A returnedReveal is a Get that returned a value.
+type returnedReveal struct {
+	actor, ws, name string
 }
 
 // failoverLog is what the replicas did, for the checks at the end.
@@ -94,6 +100,7 @@ type failoverLog struct {
 	mu         sync.Mutex
 	writes     []ackedWrite
 	injections []returnedInjection
+	reveals    []returnedReveal
 	rotations  int
 	resumed    int      // rotations that finished one the failover cut off
 	decrypt    []string // ErrDecrypt seen during the run: always a failure
@@ -138,7 +145,9 @@ func (l *failoverLog) since(replicas, w, i int) (writes, injections int) {
 // one DSN that names both servers with target_session_attrs=read-write.
 // Afterwards, on the promoted standby, every acknowledged write has its
 // version (with its value) and its set event, every returned injection
-// has its inject event naming what it delivered, a rotation cut off by the
+// (EnvFor, and a job with a parent, whose event follows its read) has its
+// inject event naming what it delivered, every returned reveal (Get) its
+// reveal event (the default mode, AuditFailClosed), a rotation cut off by the
 // failover finishes, and every version of every secret decrypts.
 func TestFailover(t *testing.T) {
 	t.Parallel()
@@ -154,7 +163,14 @@ func TestFailover(t *testing.T) {
 	ctx := context.Background()
 	dsn := failoverDSN(primary, standby)
 	cipher := newCipher(t)
-	cfg := &secrets.Config{KeepVersions: 1000}
+	// ws-child's jobs also get ws-b's secrets: their events are recorded
+	// after their reads, as a reveal's is (group commit).
+	cfg := &secrets.Config{KeepVersions: 1000, Parents: func(_ context.Context, ws string) ([]string, error) {
+		if ws == "ws-child" {
+			return []string{"ws-b"}, nil
+		}
+		return nil, nil
+	}}
 	workspaces := []string{"ws-a", "ws-b"}
 	const replicas, names = 4, 3
 	ms := make([]*secrets.Manager, replicas)
@@ -176,6 +192,7 @@ func TestFailover(t *testing.T) {
 		ms[r] = newManager(t, s, cipher, cfg)
 	}
 	// Every secret exists, with a few versions, before the failover.
+	mustSet(t, ms[0], "ws-child", "CHILD_TOKEN", "child")
 	for r := range replicas {
 		for _, ws := range workspaces {
 			for k := range names {
@@ -313,14 +330,48 @@ func failoverWriter(ctx context.Context, m *secrets.Manager, r int, workspaces [
 	}
 }
 
-// failoverInjector injects the workspaces in turn, each EnvFor under an
-// actor of its own, until stop.
+// failoverInjector injects the workspaces in turn, then ws-child (a job
+// with a parent) and reveals a secret, each call under an actor of its
+// own, until stop.
 func failoverInjector(ctx context.Context, m *secrets.Manager, r int, workspaces []string, stop <-chan struct{}, log *failoverLog) {
 	for i := 0; !stopped(stop); i++ {
-		ws := workspaces[i%len(workspaces)]
+		turn := i % (len(workspaces) + 2)
 		actor := fmt.Sprintf("job:%d:%d", r, i)
 		cctx, cancel := context.WithTimeout(secrets.WithActor(ctx, actor), 10*time.Second)
-		env, err := m.EnvFor(cctx, ws)
+		var (
+			ws  string
+			env []string
+			err error
+		)
+		switch {
+		case turn < len(workspaces):
+			ws = workspaces[turn]
+			env, err = m.EnvFor(cctx, ws)
+		case turn == len(workspaces):
+			ws = "ws-child"
+			var p *secrets.PreparedJob
+			if p, err = m.Prepare(cctx, ws, &secrets.PrepareOptions{Base: []string{}}); err == nil {
+				env = slices.Clone(p.Env)
+				err = p.Close()
+			}
+		default:
+			ws = workspaces[i%len(workspaces)]
+			name := fmt.Sprintf("R%d_K0", r)
+			var sec secrets.Secret
+			if sec, err = m.Get(cctx, ws, name); err == nil && sec.Value.Len() == 0 {
+				err = errors.New("Get returned no value")
+			}
+			cancel()
+			if err != nil {
+				log.err("Get", err)
+				pause(stop)
+				continue
+			}
+			log.mu.Lock()
+			log.reveals = append(log.reveals, returnedReveal{actor: actor, ws: ws, name: name})
+			log.mu.Unlock()
+			continue
+		}
 		cancel()
 		if err != nil {
 			log.err("EnvFor", err)
@@ -420,6 +471,19 @@ func checkFailover(t *testing.T, m *secrets.Manager, workspaces []string, log *f
 			t.Fatal("too many losses")
 		}
 	}
+	// A reveal's event follows its read: the default mode returned no
+	// value whose event the failover cut off.
+	for _, rv := range log.reveals {
+		evs := byActor[rv.actor]
+		if len(evs) != 1 || evs[0].Action != secrets.ActionReveal || evs[0].Outcome != secrets.OutcomeOK ||
+			evs[0].Workspace != rv.ws || len(evs[0].Secrets) != 1 || evs[0].Secrets[0].Name != rv.name {
+			t.Errorf("returned reveal %s of %s/%s: %s, want one reveal event", rv.actor, rv.ws, rv.name, describeEvents(evs))
+			lost++
+		}
+		if lost > 10 {
+			t.Fatal("too many losses")
+		}
+	}
 	versions := 0
 	for _, ws := range workspaces {
 		page, err := m.List(ctx, ws, nil)
@@ -442,9 +506,10 @@ func checkFailover(t *testing.T, m *secrets.Manager, workspaces []string, log *f
 			t.Errorf("EnvFor(%s) after the failover: %v", ws, err)
 		}
 	}
-	t.Logf("acknowledged writes %d, returned injections %d, rotations %d (%d resumed after the failover), "+
+	t.Logf("acknowledged writes %d, returned injections %d, reveals %d, rotations %d (%d resumed after the failover), "+
 		"events checked %d of %d, versions read back %d, calls refused while the servers switched %d",
-		len(log.writes), len(log.injections), log.rotations, log.resumed, len(log.writes)+len(log.injections), events, versions, log.failed)
+		len(log.writes), len(log.injections), len(log.reveals), log.rotations, log.resumed,
+		len(log.writes)+len(log.injections)+len(log.reveals), events, versions, log.failed)
 }
 
 // describeEvents says what events are, briefly.

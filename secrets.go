@@ -143,7 +143,8 @@ type Config struct {
 	// ledger and to events.
 	AuditKey *AuditKey
 	// AuditReads says what a read does when its event cannot be recorded.
-	// Default AuditBestEffort.
+	// Default AuditFailClosed: a read whose event cannot be recorded
+	// returns no value.
 	AuditReads AuditReads
 	// OnEvent, if not nil, receives every event once it is recorded (for
 	// writes: once committed). See SlogEvents.

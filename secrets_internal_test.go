@@ -14,7 +14,7 @@ func TestConfigDefaults(t *testing.T) {
 	got := m.cfg
 	if got.KeepVersions != 10 || got.MaxNameLength != 256 || got.MaxEnvBytes != 1<<20 || got.KeyCacheSize != 1024 ||
 		got.KeyCacheTTL != 5*time.Minute || got.DeleteRetention != 30*24*time.Hour || got.EventRetention != 400*24*time.Hour ||
-		got.AuditReads != AuditBestEffort || got.Expired != ExpiredInject {
+		got.AuditReads != AuditFailClosed || got.Expired != ExpiredInject {
 		t.Fatalf("defaults: %+v", got)
 	}
 }
