@@ -19,8 +19,8 @@ import (
 // and refuses any other with ErrInvalidBackup: a later format gets a new
 // number.
 //
-// Version 2 seals with each encrypted value the secret it belongs to
-// (see valueHeader); version 1 encrypted the bare value.
+// Version 2 seals with each encrypted value the secret it belongs to,
+// with its Info (see valueHeader); version 1 encrypted the bare value.
 const BackupVersion = 2
 
 // backupFormat names the document kind, so that another JSON file given

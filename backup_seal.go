@@ -8,37 +8,43 @@ import (
 )
 
 // maxValueHeader bounds the valueHeader of one encrypted value, JSON
-// included: a container and a name of their longest, and the flags.
-const maxValueHeader = 4 << 10
+// included: a container and a name of their longest, the times and flags,
+// and a description of its longest with every byte escaped (\u00XX).
+const maxValueHeader = 6*maxDescription + 4<<10
 
 // A valueHeader is sealed with each value of an encrypted backup
 // (version 2): the secret the value belongs to, as the document names it
-// in the clear. Restore refuses a value whose header differs from its
-// entry, so that someone who can edit the document but holds no identity
-// cannot move a value to another name, scope or document, or clear a
-// flag: a value of their own they can encrypt to the (public) recipients,
-// but not one they do not know.
+// in the clear, with its Info. Restore refuses a value whose header
+// differs from its entry, so that someone who can edit the document but
+// holds no identity cannot move a value to another name, scope or
+// document, clear a flag, or change its description, expiry (making it
+// skipped as expired) or rotation date: a value of their own they can
+// encrypt to the (public) recipients, but not one they do not know.
 type valueHeader struct {
-	Container string    `json:"container"`
-	Created   time.Time `json:"created"`
-	Name      string    `json:"name"`
-	WriteOnly bool      `json:"write_only,omitempty"`
-	File      bool      `json:"file,omitempty"`
-	Protected bool      `json:"protected,omitempty"`
-	Expand    bool      `json:"expand,omitempty"`
+	Container   string    `json:"container"`
+	Created     time.Time `json:"created"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Expires     time.Time `json:"expires,omitzero"`
+	RotateBy    time.Time `json:"rotate_by,omitzero"`
+	WriteOnly   bool      `json:"write_only,omitempty"`
+	File        bool      `json:"file,omitempty"`
+	Protected   bool      `json:"protected,omitempty"`
+	Expand      bool      `json:"expand,omitempty"`
 }
 
 // headerOf is the header of s, a secret of the backup of container made
 // at created.
 func headerOf(container string, created time.Time, s *backupSecret) valueHeader {
 	return valueHeader{Container: container, Created: created, Name: s.Name,
+		Description: s.Description, Expires: s.Expires, RotateBy: s.RotateBy,
 		WriteOnly: s.WriteOnly, File: s.File, Protected: s.Protected, Expand: s.Expand}
 }
 
 // sealValue returns what age encrypts for one value: the length of the
 // header's JSON as a uvarint, the JSON, then the value.
 func sealValue(h valueHeader, value []byte) []byte {
-	head, _ := json.Marshal(h) // strings, a time and booleans: never an error
+	head, _ := json.Marshal(h) // strings, times and booleans: never an error
 	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(head)+len(value)), uint64(len(head)))
 	return append(append(out, head...), value...)
 }
@@ -67,6 +73,8 @@ func openValue(p []byte, want valueHeader) ([]byte, error) {
 		return nil, errorf(ErrInvalidBackup, "the encrypted value belongs to another secret: the document was edited")
 	case got.WriteOnly != want.WriteOnly || got.File != want.File || got.Protected != want.Protected || got.Expand != want.Expand:
 		return nil, errorf(ErrInvalidBackup, "the secret's flags (write_only, file, protected, expand) differ from those encrypted with its value: the document was edited")
+	case got.Description != want.Description || !got.Expires.Equal(want.Expires) || !got.RotateBy.Equal(want.RotateBy):
+		return nil, errorf(ErrInvalidBackup, "the secret's description, expiry or rotation date differs from that encrypted with its value: the document was edited")
 	}
 	return p[k+int(n):], nil
 }

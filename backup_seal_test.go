@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"github.com/dataspace/secrets"
@@ -37,7 +38,8 @@ func editDoc(t *testing.T, doc []byte, edit func(top map[string]any, byName map[
 
 // An encrypted backup binds each value to its secret: someone who can edit
 // the document but holds no identity can neither move a value to another
-// name, scope or document nor clear a write-only or protected flag. Each
+// name, scope or document nor clear a write-only or protected flag, nor
+// change a description, expiry or rotation date. Each
 // edit is refused with ErrInvalidBackup, into the source workspace and
 // into a fresh one, and changes nothing; the unedited document restores.
 func TestBackupBindsValues(t *testing.T) {
@@ -52,7 +54,8 @@ func TestBackupBindsValues(t *testing.T) {
 		set("WO", "write-only-canary", &secrets.Info{WriteOnly: true})
 		set("PUB", "public-value", nil)
 		set("PROT@production", "protected-canary", &secrets.Info{Protected: true})
-		set("AS_FILE", "file-value", &secrets.Info{File: true})
+		later := time.Now().Add(90 * 24 * time.Hour).UTC().Truncate(time.Second)
+		set("AS_FILE", "file-value", &secrets.Info{File: true, Description: "the deploy kubeconfig", Expires: later, RotateBy: later.Add(-time.Hour)})
 		set("EXP", "expand-${PUB}", &secrets.Info{Expand: true})
 		id := mustIdentity(t)
 		opts := &secrets.BackupOptions{Recipients: []age.Recipient{id.Recipient()}}
@@ -70,12 +73,12 @@ func TestBackupBindsValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A second backup of b1 itself: same container, another time.
-		later, err := m.Backup(ctx, "b1", opts)
+		second, err := m.Backup(ctx, "b1", opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var laterDoc map[string]any
-		if err := json.Unmarshal(later, &laterDoc); err != nil {
+		if err := json.Unmarshal(second, &laterDoc); err != nil {
 			t.Fatal(err)
 		}
 		valueOf := func(d map[string]any, name string) any {
@@ -99,6 +102,23 @@ func TestBackupBindsValues(t *testing.T) {
 			"renamed":            func(_ map[string]any, by map[string]map[string]any) { by["WO"]["name"] = "SHOWN" },
 			"container changed":  func(top map[string]any, _ map[string]map[string]any) { top["container"] = "b9" },
 			"created changed":    func(top map[string]any, _ map[string]map[string]any) { top["created"] = "2020-01-01T00:00:00Z" },
+			// Info besides the flags: an expiry in the past would have
+			// restore and jobs skip the secret as expired.
+			"description changed": func(_ map[string]any, by map[string]map[string]any) {
+				by["AS_FILE"]["description"] = "harmless, delete me"
+			},
+			"description cleared": func(_ map[string]any, by map[string]map[string]any) { delete(by["AS_FILE"], "description") },
+			"description added":   func(_ map[string]any, by map[string]map[string]any) { by["WO"]["description"] = "not secret" },
+			"expiry made past": func(_ map[string]any, by map[string]map[string]any) {
+				by["AS_FILE"]["expires"] = "2000-01-01T00:00:00Z"
+			},
+			"expiry cleared": func(_ map[string]any, by map[string]map[string]any) { delete(by["AS_FILE"], "expires") },
+			"expiry added":   func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["expires"] = "2000-01-01T00:00:00Z" },
+			"rotate_by changed": func(_ map[string]any, by map[string]map[string]any) {
+				by["AS_FILE"]["rotate_by"] = later.Add(time.Hour).Format(time.RFC3339)
+			},
+			"rotate_by cleared": func(_ map[string]any, by map[string]map[string]any) { delete(by["AS_FILE"], "rotate_by") },
+			"rotate_by added":   func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["rotate_by"] = "2000-01-01T00:00:00Z" },
 			"value of another workspace": func(_ map[string]any, by map[string]map[string]any) {
 				by["PUB"]["value"] = valueOf(other, "PUB")
 			},
@@ -140,6 +160,9 @@ func TestBackupBindsValues(t *testing.T) {
 		got := kept(listAll(t, m, "fresh"))
 		if !got["WO"].WriteOnly || !got["PROT@production"].Protected || !got["AS_FILE"].File || !got["EXP"].Expand || len(got) != 5 {
 			t.Fatalf("the unedited document restored %+v", got)
+		}
+		if f := got["AS_FILE"]; f.Description != "the deploy kubeconfig" || !f.Expires.Equal(later) || !f.RotateBy.Equal(later.Add(-time.Hour)) {
+			t.Fatalf("the unedited document restored AS_FILE's info as %+v", f)
 		}
 		env, err := m.EnvFor(ctx, "fresh")
 		if err != nil {

@@ -44,6 +44,12 @@ type Diff struct {
 	Unchanged []string `json:"unchanged"`
 	Removed   []string `json:"removed"`
 	Remove    bool     `json:"remove"`
+	// Uncompared are the names of Changed that are write-only secrets:
+	// their values were not compared (see [Manager.Diff]), so they count
+	// as changed whether or not the text gives the value they hold. It is
+	// empty when every name of Changed really has another value. Apply
+	// does not read it.
+	Uncompared []string `json:"uncompared"`
 	// Revisions are the revisions of the existing secrets the difference
 	// was computed from, by name: Apply refuses if any of them changed.
 	Revisions map[string]int64 `json:"revisions"`
@@ -57,8 +63,9 @@ type Diff struct {
 // secrets of that scope, it is compared with those only, and the Diff
 // names the scope (Diff.Scope, and in each name). A bad scope is
 // ErrInvalidScope, before anything is read.
-// Write-only secrets named by the text are always Changed: their values
-// are never compared, so that a Diff cannot test guesses of them.
+// Write-only secrets named by the text are always Changed, and also
+// listed in Uncompared: their values are never compared, so that a Diff
+// cannot test guesses of them.
 //
 // It is authorized and audited as ActionDiff with every name of the text
 // (and as a delete of every removed one), before the text is checked; the
@@ -383,6 +390,9 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 			d.Unchanged = append(d.Unchanged, c.Name)
 		} else {
 			d.Changed = append(d.Changed, c.Name)
+			if c.Current.WriteOnly {
+				d.Uncompared = append(d.Uncompared, c.Name)
+			}
 		}
 	}
 	if remove {
@@ -394,7 +404,7 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 			}
 		}
 	}
-	for _, l := range []*[]string{&d.Added, &d.Changed, &d.Unchanged, &d.Removed} {
+	for _, l := range []*[]string{&d.Added, &d.Changed, &d.Unchanged, &d.Removed, &d.Uncompared} {
 		if *l == nil {
 			*l = []string{}
 		}

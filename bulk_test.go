@@ -30,7 +30,7 @@ func TestDiffThenApply(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := secrets.Diff{Scope: "*", Added: []string{"ADDED"}, Changed: []string{"EDITED", "HIDDEN"}, Unchanged: []string{"SAME"},
-			Removed: []string{"DROPPED"}, Remove: true}
+			Removed: []string{"DROPPED"}, Remove: true, Uncompared: []string{"HIDDEN"}}
 		if diff := cmp.Diff(want, d, cmpIgnoreRevisions); diff != "" {
 			t.Fatalf("Diff (-want +got):\n%s", diff)
 		}
@@ -45,6 +45,11 @@ func TestDiffThenApply(t *testing.T) {
 		diffs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionDiff})
 		if err != nil || len(diffs) != 1 || diffs[0].Detail != "1 added, 2 changed, 1 unchanged, 1 removed" {
 			t.Fatalf("the diff's event: %+v %v", diffs, err)
+		}
+		// Uncompared names only the write-only secrets among the changes:
+		// none when the text does not name one.
+		if d2, err := m.Diff(ctx, "ws", []byte("SAME=v-same-1\nEDITED=v-new-7\n"), nil); err != nil || len(d2.Changed) != 1 || d2.Uncompared == nil || len(d2.Uncompared) != 0 {
+			t.Fatalf("Diff without a write-only secret: %+v %v", d2, err)
 		}
 		// The preview travels as JSON (a panel's round trip) and is applied
 		// as it is.

@@ -238,8 +238,8 @@ func TestBrowserBulk(t *testing.T) {
 	if parts["added"] != "ADD_ME" || parts["changed"] != "CHANGE" || parts["removed"] != "" {
 		t.Errorf("preview: %v", parts)
 	}
-	if got := tb.text("#drawer .diff"); !strings.Contains(got, "1 unchanged: KEEP") || strings.Contains(got, "bulk-new-value") {
-		t.Errorf("preview text: %q", got)
+	if got := tb.text("#drawer .diff"); !strings.Contains(got, "1 unchanged: KEEP") || strings.Contains(got, "bulk-new-value") || strings.Contains(got, "never compared") {
+		t.Errorf("preview text (no write-only secret, so no note on them): %q", got)
 	}
 	tb.shot("preview")
 	if got := tb.text("#drawer .apply"); got != "Apply 2 changes" {
@@ -259,7 +259,20 @@ func TestBrowserBulk(t *testing.T) {
 	if env["ADD_ME"] != "bulk added value" || env["CHANGE"] != "bulk-new-value" || env["KEEP"] != "bulk-keep-value" || len(env) != 3 {
 		t.Errorf("after apply: %v", env)
 	}
-	tb.check("bulk-new-value", "bulk added value", "bulk-keep-value")
+
+	// A write-only secret among the changes: the note names it.
+	if _, err := m.Set(alice, ws, "HIDDEN", []byte("bulk-hidden-value"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
+	}
+	tb.click("#bulk-btn")
+	tb.wait(`document.activeElement.id === 'b-text'`)
+	tb.typeInto("#b-text", "KEEP=bulk-keep-value\nHIDDEN=bulk-hidden-value\n")
+	tb.click("#drawer .preview")
+	tb.wait(`!document.querySelector('#drawer .apply').hidden`)
+	if got := tb.text(`#drawer .diff [data-note="uncompared"]`); !strings.Contains(got, "never compared (HIDDEN)") {
+		t.Errorf("the note on write-only secrets: %q", got)
+	}
+	tb.check("bulk-new-value", "bulk added value", "bulk-keep-value", "bulk-hidden-value")
 }
 
 // Two editors edit the same secret; the second save is refused and

@@ -45,7 +45,7 @@
 //	GET    api/secrets/{name}/versions   the retained versions
 //	POST   api/secrets/{name}/rollback   {"version"}, with If-Match
 //	POST   api/secrets/{name}/reveal     {"version"} (0: current): the value; audited, never for write-only secrets
-//	POST   api/dotenv/preview            {"text" or "text_base64", "remove"}: what would change, by name
+//	POST   api/dotenv/preview            {"text" or "text_base64", "remove"}: what would change, by name ("uncompared": the write-only changes)
 //	POST   api/dotenv/apply              {"text" or "text_base64", "diff"}: exactly that change, or 412
 //	POST   api/export                    the workspace as a .env file
 //	GET    api/due                       live secrets expiring or due for rotation within Config.DueWithin

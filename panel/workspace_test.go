@@ -74,6 +74,31 @@ func TestDotenv(t *testing.T) {
 	e.do(t, req{actor: viewer, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": "A=b\n"}}).want(t, 403, panel.ProblemForbidden)
 }
 
+// The preview names the write-only secrets whose values it could not
+// compare ("uncompared"), and only those: the page's note says so exactly
+// when there is one.
+func TestDotenvPreviewUncompared(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.create(t, "PLAIN", "uncompared-plain", nil)
+	e.create(t, "HIDDEN", "uncompared-hidden", map[string]any{"write_only": true})
+	preview := func(text string) map[string]any {
+		var out map[string]any
+		e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": text}}).want(t, 200, "").json(t, &out)
+		return out
+	}
+	for _, c := range []struct{ text, changed, uncompared string }{
+		{"PLAIN=uncompared-other\n", "[PLAIN]", "[]"},
+		{"PLAIN=uncompared-plain\nNEW=x\n", "[]", "[]"},
+		{"PLAIN=uncompared-other\nHIDDEN=uncompared-hidden\n", "[HIDDEN PLAIN]", "[HIDDEN]"},
+		{"HIDDEN=uncompared-guess\n", "[HIDDEN]", "[HIDDEN]"},
+	} {
+		d := preview(c.text)
+		if fmt.Sprint(d["changed"]) != c.changed || fmt.Sprint(d["uncompared"]) != c.uncompared {
+			t.Errorf("preview of %q: changed %v, uncompared %v; want %s, %s", c.text, d["changed"], d["uncompared"], c.changed, c.uncompared)
+		}
+	}
+}
+
 func TestExport(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	e.create(t, "AUTH_TOKEN", "export-test-value", nil)

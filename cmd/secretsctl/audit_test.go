@@ -347,3 +347,55 @@ func TestEventsTableWraps(t *testing.T) {
 		t.Fatalf("not wrapped under SECRETS:\n%s", r.stdout)
 	}
 }
+
+// set records what it did, one set event, and nothing more: given info
+// flags it reads the secret's Info to change only those fields, and that
+// read is part of the set (it once recorded a failed list, "does not
+// exist", before creating a new secret, and a list before changing an
+// existing one).
+func TestSetRecordsOnlyTheSet(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		what, stdin string
+		args        []string
+		version     int64
+	}{
+		{"new", "set-new-value", []string{"set", "ws", "NEW"}, 1},
+		{"new, with info flags", "set-info-value", []string{"set", "--description", "d", "--rotate-by", "30d", "ws", "NEW_INFO"}, 1},
+		{"new, scoped, with info flags", "set-scoped-value", []string{"set", "--env", "production", "--protected", "ws", "SCOPED"}, 1},
+		{"existing", "set-new-value-2", []string{"set", "ws", "NEW"}, 2},
+		{"existing, with info flags", "set-info-value-2", []string{"set", "--description", "d2", "ws", "NEW_INFO"}, 2},
+		{"existing, create only", "set-refused", []string{"set", "--create", "--description", "d3", "ws", "NEW"}, 0},
+	} {
+		before := len(e.events())
+		name := c.args[len(c.args)-1]
+		if slices.Contains(c.args, "--env") {
+			name += "@production"
+		}
+		if c.version == 0 {
+			e.ctl(c.stdin, c.args...).want(t, exitConflict)
+		} else {
+			e.ctl(c.stdin, c.args...).want(t, 0)
+		}
+		all := e.events() // newest first
+		got := all[:len(all)-before]
+		var b strings.Builder
+		for _, ev := range got {
+			fmt.Fprintf(&b, "%s %s", ev.Action, ev.Outcome)
+			for _, s := range ev.Secrets {
+				fmt.Fprintf(&b, " %s v%d", s.Name, s.Version)
+			}
+			b.WriteString(";")
+		}
+		want := fmt.Sprintf("set ok %s v%d;", name, c.version)
+		if c.version == 0 {
+			want = "set failed;"
+		}
+		if b.String() != want {
+			t.Errorf("%s (%v): events %q, want %q", c.what, c.args, b.String(), want)
+		}
+	}
+	if m := e.meta("ws", "NEW_INFO"); m.Description != "d2" || m.RotateBy.IsZero() || m.Version != 2 {
+		t.Errorf("set with info flags kept %+v", m)
+	}
+}

@@ -190,12 +190,14 @@ func (a *app) set(ctx context.Context, cmd *cli.Command, s *session) error {
 
 // currentInfo returns the Info of the secret, and makes opts apply only
 // to the revision it was read at (or, for a new secret, only if the name
-// is still free).
+// is still free). It reads the store, not Manager.Meta: the read is part
+// of the set, which is audited, and a Meta would record a listing of its
+// own (a failed one, "does not exist", for a new secret).
 func (a *app) currentInfo(ctx context.Context, s *session, ws, name string, opts *secrets.SetOptions) (secrets.Info, error) {
 	if opts.IfAbsent {
 		return secrets.Info{}, nil
 	}
-	m, err := s.m.Meta(ctx, ws, name)
+	cur, err := s.store.Lookup(ctx, ws, name)
 	switch {
 	case errors.Is(err, secrets.ErrNotFound):
 		if opts.IfRevision > 0 {
@@ -207,9 +209,10 @@ func (a *app) currentInfo(ctx context.Context, s *session, ws, name string, opts
 		return secrets.Info{}, err
 	}
 	if opts.IfRevision == 0 {
-		opts.IfRevision = m.Revision
+		opts.IfRevision = cur.Revision
 	}
-	return m.Info, nil
+	return secrets.Info{Description: cur.Description, Expires: cur.Expires, RotateBy: cur.RotateBy, WriteOnly: cur.Current.WriteOnly,
+		File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand}, nil
 }
 
 func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {

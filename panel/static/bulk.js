@@ -58,7 +58,7 @@ export function openBulk() {
       el('p', {}, el('strong', {text: n === 0 ? `Nothing to change: the ${kind()} already has these values.` : `${n} change${n === 1 ? '' : 's'} to apply:`})),
       part('New', 'added', d.added), part('New value', 'changed', d.changed), part('Deleted', 'removed', d.removed),
       d.unchanged.length ? el('p', {class: 'muted', text: `${d.unchanged.length} unchanged: ${d.unchanged.join(', ')}.`}) : null,
-      d.changed.length ? el('p', {class: 'hint', text: 'Write-only secrets always count as changed: their values are never compared.'}) : null,
+      (d.uncompared || []).length ? el('p', {class: 'hint', attrs: {'data-note': 'uncompared'}, text: `Write-only secrets always count as changed: their values are never compared (${d.uncompared.join(', ')}).`}) : null,
     ].flat().filter(Boolean));
     diffBox.hidden = false;
     applyBtn.textContent = `Apply ${n} change${n === 1 ? '' : 's'}`;
