@@ -177,7 +177,7 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	// the names are checked right after.
 	var names []string // nil: every secret
 	if o.Names != nil {
-		names = validNames(o.Names)
+		names = m.askable(o.Names)
 	}
 	asked := names
 	if m.cfg.Authorize != nil && len(names) > 0 && !o.NoSecrets {
