@@ -132,14 +132,14 @@ const (
 )
 
 // need checks that the secret exists (live, if live), at ifRevision when
-// that is positive.
+// that is not zero (a negative one never matches).
 func (m *Manager) need(cur *Entry, name string, ifRevision int64, live bool) error {
 	switch {
-	case cur == nil && ifRevision > 0:
+	case cur == nil && ifRevision != 0:
 		return &ConflictError{Name: name, Seen: ifRevision}
 	case cur == nil:
 		return errorf(ErrNotFound, "%s does not exist", name)
-	case ifRevision > 0 && cur.Revision != ifRevision:
+	case ifRevision != 0 && cur.Revision != ifRevision:
 		return conflict(cur, ifRevision)
 	case live && !cur.Deleted.IsZero():
 		return errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)
