@@ -256,9 +256,6 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 		return nil, m.failed(ctx, e, errorf(ErrTooLarge, "the .env text takes %d bytes, more than the workspace could hold", len(text)))
 	}
 	entries, perr := parseDotenv(text)
-	if perr == nil {
-		perr = duplicates(entries)
-	}
 	for i := range entries {
 		entries[i].name = ScopedName(entries[i].name, sc)
 	}
@@ -266,7 +263,7 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 	for _, en := range entries {
 		names = append(names, en.name)
 	}
-	names, err := m.storedNames(ctx, e.Workspace, validNames(names))
+	names, err := m.storedNames(ctx, e.Workspace, m.askable(names))
 	if err != nil {
 		return nil, m.failed(ctx, e, err)
 	}
@@ -290,6 +287,11 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 			clearEntries(entries)
 			return nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
 		}
+	}
+	// After the names are checked: a duplicate is named in its error.
+	if err := duplicates(entries, m.cfg.MaxNameLength); err != nil {
+		clearEntries(entries)
+		return nil, m.failed(ctx, e, err)
 	}
 	return entries, nil
 }

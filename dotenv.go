@@ -309,12 +309,14 @@ type DotenvEntry struct {
 // ParseDotenv reads a .env text in the syntax [Manager.Import] documents,
 // without touching any workspace: for a dry run, or to show an editor what
 // a text holds. It checks the syntax and that no name is given twice
-// (ignoring case), reporting a *DotenvError with the line; names and
-// values are checked against a workspace's rules by Import and Diff.
+// (ignoring case), reporting a *DotenvError with the line (naming a
+// duplicate only if it is at most 256 bytes, the default
+// Config.MaxNameLength); names and values are checked against a
+// workspace's rules by Import and Diff.
 func ParseDotenv(text []byte) ([]DotenvEntry, error) {
 	es, err := parseDotenv(text)
 	if err == nil {
-		err = duplicates(es)
+		err = duplicates(es, parseNameLength)
 	}
 	if err != nil {
 		return nil, err
@@ -326,13 +328,22 @@ func ParseDotenv(text []byte) ([]DotenvEntry, error) {
 	return out, nil
 }
 
-// duplicates reports the first name given twice, ignoring case.
-func duplicates(es []dotenvEntry) error {
+// parseNameLength is the longest name ParseDotenv quotes, knowing no
+// Manager's Config.MaxNameLength: its default.
+const parseNameLength = 256
+
+// duplicates reports the first name given twice, ignoring case. It quotes
+// the name only if it is valid with names of at most maxLen bytes: an
+// invalid one may be a pasted value.
+func duplicates(es []dotenvEntry, maxLen int) error {
 	first := map[string]int{}
 	for _, e := range es {
 		key := strings.ToLower(e.name)
 		if l, dup := first[key]; dup {
-			return &DotenvError{Line: e.line, Msg: fmt.Sprintf("%s is already set on line %d", e.name, l)}
+			if validSyntax(e.name, maxLen) != nil {
+				return &DotenvError{Line: e.line, Msg: fmt.Sprintf("this name is already set on line %d", l)}
+			}
+			return &DotenvError{Line: e.line, Msg: fmt.Sprintf("%s is already set on line %d", variableOf(e.name), l)}
 		}
 		first[key] = e.line
 	}

@@ -107,6 +107,57 @@ func TestImportErrors(t *testing.T) {
 	}
 }
 
+// A name given twice is named in the error only if it is valid: one too
+// long for the workspace (or, for ParseDotenv, over the default
+// Config.MaxNameLength) may be a pasted value, so Import and Diff report
+// it as an invalid name and ParseDotenv as a duplicate, quoting it in no
+// error and no event. A valid duplicate is named, without its scope.
+func TestDotenvDuplicateInvalidName(t *testing.T) {
+	const marker = "PASTEDVALUE8"
+	long := "tok_" + marker + strings.Repeat("Z", 300)
+	text := []byte("A=1\n" + long + "=a\n" + long + "=b\n")
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	ctx := context.Background()
+	mustSet(t, m, "ws", "KEEP", "unchanged")
+	for call, f := range map[string]func() error{
+		"Import":      func() error { _, err := m.Import(ctx, "ws", text, nil); return err },
+		"Diff":        func() error { _, err := m.Diff(ctx, "ws", text, nil); return err },
+		"ParseDotenv": func() error { _, err := secrets.ParseDotenv(text); return err },
+	} {
+		err := f()
+		var de *secrets.DotenvError
+		if !errors.As(err, &de) || !errors.Is(err, secrets.ErrInvalidDotenv) {
+			t.Fatalf("%s: %v, want a DotenvError", call, err)
+		}
+		if strings.Contains(err.Error(), marker) {
+			t.Errorf("%s: the error quotes the invalid name: %.60s…", call, err)
+		}
+		if want := 2; call != "ParseDotenv" && (de.Line != want || de.Reason != secrets.ErrInvalidName) {
+			t.Errorf("%s: line %d, reason %v; want line %d, ErrInvalidName", call, de.Line, de.Reason, want)
+		}
+	}
+	events, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		held := strings.Contains(e.Detail, marker)
+		for _, s := range e.Secrets {
+			held = held || strings.Contains(s.Name, marker)
+		}
+		if held {
+			t.Errorf("the %s event holds the invalid name: %.80s…", e.Action, e.Detail)
+		}
+	}
+	if d := cmp.Diff(map[string]string{"KEEP": "unchanged"}, envMap(t, m, "ws")); d != "" {
+		t.Errorf("a refused import changed the workspace:\n%s", d)
+	}
+	_, err = m.Import(ctx, "ws", []byte("A=1\na=2\n"), &secrets.ImportOptions{Scope: "production"})
+	if err == nil || !strings.Contains(err.Error(), "line 2: a is already set on line 1") {
+		t.Errorf("a valid duplicate: %v, want it named without its scope", err)
+	}
+}
+
 // Lines may end with a lone CR (old Mac files), and a leading UTF-8
 // byte-order mark is skipped; a CR inside quotes is part of the value.
 func TestImportLineEndingsAndBOM(t *testing.T) {

@@ -323,37 +323,44 @@ func DefaultBase() []string {
 //
 // Precedence: the workspace's secrets win. An entry of base is dropped if
 // a secret has the same name (compared exactly, as getenv does on Unix);
-// within base, as in os/exec, only the last entry of a name is kept, in
-// that entry's position. Entries of base without "=" are dropped. The
-// result is base's kept entries, in their order, followed by secrets in
-// their order; no name appears twice. A host protects a base variable from
-// being overridden by reserving its name (Config.ReservedNames), which
-// makes Set refuse it.
+// within base, and within secrets, as in os/exec, only the last entry of
+// a name is kept, in that entry's position. Entries without "=" are
+// dropped. The result is base's kept entries, in their order, followed by
+// the kept secrets in their order: no name appears twice. A host protects
+// a base variable from being overridden by reserving its name
+// (Config.ReservedNames), which makes Set refuse it.
 //
 // base is used exactly as given: pass nil or [DefaultBase] for a minimal
 // environment. Never pass os.Environ(): the backend's environment holds its
 // own credentials.
 func Environ(base, secrets []string) []string {
-	set := make(map[string]bool, len(secrets))
-	for _, kv := range secrets {
-		if name, _, ok := strings.Cut(kv, "="); ok {
-			set[name] = true
+	lastSecret := lastOfNames(secrets)
+	lastBase := lastOfNames(base)
+	out := make([]string, 0, len(lastBase)+len(lastSecret))
+	for i, kv := range base {
+		name, _, ok := strings.Cut(kv, "=")
+		if _, secret := lastSecret[name]; ok && lastBase[name] == i && !secret {
+			out = append(out, kv)
 		}
 	}
-	last := make(map[string]int, len(base))
-	for i, kv := range base {
+	for i, kv := range secrets {
+		if name, _, ok := strings.Cut(kv, "="); ok && lastSecret[name] == i {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// lastOfNames maps each name of env ("NAME=value" entries; the others
+// have none) to the index of its last entry.
+func lastOfNames(env []string) map[string]int {
+	last := make(map[string]int, len(env))
+	for i, kv := range env {
 		if name, _, ok := strings.Cut(kv, "="); ok {
 			last[name] = i
 		}
 	}
-	out := make([]string, 0, len(base)+len(secrets))
-	for i, kv := range base {
-		name, _, ok := strings.Cut(kv, "=")
-		if ok && last[name] == i && !set[name] {
-			out = append(out, kv)
-		}
-	}
-	return append(out, secrets...)
+	return last
 }
 
 // Command returns a command, not started, that runs name with args and

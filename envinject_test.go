@@ -81,6 +81,17 @@ func TestEnvironPrecedence(t *testing.T) {
 	if e := secrets.Environ(nil, nil); e == nil || len(e) != 0 {
 		t.Fatalf("Environ(nil, nil) = %#v, want empty non-nil", e)
 	}
+	// No name appears twice: within secrets too, the last entry of a name
+	// is kept, in its position, and one without "=" is dropped.
+	sec = []string{"X=1", "Y=2", "no-equals", "X=3", "Z=4"}
+	got = secrets.Environ([]string{"X=base", "W=0"}, sec)
+	want = []string{"W=0", "Y=2", "X=3", "Z=4"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("Environ with a secret twice (-want +got):\n%s", d)
+	}
+	if sec[0] != "X=1" || len(sec) != 5 {
+		t.Fatalf("Environ changed secrets: %q", sec)
+	}
 }
 
 // childEnv runs a real child through Manager.Command and returns its

@@ -24,7 +24,8 @@ var (
 	// written.
 	ErrNoVersion = errors.New("secrets: version not retained")
 	// ErrConflict: a conditional write found the secret at another
-	// revision than the one the editor saw, or deleted or destroyed since.
+	// revision than the one the editor saw, or deleted or destroyed since,
+	// or was made from a negative revision, which no secret is ever at.
 	// The error is a *[ConflictError] carrying the current revision.
 	ErrConflict = errors.New("secrets: changed since the revision seen")
 	// ErrExists: a secret of the workspace, live or soft-deleted, already
@@ -200,6 +201,8 @@ type ConflictError struct {
 // Error says what the secret is at now.
 func (e *ConflictError) Error() string {
 	switch {
+	case e.Seen < 0:
+		return fmt.Sprintf("secrets: %s is never at revision %d: revisions start at 1", e.Name, e.Seen)
 	case e.Revision == 0:
 		return fmt.Sprintf("secrets: %s no longer exists (revision %d was expected)", e.Name, e.Seen)
 	case e.Deleted && e.Seen == e.Revision:

@@ -260,7 +260,7 @@ func ExampleManager_Prepare_scopes() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(o.Environment, o.Protected, job.Env)
+		fmt.Println(o.Environment, o.Protected, []string(job.Env))
 		job.Close()
 	}
 	rs, _ := m.Resolve(ctx, "ws-1", &secrets.ResolveOptions{Environment: "production"})

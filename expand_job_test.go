@@ -69,7 +69,7 @@ func TestReferencesProvenance(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer job.Close()
-		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw-canary-41@db-canary-42/app"}, job.Env); d != "" {
+		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw-canary-41@db-canary-42/app"}, []string(job.Env)); d != "" {
 			t.Fatalf("env (-want +got):\n%s", d)
 		}
 		out := job.Redactor().RedactString("pw-canary-41 db-canary-42 postgres://app:pw-canary-41@db-canary-42/app")

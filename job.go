@@ -69,10 +69,14 @@ type PrepareOptions struct {
 // those values. Hosts that start the process themselves (in a container,
 // on a remote runner) use it as [Manager.Run] does. Close removes the
 // files; nothing of the job outlives it but what the host copied.
+//
+// Printed (every fmt verb, log/slog) or encoded (JSON), through a pointer
+// or by value, it shows no value: Env is an [Environment].
 type PreparedJob struct {
 	// Env is the job's environment: Base with the secrets on top, file
-	// secrets as the paths of their files. It holds values in the clear.
-	Env []string
+	// secrets as the paths of their files. It holds values in the clear,
+	// and prints as the number of its variables.
+	Env Environment
 	// Dir is the private directory of the file secrets (0700, each file
 	// 0600 and named after its secret, all owned by PrepareOptions.User
 	// if set), or "" if there are none. Its parent, the backend's, may be
@@ -177,7 +181,7 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	// the names are checked right after.
 	var names []string // nil: every secret
 	if o.Names != nil {
-		names = validNames(o.Names)
+		names = m.askable(o.Names)
 	}
 	asked := names
 	if m.cfg.Authorize != nil && len(names) > 0 && !o.NoSecrets {

@@ -334,7 +334,7 @@ func TestPrepare(t *testing.T) {
 	}
 	defer p.Close()
 	if len(p.Env) != 3 || p.Env[0] != "HOME=/work" || p.Env[2] != "TOKEN=first-value-001" || !strings.HasPrefix(p.Env[1], "CERT="+p.Dir+"/") {
-		t.Fatalf("Env %q", p.Env)
+		t.Fatalf("Env %q", []string(p.Env))
 	}
 	if got := p.Redactor().RedactString("a first-value-001 b -----CERT----- c"); got != "a *** b *** c" {
 		t.Fatalf("Redactor: %q", got)

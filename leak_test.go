@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -65,6 +66,9 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer job.Close()
+	// Copied by reflection: go vet refuses a copy of its sync.Once.
+	hostJob := reflect.New(reflect.TypeFor[struct{ Job secrets.PreparedJob }]())
+	hostJob.Elem().Field(0).Set(reflect.ValueOf(job).Elem())
 	forbidden := []string{
 		value,
 		keyMaterial(t, auditJSON)[:16],
@@ -99,6 +103,13 @@ func TestNothingPrintsSecrets(t *testing.T) {
 			s secrets.Secret
 		}{s.Value, s},
 		"*unexported": &struct{ v secrets.Value }{s.Value},
+		// A PreparedJob printed or encoded by value (its own methods
+		// take a pointer), alone or in a host's struct, and its Env.
+		"PreparedJob by value":          reflect.ValueOf(job).Elem().Interface(),
+		"struct holding a PreparedJob":  hostJob.Elem().Interface(),
+		"*struct holding a PreparedJob": hostJob.Interface(),
+		"Environment":                   job.Env,
+		"[]Environment":                 []secrets.Environment{job.Env},
 	}
 	for name, o := range objects {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {

@@ -126,7 +126,7 @@ func TestLevelsResolve(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sub.Close()
-		if d := cmp.Diff([]string{"A=instance-a", "C=ws-c"}, sub.Env); d != "" {
+		if d := cmp.Diff([]string{"A=instance-a", "C=ws-c"}, []string(sub.Env)); d != "" {
 			t.Errorf("a subset (-want +got):\n%s", d)
 		}
 		if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Names: []string{"NOWHERE"}}); !errors.Is(err, secrets.ErrNotFound) {
@@ -169,7 +169,7 @@ func TestLevelsWithhold(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer job.Close()
-		if d := cmp.Diff([]string{"API_TOKEN=group-token"}, job.Env); d != "" {
+		if d := cmp.Diff([]string{"API_TOKEN=group-token"}, []string(job.Env)); d != "" {
 			t.Fatalf("a job with a withheld secret (-want +got):\n%s", d)
 		}
 		if got := job.Redactor().RedactString("it printed group-password-2741"); strings.Contains(got, "group-password-2741") {

@@ -40,9 +40,11 @@ func backoff(ctx context.Context, attempt int) error {
 // [SetOptions] has the same fields and more: a field added here is added
 // there too.
 type WriteOptions struct {
-	// IfRevision, if positive, is the revision the editor saw: the write
+	// IfRevision, if not zero, is the revision the editor saw: the write
 	// applies only if the secret is still at it (*ConflictError
-	// otherwise, also if the secret is gone).
+	// otherwise, also if the secret is gone). No secret is ever at a
+	// negative revision: one is always refused so, audited, nothing
+	// written.
 	IfRevision int64
 }
 
@@ -59,9 +61,11 @@ func (o *WriteOptions) ifRevision() int64 {
 // names them directly), and IfAbsent and Info. A nil *SetOptions writes
 // unconditionally and keeps the secret's Info.
 type SetOptions struct {
-	// IfRevision, if positive, is the revision the editor saw: the write
+	// IfRevision, if not zero, is the revision the editor saw: the write
 	// applies only if the secret is still at it (*ConflictError
-	// otherwise, also if the secret is gone).
+	// otherwise, also if the secret is gone). No secret is ever at a
+	// negative revision: one is always refused so, audited, nothing
+	// written.
 	IfRevision int64
 	// IfAbsent applies the write only if no secret, live or deleted, has
 	// the name (*ExistsError otherwise): create-only.
@@ -104,9 +108,6 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	if opts != nil {
 		o = *opts
 	}
-	if o.IfRevision < 0 && validWorkspace(ws) == nil { // an invalid workspace is reported first
-		return Meta{}, errors.New("secrets: Set: negative revision")
-	}
 	if o.Info != nil {
 		info := normalInfo(*o.Info)
 		o.Info = &info
@@ -126,11 +127,11 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			}
 		}
 		switch {
-		case cur == nil && o.IfRevision > 0:
+		case cur == nil && o.IfRevision != 0:
 			return Write{}, &ConflictError{Name: name, Seen: o.IfRevision}
 		case cur != nil && (cur.Name != name || !cur.Deleted.IsZero() || o.IfAbsent):
 			return Write{}, &ExistsError{Name: cur.Name, Deleted: !cur.Deleted.IsZero()}
-		case cur != nil && o.IfRevision > 0 && cur.Revision != o.IfRevision:
+		case cur != nil && o.IfRevision != 0 && cur.Revision != o.IfRevision:
 			return Write{}, conflict(cur, o.IfRevision)
 		}
 		// The reference check reads every level: after the cheap checks.
@@ -194,9 +195,9 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 // versions (the flags are bound into them); a write-only secret cannot be
 // made readable (ErrWriteOnly). Turning on Info.Expand, or keeping it on,
 // checks the stored value's references as Set does (ErrReference for a
-// cycle, Meta.Undefined for names no secret defines). opts.IfRevision, if positive, is the
-// revision the editor saw (*ConflictError otherwise); nil opts writes
-// unconditionally. A soft-deleted secret is ErrNotFound.
+// cycle, Meta.Undefined for names no secret defines). opts.IfRevision, if
+// not zero, is the revision the editor saw (*ConflictError otherwise); nil
+// opts writes unconditionally. A soft-deleted secret is ErrNotFound.
 func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
 	info = normalInfo(info)

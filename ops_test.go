@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -244,6 +245,62 @@ func TestEveryWriteIsConditional(t *testing.T) {
 			t.Fatalf("Undelete: %d editors won", wins.Load())
 		}
 	})
+}
+
+// No secret is ever at a negative revision: a write from one is refused
+// as a conflict, whether the secret exists or not, audited, and nothing
+// is written (Set used to return a bare error, unaudited, and the other
+// writes ignored it).
+func TestNegativeRevisionRefused(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	writes := maps.Clone(conditionalWrites)
+	writes["Undelete"] = func(ctx context.Context, m *secrets.Manager, seen int64, name string) error {
+		_, err := m.Undelete(ctx, "ws", "TOKEN", &secrets.WriteOptions{IfRevision: seen})
+		return err
+	}
+	for what, write := range writes {
+		for _, exists := range []bool{true, false} {
+			if err := m.Destroy(ctx, "ws", "TOKEN", nil); err != nil && !errors.Is(err, secrets.ErrNotFound) {
+				t.Fatal(err)
+			}
+			var before secrets.Meta
+			if exists {
+				mustSet(t, m, "ws", "TOKEN", "v1")
+				before = mustSet(t, m, "ws", "TOKEN", "v2")
+				if what == "Undelete" {
+					var err error
+					if before, err = m.Delete(ctx, "ws", "TOKEN", nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			events, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Limit: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = write(ctx, m, -1, "TOKEN")
+			var ce *secrets.ConflictError
+			if !errors.As(err, &ce) || !errors.Is(err, secrets.ErrConflict) || ce.Seen != -1 {
+				t.Errorf("%s from revision -1 (secret exists: %v): %v, want a *ConflictError", what, exists, err)
+				continue
+			}
+			now, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Limit: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, err := m.Meta(ctx, "ws", "TOKEN")
+			switch {
+			case exists && (err != nil || after.Revision != before.Revision):
+				t.Errorf("%s from revision -1 wrote: revision %d, was %d (%v)", what, after.Revision, before.Revision, err)
+			case !exists && !errors.Is(err, secrets.ErrNotFound):
+				t.Errorf("%s from revision -1 created the secret: %v", what, err)
+			}
+			if len(now) != len(events)+1 || now[len(now)-1].Outcome != secrets.OutcomeFailed {
+				t.Errorf("%s from revision -1 was not audited as failed", what)
+			}
+		}
+	}
 }
 
 // A replica remembers the secrets it wrote; what another replica did

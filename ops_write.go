@@ -61,10 +61,15 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 			canon = cur.Name
 		}
 		if canon != authorized {
-			if err := m.authorize(ctx, e, validNames(append([]string{canon}, op.extra...))...); err != nil {
+			if err := m.authorize(ctx, e, m.askable(append([]string{canon}, op.extra...))...); err != nil {
 				return Write{}, err
 			}
 			authorized = canon
+		}
+		// As Get: an invalid name is refused after authorization, never
+		// quoted (users paste values into name fields).
+		if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
+			return Write{}, err
 		}
 		w, err := op.build(e, cur)
 		if errors.Is(err, errStale) {
@@ -98,11 +103,12 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 	return Write{}, wrapf(last, "%s keeps changing under this write; gave up after %d attempts", name, maxAttempts)
 }
 
-// current returns the secret called name, or nil if there is none. With
+// current returns the secret called name, or nil if there is none (or
+// the name is invalid: its caller refuses it after authorization). With
 // useHint, a remembered entry may stand in for the Store's.
 func (m *Manager) current(ctx context.Context, ws, name string, useHint bool) (*Entry, error) {
 	if validSyntax(name, m.cfg.MaxNameLength) != nil {
-		return nil, nil // refused by build's validation, after authorization
+		return nil, nil
 	}
 	if useHint {
 		if h, ok := m.hints.Get(hintKey(ws, name)); ok {
@@ -126,14 +132,14 @@ const (
 )
 
 // need checks that the secret exists (live, if live), at ifRevision when
-// that is positive.
+// that is not zero (a negative one never matches).
 func (m *Manager) need(cur *Entry, name string, ifRevision int64, live bool) error {
 	switch {
-	case cur == nil && ifRevision > 0:
+	case cur == nil && ifRevision != 0:
 		return &ConflictError{Name: name, Seen: ifRevision}
 	case cur == nil:
 		return errorf(ErrNotFound, "%s does not exist", name)
-	case ifRevision > 0 && cur.Revision != ifRevision:
+	case ifRevision != 0 && cur.Revision != ifRevision:
 		return conflict(cur, ifRevision)
 	case live && !cur.Deleted.IsZero():
 		return errorf(ErrNotFound, "%s is deleted (Undelete restores it)", cur.Name)

@@ -108,7 +108,7 @@ func (m *Manager) lookup(ctx context.Context, action Action, ws, name string, li
 	if cur != nil {
 		canon = cur.Name
 	}
-	if aerr := m.authorize(ctx, e, validNames([]string{canon})...); aerr != nil {
+	if aerr := m.authorize(ctx, e, m.askable([]string{canon})...); aerr != nil {
 		return nil, Entry{}, aerr
 	}
 	if err == nil {

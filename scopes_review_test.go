@@ -46,7 +46,7 @@ func TestScopesRedactorPerValues(t *testing.T) {
 		// A staging job of the same variables caches a Redactor first.
 		prepare(secrets.PrepareOptions{Environment: "staging", Names: []string{"TOKEN"}})
 		prod := prepare(secrets.PrepareOptions{Environment: "production", Protected: true})
-		if d := cmp.Diff([]string{"TOKEN=PROD-PROTECTED-SECRET"}, prod.Env); d != "" {
+		if d := cmp.Diff([]string{"TOKEN=PROD-PROTECTED-SECRET"}, []string(prod.Env)); d != "" {
 			t.Fatalf("(-want +got):\n%s", d)
 		}
 		out := prod.Redactor().RedactString("log: PROD-PROTECTED-SECRET and HELD-VALUE-XYZ")
@@ -102,7 +102,7 @@ func TestScopesWithholdEveryJob(t *testing.T) {
 			}
 			p.Close()
 			if len(p.Env) != 0 {
-				t.Errorf("a job in %q got %v", env, p.Env)
+				t.Errorf("a job in %q got %q", env, []string(p.Env))
 			}
 		}
 		want := []secrets.Offer{
@@ -300,7 +300,7 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		job.Close()
-		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw@db/app", "DB_PASSWORD=pw"}, job.Env); d != "" {
+		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw@db/app", "DB_PASSWORD=pw"}, []string(job.Env)); d != "" {
 			t.Errorf("an unprotected production job after the round trip (-want +got):\n%s", d)
 		}
 	})

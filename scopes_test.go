@@ -322,7 +322,7 @@ func TestScopesDefaultJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer job.Close()
-		if d := cmp.Diff([]string{"PLAIN=prod-value"}, job.Env); d != "" {
+		if d := cmp.Diff([]string{"PLAIN=prod-value"}, []string(job.Env)); d != "" {
 			t.Errorf("a subset in production (-want +got):\n%s", d)
 		}
 	})
@@ -409,7 +409,7 @@ func TestScopesProtectedFlag(t *testing.T) {
 			t.Fatal(err)
 		}
 		job.Close()
-		if d := cmp.Diff([]string{"DEPLOY_KEY=k2"}, job.Env); d != "" {
+		if d := cmp.Diff([]string{"DEPLOY_KEY=k2"}, []string(job.Env)); d != "" {
 			t.Fatalf("a protected job (-want +got):\n%s", d)
 		}
 		if got, err := m.GetVersion(ctx, "ws", "DEPLOY_KEY", 1); err != nil || string(got.Value.Reveal()) != "k1" {
@@ -623,7 +623,7 @@ func TestScopesBackupRestore(t *testing.T) {
 				t.Fatal(err)
 			}
 			job.Close()
-			if d := cmp.Diff([]string{"TOKEN=" + tc.want}, job.Env); d != "" {
+			if d := cmp.Diff([]string{"TOKEN=" + tc.want}, []string(job.Env)); d != "" {
 				t.Errorf("a job in %s, protected=%v, after the restore (-want +got):\n%s", tc.env, tc.protected, d)
 			}
 		}

@@ -223,7 +223,7 @@ func TestPostgresUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	job.Close()
-	if d := cmp.Diff([]string{"TOKEN_0=prod-after-upgrade"}, job.Env); d != "" {
+	if d := cmp.Diff([]string{"TOKEN_0=prod-after-upgrade"}, []string(job.Env)); d != "" {
 		t.Fatalf("a protected production job after the upgrade (-want +got):\n%s", d)
 	}
 	delete(want, "ws-0")

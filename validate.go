@@ -50,6 +50,20 @@ func validNames(names []string) []string {
 	return out
 }
 
+// askable returns the names that m would accept (the environment-variable
+// rule and Config.MaxNameLength): the others are refused unquoted, never
+// shown to an authorizer or put in an event. A name as stored passes, as
+// the caller's spelling of it did to be looked up.
+func (m *Manager) askable(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if validSyntax(n, m.cfg.MaxNameLength) == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // maxNameBytes bounds names whatever the configuration.
 const maxNameBytes = 4096
 
