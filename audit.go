@@ -419,11 +419,21 @@ func plain(err error) error { return errors.New(detail(err)) }
 // itself: every call asks the hook again. It returns nil, an error
 // matching ErrForbidden, or one matching ErrUnavailable when the hook
 // could not decide (a user interface then cannot tell which controls to
-// show: the panel answers 503).
+// show: the panel answers 503). An invalid workspace or name is refused
+// before the hook is asked (ErrInvalidWorkspace, ErrInvalidName, the name
+// not quoted), as every other call refuses it.
 func (m *Manager) Allowed(ctx context.Context, ws string, action Action, names ...string) error {
 	actor := ActorFrom(ctx)
 	if err := validActor(actor); err != nil {
 		return err
+	}
+	if err := validWorkspace(ws); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := validSyntax(n, m.cfg.MaxNameLength); err != nil {
+			return err
+		}
 	}
 	if m.cfg.Authorize == nil {
 		return nil

@@ -682,6 +682,25 @@ func TestAllowedAndLimits(t *testing.T) {
 	if d := cmp.Diff(want, asked); d != "" {
 		t.Fatalf("the hook was asked (-want +got):\n%s", d)
 	}
+	// An invalid workspace or name (a value pasted into a name field) is
+	// refused as every other call refuses it, unquoted, the hook not asked.
+	const pasted = "sk_live_MARKER value"
+	for _, c := range []struct {
+		ws, name string
+		want     error
+	}{
+		{"ws", pasted, secrets.ErrInvalidName},
+		{"ws", "A" + strings.Repeat("B", 300), secrets.ErrInvalidName},
+		{"", "TOKEN", secrets.ErrInvalidWorkspace},
+	} {
+		err := m.Allowed(secrets.WithActor(ctx, "user:admin"), c.ws, secrets.ActionReveal, "TOKEN", c.name)
+		if !errors.Is(err, c.want) || strings.Contains(err.Error(), "MARKER") || strings.Contains(err.Error(), "BBBB") {
+			t.Fatalf("Allowed(%q, %.20q): %v, want %v, the name not quoted", c.ws, c.name, err, c.want)
+		}
+	}
+	if d := cmp.Diff(want, asked); d != "" {
+		t.Fatalf("the hook was asked about invalid input (-want +got):\n%s", d)
+	}
 	if es := mustEvents(t, m); len(es) != 0 {
 		t.Fatalf("Allowed recorded %+v", es)
 	}
