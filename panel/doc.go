@@ -142,7 +142,9 @@
 // covers same-site pages on other origins (a sibling subdomain) and any
 // future way around preflights. Reads are refused too when the browser
 // marks them as coming from another site or origin and they are not
-// top-level navigations, and every response has
+// top-level navigations (Sec-Fetch-Mode "navigate" with Sec-Fetch-Dest
+// "document": a frame, <object> or <embed> of another site is refused),
+// and every response has
 // "Cross-Origin-Resource-Policy: same-origin", so no other page can load
 // the API's answers (say, through a script tag). The defence relies on
 // neither SameSite cookies nor a token, so it works behind whatever session

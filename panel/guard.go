@@ -114,7 +114,9 @@ func (h *Handler) checkOrigin(r *http.Request) *problem {
 	case "", "same-origin", "none":
 		return nil
 	}
-	if r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Method == http.MethodGet {
+	// A frame, <object> or <embed> load is a navigation too, but not a
+	// top-level one: its Sec-Fetch-Dest is not "document".
+	if r.Header.Get("Sec-Fetch-Mode") == "navigate" && r.Header.Get("Sec-Fetch-Dest") == "document" && r.Method == http.MethodGet {
 		return nil
 	}
 	return refused

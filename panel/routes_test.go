@@ -510,8 +510,14 @@ func TestRoutingProblems(t *testing.T) {
 		want(t, 403, panel.ProblemCrossOrigin)
 	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"}}).
 		want(t, 403, panel.ProblemCrossOrigin)
-	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}}).
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}}).
 		want(t, 200, "")
+	// A frame, <object> or <embed> of another site navigates too, but not
+	// at the top level: refused (a web trial's finding).
+	for _, dest := range []string{"iframe", "frame", "object", "embed", ""} {
+		e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": dest}}).
+			want(t, 403, panel.ProblemCrossOrigin)
+	}
 	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}}).
 		want(t, 200, "")
 	// A DELETE needs the header too, though it has no body.
