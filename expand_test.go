@@ -76,6 +76,11 @@ var refCases = []refCase{
 	{name: "unknown", fixtures: []refFixture{w("X", "~${NOPE}")}, kind: secrets.ReferenceUnknown},
 	{name: "unknown deep", fixtures: []refFixture{w("X", "~${A}"), w("A", "~${NOPE}")}, kind: secrets.ReferenceUnknown},
 	{name: "names are exact", fixtures: []refFixture{w("X", "~${pw}"), w("PW", "=x")}, kind: secrets.ReferenceUnknown},
+	// The job gets the workspace's alpha, which overrides the group's ALPHA
+	// (names ignore case across levels): ${ALPHA} names no variable it
+	// gets, and never reaches the overridden value.
+	{name: "override in another case", fixtures: []refFixture{w("X", "~${ALPHA}"), w("alpha", "=ws-value"), g("ALPHA", "=group-value")}, kind: secrets.ReferenceUnknown},
+	{name: "override in the same case", fixtures: []refFixture{w("X", "~${ALPHA}"), w("ALPHA", "=ws-value"), g("ALPHA", "=group-value")}, want: "ws-value"},
 	{name: "withheld", env: "production", fixtures: []refFixture{w("X", "~${HELD}"), g("HELD", "=held-value")}, kind: secrets.ReferenceUnknown},
 	{name: "withheld elsewhere is delivered", env: "staging", fixtures: []refFixture{w("X", "~${HELD}"), g("HELD", "=held-value")}, want: "held-value"},
 	{name: "protected, job not", fixtures: []refFixture{w("X", "~${P}"), {level: "w", name: "P", value: "=prot-value", protected: true}}, kind: secrets.ReferenceUnknown},
