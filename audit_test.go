@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -710,5 +711,35 @@ func TestAllowedAndLimits(t *testing.T) {
 	defaults := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 	if got := defaults.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: 128 << 10, MaxEnvBytes: 1 << 20, KeepVersions: 10}) {
 		t.Fatalf("default limits %+v", got)
+	}
+}
+
+// envFailing fails every Store.Env with err while fail is set.
+type envFailing struct {
+	secrets.Store
+	err  error
+	fail atomic.Bool
+}
+
+func (s *envFailing) Env(ctx context.Context, ws string, q secrets.EnvQuery) (secrets.Snapshot, error) {
+	if s.fail.Load() {
+		return secrets.Snapshot{}, s.err
+	}
+	return s.Store.Env(ctx, ws, q)
+}
+
+// TestReadFailureIsNotAuditFailure: in the default mode (AuditFailClosed)
+// a job whose read fails gets the read's error, not ErrAudit; a job whose
+// read works but whose event cannot be recorded gets ErrAudit
+// (TestAuditFailure), and nothing either way.
+func TestReadFailureIsNotAuditFailure(t *testing.T) {
+	down := errors.New("the database is down")
+	s := &envFailing{Store: secrets.NewMemoryStore(), err: down}
+	m := newManager(t, s, newCipher(t), nil)
+	mustSet(t, m, "ws", "A", "1")
+	s.fail.Store(true)
+	env, err := m.EnvFor(context.Background(), "ws")
+	if !errors.Is(err, down) || errors.Is(err, secrets.ErrAudit) || env != nil {
+		t.Fatalf("EnvFor with the store down: %d variables, %v; want none and the store's error, not ErrAudit", len(env), err)
 	}
 }

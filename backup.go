@@ -345,7 +345,7 @@ func (m *Manager) readBackup(ctx context.Context, e *Event, raw []byte, o *Resto
 			names = append(names, s.Name)
 		}
 	}
-	names, err := m.storedNames(ctx, e.Workspace, validNames(names))
+	names, err := m.storedNames(ctx, e.Workspace, m.askable(names))
 	if err != nil {
 		return nil, nil, m.failed(ctx, e, err)
 	}

@@ -316,7 +316,7 @@ type DotenvEntry struct {
 func ParseDotenv(text []byte) ([]DotenvEntry, error) {
 	es, err := parseDotenv(text)
 	if err == nil {
-		err = duplicates(es, parseNameLength)
+		err = duplicates(es, defaultMaxNameLength)
 	}
 	if err != nil {
 		return nil, err
@@ -327,10 +327,6 @@ func ParseDotenv(text []byte) ([]DotenvEntry, error) {
 	}
 	return out, nil
 }
-
-// parseNameLength is the longest name ParseDotenv quotes, knowing no
-// Manager's Config.MaxNameLength: its default.
-const parseNameLength = 256
 
 // duplicates reports the first name given twice, ignoring case. It quotes
 // the name only if it is valid with names of at most maxLen bytes: an

@@ -194,9 +194,12 @@ func checkUnscoped(ws string, snap Snapshot) error {
 
 // readSnapshot reads the workspace's unscoped secrets (the default job's),
 // recording e in the same statement
-// (recorded is then true) unless reads are not audited. In
-// AuditBestEffort and AuditRelaxed modes a failure to record falls back to
-// a plain read, whose event delivered then tries to record again.
+// (recorded is then true) unless reads are not audited. When that fails,
+// a plain read tells the read's own failure (its error is returned) from
+// the event's: in AuditFailClosed mode the job then fails with ErrAudit
+// and the plain read's rows are dropped; in AuditBestEffort and
+// AuditRelaxed modes the plain read is the job's, whose event delivered
+// then tries to record again.
 func (m *Manager) readSnapshot(ctx context.Context, e *Event) (snap Snapshot, recorded bool, err error) {
 	if m.cfg.AuditReads == AuditWritesOnly {
 		snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true})
@@ -212,14 +215,14 @@ func (m *Manager) readSnapshot(ctx context.Context, e *Event) (snap Snapshot, re
 	if ctx.Err() != nil {
 		return Snapshot{}, false, err
 	}
-	if m.cfg.AuditReads == AuditFailClosed {
-		return Snapshot{}, false, &failure{class: ErrAudit, msg: "audit event not recorded", cause: err}
-	}
 	// Config.OnAuditError hears of this read once, from delivered, if its
 	// event cannot be recorded after the plain read either: then with the
 	// secrets it lists.
-	snap, err = m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true})
-	return snap, false, err
+	plain, perr := m.store.Env(ctx, e.Workspace, EnvQuery{Unscoped: true})
+	if perr == nil && m.cfg.AuditReads == AuditFailClosed {
+		return Snapshot{}, false, &failure{class: ErrAudit, msg: "audit event not recorded", cause: err}
+	}
+	return plain, false, perr
 }
 
 // decryptEnv decrypts a snapshot with its key, applying Config.Expired.

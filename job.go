@@ -76,7 +76,7 @@ type PreparedJob struct {
 	// Env is the job's environment: Base with the secrets on top, file
 	// secrets as the paths of their files. It holds values in the clear,
 	// and prints as the number of its variables.
-	Env Environment
+	Env JobEnv
 	// Dir is the private directory of the file secrets (0700, each file
 	// 0600 and named after its secret, all owned by PrepareOptions.User
 	// if set), or "" if there are none. Its parent, the backend's, may be

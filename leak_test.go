@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -108,8 +109,8 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		"PreparedJob by value":          reflect.ValueOf(job).Elem().Interface(),
 		"struct holding a PreparedJob":  hostJob.Elem().Interface(),
 		"*struct holding a PreparedJob": hostJob.Interface(),
-		"Environment":                   job.Env,
-		"[]Environment":                 []secrets.Environment{job.Env},
+		"JobEnv":                        job.Env,
+		"[]JobEnv":                      []secrets.JobEnv{job.Env},
 	}
 	for name, o := range objects {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
@@ -121,6 +122,18 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		slog.New(slog.NewJSONHandler(&buf, nil)).Info("msg", "obj", o)
 		slog.New(slog.NewTextHandler(&buf, nil)).Info("msg", "obj", o)
 		check(name+" slog", buf.String())
+		// encoding/gob encodes exported fields by reflection: a JobEnv
+		// refuses, so a PreparedJob does too; the others encode no value.
+		buf.Reset()
+		if err := gob.NewEncoder(&buf).Encode(o); err == nil {
+			check(name+" gob", buf.String())
+		} else if strings.Contains(name, "Job") && !strings.Contains(err.Error(), "JobEnv") {
+			t.Errorf("%s gob: %v, want the JobEnv's refusal", name, err)
+		}
+	}
+	var gobbed bytes.Buffer
+	if err := gob.NewEncoder(&gobbed).Encode(reflect.ValueOf(job).Elem().Interface()); err == nil {
+		t.Errorf("a PreparedJob by value was gob-encoded (%d bytes)", gobbed.Len())
 	}
 	if got := string(s.Value.Reveal()); got != value {
 		t.Fatalf("Reveal = %q", got)

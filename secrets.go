@@ -223,7 +223,7 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 		c.KeepVersions = 10
 	}
 	if c.MaxNameLength <= 0 {
-		c.MaxNameLength = 256
+		c.MaxNameLength = defaultMaxNameLength
 	}
 	if c.MaxEnvBytes == 0 {
 		c.MaxEnvBytes = 1 << 20

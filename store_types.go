@@ -93,10 +93,15 @@ func (e Entry) meta() Meta {
 		Name: e.Name, Variable: variable, Scope: scope, Revision: e.Revision, Version: e.Current.Version,
 		Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
 		ValueUpdated: e.Current.Written, ValueUpdatedBy: e.Current.WrittenBy,
-		Info: Info{Description: e.Description, Expires: e.Expires, RotateBy: e.RotateBy,
-			WriteOnly: e.Current.WriteOnly, File: e.Current.File, Protected: e.Current.Protected, Expand: e.Current.Expand},
-		Deleted: e.Deleted, DeletedBy: e.DeletedBy,
+		Info: e.Info(), Deleted: e.Deleted, DeletedBy: e.DeletedBy,
 	}
+}
+
+// Info is what an editor set on the secret besides its value: its
+// description and dates, and its current version's flags.
+func (e Entry) Info() Info {
+	return Info{Description: e.Description, Expires: e.Expires, RotateBy: e.RotateBy,
+		WriteOnly: e.Current.WriteOnly, File: e.Current.File, Protected: e.Current.Protected, Expand: e.Current.Expand}
 }
 
 // SplitName splits the name of a secret into the environment variable a

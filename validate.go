@@ -38,18 +38,6 @@ func validActor(actor string) error {
 	return nil
 }
 
-// validNames returns the names that follow the environment-variable rule:
-// the others are never shown to an authorizer or put in an event.
-func validNames(names []string) []string {
-	out := make([]string, 0, len(names))
-	for _, n := range names {
-		if validSyntax(n, maxNameBytes) == nil {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // askable returns the names that m would accept (the environment-variable
 // rule and Config.MaxNameLength): the others are refused unquoted, never
 // shown to an authorizer or put in an event. A name as stored passes, as
@@ -63,6 +51,9 @@ func (m *Manager) askable(names []string) []string {
 	}
 	return out
 }
+
+// defaultMaxNameLength is Config.MaxNameLength's default.
+const defaultMaxNameLength = 256
 
 // maxNameBytes bounds names whatever the configuration.
 const maxNameBytes = 4096

@@ -211,8 +211,7 @@ func (a *app) currentInfo(ctx context.Context, s *session, ws, name string, opts
 	if opts.IfRevision == 0 {
 		opts.IfRevision = cur.Revision
 	}
-	return secrets.Info{Description: cur.Description, Expires: cur.Expires, RotateBy: cur.RotateBy, WriteOnly: cur.Current.WriteOnly,
-		File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand}, nil
+	return cur.Info(), nil
 }
 
 func (a *app) info(ctx context.Context, cmd *cli.Command, s *session) error {
