@@ -10,19 +10,24 @@ const maxCands = 32
 type Span struct{ Start, End int64 }
 
 // Spans is a set of matched ranges, kept sorted and merged: ranges that
-// overlap or touch become one.
-type Spans struct{ list []Span }
+// overlap or touch become one. Popped ranges stay at the front of list
+// until they are half of it, so that popping each of k ranges costs O(k)
+// in all, not O(k²) (a job printing a secret's value on every line).
+type Spans struct {
+	list []Span
+	head int // list[:head] are popped
+}
 
 // Add adds the range [start, end).
 func (s *Spans) Add(start, end int64) {
-	l := s.list
+	l, h := s.list, s.head
 	i := len(l)
-	for i > 0 && l[i-1].Start > start {
+	for i > h && l[i-1].Start > start {
 		i--
 	}
-	// l[:i] start at or before start; merge with the last of them if it
+	// l[h:i] start at or before start; merge with the last of them if it
 	// reaches start, then with every following range that begins by end.
-	if i > 0 && l[i-1].End >= start {
+	if i > h && l[i-1].End >= start {
 		i--
 		start = l[i].Start
 		end = max(end, l[i].End)
@@ -37,17 +42,29 @@ func (s *Spans) Add(start, end int64) {
 
 // First returns the earliest range, if any.
 func (s *Spans) First() (Span, bool) {
-	if len(s.list) == 0 {
+	if s.head == len(s.list) {
 		return Span{}, false
 	}
-	return s.list[0], true
+	return s.list[s.head], true
 }
 
 // Pop removes the earliest range.
-func (s *Spans) Pop() { s.list = s.list[:copy(s.list, s.list[1:])] }
+func (s *Spans) Pop() {
+	s.head++
+	switch {
+	case s.head >= len(s.list):
+		s.Reset()
+	case s.head >= 64 && 2*s.head >= len(s.list):
+		n := copy(s.list, s.list[s.head:])
+		s.list, s.head = s.list[:n], 0
+	}
+}
 
 // Reset removes every range.
-func (s *Spans) Reset() { s.list = s.list[:0] }
+func (s *Spans) Reset() { s.list, s.head = s.list[:0], 0 }
+
+// Len returns the number of ranges.
+func (s *Spans) Len() int { return len(s.list) - s.head }
 
 // A cand follows the patterns pats[lo:hi], which all begin with the d
 // bytes seen since start and are all longer than d.
