@@ -47,4 +47,7 @@ func BenchmarkRedactDense(b *testing.B) {
 // countingWriter counts the bytes written to it.
 type countingWriter int
 
-func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
