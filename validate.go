@@ -55,8 +55,6 @@ func (m *Manager) askable(names []string) []string {
 // defaultMaxNameLength is Config.MaxNameLength's default.
 const defaultMaxNameLength = 256
 
-// maxNameBytes bounds names whatever the configuration.
-const maxNameBytes = 4096
 
 // maxDescription bounds Info.Description, in bytes.
 const maxDescription = 4096
