@@ -55,7 +55,6 @@ func (m *Manager) askable(names []string) []string {
 // defaultMaxNameLength is Config.MaxNameLength's default.
 const defaultMaxNameLength = 256
 
-
 // maxDescription bounds Info.Description, in bytes.
 const maxDescription = 4096
 
