@@ -22,7 +22,9 @@ var (
 )
 
 // A MemoryStore is a Store that keeps everything in process memory, for
-// tests and for single-process use. It holds only ciphertext and metadata,
+// tests, examples and single-process use with small workspaces: each write
+// copies the index of its workspace (time and memory in proportion to the
+// workspace's secrets), under a lock every workspace shares. It holds only ciphertext and metadata,
 // like any Store, the newest 100,000 audit events and the ledger of its
 // whole life (see Purger to drop old events and ledger entries). It is
 // safe for concurrent use; the zero value is not usable: call
