@@ -140,7 +140,13 @@ func TestRunHardened(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(dst, b, 0o755); err != nil {
+		// No fork while the copy is open for writing: a child forked
+		// meanwhile holds it open until it execs, and exec of the copy
+		// fails with "text file busy" (ETXTBSY).
+		syscall.ForkLock.Lock()
+		err = os.WriteFile(dst, b, 0o755)
+		syscall.ForkLock.Unlock()
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
