@@ -468,5 +468,14 @@ type EventQuery struct {
 	Before int64
 	After  int64
 	// Limit is the most events to return; default 100, at most 1000.
+	// The secrets the events of a page list are bounded too: past
+	// MaxEventPageSecrets in all, the page's further events come without
+	// them (Event.SecretsOmitted), its first event always with them.
 	Limit int
 }
+
+// MaxEventPageSecrets bounds the secrets a page of events lists in all
+// (EventQuery.Limit): an injection of a workspace lists every secret it
+// delivered, and a page of a thousand of a workspace of 50,000 secrets
+// would hold fifty million.
+const MaxEventPageSecrets = 100_000

@@ -103,6 +103,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := []Event{}
+	listed := 0 // secrets the page's events list, omitted ones included
 	n := len(s.events)
 	for i := range n {
 		if len(out) == max(q.Limit, 1) {
@@ -124,6 +125,9 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 		}
 		if q.Fingerprint != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return bytes.Equal(es.Fingerprint, q.Fingerprint) }) {
 			continue
+		}
+		if listed += len(e.Secrets); listed > MaxEventPageSecrets && len(out) > 0 {
+			e.Secrets, e.SecretsOmitted = nil, true
 		}
 		out = append(out, e)
 	}

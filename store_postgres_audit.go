@@ -120,6 +120,7 @@ type pgEvent struct {
 	Withheld     pq.BoolArray   `db:"withheld"`
 	Environment  sql.NullString `db:"environment"`
 	Protected    sql.NullBool   `db:"protected"`
+	Omitted      bool           `db:"omitted"` // see events_page_head
 }
 
 // Record implements Store. Several events go in as one multi-row insert
@@ -223,6 +224,7 @@ func (s *PostgresStore) recordRelaxed(ctx context.Context, e *Event) error {
 // queries.sql and the filters q sets.
 func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	var b strings.Builder
+	b.WriteString(s.q.eventsPageHead)
 	b.WriteString(s.q.eventsSelect)
 	b.WriteString("\nWHERE TRUE")
 	p := pgParams{}
@@ -257,12 +259,13 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 	if q.Fingerprint != nil {
 		add(s.q.eventsByFingerprint, "fingerprint", q.Fingerprint)
 	}
-	b.WriteString("\nORDER BY e.id")
+	order := ""
 	if q.Newest {
-		b.WriteString(" DESC")
+		order = " DESC"
 	}
-	b.WriteString(" LIMIT :limit")
-	p["limit"] = max(q.Limit, 1)
+	b.WriteString("\nORDER BY e.id" + order + " LIMIT :limit")
+	b.WriteString("\n) q WINDOW w AS (ORDER BY q.id" + order + ")) p ORDER BY p.id" + order)
+	p["limit"], p["budget"] = max(q.Limit, 1), MaxEventPageSecrets
 	query, err := pgschema.Compile("events", b.String())
 	if err != nil {
 		return nil, pgErr(ctx, "read audit events", err)
@@ -281,7 +284,9 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 		if r.Parents != nil {
 			e.Parents = []string(r.Parents)
 		}
-		if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 && e.Parents == nil {
+		if r.Omitted {
+			e.SecretsOmitted = true
+		} else if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 && e.Parents == nil {
 			deliveries = append(deliveries, e.ID)
 			at[e.ID] = i
 		} else if r.Names != nil {

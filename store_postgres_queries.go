@@ -26,6 +26,7 @@ type pgQueries struct {
 	// Fragments of the statements built at run time.
 	recordHead, recordTail                          string
 	eventsSelect, eventsByName, eventsByFingerprint string
+	eventsPageHead                                  string
 }
 
 // newPGQueries reads the statements for the schema whose quoted
@@ -53,7 +54,7 @@ func newPGQueries(quoted string) (pgQueries, []string, error) {
 
 		recordHead: frag("record_events_head"), recordTail: frag("record_events_tail"),
 		eventsSelect: frag("events_select"), eventsByName: frag("events_by_name"),
-		eventsByFingerprint: frag("events_by_fingerprint"),
+		eventsByFingerprint: frag("events_by_fingerprint"), eventsPageHead: frag("events_page_head"),
 	}
 	return q, set.Unused(), set.Err()
 }

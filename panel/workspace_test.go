@@ -1,6 +1,7 @@
 package panel_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -183,5 +184,45 @@ func TestEvents(t *testing.T) {
 	}
 	for _, q := range []string{"?before=x", "?before=0", "?limit=0", "?limit=201"} {
 		e.do(t, req{actor: editor, method: "GET", path: "/api/events" + q}).want(t, 400, panel.ProblemBadRequest)
+	}
+}
+
+// TestEventsOmittedSecrets: Activity passes on which events a page left
+// without their secrets (secrets.MaxEventPageSecrets), so that the page
+// says so instead of "no secrets".
+func TestEventsOmittedSecrets(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	ctx := secrets.WithActor(context.Background(), editor)
+	var text strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&text, "S%04d=v\n", i)
+	}
+	if _, err := e.m.Import(ctx, "ws-1", []byte(text.String()), nil); err != nil {
+		t.Fatal(err)
+	}
+	for range secrets.MaxEventPageSecrets/1000 + 2 {
+		if _, err := e.m.EnvFor(ctx, "ws-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p struct {
+		Events []struct {
+			Action         secrets.Action
+			Secrets        []secrets.EventSecret
+			SecretsOmitted bool
+		}
+	}
+	e.do(t, req{actor: editor, method: "GET", path: "/api/events?limit=200"}).want(t, 200, "").json(t, &p)
+	omitted := 0
+	for _, ev := range p.Events {
+		if ev.SecretsOmitted {
+			omitted++
+			if len(ev.Secrets) > 0 {
+				t.Fatalf("an event marked secretsOmitted lists %d secrets", len(ev.Secrets))
+			}
+		}
+	}
+	if omitted == 0 || p.Events[0].SecretsOmitted || len(p.Events[0].Secrets) != 1000 {
+		t.Fatalf("%d of %d events omitted; the first lists %d secrets", omitted, len(p.Events), len(p.Events[0].Secrets))
 	}
 }

@@ -155,10 +155,28 @@ ins AS (INSERT INTO {{schema}}.audit (id, at, actor, action, workspace, state, n
 SELECT ord, id FROM ids
 
 -- fragment: events_select
--- Events: this, "WHERE" and its filters, the order and ":limit".
+-- Events: this, "WHERE" and its filters, the order and ":limit", inside
+-- events_page_head and its tail. listed is how many secrets the event
+-- lists: those its arrays hold, or for a delivery whose secrets come from
+-- the ledger (as in events_by_name) the secrets it delivered.
 SELECT e.id, e.at, e.actor, e.action, e.workspace, e.state, e.names, e.versions, e.fingerprints,
-	e.outcome, e.detail, e.parents, e.containers, e.withheld, e.environment, e.protected
+	e.outcome, e.detail, e.parents, e.containers, e.withheld, e.environment, e.protected,
+	CASE WHEN e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL
+		THEN (SELECT count(*) FROM {{schema}}.delivered(e.workspace, e.state, e.action, e.names))
+		ELSE coalesce(cardinality(e.names), 0) END AS listed
 FROM {{schema}}.audit e
+
+-- fragment: events_page_head
+-- Events: the page of events_select, in its order, without the arrays of
+-- the events past the first whose running count of listed secrets goes
+-- over :budget (omitted). The tail closes q, names the window w, ordered
+-- as the page is, and orders p the same way.
+SELECT p.id, p.at, p.actor, p.action, p.workspace, p.state,
+	CASE WHEN p.keep THEN p.names END AS names, CASE WHEN p.keep THEN p.versions END AS versions,
+	CASE WHEN p.keep THEN p.fingerprints END AS fingerprints, p.outcome, p.detail, p.parents,
+	CASE WHEN p.keep THEN p.containers END AS containers, CASE WHEN p.keep THEN p.withheld END AS withheld,
+	p.environment, p.protected, NOT p.keep AS omitted
+FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget AS keep FROM (
 
 -- fragment: events_by_name
 -- Events' filter on a secret's name (lower case): the names the event

@@ -183,7 +183,10 @@ function event(e, created) {
     verb = 'rolled back';
     after = e.detail.slice('rolled back'.length);
   }
-  const object = names ? el('code', {text: names}) : (typeof none === 'function' ? none(e) : none);
+  // A page of events lists a bounded number of secrets in all
+  // (secrets.MaxEventPageSecrets); the rest of its events come without.
+  const object = e.secretsOmitted ? el('span', {class: 'muted', text: 'its secrets (too many on this page to list)'})
+    : names ? el('code', {text: names}) : (typeof none === 'function' ? none(e) : none);
   const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
   return el('li', {},
     el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verb} `, object, after, outcome),

@@ -1,0 +1,85 @@
+package secrets_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+// TestEventsPageBounded: a page of events lists at most
+// MaxEventPageSecrets secrets in all, its first event always whole. The
+// injections of a workspace of 1,000 secrets list them all: a page of 110
+// such events, half plain jobs (whose lists come from the ledger) and
+// half jobs of a child workspace (whose lists are stored with the event),
+// lists those of about the first hundred and leaves the rest's out,
+// marked, in either order; each of those read alone lists all of its
+// secrets.
+func TestEventsPageBounded(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: func(_ context.Context, ws string) ([]string, error) {
+			if ws == "child" {
+				return []string{"big"}, nil
+			}
+			return nil, nil
+		}})
+		var text strings.Builder
+		for i := range 1000 {
+			fmt.Fprintf(&text, "S%04d=v\n", i)
+		}
+		if _, err := m.Import(ctx, "big", []byte(text.String()), nil); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "child", "OWN", "x")
+		const jobs = 110
+		for i := range jobs {
+			if i%2 == 0 {
+				if _, err := m.EnvFor(ctx, "big"); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			p, err := m.Prepare(ctx, "child", &secrets.PrepareOptions{Base: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+		}
+		for _, newest := range []bool{false, true} {
+			page, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject, Newest: newest, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) != jobs {
+				t.Fatalf("newest %v: %d events, want %d", newest, len(page), jobs)
+			}
+			listed, omitted := 0, map[string]int{}
+			for i, e := range page {
+				want := 1000 + map[bool]int{true: 1}[e.Workspace == "child"]
+				switch {
+				case e.SecretsOmitted && i == 0:
+					t.Fatalf("newest %v: the first event's secrets omitted", newest)
+				case e.SecretsOmitted && len(e.Secrets) > 0:
+					t.Fatalf("newest %v: event %d omitted but lists %d secrets", newest, e.ID, len(e.Secrets))
+				case !e.SecretsOmitted && len(omitted) > 0:
+					t.Fatalf("newest %v: event %d after an omitted one lists its secrets", newest, e.ID)
+				case !e.SecretsOmitted && len(e.Secrets) != want:
+					t.Fatalf("newest %v: event %d of %s lists %d secrets, want %d", newest, e.ID, e.Workspace, len(e.Secrets), want)
+				case e.SecretsOmitted:
+					omitted[e.Workspace]++
+					alone, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject, After: e.ID - 1, Limit: 1})
+					if err != nil || len(alone) != 1 || alone[0].ID != e.ID || alone[0].SecretsOmitted || len(alone[0].Secrets) != want {
+						t.Fatalf("newest %v: event %d read alone: %d events, %v", newest, e.ID, len(alone), err)
+					}
+				}
+				listed += len(e.Secrets)
+			}
+			if listed > secrets.MaxEventPageSecrets || listed < secrets.MaxEventPageSecrets-1001 || omitted["big"] == 0 || omitted["child"] == 0 {
+				t.Fatalf("newest %v: the page lists %d secrets, omits those of %v", newest, listed, omitted)
+			}
+		}
+	})
+}
