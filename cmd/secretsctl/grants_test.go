@@ -116,24 +116,21 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s is up to date (version %d)\n", e.schema, latest) {
 		t.Fatalf("migrate of a current schema: %q", r.stdout)
 	}
-	// Undo the last migration by hand (migration 7 adds a column, a
-	// trigger and a function) to stand for a schema an earlier release
-	// left.
-	if latest != 7 {
-		t.Fatalf("the newest migration is %d: undo it here as this test undoes 7", latest)
+	// Undo the last migration by hand (migration 8 adds an index on the
+	// ledger) to stand for a schema an earlier release left.
+	if latest != 8 {
+		t.Fatalf("the newest migration is %d: undo it here as this test undoes 8", latest)
 	}
 	sch := pq.QuoteIdentifier(e.schema)
 	for _, q := range []string{
-		"DROP TRIGGER workspace_key_master ON " + sch + ".workspace_keys",
-		"DROP FUNCTION " + sch + ".workspace_key_master, " + sch + ".retire_master_key",
-		"ALTER TABLE " + sch + ".master_keys DROP COLUMN retired",
-		"DELETE FROM " + sch + ".goose_db_version WHERE version_id = 7",
+		"DROP INDEX " + sch + ".ledger_name",
+		"DELETE FROM " + sch + ".goose_db_version WHERE version_id = 8",
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 6 to 7\n", e.schema) {
+	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 7 to 8\n", e.schema) {
 		t.Fatalf("migrate of a schema one behind: %q", r.stdout)
 	}
 	e.ctl("v", "set", "ws", "TOKEN").want(t, 0)

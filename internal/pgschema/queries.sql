@@ -182,12 +182,19 @@ FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget AS 
 -- Events' filter on a secret's name (lower case): the names the event
 -- lists, or for a delivery whose secrets come from the ledger (action
 -- inject or export, outcome ok, state > 0, no parents) the secrets it
--- delivered.
+-- delivered: an entry of the name (index ledger_name, migration 8) that
+-- was its secret's current one at the event's state, and that
+-- delivered() would list.
 (NOT (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
 		AND EXISTS (SELECT 1 FROM unnest(e.names) n WHERE lower(n) = :name)
 	OR (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
-		AND EXISTS (SELECT 1 FROM {{schema}}.delivered(e.workspace, e.state, e.action, e.names) d
-			WHERE lower(d.name) = :name))
+		AND EXISTS (SELECT 1 FROM {{schema}}.ledger l
+			WHERE l.workspace = e.workspace AND lower(l.name) = :name AND l.state <= e.state AND l.version > 0
+			  AND NOT EXISTS (SELECT 1 FROM {{schema}}.ledger n WHERE n.workspace = l.workspace
+				AND n.secret_id = l.secret_id AND n.state > l.state AND n.state <= e.state)
+			  AND (e.action <> 'export' OR NOT l.write_only)
+			  AND strpos(l.name, '@') = 0 AND NOT coalesce(l.protected, false)
+			  AND (e.names IS NULL OR lower(l.name) IN (SELECT lower(x) FROM unnest(e.names) x))))
 
 -- fragment: events_by_fingerprint
 -- Events' filter on a value's fingerprint, through the ledger's
