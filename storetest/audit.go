@@ -11,6 +11,7 @@ import (
 
 var auditTests = []test{
 	{"AuditRecordAndQuery", testAuditRecordAndQuery},
+	{"EventsPageBounded", testEventsPageBounded},
 	{"AuditWithWrites", testAuditWithWrites},
 	{"LedgerDelivered", testLedgerDelivered},
 	{"FingerprintSearch", testFingerprintSearch},
@@ -367,4 +368,51 @@ func testLedgerAt(t *testing.T, s secrets.Store) {
 	diff(t, "after a metadata change", at(2*m+30*time.Second), []secrets.LedgerEntry{entry("a", "A", 2, m), entry("b", "B", 0, m)})
 	diff(t, "after the rename", at(3*m), []secrets.LedgerEntry{entry("a", "RENAMED", 2, 3*m), entry("b", "B", 0, m)})
 	diff(t, "after the destroy", at(time.Hour), []secrets.LedgerEntry{entry("a", "RENAMED", 0, 4*m), entry("b", "B", 0, m)})
+}
+
+// testEventsPageBounded: a page of Events lists at most
+// secrets.MaxEventPageSecrets secrets in all, its first event always
+// whole; the events after the one that would pass it come with
+// SecretsOmitted and no Secrets, in either order; read alone, each lists
+// its own.
+func testEventsPageBounded(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	const per, n = 1000, secrets.MaxEventPageSecrets/1000 + 5
+	list := make([]secrets.EventSecret, per)
+	for i := range list {
+		list[i] = secrets.EventSecret{Name: fmt.Sprintf("S%04d", i), Version: 1}
+	}
+	in := make([]secrets.Event, n)
+	for i := range in {
+		in[i] = event("big", "job", secrets.ActionReveal, t0.Add(time.Duration(i)*time.Second), list...)
+	}
+	if err := s.Record(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	for _, newest := range []bool{false, true} {
+		page := events(t, s, secrets.EventQuery{Workspace: "big", Newest: newest, Limit: 1000})
+		if len(page) != n {
+			t.Fatalf("newest %v: %d events, want %d", newest, len(page), n)
+		}
+		listed := 0
+		for i, e := range page {
+			want := per
+			if i >= secrets.MaxEventPageSecrets/per {
+				want = 0
+			}
+			if e.SecretsOmitted != (want == 0) || len(e.Secrets) != want {
+				t.Fatalf("newest %v: event %d of %d lists %d secrets, omitted %v", newest, i, n, len(e.Secrets), e.SecretsOmitted)
+			}
+			listed += len(e.Secrets)
+			if e.SecretsOmitted {
+				alone := events(t, s, secrets.EventQuery{Workspace: "big", After: e.ID - 1, Limit: 1})
+				if len(alone) != 1 || alone[0].ID != e.ID || alone[0].SecretsOmitted || len(alone[0].Secrets) != per {
+					t.Fatalf("newest %v: event %d read alone: %+v", newest, e.ID, alone)
+				}
+			}
+		}
+		if listed != secrets.MaxEventPageSecrets {
+			t.Fatalf("newest %v: the page lists %d secrets, want %d", newest, listed, secrets.MaxEventPageSecrets)
+		}
+	}
 }
