@@ -70,8 +70,9 @@ type PrepareOptions struct {
 // on a remote runner) use it as [Manager.Run] does. Close removes the
 // files; nothing of the job outlives it but what the host copied.
 //
-// Printed (every fmt verb, log/slog) or encoded (JSON), through a pointer
-// or by value, it shows no value: Env is an [Environment].
+// Printed (every fmt verb that fits, log/slog) or encoded (JSON), through
+// a pointer or by value, it shows no value: Env is a [JobEnv], which says
+// what still sees its values.
 type PreparedJob struct {
 	// Env is the job's environment: Base with the secrets on top, file
 	// secrets as the paths of their files. It holds values in the clear,

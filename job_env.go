@@ -13,9 +13,10 @@ import (
 // variables, never a name or value, also inside a [PreparedJob] printed or
 // encoded by value; encoding/gob refuses it. Index it, range over it, or
 // convert it to []string to read it. What reads it by reflection sees the
-// values: fmt where it sits in an unexported field of a struct, and
-// encoders and dumpers of other packages that ignore these methods; do not
-// hand it, or a struct holding it, to them.
+// values: fmt where it sits in an unexported field of a struct, and fmt's
+// report of a verb that does not fit (%p of a value, which go vet flags),
+// which calls no method; encoders and dumpers of other packages that
+// ignore these methods. Do not hand it, or a struct holding it, to them.
 type JobEnv []string
 
 func (e JobEnv) summary() string { return fmt.Sprintf("[%d variables redacted]", len(e)) }

@@ -399,3 +399,46 @@ func TestSetRecordsOnlyTheSet(t *testing.T) {
 		t.Errorf("set with info flags kept %+v", m)
 	}
 }
+
+// TestEventsOmittedShown: an injection whose secrets a page left out
+// (secrets.MaxEventPageSecrets) is not shown as one that got none: the
+// table says so and how to list them; read alone, it lists them all.
+func TestEventsOmittedShown(t *testing.T) {
+	e := newEnv(t)
+	var text strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&text, "S%04d=v\n", i)
+	}
+	e.ctl(text.String(), "import", "ws").want(t, 0)
+	// Injections as a job's read records them (its state, no names).
+	e.sql(`INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, outcome, detail)
+		SELECT now(), 'job', 'inject', w.workspace, w.state, NULL, 'ok', '' FROM {{schema}}.workspaces w, generate_series(1, $1)
+		WHERE w.workspace = 'ws'`, secrets.MaxEventPageSecrets/1000+3)
+	r := e.ctl("", "events", "ws", "--action", "inject", "--limit", "200").want(t, 0)
+	hint := regexp.MustCompile(`\(too many on this page to list: --oldest --after (\d+) --limit 1 lists them\)`)
+	m := hint.FindAllStringSubmatch(r.stdout, -1)
+	if len(m) != 3 {
+		t.Fatalf("%d events marked as not listed, want 3:\n%s", len(m), r.stdout)
+	}
+	alone := e.events("ws", "--action", "inject", "--oldest", "--after", m[0][1], "--limit", "1")
+	if len(alone) != 1 || alone[0].SecretsOmitted || len(alone[0].Secrets) != 1000 {
+		t.Fatalf("the event read alone: %d events, %+v", len(alone), alone)
+	}
+}
+
+// TestInvalidNameNotQuoted: a name that fails validation (a value pasted
+// into its place) is not shown back with --env (destroy's prompt:
+// TestTerminalConfirm).
+func TestInvalidNameNotQuoted(t *testing.T) {
+	e := newEnv(t)
+	const pasted = "tok_PASTED-val!ue"
+	for _, args := range [][]string{
+		{"get", "--env", "prod", "ws", pasted + "@x"},
+		{"set", "--env", "prod", "ws", pasted + "@x"},
+	} {
+		r := e.ctl("y\n", args...)
+		if r.code == 0 || strings.Contains(r.stdout+r.stderr, "PASTED") {
+			t.Errorf("secretsctl %s: exit %d, output %q %q", args[0], r.code, r.stdout, r.stderr)
+		}
+	}
+}

@@ -156,6 +156,11 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		// A long list goes on lines of its own under the column, so that
 		// one event does not widen it for every row.
 		lines := wrapList(names, secretsWidth)
+		if e.SecretsOmitted {
+			// Not a job that got nothing: the page listed its bound of
+			// secrets before this event (secrets.MaxEventPageSecrets).
+			lines = []string{fmt.Sprintf("(too many on this page to list: --oldest --after %d --limit 1 lists them)", e.ID-1)}
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Actor, e.Action,
 			e.Workspace, e.Outcome, lines[0], oneLine(jobOf(e)+e.Detail))
 		for _, l := range lines[1:] {

@@ -67,7 +67,8 @@ func scopedName(cmd *cli.Command, name string) (string, error) {
 		return "", err
 	}
 	if strings.Contains(name, "@") {
-		return "", usage("%s already names its scope: give NAME@SCOPE or --env SCOPE, not both", name)
+		// Not quoted: it may be a value pasted into the name's place.
+		return "", usage("the name already names its scope: give NAME@SCOPE or --env SCOPE, not both")
 	}
 	return secrets.ScopedName(name, sc), nil
 }

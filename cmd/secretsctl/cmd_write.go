@@ -314,6 +314,11 @@ func (a *app) destroy(ctx context.Context, cmd *cli.Command, s *session) error {
 	if err != nil {
 		return err
 	}
+	// An invalid name (maybe a value pasted into its place) is refused as
+	// Destroy would refuse it, before the prompt could show it.
+	if _, err := s.m.CheckName(name); errors.Is(err, secrets.ErrInvalidName) || errors.Is(err, secrets.ErrInvalidScope) {
+		return err
+	}
 	if err := a.confirm(cmd.Bool("yes"), "destroy",
 		fmt.Sprintf("Destroy %s of workspace %s and all its versions, for good?", name, ws)); err != nil {
 		return err

@@ -175,6 +175,12 @@ func TestTerminalConfirm(t *testing.T) {
 		t.Fatalf("destroy, confirmed: exit %d: %q %q", code, term.text(), term.stdout.String())
 	}
 	e.ctl("", "meta", "ws", "A").wantErr(t, 3)
+	// A name that fails validation (a value pasted into its place) is
+	// refused before the prompt could show it.
+	term = e.terminal("destroy", "ws", "tok_PASTED-val!ue")
+	if code := term.wait(); code == 0 || strings.Contains(term.text(), "PASTED") {
+		t.Fatalf("destroy of an invalid name: exit %d: %q", code, term.text())
+	}
 
 	file := filepath.Join(e.dir, "new.env")
 	os.WriteFile(file, []byte("B=value-b\n"), 0o600)
