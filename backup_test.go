@@ -166,6 +166,17 @@ func TestBackupWithheld(t *testing.T) {
 				t.Fatalf("secret %s: withheld %v value %q", s.Name, s.Withheld, s.Value)
 			}
 		}
+		// Its event lists every secret, the write-only one marked
+		// withheld, as Export's event marks it.
+		ex, err := m.Events(ctx, secrets.EventQuery{Workspace: "src", Action: secrets.ActionExport})
+		if err != nil || len(ex) != 1 || len(ex[0].Secrets) != 6 {
+			t.Fatalf("the backup's event: %+v %v", ex, err)
+		}
+		for _, es := range ex[0].Secrets {
+			if (es.Name == "HIDDEN") != es.Withheld {
+				t.Fatalf("the backup's event lists %s withheld %v", es.Name, es.Withheld)
+			}
+		}
 		_, err = m.PreviewRestore(ctx, "dst", doc, nil)
 		if !errors.Is(err, secrets.ErrWriteOnly) || !strings.Contains(err.Error(), "HIDDEN") {
 			t.Fatalf("a restore that would lose a write-only secret was not refused: %v", err)
