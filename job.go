@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -94,6 +95,9 @@ type PreparedJob struct {
 	once sync.Once
 	err  error
 	lock *os.File // held while Dir exists (see SweepJobFiles)
+	// event is the job's inject event, as its read recorded it: Run
+	// voids it when the program cannot be started (see voided).
+	event Event
 }
 
 // Redactor returns the Redactor that masks the job's values, its extra
@@ -207,7 +211,7 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 	if err != nil {
 		return nil, err
 	}
-	p := &PreparedJob{Expired: r.expired, State: r.state}
+	p := &PreparedJob{Expired: r.expired, State: r.state, event: *e}
 	vars := make([]string, 0, len(r.items))
 	for _, it := range r.items {
 		if !it.file {
@@ -216,20 +220,20 @@ func (m *Manager) Prepare(ctx context.Context, ws string, opts *PrepareOptions) 
 		}
 		if p.Dir == "" {
 			if p.Dir, p.lock, err = m.jobDir(o.Dir); err != nil {
-				return nil, wrapf(err, "job files")
+				return nil, m.voided(ctx, e, wrapf(err, "job files"))
 			}
 		}
 		path := filepath.Join(p.Dir, it.name())
 		if err := writeJobFile(path, it.value(), o.User); err != nil {
 			p.Close()
-			return nil, wrapf(err, "job file of %s", it.name())
+			return nil, m.voided(ctx, e, wrapf(err, "job file of %s", it.name()))
 		}
 		vars = append(vars, it.name()+"="+path)
 	}
 	if p.Dir != "" && o.User != nil {
 		if err := os.Chown(p.Dir, int(o.User.UID), int(o.User.GID)); err != nil {
 			p.Close()
-			return nil, wrapf(err, "job files")
+			return nil, m.voided(ctx, e, wrapf(err, "job files"))
 		}
 	}
 	base := o.Base
@@ -486,17 +490,37 @@ func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error
 	if job.RuntimeMasks {
 		f, err := m.maskFile(p, job)
 		if err != nil {
-			return JobResult{}, wrapf(err, "job for workspace %q: mask file", ws)
+			return JobResult{}, m.voided(ctx, &p.event, wrapf(err, "job for workspace %q: mask file", ws))
 		}
 		defer f.Close()
 		masks = newRuntimeMasks(p.red, f)
 	}
 	res, err := runJob(ctx, job, p, masks)
 	res.Expired = p.Expired
+	var ns notStarted
+	if errors.As(err, &ns) {
+		return res, m.voided(ctx, &p.event, wrapf(err, "job for workspace %q", ws))
+	}
 	if err != nil {
 		return res, wrapf(err, "job for workspace %q", ws)
 	}
 	return res, nil
+}
+
+// voided records, once a job's read has recorded its inject event e, that
+// the job got nothing after all: its files could not be written or its
+// program not started. e stays (it lists what the job would have got); a
+// failed inject event names it, as a refused ingredient's denial does.
+// It returns err.
+func (m *Manager) voided(ctx context.Context, e *Event, err error) error {
+	if e.ID == 0 {
+		return err // the read recorded nothing (AuditWritesOnly)
+	}
+	f := *e
+	f.ID, f.Secrets, f.Outcome = 0, nil, OutcomeFailed
+	f.Detail = truncateUTF8(fmt.Sprintf("inject event %d, recorded with the read, lists what the job would have got: it got nothing (%s)", e.ID, detail(err)), maxDetail)
+	m.record(ctx, &f)
+	return err
 }
 
 // maskFile makes the job's mask file, empty, in its private folder (made

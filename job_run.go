@@ -27,6 +27,12 @@ func same(a, b io.Writer) (eq bool) {
 	return a != nil && a == b
 }
 
+// notStarted is runJob's error when the job's program never started: the
+// job got nothing (Run voids its inject event). It reads as its cause.
+type notStarted struct{ error }
+
+func (e notStarted) Unwrap() error { return e.error }
+
 // runJob starts the prepared job and waits for its main process, then ends
 // what is left of its process group and drains its output. The steps, as
 // os/exec splits the same work: the command (jobCommand), its pipes
@@ -39,7 +45,7 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 	}
 	cmd, ownPIDs, err := jobCommand(job, p)
 	if err != nil {
-		return JobResult{}, err
+		return JobResult{}, notStarted{err}
 	}
 	var giveBack func()
 	if job.User == nil {
@@ -78,9 +84,9 @@ func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (
 		out.finish()
 		out.closeAll()
 		if ownPIDs && errors.Is(err, syscall.EPERM) && os.Geteuid() == 0 {
-			return JobResult{}, wrapf(err, "start %s as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN (or set Job.NoPIDNamespace)", job.Path)
+			return JobResult{}, notStarted{wrapf(err, "start %s as another user in a PID namespace of its own, which takes CAP_SYS_ADMIN (or set Job.NoPIDNamespace)", job.Path)}
 		}
-		return JobResult{}, wrapf(err, "start %s", job.Path)
+		return JobResult{}, notStarted{wrapf(err, "start %s", job.Path)}
 	}
 	g := &group{proc: cmd.Process, init: ownPIDs}
 	if feed != nil {
