@@ -136,6 +136,7 @@ var sqlStates = map[string]string{
 	"57014":               "the statement was cancelled (statement_timeout, or a cancel request)",
 	"26000":               "a prepared statement does not exist: behind a transaction-mode pooler, " + poolerHint,
 	"42P05":               "a prepared statement already exists: behind a transaction-mode pooler, " + poolerHint,
+	"08P01":               "the server saw a protocol violation: behind a transaction-mode pooler, " + poolerHint,
 	"57P01":               "the database is shutting down",
 	"57P02":               "the database restarted after a crash",
 	"57P03":               "the database is not accepting connections yet",

@@ -45,11 +45,12 @@ func TestSQLStatesMatchSchema(t *testing.T) {
 }
 
 // TestPoolerHints: a prepared statement missing or there already, as a
-// transaction-mode pooler makes them (lib/pq's 26000, pgx's 42P05), says
-// what the host adds to its connection string. TestPostgresBehindPgBouncerUnset
-// meets lib/pq's through a real PgBouncer.
+// transaction-mode pooler makes them (lib/pq's 26000, pgx's 42P05), and a
+// protocol violation, which lib/pq also met through one (08P01, an
+// integrator's trial), say what the host adds to its connection string.
+// TestPostgresBehindPgBouncerUnset meets lib/pq's through a real PgBouncer.
 func TestPoolerHints(t *testing.T) {
-	for _, code := range []string{"26000", "42P05"} {
+	for _, code := range []string{"26000", "42P05", "08P01"} {
 		got := pgErr(context.Background(), "read", stateError(code)).Error()
 		if !strings.Contains(got, poolerHint) || !strings.Contains(got, "(SQLSTATE "+code+")") {
 			t.Errorf("pgErr(%s) = %q", code, got)
