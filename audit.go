@@ -306,6 +306,12 @@ func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
 	return err
 }
 
+// voidedNote says, in the event of a job that got nothing after its read,
+// that the read's event id stays and what it lists.
+func voidedNote(id int64) string {
+	return fmt.Sprintf("inject event %d, recorded with the read, lists what the job would have got: it got nothing", id)
+}
+
 // recorded marks a refusal that authorize recorded for an event other
 // than the one the operation will record a failure for (an unprotect
 // within a set, an export-write-only within a backup): failed returns

@@ -329,7 +329,7 @@ func (m *Manager) authorizeIngredients(ctx context.Context, e *Event, ingredient
 		// A job of one workspace records its event in its read's own
 		// statement: that event stays, and this one says it delivered
 		// nothing.
-		voided = fmt.Sprintf(" (inject event %d, recorded with the read, lists what the job would have got: it got nothing)", e.ID)
+		voided = " (" + voidedNote(e.ID) + ")"
 	}
 	denied.Detail = truncateUTF8(fmt.Sprintf("%q may not use %s as ingredients in workspace %q%s: %s", e.Actor, ingredientNames(ingredients), e.Workspace, voided, detail(err)), maxDetail)
 	m.record(ctx, &denied)

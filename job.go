@@ -518,7 +518,7 @@ func (m *Manager) voided(ctx context.Context, e *Event, err error) error {
 	}
 	f := *e
 	f.ID, f.Secrets, f.Outcome = 0, nil, OutcomeFailed
-	f.Detail = truncateUTF8(fmt.Sprintf("inject event %d, recorded with the read, lists what the job would have got: it got nothing (%s)", e.ID, detail(err)), maxDetail)
+	f.Detail = truncateUTF8(voidedNote(e.ID)+" ("+detail(err)+")", maxDetail)
 	m.record(ctx, &f)
 	return err
 }

@@ -126,7 +126,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 		if q.Fingerprint != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return bytes.Equal(es.Fingerprint, q.Fingerprint) }) {
 			continue
 		}
-		if listed += len(e.Secrets); listed > MaxEventPageSecrets && len(out) > 0 {
+		if listed += len(e.Secrets); listed > MaxEventPageSecrets && len(out) > 0 && len(e.Secrets) > 0 {
 			e.Secrets, e.SecretsOmitted = nil, true
 		}
 		out = append(out, e)

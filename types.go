@@ -240,9 +240,10 @@ type Event struct {
 	// a subset, the names asked for; Events fills in what was delivered.
 	Secrets []EventSecret `json:"secrets"`
 	// SecretsOmitted marks an event of a page of Events that left its
-	// Secrets out: the events before it on the page listed
-	// MaxEventPageSecrets secrets in all. Read it alone (Limit 1, After
-	// its ID - 1) to get them.
+	// Secrets out: listing them would have taken the page, counting the
+	// lists it left out before, past MaxEventPageSecrets (an event that
+	// lists none is never marked). Read it alone (Limit 1, After its ID -
+	// 1) to get them.
 	SecretsOmitted bool `json:"secretsOmitted,omitempty"`
 	// Parents are the containers an inject event's job inherited from,
 	// nearest first (see Config.Parents). Not nil (but empty for a job

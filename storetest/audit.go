@@ -12,6 +12,7 @@ import (
 var auditTests = []test{
 	{"AuditRecordAndQuery", testAuditRecordAndQuery},
 	{"EventsPageBounded", testEventsPageBounded},
+	{"EventsPageEdges", testEventsPageEdges},
 	{"AuditWithWrites", testAuditWithWrites},
 	{"LedgerDelivered", testLedgerDelivered},
 	{"FingerprintSearch", testFingerprintSearch},
@@ -372,9 +373,10 @@ func testLedgerAt(t *testing.T, s secrets.Store) {
 
 // testEventsPageBounded: a page of Events lists at most
 // secrets.MaxEventPageSecrets secrets in all, its first event always
-// whole; the events after the one that would pass it come with
-// SecretsOmitted and no Secrets, in either order; read alone, each lists
-// its own.
+// whole; the events from the one that would pass it on come with
+// SecretsOmitted and no Secrets, in either order, but for those that list
+// none; read alone, each lists its own. testEventsPageEdges: a first event
+// over the bound alone, and a small event after an omitted one.
 func testEventsPageBounded(t *testing.T, s secrets.Store) {
 	ctx := context.Background()
 	const per, n = 1000, secrets.MaxEventPageSecrets/1000 + 5
@@ -413,6 +415,48 @@ func testEventsPageBounded(t *testing.T, s secrets.Store) {
 		}
 		if listed != secrets.MaxEventPageSecrets {
 			t.Fatalf("newest %v: the page lists %d secrets, want %d", newest, listed, secrets.MaxEventPageSecrets)
+		}
+	}
+}
+
+func testEventsPageEdges(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	list := func(n int) []secrets.EventSecret {
+		out := make([]secrets.EventSecret, n)
+		for i := range out {
+			out[i] = secrets.EventSecret{Name: fmt.Sprintf("S%06d", i), Version: 1}
+		}
+		return out
+	}
+	// Oldest first: one event over the bound alone, then one of 10, one of
+	// none, one of 10.
+	in := []secrets.Event{
+		event("edge", "job", secrets.ActionReveal, t0, list(secrets.MaxEventPageSecrets+1)...),
+		event("edge", "job", secrets.ActionReveal, t0.Add(time.Second), list(10)...),
+		event("edge", "job", secrets.ActionList, t0.Add(2*time.Second)),
+		event("edge", "job", secrets.ActionReveal, t0.Add(3*time.Second), list(10)...),
+	}
+	if err := s.Record(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	page := events(t, s, secrets.EventQuery{Workspace: "edge", Limit: 10})
+	if len(page) != 4 {
+		t.Fatalf("%d events, want 4", len(page))
+	}
+	want := []struct {
+		n       int
+		omitted bool
+	}{{secrets.MaxEventPageSecrets + 1, false}, {0, true}, {0, false}, {0, true}}
+	for i, e := range page {
+		if len(e.Secrets) != want[i].n || e.SecretsOmitted != want[i].omitted {
+			t.Fatalf("event %d lists %d secrets, omitted %v; want %d, %v", i, len(e.Secrets), e.SecretsOmitted, want[i].n, want[i].omitted)
+		}
+	}
+	// Newest first, the small ones come first and fit, the big one not.
+	page = events(t, s, secrets.EventQuery{Workspace: "edge", Newest: true, Limit: 10})
+	for i, e := range page {
+		if e.SecretsOmitted != (i == 3) || len(e.Secrets) != []int{10, 0, 10, 0}[i] {
+			t.Fatalf("newest first: event %d lists %d secrets, omitted %v", i, len(e.Secrets), e.SecretsOmitted)
 		}
 	}
 }

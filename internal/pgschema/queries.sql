@@ -169,14 +169,14 @@ FROM {{schema}}.audit e
 -- fragment: events_page_head
 -- Events: the page of events_select, in its order, without the arrays of
 -- the events past the first whose running count of listed secrets goes
--- over :budget (omitted). The tail closes q, names the window w, ordered
+-- over :budget (omitted), unless they list none. The tail closes q, names the window w, ordered
 -- as the page is, and orders p the same way.
 SELECT p.id, p.at, p.actor, p.action, p.workspace, p.state,
 	CASE WHEN p.keep THEN p.names END AS names, CASE WHEN p.keep THEN p.versions END AS versions,
 	CASE WHEN p.keep THEN p.fingerprints END AS fingerprints, p.outcome, p.detail, p.parents,
 	CASE WHEN p.keep THEN p.containers END AS containers, CASE WHEN p.keep THEN p.withheld END AS withheld,
 	p.environment, p.protected, NOT p.keep AS omitted
-FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget AS keep FROM (
+FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget OR q.listed = 0 AS keep FROM (
 
 -- fragment: events_by_name
 -- Events' filter on a secret's name (lower case): the names the event

@@ -63,9 +63,6 @@ func (s *Spans) Pop() {
 // Reset removes every range.
 func (s *Spans) Reset() { s.list, s.head = s.list[:0], 0 }
 
-// Len returns the number of ranges.
-func (s *Spans) Len() int { return len(s.list) - s.head }
-
 // A cand follows the patterns pats[lo:hi], which all begin with the d
 // bytes seen since start and are all longer than d.
 type cand struct {
