@@ -11,6 +11,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/mac"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
@@ -106,8 +107,15 @@ const (
 // values, so that the audit trail can answer "which injections used this
 // leaked token?" without holding any value. It is a secret: whoever has it
 // can test guesses against fingerprints, so keep it apart from the
-// database, like the master key.
-type AuditKey struct{ mac tink.MAC }
+// database, like the master key. Its keyset may be rotated (a new primary
+// key, the former ones kept enabled): fingerprints are made with the
+// primary, and Fingerprints gives a value's under every enabled key, which
+// a search after a rotation needs (values written before it keep their
+// former fingerprints in the trail).
+type AuditKey struct {
+	mac tink.MAC   // the primary key's
+	all []tink.MAC // every enabled key's, the primary's first
+}
 
 // GenerateAuditKey returns a new audit key, serialized as a Tink JSON
 // keyset: key material in the clear, to store as a secret.
@@ -134,16 +142,51 @@ func NewAuditKey(keysetJSON []byte) (*AuditKey, error) {
 	if err != nil {
 		return nil, errors.New("secrets: audit key keyset holds no usable MAC key")
 	}
-	return &AuditKey{mac: m}, nil
+	k := &AuditKey{mac: m, all: []tink.MAC{m}}
+	info := h.KeysetInfo()
+	for _, ki := range info.GetKeyInfo() {
+		if ki.GetKeyId() == info.GetPrimaryKeyId() || ki.GetStatus() != tinkpb.KeyStatusType_ENABLED {
+			continue
+		}
+		// The same keyset with this key as primary: Tink's MAC computes
+		// with the primary only.
+		km := keyset.NewManagerFromHandle(h)
+		if err := km.SetPrimary(ki.GetKeyId()); err != nil {
+			return nil, errors.New("secrets: audit key keyset holds a key that cannot be used")
+		}
+		kh, err := km.Handle()
+		if err != nil {
+			return nil, errors.New("secrets: audit key keyset holds a key that cannot be used")
+		}
+		km2, err := mac.New(kh)
+		if err != nil {
+			return nil, errors.New("secrets: audit key keyset holds a key that cannot be used")
+		}
+		k.all = append(k.all, km2)
+	}
+	return k, nil
 }
 
-// Fingerprint returns the keyed fingerprint of value.
+// Fingerprint returns the keyed fingerprint of value, by the keyset's
+// primary key.
 func (k *AuditKey) Fingerprint(value []byte) []byte {
 	fp, err := k.mac.ComputeMAC(value)
 	if err != nil {
 		return nil
 	}
 	return fp
+}
+
+// Fingerprints returns value's fingerprint by every enabled key of the
+// keyset, the primary's first: for EventQuery.Fingerprints.
+func (k *AuditKey) Fingerprints(value []byte) [][]byte {
+	out := make([][]byte, 0, len(k.all))
+	for _, m := range k.all {
+		if fp, err := m.ComputeMAC(value); err == nil {
+			out = append(out, fp)
+		}
+	}
+	return out
 }
 
 // Format prints no key material.
@@ -156,6 +199,17 @@ func (m *Manager) Fingerprint(value []byte) []byte {
 		return nil
 	}
 	return m.cfg.AuditKey.Fingerprint(value)
+}
+
+// Fingerprints returns value's fingerprints by every enabled key of the
+// Manager's AuditKey (AuditKey.Fingerprints), for EventQuery.Fingerprints:
+// after a rotation of the AuditKey's keyset, a search for a value needs
+// them all. nil without an AuditKey.
+func (m *Manager) Fingerprints(value []byte) [][]byte {
+	if m.cfg.AuditKey == nil {
+		return nil
+	}
+	return m.cfg.AuditKey.Fingerprints(value)
 }
 
 // Events returns audited events that match q, oldest first (newest first
@@ -179,7 +233,7 @@ func (m *Manager) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 		q.Limit = 100
 	}
 	q.Limit = min(q.Limit, 1000)
-	if q.Fingerprint != nil {
+	if q.Fingerprint != nil || len(q.Fingerprints) > 0 {
 		if err := m.fingerprintLedger(ctx, q.Workspace); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -458,10 +459,16 @@ type EventQuery struct {
 	Name     string
 	From, To time.Time // From <= Time < To
 	// Fingerprint keeps the events that involved a value with this
-	// fingerprint: the writes that stored it, and the reveals, injections
-	// and exports that delivered it, even after its version was pruned or
-	// its secret destroyed.
+	// fingerprint: the writes that stored it (or renamed or deleted the
+	// secret that held it), and the reveals, injections and exports that
+	// delivered it, even after its version was pruned or its secret
+	// destroyed.
 	Fingerprint []byte
+	// Fingerprints keeps the events that involved a value with any of
+	// these fingerprints (with Fingerprint, any of them all): a value's
+	// fingerprints by every key of a rotated AuditKey keyset
+	// (Manager.Fingerprints).
+	Fingerprints [][]byte
 	// Newest lists newest first, starting before ID Before (0: from the
 	// newest); otherwise oldest first, after ID After.
 	Newest bool
@@ -472,6 +479,19 @@ type EventQuery struct {
 	// MaxEventPageSecrets in all, the page's further events come without
 	// them (Event.SecretsOmitted), its first event always with them.
 	Limit int
+}
+
+// fingerprints returns Fingerprint and Fingerprints together, nil for
+// none: the fingerprints an event must involve one of.
+func (q EventQuery) fingerprints() [][]byte {
+	if q.Fingerprint == nil && len(q.Fingerprints) == 0 {
+		return nil
+	}
+	out := slices.Clone(q.Fingerprints)
+	if q.Fingerprint != nil {
+		out = append(out, q.Fingerprint)
+	}
+	return out
 }
 
 // MaxEventPageSecrets bounds the secrets a page of events lists in all

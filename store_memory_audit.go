@@ -123,7 +123,9 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 		if q.Name != "" && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return strings.EqualFold(es.Name, q.Name) }) {
 			continue
 		}
-		if q.Fingerprint != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return bytes.Equal(es.Fingerprint, q.Fingerprint) }) {
+		if fps := q.fingerprints(); fps != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool {
+			return slices.ContainsFunc(fps, func(fp []byte) bool { return bytes.Equal(es.Fingerprint, fp) })
+		}) {
 			continue
 		}
 		if listed += len(e.Secrets); listed > MaxEventPageSecrets && len(out) > 0 && len(e.Secrets) > 0 {

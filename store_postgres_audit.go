@@ -256,8 +256,8 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 	if q.Name != "" {
 		add(s.q.eventsByName, "name", strings.ToLower(q.Name))
 	}
-	if q.Fingerprint != nil {
-		add(s.q.eventsByFingerprint, "fingerprint", q.Fingerprint)
+	if fps := q.fingerprints(); fps != nil {
+		add(s.q.eventsByFingerprint, "fingerprints", pq.ByteaArray(fps))
 	}
 	order := ""
 	if q.Newest {

@@ -101,7 +101,7 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		if err != nil {
 			return err
 		}
-		q.Fingerprint = fp
+		q.Fingerprints = fp
 	}
 	if q.Limit < 1 || q.Limit > 1000 {
 		return usage("--limit: from 1 to 1000")
@@ -197,9 +197,10 @@ func jobOf(e secrets.Event) string {
 }
 
 // fingerprint reads the value of events --fingerprint - from stdin, or
-// from the terminal without echo, and returns its audit fingerprint. The
-// value is never taken from an argument, which other users see in ps.
-func (a *app) fingerprint(cmd *cli.Command, s *session) ([]byte, error) {
+// from the terminal without echo, and returns its audit fingerprints, by
+// every key of the audit keyset (which may have been rotated). The value
+// is never taken from an argument, which other users see in ps.
+func (a *app) fingerprint(cmd *cli.Command, s *session) ([][]byte, error) {
 	if cmd.String("fingerprint") != "-" {
 		// Not quoted back: it may be the value itself.
 		return nil, usage("--fingerprint: give --fingerprint - and the value on stdin (an argument shows in ps)")
@@ -215,7 +216,7 @@ func (a *app) fingerprint(cmd *cli.Command, s *session) ([]byte, error) {
 	if len(v) == 0 {
 		return nil, usage("--fingerprint: the value read is empty")
 	}
-	return s.m.Fingerprint(v), nil
+	return s.m.Fingerprints(v), nil
 }
 
 func (a *app) due(ctx context.Context, cmd *cli.Command, s *session) error {

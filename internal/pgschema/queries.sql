@@ -197,14 +197,15 @@ FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget OR 
 			  AND (e.names IS NULL OR lower(l.name) IN (SELECT lower(x) FROM unnest(e.names) x))))
 
 -- fragment: events_by_fingerprint
--- Events' filter on a value's fingerprint, through the ledger's
--- fingerprint index for deliveries: the entries that held the value, and
--- the deliveries made while they were current.
+-- Events' filter on a value's fingerprints (any of them: one per key of a
+-- rotated audit keyset), through the ledger's fingerprint index for
+-- deliveries: the entries that held the value, and the deliveries made
+-- while they were current.
 (NOT (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
-		AND :fingerprint = ANY(e.fingerprints)
+		AND e.fingerprints && :fingerprints
 	OR (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
 		AND EXISTS (SELECT 1 FROM {{schema}}.ledger l
-			WHERE l.fingerprint = :fingerprint AND l.workspace = e.workspace AND l.version > 0 AND l.state <= e.state
+			WHERE l.fingerprint = ANY(:fingerprints) AND l.workspace = e.workspace AND l.version > 0 AND l.state <= e.state
 			  AND NOT EXISTS (SELECT 1 FROM {{schema}}.ledger n WHERE n.workspace = l.workspace
 				AND n.secret_id = l.secret_id AND n.state > l.state AND n.state <= e.state)
 			  AND (e.action <> 'export' OR NOT l.write_only)
