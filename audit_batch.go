@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -139,9 +140,17 @@ func (m *Manager) flush(ctx context.Context) {
 	b.handOn()
 	b.mu.Unlock()
 	for _, w := range orphans {
-		m.settle(w) // OnEvent or OnAuditError for the callers gone
+		// OnEvent or OnAuditError for the callers gone; a job's event,
+		// recorded though its caller got nothing, is voided.
+		if m.settle(w) == nil && w.e.Action == ActionInject {
+			m.voided(w.ctx, &w.e, errCallerGone)
+		}
 	}
 }
+
+// errCallerGone is why a job whose caller stopped waiting while its
+// event was written got nothing.
+var errCallerGone = errors.New("its caller stopped waiting while its event was written")
 
 // handOn tells the first caller queued to lead the next flush, or marks
 // the batcher idle. b.mu must be held.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,4 +64,106 @@ func TestJobVoided(t *testing.T) {
 			t.Fatalf("a job that ran: events %s", describeEvents(evs))
 		}
 	})
+}
+
+// heldRecord holds each Record until released, once it has said that it
+// started.
+type heldRecord struct {
+	secrets.Store
+	started, release chan struct{}
+}
+
+func (s heldRecord) Record(ctx context.Context, events []secrets.Event) error {
+	s.started <- struct{}{}
+	<-s.release
+	return s.Store.Record(context.WithoutCancel(ctx), events)
+}
+
+// TestJobVoidedWhenCallerGone: a job with a parent whose caller's context
+// ends while its event's batch is written gets nothing; its event,
+// recorded with the batch, is voided as any other's, whether the caller
+// wrote the batch or waited for another's (a race trial's finding).
+func TestJobVoidedWhenCallerGone(t *testing.T) {
+	ctx := context.Background()
+	held := heldRecord{Store: secrets.NewMemoryStore(), started: make(chan struct{}, 8), release: make(chan struct{})}
+	m := newManager(t, held, newCipher(t), &secrets.Config{Parents: func(_ context.Context, ws string) ([]string, error) {
+		return []string{"group:acme"}, nil
+	}})
+	mustSet(t, m, "ws", "TOKEN", "v")
+	job := func(ctx context.Context, actor string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			p, err := m.Prepare(secrets.WithActor(ctx, actor), "ws", &secrets.PrepareOptions{Base: []string{}})
+			if err == nil {
+				p.Close()
+			}
+			done <- err
+		}()
+		return done
+	}
+	voided := func(actor string) {
+		t.Helper()
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Actor: actor, Action: secrets.ActionInject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 2 || evs[0].Outcome != secrets.OutcomeOK || evs[1].Outcome != secrets.OutcomeFailed ||
+			!strings.Contains(evs[1].Detail, fmt.Sprintf("inject event %d, recorded with the read", evs[0].ID)) {
+			t.Fatalf("events of %s: %s", actor, describeEvents(evs))
+		}
+	}
+	// The caller writes its own batch, and its context ends meanwhile.
+	leadCtx, cancelLead := context.WithCancel(ctx)
+	lead := job(leadCtx, "job:lead")
+	<-held.started
+	cancelLead()
+	held.release <- struct{}{}
+	<-held.started // the void
+	held.release <- struct{}{}
+	if err := <-lead; err == nil {
+		t.Fatal("a job whose context ended while its event was written got its secrets")
+	}
+	voided("job:lead")
+
+	// Two callers in one batch, the next after a held one, both of
+	// whose contexts end while it is written: one writes the batch, the
+	// other waits for it and leaves; both are voided (the one that left by
+	// the writer's flush).
+	first := job(ctx, "job:first")
+	<-held.started
+	bothCtx, cancelBoth := context.WithCancel(ctx)
+	a, b := job(bothCtx, "job:a"), job(bothCtx, "job:b")
+	time.Sleep(100 * time.Millisecond) // both queued (a state no hook shows)
+	held.release <- struct{}{}        // the first batch
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	<-held.started // the next batch: job:a's and job:b's events
+	cancelBoth()
+	// The one that waits leaves at once; the writer cannot until the
+	// batch is written.
+	var errA, errB error
+	var writer chan error
+	select {
+	case errA = <-a:
+		writer = b
+	case errB = <-b:
+		writer = a
+	}
+	held.release <- struct{}{}
+	for range 2 { // the voids: the one that left, by the writer's flush; the writer's
+		<-held.started
+		held.release <- struct{}{}
+	}
+	if writer == a {
+		errA = <-a
+	} else {
+		errB = <-b
+	}
+	if errA == nil || errB == nil {
+		t.Fatalf("jobs whose contexts ended while their events were written: %v, %v", errA, errB)
+	}
+	close(held.release)
+	voided("job:a")
+	voided("job:b")
 }

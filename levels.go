@@ -94,7 +94,9 @@ func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exac
 		}
 		if err := m.recordJob(ctx, e); err != nil {
 			r.wipe()
-			return envRead{}, err
+			// A caller gone while its event's batch was written: the
+			// event is recorded, the job gets nothing.
+			return envRead{}, m.voided(ctx, e, err)
 		}
 		return r, nil
 	}

@@ -470,7 +470,10 @@ type EventQuery struct {
 	// (Manager.Fingerprints).
 	Fingerprints [][]byte
 	// Newest lists newest first, starting before ID Before (0: from the
-	// newest); otherwise oldest first, after ID After.
+	// newest); otherwise oldest first, after ID After. IDs become visible
+	// as their writes commit, out of order under concurrent writes: a
+	// reader following the trail by ID re-reads a margin behind its last
+	// one (README, audit).
 	Newest bool
 	Before int64
 	After  int64
