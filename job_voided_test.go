@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -134,7 +134,7 @@ func TestJobVoidedWhenCallerGone(t *testing.T) {
 	bothCtx, cancelBoth := context.WithCancel(ctx)
 	a, b := job(bothCtx, "job:a"), job(bothCtx, "job:b")
 	time.Sleep(100 * time.Millisecond) // both queued (a state no hook shows)
-	held.release <- struct{}{}        // the first batch
+	held.release <- struct{}{}         // the first batch
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
