@@ -60,6 +60,17 @@ type backupDoc struct {
 
 // backupSecret is one secret of a backupDoc.
 type backupSecret struct {
+	backupInfo
+	Version  int64  `json:"version"`
+	Value    []byte `json:"value,omitempty"`
+	Withheld bool   `json:"withheld,omitempty"`
+}
+
+// backupInfo is what a backup holds of a secret besides its value: the
+// fields of its entry in the document, and what an encrypted value's
+// valueHeader binds to it (one type, so that no field is added to one
+// and not the other).
+type backupInfo struct {
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
 	Expires     time.Time `json:"expires,omitzero"`
@@ -68,9 +79,6 @@ type backupSecret struct {
 	File        bool      `json:"file,omitempty"`
 	Protected   bool      `json:"protected,omitempty"`
 	Expand      bool      `json:"expand,omitempty"`
-	Version     int64     `json:"version"`
-	Value       []byte    `json:"value,omitempty"`
-	Withheld    bool      `json:"withheld,omitempty"`
 }
 
 // BackupOptions tune a [Manager.Backup]. A nil *BackupOptions means the
@@ -204,8 +212,8 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 		if !ok || cur.Name != en.Name || cur.Current.Version != en.Version {
 			return nil, errStale
 		}
-		s := backupSecret{Name: en.Name, Description: cur.Description, Expires: en.Expires, RotateBy: cur.RotateBy,
-			WriteOnly: en.WriteOnly, File: en.File, Protected: en.Protected, Expand: en.Expand, Version: en.Version}
+		s := backupSecret{backupInfo: backupInfo{Name: en.Name, Description: cur.Description, Expires: en.Expires, RotateBy: cur.RotateBy,
+			WriteOnly: en.WriteOnly, File: en.File, Protected: en.Protected, Expand: en.Expand}, Version: en.Version}
 		if en.WriteOnly && len(o.Recipients) == 0 {
 			s.Withheld = true
 			out = append(out, s)

@@ -21,24 +21,15 @@ const maxValueHeader = 6*maxDescription + 4<<10
 // skipped as expired) or rotation date: a value of their own they can
 // encrypt to the (public) recipients, but not one they do not know.
 type valueHeader struct {
-	Container   string    `json:"container"`
-	Created     time.Time `json:"created"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	Expires     time.Time `json:"expires,omitzero"`
-	RotateBy    time.Time `json:"rotate_by,omitzero"`
-	WriteOnly   bool      `json:"write_only,omitempty"`
-	File        bool      `json:"file,omitempty"`
-	Protected   bool      `json:"protected,omitempty"`
-	Expand      bool      `json:"expand,omitempty"`
+	Container string    `json:"container"`
+	Created   time.Time `json:"created"`
+	backupInfo
 }
 
 // headerOf is the header of s, a secret of the backup of container made
 // at created.
 func headerOf(container string, created time.Time, s *backupSecret) valueHeader {
-	return valueHeader{Container: container, Created: created, Name: s.Name,
-		Description: s.Description, Expires: s.Expires, RotateBy: s.RotateBy,
-		WriteOnly: s.WriteOnly, File: s.File, Protected: s.Protected, Expand: s.Expand}
+	return valueHeader{Container: container, Created: created, backupInfo: s.backupInfo}
 }
 
 // sealValue returns what age encrypts for one value: the length of the

@@ -104,6 +104,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 	defer s.mu.RUnlock()
 	out := []Event{}
 	listed := 0 // secrets the page's events list, omitted ones included
+	fps := q.fingerprints()
 	n := len(s.events)
 	for i := range n {
 		if len(out) == max(q.Limit, 1) {
@@ -123,7 +124,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 		if q.Name != "" && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return strings.EqualFold(es.Name, q.Name) }) {
 			continue
 		}
-		if fps := q.fingerprints(); fps != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool {
+		if fps != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool {
 			return slices.ContainsFunc(fps, func(fp []byte) bool { return bytes.Equal(es.Fingerprint, fp) })
 		}) {
 			continue
