@@ -1,0 +1,67 @@
+package secrets
+
+import "context"
+
+// ExportOptions tune [Manager.Export]. A nil *ExportOptions means the
+// zero value.
+type ExportOptions struct {
+	// Scope is the scope whose secrets are exported: "" or "*" for the
+	// secrets of every environment, "production" for those of scope
+	// production only (see [SplitName]). Scopes are not resolved: the
+	// text holds exactly that scope's secrets, protected or not, under
+	// their variables' names.
+	Scope string
+}
+
+// Export returns the workspace's live secrets of one scope (opts.Scope,
+// by default "*") as .env text, sorted by name: NAME='value' lines that
+// Import reads back to the same bytes, and that a POSIX shell can source
+// without running or expanding anything. Export reveals every value but
+// those of write-only secrets, which it names in a comment instead: treat
+// the result as a secret. It is audited as an export whose event lists
+// each secret exported (with its scope, in its name), recorded before the
+// text is returned. An invalid scope is ErrInvalidScope.
+func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([]byte, error) {
+	if err := validWorkspace(ws); err != nil {
+		return nil, err
+	}
+	var o ExportOptions
+	if opts != nil {
+		o = *opts
+	}
+	sc, err := bulkScope(o.Scope)
+	if err != nil {
+		return nil, err
+	}
+	e := m.event(ctx, ActionExport, ws)
+	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	e.Parents = []string{} // the event lists what it delivered
+	r, err := m.readLevels(ctx, e, nil, sc)
+	if err != nil {
+		return nil, err
+	}
+	r.wipe() // the write-only values, which an export reads only to leave out
+	var env, writeOnly, protected, expand []string
+	for _, it := range r.items {
+		env = append(env, it.kv)
+		if it.protected {
+			protected = append(protected, it.name())
+		}
+		if it.expands {
+			expand = append(expand, it.name())
+		}
+	}
+	for _, s := range e.Secrets {
+		if s.Withheld {
+			writeOnly = append(writeOnly, variableOf(s.Name))
+		}
+	}
+	text := formatFlags(formatFlags(nil, dotenvProtected, protected), dotenvExpand, expand)
+	text = append(text, formatDotenv(env)...)
+	for _, n := range writeOnly {
+		text = append(text, "# "+n+" is write-only: not exported\n"...)
+	}
+	return text, nil
+}

@@ -1,0 +1,160 @@
+package panel_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/panel"
+)
+
+func TestRoutingProblems(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	res := e.do(t, req{actor: editor, method: "PUT", path: "/api/secrets/X", body: map[string]any{}}).want(t, 405, panel.ProblemMethod)
+	if allow := res.Header.Get("Allow"); allow != "GET, HEAD, PATCH, DELETE" {
+		t.Errorf("Allow %q", allow)
+	}
+	e.do(t, req{actor: editor, method: "GET", path: "/api/nothing/here"}).want(t, 404, panel.ProblemNoRoute)
+	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets/A/B/C"}).want(t, 404, panel.ProblemNoRoute)
+	e.do(t, req{actor: editor, method: "POST", path: "/api/me", body: map[string]any{}}).want(t, 405, panel.ProblemMethod)
+	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets/1NVALID"}).want(t, 422, panel.ProblemInvalidName)
+	// Preflights get no CORS permission without trusted origins.
+	res = e.do(t, req{actor: anon, method: "OPTIONS", path: "/api/secrets", header: map[string]string{
+		"Origin": "https://evil.example", "Access-Control-Request-Method": "POST", panel.RequestHeader: ""}})
+	res.want(t, 403, panel.ProblemCrossOrigin)
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("CORS permission for an untrusted origin")
+	}
+	// Cross-site reads are refused, top-level navigations are not.
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}}).
+		want(t, 403, panel.ProblemCrossOrigin)
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"}}).
+		want(t, 403, panel.ProblemCrossOrigin)
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}}).
+		want(t, 200, "")
+	// A frame, <object> or <embed> of another site navigates too, but not
+	// at the top level: refused (a web trial's finding).
+	for _, dest := range []string{"iframe", "frame", "object", "embed", ""} {
+		e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": dest}}).
+			want(t, 403, panel.ProblemCrossOrigin)
+	}
+	e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets", header: map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}}).
+		want(t, 200, "")
+	// A DELETE needs the header too, though it has no body.
+	e.do(t, req{actor: editor, method: "DELETE", path: "/api/secrets/X", ifMatch: "*", header: map[string]string{panel.RequestHeader: ""}}).
+		want(t, 403, panel.ProblemCrossOrigin)
+}
+
+func TestInvalidWorkspace(t *testing.T) {
+	e := newEnv(t, nil, &panel.Config{Caller: func(r *http.Request) (panel.Caller, error) {
+		return panel.Caller{Actor: editor}, nil // the host named no workspace
+	}})
+	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets"}).want(t, 404, panel.ProblemInvalidWorkspace)
+	e.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: map[string]any{"name": "A", "value": "b"}}).want(t, 404, panel.ProblemInvalidWorkspace)
+}
+
+func TestTrustedOrigins(t *testing.T) {
+	const origin = "https://admin.example.com"
+	e := newEnv(t, nil, &panel.Config{TrustedOrigins: []string{origin}})
+	res := e.do(t, req{method: "OPTIONS", path: "/api/secrets", header: map[string]string{
+		"Origin": origin, "Access-Control-Request-Method": "POST", "Sec-Fetch-Site": "cross-site", panel.RequestHeader: ""}}).want(t, 204, "")
+	h := res.Header
+	if h.Get("Access-Control-Allow-Origin") != origin || h.Get("Access-Control-Allow-Credentials") != "true" ||
+		!strings.Contains(h.Get("Access-Control-Allow-Headers"), panel.RequestHeader) || h.Get("Access-Control-Allow-Methods") != "GET, HEAD, POST" {
+		t.Errorf("preflight headers %v", h)
+	}
+	res = e.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: map[string]any{"name": "FROM_ADMIN", "value": "x"},
+		header: map[string]string{"Origin": origin, "Sec-Fetch-Site": "cross-site"}}).want(t, 201, "")
+	if res.Header.Get("Access-Control-Allow-Origin") != origin || !strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "ETag") {
+		t.Errorf("CORS headers %v", res.Header)
+	}
+	res = e.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: map[string]any{"name": "FROM_EVIL", "value": "x"},
+		header: map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}).want(t, 403, panel.ProblemCrossOrigin)
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Error("CORS headers for an untrusted origin")
+	}
+	for _, bad := range []string{"admin.example.com", "https://a.example/path", "https://"} {
+		if _, err := panel.New(e.m, &panel.Config{Caller: testCaller, TrustedOrigins: []string{bad}}); err == nil {
+			t.Errorf("trusted origin %q accepted", bad)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), nil)
+	if _, err := panel.New(nil, &panel.Config{Caller: testCaller}); err == nil {
+		t.Error("nil Manager accepted")
+	}
+	if _, err := panel.New(m, nil); err == nil {
+		t.Error("nil Config accepted")
+	}
+	if _, err := panel.New(m, &panel.Config{}); err == nil {
+		t.Error("Config without Caller accepted")
+	}
+	if _, err := panel.New(m, &panel.Config{Caller: testCaller, FrameAncestors: []string{"https://a.example; script-src *"}}); err == nil {
+		t.Error("frame ancestor with a directive accepted")
+	}
+}
+
+// The host's refusals: a Refusal's reason reaches the page, its cause
+// never does (nor a plain error's text, nor the Logger's line for the
+// caller); a hook that cannot decide makes a 503, not a 403.
+func TestRefusalThroughThePanel(t *testing.T) {
+	cause := errors.New("role lookup: pq: password authentication failed for user app_roles")
+	e := newEnv(t, &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+		switch {
+		case r.Actor == editor || r.Actor == "" && r.Action == secrets.ActionAudit:
+			return nil
+		case r.Actor == viewer && r.Action == secrets.ActionList:
+			return &secrets.Refusal{Reason: "viewers of this group may not list its secrets", Cause: cause}
+		}
+		return &secrets.Refusal{Unavailable: true, Cause: cause}
+	}}, nil)
+	res := e.do(t, req{actor: viewer, method: "GET", path: "/api/secrets"}).want(t, 403, panel.ProblemForbidden)
+	if body := string(res.body); !strings.Contains(body, "viewers of this group may not list its secrets") || strings.Contains(body, "password") {
+		t.Errorf("a refusal with a reason: %s", body)
+	}
+	res = e.do(t, req{actor: "user:someone", method: "GET", path: "/api/secrets"}).want(t, 503, panel.ProblemUnavailable)
+	if body := string(res.body); strings.Contains(body, "password") || strings.Contains(body, "role lookup") {
+		t.Errorf("an unavailable authorizer: %s", body)
+	}
+}
+
+// During an outage of the host's authorizer, GET api/me answers 503 (try
+// again), not a caller who may do nothing: the page would show an editor
+// as a viewer. An outage of a single ability's check is enough.
+func TestMeAuthorizerUnavailable(t *testing.T) {
+	for _, down := range []secrets.Action{secrets.ActionList, secrets.ActionSet, secrets.ActionDiff} {
+		e := newEnv(t, &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Action == down {
+				return &secrets.Refusal{Unavailable: true, Cause: errors.New("role service down")}
+			}
+			return authorize(context.Background(), r)
+		}}, nil)
+		res := e.do(t, req{actor: editor, method: "GET", path: "/api/me"}).want(t, 503, panel.ProblemUnavailable)
+		if body := string(res.body); strings.Contains(body, `"can"`) || strings.Contains(body, "role service") {
+			t.Errorf("%s unavailable: %s", down, body)
+		}
+	}
+}
+
+// GET api/me says what the container is: Caller.Kind, "workspace" when
+// the host says nothing.
+func TestMeKind(t *testing.T) {
+	for _, c := range []struct{ set, want string }{{"", "workspace"}, {"group", "group"}, {"workspace", "workspace"}} {
+		e := newEnv(t, nil, &panel.Config{Caller: func(r *http.Request) (panel.Caller, error) {
+			return panel.Caller{Workspace: r.PathValue("ws"), Actor: editor, Kind: c.set}, nil
+		}})
+		var got struct {
+			Workspace string
+			Kind      *string `json:"kind"`
+		}
+		e.do(t, req{actor: editor, method: "GET", path: "/api/me"}).want(t, 200, "").json(t, &got)
+		if got.Kind == nil || *got.Kind != c.want || got.Workspace != ws {
+			t.Errorf("Kind %q: me says workspace %q, kind %v, want %q", c.set, got.Workspace, got.Kind, c.want)
+		}
+	}
+}
