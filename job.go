@@ -409,7 +409,10 @@ type Job struct {
 	// and environment (unless HardenProcess). Processes of one user read
 	// and can take over each other through /proc, whatever namespace they
 	// run in: give each job a user nothing else runs as while it runs (not
-	// another job, not a daemon). Such a job leads a session of its own,
+	// another job, not a daemon). What a job writes outlives it: a later
+	// job of the same user runs what it left in that user's home (a Python
+	// .pth file, a ~/.gitconfig) or in a directory both can write, so do
+	// not reuse a job user across workspaces without wiping those. Such a job leads a session of its own,
 	// without a controlling terminal: it cannot open /dev/tty nor type
 	// into the operator's terminal, and a Stdin that is a terminal reaches
 	// it through a pipe (a program that needs a terminal does not get
