@@ -224,6 +224,11 @@ func (m *Manager) Fingerprints(value []byte) [][]byte {
 // when the Store is a FingerprintStore: it finds every injection of the
 // value, also of versions pruned or destroyed since, as long as the value
 // had a fingerprint, or was still retained when the search first ran.
+// An event that lists its own secrets (a job with parents, names, an
+// environment or protection, or of a Manager with Withhold or
+// ExpiredOmit; an export; a backup) keeps the fingerprints known when it
+// was recorded: one recorded before the AuditKey was configured is found
+// by name (q.Name), not by fingerprint.
 func (m *Manager) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	e := m.event(ctx, ActionAudit, q.Workspace)
 	if err := m.authorize(ctx, e); err != nil {
@@ -396,19 +401,23 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 	if refusal.unavailable {
 		e.Outcome = OutcomeFailed
 	}
-	e.Detail = truncateUTF8(fmt.Sprintf("%q may not %s in workspace %q: %s", e.Actor, e.Action, e.Workspace, detail(err)), maxDetail)
+	refused := refusal.error(e.Actor, e.Action, e.Workspace, err)
+	e.Detail = truncateUTF8(detail(refused), maxDetail) // the public reason, never the cause
 	m.record(ctx, e)
-	return refusal.error(e.Actor, e.Action, e.Workspace, err)
+	return refused
 }
 
 // A Refusal is an error that Config.Authorize returns to say more than
 // "no". Reason, if not empty, is shown to the caller: it ends the message
-// of the ErrForbidden error (and the panel's problem). Cause is private:
-// recorded in the denial's event, never in the returned error's message.
+// of the ErrForbidden (or ErrUnavailable) error, the panel's problem and
+// the denial's event. Cause is private: never in the returned error's
+// message nor in the event (which the panel's Activity view shows to
+// whoever may read events); the returned error unwraps to the hook's
+// error, for the host's own logs, and the panel gives it to its Logger.
 // Unavailable says that the hook could not decide (a role service that is
 // down): the call fails with ErrUnavailable instead of ErrForbidden, and
-// the panel answers 503. Any other error the hook returns refuses with a
-// message that does not quote it; its text is recorded in the event.
+// the panel answers 503. Any other error the hook returns refuses as a
+// Refusal without a Reason does: its text is neither shown nor recorded.
 type Refusal struct {
 	Reason      string
 	Cause       error
@@ -448,7 +457,11 @@ func refusalOf(err error) refusal {
 // for errors.Unwrap but never in the message.
 func (r refusal) error(actor string, action Action, ws string, hookErr error) error {
 	if r.unavailable {
-		return &quietError{failure{class: ErrUnavailable, msg: fmt.Sprintf("cannot tell whether %q may %s in workspace %q: try again", actor, action, ws), cause: plain(hookErr)}}
+		msg := fmt.Sprintf("cannot tell whether %q may %s in workspace %q", actor, action, ws)
+		if r.reason != "" {
+			msg += ": " + r.reason
+		}
+		return &quietError{failure{class: ErrUnavailable, msg: msg + ": try again", cause: plain(hookErr)}}
 	}
 	msg := fmt.Sprintf("%q may not %s in workspace %q", actor, action, ws)
 	if r.reason != "" {

@@ -100,3 +100,55 @@ func TestFingerprintFindsEveryInjection(t *testing.T) {
 		}
 	})
 }
+
+// TestFingerprintOwnListsBeforeAuditKey: a job whose event lists its own
+// secrets (one that names them, asks for an environment, or has parents)
+// keeps the fingerprints known when it ran. A fingerprint search finds
+// such a job only if it ran while an AuditKey was set, whereas a plain
+// job from before is found through the ledger; the earlier one is found
+// by its secret's name and version. This is the limit the README states.
+func TestFingerprintOwnListsBeforeAuditKey(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		c := newCipher(t)
+		const leaked = "leaked-token-own-list-01"
+		jobs := func(m *secrets.Manager) {
+			if _, err := m.EnvFor(ctx, "ws"); err != nil { // plain: the ledger's
+				t.Fatal(err)
+			}
+			for _, o := range []*secrets.PrepareOptions{{Names: []string{"TOKEN"}}, {Environment: "production"}} {
+				p, err := m.Prepare(ctx, "ws", o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Close()
+			}
+		}
+		before := newManager(t, s, c, nil)
+		mustSet(t, before, "ws", "TOKEN", leaked)
+		jobs(before)
+		after := newManager(t, s, c, &secrets.Config{AuditKey: newAuditKey(t)})
+		jobs(after)
+		byValue, err := after.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Fingerprints: after.Fingerprints([]byte(leaked))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName, err := after.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Name: "TOKEN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Events in order: before's plain, named, production; after's same.
+		if len(byName) != 6 {
+			t.Fatalf("%d inject events by name, want 6", len(byName))
+		}
+		var want []int64
+		for i, e := range byName {
+			if i == 0 || i >= 3 { // before's plain job, and all of after's
+				want = append(want, e.ID)
+			}
+		}
+		if d := cmp.Diff(want, ids(byValue)); d != "" {
+			t.Errorf("jobs found by the value (-want +got):\n%s", d)
+		}
+	})
+}

@@ -331,9 +331,14 @@ func (m *Manager) authorizeIngredients(ctx context.Context, e *Event, ingredient
 		// nothing.
 		voided = " (" + voidedNote(e.ID) + ")"
 	}
-	denied.Detail = truncateUTF8(fmt.Sprintf("%q may not use %s as ingredients in workspace %q%s: %s", e.Actor, ingredientNames(ingredients), e.Workspace, voided, detail(err)), maxDetail)
+	refused := refusal.error(e.Actor, e.Action, e.Workspace, err)
+	denied.Detail = fmt.Sprintf("%q may not use %s as ingredients in workspace %q%s", e.Actor, ingredientNames(ingredients), e.Workspace, voided)
+	if refusal.reason != "" { // the public reason, never the cause
+		denied.Detail += ": " + refusal.reason
+	}
+	denied.Detail = truncateUTF8(denied.Detail, maxDetail)
 	m.record(ctx, &denied)
-	return refusal.error(e.Actor, e.Action, e.Workspace, err)
+	return refused
 }
 
 func ingredientNames(es []EventSecret) string {

@@ -39,10 +39,11 @@ func TestEventsNeedAuditAbility(t *testing.T) {
 	})
 }
 
-// TestRefusalReasons: the caller's error never quotes the hook's error; a
-// *Refusal's Reason is shown and its Cause only recorded; Unavailable (or
-// an error matching ErrUnavailable) fails with ErrUnavailable, not
-// ErrForbidden.
+// TestRefusalReasons: neither the caller's error nor the denial's event
+// quotes the hook's error; a *Refusal's Reason is shown in both, and its
+// Cause only reached by unwrapping the error (for the host's logs);
+// Unavailable (or an error matching ErrUnavailable) fails with
+// ErrUnavailable, not ErrForbidden, its Reason shown too.
 func TestRefusalReasons(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		dbErr := errors.New("dial tcp 10.0.0.7:5432: role service password=hunter2 refused")
@@ -54,6 +55,8 @@ func TestRefusalReasons(t *testing.T) {
 				return &secrets.Refusal{Reason: "only group owners edit group secrets", Cause: dbErr}
 			case "user:down":
 				return &secrets.Refusal{Unavailable: true, Cause: dbErr}
+			case "user:down-reason":
+				return &secrets.Refusal{Unavailable: true, Reason: "roles are being synced", Cause: dbErr}
 			case "user:down-wrapped":
 				return errors.Join(secrets.ErrUnavailable, dbErr)
 			}
@@ -70,6 +73,7 @@ func TestRefusalReasons(t *testing.T) {
 		}{
 			"user:plain": {secrets.ErrForbidden, ""}, "user:reason": {secrets.ErrForbidden, "only group owners edit group secrets"},
 			"user:down": {secrets.ErrUnavailable, ""}, "user:down-wrapped": {secrets.ErrUnavailable, ""},
+			"user:down-reason": {secrets.ErrUnavailable, "roles are being synced: try again"},
 		} {
 			err := get(actor)
 			if !errors.Is(err, want.class) || errors.Is(err, secrets.ErrForbidden) && want.class != secrets.ErrForbidden {
@@ -83,20 +87,32 @@ func TestRefusalReasons(t *testing.T) {
 			if want.reason != "" && !strings.HasSuffix(msg, ": "+want.reason) {
 				t.Errorf("%s: the reason is not shown: %q", actor, msg)
 			}
+			// The host's logs reach the cause by unwrapping.
+			if u := errors.Unwrap(err); u == nil || !strings.Contains(u.Error(), "hunter2") {
+				t.Errorf("%s: the error does not unwrap to the hook's: %v", actor, u)
+			}
 		}
-		// The private cause is in the events, for operators.
+		// The events, which the panel's Activity view shows to whoever may
+		// read events, hold the public reason and never the private cause.
 		evs, err := m.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Action: secrets.ActionReveal})
 		if err != nil {
 			t.Fatal(err)
 		}
-		recorded := 0
+		var denials, reasons int
 		for _, e := range evs {
-			if strings.Contains(e.Detail, "role service") {
-				recorded++
+			if e.Outcome == secrets.OutcomeOK {
+				continue
+			}
+			denials++
+			if strings.Contains(e.Detail, "hunter2") || strings.Contains(e.Detail, "role service") {
+				t.Errorf("the event of a refusal holds the hook's error: %q", e.Detail)
+			}
+			if strings.Contains(e.Detail, "only group owners edit group secrets") || strings.Contains(e.Detail, "roles are being synced") {
+				reasons++
 			}
 		}
-		if recorded != 4 {
-			t.Errorf("%d of 4 refusals recorded their cause: %+v", recorded, evs)
+		if denials != 5 || reasons != 2 {
+			t.Errorf("%d refusals recorded (want 5), %d with their reason (want 2): %+v", denials, reasons, evs)
 		}
 		// Allowed says the same.
 		err = m.Allowed(secrets.WithActor(context.Background(), "user:down"), "ws", secrets.ActionReveal)

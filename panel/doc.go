@@ -116,6 +116,8 @@
 // 405, 415 (not JSON) and 428 (no If-Match). The detail is the Manager's
 // message without its "secrets: " prefix, fit for the editor who made the
 // call; server-side failures get a fixed message and go to Config.Logger.
+// A hook that could not decide (ErrUnavailable) gets the Manager's message
+// with the hook's public reason, never its cause, which Config.Logger gets.
 //
 // # Cross-site request forgery
 //

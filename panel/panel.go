@@ -90,7 +90,10 @@ type Config struct {
 
 	// Logger receives failures the caller sees only as a 5xx, with the
 	// route and the error (never a value: the Manager's errors hold
-	// none). nil discards them.
+	// none), and, at Info, refusals whose hook gave a private cause
+	// (secrets.Refusal.Cause, or an error of its own), with that cause,
+	// which neither the caller nor the Activity view ever sees. nil
+	// discards them.
 	Logger *slog.Logger
 
 	// Now is the clock. Default time.Now.

@@ -260,6 +260,12 @@ func problemFor(err error) *problem {
 	if p.Type == ProblemInternal && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 		p.Type, p.Status = ProblemUnavailable, http.StatusServiceUnavailable
 	}
+	if p.Type == ProblemUnavailable && errors.Is(err, secrets.ErrUnavailable) {
+		// The hook could not decide: the library's words and the hook's
+		// public reason (Refusal.Reason), never its cause.
+		p.Detail = strings.TrimPrefix(err.Error(), "secrets: ")
+		return p
+	}
 	if d, ok := fixedDetail[p.Type]; ok {
 		p.Detail = d
 		return p
@@ -298,10 +304,28 @@ func (h *Handler) writeError(c *call, err error) {
 			p.Current, p.etag = &cur, etag(cur.Revision)
 		}
 	}
-	if p.Status >= 500 && h.cfg.Logger != nil {
-		h.cfg.Logger.LogAttrs(c.r.Context(), slog.LevelError, "secrets panel: request failed",
-			slog.String("method", c.r.Method), slog.String("route", c.r.Pattern), slog.Int("status", p.Status),
-			slog.String("actor", c.caller.Actor), slog.String("workspace", c.ws()), slog.String("error", err.Error()))
+	if h.cfg.Logger != nil && (p.Status >= 500 || p.Type == ProblemForbidden && cause(err) != "") {
+		level, msg := slog.LevelError, "secrets panel: request failed"
+		if p.Status < 500 {
+			level, msg = slog.LevelInfo, "secrets panel: request refused"
+		}
+		attrs := []slog.Attr{slog.String("method", c.r.Method), slog.String("route", c.r.Pattern), slog.Int("status", p.Status),
+			slog.String("actor", c.caller.Actor), slog.String("workspace", c.ws()), slog.String("error", err.Error())}
+		if cs := cause(err); cs != "" {
+			attrs = append(attrs, slog.String("cause", cs))
+		}
+		h.cfg.Logger.LogAttrs(c.r.Context(), level, msg, attrs...)
 	}
 	writeProblem(c.w, c.r, p)
+}
+
+// cause is the text of what err wraps when err's own message leaves it
+// out: the private cause of a refusal (secrets.Refusal.Cause, or the
+// hook's error), which the Logger gets and the caller never does.
+func cause(err error) string {
+	u := errors.Unwrap(err)
+	if u == nil || strings.Contains(err.Error(), u.Error()) {
+		return ""
+	}
+	return u.Error()
 }

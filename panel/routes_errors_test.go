@@ -110,6 +110,8 @@ func TestRefusalThroughThePanel(t *testing.T) {
 			return nil
 		case r.Actor == viewer && r.Action == secrets.ActionList:
 			return &secrets.Refusal{Reason: "viewers of this group may not list its secrets", Cause: cause}
+		case r.Actor == "user:syncing":
+			return &secrets.Refusal{Unavailable: true, Reason: "roles are being synced", Cause: cause}
 		}
 		return &secrets.Refusal{Unavailable: true, Cause: cause}
 	}}, nil)
@@ -120,6 +122,22 @@ func TestRefusalThroughThePanel(t *testing.T) {
 	res = e.do(t, req{actor: "user:someone", method: "GET", path: "/api/secrets"}).want(t, 503, panel.ProblemUnavailable)
 	if body := string(res.body); strings.Contains(body, "password") || strings.Contains(body, "role lookup") {
 		t.Errorf("an unavailable authorizer: %s", body)
+	}
+	// An unavailable hook's public reason is shown, as a refusal's is.
+	res = e.do(t, req{actor: "user:syncing", method: "GET", path: "/api/secrets"}).want(t, 503, panel.ProblemUnavailable)
+	if body := string(res.body); !strings.Contains(body, "roles are being synced") || strings.Contains(body, "password") {
+		t.Errorf("an unavailable authorizer with a reason: %s", body)
+	}
+	// The Activity view (events, for whoever may read them) shows the
+	// refusals with their reasons and never the cause; the host's Logger
+	// gets the cause.
+	res = e.do(t, req{actor: editor, method: "GET", path: "/api/events"}).want(t, 200, "")
+	if body := string(res.body); strings.Contains(body, "password") || strings.Contains(body, "role lookup") ||
+		!strings.Contains(body, "viewers of this group may not list its secrets") {
+		t.Errorf("the Activity view of the refusals: %s", body)
+	}
+	if logged := e.log.String(); strings.Count(logged, "password authentication failed") < 3 {
+		t.Errorf("the Logger did not get the three refusals' cause:\n%s", logged)
 	}
 }
 
