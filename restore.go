@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -334,6 +335,8 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	audit := *e
 	audit.Time, audit.Secrets = now, nil
 	var writes []Write
+	var order []int
+	var deltas []int64
 	metas := []Meta{}
 	for _, it := range items {
 		var w Write
@@ -358,9 +361,19 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 			metas = append(metas, w.Entry.meta())
 		}
 		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
+		order, deltas = append(order, len(writes)), append(deltas, envDelta(w, it.cur))
 		writes = append(writes, w)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	// The stores check the budget write by write: those that shrink the
+	// environment go first, so that a restore that fits (envAfter) is not
+	// refused halfway, by the order of its writes.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(deltas[a], deltas[b]) })
+	sorted := make([]Write, len(writes))
+	for i, j := range order {
+		sorted[i] = writes[j]
+	}
+	writes = sorted
 	audit.Detail = "restore: " + p.counts()
 	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
 		// Authorized as a write, it is recorded as one, though it wrote
@@ -377,6 +390,19 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		return nil, err
 	}
 	return metas, nil
+}
+
+// envDelta is what w, replacing cur (nil: none), changes of the
+// workspace's environment size.
+func envDelta(w Write, cur *Entry) int64 {
+	var d int64
+	if w.Entry.Deleted.IsZero() {
+		d = w.Entry.Current.EnvSize
+	}
+	if cur != nil && cur.Deleted.IsZero() {
+		d -= cur.Current.EnvSize
+	}
+	return d
 }
 
 // restoreWrite makes the write of an added or changed secret: its Info,
