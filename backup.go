@@ -3,6 +3,8 @@ package secrets
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +58,9 @@ type backupDoc struct {
 	Created    time.Time      `json:"created"`
 	Encryption string         `json:"encryption"`
 	Secrets    []backupSecret `json:"secrets"`
+	// digest is the SHA-256 of the document's bytes, in hex, as read by
+	// restore: what ties a RestorePlan to its document.
+	digest string
 }
 
 // backupSecret is one secret of a backupDoc.
@@ -280,7 +285,9 @@ type RestoreOptions struct {
 	// Identities are the age identities (X25519 private keys, say, from
 	// age.ParseIdentities) that open an encrypted document: one of them
 	// must match its recipients (ErrBackupIdentity otherwise). An
-	// unencrypted document needs none.
+	// unencrypted document needs none, and is refused if some are given
+	// (ErrInvalidBackup): whoever expects an encrypted backup is not
+	// handed one that anyone able to write backups could have made.
 	Identities []age.Identity
 	// Remove makes the workspace become the document: its live secrets
 	// that the document does not name are removed (soft-deleted) by
@@ -346,7 +353,7 @@ func (m *Manager) readBackup(ctx context.Context, e *Event, raw []byte, o *Resto
 		}
 		return nil, nil, m.failed(ctx, e, errorf(ErrTooLarge, "the backup takes %d bytes, over the %d allowed (RestoreOptions.MaxBytes)", len(raw), max))
 	}
-	doc, perr := decodeBackup(raw)
+	doc, perr := decodeBackup(raw, m.maxBackupSecrets())
 	var names []string
 	if perr == nil {
 		for _, s := range doc.Secrets {
@@ -363,6 +370,8 @@ func (m *Manager) readBackup(ctx context.Context, e *Event, raw []byte, o *Resto
 	if perr != nil {
 		return nil, nil, m.failed(ctx, e, perr)
 	}
+	sum := sha256.Sum256(raw)
+	doc.digest = hex.EncodeToString(sum[:])
 	entries, err := m.checkBackup(doc, o)
 	if err != nil {
 		return nil, nil, m.failed(ctx, e, err)
@@ -370,19 +379,42 @@ func (m *Manager) readBackup(ctx context.Context, e *Event, raw []byte, o *Resto
 	return doc, entries, nil
 }
 
+// maxRestoreSecrets bounds the secrets of a document a restore reads,
+// whatever the budget: a restore writes them in one transaction (on
+// Postgres one statement), whose size grows with their number.
+const maxRestoreSecrets = 100_000
+
+// maxBackupSecrets returns the most secrets a document may hold: each
+// live secret takes at least 3 bytes of Config.MaxEnvBytes (a one-letter
+// name, "=" and the NUL), and maxRestoreSecrets at most.
+func (m *Manager) maxBackupSecrets() int {
+	if m.cfg.MaxEnvBytes > 0 && m.cfg.MaxEnvBytes/3 < maxRestoreSecrets {
+		return int(m.cfg.MaxEnvBytes / 3)
+	}
+	return maxRestoreSecrets
+}
+
 // decodeBackup parses the JSON of a document and checks its kind and
 // version. Unknown fields are refused: a later format that adds one gets
-// a new version.
-func decodeBackup(raw []byte) (*backupDoc, error) {
+// a new version. A document of more than maxSecrets secrets is refused
+// with ErrTooLarge as its list is read, before the rest is decoded.
+func decodeBackup(raw []byte, maxSecrets int) (*backupDoc, error) {
+	// The document first, its secrets left as JSON (the outer field
+	// hides the embedded one), then the secrets one by one.
+	var head struct {
+		backupDoc
+		Secrets json.RawMessage `json:"secrets"`
+	}
+	defer func() { clear(head.Secrets) }() // the values, unencrypted ones in base64
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var doc backupDoc
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&head); err != nil {
 		return nil, errorf(ErrInvalidBackup, "the backup is not a valid document: %s", jsonProblem(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errorf(ErrInvalidBackup, "the backup has data after its document")
 	}
+	doc := &head.backupDoc
 	switch {
 	case doc.Format != backupFormat:
 		return nil, errorf(ErrInvalidBackup, "the document is not a backup (format is not %q)", backupFormat)
@@ -391,7 +423,25 @@ func decodeBackup(raw []byte) (*backupDoc, error) {
 	case doc.Encryption != encryptionNone && doc.Encryption != encryptionAge:
 		return nil, errorf(ErrInvalidBackup, "the backup's encryption is neither %q nor %q", encryptionNone, encryptionAge)
 	}
-	return &doc, nil
+	if len(head.Secrets) == 0 || string(head.Secrets) == "null" {
+		return doc, nil
+	}
+	dec = json.NewDecoder(bytes.NewReader(head.Secrets))
+	dec.DisallowUnknownFields()
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil, errorf(ErrInvalidBackup, "the backup is not a valid document: field \"secrets\" has the wrong type")
+	}
+	for dec.More() {
+		if len(doc.Secrets) == maxSecrets {
+			return nil, errorf(ErrTooLarge, "the backup holds more than %d secrets, more than a workspace may hold (Config.MaxEnvBytes, at least 3 bytes a secret; at most %d)", maxSecrets, maxRestoreSecrets)
+		}
+		var s backupSecret
+		if err := dec.Decode(&s); err != nil {
+			return nil, errorf(ErrInvalidBackup, "the backup is not a valid document: secret %d: %s", len(doc.Secrets)+1, jsonProblem(err))
+		}
+		doc.Secrets = append(doc.Secrets, s)
+	}
+	return doc, nil
 }
 
 // jsonProblem describes a JSON error without quoting the input: a syntax
@@ -420,6 +470,13 @@ func (m *Manager) checkBackup(doc *backupDoc, o *RestoreOptions) ([]restoreEntry
 	fail := func(err error) ([]restoreEntry, error) {
 		clearRestore(out)
 		return nil, err
+	}
+	if len(o.Identities) > 0 && doc.Encryption != encryptionAge {
+		// Whoever gives identities expects the values to be sealed to
+		// them: an unencrypted document in its place could have been
+		// written by anyone who can write where backups are kept.
+		return nil, errorf(ErrInvalidBackup, "the backup is not encrypted, but identities were given: it may not be the backup you mean "+
+			"(anyone who can write a backup could have made it); restore it without identities if it is")
 	}
 	if doc.Version == 1 && doc.Encryption == encryptionAge && !o.TrustVersion1 {
 		return nil, errorf(ErrInvalidBackup, "the backup is of version 1, whose encrypted values are not bound to their secrets: "+

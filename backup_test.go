@@ -3,7 +3,9 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -95,7 +97,8 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := secrets.RestorePlan{Source: "src", Added: []string{"AS_FILE", "DATED", "EMPTY", "HIDDEN", "OLD", "PLAIN"},
+		sum := sha256.Sum256(doc)
+		want := secrets.RestorePlan{Source: "src", Digest: hex.EncodeToString(sum[:]), Encrypted: true, Added: []string{"AS_FILE", "DATED", "EMPTY", "HIDDEN", "OLD", "PLAIN"},
 			Changed: []secrets.RestoreChange{}, Unchanged: []string{}, Removed: []string{}, Skipped: []string{}, Revisions: map[string]int64{}}
 		if diff := cmp.Diff(want, plan, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Created" }, cmp.Ignore())); diff != "" {
 			t.Fatalf("plan (-want +got):\n%s", diff)

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,12 @@ type RestorePlan struct {
 	// when, as it says.
 	Source  string    `json:"source"`
 	Created time.Time `json:"created"`
+	// Digest is the SHA-256 of the document's bytes, in hex: Restore
+	// refuses the plan with any other document (ErrConflict).
+	Digest string `json:"digest"`
+	// Encrypted says whether the document's values are encrypted (to age
+	// recipients); an unencrypted one binds nothing (see the README).
+	Encrypted bool `json:"encrypted"`
 	// Added are the document's secrets the workspace lacks: created.
 	Added []string `json:"added"`
 	// Changed are the secrets that differ, with what differs.
@@ -64,7 +71,14 @@ type RestoreChange struct {
 // identity (ErrBackupIdentity); withheld write-only values without
 // opts.SkipWithheld, or a readable secret that is write-only in the
 // workspace (ErrWriteOnly); a name that a deleted secret has or that
-// differs in case (*ExistsError).
+// differs in case (*ExistsError); an unencrypted document when
+// opts.Identities are given (ErrInvalidBackup). It also refuses, with
+// ErrTooLarge, a document of more secrets than a workspace may hold
+// (Config.MaxEnvBytes / 3, at most 100,000), as it is read, and one
+// whose restore would make the workspace's environment (the sum of
+// len(name)+len(value)+2 over its live secrets, of every scope) larger
+// than Config.MaxEnvBytes and larger than it is: no plan is made that
+// Restore would refuse for its size.
 func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opts *RestoreOptions) (RestorePlan, error) {
 	var o RestoreOptions
 	if opts != nil {
@@ -101,14 +115,18 @@ func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opt
 // Restore applies a backup document to the workspace as plan (from an
 // earlier PreviewRestore of the same document) says, in one all-or-nothing
 // change, audited as one ActionSet event (the authorizer is asked with
-// the document's names, and with ActionDelete for the removed ones). If
+// the document's names, and with ActionDelete for the removed ones); a
+// restore that changes nothing records its event too, its detail saying
+// so. A plan made of another document (its Digest differs) is refused
+// with ErrConflict, changing nothing. If
 // the workspace changed since the preview in any way that touches the
 // plan (a secret of the document or a removed one written, added or
 // deleted by someone else), Restore changes nothing and returns an error
 // matching ErrConflict: preview again. opts gives the identities (its
 // other fields are the plan's). It refuses what PreviewRestore refuses,
-// and a workspace environment over Config.MaxEnvBytes (ErrTooLarge). It
-// returns the metadata of the secrets added and changed.
+// a workspace environment over Config.MaxEnvBytes included (ErrTooLarge),
+// before anything is encrypted or written. It returns the metadata of
+// the secrets added and changed.
 func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan RestorePlan, opts *RestoreOptions) ([]Meta, error) {
 	var o RestoreOptions
 	if opts != nil {
@@ -123,6 +141,9 @@ func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan Resto
 		return nil, err
 	}
 	defer clearRestore(entries)
+	if plan.Digest != d.digest {
+		return nil, m.failed(ctx, e, errorf(ErrConflict, "the plan was made from another backup document (or names none): preview this one"))
+	}
 	for attempt := 0; ; attempt++ {
 		metas, err := m.restore(ctx, e, d, entries, &plan)
 		if (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts {
@@ -156,7 +177,11 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 	if err != nil {
 		return RestorePlan{}, nil, err
 	}
-	p := RestorePlan{Source: d.Container, Created: d.Created, Remove: remove, Revisions: map[string]int64{}}
+	p := RestorePlan{Source: d.Container, Created: d.Created, Digest: d.digest, Encrypted: d.Encryption == encryptionAge,
+		Remove: remove, Revisions: map[string]int64{}}
+	if before, after := envAfter(cur, entries, remove); m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && after > before {
+		return RestorePlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
+	}
 	var items []restoreItem
 	var withheld []string
 	named := map[string]bool{}
@@ -241,8 +266,37 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 	return p, items, nil
 }
 
+// envAfter returns the size of the workspace's environment, as
+// Config.MaxEnvBytes counts it (the EnvSize of its live secrets, of every
+// scope), now and once entries are restored: a withheld entry keeps what
+// the workspace has, and without remove the secrets the document does
+// not name stay.
+func envAfter(cur map[string]Entry, entries []restoreEntry, remove bool) (before, after int64) {
+	named := make(map[string]bool, len(entries))
+	for i := range entries {
+		en := &entries[i]
+		key := strings.ToLower(en.name)
+		named[key] = true
+		if !en.withheld {
+			after += envSize(en.name, len(en.value))
+		} else if c, ok := cur[key]; ok && c.Deleted.IsZero() {
+			after += c.Current.EnvSize
+		}
+	}
+	for key, c := range cur {
+		if !c.Deleted.IsZero() {
+			continue
+		}
+		before += c.Current.EnvSize
+		if !remove && !named[key] {
+			after += c.Current.EnvSize
+		}
+	}
+	return before, after
+}
+
 func samePlan(a, b RestorePlan) bool {
-	return a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Unchanged, b.Unchanged) &&
+	return a.Remove == b.Remove && a.Digest == b.Digest && a.Encrypted == b.Encrypted && slices.Equal(a.Added, b.Added) && slices.Equal(a.Unchanged, b.Unchanged) &&
 		slices.Equal(a.Removed, b.Removed) && slices.Equal(a.Skipped, b.Skipped) && maps.Equal(a.Revisions, b.Revisions) &&
 		slices.EqualFunc(a.Changed, b.Changed, func(x, y RestoreChange) bool { return x.Name == y.Name && slices.Equal(x.Fields, y.Fields) })
 }
@@ -281,6 +335,8 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	audit := *e
 	audit.Time, audit.Secrets = now, nil
 	var writes []Write
+	var order []int
+	var deltas []int64
 	metas := []Meta{}
 	for _, it := range items {
 		var w Write
@@ -305,18 +361,48 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 			metas = append(metas, w.Entry.meta())
 		}
 		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
+		order, deltas = append(order, len(writes)), append(deltas, envDelta(w, it.cur))
 		writes = append(writes, w)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	// The stores check the budget write by write: those that shrink the
+	// environment go first, so that a restore that fits (envAfter) is not
+	// refused halfway, by the order of its writes.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(deltas[a], deltas[b]) })
+	sorted := make([]Write, len(writes))
+	for i, j := range order {
+		sorted[i] = writes[j]
+	}
+	writes = sorted
+	audit.Detail = "restore: " + p.counts()
 	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
+		// Authorized as a write, it is recorded as one, though it wrote
+		// nothing.
+		audit.Detail = "restore, nothing changed: " + p.counts()
+		audit.Secrets = []EventSecret{}
+		if err := m.record(ctx, &audit); err != nil {
+			return nil, err
+		}
 		return metas, nil
 	}
-	audit.Detail = "restore: " + p.counts()
 	writes[0].CheckState, writes[0].ExpectState = want.Remove, before.State
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the backup was restored"); err != nil {
 		return nil, err
 	}
 	return metas, nil
+}
+
+// envDelta is what w, replacing cur (nil: none), changes of the
+// workspace's environment size.
+func envDelta(w Write, cur *Entry) int64 {
+	var d int64
+	if w.Entry.Deleted.IsZero() {
+		d = w.Entry.Current.EnvSize
+	}
+	if cur != nil && cur.Deleted.IsZero() {
+		d -= cur.Current.EnvSize
+	}
+	return d
 }
 
 // restoreWrite makes the write of an added or changed secret: its Info,

@@ -140,7 +140,8 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 // RestoreAt applies plan, from an earlier PreviewRestoreAt of the
 // workspace, in one all-or-nothing change audited as one ActionSet event
 // (the authorizer is asked with the names given versions or undeleted,
-// and with ActionDelete for the deleted ones). Values come back as new
+// and with ActionDelete for the deleted ones); a restore that changes
+// nothing records its event too, its detail saying so. Values come back as new
 // versions, so the history is kept and another restore can undo this
 // one. If the workspace changed since the preview in any way that
 // touches the plan (a secret written, added, deleted or destroyed by
@@ -373,6 +374,14 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		return nil, err
 	}
 	if len(set)+len(p.Deleted) == 0 {
+		// Authorized as a write, it is recorded as one, though it wrote
+		// nothing.
+		audit := *e
+		audit.Time, audit.Secrets = m.now(), []EventSecret{}
+		audit.Detail = "restore, nothing changed, " + p.counts()
+		if err := m.record(ctx, &audit); err != nil {
+			return nil, err
+		}
 		return []Meta{}, nil
 	}
 	var k *dataKey

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/dataspace/secrets"
@@ -190,23 +193,46 @@ func readIdentities(file string) ([]age.Identity, error) {
 	return ids, nil
 }
 
-// printPlan shows a restore plan, a name a line, never a value.
+// printPlan shows a restore plan, a name a line, never a value. What
+// comes from the document is shown quoted if it holds a character that
+// is not printable (an escape sequence could hide the plan).
 func printPlan(w io.Writer, p secrets.RestorePlan) error {
 	tw := table(w)
-	fmt.Fprintf(tw, "backup of %s made %s\n", p.Source, p.Created.Format("2006-01-02 15:04:05Z07:00"))
+	fmt.Fprintf(tw, "backup of %s made %s, %s\n", printable(p.Source), p.Created.Format("2006-01-02 15:04:05Z07:00"), encryptedNote(p.Encrypted))
 	for _, n := range p.Added {
-		fmt.Fprintf(tw, "+ %s\t(added)\n", n)
+		fmt.Fprintf(tw, "+ %s\t(added)\n", printable(n))
 	}
 	for _, c := range p.Changed {
-		fmt.Fprintf(tw, "~ %s\t(changed: %s)\n", c.Name, strings.Join(c.Fields, ", "))
+		fields := make([]string, len(c.Fields))
+		for i, f := range c.Fields {
+			fields[i] = printable(f)
+		}
+		fmt.Fprintf(tw, "~ %s\t(changed: %s)\n", printable(c.Name), strings.Join(fields, ", "))
 	}
 	for _, n := range p.Removed {
-		fmt.Fprintf(tw, "- %s\t(removed)\n", n)
+		fmt.Fprintf(tw, "- %s\t(removed)\n", printable(n))
 	}
 	for _, n := range p.Skipped {
-		fmt.Fprintf(tw, "! %s\t(skipped: write-only, no value in the backup)\n", n)
+		fmt.Fprintf(tw, "! %s\t(skipped: write-only, no value in the backup)\n", printable(n))
 	}
 	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged, %d skipped\n",
 		len(p.Added), len(p.Changed), len(p.Removed), len(p.Unchanged), len(p.Skipped))
 	return tw.Flush()
+}
+
+func encryptedNote(encrypted bool) string {
+	if encrypted {
+		return "encrypted (age)"
+	}
+	return "NOT encrypted (anyone who could write it could have set its names and values)"
+}
+
+// printable returns s as it is if every character of it is printable
+// (and it is valid UTF-8), else quoted as strconv.Quote does: no control
+// character, escape sequence included, reaches the terminal raw.
+func printable(s string) string {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
