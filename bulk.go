@@ -513,9 +513,19 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		metas = []Meta{}
 	}
 	if len(writes) == 0 {
+		// Authorized as a write, it is recorded as one, as a restore
+		// that changes nothing is.
+		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
+		audit.Secrets = []EventSecret{}
+		if err := m.record(ctx, &audit); err != nil {
+			return nil, err
+		}
 		return metas, nil
 	}
 	audit.Detail = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
+	if len(d.Added)+len(d.Changed)+len(d.Removed) == 0 {
+		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
+	}
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the .env text was applied"); err != nil {
 		return nil, err
 	}

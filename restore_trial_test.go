@@ -217,6 +217,27 @@ func TestRestoreNothingChangedRecorded(t *testing.T) {
 		if err != nil || len(evs) != 2 || !strings.Contains(evs[1].Detail, "nothing changed") {
 			t.Fatalf("set events of src: %+v, %v", evs, err)
 		}
+
+		// So do an Import and an Apply of a .env text that changes nothing.
+		text := []byte("PLAIN=v-1\n")
+		if _, err := m.Import(ctx, "env", text, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Import(ctx, "env", text, nil); err != nil {
+			t.Fatal(err)
+		}
+		d, err := m.Diff(ctx, "env", text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Apply(ctx, "env", text, d); err != nil {
+			t.Fatal(err)
+		}
+		evs, err = m.Events(ctx, secrets.EventQuery{Workspace: "env", Action: secrets.ActionSet})
+		if err != nil || len(evs) != 3 || strings.Contains(evs[0].Detail, "nothing changed") ||
+			!strings.Contains(evs[1].Detail, "nothing changed") || !strings.Contains(evs[2].Detail, "nothing changed") {
+			t.Fatalf("set events of env: %+v, %v", evs, err)
+		}
 	})
 }
 
