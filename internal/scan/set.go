@@ -142,10 +142,10 @@ type Set struct {
 	nDense     int32
 	nClass     int32
 	class      [256]uint8
-	idle       [256]bool  // at the root, the byte leads back to the root
-	skip       [256]bool  // idle, and no view decodes from it
-	view       [256]uint8 // bit k: the byte starts an escape in view k
-	top6       uint64     // bit x: a pattern starts with a byte whose top 6 bits are x
+	idle       [256]bool   // at the root, the byte leads back to the root
+	skip       [256]bool   // idle, and no view decodes from it
+	view       [256]uint16 // bit k: the byte starts an escape in view k
+	top6       uint64      // bit x: a pattern starts with a byte whose top 6 bits are x
 	b64        [256]uint8
 }
 
