@@ -45,6 +45,15 @@ type RedactConfig struct {
 //     Python's json.dumps (\u00e4, surrogate pairs) and JavaScript write
 //     it, Python's repr (\x1b, \', \udcXX for undecodable bytes), bash's
 //     printf %q and $'...' (\E, octal), declare -p and export -p ("\$");
+//     \xHH read both ways: as the byte HH (C, bash's $'...', Python's
+//     bytes repr b'\xc3\xb6') and as the character U+00HH, in UTF-8
+//     (Python's str repr of U+0080 to U+00A0 and U+00AD, '\xa0'; ascii(),
+//     %a and {!a} of any non-ASCII character, '\xe9\u20ac');
+//   - YAML's double-quoted scalars, as Python's yaml.dump writes a value
+//     that is not printable ASCII ("Passw\xF6rd"): \xHH as U+00HH, \uHHHH,
+//     \UHHHHHHHH, \0 \a \b \t \n \v \f \r \e \" \\ \/, \N \_ \L \P
+//     (U+0085, U+00A0, U+2028, U+2029), and a long value folded across
+//     lines (a \ before the line break, the next line's indent dropped);
 //   - single-quoted shell words where the value holds a quote, as set -x
 //     traces them and Python's shlex.quote writes them (see below);
 //   - HTML and XML character references: &amp; &lt; &gt; &quot; &apos;,
@@ -112,7 +121,7 @@ type RedactConfig struct {
 // copied). The encoded forms add nothing to it: the output is decoded,
 // not the values encoded, so a value is searched for as itself, its lines
 // and (not UTF-8) its replaced form, and n bytes of output cost at most
-// 13n automaton steps (one a byte for the raw text and each decoding,
+// 14n automaton steps (one a byte for the raw text and each decoding,
 // since no escape decodes to more bytes than it has). A Redactor is safe
 // for concurrent use and can be shared: a host can build one per snapshot
 // of a workspace and give it to every job started from that snapshot. Each stream needs its own [RedactWriter].

@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -118,6 +119,9 @@ func TestRedactTextForms(t *testing.T) {
 		{"python repr", richValue, py(`print("value =", repr(v))`), py(`print(repr(v), end="")`), "", nil},
 		{"python repr both quotes", quoteValue, py(`print("value =", repr(v))`), py(`print(repr(v), end="")`), "", nil},
 		{"python repr bytes", richValue, py(`print("value =", repr(os.environb[b"V"]))`), py(`print(repr(os.environb[b"V"])[1:], end="")`), "", nil},
+		{"python ascii", richValue, py(`print("value =", ascii(v))`), py(`print(ascii(v), end="")`), "", nil},
+		{"python %a", richValue, py(`print("value = %a;" % v)`), py(`print("%a" % v, end="")`), "", nil},
+		{"pyyaml dump", richValue, py(`import yaml; print(yaml.dump({"data": {"k": v}}))`), py(`import yaml; print(yaml.dump({"data": {"k": v}})[11:].rstrip("\n"), end="")`), "", nil},
 		{"python shlex.quote", plainValue, py(`print("run: curl -H " + shlex.quote(v))`), py(`print(shlex.quote(v), end="")`), "", nil},
 		{"perl Data::Dumper", richValue, perl(`$Data::Dumper::Terse = 1; print "v = ", Dumper($ENV{V})`), perl(`$Data::Dumper::Terse = 1; my $d = Dumper($ENV{V}); chomp $d; print $d`), "", nil},
 		{"perl Data::Dumper Useqq", richValue, perl(`$Data::Dumper::Terse = 1; $Data::Dumper::Useqq = 1; print "v = ", Dumper($ENV{V})`), perl(`$Data::Dumper::Terse = 1; $Data::Dumper::Useqq = 1; my $d = Dumper($ENV{V}); chomp $d; print $d`), "", nil},
@@ -261,5 +265,70 @@ func TestRedactBase64Programs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunMasksPythonCodePoints: a python3 job run by Manager.Run prints
+// its values as PyYAML's yaml.dump (\xF6 for ö, and a long value folded
+// across lines with \_ for a no-break space), repr (\xa0), ascii(), %a
+// and {!a} (\xe9, \u20ac) write them: \xHH there is the character
+// U+00HH, two bytes in UTF-8. No 8 bytes in a row of any form, nor any
+// value, reach the output; the plain text around them is intact.
+func TestRunMasksPythonCodePoints(t *testing.T) {
+	python := needProgram(t, "python3")
+	values := map[string]string{
+		"YAML_V":  "Passw\u00f6rd-2024!",
+		"REPR_V":  "tok\u00a0en-value-1",
+		"ASCII_V": "caf\u00e9-\u20ac-token",
+		"LONG_V":  "The-quick-brown-fox-jumps-over-the-lazy-dog-0123456789-" + "Passw\u00f6rd\u00a0\u00a0\u00a0\u00a0 tail-Sphinx-of-black-quartz",
+	}
+	const forms = `import os, yaml
+e = os.environ
+forms = [yaml.dump({"token": e["YAML_V"]}), repr(e["REPR_V"]), ascii(e["ASCII_V"]), "%a" % e["ASCII_V"],
+	f"{e['ASCII_V']!a}", yaml.dump({"a": {"b": {"token": e["LONG_V"]}}})]
+`
+	// The forms, printed by python3 itself, to look for in the output.
+	cmd := exec.Command(python, "-c", forms+`print("\0".join(forms), end="")`)
+	cmd.Env = []string{"LC_ALL=C.UTF-8", "PYTHONIOENCODING=utf-8"}
+	for name, v := range values {
+		cmd.Env = append(cmd.Env, name+"="+v)
+	}
+	printed, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(printed, []byte(`Passw\xF6rd`)) || !bytes.Contains(printed, []byte(`\_\`+"\n")) && !bytes.Contains(printed, []byte(`\`+"\n")) {
+		t.Fatalf("python3 printed other forms: %q", printed)
+	}
+
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	for name, v := range values {
+		mustSet(t, m, "ws", name, v)
+	}
+	var out bytes.Buffer
+	script := forms + `for f in forms:
+	print("plain-neighbour-text", f, "plain-neighbour-text", flush=True)
+`
+	res, err := m.Run(ctx, "ws", secrets.Job{Path: python, Args: []string{"-c", script}, Stdout: &out, Stderr: &out})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v: %s", res, err, out.String())
+	}
+	got := out.Bytes()
+	t.Logf("%s", got)
+	for _, form := range bytes.Split(printed, []byte{0}) {
+		// The quoted text, without a YAML key before it.
+		form = form[bytes.IndexAny(form, `'"`)+1 : bytes.LastIndexAny(form, `'"`)]
+		if w := windowIn(got, form, 8); w != nil {
+			t.Errorf("%q shows %q of %q", got, w, form)
+		}
+	}
+	for _, v := range values {
+		if bytes.Contains(got, []byte(v)) {
+			t.Errorf("%q shows %q", got, v)
+		}
+	}
+	if n := bytes.Count(got, []byte("plain-neighbour-text ")); n != 6 || bytes.Count(got, []byte(" plain-neighbour-text\n")) != 6 {
+		t.Errorf("the text around the values is not intact: %q", got)
 	}
 }

@@ -192,6 +192,7 @@ func FuzzScan(f *testing.F) {
 	f.Add([]byte("ab\x00abab\x00b"), []byte("abababbab"), uint16(4))
 	f.Add([]byte("he\x00she\x00his\x00hers"), []byte("ushers"), uint16(2))
 	f.Add([]byte("it's\x00a+b"), []byte("'it'\\''s' a%2Bb YSti"), uint16(9))
+	f.Add([]byte("Passw\u00f6rd\x00tok\u00a0en"), []byte(`t: "Passw\xF6rd" 'tok\xa0en' "tok\`+"\n  "+`\_en"`), uint16(7))
 	f.Fuzz(func(t *testing.T, pats, text []byte, cut uint16) {
 		values := bytes.Split(pats, []byte{0})
 		s := Compile(values, 1)
@@ -219,7 +220,7 @@ func FuzzScan(f *testing.F) {
 // encodedText returns values and a text that holds them, whole, in pieces
 // and in the encodings the views decode.
 func encodedText(rng *rand.Rand) ([][]byte, []byte) {
-	const alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +/=-_%\\'\"$`\n\r\t\x1bäß€😀&#;[<>"
+	const alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 +/=-_%\\'\"$`\n\r\t\x1bäß€😀&#;[<>\u00a0\u0085"
 	var values [][]byte
 	for range 1 + rng.IntN(4) {
 		values = append(values, []byte(string(randomRunes(rng, alpha, 6+rng.IntN(20)))))
@@ -251,6 +252,12 @@ func encodedText(rng *rand.Rand) ([][]byte, []byte) {
 			b.WriteString(enc)
 		case 6:
 			b.Write(v[:rng.IntN(len(v))])
+		case 7:
+			if rng.IntN(2) == 0 {
+				b.WriteString(pyASCII(string(v)))
+			} else {
+				b.WriteString(yamlQuoted(string(v)))
+			}
 		case 8:
 			b.WriteString(html.EscapeString(string(v)))
 		case 9:
@@ -298,6 +305,8 @@ func TestViews(t *testing.T) {
 		"shlex":          "'" + strings.ReplaceAll(string(v), "'", `'"'"'`) + "'",
 		"surrogate pair": `"it's \"x\" a+b/c?d=e&f%g\\h\u001b\n\tä\ud83d\ude00\u2028<> ''q\"\"\\\\&amp;"`,
 		"octal":          `$'it\'s "x" a+b/c?d=e&f%g\\h\E\n\t\303\244\360\237\230\200` + "\u2028<> ''q\"\"\\\\\\\\&amp;'",
+		"python ascii":   pyASCII(sv),
+		"yaml":           yamlQuoted(sv),
 		"html go":        html.EscapeString(sv),
 		"html python":    strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(sv),
 		"xml apos":       strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(sv),

@@ -8,8 +8,8 @@ type Scanner struct {
 	set   *Set
 	raw   lane
 	views [nViews]view
-	on    uint8 // bit k: view k is on
-	end   int64 // offset just past the bytes fed
+	on    uint16 // bit k: view k is on
+	end   int64  // offset just past the bytes fed
 	b64   b64
 }
 
@@ -69,8 +69,8 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 			}
 		}
 		c, o := b[i], off+int64(i)
-		for m := s.view[c]; m != 0; m &= m - 1 {
-			k := bits.TrailingZeros8(m)
+		for m := s.view[c] &^ forked; m != 0; m &= m - 1 {
+			k := bits.TrailingZeros16(m)
 			if sc.on&(1<<k) == 0 && (i+1 == len(b) || !passes(1<<k, b[i+1])) {
 				v := &sc.views[k]
 				v.copyRaw(raw, o)
@@ -80,9 +80,15 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 		}
 		raw.push(s, c, o, o+1, out)
 		for m := sc.on; m != 0; m &= m - 1 {
-			k := bits.TrailingZeros8(m)
+			k := bits.TrailingZeros16(m)
 			v := &sc.views[k]
-			v.feed(s, c, o, out)
+			var alt *view
+			if k == backslash && sc.on&forked == 0 {
+				alt = &sc.views[codePoint]
+			}
+			if v.feed(s, c, o, alt, out) {
+				sc.on |= forked // it has read c
+			}
 			sc.settle(v, k)
 		}
 	}
@@ -90,9 +96,15 @@ func (sc *Scanner) scanText(b []byte, off int64, out *Spans) {
 
 // settle turns v off when the raw lane can stand for it again: no escape
 // in progress, no candidate on either side, and the same state reached
-// through bytes that were not escaped.
+// through bytes that were not escaped. The codePoint view turns off only
+// while the backslash view is off: off, it stands for the backslash view
+// where that is on, which holds only while neither has read an escape
+// the other reads otherwise.
 func (sc *Scanner) settle(v *view, k int) {
 	raw := &sc.raw
+	if k == codePoint && sc.on&(1<<backslash) != 0 {
+		return
+	}
 	if v.nTok == 0 && v.st == raw.st && len(v.cands) == 0 && !v.wild && len(raw.cands) == 0 && !raw.wild &&
 		sc.set.depth(v.st) <= v.literal {
 		sc.on &^= 1 << k
@@ -106,7 +118,7 @@ func (sc *Scanner) Hold(h int64) int64 {
 	s := sc.set
 	h = sc.raw.hold(s, h, sc.end)
 	for m := sc.on; m != 0; m &= m - 1 {
-		v := &sc.views[bits.TrailingZeros8(m)]
+		v := &sc.views[bits.TrailingZeros16(m)]
 		h = v.hold(s, h, sc.end)
 		if v.nTok > 0 {
 			h = min(h, v.tokAt)

@@ -17,6 +17,14 @@
 //     \NNN, and a backslash before any other character decoded: JSON of
 //     every flavour, Python's repr, bash's printf %q, $'...' and
 //     declare -p;
+//   - codePoint: the backslash view's escapes, but \xHH for the code point
+//     U+00HH in UTF-8, not the byte (Python's str repr, ascii(), %a); \0
+//     for NUL alone, \N \_ \L \P for U+0085 U+00A0 U+2028 U+2029, and a
+//     backslash, a line break and the next line's indent dropped: YAML's
+//     double-quoted scalars as PyYAML's yaml.dump writes them. It is off,
+//     standing for the backslash view, until the two read an escape
+//     differently; then it is turned on as a copy of the backslash view
+//     (see forked), so most text with backslashes costs it nothing;
 //   - quote: a ' written inside a single-quoted word the shells' way
 //     (close the word, an escaped or double-quoted ', reopen: see below)
 //     decoded to ';
@@ -79,7 +87,7 @@
 // step per byte and view plus the work of live candidates. The views
 // decode the stream, not the patterns: however many there are, a value
 // gives at most itself, its lines and its replaced form, and n bytes cost
-// at most 13n steps (raw, 8 decoding views, 4 base64 phases: no escape
+// at most 14n steps (raw, 9 decoding views, 4 base64 phases: no escape
 // decodes to more bytes than it has). The decoding
 // views cost nothing until their escape byte appears: until then, and
 // again once they agree with it, the raw lane stands for them.
@@ -142,10 +150,10 @@ type Set struct {
 	nDense     int32
 	nClass     int32
 	class      [256]uint8
-	idle       [256]bool  // at the root, the byte leads back to the root
-	skip       [256]bool  // idle, and no view decodes from it
-	view       [256]uint8 // bit k: the byte starts an escape in view k
-	top6       uint64     // bit x: a pattern starts with a byte whose top 6 bits are x
+	idle       [256]bool   // at the root, the byte leads back to the root
+	skip       [256]bool   // idle, and no view decodes from it
+	view       [256]uint16 // bit k: the byte starts an escape in view k
+	top6       uint64      // bit x: a pattern starts with a byte whose top 6 bits are x
 	b64        [256]uint8
 }
 

@@ -20,15 +20,25 @@ const (
 	csvQuote         // "" in CSV fields and SQL identifiers
 	entity           // &amp; &lt; &gt; &quot; &apos; &#NN; &#xHH;
 	sgr              // ESC[...m and ESC[...K, dropped (terminal colours)
+	codePoint        // backslash, but \xHH for U+00HH, and YAML's \N \_ \L \P \0, line folds
 	nViews
 )
 
 // escapeBytes[kind] are the bytes that start an escape in the view of
 // that kind.
-var escapeBytes = [nViews]string{"%", "\\", "'", "'", "'\\", "\"", "&", "\x1b"}
+var escapeBytes = [nViews]string{"%", "\\", "'", "'", "'\\", "\"", "&", "\x1b", "\\"}
 
 // A Set marks the bytes that start an escape with one bit per view.
-const _ = uint8(1 << (nViews - 1))
+const _ = uint16(1 << (nViews - 1))
+
+// forked is the set of views that are never turned on by their escape
+// byte: the codePoint view is turned on by the backslash view, as a copy
+// of it, at the first escape the two read differently (see view.drain).
+// While off, it stands for the backslash view where that is on, and for
+// the raw lane where it is not; it turns off only once the backslash
+// view is off too. So the Python and YAML reading costs nothing until an
+// escape of theirs appears: \xHH with HH from 80 on, or one of YAML's.
+const forked = 1 << codePoint
 
 // A view is a decoded view of the stream. While no escape is in progress
 // and it agrees with the raw lane, it is off and costs nothing: the raw
@@ -43,23 +53,40 @@ type view struct {
 	literal int   // bytes fed since the last escape
 }
 
-// feed decodes the stream byte c at offset o.
-func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
+// feed decodes the stream byte c at offset o. alt, if not nil, is the
+// codePoint view, off, for the backslash view v to fork (see drain); feed
+// reports whether it did.
+func (v *view) feed(s *Set, c byte, o int64, alt *view, out *Spans) (forked bool) {
 	if v.nTok == 0 {
 		if s.view[c]&(1<<v.kind) == 0 {
 			v.literal++
 			v.push(s, c, o, o+1, out)
-			return
+			return false
 		}
 		v.tokAt = o
 	}
 	v.tok[v.nTok] = c
 	v.nTok++
+	return v.drain(s, alt, out)
+}
+
+// drain decodes the escapes in tok, and the bytes after them, as far as
+// they are complete. Before the backslash view v reads an escape that the
+// codePoint view would read otherwise (a different length or different
+// bytes), it makes alt, the codePoint view, off until then, a copy of
+// itself, escape and all, and has it read on from there; it reports
+// whether it did.
+func (v *view) drain(s *Set, alt *view, out *Spans) (forked bool) {
 	for v.nTok > 0 {
 		var dec [4]byte
 		n, nd := v.decode(dec[:])
 		if n == 0 && v.nTok == len(v.tok) {
 			n = -1 // no escape is this long
+		}
+		if n != 0 && alt != nil && differs(v.tok[:v.nTok], n, dec[:nd]) {
+			alt.forkFrom(v)
+			alt.drain(s, nil, out)
+			alt, forked = nil, true
 		}
 		switch {
 		case n == 0: // more to come
@@ -87,6 +114,25 @@ func (v *view) feed(s *Set, c byte, o int64, out *Spans) {
 			v.tokAt++
 		}
 	}
+	return forked
+}
+
+// differs reports whether the codePoint view reads the escape at the
+// start of t otherwise than the backslash view, which reads it as n bytes
+// decoding to dec (n < 0: as no escape).
+func differs(t []byte, n int, dec []byte) bool {
+	var alt [4]byte
+	m, md := decodeCodePoint(t, alt[:])
+	return m != n || string(alt[:md]) != string(dec)
+}
+
+// forkFrom makes v, the codePoint view, a copy of w, the backslash view,
+// with the escape w is reading.
+func (v *view) forkFrom(w *view) {
+	cands := append(v.cands[:0], w.cands...)
+	v.lane = w.lane
+	v.cands = cands
+	v.tok, v.nTok, v.tokAt, v.literal = w.tok, w.nTok, w.tokAt, w.literal
 }
 
 // decode reads the escape in tok[:nTok]. It returns the escape's length
@@ -107,6 +153,8 @@ func decode(kind int, t, dec []byte) (n, nd int) {
 		return decodePair(t, dec)
 	case entity:
 		return decodeEntity(t, dec)
+	case codePoint:
+		return decodeCodePoint(t, dec)
 	default:
 		return decodeSGR(t, dec)
 	}
@@ -139,9 +187,9 @@ var passBytes = func() (t [nViews][4]uint64) {
 
 // passes reports whether views, a set of view bits, all pass the escape
 // byte that starts them when the byte d follows it (see passBytes).
-func passes(views uint8, d byte) bool {
+func passes(views uint16, d byte) bool {
 	for ; views != 0; views &= views - 1 {
-		if passBytes[bits.TrailingZeros8(views)][d>>6]&(1<<(d&63)) == 0 {
+		if passBytes[bits.TrailingZeros16(views)][d>>6]&(1<<(d&63)) == 0 {
 			return false
 		}
 	}
@@ -311,6 +359,51 @@ func decodeBackslash(t, dec []byte) (int, int) {
 		}
 		return 2, 1
 	}
+}
+
+// decodeCodePoint reads the backslash escapes of Python's str repr and
+// ascii() and of YAML's double-quoted scalars (PyYAML's yaml.dump, which
+// writes every character that is not printable ASCII escaped by default):
+// as decodeBackslash, but \xHH stands for the code point U+00HH, written
+// in UTF-8 (two bytes from 80 on), not for the byte; \0 is NUL alone (YAML
+// writes NUL and a digit as \0 and the digit); \N, \_, \L and \P are
+// U+0085, U+00A0, U+2028 and U+2029; and a backslash before a line break
+// (LF, CR or CRLF) folds the line: the break and the spaces and tabs that
+// indent the next line are dropped.
+func decodeCodePoint(t, dec []byte) (int, int) {
+	if len(t) < 2 {
+		return 0, 0
+	}
+	switch t[1] {
+	case 'x':
+		r, n := hexRun(t, 2, 2)
+		if n <= 0 {
+			return n, 0
+		}
+		return n, utf8.EncodeRune(dec, rune(r))
+	case '0':
+		dec[0] = 0
+		return 2, 1
+	case 'N', '_', 'L', 'P':
+		r := [...]rune{0x85, 0xa0, 0x2028, 0x2029}[strings.IndexByte("N_LP", t[1])]
+		return 2, utf8.EncodeRune(dec, r)
+	case '\n', '\r':
+		i := 2
+		if t[1] == '\r' && (i == len(t) || t[i] == '\n') {
+			if i == len(t) {
+				return 0, 0
+			}
+			i++
+		}
+		for i < len(t) && (t[i] == ' ' || t[i] == '\t') {
+			i++
+		}
+		if i == len(t) {
+			return 0, 0 // the indent may go on
+		}
+		return i, 0
+	}
+	return decodeBackslash(t, dec)
 }
 
 // decodeU reads \uXXXX, and the low surrogate that should follow a high
