@@ -86,6 +86,8 @@ const (
 	srcRLibs     = "R .libPaths; https://stat.ethz.ch/R-manual/R-devel/library/base/html/libPaths.html"
 	srcTcl       = "tclvars(n); https://www.tcl-lang.org/man/tcl8.6/TclCmd/tclvars.htm"
 	srcJulia     = "https://docs.julialang.org/en/v1/manual/environment-variables/"
+	srcMakeVar   = "GNU make: How the MAKE Variable Works (MAKE = $(MAKE_COMMAND) in make -p); https://www.gnu.org/software/make/manual/html_node/MAKE-Variable.html"
+	srcSetupExt  = "setuptools: Building Extension Modules, Compiler and linker options; https://setuptools.pypa.io/en/latest/userguide/ext_modules.html"
 )
 
 const (
@@ -122,8 +124,11 @@ var hijacks = []hijack{
 	{"PROMPT_COMMAND", false, "bash (interactive)", "an interactive bash runs it as a command before every prompt; a debugging terminal opened on a job's environment runs it (reproduced)", srcBashVars},
 	{"CDPATH", false, "sh (dash), bash", "a relative cd in any script goes to the first $CDPATH/dir that exists, ahead of ./dir, so the script's next ./build.sh or make runs the editor's files (reproduced)", "POSIX cd; https://pubs.opengroup.org/onlinepubs/9699919799/utilities/cd.html"},
 	{"ZDOTDIR", false, "zsh", "every zsh, scripts included, runs $ZDOTDIR/.zshenv first", "zsh STARTUP/SHUTDOWN FILES; https://zsh.sourceforge.io/Doc/Release/Files.html"},
+	{"FPATH", false, "zsh", "directories autoload reads function definitions from first: a script's autoload -U compinit; compinit runs the editor's compinit (reproduced)", "zshparam(1) fpath, zshmisc(1) Autoloading Functions; https://zsh.sourceforge.io/Doc/Release/Functions.html#Autoloading-Functions"},
+	{"MAILPATH", false, "bash (interactive)", "when a mailbox it lists changes, an interactive bash expands the ?message after its name, command substitution included, at the next prompt (reproduced with MAILCHECK=0; by default within a minute)", srcBashVars},
 	{"SHELL", false, "script, sudo -s, tmux, less", "the shell that script(1) runs its -c command with (CI uses it to fake a terminal; reproduced), that sudo -s starts, and that terminal tools start", "script(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/script.1.html"},
 	{"HOME", false, "git, python, bash, npm, cargo, maven, gradle", "programs read their per-user startup and config files under it: git's ~/.gitconfig (core.fsmonitor runs a command, reproduced), python's ~/.local site-packages (.pth import lines run at every start, reproduced), ~/.bashrc, ~/.npmrc, ~/.cargo/config.toml, ~/.mavenrc, ~/.gradle/init.d", "git-config(1) FILES; https://docs.python.org/3/library/site.html"},
+	{"XDG_CONFIG_DIRS", false, "pip, and programs reading XDG system config", "pip reads $XDG_CONFIG_DIRS/pip/pip.conf, whose python = <program> makes pip re-run itself under that program (reproduced)", "https://pip.pypa.io/en/stable/topics/configuration/#location; https://specifications.freedesktop.org/basedir-spec/latest/"},
 	{"XDG_CONFIG_HOME", false, "git, pip, curl", "git reads $XDG_CONFIG_HOME/git/config, whose core.fsmonitor or core.sshCommand run commands (reproduced)", "git-config(1) FILES; https://git-scm.com/docs/git-config#FILES"},
 
 	// Editors, pagers and browsers that programs start.
@@ -133,6 +138,7 @@ var hijacks = []hijack{
 	{"PAGER", false, "git, man, many", "the command git log/diff/show and others pipe their output to on a terminal", srcGitVar},
 	{"MANPAGER", false, "man", "the command man pipes pages to on a terminal", "man(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/man.1.html"},
 	{"MANOPT", false, "man", "parsed as man options before the command line: --pager and --html name commands man runs", "man(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/man.1.html"},
+	{"GROFF_BIN_PATH", false, "groff (man)", "directories groff runs troff and its other programs from first; man formats every page with groff (reproduced with groff -man and man)", "groff(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/groff.1.html"},
 	{"BROWSER", false, "python webbrowser, man --html, cargo doc --open", "python's webbrowser runs these commands to open a URL, which any python3 does at start with PYTHONWARNINGS naming antigravity (reproduced)", "https://docs.python.org/3/library/webbrowser.html"},
 	{"LESSOPEN", false, "less", "an input preprocessor command less runs for every file it opens, also when its output is not a terminal (reproduced)", srcLess},
 	{"LESSCLOSE", false, "less", "a command less runs after each LESSOPEN", srcLess},
@@ -140,6 +146,7 @@ var hijacks = []hijack{
 	{"LESSKEY", false, "less", "a compiled lesskey file less reads at start; its environment section sets LESSOPEN", srcLesskey},
 	{"LESSKEYIN_SYSTEM", false, "less", "the system-wide lesskey source file, with the same #env section", srcLesskey},
 	{"LESSKEY_SYSTEM", false, "less", "the system-wide compiled lesskey file, with the same environment section", srcLesskey},
+	{"LESS", false, "less", "options less reads at start: --lesskey-src=<file> reads a lesskey source whose #env section sets LESSOPEN=|<command>, which runs also when the output is not a terminal (reproduced)", srcLesskey},
 
 	// git.
 	{"GIT_CONFIG_COUNT", false, "git", "with GIT_CONFIG_KEY_<n> and GIT_CONFIG_VALUE_<n>, adds any setting to every git command: core.fsmonitor runs a command on git status (reproduced)", srcGitConfig},
@@ -161,6 +168,7 @@ var hijacks = []hijack{
 	{"GIT_PAGER", false, "git", "pager command git runs on a terminal", srcGitVar},
 	{"GIT_EXTERNAL_DIFF", false, "git", "program git diff runs for every changed file, with or without a terminal (reproduced)", srcGit},
 	{"GIT_ALLOW_PROTOCOL", false, "git", "re-enables transports git refuses by default, such as ext::, whose URLs are commands (a submodule URL then runs one; reproduced)", "git(1) GIT_ALLOW_PROTOCOL; https://git-scm.com/docs/git-remote-ext"},
+	{"GIT_TEST_FSMONITOR", false, "git", "a test hook git 2.39 still honours outside its test suite: used as core.fsmonitor when that is unset, so git status, diff and add run the value as a command, no file needed (reproduced)", "git t/README GIT_TEST_FSMONITOR; https://github.com/git/git/blob/v2.39.0/t/README"},
 
 	// Editors, pagers and diff programs of other tools. A job that commits,
 	// edits or pages without a terminal still starts them (git commit
@@ -184,12 +192,15 @@ var hijacks = []hijack{
 	{"EXINIT", false, "vi, ex, vim", "ex commands vi and vim run at start when VIMINIT is unset: :!cmd runs a shell command (reproduced)", srcVim + "; POSIX ex; https://pubs.opengroup.org/onlinepubs/9699919799/utilities/ex.html"},
 	{"GVIMINIT", false, "gvim", "ex commands the GUI vim runs at start", "https://vimhelp.org/gui.txt.html#GVIMINIT"},
 	{"VIMRUNTIME", false, "vim", "vim sources defaults.vim, plugins and filetype scripts from there at start", srcVim},
+	{"VIM", false, "vim, vi", "vim loads $VIM/vimfiles/plugin/*.vim (and $VIM/vimrc) at every start, as when git commit starts vi (reproduced with vim -c q)", srcVim},
 	{"EMACSLOADPATH", false, "emacs", "directories emacs loads Lisp from first, site-start.el included", "https://www.gnu.org/software/emacs/manual/html_node/emacs/General-Variables.html"},
 	{"PSQLRC", false, "psql", "a startup file psql runs before its commands, also with -c: \\! runs a shell command (reproduced)", srcPsql},
 	{"PGSYSCONFDIR", false, "psql, libpq", "upstream psql runs the system-wide psqlrc of this directory at start (Debian's reads /etc/postgresql-common instead), and libpq reads pg_service.conf there", srcPsql},
 	{"PSQL_EDITOR", false, "psql", "the editor psql's \\e runs", srcPsql},
 	{"PSQL_PAGER", false, "psql", "the pager command psql runs", srcPsql},
 	{"PSQL_WATCH_PAGER", false, "psql", "the pager command psql's \\watch runs", srcPsql},
+	{"GSS_MECH_CONFIG", false, "MIT GSSAPI (libpq, curl, ssh, git over https)", "a mechanism file whose <interposer> entries are shared objects GSSAPI loads: any libpq TCP connection with gssencmode=prefer (the default) loads them (reproduced with psql)", "gssapi_mechs(5) (/etc/gss/mech); https://web.mit.edu/kerberos/krb5-latest/doc/appdev/gssapi.html"},
+	{"KRB5_CONFIG", false, "MIT Kerberos (GSSAPI users: libpq, curl, ssh)", "krb5.conf files; their [plugins] module lines name shared objects Kerberos loads (not reproduced here: psql's connection loaded none of the client plugins)", "krb5.conf(5) [plugins]; https://web.mit.edu/kerberos/krb5-latest/doc/admin/conf_files/krb5_conf.html#plugins"},
 	{"LUA_INIT", true, "lua", "code lua runs at start (@file runs a file); the prefix covers LUA_INIT_5_2 to _5_4, read first", srcLua},
 	{"LUA_PATH", true, "lua", "where require finds Lua modules; the prefix covers LUA_PATH_5_x", srcLua},
 	{"LUA_CPATH", true, "lua", "where require finds C modules, shared objects; the prefix covers LUA_CPATH_5_x", srcLua},
@@ -217,6 +228,8 @@ var hijacks = []hijack{
 	{"SUDO_ASKPASS", false, "sudo -A", "program sudo -A runs to read the password", "sudo(8) ENVIRONMENT; https://www.sudo.ws/docs/man/sudo.man/#ENVIRONMENT"},
 	{"WGET_ASKPASS", false, "wget --use-askpass", "program wget runs to ask for a user and password", "https://www.gnu.org/software/wget/manual/wget.html#Download-Options"},
 	{"WGETRC", false, "wget", "wget's startup file; its use_askpass command runs at every wget start (reproduced)", "https://www.gnu.org/software/wget/manual/wget.html#Wgetrc-Commands"},
+	{"SYSTEM_WGETRC", false, "wget", "the system-wide startup file, with the same use_askpass command run at every wget start (reproduced)", "https://www.gnu.org/software/wget/manual/wget.html#Wgetrc-Location"},
+	{"CURL_HOME", false, "curl", "curl reads .curlrc from there: engine = <path> makes curl load that shared object at start (reproduced), and other options change where it connects and what it trusts", "curl(1) -K, --config, --engine; https://curl.se/docs/manpage.html#-K"},
 
 	// Python, pip, pyenv.
 	{"PYTHONPATH", false, "python", "module directories ahead of the standard library: a sitecustomize.py there runs at every start (reproduced)", srcPython},
@@ -232,6 +245,7 @@ var hijacks = []hijack{
 	{"PIP_REQUIREMENT", false, "pip", "requirements added to every pip install; a local directory or URL listed there is built, running its setup.py (reproduced)", srcPip},
 	{"PIP_EDITABLE", false, "pip", "projects added to every pip install in editable mode, built by running their code", srcPip},
 	{"PIP_CONFIG_FILE", false, "pip", "pip takes every option from this file, requirement included (reproduced)", srcPip},
+	{"PIP_PYTHON", false, "pip (22.3 and later)", "pip re-runs itself under this program on every command (--python; reproduced)", srcPip + "; https://pip.pypa.io/en/stable/cli/pip/#cmdoption-python"},
 	{"PYENV_HOOK_PATH", false, "pyenv", "directories of bash hooks pyenv sources on every command, its python shims included (reproduced)", srcPyenv},
 	{"PYENV_ROOT", false, "pyenv", "pyenv runs interpreters from $PYENV_ROOT/versions and hooks from there", srcPyenv},
 	{"RBENV_HOOK_PATH", false, "rbenv", "directories of bash hooks rbenv sources on every command, its ruby shims included", srcRbenv},
@@ -253,6 +267,8 @@ var hijacks = []hijack{
 	{"NPM_CONFIG_CALL", false, "npm exec, npx", "a command npm exec runs", srcNpm},
 	{"NPM_CONFIG_USERCONFIG", false, "npm", "npmrc file npm reads instead of ~/.npmrc; its script-shell runs (reproduced)", srcNpm},
 	{"NPM_CONFIG_GLOBALCONFIG", false, "npm", "global npmrc file npm reads, with the same settings", srcNpm},
+	{"NPM_CONFIG_PREFIX", false, "npm", "npm reads <prefix>/etc/npmrc as its global config: its script-shell runs on npm test and npm run (reproduced)", srcNpm},
+	{"PREFIX", false, "npm", "npm takes its prefix from it when no npmrc sets one, and so reads <prefix>/etc/npmrc, whose script-shell runs on npm test and npm run (reproduced); a generic name a host can allow", srcNpm + "; https://docs.npmjs.com/cli/v11/configuring-npm/folders#prefix-configuration"},
 	{"YARN_YARN_PATH", false, "yarn (2 and later)", "yarnPath: a JavaScript file yarn runs in place of itself", "https://yarnpkg.com/configuration/yarnrc#yarnPath (settings can be set as YARN_<SETTING>)"},
 
 	// Ruby, RubyGems, Bundler.
@@ -325,6 +341,10 @@ var hijacks = []hijack{
 	{"AS", false, "make", "the assembler command of make's built-in rules", srcMakeVars},
 	{"LD", false, "make, autotools", "the linker command makefiles run", srcMakeVars},
 	{"RM", false, "make", "the command clean rules run as $(RM)", srcMakeVars},
+	{"MAKE", false, "make", "an environment value overrides $(MAKE), so a recursive $(MAKE) -C sub runs the editor's command (reproduced)", srcMakeVar},
+	{"MAKE_COMMAND", false, "make", "MAKE is $(MAKE_COMMAND), so an environment value runs in every recursive $(MAKE) (reproduced)", srcMakeVar},
+	{"LDSHARED", false, "python setuptools build_ext (pip's C extension builds)", "the command that links every extension module, replacing Python's configured linker (reproduced with setup.py build_ext)", srcSetupExt},
+	{"LDCXXSHARED", false, "python setuptools build_ext (pip's C++ extension builds)", "the command that links C++ extension modules in setuptools releases with pypa/distutils#228 and in Debian's distutils (not reproduced: setuptools 65 here reads only LDSHARED)", srcSetupExt + "; https://github.com/pypa/distutils/pull/228"},
 	{"CFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
 	{"CXXFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
 	{"CPPFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
@@ -387,7 +407,6 @@ var strictHijacks = []hijack{
 	{"SSL_CERT_DIR", false, "OpenSSL-based programs, go, python", "directories of CAs every TLS connection trusts", srcOpenSSL},
 	{"REQUESTS_CA_BUNDLE", false, "python requests, pip", "the CA bundle requests (and so pip) trusts", "https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification"},
 	{"CURL_CA_BUNDLE", false, "curl, python requests", "the CA bundle curl and requests trust", srcCurlEnv},
-	{"CURL_HOME", false, "curl", ".curlrc read from there can set a proxy, turn off verification (-k) and add downloads to files of its choosing", "curl(1) -K, --config; https://curl.se/docs/manpage.html#-K"},
 	{"NODE_EXTRA_CA_CERTS", false, "node, npm", "adds CAs node trusts; only adds trust, runs nothing", srcNode},
 	{"NODE_TLS_REJECT_UNAUTHORIZED", false, "node, npm", "0 turns off certificate checks in node", srcNode},
 	{"GIT_SSL_NO_VERIFY", false, "git", "turns off certificate checks for https remotes", srcGit},

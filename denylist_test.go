@@ -5,10 +5,12 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -88,6 +90,40 @@ func TestHijackLoaderAndShells(t *testing.T) {
 			return hijackRun{argv: []string{"wget", "-q", "--tries=1", "--timeout=5", "-O", "/dev/null", "http://127.0.0.1:9/"},
 				attack: []string{"WGETRC=" + rc}}
 		}},
+		{"LESS", []string{"LESS"}, []string{"less"}, func(t *testing.T, w *hijackWork) hijackRun {
+			f := w.file(t, "f.txt", "text\n", 0o644)
+			keys := w.file(t, "lesskey", "#env\nLESSOPEN=|"+w.script+" %s\n", 0o644)
+			return hijackRun{argv: []string{"less", f}, attack: []string{"LESS=--lesskey-src=" + keys}}
+		}},
+		{"SYSTEM_WGETRC", []string{"SYSTEM_WGETRC"}, []string{"wget"}, func(t *testing.T, w *hijackWork) hijackRun {
+			rc := w.file(t, "wgetrc", "use_askpass = "+w.script+"\n", 0o644)
+			return hijackRun{argv: []string{"wget", "-q", "--tries=1", "--timeout=5", "-O", "/dev/null", "http://127.0.0.1:9/"},
+				attack: []string{"SYSTEM_WGETRC=" + rc}}
+		}},
+		{"CURL_HOME", []string{"CURL_HOME"}, []string{"gcc", "curl"}, func(t *testing.T, w *hijackWork) hijackRun {
+			w.file(t, "curlhome/.curlrc", "engine = "+w.sharedObject(t, "engine.so")+"\n", 0o644)
+			// Port 1 of the loopback address: refused at once.
+			return hijackRun{argv: []string{"curl", "-s", "http://127.0.0.1:1/"}, attack: []string{"CURL_HOME=" + filepath.Join(w.dir, "curlhome")}}
+		}},
+		{"GROFF_BIN_PATH", []string{"GROFF_BIN_PATH"}, []string{"groff"}, func(t *testing.T, w *hijackWork) hijackRun {
+			w.markScript(t, "groffbin/troff")
+			page := w.file(t, "x.1", ".TH X 1\ntext\n", 0o644)
+			return hijackRun{argv: []string{"groff", "-man", "-Tutf8", page}, attack: []string{"GROFF_BIN_PATH=" + filepath.Join(w.dir, "groffbin")}}
+		}},
+		{"FPATH", []string{"FPATH", "fpath"}, []string{"zsh"}, func(t *testing.T, w *hijackWork) hijackRun {
+			w.file(t, "functions/compinit", ": > '"+w.mark+"'\n", 0o644)
+			return hijackRun{argv: []string{"zsh", "-c", "autoload -U compinit; compinit; true"}, attack: []string{"FPATH=" + filepath.Join(w.dir, "functions")}}
+		}},
+		{"MAILPATH", []string{"MAILPATH"}, []string{"bash"}, func(t *testing.T, w *hijackWork) hijackRun {
+			box := w.file(t, "mbox", "From x\n", 0o644)
+			// New mail while the shell is open: the mailbox grows and its
+			// modification time moves on (further at each run, so that the
+			// second shell sees a change too). MAILCHECK=0 checks at every
+			// prompt instead of every minute.
+			return hijackRun{argv: []string{"bash", "--norc", "-i"}, env: []string{"MAILCHECK=0"},
+				stdin:  "echo more >> " + box + "; touch -m -d @$(($(stat -c %Y " + box + ") + 1000)) " + box + "\ntrue\n",
+				attack: []string{"MAILPATH=" + box + "?$(" + w.script + ")"}}
+		}},
 		{"SSH_ASKPASS", []string{"SSH_ASKPASS"}, []string{"ssh-keygen"}, func(t *testing.T, w *hijackWork) hijackRun {
 			key := filepath.Join(w.dir, "key")
 			hijackMust(t, w, w.dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "passphrase", "-C", "", "-f", key)
@@ -143,6 +179,9 @@ func TestHijackGit(t *testing.T) {
 		{"GIT_ASKPASS", []string{"GIT_ASKPASS"}, needGit, func(t *testing.T, w *hijackWork) hijackRun {
 			return hijackRun{argv: []string{"git", "credential", "fill"}, stdin: "protocol=https\nhost=example.com\n\n",
 				env: []string{"GIT_TERMINAL_PROMPT=1"}, attack: []string{"GIT_ASKPASS=" + w.script}}
+		}},
+		{"GIT_TEST_FSMONITOR", []string{"GIT_TEST_FSMONITOR"}, needGit, func(t *testing.T, w *hijackWork) hijackRun {
+			return status(t, w, "GIT_TEST_FSMONITOR="+w.script)
 		}},
 		{"GIT_ALLOW_PROTOCOL", []string{"GIT_ALLOW_PROTOCOL"}, needGit, func(t *testing.T, w *hijackWork) hijackRun {
 			return hijackRun{argv: []string{"git", "ls-remote", "ext::" + w.script}, attack: []string{"GIT_ALLOW_PROTOCOL=ext"}}
@@ -203,7 +242,47 @@ func TestHijackEditors(t *testing.T) {
 		{"EXINIT", []string{"EXINIT"}, []string{"git", "vi"}, func(t *testing.T, w *hijackWork) hijackRun {
 			return vi(t, w, "EXINIT")
 		}},
+		{"VIM", []string{"VIM", "vim"}, []string{"vim"}, func(t *testing.T, w *hijackWork) hijackRun {
+			w.file(t, "vim/vimfiles/plugin/evil.vim", "call writefile([], '"+w.mark+"')\n", 0o644)
+			f := w.file(t, "f.txt", "text\n", 0o644)
+			// vim reads keys from stderr when stdin is no terminal: /dev/null
+			// ends a "Press ENTER" prompt at once.
+			return hijackRun{argv: []string{"sh", "-c", "exec vim --not-a-term -c q " + f + " 2>/dev/null"}, attack: []string{"VIM=" + filepath.Join(w.dir, "vim")}}
+		}},
+		// Any libpq TCP connection asks GSSAPI for credentials first
+		// (gssencmode=prefer); a listener that hangs up is enough.
+		{"GSS_MECH_CONFIG", []string{"GSS_MECH_CONFIG", "KRB5_CONFIG"}, []string{"gcc"}, func(t *testing.T, w *hijackWork) hijackRun {
+			mech := w.file(t, "mech", "evil 1.2.840.113554.1.2.2.99 "+w.sharedObject(t, "mech.so")+" <interposer>\n", 0o644)
+			return hijackRun{argv: []string{psqlProgram(t), "-h", "127.0.0.1", "-p", hangUpListener(t), "-U", "x", "-d", "x", "-c", "select 1"},
+				env: []string{"PGCONNECT_TIMEOUT=5"}, attack: []string{"GSS_MECH_CONFIG=" + mech}}
+		}},
 	})
+}
+
+// hangUpListener listens on a loopback port, closes every connection it
+// accepts, and stops when the test ends; it returns the port.
+func hangUpListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // psqlProgram is the psql of PATH, or of the PostgreSQL installation

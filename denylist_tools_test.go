@@ -107,6 +107,13 @@ with open(path, "wb") as f:
 				return []string{"PIP_CONFIG_FILE=" + w.file(t, "pip.conf", "[install]\nrequirement = "+req+"\n", 0o644)}
 			})
 		}},
+		{"PIP_PYTHON", []string{"PIP_PYTHON"}, needPy, func(t *testing.T, w *hijackWork) hijackRun {
+			return hijackRun{argv: py(t, "-m", "pip", "--version"), attack: []string{"PIP_PYTHON=" + w.script}}
+		}},
+		{"XDG_CONFIG_DIRS", []string{"XDG_CONFIG_DIRS"}, needPy, func(t *testing.T, w *hijackWork) hijackRun {
+			w.file(t, "xdg/pip/pip.conf", "[global]\npython = "+w.script+"\n", 0o644)
+			return hijackRun{argv: py(t, "-m", "pip", "--version"), attack: []string{"XDG_CONFIG_DIRS=" + filepath.Join(w.dir, "xdg")}}
+		}},
 		{"PYENV_HOOK_PATH", []string{"PYENV_HOOK_PATH"}, []string{"pyenv"}, func(t *testing.T, w *hijackWork) hijackRun {
 			root, err := exec.Command("pyenv", "root").Output()
 			if err != nil {
@@ -140,6 +147,12 @@ with open(path, "wb") as f:
 			w.file(t, "package.json", `{"name": "x", "version": "1.0.0", "scripts": {"build": "true"}}`, 0o644)
 			rc := w.file(t, "npmrc", "script-shell="+w.script+"\n", 0o644)
 			return hijackRun{argv: []string{"npm", "run", "-s", "build"}, attack: []string{"NPM_CONFIG_USERCONFIG=" + rc}}
+		}},
+		{"NPM_CONFIG_PREFIX", []string{"NPM_CONFIG_PREFIX", "npm_config_prefix"}, []string{"npm"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return npmPrefix(t, w, "NPM_CONFIG_PREFIX")
+		}},
+		{"PREFIX", []string{"PREFIX", "prefix"}, []string{"npm"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return npmPrefix(t, w, "PREFIX")
 		}},
 		{"PERL5OPT", []string{"PERL5OPT"}, []string{"perl"}, func(t *testing.T, w *hijackWork) hijackRun {
 			w.file(t, "lib/Evil.pm", "package Evil;\n"+w.markPerl()+"1;\n", 0o644)
@@ -229,6 +242,23 @@ func TestHijackBuildTools(t *testing.T) {
 			makefile(w, t)
 			return hijackRun{argv: []string{"make", "-s", "clean"}, attack: []string{"RM=" + w.script}}
 		}},
+		{"MAKE", []string{"MAKE"}, []string{"make"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return recursiveMake(t, w, "MAKE")
+		}},
+		{"MAKE_COMMAND", []string{"MAKE_COMMAND"}, []string{"make"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return recursiveMake(t, w, "MAKE_COMMAND")
+		}},
+		{"LDSHARED", []string{"LDSHARED", "LDCXXSHARED"}, []string{"gcc", "python3"}, func(t *testing.T, w *hijackWork) hijackRun {
+			exe, _, _, _ := python(t)
+			if exec.Command(exe, "-c", "import setuptools").Run() != nil {
+				t.Skip("python3 has no setuptools")
+			}
+			w.file(t, "ext/m.c", "int m;\n", 0o644)
+			w.file(t, "ext/setup.py", "from setuptools import setup, Extension\nsetup(name='m', version='1', ext_modules=[Extension('m', ['m.c'])])\n", 0o644)
+			// What pip runs to build a package's C extension.
+			return hijackRun{argv: []string{exe, "setup.py", "-q", "build_ext", "--force", "-b", "out", "-t", "tmp"}, dir: filepath.Join(w.dir, "ext"),
+				attack: []string{"LDSHARED=" + w.script}}
+		}},
 		{"CC", []string{"CC"}, []string{"make", "cc"}, func(t *testing.T, w *hijackWork) hijackRun {
 			w.file(t, "x.c", "int main(void) { return 0; }\n", 0o644)
 			return hijackRun{argv: []string{"make", "-s", "-B", "x"}, attack: []string{"CC=" + w.script}}
@@ -271,4 +301,20 @@ func TestHijackBuildTools(t *testing.T) {
 			return hijackRun{argv: []string{"cargo", "--version"}, attack: []string{"RUSTUP_TOOLCHAIN=" + filepath.Join(w.dir, "toolchain")}}
 		}},
 	})
+}
+
+// npmPrefix is npm run with a global npmrc under the prefix a variable
+// names: its script-shell runs the script.
+func npmPrefix(t *testing.T, w *hijackWork, name string) hijackRun {
+	w.file(t, "package.json", `{"name": "x", "version": "1.0.0", "scripts": {"test": "true"}}`, 0o644)
+	w.file(t, "prefix/etc/npmrc", "script-shell="+w.script+"\n", 0o644)
+	return hijackRun{argv: []string{"npm", "test", "-s"}, attack: []string{name + "=" + filepath.Join(w.dir, "prefix")}}
+}
+
+// recursiveMake is a make whose makefile runs $(MAKE) -C sub, as
+// recursive builds do.
+func recursiveMake(t *testing.T, w *hijackWork, name string) hijackRun {
+	w.file(t, "sub/Makefile", "all:\n\t@true\n", 0o644)
+	w.file(t, "Makefile", "all:\n\t@$(MAKE) -s -C sub\n", 0o644)
+	return hijackRun{argv: []string{"make", "-s"}, attack: []string{name + "=" + w.script}}
 }
