@@ -203,7 +203,7 @@ func TestEventDetailKeepsUTF8(t *testing.T) {
 				if r.Action == secrets.ActionAudit {
 					return nil
 				}
-				return errors.New(strings.Repeat("доступ запрещён ", 40))
+				return &secrets.Refusal{Reason: strings.Repeat("доступ запрещён ", 40)}
 			},
 			OnAuditError: func(_ context.Context, _ []secrets.Event, err error) { lost = append(lost, err) },
 		})

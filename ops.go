@@ -114,7 +114,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	}
 	useHint := !o.IfAbsent && o.Info == nil
 	var undefined []string
-	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, useHint: useHint, build: func(e *Event, cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, useHint: useHint, build: func(e *Event, cur *Entry, remembered bool) (Write, error) {
 		if err := m.validName(name); err != nil {
 			return Write{}, err
 		}
@@ -133,6 +133,11 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			return Write{}, &ExistsError{Name: cur.Name, Deleted: !cur.Deleted.IsZero()}
 		case cur != nil && o.IfRevision != 0 && cur.Revision != o.IfRevision:
 			return Write{}, conflict(cur, o.IfRevision)
+		}
+		if cur != nil && !remembered {
+			if err := m.authentic(ctx, cur); err != nil { // its flags are kept, or decide
+				return Write{}, err
+			}
 		}
 		// The reference check reads every level: after the cheap checks.
 		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
@@ -202,11 +207,14 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 	ifRevision := opts.ifRevision()
 	info = normalInfo(info)
 	var undefined []string
-	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := validInfo(info); err != nil {
 			return Write{}, err
 		}
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
+			return Write{}, err
+		}
+		if err := m.authentic(ctx, cur); err != nil { // its flags decide
 			return Write{}, err
 		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
@@ -255,7 +263,7 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 // The returned Meta carries the new name's Warnings, as Set's does.
 func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
-	w, err := m.write(ctx, writeOp{action: ActionRename, ws: ws, name: from, extra: []string{to}, build: func(e *Event, cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionRename, ws: ws, name: from, extra: []string{to}, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.validName(to); err != nil {
 			return Write{}, err
 		}
@@ -310,7 +318,7 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOp
 // cannot be swapped by mistake.
 func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
-	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
@@ -324,6 +332,9 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		i := slices.IndexFunc(hist, func(v Version) bool { return v.Version == version })
 		if i < 0 {
 			return Write{}, errorf(ErrNoVersion, "%s has no version %d: versions %s are retained", cur.Name, version, versionList(hist))
+		}
+		if err := m.authentic(ctx, cur); err != nil { // the new version keeps its flags
+			return Write{}, err
 		}
 		k, err := m.writeKey(ctx, ws, cur)
 		if err != nil {
@@ -388,7 +399,7 @@ var (
 
 // setDeleted runs Delete or Undelete, as d says.
 func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, ifRevision int64) (Meta, error) {
-	w, err := m.write(ctx, writeOp{action: d.action, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: d.action, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.need(cur, name, ifRevision, d.delete); err != nil { // only a live secret is deleted
 			return Write{}, err
 		}
@@ -428,7 +439,7 @@ func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, i
 // value back whatever Destroy did.
 func (m *Manager) Destroy(ctx context.Context, ws, name string, opts *WriteOptions) error {
 	ifRevision := opts.ifRevision()
-	w, err := m.write(ctx, writeOp{action: ActionDestroy, ws: ws, name: name, build: func(e *Event, cur *Entry) (Write, error) {
+	w, err := m.write(ctx, writeOp{action: ActionDestroy, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.need(cur, name, ifRevision, mayBeDeleted); err != nil {
 			return Write{}, err
 		}

@@ -16,8 +16,11 @@ type writeOp struct {
 	// first attempt (unconditional Set: the Store's conditions decide).
 	useHint bool
 	// build validates the write against the secret as it is (cur, nil if
-	// there is none) and makes it, with its event from e.
-	build func(e *Event, cur *Entry) (Write, error)
+	// there is none) and makes it, with its event from e. remembered says
+	// that cur is the Manager's own entry of its last write of the secret
+	// (useHint), whose flags are those it sealed: not the Store's row,
+	// whose flags only its ciphertext authenticates (see authentic).
+	build func(e *Event, cur *Entry, remembered bool) (Write, error)
 }
 
 // write runs op: it checks the workspace (not audited), starts op's
@@ -52,7 +55,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 			return Write{}, err
 		}
 		hinted := useHint && attempt == 0
-		cur, err := m.current(ctx, ws, name, hinted)
+		cur, remembered, err := m.current(ctx, ws, name, hinted)
 		if err != nil {
 			return Write{}, err
 		}
@@ -71,7 +74,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
 			return Write{}, err
 		}
-		w, err := op.build(e, cur)
+		w, err := op.build(e, cur, remembered)
 		if errors.Is(err, errStale) {
 			continue
 		}
@@ -106,23 +109,23 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 // current returns the secret called name, or nil if there is none (or
 // the name is invalid: its caller refuses it after authorization). With
 // useHint, a remembered entry may stand in for the Store's.
-func (m *Manager) current(ctx context.Context, ws, name string, useHint bool) (*Entry, error) {
+func (m *Manager) current(ctx context.Context, ws, name string, useHint bool) (cur *Entry, remembered bool, err error) {
 	if validSyntax(name, m.cfg.MaxNameLength) != nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	if useHint {
 		if h, ok := m.hints.Get(hintKey(ws, name)); ok {
-			return &h, nil
+			return &h, true, nil
 		}
 	}
-	cur, err := m.store.Lookup(ctx, ws, name)
+	e, err := m.store.Lookup(ctx, ws, name)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &cur, nil
+	return &e, false, nil
 }
 
 // The last argument of need.
@@ -224,6 +227,26 @@ func (m *Manager) reseal(ctx context.Context, cur *Entry, k *dataKey, change fun
 		out[len(hist)-1-i] = v
 	}
 	return out, nil
+}
+
+// authentic opens cur's current version under the flags its row says,
+// and fails with a DecryptError when it does not open. The row's flags
+// are what a write keeps (Set without Info, Rollback) and decides by
+// (write-only cannot be undone, ActionUnprotect), and only the ciphertext
+// authenticates them: a row re-flagged with SQL must not pass its flags
+// to a version the Manager seals, nor unlock an older version.
+func (m *Manager) authentic(ctx context.Context, cur *Entry) error {
+	k, err := m.keyFor(ctx, cur.Workspace, cur.Current.KeyGen)
+	if err != nil {
+		return err
+	}
+	v := cur.Current
+	p, err := k.open(&v)
+	if err != nil {
+		return &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
+	}
+	clear(p)
+	return nil
 }
 
 // hintKey is the key of a secret's hint: names are unique ignoring case.

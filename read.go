@@ -82,6 +82,14 @@ func (m *Manager) reveal(ctx context.Context, cur Entry, version int64) ([]byte,
 		if hist[0].Version != cur.Current.Version || hist[0].WriteOnly {
 			return nil, Version{}, errStale // changed since the lookup
 		}
+		if hist[i].WriteOnly {
+			return nil, Version{}, errorf(ErrWriteOnly, "%s version %d is write-only: it is never revealed", cur.Name, version)
+		}
+		// The current version's flags say whether the secret is
+		// write-only now: only its ciphertext authenticates them.
+		if err := m.authentic(ctx, &cur); err != nil {
+			return nil, Version{}, err
+		}
 		v = hist[i]
 	}
 	k, err := m.keyFor(ctx, cur.Workspace, v.KeyGen)
@@ -103,7 +111,7 @@ func (m *Manager) lookup(ctx context.Context, action Action, ws, name string, li
 		return nil, Entry{}, err
 	}
 	e := m.event(ctx, action, ws)
-	cur, err := m.current(ctx, ws, name, false)
+	cur, _, err := m.current(ctx, ws, name, false)
 	canon := name
 	if cur != nil {
 		canon = cur.Name

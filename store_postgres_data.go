@@ -192,6 +192,11 @@ func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Entry, err
 	if err != nil {
 		return Entry{}, pgErr(ctx, "look up "+name, err)
 	}
+	if !strings.EqualFold(r.Name, name) {
+		// name_key is not bound to anything: a row whose key was
+		// changed with SQL must not answer for another name.
+		return Entry{}, errorf(nil, "look up a secret of workspace %s: the row found by its name is %s, whose name_key was changed outside the library", quote(ws), r.Name)
+	}
 	return r.entry(), nil
 }
 
