@@ -97,7 +97,7 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		return usage("--action: %q is not an action", q.Action)
 	}
 	if cmd.IsSet("fingerprint") {
-		fp, err := a.fingerprint(cmd, s)
+		fp, err := a.fingerprint(ctx, cmd, s)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func jobOf(e secrets.Event) string {
 // from the terminal without echo, and returns its audit fingerprints, by
 // every key of the audit keyset (which may have been rotated). The value
 // is never taken from an argument, which other users see in ps.
-func (a *app) fingerprint(cmd *cli.Command, s *session) ([][]byte, error) {
+func (a *app) fingerprint(ctx context.Context, cmd *cli.Command, s *session) ([][]byte, error) {
 	if cmd.String("fingerprint") != "-" {
 		// Not quoted back: it may be the value itself.
 		return nil, usage("--fingerprint: give --fingerprint - and the value on stdin (an argument shows in ps)")
@@ -208,7 +208,7 @@ func (a *app) fingerprint(cmd *cli.Command, s *session) ([][]byte, error) {
 	if cmd.String("audit-key") == "" {
 		return nil, usage("--fingerprint: give --audit-key, the key the platform fingerprints values with")
 	}
-	v, err := a.readValue("", valueOptions{allowEmpty: true, prompt: "Value to look for (not echoed): "})
+	v, err := a.readValue(ctx, "", valueOptions{allowEmpty: true, prompt: "Value to look for (not echoed): "})
 	if err != nil {
 		return nil, err
 	}

@@ -162,7 +162,7 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "restore", fmt.Sprintf("Restore this into workspace %s?", ws)); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore this into workspace %s?", ws)); err != nil {
 			return err
 		}
 	}

@@ -76,7 +76,7 @@ func metaNames(ms []secrets.Meta) []string {
 }
 
 func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error {
-	text, err := a.readText(cmd.String("file"))
+	text, err := a.readText(ctx, cmd.String("file"))
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func inScope(sc string) string {
 func empty(d secrets.Diff) bool { return len(d.Added)+len(d.Changed)+len(d.Removed) == 0 }
 
 func (a *app) diff(ctx context.Context, cmd *cli.Command, s *session) error {
-	text, err := a.readText(cmd.String("file"))
+	text, err := a.readText(ctx, cmd.String("file"))
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			return fail(exitConflict, "--plan %s is for scope %s, not %s (--env): nothing applied", plan, planned, sc)
 		}
 	}
-	text, err := a.readText(cmd.String("file"))
+	text, err := a.readText(ctx, cmd.String("file"))
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", ws, inScope(want.Scope))); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", ws, inScope(want.Scope))); err != nil {
 			return err
 		}
 	}

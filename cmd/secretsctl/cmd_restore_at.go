@@ -94,7 +94,7 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "restore", fmt.Sprintf("Restore workspace %s as this says?", ws)); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore workspace %s as this says?", ws)); err != nil {
 			return err
 		}
 	}
