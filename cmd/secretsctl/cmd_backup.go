@@ -30,7 +30,8 @@ func (a *app) backupCommands() []*cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "encrypt every value to the age `RECIPIENT` (age1...; repeatable)"},
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"},
-					Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600)"},
+					Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600); " +
+						"refused if it is not a regular file (a link, device, FIFO, directory)"},
 			},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.backup),
 		},
@@ -68,6 +69,9 @@ func (a *app) backup(ctx context.Context, cmd *cli.Command, s *session) error {
 			return usage("backup: --recipient: not an age X25519 recipient (age1...)")
 		}
 		o.Recipients = append(o.Recipients, rec)
+	}
+	if err := checkOut("backup", cmd.String("out")); err != nil {
+		return err
 	}
 	doc, err := s.m.Backup(ctx, cmd.Args().Get(0), &o)
 	if err != nil {
