@@ -148,9 +148,9 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 			if s.Version > 0 {
 				// A space, which no name or scope holds: "@" already
 				// parts a name from its scope.
-				names = append(names, fmt.Sprintf("%s v%d", s.Name, s.Version))
+				names = append(names, fmt.Sprintf("%s v%d", printable(s.Name), s.Version))
 			} else {
-				names = append(names, s.Name)
+				names = append(names, printable(s.Name))
 			}
 		}
 		// A long list goes on lines of its own under the column, so that
@@ -161,8 +161,8 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 			// secrets before this event (secrets.MaxEventPageSecrets).
 			lines = []string{fmt.Sprintf("(too many on this page to list: --oldest --after %d --limit 1 lists them)", e.ID-1)}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Actor, e.Action,
-			e.Workspace, e.Outcome, lines[0], oneLine(jobOf(e)+e.Detail))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), printable(e.Actor), printable(string(e.Action)),
+			printable(e.Workspace), printable(string(e.Outcome)), lines[0], printableText(jobOf(e)+e.Detail))
 		for _, l := range lines[1:] {
 			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t\n", l)
 		}
@@ -276,7 +276,7 @@ func (a *app) due(ctx context.Context, cmd *cli.Command, s *session) error {
 		if d.Expired(now) {
 			state = "expired"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Workspace, d.Name, when(d.Expires), when(d.RotateBy), state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", printable(d.Workspace), printable(d.Name), when(d.Expires), when(d.RotateBy), state)
 	}
 	return tw.Flush()
 }

@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/dataspace/secrets"
@@ -229,14 +226,4 @@ func encryptedNote(encrypted bool) string {
 		return "encrypted (age)"
 	}
 	return "NOT encrypted (anyone who could write it could have set its names and values)"
-}
-
-// printable returns s as it is if every character of it is printable
-// (and it is valid UTF-8), else quoted as strconv.Quote does: no control
-// character, escape sequence included, reaches the terminal raw.
-func printable(s string) string {
-	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.Quote(s)
-	}
-	return s
 }

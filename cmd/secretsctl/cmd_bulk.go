@@ -194,7 +194,7 @@ func printDiff(w io.Writer, d secrets.Diff) error {
 		names      []string
 	}{{"+", "added", d.Added}, {"~", "changed", d.Changed}, {"-", "removed", d.Removed}} {
 		for _, n := range g.names {
-			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, n, g.what)
+			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, printable(n), g.what)
 		}
 	}
 	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged%s\n", len(d.Added), len(d.Changed), len(d.Removed), len(d.Unchanged), inScope(d.Scope))
