@@ -32,7 +32,7 @@ func TestExitStatusDocsAgree(t *testing.T) {
 	}
 	_, section, _ := strings.Cut(string(readme), "\n## Exit status\n")
 	table := map[string]string{}
-	row := regexp.MustCompile("(?m)^\\| ([^|]+) \\| (.*) \\|$")
+	row := regexp.MustCompile(`(?m)^\| ([^|]+) \| (.*) \|$`)
 	for _, m := range row.FindAllStringSubmatch(strings.SplitN(section, "\n## ", 2)[0], -1) {
 		if m[1] != "status" && m[1] != "---" {
 			table[m[1]] = m[2]
