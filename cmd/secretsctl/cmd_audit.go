@@ -97,7 +97,7 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		return usage("--action: %q is not an action", q.Action)
 	}
 	if cmd.IsSet("fingerprint") {
-		fp, err := a.fingerprint(cmd, s)
+		fp, err := a.fingerprint(ctx, cmd, s)
 		if err != nil {
 			return err
 		}
@@ -148,9 +148,9 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 			if s.Version > 0 {
 				// A space, which no name or scope holds: "@" already
 				// parts a name from its scope.
-				names = append(names, fmt.Sprintf("%s v%d", s.Name, s.Version))
+				names = append(names, fmt.Sprintf("%s v%d", printable(s.Name), s.Version))
 			} else {
-				names = append(names, s.Name)
+				names = append(names, printable(s.Name))
 			}
 		}
 		// A long list goes on lines of its own under the column, so that
@@ -161,8 +161,8 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 			// secrets before this event (secrets.MaxEventPageSecrets).
 			lines = []string{fmt.Sprintf("(too many on this page to list: --oldest --after %d --limit 1 lists them)", e.ID-1)}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Actor, e.Action,
-			e.Workspace, e.Outcome, lines[0], oneLine(jobOf(e)+e.Detail))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), printable(e.Actor), printable(string(e.Action)),
+			printable(e.Workspace), printable(string(e.Outcome)), lines[0], printableText(jobOf(e)+e.Detail))
 		for _, l := range lines[1:] {
 			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t\n", l)
 		}
@@ -200,7 +200,7 @@ func jobOf(e secrets.Event) string {
 // from the terminal without echo, and returns its audit fingerprints, by
 // every key of the audit keyset (which may have been rotated). The value
 // is never taken from an argument, which other users see in ps.
-func (a *app) fingerprint(cmd *cli.Command, s *session) ([][]byte, error) {
+func (a *app) fingerprint(ctx context.Context, cmd *cli.Command, s *session) ([][]byte, error) {
 	if cmd.String("fingerprint") != "-" {
 		// Not quoted back: it may be the value itself.
 		return nil, usage("--fingerprint: give --fingerprint - and the value on stdin (an argument shows in ps)")
@@ -208,7 +208,7 @@ func (a *app) fingerprint(cmd *cli.Command, s *session) ([][]byte, error) {
 	if cmd.String("audit-key") == "" {
 		return nil, usage("--fingerprint: give --audit-key, the key the platform fingerprints values with")
 	}
-	v, err := a.readValue("", valueOptions{allowEmpty: true, prompt: "Value to look for (not echoed): "})
+	v, err := a.readValue(ctx, "", valueOptions{allowEmpty: true, prompt: "Value to look for (not echoed): "})
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (a *app) due(ctx context.Context, cmd *cli.Command, s *session) error {
 		if d.Expired(now) {
 			state = "expired"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Workspace, d.Name, when(d.Expires), when(d.RotateBy), state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", printable(d.Workspace), printable(d.Name), when(d.Expires), when(d.RotateBy), state)
 	}
 	return tw.Flush()
 }

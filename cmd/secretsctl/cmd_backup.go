@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/dataspace/secrets"
@@ -30,7 +27,8 @@ func (a *app) backupCommands() []*cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "encrypt every value to the age `RECIPIENT` (age1...; repeatable)"},
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"},
-					Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600)"},
+					Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600); " +
+						"refused if it is not a regular file (a link, device, FIFO, directory)"},
 			},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.backup),
 		},
@@ -68,6 +66,9 @@ func (a *app) backup(ctx context.Context, cmd *cli.Command, s *session) error {
 			return usage("backup: --recipient: not an age X25519 recipient (age1...)")
 		}
 		o.Recipients = append(o.Recipients, rec)
+	}
+	if err := checkOut("backup", cmd.String("out")); err != nil {
+		return err
 	}
 	doc, err := s.m.Backup(ctx, cmd.Args().Get(0), &o)
 	if err != nil {
@@ -162,7 +163,7 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "restore", fmt.Sprintf("Restore this into workspace %s?", ws)); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore this into workspace %s?", ws)); err != nil {
 			return err
 		}
 	}
@@ -225,14 +226,4 @@ func encryptedNote(encrypted bool) string {
 		return "encrypted (age)"
 	}
 	return "NOT encrypted (anyone who could write it could have set its names and values)"
-}
-
-// printable returns s as it is if every character of it is printable
-// (and it is valid UTF-8), else quoted as strconv.Quote does: no control
-// character, escape sequence included, reaches the terminal raw.
-func printable(s string) string {
-	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-		return strconv.Quote(s)
-	}
-	return s
 }

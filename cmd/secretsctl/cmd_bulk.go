@@ -5,8 +5,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +38,8 @@ func (a *app) bulkCommands() []*cli.Command {
 			Description: "With --env SCOPE, the secrets of exactly that scope (protected or not), under their\n" +
 				"variables' names: import --env SCOPE reads them back. Without it, those of scope *.",
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"o"},
-				Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600), whatever its mode was"},
+				Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600), whatever its mode was; " +
+					"refused if it is not a regular file (a link, device, FIFO, directory)"},
 				scopeFlag()},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.exportEnv),
 		},
@@ -76,7 +79,7 @@ func metaNames(ms []secrets.Meta) []string {
 }
 
 func (a *app) importEnv(ctx context.Context, cmd *cli.Command, s *session) error {
-	text, err := a.readText(cmd.String("file"))
+	text, err := a.readText(ctx, cmd.String("file"))
 	if err != nil {
 		return err
 	}
@@ -104,6 +107,9 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 	if err != nil {
 		return err
 	}
+	if err := checkOut("export", cmd.String("out")); err != nil {
+		return err
+	}
 	text, err := s.m.Export(ctx, cmd.Args().Get(0), &secrets.ExportOptions{Scope: sc})
 	if err != nil {
 		return err
@@ -119,12 +125,42 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 	return err
 }
 
+// checkOut refuses (a usage error) an -o FILE that exists and is not a
+// regular file: a symbolic link (/dev/stdout), a device (/dev/null), a
+// FIFO, a socket or a directory. Replacing it would put the secrets in a
+// file where a stream or a link was; following a link would write them
+// where it points. Standard output is written without -o.
+func checkOut(what, file string) error {
+	fi, err := os.Lstat(file)
+	if err != nil || fi.Mode().IsRegular() {
+		return nil // none yet (or not reachable: writePrivate says why)
+	}
+	kind := "not a regular file"
+	switch t := fi.Mode().Type(); {
+	case t&fs.ModeSymlink != 0:
+		kind = "a symbolic link"
+	case t&fs.ModeDir != 0:
+		kind = "a directory"
+	case t&(fs.ModeDevice|fs.ModeCharDevice) != 0:
+		kind = "a device"
+	case t&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case t&fs.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return usage("%s: -o %s is %s, not a regular file: nothing was written (write to standard output without -o)", what, file, kind)
+}
+
 // writePrivate replaces file by data, readable and writable by its owner
 // only (0600), whatever the mode of a file it replaces: data goes to a
 // new file of that mode beside it, which is then renamed over it, so no
-// one who could read the old file (or who holds it open) reads data. A
-// symbolic link is replaced, not followed.
+// one who could read the old file (or who holds it open) reads data.
+// Only a regular file is replaced (checkOut); a symbolic link is neither
+// followed nor replaced.
 func writePrivate(file string, data []byte) (err error) {
+	if err := checkOut("", file); err != nil {
+		return errors.New("not a regular file")
+	}
 	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
 	if err != nil {
 		return err
@@ -158,7 +194,7 @@ func printDiff(w io.Writer, d secrets.Diff) error {
 		names      []string
 	}{{"+", "added", d.Added}, {"~", "changed", d.Changed}, {"-", "removed", d.Removed}} {
 		for _, n := range g.names {
-			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, n, g.what)
+			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, printable(n), g.what)
 		}
 	}
 	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged%s\n", len(d.Added), len(d.Changed), len(d.Removed), len(d.Unchanged), inScope(d.Scope))
@@ -178,7 +214,7 @@ func inScope(sc string) string {
 func empty(d secrets.Diff) bool { return len(d.Added)+len(d.Changed)+len(d.Removed) == 0 }
 
 func (a *app) diff(ctx context.Context, cmd *cli.Command, s *session) error {
-	text, err := a.readText(cmd.String("file"))
+	text, err := a.readText(ctx, cmd.String("file"))
 	if err != nil {
 		return err
 	}
@@ -236,7 +272,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			return fail(exitConflict, "--plan %s is for scope %s, not %s (--env): nothing applied", plan, planned, sc)
 		}
 	}
-	text, err := a.readText(cmd.String("file"))
+	text, err := a.readText(ctx, cmd.String("file"))
 	if err != nil {
 		return err
 	}
@@ -260,7 +296,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", ws, inScope(want.Scope))); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", ws, inScope(want.Scope))); err != nil {
 			return err
 		}
 	}

@@ -250,9 +250,9 @@ func (a *app) printRotated(r rotated) {
 		note += fmt.Sprintf(", %d former keys deleted", len(r.Deleted))
 	}
 	fmt.Fprintf(a.stdout, "%s: key %d is primary, %d versions re-encrypted, %d old keys disabled%s\n",
-		r.Workspace, r.Primary, r.Reencrypted, len(r.Disabled), note)
+		printable(r.Workspace), r.Primary, r.Reencrypted, len(r.Disabled), note)
 	for _, l := range r.Left {
-		fmt.Fprintf(a.stdout, "%s: left %s version %d: %s\n", r.Workspace, l.Name, l.Version, cliWords(oneLine(l.Reason)))
+		fmt.Fprintf(a.stdout, "%s: left %s version %d: %s\n", printable(r.Workspace), printable(l.Name), l.Version, printableText(cliWords(l.Reason)))
 	}
 }
 
@@ -274,7 +274,7 @@ func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
 	} else {
 		fmt.Fprintf(a.stdout, "%d workspace keys re-wrapped\n", res.Rewrapped)
 		for _, l := range res.Left {
-			fmt.Fprintf(a.stdout, "left: workspace %s: %s\n", l.Workspace, cliWords(oneLine(l.Reason)))
+			fmt.Fprintf(a.stdout, "left: workspace %s: %s\n", printable(l.Workspace), printableText(cliWords(l.Reason)))
 		}
 	}
 	if err != nil || !retire {

@@ -101,7 +101,7 @@ func (a *app) list(ctx context.Context, cmd *cli.Command, s *session) error {
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "NAME\tSCOPE\tREVISION\tVERSION\tUPDATED\tBY\tNOTES")
 	for _, m := range all.Secrets {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.Name, m.Scope, m.Revision, m.Version, when(m.Updated), m.UpdatedBy, notes(m, now))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", printable(m.Name), printable(m.Scope), m.Revision, m.Version, when(m.Updated), printable(m.UpdatedBy), notes(m, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -141,7 +141,7 @@ func (a *app) versions(ctx context.Context, cmd *cli.Command, s *session) error 
 		if v.Current {
 			cur = "yes"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, when(v.Written), v.WrittenBy, cur)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, when(v.Written), printable(v.WrittenBy), cur)
 	}
 	return tw.Flush()
 }

@@ -120,7 +120,7 @@ func (a *app) printResolved(cmd *cli.Command, rs []secrets.Resolved) error {
 		if r.Protected {
 			protected = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Variable, r.Scope, r.Container, r.Version, protected, r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", printable(r.Variable), printable(r.Scope), printable(r.Container), r.Version, protected, r.Status)
 	}
 	return tw.Flush()
 }

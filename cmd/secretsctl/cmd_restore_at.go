@@ -94,7 +94,7 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 			}
 			return nil
 		}
-		if err := a.confirm(cmd.Bool("yes"), "restore", fmt.Sprintf("Restore workspace %s as this says?", ws)); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore workspace %s as this says?", ws)); err != nil {
 			return err
 		}
 	}
@@ -121,15 +121,15 @@ var unrestorable = map[string]string{
 // value.
 func printAtPlan(w io.Writer, ws string, p secrets.RestoreAtPlan) error {
 	tw := table(w)
-	fmt.Fprintf(tw, "restore of %s to %s\n", ws, p.At.Format("2006-01-02 15:04:05.999999Z07:00"))
+	fmt.Fprintf(tw, "restore of %s to %s\n", printable(ws), p.At.Format("2006-01-02 15:04:05.999999Z07:00"))
 	for _, c := range p.Versions {
-		fmt.Fprintf(tw, "~ %s\t(version %d: a new version with the value of version %d)\n", c.Name, c.From, c.To)
+		fmt.Fprintf(tw, "~ %s\t(version %d: a new version with the value of version %d)\n", printable(c.Name), c.From, c.To)
 	}
 	for _, c := range p.Undeleted {
 		if c.From == c.To {
-			fmt.Fprintf(tw, "+ %s\t(undeleted, at version %d)\n", c.Name, c.From)
+			fmt.Fprintf(tw, "+ %s\t(undeleted, at version %d)\n", printable(c.Name), c.From)
 		} else {
-			fmt.Fprintf(tw, "+ %s\t(undeleted, with a new version with the value of version %d)\n", c.Name, c.To)
+			fmt.Fprintf(tw, "+ %s\t(undeleted, with a new version with the value of version %d)\n", printable(c.Name), c.To)
 		}
 	}
 	for _, n := range p.Deleted {
@@ -137,13 +137,13 @@ func printAtPlan(w io.Writer, ws string, p secrets.RestoreAtPlan) error {
 	}
 	for _, u := range p.Unrestorable {
 		if u.Version > 0 {
-			fmt.Fprintf(tw, "! %s\t(cannot restore version %d: %s)\n", u.Name, u.Version, unrestorable[u.Reason])
+			fmt.Fprintf(tw, "! %s\t(cannot restore version %d: %s)\n", printable(u.Name), u.Version, unrestorable[u.Reason])
 		} else {
-			fmt.Fprintf(tw, "! %s\t(cannot restore: %s)\n", u.Name, unrestorable[u.Reason])
+			fmt.Fprintf(tw, "! %s\t(cannot restore: %s)\n", printable(u.Name), unrestorable[u.Reason])
 		}
 	}
 	for _, r := range p.Renamed {
-		fmt.Fprintf(tw, "  %s\t(was %s then; keeps its current name)\n", r.Name, r.Was)
+		fmt.Fprintf(tw, "  %s\t(was %s then; keeps its current name)\n", printable(r.Name), printable(r.Was))
 	}
 	fmt.Fprintf(tw, "%d new versions, %d undeleted, %d deleted, %d unchanged, %d cannot be restored\n",
 		len(p.Versions), len(p.Undeleted), len(p.Deleted), len(p.Unchanged), len(p.Unrestorable))

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/dataspace/secrets"
@@ -39,7 +40,8 @@ func (a *app) runCommand() *cli.Command {
 			"Exit status: the command's own (128+N if signal N ended it); 127 if it was not found,\n" +
 			"126 if it could not be executed; secretsctl's own otherwise (see secretsctl --help).",
 		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on (repeatable)"},
+			&cli.StringSliceFlag{Name: "pass-env", Usage: "pass this `VARIABLE` of secretsctl's environment on (repeatable); " +
+				"never secretsctl's own credentials (DATABASE_URL, SECRETS_*, VAULT_*, PGPASSWORD, AWS and Google credentials: exit 2)"},
 			&cli.StringFlag{Name: "dir", Usage: "run in `DIR`"},
 			&cli.BoolFlag{Name: "allow-empty", Usage: "run even if the workspace has no secrets"},
 			&cli.StringFlag{Name: "user", Usage: "run the command as `USER` (a name or numeric ID); as root the default is nobody"},
@@ -72,6 +74,13 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws := cmd.Args().Get(0)
 	if len(a.job) == 0 {
 		return usage("run: want WORKSPACE -- COMMAND [ARG...]: no command after --")
+	}
+	for _, name := range cmd.StringSlice("pass-env") {
+		if ownCredential(name) {
+			// The name only: never its value.
+			return usage("run: --pass-env %s: secretsctl reads its own credentials or keys from it, and a job never gets them "+
+				"(store what the job needs as a secret of the workspace)", name)
+		}
 	}
 	environment, err := jobEnvironment(cmd)
 	if err != nil {
@@ -154,6 +163,23 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 		return &codedError{code: res.ExitCode, quiet: true}
 	}
 	return nil
+}
+
+// ownCredential reports whether --pass-env of name would hand the job
+// secretsctl's own credentials or keys: the database URL (and
+// lib/pq's password and key variables), the master, KMS and audit keys
+// (SECRETS_*), and what the KMS clients authenticate with (Vault's,
+// AWS's and Google's variables). The job is to see none of them.
+func ownCredential(name string) bool {
+	switch name {
+	case "DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGSSLKEY", "PGSERVICEFILE",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+		"GOOGLE_APPLICATION_CREDENTIALS":
+		return true
+	}
+	return strings.HasPrefix(name, "SECRETS_") || strings.HasPrefix(name, "VAULT_")
 }
 
 // defaultJobUser is whom secretsctl, run as root, runs a job as unless

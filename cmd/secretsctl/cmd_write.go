@@ -163,7 +163,7 @@ func (a *app) set(ctx context.Context, cmd *cli.Command, s *session) error {
 	if err := applyInfo(cmd, &secrets.Info{}); err != nil {
 		return err // a bad flag, before the value is asked for
 	}
-	value, err := a.readValue(name, valueOptions{file: cmd.String("file"), raw: cmd.Bool("raw"), allowEmpty: cmd.Bool("allow-empty")})
+	value, err := a.readValue(ctx, name, valueOptions{file: cmd.String("file"), raw: cmd.Bool("raw"), allowEmpty: cmd.Bool("allow-empty")})
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (a *app) destroy(ctx context.Context, cmd *cli.Command, s *session) error {
 	if _, err := s.m.CheckName(name); errors.Is(err, secrets.ErrInvalidName) || errors.Is(err, secrets.ErrInvalidScope) {
 		return err
 	}
-	if err := a.confirm(cmd.Bool("yes"), "destroy",
+	if err := a.confirm(ctx, cmd.Bool("yes"), "destroy",
 		fmt.Sprintf("Destroy %s of workspace %s and all its versions, for good?", name, ws)); err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func (a *app) destroy(ctx context.Context, cmd *cli.Command, s *session) error {
 
 func (a *app) deleteWorkspace(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws := cmd.Args().Get(0)
-	if err := a.confirm(cmd.Bool("yes"), "delete-workspace",
+	if err := a.confirm(ctx, cmd.Bool("yes"), "delete-workspace",
 		fmt.Sprintf("Delete every secret, version and the key of workspace %s, for good?", ws)); err != nil {
 		return err
 	}

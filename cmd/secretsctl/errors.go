@@ -24,25 +24,32 @@ const (
 )
 
 const exitHelp = `EXIT STATUS:
-   0    success
-   1    operational failure (database, KMS, decryption, I/O), or a
-        confirmation answered no
-   2    usage error (arguments, flags, an invalid --env or @SCOPE, no
-        master key given)
-   3    not found (secret, version, or a workspace or --parents
-        container with no secrets)
-   4    conflict: the secret changed since --if-revision (the current
-        revision is printed), or the name is taken
-   5    refused: forbidden, invalid input (name, value, .env text, backup,
-        empty value, a --parents chain, ${NAME} references that form a
-        cycle or that a job cannot expand), write-only value, an age identity
-        that does not open the backup, or a master key the store does not
-        know or a retired one; rewrap --retire-old of a key that still
-        wraps workspace keys
-   6    incomplete: rotate or rewrap left items, which are listed
-   7    unavailable: the host's authorizer could not decide; try again
-   run: 126 the program is not executable, 127 it was not found;
-        otherwise the program's own status (128+N if signal N ended it)
+   0      success
+   1      operational failure (database, KMS, decryption, I/O), or a
+          confirmation answered no
+   2      usage error (arguments, flags, an invalid --env or @SCOPE, no
+          master key given, --yes missing off a terminal, an -o FILE that
+          exists and is not a regular file, --pass-env of a variable
+          secretsctl reads credentials or keys from)
+   3      not found (secret, version, key, or a workspace or --parents
+          container with no secrets)
+   4      conflict: the secret changed since --if-revision (the current
+          revision is printed), the name is taken, a stale apply --plan or
+          restore --plan, an apply --plan of another scope, disabling the
+          primary key
+   5      refused: forbidden, invalid input (name, value, .env text,
+          backup, empty value, a --parents chain, ${NAME} references that
+          form a cycle or that a job cannot expand), write-only value, an
+          age identity that does not open the backup, or a master key the
+          store does not know or a retired one; rewrap --retire-old of a
+          key that still wraps workspace keys
+   6      incomplete: rotate or rewrap left items, which are listed
+   7      unavailable: the host's authorizer could not decide; try again
+   126    run: the program cannot be executed
+   127    run: the program was not found
+   128+N  interrupted by signal N (Ctrl-C 130, SIGTERM 143), waiting for
+          input too; run: the program ended by signal N
+   other  run: the program's own status
 
 Errors are one line on stderr. They never hold a value, a key or the
 database URL.`

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,25 +41,37 @@ type valueOptions struct {
 // prompt and without echo, or from piped stdin. One trailing newline (LF
 // or CRLF) of a file or piped input is dropped unless raw. An empty value
 // is refused unless allowEmpty.
-func (a *app) readValue(name string, o valueOptions) ([]byte, error) {
+func (a *app) readValue(ctx context.Context, name string, o valueOptions) ([]byte, error) {
 	var b []byte
 	var err error
 	switch {
 	case o.file != "" && o.file != "-":
-		b, err = readLimited(openFile(o.file), maxValueRead)
+		// A FIFO blocks too.
+		b, err = interruptible(ctx, func() ([]byte, error) { return readLimited(openFile(o.file), maxValueRead) })
 	case isTerminal(a.stdin):
 		if o.prompt == "" {
 			o.prompt = "Value of " + name + " (not echoed): "
 		}
+		fd := int(a.stdin.(*os.File).Fd())
+		// ReadPassword turns the echo off and back on when it returns;
+		// if a signal ends the wait instead, the echo comes back here.
+		state, serr := term.GetState(fd)
 		fmt.Fprint(a.stderr, o.prompt)
-		b, err = term.ReadPassword(int(a.stdin.(*os.File).Fd()))
+		b, err = interruptible(ctx, func() ([]byte, error) { return term.ReadPassword(fd) })
+		var i *interruption
+		if errors.As(err, &i) && serr == nil {
+			term.Restore(fd, state)
+		}
 		fmt.Fprintln(a.stderr)
 		if err == io.EOF { // Ctrl-D on an empty line
 			err = nil
 		}
 		o.raw = true // the line's end is not part of it
 	default:
-		b, err = readLimited(a.stdin, maxValueRead)
+		b, err = interruptible(ctx, func() ([]byte, error) { return readLimited(a.stdin, maxValueRead) })
+	}
+	if i := (*interruption)(nil); errors.As(err, &i) {
+		return nil, fail(i.code(), "%v: nothing was read or stored", i)
 	}
 	if errors.Is(err, errTooLong) {
 		return nil, fail(exitRefused, "the value is too large: a variable holds at most %d bytes", secrets.MaxEnvString)
@@ -77,14 +90,17 @@ func (a *app) readValue(name string, o valueOptions) ([]byte, error) {
 }
 
 // readText reads a .env text from a file or stdin.
-func (a *app) readText(file string) ([]byte, error) {
+func (a *app) readText(ctx context.Context, file string) ([]byte, error) {
 	var r io.Reader = a.stdin
 	if file != "" && file != "-" {
 		r = openFile(file)
 	} else if isTerminal(a.stdin) {
 		fmt.Fprintln(a.stderr, "Reading .env text from the terminal; end it with Ctrl-D.")
 	}
-	b, err := readLimited(r, maxTextRead)
+	b, err := interruptible(ctx, func() ([]byte, error) { return readLimited(r, maxTextRead) })
+	if i := (*interruption)(nil); errors.As(err, &i) {
+		return nil, fail(i.code(), "%v: nothing was read or changed", i)
+	}
 	if errors.Is(err, errTooLong) {
 		return nil, fail(exitRefused, "the .env text is over %d bytes", maxTextRead)
 	}
@@ -151,7 +167,7 @@ func trimNewline(b []byte) []byte {
 // confirm asks a yes-or-no question on the terminal. what names the
 // command and the flag that skips the question, for the error when
 // stdin is not a terminal.
-func (a *app) confirm(yes bool, what, question string) error {
+func (a *app) confirm(ctx context.Context, yes bool, what, question string) error {
 	if yes {
 		return nil
 	}
@@ -159,7 +175,11 @@ func (a *app) confirm(yes bool, what, question string) error {
 		return usage("%s: refusing without --yes: stdin is not a terminal to confirm on", what)
 	}
 	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
-	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	line, err := interruptible(ctx, func() (string, error) { return bufio.NewReader(a.stdin).ReadString('\n') })
+	if i := (*interruption)(nil); errors.As(err, &i) {
+		fmt.Fprintln(a.stderr)
+		return fail(i.code(), "%s: %v; nothing was changed", what, i)
+	}
 	if err != nil && line == "" {
 		fmt.Fprintln(a.stderr)
 	}
@@ -168,6 +188,37 @@ func (a *app) confirm(yes bool, what, question string) error {
 		return nil
 	}
 	return fail(exitFailed, "%s: not confirmed; nothing was changed", what)
+}
+
+// interruptible returns what read returns, or, as soon as a signal ends
+// ctx, the *interruption. A read of a terminal, pipe or FIFO cannot be
+// called off portably: its goroutine is then left blocked, and ends with
+// the process, which exits with the interruption's status right after
+// (the caller returns it up to main). What it may still read is dropped
+// unread by anyone.
+func interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	var zero T
+	if i := interrupted(ctx); i != nil {
+		return zero, i
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := read()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		if i := interrupted(ctx); i != nil {
+			return zero, i
+		}
+		return zero, context.Cause(ctx)
+	}
 }
 
 // parseTime reads a time for a flag: an RFC 3339 time, a date

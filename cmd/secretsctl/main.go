@@ -35,6 +35,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,9 +54,63 @@ func main() {
 	// reads the master key or the database URL from our memory or
 	// environment. Elsewhere than on Linux it does nothing.
 	secrets.HardenProcess()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr))
+	ctx, stop := signalContext(context.Background())
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// An interruption is the cause of a command's context that a signal
+// ended (Ctrl-C's SIGINT, SIGTERM): the command exits 128+N.
+type interruption struct{ sig os.Signal }
+
+func (e *interruption) Error() string {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return fmt.Sprintf("interrupted by signal %d (%s)", int(s), s)
+	}
+	return "interrupted by " + e.sig.String()
+}
+
+// code is 128+N for signal N, as shells report a command a signal ended.
+func (e *interruption) code() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitFailed
+}
+
+// signalContext returns a context that SIGINT or SIGTERM ends, with an
+// *interruption as its cause, and the function that stops listening
+// (and waits for its goroutine). Later signals are caught and ignored
+// until then: the command in progress ends on the first.
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		select {
+		case s := <-sigs:
+			cancel(&interruption{sig: s})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		<-ended
+		signal.Stop(sigs)
+		cancel(nil)
+	}
+}
+
+// interrupted returns the interruption that ended ctx, or nil.
+func interrupted(ctx context.Context) *interruption {
+	var i *interruption
+	if errors.As(context.Cause(ctx), &i) {
+		return i
+	}
+	return nil
 }
 
 // app holds a run's streams and what commands share.
@@ -82,7 +137,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !a.dashdash && commandName(root, args) == "run" && !wantsHelp(args) {
 		return a.report(usage("run: want WORKSPACE -- COMMAND [ARG...] (the -- is needed)"))
 	}
-	return a.report(root.Run(ctx, args))
+	err := root.Run(ctx, args)
+	var ce *codedError
+	if i := interrupted(ctx); i != nil && err != nil && !(errors.As(err, &ce) && (ce.quiet || ce.code == i.code())) {
+		// Whatever failed, a signal stopped it. A job's own status
+		// (quiet) is the job's to give; a read of input says itself
+		// what the interruption left undone.
+		err = &codedError{code: i.code(), msg: i.Error()}
+	}
+	return a.report(err)
 }
 
 // report prints err as one line and returns the exit status.

@@ -157,6 +157,19 @@ func (e *env) ctl(stdin string, args ...string) result {
 	return e.run(call{stdin: stdin}, args...)
 }
 
+// environ is a minimal environment naming the env's store.
+func (e *env) environ(c call) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir,
+		"DATABASE_URL=" + e.url, "SECRETS_SCHEMA=" + e.schema}
+	if !c.exclusive {
+		env = append(env, "SECRETS_SHARED_USER=true")
+	}
+	if !c.noKey && e.key != "" {
+		env = append(env, "SECRETS_MASTER_KEY_FILE="+e.key)
+	}
+	return append(env, c.env...)
+}
+
 // run runs secretsctl with a minimal environment naming the env's store.
 func (e *env) run(c call, args ...string) result {
 	e.t.Helper()
@@ -169,15 +182,7 @@ func (e *env) run(c call, args ...string) result {
 	if c.via != nil {
 		cmd = exec.CommandContext(ctx, c.via[0], append(append(c.via[1:len(c.via):len(c.via)], bin), args...)...)
 	}
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir,
-		"DATABASE_URL=" + e.url, "SECRETS_SCHEMA=" + e.schema}
-	if !c.exclusive {
-		cmd.Env = append(cmd.Env, "SECRETS_SHARED_USER=true")
-	}
-	if !c.noKey && e.key != "" {
-		cmd.Env = append(cmd.Env, "SECRETS_MASTER_KEY_FILE="+e.key)
-	}
-	cmd.Env = append(cmd.Env, c.env...)
+	cmd.Env = e.environ(c)
 	cmd.Dir = e.dir
 	cmd.Stdin = strings.NewReader(c.stdin)
 	var out, errb bytes.Buffer

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dataspace/secrets"
 	"github.com/schollz/progressbar/v3"
@@ -99,7 +102,7 @@ func notes(m secrets.Meta, now time.Time) string {
 		n = append(n, "rotate by "+when(m.RotateBy))
 	}
 	if !m.Deleted.IsZero() {
-		n = append(n, "deleted "+when(m.Deleted)+" by "+m.DeletedBy)
+		n = append(n, "deleted "+when(m.Deleted)+" by "+printable(m.DeletedBy))
 	}
 	return strings.Join(n, ", ")
 }
@@ -128,7 +131,7 @@ func printMeta(w io.Writer, m secrets.Meta) error {
 		rows = append(rows, [2]string{"deleted", when(m.Deleted) + " by " + m.DeletedBy})
 	}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s:\t%s\n", r[0], oneLine(r[1]))
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], printableText(r[1]))
 	}
 	return tw.Flush()
 }
@@ -194,3 +197,20 @@ func (p *progress) finish() {
 		fmt.Fprintf(p.w, "%s: %d/%d done\n", p.what, p.done, p.total)
 	}
 }
+
+// printable is how human (not --json) output shows a string that comes
+// from the store or a document (a workspace, an actor, a container, a
+// name, a scope, a detail): as it is if every character of it is
+// printable (and it is valid UTF-8), else quoted as strconv.Quote does.
+// No control character, an escape sequence or a newline included,
+// reaches the terminal raw: none forges a row or hides one.
+func printable(s string) string {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// printableText is printable for free text (a description, a detail, a
+// reason): its line breaks and blanks folded into spaces first.
+func printableText(s string) string { return printable(oneLine(s)) }

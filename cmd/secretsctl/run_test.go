@@ -45,6 +45,19 @@ func TestRun(t *testing.T) {
 		t.Fatalf("the job saw secretsctl's environment: %q", r.stdout)
 	}
 
+	// Nor through --pass-env: secretsctl's own credentials are refused,
+	// named, never printed, and the job does not run.
+	for _, name := range []string{"DATABASE_URL", "SECRETS_MASTER_KEY_FILE", "SECRETS_KMS_URI", "VAULT_TOKEN", "PGPASSWORD", "AWS_SECRET_ACCESS_KEY"} {
+		r = e.run(call{env: []string{"VAULT_TOKEN=hvs.tok3n-value", "PGPASSWORD=pg-pass-value", "AWS_SECRET_ACCESS_KEY=aws-secret-value"}},
+			"run", "--pass-env", "EXTRA", "--pass-env", name, "ws", "--", "sh", "-c", "echo ran")
+		r.wantErr(t, 2, "--pass-env "+name)
+		for _, v := range []string{"ran", e.url, e.key, "tok3n", "pg-pass", "aws-secret"} {
+			if strings.Contains(r.stdout+r.stderr, v) {
+				t.Fatalf("--pass-env %s: %q in %q %q", name, v, r.stdout, r.stderr)
+			}
+		}
+	}
+
 	// Programs that cannot run exit as a shell's would.
 	e.ctl("", "run", "ws", "--", "no-such-program-here").wantErr(t, 127, "not found")
 	e.ctl("", "run", "ws", "--", "./no-such-file").wantErr(t, 127, "not found")

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ type terminal struct {
 	screen   bytes.Buffer // what secretsctl wrote to the terminal
 	stdout   bytes.Buffer
 	readDone chan struct{}
+	// echoAtExit: the terminal echoed when secretsctl had exited.
+	echoAtExit bool
 }
 
 func (e *env) terminal(args ...string) *terminal {
@@ -47,6 +50,9 @@ func (e *env) terminal(args ...string) *terminal {
 		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key, "SECRETS_SHARED_USER=true"}
 	term := &terminal{t: t, ptmx: ptmx, tty: tty, cmd: cmd, readDone: make(chan struct{})}
 	cmd.Stdin, cmd.Stderr, cmd.Stdout = tty, tty, &term.stdout
+	// The terminal is secretsctl's controlling terminal, as a shell's
+	// is: Ctrl-C typed on it sends SIGINT.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +113,9 @@ func (term *terminal) typeLine(s string) {
 func (term *terminal) wait() int {
 	term.t.Helper()
 	err := term.cmd.Wait()
+	if tio, terr := unix.IoctlGetTermios(int(term.tty.Fd()), unix.TCGETS); terr == nil {
+		term.echoAtExit = tio.Lflag&unix.ECHO != 0
+	}
 	term.tty.Close() // the reader sees the end once no one holds it
 	select {
 	case <-term.readDone:

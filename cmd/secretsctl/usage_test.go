@@ -66,7 +66,7 @@ func TestUsageErrors(t *testing.T) {
 
 	// The help lists the exit statuses and needs nothing.
 	r := e.run(call{env: []string{"DATABASE_URL=postgres://u:Sup3rSecretPw@h/db"}}, "--help").want(t, 0)
-	for _, s := range []string{"EXIT STATUS", "4    conflict", "6    incomplete", "127"} {
+	for _, s := range []string{"EXIT STATUS", "4      conflict", "6      incomplete", "127", "128+N  interrupted"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Fatalf("help lacks %q:\n%s", s, r.stdout)
 		}

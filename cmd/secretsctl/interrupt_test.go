@@ -1,0 +1,99 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A signal ends a wait for input: a value on a pipe that never closes,
+// a .env text, a --file that is a FIFO no one writes. secretsctl exits
+// promptly with 128+N, says so, and stores nothing.
+func TestInterruptedRead(t *testing.T) {
+	e := newEnv(t)
+	fifo := filepath.Join(e.dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		sig  syscall.Signal
+	}{
+		{[]string{"set", "ws", "P"}, syscall.SIGINT},
+		{[]string{"set", "ws", "P"}, syscall.SIGTERM},
+		{[]string{"import", "ws"}, syscall.SIGTERM},
+		{[]string{"set", "--file", fifo, "ws", "P"}, syscall.SIGINT},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, append([]string{"--actor", e.actor}, c.args...)...)
+		cmd.Env = e.environ(call{})
+		var stderr bytes.Buffer
+		cmd.Stdin, cmd.Stderr = r, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		time.Sleep(time.Second) // connected, and waiting for input
+		cmd.Process.Signal(c.sig)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		var werr error
+		select {
+		case werr = <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			w.Close()
+			t.Fatalf("%v: secretsctl %s is still waiting 10s after the signal", c.sig, strings.Join(c.args, " "))
+		}
+		w.Close()
+		code := 0
+		if ee, ok := werr.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != 128+int(c.sig) || !strings.Contains(stderr.String(), "interrupted by signal") {
+			t.Fatalf("%v: secretsctl %s: exit %d (%v), stderr %q", c.sig, strings.Join(c.args, " "), code, werr, stderr.String())
+		}
+	}
+	e.ctl("", "meta", "ws", "P").wantErr(t, 3)
+}
+
+// Ctrl-C at the value prompt ends set with 130 and gives the terminal its
+// echo back; at a confirmation it changes nothing.
+func TestTerminalInterrupt(t *testing.T) {
+	e := newEnv(t)
+	term := e.terminal("set", "ws", "TOKEN")
+	term.waitFor("(not echoed): ")
+	term.waitNoEcho()
+	io.WriteString(term.ptmx, "partly typed\x03")
+	if code := term.wait(); code != 130 || !strings.Contains(term.text(), "interrupted") {
+		t.Fatalf("Ctrl-C at the prompt: exit %d: %q", code, term.text())
+	}
+	if !term.echoAtExit {
+		t.Fatal("the terminal was left without echo")
+	}
+	if strings.Contains(term.text(), "partly") {
+		t.Fatalf("the value was echoed: %q", term.text())
+	}
+	e.ctl("", "meta", "ws", "TOKEN").wantErr(t, 3)
+
+	e.ctl("value-a", "set", "ws", "A").want(t, 0)
+	term = e.terminal("destroy", "ws", "A")
+	term.waitFor("[y/N] ")
+	io.WriteString(term.ptmx, "\x03")
+	if code := term.wait(); code != 130 || !strings.Contains(term.text(), "nothing was changed") {
+		t.Fatalf("Ctrl-C at destroy's question: exit %d: %q", code, term.text())
+	}
+	e.meta("ws", "A")
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// A workspace that holds a newline and an escape sequence, and an actor
+// that holds a line separator and a bidirectional override, reach no
+// table raw: events, list, versions, due and rotate
+// print them quoted, one row each, and no control character but the
+// line ends.
+func TestControlCharactersQuoted(t *testing.T) {
+	e := newEnv(t)
+	ws := "ws\n9999  2026-01-01 00:00:00Z  admin  set  \x1b[2Kprod"
+	// The library refuses control characters in an actor; a line
+	// separator and a right-to-left override are not of them.
+	actor := "ops:eve\u2028fake\u202egnp"
+	e.run(call{stdin: "value-a"}, "--actor", actor, "set", "--rotate-by", "1d", ws, "A").want(t, 0)
+	for _, args := range [][]string{
+		{"events", ws}, {"events"}, {"list", ws}, {"versions", ws, "A"}, {"meta", ws, "A"}, {"due", "--all"}, {"rotate", "--all"},
+	} {
+		r := e.ctl("", args...).want(t, 0)
+		rows := 0
+		for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n") {
+			if strings.Contains(l, "ws") || strings.Contains(l, "ops:eve") {
+				rows++
+			}
+			if i := strings.IndexFunc(l, func(c rune) bool { return unicode.IsControl(c) || c == '\u2028' || c == '\u202e' }); i >= 0 {
+				t.Fatalf("%v: a raw control character in %q", args, l)
+			}
+		}
+		if rows == 0 || (args[0] == "events" && (!strings.Contains(r.stdout, `"ws\n9999`) || !strings.Contains(r.stdout, `"ops:eve\u2028fake`))) {
+			t.Fatalf("%v: the workspace is not shown quoted:\n%s", args, r.stdout)
+		}
+	}
+	// Every row of events is an event's: none is broken or forged.
+	r := e.ctl("", "events", ws).want(t, 0)
+	for _, l := range strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")[1:] {
+		if !regexp.MustCompile(`^[0-9]+ +20[0-9-]+T`).MatchString(l) {
+			t.Fatalf("events: a row that is no event's: %q in\n%s", l, r.stdout)
+		}
+	}
+}
