@@ -214,9 +214,6 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
-		if err := m.authentic(ctx, cur); err != nil { // its flags decide
-			return Write{}, err
-		}
 		if cur.Current.WriteOnly && !info.WriteOnly {
 			return Write{}, errorf(ErrWriteOnly, "%s is write-only, which cannot be undone", cur.Name)
 		}
@@ -234,6 +231,13 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		var k *dataKey
 		var reseal []Version
 		if flagsDiffer(cur.Current, info) {
+			// The versions are sealed again with info's flags: the row's,
+			// which decided whether unprotecting is asked, must be the
+			// current version's. A change of Info alone seals nothing,
+			// and needs no key.
+			if err := m.authentic(ctx, cur); err != nil {
+				return Write{}, err
+			}
 			var err error
 			if k, err = m.writeKey(ctx, ws, cur); err != nil {
 				return Write{}, err

@@ -83,10 +83,15 @@ func TestPostgresReflaggedRows(t *testing.T) {
 	refused("Rollback of PROT", err, "", nil)
 	_, err = m.Set(ctx, "ws", "PROT", []byte("prot-v3-canary-value"), nil)
 	refused("Set of PROT without Info", err, "", nil)
-	_, err = m.SetInfo(ctx, "ws", "PROT", secrets.Info{}, nil)
+	_, err = m.SetInfo(ctx, "ws", "PROT", secrets.Info{WriteOnly: true}, nil) // seals again
 	refused("SetInfo of PROT", err, "", nil)
 	if after := state(); after != before {
 		t.Fatalf("a refused write changed the store:\n%s\n%s", before, after)
+	}
+	// A change of Info alone seals nothing and needs no key: it goes
+	// through, and the value stays sealed as protected.
+	if _, err := m.SetInfo(ctx, "ws", "PROT", secrets.Info{Description: "deploy key"}, nil); err != nil {
+		t.Fatal(err)
 	}
 	env, err := m.EnvFor(ctx, "ws")
 	for _, kv := range env {
