@@ -415,12 +415,12 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 	return d, items, nil
 }
 
-// sameValue reports whether c's current value is value, never for a
-// write-only secret.
+// sameValue reports whether c's current value is value, a write-only one
+// being never compared (false). It opens c's current version whatever the
+// answer: the write that follows keeps the row's flags or decides by them
+// (write-only cannot be undone, ActionUnprotect), and only the ciphertext
+// authenticates them (see authentic).
 func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, error) {
-	if c.Current.WriteOnly || c.Current.EnvSize != envSize(c.Name, len(value)) {
-		return false, nil
-	}
 	k, err := m.keyFor(ctx, c.Workspace, c.Current.KeyGen)
 	if err != nil {
 		if errors.Is(err, errStale) {
@@ -428,12 +428,13 @@ func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, 
 		}
 		return false, err
 	}
-	p, err := k.open(&c.Current)
+	cv := c.Current
+	p, err := k.open(&cv)
 	if err != nil {
 		return false, &DecryptError{Workspace: c.Workspace, Names: []string{c.Name}}
 	}
 	defer clear(p)
-	return bytes.Equal(p, value), nil
+	return !c.Current.WriteOnly && bytes.Equal(p, value), nil
 }
 
 // apply writes entries as one change. With want, the difference must be
@@ -512,19 +513,18 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 	if metas == nil {
 		metas = []Meta{}
 	}
+	audit.Detail = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
+	if len(d.Added)+len(d.Changed)+len(d.Removed) == 0 {
+		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
+	}
 	if len(writes) == 0 {
 		// Authorized as a write, it is recorded as one, as a restore
 		// that changes nothing is.
-		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
 		audit.Secrets = []EventSecret{}
 		if err := m.record(ctx, &audit); err != nil {
 			return nil, err
 		}
 		return metas, nil
-	}
-	audit.Detail = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
-	if len(d.Added)+len(d.Changed)+len(d.Removed) == 0 {
-		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
 	}
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the .env text was applied"); err != nil {
 		return nil, err

@@ -348,6 +348,9 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 			m.keys.Remove(ws)
 			return Write{}, errStale
 		}
+		if hist[i].WriteOnly && !cur.Current.WriteOnly { // write-only is never undone
+			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
+		}
 		value, err := k.open(&hist[i])
 		if err != nil {
 			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}

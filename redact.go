@@ -53,7 +53,8 @@ type RedactConfig struct {
 //     that is not printable ASCII ("Passw\xF6rd"): \xHH as U+00HH, \uHHHH,
 //     \UHHHHHHHH, \0 \a \b \t \n \v \f \r \e \" \\ \/, \N \_ \L \P
 //     (U+0085, U+00A0, U+2028, U+2029), and a long value folded across
-//     lines (a \ before the line break, the next line's indent dropped);
+//     lines (a \ before the line break, the next line's indent of at
+//     most 21 spaces dropped: a deeper fold is not read);
 //   - single-quoted shell words where the value holds a quote, as set -x
 //     traces them and Python's shlex.quote writes them (see below);
 //   - HTML and XML character references: &amp; &lt; &gt; &quot; &apos;,
@@ -121,8 +122,9 @@ type RedactConfig struct {
 // copied). The encoded forms add nothing to it: the output is decoded,
 // not the values encoded, so a value is searched for as itself, its lines
 // and (not UTF-8) its replaced form, and n bytes of output cost at most
-// 14n automaton steps (one a byte for the raw text and each decoding,
-// since no escape decodes to more bytes than it has). A Redactor is safe
+// 15n automaton steps (one a byte for the raw text and each decoding:
+// no escape decodes to more bytes than it has but YAML's \L and \P, two
+// bytes that the code-point view reads as three). A Redactor is safe
 // for concurrent use and can be shared: a host can build one per snapshot
 // of a workspace and give it to every job started from that snapshot. Each stream needs its own [RedactWriter].
 //

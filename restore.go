@@ -77,8 +77,9 @@ type RestoreChange struct {
 // (Config.MaxEnvBytes / 3, at most 100,000), as it is read, and one
 // whose restore would make the workspace's environment (the sum of
 // len(name)+len(value)+2 over its live secrets, of every scope) larger
-// than Config.MaxEnvBytes and larger than it is: no plan is made that
-// Restore would refuse for its size.
+// than Config.MaxEnvBytes while it adds or grows a secret: no plan is
+// made that Restore would refuse for its size (one that only shrinks or
+// keeps a workspace already over a lowered budget goes through).
 func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opts *RestoreOptions) (RestorePlan, error) {
 	var o RestoreOptions
 	if opts != nil {
@@ -179,7 +180,7 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 	}
 	p := RestorePlan{Source: d.Container, Created: d.Created, Digest: d.digest, Encrypted: d.Encryption == encryptionAge,
 		Remove: remove, Revisions: map[string]int64{}}
-	if before, after := envAfter(cur, entries, remove); m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && after > before {
+	if after, grows := envAfter(cur, entries, remove); m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
 		return RestorePlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
 	}
 	var items []restoreItem
@@ -268,31 +269,35 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 
 // envAfter returns the size of the workspace's environment, as
 // Config.MaxEnvBytes counts it (the EnvSize of its live secrets, of every
-// scope), now and once entries are restored: a withheld entry keeps what
-// the workspace has, and without remove the secrets the document does
-// not name stay.
-func envAfter(cur map[string]Entry, entries []restoreEntry, remove bool) (before, after int64) {
+// scope), once entries are restored (a withheld entry keeps what the
+// workspace has; without remove the secrets the document does not name
+// stay), and whether any entry grows it. The stores refuse a write that
+// grows the environment past the budget, and Restore writes those that
+// shrink it first: so it is refused for its size exactly when the result
+// is over the budget and some entry grows.
+func envAfter(cur map[string]Entry, entries []restoreEntry, remove bool) (after int64, grows bool) {
 	named := make(map[string]bool, len(entries))
 	for i := range entries {
 		en := &entries[i]
 		key := strings.ToLower(en.name)
 		named[key] = true
-		if !en.withheld {
-			after += envSize(en.name, len(en.value))
-		} else if c, ok := cur[key]; ok && c.Deleted.IsZero() {
+		c, live := cur[key]
+		live = live && c.Deleted.IsZero()
+		switch {
+		case !en.withheld:
+			n := envSize(en.name, len(en.value))
+			after += n
+			grows = grows || !live || n > c.Current.EnvSize
+		case live:
 			after += c.Current.EnvSize
 		}
 	}
 	for key, c := range cur {
-		if !c.Deleted.IsZero() {
-			continue
-		}
-		before += c.Current.EnvSize
-		if !remove && !named[key] {
+		if c.Deleted.IsZero() && !remove && !named[key] {
 			after += c.Current.EnvSize
 		}
 	}
-	return before, after
+	return after, grows
 }
 
 func samePlan(a, b RestorePlan) bool {

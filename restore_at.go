@@ -378,7 +378,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		// nothing.
 		audit := *e
 		audit.Time, audit.Secrets = m.now(), []EventSecret{}
-		audit.Detail = "restore, nothing changed, " + p.counts()
+		audit.Detail = "restore, nothing changed: " + p.counts()
 		if err := m.record(ctx, &audit); err != nil {
 			return nil, err
 		}
@@ -448,8 +448,22 @@ func (m *Manager) restoredVersion(ctx context.Context, k *dataKey, cur *Entry, n
 	if i < 0 {
 		return Version{}, errorf(ErrConflict, "%s: version %d is no longer retained: preview again", cur.Name, n)
 	}
-	if hist[i].KeyGen != k.gen {
+	if hist[i].KeyGen != k.gen || hist[0].KeyGen != k.gen {
 		return Version{}, errStale
+	}
+	if hist[0].Version != cur.Current.Version {
+		return Version{}, errorf(ErrConflict, "%s changed since the preview: preview again", cur.Name)
+	}
+	// The new version keeps the current one's flags: those its ciphertext
+	// authenticates, not its row's (a row re-flagged with SQL).
+	now0 := hist[0]
+	p, err := k.open(&now0)
+	if err != nil {
+		return Version{}, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
+	}
+	clear(p)
+	if hist[i].WriteOnly && !now0.WriteOnly { // write-only is never undone
+		return Version{}, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
 	}
 	value, err := k.open(&hist[i])
 	if err != nil {
@@ -457,7 +471,7 @@ func (m *Manager) restoredVersion(ctx context.Context, k *dataKey, cur *Entry, n
 	}
 	defer clear(value)
 	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-		WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand, EnvSize: envSize(cur.Name, len(value)),
+		WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
 		Fingerprint: m.Fingerprint(value), Written: now, WrittenBy: actor}
 	if err := k.seal(&v, value); err != nil {
 		return Version{}, err

@@ -50,7 +50,8 @@ func TestRestoreOverBudget(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		ctx := context.Background()
 		const budget = 64 << 10
-		m := newManager(t, s, newCipher(t), &secrets.Config{MaxEnvBytes: budget})
+		c := newCipher(t)
+		m := newManager(t, s, c, &secrets.Config{MaxEnvBytes: budget})
 
 		// Nearly the default RestoreOptions.MaxBytes (4 × 64 KiB + 4
 		// MiB) of empty secrets: ~140,000, where the budget allows 21,845.
@@ -99,6 +100,30 @@ func TestRestoreOverBudget(t *testing.T) {
 		}
 		if _, err := m.Restore(ctx, "dst", small, plan, nil); err != nil {
 			t.Fatal(err)
+		}
+
+		// A workspace over a budget lowered since: a restore that shrinks
+		// it in all but adds a secret is refused by the preview, as the
+		// store would refuse its growing write; one that only shrinks or
+		// keeps it goes through.
+		mustSet(t, m, "over", "A", strings.Repeat("a", 40<<10))
+		mustSet(t, m, "over", "B", strings.Repeat("b", 20<<10))
+		shrink, err := m.Backup(ctx, "over", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "over2", "A", strings.Repeat("a", 30<<10))
+		mustSet(t, m, "over2", "C", strings.Repeat("c", 5<<10))
+		grow, err := m.Backup(ctx, "over2", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tight := newManager(t, s, c, &secrets.Config{MaxEnvBytes: 32 << 10})
+		if _, err := tight.PreviewRestore(ctx, "over", grow, &secrets.RestoreOptions{Remove: true}); !errors.Is(err, secrets.ErrTooLarge) {
+			t.Fatalf("a restore that adds to a workspace over the budget: %v", err)
+		}
+		if _, err := tight.PreviewRestore(ctx, "over", shrink, nil); err != nil {
+			t.Fatalf("a restore that changes nothing in a workspace over the budget: %v", err)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 	"github.com/lib/pq"
@@ -50,14 +51,27 @@ func TestPostgresReflaggedRows(t *testing.T) {
 	}
 
 	// Write-only from the start: an older version stays write-only.
-	set("WO", "wo-v1-canary-value", &secrets.Info{WriteOnly: true})
-	set("WO", "wo-v2-canary-value", &secrets.Info{WriteOnly: true})
 	// Readable at first, write-only since: no version is revealed.
-	set("LATE", "late-v1-canary-value", nil)
-	set("LATE", "late-v2-canary-value", &secrets.Info{WriteOnly: true})
 	// Protected: never an unprotected job's.
+	set("WO", "wo-v1-canary-value", &secrets.Info{WriteOnly: true})
+	set("LATE", "late-v1-canary-value", nil)
 	set("PROT", "prot-v1-canary-value", &secrets.Info{Protected: true})
+	firsts := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	set("WO", "wo-v2-canary-value", &secrets.Info{WriteOnly: true})
+	set("LATE", "late-v2-canary-value", &secrets.Info{WriteOnly: true})
 	set("PROT", "prot-v2-canary-value", &secrets.Info{Protected: true})
+	// A backup of another workspace where LATE and PROT are readable.
+	set2 := newManager(t, s, c, nil)
+	for _, n := range []string{"LATE", "PROT"} {
+		if _, err := set2.Set(ctx, "src", n, []byte("backup-canary-value"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := set2.Backup(ctx, "src", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	set("OPEN", "open-canary-value", nil)
 	set("OTHER", "other-canary-value", nil)
 	exec(`UPDATE S.secrets SET flags = flags & ~1 WHERE workspace = 'ws' AND name IN ('WO', 'LATE')`)
@@ -79,8 +93,22 @@ func TestPostgresReflaggedRows(t *testing.T) {
 		_, err = m.Rollback(ctx, "ws", r.name, 1, nil)
 		refused("Rollback of "+r.name, err, r.value, nil)
 	}
-	_, err := m.Rollback(ctx, "ws", "PROT", 1, nil)
+	_, err = m.Rollback(ctx, "ws", "PROT", 1, nil)
 	refused("Rollback of PROT", err, "", nil)
+	// A point-in-time restore to the first versions, an Import, and a
+	// backup's restore write versions too.
+	if at, err := m.PreviewRestoreAt(ctx, "ws", firsts); err == nil {
+		_, err = m.RestoreAt(ctx, "ws", at)
+		refused("RestoreAt", err, "", nil)
+	} else {
+		refused("PreviewRestoreAt", err, "", nil)
+	}
+	_, err = m.Import(ctx, "ws", []byte("PROT=imported-canary-value\n"), nil)
+	refused("Import over PROT", err, "", nil)
+	_, err = m.Import(ctx, "ws", []byte("LATE=imported-canary-value\n"), nil)
+	refused("Import over LATE", err, "", nil)
+	_, err = m.PreviewRestore(ctx, "ws", doc, nil)
+	refused("PreviewRestore over LATE and PROT", err, "", nil)
 	_, err = m.Set(ctx, "ws", "PROT", []byte("prot-v3-canary-value"), nil)
 	refused("Set of PROT without Info", err, "", nil)
 	_, err = m.SetInfo(ctx, "ws", "PROT", secrets.Info{WriteOnly: true}, nil) // seals again

@@ -87,8 +87,9 @@
 // step per byte and view plus the work of live candidates. The views
 // decode the stream, not the patterns: however many there are, a value
 // gives at most itself, its lines and its replaced form, and n bytes cost
-// at most 14n steps (raw, 9 decoding views, 4 base64 phases: no escape
-// decodes to more bytes than it has). The decoding
+// at most 15n steps (raw, 9 decoding views, 4 base64 phases: no escape
+// decodes to more bytes than it has but YAML's \L and \P, two bytes the
+// code-point view reads as three). The decoding
 // views cost nothing until their escape byte appears: until then, and
 // again once they agree with it, the raw lane stands for them.
 //
