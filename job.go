@@ -342,8 +342,16 @@ type Job struct {
 	// got, and every extra mask, masked (see Redactor). Output is passed
 	// on as soon as it cannot be the start of a value, or after Quiet.
 	// They are written by one goroutine at a time, whether or not the same
-	// writer is given as both; one writer as both gets the job's bytes in
-	// the order it wrote them. nil discards the output.
+	// writer is given as both. Each stream is read from a pipe of its own
+	// and masked by a RedactWriter of its own, one writer given as both
+	// too (one pipe for both would let a stderr line cut a value printed
+	// on stdout in two writes, which no scanner then matches). So each
+	// stream's bytes arrive in the order the job wrote them; between the
+	// two streams, in the order Run reads them, which may differ from the
+	// order the job wrote them: a stderr line may come in the middle of a
+	// stdout line written in two pieces, or before stdout bytes held back
+	// as the possible start of a value. A value split by the job across
+	// the two streams is not masked. nil discards the output.
 	Stdout, Stderr io.Writer
 	// Quiet is how long a stream may be silent before the bytes its
 	// RedactWriter holds back (because they may be the start of a value)
