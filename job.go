@@ -447,6 +447,9 @@ type Job struct {
 	// raises it again to die of it, which goes on running (Python exits
 	// with 130 after SIGINT, Go programs with 2). What is left of its
 	// process group when it exits is killed at once, not after Grace.
+	// With NoPIDNamespace, a backend killed before Run ended the job
+	// takes only its main process with it (see Run): what that started
+	// lives on, as the process of another session does.
 	NoPIDNamespace bool
 }
 
@@ -473,7 +476,12 @@ type JobResult struct {
 // exits, what is left of the group (a daemon it started, say) gets
 // SIGTERM, then SIGKILL after Job.Grace: no process of the group, which
 // holds the secrets in its environment, outlives Run. (A process that
-// leaves the group on purpose, with setsid, is not followed.) The job's
+// leaves the group on purpose, with setsid, is not followed.) On Linux
+// the kernel kills the job's main process if the process running Run is
+// killed first (SIGKILL, the OOM killer), when Run cannot: a job of
+// another user in a PID namespace of its own then ends whole; any other
+// job loses its main process only, and what that started lives on. The
+// job's
 // file secrets are removed when Run returns, however it returns; a panic
 // of an output writer is raised again in the caller once everything is
 // cleaned up.

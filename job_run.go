@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +29,11 @@ func (e notStarted) Unwrap() error { return e.error }
 // (plumb), the start, the watchers of ctx and Job.Signals (watch), the
 // wait, the draining of the output (drain) and the result (jobResult).
 func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (JobResult, error) {
+	// The job's main process is killed when the thread that starts it
+	// exits (dieWithParent): this goroutine keeps that thread, and no
+	// other goroutine runs on it, until the job has been waited for.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	grace := job.Grace
 	if grace <= 0 {
 		grace = defaultGrace
