@@ -96,6 +96,16 @@ func pidNamespace(attr *syscall.SysProcAttr) bool {
 	return true
 }
 
+// dieWithParent has the kernel SIGKILL the job's main process when the
+// thread that started it exits, which ends the job if the backend is
+// killed (SIGKILL, the OOM killer) before it could: in a PID namespace of
+// its own, every process of the job ends with it; without one, only the
+// main process does. The signal follows the thread, not the process:
+// runJob keeps the thread for the job until Wait returns.
+func dieWithParent(attr *syscall.SysProcAttr) {
+	attr.Pdeathsig = syscall.SIGKILL
+}
+
 // handles reports whether process pid handles or ignores signal s (its
 // /proc status's SigCgt and SigIgn), or is gone.
 func handles(pid int, s syscall.Signal) bool {

@@ -10,3 +10,7 @@ func pidNamespace(*syscall.SysProcAttr) bool { return false }
 
 // handles is never asked: no job is its namespace's first here.
 func handles(int, syscall.Signal) bool { return true }
+
+// dieWithParent: a parent-death signal is Linux's; elsewhere a job
+// outlives a backend killed before it ended it.
+func dieWithParent(*syscall.SysProcAttr) {}

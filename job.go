@@ -342,8 +342,16 @@ type Job struct {
 	// got, and every extra mask, masked (see Redactor). Output is passed
 	// on as soon as it cannot be the start of a value, or after Quiet.
 	// They are written by one goroutine at a time, whether or not the same
-	// writer is given as both; one writer as both gets the job's bytes in
-	// the order it wrote them. nil discards the output.
+	// writer is given as both. Each stream is read from a pipe of its own
+	// and masked by a RedactWriter of its own, one writer given as both
+	// too (one pipe for both would let a stderr line cut a value printed
+	// on stdout in two writes, which no scanner then matches). So each
+	// stream's bytes arrive in the order the job wrote them; between the
+	// two streams, in the order Run reads them, which may differ from the
+	// order the job wrote them: a stderr line may come in the middle of a
+	// stdout line written in two pieces, or before stdout bytes held back
+	// as the possible start of a value. A value split by the job across
+	// the two streams is not masked. nil discards the output.
 	Stdout, Stderr io.Writer
 	// Quiet is how long a stream may be silent before the bytes its
 	// RedactWriter holds back (because they may be the start of a value)
@@ -439,6 +447,9 @@ type Job struct {
 	// raises it again to die of it, which goes on running (Python exits
 	// with 130 after SIGINT, Go programs with 2). What is left of its
 	// process group when it exits is killed at once, not after Grace.
+	// With NoPIDNamespace, a backend killed before Run ended the job
+	// takes only its main process with it (see Run): what that started
+	// lives on, as the process of another session does.
 	NoPIDNamespace bool
 }
 
@@ -465,7 +476,12 @@ type JobResult struct {
 // exits, what is left of the group (a daemon it started, say) gets
 // SIGTERM, then SIGKILL after Job.Grace: no process of the group, which
 // holds the secrets in its environment, outlives Run. (A process that
-// leaves the group on purpose, with setsid, is not followed.) The job's
+// leaves the group on purpose, with setsid, is not followed.) On Linux
+// the kernel kills the job's main process if the process running Run is
+// killed first (SIGKILL, the OOM killer), when Run cannot: a job of
+// another user in a PID namespace of its own then ends whole; any other
+// job loses its main process only, and what that started lives on. The
+// job's
 // file secrets are removed when Run returns, however it returns; a panic
 // of an output writer is raised again in the caller once everything is
 // cleaned up.

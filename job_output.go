@@ -37,7 +37,9 @@ const (
 )
 
 // An output reads a job's pipes and writes them through RedactWriters,
-// all under one lock. A pipe's bytes are written only once every other
+// one a pipe, all under one lock: two streams given one writer each
+// have their own scanner state, and the writer sees one write at a
+// time. A pipe's bytes are written only once every other
 // pipe has been read empty after them (a round later), so that a mask
 // the job added on one stream, or in its mask file, before it printed a
 // value on another applies to that value.

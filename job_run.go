@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,17 +16,6 @@ import (
 // defaultGrace is how long a job's leftover processes get between SIGTERM
 // and SIGKILL.
 const defaultGrace = 2 * time.Second
-
-// same reports whether two writers are the same value (false if their
-// dynamic type cannot be compared).
-func same(a, b io.Writer) (eq bool) {
-	defer func() {
-		if recover() != nil {
-			eq = false
-		}
-	}()
-	return a != nil && a == b
-}
 
 // notStarted is runJob's error when the job's program never started: the
 // job got nothing (Run voids its inject event). It reads as its cause.
@@ -39,6 +29,11 @@ func (e notStarted) Unwrap() error { return e.error }
 // (plumb), the start, the watchers of ctx and Job.Signals (watch), the
 // wait, the draining of the output (drain) and the result (jobResult).
 func runJob(ctx context.Context, job Job, p *PreparedJob, masks *runtimeMasks) (JobResult, error) {
+	// The job's main process is killed when the thread that starts it
+	// exits (dieWithParent): this goroutine keeps that thread, and no
+	// other goroutine runs on it, until the job has been waited for.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	grace := job.Grace
 	if grace <= 0 {
 		grace = defaultGrace
@@ -144,8 +139,11 @@ func jobCommand(job Job, p *PreparedJob) (cmd *exec.Cmd, ownPIDs bool, err error
 
 // plumb gives cmd its output pipes, read through RedactWriters of out,
 // and its input: pipes of our own, so that Wait returns when the main
-// process exits, whatever holds them. One writer given as both streams
-// gets one pipe: the job's bytes in the order it wrote them. A Stdin that
+// process exits, whatever holds them. Each stream has a pipe and a
+// RedactWriter of its own, even when one writer is given as both: on one
+// pipe, a value the job printed on stdout in two writes (its stdio buffer
+// flushed in the middle) with a stderr line between them would reach the
+// writer cut by that line, which no scanner matches. A Stdin that
 // is a file is the job's own; another reader is copied (by the caller)
 // into feed, a pipe of ours, not exec's, whose Wait would wait for the
 // reader. ends are the job's ends of the pipes, to close once it started.
@@ -175,18 +173,11 @@ func plumb(cmd *exec.Cmd, job Job, p *PreparedJob, out *output) (ends []*os.File
 		cmd.Stdin = r
 		ends = append(ends, r)
 	}
-	switch {
-	case same(job.Stdout, job.Stderr):
-		if cmd.Stdout, err = attach(job.Stdout); err == nil {
-			cmd.Stderr = cmd.Stdout
-		}
-	default:
-		if job.Stdout != nil {
-			cmd.Stdout, err = attach(job.Stdout)
-		}
-		if err == nil && job.Stderr != nil {
-			cmd.Stderr, err = attach(job.Stderr)
-		}
+	if job.Stdout != nil {
+		cmd.Stdout, err = attach(job.Stdout)
+	}
+	if err == nil && job.Stderr != nil {
+		cmd.Stderr, err = attach(job.Stderr)
 	}
 	return ends, feed, err
 }

@@ -98,8 +98,11 @@ print("BEGIN", "at %.6f" % time.time(), flush=True)
 }
 
 // One writer given as both streams is written by one goroutine at a time
-// (a bytes.Buffer under -race), and holds exactly what the job wrote, in
-// order: over 30 MB, with values masked.
+// (a bytes.Buffer under -race), and gets every byte the job wrote, each
+// stream's in order, with values masked: over 30 MB of interleaved
+// output. The streams use disjoint alphabets (stdout a-j, x and newline;
+// stderr K-T, =, * and ;), so that the log can be split into them
+// wherever one cut into the other.
 func TestRunOneWriterForBothStreams(t *testing.T) {
 	py := needProgram(t, "python3")
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
@@ -107,11 +110,19 @@ func TestRunOneWriterForBothStreams(t *testing.T) {
 	script := `
 import os, sys
 tok = os.environ["AUTH_TOKEN"]
+def num(i, zero):
+    return "".join(chr(ord(zero) + int(d)) for d in "%06d" % i)
 for i in range(int(os.environ["LINES"])):
-    line = ("%06d " % i) + "x" * 5000 + "\n"
-    sys.stdout.write(line); sys.stdout.flush()
-    sys.stderr.write("err %06d %s\n" % (i, tok)); sys.stderr.flush()
+    sys.stdout.write(num(i, "a") + "x" * 5000 + "\n"); sys.stdout.flush()
+    sys.stderr.write(num(i, "K") + "=" + tok + ";"); sys.stderr.flush()
 `
+	num := func(i int, zero byte) string {
+		b := []byte(fmt.Sprintf("%06d", i))
+		for k := range b {
+			b[k] += zero - '0'
+		}
+		return string(b)
+	}
 	const lines = 6200 // 31 MB, the size at which the shared writer lost data before
 	base := append(secrets.DefaultBase(), fmt.Sprintf("LINES=%d", lines))
 	var out bytes.Buffer
@@ -119,24 +130,37 @@ for i in range(int(os.environ["LINES"])):
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	var want bytes.Buffer
+	var wantOut, wantErr, gotOut, gotErr bytes.Buffer
 	for i := range lines {
-		fmt.Fprintf(&want, "%06d %s\nerr %06d ***\n", i, strings.Repeat("x", 5000), i)
+		fmt.Fprintf(&wantOut, "%s%s\n", num(i, 'a'), strings.Repeat("x", 5000))
+		fmt.Fprintf(&wantErr, "%s=***;", num(i, 'K'))
 	}
-	if out.Len() < 30e6 || !bytes.Equal(out.Bytes(), want.Bytes()) {
-		i := 0
-		for i < min(out.Len(), want.Len()) && out.Bytes()[i] == want.Bytes()[i] {
-			i++
+	for _, c := range out.Bytes() {
+		if c >= 'a' && c <= 'j' || c == 'x' || c == '\n' {
+			gotOut.WriteByte(c)
+		} else {
+			gotErr.WriteByte(c)
 		}
-		t.Fatalf("output of %d bytes differs from the %d expected at %d: %q, want %q", out.Len(), want.Len(), i,
-			out.Bytes()[max(i-20, 0):min(i+40, out.Len())], want.Bytes()[max(i-20, 0):min(i+40, want.Len())])
+	}
+	for _, s := range []struct {
+		name      string
+		got, want []byte
+	}{{"stdout", gotOut.Bytes(), wantOut.Bytes()}, {"stderr", gotErr.Bytes(), wantErr.Bytes()}} {
+		if !bytes.Equal(s.got, s.want) {
+			i := 0
+			for i < min(len(s.got), len(s.want)) && s.got[i] == s.want[i] {
+				i++
+			}
+			t.Fatalf("%s: %d bytes differ from the %d expected at %d: %q, want %q", s.name, len(s.got), len(s.want), i,
+				s.got[max(i-20, 0):min(i+40, len(s.got))], s.want[max(i-20, 0):min(i+40, len(s.want))])
+		}
 	}
 	// Two writers: each stream in order.
 	var so, se bytes.Buffer
 	if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: py, Args: []string{"-c", script}, Base: base, Stdout: &so, Stderr: &se}); err != nil {
 		t.Fatal(err)
 	}
-	if so.Len() != lines*5008 || se.Len() != lines*15 || strings.Contains(se.String(), "tok_live") {
+	if !bytes.Equal(so.Bytes(), wantOut.Bytes()) || !bytes.Equal(se.Bytes(), wantErr.Bytes()) {
 		t.Fatalf("separate streams: %d and %d bytes", so.Len(), se.Len())
 	}
 }

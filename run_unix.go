@@ -19,15 +19,18 @@ import (
 // of its own: it has no controlling terminal, so it can neither open
 // /dev/tty nor push input into the operator's terminal (TIOCSTI); with
 // ownPIDs it also starts a PID namespace of its own (Linux), whose
-// processes all end with its main process.
+// processes all end with its main process. On Linux the main process is
+// killed if the thread that starts it exits (dieWithParent).
 // It reports whether the job gets a PID namespace of its own.
 func setProcAttr(cmd *exec.Cmd, u *OSUser, ownPIDs bool) (bool, error) {
 	if u == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		dieWithParent(cmd.SysProcAttr)
 		return false, nil
 	}
 	groups := append([]uint32{}, u.Groups...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: groups}}
+	dieWithParent(cmd.SysProcAttr)
 	return ownPIDs && pidNamespace(cmd.SysProcAttr), nil
 }
 
