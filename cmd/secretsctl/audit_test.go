@@ -213,7 +213,13 @@ func TestPurge(t *testing.T) {
 	e.ctl("", "meta", "ws", "OLD").wantErr(t, 3)
 	e.meta("ws", "KEEP")
 	e.ctl("", "purge", "--retention", "0s").wantErr(t, 2, "--retention")
-	r := e.ctl("", "purge", "--retention", "1h", "--event-retention", "365d").want(t, 0)
+	// A retention shorter than 7 days asks first (a trial's 1ns dropped
+	// the whole audit trail): off a terminal, only with --yes.
+	e.ctl("", "purge", "--event-retention", "1ns").wantErr(t, 2, "--yes")
+	if evs := e.ctl("", "events", "ws", "--json").want(t, 0).stdout; !strings.Contains(evs, `"delete"`) {
+		t.Fatalf("a refused purge dropped events: %s", evs)
+	}
+	r := e.ctl("", "purge", "--retention", "1h", "--event-retention", "365d", "--yes").want(t, 0)
 	if r.stdout != "0 deleted secrets destroyed, 0 audit events dropped\n" {
 		t.Fatalf("purge: %q", r.stdout)
 	}

@@ -63,6 +63,7 @@ func (a *app) auditCommands() []*cli.Command {
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "retention", Value: "30d", Usage: "destroy secrets soft-deleted more than `DURATION` ago"},
 				&cli.StringFlag{Name: "event-retention", Usage: "also drop audit events older than `DURATION` (default: keep them)"},
+				&cli.BoolFlag{Name: "yes", Usage: "purge without asking when a retention is shorter than 7 days"},
 				jsonFlag(),
 			},
 			Action: a.withConfig(0, 0, "no arguments", noKey, purgeConfig, a.purge),
@@ -302,7 +303,25 @@ func purgeConfig(cmd *cli.Command, c *secrets.Config) error {
 	return nil
 }
 
+// shortRetention is the retention under which purge asks first: a typo
+// (1ns, 1h for 1d) would destroy every soft-deleted secret or drop the
+// whole audit trail.
+const shortRetention = 7 * 24 * time.Hour
+
 func (a *app) purge(ctx context.Context, cmd *cli.Command, s *session) error {
+	var short []string
+	for _, f := range []string{"retention", "event-retention"} {
+		if v := cmd.String(f); v != "" {
+			if d, err := durationFlag(f, v); err == nil && d < shortRetention {
+				short = append(short, "--"+f+" "+v)
+			}
+		}
+	}
+	if len(short) > 0 {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "purge", fmt.Sprintf("Purge with %s, shorter than 7 days, for good?", strings.Join(short, " and "))); err != nil {
+			return err
+		}
+	}
 	res, err := s.m.Purge(ctx)
 	if err != nil {
 		return err
