@@ -480,7 +480,11 @@ type JobResult struct {
 // the kernel kills the job's main process if the process running Run is
 // killed first (SIGKILL, the OOM killer), when Run cannot: a job of
 // another user in a PID namespace of its own then ends whole; any other
-// job loses its main process only, and what that started lives on. The
+// job loses its main process only, and what that started lives on. A job
+// can undo that signal (prctl(PR_SET_PDEATHSIG, 0), or running a setuid
+// program): it ends jobs that do not try; one that must never outlive a
+// crashed backend needs a supervisor it cannot touch (a systemd unit's
+// KillMode=control-group, a container runtime). The
 // job's
 // file secrets are removed when Run returns, however it returns; a panic
 // of an output writer is raised again in the caller once everything is
