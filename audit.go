@@ -352,6 +352,13 @@ func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
 	if errors.As(err, &rec) {
 		return rec.error // a refusal that authorize recorded, of another event
 	}
+	var q *quietError
+	if errors.As(err, &q) {
+		// A refusal, or a hook that could not decide (recorded as failed,
+		// not denied): authorize recorded it (a trial found each
+		// unavailable write recorded twice).
+		return err
+	}
 	if err == nil || e == nil || e.Outcome == OutcomeDenied || errors.Is(err, ErrInvalidActor) {
 		return err // an invalid actor cannot be recorded: nothing happened
 	}

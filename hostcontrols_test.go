@@ -114,6 +114,16 @@ func TestRefusalReasons(t *testing.T) {
 		if denials != 5 || reasons != 2 {
 			t.Errorf("%d refusals recorded (want 5), %d with their reason (want 2): %+v", denials, reasons, evs)
 		}
+		// A refused write is recorded once, the hook unavailable or not.
+		for _, actor := range []string{"user:down", "user:reason"} {
+			if _, err := m.Set(secrets.WithActor(context.Background(), actor), "ws", "TOKEN", []byte("value-2"), nil); err == nil {
+				t.Fatalf("%s: Set went through", actor)
+			}
+			evs, err := m.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Action: secrets.ActionSet, Actor: actor})
+			if err != nil || len(evs) != 1 {
+				t.Errorf("%s: %d set events for one refused Set, want 1 (%v): %+v", actor, len(evs), err, evs)
+			}
+		}
 		// Allowed says the same.
 		err = m.Allowed(secrets.WithActor(context.Background(), "user:down"), "ws", secrets.ActionReveal)
 		if !errors.Is(err, secrets.ErrUnavailable) || strings.Contains(err.Error(), "hunter2") {
