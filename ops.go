@@ -348,6 +348,11 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 			m.keys.Remove(ws)
 			return Write{}, errStale
 		}
+		if hist[0].Version != cur.Current.Version || hist[0].WriteOnly != cur.Current.WriteOnly {
+			// Another replica changed it (a SetInfo seals every version
+			// again) since the lookup: read again.
+			return Write{}, errStale
+		}
 		if hist[i].WriteOnly && !cur.Current.WriteOnly { // write-only is never undone
 			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
 		}

@@ -83,6 +83,24 @@ func TestBrowserEditor(t *testing.T) {
 	tb.click("#drawer .save")
 	tb.wait(`document.querySelector('` + row("API_TOKEN") + `') && !document.querySelector('` + row("AUTH_TOKEN") + `')`)
 
+	// Making it write-only asks first (it cannot be undone); cancelled,
+	// nothing is saved.
+	tb.click(rowButton("API_TOKEN", "edit"))
+	tb.wait(`document.getElementById('drawer').open`)
+	tb.click(`#drawer input[name="write_only"]`)
+	tb.click("#drawer .save")
+	tb.wait(`document.getElementById('confirm').open`)
+	if got := tb.text("#confirm-text"); !strings.Contains(got, "cannot be undone") {
+		t.Errorf("the write-only question: %q", got)
+	}
+	tb.click("#confirm-cancel")
+	tb.wait(`!document.getElementById('confirm').open`)
+	if meta, err := m.Meta(as(t, "user:alice"), ws, "API_TOKEN"); err != nil || meta.Info.WriteOnly {
+		t.Fatalf("write-only after a cancelled question: %+v, %v", meta.Info, err)
+	}
+	tb.key(escape)
+	tb.wait(`!document.getElementById('drawer').open`)
+
 	// History: roll back to version 1.
 	tb.click(rowButton("API_TOKEN", "history"))
 	tb.wait(`document.querySelectorAll('#drawer li[data-version]').length === 2`)

@@ -8,7 +8,7 @@
 
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, setDrawerTitle, toast, showProblem, secretField,
-  ago, day} from './ui.js';
+  ago, day, confirm} from './ui.js';
 import {state, hooks, can} from './state.js';
 import {Edit, formOf, unmasked, undefinedWarning} from './editor_model.js';
 
@@ -110,6 +110,11 @@ export function openEditor(meta) {
     const input = read();
     const bad = edit.check(input);
     if (bad) return invalid(bad.field, bad.message);
+    // Write-only cannot be undone: ask, as Destroy and Roll back do.
+    if (edit.base && !edit.base.write_only && input.write_only &&
+        !await confirm(`Make ${edit.base.name} write-only? Builds keep getting it, but nobody can see its value again, here or anywhere. This cannot be undone.`, 'Make write-only')) {
+      return;
+    }
     saveBtn.disabled = true;
     saving = true;
     try {

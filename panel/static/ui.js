@@ -169,6 +169,9 @@ export function toast(text, opts = {}) {
     box.append(el('button', {type: 'button', class: 'toast-action', text: opts.action.label, on: {click: () => { remove(); opts.action.fn(); }}}));
   }
   box.append(el('button', {type: 'button', text: 'Dismiss', attrs: {'aria-label': 'Dismiss'}, on: {click: remove}}));
+  // At most three at once, the oldest going first: on a narrow screen a
+  // pile of them covered the rows' buttons.
+  while (holder.children.length >= 3) holder.firstElementChild.remove();
   holder.append(box);
   // Shown again, so it is the top of the top layer (above the side panel).
   if (holder.matches(':popover-open')) holder.hidePopover();
@@ -179,9 +182,12 @@ export function toast(text, opts = {}) {
 }
 
 // showProblem puts an error's message in a form's alert box.
+// It brings the box into sight: a form scrolled down to its Save button
+// would otherwise seem to do nothing.
 export function showProblem(box, p) {
   box.replaceChildren(el('strong', {text: (p.title || 'Error') + ': '}), p.message);
   box.hidden = false;
+  box.scrollIntoView({block: 'nearest'});
 }
 
 // secretField makes a textarea hide what is typed (like a password) with

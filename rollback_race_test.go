@@ -1,0 +1,54 @@
+package secrets_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+// historyHookStore runs hook once, before the next History call.
+type historyHookStore struct {
+	secrets.Store
+	mu   sync.Mutex
+	hook func()
+}
+
+func (s *historyHookStore) History(ctx context.Context, ws, secretID string) ([]secrets.Version, error) {
+	s.mu.Lock()
+	h := s.hook
+	s.hook = nil
+	s.mu.Unlock()
+	if h != nil {
+		h()
+	}
+	return s.Store.History(ctx, ws, secretID)
+}
+
+// A Rollback racing another replica's SetInfo that makes the secret
+// write-only (between Rollback's lookup and its read of the history) reads
+// again and rolls back as write-only: not ErrDecrypt, the error of tampered
+// data (a race trial found it so).
+func TestRollbackRacesWriteOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		c := newCipher(t)
+		hs := &historyHookStore{Store: b.replica(t)}
+		a, other := newManager(t, hs, c, nil), newManager(t, b.replica(t), c, nil)
+		mustSet(t, a, "ws", "TOKEN", "value-one")
+		mustSet(t, a, "ws", "TOKEN", "value-two")
+		var hookErr error
+		hs.hook = func() { _, hookErr = other.SetInfo(ctx, "ws", "TOKEN", secrets.Info{WriteOnly: true}, nil) }
+		meta, err := a.Rollback(ctx, "ws", "TOKEN", 1, nil)
+		if hookErr != nil {
+			t.Fatal(hookErr)
+		}
+		if err != nil {
+			t.Fatalf("Rollback racing SetInfo: %v", err)
+		}
+		if !meta.Info.WriteOnly || meta.Version != 3 {
+			t.Fatalf("after the rollback: %+v", meta)
+		}
+	})
+}
