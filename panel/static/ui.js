@@ -101,9 +101,23 @@ export function setDrawerTitle(title) {
   $('#drawer-title').textContent = title;
 }
 
+// closeDrawer closes the side panel and finishes with it at once: the
+// dialog's own close event comes later, as a task, by when another drawer
+// may be open (Escape, then History at once, emptied the history drawer).
 export function closeDrawer() {
   const d = drawer();
-  if (d.open) d.close();
+  if (!d.open) return;
+  d.close();
+  finishDrawer();
+}
+
+function finishDrawer() {
+  $('#drawer-body').replaceChildren();
+  const fn = onClose;
+  onClose = null;
+  if (fn) fn();
+  if (opener && opener.isConnected) opener.focus();
+  opener = null;
 }
 
 export function drawerOpen() {
@@ -114,13 +128,16 @@ export function drawerOpen() {
 export function wireDrawer() {
   const d = drawer();
   $('#drawer-close').addEventListener('click', closeDrawer);
+  // Escape closes it through closeDrawer too, not by the browser's own
+  // close (whose event would come too late, see closeDrawer).
+  d.addEventListener('cancel', (e) => {
+    e.preventDefault();
+    closeDrawer();
+  });
+  // A close that went around closeDrawer (the browser may close without a
+  // cancel event): finish, unless another drawer opened since.
   d.addEventListener('close', () => {
-    $('#drawer-body').replaceChildren();
-    const fn = onClose;
-    onClose = null;
-    if (fn) fn();
-    if (opener && opener.isConnected) opener.focus();
-    opener = null;
+    if (!d.open) finishDrawer();
   });
   // A click on the backdrop (outside the panel) closes it.
   d.addEventListener('click', (e) => {
