@@ -252,14 +252,18 @@ func TestReadGroupCommitRace(t *testing.T) {
 		wg.Wait()
 
 		// Batch B's flush also voids the event of the job that left it
-		// (a Record of its own).
+		// (a Record of its own), before or after the next batch's Record:
+		// its leader may start as soon as B's is done.
 		calls := g.snapshot()
+		if len(calls) == 4 && len(calls[2].actors) == 32 {
+			calls[2], calls[3] = calls[3], calls[2]
+		}
 		if len(calls) != 4 || len(calls[0].actors) != 1 || len(calls[1].actors) != 30 || len(calls[2].actors) != 1 ||
 			calls[2].actors[0] != actor(flyingGone) || len(calls[3].actors) != 32 {
-			t.Fatalf("Record calls carried %d events, want 1, 30, 1 (the void), 32", eventCounts(calls))
+			t.Fatalf("Record calls carried %d events, want 1, 30, then 1 (the void) and 32 in either order", eventCounts(calls))
 		}
 		if calls[0].err != nil || calls[1].err != nil || calls[2].err != nil || calls[3].err == nil {
-			t.Fatalf("batch errors: %v, %v, %v, %v; want only the last to fail", calls[0].err, calls[1].err, calls[2].err, calls[3].err)
+			t.Fatalf("batch errors: %v, %v, %v (the void), %v; want only the batch of 32 to fail", calls[0].err, calls[1].err, calls[2].err, calls[3].err)
 		}
 		inFailed := map[string]bool{}
 		for _, a := range calls[3].actors {

@@ -183,7 +183,7 @@ func TestBrowserParentKind(t *testing.T) {
 		{"group:acme", "Secrets are given to every build and job of the workspaces below this group, unless the workspace or a level between has the same name, as environment variables",
 			"this group", "Jobs below group:acme also get these secrets of the levels above it, unless this group or a nearer level has the same name"},
 		{ws, "Secrets are given to every build and job of this workspace as environment variables",
-			"this workspace", "Jobs of ws-1 also get these secrets of the levels above it, unless a secret here has the same name"},
+			"this workspace", "Jobs of ws-1 also get these secrets of the levels above it, unless a secret here or on a nearer level has the same name"},
 	} {
 		tb := open(t, br, srv.URL+"/w/"+c.ws+"/secrets/")
 		tb.wait(`document.querySelector('#rows tr') && !document.getElementById('inherited').hidden`)

@@ -64,7 +64,7 @@ function word() {
   $('#intro-to').textContent = `Secrets are given to every build and job of the workspaces below this ${k}, ` +
     'unless the workspace or a level between has the same name,';
   $('#inherited-intro').replaceChildren('Jobs below ', el('span', {class: 'here'}),
-    ` also get these secrets of the levels above it, unless this ${k} or a nearer level has the same name for the job’s environment. ` +
+    ` also get these secrets of the levels above it, unless this ${k} or a nearer level has the same name for the job’s environment (“What will a job get?” shows which value wins). ` +
     'Values are never shown here; edit them on their own level’s page.');
 }
 
