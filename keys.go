@@ -141,9 +141,16 @@ func (m *Manager) masterCheck(ctx context.Context) ([]byte, error) {
 // can never read. A retired key (see RetireMasterKey) is refused too; the
 // Store refuses its workspace keys anyway, even when it was retired after
 // this check.
+//
+// A caller waiting for another's check (which may wait on a hung KMS)
+// stops waiting when its ctx ends.
 func (m *Manager) knowMasterKey(ctx context.Context) error {
-	m.masterMu.Lock()
-	defer m.masterMu.Unlock()
+	select {
+	case m.masterSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-m.masterSem }()
 	if m.masterKnown {
 		return nil
 	}

@@ -195,7 +195,10 @@ type Manager struct {
 	reservedPrefixes []string
 	allowed          map[string]bool
 
-	masterMu    sync.Mutex
+	// masterSem is held (a value in it) while the master key is checked:
+	// a lock that a caller can stop waiting for when its ctx ends, since
+	// the holder may wait on a hung KMS. Guards masterKnown.
+	masterSem   chan struct{}
 	masterKnown bool // the Store knows m.cipher, and it is the right key
 
 	// sweptRoots holds the roots of job folders this Manager has swept
@@ -256,6 +259,7 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 		redactors: keycache.New[redactorKey, *Redactor](redactorCacheSize, c.KeyCacheTTL, c.Now),
 		reserved:  map[string]bool{},
 		allowed:   map[string]bool{},
+		masterSem: make(chan struct{}, 1),
 	}
 	for _, d := range c.DecryptOnly {
 		if _, ok := m.ciphers[d.ID()]; !ok {
