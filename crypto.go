@@ -212,7 +212,10 @@ func (c *RemoteCipher) Encrypt(ctx context.Context, plaintext, associatedData []
 
 // Decrypt asks the service to decrypt ciphertext bound to associatedData.
 // A refusal matches [ErrDecrypt]; a service that cannot be reached (a
-// network error) does not, so that an outage is not taken for tampering.
+// network error), and an error with an Unavailable() bool method that
+// reports true (the kms package's, for any answer but a refusal: an
+// outage, a sealed Vault, a token refused), do not, so that an outage is
+// not taken for tampering or for a wrong master key.
 func (c *RemoteCipher) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	p, err := c.aead.DecryptWithContext(ctx, ciphertext, associatedData)
 	if err != nil {
@@ -222,6 +225,10 @@ func (c *RemoteCipher) Decrypt(ctx context.Context, ciphertext, associatedData [
 		var ne net.Error
 		if errors.As(err, &ne) {
 			return nil, wrapf(err, "master key %s: unreachable", c.id)
+		}
+		var u interface{ Unavailable() bool }
+		if errors.As(err, &u) && u.Unavailable() {
+			return nil, wrapf(err, "master key %s: unavailable", c.id)
 		}
 		return nil, &failure{class: ErrDecrypt, msg: "master key " + c.id + " refused to decrypt", cause: err}
 	}

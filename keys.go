@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 )
 
 // masterCheckText is what a master key's check value encrypts.
@@ -41,8 +42,10 @@ func (e keyReadError) Unwrap() error { return e.err }
 
 // keyError is the error of a read of names of ws whose key keyFor could not
 // give: a *DecryptError with the cause, unless no decryption was tried
-// (the Store could not read the key, the context ended), which returns the
-// cause alone: a failover or a cancelled call is not tampering.
+// (the Store could not read the key, the context ended) or the master key
+// could not answer (a KMS unreachable, or unavailable: see
+// RemoteCipher.Decrypt), which return the cause: a failover, a cancelled
+// call or a KMS outage is not tampering.
 func keyError(ctx context.Context, ws string, names []string, err error) error {
 	var kr keyReadError
 	if errors.As(err, &kr) {
@@ -50,6 +53,11 @@ func keyError(ctx context.Context, ws string, names []string, err error) error {
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
+	}
+	var ne net.Error
+	var u interface{ Unavailable() bool }
+	if !errors.Is(err, ErrDecrypt) && (errors.As(err, &ne) || errors.As(err, &u) && u.Unavailable()) {
+		return wrapf(err, "workspace %s: its data key cannot be unwrapped now", quote(ws))
 	}
 	return &DecryptError{Workspace: ws, Names: names, Cause: err}
 }

@@ -15,7 +15,12 @@
 // That AEAD's calls take no context: NewCipher gives them the caller's, in
 // that a call returns as soon as its ctx ends, while the request it made
 // runs on in the background until the Vault client's own timeout
-// (VAULT_CLIENT_TIMEOUT, 60 seconds by default).
+// (VAULT_CLIENT_TIMEOUT, 60 seconds by default). A Vault call's error
+// holds the answer's status and Vault's own messages, never the request's
+// URL (which may hold a password) nor a body that is not Vault's error list
+// (a proxy's page may echo the token); only an answer of 400 is a refusal
+// to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
+// token refused, is not taken for tampering or for a wrong master key.
 package kms
 
 import (
@@ -23,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -131,11 +137,50 @@ func vaultFromEnv(u *url.URL) (*vault.Client, error) {
 type withContext struct{ a tink.AEAD }
 
 func (w withContext) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
-	return bounded(ctx, w.a.Encrypt, plaintext, associatedData)
+	out, err := bounded(ctx, w.a.Encrypt, plaintext, associatedData)
+	return out, vaultErr(ctx, err)
 }
 
 func (w withContext) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	return bounded(ctx, w.a.Decrypt, ciphertext, associatedData)
+	out, err := bounded(ctx, w.a.Decrypt, ciphertext, associatedData)
+	return out, vaultErr(ctx, err)
+}
+
+// A vaultError is what a Vault call fails with: the status and Vault's own
+// messages, never the request's URL (which may hold a password) nor a
+// body Vault did not write as its error list (a proxy's page may echo the
+// token). Unavailable reports that it is no refusal to decrypt (see
+// secrets.RemoteCipher.Decrypt): only an answer of 400 is one; an outage,
+// a sealed Vault, a refused token or a malformed answer are not, so that
+// none is taken for tampering or for a wrong master key.
+type vaultError struct {
+	msg         string
+	unavailable bool
+	cause       error // the transport's error, for errors.As; nil for an answer
+}
+
+func (e *vaultError) Error() string     { return e.msg }
+func (e *vaultError) Unwrap() error     { return e.cause }
+func (e *vaultError) Unavailable() bool { return e.unavailable }
+
+// vaultErr makes err a *vaultError; ctx's own error stays as it is.
+func vaultErr(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	var re *vault.ResponseError
+	if errors.As(err, &re) {
+		msg := fmt.Sprintf("Vault answered %d", re.StatusCode)
+		if !re.RawError && len(re.Errors) > 0 {
+			msg += ": " + strings.Join(re.Errors, "; ")
+		}
+		return &vaultError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &vaultError{msg: "cannot reach Vault: " + ue.Err.Error(), unavailable: true, cause: ue.Err}
+	}
+	return &vaultError{msg: "Vault: " + err.Error(), unavailable: true}
 }
 
 func bounded(ctx context.Context, f func(in, ad []byte) ([]byte, error), in, ad []byte) ([]byte, error) {

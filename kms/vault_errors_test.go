@@ -1,0 +1,123 @@
+package kms_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/kms"
+	vault "github.com/hashicorp/vault/api"
+)
+
+// TestVaultAnswers: a Transit key behind a fake Vault whose decrypt
+// answers as a sealed server, a proxy's error page that echoes the
+// request's headers, a refused token, and a refusal to decrypt. Only the
+// refusal is ErrDecrypt (an outage is neither tampering nor a wrong
+// master key: a KMS trial had a sealed OpenBao reported as "not the key
+// this store knows", exit 5), and no error holds the token or the
+// password of the address.
+func TestVaultAnswers(t *testing.T) {
+	const token, password = "s.fake-vault-token-0001", "hunter2pw-in-the-url"
+	var mode atomic.Value
+	mode.Store("ok")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/transit/encrypt/k1"):
+			fmt.Fprint(w, `{"data":{"ciphertext":"vault:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`)
+			return
+		case !strings.HasSuffix(r.URL.Path, "/transit/decrypt/k1"):
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		switch mode.Load() {
+		case "sealed":
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"errors":["Vault is sealed"]}`)
+		case "proxy":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, "<html>bad gateway; your request: %v</html>", r.Header)
+		case "denied":
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"errors":["permission denied"]}`)
+		case "refused":
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"errors":["cipher: message authentication failed"]}`)
+		default:
+			fmt.Fprint(w, `{"data":{"plaintext":"c2VjcmV0cy1tYXN0ZXIta2V5LWNoZWNr"}}`)
+		}
+	}))
+	defer srv.Close()
+	cfg := vault.DefaultConfig()
+	cfg.Address = strings.Replace(srv.URL, "http://", "http://admin:"+password+"@", 1)
+	cfg.MaxRetries = 0
+	client, err := vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetToken(token)
+	ctx := context.Background()
+	c, err := kms.NewCipher(ctx, "hcvault://vault.internal/transit/keys/k1", &kms.Options{VaultClient: client, ID: "transit-k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		for _, leak := range []string{token, password, "URL:", "X-Vault-Token"} {
+			if strings.Contains(err.Error(), leak) {
+				t.Errorf("%s: the error holds %q: %v", what, leak, err)
+			}
+		}
+	}
+	for _, m := range []string{"sealed", "proxy", "denied"} {
+		mode.Store(m)
+		_, err := c.Decrypt(ctx, []byte("vault:v1:AAAA"), []byte("ad"))
+		clean(m, err)
+		if errors.Is(err, secrets.ErrDecrypt) {
+			t.Errorf("%s: taken for a refusal to decrypt: %v", m, err)
+		}
+	}
+	mode.Store("refused")
+	_, err = c.Decrypt(ctx, []byte("vault:v1:AAAA"), []byte("ad"))
+	clean("refused", err)
+	if !errors.Is(err, secrets.ErrDecrypt) {
+		t.Errorf("a refusal to decrypt: %v", err)
+	}
+
+	// A Manager starting while Vault is sealed: a write is not refused as
+	// a wrong master key, a job's read not as tampering.
+	store := secrets.NewMemoryStore()
+	mode.Store("ok")
+	first, err := secrets.New(store, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Set(ctx, "ws", "A", []byte("value-1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	mode.Store("sealed")
+	m, err := secrets.New(store, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Set(ctx, "ws", "B", []byte("value-2"), nil)
+	clean("Set while sealed", err)
+	if errors.Is(err, secrets.ErrMasterKey) || errors.Is(err, secrets.ErrDecrypt) {
+		t.Errorf("Set while sealed: %v, taken for a wrong master key or tampering", err)
+	}
+	env, err := m.EnvFor(ctx, "ws")
+	clean("EnvFor while sealed", err)
+	if env != nil || errors.Is(err, secrets.ErrDecrypt) {
+		t.Errorf("EnvFor while sealed: %d variables, %v, taken for tampering", len(env), err)
+	}
+}
