@@ -295,6 +295,11 @@ type MasterKeyError struct {
 	// Primary: ID may not be retired, since it is the master key of the
 	// Manager asked to retire it.
 	Primary bool
+	// Cause, with Wrong, is the key's refusal to open the store's check
+	// value (a KMS's own message, such as a key version disallowed by
+	// policy), when there was one: its text ends the message. It is not
+	// unwrapped, so that the error matches ErrMasterKey only.
+	Cause error
 }
 
 // Error names the key IDs and what to do.
@@ -310,7 +315,11 @@ func (e *MasterKeyError) Error() string {
 		return fmt.Sprintf("secrets: master key %s is this Manager's master key: retire a former key, from a Manager configured with the new one", e.ID)
 	}
 	if e.Wrong {
-		return fmt.Sprintf("secrets: master key %s is not the key this store knows under that ID", e.ID)
+		msg := fmt.Sprintf("secrets: master key %s is not the key this store knows under that ID", e.ID)
+		if e.Cause != nil {
+			msg += " (" + detail(e.Cause) + ")"
+		}
+		return msg
 	}
 	known := strings.Join(e.Known, ", ")
 	if known == "" {

@@ -176,7 +176,7 @@ func (m *Manager) knowMasterKey(ctx context.Context) error {
 			}
 			p, err := m.cipher.Decrypt(ctx, k.Check, masterCheckAD(id))
 			if errors.Is(err, ErrDecrypt) || err == nil && !bytes.Equal(p, []byte(masterCheckText)) {
-				return &MasterKeyError{ID: id, Known: known, Wrong: true}
+				return &MasterKeyError{ID: id, Known: known, Wrong: true, Cause: err}
 			}
 			if err != nil {
 				return wrapf(err, "check master key %s", id)

@@ -348,12 +348,19 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 			m.keys.Remove(ws)
 			return Write{}, errStale
 		}
-		if hist[0].Version != cur.Current.Version || hist[0].WriteOnly != cur.Current.WriteOnly {
-			// Another replica changed it (a SetInfo seals every version
-			// again) since the lookup: read again.
-			return Write{}, errStale
+		if hist[0].Version != cur.Current.Version || hist[0].KeyGen != k.gen {
+			return Write{}, errStale // written since the lookup: read again
 		}
-		if hist[i].WriteOnly && !cur.Current.WriteOnly { // write-only is never undone
+		// The new version keeps the current one's flags: those its
+		// ciphertext authenticates (another replica's SetInfo may have
+		// sealed every version again since the lookup).
+		now0 := hist[0]
+		p, err := k.open(&now0)
+		if err != nil {
+			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
+		}
+		clear(p)
+		if hist[i].WriteOnly && !now0.WriteOnly { // write-only is never undone
 			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
 		}
 		value, err := k.open(&hist[i])
@@ -363,7 +370,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		defer clear(value)
 		ne := m.next(ctx, *cur)
 		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-			WriteOnly: cur.Current.WriteOnly, File: cur.Current.File, Protected: cur.Current.Protected, Expand: cur.Current.Expand, EnvSize: envSize(cur.Name, len(value)),
+			WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
 			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
 		if err := k.seal(&v, value); err != nil {
 			return Write{}, err

@@ -76,6 +76,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		}
 		w, err := op.build(e, cur, remembered)
 		if errors.Is(err, errStale) {
+			last = err // kept for the end: a write never ends with no error
 			continue
 		}
 		if err != nil && hinted {
@@ -102,6 +103,11 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		case !lostRace(err):
 			return Write{}, err
 		}
+	}
+	if errors.Is(last, errStale) {
+		// Rows read under a key, or a history, that never settled: as a
+		// read reports it (the rows may have been edited outside).
+		return Write{}, &DecryptError{Workspace: ws, Names: []string{name}, Cause: last}
 	}
 	return Write{}, wrapf(last, "%s keeps changing under this write; gave up after %d attempts", name, maxAttempts)
 }

@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -49,6 +50,34 @@ func TestRollbackRacesWriteOnly(t *testing.T) {
 		}
 		if !meta.Info.WriteOnly || meta.Version != 3 {
 			t.Fatalf("after the rollback: %+v", meta)
+		}
+	})
+}
+
+// skewedHistoryStore reports a newest version that never matches the
+// secret's row, as a history edited outside the library would.
+type skewedHistoryStore struct{ secrets.Store }
+
+func (s skewedHistoryStore) History(ctx context.Context, ws, secretID string) ([]secrets.Version, error) {
+	h, err := s.Store.History(ctx, ws, secretID)
+	if len(h) > 0 {
+		h[0].Version += 100
+	}
+	return h, err
+}
+
+// A write whose reads never settle (here a history that never matches its
+// row) ends with an error, DecryptError, after its attempts: it ended
+// with no error and a nil event before (a review found the panic).
+func TestWriteThatNeverSettles(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		c := newCipher(t)
+		mustSet(t, newManager(t, s, c, nil), "ws", "TOKEN", "value-one")
+		mustSet(t, newManager(t, s, c, nil), "ws", "TOKEN", "value-two")
+		m := newManager(t, skewedHistoryStore{s}, c, nil)
+		if _, err := m.Rollback(ctx, "ws", "TOKEN", 1, nil); !errors.Is(err, secrets.ErrDecrypt) {
+			t.Fatalf("Rollback over a history that never settles: %v", err)
 		}
 	})
 }

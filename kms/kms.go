@@ -174,7 +174,9 @@ func vaultErr(ctx context.Context, err error) error {
 		if !re.RawError && len(re.Errors) > 0 {
 			msg += ": " + strings.Join(re.Errors, "; ")
 		}
-		return &vaultError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest}
+		// Only Vault's own answer of 400 refuses: a proxy's page (not
+		// Vault's error list) is no refusal, whatever its status.
+		return &vaultError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest || re.RawError}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -50,6 +50,13 @@ func TestVaultAnswers(t *testing.T) {
 		case "refused":
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"errors":["cipher: message authentication failed"]}`)
+		case "policy":
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"errors":["ciphertext or signature version is disallowed by policy (too old)"]}`)
+		case "proxy400":
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, "<html>400 Request Header Or Cookie Too Large</html>")
 		default:
 			fmt.Fprint(w, `{"data":{"plaintext":"c2VjcmV0cy1tYXN0ZXIta2V5LWNoZWNr"}}`)
 		}
@@ -79,7 +86,7 @@ func TestVaultAnswers(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{"sealed", "proxy", "denied"} {
+	for _, m := range []string{"sealed", "proxy", "denied", "proxy400"} {
 		mode.Store(m)
 		_, err := c.Decrypt(ctx, []byte("vault:v1:AAAA"), []byte("ad"))
 		clean(m, err)
@@ -110,7 +117,7 @@ func TestVaultAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.Set(ctx, "ws", "B", []byte("value-2"), nil)
+	_, err = m.Set(ctx, "ws-new", "B", []byte("value-2"), nil) // a new workspace: the master key is checked
 	clean("Set while sealed", err)
 	if errors.Is(err, secrets.ErrMasterKey) || errors.Is(err, secrets.ErrDecrypt) {
 		t.Errorf("Set while sealed: %v, taken for a wrong master key or tampering", err)
@@ -119,5 +126,13 @@ func TestVaultAnswers(t *testing.T) {
 	clean("EnvFor while sealed", err)
 	if env != nil || errors.Is(err, secrets.ErrDecrypt) {
 		t.Errorf("EnvFor while sealed: %d variables, %v, taken for tampering", len(env), err)
+	}
+	// A refusal of the check value by policy is a wrong key for this
+	// store, and says why.
+	mode.Store("policy")
+	_, err = m.Set(ctx, "ws-new", "B", []byte("value-2"), nil)
+	clean("Set refused by policy", err)
+	if !errors.Is(err, secrets.ErrMasterKey) || !strings.Contains(err.Error(), "disallowed by policy") {
+		t.Errorf("Set refused by policy: %v, want ErrMasterKey with Vault's reason", err)
 	}
 }

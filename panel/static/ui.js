@@ -186,9 +186,17 @@ export function toast(text, opts = {}) {
     box.append(el('button', {type: 'button', class: 'toast-action', text: opts.action.label, on: {click: () => { remove(); opts.action.fn(); }}}));
   }
   box.append(el('button', {type: 'button', text: 'Dismiss', attrs: {'aria-label': 'Dismiss'}, on: {click: remove}}));
-  // At most three at once, the oldest going first: on a narrow screen a
-  // pile of them covered the rows' buttons.
-  while (holder.children.length >= 3) holder.firstElementChild.remove();
+  // At most three at once: the oldest plain message goes first (on a
+  // narrow screen a pile covered the rows' buttons); a warning, which
+  // stays until dismissed, or a message with an action (Undo) is never
+  // dropped for a newer one.
+  while (holder.children.length >= 3) {
+    const old = [...holder.children].find((t) => t.dataset.plain === 'true');
+    if (!old) break;
+    old.dismiss();
+  }
+  box.dataset.plain = String(!opts.warning && !opts.action);
+  box.dismiss = remove;
   holder.append(box);
   // Shown again, so it is the top of the top layer (above the side panel).
   if (holder.matches(':popover-open')) holder.hidePopover();
