@@ -21,11 +21,15 @@
 // (a proxy's page may echo the token); only an answer of 400 is a refusal
 // to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
 // token refused, is not taken for tampering or for a wrong master key.
+// One exception: Tink's Vault AEAD reads an answer without a plaintext
+// (an empty 200 or 204 from a proxy) as an empty plaintext, which then
+// fails as a wrong key or tampered data would.
 package kms
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -108,7 +112,7 @@ func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.Remo
 		if err != nil {
 			return nil, fmt.Errorf("kms: Vault key: %w", err)
 		}
-		return secrets.NewRemoteCipherWithContext(id, withContext{a}), nil
+		return secrets.NewRemoteCipherWithContext(id, withContext{a, client}), nil
 	}
 	return nil, fmt.Errorf("%w: scheme %q (want aws-kms, gcp-kms or hcvault)", ErrUnsupported, scheme)
 }
@@ -134,25 +138,54 @@ func vaultFromEnv(u *url.URL) (*vault.Client, error) {
 // caller's ctx: a call returns ctx's error once ctx ends, and the call
 // itself finishes in the background. Its arguments are copied, since the
 // caller may reuse them once it has returned.
-type withContext struct{ a tink.AEAD }
+type withContext struct {
+	a      tink.AEAD
+	client *vault.Client // for its credentials, kept out of errors
+}
 
 func (w withContext) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	out, err := bounded(ctx, w.a.Encrypt, plaintext, associatedData)
-	return out, vaultErr(ctx, err)
+	return out, w.vaultErr(ctx, err)
 }
 
 func (w withContext) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	out, err := bounded(ctx, w.a.Decrypt, ciphertext, associatedData)
-	return out, vaultErr(ctx, err)
+	return out, w.vaultErr(ctx, err)
+}
+
+// vaultErr makes err a *vaultError, with the client's token and the
+// address's password blotted out of Vault's messages (a gateway may answer
+// in Vault's format and echo the request); ctx's own error stays as it is.
+func (w withContext) vaultErr(ctx context.Context, err error) error {
+	e := vaultErr(ctx, err)
+	var ve *vaultError
+	if !errors.As(e, &ve) || w.client == nil {
+		return e
+	}
+	var creds []string
+	if t := w.client.Token(); t != "" {
+		creds = append(creds, t)
+	}
+	if u, err := url.Parse(w.client.Address()); err == nil && u.User != nil {
+		if pass, ok := u.User.Password(); ok && pass != "" {
+			basic := u.User.Username() + ":" + pass
+			creds = append(creds, base64.StdEncoding.EncodeToString([]byte(basic)), pass)
+		}
+	}
+	for _, c := range creds {
+		ve.msg = strings.ReplaceAll(ve.msg, c, "***")
+	}
+	return ve
 }
 
 // A vaultError is what a Vault call fails with: the status and Vault's own
 // messages, never the request's URL (which may hold a password) nor a
 // body Vault did not write as its error list (a proxy's page may echo the
 // token). Unavailable reports that it is no refusal to decrypt (see
-// secrets.RemoteCipher.Decrypt): only an answer of 400 is one; an outage,
-// a sealed Vault, a refused token or a malformed answer are not, so that
-// none is taken for tampering or for a wrong master key.
+// secrets.RemoteCipher.Decrypt): only Vault's own answer of 400 (its error
+// list) is one; an outage, a sealed Vault, a refused token or a malformed
+// answer are not, so that none is taken for tampering or for a wrong
+// master key.
 type vaultError struct {
 	msg         string
 	unavailable bool
@@ -176,7 +209,7 @@ func vaultErr(ctx context.Context, err error) error {
 		}
 		// Only Vault's own answer of 400 refuses: a proxy's page (not
 		// Vault's error list) is no refusal, whatever its status.
-		return &vaultError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest || re.RawError}
+		return &vaultError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest || re.RawError || len(re.Errors) == 0}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -2,6 +2,7 @@ package kms_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,6 +51,12 @@ func TestVaultAnswers(t *testing.T) {
 		case "refused":
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"errors":["cipher: message authentication failed"]}`)
+		case "proxyjson": // a gateway answering in Vault's format, echoing the request
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, `{"errors":[%q]}`, fmt.Sprint("upstream refused headers ", r.Header))
+		case "empty400":
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{}`)
 		case "policy":
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"errors":["ciphertext or signature version is disallowed by policy (too old)"]}`)
@@ -80,13 +87,14 @@ func TestVaultAnswers(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: no error", what)
 		}
-		for _, leak := range []string{token, password, "URL:", "X-Vault-Token"} {
+		basic := base64.StdEncoding.EncodeToString([]byte("admin:" + password))
+		for _, leak := range []string{token, password, basic, "URL:"} {
 			if strings.Contains(err.Error(), leak) {
 				t.Errorf("%s: the error holds %q: %v", what, leak, err)
 			}
 		}
 	}
-	for _, m := range []string{"sealed", "proxy", "denied", "proxy400"} {
+	for _, m := range []string{"sealed", "proxy", "denied", "proxy400", "proxyjson", "empty400"} {
 		mode.Store(m)
 		_, err := c.Decrypt(ctx, []byte("vault:v1:AAAA"), []byte("ad"))
 		clean(m, err)
