@@ -348,15 +348,12 @@ func (m *Manager) published(ctx context.Context, events ...Event) {
 // failed records a failed or denied operation and returns err. A denial
 // that authorize recorded already is not recorded again.
 func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
-	var rec recorded
-	if errors.As(err, &rec) {
-		return rec.error // a refusal that authorize recorded, of another event
-	}
 	var q *quietError
 	if errors.As(err, &q) {
 		// A refusal, or a hook that could not decide (recorded as failed,
-		// not denied): authorize recorded it (a trial found each
-		// unavailable write recorded twice).
+		// not denied), of this event or another (an unprotect within a
+		// set): authorize recorded it (a trial found each unavailable
+		// write recorded twice).
 		return err
 	}
 	if err == nil || e == nil || e.Outcome == OutcomeDenied || errors.Is(err, ErrInvalidActor) {
@@ -377,14 +374,6 @@ func (m *Manager) failed(ctx context.Context, e *Event, err error) error {
 func voidedNote(id int64) string {
 	return fmt.Sprintf("inject event %d, recorded with the read, lists what the job would have got: it got nothing", id)
 }
-
-// recorded marks a refusal that authorize recorded for an event other
-// than the one the operation will record a failure for (an unprotect
-// within a set, an export-write-only within a backup): failed returns
-// the refusal without recording it again.
-type recorded struct{ error }
-
-func (r recorded) Unwrap() error { return r.error }
 
 // authorize asks Config.Authorize; a refusal is recorded and returned as
 // ErrForbidden.

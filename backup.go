@@ -203,7 +203,7 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 		}
 		if len(writeOnly) > 0 {
 			if err := m.authorize(ctx, m.event(ctx, ActionExportWriteOnly, ws), writeOnly...); err != nil {
-				return nil, recorded{err}
+				return nil, err // recorded by authorize
 			}
 		}
 	}

@@ -116,7 +116,7 @@ func (m *Manager) mayRemove(ctx context.Context, e *Event, removed []string) err
 	de := *e
 	de.Action = ActionDelete
 	if err := m.authorize(ctx, &de, removed...); err != nil {
-		return recorded{err}
+		return err // recorded by authorize
 	}
 	return nil
 }
@@ -421,19 +421,14 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 // (write-only cannot be undone, ActionUnprotect), and only the ciphertext
 // authenticates them (see authentic).
 func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, error) {
-	k, err := m.keyFor(ctx, c.Workspace, c.Current.KeyGen)
+	p, err := m.openCurrent(ctx, c)
+	defer clear(p)
+	if errors.Is(err, errStale) {
+		err = &failure{class: ErrKeyChanged, msg: "the workspace key changed"}
+	}
 	if err != nil {
-		if errors.Is(err, errStale) {
-			err = &failure{class: ErrKeyChanged, msg: "the workspace key changed"}
-		}
 		return false, err
 	}
-	cv := c.Current
-	p, err := k.open(&cv)
-	if err != nil {
-		return false, &DecryptError{Workspace: c.Workspace, Names: []string{c.Name}}
-	}
-	defer clear(p)
 	return !c.Current.WriteOnly && bytes.Equal(p, value), nil
 }
 
@@ -518,10 +513,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
 	}
 	if len(writes) == 0 {
-		// Authorized as a write, it is recorded as one, as a restore
-		// that changes nothing is.
-		audit.Secrets = []EventSecret{}
-		if err := m.record(ctx, &audit); err != nil {
+		if err := m.recordNoop(ctx, &audit, audit.Detail); err != nil {
 			return nil, err
 		}
 		return metas, nil
@@ -530,6 +522,13 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		return nil, err
 	}
 	return metas, nil
+}
+
+// recordNoop records the event of a write that changed nothing: it was
+// authorized as a write, so it is recorded as one, listing no secret.
+func (m *Manager) recordNoop(ctx context.Context, audit *Event, detail string) error {
+	audit.Detail, audit.Secrets = detail, []EventSecret{}
+	return m.record(ctx, audit)
 }
 
 func written(e *Event, v Version) {

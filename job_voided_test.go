@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -133,8 +132,8 @@ func TestJobVoidedWhenCallerGone(t *testing.T) {
 	<-held.started
 	bothCtx, cancelBoth := context.WithCancel(ctx)
 	a, b := job(bothCtx, "job:a"), job(bothCtx, "job:b")
-	time.Sleep(100 * time.Millisecond) // both queued (a state no hook shows)
-	held.release <- struct{}{}         // the first batch
+	waitFor(t, "job:a and job:b to queue", func() bool { return secrets.QueuedReads(m) == 2 })
+	held.release <- struct{}{} // the first batch
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}

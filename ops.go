@@ -492,7 +492,7 @@ func (m *Manager) mayUnprotect(ctx context.Context, cur *Entry, info Info) error
 		return nil
 	}
 	if err := m.authorize(ctx, m.event(ctx, ActionUnprotect, cur.Workspace), cur.Name); err != nil {
-		return recorded{err}
+		return err // recorded by authorize
 	}
 	return nil
 }

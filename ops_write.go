@@ -242,17 +242,24 @@ func (m *Manager) reseal(ctx context.Context, cur *Entry, k *dataKey, change fun
 // authenticates them: a row re-flagged with SQL must not pass its flags
 // to a version the Manager seals, nor unlock an older version.
 func (m *Manager) authentic(ctx context.Context, cur *Entry) error {
+	p, err := m.openCurrent(ctx, cur)
+	clear(p)
+	return err
+}
+
+// openCurrent decrypts cur's current version under the flags its row
+// says (see authentic); the caller clears the value.
+func (m *Manager) openCurrent(ctx context.Context, cur *Entry) ([]byte, error) {
 	k, err := m.keyFor(ctx, cur.Workspace, cur.Current.KeyGen)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v := cur.Current
 	p, err := k.open(&v)
 	if err != nil {
-		return &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
+		return nil, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
 	}
-	clear(p)
-	return nil
+	return p, nil
 }
 
 // hintKey is the key of a secret's hint: names are unique ignoring case.

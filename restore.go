@@ -301,7 +301,7 @@ func envAfter(cur map[string]Entry, entries []restoreEntry, remove bool) (after 
 }
 
 func samePlan(a, b RestorePlan) bool {
-	return a.Remove == b.Remove && a.Digest == b.Digest && a.Encrypted == b.Encrypted && slices.Equal(a.Added, b.Added) && slices.Equal(a.Unchanged, b.Unchanged) &&
+	return a.Remove == b.Remove && a.Digest == b.Digest && slices.Equal(a.Added, b.Added) && slices.Equal(a.Unchanged, b.Unchanged) &&
 		slices.Equal(a.Removed, b.Removed) && slices.Equal(a.Skipped, b.Skipped) && maps.Equal(a.Revisions, b.Revisions) &&
 		slices.EqualFunc(a.Changed, b.Changed, func(x, y RestoreChange) bool { return x.Name == y.Name && slices.Equal(x.Fields, y.Fields) })
 }
@@ -381,11 +381,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	writes = sorted
 	audit.Detail = "restore: " + p.counts()
 	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
-		// Authorized as a write, it is recorded as one, though it wrote
-		// nothing.
-		audit.Detail = "restore, nothing changed: " + p.counts()
-		audit.Secrets = []EventSecret{}
-		if err := m.record(ctx, &audit); err != nil {
+		if err := m.recordNoop(ctx, &audit, "restore, nothing changed: "+p.counts()); err != nil {
 			return nil, err
 		}
 		return metas, nil

@@ -374,12 +374,9 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		return nil, err
 	}
 	if len(set)+len(p.Deleted) == 0 {
-		// Authorized as a write, it is recorded as one, though it wrote
-		// nothing.
 		audit := *e
-		audit.Time, audit.Secrets = m.now(), []EventSecret{}
-		audit.Detail = "restore, nothing changed: " + p.counts()
-		if err := m.record(ctx, &audit); err != nil {
+		audit.Time = m.now()
+		if err := m.recordNoop(ctx, &audit, "restore, nothing changed: "+p.counts()); err != nil {
 			return nil, err
 		}
 		return []Meta{}, nil

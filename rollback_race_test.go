@@ -28,9 +28,10 @@ func (s *historyHookStore) History(ctx context.Context, ws, secretID string) ([]
 }
 
 // A Rollback racing another replica's SetInfo that makes the secret
-// write-only (between Rollback's lookup and its read of the history) reads
-// again and rolls back as write-only: not ErrDecrypt, the error of tampered
-// data (a race trial found it so).
+// write-only (between Rollback's lookup and its read of the history) takes
+// the flags of the current version it opens from the history, and rolls
+// back as write-only: not ErrDecrypt, the error of tampered data (a race
+// trial found it so).
 func TestRollbackRacesWriteOnly(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
@@ -50,6 +51,10 @@ func TestRollbackRacesWriteOnly(t *testing.T) {
 		}
 		if !meta.Info.WriteOnly || meta.Version != 3 {
 			t.Fatalf("after the rollback: %+v", meta)
+		}
+		// As sealed, seen by another replica: write-only.
+		if _, err := other.Get(ctx, "ws", "TOKEN"); !errors.Is(err, secrets.ErrWriteOnly) {
+			t.Fatalf("Get after the rollback, from another replica: %v", err)
 		}
 	})
 }

@@ -18,7 +18,9 @@
 // (VAULT_CLIENT_TIMEOUT, 60 seconds by default). A Vault call's error
 // holds the answer's status and Vault's own messages, never the request's
 // URL (which may hold a password) nor a body that is not Vault's error list
-// (a proxy's page may echo the token); only an answer of 400 is a refusal
+// (a proxy's page may echo the token), and the client's token and the
+// address's password (of 4 bytes or more) are blotted out of those
+// messages; only Vault's own answer of 400 is a refusal
 // to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
 // token refused, is not taken for tampering or for a wrong master key.
 // One exception: Tink's Vault AEAD reads an answer without a plaintext
@@ -169,11 +171,16 @@ func (w withContext) vaultErr(ctx context.Context, err error) error {
 	if u, err := url.Parse(w.client.Address()); err == nil && u.User != nil {
 		if pass, ok := u.User.Password(); ok && pass != "" {
 			basic := u.User.Username() + ":" + pass
-			creds = append(creds, base64.StdEncoding.EncodeToString([]byte(basic)), pass)
+			creds = append(creds, base64.StdEncoding.EncodeToString([]byte(basic)), pass,
+				url.QueryEscape(pass), url.PathEscape(pass))
 		}
 	}
 	for _, c := range creds {
-		ve.msg = strings.ReplaceAll(ve.msg, c, "***")
+		// A password of under 4 bytes is not blotted out where it stands
+		// alone: its every occurrence would mark where it is.
+		if len(c) >= 4 {
+			ve.msg = strings.ReplaceAll(ve.msg, c, "***")
+		}
 	}
 	return ve
 }

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -159,7 +158,7 @@ func checkOut(what, file string) error {
 // followed nor replaced.
 func writePrivate(file string, data []byte) (err error) {
 	if err := checkOut("", file); err != nil {
-		return errors.New("not a regular file")
+		return err // what it became since the caller's check
 	}
 	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
 	if err != nil {

@@ -195,7 +195,7 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 	var first, last error // the first failure other than incomplete; the last error
 	failed, incomplete := 0, 0
 	for _, ws := range workspaces {
-		p := a.progress("rotate " + ws)
+		p := a.progress("rotate " + printable(ws))
 		res, err := s.m.RotateKey(ctx, ws, p.update)
 		p.finish()
 		r := rotated{Workspace: ws, RotateResult: res}
@@ -214,7 +214,7 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 		if err != nil {
 			r.Error = message(err)
 			if len(workspaces) > 1 {
-				fmt.Fprintf(a.stderr, "secretsctl: rotate %s: %s\n", ws, r.Error)
+				fmt.Fprintf(a.stderr, "secretsctl: rotate %s: %s\n", printable(ws), r.Error)
 			}
 		}
 		out = append(out, r)

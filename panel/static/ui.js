@@ -82,13 +82,11 @@ export function badges(m, dueMs) {
 // what opened it.
 const drawer = () => document.getElementById('drawer');
 let opener = null;
-let onClose = null;
 
 export function openDrawer(title, body, opts = {}) {
   const d = drawer();
   if (d.open) closeDrawer();
   opener = document.activeElement;
-  onClose = opts.onClose || null;
   $('#drawer-title').textContent = title;
   $('#drawer-body').replaceChildren(body);
   d.classList.toggle('wide', Boolean(opts.wide)); // for tables
@@ -113,9 +111,6 @@ export function closeDrawer() {
 
 function finishDrawer() {
   $('#drawer-body').replaceChildren();
-  const fn = onClose;
-  onClose = null;
-  if (fn) fn();
   if (opener && opener.isConnected) opener.focus();
   opener = null;
 }
@@ -186,10 +181,10 @@ export function toast(text, opts = {}) {
     box.append(el('button', {type: 'button', class: 'toast-action', text: opts.action.label, on: {click: () => { remove(); opts.action.fn(); }}}));
   }
   box.append(el('button', {type: 'button', text: 'Dismiss', attrs: {'aria-label': 'Dismiss'}, on: {click: remove}}));
-  // At most three at once: the oldest plain message goes first (on a
+  // Plain messages are dropped, oldest first, once three are shown (on a
   // narrow screen a pile covered the rows' buttons); a warning, which
   // stays until dismissed, or a message with an action (Undo) is never
-  // dropped for a newer one.
+  // dropped, so more than three can remain.
   while (holder.children.length >= 3) {
     const old = [...holder.children].find((t) => t.dataset.plain === 'true');
     if (!old) break;
