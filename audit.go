@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -47,17 +48,54 @@ type Request struct {
 	Ingredients []EventSecret
 }
 
-// LogValue presents an event to log/slog.
+// LogValue presents an event to log/slog: each secret as its name (with
+// its scope), its version, the container it came from when inherited
+// (quoted), and "withheld" or "ingredient" when the job did not get it;
+// a job's environment, protection and parents when it has them.
 func (e Event) LogValue() slog.Value {
 	names := make([]string, len(e.Secrets))
 	for i, s := range e.Secrets {
-		names[i] = fmt.Sprintf("%s v%d", s.Name, s.Version)
+		names[i] = logSecret(s)
 	}
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.Int64("id", e.ID), slog.Time("time", e.Time), slog.String("actor", e.Actor),
 		slog.String("action", string(e.Action)), slog.String("workspace", e.Workspace),
 		slog.Int64("state", e.State), slog.String("secrets", strings.Join(names, ",")),
-		slog.String("outcome", string(e.Outcome)), slog.String("detail", e.Detail))
+		slog.String("outcome", string(e.Outcome)), slog.String("detail", e.Detail),
+	}
+	if e.Action == ActionInject {
+		attrs = append(attrs, slog.String("environment", e.Environment), slog.Bool("protected", e.Protected))
+	}
+	if len(e.Parents) > 0 {
+		quoted := make([]string, len(e.Parents))
+		for i, p := range e.Parents {
+			quoted[i] = strconv.Quote(p)
+		}
+		attrs = append(attrs, slog.String("parents", strings.Join(quoted, ",")))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// logSecret is one secret of an event in a log line: a name is
+// [A-Za-z0-9_] with a scope that holds no comma or space, and a container
+// is quoted, so the list reads back unambiguously.
+func logSecret(s EventSecret) string {
+	b := []byte(s.Name)
+	if s.Version > 0 {
+		b = append(b, " v"...)
+		b = strconv.AppendInt(b, s.Version, 10)
+	}
+	if s.Container != "" {
+		b = append(b, " from "...)
+		b = strconv.AppendQuote(b, s.Container)
+	}
+	switch {
+	case s.Withheld:
+		b = append(b, " withheld"...)
+	case s.Ingredient:
+		b = append(b, " ingredient"...)
+	}
+	return string(b)
 }
 
 // SlogEvents returns a Config.OnEvent hook that logs each event at Info
@@ -408,8 +446,12 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 // of the ErrForbidden (or ErrUnavailable) error, the panel's problem and
 // the denial's event. Cause is private: never in the returned error's
 // message nor in the event (which the panel's Activity view shows to
-// whoever may read events); the returned error unwraps to the hook's
-// error, for the host's own logs, and the panel gives it to its Logger.
+// whoever may read events); for the host's own logs, errors.As finds the
+// hook's *Refusal (with its Cause) in the returned error and
+// errors.Unwrap gives the hook's error text, and the panel gives the cause
+// to its Logger. The returned error matches only ErrForbidden (or
+// ErrUnavailable), whatever the Cause wraps: errors.Is does not reach the
+// Cause, so a hook's wrapped ErrNotFound never reads as "no such secret".
 // Unavailable says that the hook could not decide (a role service that is
 // down): the call fails with ErrUnavailable instead of ErrForbidden, and
 // the panel answers 503. Any other error the hook returns refuses as a
@@ -438,12 +480,13 @@ func (r *Refusal) Unwrap() error { return r.Cause }
 type refusal struct {
 	reason      string
 	unavailable bool
+	hook        *Refusal
 }
 
 func refusalOf(err error) refusal {
 	var r *Refusal
 	if errors.As(err, &r) {
-		return refusal{reason: oneLine(r.Reason), unavailable: r.Unavailable || errors.Is(r.Cause, ErrUnavailable)}
+		return refusal{reason: oneLine(r.Reason), unavailable: r.Unavailable || errors.Is(r.Cause, ErrUnavailable), hook: r}
 	}
 	return refusal{unavailable: errors.Is(err, ErrUnavailable)}
 }
@@ -457,20 +500,34 @@ func (r refusal) error(actor string, action Action, ws string, hookErr error) er
 		if r.reason != "" {
 			msg += ": " + r.reason
 		}
-		return &quietError{failure{class: ErrUnavailable, msg: msg + ": try again", cause: plain(hookErr)}}
+		return &quietError{failure{class: ErrUnavailable, msg: msg + ": try again", cause: plain(hookErr)}, r.hook}
 	}
 	msg := fmt.Sprintf("%q may not %s in workspace %q", actor, action, ws)
 	if r.reason != "" {
 		msg += ": " + r.reason
 	}
-	return &quietError{failure{class: ErrForbidden, msg: msg, cause: plain(hookErr)}}
+	return &quietError{failure{class: ErrForbidden, msg: msg, cause: plain(hookErr)}, r.hook}
 }
 
-// A quietError is a failure whose message leaves its cause out.
-type quietError struct{ failure }
+// A quietError is a failure whose message leaves its cause out; hook is
+// the Refusal the hook returned, if any.
+type quietError struct {
+	failure
+	hook *Refusal
+}
 
 // Error returns "secrets: " and the message, without the cause.
 func (e *quietError) Error() string { return "secrets: " + e.msg }
+
+// As finds the hook's Refusal for errors.As, which Unwrap does not reach
+// (so that errors.Is never matches what its Cause wraps).
+func (e *quietError) As(target any) bool {
+	if p, ok := target.(**Refusal); ok && e.hook != nil {
+		*p = e.hook
+		return true
+	}
+	return false
+}
 
 // request is what the authorizer is asked about event e.
 func (m *Manager) request(e *Event, names []string) Request {

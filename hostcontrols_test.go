@@ -1,8 +1,11 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -46,7 +49,7 @@ func TestEventsNeedAuditAbility(t *testing.T) {
 // ErrUnavailable, not ErrForbidden, its Reason shown too.
 func TestRefusalReasons(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
-		dbErr := errors.New("dial tcp 10.0.0.7:5432: role service password=hunter2 refused")
+		dbErr := &roleServiceError{"dial tcp 10.0.0.7:5432: role service password=hunter2 refused"}
 		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
 			switch r.Actor {
 			case "user:plain":
@@ -90,6 +93,21 @@ func TestRefusalReasons(t *testing.T) {
 			// The host's logs reach the cause by unwrapping.
 			if u := errors.Unwrap(err); u == nil || !strings.Contains(u.Error(), "hunter2") {
 				t.Errorf("%s: the error does not unwrap to the hook's: %v", actor, u)
+			}
+			// A hook that returned a *Refusal gets it back, Cause and all;
+			// errors.Is still does not reach what the Cause wraps.
+			var r *secrets.Refusal
+			var rs *roleServiceError
+			switch refused := errors.As(err, &r); {
+			case actor == "user:plain" || actor == "user:down-wrapped":
+				if refused {
+					t.Errorf("%s: a Refusal the hook did not return: %+v", actor, r)
+				}
+			case !refused || !errors.As(r.Cause, &rs) || rs != dbErr:
+				t.Errorf("%s: errors.As finds no Refusal with the hook's Cause: %v", actor, r)
+			}
+			if errors.Is(err, secrets.ErrNotFound) || errors.As(err, &rs) {
+				t.Errorf("%s: the error matches what the hook's error wraps", actor)
 			}
 		}
 		// The events, which the panel's Activity view shows to whoever may
@@ -282,4 +300,79 @@ func TestNoNamesJobEvent(t *testing.T) {
 			t.Fatalf("a name search accuses the job of no names: %+v, %v", hits, err)
 		}
 	})
+}
+
+// roleServiceError is a host's own error type, which wraps ErrNotFound
+// (a role service's "no such user").
+type roleServiceError struct{ msg string }
+
+func (e *roleServiceError) Error() string { return e.msg }
+func (e *roleServiceError) Unwrap() error { return secrets.ErrNotFound }
+
+// TestEventLogLine: SlogEvents's line for a job says where each secret
+// came from, which it did not get (withheld, ingredient), and the job's
+// environment, protection and parents; a refused reveal names no version.
+func TestEventLogLine(t *testing.T) {
+	var logs bytes.Buffer
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+		Parents: chain(wsLevels),
+		Withhold: func(_ context.Context, _ secrets.Request, o secrets.Offer) bool {
+			return o.Variable == "PROD_DB"
+		},
+		Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Actor == "user:viewer" && r.Action == secrets.ActionReveal {
+				return secrets.ErrForbidden
+			}
+			return nil
+		},
+		OnEvent: secrets.SlogEvents(slog.New(slog.NewJSONHandler(&logs, nil))),
+	})
+	ctx := context.Background()
+	mustSet(t, m, "group:acme", "API_TOKEN", "group-token-1")
+	mustSet(t, m, "ws", "PROD_DB@production", "prod-db-1")
+	mustSet(t, m, "ws", "URL", "https://x/")
+	if _, err := m.Set(ctx, "ws", "DSN", []byte("u:${PW}"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, m, "ws", "PW", "ingredient-pw-1")
+	logs.Reset()
+	job, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "production", Protected: true,
+		Names: []string{"API_TOKEN", "PROD_DB", "URL", "DSN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Close()
+	if _, err := m.Get(secrets.WithActor(ctx, "user:viewer"), "ws", "URL"); !errors.Is(err, secrets.ErrForbidden) {
+		t.Fatal(err)
+	}
+	type line struct {
+		Event map[string]any `json:"event"`
+	}
+	var lines []line
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var e line
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, e)
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d lines: %s", len(lines), logs.String())
+	}
+	got := map[string]any{}
+	for _, k := range []string{"action", "secrets", "environment", "protected", "parents"} {
+		got[k] = lines[0].Event[k]
+	}
+	want := map[string]any{"action": "inject",
+		"secrets":     `API_TOKEN v1 from "group:acme",DSN v1,PROD_DB@production v1 withheld,PW v1 ingredient,URL v1`,
+		"environment": "production", "protected": true, "parents": `"group:acme","instance"`}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("the job's log line (-want +got):\n%s", d)
+	}
+	if s := lines[1].Event["secrets"]; s != "URL" {
+		t.Errorf("the refused reveal's line names %q", s)
+	}
+	if strings.Contains(logs.String(), "prod-db-1") || strings.Contains(logs.String(), "ingredient-pw-1") {
+		t.Error("a value reached the log")
+	}
 }
