@@ -219,3 +219,31 @@ func TestBrowserLongTextWraps(t *testing.T) {
 	}
 	tb.check()
 }
+
+// The preview announces only its summary's sentence, not the table: the
+// one live region in it (besides the problem box) holds that sentence,
+// updated as the environment changes.
+func TestBrowserPreviewAnnouncesSummary(t *testing.T) {
+	m := browserManager(t)
+	alice := as(t, "user:alice")
+	for _, name := range []string{"TOKEN", "DB_URL@production"} {
+		if _, err := m.Set(alice, ws, name, []byte("announce-value-1"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	live := func() []string {
+		return evalIn[[]string](tb, `[...document.querySelectorAll('#drawer [aria-live], #drawer [role=status], #drawer [role=log]')]
+		  .map((e) => (e.querySelector('table') ? 'TABLE ' : '') + e.textContent)`)
+	}
+	for _, c := range []struct{ env, want string }{
+		{"production", "An unprotected job in production gets 2 secrets."},
+		{"staging", "An unprotected job in staging gets 1 secret."},
+	} {
+		preview(tb, c.env, false)
+		if got := live(); len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: live regions %q, want only %q", c.env, got, c.want)
+		}
+	}
+	tb.check()
+}
