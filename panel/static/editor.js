@@ -8,7 +8,7 @@
 
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, setDrawerTitle, toast, showProblem, secretField,
-  ago, day, confirm} from './ui.js';
+  ago, day, confirm, bidi} from './ui.js';
 import {state, hooks, can} from './state.js';
 import {Edit, formOf, unmasked, undefinedWarning} from './editor_model.js';
 
@@ -206,13 +206,13 @@ export function openEditor(meta) {
     const overwrite = $('.overwrite', form);
     edit.conflict(cur);
     if (!cur || cur.deleted) {
-      $('.conflict-who', form).textContent = cur
-        ? `${cur.deleted_by || 'Someone'} deleted ${cur.name} ${ago(cur.deleted)}, while you were editing. Restore it from “Show deleted” to save your changes.`
-        : `${b.name || edit.base.name} was destroyed while you were editing.`;
+      $('.conflict-who', form).replaceChildren(...(cur
+        ? [cur.deleted_by ? bidi(cur.deleted_by) : 'Someone', ` deleted ${cur.name} ${ago(cur.deleted)}, while you were editing. Restore it from “Show deleted” to save your changes.`]
+        : [`${b.name || edit.base.name} was destroyed while you were editing.`]));
       overwrite.hidden = true;
     } else {
-      $('.conflict-who', form).textContent =
-        `${cur.updated_by || 'Someone'} saved ${cur.name} while you were editing (${ago(cur.updated)}); it is now at version ${cur.version}. What they changed:`;
+      $('.conflict-who', form).replaceChildren(cur.updated_by ? bidi(cur.updated_by) : 'Someone',
+        ` saved ${cur.name} while you were editing (${ago(cur.updated)}); it is now at version ${cur.version}. What they changed:`);
       for (const line of edit.differences(cur, day)) what.append(el('li', {text: line}));
       if (what.children.length === 0) what.append(el('li', {text: 'Nothing you can see: its details were saved again unchanged.'}));
       overwrite.hidden = false;

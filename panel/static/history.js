@@ -3,7 +3,7 @@
 // audit trail).
 
 import {call, secretPath, etagOf, is} from './api.js';
-import {el, openDrawer, toast, confirm, timeEl} from './ui.js';
+import {el, bidi, openDrawer, toast, confirm, timeEl} from './ui.js';
 import {state, hooks, can, kind} from './state.js';
 
 // openHistory shows the versions of a secret and its recent activity.
@@ -36,7 +36,7 @@ export async function openHistory(meta) {
       el('div', {class: 'head'},
         el('strong', {text: `Version ${v.version}`}),
         v.current ? el('span', {class: 'badge', text: 'current'}) : null,
-        el('span', {class: 'muted'}, 'written ', timeEl(v.written), ` by ${v.written_by || '—'}`)));
+        el('span', {class: 'muted'}, 'written ', timeEl(v.written), ' by ', bidi(v.written_by || '—'))));
     const acts = el('div', {class: 'actions'});
     if (can('reveal') && !meta.write_only && !meta.deleted) {
       acts.append(el('button', {type: 'button', class: 'small', text: 'Show value', attrs: {'data-act': 'show-version', 'aria-expanded': 'false'},
@@ -90,7 +90,7 @@ export async function openHistory(meta) {
 // Words for the audit trail's actions: the verb, its object when the
 // event names no secret (a function of the event, or words), and the verb
 // as a failed or refused event says it ("tried to …").
-const inWorkspace = (what) => (e) => `${what} ${e.workspace === state.me.workspace ? kind() : 'workspace'} ${e.workspace}`;
+const inWorkspace = (what) => (e) => [`${what} ${e.workspace === state.me.workspace ? kind() : 'workspace'} `, bidi(e.workspace)];
 const verbs = {
   list: ['viewed', 'the list of secrets', 'view'],
   reveal: ['revealed', 'a value', 'reveal'],
@@ -189,7 +189,7 @@ function event(e, created) {
     : names ? el('code', {text: names}) : (typeof none === 'function' ? none(e) : none);
   const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
   return el('li', {},
-    el('div', {}, el('span', {class: 'what', text: e.actor || 'someone'}), ` ${verb} `, object, after, outcome),
+    el('div', {}, bidi(e.actor || 'someone', {class: 'what'}), ` ${verb} `, object, after, outcome),
     el('div', {class: 'muted'}, timeEl(e.time)));
 }
 

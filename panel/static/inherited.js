@@ -5,7 +5,7 @@
 // page when the host gives its address.
 
 import {call} from './api.js';
-import {el, $, timeEl, badges} from './ui.js';
+import {el, bidi, iso, $, timeEl, badges} from './ui.js';
 import {state} from './state.js';
 import {scopeLabel} from './editor_model.js';
 
@@ -24,15 +24,16 @@ export async function loadInherited() {
   state.scopes = data.scopes;
   state.links = {};
   for (const l of data.levels) if (l.url) state.links[l.container] = l.url;
-  $('.here', box).textContent = state.me.workspace;
+  $('.here', box).replaceChildren(bidi(state.me.workspace));
   $('#inherited-levels').replaceChildren(...data.levels.map(level));
   box.hidden = data.levels.length === 0;
 }
 
-// containerName is a level's name, a link to its page when the host gives one.
+// containerName is a level's name, a link to its page when the host gives
+// one; isolated (see bidi).
 export function containerName(container) {
   const url = state.links[container];
-  return url ? el('a', {href: url, text: container}) : el('span', {text: container});
+  return url ? el('a', {href: url}, bidi(container)) : bidi(container);
 }
 
 function level(l, i) {
@@ -41,14 +42,14 @@ function level(l, i) {
       el('div', {class: 'badges'}, badges({protected: s.protected}, 0))),
     el('td', {class: 'scope' + (s.scope === '*' ? ' all' : ''), attrs: {'data-label': 'Environment'}}, scopeLabel(s.scope)),
     el('td', {attrs: {'data-label': 'Updated'}}, l.listed ? timeEl(s.updated) : el('span', {class: 'muted', text: '—'})),
-    el('td', {attrs: {'data-label': 'By'}, text: s.updated_by || '—'}),
+    el('td', {attrs: {'data-label': 'By'}}, bidi(s.updated_by || '—')),
     el('td', {attrs: {'data-label': 'Version'}, text: 'v' + s.version})));
   const head = el('h3', {class: 'level'}, `Level ${i + 1} · `, containerName(l.container),
     el('span', {class: 'muted', text: ` · ${l.secrets.length} secret${l.secrets.length === 1 ? '' : 's'}`}));
   const note = l.listed ? null : el('p', {class: 'hint', text: 'You may not open this level, so when its secrets changed is not shown.'});
   return el('section', {class: 'level', attrs: {'data-container': l.container}}, head, note,
     el('table', {class: 'secrets inherited'},
-      el('caption', {class: 'sr-only', text: `Secrets inherited from ${l.container}`}),
+      el('caption', {class: 'sr-only', text: `Secrets inherited from ${iso(l.container)}`}),
       el('thead', {}, el('tr', {}, ...['Name', 'Environment', 'Updated', 'By', 'Version'].map((h) => el('th', {attrs: {scope: 'col'}, text: h})))),
       el('tbody', {}, ...rows)));
 }

@@ -2,7 +2,7 @@
 // history, delete with undo, restore, destroy).
 
 import {call, secretPath, etagOf, is} from './api.js';
-import {el, $, timeEl, badges, toast, confirm} from './ui.js';
+import {el, bidi, $, timeEl, badges, toast, confirm} from './ui.js';
 import {state, hooks, can, kind} from './state.js';
 import {openEditor} from './editor.js';
 import {openHistory} from './history.js';
@@ -71,11 +71,11 @@ function row(m) {
   return el('tr', {attrs: {'data-name': m.name}},
     el('td', {class: 'namecell'},
       el('code', {class: 'name', text: variable}),
-      m.description ? el('div', {class: 'desc', text: m.description}) : null,
+      m.description ? el('div', {class: 'desc'}, bidi(m.description)) : null,
       el('div', {class: 'badges'}, badges(m, state.dueMs))),
     el('td', {class: 'scope' + (scope === '*' ? ' all' : ''), attrs: {'data-label': 'Environment'}}, scopeLabel(scope)),
     el('td', {attrs: {'data-label': 'Updated'}}, timeEl(m.updated)),
-    el('td', {attrs: {'data-label': 'By'}, text: m.updated_by || '—'}),
+    el('td', {attrs: {'data-label': 'By'}}, bidi(m.updated_by || '—')),
     el('td', {attrs: {'data-label': 'Version'}, text: 'v' + m.version}),
     el('td', {class: 'acts'}, actions(m)));
 }
@@ -151,10 +151,10 @@ async function destroy(m) {
 export function staleOr(p, m) {
   if (is(p, 'ProblemConflict') || is(p, 'ProblemNotFound')) {
     const cur = p.body && p.body.current;
-    const who = cur ? ` by ${cur.updated_by} ${new Date(cur.updated).toLocaleString()}` : '';
+    const who = cur ? [' by ', bidi(cur.updated_by), ` ${new Date(cur.updated).toLocaleString()}`] : [];
     const version = (cur && cur.version) || (p.body && p.body.version);
     const now = version ? ` (now at version ${version})` : '';
-    toast(`${m.name} was changed${who}${now} since the list was shown, so nothing was done. The list is up to date now: try again.`, {error: true});
+    toast([`${m.name} was changed`, ...who, `${now} since the list was shown, so nothing was done. The list is up to date now: try again.`], {error: true});
     hooks.refresh();
     return;
   }

@@ -3,7 +3,7 @@
 // enforces every rule; hiding a control is only a courtesy.
 
 import {call} from './api.js';
-import {el, $, wireDrawer, drawerOpen, toast, day} from './ui.js';
+import {el, bidi, iso, $, wireDrawer, drawerOpen, toast, day} from './ui.js';
 import {state, hooks, kind, isParent} from './state.js';
 import {load, highlight} from './list.js';
 import {openEditor} from './editor.js';
@@ -35,14 +35,14 @@ async function start() {
   }
   state.me = me;
   state.dueMs = me.due_within_hours * 3600e3;
-  $('#workspace').textContent = me.workspace;
+  $('#workspace').replaceChildren(bidi(me.workspace));
   $('#mask-min').textContent = String(me.mask_min_length);
   word();
-  document.title = `Secrets · ${me.workspace}`;
+  document.title = `Secrets · ${iso(me.workspace)}`;
   // The host's name for the caller's role, as it is; without one, what
   // the caller may do.
   const role = me.role || (me.can.set ? 'Editor' : 'Viewer · read-only');
-  $('#who').replaceChildren('Signed in as ', el('strong', {text: me.actor}),
+  $('#who').replaceChildren('Signed in as ', el('strong', {}, bidi(me.actor)),
     el('span', {class: 'badge role', text: role}));
   // Controls the caller may not use are removed, not just hidden.
   for (const b of document.querySelectorAll('[data-needs]')) {

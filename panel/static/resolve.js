@@ -4,7 +4,7 @@
 // Names only: values are never asked for.
 
 import {call} from './api.js';
-import {badges, el, openDrawer, showProblem} from './ui.js';
+import {$, badges, el, openDrawer, showProblem} from './ui.js';
 import {state, kind, isParent} from './state.js';
 import {scopeLabel} from './editor_model.js';
 import {containerName} from './inherited.js';
@@ -33,8 +33,11 @@ export function openResolve() {
     el('div', {class: 'field check'}, el('label', {}, prot, ' Protected job'),
       el('p', {class: 'hint', text: 'A protected branch, tag or deploy: it also gets protected secrets.'})));
   const box = el('div', {class: 'problem', attrs: {role: 'alert'}, hidden: true});
-  const out = el('div', {class: 'resolve-out', attrs: {'aria-live': 'polite'}}, el('p', {class: 'muted', text: 'Loading…'}));
-  const body = el('div', {}, form, box, out);
+  // Only the summary's sentence is announced (a live region holding the
+  // table would read it all out again at each pause in typing).
+  const said = el('p', {class: 'sr-only', attrs: {role: 'status'}});
+  const out = el('div', {class: 'resolve-out'}, el('p', {class: 'muted', text: 'Loading…'}));
+  const body = el('div', {}, form, box, said, out);
   openDrawer('What will a job get?', body, {focus: env, wide: true});
 
   let seq = 0; // answers to older questions are dropped
@@ -52,6 +55,7 @@ export function openResolve() {
       if (my !== seq) return;
       env.setAttribute('aria-invalid', 'true');
       showProblem(box, p);
+      said.textContent = '';
       out.replaceChildren();
       return;
     }
@@ -60,6 +64,7 @@ export function openResolve() {
     box.hidden = true;
     Object.assign(state.links, data.links || {});
     out.replaceChildren(...render(data.secrets, e, prot.checked));
+    said.textContent = $('.summary strong', out).textContent;
     body.dataset.shown = `${e}|${prot.checked}`;
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); show(); });

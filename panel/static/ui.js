@@ -22,6 +22,30 @@ export function el(tag, props = {}, ...children) {
   return e;
 }
 
+// Text the host or a user controls (an actor, a level's name, a
+// description) may hold bidi controls: a right-to-left override would
+// reorder the page's own words after it. bidi holds such text in a <bdi>,
+// which isolates it; iso does the same in plain text (a sentence of a
+// notice, a title) with FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE.
+// Both drop a POP DIRECTIONAL ISOLATE with no isolate of the text's own
+// to end: it would end the isolate around the text early.
+export const bidi = (text, props = {}) => el('bdi', {...props, text: balanced(text)});
+export const iso = (text) => '\u2068' + balanced(text) + '\u2069';
+
+function balanced(text) {
+  let open = 0;
+  let out = '';
+  for (const c of String(text)) {
+    if (c === '\u2066' || c === '\u2067' || c === '\u2068') open++;
+    else if (c === '\u2069') {
+      if (open === 0) continue;
+      open--;
+    }
+    out += c;
+  }
+  return out;
+}
+
 // $ finds one element by selector, in root or the document.
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -160,14 +184,15 @@ export function confirm(text, okLabel) {
   });
 }
 
-// toast shows a short message; opts.action {label, fn} adds a button
+// toast shows a short message (a string, or strings and nodes such as a
+// bidi's); opts.action {label, fn} adds a button
 // (such as Undo); opts.error styles it as a failure, opts.warning as a
 // warning that stays until dismissed. It goes away after a while, or when
 // its action is used.
 export function toast(text, opts = {}) {
   const kind = opts.error ? ' error' : opts.warning ? ' warning' : '';
   const box = el('div', {class: 'toast' + kind, attrs: {role: opts.error || opts.warning ? 'alert' : 'status'}},
-    el('span', {text}));
+    el('span', {}, text));
   let timer = 0;
   const holder = document.getElementById('toasts');
   const remove = () => {
