@@ -247,3 +247,44 @@ func TestBrowserPreviewAnnouncesSummary(t *testing.T) {
 	}
 	tb.check()
 }
+
+// A conflict's list of what changed isolates the other editor's name and
+// description: their right-to-left override does not reverse the panel's
+// own words after them ("(you changed it too)").
+func TestBrowserConflictIsolated(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: bidiAuthorize})
+	m.Set(as(t, "user:alice"), ws, "AUTH_TOKEN", []byte("conflict-first-value"), nil)
+	tb := open(t, browser(t), site(t, m, "user:alice"))
+	tb.wait(`document.querySelector('` + row("AUTH_TOKEN") + `')`)
+	tb.click(rowButton("AUTH_TOKEN", "edit"))
+	tb.wait(`document.getElementById('drawer').open`)
+	if _, err := m.Set(as(t, rloActor), ws, "AUTH_TOKEN", []byte("conflict-evil-value"),
+		&secrets.SetOptions{Info: &secrets.Info{Description: "note\u202eevil"}}); err != nil {
+		t.Fatal(err)
+	}
+	tb.typeInto("#f-value", "conflict-alice-value")
+	tb.typeInto("#f-description", "alice's")
+	tb.click("#drawer .save")
+	tb.wait(`!document.querySelector('#drawer .conflict').hidden`)
+	tb.shot("conflict")
+	for who, words := range map[string]string{rloActor: "(you changed it too)", "note\u202eevil": "” (you changed it too)"} {
+		msg := evalIn[string](tb, fmt.Sprintf(`((who, words) => {
+		  for (const li of document.querySelectorAll('#drawer .conflict li')) {
+		    const text = li.firstChild;
+		    const a = text.data.indexOf(who), w = text.data.indexOf(words, a + who.length);
+		    if (a < 0 || w < 0) continue;
+		    // The first character of the words, which may wrap, against
+		    // the name's box.
+		    const box = (from, to) => { const r = document.createRange(); r.setStart(text, from); r.setEnd(text, to); return r.getBoundingClientRect(); };
+		    const rw = box(w, w + 1), ra = box(a, a + who.length);
+		    if (rw.top >= ra.bottom - 0.5) return ''; // on a later line
+		    return rw.left < ra.right - 0.5 ? JSON.stringify(words) + ' starts at ' + rw.left + ', left of the end of the name at ' + ra.right + ' on its line' : '';
+		  }
+		  return 'no line holds ' + JSON.stringify(who) + ' and then ' + JSON.stringify(words) + ': ' + document.querySelector('#drawer .conflict').textContent;
+		})(%q, %q)`, who, words))
+		if msg != "" {
+			t.Errorf("%+q: %s", who, msg)
+		}
+	}
+	tb.check("conflict-evil-value", "conflict-first-value")
+}

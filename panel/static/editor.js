@@ -8,7 +8,7 @@
 
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, $, clone, openDrawer, closeDrawer, setDrawerTitle, toast, showProblem, secretField,
-  ago, day, confirm, bidi} from './ui.js';
+  ago, day, confirm, bidi, iso} from './ui.js';
 import {state, hooks, can} from './state.js';
 import {Edit, formOf, unmasked, undefinedWarning} from './editor_model.js';
 
@@ -213,7 +213,7 @@ export function openEditor(meta) {
     } else {
       $('.conflict-who', form).replaceChildren(cur.updated_by ? bidi(cur.updated_by) : 'Someone',
         ` saved ${cur.name} while you were editing (${ago(cur.updated)}); it is now at version ${cur.version}. What they changed:`);
-      for (const line of edit.differences(cur, day)) what.append(el('li', {text: line}));
+      for (const line of edit.differences(cur, day, iso)) what.append(el('li', {text: line}));
       if (what.children.length === 0) what.append(el('li', {text: 'Nothing you can see: its details were saved again unchanged.'}));
       overwrite.hidden = false;
       hint(cur);

@@ -206,16 +206,18 @@ export class Edit {
   }
 
   // differences says, in words, how cur differs from base, and whether
-  // the editor changed the same field. day formats a date for humans.
-  differences(cur, day) {
+  // the editor changed the same field. day formats a date for humans;
+  // text, if given, wraps what a user wrote (an actor, a description),
+  // to isolate its direction from the sentence around it.
+  differences(cur, day, text = (s) => s) {
     const old = this.base;
     const out = [];
     const mine = (n) => (this.dirty.has(n) ? ' (you changed it too)' : '');
     if (cur.version !== old.version) {
-      out.push(`The value: version ${old.version} → ${cur.version}, by ${cur.value_updated_by}${mine('value')}.`);
+      out.push(`The value: version ${old.version} → ${cur.version}, by ${text(cur.value_updated_by)}${mine('value')}.`);
     }
     if ((cur.description || '') !== (old.description || '')) {
-      out.push(`The description: now “${cur.description || ''}”${mine('description')}.`);
+      out.push(`The description: now “${text(cur.description || '')}”${mine('description')}.`);
     }
     const d = (iso) => (iso ? day(iso) : 'none');
     if (toDateInput(cur.expires) !== toDateInput(old.expires)) out.push(`Expiry: ${d(old.expires)} → ${d(cur.expires)}${mine('expires')}.`);
