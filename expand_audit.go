@@ -87,7 +87,9 @@ func (m *Manager) auditExpanded(ctx context.Context, e *Event, r *envRead, recor
 // hasFingerprint reports whether e involved a value with one of fps: a
 // secret it lists, or a value its job got expanded.
 func hasFingerprint(e *Event, fps [][]byte) bool {
-	match := func(fp []byte) bool { return slices.ContainsFunc(fps, func(q []byte) bool { return bytes.Equal(fp, q) }) }
+	match := func(fp []byte) bool {
+		return slices.ContainsFunc(fps, func(q []byte) bool { return bytes.Equal(fp, q) })
+	}
 	return slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return match(es.Fingerprint) }) ||
 		slices.ContainsFunc(e.expanded, match)
 }
