@@ -104,6 +104,9 @@ type envRead struct {
 	// ingredients are the secrets whose values went into the job's
 	// expanded values, for Config.Authorize.
 	ingredients []EventSecret
+	// expanded are the fingerprints of the values expansion changed, for
+	// the job's event (see expandAudited).
+	expanded [][]byte
 }
 
 // wipe clears the bytes of the read that can be cleared.
@@ -171,6 +174,10 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 		if err := m.authorizeIngredients(ctx, e, r.ingredients); err != nil {
 			r.wipe()
 			return envRead{}, err
+		}
+		if err := m.auditExpanded(ctx, e, &r, recorded); err != nil {
+			r.wipe()
+			return envRead{}, m.voided(ctx, e, err)
 		}
 		m.delivered(ctx, e, r, recorded)
 		return r, nil
@@ -279,7 +286,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot) (envRead, err
 		slices.SortFunc(r.items, byName)
 	}
 	var err error
-	if _, r.ingredients, err = m.expandItems(&r, nil, true); err != nil {
+	if _, r.ingredients, err = m.expandAudited(&r, nil, true); err != nil {
 		return envRead{}, err
 	}
 	return r, nil

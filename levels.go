@@ -88,7 +88,7 @@ func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exac
 			r.wipe()
 			return envRead{}, err
 		}
-		e.State, e.Secrets = snap.State, secrets
+		e.State, e.Secrets, e.expanded = snap.State, secrets, r.expanded
 		if m.cfg.AuditReads == AuditWritesOnly {
 			return r, nil
 		}
@@ -377,7 +377,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	}
 	if failed == nil {
 		var err error
-		if events, r.ingredients, err = m.expandItems(r, events, false); err != nil {
+		if events, r.ingredients, err = m.expandAudited(r, events, false); err != nil {
 			r.wipe()
 			return nil, err
 		}

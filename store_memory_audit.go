@@ -35,6 +35,7 @@ func cloneEvent(e Event) Event {
 	for i := range e.Secrets {
 		e.Secrets[i].Fingerprint = bytes.Clone(e.Secrets[i].Fingerprint)
 	}
+	e.expanded = slices.Clone(e.expanded) // each fingerprint is never changed in place
 	return e
 }
 
@@ -124,9 +125,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 		if q.Name != "" && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return strings.EqualFold(es.Name, q.Name) }) {
 			continue
 		}
-		if fps != nil && !slices.ContainsFunc(e.Secrets, func(es EventSecret) bool {
-			return slices.ContainsFunc(fps, func(fp []byte) bool { return bytes.Equal(es.Fingerprint, fp) })
-		}) {
+		if fps != nil && !hasFingerprint(&e, fps) {
 			continue
 		}
 		if listed += len(e.Secrets); listed > MaxEventPageSecrets && len(out) > 0 && len(e.Secrets) > 0 {

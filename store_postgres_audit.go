@@ -19,13 +19,14 @@ import (
 // its version negated: versions start at 1, so the sign is free to say it.
 // Without a fingerprint among them (no Config.AuditKey), the event's
 // fingerprints are NULL rather than an empty one for each secret: Events
-// reads either as none.
+// reads either as none. The fingerprints of the values the job got
+// expanded follow those of the secrets (see audit_expanded).
 func eventSecrets(e *Event) (names, nums, fps any) {
+	f := make(pq.ByteaArray, len(e.Secrets), len(e.Secrets)+len(e.expanded))
+	some := len(e.expanded) > 0
 	if e.Secrets != nil || !delivers(e.Action) {
 		n := make([]string, len(e.Secrets))
 		v := make([]int64, len(e.Secrets))
-		f := make(pq.ByteaArray, len(e.Secrets))
-		some := false
 		for i, s := range e.Secrets {
 			n[i], v[i], f[i] = s.Name, s.Version, s.Fingerprint
 			if s.Ingredient {
@@ -38,9 +39,9 @@ func eventSecrets(e *Event) (names, nums, fps any) {
 			}
 		}
 		names, nums = pq.Array(n), pq.Array(v)
-		if some {
-			fps = f
-		}
+	}
+	if some {
+		fps = append(f, e.expanded...)
 	}
 	return names, nums, fps
 }

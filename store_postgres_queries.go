@@ -22,6 +22,7 @@ type pgQueries struct {
 	due, deletedBefore, ledgerAt                *pgschema.Query
 	dropEvents, dropLedger, dropTombstones      *pgschema.Query
 	unfingerprinted, setFingerprints, delivered *pgschema.Query
+	auditExpanded, auditExpandedRelaxed         *pgschema.Query
 
 	// Fragments of the statements built at run time.
 	recordHead, recordTail                          string
@@ -51,6 +52,7 @@ func newPGQueries(quoted string) (pgQueries, []string, error) {
 		due: sq("due"), deletedBefore: sq("deleted_before"), ledgerAt: sq("ledger_at"),
 		dropEvents: sq("drop_events"), dropLedger: sq("drop_ledger"), dropTombstones: sq("drop_tombstones"),
 		unfingerprinted: sq("unfingerprinted"), setFingerprints: sq("set_fingerprints"), delivered: sq("delivered"),
+		auditExpanded: sq("audit_expanded"), auditExpandedRelaxed: sq("audit_expanded_relaxed"),
 
 		recordHead: frag("record_events_head"), recordTail: frag("record_events_tail"),
 		eventsSelect: frag("events_select"), eventsByName: frag("events_by_name"),

@@ -262,6 +262,12 @@ type Event struct {
 	Protected   bool    `json:"protected,omitempty"`
 	Outcome     Outcome `json:"outcome"`
 	Detail      string  `json:"detail,omitempty"` // why it was denied or failed; never a value
+
+	// expanded are the fingerprints of the values an inject event's job
+	// got expanded (Info.Expand) that differ from the stored ones: what
+	// a fingerprint search finds it by besides Secrets (see
+	// Manager.auditExpanded). This package's stores keep them.
+	expanded [][]byte
 }
 
 // EventSecret is one secret an event touched.

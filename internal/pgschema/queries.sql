@@ -198,11 +198,12 @@ FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget OR 
 
 -- fragment: events_by_fingerprint
 -- Events' filter on a value's fingerprints (any of them: one per key of a
--- rotated audit keyset), through the ledger's fingerprint index for
--- deliveries: the entries that held the value, and the deliveries made
--- while they were current.
-(NOT (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
-		AND e.fingerprints && :fingerprints
+-- rotated audit keyset): the event's own fingerprints (those of the
+-- secrets it lists, then those of the values its job got expanded, which
+-- are all a delivery's array holds: audit_expanded), or through the
+-- ledger's fingerprint index for deliveries: the entries that held the
+-- value, and the deliveries made while they were current.
+(e.fingerprints && :fingerprints
 	OR (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
 		AND EXISTS (SELECT 1 FROM {{schema}}.ledger l
 			WHERE l.fingerprint = ANY(:fingerprints) AND l.workspace = e.workspace AND l.version > 0 AND l.state <= e.state
@@ -211,6 +212,21 @@ FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget OR 
 			  AND (e.action <> 'export' OR NOT l.write_only)
 			  AND strpos(l.name, '@') = 0 AND NOT coalesce(l.protected, false)
 			  AND (e.names IS NULL OR lower(l.name) IN (SELECT lower(x) FROM unnest(e.names) x))))
+
+-- name: audit_expanded
+-- Adds to the event :id, a job's that its read recorded (env_audited),
+-- the fingerprints of the values the job got expanded (Info.Expand),
+-- after those it holds: events_by_fingerprint finds it by them. Events
+-- reads a delivery's secrets from the ledger, and an event's
+-- fingerprints past its names as none of its secrets'.
+UPDATE {{schema}}.audit SET fingerprints = coalesce(fingerprints, '{}') || :fingerprints::bytea[]
+WHERE id = :id RETURNING id
+
+-- name: audit_expanded_relaxed
+-- As audit_expanded, committed without waiting for the flush.
+WITH c AS (SELECT set_config('synchronous_commit', 'off', true))
+UPDATE {{schema}}.audit SET fingerprints = coalesce(fingerprints, '{}') || :fingerprints::bytea[]
+FROM c WHERE id = :id RETURNING id
 
 -- name: delivered
 SELECT a.id, d.name, d.version, d.fingerprint FROM {{schema}}.audit a,
