@@ -92,6 +92,7 @@ var refCases = []refCase{
 	{name: "override in another case", fixtures: []refFixture{w("X", "~${ALPHA}"), w("alpha", "=ws-value"), g("ALPHA", "=group-value")}, kind: secrets.ReferenceUnknown},
 	{name: "override in the same case", fixtures: []refFixture{w("X", "~${ALPHA}"), w("ALPHA", "=ws-value"), g("ALPHA", "=group-value")}, want: "ws-value"},
 	{name: "withheld", env: "production", fixtures: []refFixture{w("X", "~${HELD}"), g("HELD", "=held-value")}, kind: secrets.ReferenceUnknown},
+	{name: "a group's value and a withheld nearer secret", env: "production", fixtures: []refFixture{g("X", "~${HELD}"), w("HELD", "=held-value"), g("HELD", "=g-held")}, kind: secrets.ReferenceUnknown},
 	{name: "withheld elsewhere is delivered", env: "staging", fixtures: []refFixture{w("X", "~${HELD}"), g("HELD", "=held-value")}, want: "held-value"},
 	{name: "protected, job not", fixtures: []refFixture{w("X", "~${P}"), {level: "w", name: "P", value: "=prot-value", protected: true}}, kind: secrets.ReferenceUnknown},
 	{name: "protected, job too", protected: true, fixtures: []refFixture{w("X", "~${P}"), {level: "w", name: "P", value: "=prot-value", protected: true}}, want: "prot-value"},
