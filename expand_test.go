@@ -28,12 +28,12 @@ type refFixture struct {
 type refCase struct {
 	name        string
 	referNearer bool
-	fixtures  []refFixture
-	env       string
-	protected bool
-	names     []string
-	want      string
-	kind      string
+	fixtures    []refFixture
+	env         string
+	protected   bool
+	names       []string
+	want        string
+	kind        string
 }
 
 func w(name, value string) refFixture { return refFixture{level: "w", name: name, value: value} }
