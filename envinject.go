@@ -88,6 +88,7 @@ type envItem struct {
 	expands   bool // Info.Expand, whether or not this read expands it (an export does not)
 	extra     bool // read only to be an ingredient: not the job's
 	expired   bool // an extra item past its Info.Expires
+	level     int  // 0 for the workspace's own, i+1 for its parent i
 }
 
 func (it envItem) name() string  { return it.kv[:it.nameLen] }

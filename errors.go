@@ -116,10 +116,11 @@ var (
 	ErrInvalidScope = errors.New("secrets: invalid scope")
 	// ErrReference: a ${NAME} reference of a secret that opted in to
 	// expansion (Info.Expand) cannot be expanded for a job: it names a
-	// secret the job does not get, or the references form a cycle, nest
-	// deeper than MaxReferenceDepth or expand over the size limits; or a
-	// Set or SetInfo would make references form a cycle. The error is a
-	// *[ReferenceError] naming the secrets, never a value.
+	// secret the job does not get, a parent's value references a nearer
+	// level's secret (without Config.ReferNearer), or the references form
+	// a cycle, nest deeper than MaxReferenceDepth or expand over the size
+	// limits; or a Set or SetInfo would make references form a cycle.
+	// The error is a *[ReferenceError] naming the secrets, never a value.
 	ErrReference = errors.New("secrets: reference cannot be expanded")
 	// ErrKeyChanged: a write was encrypted under a workspace key
 	// generation that is no longer current. Stores return it; the Manager

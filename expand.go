@@ -42,6 +42,13 @@ const (
 	// values expanded only as ingredients counted too. Expansion stops
 	// there: it never builds more.
 	ReferenceSize = "size"
+	// ReferenceNearer: a parent's value that references a name whose
+	// secret for the job is at a nearer level (the workspace's own, or a
+	// level between), which only Config.ReferNearer allows: whoever
+	// edits a parent must not receive its children's secrets through
+	// their jobs. Names are the secret that holds the reference and the
+	// name it references.
+	ReferenceNearer = "nearer"
 )
 
 // A ReferenceError is a ${NAME} reference that cannot be expanded: a job
@@ -50,18 +57,25 @@ const (
 // references (the text between ${ and }), never the rest of a value, and
 // matches [ErrReference].
 type ReferenceError struct {
-	// Kind is ReferenceUnknown, ReferenceCycle, ReferenceDepth or
-	// ReferenceSize.
+	// Kind is ReferenceUnknown, ReferenceCycle, ReferenceDepth,
+	// ReferenceSize or ReferenceNearer.
 	Kind string
 	// Names are the secrets concerned, as variables: for ReferenceUnknown
 	// the secret that holds the reference (if known) and the name it
 	// references; for a cycle or depth the chain, in order; for a size
-	// the secret. A cycle refused by Set or SetInfo is named only as far
-	// as the values of the workspace written to hold it (the value given
-	// included): the chain stops before the first reference inside a
-	// parent's value, and does not end with its first name again; Error
-	// says "…" for the rest.
+	// the secret; for ReferenceNearer the secret that holds the
+	// reference and the name it references. A cycle refused by Set or
+	// SetInfo is named only as far as the values of the workspace written
+	// to hold it (the value given included): the chain stops before the
+	// first reference inside a parent's value, and does not end with its
+	// first name again. A job's cycle or depth chain stops at the first
+	// secret that is not the workspace's own (a parent's), which it
+	// names: the references inside that value are not named. Either way
+	// Trimmed is set and Error says "…" for the rest.
 	Names []string
+	// Trimmed says that Names stop before the end of the chain: the rest
+	// is inside a parent's value, which the reader may not see.
+	Trimmed bool
 }
 
 // Error names the secrets and referenced names, never the rest of a value.
@@ -73,14 +87,23 @@ func (e *ReferenceError) Error() string {
 		}
 		return fmt.Sprintf("secrets: a reference to ${%s}, which the job does not get", strings.Join(e.Names, ""))
 	case ReferenceCycle:
-		if n := len(e.Names); n > 0 && (n == 1 || e.Names[n-1] != e.Names[0]) {
+		if n := len(e.Names); n > 0 && (e.Trimmed || n == 1 || e.Names[n-1] != e.Names[0]) {
 			// Only the start of the chain is known: the rest is inside
 			// values the reader may not see.
 			return "secrets: references form a cycle: " + strings.Join(e.Names, " → ") + " → … → " + e.Names[0]
 		}
 		return "secrets: references form a cycle: " + strings.Join(e.Names, " → ")
 	case ReferenceDepth:
-		return fmt.Sprintf("secrets: references nest deeper than %d: %s", MaxReferenceDepth, strings.Join(e.Names, " → "))
+		rest := ""
+		if e.Trimmed {
+			rest = " → …"
+		}
+		return fmt.Sprintf("secrets: references nest deeper than %d: %s%s", MaxReferenceDepth, strings.Join(e.Names, " → "), rest)
+	case ReferenceNearer:
+		if len(e.Names) == 2 {
+			return fmt.Sprintf("secrets: %s references ${%s}, which a nearer level defines for the job: a parent's value may not take it (Config.ReferNearer)", e.Names[0], e.Names[1])
+		}
+		return "secrets: a reference to a nearer level's secret (Config.ReferNearer)"
 	}
 	return fmt.Sprintf("secrets: %s would expand over the size limits", strings.Join(e.Names, ", "))
 }
@@ -88,14 +111,17 @@ func (e *ReferenceError) Error() string {
 // Is makes a ReferenceError match ErrReference.
 func (e *ReferenceError) Is(target error) bool { return target == ErrReference }
 
-// referenceError converts an error of package expand.
-func referenceError(err error) error {
+// referenceError converts an error of package expand. own, if not nil,
+// says whether a name is the workspace's own secret for the job: a cycle
+// or depth chain stops at the first that is not (see ownPart).
+func referenceError(err error, own func(string) bool) error {
 	var (
 		u *expand.UnknownError
 		c *expand.CycleError
 		d *expand.DepthError
 		s *expand.SizeError
 		t *expand.TotalError
+		n *expand.NearerError
 	)
 	switch {
 	case errors.As(err, &u):
@@ -104,15 +130,35 @@ func referenceError(err error) error {
 		}
 		return &ReferenceError{Kind: ReferenceUnknown, Names: []string{u.Name, u.Ref}}
 	case errors.As(err, &c):
-		return &ReferenceError{Kind: ReferenceCycle, Names: c.Chain}
+		names, trimmed := ownPart(c.Chain, own)
+		return &ReferenceError{Kind: ReferenceCycle, Names: names, Trimmed: trimmed}
 	case errors.As(err, &d):
-		return &ReferenceError{Kind: ReferenceDepth, Names: d.Chain}
+		names, trimmed := ownPart(d.Chain, own)
+		return &ReferenceError{Kind: ReferenceDepth, Names: names, Trimmed: trimmed}
+	case errors.As(err, &n):
+		return &ReferenceError{Kind: ReferenceNearer, Names: []string{n.Name, n.Ref}}
 	case errors.As(err, &s):
 		return &ReferenceError{Kind: ReferenceSize, Names: []string{s.Name}}
 	case errors.As(err, &t):
 		return envOverBudget()
 	}
 	return err
+}
+
+// ownPart is chain up to its first secret that own says is not the
+// workspace's (a parent's: named, as the value before it references it,
+// but not the references inside it), and whether that left some out.
+// own nil: the whole chain (a job of one level).
+func ownPart(chain []string, own func(string) bool) ([]string, bool) {
+	if own == nil {
+		return chain, false
+	}
+	for i, name := range chain {
+		if !own(name) && i+1 < len(chain) {
+			return chain[:i+1], true
+		}
+	}
+	return chain, false
 }
 
 // envOverBudget is the error of a job's environment over its budget once
@@ -167,6 +213,7 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 	}
 	budget := m.expandBudget(raw)
 	var x *expand.Expander
+	var own func(string) bool // nil: every secret is the workspace's
 	if sorted {
 		// The single-level read's items, sorted: found by binary search.
 		items := r.items
@@ -188,10 +235,12 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 	} else {
 		pool := make(map[string]expand.Secret, len(r.items))
 		for _, it := range r.items {
-			pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand}
+			pool[it.name()] = expand.Secret{Value: it.value(), Expand: it.expand, Level: it.level}
 		}
 		x = expand.New(pool, MaxEnvString, budget)
+		own = func(name string) bool { return pool[name].Level == 0 }
 	}
+	x.AllowNearer = m.cfg.ReferNearer
 	// Every expansion first (the items keep their raw values meanwhile),
 	// then their "NAME=value" strings cut from one string, as the read's.
 	// The environment is over budget as soon as the part of it counted so
@@ -202,7 +251,7 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 		if it.expand && !it.extra {
 			v, err := x.Value(it.name())
 			if err != nil {
-				return nil, nil, referenceError(err)
+				return nil, nil, referenceError(err, own)
 			}
 			if len(it.name())+1+len(v) > MaxEnvString {
 				return nil, nil, &ReferenceError{Kind: ReferenceSize, Names: []string{it.name()}}
@@ -223,7 +272,7 @@ func (m *Manager) expandItems(r *envRead, events []EventSecret, sorted bool) ([]
 		if it.extra && it.expand && x.Used(it.name()) {
 			v, err := x.Value(it.name())
 			if err != nil {
-				return nil, nil, referenceError(err)
+				return nil, nil, referenceError(err, own)
 			}
 			values[i] = v
 			size += len(it.name()) + 1 + len(v)
@@ -427,7 +476,8 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 		graph[start] = append(graph[start], refs...)
 		mine[start] = append(mine[start], refs...)
 		if cycle := findCycle(graph, start); cycle != nil {
-			return nil, &ReferenceError{Kind: ReferenceCycle, Names: ownChain(cycle, mine)}
+			names := ownChain(cycle, mine)
+			return nil, &ReferenceError{Kind: ReferenceCycle, Names: names, Trimmed: len(names) < len(cycle)}
 		}
 		var undefined []string
 		for _, r := range refs {

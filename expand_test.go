@@ -23,15 +23,17 @@ type refFixture struct {
 }
 
 // refCase is a job of a workspace with those secrets: what it gets as X
-// (with want), or the kind of *ReferenceError it fails with.
+// (with want), or the kind of *ReferenceError it fails with. referNearer:
+// by a Manager with Config.ReferNearer.
 type refCase struct {
-	name      string
-	fixtures  []refFixture
-	env       string
-	protected bool
-	names     []string
-	want      string
-	kind      string
+	name        string
+	referNearer bool
+	fixtures    []refFixture
+	env         string
+	protected   bool
+	names       []string
+	want        string
+	kind        string
 }
 
 func w(name, value string) refFixture { return refFixture{level: "w", name: name, value: value} }
@@ -70,7 +72,15 @@ var refCases = []refCase{
 	{name: "a referenced raw value is not expanded", fixtures: []refFixture{w("X", "~${A}"), w("A", "=${B}"), w("B", "=b")}, want: "${B}"},
 	{name: "across levels", fixtures: []refFixture{w("X", "~u:${TOKEN}"), g("TOKEN", "=group-token")}, want: "u:group-token"},
 	{name: "the nearer level wins", fixtures: []refFixture{w("X", "~${TOKEN}"), g("TOKEN", "=group-token"), w("TOKEN", "=ws-token")}, want: "ws-token"},
-	{name: "a group's expanded value uses the job's", fixtures: []refFixture{g("X", "~${HOST}/db"), w("HOST", "=ws-host"), g("HOST", "=g-host")}, want: "ws-host/db"},
+	{name: "a group's expanded value uses the job's", referNearer: true, fixtures: []refFixture{g("X", "~${HOST}/db"), w("HOST", "=ws-host"), g("HOST", "=g-host")}, want: "ws-host/db"},
+	// By default a parent's value never takes a nearer level's secret.
+	{name: "a group's expanded value may not take the job's", fixtures: []refFixture{g("X", "~${HOST}/db"), w("HOST", "=ws-host"), g("HOST", "=g-host")}, kind: secrets.ReferenceNearer},
+	{name: "a group's expanded value uses the group's", fixtures: []refFixture{g("X", "~${HOST}/db"), g("HOST", "=g-host")}, want: "g-host/db"},
+	{name: "a group's value through the group's to the job's", fixtures: []refFixture{g("X", "~${URL}"), g("URL", "~u:${PW}"), w("PW", "=ws-pw")}, kind: secrets.ReferenceNearer},
+	{name: "the job's through the group's to the job's", fixtures: []refFixture{w("X", "~${URL}"), g("URL", "~u:${PW}"), w("PW", "=ws-pw")}, kind: secrets.ReferenceNearer},
+	{name: "the job's through the group's to the group's", fixtures: []refFixture{w("X", "~${URL}"), g("URL", "~u:${PW}"), g("PW", "=g-pw")}, want: "u:g-pw"},
+	{name: "a group's value takes an ingredient of the job's", names: []string{"X"}, fixtures: []refFixture{g("X", "~u:${PW}"), w("PW", "=only-ingredient")}, kind: secrets.ReferenceNearer},
+	{name: "a group's value takes an ingredient of the job's, allowed", referNearer: true, names: []string{"X"}, fixtures: []refFixture{g("X", "~u:${PW}"), w("PW", "=only-ingredient")}, want: "u:only-ingredient"},
 	{name: "across scopes", env: "production", fixtures: []refFixture{w("X", "~${T}"), w("T@production", "=prod-t"), w("T", "=any-t")}, want: "prod-t"},
 	{name: "a scoped expanded secret", env: "review/x", fixtures: []refFixture{w("X@review/*", "~r:${T}"), w("X", "~any"), w("T", "=t")}, want: "r:t"},
 	{name: "unknown", fixtures: []refFixture{w("X", "~${NOPE}")}, kind: secrets.ReferenceUnknown},
@@ -82,6 +92,7 @@ var refCases = []refCase{
 	{name: "override in another case", fixtures: []refFixture{w("X", "~${ALPHA}"), w("alpha", "=ws-value"), g("ALPHA", "=group-value")}, kind: secrets.ReferenceUnknown},
 	{name: "override in the same case", fixtures: []refFixture{w("X", "~${ALPHA}"), w("ALPHA", "=ws-value"), g("ALPHA", "=group-value")}, want: "ws-value"},
 	{name: "withheld", env: "production", fixtures: []refFixture{w("X", "~${HELD}"), g("HELD", "=held-value")}, kind: secrets.ReferenceUnknown},
+	{name: "a group's value and a withheld nearer secret", env: "production", fixtures: []refFixture{g("X", "~${HELD}"), w("HELD", "=held-value"), g("HELD", "=g-held")}, kind: secrets.ReferenceUnknown},
 	{name: "withheld elsewhere is delivered", env: "staging", fixtures: []refFixture{w("X", "~${HELD}"), g("HELD", "=held-value")}, want: "held-value"},
 	{name: "protected, job not", fixtures: []refFixture{w("X", "~${P}"), {level: "w", name: "P", value: "=prot-value", protected: true}}, kind: secrets.ReferenceUnknown},
 	{name: "protected, job too", protected: true, fixtures: []refFixture{w("X", "~${P}"), {level: "w", name: "P", value: "=prot-value", protected: true}}, want: "prot-value"},
@@ -90,8 +101,11 @@ var refCases = []refCase{
 	{name: "write-only ingredient", fixtures: []refFixture{w("X", "~:${PW}"), {level: "w", name: "PW", value: "=wo-pw", writeOnly: true}}, want: ":wo-pw"},
 	{name: "named job uses an ingredient it did not name", names: []string{"X"}, fixtures: []refFixture{w("X", "~u:${PW}"), w("PW", "=only-ingredient")}, want: "u:only-ingredient"},
 	{name: "cycle of 1 (by a rename)", fixtures: []refFixture{{level: "w", name: "Y", value: "~${X}", renameTo: "X"}}, kind: secrets.ReferenceCycle},
-	{name: "cycle of 2 (across levels)", fixtures: []refFixture{w("X", "~${A}"), g("A", "~${X}")}, kind: secrets.ReferenceCycle},
-	{name: "cycle of 3 (across levels)", fixtures: []refFixture{w("X", "~${A}"), w("A", "~${B}"), g("B", "~${X}")}, kind: secrets.ReferenceCycle},
+	{name: "cycle of 2 (across levels)", referNearer: true, fixtures: []refFixture{w("X", "~${A}"), g("A", "~${X}")}, kind: secrets.ReferenceCycle},
+	{name: "cycle of 3 (across levels)", referNearer: true, fixtures: []refFixture{w("X", "~${A}"), w("A", "~${B}"), g("B", "~${X}")}, kind: secrets.ReferenceCycle},
+	{name: "back down across levels", fixtures: []refFixture{w("X", "~${A}"), g("A", "~${X}")}, kind: secrets.ReferenceNearer},
+	{name: "back down across levels, 3", fixtures: []refFixture{w("X", "~${A}"), w("A", "~${B}"), g("B", "~${X}")}, kind: secrets.ReferenceNearer},
+	{name: "cycle in the group (by a rename)", fixtures: []refFixture{w("X", "~${A}"), g("A", "~${B}"), {level: "g", name: "Y", value: "~${A}", renameTo: "B"}}, kind: secrets.ReferenceCycle},
 	{name: "depth 8", fixtures: refChain(8), want: "end"},
 	{name: "depth 9", fixtures: refChain(9), kind: secrets.ReferenceDepth},
 	{name: "huge expansion", fixtures: refDoubling(7), kind: secrets.ReferenceSize},
@@ -160,13 +174,20 @@ func TestReferences(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		var mu sync.Mutex
 		var events []secrets.Event
-		m := newManager(t, b.replica(t), newCipher(t), refConfig(&secrets.Config{OnEvent: func(_ context.Context, e secrets.Event) {
+		onEvent := func(_ context.Context, e secrets.Event) {
 			mu.Lock()
 			events = append(events, e)
 			mu.Unlock()
-		}}))
+		}
+		st, ciph := b.replica(t), newCipher(t)
+		byDefault := newManager(t, st, ciph, refConfig(&secrets.Config{OnEvent: onEvent}))
+		referNearer := newManager(t, st, ciph, refConfig(&secrets.Config{OnEvent: onEvent, ReferNearer: true}))
 		ctx := context.Background()
 		for i, c := range refCases {
+			m := byDefault
+			if c.referNearer {
+				m = referNearer
+			}
 			ws, gs := fmt.Sprintf("w%d", i), fmt.Sprintf("g%d", i)
 			setRefFixtures(t, m, ws, gs, c.fixtures)
 			mu.Lock()
@@ -227,7 +248,7 @@ func TestReferencesWithoutLevels(t *testing.T) {
 		n := 0
 	cases:
 		for i, c := range refCases {
-			if c.env != "" || c.protected || c.names != nil {
+			if c.env != "" || c.protected || c.names != nil || c.referNearer {
 				continue
 			}
 			for _, f := range c.fixtures {

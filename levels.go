@@ -363,6 +363,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 			ends = append(ends, len(buf))
 			r.items = append(r.items, envItem{nameLen: len(variable), version: en.Version, file: en.File, writeOnly: en.WriteOnly,
 				protected: en.Protected, expands: en.Expand, expand: en.Expand && !c.raw, extra: extra[i], expired: !en.Expires.IsZero() && !now.Before(en.Expires)})
+			r.items[len(r.items)-1].level = en.Level
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
 				Container: container(containers, en.Level)})
 			clear(p)

@@ -131,6 +131,17 @@ type Config struct {
 	// job runs at all. With Withhold set, every job's event is recorded
 	// after its read, as a job with parents' is.
 	Withhold func(ctx context.Context, r Request, o Offer) bool
+	// ReferNearer lets a parent's value that expands (Info.Expand)
+	// reference a name whose secret, for the job, is at a nearer level
+	// (the workspace's own, or a level between): ${DB_PASSWORD} in a
+	// group's DATABASE_URL then takes each workspace's DB_PASSWORD. By
+	// default such a job fails with a *ReferenceError of kind
+	// ReferenceNearer and gets nothing: whoever edits a parent could
+	// otherwise save https://${CHILD_TOKEN}@their.example and receive
+	// every child's token in the jobs that use it, so editing a group's
+	// secrets would mean reading its workspaces'. Set it only if every
+	// editor of a parent may read the secrets of the workspaces below it.
+	ReferNearer bool
 	// Authorize, if not nil, is asked before every operation; an error
 	// refuses it (ErrForbidden), changing and revealing nothing, and the
 	// refusal is audited with the error's text. The caller's error never

@@ -104,6 +104,20 @@ func nameByte(c byte) bool {
 type Secret struct {
 	Value  string
 	Expand bool // the secret opted in: its references are expanded
+	// Level is the secret's level for the job: 0 for the workspace's
+	// own, higher for a farther parent. A reference from a value to a
+	// secret of a nearer level (a lower Level) is a *NearerError unless
+	// the Expander's AllowNearer is set.
+	Level int
+}
+
+// A NearerError is a reference, in the value of the secret Name, to Ref,
+// whose secret for the job is at a nearer level than Name's: a parent's
+// value that would take a child's secret.
+type NearerError struct{ Name, Ref string }
+
+func (e *NearerError) Error() string {
+	return fmt.Sprintf("%s references ${%s}, which a nearer level defines", e.Name, e.Ref)
 }
 
 // An UnknownError is a reference to a name the job does not get.
@@ -163,6 +177,11 @@ type Expander struct {
 	done   map[string]result
 	used   map[string]bool
 	stack  []string // the chain being expanded
+	levels []int    // the Level of each secret of stack
+	// AllowNearer lets a value reference a secret of a nearer level
+	// (see Secret.Level): the host trusts its parents' editors with
+	// their children's secrets.
+	AllowNearer bool
 }
 
 // result is an expanded value, with the depth of its longest chain of
@@ -235,6 +254,11 @@ func (x *Expander) value(name string) (string, int, error) {
 		}
 		return "", 0, e
 	}
+	// Checked for each reference, by the level of the value that holds
+	// it, before anything (a value expanded already included).
+	if n := len(x.stack); n > 0 && !x.AllowNearer && s.Level < x.levels[n-1] {
+		return "", 0, &NearerError{Name: x.stack[n-1], Ref: name}
+	}
 	if !s.Expand {
 		return s.Value, 0, nil
 	}
@@ -252,8 +276,8 @@ func (x *Expander) value(name string) (string, int, error) {
 	if len(x.stack)+1 > MaxDepth {
 		return "", 0, &DepthError{Chain: append(slices.Clone(x.stack), name)}
 	}
-	x.stack = append(x.stack, name)
-	defer func() { x.stack = x.stack[:len(x.stack)-1] }()
+	x.stack, x.levels = append(x.stack, name), append(x.levels, s.Level)
+	defer func() { x.stack, x.levels = x.stack[:len(x.stack)-1], x.levels[:len(x.levels)-1] }()
 	// The pieces first, then the value built at its exact size: one
 	// allocation per expanded value.
 	var buf [16]string

@@ -336,3 +336,48 @@ func validName(s string) bool {
 	}
 	return true
 }
+
+// TestNearer: a reference from a value to a secret of a nearer level
+// (a lower Level) is a *NearerError naming the value and the reference,
+// checked for each reference by the level of the value that holds it,
+// also when the nearer secret was expanded already; upward and
+// same-level references expand; AllowNearer expands them all.
+func TestNearer(t *testing.T) {
+	cases := []struct {
+		name    string
+		secrets map[string]Secret
+		order   []string // expanded in this order; the last is checked
+		want    string
+		err     *NearerError
+	}{
+		{"upward", map[string]Secret{"X": {Value: "u:${T}", Expand: true}, "T": {Value: "t", Level: 1}}, []string{"X"}, "u:t", nil},
+		{"same level", map[string]Secret{"X": {Value: "${T}", Expand: true, Level: 1}, "T": {Value: "t", Level: 1}}, []string{"X"}, "t", nil},
+		{"downward", map[string]Secret{"X": {Value: "${T}", Expand: true, Level: 1}, "T": {Value: "t"}}, []string{"X"}, "", &NearerError{"X", "T"}},
+		{"downward by two", map[string]Secret{"X": {Value: "${T}", Expand: true, Level: 2}, "T": {Value: "t", Level: 1}}, []string{"X"}, "", &NearerError{"X", "T"}},
+		{"through a same-level value", map[string]Secret{"X": {Value: "${A}", Expand: true, Level: 1}, "A": {Value: "${T}", Expand: true, Level: 1}, "T": {Value: "t"}}, []string{"X"}, "", &NearerError{"A", "T"}},
+		{"own through parent to own", map[string]Secret{"X": {Value: "${G}", Expand: true}, "G": {Value: "${T}", Expand: true, Level: 1}, "T": {Value: "t"}}, []string{"X"}, "", &NearerError{"G", "T"}},
+		{"to a nearer value expanded already", map[string]Secret{"A": {Value: "a${T}", Expand: true}, "T": {Value: "t", Level: 1}, "X": {Value: "${A}", Expand: true, Level: 1}}, []string{"A", "X"}, "", &NearerError{"X", "A"}},
+	}
+	for _, c := range cases {
+		for _, allow := range []bool{false, true} {
+			x := New(c.secrets, 1<<20, 1<<20)
+			x.AllowNearer = allow
+			var got string
+			var err error
+			for _, n := range c.order {
+				got, err = x.Value(n)
+			}
+			var ne *NearerError
+			switch {
+			case c.err != nil && !allow:
+				if !errors.As(err, &ne) || *ne != *c.err {
+					t.Errorf("%s: %v, want %v", c.name, err, c.err)
+				}
+			case err != nil:
+				t.Errorf("%s (allow %v): %v", c.name, allow, err)
+			case c.err == nil && got != c.want:
+				t.Errorf("%s: %q, want %q", c.name, got, c.want)
+			}
+		}
+	}
+}
