@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
 )
 
 // killedEnv tells TestKilledBackendHelper which job to run; markEnv is the
@@ -176,6 +178,52 @@ func TestJobOutlivesRetiredThreads(t *testing.T) {
 		res, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/sh", Args: []string{"-c", "sleep 0.05"}})
 		if err != nil || res.ExitCode != 0 || res.Signal != nil {
 			t.Fatalf("job %d: %+v %v", i, res, err)
+		}
+	}
+}
+
+// TestUserJobGroupsOnly: a job run as another user has that user's
+// groups only, never the backend's supplementary groups (the backend here
+// is given two, as a service's account may have; the same job run as the
+// backend's own user shows them).
+func TestUserJobGroupsOnly(t *testing.T) {
+	needRoot(t)
+	id := needProgram(t, "id")
+	before, err := syscall.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setgroups([]int{4, 27}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Setgroups(before); err != nil {
+			t.Errorf("restore the groups: %v", err)
+		}
+	})
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	groups := func(u *secrets.OSUser) []string {
+		t.Helper()
+		var out strings.Builder
+		if _, err := m.Run(context.Background(), "ws", secrets.Job{Path: id, Args: []string{"-G"}, Stdout: &out, User: u}); err != nil {
+			t.Fatal(err)
+		}
+		g := strings.Fields(out.String())
+		slices.Sort(g)
+		return g
+	}
+	if g := groups(nil); !slices.Contains(g, "4") || !slices.Contains(g, "27") {
+		t.Fatalf("the backend's own job has groups %v: the test did not give it 4 and 27", g)
+	}
+	for _, c := range []struct {
+		u    *secrets.OSUser
+		want []string
+	}{
+		{&secrets.OSUser{UID: 61000, GID: 61000}, []string{"61000"}},
+		{&secrets.OSUser{UID: 61000, GID: 61000, Groups: []uint32{61001}}, []string{"61000", "61001"}},
+	} {
+		if d := cmp.Diff(c.want, groups(c.u)); d != "" {
+			t.Errorf("a job as %+v has groups (-want +got):\n%s", *c.u, d)
 		}
 	}
 }

@@ -25,7 +25,7 @@ func TestScopesRedactorPerValues(t *testing.T) {
 		c := newCipher(t)
 		m := newManager(t, b.replica(t), c, &secrets.Config{
 			Withhold: func(_ context.Context, r secrets.Request, o secrets.Offer) bool {
-				return r.Environment == "production" && o.Variable == "HELD"
+				return r.Environment == "production" && o.Variable == "HELD" || r.Environment == "qa" && o.Variable == "HELD2"
 			}})
 		ctx := context.Background()
 		mustSet(t, m, "ws", "TOKEN", "dev-token-value")
@@ -56,6 +56,22 @@ func TestScopesRedactorPerValues(t *testing.T) {
 		dev := prepare(secrets.PrepareOptions{Environment: "staging", Names: []string{"TOKEN"}})
 		if out := dev.Redactor().RedactString("PROD-PROTECTED-SECRET"); out != "PROD-PROTECTED-SECRET" {
 			t.Errorf("an unprotected job's Redactor masks the protected value (it can test guesses of it): %q", out)
+		}
+		// The same values delivered, one withheld: the production job that
+		// names TOKEN and HELD gets what the staging job got (whose
+		// Redactor is cached), but masks HELD too.
+		// And one withheld value of the same length as another's.
+		mustSet(t, m, "ws", "HELD2", "HELD-VALUE-QRS")
+		prepare(secrets.PrepareOptions{Environment: "staging", Names: []string{"TOKEN"}})
+		for _, j := range []struct{ env, name, value string }{{"production", "HELD", "HELD-VALUE-XYZ"}, {"qa", "HELD2", "HELD-VALUE-QRS"}} {
+			env, v := j.env, j.value
+			held := prepare(secrets.PrepareOptions{Environment: env, Names: []string{"TOKEN", j.name}})
+			if d := cmp.Diff([]string{"TOKEN=dev-token-value"}, []string(held.Env)); d != "" {
+				t.Fatalf("the %s job with a withheld value (-want +got):\n%s", env, d)
+			}
+			if out := held.Redactor().RedactString("log: " + v); strings.Contains(out, v) {
+				t.Errorf("the %s job, which had %s withheld, took the Redactor of another job: %q", env, v, out)
+			}
 		}
 		// The same variables and no withheld value, other values: a
 		// Manager without Withhold.
