@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/dataspace/secrets/internal/scope"
 )
 
 // maxDotenvComments is the room a .env text may take beyond the
@@ -296,39 +298,6 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 	return entries, nil
 }
 
-// storedNames returns names with each one that a secret of the workspace
-// has, ignoring case, in that secret's spelling: the authorizer sees names
-// as stored.
-func (m *Manager) storedNames(ctx context.Context, ws string, names []string) ([]string, error) {
-	if len(names) == 0 {
-		return names, nil
-	}
-	stored := map[string]string{}
-	for _, deleted := range []bool{false, true} {
-		for after := ""; ; {
-			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage})
-			if err != nil {
-				return nil, err
-			}
-			for _, en := range es {
-				stored[strings.ToLower(en.Name)] = en.Name
-			}
-			if len(es) < maxPage {
-				break
-			}
-			after = es[len(es)-1].Name
-		}
-	}
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = n
-		if s, ok := stored[strings.ToLower(n)]; ok {
-			out[i] = s
-		}
-	}
-	return out, nil
-}
-
 func clearEntries(es []dotenvEntry) {
 	for _, e := range es {
 		clear(e.value)
@@ -352,12 +321,17 @@ type bulkItem struct {
 	kind  string       // added, changed, unchanged, removed
 }
 
-// diff computes what applying entries would do, from the workspace's live
-// and deleted secrets, read page by page (each secret's revision is
+// diff computes what applying entries would do, from the workspace's
+// secrets, live and deleted, of the entries' names, and, with remove, its
+// live secrets of scope sc: it reads no other (each secret's revision is
 // checked again by the write).
 func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc string, remove bool) (Diff, []bulkItem, error) {
 	ws := e.Workspace
-	cur, err := m.allEntries(ctx, ws)
+	names := make([]string, len(entries))
+	for i, en := range entries {
+		names[i] = en.name
+	}
+	cur, err := m.namedEntries(ctx, ws, names, true)
 	if err != nil {
 		return Diff{}, nil, err
 	}
@@ -398,12 +372,21 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 		}
 	}
 	if remove {
-		for key, c := range cur {
-			if _, s := SplitName(c.Name); !named[key] && c.Deleted.IsZero() && s == sc {
+		// The live secrets of the scope: those of a scope contain "@" and
+		// the scope (Search is a first sieve; SplitName decides).
+		q := ListQuery{Limit: maxPage, Values: true}
+		if sc != scope.Any {
+			q.Search = "@" + sc
+		}
+		err := m.listAll(ctx, ws, q, func(c Entry) {
+			if _, s := SplitName(c.Name); !named[strings.ToLower(c.Name)] && c.Deleted.IsZero() && s == sc {
 				items = append(items, bulkItem{cur: &c, kind: "removed"})
 				d.Removed = append(d.Removed, c.Name)
 				d.Revisions[c.Name] = c.Revision
 			}
+		})
+		if err != nil {
+			return Diff{}, nil, err
 		}
 	}
 	for _, l := range []*[]string{&d.Added, &d.Changed, &d.Unchanged, &d.Removed, &d.Uncompared} {
@@ -538,29 +521,6 @@ func written(e *Event, v Version) {
 func sameDiff(a, b Diff) bool {
 	return a.Scope == b.Scope && a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Changed, b.Changed) &&
 		slices.Equal(a.Unchanged, b.Unchanged) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
-}
-
-// allEntries reads every secret of the workspace, live and soft-deleted,
-// by name in lower case, page by page (each secret's revision is checked
-// again by the write that uses it).
-func (m *Manager) allEntries(ctx context.Context, ws string) (map[string]Entry, error) {
-	cur := map[string]Entry{}
-	for _, deleted := range []bool{false, true} {
-		for after := ""; ; {
-			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
-			if err != nil {
-				return nil, err
-			}
-			for _, en := range es {
-				cur[strings.ToLower(en.Name)] = en
-			}
-			if len(es) < maxPage {
-				break
-			}
-			after = es[len(es)-1].Name
-		}
-	}
-	return cur, nil
 }
 
 // putAll applies writes as one change, all or nothing, with audit recorded

@@ -15,7 +15,7 @@ func MigrateTo(ctx context.Context, s *PostgresStore, to int64) error { return s
 // PostgresQueries exposes the store's hot read queries to the external
 // tests, which check their plans.
 func PostgresQueries(s *PostgresStore) map[string]string {
-	return map[string]string{"Lookup": s.q.lookup.SQL, "List": s.q.list.SQL, "History": s.q.history.SQL}
+	return map[string]string{"Lookup": s.q.lookup.SQL, "List": s.q.list.SQL, "History": s.q.history.SQL, "ListNames": s.q.listNames.SQL}
 }
 
 // ExecLimit exposes the room execve gives arguments and environment.

@@ -104,6 +104,13 @@ type ListQuery struct {
 	Search string
 	// Deleted selects the soft-deleted secrets instead of the live ones.
 	Deleted bool
+	// Names, if not nil, keeps the secrets whose name equals one of these
+	// ignoring ASCII case (a full name, with its scope: "API_TOKEN@prod"),
+	// live or soft-deleted as Deleted says; names not found are left out,
+	// and an empty, non-nil Names selects nothing. A Store must not read
+	// the workspace's other secrets for it: Manager.Diff and Import read
+	// only the names of their text this way.
+	Names []string
 	// Limit is the most entries to return (at least 1).
 	Limit int
 	// Values asks for Current.Ciphertext; otherwise it may be nil.

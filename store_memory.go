@@ -234,10 +234,25 @@ func (s *MemoryStore) List(ctx context.Context, ws string, q ListQuery) ([]Entry
 		return []Entry{}, nil
 	}
 	after, search := strings.ToLower(q.After), strings.ToLower(q.Search)
-	keys := make([]string, 0, len(w.names))
-	for k, id := range w.names {
+	var keys []string
+	match := func(k, id string) {
 		if (q.After == "" || k > after) && strings.Contains(k, search) && w.secrets[id].entry.Deleted.IsZero() != q.Deleted {
 			keys = append(keys, k)
+		}
+	}
+	if q.Names != nil {
+		seen := map[string]bool{}
+		for _, n := range q.Names {
+			k := strings.ToLower(n)
+			if id, ok := w.names[k]; ok && !seen[k] {
+				seen[k] = true
+				match(k, id)
+			}
+		}
+	} else {
+		keys = make([]string, 0, len(w.names))
+		for k, id := range w.names {
+			match(k, id)
 		}
 	}
 	slices.Sort(keys)

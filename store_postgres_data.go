@@ -228,6 +228,17 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 	pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
 	var out []Entry
 	p := pgParams{"workspace": ws, "deleted": q.Deleted, "after": strings.ToLower(q.After), "pattern": pattern, "limit": max(q.Limit, 1)}
+	if q.Names != nil {
+		query = s.q.listNames
+		if q.Values {
+			query = s.q.listNamesValues
+		}
+		keys := make(pq.StringArray, len(q.Names))
+		for i, n := range q.Names {
+			keys[i] = strings.ToLower(n)
+		}
+		p["names"] = keys
+	}
 	err := s.hotQ(ctx, query, p, func(rows *sql.Rows) error {
 		var r pgEntry
 		targets := r.targets()

@@ -13,6 +13,7 @@ type pgQueries struct {
 	key, putKey, masterKeys, addMasterKey       *pgschema.Query
 	setMasterCheck, retireMasterKey             *pgschema.Query
 	lookup, history, list, listValues           *pgschema.Query
+	listNames, listNamesValues                  *pgschema.Query
 	envRead, envAudited, envLevels              *pgschema.Query
 	put, putAudited, audit, auditRelaxed        *pgschema.Query
 	putBatch, putBatchAudited, lockState        *pgschema.Query
@@ -43,6 +44,7 @@ func newPGQueries(quoted string) (pgQueries, []string, error) {
 		key: sq("key"), putKey: sq("put_key"), masterKeys: sq("master_keys"), addMasterKey: sq("add_master_key"),
 		setMasterCheck: sq("set_master_check"), retireMasterKey: sq("retire_master_key"),
 		lookup: sq("lookup"), history: sq("history"), list: sq("list"), listValues: sq("list_values"),
+		listNames: sq("list_names"), listNamesValues: sq("list_names_values"),
 		envRead: sq("env_read"), envAudited: sq("env_audited"), envLevels: sq("env_levels"),
 		put: sq("put"), putAudited: sq("put_audited"), audit: sq("audit"), auditRelaxed: sq("audit_relaxed"),
 		putBatch: sq("put_batch"), putBatchAudited: sq("put_batch_audited"), lockState: sq("lock_state"),

@@ -140,6 +140,8 @@ func TestPostgresQueriesUseIndexes(t *testing.T) {
 	args := map[string][]string{
 		"Lookup": {"'ws7'", "'name_3'"}, "History": {"'ws7'", "'id3'"},
 		"List": {"'ws7'", "false", "''", "'%%'", "100"},
+		// A Diff's read of its text's names, in a workspace of 50.
+		"ListNames": {"'ws7'", "'{name_3,name_9}'", "false", "''", "'%%'", "3"},
 		// The statements of the read functions (migration 6), as the
 		// database holds them, their parameters numbered.
 		"env_read":    {"'ws7'", "NULL"},

@@ -15,6 +15,7 @@ var readTests = []test{
 	{"Missing", testMissing},
 	{"List", testList},
 	{"ListPaging", testListPaging},
+	{"ListNames", testListNames},
 	{"Env", testEnv},
 	{"EnvSubset", testEnvSubset},
 	{"EnvScopes", testEnvScopes},
@@ -71,6 +72,60 @@ func testList(t *testing.T, s secrets.Store) {
 	want := create("ws", "id0", "beta").Entry
 	one[0].Current.Ciphertext, want.Current.Ciphertext = nil, nil
 	diff(t, "listed entry", one[0], want, ignoreKeyGen)
+}
+
+// ListQuery.Names selects the secrets of those names ignoring case, in
+// their own spelling, live or deleted as Deleted says, together with the
+// other filters; a name given twice is listed once, an empty Names lists
+// nothing, and names with scopes and LIKE's wildcards are names like any
+// other.
+func testListNames(t *testing.T, s secrets.Store) {
+	ctx := context.Background()
+	for i, n := range []string{"beta", "ALPHA", "Gamma_TOKEN", "delta_token", "_x", "A_B", "AXB", "KEY@prod", "KEY@prod2", "KEY"} {
+		put(t, s, create("ws", fmt.Sprint("id", i), n))
+	}
+	put(t, s, create("other", "o1", "beta"))
+	gone := put(t, s, create("ws", "idd", "Gone"))
+	del := next(gone)
+	del.Deleted, del.DeletedBy = t0, "user:del"
+	put(t, s, secrets.Write{Entry: del, Expect: gone.Revision})
+	list := func(q secrets.ListQuery) []secrets.Entry {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 100
+		}
+		es, err := s.List(ctx, "ws", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	diff(t, "names ignoring case", names(list(secrets.ListQuery{Names: []string{"BETA", "alpha", "nope", "gone", "a_b"}})), []string{"A_B", "ALPHA", "beta"})
+	diff(t, "a name given twice", names(list(secrets.ListQuery{Names: []string{"beta", "Beta", "BETA"}})), []string{"beta"})
+	diff(t, "deleted", names(list(secrets.ListQuery{Names: []string{"BETA", "GONE"}, Deleted: true})), []string{"Gone"})
+	diff(t, "empty Names", names(list(secrets.ListQuery{Names: []string{}})), []string{})
+	diff(t, "LIKE wildcards in a name", names(list(secrets.ListQuery{Names: []string{"%", "A_B", "_"}})), []string{"A_B"})
+	diff(t, "scoped names", names(list(secrets.ListQuery{Names: []string{"key@PROD", "KEY"}})), []string{"KEY", "KEY@prod"})
+	diff(t, "with search", names(list(secrets.ListQuery{Names: []string{"Gamma_token", "beta", "delta_TOKEN"}, Search: "token"})), []string{"delta_token", "Gamma_TOKEN"})
+	diff(t, "with after and limit", names(list(secrets.ListQuery{Names: []string{"beta", "alpha", "_x", "key"}, After: "ALPHA", Limit: 2})), []string{"beta", "KEY"})
+	withValues := list(secrets.ListQuery{Names: []string{"alpha"}, Values: true})
+	if len(withValues) != 1 || !bytes.Equal(withValues[0].Current.Ciphertext, ct("ws", "id1", "ALPHA", 1, "")) {
+		t.Fatalf("List of Names with Values: %+v", withValues)
+	}
+	one := list(secrets.ListQuery{Names: []string{"BETA"}})
+	want := create("ws", "id0", "beta").Entry
+	one[0].Current.Ciphertext, want.Current.Ciphertext = nil, nil
+	diff(t, "listed entry", one[0], want, ignoreKeyGen)
+	if es, err := s.List(ctx, "nowhere", secrets.ListQuery{Names: []string{"beta"}, Limit: 10}); err != nil || len(es) != 0 {
+		t.Fatalf("List of Names in a workspace that does not exist: %v, %v", es, err)
+	}
+	// Many names at once, most of them absent.
+	var many []string
+	for i := range 2000 {
+		many = append(many, fmt.Sprintf("MISSING_%d", i))
+	}
+	many = append(many, "kEy@prod2")
+	diff(t, "many names", names(list(secrets.ListQuery{Names: many})), []string{"KEY@prod2"})
 }
 
 // Paging with the last name of each page returns each secret that exists

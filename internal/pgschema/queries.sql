@@ -68,6 +68,27 @@ FROM {{schema}}.secrets s
 WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > :after
 	AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
 
+-- name: list_names
+-- As list, of the secrets whose name_key is one of :names (lower case):
+-- one probe of the name index a name, whatever the workspace holds.
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, ''::bytea AS ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
+FROM {{schema}}.secrets s
+WHERE s.workspace = :workspace AND s.name_key = ANY (:names::text[]) AND (s.deleted IS NOT NULL) = :deleted
+	AND s.name_key COLLATE "C" > :after AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+
+-- name: list_names_values
+-- As list_names, with the values.
+SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
+	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
+	s.env_size, s.fingerprint, s.written, s.written_by,
+	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
+FROM {{schema}}.secrets s
+WHERE s.workspace = :workspace AND s.name_key = ANY (:names::text[]) AND (s.deleted IS NOT NULL) = :deleted
+	AND s.name_key COLLATE "C" > :after AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+
 -- name: put
 -- One write: put_secret's parameters, then the re-sealed versions (rs_*,
 -- NULL when none).
