@@ -63,7 +63,7 @@ func (m *Manager) auditExpanded(ctx context.Context, e *Event, r *envRead, recor
 	if len(r.expanded) == 0 || m.cfg.AuditReads == AuditWritesOnly {
 		return nil
 	}
-	e.expanded = r.expanded
+	e.Expanded = r.expanded
 	er, ok := m.store.(expandedRecorder)
 	if !recorded || e.ID == 0 || !ok {
 		return nil
@@ -91,7 +91,7 @@ func hasFingerprint(e *Event, fps [][]byte) bool {
 		return slices.ContainsFunc(fps, func(q []byte) bool { return bytes.Equal(fp, q) })
 	}
 	return slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return match(es.Fingerprint) }) ||
-		slices.ContainsFunc(e.expanded, match)
+		slices.ContainsFunc(e.Expanded, match)
 }
 
 // recordExpanded implements expandedRecorder: it adds fps to the stored
@@ -105,7 +105,7 @@ func (s *MemoryStore) recordExpanded(ctx context.Context, id int64, fps [][]byte
 	for i := len(s.events) - 1; i >= 0; i-- {
 		if s.events[i].ID == id {
 			for _, fp := range fps {
-				s.events[i].expanded = append(s.events[i].expanded, bytes.Clone(fp))
+				s.events[i].Expanded = append(s.events[i].Expanded, bytes.Clone(fp))
 			}
 			return nil
 		}

@@ -105,6 +105,20 @@ func TestReferencesFingerprintSearch(t *testing.T) {
 		if d := cmp.Diff(want, evs[0].Secrets); d != "" {
 			t.Errorf("the default job's event (-want +got):\n%s", d)
 		}
+		// Each job's event gives back the expanded value's fingerprint.
+		injects, err := m.Events(ctx, secrets.EventQuery{Action: secrets.ActionInject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range injects {
+			var want [][]byte
+			if _, ok := jobs[e.ID]; ok {
+				want = [][]byte{m.Fingerprint([]byte(url))}
+			}
+			if d := cmp.Diff(want, e.Expanded); d != "" {
+				t.Errorf("the %q job's event's Expanded (-want +got):\n%s", jobs[e.ID], d)
+			}
+		}
 	})
 }
 

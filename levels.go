@@ -88,7 +88,7 @@ func (m *Manager) readLevels(ctx context.Context, e *Event, names []string, exac
 			r.wipe()
 			return envRead{}, err
 		}
-		e.State, e.Secrets, e.expanded = snap.State, secrets, r.expanded
+		e.State, e.Secrets, e.Expanded = snap.State, secrets, r.expanded
 		if m.cfg.AuditReads == AuditWritesOnly {
 			return r, nil
 		}

@@ -35,7 +35,12 @@ func cloneEvent(e Event) Event {
 	for i := range e.Secrets {
 		e.Secrets[i].Fingerprint = bytes.Clone(e.Secrets[i].Fingerprint)
 	}
-	e.expanded = slices.Clone(e.expanded) // each fingerprint is never changed in place
+	if e.Expanded != nil {
+		e.Expanded = slices.Clone(e.Expanded)
+		for i := range e.Expanded {
+			e.Expanded[i] = bytes.Clone(e.Expanded[i])
+		}
+	}
 	return e
 }
 

@@ -22,8 +22,8 @@ import (
 // reads either as none. The fingerprints of the values the job got
 // expanded follow those of the secrets (see audit_expanded).
 func eventSecrets(e *Event) (names, nums, fps any) {
-	f := make(pq.ByteaArray, len(e.Secrets), len(e.Secrets)+len(e.expanded))
-	some := len(e.expanded) > 0
+	f := make(pq.ByteaArray, len(e.Secrets), len(e.Secrets)+len(e.Expanded))
+	some := len(e.Expanded) > 0
 	if e.Secrets != nil || !delivers(e.Action) {
 		n := make([]string, len(e.Secrets))
 		v := make([]int64, len(e.Secrets))
@@ -41,7 +41,7 @@ func eventSecrets(e *Event) (names, nums, fps any) {
 		names, nums = pq.Array(n), pq.Array(v)
 	}
 	if some {
-		fps = append(f, e.expanded...)
+		fps = append(f, e.Expanded...)
 	}
 	return names, nums, fps
 }
@@ -290,7 +290,11 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 		} else if delivers(e.Action) && e.Outcome == OutcomeOK && e.State > 0 && e.Parents == nil {
 			deliveries = append(deliveries, e.ID)
 			at[e.ID] = i
+			// A delivery's own fingerprints are only those of its
+			// expanded values (audit_expanded).
+			e.Expanded = expandedOf(r.Fingerprints, 0)
 		} else if r.Names != nil {
+			e.Expanded = expandedOf(r.Fingerprints, len(r.Names))
 			e.Secrets = make([]EventSecret, len(r.Names))
 			for j, n := range r.Names {
 				e.Secrets[j] = EventSecret{Name: n}
@@ -329,6 +333,15 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 		}
 	}
 	return out, nil
+}
+
+// expandedOf is an event's Expanded: its fingerprints past those of its n
+// listed secrets.
+func expandedOf(fps pq.ByteaArray, n int) [][]byte {
+	if len(fps) <= n {
+		return nil
+	}
+	return [][]byte(fps[n:])
 }
 
 // DropEvents implements Purger: it deletes the oldest events first, then

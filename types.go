@@ -262,12 +262,13 @@ type Event struct {
 	Protected   bool    `json:"protected,omitempty"`
 	Outcome     Outcome `json:"outcome"`
 	Detail      string  `json:"detail,omitempty"` // why it was denied or failed; never a value
-
-	// expanded are the fingerprints of the values an inject event's job
-	// got expanded (Info.Expand) that differ from the stored ones: what
-	// a fingerprint search finds it by besides Secrets (see
-	// Manager.auditExpanded). This package's stores keep them.
-	expanded [][]byte
+	// Expanded, for a job that got values by expanding references
+	// (Info.Expand), are the AuditKey fingerprints of those values as the
+	// job got them, which no stored version holds (nil without an
+	// AuditKey): EventQuery.Fingerprints finds the event by them as by
+	// its Secrets'. A Store records them with the event, and may be given
+	// them after the read that recorded it (this package's stores are).
+	Expanded [][]byte `json:"expanded,omitempty"`
 }
 
 // EventSecret is one secret an event touched.
