@@ -471,7 +471,7 @@ func putParams(w Write) pgParams {
 		"workspace": e.Workspace, "secret_id": e.SecretID, "expect": w.Expect, "new_version": w.NewVersion,
 		"destroy": w.Destroy, "check": w.Check, "key_gen": w.KeyGen, "keep": w.Keep, "max_env": w.MaxEnvBytes,
 		"max_secrets": w.MaxSecrets,
-		"name": e.Name, "revision": e.Revision, "created": e.Created, "created_by": e.CreatedBy,
+		"name":        e.Name, "revision": e.Revision, "created": e.Created, "created_by": e.CreatedBy,
 		"updated": e.Updated, "updated_by": e.UpdatedBy, "description": e.Description,
 		"expires": timeOrNull(e.Expires), "rotate_by": timeOrNull(e.RotateBy),
 		"deleted": timeOrNull(e.Deleted), "deleted_by": e.DeletedBy,
