@@ -386,12 +386,17 @@ const maxRestoreSecrets = 100_000
 
 // maxBackupSecrets returns the most secrets a document may hold: each
 // live secret takes at least 3 bytes of Config.MaxEnvBytes (a one-letter
-// name, "=" and the NUL), and maxRestoreSecrets at most.
+// name, "=" and the NUL), a workspace holds Config.MaxSecrets, and
+// maxRestoreSecrets at most.
 func (m *Manager) maxBackupSecrets() int {
-	if m.cfg.MaxEnvBytes > 0 && m.cfg.MaxEnvBytes/3 < maxRestoreSecrets {
-		return int(m.cfg.MaxEnvBytes / 3)
+	n := maxRestoreSecrets
+	if m.cfg.MaxEnvBytes > 0 && m.cfg.MaxEnvBytes/3 < int64(n) {
+		n = int(m.cfg.MaxEnvBytes / 3)
 	}
-	return maxRestoreSecrets
+	if m.cfg.MaxSecrets > 0 && m.cfg.MaxSecrets < n {
+		n = m.cfg.MaxSecrets
+	}
+	return n
 }
 
 // decodeBackup parses the JSON of a document and checks its kind and
@@ -433,7 +438,7 @@ func decodeBackup(raw []byte, maxSecrets int) (*backupDoc, error) {
 	}
 	for dec.More() {
 		if len(doc.Secrets) == maxSecrets {
-			return nil, errorf(ErrTooLarge, "the backup holds more than %d secrets, more than a workspace may hold (Config.MaxEnvBytes, at least 3 bytes a secret; at most %d)", maxSecrets, maxRestoreSecrets)
+			return nil, errorf(ErrTooLarge, "the backup holds more than %d secrets, more than a workspace may hold (Config.MaxSecrets, and Config.MaxEnvBytes at least 3 bytes a secret; at most %d)", maxSecrets, maxRestoreSecrets)
 		}
 		var s backupSecret
 		if err := dec.Decode(&s); err != nil {

@@ -528,11 +528,16 @@ func sameDiff(a, b Diff) bool {
 // ErrConflict that says what was being done.
 func (m *Manager) putAll(ctx context.Context, writes []Write, audit *Event, doing string) error {
 	writes[len(writes)-1].Audit = audit // one event, in the change's transaction
+	for i := range writes {
+		writes[i].MaxSecrets = max(m.cfg.MaxSecrets, 0)
+	}
 	err := m.store.Put(ctx, writes...)
 	switch {
 	case err == nil:
 		m.published(ctx, *audit)
 		return nil
+	case errors.Is(err, errTooManySecrets):
+		return m.tooManySecrets("")
 	case errors.Is(err, ErrTooLarge):
 		return errorf(ErrTooLarge, "the workspace environment would exceed %d bytes", m.cfg.MaxEnvBytes)
 	case errors.Is(err, ErrKeyChanged):

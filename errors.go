@@ -43,7 +43,8 @@ var (
 	// ErrInvalidValue: the value holds a NUL byte.
 	ErrInvalidValue = errors.New("secrets: invalid value")
 	// ErrTooLarge: a "NAME=value" string over [MaxEnvString], a workspace
-	// environment over Config.MaxEnvBytes, or a job's arguments and
+	// environment over Config.MaxEnvBytes, a new secret past
+	// Config.MaxSecrets, or a job's arguments and
 	// environment over what the kernel accepts.
 	ErrTooLarge = errors.New("secrets: too large")
 	// ErrInvalidInfo: a description over 4 KiB or not UTF-8, a date
@@ -138,6 +139,15 @@ var (
 	// ErrInvalidTime: the time given to PreviewRestoreAt is zero.
 	ErrInvalidTime = errors.New("secrets: invalid time")
 )
+
+// errTooManySecrets is the cause of a store's ErrTooLarge for a Put past
+// Write.MaxSecrets, which the Manager reports in its own words.
+var errTooManySecrets = errors.New("too many secrets")
+
+// tooManySecrets is a store's refusal of a Put past Write.MaxSecrets.
+func tooManySecrets(format string, args ...any) error {
+	return &failure{class: ErrTooLarge, msg: oneLine(fmt.Sprintf(format, args...)), cause: errTooManySecrets}
+}
 
 // failure is an error of one class with a one-line message and an
 // optional cause.

@@ -98,6 +98,8 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		switch {
 		case errors.Is(err, ErrKeyChanged):
 			m.keys.Remove(ws)
+		case errors.Is(err, errTooManySecrets):
+			return Write{}, m.tooManySecrets(canon + ": ")
 		case errors.Is(err, ErrTooLarge):
 			return Write{}, errorf(ErrTooLarge, "%s: the workspace environment would exceed %d bytes", canon, m.cfg.MaxEnvBytes)
 		case !lostRace(err):
@@ -180,7 +182,7 @@ type change struct {
 // says, with its event.
 func (m *Manager) newWrite(e *Event, ne Entry, cur *Entry, c change) Write {
 	w := Write{Entry: ne, NewVersion: c.newVersion, Destroy: c.destroy, Reseal: c.reseal,
-		Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0)}
+		Keep: m.cfg.KeepVersions, MaxEnvBytes: max(m.cfg.MaxEnvBytes, 0), MaxSecrets: max(m.cfg.MaxSecrets, 0)}
 	if cur != nil {
 		w.Expect = cur.Revision
 	}
@@ -269,4 +271,11 @@ func hintKey(ws, name string) string { return ws + "\x00" + strings.ToLower(name
 // the secret (or took its name) first.
 func lostRace(err error) bool {
 	return errors.Is(err, ErrConflict) || errors.Is(err, ErrExists) || errors.Is(err, ErrNotFound)
+}
+
+// tooManySecrets is the Manager's refusal of a write past
+// Config.MaxSecrets, after prefix (a name and ": ", or nothing).
+func (m *Manager) tooManySecrets(prefix string) error {
+	return errorf(ErrTooLarge, "%sthe workspace would hold more than %d secrets (Config.MaxSecrets; deleted secrets count until purged or destroyed)",
+		prefix, m.cfg.MaxSecrets)
 }

@@ -51,7 +51,7 @@ func loadWorkspaces(b *testing.B, db *sqlx.DB, s *secrets.PostgresStore, c secre
 	for w := range n {
 		ws := fmt.Sprintf("%s-%06d", prefix, w)
 		mem := secrets.NewMemoryStore()
-		m, err := secrets.New(mem, c, &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly})
+		m, err := secrets.New(mem, c, &secrets.Config{MaxEnvBytes: -1, MaxSecrets: -1, AuditReads: secrets.AuditWritesOnly})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -138,7 +138,7 @@ func BenchmarkScale(b *testing.B) {
 	loadWorkspaces(b, db, small, c, "small", 10, 100)
 	loadWorkspaces(b, db, big, c, "big", benchRows()/100, 100)
 	b.Logf("loaded %d + %d rows in %v", 1000, benchRows(), time.Since(start).Round(time.Millisecond))
-	cfg := &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly, KeyCacheSize: 100000, AddMasterKey: true}
+	cfg := &secrets.Config{MaxEnvBytes: -1, MaxSecrets: -1, AuditReads: secrets.AuditWritesOnly, KeyCacheSize: 100000, AddMasterKey: true}
 	ms, mb := newManager(b, small, c, cfg), newManager(b, big, c, cfg)
 	ctx := context.Background()
 	// The workspace read is in the middle of the big table.
@@ -176,10 +176,10 @@ func BenchmarkEnvForColdKey(b *testing.B) {
 	db := pgDB(b)
 	s := newPGStore(b, db)
 	c := newCipher(b)
-	warm := newManager(b, s, c, &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly})
+	warm := newManager(b, s, c, &secrets.Config{MaxEnvBytes: -1, MaxSecrets: -1, AuditReads: secrets.AuditWritesOnly})
 	// A cache of one entry, alternated between two workspaces: every call
 	// misses.
-	cold := newManager(b, s, c, &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly, KeyCacheSize: 1})
+	cold := newManager(b, s, c, &secrets.Config{MaxEnvBytes: -1, MaxSecrets: -1, AuditReads: secrets.AuditWritesOnly, KeyCacheSize: 1})
 	fill(b, warm, "ws-a", 100)
 	fill(b, warm, "ws-b", 100)
 	ctx := context.Background()
@@ -253,7 +253,7 @@ func BenchmarkMemoryStoreFootprint(b *testing.B) {
 	n := benchRows()
 	ctx := context.Background()
 	c := newCipher(b)
-	m := newManager(b, secrets.NewMemoryStore(), c, &secrets.Config{MaxEnvBytes: -1})
+	m := newManager(b, secrets.NewMemoryStore(), c, &secrets.Config{MaxEnvBytes: -1, MaxSecrets: -1})
 	// One real ciphertext; the store copies it into each row.
 	fill(b, m, "seed", 1)
 	var before, after runtime.MemStats
@@ -289,7 +289,7 @@ func BenchmarkMemoryStoreFootprint(b *testing.B) {
 func BenchmarkRotateKey(b *testing.B) {
 	db := pgDB(b)
 	s := newPGStore(b, db)
-	m := newManager(b, s, newCipher(b), &secrets.Config{MaxEnvBytes: -1, AuditReads: secrets.AuditWritesOnly})
+	m := newManager(b, s, newCipher(b), &secrets.Config{MaxEnvBytes: -1, MaxSecrets: -1, AuditReads: secrets.AuditWritesOnly})
 	ctx := context.Background()
 	val := []byte(fmt.Sprintf("%0*d", benchValueSize, 3))
 	for i := range 1000 {

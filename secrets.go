@@ -27,6 +27,17 @@ type Config struct {
 	// no limit, except that a job's expanded references (Info.Expand)
 	// still stop at 64 MiB (ReferenceSize).
 	MaxEnvBytes int64
+	// MaxSecrets bounds how many secrets a container (a workspace or a
+	// parent) stores, live and soft-deleted together, in every scope: a
+	// write that would add one past it (Set or Rename onto a new name,
+	// Import, Apply, Restore, RestoreAt recreating a destroyed secret)
+	// fails with ErrTooLarge and changes nothing. A deleted secret counts
+	// until Purge or Destroy removes it; an update, a delete, a destroy or
+	// a purge never fails on it, and a container already over it (a lower
+	// limit than its data) keeps working but takes no new secret. Default
+	// 10,000; negative means no limit, which leaves the whole-workspace
+	// calls (backups, RestoreAt, List, Events' counts) unbounded.
+	MaxSecrets int
 	// ReservedNames and ReservedPrefixes are names the host keeps for
 	// itself (e.g. "PLATFORM_JOB_ID", "PLATFORM_"); Set refuses them with
 	// ErrReservedName. Compared ignoring ASCII case.
@@ -186,6 +197,11 @@ const DefaultKeepFormerKeys = 2
 // DefaultEventRetention is Config.EventRetention's default: 400 days.
 const DefaultEventRetention = 400 * 24 * time.Hour
 
+// DefaultMaxSecrets is Config.MaxSecrets's default: 10,000 secrets a
+// container, deleted ones included (GitHub allows an organisation 1,000
+// secrets, GitLab.com a project 8,000 CI/CD variables).
+const DefaultMaxSecrets = 10_000
+
 // A Manager encrypts, stores, versions and injects workspace secrets. It
 // is safe for concurrent use. Several Managers (in several processes) may
 // share one Store.
@@ -241,6 +257,9 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 	}
 	if c.MaxEnvBytes == 0 {
 		c.MaxEnvBytes = 1 << 20
+	}
+	if c.MaxSecrets == 0 {
+		c.MaxSecrets = DefaultMaxSecrets
 	}
 	if c.KeyCacheSize <= 0 {
 		c.KeyCacheSize = 1024
@@ -326,9 +345,11 @@ type Limits struct {
 	MaxEnvString  int   `json:"max_env_string"`  // bytes of "NAME=value" plus its NUL
 	MaxEnvBytes   int64 `json:"max_env_bytes"`   // a workspace's whole environment; negative for none
 	KeepVersions  int   `json:"keep_versions"`   // versions kept per secret
+	MaxSecrets    int   `json:"max_secrets"`     // secrets a workspace stores, deleted ones included; negative for none
 }
 
 // Limits returns the Manager's limits.
 func (m *Manager) Limits() Limits {
-	return Limits{MaxNameLength: m.cfg.MaxNameLength, MaxEnvString: MaxEnvString, MaxEnvBytes: m.cfg.MaxEnvBytes, KeepVersions: m.cfg.KeepVersions}
+	return Limits{MaxNameLength: m.cfg.MaxNameLength, MaxEnvString: MaxEnvString, MaxEnvBytes: m.cfg.MaxEnvBytes, KeepVersions: m.cfg.KeepVersions,
+		MaxSecrets: m.cfg.MaxSecrets}
 }

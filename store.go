@@ -205,6 +205,11 @@ type EnvEntry struct {
 //   - MaxEnvBytes: if positive, and the write grows the sum of EnvSize
 //     over the live secrets' current versions, that sum must not exceed
 //     it (ErrTooLarge). Soft-deleted secrets do not count.
+//   - MaxSecrets: if positive, the workspace must not end the Put with
+//     more secrets, live and soft-deleted together, than it, unless the
+//     Put does not add to their number (ErrTooLarge, wrapping
+//     errTooManySecrets, checked once per workspace after the Put's
+//     writes to it, so that their order does not matter).
 //
 // CheckState makes ExpectState a precondition of the whole Put: before any
 // of its writes applies, the write's workspace must be at state
@@ -234,6 +239,7 @@ type Write struct {
 	KeyGen      int64
 	Keep        int
 	MaxEnvBytes int64
+	MaxSecrets  int
 	Audit       *Event
 }
 

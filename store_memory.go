@@ -383,6 +383,9 @@ func (s *MemoryStore) Put(ctx context.Context, writes ...Write) error {
 			wr.Audit.State = w.state
 		}
 	}
+	if err := checkSecretCounts(s, copies, writes); err != nil {
+		return err
+	}
 	s.seq = seq
 	maps.Copy(s.ws, copies)
 	for _, l := range ledger {
@@ -588,4 +591,24 @@ func jobSeesChange(old *memSecret, ne Entry) bool {
 	o, c := old.entry.Current, ne.Current
 	return live && (old.entry.Name != ne.Name || o.Version != c.Version || o.WriteOnly != c.WriteOnly || o.File != c.File ||
 		o.Protected != c.Protected || o.Expand != c.Expand)
+}
+
+// checkSecretCounts refuses a Put that leaves a workspace with more
+// secrets than its writes' MaxSecrets, unless it did not add to their
+// number (see Write).
+func checkSecretCounts(s *MemoryStore, copies map[string]*memWorkspace, writes []Write) error {
+	limits := map[string]int{}
+	for _, wr := range writes {
+		limits[wr.Entry.Workspace] = max(limits[wr.Entry.Workspace], wr.MaxSecrets)
+	}
+	for ws, w := range copies {
+		before := 0
+		if old := s.workspace(ws, false); old != nil {
+			before = len(old.secrets)
+		}
+		if n := len(w.secrets); limits[ws] > 0 && n > limits[ws] && n > before {
+			return tooManySecrets("workspace %q would hold %d secrets, over %d", ws, n, limits[ws])
+		}
+	}
+	return nil
 }

@@ -404,6 +404,7 @@ type pgBatchWrite struct {
 	KeyGen      int64      `json:"key_gen"`
 	Keep        int        `json:"keep"`
 	MaxEnv      int64      `json:"max_env"`
+	MaxSecrets  int        `json:"max_secrets"`
 	Name        string     `json:"name"`
 	Revision    int64      `json:"revision"`
 	Created     time.Time  `json:"created"`
@@ -443,7 +444,7 @@ func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes 
 			ct = []byte{}
 		}
 		bs[i] = pgBatchWrite{Workspace: e.Workspace, SecretID: e.SecretID, Expect: w.Expect, NewVersion: w.NewVersion,
-			Destroy: w.Destroy, Check: w.Check, KeyGen: w.KeyGen, Keep: w.Keep, MaxEnv: w.MaxEnvBytes, Name: e.Name,
+			Destroy: w.Destroy, Check: w.Check, KeyGen: w.KeyGen, Keep: w.Keep, MaxEnv: w.MaxEnvBytes, MaxSecrets: w.MaxSecrets, Name: e.Name,
 			Revision: e.Revision, Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
 			Description: e.Description, Expires: timePtr(e.Expires), RotateBy: timePtr(e.RotateBy), Deleted: timePtr(e.Deleted),
 			DeletedBy: e.DeletedBy, Version: v.Version, Flags: flagsOf(v), Format: int16(max(v.Format, 1)), Ciphertext: ct,
@@ -480,7 +481,8 @@ func putParams(w Write) pgParams {
 	p := pgParams{
 		"workspace": e.Workspace, "secret_id": e.SecretID, "expect": w.Expect, "new_version": w.NewVersion,
 		"destroy": w.Destroy, "check": w.Check, "key_gen": w.KeyGen, "keep": w.Keep, "max_env": w.MaxEnvBytes,
-		"name": e.Name, "revision": e.Revision, "created": e.Created, "created_by": e.CreatedBy,
+		"max_secrets": w.MaxSecrets,
+		"name":        e.Name, "revision": e.Revision, "created": e.Created, "created_by": e.CreatedBy,
 		"updated": e.Updated, "updated_by": e.UpdatedBy, "description": e.Description,
 		"expires": timeOrNull(e.Expires), "rotate_by": timeOrNull(e.RotateBy),
 		"deleted": timeOrNull(e.Deleted), "deleted_by": e.DeletedBy,

@@ -56,6 +56,9 @@ const (
 	// sqlstateMasterKeyInUse: retire_master_key, while a workspace key is
 	// wrapped by the master key.
 	sqlstateMasterKeyInUse = "SC007"
+	// sqlstateSecretCount: put_secret and put_batch, past the workspace's
+	// limit on its number of secrets (migration 9).
+	sqlstateSecretCount = "SC008"
 	// sqlstateNotReadCommitted: lock_workspace and put_secret, in a
 	// transaction that is not READ COMMITTED.
 	sqlstateNotReadCommitted = "SC010"
@@ -104,6 +107,8 @@ func pgErr(ctx context.Context, op string, err error) error {
 		return errorf(ErrNotFound, "%s: no such secret", op)
 	case sqlstateEnvBudget:
 		return errorf(ErrTooLarge, "%s: over the environment budget", op)
+	case sqlstateSecretCount:
+		return tooManySecrets("%s: over the limit on the workspace's secrets", op)
 	case sqlstateKeyChanged:
 		return errorf(ErrKeyChanged, "%s: the workspace key changed", op)
 	case sqlstateRetiredMasterKey:

@@ -44,6 +44,29 @@ func TestPostgresUpgrade(t *testing.T) {
 		t.Fatalf("SchemaVersion at version 1: %d, %v", v, err)
 	}
 
+	// This release calls put_secret with the count and its limit
+	// (migration 9); at version 1 a shim of that signature writes through
+	// version 1's put_secret, so that the data below is what version 1's
+	// functions wrote. It goes before the migration, which makes the real
+	// one.
+	sch := pq.QuoteIdentifier(s.Schema())
+	args := make([]string, 40)
+	for i := range args {
+		args[i] = fmt.Sprintf("$%d", i+1)
+	}
+	db.MustExec(`CREATE FUNCTION ` + sch + `.put_secret(
+		p_single boolean, INOUT total bigint, INOUT state bigint, INOUT key_gen bigint,
+		p_workspace text, p_secret_id text, p_expect bigint, p_new_version boolean, p_destroy boolean,
+		p_check boolean, p_key_gen bigint, p_keep bigint, p_max_env bigint,
+		p_name text, p_revision bigint, p_created timestamptz, p_created_by text,
+		p_updated timestamptz, p_updated_by text, p_description text, p_expires timestamptz,
+		p_rotate_by timestamptz, p_deleted timestamptz, p_deleted_by text,
+		p_version bigint, p_flags smallint, p_format smallint, p_ciphertext bytea, p_key_id bigint,
+		p_env_size bigint, p_fingerprint bytea, p_written timestamptz, p_written_by text,
+		p_rs_versions bigint[], p_rs_names text[], p_rs_flags smallint[], p_rs_formats smallint[],
+		p_rs_cts bytea[], p_rs_key_ids bigint[], p_rs_env bigint[], INOUT n_secrets bigint, p_max_secrets bigint
+	) LANGUAGE sql AS $$ SELECT p.total, p.state, p.key_gen, 0::bigint FROM ` + sch + `.put_secret(` + strings.Join(args, ", ") + `) p $$`)
+
 	var now atomic.Int64
 	now.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixMicro())
 	clock := func() time.Time { return time.UnixMicro(now.Load()) }
@@ -122,6 +145,10 @@ func TestPostgresUpgrade(t *testing.T) {
 	if env, err := replica.EnvFor(ctx, "ws-1"); err == nil || env != nil || !strings.Contains(err.Error(), "call Migrate") {
 		t.Fatalf("EnvFor before Migrate: %d variables, %v; want none and an error naming Migrate", len(env), err)
 	}
+	db.MustExec(`DROP FUNCTION ` + sch + `.put_secret(boolean, bigint, bigint, bigint, text, text, bigint, boolean, boolean,
+		boolean, bigint, bigint, bigint, text, bigint, timestamptz, text, timestamptz, text, text, timestamptz,
+		timestamptz, timestamptz, text, bigint, smallint, smallint, bytea, bigint, bigint, bytea, timestamptz, text,
+		bigint[], text[], smallint[], smallint[], bytea[], bigint[], bigint[], bigint, bigint)`)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate to the head: %v", err)
 	}
@@ -259,6 +286,7 @@ func TestPostgresUpgrade(t *testing.T) {
 	if env, err := moved.EnvFor(ctx, "ws-1"); err != nil || len(env) != 7 {
 		t.Fatalf("EnvFor under the new master key: %d variables, %v", len(env), err)
 	}
+	upgradeSecretCount(ctx, t, next, clock, s)
 }
 
 // TestPostgresFunctionsPinSearchPath: every function of the schema runs
@@ -390,5 +418,33 @@ func TestPostgresSearchPathHijack(t *testing.T) {
 	}
 	if n := caught(); n != 1 {
 		t.Fatalf("the control call was caught %d times, want 1: the trap does not work", n)
+	}
+}
+
+// upgradeSecretCount: after migration 9, the secrets written before it
+// count towards Config.MaxSecrets, deleted ones included: ws-2 of
+// TestPostgresUpgrade holds 8 secrets (7 live, GONE deleted), all written
+// through version 1, and is counted at its first write since.
+func upgradeSecretCount(ctx context.Context, t *testing.T, cipher secrets.Cipher, clock func() time.Time, s *secrets.PostgresStore) {
+	t.Helper()
+	capped := newManager(t, s, cipher, &secrets.Config{Now: clock, KeepVersions: 3, MaxSecrets: 8})
+	// put_batch counts a workspace not counted yet, as put_secret does.
+	if _, err := capped.Import(ctx, "ws-2", []byte("ONE_MORE=x\n"), nil); !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("an import of a ninth secret into a workspace of 8 from before the upgrade, MaxSecrets 8: %v", err)
+	}
+	if _, err := capped.Set(ctx, "ws-2", "ONE_MORE", []byte("x"), nil); !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("a ninth secret, MaxSecrets 8: %v", err)
+	}
+	if _, err := capped.Set(ctx, "ws-2", "TOKEN_0", []byte("updated"), nil); err != nil {
+		t.Fatalf("an update at the limit: %v", err)
+	}
+	if err := capped.Destroy(ctx, "ws-2", "GONE", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capped.Set(ctx, "ws-2", "ONE_MORE", []byte("x"), nil); err != nil {
+		t.Fatalf("a secret in the room the deleted one's destruction made: %v", err)
+	}
+	if _, err := capped.Set(ctx, "ws-2", "TWO_MORE", []byte("x"), nil); !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("a ninth secret again: %v", err)
 	}
 }

@@ -91,13 +91,13 @@ WHERE s.workspace = :workspace AND s.name_key = ANY (:names::text[]) AND (s.dele
 
 -- name: put
 -- One write: put_secret's parameters, then the re-sealed versions (rs_*,
--- NULL when none).
+-- NULL when none), the count (read under the lock) and its limit.
 SELECT ({{schema}}.put_secret(true, 0, 0, 0,
 	:workspace, :secret_id, :expect, :new_version, :destroy, :check, :key_gen, :keep, :max_env,
 	:name, :revision, :created, :created_by, :updated, :updated_by, :description, :expires,
 	:rotate_by, :deleted, :deleted_by,
 	:version, :flags, :format, :ciphertext, :key_id, :env_size, :fingerprint, :written, :written_by,
-	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes)).state
+	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes, 0, :max_secrets)).state
 
 -- name: put_audited
 -- As put, recording its audit event in the same statement; the event's
@@ -107,7 +107,7 @@ WITH w AS (SELECT ({{schema}}.put_secret(true, 0, 0, 0,
 	:name, :revision, :created, :created_by, :updated, :updated_by, :description, :expires,
 	:rotate_by, :deleted, :deleted_by,
 	:version, :flags, :format, :ciphertext, :key_id, :env_size, :fingerprint, :written, :written_by,
-	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes)).state AS state)
+	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes, 0, :max_secrets)).state AS state)
 INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
 SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event_names, :event_versions,
 	:event_fingerprints, :event_outcome, :event_detail
