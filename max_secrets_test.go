@@ -77,6 +77,28 @@ func TestMaxSecrets(t *testing.T) {
 		if sec, err := m.Get(ctx, ws, "A"); err != nil || string(sec.Value.Reveal()) != "v" {
 			t.Fatalf("the refused Import changed A: %v", err)
 		}
+		// Apply and a backup's Restore write through the same batch.
+		d, err := m.Diff(ctx, ws, []byte("D=s3cret\nA=changed\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = m.Apply(ctx, ws, []byte("D=s3cret\nA=changed\n"), d)
+		wantTooMany(t, "Apply of a fourth name", err, 3)
+		mustSet(t, m, "ws-src", "D", "s3cret")
+		mustSet(t, m, "ws-src", "A", "changed")
+		doc, err := m.Backup(ctx, "ws-src", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan, err := m.PreviewRestore(ctx, ws, doc, nil); err != nil {
+			t.Fatalf("the restore's preview: %v", err)
+		} else {
+			_, err = m.Restore(ctx, ws, doc, plan, nil)
+			wantTooMany(t, "Restore of a fourth name", err, 3)
+		}
+		if sec, err := m.Get(ctx, ws, "A"); err != nil || string(sec.Value.Reveal()) != "v" {
+			t.Fatalf("a refused Apply or Restore changed A: %v", err)
+		}
 
 		// At the limit: an update, an Import that only updates, a rename,
 		// a delete and an undelete pass.
