@@ -374,7 +374,7 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 	if remove {
 		// The live secrets of the scope: those of a scope contain "@" and
 		// the scope (Search is a first sieve; SplitName decides).
-		q := ListQuery{Limit: maxPage, Values: true}
+		q := ListQuery{Limit: maxPage} // a removal writes no value: no ciphertexts
 		if sc != scope.Any {
 			q.Search = "@" + sc
 		}

@@ -45,10 +45,11 @@ func (m *Manager) namedEntries(ctx context.Context, ws string, names []string, v
 	cur := map[string]Entry{}
 	for batch := range slices.Chunk(keys, maxPage) {
 		for _, deleted := range []bool{false, true} {
-			// One more than the batch can match: a Store that kept to
-			// Names answers in one page (one that did not is paged
-			// through, its other secrets dropped here).
-			q := ListQuery{Names: batch, Deleted: deleted, Limit: len(batch) + 1, Values: values && !deleted}
+			// More than a batch can match: a Store that keeps to Names
+			// answers in one page; one that does not (written before
+			// the field) is paged through in pages of the usual size,
+			// its other secrets dropped here.
+			q := ListQuery{Names: batch, Deleted: deleted, Limit: maxPage + 1, Values: values && !deleted}
 			err := m.listAll(ctx, ws, q, func(en Entry) {
 				if k := strings.ToLower(en.Name); want[k] {
 					cur[k] = en
@@ -88,18 +89,11 @@ func (m *Manager) listAll(ctx context.Context, ws string, q ListQuery, fn func(E
 func (m *Manager) allEntries(ctx context.Context, ws string) (map[string]Entry, error) {
 	cur := map[string]Entry{}
 	for _, deleted := range []bool{false, true} {
-		for after := ""; ; {
-			es, err := m.store.List(ctx, ws, ListQuery{After: after, Deleted: deleted, Limit: maxPage, Values: !deleted})
-			if err != nil {
-				return nil, err
-			}
-			for _, en := range es {
-				cur[strings.ToLower(en.Name)] = en
-			}
-			if len(es) < maxPage {
-				break
-			}
-			after = es[len(es)-1].Name
+		err := m.listAll(ctx, ws, ListQuery{Deleted: deleted, Limit: maxPage, Values: !deleted}, func(en Entry) {
+			cur[strings.ToLower(en.Name)] = en
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return cur, nil

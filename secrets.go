@@ -29,11 +29,11 @@ type Config struct {
 	MaxEnvBytes int64
 	// MaxSecrets bounds how many secrets a container (a workspace or a
 	// parent) stores, live and soft-deleted together, in every scope: a
-	// write that would add one past it (Set or Rename onto a new name,
-	// Import, Apply, Restore, RestoreAt recreating a destroyed secret)
-	// fails with ErrTooLarge and changes nothing. A deleted secret counts
-	// until Purge or Destroy removes it; an update, a delete, a destroy or
-	// a purge never fails on it, and a container already over it (a lower
+	// write that would add one past it (Set, Import, Apply or Restore of a
+	// new name) fails with ErrTooLarge and changes nothing. A deleted
+	// secret counts until Purge or Destroy removes it; an update, a
+	// rename, a delete, an undelete, a RestoreAt (which never recreates a
+	// destroyed secret), a destroy or a purge never fails on it, and a container already over it (a lower
 	// limit than its data) keeps working but takes no new secret. Default
 	// 10,000; negative means no limit, which leaves the whole-workspace
 	// calls (backups, RestoreAt, List, Events' counts) unbounded.

@@ -205,11 +205,13 @@ type EnvEntry struct {
 //   - MaxEnvBytes: if positive, and the write grows the sum of EnvSize
 //     over the live secrets' current versions, that sum must not exceed
 //     it (ErrTooLarge). Soft-deleted secrets do not count.
-//   - MaxSecrets: if positive, the workspace must not end the Put with
-//     more secrets, live and soft-deleted together, than it, unless the
-//     Put does not add to their number (ErrTooLarge, wrapping
-//     errTooManySecrets, checked once per workspace after the Put's
-//     writes to it, so that their order does not matter).
+//   - MaxSecrets: if positive, a write that adds a secret must not take
+//     the workspace past that many secrets, live and soft-deleted
+//     together (ErrTooLarge, wrapping errTooManySecrets). A Store may
+//     check once after a run of one workspace's writes instead (then
+//     their order within the run does not matter; this package's stores
+//     do where they write a Put in one batch); the Manager never puts a
+//     write that adds a secret with one that destroys another.
 //
 // CheckState makes ExpectState a precondition of the whole Put: before any
 // of its writes applies, the write's workspace must be at state

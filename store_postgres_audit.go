@@ -292,7 +292,9 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 			at[e.ID] = i
 			// A delivery's own fingerprints are only those of its
 			// expanded values (audit_expanded).
-			e.Expanded = expandedOf(r.Fingerprints, 0)
+			// (past the names it lists when its read could not record it
+			// and the Manager recorded it afterwards, with every name).
+			e.Expanded = expandedOf(r.Fingerprints, len(r.Names))
 		} else if r.Names != nil {
 			e.Expanded = expandedOf(r.Fingerprints, len(r.Names))
 			e.Secrets = make([]EventSecret, len(r.Names))

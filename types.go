@@ -266,8 +266,9 @@ type Event struct {
 	// (Info.Expand), are the AuditKey fingerprints of those values as the
 	// job got them, which no stored version holds (nil without an
 	// AuditKey): EventQuery.Fingerprints finds the event by them as by
-	// its Secrets'. A Store records them with the event, and may be given
-	// them after the read that recorded it (this package's stores are).
+	// its Secrets'. A Store records them with the events it is given; a
+	// job whose read recorded its event (EnvQuery.Audit) gives them
+	// afterwards to this package's stores only.
 	Expanded [][]byte `json:"expanded,omitempty"`
 }
 
