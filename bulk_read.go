@@ -35,15 +35,15 @@ func (m *Manager) storedNames(ctx context.Context, ws string, names []string) ([
 // values, the live ones come with their ciphertexts.
 func (m *Manager) namedEntries(ctx context.Context, ws string, names []string, values bool) (map[string]Entry, error) {
 	want := make(map[string]bool, len(names))
-	keys := make([]string, 0, len(names))
+	ask := make([]string, 0, len(names)) // as spelled: a Store compares them its own way
 	for _, n := range names {
 		if k := strings.ToLower(n); !want[k] {
 			want[k] = true
-			keys = append(keys, k)
+			ask = append(ask, n)
 		}
 	}
 	cur := map[string]Entry{}
-	for batch := range slices.Chunk(keys, maxPage) {
+	for batch := range slices.Chunk(ask, maxPage) {
 		for _, deleted := range []bool{false, true} {
 			// More than a batch can match: a Store that keeps to Names
 			// answers in one page; one that does not (written before

@@ -255,7 +255,7 @@ func (s *PostgresStore) Events(ctx context.Context, q EventQuery) ([]Event, erro
 		add("e.id < :before", "before", q.Before)
 	}
 	if q.Name != "" {
-		add(s.q.eventsByName, "name", strings.ToLower(q.Name))
+		add(s.q.eventsByName, "name", q.Name)
 	}
 	if fps := q.fingerprints(); fps != nil {
 		add(s.q.eventsByFingerprint, "fingerprints", pq.ByteaArray(fps))

@@ -186,7 +186,7 @@ func (s *PostgresStore) AddMasterKey(ctx context.Context, k MasterKey, first boo
 // Lookup implements Store.
 func (s *PostgresStore) Lookup(ctx context.Context, ws, name string) (Entry, error) {
 	var r pgEntry
-	err := s.hotQ(ctx, s.q.lookup, pgParams{"workspace": ws, "name_key": strings.ToLower(name)}, func(rows *sql.Rows) error {
+	err := s.hotQ(ctx, s.q.lookup, pgParams{"workspace": ws, "name_key": name}, func(rows *sql.Rows) error {
 		return scanOne(rows, r.targets()...)
 	})
 	if err != nil {
@@ -225,19 +225,15 @@ func (s *PostgresStore) List(ctx context.Context, ws string, q ListQuery) ([]Ent
 	if q.Values {
 		query = s.q.listValues
 	}
-	pattern := "%" + likeEscaper.Replace(strings.ToLower(q.Search)) + "%"
+	pattern := "%" + likeEscaper.Replace(q.Search) + "%"
 	var out []Entry
-	p := pgParams{"workspace": ws, "deleted": q.Deleted, "after": strings.ToLower(q.After), "pattern": pattern, "limit": max(q.Limit, 1)}
+	p := pgParams{"workspace": ws, "deleted": q.Deleted, "after": q.After, "pattern": pattern, "limit": max(q.Limit, 1)}
 	if q.Names != nil {
 		query = s.q.listNames
 		if q.Values {
 			query = s.q.listNamesValues
 		}
-		keys := make(pq.StringArray, len(q.Names))
-		for i, n := range q.Names {
-			keys[i] = strings.ToLower(n)
-		}
-		p["names"] = keys
+		p["names"] = pq.StringArray(q.Names)
 	}
 	err := s.hotQ(ctx, query, p, func(rows *sql.Rows) error {
 		var r pgEntry

@@ -13,6 +13,9 @@
 #     49999 (never 5432) and on a Unix socket inside that folder;
 #   - the role secrets_test (with CREATEROLE, for the tests that act as
 #     other roles) and its database secrets_test; DATABASE_URL exported;
+#   - a second database of that role, secrets_test_c, whose LC_CTYPE is C
+#     (lower() changes ASCII letters only), exported as
+#     DATABASE_URL_C_LOCALE for the test of such databases;
 #   - a PgBouncer in transaction pooling mode in front of it, exported as
 #     DATABASE_URL_PGBOUNCER (scripts/pgbouncer-env.sh);
 #   - SECRETS_TEST_PG_RESTART exported: `pg_ctl restart` of that folder, so
@@ -78,6 +81,7 @@ _pg_stop() {
 	if [[ "${SECRETS_PG_KEEP:-}" == 1 && -f "$2/data/postmaster.pid" ]]; then
 		_pg_say "kept the test cluster running (SECRETS_PG_KEEP=1):"
 		_pg_say "  export DATABASE_URL='$DATABASE_URL'"
+		_pg_say "  export DATABASE_URL_C_LOCALE='$DATABASE_URL_C_LOCALE'"
 		_pg_say "  stop it with: $_pg_stop_cmd && rm -rf $(_pg_quote "$2")"
 		return
 	fi
@@ -163,11 +167,13 @@ _pg_start() {
 	[[ -x "$psql" ]] || psql=psql
 	if ! "$psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
 		-c "CREATE ROLE secrets_test LOGIN CREATEROLE PASSWORD 'secrets_test'" \
-		-c "CREATE DATABASE secrets_test OWNER secrets_test" >&2; then
-		_pg_say "could not create the secrets_test role and database"
+		-c "CREATE DATABASE secrets_test OWNER secrets_test" \
+		-c "CREATE DATABASE secrets_test_c OWNER secrets_test TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" >&2; then
+		_pg_say "could not create the secrets_test role and databases"
 		return 1
 	fi
 	export DATABASE_URL="postgres://secrets_test:secrets_test@127.0.0.1:$port/secrets_test?sslmode=disable"
+	export DATABASE_URL_C_LOCALE="postgres://secrets_test:secrets_test@127.0.0.1:$port/secrets_test_c?sslmode=disable"
 	# -l: the restarted postmaster must not keep the test's output pipe open.
 	SECRETS_TEST_PG_RESTART="$(_pg_quote "$bin/pg_ctl") restart -D $(_pg_quote "$dir/data") -m fast -w -t 60 -l $(_pg_quote "$dir/log")"
 	if _pg_root; then

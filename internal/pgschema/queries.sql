@@ -39,7 +39,7 @@ SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.
 	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, s.ciphertext, s.key_id,
 	s.env_size, s.fingerprint, s.written, s.written_by,
 	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
-FROM {{schema}}.secrets s WHERE s.workspace = :workspace AND s.name_key = :name_key
+FROM {{schema}}.secrets s WHERE s.workspace = :workspace AND s.name_key = lower(:name_key)
 
 -- name: history
 SELECT v.workspace, v.secret_id, v.version, v.name, v.flags, v.format, v.ciphertext, v.key_id,
@@ -55,8 +55,8 @@ SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.
 	s.env_size, s.fingerprint, s.written, s.written_by,
 	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
 FROM {{schema}}.secrets s
-WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > :after
-	AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > lower(:after)
+	AND s.name_key LIKE lower(:pattern) ORDER BY s.name_key COLLATE "C" LIMIT :limit
 
 -- name: list_values
 -- As list, with the values.
@@ -65,19 +65,19 @@ SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.
 	s.env_size, s.fingerprint, s.written, s.written_by,
 	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
 FROM {{schema}}.secrets s
-WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > :after
-	AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+WHERE s.workspace = :workspace AND (s.deleted IS NOT NULL) = :deleted AND s.name_key COLLATE "C" > lower(:after)
+	AND s.name_key LIKE lower(:pattern) ORDER BY s.name_key COLLATE "C" LIMIT :limit
 
 -- name: list_names
--- As list, of the secrets whose name_key is one of :names (lower case):
+-- As list, of the secrets whose name_key is one of :names:
 -- one probe of the name index a name, whatever the workspace holds.
 SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.updated, s.updated_by,
 	s.description, s.expires, s.rotate_by, s.deleted, s.deleted_by, s.version, s.flags, s.format, ''::bytea AS ciphertext, s.key_id,
 	s.env_size, s.fingerprint, s.written, s.written_by,
 	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
 FROM {{schema}}.secrets s
-WHERE s.workspace = :workspace AND s.name_key = ANY (:names::text[]) AND (s.deleted IS NOT NULL) = :deleted
-	AND s.name_key COLLATE "C" > :after AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+WHERE s.workspace = :workspace AND s.name_key = ANY (ARRAY(SELECT lower(x) FROM unnest(:names::text[]) x)) AND (s.deleted IS NOT NULL) = :deleted
+	AND s.name_key COLLATE "C" > lower(:after) AND s.name_key LIKE lower(:pattern) ORDER BY s.name_key COLLATE "C" LIMIT :limit
 
 -- name: list_names_values
 -- As list_names, with the values.
@@ -86,8 +86,8 @@ SELECT s.workspace, s.secret_id, s.name, s.revision, s.created, s.created_by, s.
 	s.env_size, s.fingerprint, s.written, s.written_by,
 	coalesce((SELECT w.key_gen FROM {{schema}}.workspaces w WHERE w.workspace = :workspace), 0) AS key_gen
 FROM {{schema}}.secrets s
-WHERE s.workspace = :workspace AND s.name_key = ANY (:names::text[]) AND (s.deleted IS NOT NULL) = :deleted
-	AND s.name_key COLLATE "C" > :after AND s.name_key LIKE :pattern ORDER BY s.name_key COLLATE "C" LIMIT :limit
+WHERE s.workspace = :workspace AND s.name_key = ANY (ARRAY(SELECT lower(x) FROM unnest(:names::text[]) x)) AND (s.deleted IS NOT NULL) = :deleted
+	AND s.name_key COLLATE "C" > lower(:after) AND s.name_key LIKE lower(:pattern) ORDER BY s.name_key COLLATE "C" LIMIT :limit
 
 -- name: put
 -- One write: put_secret's parameters, then the re-sealed versions (rs_*,
@@ -200,17 +200,17 @@ SELECT p.id, p.at, p.actor, p.action, p.workspace, p.state,
 FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget OR q.listed = 0 AS keep FROM (
 
 -- fragment: events_by_name
--- Events' filter on a secret's name (lower case): the names the event
+-- Events' filter on a secret's name: the names the event
 -- lists, or for a delivery whose secrets come from the ledger (action
 -- inject or export, outcome ok, state > 0, no parents) the secrets it
 -- delivered: an entry of the name (index ledger_name, migration 8) that
 -- was its secret's current one at the event's state, and that
 -- delivered() would list.
 (NOT (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
-		AND EXISTS (SELECT 1 FROM unnest(e.names) n WHERE lower(n) = :name)
+		AND EXISTS (SELECT 1 FROM unnest(e.names) n WHERE lower(n) = lower(:name))
 	OR (e.action IN ('inject', 'export') AND e.outcome = 'ok' AND e.state > 0 AND e.parents IS NULL)
 		AND EXISTS (SELECT 1 FROM {{schema}}.ledger l
-			WHERE l.workspace = e.workspace AND lower(l.name) = :name AND l.state <= e.state AND l.version > 0
+			WHERE l.workspace = e.workspace AND lower(l.name) = lower(:name) AND l.state <= e.state AND l.version > 0
 			  AND NOT EXISTS (SELECT 1 FROM {{schema}}.ledger n WHERE n.workspace = l.workspace
 				AND n.secret_id = l.secret_id AND n.state > l.state AND n.state <= e.state)
 			  AND (e.action <> 'export' OR NOT l.write_only)
