@@ -40,7 +40,7 @@ func TestMe(t *testing.T) {
 	if got.Actor != editor || got.Workspace != ws {
 		t.Errorf("me = %+v", got)
 	}
-	if want := (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 5000, KeepVersions: 3}); got.Limits != want {
+	if want := (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 5000, KeepVersions: 3, MaxSecrets: secrets.DefaultMaxSecrets}); got.Limits != want {
 		t.Errorf("limits %+v, want the Manager's %+v", got.Limits, want)
 	}
 	for _, a := range []string{"list", "reveal", "set", "delete", "destroy", "rename", "export", "diff", "events"} {
