@@ -184,6 +184,30 @@ func TestUserJobSignals(t *testing.T) {
 	}
 }
 
+// TestUserJobSignalsItself: as its PID namespace's first process, a job
+// does not end by a signal it sends itself without handling it (Linux
+// ignores it, as Job.NoPIDNamespace's doc and the CLI's exit statuses
+// say); with NoPIDNamespace it does.
+func TestUserJobSignalsItself(t *testing.T) {
+	needRoot(t)
+	sh := needProgram(t, "sh")
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	for _, own := range []bool{true, false} {
+		var out strings.Builder
+		res, err := m.Run(context.Background(), "ws", secrets.Job{Path: sh, Args: []string{"-c", `kill -TERM $$; echo went on`},
+			Stdout: &out, User: nobody(t), NoPIDNamespace: !own})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch went := strings.Contains(out.String(), "went on"); {
+		case own && (!went || res.ExitCode != 0 || res.Signal != nil):
+			t.Errorf("in its own namespace: %+v %q, want it to go on and exit 0", res, out.String())
+		case !own && (went || res.Signal != syscall.SIGTERM):
+			t.Errorf("without a namespace: %+v %q, want it ended by SIGTERM", res, out.String())
+		}
+	}
+}
+
 // A descriptor the backend inherited without close-on-exec (a shell's
 // "7<file") does not reach a job of another user, who could otherwise read
 // a file only root may open (an attacker pass read /etc/shadow so).
