@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/lib/pq"
 )
 
 // liveAndDeleted returns the names of ws's live and soft-deleted secrets.
@@ -205,4 +206,49 @@ func TestMaxSecretsConcurrent(t *testing.T) {
 		_, err := ms[0].Set(ctx, "ws-race", "ONE_TOO_MANY", []byte("s3cret"), nil)
 		wantTooMany(t, "Set past the limit after the race", err, limit)
 	})
+}
+
+// TestMaxSecretsNeedsMigration9: a replica of this release on a schema
+// at migration 8 (started without Migrate) writes nothing that could pass
+// the limit unchecked: Set, Import and a backup's Restore fail naming
+// Migrate and change nothing (a trial's Import and Restore went through
+// put_batch's previous signature, which ignores the limit).
+func TestMaxSecretsNeedsMigration9(t *testing.T) {
+	db := pgDB(t)
+	ctx := context.Background()
+	s, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: randomSchema("t_")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); dropSchema(t, db, s.Schema()) })
+	if err := secrets.MigrateTo(ctx, s, 8); err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, s, newCipher(t), &secrets.Config{MaxSecrets: 1})
+	src := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, src, "src", "B", "b")
+	doc, err := src.Backup(ctx, "src", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, write := range map[string]func() error{
+		"Set":    func() error { _, err := m.Set(ctx, "ws", "A", []byte("a"), nil); return err },
+		"Import": func() error { _, err := m.Import(ctx, "ws", []byte("A=a\nB=b\n"), nil); return err },
+		"Restore": func() error {
+			plan, err := m.PreviewRestore(ctx, "ws", doc, nil)
+			if err != nil {
+				return err
+			}
+			_, err = m.Restore(ctx, "ws", doc, plan, nil)
+			return err
+		},
+	} {
+		if err := write(); err == nil || !strings.Contains(err.Error(), "call Migrate") {
+			t.Errorf("%s on a schema at migration 8: %v, want an error naming Migrate", what, err)
+		}
+	}
+	var n int
+	if err := db.Get(&n, "SELECT count(*) FROM "+pq.QuoteIdentifier(s.Schema())+".secrets"); err != nil || n != 0 {
+		t.Fatalf("%d secrets written, %v", n, err)
+	}
 }

@@ -400,7 +400,6 @@ type pgBatchWrite struct {
 	KeyGen      int64      `json:"key_gen"`
 	Keep        int        `json:"keep"`
 	MaxEnv      int64      `json:"max_env"`
-	MaxSecrets  int        `json:"max_secrets"`
 	Name        string     `json:"name"`
 	Revision    int64      `json:"revision"`
 	Created     time.Time  `json:"created"`
@@ -433,14 +432,16 @@ func timePtr(t time.Time) *time.Time {
 // putBatch runs writes (none re-encrypting) as one put_batch call.
 func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes []Write, audit *Event) error {
 	bs := make([]pgBatchWrite, len(writes))
+	limit := 0 // one limit for the batch: the Manager gives each write its own
 	for i, w := range writes {
+		limit = max(limit, w.MaxSecrets)
 		e, v := w.Entry, w.Entry.Current
 		ct := v.Ciphertext
 		if ct == nil {
 			ct = []byte{}
 		}
 		bs[i] = pgBatchWrite{Workspace: e.Workspace, SecretID: e.SecretID, Expect: w.Expect, NewVersion: w.NewVersion,
-			Destroy: w.Destroy, Check: w.Check, KeyGen: w.KeyGen, Keep: w.Keep, MaxEnv: w.MaxEnvBytes, MaxSecrets: w.MaxSecrets, Name: e.Name,
+			Destroy: w.Destroy, Check: w.Check, KeyGen: w.KeyGen, Keep: w.Keep, MaxEnv: w.MaxEnvBytes, Name: e.Name,
 			Revision: e.Revision, Created: e.Created, CreatedBy: e.CreatedBy, Updated: e.Updated, UpdatedBy: e.UpdatedBy,
 			Description: e.Description, Expires: timePtr(e.Expires), RotateBy: timePtr(e.RotateBy), Deleted: timePtr(e.Deleted),
 			DeletedBy: e.DeletedBy, Version: v.Version, Flags: flagsOf(v), Format: int16(max(v.Format, 1)), Ciphertext: ct,
@@ -452,7 +453,7 @@ func (s *PostgresStore) putBatch(ctx context.Context, q sqlx.ExtContext, writes 
 	}
 	// A string, sent as text: bytes would go as binary jsonb with lib/pq's
 	// binary_parameters, and as bytea text with pgx's exec mode.
-	p := pgParams{"writes": string(b)}
+	p := pgParams{"writes": string(b), "max_secrets": limit}
 	if audit == nil {
 		var state int64
 		return getQ(ctx, q, &state, s.q.putBatch, p)

@@ -25,10 +25,13 @@ import (
 //
 // The store's functions run with the caller's rights (SECURITY INVOKER),
 // so EXECUTE on them gives nothing the table grants do not; the script
-// still revokes PUBLIC's default EXECUTE on them and grants it to the
-// runtime role by name, so that no other role may call them even with
-// USAGE on the schema, and the grants hold where PUBLIC's defaults were
-// revoked. Nothing outside the schema is changed.
+// still revokes PUBLIC's default EXECUTE on those that exist and grants
+// it to the runtime role by name, so that no other role may call them
+// even with USAGE on the schema, and the grants hold where PUBLIC's
+// defaults were revoked. A function a later migration adds is executable
+// by PUBLIC until the script runs again (revoking that default for good
+// would change the migration role outside the schema). Nothing outside
+// the schema is changed.
 //
 // Run the SQL as the migration role (or a superuser) after the first
 // Migrate: it names the schema's tables. Running it again changes

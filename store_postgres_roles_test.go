@@ -56,6 +56,17 @@ func grant(t testing.TB, admin *sqlx.DB, schema, runtime string) {
 	if _, err := admin.Exec(sql); err != nil {
 		t.Fatalf("the grants of PostgresGrants failed: %v\n%s", err, sql)
 	}
+	// No function of the schema is left to PUBLIC, those of the last
+	// migrations included.
+	var open []string
+	if err := admin.Select(&open, `SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = $1 AND pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')`, schema); err != nil {
+		t.Fatal(err)
+	}
+	if len(open) > 0 {
+		t.Fatalf("PUBLIC may still execute %v", open)
+	}
 }
 
 // runtimeStore returns a store over pool p (the runtime role) on a new

@@ -5,9 +5,10 @@
 -- limit as p_max_secrets, 0 for none) and refuses, under the workspace's
 -- lock, a new secret past the limit with
 --   SC008 over the workspace's limit on its number of secrets;
--- put_batch checks it once at the end of each workspace's run of writes,
--- so that a batch that destroys as many as it creates passes whatever its
--- order. delete_workspace deletes the row, count included.
+-- put_batch, a new overload with the limit as its second argument, checks
+-- it once at the end of each workspace's run of writes, so that a batch
+-- that destroys as many as it creates passes whatever its order.
+-- delete_workspace deletes the row, count included.
 --
 -- NULL is "not counted yet": the first write of this release to a
 -- workspace counts its secrets (under the workspace's lock) and stores
@@ -21,9 +22,10 @@
 --
 -- The previous signature of put_secret stays, for a replica of the
 -- previous release during a rolling upgrade: it calls the new one without
--- a limit, so its writes keep the count too; put_batch keeps its
--- signature and reads max_secrets from each write, absent (no limit) in a
--- previous release's batches.
+-- a limit, so its writes keep the count too; so does the previous
+-- put_batch(jsonb). Both new signatures are what this release calls, so
+-- that a replica of it on a schema not yet migrated fails ("call
+-- Migrate") rather than write past the limit unchecked.
 ALTER TABLE {{schema}}.workspaces ADD COLUMN secret_count bigint;
 
 -- put_secret, as in migration 1, keeping the count.
@@ -241,9 +243,9 @@ END
 $fn$;
 
 -- put_batch, as in migration 1, keeping the count and checking it at the
--- end of each workspace's run against the largest max_secrets of the run
--- (n0 is the stored count, NULL if not counted yet; ns the count).
-CREATE OR REPLACE FUNCTION {{schema}}.put_batch(p_writes jsonb) RETURNS bigint LANGUAGE plpgsql
+-- end of each workspace's run against p_max_secrets (0 for none; n0 is
+-- the stored count, NULL if not counted yet; ns the count).
+CREATE FUNCTION {{schema}}.put_batch(p_writes jsonb, p_max_secrets bigint) RETURNS bigint LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     r     record;
@@ -265,7 +267,7 @@ BEGIN
                 revision bigint, created timestamptz, created_by text, updated timestamptz, updated_by text,
                 description text, expires timestamptz, rotate_by timestamptz, deleted timestamptz, deleted_by text,
                 version bigint, flags smallint, format smallint, ciphertext text, key_id bigint, env_size bigint,
-                fingerprint text, written timestamptz, written_by text, max_secrets bigint)
+                fingerprint text, written timestamptz, written_by text)
             ORDER BY e.i
     LOOP
         IF ws IS DISTINCT FROM r.workspace THEN
@@ -285,9 +287,8 @@ BEGIN
                 SELECT count(*) INTO n FROM {{schema}}.secrets WHERE workspace = ws;
             END IF;
             ns := n;
-            total := w.total; st := w.state; sz := w.total; start := w.state; lim := 0;
+            total := w.total; st := w.state; sz := w.total; start := w.state; lim := p_max_secrets;
         END IF;
-        lim := greatest(lim, coalesce(r.max_secrets, 0));
         a := {{schema}}.put_secret(false, total, st, w.key_gen,
             r.workspace, r.secret_id, r.expect, r.new_version, r.destroy, r."check", r.key_gen, r.keep, r.max_env,
             r.name, r.revision, r.created, r.created_by, r.updated, r.updated_by, r.description, r.expires,
@@ -306,4 +307,10 @@ BEGIN
     END IF;
     RETURN st;
 END
+$fn$;
+
+-- The previous signature, for a replica of the previous release: no limit.
+CREATE OR REPLACE FUNCTION {{schema}}.put_batch(p_writes jsonb) RETURNS bigint LANGUAGE sql
+SET search_path = pg_catalog, pg_temp AS $fn$
+    SELECT {{schema}}.put_batch(p_writes, 0)
 $fn$;

@@ -118,10 +118,10 @@ FROM w RETURNING id, state
 SELECT state FROM {{schema}}.lock_workspace(:workspace)
 
 -- name: put_batch
-SELECT {{schema}}.put_batch(:writes)
+SELECT {{schema}}.put_batch(:writes, :max_secrets)
 
 -- name: put_batch_audited
-WITH w AS (SELECT {{schema}}.put_batch(:writes) AS state)
+WITH w AS (SELECT {{schema}}.put_batch(:writes, :max_secrets) AS state)
 INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
 SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event_names, :event_versions,
 	:event_fingerprints, :event_outcome, :event_detail
