@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/lib/pq"
 )
 
 // oldRelease is the last commit whose schema was version 1 (0001_init.sql
@@ -192,6 +193,18 @@ func TestPostgresOldReplicaDuringMigration(t *testing.T) {
 		t.Fatalf("the old replica ended with %v, last line %q", err, last)
 	}
 	io.Copy(io.Discard, stdout)
+	// Its writes on the migrated schema went through the previous
+	// signatures, which keep migration 9's count of secrets.
+	var counted *int64
+	var real int64
+	sch := pq.QuoteIdentifier(s.Schema())
+	if err := db.QueryRow(`SELECT w.secret_count, (SELECT count(*) FROM `+sch+`.secrets x WHERE x.workspace = w.workspace)
+		FROM `+sch+`.workspaces w WHERE w.workspace = 'old-ws'`).Scan(&counted, &real); err != nil {
+		t.Fatal(err)
+	}
+	if counted == nil || *counted != real {
+		t.Fatalf("the old replica's workspace counts %v secrets, holds %d", counted, real)
+	}
 
 	// The new code reads what the old one wrote, and works on.
 	c, err := secrets.LoadLocalCipher(keyFile)
