@@ -519,8 +519,18 @@ func written(e *Event, v Version) {
 }
 
 func sameDiff(a, b Diff) bool {
-	return a.Scope == b.Scope && a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Changed, b.Changed) &&
-		slices.Equal(a.Unchanged, b.Unchanged) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
+	return a.Scope == b.Scope && a.Remove == b.Remove && slices.Equal(a.Added, b.Added) &&
+		slices.Equal(comparedOf(a), comparedOf(b)) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
+}
+
+// comparedOf is the names of d's secrets whose values were compared, in
+// order. Which of them are changed is not part of a diff's identity: an
+// Apply sent a diff of its own making would otherwise tell, by answering
+// ErrConflict or not, whether a guess of a value is right, with no
+// ActionDiff and nothing written (a trial); Apply writes the changed ones
+// as its own reading says, and Revisions keep it to the preview's state.
+func comparedOf(d Diff) []string {
+	return slices.Sorted(slices.Values(slices.Concat(d.Changed, d.Unchanged)))
 }
 
 // putAll applies writes as one change, all or nothing, with audit recorded

@@ -301,9 +301,25 @@ func envAfter(cur map[string]Entry, entries []restoreEntry, remove bool) (after 
 }
 
 func samePlan(a, b RestorePlan) bool {
-	return a.Remove == b.Remove && a.Digest == b.Digest && slices.Equal(a.Added, b.Added) && slices.Equal(a.Unchanged, b.Unchanged) &&
+	return a.Remove == b.Remove && a.Digest == b.Digest && slices.Equal(a.Added, b.Added) &&
 		slices.Equal(a.Removed, b.Removed) && slices.Equal(a.Skipped, b.Skipped) && maps.Equal(a.Revisions, b.Revisions) &&
-		slices.EqualFunc(a.Changed, b.Changed, func(x, y RestoreChange) bool { return x.Name == y.Name && slices.Equal(x.Fields, y.Fields) })
+		maps.EqualFunc(fieldsOf(a), fieldsOf(b), slices.Equal)
+}
+
+// fieldsOf is, for each secret of p that the document names and the
+// workspace has, the fields that would change but its value: whether the
+// value would is not part of a plan's identity, as in sameDiff (a Restore
+// sent a plan of the caller's making would tell whether a guess of a value
+// is right).
+func fieldsOf(p RestorePlan) map[string][]string {
+	out := make(map[string][]string, len(p.Changed)+len(p.Unchanged))
+	for _, n := range p.Unchanged {
+		out[n] = nil
+	}
+	for _, c := range p.Changed {
+		out[c.Name] = slices.DeleteFunc(slices.Clone(c.Fields), func(f string) bool { return f == "value" })
+	}
+	return out
 }
 
 // restore writes the plan as one change, if the workspace still gives

@@ -1,0 +1,105 @@
+package secrets_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+// TestApplyTellsNoGuess: an editor who may not diff cannot learn whether a
+// guess of a value is right by sending Apply or Restore a difference or
+// plan of their own making (a trial's wrong guess got ErrConflict and a
+// right one nil, with nothing written): both answers are the same, and a
+// wrong guess is written, as an Import of it would be, and recorded.
+func TestApplyTellsNoGuess(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Actor == "user:editor" && (r.Action == secrets.ActionDiff || r.Action == secrets.ActionReveal) {
+				return secrets.ErrForbidden
+			}
+			return nil
+		}})
+		ctx := context.Background()
+		editor := secrets.WithActor(ctx, "user:editor")
+		if _, err := m.Set(ctx, "ws", "PIN", []byte("4711-prod"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Diff(editor, "ws", []byte("PIN=1234\n"), nil); !errors.Is(err, secrets.ErrForbidden) {
+			t.Fatalf("the editor's Diff: %v", err)
+		}
+		version := func() int64 {
+			t.Helper()
+			meta, err := m.Meta(ctx, "ws", "PIN")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return meta.Version
+		}
+		for _, c := range []struct {
+			guess string
+			claim string // what the forged difference says of PIN
+			wrote bool
+		}{
+			{"4711-prod", "changed", false}, {"4711-prod", "unchanged", false},
+			{"1234-guess", "unchanged", true},
+		} {
+			d := secrets.Diff{Scope: "*", Added: []string{}, Changed: []string{}, Unchanged: []string{}, Removed: []string{},
+				Uncompared: []string{}, Revisions: map[string]int64{"PIN": revision(t, m, "PIN")}}
+			if c.claim == "changed" {
+				d.Changed = []string{"PIN"}
+			} else {
+				d.Unchanged = []string{"PIN"}
+			}
+			before := version()
+			if _, err := m.Apply(editor, "ws", []byte("PIN="+c.guess+"\n"), d); err != nil {
+				t.Fatalf("Apply of %q claimed %s: %v", c.guess, c.claim, err)
+			}
+			if wrote := version() > before; wrote != c.wrote {
+				t.Errorf("Apply of %q claimed %s wrote a version: %v, want %v", c.guess, c.claim, wrote, c.wrote)
+			}
+			if _, err := m.Rollback(ctx, "ws", "PIN", 1, nil); c.wrote && err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// A backup's Restore with a plan of the editor's making, likewise.
+		src := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+		if _, err := src.Set(ctx, "src", "PIN", []byte("1234-guess"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := src.Backup(ctx, "src", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(doc)
+		for _, claim := range []string{"changed", "unchanged"} {
+			p := secrets.RestorePlan{Source: "src", Digest: hex.EncodeToString(sum[:]), Added: []string{}, Changed: []secrets.RestoreChange{},
+				Unchanged: []string{}, Removed: []string{}, Skipped: []string{}, Revisions: map[string]int64{"PIN": revision(t, m, "PIN")}}
+			if claim == "changed" {
+				p.Changed = []secrets.RestoreChange{{Name: "PIN", Fields: []string{"value"}}}
+			} else {
+				p.Unchanged = []string{"PIN"}
+			}
+			if _, err := m.Restore(editor, "ws", doc, p, nil); err != nil {
+				t.Errorf("Restore of a wrong guess claimed %s: %v", claim, err)
+			}
+			if _, err := m.Rollback(ctx, "ws", "PIN", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// revision is the current revision of ws's secret name.
+func revision(t *testing.T, m *secrets.Manager, name string) int64 {
+	t.Helper()
+	meta, err := m.Meta(context.Background(), "ws", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meta.Revision
+}
