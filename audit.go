@@ -64,7 +64,12 @@ func (e Event) LogValue() slog.Value {
 		slog.String("outcome", string(e.Outcome)), slog.String("detail", e.Detail),
 	}
 	if e.Action == ActionInject {
-		attrs = append(attrs, slog.String("environment", e.Environment), slog.Bool("protected", e.Protected))
+		// An environment is a scope without '*': quoted as a name is.
+		env := e.Environment
+		if strings.ContainsAny(env, `,"`) {
+			env = strconv.Quote(env)
+		}
+		attrs = append(attrs, slog.String("environment", env), slog.Bool("protected", e.Protected))
 	}
 	if len(e.Parents) > 0 {
 		quoted := make([]string, len(e.Parents))
@@ -77,10 +82,14 @@ func (e Event) LogValue() slog.Value {
 }
 
 // logSecret is one secret of an event in a log line: a name is
-// [A-Za-z0-9_] with a scope that holds no comma or space, and a container
-// is quoted, so the list reads back unambiguously.
+// [A-Za-z0-9_], and quoted if its scope holds a comma or a quote (a scope
+// holds no space), and a container is quoted, so the list reads back
+// unambiguously: a scope cannot make one secret read as two.
 func logSecret(s EventSecret) string {
 	b := []byte(s.Name)
+	if strings.ContainsAny(s.Name, `,"`) {
+		b = strconv.AppendQuote(b[:0], s.Name)
+	}
 	if s.Version > 0 {
 		b = append(b, " v"...)
 		b = strconv.AppendInt(b, s.Version, 10)

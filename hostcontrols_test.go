@@ -375,4 +375,25 @@ func TestEventLogLine(t *testing.T) {
 	if strings.Contains(logs.String(), "prod-db-1") || strings.Contains(logs.String(), "ingredient-pw-1") {
 		t.Error("a value reached the log")
 	}
+
+	// A scope with a comma cannot make one secret read as two.
+	logs.Reset()
+	mustSet(t, m, "ws", "DB@prod,ADMIN_TOKEN", "comma-scope-1")
+	job, err = m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "prod,ADMIN_TOKEN", Names: []string{"DB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Close()
+	var set, inject line
+	for i, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if err := json.Unmarshal([]byte(l), []*line{&set, &inject}[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := set.Event["secrets"], `"DB@prod,ADMIN_TOKEN" v1`; got != want {
+		t.Errorf("the write's line names %q, want %q", got, want)
+	}
+	if got, want := inject.Event["environment"], `"prod,ADMIN_TOKEN"`; got != want {
+		t.Errorf("the job's environment reads %q, want %q", got, want)
+	}
 }

@@ -469,15 +469,17 @@ type EventQuery struct {
 	Actor     string
 	Action    Action
 	// Name keeps the events that touched a secret of this name (ignoring
-	// ASCII case), inject and export events included when they delivered
-	// it.
+	// ASCII case), inject and export events included when they list it:
+	// delivered, withheld or an ingredient (its EventSecret says which).
+	// DeleteWorkspace's event lists no secret: find it by Workspace and
+	// Action.
 	Name     string
 	From, To time.Time // From <= Time < To
 	// Fingerprint keeps the events that involved a value with this
 	// fingerprint: the writes that stored it (or renamed or deleted the
-	// secret that held it), and the reveals, injections and exports that
-	// delivered it, even after its version was pruned or its secret
-	// destroyed.
+	// secret that held it, DeleteWorkspace apart), and the reveals,
+	// injections and exports that delivered it, even after its version was
+	// pruned or its secret destroyed.
 	Fingerprint []byte
 	// Fingerprints keeps the events that involved a value with any of
 	// these fingerprints (with Fingerprint, any of them all): a value's
