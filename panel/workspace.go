@@ -267,7 +267,8 @@ const maxEvents = 200
 // events lists the workspace's audit events, newest first, optionally of
 // one secret (?name=), in pages (?before= the "next" of the previous
 // page), to those the authorizer lets read the audit trail
-// (secrets.ActionAudit), which the Manager asks again. Fingerprints are
+// (secrets.ActionAudit), which the Manager asks again. Fingerprints, the
+// secrets' and those of a job's expanded values (Event.Expanded), are
 // left out: they serve operators' searches, not the page.
 func (h *Handler) events(c *call) error {
 	q := c.r.URL.Query()
@@ -295,6 +296,7 @@ func (h *Handler) events(c *call) error {
 		next = strconv.FormatInt(evs[len(evs)-1].ID, 10)
 	}
 	for i := range evs {
+		evs[i].Expanded = nil
 		for j := range evs[i].Secrets {
 			evs[i].Secrets[j].Fingerprint = nil
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/user"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
 )
 
 // Every command records its actor: each runs here under an actor of its
@@ -445,6 +448,126 @@ func TestInvalidNameNotQuoted(t *testing.T) {
 		r := e.ctl("y\n", args...)
 		if r.code == 0 || strings.Contains(r.stdout+r.stderr, "PASTED") {
 			t.Errorf("secretsctl %s: exit %d, output %q %q", args[0], r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestEventsTableProvenance: the events table says, of each secret a job
+// was given, where it came from (the container, quoted, when a parent's)
+// and marks the ones it did not get (withheld, or only an ingredient of an
+// expanded value), with the job's environment (quoted when it holds a
+// comma) and protection in DETAIL: an audit trial read "API_TOKEN v1" as
+// the workspace's own, and a withheld value as delivered. --json is the
+// library's Event, as it was.
+func TestEventsTableProvenance(t *testing.T) {
+	e := newEnv(t)
+	ak, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	akFile := filepath.Join(e.dir, "audit.json")
+	os.WriteFile(akFile, ak, 0o600)
+	const group = "group: acme, eu" // a space and a comma
+	e.ctl("group-api-token-value", "--audit-key", akFile, "set", group, "API_TOKEN").want(t, 0)
+	e.ctl("prod-db-value-xyz", "--audit-key", akFile, "set", "ws", "PROD_DB").want(t, 0)
+	e.ctl("pw-ingredient-value", "--audit-key", akFile, "set", "ws", "PW").want(t, 0)
+	e.ctl("u:${PW}", "--audit-key", akFile, "set", "--expand", "ws", "DATABASE_URL").want(t, 0)
+
+	// The job, as a host that withholds runs it (secretsctl has no
+	// Withhold): in process, over the same schema.
+	ctx := secrets.WithActor(t.Context(), "host:ci")
+	db, err := sqlx.Open("postgres", e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: e.schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	c, err := secrets.LoadLocalCipher(e.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := secrets.NewAuditKey(ak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := secrets.New(store, c, &secrets.Config{
+		AuditKey: key,
+		Parents:  func(context.Context, string) ([]string, error) { return []string{group}, nil },
+		Withhold: func(_ context.Context, _ secrets.Request, o secrets.Offer) bool { return o.Variable == "PROD_DB" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{
+		Names: []string{"API_TOKEN", "PROD_DB", "DATABASE_URL"}, Environment: "prod,protected", Protected: true, Base: []string{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Close()
+
+	r := e.run(call{noKey: true}, "events", "--action", "inject", "ws").want(t, 0)
+	// The event's line and its SECRETS column's continuation lines.
+	row := strings.Join(strings.Fields(strings.SplitN(r.stdout, "\n", 2)[1]), " ")
+	if strings.Count(r.stdout, "host:ci") != 1 {
+		t.Fatalf("one inject event:\n%s", r.stdout)
+	}
+	for _, want := range []string{
+		`API_TOKEN v1 from "group: acme, eu"`,
+		"DATABASE_URL v1,", // delivered: no mark
+		"PROD_DB v1 withheld",
+		"PW v1 ingredient",
+		`[environment "prod,protected", protected]`,
+	} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the row does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, leak := range []string{"group-api-token-value", "prod-db-value-xyz", "pw-ingredient-value"} {
+		if strings.Contains(r.stdout, leak) {
+			t.Fatalf("the table shows a value:\n%s", r.stdout)
+		}
+	}
+
+	// --json: the library's events, every field as Events gives it.
+	want, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject, Newest: true, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.events("--action", "inject", "ws")
+	wj, _ := json.Marshal(want)
+	gj, _ := json.Marshal(got)
+	if string(wj) != string(gj) {
+		t.Fatalf("--json:\n%s\nthe library's:\n%s", gj, wj)
+	}
+	if len(got) != 1 || len(got[0].Expanded) == 0 || got[0].Environment != "prod,protected" || !got[0].Protected ||
+		len(got[0].Parents) != 1 || got[0].Parents[0] != group {
+		t.Fatalf("--json lost the job's fields: %s", gj)
+	}
+	marks := map[string]string{}
+	for _, s := range got[0].Secrets {
+		marks[s.Name] = fmt.Sprintf("%q %v %v", s.Container, s.Withheld, s.Ingredient)
+	}
+	if marks["API_TOKEN"] != `"group: acme, eu" false false` || marks["PROD_DB"] != `"" true false` ||
+		marks["PW"] != `"" false true` || marks["DATABASE_URL"] != `"" false false` {
+		t.Fatalf("--json secrets: %v", marks)
+	}
+}
+
+// An environment or container that holds what parts a list is quoted; a
+// plain one is not.
+func TestQuoteField(t *testing.T) {
+	for in, want := range map[string]string{
+		"production": "production", "review/feature-1": "review/feature-1",
+		"prod,protected": `"prod,protected"`, "a b": `"a b"`, `q"`: `"q\""`, "x]": `"x]"`, "": `""`,
+		"\u202eevil": `"\u202eevil"`,
+	} {
+		if got := quoteField(in); got != want {
+			t.Errorf("quoteField(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

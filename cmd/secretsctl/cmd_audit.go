@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,15 +145,9 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tACTION\tWORKSPACE\tOUTCOME\tSECRETS\tDETAIL")
 	for _, e := range evs {
-		var names []string
-		for _, s := range e.Secrets {
-			if s.Version > 0 {
-				// A space, which no name or scope holds: "@" already
-				// parts a name from its scope.
-				names = append(names, fmt.Sprintf("%s v%d", printable(s.Name), s.Version))
-			} else {
-				names = append(names, printable(s.Name))
-			}
+		names := make([]string, len(e.Secrets))
+		for i, s := range e.Secrets {
+			names[i] = eventSecret(e, s)
 		}
 		// A long list goes on lines of its own under the column, so that
 		// one event does not widen it for every row.
@@ -163,7 +158,7 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 			lines = []string{fmt.Sprintf("(too many on this page to list: --oldest --after %d --limit 1 lists them)", e.ID-1)}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), printable(e.Actor), printable(string(e.Action)),
-			printable(e.Workspace), printable(string(e.Outcome)), lines[0], printableText(jobOf(e)+e.Detail))
+			printable(e.Workspace), printable(string(e.Outcome)), lines[0], strings.TrimSuffix(jobOf(e)+printableText(e.Detail), " "))
 		for _, l := range lines[1:] {
 			fmt.Fprintf(tw, "\t\t\t\t\t\t%s\t\n", l)
 		}
@@ -181,12 +176,40 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 	return nil
 }
 
+// eventSecret is one secret of an event in the SECRETS column, as the
+// library's log lines write it (secrets.Event.LogValue): its name (with
+// its scope) and version, "from" and the container it came from when
+// inherited, quoted (a container may hold spaces and commas), and
+// "withheld" (the job did not get it) or "ingredient" (it only went into
+// an expanded value). A space parts them, which no name or scope holds:
+// "@" already parts a name from its scope.
+func eventSecret(e secrets.Event, s secrets.EventSecret) string {
+	b := []byte(printable(s.Name))
+	if s.Version > 0 {
+		b = append(b, " v"...)
+		b = strconv.AppendInt(b, s.Version, 10)
+	}
+	if s.Container != "" && s.Container != e.Workspace {
+		b = append(b, " from "...)
+		b = strconv.AppendQuote(b, s.Container)
+	}
+	switch {
+	case s.Withheld:
+		b = append(b, " withheld"...)
+	case s.Ingredient:
+		b = append(b, " ingredient"...)
+	}
+	return string(b)
+}
+
 // jobOf says, for the DETAIL column, which job an event's was: its
-// environment and whether it was protected ("" for neither).
+// environment (quoted when it holds a comma, a bracket or a quote, so
+// that "prod,protected" does not read as two things) and whether it was
+// protected ("" for neither).
 func jobOf(e secrets.Event) string {
 	var parts []string
 	if e.Environment != "" {
-		parts = append(parts, "environment "+e.Environment)
+		parts = append(parts, "environment "+quoteField(e.Environment))
 	}
 	if e.Protected {
 		parts = append(parts, "protected")
@@ -195,6 +218,17 @@ func jobOf(e secrets.Event) string {
 		return ""
 	}
 	return "[" + strings.Join(parts, ", ") + "] "
+}
+
+// quoteField returns s as it is, or quoted (strconv.Quote) when it is
+// empty or holds what would part it from what follows in a list: a space,
+// a comma, a quote, a backslash, a bracket, or a character printable
+// would escape.
+func quoteField(s string) string {
+	if s == "" || printable(s) != s || strings.ContainsAny(s, " ,\"\\[]") {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // fingerprint reads the value of events --fingerprint - from stdin, or

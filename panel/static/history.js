@@ -5,6 +5,7 @@
 import {call, secretPath, etagOf, is} from './api.js';
 import {el, bidi, openDrawer, toast, confirm, timeEl} from './ui.js';
 import {state, hooks, can, kind} from './state.js';
+import {containerName} from './inherited.js';
 
 // openHistory shows the versions of a secret and its recent activity.
 export async function openHistory(meta) {
@@ -166,10 +167,45 @@ async function activity(name, limit) {
   return section;
 }
 
+// marks are the words for the secrets of a job's event that the job did
+// not get, with what they mean.
+const marks = {
+  withheld: 'The host kept it from the job: the job did not get it (its value was masked in the output all the same).',
+  ingredient: 'The job did not get it: its value only went into an expanded value the job got.',
+};
+
+// quoted is text the host or a user controls (a container, an
+// environment), isolated (see bidi) and between quotes, so that one
+// holding a comma or a space does not read as two things.
+const quoted = (node) => ['“', node, '”'];
+
+// eventSecret is one secret of an event: its name and version, where it
+// came from when not the event's workspace (a parent the job inherited
+// it from), and whether the job did not get it (withheld, ingredient),
+// as the CLI's events table and the library's log lines say.
+function eventSecret(e, s) {
+  const out = [el('code', {}, bidi(s.name + (s.version ? ` v${s.version}` : '')))];
+  if (s.container && s.container !== e.workspace) out.push(' from ', ...quoted(containerName(s.container)));
+  const mark = s.withheld ? 'withheld' : s.ingredient ? 'ingredient' : '';
+  if (mark) out.push(' ', el('span', {class: `badge ${mark}`, text: mark, title: marks[mark]}));
+  return el('span', {class: 'ev-secret', attrs: {'data-name': s.name}}, out);
+}
+
+// jobOf says which job an event's was: its environment and whether it was
+// protected (null for neither).
+function jobOf(e) {
+  const parts = [];
+  if (e.environment) parts.push(['environment ', ...quoted(bidi(e.environment))]);
+  if (e.protected) parts.push(['protected']);
+  if (!parts.length) return null;
+  return el('span', {class: 'job muted'}, ' (', parts.flatMap((p, i) => (i ? [', ', ...p] : p)), ')');
+}
+
 // event is one event's line; created says a set event made the secret.
 function event(e, created) {
   // A rename names the old name, then the new one.
-  const names = (e.secrets || []).map((s) => s.name + (s.version ? ` v${s.version}` : '')).join(e.action === 'rename' ? ' → ' : ', ');
+  const sep = e.action === 'rename' ? ' → ' : ', ';
+  const names = (e.secrets || []).flatMap((s, i) => (i ? [sep, eventSecret(e, s)] : [eventSecret(e, s)]));
   const [done, none, tried] = verbs[e.action] || [e.action, '', e.action];
   let verb = done;
   let after = '';
@@ -186,10 +222,10 @@ function event(e, created) {
   // A page of events lists a bounded number of secrets in all
   // (secrets.MaxEventPageSecrets); the rest of its events come without.
   const object = e.secretsOmitted ? el('span', {class: 'muted', text: 'its secrets (too many on this page to list)'})
-    : names ? el('code', {text: names}) : (typeof none === 'function' ? none(e) : none);
+    : names.length ? el('span', {class: 'ev-secrets'}, names) : (typeof none === 'function' ? none(e) : none);
   const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
   return el('li', {},
-    el('div', {}, bidi(e.actor || 'someone', {class: 'what'}), ` ${verb} `, object, after, outcome),
+    el('div', {}, bidi(e.actor || 'someone', {class: 'what'}), ` ${verb} `, object, after, jobOf(e), outcome),
     el('div', {class: 'muted'}, timeEl(e.time)));
 }
 
