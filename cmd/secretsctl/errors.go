@@ -48,7 +48,12 @@ const exitHelp = `EXIT STATUS:
    126    run: the program cannot be executed
    127    run: the program was not found
    128+N  interrupted by signal N (Ctrl-C 130, SIGTERM 143), waiting for
-          input too; run: the program ended by signal N
+          input too; run: the program ended by signal N (as the first
+          process of its own PID namespace, the default for a job of
+          another user, it does not end by a signal it sends itself, kill
+          $$: Linux ignores that for a namespace's first process, so it
+          goes on and exits as it then does; --no-pid-namespace if a
+          program relies on it)
    other  run: the program's own status
 
 Errors are one line on stderr. They never hold a value, a key or the

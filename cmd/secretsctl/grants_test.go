@@ -117,9 +117,9 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 		t.Fatalf("migrate of a current schema: %q", r.stdout)
 	}
 	// Undo the last migration by hand (migration 9 adds a count of each
-	// workspace's secrets, a put_secret that keeps it, and replaces the
-	// previous put_secret and put_batch; the replaced ones stay, which the
-	// repeated migration replaces again) to stand for a schema an earlier
+	// workspace's secrets, a put_secret and a put_batch that keep it, and
+	// replaces the previous put_secret and put_batch with wrappers of
+	// them; the wrappers stay, which the repeated migration replaces again) to stand for a schema an earlier
 	// release left.
 	if latest != 9 {
 		t.Fatalf("the newest migration is %d: undo it here as this test undoes 9", latest)
@@ -130,6 +130,7 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 			"boolean, bigint, bigint, bigint, text, bigint, timestamptz, text, timestamptz, text, text, timestamptz, " +
 			"timestamptz, timestamptz, text, bigint, smallint, smallint, bytea, bigint, bigint, bytea, timestamptz, text, " +
 			"bigint[], text[], smallint[], smallint[], bytea[], bigint[], bigint[], bigint, bigint) CASCADE",
+		"DROP FUNCTION " + sch + ".put_batch(jsonb, bigint)",
 		"ALTER TABLE " + sch + ".workspaces DROP COLUMN secret_count",
 		"DELETE FROM " + sch + ".goose_db_version WHERE version_id = 9",
 	} {
