@@ -172,7 +172,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			}
 			if cur != nil && flagsDiffer(v, *o.Info) {
 				info := *o.Info
-				if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { setFlags(r, info) }); err != nil {
+				if reseal, err = m.reseal(ctx, cur, k, reflag(info, 0)); err != nil {
 					return Write{}, err
 				}
 			}
@@ -231,10 +231,11 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		var k *dataKey
 		var reseal []Version
 		if flagsDiffer(cur.Current, info) {
-			// The versions are sealed again with info's flags: the row's,
-			// which decided whether unprotecting is asked, must be the
-			// current version's. A change of Info alone seals nothing,
-			// and needs no key.
+			// The versions are sealed again with info's flags (but an
+			// older version sealed protected stays so: see reflag): the
+			// row's, which decided whether unprotecting is asked, must be
+			// the current version's. A change of Info alone seals
+			// nothing, and needs no key.
 			if err := m.authentic(ctx, cur); err != nil {
 				return Write{}, err
 			}
@@ -242,7 +243,7 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 			if k, err = m.writeKey(ctx, ws, cur); err != nil {
 				return Write{}, err
 			}
-			if reseal, err = m.reseal(ctx, cur, k, func(r *Version) { setFlags(r, info) }); err != nil {
+			if reseal, err = m.reseal(ctx, cur, k, reflag(info, cur.Current.Version)); err != nil {
 				return Write{}, err
 			}
 			ne.Current = reseal[len(reseal)-1]
@@ -314,7 +315,10 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOp
 
 // Rollback makes the value of a retained version the secret's new current
 // value: a new version (history is kept), under the secret's current name
-// and Info. Rolling back to the current version changes nothing. It
+// and Info, except that a value sealed protected comes back protected,
+// whoever asks: unprotecting a secret (ActionUnprotect) unprotects its
+// current value only, and a version written while protected stays
+// protected (see Info.Protected). Rolling back to the current version changes nothing. It
 // returns ErrNoVersion if the version is not retained, ErrNotFound for a
 // missing or deleted secret, and *ConflictError for a stale
 // opts.IfRevision; nil opts rolls back unconditionally. The version is the
@@ -353,7 +357,10 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		}
 		// The new version keeps the current one's flags: those its
 		// ciphertext authenticates (another replica's SetInfo may have
-		// sealed every version again since the lookup).
+		// sealed every version again since the lookup); and it is
+		// protected if the value was sealed protected (its ciphertext
+		// authenticates that too): unprotecting a secret unprotected its
+		// value then, not this one (see reflag).
 		now0 := hist[0]
 		p, err := k.open(&now0)
 		if err != nil {
@@ -370,7 +377,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		defer clear(value)
 		ne := m.next(ctx, *cur)
 		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-			WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
+			WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected || hist[i].Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
 			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
 		if err := k.seal(&v, value); err != nil {
 			return Write{}, err
@@ -506,6 +513,24 @@ func flagsDiffer(v Version, info Info) bool {
 // info.
 func setFlags(v *Version, info Info) {
 	v.WriteOnly, v.File, v.Protected, v.Expand = info.WriteOnly, info.File, info.Protected, info.Expand
+}
+
+// reflag returns the change that a write giving a secret info's flags
+// makes to its retained versions as it seals them again: each takes
+// info's flags, except that a version sealed protected stays protected
+// unless it is the current one (version current; 0 when the write adds a
+// new version, so that every retained one becomes older). Unprotecting a
+// secret unprotects its current value only (the write asks
+// ActionUnprotect for it): a value written while protected comes back
+// protected by a Rollback or a RestoreAt, whoever asks. Write-only, file and expand apply to every version.
+func reflag(info Info, current int64) func(*Version) {
+	return func(r *Version) {
+		was := r.Protected
+		setFlags(r, info)
+		if r.Version != current {
+			r.Protected = r.Protected || was
+		}
+	}
 }
 
 // setInfo copies info's metadata (not its flags, which are the versions')

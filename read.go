@@ -18,7 +18,9 @@ func (m *Manager) Get(ctx context.Context, ws, name string) (Secret, error) {
 }
 
 // GetVersion returns a retained version of a secret, with its value; Meta
-// is the secret's. It returns ErrNoVersion if the version is not
+// is the secret's, but for Version and the flags, the version's (an older
+// version may be protected when the secret no longer is: see
+// Info.Protected). It returns ErrNoVersion if the version is not
 // retained, and otherwise fails as Get does.
 func (m *Manager) GetVersion(ctx context.Context, ws, name string, version int64) (Secret, error) {
 	if version <= 0 {
@@ -56,6 +58,7 @@ func (m *Manager) get(ctx context.Context, ws, name string, version int64) (Secr
 		}
 		meta := cur.meta()
 		meta.Version = v.Version
+		meta.WriteOnly, meta.File, meta.Protected, meta.Expand = v.WriteOnly, v.File, v.Protected, v.Expand
 		return Secret{Meta: meta, Value: newValue(p)}, nil
 	}
 	if errors.Is(err, ErrNotFound) {
@@ -161,7 +164,7 @@ func (m *Manager) Versions(ctx context.Context, ws, name string) ([]VersionMeta,
 	}
 	out := make([]VersionMeta, len(hist))
 	for i, v := range hist {
-		out[i] = VersionMeta{Version: v.Version, Written: v.Written, WrittenBy: v.WrittenBy, Current: i == 0}
+		out[i] = VersionMeta{Version: v.Version, Written: v.Written, WrittenBy: v.WrittenBy, Current: i == 0, Protected: v.Protected}
 	}
 	m.listed(ctx, e)
 	return out, nil

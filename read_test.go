@@ -95,8 +95,8 @@ func TestJSONFieldNames(t *testing.T) {
 		"Meta": {meta, `{"name":"AUTH_TOKEN@production","variable":"AUTH_TOKEN","scope":"production","revision":3,"version":2,"created":"2026-11-27T10:00:00Z","created_by":"u:1",` +
 			`"updated":"2026-11-27T10:00:00Z","updated_by":"u:2","value_updated":"2026-11-27T10:00:00Z","value_updated_by":"u:2",` +
 			`"description":"d","expires":"2026-11-27T10:00:00Z","write_only":true,"file":false,"protected":true,"expand":false}`},
-		"VersionMeta": {secrets.VersionMeta{Version: 1, Written: at, WrittenBy: "u", Current: true},
-			`{"version":1,"written":"2026-11-27T10:00:00Z","written_by":"u","current":true}`},
+		"VersionMeta": {secrets.VersionMeta{Version: 1, Written: at, WrittenBy: "u", Current: true, Protected: true},
+			`{"version":1,"written":"2026-11-27T10:00:00Z","written_by":"u","current":true,"protected":true}`},
 		"Page": {secrets.Page{Secrets: []secrets.Meta{}, Next: "A"}, `{"secrets":[],"next":"A"}`},
 		"Event": {secrets.Event{ID: 7, Time: at, Actor: "job", Action: secrets.ActionInject, Workspace: "ws", State: 9,
 			Secrets: []secrets.EventSecret{{Name: "A", Version: 2, Fingerprint: []byte{1}}}, Outcome: secrets.OutcomeOK},

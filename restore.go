@@ -443,7 +443,11 @@ func (m *Manager) restoreWrite(ctx context.Context, ws string, k *dataKey, it re
 			return Write{}, err
 		}
 		if flagsDiffer(it.cur.Current, en.info) {
-			reseal, err := m.reseal(ctx, it.cur, k, func(r *Version) { setFlags(r, en.info) })
+			current := it.cur.Current.Version // keeps en.info's flags, as SetInfo's
+			if it.value {
+				current = 0 // older than the new version, as Set's
+			}
+			reseal, err := m.reseal(ctx, it.cur, k, reflag(en.info, current))
 			if err != nil {
 				return Write{}, err
 			}

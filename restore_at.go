@@ -143,7 +143,8 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 // and with ActionDelete for the deleted ones); a restore that changes
 // nothing records its event too, its detail saying so. Values come back as new
 // versions, so the history is kept and another restore can undo this
-// one. If the workspace changed since the preview in any way that
+// one; each with the secret's current flags, and protected if it was
+// sealed protected, as Rollback's. If the workspace changed since the preview in any way that
 // touches the plan (a secret written, added, deleted or destroyed by
 // someone else, a version pruned), RestoreAt changes nothing and returns
 // an error matching ErrConflict: preview again. It returns
@@ -452,7 +453,8 @@ func (m *Manager) restoredVersion(ctx context.Context, k *dataKey, cur *Entry, n
 		return Version{}, errorf(ErrConflict, "%s changed since the preview: preview again", cur.Name)
 	}
 	// The new version keeps the current one's flags: those its ciphertext
-	// authenticates, not its row's (a row re-flagged with SQL).
+	// authenticates, not its row's (a row re-flagged with SQL); and it is
+	// protected if the value was sealed protected, as Rollback's.
 	now0 := hist[0]
 	p, err := k.open(&now0)
 	if err != nil {
@@ -468,7 +470,7 @@ func (m *Manager) restoredVersion(ctx context.Context, k *dataKey, cur *Entry, n
 	}
 	defer clear(value)
 	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-		WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
+		WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected || hist[i].Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
 		Fingerprint: m.Fingerprint(value), Written: now, WrittenBy: actor}
 	if err := k.seal(&v, value); err != nil {
 		return Version{}, err

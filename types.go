@@ -73,7 +73,10 @@ type Info struct {
 	// for any other job a protected secret is absent, as if it did not
 	// exist, so a wider scope's or a farther level's value of the name
 	// applies (see [Manager.Prepare]). Bound into the ciphertext, as
-	// WriteOnly is; unlike WriteOnly it can be turned off.
+	// WriteOnly is; unlike WriteOnly it can be turned off (asking
+	// ActionUnprotect), for the current value only: every other retained
+	// version that was sealed protected stays protected, and a Rollback
+	// or RestoreAt to it makes the secret protected again.
 	Protected bool `json:"protected"`
 	// Expand makes a job get the value with its ${NAME} references
 	// replaced by the values of the secrets they name, as the job
@@ -151,10 +154,16 @@ type VersionMeta struct {
 	Written   time.Time `json:"written"`
 	WrittenBy string    `json:"written_by"`
 	Current   bool      `json:"current"`
+	// Protected says that the version is sealed protected: a Rollback
+	// to it makes the secret protected (see Info.Protected). As stored,
+	// not decrypted: GetVersion's Meta says it as the ciphertext
+	// authenticates it.
+	Protected bool `json:"protected"`
 }
 
 // A Secret is a revealed version of a secret: its metadata and its value.
-// Its Meta is the secret's; Version is the version revealed.
+// Its Meta is the secret's, but for Version and the flags of Info
+// (WriteOnly, File, Protected, Expand): the version revealed's.
 type Secret struct {
 	Meta
 	Value Value `json:"value"`
