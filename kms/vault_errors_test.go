@@ -21,8 +21,9 @@ import (
 // request's headers, a refused token, and a refusal to decrypt. Only the
 // refusal is ErrDecrypt (an outage is neither tampering nor a wrong
 // master key: a KMS trial had a sealed OpenBao reported as "not the key
-// this store knows", exit 5), and no error holds the token or the
-// password of the address.
+// this store knows", exit 5), no error holds the token or the
+// password of the address, and none shows a proxy's page (a body that is
+// not Vault's error list).
 func TestVaultAnswers(t *testing.T) {
 	const token, password = "s.fake-vault-token-0001", "hunter2pw-in-the-url"
 	var mode atomic.Value
@@ -96,6 +97,11 @@ func TestVaultAnswers(t *testing.T) {
 		clean(m, err)
 		if errors.Is(err, secrets.ErrDecrypt) {
 			t.Errorf("%s: taken for a refusal to decrypt: %v", m, err)
+		}
+		// A body that is not Vault's error list (a proxy's page) is
+		// never shown: only its status.
+		if msg := err.Error(); strings.Contains(msg, "html") || strings.Contains(msg, "gateway") || strings.Contains(msg, "Too Large") {
+			t.Errorf("%s: the error shows a proxy's page: %v", m, err)
 		}
 	}
 	mode.Store("refused")
