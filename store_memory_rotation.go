@@ -1,7 +1,8 @@
 package secrets
 
-// The memory store's rotation, deletion and cross-workspace queries: the
-// optional interfaces, as store_postgres_rotation.go is the Postgres store's.
+// The memory store's keys (workspace and master keys), rotation, deletion
+// and cross-workspace queries: the optional interfaces, as
+// store_postgres_rotation.go is the Postgres store's.
 
 import (
 	"bytes"
@@ -10,6 +11,84 @@ import (
 	"strings"
 	"time"
 )
+
+// Key implements Store.
+func (s *MemoryStore) Key(ctx context.Context, ws string) (WrappedKey, error) {
+	if err := ctx.Err(); err != nil {
+		return WrappedKey{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	w := s.workspace(ws, false)
+	if w == nil || w.key == nil {
+		return WrappedKey{}, errorf(ErrNotFound, "workspace %q has no key", ws)
+	}
+	k := *w.key
+	k.Ciphertext = bytes.Clone(k.Ciphertext)
+	return k, nil
+}
+
+// PutKey implements Store.
+func (s *MemoryStore) PutKey(ctx context.Context, k WrappedKey, expect int64) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mk, ok := s.masters[k.CipherID]; ok && !mk.Retired.IsZero() {
+		return 0, &MasterKeyError{ID: k.CipherID, Retired: true}
+	}
+	w := s.workspace(k.Workspace, true)
+	if have := w.keyGen(); have != expect {
+		return 0, errorf(ErrConflict, "key of workspace %q is at generation %d, not %d", k.Workspace, have, expect)
+	}
+	k.Ciphertext = bytes.Clone(k.Ciphertext)
+	s.seq++
+	k.Generation = s.seq
+	w.key = &k
+	return k.Generation, nil
+}
+
+// MasterKeys implements Store.
+func (s *MemoryStore) MasterKeys(ctx context.Context) ([]MasterKey, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]MasterKey, 0, len(s.masters))
+	for _, k := range s.masters {
+		k.Check = bytes.Clone(k.Check)
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b MasterKey) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// AddMasterKey implements Store.
+func (s *MemoryStore) AddMasterKey(ctx context.Context, k MasterKey, first bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.masters[k.ID]; ok {
+		return errorf(ErrExists, "master key %s is registered already", k.ID)
+	}
+	if first {
+		if len(s.masters) > 0 {
+			return errorf(ErrConflict, "the store knows master keys already")
+		}
+		for _, w := range s.ws {
+			if w.key != nil {
+				return errorf(ErrConflict, "the store holds workspace keys already")
+			}
+		}
+	}
+	k.Check = bytes.Clone(k.Check)
+	s.masters[k.ID] = k
+	return nil
+}
 
 // Stale implements RotationStore.
 func (s *MemoryStore) Stale(ctx context.Context, ws string, q StaleQuery) ([]Version, int, error) {
