@@ -147,7 +147,8 @@ func namedSecrets(lists ...[]string) []EventSecret {
 // after Diff, names other secrets than the text does there and is
 // refused with ErrConflict; an invalid want.Scope is ErrInvalidScope.
 // Nothing is written in either case. It returns the metadata of the
-// secrets the text names.
+// secrets the text names. It is authorized as ActionSet and, since it
+// compares values as Diff does, as ActionDiff with the text's names.
 func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) ([]Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
@@ -163,6 +164,19 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 		return nil, err
 	}
 	defer clearEntries(entries)
+	// Apply compares the text with the workspace as Diff does, and its
+	// answer (ErrConflict or not, for a difference of the caller's
+	// making) would tell whether a guess of a value is right: it is
+	// ActionDiff too, as the preview it applies was.
+	de := *e
+	de.Action = ActionDiff
+	names := make([]string, len(entries))
+	for i, en := range entries {
+		names[i] = en.name
+	}
+	if err := m.authorize(ctx, &de, m.askable(names)...); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		metas, err := m.apply(ctx, e, ws, entries, sc, &want)
 		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts {
@@ -519,18 +533,8 @@ func written(e *Event, v Version) {
 }
 
 func sameDiff(a, b Diff) bool {
-	return a.Scope == b.Scope && a.Remove == b.Remove && slices.Equal(a.Added, b.Added) &&
-		slices.Equal(comparedOf(a), comparedOf(b)) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
-}
-
-// comparedOf is the names of d's secrets whose values were compared, in
-// order. Which of them are changed is not part of a diff's identity: an
-// Apply sent a diff of its own making would otherwise tell, by answering
-// ErrConflict or not, whether a guess of a value is right, with no
-// ActionDiff and nothing written (a trial); Apply writes the changed ones
-// as its own reading says, and Revisions keep it to the preview's state.
-func comparedOf(d Diff) []string {
-	return slices.Sorted(slices.Values(slices.Concat(d.Changed, d.Unchanged)))
+	return a.Scope == b.Scope && a.Remove == b.Remove && slices.Equal(a.Added, b.Added) && slices.Equal(a.Changed, b.Changed) &&
+		slices.Equal(a.Unchanged, b.Unchanged) && slices.Equal(a.Removed, b.Removed) && maps.Equal(a.Revisions, b.Revisions)
 }
 
 // putAll applies writes as one change, all or nothing, with audit recorded

@@ -13,8 +13,9 @@ import (
 // TestApplyTellsNoGuess: an editor who may not diff cannot learn whether a
 // guess of a value is right by sending Apply or Restore a difference or
 // plan of their own making (a trial's wrong guess got ErrConflict and a
-// right one nil, with nothing written): both answers are the same, and a
-// wrong guess is written, as an Import of it would be, and recorded.
+// right one nil, with nothing written): Apply is ActionDiff too, and
+// Restore answers alike (a wrong guess is written, as an Import of it
+// would be, and recorded).
 func TestApplyTellsNoGuess(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		m := newManager(t, s, newCipher(t), &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
@@ -39,13 +40,10 @@ func TestApplyTellsNoGuess(t *testing.T) {
 			}
 			return meta.Version
 		}
-		for _, c := range []struct {
-			guess string
-			claim string // what the forged difference says of PIN
-			wrote bool
-		}{
-			{"4711-prod", "changed", false}, {"4711-prod", "unchanged", false},
-			{"1234-guess", "unchanged", true},
+		// Apply compares as Diff does: it is ActionDiff too, refused
+		// alike whatever the guess and whatever its difference claims.
+		for _, c := range []struct{ guess, claim string }{
+			{"4711-prod", "changed"}, {"4711-prod", "unchanged"}, {"1234-guess", "unchanged"}, {"1234-guess", "changed"},
 		} {
 			d := secrets.Diff{Scope: "*", Added: []string{}, Changed: []string{}, Unchanged: []string{}, Removed: []string{},
 				Uncompared: []string{}, Revisions: map[string]int64{"PIN": revision(t, m, "PIN")}}
@@ -55,15 +53,21 @@ func TestApplyTellsNoGuess(t *testing.T) {
 				d.Unchanged = []string{"PIN"}
 			}
 			before := version()
-			if _, err := m.Apply(editor, "ws", []byte("PIN="+c.guess+"\n"), d); err != nil {
-				t.Fatalf("Apply of %q claimed %s: %v", c.guess, c.claim, err)
+			if _, err := m.Apply(editor, "ws", []byte("PIN="+c.guess+"\n"), d); !errors.Is(err, secrets.ErrForbidden) {
+				t.Errorf("Apply of %q claimed %s by an editor who may not diff: %v, want ErrForbidden", c.guess, c.claim, err)
 			}
-			if wrote := version() > before; wrote != c.wrote {
-				t.Errorf("Apply of %q claimed %s wrote a version: %v, want %v", c.guess, c.claim, wrote, c.wrote)
+			if version() != before {
+				t.Errorf("Apply of %q claimed %s wrote a version", c.guess, c.claim)
 			}
-			if _, err := m.Rollback(ctx, "ws", "PIN", 1, nil); c.wrote && err != nil {
-				t.Fatal(err)
-			}
+		}
+		// Whoever may diff applies exactly the difference a preview of the
+		// same text showed: one of another text is refused.
+		d, err := m.Diff(ctx, "ws", []byte("PIN=4711-prod\n"), nil)
+		if err != nil || len(d.Unchanged) != 1 {
+			t.Fatalf("Diff: %+v %v", d, err)
+		}
+		if _, err := m.Apply(ctx, "ws", []byte("PIN=other-text\n"), d); !errors.Is(err, secrets.ErrConflict) {
+			t.Errorf("Apply of another text than the preview's: %v, want ErrConflict", err)
 		}
 
 		// A backup's Restore with a plan of the editor's making, likewise.
