@@ -221,3 +221,40 @@ func TestProtectedHistoryUnprotectByRestore(t *testing.T) {
 		}
 	})
 }
+
+// TestProtectedHistoryUnprotectByRestoreFlagsOnly: a backup's restore that
+// changes only the flag (its value is the current one) unprotects the
+// current version only; the older one written protected stays so (the
+// restore's branch without a new version).
+func TestProtectedHistoryUnprotectByRestoreFlagsOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m, _, editor, _ := protectedHistory(t, b.replica(t), func(maint context.Context, m *secrets.Manager) {
+			if _, err := m.Set(maint, "ws", "TOK", []byte("dev-value-222"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Set(maint, "src", "TOK", []byte("dev-value-222"), nil); err != nil {
+				t.Fatal(err)
+			}
+			doc, err := m.Backup(maint, "src", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := m.PreviewRestore(maint, "ws", doc, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plan.Changed) != 1 || !slices.Equal(plan.Changed[0].Fields, []string{"protected"}) {
+				t.Fatalf("the restore would change %+v, want the flag only", plan.Changed)
+			}
+			if _, err := m.Restore(maint, "ws", doc, plan, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		checkHistoryProtected(t, m, editor)
+		meta, err := m.Rollback(editor, "ws", "TOK", 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBackProtected(t, m, meta)
+	})
+}
