@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -106,4 +107,42 @@ func revision(t *testing.T, m *secrets.Manager, name string) int64 {
 		t.Fatal(err)
 	}
 	return meta.Revision
+}
+
+// TestRestoreAtTellsNoGuess: a RestoreAt sent a plan of the caller's
+// making would tell whether a value now is the value then (ErrConflict or
+// not): it is ActionDiff too, so an editor who may not diff is refused
+// alike whatever the plan says, and nothing is written.
+func TestRestoreAtTellsNoGuess(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		clock := &pitrClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Now: clock.Now, Authorize: func(_ context.Context, r secrets.Request) error {
+			if r.Actor == "user:editor" && r.Action == secrets.ActionDiff {
+				return secrets.ErrForbidden
+			}
+			return nil
+		}})
+		ctx := context.Background()
+		editor := secrets.WithActor(ctx, "user:editor")
+		mustSet(t, m, "ws", "PIN", "4711-prod")
+		then := clock.step()
+		mustSet(t, m, "ws", "PIN", "guess-1234")
+		clock.step()
+		plan, err := m.PreviewRestoreAt(ctx, "ws", then)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, claim := range []string{"versions", "unchanged"} {
+			p := plan
+			if claim == "unchanged" {
+				p.Versions, p.Unchanged = []secrets.RestoreAtChange{}, []string{"PIN"}
+			}
+			if _, err := m.RestoreAt(editor, "ws", p); !errors.Is(err, secrets.ErrForbidden) {
+				t.Errorf("RestoreAt of a plan claiming %s by an editor who may not diff: %v, want ErrForbidden", claim, err)
+			}
+		}
+		if meta, err := m.Meta(ctx, "ws", "PIN"); err != nil || meta.Version != 2 {
+			t.Fatalf("after the refusals: %+v %v", meta, err)
+		}
+	})
 }

@@ -139,8 +139,9 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 
 // RestoreAt applies plan, from an earlier PreviewRestoreAt of the
 // workspace, in one all-or-nothing change audited as one ActionSet event
-// (the authorizer is asked with the names given versions or undeleted,
-// and with ActionDelete for the deleted ones); a restore that changes
+// (the authorizer is asked ActionSet and ActionDiff first, as the
+// preview it applies was, then ActionSet with the names given versions or
+// undeleted, and ActionDelete with the deleted ones); a restore that changes
 // nothing records its event too, its detail saying so. Values come back as new
 // versions, so the history is kept and another restore can undo this
 // one; each with the secret's current flags, and protected if it was
@@ -159,6 +160,14 @@ func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) 
 	// Asked first, so that a refused caller learns nothing of its plan
 	// (the names it sets and deletes are asked about once it is checked).
 	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	// It compares the workspace now with then as its preview does, and
+	// its answer to a plan of the caller's making (ErrConflict or not)
+	// would tell whether a value now is the value then: ActionDiff too.
+	de := *e
+	de.Action = ActionDiff
+	if err := m.authorize(ctx, &de); err != nil {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {

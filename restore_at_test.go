@@ -308,11 +308,12 @@ func TestRestoreAtAuthorization(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	// First the set with no names (before the plan is looked at), then
-	// the names it sets and deletes.
-	want := []secrets.Request{{Action: secrets.ActionSet}, {Action: secrets.ActionSet, Names: []string{"BB", "C", "D"}}, {Action: secrets.ActionDelete, Names: []string{"E"}}}
+	// First the set and the diff with no names (before the plan is
+	// looked at), then the names it sets and deletes.
+	want := []secrets.Request{{Action: secrets.ActionSet}, {Action: secrets.ActionDiff},
+		{Action: secrets.ActionSet, Names: []string{"BB", "C", "D"}}, {Action: secrets.ActionDelete, Names: []string{"E"}}}
 	var got []secrets.Request
-	for _, r := range asked[:min(3, len(asked))] {
+	for _, r := range asked[:min(4, len(asked))] {
 		got = append(got, secrets.Request{Action: r.Action, Names: r.Names})
 	}
 	if !cmp.Equal(got, want, cmpopts.EquateEmpty()) {

@@ -196,13 +196,11 @@ const (
 	// ActionDiff compares a text's values with the stored ones (Diff),
 	// which tells whether a guess of a value is right: allow it to those
 	// who may reveal, or to editors where that is acceptable (write-only
-	// values are never compared). Apply is ActionDiff too (it compares
-	// as Diff does); Restore answers alike whatever a plan sent to it says
-	// of which values changed. A write still tells a guess by its result
-	// (Import, Apply and Restore make no new version of an unchanged
-	// value), and is recorded; so does RestoreAt, sent a plan of the
-	// caller's making, of whether a current value equals the value of the
-	// time restored to.
+	// values are never compared). Apply and RestoreAt are ActionDiff too
+	// (they compare as their previews do); Restore answers alike whatever
+	// a plan sent to it says of which values changed. A write still tells
+	// a guess by its result (Import, Apply and Restore make no new version
+	// of an unchanged value), and is recorded.
 	ActionDiff            Action = "diff"
 	ActionDelete          Action = "delete"
 	ActionDestroy         Action = "destroy"
