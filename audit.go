@@ -48,14 +48,14 @@ type Request struct {
 	Ingredients []EventSecret
 }
 
-// LogValue presents an event to log/slog: each secret as its name (with
-// its scope), its version, the container it came from when inherited
-// (quoted), and "withheld" or "ingredient" when the job did not get it;
-// a job's environment, protection and parents when it has them.
+// LogValue presents an event to log/slog: each secret as
+// EventSecret.String writes it (its name, version, container, and whether
+// the job did not get it); a job's environment, protection and parents
+// when it has them.
 func (e Event) LogValue() slog.Value {
 	names := make([]string, len(e.Secrets))
 	for i, s := range e.Secrets {
-		names[i] = logSecret(s)
+		names[i] = s.String()
 	}
 	attrs := []slog.Attr{
 		slog.Int64("id", e.ID), slog.Time("time", e.Time), slog.String("actor", e.Actor),
@@ -79,32 +79,6 @@ func (e Event) LogValue() slog.Value {
 		attrs = append(attrs, slog.String("parents", strings.Join(quoted, ",")))
 	}
 	return slog.GroupValue(attrs...)
-}
-
-// logSecret is one secret of an event in a log line: a name is
-// [A-Za-z0-9_], and quoted if its scope holds a comma or a quote (a scope
-// holds no space), and a container is quoted, so the list reads back
-// unambiguously: a scope cannot make one secret read as two.
-func logSecret(s EventSecret) string {
-	b := []byte(s.Name)
-	if strings.ContainsAny(s.Name, `,"`) {
-		b = strconv.AppendQuote(b[:0], s.Name)
-	}
-	if s.Version > 0 {
-		b = append(b, " v"...)
-		b = strconv.AppendInt(b, s.Version, 10)
-	}
-	if s.Container != "" {
-		b = append(b, " from "...)
-		b = strconv.AppendQuote(b, s.Container)
-	}
-	switch {
-	case s.Withheld:
-		b = append(b, " withheld"...)
-	case s.Ingredient:
-		b = append(b, " ingredient"...)
-	}
-	return string(b)
 }
 
 // SlogEvents returns a Config.OnEvent hook that logs each event at Info

@@ -189,20 +189,7 @@ func TestProtectedHistoryUnprotectByRestore(t *testing.T) {
 		s := b.replica(t)
 		var doc []byte
 		m, _, editor, _ := protectedHistory(t, s, func(maint context.Context, m *secrets.Manager) {
-			var err error
-			if _, err = m.Set(maint, "src", "TOK", []byte("dev-value-222"), nil); err != nil {
-				t.Fatal(err)
-			}
-			if doc, err = m.Backup(maint, "src", nil); err != nil {
-				t.Fatal(err)
-			}
-			plan, err := m.PreviewRestore(maint, "ws", doc, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := m.Restore(maint, "ws", doc, plan, nil); err != nil {
-				t.Fatal(err)
-			}
+			doc = restoreDevBackup(t, maint, m, []string{"value", "protected"})
 		})
 		checkHistoryProtected(t, m, editor)
 		meta, err := m.Rollback(editor, "ws", "TOK", 1, nil)
@@ -232,23 +219,7 @@ func TestProtectedHistoryUnprotectByRestoreFlagsOnly(t *testing.T) {
 			if _, err := m.Set(maint, "ws", "TOK", []byte("dev-value-222"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := m.Set(maint, "src", "TOK", []byte("dev-value-222"), nil); err != nil {
-				t.Fatal(err)
-			}
-			doc, err := m.Backup(maint, "src", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan, err := m.PreviewRestore(maint, "ws", doc, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(plan.Changed) != 1 || !slices.Equal(plan.Changed[0].Fields, []string{"protected"}) {
-				t.Fatalf("the restore would change %+v, want the flag only", plan.Changed)
-			}
-			if _, err := m.Restore(maint, "ws", doc, plan, nil); err != nil {
-				t.Fatal(err)
-			}
+			restoreDevBackup(t, maint, m, []string{"protected"})
 		})
 		checkHistoryProtected(t, m, editor)
 		meta, err := m.Rollback(editor, "ws", "TOK", 1, nil)
@@ -257,4 +228,29 @@ func TestProtectedHistoryUnprotectByRestoreFlagsOnly(t *testing.T) {
 		}
 		checkBackProtected(t, m, meta)
 	})
+}
+
+// restoreDevBackup restores, as maint, a backup of another workspace that
+// holds TOK's development value unprotected over ws, checking that the
+// plan changes TOK's fields want, and returns the backup.
+func restoreDevBackup(t *testing.T, maint context.Context, m *secrets.Manager, want []string) []byte {
+	t.Helper()
+	if _, err := m.Set(maint, "src", "TOK", []byte("dev-value-222"), nil); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := m.Backup(maint, "src", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := m.PreviewRestore(maint, "ws", doc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Changed) != 1 || !slices.Equal(plan.Changed[0].Fields, want) {
+		t.Fatalf("the restore would change %+v, want TOK's %v", plan.Changed, want)
+	}
+	if _, err := m.Restore(maint, "ws", doc, plan, nil); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

@@ -355,31 +355,9 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		if hist[0].Version != cur.Current.Version || hist[0].KeyGen != k.gen {
 			return Write{}, errStale // written since the lookup: read again
 		}
-		// The new version keeps the current one's flags: those its
-		// ciphertext authenticates (another replica's SetInfo may have
-		// sealed every version again since the lookup); and it is
-		// protected if the value was sealed protected (its ciphertext
-		// authenticates that too): unprotecting a secret unprotected its
-		// value then, not this one (see reflag).
-		now0 := hist[0]
-		p, err := k.open(&now0)
-		if err != nil {
-			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
-		}
-		clear(p)
-		if hist[i].WriteOnly && !now0.WriteOnly { // write-only is never undone
-			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
-		}
-		value, err := k.open(&hist[i])
-		if err != nil {
-			return Write{}, &DecryptError{Workspace: ws, Names: []string{cur.Name}}
-		}
-		defer clear(value)
 		ne := m.next(ctx, *cur)
-		v := Version{Workspace: ws, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-			WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected || hist[i].Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
-			Fingerprint: m.Fingerprint(value), Written: ne.Updated, WrittenBy: ne.UpdatedBy}
-		if err := k.seal(&v, value); err != nil {
+		v, err := m.versionOf(k, cur, hist, i, ne.Updated, ne.UpdatedBy)
+		if err != nil {
 			return Write{}, err
 		}
 		ne.Current = v
@@ -391,6 +369,39 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		return Meta{}, err
 	}
 	return m.done(ctx, w), nil
+}
+
+// versionOf makes the version after cur's current one, hist[0], with the
+// value of the retained version hist[i] (Rollback, RestoreAt), under key
+// k. It keeps the current version's flags, those its ciphertext
+// authenticates (another replica's SetInfo may have sealed every version
+// again since cur was read; a row re-flagged with SQL is refused), and
+// makes it protected if the value was sealed protected (its ciphertext
+// authenticates that too): unprotecting a secret unprotected its value
+// then, not this one (see reflag). Write-only is never undone.
+func (m *Manager) versionOf(k *dataKey, cur *Entry, hist []Version, i int, written time.Time, by string) (Version, error) {
+	tampered := &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
+	now0 := hist[0]
+	p, err := k.open(&now0)
+	if err != nil {
+		return Version{}, tampered
+	}
+	clear(p)
+	if hist[i].WriteOnly && !now0.WriteOnly {
+		return Version{}, tampered
+	}
+	value, err := k.open(&hist[i])
+	if err != nil {
+		return Version{}, tampered
+	}
+	defer clear(value)
+	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
+		WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected || hist[i].Protected, Expand: now0.Expand,
+		EnvSize: envSize(cur.Name, len(value)), Fingerprint: m.Fingerprint(value), Written: written, WrittenBy: by}
+	if err := k.seal(&v, value); err != nil {
+		return Version{}, err
+	}
+	return v, nil
 }
 
 // Delete soft-deletes a secret: it is no longer listed (but by List with

@@ -461,28 +461,5 @@ func (m *Manager) restoredVersion(ctx context.Context, k *dataKey, cur *Entry, n
 	if hist[0].Version != cur.Current.Version {
 		return Version{}, errorf(ErrConflict, "%s changed since the preview: preview again", cur.Name)
 	}
-	// The new version keeps the current one's flags: those its ciphertext
-	// authenticates, not its row's (a row re-flagged with SQL); and it is
-	// protected if the value was sealed protected, as Rollback's.
-	now0 := hist[0]
-	p, err := k.open(&now0)
-	if err != nil {
-		return Version{}, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
-	}
-	clear(p)
-	if hist[i].WriteOnly && !now0.WriteOnly { // write-only is never undone
-		return Version{}, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
-	}
-	value, err := k.open(&hist[i])
-	if err != nil {
-		return Version{}, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}}
-	}
-	defer clear(value)
-	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-		WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected || hist[i].Protected, Expand: now0.Expand, EnvSize: envSize(cur.Name, len(value)),
-		Fingerprint: m.Fingerprint(value), Written: now, WrittenBy: actor}
-	if err := k.seal(&v, value); err != nil {
-		return Version{}, err
-	}
-	return v, nil
+	return m.versionOf(k, cur, hist, i, now, actor)
 }

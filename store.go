@@ -519,3 +519,12 @@ func (q EventQuery) fingerprints() [][]byte {
 // delivered, and a page of a thousand of a workspace of 50,000 secrets
 // would hold fifty million.
 const MaxEventPageSecrets = 100_000
+
+// An expandedRecorder is a Store that can add the fingerprints of the
+// values a job got expanded to the event its read recorded (EnvQuery.Audit):
+// both of this package's stores.
+type expandedRecorder interface {
+	// recordExpanded adds fps to the event id; relaxed commits it without
+	// waiting for the flush (AuditRelaxed).
+	recordExpanded(ctx context.Context, id int64, fps [][]byte, relaxed bool) error
+}

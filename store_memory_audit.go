@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -283,4 +284,33 @@ func (s *MemoryStore) LedgerAt(ctx context.Context, workspace string, at time.Ti
 	}
 	slices.SortFunc(out, func(a, b LedgerEntry) int { return strings.Compare(a.SecretID, b.SecretID) })
 	return out, nil
+}
+
+// hasFingerprint reports whether e involved a value with one of fps: a
+// secret it lists, or a value its job got expanded.
+func hasFingerprint(e *Event, fps [][]byte) bool {
+	match := func(fp []byte) bool {
+		return slices.ContainsFunc(fps, func(q []byte) bool { return bytes.Equal(fp, q) })
+	}
+	return slices.ContainsFunc(e.Secrets, func(es EventSecret) bool { return match(es.Fingerprint) }) ||
+		slices.ContainsFunc(e.Expanded, match)
+}
+
+// recordExpanded implements expandedRecorder: it adds fps to the stored
+// event id.
+func (s *MemoryStore) recordExpanded(ctx context.Context, id int64, fps [][]byte, _ bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.events) - 1; i >= 0; i-- {
+		if s.events[i].ID == id {
+			for _, fp := range fps {
+				s.events[i].Expanded = append(s.events[i].Expanded, bytes.Clone(fp))
+			}
+			return nil
+		}
+	}
+	return errors.New("secrets: memory store: no event to add the expanded values' fingerprints to")
 }

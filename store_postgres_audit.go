@@ -394,3 +394,17 @@ func (s *PostgresStore) SetFingerprints(ctx context.Context, vs []Version) error
 	})
 	return pgErr(ctx, "set fingerprints", err)
 }
+
+// recordExpanded implements expandedRecorder: it appends fps to the
+// fingerprints of the audit row id (events_by_fingerprint finds them).
+func (s *PostgresStore) recordExpanded(ctx context.Context, id int64, fps [][]byte, relaxed bool) error {
+	q := s.q.auditExpanded
+	if relaxed {
+		q = s.q.auditExpandedRelaxed
+	}
+	err := s.retry(ctx, func() error {
+		var got int64
+		return s.row(ctx, s.db, q, pgParams{"id": id, "fingerprints": pq.ByteaArray(fps)}, &got)
+	})
+	return pgErr(ctx, "record the expanded values' fingerprints", err)
+}

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A Value is a secret's bytes. It prints as "[redacted]" with every fmt
@@ -301,4 +305,34 @@ type EventSecret struct {
 	// into one of its expanded values (see Info.Expand): its value was
 	// masked in the job's output all the same.
 	Ingredient bool `json:"ingredient,omitempty"`
+}
+
+// String is the secret as SlogEvents's lines and secretsctl's events table
+// write it, never its fingerprint: its name (with its scope), quoted if it
+// holds a comma, a quote or a character that does not print, so that a
+// list of them reads back unambiguously; " v" and its version; " from"
+// and its container, quoted, when inherited; " withheld" or
+// " ingredient" when the job did not get it.
+func (s EventSecret) String() string {
+	var b []byte
+	if strings.ContainsAny(s.Name, `,"`) || !utf8.ValidString(s.Name) || strings.IndexFunc(s.Name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		b = strconv.AppendQuote(b, s.Name)
+	} else {
+		b = append(b, s.Name...)
+	}
+	if s.Version > 0 {
+		b = append(b, " v"...)
+		b = strconv.AppendInt(b, s.Version, 10)
+	}
+	if s.Container != "" {
+		b = append(b, " from "...)
+		b = strconv.AppendQuote(b, s.Container)
+	}
+	switch {
+	case s.Withheld:
+		b = append(b, " withheld"...)
+	case s.Ingredient:
+		b = append(b, " ingredient"...)
+	}
+	return string(b)
 }

@@ -3,15 +3,12 @@ package panel_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/dataspace/secrets"
-	"github.com/dataspace/secrets/panel"
 )
 
 // Text the host or a user controls, with a right-to-left override
@@ -37,24 +34,6 @@ func bidiAuthorize(ctx context.Context, r secrets.Request) error {
 		return nil
 	}
 	return browserAuthorize(ctx, r)
-}
-
-// linkedSite serves the panel to actor with links to the levels' own pages
-// and returns the URL of ws-1's page.
-func linkedSite(t *testing.T, m *secrets.Manager, actor string) string {
-	t.Helper()
-	h, err := panel.New(m, &panel.Config{
-		Caller: func(r *http.Request) (panel.Caller, error) {
-			return panel.Caller{Workspace: r.PathValue("ws"), Actor: actor}, nil
-		},
-		ContainerURL: func(c string) string { return "/w/" + c + "/secrets/" },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mount(h))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/w/" + ws + "/secrets/"
 }
 
 // laidOutAfter returns "" if, in each element that sel selects whose
@@ -100,7 +79,7 @@ func TestBrowserBidiIsolated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tb := open(t, browser(t), linkedSite(t, m, "user:alice"))
+	tb := open(t, browser(t), scopeSite(t, m, "user:alice")+"/w/"+ws+"/secrets/")
 	tb.wait(`document.querySelector('#inherited h3.level a')`)
 	tb.shot("list")
 	if msg := laidOutAfter(tb, "#inherited h3.level", rloGroup, "· 1 secret"); msg != "" {

@@ -43,21 +43,10 @@ func testMissing(t *testing.T, s secrets.Store) {
 }
 
 func testList(t *testing.T, s secrets.Store) {
-	ctx := context.Background()
 	for i, n := range []string{"beta", "ALPHA", "Gamma_TOKEN", "delta_token", "_x"} {
 		put(t, s, create("ws", fmt.Sprint("id", i), n))
 	}
-	list := func(q secrets.ListQuery) []secrets.Entry {
-		t.Helper()
-		if q.Limit == 0 {
-			q.Limit = 100
-		}
-		es, err := s.List(ctx, "ws", q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return es
-	}
+	list := lister(t, s, "ws")
 	diff(t, "names ignoring case", names(list(secrets.ListQuery{})), []string{"_x", "ALPHA", "beta", "delta_token", "Gamma_TOKEN"})
 	diff(t, "search", names(list(secrets.ListQuery{Search: "TOKEN"})), []string{"delta_token", "Gamma_TOKEN"})
 	diff(t, "search with LIKE wildcards", names(list(secrets.ListQuery{Search: "%"})), []string{})
@@ -89,17 +78,7 @@ func testListNames(t *testing.T, s secrets.Store) {
 	del := next(gone)
 	del.Deleted, del.DeletedBy = t0, "user:del"
 	put(t, s, secrets.Write{Entry: del, Expect: gone.Revision})
-	list := func(q secrets.ListQuery) []secrets.Entry {
-		t.Helper()
-		if q.Limit == 0 {
-			q.Limit = 100
-		}
-		es, err := s.List(ctx, "ws", q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return es
-	}
+	list := lister(t, s, "ws")
 	diff(t, "names ignoring case", names(list(secrets.ListQuery{Names: []string{"BETA", "alpha", "nope", "gone", "a_b"}})), []string{"A_B", "ALPHA", "beta"})
 	diff(t, "a name given twice", names(list(secrets.ListQuery{Names: []string{"beta", "Beta", "BETA"}})), []string{"beta"})
 	diff(t, "deleted", names(list(secrets.ListQuery{Names: []string{"BETA", "GONE"}, Deleted: true})), []string{"Gone"})
@@ -398,5 +377,21 @@ func testCancelledContext(t *testing.T, s secrets.Store) {
 	}
 	if _, err := s.Lookup(context.Background(), "ws", "A"); err == nil {
 		t.Fatal("a cancelled Put stored its write")
+	}
+}
+
+// lister returns a List of ws's secrets that fails the test on an error,
+// at most 100 of them unless q says.
+func lister(t *testing.T, s secrets.Store, ws string) func(secrets.ListQuery) []secrets.Entry {
+	return func(q secrets.ListQuery) []secrets.Entry {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 100
+		}
+		es, err := s.List(context.Background(), ws, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
 	}
 }

@@ -147,7 +147,7 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 	for _, e := range evs {
 		names := make([]string, len(e.Secrets))
 		for i, s := range e.Secrets {
-			names[i] = eventSecret(e, s)
+			names[i] = s.String() // as the library's log lines write it
 		}
 		// A long list goes on lines of its own under the column, so that
 		// one event does not widen it for every row.
@@ -174,32 +174,6 @@ func (a *app) events(ctx context.Context, cmd *cli.Command, s *session) error {
 		fmt.Fprintf(a.stderr, "more: %s %d\n", flag, page.Next)
 	}
 	return nil
-}
-
-// eventSecret is one secret of an event in the SECRETS column, as the
-// library's log lines write it (secrets.Event.LogValue): its name (with
-// its scope) and version, "from" and the container it came from when
-// inherited, quoted (a container may hold spaces and commas), and
-// "withheld" (the job did not get it) or "ingredient" (it only went into
-// an expanded value). A space parts them, which no name or scope holds:
-// "@" already parts a name from its scope.
-func eventSecret(e secrets.Event, s secrets.EventSecret) string {
-	b := []byte(printable(s.Name))
-	if s.Version > 0 {
-		b = append(b, " v"...)
-		b = strconv.AppendInt(b, s.Version, 10)
-	}
-	if s.Container != "" && s.Container != e.Workspace {
-		b = append(b, " from "...)
-		b = strconv.AppendQuote(b, s.Container)
-	}
-	switch {
-	case s.Withheld:
-		b = append(b, " withheld"...)
-	case s.Ingredient:
-		b = append(b, " ingredient"...)
-	}
-	return string(b)
 }
 
 // jobOf says, for the DETAIL column, which job an event's was: its
