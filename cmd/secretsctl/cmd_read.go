@@ -135,13 +135,9 @@ func (a *app) versions(ctx context.Context, cmd *cli.Command, s *session) error 
 		return writeJSON(a.stdout, vs)
 	}
 	tw := table(a.stdout)
-	fmt.Fprintln(tw, "VERSION\tWRITTEN\tBY\tCURRENT")
+	fmt.Fprintln(tw, "VERSION\tWRITTEN\tBY\tCURRENT\tPROTECTED")
 	for _, v := range vs {
-		cur := ""
-		if v.Current {
-			cur = "yes"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", v.Version, when(v.Written), printable(v.WrittenBy), cur)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", v.Version, when(v.Written), printable(v.WrittenBy), yes(v.Current), yes(v.Protected))
 	}
 	return tw.Flush()
 }

@@ -116,11 +116,7 @@ func (a *app) printResolved(cmd *cli.Command, rs []secrets.Resolved) error {
 	tw := table(a.stdout)
 	fmt.Fprintln(tw, "NAME\tSCOPE\tFROM\tVERSION\tPROTECTED\tSTATUS")
 	for _, r := range rs {
-		protected := "-"
-		if r.Protected {
-			protected = "yes"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", printable(r.Variable), printable(r.Scope), printable(r.Container), r.Version, protected, r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", printable(r.Variable), printable(r.Scope), printable(r.Container), r.Version, yes(r.Protected), r.Status)
 	}
 	return tw.Flush()
 }

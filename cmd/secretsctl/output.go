@@ -214,3 +214,11 @@ func printable(s string) string {
 // printableText is printable for free text (a description, a detail, a
 // reason): its line breaks and blanks folded into spaces first.
 func printableText(s string) string { return printable(oneLine(s)) }
+
+// yes is a table's column for a flag: "yes" or "-".
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "-"
+}

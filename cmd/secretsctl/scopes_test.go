@@ -303,3 +303,23 @@ func TestScopesBadEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionsShowProtected: versions says which versions are sealed
+// protected, so an operator sees what a rollback brings back protected.
+func TestVersionsShowProtected(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("value-one", "set", "--protected", "ws", "API").want(t, 0)
+	e.ctl("value-two", "set", "--protected=false", "ws", "API").want(t, 0)
+	r := e.ctl("", "versions", "ws", "API").want(t, 0)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "VERSION WRITTEN BY CURRENT PROTECTED" {
+		t.Fatalf("versions:\n%s", r.stdout)
+	}
+	// Each row ends CURRENT PROTECTED; WRITTEN has spaces in it.
+	for i, want := range []string{"2 yes -", "1 - yes"} {
+		f := strings.Fields(lines[i+1])
+		if got := f[0] + " " + strings.Join(f[len(f)-2:], " "); got != want {
+			t.Errorf("row %d: %q, want version, current, protected %q\n%s", i+1, got, want, r.stdout)
+		}
+	}
+}
