@@ -399,7 +399,11 @@ type kek struct {
 }
 
 func (k *kek) EncryptWithContext(ctx context.Context, p, ad []byte) ([]byte, error) {
-	return k.c.Encrypt(ctx, p, ad)
+	c, err := k.c.Encrypt(ctx, p, ad)
+	if err != nil {
+		k.err = err
+	}
+	return c, err
 }
 
 func (k *kek) DecryptWithContext(ctx context.Context, c, ad []byte) ([]byte, error) {
@@ -423,10 +427,18 @@ func newWorkspaceKey(ctx context.Context, c Cipher, workspace string) (*keyset.H
 	return h, wrapped, nil
 }
 
+// wrapKey encrypts a workspace keyset with c. The Cipher's own error is
+// returned wrapped (Tink's writer keeps only its text), so that a caller
+// still tells a cancelled ctx or an unreachable KMS by errors.Is and
+// errors.As.
 func wrapKey(ctx context.Context, c Cipher, workspace string, h *keyset.Handle) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), &kek{c: c}, workspaceKeyAD(workspace, c.ID())); err != nil {
-		return nil, wrapf(err, "wrap data key with master key %s", c.ID())
+	k := &kek{c: c}
+	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), k, workspaceKeyAD(workspace, c.ID())); err != nil {
+		if k.err != nil {
+			err = k.err
+		}
+		return nil, wrapf(err, "wrap the data key of workspace %q with master key %s", workspace, c.ID())
 	}
 	return buf.Bytes(), nil
 }

@@ -529,7 +529,7 @@ func (m *Manager) rewrap(ctx context.Context, o RewrapOptions) (RewrapResult, er
 			}
 			wrapped, err := wrapKey(ctx, m.cipher, wk.Workspace, h)
 			if err != nil {
-				return res, err
+				return res, wrapf(err, "rewrap")
 			}
 			_, err = m.store.PutKey(ctx, WrappedKey{Workspace: wk.Workspace, CipherID: m.cipher.ID(), Ciphertext: wrapped, Updated: m.now()}, wk.Generation)
 			m.keys.Remove(wk.Workspace)
