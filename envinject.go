@@ -383,9 +383,13 @@ func lastOfNames(env []string) map[string]int {
 //
 // The command's output is not redacted, and file secrets are in its
 // environment as values: use [Manager.Prepare] or [Manager.Run] for both.
-// It runs as the backend's own user unless the caller sets
-// SysProcAttr.Credential (Run does so with [Job].User): see [Job].User for
-// what such a job can read.
+// It runs as the backend's own user, in the backend's session, and
+// inherits every descriptor the backend did not open close-on-exec. A
+// caller that sets SysProcAttr.Credential changes only its user: none of
+// what [Job].User promises (no inherited descriptors but the three
+// streams, a session and a PID namespace of its own, killed with the
+// backend) holds for a Command; use [Manager.Run] with Job.User to
+// isolate a job from the backend.
 func (m *Manager) Command(ctx context.Context, ws string, base []string, name string, args ...string) (*exec.Cmd, error) {
 	env, err := m.EnvFor(ctx, ws)
 	if err != nil {
