@@ -103,6 +103,7 @@ func TestPostgresRuntimeRoleConformance(t *testing.T) {
 	admin := pgDB(t)
 	for _, p := range runtimeRole(t, admin) {
 		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel() // a schema of its own for each test
 			db := p.open(t, 12)
 			storetest.Run(t, func(t *testing.T) secrets.Store { return runtimeStore(t, admin, db, p.user) })
 		})

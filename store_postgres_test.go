@@ -29,6 +29,7 @@ import (
 func TestPostgresStoreConformance(t *testing.T) {
 	for _, p := range append(pgPools[:len(pgPools):len(pgPools)], bouncerPools...) {
 		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel() // a schema of its own for each test
 			db := p.db(t)
 			storetest.Run(t, func(t *testing.T) secrets.Store { return newPGStore(t, db) })
 		})
