@@ -112,6 +112,10 @@ var awsRefusals = map[string]bool{
 	"NotFoundException":          true,
 }
 
+// awsCode is what an AWS error code looks like ("ThrottlingException"):
+// another is not shown.
+var awsCode = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{0,63}$`)
+
 // awsErr makes err, from Tink's AWS KMS AEAD (the SDK's own error), a
 // *kmsError; ctx's own error stays as it is.
 func awsErr(ctx context.Context, err error, request ...[]byte) error {
@@ -123,7 +127,10 @@ func awsErr(ctx context.Context, err error, request ...[]byte) error {
 		ErrorMessage() string
 	}
 	if errors.As(err, &api) {
-		code, _ := scrub(api.ErrorCode(), request...)
+		code := api.ErrorCode()
+		if !awsCode.MatchString(code) {
+			code = "an unrecognized error code"
+		}
 		msg := "AWS KMS answered " + code
 		var st interface{ HTTPStatusCode() int }
 		if errors.As(err, &st) {
