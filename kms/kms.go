@@ -23,6 +23,23 @@
 // messages; only Vault's own answer of 400 is a refusal
 // to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
 // token refused, is not taken for tampering or for a wrong master key.
+//
+// No error of any KMS holds a part of its request: the request's fields
+// (a data key's plaintext, a ciphertext, associated data, in each form a
+// request's body holds them), any run of 24 or more base64- or hex-looking
+// characters, and the rest of a message from a credential header's name
+// on (Authorization, X-Amz-Security-Token, X-Vault-Token) are blotted out
+// of the KMS's messages, which a gateway in front of it may fill with an
+// echo of the request; the KMS's short reasons and error codes stay. A
+// Vault answer of 400 that echoes the request is not Vault's and no
+// refusal. AWS KMS and Google Cloud KMS errors are refusals to decrypt
+// only when they refuse the ciphertext or the key (AWS:
+// InvalidCiphertextException, IncorrectKeyException,
+// InvalidKeyUsageException, KMSInvalidStateException, DisabledException,
+// NotFoundException; Google: InvalidArgument, FailedPrecondition,
+// NotFound), as Vault's refusal of a deleted key or of a version under
+// min_decryption_version is; throttling, access denied, an internal error,
+// an unavailable service, credentials and the network are not.
 // One exception: Tink's Vault AEAD reads an answer without a plaintext
 // (an empty 200 or 204 from a proxy) as an empty plaintext, which then
 // fails as a wrong key or tampered data would.
@@ -68,6 +85,16 @@ type Options struct {
 // NewCipher returns the master key at keyURI. Its ID is keyURI unless
 // Options.ID is set. Nothing is sent to the KMS until the key is used.
 // Errors name the URI's scheme, never credentials.
+//
+// For an hcvault:// URI without Options.VaultClient, the client talks to
+// VAULT_ADDR when it is set, whatever the URI's host (a proxy or another
+// name for the same server), and to the URI's host over HTTPS otherwise;
+// the ID is the URI as written either way.
+//
+// For a gcp-kms:// URI, each call opens a gRPC client (a connection and
+// its goroutines) that lives until the process ends: make one Cipher per
+// key per process. Errors of Options.Clients' AEADs are classified as
+// secrets.RemoteCipher does (any but a network error is a refusal).
 func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.RemoteCipher, error) {
 	if opts == nil {
 		opts = &Options{}
