@@ -145,9 +145,9 @@ var _ Cipher = (*RemoteCipher)(nil)
 // workspace per cache period). Package github.com/dataspace/secrets/kms
 // builds one from a key URI.
 //
-// Its errors carry the service's own error text (which holds no token: the
-// KMS clients keep credentials out of their errors). A refused unwrap
-// matches ErrDecrypt; a network failure does not.
+// Its errors carry the AEAD's error text (package kms's hold the service's
+// reasons and codes, with the request's fields and credentials blotted
+// out). A refused unwrap matches ErrDecrypt; a network failure does not.
 type RemoteCipher struct {
 	id   string
 	aead tink.AEADWithContext

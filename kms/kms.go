@@ -23,6 +23,23 @@
 // messages; only Vault's own answer of 400 is a refusal
 // to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
 // token refused, is not taken for tampering or for a wrong master key.
+//
+// No error of any KMS holds a part of its request: the request's fields
+// (a data key's plaintext, a ciphertext, associated data, in each form a
+// request's body holds them), any run of 24 or more base64- or hex-looking
+// characters, and the rest of a message from a credential header's name
+// on (Authorization, X-Amz-Security-Token, X-Vault-Token) are blotted out
+// of the KMS's messages, which a gateway in front of it may fill with an
+// echo of the request; the KMS's short reasons and error codes stay. A
+// Vault answer of 400 that echoes the request is not Vault's and no
+// refusal. AWS KMS and Google Cloud KMS errors are refusals to decrypt
+// only when they refuse the ciphertext or the key (AWS:
+// InvalidCiphertextException, IncorrectKeyException,
+// InvalidKeyUsageException, KMSInvalidStateException, DisabledException,
+// NotFoundException; Google: InvalidArgument, FailedPrecondition,
+// NotFound), as Vault's refusal of a deleted key or of a version under
+// min_decryption_version is; throttling, access denied, an internal error,
+// an unavailable service, credentials and the network are not.
 // One exception: Tink's Vault AEAD reads an answer without a plaintext
 // (an empty 200 or 204 from a proxy) as an empty plaintext, which then
 // fails as a wrong key or tampered data would.
@@ -68,6 +85,16 @@ type Options struct {
 // NewCipher returns the master key at keyURI. Its ID is keyURI unless
 // Options.ID is set. Nothing is sent to the KMS until the key is used.
 // Errors name the URI's scheme, never credentials.
+//
+// For an hcvault:// URI without Options.VaultClient, the client talks to
+// VAULT_ADDR when it is set, whatever the URI's host (a proxy or another
+// name for the same server), and to the URI's host over HTTPS otherwise;
+// the ID is the URI as written either way.
+//
+// For a gcp-kms:// URI, each call opens a gRPC client (a connection and
+// its goroutines) that lives until the process ends: make one Cipher per
+// key per process. Errors of Options.Clients' AEADs are classified as
+// secrets.RemoteCipher does (any but a network error is a refusal).
 func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.RemoteCipher, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -92,13 +119,13 @@ func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.Remo
 		if err != nil {
 			return nil, fmt.Errorf("kms: AWS KMS key: %w", err)
 		}
-		return secrets.NewRemoteCipherWithContext(id, a), nil
+		return secrets.NewRemoteCipherWithContext(id, classified{a, awsErr}), nil
 	case "gcp-kms":
 		a, err := gcpkms.GetAEADWithContext(ctx, keyURI)
 		if err != nil {
 			return nil, fmt.Errorf("kms: Google Cloud KMS key: %w", err)
 		}
-		return secrets.NewRemoteCipherWithContext(id, a), nil
+		return secrets.NewRemoteCipherWithContext(id, classified{a, gcpErr}), nil
 	case "hcvault":
 		u, err := url.Parse(keyURI)
 		if err != nil {
@@ -147,20 +174,22 @@ type withContext struct {
 
 func (w withContext) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	out, err := bounded(ctx, w.a.Encrypt, plaintext, associatedData)
-	return out, w.vaultErr(ctx, err)
+	return out, w.vaultErr(ctx, err, plaintext, associatedData)
 }
 
 func (w withContext) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	out, err := bounded(ctx, w.a.Decrypt, ciphertext, associatedData)
-	return out, w.vaultErr(ctx, err)
+	_, payload, _ := bytes.Cut(bytes.TrimPrefix(ciphertext, []byte("vault:")), []byte(":"))
+	return out, w.vaultErr(ctx, err, ciphertext, payload, associatedData)
 }
 
-// vaultErr makes err a *vaultError, with the client's token and the
+// vaultErr makes err a *kmsError, with the request's fields (in the forms
+// a request's body holds them: see scrub), the client's token and the
 // address's password blotted out of Vault's messages (a gateway may answer
 // in Vault's format and echo the request); ctx's own error stays as it is.
-func (w withContext) vaultErr(ctx context.Context, err error) error {
-	e := vaultErr(ctx, err)
-	var ve *vaultError
+func (w withContext) vaultErr(ctx context.Context, err error, request ...[]byte) error {
+	e := vaultErr(ctx, err, request...)
+	var ve *kmsError
 	if !errors.As(e, &ve) || w.client == nil {
 		return e
 	}
@@ -185,44 +214,33 @@ func (w withContext) vaultErr(ctx context.Context, err error) error {
 	return ve
 }
 
-// A vaultError is what a Vault call fails with: the status and Vault's own
-// messages, never the request's URL (which may hold a password) nor a
-// body Vault did not write as its error list (a proxy's page may echo the
-// token). Unavailable reports that it is no refusal to decrypt (see
-// secrets.RemoteCipher.Decrypt): only Vault's own answer of 400 (its error
-// list) is one; an outage, a sealed Vault, a refused token or a malformed
-// answer are not, so that none is taken for tampering or for a wrong
-// master key.
-type vaultError struct {
-	msg         string
-	unavailable bool
-	cause       error // the transport's error, for errors.As; nil for an answer
-}
-
-func (e *vaultError) Error() string     { return e.msg }
-func (e *vaultError) Unwrap() error     { return e.cause }
-func (e *vaultError) Unavailable() bool { return e.unavailable }
-
-// vaultErr makes err a *vaultError; ctx's own error stays as it is.
-func vaultErr(ctx context.Context, err error) error {
+// vaultErr makes err a *kmsError, with request's fields blotted out of
+// its text (see scrub); ctx's own error stays as it is.
+func vaultErr(ctx context.Context, err error, request ...[]byte) error {
 	if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
 	}
 	var re *vault.ResponseError
 	if errors.As(err, &re) {
 		msg := fmt.Sprintf("Vault answered %d", re.StatusCode)
+		echoed := false
 		if !re.RawError && len(re.Errors) > 0 {
-			msg += ": " + strings.Join(re.Errors, "; ")
+			var m string
+			m, echoed = scrub(strings.Join(re.Errors, "; "), request...)
+			msg += ": " + m
 		}
 		// Only Vault's own answer of 400 refuses: a proxy's page (not
-		// Vault's error list) is no refusal, whatever its status.
-		return &vaultError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest || re.RawError || len(re.Errors) == 0}
+		// Vault's error list) is no refusal, whatever its status, nor is
+		// an answer that echoes the request (Vault's refusals do not).
+		return &kmsError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest || re.RawError || len(re.Errors) == 0 || echoed}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return &vaultError{msg: "cannot reach Vault: " + ue.Err.Error(), unavailable: true, cause: ue.Err}
+		m, _ := scrub(ue.Err.Error(), request...)
+		return &kmsError{msg: "cannot reach Vault: " + m, unavailable: true, cause: ue.Err}
 	}
-	return &vaultError{msg: "Vault: " + err.Error(), unavailable: true}
+	m, _ := scrub(err.Error(), request...)
+	return &kmsError{msg: "Vault: " + m, unavailable: true}
 }
 
 func bounded(ctx context.Context, f func(in, ad []byte) ([]byte, error), in, ad []byte) ([]byte, error) {
