@@ -31,6 +31,11 @@
 # beside a benchmark) never share or restart each other's server, and no
 # state survives from an earlier run. fsync stays on, as on a real server:
 # the benchmarks compare the library with floors measured on this cluster.
+# SECRETS_PG_FSYNC=off (which scripts/test sets) turns it off: a test run
+# never crashes the machine, so nothing it reads back depends on a flush,
+# and waiting for the disk at every commit is most of the Postgres tests'
+# time. The tests of durability (TestAuditSurvivesCrash, the failover
+# tests) make clusters of their own, with fsync on.
 #
 # PostgreSQL is installed with apt-get when missing and the script runs as
 # root. SECRETS_PG_BIN names the folder of initdb and pg_ctl to use another
@@ -143,6 +148,9 @@ _pg_start() {
 		unix_socket_directories = '$dir'
 		max_connections = 300
 	EOF
+	if [[ "${SECRETS_PG_FSYNC:-on}" == off ]]; then
+		echo "fsync = off" >>"$dir/data/postgresql.conf"
+	fi
 	for attempt in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 30000))
 		_pg_port_free "$port" || continue
