@@ -135,13 +135,14 @@ func TestProtectedHistoryRollback(t *testing.T) {
 
 // TestProtectedHistoryRestoreAt: as TestProtectedHistoryRollback, by a
 // point-in-time restore to a time before the unprotect (the trial's
-// restoreat-unprotect).
+// restoreat-unprotect); its preview says so (RestoreAtChange.Protects).
 func TestProtectedHistoryRestoreAt(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		m, _, editor, at := protectedHistory(t, b.replica(t), unprotectBySet(t))
 		checkHistoryProtected(t, m, editor)
 		plan, err := m.PreviewRestoreAt(editor, "ws", at)
-		if err != nil || len(plan.Versions) != 1 || plan.Versions[0].To != 1 {
+		// The preview says that the secret becomes protected.
+		if err != nil || len(plan.Versions) != 1 || plan.Versions[0].To != 1 || !plan.Versions[0].Protects {
 			t.Fatalf("PreviewRestoreAt: %+v, %v", plan.Versions, err)
 		}
 		metas, err := m.RestoreAt(editor, "ws", plan)

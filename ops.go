@@ -362,7 +362,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		}
 		ne.Current = v
 		w := m.newWrite(e, ne, cur, change{newVersion: true, key: k})
-		w.Audit.Detail = "rolled back to version " + itoa(version)
+		w.Audit.Detail = joinDetail("rolled back to version "+itoa(version), w.Audit.Detail)
 		return w, nil
 	}})
 	if err != nil {

@@ -192,8 +192,30 @@ func (m *Manager) newWrite(e *Event, ne Entry, cur *Entry, c change) Write {
 	ev := *e
 	ev.Time = ne.Updated
 	ev.Secrets = []EventSecret{{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint}}
+	if cur != nil {
+		ev.Detail = flagChanges(cur.Current, ne.Current)
+	}
 	w.Audit = &ev
 	return w
+}
+
+// flagChanges says which flags bound into a secret's value the write from
+// a to b turns on or off ("protected off, file on"), for its event: who
+// unprotected a secret is in the trail. "" if none.
+func flagChanges(a, b Version) string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		a, b bool
+	}{{"protected", a.Protected, b.Protected}, {"write-only", a.WriteOnly, b.WriteOnly}, {"file", a.File, b.File}, {"expand", a.Expand, b.Expand}} {
+		switch {
+		case f.b && !f.a:
+			out = append(out, f.name+" on")
+		case f.a && !f.b:
+			out = append(out, f.name+" off")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // done remembers a written secret and publishes its event.
@@ -278,4 +300,16 @@ func lostRace(err error) bool {
 func (m *Manager) tooManySecrets(prefix string) error {
 	return errorf(ErrTooLarge, "%sthe workspace would hold more than %d secrets (Config.MaxSecrets; deleted secrets count until purged or destroyed)",
 		prefix, m.cfg.MaxSecrets)
+}
+
+// joinDetail joins two parts of an event's detail, either of which may be
+// empty.
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }

@@ -49,6 +49,10 @@ type RestoreAtChange struct {
 	Name string `json:"name"`
 	From int64  `json:"from"`
 	To   int64  `json:"to"`
+	// Protects says that the secret, not protected now, becomes
+	// protected: version To was sealed protected (see
+	// VersionMeta.Protected), and a version sealed protected stays so.
+	Protects bool `json:"protects,omitempty"`
 }
 
 // A RestoreAtRename is a secret called Was at the time restored to and
@@ -253,6 +257,7 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 			if l.Name != c.Name {
 				p.Renamed = append(p.Renamed, RestoreAtRename{Name: c.Name, Was: l.Name})
 			}
+			protects := false
 			if l.Version != c.Current.Version {
 				hist, err := m.store.History(ctx, ws, c.SecretID)
 				if err != nil {
@@ -273,9 +278,10 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 				}
 				if !same {
 					it.to = l.Version
+					protects = hist[i].Protected && !c.Current.Protected
 				}
 			}
-			change := RestoreAtChange{Name: c.Name, From: c.Current.Version, To: c.Current.Version}
+			change := RestoreAtChange{Name: c.Name, From: c.Current.Version, To: c.Current.Version, Protects: protects}
 			if it.to != 0 {
 				change.To = it.to
 			}

@@ -29,14 +29,22 @@ func TestBrowserRestoreAt(t *testing.T) {
 	}
 	set("API_KEY", "api-key-then-1111")
 	set("OLD_TOKEN", "old-token-then-2222")
+	// DEPLOY was protected then, and is not now: the restore protects it
+	// again, and the preview says so.
+	if _, err := m.Set(alice, ws, "DEPLOY", []byte("deploy-then-5555"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+		t.Fatal(err)
+	}
 	now.Store(t0.Add(time.Hour).UnixMicro())
 	set("API_KEY", "api-key-now-3333")
+	if _, err := m.Set(alice, ws, "DEPLOY", []byte("deploy-now-6666"), &secrets.SetOptions{Info: &secrets.Info{}}); err != nil {
+		t.Fatal(err)
+	}
 	set("NEW_TOKEN", "new-token-since-4444")
 	if _, err := m.Delete(alice, ws, "OLD_TOKEN", nil); err != nil {
 		t.Fatal(err)
 	}
 	now.Store(time.Now().UnixMicro())
-	values := []string{"api-key-then-1111", "old-token-then-2222", "api-key-now-3333", "new-token-since-4444"}
+	values := []string{"api-key-then-1111", "old-token-then-2222", "api-key-now-3333", "new-token-since-4444", "deploy-then-5555", "deploy-now-6666"}
 
 	br := browser(t)
 	viewer := open(t, br, site(t, m, "user:victor"))
@@ -61,7 +69,7 @@ func TestBrowserRestoreAt(t *testing.T) {
 	tb.click("#drawer button.preview")
 	tb.wait(`!document.querySelector('#drawer .plan').hidden`)
 	plan := tb.text("#drawer .plan")
-	for _, want := range []string{"API_KEY v2 → the value of v1", "Undeleted (1)", "OLD_TOKEN", "Deleted (made since) (1)", "NEW_TOKEN"} {
+	for _, want := range []string{"API_KEY v2 → the value of v1", "DEPLOY v2 → the value of v1, which makes it protected", "Undeleted (1)", "OLD_TOKEN", "Deleted (made since) (1)", "NEW_TOKEN"} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("the preview does not say %q:\n%s", want, plan)
 		}

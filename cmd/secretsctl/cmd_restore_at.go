@@ -123,13 +123,13 @@ func printAtPlan(w io.Writer, ws string, p secrets.RestoreAtPlan) error {
 	tw := table(w)
 	fmt.Fprintf(tw, "restore of %s to %s\n", printable(ws), p.At.Format("2006-01-02 15:04:05.999999Z07:00"))
 	for _, c := range p.Versions {
-		fmt.Fprintf(tw, "~ %s\t(version %d: a new version with the value of version %d)\n", printable(c.Name), c.From, c.To)
+		fmt.Fprintf(tw, "~ %s\t(version %d: a new version with the value of version %d%s)\n", printable(c.Name), c.From, c.To, protects(c))
 	}
 	for _, c := range p.Undeleted {
 		if c.From == c.To {
 			fmt.Fprintf(tw, "+ %s\t(undeleted, at version %d)\n", printable(c.Name), c.From)
 		} else {
-			fmt.Fprintf(tw, "+ %s\t(undeleted, with a new version with the value of version %d)\n", printable(c.Name), c.To)
+			fmt.Fprintf(tw, "+ %s\t(undeleted, with a new version with the value of version %d%s)\n", printable(c.Name), c.To, protects(c))
 		}
 	}
 	for _, n := range p.Deleted {
@@ -148,4 +148,12 @@ func printAtPlan(w io.Writer, ws string, p secrets.RestoreAtPlan) error {
 	fmt.Fprintf(tw, "%d new versions, %d undeleted, %d deleted, %d unchanged, %d cannot be restored\n",
 		len(p.Versions), len(p.Undeleted), len(p.Deleted), len(p.Unchanged), len(p.Unrestorable))
 	return tw.Flush()
+}
+
+// protects is a plan line's note that the secret becomes protected.
+func protects(c secrets.RestoreAtChange) string {
+	if c.Protects {
+		return ", which makes it protected"
+	}
+	return ""
 }

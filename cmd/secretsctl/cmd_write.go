@@ -268,7 +268,13 @@ func (a *app) rollback(ctx context.Context, cmd *cli.Command, s *session) error 
 	if err != nil {
 		return err
 	}
-	return a.printWrite(cmd, m, fmt.Sprintf("rolled back to version %d's value", version))
+	what := fmt.Sprintf("rolled back to version %d's value", version)
+	if m.Protected {
+		// Said whether or not it was before: a rollback to a version
+		// sealed protected protects the secret again.
+		what += " (protected)"
+	}
+	return a.printWrite(cmd, m, what)
 }
 
 func (a *app) rename(ctx context.Context, cmd *cli.Command, s *session) error {

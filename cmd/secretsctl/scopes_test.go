@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -305,10 +306,15 @@ func TestScopesBadEnv(t *testing.T) {
 }
 
 // TestVersionsShowProtected: versions says which versions are sealed
-// protected, so an operator sees what a rollback brings back protected.
+// protected, and a point-in-time restore's preview and a rollback say that
+// they make the secret protected again, so that an operator sees it before
+// unprotected jobs stop getting it.
 func TestVersionsShowProtected(t *testing.T) {
 	e := newEnv(t)
 	e.ctl("value-one", "set", "--protected", "ws", "API").want(t, 0)
+	time.Sleep(20 * time.Millisecond)
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(20 * time.Millisecond)
 	e.ctl("value-two", "set", "--protected=false", "ws", "API").want(t, 0)
 	r := e.ctl("", "versions", "ws", "API").want(t, 0)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -321,5 +327,12 @@ func TestVersionsShowProtected(t *testing.T) {
 		if got := f[0] + " " + strings.Join(f[len(f)-2:], " "); got != want {
 			t.Errorf("row %d: %q, want version, current, protected %q\n%s", i+1, got, want, r.stdout)
 		}
+	}
+	r = e.ctl("", "restore", "--preview", "ws", "--at", at).want(t, 0)
+	if !strings.Contains(r.stdout, "~ API") || !strings.Contains(r.stdout, "with the value of version 1, which makes it protected)") {
+		t.Errorf("the restore preview does not say API becomes protected:\n%s", r.stdout)
+	}
+	if r := e.ctl("", "rollback", "ws", "API", "1").want(t, 0); r.stdout != "API rolled back to version 1's value (protected): revision 3, version 3\n" {
+		t.Errorf("rollback: %q", r.stdout)
 	}
 }

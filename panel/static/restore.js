@@ -53,8 +53,8 @@ export function openRestore() {
     const n = (p.versions || []).length + (p.undeleted || []).length + (p.deleted || []).length;
     planBox.replaceChildren(...[
       el('p', {}, el('strong', {text: n === 0 ? `Nothing to change: the ${kind()} is as it was then.` : `${n} change${n === 1 ? '' : 's'}:`})),
-      list('Back to an earlier value', 'versions', p.versions, (c) => `v${c.from} → the value of v${c.to}`),
-      list('Undeleted', 'undeleted', p.undeleted, (c) => (c.from !== c.to ? `with the value of v${c.to}` : '')),
+      list('Back to an earlier value', 'versions', p.versions, (c) => `v${c.from} → the value of v${c.to}${protects(c)}`),
+      list('Undeleted', 'undeleted', p.undeleted, (c) => (c.from !== c.to ? `with the value of v${c.to}${protects(c)}` : '')),
       list('Deleted (made since)', 'deleted', p.deleted),
       list('Cannot come back', 'unrestorable', p.unrestorable, (u) => `— ${u.reason}`),
       list('Keeps its current name', 'renamed', p.renamed, (r) => `(was ${r.was})`),
@@ -86,4 +86,10 @@ export function openRestore() {
       applyBtn.disabled = false;
     }
   }
+}
+
+// protects is a change's note that the secret becomes protected: the
+// version it gets back was sealed protected.
+function protects(c) {
+  return c.protects ? ', which makes it protected' : '';
 }
