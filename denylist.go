@@ -55,9 +55,6 @@ const (
 	srcOpenSSL   = "openssl-env(7); https://docs.openssl.org/3.0/man7/openssl-env/"
 	srcGo        = "go help environment; https://pkg.go.dev/cmd/go#hdr-Environment_variables"
 	srcCgo       = "https://pkg.go.dev/cmd/cgo (flags from the environment are not checked)"
-	srcMakeVars  = "GNU make: Implicit Variables, Environment; https://www.gnu.org/software/make/manual/html_node/Implicit-Variables.html"
-	srcGccOpts   = "gcc(1) -wrapper, -fplugin, -B; https://gcc.gnu.org/onlinedocs/gcc/Overall-Options.html"
-	srcGccEnv    = "gcc(1) ENVIRONMENT; https://gcc.gnu.org/onlinedocs/gcc/Environment-Variables.html"
 	srcCargoEnv  = "https://doc.rust-lang.org/cargo/reference/environment-variables.html"
 	srcCargoConf = "https://doc.rust-lang.org/cargo/reference/config.html (every key can be set as CARGO_<KEY>)"
 	srcRustup    = "https://rust-lang.github.io/rustup/environment-variables.html"
@@ -86,13 +83,9 @@ const (
 	srcRLibs     = "R .libPaths; https://stat.ethz.ch/R-manual/R-devel/library/base/html/libPaths.html"
 	srcTcl       = "tclvars(n); https://www.tcl-lang.org/man/tcl8.6/TclCmd/tclvars.htm"
 	srcJulia     = "https://docs.julialang.org/en/v1/manual/environment-variables/"
-	srcMakeVar   = "GNU make: How the MAKE Variable Works (MAKE = $(MAKE_COMMAND) in make -p); https://www.gnu.org/software/make/manual/html_node/MAKE-Variable.html"
-	srcSetupExt  = "setuptools: Building Extension Modules, Compiler and linker options; https://setuptools.pypa.io/en/latest/userguide/ext_modules.html"
 )
 
 const (
-	whyCC     = "the compiler command that make's built-in rules, cgo, cargo's cc crate and pip's C extension builds run"
-	whyFlags  = "compiler flags that make's rules, autotools, cargo's cc crate and pip pass to gcc: -wrapper runs a program around every compiler step (reproduced via make), -fplugin loads a shared object"
 	whyCgo    = "passed to the C compiler by cgo during go build without the checks #cgo lines get: -wrapper or -fplugin run code of the editor's"
 	whyNpmCmd = "npm runs this command"
 	whyPrompt = "an interactive bash expands it, command substitution included, at every prompt; a debugging terminal opened on a job's environment runs it"
@@ -102,8 +95,14 @@ const (
 )
 
 // hijacks is the default deny-list: names that make a program a job
-// commonly runs load or run code chosen by whoever sets them.
-var hijacks = []hijack{
+// commonly runs load or run code chosen by whoever sets them. The build
+// systems' entries (compilers, make, autoconf, CMake) are in
+// denylist_build.go.
+var hijacks = slices.Concat(programHijacks, buildHijacks)
+
+// programHijacks are the entries of loaders, shells, editors,
+// interpreters, package managers and language toolchains.
+var programHijacks = []hijack{
 	// The dynamic loader and libc.
 	{"LD_", true, "ld.so (glibc dynamic loader)", "ld.so loads the shared objects it names into every dynamically linked program (LD_PRELOAD, LD_AUDIT, reproduced) or looks for libraries there first (LD_LIBRARY_PATH)", srcLdSo},
 	{"DYLD_", true, "dyld (macOS dynamic loader)", "dyld inserts the libraries it names into programs (DYLD_INSERT_LIBRARIES) or looks for libraries and frameworks there first (DYLD_LIBRARY_PATH, DYLD_FRAMEWORK_PATH)", "dyld(1) ENVIRONMENT VARIABLES (macOS manual page)"},
@@ -168,7 +167,7 @@ var hijacks = []hijack{
 	{"GIT_PAGER", false, "git", "pager command git runs on a terminal", srcGitVar},
 	{"GIT_EXTERNAL_DIFF", false, "git", "program git diff runs for every changed file, with or without a terminal (reproduced)", srcGit},
 	{"GIT_ALLOW_PROTOCOL", false, "git", "re-enables transports git refuses by default, such as ext::, whose URLs are commands (a submodule URL then runs one; reproduced)", "git(1) GIT_ALLOW_PROTOCOL; https://git-scm.com/docs/git-remote-ext"},
-	{"GIT_TEST_FSMONITOR", false, "git", "a test hook git 2.39 still honours outside its test suite: used as core.fsmonitor when that is unset, so git status, diff and add run the value as a command, no file needed (reproduced)", "git t/README GIT_TEST_FSMONITOR; https://github.com/git/git/blob/v2.39.0/t/README"},
+	{"GIT_TEST_", true, "git", "test hooks git 2.39 still honours outside its test suite: GIT_TEST_FSMONITOR is used as core.fsmonitor when that is unset, so git status runs the value as a command (reproduced), and GIT_TEST_MAINT_SCHEDULER names the crontab and systemctl commands git maintenance start runs (reproduced); no job needs them", "git t/README; https://github.com/git/git/blob/v2.39.0/t/README and builtin/gc.c; https://github.com/git/git/blob/v2.39.0/builtin/gc.c"},
 
 	// Editors, pagers and diff programs of other tools. A job that commits,
 	// edits or pages without a terminal still starts them (git commit
@@ -240,6 +239,7 @@ var hijacks = []hijack{
 	{"PYTHONBREAKPOINT", false, "python", "breakpoint() imports the module and calls the callable it names (reproduced)", srcPython},
 	{"PYTHONWARNINGS", false, "python", "a warning filter's category is imported by module name at start: ignore::antigravity.x imports antigravity, which runs BROWSER (reproduced)", srcPython + "; https://docs.python.org/3/library/warnings.html#describing-warning-filters"},
 	{"PYTHONPYCACHEPREFIX", false, "python", ".pyc files are read from this tree, and one whose header matches the source's mtime and size is run in place of the source (reproduced)", srcPython + "; https://docs.python.org/3/reference/import.html#cached-bytecode-invalidation"},
+	{"_PYTHON_SYSCONFIGDATA_NAME", false, "python (sysconfig: pip, setuptools, venv)", "the module sysconfig imports by name for the build settings whenever they are read (sysconfig.get_config_vars, as pip and setuptools do): a module of the editor's on sys.path runs (reproduced)", "CPython Lib/sysconfig.py _get_sysconfigdata_name; https://github.com/python/cpython/blob/3.11/Lib/sysconfig.py"},
 	{"PYTHONEXECUTABLE", false, "python (macOS framework builds)", "sets sys.executable, which pip and venv run to start build and install subprocesses", srcPython},
 	{"VIRTUAL_ENV", false, "uv, poetry, pipenv", "these run the interpreter of the virtual environment it names", "https://docs.astral.sh/uv/reference/environment/#virtual_env"},
 	{"PIP_REQUIREMENT", false, "pip", "requirements added to every pip install; a local directory or URL listed there is built, running its setup.py (reproduced)", srcPip},
@@ -332,37 +332,6 @@ var hijacks = []hijack{
 	{"CGO_CXXFLAGS", false, "go (cgo)", whyCgo, srcCgo},
 	{"CGO_FFLAGS", false, "go (cgo)", whyCgo, srcCgo},
 	{"CGO_LDFLAGS", false, "go (cgo)", whyCgo, srcCgo},
-
-	// C toolchain and make.
-	{"CC", false, "make, go (cgo), cargo, pip", whyCC + " (reproduced with make)", srcMakeVars + "; https://pkg.go.dev/cmd/cgo"},
-	{"CXX", false, "make, go (cgo), cargo, pip", "the C++ compiler command the same tools run", srcMakeVars},
-	{"CPP", false, "make", "the preprocessor command of make's built-in rules", srcMakeVars},
-	{"AR", false, "make, cargo (cc crate)", "the archiver command these run", srcMakeVars},
-	{"AS", false, "make", "the assembler command of make's built-in rules", srcMakeVars},
-	{"LD", false, "make, autotools", "the linker command makefiles run", srcMakeVars},
-	{"RM", false, "make", "the command clean rules run as $(RM)", srcMakeVars},
-	{"MAKE", false, "make", "an environment value overrides $(MAKE), so a recursive $(MAKE) -C sub runs the editor's command (reproduced)", srcMakeVar},
-	{"MAKE_COMMAND", false, "make", "MAKE is $(MAKE_COMMAND), so an environment value runs in every recursive $(MAKE) (reproduced)", srcMakeVar},
-	{"LDSHARED", false, "python setuptools build_ext (pip's C extension builds)", "the command that links every extension module, replacing Python's configured linker (reproduced with setup.py build_ext)", srcSetupExt},
-	{"LDCXXSHARED", false, "python setuptools build_ext (pip's C++ extension builds)", "the command that links C++ extension modules in setuptools releases with pypa/distutils#228 and in Debian's distutils (not reproduced: setuptools 65 here reads only LDSHARED)", srcSetupExt + "; https://github.com/pypa/distutils/pull/228"},
-	{"CFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
-	{"CXXFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
-	{"CPPFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
-	{"LDFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
-	{"LDLIBS", false, "make", whyFlags, srcGccOpts},
-	{"GCC_EXEC_PREFIX", false, "gcc", "where gcc finds the programs it runs (cc1, as, collect2)", srcGccEnv},
-	{"COMPILER_PATH", false, "gcc", "directories gcc searches for the programs it runs", srcGccEnv},
-	{"CPATH", false, "gcc, clang", "header directories searched before the system's: the editor's headers compile into every program built, tests included", srcGccEnv},
-	{"C_INCLUDE_PATH", false, "gcc, clang", "header directories searched before the system's for C", srcGccEnv},
-	{"CPLUS_INCLUDE_PATH", false, "gcc, clang", "header directories searched before the system's for C++", srcGccEnv},
-	{"LIBRARY_PATH", false, "gcc", "library directories searched before the system's when linking: the editor's code links into every program built", srcGccEnv},
-	{"PKG_CONFIG", false, "autoconf, meson, cargo (pkg-config crate)", "the pkg-config program these run", "https://docs.rs/pkg-config/latest/pkg_config/#environment-variables"},
-	{"PKG_CONFIG_PATH", false, "pkg-config", ".pc files found there give builds their compiler flags (-wrapper, -fplugin); cgo checks them, make and cargo do not", "pkg-config(1) ENVIRONMENT; https://man.archlinux.org/man/pkg-config.1"},
-	{"PKG_CONFIG_LIBDIR", false, "pkg-config", "replaces the default .pc directories, with the same effect", "pkg-config(1) ENVIRONMENT; https://man.archlinux.org/man/pkg-config.1"},
-	{"CCACHE_PREFIX", false, "ccache", "a command ccache puts in front of every compiler run", "https://ccache.dev/manual/latest.html#config_prefix_command"},
-	{"MAKEFLAGS", false, "make", "options and variable assignments for every make: SHELL=<program> runs every recipe through it (reproduced), --eval adds makefile text", "GNU make Options/Recursion; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"},
-	{"GNUMAKEFLAGS", false, "make", "as MAKEFLAGS, for GNU make only (reproduced)", "GNU make Options/Recursion; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"},
-	{"MAKEFILES", false, "make", "makefiles make reads before the others (reproduced)", "https://www.gnu.org/software/make/manual/html_node/MAKEFILES-Variable.html"},
 
 	// Cargo and rustup.
 	{"RUSTC_WRAPPER", false, "cargo", "cargo runs every rustc through this program (reproduced)", srcCargoEnv},

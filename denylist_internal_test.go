@@ -2,6 +2,8 @@ package secrets
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -234,5 +236,27 @@ func TestNamePatternsTable(t *testing.T) {
 				t.Errorf("%s: example %s is on no list, so it has no source", p.glob, ex)
 			}
 		}
+	}
+}
+
+// TestDenyREADMECounts: the README's section on hijacking states the sizes
+// of the lists as they are.
+func TestDenyREADMECounts(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(b)), " ")
+	for _, want := range []string{
+		fmt.Sprintf("*Denied:* %d names and %d prefixes", len(DeniedNames()), len(DeniedPrefixes())),
+		fmt.Sprintf("`Config.StrictNames` adds %d names", len(StrictNames())),
+		fmt.Sprintf("*Patterns:* %d shapes of names", len(NamePatterns())),
+	} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README.md does not say %q", want)
+		}
+	}
+	if len(StrictPrefixes()) != 0 {
+		t.Error("the stricter preset has prefixes the README does not count")
 	}
 }
