@@ -193,7 +193,7 @@ func (m *Manager) newWrite(e *Event, ne Entry, cur *Entry, c change) Write {
 	ev.Time = ne.Updated
 	ev.Secrets = []EventSecret{{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint}}
 	if cur != nil {
-		ev.Detail = flagChanges(cur.Current, ne.Current)
+		ev.Detail = joinDetail(ev.Detail, flagChanges(cur.Current, ne.Current))
 	}
 	w.Audit = &ev
 	return w

@@ -16,7 +16,8 @@ type PurgeResult struct {
 
 // Purge destroys the secrets of every workspace that were soft-deleted
 // more than Config.DeleteRetention ago (each destroy audited as any
-// other), and, if Config.EventRetention is set, drops the audit events
+// other; none if it is negative), and, unless Config.EventRetention is
+// negative, drops the audit events
 // older than that, in batches, with the ledger entries only they needed.
 // Run it periodically, from one replica or several. It is authorized as
 // ActionPurge of no particular workspace and needs a Store that is a
@@ -34,7 +35,7 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 	now := m.now()
 	skipped := 0
 	destroyed := map[string]string{} // workspace -> a secret destroyed there, for Config.DestroyRotates
-	for {
+	for m.cfg.DeleteRetention > 0 {
 		es, err := p.DeletedBefore(ctx, now.Add(-m.cfg.DeleteRetention), rotateBatch)
 		if err != nil {
 			return res, m.failed(ctx, e, wrapf(err, "purge"))

@@ -42,7 +42,7 @@ func TestPurge(t *testing.T) {
 			t.Fatalf("RECENT after Purge: %+v %v", meta, err)
 		}
 		destroyed, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionDestroy})
-		if err != nil || len(destroyed) != 1 || destroyed[0].Secrets[0].Name != "OLD" {
+		if err != nil || len(destroyed) != 1 || destroyed[0].Secrets[0].Name != "OLD" || destroyed[0].Detail != "deleted more than 168h0m0s ago" {
 			t.Fatalf("destroy event: %+v %v", destroyed, err)
 		}
 		before, _ := m.Events(ctx, secrets.EventQuery{Limit: 1000})
@@ -56,6 +56,32 @@ func TestPurge(t *testing.T) {
 		// own event; every older one is gone.
 		if res.EventsDropped != len(before) || len(after) != 2 || after[0].Action != secrets.ActionDestroy || after[1].Action != secrets.ActionPurge {
 			t.Fatalf("event retention: dropped %d of %d, left %+v", res.EventsDropped, len(before), after)
+		}
+	})
+}
+
+// A negative Config.DeleteRetention keeps soft-deleted secrets until a
+// Destroy, as a negative EventRetention keeps events (it was taken for the
+// 30-day default, which destroyed them: the retention trial).
+func TestPurgeNegativeDeleteRetentionKeeps(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		clock := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		cfg := &secrets.Config{Now: func() time.Time { return clock }, DeleteRetention: -time.Hour, EventRetention: -1}
+		m := newManager(t, s, newCipher(t), cfg)
+		ctx := context.Background()
+		mustSet(t, m, "ws", "OLD", "old-value")
+		if _, err := m.Delete(ctx, "ws", "OLD", nil); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.AddDate(2, 0, 0)
+		if res, err := m.Purge(ctx); err != nil || res != (secrets.PurgeResult{}) {
+			t.Fatalf("Purge: %+v, %v", res, err)
+		}
+		if meta, err := m.Meta(ctx, "ws", "OLD"); err != nil || meta.Deleted.IsZero() {
+			t.Fatalf("OLD after Purge: %+v, %v", meta, err)
+		}
+		if _, err := m.Undelete(ctx, "ws", "OLD", nil); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

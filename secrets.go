@@ -100,7 +100,8 @@ type Config struct {
 	// negative keeps every former key.
 	KeepFormerKeys int
 	// DeleteRetention is how long Purge keeps soft-deleted secrets before
-	// destroying them. Default 30 days.
+	// destroying them. Default 30 days; negative keeps them until a
+	// Destroy.
 	DeleteRetention time.Duration
 	// EventRetention is how long Purge keeps audit events. Default 400
 	// days: a year of history, which audits commonly ask for, and a month
@@ -273,7 +274,7 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 	if c.KeepFormerKeys == 0 {
 		c.KeepFormerKeys = DefaultKeepFormerKeys
 	}
-	if c.DeleteRetention <= 0 {
+	if c.DeleteRetention == 0 {
 		c.DeleteRetention = 30 * 24 * time.Hour
 	}
 	if c.Now == nil {
