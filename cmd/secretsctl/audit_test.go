@@ -206,8 +206,11 @@ func TestPurge(t *testing.T) {
 	e.ctl("keep-value", "set", "ws", "KEEP").want(t, 0)
 	e.ctl("", "delete", "ws", "OLD").want(t, 0)
 	e.ctl("", "delete", "ws", "KEEP").want(t, 0)
-	// Make OLD look deleted long ago.
+	// Make OLD look deleted long ago, and every event older than the
+	// library's default event retention: without --event-retention,
+	// purge keeps them (the retention trial's purge dropped them all).
 	e.sql(`UPDATE {{schema}}.secrets SET deleted = now() - interval '40 days' WHERE name = 'OLD'`)
+	e.sql(`UPDATE {{schema}}.audit SET at = now() - interval '500 days'`)
 	var res secrets.PurgeResult
 	e.ctl("", "purge", "--json").want(t, 0).decode(t, &res)
 	if res.Destroyed != 1 || res.EventsDropped != 0 {
@@ -223,7 +226,7 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("a refused purge dropped events: %s", evs)
 	}
 	r := e.ctl("", "purge", "--retention", "1h", "--event-retention", "365d", "--yes").want(t, 0)
-	if r.stdout != "0 deleted secrets destroyed, 0 audit events dropped\n" {
+	if r.stdout != "0 deleted secrets destroyed, 4 audit events dropped\n" { // the two sets and deletes, made 500 days old
 		t.Fatalf("purge: %q", r.stdout)
 	}
 }

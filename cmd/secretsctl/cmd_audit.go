@@ -300,6 +300,9 @@ func purgeConfig(cmd *cli.Command, c *secrets.Config) error {
 		return usage("--retention: more than 0")
 	}
 	c.DeleteRetention = d
+	// Without --event-retention, events are kept, as its help says (the
+	// library's default would drop those older than 400 days).
+	c.EventRetention = -1
 	if v := cmd.String("event-retention"); v != "" {
 		if c.EventRetention, err = durationFlag("event-retention", v); err != nil {
 			return err
