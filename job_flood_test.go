@@ -93,7 +93,7 @@ sys.exit(0 if r else 3)
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			if res.ExitCode != 0 {
-				t.Fatalf("exit %d: the host's writer had %d bytes of %d when the job had written them all", res.ExitCode, f.got, rounds*unitLen*100000)
+				t.Fatalf("exit %d: within 10 s of the job writing its %d bytes, the host's writer had not received %d of them (it has %d once the job ended)", res.ExitCode, rounds*unitLen*100000, f.want, f.got)
 			}
 			if f.heapMax > base+heapMax {
 				t.Fatalf("heap in use grew from %d to %d bytes, want at most %d more", base, f.heapMax, heapMax)
