@@ -92,7 +92,14 @@ type RedactConfig struct {
 // (dropped); those before and after it stay. A reset that grep writes
 // inside the value is masked too, so the terminal may show the mask and
 // what follows it in the match's colour until the next reset. A value
-// that itself holds such a sequence is masked when printed whole.
+// that itself holds such a sequence is masked when printed whole. Colour
+// codes, and YAML's line folds, may span at most 32 bytes a byte of the
+// longest value plus 1 KiB inside one value: output that starts a value
+// and goes on with more of them than that (no colourizer writes it) is
+// masked from the value's start, and so are the next bytes, as long as
+// the longest value, as they come (the codes between them are passed on),
+// so that a job cannot make a writer hold its output, and never shows a
+// value that way.
 //
 // A form is found when it appears whole; a value printed in parts (other
 // than its lines), transformed otherwise (hex, reversed, hashed, one
@@ -218,8 +225,9 @@ func (r *Redactor) Format(f fmt.State, _ rune) { io.WriteString(f, "secrets.Reda
 // then written at once) or completes it (the mask is written in their
 // place), in the Write call that brings the deciding byte. What it holds
 // is at most the longest form of a value (six bytes a byte for \u00XX
-// escapes), usually nothing or a few bytes. Flush or Close writes what it
-// holds.
+// escapes, or 32 bytes a byte plus 1 KiB with colour codes or YAML folds
+// between its bytes: see Redactor), usually nothing or a few bytes. Flush
+// or Close writes what it holds.
 //
 // It is meant for one stream: it is not safe for concurrent use, except
 // that its Redactor's Add may be called at any time.

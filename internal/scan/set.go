@@ -104,6 +104,14 @@
 // first of them on, for as long as the longest secret after the last, as
 // it comes, instead of being followed candidate by candidate. That keeps
 // the cost per byte bounded and fails closed.
+//
+// The sgr and codePoint views drop escapes (colour codes, line folds),
+// any number of them between two bytes of a value. A match in progress
+// there may span at most maxSpan raw bytes (32 a byte of the longest
+// pattern, plus 1 KiB) once it meets one: past that, it is masked from
+// its start and the view masks the next maxLen bytes it decodes, as the
+// candidate cap does (see view.dropped). So what Hold keeps back is
+// bounded whatever the stream holds, and the bound never shows a value.
 package scan
 
 import (

@@ -100,6 +100,9 @@ func (v *view) drain(s *Set, alt *view, out *Spans) (forked bool) {
 			for _, b := range dec[:nd] {
 				v.push(s, b, v.tokAt, end, out)
 			}
+			if nd == 0 {
+				v.dropped(s, v.tokAt, end, out)
+			}
 			v.literal = 0
 		}
 		// Read again what follows the escape, or the byte that was not
@@ -115,6 +118,61 @@ func (v *view) drain(s *Set, alt *view, out *Spans) (forked bool) {
 		}
 	}
 	return forked
+}
+
+// Bounding what a view holds across the escapes it drops. The sgr view
+// drops colour codes and the codePoint view line folds: any number of
+// them may stand between two bytes of a value, so without a bound a match
+// in progress ("alp", then colour codes without end) would hold the
+// output from its start for as long as the job writes them. Every other
+// escape decodes to at least one byte from at most len(view.tok) bytes,
+// so a match of at most maxLen bytes spans a bounded stretch without
+// them.
+const (
+	// spanPerByte and spanExtra bound the raw bytes a match in progress
+	// in a view may span when it reaches a dropped escape: spanPerByte for
+	// each byte of the longest pattern, plus spanExtra. A value that grep
+	// --color colours character by character (ESC[01;31mESC[K before a
+	// byte, ESC[mESC[K after it: 20 bytes) or that yaml.dump folds spans
+	// well within it.
+	spanPerByte = 32
+	spanExtra   = 1 << 10
+)
+
+// maxSpan is the most raw bytes a match in progress in a view may span
+// once it reaches a dropped escape (see spanPerByte).
+func (s *Set) maxSpan() int64 { return spanPerByte*int64(s.maxLen) + spanExtra }
+
+// dropped follows an escape the view dropped (it decodes to no byte),
+// the stream range [start, end). It keeps what the view holds bounded,
+// failing closed, as the candidate cap does (see lane.hit):
+//
+//   - while the lane is wild, the escape is passed on, not held for the
+//     next byte's mask (what the lane masks up to it is masked now): it
+//     decodes to nothing, so it is no part of a value in this view (a
+//     view that reads it otherwise holds it itself), and the lane holds
+//     nothing across a run of them;
+//   - a match in progress that now spans more than maxSpan raw bytes is
+//     masked from its start to end, and the lane starts over from the
+//     root, wild: it masks the next maxLen bytes it decodes as they come.
+//     A value the cap cuts is so masked whole, whatever follows: its
+//     first bytes up to end, the rest among the next maxLen. So the cap
+//     never shows a value; it only masks more of output that no encoder
+//     writes (a value's start and then more than maxSpan bytes of colour
+//     codes or folds).
+func (v *view) dropped(s *Set, start, end int64, out *Spans) {
+	l := &v.lane
+	if l.wild {
+		if l.wildStart < start {
+			out.Add(l.wildStart, start)
+		}
+		l.wildStart = end
+	}
+	if h := l.hold(s, end, end); end-h > s.maxSpan() {
+		out.Add(h, end)
+		l.st, l.cands = 0, l.cands[:0]
+		l.wild, l.wildStart, l.wildLeft = true, end, max(l.wildLeft, s.maxLen)
+	}
 }
 
 // differs reports whether the codePoint view reads the escape at the
