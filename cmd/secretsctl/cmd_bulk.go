@@ -255,9 +255,9 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	var want secrets.Diff
 	if plan != "" {
-		b, err := os.ReadFile(plan)
+		b, err := readPlan(s.m, plan)
 		if err != nil {
-			return fail(exitFailed, "--plan: %v", err)
+			return err
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()

@@ -156,8 +156,13 @@ func cliWords(s string) string {
 		"Config.AddMasterKey", "--add-master-key",
 		"RestoreOptions.SkipWithheld", "--skip-withheld",
 		"RestoreOptions.TrustVersion1", "--trust-version-1",
+		"(RestoreOptions.MaxBytes)", backupLimitWords,
 	).Replace(s)
 }
+
+// backupLimitWords says what the largest backup restore takes is, for an
+// operator: there is no flag to raise it.
+const backupLimitWords = "(the size of a backup of the largest workspace the store allows: is it a backup secretsctl wrote?)"
 
 // oneLine folds control characters and runs of blanks into single spaces.
 func oneLine(s string) string {
