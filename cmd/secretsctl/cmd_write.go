@@ -87,7 +87,8 @@ func (a *app) writeCommands() []*cli.Command {
 				"reach protected jobs only. A malformed scope exits 2 before the value is read.\n" +
 				"--expand makes jobs get the value with its ${NAME} references expanded; references that\n" +
 				"form a cycle are refused (exit 5), names no scope defines yet are a warning on stderr.\n" +
-				"A terminal line holds about 4 KB: give longer or multi-line values with --file or a pipe.",
+				"A terminal line holds 4095 bytes: a typed value that fills it is refused (exit 5), as the\n" +
+				"terminal drops what is typed past it; give longer or multi-line values with --file or a pipe.",
 			Flags: append([]cli.Flag{
 				&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` (- for stdin)"},
 				&cli.BoolFlag{Name: "raw", Aliases: []string{"keep-newline"}, Usage: "keep the input exactly: no trailing newline dropped"},

@@ -29,6 +29,11 @@ const maxValueRead = secrets.MaxEnvString + 16
 // maxTextRead bounds a .env text read by import, diff and apply.
 const maxTextRead = 64 << 20
 
+// maxTerminalLine is the most a terminal's line holds before its newline
+// (Linux's 4096-byte line buffer): the terminal drops what is typed past
+// it, so a value that long may have been cut.
+const maxTerminalLine = 4095
+
 // valueOptions say how set reads a value.
 type valueOptions struct {
 	file       string // "" or "-": stdin
@@ -65,6 +70,11 @@ func (a *app) readValue(ctx context.Context, name string, o valueOptions) ([]byt
 		fmt.Fprintln(a.stderr)
 		if err == io.EOF { // Ctrl-D on an empty line
 			err = nil
+		}
+		if len(b) >= maxTerminalLine {
+			clear(b)
+			return nil, fail(exitRefused, "the value fills the terminal's line (%d bytes), which drops what is typed past it: "+
+				"nothing was stored; give a long value with --file FILE or on stdin (< FILE)", maxTerminalLine)
 		}
 		o.raw = true // the line's end is not part of it
 	default:
