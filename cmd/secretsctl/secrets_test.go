@@ -279,6 +279,23 @@ func TestDestroy(t *testing.T) {
 	e.ctl("value-2", "set", "--create", "ws", "GONE_SOON").want(t, 0)
 
 	e.ctl("", "delete-workspace", "ws").wantErr(t, 2, "--yes")
-	e.ctl("", "delete-workspace", "--yes", "ws").want(t, 0)
+	if r := e.ctl("", "delete-workspace", "--yes", "ws").want(t, 0); r.stdout != "workspace ws deleted\n" {
+		t.Fatalf("delete-workspace: %q", r.stdout)
+	}
 	e.ctl("", "get", "ws", "GONE_SOON").wantErr(t, 3)
+	// A workspace with nothing (deleted, or a mistyped name) is no error,
+	// and secretsctl says so rather than that it deleted it.
+	for _, ws := range []string{"ws", "nonexist"} {
+		if r := e.ctl("", "delete-workspace", "--yes", ws).want(t, 0); r.stdout != "workspace "+ws+" had nothing to delete (no secret, no key: mistyped?)\n" {
+			t.Fatalf("delete-workspace of an empty workspace: %q", r.stdout)
+		}
+	}
+	e.ctl("", "delete-workspace", "--yes", "bad\xffname").wantErr(t, 5, "UTF-8")
+	// Only deleted secrets, or only a key, are something to delete.
+	e.ctl("v\n", "set", "deleted-only", "A").want(t, 0)
+	e.ctl("", "delete", "deleted-only", "A").want(t, 0)
+	e.sql("DELETE FROM {{schema}}.workspace_keys WHERE workspace = 'deleted-only'")
+	if r := e.ctl("", "delete-workspace", "--yes", "deleted-only").want(t, 0); r.stdout != "workspace deleted-only deleted\n" {
+		t.Fatalf("delete-workspace of deleted secrets: %q", r.stdout)
+	}
 }
