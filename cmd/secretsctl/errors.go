@@ -39,8 +39,8 @@ const exitHelp = `EXIT STATUS:
           primary key
    5      refused: forbidden, invalid input (name, value, .env text,
           backup, empty value, a --parents chain, ${NAME} references that
-          form a cycle or that a job cannot expand), write-only value, an
-          age identity that does not open the backup, or a master key the
+          form a cycle or that a job cannot expand), write-only value, a
+          value get --json cannot carry (not UTF-8), an age identity that does not open the backup, or a master key the
           store does not know or a retired one; rewrap --retire-old of a
           key that still wraps workspace keys
    6      incomplete: rotate or rewrap left items, which are listed

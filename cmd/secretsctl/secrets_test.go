@@ -103,6 +103,14 @@ func TestGet(t *testing.T) {
 		t.Fatal("a write-only value was revealed")
 	}
 	e.ctl("", "info", "--write-only=false", "ws", "DEPLOY_KEY").wantErr(t, 5, "write-only")
+
+	// A value that is not UTF-8 is got as it is, and get --json, which
+	// cannot carry it, refuses (exit 5), not an operational failure.
+	e.ctl("bin\xff\xfevalue", "set", "ws", "BINARY").want(t, 0)
+	if got := e.value("ws", "BINARY"); got != "bin\xff\xfevalue" {
+		t.Fatalf("get of a binary value: %q", got)
+	}
+	e.ctl("", "get", "--json", "ws", "BINARY").wantErr(t, 5, "not UTF-8", "without --json")
 }
 
 // Commands that decrypt nothing work without the master key, even with
