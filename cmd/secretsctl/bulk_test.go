@@ -125,3 +125,21 @@ func TestDiffApply(t *testing.T) {
 	}
 	e.ctl("BAD LINE\n", "diff", "ws").wantErr(t, 5, "line 1")
 }
+
+// The text preview of diff and apply says a write-only secret was not
+// compared, as the JSON's uncompared does, rather than that it changed.
+func TestDiffWriteOnly(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("same-value\n", "set", "--write-only", "ws", "WO").want(t, 0)
+	e.ctl("old-value\n", "set", "ws", "PLAIN").want(t, 0)
+	text := "WO=same-value\nPLAIN=new-value\n"
+	r := e.ctl(text, "diff", "ws").want(t, 0)
+	if r.stdout != "~ PLAIN  (changed)\n~ WO     (not compared: write-only, may or may not change)\n"+
+		"0 added, 2 changed (1 of them write-only, not compared), 0 removed, 0 unchanged\n" {
+		t.Fatalf("diff:\n%q", r.stdout)
+	}
+	r = e.ctl(text, "apply", "--yes", "ws").want(t, 0)
+	if !strings.Contains(r.stdout, "~ WO     (not compared: write-only, may or may not change)") {
+		t.Fatalf("apply:\n%q", r.stdout)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"filippo.io/age"
@@ -85,9 +84,20 @@ func (a *app) backup(ctx context.Context, cmd *cli.Command, s *session) error {
 	return err
 }
 
-// maxBackupRead bounds the backup file restore reads; the library
-// applies its own, smaller default (RestoreOptions.MaxBytes).
-const maxBackupRead = 256 << 20
+// maxBackup is the largest backup the library restores with m's limits:
+// its default RestoreOptions.MaxBytes, 4 × Config.MaxEnvBytes + 4 MiB
+// (64 MiB when unbounded).
+func maxBackup(m *secrets.Manager) int64 {
+	if env := m.Limits().MaxEnvBytes; env > 0 {
+		return 4*env + 4<<20
+	}
+	return 64 << 20
+}
+
+// backupReadMargin is how much more than maxBackup restore reads: a file
+// a little over it gets the library's error, which says its size; a
+// larger one (/dev/zero) is refused without reading more.
+const backupReadMargin = 64 << 10
 
 // restored is restore's JSON: the plan applied and the metadata of the
 // secrets it added and changed.
@@ -119,9 +129,9 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 		}
 		o.Identities = ids
 	}
-	doc, err := readLimited(openFile(file), maxBackupRead)
+	doc, err := readLimited(openFile(file), maxBackup(s.m)+backupReadMargin)
 	if errors.Is(err, errTooLong) {
-		return fail(exitRefused, "restore: the backup is over %d bytes", maxBackupRead)
+		return fail(exitRefused, "restore: the backup is over the %d bytes allowed %s", maxBackup(s.m), backupLimitWords)
 	}
 	if err != nil {
 		return fail(exitFailed, "restore: reading the backup: %v", err)
@@ -129,9 +139,9 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 	defer clear(doc)
 	var plan secrets.RestorePlan
 	if planFile != "" {
-		b, err := os.ReadFile(planFile)
+		b, err := readPlan(s.m, planFile)
 		if err != nil {
-			return fail(exitFailed, "--plan: %v", err)
+			return err
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()

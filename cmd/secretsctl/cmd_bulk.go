@@ -185,18 +185,32 @@ func writePrivate(file string, data []byte) (err error) {
 	return os.Rename(f.Name(), file)
 }
 
-// printDiff shows a difference, a name a line.
+// printDiff shows a difference, a name a line. A write-only secret of
+// Changed (Uncompared) was not compared: it may or may not change.
 func printDiff(w io.Writer, d secrets.Diff) error {
 	tw := table(w)
+	uncompared := make(map[string]bool, len(d.Uncompared))
+	for _, n := range d.Uncompared {
+		uncompared[n] = true
+	}
 	for _, g := range []struct {
 		mark, what string
 		names      []string
 	}{{"+", "added", d.Added}, {"~", "changed", d.Changed}, {"-", "removed", d.Removed}} {
 		for _, n := range g.names {
-			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, printable(n), g.what)
+			what := g.what
+			if g.mark == "~" && uncompared[n] {
+				what = "not compared: write-only, may or may not change"
+			}
+			fmt.Fprintf(tw, "%s %s\t(%s)\n", g.mark, printable(n), what)
 		}
 	}
-	fmt.Fprintf(tw, "%d added, %d changed, %d removed, %d unchanged%s\n", len(d.Added), len(d.Changed), len(d.Removed), len(d.Unchanged), inScope(d.Scope))
+	notCompared := ""
+	if len(d.Uncompared) > 0 {
+		notCompared = fmt.Sprintf(" (%d of them write-only, not compared)", len(d.Uncompared))
+	}
+	fmt.Fprintf(tw, "%d added, %d changed%s, %d removed, %d unchanged%s\n", len(d.Added), len(d.Changed), notCompared,
+		len(d.Removed), len(d.Unchanged), inScope(d.Scope))
 	return tw.Flush()
 }
 
@@ -255,9 +269,9 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	var want secrets.Diff
 	if plan != "" {
-		b, err := os.ReadFile(plan)
+		b, err := readPlan(s.m, plan)
 		if err != nil {
-			return fail(exitFailed, "--plan: %v", err)
+			return err
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()

@@ -171,7 +171,7 @@ func (a *app) get(ctx context.Context, cmd *cli.Command, s *session) error {
 	defer clear(v)
 	if cmd.Bool("json") {
 		if !utf8.Valid(v) {
-			return fail(exitFailed, "the value of %s is not UTF-8 text, which JSON cannot carry: get it without --json", sec.Name)
+			return fail(exitRefused, "the value of %s is not UTF-8 text, which JSON cannot carry: get it without --json", sec.Name)
 		}
 		return writeJSON(a.stdout, revealed{sec.Meta, string(v)})
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -54,9 +53,9 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 	}
 	var plan secrets.RestoreAtPlan
 	if planFile != "" {
-		b, err := os.ReadFile(planFile)
+		b, err := readPlan(s.m, planFile)
 		if err != nil {
-			return fail(exitFailed, "--plan: %v", err)
+			return err
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()

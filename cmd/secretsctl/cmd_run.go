@@ -21,10 +21,13 @@ func (a *app) runCommand() *cli.Command {
 		Name: "run", Usage: "run a command with a workspace's secrets in its environment, its output redacted",
 		ArgsUsage: "WORKSPACE -- COMMAND [ARG...]",
 		Description: "The command gets a default PATH and the secrets, nothing else of secretsctl's\n" +
-			"environment but the variables --pass-env names. Signals secretsctl receives are passed\n" +
-			"on to it (Ctrl-C reaches it). Run as root, secretsctl runs the command as --user (default\n" +
-			"nobody), so that it cannot read secretsctl's environment, memory or master key file: in a\n" +
-			"session of its own, with no terminal (what is typed reaches its stdin through a pipe),\n" +
+			"environment but the variables --pass-env names. These signals secretsctl receives are passed\n" +
+			"on to it, and do not end secretsctl: SIGHUP, SIGINT (Ctrl-C), SIGQUIT, SIGABRT, SIGTERM,\n" +
+			"SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH; not the stop signals (SIGTSTP, SIGCONT), nor those about\n" +
+			"secretsctl's own process (SIGPIPE, SIGCHLD, SIGURG, SIGPROF, SIGXCPU, ...). Run as root,\n" +
+			"secretsctl runs the command as --user (default nobody), so that it cannot read secretsctl's\n" +
+			"environment, memory or master key file: in a session of its own, with no terminal (what is\n" +
+			"typed reaches its stdin through a pipe),\n" +
 			"and on Linux in a PID namespace of its own, so that nothing it leaves running outlives it\n" +
 			"to read a later command's secrets (--no-pid-namespace where secretsctl lacks CAP_SYS_ADMIN).\n" +
 			"Processes of one user read each other through /proc all the same: secretsctl refuses to run\n" +
@@ -133,8 +136,8 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 			base = append(base, name+"="+v)
 		}
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	// The job gets the signals and decides; only its end ends secretsctl.
 	res, err := s.m.Run(context.WithoutCancel(ctx), ws, secrets.Job{

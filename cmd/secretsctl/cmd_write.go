@@ -87,7 +87,8 @@ func (a *app) writeCommands() []*cli.Command {
 				"reach protected jobs only. A malformed scope exits 2 before the value is read.\n" +
 				"--expand makes jobs get the value with its ${NAME} references expanded; references that\n" +
 				"form a cycle are refused (exit 5), names no scope defines yet are a warning on stderr.\n" +
-				"A terminal line holds about 4 KB: give longer or multi-line values with --file or a pipe.",
+				"A terminal line holds 4095 bytes: a typed value that fills it is refused (exit 5), as the\n" +
+				"terminal drops what is typed past it; give longer or multi-line values with --file or a pipe.",
 			Flags: append([]cli.Flag{
 				&cli.StringFlag{Name: "file", Usage: "read the value from `FILE` (- for stdin)"},
 				&cli.BoolFlag{Name: "raw", Aliases: []string{"keep-newline"}, Usage: "keep the input exactly: no trailing newline dropped"},
@@ -342,9 +343,37 @@ func (a *app) deleteWorkspace(ctx context.Context, cmd *cli.Command, s *session)
 		fmt.Sprintf("Delete every secret, version and the key of workspace %s, for good?", ws)); err != nil {
 		return err
 	}
+	// Whether there is anything to delete, read first so that the line
+	// printed is true (deleting a workspace with nothing is no error to
+	// the library, and a mistyped name is worth saying). It is printed
+	// only once the delete, which is authorized and audited, succeeded;
+	// an error of the read (an invalid name) is the delete's to report.
+	had, herr := workspaceHolds(ctx, s.store, ws)
 	if err := s.m.DeleteWorkspace(ctx, ws); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(a.stdout, "workspace %s deleted\n", ws)
+	var err error
+	if herr == nil && !had {
+		_, err = fmt.Fprintf(a.stdout, "workspace %s had nothing to delete (no secret, no key: mistyped?)\n", ws)
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "workspace %s deleted\n", ws)
 	return err
+}
+
+// workspaceHolds reports whether the store holds anything of ws: a key,
+// a live secret or a deleted one.
+func workspaceHolds(ctx context.Context, st secrets.Store, ws string) (bool, error) {
+	if _, err := st.Key(ctx, ws); err == nil {
+		return true, nil
+	} else if !errors.Is(err, secrets.ErrNotFound) {
+		return false, err
+	}
+	for _, deleted := range []bool{false, true} {
+		es, err := st.List(ctx, ws, secrets.ListQuery{Deleted: deleted, Limit: 1})
+		if err != nil || len(es) > 0 {
+			return len(es) > 0, err
+		}
+	}
+	return false, nil
 }

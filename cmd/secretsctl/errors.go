@@ -39,8 +39,8 @@ const exitHelp = `EXIT STATUS:
           primary key
    5      refused: forbidden, invalid input (name, value, .env text,
           backup, empty value, a --parents chain, ${NAME} references that
-          form a cycle or that a job cannot expand), write-only value, an
-          age identity that does not open the backup, or a master key the
+          form a cycle or that a job cannot expand), write-only value, a
+          value get --json cannot carry (not UTF-8), an age identity that does not open the backup, or a master key the
           store does not know or a retired one; rewrap --retire-old of a
           key that still wraps workspace keys
    6      incomplete: rotate or rewrap left items, which are listed
@@ -156,8 +156,13 @@ func cliWords(s string) string {
 		"Config.AddMasterKey", "--add-master-key",
 		"RestoreOptions.SkipWithheld", "--skip-withheld",
 		"RestoreOptions.TrustVersion1", "--trust-version-1",
+		"(RestoreOptions.MaxBytes)", backupLimitWords,
 	).Replace(s)
 }
+
+// backupLimitWords says what the largest backup restore takes is, for an
+// operator: there is no flag to raise it.
+const backupLimitWords = "(the size of a backup of the largest workspace the store allows: is it a backup secretsctl wrote?)"
 
 // oneLine folds control characters and runs of blanks into single spaces.
 func oneLine(s string) string {

@@ -29,6 +29,11 @@ const maxValueRead = secrets.MaxEnvString + 16
 // maxTextRead bounds a .env text read by import, diff and apply.
 const maxTextRead = 64 << 20
 
+// maxTerminalLine is the most a terminal's line holds before its newline
+// (Linux's 4096-byte line buffer): the terminal drops what is typed past
+// it, so a value that long may have been cut.
+const maxTerminalLine = 4095
+
 // valueOptions say how set reads a value.
 type valueOptions struct {
 	file       string // "" or "-": stdin
@@ -65,6 +70,11 @@ func (a *app) readValue(ctx context.Context, name string, o valueOptions) ([]byt
 		fmt.Fprintln(a.stderr)
 		if err == io.EOF { // Ctrl-D on an empty line
 			err = nil
+		}
+		if len(b) >= maxTerminalLine {
+			clear(b)
+			return nil, fail(exitRefused, "the value fills the terminal's line (%d bytes), which drops what is typed past it: "+
+				"nothing was stored; give a long value with --file FILE or on stdin (< FILE)", maxTerminalLine)
 		}
 		o.raw = true // the line's end is not part of it
 	default:
@@ -152,6 +162,39 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	}
 	return b, err
 }
+
+// readPlan reads a --plan file: the JSON of a preview, which names each
+// secret of the workspace a few times. It is bounded by what a preview
+// of the largest workspace m allows takes (planBytesPerSecret a secret),
+// so that a wrong file (/dev/zero) is refused rather than exhaust memory.
+func readPlan(m *secrets.Manager, file string) ([]byte, error) {
+	n := int64(m.Limits().MaxSecrets)
+	if n <= 0 {
+		n = maxBackupSecrets
+	}
+	limit := n*planBytesPerSecret + 1<<20
+	b, err := readLimited(openFile(file), limit)
+	if errors.Is(err, errTooLong) {
+		return nil, fail(exitRefused, "--plan %s: over %d bytes, more than a preview of the largest workspace takes: not a plan", file, limit)
+	}
+	if err != nil {
+		return nil, fail(exitFailed, "--plan: %v", err)
+	}
+	return b, nil
+}
+
+// planBytesPerSecret bounds what a secret takes in a plan: its name
+// (at most 256 bytes, JSON-escaped) in a list or two and in Revisions,
+// with a version, a revision and flags.
+const planBytesPerSecret = 4 << 10
+
+// maxBackupSecrets is the most secrets a backup holds when a workspace's
+// count is unbounded (the library's own cap on a restore).
+const maxBackupSecrets = 100_000
+
+// maxAuditKeyRead bounds an --audit-key file: a Tink JSON keyset of an
+// HMAC key takes some 300 bytes; this leaves room for 200 rotated ones.
+const maxAuditKeyRead = 64 << 10
 
 // trimNewline drops one trailing LF or CRLF.
 func trimNewline(b []byte) []byte {

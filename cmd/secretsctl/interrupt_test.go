@@ -3,11 +3,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,4 +98,51 @@ func TestTerminalInterrupt(t *testing.T) {
 		t.Fatalf("Ctrl-C at destroy's question: exit %d: %q", code, term.text())
 	}
 	e.meta("ws", "A")
+}
+
+// run passes on SIGUSR1, SIGUSR2 and SIGWINCH (which Go would otherwise
+// swallow) to a job that traps them, of secretsctl's own user and of
+// another in a PID namespace of its own, and secretsctl exits as the job
+// does.
+func TestRunForwardsSignals(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("v\n", "set", "ws", "A").want(t, 0)
+	users := [][]string{{"--user", strconv.Itoa(os.Geteuid()), "--no-pid-namespace"}}
+	if os.Geteuid() == 0 {
+		users = append(users, nil) // nobody, the first process of a PID namespace
+	}
+	for _, user := range users {
+		for name, sig := range map[string]syscall.Signal{"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH} {
+			script := "trap 'echo got " + name + "; exit 9' " + name + "; echo ready; sleep 5 & wait; echo slept"
+			args := append(append([]string{"--actor", e.actor, "run"}, user...), "ws", "--", "sh", "-c", script)
+			cmd := exec.Command(bin, args...)
+			cmd.Env = e.environ(call{})
+			cmd.Dir = e.dir
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			rd := bufio.NewReader(out)
+			if l, err := rd.ReadString('\n'); l != "ready\n" {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("%v %v: the job did not start: %q %v %q", user, sig, l, err, stderr.String())
+			}
+			cmd.Process.Signal(sig)
+			rest, _ := io.ReadAll(rd)
+			err = cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != 9 || string(rest) != "got "+name+"\n" {
+				t.Fatalf("%v %v: exit %d (%v), stdout %q, stderr %q: the job did not get the signal", user, sig, code, err, rest, stderr.String())
+			}
+		}
+	}
 }

@@ -92,3 +92,15 @@ func processOf(uid uint32) (int, string) {
 	}
 	return 0, ""
 }
+
+// forwarded are the signals run passes on to the job rather than act
+// on: those an operator, a supervisor or a terminal sends a wrapper for
+// its program (SIGABRT: systemd's watchdog). The stop signals (SIGTSTP,
+// SIGCONT, ...) keep their default: Run does not emulate them for a PID
+// namespace's first process. Signals about secretsctl's own process are
+// not the job's: SIGPIPE (a write of its own), SIGCHLD (its children),
+// SIGURG (the Go runtime's preemption, many a second), SIGPROF,
+// SIGVTALRM, SIGXCPU, SIGXFSZ, and the faults. The help text and the
+// README list them.
+var forwarded = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGTERM,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGWINCH}

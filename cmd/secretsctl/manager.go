@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/dataspace/secrets"
@@ -111,7 +110,10 @@ func (a *app) open(ctx context.Context, cmd *cli.Command, key bool, tune func(*s
 		cfg.AddMasterKey = cmd.Bool("add-master-key")
 	}
 	if f := cmd.String("audit-key"); f != "" {
-		b, err := os.ReadFile(f)
+		b, err := readLimited(openFile(f), maxAuditKeyRead)
+		if errors.Is(err, errTooLong) {
+			return nil, fail(exitFailed, "audit key %s: over %d bytes, not a Tink JSON keyset", f, maxAuditKeyRead)
+		}
 		if err != nil {
 			return nil, fail(exitFailed, "audit key: %v", err)
 		}

@@ -103,6 +103,14 @@ func TestGet(t *testing.T) {
 		t.Fatal("a write-only value was revealed")
 	}
 	e.ctl("", "info", "--write-only=false", "ws", "DEPLOY_KEY").wantErr(t, 5, "write-only")
+
+	// A value that is not UTF-8 is got as it is, and get --json, which
+	// cannot carry it, refuses (exit 5), not an operational failure.
+	e.ctl("bin\xff\xfevalue", "set", "ws", "BINARY").want(t, 0)
+	if got := e.value("ws", "BINARY"); got != "bin\xff\xfevalue" {
+		t.Fatalf("get of a binary value: %q", got)
+	}
+	e.ctl("", "get", "--json", "ws", "BINARY").wantErr(t, 5, "not UTF-8", "without --json")
 }
 
 // Commands that decrypt nothing work without the master key, even with
@@ -279,6 +287,23 @@ func TestDestroy(t *testing.T) {
 	e.ctl("value-2", "set", "--create", "ws", "GONE_SOON").want(t, 0)
 
 	e.ctl("", "delete-workspace", "ws").wantErr(t, 2, "--yes")
-	e.ctl("", "delete-workspace", "--yes", "ws").want(t, 0)
+	if r := e.ctl("", "delete-workspace", "--yes", "ws").want(t, 0); r.stdout != "workspace ws deleted\n" {
+		t.Fatalf("delete-workspace: %q", r.stdout)
+	}
 	e.ctl("", "get", "ws", "GONE_SOON").wantErr(t, 3)
+	// A workspace with nothing (deleted, or a mistyped name) is no error,
+	// and secretsctl says so rather than that it deleted it.
+	for _, ws := range []string{"ws", "nonexist"} {
+		if r := e.ctl("", "delete-workspace", "--yes", ws).want(t, 0); r.stdout != "workspace "+ws+" had nothing to delete (no secret, no key: mistyped?)\n" {
+			t.Fatalf("delete-workspace of an empty workspace: %q", r.stdout)
+		}
+	}
+	e.ctl("", "delete-workspace", "--yes", "bad\xffname").wantErr(t, 5, "UTF-8")
+	// Only deleted secrets, or only a key, are something to delete.
+	e.ctl("v\n", "set", "deleted-only", "A").want(t, 0)
+	e.ctl("", "delete", "deleted-only", "A").want(t, 0)
+	e.sql("DELETE FROM {{schema}}.workspace_keys WHERE workspace = 'deleted-only'")
+	if r := e.ctl("", "delete-workspace", "--yes", "deleted-only").want(t, 0); r.stdout != "workspace deleted-only deleted\n" {
+		t.Fatalf("delete-workspace of deleted secrets: %q", r.stdout)
+	}
 }

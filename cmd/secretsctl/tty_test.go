@@ -242,3 +242,30 @@ func TestTerminalFingerprint(t *testing.T) {
 		t.Fatalf("events: %v %s", err, term.stdout.String())
 	}
 }
+
+// A value that fills the terminal's line (which drops what is typed past
+// 4095 bytes) is refused, pointing to --file, rather than stored cut; a
+// shorter one is stored whole.
+func TestTerminalLongLine(t *testing.T) {
+	e := newEnv(t)
+	term := e.terminal("set", "ws", "LONG")
+	term.waitFor("(not echoed): ")
+	term.waitNoEcho()
+	term.typeLine(strings.Repeat("x", 5000))
+	if code := term.wait(); code != 5 || !strings.Contains(term.text(), "--file") || !strings.Contains(term.text(), "4095") {
+		t.Fatalf("a 5000-byte line: exit %d: %q", code, term.text())
+	}
+	e.ctl("", "meta", "ws", "LONG").wantErr(t, 3)
+
+	short := strings.Repeat("y", maxTerminalLine-1)
+	term = e.terminal("set", "ws", "LONG")
+	term.waitFor("(not echoed): ")
+	term.waitNoEcho()
+	term.typeLine(short)
+	if code := term.wait(); code != 0 {
+		t.Fatalf("a 4094-byte line: exit %d: %q", code, term.text())
+	}
+	if got := e.value("ws", "LONG"); got != short {
+		t.Fatalf("stored %d bytes, typed %d", len(got), len(short))
+	}
+}
