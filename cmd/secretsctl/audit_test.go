@@ -219,6 +219,11 @@ func TestPurge(t *testing.T) {
 	e.ctl("", "meta", "ws", "OLD").wantErr(t, 3)
 	e.meta("ws", "KEEP")
 	e.ctl("", "purge", "--retention", "0s").wantErr(t, 2, "--retention")
+	// Days past what a duration holds are not a duration (they wrapped to a
+	// negative one: "more than 0").
+	for _, d := range []string{"200000d", "1e300d", "NaNd"} {
+		e.ctl("", "purge", "--retention", d).wantErr(t, 2, "is not a duration")
+	}
 	// A retention shorter than 7 days asks first (a trial's 1ns dropped
 	// the whole audit trail): off a terminal, only with --yes.
 	e.ctl("", "purge", "--event-retention", "1ns").wantErr(t, 2, "--yes")

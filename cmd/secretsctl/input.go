@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -291,7 +292,13 @@ func parseDuration(s string) (time.Duration, error) {
 		if err != nil {
 			return 0, err
 		}
-		return time.Duration(days * 24 * float64(time.Hour)), nil
+		// A Duration holds about 106,751 days: past that, the conversion
+		// would wrap to a negative one.
+		ns := days * 24 * float64(time.Hour)
+		if math.IsNaN(ns) || math.Abs(ns) >= math.MaxInt64 {
+			return 0, fmt.Errorf("%s: out of range", s)
+		}
+		return time.Duration(ns), nil
 	}
 	return time.ParseDuration(s)
 }
