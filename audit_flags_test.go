@@ -2,7 +2,9 @@ package secrets_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -14,7 +16,9 @@ import (
 func TestEventsSayFlagChanges(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		m := newManager(t, b.replica(t), newCipher(t), nil)
+		var clock atomic.Int64
+		clock.Store(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixMicro())
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Now: func() time.Time { return time.UnixMicro(clock.Add(1)) }})
 		steps := []struct {
 			what   string
 			write  func() error
@@ -55,6 +59,49 @@ func TestEventsSayFlagChanges(t *testing.T) {
 				return err
 			}, "rolled back to version 1; protected on"},
 		}
+		var doc []byte
+		var at time.Time
+		steps = append(steps, []struct {
+			what   string
+			write  func() error
+			detail string
+		}{
+			{"backed up, then unprotected", func() error {
+				var err error
+				if doc, err = m.Backup(ctx, "ws", nil); err != nil { // TOK protected
+					return err
+				}
+				clock.Add(int64(time.Minute))
+				at = time.UnixMicro(clock.Load())
+				clock.Add(int64(time.Minute))
+				_, err = m.SetInfo(ctx, "ws", "TOK", secrets.Info{Expand: true}, nil)
+				return err
+			}, "protected off"},
+			// The backup's TOK was protected: restoring it protects TOK
+			// again, and the restore's event says which secret.
+			{"restored from the backup", func() error {
+				plan, err := m.PreviewRestore(ctx, "ws", doc, nil)
+				if err != nil {
+					return err
+				}
+				_, err = m.Restore(ctx, "ws", doc, plan, nil)
+				return err
+			}, "restore: 0 added, 1 changed, 0 unchanged, 0 removed, 0 skipped; TOK: protected on"},
+			{"a new value, unprotected", func() error {
+				clock.Add(int64(time.Minute))
+				_, err := m.Set(ctx, "ws", "TOK", []byte("value-four"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}})
+				return err
+			}, "protected off"},
+			// At that time, TOK's version was sealed protected.
+			{"restored as it was before the first unprotect", func() error {
+				plan, err := m.PreviewRestoreAt(ctx, "ws", at)
+				if err != nil {
+					return err
+				}
+				_, err = m.RestoreAt(ctx, "ws", plan)
+				return err
+			}, ""},
+		}...)
 		for _, s := range steps {
 			if err := s.write(); err != nil {
 				t.Fatalf("%s: %v", s.what, err)
@@ -63,8 +110,12 @@ func TestEventsSayFlagChanges(t *testing.T) {
 			if err != nil || len(es) != 1 {
 				t.Fatalf("%s: events %+v, %v", s.what, es, err)
 			}
-			if es[0].Detail != s.detail {
-				t.Errorf("%s: detail %q, want %q", s.what, es[0].Detail, s.detail)
+			want := s.detail
+			if s.what == "restored as it was before the first unprotect" {
+				want = "restore to " + at.UTC().Format(time.RFC3339Nano) + ": 1 new versions, 0 undeleted, 0 deleted, 0 unchanged, 0 unrestorable; TOK: protected on"
+			}
+			if es[0].Detail != want {
+				t.Errorf("%s: detail %q, want %q", s.what, es[0].Detail, want)
 			}
 		}
 	})

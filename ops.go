@@ -396,7 +396,7 @@ func (m *Manager) versionOf(k *dataKey, cur *Entry, hist []Version, i int, writt
 	}
 	defer clear(value)
 	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
-		WriteOnly: now0.WriteOnly, File: now0.File, Protected: now0.Protected || hist[i].Protected, Expand: now0.Expand,
+		WriteOnly: now0.WriteOnly, File: now0.File, Protected: restoredProtected(now0, hist[i]), Expand: now0.Expand,
 		EnvSize: envSize(cur.Name, len(value)), Fingerprint: m.Fingerprint(value), Written: written, WrittenBy: by}
 	if err := k.seal(&v, value); err != nil {
 		return Version{}, err

@@ -302,6 +302,27 @@ func (m *Manager) tooManySecrets(prefix string) error {
 		prefix, m.cfg.MaxSecrets)
 }
 
+// restoredProtected is whether a version made with the value of then, a
+// retained version, while now is current, is protected: a version sealed
+// protected stays so (see reflag), and a write that brings a value back
+// never unprotects.
+func restoredProtected(now, then Version) bool { return now.Protected || then.Protected }
+
+// flagNotes collects, for a write of several secrets (Restore, RestoreAt),
+// the flags each turned on or off (flagChanges), for its event's detail.
+type flagNotes []string
+
+func (f *flagNotes) add(name string, from, to Version) {
+	if c := flagChanges(from, to); c != "" {
+		*f = append(*f, name+": "+c)
+	}
+}
+
+// detail is the event's detail: head, then the notes, within maxDetail.
+func (f flagNotes) detail(head string) string {
+	return truncateUTF8(joinDetail(head, strings.Join(f, "; ")), maxDetail)
+}
+
 // joinDetail joins two parts of an event's detail, either of which may be
 // empty.
 func joinDetail(a, b string) string {

@@ -355,6 +355,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	now, actor := m.now(), ActorFrom(ctx)
 	audit := *e
 	audit.Time, audit.Secrets = now, nil
+	var flags flagNotes
 	var writes []Write
 	var order []int
 	var deltas []int64
@@ -379,6 +380,9 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 			} else {
 				audit.Secrets = append(audit.Secrets, EventSecret{Name: w.Entry.Name, Version: w.Entry.Current.Version})
 			}
+			if it.cur != nil {
+				flags.add(w.Entry.Name, it.cur.Current, w.Entry.Current)
+			}
 			metas = append(metas, w.Entry.meta())
 		}
 		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
@@ -395,7 +399,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		sorted[i] = writes[j]
 	}
 	writes = sorted
-	audit.Detail = "restore: " + p.counts()
+	audit.Detail = flags.detail("restore: " + p.counts())
 	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
 		if err := m.recordNoop(ctx, &audit, "restore, nothing changed: "+p.counts()); err != nil {
 			return nil, err

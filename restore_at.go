@@ -278,7 +278,7 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 				}
 				if !same {
 					it.to = l.Version
-					protects = hist[i].Protected && !c.Current.Protected
+					protects = restoredProtected(c.Current, hist[i]) && !c.Current.Protected
 				}
 			}
 			change := RestoreAtChange{Name: c.Name, From: c.Current.Version, To: c.Current.Version, Protects: protects}
@@ -406,6 +406,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	now, actor := m.now(), ActorFrom(ctx)
 	audit := *e
 	audit.Time, audit.Secrets = now, nil
+	var flags flagNotes
 	writes := make([]Write, 0, len(items))
 	metas := []Meta{}
 	for _, it := range items {
@@ -436,6 +437,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		} else {
 			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version})
 		}
+		flags.add(ne.Name, it.cur.Current, ne.Current)
 		if it.kind != "delete" {
 			metas = append(metas, ne.meta())
 		}
@@ -443,7 +445,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
 	writes[0].CheckState, writes[0].ExpectState = true, before.State
-	audit.Detail = "restore " + p.counts()
+	audit.Detail = flags.detail("restore " + p.counts())
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
 		return nil, err
 	}
