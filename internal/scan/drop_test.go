@@ -47,11 +47,11 @@ func TestDropHoldBounded(t *testing.T) {
 			sc.Finish(off, &out)
 			head := int64(strings.Index(in.head, "a"))
 			masked := int64(0)
-			for _, sp := range out.list {
+			for _, sp := range out.All() {
 				masked += sp.End - sp.Start
 			}
-			if len(out.list) == 0 || out.list[0].Start != head || masked > bound {
-				t.Fatalf("masked %v (%d bytes), want the value's start masked and at most %d bytes", out.list, masked, bound)
+			if len(out.All()) == 0 || out.All()[0].Start != head || masked > bound {
+				t.Fatalf("masked %v (%d bytes), want the value's start masked and at most %d bytes", out.All(), masked, bound)
 			}
 		})
 	}

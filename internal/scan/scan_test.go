@@ -38,7 +38,7 @@ func naive(values [][]byte, minLen int, text []byte) []Span {
 			out.Add(int64(i), int64(i+len(p)))
 		}
 	}
-	return out.list
+	return out.All()
 }
 
 // scanPieces scans text cut at cuts and returns the merged matches.
@@ -51,7 +51,7 @@ func scanPieces(s *Set, text []byte, cuts ...int) []Span {
 		prev = c
 	}
 	sc.Finish(int64(len(text)), &out)
-	return out.list
+	return out.All()
 }
 
 func randomBytes(rng *rand.Rand, alphabet string, n int) []byte {
@@ -161,7 +161,7 @@ func checkHold(t *testing.T, s *Set, text []byte, rng *rand.Rand, maxPiece int) 
 	covered := make([]bool, len(text))
 	released := 0
 	check := func() {
-		for _, sp := range out.list {
+		for _, sp := range out.All() {
 			for i := sp.Start; i < sp.End; i++ {
 				if !covered[i] && int(i) < released {
 					t.Fatalf("%q: byte %d masked after its release at %d", text, i, released)
