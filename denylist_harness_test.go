@@ -258,6 +258,7 @@ func runHijacks(t *testing.T, cases []hijackCase) {
 	hijackGoCache = t.TempDir()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // a folder of its own; the programs' time is mostly waiting
 			for _, name := range c.deny {
 				refuses(t, m, name)
 			}
