@@ -19,20 +19,26 @@
 // holds the answer's status and Vault's own messages, never the request's
 // URL (which may hold a password) nor a body that is not Vault's error list
 // (a proxy's page may echo the token), and the client's token and the
-// address's password (of 4 bytes or more) are blotted out of those
-// messages; only Vault's own answer of 400 is a refusal
-// to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
-// token refused, is not taken for tampering or for a wrong master key.
+// address's user:password and password are blotted out of those messages
+// as the request's fields are (below); only Vault's own answer of 400 is
+// a refusal to decrypt (secrets.ErrDecrypt): a sealed or unreachable
+// Vault, or a token refused, is not taken for tampering or for a wrong
+// master key.
 //
 // No error of any KMS holds a part of its request: the request's fields
 // (a data key's plaintext, a ciphertext, associated data, in each form a
-// request's body holds them), any run of 24 or more base64- or hex-looking
-// characters, and the rest of a message from a credential header's name
-// on (Authorization, X-Amz-Security-Token, X-Vault-Token) are blotted out
-// of the KMS's messages, which a gateway in front of it may fill with an
-// echo of the request; the KMS's short reasons and error codes stay. A
-// Vault answer of 400 that echoes the request is not Vault's and no
-// refusal. AWS KMS and Google Cloud KMS errors are refusals to decrypt
+// request's body holds them, whole or any part of 8 characters or more,
+// as a gateway cutting its echo short leaves), any other run of 24 or
+// more base64- or hex-looking characters, and the rest of a message from
+// a credential header on (Authorization, X-Amz-Security-Token,
+// X-Vault-Token, X-Goog-Api-Key or Cookie followed by ':' or '=') are
+// blotted out of the KMS's messages, which a gateway in front of it may
+// fill with an echo of the request. The KMS's short reasons and error
+// codes stay, and so do the names an operator needs (ARNs, UUIDs, AWS key
+// IDs and aliases, Google Cloud KMS resource names, https links, the
+// key's own URI and ID) unless they hold a part of the request. A Vault
+// answer of 400 that echoes the request or a credential is not Vault's
+// and no refusal. AWS KMS and Google Cloud KMS errors are refusals to decrypt
 // only when they refuse the ciphertext or the key (AWS:
 // InvalidCiphertextException, IncorrectKeyException,
 // InvalidKeyUsageException, KMSInvalidStateException, DisabledException,
