@@ -19,20 +19,26 @@
 // holds the answer's status and Vault's own messages, never the request's
 // URL (which may hold a password) nor a body that is not Vault's error list
 // (a proxy's page may echo the token), and the client's token and the
-// address's password (of 4 bytes or more) are blotted out of those
-// messages; only Vault's own answer of 400 is a refusal
-// to decrypt (secrets.ErrDecrypt): a sealed or unreachable Vault, or a
-// token refused, is not taken for tampering or for a wrong master key.
+// address's user:password and password are blotted out of those messages
+// as the request's fields are (below); only Vault's own answer of 400 is
+// a refusal to decrypt (secrets.ErrDecrypt): a sealed or unreachable
+// Vault, or a token refused, is not taken for tampering or for a wrong
+// master key.
 //
 // No error of any KMS holds a part of its request: the request's fields
 // (a data key's plaintext, a ciphertext, associated data, in each form a
-// request's body holds them), any run of 24 or more base64- or hex-looking
-// characters, and the rest of a message from a credential header's name
-// on (Authorization, X-Amz-Security-Token, X-Vault-Token) are blotted out
-// of the KMS's messages, which a gateway in front of it may fill with an
-// echo of the request; the KMS's short reasons and error codes stay. A
-// Vault answer of 400 that echoes the request is not Vault's and no
-// refusal. AWS KMS and Google Cloud KMS errors are refusals to decrypt
+// request's body holds them, whole or any part of 8 characters or more,
+// as a gateway cutting its echo short leaves), any other run of 24 or
+// more base64- or hex-looking characters, and the rest of a message from
+// a credential header on (Authorization, X-Amz-Security-Token,
+// X-Vault-Token, X-Goog-Api-Key or Cookie followed by ':' or '=') are
+// blotted out of the KMS's messages, which a gateway in front of it may
+// fill with an echo of the request. The KMS's short reasons and error
+// codes stay, and so do the names an operator needs (ARNs, UUIDs, AWS key
+// IDs and aliases, Google Cloud KMS resource names, https links, the
+// key's own URI and ID) unless they hold a part of the request. A Vault
+// answer of 400 that echoes the request or a credential is not Vault's
+// and no refusal. AWS KMS and Google Cloud KMS errors are refusals to decrypt
 // only when they refuse the ciphertext or the key (AWS:
 // InvalidCiphertextException, IncorrectKeyException,
 // InvalidKeyUsageException, KMSInvalidStateException, DisabledException,
@@ -48,7 +54,6 @@ package kms
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -119,13 +124,13 @@ func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.Remo
 		if err != nil {
 			return nil, fmt.Errorf("kms: AWS KMS key: %w", err)
 		}
-		return secrets.NewRemoteCipherWithContext(id, classified{a, awsErr}), nil
+		return secrets.NewRemoteCipherWithContext(id, classified{a, known(opts, rest), awsErr}), nil
 	case "gcp-kms":
 		a, err := gcpkms.GetAEADWithContext(ctx, keyURI)
 		if err != nil {
 			return nil, fmt.Errorf("kms: Google Cloud KMS key: %w", err)
 		}
-		return secrets.NewRemoteCipherWithContext(id, classified{a, gcpErr}), nil
+		return secrets.NewRemoteCipherWithContext(id, classified{a, known(opts, rest), gcpErr}), nil
 	case "hcvault":
 		u, err := url.Parse(keyURI)
 		if err != nil {
@@ -141,9 +146,20 @@ func NewCipher(ctx context.Context, keyURI string, opts *Options) (*secrets.Remo
 		if err != nil {
 			return nil, fmt.Errorf("kms: Vault key: %w", err)
 		}
-		return secrets.NewRemoteCipherWithContext(id, withContext{a, client}), nil
+		return secrets.NewRemoteCipherWithContext(id, withContext{a, client, known(opts, u.Host+u.EscapedPath())}), nil
 	}
 	return nil, fmt.Errorf("%w: scheme %q (want aws-kms, gcp-kms or hcvault)", ErrUnsupported, scheme)
+}
+
+// known is what a KMS's messages may name that is no secret and that
+// an operator needs (see scrub): the key's name (an ARN, a Google Cloud
+// KMS resource name, a Vault host and path: never a URI's password or
+// query) and Options.ID.
+func known(opts *Options, name string) []string {
+	if opts.ID != "" {
+		return []string{name, opts.ID}
+	}
+	return []string{name}
 }
 
 // vaultFromEnv configures a Vault client from the environment; the
@@ -170,6 +186,7 @@ func vaultFromEnv(u *url.URL) (*vault.Client, error) {
 type withContext struct {
 	a      tink.AEAD
 	client *vault.Client // for its credentials, kept out of errors
+	known  []string      // names kept in errors (see scrub)
 }
 
 func (w withContext) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
@@ -183,40 +200,30 @@ func (w withContext) DecryptWithContext(ctx context.Context, ciphertext, associa
 	return out, w.vaultErr(ctx, err, ciphertext, payload, associatedData)
 }
 
-// vaultErr makes err a *kmsError, with the request's fields (in the forms
-// a request's body holds them: see scrub), the client's token and the
-// address's password blotted out of Vault's messages (a gateway may answer
-// in Vault's format and echo the request); ctx's own error stays as it is.
+// vaultErr makes err a *kmsError, with the request's fields and the
+// client's credentials (its token, the address's user:password and
+// password, raw and escaped) blotted out of Vault's messages in the forms
+// a request holds them (see scrub), whole or in part: a gateway may answer
+// in Vault's format and echo the request or its headers, and such an
+// answer is no refusal. ctx's own error stays as it is.
 func (w withContext) vaultErr(ctx context.Context, err error, request ...[]byte) error {
-	e := vaultErr(ctx, err, request...)
-	var ve *kmsError
-	if !errors.As(e, &ve) || w.client == nil {
-		return e
-	}
-	var creds []string
-	if t := w.client.Token(); t != "" {
-		creds = append(creds, t)
-	}
-	if u, err := url.Parse(w.client.Address()); err == nil && u.User != nil {
-		if pass, ok := u.User.Password(); ok && pass != "" {
-			basic := u.User.Username() + ":" + pass
-			creds = append(creds, base64.StdEncoding.EncodeToString([]byte(basic)), pass,
-				url.QueryEscape(pass), url.PathEscape(pass))
+	if w.client != nil {
+		if t := w.client.Token(); t != "" {
+			request = append(request, []byte(t))
+		}
+		if u, err := url.Parse(w.client.Address()); err == nil && u.User != nil {
+			if pass, ok := u.User.Password(); ok && pass != "" {
+				request = append(request, []byte(u.User.Username()+":"+pass), []byte(pass),
+					[]byte(url.QueryEscape(pass)), []byte(url.PathEscape(pass)))
+			}
 		}
 	}
-	for _, c := range creds {
-		// A password of under 4 bytes is not blotted out where it stands
-		// alone: its every occurrence would mark where it is.
-		if len(c) >= 4 {
-			ve.msg = strings.ReplaceAll(ve.msg, c, "***")
-		}
-	}
-	return ve
+	return vaultErr(ctx, err, w.known, request...)
 }
 
 // vaultErr makes err a *kmsError, with request's fields blotted out of
 // its text (see scrub); ctx's own error stays as it is.
-func vaultErr(ctx context.Context, err error, request ...[]byte) error {
+func vaultErr(ctx context.Context, err error, known []string, request ...[]byte) error {
 	if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return err
 	}
@@ -226,20 +233,21 @@ func vaultErr(ctx context.Context, err error, request ...[]byte) error {
 		echoed := false
 		if !re.RawError && len(re.Errors) > 0 {
 			var m string
-			m, echoed = scrub(strings.Join(re.Errors, "; "), request...)
+			m, echoed = scrub(strings.Join(re.Errors, "; "), known, request...)
 			msg += ": " + m
 		}
 		// Only Vault's own answer of 400 refuses: a proxy's page (not
 		// Vault's error list) is no refusal, whatever its status, nor is
-		// an answer that echoes the request (Vault's refusals do not).
+		// an answer that echoes the request or a credential (Vault's
+		// refusals do not).
 		return &kmsError{msg: msg, unavailable: re.StatusCode != http.StatusBadRequest || re.RawError || len(re.Errors) == 0 || echoed}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		m, _ := scrub(ue.Err.Error(), request...)
+		m, _ := scrub(ue.Err.Error(), known, request...)
 		return &kmsError{msg: "cannot reach Vault: " + m, unavailable: true, cause: ue.Err}
 	}
-	m, _ := scrub(err.Error(), request...)
+	m, _ := scrub(err.Error(), known, request...)
 	return &kmsError{msg: "Vault: " + m, unavailable: true}
 }
 
