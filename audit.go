@@ -522,6 +522,12 @@ func (m *Manager) request(e *Event, names []string) Request {
 // refusal that wraps, say, ErrNotFound matches only ErrForbidden.
 func plain(err error) error { return errors.New(detail(err)) }
 
+// HasAuthorize reports whether the Manager has a Config.Authorize hook.
+// Without one every call is allowed, which suits a host that decides
+// upstream who may call the Manager, and not a page that serves every
+// signed-in user: panel.New refuses such a Manager unless told otherwise.
+func (m *Manager) HasAuthorize() bool { return m.cfg.Authorize != nil }
+
 // Allowed asks Config.Authorize whether the caller (ActorFrom(ctx)) may do
 // action in the workspace, on names if any, and records nothing: for a
 // user interface deciding which controls to show. It protects nothing by

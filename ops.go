@@ -140,11 +140,13 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			}
 		}
 		// The reference check reads every level: after the cheap checks.
+		checked, state := false, int64(0)
 		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
 			var err error
-			if undefined, err = m.checkRefs(ctx, ws, name, value, false); err != nil {
+			if undefined, state, err = m.checkRefs(ctx, ws, name, value, false); err != nil {
 				return Write{}, err
 			}
+			checked = true
 		}
 		k, err := m.writeKey(ctx, ws, cur)
 		if err != nil {
@@ -183,7 +185,12 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			return Write{}, err
 		}
 		ne.Current = v
-		return m.newWrite(e, ne, cur, change{newVersion: true, reseal: reseal, key: k}), nil
+		w := m.newWrite(e, ne, cur, change{newVersion: true, reseal: reseal, key: k})
+		// The check holds only for the values it read: another write of
+		// the workspace since (a concurrent Set closing a cycle) makes
+		// this one read and check again.
+		w.CheckState, w.ExpectState = checked, state
+		return w, nil
 	}})
 	if err != nil {
 		return Meta{}, err
@@ -220,11 +227,13 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		if err := m.mayUnprotect(ctx, cur, info); err != nil {
 			return Write{}, err
 		}
+		checked, state := false, int64(0)
 		if info.Expand {
 			var err error
-			if undefined, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
+			if undefined, state, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
 				return Write{}, err
 			}
+			checked = true
 		}
 		ne := m.next(ctx, *cur)
 		setInfo(&ne, info)
@@ -248,7 +257,9 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 			}
 			ne.Current = reseal[len(reseal)-1]
 		}
-		return m.newWrite(e, ne, cur, change{reseal: reseal, key: k}), nil
+		w := m.newWrite(e, ne, cur, change{reseal: reseal, key: k})
+		w.CheckState, w.ExpectState = checked, state // as Set's
+		return w, nil
 	}})
 	if err != nil {
 		return Meta{}, err

@@ -54,6 +54,13 @@ type Config struct {
 	// text is not shown to the caller.
 	Caller func(r *http.Request) (Caller, error)
 
+	// AllowAll says that the Manager has no Config.Authorize on purpose:
+	// every caller that Caller names may do all the panel offers (reveal,
+	// set, delete, export, the audit trail) in every workspace it names.
+	// Without it, New refuses a Manager without an Authorize hook
+	// (ErrNoAuthorize), so that a panel is never served open by omission.
+	AllowAll bool
+
 	// MaxBodyBytes bounds every other request body. Default 1 MiB:
 	// room for a value of secrets.MaxEnvString bytes escaped in JSON.
 	MaxBodyBytes int64
@@ -113,6 +120,11 @@ type Handler struct {
 	files   map[string]asset
 }
 
+// ErrNoAuthorize is New's error for a Manager without a Config.Authorize
+// hook when Config.AllowAll is not set: every signed-in caller could
+// reveal and change the secrets of every workspace the host routes to.
+var ErrNoAuthorize = errors.New("panel: the Manager has no Config.Authorize, so every caller could reveal and change every workspace's secrets: set one, or Config.AllowAll")
+
 // Defaults.
 const (
 	defaultMaxBodyBytes = 1 << 20
@@ -130,7 +142,8 @@ const (
 //
 //	mux.Handle("/settings/secrets/", http.StripPrefix("/settings/secrets", h))
 //
-// It fails if m or cfg.Caller is nil, or if an entry of
+// It fails if m or cfg.Caller is nil, if m has no Authorize hook and
+// cfg.AllowAll is not set (ErrNoAuthorize), or if an entry of
 // cfg.TrustedOrigins is not an origin.
 func New(m *secrets.Manager, cfg *Config) (*Handler, error) {
 	if m == nil {
@@ -138,6 +151,9 @@ func New(m *secrets.Manager, cfg *Config) (*Handler, error) {
 	}
 	if cfg == nil || cfg.Caller == nil {
 		return nil, errors.New("panel: Config.Caller is required")
+	}
+	if !m.HasAuthorize() && !cfg.AllowAll {
+		return nil, ErrNoAuthorize
 	}
 	h := &Handler{m: m, cfg: *cfg, origin: http.NewCrossOriginProtection(), trusted: map[string]bool{}}
 	c := &h.cfg

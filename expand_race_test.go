@@ -1,0 +1,87 @@
+package secrets_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/dataspace/secrets"
+)
+
+// putPause passes every call to a Store but can stop the next Put before
+// it is made: the window between a write's checks and its commit.
+type putPause struct {
+	secrets.Store
+	mu             sync.Mutex
+	paused, resume chan struct{}
+}
+
+// arm makes the next Put wait, after closing paused, until resume is
+// called.
+func (s *putPause) arm() (paused <-chan struct{}, resume func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused, s.resume = make(chan struct{}), make(chan struct{})
+	r := s.resume
+	return s.paused, func() { close(r) }
+}
+
+func (s *putPause) Put(ctx context.Context, writes ...secrets.Write) error {
+	s.mu.Lock()
+	paused, resume := s.paused, s.resume
+	s.paused, s.resume = nil, nil
+	s.mu.Unlock()
+	if paused != nil {
+		close(paused)
+		<-resume
+	}
+	return s.Store.Put(ctx, writes...)
+}
+
+// The save-time cycle check holds across replicas: a Set (or a SetInfo
+// turning Expand on) paused after its check, while another replica saves
+// a value that closes the cycle, checks again and is refused, instead of
+// storing a cycle that fails every job of the workspace (the race
+// trial's recipe).
+func TestReferencesCycleCheckRace(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		c := newCipher(t)
+		expand := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
+		for _, viaInfo := range []bool{false, true} {
+			ps := &putPause{Store: b.replica(t)}
+			a, other := newManager(t, ps, c, nil), newManager(t, b.replica(t), c, nil)
+			ws := "ws-set"
+			if viaInfo {
+				ws = "ws-info"
+				if _, err := a.Set(ctx, ws, "X", []byte("x-${Y}"), nil); err != nil { // not expanded yet
+					t.Fatal(err)
+				}
+			}
+			paused, resume := ps.arm()
+			done := make(chan error, 1)
+			go func() {
+				var err error
+				if viaInfo {
+					_, err = a.SetInfo(ctx, ws, "X", secrets.Info{Expand: true}, nil)
+				} else {
+					_, err = a.Set(ctx, ws, "X", []byte("x-${Y}"), expand)
+				}
+				done <- err
+			}()
+			<-paused
+			if _, err := other.Set(ctx, ws, "Y", []byte("y-${X}"), expand); err != nil {
+				t.Fatalf("%s: the other replica's Y: %v", ws, err)
+			}
+			resume()
+			var re *secrets.ReferenceError
+			if err := <-done; !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle {
+				t.Fatalf("%s: the paused write of X: %v, want a cycle refused", ws, err)
+			}
+			if meta, err := other.Meta(ctx, ws, "X"); viaInfo && (err != nil || meta.Expand) || !viaInfo && !errors.Is(err, secrets.ErrNotFound) {
+				t.Fatalf("%s: X after the refusal: %+v, %v", ws, meta, err)
+			}
+		}
+	})
+}
