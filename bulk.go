@@ -142,7 +142,8 @@ func namedSecrets(lists ...[]string) []EventSecret {
 // the Diff in any way that touches the difference (a secret of the text
 // or a removed one written, added or deleted by someone else), Apply
 // changes nothing and returns an error matching ErrConflict: preview
-// again. The text is applied to the scope want.Scope names ("" means
+// again. (A secret destroyed and made again since, back at the revision
+// the preview saw, passes for the one it saw: see SetOptions.IfRevision.) The text is applied to the scope want.Scope names ("" means
 // "*"): a Diff made for another scope, or one whose scope was edited
 // after Diff, names other secrets than the text does there and is
 // refused with ErrConflict; an invalid want.Scope is ErrInvalidScope.

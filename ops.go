@@ -44,7 +44,10 @@ type WriteOptions struct {
 	// applies only if the secret is still at it (*ConflictError
 	// otherwise, also if the secret is gone). No secret is ever at a
 	// negative revision: one is always refused so, audited, nothing
-	// written.
+	// written. A revision counts the changes of one secret: a secret
+	// destroyed (Destroy, Purge, DeleteWorkspace) and made again under
+	// its name starts again at 1, and a revision seen of the first passes
+	// for the second's (Meta.Created tells them apart).
 	IfRevision int64
 }
 
@@ -65,7 +68,10 @@ type SetOptions struct {
 	// applies only if the secret is still at it (*ConflictError
 	// otherwise, also if the secret is gone). No secret is ever at a
 	// negative revision: one is always refused so, audited, nothing
-	// written.
+	// written. A revision counts the changes of one secret: a secret
+	// destroyed (Destroy, Purge, DeleteWorkspace) and made again under
+	// its name starts again at 1, and a revision seen of the first passes
+	// for the second's (Meta.Created tells them apart).
 	IfRevision int64
 	// IfAbsent applies the write only if no secret, live or deleted, has
 	// the name (*ExistsError otherwise): create-only.

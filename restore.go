@@ -39,7 +39,9 @@ type RestorePlan struct {
 	Skipped []string `json:"skipped"`
 	Remove  bool     `json:"remove"`
 	// Revisions are the revisions of the workspace's secrets the plan was
-	// computed from, by name: Restore refuses if any of them changed.
+	// computed from, by name: Restore refuses if any of them changed (a
+	// secret destroyed and made again since, back at the same revision,
+	// passes: see SetOptions.IfRevision).
 	Revisions map[string]int64 `json:"revisions"`
 }
 
