@@ -40,9 +40,10 @@
 // keyset (its data key), stored wrapped by the [Cipher] with associated
 // data naming the workspace and the Cipher's ID. Every version of every
 // secret is encrypted with the workspace's data key and associated data
-// that binds it to the workspace, the secret's ID, its name, its version
-// number and its write-only and file flags, so a ciphertext copied to any
-// other row, or a flag flipped in the database, fails to decrypt.
+// that binds it to the workspace, the secret's ID, its name (with its
+// environment scope), its version number and its write-only, file,
+// protected and expand flags, so a ciphertext copied to any other row, or
+// a flag flipped in the database, fails to decrypt.
 // Unwrapped data keys are cached (Config.KeyCacheSize, KeyCacheTTL) and
 // checked on every read against the generation the Store read with the
 // rows: a replica never decrypts or writes with a keyset that another

@@ -36,7 +36,10 @@ func (m *Manager) parents(ctx context.Context, ws string) ([]string, error) {
 		if validWorkspace(c) != nil {
 			return nil, errorf(ErrInvalidParents, "a parent of workspace %q is not a valid container identifier", ws)
 		}
-		if seen[c] {
+		switch {
+		case c == ws:
+			return nil, errorf(ErrInvalidParents, "the parents of %q name %q itself (a cycle: Config.Parents is asked for a parent's own chain too)", ws, c)
+		case seen[c]:
 			return nil, errorf(ErrInvalidParents, "the parents of workspace %q name %q twice (a cycle)", ws, c)
 		}
 		seen[c] = true

@@ -156,11 +156,12 @@ type Config struct {
 	ReferNearer bool
 	// Authorize, if not nil, is asked before every operation; an error
 	// refuses it (ErrForbidden), changing and revealing nothing, and the
-	// refusal is audited with the error's text. The caller's error never
-	// quotes the hook's: return a *Refusal to give a reason the caller
-	// may read, or to say that the hook could not decide (ErrUnavailable).
-	// Without it every operation is allowed: the host decides who may
-	// call the Manager.
+	// refusal is audited. Neither the caller's error nor the event quotes
+	// the hook's error: return a *Refusal to give a reason both say, or to
+	// say that the hook could not decide (ErrUnavailable). Without it every
+	// operation is allowed to anyone: the host decides upstream who may
+	// call the Manager (panel.New refuses such a Manager unless told
+	// AllowAll).
 	Authorize func(ctx context.Context, r Request) error
 	// AuditKey, if not nil, adds keyed fingerprints of values to the
 	// ledger and to events.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -174,5 +175,51 @@ func TestMeKind(t *testing.T) {
 		if got.Kind == nil || *got.Kind != c.want || got.Workspace != ws {
 			t.Errorf("Kind %q: me says workspace %q, kind %v, want %q", c.set, got.Workspace, got.Kind, c.want)
 		}
+	}
+}
+
+// A Manager without an Authorize hook allows every call to anyone, so a
+// panel over it would let every signed-in caller reveal and change every
+// workspace's secrets (a new user's trial, following the README, served
+// exactly that): New refuses it with ErrNoAuthorize unless
+// Config.AllowAll says so on purpose, and then everything is allowed.
+func TestNewNeedsAuthorize(t *testing.T) {
+	k, err := secrets.GenerateLocalKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := secrets.NewLocalCipher(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := secrets.New(secrets.NewMemoryStore(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open.HasAuthorize() {
+		t.Fatal("a Manager without Config.Authorize says it has one")
+	}
+	if h, err := panel.New(open, &panel.Config{Caller: testCaller}); !errors.Is(err, panel.ErrNoAuthorize) || h != nil {
+		t.Fatalf("New over a Manager without Authorize: %v, %v", h, err)
+	}
+	h, err := panel.New(open, &panel.Config{Caller: testCaller, AllowAll: true})
+	if err != nil {
+		t.Fatalf("AllowAll: %v", err)
+	}
+	srv := mount(h)
+	if _, err := open.Set(context.Background(), "ws", "TOKEN", []byte("token-value-1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/w/ws/secrets/api/secrets/TOKEN/reveal", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Test-Actor", "user:anyone")
+	req.Header.Set("X-Secrets-Panel", "1")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "token-value-1") {
+		t.Fatalf("AllowAll: a caller's reveal: %d %s", rec.Code, rec.Body)
+	}
+	if m := newManager(t, secrets.NewMemoryStore(), nil); !m.HasAuthorize() {
+		t.Fatal("a Manager with Config.Authorize says it has none")
 	}
 }
