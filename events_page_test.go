@@ -18,6 +18,7 @@ import (
 // marked, in either order; each of those read alone lists all of its
 // secrets.
 func TestEventsPageBounded(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: func(_ context.Context, ws string) ([]string, error) {

@@ -104,6 +104,7 @@ print("BEGIN", "at %.6f" % time.time(), flush=True)
 // stderr K-T, =, * and ;), so that the log can be split into them
 // wherever one cut into the other.
 func TestRunOneWriterForBothStreams(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	py := needProgram(t, "python3")
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 	mustSet(t, m, "ws", "AUTH_TOKEN", "tok_live_Zx81Qm4PaaR7")

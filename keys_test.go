@@ -405,6 +405,7 @@ func soakDuration() time.Duration {
 // write is lost, and every value reads on every replica afterwards. On
 // Postgres also through PgBouncer in transaction pooling mode.
 func TestKeyLifecycleSoak(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	eachBackendAnd(t, bouncerPools, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		c := newCipher(t)

@@ -17,6 +17,7 @@ import (
 // A listing of 10,000 secrets, paged, returns each secret that exists
 // throughout exactly once while others are added and destroyed.
 func TestListTenThousand(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		ctx := context.Background()
 		// 10,000 secrets and the ones added while paging: past the default.

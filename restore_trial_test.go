@@ -47,6 +47,7 @@ func wantNothing(t *testing.T, m *secrets.Manager, ws string) {
 // the budget is refused before anything is written, on Postgres too (no
 // database error).
 func TestRestoreOverBudget(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		ctx := context.Background()
 		const budget = 64 << 10

@@ -188,6 +188,7 @@ func (r rotationStore) ForeignKeys(ctx context.Context, q secrets.ForeignKeysQue
 // cancelled context, and resumes them: nothing is lost, every version
 // decrypts throughout, and at the end no version uses the old key.
 func TestRotateInterrupted(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		c := newCipher(t)
 		m := newManager(t, s, c, nil)

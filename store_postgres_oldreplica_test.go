@@ -90,6 +90,7 @@ func fail(err error) {
 // code reads what it wrote. The old code comes from the repository's own
 // history (git archive), so the test needs git and the commit.
 func TestPostgresOldReplicaDuringMigration(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	db := pgDB(t)
 	ctx := context.Background()
 	if _, err := exec.LookPath("git"); err != nil {

@@ -100,6 +100,7 @@ func versionRows(t testing.TB, db *sqlx.DB, schema string) int {
 // TestPostgresRuntimeRoleConformance runs the Store suite as a role that
 // has only what PostgresGrants gives the runtime role, over both drivers.
 func TestPostgresRuntimeRoleConformance(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	admin := pgDB(t)
 	for _, p := range runtimeRole(t, admin) {
 		t.Run(p.String(), func(t *testing.T) {

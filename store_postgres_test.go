@@ -27,6 +27,7 @@ import (
 // SERIALIZABLE, and over both drivers through PgBouncer in transaction
 // pooling mode.
 func TestPostgresStoreConformance(t *testing.T) {
+	t.Parallel() // long, and shares nothing with the other parallel tests
 	for _, p := range append(pgPools[:len(pgPools):len(pgPools)], bouncerPools...) {
 		t.Run(p.String(), func(t *testing.T) {
 			t.Parallel() // a schema of its own for each test
