@@ -101,6 +101,10 @@ func TestEventsSayFlagChanges(t *testing.T) {
 				_, err = m.RestoreAt(ctx, "ws", plan)
 				return err
 			}, ""},
+			{"made write-only", func() error {
+				_, err := m.SetInfo(ctx, "ws", "TOK", secrets.Info{WriteOnly: true, Protected: true}, nil)
+				return err
+			}, "write-only on, expand off"},
 		}...)
 		for _, s := range steps {
 			if err := s.write(); err != nil {

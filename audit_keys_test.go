@@ -103,3 +103,52 @@ func TestAuditKeyRotation(t *testing.T) {
 		}
 	})
 }
+
+// A former audit key that is disabled, or deleted, from the keyset gives
+// no fingerprint: its fingerprints are found no more (only the primary's
+// is), and the keyset still loads.
+func TestAuditKeyDisabledFormerKey(t *testing.T) {
+	raw, err := secrets.GenerateAuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := insecurecleartextkeyset.Read(keyset.NewJSONReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	former := h.KeysetInfo().GetPrimaryKeyId()
+	km := keyset.NewManagerFromHandle(h)
+	id, err := km.Add(mac.HMACSHA256Tag256KeyTemplate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := km.SetPrimary(id); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		what   string
+		change func() error
+	}{
+		{"disabled", func() error { return km.Disable(former) }},
+		{"deleted", func() error { return km.Delete(former) }},
+	} {
+		if err := step.change(); err != nil {
+			t.Fatal(err)
+		}
+		kh, err := km.Handle()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := insecurecleartextkeyset.Write(kh, keyset.NewJSONWriter(&buf)); err != nil {
+			t.Fatal(err)
+		}
+		ak, err := secrets.NewAuditKey(buf.Bytes())
+		if err != nil {
+			t.Fatalf("%s former key: %v", step.what, err)
+		}
+		if n := len(ak.Fingerprints([]byte("tok_live_leaked_4b1d"))); n != 1 {
+			t.Fatalf("%s former key: %d fingerprints, want the primary's only", step.what, n)
+		}
+	}
+}

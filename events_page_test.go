@@ -84,3 +84,22 @@ func TestEventsPageBounded(t *testing.T) {
 		}
 	})
 }
+
+// A page of Events holds at most 1,000 events, whatever Limit asks (the
+// README's limits table): the Manager caps it, the stores do not.
+func TestEventsLimitAtMostAThousand(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN", "token-value")
+	for range 1_010 {
+		if _, err := m.EnvFor(ctx, "ws"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, limit := range []int{1_001, 5_000, 1 << 40} {
+		es, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Limit: limit})
+		if err != nil || len(es) != 1_000 {
+			t.Fatalf("Limit %d: %d events, %v", limit, len(es), err)
+		}
+	}
+}

@@ -485,8 +485,17 @@ func TestDeleteWorkspace(t *testing.T) {
 		m := newManager(t, s, newCipher(t), nil)
 		fillHistory(t, m, "doomed", 3)
 		want := fillHistory(t, m, "kept", 2)
+		before, err := m.Events(ctx, secrets.EventQuery{Workspace: "doomed", Limit: 1000})
+		if err != nil || len(before) == 0 {
+			t.Fatalf("events before: %d, %v", len(before), err)
+		}
 		if err := m.DeleteWorkspace(ctx, "doomed"); err != nil {
 			t.Fatal(err)
+		}
+		// Its events are kept, and the deletion's is one more.
+		after, err := m.Events(ctx, secrets.EventQuery{Workspace: "doomed", Limit: 1000})
+		if err != nil || len(after) != len(before)+1 || after[len(after)-1].Action != secrets.ActionDeleteWorkspace {
+			t.Fatalf("events after the delete: %d of %d, %v", len(after), len(before), err)
 		}
 		if env, err := m.EnvFor(ctx, "doomed"); err != nil || len(env) != 0 {
 			t.Fatalf("after delete: %v %v", env, err)
