@@ -38,7 +38,7 @@ func (m *Manager) parents(ctx context.Context, ws string) ([]string, error) {
 		}
 		switch {
 		case c == ws:
-			return nil, errorf(ErrInvalidParents, "the parents of %q name %q itself (a cycle: Config.Parents is asked for a parent's own chain too)", ws, c)
+			return nil, errorf(ErrInvalidParents, "the parents of workspace %q name the workspace itself (a cycle)", ws)
 		case seen[c]:
 			return nil, errorf(ErrInvalidParents, "the parents of workspace %q name %q twice (a cycle)", ws, c)
 		}

@@ -309,7 +309,7 @@ func TestLevelsInvalidParents(t *testing.T) {
 		for ws := range chains {
 			mustSet(t, m, ws, "OWN", "own-value")
 			env, err := m.EnvFor(ctx, ws)
-			if ws == "self" && (err == nil || !strings.Contains(err.Error(), `name "self" itself`)) {
+			if ws == "self" && (err == nil || !strings.Contains(err.Error(), `name the workspace itself`)) {
 				t.Errorf("self: %v, want the chain's naming the workspace itself said", err)
 			}
 			if !errors.Is(err, secrets.ErrInvalidParents) || env != nil {

@@ -204,6 +204,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	meta := m.done(ctx, w)
 	meta.Warnings = m.nameWarnings(meta.Name)
 	meta.Undefined = undefined
+	meta.ShortValue = len(value) > 0 && len(value) < DefaultMinMaskLength
 	return meta, nil
 }
 

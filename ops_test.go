@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -440,4 +441,30 @@ func TestSoftDeleteUndeleteDestroy(t *testing.T) {
 			t.Fatalf("the name after Destroy: %+v", meta)
 		}
 	})
+}
+
+// Set says when a value is too short to be masked in a job's output
+// (Meta.ShortValue), and saves it all the same; a value of the minimum
+// length, and an empty one, are not flagged. A job's output shows the
+// short one (the new-user trial's PIN=1234).
+func TestSetShortValue(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	for _, c := range []struct {
+		value string
+		short bool
+	}{{"1234", true}, {"12345", true}, {"123456", false}, {"", false}} {
+		meta, err := m.Set(ctx, "ws", "PIN", []byte(c.value), nil)
+		if err != nil || meta.ShortValue != c.short {
+			t.Fatalf("%q: ShortValue %v, %v; want %v", c.value, meta.ShortValue, err, c.short)
+		}
+	}
+	mustSet(t, m, "ws", "PIN", "1234")
+	var out bytes.Buffer
+	if _, err := m.Run(ctx, "ws", secrets.Job{Path: needProgram(t, "sh"), Args: []string{"-c", `echo "pin=$PIN"`}, Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "pin=1234\n" {
+		t.Fatalf("job output %q: the short value should be shown as it is", out.String())
+	}
 }

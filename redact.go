@@ -15,7 +15,7 @@ import (
 type RedactConfig struct {
 	// MinLength is the shortest value, or line of a value, that is
 	// masked (with its encoded forms, whatever their own length).
-	// Default 6. Shorter ones are left alone, on purpose: masking
+	// Default 6 (DefaultMinMaskLength). Shorter ones are left alone, on purpose: masking
 	// a two-letter value would mask it wherever those letters occur in
 	// ordinary output, and would tell readers which letters the value
 	// has. Values this short are weak secrets anyway.
@@ -160,7 +160,7 @@ type extraValues struct {
 
 // NewRedactor returns a Redactor for values. The values are copied.
 func NewRedactor(values [][]byte, cfg *RedactConfig) *Redactor {
-	r := &Redactor{minLen: 6, mask: []byte("***")}
+	r := &Redactor{minLen: DefaultMinMaskLength, mask: []byte("***")}
 	if cfg != nil {
 		if cfg.MinLength > 0 {
 			r.minLen = cfg.MinLength

@@ -142,7 +142,16 @@ type Meta struct {
 	// leaves it empty: such names are text of a value the caller may not
 	// read.
 	Undefined []string `json:"undefined,omitempty"`
+	// ShortValue, set by Set, says that the value is shorter than
+	// DefaultMinMaskLength bytes (and not empty): a job's output, with
+	// RedactConfig's default MinLength, does not mask it. The value is
+	// saved all the same.
+	ShortValue bool `json:"short_value,omitempty"`
 }
+
+// DefaultMinMaskLength is RedactConfig.MinLength's default: a value
+// shorter than this is not masked in a job's output.
+const DefaultMinMaskLength = 6
 
 // Expired reports whether the secret is past its expiry at time now.
 func (m Meta) Expired(now time.Time) bool { return !m.Expires.IsZero() && !now.Before(m.Expires) }

@@ -189,7 +189,7 @@ func TestRunParents(t *testing.T) {
 		{"run", "--allow-empty", "ws", "--parents", "group:acme,group:acme"},
 		{"run", "--allow-empty", "ws", "--parents", "instance,ws"},
 	} {
-		r := e.ctl("", append(args, "--", "sh", "-c", `echo "ran $A"`)...).wantErr(t, 5, "twice")
+		r := e.ctl("", append(args, "--", "sh", "-c", `echo "ran $A"`)...).wantErr(t, 5, "a cycle")
 		noValue(t, r)
 		if r.stdout != "" {
 			t.Fatalf("%v ran: %q", args, r.stdout)

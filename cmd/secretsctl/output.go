@@ -144,6 +144,10 @@ func (a *app) printWrite(cmd *cli.Command, m secrets.Meta, what string) error {
 		fmt.Fprintf(a.stderr, "secretsctl: warning: %s references names not defined in any scope yet: %s; jobs that get it fail until they are\n",
 			m.Name, strings.Join(m.Undefined, ", "))
 	}
+	if m.ShortValue {
+		fmt.Fprintf(a.stderr, "secretsctl: warning: %s's value is shorter than %d bytes: a job's output does not mask it\n",
+			m.Name, secrets.DefaultMinMaskLength)
+	}
 	if cmd.Bool("json") {
 		return writeJSON(a.stdout, m)
 	}

@@ -307,3 +307,20 @@ func TestDestroy(t *testing.T) {
 		t.Fatalf("delete-workspace of deleted secrets: %q", r.stdout)
 	}
 }
+
+// set warns on stderr, and still sets, when a value is too short for a
+// job's output to mask it; a value of the minimum length is not warned
+// about.
+func TestSetShortValueWarns(t *testing.T) {
+	e := newEnv(t)
+	r := e.ctl("1234", "set", "ws", "PIN").want(t, 0)
+	if r.stderr != "secretsctl: warning: PIN's value is shorter than 6 bytes: a job's output does not mask it\n" {
+		t.Fatalf("stderr %q", r.stderr)
+	}
+	if e.value("ws", "PIN") != "1234" {
+		t.Fatal("the short value was not set")
+	}
+	if r := e.ctl("123456", "set", "ws", "PIN").want(t, 0); r.stderr != "" {
+		t.Fatalf("stderr for a long enough value: %q", r.stderr)
+	}
+}
