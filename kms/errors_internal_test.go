@@ -145,6 +145,7 @@ func TestScrubParts(t *testing.T) {
 			[]string{arn}, [][]byte{bin, checkAD}, "", false},
 		{"Alias arn:aws:kms:us-east-1:123456789012:alias/production-secrets-master-key is not found.", nil, [][]byte{bin}, "", false},
 		{"key/mrk-1234abcd12ab34cd56ef1234567890ab is pending deletion", nil, [][]byte{bin}, "", false},
+		{"Alias alias/platform-production-master-key is not found", nil, [][]byte{bin}, "", false}, // a bare alias, not in known
 		{"Permission 'cloudkms.cryptoKeyVersions.useToDecrypt' denied on resource '" + gcpKey + "' (or it may not exist).", nil, [][]byte{bin}, "", false},
 		{"The request cannot be fulfilled. Resource " + gcpKey + "/cryptoKeyVersions/3 is not in state ENABLED. Current state is DESTROYED.", nil, [][]byte{bin}, "", false},
 		{"crypto key secrets-master-key-production-eu is disabled", []string{gcpKey}, [][]byte{bin}, "", false},
@@ -160,6 +161,7 @@ func TestScrubParts(t *testing.T) {
 		{"Authorization header requires 'Signature' parameter. Authorization=AWS4-HMAC-SHA256 Credential=AKIAFAKE", nil, nil,
 			"Authorization header requires 'Signature' parameter. [credentials cut]", false},
 		{"denied; cookie = session=abc", nil, nil, "denied; [credentials cut]", false},
+		{"denied; X-Goog-Api-Key: AIzaShort", nil, nil, "denied; [credentials cut]", false}, // too short for longRun
 	} {
 		want := tc.want
 		if want == "" {

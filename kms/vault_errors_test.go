@@ -181,3 +181,42 @@ func TestVaultAnswers(t *testing.T) {
 		t.Errorf("Set refused by policy: %v, want ErrMasterKey with Vault's reason", err)
 	}
 }
+
+// A gateway that echoes the address's password only as a query string
+// writes it (a space as '+', not the "%20" of a path): that form is
+// blotted out too, and the answer is no refusal. The password's runs are
+// short, so only the query form (not the long-run rule) removes it.
+func TestVaultPasswordQueryForm(t *testing.T) {
+	const password = "open sesame 42 x"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pass, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"errors":[%q]}`, "request refused for password "+url.QueryEscape(pass))
+	}))
+	defer srv.Close()
+	cfg := vault.DefaultConfig()
+	cfg.Address = strings.Replace(srv.URL, "http://", "http://"+url.UserPassword("admin", password).String()+"@", 1)
+	cfg.MaxRetries = 0
+	client, err := vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetToken("s.fake-vault-token-0002")
+	ctx := context.Background()
+	c, err := kms.NewCipher(ctx, "hcvault://vault.internal/transit/keys/k1", &kms.Options{VaultClient: client, ID: "transit-k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Decrypt(ctx, []byte("vault:v1:AAAA"), []byte("ad"))
+	if err == nil || !strings.Contains(err.Error(), "request refused for password ***") {
+		t.Fatalf("want the gateway's answer with the password blotted out: %v", err)
+	}
+	if errors.Is(err, secrets.ErrDecrypt) {
+		t.Errorf("an answer echoing the password taken for a refusal to decrypt: %v", err)
+	}
+	if q := url.QueryEscape(password); q == url.PathEscape(password) {
+		t.Fatalf("the password escapes alike in a query and a path: %q", q)
+	}
+	noSecrets(t, "password in a query", err, "s.fake-vault-token-0002", "open+", "sesame", "42+x")
+}

@@ -100,8 +100,9 @@ func TestTerminalInterrupt(t *testing.T) {
 	e.meta("ws", "A")
 }
 
-// run passes on SIGUSR1, SIGUSR2 and SIGWINCH (which Go would otherwise
-// swallow) to a job that traps them, of secretsctl's own user and of
+// run passes on SIGUSR1, SIGUSR2, SIGWINCH and SIGALRM (which Go would
+// otherwise swallow) and SIGABRT (on which Go would end secretsctl with a
+// stack dump) to a job that traps them, of secretsctl's own user and of
 // another in a PID namespace of its own, and secretsctl exits as the job
 // does.
 func TestRunForwardsSignals(t *testing.T) {
@@ -112,7 +113,8 @@ func TestRunForwardsSignals(t *testing.T) {
 		users = append(users, nil) // nobody, the first process of a PID namespace
 	}
 	for _, user := range users {
-		for name, sig := range map[string]syscall.Signal{"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH} {
+		for name, sig := range map[string]syscall.Signal{"USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "WINCH": syscall.SIGWINCH,
+			"ALRM": syscall.SIGALRM, "ABRT": syscall.SIGABRT} {
 			script := "trap 'echo got " + name + "; exit 9' " + name + "; echo ready; sleep 5 & wait; echo slept"
 			args := append(append([]string{"--actor", e.actor, "run"}, user...), "ws", "--", "sh", "-c", script)
 			cmd := exec.Command(bin, args...)
@@ -139,6 +141,9 @@ func TestRunForwardsSignals(t *testing.T) {
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
+			}
+			if dump, _, ok := strings.Cut(stderr.String(), "\ngoroutine "); ok {
+				t.Fatalf("%v %v: secretsctl died with a Go stack dump, exit %d: %q...", user, sig, code, dump)
 			}
 			if code != 9 || string(rest) != "got "+name+"\n" {
 				t.Fatalf("%v %v: exit %d (%v), stdout %q, stderr %q: the job did not get the signal", user, sig, code, err, rest, stderr.String())

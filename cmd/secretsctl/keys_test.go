@@ -159,7 +159,7 @@ func TestRewrap(t *testing.T) {
 }
 
 // rewrap --retire-old retires the former master keys after a complete
-// rewrap: then a secretsctl (or replica) still given the former key as
+// rewrap (an incomplete one retires none, exit 6): then a secretsctl (or replica) still given the former key as
 // its master key cannot make a workspace key (exit 5, naming the key),
 // while it still reads with the new key as --old-master-key.
 func TestRewrapRetireOld(t *testing.T) {
@@ -189,6 +189,16 @@ func TestRewrapRetireOld(t *testing.T) {
 	// A former key the store never knew.
 	k4 := e.keygen("k4.json")
 	e.ctl("", "--master-key", k2, "--old-master-key", k4, "rewrap", "--retire-old").wantErr(t, 3, "not registered")
+
+	// An incomplete rewrap (ws3's key is wrapped by k5, which this run
+	// does not have) retires nothing: exit 6, and k2 still makes keys.
+	k5, k6 := e.keygen("k5.json"), e.keygen("k6.json")
+	e.ctl("third-ws-value", "--master-key", k5, "--add-master-key", "set", "ws3", "TOKEN").want(t, 0)
+	r = e.ctl("", "--master-key", k6, "--old-master-key", k2, "--add-master-key", "rewrap", "--retire-old").wantErr(t, 6, "could not be re-wrapped")
+	if !strings.Contains(r.stdout, "left: workspace ws3: ") || strings.Contains(r.stdout, "retired") {
+		t.Fatalf("an incomplete rewrap --retire-old: %q", r.stdout)
+	}
+	e.ctl("fourth-ws-value", "--master-key", k2, "set", "ws4", "TOKEN").want(t, 0)
 }
 
 // rotate says when it deleted former keys: from the third rotation on, it

@@ -57,9 +57,9 @@ func TestInputFileBounds(t *testing.T) {
 }
 
 // restore reads a backup up to the library's limit (8 MiB with the
-// default limits) and a little more, not 256 MiB; the error for a backup
-// over it says what the limit is in the operator's words, not the
-// library's RestoreOptions.MaxBytes, which has no flag.
+// default limits) and a little more (backupReadMargin), not 256 MiB; the
+// error for a backup over it says what the limit is in the operator's
+// words, not the library's RestoreOptions.MaxBytes, which has no flag.
 func TestRestoreBound(t *testing.T) {
 	e := newEnv(t)
 	const limit = 4*(1<<20) + 4<<20 // 4 × the default Config.MaxEnvBytes + 4 MiB
@@ -71,4 +71,10 @@ func TestRestoreBound(t *testing.T) {
 		}
 	}
 	e.ctl("", "restore", "--yes", "ws", big).wantErr(t, 5, "takes "+strconv.Itoa(limit+1)+" bytes")
+	// A file one byte over the bound is not read whole (the library, had
+	// it been, would say how many bytes it takes).
+	over := sparse(t, e, "over.json", limit+backupReadMargin+1)
+	if r := e.ctl("", "restore", "--yes", "ws", over).wantErr(t, 5, "over the "+strconv.Itoa(limit)); strings.Contains(r.stderr, "takes") {
+		t.Fatalf("restore read a file past its bound: %q", r.stderr)
+	}
 }
