@@ -249,3 +249,23 @@ func TestNameTierOnlyNames(t *testing.T) {
 		}
 	}
 }
+
+// Config.MaxNameLength has a ceiling that Postgres can index: New refuses
+// more (a trial's 8,000 let a 6,000-byte name fail on Postgres only, with
+// a driver error quoting it), and a name of the ceiling's length in a
+// workspace of the longest identifier is stored and read back on every
+// backend.
+func TestMaxNameLengthCeiling(t *testing.T) {
+	if _, err := secrets.New(secrets.NewMemoryStore(), newCipher(t), &secrets.Config{MaxNameLength: secrets.MaxMaxNameLength + 1}); err == nil {
+		t.Fatal("New accepted a MaxNameLength over the ceiling")
+	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{MaxNameLength: secrets.MaxMaxNameLength})
+		ws := strings.Repeat("w", 256)
+		name := strings.Repeat("N", secrets.MaxMaxNameLength)
+		mustSet(t, m, ws, name, "long-name-value")
+		if got := mustGet(t, m, ws, name); got != "long-name-value" {
+			t.Fatal(got)
+		}
+	})
+}

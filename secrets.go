@@ -19,7 +19,9 @@ type Config struct {
 	// KeepVersions is how many value versions of each secret are retained,
 	// current one included. Default 10.
 	KeepVersions int
-	// MaxNameLength bounds names, in bytes. Default 256.
+	// MaxNameLength bounds names, in bytes. Default 256; at most
+	// MaxMaxNameLength (New refuses more: Postgres cannot index longer
+	// names with their workspace).
 	MaxNameLength int
 	// MaxEnvBytes bounds a workspace's whole environment: the sum over its
 	// live secrets of len(name)+len(value)+2. Default 1 MiB (Linux allows
@@ -196,6 +198,11 @@ const (
 // DefaultKeepFormerKeys is Config.KeepFormerKeys's default.
 const DefaultKeepFormerKeys = 2
 
+// MaxMaxNameLength is the most Config.MaxNameLength may be: a B-tree
+// index entry of Postgres holds about 2,700 bytes, and the store indexes
+// a name with its workspace (up to 256 bytes) and its lower-cased form.
+const MaxMaxNameLength = 1024
+
 // DefaultEventRetention is Config.EventRetention's default: 400 days.
 const DefaultEventRetention = 400 * 24 * time.Hour
 
@@ -256,6 +263,9 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 	}
 	if c.MaxNameLength <= 0 {
 		c.MaxNameLength = defaultMaxNameLength
+	}
+	if c.MaxNameLength > MaxMaxNameLength {
+		return nil, fmt.Errorf("secrets: Config.MaxNameLength %d is over %d bytes, which Postgres cannot index", c.MaxNameLength, MaxMaxNameLength)
 	}
 	if c.MaxEnvBytes == 0 {
 		c.MaxEnvBytes = 1 << 20

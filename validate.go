@@ -18,6 +18,14 @@ const MaxEnvString = 128 << 10
 // maxWorkspaceLen bounds workspace identifiers.
 const maxWorkspaceLen = 256
 
+// ValidWorkspace returns nil if ws is a valid container identifier (a
+// workspace or a parent), and otherwise an error matching
+// ErrInvalidWorkspace: 1 to 256 bytes of UTF-8 without NUL. Every call
+// that takes a workspace refuses an invalid one so; a host that passes
+// one to a call where "" means every workspace (EventQuery.Workspace)
+// checks it first.
+func ValidWorkspace(ws string) error { return validWorkspace(ws) }
+
 func validWorkspace(ws string) error {
 	if ws == "" || len(ws) > maxWorkspaceLen || !utf8.ValidString(ws) || strings.ContainsRune(ws, 0) {
 		return errorf(ErrInvalidWorkspace, "a workspace must be 1 to %d bytes of UTF-8 without NUL", maxWorkspaceLen)

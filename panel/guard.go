@@ -45,7 +45,8 @@ func (h *Handler) api(fn apiFunc) http.Handler { return apiHandler{h, fn} }
 // requests are refused unless from a trusted origin), that a state-changing
 // request carries RequestHeader and (but for DELETE, which has no body) a
 // JSON content type, also when its body is empty, and
-// who calls (401 for anonymous callers). Then it runs the route with the
+// who calls (401 for anonymous callers, 404 ProblemInvalidWorkspace for
+// an invalid workspace, "" included). Then it runs the route with the
 // caller as the context's actor, and writes its error, if any, as a
 // problem. Every API response is "Cache-Control: no-store".
 func (a apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +78,13 @@ func (a apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(secrets.WithActor(r.Context(), caller.Actor))
 	c := &call{w: w, r: r, caller: caller}
+	// A route never runs for an invalid workspace: for the Manager's
+	// Events, "" would mean every workspace (a trial's host gave "" from
+	// a missing parameter, and Activity listed other tenants' events).
+	if err := secrets.ValidWorkspace(caller.Workspace); err != nil {
+		h.writeError(c, err)
+		return
+	}
 	if err := a.fn(c); err != nil {
 		h.writeError(c, err)
 	}

@@ -53,7 +53,18 @@ func TestInvalidWorkspace(t *testing.T) {
 	e := newEnv(t, nil, &panel.Config{Caller: func(r *http.Request) (panel.Caller, error) {
 		return panel.Caller{Actor: editor}, nil // the host named no workspace
 	}})
-	e.do(t, req{actor: editor, method: "GET", path: "/api/secrets"}).want(t, 404, panel.ProblemInvalidWorkspace)
+	// Activity too: for the Manager's Events, "" is every workspace (a
+	// trial's host named none, and the route listed another tenant's
+	// events).
+	if _, err := e.m.Set(secrets.WithActor(context.Background(), editor), "ws-bob", "BOB_PROD_TOKEN", []byte("bob-token-value"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/secrets", "/api/events", "/api/me", "/api/due", "/api/resolve", "/api/inherited", "/api/secrets/BOB_PROD_TOKEN/versions"} {
+		res := e.do(t, req{actor: editor, method: "GET", path: path}).want(t, 404, panel.ProblemInvalidWorkspace)
+		if body := string(res.body); strings.Contains(body, "BOB_PROD_TOKEN") {
+			t.Errorf("%s: %s", path, body)
+		}
+	}
 	e.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: map[string]any{"name": "A", "value": "b"}}).want(t, 404, panel.ProblemInvalidWorkspace)
 }
 

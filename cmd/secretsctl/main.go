@@ -207,6 +207,13 @@ func (a *app) root() *cli.Command {
 	var walk func(c *cli.Command)
 	walk = func(c *cli.Command) {
 		c.OnUsageError = onUsage
+		if c != root {
+			// No "help" subcommand below the root: "help" is a valid
+			// workspace, and `delete-workspace --yes help` printed help
+			// and exited 0 (an identifier trial). -h and --help remain,
+			// and `secretsctl help COMMAND`.
+			c.HideHelpCommand = true
+		}
 		if len(c.Commands) > 0 && c.Action == nil {
 			c.Action = unknownCommand
 		}
@@ -291,7 +298,7 @@ func wantsHelp(args []string) bool {
 		if s == "--" {
 			return false
 		}
-		if s == "-h" || s == "--help" || s == "help" {
+		if s == "-h" || s == "--help" {
 			return true
 		}
 	}

@@ -324,3 +324,21 @@ func TestSetShortValueWarns(t *testing.T) {
 		t.Fatalf("stderr for a long enough value: %q", r.stderr)
 	}
 }
+
+// "help" is a workspace like any other: a command acts on it rather than
+// printing help (delete-workspace --yes help printed help and exited 0,
+// deleting nothing: an identifier trial); -h and --help still ask for it.
+func TestWorkspaceNamedHelp(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("token-value-1", "set", "help", "TOKEN").want(t, 0)
+	if r := e.ctl("", "list", "help").want(t, 0); !strings.Contains(r.stdout, "TOKEN") {
+		t.Fatalf("list help: %q", r.stdout)
+	}
+	if r := e.ctl("", "delete-workspace", "--yes", "help").want(t, 0); r.stdout != "workspace help deleted\n" {
+		t.Fatalf("delete-workspace help: %q", r.stdout)
+	}
+	e.ctl("", "meta", "help", "TOKEN").wantErr(t, 3)
+	if r := e.ctl("", "list", "--help").want(t, 0); !strings.Contains(r.stdout, "secretsctl list") {
+		t.Fatalf("list --help: %q", r.stdout)
+	}
+}
