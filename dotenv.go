@@ -66,8 +66,9 @@ const maxDotenvComments = 256 << 10
 // no bound, with no Config.MaxEnvBytes): any text Export writes of a
 // workspace within its budget, plus maxDotenvComments. A secret takes
 // len(NAME)+len(value)+2 bytes of the budget (see envSize). Export's line
-// for it, NAME='value' with each ' written as '\'', takes at most
-// len(NAME)+4+4*len(value) bytes, and the flag comments at most
+// for it, NAME='value' with each single quote written as 4 bytes (see
+// formatDotenv), takes at most len(NAME)+4+4*len(value) bytes, and the
+// flag comments at most
 // 2*(len(NAME)+1) more (and a line each): within 4 times what the secret
 // takes of the budget. A secret Export names in a comment instead (a
 // write-only one, a shell's variable) takes "# NAME" and the longest
