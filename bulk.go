@@ -12,10 +12,6 @@ import (
 	"github.com/dataspace/secrets/internal/scope"
 )
 
-// maxDotenvComments is the room a .env text may take beyond the
-// workspace's budget, for comments and quoting.
-const maxDotenvComments = 256 << 10
-
 // DiffOptions tune a [Manager.Diff]. A nil *DiffOptions means the zero
 // value.
 type DiffOptions struct {
@@ -87,12 +83,12 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 		return Diff{}, err
 	}
 	e := m.event(ctx, ActionDiff, ws)
-	entries, err := m.parseForWorkspace(ctx, e, text, sc)
+	entries, kept, err := m.parseForWorkspace(ctx, e, text, sc)
 	if err != nil {
 		return Diff{}, err
 	}
 	defer clearEntries(entries)
-	d, _, err := m.diff(ctx, e, entries, sc, o.Remove)
+	d, _, err := m.diff(ctx, e, entries, kept, sc, o.Remove)
 	if err != nil {
 		return Diff{}, m.failed(ctx, e, err)
 	}
@@ -160,7 +156,7 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 	}
 	want.Scope = sc
 	e := m.event(ctx, ActionSet, ws)
-	entries, err := m.parseForWorkspace(ctx, e, text, sc)
+	entries, kept, err := m.parseForWorkspace(ctx, e, text, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +175,7 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		metas, err := m.apply(ctx, e, ws, entries, sc, &want)
+		metas, err := m.apply(ctx, e, ws, entries, kept, sc, &want)
 		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts {
 			m.keys.Remove(ws)
 			continue
@@ -238,7 +234,7 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *Impo
 		return nil, err
 	}
 	e := m.event(ctx, ActionSet, ws)
-	entries, err := m.parseForWorkspace(ctx, e, text, sc)
+	entries, _, err := m.parseForWorkspace(ctx, e, text, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +243,7 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *Impo
 		if err := backoff(ctx, attempt); err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
-		metas, err := m.apply(ctx, e, ws, entries, sc, nil)
+		metas, err := m.apply(ctx, e, ws, entries, nil, sc, nil)
 		if attempt < maxAttempts && (errors.Is(err, ErrKeyChanged) || errors.Is(err, ErrConflict)) {
 			m.keys.Remove(ws)
 			continue
@@ -264,32 +260,37 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *Impo
 
 // parseForWorkspace parses text, names each entry's secret in scope sc,
 // asks the authorizer (with the names the text gives, or none if it does
-// not parse), then checks the names and values as Set would.
-func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, sc string) ([]dotenvEntry, error) {
-	if m.cfg.MaxEnvBytes > 0 && int64(len(text)) > 2*m.cfg.MaxEnvBytes+maxDotenvComments {
+// not parse), then checks the names and values as Set would. kept are the
+// secrets, in scope sc, that the text names in Export's comments in place
+// of a line: a Remove leaves them.
+func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, sc string) (entries []dotenvEntry, kept []string, err error) {
+	if limit := m.maxDotenvText(); limit > 0 && int64(len(text)) > limit {
 		if err := m.authorize(ctx, e); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, m.failed(ctx, e, errorf(ErrTooLarge, "the .env text takes %d bytes, more than the workspace could hold", len(text)))
+		return nil, nil, m.failed(ctx, e, errorf(ErrTooLarge, "the .env text takes %d bytes, more than the workspace could hold", len(text)))
 	}
-	entries, perr := parseDotenv(text)
+	entries, kept, perr := parseDotenv(text)
 	for i := range entries {
 		entries[i].name = ScopedName(entries[i].name, sc)
+	}
+	for i := range kept {
+		kept[i] = ScopedName(kept[i], sc)
 	}
 	var names []string
 	for _, en := range entries {
 		names = append(names, en.name)
 	}
-	names, err := m.storedNames(ctx, e.Workspace, m.askable(names))
+	names, err = m.storedNames(ctx, e.Workspace, m.askable(names))
 	if err != nil {
-		return nil, m.failed(ctx, e, err)
+		return nil, nil, m.failed(ctx, e, err)
 	}
 	if err := m.authorize(ctx, e, names...); err != nil {
 		clearEntries(entries)
-		return nil, err
+		return nil, nil, err
 	}
 	if perr != nil {
-		return nil, m.failed(ctx, e, perr)
+		return nil, nil, m.failed(ctx, e, perr)
 	}
 	for _, en := range entries {
 		if err := m.validName(en.name); err != nil {
@@ -298,19 +299,19 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 				msg = detail(err)
 			}
 			clearEntries(entries)
-			return nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: msg, Reason: classOf(err)})
+			return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: msg, Reason: classOf(err)})
 		}
 		if err := validValue(en.name, en.value); err != nil {
 			clearEntries(entries)
-			return nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
+			return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
 		}
 	}
 	// After the names are checked: a duplicate is named in its error.
 	if err := duplicates(entries, m.cfg.MaxNameLength); err != nil {
 		clearEntries(entries)
-		return nil, m.failed(ctx, e, err)
+		return nil, nil, m.failed(ctx, e, err)
 	}
-	return entries, nil
+	return entries, kept, nil
 }
 
 func clearEntries(es []dotenvEntry) {
@@ -340,7 +341,7 @@ type bulkItem struct {
 // secrets, live and deleted, of the entries' names, and, with remove, its
 // live secrets of scope sc: it reads no other (each secret's revision is
 // checked again by the write).
-func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc string, remove bool) (Diff, []bulkItem, error) {
+func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, kept []string, sc string, remove bool) (Diff, []bulkItem, error) {
 	ws := e.Workspace
 	names := make([]string, len(entries))
 	for i, en := range entries {
@@ -353,6 +354,9 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, sc 
 	d := Diff{Scope: sc, Remove: remove, Revisions: map[string]int64{}}
 	var items []bulkItem
 	named := map[string]bool{}
+	for _, n := range kept {
+		named[strings.ToLower(n)] = true
+	}
 	for i := range entries {
 		en := &entries[i]
 		key := strings.ToLower(en.name)
@@ -433,9 +437,9 @@ func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, 
 // apply writes entries as one change. With want, the difference must be
 // want (else ErrConflict) and the text's other secrets are removed as it
 // says; without, it imports. The entries are named in scope sc already.
-func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dotenvEntry, sc string, want *Diff) ([]Meta, error) {
+func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dotenvEntry, kept []string, sc string, want *Diff) ([]Meta, error) {
 	remove := want != nil && want.Remove
-	d, items, err := m.diff(ctx, e, entries, sc, remove)
+	d, items, err := m.diff(ctx, e, entries, kept, sc, remove)
 	if err != nil {
 		return nil, err
 	}

@@ -97,8 +97,9 @@ const (
 // hijacks is the default deny-list: names that make a program a job
 // commonly runs load or run code chosen by whoever sets them. The build
 // systems' entries (compilers, make, autoconf, CMake) are in
-// denylist_build.go.
-var hijacks = slices.Concat(programHijacks, buildHijacks)
+// denylist_build.go, the shells' own variables, which would make a sourced
+// export run code or stop, in denylist_shell.go.
+var hijacks = slices.Concat(programHijacks, buildHijacks, shellHijacks)
 
 // programHijacks are the entries of loaders, shells, editors,
 // interpreters, package managers and language toolchains.

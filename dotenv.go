@@ -48,6 +48,47 @@ const (
 	dotenvExpand    = "# expand:"
 )
 
+// The comments Export writes in place of a secret's line: the secret is
+// write-only, or named as a variable shells act on when a sourced file
+// assigns it (sourceUnsafe). Each is "# NAME" and the suffix. Diff and
+// Apply take a secret named so as named by the text: a Remove does not
+// remove what the export left out.
+const (
+	dotenvWriteOnly = " is write-only: not exported"
+	dotenvShellVar  = " is a shell's own variable: not exported"
+)
+
+// maxDotenvComments is the room a .env text may take beyond what Export
+// could write of a workspace within its budget: people's comments.
+const maxDotenvComments = 256 << 10
+
+// maxDotenvText is the largest .env text Diff, Apply and Import read (0:
+// no bound, with no Config.MaxEnvBytes): any text Export writes of a
+// workspace within its budget, plus maxDotenvComments. A secret takes
+// len(NAME)+len(value)+2 bytes of the budget (see envSize). Export's line
+// for it, NAME='value' with each single quote written as 4 bytes (see
+// formatDotenv), takes at most len(NAME)+4+4*len(value) bytes, and the
+// flag comments at most
+// 2*(len(NAME)+1) more (and a line each): within 4 times what the secret
+// takes of the budget. A secret Export names in a comment instead (a
+// write-only one, a shell's variable) takes "# NAME" and the longest
+// suffix, which may be more than 4 times a short secret's share: that
+// much more for each secret the workspace can hold (Config.MaxSecrets,
+// and at most a third of the budget: each takes 3 bytes or more). The
+// bound keeps the cost of parsing a text proportional to the budget.
+func (m *Manager) maxDotenvText() int64 {
+	budget := m.cfg.MaxEnvBytes
+	if budget <= 0 {
+		return 0
+	}
+	n := budget / 3
+	if s := int64(m.cfg.MaxSecrets); s > 0 {
+		n = min(n, s)
+	}
+	comment := int64(len("# \n") + max(len(dotenvWriteOnly), len(dotenvShellVar)))
+	return 4*budget + n*comment + maxDotenvComments
+}
+
 // formatFlags writes the flag comments of names.
 func formatFlags(b []byte, prefix string, names []string) []byte {
 	if len(names) == 0 {
@@ -60,7 +101,9 @@ func formatFlags(b []byte, prefix string, names []string) []byte {
 // checks the syntax only; names and values are validated by the caller.
 // Each entry gets the flags the text's flag comments give its name
 // (ignoring case): comments only, never a line inside a quoted value.
-func parseDotenv(text []byte) ([]dotenvEntry, error) {
+// kept are the names of Export's comments in place of a line (see
+// dotenvWriteOnly), as spelled there.
+func parseDotenv(text []byte) (entries []dotenvEntry, kept []string, err error) {
 	// A byte-order mark, as some editors write, is not part of the first
 	// name.
 	p := &dotenvParser{s: bytes.TrimPrefix(text, []byte("\xef\xbb\xbf")), line: 1}
@@ -79,7 +122,7 @@ func parseDotenv(text []byte) ([]dotenvEntry, error) {
 		default:
 			e, err := p.entry()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, e)
 		}
@@ -88,15 +131,26 @@ func parseDotenv(text []byte) ([]dotenvEntry, error) {
 		n := strings.ToLower(out[i].name)
 		out[i].protected, out[i].expand = flags.protected[n], flags.expand[n]
 	}
-	return out, nil
+	return out, flags.kept, nil
 }
 
 // dotenvFlags are the variables the flag comments of a text name,
-// lower-cased.
-type dotenvFlags struct{ protected, expand map[string]bool }
+// lower-cased, and those Export's comments name in place of a line.
+type dotenvFlags struct {
+	protected, expand map[string]bool
+	kept              []string
+}
 
-// read notes the names of comment, if it is a flag comment.
+// read notes the names of comment, if it is a flag comment or one Export
+// writes in place of a line: exactly "# NAME" and one of the suffixes.
 func (f *dotenvFlags) read(comment string) {
+	if rest, ok := strings.CutPrefix(comment, "# "); ok {
+		for _, suffix := range []string{dotenvWriteOnly, dotenvShellVar} {
+			if n, ok := strings.CutSuffix(rest, suffix); ok && isName(n) {
+				f.kept = append(f.kept, n)
+			}
+		}
+	}
 	for prefix, set := range map[string]*map[string]bool{dotenvProtected: &f.protected, dotenvExpand: &f.expand} {
 		if rest, ok := strings.CutPrefix(comment, prefix); ok {
 			if *set == nil {
@@ -159,6 +213,17 @@ func (p *dotenvParser) fail(line int, format string, args ...any) error {
 
 func isNameByte(c byte, first bool) bool {
 	return c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || !first && '0' <= c && c <= '9'
+}
+
+// isName reports whether s is a variable's name: the bytes a .env name
+// may have (Set decides the rest).
+func isName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i], i == 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (p *dotenvParser) name() string {
@@ -286,7 +351,8 @@ func (p *dotenvParser) quoted(line int, name string) ([]byte, error) {
 // formatDotenv writes entries as NAME='value' lines, sorted by name. The
 // text parses back to the same bytes, and is safe to source in a POSIX
 // shell: single quotes allow no expansion of any kind, and a single quote
-// in a value is written as '\”.
+// in a value is written as '\”; the caller leaves out the names a shell
+// acts on when assigned (sourceUnsafe), which quoting cannot make safe.
 func formatDotenv(env []string) []byte {
 	var b bytes.Buffer
 	for _, kv := range env {
@@ -314,7 +380,7 @@ type DotenvEntry struct {
 // Config.MaxNameLength); names and values are checked against a
 // workspace's rules by Import and Diff.
 func ParseDotenv(text []byte) ([]DotenvEntry, error) {
-	es, err := parseDotenv(text)
+	es, _, err := parseDotenv(text)
 	if err == nil {
 		err = duplicates(es, defaultMaxNameLength)
 	}

@@ -16,9 +16,15 @@ type ExportOptions struct {
 // Export returns the workspace's live secrets of one scope (opts.Scope,
 // by default "*") as .env text, sorted by name: NAME='value' lines that
 // Import reads back to the same bytes, and that a POSIX shell can source
-// without running or expanding anything. Export reveals every value but
-// those of write-only secrets, which it names in a comment instead: treat
-// the result as a secret. It is audited as an export whose event lists
+// without running or expanding anything, nor stopping: a secret named as
+// a variable the shells act on when a file assigns it (OPTIND, RANDOM,
+// UID: see denylist_shell.go), which Set refuses but an earlier release or
+// Config.AllowNames may have let in, is named in a comment ("# OPTIND is
+// a shell's own variable: not exported") instead of assigned. Export
+// reveals every value but those of write-only secrets, which it names in
+// such a comment too ("# NAME is write-only: not exported"): treat the
+// result as a secret. Diff's Remove takes a secret a comment names so as
+// named by the text, and leaves it. It is audited as an export whose event lists
 // each secret exported (with its scope, in its name), recorded before the
 // text is returned. An invalid scope is ErrInvalidScope.
 func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([]byte, error) {
@@ -43,8 +49,12 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 		return nil, err
 	}
 	r.wipe() // the write-only values, which an export reads only to leave out
-	var env, writeOnly, protected, expand []string
+	var env, writeOnly, unsafe, protected, expand []string
 	for _, it := range r.items {
+		if sourceUnsafe[it.name()] {
+			unsafe = append(unsafe, it.name())
+			continue
+		}
 		env = append(env, it.kv)
 		if it.protected {
 			protected = append(protected, it.name())
@@ -61,7 +71,10 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 	text := formatFlags(formatFlags(nil, dotenvProtected, protected), dotenvExpand, expand)
 	text = append(text, formatDotenv(env)...)
 	for _, n := range writeOnly {
-		text = append(text, "# "+n+" is write-only: not exported\n"...)
+		text = append(text, "# "+n+dotenvWriteOnly+"\n"...)
+	}
+	for _, n := range unsafe {
+		text = append(text, "# "+n+dotenvShellVar+"\n"...)
 	}
 	return text, nil
 }

@@ -1,0 +1,116 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestDiffRemoveKeepsWhatExportLeftOut: an export edited and applied with
+// Remove does not remove the secrets the export names in a comment
+// instead of a line: a write-only one ("# W is write-only: not exported")
+// and a shell's variable an earlier release let in ("# OPTIND is a shell's
+// own variable: not exported"), per scope. Without those comments, the
+// same text removes them: the comment is what names them.
+func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), &secrets.Config{AllowNames: []string{"OPTIND"}})
+		wo := &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}
+		for _, sc := range []string{"*", "production"} {
+			name := func(n string) string { return secrets.ScopedName(n, sc) }
+			mustSet(t, m, "ws", name("A"), "a-1")
+			mustSet(t, m, "ws", name("OPTIND"), "3")
+			if _, err := m.Set(ctx, "ws", name("W"), []byte("w-2"), wo); err != nil {
+				t.Fatal(err)
+			}
+			text, err := m.Export(ctx, "ws", &secrets.ExportOptions{Scope: sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []string{"# W is write-only: not exported\n", "# OPTIND is a shell's own variable: not exported\n"} {
+				if !bytes.Contains(text, []byte(c)) {
+					t.Fatalf("%s: the export lacks %q:\n%s", sc, c, text)
+				}
+			}
+			edited := append(bytes.Clone(text), "B='b-3'\n"...)
+			d, err := m.Diff(ctx, "ws", edited, &secrets.DiffOptions{Remove: true, Scope: sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := secrets.Diff{Scope: sc, Added: []string{name("B")}, Changed: []string{}, Unchanged: []string{name("A")},
+				Removed: []string{}, Remove: true, Uncompared: []string{}}
+			if diff := cmp.Diff(want, d, cmpIgnoreRevisions); diff != "" {
+				t.Fatalf("%s: Diff of the edited export (-want +got):\n%s", sc, diff)
+			}
+			if _, err := m.Apply(ctx, "ws", edited, d); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"A", "B", "OPTIND", "W"} {
+				if _, err := m.Meta(ctx, "ws", name(n)); err != nil {
+					t.Errorf("%s: after Apply, %s: %v", sc, name(n), err)
+				}
+			}
+			// The same text without Export's comments names neither.
+			var bare []string
+			for _, l := range strings.SplitAfter(string(edited), "\n") {
+				if !strings.HasSuffix(l, ": not exported\n") {
+					bare = append(bare, l)
+				}
+			}
+			d, err = m.Diff(ctx, "ws", []byte(strings.Join(bare, "")), &secrets.DiffOptions{Remove: true, Scope: sc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{name("OPTIND"), name("W")}; !slices.Equal(d.Removed, want) {
+				t.Errorf("%s: without the comments, Removed = %v, want %v", sc, d.Removed, want)
+			}
+		}
+	})
+}
+
+// TestExportWithinBudgetReimports: an export of a workspace within its
+// budget is never too large for Import or Diff, however its quoting grows
+// it: 8 values of 131,062 single quotes each (1 MiB, the default budget)
+// are written as '\'' (4 bytes each), a 4 MB text, more than twice the
+// budget. A text far beyond what an export could be is still ErrTooLarge,
+// before it is parsed.
+func TestExportWithinBudgetReimports(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		quotes := strings.Repeat("'", 131_062)
+		want := map[string]string{}
+		for i := range 8 {
+			n := "QUOT" + string(rune('1'+i)) // 5 bytes, as in the trial
+			want[n] = quotes
+			mustSet(t, m, "ws", n, quotes)
+		}
+		text, err := m.Export(ctx, "ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(text) != 4_194_056 {
+			t.Fatalf("the export takes %d bytes, want the trial's 4,194,056", len(text))
+		}
+		if _, err := m.Diff(ctx, "copy", text, &secrets.DiffOptions{Remove: true}); err != nil {
+			t.Fatalf("Diff of an export: %v", err)
+		}
+		if _, err := m.Import(ctx, "copy", text, nil); err != nil {
+			t.Fatalf("Import of an export: %v", err)
+		}
+		if d := cmp.Diff(want, envMap(t, m, "copy")); d != "" {
+			t.Fatalf("round trip (-want +got):\n%s", d)
+		}
+		huge := bytes.Repeat([]byte("# a comment\n"), 6<<20/12)
+		if _, err := m.Import(ctx, "copy", huge, nil); !errors.Is(err, secrets.ErrTooLarge) {
+			t.Fatalf("Import of a 6 MiB text: %v, want ErrTooLarge", err)
+		}
+	})
+}
