@@ -270,7 +270,7 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 		}
 		return nil, nil, m.failed(ctx, e, errorf(ErrTooLarge, "the .env text takes %d bytes, more than the workspace could hold", len(text)))
 	}
-	entries, kept, perr := parseDotenv(text)
+	entries, kept, perr := parseDotenv(text, m.maxDotenvEntries())
 	for i := range entries {
 		entries[i].name = ScopedName(entries[i].name, sc)
 	}
@@ -312,12 +312,6 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 		return nil, nil, m.failed(ctx, e, err)
 	}
 	return entries, kept, nil
-}
-
-func clearEntries(es []dotenvEntry) {
-	for _, e := range es {
-		clear(e.value)
-	}
 }
 
 // classOf returns which validation class err is of.

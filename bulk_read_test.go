@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -120,4 +121,29 @@ func TestBulkReadsTheTextsNames(t *testing.T) {
 		}
 		check("a one-line Diff with Remove in prod", 2+n+1, 0)
 	})
+}
+
+// A .env text within the size bound but of many short lines (half a
+// million "A1=1") is refused with ErrTooLarge once it names more secrets than the
+// workspace could hold, before each line costs an entry: parsing it whole
+// took about 100 times its size in memory (the bound grew to let every
+// export re-import).
+func TestDotenvManyLinesBounded(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	var text []byte
+	for i := 0; len(text) < 4<<20; i++ { // 4 MiB of distinct names: within the bound
+		text = fmt.Appendf(text, "A%d=1\n", i)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := m.Diff(ctx, "ws", text, nil)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, secrets.ErrTooLarge) || !strings.Contains(err.Error(), "more than 10000 secrets") {
+		t.Fatalf("Diff of a million lines: %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 32<<20 {
+		t.Fatalf("the refused Diff allocated %d MB", n>>20)
+	}
 }

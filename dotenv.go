@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/dataspace/secrets/internal/scope"
@@ -81,12 +82,25 @@ func (m *Manager) maxDotenvText() int64 {
 	if budget <= 0 {
 		return 0
 	}
-	n := budget / 3
-	if s := int64(m.cfg.MaxSecrets); s > 0 {
-		n = min(n, s)
-	}
 	comment := int64(len("# \n") + max(len(dotenvWriteOnly), len(dotenvShellVar)))
-	return 4*budget + n*comment + maxDotenvComments
+	return 4*budget + int64(m.maxDotenvEntries())*comment + maxDotenvComments
+}
+
+// maxDotenvEntries is the most secrets a .env text can name for the
+// workspace: as many as it can hold (Config.MaxSecrets, and at most a
+// third of the budget: each takes 3 bytes or more); 0 for no bound. The
+// parser stops past it, so that a text of many short lines, within
+// maxDotenvText, is refused before each of them costs an entry (a million
+// "A=1" lines took 100 times the text's size).
+func (m *Manager) maxDotenvEntries() int {
+	n := -1
+	if b := m.cfg.MaxEnvBytes; b > 0 {
+		n = int(min(b/3, int64(math.MaxInt32)))
+	}
+	if s := m.cfg.MaxSecrets; s > 0 && (n < 0 || s < n) {
+		n = s
+	}
+	return max(n, 0)
 }
 
 // formatFlags writes the flag comments of names.
@@ -103,7 +117,10 @@ func formatFlags(b []byte, prefix string, names []string) []byte {
 // (ignoring case): comments only, never a line inside a quoted value.
 // kept are the names of Export's comments in place of a line (see
 // dotenvWriteOnly), as spelled there.
-func parseDotenv(text []byte) (entries []dotenvEntry, kept []string, err error) {
+//
+// maxEntries, if not 0, is the most entries and Export's comments in place
+// of a line it reads: past it, ErrTooLarge.
+func parseDotenv(text []byte, maxEntries int) (entries []dotenvEntry, kept []string, err error) {
 	// A byte-order mark, as some editors write, is not part of the first
 	// name.
 	p := &dotenvParser{s: bytes.TrimPrefix(text, []byte("\xef\xbb\xbf")), line: 1}
@@ -122,9 +139,14 @@ func parseDotenv(text []byte) (entries []dotenvEntry, kept []string, err error) 
 		default:
 			e, err := p.entry()
 			if err != nil {
+				clearEntries(out)
 				return nil, nil, err
 			}
 			out = append(out, e)
+		}
+		if maxEntries > 0 && len(out)+len(flags.kept) > maxEntries {
+			clearEntries(out)
+			return nil, nil, errorf(ErrTooLarge, "the .env text names more than %d secrets, more than the workspace could hold", maxEntries)
 		}
 	}
 	for i := range out {
@@ -132,6 +154,13 @@ func parseDotenv(text []byte) (entries []dotenvEntry, kept []string, err error) 
 		out[i].protected, out[i].expand = flags.protected[n], flags.expand[n]
 	}
 	return out, flags.kept, nil
+}
+
+// clearEntries zeroes the values of es.
+func clearEntries(es []dotenvEntry) {
+	for _, e := range es {
+		clear(e.value)
+	}
 }
 
 // dotenvFlags are the variables the flag comments of a text name,
@@ -380,7 +409,7 @@ type DotenvEntry struct {
 // Config.MaxNameLength); names and values are checked against a
 // workspace's rules by Import and Diff.
 func ParseDotenv(text []byte) ([]DotenvEntry, error) {
-	es, _, err := parseDotenv(text)
+	es, _, err := parseDotenv(text, 0)
 	if err == nil {
 		err = duplicates(es, defaultMaxNameLength)
 	}
