@@ -78,9 +78,9 @@ func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
 // TestExportWithinBudgetReimports: an export of a workspace within its
 // budget is never too large for Import or Diff, however its quoting grows
 // it: 8 values of 131,062 single quotes each (1 MiB, the default budget)
-// are written as '\” (4 bytes each), a 4 MB text, more than twice the
-// budget. A text far beyond what an export could be is still ErrTooLarge,
-// before it is parsed.
+// are written as quote, backslash, quote, quote (4 bytes each), a 4 MB
+// text, more than twice the budget. A text far beyond what an export could
+// be is still ErrTooLarge, before it is parsed.
 func TestExportWithinBudgetReimports(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		ctx := context.Background()
