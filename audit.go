@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -237,7 +238,10 @@ func (m *Manager) Fingerprints(value []byte) [][]byte {
 // with q.Newest). Inject and export events list the secrets they
 // delivered, with their fingerprints, from the Store's ledger. It is
 // authorized as ActionAudit, with q.Workspace ("" for a query of every
-// workspace); a refusal is recorded, a read of the trail is not.
+// workspace); a refusal is recorded, a read of the trail is not. An
+// invalid q.Workspace (but ""), q.Name or q.Actor, which no event can
+// hold, is refused after authorization (ErrInvalidWorkspace,
+// ErrInvalidName, ErrInvalidActor).
 //
 // A fingerprint search first gives fingerprints to the ledger entries of
 // retained versions that have none (values written before the AuditKey
@@ -253,6 +257,20 @@ func (m *Manager) Fingerprints(value []byte) [][]byte {
 func (m *Manager) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	e := m.event(ctx, ActionAudit, q.Workspace)
 	if err := m.authorize(ctx, e); err != nil {
+		return nil, err
+	}
+	// Filters no event can match are refused as the calls that write them
+	// would refuse them (Postgres refused NUL and invalid UTF-8 with a
+	// driver error, the memory store matched nothing).
+	if q.Workspace != "" {
+		if err := validWorkspace(q.Workspace); err != nil {
+			return nil, err
+		}
+	}
+	if !utf8.ValidString(q.Name) || strings.ContainsRune(q.Name, 0) {
+		return nil, errorf(ErrInvalidName, "a name to find events by is UTF-8 without NUL")
+	}
+	if err := validActor(q.Actor); err != nil {
 		return nil, err
 	}
 	if q.Limit <= 0 {

@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -75,6 +76,34 @@ func TestEventsByNameMatchesLists(t *testing.T) {
 			if !slices.Equal(ids, want) {
 				t.Errorf("events of %s: %v, want %v", n, ids, want)
 			}
+		}
+	})
+}
+
+// Events refuses filters no event can hold, the same on every backend (a
+// name with NUL or invalid UTF-8 was a driver error on Postgres, the
+// panel's 500, and nothing on the memory store).
+func TestEventsInvalidFilters(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		mustSet(t, m, "ws", "TOKEN", "token-value")
+		for _, c := range []struct {
+			q    secrets.EventQuery
+			want error
+		}{
+			{secrets.EventQuery{Workspace: "ws", Name: "A\x00"}, secrets.ErrInvalidName},
+			{secrets.EventQuery{Workspace: "ws", Name: "\xff"}, secrets.ErrInvalidName},
+			{secrets.EventQuery{Workspace: "w\x00"}, secrets.ErrInvalidWorkspace},
+			{secrets.EventQuery{Workspace: "\xff"}, secrets.ErrInvalidWorkspace},
+			{secrets.EventQuery{Actor: "user:\x00"}, secrets.ErrInvalidActor},
+		} {
+			if es, err := m.Events(ctx, c.q); !errors.Is(err, c.want) || es != nil {
+				t.Errorf("%+q: %v, %v; want %v", c.q.Workspace+"|"+c.q.Name+"|"+c.q.Actor, len(es), err, c.want)
+			}
+		}
+		if es, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Name: "token"}); err != nil || len(es) != 1 {
+			t.Fatalf("a valid query: %d, %v", len(es), err)
 		}
 	})
 }

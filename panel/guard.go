@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dataspace/secrets"
 )
@@ -168,19 +170,23 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, allow string
 // 413 beyond, 400 for anything but one JSON object of v's fields. An
 // empty body leaves v as it is. Messages never quote the body.
 func (c *call) decode(limit int64, v any) error {
-	body := http.MaxBytesReader(c.w, c.r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if errors.Is(err, io.EOF) {
-		return nil
+	raw, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	if err == nil && (!utf8.Valid(raw) || loneSurrogate(raw)) {
+		// encoding/json would take each such byte or escape for U+FFFD,
+		// and a value would be stored changed, without a word.
+		return badRequest("the body is not UTF-8 JSON (bytes outside UTF-8, or a lone surrogate escape): send a value's bytes as value_base64")
 	}
 	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("data after the object")
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil {
+			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+				err = errors.New("data after the object")
+			}
 		}
 	}
-	if err == nil {
+	if err == nil || errors.Is(err, io.EOF) { // EOF: an empty body
 		return nil
 	}
 	var tooBig *http.MaxBytesError
@@ -242,4 +248,43 @@ func (h *Handler) can(c *call, action secrets.Action) (bool, error) {
 		return false, err
 	}
 	return err == nil, nil
+}
+
+// loneSurrogate reports whether a JSON text holds a \u escape of half a
+// UTF-16 surrogate pair without its other half. It reads every backslash
+// escape, in strings or not (outside strings the decoder refuses them).
+func loneSurrogate(b []byte) bool {
+	hex4 := func(i int) (rune, bool) {
+		if i+4 > len(b) {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			continue
+		}
+		if b[i+1] != 'u' {
+			i++ // an escaped character, a backslash included
+			continue
+		}
+		r, ok := hex4(i + 2)
+		switch {
+		case !ok:
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+8 > len(b) || b[i+6] != '\\' || b[i+7] != 'u' {
+				return true
+			}
+			if lo, ok := hex4(i + 8); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+			continue
+		}
+		i += 5
+	}
+	return false
 }

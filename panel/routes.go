@@ -373,6 +373,9 @@ func (h *Handler) reveal(c *call) error {
 	if err := c.decode(h.cfg.MaxBodyBytes, &in); err != nil {
 		return err
 	}
+	if in.Version < 0 {
+		return badRequest("a version is 1 or more (0 or none: the current one)")
+	}
 	ctx, ws, name := c.r.Context(), c.ws(), c.r.PathValue("name")
 	var s secrets.Secret
 	var err error

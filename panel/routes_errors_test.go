@@ -234,3 +234,34 @@ func TestNewNeedsAuthorize(t *testing.T) {
 		t.Fatal("a Manager with Config.Authorize says it has none")
 	}
 }
+
+// Bad input the API-fuzzing trial sent: a body with bytes outside UTF-8 or
+// a lone surrogate escape (encoding/json took them for U+FFFD and stored
+// a changed value, 201) is 400, nothing written; a surrogate pair is a
+// character like any other; a negative reveal version (read as "current")
+// is 400; an events filter no event can hold (a Postgres driver error,
+// 500) is 422.
+func TestBadInputIsRefused(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	for _, body := range []string{
+		"{\"name\":\"BADUTF\",\"value\":\"tv-\xff\xfe-999999\"}",
+		`{"name":"BADUTF","value":"tv-\udc00-999999"}`,
+		`{"name":"BADUTF","value":"tv-\ud800-999999"}`,
+		`{"name":"BADUTF","value":"tv-\ud800\u0041-999999"}`,
+		`{"name":"BADUTF@\udc00","value":"tv-999999"}`,
+	} {
+		e.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: body}).want(t, 400, panel.ProblemBadRequest)
+	}
+	if _, err := e.m.Meta(secrets.WithActor(context.Background(), editor), "ws-1", "BADUTF"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Fatalf("a refused body wrote: %v", err)
+	}
+	e.do(t, req{actor: editor, method: "POST", path: "/api/secrets", body: `{"name":"EMOJI","value":"tv-\ud83d\ude00-\\udc00-999999"}`}).want(t, 201, "")
+	s, err := e.m.Get(secrets.WithActor(context.Background(), editor), "ws-1", "EMOJI")
+	if err != nil || string(s.Value.Reveal()) != "tv-\U0001F600-\\udc00-999999" {
+		t.Fatalf("a surrogate pair and an escaped backslash: %v", err)
+	}
+	e.do(t, req{actor: editor, method: "POST", path: "/api/secrets/EMOJI/reveal", body: map[string]any{"version": -5}}).want(t, 400, panel.ProblemBadRequest)
+	for _, name := range []string{"%00", "%ff"} {
+		e.do(t, req{actor: editor, method: "GET", path: "/api/events?name=" + name}).want(t, 422, panel.ProblemInvalidName)
+	}
+}
