@@ -17,9 +17,9 @@ type Span struct{ Start, End int64 }
 // until they are half of it, so that popping each of k ranges costs O(k)
 // in all, not O(k²) (a job printing a secret's value on every line).
 //
-// A range that starts before the last one held (the base64 pass after the
-// text lanes over the same piece, a second layer of patterns) waits in
-// pend, and the next read merges them all at once: inserting each in place
+// A range that starts before more than a few of those held (the base64
+// pass after the text lanes over the same piece, a second layer of
+// patterns) waits in pend, and the next read merges them all at once: inserting each in place
 // cost a walk and a move of every later range, O(k²) for a piece holding
 // k of each (a redaction trial: 6.5 s for 1 MiB).
 type Spans struct {
@@ -32,19 +32,33 @@ type Spans struct {
 // Add adds the range [start, end).
 func (s *Spans) Add(start, end int64) {
 	l, h := s.list, s.head
-	n := len(l)
-	if n > h && l[n-1].Start > start {
-		s.pend = append(s.pend, Span{start, end})
-		return
+	i := len(l)
+	for i > h && l[i-1].Start > start {
+		if len(l)-i == maxWalk {
+			s.pend = append(s.pend, Span{start, end})
+			return
+		}
+		i--
 	}
-	// Starts at or after every range held: merge with the last if it
-	// reaches start.
-	if n > h && l[n-1].End >= start {
-		l[n-1].End = max(l[n-1].End, end)
-		return
+	// l[h:i] start at or before start; merge with the last of them if it
+	// reaches start, then with every following range that begins by end.
+	if i > h && l[i-1].End >= start {
+		i--
+		start = l[i].Start
+		end = max(end, l[i].End)
 	}
-	s.list = append(l, Span{start, end})
+	j := i
+	for j < len(l) && l[j].Start <= end {
+		end = max(end, l[j].End)
+		j++
+	}
+	s.list = slices.Replace(l, i, j, Span{start, end})
 }
+
+// maxWalk is how many later ranges Add steps back over to put a range in
+// place (a lane reporting a match a little late, as usual); one that
+// starts before more waits in pend.
+const maxWalk = 8
 
 // settle merges the ranges added out of order into list, in one pass.
 func (s *Spans) settle() {
