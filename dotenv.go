@@ -168,6 +168,7 @@ func clearEntries(es []dotenvEntry) {
 type dotenvFlags struct {
 	protected, expand map[string]bool
 	kept              []string
+	keptSeen          map[string]bool // kept, lower-cased: each counted once
 }
 
 // read notes the names of comment, if it is a flag comment or one Export
@@ -175,7 +176,11 @@ type dotenvFlags struct {
 func (f *dotenvFlags) read(comment string) {
 	if rest, ok := strings.CutPrefix(comment, "# "); ok {
 		for _, suffix := range []string{dotenvWriteOnly, dotenvShellVar} {
-			if n, ok := strings.CutSuffix(rest, suffix); ok && isName(n) {
+			if n, ok := strings.CutSuffix(rest, suffix); ok && isName(n) && !f.keptSeen[strings.ToLower(n)] {
+				if f.keptSeen == nil {
+					f.keptSeen = map[string]bool{}
+				}
+				f.keptSeen[strings.ToLower(n)] = true
 				f.kept = append(f.kept, n)
 			}
 		}

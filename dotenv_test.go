@@ -289,6 +289,24 @@ func TestExportIsSafeToSource(t *testing.T) {
 			t.Errorf("the export does not say it left %s out:\n%s", n, text)
 		}
 	}
+	// Its event lists them as withheld, not as exported (a review found
+	// them listed as delivered).
+	es, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionExport, Newest: true, Limit: 1})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("the export's event: %v, %v", es, err)
+	}
+	withheld := map[string]bool{}
+	for _, s := range es[0].Secrets {
+		withheld[s.Name] = s.Withheld
+	}
+	for _, n := range shellVars {
+		if w, ok := withheld[n]; !ok || !w {
+			t.Errorf("the export's event lists %s as exported (%v) or not at all (%v)", n, !w, !ok)
+		}
+	}
+	if withheld["DOLLARS"] {
+		t.Error("the export's event lists DOLLARS as withheld")
+	}
 	envFile := filepath.Join(dir, "exported.env")
 	if err := os.WriteFile(envFile, text, 0o600); err != nil {
 		t.Fatal(err)

@@ -410,20 +410,21 @@ func ingredientNames(es []EventSecret) string {
 // workspace's own values hold it (see [ReferenceError]), and returns the
 // names value references
 // that no secret of any scope or level defines yet: saved, with a
-// warning, with the workspace's state it read (a write that relies on the
-// check is put on condition that the workspace is still at it). Values
-// are read to find their references and dropped; nothing of them leaves
-// this function.
-func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, stored bool) ([]string, int64, error) {
+// warning. If value references any name, hold is the workspace's state it
+// read: a write that relies on the check is put on condition that the
+// workspace is still at it (a value without references cannot close a
+// cycle, and its write is not held). Values are read to find their
+// references and dropped; nothing of them leaves this function.
+func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, stored bool) (undefined []string, hold *int64, err error) {
 	chain, err := m.parents(ctx, ws)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	containers := slices.Concat([]string{ws}, chain)
 	for attempt := 0; ; attempt++ {
 		snap, err := m.store.Env(ctx, ws, EnvQuery{Parents: chain})
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		own := -1 // the entry of the secret itself
 		var idx []int
@@ -446,7 +447,7 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 			continue
 		}
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		graph := map[string][]string{}
 		mine := map[string][]string{} // the references of the workspace's own values
@@ -457,7 +458,7 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 			ad = appendEntryAD(ad[:0], containers[en.Level], en)
 			p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
 			if err != nil {
-				return nil, 0, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}
+				return nil, nil, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}
 			}
 			r := expand.Refs(string(p))
 			clear(p)
@@ -479,15 +480,17 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 		mine[start] = append(mine[start], refs...)
 		if cycle := findCycle(graph, start); cycle != nil {
 			names := ownChain(cycle, mine)
-			return nil, 0, &ReferenceError{Kind: ReferenceCycle, Names: names, Trimmed: len(names) < len(cycle)}
+			return nil, nil, &ReferenceError{Kind: ReferenceCycle, Names: names, Trimmed: len(names) < len(cycle)}
 		}
-		var undefined []string
 		for _, r := range refs {
 			if !defined[r] {
 				undefined = append(undefined, r)
 			}
 		}
-		return undefined, snap.State, nil
+		if len(refs) > 0 {
+			hold = &snap.State
+		}
+		return undefined, hold, nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dataspace/secrets"
@@ -15,6 +16,7 @@ type putPause struct {
 	secrets.Store
 	mu             sync.Mutex
 	paused, resume chan struct{}
+	puts           atomic.Int32
 }
 
 // arm makes the next Put wait, after closing paused, until resume is
@@ -28,6 +30,7 @@ func (s *putPause) arm() (paused <-chan struct{}, resume func()) {
 }
 
 func (s *putPause) Put(ctx context.Context, writes ...secrets.Write) error {
+	s.puts.Add(1)
 	s.mu.Lock()
 	paused, resume := s.paused, s.resume
 	s.paused, s.resume = nil, nil
@@ -82,6 +85,35 @@ func TestReferencesCycleCheckRace(t *testing.T) {
 			if meta, err := other.Meta(ctx, ws, "X"); viaInfo && (err != nil || meta.Expand) || !viaInfo && !errors.Is(err, secrets.ErrNotFound) {
 				t.Fatalf("%s: X after the refusal: %+v, %v", ws, meta, err)
 			}
+		}
+	})
+}
+
+// An expanding value without references cannot close a cycle: its write
+// is not held to the workspace's state, so another replica's write of an
+// unrelated secret meanwhile does not make it read and check again (a
+// review: every expanding write retried on any write of a busy
+// workspace).
+func TestReferencesNoRefsNotHeld(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		c := newCipher(t)
+		ps := &putPause{Store: b.replica(t)}
+		a, other := newManager(t, ps, c, nil), newManager(t, b.replica(t), c, nil)
+		paused, resume := ps.arm()
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.Set(ctx, "ws", "PLAIN", []byte("no references"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}})
+			done <- err
+		}()
+		<-paused
+		mustSet(t, other, "ws", "UNRELATED", "unrelated-value")
+		resume()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := ps.puts.Load(); n != 1 {
+			t.Fatalf("the write was put %d times, want once", n)
 		}
 	})
 }

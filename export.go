@@ -25,8 +25,8 @@ type ExportOptions struct {
 // such a comment too ("# NAME is write-only: not exported"): treat the
 // result as a secret. Diff's Remove takes a secret a comment names so as
 // named by the text, and leaves it. It is audited as an export whose event lists
-// each secret exported (with its scope, in its name), recorded before the
-// text is returned. An invalid scope is ErrInvalidScope.
+// each secret exported (with its scope, in its name), and those only named
+// in a comment as withheld, recorded before the text is returned. An invalid scope is ErrInvalidScope.
 func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([]byte, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
@@ -51,10 +51,6 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 	r.wipe() // the write-only values, which an export reads only to leave out
 	var env, writeOnly, unsafe, protected, expand []string
 	for _, it := range r.items {
-		if sourceUnsafe[it.name()] {
-			unsafe = append(unsafe, it.name())
-			continue
-		}
 		env = append(env, it.kv)
 		if it.protected {
 			protected = append(protected, it.name())
@@ -64,8 +60,12 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 		}
 	}
 	for _, s := range e.Secrets {
-		if s.Withheld {
-			writeOnly = append(writeOnly, variableOf(s.Name))
+		switch v := variableOf(s.Name); {
+		case !s.Withheld:
+		case sourceUnsafe[v]:
+			unsafe = append(unsafe, v)
+		default:
+			writeOnly = append(writeOnly, v)
 		}
 	}
 	text := formatFlags(formatFlags(nil, dotenvProtected, protected), dotenvExpand, expand)

@@ -257,8 +257,9 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 }
 
 // chooseScope picks the workspace's secrets of exactly scope sc, applying
-// Config.Expired as a job does; write-only secrets, which an export
-// leaves out, are withheld (and so listed as such in its event).
+// Config.Expired as a job does; write-only secrets, and those named as a
+// shell's own variables (sourceUnsafe), which an export leaves out, are
+// withheld (and so listed as such in its event).
 func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
 	now := m.now()
 	c := choice{absent: make([]bool, len(snap.Entries)), raw: true}
@@ -274,7 +275,7 @@ func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
 				continue
 			}
 		}
-		if en.WriteOnly {
+		if v, _ := SplitName(en.Name); en.WriteOnly || sourceUnsafe[v] {
 			c.withheld = append(c.withheld, i)
 		} else {
 			c.delivered = append(c.delivered, i)

@@ -102,8 +102,11 @@ type SetOptions struct {
 // Info that would make a write-only secret readable (ErrWriteOnly); a
 // value of a secret that opts in to expansion (Info.Expand) whose ${NAME}
 // references form a cycle with those of the workspace's and its parents'
-// secrets, in any scope (a *ReferenceError matching ErrReference); and
-// the conditions of opts (ErrConflict, ErrExists). References to names no
+// secrets, in any scope (a *ReferenceError matching ErrReference: the
+// check holds across replicas, as such a value is written only if its
+// workspace has not changed since it was checked, and checked again
+// otherwise, so that in a workspace written without pause it can give up
+// with ErrConflict); and the conditions of opts (ErrConflict, ErrExists). References to names no
 // secret defines yet are saved, and listed in the returned Meta's
 // Undefined. A name that matches one
 // of [NamePatterns] is saved, and the returned Meta's Warnings say so
@@ -146,13 +149,12 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 			}
 		}
 		// The reference check reads every level: after the cheap checks.
-		checked, state := false, int64(0)
+		var hold *int64
 		if o.Info != nil && o.Info.Expand || o.Info == nil && cur != nil && cur.Current.Expand {
 			var err error
-			if undefined, state, err = m.checkRefs(ctx, ws, name, value, false); err != nil {
+			if undefined, hold, err = m.checkRefs(ctx, ws, name, value, false); err != nil {
 				return Write{}, err
 			}
-			checked = true
 		}
 		k, err := m.writeKey(ctx, ws, cur)
 		if err != nil {
@@ -195,7 +197,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 		// The check holds only for the values it read: another write of
 		// the workspace since (a concurrent Set closing a cycle) makes
 		// this one read and check again.
-		w.CheckState, w.ExpectState = checked, state
+		holdState(&w, hold)
 		return w, nil
 	}})
 	if err != nil {
@@ -234,13 +236,12 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 		if err := m.mayUnprotect(ctx, cur, info); err != nil {
 			return Write{}, err
 		}
-		checked, state := false, int64(0)
+		var hold *int64
 		if info.Expand {
 			var err error
-			if undefined, state, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
+			if undefined, hold, err = m.checkRefs(ctx, ws, cur.Name, nil, true); err != nil {
 				return Write{}, err
 			}
-			checked = true
 		}
 		ne := m.next(ctx, *cur)
 		setInfo(&ne, info)
@@ -265,7 +266,7 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 			ne.Current = reseal[len(reseal)-1]
 		}
 		w := m.newWrite(e, ne, cur, change{reseal: reseal, key: k})
-		w.CheckState, w.ExpectState = checked, state // as Set's
+		holdState(&w, hold) // as Set's
 		return w, nil
 	}})
 	if err != nil {

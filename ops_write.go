@@ -111,7 +111,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		// read reports it (the rows may have been edited outside).
 		return Write{}, &DecryptError{Workspace: ws, Names: []string{name}, Cause: last}
 	}
-	return Write{}, wrapf(last, "%s keeps changing under this write; gave up after %d attempts", name, maxAttempts)
+	return Write{}, wrapf(last, "%s (or, for a value that references others, its workspace) keeps changing under this write; gave up after %d attempts", name, maxAttempts)
 }
 
 // current returns the secret called name, or nil if there is none (or
@@ -300,6 +300,14 @@ func lostRace(err error) bool {
 func (m *Manager) tooManySecrets(prefix string) error {
 	return errorf(ErrTooLarge, "%sthe workspace would hold more than %d secrets (Config.MaxSecrets; deleted secrets count until purged or destroyed)",
 		prefix, m.cfg.MaxSecrets)
+}
+
+// holdState puts w on condition that its workspace is at *state, if state
+// is not nil (see checkRefs).
+func holdState(w *Write, state *int64) {
+	if state != nil {
+		w.CheckState, w.ExpectState = true, *state
+	}
 }
 
 // restoredProtected is whether a version made with the value of then, a

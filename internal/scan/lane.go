@@ -111,13 +111,6 @@ func (s *Spans) Pop() {
 // Reset removes every range.
 func (s *Spans) Reset() { s.list, s.head, s.pend = s.list[:0], 0, s.pend[:0] }
 
-// All returns the ranges held, earliest first. The slice is the set's own
-// until its next change.
-func (s *Spans) All() []Span {
-	s.settle()
-	return s.list[s.head:]
-}
-
 // A cand follows the patterns pats[lo:hi], which all begin with the d
 // bytes seen since start and are all longer than d.
 type cand struct {
