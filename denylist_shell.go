@@ -1,5 +1,7 @@
 package secrets
 
+import "slices"
+
 // The shells' own variables: the deny-list's part that keeps Export's
 // text safe to source.
 //
@@ -25,6 +27,10 @@ package secrets
 // alone would leave stored names unsafe; the writer alone would let an
 // editor create secrets no export can carry. Each entry was checked with
 // bash 5.2, bash --posix and dash 0.5 (TestHijackShellAssignments).
+//
+// Other shells act on more names (exportOnly): those only the writer
+// leaves out, since bash and dash take them as any variable and a job may
+// well need them (COLUMNS).
 
 // Sources of the shells' variables.
 const (
@@ -70,12 +76,60 @@ var shellHijacks = []hijack{
 	{"_", false, "bash", whyOwn + ": bash sets $_ after every command", srcBashSpecial},
 }
 
+// Sources of the other shells' variables.
+const (
+	srcMksh  = "mksh(1) Parameters; http://www.mirbsd.org/htman/i386/man1/mksh.htm"
+	srcKsh93 = "ksh93(1) Shell Variables; https://github.com/ksh93/ksh/blob/dev/src/cmd/ksh93/sh.1"
+	srcZsh   = "zshparam(1) Parameters Set By The Shell / Used By The Shell; https://zsh.sourceforge.io/Doc/Release/Parameters.html"
+)
+
+const (
+	whyMkshArith = "mksh evaluates the value as arithmetic, where a[$(cmd)] runs cmd and a value that is not an expression ('hello world') stops sourcing (reproduced with mksh R59)"
+	whyKshArith  = "ksh93 evaluates the value as arithmetic and stops sourcing at one that is not a number ('arithmetic syntax error'; reproduced with ksh93u+m 1.0.4)"
+	whyZshArith  = "zsh evaluates the value as arithmetic, where PWD[$(cmd)] runs cmd and a value that is not an expression stops sourcing (reproduced with zsh 5.9 -f)"
+)
+
+// exportOnly are variables that mksh, ksh93 or zsh (not POSIX, but
+// macOS's login shell, with which exports are commonly sourced) act on
+// when a sourced file assigns them, which bash and dash take as any
+// variable. Export's writer never assigns them; Set accepts them, unlike
+// shellHijacks: a job's environment is no sourced file (COLUMNS and LINES
+// are ordinary variables of a job), and none of them is read as code from
+// the environment. Names as the shells spell them (case kept); each entry
+// was checked with mksh R59, ksh93u+m 1.0.4 and zsh 5.9 -f
+// (TestHijackShellAssignments), and is read back exactly by bash and dash.
+var exportOnly = []hijack{
+	{"COLUMNS", false, "mksh, zsh", whyMkshArith + "; " + whyZshArith, srcMksh + "; " + srcZsh},
+	{"LINES", false, "mksh, zsh", whyMkshArith + "; " + whyZshArith, srcMksh + "; " + srcZsh},
+	{"TMOUT", false, "mksh, ksh93", whyMkshArith + "; " + whyKshArith, srcMksh + "; " + srcKsh93},
+	{"KSHUID", false, "mksh", whyMkshArith, srcMksh},
+	{"KSHGID", false, "mksh", whyMkshArith, srcMksh},
+	{"KSHEGID", false, "mksh", whyMkshArith, srcMksh},
+	{"USER_ID", false, "mksh", whyMkshArith, srcMksh},
+	{"PGRP", false, "mksh", whyMkshArith, srcMksh},
+	{"HISTSIZE", false, "mksh, zsh", "mksh stops sourcing at a value that is not a number ('bad number'; reproduced); " + whyZshArith, srcMksh + "; " + srcZsh},
+	{"KSH_VERSION", false, "mksh", "read-only in mksh: an export's assignment stops sourcing the file (reproduced)", srcMksh},
+	{"SHLVL", false, "ksh93, zsh", whyKshArith + "; " + whyZshArith, srcKsh93 + "; " + srcZsh},
+	{"JOBMAX", false, "ksh93", whyKshArith, srcKsh93},
+	{"MAILCHECK", false, "ksh93, zsh", whyKshArith + "; " + whyZshArith, srcKsh93 + "; " + srcZsh},
+	{"SAVEHIST", false, "zsh", whyZshArith, srcZsh},
+	{"FUNCNEST", false, "zsh", whyZshArith, srcZsh},
+	{"GID", false, "zsh", whyZshArith, srcZsh},
+	{"EGID", false, "zsh", whyZshArith, srcZsh},
+	{"ERRNO", false, "zsh", whyZshArith, srcZsh},
+	{"TRY_BLOCK_ERROR", false, "zsh", whyZshArith, srcZsh},
+	{"TRY_BLOCK_INTERRUPT", false, "zsh", whyZshArith, srcZsh},
+	{"KEYTIMEOUT", false, "zsh", whyZshArith, srcZsh},
+	{"LISTMAX", false, "zsh", whyZshArith, srcZsh},
+	{"ZLE_RPROMPT_INDENT", false, "zsh", whyZshArith, srcZsh},
+}
+
 // sourceUnsafe is what Export's writer never assigns: the shellHijacks'
-// names and the other variables bash refuses assignments to, spelled as
-// shells spell them.
+// names, the other variables bash refuses assignments to, and the
+// exportOnly names, spelled as shells spell them.
 var sourceUnsafe = func() map[string]bool {
 	s := map[string]bool{"BASHOPTS": true, "SHELLOPTS": true}
-	for _, h := range shellHijacks {
+	for _, h := range slices.Concat(shellHijacks, exportOnly) {
 		s[h.name] = true
 	}
 	return s
