@@ -257,18 +257,24 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 }
 
-// TestExportIsSafeToSource sources the export in real POSIX shells (bash,
-// bash --posix, dash, /bin/sh; set -a; . file): every variable holds its
-// exact value and nothing ran. Names a shell acts on when a file assigns
-// them (OPTIND, RANDOM: arithmetic that runs command substitution; EUID:
-// read-only; _: reset), which Set refuses but an earlier release or
-// Config.AllowNames may have let in, are commented out, not assigned: the
-// shells neither run their values nor stop before the lines after them.
+// TestExportIsSafeToSource sources the export in real shells (bash,
+// bash --posix, dash, /bin/sh, busybox sh, mksh, ksh93, zsh -f; set -a;
+// . file): every variable holds its exact value and nothing ran. Names a
+// shell acts on when a file assigns them (OPTIND, RANDOM: arithmetic that
+// runs command substitution; EUID: read-only; _: reset), which Set
+// refuses but an earlier release or Config.AllowNames may have let in,
+// and those only mksh, ksh93 or zsh act on (COLUMNS, TMOUT, SHLVL), which
+// Set accepts, are commented out, not assigned: the shells neither run
+// their values nor stop before the lines after them.
 func TestExportIsSafeToSource(t *testing.T) {
 	ctx := context.Background()
 	shellVars := []string{"OPTIND", "RANDOM", "SRANDOM", "HISTCMD", "EUID", "UID", "PPID", "BASH_VERSINFO",
 		"BASH_COMPAT", "BASH_XTRACEFD", "BASHOPTS", "SHELLOPTS", "SECONDS", "LINENO", "GROUPS", "_"}
 	allow := append([]string{"epochseconds"}, shellVars...)
+	// Set accepts these: only other shells than bash and dash act on them.
+	otherShellVars := []string{"COLUMNS", "LINES", "TMOUT", "KSHUID", "KSHGID", "KSHEGID", "USER_ID", "PGRP",
+		"HISTSIZE", "KSH_VERSION", "SHLVL", "JOBMAX", "MAILCHECK", "SAVEHIST", "FUNCNEST", "GID", "EGID", "ERRNO",
+		"TRY_BLOCK_ERROR", "TRY_BLOCK_INTERRUPT", "KEYTIMEOUT", "LISTMAX", "ZLE_RPROMPT_INDENT"}
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{AllowNames: allow})
 	vals := trickyValues()
 	dir := t.TempDir()
@@ -280,6 +286,10 @@ func TestExportIsSafeToSource(t *testing.T) {
 	for _, n := range shellVars {
 		mustSet(t, m, "ws", n, "a[$(touch "+dir+"/pwned-"+n+")]")
 	}
+	for _, n := range otherShellVars {
+		mustSet(t, m, "ws", n, "PWD[$(touch "+dir+"/pwned-"+n+")]") // zsh runs PWD[…], not a[…]
+	}
+	shellVars = append(shellVars, otherShellVars...)
 	text, err := m.Export(ctx, "ws", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +326,14 @@ func TestExportIsSafeToSource(t *testing.T) {
 	for n := range vals {
 		fmt.Fprintf(&script, "printf '%%s' \"$%s\" > %s/%s.out\n", n, dir, n)
 	}
-	for _, sh := range [][]string{{"/bin/sh"}, {"bash"}, {"bash", "--posix"}, {"dash"}} {
+	shells := [][]string{{"/bin/sh"}, {"bash"}, {"bash", "--posix"}, {"dash"}, {"busybox", "sh"}, {"mksh"}, {"ksh93"}, {"zsh", "-f"}}
+	for _, sh := range shells {
+		needProgram(t, sh[0])
+	}
+	for _, sh := range shells {
+		for n := range vals { // a shell that stopped early must not find the last one's
+			_ = os.Remove(filepath.Join(dir, n+".out"))
+		}
 		out, err := exec.Command(sh[0], append(sh[1:], "-c", script.String())...).CombinedOutput()
 		if err != nil || len(out) > 0 {
 			t.Fatalf("%s: %v: %s", sh, err, out)
