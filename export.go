@@ -15,13 +15,23 @@ type ExportOptions struct {
 
 // Export returns the workspace's live secrets of one scope (opts.Scope,
 // by default "*") as .env text, sorted by name: NAME='value' lines that
-// Import reads back to the same bytes, and that a POSIX shell can source
-// without running or expanding anything, nor stopping: a secret named as
-// a variable the shells act on when a file assigns it (OPTIND, RANDOM,
-// UID: see denylist_shell.go), which Set refuses but an earlier release or
-// Config.AllowNames may have let in, is named in a comment ("# OPTIND is
-// a shell's own variable: not exported") instead of assigned. Export
-// reveals every value but those of write-only secrets, which it names in
+// Import reads back to the same bytes, and that bash, bash --posix, dash,
+// busybox sh, mksh, ksh93 and zsh -f (the shells tested) source (set -a;
+// . file) without running or expanding anything, nor stopping: a secret
+// named as a variable one of them acts on when a file assigns it (OPTIND,
+// RANDOM, UID, which Set refuses but an earlier release or
+// Config.AllowNames may have let in; COLUMNS, TMOUT, SHLVL, which Set
+// accepts: see denylist_shell.go) is named in a comment ("# OPTIND is a
+// shell's own variable: not exported") instead of assigned. Not promised:
+// zsh stops at a secret named as one of its read-only variables (status,
+// ARGC...), yash at a value that is not UTF-8; ksh93 empties LANG, LC_ALL
+// or LC_CTYPE naming a locale it does not know; an interactive zsh with
+// prompt_subst may run what a sourced PROMPT or RPROMPT holds at its next
+// prompt; and other shells and readers (systemd's EnvironmentFile,
+// python-dotenv, docker --env-file, godotenv) parse the text otherwise,
+// where a value holding a quote and a newline can set other variables:
+// the text is for those shells and Import. Export reveals every value but
+// those of write-only secrets, which it names in
 // such a comment too ("# NAME is write-only: not exported"): treat the
 // result as a secret. Diff's Remove takes a secret a comment names so as
 // named by the text, and leaves it. It is audited as an export whose event lists
