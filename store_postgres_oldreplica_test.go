@@ -184,6 +184,25 @@ func TestPostgresOldReplicaDuringMigration(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate to the head under the old replica: %v", err)
 	}
+	// The replica's output may still hold rounds it made before the
+	// migration (its pipe buffers them; a CI run read ten such and
+	// stopped it before any write on the migrated schema): go on until
+	// one of its writes has counted the workspace's secrets, as the
+	// first write on the migrated schema does, then ten rounds more.
+	sch := pq.QuoteIdentifier(s.Schema())
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var counted *int64
+		if err := db.QueryRow(`SELECT secret_count FROM ` + sch + `.workspaces WHERE workspace = 'old-ws'`).Scan(&counted); err != nil {
+			t.Fatal(err)
+		}
+		if counted != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no write of the old replica reached the migrated schema")
+		}
+		rounds(1)
+	}
 	rounds(10) // on the migrated schema
 	stdin.Close()
 	var last string
@@ -198,7 +217,6 @@ func TestPostgresOldReplicaDuringMigration(t *testing.T) {
 	// signatures, which keep migration 9's count of secrets.
 	var counted *int64
 	var real int64
-	sch := pq.QuoteIdentifier(s.Schema())
 	if err := db.QueryRow(`SELECT w.secret_count, (SELECT count(*) FROM `+sch+`.secrets x WHERE x.workspace = w.workspace)
 		FROM `+sch+`.workspaces w WHERE w.workspace = 'old-ws'`).Scan(&counted, &real); err != nil {
 		t.Fatal(err)
