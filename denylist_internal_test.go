@@ -251,6 +251,7 @@ func TestDenyREADMECounts(t *testing.T) {
 		fmt.Sprintf("*Denied:* %d names and %d prefixes", len(DeniedNames()), len(DeniedPrefixes())),
 		fmt.Sprintf("`Config.StrictNames` adds %d names", len(StrictNames())),
 		fmt.Sprintf("*Patterns:* %d shapes of names", len(NamePatterns())),
+		fmt.Sprintf("Among them are %d of the shells' own variables", len(shellHijacks)),
 	} {
 		if !strings.Contains(readme, want) {
 			t.Errorf("README.md does not say %q", want)

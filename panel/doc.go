@@ -95,9 +95,9 @@
 //
 // A secret's ETag is its revision, which every change increases. Every
 // change to an existing secret needs If-Match with the ETag the editor saw
-// (428 without it; "*" means whatever revision the change reads first:
-// one that lands between that read and the write still gets 412, as a
-// PATCH merges its fields into what it read). If the
+// (428 without it; "*" means whatever revision the change reads first,
+// which its write is then checked against, as a PATCH merges its fields
+// into what it read). If the
 // secret changed meanwhile, the change is refused with 412 and
 // [ProblemConflict], whose body carries the secret's current metadata and
 // whose ETag header is its current revision: the page shows what changed,

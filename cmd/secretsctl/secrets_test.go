@@ -144,7 +144,8 @@ func TestNoMasterKey(t *testing.T) {
 	e.run(call{noKey: true}, "delete-workspace", "--yes", "other").want(t, 0)
 	for _, args := range [][]string{
 		{"get", "ws", "A"}, {"export", "ws"}, {"rotate", "ws"}, {"rename", "ws", "A", "Z"},
-		{"info", "--write-only", "ws", "A"}, {"keys", "ws"},
+		{"info", "--write-only", "ws", "A"}, {"info", "--as-file", "ws", "A"}, {"info", "--protected", "ws", "A"},
+		{"info", "--expand", "ws", "A"}, {"keys", "ws"},
 	} {
 		e.run(call{noKey: true, stdin: "x"}, args...).wantErr(t, 2, "needs the master key")
 	}
