@@ -27,21 +27,27 @@ func rotatedAuditKey(t *testing.T, keysetJSON []byte) (before, after *secrets.Au
 	if err := km.SetPrimary(id); err != nil {
 		t.Fatal(err)
 	}
-	rh, err := km.Handle()
+	if before, err = secrets.NewAuditKey(keysetJSON); err != nil {
+		t.Fatal(err)
+	}
+	if after, err = secrets.NewAuditKey(managedJSON(t, km)); err != nil {
+		t.Fatal(err)
+	}
+	return before, after
+}
+
+// managedJSON is the keyset km manages, as a Tink JSON keyset in the clear.
+func managedJSON(t *testing.T, km *keyset.Manager) []byte {
+	t.Helper()
+	h, err := km.Handle()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := insecurecleartextkeyset.Write(rh, keyset.NewJSONWriter(&buf)); err != nil {
+	if err := insecurecleartextkeyset.Write(h, keyset.NewJSONWriter(&buf)); err != nil {
 		t.Fatal(err)
 	}
-	if before, err = secrets.NewAuditKey(keysetJSON); err != nil {
-		t.Fatal(err)
-	}
-	if after, err = secrets.NewAuditKey(buf.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	return before, after
+	return buf.Bytes()
 }
 
 // TestAuditKeyRotation: after the AuditKey's keyset is rotated (a new
@@ -135,15 +141,7 @@ func TestAuditKeyDisabledFormerKey(t *testing.T) {
 		if err := step.change(); err != nil {
 			t.Fatal(err)
 		}
-		kh, err := km.Handle()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if err := insecurecleartextkeyset.Write(kh, keyset.NewJSONWriter(&buf)); err != nil {
-			t.Fatal(err)
-		}
-		ak, err := secrets.NewAuditKey(buf.Bytes())
+		ak, err := secrets.NewAuditKey(managedJSON(t, km))
 		if err != nil {
 			t.Fatalf("%s former key: %v", step.what, err)
 		}

@@ -69,14 +69,13 @@ const maxDotenvComments = 256 << 10
 // len(NAME)+len(value)+2 bytes of the budget (see envSize). Export's line
 // for it, NAME='value' with each single quote written as 4 bytes (see
 // formatDotenv), takes at most len(NAME)+4+4*len(value) bytes, and the
-// flag comments at most
-// 2*(len(NAME)+1) more (and a line each): within 4 times what the secret
-// takes of the budget. A secret Export names in a comment instead (a
-// write-only one, a shell's variable) takes "# NAME" and the longest
-// suffix, which may be more than 4 times a short secret's share: that
-// much more for each secret the workspace can hold (Config.MaxSecrets,
-// and at most a third of the budget: each takes 3 bytes or more). The
-// bound keeps the cost of parsing a text proportional to the budget.
+// flag comments at most 2*(len(NAME)+1) more (and a line each): within 4
+// times what the secret takes of the budget. A secret Export names in a
+// comment instead (a write-only one, a shell's variable) takes "# NAME"
+// and the longest suffix, which may be more than 4 times a short secret's
+// share: that much more for each secret the workspace can hold
+// (maxDotenvEntries). The bound keeps the cost of parsing a text
+// proportional to the budget.
 func (m *Manager) maxDotenvText() int64 {
 	budget := m.cfg.MaxEnvBytes
 	if budget <= 0 {
@@ -385,8 +384,9 @@ func (p *dotenvParser) quoted(line int, name string) ([]byte, error) {
 // formatDotenv writes entries as NAME='value' lines, sorted by name. The
 // text parses back to the same bytes, and is safe to source in a POSIX
 // shell: single quotes allow no expansion of any kind, and a single quote
-// in a value is written as '\”; the caller leaves out the names a shell
-// acts on when assigned (sourceUnsafe), which quoting cannot make safe.
+// in a value is written as the four bytes quote, backslash, quote, quote;
+// the caller leaves out the names a shell acts on when assigned
+// (sourceUnsafe), which quoting cannot make safe.
 func formatDotenv(env []string) []byte {
 	var b bytes.Buffer
 	for _, kv := range env {

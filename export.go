@@ -22,21 +22,24 @@ type ExportOptions struct {
 // RANDOM, UID, which Set refuses but an earlier release or
 // Config.AllowNames may have let in; COLUMNS, TMOUT, SHLVL, which Set
 // accepts: see denylist_shell.go) is named in a comment ("# OPTIND is a
-// shell's own variable: not exported") instead of assigned. Not promised:
-// zsh stops at a secret named as one of its read-only variables (status,
-// ARGC...), yash at a value that is not UTF-8; ksh93 empties LANG, LC_ALL
-// or LC_CTYPE naming a locale it does not know; an interactive zsh with
-// prompt_subst may run what a sourced PROMPT or RPROMPT holds at its next
-// prompt; and other shells and readers (systemd's EnvironmentFile,
-// python-dotenv, docker --env-file, godotenv) parse the text otherwise,
-// where a value holding a quote and a newline can set other variables:
-// the text is for those shells and Import. Export reveals every value but
-// those of write-only secrets, which it names in
-// such a comment too ("# NAME is write-only: not exported"): treat the
-// result as a secret. Diff's Remove takes a secret a comment names so as
-// named by the text, and leaves it. It is audited as an export whose event lists
-// each secret exported (with its scope, in its name), and those only named
-// in a comment as withheld, recorded before the text is returned. An invalid scope is ErrInvalidScope.
+// shell's own variable: not exported") instead of assigned.
+//
+// Not promised: zsh stops at a secret named as one of its read-only
+// variables (status, ARGC...), yash at a value that is not UTF-8; ksh93
+// empties LANG, LC_ALL or LC_CTYPE naming a locale it does not know; an
+// interactive zsh with prompt_subst may run what a sourced PROMPT or
+// RPROMPT holds at its next prompt; and other shells and readers
+// (systemd's EnvironmentFile, python-dotenv, docker --env-file, godotenv)
+// parse the text otherwise, where a value holding a quote and a newline
+// can set other variables: the text is for those shells and Import.
+//
+// Export reveals every value but those of write-only secrets, which it
+// names in such a comment too ("# NAME is write-only: not exported"):
+// treat the result as a secret. Diff's Remove takes a secret a comment
+// names so as named by the text, and leaves it. It is audited as an
+// export whose event lists each secret exported (with its scope, in its
+// name), and those only named in a comment as withheld, recorded before
+// the text is returned. An invalid scope is ErrInvalidScope.
 func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([]byte, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err

@@ -15,10 +15,10 @@ import (
 type RedactConfig struct {
 	// MinLength is the shortest value, or line of a value, that is
 	// masked (with its encoded forms, whatever their own length).
-	// Default 6 (DefaultMinMaskLength). Shorter ones are left alone, on purpose: masking
-	// a two-letter value would mask it wherever those letters occur in
-	// ordinary output, and would tell readers which letters the value
-	// has. Values this short are weak secrets anyway.
+	// Default 6 (DefaultMinMaskLength). Shorter ones are left alone, on
+	// purpose: masking a two-letter value would mask it wherever those
+	// letters occur in ordinary output, and would tell readers which
+	// letters the value has. Values this short are weak secrets anyway.
 	MinLength int
 	// Mask replaces each masked span. Default "***".
 	Mask string
