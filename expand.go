@@ -413,9 +413,21 @@ func ingredientNames(es []EventSecret) string {
 // warning. If value references any name, hold is the workspace's state it
 // read: a write that relies on the check is put on condition that the
 // workspace is still at it (a value without references cannot close a
-// cycle, and its write is not held). Values are read to find their
-// references and dropped; nothing of them leaves this function.
+// cycle, and its write is not held).
+//
+// A cycle through value passes through the names it references, so only
+// the values those names reach are read: a value without references
+// reads nothing (not even the workspace), and the cost of a save is that
+// of the references it follows, not the size of the workspace and its
+// parents. Values are read to find their references and dropped; nothing
+// of them leaves this function.
 func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, stored bool) (undefined []string, hold *int64, err error) {
+	var refs []string
+	if !stored {
+		if refs = expand.Refs(string(value)); len(refs) == 0 {
+			return nil, nil, nil
+		}
+	}
 	chain, err := m.parents(ctx, ws)
 	if err != nil {
 		return nil, nil, err
@@ -426,72 +438,95 @@ func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, 
 		if err != nil {
 			return nil, nil, err
 		}
-		own := -1 // the entry of the secret itself
-		var idx []int
-		defined := map[string]bool{}
-		for i, en := range snap.Entries {
-			defined[variableOf(en.Name)] = true
-			if en.Level == 0 && strings.EqualFold(en.Name, name) {
-				own = i
-				if stored {
-					idx = append(idx, i)
-				}
-				continue
-			}
-			if en.Expand {
-				idx = append(idx, i)
-			}
-		}
-		keys, err := m.levelKeys(ctx, containers, snap, idx)
+		undefined, hold, err = m.checkSnapshot(ctx, containers, snap, name, refs, stored)
 		if errors.Is(err, errStale) && attempt < maxAttempts {
 			continue
 		}
+		return undefined, hold, err
+	}
+}
+
+// checkSnapshot is checkRefs on one snapshot of the workspace and its
+// parents: it opens the values of the expanding secrets that the
+// references reach, one name at a time, each with its own level's key.
+func (m *Manager) checkSnapshot(ctx context.Context, containers []string, snap Snapshot, name string, refs []string, stored bool) (undefined []string, hold *int64, err error) {
+	own := -1                    // the entry of the secret itself
+	byName := map[string][]int{} // the expanding entries of each variable
+	defined := map[string]bool{}
+	for i, en := range snap.Entries {
+		v := variableOf(en.Name)
+		defined[v] = true
+		if en.Level == 0 && strings.EqualFold(en.Name, name) {
+			own = i
+			continue
+		}
+		if en.Expand {
+			byName[v] = append(byName[v], i)
+		}
+	}
+	keys := make([]*dataKey, len(containers))
+	var ad []byte
+	open := func(i int) ([]string, error) {
+		en := &snap.Entries[i]
+		if keys[en.Level] == nil {
+			k, err := m.levelKeys(ctx, containers, snap, []int{i})
+			if err != nil {
+				return nil, err
+			}
+			keys[en.Level] = k[en.Level]
+		}
+		ad = appendEntryAD(ad[:0], containers[en.Level], en)
+		p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
 		if err != nil {
+			return nil, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}
+		}
+		r := expand.Refs(string(p))
+		clear(p)
+		return r, nil
+	}
+	if stored && own >= 0 {
+		if refs, err = open(own); err != nil {
 			return nil, nil, err
 		}
-		graph := map[string][]string{}
-		mine := map[string][]string{} // the references of the workspace's own values
-		var refs []string
-		var ad []byte
-		for _, i := range idx {
-			en := &snap.Entries[i]
-			ad = appendEntryAD(ad[:0], containers[en.Level], en)
-			p, err := keys[en.Level].aead.Decrypt(en.Ciphertext, ad)
+	}
+	if len(refs) == 0 {
+		return nil, nil, nil
+	}
+	start := variableOf(name)
+	// The other scopes of name are nodes of start too.
+	graph := map[string][]string{start: refs}
+	mine := map[string][]string{start: slices.Clone(refs)} // the references of the workspace's own values
+	queue := append([]string{start}, refs...)
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		v := queue[0]
+		queue = queue[1:]
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		for _, i := range byName[v] {
+			r, err := open(i)
 			if err != nil {
-				return nil, nil, &DecryptError{Workspace: containers[en.Level], Names: []string{en.Name}}
+				return nil, nil, err
 			}
-			r := expand.Refs(string(p))
-			clear(p)
-			if i == own {
-				refs = r
-				continue
-			}
-			v := variableOf(en.Name)
 			graph[v] = append(graph[v], r...)
-			if en.Level == 0 {
+			if snap.Entries[i].Level == 0 {
 				mine[v] = append(mine[v], r...)
 			}
+			queue = append(queue, r...)
 		}
-		if !stored {
-			refs = expand.Refs(string(value))
-		}
-		start := variableOf(name)
-		graph[start] = append(graph[start], refs...)
-		mine[start] = append(mine[start], refs...)
-		if cycle := findCycle(graph, start); cycle != nil {
-			names := ownChain(cycle, mine)
-			return nil, nil, &ReferenceError{Kind: ReferenceCycle, Names: names, Trimmed: len(names) < len(cycle)}
-		}
-		for _, r := range refs {
-			if !defined[r] {
-				undefined = append(undefined, r)
-			}
-		}
-		if len(refs) > 0 {
-			hold = &snap.State
-		}
-		return undefined, hold, nil
 	}
+	if cycle := findCycle(graph, start); cycle != nil {
+		names := ownChain(cycle, mine)
+		return nil, nil, &ReferenceError{Kind: ReferenceCycle, Names: names, Trimmed: len(names) < len(cycle)}
+	}
+	for _, r := range refs {
+		if !defined[r] {
+			undefined = append(undefined, r)
+		}
+	}
+	return undefined, &snap.State, nil
 }
 
 // ownChain is the start of cycle up to the first reference that the
