@@ -147,3 +147,47 @@ func TestDotenvManyLinesBounded(t *testing.T) {
 		t.Fatalf("the refused Diff allocated %d MB", n>>20)
 	}
 }
+
+// The names of flag comments count too: a text within the size bound of
+// one "# expand:" line of a million names, or of a line each, is refused
+// with ErrTooLarge once a kind of flag names more than the workspace could
+// hold, before each name costs a map entry (a trial: 138 MB for 4.8 MB of
+// text).
+func TestDotenvFlagNamesBounded(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	for _, tc := range []struct {
+		name string
+		sep  string
+	}{{"one line", " "}, {"a line each", "\n# protected:"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := []byte("A=1\n# protected:")
+			if tc.sep == " " {
+				text = []byte("A=1\n# expand:")
+			}
+			for i := 0; len(text) < 4<<20; i++ {
+				text = fmt.Appendf(text, "%sN%d", tc.sep, i)
+			}
+			text = append(text, '\n')
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := m.Diff(ctx, "ws", text, nil)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, secrets.ErrTooLarge) {
+				t.Fatalf("Diff of flags naming half a million names: %v", err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 32<<20 {
+				t.Fatalf("the refused Diff allocated %d MB", n>>20)
+			}
+		})
+	}
+	// As many as the workspace may hold are read.
+	text := []byte("A=1\n# expand: A")
+	for i := range 9_998 {
+		text = fmt.Appendf(text, " N%d", i)
+	}
+	if _, err := m.Diff(ctx, "ws", append(text, '\n'), nil); err != nil {
+		t.Fatalf("a flag comment of 9,999 names: %v", err)
+	}
+}

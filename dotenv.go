@@ -118,7 +118,8 @@ func formatFlags(b []byte, prefix string, names []string) []byte {
 // dotenvWriteOnly), as spelled there.
 //
 // maxEntries, if not 0, is the most entries and Export's comments in place
-// of a line it reads: past it, ErrTooLarge.
+// of a line it reads, and the most names each kind of flag comment may
+// name: past it, ErrTooLarge.
 func parseDotenv(text []byte, maxEntries int) (entries []dotenvEntry, kept []string, err error) {
 	// A byte-order mark, as some editors write, is not part of the first
 	// name.
@@ -134,7 +135,7 @@ func parseDotenv(text []byte, maxEntries int) (entries []dotenvEntry, kept []str
 		case p.peek() == '#':
 			start := p.i
 			p.skipLine()
-			flags.read(strings.TrimRight(string(p.s[start:p.i]), "\r\n"))
+			flags.read(strings.TrimRight(string(p.s[start:p.i]), "\r\n"), maxEntries)
 		default:
 			e, err := p.entry()
 			if err != nil {
@@ -143,7 +144,7 @@ func parseDotenv(text []byte, maxEntries int) (entries []dotenvEntry, kept []str
 			}
 			out = append(out, e)
 		}
-		if maxEntries > 0 && len(out)+len(flags.kept) > maxEntries {
+		if maxEntries > 0 && (len(out)+len(flags.kept) > maxEntries || flags.over) {
 			clearEntries(out)
 			return nil, nil, errorf(ErrTooLarge, "the .env text names more than %d secrets, more than the workspace could hold", maxEntries)
 		}
@@ -168,11 +169,15 @@ type dotenvFlags struct {
 	protected, expand map[string]bool
 	kept              []string
 	keptSeen          map[string]bool // kept, lower-cased: each counted once
+	over              bool            // a kind of flag comment named more than the bound
 }
 
 // read notes the names of comment, if it is a flag comment or one Export
 // writes in place of a line: exactly "# NAME" and one of the suffixes.
-func (f *dotenvFlags) read(comment string) {
+// Past bound (if not 0) names of one kind of flag comment it stops and
+// sets over: a comment of a million names would otherwise cost a map
+// entry each, in a text within maxDotenvText.
+func (f *dotenvFlags) read(comment string, bound int) {
 	if rest, ok := strings.CutPrefix(comment, "# "); ok {
 		for _, suffix := range []string{dotenvWriteOnly, dotenvShellVar} {
 			if n, ok := strings.CutSuffix(rest, suffix); ok && isName(n) && !f.keptSeen[strings.ToLower(n)] {
@@ -189,7 +194,11 @@ func (f *dotenvFlags) read(comment string) {
 			if *set == nil {
 				*set = map[string]bool{}
 			}
-			for _, n := range strings.Fields(rest) {
+			for n := range strings.FieldsSeq(rest) {
+				if bound > 0 && len(*set) >= bound {
+					f.over = true
+					return
+				}
 				(*set)[strings.ToLower(n)] = true
 			}
 		}
