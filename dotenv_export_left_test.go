@@ -108,6 +108,19 @@ func TestExportWithinBudgetReimports(t *testing.T) {
 		if d := cmp.Diff(want, envMap(t, m, "copy")); d != "" {
 			t.Fatalf("round trip (-want +got):\n%s", d)
 		}
+		// Limits says the bound: a text of comments up to it is read, one
+		// byte more is not.
+		limit := m.Limits().MaxDotenvBytes
+		if limit < int64(len(text)) {
+			t.Fatalf("Limits().MaxDotenvBytes %d is less than the export's %d bytes", limit, len(text))
+		}
+		comments := append(bytes.Repeat([]byte("#"), int(limit)-1), '\n')
+		if _, err := m.Diff(ctx, "copy", comments, nil); err != nil {
+			t.Fatalf("Diff of a text at Limits().MaxDotenvBytes: %v", err)
+		}
+		if _, err := m.Diff(ctx, "copy", append(comments, '\n'), nil); !errors.Is(err, secrets.ErrTooLarge) {
+			t.Fatalf("Diff of a text a byte over Limits().MaxDotenvBytes: %v, want ErrTooLarge", err)
+		}
 		huge := bytes.Repeat([]byte("# a comment\n"), 6<<20/12)
 		if _, err := m.Import(ctx, "copy", huge, nil); !errors.Is(err, secrets.ErrTooLarge) {
 			t.Fatalf("Import of a 6 MiB text: %v, want ErrTooLarge", err)

@@ -358,10 +358,15 @@ type Limits struct {
 	MaxEnvBytes   int64 `json:"max_env_bytes"`   // a workspace's whole environment; negative for none
 	KeepVersions  int   `json:"keep_versions"`   // versions kept per secret
 	MaxSecrets    int   `json:"max_secrets"`     // secrets a workspace stores, deleted ones included; negative for none
+	// MaxDotenvBytes is the largest .env text Diff, Apply and Import read
+	// (larger: ErrTooLarge): room for any Export of a workspace within
+	// MaxEnvBytes, and 256 KiB of people's comments; 0 for none (no
+	// MaxEnvBytes).
+	MaxDotenvBytes int64 `json:"max_dotenv_bytes"`
 }
 
 // Limits returns the Manager's limits.
 func (m *Manager) Limits() Limits {
 	return Limits{MaxNameLength: m.cfg.MaxNameLength, MaxEnvString: MaxEnvString, MaxEnvBytes: m.cfg.MaxEnvBytes, KeepVersions: m.cfg.KeepVersions,
-		MaxSecrets: m.cfg.MaxSecrets}
+		MaxSecrets: m.cfg.MaxSecrets, MaxDotenvBytes: m.maxDotenvText()}
 }

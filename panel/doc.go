@@ -176,6 +176,7 @@
 //
 // Request bodies are read through [http.MaxBytesReader]: Config.MaxBodyBytes
 // (1 MiB by default) for everything but .env texts, which may take what the
-// Manager accepts (2*[secrets.Limits].MaxEnvBytes + 256 KiB, twice that as JSON); beyond,
-// the answer is 413. Only JSON bodies are taken.
+// Manager accepts ([secrets.Limits].MaxDotenvBytes, twice that as JSON), so
+// that an export of a full workspace re-imports; beyond, the answer is
+// 413. Only JSON bodies are taken.
 package panel

@@ -131,9 +131,6 @@ const (
 	defaultDueWithin    = 14 * 24 * time.Hour
 	// defaultMaskMinLength is the Redactor's default MinLength.
 	defaultMaskMinLength = 6
-	// dotenvSlack is the room a .env text may take beyond twice the
-	// workspace budget, as the Manager allows (comments, quoting).
-	dotenvSlack = 256 << 10
 )
 
 // New returns the panel's handler over m. Mount it under the host's

@@ -83,14 +83,15 @@ type dotenvInput struct {
 	TextBase64 *string `json:"text_base64"`
 }
 
-// dotenvLimit bounds a .env text as the Manager does; a Manager without a
-// budget still gets a bound on what one request may make the server hold.
+// dotenvLimit bounds a .env text as the Manager does
+// ([secrets.Limits].MaxDotenvBytes), so that every export re-imports; a
+// Manager without a budget still gets a bound on what one request may
+// make the server hold.
 func (h *Handler) dotenvLimit() int64 {
-	budget := h.m.Limits().MaxEnvBytes
-	if budget < 0 {
-		return 64 << 20
+	if n := h.m.Limits().MaxDotenvBytes; n > 0 {
+		return n
 	}
-	return 2*budget + dotenvSlack
+	return 64 << 20
 }
 
 // bodyLimit bounds the JSON body that carries a .env text: twice the text

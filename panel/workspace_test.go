@@ -65,9 +65,13 @@ func TestDotenv(t *testing.T) {
 	d = secrets.Diff{}
 	prev(map[string]any{"text": big}).want(t, 200, "").json(t, &d)
 	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{"text": big, "diff": d}}).want(t, 413, panel.ProblemTooLarge)
-	// The text's own bound (2*budget + 256 KiB), then the body's.
-	prev(map[string]any{"text": strings.Repeat("# comment\n", (2*budget+300<<10)/10)}).want(t, 413, panel.ProblemTooLarge)
-	prev(`{"text":"`+strings.Repeat(`\n`, 2*budget+300<<10)+`"}`).want(t, 413, panel.ProblemTooLarge)
+	// The text's own bound (the Manager's), then the body's.
+	limit := int(e.m.Limits().MaxDotenvBytes)
+	if limit < 4*budget+256<<10 {
+		t.Fatalf("the Manager's .env bound %d is less than an export of a full workspace could take", limit)
+	}
+	prev(map[string]any{"text": strings.Repeat("# comment\n", limit/10+1)}).want(t, 413, panel.ProblemTooLarge)
+	prev(`{"text":"`+strings.Repeat(`\n`, limit+1)+`"}`).want(t, 413, panel.ProblemTooLarge)
 	prev(map[string]any{}).want(t, 400, panel.ProblemBadRequest)
 	prev(map[string]any{"text": "A=b", "text_base64": "QT1i"}).want(t, 400, panel.ProblemBadRequest)
 	prev(map[string]any{"text_base64": "%%%"}).want(t, 400, panel.ProblemBadRequest)
@@ -120,6 +124,34 @@ func TestExport(t *testing.T) {
 	}
 	e.do(t, req{actor: editor, method: "GET", path: "/api/export"}).want(t, 405, panel.ProblemMethod)
 	e.do(t, req{actor: viewer, method: "POST", path: "/api/export", body: map[string]any{}}).want(t, 403, panel.ProblemForbidden)
+}
+
+// TestExportOfFullWorkspaceReimports: an export of a workspace at its
+// budget, values of single quotes that Export writes as 4 bytes each (a
+// 4 MB text for the default 1 MiB), is previewed and applied through the
+// panel: its bound is the Manager's (a trial: 413 against a 2.3 MB bound).
+func TestExportOfFullWorkspaceReimports(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	quotes := strings.Repeat("'", 131_062)
+	for i := range 8 {
+		e.create(t, fmt.Sprintf("QUOT%d", i+1), quotes, nil)
+	}
+	text := e.do(t, req{actor: editor, method: "POST", path: "/api/export", body: map[string]any{}}).want(t, 200, "").body
+	if len(text) < 4<<20-2<<10 {
+		t.Fatalf("the export takes %d bytes, want over 4 MB", len(text))
+	}
+	var d secrets.Diff
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/preview", ws: "ws-copy", body: map[string]any{"text": string(text)}}).
+		want(t, 200, "").json(t, &d)
+	if len(d.Added) != 8 {
+		t.Fatalf("preview of the export: %+v", d)
+	}
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", ws: "ws-copy", body: map[string]any{"text": string(text), "diff": d}}).
+		want(t, 200, "")
+	env, err := e.m.EnvFor(secrets.WithActor(t.Context(), editor), "ws-copy")
+	if err != nil || len(env) != 8 || env[0] != "QUOT1="+quotes {
+		t.Fatalf("the copy: %d variables, %v", len(env), err)
+	}
 }
 
 func TestDue(t *testing.T) {
