@@ -41,8 +41,12 @@ func TestBackupRestore(t *testing.T) {
 		}
 	}
 
-	// Without a terminal, restore wants --yes or a plan.
+	// Without a terminal, restore wants --yes or a plan; --preview with
+	// --yes is refused rather than taken for a preview (a DR trial: a
+	// script's leftover --preview skipped its restore with exit 0).
 	e.ctl("", "restore", "--identity", idFile, "dst", doc).wantErr(t, 2, "--yes")
+	e.ctl("", "restore", "--identity", idFile, "--preview", "--yes", "dst", doc).wantErr(t, 2, "give one")
+	e.ctl("", "restore", "--at", "1h", "--preview", "--yes", "dst").wantErr(t, 2, "give one")
 	r := e.ctl("", "restore", "--identity", idFile, "--preview", "dst", doc).want(t, 0)
 	if !strings.Contains(r.stdout, "+ AS_FILE") || !strings.Contains(r.stdout, "3 added, 0 changed, 0 removed, 0 unchanged, 0 skipped") ||
 		strings.Contains(r.stdout, "-value-") {
@@ -127,5 +131,31 @@ func TestBackupRestore(t *testing.T) {
 	e.ctl("", "restore", "--identity", idFile, "--trust-version-1", "--yes", "dst3", v1File).want(t, 0)
 	if e.value("dst3", "OLD") != "v-old-value-4" {
 		t.Fatalf("the trusted version-1 backup was not restored")
+	}
+}
+
+// backup and export of a workspace with no secrets, a mistyped name, are
+// refused with exit 3 unless --allow-empty, and write nothing (a DR trial:
+// a nightly backup of a typo wrote valid empty backups).
+func TestBackupOfEmptyWorkspace(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("v-plain-value-1", "set", "src", "PLAIN").want(t, 0)
+	out := filepath.Join(e.dir, "typo.backup.json")
+	e.ctl("", "backup", "-o", out, "srcc").wantErr(t, 3, "mistyped")
+	e.ctl("", "export", "-o", out, "srcc").wantErr(t, 3, "mistyped")
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("a refused backup left a file: %v", err)
+	}
+	if r := e.ctl("", "backup", "srcc").wantErr(t, 3, "has no secrets"); r.stdout != "" {
+		t.Fatalf("a refused backup printed %q", r.stdout)
+	}
+	e.ctl("", "backup", "--allow-empty", "-o", out, "srcc").want(t, 0)
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Contains(b, []byte(`"secrets"`)) {
+		t.Fatalf("backup --allow-empty: %s, %v", b, err)
+	}
+	e.ctl("", "export", "--allow-empty", "srcc").want(t, 0)
+	if r := e.ctl("", "backup", "src").want(t, 0); !strings.Contains(r.stdout, "PLAIN") {
+		t.Fatalf("backup of a workspace with a secret:\n%s", r.stdout)
 	}
 }

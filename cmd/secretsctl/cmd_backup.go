@@ -28,6 +28,7 @@ func (a *app) backupCommands() []*cli.Command {
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"},
 					Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600); " +
 						"refused if it is not a regular file (a link, device, FIFO, directory)"},
+				allowEmptyFlag(),
 			},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.backup),
 		},
@@ -67,6 +68,9 @@ func (a *app) backup(ctx context.Context, cmd *cli.Command, s *session) error {
 		o.Recipients = append(o.Recipients, rec)
 	}
 	if err := checkOut("backup", cmd.String("out")); err != nil {
+		return err
+	}
+	if err := refuseEmpty(ctx, cmd, s, "backup"); err != nil {
 		return err
 	}
 	doc, err := s.m.Backup(ctx, cmd.Args().Get(0), &o)
@@ -117,6 +121,9 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 	planFile := cmd.String("plan")
 	if planFile != "" && (cmd.IsSet("remove") || cmd.IsSet("skip-withheld") || cmd.Bool("preview")) {
 		return usage("restore: --remove and --skip-withheld come with the plan (restore --preview --json); give one or the other")
+	}
+	if cmd.Bool("preview") && cmd.Bool("yes") {
+		return usage("restore: --preview changes nothing and --yes restores: give one")
 	}
 	if planFile == "" && !cmd.Bool("preview") && !cmd.Bool("yes") && !isTerminal(a.stdin) {
 		return usage("restore: give --yes, or --plan FILE from restore --preview --json, or run on a terminal to confirm the preview")

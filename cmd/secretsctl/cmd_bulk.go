@@ -39,7 +39,7 @@ func (a *app) bulkCommands() []*cli.Command {
 			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"o"},
 				Usage: "write it to `FILE` instead of stdout: replaced, readable by its owner only (0600), whatever its mode was; " +
 					"refused if it is not a regular file (a link, device, FIFO, directory)"},
-				scopeFlag()},
+				scopeFlag(), allowEmptyFlag()},
 			Action: a.with(1, 1, "WORKSPACE", needKey, a.exportEnv),
 		},
 		{
@@ -109,6 +109,9 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 	if err := checkOut("export", cmd.String("out")); err != nil {
 		return err
 	}
+	if err := refuseEmpty(ctx, cmd, s, "export"); err != nil {
+		return err
+	}
 	text, err := s.m.Export(ctx, cmd.Args().Get(0), &secrets.ExportOptions{Scope: sc})
 	if err != nil {
 		return err
@@ -122,6 +125,32 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 	}
 	_, err = a.stdout.Write(text)
 	return err
+}
+
+// allowEmptyFlag lets backup and export write a workspace with no
+// secrets.
+func allowEmptyFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-empty", Usage: "write it even if the workspace has no secrets (refused otherwise: a mistyped name?)"}
+}
+
+// refuseEmpty refuses (exitNotFound) to write a backup or an export of a
+// workspace with no secrets, a mistyped name, unless --allow-empty: a
+// nightly backup of a typo would write empty backups until the day one
+// is needed. The check reveals nothing but whether there is a secret;
+// the backup or export that follows is audited.
+func refuseEmpty(ctx context.Context, cmd *cli.Command, s *session, what string) error {
+	if cmd.Bool("allow-empty") {
+		return nil
+	}
+	ws := cmd.Args().Get(0)
+	es, err := s.store.List(ctx, ws, secrets.ListQuery{Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(es) == 0 {
+		return fail(exitNotFound, "%s: workspace %q has no secrets (mistyped? give --allow-empty to write it anyway)", what, ws)
+	}
+	return nil
 }
 
 // checkOut refuses (a usage error) an -o FILE that exists and is not a

@@ -35,6 +35,9 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 	if planFile != "" && cmd.Bool("preview") {
 		return usage("restore --at: give --preview or --plan, not both")
 	}
+	if cmd.Bool("preview") && cmd.Bool("yes") {
+		return usage("restore --at: --preview changes nothing and --yes restores: give one")
+	}
 	if planFile == "" && !cmd.Bool("preview") && !cmd.Bool("yes") && !isTerminal(a.stdin) {
 		return usage("restore: give --yes, or --plan FILE from restore --at TIME --preview --json, or run on a terminal to confirm the preview")
 	}
