@@ -99,9 +99,10 @@ type BackupOptions struct {
 }
 
 // Backup returns a backup of the workspace: a JSON document (see the
-// README's "Backup and restore") of each of its live secrets with its
-// Info (description, expiry, rotation date, write-only and file flags) and
-// current value; deleted secrets, past versions and times are not kept.
+// README's "Backup and restore") of each of its live secrets, of every
+// scope, with its Info (description, expiry, rotation date, and the
+// write-only, file, protected and expand flags) and current value; deleted
+// secrets, past versions and times are not kept.
 // The workspace's parents (Config.Parents) are named in it for
 // information; their secrets are not included.
 //
@@ -109,8 +110,9 @@ type BackupOptions struct {
 // is authorized and audited as ActionExport (and, with recipients, as
 // ActionExportWriteOnly too if the workspace holds write-only secrets) (in the statement that reads
 // the values, as Export is), with a detail that says whether the document
-// is encrypted. As for Export, the event's Secrets leave out write-only
-// secrets: the detail says whether their values were included. With opts.Recipients every value is
+// is encrypted. The event's Secrets list every secret of the document, a
+// write-only one marked withheld when its value was left out (no
+// recipients): the detail says so. With opts.Recipients every value is
 // encrypted to them; without, the document holds the values in the clear
 // (write-only ones excepted): treat it as a secret.
 func (m *Manager) Backup(ctx context.Context, ws string, opts *BackupOptions) ([]byte, error) {

@@ -130,7 +130,8 @@ var (
 	ErrKeyChanged = errors.New("secrets: workspace key changed")
 	// ErrInvalidBackup: a backup document given to PreviewRestore or
 	// Restore is not JSON, not a backup, of an unknown version, damaged,
-	// or holds a secret that Set would refuse or a name twice. The message
+	// or holds a secret that Set would refuse on its own (references are
+	// not checked) or a name twice. The message
 	// names the secret by position (and name, if valid), never a value.
 	ErrInvalidBackup = errors.New("secrets: invalid backup")
 	// ErrBackupIdentity: a backup encrypted to age recipients was given

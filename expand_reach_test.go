@@ -74,3 +74,36 @@ func TestReferencesSaveReadsWhatItReaches(t *testing.T) {
 		}
 	})
 }
+
+// TestRollbackChecksReferences: a rollback of a secret that opts in to
+// expansion checks the value it brings back as Set does: a cycle it would
+// close now is *ReferenceError and changes nothing, a name no secret
+// defines is in Meta.Undefined (a DR trial: a rollback saved a cycle that
+// failed every job after it).
+func TestRollbackChecksReferences(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		x := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
+		for _, f := range []struct{ name, value string }{{"A", "${B}"}, {"A", "plain"}, {"B", "${A}"}, {"C", "${NOPE}"}, {"C", "c"}} {
+			if _, err := m.Set(ctx, "ws", f.name, []byte(f.value), x); err != nil {
+				t.Fatalf("Set %s: %v", f.name, err)
+			}
+		}
+		_, err := m.Rollback(ctx, "ws", "A", 1, nil)
+		var re *secrets.ReferenceError
+		if !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle {
+			t.Fatalf("a rollback closing A → B → A: %v, want a cycle", err)
+		}
+		if meta, err := m.Meta(ctx, "ws", "A"); err != nil || meta.Version != 2 {
+			t.Fatalf("the refused rollback changed A: version %d, %v", meta.Version, err)
+		}
+		if _, err := m.EnvFor(ctx, "ws"); err != nil {
+			t.Fatalf("jobs after the refused rollback: %v", err)
+		}
+		meta, err := m.Rollback(ctx, "ws", "C", 1, nil)
+		if err != nil || meta.Version != 3 || len(meta.Undefined) != 1 || meta.Undefined[0] != "NOPE" {
+			t.Fatalf("a rollback to C=${NOPE}: version %d, undefined %v, %v", meta.Version, meta.Undefined, err)
+		}
+	})
+}

@@ -342,9 +342,12 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOp
 // missing or deleted secret, and *ConflictError for a stale
 // opts.IfRevision; nil opts rolls back unconditionally. The version is the
 // one positional number: the revision condition is in opts, so the two
-// cannot be swapped by mistake.
+// cannot be swapped by mistake. The value of a secret that opts in to
+// expansion is checked as Set checks it: *ReferenceError for a cycle it
+// would close now, Meta.Undefined for names no secret defines.
 func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
+	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
@@ -379,15 +382,30 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 		if err != nil {
 			return Write{}, err
 		}
+		var hold *int64
+		if v.Expand {
+			p, err := k.open(&v)
+			if err != nil {
+				return Write{}, err
+			}
+			undefined, hold, err = m.checkRefs(ctx, ws, cur.Name, p, false)
+			clear(p)
+			if err != nil {
+				return Write{}, err
+			}
+		}
 		ne.Current = v
 		w := m.newWrite(e, ne, cur, change{newVersion: true, key: k})
 		w.Audit.Detail = joinDetail("rolled back to version "+itoa(version), w.Audit.Detail)
+		holdState(&w, hold)
 		return w, nil
 	}})
 	if err != nil {
 		return Meta{}, err
 	}
-	return m.done(ctx, w), nil
+	meta := m.done(ctx, w)
+	meta.Undefined = undefined
+	return meta, nil
 }
 
 // versionOf makes the version after cur's current one, hist[0], with the
