@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,6 +61,7 @@ func TestEventsSayFlagChanges(t *testing.T) {
 			}, "rolled back to version 1; protected on"},
 		}
 		var doc []byte
+		var restored secrets.RestorePlan
 		var at time.Time
 		steps = append(steps, []struct {
 			what   string
@@ -80,13 +82,13 @@ func TestEventsSayFlagChanges(t *testing.T) {
 			// The backup's TOK was protected: restoring it protects TOK
 			// again, and the restore's event says which secret.
 			{"restored from the backup", func() error {
-				plan, err := m.PreviewRestore(ctx, "ws", doc, nil)
-				if err != nil {
+				var err error
+				if restored, err = m.PreviewRestore(ctx, "ws", doc, nil); err != nil {
 					return err
 				}
-				_, err = m.Restore(ctx, "ws", doc, plan, nil)
+				_, err = m.Restore(ctx, "ws", doc, restored, nil)
 				return err
-			}, "restore: 0 added, 1 changed, 0 unchanged, 0 removed, 0 skipped; TOK: protected on"},
+			}, "restore: 0 added, 1 changed, 0 unchanged, 0 removed, 0 skipped; a backup of \"ws\" made %s, sha256 %s; TOK: protected on"},
 			{"a new value, unprotected", func() error {
 				clock.Add(int64(time.Minute))
 				_, err := m.Set(ctx, "ws", "TOK", []byte("value-four"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}})
@@ -115,6 +117,9 @@ func TestEventsSayFlagChanges(t *testing.T) {
 				t.Fatalf("%s: events %+v, %v", s.what, es, err)
 			}
 			want := s.detail
+			if s.what == "restored from the backup" {
+				want = fmt.Sprintf(want, restored.Created.UTC().Format(time.RFC3339), restored.Digest[:16])
+			}
 			if s.what == "restored as it was before the first unprotect" {
 				want = "restore to " + at.UTC().Format(time.RFC3339Nano) + ": 1 new versions, 0 undeleted, 0 deleted, 0 unchanged, 0 unrestorable; TOK: protected on"
 			}

@@ -188,8 +188,8 @@ func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) 
 }
 
 func (p RestoreAtPlan) counts() string {
-	return fmt.Sprintf("to %s: %d new versions, %d undeleted, %d deleted, %d unchanged, %d unrestorable",
-		p.At.Format(time.RFC3339Nano), len(p.Versions), len(p.Undeleted), len(p.Deleted), len(p.Unchanged), len(p.Unrestorable))
+	return fmt.Sprintf("to %s: %d new versions, %d undeleted, %s, %d unchanged, %d unrestorable",
+		p.At.Format(time.RFC3339Nano), len(p.Versions), len(p.Undeleted), namedCount(len(p.Deleted), "deleted", p.Deleted), len(p.Unchanged), len(p.Unrestorable))
 }
 
 // restoreAtItem is one secret of the workspace and what a restore does
