@@ -40,7 +40,9 @@ func TestMe(t *testing.T) {
 	if got.Actor != editor || got.Workspace != ws {
 		t.Errorf("me = %+v", got)
 	}
-	if want := (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 5000, KeepVersions: 3, MaxSecrets: secrets.DefaultMaxSecrets}); got.Limits != want {
+	// MaxDotenvBytes derives from the others: the Manager's own.
+	if want := (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 5000, KeepVersions: 3, MaxSecrets: secrets.DefaultMaxSecrets,
+		MaxDotenvBytes: e.m.Limits().MaxDotenvBytes}); got.Limits != want || want.MaxDotenvBytes <= 0 {
 		t.Errorf("limits %+v, want the Manager's %+v", got.Limits, want)
 	}
 	for _, a := range []string{"list", "reveal", "set", "delete", "destroy", "rename", "export", "diff", "events"} {

@@ -153,7 +153,10 @@ export function openEditor(meta) {
   function done(m, msg, warnings = [], typed = '') {
     value.value = '';
     closeDrawer();
-    hooks.refresh().then(() => hooks.highlight(m.name));
+    hooks.refresh().then(() => {
+      hooks.highlight(m.name);
+      refocus(m.name);
+    });
     toast(msg);
     // The Redactor counts bytes; jobs' output shows a shorter value as is.
     const min = state.me.mask_min_length;
@@ -252,4 +255,17 @@ export function openEditor(meta) {
       showProblem(box, p);
     }
   }
+}
+
+// refocus gives the focus back after a save once the list is reloaded:
+// closing the form gave it to the form's opener, and a row's Edit went
+// with the old rows. The Edit of the secret's new row (by its name, a
+// renamed one's new name) gets it, or "Add secret" if the row is gone
+// (not on this page, not matching the search). Focus the user put
+// elsewhere meanwhile stays there.
+function refocus(name) {
+  const a = document.activeElement;
+  if (a && a !== document.body && a.isConnected) return;
+  const b = document.querySelector(`tr[data-name="${CSS.escape(name)}"] button[data-act="edit"]`) || document.getElementById('add-btn');
+  if (b) b.focus();
 }

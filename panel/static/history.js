@@ -3,7 +3,7 @@
 // audit trail).
 
 import {call, secretPath, etagOf, is} from './api.js';
-import {el, bidi, openDrawer, toast, confirm, timeEl} from './ui.js';
+import {el, bidi, openDrawer, toast, confirm, timeEl, atEl} from './ui.js';
 import {state, hooks, can, kind} from './state.js';
 import {containerName} from './inherited.js';
 
@@ -37,6 +37,7 @@ export async function openHistory(meta) {
       el('div', {class: 'head'},
         el('strong', {text: `Version ${v.version}`}),
         v.current ? el('span', {class: 'badge', text: 'current'}) : null,
+        v.protected ? el('span', {class: 'badge protected', text: 'protected', title: 'Sealed protected: only protected jobs get it, and rolling back to it makes the secret protected'}) : null,
         el('span', {class: 'muted'}, 'written ', timeEl(v.written), ' by ', bidi(v.written_by || '—'))));
     const acts = el('div', {class: 'actions'});
     if (can('reveal') && !meta.write_only && !meta.deleted) {
@@ -71,7 +72,9 @@ export async function openHistory(meta) {
   }
 
   async function rollback(v) {
-    const ok = await confirm(`Make the value of version ${v.version} current again? ${meta.name} gets it as version ${meta.version + 1}; builds use it from their next start.`, 'Roll back');
+    // A version sealed protected makes the secret protected again.
+    const protects = v.protected && !meta.protected ? ` Version ${v.version} was protected, so ${meta.name} becomes protected again: only protected jobs get it.` : '';
+    const ok = await confirm(`Make the value of version ${v.version} current again? ${meta.name} gets it as version ${meta.version + 1}; builds use it from their next start.${protects}`, 'Roll back');
     if (!ok) return;
     try {
       const r = await call('POST', secretPath(meta.name, 'rollback'), {body: {version: v.version}, ifMatch: etagOf(meta)});
@@ -201,6 +204,23 @@ function jobOf(e) {
   return el('span', {class: 'job muted'}, ' (', parts.flatMap((p, i) => (i ? [', ', ...p] : p)), ')');
 }
 
+// setWords reads a successful set event's detail: the verb, words after
+// its object (a roll back's version, a restore's time) and the flags the
+// write turned on or off (the library's notes: "protected off", a roll
+// back's "…; protected on", a restore's "…; TOK: protected on"), or null
+// for a detail it does not know.
+const flag = '(?:protected|write-only|file|expand) (?:on|off)';
+const flagsOnly = new RegExp(`^${flag}(?:, ${flag})*$`);
+function setWords(detail) {
+  let m;
+  if (flagsOnly.test(detail)) return {verb: 'changed', after: [], notes: detail};
+  if ((m = /^restored(?:; (.*))?$/.exec(detail))) return {verb: 'restored', after: [], notes: m[1]};
+  if ((m = /^rolled back to version (\d+)(?:; (.*))?$/.exec(detail))) return {verb: 'rolled back', after: [` to version ${m[1]}`], notes: m[2]};
+  if ((m = /^restore to (\S+): [^;]*(?:; (.*))?$/.exec(detail))) return {verb: 'restored', after: [' to ', atEl(m[1])], notes: m[2]};
+  if ((m = /^restore: [^;]*(?:; (.*))?$/.exec(detail))) return {verb: 'restored', after: [' from a backup'], notes: m[1]};
+  return null;
+}
+
 // event is one event's line; created says a set event made the secret.
 function event(e, created) {
   // A rename names the old name, then the new one.
@@ -208,24 +228,29 @@ function event(e, created) {
   const names = (e.secrets || []).flatMap((s, i) => (i ? [sep, eventSecret(e, s)] : [eventSecret(e, s)]));
   const [done, none, tried] = verbs[e.action] || [e.action, '', e.action];
   let verb = done;
-  let after = '';
+  let after = [];
+  let notes = '';
   if (e.outcome !== 'ok') {
     verb = `tried to ${tried}`;
   } else if (created) {
     verb = 'created';
-  } else if (e.action === 'set' && e.detail === 'restored') {
-    verb = 'restored';
-  } else if (e.action === 'set' && /^rolled back to version \d+$/.test(e.detail || '')) {
-    verb = 'rolled back';
-    after = e.detail.slice('rolled back'.length);
+  } else if (e.action === 'set' && e.detail) {
+    const w = setWords(e.detail);
+    if (w) {
+      verb = w.verb;
+      after = w.after;
+      notes = w.notes || '';
+    }
   }
   // A page of events lists a bounded number of secrets in all
   // (secrets.MaxEventPageSecrets); the rest of its events come without.
   const object = e.secretsOmitted ? el('span', {class: 'muted', text: 'its secrets (too many on this page to list)'})
     : names.length ? el('span', {class: 'ev-secrets'}, names) : (typeof none === 'function' ? none(e) : none);
-  const outcome = e.outcome === 'ok' ? null : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
+  // The detail is data: text, never markup.
+  const outcome = e.outcome === 'ok' ? (notes ? el('span', {class: 'flags', text: ` — ${notes}`}) : null)
+    : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
   return el('li', {},
-    el('div', {}, bidi(e.actor || 'someone', {class: 'what'}), ` ${verb} `, object, after, jobOf(e), outcome),
+    el('div', {}, bidi(e.actor || 'someone', {class: 'what'}), ` ${verb} `, object, ...after, jobOf(e), outcome),
     el('div', {class: 'muted'}, timeEl(e.time)));
 }
 

@@ -58,8 +58,12 @@ function emptyText() {
   return can('set') ? 'No secrets yet. Add one, or paste a .env file.' : `This ${kind()} has no secrets yet.`;
 }
 
+// listProblem says why the list could not be loaded, in place of the
+// list and what is said of it (its count, "Load more").
 function listProblem(p) {
   $('#secrets').hidden = true;
+  $('#count').textContent = '';
+  $('#more').hidden = true;
   const empty = $('#empty');
   empty.hidden = false;
   empty.textContent = 'The secrets could not be loaded: ' + p.message;

@@ -75,6 +75,14 @@ export function timeEl(iso) {
   return el('time', {attrs: {datetime: iso, title: fullFmt.format(new Date(iso))}, text: ago(iso)});
 }
 
+// atEl is a time the page names as such (a restore's "to …"): its local
+// date and time in full, or the text as it came if it is not a time.
+export function atEl(iso) {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return bidi(iso);
+  return el('time', {attrs: {datetime: iso}, text: fullFmt.format(t)});
+}
+
 // day is a date for humans ("Mar 3, 2031"), in UTC like the dates editors set.
 export const day = (iso) => dateFmt.format(new Date(iso));
 
