@@ -113,8 +113,9 @@ func TestBrowserFlagActivity(t *testing.T) {
 	tb.settle()
 	// The restore's time as the page writes it: local, in full.
 	when := evalIn[string](tb, fmt.Sprintf(`new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(%d))`, at.UnixMilli()))
+	made := evalIn[string](tb, fmt.Sprintf(`new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(%d))`, bplan.Created.Truncate(time.Second).UnixMilli()))
 	want = append(want,
-		"user:alice restored BAK v3 from a backup — BAK: protected on",
+		"user:alice restored BAK v3 from a backup of \""+ws+"\" made "+made+" — BAK: protected on",
 		"user:alice changed BAK v2 — protected off",
 		"user:alice created BAK v1",
 		"user:alice restored TOK v3 to "+when+" — TOK: protected on",
