@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dataspace/secrets/internal/scope"
 )
 
 // Get returns the current version of a secret, with its value. It returns
@@ -215,7 +217,10 @@ func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page,
 	if err := m.authorize(ctx, e); err != nil {
 		return Page{}, err
 	}
-	if len(o.Search) > m.cfg.MaxNameLength || len(o.After) > m.cfg.MaxNameLength ||
+	// A stored name is its variable (MaxNameLength at most), '@' and its
+	// scope: a longer Search or After matches nothing.
+	longest := m.cfg.MaxNameLength + 1 + scope.MaxLen
+	if len(o.Search) > longest || len(o.After) > longest ||
 		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) ||
 		strings.ContainsRune(o.After, 0) || !utf8.ValidString(o.After) {
 		return Page{Secrets: []Meta{}}, nil // no name can match (and Postgres refuses NUL)

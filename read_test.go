@@ -230,3 +230,45 @@ func TestListSearchNoName(t *testing.T) {
 		}
 	})
 }
+
+// TestListPagesPastLongScopedNames: a name's variable takes up to
+// MaxNameLength bytes and its scope up to 255 more; paging by Next goes
+// on past such a name, a Search for it finds it, and Due, which pages,
+// finds what follows it (a doc audit: the page after it was empty, so a
+// host's expiry check missed every secret after it).
+func TestListPagesPastLongScopedNames(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		long := strings.Repeat("L", m.Limits().MaxNameLength) + "@" + strings.Repeat("p", 255)
+		mustSet(t, m, "ws", long, "long-value")
+		expired := time.Now().Add(-time.Hour)
+		if _, err := m.Set(ctx, "ws", "ZZZ_LAST", []byte("last-value"), &secrets.SetOptions{Info: &secrets.Info{Expires: expired}}); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		opts := &secrets.ListOptions{Limit: 1}
+		for range 3 {
+			p, err := m.List(ctx, "ws", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range p.Secrets {
+				names = append(names, s.Name)
+			}
+			if p.Next == "" {
+				break
+			}
+			opts.After = p.Next
+		}
+		if len(names) != 2 || names[0] != long || names[1] != "ZZZ_LAST" {
+			t.Fatalf("paged %d names, want the long one and ZZZ_LAST", len(names))
+		}
+		if p, err := m.List(ctx, "ws", &secrets.ListOptions{Search: long}); err != nil || len(p.Secrets) != 1 {
+			t.Fatalf("a Search for the long name: %d found, %v", len(p.Secrets), err)
+		}
+		if due, err := m.Due(ctx, "ws", time.Now()); err != nil || len(due) != 1 || due[0].Name != "ZZZ_LAST" {
+			t.Fatalf("Due: %v, %v", due, err)
+		}
+	})
+}

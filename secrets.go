@@ -19,7 +19,9 @@ type Config struct {
 	// KeepVersions is how many value versions of each secret are retained,
 	// current one included. Default 10.
 	KeepVersions int
-	// MaxNameLength bounds names, in bytes. Default 256; at most
+	// MaxNameLength bounds names, in bytes, without their scope (a
+	// scoped name takes up to 256 bytes more: "@" and the scope).
+	// Default 256; at most
 	// MaxMaxNameLength (New refuses more: Postgres cannot index longer
 	// names with their workspace).
 	MaxNameLength int
