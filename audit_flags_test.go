@@ -88,7 +88,7 @@ func TestEventsSayFlagChanges(t *testing.T) {
 				}
 				_, err = m.Restore(ctx, "ws", doc, restored, nil)
 				return err
-			}, "restore: 0 added, 1 changed, 0 unchanged, 0 removed, 0 skipped; a backup of \"ws\" made %s, sha256 %s; TOK: protected on"},
+			}, "restore: 0 added, 1 changed, 0 unchanged, 0 removed, 0 skipped; a backup that says it is of \"ws\", made %s, sha256 %s; TOK: protected on"},
 			{"a new value, unprotected", func() error {
 				clock.Add(int64(time.Minute))
 				_, err := m.Set(ctx, "ws", "TOK", []byte("value-four"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}})

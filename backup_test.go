@@ -135,7 +135,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			t.Fatalf("the backup's event: %+v %v", ex, err)
 		}
 		set, err := m.Events(ctx, secrets.EventQuery{Workspace: "dst", Action: secrets.ActionSet})
-		if err != nil || len(set) != 1 || set[0].Detail != fmt.Sprintf("restore: 6 added, 0 changed, 0 unchanged, 0 removed, 0 skipped; a backup of \"src\" made %s, sha256 %s", plan.Created.UTC().Format(time.RFC3339), plan.Digest[:16]) {
+		if err != nil || len(set) != 1 || set[0].Detail != fmt.Sprintf("restore: 6 added, 0 changed, 0 unchanged, 0 removed, 0 skipped; a backup that says it is of \"src\", made %s, sha256 %s", plan.Created.UTC().Format(time.RFC3339), plan.Digest[:16]) {
 			t.Fatalf("the restore's event: %+v %v", set, err)
 		}
 	})

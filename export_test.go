@@ -45,3 +45,6 @@ func DataKeys(ctx context.Context, s Store, c Cipher, ws string) ([][]byte, erro
 	}
 	return out, nil
 }
+
+// NamedForTest exposes how a restore's detail names what it removes.
+func NamedForTest(what string, names []string) string { return named(what, names) }

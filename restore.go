@@ -161,39 +161,39 @@ func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan Resto
 	}
 }
 
-// counts says what p does, naming the secrets it soft-deletes: in its
-// event they are listed as the writes are, and an auditor looking for who
-// deleted one finds it here.
 func (p RestorePlan) counts() string {
-	return fmt.Sprintf("%d added, %d changed, %d unchanged, %s, %d skipped",
-		len(p.Added), len(p.Changed), len(p.Unchanged), namedCount(len(p.Removed), "removed", p.Removed), len(p.Skipped))
+	return fmt.Sprintf("%d added, %d changed, %d unchanged, %d removed, %d skipped",
+		len(p.Added), len(p.Changed), len(p.Unchanged), len(p.Removed), len(p.Skipped))
 }
 
-// source names the document p restores, for its event: the container it
-// was made of (if a valid identifier: the document is the caller's
-// input), when, and its digest.
+// source says which document p restores, for its event: the container
+// and time the document says it was made of and at (its own claim: a
+// document is the caller's input), and its digest, which the Manager
+// computed.
 func (p RestorePlan) source() string {
 	of := "another container"
 	if validWorkspace(p.Source) == nil {
 		of = strconv.Quote(p.Source)
 	}
-	return fmt.Sprintf("; a backup of %s made %s, sha256 %.16s", of, p.Created.UTC().Format(time.RFC3339), p.Digest)
+	return fmt.Sprintf("; a backup that says it is of %s, made %s, sha256 %.16s", of, p.Created.UTC().Format(time.RFC3339), p.Digest)
 }
 
-// maxNamed is how many names namedCount gives.
+// maxNamed is how many names named gives.
 const maxNamed = 10
 
-// namedCount is "n what (A, B, and 3 more)": the first maxNamed of names.
-func namedCount(n int, what string, names []string) string {
-	s := strconv.Itoa(n) + " " + what
+// named is "; what A, B, and 3 more" (the first maxNamed of names), or
+// "" for none. A restore's event lists the secrets it soft-deletes as it
+// lists its writes: its detail names them, last, so that the event's
+// other notes are not cut off by long names (see maxDetail).
+func named(what string, names []string) string {
 	if len(names) == 0 {
-		return s
+		return ""
 	}
-	s += " (" + strings.Join(names[:min(len(names), maxNamed)], ", ")
+	s := "; " + what + " " + strings.Join(names[:min(len(names), maxNamed)], ", ")
 	if len(names) > maxNamed {
 		s += ", and " + strconv.Itoa(len(names)-maxNamed) + " more"
 	}
-	return s + ")"
+	return s
 }
 
 // restoreItem is one secret a plan concerns.
@@ -432,7 +432,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		sorted[i] = writes[j]
 	}
 	writes = sorted
-	audit.Detail = flags.detail("restore: " + p.counts() + p.source())
+	audit.Detail = truncateUTF8(flags.detail("restore: "+p.counts()+p.source())+named("removed", p.Removed), maxDetail)
 	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
 		if err := m.recordNoop(ctx, &audit, "restore, nothing changed: "+p.counts()); err != nil {
 			return nil, err

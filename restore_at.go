@@ -188,8 +188,8 @@ func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) 
 }
 
 func (p RestoreAtPlan) counts() string {
-	return fmt.Sprintf("to %s: %d new versions, %d undeleted, %s, %d unchanged, %d unrestorable",
-		p.At.Format(time.RFC3339Nano), len(p.Versions), len(p.Undeleted), namedCount(len(p.Deleted), "deleted", p.Deleted), len(p.Unchanged), len(p.Unrestorable))
+	return fmt.Sprintf("to %s: %d new versions, %d undeleted, %d deleted, %d unchanged, %d unrestorable",
+		p.At.Format(time.RFC3339Nano), len(p.Versions), len(p.Undeleted), len(p.Deleted), len(p.Unchanged), len(p.Unrestorable))
 }
 
 // restoreAtItem is one secret of the workspace and what a restore does
@@ -445,7 +445,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
 	writes[0].CheckState, writes[0].ExpectState = true, before.State
-	audit.Detail = flags.detail("restore " + p.counts())
+	audit.Detail = truncateUTF8(flags.detail("restore "+p.counts())+named("deleted", p.Deleted), maxDetail)
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func TestRestoreEventNamesRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 12 {
-			mustSet(t, m, "dst", fmt.Sprintf("EXTRA%02d", i), "extra-value")
+			mustSet(t, m, "dst", fmt.Sprintf("EXTRA%02d_%s", i, strings.Repeat("X", 200)), "extra-value")
 		}
 		plan, err := m.PreviewRestore(ctx, "dst", doc, &secrets.RestoreOptions{Remove: true})
 		if err != nil {
@@ -38,11 +38,16 @@ func TestRestoreEventNamesRemoved(t *testing.T) {
 		if err != nil || len(es) != 1 {
 			t.Fatalf("events %+v, %v", es, err)
 		}
-		want := fmt.Sprintf("restore: 1 added, 0 changed, 0 unchanged, 12 removed (EXTRA00, EXTRA01, EXTRA02, EXTRA03, EXTRA04, "+
-			"EXTRA05, EXTRA06, EXTRA07, EXTRA08, EXTRA09, and 2 more), 0 skipped; a backup of \"src\" made %s, sha256 %s",
-			plan.Created.UTC().Format(time.RFC3339), plan.Digest[:16])
-		if es[0].Detail != want {
-			t.Errorf("the restore's detail\n%q, want\n%q", es[0].Detail, want)
+		// The names come last: long ones do not push out the backup.
+		want := fmt.Sprintf("restore: 1 added, 0 changed, 0 unchanged, 12 removed, 0 skipped; a backup that says it is of \"src\", made %s, sha256 %s; "+
+			"removed EXTRA00_%s, EXTRA01_",
+			plan.Created.UTC().Format(time.RFC3339), plan.Digest[:16], strings.Repeat("X", 200))
+		if d := es[0].Detail; !strings.HasPrefix(d, want) || len(d) > 500 {
+			t.Errorf("the restore's detail (%d bytes)\n%q, want it to start\n%q", len(d), d, want)
+		}
+		// Short names: the first ten, and how many more.
+		if got := secrets.NamedForTest("removed", []string{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"}); got != "; removed A, B, C, D, E, F, G, H, I, J, and 2 more" {
+			t.Errorf("named: %q", got)
 		}
 		// To a time before NEW: NEW is deleted, and named.
 		at := time.Now()
@@ -56,7 +61,7 @@ func TestRestoreEventNamesRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 		es, err = m.Events(ctx, secrets.EventQuery{Workspace: "src", Action: secrets.ActionSet, Newest: true, Limit: 1})
-		if err != nil || len(es) != 1 || !strings.Contains(es[0].Detail, ": 0 new versions, 0 undeleted, 1 deleted (NEW), ") {
+		if err != nil || len(es) != 1 || !strings.HasSuffix(es[0].Detail, ": 0 new versions, 0 undeleted, 1 deleted, 1 unchanged, 0 unrestorable; deleted NEW") {
 			t.Fatalf("the restore to a time: %+v, %v", es, err)
 		}
 	})

@@ -115,7 +115,7 @@ func TestBrowserFlagActivity(t *testing.T) {
 	when := evalIn[string](tb, fmt.Sprintf(`new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(%d))`, at.UnixMilli()))
 	made := evalIn[string](tb, fmt.Sprintf(`new Intl.DateTimeFormat(undefined, {dateStyle: 'medium', timeStyle: 'short'}).format(new Date(%d))`, bplan.Created.Truncate(time.Second).UnixMilli()))
 	want = append(want,
-		"user:alice restored BAK v3 from a backup of \""+ws+"\" made "+made+" — BAK: protected on",
+		"user:alice restored BAK v3 from a backup that says it is of \""+ws+"\", made "+made+" — BAK: protected on",
 		"user:alice changed BAK v2 — protected off",
 		"user:alice created BAK v1",
 		"user:alice restored TOK v3 to "+when+" — TOK: protected on",

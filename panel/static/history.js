@@ -208,7 +208,8 @@ function jobOf(e) {
 // its object (a roll back's version, a restore's time) and the flags the
 // write turned on or off (the library's notes: "protected off", a roll
 // back's "…; protected on", a restore's "…; TOK: protected on"; a backup
-// restore's source, "…; a backup of "ws" made T, sha256 …"), or null
+// restore's source, "…; a backup that says it is of "ws", made T, sha256
+// …"), or null
 // for a detail it does not know.
 const flag = '(?:protected|write-only|file|expand) (?:on|off)';
 const flagsOnly = new RegExp(`^${flag}(?:, ${flag})*$`);
@@ -218,8 +219,9 @@ function setWords(detail) {
   if ((m = /^restored(?:; (.*))?$/.exec(detail))) return {verb: 'restored', after: [], notes: m[1]};
   if ((m = /^rolled back to version (\d+)(?:; (.*))?$/.exec(detail))) return {verb: 'rolled back', after: [` to version ${m[1]}`], notes: m[2]};
   if ((m = /^restore to (\S+): [^;]*(?:; (.*))?$/.exec(detail))) return {verb: 'restored', after: [' to ', atEl(m[1])], notes: m[2]};
-  if ((m = /^restore: [^;]*(?:; a backup of ("[^"]*"|another container) made (\S+), sha256 [0-9a-f]+)?(?:; (.*))?$/.exec(detail))) {
-    const of = m[1] ? [` from a backup of ${m[1]} made `, atEl(m[2])] : [' from a backup'];
+  if ((m = /^restore: [^;]*(?:; a backup that says it is of ("(?:[^"\\]|\\.)*"|another container), made (\S+), sha256 [0-9a-f]+)?(?:; (.*))?$/.exec(detail))) {
+    // The backup's container and time are what the document says.
+    const of = m[1] ? [` from a backup that says it is of ${m[1]}, made `, atEl(m[2])] : [' from a backup'];
     return {verb: 'restored', after: of, notes: m[3]};
   }
   return null;
