@@ -198,9 +198,10 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 //
 // The text is checked whole before anything is written: a syntax error, a
 // name given twice (ignoring case), a name or value that Set would
-// refuse, or a name that exists under another spelling or belongs to a
-// deleted secret, is reported as a *DotenvError with its line, never its
-// value. A text larger than the workspace's budget (plus room for
+// refuse on its own, or a name that exists under another spelling or
+// belongs to a deleted secret, is reported as a *DotenvError with its
+// line, never its value. References are not checked: a cycle the
+// text's "# expand:" values make fails the workspace's jobs (see Set). A text larger than the workspace's budget (plus room for
 // comments) is ErrTooLarge.
 //
 // Syntax, one entry a line (lines end with LF, CRLF or a lone CR; a

@@ -182,12 +182,15 @@ func TestDotenvFlagNamesBounded(t *testing.T) {
 			}
 		})
 	}
-	// As many as the workspace may hold are read.
+	// As many as the workspace may hold (10,000) are read; one more is not.
 	text := []byte("A=1\n# expand: A")
-	for i := range 9_998 {
+	for i := range 9_999 {
 		text = fmt.Appendf(text, " N%d", i)
 	}
 	if _, err := m.Diff(ctx, "ws", append(text, '\n'), nil); err != nil {
-		t.Fatalf("a flag comment of 9,999 names: %v", err)
+		t.Fatalf("a flag comment of 10,000 names: %v", err)
+	}
+	if _, err := m.Diff(ctx, "ws", append(text, " N10000\n"...), nil); !errors.Is(err, secrets.ErrTooLarge) {
+		t.Fatalf("a flag comment of 10,001 names: %v, want ErrTooLarge", err)
 	}
 }

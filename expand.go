@@ -416,11 +416,11 @@ func ingredientNames(es []EventSecret) string {
 // cycle, and its write is not held).
 //
 // A cycle through value passes through the names it references, so only
-// the values those names reach are read: a value without references
-// reads nothing (not even the workspace), and the cost of a save is that
-// of the references it follows, not the size of the workspace and its
-// parents. Values are read to find their references and dropped; nothing
-// of them leaves this function.
+// the values those names reach are decrypted (the entries of every level
+// are read, as a job reads them, to know which names are defined): a
+// value without references reads nothing, not even the workspace.
+// Values are decrypted to find their references and dropped; nothing of
+// them leaves this function.
 func (m *Manager) checkRefs(ctx context.Context, ws, name string, value []byte, stored bool) (undefined []string, hold *int64, err error) {
 	var refs []string
 	if !stored {
@@ -493,11 +493,14 @@ func (m *Manager) checkSnapshot(ctx context.Context, containers []string, snap S
 		return nil, nil, nil
 	}
 	start := variableOf(name)
-	// The other scopes of name are nodes of start too.
+	// A cycle through the value ends where a reference comes back to
+	// start: the values of start's other scopes are not read (a cycle
+	// through them alone is not this value's, and a value without
+	// references is not refused for it either).
 	graph := map[string][]string{start: refs}
-	mine := map[string][]string{start: slices.Clone(refs)} // the references of the workspace's own values
-	queue := append([]string{start}, refs...)
-	seen := map[string]bool{}
+	mine := map[string][]string{start: refs} // the references of the workspace's own values
+	queue := slices.Clone(refs)
+	seen := map[string]bool{start: true}
 	for len(queue) > 0 {
 		v := queue[0]
 		queue = queue[1:]

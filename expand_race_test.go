@@ -43,33 +43,48 @@ func (s *putPause) Put(ctx context.Context, writes ...secrets.Write) error {
 }
 
 // The save-time cycle check holds across replicas: a Set (or a SetInfo
-// turning Expand on) paused after its check, while another replica saves
-// a value that closes the cycle, checks again and is refused, instead of
-// storing a cycle that fails every job of the workspace (the race
-// trial's recipe).
+// turning Expand on, a Rollback or an Undelete bringing a value back)
+// paused after its check, while another replica saves a value that
+// closes the cycle, checks again and is refused, instead of storing a
+// cycle that fails every job of the workspace (the race trial's recipe).
 func TestReferencesCycleCheckRace(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		c := newCipher(t)
 		expand := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
-		for _, viaInfo := range []bool{false, true} {
+		for _, mode := range []string{"set", "info", "rollback", "undelete"} {
 			ps := &putPause{Store: b.replica(t)}
 			a, other := newManager(t, ps, c, nil), newManager(t, b.replica(t), c, nil)
-			ws := "ws-set"
-			if viaInfo {
-				ws = "ws-info"
-				if _, err := a.Set(ctx, ws, "X", []byte("x-${Y}"), nil); err != nil { // not expanded yet
-					t.Fatal(err)
+			ws := "ws-" + mode
+			must := func(_ secrets.Meta, err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatalf("%s: %v", ws, err)
 				}
+			}
+			switch mode {
+			case "info":
+				must(a.Set(ctx, ws, "X", []byte("x-${Y}"), nil)) // not expanded yet
+			case "rollback":
+				must(a.Set(ctx, ws, "X", []byte("x-${Y}"), expand))
+				must(a.Set(ctx, ws, "X", []byte("x"), expand))
+			case "undelete":
+				must(a.Set(ctx, ws, "X", []byte("x-${Y}"), expand))
+				must(a.Delete(ctx, ws, "X", nil))
 			}
 			paused, resume := ps.arm()
 			done := make(chan error, 1)
 			go func() {
 				var err error
-				if viaInfo {
-					_, err = a.SetInfo(ctx, ws, "X", secrets.Info{Expand: true}, nil)
-				} else {
+				switch mode {
+				case "set":
 					_, err = a.Set(ctx, ws, "X", []byte("x-${Y}"), expand)
+				case "info":
+					_, err = a.SetInfo(ctx, ws, "X", secrets.Info{Expand: true}, nil)
+				case "rollback":
+					_, err = a.Rollback(ctx, ws, "X", 1, nil)
+				case "undelete":
+					_, err = a.Undelete(ctx, ws, "X", nil)
 				}
 				done <- err
 			}()
@@ -82,7 +97,19 @@ func TestReferencesCycleCheckRace(t *testing.T) {
 			if err := <-done; !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle {
 				t.Fatalf("%s: the paused write of X: %v, want a cycle refused", ws, err)
 			}
-			if meta, err := other.Meta(ctx, ws, "X"); viaInfo && (err != nil || meta.Expand) || !viaInfo && !errors.Is(err, secrets.ErrNotFound) {
+			meta, err := other.Meta(ctx, ws, "X")
+			var ok bool
+			switch mode {
+			case "set":
+				ok = errors.Is(err, secrets.ErrNotFound)
+			case "info":
+				ok = err == nil && !meta.Expand
+			case "rollback":
+				ok = err == nil && meta.Version == 2
+			case "undelete":
+				ok = err == nil && !meta.Deleted.IsZero() // still deleted
+			}
+			if !ok {
 				t.Fatalf("%s: X after the refusal: %+v, %v", ws, meta, err)
 			}
 		}

@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestReferencesSaveReadsWhatItReaches(t *testing.T) {
 	})
 }
 
-// TestRollbackChecksReferences: a rollback of a secret that opts in to
+// TestRollbackChecksReferences: a rollback (or an undelete) of a secret that opts in to
 // expansion checks the value it brings back as Set does: a cycle it would
 // close now is *ReferenceError and changes nothing, a name no secret
 // defines is in Meta.Undefined (a DR trial: a rollback saved a cycle that
@@ -101,9 +102,56 @@ func TestRollbackChecksReferences(t *testing.T) {
 		if _, err := m.EnvFor(ctx, "ws"); err != nil {
 			t.Fatalf("jobs after the refused rollback: %v", err)
 		}
+		// Undelete as Rollback: D=${E} deleted, then E=${D} saved.
+		for _, f := range []struct{ name, value string }{{"D", "${E}"}, {"E", "e"}} {
+			if _, err := m.Set(ctx, "ws", f.name, []byte(f.value), x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := m.Delete(ctx, "ws", "D", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws", "E", []byte("${D}"), x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Undelete(ctx, "ws", "D", nil); !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle {
+			t.Fatalf("an undelete closing D → E → D: %v, want a cycle", err)
+		}
+		if p, err := m.List(ctx, "ws", &secrets.ListOptions{Search: "D", Deleted: true}); err != nil || len(p.Secrets) != 1 || p.Secrets[0].Deleted.IsZero() {
+			t.Fatalf("the refused undelete changed D: %+v, %v", p.Secrets, err)
+		}
 		meta, err := m.Rollback(ctx, "ws", "C", 1, nil)
 		if err != nil || meta.Version != 3 || len(meta.Undefined) != 1 || meta.Undefined[0] != "NOPE" {
 			t.Fatalf("a rollback to C=${NOPE}: version %d, undefined %v, %v", meta.Version, meta.Undefined, err)
+		}
+	})
+}
+
+// TestReferencesSaveOtherScopeCycle: a cycle through another scope of
+// the name alone (A@production → B → A, left by a rename, which does not
+// check) is not the saved value's: A=${X} is saved, A=${B} (a cycle in
+// every environment but production) is refused.
+func TestReferencesSaveOtherScopeCycle(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), nil)
+		ctx := context.Background()
+		x := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
+		mustSet(t, m, "ws", "X", "plain-x")
+		for _, f := range []struct{ name, value string }{{"B", "${A}"}, {"C@production", "${B}"}} {
+			if _, err := m.Set(ctx, "ws", f.name, []byte(f.value), x); err != nil {
+				t.Fatalf("Set %s: %v", f.name, err)
+			}
+		}
+		if _, err := m.Rename(ctx, "ws", "C@production", "A@production", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws", "A", []byte("${X}"), x); err != nil {
+			t.Errorf("A=${X}, no cycle through it: %v", err)
+		}
+		_, err := m.Set(ctx, "ws", "A", []byte("${B}"), x)
+		var re *secrets.ReferenceError
+		if !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle || strings.Join(re.Names, ",") != "A,B,A" {
+			t.Errorf("A=${B}: %v, want the cycle A → B → A", err)
 		}
 	})
 }

@@ -454,7 +454,10 @@ func (m *Manager) Delete(ctx context.Context, ws, name string, opts *WriteOption
 // Undelete restores a soft-deleted secret. It returns ErrNotFound if there
 // is no secret of that name, *ConflictError if it is not deleted or
 // opts.IfRevision is stale (nil opts: unconditional), and ErrTooLarge if
-// it no longer fits the workspace's environment budget.
+// it no longer fits the workspace's environment budget. The value of a
+// secret that opts in to expansion is checked as Set checks it:
+// *ReferenceError for a cycle it would close now, Meta.Undefined for
+// names no secret defines.
 func (m *Manager) Undelete(ctx context.Context, ws, name string, opts *WriteOptions) (Meta, error) {
 	return m.setDeleted(ctx, restore, ws, name, opts.ifRevision())
 }
@@ -473,12 +476,27 @@ var (
 
 // setDeleted runs Delete or Undelete, as d says.
 func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, ifRevision int64) (Meta, error) {
+	var undefined []string
 	w, err := m.write(ctx, writeOp{action: d.action, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.need(cur, name, ifRevision, d.delete); err != nil { // only a live secret is deleted
 			return Write{}, err
 		}
 		if !d.delete && cur.Deleted.IsZero() {
 			return Write{}, &ConflictError{Name: cur.Name, Seen: cur.Revision, Revision: cur.Revision, Version: cur.Current.Version}
+		}
+		// A value that comes back may close a cycle saved meanwhile (B=${A}
+		// while A=${B} was deleted): checked as Set checks it.
+		var hold *int64
+		if !d.delete && cur.Current.Expand {
+			p, err := m.openCurrent(ctx, cur)
+			if err != nil {
+				return Write{}, err
+			}
+			undefined, hold, err = m.checkRefs(ctx, ws, cur.Name, p, false)
+			clear(p)
+			if err != nil {
+				return Write{}, err
+			}
 		}
 		ne := m.next(ctx, *cur)
 		ne.Deleted, ne.DeletedBy = time.Time{}, ""
@@ -487,12 +505,15 @@ func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, i
 		}
 		w := m.newWrite(e, ne, cur, change{})
 		w.Audit.Detail = d.detail
+		holdState(&w, hold)
 		return w, nil
 	}})
 	if err != nil {
 		return Meta{}, err
 	}
-	return m.done(ctx, w), nil
+	meta := m.done(ctx, w)
+	meta.Undefined = undefined
+	return meta, nil
 }
 
 // Destroy removes a secret, live or soft-deleted, and all its versions at

@@ -134,13 +134,11 @@ type Meta struct {
 	// or a command line that the name matches (see NameWarning). Calls
 	// that only read leave them empty.
 	Warnings []NameWarning `json:"warnings,omitempty"`
-	// Undefined, set by Set and SetInfo of a secret that opts in to
-	// expansion (Info.Expand), are the names its value references that
-	// no secret of the workspace or of its parents defines yet, in any
-	// scope: the value is saved all the same, and a job that does not
-	// get them fails (ErrReference). SetInfo of a write-only secret
-	// leaves it empty: such names are text of a value the caller may not
-	// read.
+	// Undefined, set by Set, SetInfo, Rollback and Undelete of a secret
+	// that opts in to expansion (Info.Expand), are the names its value
+	// references that no secret of the workspace or of its parents
+	// defines yet, in any scope: the value is saved all the same, and a
+	// job that does not get them fails (ErrReference).
 	Undefined []string `json:"undefined,omitempty"`
 	// ShortValue, set by Set, says that the value is shorter than
 	// DefaultMinMaskLength bytes (and not empty): a job's output, with

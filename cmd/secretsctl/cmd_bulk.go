@@ -133,11 +133,11 @@ func allowEmptyFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "allow-empty", Usage: "write it even if the workspace has no secrets (refused otherwise: a mistyped name?)"}
 }
 
-// refuseEmpty refuses (exitNotFound) to write a backup or an export of a
-// workspace with no secrets, a mistyped name, unless --allow-empty: a
-// nightly backup of a typo would write empty backups until the day one
-// is needed. The check reveals nothing but whether there is a secret;
-// the backup or export that follows is audited.
+// refuseEmpty refuses (exitNotFound) to run a job of, or write a backup
+// or an export of, a workspace with no secrets, a mistyped name, unless
+// --allow-empty: a nightly backup of a typo would write empty backups
+// until the day one is needed. The check reveals nothing but whether
+// there is a secret; what follows is audited.
 func refuseEmpty(ctx context.Context, cmd *cli.Command, s *session, what string) error {
 	if cmd.Bool("allow-empty") {
 		return nil
@@ -148,7 +148,7 @@ func refuseEmpty(ctx context.Context, cmd *cli.Command, s *session, what string)
 		return err
 	}
 	if len(es) == 0 {
-		return fail(exitNotFound, "%s: workspace %q has no secrets (mistyped? give --allow-empty to write it anyway)", what, ws)
+		return fail(exitNotFound, "%s: workspace %q has no secrets (mistyped? give --allow-empty to go on anyway)", what, ws)
 	}
 	return nil
 }

@@ -109,14 +109,8 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 		}
 	default:
 		// Refuse a mistyped workspace rather than run without secrets.
-		// The check reveals nothing but whether there is a secret; the
-		// run that follows is audited.
-		es, err := s.store.List(ctx, ws, secrets.ListQuery{Limit: 1})
-		if err != nil {
+		if err := refuseEmpty(ctx, cmd, s, "run"); err != nil {
 			return err
-		}
-		if len(es) == 0 {
-			return fail(exitNotFound, "run: workspace %q has no secrets (mistyped? give --allow-empty to run it anyway)", ws)
 		}
 	}
 	u, err := jobUser(cmd.String("user"))
