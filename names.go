@@ -157,8 +157,10 @@ func (m *Manager) checkName(name string) ([]NameWarning, error) {
 			return nil, errorf(ErrReservedName, "names starting with %s are reserved by the host", p)
 		}
 	}
+	// Not quoted: a name no rule of the host's allows may be a value
+	// pasted into the name's field, and the error reaches the event.
 	if m.cfg.OnlyNames != nil && !m.cfg.OnlyNames(name) {
-		return nil, errorf(ErrReservedName, "the name %s is not one the host allows", name)
+		return nil, errorf(ErrReservedName, "the name is not one the host allows")
 	}
 	if m.allowed[upper] {
 		return nil, nil

@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -220,6 +221,22 @@ func TestNameTierOnlyNames(t *testing.T) {
 		}
 		if errors.Is(err, secrets.ErrReservedName) && c.name == "AUTH_TOKEN" && !strings.Contains(err.Error(), "not one the host allows") {
 			t.Errorf("%s: %v does not say the host does not allow it", c.name, err)
+		}
+	}
+	// A name OnlyNames refuses may be a value pasted into the name's
+	// field: its error, the failed event and a .env error do not quote it
+	// (a doc audit: they did).
+	pasted := "ghp_" + strings.Repeat("Z9", 18)
+	_, err = m.Set(ctx, "ws-pasted", pasted, []byte("value"), nil)
+	_, ierr := m.Import(ctx, "ws-pasted", []byte(pasted+"=1\n"), nil)
+	evs, everr := m.Events(ctx, secrets.EventQuery{Workspace: "ws-pasted"})
+	var pde *secrets.DotenvError
+	if !errors.Is(err, secrets.ErrReservedName) || !errors.As(ierr, &pde) || pde.Reason != secrets.ErrReservedName || everr != nil || len(evs) == 0 {
+		t.Fatalf("the pasted name: %v, %v, %d events, %v", err, ierr, len(evs), everr)
+	}
+	for _, s := range []string{err.Error(), ierr.Error(), fmt.Sprintf("%+v", evs)} {
+		if strings.Contains(s, "Z9Z9") {
+			t.Errorf("a refused name is quoted: %s", s)
 		}
 	}
 	if ws, _ := m.CheckName("APP_HOME"); len(ws) != 1 {
