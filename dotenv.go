@@ -50,13 +50,14 @@ const (
 )
 
 // The comments Export writes in place of a secret's line: the secret is
-// write-only, or named as a variable shells act on when a sourced file
-// assigns it (sourceUnsafe). Each is "# NAME" and the suffix. Diff and
+// write-only, named as a variable shells act on when a sourced file
+// assigns it (sourceUnsafe), or expired and left out (ExpiredOmit). Each is "# NAME" and the suffix. Diff and
 // Apply take a secret named so as named by the text: a Remove does not
 // remove what the export left out.
 const (
 	dotenvWriteOnly = " is write-only: not exported"
 	dotenvShellVar  = " is a shell's own variable: not exported"
+	dotenvExpired   = " is expired: not exported" // with ExpiredOmit
 )
 
 // maxDotenvComments is the room a .env text may take beyond what Export
@@ -81,7 +82,7 @@ func (m *Manager) maxDotenvText() int64 {
 	if budget <= 0 {
 		return 0
 	}
-	comment := int64(len("# \n") + max(len(dotenvWriteOnly), len(dotenvShellVar)))
+	comment := int64(len("# \n") + max(len(dotenvWriteOnly), len(dotenvShellVar), len(dotenvExpired)))
 	return 4*budget + int64(m.maxDotenvEntries())*comment + maxDotenvComments
 }
 
@@ -179,7 +180,7 @@ type dotenvFlags struct {
 // entry each, in a text within maxDotenvText.
 func (f *dotenvFlags) read(comment string, bound int) {
 	if rest, ok := strings.CutPrefix(comment, "# "); ok {
-		for _, suffix := range []string{dotenvWriteOnly, dotenvShellVar} {
+		for _, suffix := range []string{dotenvWriteOnly, dotenvShellVar, dotenvExpired} {
 			if n, ok := strings.CutSuffix(rest, suffix); ok && isName(n) && !f.keptSeen[strings.ToLower(n)] {
 				if f.keptSeen == nil {
 					f.keptSeen = map[string]bool{}

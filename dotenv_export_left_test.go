@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 	"github.com/google/go-cmp/cmp"
@@ -16,12 +17,16 @@ import (
 // Remove does not remove the secrets the export names in a comment
 // instead of a line: a write-only one ("# W is write-only: not exported")
 // and a shell's variable an earlier release let in ("# OPTIND is a shell's
-// own variable: not exported"), per scope. Without those comments, the
-// same text removes them: the comment is what names them.
+// own variable: not exported") and, with ExpiredOmit, an expired one
+// ("# OLD is expired: not exported"; a doc audit: it was left out without
+// a word, and removed), per scope. Without those comments, the same text
+// removes them: the comment is what names them. With ExpiredRefuse, an
+// expired secret makes Export fail.
 func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
 		ctx := context.Background()
-		m := newManager(t, s, newCipher(t), &secrets.Config{AllowNames: []string{"OPTIND"}})
+		m := newManager(t, s, newCipher(t), &secrets.Config{AllowNames: []string{"OPTIND"}, Expired: secrets.ExpiredOmit})
+		past := &secrets.SetOptions{Info: &secrets.Info{Expires: time.Now().Add(-time.Hour)}}
 		wo := &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}
 		for _, sc := range []string{"*", "production"} {
 			name := func(n string) string { return secrets.ScopedName(n, sc) }
@@ -30,11 +35,17 @@ func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
 			if _, err := m.Set(ctx, "ws", name("W"), []byte("w-2"), wo); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := m.Set(ctx, "ws", name("OLD"), []byte("old-value-4"), past); err != nil {
+				t.Fatal(err)
+			}
 			text, err := m.Export(ctx, "ws", &secrets.ExportOptions{Scope: sc})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range []string{"# W is write-only: not exported\n", "# OPTIND is a shell's own variable: not exported\n"} {
+			if bytes.Contains(text, []byte("old-value-4")) {
+				t.Fatalf("%s: the export holds the expired value", sc)
+			}
+			for _, c := range []string{"# W is write-only: not exported\n", "# OPTIND is a shell's own variable: not exported\n", "# OLD is expired: not exported\n"} {
 				if !bytes.Contains(text, []byte(c)) {
 					t.Fatalf("%s: the export lacks %q:\n%s", sc, c, text)
 				}
@@ -52,7 +63,7 @@ func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
 			if _, err := m.Apply(ctx, "ws", edited, d); err != nil {
 				t.Fatal(err)
 			}
-			for _, n := range []string{"A", "B", "OPTIND", "W"} {
+			for _, n := range []string{"A", "B", "OPTIND", "W", "OLD"} {
 				if _, err := m.Meta(ctx, "ws", name(n)); err != nil {
 					t.Errorf("%s: after Apply, %s: %v", sc, name(n), err)
 				}
@@ -68,11 +79,25 @@ func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []string{name("OPTIND"), name("W")}; !slices.Equal(d.Removed, want) {
+			if want := []string{name("OLD"), name("OPTIND"), name("W")}; !slices.Equal(d.Removed, want) {
 				t.Errorf("%s: without the comments, Removed = %v, want %v", sc, d.Removed, want)
 			}
 		}
 	})
+}
+
+// With ExpiredRefuse, Export of a workspace holding an expired secret
+// fails with ErrExpired, as a job does.
+func TestExportExpiredRefuse(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{Expired: secrets.ExpiredRefuse})
+	mustSet(t, m, "ws", "A", "a-value")
+	if _, err := m.Set(ctx, "ws", "OLD", []byte("old-value"), &secrets.SetOptions{Info: &secrets.Info{Expires: time.Now().Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	if text, err := m.Export(ctx, "ws", nil); !errors.Is(err, secrets.ErrExpired) || text != nil {
+		t.Fatalf("Export: %d bytes, %v; want ErrExpired", len(text), err)
+	}
 }
 
 // TestExportWithinBudgetReimports: an export of a workspace within its

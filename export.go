@@ -35,7 +35,10 @@ type ExportOptions struct {
 //
 // Export reveals every value but those of write-only secrets, which it
 // names in such a comment too ("# NAME is write-only: not exported"):
-// treat the result as a secret. Diff's Remove takes a secret a comment
+// treat the result as a secret. Config.Expired applies as to a job: with
+// ExpiredOmit an expired secret is named in a comment too ("# NAME is
+// expired: not exported"), with ExpiredRefuse an expired secret makes
+// Export fail with ErrExpired. Diff's Remove takes a secret a comment
 // names so as named by the text, and leaves it. It is audited as an
 // export whose event lists each secret exported (with its scope, in its
 // name), and those only named in a comment as withheld, recorded before
@@ -88,6 +91,11 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 	}
 	for _, n := range unsafe {
 		text = append(text, "# "+n+dotenvShellVar+"\n"...)
+	}
+	if m.cfg.Expired == ExpiredOmit {
+		for _, n := range r.expired {
+			text = append(text, "# "+variableOf(n)+dotenvExpired+"\n"...)
+		}
 	}
 	return text, nil
 }

@@ -191,9 +191,12 @@ const (
 	// ExpiredInject injects expired secrets like any other: the job runs,
 	// and fails where the service refuses the old token.
 	ExpiredInject ExpiredPolicy = iota
-	// ExpiredOmit leaves expired secrets out of the environment.
+	// ExpiredOmit leaves expired secrets out of the environment, and out
+	// of Export, which names each in a comment so that a Diff with
+	// Remove of its text keeps it.
 	ExpiredOmit
-	// ExpiredRefuse makes EnvFor, Prepare and Run fail with ErrExpired.
+	// ExpiredRefuse makes EnvFor, Prepare, Run and Export fail with
+	// ErrExpired.
 	ExpiredRefuse
 )
 
