@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dataspace/secrets/internal/scope"
 )
@@ -240,12 +241,13 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *Impo
 		return nil, err
 	}
 	defer clearEntries(entries)
+	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
 		metas, err := m.apply(ctx, e, ws, entries, nil, sc, nil)
-		if attempt < maxAttempts && (errors.Is(err, ErrKeyChanged) || errors.Is(err, ErrConflict)) {
+		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts || errors.Is(err, ErrConflict) && retryRace(attempt+1, began) {
 			m.keys.Remove(ws)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
 
 // A writeOp is one of the Manager's writes of one secret.
@@ -50,7 +51,8 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 	ws, name, useHint := op.ws, op.name, op.useHint
 	authorized := ""
 	var last error
-	for attempt := 0; attempt <= maxAttempts; attempt++ {
+	began, stale, attempt := time.Now(), 0, 0
+	for ; attempt == 0 || retryRace(attempt, began); attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return Write{}, err
 		}
@@ -77,6 +79,9 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		w, err := op.build(e, cur, remembered)
 		if errors.Is(err, errStale) {
 			last = err // kept for the end: a write never ends with no error
+			if stale++; stale > maxAttempts {
+				break
+			}
 			continue
 		}
 		if err != nil && hinted {
@@ -111,7 +116,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		// read reports it (the rows may have been edited outside).
 		return Write{}, &DecryptError{Workspace: ws, Names: []string{name}, Cause: last}
 	}
-	return Write{}, wrapf(last, "%s (or, for a value that references others, its workspace) keeps changing under this write; gave up after %d attempts", name, maxAttempts)
+	return Write{}, wrapf(last, "%s (or, for a value that references others, its workspace) keeps changing under this write; gave up after %d attempts", name, attempt)
 }
 
 // current returns the secret called name, or nil if there is none (or
