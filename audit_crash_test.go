@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -101,11 +102,10 @@ func (c *crashCluster) start(t *testing.T) {
 // no flush of what was not flushed), and starts it again.
 func (c *crashCluster) crash(t *testing.T) {
 	t.Helper()
-	if out, err := c.run(t, "pg_ctl", "-D", c.data(), "-m", "immediate", "-w", "stop"); err != nil {
-		t.Fatalf("pg_ctl stop -m immediate: %v: %s", err, out)
-	}
+	c.stop(t)
 	c.start(t)
 }
+
 
 func (c *crashCluster) dsn() string {
 	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable", c.dir)
@@ -178,7 +178,15 @@ func TestAuditSurvivesCrash(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: %v", i, err)
 			}
-			c.crash(t) // at once: nothing else commits in between
+			c.stop(t) // at once: nothing else commits in between
+			if i == 0 {
+				// A stopped database is ErrDatabaseUnavailable (a connection
+				// lost, then refused).
+				if _, err := m.EnvFor(secrets.WithActor(ctx, "probe"), ws); !errors.Is(err, secrets.ErrDatabaseUnavailable) {
+					t.Fatalf("EnvFor with the database stopped: %v, want ErrDatabaseUnavailable", err)
+				}
+			}
+			c.start(t)
 			reachable()
 			evs, err := m.Events(ctx, secrets.EventQuery{Actor: "job:" + ws, Limit: 10})
 			if err != nil {

@@ -537,11 +537,11 @@ func TestAllowedAndLimits(t *testing.T) {
 	if es := mustEvents(t, m); len(es) != 0 {
 		t.Fatalf("Allowed recorded %+v", es)
 	}
-	if got := m.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 4096, KeepVersions: 10, MaxSecrets: 10_000}) {
+	if got := m.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: secrets.MaxEnvString, MaxEnvBytes: 4096, KeepVersions: 10, MaxSecrets: 10_000, MaxDotenvBytes: 4*4096 + 1365*43 + 256<<10}) {
 		t.Fatalf("limits %+v", got)
 	}
 	defaults := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
-	if got := defaults.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: 128 << 10, MaxEnvBytes: 1 << 20, KeepVersions: 10, MaxSecrets: secrets.DefaultMaxSecrets}) {
+	if got := defaults.Limits(); got != (secrets.Limits{MaxNameLength: 256, MaxEnvString: 128 << 10, MaxEnvBytes: 1 << 20, KeepVersions: 10, MaxSecrets: secrets.DefaultMaxSecrets, MaxDotenvBytes: 4_886_448}) {
 		t.Fatalf("default limits %+v", got)
 	}
 }

@@ -88,6 +88,13 @@ var (
 	// *Refusal with Unavailable, or an error matching ErrUnavailable):
 	// nothing was done; the call may be tried again.
 	ErrUnavailable = errors.New("secrets: authorization unavailable")
+	// ErrDatabaseUnavailable: the Store's database could not be reached
+	// or could not serve the call: the connection was refused, timed out
+	// or lost, the server is starting, shutting down or at its
+	// connection limit, or a pooler in front of it could not reach it.
+	// The call may be tried again; a write that failed so may have been
+	// committed before the connection broke (read it back).
+	ErrDatabaseUnavailable = errors.New("secrets: database unavailable")
 	// ErrMigratePrivilege: Migrate found the schema missing or behind the
 	// version this package needs, and the database role it runs as lacks
 	// a privilege that applying the migrations needs (the runtime role of

@@ -116,11 +116,33 @@ func pgErr(ctx context.Context, op string, err error) error {
 	case sqlstateMasterKeyInUse:
 		return errorf(ErrMasterKey, "%s: the master key still wraps workspace keys", op)
 	case "":
-		return errorf(nil, "postgres: %s: %s", op, clientFailure(err))
-	default:
+		what, unreachable := clientFailure(err)
+		var class error
+		if unreachable {
+			class = ErrDatabaseUnavailable
+		}
+		return errorf(class, "postgres: %s: %s", op, what)
+	case "08P01":
+		// A protocol violation of a statement is a pooler's missing
+		// setting; anything else of the class is a connection that a
+		// pooler (PgBouncer: "server login has been failing") or the
+		// server broke, whose fixed message says why.
+		if m := serverMessage(err); !strings.Contains(m, "prepared statement") && !strings.Contains(m, "bind message") {
+			return errorf(ErrDatabaseUnavailable, "postgres: %s: the connection failed: %s (SQLSTATE %s)", op, m, code)
+		}
 		return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
+	default:
+		var class error
+		if strings.HasPrefix(code, "08") || unavailableStates[code] {
+			class = ErrDatabaseUnavailable
+		}
+		return errorf(class, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
 	}
 }
+
+// unavailableStates are the SQLSTATEs, besides the connection exceptions
+// (class 08), of a server that cannot serve now but may soon.
+var unavailableStates = map[string]bool{"57P01": true, "57P02": true, "57P03": true, "53300": true}
 
 // poolerHint is what a host behind PgBouncer in transaction mode must add
 // to its connection string (README, "Behind PgBouncer").
@@ -230,8 +252,11 @@ func connectionLost(err error) bool {
 }
 
 // clientFailure describes an error without a SQLSTATE: the driver's or
-// the network's, before or between the server's answers.
-func clientFailure(err error) string {
+// the network's, before or between the server's answers; unreachable says
+// the database could not be reached or the connection broke (not a
+// connection string, a certificate or the driver itself, which trying
+// again does not mend).
+func clientFailure(err error) (what string, unreachable bool) {
 	var (
 		dnsErr  *net.DNSError
 		netErr  net.Error
@@ -244,19 +269,19 @@ func clientFailure(err error) string {
 	)
 	switch {
 	case errors.As(err, &urlErr):
-		return "the connection string could not be parsed"
-	case errors.As(err, &dnsErr):
-		return "the database's host name could not be resolved"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "the database refused the connection (is it running, on that host and port?)"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return "timed out reaching the database"
+		return "the connection string could not be parsed", false
 	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &recErr):
-		return "the TLS connection to the database failed"
+		return "the TLS connection to the database failed", false
+	case errors.As(err, &dnsErr):
+		return "the database's host name could not be resolved", true
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the database refused the connection (is it running, on that host and port?)", true
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out reaching the database", true
 	case connectionLost(err):
-		return "the connection to the database was lost"
+		return "the connection to the database was lost", true
 	case errors.As(err, &opErr):
-		return "a network error reaching the database"
+		return "a network error reaching the database", true
 	}
-	return fmt.Sprintf("the database driver failed (%T)", err)
+	return fmt.Sprintf("the database driver failed (%T)", err), false
 }

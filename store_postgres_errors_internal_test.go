@@ -3,8 +3,12 @@ package secrets
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -44,16 +48,57 @@ func TestSQLStatesMatchSchema(t *testing.T) {
 	}
 }
 
+// messageError is a driver error with a SQLSTATE and a server message.
+type messageError struct{ code, msg string }
+
+func (e messageError) Error() string    { return "ERROR: " + e.msg + " (SQLSTATE " + e.code + ")" }
+func (e messageError) SQLState() string { return e.code }
+
 // TestPoolerHints: a prepared statement missing or there already, as a
 // transaction-mode pooler makes them (lib/pq's 26000, pgx's 42P05), and a
-// protocol violation, which lib/pq also met through one (08P01, an
-// integrator's trial), say what the host adds to its connection string.
-// TestPostgresBehindPgBouncerUnset meets lib/pq's through a real PgBouncer.
+// protocol violation of a statement, which lib/pq also met through one
+// (08P01, an integrator's trial), say what the host adds to its
+// connection string. TestPostgresBehindPgBouncerUnset meets lib/pq's
+// through a real PgBouncer.
 func TestPoolerHints(t *testing.T) {
-	for _, code := range []string{"26000", "42P05", "08P01"} {
-		got := pgErr(context.Background(), "read", stateError(code)).Error()
-		if !strings.Contains(got, poolerHint) || !strings.Contains(got, "(SQLSTATE "+code+")") {
+	for _, err := range []error{stateError("26000"), stateError("42P05"),
+		messageError{"08P01", `bind message supplies 1 parameters, but prepared statement "" requires 2`}} {
+		code := err.(interface{ SQLState() string }).SQLState()
+		got := pgErr(context.Background(), "read", err)
+		if !strings.Contains(got.Error(), poolerHint) || !strings.Contains(got.Error(), "(SQLSTATE "+code+")") || errors.Is(got, ErrDatabaseUnavailable) {
 			t.Errorf("pgErr(%s) = %q", code, got)
+		}
+	}
+}
+
+// TestDatabaseUnavailable: a database that cannot serve now matches
+// ErrDatabaseUnavailable, and a pooler's own reason for a broken
+// connection is kept (an SRE trial: during a failover, PgBouncer's
+// "server login has been failing" came out as the hint to add pooler
+// settings the host had); a refusal or a misconfiguration does not match.
+func TestDatabaseUnavailable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+		text string
+	}{
+		{messageError{"08P01", "server login has been failing, try again later (server_login_retry)"}, true, "server login has been failing"},
+		{messageError{"08P01", "pgbouncer cannot connect to server"}, true, "cannot connect to server"},
+		{stateError("08006"), true, "connection exception"},
+		{stateError("57P01"), true, "shutting down"},
+		{stateError("57P03"), true, "not accepting connections"},
+		{stateError("53300"), true, "too many connections"},
+		{stateError("28P01"), false, "refused the password"},
+		{stateError("42501"), false, "lacks a privilege"},
+		{syscall.ECONNREFUSED, true, "refused the connection"},
+		{io.ErrUnexpectedEOF, true, "was lost"},
+		{&net.DNSError{Err: "no such host", Name: "db"}, true, "could not be resolved"},
+		{&url.Error{Op: "parse", URL: "x", Err: errors.New("bad")}, false, "could not be parsed"},
+		{errors.New("driver: odd"), false, "driver failed"},
+	} {
+		got := pgErr(context.Background(), "read", c.err)
+		if errors.Is(got, ErrDatabaseUnavailable) != c.want || !strings.Contains(got.Error(), c.text) {
+			t.Errorf("pgErr(%v) = %q (unavailable: %v), want unavailable %v and %q", c.err, got, errors.Is(got, ErrDatabaseUnavailable), c.want, c.text)
 		}
 	}
 }

@@ -115,8 +115,8 @@ const (
 	// more, the host's Logger gets the error.
 	ProblemInternal = typeBase + "ProblemInternal"
 	// ProblemUnavailable (503): the call timed out, the Store could not
-	// finish it, or the host's authorizer could not decide
-	// (secrets.ErrUnavailable); try again.
+	// finish it (secrets.ErrDatabaseUnavailable), or the host's
+	// authorizer could not decide (secrets.ErrUnavailable); try again.
 	ProblemUnavailable = typeBase + "ProblemUnavailable"
 )
 
@@ -149,6 +149,7 @@ var classes = []struct {
 	{secrets.ErrAudit, ProblemAudit, http.StatusServiceUnavailable},
 	{secrets.ErrKeyChanged, ProblemUnavailable, http.StatusServiceUnavailable},
 	{secrets.ErrUnavailable, ProblemUnavailable, http.StatusServiceUnavailable},
+	{secrets.ErrDatabaseUnavailable, ProblemUnavailable, http.StatusServiceUnavailable},
 	{secrets.ErrInvalidActor, ProblemInternal, http.StatusInternalServerError},
 	{secrets.ErrInvalidParents, ProblemInternal, http.StatusInternalServerError},
 	{secrets.ErrInsecureDir, ProblemInternal, http.StatusInternalServerError},

@@ -20,7 +20,7 @@ func TestEveryClassHasOneStatus(t *testing.T) {
 		secrets.ErrInvalidInfo: 422, secrets.ErrReference: 422, secrets.ErrInvalidTime: 422, secrets.ErrInvalidWorkspace: 404, secrets.ErrInvalidDotenv: 422,
 		secrets.ErrDecrypt: 500, secrets.ErrMasterKey: 500, secrets.ErrForbidden: 403, secrets.ErrWriteOnly: 403,
 		secrets.ErrExpired: 422, secrets.ErrAudit: 503, secrets.ErrIncomplete: 500, secrets.ErrKeyChanged: 503,
-		secrets.ErrUnavailable: 503, secrets.ErrInvalidActor: 500, secrets.ErrInvalidParents: 500, secrets.ErrInsecureDir: 500,
+		secrets.ErrUnavailable: 503, secrets.ErrDatabaseUnavailable: 503, secrets.ErrInvalidActor: 500, secrets.ErrInvalidParents: 500, secrets.ErrInsecureDir: 500,
 	}
 	if len(classes) != len(want) {
 		t.Fatalf("%d classes mapped, %d known", len(classes), len(want))
