@@ -21,7 +21,7 @@ import (
 type Request struct {
 	Actor     string // from WithActor
 	Action    Action
-	Workspace string // "" for Rewrap, DueAll, Purge and Events of every workspace, which span workspaces
+	Workspace string // "" for Rewrap, RetireMasterKey, DueAll, Purge and Events of every workspace, which span workspaces
 	// Names are the secrets concerned, as they are stored (a caller's
 	// other spelling is resolved first); a name that is not a valid
 	// variable name is left out (it is refused right after). For a job
@@ -458,9 +458,9 @@ func (m *Manager) authorize(ctx context.Context, e *Event, names ...string) erro
 // the panel answers 503. Any other error the hook returns refuses as a
 // Refusal without a Reason does: its text is neither shown nor recorded.
 type Refusal struct {
-	Reason      string
-	Cause       error
-	Unavailable bool
+	Reason      string // shown to the caller and recorded; "" for none
+	Cause       error  // private: for the host's logs only
+	Unavailable bool   // the hook could not decide: ErrUnavailable, not ErrForbidden
 }
 
 // Error returns the reason and the cause, for the host's own logs.
@@ -554,7 +554,8 @@ func (m *Manager) HasAuthorize() bool { return m.cfg.Authorize != nil }
 // could not decide (a user interface then cannot tell which controls to
 // show: the panel answers 503). An invalid workspace or name is refused
 // before the hook is asked (ErrInvalidWorkspace, ErrInvalidName, the name
-// not quoted), as every other call refuses it.
+// not quoted, or ErrInvalidScope for a bad scope after its '@'), as every
+// other call refuses it.
 func (m *Manager) Allowed(ctx context.Context, ws string, action Action, names ...string) error {
 	actor := ActorFrom(ctx)
 	if err := validActor(actor); err != nil {

@@ -524,6 +524,8 @@ func TestAllowedAndLimits(t *testing.T) {
 	}{
 		{"ws", pasted, secrets.ErrInvalidName},
 		{"ws", "A" + strings.Repeat("B", 300), secrets.ErrInvalidName},
+		{"ws", "TOKEN@", secrets.ErrInvalidScope},
+		{"ws", "TOKEN@*", secrets.ErrInvalidScope},
 		{"", "TOKEN", secrets.ErrInvalidWorkspace},
 	} {
 		err := m.Allowed(secrets.WithActor(ctx, "user:admin"), c.ws, secrets.ActionReveal, "TOKEN", c.name)

@@ -106,10 +106,14 @@ type BackupOptions struct {
 // The workspace's parents (Config.Parents) are named in it for
 // information; their secrets are not included.
 //
-// The values are read in one snapshot, expired ones included, and the read
-// is authorized and audited as ActionExport (and, with recipients, as
-// ActionExportWriteOnly too if the workspace holds write-only secrets) (in the statement that reads
-// the values, as Export is), with a detail that says whether the document
+// The values are read in one snapshot, expired ones included. The backup
+// is authorized as ActionExport; with recipients, if the workspace holds
+// write-only secrets, the authorizer is also asked ActionExportWriteOnly
+// with their names (a refusal is recorded as a denied event of that
+// action; an allowed backup records none). It is audited as one
+// ActionExport event, recorded as a read is (Config.AuditReads) right
+// after the values are read and before the document is returned, with a
+// detail that says whether the document
 // is encrypted. The event's Secrets list every secret of the document, a
 // write-only one marked withheld when its value was left out (no
 // recipients): the detail says so. With opts.Recipients every value is

@@ -38,11 +38,11 @@ type Diff struct {
 	// every environment (also what an empty Scope, as in a Diff from an
 	// earlier release, means to Apply).
 	Scope     string   `json:"scope"`
-	Added     []string `json:"added"`
-	Changed   []string `json:"changed"`
-	Unchanged []string `json:"unchanged"`
-	Removed   []string `json:"removed"`
-	Remove    bool     `json:"remove"`
+	Added     []string `json:"added"`     // names the text adds: Apply creates them
+	Changed   []string `json:"changed"`   // existing secrets whose value the text changes (or does not compare)
+	Unchanged []string `json:"unchanged"` // existing secrets the text gives their current value
+	Removed   []string `json:"removed"`   // with Remove, live secrets the text does not name: Apply soft-deletes them
+	Remove    bool     `json:"remove"`    // the difference was asked with DiffOptions.Remove
 	// Uncompared are the names of Changed that are write-only secrets:
 	// their values were not compared (see [Manager.Diff]), so they count
 	// as changed whether or not the text gives the value they hold. It is
@@ -66,10 +66,11 @@ type Diff struct {
 // listed in Uncompared: their values are never compared, so that a Diff
 // cannot test guesses of them.
 //
-// It is authorized and audited as ActionDiff with every name of the text
-// (and as a delete of every removed one), before the text is checked; the
-// event's detail counts the names of each kind, and it is recorded as a
-// read is (Config.AuditReads). It refuses a text that Import would refuse,
+// It is authorized as ActionDiff with every name of the text, before the
+// text is checked, and, with opts.Remove, as ActionDelete of the removed
+// ones (a refusal is recorded as a denied delete). It is audited as one
+// ActionDiff event naming the secrets of every kind, whose detail counts
+// the names of each kind, recorded as a read is (Config.AuditReads). It refuses a text that Import would refuse,
 // with the same errors.
 func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOptions) (Diff, error) {
 	var o DiffOptions
@@ -194,7 +195,9 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 // Import sets every variable of a .env text in the workspace, in one
 // all-or-nothing change: new names are created, existing secrets whose
 // value differs get a new version (their Info is kept), unchanged ones
-// are left alone, and the workspace's other secrets are not touched. A
+// are left alone, and the workspace's other secrets are not touched. The
+// value of a write-only secret is never compared: every write-only
+// secret the text names gets a new version, even of the value it holds. A
 // concurrent change is retried on top of.
 //
 // The text is checked whole before anything is written: a syntax error, a

@@ -203,3 +203,23 @@ func TestDiffNamesAndRemovals(t *testing.T) {
 		t.Fatalf("the diff's event names %q", names)
 	}
 }
+
+// Import never compares a write-only secret's value: each one the text
+// names gets a new version, even of the value it holds, while a readable
+// secret given its own value is left alone.
+func TestImportRewritesWriteOnly(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mustSet(t, m, "ws", "PLAIN", "v-plain-1")
+	if _, err := m.Set(ctx, "ws", "HIDDEN", []byte("v-hidden-1"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Import(ctx, "ws", []byte("PLAIN=v-plain-1\nHIDDEN=v-hidden-1\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"PLAIN": 1, "HIDDEN": 2} {
+		if vs, err := m.Versions(ctx, "ws", name); err != nil || len(vs) != want {
+			t.Fatalf("%s: %d versions, %v; want %d", name, len(vs), err, want)
+		}
+	}
+}

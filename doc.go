@@ -43,7 +43,10 @@
 // that binds it to the workspace, the secret's ID, its name (with its
 // environment scope), its version number and its write-only, file,
 // protected and expand flags, so a ciphertext copied to any other row, or
-// a flag flipped in the database, fails to decrypt.
+// a flag flipped in the database, fails to decrypt. (Versions written by
+// the first releases, in associated data format 1, bind no flag: until
+// [Manager.RotateKey] re-encrypts them, a flag flipped on them goes
+// unnoticed.)
 // Unwrapped data keys are cached (Config.KeyCacheSize, KeyCacheTTL) and
 // checked on every read against the generation the Store read with the
 // rows: a replica never decrypts or writes with a keyset that another
@@ -67,8 +70,10 @@
 // Config.Authorize is asked before every operation, with the names of
 // secrets as stored, and every operation leaves an [Event] in the Store: a
 // write's in the same transaction, an injection's in the same statement
-// as the read ([Config.AuditReads] chooses what a read does when it cannot
-// record). With an [AuditKey], the Store's ledger holds keyed fingerprints
+// as the read for a default job (no parents, environment, protection or
+// PrepareOptions.Names, no Config.Withhold or ExpiredOmit) and right after
+// the read, before any value is returned, for any other
+// ([Config.AuditReads] chooses what a read does when it cannot record). With an [AuditKey], the Store's ledger holds keyed fingerprints
 // of values, so [Manager.Events] can find every injection of a leaked
 // token. [Info] marks secrets write-only or to be delivered as files, and
 // records their expiry and rotation dates ([Manager.Due]).
@@ -90,7 +95,8 @@
 //
 // Every refusal matches exactly one of the Err values below with
 // [errors.Is]; [ConflictError], [ExistsError], [DecryptError],
-// [DotenvError] and [MasterKeyError] carry details for [errors.As].
+// [DotenvError], [MasterKeyError], [ReferenceError] and
+// [MigratePrivilegeError] carry details for [errors.As].
 // Messages are one line and may be shown to the caller. No error text ever
 // contains a secret value, key material or a connection string; names of
 // secrets do appear, except names that failed validation (users paste

@@ -8,14 +8,18 @@ import (
 	"strings"
 )
 
-// EnvFor returns the workspace's live secrets as "NAME=value" strings,
-// sorted by name, ready for [os/exec.Cmd.Env] (merge them onto a base
-// with [Environ]). All of them come from one consistent read of the
-// Store: a concurrent write is seen entirely or not at all. A workspace
-// without secrets gives an empty, non-nil slice. Write-only secrets are
-// included (injection is what they are for), and so are file secrets, as
-// their values: only [Manager.Prepare] delivers those as files. Expired
-// secrets are given, left out or refused as Config.Expired says.
+// EnvFor returns, as "NAME=value" strings sorted by name, ready for
+// [os/exec.Cmd.Env] (merge them onto a base with [Environ]), what a job
+// of the workspace with no environment and no protection gets: the live
+// secrets of the workspace and of its parents (Config.Parents, the
+// nearest level winning a name) that have no scope (or scope "*") and
+// are not protected, less what Config.Withhold keeps from it. All of
+// them come from one consistent read of the Store: a concurrent write is
+// seen entirely or not at all. A workspace without such secrets gives an
+// empty, non-nil slice. Write-only secrets are included (injection is
+// what they are for), and so are file secrets, as their values: only
+// [Manager.Prepare] delivers those as files. Expired secrets are given,
+// left out or refused as Config.Expired says.
 //
 // If any value fails to decrypt, EnvFor returns no environment and a
 // *[DecryptError] naming every secret that failed (never a value). A
@@ -26,8 +30,11 @@ import (
 // The strings hold the values in the clear: pass them to the child and
 // drop them; never log them.
 //
-// The read is audited as an inject event (see Config.AuditReads), which
-// the Store records in the same statement as the read.
+// The read is audited as an inject event (see Config.AuditReads). For a
+// workspace without parents, on a Manager without Config.Withhold or
+// ExpiredOmit, the Store records it in the same statement as the read;
+// otherwise it is recorded right after the read, before any value is
+// returned.
 func (m *Manager) EnvFor(ctx context.Context, ws string) ([]string, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err

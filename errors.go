@@ -25,8 +25,13 @@ var (
 	ErrNoVersion = errors.New("secrets: version not retained")
 	// ErrConflict: a conditional write found the secret at another
 	// revision than the one the editor saw, or deleted or destroyed since,
-	// or was made from a negative revision, which no secret is ever at.
-	// The error is a *[ConflictError] carrying the current revision.
+	// or was made from a negative revision, which no secret is ever at;
+	// such a write to one secret returns a *[ConflictError] carrying the
+	// current revision. A whole-workspace change (Apply, Import, Restore,
+	// RestoreAt) that found the workspace changed since its preview or
+	// lost a race, a change to a workspace key that found the key changed
+	// meanwhile, and SetKeyEnabled asked to disable the primary key return
+	// a plain error matching ErrConflict instead, with no ConflictError.
 	ErrConflict = errors.New("secrets: changed since the revision seen")
 	// ErrExists: a secret of the workspace, live or soft-deleted, already
 	// has that name ignoring case. The error is an *[ExistsError] naming
@@ -44,8 +49,12 @@ var (
 	ErrInvalidValue = errors.New("secrets: invalid value")
 	// ErrTooLarge: a "NAME=value" string over [MaxEnvString], a workspace
 	// environment over Config.MaxEnvBytes, a new secret past
-	// Config.MaxSecrets, or a job's arguments and
-	// environment over what the kernel accepts.
+	// Config.MaxSecrets, a job's arguments and environment over what the
+	// kernel accepts, a backup document over RestoreOptions.MaxBytes or
+	// holding more secrets than a workspace may hold, a .env text larger
+	// than the workspace could hold or naming more secrets than it could,
+	// or a job's runtime masks (Job.RuntimeMasks) past [MaxRuntimeMasks]
+	// or [MaxRuntimeMaskBytes].
 	ErrTooLarge = errors.New("secrets: too large")
 	// ErrInvalidInfo: a description over 4 KiB or not UTF-8, a date
 	// out of the years 1970 to 9999, or a write-only secret that expands.
@@ -100,7 +109,7 @@ var (
 	// a privilege that applying the migrations needs (the runtime role of
 	// [PostgresGrants], say). Nothing was changed. Run Migrate as the
 	// migration role (secretsctl migrate) first. The error is a
-	// [*MigratePrivilegeError], which names what is missing.
+	// *[MigratePrivilegeError], which names what is missing.
 	ErrMigratePrivilege = errors.New("secrets: the database role may not migrate the schema")
 	// ErrInvalidIdentifier: [PostgresGrants] was given a schema name that
 	// is not a lower-case SQL identifier (as [PostgresConfig].Schema), a
@@ -257,8 +266,8 @@ func (e *ExistsError) Is(target error) bool { return target == ErrExists }
 // A DecryptError reports the secrets of a workspace that could not be
 // decrypted. It matches [ErrDecrypt].
 type DecryptError struct {
-	Workspace string
-	Names     []string
+	Workspace string   // the container of the secrets: the workspace or, for a job, a parent
+	Names     []string // the secrets that failed, as stored; a past version as "NAME version N"
 	// Cause, if not nil, is why: e.g. the workspace key could not be
 	// unwrapped. It never holds key material or values.
 	Cause error
@@ -286,7 +295,7 @@ func (e *DecryptError) Unwrap() error { return e.Cause }
 type DotenvError struct {
 	Line   int    // 1-based line where the entry starts
 	Msg    string // what is wrong, naming the variable when its name is valid
-	Reason error  // the validation class (ErrInvalidName, ErrReservedName, ErrInvalidValue, ErrTooLarge), or nil for syntax
+	Reason error  // the validation class (ErrInvalidName, ErrReservedName, ErrInvalidValue, ErrTooLarge, ErrExists), or nil for syntax
 }
 
 // Error gives the line and what is wrong.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 )
@@ -102,4 +103,33 @@ func TestEventsLimitAtMostAThousand(t *testing.T) {
 			t.Fatalf("Limit %d: %d events, %v", limit, len(es), err)
 		}
 	}
+}
+
+// TestEventsLimitDefaults: Manager.Events reads 100 events when
+// EventQuery.Limit is 0 or less and at most 1,000; a Store is given the
+// Limit as it is and returns at most max(Limit, 1).
+func TestEventsLimitDefaults(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		in := make([]secrets.Event, 1001)
+		for i := range in {
+			in[i] = secrets.Event{Time: at, Actor: "user:1", Action: secrets.ActionList, Workspace: "ws", Outcome: secrets.OutcomeOK}
+		}
+		if err := s.Record(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ limit, manager, store int }{{0, 100, 1}, {-5, 100, 1}, {1, 1, 1}, {1001, 1000, 1001}, {5000, 1000, 1001}} {
+			q := secrets.EventQuery{Workspace: "ws", Limit: c.limit}
+			got, err := m.Events(ctx, q)
+			if err != nil || len(got) != c.manager {
+				t.Fatalf("Manager.Events with Limit %d: %d events, %v; want %d", c.limit, len(got), err, c.manager)
+			}
+			got, err = s.Events(ctx, q)
+			if err != nil || len(got) != c.store {
+				t.Fatalf("Store.Events with Limit %d: %d events, %v; want %d", c.limit, len(got), err, c.store)
+			}
+		}
+	})
 }

@@ -494,12 +494,15 @@ type JobResult struct {
 // in a container or in a VM (see Prepare), never as the backend's own.
 //
 // A job that runs and exits, with any status or signal, gives a JobResult
-// and a nil error. An error means the job did not run or did not finish:
-// the workspace could not be read (e.g. ErrDecrypt), its arguments and
-// environment are over the kernel's limits (ErrTooLarge, before exec is
-// tried), the program could not be started, an output writer failed, or
-// ctx was done, in which case the job's process group is ended and the
-// error wraps ctx.Err().
+// and a nil error, unless its output failed: an output writer returned an
+// error, or its runtime masks went over their bounds (ErrTooLarge, see
+// Job.RuntimeMasks), which stops its output; the job runs on to its exit
+// and Run returns its JobResult with the error. Any other error means the
+// job did not run or did not finish: the workspace could not be read
+// (e.g. ErrDecrypt), its arguments and environment are over the kernel's
+// limits (ErrTooLarge, before exec is tried), the program could not be
+// started, or ctx was done, in which case the job's process group is
+// ended and the error wraps ctx.Err().
 func (m *Manager) Run(ctx context.Context, ws string, job Job) (JobResult, error) {
 	p, err := m.Prepare(ctx, ws, &PrepareOptions{Names: job.Names, NoSecrets: job.NoSecrets, Environment: job.Environment, Protected: job.Protected, Base: job.Base, Dir: job.Files, Redact: job.Redact, Masks: job.Masks, User: job.User})
 	if err != nil {

@@ -5,8 +5,10 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -75,5 +77,47 @@ func TestRunClosedSignalsDoesNotSpin(t *testing.T) {
 	used := time.Duration(after.Utime.Nano()-before.Utime.Nano()) + time.Duration(after.Stime.Nano()-before.Stime.Nano())
 	if used > 300*time.Millisecond {
 		t.Fatalf("Run used %v of CPU while the job slept a second", used)
+	}
+}
+
+// LookupUser's unknown user wraps the value os/user returns, by name or
+// by numeric ID, so that errors.As finds it as the doc says.
+func TestLookupUserUnknown(t *testing.T) {
+	_, err := secrets.LookupUser("no-such-user-7f3a")
+	var byName user.UnknownUserError
+	if !errors.As(err, &byName) || string(byName) != "no-such-user-7f3a" {
+		t.Fatalf("an unknown name: %v, want a user.UnknownUserError", err)
+	}
+	_, err = secrets.LookupUser("4000000123")
+	var byID user.UnknownUserIdError
+	if !errors.As(err, &byID) || int(byID) != 4000000123 {
+		t.Fatalf("an unknown ID: %v, want a user.UnknownUserIdError", err)
+	}
+}
+
+// errOutput is the error of a writer that fails.
+var errOutput = errors.New("output gone")
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errOutput }
+
+// A job whose output writer fails runs on to its exit: Run returns its
+// JobResult (the exit status of the whole script) with the writer's error.
+func TestRunWriterFailsAfterExit(t *testing.T) {
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
+	mark := filepath.Join(t.TempDir(), "ran-on")
+	res, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/sh",
+		Args:   []string{"-c", `echo one; echo two >&2; touch "$1"; exit 3`, "sh", mark},
+		Stdout: failingWriter{}, Stderr: failingWriter{}})
+	if !errors.Is(err, errOutput) {
+		t.Fatalf("Run: %v, want the writer's error", err)
+	}
+	if res.ExitCode != 3 {
+		t.Fatalf("JobResult %+v, want exit code 3", res)
+	}
+	if _, err := os.Stat(mark); err != nil {
+		t.Fatalf("the job did not run on after its output failed: %v", err)
 	}
 }

@@ -41,8 +41,9 @@ type OSUser struct {
 
 // LookupUser returns the user of name, a login name or a numeric user
 // ID, from the system's user database, with its primary group and the
-// groups that list it. An unknown user is an error that wraps
-// *[user.UnknownUserError] or *[user.UnknownUserIdError].
+// groups that list it. An unknown user is an error that wraps a
+// [user.UnknownUserError] or a [user.UnknownUserIdError] (values, as
+// package os/user returns them, not pointers).
 func LookupUser(name string) (*OSUser, error) {
 	var u *user.User
 	var err error

@@ -48,8 +48,8 @@ type RestorePlan struct {
 
 // A RestoreChange is a secret a restore changes and the fields that
 // change: "value", "description", "expires", "rotate_by", "write_only",
-// "file". The value of a write-only secret is never compared: it is
-// always listed as changing.
+// "file", "protected", "expand". The value of a write-only secret is
+// never compared: it is always listed as changing.
 type RestoreChange struct {
 	Name   string   `json:"name"`
 	Fields []string `json:"fields"`
@@ -61,9 +61,10 @@ type RestoreChange struct {
 // fields), leaves unchanged, removes (with opts.Remove) and skips.
 //
 // Restoring keeps each secret's name, description, expiry, rotation date,
-// write-only and file flags and value; a changed value becomes a new
-// version. Times, actors, revisions and version numbers are the
-// restore's own.
+// write-only, file, protected and expand flags and value; a changed value
+// becomes a new version. Times, actors, revisions and version numbers are
+// the restore's own. Restore asks the authorizer ActionUnprotect for
+// each protected secret that the document would make unprotected.
 //
 // It is authorized and audited as ActionDiff (it tells whether values
 // differ, as [Manager.Diff] does) with the document's names, before the
@@ -76,8 +77,9 @@ type RestoreChange struct {
 // workspace (ErrWriteOnly); a name that a deleted secret has or that
 // differs in case (*ExistsError); an unencrypted document when
 // opts.Identities are given (ErrInvalidBackup). It also refuses, with
-// ErrTooLarge, a document of more secrets than a workspace may hold
-// (Config.MaxEnvBytes / 3, at most 100,000), as it is read, and one
+// ErrTooLarge, a document of more secrets than a workspace may hold (the
+// least of Config.MaxSecrets, Config.MaxEnvBytes / 3 and 100,000), as it
+// is read, and one
 // whose restore would make the workspace's environment (the sum of
 // len(name)+len(value)+2 over its live secrets, of every scope) larger
 // than Config.MaxEnvBytes while it adds or grows a secret: no plan is

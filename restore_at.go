@@ -153,9 +153,10 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 // touches the plan (a secret written, added, deleted or destroyed by
 // someone else, a version pruned), RestoreAt changes nothing and returns
 // an error matching ErrConflict: preview again. It returns
-// ErrTooLarge if the undeleted secrets would push the workspace over
-// Config.MaxEnvBytes, and the metadata of the secrets it gave versions
-// or undeleted.
+// ErrTooLarge, changing nothing, if the restore would grow the
+// workspace's environment past Config.MaxEnvBytes (an undeleted secret,
+// or a value brought back longer than the current one), and otherwise
+// the metadata of the secrets it gave versions or undeleted.
 func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) ([]Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err

@@ -274,6 +274,39 @@ func TestRestoreAtConflict(t *testing.T) {
 	})
 }
 
+// TestRestoreAtOverBudget: RestoreAt refuses with ErrTooLarge, changing
+// nothing, a restore that would grow the workspace's environment past
+// Config.MaxEnvBytes: by bringing back a longer value as well as by
+// undeleting a secret. (The budget was lowered after the history was
+// written.)
+func TestRestoreAtOverBudget(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		clock := &pitrClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+		c := newCipher(t)
+		open := newManager(t, s, c, &secrets.Config{Now: clock.Now})
+		mustSet(t, open, "grow", "A", strings.Repeat("a", 150))
+		mustSet(t, open, "undelete", "B", strings.Repeat("b", 150))
+		at := clock.step()
+		mustSet(t, open, "grow", "A", "short")
+		must(t)(open.Delete(ctx, "undelete", "B", nil))
+		tight := newManager(t, s, c, &secrets.Config{Now: clock.Now, MaxEnvBytes: 100})
+		for _, ws := range []string{"grow", "undelete"} {
+			plan, err := tight.PreviewRestoreAt(ctx, ws, at)
+			if err != nil {
+				t.Fatalf("%s: preview: %v", ws, err)
+			}
+			before := envMap(t, tight, ws)
+			if _, err := tight.RestoreAt(ctx, ws, plan); !errors.Is(err, secrets.ErrTooLarge) {
+				t.Fatalf("%s: %v, want ErrTooLarge", ws, err)
+			}
+			if d := cmp.Diff(before, envMap(t, tight, ws)); d != "" {
+				t.Errorf("%s: the refused restore changed the workspace (-before +after):\n%s", ws, d)
+			}
+		}
+	})
+}
+
 // TestRestoreAtAuthorization: RestoreAt asks for ActionSet with the names
 // it restores and ActionDelete with those it deletes; a refusal changes
 // nothing.

@@ -129,6 +129,22 @@ func TestRestoreOverBudget(t *testing.T) {
 	})
 }
 
+// A document of more secrets than Config.MaxSecrets is refused with
+// ErrTooLarge as it is read, though the byte budget would allow them: the
+// bound is the least of MaxSecrets, MaxEnvBytes / 3 and 100,000.
+func TestRestoreOverMaxSecrets(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{MaxSecrets: 3})
+	if _, err := m.PreviewRestore(ctx, "dst", emptyValuesDoc(3), nil); err != nil {
+		t.Fatalf("preview of 3 secrets: %v", err)
+	}
+	_, err := m.PreviewRestore(ctx, "dst", emptyValuesDoc(4), nil)
+	if !errors.Is(err, secrets.ErrTooLarge) || !strings.Contains(err.Error(), "more than 3 secrets") {
+		t.Fatalf("preview of 4 secrets: %v", err)
+	}
+	wantNothing(t, m, "dst")
+}
+
 // Identities given mean an encrypted document is expected: an unencrypted
 // one is refused (ErrInvalidBackup) by preview and restore, changing
 // nothing; the plan says whether the document is encrypted.

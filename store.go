@@ -494,7 +494,9 @@ type EventQuery struct {
 	Newest bool
 	Before int64
 	After  int64
-	// Limit is the most events to return; default 100, at most 1000.
+	// Limit is the most events to return. Manager.Events makes it 100
+	// if it is 0 or less and 1000 if it is more; a Store is given it as
+	// it is, and this package's stores return at most max(Limit, 1).
 	// The secrets the events of a page list are bounded too: past
 	// MaxEventPageSecrets in all, the page's further events come without
 	// them (Event.SecretsOmitted), its first event always with them.

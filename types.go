@@ -86,7 +86,7 @@ type Info struct {
 	// replaced by the values of the secrets they name, as the job
 	// resolves them (see the README's "References"). Off by default, so
 	// that a value that merely holds "$" (a password) keeps its meaning.
-	// Get, Versions, Export and the other calls that return a value
+	// Get, GetVersion, Export and the other calls that return a value
 	// return its raw text, never the expansion. Bound into the
 	// ciphertext, as Protected is. A write-only secret cannot expand
 	// (ErrInvalidInfo): the names a value references would show in the

@@ -109,11 +109,12 @@
 // Errors are application/problem+json (RFC 9457) with a stable type, one
 // per error class of package secrets, each with one status: ErrNotFound and
 // ErrNoVersion 404, ErrConflict 412, ErrExists 409, ErrInvalidName,
-// ErrInvalidScope, ErrReservedName, ErrInvalidValue, ErrInvalidInfo, ErrInvalidDotenv and
-// ErrExpired 422, ErrTooLarge 413, ErrInvalidWorkspace 404, ErrForbidden
-// and ErrWriteOnly 403, ErrDecrypt and ErrMasterKey 500, ErrAudit and
-// ErrUnavailable 503; ErrInvalidActor, ErrInvalidParents and ErrInsecureDir
-// (the host's configuration) 500. The
+// ErrInvalidScope, ErrReservedName, ErrInvalidValue, ErrInvalidInfo,
+// ErrReference, ErrInvalidTime, ErrInvalidDotenv and ErrExpired 422,
+// ErrTooLarge 413, ErrInvalidWorkspace 404, ErrForbidden and ErrWriteOnly
+// 403, ErrDecrypt and ErrMasterKey 500, ErrAudit, ErrKeyChanged and
+// ErrUnavailable 503; ErrInvalidActor, ErrInvalidParents and
+// ErrInsecureDir (the host's configuration) and ErrIncomplete 500. The
 // panel adds 400 (malformed request), 401 (no caller), 403 (cross-origin),
 // 405, 415 (not JSON) and 428 (no If-Match). The detail is the Manager's
 // message without its "secrets: " prefix, fit for the editor who made the

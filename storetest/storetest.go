@@ -6,8 +6,8 @@
 // passes under go test -race. Each subtest asks for a new, empty Store and
 // may run in parallel with the others. The tests of the optional
 // interfaces (RotationStore, WorkspaceDeleter, DueStore, Purger,
-// FingerprintStore, LedgerStore) run when the Store implements them and are skipped
-// otherwise.
+// FingerprintStore, LedgerStore, MasterKeyRetirer) run when the Store
+// implements them and are skipped otherwise.
 //
 // The suite is split by concern: keys and master keys (keys.go), writes
 // (writes.go), reads (reads.go), concurrency (concurrency.go), rotation
