@@ -106,7 +106,6 @@ func (c *crashCluster) crash(t *testing.T) {
 	c.start(t)
 }
 
-
 func (c *crashCluster) dsn() string {
 	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable", c.dir)
 }

@@ -439,6 +439,17 @@ func (m *Manager) sameValue(ctx context.Context, c *Entry, value []byte) (bool, 
 // says; without, it imports. The entries are named in scope sc already.
 func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dotenvEntry, kept []string, sc string, want *Diff) ([]Meta, error) {
 	remove := want != nil && want.Remove
+	// With Remove the workspace must become the text: the writes hold to
+	// its state before the diff's reads (Write.ExpectState), so that a
+	// secret created, undeleted or renamed into the scope meanwhile, which
+	// no write names, fails the apply (as it fails a restore).
+	var before Snapshot
+	if remove {
+		var err error
+		if before, err = m.store.Env(ctx, ws, EnvQuery{Names: []string{}}); err != nil {
+			return nil, err
+		}
+	}
 	d, items, err := m.diff(ctx, e, entries, kept, sc, remove)
 	if err != nil {
 		return nil, err
@@ -520,6 +531,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		}
 		return metas, nil
 	}
+	writes[0].CheckState, writes[0].ExpectState = remove, before.State
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the .env text was applied"); err != nil {
 		return nil, err
 	}

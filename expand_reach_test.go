@@ -155,3 +155,37 @@ func TestReferencesSaveOtherScopeCycle(t *testing.T) {
 		}
 	})
 }
+
+// TestUndefinedOfTheWriteItself: a write retried after losing a race
+// reports the names undefined for what it finally wrote: a Set that
+// first checked X=${NOWHERE} as expanding, then found X no longer
+// expanding (another replica's SetInfo), reports none (a race trial: it
+// reported the first attempt's).
+func TestUndefinedOfTheWriteItself(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		c := newCipher(t)
+		ps := &putPause{Store: b.replica(t)}
+		a, other := newManager(t, ps, c, nil), newManager(t, b.replica(t), c, nil)
+		if _, err := a.Set(ctx, "ws", "X", []byte("x"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}}); err != nil {
+			t.Fatal(err)
+		}
+		paused, resume := ps.arm()
+		done := make(chan secrets.Meta, 1)
+		go func() {
+			meta, err := a.Set(ctx, "ws", "X", []byte("x-${NOWHERE}"), nil)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- meta
+		}()
+		<-paused
+		if _, err := other.SetInfo(ctx, "ws", "X", secrets.Info{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		resume()
+		if meta := <-done; meta.Expand || len(meta.Undefined) != 0 {
+			t.Fatalf("the retried Set: expand %v, undefined %v; want neither", meta.Expand, meta.Undefined)
+		}
+	})
+}

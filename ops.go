@@ -138,6 +138,7 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 	useHint := !o.IfAbsent && o.Info == nil
 	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, useHint: useHint, build: func(e *Event, cur *Entry, remembered bool) (Write, error) {
+		undefined = nil // of this attempt only: a retry may not check at all
 		if err := m.validName(name); err != nil {
 			return Write{}, err
 		}
@@ -238,6 +239,7 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 	info = normalInfo(info)
 	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
+		undefined = nil // of this attempt only: a retry may not check at all
 		if err := validInfo(info); err != nil {
 			return Write{}, err
 		}
@@ -363,6 +365,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 	ifRevision := opts.ifRevision()
 	var undefined []string
 	w, err := m.write(ctx, writeOp{action: ActionSet, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
+		undefined = nil // of this attempt only: a retry may not check at all
 		if err := m.need(cur, name, ifRevision, mustBeLive); err != nil {
 			return Write{}, err
 		}
@@ -492,6 +495,8 @@ var (
 func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, ifRevision int64) (Meta, error) {
 	var undefined []string
 	w, err := m.write(ctx, writeOp{action: d.action, ws: ws, name: name, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
+		// Of this attempt only: a retry may not check at all.
+		undefined = nil
 		if err := m.need(cur, name, ifRevision, d.delete); err != nil { // only a live secret is deleted
 			return Write{}, err
 		}
