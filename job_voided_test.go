@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -165,4 +166,30 @@ func TestJobVoidedWhenCallerGone(t *testing.T) {
 	close(held.release)
 	voided("job:a")
 	voided("job:b")
+}
+
+// TestJobVoidedByDecryptFailure: a read that recorded its inject event in
+// its own statement, then could not decrypt a value (a ciphertext swapped
+// in the database), voids that event as a job that could not start does:
+// a failed event names it (a CLI trial: an "inject ok" event stood for a
+// job that got nothing, beside a failed one that did not say so).
+func TestJobVoidedByDecryptFailure(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		ts := &tamperStore{Store: b.replica(t)}
+		m := newManager(t, ts, newCipher(t), nil)
+		mustSet(t, m, "ws", "TOKEN", "token-value")
+		ts.version = func(v *secrets.Version) { v.Ciphertext[len(v.Ciphertext)-1] ^= 1 }
+		if _, err := m.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrDecrypt) {
+			t.Fatalf("EnvFor of a tampered value: %v", err)
+		}
+		evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 2 || evs[0].Outcome != secrets.OutcomeOK || evs[1].Outcome != secrets.OutcomeFailed ||
+			!strings.Contains(evs[1].Detail, fmt.Sprintf("inject event %d, recorded with the read", evs[0].ID)) || !strings.Contains(evs[1].Detail, "it got nothing") {
+			t.Fatalf("events %s", describeEvents(evs))
+		}
+	})
 }

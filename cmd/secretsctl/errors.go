@@ -25,8 +25,9 @@ const (
 
 const exitHelp = `EXIT STATUS:
    0      success
-   1      operational failure (database, KMS, decryption, I/O), or a
-          confirmation answered no
+   1      operational failure (database, KMS, decryption, I/O),
+          including data whose workspace key is wrapped by a master key
+          not given (--old-master-key), or a confirmation answered no
    2      usage error (arguments, flags, an invalid --env or @SCOPE, no
           master key given, --yes missing off a terminal, an -o FILE that
           exists and is not a regular file, --pass-env of a variable
@@ -40,9 +41,11 @@ const exitHelp = `EXIT STATUS:
    5      refused: forbidden, invalid input (name, value, .env text,
           backup, empty value, a --parents chain, ${NAME} references that
           form a cycle or that a job cannot expand), write-only value, a
-          value get --json cannot carry (not UTF-8), an age identity that does not open the backup, or a master key the
-          store does not know or a retired one; rewrap --retire-old of a
-          key that still wraps workspace keys
+          value get --json cannot carry (not UTF-8), an age identity
+          that does not open the backup, or a master key (--master-key)
+          the store does not know, when the command would write with it,
+          or a retired one; rewrap --retire-old of a key that still wraps
+          workspace keys
    6      incomplete: rotate or rewrap left items, which are listed
    7      unavailable: the host's authorizer could not decide; try again
    126    run: the program cannot be executed
