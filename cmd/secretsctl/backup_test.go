@@ -159,3 +159,27 @@ func TestBackupOfEmptyWorkspace(t *testing.T) {
 		t.Fatalf("backup of a workspace with a secret:\n%s", r.stdout)
 	}
 }
+
+// -o - writes to standard output, as --file - reads standard input (a CLI
+// trial: it wrote a file named "-" holding every value); key without a
+// subcommand is a usage error; resolve of a workspace with no secrets
+// prints nothing on stdout.
+func TestCLIRoughEdges(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("v-plain-value-1", "set", "src", "PLAIN").want(t, 0)
+	dir := e.dir // where secretsctl runs
+	for _, c := range [][]string{{"export", "-o", "-", "src"}, {"backup", "-o", "-", "src"}} {
+		r := e.ctl("", c...).want(t, 0)
+		if !strings.Contains(r.stdout, "PLAIN") {
+			t.Errorf("%s -o -: stdout %q", c[0], r.stdout)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "-")); !os.IsNotExist(err) {
+			t.Fatalf("%s -o - made a file named -: %v", c[0], err)
+		}
+	}
+	e.ctl("", "key").wantErr(t, 2, "enable or disable")
+	if r := e.ctl("", "resolve", "nows").wantErr(t, 3, "mistyped"); r.stdout != "" {
+		t.Errorf("resolve of a workspace with no secrets printed %q", r.stdout)
+	}
+	e.ctl("", "restore", "--preview", "--plan", filepath.Join(dir, "p.json"), "src", filepath.Join(dir, "b.json")).wantErr(t, 2, "--preview or --plan")
+}

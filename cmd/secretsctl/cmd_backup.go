@@ -67,7 +67,7 @@ func (a *app) backup(ctx context.Context, cmd *cli.Command, s *session) error {
 		}
 		o.Recipients = append(o.Recipients, rec)
 	}
-	if err := checkOut("backup", cmd.String("out")); err != nil {
+	if err := checkOut("backup", outFile(cmd)); err != nil {
 		return err
 	}
 	if err := refuseEmpty(ctx, cmd, s, "backup"); err != nil {
@@ -78,7 +78,7 @@ func (a *app) backup(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	defer clear(doc)
-	if out := cmd.String("out"); out != "" {
+	if out := outFile(cmd); out != "" {
 		if err := writePrivate(out, doc); err != nil {
 			return fail(exitFailed, "backup: %v", err)
 		}
@@ -119,7 +119,10 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	ws, file := cmd.Args().Get(0), cmd.Args().Get(1)
 	planFile := cmd.String("plan")
-	if planFile != "" && (cmd.IsSet("remove") || cmd.IsSet("skip-withheld") || cmd.Bool("preview")) {
+	if planFile != "" && cmd.Bool("preview") {
+		return usage("restore: give --preview or --plan, not both")
+	}
+	if planFile != "" && (cmd.IsSet("remove") || cmd.IsSet("skip-withheld")) {
 		return usage("restore: --remove and --skip-withheld come with the plan (restore --preview --json); give one or the other")
 	}
 	if cmd.Bool("preview") && cmd.Bool("yes") {

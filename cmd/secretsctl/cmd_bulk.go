@@ -106,7 +106,7 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 	if err != nil {
 		return err
 	}
-	if err := checkOut("export", cmd.String("out")); err != nil {
+	if err := checkOut("export", outFile(cmd)); err != nil {
 		return err
 	}
 	if err := refuseEmpty(ctx, cmd, s, "export"); err != nil {
@@ -117,7 +117,7 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 		return err
 	}
 	defer clear(text)
-	if out := cmd.String("out"); out != "" {
+	if out := outFile(cmd); out != "" {
 		if err := writePrivate(out, text); err != nil {
 			return fail(exitFailed, "export: %v", err)
 		}
@@ -151,6 +151,16 @@ func refuseEmpty(ctx context.Context, cmd *cli.Command, s *session, what string)
 		return fail(exitNotFound, "%s: workspace %q has no secrets (mistyped? give --allow-empty to go on anyway)", what, ws)
 	}
 	return nil
+}
+
+// outFile is the file of -o, or "" for standard output (no -o, or -o -,
+// as --file - reads standard input: a trial's -o - wrote a file named -
+// holding every value).
+func outFile(cmd *cli.Command) string {
+	if out := cmd.String("out"); out != "-" {
+		return out
+	}
+	return ""
 }
 
 // checkOut refuses (a usage error) an -o FILE that exists and is not a

@@ -64,6 +64,10 @@ func (a *app) keyCommands() []*cli.Command {
 		},
 		{
 			Name: "key", Usage: "enable or disable one data key of a workspace (the kill switch)",
+			// Without a subcommand: a usage error, not help and success.
+			Action: func(context.Context, *cli.Command) error {
+				return usage("key: give enable or disable, as in: secretsctl key disable WORKSPACE KEY_ID")
+			},
 			Commands: []*cli.Command{
 				{
 					Name: "enable", Usage: "enable a data key again", ArgsUsage: "WORKSPACE KEY_ID",
@@ -87,7 +91,7 @@ func (a *app) keygen(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer clear(key)
-	if out := cmd.String("out"); out != "" {
+	if out := outFile(cmd); out != "" {
 		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return fail(exitFailed, "keygen: %v", err)

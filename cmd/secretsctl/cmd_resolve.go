@@ -69,10 +69,13 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 	if err != nil {
 		return err
 	}
-	if err := a.printResolved(cmd, rs); err != nil {
-		return err
+	// A mistyped name reads as an empty level: say so, as run does (a
+	// table of nothing prints nothing, --json an empty list).
+	if len(rs) > 0 || cmd.Bool("json") {
+		if err := a.printResolved(cmd, rs); err != nil {
+			return err
+		}
 	}
-	// A mistyped name reads as an empty level: say so, as run does.
 	if len(rs) == 0 {
 		return fail(exitNotFound, "resolve: no secrets in %s (mistyped?)", strings.Join(quoteAll(levels(cmd)), ", "))
 	}

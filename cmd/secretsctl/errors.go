@@ -42,7 +42,8 @@ const exitHelp = `EXIT STATUS:
           backup, empty value, a --parents chain, ${NAME} references that
           form a cycle or that a job cannot expand), write-only value, a
           value get --json cannot carry (not UTF-8), an age identity
-          that does not open the backup, or a master key (--master-key)
+          that does not open the backup, a run --user another job or
+          process runs as (unless --shared-user), or a master key (--master-key)
           the store does not know, when the command would write with it,
           or a retired one; rewrap --retire-old of a key that still wraps
           workspace keys

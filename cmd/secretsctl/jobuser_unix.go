@@ -41,14 +41,14 @@ func claimUser(u *secrets.OSUser, shared bool) (release func(), err error) {
 	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fail(exitFailed, "run: another secretsctl run as user %d is running, and jobs of one user read each other's secrets: "+
+			return nil, fail(exitRefused, "run: another secretsctl run as user %d is running, and jobs of one user read each other's secrets: "+
 				"give --user a user of its own (or --shared-user to run anyway)", u.UID)
 		}
 		return nil, fmt.Errorf("run: the lock %s: %w", path, err)
 	}
 	if pid, name := processOf(u.UID); pid != 0 {
 		lock.Close()
-		return nil, fail(exitFailed, "run: process %d (%s) runs as user %d, which the job could read or take over: "+
+		return nil, fail(exitRefused, "run: process %d (%s) runs as user %d, which the job could read or take over: "+
 			"give --user a user nothing else runs as (or --shared-user to run anyway)", pid, name, u.UID)
 	}
 	return func() { lock.Close() }, nil

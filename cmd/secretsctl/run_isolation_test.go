@@ -289,7 +289,8 @@ func TestRunWithoutPIDNamespace(t *testing.T) {
 // running as nobody, and read a concurrent run's secrets). secretsctl runs
 // a command as a user only when nothing else runs as it: not another
 // secretsctl run, not any other process; --shared-user runs it anyway. The
-// user is games, which nothing else in the tests runs as.
+// user is games, which nothing else in the tests runs as. A refusal exits
+// 5, as any refusal does (a CLI trial: it exited 1).
 func TestRunRefusesASharedUser(t *testing.T) {
 	needRoot(t)
 	setpriv, err := exec.LookPath("setpriv")
@@ -313,7 +314,7 @@ func TestRunRefusesASharedUser(t *testing.T) {
 	r := e.run(own, run...)
 	daemon.Process.Kill()
 	daemon.Wait()
-	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("process %d (sleep) runs as user %d", daemon.Process.Pid, u.UID)) || r.stdout != "" {
+	if r.code != 5 || !strings.Contains(r.stderr, fmt.Sprintf("process %d (sleep) runs as user %d", daemon.Process.Pid, u.UID)) || r.stdout != "" {
 		t.Fatalf("a run as a user a daemon runs as: %+v", r)
 	}
 	daemon = exec.Command(setpriv, fmt.Sprintf("--reuid=%d", u.UID), fmt.Sprintf("--regid=%d", u.GID), "--clear-groups", "sleep", "30")
@@ -349,7 +350,7 @@ func TestRunRefusesASharedUser(t *testing.T) {
 	}
 	r = e.run(own, run...)
 	os.Remove(marker) // the first run ends
-	if r.code != 1 || !strings.Contains(r.stderr, "another secretsctl run as user") || r.stdout != "" {
+	if r.code != 5 || !strings.Contains(r.stderr, "another secretsctl run as user") || r.stdout != "" {
 		t.Fatalf("a second run as games at once: %+v", r)
 	}
 	if r := <-first; r.code != 0 {
