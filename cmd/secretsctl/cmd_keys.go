@@ -65,7 +65,10 @@ func (a *app) keyCommands() []*cli.Command {
 		{
 			Name: "key", Usage: "enable or disable one data key of a workspace (the kill switch)",
 			// Without a subcommand: a usage error, not help and success.
-			Action: func(context.Context, *cli.Command) error {
+			Action: func(_ context.Context, cmd *cli.Command) error {
+				if cmd.Args().Len() > 0 {
+					return usage("key: no command %q: give enable or disable, as in: secretsctl key disable WORKSPACE KEY_ID", cmd.Args().First())
+				}
 				return usage("key: give enable or disable, as in: secretsctl key disable WORKSPACE KEY_ID")
 			},
 			Commands: []*cli.Command{
