@@ -48,3 +48,11 @@ func DataKeys(ctx context.Context, s Store, c Cipher, ws string) ([][]byte, erro
 
 // NamedForTest exposes how a restore's detail names what it removes.
 func NamedForTest(what string, names []string) string { return named(what, names) }
+
+// DeleteFormerKeys exposes deleteFormerKeys, which RotateKey and
+// Config.DestroyRotates call only after a rotation that left nothing: its
+// own check of the versions under former keys is reached only by a
+// version that came back under one (a restored copy of the rows).
+func DeleteFormerKeys(ctx context.Context, m *Manager, ws string, keep int) ([]uint32, error) {
+	return m.deleteFormerKeys(ctx, ws, keep)
+}
