@@ -98,14 +98,6 @@ func (c *crashCluster) start(t *testing.T) {
 	}
 }
 
-// crash stops the server at once, as a power cut would (no checkpoint,
-// no flush of what was not flushed), and starts it again.
-func (c *crashCluster) crash(t *testing.T) {
-	t.Helper()
-	c.stop(t)
-	c.start(t)
-}
-
 func (c *crashCluster) dsn() string {
 	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable", c.dir)
 }
@@ -177,7 +169,7 @@ func TestAuditSurvivesCrash(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d: %v", i, err)
 			}
-			c.stop(t) // at once: nothing else commits in between
+			c.stop(t) // at once, as a power cut would: nothing else commits in between
 			if i == 0 {
 				// A stopped database is ErrDatabaseUnavailable (a connection
 				// lost, then refused).
