@@ -145,6 +145,8 @@ func namedSecrets(lists ...[]string) []EventSecret {
 // "*"): a Diff made for another scope, or one whose scope was edited
 // after Diff, names other secrets than the text does there and is
 // refused with ErrConflict; an invalid want.Scope is ErrInvalidScope.
+// A Diff holds no values: a text with other values that makes the same
+// difference (the same names changed) is applied with its own values.
 // Nothing is written in either case. It returns the metadata of the
 // secrets the text names. It is authorized as ActionSet and, since it
 // compares values as Diff does, as ActionDiff with the text's names.

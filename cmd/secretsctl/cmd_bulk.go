@@ -54,9 +54,11 @@ func (a *app) bulkCommands() []*cli.Command {
 			Name: "apply", Usage: "apply a .env text to a workspace as one change, after a preview",
 			ArgsUsage: "WORKSPACE",
 			Description: "The preview is shown and confirmed on a terminal; elsewhere give --yes, or --plan with\n" +
-				"the output of diff --json: then exactly that difference is applied, or nothing (exit 4)\n" +
-				"if the workspace changed since. A plan is for the scope of --env (default *): one of\n" +
-				"another scope is refused (exit 4).\n" + scopeUsage,
+				"the output of diff --json: then the text is applied only if it makes that difference\n" +
+				"(the same names added, changed, unchanged and removed, at the same revisions; a plan\n" +
+				"holds no values, so a text with other values for the changed names is applied), or\n" +
+				"nothing (exit 4) if the workspace changed since. A plan is for the scope of --env\n" +
+				"(default *): one of another scope is refused (exit 4).\n" + scopeUsage,
 			Flags: []cli.Flag{
 				fileFlag, removeFlag, scopeFlag(),
 				&cli.StringFlag{Name: "plan", Usage: "apply the difference in `FILE`, from diff --json of the same text"},
