@@ -69,3 +69,35 @@ func TestApplyRemoveSecretAddedMeanwhile(t *testing.T) {
 		}
 	})
 }
+
+// An unrelated write between Apply's reads and its writes (with Remove,
+// any write of the workspace breaks its hold: here a secret of another
+// scope) makes it read and compare again, and apply: the difference is
+// still the preview's.
+func TestApplyRemoveRetriesUnrelatedWrite(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		hs := &putHookStore{Store: s, ledger: s.(secrets.LedgerStore)}
+		m := newManager(t, hs, newCipher(t), nil)
+		ctx := context.Background()
+		mustSet(t, m, "ws", "KEEP", "keep-value")
+		mustSet(t, m, "ws", "OLD", "old-value")
+		text := []byte("KEEP=keep-value\nNEW=new-value\n")
+		d, err := m.Diff(ctx, "ws", text, &secrets.DiffOptions{Remove: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lateErr error
+		hs.mu.Lock()
+		hs.hook = func() { _, lateErr = m.Set(ctx, "ws", "OTHER@staging", []byte("other-value"), nil) }
+		hs.mu.Unlock()
+		if _, err := m.Apply(ctx, "ws", text, d); err != nil || lateErr != nil {
+			t.Fatalf("Apply with an unrelated write meanwhile: %v (the write: %v)", err, lateErr)
+		}
+		if diff := cmp.Diff(map[string]string{"KEEP": "keep-value", "NEW": "new-value"}, envMap(t, m, "ws")); diff != "" {
+			t.Fatalf("after the apply (-want +got):\n%s", diff)
+		}
+		if _, err := m.Meta(ctx, "ws", "OTHER@staging"); err != nil {
+			t.Fatalf("the unrelated secret: %v", err)
+		}
+	})
+}

@@ -179,9 +179,19 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, m.failed(ctx, e, err)
+		}
 		metas, err := m.apply(ctx, e, ws, entries, kept, sc, &want)
+		var r *raced
 		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts {
 			m.keys.Remove(ws)
+			continue
+		}
+		if errors.As(err, &r) && attempt < maxAttempts {
+			// Another write of the workspace since the reads (with Remove,
+			// any): read and compare again; a change that touches the
+			// difference is refused there.
 			continue
 		}
 		if err != nil {
@@ -246,15 +256,25 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *Impo
 		return nil, err
 	}
 	defer clearEntries(entries)
-	began := time.Now()
+	began, seen := time.Now(), int64(-1)
 	for attempt := 0; ; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return nil, m.failed(ctx, e, err)
 		}
 		metas, err := m.apply(ctx, e, ws, entries, nil, sc, nil)
-		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts || errors.Is(err, ErrConflict) && retryRace(attempt+1, began) {
+		if errors.Is(err, ErrKeyChanged) && attempt < maxAttempts {
 			m.keys.Remove(ws)
 			continue
+		}
+		if errors.Is(err, ErrConflict) {
+			// Retried past maxAttempts while other writers keep changing
+			// the workspace (its state moves), as a single write is.
+			st, serr := m.workspaceState(ctx, ws)
+			won := serr == nil && st != seen
+			seen = st
+			if m.retryRace(attempt+1, began, won) {
+				continue
+			}
 		}
 		if err != nil {
 			return nil, m.failed(ctx, e, err)
@@ -445,10 +465,10 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 	// its state before the diff's reads (Write.ExpectState), so that a
 	// secret created, undeleted or renamed into the scope meanwhile, which
 	// no write names, fails the apply (as it fails a restore).
-	var before Snapshot
+	var before int64
 	if remove {
 		var err error
-		if before, err = m.store.Env(ctx, ws, EnvQuery{Names: []string{}}); err != nil {
+		if before, err = m.workspaceState(ctx, ws); err != nil {
 			return nil, err
 		}
 	}
@@ -533,7 +553,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		}
 		return metas, nil
 	}
-	writes[0].CheckState, writes[0].ExpectState = remove, before.State
+	writes[0].CheckState, writes[0].ExpectState = remove, before
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the .env text was applied"); err != nil {
 		return nil, err
 	}
@@ -576,7 +596,14 @@ func (m *Manager) putAll(ctx context.Context, writes []Write, audit *Event, doin
 	case errors.Is(err, ErrKeyChanged):
 		return err
 	case lostRace(err):
-		return &failure{class: ErrConflict, msg: doing, cause: plain(err)}
+		return &raced{&failure{class: ErrConflict, msg: doing, cause: plain(err)}}
 	}
 	return err
 }
+
+// raced is putAll's ErrConflict when another writer changed the workspace
+// between the change's reads and its writes: its caller may read,
+// compare and write again, where a conflict found in the reads is final.
+type raced struct{ error }
+
+func (r *raced) Unwrap() error { return r.error }

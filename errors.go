@@ -30,8 +30,10 @@ var (
 	// current revision. A whole-workspace change (Apply, Import, Restore,
 	// RestoreAt) that found the workspace changed since its preview or
 	// lost a race, a change to a workspace key that found the key changed
-	// meanwhile, and SetKeyEnabled asked to disable the primary key return
-	// a plain error matching ErrConflict instead, with no ConflictError.
+	// meanwhile, SetKeyEnabled asked to disable the primary key, and a
+	// write to one secret that kept losing races to other writers (see
+	// SetOptions) return a plain error matching ErrConflict instead, with
+	// no ConflictError.
 	ErrConflict = errors.New("secrets: changed since the revision seen")
 	// ErrExists: a secret of the workspace, live or soft-deleted, already
 	// has that name ignoring case. The error is an *[ExistsError] naming

@@ -41,8 +41,9 @@ type ExportOptions struct {
 // Export fail with ErrExpired. Diff's Remove takes a secret a comment
 // names so as named by the text, and leaves it. It is audited as an
 // export whose event lists each secret exported (with its scope, in its
-// name), and those only named in a comment as withheld, recorded before
-// the text is returned. An invalid scope is ErrInvalidScope.
+// name), and the write-only and shell-variable secrets it names in a
+// comment as withheld (an expired one, whose value it did not read, is
+// not listed), recorded before the text is returned. An invalid scope is ErrInvalidScope.
 func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([]byte, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err

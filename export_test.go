@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	gcmpb "github.com/tink-crypto/tink-go/v2/proto/aes_gcm_go_proto"
@@ -56,3 +57,7 @@ func NamedForTest(what string, names []string) string { return named(what, names
 func DeleteFormerKeys(ctx context.Context, m *Manager, ws string, keep int) ([]uint32, error) {
 	return m.deleteFormerKeys(ctx, ws, keep)
 }
+
+// SetRaceBudget shortens how long m's writes go on retrying lost races
+// past maxAttempts, for a test that waits it out.
+func SetRaceBudget(m *Manager, d time.Duration) { m.raceBudget = d }

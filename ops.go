@@ -15,15 +15,20 @@ import (
 const maxAttempts = 32
 
 // raceBudget is how long, past maxAttempts attempts, a write goes on
-// retrying while other writers of its secret (or workspace) win: a write
-// without conditions (a script) under steady contention lost 32 races in
-// a row about once in 120 calls (a trial: six writers of one name).
+// retrying while other writers of its secret (or workspace) keep winning:
+// a write without conditions (a script) under steady contention lost 32
+// races in a row about once in 120 calls (a trial: six writers of one
+// name). A write whose conflict no other writer makes (each attempt reads
+// the same secret, or workspace, as the last) gives up after
+// maxAttempts.
 const raceBudget = 10 * time.Second
 
-// retryRace reports whether a write that began at began and has made
-// attempt attempts tries again after losing a race.
-func retryRace(attempt int, began time.Time) bool {
-	return attempt < maxAttempts || time.Since(began) < raceBudget
+// retryRace reports whether a write that began at began, has made
+// attempt attempts and lost a race tries again: within maxAttempts, or,
+// past them, within the Manager's raceBudget if another writer won since
+// the last attempt (won).
+func (m *Manager) retryRace(attempt int, began time.Time, won bool) bool {
+	return attempt < maxAttempts || won && time.Since(began) < m.raceBudget
 }
 
 // errStale says that rows were read under a workspace key that has been

@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -52,7 +53,8 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 	authorized := ""
 	var last error
 	began, stale, attempt := time.Now(), 0, 0
-	for ; attempt == 0 || retryRace(attempt, began); attempt++ {
+	seen, won := "", true // the secret as the last attempt read it; whether another writer won since
+	for ; attempt == 0 || m.retryRace(attempt, began, won); attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return Write{}, err
 		}
@@ -60,6 +62,12 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		cur, remembered, err := m.current(ctx, ws, name, hinted)
 		if err != nil {
 			return Write{}, err
+		}
+		if now := versionOfEntry(cur); attempt > 0 {
+			won = now != seen
+			seen = now
+		} else {
+			seen = now
 		}
 		canon := name
 		if cur != nil {
@@ -103,6 +111,9 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		switch {
 		case errors.Is(err, ErrKeyChanged):
 			m.keys.Remove(ws)
+			if stale++; stale > maxAttempts {
+				return Write{}, wrapf(err, "%s: the workspace key kept changing under this write; gave up after %d attempts", name, attempt+1)
+			}
 		case errors.Is(err, errTooManySecrets):
 			return Write{}, m.tooManySecrets(canon + ": ")
 		case errors.Is(err, ErrTooLarge):
@@ -116,7 +127,27 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		// read reports it (the rows may have been edited outside).
 		return Write{}, &DecryptError{Workspace: ws, Names: []string{name}, Cause: last}
 	}
-	return Write{}, wrapf(last, "%s (or, for a value that references others, its workspace) keeps changing under this write; gave up after %d attempts", name, attempt)
+	// One class, ErrConflict, whatever the Store's last refusal was (a
+	// name taken, a secret gone: each a race this write lost).
+	return Write{}, errorf(ErrConflict, "%s (or, for a value that references others, its workspace) keeps changing under this write; gave up after %d attempts: %s",
+		name, attempt, detail(last))
+}
+
+// workspaceState reads the workspace's state (see Write.ExpectState), and
+// nothing else.
+func (m *Manager) workspaceState(ctx context.Context, ws string) (int64, error) {
+	snap, err := m.store.Env(ctx, ws, EnvQuery{Names: []string{}})
+	return snap.State, err
+}
+
+// versionOfEntry names cur as a write reads it: which secret, at which
+// revision ("" for none), so that a retry can tell whether another
+// writer won since the last attempt.
+func versionOfEntry(cur *Entry) string {
+	if cur == nil {
+		return ""
+	}
+	return cur.SecretID + "@" + strconv.FormatInt(cur.Revision, 10)
 }
 
 // current returns the secret called name, or nil if there is none (or

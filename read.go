@@ -218,9 +218,11 @@ func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page,
 		return Page{}, err
 	}
 	// A stored name is its variable (MaxNameLength at most), '@' and its
-	// scope: a longer Search or After matches nothing.
+	// scope: a longer Search matches nothing. After is a place in the
+	// order, not a name to match: names stored under a larger
+	// MaxNameLength than today's may be longer, and come after it.
 	longest := m.cfg.MaxNameLength + 1 + scope.MaxLen
-	if len(o.Search) > longest || len(o.After) > longest ||
+	if len(o.Search) > longest || len(o.After) > MaxMaxNameLength+1+scope.MaxLen ||
 		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) ||
 		strings.ContainsRune(o.After, 0) || !utf8.ValidString(o.After) {
 		return Page{Secrets: []Meta{}}, nil // no name can match (and Postgres refuses NUL)

@@ -364,10 +364,10 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	// With Remove the workspace must become the document: its writes hold
 	// to its state before the plan's reads (Write.ExpectState), so that a
 	// secret created meanwhile, which no write names, fails the restore.
-	var before Snapshot
+	var before int64
 	var err error
 	if want.Remove {
-		if before, err = m.store.Env(ctx, ws, EnvQuery{Names: []string{}}); err != nil {
+		if before, err = m.workspaceState(ctx, ws); err != nil {
 			return nil, err
 		}
 	}
@@ -441,7 +441,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		}
 		return metas, nil
 	}
-	writes[0].CheckState, writes[0].ExpectState = want.Remove, before.State
+	writes[0].CheckState, writes[0].ExpectState = want.Remove, before
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while the backup was restored"); err != nil {
 		return nil, err
 	}

@@ -367,7 +367,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	// apply only if it has not moved since (Write.ExpectState), so that a
 	// secret created after these reads, which no write of the plan checks,
 	// fails the restore instead of staying live.
-	before, err := m.store.Env(ctx, ws, EnvQuery{Names: []string{}})
+	before, err := m.workspaceState(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +445,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		writes = append(writes, w)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
-	writes[0].CheckState, writes[0].ExpectState = true, before.State
+	writes[0].CheckState, writes[0].ExpectState = true, before
 	audit.Detail = truncateUTF8(flags.detail("restore "+p.counts())+named("deleted", p.Deleted), maxDetail)
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
 		return nil, err

@@ -251,6 +251,8 @@ type Manager struct {
 	// alone instead, as before group commit.
 	reads            readBatcher
 	oneRecordPerRead bool
+	// raceBudget is raceBudget, shortened only by tests.
+	raceBudget time.Duration
 }
 
 // New returns a Manager that keeps secrets in store and wraps workspace keys
@@ -307,6 +309,8 @@ func New(store Store, cipher Cipher, cfg *Config) (*Manager, error) {
 		reserved:  map[string]bool{},
 		allowed:   map[string]bool{},
 		masterSem: make(chan struct{}, 1),
+
+		raceBudget: raceBudget,
 	}
 	for _, d := range c.DecryptOnly {
 		if _, ok := m.ciphers[d.ID()]; !ok {

@@ -124,13 +124,21 @@ func pgErr(ctx context.Context, op string, err error) error {
 		return errorf(class, "postgres: %s: %s", op, what)
 	case "08P01":
 		// A protocol violation of a statement is a pooler's missing
-		// setting; anything else of the class is a connection that a
-		// pooler (PgBouncer: "server login has been failing") or the
-		// server broke, whose fixed message says why.
-		if m := serverMessage(err); !strings.Contains(m, "prepared statement") && !strings.Contains(m, "bind message") {
-			return errorf(ErrDatabaseUnavailable, "postgres: %s: the connection failed: %s (SQLSTATE %s)", op, m, code)
+		// setting. PgBouncer sends its own refusals with this code too:
+		// those that say it cannot reach the server now are kept, whole
+		// (fixed texts), and may be retried; any other (a database name
+		// it does not know, which echoes the connection string) is not
+		// kept, as no text of a connection attempt is.
+		m := serverMessage(err)
+		for _, t := range poolerTransient {
+			if strings.HasPrefix(m, t) {
+				return errorf(ErrDatabaseUnavailable, "postgres: %s: the pooler could not serve the call: %s (SQLSTATE %s)", op, m, code)
+			}
 		}
-		return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
+		if strings.Contains(m, "prepared statement") || strings.Contains(m, "bind message") {
+			return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
+		}
+		return errorf(nil, "postgres: %s: a pooler or the server broke the connection (SQLSTATE %s)", op, code)
 	default:
 		var class error
 		if strings.HasPrefix(code, "08") || unavailableStates[code] {
@@ -138,6 +146,20 @@ func pgErr(ctx context.Context, op string, err error) error {
 		}
 		return errorf(class, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
 	}
+}
+
+// poolerTransient are the starts of PgBouncer's refusals (SQLSTATE
+// 08P01) that say it cannot serve now but may soon: its fixed texts,
+// which hold nothing of the connection string.
+var poolerTransient = []string{
+	"server login has been failing",
+	"pgbouncer cannot connect to server",
+	"query_wait_timeout",
+	"server conn crashed?",
+	"no more connections allowed",
+	"client_idle_timeout",
+	"server shutting down",
+	"pgbouncer is shutting down",
 }
 
 // unavailableStates are the SQLSTATEs, besides the connection exceptions
@@ -273,7 +295,9 @@ func clientFailure(err error) (what string, unreachable bool) {
 	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &recErr):
 		return "the TLS connection to the database failed", false
 	case errors.As(err, &dnsErr):
-		return "the database's host name could not be resolved", true
+		// A name no server knows is a setting to mend; a server that
+		// did not answer may answer soon.
+		return "the database's host name could not be resolved", !dnsErr.IsNotFound
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "the database refused the connection (is it running, on that host and port?)", true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():

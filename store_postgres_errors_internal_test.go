@@ -84,6 +84,9 @@ func TestDatabaseUnavailable(t *testing.T) {
 	}{
 		{messageError{"08P01", "server login has been failing, try again later (server_login_retry)"}, true, "server login has been failing"},
 		{messageError{"08P01", "pgbouncer cannot connect to server"}, true, "cannot connect to server"},
+		// PgBouncer's refusal of a database it does not know names it, as
+		// the connection string gave it: not kept, not to be retried.
+		{messageError{"08P01", "No such database: secret-bits"}, false, "broke the connection (SQLSTATE 08P01)"},
 		{stateError("08006"), true, "connection exception"},
 		{stateError("57P01"), true, "shutting down"},
 		{stateError("57P03"), true, "not accepting connections"},
@@ -92,11 +95,15 @@ func TestDatabaseUnavailable(t *testing.T) {
 		{stateError("42501"), false, "lacks a privilege"},
 		{syscall.ECONNREFUSED, true, "refused the connection"},
 		{io.ErrUnexpectedEOF, true, "was lost"},
-		{&net.DNSError{Err: "no such host", Name: "db"}, true, "could not be resolved"},
+		{&net.DNSError{Err: "server misbehaving", Name: "db", IsTemporary: true}, true, "could not be resolved"},
+		{&net.DNSError{Err: "no such host", Name: "db", IsNotFound: true}, false, "could not be resolved"},
 		{&url.Error{Op: "parse", URL: "x", Err: errors.New("bad")}, false, "could not be parsed"},
 		{errors.New("driver: odd"), false, "driver failed"},
 	} {
 		got := pgErr(context.Background(), "read", c.err)
+		if strings.Contains(got.Error(), "secret-bits") {
+			t.Errorf("pgErr(%v) = %q keeps a text of the connection attempt", c.err, got)
+		}
 		if errors.Is(got, ErrDatabaseUnavailable) != c.want || !strings.Contains(got.Error(), c.text) {
 			t.Errorf("pgErr(%v) = %q (unavailable: %v), want unavailable %v and %q", c.err, got, errors.Is(got, ErrDatabaseUnavailable), c.want, c.text)
 		}
