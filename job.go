@@ -393,7 +393,8 @@ type Job struct {
 	// after the line that adds it (the write to the mask file returned),
 	// on Unix; a value shorter than RedactConfig.MinLength is not masked.
 	// A job adds at most MaxRuntimeMasks distinct values of at most
-	// MaxRuntimeMaskBytes in all: the line that goes over stops the
+	// MaxRuntimeMaskBytes in all, and writes at most MaxMaskFileBytes to
+	// its mask file (repeated lines count): the line that goes over stops the
 	// job's output (nothing more is written, since a value it could not
 	// mask may follow) and Run returns an error wrapping ErrTooLarge when
 	// the job ends.

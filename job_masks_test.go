@@ -120,6 +120,17 @@ func TestRuntimeMasksBound(t *testing.T) {
 			RuntimeMasks: true, Stdout: &out, Stderr: &out})
 		return out.String(), err
 	}
+	t.Run("file repeats within", func(t *testing.T) {
+		out, err := run(t, `
+import os
+with open(os.environ["SECRETS_MASK_FILE"], "a") as f:
+    f.write("same-value-1234\n" * 60000)
+print("last same-value-1234")
+`)
+		if err != nil || out != "last ***\n" {
+			t.Fatalf("%v, output %q", err, out)
+		}
+	})
 	t.Run("within", func(t *testing.T) {
 		out, err := run(t, `
 for i in range(255):
@@ -155,6 +166,22 @@ with open(os.environ["SECRETS_MASK_FILE"], "a") as f:
     for i in range(300):
         f.write("value-%05d\n" % i)
 print("after value-00299")
+`,
+		// One value over and over, past MaxMaskFileBytes: repeats count
+		// (a job trial made Run read 8 GiB of one repeated line).
+		"file repeats": `
+import os
+with open(os.environ["SECRETS_MASK_FILE"], "a") as f:
+    f.write("same-value-1234\n" * 70000)
+print("after same-value-1234")
+`,
+		"sparse file": `
+import os
+fd = os.open(os.environ["SECRETS_MASK_FILE"], os.O_WRONLY)
+for off in range(999, 4 << 20, 1000):
+    os.pwrite(fd, b"\n", off)
+os.close(fd)
+print("after")
 `,
 	} {
 		t.Run(name, func(t *testing.T) {

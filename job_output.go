@@ -15,6 +15,11 @@ const (
 	// MaxRuntimeMaskBytes is their total size, and the most a single
 	// ::add-mask:: line or line of the mask file may hold.
 	MaxRuntimeMaskBytes = 64 << 10
+	// MaxMaskFileBytes is the most the mask file may hold in all, the
+	// lines of values already added counted again: past it the job went
+	// over its masks' bounds (a job made a sparse file of 8 GiB of one
+	// repeated line, which Run read for a minute after the job ended).
+	MaxMaskFileBytes = 1 << 20
 	// MaskFileEnv is the variable that gives a job with Job.RuntimeMasks
 	// the path of its mask file.
 	MaskFileEnv = "SECRETS_MASK_FILE"
@@ -202,7 +207,8 @@ func (o *output) checkOver() {
 	}
 	for _, s := range o.streams {
 		if s.err == nil {
-			s.err = errorf(ErrTooLarge, "the job added more than %d masks or %d bytes of them; its output was stopped", MaxRuntimeMasks, MaxRuntimeMaskBytes)
+			s.err = errorf(ErrTooLarge, "the job added more than %d masks or %d bytes of them (or wrote over %d bytes to its mask file); its output was stopped",
+				MaxRuntimeMasks, MaxRuntimeMaskBytes, MaxMaskFileBytes)
 		}
 	}
 }
@@ -382,11 +388,19 @@ func (m *runtimeMasks) add(v []byte) {
 }
 
 // readFile adds the values of the lines written to the mask file since it
-// was last read; a line not ended yet waits.
+// was last read; a line not ended yet waits. It reads at most
+// MaxMaskFileBytes in all: a file that holds more puts the job over its
+// bounds.
 func (m *runtimeMasks) readFile() {
 	var buf [4096]byte
 	for m.file != nil && !m.over {
-		n, err := m.file.ReadAt(buf[:], m.off)
+		if m.off >= MaxMaskFileBytes {
+			if n, _ := m.file.ReadAt(buf[:1], m.off); n > 0 {
+				m.over = true
+			}
+			return
+		}
+		n, err := m.file.ReadAt(buf[:min(len(buf), MaxMaskFileBytes-int(m.off))], m.off)
 		m.off += int64(n)
 		m.partial = append(m.partial, buf[:n]...)
 		for {
@@ -400,7 +414,7 @@ func (m *runtimeMasks) readFile() {
 		if len(m.partial) > MaxRuntimeMaskBytes {
 			m.over = true
 		}
-		if err != nil || n < len(buf) {
+		if err != nil || n == 0 {
 			return
 		}
 	}
