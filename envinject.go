@@ -148,16 +148,6 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 	if err != nil {
 		return envRead{}, m.failed(ctx, e, err)
 	}
-	// Past here the read may have recorded its event (in its own
-	// statement): a failure voids it, naming it, rather than leave an
-	// "ok" inject event for a job that got nothing beside an unlinked
-	// failed one.
-	fail := func(err error) error {
-		if recorded {
-			return m.voided(ctx, e, err)
-		}
-		return m.failed(ctx, e, err)
-	}
 	for attempt := 0; len(snap.Entries) > 0; attempt++ {
 		k, err := m.keyFor(ctx, ws, snap.KeyGen)
 		if errors.Is(err, errStale) && attempt < maxAttempts {
@@ -168,7 +158,7 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 				err = checkUnscoped(ws, snap)
 			}
 			if err != nil {
-				return envRead{}, fail(err)
+				return envRead{}, m.readFailed(ctx, e, recorded, err)
 			}
 			if recorded && snap.State != e.State {
 				again := *e
@@ -182,12 +172,12 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 			continue
 		}
 		if err != nil {
-			return envRead{}, fail(keyError(ctx, ws, entryNames(snap.Entries), err))
+			return envRead{}, m.readFailed(ctx, e, recorded, keyError(ctx, ws, entryNames(snap.Entries), err))
 		}
 		r, err := m.decryptEnv(k, ws, snap)
 		if err != nil {
 			e.Secrets = nil
-			return envRead{}, fail(err)
+			return envRead{}, m.readFailed(ctx, e, recorded, err)
 		}
 		if err := m.authorizeIngredients(ctx, e, r.ingredients); err != nil {
 			r.wipe()
@@ -203,6 +193,17 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 	r := envRead{state: snap.State}
 	m.delivered(ctx, e, r, recorded)
 	return r, nil
+}
+
+// readFailed records the failure of a read of e that got past its
+// snapshot: a read that recorded its event (in its own statement) voids
+// it, naming it, rather than leave an "ok" inject event for a job that
+// got nothing beside an unlinked failed one.
+func (m *Manager) readFailed(ctx context.Context, e *Event, recorded bool, err error) error {
+	if recorded {
+		return m.voided(ctx, e, err)
+	}
+	return m.failed(ctx, e, err)
 }
 
 // checkUnscoped fails a read that asked for EnvQuery.Unscoped and got a
