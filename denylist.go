@@ -97,9 +97,12 @@ const (
 // hijacks is the default deny-list: names that make a program a job
 // commonly runs load or run code chosen by whoever sets them. The build
 // systems' entries (compilers, make, autoconf, CMake) are in
-// denylist_build.go, the shells' own variables, which would make a sourced
-// export run code or stop, in denylist_shell.go.
-var hijacks = slices.Concat(programHijacks, buildHijacks, shellHijacks)
+// denylist_build.go, those of language toolchains' helpers (node-gyp,
+// cargo build scripts, go/packages) and of tools a job runs beside them
+// (rsync, docker, terraform) in denylist_toolchains.go, the shells' own
+// variables, which would make a sourced export run code or stop, in
+// denylist_shell.go.
+var hijacks = slices.Concat(programHijacks, buildHijacks, toolchainHijacks, shellHijacks)
 
 // programHijacks are the entries of loaders, shells, editors,
 // interpreters, package managers and language toolchains.
@@ -139,6 +142,7 @@ var programHijacks = []hijack{
 	{"MANPAGER", false, "man", "the command man pipes pages to on a terminal", "man(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/man.1.html"},
 	{"MANOPT", false, "man", "parsed as man options before the command line: --pager and --html name commands man runs", "man(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/man.1.html"},
 	{"GROFF_BIN_PATH", false, "groff (man)", "directories groff runs troff and its other programs from first; man formats every page with groff (reproduced with groff -man and man)", "groff(1) ENVIRONMENT; https://man7.org/linux/man-pages/man1/groff.1.html"},
+	{"GROFF_FONT_PATH", false, "groff (man)", "directories groff reads each device's DESC file from first: the postpro program a DESC names runs on every groff -T run, man's included (reproduced with groff -Tutf8)", "groff(1) ENVIRONMENT, groff_font(5) postpro; https://man7.org/linux/man-pages/man5/groff_font.5.html"},
 	{"BROWSER", false, "python webbrowser, man --html, cargo doc --open", "python's webbrowser runs these commands to open a URL, which any python3 does at start with PYTHONWARNINGS naming antigravity (reproduced)", "https://docs.python.org/3/library/webbrowser.html"},
 	{"LESSOPEN", false, "less", "an input preprocessor command less runs for every file it opens, also when its output is not a terminal (reproduced)", srcLess},
 	{"LESSCLOSE", false, "less", "a command less runs after each LESSOPEN", srcLess},
@@ -417,24 +421,32 @@ var strictHijacks = []hijack{
 // A hijackIndex finds the entry of a list that covers a name.
 type hijackIndex struct {
 	names    map[string]*hijack
-	prefixes []*hijack
+	prefixes map[string]*hijack
+	// prefixLens are the lengths of the prefixes, ascending: a name is
+	// looked up once per length. No prefix covers another (the tests
+	// check), so at most one matches.
+	prefixLens []int
 	// nameList and prefixList are what DeniedNames and the like return
 	// copies of.
 	nameList, prefixList []string
 }
 
 func indexHijacks(list []hijack) hijackIndex {
-	x := hijackIndex{names: make(map[string]*hijack, len(list))}
+	x := hijackIndex{names: make(map[string]*hijack, len(list)), prefixes: map[string]*hijack{}}
 	for i := range list {
 		h := &list[i]
 		if h.prefix {
-			x.prefixes = append(x.prefixes, h)
+			x.prefixes[h.name] = h
 			x.prefixList = append(x.prefixList, h.name)
+			if !slices.Contains(x.prefixLens, len(h.name)) {
+				x.prefixLens = append(x.prefixLens, len(h.name))
+			}
 		} else {
 			x.names[h.name] = h
 			x.nameList = append(x.nameList, h.name)
 		}
 	}
+	slices.Sort(x.prefixLens)
 	return x
 }
 
@@ -442,8 +454,11 @@ func (x *hijackIndex) find(upper string) *hijack {
 	if h, ok := x.names[upper]; ok {
 		return h
 	}
-	for _, h := range x.prefixes {
-		if len(upper) >= len(h.name) && upper[:len(h.name)] == h.name {
+	for _, n := range x.prefixLens {
+		if n > len(upper) {
+			break
+		}
+		if h, ok := x.prefixes[upper[:n]]; ok {
 			return h
 		}
 	}

@@ -12,17 +12,19 @@ import "slices"
 
 // Sources and reasons used by several entries.
 const (
-	srcMakeVars  = "GNU make: Implicit Variables, Environment; https://www.gnu.org/software/make/manual/html_node/Implicit-Variables.html"
-	srcGccOpts   = "gcc(1) -wrapper, -fplugin, -B; https://gcc.gnu.org/onlinedocs/gcc/Overall-Options.html"
-	srcGccEnv    = "gcc(1) ENVIRONMENT; https://gcc.gnu.org/onlinedocs/gcc/Environment-Variables.html"
-	srcMakeVar   = "GNU make: How the MAKE Variable Works (MAKE = $(MAKE_COMMAND) in make -p); https://www.gnu.org/software/make/manual/html_node/MAKE-Variable.html"
-	srcSetupExt  = "setuptools: Building Extension Modules, Compiler and linker options; https://setuptools.pypa.io/en/latest/userguide/ext_modules.html"
-	srcMakeEnv   = "GNU make: Variables from the Environment, Catalogue of Built-In Rules (make -p -f /dev/null prints the rules and their variables); https://www.gnu.org/software/make/manual/html_node/Catalogue-of-Rules.html"
-	srcMakeSub   = "GNU make: Communicating Options to a Sub-make; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"
-	srcMakeVPATH = "GNU make: VPATH: Search Path for All Prerequisites; https://www.gnu.org/software/make/manual/html_node/General-Search.html"
-	srcAutoconf  = "autoconf manual: Site Defaults, The Autoconf Shell (CONFIG_SHELL); https://www.gnu.org/software/autoconf/manual/autoconf-2.71/html_node/Site-Defaults.html"
-	srcReconf    = "autoreconf --help (the environment variables it honours); https://www.gnu.org/software/autoconf/manual/autoconf-2.71/html_node/autoreconf-Invocation.html"
-	srcCMakeEnv  = "cmake-env-variables(7); https://cmake.org/cmake/help/latest/manual/cmake-env-variables.7.html"
+	srcMakeVars     = "GNU make: Implicit Variables, Environment; https://www.gnu.org/software/make/manual/html_node/Implicit-Variables.html"
+	srcGccOpts      = "gcc(1) -wrapper, -fplugin, -B; https://gcc.gnu.org/onlinedocs/gcc/Overall-Options.html"
+	srcGccEnv       = "gcc(1) ENVIRONMENT; https://gcc.gnu.org/onlinedocs/gcc/Environment-Variables.html"
+	srcMakeVar      = "GNU make: How the MAKE Variable Works (MAKE = $(MAKE_COMMAND) in make -p); https://www.gnu.org/software/make/manual/html_node/MAKE-Variable.html"
+	srcSetupExt     = "setuptools: Building Extension Modules, Compiler and linker options; https://setuptools.pypa.io/en/latest/userguide/ext_modules.html"
+	srcMakeEnv      = "GNU make: Variables from the Environment, Catalogue of Built-In Rules (make -p -f /dev/null prints the rules and their variables); https://www.gnu.org/software/make/manual/html_node/Catalogue-of-Rules.html"
+	srcMakeSub      = "GNU make: Communicating Options to a Sub-make; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"
+	srcMakeVPATH    = "GNU make: VPATH: Search Path for All Prerequisites; https://www.gnu.org/software/make/manual/html_node/General-Search.html"
+	srcAutoconf     = "autoconf manual: Site Defaults, The Autoconf Shell (CONFIG_SHELL); https://www.gnu.org/software/autoconf/manual/autoconf-2.71/html_node/Site-Defaults.html"
+	srcAutoconfProg = "autoconf manual: Particular Program Checks (AC_PROG_AWK, AC_PROG_INSTALL, AC_PROG_RANLIB use a set variable as is); https://www.gnu.org/software/autoconf/manual/autoconf-2.71/html_node/Particular-Programs.html"
+	srcLibtoolInit  = "libtool manual: LT_INIT (NM, RANLIB and the other programs it takes from the environment); https://www.gnu.org/software/libtool/manual/html_node/LT_005fINIT.html"
+	srcReconf       = "autoreconf --help (the environment variables it honours); https://www.gnu.org/software/autoconf/manual/autoconf-2.71/html_node/autoreconf-Invocation.html"
+	srcCMakeEnv     = "cmake-env-variables(7); https://cmake.org/cmake/help/latest/manual/cmake-env-variables.7.html"
 )
 
 const (
@@ -30,6 +32,7 @@ const (
 	whyFlags     = "compiler flags that make's rules, autotools, cargo's cc crate and pip pass to gcc: -wrapper runs a program around every compiler step (reproduced via make), -fplugin loads a shared object"
 	whyMakeProg  = "a program make's built-in rules run; make also expands the value as make code, so $(shell ...) in it runs a command wherever a rule uses the name"
 	whyMakeCode  = "words make's built-in rules put on a command line: make expands the value as make code, so $(shell ...) in it runs a command when such a rule runs"
+	whyConfProg  = "a program configure takes from the environment in place of the one it looks for, which the generated makefiles or libtool run"
 	whyReconf    = "a program autoreconf (and the autotools it runs) starts in place of its own"
 	whyCMakeLang = "the compiler cmake runs for a language a project enables"
 )
@@ -75,6 +78,11 @@ var buildHijacks = slices.Concat([]hijack{
 	// autoconf's configure scripts and autoreconf.
 	{"CONFIG_SHELL", false, "configure (autoconf)", "every configure script autoconf generates re-runs itself with this program (reproduced)", srcAutoconf},
 	{"CONFIG_SITE", false, "configure (autoconf)", "files every configure script sources as shell code before its tests (reproduced)", srcAutoconf},
+	{"AWK", false, "configure (autoconf)", "AC_PROG_AWK takes the awk from it, and config.status runs $AWK -f to write every file configure makes (reproduced)", srcAutoconfProg},
+	{"INSTALL", false, "configure (autoconf), make install", "AC_PROG_INSTALL takes the install program from it, and make install runs it through the generated makefiles' $(INSTALL) (reproduced)", srcAutoconfProg},
+	{"RANLIB", false, "configure (autoconf), libtool", whyConfProg + ": ranlib on every static library", srcAutoconfProg + "; " + srcLibtoolInit},
+	{"NM", false, "configure (libtool)", whyConfProg + ": nm when libtool links a library", srcLibtoolInit},
+	{"STRIP", false, "configure (automake, libtool)", whyConfProg + ": strip at make install-strip and in libtool", "automake manual: Public Macros, AM_PROG_INSTALL_STRIP; https://www.gnu.org/software/automake/manual/html_node/Public-Macros.html"},
 	{"AC_CV_", true, "configure (autoconf)", "configure takes ac_cv_* cache values from the environment (compared ignoring case): ac_cv_prog_CC names the compiler it runs (reproduced), others the programs and answers of its checks", "autoconf manual: Cache Variable Names; https://www.gnu.org/software/autoconf/manual/autoconf-2.71/html_node/Cache-Variable-Names.html"},
 
 	// CMake.

@@ -330,6 +330,7 @@ func TestDenyCommonSecretNamesAccepted(t *testing.T) {
 		"CARGO_REGISTRY_TOKEN", "TWINE_PASSWORD", "PYPI_TOKEN", "CODECOV_TOKEN",
 		"GOOGLE_APPLICATION_CREDENTIALS", "AZURE_CLIENT_SECRET", "SSH_PRIVATE_KEY",
 		"GPG_PRIVATE_KEY", "SONAR_TOKEN", "NPM_CONFIG__AUTH", "LDAP_PASSWORD", "PATH_PREFIX",
+		"CC_EMAIL", "HOSTNAME", "TARGET_URL", "AR_INVOICE", "ARM_CLIENT_SECRET", "RSYNC_PASSWORD",
 	} {
 		if err := secrets.DenyValidName(m, name); err != nil {
 			t.Errorf("%s is refused: %v", name, err)
@@ -365,6 +366,7 @@ var notHijacks = []struct{ name, why string }{
 	{"PIP_CACHE_DIR", "a forged wheel-cache entry was not reproduced"},
 	{"INPUTRC", "readline macros insert text only when keys are pressed"},
 	{"GODEBUG", "runtime settings; none loads code"},
+	{"GROFF_TMAC_PATH", "groff runs macro files in its safer mode, which refuses .sy, .pso and .opena, unless -U is given (TestHijackNotGroffTmac)"},
 }
 
 func TestDenyLeftOutAreAccepted(t *testing.T) {
