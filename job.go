@@ -21,8 +21,12 @@ import (
 // zero value.
 type PrepareOptions struct {
 	// Names, if not empty, are the only secrets the job gets (compared
-	// ignoring case), as a workflow names the secrets it uses: a name the
-	// workspace does not have is ErrNotFound, before anything runs.
+	// ignoring case), as a workflow names the secrets it uses: a name no
+	// secret of the job's levels applies to (none has it, or only secrets
+	// of other environments, protected ones for an unprotected job, or
+	// expired ones under ExpiredOmit) is ErrNotFound, in the same words
+	// whichever it is, before anything runs; a withheld one is not
+	// delivered and not an error.
 	// They are variables' names: the job gets each in the scope its
 	// environment resolves. nil means every secret; an empty, non-nil
 	// list is refused (ErrInvalidName), since it reads as "none" as

@@ -149,7 +149,10 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 		}
 		for _, n := range names {
 			if !got[strings.ToLower(n)] {
-				return envRead{}, nil, errorf(ErrNotFound, "%s does not exist", n)
+				// The same words whether no secret has the name or none
+				// applies (another environment's, or protected for an
+				// unprotected job): the job may not tell them apart.
+				return envRead{}, nil, errorf(ErrNotFound, "%s: no secret of that name for this job", n)
 			}
 		}
 		if exact == "" {
