@@ -509,7 +509,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 			ne.Revision++
 			ne.Updated, ne.UpdatedBy, ne.Deleted, ne.DeletedBy = now, actor, now, actor
 			w = Write{Entry: ne, Expect: it.cur.Revision}
-			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version})
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint})
 		default:
 			var ne Entry
 			if it.cur == nil {
@@ -543,7 +543,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 	if metas == nil {
 		metas = []Meta{}
 	}
-	audit.Detail = fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))
+	audit.Detail = truncateUTF8(fmt.Sprintf("%d added, %d changed, %d removed", len(d.Added), len(d.Changed), len(d.Removed))+named("removed", d.Removed), maxDetail)
 	if len(d.Added)+len(d.Changed)+len(d.Removed) == 0 {
 		audit.Detail = fmt.Sprintf("nothing changed: %d unchanged", len(d.Unchanged))
 	}

@@ -74,7 +74,7 @@ func TestDiffThenApply(t *testing.T) {
 			t.Fatalf("an unchanged secret got %d versions", len(vs))
 		}
 		applied, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionSet, Newest: true, Limit: 1})
-		if err != nil || len(applied) != 1 || applied[0].Detail != "1 added, 2 changed, 1 removed" {
+		if err != nil || len(applied) != 1 || applied[0].Detail != "1 added, 2 changed, 1 removed; removed DROPPED" {
 			t.Fatalf("one event for the change: %+v %v", applied, err)
 		}
 	})

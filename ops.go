@@ -413,7 +413,7 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 			undefined, hold, err = m.checkRefs(ctx, ws, cur.Name, p, false)
 			clear(p)
 			if err != nil {
-				return Write{}, err
+				return Write{}, wrapf(err, "roll back to version %d", version)
 			}
 		}
 		ne.Current = v
@@ -519,7 +519,7 @@ func (m *Manager) setDeleted(ctx context.Context, d deletion, ws, name string, i
 			undefined, hold, err = m.checkRefs(ctx, ws, cur.Name, p, false)
 			clear(p)
 			if err != nil {
-				return Write{}, err
+				return Write{}, wrapf(err, "undelete")
 			}
 		}
 		ne := m.next(ctx, *cur)

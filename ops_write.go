@@ -36,6 +36,12 @@ func (m *Manager) write(ctx context.Context, op writeOp) (Write, error) {
 	e := m.event(ctx, op.action, op.ws)
 	w, err := m.edit(ctx, e, op)
 	if err != nil {
+		// A failed write names its secret, so that a search by name
+		// finds the attempt; not a name the tiers refuse, which may be a
+		// value pasted into the name's field.
+		if len(e.Secrets) == 0 && m.validName(op.name) == nil {
+			e.Secrets = []EventSecret{{Name: op.name}}
+		}
 		return Write{}, m.failed(ctx, e, err)
 	}
 	return w, nil

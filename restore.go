@@ -405,7 +405,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 			ne.Revision++
 			ne.Updated, ne.UpdatedBy, ne.Deleted, ne.DeletedBy = now, actor, now, actor
 			w = Write{Entry: ne, Expect: it.cur.Revision}
-			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version})
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint})
 		default:
 			if w, err = m.restoreWrite(ctx, ws, k, it, now, actor); err != nil {
 				return nil, err
@@ -413,7 +413,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 			if w.NewVersion {
 				written(&audit, w.Entry.Current)
 			} else {
-				audit.Secrets = append(audit.Secrets, EventSecret{Name: w.Entry.Name, Version: w.Entry.Current.Version})
+				audit.Secrets = append(audit.Secrets, EventSecret{Name: w.Entry.Name, Version: w.Entry.Current.Version, Fingerprint: w.Entry.Current.Fingerprint})
 			}
 			if it.cur != nil {
 				flags.add(w.Entry.Name, it.cur.Current, w.Entry.Current)

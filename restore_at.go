@@ -436,7 +436,7 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		if w.NewVersion {
 			written(&audit, ne.Current)
 		} else {
-			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version})
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: ne.Name, Version: ne.Current.Version, Fingerprint: ne.Current.Fingerprint})
 		}
 		flags.add(ne.Name, it.cur.Current, ne.Current)
 		if it.kind != "delete" {
