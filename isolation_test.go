@@ -266,13 +266,52 @@ func TestJobRootMustBeOurs(t *testing.T) {
 		t.Errorf("%d entries written through a link", len(entries))
 	}
 
-	// A root of ours with a loose mode is tightened.
+	// The directory named is checked too, and every one above it: one
+	// another user may rename entries in could have the root moved
+	// between the backend's check and its writes (a trial had root write
+	// a file secret into a directory of the attacker's choosing and give
+	// it to the job's user). A sticky shared directory (as /tmp) is fine.
+	hostile := openDir(t)
+	if err := os.Chown(hostile, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	under := filepath.Join(hostile, "below")
+	if err := os.Mkdir(under, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	loose := openDir(t)
+	os.Chmod(loose, 0o777)
+	dirLink := filepath.Join(openDir(t), "dir-link")
+	if err := os.Symlink(openDir(t), dirLink); err != nil {
+		t.Fatal(err)
+	}
+	for what, dir := range map[string]string{"another user's Dir": hostile, "a Dir under another user's": under,
+		"a Dir writable by all, not sticky": loose, "a Dir that is a symbolic link": dirLink} {
+		if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: dir}); !errors.Is(err, secrets.ErrInsecureDir) {
+			t.Errorf("%s: %v", what, err)
+		}
+		if _, err := secrets.SweepJobFiles(dir); !errors.Is(err, secrets.ErrInsecureDir) {
+			t.Errorf("sweeping %s: %v", what, err)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) > 1 || len(entries) == 1 && entries[0].Name() != "below" {
+			t.Errorf("%s: %d entries written", what, len(entries))
+		}
+	}
+	sticky := openDir(t)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
+	p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: sticky})
+	if err != nil {
+		t.Fatalf("a sticky shared Dir: %v", err)
+	}
+	p.Close()
+
+	// A root of ours with a loose mode is tightened.
+	loose = openDir(t)
 	if err := os.Mkdir(root(loose), 0o777); err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(root(loose), 0o777)
-	p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: loose})
+	p, err = m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: loose})
 	if err != nil {
 		t.Fatal(err)
 	}

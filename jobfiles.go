@@ -74,8 +74,11 @@ func LookupUser(name string) (*OSUser, error) {
 // ErrInsecureDir: the root of the job folders (see [PrepareOptions].Dir)
 // exists but is not a directory of the backend's own user: a symbolic
 // link, a file, or another user's directory (made there before the
-// backend, perhaps by a job). Nothing was written; name a Dir of the
-// backend's own.
+// backend, perhaps by a job); or the directory named (Dir, or
+// os.TempDir()) is a symbolic link, or it or a directory above it
+// belongs to a user other than root and the backend's, or is writable
+// by others without the sticky bit (Unix). Nothing was written; name a
+// Dir of the backend's own.
 var ErrInsecureDir = errors.New("secrets: job files directory not safe")
 
 // jobRoot returns the root of the job folders under dir ("" means
@@ -84,6 +87,10 @@ var ErrInsecureDir = errors.New("secrets: job files directory not safe")
 func jobRoot(dir string) (string, error) {
 	if dir == "" {
 		dir = os.TempDir()
+	}
+	dir, err := safeParent(dir)
+	if err != nil {
+		return "", err
 	}
 	root := filepath.Join(dir, jobRootPrefix+strconv.Itoa(os.Geteuid()))
 	if err := os.Mkdir(root, 0o711); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -162,6 +169,10 @@ func writeJobFile(path, value string, u *OSUser) error {
 func SweepJobFiles(dir string) (int, error) {
 	if dir == "" {
 		dir = os.TempDir()
+	}
+	dir, err := safeParent(dir)
+	if err != nil {
+		return 0, err
 	}
 	root := filepath.Join(dir, jobRootPrefix+strconv.Itoa(os.Geteuid()))
 	fi, err := os.Lstat(root)

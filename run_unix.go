@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,6 +47,50 @@ func isTerminal(f *os.File) bool {
 func ownedByUs(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
+}
+
+// safeParent returns dir, its symbolic links resolved, if it and every
+// directory above it are ones only the backend's user or root may change:
+// dir not a symbolic link itself, and each directory owned by root or the
+// backend's user and writable by no one else unless sticky (as /tmp is).
+// Otherwise a user who may rename entries in one of them could move the
+// root of the job folders, or what leads to it, between the backend's
+// check of the root and its writes: a trial had the backend, as root,
+// write a file secret into a directory of its choosing and give that
+// directory to the job's user. Nothing is written; ErrInsecureDir.
+func safeParent(dir string) (string, error) {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return "", errorf(ErrInsecureDir, "%s is a symbolic link: name the directory it leads to", dir)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return "", err
+	}
+	for p := real; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return "", err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case !fi.IsDir():
+			return "", errorf(ErrInsecureDir, "%s is not a directory", p)
+		case !ok || st.Uid != 0 && int(st.Uid) != os.Geteuid():
+			return "", errorf(ErrInsecureDir, "%s belongs to another user, who could move what is in it", p)
+		case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0:
+			return "", errorf(ErrInsecureDir, "%s is writable by other users and not sticky: they could move what is in it", p)
+		}
+		if filepath.Dir(p) == p {
+			return real, nil
+		}
+	}
 }
 
 // lockJob makes the lock file path in root, already locked: it is made
