@@ -406,7 +406,7 @@ func TestSetRecordsOnlyTheSet(t *testing.T) {
 		}
 		want := fmt.Sprintf("set ok %s v%d;", name, c.version)
 		if c.version == 0 {
-			want = "set failed;"
+			want = "set failed " + name + " v0;" // a failed write names its secret
 		}
 		if b.String() != want {
 			t.Errorf("%s (%v): events %q, want %q", c.what, c.args, b.String(), want)
