@@ -268,10 +268,14 @@ func (m *Manager) Import(ctx context.Context, ws string, text []byte, opts *Impo
 		}
 		if errors.Is(err, ErrConflict) {
 			// Retried past maxAttempts while other writers keep changing
-			// the workspace (its state moves), as a single write is.
-			st, serr := m.workspaceState(ctx, ws)
-			won := serr == nil && st != seen
-			seen = st
+			// the workspace (its state moves), as a single write is; the
+			// state is read only when it decides.
+			won := true
+			if attempt+1 >= maxAttempts-1 {
+				st, serr := m.workspaceState(ctx, ws)
+				won = serr == nil && st != seen
+				seen = st
+			}
 			if m.retryRace(attempt+1, began, won) {
 				continue
 			}

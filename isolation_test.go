@@ -281,12 +281,14 @@ func TestJobRootMustBeOurs(t *testing.T) {
 	}
 	loose := openDir(t)
 	os.Chmod(loose, 0o777)
-	dirLink := filepath.Join(openDir(t), "dir-link")
-	if err := os.Symlink(openDir(t), dirLink); err != nil {
+	group := openDir(t)
+	os.Chmod(group, 0o775)
+	badLink := filepath.Join(openDir(t), "dir-link")
+	if err := os.Symlink(under, badLink); err != nil {
 		t.Fatal(err)
 	}
 	for what, dir := range map[string]string{"another user's Dir": hostile, "a Dir under another user's": under,
-		"a Dir writable by all, not sticky": loose, "a Dir that is a symbolic link": dirLink} {
+		"a Dir writable by all, not sticky": loose, "a Dir writable by its group": group, "a link to a Dir under another user's": badLink} {
 		if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: dir}); !errors.Is(err, secrets.ErrInsecureDir) {
 			t.Errorf("%s: %v", what, err)
 		}
@@ -299,11 +301,38 @@ func TestJobRootMustBeOurs(t *testing.T) {
 	}
 	sticky := openDir(t)
 	os.Chmod(sticky, 0o777|os.ModeSticky)
-	p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: sticky})
-	if err != nil {
-		t.Fatalf("a sticky shared Dir: %v", err)
+	goodLink := filepath.Join(openDir(t), "good-link")
+	if err := os.Symlink(openDir(t), goodLink); err != nil {
+		t.Fatal(err)
 	}
-	p.Close()
+	for what, dir := range map[string]string{"a sticky shared Dir": sticky, "a link to a Dir of ours": goodLink} {
+		p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: dir})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		p.Close()
+	}
+
+	// A file system mounted on the root is refused, whoever it says owns
+	// it: a user's FUSE mount (with user_allow_other) reported root as its
+	// owner and took every job's file secrets. A tmpfs stands in for it.
+	mounted := openDir(t)
+	if err := os.Mkdir(root(mounted), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "mode=0711", "none", root(mounted)).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs on the root: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", root(mounted)).Run() })
+	if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: mounted}); !errors.Is(err, secrets.ErrInsecureDir) {
+		t.Errorf("a root that is a mount point: %v", err)
+	}
+	if _, err := secrets.SweepJobFiles(mounted); !errors.Is(err, secrets.ErrInsecureDir) {
+		t.Errorf("sweeping a root that is a mount point: %v", err)
+	}
+	if entries, _ := os.ReadDir(root(mounted)); len(entries) != 0 {
+		t.Errorf("%d entries written on the mounted root", len(entries))
+	}
 
 	// A root of ours with a loose mode is tightened.
 	loose = openDir(t)
@@ -311,7 +340,7 @@ func TestJobRootMustBeOurs(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(root(loose), 0o777)
-	p, err = m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: loose})
+	p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: loose})
 	if err != nil {
 		t.Fatal(err)
 	}

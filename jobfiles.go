@@ -75,10 +75,10 @@ func LookupUser(name string) (*OSUser, error) {
 // exists but is not a directory of the backend's own user: a symbolic
 // link, a file, or another user's directory (made there before the
 // backend, perhaps by a job); or the directory named (Dir, or
-// os.TempDir()) is a symbolic link, or it or a directory above it
-// belongs to a user other than root and the backend's, or is writable
-// by others without the sticky bit (Unix). Nothing was written; name a
-// Dir of the backend's own.
+// os.TempDir(), its links followed) or a directory above it belongs to a
+// user other than root and the backend's, or is writable by its group or
+// others without the sticky bit (Unix). Nothing was written; name a Dir
+// of the backend's own.
 var ErrInsecureDir = errors.New("secrets: job files directory not safe")
 
 // jobRoot returns the root of the job folders under dir ("" means
@@ -100,8 +100,8 @@ func jobRoot(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !fi.IsDir() || !ownedByUs(fi) {
-		return "", errorf(ErrInsecureDir, "%s is not a directory of the backend's user", root)
+	if err := ourRoot(dir, root, fi); err != nil {
+		return "", err
 	}
 	if fi.Mode().Perm() != 0o711 {
 		if err := os.Chmod(root, 0o711); err != nil {
@@ -182,10 +182,25 @@ func SweepJobFiles(dir string) (int, error) {
 	if err != nil {
 		return 0, wrapf(err, "sweep job files")
 	}
-	if !fi.IsDir() || !ownedByUs(fi) {
-		return 0, errorf(ErrInsecureDir, "%s is not a directory of the backend's user", root)
+	if err := ourRoot(dir, root, fi); err != nil {
+		return 0, err
 	}
 	return sweepRoot(root)
+}
+
+// ourRoot checks root, the root of the job folders in dir (fi, as lstat
+// gives it): a directory of the backend's user, on dir's own file system.
+// A file system mounted on it (a user's FUSE mount, where fuse.conf has
+// user_allow_other) can report any owner, and a trial had one take every
+// job's file secrets: it is on another device.
+func ourRoot(dir, root string, fi fs.FileInfo) error {
+	if !fi.IsDir() || !ownedByUs(fi) {
+		return errorf(ErrInsecureDir, "%s is not a directory of the backend's user", root)
+	}
+	if !sameDevice(dir, fi) {
+		return errorf(ErrInsecureDir, "%s is a mount point, not a directory of %s's file system", root, dir)
+	}
+	return nil
 }
 
 // sweepRoot removes the job folders of root that no process holds.

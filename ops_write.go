@@ -59,8 +59,8 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 	authorized := ""
 	var last error
 	began, stale, attempt := time.Now(), 0, 0
-	seen, won := "", true // the secret as the last attempt read it; whether another writer won since
-	for ; attempt == 0 || m.retryRace(attempt, began, won); attempt++ {
+	seen := "" // what the last attempt was put on condition of (see putOn)
+	for ; ; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
 			return Write{}, err
 		}
@@ -68,12 +68,6 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		cur, remembered, err := m.current(ctx, ws, name, hinted)
 		if err != nil {
 			return Write{}, err
-		}
-		if now := versionOfEntry(cur); attempt > 0 {
-			won = now != seen
-			seen = now
-		} else {
-			seen = now
 		}
 		canon := name
 		if cur != nil {
@@ -109,6 +103,14 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		if err != nil {
 			return Write{}, err
 		}
+		// A race lost again: go on while another writer moved what this
+		// write depends on since the last attempt (the secret, or, for a
+		// write held to its workspace, the workspace).
+		now := putOn(cur, w)
+		if attempt > 0 && !m.retryRace(attempt, began, now != seen) {
+			break
+		}
+		seen = now
 		if err = m.store.Put(ctx, w); err == nil {
 			return w, nil
 		}
@@ -146,14 +148,19 @@ func (m *Manager) workspaceState(ctx context.Context, ws string) (int64, error) 
 	return snap.State, err
 }
 
-// versionOfEntry names cur as a write reads it: which secret, at which
-// revision ("" for none), so that a retry can tell whether another
-// writer won since the last attempt.
-func versionOfEntry(cur *Entry) string {
-	if cur == nil {
-		return ""
+// putOn names what w, a write of cur, is put on condition of: which
+// secret at which revision ("" for none), and the workspace's state if w
+// is held to it, so that a retry can tell whether another writer won
+// since the last attempt.
+func putOn(cur *Entry, w Write) string {
+	s := ""
+	if cur != nil {
+		s = cur.SecretID + "@" + strconv.FormatInt(cur.Revision, 10)
 	}
-	return cur.SecretID + "@" + strconv.FormatInt(cur.Revision, 10)
+	if w.CheckState {
+		s += "/" + strconv.FormatInt(w.ExpectState, 10)
+	}
+	return s
 }
 
 // current returns the secret called name, or nil if there is none (or

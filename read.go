@@ -217,12 +217,11 @@ func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page,
 	if err := m.authorize(ctx, e); err != nil {
 		return Page{}, err
 	}
-	// A stored name is its variable (MaxNameLength at most), '@' and its
-	// scope: a longer Search matches nothing. After is a place in the
-	// order, not a name to match: names stored under a larger
-	// MaxNameLength than today's may be longer, and come after it.
-	longest := m.cfg.MaxNameLength + 1 + scope.MaxLen
-	if len(o.Search) > longest || len(o.After) > MaxMaxNameLength+1+scope.MaxLen ||
+	// A stored name is its variable (MaxMaxNameLength at most, under
+	// whatever MaxNameLength it was stored), '@' and its scope: a longer
+	// Search matches nothing. After is a place in the order, not a name
+	// to match: any length is a place.
+	if len(o.Search) > MaxMaxNameLength+1+scope.MaxLen ||
 		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) ||
 		strings.ContainsRune(o.After, 0) || !utf8.ValidString(o.After) {
 		return Page{Secrets: []Meta{}}, nil // no name can match (and Postgres refuses NUL)

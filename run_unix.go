@@ -49,23 +49,30 @@ func ownedByUs(fi fs.FileInfo) bool {
 	return ok && int(st.Uid) == os.Geteuid()
 }
 
-// safeParent returns dir, its symbolic links resolved, if it and every
-// directory above it are ones only the backend's user or root may change:
-// dir not a symbolic link itself, and each directory owned by root or the
-// backend's user and writable by no one else unless sticky (as /tmp is).
+// sameDevice reports whether fi is a file on the file system of the
+// directory dir.
+func sameDevice(dir string, fi fs.FileInfo) bool {
+	d, err := os.Stat(dir)
+	if err != nil {
+		return false
+	}
+	a, ok1 := d.Sys().(*syscall.Stat_t)
+	b, ok2 := fi.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && a.Dev == b.Dev
+}
+
+// safeParent returns dir, its symbolic links resolved, if that directory
+// and every directory above it are ones only the backend's user or root
+// may change: each owned by root or the backend's user and writable by no
+// one else (neither its group nor others) unless sticky, as /tmp is.
 // Otherwise a user who may rename entries in one of them could move the
 // root of the job folders, or what leads to it, between the backend's
 // check of the root and its writes: a trial had the backend, as root,
 // write a file secret into a directory of its choosing and give that
-// directory to the job's user. Nothing is written; ErrInsecureDir.
+// directory to the job's user. Nothing is written; ErrInsecureDir. (Where
+// root is not mapped, in a user namespace, / shows as another user's: name
+// no Dir there.)
 func safeParent(dir string) (string, error) {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return "", err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return "", errorf(ErrInsecureDir, "%s is a symbolic link: name the directory it leads to", dir)
-	}
 	real, err := filepath.EvalSymlinks(dir)
 	if err == nil {
 		real, err = filepath.Abs(real)
@@ -85,7 +92,7 @@ func safeParent(dir string) (string, error) {
 		case !ok || st.Uid != 0 && int(st.Uid) != os.Geteuid():
 			return "", errorf(ErrInsecureDir, "%s belongs to another user, who could move what is in it", p)
 		case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0:
-			return "", errorf(ErrInsecureDir, "%s is writable by other users and not sticky: they could move what is in it", p)
+			return "", errorf(ErrInsecureDir, "%s is writable by its group or others and not sticky: they could move what is in it (chmod go-w)", p)
 		}
 		if filepath.Dir(p) == p {
 			return real, nil

@@ -295,9 +295,9 @@ func clientFailure(err error) (what string, unreachable bool) {
 	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &recErr):
 		return "the TLS connection to the database failed", false
 	case errors.As(err, &dnsErr):
-		// A name no server knows is a setting to mend; a server that
-		// did not answer may answer soon.
-		return "the database's host name could not be resolved", !dnsErr.IsNotFound
+		// Retried too when no server knows the name: a database's name
+		// may resolve only once it runs (a compose service starting).
+		return "the database's host name could not be resolved", true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "the database refused the connection (is it running, on that host and port?)", true
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():

@@ -96,7 +96,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 		{syscall.ECONNREFUSED, true, "refused the connection"},
 		{io.ErrUnexpectedEOF, true, "was lost"},
 		{&net.DNSError{Err: "server misbehaving", Name: "db", IsTemporary: true}, true, "could not be resolved"},
-		{&net.DNSError{Err: "no such host", Name: "db", IsNotFound: true}, false, "could not be resolved"},
+		{&net.DNSError{Err: "no such host", Name: "db", IsNotFound: true}, true, "could not be resolved"},
 		{&url.Error{Op: "parse", URL: "x", Err: errors.New("bad")}, false, "could not be parsed"},
 		{errors.New("driver: odd"), false, "driver failed"},
 	} {
