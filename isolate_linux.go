@@ -142,3 +142,13 @@ func closeInherited() {
 		}
 	}
 }
+
+// fuseMagic is the f_type statfs(2) gives a FUSE file system.
+const fuseMagic = 0x65735546
+
+// isFUSE reports whether path is on a FUSE file system, whose daemon (a
+// user's, where fuse.conf has user_allow_other) says who owns what.
+func isFUSE(path string) bool {
+	var st syscall.Statfs_t
+	return syscall.Statfs(path, &st) == nil && st.Type == fuseMagic
+}

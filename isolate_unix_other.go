@@ -14,3 +14,6 @@ func handles(int, syscall.Signal) bool { return true }
 // dieWithParent: a parent-death signal is Linux's; elsewhere a job
 // outlives a backend killed before it ended it.
 func dieWithParent(*syscall.SysProcAttr) {}
+
+// isFUSE is false where statfs does not tell FUSE apart.
+func isFUSE(string) bool { return false }

@@ -287,7 +287,19 @@ func TestJobRootMustBeOurs(t *testing.T) {
 	if err := os.Symlink(under, badLink); err != nil {
 		t.Fatal(err)
 	}
+	target := openDir(t)
+	if err := os.Mkdir(filepath.Join(target, "below"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	theirLink := filepath.Join(openDir(t), "their-link")
+	if err := os.Symlink(target, theirLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(theirLink, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
 	for what, dir := range map[string]string{"another user's Dir": hostile, "a Dir under another user's": under,
+		"a link another user made, to a Dir of ours": theirLink, "a path through a link another user made": filepath.Join(theirLink, "below"),
 		"a Dir writable by all, not sticky": loose, "a Dir writable by its group": group, "a link to a Dir under another user's": badLink} {
 		if _, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Dir: dir}); !errors.Is(err, secrets.ErrInsecureDir) {
 			t.Errorf("%s: %v", what, err)

@@ -119,6 +119,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 		switch {
 		case errors.Is(err, ErrKeyChanged):
 			m.keys.Remove(ws)
+			seen = "" // a key that moved is another writer's win
 			if stale++; stale > maxAttempts {
 				return Write{}, wrapf(err, "%s: the workspace key kept changing under this write; gave up after %d attempts", name, attempt+1)
 			}

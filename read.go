@@ -197,6 +197,10 @@ type Page struct {
 // maxPage bounds a page of List.
 const maxPage = 1000
 
+// maxAfter bounds ListOptions.After: far more than any stored name, which
+// a Next never exceeds.
+const maxAfter = 64 << 10
+
 // List returns a page of the metadata of the workspace's secrets, ordered
 // by name ignoring case. It never decrypts or returns a value. Paging by
 // Next returns each secret that exists throughout exactly once, whatever
@@ -220,8 +224,8 @@ func (m *Manager) List(ctx context.Context, ws string, opts *ListOptions) (Page,
 	// A stored name is its variable (MaxMaxNameLength at most, under
 	// whatever MaxNameLength it was stored), '@' and its scope: a longer
 	// Search matches nothing. After is a place in the order, not a name
-	// to match: any length is a place.
-	if len(o.Search) > MaxMaxNameLength+1+scope.MaxLen ||
+	// to match: any length is a place, within what a request may carry.
+	if len(o.Search) > MaxMaxNameLength+1+scope.MaxLen || len(o.After) > maxAfter ||
 		strings.ContainsRune(o.Search, 0) || !utf8.ValidString(o.Search) ||
 		strings.ContainsRune(o.After, 0) || !utf8.ValidString(o.After) {
 		return Page{Secrets: []Meta{}}, nil // no name can match (and Postgres refuses NUL)

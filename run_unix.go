@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -73,29 +74,61 @@ func sameDevice(dir string, fi fs.FileInfo) bool {
 // root is not mapped, in a user namespace, / shows as another user's: name
 // no Dir there.)
 func safeParent(dir string) (string, error) {
-	real, err := filepath.EvalSymlinks(dir)
-	if err == nil {
-		real, err = filepath.Abs(real)
-	}
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
 	}
-	for p := real; ; p = filepath.Dir(p) {
-		fi, err := os.Lstat(p)
+	// Each link on the way is followed only if root or the backend's user
+	// made it, in a directory only they may change: a link another user
+	// owns could lead anywhere (onto a file system of theirs whose owners
+	// are whatever it says).
+	p := "/"
+	for _, el := range strings.Split(abs, "/") {
+		if el == "" {
+			continue
+		}
+		next := filepath.Join(p, el)
+		fi, err := os.Lstat(next)
 		if err != nil {
 			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+				return "", errorf(ErrInsecureDir, "%s is a link of another user's", next)
+			}
+			if err := safeChain(p); err != nil {
+				return "", err
+			}
+			if next, err = filepath.EvalSymlinks(next); err != nil {
+				return "", err
+			}
+		}
+		p = next
+	}
+	return p, safeChain(p)
+}
+
+// safeChain checks dir, a path without links, and every directory above
+// it (see safeParent).
+func safeChain(dir string) error {
+	for p := dir; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		switch {
 		case !fi.IsDir():
-			return "", errorf(ErrInsecureDir, "%s is not a directory", p)
+			return errorf(ErrInsecureDir, "%s is not a directory", p)
 		case !ok || st.Uid != 0 && int(st.Uid) != os.Geteuid():
-			return "", errorf(ErrInsecureDir, "%s belongs to another user, who could move what is in it", p)
+			return errorf(ErrInsecureDir, "%s belongs to another user, who could move what is in it", p)
 		case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0:
-			return "", errorf(ErrInsecureDir, "%s is writable by its group or others and not sticky: they could move what is in it (chmod go-w)", p)
+			return errorf(ErrInsecureDir, "%s is writable by its group or others and not sticky: they could move what is in it (chmod go-w)", p)
+		case isFUSE(p):
+			return errorf(ErrInsecureDir, "%s is on a FUSE file system, whose owners are what its daemon says", p)
 		}
 		if filepath.Dir(p) == p {
-			return real, nil
+			return nil
 		}
 	}
 }
