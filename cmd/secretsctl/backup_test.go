@@ -155,6 +155,14 @@ func TestBackupOfEmptyWorkspace(t *testing.T) {
 		t.Fatalf("backup --allow-empty: %s, %v", b, err)
 	}
 	e.ctl("", "export", "--allow-empty", "srcc").want(t, 0)
+	// A scope no secret has (a typo of one that exists) is refused too.
+	e.ctl("v-prod-value-2", "set", "--env", "production", "src", "PROD").want(t, 0)
+	e.ctl("", "export", "--env", "prodution", "src").wantErr(t, 3, "no secrets of scope")
+	e.ctl("", "export", "--env", "prod", "src").wantErr(t, 3, "no secrets of scope")
+	if r := e.ctl("", "export", "--env", "production", "src").want(t, 0); !strings.Contains(r.stdout, "PROD=") {
+		t.Fatalf("export --env production: %q", r.stdout)
+	}
+	e.ctl("", "export", "--env", "prodution", "--allow-empty", "src").want(t, 0)
 	if r := e.ctl("", "backup", "src").want(t, 0); !strings.Contains(r.stdout, "PLAIN") {
 		t.Fatalf("backup of a workspace with a secret:\n%s", r.stdout)
 	}

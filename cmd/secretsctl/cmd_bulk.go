@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -114,6 +115,9 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 	if err := refuseEmpty(ctx, cmd, s, "export"); err != nil {
 		return err
 	}
+	if err := refuseEmptyScope(ctx, cmd, s, sc); err != nil {
+		return err
+	}
 	text, err := s.m.Export(ctx, cmd.Args().Get(0), &secrets.ExportOptions{Scope: sc})
 	if err != nil {
 		return err
@@ -163,6 +167,36 @@ func outFile(cmd *cli.Command) string {
 		return out
 	}
 	return ""
+}
+
+// refuseEmptyScope refuses (exitNotFound) an export --env SCOPE of a
+// workspace with no live secret of exactly that scope (a mistyped scope
+// exported nothing and exited 0), unless --allow-empty. It reads names
+// only, as refuseEmpty does.
+func refuseEmptyScope(ctx context.Context, cmd *cli.Command, s *session, sc string) error {
+	if sc == "*" || cmd.Bool("allow-empty") {
+		return nil
+	}
+	if _, err := s.m.CheckName("X@" + sc); errors.Is(err, secrets.ErrInvalidScope) {
+		return nil // Export refuses it, as a usage error
+	}
+	ws := cmd.Args().Get(0)
+	q := secrets.ListQuery{Search: "@" + sc, Limit: 1000}
+	for {
+		es, err := s.store.List(ctx, ws, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if _, got := secrets.SplitName(e.Name); got == sc {
+				return nil
+			}
+		}
+		if len(es) < q.Limit {
+			return fail(exitNotFound, "export: workspace %q has no secrets of scope %q (mistyped? give --allow-empty to go on anyway)", ws, sc)
+		}
+		q.After = es[len(es)-1].Name
+	}
 }
 
 // checkOut refuses (a usage error) an -o FILE that exists and is not a
