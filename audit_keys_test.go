@@ -19,6 +19,20 @@ func rotatedAuditKey(t *testing.T, keysetJSON []byte) (before, after *secrets.Au
 	if err != nil {
 		t.Fatal(err)
 	}
+	km := withNewPrimary(t, h)
+	if before, err = secrets.NewAuditKey(keysetJSON); err != nil {
+		t.Fatal(err)
+	}
+	if after, err = secrets.NewAuditKey(managedJSON(t, km)); err != nil {
+		t.Fatal(err)
+	}
+	return before, after
+}
+
+// withNewPrimary returns a manager of h's keyset with a new HMAC key
+// added as its primary, the former one kept enabled.
+func withNewPrimary(t *testing.T, h *keyset.Handle) *keyset.Manager {
+	t.Helper()
 	km := keyset.NewManagerFromHandle(h)
 	id, err := km.Add(mac.HMACSHA256Tag256KeyTemplate())
 	if err != nil {
@@ -27,13 +41,7 @@ func rotatedAuditKey(t *testing.T, keysetJSON []byte) (before, after *secrets.Au
 	if err := km.SetPrimary(id); err != nil {
 		t.Fatal(err)
 	}
-	if before, err = secrets.NewAuditKey(keysetJSON); err != nil {
-		t.Fatal(err)
-	}
-	if after, err = secrets.NewAuditKey(managedJSON(t, km)); err != nil {
-		t.Fatal(err)
-	}
-	return before, after
+	return km
 }
 
 // managedJSON is the keyset km manages, as a Tink JSON keyset in the clear.
@@ -123,14 +131,7 @@ func TestAuditKeyDisabledFormerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	former := h.KeysetInfo().GetPrimaryKeyId()
-	km := keyset.NewManagerFromHandle(h)
-	id, err := km.Add(mac.HMACSHA256Tag256KeyTemplate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := km.SetPrimary(id); err != nil {
-		t.Fatal(err)
-	}
+	km := withNewPrimary(t, h)
 	for _, step := range []struct {
 		what   string
 		change func() error

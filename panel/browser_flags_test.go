@@ -29,11 +29,7 @@ func eventRows(tb *tab) []string {
 // or off (the event's detail, as text) and call a roll back or a restore
 // so though its detail says which flags it turned on.
 func TestBrowserFlagActivity(t *testing.T) {
-	var now atomic.Int64
-	t0 := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
-	now.Store(t0.UnixMicro())
-	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize,
-		Now: func() time.Time { return time.UnixMicro(now.Load()) }})
+	m, now, t0 := clockedManager(t)
 	alice := as(t, "user:alice")
 	set := func(name, value string, protected bool) {
 		t.Helper()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -335,3 +336,14 @@ func (tb *tab) check(values ...string) {
 
 // escape is the Escape key.
 const escape = kb.Escape
+
+// clockedManager returns a Manager for the browser tests whose clock reads
+// now (in Unix microseconds), set to t0, two hours ago to the second.
+func clockedManager(t *testing.T) (m *secrets.Manager, now *atomic.Int64, t0 time.Time) {
+	now = new(atomic.Int64)
+	t0 = time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
+	now.Store(t0.UnixMicro())
+	m = newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize,
+		Now: func() time.Time { return time.UnixMicro(now.Load()) }})
+	return m, now, t0
+}

@@ -3,7 +3,6 @@ package panel_test
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,11 +14,7 @@ import (
 // deleted secret undeleted, one made since deleted. A viewer has no such
 // button.
 func TestBrowserRestoreAt(t *testing.T) {
-	var now atomic.Int64
-	t0 := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
-	now.Store(t0.UnixMicro())
-	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize,
-		Now: func() time.Time { return time.UnixMicro(now.Load()) }})
+	m, now, t0 := clockedManager(t)
 	alice := as(t, "user:alice")
 	set := func(name, value string) {
 		t.Helper()

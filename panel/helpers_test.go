@@ -66,7 +66,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newManager(t testing.TB, store secrets.Store, cfg *secrets.Config) *secrets.Manager {
+// newCipher returns a local master key of the test's own.
+func newCipher(t testing.TB) *secrets.LocalCipher {
 	t.Helper()
 	k, err := secrets.GenerateLocalKey()
 	if err != nil {
@@ -76,6 +77,12 @@ func newManager(t testing.TB, store secrets.Store, cfg *secrets.Config) *secrets
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func newManager(t testing.TB, store secrets.Store, cfg *secrets.Config) *secrets.Manager {
+	t.Helper()
+	c := newCipher(t)
 	if cfg == nil {
 		cfg = &secrets.Config{}
 	}

@@ -195,14 +195,7 @@ func TestMeKind(t *testing.T) {
 // exactly that): New refuses it with ErrNoAuthorize unless
 // Config.AllowAll says so on purpose, and then everything is allowed.
 func TestNewNeedsAuthorize(t *testing.T) {
-	k, err := secrets.GenerateLocalKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := secrets.NewLocalCipher(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newCipher(t)
 	open, err := secrets.New(secrets.NewMemoryStore(), c, nil)
 	if err != nil {
 		t.Fatal(err)
