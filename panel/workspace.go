@@ -94,10 +94,27 @@ func (h *Handler) dotenvLimit() int64 {
 	return 64 << 20
 }
 
-// bodyLimit bounds the JSON body that carries a .env text: twice the text
-// (JSON escapes its newlines and quotes in two bytes), plus room for a
-// preview's revisions.
+// dotenvBodyLimit bounds the JSON body that carries a .env text: twice
+// the text (JSON escapes its newlines and quotes in two bytes), plus room
+// for a preview's revisions.
 func (h *Handler) dotenvBodyLimit() int64 { return 2*h.dotenvLimit() + 64<<10 }
+
+// dotenvBody is the bound of the caller's .env body: dotenvBodyLimit for
+// a caller the authorizer lets diff in the workspace, asked with no names
+// as the page asks before it offers the .env import; Config.MaxBodyBytes,
+// the bound of every other body, for any other caller, so that one who
+// may do nothing here cannot make the server read and parse megabytes
+// before the Manager refuses them (a trial: 72 MB allocated per request).
+func (h *Handler) dotenvBody(c *call) (int64, error) {
+	ok, err := h.can(c, secrets.ActionDiff)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return h.cfg.MaxBodyBytes, nil
+	}
+	return h.dotenvBodyLimit(), nil
+}
 
 func (d *dotenvInput) bytes(limit int64) ([]byte, error) {
 	var b []byte
@@ -129,7 +146,11 @@ func (h *Handler) preview(c *call) error {
 		dotenvInput
 		Remove bool `json:"remove"`
 	}
-	if err := c.decode(h.dotenvBodyLimit(), &in); err != nil {
+	limit, err := h.dotenvBody(c)
+	if err != nil {
+		return err
+	}
+	if err := c.decode(limit, &in); err != nil {
 		return err
 	}
 	text, err := in.bytes(h.dotenvLimit())
@@ -151,7 +172,11 @@ func (h *Handler) apply(c *call) error {
 		dotenvInput
 		Diff *secrets.Diff `json:"diff"`
 	}
-	if err := c.decode(h.dotenvBodyLimit(), &in); err != nil {
+	limit, err := h.dotenvBody(c)
+	if err != nil {
+		return err
+	}
+	if err := c.decode(limit, &in); err != nil {
 		return err
 	}
 	text, err := in.bytes(h.dotenvLimit())

@@ -79,6 +79,34 @@ func TestDotenv(t *testing.T) {
 	e.do(t, req{actor: viewer, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": "A=b\n"}}).want(t, 403, panel.ProblemForbidden)
 }
 
+// A .env body larger than every other body is read only for a caller
+// who may diff: one who may not gets 413 before the server reads and
+// parses megabytes for the Manager to refuse (a trial: 72 MB allocated per
+// request of a user with no rights in the workspace).
+func TestDotenvBodyOnlyForDiffers(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	text := strings.Repeat("# comment\n", 150_000) + "A=b\n" // 1.5 MB, past MaxBodyBytes as JSON
+	if int64(len(text)) >= e.m.Limits().MaxDotenvBytes {
+		t.Fatalf("the text (%d bytes) must fit the Manager's .env bound", len(text))
+	}
+	for _, path := range []string{"/api/dotenv/preview", "/api/dotenv/apply"} {
+		for _, actor := range []string{viewer, "user:stranger"} {
+			e.do(t, req{actor: actor, method: "POST", path: path, body: map[string]any{"text": text}}).want(t, 413, panel.ProblemTooLarge)
+			small := map[string]any{"text": "A=b\n"}
+			if path == "/api/dotenv/apply" {
+				small["diff"] = map[string]any{}
+			}
+			e.do(t, req{actor: actor, method: "POST", path: path, body: small}).want(t, 403, panel.ProblemForbidden)
+		}
+	}
+	var d secrets.Diff
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/preview", body: map[string]any{"text": text}}).want(t, 200, "").json(t, &d)
+	e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{"text": text, "diff": d}}).want(t, 200, "")
+	if _, err := e.m.Get(secrets.WithActor(context.Background(), editor), ws, "A"); err != nil {
+		t.Fatalf("the editor's large .env was not applied: %v", err)
+	}
+}
+
 // The preview names the write-only secrets whose values it could not
 // compare ("uncompared"), and only those: the page's note says so exactly
 // when there is one.
