@@ -104,7 +104,9 @@ var (
 	// or lost, the server is starting, shutting down or at its
 	// connection limit, or a pooler in front of it could not reach it.
 	// The call may be tried again; a write that failed so may have been
-	// committed before the connection broke (read it back).
+	// committed, even after the error was returned (the server finishes
+	// a statement it received): retry it on condition (IfRevision)
+	// rather than trusting a read-back.
 	ErrDatabaseUnavailable = errors.New("secrets: database unavailable")
 	// ErrMigratePrivilege: Migrate found the schema missing or behind the
 	// version this package needs, and the database role it runs as lacks

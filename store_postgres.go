@@ -3,9 +3,11 @@ package secrets
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -72,6 +74,14 @@ type PostgresStore struct {
 	// and event inserts run as simple queries, their arguments written as
 	// literals (pgschema.Inline): one round trip instead of two (see run).
 	inline bool
+	// sendsOnce: the pool's driver is pgx's, which has database/sql send a
+	// statement again on another connection only when nothing of it
+	// reached the server. Any other (lib/pq) may report a connection
+	// lost after the statement went out as bad (driver.ErrBadConn, on
+	// io.EOF), and database/sql then sends it again: a write the server
+	// goes on to commit would be made twice (a trial: one Set, two
+	// versions). Without it, writes run in a transaction (see write).
+	sendsOnce bool
 	// sizes holds, for each workspace by a hash of its name (two may
 	// share a slot), how many secrets its last read returned: the next
 	// read's capacity, and past bigRead, that it goes with parameters. A
@@ -134,6 +144,7 @@ func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) 
 	}
 	_, libpq := db.Driver().(*pq.Driver)
 	s.inline = libpq && !s.prepare
+	s.sendsOnce = isPgxStdlib(db.Driver())
 	return s, nil
 }
 
@@ -436,4 +447,16 @@ func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) er
 		return err
 	}
 	return tx.Commit()
+}
+
+// isPgxStdlib reports whether d is pgx's database/sql driver, told by its
+// package path so that the library does not import pgx (whose stdlib
+// package registers a driver as it loads). A host's wrapper around it
+// (a tracing driver) is not recognized: its writes take the safe way.
+func isPgxStdlib(d driver.Driver) bool {
+	t := reflect.TypeOf(d)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && t.PkgPath() == "github.com/jackc/pgx/v5/stdlib"
 }

@@ -508,10 +508,15 @@ func putParams(w Write) pgParams {
 }
 
 // write runs fn on the pool, or in a READ COMMITTED transaction when the
-// pool's default isolation is stricter (or fn finds it so).
+// pool's default isolation is stricter (or fn finds it so) or its driver
+// may send a statement twice (see sendsOnce). database/sql sends BEGIN
+// again on another connection when the first was closed, which is safe,
+// and never a statement of the transaction: one whose connection is lost
+// fails, and the server, finding no COMMIT, rolls it back. Only a
+// connection lost after COMMIT went out leaves the outcome unknown.
 func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
 	return s.retry(ctx, func() error {
-		if !s.readCommittedNeeded() {
+		if s.sendsOnce && !s.readCommittedNeeded() {
 			err := fn(s.db)
 			if sqlState(err) != sqlstateNotReadCommitted {
 				return err
