@@ -26,7 +26,8 @@ type ExportOptions struct {
 //
 // Not promised: zsh stops at a secret named as one of its read-only
 // variables (status, ARGC...), yash at a value that is not UTF-8; ksh93
-// empties LANG, LC_ALL or LC_CTYPE naming a locale it does not know; an
+// empties LANG, LC_ALL or LC_CTYPE naming a locale it does not know, and
+// it, bash and bash --posix print such a value on stderr; an
 // interactive zsh with prompt_subst may run what a sourced PROMPT or
 // RPROMPT holds at its next prompt; and other shells and readers
 // (systemd's EnvironmentFile, python-dotenv, docker --env-file, godotenv)
