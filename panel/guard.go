@@ -197,7 +197,9 @@ func (c *call) decode(limit int64, v any) error {
 		return &problem{Type: ProblemTooLarge, Status: http.StatusRequestEntityTooLarge,
 			Detail: fmt.Sprintf("the request body is over %d bytes", limit)}
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return badRequest("the field %q has the wrong type", typeErr.Field)
+		// Field is a path that names an embedded struct by its Go type
+		// ("dotenvInput.text"): the field a caller sent is its last part.
+		return badRequest("the field %q has the wrong type", typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:])
 	case errors.As(err, &synErr):
 		return badRequest("the body is not valid JSON (at byte %d)", synErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):

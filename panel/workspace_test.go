@@ -72,6 +72,9 @@ func TestDotenv(t *testing.T) {
 	}
 	prev(map[string]any{"text": strings.Repeat("# comment\n", limit/10+1)}).want(t, 413, panel.ProblemTooLarge)
 	prev(`{"text":"`+strings.Repeat(`\n`, limit+1)+`"}`).want(t, 413, panel.ProblemTooLarge)
+	if p := prev(map[string]any{"text": 7}).want(t, 400, panel.ProblemBadRequest).problem(t); p.Detail != `the field "text" has the wrong type` {
+		t.Errorf("a text of the wrong type: %q", p.Detail)
+	}
 	prev(map[string]any{}).want(t, 400, panel.ProblemBadRequest)
 	prev(map[string]any{"text": "A=b", "text_base64": "QT1i"}).want(t, 400, panel.ProblemBadRequest)
 	prev(map[string]any{"text_base64": "%%%"}).want(t, 400, panel.ProblemBadRequest)
