@@ -438,15 +438,22 @@ func (s *PostgresStore) retry(ctx context.Context, fn func() error) error {
 // inTx runs fn in a READ COMMITTED transaction, whatever the pool's
 // default isolation.
 func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	_, err := s.tx(ctx, fn)
+	return err
+}
+
+// tx is inTx, and says whether COMMIT was sent: only then may the
+// transaction have been committed when an error came back.
+func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (commitSent bool, err error) {
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }
 
 // isPgxStdlib reports whether d is pgx's database/sql driver, told by its

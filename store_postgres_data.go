@@ -511,9 +511,11 @@ func putParams(w Write) pgParams {
 // pool's default isolation is stricter (or fn finds it so) or its driver
 // may send a statement twice (see sendsOnce). database/sql sends BEGIN
 // again on another connection when the first was closed, which is safe,
-// and never a statement of the transaction: one whose connection is lost
-// fails, and the server, finding no COMMIT, rolls it back. Only a
-// connection lost after COMMIT went out leaves the outcome unknown.
+// and never a statement of the transaction: the server rolls back a
+// transaction whose connection is lost before COMMIT went out, so write
+// runs it again, on another connection (up to maxLostTries times). Only
+// a connection lost after COMMIT went out leaves the outcome unknown
+// (ErrDatabaseUnavailable).
 func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
 	return s.retry(ctx, func() error {
 		if s.sendsOnce && !s.readCommittedNeeded() {
@@ -525,6 +527,15 @@ func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) er
 			s.ownTx = true
 			s.mu.Unlock()
 		}
-		return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+		for try := 1; ; try++ {
+			commitSent, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+			if err == nil || commitSent || !connectionLost(err) || ctx.Err() != nil || try == maxLostTries {
+				return err
+			}
+		}
 	})
 }
+
+// maxLostTries bounds the runs of a write transaction whose connection is
+// lost before its COMMIT (see write).
+const maxLostTries = 3
