@@ -3,11 +3,9 @@ package secrets
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"reflect"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -39,9 +37,10 @@ var (
 // transaction-scoped advisory lock on its workspace, so writes to one
 // workspace are serialized in the database and every condition holds
 // across any number of processes; reads are single statements and see one
-// snapshot. Writes need READ COMMITTED (each statement after the lock must
-// see what committed before it): on a pool whose default isolation is
-// stricter, the store runs them in READ COMMITTED transactions of its own.
+// snapshot. Writes run in READ COMMITTED transactions of the store's own
+// (each statement after the lock must see what committed before it),
+// whatever the pool's default isolation, and never on the pool, where
+// database/sql may send a statement twice (see write).
 // Serialization failures and deadlocks are retried inside the store.
 // Errors never contain the connection string or credentials, whatever the
 // password holds: driver errors are mapped to this package's errors or
@@ -74,14 +73,6 @@ type PostgresStore struct {
 	// and event inserts run as simple queries, their arguments written as
 	// literals (pgschema.Inline): one round trip instead of two (see run).
 	inline bool
-	// sendsOnce: the pool's driver is pgx's, which has database/sql send a
-	// statement again on another connection only when nothing of it
-	// reached the server. Any other (lib/pq) may report a connection
-	// lost after the statement went out as bad (driver.ErrBadConn, on
-	// io.EOF), and database/sql then sends it again: a write the server
-	// goes on to commit would be made twice (a trial: one Set, two
-	// versions). Without it, writes run in a transaction (see write).
-	sendsOnce bool
 	// sizes holds, for each workspace by a hash of its name (two may
 	// share a slot), how many secrets its last read returned: the next
 	// read's capacity, and past bigRead, that it goes with parameters. A
@@ -90,9 +81,6 @@ type PostgresStore struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
-	// ownTx: the pool's default isolation is not READ COMMITTED, so
-	// single writes run in transactions of the store's own.
-	ownTx bool
 }
 
 // PostgresConfig configures a PostgresStore. A nil *PostgresConfig means
@@ -114,8 +102,9 @@ type PostgresConfig struct {
 	// the connection (over lib/pq, reads go as simple queries: see
 	// PostgresStore). With lib/pq on a direct connection, on the author's
 	// machine, it made EnvFor of 100 secrets 1.09–1.12–1.15 times faster
-	// and Set 1.42–1.44–1.85; with pgx it changed nothing measurable (pgx's own
-	// statement cache does the same). See BenchmarkStatementModes.
+	// (writes, which run in transactions, gain little); with pgx it
+	// changed nothing measurable (pgx's own statement cache does the
+	// same). See BenchmarkStatementModes.
 	PreparedStatements bool
 }
 
@@ -144,7 +133,6 @@ func NewPostgresStore(db *sqlx.DB, cfg *PostgresConfig) (*PostgresStore, error) 
 	}
 	_, libpq := db.Driver().(*pq.Driver)
 	s.inline = libpq && !s.prepare
-	s.sendsOnce = isPgxStdlib(db.Driver())
 	return s, nil
 }
 
@@ -171,8 +159,8 @@ func (s *PostgresStore) stmt(ctx context.Context, query string) (*sqlx.Stmt, err
 	return st, nil
 }
 
-// hot runs a statement of a hot path on the pool (a read; with prepared
-// statements also a write) and hands its rows to fn, which reads them
+// hot runs a statement of a hot path on the pool (a read, which may
+// record an event: see run) and hands its rows to fn, which reads them
 // (rows.Next, rows.Scan) and returns rows.Err().
 func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
 	if !s.prepare {
@@ -183,6 +171,23 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 		return err
 	}
 	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	return readRows(rows, fn)
+}
+
+// prepared runs query in tx, as the statement prepared on the pool
+// (PostgresConfig.PreparedStatements) if write prepared it, else as it
+// is, and hands its rows to fn.
+func (s *PostgresStore) prepared(ctx context.Context, tx *sqlx.Tx, query string, args []any, fn func(*sql.Rows) error) error {
+	s.mu.Lock()
+	st := s.stmts[query]
+	s.mu.Unlock()
+	if st == nil {
+		return runQuery(ctx, tx, query, args, fn)
+	}
+	rows, err := tx.StmtxContext(ctx, st).QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -454,16 +459,4 @@ func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (com
 		return false, err
 	}
 	return true, tx.Commit()
-}
-
-// isPgxStdlib reports whether d is pgx's database/sql driver, told by its
-// package path so that the library does not import pgx (whose stdlib
-// package registers a driver as it loads). A host's wrapper around it
-// (a tracing driver) is not recognized: its writes take the safe way.
-func isPgxStdlib(d driver.Driver) bool {
-	t := reflect.TypeOf(d)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t != nil && t.PkgPath() == "github.com/jackc/pgx/v5/stdlib"
 }

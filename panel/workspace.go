@@ -2,6 +2,7 @@ package panel
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -99,21 +100,26 @@ func (h *Handler) dotenvLimit() int64 {
 // for a preview's revisions.
 func (h *Handler) dotenvBodyLimit() int64 { return 2*h.dotenvLimit() + 64<<10 }
 
-// dotenvBody is the bound of the caller's .env body: dotenvBodyLimit for
-// a caller the authorizer lets diff in the workspace, asked with no names
-// as the page asks before it offers the .env import; Config.MaxBodyBytes,
-// the bound of every other body, for any other caller, so that one who
-// may do nothing here cannot make the server read and parse megabytes
-// before the Manager refuses them (a trial: 72 MB allocated per request).
-func (h *Handler) dotenvBody(c *call) (int64, error) {
+// decodeDotenv decodes the caller's .env body into v, bound by
+// dotenvBodyLimit for a caller the authorizer lets diff in the workspace,
+// asked with no names as the page asks before it offers the .env import,
+// and by Config.MaxBodyBytes, the bound of every other body, for any
+// other caller (413 says why), so that one who may do nothing here cannot
+// make the server read and parse megabytes before the Manager refuses
+// them (a trial: 72 MB allocated per request).
+func (h *Handler) decodeDotenv(c *call, v any) error {
 	ok, err := h.can(c, secrets.ActionDiff)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if !ok {
-		return h.cfg.MaxBodyBytes, nil
+	if ok {
+		return c.decode(h.dotenvBodyLimit(), v)
 	}
-	return h.dotenvBodyLimit(), nil
+	err = c.decode(h.cfg.MaxBodyBytes, v)
+	if p := (*problem)(nil); errors.As(err, &p) && p.Type == ProblemTooLarge {
+		p.Detail += ": a larger .env text is read only from a caller who may diff in the workspace"
+	}
+	return err
 }
 
 func (d *dotenvInput) bytes(limit int64) ([]byte, error) {
@@ -146,11 +152,7 @@ func (h *Handler) preview(c *call) error {
 		dotenvInput
 		Remove bool `json:"remove"`
 	}
-	limit, err := h.dotenvBody(c)
-	if err != nil {
-		return err
-	}
-	if err := c.decode(limit, &in); err != nil {
+	if err := h.decodeDotenv(c, &in); err != nil {
 		return err
 	}
 	text, err := in.bytes(h.dotenvLimit())
@@ -172,11 +174,7 @@ func (h *Handler) apply(c *call) error {
 		dotenvInput
 		Diff *secrets.Diff `json:"diff"`
 	}
-	limit, err := h.dotenvBody(c)
-	if err != nil {
-		return err
-	}
-	if err := c.decode(limit, &in); err != nil {
+	if err := h.decodeDotenv(c, &in); err != nil {
 		return err
 	}
 	text, err := in.bytes(h.dotenvLimit())

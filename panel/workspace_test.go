@@ -75,6 +75,10 @@ func TestDotenv(t *testing.T) {
 	if p := prev(map[string]any{"text": 7}).want(t, 400, panel.ProblemBadRequest).problem(t); p.Detail != `the field "text" has the wrong type` {
 		t.Errorf("a text of the wrong type: %q", p.Detail)
 	}
+	p = e.do(t, req{actor: editor, method: "POST", path: "/api/dotenv/apply", body: map[string]any{"text": "A=b\n", "diff": map[string]any{"added": 7}}}).want(t, 400, panel.ProblemBadRequest).problem(t)
+	if p.Detail != `the field "diff.added" has the wrong type` {
+		t.Errorf("a nested field of the wrong type: %q", p.Detail)
+	}
 	prev(map[string]any{}).want(t, 400, panel.ProblemBadRequest)
 	prev(map[string]any{"text": "A=b", "text_base64": "QT1i"}).want(t, 400, panel.ProblemBadRequest)
 	prev(map[string]any{"text_base64": "%%%"}).want(t, 400, panel.ProblemBadRequest)
@@ -94,7 +98,9 @@ func TestDotenvBodyOnlyForDiffers(t *testing.T) {
 	}
 	for _, path := range []string{"/api/dotenv/preview", "/api/dotenv/apply"} {
 		for _, actor := range []string{viewer, "user:stranger"} {
-			e.do(t, req{actor: actor, method: "POST", path: path, body: map[string]any{"text": text}}).want(t, 413, panel.ProblemTooLarge)
+			if p := e.do(t, req{actor: actor, method: "POST", path: path, body: map[string]any{"text": text}}).want(t, 413, panel.ProblemTooLarge).problem(t); !strings.Contains(p.Detail, "read only from a caller who may diff") {
+				t.Errorf("the 413 does not say why: %q", p.Detail)
+			}
 			small := map[string]any{"text": "A=b\n"}
 			if path == "/api/dotenv/apply" {
 				small["diff"] = map[string]any{}
