@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -257,7 +256,6 @@ func refuses(t *testing.T, m *secrets.Manager, name string) {
 func runHijacks(t *testing.T, cases []hijackCase) {
 	m := secrets.NewDenyTestManager(t)
 	hijackGoCache = t.TempDir()
-	warmGoCache(t, cases)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // a folder of its own; the programs' time is mostly waiting
@@ -413,28 +411,6 @@ func forgedModCache(t *testing.T, w *hijackWork, root string) string {
 	w.file(t, "app/go.sum", "example.com/m v1.0.0 "+zipHash+"\nexample.com/m v1.0.0/go.mod "+goModHash(gomod)+"\n", 0o644)
 	w.file(t, "app/main.go", "package main\n\nimport _ \"example.com/m\"\n\nfunc main() {}\n", 0o644)
 	return filepath.Join(w.dir, "app")
-}
-
-// warmGoCache builds, once, what the go cases of cases all compile
-// (runtime, os) into their cache, which is a fresh one of the test's own
-// (an attack may write to it): run in parallel on a cold cache, each
-// compiled it at the same time (80 s of a run of the package).
-func warmGoCache(t *testing.T, cases []hijackCase) {
-	if !slices.ContainsFunc(cases, func(c hijackCase) bool { return slices.Contains(c.needs, "go") }) {
-		return
-	}
-	if _, err := exec.LookPath("go"); err != nil {
-		return // the cases skip
-	}
-	w := &hijackWork{dir: t.TempDir()}
-	w.home = filepath.Join(w.dir, "home")
-	w.file(t, "warm/go.mod", "module warm\n\ngo 1.21\n", 0o644)
-	w.file(t, "warm/main.go", "package main\n\nimport \"os\"\n\nfunc main() { os.Exit(0) }\n", 0o644)
-	cmd := exec.Command("go", "build", "-o", os.DevNull, ".")
-	cmd.Dir, cmd.Env = filepath.Join(w.dir, "warm"), hijackBase(w)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the cache's warm-up: %v\n%s", err, out)
-	}
 }
 
 func goModule(t *testing.T, w *hijackWork) string {

@@ -447,16 +447,18 @@ func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) er
 	return err
 }
 
-// tx is inTx, and says whether COMMIT was sent: only then may the
-// transaction have been committed when an error came back.
-func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (commitSent bool, err error) {
+// tx is inTx, and says whether its error came from fn, after BEGIN and
+// before COMMIT: only such a transaction is known not to be committed
+// and may be run again on another connection (database/sql has already
+// sent BEGIN again where it could; COMMIT may have been committed).
+func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (inside bool, err error) {
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return false, err
+		return true, err
 	}
-	return true, tx.Commit()
+	return false, tx.Commit()
 }

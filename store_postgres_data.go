@@ -500,8 +500,8 @@ func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) er
 	}
 	return s.retry(ctx, func() error {
 		for try := 1; ; try++ {
-			commitSent, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
-			if err == nil || commitSent || !connectionLost(err) || ctx.Err() != nil || try == maxLostTries {
+			inside, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+			if err == nil || !inside || !connectionLost(err) || ctx.Err() != nil || try == maxLostTries {
 				return err
 			}
 		}
