@@ -346,6 +346,16 @@ func (m *Manager) record(ctx context.Context, es ...*Event) error {
 	return nil
 }
 
+// unrecorded is err, the failure to record the event of a change already
+// made (a key change or a purge, whose event is recorded right after it,
+// not with it), said as such: it matches ErrAudit, and the change stays.
+func unrecorded(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return wrapf(err, format+", but its audit event was not recorded", args...)
+}
+
 // recordRead records a read's event according to Config.AuditReads; a
 // non-nil error means the read must fail. The event is group-committed
 // with those of concurrent reads (recordBatched): a caller whose ctx is

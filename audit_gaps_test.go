@@ -195,3 +195,78 @@ func TestExpandedAuditCanceledBestEffort(t *testing.T) {
 		}
 	})
 }
+
+// A key change and a purge record their event right after the change, not
+// with it: one whose event cannot be recorded returns an error matching
+// ErrAudit, and the change stays made (OnAuditError gets the event). A
+// chaos trial had SetKeyEnabled return nil, its key enabled and no event
+// anywhere.
+func TestKeyChangeUnrecorded(t *testing.T) {
+	ctx := context.Background()
+	rs := &memRecordRefusing{MemoryStore: secrets.NewMemoryStore()}
+	var lost []string
+	m := newManager(t, rs, newCipher(t), &secrets.Config{KeepFormerKeys: 1,
+		OnAuditError: func(_ context.Context, es []secrets.Event, _ error) {
+			for _, e := range es {
+				if e.Action != secrets.ActionList {
+					lost = append(lost, string(e.Action)+" "+e.Detail)
+				}
+			}
+		}})
+	mustSet(t, m, "ws", "A", "value-a1")
+	first, err := m.RotateKey(ctx, "ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.fail.Store(true)
+	second, err := m.RotateKey(ctx, "ws", nil)
+	if !errors.Is(err, secrets.ErrAudit) || second.Primary == first.Primary || second.Primary == 0 {
+		t.Fatalf("RotateKey without its event: %+v, %v; want ErrAudit and a new primary", second, err)
+	}
+	keys, _ := m.Keys(ctx, "ws")
+	var off uint32
+	for _, k := range keys {
+		if k.Primary != (k.ID == second.Primary) {
+			t.Fatalf("keys after the rotation %+v: the new primary is not %d", keys, second.Primary)
+		}
+		if !k.Enabled {
+			off = k.ID
+		}
+	}
+	if off == 0 {
+		t.Fatalf("no disabled key to enable: %+v", keys)
+	}
+	if err := m.SetKeyEnabled(ctx, "ws", off, true); !errors.Is(err, secrets.ErrAudit) {
+		t.Fatalf("SetKeyEnabled without its event: %v, want ErrAudit", err)
+	}
+	keys, _ = m.Keys(ctx, "ws")
+	for _, k := range keys {
+		if k.ID == off && !k.Enabled {
+			t.Fatalf("the key was not enabled: %+v", keys)
+		}
+	}
+	if _, err := m.Purge(ctx); !errors.Is(err, secrets.ErrAudit) {
+		t.Fatalf("Purge without its event: %v, want ErrAudit", err)
+	}
+	if len(lost) != 3 {
+		t.Fatalf("OnAuditError got %q", lost)
+	}
+	rs.fail.Store(false)
+	if err := m.SetKeyEnabled(ctx, "ws", off, false); err != nil {
+		t.Fatalf("with the audit back: %v", err)
+	}
+}
+
+// memRecordRefusing is recordRefusing over the memory store, with all its
+// methods (key rotation's among them).
+type memRecordRefusing struct {
+	*secrets.MemoryStore
+	fail atomic.Bool
+}
+
+func (s *memRecordRefusing) Record(ctx context.Context, events []secrets.Event) error {
+	if s.fail.Load() {
+		return errors.New("the audit table is away")
+	}
+	return s.MemoryStore.Record(ctx, events)
+}

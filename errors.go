@@ -104,7 +104,10 @@ var (
 	// or lost, the server is starting, shutting down or at its
 	// connection limit, or a pooler in front of it could not reach it.
 	// The call may be tried again; a write that failed so may have been
-	// committed before the connection broke (read it back).
+	// committed (the Postgres store runs a write again when its
+	// connection is lost before COMMIT, and fails only when it was lost
+	// after): retry it on condition (IfRevision) rather than trusting a
+	// read-back.
 	ErrDatabaseUnavailable = errors.New("secrets: database unavailable")
 	// ErrMigratePrivilege: Migrate found the schema missing or behind the
 	// version this package needs, and the database role it runs as lacks

@@ -293,3 +293,32 @@ func envValue(env []string, name string) string {
 	}
 	return ""
 }
+
+// With ReferNearer, a save at a parent is checked against the parent and
+// its own parents, not the workspaces below it (the library does not know
+// them), as the README says: a group's value saved after a workspace's
+// closes a cycle that the workspace's job meets; saved the other way
+// round, the workspace's Set refuses it (a fuzz trial).
+func TestReferencesParentSaveNotCheckedBelow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{ReferNearer: true, Parents: chain(map[string][]string{"ws": {"group:acme"}, "ws2": {"group:acme2"}})})
+		ctx := context.Background()
+		x := &secrets.SetOptions{Info: &secrets.Info{Expand: true}}
+		if _, err := m.Set(ctx, "ws", "Z", []byte("${X}"), x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "group:acme", "X", []byte("${Z}"), x); err != nil {
+			t.Fatalf("the group's save: %v", err)
+		}
+		var re *secrets.ReferenceError
+		if _, err := m.EnvFor(ctx, "ws"); !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle {
+			t.Fatalf("the workspace's job: %v, want a cycle", err)
+		}
+		if _, err := m.Set(ctx, "group:acme2", "X", []byte("${Z}"), x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Set(ctx, "ws2", "Z", []byte("${X}"), x); !errors.As(err, &re) || re.Kind != secrets.ReferenceCycle {
+			t.Fatalf("the workspace's save after the group's: %v, want a cycle", err)
+		}
+	})
+}

@@ -25,8 +25,10 @@ type ExportOptions struct {
 // shell's own variable: not exported") instead of assigned.
 //
 // Not promised: zsh stops at a secret named as one of its read-only
-// variables (status, ARGC...), yash at a value that is not UTF-8; ksh93
-// empties LANG, LC_ALL or LC_CTYPE naming a locale it does not know; an
+// variables (status, ARGC...), yash at a value that is not UTF-8; bash
+// prints on stderr the value of LC_ALL, LC_CTYPE, LC_MESSAGES, LC_NUMERIC,
+// LC_TIME or LC_COLLATE naming a locale it does not know, and ksh93 that
+// of those and LANG, which it also empties; an
 // interactive zsh with prompt_subst may run what a sourced PROMPT or
 // RPROMPT holds at its next prompt; and other shells and readers
 // (systemd's EnvironmentFile, python-dotenv, docker --env-file, godotenv)

@@ -459,6 +459,13 @@ type Resolved struct {
 	Level     int    `json:"level"`
 	Version   int64  `json:"version"`
 	Protected bool   `json:"protected"`
+	// Expands says that the value composes others (${NAME}; see
+	// Info.Expand). Resolve reads no value, so it cannot tell
+	// whether each reference reaches the job: the job's start checks
+	// them, and a reference to a secret the job does not get (protected,
+	// withheld, of another environment, absent) fails the whole job
+	// (ErrReference), even where Status says delivered.
+	Expands bool `json:"expands"`
 	// Status is what a job does with it: ResolvedDelivered,
 	// ResolvedOverridden (a nearer level or a more specific scope has the
 	// variable), ResolvedWithheld (Config.Withhold keeps it from the
@@ -496,7 +503,8 @@ type ResolveOptions struct {
 // as for a job (with r.Action ActionInject and the caller of ctx as the
 // actor), and is authorized and audited as a listing of the workspace.
 // An invalid environment is ErrInvalidScope. The slice is not nil, even
-// when empty.
+// when empty. A secret that composes others is marked (Expands): whether
+// its references reach the job is known only when the job starts.
 func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) ([]Resolved, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err
@@ -531,7 +539,7 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 	for i, en := range snap.Entries {
 		variable, sc := SplitName(en.Name)
 		out[i] = Resolved{Name: en.Name, Variable: variable, Scope: sc, Container: containers[en.Level], Level: en.Level, Version: en.Version,
-			Protected: en.Protected, Status: ResolvedOverridden}
+			Protected: en.Protected, Expands: en.Expand, Status: ResolvedOverridden}
 		rank, match := scope.Rank(sc, o.Environment)
 		ranks[i] = rank
 		if !match {

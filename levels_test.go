@@ -484,3 +484,38 @@ func TestResolvePreview(t *testing.T) {
 		}
 	})
 }
+
+// Resolve reads no value: a secret that composes others is marked
+// (Expands), since a reference the job does not get fails the job that
+// the preview shows it delivered to (an HTTP trial: "delivered", and the
+// job failed).
+func TestResolveMarksExpanding(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: chain(wsLevels)})
+		ctx := context.Background()
+		set := func(ws, name, value string, info secrets.Info) {
+			t.Helper()
+			if _, err := m.Set(ctx, ws, name, []byte(value), &secrets.SetOptions{Info: &info}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set("group:acme", "PROT", "protected-ingredient", secrets.Info{Protected: true})
+		set("ws", "LEAKY", "x=${PROT}", secrets.Info{Expand: true})
+		set("ws", "PLAIN", "plain-value", secrets.Info{})
+		got, err := m.Resolve(ctx, "ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		marks := map[string]string{}
+		for _, r := range got {
+			marks[r.Name] = fmt.Sprintf("%s expands=%v", r.Status, r.Expands)
+		}
+		want := map[string]string{"LEAKY": "delivered expands=true", "PLAIN": "delivered expands=false", "PROT": "protected expands=false"}
+		if d := cmp.Diff(want, marks); d != "" {
+			t.Fatalf("Resolve (-want +got):\n%s", d)
+		}
+		if _, err := m.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrReference) {
+			t.Fatalf("the unprotected job: %v, want ErrReference", err)
+		}
+	})
+}

@@ -169,6 +169,18 @@ func bouncerProbe(t *testing.T, p pgPool) []error {
 			fail(fmt.Errorf("Set: %w", err))
 		}
 	}
+	// A workspace past 400 secrets, whose reads after the first go with
+	// parameters over lib/pq (see TestPostgresBigReadUsesParameters): in
+	// two round trips, between which a pooler may hand the connection
+	// to another client unless binary_parameters=yes. (Writes, in
+	// transactions, and the other reads, simple queries, never split.)
+	var big strings.Builder
+	for i := range 450 {
+		fmt.Fprintf(&big, "BIG_%03d=value-%d\n", i, i)
+	}
+	if _, err := m.Import(ctx, "ws-big", []byte(big.String()), nil); err != nil {
+		fail(fmt.Errorf("Import: %w", err))
+	}
 	for g := range 16 {
 		wg.Add(1)
 		go func() {
@@ -178,6 +190,11 @@ func bouncerProbe(t *testing.T, p pgPool) []error {
 			for i := range 30 {
 				if _, err := mg.EnvFor(ctx, ws); err != nil {
 					fail(fmt.Errorf("EnvFor: %w", err))
+				}
+				if i < 4 {
+					if _, err := mg.EnvFor(ctx, "ws-big"); err != nil {
+						fail(fmt.Errorf("EnvFor of 450: %w", err))
+					}
 				}
 				if _, err := mg.Set(ctx, ws, fmt.Sprintf("G%02d", g), []byte(fmt.Sprint("g-", g, "-", i)), nil); err != nil {
 					fail(fmt.Errorf("Set: %w", err))

@@ -85,6 +85,5 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 		}
 	}
 	e.Detail = fmt.Sprintf("%d secrets destroyed, %d events dropped", res.Destroyed, res.EventsDropped)
-	m.record(ctx, e)
-	return res, nil
+	return res, unrecorded(m.record(ctx, e), "purged %d secrets and %d events", res.Destroyed, res.EventsDropped)
 }

@@ -34,8 +34,7 @@ func (m *Manager) RetireMasterKey(ctx context.Context, id string) error {
 		return m.failed(ctx, e, err)
 	}
 	e.Detail = fmt.Sprintf("master key %s retired; the store writes with master key %s", id, m.cipher.ID())
-	m.record(ctx, e)
-	return nil
+	return unrecorded(m.record(ctx, e), "master key %s retired", id)
 }
 
 func (m *Manager) retireMasterKey(ctx context.Context, id string) error {

@@ -136,8 +136,7 @@ func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, en
 	if err != nil {
 		return m.failed(ctx, e, wrapf(err, "workspace %q: set key %d enabled=%t", ws, keyID, enabled))
 	}
-	m.record(ctx, e)
-	return nil
+	return unrecorded(m.record(ctx, e), "workspace %q: key %d enabled=%t", ws, keyID, enabled)
 }
 
 // A RotateResult reports what RotateKey did.
@@ -218,8 +217,7 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 	if len(res.Deleted) > 0 {
 		e.Detail += fmt.Sprintf(", deleted former keys %v", res.Deleted)
 	}
-	m.record(ctx, e)
-	return res, nil
+	return res, unrecorded(m.record(ctx, e), "workspace %q: rotated to key %d", ws, res.Primary)
 }
 
 func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
@@ -340,8 +338,7 @@ func (m *Manager) forgetKeys(ctx context.Context, ws, name string) error {
 		return incomplete(detail(err))
 	}
 	e.Detail = fmt.Sprintf("after the destroy of %s: primary key %d, %d versions re-encrypted, deleted keys %v", name, res.Primary, res.Reencrypted, deleted)
-	m.record(ctx, e)
-	return nil
+	return unrecorded(m.record(ctx, e), "workspace %q: rotated to key %d after the destroy of %s", ws, res.Primary, name)
 }
 
 // deleteFormerKeys deletes from ws's keyset every key but the primary
@@ -465,8 +462,7 @@ func (m *Manager) Rewrap(ctx context.Context, opts *RewrapOptions) (RewrapResult
 	if err != nil {
 		return res, m.failed(ctx, e, err)
 	}
-	m.record(ctx, e)
-	return res, nil
+	return res, unrecorded(m.record(ctx, e), "%d workspace keys re-wrapped", res.Rewrapped)
 }
 
 func (m *Manager) rewrap(ctx context.Context, o RewrapOptions) (RewrapResult, error) {

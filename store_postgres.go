@@ -37,9 +37,10 @@ var (
 // transaction-scoped advisory lock on its workspace, so writes to one
 // workspace are serialized in the database and every condition holds
 // across any number of processes; reads are single statements and see one
-// snapshot. Writes need READ COMMITTED (each statement after the lock must
-// see what committed before it): on a pool whose default isolation is
-// stricter, the store runs them in READ COMMITTED transactions of its own.
+// snapshot. Writes run in READ COMMITTED transactions of the store's own
+// (each statement after the lock must see what committed before it),
+// whatever the pool's default isolation, and never on the pool, where
+// database/sql may send a statement twice (see write).
 // Serialization failures and deadlocks are retried inside the store.
 // Errors never contain the connection string or credentials, whatever the
 // password holds: driver errors are mapped to this package's errors or
@@ -80,9 +81,6 @@ type PostgresStore struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt // the hot statements, prepared on first use when prepare
-	// ownTx: the pool's default isolation is not READ COMMITTED, so
-	// single writes run in transactions of the store's own.
-	ownTx bool
 }
 
 // PostgresConfig configures a PostgresStore. A nil *PostgresConfig means
@@ -104,8 +102,9 @@ type PostgresConfig struct {
 	// the connection (over lib/pq, reads go as simple queries: see
 	// PostgresStore). With lib/pq on a direct connection, on the author's
 	// machine, it made EnvFor of 100 secrets 1.09–1.12–1.15 times faster
-	// and Set 1.42–1.44–1.85; with pgx it changed nothing measurable (pgx's own
-	// statement cache does the same). See BenchmarkStatementModes.
+	// (writes, which run in transactions, gain little); with pgx it
+	// changed nothing measurable (pgx's own statement cache does the
+	// same). See BenchmarkStatementModes.
 	PreparedStatements bool
 }
 
@@ -160,8 +159,8 @@ func (s *PostgresStore) stmt(ctx context.Context, query string) (*sqlx.Stmt, err
 	return st, nil
 }
 
-// hot runs a statement of a hot path on the pool (a read; with prepared
-// statements also a write) and hands its rows to fn, which reads them
+// hot runs a statement of a hot path on the pool (a read, which may
+// record an event: see run) and hands its rows to fn, which reads them
 // (rows.Next, rows.Scan) and returns rows.Err().
 func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
 	if !s.prepare {
@@ -172,6 +171,23 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 		return err
 	}
 	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	return readRows(rows, fn)
+}
+
+// prepared runs query in tx, as the statement prepared on the pool
+// (PostgresConfig.PreparedStatements) if write prepared it, else as it
+// is, and hands its rows to fn.
+func (s *PostgresStore) prepared(ctx context.Context, tx *sqlx.Tx, query string, args []any, fn func(*sql.Rows) error) error {
+	s.mu.Lock()
+	st := s.stmts[query]
+	s.mu.Unlock()
+	if st == nil {
+		return runQuery(ctx, tx, query, args, fn)
+	}
+	rows, err := tx.StmtxContext(ctx, st).QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -427,13 +443,22 @@ func (s *PostgresStore) retry(ctx context.Context, fn func() error) error {
 // inTx runs fn in a READ COMMITTED transaction, whatever the pool's
 // default isolation.
 func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	_, err := s.tx(ctx, fn)
+	return err
+}
+
+// tx is inTx, and says whether its error came from fn, after BEGIN and
+// before COMMIT: only such a transaction is known not to be committed
+// and may be run again on another connection (database/sql has already
+// sent BEGIN again where it could; COMMIT may have been committed).
+func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (inside bool, err error) {
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return true, err
 	}
-	return tx.Commit()
+	return false, tx.Commit()
 }

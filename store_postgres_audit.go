@@ -351,15 +351,17 @@ func expandedOf(fps pq.ByteaArray, n int) [][]byte {
 // clocks of replicas), and the tombstones nothing precedes any more.
 func (s *PostgresStore) DropEvents(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int
-	err := s.retry(ctx, func() error {
-		if err := getQ(ctx, s.db, &n, s.q.dropEvents, pgParams{"before": before, "limit": limit}); err != nil {
+	// In a transaction (see write): a delete sent again would count none
+	// of the events the first dropped (a trial: 5 dropped, 0 reported).
+	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		if err := getQ(ctx, q, &n, s.q.dropEvents, pgParams{"before": before, "limit": limit}); err != nil {
 			return err
 		}
 		cutoff := pgParams{"cutoff": before.Add(-ledgerMargin)}
-		if err := execQ(ctx, s.db, s.q.dropLedger, cutoff); err != nil {
+		if err := execQ(ctx, q, s.q.dropLedger, cutoff); err != nil {
 			return err
 		}
-		return execQ(ctx, s.db, s.q.dropTombstones, cutoff)
+		return execQ(ctx, q, s.q.dropTombstones, cutoff)
 	})
 	return n, pgErr(ctx, "drop audit events", err)
 }
@@ -402,9 +404,11 @@ func (s *PostgresStore) recordExpanded(ctx context.Context, id int64, fps [][]by
 	if relaxed {
 		q = s.q.auditExpandedRelaxed
 	}
-	err := s.retry(ctx, func() error {
+	// In a transaction (see write): an append sent again would append
+	// them twice (a trial).
+	err := s.write(ctx, func(tx sqlx.ExtContext) error {
 		var got int64
-		return s.row(ctx, s.db, q, pgParams{"id": id, "fingerprints": pq.ByteaArray(fps)}, &got)
+		return s.row(ctx, tx, q, pgParams{"id": id, "fingerprints": pq.ByteaArray(fps)}, &got)
 	})
 	return pgErr(ctx, "record the expanded values' fingerprints", err)
 }

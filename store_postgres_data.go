@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/dataspace/secrets/internal/pgschema"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -278,52 +278,31 @@ func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
 			batch = false
 		}
 	}
-	var err error
-	switch {
-	case slices.ContainsFunc(writes, func(w Write) bool { return w.CheckState }):
-		// The states are checked under the workspaces' locks, which the
-		// writes then take again in the same transaction.
-		err = s.retry(ctx, func() error {
-			return s.inTx(ctx, func(tx *sqlx.Tx) error {
-				for _, w := range writes {
-					if !w.CheckState {
-						continue
-					}
-					var state int64
-					if err := getQ(ctx, tx, &state, s.q.lockState, pgParams{"workspace": w.Entry.Workspace}); err != nil {
-						return err
-					}
-					if state != w.ExpectState {
-						return errStateMoved
-					}
-				}
-				if batch {
-					return s.putBatch(ctx, tx, writes, audit)
-				}
-				for _, w := range writes {
-					if err := s.put(ctx, tx, w); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		})
-	case len(writes) == 1:
-		err = s.write(ctx, func(q sqlx.ExtContext) error { return s.put(ctx, q, last) })
-	case batch:
-		err = s.write(ctx, func(q sqlx.ExtContext) error { return s.putBatch(ctx, q, writes, audit) })
-	default:
-		err = s.retry(ctx, func() error {
-			return s.inTx(ctx, func(tx *sqlx.Tx) error {
-				for _, w := range writes {
-					if err := s.put(ctx, tx, w); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		})
-	}
+	// One transaction (see write): the states are checked under the
+	// workspaces' locks, which the writes then take again.
+	err := s.write(ctx, func(q sqlx.ExtContext) error {
+		for _, w := range writes {
+			if !w.CheckState {
+				continue
+			}
+			var state int64
+			if err := getQ(ctx, q, &state, s.q.lockState, pgParams{"workspace": w.Entry.Workspace}); err != nil {
+				return err
+			}
+			if state != w.ExpectState {
+				return errStateMoved
+			}
+		}
+		if batch {
+			return s.putBatch(ctx, q, writes, audit)
+		}
+		for _, w := range writes {
+			if err := s.put(ctx, q, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if errors.Is(err, errStateMoved) {
 		return errorf(ErrConflict, "write %s: the workspace changed since the state the writes expect", last.Entry.Name)
 	}
@@ -333,16 +312,7 @@ func (s *PostgresStore) Put(ctx context.Context, writes ...Write) error {
 // errStateMoved: a workspace was not at a Write's ExpectState.
 var errStateMoved = errors.New("workspace state moved")
 
-// readCommittedNeeded reports whether single writes need a transaction of
-// their own: the pool's default isolation is not READ COMMITTED.
-func (s *PostgresStore) readCommittedNeeded() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ownTx
-}
-
-// put runs one write on q: the pool (see hot) or a
-// transaction.
+// put runs one write in the transaction q (see write).
 func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) error {
 	query := s.q.put
 	if w.Audit != nil {
@@ -358,8 +328,8 @@ func (s *PostgresStore) put(ctx context.Context, q sqlx.ExtContext, w Write) err
 		dest = []any{&id, &state}
 	}
 	scan := func(rows *sql.Rows) error { return scanOne(rows, dest...) }
-	if q == sqlx.ExtContext(s.db) && s.prepare {
-		err = s.hot(ctx, query.SQL, args, false, scan)
+	if tx, ok := q.(*sqlx.Tx); ok && s.prepare {
+		err = s.prepared(ctx, tx, query.SQL, args, scan)
 	} else {
 		err = runQuery(ctx, q, query.SQL, args, scan) // never inlined: see run
 	}
@@ -507,19 +477,37 @@ func putParams(w Write) pgParams {
 	return p
 }
 
-// write runs fn on the pool, or in a READ COMMITTED transaction when the
-// pool's default isolation is stricter (or fn finds it so).
+// write runs fn in a READ COMMITTED transaction, never on the pool:
+// database/sql sends a statement of the pool again on another connection
+// when the driver calls the first bad, and lib/pq does so of a connection
+// lost after the statement went out, which the server may still commit (a
+// trial: one Set, two versions). It sends BEGIN again so, which is safe,
+// and never a statement of a transaction. The server rolls back a
+// transaction whose connection is lost before COMMIT went out, and never
+// commits it later, so write runs it again, on another connection (up to
+// maxLostTries times). Only a connection lost after COMMIT went out
+// leaves the outcome unknown (ErrDatabaseUnavailable).
 func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
-	return s.retry(ctx, func() error {
-		if !s.readCommittedNeeded() {
-			err := fn(s.db)
-			if sqlState(err) != sqlstateNotReadCommitted {
+	if s.prepare {
+		// Prepared on the pool before the transaction takes a
+		// connection: on a pool of one, preparing inside would wait
+		// for the connection the transaction holds.
+		for _, q := range []*pgschema.Query{s.q.put, s.q.putAudited} {
+			if _, err := s.stmt(ctx, q.SQL); err != nil {
 				return err
 			}
-			s.mu.Lock()
-			s.ownTx = true
-			s.mu.Unlock()
 		}
-		return s.inTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+	}
+	return s.retry(ctx, func() error {
+		for try := 1; ; try++ {
+			inside, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+			if err == nil || !inside || !connectionLost(err) || ctx.Err() != nil || try == maxLostTries {
+				return err
+			}
+		}
 	})
 }
+
+// maxLostTries bounds the runs of a write transaction whose connection is
+// lost before its COMMIT (see write).
+const maxLostTries = 3

@@ -34,8 +34,8 @@ import (
 // The SQLSTATEs (class SC) that the schema's functions raise for the
 // store's own refusals; internal/pgschema/0001_init.sql lists them at its
 // top (and 0007 the two it adds). pgErr maps all but the last to the
-// package's errors; write retries sqlstateNotReadCommitted in a
-// transaction of its own.
+// package's errors; the last, which the store's writes (always in READ
+// COMMITTED transactions of its own) never meet, is a bug's.
 const (
 	// sqlstateNameTaken: put_secret (a create or rename onto a name in
 	// use, case ignored) and add_master_key (the ID is registered).
@@ -267,10 +267,18 @@ func serverMessage(err error) string {
 }
 
 // connectionLost tells an error of a connection that broke: closed by
-// the server or the network, or one the driver had marked bad.
+// the server or the network, or one the driver had marked bad (pgx's
+// "conn closed", pgconn.ErrConnClosed, told by its text so that the
+// library does not import pgx: a COMMIT whose connection was lost came
+// back so).
 func connectionLost(err error) bool {
+	var pgxClosed interface {
+		SafeToRetry() bool
+		Error() string
+	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, net.ErrClosed) || errors.Is(err, sql.ErrConnDone)
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, net.ErrClosed) || errors.Is(err, sql.ErrConnDone) ||
+		errors.As(err, &pgxClosed) && pgxClosed.Error() == "conn closed"
 }
 
 // clientFailure describes an error without a SQLSTATE: the driver's or

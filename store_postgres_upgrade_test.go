@@ -110,12 +110,14 @@ func TestPostgresUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Three key generations: the first key, and two rotations, the
-		// second of them for one workspace only.
-		if _, err := m.RotateKey(ctx, ws, nil); err != nil {
+		// second of them for one workspace only. A rotation's event,
+		// recorded after it, needs a column of a later migration: the
+		// rotation is made and says its event was not recorded.
+		if _, err := m.RotateKey(ctx, ws, nil); err != nil && !errors.Is(err, secrets.ErrAudit) {
 			t.Fatal(err)
 		}
 		if w == 0 {
-			if _, err := m.RotateKey(ctx, ws, nil); err != nil {
+			if _, err := m.RotateKey(ctx, ws, nil); err != nil && !errors.Is(err, secrets.ErrAudit) {
 				t.Fatal(err)
 			}
 		}

@@ -123,6 +123,22 @@ func TestBrowserExpand(t *testing.T) {
 			tb.key(escape)
 			tb.wait(`!document.getElementById('drawer').open`)
 
+			// The preview reads no value: it marks what composes others,
+			// whose references the job's start checks.
+			rows := preview(tb, "", false)
+			for _, want := range []string{"DATABASE_URL ws-1 All environments v1 delivered\nreferences checked at start", "DB_PASSWORD ws-1 All environments v1 delivered\n",
+				"REDIS_URL ws-1 All environments v1 delivered\nreferences checked at start"} {
+				if !strings.Contains(rows+"\n", want) {
+					t.Errorf("the preview does not say %q:\n%s", want, rows)
+				}
+			}
+			if got := tb.text("#drawer .summary"); !strings.Contains(got, "2 of them compose others (${NAME}): a reference the job does not get fails the whole job") {
+				t.Errorf("the preview's summary: %q", got)
+			}
+			tb.shot("preview")
+			tb.key(escape)
+			tb.wait(`!document.getElementById('drawer').open`)
+
 			html := evalIn[string](tb, `document.documentElement.outerHTML`)
 			for _, v := range []string{dbPassword, "postgres://app:" + dbPassword} {
 				if strings.Contains(html, v) {

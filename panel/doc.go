@@ -178,6 +178,8 @@
 // Request bodies are read through [http.MaxBytesReader]: Config.MaxBodyBytes
 // (1 MiB by default) for everything but .env texts, which may take what the
 // Manager accepts ([secrets.Limits].MaxDotenvBytes, twice that as JSON), so
-// that an export of a full workspace re-imports; beyond, the answer is
-// 413. Only JSON bodies are taken.
+// that an export of a full workspace re-imports, from a caller the
+// authorizer lets diff (asked with no names, as for the page's .env
+// import); any other caller's .env body has the bound of the others.
+// Beyond, the answer is 413. Only JSON bodies are taken.
 package panel

@@ -197,7 +197,7 @@ func (c *call) decode(limit int64, v any) error {
 		return &problem{Type: ProblemTooLarge, Status: http.StatusRequestEntityTooLarge,
 			Detail: fmt.Sprintf("the request body is over %d bytes", limit)}
 	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return badRequest("the field %q has the wrong type", typeErr.Field)
+		return badRequest("the field %q has the wrong type", sentField(typeErr.Field))
 	case errors.As(err, &synErr):
 		return badRequest("the body is not valid JSON (at byte %d)", synErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
@@ -287,4 +287,18 @@ func loneSurrogate(b []byte) bool {
 		i += 5
 	}
 	return false
+}
+
+// sentField is the path of a JSON field as the caller sent it: the
+// decoder's path also names an embedded struct by its Go type
+// ("dotenvInput.text"), which no field of the API's snake_case spells.
+func sentField(path string) string {
+	parts := strings.Split(path, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if strings.ToLower(p) == p {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
 }

@@ -2,6 +2,7 @@ package panel
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -94,10 +95,32 @@ func (h *Handler) dotenvLimit() int64 {
 	return 64 << 20
 }
 
-// bodyLimit bounds the JSON body that carries a .env text: twice the text
-// (JSON escapes its newlines and quotes in two bytes), plus room for a
-// preview's revisions.
+// dotenvBodyLimit bounds the JSON body that carries a .env text: twice
+// the text (JSON escapes its newlines and quotes in two bytes), plus room
+// for a preview's revisions.
 func (h *Handler) dotenvBodyLimit() int64 { return 2*h.dotenvLimit() + 64<<10 }
+
+// decodeDotenv decodes the caller's .env body into v, bound by
+// dotenvBodyLimit for a caller the authorizer lets diff in the workspace,
+// asked with no names as the page asks before it offers the .env import,
+// and by Config.MaxBodyBytes, the bound of every other body, for any
+// other caller (413 says why), so that one who may do nothing here cannot
+// make the server read and parse megabytes before the Manager refuses
+// them (a trial: 72 MB allocated per request).
+func (h *Handler) decodeDotenv(c *call, v any) error {
+	ok, err := h.can(c, secrets.ActionDiff)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return c.decode(h.dotenvBodyLimit(), v)
+	}
+	err = c.decode(h.cfg.MaxBodyBytes, v)
+	if p := (*problem)(nil); errors.As(err, &p) && p.Type == ProblemTooLarge {
+		p.Detail += ": a larger .env text is read only from a caller who may diff in the workspace"
+	}
+	return err
+}
 
 func (d *dotenvInput) bytes(limit int64) ([]byte, error) {
 	var b []byte
@@ -129,7 +152,7 @@ func (h *Handler) preview(c *call) error {
 		dotenvInput
 		Remove bool `json:"remove"`
 	}
-	if err := c.decode(h.dotenvBodyLimit(), &in); err != nil {
+	if err := h.decodeDotenv(c, &in); err != nil {
 		return err
 	}
 	text, err := in.bytes(h.dotenvLimit())
@@ -151,7 +174,7 @@ func (h *Handler) apply(c *call) error {
 		dotenvInput
 		Diff *secrets.Diff `json:"diff"`
 	}
-	if err := c.decode(h.dotenvBodyLimit(), &in); err != nil {
+	if err := h.decodeDotenv(c, &in); err != nil {
 		return err
 	}
 	text, err := in.bytes(h.dotenvLimit())

@@ -82,6 +82,18 @@ func (a *app) resolve(ctx context.Context, cmd *cli.Command, s *session) error {
 	for _, c := range emptyLevels(cmd, rs) {
 		fmt.Fprintf(a.stderr, "resolve: %q has no secrets (mistyped?)\n", c)
 	}
+	// The preview reads no value: whether the references of what
+	// composes others reach the job is known when the job starts.
+	var expanding []string
+	for _, r := range rs {
+		if r.Expands && r.Status == secrets.ResolvedDelivered {
+			expanding = append(expanding, printable(r.Name))
+		}
+	}
+	if len(expanding) > 0 {
+		fmt.Fprintf(a.stderr, "resolve: %s compose others (${NAME}): a reference the job does not get fails the job when it starts, which this preview, reading no values, cannot tell\n",
+			strings.Join(expanding, ", "))
+	}
 	return nil
 }
 

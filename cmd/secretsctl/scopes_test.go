@@ -200,6 +200,28 @@ func TestScopesResolve(t *testing.T) {
 	}
 }
 
+// resolve says which delivered secrets compose others: it reads no
+// value, and a reference the job does not get fails the job.
+func TestScopesResolveExpanding(t *testing.T) {
+	e := newScopes(t)
+	e.ctl("url:${ONLYPROT}", "set", "--expand", "ws", "URL").want(t, 0)
+	r := e.run(call{noKey: true}, "resolve", "--env", "production", "ws").want(t, 0)
+	if !strings.Contains(r.stdout, "URL       *           ws    1        -          delivered\n") {
+		t.Fatalf("resolve:\n%s", r.stdout)
+	}
+	if want := "resolve: URL compose others (${NAME}): a reference the job does not get fails the job when it starts"; !strings.Contains(r.stderr, want) {
+		t.Fatalf("resolve's stderr %q does not say %q", r.stderr, want)
+	}
+	var got []secrets.Resolved
+	e.run(call{noKey: true}, "resolve", "--json", "--env", "production", "ws").want(t, 0).decode(t, &got)
+	for _, x := range got {
+		if x.Expands != (x.Name == "URL") {
+			t.Errorf("resolve --json: %+v", x)
+		}
+	}
+	e.ctl("", "run", "--env", "production", "ws", "--", "true").want(t, exitRefused)
+}
+
 // export --env and import --env round-trip one scope; diff --env names its
 // scope; a plan applies to its own scope only.
 func TestScopesDotenv(t *testing.T) {

@@ -82,6 +82,10 @@ function render(rs, env, prot) {
   const summary = el('p', {class: 'summary'}, el('strong', {text: `${job} gets ${n} secret${n === 1 ? '' : 's'}.`}),
     isParent() ? ` That is, a job of a workspace below ${here} where neither the workspace nor a level between has the name.` : null,
     ` For each name the nearest level wins (${here} first); within a level, the most specific environment scope. Values are never shown.`);
+  const expanding = rs.filter((r) => r.status === 'delivered' && r.expands).length;
+  if (expanding) {
+    summary.append(` ${expanding} of them ${expanding === 1 ? 'composes' : 'compose'} others (\${NAME}): a reference the job does not get fails the whole job when it starts, which this preview, reading no values, cannot tell.`);
+  }
   if (rs.length === 0) return [summary, el('p', {class: 'muted', text: 'There are no secrets here or above.'})];
   const rows = rs.map((r) => {
     const [word, why] = statuses[r.status] || [r.status, ''];
@@ -90,7 +94,8 @@ function render(rs, env, prot) {
       el('td', {attrs: {'data-label': 'From'}}, r.container === state.me.workspace ? el('span', {text: here}) : containerName(r.container)),
       el('td', {attrs: {'data-label': 'Environment'}, text: scopeLabel(r.scope)}),
       el('td', {attrs: {'data-label': 'Version'}, text: 'v' + r.version}),
-      el('td', {class: 'status', attrs: {'data-label': 'A job', title: why}, text: word}));
+      el('td', {class: 'status', attrs: {'data-label': 'A job', title: why}}, word,
+        r.expands && r.status === 'delivered' ? el('div', {class: 'refs-note muted', text: 'references checked at start'}) : null));
   });
   return [summary, el('table', {class: 'resolve'},
     el('thead', {}, el('tr', {}, ...['Name', 'From', 'Environment', 'Version', 'A job'].map((h) => el('th', {attrs: {scope: 'col'}, text: h})))),
