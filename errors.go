@@ -105,8 +105,8 @@ var (
 	// connection limit, or a pooler in front of it could not reach it.
 	// The call may be tried again; a write that failed so may have been
 	// committed (the Postgres store runs a write again when its
-	// connection is lost before COMMIT, and fails only when it was lost
-	// after): retry it on condition (IfRevision) rather than trusting a
+	// connection is lost before COMMIT, not when it is lost after):
+	// retry it on condition (IfRevision) rather than trusting a
 	// read-back.
 	ErrDatabaseUnavailable = errors.New("secrets: database unavailable")
 	// ErrMigratePrivilege: Migrate found the schema missing or behind the
