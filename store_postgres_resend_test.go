@@ -93,6 +93,23 @@ func (p *cutProxy) cut() {
 	p.conns = nil
 }
 
+// proxied returns a Manager over a pool of kind p (at most four
+// connections) that reaches the database through a cutProxy, in a schema
+// of its own, made by base, a store over a direct pool.
+func proxied(t *testing.T, p pgPool) (*secrets.Manager, *cutProxy, *secrets.PostgresStore) {
+	t.Helper()
+	base := newPGStore(t, p.open(t, 2))
+	u, err := url.Parse(p.dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	db := p.openDSN(t, u.String())
+	db.SetMaxOpenConns(4)
+	return newManager(t, sameSchema(t, db, base), newCipher(t), nil), proxy, base
+}
+
 // A write whose connection is lost while the server runs it is never made
 // twice: one Set makes at most one version, and one that returned nil
 // exactly one. database/sql sends a statement of the pool again on
@@ -103,23 +120,14 @@ func (p *cutProxy) cut() {
 // conflict). The write runs in a transaction, which the server rolls back
 // when its connection is lost before COMMIT (over pgx, a statement alone
 // could commit after its error): the store runs it again on another
-// connection, and Set succeeds. The workspace's lock, held by another session, keeps the statement
-// running until the connection is cut.
+// connection, and Set succeeds. The workspace's lock, held by another
+// session, keeps the statement running until the connection is cut.
 func TestPostgresWriteSentOnce(t *testing.T) {
 	for _, p := range pgPools[:2] {
 		t.Run(p.String(), func(t *testing.T) {
 			ctx := context.Background()
 			admin := pgDB(t)
-			base := newPGStore(t, p.open(t, 2))
-			u, err := url.Parse(p.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			proxy := newCutProxy(t, u.Host)
-			u.Host = proxy.ln.Addr().String()
-			db := p.openDSN(t, u.String())
-			db.SetMaxOpenConns(4)
-			m := newManager(t, sameSchema(t, db, base), newCipher(t), nil)
+			m, proxy, base := proxied(t, p)
 			mustSet(t, m, "ws", "TOKEN", "resend-before")
 
 			lock, err := admin.BeginTxx(ctx, nil)
@@ -194,15 +202,7 @@ func TestPostgresWriteLostAfterCommit(t *testing.T) {
 	for _, p := range pgPools[:2] {
 		t.Run(p.String(), func(t *testing.T) {
 			ctx := context.Background()
-			base := newPGStore(t, p.open(t, 2))
-			u, err := url.Parse(p.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			proxy := newCutProxy(t, u.Host)
-			u.Host = proxy.ln.Addr().String()
-			db := p.openDSN(t, u.String())
-			m := newManager(t, sameSchema(t, db, base), newCipher(t), nil)
+			m, proxy, _ := proxied(t, p)
 			mustSet(t, m, "ws", "TOKEN", "commit-before")
 			proxy.afterCommit.Store(true)
 			_, setErr := m.Set(ctx, "ws", "TOKEN", []byte("commit-after"), nil)
