@@ -404,6 +404,7 @@ func TestAuditHoldsNoValues(t *testing.T) {
 // TestMemoryStoreBoundsEvents: the memory store keeps the newest events,
 // with IDs still increasing.
 func TestMemoryStoreBoundsEvents(t *testing.T) {
+	t.Parallel() // a hundred thousand events, slow under -race
 	s := secrets.NewMemoryStore()
 	ctx := context.Background()
 	batch := make([]secrets.Event, 1000)

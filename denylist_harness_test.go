@@ -180,8 +180,11 @@ func hijackBase(w *hijackWork) []string {
 	return env
 }
 
-// hijackGoCache is one build cache for the Go cases, so only the first
-// builds the standard library.
+// hijackGoCache is the build cache of the Go cases: the go command's own
+// (go env GOCACHE), which holds the standard library already; a fresh one
+// made every run build it again, half a minute of the machine's two
+// cores. The cases' builds key their work by what they run with
+// (-toolexec and the forged module included), so none reuses another's.
 var hijackGoCache string
 
 // with sets variables over an environment.
@@ -256,6 +259,9 @@ func refuses(t *testing.T, m *secrets.Manager, name string) {
 func runHijacks(t *testing.T, cases []hijackCase) {
 	m := secrets.NewDenyTestManager(t)
 	hijackGoCache = t.TempDir()
+	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil && filepath.IsAbs(strings.TrimSpace(string(out))) {
+		hijackGoCache = strings.TrimSpace(string(out))
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // a folder of its own; the programs' time is mostly waiting

@@ -51,32 +51,37 @@ func TestHijackShellAssignments(t *testing.T) {
 			t.Skipf("%s is not installed", sh[0])
 		}
 	}
-	dir := t.TempDir()
-	marker := filepath.Join(dir, "ran")
+	// A name per subtest, in parallel: each runs its shells one after
+	// another in a folder of its own.
 	for name := range sourceUnsafe {
-		var harms []string
-		for _, sh := range sourceShells {
-			for _, index := range []string{"a", "PWD"} {
-				harm := sourceHarm(t, sh, dir, name, index+"[$(touch "+marker+")]")
-				if fileExists(marker) {
-					harm = "ran the command"
-				}
-				_ = os.Remove(marker)
-				if harm == "" {
-					continue
-				}
-				harm = strings.Join(sh, " ") + " " + harm + " (" + index + "[…])"
-				harms = append(harms, harm)
-				if only[name] && (sh[0] == "bash" || sh[0] == "dash") {
-					t.Errorf("%s: %s, yet Set accepts it as bash and dash take it as any variable", name, harm)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			marker := filepath.Join(dir, "ran")
+			var harms []string
+			for _, sh := range sourceShells {
+				for _, index := range []string{"a", "PWD"} {
+					harm := sourceHarm(t, sh, dir, name, index+"[$(touch "+marker+")]")
+					if fileExists(marker) {
+						harm = "ran the command"
+					}
+					_ = os.Remove(marker)
+					if harm == "" {
+						continue
+					}
+					harm = strings.Join(sh, " ") + " " + harm + " (" + index + "[…])"
+					harms = append(harms, harm)
+					if only[name] && (sh[0] == "bash" || sh[0] == "dash") {
+						t.Errorf("%s: %s, yet Set accepts it as bash and dash take it as any variable", name, harm)
+					}
 				}
 			}
-		}
-		if len(harms) == 0 {
-			t.Errorf("%s: every shell sourced it as any variable; it need not be left out", name)
-		} else {
-			t.Logf("%s: %s", name, strings.Join(harms, "; "))
-		}
+			if len(harms) == 0 {
+				t.Errorf("%s: every shell sourced it as any variable; it need not be left out", name)
+			} else {
+				t.Logf("%s: %s", name, strings.Join(harms, "; "))
+			}
+		})
 	}
 }
 

@@ -67,6 +67,7 @@ func TestRedactMarkupForms(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // the programs' time is mostly starting
 			log := program(t, c.value, nil, nil, c.inLog[0], c.inLog[1:]...)
 			alone := bytes.TrimPrefix(program(t, c.value, nil, nil, c.alone[0], c.alone[1:]...), []byte(c.prefix))
 			checkPrintedForm(t, c.value, log, alone, uint64(10*i))

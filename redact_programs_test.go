@@ -130,6 +130,7 @@ func TestRedactTextForms(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // the programs' time is mostly starting
 			log := program(t, c.value, nil, c.env, c.inLog[0], c.inLog[1:]...)
 			alone := program(t, c.value, nil, c.env, c.alone[0], c.alone[1:]...)
 			alone = bytes.TrimPrefix(alone, []byte(c.prefix))
@@ -250,6 +251,7 @@ func TestRedactBase64Programs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // the programs' time is mostly starting
 			for shift := range c.shifts {
 				input := append(bytes.Repeat([]byte{'p'}, shift), value...)
 				input = append(input, " trailing bytes"...)

@@ -71,6 +71,7 @@ func laidOutAfter(tb *tab, sel, who, words string) string {
 // panel's own words after it (Activity's verb, the Inherited heading's
 // count), even with a stray pop of an isolate in it.
 func TestBrowserBidiIsolated(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: bidiAuthorize, Parents: bidiParents})
 	for _, s := range []struct{ actor, w, name string }{
 		{rloActor, ws, "API_KEY"}, {rloEscape, ws, "OTHER_KEY"}, {"user:alice", rloGroup, "GRP_TOKEN"},
@@ -141,6 +142,7 @@ var longText = strings.Repeat("A", 460)
 // preview and Activity fit their side panel; ordinary short scopes stay
 // on one line.
 func TestBrowserLongTextWraps(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize})
 	alice := as(t, "user:alice")
 	longScope := "SCOPE_ONLY@" + longText[:220] + "/*"
@@ -203,6 +205,7 @@ func TestBrowserLongTextWraps(t *testing.T) {
 // one live region in it (besides the problem box) holds that sentence,
 // updated as the environment changes.
 func TestBrowserPreviewAnnouncesSummary(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	alice := as(t, "user:alice")
 	for _, name := range []string{"TOKEN", "DB_URL@production"} {
@@ -231,6 +234,7 @@ func TestBrowserPreviewAnnouncesSummary(t *testing.T) {
 // description: their right-to-left override does not reverse the panel's
 // own words after them ("(you changed it too)").
 func TestBrowserConflictIsolated(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: bidiAuthorize})
 	m.Set(as(t, "user:alice"), ws, "AUTH_TOKEN", []byte("conflict-first-value"), nil)
 	tb := open(t, browser(t), site(t, m, "user:alice"))

@@ -18,6 +18,7 @@ import (
 // the save, and references that would form a cycle are refused (422)
 // beside the value, which changes nothing.
 func TestBrowserExpand(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	br := browser(t)
 	for _, width := range []int64{1280, 400} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {

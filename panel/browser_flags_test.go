@@ -29,6 +29,7 @@ func eventRows(tb *tab) []string {
 // or off (the event's detail, as text) and call a roll back or a restore
 // so though its detail says which flags it turned on.
 func TestBrowserFlagActivity(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m, now, t0 := clockedManager(t)
 	alice := as(t, "user:alice")
 	set := func(name, value string, protected bool) {
@@ -144,6 +145,7 @@ func TestBrowserFlagActivity(t *testing.T) {
 // refresh replaced: the Edit of the secret's new row gets it (a renamed
 // one's new name), or "Add secret" when the row is not on the page.
 func TestBrowserSaveKeepsFocus(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	alice := as(t, "user:alice")
 	for _, n := range []string{"A_KEY", "B_KEY"} {
@@ -186,6 +188,7 @@ func TestBrowserSaveKeepsFocus(t *testing.T) {
 // When the list fails to load after it loaded, the count of what it had
 // goes with it: the page says only why.
 func TestBrowserListProblemClearsCount(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	var down atomic.Bool
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
 		if down.Load() && r.Action == secrets.ActionList {

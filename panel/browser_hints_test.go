@@ -13,6 +13,7 @@ import (
 // The header shows the role the host names (Caller.Role) as it is; without
 // one, Editor or Viewer from what the caller may do.
 func TestBrowserRole(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	br := browser(t)
 	for _, c := range []struct {
@@ -39,6 +40,7 @@ func TestBrowserRole(t *testing.T) {
 // After a conflict the page says which version the secret is at now: in
 // the editor, and in the notice of a row action refused as out of date.
 func TestBrowserConflictVersion(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	set := func(v string) {
 		t.Helper()
@@ -86,6 +88,7 @@ func TestBrowserConflictVersion(t *testing.T) {
 // Every row of the activity names what the action was done to: the
 // secrets it touched or, for an action on the workspace, the workspace.
 func TestBrowserActivityWords(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	ctx := as(t, "user:alice")
 	must := func(err error) {
@@ -147,6 +150,7 @@ func TestBrowserActivityWords(t *testing.T) {
 // The page promises masking only for values the jobs' Redactor masks:
 // the intro names the shortest, and saving a shorter value warns.
 func TestBrowserShortValueWarning(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	tb := open(t, browser(t), site(t, m, "user:alice"))
 	tb.wait(`!document.getElementById('empty').hidden`)

@@ -14,6 +14,7 @@ import (
 // only "NAME vN", which read as the workspace's own secrets, all
 // delivered (audit trial).
 func TestBrowserActivityProvenance(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := newManager(t, secrets.NewMemoryStore(), provenanceConfig(t, browserAuthorize))
 	provenanceJob(t, m, "user:alice")
 	tb := open(t, browser(t), site(t, m, "user:alice"))

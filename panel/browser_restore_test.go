@@ -14,6 +14,7 @@ import (
 // deleted secret undeleted, one made since deleted. A viewer has no such
 // button.
 func TestBrowserRestoreAt(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m, now, t0 := clockedManager(t)
 	alice := as(t, "user:alice")
 	set := func(name, value string) {

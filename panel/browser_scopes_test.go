@@ -88,6 +88,7 @@ func preview(tb *tab, env string, protected bool) string {
 // production gets, protected or not; the viewer has no edit control; and
 // the group's own page works the same way.
 func TestBrowserScopes(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: scopeAuthorize, Parents: scopeParents})
 	alice := as(t, "user:alice")
 	values := []string{"inst-registry-tok-71", "inst-sentry-dsn-72", "grp-prod-registry-73", "grp-review-deploy-74", "ws-api-key-75"}

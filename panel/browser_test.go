@@ -33,6 +33,7 @@ func rowButton(name, act string) string { return row(name) + ` button[data-act="
 // An editor creates, edits, reveals, renames, rolls back and deletes (and
 // undoes the delete of) a secret, mostly from the keyboard.
 func TestBrowserEditor(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	url := site(t, m, "user:alice")
 	const v1, v2 = "tok-browser-first-4f1d", "tok-browser-second-9a2c"
@@ -157,6 +158,7 @@ func TestBrowserEditor(t *testing.T) {
 // control; the page reads well at 400 pixels; and the server refuses what
 // the page does not offer.
 func TestBrowserViewer(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	alice := as(t, "user:alice")
 	values := []string{"viewer-never-sees-7c1e", "viewer-never-sees-write-only-55"}
@@ -228,6 +230,7 @@ func TestBrowserViewer(t *testing.T) {
 // A bulk paste shows its difference before it applies it, and a bad line
 // is pointed at.
 func TestBrowserBulk(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	alice := as(t, "user:alice")
 	m.Set(alice, ws, "KEEP", []byte("bulk-keep-value"), nil)
@@ -297,6 +300,7 @@ func TestBrowserBulk(t *testing.T) {
 // explained, the second editor's input is kept, and they can save it over
 // the new revision.
 func TestBrowserConflict(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	m.Set(as(t, "user:alice"), ws, "AUTH_TOKEN", []byte("conflict-first-value"), &secrets.SetOptions{Info: &secrets.Info{Description: "original"}})
 	br := browser(t)
@@ -384,6 +388,7 @@ func TestBrowserConflict(t *testing.T) {
 //
 //	SECRETS_DOCSHOT=$PWD/docs/panel.png go test ./panel -run Overview
 func TestBrowserOverview(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	day := func(d int) time.Time { return time.Now().UTC().AddDate(0, 0, d).Add(time.Hour).Truncate(time.Second) }
 	for _, s := range []struct {
@@ -450,6 +455,7 @@ func TestBrowserOverview(t *testing.T) {
 // the library's warning, which stays until dismissed; a denied name is
 // refused next to the field.
 func TestBrowserNameWarning(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	tb := open(t, browser(t), site(t, m, "user:alice"))
 	tb.wait(`!document.getElementById('empty').hidden`)
@@ -480,6 +486,7 @@ func TestBrowserNameWarning(t *testing.T) {
 // and at 400 pixels, each name with the level it comes from and what a job
 // does with it, and no value.
 func TestBrowserResolve(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	parents := func(_ context.Context, ws string) ([]string, error) {
 		return []string{"group:acme", "instance"}, nil
 	}

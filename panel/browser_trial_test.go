@@ -21,6 +21,7 @@ import (
 // shows no control: it says it could not be loaded and offers to try
 // again, which works once the authorizer is back.
 func TestBrowserAuthorizerOutage(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	var down atomic.Bool
 	down.Store(true)
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: func(ctx context.Context, r secrets.Request) error {
@@ -54,6 +55,7 @@ func TestBrowserAuthorizerOutage(t *testing.T) {
 // A new secret's Environment field is empty, so its placeholder shows, and
 // what the editor types there is the scope (not "*production").
 func TestBrowserNewSecretScopeEmpty(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	tb := open(t, browser(t), site(t, m, "user:alice"))
 	tb.click("#add-btn")
@@ -75,6 +77,7 @@ func TestBrowserNewSecretScopeEmpty(t *testing.T) {
 // "restored", a roll back "rolled back … to version N", and an event that
 // failed "tried to" do its action, not that it was done.
 func TestBrowserActivityLabels(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	alice := as(t, "user:alice")
 	must := func(_ any, err error) {
@@ -125,6 +128,7 @@ func TestBrowserActivityLabels(t *testing.T) {
 // notice goes, the focus moves to the row that took the deleted one's
 // place.
 func TestBrowserDeleteKeepsFocus(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := browserManager(t)
 	alice := as(t, "user:alice")
 	for _, n := range []string{"A_KEY", "B_KEY"} {
@@ -156,6 +160,7 @@ func TestBrowserDeleteKeepsFocus(t *testing.T) {
 // own rows "this group"; a workspace's page, whose host says nothing, keeps
 // its wording.
 func TestBrowserParentKind(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize, Parents: scopeParents})
 	alice := as(t, "user:alice")
 	for _, s := range [][2]string{{"instance", "SENTRY_DSN"}, {"group:acme", "REGISTRY_TOKEN"}, {ws, "API_KEY"}} {

@@ -228,6 +228,7 @@ var editCases = []editCase{
 func ptr[T any](v T) *T { return &v }
 
 func TestEditorModel(t *testing.T) {
+	t.Parallel() // a browser context of its own (see browser)
 	files := map[string]string{
 		"/":                     filepath.Join("testdata", "editor_model_test.html"),
 		"/editor_model_test.js": filepath.Join("testdata", "editor_model_test.js"),
