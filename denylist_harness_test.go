@@ -258,9 +258,10 @@ func refuses(t *testing.T, m *secrets.Manager, name string) {
 
 func runHijacks(t *testing.T, cases []hijackCase) {
 	m := secrets.NewDenyTestManager(t)
-	hijackGoCache = t.TempDir()
 	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil && filepath.IsAbs(strings.TrimSpace(string(out))) {
 		hijackGoCache = strings.TrimSpace(string(out))
+	} else {
+		hijackGoCache = t.TempDir()
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

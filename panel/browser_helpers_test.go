@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,9 +96,9 @@ func siteAs(t *testing.T, m *secrets.Manager, caller panel.Caller, wrap func(htt
 	return srv.URL + "/w/" + ws + "/secrets/"
 }
 
-// browser returns a browser context of the test's own (a fresh profile:
-// cookies, storage and cache of its own, gone with the test) in the
-// package's one headless Chromium; tabs are contexts made from it. One
+// browser returns a private browser context of the test's own (cookies,
+// storage and cache of its own, gone with the test) in the package's one
+// headless Chromium; tabs are contexts made from it. One
 // Chromium serves every test: starting one cost 2.5 s of CPU here, a
 // browser context 2.1 s (its window loads Chromium's own pages).
 func browser(t *testing.T) context.Context {
@@ -133,7 +135,8 @@ func (c *sharedChromium) get(path string) (context.Context, error) {
 		return c.ctx, nil
 	}
 	c.stopLocked()
-	dir, err := os.MkdirTemp("", "secrets-panel-chromium-")
+	removeStaleChromiumDirs()
+	dir, err := os.MkdirTemp("", chromiumDirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -157,32 +160,58 @@ func (c *sharedChromium) get(path string) (context.Context, error) {
 		cancelAlloc()
 	}
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		c.stopLocked()
+		c.stopLocked() // the error that matters is err
 		return nil, err
 	}
 	return ctx, nil
 }
 
 // stop ends the Chromium, if one runs, and removes its folder.
-func (c *sharedChromium) stop() {
+func (c *sharedChromium) stop() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.stopLocked()
+	return c.stopLocked()
 }
 
-func (c *sharedChromium) stopLocked() {
+func (c *sharedChromium) stopLocked() error {
 	if c.cancel != nil {
 		c.cancel()
 	}
+	var err error
 	if c.dir != "" {
-		os.RemoveAll(c.dir)
+		err = os.RemoveAll(c.dir)
 	}
 	c.ctx, c.cancel, c.dir = nil, nil, ""
+	return err
+}
+
+// chromiumDirPrefix starts the name of the shared Chromium's folder, which
+// goes on with the test process's ID.
+const chromiumDirPrefix = "secrets-panel-chromium-"
+
+// removeStaleChromiumDirs removes the folders that test processes no
+// longer running left: one that panics or times out ends before TestMain
+// can remove its own. Another run's live folder is left alone.
+func removeStaleChromiumDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), chromiumDirPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), chromiumDirPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pid)); errors.Is(err, fs.ErrNotExist) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	theChromium.stop()
+	if err := theChromium.stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "removing the Chromium's folder:", err)
+		code = max(code, 1)
+	}
 	os.Exit(code)
 }
 
