@@ -103,7 +103,10 @@ func siteAs(t *testing.T, m *secrets.Manager, caller panel.Caller, wrap func(htt
 // browser context 2.1 s (its window loads Chromium's own pages).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	parent, err := theChromium.get(chromium(t))
+	path := chromium(t)
+	browserSlots <- struct{}{}
+	t.Cleanup(func() { <-browserSlots })
+	parent, err := theChromium.get(path)
 	if err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
@@ -127,6 +130,11 @@ type sharedChromium struct {
 
 // theChromium is the package's Chromium.
 var theChromium sharedChromium
+
+// browserSlots lets two tests at a time use the browser, whatever
+// -parallel says: Chromium's pages take the CPU, so more at once only
+// slows each, and the tests read notices that leave after 6 seconds.
+var browserSlots = make(chan struct{}, 2)
 
 func (c *sharedChromium) get(path string) (context.Context, error) {
 	c.mu.Lock()
