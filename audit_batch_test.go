@@ -317,7 +317,7 @@ func eventCounts(calls []recordCall) []int {
 	return out
 }
 
-// TestReadGroupCommitBestEffort: under the default AuditBestEffort, every
+// TestReadGroupCommitBestEffort: under AuditBestEffort, every
 // job of a batch that fails still gets its values, and OnAuditError is
 // told of each job's own event, once, with the job's context.
 func TestReadGroupCommitBestEffort(t *testing.T) {

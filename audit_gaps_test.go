@@ -32,9 +32,10 @@ func (s *recordRefusing) LedgerAt(ctx context.Context, ws string, at time.Time) 
 }
 
 // TestAuditFailClosedPreviews: in AuditFailClosed mode (the default),
-// Backup, Diff, PreviewRestore and PreviewRestoreAt whose event cannot
-// be recorded fail with ErrAudit and return nothing: no document, no
-// difference, no plan (the README's table of audit modes). Each returns
+// Backup, Diff, PreviewRestore, PreviewRestoreAt, Export and GetVersion
+// whose event cannot be recorded fail with ErrAudit and return nothing:
+// no document, no difference, no plan, no value (the README's table of
+// audit modes). Each returns
 // its result once the event can be recorded again.
 func TestAuditFailClosedPreviews(t *testing.T) {
 	eachStore(t, func(t *testing.T, s secrets.Store) {
@@ -65,6 +66,10 @@ func TestAuditFailClosedPreviews(t *testing.T) {
 			got["Diff"], errs["Diff"] = m.Diff(ctx, "ws", []byte("A=value-a3\n"), nil)
 			got["PreviewRestore"], errs["PreviewRestore"] = m.PreviewRestore(ctx, "ws", doc, nil)
 			got["PreviewRestoreAt"], errs["PreviewRestoreAt"] = m.PreviewRestoreAt(ctx, "ws", at)
+			got["Export"], errs["Export"] = m.Export(ctx, "ws", nil)
+			got["GetVersion"], errs["GetVersion"] = m.GetVersion(ctx, "ws", "A", 1)
+			// A job's event is recorded by Postgres in its read's statement,
+			// not through Record: TestAuditFailure fails that table.
 			return got, errs
 		}
 		rs.fail.Store(true)
