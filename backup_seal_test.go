@@ -38,8 +38,8 @@ func editDoc(t *testing.T, doc []byte, edit func(top map[string]any, byName map[
 
 // An encrypted backup binds each value to its secret: someone who can edit
 // the document but holds no identity can neither move a value to another
-// name, scope or document nor clear a write-only or protected flag, nor
-// change a description, expiry or rotation date. Each
+// name, scope or document nor clear or set a flag (write-only, protected,
+// file, expand), nor change a description, expiry or rotation date. Each
 // edit is refused with ErrInvalidBackup, into the source workspace and
 // into a fresh one, and changes nothing; the unedited document restores.
 func TestBackupBindsValues(t *testing.T) {
@@ -98,7 +98,12 @@ func TestBackupBindsValues(t *testing.T) {
 			"protected cleared":  func(_ map[string]any, by map[string]map[string]any) { delete(by["PROT@production"], "protected") },
 			"file cleared":       func(_ map[string]any, by map[string]map[string]any) { delete(by["AS_FILE"], "file") },
 			"expand set":         func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["expand"] = true },
+			"write-only set":     func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["write_only"] = true },
+			"protected set":      func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["protected"] = true },
+			"file set":           func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["file"] = true },
 			"scope removed":      func(_ map[string]any, by map[string]map[string]any) { by["PROT@production"]["name"] = "PROT" },
+			"scope added":        func(_ map[string]any, by map[string]map[string]any) { by["PUB"]["name"] = "PUB@production" },
+			"scope changed":      func(_ map[string]any, by map[string]map[string]any) { by["PROT@production"]["name"] = "PROT@staging" },
 			"renamed":            func(_ map[string]any, by map[string]map[string]any) { by["WO"]["name"] = "SHOWN" },
 			"container changed":  func(top map[string]any, _ map[string]map[string]any) { top["container"] = "b9" },
 			"created changed":    func(top map[string]any, _ map[string]map[string]any) { top["created"] = "2020-01-01T00:00:00Z" },

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -49,6 +50,46 @@ func TestDataKeysAreAES256GCM(t *testing.T) {
 			t.Fatalf("key %d has %d bytes", k.GetKeyId(), n)
 		}
 		clear(key.GetKeyValue())
+	}
+}
+
+// Each workspace has a data key of its own (the README's "a data key per
+// workspace"): no key of one workspace's keyset, first or rotated, is one
+// of another's, in the memory store as TestPostgresHoldsNoPlaintext checks
+// in Postgres.
+func TestDataKeyPerWorkspace(t *testing.T) {
+	ctx := context.Background()
+	c := testCipher(t)
+	store := NewMemoryStore()
+	m, err := New(store, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range []string{"ws", "ws2"} {
+		if _, err := m.Set(ctx, ws, "TOKEN", []byte("same-value"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.RotateKey(ctx, "ws2", nil); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string][][]byte{}
+	for _, ws := range []string{"ws", "ws2"} {
+		ks, err := DataKeys(ctx, store, c, ws)
+		if err != nil || len(ks) == 0 {
+			t.Fatalf("data keys of %s: %d, %v", ws, len(ks), err)
+		}
+		keys[ws] = ks
+	}
+	if len(keys["ws2"]) != 2 {
+		t.Fatalf("%d keys of ws2 after one rotation", len(keys["ws2"]))
+	}
+	for _, k := range keys["ws"] {
+		for _, k2 := range keys["ws2"] {
+			if bytes.Equal(k, k2) {
+				t.Fatal("ws and ws2 share a data key")
+			}
+		}
 	}
 }
 

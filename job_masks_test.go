@@ -21,7 +21,8 @@ import (
 // at once on the other, fifty times each way; and through its mask file.
 // Nothing of any token reaches the writers, nor do the command lines; a
 // value shorter than MinLength is left alone (the documented rule), and
-// an escaped two-line value is masked line by line.
+// an escaped two-line value (%0A, %0D) is masked line by line, and the
+// one with a CR also whole.
 func TestRuntimeMasks(t *testing.T) {
 	py := needProgram(t, "python3")
 	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
@@ -53,6 +54,9 @@ print("::add-mask::abc", flush=True)
 print("short abc", flush=True)
 print("::ADD-MASK::first-line%0Asecond-line%25", flush=True)
 print("lines first-line second-line% end", flush=True)
+print("::add-mask::carriage-one%0Dcarriage-two", flush=True)
+print("cr carriage-one carriage-two end", flush=True)
+print("whole carriage-one\rcarriage-two end", flush=True)
 with open(sys.argv[1], "w") as f:
     f.write("\n".join(minted))
 `
@@ -77,7 +81,7 @@ with open(sys.argv[1], "w") as f:
 			t.Fatalf("token %s shows in the output:\n%s", tok, all)
 		}
 	}
-	for _, want := range []string{"out 49 *** ***\n", "file *** ***\n", "split ***\n", "short abc\n", "lines *** *** end\n"} {
+	for _, want := range []string{"out 49 *** ***\n", "file *** ***\n", "split ***\n", "short abc\n", "lines *** *** end\n", "cr *** *** end\n", "whole *** end\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

@@ -494,7 +494,9 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 		}
 	}
 	needles = append(needles, keyBytes[2:], []byte(hex.EncodeToString(keyBytes[2:])), []byte(material))
-	// The workspaces' data keys, stored only wrapped by the master key.
+	// The workspaces' data keys, stored only wrapped by the master key;
+	// each workspace has its own (no key of ws is one of ws2's).
+	byWS := map[string][][]byte{}
 	for _, ws := range []string{"ws", "ws2"} {
 		keys, err := secrets.DataKeys(context.Background(), s, c, ws)
 		if err != nil || len(keys) == 0 {
@@ -505,6 +507,14 @@ func TestPostgresHoldsNoPlaintext(t *testing.T) {
 				t.Fatalf("a data key of %d bytes", len(k))
 			}
 			needles = append(needles, k, []byte(hex.EncodeToString(k)), []byte(base64.StdEncoding.EncodeToString(k)))
+		}
+		byWS[ws] = keys
+	}
+	for _, k := range byWS["ws"] {
+		for _, k2 := range byWS["ws2"] {
+			if bytes.Equal(k, k2) {
+				t.Fatal("ws and ws2 share a data key")
+			}
 		}
 	}
 

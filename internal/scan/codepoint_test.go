@@ -126,6 +126,39 @@ func TestCodePointView(t *testing.T) {
 	}
 }
 
+// TestFoldDepth: a value that yaml.dump folds across lines is found when
+// the next line is indented by at most 21 spaces, the deepest fold an
+// escape of len(view.tok) bytes holds (backslash, LF, 21 spaces, the next
+// byte), as the README says; one indented by 22 is not masked at all.
+// (After a CRLF break, which yaml.dump writes only when asked, the limit
+// is 20.)
+func TestFoldDepth(t *testing.T) {
+	const value = "Fold-depth-canary-0123456789-abcdef"
+	s := Compile([][]byte{[]byte(value)}, 6)
+	for _, c := range []struct {
+		indent int
+		found  bool
+	}{{0, true}, {1, true}, {20, true}, {21, true}, {22, false}, {30, false}} {
+		form := `"` + value[:12] + "\\\n" + strings.Repeat(" ", c.indent) + value[12:] + `"`
+		text := "k: " + form + " after"
+		from, to := len("k: \""), len(text)-len("\" after")
+		cuts := make([]int, len(text))
+		for i := range cuts {
+			cuts[i] = i
+		}
+		whole, bytewise := scanPieces(s, []byte(text)), scanPieces(s, []byte(text), cuts...)
+		if !slices.Equal(whole, bytewise) {
+			t.Errorf("indent %d: matches %v, byte by byte %v", c.indent, whole, bytewise)
+		}
+		if c.found && !covers(whole, from, to) {
+			t.Errorf("indent %d: matches %v, want [%d, %d)", c.indent, whole, from, to)
+		}
+		if !c.found && len(whole) != 0 {
+			t.Errorf("indent %d: matches %v, want none", c.indent, whole)
+		}
+	}
+}
+
 // TestCodePointForms: values of random characters (many from U+0080 to
 // U+00FF), in Python's ascii() and PyYAML's double quotes, among other
 // escapes, are found however the text is cut, and nothing released is
