@@ -130,16 +130,22 @@ func TestCodePointView(t *testing.T) {
 // the next line is indented by at most 21 spaces, the deepest fold an
 // escape of len(view.tok) bytes holds (backslash, LF, 21 spaces, the next
 // byte), as the README says; one indented by 22 is not masked at all.
-// (After a CRLF break, which yaml.dump writes only when asked, the limit
-// is 20.)
+// After a CRLF break, which yaml.dump writes only when asked, the limit is
+// 20.
 func TestFoldDepth(t *testing.T) {
 	const value = "Fold-depth-canary-0123456789-abcdef"
 	s := Compile([][]byte{[]byte(value)}, 6)
 	for _, c := range []struct {
 		indent int
+		crlf   bool
 		found  bool
-	}{{0, true}, {1, true}, {20, true}, {21, true}, {22, false}, {30, false}} {
-		form := `"` + value[:12] + "\\\n" + strings.Repeat(" ", c.indent) + value[12:] + `"`
+	}{{0, false, true}, {1, false, true}, {20, false, true}, {21, false, true}, {22, false, false}, {30, false, false},
+		{20, true, true}, {21, true, false}} {
+		eol := "\n"
+		if c.crlf {
+			eol = "\r\n" // the CR takes one of the fold's bytes
+		}
+		form := `"` + value[:12] + "\\" + eol + strings.Repeat(" ", c.indent) + value[12:] + `"`
 		text := "k: " + form + " after"
 		from, to := len("k: \""), len(text)-len("\" after")
 		cuts := make([]int, len(text))
@@ -148,13 +154,13 @@ func TestFoldDepth(t *testing.T) {
 		}
 		whole, bytewise := scanPieces(s, []byte(text)), scanPieces(s, []byte(text), cuts...)
 		if !slices.Equal(whole, bytewise) {
-			t.Errorf("indent %d: matches %v, byte by byte %v", c.indent, whole, bytewise)
+			t.Errorf("indent %d (crlf %t): matches %v, byte by byte %v", c.indent, c.crlf, whole, bytewise)
 		}
 		if c.found && !covers(whole, from, to) {
-			t.Errorf("indent %d: matches %v, want [%d, %d)", c.indent, whole, from, to)
+			t.Errorf("indent %d (crlf %t): matches %v, want [%d, %d)", c.indent, c.crlf, whole, from, to)
 		}
 		if !c.found && len(whole) != 0 {
-			t.Errorf("indent %d: matches %v, want none", c.indent, whole)
+			t.Errorf("indent %d (crlf %t): matches %v, want none", c.indent, c.crlf, whole)
 		}
 	}
 }
