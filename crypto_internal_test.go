@@ -14,12 +14,7 @@ import (
 // is an AES-GCM key of 256 bits (the README's "AES-256-GCM").
 func TestDataKeysAreAES256GCM(t *testing.T) {
 	ctx := context.Background()
-	c := testCipher(t)
-	store := NewMemoryStore()
-	m, err := New(store, c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, store, c := memoryManager(t)
 	if _, err := m.Set(ctx, "ws", "TOKEN", []byte("value-1"), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -59,12 +54,7 @@ func TestDataKeysAreAES256GCM(t *testing.T) {
 // in Postgres.
 func TestDataKeyPerWorkspace(t *testing.T) {
 	ctx := context.Background()
-	c := testCipher(t)
-	store := NewMemoryStore()
-	m, err := New(store, c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, store, c := memoryManager(t)
 	for _, ws := range []string{"ws", "ws2"} {
 		if _, err := m.Set(ctx, ws, "TOKEN", []byte("same-value"), nil); err != nil {
 			t.Fatal(err)
@@ -91,6 +81,18 @@ func TestDataKeyPerWorkspace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// memoryManager returns a Manager over a new memory store, the store and
+// the Manager's cipher.
+func memoryManager(t *testing.T) (*Manager, *MemoryStore, Cipher) {
+	t.Helper()
+	c, store := testCipher(t), NewMemoryStore()
+	m, err := New(store, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, store, c
 }
 
 // A scoped or protected version is sealed under format 3, whose
