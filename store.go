@@ -387,9 +387,13 @@ type DueQuery struct {
 // A WorkspaceDeleter is a Store that can delete a whole workspace.
 type WorkspaceDeleter interface {
 	// DeleteWorkspace removes every secret, version and the key of the
-	// workspace, and records audit (if not nil), all at once. The ledger
-	// marks every secret as no longer delivered; audit events are kept. A
-	// workspace that does not exist is not an error.
+	// workspace, and records audit (if not nil), all at once. The event
+	// lists, in audit.Secrets, every secret removed (soft-deleted ones
+	// too) with its current version and fingerprint, sorted by name in
+	// byte order, so that EventQuery's Name and Fingerprint find it; its
+	// State is the deletion's. The ledger marks every secret as no longer
+	// delivered; audit events are kept. A workspace that does not exist is
+	// not an error.
 	DeleteWorkspace(ctx context.Context, workspace string, audit *Event) error
 }
 
@@ -470,14 +474,13 @@ type EventQuery struct {
 	Action    Action
 	// Name keeps the events that touched a secret of this name (ignoring
 	// ASCII case), inject and export events included when they list it:
-	// delivered, withheld or an ingredient (its EventSecret says which).
-	// DeleteWorkspace's event lists no secret: find it by Workspace and
-	// Action.
+	// delivered, withheld or an ingredient (its EventSecret says which),
+	// and the DeleteWorkspace that removed it.
 	Name     string
 	From, To time.Time // From <= Time < To
 	// Fingerprint keeps the events that involved a value with this
 	// fingerprint: the writes that stored it (or renamed or deleted the
-	// secret that held it, DeleteWorkspace apart), and the reveals,
+	// secret that held it, or deleted its workspace), and the reveals,
 	// injections and exports that delivered it, even after its version was
 	// pruned or its secret destroyed.
 	Fingerprint []byte

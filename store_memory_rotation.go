@@ -266,15 +266,23 @@ func (s *MemoryStore) DeleteWorkspace(ctx context.Context, ws string, audit *Eve
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if audit != nil {
+		audit.Secrets = nil
+	}
 	if w := s.workspace(ws, false); w != nil {
 		s.seq++
 		for id, sec := range w.secrets {
 			if sec.entry.Deleted.IsZero() {
 				s.ledger[ws] = append(s.ledger[ws], ledgerEntry{state: s.seq, at: time.Now().UTC(), secretID: id, name: sec.entry.Name})
 			}
+			if audit != nil {
+				cur := sec.entry.Current
+				audit.Secrets = append(audit.Secrets, EventSecret{Name: sec.entry.Name, Version: cur.Version, Fingerprint: bytes.Clone(cur.Fingerprint)})
+			}
 		}
 		if audit != nil {
 			audit.State = s.seq
+			slices.SortFunc(audit.Secrets, func(a, b EventSecret) int { return strings.Compare(a.Name, b.Name) })
 		}
 		delete(s.ws, ws)
 	}

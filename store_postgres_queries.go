@@ -19,7 +19,7 @@ type pgQueries struct {
 	putBatch, putBatchAudited, lockState        *pgschema.Query
 	stale, staleCount, reencrypt                *pgschema.Query
 	foreign, foreignCount, workspaces           *pgschema.Query
-	delWS, delWSAudited                         *pgschema.Query
+	delWS, delWSAudited, delWSList              *pgschema.Query
 	due, deletedBefore, ledgerAt                *pgschema.Query
 	dropEvents, dropLedger, dropTombstones      *pgschema.Query
 	unfingerprinted, setFingerprints, delivered *pgschema.Query
@@ -50,7 +50,7 @@ func newPGQueries(quoted string) (pgQueries, []string, error) {
 		putBatch: sq("put_batch"), putBatchAudited: sq("put_batch_audited"), lockState: sq("lock_state"),
 		stale: sq("stale"), staleCount: sq("stale_count"), reencrypt: sq("reencrypt"),
 		foreign: sq("foreign_keys"), foreignCount: sq("foreign_keys_count"), workspaces: sq("workspaces"),
-		delWS: sq("delete_workspace"), delWSAudited: sq("delete_workspace_audited"),
+		delWS: sq("delete_workspace"), delWSAudited: sq("delete_workspace_audited"), delWSList: sq("delete_workspace_list"),
 		due: sq("due"), deletedBefore: sq("deleted_before"), ledgerAt: sq("ledger_at"),
 		dropEvents: sq("drop_events"), dropLedger: sq("drop_ledger"), dropTombstones: sq("drop_tombstones"),
 		unfingerprinted: sq("unfingerprinted"), setFingerprints: sq("set_fingerprints"), delivered: sq("delivered"),

@@ -103,7 +103,9 @@ func (s *PostgresStore) Workspaces(ctx context.Context, q WorkspacesQuery) ([]st
 	return out, nil
 }
 
-// DeleteWorkspace implements WorkspaceDeleter, in one statement.
+// DeleteWorkspace implements WorkspaceDeleter: unaudited in one
+// statement; audited in a transaction that takes the workspace's write
+// lock, lists what it holds for the event, and deletes it.
 func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *Event) error {
 	at := time.Now().UTC()
 	if audit != nil {
@@ -113,6 +115,22 @@ func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *E
 		p := pgParams{"workspace": ws, "at": at}
 		if audit == nil {
 			return execQ(ctx, q, s.q.delWS, p)
+		}
+		var state int64
+		if err := getQ(ctx, q, &state, s.q.lockState, pgParams{"workspace": ws}); err != nil {
+			return err
+		}
+		var rows []struct {
+			Name        string `db:"name"`
+			Version     int64  `db:"version"`
+			Fingerprint []byte `db:"fingerprint"`
+		}
+		if err := selectQ(ctx, q, &rows, s.q.delWSList, pgParams{"workspace": ws}); err != nil {
+			return err
+		}
+		audit.Secrets = nil // this transaction may be a second run (see write)
+		for _, r := range rows {
+			audit.Secrets = append(audit.Secrets, EventSecret{Name: r.Name, Version: r.Version, Fingerprint: r.Fingerprint})
 		}
 		// The audit row's workspace is the one deleted, and its state the
 		// function's.

@@ -125,8 +125,8 @@ func TestBrowserActivityWords(t *testing.T) {
 	all := strings.Join(rows, "\n")
 	for _, want := range []string{
 		"user:alice rotated the data key of workspace " + ws,
-		"user:alice deleted the workspace " + ws,
-		"user:alice compared a .env text with AUTH_TOKEN", // Diff events name the secrets compared
+		"user:alice deleted the workspace " + ws + " with AUTH_TOKEN v1", // and what it removed
+		"user:alice compared a .env text with AUTH_TOKEN",                // Diff events name the secrets compared
 		"user:alice renamed OLD_NAME v1 → NEW_NAME v1",
 		"user:alice gave a job AUTH_TOKEN v1",
 		"user:alice exported AUTH_TOKEN v1",

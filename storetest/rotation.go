@@ -153,10 +153,35 @@ func testDeleteWorkspace(t *testing.T, s secrets.Store) {
 	putKey(t, s, "ws", 0)
 	a := put(t, s, create("ws", "a", "A"))
 	put(t, s, newValue(a))
+	gone := put(t, s, create("ws", "g", "GONE@production"))
+	del := next(gone)
+	del.Deleted, del.DeletedBy = t0.Add(time.Hour), "user:deleter"
+	put(t, s, secrets.Write{Entry: del, Expect: gone.Revision, Keep: 10})
 	put(t, s, create("other", "b", "B"))
 	ev := &secrets.Event{Time: t0, Actor: "op", Action: secrets.ActionDeleteWorkspace, Workspace: "ws", Outcome: secrets.OutcomeOK}
 	if err := d.DeleteWorkspace(ctx, "ws", ev); err != nil {
 		t.Fatal(err)
+	}
+	// The event lists what the deletion removed, the soft-deleted secret
+	// too, each at its current version: found by name and by fingerprint.
+	removed := []secrets.EventSecret{
+		{Name: "A", Version: 2, Fingerprint: []byte("fp-a-2")},
+		{Name: "GONE@production", Version: 1, Fingerprint: []byte("fp-g-1")},
+	}
+	diff(t, "the deletion's event", ev.Secrets, removed)
+	for what, q := range map[string]secrets.EventQuery{
+		"by name":        {Name: "gone@PRODUCTION"},
+		"by fingerprint": {Fingerprint: []byte("fp-a-2")},
+	} {
+		q.Workspace, q.Limit = "ws", 10
+		es, err := s.Events(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 1 || es[0].Action != secrets.ActionDeleteWorkspace || es[0].ID != ev.ID {
+			t.Fatalf("events %s: %+v, want the deletion's (ID %d)", what, es, ev.ID)
+		}
+		diff(t, "the deletion's stored event "+what, es[0].Secrets, removed)
 	}
 	if _, err := s.Key(ctx, "ws"); err == nil {
 		t.Fatal("key survived")

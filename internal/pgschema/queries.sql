@@ -283,6 +283,14 @@ ORDER BY workspace COLLATE "C" LIMIT :limit
 -- name: delete_workspace
 SELECT {{schema}}.delete_workspace(:workspace, :at)
 
+-- name: delete_workspace_list
+-- What an audited DeleteWorkspace removes, for its event: every secret,
+-- soft-deleted ones too, with its current version and fingerprint. It runs
+-- in the deletion's transaction, after lock_state took the workspace's
+-- write lock, so no write comes between the list and the deletion.
+SELECT s.name, s.version, s.fingerprint FROM {{schema}}.secrets s
+WHERE s.workspace = :workspace ORDER BY s.name COLLATE "C"
+
 -- name: delete_workspace_audited
 -- The event's workspace is the one deleted, its state the function's.
 WITH d AS (SELECT {{schema}}.delete_workspace(:workspace, :at) AS state)

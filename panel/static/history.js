@@ -250,8 +250,11 @@ function event(e, created) {
   }
   // A page of events lists a bounded number of secrets in all
   // (secrets.MaxEventPageSecrets); the rest of its events come without.
-  const object = e.secretsOmitted ? el('span', {class: 'muted', text: 'its secrets (too many on this page to list)'})
+  let object = e.secretsOmitted ? el('span', {class: 'muted', text: 'its secrets (too many on this page to list)'})
     : names.length ? el('span', {class: 'ev-secrets'}, names) : (typeof none === 'function' ? none(e) : none);
+  // A workspace's deletion names the workspace, then the secrets it
+  // removed.
+  if (e.action === 'delete-workspace' && (names.length || e.secretsOmitted)) object = [...none(e), ' with ', object];
   // The detail is data: text, never markup.
   const outcome = e.outcome === 'ok' ? (notes ? el('span', {class: 'flags', text: ` — ${notes}`}) : null)
     : el('span', {class: e.outcome, text: ` — ${e.outcome}${e.detail ? ': ' + e.detail : ''}`});
