@@ -177,11 +177,12 @@ func TestBrowserScopes(t *testing.T) {
 		"SENTRY_DSN instance All environments v1 delivered",
 	}, "\n")
 
+	// The instance's REGISTRY_TOKEN says the group has the name too.
 	inherited := strings.Join([]string{"group:acme DEPLOY_KEY review/*", "group:acme REGISTRY_TOKEN production",
-		"instance REGISTRY_TOKEN All environments", "instance SENTRY_DSN All environments"}, "\n")
+		"instance REGISTRY_TOKEN All environments also set in group:acme", "instance SENTRY_DSN All environments"}, "\n")
 	inheritedRows := func(tb *tab) string {
 		return strings.Join(evalIn[[]string](tb, `[...document.querySelectorAll('#inherited tbody tr')].map(r =>
-			[r.dataset.container, r.querySelector('code').innerText, r.cells[1].innerText.trim()].join(' '))`), "\n")
+			[r.dataset.container, r.querySelector('code').innerText, r.cells[1].innerText.trim(), r.querySelector('.nearer')?.innerText.trim()].filter(Boolean).join(' '))`), "\n")
 	}
 
 	for _, who := range []string{"user:alice", "user:victor"} {
@@ -257,7 +258,7 @@ func TestBrowserScopes(t *testing.T) {
 	// The group's own page: its secrets, and what it inherits.
 	tb = open(t, br, root+"/w/group:acme/secrets/")
 	tb.wait(`document.querySelector('` + row("REGISTRY_TOKEN@production") + `') && !document.getElementById('inherited').hidden`)
-	if got := inheritedRows(tb); got != "instance REGISTRY_TOKEN All environments\ninstance SENTRY_DSN All environments" {
+	if got := inheritedRows(tb); got != "instance REGISTRY_TOKEN All environments also set here\ninstance SENTRY_DSN All environments" {
 		t.Errorf("the group inherits\n%s", got)
 	}
 	if got, want := preview(tb, "production", true), strings.Join([]string{

@@ -51,7 +51,7 @@
 //	GET    api/due                       live secrets expiring or due for rotation within Config.DueWithin
 //	GET    api/events?name=&before=&limit=   the workspace's audit events, newest first
 //	GET    api/resolve?environment=&protected=   what a job in that environment (protected: "true") gets and from where (workspace and parents), no values
-//	GET    api/inherited                     the parents' secrets by container, nearest first (names, scopes, versions; no values), and the scopes in use
+//	GET    api/inherited                     the parents' secrets by container, nearest first (names, scopes, versions, a nearer level with the name; no values), and the scopes in use
 //	POST   api/restore-at/preview            {"at": time}: what restoring to that time would do, no values
 //	POST   api/restore-at/apply              {"plan": the preview's plan}: exactly that, or 412
 //
@@ -79,7 +79,10 @@
 // speaks of "this workspace". The page's Inherited section (GET
 // api/inherited) lists what the workspace inherits, for anyone who may
 // list the workspace (the Manager authorizes it as such: names, never
-// values); when and by whom each was last changed shows only for the
+// values), each with the nearest level, the workspace included, that has
+// the same name too ("also set here", "also set in group:acme": it may
+// override it, for some environments or all, which the preview tells);
+// when and by whom each was last changed shows only for the
 // parents the caller may list itself. Config.ContainerURL links each
 // parent to its own page.
 //

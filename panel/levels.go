@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dataspace/secrets"
@@ -26,6 +27,11 @@ type inheritedSecret struct {
 	// container itself.
 	Updated   time.Time `json:"updated,omitzero"`
 	UpdatedBy string    `json:"updated_by,omitempty"`
+	// Nearer is the nearest level, the workspace itself included, that
+	// has a secret of the same variable (ignoring ASCII case), in any
+	// scope: this one may then be overridden, for every job or for some
+	// (which one a job gets is the preview's to say); "" if none.
+	Nearer string `json:"nearer,omitempty"`
 }
 
 // level is one parent container and its live secrets.
@@ -64,6 +70,13 @@ func (h *Handler) inherited(c *call) error {
 	scopes := map[string]bool{}
 	byContainer := map[string]*level{}
 	var levels []*level
+	nearest := map[string]secrets.Resolved{} // by variable, lower-cased
+	for _, r := range rs {
+		k := strings.ToLower(r.Variable)
+		if n, ok := nearest[k]; !ok || r.Level < n.Level {
+			nearest[k] = r
+		}
+	}
 	for _, r := range rs {
 		if r.Scope != "*" {
 			scopes[r.Scope] = true
@@ -77,8 +90,11 @@ func (h *Handler) inherited(c *call) error {
 			byContainer[r.Container] = l
 			levels = append(levels, l)
 		}
-		l.Secrets = append(l.Secrets, inheritedSecret{Name: r.Name, Variable: r.Variable, Scope: r.Scope,
-			Version: r.Version, Protected: r.Protected})
+		is := inheritedSecret{Name: r.Name, Variable: r.Variable, Scope: r.Scope, Version: r.Version, Protected: r.Protected}
+		if n := nearest[strings.ToLower(r.Variable)]; n.Level < r.Level {
+			is.Nearer = n.Container
+		}
+		l.Secrets = append(l.Secrets, is)
 	}
 	// Nearest first: each container is one level.
 	slices.SortFunc(levels, func(a, b *level) int { return a.depth - b.depth })

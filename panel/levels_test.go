@@ -91,6 +91,7 @@ type inheritedAnswer struct {
 			Protected bool   `json:"protected"`
 			Updated   string `json:"updated"`
 			UpdatedBy string `json:"updated_by"`
+			Nearer    string `json:"nearer"`
 			Value     any    `json:"value"`
 		} `json:"secrets"`
 	} `json:"levels"`
@@ -132,6 +133,9 @@ func TestInherited(t *testing.T) {
 		{"instance", "AAA_INSTANCE_ONLY", false}, {"instance", "REGISTRY_TOKEN", false},
 		{"group:acme", "REGISTRY_TOKEN@production", true}, {"group:acme", "REGISTRY_TOKEN", false},
 		{"group:acme", "DEPLOY_KEY@review/*", false}, {ws, "API_KEY@staging", false},
+		// The workspace's own deploy_key, in another scope and spelling:
+		// the group's DEPLOY_KEY says a nearer level has the name.
+		{ws, "deploy_key@staging", false},
 	} {
 		if _, err := e.m.Set(ctx, s.ws, s.name, []byte("value-of-"+s.name), &secrets.SetOptions{Info: &secrets.Info{Protected: s.protected}}); err != nil {
 			t.Fatal(err)
@@ -158,11 +162,14 @@ func TestInherited(t *testing.T) {
 				if s.Protected {
 					p = " protected"
 				}
+				if s.Nearer != "" {
+					p += " nearer:" + s.Nearer
+				}
 				got = append(got, s.Variable+" "+s.Scope+" v1"+p)
 			}
 		}
-		want := "[group:acme /w/group:acme/secrets/] DEPLOY_KEY review/* v1 REGISTRY_TOKEN * v1 REGISTRY_TOKEN production v1 protected " +
-			"[instance ] AAA_INSTANCE_ONLY * v1 REGISTRY_TOKEN * v1"
+		want := "[group:acme /w/group:acme/secrets/] DEPLOY_KEY review/* v1 nearer:" + ws + " REGISTRY_TOKEN * v1 REGISTRY_TOKEN production v1 protected " +
+			"[instance ] AAA_INSTANCE_ONLY * v1 REGISTRY_TOKEN * v1 nearer:group:acme"
 		if g := strings.Join(got, " "); g != want {
 			t.Errorf("%s:\n got %s\nwant %s", who, g, want)
 		}

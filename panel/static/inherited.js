@@ -1,8 +1,9 @@
 // The Inherited section: the secrets of the levels this workspace inherits
 // from (a group, the instance), by level, nearest first, with their
-// environment scope, version and, when the caller may see that level
-// itself, when they changed. Never a value. Each level links to its own
-// page when the host gives its address.
+// environment scope, version, whether a nearer level has the same name
+// and, when the caller may see that level itself, when they changed. Never
+// a value. Each level links to its own page when the host gives its
+// address.
 
 import {call} from './api.js';
 import {el, bidi, iso, $, timeEl, badges} from './ui.js';
@@ -36,10 +37,20 @@ export function containerName(container) {
   return url ? el('a', {href: url}, bidi(container)) : bidi(container);
 }
 
+// nearerNote says that a nearer level (this workspace, or a parent
+// nearer than the secret's) has the same name: which of the two a job gets
+// depends on its environment and protection, which the preview tells.
+const nearerTitle = 'A nearer level has this name too. Which value a job gets depends on its environment and on whether it is protected: see “What will a job get?”.';
+function nearerNote(s) {
+  if (!s.nearer) return null;
+  const where = s.nearer === state.me.workspace ? ['here'] : ['in ', containerName(s.nearer)];
+  return el('div', {class: 'nearer muted', attrs: {title: nearerTitle}}, 'also set ', ...where);
+}
+
 function level(l, i) {
   const rows = l.secrets.map((s) => el('tr', {attrs: {'data-name': s.name, 'data-container': l.container}},
     el('td', {class: 'namecell'}, el('code', {class: 'name', text: s.variable}),
-      el('div', {class: 'badges'}, badges({protected: s.protected}, 0))),
+      el('div', {class: 'badges'}, badges({protected: s.protected}, 0)), nearerNote(s)),
     el('td', {class: 'scope' + (s.scope === '*' ? ' all' : ''), attrs: {'data-label': 'Environment'}}, scopeLabel(s.scope)),
     el('td', {attrs: {'data-label': 'Updated'}}, l.listed ? timeEl(s.updated) : el('span', {class: 'muted', text: '—'})),
     el('td', {attrs: {'data-label': 'By'}}, bidi(s.updated_by || '—')),
