@@ -107,8 +107,8 @@ func (m *Manager) recordBatched(ctx context.Context, e *Event) error {
 
 // flush is the leader's work: one Store.Record of the queued events (the
 // leader's among them), the outcome handed to each, the lead passed on.
-// The Store is called without ctx's cancellation: once in a batch, an
-// event is recorded or its callers' reads fail.
+// The Store is called without ctx's cancellation (see recordContext):
+// once in a batch, an event is recorded or its callers' reads fail.
 func (m *Manager) flush(ctx context.Context) {
 	b := &m.reads
 	b.mu.Lock()
@@ -125,7 +125,9 @@ func (m *Manager) flush(ctx context.Context) {
 	for i, w := range batch {
 		events[i] = w.e
 	}
-	err := m.store.Record(context.WithoutCancel(ctx), events)
+	rctx, done := recordContext(ctx)
+	err := m.store.Record(rctx, events)
+	done()
 
 	var orphans []*batchWait
 	b.mu.Lock()

@@ -133,7 +133,9 @@ func (m *Manager) recordJob(ctx context.Context, e *Event) error {
 	if rr == nil || m.cfg.AuditReads != AuditRelaxed {
 		return m.recordRead(ctx, e)
 	}
-	if err := rr.recordRelaxed(context.WithoutCancel(ctx), e); err != nil {
+	rctx, done := recordContext(ctx)
+	defer done()
+	if err := rr.recordRelaxed(rctx, e); err != nil {
 		if m.cfg.OnAuditError != nil {
 			m.cfg.OnAuditError(ctx, []Event{*e}, err)
 		}

@@ -447,18 +447,30 @@ func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) er
 	return err
 }
 
-// tx is inTx, and says whether its error came from fn, after BEGIN and
-// before COMMIT: only such a transaction is known not to be committed
-// and may be run again on another connection (database/sql has already
-// sent BEGIN again where it could; COMMIT may have been committed).
-func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (inside bool, err error) {
+// A txStage is where a transaction of tx failed.
+type txStage int
+
+const (
+	txBegin  txStage = iota // at BEGIN: nothing was sent of it
+	txInside                // in fn, after BEGIN and before COMMIT: not committed
+	txCommit                // at COMMIT, or after it (a nil error): maybe committed
+)
+
+// tx is inTx, and says where it ended: only a transaction whose error came
+// from fn (txInside) is known not to be committed and may be run again on
+// another connection (database/sql has already sent BEGIN again where it
+// could); one that failed at COMMIT may have been committed.
+func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (txStage, error) {
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return false, err
+		return txBegin, err
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return true, err
+		return txInside, err
 	}
-	return false, tx.Commit()
+	if err := ctx.Err(); err != nil {
+		return txInside, err // COMMIT is not sent: database/sql rolls back
+	}
+	return txCommit, tx.Commit()
 }

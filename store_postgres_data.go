@@ -487,6 +487,16 @@ func putParams(w Write) pgParams {
 // commits it later, so write runs it again, on another connection (up to
 // maxLostTries times). Only a connection lost after COMMIT went out
 // leaves the outcome unknown (ErrDatabaseUnavailable).
+//
+// So does a COMMIT during which ctx ended (its deadline passed, or the
+// caller cancelled): the server may have committed it while the driver
+// gave up (pgx: the context's error), or have cut short, on the driver's
+// cancel request, its wait for a synchronous standby and answered
+// "committed" (lib/pq: no error, though the standby may not have it; the
+// server logs "canceling wait for synchronous replication"). Either way
+// write returns ErrDatabaseUnavailable wrapping ctx's error, never
+// success and never the context's error alone, which a caller would take
+// for "not written".
 func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) error) error {
 	if s.prepare {
 		// Prepared on the pool before the transaction takes a
@@ -500,8 +510,12 @@ func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) er
 	}
 	return s.retry(ctx, func() error {
 		for try := 1; ; try++ {
-			inside, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
-			if err == nil || !inside || !connectionLost(err) || ctx.Err() != nil || try == maxLostTries {
+			stage, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+			if stage == txCommit && ctx.Err() != nil {
+				return &failure{class: ErrDatabaseUnavailable, cause: ctx.Err(),
+					msg: "the call's context ended while the database committed: the write may be committed, and not yet on a synchronous standby"}
+			}
+			if err == nil || stage != txInside || !lostBeforeCommit(err) || ctx.Err() != nil || try == maxLostTries {
 				return err
 			}
 		}

@@ -92,6 +92,9 @@ func pgErr(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if f := (*failure)(nil); errors.As(err, &f) && f.class == ErrDatabaseUnavailable {
+		return wrapf(err, "postgres: %s", op) // a write's COMMIT cut short by ctx: see write
+	}
 	if ctx.Err() != nil {
 		return wrapf(ctx.Err(), "postgres: %s", op)
 	}
@@ -164,7 +167,10 @@ var poolerTransient = []string{
 
 // unavailableStates are the SQLSTATEs, besides the connection exceptions
 // (class 08), of a server that cannot serve now but may soon.
-var unavailableStates = map[string]bool{"57P01": true, "57P02": true, "57P03": true, "53300": true}
+// A statement cancelled by the server's statement_timeout (57014) or
+// lock_timeout (55P03) is one: nothing of it was committed (a trial: every
+// write refused so came back as a plain error).
+var unavailableStates = map[string]bool{"57P01": true, "57P02": true, "57P03": true, "53300": true, "57014": true, "55P03": true}
 
 // poolerHint is what a host behind PgBouncer in transaction mode must add
 // to its connection string (README, "Behind PgBouncer").
@@ -279,6 +285,18 @@ func connectionLost(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, net.ErrClosed) || errors.Is(err, sql.ErrConnDone) ||
 		errors.As(err, &pgxClosed) && pgxClosed.Error() == "conn closed"
+}
+
+// lostBeforeCommit tells an error of a statement in a transaction, before
+// its COMMIT, that ended the connection, so that the server rolled the
+// transaction back: connectionLost's, and the server's own notice that it
+// terminated the backend or is going down (57P01, 57P02, 57P03) or a
+// connection exception (class 08), which pgx returns as such where lib/pq
+// says the connection is bad (a trial: a backend killed before COMMIT was
+// run again on lib/pq, not on pgx).
+func lostBeforeCommit(err error) bool {
+	c := sqlState(err)
+	return connectionLost(err) || c == "57P01" || c == "57P02" || c == "57P03" || strings.HasPrefix(c, "08")
 }
 
 // clientFailure describes an error without a SQLSTATE: the driver's or

@@ -1,0 +1,75 @@
+package secrets_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+	"github.com/jmoiron/sqlx"
+)
+
+// TestCommitPastDeadline: a write whose COMMIT waits for a synchronous
+// standby (here one that never comes: synchronous_standby_names names
+// nobody) while the caller's deadline passes is committed on the primary
+// but not confirmed. The caller gets ErrDatabaseUnavailable ("may have
+// been committed", which also matches its context's error), over both
+// drivers: never success (lib/pq's cancel request cuts the wait short and
+// the server answers "committed"), and never the context's error alone
+// (pgx), which reads as "not written" and invites a second write. A read
+// whose event waits so returns no value. The cluster is the test's own.
+func TestCommitPastDeadline(t *testing.T) {
+	t.Parallel()
+	c := newCrashCluster(t, "-c synchronous_standby_names=nobody")
+	// The set-up commits without waiting for the standby.
+	setup, err := sqlx.Open("postgres", c.dsn()+" synchronous_commit=local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer setup.Close()
+	s, err := secrets.NewPostgresStore(setup, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cipher := newCipher(t)
+	local := newManager(t, s, cipher, nil)
+	for _, driver := range []string{"postgres", "pgx"} {
+		t.Run(driver, func(t *testing.T) {
+			ws := "ws-" + driver
+			mustSet(t, local, ws, "TOKEN", "deadline-value-1")
+			db, err := sqlx.Open(driver, c.dsn())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			ps, err := secrets.NewPostgresStore(db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := newManager(t, ps, cipher, nil)
+
+			dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			_, err = m.Set(dctx, ws, "TOKEN", []byte("deadline-value-2"), nil)
+			cancel()
+			if !errors.Is(err, secrets.ErrDatabaseUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Set whose COMMIT outlived its deadline: %v, want ErrDatabaseUnavailable and the deadline", err)
+			}
+			vs, verr := local.Versions(ctx, ws, "TOKEN")
+			if verr != nil || len(vs) != 2 {
+				t.Errorf("versions after the unconfirmed write: %d, %v (it was committed on the primary)", len(vs), verr)
+			}
+
+			dctx, cancel = context.WithTimeout(ctx, 500*time.Millisecond)
+			env, err := m.EnvFor(dctx, ws)
+			cancel()
+			if err == nil || env != nil {
+				t.Errorf("EnvFor whose event waited past its deadline: %d variables, %v", len(env), err)
+			}
+		})
+	}
+}
