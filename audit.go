@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -317,43 +315,6 @@ func (m *Manager) fingerprintLedger(ctx context.Context, ws string) error {
 		if err := fs.SetFingerprints(ctx, done); err != nil {
 			return err
 		}
-	}
-}
-
-// recordGrace is how long recording an event may go on once its call's
-// context is done.
-const recordGrace = 2 * time.Second
-
-// recordContext is the context in which an event of a call with context
-// ctx is recorded: not done when ctx is done, since the event of a call
-// that failed by its deadline or was cancelled is worth recording, but
-// done recordGrace later, so that a database that does not answer (a
-// commit waiting for a synchronous standby that is gone) holds neither
-// the call nor a connection of the pool for good; the event's Store call
-// then fails and OnAuditError is told. stop releases it.
-func recordContext(ctx context.Context) (rctx context.Context, stop func()) {
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var (
-		mu      sync.Mutex
-		stopped bool
-		timer   *time.Timer
-	)
-	unwatch := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !stopped {
-			timer = time.AfterFunc(recordGrace, cancel)
-		}
-	})
-	return rctx, func() {
-		unwatch()
-		mu.Lock()
-		stopped = true
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel()
 	}
 }
 

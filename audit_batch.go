@@ -96,7 +96,7 @@ func (m *Manager) recordBatched(ctx context.Context, e *Event) error {
 		}
 		b.mu.Unlock()
 	}
-	m.flush(ctx)
+	m.flush()
 	err := m.settle(w)
 	e.ID = w.e.ID
 	if ctx.Err() != nil {
@@ -107,9 +107,10 @@ func (m *Manager) recordBatched(ctx context.Context, e *Event) error {
 
 // flush is the leader's work: one Store.Record of the queued events (the
 // leader's among them), the outcome handed to each, the lead passed on.
-// The Store is called without ctx's cancellation (see recordContext):
-// once in a batch, an event is recorded or its callers' reads fail.
-func (m *Manager) flush(ctx context.Context) {
+// The Store is called without the callers' cancellation (see
+// recordContext): once in a batch, an event is recorded or its callers'
+// reads fail.
+func (m *Manager) flush() {
 	b := &m.reads
 	b.mu.Lock()
 	n := min(len(b.queue), maxBatch)
@@ -122,10 +123,13 @@ func (m *Manager) flush(ctx context.Context) {
 	b.mu.Unlock()
 
 	events := make([]Event, n)
+	ctxs := make([]context.Context, n)
 	for i, w := range batch {
-		events[i] = w.e
+		events[i], ctxs[i] = w.e, w.ctx
 	}
-	rctx, done := recordContext(ctx)
+	// Bounded only once every caller of the batch is gone: one caller's
+	// short deadline does not fail the others' reads (a review).
+	rctx, done := recordContext(ctxs...)
 	err := m.store.Record(rctx, events)
 	done()
 

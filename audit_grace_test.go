@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,5 +100,71 @@ func TestRecordOutlivesCallBriefly(t *testing.T) {
 	defer mu.Unlock()
 	if len(unrecorded) != 2 || unrecorded[0] != secrets.ActionSet || unrecorded[1] != secrets.ActionReveal {
 		t.Errorf("OnAuditError got %v, want the set's and the reveal's events", unrecorded)
+	}
+}
+
+// slowRecords is a store whose Record takes a while: the first call until
+// release is closed, the others 3 s (more than the 2 s grace), each
+// unless its context ends first.
+type slowRecords struct {
+	*secrets.MemoryStore
+	first   chan struct{} // closed when the first Record starts
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (s *slowRecords) Record(ctx context.Context, es []secrets.Event) error {
+	wait := time.After(3 * time.Second)
+	if s.calls.Add(1) == 1 {
+		close(s.first)
+		wait = nil
+		select {
+		case <-s.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	} else {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.MemoryStore.Record(ctx, es)
+}
+
+// TestBatchOutlivesLeader: the events of a batch are recorded for as long
+// as any of its callers waits: the caller that leads the flush giving up
+// at its deadline does not fail the read of another caller in the batch
+// whose context has no end (a review: it failed 2 s after the leader's
+// deadline with "context canceled").
+func TestBatchOutlivesLeader(t *testing.T) {
+	t.Parallel()
+	s := &slowRecords{MemoryStore: secrets.NewMemoryStore(), first: make(chan struct{}), release: make(chan struct{})}
+	m := newManager(t, s, newCipher(t), nil)
+	mustSet(t, m, "ws", "TOKEN", "batch-grace-value")
+	ctx := context.Background()
+	errs := make(chan error, 3)
+	get := func(ctx context.Context) { _, err := m.Get(ctx, "ws", "TOKEN"); errs <- err }
+	go get(ctx) // leads the first flush, which waits for release
+	<-s.first
+	short, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	defer cancel()
+	go get(short) // queued first: leads the second flush, gone at 700 ms, while it flies
+	time.Sleep(100 * time.Millisecond)
+	follower := make(chan error, 1)
+	go func() { _, err := m.Get(ctx, "ws", "TOKEN"); follower <- err }() // queued behind it, without a deadline
+	time.Sleep(300 * time.Millisecond)
+	close(s.release)
+	select {
+	case err := <-follower:
+		if err != nil {
+			t.Errorf("the follower's Get: %v, want its value once the batch is recorded", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the follower's Get did not return")
+	}
+	if n := s.calls.Load(); n != 2 {
+		t.Errorf("%d Record calls, want 2 (the follower batched with the leader)", n)
 	}
 }

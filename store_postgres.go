@@ -472,5 +472,10 @@ func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (txS
 	if err := ctx.Err(); err != nil {
 		return txInside, err // COMMIT is not sent: database/sql rolls back
 	}
-	return txCommit, tx.Commit()
+	if err := tx.Commit(); errors.Is(err, sql.ErrTxDone) {
+		return txInside, err // database/sql rolled back first: COMMIT was not sent
+	} else if err != nil {
+		return txCommit, err
+	}
+	return txCommit, nil
 }

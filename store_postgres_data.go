@@ -513,7 +513,7 @@ func (s *PostgresStore) write(ctx context.Context, fn func(q sqlx.ExtContext) er
 			stage, err := s.tx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
 			if stage == txCommit && ctx.Err() != nil {
 				return &failure{class: ErrDatabaseUnavailable, cause: ctx.Err(),
-					msg: "the call's context ended while the database committed: the write may be committed, and not yet on a synchronous standby"}
+					msg: "the call's context ended while the database committed: the write may be committed (and, with a synchronous standby, not be on it)"}
 			}
 			if err == nil || stage != txInside || !lostBeforeCommit(err) || ctx.Err() != nil || try == maxLostTries {
 				return err

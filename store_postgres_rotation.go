@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -138,7 +139,11 @@ func (s *PostgresStore) DeleteWorkspace(ctx context.Context, ws string, audit *E
 		delete(p, "event_workspace")
 		return rowQ(ctx, q, s.q.delWSAudited, p, &audit.ID, &audit.State)
 	})
-	return pgErr(ctx, "delete workspace "+quote(ws), err)
+	err = pgErr(ctx, "delete workspace "+quote(ws), err)
+	if err != nil && audit != nil && !errors.Is(err, ErrDatabaseUnavailable) {
+		audit.Secrets = nil // nothing was removed: the failure's event lists nothing
+	}
+	return err
 }
 
 // Due implements DueStore, through the partial indexes on expires and

@@ -287,7 +287,9 @@ SELECT {{schema}}.delete_workspace(:workspace, :at)
 -- What an audited DeleteWorkspace removes, for its event: every secret,
 -- soft-deleted ones too, with its current version and fingerprint. It runs
 -- in the deletion's transaction, after lock_state took the workspace's
--- write lock, so no write comes between the list and the deletion.
+-- write lock, so no write of a secret comes between the list and the
+-- deletion (a fingerprint backfill, set_fingerprints, takes no lock: a
+-- secret may be listed without the fingerprint it got meanwhile).
 SELECT s.name, s.version, s.fingerprint FROM {{schema}}.secrets s
 WHERE s.workspace = :workspace ORDER BY s.name COLLATE "C"
 
