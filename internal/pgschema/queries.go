@@ -18,6 +18,20 @@ func WithSchema(text, quotedSchema string) string {
 	return strings.ReplaceAll(text, Marker, quotedSchema)
 }
 
+// SyncCommitOn is the placeholder, in queries.sql, for a condition that
+// is always true and, when the session's synchronous_commit is off or
+// local (a role's or a database's setting), sets it to on for the
+// statement's transaction: the statements that commit writes of secrets
+// and workspace keys, and the events of reads audited durably, hold it
+// (TestSyncCommitPinned lists them), so that their commits are flushed
+// and reach a synchronous standby whatever the role's setting.
+const SyncCommitOn = "{{sync_commit_on}}"
+
+// syncCommitOn is what SyncCommitOn stands for. set_config is volatile,
+// so the planner neither folds the condition nor skips it.
+const syncCommitOn = `(CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') ` +
+	`THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''`
+
 //go:embed queries.sql
 var queriesSQL string
 
@@ -124,7 +138,7 @@ func parseSet(file, quotedSchema string) (*Set, error) {
 	s := &Set{blocks: blocks, order: order, queries: map[string]*Query{}, used: map[string]bool{}}
 	for _, n := range order {
 		b := blocks[n]
-		b.text = WithSchema(b.text, quotedSchema)
+		b.text = strings.ReplaceAll(WithSchema(b.text, quotedSchema), SyncCommitOn, syncCommitOn)
 		blocks[n] = b
 		if b.fragment {
 			continue

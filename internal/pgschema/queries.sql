@@ -7,15 +7,18 @@
 -- block. TestPostgresQueriesComplete checks that the store uses every
 -- block and that every block it uses is here.
 --
--- Every statement that commits a write, or the event of a read audited
--- durably (not AuditRelaxed), has a condition that is always true but,
--- when the session's synchronous_commit is off or local (a role's or a
--- database's setting), sets it to on for the statement's transaction
--- (env_audited does so itself: migration 10), so that the commit
--- waits for its flush and for a synchronous standby, as the audit modes
--- and the README's Failover section promise (a trial: with it off for the
--- role, EnvFor and Get returned values whose events a crash then lost).
--- A write's transaction is pinned by its first statement that has it.
+-- {{sync_commit_on}} is a condition that is always true but, when the
+-- session's synchronous_commit is off or local (a role's or a database's
+-- setting), sets it to on for the statement's transaction, so that the
+-- commit waits for its flush and for a synchronous standby, as the audit
+-- modes and the README's Failover section promise (a trial: with it off
+-- for the role, EnvFor and Get returned values whose events a crash then
+-- lost). The statements that commit writes of secrets and workspace keys,
+-- and the events of reads audited durably, hold it (env_audited pins
+-- itself: migration 10); a write's transaction is pinned by its first
+-- statement that holds it. The relaxed statements do not, nor do those of
+-- master keys, Purge and the fingerprint backfill (pgschema's
+-- TestSyncCommitPinned lists them).
 --
 -- Columns, in the order the store scans them: a version is (workspace,
 -- secret_id, version, name, flags, format, ciphertext, key_id, env_size,
@@ -25,7 +28,7 @@
 SELECT workspace, cipher_id, wrapped, generation, updated FROM {{schema}}.workspace_keys WHERE workspace = :workspace
 
 -- name: put_key
-SELECT {{schema}}.put_key(:workspace, :cipher_id, :wrapped, :updated, :expect) WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+SELECT {{schema}}.put_key(:workspace, :cipher_id, :wrapped, :updated, :expect) WHERE {{sync_commit_on}}
 
 -- name: master_keys
 -- retired (migration 7) is read through the row's JSON, which has no such
@@ -108,7 +111,7 @@ SELECT ({{schema}}.put_secret(true, 0, 0, 0,
 	:rotate_by, :deleted, :deleted_by,
 	:version, :flags, :format, :ciphertext, :key_id, :env_size, :fingerprint, :written, :written_by,
 	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes, 0, :max_secrets)).state
-WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+WHERE {{sync_commit_on}}
 
 -- name: put_audited
 -- As put, recording its audit event in the same statement; the event's
@@ -119,7 +122,7 @@ WITH w AS (SELECT ({{schema}}.put_secret(true, 0, 0, 0,
 	:rotate_by, :deleted, :deleted_by,
 	:version, :flags, :format, :ciphertext, :key_id, :env_size, :fingerprint, :written, :written_by,
 	:rs_versions, :rs_names, :rs_flags, :rs_formats, :rs_ciphertexts, :rs_key_ids, :rs_env_sizes, 0, :max_secrets)).state AS state
-	WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM '')
+	WHERE {{sync_commit_on}})
 INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
 SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event_names, :event_versions,
 	:event_fingerprints, :event_outcome, :event_detail
@@ -127,13 +130,13 @@ FROM w RETURNING id, state
 
 -- name: lock_state
 -- The workspace's state, under its write lock (Write.ExpectState).
-SELECT state FROM {{schema}}.lock_workspace(:workspace) WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+SELECT state FROM {{schema}}.lock_workspace(:workspace) WHERE {{sync_commit_on}}
 
 -- name: put_batch
-SELECT {{schema}}.put_batch(:writes, :max_secrets) WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+SELECT {{schema}}.put_batch(:writes, :max_secrets) WHERE {{sync_commit_on}}
 
 -- name: put_batch_audited
-WITH w AS (SELECT {{schema}}.put_batch(:writes, :max_secrets) AS state WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM '')
+WITH w AS (SELECT {{schema}}.put_batch(:writes, :max_secrets) AS state WHERE {{sync_commit_on}})
 INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
 SELECT :event_at, :event_actor, :event_action, :event_workspace, w.state, :event_names, :event_versions,
 	:event_fingerprints, :event_outcome, :event_detail
@@ -156,7 +159,7 @@ INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versio
 SELECT :event_at, :event_actor, :event_action, :event_workspace, :event_state, :event_names, :event_versions,
 	:event_fingerprints, :event_outcome, :event_detail,
 	:event_parents, :event_containers, :event_withheld, :event_environment, :event_protected
-WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+WHERE {{sync_commit_on}}
 RETURNING id
 
 -- name: audit_relaxed
@@ -186,7 +189,7 @@ ins AS (INSERT INTO {{schema}}.audit (id, at, actor, action, workspace, state, n
 	SELECT ids.id, v.at, v.actor, v.action, v.workspace, v.state, v.names, v.versions, v.fingerprints, v.outcome, v.detail,
 		v.parents, v.containers, v.withheld, v.environment, v.protected
 	FROM v JOIN ids USING (ord) RETURNING 1)
-SELECT ord, id FROM ids WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+SELECT ord, id FROM ids WHERE {{sync_commit_on}}
 
 -- fragment: events_select
 -- Events: this, "WHERE" and its filters, the order and ":limit", inside
@@ -254,7 +257,7 @@ FROM (SELECT q.*, row_number() OVER w = 1 OR sum(q.listed) OVER w <= :budget OR 
 -- reads a delivery's secrets from the ledger, and an event's
 -- fingerprints past its names as none of its secrets'.
 UPDATE {{schema}}.audit SET fingerprints = coalesce(fingerprints, '{}') || :fingerprints::bytea[]
-WHERE id = :id AND (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM '' RETURNING id
+WHERE id = :id AND {{sync_commit_on}} RETURNING id
 
 -- name: audit_expanded_relaxed
 -- As audit_expanded, committed without waiting for the flush.
@@ -280,7 +283,7 @@ SELECT count(*) FROM {{schema}}.versions WHERE workspace = :workspace AND (key_i
 
 -- name: reencrypt
 SELECT {{schema}}.reencrypt(:workspace, :key_gen, :secret_ids, :versions, :from_key_ids, :from_formats,
-	:ciphertexts, :key_ids, :formats) WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+	:ciphertexts, :key_ids, :formats) WHERE {{sync_commit_on}}
 
 -- name: foreign_keys
 SELECT workspace, cipher_id, wrapped, generation, updated FROM {{schema}}.workspace_keys
@@ -294,7 +297,7 @@ SELECT workspace FROM {{schema}}.workspace_keys WHERE workspace COLLATE "C" > :a
 ORDER BY workspace COLLATE "C" LIMIT :limit
 
 -- name: delete_workspace
-SELECT {{schema}}.delete_workspace(:workspace, :at) WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''
+SELECT {{schema}}.delete_workspace(:workspace, :at) WHERE {{sync_commit_on}}
 
 -- name: delete_workspace_list
 -- What an audited DeleteWorkspace removes, for its event: every secret,
@@ -308,7 +311,7 @@ WHERE s.workspace = :workspace ORDER BY s.name COLLATE "C"
 
 -- name: delete_workspace_audited
 -- The event's workspace is the one deleted, its state the function's.
-WITH d AS (SELECT {{schema}}.delete_workspace(:workspace, :at) AS state WHERE (CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM '')
+WITH d AS (SELECT {{schema}}.delete_workspace(:workspace, :at) AS state WHERE {{sync_commit_on}})
 INSERT INTO {{schema}}.audit (at, actor, action, workspace, state, names, versions, fingerprints, outcome, detail)
 SELECT :event_at, :event_actor, :event_action, :workspace, d.state, :event_names, :event_versions,
 	:event_fingerprints, :event_outcome, :event_detail

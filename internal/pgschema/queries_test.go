@@ -110,3 +110,38 @@ func TestStepsUseTheMarker(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncCommitPinned: exactly these statements of queries.sql hold
+// SyncCommitOn, once each: those that commit writes of secrets and
+// workspace keys (a write's transaction is pinned by the first it runs),
+// and the events of reads audited durably (env_audited pins itself, in
+// migration 10). Not the relaxed ones, nor those of master keys, Purge and
+// the fingerprint backfill. A block that loses it, or gains it, fails here.
+func TestSyncCommitPinned(t *testing.T) {
+	blocks, order, err := parseBlocks(queriesSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range order {
+		switch strings.Count(blocks[n].text, SyncCommitOn) {
+		case 0:
+		case 1:
+			got = append(got, n)
+		default:
+			t.Errorf("%s holds the condition more than once", n)
+		}
+	}
+	want := []string{"put_key", "put", "put_audited", "lock_state", "put_batch", "put_batch_audited", "audit",
+		"record_events_tail", "audit_expanded", "reencrypt", "delete_workspace", "delete_workspace_audited"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("the statements that pin synchronous_commit:\n got %v\nwant %v", got, want)
+	}
+	s, err := Queries(`"sch"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := s.Query("put_key").SQL; !strings.Contains(q, syncCommitOn) {
+		t.Errorf("put_key does not hold the condition: %s", q)
+	}
+}
