@@ -102,6 +102,36 @@ func (c *crashCluster) dsn() string {
 	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=postgres sslmode=disable", c.dir)
 }
 
+// open returns a pool of driver onto the cluster (params: more connection
+// parameters, " key=value ..."), closed when the test ends, and the store
+// of its default schema, migrated.
+func (c *crashCluster) open(t *testing.T, driver, params string) (*sqlx.DB, *secrets.PostgresStore) {
+	t.Helper()
+	db, err := sqlx.Open(driver, c.dsn()+params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := secrets.NewPostgresStore(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db, s
+}
+
+// reachable waits until db answers again after the cluster's restart.
+func reachable(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ping(db) != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the crashed cluster did not come back")
+		}
+	}
+}
+
 // TestAuditSurvivesCrash: in the default configuration, every read that
 // returned (EnvFor, Get, Export, Diff, List, and EnvFor of a workspace with
 // a parent, in turn) has its event after the database is stopped hard
@@ -111,30 +141,9 @@ func (c *crashCluster) dsn() string {
 func TestAuditSurvivesCrash(t *testing.T) {
 	t.Parallel()
 	c := newCrashCluster(t, "")
-	db, err := sqlx.Open("postgres", c.dsn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := secrets.NewPostgresStore(db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, s := c.open(t, "postgres", "")
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	cipher := newCipher(t)
-	reachable := func() {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for ping(db) != nil {
-			if time.Now().After(deadline) {
-				t.Fatal("the crashed cluster did not come back")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	// Each round one read: EnvFor, Get, Export, Diff, List, and EnvFor of
 	// a workspace with a parent (its event recorded after the read).
 	parents := func(_ context.Context, ws string) ([]string, error) {
@@ -178,7 +187,7 @@ func TestAuditSurvivesCrash(t *testing.T) {
 				}
 			}
 			c.start(t)
-			reachable()
+			reachable(t, db)
 			evs, err := m.Events(ctx, secrets.EventQuery{Actor: "job:" + ws, Limit: 10})
 			if err != nil {
 				t.Fatal(err)

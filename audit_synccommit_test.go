@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/dataspace/secrets"
-	"github.com/jmoiron/sqlx"
 )
 
 // TestSyncCommitOffPinned: a role or database whose synchronous_commit is
@@ -22,29 +20,14 @@ import (
 func TestSyncCommitOffPinned(t *testing.T) {
 	t.Parallel()
 	c := newCrashCluster(t, "-c wal_writer_delay=10000")
-	db, err := sqlx.Open("postgres", c.dsn()+" synchronous_commit=off")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := secrets.NewPostgresStore(db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, s := c.open(t, "postgres", " synchronous_commit=off")
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	m := newManager(t, s, newCipher(t), nil)
 	restart := func() {
 		t.Helper()
 		c.stop(t)
 		c.start(t)
-		for deadline := time.Now().Add(30 * time.Second); ping(db) != nil; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the crashed cluster did not come back")
-			}
-		}
+		reachable(t, db)
 	}
 	for i := range 3 {
 		ws := fmt.Sprint("ws-", i)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
-	"github.com/jmoiron/sqlx"
 )
 
 // TestCommitPastDeadline: a write whose COMMIT waits for a synchronous
@@ -22,19 +21,8 @@ import (
 func TestCommitPastDeadline(t *testing.T) {
 	t.Parallel()
 	c := newCrashCluster(t, "")
-	setup, err := sqlx.Open("postgres", c.dsn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer setup.Close()
-	s, err := secrets.NewPostgresStore(setup, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	setup, s := c.open(t, "postgres", "")
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	cipher := newCipher(t)
 	local := newManager(t, s, cipher, nil)
 	drivers := []string{"postgres", "pgx"}
@@ -62,15 +50,7 @@ func TestCommitPastDeadline(t *testing.T) {
 	for _, driver := range drivers {
 		t.Run(driver, func(t *testing.T) {
 			ws := "ws-" + driver
-			db, err := sqlx.Open(driver, c.dsn())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			ps, err := secrets.NewPostgresStore(db, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, ps := c.open(t, driver, "") // Migrate finds the schema current: it only reads
 			m := newManager(t, ps, cipher, nil)
 
 			// Each call's context ends once its COMMIT waits for the
@@ -90,7 +70,7 @@ func TestCommitPastDeadline(t *testing.T) {
 				return cctx, cancel
 			}
 			dctx, cancel := cancelAtSyncRep()
-			_, err = m.Set(dctx, ws, "TOKEN", []byte("deadline-value-2"), nil)
+			_, err := m.Set(dctx, ws, "TOKEN", []byte("deadline-value-2"), nil)
 			cancel()
 			if !errors.Is(err, secrets.ErrDatabaseUnavailable) || !errors.Is(err, context.Canceled) {
 				t.Errorf("Set whose COMMIT outlived its context: %v, want ErrDatabaseUnavailable and the context's error", err)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
-	"github.com/lib/pq"
 )
 
 // A cutProxy passes TCP connections on to a server until cut closes every
@@ -130,30 +129,18 @@ func TestPostgresWriteSentOnce(t *testing.T) {
 			m, proxy, base := proxied(t, p)
 			mustSet(t, m, "ws", "TOKEN", "resend-before")
 
-			lock, err := admin.BeginTxx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer lock.Rollback()
-			if _, err := lock.Exec(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext('ws'))`, pq.QuoteIdentifier(base.Schema())); err != nil {
-				t.Fatal(err)
-			}
 			done := make(chan error, 1)
-			go func() {
-				_, err := m.Set(ctx, "ws", "TOKEN", []byte("resend-after"), nil)
-				done <- err
-			}()
-			waitFor(t, "the write to wait for the workspace's lock", func() bool {
-				_, ok := blockedBackend(t, admin, "put_secret")
-				return ok
+			_, release := holdWorkspace(t, admin, base, "ws", func() {
+				go func() {
+					_, err := m.Set(ctx, "ws", "TOKEN", []byte("resend-after"), nil)
+					done <- err
+				}()
 			})
 			proxy.cut()
 			// A driver that sends the write again does so now, on a new
 			// connection, which waits for the lock as the first did.
 			time.Sleep(500 * time.Millisecond)
-			if err := lock.Rollback(); err != nil {
-				t.Fatal(err)
-			}
+			release()
 			var setErr error
 			select {
 			case setErr = <-done:
