@@ -21,10 +21,10 @@ func WithSchema(text, quotedSchema string) string {
 // SyncCommitOn is the placeholder, in queries.sql, for a condition that
 // is always true and, when the session's synchronous_commit is off or
 // local (a role's or a database's setting), sets it to on for the
-// statement's transaction: the statements that commit writes of secrets
-// and workspace keys, and the events of reads audited durably, hold it
-// (TestSyncCommitPinned lists them), so that their commits are flushed
-// and reach a synchronous standby whatever the role's setting.
+// statement's transaction: every statement that changes rows holds it but
+// the relaxed ones (TestSyncCommitPinned lists them), so that their
+// commits are flushed and reach a synchronous standby whatever the role's
+// setting.
 const SyncCommitOn = "{{sync_commit_on}}"
 
 // syncCommitOn is what SyncCommitOn stands for. set_config is volatile,

@@ -13,12 +13,12 @@
 -- commit waits for its flush and for a synchronous standby, as the audit
 -- modes and the README's Failover section promise (a trial: with it off
 -- for the role, EnvFor and Get returned values whose events a crash then
--- lost). The statements that commit writes of secrets and workspace keys,
--- and the events of reads audited durably, hold it (env_audited pins
--- itself: migration 10); a write's transaction is pinned by its first
--- statement that holds it. The relaxed statements do not, nor do those of
--- master keys, Purge and the fingerprint backfill (pgschema's
--- TestSyncCommitPinned lists them).
+-- lost). Every statement that changes rows holds it (env_audited pins
+-- itself: migration 10), and a write's transaction is pinned by its first
+-- statement that holds it; the relaxed statements set it off instead
+-- (pgschema's TestSyncCommitPinned lists them, and the library's
+-- TestPostgresEveryCommitPinned checks every transaction of the Store
+-- suite with a trigger).
 --
 -- Columns, in the order the store scans them: a version is (workspace,
 -- secret_id, version, name, flags, format, ciphertext, key_id, env_size,
@@ -38,13 +38,13 @@ SELECT m.cipher_id, m.check_value, m.added, (to_jsonb(m) ->> 'retired')::timesta
 FROM {{schema}}.master_keys m ORDER BY m.cipher_id COLLATE "C"
 
 -- name: add_master_key
-SELECT {{schema}}.add_master_key(:cipher_id, :check_value, :added, :first)
+SELECT {{schema}}.add_master_key(:cipher_id, :check_value, :added, :first) WHERE {{sync_commit_on}}
 
 -- name: retire_master_key
-SELECT {{schema}}.retire_master_key(:cipher_id, :at)
+SELECT {{schema}}.retire_master_key(:cipher_id, :at) WHERE {{sync_commit_on}}
 
 -- name: set_master_check
-WITH u AS (UPDATE {{schema}}.master_keys SET check_value = :check_value WHERE cipher_id = :cipher_id RETURNING 1)
+WITH u AS (UPDATE {{schema}}.master_keys SET check_value = :check_value WHERE cipher_id = :cipher_id AND {{sync_commit_on}} RETURNING 1)
 SELECT count(*) FROM u
 
 -- name: lookup
@@ -340,17 +340,18 @@ ORDER BY s.workspace COLLATE "C", s.name COLLATE "C" LIMIT :limit
 
 -- name: drop_events
 WITH d AS (DELETE FROM {{schema}}.audit WHERE id IN (
-		SELECT id FROM {{schema}}.audit WHERE at < :before ORDER BY id LIMIT :limit) RETURNING 1)
+		SELECT id FROM {{schema}}.audit WHERE at < :before ORDER BY id LIMIT :limit) AND {{sync_commit_on}} RETURNING 1)
 SELECT count(*) FROM d
 
 -- name: drop_ledger
 DELETE FROM {{schema}}.ledger l WHERE l.at < :cutoff AND (
 	SELECT n.at FROM {{schema}}.ledger n WHERE n.workspace = l.workspace AND n.secret_id = l.secret_id
-	AND n.state > l.state ORDER BY n.state LIMIT 1) < :cutoff
+	AND n.state > l.state ORDER BY n.state LIMIT 1) < :cutoff AND {{sync_commit_on}}
 
 -- name: drop_tombstones
 DELETE FROM {{schema}}.ledger l WHERE l.version = 0 AND l.at < :cutoff AND NOT EXISTS (
 	SELECT 1 FROM {{schema}}.ledger p WHERE p.workspace = l.workspace AND p.secret_id = l.secret_id AND p.state < l.state)
+	AND {{sync_commit_on}}
 
 -- name: ledger_at
 -- By the ledger's primary key (workspace, secret_id, state).
@@ -370,7 +371,7 @@ WHERE (:workspace = '' OR v.workspace = :workspace)
 ORDER BY v.workspace COLLATE "C", v.secret_id COLLATE "C", v.version LIMIT :limit
 
 -- name: set_fingerprints
-WITH u AS (SELECT * FROM unnest(:workspaces::text[], :secret_ids::text[], :versions::bigint[], :fingerprints::bytea[]) AS u(ws, sid, ver, fp)),
+WITH u AS (SELECT * FROM unnest(:workspaces::text[], :secret_ids::text[], :versions::bigint[], :fingerprints::bytea[]) AS u(ws, sid, ver, fp) WHERE {{sync_commit_on}}),
 l AS (UPDATE {{schema}}.ledger l SET fingerprint = u.fp FROM u
 	WHERE l.workspace = u.ws AND l.secret_id = u.sid AND l.version = u.ver AND l.fingerprint IS NULL),
 v AS (UPDATE {{schema}}.versions v SET fingerprint = u.fp FROM u

@@ -112,11 +112,11 @@ func TestStepsUseTheMarker(t *testing.T) {
 }
 
 // TestSyncCommitPinned: exactly these statements of queries.sql hold
-// SyncCommitOn, once each: those that commit writes of secrets and
-// workspace keys (a write's transaction is pinned by the first it runs),
-// and the events of reads audited durably (env_audited pins itself, in
-// migration 10). Not the relaxed ones, nor those of master keys, Purge and
-// the fingerprint backfill. A block that loses it, or gains it, fails here.
+// SyncCommitOn, once each: every statement that changes rows (a write's
+// transaction is pinned by the first it runs) but the relaxed ones, which
+// set synchronous_commit off (env_audited pins itself, in migration 10).
+// A block that loses it, or gains it, fails here; the library's
+// TestPostgresEveryCommitPinned checks the transactions themselves.
 func TestSyncCommitPinned(t *testing.T) {
 	blocks, order, err := parseBlocks(queriesSQL)
 	if err != nil {
@@ -132,8 +132,9 @@ func TestSyncCommitPinned(t *testing.T) {
 			t.Errorf("%s holds the condition more than once", n)
 		}
 	}
-	want := []string{"put_key", "put", "put_audited", "lock_state", "put_batch", "put_batch_audited", "audit",
-		"record_events_tail", "audit_expanded", "reencrypt", "delete_workspace", "delete_workspace_audited"}
+	want := []string{"put_key", "add_master_key", "retire_master_key", "set_master_check", "put", "put_audited",
+		"lock_state", "put_batch", "put_batch_audited", "audit", "record_events_tail", "audit_expanded", "reencrypt",
+		"delete_workspace", "delete_workspace_audited", "drop_events", "drop_ledger", "drop_tombstones", "set_fingerprints"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("the statements that pin synchronous_commit:\n got %v\nwant %v", got, want)
 	}
