@@ -304,6 +304,20 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot) (envRead, err
 	if !slices.IsSortedFunc(r.items, byName) { // both stores sort; others may not
 		slices.SortFunc(r.items, byName)
 	}
+	// Names are unique ignoring case, so two rows of one name are rows
+	// changed outside the library (a trial: a row's name_key moved with
+	// SQL, an editor's Set of its name made a second secret, and the job
+	// got the replaced value first and the new one last, which a
+	// consumer that keeps the first would use).
+	var twice []string
+	for i := 1; i < len(r.items); i++ {
+		if n := r.items[i].name(); n == r.items[i-1].name() && (len(twice) == 0 || twice[len(twice)-1] != n) {
+			twice = append(twice, n)
+		}
+	}
+	if twice != nil {
+		return envRead{}, &DecryptError{Workspace: ws, Names: twice, Cause: errTwice}
+	}
 	var err error
 	if _, r.ingredients, err = m.expandAudited(&r, nil, true); err != nil {
 		return envRead{}, err

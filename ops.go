@@ -35,6 +35,50 @@ func (m *Manager) retryRace(attempt int, began time.Time, won bool) bool {
 // replaced since: read them again.
 var errStale = errors.New("secrets: read under a replaced key")
 
+// errTwice is the cause of the DecryptError of a read that found two
+// rows of one name.
+var errTwice = errors.New("two secrets hold the name")
+
+// unmatched is the cause of the DecryptError of a retained version that
+// is not sealed under the secret ID and name of the row read with it: a
+// rename or re-seal by another writer since the row was read, so it
+// matches errStale (read again), or rows changed with SQL, which the
+// attempts' limit then reports as the DecryptError. A version is opened
+// under its own fields, so those are the ones it was sealed with; one
+// that does not answer for the row must not be sealed anew under the
+// row's (an attacker trial: with a row's name or secret ID changed with
+// SQL, RestoreAt and Rename sealed a production-scoped value, another
+// secret's and a refused name's anew, valid for every job).
+type unmatched struct{}
+
+func (unmatched) Error() string {
+	return "a retained version is sealed under another name or secret ID than its row's"
+}
+
+func (unmatched) Is(target error) bool { return target == errStale }
+
+// unsettled is the error of a write whose reads of name never settled
+// (errStale past maxAttempts): as a read reports it, a DecryptError, since
+// rows edited outside the library keep them from settling. One that is a
+// DecryptError already is returned as it is.
+func unsettled(ws, name string, err error) error {
+	var de *DecryptError
+	if errors.As(err, &de) {
+		return de
+	}
+	return &DecryptError{Workspace: ws, Names: []string{name}, Cause: err}
+}
+
+// answers returns nil if v, a version of cur's history that opened, is
+// sealed under cur's workspace, secret ID and name, and otherwise the
+// DecryptError whose cause is unmatched.
+func answers(cur *Entry, v *Version) error {
+	if v.Workspace == cur.Workspace && v.SecretID == cur.SecretID && v.Name == cur.Name {
+		return nil
+	}
+	return &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name}, Cause: unmatched{}}
+}
+
 // backoff waits before retry number attempt of a write that lost a race:
 // not at all for the first two, then a random pause of up to attempt
 // milliseconds (at most 20), so that contending writers spread out.
@@ -304,7 +348,9 @@ func (m *Manager) SetInfo(ctx context.Context, ws, name string, info Info, opts 
 // same name is allowed. It refuses an invalid or reserved new name as Set
 // does, a name another secret has (*ExistsError), a missing or deleted
 // secret (ErrNotFound) and a stale opts.IfRevision (*ConflictError); nil
-// opts renames unconditionally. The authorizer is asked with both names.
+// opts renames unconditionally; a secret whose retained versions are not
+// sealed under its row's secret ID and name (rows changed with SQL) is a
+// *DecryptError, nothing written. The authorizer is asked with both names.
 // The returned Meta carries the new name's Warnings, as Set's does.
 func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOptions) (Meta, error) {
 	ifRevision := opts.ifRevision()
@@ -432,7 +478,8 @@ func (m *Manager) Rollback(ctx context.Context, ws, name string, version int64, 
 
 // versionOf makes the version after cur's current one, hist[0], with the
 // value of the retained version hist[i] (Rollback, RestoreAt), under key
-// k. It keeps the current version's flags, those its ciphertext
+// k. Both must be sealed under cur's secret ID and name (see answers). It
+// keeps the current version's flags, those its ciphertext
 // authenticates (another replica's SetInfo may have sealed every version
 // again since cur was read; a row re-flagged with SQL is refused), and
 // makes it protected if the value was sealed protected (its ciphertext
@@ -446,6 +493,12 @@ func (m *Manager) versionOf(k *dataKey, cur *Entry, hist []Version, i int, writt
 		return Version{}, tampered
 	}
 	clear(p)
+	if err := answers(cur, &now0); err != nil {
+		return Version{}, err
+	}
+	if now0.Version != cur.Current.Version {
+		return Version{}, errStale // written since cur was read
+	}
 	if hist[i].WriteOnly && !now0.WriteOnly {
 		return Version{}, tampered
 	}
@@ -454,6 +507,9 @@ func (m *Manager) versionOf(k *dataKey, cur *Entry, hist []Version, i int, writt
 		return Version{}, tampered
 	}
 	defer clear(value)
+	if err := answers(cur, &hist[i]); err != nil {
+		return Version{}, err
+	}
 	v := Version{Workspace: cur.Workspace, SecretID: cur.SecretID, Version: cur.Current.Version + 1, Name: cur.Name,
 		WriteOnly: now0.WriteOnly, File: now0.File, Protected: restoredProtected(now0, hist[i]), Expand: now0.Expand,
 		EnvSize: envSize(cur.Name, len(value)), Fingerprint: m.Fingerprint(value), Written: written, WrittenBy: by}

@@ -134,7 +134,7 @@ func (m *Manager) edit(ctx context.Context, e *Event, op writeOp) (Write, error)
 	if errors.Is(last, errStale) {
 		// Rows read under a key, or a history, that never settled: as a
 		// read reports it (the rows may have been edited outside).
-		return Write{}, &DecryptError{Workspace: ws, Names: []string{name}, Cause: last}
+		return Write{}, unsettled(ws, name, last)
 	}
 	// One class, ErrConflict, whatever the Store's last refusal was (a
 	// name taken, a secret gone: each a race this write lost).
@@ -296,6 +296,10 @@ func (m *Manager) reseal(ctx context.Context, cur *Entry, k *dataKey, change fun
 		p, err := k.open(&v)
 		if err != nil {
 			return nil, &DecryptError{Workspace: cur.Workspace, Names: []string{cur.Name + " version " + itoa(v.Version)}}
+		}
+		if err := answers(cur, &v); err != nil {
+			clear(p)
+			return nil, err
 		}
 		change(&v)
 		err = k.seal(&v, p)

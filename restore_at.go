@@ -155,8 +155,10 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 // an error matching ErrConflict: preview again. It returns
 // ErrTooLarge, changing nothing, if the restore would grow the
 // workspace's environment past Config.MaxEnvBytes (an undeleted secret,
-// or a value brought back longer than the current one), and otherwise
-// the metadata of the secrets it gave versions or undeleted.
+// or a value brought back longer than the current one), a *DecryptError,
+// changing nothing, for a secret whose retained versions are not sealed
+// under its row's secret ID and name (rows changed with SQL), and
+// otherwise the metadata of the secrets it gave versions or undeleted.
 func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) ([]Meta, error) {
 	if err := validWorkspace(ws); err != nil {
 		return nil, err

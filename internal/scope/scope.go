@@ -147,14 +147,20 @@ type Result struct {
 	// Withheld are the indexes of the winners the host withheld, in input
 	// order.
 	Withheld []int
+	// Twice are the indexes of candidates of the same level, name
+	// (ignoring case) and scope as the one that won the name until then:
+	// rows a store never holds (changed outside it), which the caller
+	// refuses rather than let input order decide.
+	Twice []int
 }
 
 // Resolve applies the rule to cands for job. It takes time linear in
 // len(cands) and keeps one entry per distinct name. cands hold at most
 // one candidate per level, name (ignoring case) and scope, as a store
-// does; names are never empty.
+// does (one that does not is in Result.Twice); names are never empty.
 func Resolve(cands []Candidate, job Job) Result {
 	type best struct{ i, level, rank int }
+	var r Result
 	win := make(map[string]best, len(cands))
 	keys := make([]string, len(cands))
 	for i, c := range cands {
@@ -167,11 +173,15 @@ func Resolve(cands []Candidate, job Job) Result {
 		}
 		keys[i] = upperASCII(c.Name)
 		if b, seen := win[keys[i]]; seen && (b.level < c.Level || b.level == c.Level && b.rank >= rank) {
+			// Two scopes that match one environment with the same rank
+			// are one scope (see Rank).
+			if b.level == c.Level && b.rank == rank {
+				r.Twice = append(r.Twice, i)
+			}
 			continue
 		}
 		win[keys[i]] = best{i, c.Level, rank}
 	}
-	var r Result
 	for i, c := range cands {
 		if b, ok := win[keys[i]]; keys[i] == "" || !ok || b.i != i {
 			continue

@@ -293,3 +293,26 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// TestResolveTwice: candidates of one level, name (ignoring case) and
+// scope as the winner so far, which no store holds, are in Twice whatever
+// their order; the same name in another scope or at another level is not.
+func TestResolveTwice(t *testing.T) {
+	for _, c := range []struct {
+		cands []Candidate
+		env   string
+		twice []int
+	}{
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "*"}}, "", []int{1}},
+		{[]Candidate{{Name: "a", Scope: "*"}, {Name: "A", Scope: "*"}}, "production", []int{1}},
+		{[]Candidate{{Name: "A", Scope: "production"}, {Name: "A", Scope: "*"}, {Name: "A", Scope: "production"}}, "production", []int{2}},
+		{[]Candidate{{Name: "A", Scope: "review/*"}, {Name: "A", Scope: "review/*"}}, "review/x", []int{1}},
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "production"}}, "production", nil},
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "*", Level: 1}}, "", nil},
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "B", Scope: "*"}}, "", nil},
+	} {
+		if got := Resolve(c.cands, Job{Environment: c.env}).Twice; !slices.Equal(got, c.twice) {
+			t.Errorf("Resolve(%+v, %q).Twice = %v, want %v", c.cands, c.env, got, c.twice)
+		}
+	}
+}
