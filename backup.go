@@ -177,6 +177,21 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 	if err != nil {
 		return nil, err
 	}
+	// Names are unique ignoring case: two rows of one name were changed
+	// outside the library, and a document holding both would be refused
+	// by Restore (a trial).
+	seen := make(map[string]bool, len(snap.Entries))
+	var twice []string
+	for i := range snap.Entries {
+		if n := strings.ToLower(snap.Entries[i].Name); seen[n] {
+			twice = append(twice, snap.Entries[i].Name)
+		} else {
+			seen[n] = true
+		}
+	}
+	if twice != nil {
+		return nil, &DecryptError{Workspace: ws, Names: twice, Cause: errTwice}
+	}
 	var k *dataKey
 	if len(snap.Entries) > 0 {
 		if k, err = m.keyFor(ctx, ws, snap.KeyGen); errors.Is(err, errStale) {

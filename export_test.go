@@ -55,7 +55,7 @@ func NamedForTest(what string, names []string) string { return named(what, names
 // own check of the versions under former keys is reached only by a
 // version that came back under one (a restored copy of the rows).
 func DeleteFormerKeys(ctx context.Context, m *Manager, ws string, keep int) ([]uint32, error) {
-	return m.deleteFormerKeys(ctx, ws, keep)
+	return m.deleteFormerKeys(ctx, ws, keep, nil)
 }
 
 // SetRaceBudget shortens how long m's writes go on retrying lost races

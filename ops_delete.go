@@ -112,7 +112,7 @@ func (m *Manager) Destroy(ctx context.Context, ws, name string, opts *WriteOptio
 	m.hints.Remove(hintKey(ws, name))
 	m.published(ctx, *w.Audit)
 	if m.cfg.DestroyRotates {
-		return m.forgetKeys(ctx, ws, w.Entry.Name)
+		return m.forgetKeys(ctx, ws, w.Entry.Name, map[string]bool{w.Entry.SecretID: true})
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 	}
 	now := m.now()
 	skipped := 0
-	destroyed := map[string]string{} // workspace -> a secret destroyed there, for Config.DestroyRotates
+	destroyed := map[string]string{}     // workspace -> a secret destroyed there, for Config.DestroyRotates
+	gone := map[string]map[string]bool{} // workspace -> the IDs of the secrets destroyed there
 	for m.cfg.DeleteRetention > 0 {
 		es, err := p.DeletedBefore(ctx, now.Add(-m.cfg.DeleteRetention), rotateBatch)
 		if err != nil {
@@ -54,6 +55,10 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 			case err == nil:
 				res.Destroyed++
 				destroyed[en.Workspace] = en.Name
+				if gone[en.Workspace] == nil {
+					gone[en.Workspace] = map[string]bool{}
+				}
+				gone[en.Workspace][en.SecretID] = true
 				m.hints.Remove(hintKey(en.Workspace, en.Name))
 				m.published(ctx, *w.Audit)
 			case errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound):
@@ -66,7 +71,7 @@ func (m *Manager) Purge(ctx context.Context) (PurgeResult, error) {
 	if m.cfg.DestroyRotates {
 		var errs []error
 		for _, ws := range slices.Sorted(maps.Keys(destroyed)) {
-			errs = append(errs, m.forgetKeys(ctx, ws, destroyed[ws]))
+			errs = append(errs, m.forgetKeys(ctx, ws, destroyed[ws], gone[ws]))
 		}
 		if err := errors.Join(errs...); err != nil {
 			return res, m.failed(ctx, e, wrapf(err, "purge"))

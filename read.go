@@ -36,11 +36,13 @@ func (m *Manager) get(ctx context.Context, ws, name string, version int64) (Secr
 	if err != nil {
 		return Secret{}, err
 	}
+	var stale error // the last attempt's, once Lookup has cleared err
 	for range maxAttempts {
 		var p []byte
 		var v Version
 		p, v, err = m.reveal(ctx, cur, version)
 		if errors.Is(err, errStale) {
+			stale = err
 			if cur, err = m.store.Lookup(ctx, ws, cur.Name); err != nil {
 				break
 			}
@@ -62,6 +64,12 @@ func (m *Manager) get(ctx context.Context, ws, name string, version int64) (Secr
 		meta.Version = v.Version
 		meta.WriteOnly, meta.File, meta.Protected, meta.Expand = v.WriteOnly, v.File, v.Protected, v.Expand
 		return Secret{Meta: meta, Value: newValue(p)}, nil
+	}
+	if err == nil {
+		// Every attempt read rows that never settled (a trial: with the
+		// newest version row deleted with SQL, GetVersion returned an
+		// empty value and no error).
+		err = unsettled(ws, cur.Name, stale)
 	}
 	if errors.Is(err, ErrNotFound) {
 		err = errorf(ErrNotFound, "%s does not exist", name)

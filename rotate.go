@@ -199,13 +199,13 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 	if err := m.authorize(ctx, e); err != nil {
 		return RotateResult{}, err
 	}
-	res, err := m.rotateKey(ctx, ws, progress)
+	res, err := m.rotateKey(ctx, ws, progress, nil)
 	if err == nil && len(res.Left) > 0 {
 		err = errorf(ErrIncomplete, "workspace %q: %d versions could not be re-encrypted (first: %s version %d: %s); the old keys stay enabled",
 			ws, len(res.Left), res.Left[0].Name, res.Left[0].Version, res.Left[0].Reason)
 	}
 	if err == nil && m.cfg.KeepFormerKeys >= 0 {
-		res.Deleted, err = m.deleteFormerKeys(ctx, ws, m.cfg.KeepFormerKeys)
+		res.Deleted, err = m.deleteFormerKeys(ctx, ws, m.cfg.KeepFormerKeys, nil)
 		if err != nil {
 			err = wrapf(err, "rotate workspace %q: delete former keys", ws)
 		}
@@ -220,7 +220,7 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 	return res, unrecorded(m.record(ctx, e), "workspace %q: rotated to key %d", ws, res.Primary)
 }
 
-func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int)) (RotateResult, error) {
+func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int), forget map[string]bool) (RotateResult, error) {
 	rs, ok := m.store.(RotationStore)
 	if !ok {
 		return RotateResult{}, errorf(nil, "rotate: the %T store cannot re-encrypt", m.store)
@@ -265,6 +265,9 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 		}
 		items := make([]Reencryption, 0, len(batch))
 		for _, v := range batch {
+			if forget[v.SecretID] {
+				continue // put back since its destroy: left under the keys deleted next
+			}
 			p, err := k.open(&v)
 			if err != nil {
 				res.Left = append(res.Left, Left{Workspace: ws, Name: v.Name, Version: v.Version, Reason: "does not decrypt with any key of the workspace"})
@@ -320,20 +323,23 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 // every key but the new primary from the keyset (Config.DestroyRotates).
 // A rotation that leaves versions, or a version still found under an old
 // key, keeps the old keys and fails with ErrIncomplete: the destroy itself
-// stands.
-func (m *Manager) forgetKeys(ctx context.Context, ws, name string) error {
+// stands. Versions of the destroyed secrets (the IDs in gone) are neither
+// re-encrypted nor wait for it: rows of theirs put back between the
+// destroy and the rotation (an attacker trial: 10 of 10 tries, with a
+// polling loop) are left under the keys it deletes.
+func (m *Manager) forgetKeys(ctx context.Context, ws, name string, gone map[string]bool) error {
 	e := m.event(ctx, ActionRotate, ws)
 	incomplete := func(why string) error {
 		return m.failed(ctx, e, errorf(ErrIncomplete, "%s was destroyed, but the workspace's former keys were not deleted (%s): run RotateKey, then Destroy again or delete them", name, why))
 	}
-	res, err := m.rotateKey(ctx, ws, nil)
+	res, err := m.rotateKey(ctx, ws, nil, gone)
 	if err != nil {
 		return incomplete(detail(err))
 	}
 	if len(res.Left) > 0 {
 		return incomplete(fmt.Sprintf("%d versions could not be re-encrypted", len(res.Left)))
 	}
-	deleted, err := m.deleteFormerKeys(ctx, ws, 0)
+	deleted, err := m.deleteFormerKeys(ctx, ws, 0, gone)
 	if err != nil {
 		return incomplete(detail(err))
 	}
@@ -342,10 +348,10 @@ func (m *Manager) forgetKeys(ctx context.Context, ws, name string) error {
 }
 
 // deleteFormerKeys deletes from ws's keyset every key but the primary
-// and the keep most recent others (the last added), once no version is
-// under a key other than the primary (ErrIncomplete otherwise), and
-// returns the IDs deleted.
-func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int) ([]uint32, error) {
+// and the keep most recent others (the last added), once no version but
+// those of the secrets gone (destroyed) is under a key other than the
+// primary (ErrIncomplete otherwise), and returns the IDs deleted.
+func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int, gone map[string]bool) ([]uint32, error) {
 	var deleted []uint32
 	_, err := m.changeKey(ctx, ws, func(km *keyset.Manager) error {
 		deleted = deleted[:0]
@@ -366,7 +372,7 @@ func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int) ([]
 		// Changing the key moves its generation: a writer still holding
 		// an old key is refused by the Store from here on, so nothing
 		// can be added under the keys deleted below.
-		if _, left, err := m.store.(RotationStore).Stale(ctx, ws, StaleQuery{Keep: primary, Limit: 1}); err != nil || left > 0 {
+		if left, err := staleBut(ctx, m.store.(RotationStore), ws, primary, gone); err != nil || left > 0 {
 			return errors.Join(err, errorf(ErrIncomplete, "%d versions are still under a former key", left))
 		}
 		for _, id := range former[:len(former)-keep] {
@@ -381,6 +387,22 @@ func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int) ([]
 		return nil, nil
 	}
 	return deleted, err
+}
+
+// staleBut counts the versions of ws under a key other than primary,
+// those of the secrets gone left out (at most rotateBatch of theirs are
+// looked at: a destroyed secret keeps at most Config.KeepVersions).
+func staleBut(ctx context.Context, rs RotationStore, ws string, primary uint32, gone map[string]bool) (int, error) {
+	batch, left, err := rs.Stale(ctx, ws, StaleQuery{Keep: primary, Limit: rotateBatch})
+	if err != nil || len(gone) == 0 {
+		return left, err
+	}
+	for _, v := range batch {
+		if gone[v.SecretID] {
+			left--
+		}
+	}
+	return left, nil
 }
 
 // errNothingToDelete stops deleteFormerKeys before it stores the keyset

@@ -89,8 +89,9 @@ type Config struct {
 	// rotate the workspace's data key, re-encrypting every other version,
 	// and then delete the former keys from the keyset, not only disable
 	// them. A copy of the destroyed rows put back into the database
-	// afterwards, from a backup or snapshot of the secrets tables, then no
-	// longer decrypts. Without it, such a copy decrypts for as long as the
+	// afterwards, from a backup or snapshot of the secrets tables, or while
+	// the rotation runs (it leaves the destroyed secrets' versions under
+	// the keys it deletes), then no longer decrypts. Without it, such a copy decrypts for as long as the
 	// key it was encrypted under is in the keyset. No option helps
 	// against a restore of the whole database, keys included, with the
 	// master key: see Destroy.

@@ -162,6 +162,18 @@ func TestPostgresTamperedRowNotSealedAnew(t *testing.T) {
 		if text, err := st.m.Export(ctx, "ws", nil); !errors.Is(err, secrets.ErrDecrypt) || text != nil {
 			t.Fatalf("Export: %d bytes, %v; want ErrDecrypt", len(text), err)
 		}
+		// A backup holding both would be refused by Restore.
+		if doc, err := st.m.Backup(ctx, "ws", nil); !errors.As(err, &de) || de.Names[0] != "API_TOKEN" || doc != nil {
+			t.Fatalf("Backup: %d bytes, %v; want ErrDecrypt naming API_TOKEN", len(doc), err)
+		}
+	})
+	t.Run("a backup of two rows whose names differ in case", func(t *testing.T) {
+		st := start(t, map[string][]string{"api_token": {"leaked-canary"}, "B_MIDDLE": {"middle"}})
+		st.exec(`UPDATE S.secrets SET name_key = 'zzz_hidden' WHERE workspace = 'ws' AND name = 'api_token'`)
+		mustSet(t, st.m, "ws", "API_TOKEN", "rotated-value")
+		if doc, err := st.m.Backup(ctx, "ws", nil); !errors.Is(err, secrets.ErrDecrypt) || doc != nil {
+			t.Fatalf("Backup: %d bytes, %v; want ErrDecrypt", len(doc), err)
+		}
 	})
 }
 
