@@ -183,7 +183,7 @@ func (m *Manager) backupRead(ctx context.Context, e *Event, o *BackupOptions, cr
 	seen := make(map[string]bool, len(snap.Entries))
 	var twice []string
 	for i := range snap.Entries {
-		if n := strings.ToLower(snap.Entries[i].Name); seen[n] {
+		if n := sameNameKey(snap.Entries[i].Name); seen[n] {
 			twice = append(twice, snap.Entries[i].Name)
 		} else {
 			seen[n] = true

@@ -107,16 +107,17 @@ func (m *Manager) choose(ctx context.Context, job Request, containers []string, 
 func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
 	now := m.now()
 	c := choice{absent: make([]bool, len(snap.Entries)), raw: true}
-	last := -1
+	seen := map[string]bool{}
 	for i := range snap.Entries {
 		en := &snap.Entries[i]
 		if _, s := SplitName(en.Name); en.Level != 0 || s != sc {
 			continue
 		}
-		if last >= 0 && strings.EqualFold(snap.Entries[last].Name, en.Name) { // sorted by name
+		if k := sameNameKey(en.Name); seen[k] {
 			c.twice = append(c.twice, i)
+		} else {
+			seen[k] = true
 		}
-		last = i
 		if !en.Expires.IsZero() && !now.Before(en.Expires) {
 			c.expired = append(c.expired, en.Name)
 			if m.cfg.Expired == ExpiredOmit {

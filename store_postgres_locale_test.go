@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"testing"
@@ -92,5 +93,33 @@ func TestPostgresCLocale(t *testing.T) {
 				t.Errorf("deleted: %+v %v", deleted.Secrets, err)
 			}
 		})
+	}
+}
+
+// TestPostgresCLocaleScopesDifferInCase: in a C-locale database, "A@Été"
+// and "A@été" are two secrets (lower() folds ASCII only), for two
+// environments (scopes are matched byte for byte): a job of each gets its
+// own, and Backup and Export hold both, never mistaking them for two rows
+// of one name (ErrDecrypt: a review found Backup refusing them so).
+func TestPostgresCLocaleScopesDifferInCase(t *testing.T) {
+	db := pgPool{driver: "postgres"}.openDSN(t, pgCLocaleURL(t))
+	m := newManager(t, newPGStore(t, db), newCipher(t), nil)
+	ctx := context.Background()
+	mustSet(t, m, "ws", "A@Été", "upper-value")
+	mustSet(t, m, "ws", "A@été", "lower-value")
+	for env, want := range map[string]string{"Été": "A=upper-value", "été": "A=lower-value"} {
+		p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: env, Base: []string{}})
+		if err != nil || len(p.Env) != 1 || p.Env[0] != want {
+			t.Fatalf("a job in %s: %d variables, %v", env, len(p.Env), err)
+		}
+		p.Close()
+	}
+	if doc, err := m.Backup(ctx, "ws", nil); err != nil || !bytes.Contains(doc, []byte("A@été")) || !bytes.Contains(doc, []byte("A@Été")) {
+		t.Fatalf("Backup: %v", err)
+	}
+	for _, sc := range []string{"Été", "été"} {
+		if text, err := m.Export(ctx, "ws", &secrets.ExportOptions{Scope: sc}); err != nil || !bytes.HasPrefix(text, []byte("A=")) {
+			t.Fatalf("Export of %s: %q, %v", sc, text, err)
+		}
 	}
 }

@@ -125,6 +125,16 @@ func ScopedName(variable, scope string) string {
 	return variable + "@" + scope
 }
 
+// sameNameKey is the key under which two secrets' names are one: the
+// variable ignoring ASCII case (variables are ASCII), the scope byte for
+// byte, as a job's scopes are matched (a database's lower() of a
+// non-ASCII scope depends on its locale: in a C locale "A@Été" and
+// "A@été" are two secrets, for two environments).
+func sameNameKey(name string) string {
+	v, sc := SplitName(name)
+	return strings.ToUpper(v) + "@" + sc
+}
+
 // variableOf is SplitName's first result, without allocating.
 func variableOf(name string) string {
 	if i := strings.IndexByte(name, '@'); i >= 0 {

@@ -102,6 +102,10 @@ func TestDestroyRotatesPutBackDuring(t *testing.T) {
 			if env, err := fresh.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrDecrypt) || env != nil {
 				t.Fatalf("EnvFor with the destroyed secret put back: %d variables, %v; want ErrDecrypt", len(env), err)
 			}
+			// The other secret was re-encrypted: it reads as before.
+			if got := mustGet(t, fresh, "ws", "KEEP"); got != "kept-v1" {
+				t.Fatalf("KEEP after the rotation: %q", got)
+			}
 		})
 	}
 }

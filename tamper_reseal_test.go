@@ -167,12 +167,20 @@ func TestPostgresTamperedRowNotSealedAnew(t *testing.T) {
 			t.Fatalf("Backup: %d bytes, %v; want ErrDecrypt naming API_TOKEN", len(doc), err)
 		}
 	})
-	t.Run("a backup of two rows whose names differ in case", func(t *testing.T) {
+	t.Run("two rows whose names differ in case", func(t *testing.T) {
 		st := start(t, map[string][]string{"api_token": {"leaked-canary"}, "B_MIDDLE": {"middle"}})
 		st.exec(`UPDATE S.secrets SET name_key = 'zzz_hidden' WHERE workspace = 'ws' AND name = 'api_token'`)
 		mustSet(t, st.m, "ws", "API_TOKEN", "rotated-value")
 		if doc, err := st.m.Backup(ctx, "ws", nil); !errors.Is(err, secrets.ErrDecrypt) || doc != nil {
 			t.Fatalf("Backup: %d bytes, %v; want ErrDecrypt", len(doc), err)
+		}
+		// B_MIDDLE sorts between them in byte order (a review: the
+		// export compared neighbours only).
+		if text, err := st.m.Export(ctx, "ws", nil); !errors.Is(err, secrets.ErrDecrypt) || text != nil {
+			t.Fatalf("Export: %q, %v; want ErrDecrypt", text, err)
+		}
+		if _, err := st.m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "production"}); !errors.Is(err, secrets.ErrDecrypt) {
+			t.Fatalf("Prepare in production: %v, want ErrDecrypt", err)
 		}
 	})
 }
