@@ -216,3 +216,16 @@ func (p pgPool) openDSN(t testing.TB, dsn string) *sqlx.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// schemaExec returns a function that runs a statement on db with "S."
+// standing for schema (quoted), as someone with write access to the
+// database would; a failure fails the test.
+func schemaExec(t testing.TB, db *sqlx.DB, schema string) func(q string) {
+	sch := pq.QuoteIdentifier(schema)
+	return func(q string) {
+		t.Helper()
+		if _, err := db.Exec(strings.ReplaceAll(q, "S.", sch+".")); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -390,8 +390,9 @@ func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int, gon
 }
 
 // staleBut counts the versions of ws under a key other than primary,
-// those of the secrets gone left out (at most rotateBatch of theirs are
-// looked at: a destroyed secret keeps at most Config.KeepVersions).
+// those of the secrets gone left out. Only the first rotateBatch stale
+// versions are looked at: gone ones past them count as stale, which keeps
+// the keys (ErrIncomplete), never the other way round.
 func staleBut(ctx context.Context, rs RotationStore, ws string, primary uint32, gone map[string]bool) (int, error) {
 	batch, left, err := rs.Stale(ctx, ws, StaleQuery{Keep: primary, Limit: rotateBatch})
 	if err != nil || len(gone) == 0 {

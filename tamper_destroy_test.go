@@ -3,13 +3,11 @@ package secrets_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dataspace/secrets"
-	"github.com/lib/pq"
 )
 
 // staleHook is a Postgres store whose first Stale call (the rotation
@@ -48,13 +46,7 @@ func TestDestroyRotatesPutBackDuring(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := newPGStore(t, db)
-			sch := pq.QuoteIdentifier(base.Schema())
-			exec := func(q string) {
-				t.Helper()
-				if _, err := db.Exec(strings.ReplaceAll(q, "S.", sch+".")); err != nil {
-					t.Error(err)
-				}
-			}
+			exec := schemaExec(t, db, base.Schema())
 			s := &staleHook{PostgresStore: base}
 			s.before = func() {
 				if !tc.orphans {
@@ -129,13 +121,16 @@ func TestGetNeverEmptyWithoutAnError(t *testing.T) {
 			m := newManager(t, s, newCipher(t), nil)
 			mustSet(t, m, "ws", "DB_PASSWORD", "password-version-1")
 			mustSet(t, m, "ws", "DB_PASSWORD", "password-version-2")
-			if _, err := db.Exec(strings.ReplaceAll(tc.sql, "S.", pq.QuoteIdentifier(s.Schema())+".")); err != nil {
-				t.Fatal(err)
-			}
+			schemaExec(t, db, s.Schema())(tc.sql)
 			sec, err := getVersion(ctx, m, "DB_PASSWORD", tc.version)
 			var de *secrets.DecryptError
 			if !errors.As(err, &de) || len(de.Names) != 1 || de.Names[0] != "DB_PASSWORD" || sec.Value.Len() != 0 {
 				t.Fatalf("GetVersion %d: %d bytes, %v; want ErrDecrypt naming DB_PASSWORD", tc.version, sec.Value.Len(), err)
+			}
+			// Recorded as a failed reveal.
+			evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionReveal, Limit: 10})
+			if err != nil || len(evs) != 1 || evs[0].Outcome != secrets.OutcomeFailed {
+				t.Fatalf("reveal events: %+v, %v; want one failed", evs, err)
 			}
 		})
 	}

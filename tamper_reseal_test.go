@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
-	"github.com/lib/pq"
 )
 
 // TestPostgresTamperedRowNotSealedAnew: the calls that seal retained
@@ -48,15 +47,8 @@ func TestPostgresTamperedRowNotSealedAnew(t *testing.T) {
 				then = clock.step()
 			}
 		}
-		sch := pq.QuoteIdentifier(s.Schema())
-		exec := func(q string) {
-			t.Helper()
-			if _, err := db.Exec(strings.ReplaceAll(q, "S.", sch+".")); err != nil {
-				t.Fatal(err)
-			}
-		}
 		// Another replica, which remembers nothing of the writes.
-		return setup{newManager(t, s, c, &secrets.Config{Now: clock.Now}), then, exec}
+		return setup{newManager(t, s, c, &secrets.Config{Now: clock.Now}), then, schemaExec(t, db, s.Schema())}
 	}
 	// never checks that no job, in any environment, gets a value holding
 	// canary.
