@@ -174,6 +174,27 @@ func TestPostgresTamperedRowNotSealedAnew(t *testing.T) {
 		if _, err := st.m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "production"}); !errors.Is(err, secrets.ErrDecrypt) {
 			t.Fatalf("Prepare in production: %v, want ErrDecrypt", err)
 		}
+	})	// Two rows of one name at a parent level, behind the workspace's own
+	// value that wins: the job is refused all the same, whatever order the
+	// rows come in (the resolver first reported only twins of the name's
+	// winner so far, so this job ran).
+	t.Run("two rows of one name behind a nearer value", func(t *testing.T) {
+		s := newPGStore(t, db)
+		c := newCipher(t)
+		cfg := &secrets.Config{Parents: chain(map[string][]string{"ws": {"group:acme"}})}
+		m := newManager(t, s, c, cfg)
+		mustSet(t, m, "group:acme", "API_TOKEN", "group-old-canary")
+		schemaExec(t, db, s.Schema())(`UPDATE S.secrets SET name_key = 'zzz_hidden' WHERE workspace = 'group:acme' AND name = 'API_TOKEN'`)
+		m = newManager(t, s, c, cfg) // another replica, which remembers nothing of the write
+		mustSet(t, m, "group:acme", "API_TOKEN", "group-new")
+		mustSet(t, m, "ws", "API_TOKEN", "workspace-value")
+		for _, env := range []string{"", "production"} {
+			_, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: env})
+			var de *secrets.DecryptError
+			if !errors.As(err, &de) || de.Workspace != "group:acme" || len(de.Names) != 1 || de.Names[0] != "API_TOKEN" {
+				t.Fatalf("Prepare in %q: %v, want ErrDecrypt naming group:acme's API_TOKEN", env, err)
+			}
+		}
 	})
 }
 

@@ -35,6 +35,7 @@ package scope
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -147,22 +148,31 @@ type Result struct {
 	// Withheld are the indexes of the winners the host withheld, in input
 	// order.
 	Withheld []int
-	// Twice are the indexes of candidates of the same level, name
-	// (ignoring case) and scope as the one that won the name until then:
-	// rows a store never holds (changed outside it), which the caller
-	// refuses rather than let input order decide.
+	// Twice are the indexes of candidates the job considers (present,
+	// visible to it, of a matching scope) that have the same level, name
+	// (ignoring case) and scope as an earlier such candidate, in input
+	// order: rows a store never holds (changed outside it), which the
+	// caller refuses rather than let input order decide. Whether Twice is
+	// empty does not depend on the input's order, nor on whether the
+	// twin would have won.
 	Twice []int
 }
 
 // Resolve applies the rule to cands for job. It takes time linear in
-// len(cands) and keeps one entry per distinct name. cands hold at most
-// one candidate per level, name (ignoring case) and scope, as a store
-// does (one that does not is in Result.Twice); names are never empty.
+// len(cands) (and n log n in the candidates whose name is met more than
+// once) and keeps one entry per distinct name. cands hold at most one
+// candidate per level, name (ignoring case) and scope, as a store does
+// (one that does not is in Result.Twice); names are never empty.
 func Resolve(cands []Candidate, job Job) Result {
-	type best struct{ i, level, rank int }
+	// first is the index of the name's first candidate until another
+	// candidate of the name is met, then -1.
+	type best struct{ i, level, rank, first int }
 	var r Result
 	win := make(map[string]best, len(cands))
 	keys := make([]string, len(cands))
+	// met holds the candidates whose name is met more than once: the
+	// only ones that can be twins.
+	var met []int
 	for i, c := range cands {
 		if c.Absent || c.Protected && !job.Protected {
 			continue
@@ -172,15 +182,23 @@ func Resolve(cands []Candidate, job Job) Result {
 			continue
 		}
 		keys[i] = upperASCII(c.Name)
-		if b, seen := win[keys[i]]; seen && (b.level < c.Level || b.level == c.Level && b.rank >= rank) {
-			// Two scopes that match one environment with the same rank
-			// are one scope (see Rank).
-			if b.level == c.Level && b.rank == rank {
-				r.Twice = append(r.Twice, i)
-			}
+		b, seen := win[keys[i]]
+		if !seen {
+			win[keys[i]] = best{i, c.Level, rank, i}
 			continue
 		}
-		win[keys[i]] = best{i, c.Level, rank}
+		met = append(met, i)
+		if b.first >= 0 {
+			met = append(met, b.first)
+			b.first = -1
+		}
+		if b.level > c.Level || b.level == c.Level && b.rank < rank {
+			b.i, b.level, b.rank = i, c.Level, rank
+		}
+		win[keys[i]] = b
+	}
+	if len(met) > 0 {
+		r.Twice = twins(cands, keys, met, job)
 	}
 	for i, c := range cands {
 		if b, ok := win[keys[i]]; keys[i] == "" || !ok || b.i != i {
@@ -193,6 +211,29 @@ func Resolve(cands []Candidate, job Job) Result {
 		}
 	}
 	return r
+}
+
+// twins returns the candidates of met (indexes into cands, whose names
+// are keys) that have the same level, name and scope as an earlier one,
+// in input order. Two scopes that match one environment with the same
+// rank are one scope (see Rank).
+func twins(cands []Candidate, keys []string, met []int, job Job) []int {
+	type slot struct {
+		key         string
+		level, rank int
+	}
+	slices.Sort(met)
+	seen := make(map[slot]bool, len(met))
+	var twice []int
+	for _, i := range met {
+		rank, _ := Rank(cands[i].Scope, job.Environment)
+		s := slot{keys[i], cands[i].Level, rank}
+		if seen[s] {
+			twice = append(twice, i)
+		}
+		seen[s] = true
+	}
+	return twice
 }
 
 // upperASCII raises ASCII letters only, as names are compared (ignoring

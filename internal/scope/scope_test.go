@@ -243,7 +243,7 @@ func reference(cands []Candidate, job Job) Result {
 	}
 	var r Result
 	for _, idx := range byName {
-		slices.SortFunc(idx, func(a, b int) int {
+		slices.SortStableFunc(idx, func(a, b int) int {
 			if cands[a].Level != cands[b].Level {
 				return cands[a].Level - cands[b].Level
 			}
@@ -259,15 +259,32 @@ func reference(cands []Candidate, job Job) Result {
 	}
 	slices.Sort(r.Delivered)
 	slices.Sort(r.Withheld)
+	// Twice: each candidate the job considers that has the level, name
+	// and scope of an earlier one.
+	for _, idx := range byName {
+		for _, b := range idx {
+			for _, a := range idx {
+				if a < b && cands[a].Level == cands[b].Level && cands[a].Scope == cands[b].Scope {
+					r.Twice = append(r.Twice, b)
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(r.Twice)
+	r.Twice = slices.Compact(r.Twice)
 	return r
 }
 
 // FuzzResolve compares Resolve with the reference on candidates drawn
 // from a small alphabet, so that names, scopes and environments collide
-// often. Each (level, name, scope) appears at most once, as in a store.
+// often. Each (level, name, scope) appears at most once, as in a store,
+// unless the second byte of its pair has its top bit set: then twins
+// (rows changed outside a store) are in the input too.
 func FuzzResolve(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, uint8(3), true)
 	f.Add([]byte("the GitLab example"), uint8(5), false)
+	f.Add([]byte{0, 1, 0, 0x81, 0, 2, 3, 0x82, 0, 0x82}, uint8(1), true)
 	names := []string{"A", "a", "B", "TOKEN"}
 	scopes := []string{"*", "production", "review/*", "review/feature-*", "review/foo", "r*", "review/feature-1"}
 	envs := []string{"", "production", "review/foo", "review/feature-1", "review/", "staging", "r"}
@@ -279,7 +296,7 @@ func FuzzResolve(f *testing.F) {
 			c := Candidate{Level: int(a % 3), Name: names[a/3%4], Scope: scopes[b%7],
 				Protected: b&0x10 != 0, Absent: b&0x20 != 0, Withheld: b&0x40 != 0}
 			k := string(rune('0'+c.Level)) + strings.ToLower(c.Name) + "@" + c.Scope
-			if seen[k] {
+			if seen[k] && b&0x80 == 0 {
 				continue
 			}
 			seen[k] = true
@@ -294,9 +311,11 @@ func FuzzResolve(f *testing.F) {
 	})
 }
 
-// TestResolveTwice: candidates of one level, name (ignoring case) and
-// scope as the winner so far, which no store holds, are in Twice whatever
-// their order; the same name in another scope or at another level is not.
+// TestResolveTwice: candidates the job considers of one level, name
+// (ignoring case) and scope as an earlier one, which no store holds, are
+// in Twice whether or not they would win, and in any input order; the
+// same name in another scope or at another level is not, nor a twin the
+// job does not consider.
 func TestResolveTwice(t *testing.T) {
 	for _, c := range []struct {
 		cands []Candidate
@@ -307,9 +326,23 @@ func TestResolveTwice(t *testing.T) {
 		{[]Candidate{{Name: "a", Scope: "*"}, {Name: "A", Scope: "*"}}, "production", []int{1}},
 		{[]Candidate{{Name: "A", Scope: "production"}, {Name: "A", Scope: "*"}, {Name: "A", Scope: "production"}}, "production", []int{2}},
 		{[]Candidate{{Name: "A", Scope: "review/*"}, {Name: "A", Scope: "review/*"}}, "review/x", []int{1}},
+		// Twins that lose to a nearer or more specific candidate, before
+		// it, after it, or either side of it.
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "*"}, {Name: "A", Scope: "production"}}, "production", []int{1}},
+		{[]Candidate{{Name: "A", Scope: "production"}, {Name: "A", Scope: "*"}, {Name: "A", Scope: "*"}}, "production", []int{2}},
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "production"}, {Name: "a", Scope: "*"}}, "production", []int{2}},
+		{[]Candidate{{Name: "A", Scope: "*", Level: 1}, {Name: "A", Scope: "*"}, {Name: "A", Scope: "*", Level: 1}}, "", []int{2}},
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "*", Level: 1}, {Name: "A", Scope: "*", Level: 1}}, "", []int{2}},
+		// Three of one.
+		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "*"}, {Name: "A", Scope: "*"}}, "", []int{1, 2}},
 		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "production"}}, "production", nil},
 		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "A", Scope: "*", Level: 1}}, "", nil},
 		{[]Candidate{{Name: "A", Scope: "*"}, {Name: "B", Scope: "*"}}, "", nil},
+		// Not considered: of another environment, deleted, protected in
+		// an unprotected job.
+		{[]Candidate{{Name: "A", Scope: "staging"}, {Name: "A", Scope: "staging"}}, "production", nil},
+		{[]Candidate{{Name: "A", Scope: "*", Absent: true}, {Name: "A", Scope: "*"}}, "", nil},
+		{[]Candidate{{Name: "A", Scope: "*", Protected: true}, {Name: "A", Scope: "*", Protected: true}, {Name: "A", Scope: "*"}}, "", nil},
 	} {
 		if got := Resolve(c.cands, Job{Environment: c.env}).Twice; !slices.Equal(got, c.twice) {
 			t.Errorf("Resolve(%+v, %q).Twice = %v, want %v", c.cands, c.env, got, c.twice)
