@@ -174,7 +174,8 @@ func TestPostgresTamperedRowNotSealedAnew(t *testing.T) {
 		if _, err := st.m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "production"}); !errors.Is(err, secrets.ErrDecrypt) {
 			t.Fatalf("Prepare in production: %v, want ErrDecrypt", err)
 		}
-	})	// Two rows of one name at a parent level, behind the workspace's own
+	})
+	// Two rows of one name at a parent level, behind the workspace's own
 	// value that wins: the job is refused all the same, whatever order the
 	// rows come in (the resolver first reported only twins of the name's
 	// winner so far, so this job ran).
