@@ -416,6 +416,12 @@ var strictHijacks = []hijack{
 	{"AWS_SHARED_CREDENTIALS_FILE", false, "aws, AWS SDKs", "commonly a file secret, so not in the default although a credential_process there runs a command", "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html"},
 	{"AWS_CA_BUNDLE", false, "aws, AWS SDKs", "the CA bundle AWS clients trust", "https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-envvars.html"},
 	{"AWS_ENDPOINT_URL", false, "aws, AWS SDKs", "sends AWS API calls, credentials signed in, to another endpoint", "https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html"},
+	{"AWS_ENDPOINT_URL_", true, "aws, AWS SDKs", "the per-service form (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_STS...): that service's calls, credentials signed in, go to another endpoint", "https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html"},
+	{"CLOUDSDK_API_ENDPOINT_OVERRIDES_", true, "gcloud", "the endpoint of one Google API: gcloud sends its calls there with the bearer token", "https://cloud.google.com/sdk/gcloud/reference/topic/configurations"},
+	{"CLOUDSDK_PROXY_", true, "gcloud", "gcloud's proxy (address, port, type, credentials): its traffic goes through the editor's proxy", "https://cloud.google.com/sdk/docs/proxy-settings"},
+	{"CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", false, "gcloud", "the CA bundle gcloud trusts", "https://cloud.google.com/sdk/docs/proxy-settings"},
+	{"CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION", false, "gcloud", "turns off gcloud's certificate checks", "https://cloud.google.com/sdk/gcloud/reference/topic/configurations"},
+	{"CLOUDSDK_COMPONENT_MANAGER_SNAPSHOT_URL", false, "gcloud", "where gcloud components install and update take components from", "https://cloud.google.com/sdk/gcloud/reference/topic/configurations"},
 }
 
 // A hijackIndex finds the entry of a list that covers a name.

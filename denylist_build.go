@@ -66,6 +66,8 @@ var buildHijacks = slices.Concat([]hijack{
 	{"PKG_CONFIG_PATH", false, "pkg-config", ".pc files found there give builds their compiler flags (-wrapper, -fplugin); cgo checks them, make and cargo do not", "pkg-config(1) ENVIRONMENT; https://man.archlinux.org/man/pkg-config.1"},
 	{"PKG_CONFIG_LIBDIR", false, "pkg-config", "replaces the default .pc directories, with the same effect", "pkg-config(1) ENVIRONMENT; https://man.archlinux.org/man/pkg-config.1"},
 	{"CCACHE_PREFIX", false, "ccache", "a command ccache puts in front of every compiler run", "https://ccache.dev/manual/latest.html#config_prefix_command"},
+	{"CCACHE_CONFIGPATH", false, "ccache", "the configuration file ccache reads in place of its own: prefix_command = <program> puts the program in front of every compiler run, as CCACHE_PREFIX does", "https://ccache.dev/manual/latest.html#_location_of_the_configuration"},
+	{"CCACHE_DIR", false, "ccache", "the cache directory, whose ccache.conf is the configuration ccache reads (prefix_command, as CCACHE_CONFIGPATH's)", "https://ccache.dev/manual/latest.html#_location_of_the_configuration"},
 	{"MAKEFLAGS", false, "make", "options and variable assignments for every make: SHELL=<program> runs every recipe through it (reproduced), --eval adds makefile text", "GNU make Options/Recursion; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"},
 	{"GNUMAKEFLAGS", false, "make", "as MAKEFLAGS, for GNU make only (reproduced)", "GNU make Options/Recursion; https://www.gnu.org/software/make/manual/html_node/Options_002fRecursion.html"},
 	{"MAKEFILES", false, "make", "makefiles make reads before the others (reproduced)", "https://www.gnu.org/software/make/manual/html_node/MAKEFILES-Variable.html"},

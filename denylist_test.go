@@ -405,7 +405,11 @@ func TestStrictNamesPreset(t *testing.T) {
 	ctx := context.Background()
 	plain := newManager(t, secrets.NewMemoryStore(), newCipher(t), nil)
 	strict := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{StrictNames: true})
-	for _, name := range []string{"HTTPS_PROXY", "no_proxy", "SSL_CERT_FILE", "PIP_INDEX_URL", "NODE_TLS_REJECT_UNAUTHORIZED"} {
+	for _, name := range []string{"HTTPS_PROXY", "no_proxy", "SSL_CERT_FILE", "PIP_INDEX_URL", "NODE_TLS_REJECT_UNAUTHORIZED",
+		// A trial: the cloud CLIs' per-API endpoints and proxies (aws and
+		// gcloud sent their credentials to a loopback listener).
+		"AWS_ENDPOINT_URL_STS", "aws_endpoint_url_s3", "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", "CLOUDSDK_PROXY_ADDRESS",
+		"CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE", "CLOUDSDK_AUTH_DISABLE_SSL_VALIDATION"} {
 		if _, err := plain.Set(ctx, "ws", name, []byte("http://proxy:3128"), nil); err != nil {
 			t.Errorf("default preset refuses %s: %v", name, err)
 		}

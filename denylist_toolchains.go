@@ -21,6 +21,7 @@ import "slices"
 const (
 	srcNodeGyp = "node-gyp README, Configuring Python Dependency and Environment variables (npm_config_<option>); https://github.com/nodejs/node-gyp#configuring-python-dependency"
 	srcCcCrate = "cc crate: External configuration via environment variables (<var>_<target>, HOST_<var>, TARGET_<var>); https://docs.rs/cc/latest/cc/#external-configuration-via-environment-variables"
+	srcGcloud  = "gcloud's launcher, bin/gcloud of the Google Cloud CLI (its preamble lists the CLOUDSDK_ variables it reads); https://cloud.google.com/sdk/docs/properties"
 	srcRsync   = "rsync(1) ENVIRONMENT VARIABLES, --rsh, CONNECTING TO AN RSYNC DAEMON; https://download.samba.org/pub/rsync/rsync.1"
 	srcClang   = "clang-sys README, Environment Variables (bindgen loads libclang through it); https://github.com/KyleMayes/clang-sys#environment-variables"
 )
@@ -91,6 +92,15 @@ var toolchainHijacks = slices.Concat([]hijack{
 
 	// Tools a job runs beside the build.
 	{"RSYNC_RSH", false, "rsync", "the remote shell rsync runs in place of ssh for host:path transfers (reproduced)", srcRsync},
+	{"SVN_SSH", false, "svn", "the command svn runs in place of ssh for svn+ssh:// URLs", "https://svnbook.red-bean.com/en/1.7/svn.serverconfig.svnserve.html#svn.serverconfig.svnserve.sshtricks"},
+	{"CVS_RSH", false, "cvs", "the remote shell cvs runs for :ext: repositories", "cvs(1) ENVIRONMENT; https://www.gnu.org/software/trans-coord/manual/cvs/html_node/Environment-variables.html"},
+	{"BZR_SSH", false, "bzr", "the ssh client bzr runs for bzr+ssh:// and sftp:// URLs: a vendor's name or a program's path", "https://www.breezy-vcs.org/doc/en/user-reference/env-variables-help.html"},
+	{"BRZ_SSH", false, "brz (Breezy, bzr's successor)", "as BZR_SSH, for brz", "https://www.breezy-vcs.org/doc/en/user-reference/env-variables-help.html"},
+	{"CLOUDSDK_PYTHON", false, "gcloud, gsutil, bq", "the interpreter gcloud's launcher script runs, the editor's program in its place (reproduced)", srcGcloud},
+	{"CLOUDSDK_PYTHON_ARGS", false, "gcloud, gsutil, bq", "words the launcher script puts before gcloud's own program: -c<code> runs Python code of the editor's (reproduced)", srcGcloud},
+	{"CLOUDSDK_GSUTIL_PYTHON", false, "gsutil", "the interpreter gsutil's launcher runs (reproduced)", srcGcloud},
+	{"CLOUDSDK_BQ_PYTHON", false, "bq", "the interpreter bq's launcher runs (reproduced)", srcGcloud},
+	{"CLOUDSDK_CONFIG", false, "gcloud", "gcloud's configuration directory: without a bundled Python (not x86-64, or it fails to start) the launcher sources its virtenv/bin/activate when virtenv/enabled exists; its properties also set proxies, API endpoints and CA files", srcGcloud + "; https://cloud.google.com/sdk/docs/configurations"},
 	{"RSYNC_CONNECT_PROG", false, "rsync", "a command rsync runs in place of connecting to an rsync:// daemon (reproduced)", srcRsync},
 	{"DOCKER_CONFIG", false, "docker CLI", "the CLI's configuration directory: docker runs the plugins of its cli-plugins/ for docker compose and docker build (reproduced)", "https://docs.docker.com/reference/cli/docker/#environment-variables; https://docs.docker.com/engine/extend/cli_plugins/"},
 	{"TF_CLI_CONFIG_FILE", false, "terraform", "the CLI configuration file: its provider_installation dev_overrides make terraform run provider binaries from a directory of the editor's (reproduced)", "https://developer.hashicorp.com/terraform/cli/config/config-file"},

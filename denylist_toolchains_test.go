@@ -103,6 +103,22 @@ func TestHijackToolchainTools(t *testing.T) {
 			return hijackRun{argv: []string{"rsync", "-a", "src/", "rsync://127.0.0.1:1/mod/"},
 				attack: []string{"RSYNC_CONNECT_PROG=" + w.script}}
 		}},
+		// The Google Cloud CLI's launchers: without the attack they run
+		// true in place of Python (or Python on a program of one
+		// expression), so no gcloud command starts.
+		{"gcloud CLOUDSDK_PYTHON", []string{"CLOUDSDK_PYTHON"}, []string{"gcloud"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return hijackRun{argv: []string{"gcloud", "version"}, env: []string{"CLOUDSDK_PYTHON=true"}, attack: []string{"CLOUDSDK_PYTHON=" + w.script}}
+		}},
+		{"gcloud CLOUDSDK_PYTHON_ARGS", []string{"CLOUDSDK_PYTHON_ARGS"}, []string{"gcloud"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return hijackRun{argv: []string{"gcloud", "version"}, env: []string{"CLOUDSDK_PYTHON_ARGS=-c0"},
+				attack: []string{"CLOUDSDK_PYTHON_ARGS=-c__import__('os').system('" + w.script + "')"}}
+		}},
+		{"gsutil CLOUDSDK_GSUTIL_PYTHON", []string{"CLOUDSDK_GSUTIL_PYTHON"}, []string{"gsutil"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return hijackRun{argv: []string{"gsutil", "version"}, env: []string{"CLOUDSDK_GSUTIL_PYTHON=true"}, attack: []string{"CLOUDSDK_GSUTIL_PYTHON=" + w.script}}
+		}},
+		{"bq CLOUDSDK_BQ_PYTHON", []string{"CLOUDSDK_BQ_PYTHON"}, []string{"bq"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return hijackRun{argv: []string{"bq", "version"}, env: []string{"CLOUDSDK_BQ_PYTHON=true"}, attack: []string{"CLOUDSDK_BQ_PYTHON=" + w.script}}
+		}},
 		// A DESC and one font of a minimal device: troff warns of the
 		// characters it lacks, and groff runs the DESC's postpro.
 		{"groff GROFF_FONT_PATH", []string{"GROFF_FONT_PATH"}, []string{"groff"}, func(t *testing.T, w *hijackWork) hijackRun {

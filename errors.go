@@ -132,7 +132,8 @@ var (
 	ErrInvalidParents = errors.New("secrets: invalid parents")
 	// ErrInvalidScope: the scope in a secret's name (after '@') or a
 	// job's environment is not valid: empty, over 255 bytes, with white
-	// space, control or formatting characters, a '*' anywhere but at the
+	// space, control, formatting or invisible characters (variation
+	// selectors, fillers: see docs/scopes.md), a '*' anywhere but at the
 	// end (so also "**"), or "*" itself, which is written by leaving the
 	// scope out ("NAME", not "NAME@*"). An environment holds no '*'.
 	ErrInvalidScope = errors.New("secrets: invalid scope")

@@ -90,16 +90,24 @@ func validText(s, what string) error {
 		return errors.New(what + " is not UTF-8")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			// Cf: invisible formatting (zero-width space, bidi
-			// overrides), which would make two scopes look alike.
-			return errors.New(what + " holds a control or formatting character")
+		if unicode.IsControl(r) || invisible(r) {
+			return errors.New(what + " holds a control, formatting or invisible character")
 		}
 		if unicode.IsSpace(r) {
 			return errors.New(what + " holds white space")
 		}
 	}
 	return nil
+}
+
+// invisible reports whether r shows nothing, or nothing of its own, and
+// so would make two scopes look alike: invisible formatting (Cf: zero-width
+// space, bidi overrides), variation selectors, the other code points that
+// Unicode says to ignore when shown (the combining grapheme joiner, the
+// Hangul fillers), and the blank Braille pattern, which looks like a space.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) || r == '\u2800'
 }
 
 // Rank tells whether scope matches the environment env ("" for none) and

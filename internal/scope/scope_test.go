@@ -11,13 +11,18 @@ import (
 
 func TestValid(t *testing.T) {
 	for _, s := range []string{"*", "production", "review/*", "review/feature-*", "a", "staging-eu.1", "Production",
-		"ünïcode", strings.Repeat("p", MaxLen), strings.Repeat("p", MaxLen-1) + "*"} {
+		"ünïcode", "productioń", "環境", "review/☃", strings.Repeat("p", MaxLen), strings.Repeat("p", MaxLen-1) + "*"} {
 		if err := Valid(s); err != nil {
 			t.Errorf("Valid(%q): %v", s, err)
 		}
 	}
 	for _, s := range []string{"", " ", "prod uction", " production", "production ", "\tprod", "**", "a@b", "prod@", "review/**",
 		"*review", "re*view", "*/*", "a\x00b", "a\nb", "a\x7fb", "\xff\xfe", "prod\u00a0x", "prod\u200bx",
+		// Characters that show nothing (a trial made six scopes that all
+		// looked like "production"): variation selectors, the combining
+		// grapheme joiner, Hangul fillers, the blank Braille pattern.
+		"production\ufe0f", "production\ufe0e", "produc\u034ftion", "production\u3164", "\u115fproduction",
+		"production\uffa0", "production\u2800", "production\U000E0100",
 		strings.Repeat("p", MaxLen+1), strings.Repeat("p", MaxLen) + "*"} {
 		if err := Valid(s); err == nil {
 			t.Errorf("Valid(%q) accepted a bad scope", s)
