@@ -25,12 +25,12 @@ func claimUser(u *secrets.OSUser, shared bool) (release func(), err error) {
 	if shared {
 		return func() {}, nil
 	}
-	dir := filepath.Join(os.TempDir(), "secretsctl-users")
+	dir := lockDir()
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("run: the lock folder %s: %w", dir, err)
 	}
 	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
-		return nil, fail(exitFailed, "run: %s is not a folder of secretsctl's user only: remove it", dir)
+		return nil, fail(exitFailed, "run: %s is not a folder of secretsctl's user only (another user may have made it first): remove it", dir)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("uid-%d.lock", u.UID))
 	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
@@ -54,8 +54,27 @@ func claimUser(u *secrets.OSUser, shared bool) (release func(), err error) {
 	return func() { lock.Close() }, nil
 }
 
-// processOf returns a live process of the real user uid and its command
-// name, from /proc (0 if none, or no /proc).
+// lockDir is the folder of the users' locks: /run/secretsctl-users for
+// root (who alone can run a job as another user) where /run is root's
+// alone, so that no other user can make the folder first and stop every
+// run (a trial did so in /tmp), and every run of the machine sees the same
+// locks whatever its TMPDIR; else secretsctl-users in the temporary
+// folder.
+func lockDir() string {
+	if os.Geteuid() == 0 {
+		if fi, err := os.Lstat("/run"); err == nil && fi.IsDir() && fi.Mode().Perm()&0o022 == 0 && fi.Sys().(*syscall.Stat_t).Uid == 0 {
+			return "/run/secretsctl-users"
+		}
+	}
+	return filepath.Join(os.TempDir(), "secretsctl-users")
+}
+
+// processOf returns a live process of the user uid and its command
+// name, from /proc (0 if none, or no /proc). A process counts when any of
+// its threads is alive with uid as its real, effective, saved or file
+// system user: credentials are a thread's, and a process whose first
+// thread has exited (a zombie as /proc/PID/status shows it) lives on in
+// its other threads (a trial hid a reader of /proc so).
 func processOf(uid uint32) (int, string) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -66,31 +85,46 @@ func processOf(uid uint32) (int, string) {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		tasks, err := os.ReadDir(filepath.Join("/proc", e.Name(), "task"))
 		if err != nil {
-			continue
+			continue // gone, or no task folder: not alive as far as we can tell
 		}
-		var name, state string
-		var real uint32 = ^uint32(0)
-		for _, line := range strings.Split(string(b), "\n") {
-			k, v, _ := strings.Cut(line, ":")
-			f := strings.Fields(v)
-			switch {
-			case k == "Name" && len(f) > 0:
-				name = f[0]
-			case k == "State" && len(f) > 0:
-				state = f[0]
-			case k == "Uid" && len(f) > 0:
-				if n, err := strconv.ParseUint(f[0], 10, 32); err == nil {
-					real = uint32(n)
-				}
+		for _, task := range tasks {
+			if name, ok := taskOf(filepath.Join("/proc", e.Name(), "task", task.Name(), "status"), uid); ok {
+				return pid, name
 			}
-		}
-		if real == uid && state != "Z" {
-			return pid, name
 		}
 	}
 	return 0, ""
+}
+
+// taskOf reads a thread's status file and reports whether the thread is
+// alive (not a zombie, not dead) with uid among its user IDs, and its
+// command name.
+func taskOf(status string, uid uint32) (name string, ok bool) {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return "", false
+	}
+	var state string
+	var ours bool
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		switch {
+		case k == "Name" && len(f) > 0:
+			name = f[0]
+		case k == "State" && len(f) > 0:
+			state = f[0]
+		case k == "Uid":
+			for _, id := range f {
+				if n, err := strconv.ParseUint(id, 10, 32); err == nil && uint32(n) == uid {
+					ours = true
+				}
+			}
+		}
+	}
+	return name, ours && state != "Z" && state != "X"
 }
 
 // forwarded are the signals run passes on to the job rather than act

@@ -331,6 +331,52 @@ func TestRunRefusesASharedUser(t *testing.T) {
 		t.Fatalf("a run as a user nothing runs as: %+v", r)
 	}
 
+	// A process of games whose first thread has exited while another
+	// lives on: its status file says zombie (a trial hid a reader of
+	// other jobs' /proc/PID/environ so, and the run went ahead).
+	ghost := exec.Command(setpriv, fmt.Sprintf("--reuid=%d", u.UID), fmt.Sprintf("--regid=%d", u.GID), "--clear-groups",
+		"/usr/bin/python3", "-c", "import ctypes, threading, time\nthreading.Thread(target=time.sleep, args=(30,)).start()\nctypes.CDLL(None).pthread_exit(None)")
+	if err := ghost.Start(); err != nil {
+		t.Fatal(err)
+	}
+	status := fmt.Sprintf("/proc/%d/status", ghost.Process.Pid)
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(status)
+		if err == nil && strings.Contains(string(b), "State:\tZ") && strings.Contains(string(b), "Threads:\t2") {
+			break
+		}
+		if i == 500 {
+			ghost.Process.Kill()
+			ghost.Wait()
+			t.Fatalf("the ghost's first thread did not exit: %s", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r = e.run(own, run...)
+	ghost.Process.Kill()
+	ghost.Wait()
+	if r.code != 5 || !strings.Contains(r.stderr, fmt.Sprintf("process %d (", ghost.Process.Pid)) || r.stdout != "" {
+		t.Fatalf("a run as a user a process with a zombie first thread runs as: %+v", r)
+	}
+
+	// Another user's folder where the locks were kept (TMPDIR) stops no
+	// run: root keeps them in /run (a trial made the folder first in /tmp,
+	// and every run failed).
+	tmp := openDir(t)
+	if err := os.Chmod(tmp, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	squat := filepath.Join(tmp, "secretsctl-users")
+	if err := os.Mkdir(squat, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(squat, int(u.UID), int(u.GID)); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.run(call{exclusive: true, env: []string{"TMPDIR=" + tmp}}, run...).want(t, 0); r.stdout != "ran\n" {
+		t.Fatalf("a run beside another user's lock folder in TMPDIR: %+v", r)
+	}
+
 	// Two runs as games at once: the second is refused.
 	dir := openDir(t)
 	if err := os.Chmod(dir, 0o777); err != nil {
