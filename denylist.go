@@ -24,7 +24,9 @@ import "slices"
 //
 // Each entry says which program acts on the variable, what the value makes
 // it do, and where that is documented; "reproduced" means a test of this
-// package shows it with the real program (see denylist_test.go).
+// package shows it with the real program (see denylist_test.go; checked by
+// TestDenyReproducedHaveCases), "a trial reproduced it" that an outside
+// trial did, with programs or crates the tests do not have offline.
 
 // A hijack is a variable, or a family of variables sharing a prefix, that
 // lets its value take over (default list) or redirect (strict preset) the

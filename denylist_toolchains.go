@@ -52,7 +52,7 @@ var toolchainHijacks = slices.Concat([]hijack{
 	// node-gyp, which npm install runs for a package with a binding.gyp.
 	{"PYTHON", false, "node-gyp (npm install of a native module)", "the python node-gyp runs to generate a native module's build files (reproduced with npm 11 and node-gyp 12)", srcNodeGyp},
 	{"NPM_CONFIG_PYTHON", false, "node-gyp (npm install of a native module)", "npm hands it to node-gyp as --python, the python it runs (reproduced, as npm_config_python)", srcNodeGyp + "; " + srcNpm},
-	{"NODE_GYP_FORCE_PYTHON", false, "node-gyp (npm install of a native module)", "the python node-gyp runs, ahead of every other setting (reproduced)", srcNodeGyp},
+	{"NODE_GYP_FORCE_PYTHON", false, "node-gyp (npm install of a native module)", "the python node-gyp runs, ahead of every other setting (a trial reproduced it)", srcNodeGyp},
 	{"NPM_CONFIG_MAKE", false, "node-gyp (npm install of a native module)", "node-gyp's --make: the make command it runs to build a native module (reproduced, as npm_config_make)", "node-gyp README, Command Options (--make); https://github.com/nodejs/node-gyp#command-options"},
 
 	// Maven's launch script.
@@ -63,13 +63,13 @@ var toolchainHijacks = slices.Concat([]hijack{
 
 	// Cargo's build scripts: the cc crate for the host (build scripts,
 	// proc macros) and the target.
-	{"HOST_CC", false, "cargo build scripts (cc crate)", "the C compiler the cc crate runs for the host, ahead of CC (reproduced)", srcCcCrate},
+	{"HOST_CC", false, "cargo build scripts (cc crate)", "the C compiler the cc crate runs for the host, ahead of CC (a trial reproduced it)", srcCcCrate},
 	{"HOST_CXX", false, "cargo build scripts (cc crate)", "the C++ compiler the cc crate runs for the host, ahead of CXX", srcCcCrate},
-	{"HOST_AR", false, "cargo build scripts (cc crate)", "the archiver the cc crate runs for the host, ahead of AR (reproduced)", srcCcCrate},
+	{"HOST_AR", false, "cargo build scripts (cc crate)", "the archiver the cc crate runs for the host, ahead of AR (a trial reproduced it)", srcCcCrate},
 	{"HOST_CFLAGS", false, "cargo build scripts (cc crate)", "C flags for the host, ahead of CFLAGS: -wrapper runs a program around every compile", srcCcCrate},
 	{"HOST_CXXFLAGS", false, "cargo build scripts (cc crate)", "C++ flags for the host, ahead of CXXFLAGS: -wrapper runs a program around every compile", srcCcCrate},
 	{"HOST_ARFLAGS", false, "cargo build scripts (cc crate)", "archiver flags for the host, ahead of ARFLAGS", srcCcCrate},
-	{"TARGET_CC", false, "cargo build scripts (cc crate)", "the C compiler the cc crate runs for the target, ahead of CC (reproduced)", srcCcCrate},
+	{"TARGET_CC", false, "cargo build scripts (cc crate)", "the C compiler the cc crate runs for the target, ahead of CC (a trial reproduced it)", srcCcCrate},
 	{"TARGET_CXX", false, "cargo build scripts (cc crate)", "the C++ compiler the cc crate runs for the target, ahead of CXX", srcCcCrate},
 	{"TARGET_AR", false, "cargo build scripts (cc crate)", "the archiver the cc crate runs for the target, ahead of AR", srcCcCrate},
 	{"TARGET_CFLAGS", false, "cargo build scripts (cc crate)", "C flags for the target, ahead of CFLAGS: -wrapper runs a program around every compile", srcCcCrate},
@@ -84,7 +84,7 @@ var toolchainHijacks = slices.Concat([]hijack{
 	{"CARGO_ALIAS_", true, "cargo", "alias.<name>: an alias replaces an external subcommand and may carry --config options, so CARGO_ALIAS_CLIPPY='check --config=build.rustc-wrapper=<program>' runs the program on cargo clippy (reproduced)", srcCargoConf + "; https://doc.rust-lang.org/cargo/reference/config.html#alias"},
 
 	// pip.
-	{"PIP_CONSTRAINT", false, "pip", "a constraints file for every pip install: a local directory or URL named there is built, running its build backend, and its --index-url lines change where packages come from (reproduced)", srcPip + "; https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-c"},
+	{"PIP_CONSTRAINT", false, "pip", "a constraints file for every pip install: a local directory or URL named there is built, running its build backend, and its --index-url lines change where packages come from (a trial reproduced it)", srcPip + "; https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-c"},
 	{"PIP_BUILD_CONSTRAINT", false, "pip (25.3 and later)", "a constraints file, as PIP_CONSTRAINT's, that pip applies when it installs the build dependencies of isolated builds", srcPip + "; https://pip.pypa.io/en/stable/user_guide/#build-constraints"},
 
 	// .NET.
@@ -104,6 +104,7 @@ var toolchainHijacks = slices.Concat([]hijack{
 	{"RSYNC_CONNECT_PROG", false, "rsync", "a command rsync runs in place of connecting to an rsync:// daemon (reproduced)", srcRsync},
 	{"DOCKER_CONFIG", false, "docker CLI", "the CLI's configuration directory: docker runs the plugins of its cli-plugins/ for docker compose and docker build (reproduced)", "https://docs.docker.com/reference/cli/docker/#environment-variables; https://docs.docker.com/engine/extend/cli_plugins/"},
 	{"TF_CLI_CONFIG_FILE", false, "terraform", "the CLI configuration file: its provider_installation dev_overrides make terraform run provider binaries from a directory of the editor's (reproduced)", "https://developer.hashicorp.com/terraform/cli/config/config-file"},
+	{"TERRAFORM_CONFIG", false, "terraform", "the older name of TF_CLI_CONFIG_FILE, read when that one is unset, with the same dev_overrides (reproduced)", "https://developer.hashicorp.com/terraform/cli/config/config-file#locations"},
 	{"SYSTEMD_LESS", false, "systemctl, journalctl", "the options systemd's tools give their less pager in place of LESS: --lesskey-src=<file> makes less run a LESSOPEN command", srcSystemd + "; " + srcLesskey},
 }, ccTargetHijacks())
 

@@ -33,7 +33,7 @@ var toolchainNames = []string{
 	"CARGO_ALIAS_CLIPPY", "cargo_alias_b", "PIP_CONSTRAINT", "PIP_BUILD_CONSTRAINT",
 	"DOCKER_CONFIG", "RSYNC_RSH", "RSYNC_CONNECT_PROG",
 	"AWK", "INSTALL", "NM", "RANLIB", "STRIP",
-	"GROFF_FONT_PATH", "TF_CLI_CONFIG_FILE",
+	"GROFF_FONT_PATH", "TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG",
 	"SYSTEMD_LESS", "PYO3_PYTHON", "PROTOC", "LIBCLANG_PATH", "LLVM_CONFIG_PATH", "DOTNET_ADDITIONAL_DEPS",
 }
 
@@ -119,6 +119,32 @@ func TestHijackToolchainTools(t *testing.T) {
 		{"bq CLOUDSDK_BQ_PYTHON", []string{"CLOUDSDK_BQ_PYTHON"}, []string{"bq"}, func(t *testing.T, w *hijackWork) hijackRun {
 			return hijackRun{argv: []string{"bq", "version"}, env: []string{"CLOUDSDK_BQ_PYTHON=true"}, attack: []string{"CLOUDSDK_BQ_PYTHON=" + w.script}}
 		}},
+		// docker runs each plugin of the configuration directory's
+		// cli-plugins/ for its metadata when a command looks for one.
+		{"docker DOCKER_CONFIG", []string{"DOCKER_CONFIG"}, []string{"docker"}, func(t *testing.T, w *hijackWork) hijackRun {
+			w.file(t, "cfg/cli-plugins/docker-compose", "#!/bin/sh\n: > '"+w.mark+"'\nexit 0\n", 0o755)
+			return hijackRun{argv: []string{"docker", "compose", "version"}, attack: []string{"DOCKER_CONFIG=" + filepath.Join(w.dir, "cfg")}}
+		}},
+		// An alias in place of clippy (an external subcommand) whose
+		// options give cargo a rustc wrapper: cargo runs it at once
+		// (wrapper rustc -vV).
+		{"cargo CARGO_ALIAS_", []string{"CARGO_ALIAS_CLIPPY"}, []string{"cargo"}, func(t *testing.T, w *hijackWork) hijackRun {
+			w.file(t, "crate/Cargo.toml", "[package]\nname = \"x\"\nversion = \"0.1.0\"\nedition = \"2021\"\n", 0o644)
+			w.file(t, "crate/src/main.rs", "fn main() {}\n", 0o644)
+			return hijackRun{argv: []string{"cargo", "clippy", "-q", "--offline"}, dir: filepath.Join(w.dir, "crate"),
+				env:    []string{"CARGO_TARGET_DIR=" + filepath.Join(w.dir, "target")},
+				attack: []string{"CARGO_ALIAS_CLIPPY=check --config=build.rustc-wrapper='" + w.script + "'"}}
+		}},
+		// A configuration whose dev_overrides take the provider of a
+		// module from the editor's directory: terraform plan runs it (a
+		// job trial found the older name accepted). Without the attack
+		// plan stops at once: the module was never initialised.
+		{"terraform TF_CLI_CONFIG_FILE", []string{"TF_CLI_CONFIG_FILE"}, []string{"terraform"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return terraformHijack(t, w, "TF_CLI_CONFIG_FILE")
+		}},
+		{"terraform TERRAFORM_CONFIG", []string{"TERRAFORM_CONFIG"}, []string{"terraform"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return terraformHijack(t, w, "TERRAFORM_CONFIG")
+		}},
 		// A DESC and one font of a minimal device: troff warns of the
 		// characters it lacks, and groff runs the DESC's postpro.
 		{"groff GROFF_FONT_PATH", []string{"GROFF_FONT_PATH"}, []string{"groff"}, func(t *testing.T, w *hijackWork) hijackRun {
@@ -175,4 +201,15 @@ func TestHijackNotGroffTmac(t *testing.T) {
 	if _, err := os.Stat(mark); err != nil {
 		t.Fatal("groff -U did not run the macro file of GROFF_TMAC_PATH: the test shows nothing")
 	}
+}
+
+// terraformHijack is the run of a module of one null_resource, with a CLI
+// configuration in the variable name whose dev_overrides take the null
+// provider from a directory holding the editor's program.
+func terraformHijack(t *testing.T, w *hijackWork, name string) hijackRun {
+	w.file(t, "prov/terraform-provider-null", "#!/bin/sh\n: > '"+w.mark+"'\nexit 1\n", 0o755)
+	cfg := w.file(t, "cli.tfrc", "provider_installation {\n  dev_overrides {\n    \"hashicorp/null\" = \""+filepath.Join(w.dir, "prov")+"\"\n  }\n  direct {}\n}\n", 0o644)
+	w.file(t, "mod/main.tf", "terraform {\n  required_providers {\n    null = { source = \"hashicorp/null\" }\n  }\n}\nresource \"null_resource\" \"x\" {}\n", 0o644)
+	return hijackRun{argv: []string{"terraform", "plan", "-input=false", "-no-color"}, dir: filepath.Join(w.dir, "mod"),
+		env: []string{"CHECKPOINT_DISABLE=1"}, attack: []string{name + "=" + cfg}}
 }
