@@ -105,6 +105,8 @@ var toolchainHijacks = slices.Concat([]hijack{
 	{"DOCKER_CONFIG", false, "docker CLI", "the CLI's configuration directory: docker runs the plugins of its cli-plugins/ for docker compose and docker build (reproduced)", "https://docs.docker.com/reference/cli/docker/#environment-variables; https://docs.docker.com/engine/extend/cli_plugins/"},
 	{"TF_CLI_CONFIG_FILE", false, "terraform", "the CLI configuration file: its provider_installation dev_overrides make terraform run provider binaries from a directory of the editor's (reproduced)", "https://developer.hashicorp.com/terraform/cli/config/config-file"},
 	{"TERRAFORM_CONFIG", false, "terraform", "the older name of TF_CLI_CONFIG_FILE, read when that one is unset, with the same dev_overrides (reproduced)", "https://developer.hashicorp.com/terraform/cli/config/config-file#locations"},
+	{"TF_CLI_ARGS", false, "terraform", "options added to every terraform command, as TF_CLI_ARGS_<command> to one", "https://developer.hashicorp.com/terraform/cli/config/environment-variables#tf_cli_args-and-tf_cli_args_name"},
+	{"TF_CLI_ARGS_", true, "terraform", "options added to one terraform command: TF_CLI_ARGS_init=-plugin-dir=<dir> makes init install the editor's provider binaries, which plan then runs (reproduced)", "https://developer.hashicorp.com/terraform/cli/config/environment-variables#tf_cli_args-and-tf_cli_args_name"},
 	{"SYSTEMD_LESS", false, "systemctl, journalctl", "the options systemd's tools give their less pager in place of LESS: --lesskey-src=<file> makes less run a LESSOPEN command", srcSystemd + "; " + srcLesskey},
 }, ccTargetHijacks())
 

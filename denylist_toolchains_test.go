@@ -33,7 +33,7 @@ var toolchainNames = []string{
 	"CARGO_ALIAS_CLIPPY", "cargo_alias_b", "PIP_CONSTRAINT", "PIP_BUILD_CONSTRAINT",
 	"DOCKER_CONFIG", "RSYNC_RSH", "RSYNC_CONNECT_PROG",
 	"AWK", "INSTALL", "NM", "RANLIB", "STRIP",
-	"GROFF_FONT_PATH", "TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG",
+	"GROFF_FONT_PATH", "TF_CLI_CONFIG_FILE", "TERRAFORM_CONFIG", "TF_CLI_ARGS", "TF_CLI_ARGS_init", "tf_cli_args_plan",
 	"SYSTEMD_LESS", "PYO3_PYTHON", "PROTOC", "LIBCLANG_PATH", "LLVM_CONFIG_PATH", "DOTNET_ADDITIONAL_DEPS",
 }
 
@@ -144,6 +144,15 @@ func TestHijackToolchainTools(t *testing.T) {
 		}},
 		{"terraform TERRAFORM_CONFIG", []string{"TERRAFORM_CONFIG"}, []string{"terraform"}, func(t *testing.T, w *hijackWork) hijackRun {
 			return terraformHijack(t, w, "TERRAFORM_CONFIG")
+		}},
+		// init installs the providers of a plugin directory, which plan
+		// runs. No control run: init would reach the registry.
+		{"terraform TF_CLI_ARGS_", []string{"TF_CLI_ARGS_INIT"}, []string{"terraform"}, func(t *testing.T, w *hijackWork) hijackRun {
+			run := terraformHijack(t, w, "")
+			w.file(t, "plugins/registry.terraform.io/hashicorp/null/3.2.0/linux_amd64/terraform-provider-null_v3.2.0", "#!/bin/sh\n: > '"+w.mark+"'\nexit 1\n", 0o755)
+			run.argv = []string{"sh", "-c", "terraform init -input=false -no-color && terraform plan -input=false -no-color"}
+			run.attack, run.noControl = []string{"TF_CLI_ARGS_init=-plugin-dir=" + filepath.Join(w.dir, "plugins")}, true
+			return run
 		}},
 		// A DESC and one font of a minimal device: troff warns of the
 		// characters it lacks, and groff runs the DESC's postpro.
