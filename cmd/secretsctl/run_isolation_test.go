@@ -376,6 +376,16 @@ func TestRunRefusesASharedUser(t *testing.T) {
 	if r := e.run(call{exclusive: true, env: []string{"TMPDIR=" + tmp}}, run...).want(t, 0); r.stdout != "ran\n" {
 		t.Fatalf("a run beside another user's lock folder in TMPDIR: %+v", r)
 	}
+	// With /run read-only (systemd's ProtectSystem=strict) the locks go
+	// to the temporary folder, as before (a review).
+	ownTmp := openDir(t)
+	readOnlyRun := []string{"unshare", "--mount", "sh", "-c", `mount --bind /run /run && mount -o remount,bind,ro /run && exec "$0" "$@"`}
+	if r := e.run(call{exclusive: true, env: []string{"TMPDIR=" + ownTmp}, via: readOnlyRun}, run...).want(t, 0); r.stdout != "ran\n" {
+		t.Fatalf("a run with /run read-only: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(ownTmp, "secretsctl-users")); err != nil {
+		t.Errorf("the run with /run read-only kept its lock elsewhere: %v", err)
+	}
 
 	// Two runs as games at once: the second is refused.
 	dir := openDir(t)
@@ -401,5 +411,72 @@ func TestRunRefusesASharedUser(t *testing.T) {
 	}
 	if r := <-first; r.code != 0 {
 		t.Fatalf("the first run: %+v", r)
+	}
+}
+
+// hopper is a C program whose first thread exits at once while its only
+// other thread keeps handing over to a new one and exiting: a listing of
+// /proc/PID/task finds threads that are gone when their status is read.
+const hopper = `#include <pthread.h>
+static pthread_attr_t detached;
+static void *next(void *unused) {
+	pthread_t t;
+	pthread_create(&t, &detached, next, 0);
+	return 0;
+}
+int main(void) {
+	pthread_t t;
+	pthread_attr_init(&detached);
+	pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+	pthread_create(&t, &detached, next, 0);
+	pthread_exit(0);
+}
+`
+
+// TestProcessOfSeesThreadHoppers: the check that nothing else runs as a
+// job's user finds a process whose threads come and go faster than they
+// can be listed, every time (a review's copy of the first fix missed it in
+// one scan of five).
+func TestProcessOfSeesThreadHoppers(t *testing.T) {
+	needRoot(t)
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Fatalf("gcc is missing (scripts/test installs it): %v", err)
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Fatalf("setpriv (util-linux) is missing: %v", err)
+	}
+	u, err := secrets.LookupUser("games")
+	if err != nil {
+		t.Fatalf("no user games: %v", err)
+	}
+	dir := openDir(t)
+	src, prog := filepath.Join(dir, "hop.c"), filepath.Join(dir, "hop")
+	if err := os.WriteFile(src, []byte(hopper), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(gcc, "-O2", "-pthread", "-o", prog, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	hop := exec.Command(setpriv, fmt.Sprintf("--reuid=%d", u.UID), fmt.Sprintf("--regid=%d", u.GID), "--clear-groups", prog)
+	if err := hop.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { hop.Process.Kill(); hop.Wait() }()
+	status := fmt.Sprintf("/proc/%d/status", hop.Process.Pid)
+	for i := 0; ; i++ {
+		if b, err := os.ReadFile(status); err == nil && strings.Contains(string(b), "State:\tZ") {
+			break
+		}
+		if i == 500 {
+			t.Fatal("the hopper's first thread did not exit")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 200 {
+		if pid, _ := processOf(u.UID); pid != hop.Process.Pid {
+			t.Fatalf("scan %d: processOf(%d) = %d, want the hopper %d", i, u.UID, pid, hop.Process.Pid)
+		}
 	}
 }
