@@ -337,6 +337,20 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 			clearEntries(entries)
 			return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
 		}
+		if err := validShown(en.name); err != nil {
+			// Only a secret the text would create: one of such a scope
+			// saved before the check stays writable (read only here, a
+			// scope of this kind being rare).
+			stored, serr := m.namedEntries(ctx, e.Workspace, []string{en.name}, false)
+			if serr != nil {
+				clearEntries(entries)
+				return nil, nil, m.failed(ctx, e, serr)
+			}
+			if cur, ok := stored[strings.ToLower(en.name)]; !ok || !cur.Deleted.IsZero() {
+				clearEntries(entries)
+				return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
+			}
+		}
 	}
 	// After the names are checked: a duplicate is named in its error.
 	if err := duplicates(entries, m.cfg.MaxNameLength); err != nil {
@@ -348,7 +362,7 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 
 // classOf returns which validation class err is of.
 func classOf(err error) error {
-	for _, c := range []error{ErrInvalidName, ErrReservedName, ErrInvalidValue, ErrTooLarge, ErrExists} {
+	for _, c := range []error{ErrInvalidName, ErrInvalidScope, ErrReservedName, ErrInvalidValue, ErrTooLarge, ErrExists} {
 		if errors.Is(err, c) {
 			return c
 		}

@@ -132,8 +132,8 @@ var (
 	ErrInvalidParents = errors.New("secrets: invalid parents")
 	// ErrInvalidScope: the scope in a secret's name (after '@') or a
 	// job's environment is not valid: empty, over 255 bytes, with white
-	// space, control, formatting or invisible characters (variation
-	// selectors, fillers: see docs/scopes.md), a '*' anywhere but at the
+	// space, control or formatting characters, a character that shows
+	// nothing in a name being created (see docs/scopes.md), a '*' anywhere but at the
 	// end (so also "**"), or "*" itself, which is written by leaving the
 	// scope out ("NAME", not "NAME@*"). An environment holds no '*'.
 	ErrInvalidScope = errors.New("secrets: invalid scope")
@@ -301,7 +301,7 @@ func (e *DecryptError) Unwrap() error { return e.Cause }
 type DotenvError struct {
 	Line   int    // 1-based line where the entry starts
 	Msg    string // what is wrong, naming the variable when its name is valid
-	Reason error  // the validation class (ErrInvalidName, ErrReservedName, ErrInvalidValue, ErrTooLarge, ErrExists), or nil for syntax
+	Reason error  // the validation class (ErrInvalidName, ErrInvalidScope, ErrReservedName, ErrInvalidValue, ErrTooLarge, ErrExists), or nil for syntax
 }
 
 // Error gives the line and what is wrong.

@@ -199,6 +199,11 @@ func (m *Manager) Set(ctx context.Context, ws, name string, value []byte, opts *
 				return Write{}, err
 			}
 		}
+		if cur == nil {
+			if err := validShown(name); err != nil {
+				return Write{}, err
+			}
+		}
 		switch {
 		case cur == nil && o.IfRevision != 0:
 			return Write{}, &ConflictError{Name: name, Seen: o.IfRevision}
@@ -357,6 +362,11 @@ func (m *Manager) Rename(ctx context.Context, ws, from, to string, opts *WriteOp
 	w, err := m.write(ctx, writeOp{action: ActionRename, ws: ws, name: from, extra: []string{to}, build: func(e *Event, cur *Entry, _ bool) (Write, error) {
 		if err := m.validName(to); err != nil {
 			return Write{}, err
+		}
+		if !strings.EqualFold(to, from) {
+			if err := validShown(to); err != nil {
+				return Write{}, err
+			}
 		}
 		if err := m.need(cur, from, ifRevision, mustBeLive); err != nil {
 			return Write{}, err

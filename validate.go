@@ -94,6 +94,19 @@ func validEnvironment(env string) error {
 	return nil
 }
 
+// validShown checks the scope of a name being created (ErrInvalidScope if
+// it holds a character that shows nothing: see scope.Shown). Names
+// already stored are not checked: they stay readable, renamable,
+// deletable and restorable.
+func validShown(name string) error {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		if err := scope.Shown(name[i+1:]); err != nil {
+			return errorf(ErrInvalidScope, "%s", err.Error())
+		}
+	}
+	return nil
+}
+
 // validSyntax checks the environment-variable rule. An invalid name is not
 // quoted in the error: users paste values into name fields.
 //

@@ -124,7 +124,7 @@ func TestBrowserScopes(t *testing.T) {
 	tb.wait(`document.querySelector('#drawer input[name="protected"]').checked`)
 	tb.click("#drawer .save")
 	tb.wait(`document.getElementById('f-scope').getAttribute('aria-invalid') === 'true'`)
-	if got := tb.text("#drawer .problem"); !strings.Contains(got, "formatting or invisible character") {
+	if got := tb.text("#drawer .problem"); !strings.Contains(got, "control or formatting character") {
 		t.Errorf("the editor's problem: %q", got)
 	}
 	tb.shot("invalid-scope")

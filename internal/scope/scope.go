@@ -90,11 +90,28 @@ func validText(s, what string) error {
 		return errors.New(what + " is not UTF-8")
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || invisible(r) {
-			return errors.New(what + " holds a control, formatting or invisible character")
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			// Cf: invisible formatting (zero-width space, bidi
+			// overrides), which would make two scopes look alike.
+			return errors.New(what + " holds a control or formatting character")
 		}
 		if unicode.IsSpace(r) {
 			return errors.New(what + " holds white space")
+		}
+	}
+	return nil
+}
+
+// Shown returns nil if scope holds no character that shows nothing (see
+// invisible), which Valid accepts: the check for a scope being saved new.
+// Valid stays the check of scopes a store may already hold (saved before
+// this check existed) and of environments, so that they can still be
+// read, renamed, deleted and restored.
+func Shown(scope string) error {
+	for _, r := range scope {
+		if invisible(r) {
+			return errors.New("scope holds a character that shows nothing (a variation selector, a filler, a blank), " +
+				"which would make it look like another scope")
 		}
 	}
 	return nil

@@ -18,14 +18,30 @@ func TestValid(t *testing.T) {
 	}
 	for _, s := range []string{"", " ", "prod uction", " production", "production ", "\tprod", "**", "a@b", "prod@", "review/**",
 		"*review", "re*view", "*/*", "a\x00b", "a\nb", "a\x7fb", "\xff\xfe", "prod\u00a0x", "prod\u200bx",
-		// Characters that show nothing (a trial made six scopes that all
-		// looked like "production"): variation selectors, the combining
-		// grapheme joiner, Hangul fillers, the blank Braille pattern.
-		"production\ufe0f", "production\ufe0e", "produc\u034ftion", "production\u3164", "\u115fproduction",
-		"production\uffa0", "production\u2800", "production\U000E0100",
 		strings.Repeat("p", MaxLen+1), strings.Repeat("p", MaxLen) + "*"} {
 		if err := Valid(s); err == nil {
 			t.Errorf("Valid(%q) accepted a bad scope", s)
+		}
+	}
+}
+
+// TestShown: a scope saved new holds no character that shows nothing (a
+// trial made six scopes that all looked like "production"): variation
+// selectors, the combining grapheme joiner, Hangul fillers, the blank
+// Braille pattern. Valid accepts them, as scopes a store may hold.
+func TestShown(t *testing.T) {
+	for _, s := range []string{"production", "ünïcode", "productioń", "環境", "review/☃", "review/*"} {
+		if err := Shown(s); err != nil {
+			t.Errorf("Shown(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"production\ufe0f", "production\ufe0e", "produc\u034ftion", "production\u3164", "\u115fproduction",
+		"production\uffa0", "production\u2800", "production\U000E0100"} {
+		if err := Shown(s); err == nil {
+			t.Errorf("Shown(%q) accepted a scope that looks like another", s)
+		}
+		if err := Valid(s); err != nil {
+			t.Errorf("Valid(%q): %v, want nil (a store may hold it)", s, err)
 		}
 	}
 }
