@@ -29,7 +29,7 @@ const (
 
 const (
 	whyCC        = "the compiler command that make's built-in rules, cgo, cargo's cc crate and pip's C extension builds run"
-	whyFlags     = "compiler flags that make's rules, autotools, cargo's cc crate and pip pass to gcc: -wrapper runs a program around every compiler step (reproduced via make), -fplugin loads a shared object"
+	whyFlags     = "compiler flags that make's rules, autotools, cargo's cc crate and pip pass to gcc: -wrapper runs a program around every compiler step, -fplugin loads a shared object"
 	whyMakeProg  = "a program make's built-in rules run; make also expands the value as make code, so $(shell ...) in it runs a command wherever a rule uses the name"
 	whyMakeCode  = "words make's built-in rules put on a command line: make expands the value as make code, so $(shell ...) in it runs a command when such a rule runs"
 	whyConfProg  = "a program configure takes from the environment in place of the one it looks for, which the generated makefiles or libtool run"
@@ -51,7 +51,7 @@ var buildHijacks = slices.Concat([]hijack{
 	{"MAKE_COMMAND", false, "make", "MAKE is $(MAKE_COMMAND), so an environment value runs in every recursive $(MAKE) (reproduced)", srcMakeVar},
 	{"LDSHARED", false, "python setuptools build_ext (pip's C extension builds)", "the command that links every extension module, replacing Python's configured linker (reproduced with setup.py build_ext)", srcSetupExt},
 	{"LDCXXSHARED", false, "python setuptools build_ext (pip's C++ extension builds)", "the command that links C++ extension modules in setuptools releases with pypa/distutils#228 and in Debian's distutils (not reproduced: setuptools 65 here reads only LDSHARED)", srcSetupExt + "; https://github.com/pypa/distutils/pull/228"},
-	{"CFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
+	{"CFLAGS", false, "make, autotools, cargo, pip", whyFlags + " (reproduced via make)", srcGccOpts},
 	{"CXXFLAGS", false, "make, autotools, cargo, pip", whyFlags, srcGccOpts},
 	{"CPPFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
 	{"LDFLAGS", false, "make, autotools, pip", whyFlags, srcGccOpts},
@@ -73,7 +73,7 @@ var buildHijacks = slices.Concat([]hijack{
 	{"MAKEFILES", false, "make", "makefiles make reads before the others (reproduced)", "https://www.gnu.org/software/make/manual/html_node/MAKEFILES-Variable.html"},
 	{"MAKEOVERRIDES", false, "make", "make puts it into the MAKEFLAGS it exports to every recipe, expanding it as make code: $(shell ...) runs with any makefile that has a recipe (reproduced)", srcMakeSub},
 	{"VPATH", false, "make", "make expands it as make code when it searches for a file, so $(shell ...) runs with any makefile (reproduced), and takes prerequisites from the directories it names", srcMakeVPATH},
-	{"GPATH", false, "make", "expanded as make code, as VPATH, whenever make searches for a file (reproduced)", srcMakeVPATH},
+	{"GPATH", false, "make", "expanded as make code, as VPATH is, whenever make searches for a file", srcMakeVPATH},
 	{"TARGET_ARCH", false, "make", "in every compile and link of the built-in rules (COMPILE.c, LINK.o): make expands it as make code, so $(shell ...) runs when a makefile builds hello from hello.o (reproduced)", srcMakeEnv},
 	{"LOADLIBES", false, "make", "in the built-in link rules after the objects: make expands it as make code, so $(shell ...) runs when a makefile builds hello from hello.o (reproduced)", srcMakeEnv},
 

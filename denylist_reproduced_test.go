@@ -11,9 +11,10 @@ import (
 	"testing"
 )
 
-// TestDenyReproducedHaveCases: an entry whose reason says "(reproduced)"
-// has a hijack case in this package's tests (a hijackCase whose deny
-// names include a name the entry covers), which runs the real program,
+// TestDenyReproducedHaveCases: an entry whose reason says it is
+// reproduced has a hijack case in this package's tests (a hijackCase whose
+// title names a variable the entry covers, which it refuses), which runs
+// the real program,
 // or is a shell's own variable, which TestHijackShellAssignments sources
 // in each shell; entries a trial reproduced with programs the tests do
 // not have say "a trial reproduced it" instead.
@@ -22,7 +23,13 @@ func TestDenyReproducedHaveCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var denied []string
+	// cases are the hijack cases: their subtest names, upper case, and the
+	// names they refuse.
+	type hcase struct {
+		name string
+		deny []string
+	}
+	var cases []hcase
 	fset := token.NewFileSet()
 	for _, f := range files {
 		file, err := parser.ParseFile(fset, f, nil, 0)
@@ -46,29 +53,43 @@ func TestDenyReproducedHaveCases(t *testing.T) {
 				if !ok || len(c.Elts) < 2 {
 					continue
 				}
-				names, ok := c.Elts[1].(*ast.CompositeLit)
-				if !ok {
+				title, ok := c.Elts[0].(*ast.BasicLit)
+				names, ok2 := c.Elts[1].(*ast.CompositeLit)
+				if !ok || !ok2 || title.Kind != token.STRING {
 					continue
 				}
+				var hc hcase
+				hc.name, _ = strconv.Unquote(title.Value)
+				hc.name = strings.ToUpper(hc.name)
 				for _, n := range names.Elts {
 					if b, ok := n.(*ast.BasicLit); ok && b.Kind == token.STRING {
 						s, _ := strconv.Unquote(b.Value)
-						denied = append(denied, strings.ToUpper(s))
+						hc.deny = append(hc.deny, strings.ToUpper(s))
 					}
 				}
+				cases = append(cases, hc)
 			}
 			return true
 		})
 	}
-	if len(denied) < 100 {
-		t.Fatalf("found the deny names of %d hijack cases only: has the harness changed?", len(denied))
+	if len(cases) < 100 {
+		t.Fatalf("found %d hijack cases only: has the harness changed?", len(cases))
 	}
+	covers := func(h hijack, n string) bool { return n == h.name || h.prefix && strings.HasPrefix(n, h.name) }
 	for _, h := range slices.Concat(hijacks, strictHijacks) {
-		if !strings.Contains(h.reason, "(reproduced)") || sourceUnsafe[h.name] {
+		reproduced := strings.Contains(h.reason, "reproduced") && !strings.Contains(h.reason, "a trial reproduced it") &&
+			!strings.Contains(h.reason, "not reproduced")
+		if !reproduced || sourceUnsafe[h.name] {
 			continue
 		}
-		if !slices.ContainsFunc(denied, func(n string) bool { return n == h.name || h.prefix && strings.HasPrefix(n, h.name) }) {
-			t.Errorf("%s says (reproduced), but no hijack case refuses a name it covers", h.name)
+		// The case must attack the entry's variable: its title names
+		// it (or, for a prefix, a variable of it), and it refuses it.
+		if !slices.ContainsFunc(cases, func(c hcase) bool {
+			return slices.ContainsFunc(c.deny, func(n string) bool {
+				return covers(h, n) && (strings.Contains(c.name, n) || h.prefix && strings.Contains(c.name, h.name))
+			})
+		}) {
+			t.Errorf("%s says it is reproduced, but no hijack case attacks it (a case whose title names a variable it covers and refuses it)", h.name)
 		}
 	}
 }

@@ -50,16 +50,16 @@ var ccVars = []struct{ name, what string }{
 // toolchainHijacks are the toolchains' entries of the default deny-list.
 var toolchainHijacks = slices.Concat([]hijack{
 	// node-gyp, which npm install runs for a package with a binding.gyp.
-	{"PYTHON", false, "node-gyp (npm install of a native module)", "the python node-gyp runs to generate a native module's build files (reproduced with npm 11 and node-gyp 12)", srcNodeGyp},
-	{"NPM_CONFIG_PYTHON", false, "node-gyp (npm install of a native module)", "npm hands it to node-gyp as --python, the python it runs (reproduced, as npm_config_python)", srcNodeGyp + "; " + srcNpm},
+	{"PYTHON", false, "node-gyp (npm install of a native module)", "the python node-gyp runs to generate a native module's build files (a trial reproduced it with npm 11 and node-gyp 12)", srcNodeGyp},
+	{"NPM_CONFIG_PYTHON", false, "node-gyp (npm install of a native module)", "npm hands it to node-gyp as --python, the python it runs (a trial reproduced it, as npm_config_python)", srcNodeGyp + "; " + srcNpm},
 	{"NODE_GYP_FORCE_PYTHON", false, "node-gyp (npm install of a native module)", "the python node-gyp runs, ahead of every other setting (a trial reproduced it)", srcNodeGyp},
-	{"NPM_CONFIG_MAKE", false, "node-gyp (npm install of a native module)", "node-gyp's --make: the make command it runs to build a native module (reproduced, as npm_config_make)", "node-gyp README, Command Options (--make); https://github.com/nodejs/node-gyp#command-options"},
+	{"NPM_CONFIG_MAKE", false, "node-gyp (npm install of a native module)", "node-gyp's --make: the make command it runs to build a native module (a trial reproduced it, as npm_config_make)", "node-gyp README, Command Options (--make); https://github.com/nodejs/node-gyp#command-options"},
 
 	// Maven's launch script.
-	{"MAVEN_BASEDIR", false, "mvn (Maven 3 launch script)", "the project base directory the mvn script reads .mvn/jvm.config from, whose -javaagent the JVM loads (reproduced with Debian's mvn -v), and .mvn/maven.config, whose arguments Maven adds", "/usr/share/maven/bin/mvn (Maven 3 script, MAVEN_BASEDIR); https://maven.apache.org/configure.html"},
+	{"MAVEN_BASEDIR", false, "mvn (Maven 3 launch script)", "the project base directory the mvn script reads .mvn/jvm.config from, whose -javaagent the JVM loads (a trial reproduced it with Debian's mvn -v), and .mvn/maven.config, whose arguments Maven adds", "/usr/share/maven/bin/mvn (Maven 3 script, MAVEN_BASEDIR); https://maven.apache.org/configure.html"},
 
 	// Go tools built on golang.org/x/tools/go/packages.
-	{"GOPACKAGESDRIVER", false, "go/packages (stringer under go generate, gopls, golangci-lint)", "a program go/packages runs in place of go list to load packages (reproduced with stringer under go generate)", "https://pkg.go.dev/golang.org/x/tools/go/packages (the driver, GOPACKAGESDRIVER)"},
+	{"GOPACKAGESDRIVER", false, "go/packages (stringer under go generate, gopls, golangci-lint)", "a program go/packages runs in place of go list to load packages (a trial reproduced it with stringer under go generate)", "https://pkg.go.dev/golang.org/x/tools/go/packages (the driver, GOPACKAGESDRIVER)"},
 
 	// Cargo's build scripts: the cc crate for the host (build scripts,
 	// proc macros) and the target.
@@ -131,7 +131,7 @@ func ccTargetHijacks() []hijack {
 // ccReproduced marks the per-target entry the trial reproduced.
 func ccReproduced(name, arch string) string {
 	if name == "CC" && arch == "X86_64_" {
-		return "; reproduced with CC_x86_64_unknown_linux_gnu"
+		return "; a trial reproduced it with CC_x86_64_unknown_linux_gnu"
 	}
 	return ""
 }
