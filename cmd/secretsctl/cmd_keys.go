@@ -174,6 +174,9 @@ type rotated struct {
 	Workspace string `json:"workspace"`
 	secrets.RotateResult
 	Error string `json:"error,omitempty"`
+	// incomplete: the error is ErrIncomplete (versions left, listed), not
+	// a stop.
+	incomplete bool
 }
 
 func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
@@ -204,8 +207,8 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 	for _, ws := range workspaces {
 		p := a.progress("rotate " + printable(ws))
 		res, err := s.m.RotateKey(ctx, ws, p.update)
-		p.finish()
-		r := rotated{Workspace: ws, RotateResult: res}
+		p.finish(err)
+		r := rotated{Workspace: ws, RotateResult: res, incomplete: errors.Is(err, secrets.ErrIncomplete)}
 		if err != nil {
 			last = err
 		}
@@ -249,6 +252,13 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 }
 
 func (a *app) printRotated(r rotated) {
+	if r.Error != "" && !r.incomplete {
+		// Stopped (interrupted, the database gone): the former keys are
+		// still enabled and open what was not re-encrypted.
+		fmt.Fprintf(a.stdout, "%s: rotation stopped after %d versions re-encrypted: the former keys are still enabled; run rotate again to finish it\n",
+			printable(r.Workspace), r.Reencrypted)
+		return
+	}
 	note := ""
 	if r.Resumed {
 		note = " (finished an interrupted rotation)"
@@ -270,7 +280,7 @@ func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	p := a.progress("rewrap")
 	res, err := s.m.Rewrap(ctx, &secrets.RewrapOptions{All: cmd.Bool("all"), Progress: p.update})
-	p.finish()
+	p.finish(err)
 	if errors.Is(err, secrets.ErrMasterKey) {
 		return err // nothing was moved: no result to print
 	}

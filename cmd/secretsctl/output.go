@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -192,13 +193,23 @@ func (p *progress) update(done, total int) {
 	}
 }
 
-// finish ends the report with the final count.
-func (p *progress) finish() {
+// finish ends the report with the final count: "done" only when err,
+// the call's result, is nil or says only that some items were left (an
+// interrupted rotation is not done: an SRE trial's log said it was).
+func (p *progress) finish(err error) {
 	if p.bar != nil {
-		p.bar.Finish()
+		if err != nil && !errors.Is(err, secrets.ErrIncomplete) {
+			p.bar.Exit()
+		} else {
+			p.bar.Finish()
+		}
 	}
 	if !p.tty && p.total > 0 {
-		fmt.Fprintf(p.w, "%s: %d/%d done\n", p.what, p.done, p.total)
+		word := "done"
+		if err != nil && !errors.Is(err, secrets.ErrIncomplete) {
+			word = "stopped"
+		}
+		fmt.Fprintf(p.w, "%s: %d/%d %s\n", p.what, p.done, p.total, word)
 	}
 }
 
