@@ -360,14 +360,62 @@ func (s *PostgresStore) migrate(ctx context.Context, to int64) error {
 	}
 	var role string
 	var version int64
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	// A migration that alters a table waits for every transaction that
+	// holds a lock on it (a pg_dump, a long psql session), and the
+	// replicas' statements queue behind that wait (an SRE trial: every
+	// replica stalled as long as the reader ran). So each attempt waits
+	// at most migrateLockWait for a lock, and gives way to the replicas
+	// between attempts.
+	for attempt := 1; ; attempt++ {
+		err = s.migrateOnce(ctx, versions, steps, want, &role, &version)
+		if sqlState(err) != "55P03" || attempt == migrateAttempts || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(time.Duration(attempt)*500*time.Millisecond, 10*time.Second)):
+		}
+	}
+	if sqlState(err) == "55P03" && ctx.Err() == nil {
+		return errorf(ErrDatabaseUnavailable, "migrate: a transaction kept a lock a migration needs for %d attempts of %v "+
+			"(a pg_dump, a long psql session?): nothing was changed; run it again once that ends (SQLSTATE 55P03)", migrateAttempts, migrateLockWait)
+	}
+	var pe *MigratePrivilegeError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if code := sqlState(err); code == "42501" && ctx.Err() == nil {
+		// A privilege that mayMigrate does not foresee; the transaction
+		// rolled back.
+		return &MigratePrivilegeError{Schema: s.schema, Role: role, Version: version, Want: want,
+			Missing: "a privilege that a migration needs (SQLSTATE 42501)"}
+	}
+	return pgErr(ctx, "migrate", err)
+}
+
+// migrateLockWait bounds how long an attempt of Migrate waits for a lock
+// (lock_timeout); migrateAttempts bounds the attempts (with pauses of half
+// a second more each time, at most 10 s, about four minutes in all).
+const (
+	migrateLockWait = 2 * time.Second
+	migrateAttempts = 30
+)
+
+// migrateOnce is an attempt of migrate: one transaction that applies the
+// missing steps up to want, or changes nothing.
+func (s *PostgresStore) migrateOnce(ctx context.Context, versions database.Store, steps []pgschema.Step, want int64, role *string, version *int64) error {
+	quoted := pq.QuoteIdentifier(s.schema)
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The lock earlier releases took as a session lock around goose's
 		// runs: the same key, so old and new replicas take turns too.
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lockID()); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", migrateLockWait.Milliseconds())); err != nil {
+			return err
+		}
 		st, err := s.readSchemaState(ctx, tx, versions)
-		role, version = st.role, st.version()
+		*role, *version = st.role, st.version()
 		if err != nil || st.current(want) { // another replica migrated meanwhile
 			return err
 		}
@@ -403,17 +451,6 @@ func (s *PostgresStore) migrate(ctx context.Context, to int64) error {
 		}
 		return nil
 	})
-	var pe *MigratePrivilegeError
-	if errors.As(err, &pe) {
-		return err
-	}
-	if code := sqlState(err); code == "42501" && ctx.Err() == nil {
-		// A privilege that mayMigrate does not foresee; the transaction
-		// rolled back.
-		return &MigratePrivilegeError{Schema: s.schema, Role: role, Version: version, Want: want,
-			Missing: "a privilege that a migration needs (SQLSTATE 42501)"}
-	}
-	return pgErr(ctx, "migrate", err)
 }
 
 // maxTries bounds the attempts of a statement that fails with a
