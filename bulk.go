@@ -534,7 +534,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 				// A new secret takes the flags the text's comments give
 				// it; an existing one keeps its own.
 				ne = Entry{Workspace: ws, SecretID: newSecretID(), Name: it.entry.name, Created: now, CreatedBy: actor}
-				ne.Current.Protected, ne.Current.Expand = it.entry.protected, it.entry.expand
+				ne.Current.Protected, ne.Current.Expand, ne.Current.File = it.entry.protected, it.entry.expand, it.entry.file
 			} else {
 				ne = *it.cur
 			}

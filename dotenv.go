@@ -34,19 +34,22 @@ type dotenvEntry struct {
 	line  int
 	name  string
 	value []byte
-	// protected and expand, from the text's flag comments (see
+	// protected, expand and file, from the text's flag comments (see
 	// parseDotenv): the flags of a secret the text creates.
-	protected, expand bool
+	protected, expand, file bool
 }
 
 // The flag comments Export writes before its lines: the names of the
-// exported secrets that are protected, and of those that expand their
-// references. To a shell or another .env reader they are comments;
-// Import gives the secrets it creates these flags, so that a round trip
-// through a file does not make a protected secret reach every job.
+// exported secrets that are protected, of those that expand their
+// references, and of file secrets (whose line holds the file's content).
+// To a shell or another .env reader they are comments; Import gives the
+// secrets it creates these flags, so that a round trip through a file
+// does not make a protected secret reach every job, nor a file's content
+// a variable (an SRE trial).
 const (
 	dotenvProtected = "# protected:"
 	dotenvExpand    = "# expand:"
+	dotenvFile      = "# file:"
 )
 
 // The comments Export writes in place of a secret's line: the secret is
@@ -70,7 +73,7 @@ const maxDotenvComments = 256 << 10
 // len(NAME)+len(value)+2 bytes of the budget (see envSize). Export's line
 // for it, NAME='value' with each single quote written as 4 bytes (see
 // formatDotenv), takes at most len(NAME)+4+4*len(value) bytes, and the
-// flag comments at most 2*(len(NAME)+1) more (and a line each): within 4
+// flag comments at most 3*(len(NAME)+1) more (and a line each): within 4
 // times what the secret takes of the budget. A secret Export names in a
 // comment instead (a write-only one, a shell's variable) takes "# NAME"
 // and the longest suffix, which may be more than 4 times a short secret's
@@ -152,7 +155,7 @@ func parseDotenv(text []byte, maxEntries int) (entries []dotenvEntry, kept []str
 	}
 	for i := range out {
 		n := strings.ToLower(out[i].name)
-		out[i].protected, out[i].expand = flags.protected[n], flags.expand[n]
+		out[i].protected, out[i].expand, out[i].file = flags.protected[n], flags.expand[n], flags.file[n]
 	}
 	return out, flags.kept, nil
 }
@@ -167,7 +170,7 @@ func clearEntries(es []dotenvEntry) {
 // dotenvFlags are the variables the flag comments of a text name,
 // lower-cased, and those Export's comments name in place of a line.
 type dotenvFlags struct {
-	protected, expand map[string]bool
+	protected, expand, file map[string]bool
 	kept              []string
 	keptSeen          map[string]bool // kept, lower-cased: each counted once
 	over              bool            // a kind of flag comment named more than the bound
@@ -190,7 +193,7 @@ func (f *dotenvFlags) read(comment string, bound int) {
 			}
 		}
 	}
-	for prefix, set := range map[string]*map[string]bool{dotenvProtected: &f.protected, dotenvExpand: &f.expand} {
+	for prefix, set := range map[string]*map[string]bool{dotenvProtected: &f.protected, dotenvExpand: &f.expand, dotenvFile: &f.file} {
 		if rest, ok := strings.CutPrefix(comment, prefix); ok {
 			if *set == nil {
 				*set = map[string]bool{}

@@ -35,6 +35,11 @@ type ExportOptions struct {
 // parse the text otherwise, where a value holding a quote and a newline
 // can set other variables: the text is for those shells and Import.
 //
+// Before its lines, comments name the protected secrets ("# protected:
+// A B"), those that expand references ("# expand: C") and the files
+// ("# file: D", whose lines hold the files' contents): Import and Apply
+// give those flags to the secrets they create.
+//
 // Export reveals every value but those of write-only secrets, which it
 // names in such a comment too ("# NAME is write-only: not exported"):
 // treat the result as a secret. Config.Expired applies as to a job: with
@@ -68,7 +73,7 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 		return nil, err
 	}
 	r.wipe() // the write-only values, which an export reads only to leave out
-	var env, writeOnly, unsafe, protected, expand []string
+	var env, writeOnly, unsafe, protected, expand, file []string
 	for _, it := range r.items {
 		env = append(env, it.kv)
 		if it.protected {
@@ -76,6 +81,9 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 		}
 		if it.expands {
 			expand = append(expand, it.name())
+		}
+		if it.file {
+			file = append(file, it.name())
 		}
 	}
 	for _, s := range e.Secrets {
@@ -87,7 +95,7 @@ func (m *Manager) Export(ctx context.Context, ws string, opts *ExportOptions) ([
 			writeOnly = append(writeOnly, v)
 		}
 	}
-	text := formatFlags(formatFlags(nil, dotenvProtected, protected), dotenvExpand, expand)
+	text := formatFlags(formatFlags(formatFlags(nil, dotenvProtected, protected), dotenvExpand, expand), dotenvFile, file)
 	text = append(text, formatDotenv(env)...)
 	for _, n := range writeOnly {
 		text = append(text, "# "+n+dotenvWriteOnly+"\n"...)

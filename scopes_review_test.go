@@ -280,12 +280,17 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 		if _, err := m.Set(ctx, "src", "DATABASE_URL@production", []byte("postgres://app:${DB_PASSWORD}@db/app"), &secrets.SetOptions{Info: &secrets.Info{Expand: true}}); err != nil {
 			t.Fatal(err)
 		}
+		// A file secret: its line holds the content (an SRE trial: it came
+		// back as a variable holding the content).
+		if _, err := m.Set(ctx, "src", "TLS_KEY@production", []byte("-----BEGIN KEY-----"), &secrets.SetOptions{Info: &secrets.Info{File: true}}); err != nil {
+			t.Fatal(err)
+		}
 		text, err := m.Export(ctx, "src", &secrets.ExportOptions{Scope: "production"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "# protected: API_TOKEN\n# expand: DATABASE_URL\n" +
-			"API_TOKEN='prod-token'\nDATABASE_URL='postgres://app:${DB_PASSWORD}@db/app'\nDB_PASSWORD='pw'\n"
+		want := "# protected: API_TOKEN\n# expand: DATABASE_URL\n# file: TLS_KEY\n" +
+			"API_TOKEN='prod-token'\nDATABASE_URL='postgres://app:${DB_PASSWORD}@db/app'\nDB_PASSWORD='pw'\nTLS_KEY='-----BEGIN KEY-----'\n"
 		if d := cmp.Diff(want, string(text)); d != "" {
 			t.Fatalf("the export (-want +got):\n%s", d)
 		}
@@ -301,13 +306,14 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 		}
 		got := map[string]string{}
 		for _, meta := range listAll(t, m, "dst") {
-			got[meta.Name] = fmt.Sprintf("protected=%v expand=%v", meta.Protected, meta.Expand)
+			got[meta.Name] = fmt.Sprintf("protected=%v expand=%v file=%v", meta.Protected, meta.Expand, meta.File)
 		}
 		if d := cmp.Diff(map[string]string{
-			"API_TOKEN@production":    "protected=true expand=false",
-			"DATABASE_URL@production": "protected=false expand=true",
-			"DB_PASSWORD@production":  "protected=false expand=false",
-			"OTHER@production":        "protected=true expand=false",
+			"API_TOKEN@production":    "protected=true expand=false file=false",
+			"DATABASE_URL@production": "protected=false expand=true file=false",
+			"DB_PASSWORD@production":  "protected=false expand=false file=false",
+			"OTHER@production":        "protected=true expand=false file=false",
+			"TLS_KEY@production":      "protected=false expand=false file=true",
 		}, got); d != "" {
 			t.Fatalf("after the import (-want +got):\n%s", d)
 		}
@@ -316,7 +322,10 @@ func TestScopesDotenvKeepsFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		job.Close()
-		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw@db/app", "DB_PASSWORD=pw"}, []string(job.Env)); d != "" {
+		if len(job.Env) != 3 || !strings.HasPrefix(job.Env[2], "TLS_KEY=/") {
+			t.Fatalf("an unprotected production job after the round trip: %q, want TLS_KEY a path", job.Env)
+		}
+		if d := cmp.Diff([]string{"DATABASE_URL=postgres://app:pw@db/app", "DB_PASSWORD=pw"}, []string(job.Env[:2])); d != "" {
 			t.Errorf("an unprotected production job after the round trip (-want +got):\n%s", d)
 		}
 	})
