@@ -171,9 +171,9 @@ func clearEntries(es []dotenvEntry) {
 // lower-cased, and those Export's comments name in place of a line.
 type dotenvFlags struct {
 	protected, expand, file map[string]bool
-	kept              []string
-	keptSeen          map[string]bool // kept, lower-cased: each counted once
-	over              bool            // a kind of flag comment named more than the bound
+	kept                    []string
+	keptSeen                map[string]bool // kept, lower-cased: each counted once
+	over                    bool            // a kind of flag comment named more than the bound
 }
 
 // read notes the names of comment, if it is a flag comment or one Export
