@@ -175,6 +175,20 @@ func (m *Manager) readEnv(ctx context.Context, e *Event, names []string) (envRea
 			return envRead{}, m.readFailed(ctx, e, recorded, keyError(ctx, ws, entryNames(snap.Entries), err))
 		}
 		r, err := m.decryptEnv(k, ws, snap)
+		if err == nil {
+			// After the values are open: a row changed with SQL is
+			// ErrDecrypt first.
+			err = m.storedRefusal(func(yield func(string, string) bool) {
+				for _, it := range r.items {
+					if !yield(it.name(), ws) {
+						return
+					}
+				}
+			})
+			if err != nil {
+				r.wipe()
+			}
+		}
 		if err != nil {
 			e.Secrets = nil
 			return envRead{}, m.readFailed(ctx, e, recorded, err)

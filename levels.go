@@ -195,6 +195,21 @@ func (m *Manager) resolveLevels(ctx context.Context, e *Event, snap Snapshot, na
 	if err != nil {
 		return envRead{}, nil, err
 	}
+	if exact == "" { // a job; an export reads what is stored (see names_stored.go)
+		// After the values are open: a row changed with SQL is ErrDecrypt
+		// first.
+		err := m.storedRefusal(func(yield func(string, string) bool) {
+			for _, i := range c.delivered {
+				if en := &snap.Entries[i]; !yield(en.Name, containers[en.Level]) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			r.wipe()
+			return envRead{}, nil, err
+		}
+	}
 	return r, events, nil
 }
 

@@ -147,7 +147,11 @@ func (m *Manager) checkName(name string) ([]NameWarning, error) {
 	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
 		return nil, err
 	}
-	name = variableOf(name) // the tiers judge the variable, whatever its scope
+	return m.checkTiers(variableOf(name)) // the tiers judge the variable, whatever its scope
+}
+
+// checkTiers applies the tiers after the syntax to a variable's name.
+func (m *Manager) checkTiers(name string) ([]NameWarning, error) {
 	upper := strings.ToUpper(name)
 	if m.reserved[upper] {
 		return nil, errorf(ErrReservedName, "the name %s is reserved by the host", name)

@@ -236,6 +236,9 @@ type Manager struct {
 	reserved         map[string]bool
 	reservedPrefixes []string
 	allowed          map[string]bool
+	// refused remembers what the rules say of names a job delivers
+	// (names_stored.go).
+	refused refusals
 
 	// masterSem is held (a value in it) while the master key is checked:
 	// a lock that a caller can stop waiting for when its ctx ends, since
