@@ -262,3 +262,53 @@ func TestPostgresErrorWords(t *testing.T) {
 		t.Errorf("unparsable URL: %v", err)
 	}
 }
+
+// TestPostgresLoginErrorWords: what the store says when PgBouncer refuses
+// a login (SQLSTATE 08P01 and a text of its own), and when lib/pq's
+// default sslmode (require) meets a server without TLS: what to mend,
+// never the database's name or the password.
+func TestPostgresLoginErrorWords(t *testing.T) {
+	// An SRE trial: each came out as "a pooler or the server broke the
+	// connection" or "the database driver failed (*errors.errorString)".
+	base, err := url.Parse(pgURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bouncer, err := url.Parse(pgBouncerURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bouncerWrong := *bouncer
+	bouncerWrong.User = url.UserPassword(bouncer.User.Username(), "wrong-password")
+	bouncerNoDB := *bouncer
+	bouncerNoDB.Path = "/no_such_db_7f3a"
+	bouncerOptions := *bouncer
+	q := bouncerOptions.Query()
+	q.Set("options", "-c work_mem=1MB")
+	bouncerOptions.RawQuery = q.Encode()
+	noSSLMode := *base
+	q = noSSLMode.Query()
+	q.Del("sslmode")
+	noSSLMode.RawQuery = q.Encode()
+	for _, c := range []struct {
+		what, driver, dsn, want string
+	}{
+		{"a wrong password through PgBouncer", "postgres", bouncerWrong.String(), "the pooler refused the login: check the user and password"},
+		{"a wrong password through PgBouncer", "pgx", bouncerWrong.String(), "the pooler refused the login: check the user and password"},
+		{"no such database through PgBouncer", "postgres", bouncerNoDB.String(), "the pooler knows no database of that name"},
+		{"options= through PgBouncer", "postgres", bouncerOptions.String(), "the pooler refused a parameter of the connection string"},
+		{"TLS asked of a server without it", "postgres", noSSLMode.String(), "the server does not accept TLS"},
+	} {
+		db := pgPool{driver: c.driver}.openDSN(t, c.dsn)
+		s, err := secrets.NewPostgresStore(db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, s, newCipher(t), &secrets.Config{AuditReads: secrets.AuditWritesOnly})
+		_, err = m.List(context.Background(), "ws", nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "no_such_db") || strings.Contains(err.Error(), "wrong-password") {
+			t.Errorf("%s, %s: %v; want %q", c.driver, c.what, err, c.want)
+		}
+	}
+
+}

@@ -141,6 +141,11 @@ func pgErr(ctx context.Context, op string, err error) error {
 		if strings.Contains(m, "prepared statement") || strings.Contains(m, "bind message") {
 			return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
 		}
+		for _, r := range poolerRefusals {
+			if strings.HasPrefix(m, r.start) {
+				return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, r.words, code)
+			}
+		}
 		return errorf(nil, "postgres: %s: a pooler or the server broke the connection (SQLSTATE %s)", op, code)
 	default:
 		var class error
@@ -149,6 +154,21 @@ func pgErr(ctx context.Context, op string, err error) error {
 		}
 		return errorf(class, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
 	}
+}
+
+// poolerRefusals are the starts of PgBouncer's refusals of a login
+// (SQLSTATE 08P01, as any of its refusals) that will not mend by trying
+// again, and what the store says instead: never the rest of the text,
+// which names the database or parameter of the connection string (an SRE
+// trial: a wrong password through PgBouncer said only that the connection
+// broke).
+var poolerRefusals = []struct{ start, words string }{
+	{"SASL authentication failed", "the pooler refused the login: check the user and password (its auth_file or auth_query)"},
+	{"password authentication failed", "the pooler refused the login: check the user and password (its auth_file or auth_query)"},
+	{"no such user", "the pooler refused the login: check the user and password (its auth_file or auth_query)"},
+	{"no such database", "the pooler knows no database of that name (its [databases] section)"},
+	{"unsupported startup parameter", "the pooler refused a parameter of the connection string (options=, or one the driver sends): " +
+		"remove it, or list it in the pooler's ignore_startup_parameters"},
 }
 
 // poolerTransient are the starts of PgBouncer's refusals (SQLSTATE
@@ -316,6 +336,10 @@ func clientFailure(err error) (what string, unreachable bool) {
 		recErr  tls.RecordHeaderError
 	)
 	switch {
+	case errors.Is(err, pq.ErrSSLNotSupported):
+		// lib/pq's default sslmode is require (pgx's is prefer).
+		return "the server does not accept TLS, which the connection string asks for (lib/pq's default sslmode is require): " +
+			"enable TLS on the server, or add sslmode=disable where the network is trusted", false
 	case errors.As(err, &urlErr):
 		return "the connection string could not be parsed", false
 	case errors.As(err, &certErr), errors.As(err, &authErr), errors.As(err, &hostErr), errors.As(err, &recErr):
