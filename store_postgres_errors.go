@@ -142,7 +142,7 @@ func pgErr(ctx context.Context, op string, err error) error {
 			return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
 		}
 		for _, r := range poolerRefusals {
-			if strings.HasPrefix(m, r.start) {
+			if len(m) >= len(r.start) && strings.EqualFold(m[:len(r.start)], r.start) { // PgBouncer's case varies by release
 				return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, r.words, code)
 			}
 		}
@@ -190,7 +190,11 @@ var poolerTransient = []string{
 // A statement cancelled by the server's statement_timeout (57014) or
 // lock_timeout (55P03) is one: nothing of it was committed (a trial: every
 // write refused so came back as a plain error).
-var unavailableStates = map[string]bool{"57P01": true, "57P02": true, "57P03": true, "53300": true, "57014": true, "55P03": true}
+//
+// So is a read-only server (25006): a primary demoted to a standby in a
+// failover, which a DSN with target_session_attrs=read-write leaves at
+// the next connection.
+var unavailableStates = map[string]bool{"57P01": true, "57P02": true, "57P03": true, "53300": true, "57014": true, "55P03": true, "25006": true}
 
 // poolerHint is what a host behind PgBouncer in transaction mode must add
 // to its connection string (README, "Behind PgBouncer").

@@ -86,7 +86,10 @@ func TestDatabaseUnavailable(t *testing.T) {
 		{messageError{"08P01", "pgbouncer cannot connect to server"}, true, "cannot connect to server"},
 		// PgBouncer's refusal of a database it does not know names it, as
 		// the connection string gave it: not kept, not to be retried.
-		{messageError{"08P01", "No such database: secret-bits"}, false, "broke the connection (SQLSTATE 08P01)"},
+		{messageError{"08P01", "No such database: secret-bits"}, false, "the pooler knows no database of that name"},
+		{messageError{"08P01", "SASL authentication failed"}, false, "the pooler refused the login"},
+		{messageError{"08P01", "some other refusal: secret-bits"}, false, "broke the connection (SQLSTATE 08P01)"},
+		{stateError("25006"), true, "read-only"},
 		{stateError("08006"), true, "connection exception"},
 		{stateError("57P01"), true, "shutting down"},
 		{stateError("57P03"), true, "not accepting connections"},
