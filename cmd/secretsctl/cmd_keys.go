@@ -146,7 +146,9 @@ func (a *app) migrate(ctx context.Context, cmd *cli.Command) error {
 	case before == after:
 		_, err = fmt.Fprintf(a.stdout, "schema %s is up to date (version %d)\n", store.Schema(), after)
 	case before == 0:
-		_, err = fmt.Fprintf(a.stdout, "schema %s created (version %d)\n", store.Schema(), after)
+		// Not "created": another run may have made it meanwhile, or an
+		// administrator made the schema empty beforehand (an SRE trial).
+		_, err = fmt.Fprintf(a.stdout, "schema %s is at version %d (it had no tables when this run began)\n", store.Schema(), after)
 	default:
 		_, err = fmt.Fprintf(a.stdout, "schema %s migrated from version %d to %d\n", store.Schema(), before, after)
 	}

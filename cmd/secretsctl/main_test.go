@@ -125,7 +125,7 @@ func newEnv(t *testing.T) *env {
 		}
 	})
 	e.key = e.keygen("master.json")
-	if r := e.ctl("", "migrate").want(t, 0); !strings.HasPrefix(r.stdout, "schema "+e.schema+" created (version ") {
+	if r := e.ctl("", "migrate").want(t, 0); !strings.HasPrefix(r.stdout, "schema "+e.schema+" is at version ") || !strings.HasSuffix(r.stdout, " (it had no tables when this run began)\n") {
 		t.Fatalf("migrate of a new schema: %q", r.stdout)
 	}
 	return e
