@@ -406,8 +406,10 @@ type Purger interface {
 	DeletedBefore(ctx context.Context, before time.Time, limit int) ([]Entry, error)
 
 	// DropEvents deletes up to limit audit events recorded before the
-	// given time, oldest first, with the ledger entries that only they
-	// could need, and returns how many events it deleted.
+	// given time, oldest first, and returns how many events it deleted.
+	// A call that deletes fewer than limit (the last of a purge) also
+	// deletes the ledger entries that only deleted events could need; one
+	// that deletes limit leaves them to the next.
 	DropEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
