@@ -147,11 +147,12 @@ func (m *Manager) checkName(name string) ([]NameWarning, error) {
 	if err := validSyntax(name, m.cfg.MaxNameLength); err != nil {
 		return nil, err
 	}
-	return m.checkTiers(variableOf(name)) // the tiers judge the variable, whatever its scope
+	return m.checkTiers(variableOf(name), true) // the tiers judge the variable, whatever its scope
 }
 
-// checkTiers applies the tiers after the syntax to a variable's name.
-func (m *Manager) checkTiers(name string) ([]NameWarning, error) {
+// checkTiers applies the tiers after the syntax to a variable's name,
+// Config.OnlyNames included if only.
+func (m *Manager) checkTiers(name string, only bool) ([]NameWarning, error) {
 	upper := strings.ToUpper(name)
 	if m.reserved[upper] {
 		return nil, errorf(ErrReservedName, "the name %s is reserved by the host", name)
@@ -163,7 +164,7 @@ func (m *Manager) checkTiers(name string) ([]NameWarning, error) {
 	}
 	// Not quoted: a name no rule of the host's allows may be a value
 	// pasted into the name's field, and the error reaches the event.
-	if m.cfg.OnlyNames != nil && !m.cfg.OnlyNames(name) {
+	if only && m.cfg.OnlyNames != nil && !m.cfg.OnlyNames(name) {
 		return nil, errorf(ErrReservedName, "the name is not one the host allows")
 	}
 	if m.allowed[upper] {

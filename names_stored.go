@@ -17,8 +17,10 @@ import (
 
 // refusals remembers, by variable name, what checkName's rules say of a
 // stored name ("" for accepted), so that a job checks each of its names
-// with one map read: the rules are the Manager's and do not change while
-// it runs. It is emptied when it reaches maxRefusals names.
+// with one map read: those rules are the Manager's Config and do not
+// change while it runs. Config.OnlyNames, a host function whose answers
+// may change (a review), is asked on each job instead. It is emptied when
+// it reaches maxRefusals names.
 type refusals struct {
 	mu sync.RWMutex
 	m  map[string]string
@@ -40,6 +42,9 @@ func (m *Manager) storedRefusal(names func(yield func(name, container string) bo
 			unknown = append(unknown, named{v, c})
 			continue
 		}
+		if reason == "" {
+			reason = m.onlyRefuses(v)
+		}
 		if reason != "" {
 			m.refused.mu.RUnlock()
 			return storedRefused(c, v, reason)
@@ -54,10 +59,13 @@ func (m *Manager) storedRefusal(names func(yield func(name, container string) bo
 	seen := make(map[string]string, len(unknown))
 	for _, u := range unknown {
 		r := ""
-		if _, err := m.checkTiers(u.variable); err != nil {
+		if _, err := m.checkTiers(u.variable, false); err != nil {
 			r = detail(err)
 		}
 		seen[u.variable] = r
+		if r == "" {
+			r = m.onlyRefuses(u.variable)
+		}
 		if r != "" && reason == "" {
 			refused, reason = u, r
 		}
@@ -80,4 +88,12 @@ func storedRefused(container, variable, reason string) error {
 	return errorf(ErrReservedName, "%q holds a secret named %s, which the rules now refuse (%s): "+
 		"rename or delete it, or allow the name (Config.AllowNames); the job gets nothing",
 		container, variable, strings.TrimSuffix(reason, "."))
+}
+
+// onlyRefuses returns why Config.OnlyNames refuses the variable, or "".
+func (m *Manager) onlyRefuses(variable string) string {
+	if m.cfg.OnlyNames != nil && !m.cfg.OnlyNames(variable) {
+		return "the name is not one the host allows"
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dataspace/secrets"
@@ -67,4 +68,28 @@ func TestJobRefusesStoredRefusedNames(t *testing.T) {
 			t.Fatalf("Prepare of AUTH_TOKEN alone: %v", err)
 		}
 	})
+}
+
+// TestJobAsksOnlyNamesEachTime: Config.OnlyNames is a host function whose
+// answers may change; a job asks it each time rather than remember its
+// answer (a review: a host that turned strict still had LEGACY delivered).
+func TestJobAsksOnlyNamesEachTime(t *testing.T) {
+	ctx := context.Background()
+	var strict atomic.Bool
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{
+		OnlyNames: func(name string) bool { return !strict.Load() || strings.HasPrefix(name, "APP_") },
+	})
+	mustSet(t, m, "ws", "LEGACY", "v")
+	mustSet(t, m, "ws", "APP_TOKEN", "t")
+	if env, err := m.EnvFor(ctx, "ws"); err != nil || len(env) != 2 {
+		t.Fatalf("EnvFor before the host turned strict: %q, %v", env, err)
+	}
+	strict.Store(true)
+	if _, err := m.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrReservedName) {
+		t.Fatalf("EnvFor after the host turned strict: %v, want ErrReservedName", err)
+	}
+	strict.Store(false)
+	if env, err := m.EnvFor(ctx, "ws"); err != nil || len(env) != 2 {
+		t.Fatalf("EnvFor after the host relented: %q, %v", env, err)
+	}
 }

@@ -61,8 +61,10 @@ type Config struct {
 	// and Apply accept only the names for which it returns true (called
 	// with the name as given, after the name rule and ReservedNames) and
 	// refuse the others with ErrReservedName. The deny-list still applies
-	// to the names it allows; AllowNames does not override it. It must be
-	// safe for concurrent use; [MatchNames] builds one from patterns.
+	// to the names it allows; AllowNames does not override it. A job is
+	// refused while it would deliver a stored secret whose name it
+	// refuses (asked again on each job: its answers may change). It must
+	// be safe for concurrent use; [MatchNames] builds one from patterns.
 	OnlyNames func(name string) bool
 	// DecryptOnly are former master keys: data keys they wrapped can still
 	// be unwrapped, but new data keys are wrapped by the primary Cipher.

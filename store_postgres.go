@@ -318,8 +318,11 @@ func (s *PostgresStore) lockID() int64 {
 // and the record of it, runs in one transaction that holds a
 // transaction-scoped advisory lock, so the replicas take turns and no
 // lock or setting outlives the transaction (it works through a pooler in
-// transaction mode, such as PgBouncer). It waits for the lock as long as
-// ctx allows. A role that may not migrate (the runtime role) gets
+// transaction mode, such as PgBouncer). It waits for the advisory lock as
+// long as ctx allows; for any other lock (a table a migration alters,
+// which a long transaction may hold) at most 2 seconds an attempt, giving
+// way to the replicas between attempts, and after 30 attempts it fails
+// with [ErrDatabaseUnavailable], nothing changed. A role that may not migrate (the runtime role) gets
 // [ErrMigratePrivilege], a [*MigratePrivilegeError] naming what it lacks,
 // and nothing is changed. Versions are recorded in goose's format, in
 // the table goose_db_version of the store's schema. Nothing outside the

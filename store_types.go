@@ -15,9 +15,13 @@ type WrappedKey struct {
 	Workspace  string
 	CipherID   string // ID of the Cipher that wrapped Ciphertext
 	Ciphertext []byte // the encrypted Tink keyset
-	// Generation is set by the Store on every PutKey from a sequence that
-	// never repeats, not even after the workspace is deleted and created
-	// again.
+	// Generation is set by the Store on every PutKey, larger than any the
+	// Store gave the workspace before, also after the workspace is deleted
+	// and created again, and after the database is restored from a backup
+	// (replicas may still hold the keys of generations given since). The
+	// Postgres store takes the database clock in microseconds (or one more
+	// than the workspace's last): this holds unless the server's clock
+	// goes back; the memory store counts.
 	Generation int64
 	Updated    time.Time
 }

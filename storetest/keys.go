@@ -73,9 +73,9 @@ func testKeyCheckAndSet(t *testing.T, s secrets.Store) {
 	diff(t, "key after refused writes", got, k)
 }
 
-// Key generations and workspace states come from one sequence that never
-// repeats, across workspaces and after a workspace is deleted and made
-// again.
+// Key generations and workspace states never repeat, across workspaces
+// and after a workspace is deleted and made again (see
+// secrets.WrappedKey.Generation).
 func testGenerationsNeverRepeat(t *testing.T, s secrets.Store) {
 	ctx := context.Background()
 	seen := map[int64]string{}

@@ -176,9 +176,18 @@ type rotated struct {
 	Workspace string `json:"workspace"`
 	secrets.RotateResult
 	Error string `json:"error,omitempty"`
-	// incomplete: the error is ErrIncomplete (versions left, listed), not
-	// a stop.
-	incomplete bool
+	// stopped: the rotation ended before it disabled the former keys (see
+	// rotationStopped).
+	stopped bool
+}
+
+// rotationStopped tells a rotation that ended with err before it
+// disabled the former keys (interrupted, the database gone) from one that
+// finished and then failed (its audit event, the deletion of former keys:
+// a review) and from one that left versions (ErrIncomplete, listed): a
+// finished rotation always disables the former primary.
+func rotationStopped(res secrets.RotateResult, err error) bool {
+	return err != nil && !errors.Is(err, secrets.ErrIncomplete) && len(res.Disabled) == 0
 }
 
 func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
@@ -209,8 +218,8 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 	for _, ws := range workspaces {
 		p := a.progress("rotate " + printable(ws))
 		res, err := s.m.RotateKey(ctx, ws, p.update)
-		p.finish(err)
-		r := rotated{Workspace: ws, RotateResult: res, incomplete: errors.Is(err, secrets.ErrIncomplete)}
+		r := rotated{Workspace: ws, RotateResult: res, stopped: rotationStopped(res, err)}
+		p.finish(r.stopped)
 		if err != nil {
 			last = err
 		}
@@ -254,7 +263,7 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 }
 
 func (a *app) printRotated(r rotated) {
-	if r.Error != "" && !r.incomplete {
+	if r.stopped {
 		// Stopped (interrupted, the database gone): the former keys are
 		// still enabled and open what was not re-encrypted.
 		fmt.Fprintf(a.stdout, "%s: rotation stopped after %d versions re-encrypted: the former keys are still enabled; run rotate again to finish it\n",
@@ -282,7 +291,7 @@ func (a *app) rewrap(ctx context.Context, cmd *cli.Command, s *session) error {
 	}
 	p := a.progress("rewrap")
 	res, err := s.m.Rewrap(ctx, &secrets.RewrapOptions{All: cmd.Bool("all"), Progress: p.update})
-	p.finish(err)
+	p.finish(err != nil && !errors.Is(err, secrets.ErrIncomplete))
 	if errors.Is(err, secrets.ErrMasterKey) {
 		return err // nothing was moved: no result to print
 	}

@@ -5,6 +5,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dataspace/secrets"
 )
 
 // A signal ends a wait for input: a value on a pipe that never closes,
@@ -195,5 +200,32 @@ func TestInterruptedRotateSaysStopped(t *testing.T) {
 	}
 	if r := e.ctl("", "rotate", "ws").want(t, 0); !strings.Contains(r.stdout, "(finished an interrupted rotation)") {
 		t.Fatalf("the next rotate: %+v", r)
+	}
+}
+
+// TestRotationStoppedOrFinished: what rotate prints of a rotation that
+// failed after it finished (its audit event not recorded, the former keys
+// not deleted: a review found these called "stopped") and of one that
+// stopped before it disabled the former keys.
+func TestRotationStoppedOrFinished(t *testing.T) {
+	for _, c := range []struct {
+		what string
+		res  secrets.RotateResult
+		err  error
+		want string
+	}{
+		{"finished, its event not recorded", secrets.RotateResult{Primary: 7, Reencrypted: 3, Disabled: []uint32{5}},
+			errors.New("rotated to key 7, but its audit event was not recorded"), "ws: key 7 is primary, 3 versions re-encrypted, 1 old keys disabled\n"},
+		{"stopped", secrets.RotateResult{Primary: 7, Reencrypted: 3}, context.Canceled,
+			"ws: rotation stopped after 3 versions re-encrypted: the former keys are still enabled; run rotate again to finish it\n"},
+		{"versions left", secrets.RotateResult{Primary: 7, Reencrypted: 3, Left: []secrets.Left{{Name: "A", Version: 1, Reason: "bad"}}},
+			fmt.Errorf("x: %w", secrets.ErrIncomplete), "ws: key 7 is primary, 3 versions re-encrypted, 0 old keys disabled\nws: left A version 1: bad\n"},
+	} {
+		var out bytes.Buffer
+		a := &app{stdout: &out, stderr: io.Discard}
+		a.printRotated(rotated{Workspace: "ws", RotateResult: c.res, Error: c.err.Error(), stopped: rotationStopped(c.res, c.err)})
+		if out.String() != c.want {
+			t.Errorf("%s: printed %q, want %q", c.what, out.String(), c.want)
+		}
 	}
 }

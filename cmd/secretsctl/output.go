@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -193,12 +192,12 @@ func (p *progress) update(done, total int) {
 	}
 }
 
-// finish ends the report with the final count: "done" only when err,
-// the call's result, is nil or says only that some items were left (an
-// interrupted rotation is not done: an SRE trial's log said it was).
-func (p *progress) finish(err error) {
+// finish ends the report with the final count: "done", or "stopped" when
+// the call stopped before the end (an interrupted rotation is not done:
+// an SRE trial's log said it was).
+func (p *progress) finish(stopped bool) {
 	if p.bar != nil {
-		if err != nil && !errors.Is(err, secrets.ErrIncomplete) {
+		if stopped {
 			p.bar.Exit()
 		} else {
 			p.bar.Finish()
@@ -206,7 +205,7 @@ func (p *progress) finish(err error) {
 	}
 	if !p.tty && p.total > 0 {
 		word := "done"
-		if err != nil && !errors.Is(err, secrets.ErrIncomplete) {
+		if stopped {
 			word = "stopped"
 		}
 		fmt.Fprintf(p.w, "%s: %d/%d %s\n", p.what, p.done, p.total, word)
