@@ -137,10 +137,25 @@ func (h *Handler) containerURL(container string) string {
 	if h.cfg.ContainerURL == nil {
 		return ""
 	}
-	s := h.cfg.ContainerURL(container)
+	return linkable(h.cfg.ContainerURL(container))
+}
+
+// linkable returns s if it is an http(s) URL or an address relative to
+// the page's host, else "". Browsers read a backslash as a slash and drop
+// white space and control characters, so "//host/x", "/\host/x" or
+// " //host/x", which Go parses as relative, lead to another host (a panel
+// trial): any of those, and anything url.Parse cannot read, is dropped.
+func linkable(s string) string {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || r <= ' ' || r == 0x7f }) {
+		return ""
+	}
 	u, err := url.Parse(s)
-	if s == "" || err != nil || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") ||
-		(u.Scheme == "" && u.Opaque != "") {
+	switch {
+	case err != nil:
+		return ""
+	case u.Scheme == "http" || u.Scheme == "https":
+		return s
+	case u.Scheme != "" || u.Opaque != "" || u.Host != "" || strings.HasPrefix(s, "//"):
 		return ""
 	}
 	return s

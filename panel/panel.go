@@ -89,8 +89,11 @@ type Config struct {
 	// ContainerURL, if not nil, returns the address of the panel of a
 	// container the workspace inherits from (secrets.Config.Parents, such
 	// as "group:acme"), for the page's links from the Inherited section
-	// and from "What will a job get?". "" means no link. Only relative
-	// addresses and http or https URLs are used; others are dropped. The
+	// and from "What will a job get?". "" means no link. Only addresses
+	// relative to the page's host and http or https URLs are used; others
+	// are dropped, and so are "//host/x", "/\host/x" and any address with
+	// a backslash, white space or a control character, which browsers
+	// read as another host. The
 	// link grants nothing: the panel at that address authorizes its
 	// caller for that container. nil: no links.
 	ContainerURL func(container string) string
