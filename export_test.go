@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -17,6 +18,22 @@ func MigrateTo(ctx context.Context, s *PostgresStore, to int64) error { return s
 // tests, which check their plans.
 func PostgresQueries(s *PostgresStore) map[string]string {
 	return map[string]string{"Lookup": s.q.lookup.SQL, "List": s.q.list.SQL, "History": s.q.history.SQL, "ListNames": s.q.listNames.SQL}
+}
+
+// EventsPlan returns the plan Postgres makes of the store's statement of
+// a page of events (EXPLAIN, one line).
+func EventsPlan(ctx context.Context, s *PostgresStore, q EventQuery) (string, error) {
+	query, p, err := s.eventsQuery(q)
+	if err != nil {
+		return "", err
+	}
+	args, err := query.Args(p)
+	if err != nil {
+		return "", err
+	}
+	var plan []string
+	err = s.db.SelectContext(ctx, &plan, "EXPLAIN "+query.SQL, args...)
+	return strings.Join(plan, " "), err
 }
 
 // ExecLimit exposes the room execve gives arguments and environment.

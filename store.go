@@ -474,6 +474,12 @@ type EventQuery struct {
 	Workspace string
 	Actor     string
 	Action    Action
+	// SkipLists leaves out the successful list events (reads of names and
+	// metadata, which anyone who may list makes at will): a page of
+	// changes is not pushed out by reads (a panel trial: a viewer's 300
+	// lists left the Activity view empty). A Store that does not know the
+	// field returns them; the panel hides them too.
+	SkipLists bool
 	// Name keeps the events that touched a secret of this name (ignoring
 	// ASCII case), inject and export events included when they list it:
 	// delivered, withheld or an ingredient (its EventSecret says which),

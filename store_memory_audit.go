@@ -147,6 +147,7 @@ func (s *MemoryStore) Events(ctx context.Context, q EventQuery) ([]Event, error)
 func (q EventQuery) matches(e Event) bool {
 	return (q.Workspace == "" || e.Workspace == q.Workspace) && (q.Actor == "" || e.Actor == q.Actor) &&
 		(q.Action == "" || e.Action == q.Action) && (q.After == 0 || e.ID > q.After) && (q.Before == 0 || e.ID < q.Before) &&
+		(!q.SkipLists || e.Action != ActionList || e.Outcome != OutcomeOK) &&
 		(q.From.IsZero() || !e.Time.Before(q.From)) && (q.To.IsZero() || e.Time.Before(q.To))
 }
 

@@ -296,7 +296,7 @@ const maxEvents = 200
 // left out: they serve operators' searches, not the page.
 func (h *Handler) events(c *call) error {
 	q := c.r.URL.Query()
-	eq := secrets.EventQuery{Workspace: c.ws(), Name: q.Get("name"), Newest: true, Limit: 50}
+	eq := secrets.EventQuery{Workspace: c.ws(), Name: q.Get("name"), Newest: true, Limit: 50, SkipLists: true}
 	if s := q.Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {

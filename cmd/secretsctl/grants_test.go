@@ -116,17 +116,17 @@ func TestMigrateSaysWhatItDid(t *testing.T) {
 	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s is up to date (version %d)\n", e.schema, latest) {
 		t.Fatalf("migrate of a current schema: %q", r.stdout)
 	}
-	// Undo the last migration by hand (migration 11 replaces put_key
-	// with one of the same signature, which the repeated migration
-	// replaces again) to stand for a schema an earlier release left.
-	if latest != 11 {
-		t.Fatalf("the newest migration is %d: undo it here as this test undoes 11", latest)
+	// Undo the last migration by hand (migration 12 creates an index if
+	// it is missing, which the repeated migration finds) to stand for a
+	// schema an earlier release left.
+	if latest != 12 {
+		t.Fatalf("the newest migration is %d: undo it here as this test undoes 12", latest)
 	}
 	sch := pq.QuoteIdentifier(e.schema)
-	if _, err := db.Exec("DELETE FROM " + sch + ".goose_db_version WHERE version_id = 11"); err != nil {
+	if _, err := db.Exec("DELETE FROM " + sch + ".goose_db_version WHERE version_id = 12"); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 10 to 11\n", e.schema) {
+	if r := e.ctl("", "migrate").want(t, 0); r.stdout != fmt.Sprintf("schema %s migrated from version 11 to 12\n", e.schema) {
 		t.Fatalf("migrate of a schema one behind: %q", r.stdout)
 	}
 	e.ctl("v", "set", "ws", "TOKEN").want(t, 0)

@@ -1,0 +1,8 @@
+-- The events of a workspace but its successful list events, newest first:
+-- the panel's Activity view asks for a page of those
+-- (EventQuery.SkipLists), which reads by anyone who may list would
+-- otherwise push out of the page, or make the database skip one by one
+-- (a panel trial: a viewer's 300 lists left the view empty). Partial, so
+-- that the list events, most of the trail, cost it nothing.
+CREATE INDEX IF NOT EXISTS audit_workspace_changes ON {{schema}}.audit (workspace, id)
+    WHERE NOT (action = 'list' AND outcome = 'ok');
