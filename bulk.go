@@ -324,6 +324,8 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 	if perr != nil {
 		return nil, nil, m.failed(ctx, e, perr)
 	}
+	// The scope is the text's, one for every entry: checked once.
+	shown := validShown(ScopedName("X", sc))
 	for _, en := range entries {
 		if err := m.validName(en.name); err != nil {
 			msg := "invalid name"
@@ -337,7 +339,7 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 			clearEntries(entries)
 			return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
 		}
-		if err := validShown(en.name); err != nil {
+		if err := shown; err != nil {
 			// Only a secret the text would create: one of such a scope
 			// saved before the check stays writable (read only here, a
 			// scope of this kind being rare).

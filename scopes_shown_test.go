@@ -28,6 +28,10 @@ func TestScopeShownOnlyForNewNames(t *testing.T) {
 		if _, err := m.Rename(ctx, "ws", "DEPLOY_URL@production", look, nil); !errors.Is(err, secrets.ErrInvalidScope) {
 			t.Fatalf("Rename to %q: %v, want ErrInvalidScope", look, err)
 		}
+		// A look-alike letter of another script (a panel trial: Cyrillic р).
+		if _, err := m.Rename(ctx, "ws", "DEPLOY_URL@production", "DEPLOY_URL@\u0440roduction", nil); !errors.Is(err, secrets.ErrInvalidScope) {
+			t.Fatalf("Rename to a Cyrillic look-alike: %v, want ErrInvalidScope", err)
+		}
 		_, err := m.Import(ctx, "ws", []byte("NEW_ONE=1\n"), &secrets.ImportOptions{Scope: "production\ufe0f"})
 		var de *secrets.DotenvError
 		if !errors.As(err, &de) || !errors.Is(de.Reason, secrets.ErrInvalidScope) {

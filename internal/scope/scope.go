@@ -35,6 +35,7 @@ package scope
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -107,14 +108,60 @@ func validText(s, what string) error {
 // Valid stays the check of scopes a store may already hold (saved before
 // this check existed) and of environments, so that they can still be
 // read, renamed, deleted and restored.
+//
+// Nor may it mix the letters of two scripts, unless they are written
+// together (Latin with Han and Japanese kana, Korean Hangul or Bopomofo):
+// a Cyrillic "р" in "рroduction" looked like the real one in every view
+// (a panel trial), and the job in production did not get it. (A scope of
+// one script that looks like another's, which no common word is, is not
+// caught.)
 func Shown(scope string) error {
+	scripts := map[string]bool{}
 	for _, r := range scope {
 		if invisible(r) {
 			return errors.New("scope holds a character that shows nothing (a variation selector, a filler, a blank), " +
 				"which would make it look like another scope")
 		}
+		if unicode.IsLetter(r) {
+			if sc := scriptOf(r); sc != "" { // not Common or Inherited (the kana's long mark)
+				scripts[sc] = true
+			}
+		}
+	}
+	if len(scripts) > 1 && !together(scripts) {
+		names := slices.Sorted(maps.Keys(scripts))
+		return fmt.Errorf("scope mixes letters of the scripts %s, which would let it look like another scope", strings.Join(names, " and "))
 	}
 	return nil
+}
+
+// scriptOf names the script of a letter ("" if none of Unicode's).
+func scriptOf(r rune) string {
+	if r < 0x80 {
+		return "Latin"
+	}
+	for name, t := range unicode.Scripts {
+		if name != "Common" && name != "Inherited" && unicode.Is(t, r) {
+			return name
+		}
+	}
+	return ""
+}
+
+// together reports whether the scripts are written together in one word
+// of a language: Latin with Han and Japanese kana, with Hangul, or with
+// Bopomofo (Unicode's "highly restrictive" mixes).
+func together(scripts map[string]bool) bool {
+	for _, allowed := range [][]string{{"Latin", "Han", "Hiragana", "Katakana"}, {"Latin", "Han", "Hangul"}, {"Latin", "Han", "Bopomofo"}} {
+		all := true
+		for s := range scripts {
+			all = all && slices.Contains(allowed, s)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // invisible reports whether r shows nothing, or nothing of its own, and

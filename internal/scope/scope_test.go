@@ -30,9 +30,20 @@ func TestValid(t *testing.T) {
 // selectors, the combining grapheme joiner, Hangul fillers, the blank
 // Braille pattern. Valid accepts them, as scopes a store may hold.
 func TestShown(t *testing.T) {
-	for _, s := range []string{"production", "ünïcode", "productioń", "環境", "review/☃", "review/*"} {
+	for _, s := range []string{"production", "ünïcode", "productioń", "環境", "review/☃", "review/*",
+		"прод", "αβγ", "本番-production", "ステージング-v2", "본섭-kr", "production-1/eu"} {
 		if err := Shown(s); err != nil {
 			t.Errorf("Shown(%q): %v", s, err)
+		}
+	}
+	// Letters of two scripts not written together: look-alikes (a panel
+	// trial renamed a secret to "рroduction", Cyrillic р).
+	for _, s := range []string{"\u0440roduction", "pr\u043eduction", "prodα", "ρroduction", "prod-прод"} {
+		if err := Shown(s); err == nil {
+			t.Errorf("Shown(%q) accepted a scope that mixes scripts", s)
+		}
+		if err := Valid(s); err != nil {
+			t.Errorf("Valid(%q): %v, want nil (a store may hold it)", s, err)
 		}
 	}
 	for _, s := range []string{"production\ufe0f", "production\ufe0e", "produc\u034ftion", "production\u3164", "\u115fproduction",
