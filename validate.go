@@ -95,7 +95,8 @@ func validEnvironment(env string) error {
 }
 
 // validShown checks the scope of a name being created (ErrInvalidScope if
-// it holds a character that shows nothing: see scope.Shown). Names
+// it could look like another scope: a character that shows nothing, a word
+// of two scripts, a letter of none; see scope.Shown). Names
 // already stored are not checked: they stay readable, renamable,
 // deletable and restorable.
 func validShown(name string) error {

@@ -109,31 +109,53 @@ func validText(s, what string) error {
 // this check existed) and of environments, so that they can still be
 // read, renamed, deleted and restored.
 //
-// Nor may it mix the letters of two scripts, unless they are written
-// together (Latin with Han and Japanese kana, Korean Hangul or Bopomofo):
-// a Cyrillic "р" in "рroduction" looked like the real one in every view
-// (a panel trial), and the job in production did not get it. (A scope of
-// one script that looks like another's, which no common word is, is not
-// caught.)
+// Nor may a word of it (a run of letters and marks) mix the letters of
+// two scripts, unless they are written together (Latin with Han and
+// Japanese kana, Korean Hangul or Bopomofo): a Cyrillic "р" in
+// "рroduction" looked like the real one in every view (a panel trial),
+// and the job in production did not get it. Words of different scripts
+// ("eu/прод", "staging-भारत") are fine. Nor may it hold a letter of no
+// script (Common: the mathematical alphabets, "𝚙roduction"; a review), but
+// the Japanese long mark, the halfwidth kana's marks and the micro sign. A
+// scope wholly of one script that looks like a word of another ("орѕ",
+// Cyrillic) is not caught.
 func Shown(scope string) error {
-	scripts := map[string]bool{}
+	word := map[string]bool{}
+	end := func() error {
+		if len(word) > 1 && !together(word) {
+			names := slices.Sorted(maps.Keys(word))
+			return fmt.Errorf("scope mixes letters of the scripts %s in one word, which would let it look like another scope", strings.Join(names, " and "))
+		}
+		clear(word)
+		return nil
+	}
 	for _, r := range scope {
 		if invisible(r) {
 			return errors.New("scope holds a character that shows nothing (a variation selector, a filler, a blank), " +
 				"which would make it look like another scope")
 		}
-		if unicode.IsLetter(r) {
-			if sc := scriptOf(r); sc != "" { // not Common or Inherited (the kana's long mark)
-				scripts[sc] = true
+		switch {
+		case unicode.IsLetter(r):
+			switch sc := scriptOf(r); {
+			case sc != "":
+				word[sc] = true
+			case !scriptless[r]:
+				return fmt.Errorf("scope holds %U, a letter of no script (a mathematical or styled letter?), which would let it look like another scope", r)
+			}
+		case unicode.IsMark(r):
+		default:
+			if err := end(); err != nil {
+				return err
 			}
 		}
 	}
-	if len(scripts) > 1 && !together(scripts) {
-		names := slices.Sorted(maps.Keys(scripts))
-		return fmt.Errorf("scope mixes letters of the scripts %s, which would let it look like another scope", strings.Join(names, " and "))
-	}
-	return nil
+	return end()
 }
+
+// scriptless are the letters of no script (Unicode's Common) that words
+// of a script use: the Japanese long mark, halfwidth kana's long mark and
+// sound marks, and the micro sign.
+var scriptless = map[rune]bool{'\u30fc': true, '\uff70': true, '\uff9e': true, '\uff9f': true, '\u00b5': true}
 
 // scriptOf names the script of a letter ("" if none of Unicode's).
 func scriptOf(r rune) string {

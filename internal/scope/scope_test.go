@@ -31,14 +31,18 @@ func TestValid(t *testing.T) {
 // Braille pattern. Valid accepts them, as scopes a store may hold.
 func TestShown(t *testing.T) {
 	for _, s := range []string{"production", "ünïcode", "productioń", "環境", "review/☃", "review/*",
-		"прод", "αβγ", "本番-production", "ステージング-v2", "본섭-kr", "production-1/eu"} {
+		"прод", "αβγ", "本番-production", "ステージング-v2", "본섭-kr", "production-1/eu",
+		// Words of different scripts (a review: these were refused).
+		"review/исправление", "eu/прод", "staging-भारत", "review/עברית", "prod-µs", "ｽﾃｰｼﾞ"} {
 		if err := Shown(s); err != nil {
 			t.Errorf("Shown(%q): %v", s, err)
 		}
 	}
 	// Letters of two scripts not written together: look-alikes (a panel
 	// trial renamed a secret to "рroduction", Cyrillic р).
-	for _, s := range []string{"\u0440roduction", "pr\u043eduction", "prodα", "ρroduction", "prod-прод"} {
+	for _, s := range []string{"\u0440roduction", "pr\u043eduction", "prodα", "ρroduction", "review/\u0440roduction",
+		// Letters of no script (a review: the mathematical alphabets).
+		"\U0001D699roduction", "pr\U0001D698duction", "\U0001D5C9roduction"} {
 		if err := Shown(s); err == nil {
 			t.Errorf("Shown(%q) accepted a scope that mixes scripts", s)
 		}
