@@ -218,7 +218,7 @@ func TestCancelledContext(t *testing.T) {
 var nameRule = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // FuzzSetName: any name is either stored, when it follows the rule (and
-// its scope, if any, is valid) and is not denied, or refused with
+// its scope, if any, is valid and may be a new secret's) and is not denied, or refused with
 // ErrInvalidName, ErrInvalidScope or ErrReservedName; a refused invalid
 // name or scope never appears in its error.
 func FuzzSetName(f *testing.F) {
@@ -229,10 +229,14 @@ func FuzzSetName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name string) {
 		m := newManager(t, secrets.NewMemoryStore(), fuzzCipher, nil)
 		_, err := m.Set(context.Background(), "ws", name, []byte("value"), nil)
-		// A name may end in '@' and a scope other than "*".
+		// A name may end in '@' and a scope other than "*" that a new
+		// secret may take (scope.Shown: none that looks like another),
+		// which Set checks once the name has passed the other checks.
 		variable, sc, scoped := strings.Cut(name, "@")
-		validScope := !scoped || scope.Valid(sc) == nil && sc != scope.Any
-		valid := nameRule.MatchString(variable) && len(variable) <= 256 && validScope
+		syntaxScope := !scoped || scope.Valid(sc) == nil && sc != scope.Any
+		validScope := syntaxScope && (!scoped || scope.Shown(sc) == nil)
+		nameOK := nameRule.MatchString(variable) && len(variable) <= 256
+		valid := nameOK && validScope
 		switch {
 		case err == nil:
 			if !valid {
@@ -249,14 +253,14 @@ func FuzzSetName(f *testing.F) {
 				t.Fatalf("error quotes the invalid scope: %v", err)
 			}
 		case errors.Is(err, secrets.ErrInvalidName):
-			if valid || !validScope {
+			if nameOK || !syntaxScope {
 				t.Fatalf("refused the valid name %q: %v", name, err)
 			}
 			if len(name) > 3 && strings.Contains(err.Error(), name) {
 				t.Fatalf("error quotes the invalid name: %v", err)
 			}
 		case errors.Is(err, secrets.ErrReservedName):
-			if !valid {
+			if !nameOK || !syntaxScope {
 				t.Fatalf("invalid name %q reported as reserved", name)
 			}
 		default:
