@@ -117,11 +117,15 @@ func NamePatterns() []string {
 }
 
 // CheckName says what Set and Rename would say about a name alone, reading
-// nothing: the error they would return for it (ErrInvalidName, or
-// ErrReservedName for a host-reserved, not-allowed, denied or, with
-// Config.StrictNames, pattern-matching name), or else the warnings they
-// would return with the secret's Meta. A panel calls it before saving, to
-// show the editor either.
+// nothing: the error they would return for it (ErrInvalidName,
+// ErrInvalidScope for a scope no secret may have, or ErrReservedName for a
+// host-reserved, not-allowed, denied or, with Config.StrictNames,
+// pattern-matching name), or else the warnings they would return with the
+// secret's Meta. A panel calls it before saving, to show the editor
+// either. It does not check what only a new secret's scope must meet (no
+// character that shows nothing, no word of two scripts: docs/scopes.md),
+// since a secret stored before may have such a scope: Set refuses it for
+// a new secret.
 func (m *Manager) CheckName(name string) ([]NameWarning, error) {
 	return m.checkName(name)
 }
