@@ -324,8 +324,22 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 	if perr != nil {
 		return nil, nil, m.failed(ctx, e, perr)
 	}
-	// The scope is the text's, one for every entry: checked once.
+	// The scope is the text's, one for every entry: checked once. A scope
+	// a new secret may not take (see validShown) is refused only for the
+	// secrets the text would create: those stored before stay writable.
+	// The stored ones are read once, a scope of this kind being rare.
 	shown := validShown(ScopedName("X", sc))
+	var stored map[string]Entry
+	if shown != nil {
+		names := make([]string, len(entries))
+		for i, en := range entries {
+			names[i] = en.name
+		}
+		if stored, err = m.namedEntries(ctx, e.Workspace, names, false); err != nil {
+			clearEntries(entries)
+			return nil, nil, m.failed(ctx, e, err)
+		}
+	}
 	for _, en := range entries {
 		if err := m.validName(en.name); err != nil {
 			msg := "invalid name"
@@ -339,19 +353,9 @@ func (m *Manager) parseForWorkspace(ctx context.Context, e *Event, text []byte, 
 			clearEntries(entries)
 			return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
 		}
-		if err := shown; err != nil {
-			// Only a secret the text would create: one of such a scope
-			// saved before the check stays writable (read only here, a
-			// scope of this kind being rare).
-			stored, serr := m.namedEntries(ctx, e.Workspace, []string{en.name}, false)
-			if serr != nil {
-				clearEntries(entries)
-				return nil, nil, m.failed(ctx, e, serr)
-			}
-			if cur, ok := stored[strings.ToLower(en.name)]; !ok || !cur.Deleted.IsZero() {
-				clearEntries(entries)
-				return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(err), Reason: classOf(err)})
-			}
+		if cur, ok := stored[strings.ToLower(en.name)]; shown != nil && (!ok || !cur.Deleted.IsZero()) {
+			clearEntries(entries)
+			return nil, nil, m.failed(ctx, e, &DotenvError{Line: en.line, Msg: detail(shown), Reason: classOf(shown)})
 		}
 	}
 	// After the names are checked: a duplicate is named in its error.

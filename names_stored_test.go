@@ -44,7 +44,15 @@ func TestJobRefusesStoredRefusedNames(t *testing.T) {
 		}
 		// An export still reads it: the way to move it elsewhere.
 		if text, err := now.Export(ctx, "ws", nil); err != nil || !strings.Contains(string(text), "CLOUDSDK_PYTHON=") {
-			t.Fatalf("Export: %q, %v", text, err)
+			t.Fatalf("Export: %d bytes, %v", len(text), err)
+		}
+		// So does a backup, which Restore then refuses as Set does.
+		doc, err := now.Backup(ctx, "ws", nil)
+		if err != nil || !strings.Contains(string(doc), `"CLOUDSDK_PYTHON"`) {
+			t.Fatalf("Backup: %d bytes, %v", len(doc), err)
+		}
+		if _, err := now.PreviewRestore(ctx, "ws-copy", doc, nil); !errors.Is(err, secrets.ErrInvalidBackup) || !strings.Contains(err.Error(), "CLOUDSDK_PYTHON") {
+			t.Fatalf("PreviewRestore of the backup: %v, want ErrInvalidBackup naming CLOUDSDK_PYTHON", err)
 		}
 		if _, err := now.Rename(ctx, "ws", "CLOUDSDK_PYTHON", "GCLOUD_INTERPRETER", nil); err != nil {
 			t.Fatal(err)
@@ -57,7 +65,7 @@ func TestJobRefusesStoredRefusedNames(t *testing.T) {
 		// parent. The stricter preset turned on stands for the new rules.
 		mustSet(t, then, "group:acme", "HTTPS_PROXY", "http://proxy.example:3128")
 		strict := newManager(t, s, c, &secrets.Config{Parents: parents, StrictNames: true})
-		_, err := strict.Prepare(ctx, "ws", nil)
+		_, err = strict.Prepare(ctx, "ws", nil)
 		refused("Prepare below the parent", err, "HTTPS_PROXY", "group:acme")
 		if _, err := now.Prepare(ctx, "ws", nil); err != nil {
 			t.Fatalf("Prepare without the stricter preset: %v", err)

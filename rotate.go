@@ -394,7 +394,11 @@ func (m *Manager) deleteFormerKeys(ctx context.Context, ws string, keep int, gon
 // versions are looked at: gone ones past them count as stale, which keeps
 // the keys (ErrIncomplete), never the other way round.
 func staleBut(ctx context.Context, rs RotationStore, ws string, primary uint32, gone map[string]bool) (int, error) {
-	batch, left, err := rs.Stale(ctx, ws, StaleQuery{Keep: primary, Limit: rotateBatch})
+	limit := 1 // only the count, unless there are versions to leave out of it
+	if len(gone) > 0 {
+		limit = rotateBatch
+	}
+	batch, left, err := rs.Stale(ctx, ws, StaleQuery{Keep: primary, Limit: limit})
 	if err != nil || len(gone) == 0 {
 		return left, err
 	}
