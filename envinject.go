@@ -106,9 +106,12 @@ type envRead struct {
 	state   int64
 	items   []envItem // sorted by name
 	expired []string  // names of secrets past their expiry, given or not
-	// masks are the values a job did not get but masks: those
-	// Config.Withhold kept from it, and ingredients (see Info.Expand).
+	// masks are the values a job did not get as variables but has in
+	// others and masks: ingredients (see Info.Expand).
 	masks [][]byte
+	// withheld are the values Config.Withhold kept from the job, which
+	// its output masks where they appear whole (see newJobRedactor).
+	withheld [][]byte
 	// ingredients are the secrets whose values went into the job's
 	// expanded values, for Config.Authorize.
 	ingredients []EventSecret
@@ -119,10 +122,10 @@ type envRead struct {
 
 // wipe clears the bytes of the read that can be cleared.
 func (r *envRead) wipe() {
-	for _, m := range r.masks {
+	for _, m := range slices.Concat(r.masks, r.withheld) {
 		clear(m)
 	}
-	r.masks = nil
+	r.masks, r.withheld = nil, nil
 }
 
 // readEnv reads, decrypts and audits the workspace's environment, or the

@@ -279,11 +279,15 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 		h.Write(n[:])
 		io.WriteString(h, it.kv)
 	}
-	h.Write([]byte{0xff}) // then the withheld values
-	for _, v := range r.masks {
-		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-		h.Write(n[:])
-		h.Write(v)
+	// Then the ingredients' values, and the withheld ones: a length never
+	// begins with 0xff or 0xfe.
+	for i, vs := range [][][]byte{r.masks, r.withheld} {
+		h.Write([]byte{0xff - byte(i)})
+		for _, v := range vs {
+			binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+			h.Write(n[:])
+			h.Write(v)
+		}
 	}
 	h.Sum(key.values[:0])
 	if red, ok := m.redactors.Get(key); ok {
@@ -294,7 +298,7 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 		values[i] = []byte(it.value())
 	}
 	values = append(values, r.masks...)
-	red := NewRedactor(values, cfg)
+	red := newJobRedactor(values, r.withheld, cfg)
 	m.redactors.Add(key, red)
 	return red
 }
@@ -302,7 +306,7 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 // redactorKey names the Redactor of a set of values of a workspace.
 type redactorKey struct {
 	ws     string
-	values [sha256.Size]byte // SHA-256 of the "NAME=value" strings, then of the withheld values
+	values [sha256.Size]byte // SHA-256 of the "NAME=value" strings, then of the ingredients' and the withheld values
 	cfg    RedactConfig
 }
 

@@ -313,7 +313,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 	for _, i := range c.withheld {
 		en := &snap.Entries[i]
 		if p := open(i); p != nil {
-			r.masks = append(r.masks, p)
+			r.withheld = append(r.withheld, p)
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Container: container(containers, en.Level), Withheld: true})
 		}
 	}

@@ -146,6 +146,10 @@ type RedactConfig struct {
 type Redactor struct {
 	parent *Redactor
 	set    *scan.Set // values given when r was made; nil if none
+	// unheld are values a job does not have but whose output is masked
+	// (those Config.Withhold kept from it): found whole, never held for
+	// (see newJobRedactor). nil if none.
+	unheld *scan.Set
 	extra  atomic.Pointer[extraValues]
 	mu     sync.Mutex // serializes Add
 	mask   []byte
@@ -170,6 +174,22 @@ func NewRedactor(values [][]byte, cfg *RedactConfig) *Redactor {
 		}
 	}
 	r.set = scan.Compile(values, r.minLen)
+	return r
+}
+
+// newJobRedactor returns a Redactor for values and, masked only where
+// they appear whole, unheld: values the writer's stream must not be able
+// to learn from the masking. A RedactWriter holds back bytes that may be
+// the start of a value, for as long as they may be; for a value the job
+// does not have, whether its output is held would tell the job, byte by
+// byte, whether it has typed the start of that value (an attacker trial
+// read a withheld token so from the order of its log lines). The bytes of
+// an unheld value are masked when its last byte comes while they are
+// still to be written (in that Write, or held for another value);
+// earlier ones are out already.
+func newJobRedactor(values, unheld [][]byte, cfg *RedactConfig) *Redactor {
+	r := NewRedactor(values, cfg)
+	r.unheld = scan.Compile(unheld, r.minLen)
 	return r
 }
 
@@ -250,9 +270,10 @@ type RedactWriter struct {
 // writer's Redactor to its root: those it was made with, or those added
 // to it.
 type layer struct {
-	r     *Redactor // for added values; nil for the fixed ones
-	added *extraValues
-	sc    *scan.Scanner // nil if there is nothing to find
+	r      *Redactor // for added values; nil for the fixed ones
+	added  *extraValues
+	sc     *scan.Scanner // nil if there is nothing to find
+	unheld bool          // the Redactor's unheld values: never held for
 }
 
 // Format prints nothing of the bytes held back, which may be the start of
@@ -265,6 +286,9 @@ func (r *Redactor) NewWriter(w io.Writer) *RedactWriter {
 	for n := r; n != nil; n = n.parent {
 		if n.set != nil {
 			rw.layers = append(rw.layers, layer{sc: scan.NewScanner(n.set)})
+		}
+		if n.unheld != nil {
+			rw.layers = append(rw.layers, layer{sc: scan.NewScanner(n.unheld), unheld: true})
 		}
 		rw.layers = append(rw.layers, layer{r: n})
 	}
@@ -306,12 +330,7 @@ func (w *RedactWriter) Write(p []byte) (int, error) {
 		}
 	}
 	w.end += int64(len(p))
-	hold := w.end
-	for _, l := range w.layers {
-		if l.sc != nil {
-			hold = l.sc.Hold(hold)
-		}
-	}
+	hold := w.hold()
 	w.emit(hold, p, start)
 	if w.err != nil {
 		return 0, w.err
@@ -349,16 +368,22 @@ func (w *RedactWriter) release(max int64) {
 		return
 	}
 	w.refresh()
-	h := w.end
-	for _, l := range w.layers {
-		if l.sc != nil {
-			h = l.sc.Hold(h)
-		}
-	}
-	if w.end-h > max {
+	if w.end-w.hold() > max {
 		return
 	}
 	w.emit(w.end, nil, w.end)
+}
+
+// hold is the earliest offset at which a match of a value that is not
+// unheld may begin that is still in progress, or w.end.
+func (w *RedactWriter) hold() int64 {
+	h := w.end
+	for _, l := range w.layers {
+		if l.sc != nil && !l.unheld {
+			h = l.sc.Hold(h)
+		}
+	}
+	return h
 }
 
 // Close flushes. It does not close the underlying writer.

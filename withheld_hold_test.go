@@ -1,0 +1,142 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dataspace/secrets"
+)
+
+// withheldJob prepares a job of ws that gets the group's API_TOKEN and
+// has its DB_PASSWORD withheld.
+func withheldJob(t *testing.T) (*secrets.Manager, *secrets.PreparedJob) {
+	t.Helper()
+	m := newManager(t, secrets.NewMemoryStore(), newCipher(t), &secrets.Config{Parents: chain(wsLevels),
+		Withhold: func(_ context.Context, _ secrets.Request, o secrets.Offer) bool { return o.Variable == "DB_PASSWORD" }})
+	mustSet(t, m, "group:acme", "DB_PASSWORD", "withheld-9f3Kq2xZ")
+	mustSet(t, m, "group:acme", "API_TOKEN", "delivered-Hq7Lm3")
+	job, err := m.Prepare(context.Background(), "ws", &secrets.PrepareOptions{Base: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { job.Close() })
+	return m, job
+}
+
+// TestWithheldNotHeld: a job's output is held back while it may be the
+// start of a value the job got, never for one Withhold kept from it, so
+// that whether output is held tells the job nothing of a value it does
+// not have (an attacker trial read a withheld token a character at a time
+// from the order of its stdout and stderr lines). A withheld value that
+// comes whole in one write is masked; one split across two shows the
+// first part.
+func TestWithheldNotHeld(t *testing.T) {
+	_, job := withheldJob(t)
+	for _, c := range []struct {
+		name   string
+		writes []string
+		want   string // after the last write, before a Flush
+	}{
+		{"a withheld value's start passes at once", []string{"withheld-9f3K"}, "withheld-9f3K"},
+		{"a delivered value's start is held", []string{"delivered-Hq7"}, ""},
+		{"a withheld value whole in one write is masked", []string{"it is withheld-9f3Kq2xZ!"}, "it is ***!"},
+		{"a withheld value in two writes shows its first part", []string{"withheld-9f3K", "q2xZ!"}, "withheld-9f3K***!"},
+		{"a withheld value within held output is masked whole", []string{"delivered-Hq7", "withheld-9f3Kq2xZ"}, "delivered-Hq7***"},
+		{"a delivered value in two writes is masked whole", []string{"delivered-Hq7", "Lm3!"}, "***!"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			w := job.Redactor().NewWriter(&out)
+			for _, s := range c.writes {
+				if _, err := w.Write([]byte(s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := out.String(); got != c.want {
+				t.Errorf("after %q: %q, want %q", c.writes, got, c.want)
+			}
+		})
+	}
+}
+
+// TestWithheldNotHeldInRun: the trial's oracle through a real child. The
+// child prints the start of the withheld value and waits until the test,
+// having seen those bytes in the job's output, lets it go on; held, they
+// would never come.
+func TestWithheldNotHeldInRun(t *testing.T) {
+	m, _ := withheldJob(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "go-on")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		prefix string
+		held   bool
+	}{
+		{"withheld-9f3K", false},
+		{"delivered-Hq7", true},
+	} {
+		t.Run(c.prefix, func(t *testing.T) {
+			out := &signalWriter{want: []byte(c.prefix), seen: make(chan struct{})}
+			done := make(chan error, 1)
+			go func() {
+				_, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/bin/sh",
+					Args:   []string{"-c", `printf %s "$1"; read x < "$2"; echo`, "sh", c.prefix, fifo},
+					Base:   []string{"PATH=/usr/bin:/bin"},
+					Stdout: out, Stderr: out})
+				done <- err
+			}()
+			select {
+			case <-out.seen:
+				if c.held {
+					t.Errorf("%q came out before the job wrote on: a delivered value's start is not held", c.prefix)
+				}
+			case <-time.After(2 * time.Second):
+				if !c.held {
+					t.Errorf("%q did not come out in 2 s: output held back for a withheld value", c.prefix)
+				}
+			}
+			if err := os.WriteFile(fifo, []byte("\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := out.String(), c.prefix+"\n"; got != want {
+				t.Errorf("the job's output: %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// signalWriter closes seen once what was written holds want.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want []byte
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if bytes.Contains(w.buf.Bytes(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
