@@ -60,6 +60,8 @@ type PrepareOptions struct {
 	Redact *RedactConfig
 	// Masks are more values to mask in the job's output, that are not
 	// secrets of the workspace: a token the platform minted for this job.
+	// Output is held back while it may be the start of one, which a job
+	// that reads its own log can tell: give only values the job has.
 	Masks [][]byte
 
 	// User, if not nil, is the OS user the job will run as (see
@@ -377,7 +379,8 @@ type Job struct {
 	Redact *RedactConfig
 	// Masks are more values to mask, that are not secrets of the
 	// workspace (a token the platform minted for this job); Mask adds
-	// more while the job runs.
+	// more while the job runs. As with PrepareOptions.Masks, give only
+	// values the job has.
 	Masks [][]byte
 	// Mask, if not nil, receives a function that adds values to mask
 	// while the job runs (from any goroutine), once the job is prepared.
