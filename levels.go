@@ -390,9 +390,12 @@ type Resolved struct {
 	// ResolvedOverridden (a nearer level or a more specific scope has the
 	// variable), ResolvedWithheld (Config.Withhold keeps it from the
 	// job), ResolvedExpired (left out by ExpiredOmit),
-	// ResolvedProtected (protected, and the job is not) or
+	// ResolvedProtected (protected, and the job is not),
 	// ResolvedOtherEnvironment (its scope does not match the job's
-	// environment).
+	// environment) or ResolvedRefused (the job would get it, and is
+	// refused for it: its name is one the Manager's rules refuse now,
+	// ErrReservedName, or its container holds its name and scope twice,
+	// a row changed with SQL, ErrDecrypt).
 	Status string `json:"status"`
 }
 
@@ -404,6 +407,7 @@ const (
 	ResolvedExpired          = "expired"
 	ResolvedProtected        = "protected"
 	ResolvedOtherEnvironment = "other-environment"
+	ResolvedRefused          = "refused"
 )
 
 // ResolveOptions are the job [Manager.Resolve] previews: its environment
@@ -479,6 +483,18 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 	}
 	for _, i := range c.withheld {
 		out[i].Status = ResolvedWithheld
+	}
+	// What fails a job, as readLevels checks it (an attacker trial: the
+	// preview said delivered of a name the job was refused for).
+	for _, i := range c.delivered {
+		en := &snap.Entries[i]
+		err := m.storedRefusal(func(yield func(string, string) bool) { yield(en.Name, containers[en.Level]) })
+		if err != nil {
+			out[i].Status = ResolvedRefused
+		}
+	}
+	for _, i := range c.twice {
+		out[i].Status = ResolvedRefused
 	}
 	// Entries come sorted by level: a stable sort by variable keeps the
 	// nearest level first; within a level, the most specific scope first.

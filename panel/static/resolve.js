@@ -18,6 +18,7 @@ const statuses = {
   'expired': ['expired', 'Past its expiry: left out, as if absent.'],
   'protected': ['protected jobs only', 'Protected: only protected jobs get it.'],
   'other-environment': ['other environment', 'Its scope does not match this environment.'],
+  'refused': ['refused', 'A job would get it, and is refused for it: its name is one the rules now refuse (rename or delete it), or it is stored twice.'],
 };
 
 // openResolve opens the preview, for a job in no environment, unprotected.
