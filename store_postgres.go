@@ -141,16 +141,28 @@ func (s *PostgresStore) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "secrets.PostgresStore(%s)", s.schema)
 }
 
-// stmt returns the prepared statement for query.
+// stmt returns the prepared statement for query. It prepares it without
+// holding s.mu, which a write transaction takes while it holds a
+// connection (see prepared): preparing under it waited for a connection
+// of a full pool whose holders waited for s.mu (a trial: every call of a
+// replica hung). Two callers may prepare the same query at once; the
+// second closes its own.
 func (s *PostgresStore) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.stmts[query]; ok {
+	st, ok := s.stmts[query]
+	s.mu.Unlock()
+	if ok {
 		return st, nil
 	}
 	st, err := s.db.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if had, ok := s.stmts[query]; ok {
+		st.Close()
+		return had, nil
 	}
 	if s.stmts == nil {
 		s.stmts = map[string]*sqlx.Stmt{}
@@ -170,12 +182,37 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 	if err != nil {
 		return err
 	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := s.fresh(ctx, func() (*sql.Rows, error) { return st.QueryContext(ctx, args...) })
 	if err != nil {
 		return err
 	}
 	return readRows(rows, fn)
 }
+
+// fresh runs query, a statement on the pool (never in a transaction),
+// again on another connection while it fails before its first row
+// because its connection was lost (lostBeforeCommit), up to
+// maxStaleConns times, as long as ctx is live. database/sql does so only
+// of a connection the driver calls bad, as lib/pq does one the server
+// closed while it was idle; pgx returns the server's notice (57P01) of
+// such a connection once for each of them (a trial: after a failover,
+// reads and writes over pgx failed where lib/pq's ran). A lost
+// connection rolls back a statement that had not committed; one lost
+// after the server committed it is sent again, which the store allows
+// only of reads and events (see run).
+func (s *PostgresStore) fresh(ctx context.Context, query func() (*sql.Rows, error)) (*sql.Rows, error) {
+	for try := 1; ; try++ {
+		rows, err := query()
+		if err == nil || !lostBeforeCommit(err) || ctx.Err() != nil || try == maxStaleConns {
+			return rows, err
+		}
+	}
+}
+
+// maxStaleConns bounds the tries of a statement whose connection was lost
+// before it ran: each takes another connection of the pool, whose idle
+// ones a server restart or failover closes all at once.
+const maxStaleConns = 8
 
 // prepared runs query in tx, as the statement prepared on the pool
 // (PostgresConfig.PreparedStatements) if write prepared it, else as it
@@ -223,19 +260,26 @@ func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams,
 // connection broke after the server had committed it, a job or reveal is
 // recorded twice: never unrecorded.
 func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
-	if !inline || len(args) == 0 {
-		return runQuery(ctx, q, query, args, fn)
+	onPool := q == sqlx.QueryerContext(s.db)
+	text, err := "", pgschema.ErrNotInlinable
+	if inline && len(args) > 0 {
+		text, err = pgschema.Inline(query, args)
 	}
-	text, err := pgschema.Inline(query, args)
 	switch {
+	case errors.Is(err, pgschema.ErrNotInlinable) && onPool:
+		rows, err := s.fresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
+		if err != nil {
+			return err
+		}
+		return readRows(rows, fn)
 	case errors.Is(err, pgschema.ErrNotInlinable):
 		return runQuery(ctx, q, query, args, fn)
 	case err != nil:
 		return err // a statement of the library's own it cannot parse: a bug its tests find
 	}
 	rows, err := q.QueryContext(ctx, text)
-	if err != nil && connectionLost(err) && ctx.Err() == nil && q == sqlx.QueryerContext(s.db) {
-		rows, err = q.QueryContext(ctx, query, args...)
+	if err != nil && lostBeforeCommit(err) && ctx.Err() == nil && onPool {
+		rows, err = s.fresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
 	}
 	if err != nil {
 		return err
@@ -501,7 +545,15 @@ const (
 // another connection (database/sql has already sent BEGIN again where it
 // could); one that failed at COMMIT may have been committed.
 func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (txStage, error) {
-	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	// BEGIN, on a connection lost before it (see fresh), is sent again.
+	var tx *sqlx.Tx
+	var err error
+	for try := 1; ; try++ {
+		tx, err = s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+		if err == nil || !lostBeforeCommit(err) || ctx.Err() != nil || try == maxStaleConns {
+			break
+		}
+	}
 	if err != nil {
 		return txBegin, err
 	}

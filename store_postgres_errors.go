@@ -147,6 +147,15 @@ func pgErr(ctx context.Context, op string, err error) error {
 			}
 		}
 		return errorf(nil, "postgres: %s: a pooler or the server broke the connection (SQLSTATE %s)", op, code)
+	case "0A000":
+		// lib/pq begins every transaction READ WRITE, which a standby
+		// refuses so, not as read-only (25006) as pgx's BEGIN meets it
+		// (a trial: on a demoted primary, writes over lib/pq were no
+		// ErrDatabaseUnavailable). The server's fixed text.
+		if strings.HasPrefix(serverMessage(err), "cannot set transaction read-write mode during recovery") {
+			return errorf(ErrDatabaseUnavailable, "postgres: %s: %s (SQLSTATE %s)", op, sqlStates["25006"], code)
+		}
+		return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)
 	default:
 		var class error
 		if strings.HasPrefix(code, "08") || unavailableStates[code] {
@@ -360,6 +369,9 @@ func clientFailure(err error) (what string, unreachable bool) {
 		return "the connection to the database was lost", true
 	case errors.As(err, &opErr):
 		return "a network error reaching the database", true
+	}
+	if err.Error() == "sql: database is closed" { // database/sql's, unexported
+		return "the host closed the database pool (sql.DB.Close)", false
 	}
 	return fmt.Sprintf("the database driver failed (%T)", err), false
 }
