@@ -199,3 +199,30 @@ func TestPostgresStandbyWritesUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresClosedPool: a call after the host closed its sql.DB (at
+// shutdown) says so, and is not ErrDatabaseUnavailable: trying again does
+// not mend it. It said "the database driver failed (*errors.errorString)".
+func TestPostgresClosedPool(t *testing.T) {
+	for _, p := range pgPools[:2] {
+		t.Run(p.String(), func(t *testing.T) {
+			admin := pgDB(t)
+			db := p.open(t, 2)
+			s, err := secrets.NewPostgresStore(db, &secrets.PostgresConfig{Schema: randomSchema("t_")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { dropSchema(t, admin, s.Schema()) })
+			m := newManager(t, s, newCipher(t), nil)
+			mustSet(t, m, "ws", "A", "a-value")
+			db.Close()
+			_, err = m.Set(context.Background(), "ws", "A", []byte("new"), nil)
+			if err == nil || errors.Is(err, secrets.ErrDatabaseUnavailable) || !strings.Contains(err.Error(), "closed the database pool") {
+				t.Fatalf("Set after the pool was closed: %v", err)
+			}
+		})
+	}
+}
