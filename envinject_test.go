@@ -157,6 +157,32 @@ sys.stdout.write(os.environ['AUTH_TOKEN'] + '|' + os.environ['TLS_KEY'] + '|' + 
 		}
 	})
 
+	// Run and Prepare without a Base start from DefaultBase too, never
+	// from the backend's environment (a promise audit: only Command's
+	// was tested).
+	t.Run("Run and Prepare without a base", func(t *testing.T) {
+		var out bytes.Buffer
+		res, err := m.Run(context.Background(), "ws", secrets.Job{Path: "/usr/bin/env", Stdout: &out})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("Run: %v, %+v", err, res)
+		}
+		p, err := m.Prepare(context.Background(), "ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		for what, env := range map[string]string{"Run's child": out.String(), "Prepare's Env": strings.Join(p.Env, "\n")} {
+			for _, leak := range []string{"backend-db-password", "backend-master-key", "BACKEND_DATABASE_PASSWORD"} {
+				if strings.Contains(env, leak) {
+					t.Errorf("%s holds the backend's %s", what, leak)
+				}
+			}
+			if !strings.Contains(env, "PATH=/usr/local/sbin:") || !strings.Contains(env, "AUTH_TOKEN=") {
+				t.Errorf("%s lacks the default PATH or the secret:\n%s", what, env)
+			}
+		}
+	})
+
 	t.Run("base given explicitly", func(t *testing.T) {
 		// env(1) prints exactly the environment it was given.
 		envBin, err := exec.LookPath("env")

@@ -88,6 +88,20 @@ func TestRotationRaceIsNotTampering(t *testing.T) {
 					}
 					return err
 				},
+				// A job with an environment reads as one with levels
+				// (readLevels), which reloads the key too (a promise
+				// audit: only this test's two other reads were tried).
+				"Prepare in an environment": func() error {
+					p, err := reader.Prepare(context.Background(), ws, &secrets.PrepareOptions{Environment: "production", Base: []string{}})
+					if err != nil {
+						return err
+					}
+					defer p.Close()
+					if len(p.Env) != 5 {
+						return fmt.Errorf("%d variables", len(p.Env))
+					}
+					return nil
+				},
 				"Get": func() error {
 					s, err := reader.Get(context.Background(), ws, "S_3")
 					if err == nil && string(s.Value.Reveal()) != want["S_3"] {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestPostgresTamperedRowNotSealedAnew: the calls that seal retained
@@ -173,6 +174,16 @@ func TestPostgresTamperedRowNotSealedAnew(t *testing.T) {
 		}
 		if _, err := st.m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "production"}); !errors.Is(err, secrets.ErrDecrypt) {
 			t.Fatalf("Prepare in production: %v, want ErrDecrypt", err)
+		}
+		// What the README says of a job that reads the workspace whole
+		// (no environment, protection, parents or names): it compares
+		// names exactly, so both rows reach it as two variables.
+		env, err := st.m.EnvFor(ctx, "ws")
+		if err != nil {
+			t.Fatalf("EnvFor: %v", err)
+		}
+		if d := cmp.Diff([]string{"API_TOKEN=rotated-value", "B_MIDDLE=middle", "api_token=leaked-canary"}, env); d != "" {
+			t.Errorf("EnvFor (-want +got):\n%s", d)
 		}
 	})
 	// Two rows of one name at a parent level, behind the workspace's own
