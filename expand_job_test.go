@@ -404,3 +404,52 @@ func TestReferencesRefusedAfterRead(t *testing.T) {
 		}
 	})
 }
+
+// TestReferencesParentFillsOpenName pins what the README says a parent
+// may do (an attacker trial): where the workspace's own secret of a
+// referenced name does not apply to the job (protected, in an unprotected
+// job), the parent's value fills the reference; a job the workspace's
+// secret applies to gets that one; a host that refuses parents'
+// ingredients (Request.Ingredients) stops the first job.
+func TestReferencesParentFillsOpenName(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s, c := b.replica(t), newCipher(t)
+		m := newManager(t, s, c, &secrets.Config{Parents: chain(wsLevels)})
+		setExpand(t, m, "ws", "DATABASE_URL", "postgres://app:${DB_PASSWORD}@${DB_HOST}/app")
+		mustSet(t, m, "ws", "DB_PASSWORD", "ws-password")
+		if _, err := m.Set(ctx, "ws", "DB_HOST@production", []byte("db.internal"), &secrets.SetOptions{Info: &secrets.Info{Protected: true}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "group:acme", "DB_HOST", "evil.example")
+		url := func(m *secrets.Manager, protected bool) (string, error) {
+			p, err := m.Prepare(ctx, "ws", &secrets.PrepareOptions{Environment: "production", Protected: protected, Base: []string{}, Names: []string{"DATABASE_URL"}})
+			if err != nil {
+				return "", err
+			}
+			defer p.Close()
+			return strings.TrimPrefix(p.Env[0], "DATABASE_URL="), nil
+		}
+		if got, err := url(m, true); err != nil || got != "postgres://app:ws-password@db.internal/app" {
+			t.Errorf("a protected job: %q, %v", got, err)
+		}
+		if got, err := url(m, false); err != nil || got != "postgres://app:ws-password@evil.example/app" {
+			t.Errorf("an unprotected job: %q, %v; want the group's host, as the README says", got, err)
+		}
+		strict := newManager(t, s, c, &secrets.Config{Parents: chain(wsLevels),
+			Authorize: func(_ context.Context, r secrets.Request) error {
+				for _, in := range r.Ingredients {
+					if in.Container != "" {
+						return fmt.Errorf("%s of %s is not the workspace's", in.Name, in.Container)
+					}
+				}
+				return nil
+			}})
+		if got, err := url(strict, false); !errors.Is(err, secrets.ErrForbidden) {
+			t.Errorf("an unprotected job of a host that refuses parents' ingredients: %q, %v", got, err)
+		}
+		if got, err := url(strict, true); err != nil || got != "postgres://app:ws-password@db.internal/app" {
+			t.Errorf("a protected job of that host: %q, %v", got, err)
+		}
+	})
+}
