@@ -490,10 +490,23 @@ func TestBrowserResolve(t *testing.T) {
 	parents := func(_ context.Context, ws string) ([]string, error) {
 		return []string{"group:acme", "instance"}, nil
 	}
-	m := newManager(t, secrets.NewMemoryStore(), &secrets.Config{Authorize: browserAuthorize, Parents: parents,
+	store, c := secrets.NewMemoryStore(), newCipher(t)
+	// OLD_HOOK was saved before the host reserved the name: a job would be
+	// refused for it.
+	before, err := secrets.New(store, c, &secrets.Config{Authorize: browserAuthorize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := before.Set(as(t, "user:alice"), "instance", "OLD_HOOK", []byte("instance-old-hook-55555"), nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := secrets.New(store, c, &secrets.Config{Authorize: browserAuthorize, Parents: parents, ReservedNames: []string{"OLD_HOOK"},
 		Withhold: func(_ context.Context, _ secrets.Request, o secrets.Offer) bool {
 			return o.Variable == "PROD_DB_PASSWORD"
 		}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	alice := as(t, "user:alice")
 	values := []string{"instance-registry-tok-1", "group-registry-tok-22", "group-prod-db-pw-333", "ws-own-api-key-4444"}
 	for _, s := range []struct{ ws, name, value string }{
@@ -511,12 +524,17 @@ func TestBrowserResolve(t *testing.T) {
 		for _, width := range []int64{1280, 400} {
 			tb.do(chromedp.EmulateViewport(width, 860))
 			tb.click("#resolve-btn")
-			tb.wait(`document.querySelectorAll('#drawer table.resolve tbody tr').length === 4`)
+			tb.wait(`document.querySelectorAll('#drawer table.resolve tbody tr').length === 5`)
 			got := evalIn[[]string](tb, `[...document.querySelectorAll('#drawer table.resolve tbody tr')].map(r => [...r.cells].map(c => c.innerText).join('|'))`)
-			want := []string{"API_KEY|this workspace|All environments|v1|delivered", "PROD_DB_PASSWORD|group:acme|All environments|v1|withheld",
+			want := []string{"API_KEY|this workspace|All environments|v1|delivered", "OLD_HOOK|instance|All environments|v1|refused",
+				"PROD_DB_PASSWORD|group:acme|All environments|v1|withheld",
 				"REGISTRY_TOKEN|group:acme|All environments|v1|delivered", "REGISTRY_TOKEN|instance|All environments|v1|overridden"}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("%s at %d px:\n%s\nwant\n%s", who, width, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			summary := evalIn[string](tb, `document.querySelector('#drawer .summary strong').innerText`)
+			if want := "An unprotected job in no environment is refused and gets nothing: OLD_HOOK has a name the rules now refuse, or is stored twice."; summary != want {
+				t.Errorf("%s at %d px: the summary says %q, want %q", who, width, summary, want)
 			}
 			if w := evalIn[int](tb, `document.documentElement.scrollWidth`); w > int(width) {
 				t.Errorf("%s: at %d px the page is %d px wide", who, width, w)
@@ -525,6 +543,6 @@ func TestBrowserResolve(t *testing.T) {
 			tb.key(escape)
 			tb.wait(`!document.getElementById('drawer').open`)
 		}
-		tb.check(values...)
+		tb.check(append(values, "instance-old-hook-55555")...)
 	}
 }

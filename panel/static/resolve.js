@@ -79,8 +79,12 @@ export function openResolve() {
 function render(rs, env, prot) {
   const job = `A${prot ? ' protected' : 'n unprotected'} job in ${env ? env : 'no environment'}`;
   const n = rs.filter((r) => r.status === 'delivered').length;
+  const refused = rs.filter((r) => r.status === 'refused').map((r) => r.variable);
   const here = `this ${kind()}`;
-  const summary = el('p', {class: 'summary'}, el('strong', {text: `${job} gets ${n} secret${n === 1 ? '' : 's'}.`}),
+  const head = refused.length ?
+    `${job} is refused and gets nothing: ${refused.join(', ')} ${refused.length === 1 ? 'has a name' : 'have names'} the rules now refuse, or ${refused.length === 1 ? 'is' : 'are'} stored twice.` :
+    `${job} gets ${n} secret${n === 1 ? '' : 's'}.`;
+  const summary = el('p', {class: 'summary'}, el('strong', {text: head}),
     isParent() ? ` That is, a job of a workspace below ${here} where neither the workspace nor a level between has the name.` : null,
     ` For each name the nearest level wins (${here} first); within a level, the most specific environment scope. Values are never shown.`);
   const expanding = rs.filter((r) => r.status === 'delivered' && r.expands).length;
