@@ -226,3 +226,42 @@ func TestPostgresClosedPool(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresFrozenDatabaseRefusesWrites: a database an operator froze
+// with default_transaction_read_only (a cutover, a full disk) refuses the
+// store's writes over both drivers as ErrDatabaseUnavailable, and nothing
+// changes. lib/pq begins its transactions READ WRITE, which overrides the
+// default: its writes went through where pgx's were refused (a trial).
+func TestPostgresFrozenDatabaseRefusesWrites(t *testing.T) {
+	for _, p := range pgPools[:2] {
+		t.Run(p.String(), func(t *testing.T) {
+			admin := pgDB(t)
+			s := newPGStore(t, admin)
+			c := newCipher(t)
+			writer := newManager(t, s, c, nil)
+			mustSet(t, writer, "ws", "A", "a-value")
+			p.params = "default_transaction_read_only=on"
+			frozen := p.open(t, 2)
+			fs, err := secrets.NewPostgresStore(frozen, &secrets.PostgresConfig{Schema: s.Schema()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := newManager(t, fs, c, &secrets.Config{AuditReads: secrets.AuditWritesOnly})
+			ctx := context.Background()
+			for what, call := range map[string]func() error{
+				"Set":       func() error { _, err := m.Set(ctx, "ws", "A", []byte("new"), nil); return err },
+				"Set new":   func() error { _, err := m.Set(ctx, "ws", "B", []byte("b"), nil); return err },
+				"Import":    func() error { _, err := m.Import(ctx, "ws", []byte("C=c-value\nD=d-value\n"), nil); return err },
+				"RotateKey": func() error { _, err := m.RotateKey(ctx, "ws", nil); return err },
+				"Delete":    func() error { _, err := m.Delete(ctx, "ws", "A", nil); return err },
+			} {
+				if err := call(); !errors.Is(err, secrets.ErrDatabaseUnavailable) || !strings.Contains(err.Error(), "read-only") {
+					t.Errorf("%s on a frozen database: %v, want ErrDatabaseUnavailable saying read-only", what, err)
+				}
+			}
+			if got := envMap(t, writer, "ws"); len(got) != 1 || got["A"] != "a-value" {
+				t.Errorf("after the refused writes: %v", got)
+			}
+		})
+	}
+}

@@ -29,8 +29,18 @@ const SyncCommitOn = "{{sync_commit_on}}"
 
 // syncCommitOn is what SyncCommitOn stands for. set_config is volatile,
 // so the planner neither folds the condition nor skips it.
+//
+// It also makes the transaction read-only when the session's default is
+// (default_transaction_read_only, an operator's freeze of the database):
+// lib/pq begins every transaction READ WRITE, which overrides that
+// default, and its writes went through where pgx's were refused (a
+// trial). A transaction may always turn read-only; the store's writes
+// that hold the condition then fail as read-only (25006) over either
+// driver.
 const syncCommitOn = `(CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') ` +
-	`THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM ''`
+	`THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM '' AND ` +
+	`(CASE WHEN current_setting('default_transaction_read_only') = 'on' ` +
+	`THEN set_config('transaction_read_only', 'on', true) END) IS DISTINCT FROM ''`
 
 //go:embed queries.sql
 var queriesSQL string
