@@ -191,7 +191,7 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 
 // fresh runs query, a statement on the pool (never in a transaction),
 // again on another connection while it fails before its first row
-// because its connection was lost (lostBeforeCommit), up to
+// because its connection was lost or ended by the server (staleConn), up to
 // maxStaleConns times, as long as ctx is live. database/sql does so only
 // of a connection the driver calls bad, as lib/pq does one the server
 // closed while it was idle; pgx returns the server's notice (57P01) of
@@ -203,7 +203,7 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 func (s *PostgresStore) fresh(ctx context.Context, query func() (*sql.Rows, error)) (*sql.Rows, error) {
 	for try := 1; ; try++ {
 		rows, err := query()
-		if err == nil || !lostBeforeCommit(err) || ctx.Err() != nil || try == maxStaleConns {
+		if err == nil || !staleConn(err) || ctx.Err() != nil || try == maxStaleConns {
 			return rows, err
 		}
 	}
@@ -278,7 +278,7 @@ func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query st
 		return err // a statement of the library's own it cannot parse: a bug its tests find
 	}
 	rows, err := q.QueryContext(ctx, text)
-	if err != nil && lostBeforeCommit(err) && ctx.Err() == nil && onPool {
+	if err != nil && staleConn(err) && ctx.Err() == nil && onPool {
 		rows, err = s.fresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
 	}
 	if err != nil {
@@ -550,7 +550,7 @@ func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (txS
 	var err error
 	for try := 1; ; try++ {
 		tx, err = s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-		if err == nil || !lostBeforeCommit(err) || ctx.Err() != nil || try == maxStaleConns {
+		if err == nil || !staleConn(err) || ctx.Err() != nil || try == maxStaleConns {
 			break
 		}
 	}

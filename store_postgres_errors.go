@@ -332,6 +332,16 @@ func lostBeforeCommit(err error) bool {
 	return connectionLost(err) || c == "57P01" || c == "57P02" || c == "57P03" || strings.HasPrefix(c, "08")
 }
 
+// staleConn tells an error of a connection that broke or that the server
+// ended (57P01, 57P02: terminated, or going down after a crash): another
+// connection of the pool may serve. Not a connection exception (class
+// 08), which PgBouncer also uses for its refusals of a login: sending
+// those again would only repeat a failed login.
+func staleConn(err error) bool {
+	c := sqlState(err)
+	return connectionLost(err) || c == "57P01" || c == "57P02"
+}
+
 // clientFailure describes an error without a SQLSTATE: the driver's or
 // the network's, before or between the server's answers; unreachable says
 // the database could not be reached or the connection broke (not a
