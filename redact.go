@@ -186,10 +186,13 @@ func NewRedactor(values [][]byte, cfg *RedactConfig) *Redactor {
 // read a withheld token so from the order of its log lines). The bytes of
 // an unheld value are masked when its last byte comes while they are
 // still to be written (in that Write, or held for another value);
-// earlier ones are out already.
+// earlier ones are out already. Nor are they masked before they are
+// complete, as the scanner's caps on a match in progress would (a review
+// read a withheld value byte by byte from whether a guess followed by
+// thousands of colour codes came out masked): see scan.CompileExact.
 func newJobRedactor(values, unheld [][]byte, cfg *RedactConfig) *Redactor {
 	r := NewRedactor(values, cfg)
-	r.unheld = scan.Compile(unheld, r.minLen)
+	r.unheld = scan.CompileExact(unheld, r.minLen)
 	return r
 }
 

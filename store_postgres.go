@@ -209,6 +209,12 @@ func (s *PostgresStore) fresh(ctx context.Context, query func() (*sql.Rows, erro
 	}
 }
 
+// beginError is an error of a transaction's BEGIN.
+type beginError struct{ err error }
+
+func (e beginError) Error() string { return e.err.Error() }
+func (e beginError) Unwrap() error { return e.err }
+
 // maxStaleConns bounds the tries of a statement whose connection was lost
 // before it ran: each takes another connection of the pool, whose idle
 // ones a server restart or failover closes all at once.
@@ -256,9 +262,9 @@ func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams,
 // So a simple query on the pool whose connection was lost before it
 // returned a row runs again with its parameters (in a transaction it
 // cannot: the transaction is lost with its connection). The store sends no write here, so it
-// never sends a write again; it can send an event again, and when the
-// connection broke after the server had committed it, a job or reveal is
-// recorded twice: never unrecorded.
+// never sends a write again; it can send an event again (see fresh), and
+// when the connection broke after the server had committed it, a job or
+// reveal is recorded more than once: never unrecorded.
 func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
 	onPool := q == sqlx.QueryerContext(s.db)
 	text, err := "", pgschema.ErrNotInlinable
@@ -555,7 +561,7 @@ func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (txS
 		}
 	}
 	if err != nil {
-		return txBegin, err
+		return txBegin, beginError{err}
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {

@@ -151,8 +151,10 @@ func pgErr(ctx context.Context, op string, err error) error {
 		// lib/pq begins every transaction READ WRITE, which a standby
 		// refuses so, not as read-only (25006) as pgx's BEGIN meets it
 		// (a trial: on a demoted primary, writes over lib/pq were no
-		// ErrDatabaseUnavailable). The server's fixed text.
-		if strings.HasPrefix(serverMessage(err), "cannot set transaction read-write mode during recovery") {
+		// ErrDatabaseUnavailable). Told by the stage, a BEGIN, whatever
+		// the server's language, or by the server's English text.
+		var begin beginError
+		if errors.As(err, &begin) || strings.HasPrefix(serverMessage(err), "cannot set transaction read-write mode during recovery") {
 			return errorf(ErrDatabaseUnavailable, "postgres: %s: %s (SQLSTATE %s)", op, sqlStates["25006"], code)
 		}
 		return errorf(nil, "postgres: %s: %s (SQLSTATE %s)", op, serverFailure(err, code), code)

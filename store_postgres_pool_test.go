@@ -265,3 +265,51 @@ func TestPostgresFrozenDatabaseRefusesWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresReadRunAgainAfterTerminate: a job's read whose backend the
+// server ends while it waits (pg_terminate_backend, a failover) runs again
+// on another connection, over either driver: nothing of it was committed.
+// pgx returned the server's notice (57P01), where lib/pq's connection
+// failed as bad and database/sql sent it again (a trial).
+func TestPostgresReadRunAgainAfterTerminate(t *testing.T) {
+	for _, p := range pgPools[:2] {
+		t.Run(p.String(), func(t *testing.T) {
+			admin := pgDB(t)
+			db := p.open(t, 4)
+			s := newPGStore(t, db)
+			m := newManager(t, s, newCipher(t), nil)
+			ctx := context.Background()
+			mustSet(t, m, "ws", "A", "a-value")
+			lock, err := admin.BeginTxx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Rollback()
+			if _, err := lock.Exec(`LOCK TABLE "` + s.Schema() + `".secrets IN ACCESS EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+			read := make(chan error, 1)
+			go func() { _, err := m.EnvFor(ctx, "ws"); read <- err }()
+			var pid int
+			waitFor(t, "the read to wait for the lock", func() bool {
+				return admin.Get(&pid, `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%env_audited%'`) == nil
+			})
+			if _, err := admin.Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
+				t.Fatal(err)
+			}
+			// The read runs again, and waits for the lock again.
+			waitFor(t, "the read to run again", func() bool {
+				var again int
+				return admin.Get(&again, `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%env_audited%'`) == nil && again != pid
+			})
+			lock.Rollback()
+			if err := <-read; err != nil {
+				t.Fatalf("EnvFor whose backend was terminated: %v", err)
+			}
+			evs, err := m.Events(ctx, secrets.EventQuery{Workspace: "ws", Action: secrets.ActionInject})
+			if err != nil || len(evs) != 1 {
+				t.Fatalf("inject events: %d, %v; want 1", len(evs), err)
+			}
+		})
+	}
+}
