@@ -59,11 +59,11 @@ func (a *app) readValue(ctx context.Context, name string, o valueOptions) ([]byt
 			o.prompt = "Value of " + name + " (not echoed): "
 		}
 		fd := int(a.stdin.(*os.File).Fd())
-		// ReadPassword turns the echo off and back on when it returns;
+		// readHidden turns the echo off and back on when it returns;
 		// if a signal ends the wait instead, the echo comes back here.
 		state, serr := term.GetState(fd)
 		fmt.Fprint(a.stderr, o.prompt)
-		b, err = interruptible(ctx, func() ([]byte, error) { return term.ReadPassword(fd) })
+		b, err = interruptible(ctx, func() ([]byte, error) { return readHidden(fd) })
 		var i *interruption
 		if errors.As(err, &i) && serr == nil {
 			term.Restore(fd, state)

@@ -156,6 +156,29 @@ func TestTerminalPrompt(t *testing.T) {
 		t.Fatalf("stored %q, typed %q", got, typed)
 	}
 
+	// Ctrl-D on the empty line ends the input: nothing is stored, and
+	// the next line typed is not taken for the value (a CLI trial: it
+	// was).
+	term = e.terminal("set", "ws", "EOFV")
+	term.waitFor("(not echoed): ")
+	term.waitNoEcho()
+	if _, err := io.WriteString(term.ptmx, "\x04"); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan int, 1)
+	go func() { exited <- term.wait() }()
+	select {
+	case code := <-exited:
+		if code != 5 || !strings.Contains(term.text(), "empty") {
+			t.Fatalf("Ctrl-D: exit %d: %q", code, term.text())
+		}
+	case <-time.After(10 * time.Second):
+		term.typeLine("later-typed-value")
+		<-exited
+		t.Fatalf("Ctrl-D did not end the input in 10 s; the next line was read as the value: %q", term.text())
+	}
+	e.run(call{noKey: true}, "meta", "ws", "EOFV").want(t, 3)
+
 	// An empty line stores nothing.
 	term = e.terminal("set", "ws", "EMPTY")
 	term.waitFor("(not echoed): ")
