@@ -107,7 +107,7 @@ func (a *app) list(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	if all.Next != "" {
-		fmt.Fprintf(a.stderr, "more: --after %s\n", all.Next)
+		fmt.Fprintf(a.stderr, "more: --after %s\n", shellWord(all.Next))
 	}
 	return nil
 }

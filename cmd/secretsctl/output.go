@@ -225,6 +225,21 @@ func printable(s string) string {
 	return s
 }
 
+// shellWord is s as one word of a POSIX shell's command line, for a
+// hint an operator may paste (list's "more: --after NAME"): as it is if
+// it holds only characters no shell reads specially, else in single
+// quotes. A scope may hold $, (, `, ; and quotes (a CLI trial: the hint
+// for a scope an editor chose ran a command when pasted); no control
+// character, which names and scopes never hold, is quoted away so.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_@./:,+=-", r)))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(printable(s), "'", `'\''`) + "'"
+}
+
 // printableText is printable for free text (a description, a detail, a
 // reason): its line breaks and blanks folded into spaces first.
 func printableText(s string) string { return printable(oneLine(s)) }

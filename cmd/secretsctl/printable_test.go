@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,5 +44,25 @@ func TestControlCharactersQuoted(t *testing.T) {
 		if !regexp.MustCompile(`^[0-9]+ +20[0-9-]+T`).MatchString(l) {
 			t.Fatalf("events: a row that is no event's: %q in\n%s", l, r.stdout)
 		}
+	}
+}
+
+// TestShellWord: the list's "more: --after" hint, pasted into a shell,
+// gives back the name exactly and runs nothing (a CLI trial: a scope an
+// editor chose ran a command).
+func TestShellWord(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range []string{"API_TOKEN", "A@production", "A@review/*", "A@$(touch " + dir + "/pwned)", "A@`id`", "A@x;touch " + dir + "/pwned",
+		`A@it's`, `A@"q"`, "A@a b", "A@é", "A@${HOME}", `A@\n`} {
+		out, err := exec.Command("sh", "-c", "printf %s "+shellWord(s)).Output()
+		if err != nil || string(out) != s {
+			t.Errorf("shellWord(%q) = %s: sh gave %q, %v", s, shellWord(s), out, err)
+		}
+	}
+	if _, err := os.Stat(dir + "/pwned"); err == nil {
+		t.Error("a pasted hint ran a command")
+	}
+	if got := shellWord("A@production"); got != "A@production" {
+		t.Errorf("a plain name is quoted: %s", got)
 	}
 }
