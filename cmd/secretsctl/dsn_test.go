@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dataspace/secrets"
 )
 
 // The database URL is never printed, nor a piece of its password, whatever
@@ -107,5 +111,47 @@ func TestDatabaseURLFlagWarns(t *testing.T) {
 	// After "--" of run, it is the job's argument, not secretsctl's.
 	if r := e.ctl("", "run", "ws", "--", "true", "--database-url", "x").want(t, 0); r.stderr != "" {
 		t.Errorf("run: stderr %q", r.stderr)
+	}
+}
+
+// TestReportScrubsOwnMessagesOnly: a password that is also a word of the
+// library's messages is not told by "[redacted]" standing where the word
+// stood (a CLI trial: "NOPE [redacted] exist" of a password "does not").
+// The library's errors hold no password (its TestErrorsHoldNoCredentials)
+// and are printed as they are; secretsctl's own messages, which may quote
+// a driver or URL parser, are scrubbed; a URL that parses gives no
+// pieces of its password to scrub.
+func TestReportScrubsOwnMessagesOnly(t *testing.T) {
+	key, err := secrets.GenerateLocalKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := secrets.NewLocalCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := secrets.New(secrets.NewMemoryStore(), c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lib := m.Get(context.Background(), "ws", "NOPE")
+	if lib == nil || !strings.Contains(lib.Error(), "not") {
+		t.Fatalf("the library's error: %v", lib)
+	}
+	words := strings.Fields(strings.TrimPrefix(lib.Error(), "secrets: "))
+	password := strings.Join(words[len(words)-2:], " ") // two words of the message
+	var stderr strings.Builder
+	a := &app{stderr: &stderr, scrub: newScrubber("postgres://u:" + url.PathEscape(password) + "@db.internal/app")}
+	a.report(lib)
+	if strings.Contains(stderr.String(), "[redacted]") {
+		t.Errorf("the library's message was scrubbed, telling the password: %q", stderr.String())
+	}
+	stderr.Reset()
+	a.report(fmt.Errorf("open: cannot parse %q", "password "+password))
+	if strings.Contains(stderr.String(), password) {
+		t.Errorf("secretsctl's own message was not scrubbed: %q", stderr.String())
+	}
+	if s := newScrubber("postgres://u:does%20not@db.internal/app"); slices.Contains(s, "does") {
+		t.Errorf("a URL that parses gave pieces of its password: %q", s)
 	}
 }

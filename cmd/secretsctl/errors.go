@@ -183,7 +183,8 @@ func newScrubber(dsn string) scrubber {
 		return nil
 	}
 	s := scrubber{dsn}
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+	u, perr := url.Parse(dsn)
+	if perr == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			s = append(s, p, url.QueryEscape(p), url.PathEscape(p))
 		}
@@ -191,8 +192,11 @@ func newScrubber(dsn string) scrubber {
 	// A URL that does not parse (a password with "/", "#", "?", "%" or a
 	// blank, typed unescaped): its password is what lies between the
 	// user's colon and the last "@", and a parser that cut it in the
-	// wrong place prints pieces of it, so each piece goes too.
-	if _, rest, ok := strings.Cut(dsn, "://"); ok {
+	// wrong place prints pieces of it, so each piece goes too. Only then:
+	// the pieces of a URL that parses are words of its password, which,
+	// replaced in a message, said which words it holds (a CLI trial:
+	// "NOPE [redacted] exist" of a password "does not").
+	if _, rest, ok := strings.Cut(dsn, "://"); ok && perr != nil {
 		if i := strings.LastIndex(rest, "@"); i > 0 {
 			if _, p, ok := strings.Cut(rest[:i], ":"); ok {
 				s = append(s, p)
