@@ -183,7 +183,7 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore this into workspace %s?", ws)); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore this into workspace %s?", printable(ws))); err != nil {
 			return err
 		}
 	}
@@ -195,7 +195,7 @@ func (a *app) restore(ctx context.Context, cmd *cli.Command, s *session) error {
 		return writeJSON(a.stdout, restored{Plan: plan, Secrets: metas})
 	}
 	_, err = fmt.Fprintf(a.stdout, "restored into %s: %d added, %d changed, %d removed, %d skipped\n",
-		ws, len(plan.Added), len(plan.Changed), len(plan.Removed), len(plan.Skipped))
+		printable(ws), len(plan.Added), len(plan.Changed), len(plan.Removed), len(plan.Skipped))
 	return err
 }
 

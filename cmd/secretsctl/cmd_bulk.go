@@ -357,7 +357,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			if err := checkScope(s, sc); err != nil {
 				return err
 			}
-			return fail(exitConflict, "--plan %s is for scope %s, not %s (--env): nothing applied", plan, planned, sc)
+			return fail(exitConflict, "--plan %s is for scope %s, not %s (--env): nothing applied", printable(plan), printable(planned), printable(sc))
 		}
 	}
 	text, err := a.readText(ctx, cmd.String("file"))
@@ -384,7 +384,7 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 			}
 			return nil
 		}
-		if err := a.confirm(ctx, cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", ws, inScope(want.Scope))); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "apply", fmt.Sprintf("Apply this to workspace %s%s?", printable(ws), inScope(want.Scope))); err != nil {
 			return err
 		}
 	}
@@ -398,6 +398,6 @@ func (a *app) apply(ctx context.Context, cmd *cli.Command, s *session) error {
 		}
 		return writeJSON(a.stdout, applied{Diff: want, Secrets: metas})
 	}
-	_, err = fmt.Fprintf(a.stdout, "applied to %s%s: %d added, %d changed, %d removed\n", ws, inScope(want.Scope), len(want.Added), len(want.Changed), len(want.Removed))
+	_, err = fmt.Fprintf(a.stdout, "applied to %s%s: %d added, %d changed, %d removed\n", printable(ws), inScope(want.Scope), len(want.Added), len(want.Changed), len(want.Removed))
 	return err
 }

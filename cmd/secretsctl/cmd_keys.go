@@ -350,7 +350,7 @@ func (a *app) keyEnabled(enabled bool) action {
 			return err
 		}
 		state := map[bool]string{true: "enabled", false: "disabled"}[enabled]
-		_, err = fmt.Fprintf(a.stdout, "workspace %s: key %d %s\n", ws, id, state)
+		_, err = fmt.Fprintf(a.stdout, "workspace %s: key %d %s\n", printable(ws), id, state)
 		return err
 	}
 }

@@ -96,7 +96,7 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 			}
 			return nil
 		}
-		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore workspace %s as this says?", ws)); err != nil {
+		if err := a.confirm(ctx, cmd.Bool("yes"), "restore", fmt.Sprintf("Restore workspace %s as this says?", printable(ws))); err != nil {
 			return err
 		}
 	}
@@ -108,7 +108,7 @@ func (a *app) restoreAt(ctx context.Context, cmd *cli.Command, s *session) error
 		return writeJSON(a.stdout, restoredAt{Plan: plan, Secrets: metas})
 	}
 	_, err = fmt.Fprintf(a.stdout, "restored %s to %s: %d new versions, %d undeleted, %d deleted, %d could not be restored\n",
-		ws, plan.At.Format(time.RFC3339), len(plan.Versions), len(plan.Undeleted), len(plan.Deleted), len(plan.Unrestorable))
+		printable(ws), plan.At.Format(time.RFC3339), len(plan.Versions), len(plan.Undeleted), len(plan.Deleted), len(plan.Unrestorable))
 	return err
 }
 

@@ -327,20 +327,20 @@ func (a *app) destroy(ctx context.Context, cmd *cli.Command, s *session) error {
 		return err
 	}
 	if err := a.confirm(ctx, cmd.Bool("yes"), "destroy",
-		fmt.Sprintf("Destroy %s of workspace %s and all its versions, for good?", name, ws)); err != nil {
+		fmt.Sprintf("Destroy %s of workspace %s and all its versions, for good?", printable(name), printable(ws))); err != nil {
 		return err
 	}
 	if err := s.m.Destroy(ctx, ws, name, &secrets.WriteOptions{IfRevision: rev}); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s destroyed\n", name)
+	_, err = fmt.Fprintf(a.stdout, "%s destroyed\n", printable(name))
 	return err
 }
 
 func (a *app) deleteWorkspace(ctx context.Context, cmd *cli.Command, s *session) error {
 	ws := cmd.Args().Get(0)
 	if err := a.confirm(ctx, cmd.Bool("yes"), "delete-workspace",
-		fmt.Sprintf("Delete every secret, version and the key of workspace %s, for good?", ws)); err != nil {
+		fmt.Sprintf("Delete every secret, version and the key of workspace %s, for good?", printable(ws))); err != nil {
 		return err
 	}
 	// Whether there is anything to delete, read first so that the line
@@ -354,10 +354,10 @@ func (a *app) deleteWorkspace(ctx context.Context, cmd *cli.Command, s *session)
 	}
 	var err error
 	if herr == nil && !had {
-		_, err = fmt.Fprintf(a.stdout, "workspace %s had nothing to delete (no secret, no key: mistyped?)\n", ws)
+		_, err = fmt.Fprintf(a.stdout, "workspace %s had nothing to delete (no secret, no key: mistyped?)\n", printable(ws))
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "workspace %s deleted\n", ws)
+	_, err = fmt.Fprintf(a.stdout, "workspace %s deleted\n", printable(ws))
 	return err
 }
 

@@ -167,7 +167,7 @@ func (a *app) report(err error) int {
 			}
 			msg = a.scrub.scrub(msg)
 		}
-		fmt.Fprintln(a.stderr, "secretsctl: "+msg)
+		fmt.Fprintln(a.stderr, "secretsctl: "+escapeControls(msg))
 	}
 	return code
 }

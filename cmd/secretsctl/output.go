@@ -240,6 +240,30 @@ func shellWord(s string) string {
 	return "'" + strings.ReplaceAll(printable(s), "'", `'\''`) + "'"
 }
 
+// escapeControls writes each control or format character of s (an
+// escape sequence, a bidirectional override) as a Go escape, and leaves
+// the rest: the backstop of report for a message that took a string from
+// the store or a document without printable (a CLI trial: a workspace's
+// escape sequence reached the terminal raw in several lines).
+func escapeControls(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
+}
+
 // printableText is printable for free text (a description, a detail, a
 // reason): its line breaks and blanks folded into spaces first.
 func printableText(s string) string { return printable(oneLine(s)) }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,5 +65,41 @@ func TestShellWord(t *testing.T) {
 	}
 	if got := shellWord("A@production"); got != "A@production" {
 		t.Errorf("a plain name is quoted: %s", got)
+	}
+}
+
+// TestEscapeControls: report's backstop writes control and format
+// characters as escapes and leaves the rest as it is.
+func TestEscapeControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text: ok":          "plain text: ok",
+		"ws\x1b[31mred":           `ws\x1b[31mred`,
+		"a\u202eb\nc":             `a\u202eb\nc`,
+		"bad \xff byte, é stays": `bad \xff byte, é stays`,
+	} {
+		if got := escapeControls(in); got != want {
+			t.Errorf("escapeControls(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Lines that name a workspace outside the tables quote it too (a CLI
+// trial: apply, restore, key, destroy and delete-workspace printed a
+// workspace's escape sequence raw).
+func TestWorkspaceQuotedInResults(t *testing.T) {
+	e := newEnv(t)
+	ws := "ws\x1b]0;TITLE\x07\x1b[2K"
+	file := filepath.Join(e.dir, "a.env")
+	if err := os.WriteFile(file, []byte("A=a-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"apply", ws, "--file", file, "--yes"},
+		{"delete-workspace", ws, "--yes"},
+	} {
+		r := e.ctl("", args...)
+		if strings.ContainsAny(r.stdout+r.stderr, "\x1b\x07") {
+			t.Errorf("%s printed a control character raw: %q %q", args[0], r.stdout, r.stderr)
+		}
 	}
 }
