@@ -28,7 +28,8 @@ const exitHelp = `EXIT STATUS:
    1      operational failure (database, KMS, decryption, I/O),
           including data whose workspace key is wrapped by a master key
           not given (--old-master-key), or a confirmation answered no
-   2      usage error (arguments, flags, an invalid --env or @SCOPE, no
+   2      usage error (arguments, flags, an invalid --env, @SCOPE, --actor
+          or --by, a time before 1970, no
           master key given, --yes missing off a terminal, an -o FILE that
           exists and is not a regular file, --pass-env of a variable
           secretsctl reads credentials or keys from)
@@ -99,8 +100,9 @@ func exitCode(err error) int {
 		return exitIncomplete
 	case errors.Is(err, secrets.ErrUnavailable):
 		return exitUnavailable
-	case errors.Is(err, secrets.ErrInvalidScope):
-		// A scope comes from --env or NAME@SCOPE on the command line.
+	case errors.Is(err, secrets.ErrInvalidScope), errors.Is(err, secrets.ErrInvalidActor):
+		// A scope comes from --env or NAME@SCOPE on the command line,
+		// an actor from --actor or --by.
 		return exitUsage
 	case errors.Is(err, secrets.ErrForbidden),
 		errors.Is(err, secrets.ErrInvalidName),

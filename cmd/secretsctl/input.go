@@ -273,11 +273,16 @@ func parseTime(flag, s string, now time.Time) (time.Time, error) {
 	if s == "" || s == "never" || s == "none" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	// A time before 1970 is refused here as the library refuses it:
+	// parsed, 0001-01-01 is Go's zero time, which means "never" (a CLI
+	// trial: --expires 0001-01-01 cleared the date).
+	for _, layout := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			if t.Year() < 1970 {
+				return time.Time{}, usage("--%s: %s is before 1970: give a later time, or never", flag, s)
+			}
+			return t, nil
+		}
 	}
 	if d, err := parseDuration(s); err == nil {
 		return now.Add(d), nil
