@@ -79,6 +79,11 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 		return usage("run: want WORKSPACE -- COMMAND [ARG...]: no command after --")
 	}
 	for _, name := range cmd.StringSlice("pass-env") {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			// A variable's name, not NAME=VALUE (a CLI trial: it was
+			// taken silently, and passed nothing).
+			return usage("run: --pass-env %s: give a variable's name, such as --pass-env HOME; a value comes from secretsctl's environment", printable(name))
+		}
 		if ownCredential(name) {
 			// The name only: never its value.
 			return usage("run: --pass-env %s: secretsctl reads its own credentials or keys from it, and a job never gets them "+

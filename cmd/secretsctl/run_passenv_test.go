@@ -58,3 +58,18 @@ func TestRunPassEnvRefusesEachCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPassEnvTakesNames: --pass-env NAME=VALUE or an empty name is a
+// usage error and the job does not run (a CLI trial: it was taken
+// silently, and passed nothing).
+func TestRunPassEnvTakesNames(t *testing.T) {
+	e := newEnv(t)
+	e.ctl("v\n", "set", "ws", "A").want(t, 0)
+	for _, arg := range []string{"A=B", ""} {
+		r := e.run(call{}, "run", "--pass-env", arg, "ws", "--", "sh", "-c", "echo job-ran")
+		r.wantErr(t, 2, "give a variable's name")
+		if strings.Contains(r.stdout, "job-ran") {
+			t.Errorf("--pass-env %q: the job ran", arg)
+		}
+	}
+}
