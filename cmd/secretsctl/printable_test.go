@@ -72,9 +72,9 @@ func TestShellWord(t *testing.T) {
 // characters as escapes and leaves the rest as it is.
 func TestEscapeControls(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain text: ok":          "plain text: ok",
-		"ws\x1b[31mred":           `ws\x1b[31mred`,
-		"a\u202eb\nc":             `a\u202eb\nc`,
+		"plain text: ok":         "plain text: ok",
+		"ws\x1b[31mred":          `ws\x1b[31mred`,
+		"a\u202eb\nc":            `a\u202eb\nc`,
 		"bad \xff byte, é stays": `bad \xff byte, é stays`,
 	} {
 		if got := escapeControls(in); got != want {
