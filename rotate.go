@@ -211,7 +211,15 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 		}
 	}
 	if err != nil {
-		return res, m.failed(ctx, e, err)
+		// The event says what the call did before it stopped (a CLI
+		// trial: it gave only the error, not the new key nor the
+		// versions re-encrypted, which RotateResult holds).
+		recorded := err
+		if res.Primary != 0 || res.Reencrypted > 0 {
+			recorded = wrapf(err, "stopped with primary key %d and %d versions re-encrypted", res.Primary, res.Reencrypted)
+		}
+		m.failed(ctx, e, recorded)
+		return res, err
 	}
 	e.Detail = fmt.Sprintf("primary key %d, %d versions re-encrypted, disabled %v, resumed %t", res.Primary, res.Reencrypted, res.Disabled, res.Resumed)
 	if len(res.Deleted) > 0 {

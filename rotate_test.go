@@ -205,6 +205,13 @@ func TestRotateInterrupted(t *testing.T) {
 			if stopAfter < 3 && !errors.Is(err, context.Canceled) {
 				t.Fatalf("stop after %d: %v", stopAfter, err)
 			}
+			if stopAfter > 0 && stopAfter < 3 {
+				// Its event says what it did before it stopped.
+				evs, err := m.Events(context.Background(), secrets.EventQuery{Workspace: "ws", Action: secrets.ActionRotate, Newest: true, Limit: 1})
+				if err != nil || len(evs) != 1 || evs[0].Outcome != secrets.OutcomeFailed || !strings.Contains(evs[0].Detail, "versions re-encrypted") {
+					t.Fatalf("stop after %d: the event %+v, %v", stopAfter, evs, err)
+				}
+			}
 			// Reads work in the middle of a rotation, in a cold replica too.
 			checkAll(t, newManager(t, s, c, nil), "ws", want)
 			res, err := m.RotateKey(context.Background(), "ws", nil)

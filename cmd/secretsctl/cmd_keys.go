@@ -219,6 +219,12 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 		p := a.progress("rotate " + printable(ws))
 		res, err := s.m.RotateKey(ctx, ws, p.update)
 		r := rotated{Workspace: ws, RotateResult: res, stopped: rotationStopped(res, err)}
+		if r.stopped && p.total > 0 {
+			// What the call re-encrypted, which the last progress call
+			// before it stopped may not have counted yet (a CLI trial:
+			// "2400/6000 stopped", then "stopped after 2600").
+			p.done = res.Reencrypted
+		}
 		p.finish(r.stopped)
 		if err != nil {
 			last = err
