@@ -394,8 +394,9 @@ type Resolved struct {
 	// ResolvedOtherEnvironment (its scope does not match the job's
 	// environment) or ResolvedRefused (the job would get it, and is
 	// refused for it: its name is one the Manager's rules refuse now,
-	// ErrReservedName, or its container holds its name and scope twice,
-	// a row changed with SQL, ErrDecrypt).
+	// ErrReservedName; it is past its expiry under ExpiredRefuse,
+	// ErrExpired; or its container holds its name and scope twice, a row
+	// changed with SQL, ErrDecrypt).
 	Status string `json:"status"`
 }
 
@@ -485,11 +486,13 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 		out[i].Status = ResolvedWithheld
 	}
 	// What fails a job, as readLevels checks it (an attacker trial: the
-	// preview said delivered of a name the job was refused for).
+	// preview said delivered of a name the job was refused for), and an
+	// expired winner under ExpiredRefuse (a review).
+	now := m.now()
 	for _, i := range c.delivered {
 		en := &snap.Entries[i]
 		err := m.storedRefusal(func(yield func(string, string) bool) { yield(en.Name, containers[en.Level]) })
-		if err != nil {
+		if err != nil || m.cfg.Expired == ExpiredRefuse && !en.Expires.IsZero() && !now.Before(en.Expires) {
 			out[i].Status = ResolvedRefused
 		}
 	}

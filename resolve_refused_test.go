@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dataspace/secrets"
 	"github.com/lib/pq"
@@ -97,4 +98,29 @@ func TestPostgresResolveTwice(t *testing.T) {
 	if got := resolvedStatus(t, rs, "ws", "OWN"); got != secrets.ResolvedDelivered {
 		t.Errorf("OWN: %q, want delivered", got)
 	}
+}
+
+// TestResolveRefusedExpired: under ExpiredRefuse, an expired secret a job
+// would get is "refused", as the job is (a review: it said delivered).
+func TestResolveRefusedExpired(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		m := newManager(t, b.replica(t), newCipher(t), &secrets.Config{Parents: chain(wsLevels), Expired: secrets.ExpiredRefuse,
+			Now: func() time.Time { return now }})
+		if _, err := m.Set(ctx, "ws", "TOKEN", []byte("old-token"), &secrets.SetOptions{Info: &secrets.Info{Expires: now.Add(-time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "ws", "OTHER", "other-value")
+		rs, err := m.Resolve(ctx, "ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resolvedStatus(t, rs, "ws", "TOKEN"); got != secrets.ResolvedRefused {
+			t.Errorf("an expired secret under ExpiredRefuse: %q, want refused", got)
+		}
+		if _, err := m.EnvFor(ctx, "ws"); !errors.Is(err, secrets.ErrExpired) {
+			t.Fatalf("the job: %v, want ErrExpired", err)
+		}
+	})
 }

@@ -385,5 +385,8 @@ func clientFailure(err error) (what string, unreachable bool) {
 	if err.Error() == "sql: database is closed" { // database/sql's, unexported
 		return "the host closed the database pool (sql.DB.Close)", false
 	}
+	if b := (beginError{}); errors.As(err, &b) {
+		err = b.err // the driver's own type, not the wrapper's
+	}
 	return fmt.Sprintf("the database driver failed (%T)", err), false
 }

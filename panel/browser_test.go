@@ -533,7 +533,7 @@ func TestBrowserResolve(t *testing.T) {
 				t.Errorf("%s at %d px:\n%s\nwant\n%s", who, width, strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 			summary := evalIn[string](tb, `document.querySelector('#drawer .summary strong').innerText`)
-			if want := "An unprotected job in no environment is refused and gets nothing: OLD_HOOK has a name the rules now refuse, or is stored twice."; summary != want {
+			if want := "An unprotected job in no environment is refused and gets nothing, for OLD_HOOK: a name the rules now refuse, a secret past its expiry, or a name stored twice."; summary != want {
 				t.Errorf("%s at %d px: the summary says %q, want %q", who, width, summary, want)
 			}
 			if w := evalIn[int](tb, `document.documentElement.scrollWidth`); w > int(width) {

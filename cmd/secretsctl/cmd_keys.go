@@ -223,7 +223,7 @@ func (a *app) rotate(ctx context.Context, cmd *cli.Command, s *session) error {
 			// What the call re-encrypted, which the last progress call
 			// before it stopped may not have counted yet (a CLI trial:
 			// "2400/6000 stopped", then "stopped after 2600").
-			p.done = res.Reencrypted
+			p.done = max(p.done, res.Reencrypted)
 		}
 		p.finish(r.stopped)
 		if err != nil {

@@ -52,7 +52,7 @@ func (a *app) resolveCommand() *cli.Command {
 			"or a more specific scope has the name), other-environment (its scope does not match --env),\n" +
 			"protected (the job is not --protected), withheld or expired (left out by the host's\n" +
 			"policy), refused (the job would get it and is refused for it: a name the rules now refuse,\n" +
-			"or a name stored twice by SQL). PROTECTED says yes for a protected secret. It reads as run does and is audited as\n" +
+			"a secret past its expiry under the host's refuse policy, or a name stored twice by SQL). PROTECTED says yes for a protected secret. It reads as run does and is audited as\n" +
 			"a listing of the workspace. A workspace or parent with no secrets (a mistyped name?) is\n" +
 			"named on stderr; when no level has any, resolve exits 3. An invalid --parents chain exits 5,\n" +
 			"a malformed --env 2.",

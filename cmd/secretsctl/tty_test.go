@@ -34,6 +34,9 @@ type terminal struct {
 	readDone chan struct{}
 	// echoAtExit: the terminal echoed when secretsctl had exited.
 	echoAtExit bool
+	// pendingAtExit: bytes typed that no one had read when secretsctl
+	// had exited (the shell would read them next).
+	pendingAtExit int
 }
 
 func (e *env) terminal(args ...string) *terminal {
@@ -116,6 +119,9 @@ func (term *terminal) wait() int {
 	if tio, terr := unix.IoctlGetTermios(int(term.tty.Fd()), unix.TCGETS); terr == nil {
 		term.echoAtExit = tio.Lflag&unix.ECHO != 0
 	}
+	if n, perr := unix.IoctlGetInt(int(term.tty.Fd()), unix.TIOCINQ); perr == nil {
+		term.pendingAtExit = n
+	}
 	term.tty.Close() // the reader sees the end once no one holds it
 	select {
 	case <-term.readDone:
@@ -178,6 +184,24 @@ func TestTerminalPrompt(t *testing.T) {
 		t.Fatalf("Ctrl-D did not end the input in 10 s; the next line was read as the value: %q", term.text())
 	}
 	e.run(call{noKey: true}, "meta", "ws", "EOFV").want(t, 3)
+
+	// A pasted value of two lines: the first is the value, and the rest
+	// is dropped, not left for the shell to show and run (a review).
+	term = e.terminal("set", "ws", "PASTED")
+	term.waitFor("(not echoed): ")
+	term.waitNoEcho()
+	if _, err := io.WriteString(term.ptmx, "first-line-value\rsecond-line-secret\r"); err != nil {
+		t.Fatal(err)
+	}
+	if code := term.wait(); code != 0 {
+		t.Fatalf("a pasted value: exit %d: %q", code, term.text())
+	}
+	if term.pendingAtExit != 0 {
+		t.Errorf("%d bytes of the paste were left for the shell", term.pendingAtExit)
+	}
+	if got := e.value("ws", "PASTED"); got != "first-line-value" {
+		t.Errorf("stored %q", got)
+	}
 
 	// An empty line stores nothing.
 	term = e.terminal("set", "ws", "EMPTY")

@@ -34,9 +34,14 @@ const SyncCommitOn = "{{sync_commit_on}}"
 // (default_transaction_read_only, an operator's freeze of the database):
 // lib/pq begins every transaction READ WRITE, which overrides that
 // default, and its writes went through where pgx's were refused (a
-// trial). A transaction may always turn read-only; the store's writes
-// that hold the condition then fail as read-only (25006) over either
-// driver.
+// trial). A transaction may always turn read-only, but Postgres checks
+// a statement against it when the statement starts: the statements
+// whose writes come after the condition (SELECT f(...) WHERE it, the
+// functions that write secrets, keys and workspaces) then fail as
+// read-only (25006) over either driver; one whose own INSERT, UPDATE or
+// DELETE holds the condition (pruning events, a job's expanded
+// fingerprints, a master key's check value) still writes over lib/pq,
+// and only the transaction's later statements are refused.
 const syncCommitOn = `(CASE WHEN current_setting('synchronous_commit') IN ('off', 'local') ` +
 	`THEN set_config('synchronous_commit', 'on', true) END) IS DISTINCT FROM '' AND ` +
 	`(CASE WHEN current_setting('default_transaction_read_only') = 'on' ` +

@@ -18,7 +18,7 @@ const statuses = {
   'expired': ['expired', 'Past its expiry: left out, as if absent.'],
   'protected': ['protected jobs only', 'Protected: only protected jobs get it.'],
   'other-environment': ['other environment', 'Its scope does not match this environment.'],
-  'refused': ['refused', 'A job would get it, and is refused for it: its name is one the rules now refuse (rename or delete it), or it is stored twice.'],
+  'refused': ['refused', 'A job would get it, and is refused for it: its name is one the rules now refuse (rename or delete it), it is past its expiry, or it is stored twice.'],
 };
 
 // openResolve opens the preview, for a job in no environment, unprotected.
@@ -82,7 +82,7 @@ function render(rs, env, prot) {
   const refused = rs.filter((r) => r.status === 'refused').map((r) => r.variable);
   const here = `this ${kind()}`;
   const head = refused.length ?
-    `${job} is refused and gets nothing: ${refused.join(', ')} ${refused.length === 1 ? 'has a name' : 'have names'} the rules now refuse, or ${refused.length === 1 ? 'is' : 'are'} stored twice.` :
+    `${job} is refused and gets nothing, for ${refused.join(', ')}: a name the rules now refuse, a secret past its expiry, or a name stored twice.` :
     `${job} gets ${n} secret${n === 1 ? '' : 's'}.`;
   const summary = el('p', {class: 'summary'}, el('strong', {text: head}),
     isParent() ? ` That is, a job of a workspace below ${here} where neither the workspace nor a level between has the name.` : null,
