@@ -129,6 +129,10 @@ func (a *app) exportEnv(ctx context.Context, cmd *cli.Command, s *session) error
 		}
 		return nil
 	}
+	if isTerminal(a.stdout) && actsOnTerminal(text) {
+		return fail(exitRefused, "export: a value holds control characters (an escape sequence?), which would act on this terminal "+
+			"rather than show: nothing was printed; export into a file (-o FILE) or a pipe")
+	}
 	_, err = a.stdout.Write(text)
 	return err
 }

@@ -175,6 +175,10 @@ func (a *app) get(ctx context.Context, cmd *cli.Command, s *session) error {
 		}
 		return writeJSON(a.stdout, revealed{sec.Meta, string(v)})
 	}
+	if isTerminal(a.stdout) && actsOnTerminal(v) {
+		return fail(exitRefused, "the value of %s holds control characters (an escape sequence?), which would act on this terminal "+
+			"rather than show: nothing was printed; get it into a file or a pipe (| cat -v)", printable(sec.Name))
+	}
 	if _, err := a.stdout.Write(v); err != nil {
 		return err
 	}

@@ -264,6 +264,23 @@ func escapeControls(s string) string {
 	return b.String()
 }
 
+// actsOnTerminal reports whether b holds a byte or character a terminal
+// acts on rather than shows: a C0 control other than tab, line feed and
+// carriage return (ESC starts the sequences that set a window's title,
+// write the clipboard, clear the screen), DEL, or a C1 control. A value
+// comes from an editor: printed as it is to the operator's terminal it
+// would act there (a CLI trial wrote the clipboard through OSC 52).
+func actsOnTerminal(b []byte) bool {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r < ' ' && r != '\t' && r != '\n' && r != '\r' || r == 0x7f || r >= 0x80 && r <= 0x9f {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
 // printableText is printable for free text (a description, a detail, a
 // reason): its line breaks and blanks folded into spaces first.
 func printableText(s string) string { return printable(oneLine(s)) }

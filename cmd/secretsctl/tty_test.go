@@ -39,7 +39,10 @@ type terminal struct {
 	pendingAtExit int
 }
 
-func (e *env) terminal(args ...string) *terminal {
+func (e *env) terminal(args ...string) *terminal { return e.terminalOut(false, args...) }
+
+// terminalOut is terminal with, if onTTY, stdout on the terminal too.
+func (e *env) terminalOut(onTTY bool, args ...string) *terminal {
 	t := e.t
 	t.Helper()
 	ptmx, tty, err := pty.Open()
@@ -53,6 +56,9 @@ func (e *env) terminal(args ...string) *terminal {
 		"SECRETS_SCHEMA=" + e.schema, "SECRETS_MASTER_KEY_FILE=" + e.key, "SECRETS_SHARED_USER=true"}
 	term := &terminal{t: t, ptmx: ptmx, tty: tty, cmd: cmd, readDone: make(chan struct{})}
 	cmd.Stdin, cmd.Stderr, cmd.Stdout = tty, tty, &term.stdout
+	if onTTY {
+		cmd.Stdout = tty
+	}
 	// The terminal is secretsctl's controlling terminal, as a shell's
 	// is: Ctrl-C typed on it sends SIGINT.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
@@ -314,5 +320,29 @@ func TestTerminalLongLine(t *testing.T) {
 	}
 	if got := e.value("ws", "LONG"); got != short {
 		t.Fatalf("stored %d bytes, typed %d", len(got), len(short))
+	}
+}
+
+// A value whose escape sequences would act on the operator's terminal
+// (set its title, write its clipboard with OSC 52, clear the screen) is
+// not printed there by get or export, which say how to get it; to a pipe
+// it goes exactly (a CLI trial: an editor's value wrote the clipboard).
+func TestTerminalValueEscapes(t *testing.T) {
+	e := newEnv(t)
+	evil := "tok\x1b]52;c;ZXZpbA==\x07\x1b[2Jend"
+	e.ctl(evil, "set", "ws", "EVIL", "--raw").want(t, 0)
+	e.ctl("plain-value", "set", "ws2", "PLAIN").want(t, 0)
+	for _, args := range [][]string{{"get", "ws", "EVIL"}, {"export", "ws"}} {
+		term := e.terminalOut(true, args...)
+		if code := term.wait(); code != 5 || strings.Contains(term.text(), "\x1b]52") || !strings.Contains(term.text(), "control characters") {
+			t.Errorf("%s on a terminal: exit %d: %q", args[0], code, term.text())
+		}
+	}
+	term := e.terminalOut(true, "get", "ws2", "PLAIN")
+	if code := term.wait(); code != 0 || !strings.Contains(term.text(), "plain-value") {
+		t.Errorf("a plain value on a terminal: exit %d: %q", code, term.text())
+	}
+	if got := e.value("ws", "EVIL"); got != evil {
+		t.Errorf("to a pipe: %q, want the value exactly", got)
 	}
 }
