@@ -153,7 +153,7 @@ func (a *app) runJob(ctx context.Context, cmd *cli.Command, s *session) error {
 		if u != nil {
 			who = cmp.Or(cmd.String("user"), defaultJobUser)
 		}
-		return startError(a.job[0], who, err)
+		return startError(a.job[0], who, cmd.String("dir"), err)
 	}
 	switch {
 	case res.Signal != nil:
@@ -213,8 +213,11 @@ func jobUser(name string) (*secrets.OSUser, error) {
 // use: 127 for a program not found, 126 for one that cannot be executed.
 // The latter names the program as found in secretsctl's PATH and the user
 // the job was to run as (who, "" for secretsctl's own): a program under a
-// folder of root's that other users cannot enter is a common cause.
-func startError(path, who string, err error) error {
+// folder of root's that other users cannot enter is a common cause. With
+// --dir, a folder the job's user cannot enter fails the start the same
+// way (the kernel's error does not say which step), so the message names
+// both (a CLI trial: it blamed the program).
+func startError(path, who, dir string, err error) error {
 	var ee *exec.Error
 	var pe *fs.PathError
 	switch {
@@ -228,6 +231,9 @@ func startError(path, who string, err error) error {
 		}
 		if who != "" {
 			what += " as user " + who
+		}
+		if dir != "" {
+			return fail(exitNoExec, "run: %s cannot be executed, or --dir %s cannot be entered: %s", what, printable(dir), oneLine(causeOf(err)))
 		}
 		return fail(exitNoExec, "run: %s cannot be executed: %s", what, oneLine(causeOf(err)))
 	}

@@ -74,6 +74,9 @@ func TestRun(t *testing.T) {
 		syscall.ForkLock.Unlock()
 		e.run(call{env: []string{"PATH=" + private + ":/usr/bin:/bin"}}, "run", "ws", "--", "tool").
 			wantErr(t, 126, "tool ("+filepath.Join(private, "tool")+") as user nobody cannot be executed")
+		// A --dir the job's user may not enter: the message names it too
+		// (a CLI trial: it blamed the program alone).
+		e.ctl("", "run", "--dir", private, "ws", "--", "true").wantErr(t, 126, "or --dir "+private+" cannot be entered")
 	}
 	e.ctl("", "run", "ws", "--", e.dir).wantErr(t, 126)
 
