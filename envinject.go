@@ -107,11 +107,9 @@ type envRead struct {
 	items   []envItem // sorted by name
 	expired []string  // names of secrets past their expiry, given or not
 	// masks are the values a job did not get as variables but has in
-	// others and masks: ingredients (see Info.Expand).
+	// others and masks: ingredients (see Info.Expand). Values
+	// Config.Withhold kept from it are not masked (see levels.go).
 	masks [][]byte
-	// withheld are the values Config.Withhold kept from the job, which
-	// its output masks where they appear whole (see newJobRedactor).
-	withheld [][]byte
 	// ingredients are the secrets whose values went into the job's
 	// expanded values, for Config.Authorize.
 	ingredients []EventSecret
@@ -122,10 +120,10 @@ type envRead struct {
 
 // wipe clears the bytes of the read that can be cleared.
 func (r *envRead) wipe() {
-	for _, m := range slices.Concat(r.masks, r.withheld) {
+	for _, m := range r.masks {
 		clear(m)
 	}
-	r.masks, r.withheld = nil, nil
+	r.masks = nil
 }
 
 // readEnv reads, decrypts and audits the workspace's environment, or the

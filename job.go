@@ -266,7 +266,7 @@ func (m *Manager) jobDir(dir string) (string, *os.File, error) {
 
 // redactor returns the Redactor of a read's values, shared by the jobs
 // that mask exactly the same values with the same settings: the key is a
-// digest of every value masked (delivered and withheld), so two jobs of
+// digest of every value masked (delivered, and ingredients), so two jobs of
 // one state that got different values (other environments, protection,
 // Withhold) never share one.
 func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
@@ -281,15 +281,11 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 		h.Write(n[:])
 		io.WriteString(h, it.kv)
 	}
-	// Then the ingredients' values, and the withheld ones: a length never
-	// begins with 0xff or 0xfe.
-	for i, vs := range [][][]byte{r.masks, r.withheld} {
-		h.Write([]byte{0xff - byte(i)})
-		for _, v := range vs {
-			binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-			h.Write(n[:])
-			h.Write(v)
-		}
+	h.Write([]byte{0xff}) // then the ingredients' values: a length never begins with 0xff
+	for _, v := range r.masks {
+		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+		h.Write(n[:])
+		h.Write(v)
 	}
 	h.Sum(key.values[:0])
 	if red, ok := m.redactors.Get(key); ok {
@@ -300,7 +296,7 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 		values[i] = []byte(it.value())
 	}
 	values = append(values, r.masks...)
-	red := newJobRedactor(values, r.withheld, cfg)
+	red := NewRedactor(values, cfg)
 	m.redactors.Add(key, red)
 	return red
 }
@@ -308,7 +304,7 @@ func (m *Manager) redactor(ws string, r envRead, cfg *RedactConfig) *Redactor {
 // redactorKey names the Redactor of a set of values of a workspace.
 type redactorKey struct {
 	ws     string
-	values [sha256.Size]byte // SHA-256 of the "NAME=value" strings, then of the ingredients' and the withheld values
+	values [sha256.Size]byte // SHA-256 of the "NAME=value" strings, then of the ingredients' values
 	cfg    RedactConfig
 }
 

@@ -172,8 +172,8 @@ func TestLevelsWithhold(t *testing.T) {
 		if d := cmp.Diff([]string{"API_TOKEN=group-token"}, []string(job.Env)); d != "" {
 			t.Fatalf("a job with a withheld secret (-want +got):\n%s", d)
 		}
-		if got := job.Redactor().RedactString("it printed group-password-2741"); strings.Contains(got, "group-password-2741") {
-			t.Fatalf("a withheld value is not masked: %q", got)
+		if got := job.Redactor().RedactString("it printed group-password-2741"); !strings.Contains(got, "group-password-2741") {
+			t.Fatalf("a withheld value is masked (which tells the job what it begins with): %q", got)
 		}
 		mu.Lock()
 		if d := cmp.Diff([]string{"ws>group:acme,instance:group:acme/API_TOKEN", "ws>group:acme,instance:group:acme/DB_PASSWORD"}, asked); d != "" {

@@ -146,10 +146,6 @@ type RedactConfig struct {
 type Redactor struct {
 	parent *Redactor
 	set    *scan.Set // values given when r was made; nil if none
-	// unheld are values a job does not have but whose output is masked
-	// (those Config.Withhold kept from it): found whole, never held for
-	// (see newJobRedactor). nil if none.
-	unheld *scan.Set
 	extra  atomic.Pointer[extraValues]
 	mu     sync.Mutex // serializes Add
 	mask   []byte
@@ -174,25 +170,6 @@ func NewRedactor(values [][]byte, cfg *RedactConfig) *Redactor {
 		}
 	}
 	r.set = scan.Compile(values, r.minLen)
-	return r
-}
-
-// newJobRedactor returns a Redactor for values and, masked only where
-// they appear whole, unheld: values the writer's stream must not be able
-// to learn from the masking. A RedactWriter holds back bytes that may be
-// the start of a value, for as long as they may be; for a value the job
-// does not have, whether its output is held would tell the job, byte by
-// byte, whether it has typed the start of that value (an attacker trial
-// read a withheld token so from the order of its log lines). The bytes of
-// an unheld value are masked when its last byte comes while they are
-// still to be written (in that Write, or held for another value);
-// earlier ones are out already. Nor are they masked before they are
-// complete, as the scanner's caps on a match in progress would (a review
-// read a withheld value byte by byte from whether a guess followed by
-// thousands of colour codes came out masked): see scan.CompileExact.
-func newJobRedactor(values, unheld [][]byte, cfg *RedactConfig) *Redactor {
-	r := NewRedactor(values, cfg)
-	r.unheld = scan.CompileExact(unheld, r.minLen)
 	return r
 }
 
@@ -273,10 +250,9 @@ type RedactWriter struct {
 // writer's Redactor to its root: those it was made with, or those added
 // to it.
 type layer struct {
-	r      *Redactor // for added values; nil for the fixed ones
-	added  *extraValues
-	sc     *scan.Scanner // nil if there is nothing to find
-	unheld bool          // the Redactor's unheld values: never held for
+	r     *Redactor // for added values; nil for the fixed ones
+	added *extraValues
+	sc    *scan.Scanner // nil if there is nothing to find
 }
 
 // Format prints nothing of the bytes held back, which may be the start of
@@ -289,9 +265,6 @@ func (r *Redactor) NewWriter(w io.Writer) *RedactWriter {
 	for n := r; n != nil; n = n.parent {
 		if n.set != nil {
 			rw.layers = append(rw.layers, layer{sc: scan.NewScanner(n.set)})
-		}
-		if n.unheld != nil {
-			rw.layers = append(rw.layers, layer{sc: scan.NewScanner(n.unheld), unheld: true})
 		}
 		rw.layers = append(rw.layers, layer{r: n})
 	}
@@ -333,7 +306,12 @@ func (w *RedactWriter) Write(p []byte) (int, error) {
 		}
 	}
 	w.end += int64(len(p))
-	hold := w.hold()
+	hold := w.end
+	for _, l := range w.layers {
+		if l.sc != nil {
+			hold = l.sc.Hold(hold)
+		}
+	}
 	w.emit(hold, p, start)
 	if w.err != nil {
 		return 0, w.err
@@ -371,22 +349,16 @@ func (w *RedactWriter) release(max int64) {
 		return
 	}
 	w.refresh()
-	if w.end-w.hold() > max {
-		return
-	}
-	w.emit(w.end, nil, w.end)
-}
-
-// hold is the earliest offset at which a match of a value that is not
-// unheld may begin that is still in progress, or w.end.
-func (w *RedactWriter) hold() int64 {
 	h := w.end
 	for _, l := range w.layers {
-		if l.sc != nil && !l.unheld {
+		if l.sc != nil {
 			h = l.sc.Hold(h)
 		}
 	}
-	return h
+	if w.end-h > max {
+		return
+	}
+	w.emit(w.end, nil, w.end)
 }
 
 // Close flushes. It does not close the underlying writer.

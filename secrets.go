@@ -144,10 +144,9 @@ type Config struct {
 	// the rule would give it (o: its container, variable, scope and
 	// protection); true keeps it from the job. The job then runs without
 	// that variable (no farther level or wider scope stands in for it),
-	// its value is masked in the job's output where it appears whole
-	// (output is never held back for it, which would tell the job what
-	// it has typed of it: see the README), and the job's event names it
-	// as withheld. Compare o.Variable to decide for every
+	// its value is not masked in the job's output (scanning a job's output
+	// for a value it does not have tells the job what the value begins
+	// with: see the README), and the job's event names it as withheld. Compare o.Variable to decide for every
 	// scope of a variable at once. Authorize still decides whether the
 	// job runs at all. With Withhold set, every job's event is recorded
 	// after its read, as a job with parents' is.

@@ -31,6 +31,7 @@ func TestWithheldNotHeldInRun(t *testing.T) {
 		held   bool
 	}{
 		{"withheld-9f3K", false},
+		{"withheld-9f3Kq2xZ", false}, // whole, and not masked
 		{"delivered-Hq7", true},
 	} {
 		t.Run(c.prefix, func(t *testing.T) {

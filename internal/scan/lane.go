@@ -196,9 +196,6 @@ func (l *lane) hit(s *Set, t int32, end int64, out *Spans) {
 		l.cands = append(l.cands, cand{g.lo, g.hi, anchorLen, start})
 		return
 	}
-	if s.exact {
-		return // not followed: see CompileExact
-	}
 	// Too many to follow: mask from the first of them for as long as the
 	// longest pattern, and from now on extend that instead.
 	if !l.wild {

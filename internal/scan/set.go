@@ -139,8 +139,6 @@ type group struct{ lo, hi int32 }
 // A Set is a compiled set of values. It is immutable and safe for
 // concurrent use.
 type Set struct {
-	// exact: report complete matches only (see CompileExact).
-	exact bool
 	arena []byte // every pattern's bytes, with '+' as ' '
 	pats  []pat  // distinct, sorted by bytes
 	// maxLen and minLen are the longest and shortest pattern lengths.
@@ -218,23 +216,6 @@ func Compile(values [][]byte, minLen int) *Set {
 	}
 	s.lmin = (8*s.minLen-1)/6 + 1
 	s.build(lcp)
-	return s
-}
-
-// CompileExact is Compile for values whose matches are reported only
-// when complete: never the masks the caps report of a match in progress
-// (more than maxCands candidates at once, or a match that spans more than
-// maxSpan raw bytes of dropped escapes), which fail closed for values
-// the stream's writer has but would tell one that does not have a value
-// whether its output began it (see the secrets package's withheld
-// values). Past the candidate cap, further candidates are not followed,
-// so a crafted stream can print such a value unmasked; the caps bound
-// the scan's work as they do for Compile's.
-func CompileExact(values [][]byte, minLen int) *Set {
-	s := Compile(values, minLen)
-	if s != nil {
-		s.exact = true
-	}
 	return s
 }
 

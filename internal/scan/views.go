@@ -162,9 +162,6 @@ func (s *Set) maxSpan() int64 { return spanPerByte*int64(s.maxLen) + spanExtra }
 //     codes or folds).
 func (v *view) dropped(s *Set, start, end int64, out *Spans) {
 	l := &v.lane
-	if s.exact {
-		return // never wild, and nothing held: see CompileExact
-	}
 	if l.wild {
 		if l.wildStart < start {
 			out.Add(l.wildStart, start)

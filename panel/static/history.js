@@ -173,7 +173,7 @@ async function activity(name, limit) {
 // marks are the words for the secrets of a job's event that the job did
 // not get, with what they mean.
 const marks = {
-  withheld: 'The host kept it from the job: the job did not get it (its value was masked in the output all the same).',
+  withheld: 'The host kept it from the job: the job did not get it.',
   ingredient: 'The job did not get it: its value only went into an expanded value the job got.',
 };
 
