@@ -282,7 +282,7 @@ func (m *Manager) decryptEnv(k *dataKey, ws string, snap Snapshot) (envRead, err
 	var failed []string
 	for i := range snap.Entries {
 		en := &snap.Entries[i]
-		if !en.Expires.IsZero() && !now.Before(en.Expires) {
+		if en.expired(now) {
 			r.expired = append(r.expired, en.Name)
 			if m.cfg.Expired == ExpiredOmit {
 				continue

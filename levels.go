@@ -289,7 +289,7 @@ func (m *Manager) openLevels(r *envRead, containers []string, keys []*dataKey, s
 			buf = append(append(append(buf, variable...), '='), p...)
 			ends = append(ends, len(buf))
 			r.items = append(r.items, envItem{nameLen: len(variable), version: en.Version, file: en.File, writeOnly: en.WriteOnly,
-				protected: en.Protected, expands: en.Expand, expand: en.Expand && !c.raw, extra: extra[i], expired: !en.Expires.IsZero() && !now.Before(en.Expires)})
+				protected: en.Protected, expands: en.Expand, expand: en.Expand && !c.raw, extra: extra[i], expired: en.expired(now)})
 			r.items[len(r.items)-1].level = en.Level
 			events = append(events, EventSecret{Name: en.Name, Version: en.Version, Fingerprint: m.Fingerprint(p),
 				Container: container(containers, en.Level)})
@@ -497,7 +497,7 @@ func (m *Manager) Resolve(ctx context.Context, ws string, opts *ResolveOptions) 
 	for _, i := range c.delivered {
 		en := &snap.Entries[i]
 		err := m.storedRefusal(func(yield func(string, string) bool) { yield(en.Name, containers[en.Level]) })
-		if err != nil || m.cfg.Expired == ExpiredRefuse && !en.Expires.IsZero() && !now.Before(en.Expires) {
+		if err != nil || m.cfg.Expired == ExpiredRefuse && en.expired(now) {
 			out[i].Status = ResolvedRefused
 		}
 	}

@@ -59,10 +59,7 @@ func (c *choice) only(snap Snapshot, names []string) {
 // each winner.
 func (m *Manager) choose(ctx context.Context, job Request, containers []string, snap Snapshot) choice {
 	now := m.now()
-	expired := func(i int) bool {
-		en := &snap.Entries[i]
-		return !en.Expires.IsZero() && !now.Before(en.Expires)
-	}
+	expired := func(i int) bool { return snap.Entries[i].expired(now) }
 	cands := make([]scope.Candidate, len(snap.Entries))
 	for i := range snap.Entries {
 		en := &snap.Entries[i]
@@ -118,7 +115,7 @@ func (m *Manager) chooseScope(snap Snapshot, sc string) choice {
 		} else {
 			seen[k] = true
 		}
-		if !en.Expires.IsZero() && !now.Before(en.Expires) {
+		if en.expired(now) {
 			c.expired = append(c.expired, en.Name)
 			if m.cfg.Expired == ExpiredOmit {
 				c.absent[i] = true

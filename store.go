@@ -181,6 +181,10 @@ type EnvEntry struct {
 	Expires    time.Time // zero for never
 }
 
+// expired reports whether the entry is past its expiry at time now, as
+// Meta.Expired does.
+func (e *EnvEntry) expired(now time.Time) bool { return !e.Expires.IsZero() && !now.Before(e.Expires) }
+
 // A Write asks [Store.Put] to change one secret, given as it must be after
 // the write (Entry). The Store checks, changing nothing if any check fails:
 //

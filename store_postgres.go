@@ -182,15 +182,15 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 	if err != nil {
 		return err
 	}
-	rows, err := s.fresh(ctx, func() (*sql.Rows, error) { return st.QueryContext(ctx, args...) })
+	rows, err := onFresh(ctx, func() (*sql.Rows, error) { return st.QueryContext(ctx, args...) })
 	if err != nil {
 		return err
 	}
 	return readRows(rows, fn)
 }
 
-// fresh runs query, a statement on the pool (never in a transaction),
-// again on another connection while it fails before its first row
+// onFresh calls f, a statement on the pool (never in a transaction) or
+// a BEGIN, again on another connection while it fails before its first row
 // because its connection was lost or ended by the server (staleConn), up to
 // maxStaleConns times, as long as ctx is live. database/sql does so only
 // of a connection the driver calls bad, as lib/pq does one the server
@@ -200,20 +200,14 @@ func (s *PostgresStore) hot(ctx context.Context, query string, args []any, inlin
 // connection rolls back a statement that had not committed; one lost
 // after the server committed it is sent again, which the store allows
 // only of reads and events (see run).
-func (s *PostgresStore) fresh(ctx context.Context, query func() (*sql.Rows, error)) (*sql.Rows, error) {
+func onFresh[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	for try := 1; ; try++ {
-		rows, err := query()
+		v, err := f()
 		if err == nil || !staleConn(err) || ctx.Err() != nil || try == maxStaleConns {
-			return rows, err
+			return v, err
 		}
 	}
 }
-
-// beginError is an error of a transaction's BEGIN.
-type beginError struct{ err error }
-
-func (e beginError) Error() string { return e.err.Error() }
-func (e beginError) Unwrap() error { return e.err }
 
 // maxStaleConns bounds the tries of a statement whose connection was lost
 // before it ran: each takes another connection of the pool, whose idle
@@ -262,7 +256,7 @@ func (s *PostgresStore) hotQ(ctx context.Context, q *pgschema.Query, p pgParams,
 // So a simple query on the pool whose connection was lost before it
 // returned a row runs again with its parameters (in a transaction it
 // cannot: the transaction is lost with its connection). The store sends no write here, so it
-// never sends a write again; it can send an event again (see fresh), and
+// never sends a write again; it can send an event again (see onFresh), and
 // when the connection broke after the server had committed it, a job or
 // reveal is recorded more than once: never unrecorded.
 func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query string, args []any, inline bool, fn func(*sql.Rows) error) error {
@@ -273,7 +267,7 @@ func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query st
 	}
 	switch {
 	case errors.Is(err, pgschema.ErrNotInlinable) && onPool:
-		rows, err := s.fresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
+		rows, err := onFresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
 		if err != nil {
 			return err
 		}
@@ -285,7 +279,7 @@ func (s *PostgresStore) run(ctx context.Context, q sqlx.QueryerContext, query st
 	}
 	rows, err := q.QueryContext(ctx, text)
 	if err != nil && staleConn(err) && ctx.Err() == nil && onPool {
-		rows, err = s.fresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
+		rows, err = onFresh(ctx, func() (*sql.Rows, error) { return q.QueryContext(ctx, query, args...) })
 	}
 	if err != nil {
 		return err
@@ -537,6 +531,12 @@ func (s *PostgresStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) er
 	return err
 }
 
+// beginError is an error of a transaction's BEGIN (see pgErr's 0A000).
+type beginError struct{ err error }
+
+func (e beginError) Error() string { return e.err.Error() }
+func (e beginError) Unwrap() error { return e.err }
+
 // A txStage is where a transaction of tx failed.
 type txStage int
 
@@ -551,15 +551,10 @@ const (
 // another connection (database/sql has already sent BEGIN again where it
 // could); one that failed at COMMIT may have been committed.
 func (s *PostgresStore) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) (txStage, error) {
-	// BEGIN, on a connection lost before it (see fresh), is sent again.
-	var tx *sqlx.Tx
-	var err error
-	for try := 1; ; try++ {
-		tx, err = s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-		if err == nil || !staleConn(err) || ctx.Err() != nil || try == maxStaleConns {
-			break
-		}
-	}
+	// BEGIN, on a connection lost before it (see onFresh), is sent again.
+	tx, err := onFresh(ctx, func() (*sqlx.Tx, error) {
+		return s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	})
 	if err != nil {
 		return txBegin, beginError{err}
 	}

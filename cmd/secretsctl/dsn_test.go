@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/dataspace/secrets"
 )
 
 // The database URL is never printed, nor a piece of its password, whatever
@@ -122,18 +120,7 @@ func TestDatabaseURLFlagWarns(t *testing.T) {
 // a driver or URL parser, are scrubbed; a URL that parses gives no
 // pieces of its password to scrub.
 func TestReportScrubsOwnMessagesOnly(t *testing.T) {
-	key, err := secrets.GenerateLocalKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := secrets.NewLocalCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := secrets.New(secrets.NewMemoryStore(), c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := memoryManager(t, nil)
 	_, lib := m.Get(context.Background(), "ws", "NOPE")
 	if lib == nil || !strings.Contains(lib.Error(), "not") {
 		t.Fatalf("the library's error: %v", lib)

@@ -14,23 +14,12 @@ import (
 // decide exits 7, apart from a refusal (5), and names neither the hook's
 // error nor its cause.
 func TestExitUnavailable(t *testing.T) {
-	key, err := secrets.GenerateLocalKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := secrets.NewLocalCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := secrets.New(secrets.NewMemoryStore(), c, &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
+	m := memoryManager(t, &secrets.Config{Authorize: func(_ context.Context, r secrets.Request) error {
 		if r.Actor == "user:down" {
 			return &secrets.Refusal{Unavailable: true, Cause: errors.New("ldap: connection refused")}
 		}
 		return errors.New("no")
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, down := m.Get(secrets.WithActor(context.Background(), "user:down"), "ws", "A")
 	_, refused := m.Get(secrets.WithActor(context.Background(), "user:eve"), "ws", "A")
 	if got := exitCode(down); got != exitUnavailable {
@@ -48,19 +37,8 @@ func TestExitUnavailable(t *testing.T) {
 // --by) that the library refuses is a usage error, as a bad --env is (a
 // CLI trial: it exited 1).
 func TestExitInvalidActor(t *testing.T) {
-	key, err := secrets.GenerateLocalKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := secrets.NewLocalCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := secrets.New(secrets.NewMemoryStore(), c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = m.List(secrets.WithActor(context.Background(), "cli:\x1bx"), "ws", nil)
+	m := memoryManager(t, nil)
+	_, err := m.List(secrets.WithActor(context.Background(), "cli:\x1bx"), "ws", nil)
 	if !errors.Is(err, secrets.ErrInvalidActor) || exitCode(err) != exitUsage {
 		t.Fatalf("an invalid actor: %v, exit %d", err, exitCode(err))
 	}
@@ -81,4 +59,22 @@ func TestParseTimeBefore1970(t *testing.T) {
 	if got, err := parseTime("expires", "2030-01-02", now); err != nil || got.Year() != 2030 {
 		t.Errorf("2030-01-02: %v, %v", got, err)
 	}
+}
+
+// memoryManager is a Manager over a memory store with a new local key.
+func memoryManager(t *testing.T, cfg *secrets.Config) *secrets.Manager {
+	t.Helper()
+	key, err := secrets.GenerateLocalKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := secrets.NewLocalCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := secrets.New(secrets.NewMemoryStore(), c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
