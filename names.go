@@ -60,6 +60,10 @@ var namePatterns = []namePattern{
 	{"*CONF", nil, "a configuration file a program reads, which can load code (OPENSSL_CONF)"},
 	{"*CONFIG_FILE", nil, "a configuration file a program reads, which can name commands (PIP_CONFIG_FILE, AWS_CONFIG_FILE)"},
 	{"*CONFIG_DIR", nil, "a directory of configuration a program reads, often as code (JUPYTER_CONFIG_DIR)"},
+	{"*CACHE", nil, "a cache a tool takes built code from without checking it against its inputs (GOCACHE)"},
+	{"*CACHE_DIR", nil, "a cache a tool takes built packages from without checking them against their sources (PIP_CACHE_DIR)"},
+	{"KUBECONFIG", nil, "cluster credentials whose users[].user.exec makes kubectl run a command (KUBECONFIG)"},
+	{"*CREDENTIALS_FILE", nil, "a credentials file whose credential_process a client runs (AWS_SHARED_CREDENTIALS_FILE)"},
 	{"*_HOME", nil, "a directory a program takes its configuration, plugins or programs from (CARGO_HOME, GEM_HOME, JAVA_HOME, ANT_HOME)"},
 }
 
