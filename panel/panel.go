@@ -69,9 +69,13 @@ type Config struct {
 	// marks a secret as expiring soon. Default 14 days.
 	DueWithin time.Duration
 
-	// FrameAncestors are the sources (CSP syntax, such as
-	// "https://admin.example.com") allowed to frame the page. Default
-	// none: the page cannot be framed.
+	// FrameAncestors are the sources allowed to frame the page, each
+	// 'self' or one origin "scheme://host[:port]" (http or https; the
+	// host may begin with "*." for its subdomains), such as
+	// "https://admin.example.com". New refuses anything else (several
+	// sources in one entry, "*", a bare scheme such as "https:"), each
+	// of which would let any site frame the page. Default none: the page
+	// cannot be framed.
 	FrameAncestors []string
 
 	// TrustedOrigins are origins ("https://app.example.com") that may
@@ -180,8 +184,8 @@ func New(m *secrets.Manager, cfg *Config) (*Handler, error) {
 		h.trusted[o] = true
 	}
 	for _, s := range c.FrameAncestors {
-		if s == "" || strings.ContainsAny(s, ";,\r\n") {
-			return nil, fmt.Errorf("panel: frame ancestor %q is not a CSP source", s)
+		if !frameSource(s) {
+			return nil, fmt.Errorf("panel: frame ancestor %q is not 'self' or one origin scheme://host[:port]", s)
 		}
 	}
 	h.pageCSP = pagePolicy(c.FrameAncestors)

@@ -106,8 +106,16 @@ func TestNew(t *testing.T) {
 	if _, err := panel.New(m, &panel.Config{}); err == nil {
 		t.Error("Config without Caller accepted")
 	}
-	if _, err := panel.New(m, &panel.Config{Caller: testCaller, FrameAncestors: []string{"https://a.example; script-src *"}}); err == nil {
-		t.Error("frame ancestor with a directive accepted")
+	// Each of these would let any site frame the page, which then has no
+	// X-Frame-Options (a panel trial: one entry with a space held "*").
+	for _, s := range []string{"https://a.example; script-src *", "https://admin.example.com *", "*", "https:", "data:",
+		"'none' https://x", "https://*", "https://a.*.com", "https://a.example/", "ftp://a.example", "https://a.example:99999", ""} {
+		if _, err := panel.New(m, &panel.Config{Caller: testCaller, FrameAncestors: []string{s}}); err == nil {
+			t.Errorf("frame ancestor %q accepted", s)
+		}
+	}
+	if _, err := panel.New(m, &panel.Config{Caller: testCaller, FrameAncestors: []string{"'self'", "https://admin.example.com", "https://*.example.com", "http://localhost:8080"}}); err != nil {
+		t.Errorf("frame ancestors refused: %v", err)
 	}
 }
 
