@@ -55,7 +55,109 @@ func TestHijackCaches(t *testing.T) {
 		{"PIP_CACHE_DIR", []string{"PIP_CACHE_DIR"}, []string{"python3"}, func(t *testing.T, w *hijackWork) hijackRun {
 			return plantedWheel(t, w)
 		}},
+		// pip's cache (and go's, when GOCACHE is unset) lives under it.
+		{"XDG_CACHE_HOME", []string{"XDG_CACHE_HOME"}, []string{"python3"}, func(t *testing.T, w *hijackWork) hijackRun {
+			r := plantedWheel(t, w)
+			w.file(t, "xdg/.keep", "", 0o644)
+			if err := os.Symlink(strings.TrimPrefix(r.attack[0], "PIP_CACHE_DIR="), filepath.Join(w.dir, "xdg", "pip")); err != nil {
+				t.Fatal(err)
+			}
+			r.attack = []string{"XDG_CACHE_HOME=" + filepath.Join(w.dir, "xdg")}
+			return r
+		}},
+		{"CARGO_BUILD_TARGET_DIR", []string{"CARGO_BUILD_TARGET_DIR", "CARGO_TARGET_DIR"}, []string{"cargo", "rustc"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return plantedTarget(t, w, "CARGO_BUILD_TARGET_DIR")
+		}},
+		{"CARGO_TARGET_DIR", []string{"CARGO_TARGET_DIR"}, []string{"cargo", "rustc"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return plantedTarget(t, w, "CARGO_TARGET_DIR")
+		}},
+		{"TF_DATA_DIR", []string{"TF_DATA_DIR"}, []string{"terraform", "git"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return plantedTerraformModule(t, w)
+		}},
+		{"CARGO_BUILD_BUILD_DIR", []string{"CARGO_BUILD_BUILD_DIR"}, []string{"cargo", "rustc"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return plantedTarget(t, w, "CARGO_BUILD_BUILD_DIR")
+		}},
+		// Terraform's implied local mirrors: without a lock file, init
+		// installs a provider found there, which plan then runs.
+		{"XDG_DATA_DIRS", []string{"XDG_DATA_DIRS"}, []string{"terraform"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return plantedProvider(t, w, "XDG_DATA_DIRS")
+		}},
+		{"XDG_DATA_HOME", []string{"XDG_DATA_HOME"}, []string{"terraform"}, func(t *testing.T, w *hijackWork) hijackRun {
+			return plantedProvider(t, w, "XDG_DATA_HOME")
+		}},
 	})
+}
+
+// plantedTarget builds a crate into a target directory of the editor's
+// with cargo, replaces the built program with one that creates the
+// marker and dates every file in the future: cargo compares only times
+// to decide that a build is fresh, so cargo run runs the planted program.
+func plantedTarget(t *testing.T, w *hijackWork, name string) hijackRun {
+	t.Helper()
+	w.file(t, "crate/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n", 0o644)
+	w.file(t, "crate/src/main.rs", "fn main() { println!(\"honest\"); }\n", 0o644)
+	crate, plant := filepath.Join(w.dir, "crate"), filepath.Join(w.dir, "target-plant")
+	build := exec.Command("cargo", "build", "-q", "--offline")
+	build.Dir, build.Env = crate, with(hijackBase(w), name+"="+plant)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("cargo build: %v\n%s", err, out)
+	}
+	evil := w.file(t, "evil.rs", fmt.Sprintf("fn main() { let _ = std::fs::write(%q, \"\"); }\n", w.mark), 0o644)
+	hijackMust(t, w, w.dir, "rustc", "-o", filepath.Join(w.dir, "evil"), evil)
+	prog, err := os.ReadFile(filepath.Join(w.dir, "evil"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().AddDate(10, 0, 0)
+	err = filepath.WalkDir(plant, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi, err := d.Info(); err == nil && d.Type().IsRegular() && fi.Mode()&0o100 != 0 && strings.HasPrefix(d.Name(), "app") {
+			if err := os.WriteFile(p, prog, 0o755); err != nil {
+				return err
+			}
+		}
+		return os.Chtimes(p, future, future)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hijackRun{argv: []string{"sh", "-c", "rm -rf target && cargo run -q --offline"}, dir: crate, attack: []string{name + "=" + plant}}
+}
+
+// plantedTerraformModule makes a configuration that uses a module from a
+// git repository, and a data directory of the editor's that records the
+// module as installed, from a folder of the editor's: terraform init then
+// keeps it, and apply runs its provisioner. A lock file does not help:
+// modules have no recorded hashes.
+func plantedTerraformModule(t *testing.T, w *hijackWork) hijackRun {
+	t.Helper()
+	resource := func(cmd string) string {
+		return "resource \"terraform_data\" \"x\" {\n  provisioner \"local-exec\" {\n    command = \"" + cmd + "\"\n  }\n}\n"
+	}
+	repo := w.gitRepo(t, "modrepo")
+	w.file(t, "modrepo/main.tf", resource("echo honest"), 0o644)
+	hijackMust(t, w, repo, "git", "add", "main.tf")
+	hijackMust(t, w, repo, "git", "commit", "-q", "-m", "module")
+	source := "git::file://" + repo
+	w.file(t, "job/main.tf", "module \"m\" {\n  source = \""+source+"\"\n}\n", 0o644)
+	plant := filepath.Join(w.dir, "tfdata")
+	w.file(t, "tfdata/modules/m/main.tf", resource(w.script), 0o644)
+	index, err := json.Marshal(map[string]any{"Modules": []map[string]string{
+		{"Key": "", "Source": "", "Dir": "."},
+		{"Key": "m", "Source": source, "Dir": filepath.Join(plant, "modules", "m")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.file(t, "tfdata/modules/modules.json", string(index), 0o644)
+	return hijackRun{
+		argv: []string{"sh", "-c", "rm -rf .terraform terraform.tfstate* .terraform.lock.hcl && " +
+			"terraform init -input=false -no-color >/dev/null && terraform apply -auto-approve -input=false -no-color"},
+		dir: filepath.Join(w.dir, "job"), env: []string{"CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE=" + os.DevNull},
+		attack: []string{"TF_DATA_DIR=" + plant},
+	}
 }
 
 // buildScriptRepo makes a repository whose one commit holds build.sh,
@@ -260,5 +362,20 @@ with zipfile.ZipFile(os.path.join(d, "foo-1.0-py3-none-any.whl"), "w") as z:
 		argv: []string{"sh", "-c", "rm -rf out && " + exe + " -m pip install -q --no-build-isolation --no-index --find-links " + vendor +
 			" --target " + out + " foo && cd out && " + exe + " -c 'import foo'"},
 		attack: []string{"PIP_CACHE_DIR=" + plant},
+	}
+}
+
+// plantedProvider puts a provider that creates the marker where
+// terraform looks for providers below the named folder, and a
+// configuration that needs it, without a lock file.
+func plantedProvider(t *testing.T, w *hijackWork, name string) hijackRun {
+	t.Helper()
+	w.file(t, "data/terraform/plugins/registry.terraform.io/hashicorp/null/3.2.2/linux_amd64/terraform-provider-null_v3.2.2_x5",
+		"#!/bin/sh\n: > '"+w.mark+"'\nexit 1\n", 0o755)
+	w.file(t, "tf/main.tf", "terraform {\n  required_providers {\n    null = { source = \"hashicorp/null\" }\n  }\n}\nresource \"null_resource\" \"x\" {}\n", 0o644)
+	return hijackRun{
+		argv: []string{"sh", "-c", "rm -rf .terraform .terraform.lock.hcl; terraform init -input=false -no-color && terraform plan -input=false -no-color"},
+		dir:  filepath.Join(w.dir, "tf"), env: []string{"CHECKPOINT_DISABLE=1", "TF_CLI_CONFIG_FILE=" + os.DevNull},
+		attack: []string{name + "=" + filepath.Join(w.dir, "data")},
 	}
 }

@@ -350,7 +350,6 @@ var notHijacks = []struct{ name, why string }{
 	{"GIT_CONFIG", "only the git config command reads it (git-config(1)); other git commands ignore it"},
 	{"GIT_TRACE", "writes a trace to a file; it runs no code (GIT_TRACE_* alike)"},
 	{"GIT_WORK_TREE", "moves the work tree, not the config or hooks"},
-	{"TMPDIR", "where temporary files go; no program loads code from it by name"},
 	{"MALLOC_ARENA_MAX", "glibc malloc tuning; MALLOC_* run no code, and MALLOC_TRACE works only with libc_malloc_debug.so preloaded (LD_PRELOAD, denied)"},
 	{"LOCPATH", "locale data files, not code"},
 	{"NLSPATH", "message catalogs, not code"},

@@ -244,8 +244,8 @@ func TestReferencesTrimmedChains(t *testing.T) {
 		// A cycle inside the group's values, met through the workspace's
 		// (made by a rename: Set refuses it).
 		set("g2", "GE", "${INNER_A}", x)
-		set("g2", "TMP", "${GE}", x)
-		if _, err := m.Rename(ctx, "g2", "TMP", "INNER_A", nil); err != nil {
+		set("g2", "SPARE", "${GE}", x)
+		if _, err := m.Rename(ctx, "g2", "SPARE", "INNER_A", nil); err != nil {
 			t.Fatal(err)
 		}
 		set("w2", "X", "${GE}", x)
