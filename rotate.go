@@ -141,8 +141,10 @@ func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, en
 
 // A RotateResult reports what RotateKey did.
 type RotateResult struct {
-	// Resumed is true if RotateKey finished an earlier rotation (an enabled
-	// key other than the primary) instead of adding a new key.
+	// Resumed is true if RotateKey found an earlier rotation unfinished,
+	// or a former key enabled again (an enabled key other than the
+	// primary): the versions under it are re-encrypted to the new key
+	// and it is disabled like the others.
 	Resumed bool `json:"resumed"`
 	// Primary is the key every version is now encrypted with.
 	Primary uint32 `json:"primary"`
@@ -186,8 +188,14 @@ type Left struct {
 // others are re-encrypted, RotateResult.Left names it with the reason,
 // the old keys stay enabled, and the error matches ErrIncomplete. If a
 // rotation was interrupted (the context ended, the process died) or left
-// versions, the keyset still has an enabled key besides the primary, and
-// RotateKey finishes that rotation rather than starting another.
+// versions, the keyset still has an enabled key besides the primary; the
+// next RotateKey adds a new key all the same (it cannot tell that key
+// from a former one SetKeyEnabled brought back, which a kill switch must
+// not keep) and re-encrypts every version under the others, which
+// finishes the earlier rotation too (RotateResult.Resumed). So each call
+// adds a key: while versions are left, the keyset grows by one key a
+// call, until a rotation completes and deletes the former keys beyond
+// Config.KeepFormerKeys.
 //
 // progress, if not nil, is called after each batch with the versions
 // handled (re-encrypted or left) and the total. RotateKey needs a Store that is a RotationStore.
@@ -240,20 +248,24 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 	if err != nil {
 		return RotateResult{}, wrapf(err, "rotate workspace %q", ws)
 	}
-	var res RotateResult
-	if len(enabledOthers(k)) > 0 {
-		res.Resumed = true
-	} else {
-		k, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
-			id, err := km.Add(aead.AES256GCMKeyTemplate())
-			if err != nil {
-				return err
-			}
-			return km.SetPrimary(id)
-		})
+	// Always a new key, also when an earlier rotation did not finish:
+	// the keyset cannot tell an interrupted rotation's former key from
+	// one that SetKeyEnabled brought back, and finishing "that rotation"
+	// kept a primary that the caller may be rotating away from (a
+	// data-loss trial: the kill switch after a former key was enabled
+	// left the leaked key primary, and Destroy with DestroyRotates left
+	// the destroyed value's key). The new rotation moves the earlier
+	// one's versions too.
+	res := RotateResult{Resumed: len(enabledOthers(k)) > 0}
+	k, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+		id, err := km.Add(aead.AES256GCMKeyTemplate())
 		if err != nil {
-			return res, wrapf(err, "rotate workspace %q: add key", ws)
+			return err
 		}
+		return km.SetPrimary(id)
+	})
+	if err != nil {
+		return res, wrapf(err, "rotate workspace %q: add key", ws)
 	}
 	res.Primary = k.primary
 

@@ -278,7 +278,9 @@ func (a *app) printRotated(r rotated) {
 	}
 	note := ""
 	if r.Resumed {
-		note = " (finished an interrupted rotation)"
+		// The rotation added a key of its own all the same: the former
+		// key enabled may be an interrupted rotation's or one put back.
+		note = " (also finished what an earlier rotation left, or a former key enabled again)"
 	}
 	if len(r.Deleted) > 0 {
 		note += fmt.Sprintf(", %d former keys deleted", len(r.Deleted))
