@@ -99,7 +99,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(doc)
-		want := secrets.RestorePlan{Source: "src", Digest: hex.EncodeToString(sum[:]), Encrypted: true, Added: []string{"AS_FILE", "DATED", "EMPTY", "HIDDEN", "OLD", "PLAIN"},
+		want := secrets.RestorePlan{Workspace: "dst", Source: "src", Digest: hex.EncodeToString(sum[:]), Encrypted: true, Added: []string{"AS_FILE", "DATED", "EMPTY", "HIDDEN", "OLD", "PLAIN"},
 			Changed: []secrets.RestoreChange{}, Unchanged: []string{}, Removed: []string{}, Skipped: []string{}, Revisions: map[string]int64{}}
 		if diff := cmp.Diff(want, plan, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Created" }, cmp.Ignore())); diff != "" {
 			t.Fatalf("plan (-want +got):\n%s", diff)

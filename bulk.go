@@ -34,6 +34,11 @@ type DiffOptions struct {
 // Names are the secrets' full names, with the scope ("API_TOKEN@production"),
 // as Meta.Name has them.
 type Diff struct {
+	// Workspace is the workspace the difference was computed for: Apply
+	// refuses it for any other, and a Diff that names none
+	// (ErrConflict), so that a preview reviewed for one workspace is
+	// never applied to another.
+	Workspace string `json:"workspace"`
 	// Scope is the scope the difference is for: "*" for the secrets of
 	// every environment (also what an empty Scope, as in a Diff from an
 	// earlier release, means to Apply).
@@ -147,7 +152,8 @@ func namedSecrets(lists ...[]string) []EventSecret {
 // refused with ErrConflict; an invalid want.Scope is ErrInvalidScope.
 // A Diff holds no values: a text with other values that makes the same
 // difference (the same names changed) is applied with its own values.
-// Nothing is written in either case. It returns the metadata of the
+// Nothing is written in either case. A Diff made for another workspace
+// (Diff.Workspace) is refused with ErrConflict. It returns the metadata of the
 // secrets the text names. It is authorized as ActionSet and, since it
 // compares values as Diff does, as ActionDiff with the text's names.
 func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) ([]Meta, error) {
@@ -177,6 +183,9 @@ func (m *Manager) Apply(ctx context.Context, ws string, text []byte, want Diff) 
 	}
 	if err := m.authorize(ctx, &de, m.askable(names)...); err != nil {
 		return nil, err
+	}
+	if want.Workspace != ws {
+		return nil, m.failed(ctx, e, errPlanWorkspace("difference"))
 	}
 	for attempt := 0; ; attempt++ {
 		if err := backoff(ctx, attempt); err != nil {
@@ -397,7 +406,7 @@ func (m *Manager) diff(ctx context.Context, e *Event, entries []dotenvEntry, kep
 	if err != nil {
 		return Diff{}, nil, err
 	}
-	d := Diff{Scope: sc, Remove: remove, Revisions: map[string]int64{}}
+	d := Diff{Workspace: ws, Scope: sc, Remove: remove, Revisions: map[string]int64{}}
 	var items []bulkItem
 	named := map[string]bool{}
 	for _, n := range kept {
@@ -593,6 +602,15 @@ func (m *Manager) recordNoop(ctx context.Context, audit *Event, detail string) e
 
 func written(e *Event, v Version) {
 	e.Secrets = append(e.Secrets, EventSecret{Name: v.Name, Version: v.Version, Fingerprint: v.Fingerprint})
+}
+
+// errPlanWorkspace refuses a preview (a Diff, a restore plan) made for
+// another workspace than the one it is applied to, or naming none: two
+// workspaces provisioned alike can have the same names at the same
+// revisions, and a plan checked only against those applied a staging
+// preview to production (a data-loss trial).
+func errPlanWorkspace(what string) error {
+	return errorf(ErrConflict, "the %s was made for another workspace (or names none): preview this one", what)
 }
 
 func sameDiff(a, b Diff) bool {

@@ -46,7 +46,7 @@ func TestApplyTellsNoGuess(t *testing.T) {
 		for _, c := range []struct{ guess, claim string }{
 			{"4711-prod", "changed"}, {"4711-prod", "unchanged"}, {"1234-guess", "unchanged"}, {"1234-guess", "changed"},
 		} {
-			d := secrets.Diff{Scope: "*", Added: []string{}, Changed: []string{}, Unchanged: []string{}, Removed: []string{},
+			d := secrets.Diff{Workspace: "ws", Scope: "*", Added: []string{}, Changed: []string{}, Unchanged: []string{}, Removed: []string{},
 				Uncompared: []string{}, Revisions: map[string]int64{"PIN": revision(t, m, "PIN")}}
 			if c.claim == "changed" {
 				d.Changed = []string{"PIN"}
@@ -82,7 +82,7 @@ func TestApplyTellsNoGuess(t *testing.T) {
 		}
 		sum := sha256.Sum256(doc)
 		for _, claim := range []string{"changed", "unchanged"} {
-			p := secrets.RestorePlan{Source: "src", Digest: hex.EncodeToString(sum[:]), Added: []string{}, Changed: []secrets.RestoreChange{},
+			p := secrets.RestorePlan{Workspace: "ws", Source: "src", Digest: hex.EncodeToString(sum[:]), Added: []string{}, Changed: []secrets.RestoreChange{},
 				Unchanged: []string{}, Removed: []string{}, Skipped: []string{}, Revisions: map[string]int64{"PIN": revision(t, m, "PIN")}}
 			if claim == "changed" {
 				p.Changed = []secrets.RestoreChange{{Name: "PIN", Fields: []string{"value"}}}

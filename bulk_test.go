@@ -29,7 +29,7 @@ func TestDiffThenApply(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := secrets.Diff{Scope: "*", Added: []string{"ADDED"}, Changed: []string{"EDITED", "HIDDEN"}, Unchanged: []string{"SAME"},
+		want := secrets.Diff{Workspace: "ws", Scope: "*", Added: []string{"ADDED"}, Changed: []string{"EDITED", "HIDDEN"}, Unchanged: []string{"SAME"},
 			Removed: []string{"DROPPED"}, Remove: true, Uncompared: []string{"HIDDEN"}}
 		if diff := cmp.Diff(want, d, cmpIgnoreRevisions); diff != "" {
 			t.Fatalf("Diff (-want +got):\n%s", diff)

@@ -55,7 +55,7 @@ func TestDiffRemoveKeepsWhatExportLeftOut(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := secrets.Diff{Scope: sc, Added: []string{name("B")}, Changed: []string{}, Unchanged: []string{name("A")},
+			want := secrets.Diff{Workspace: "ws", Scope: sc, Added: []string{name("B")}, Changed: []string{}, Unchanged: []string{name("A")},
 				Removed: []string{}, Remove: true, Uncompared: []string{}}
 			if diff := cmp.Diff(want, d, cmpIgnoreRevisions); diff != "" {
 				t.Fatalf("%s: Diff of the edited export (-want +got):\n%s", sc, diff)

@@ -64,7 +64,7 @@ func TestDotenvScopes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantDiff := secrets.Diff{Scope: "production", Added: []string{"NEW@production"}, Changed: []string{"DEPLOY@production"},
+		wantDiff := secrets.Diff{Workspace: "ws", Scope: "production", Added: []string{"NEW@production"}, Changed: []string{"DEPLOY@production"},
 			Unchanged: []string{"TOKEN@production"}, Removed: []string{"OLD@production"}, Remove: true, Uncompared: []string{}}
 		if diff := cmp.Diff(wantDiff, d, cmpIgnoreRevisions); diff != "" {
 			t.Fatalf("Diff (-want +got):\n%s", diff)

@@ -16,6 +16,9 @@ import (
 // would change, by name; it never holds a value. Restore applies exactly
 // this plan.
 type RestorePlan struct {
+	// Workspace is the workspace the plan was made for: Restore refuses
+	// it for any other, and a plan that names none (ErrConflict).
+	Workspace string `json:"workspace"`
 	// Source and Created are the container the document was made of and
 	// when, as it says.
 	Source  string    `json:"source"`
@@ -123,8 +126,9 @@ func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opt
 // change, audited as one ActionSet event (the authorizer is asked with
 // the document's names, and with ActionDelete for the removed ones); a
 // restore that changes nothing records its event too, its detail saying
-// so. A plan made of another document (its Digest differs) is refused
-// with ErrConflict, changing nothing. If
+// so. A plan made of another document (its Digest differs) or for
+// another workspace (its Workspace differs) is refused with ErrConflict,
+// changing nothing. If
 // the workspace changed since the preview in any way that touches the
 // plan (a secret of the document or a removed one written, added or
 // deleted by someone else), Restore changes nothing and returns an error
@@ -147,6 +151,9 @@ func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan Resto
 		return nil, err
 	}
 	defer clearRestore(entries)
+	if plan.Workspace != ws {
+		return nil, m.failed(ctx, e, errPlanWorkspace("plan"))
+	}
 	if plan.Digest != d.digest {
 		return nil, m.failed(ctx, e, errorf(ErrConflict, "the plan was made from another backup document (or names none): preview this one"))
 	}
@@ -213,7 +220,7 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 	if err != nil {
 		return RestorePlan{}, nil, err
 	}
-	p := RestorePlan{Source: d.Container, Created: d.Created, Digest: d.digest, Encrypted: d.Encryption == encryptionAge,
+	p := RestorePlan{Workspace: ws, Source: d.Container, Created: d.Created, Digest: d.digest, Encrypted: d.Encryption == encryptionAge,
 		Remove: remove, Revisions: map[string]int64{}}
 	if after, grows := envAfter(cur, entries, remove); m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
 		return RestorePlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)

@@ -15,6 +15,9 @@ import (
 // would change, by name and version; it never holds a value. RestoreAt
 // applies exactly this plan.
 type RestoreAtPlan struct {
+	// Workspace is the workspace the plan was made for: RestoreAt
+	// refuses it for any other, and a plan that names none (ErrConflict).
+	Workspace string `json:"workspace"`
 	// At is the time restored to, in UTC at microsecond precision.
 	At time.Time `json:"at"`
 	// Versions are the live secrets whose current version is not the one
@@ -152,7 +155,8 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 // sealed protected, as Rollback's. If the workspace changed since the preview in any way that
 // touches the plan (a secret written, added, deleted or destroyed by
 // someone else, a version pruned), RestoreAt changes nothing and returns
-// an error matching ErrConflict: preview again. It returns
+// an error matching ErrConflict: preview again; so it does for a plan
+// made for another workspace (RestoreAtPlan.Workspace). It returns
 // ErrTooLarge, changing nothing, if the restore would grow the
 // workspace's environment past Config.MaxEnvBytes (an undeleted secret,
 // or a value brought back longer than the current one), a *DecryptError,
@@ -176,6 +180,9 @@ func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) 
 	de.Action = ActionDiff
 	if err := m.authorize(ctx, &de); err != nil {
 		return nil, err
+	}
+	if plan.Workspace != ws {
+		return nil, m.failed(ctx, e, errPlanWorkspace("plan"))
 	}
 	for attempt := 0; ; attempt++ {
 		metas, err := m.restoreAt(ctx, e, &plan)
@@ -236,7 +243,7 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 			after = es[len(es)-1].Name
 		}
 	}
-	p := RestoreAtPlan{At: at, Versions: []RestoreAtChange{}, Undeleted: []RestoreAtChange{}, Deleted: []string{},
+	p := RestoreAtPlan{Workspace: ws, At: at, Versions: []RestoreAtChange{}, Undeleted: []RestoreAtChange{}, Deleted: []string{},
 		Unchanged: []string{}, Unrestorable: []Unrestorable{}, Renamed: []RestoreAtRename{}, Revisions: map[string]int64{}}
 	var items []restoreAtItem
 	exists := map[string]bool{}

@@ -98,7 +98,7 @@ func TestRestoreAtPlans(t *testing.T) {
 		renamed := []secrets.RestoreAtRename{{Name: "BB", Was: "B"}}
 		revs := map[string]int64{"A": 5, "BB": 3, "C": 4, "D": 2, "E": 1}
 		for i, want := range []secrets.RestoreAtPlan{{
-			At:        ts[0],
+			Workspace: "ws", At: ts[0],
 			Versions:  []secrets.RestoreAtChange{{Name: "BB", From: 2, To: 1}, {Name: "C", From: 2, To: 1}},
 			Undeleted: []secrets.RestoreAtChange{{Name: "D", From: 1, To: 1}},
 			Deleted:   []string{"E"}, Unchanged: []string{},
@@ -106,14 +106,14 @@ func TestRestoreAtPlans(t *testing.T) {
 				{Name: "W", Version: 1, Reason: secrets.UnrestorableDestroyed}},
 			Renamed: renamed, Revisions: revs,
 		}, {
-			At:       ts[1],
+			Workspace: "ws", At: ts[1],
 			Versions: []secrets.RestoreAtChange{}, Undeleted: []secrets.RestoreAtChange{{Name: "D", From: 1, To: 1}},
 			Deleted: []string{"C", "E"}, Unchanged: []string{"BB"},
 			Unrestorable: []secrets.Unrestorable{{Name: "A", Version: 2, Reason: secrets.UnrestorablePruned},
 				{Name: "W", Version: 1, Reason: secrets.UnrestorableDestroyed}},
 			Renamed: renamed, Revisions: revs,
 		}, {
-			At:        ts[2],
+			Workspace: "ws", At: ts[2],
 			Versions:  []secrets.RestoreAtChange{{Name: "A", From: 5, To: 3}},
 			Undeleted: []secrets.RestoreAtChange{{Name: "D", From: 1, To: 1}},
 			Deleted:   []string{}, Unchanged: []string{"BB", "C", "E"},
