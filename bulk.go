@@ -518,6 +518,7 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 		}
 	}
 	var writes []Write
+	var curs []*Entry
 	var k *dataKey
 	if len(d.Added)+len(d.Changed) > 0 {
 		if k, err = m.writeKey(ctx, ws, nil); err != nil {
@@ -570,9 +571,10 @@ func (m *Manager) apply(ctx context.Context, e *Event, ws string, entries []dote
 			metas = append(metas, ne.meta())
 		}
 		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
-		writes = append(writes, w)
+		writes, curs = append(writes, w), append(curs, it.cur)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	shrinkFirst(writes, curs)
 	if metas == nil {
 		metas = []Meta{}
 	}

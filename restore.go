@@ -82,7 +82,8 @@ type RestoreChange struct {
 // opts.Identities are given (ErrInvalidBackup). It also refuses, with
 // ErrTooLarge, a document of more secrets than a workspace may hold (the
 // least of Config.MaxSecrets, Config.MaxEnvBytes / 3 and 100,000), as it
-// is read, and one
+// is read, one whose restore would add secrets past Config.MaxSecrets
+// (deleted secrets count, as for Set), and one
 // whose restore would make the workspace's environment (the sum of
 // len(name)+len(value)+2 over its live secrets, of every scope) larger
 // than Config.MaxEnvBytes while it adds or grows a secret: no plan is
@@ -224,6 +225,17 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 		Remove: remove, Revisions: map[string]int64{}}
 	if after, grows := envAfter(cur, entries, remove); m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
 		return RestorePlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
+	}
+	// Nor a plan that Restore would refuse for the number of secrets (a
+	// data-loss trial: the preview listed them, the restore failed).
+	added := 0
+	for i := range entries {
+		if _, ok := cur[strings.ToLower(entries[i].name)]; !ok {
+			added++
+		}
+	}
+	if m.cfg.MaxSecrets > 0 && added > 0 && len(cur)+added > m.cfg.MaxSecrets {
+		return RestorePlan{}, nil, m.tooManySecrets("")
 	}
 	var items []restoreItem
 	var withheld []string
@@ -399,8 +411,7 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 	audit.Time, audit.Secrets = now, nil
 	var flags flagNotes
 	var writes []Write
-	var order []int
-	var deltas []int64
+	var curs []*Entry
 	metas := []Meta{}
 	for _, it := range items {
 		var w Write
@@ -428,19 +439,10 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 			metas = append(metas, w.Entry.meta())
 		}
 		w.Keep, w.MaxEnvBytes = m.cfg.KeepVersions, max(m.cfg.MaxEnvBytes, 0)
-		order, deltas = append(order, len(writes)), append(deltas, envDelta(w, it.cur))
-		writes = append(writes, w)
+		writes, curs = append(writes, w), append(curs, it.cur)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
-	// The stores check the budget write by write: those that shrink the
-	// environment go first, so that a restore that fits (envAfter) is not
-	// refused halfway, by the order of its writes.
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(deltas[a], deltas[b]) })
-	sorted := make([]Write, len(writes))
-	for i, j := range order {
-		sorted[i] = writes[j]
-	}
-	writes = sorted
+	shrinkFirst(writes, curs)
 	audit.Detail = truncateUTF8(flags.detail("restore: "+p.counts()+p.source())+named("removed", p.Removed), maxDetail)
 	if len(p.Added)+len(p.Changed)+len(p.Removed) == 0 {
 		if err := m.recordNoop(ctx, &audit, "restore, nothing changed: "+p.counts()); err != nil {
@@ -453,6 +455,26 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		return nil, err
 	}
 	return metas, nil
+}
+
+// shrinkFirst orders writes (each replacing the entry of curs at its
+// index, nil for none) so that those that shrink the workspace's
+// environment go first, then those that grow it least: the stores check
+// Config.MaxEnvBytes write by write, and a change that fits as a whole
+// was refused halfway by the order of its writes (a data-loss trial:
+// values swapped between two secrets by Import, Apply or RestoreAt).
+func shrinkFirst(writes []Write, curs []*Entry) {
+	order := make([]int, len(writes))
+	deltas := make([]int64, len(writes))
+	for i := range writes {
+		order[i], deltas[i] = i, envDelta(writes[i], curs[i])
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(deltas[a], deltas[b]) })
+	sorted := make([]Write, len(writes))
+	for i, j := range order {
+		sorted[i] = writes[j]
+	}
+	copy(writes, sorted)
 }
 
 // envDelta is what w, replacing cur (nil: none), changes of the

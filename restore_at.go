@@ -418,10 +418,11 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 	audit.Time, audit.Secrets = now, nil
 	var flags flagNotes
 	writes := make([]Write, 0, len(items))
+	curs := make([]*Entry, 0, len(items))
 	metas := []Meta{}
 	for _, it := range items {
 		if it.kind == "keep" {
-			writes = append(writes, Write{Entry: it.cur, Expect: it.cur.Revision, Check: true})
+			writes, curs = append(writes, Write{Entry: it.cur, Expect: it.cur.Revision, Check: true}), append(curs, &it.cur)
 			continue
 		}
 		ne := it.cur
@@ -451,9 +452,10 @@ func (m *Manager) restoreAt(ctx context.Context, e *Event, want *RestoreAtPlan) 
 		if it.kind != "delete" {
 			metas = append(metas, ne.meta())
 		}
-		writes = append(writes, w)
+		writes, curs = append(writes, w), append(curs, &it.cur)
 	}
 	slices.SortFunc(metas, func(a, b Meta) int { return strings.Compare(a.Name, b.Name) })
+	shrinkFirst(writes, curs)
 	writes[0].CheckState, writes[0].ExpectState = true, before
 	audit.Detail = truncateUTF8(flags.detail("restore "+p.counts())+named("deleted", p.Deleted), maxDetail)
 	if err := m.putAll(ctx, writes, &audit, "the workspace changed while it was restored"); err != nil {
