@@ -183,8 +183,11 @@ func (m *Manager) Versions(ctx context.Context, ws, name string) ([]VersionMeta,
 // ListOptions select a page of secrets. A nil *ListOptions means the first
 // page of live secrets.
 type ListOptions struct {
-	// Search keeps the names that contain it, ignoring ASCII case. A
-	// Search that holds NUL or is not UTF-8 keeps none.
+	// Search keeps the names that contain it, ignoring the case of ASCII
+	// letters, and of other letters (in a scope) as the store lowers
+	// them: the memory store and a Postgres database of a UTF-8 locale
+	// do, one of the C locale does not. A Search that holds NUL or is
+	// not UTF-8 keeps none.
 	Search string
 	// After is where the page starts: the Next of the previous page. An
 	// After that holds NUL or is not UTF-8 gives an empty page.
