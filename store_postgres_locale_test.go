@@ -74,7 +74,7 @@ func TestPostgresCLocale(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := secrets.Diff{Scope: "Été", Remove: true, Added: []string{}, Changed: []string{"C@Été"}, Unchanged: []string{"A@Été"},
+			want := secrets.Diff{Workspace: ws, Scope: "Été", Remove: true, Added: []string{}, Changed: []string{"C@Été"}, Unchanged: []string{"A@Été"},
 				Removed: []string{"B@Été"}, Uncompared: []string{}, Revisions: d.Revisions}
 			if diff := cmp.Diff(want, d); diff != "" {
 				t.Fatalf("Diff with Remove (-want +got):\n%s", diff)
