@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,12 +103,14 @@ func (s *checkCalls) SetMasterKeyCheck(ctx context.Context, id string, check []b
 
 // TestRewrapMakesCheckValue: a Rewrap that reaches its end makes the
 // master key's check value again, once, for the primary master key; one
-// that is interrupted does not.
+// that is interrupted does not, and its event says how far it went.
 func TestRewrapMakesCheckValue(t *testing.T) {
 	ctx := context.Background()
 	s := &checkCalls{RotationStore: secrets.NewMemoryStore()}
 	c := newCipher(t)
-	m := newManager(t, s, c, nil)
+	var mu sync.Mutex
+	var events []secrets.Event
+	m := newManager(t, s, c, &secrets.Config{OnEvent: func(_ context.Context, e secrets.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }})
 	for i := range 3 {
 		mustSet(t, m, fmt.Sprint("ws-", i), "A", "value-a")
 	}
@@ -121,6 +124,15 @@ func TestRewrapMakesCheckValue(t *testing.T) {
 	cancel()
 	if !errors.Is(err, context.Canceled) || len(s.ids) != 0 {
 		t.Fatalf("an interrupted Rewrap: %v, check values made for %q", err, s.ids)
+	}
+	// Its event says what it did before it stopped (a data-loss trial:
+	// it said only that it failed).
+	mu.Lock()
+	last := events[len(events)-1]
+	mu.Unlock()
+	if last.Action != secrets.ActionRotate || last.Outcome != secrets.OutcomeFailed ||
+		!strings.Contains(last.Detail, "stopped with 1 workspace keys re-wrapped") || !strings.Contains(last.Detail, "context canceled") {
+		t.Fatalf("the interrupted Rewrap's event: %+v", last)
 	}
 	if _, err := m.Rewrap(ctx, &secrets.RewrapOptions{All: true}); err != nil {
 		t.Fatal(err)

@@ -507,7 +507,15 @@ func (m *Manager) Rewrap(ctx context.Context, opts *RewrapOptions) (RewrapResult
 		err = errorf(ErrIncomplete, "%d workspace keys could not be re-wrapped (first: workspace %q: %s)", len(res.Left), first.Workspace, first.Reason)
 	}
 	if err != nil {
-		return res, m.failed(ctx, e, err)
+		// The event says what the call did before it stopped, as
+		// RotateKey's does (a data-loss trial: an interrupted Rewrap's
+		// event said only "failed", though keys had moved).
+		recorded := err
+		if res.Rewrapped > 0 {
+			recorded = wrapf(err, "stopped with %d workspace keys re-wrapped to master key %s", res.Rewrapped, m.cipher.ID())
+		}
+		m.failed(ctx, e, recorded)
+		return res, err
 	}
 	return res, unrecorded(m.record(ctx, e), "%d workspace keys re-wrapped", res.Rewrapped)
 }
