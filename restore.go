@@ -103,7 +103,14 @@ func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opt
 		return RestorePlan{}, err
 	}
 	defer clearRestore(entries)
-	p, _, err := m.restorePlan(ctx, ws, d, entries, o.Remove, o.SkipWithheld)
+	var p RestorePlan
+	for attempt := 0; ; attempt++ {
+		p, _, err = m.restorePlan(ctx, ws, d, entries, o.Remove, o.SkipWithheld)
+		if !retryStale(err, attempt) {
+			break
+		}
+		m.keys.Remove(ws) // a rotation elsewhere: see Diff
+	}
 	if err != nil {
 		return RestorePlan{}, m.failed(ctx, e, err)
 	}
@@ -169,6 +176,14 @@ func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan Resto
 		}
 		return metas, nil
 	}
+}
+
+// retryStale reports whether a preview's read that failed with err, on
+// its attempt-th try, is tried again: when it read rows of another key
+// generation than the key it had (a rotation or kill switch on another
+// replica meanwhile), as many times as a write is.
+func retryStale(err error, attempt int) bool {
+	return (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts
 }
 
 func (p RestorePlan) counts() string {

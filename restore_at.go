@@ -126,7 +126,15 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 	if err := m.authorize(ctx, e); err != nil {
 		return RestoreAtPlan{}, err
 	}
-	p, _, err := m.restoreAtPlan(ctx, ws, at)
+	var p RestoreAtPlan
+	var err error
+	for attempt := 0; ; attempt++ {
+		p, _, err = m.restoreAtPlan(ctx, ws, at)
+		if !retryStale(err, attempt) {
+			break
+		}
+		m.keys.Remove(ws) // a rotation elsewhere: see Diff
+	}
 	if err != nil {
 		return RestoreAtPlan{}, m.failed(ctx, e, err)
 	}
