@@ -101,3 +101,39 @@ func TestPreviewRestoreCountsSecrets(t *testing.T) {
 		}
 	})
 }
+
+// TestPreviewRestoreAtBudget: PreviewRestoreAt makes no plan that
+// RestoreAt would refuse for Config.MaxEnvBytes (a data-loss trial: an
+// undelete, and a secret whose version then was pruned and stays at its
+// larger current size, made a plan whose apply failed), and one that
+// fits goes through.
+func TestPreviewRestoreAtBudget(t *testing.T) {
+	eachStore(t, func(t *testing.T, s secrets.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		m := newManager(t, s, newCipher(t), &secrets.Config{MaxEnvBytes: 1500, KeepVersions: 2, Now: func() time.Time { return now }})
+		big := strings.Repeat("x", 700)
+		mustSet(t, m, "ws", "A", big)
+		mustSet(t, m, "ws", "B", "small-1")
+		mustSet(t, m, "ws", "C", big[:250])
+		at := now
+		now = now.Add(time.Minute)
+		if _, err := m.Delete(ctx, "ws", "A", nil); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, m, "ws", "B", big+"1")
+		mustSet(t, m, "ws", "B", big+"2") // B's version then is pruned
+		if p, err := m.PreviewRestoreAt(ctx, "ws", at); !errors.Is(err, secrets.ErrTooLarge) {
+			t.Fatalf("PreviewRestoreAt to A 704 + B 705 + C 254 bytes of 1500: %+v %v, want ErrTooLarge", p, err)
+		}
+		// Once it fits, the plan is made and applies.
+		mustSet(t, m, "ws", "B", "b") // B stays at its current size: now small
+		p, err := m.PreviewRestoreAt(ctx, "ws", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.RestoreAt(ctx, "ws", p); err != nil {
+			t.Fatalf("RestoreAt of a plan that fits: %v", err)
+		}
+	})
+}

@@ -114,8 +114,11 @@ const (
 // It is authorized and audited as ActionDiff, as PreviewRestore is: it
 // shows names and version numbers, no value, but Unchanged tells whether
 // a secret's value now is its value then. It returns ErrInvalidTime for a zero at,
-// and an error matching errors.ErrUnsupported if the Store is not a
-// [LedgerStore].
+// an error matching errors.ErrUnsupported if the Store is not a
+// [LedgerStore], and ErrTooLarge for a restore that would make the
+// workspace's environment larger than Config.MaxEnvBytes while it
+// undeletes or grows a secret: no plan is made that RestoreAt would
+// refuse for its size.
 func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time) (RestoreAtPlan, error) {
 	if err := validWorkspace(ws); err != nil {
 		return RestoreAtPlan{}, err
@@ -255,12 +258,15 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 		Unchanged: []string{}, Unrestorable: []Unrestorable{}, Renamed: []RestoreAtRename{}, Revisions: map[string]int64{}}
 	var items []restoreAtItem
 	exists := map[string]bool{}
+	var after int64 // the environment's size once restored
+	grows := false
 	for _, c := range cur {
 		exists[c.SecretID] = true
 		p.Revisions[c.Name] = c.Revision
 		l, known := then[c.SecretID]
 		live := c.Deleted.IsZero()
 		it := restoreAtItem{cur: c, kind: "keep"}
+		size := c.Current.EnvSize // of the value the secret has once restored
 		switch {
 		case !known && !c.Created.After(at):
 			p.Unrestorable = append(p.Unrestorable, Unrestorable{Name: c.Name, Reason: UnrestorableUntracked})
@@ -295,7 +301,7 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 					}
 				}
 				if !same {
-					it.to = l.Version
+					it.to, size = l.Version, hist[i].EnvSize
 					protects = restoredProtected(c.Current, hist[i]) && !c.Current.Protected
 				}
 			}
@@ -314,7 +320,22 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 				p.Unchanged = append(p.Unchanged, c.Name)
 			}
 		}
+		switch it.kind {
+		case "keep":
+			if live {
+				after += size
+			}
+		case "undelete", "version":
+			after += size
+			grows = grows || !live || size > c.Current.EnvSize
+		}
 		items = append(items, it)
+	}
+	// No plan that RestoreAt would refuse for its size (a data-loss trial:
+	// a version pruned stays at its current size, undeleted secrets grow
+	// the total, and the apply failed).
+	if m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
+		return RestoreAtPlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
 	}
 	for _, l := range ledger {
 		if l.Version > 0 && !exists[l.SecretID] {

@@ -292,7 +292,13 @@ func TestRestoreAtOverBudget(t *testing.T) {
 		must(t)(open.Delete(ctx, "undelete", "B", nil))
 		tight := newManager(t, s, c, &secrets.Config{Now: clock.Now, MaxEnvBytes: 100})
 		for _, ws := range []string{"grow", "undelete"} {
-			plan, err := tight.PreviewRestoreAt(ctx, ws, at)
+			// The preview of the Manager with the budget refuses too
+			// (TestPreviewRestoreAtBudget); one made without it reaches
+			// RestoreAt's own check.
+			if _, err := tight.PreviewRestoreAt(ctx, ws, at); !errors.Is(err, secrets.ErrTooLarge) {
+				t.Fatalf("%s: preview: %v, want ErrTooLarge", ws, err)
+			}
+			plan, err := open.PreviewRestoreAt(ctx, ws, at)
 			if err != nil {
 				t.Fatalf("%s: preview: %v", ws, err)
 			}
