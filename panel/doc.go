@@ -184,5 +184,8 @@
 // that an export of a full workspace re-imports, from a caller the
 // authorizer lets diff (asked with no names, as for the page's .env
 // import); any other caller's .env body has the bound of the others.
-// Beyond, the answer is 413. Only JSON bodies are taken.
+// A restore-at plan brought back to apply, from such a caller, may name
+// every secret a workspace holds at [secrets.Limits] (each name three
+// times at its longest, escaped), so that the plan of a full workspace
+// applies. Beyond, the answer is 413. Only JSON bodies are taken.
 package panel

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dataspace/secrets"
+	"github.com/dataspace/secrets/internal/scope"
 )
 
 // The routes on the whole workspace: the caller's abilities, .env
@@ -99,6 +100,22 @@ func (h *Handler) dotenvLimit() int64 {
 // the text (JSON escapes its newlines and quotes in two bytes), plus room
 // for a preview's revisions.
 func (h *Handler) dotenvBodyLimit() int64 { return 2*h.dotenvLimit() + 64<<10 }
+
+// planBodyLimit bounds the body that brings a restore-at plan back: each
+// secret of a workspace at its limits named three times (its revision,
+// its change, a rename), each name at its longest with a scope and every
+// byte escaped, on top of Config.MaxBodyBytes. A plan the preview made
+// of a large workspace was refused (a data-loss trial: 1.28 MB for 10,000
+// secrets of 60-byte names, over the 1 MiB of other bodies).
+func (h *Handler) planBodyLimit() int64 {
+	lim := h.m.Limits()
+	n := int64(lim.MaxSecrets)
+	if n <= 0 {
+		n = 100_000 // the most a backup or plan holds (see PreviewRestore)
+	}
+	name := int64(lim.MaxNameLength + 1 + scope.MaxLen)
+	return h.cfg.MaxBodyBytes + n*(3*2*name+128)
+}
 
 // decodeDotenv decodes the caller's .env body into v, bound by
 // dotenvBodyLimit for a caller the authorizer lets diff in the workspace,
@@ -216,7 +233,17 @@ func (h *Handler) restoreAtApply(c *call) error {
 	var in struct {
 		Plan *secrets.RestoreAtPlan `json:"plan"`
 	}
-	if err := c.decode(h.cfg.MaxBodyBytes, &in); err != nil {
+	// The bound of a plan for a caller who may diff (as restoring asks),
+	// that of every other body for any other caller, as for a .env text.
+	limit := h.cfg.MaxBodyBytes
+	ok, err := h.can(c, secrets.ActionDiff)
+	if err != nil {
+		return err
+	}
+	if ok {
+		limit = h.planBodyLimit()
+	}
+	if err := c.decode(limit, &in); err != nil {
 		return err
 	}
 	if in.Plan == nil {
