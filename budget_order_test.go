@@ -92,11 +92,20 @@ func TestPreviewRestoreCountsSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := m.PreviewRestore(ctx, "ws", doc, nil)
-		if err != nil {
-			t.Fatalf("PreviewRestore of 2 into 2 of 4: %v", err)
+		// A withheld write-only value, skipped, is not counted (a review).
+		if _, err := src.Set(ctx, "src", "W", []byte("w-value"), &secrets.SetOptions{Info: &secrets.Info{WriteOnly: true}}); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := m.Restore(ctx, "ws", doc, p, nil); err != nil {
+		doc, err = src.Backup(ctx, "src", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skip := &secrets.RestoreOptions{SkipWithheld: true}
+		p, err := m.PreviewRestore(ctx, "ws", doc, skip)
+		if err != nil || len(p.Skipped) != 1 {
+			t.Fatalf("PreviewRestore of 2 into 2 of 4, one withheld skipped: %+v %v", p, err)
+		}
+		if _, err := m.Restore(ctx, "ws", doc, p, skip); err != nil {
 			t.Fatal(err)
 		}
 	})

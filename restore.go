@@ -245,7 +245,9 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 	// data-loss trial: the preview listed them, the restore failed).
 	added := 0
 	for i := range entries {
-		if _, ok := cur[strings.ToLower(entries[i].name)]; !ok {
+		// A withheld write-only value is never added: skipped, or refused
+		// below with ErrWriteOnly (a review: it was counted).
+		if _, ok := cur[strings.ToLower(entries[i].name)]; !ok && !entries[i].withheld {
 			added++
 		}
 	}

@@ -141,10 +141,9 @@ func (m *Manager) SetKeyEnabled(ctx context.Context, ws string, keyID uint32, en
 
 // A RotateResult reports what RotateKey did.
 type RotateResult struct {
-	// Resumed is true if RotateKey found an earlier rotation unfinished,
-	// or a former key enabled again (an enabled key other than the
-	// primary): the versions under it are re-encrypted to the new key
-	// and it is disabled like the others.
+	// Resumed is true if RotateKey finished an earlier rotation (an enabled
+	// key other than the primary, with versions under it) instead of
+	// adding a new key: the primary is the one it found.
 	Resumed bool `json:"resumed"`
 	// Primary is the key every version is now encrypted with.
 	Primary uint32 `json:"primary"`
@@ -188,14 +187,13 @@ type Left struct {
 // others are re-encrypted, RotateResult.Left names it with the reason,
 // the old keys stay enabled, and the error matches ErrIncomplete. If a
 // rotation was interrupted (the context ended, the process died) or left
-// versions, the keyset still has an enabled key besides the primary; the
-// next RotateKey adds a new key all the same (it cannot tell that key
-// from a former one SetKeyEnabled brought back, which a kill switch must
-// not keep) and re-encrypts every version under the others, which
-// finishes the earlier rotation too (RotateResult.Resumed). So each call
-// adds a key: while versions are left, the keyset grows by one key a
-// call, until a rotation completes and deletes the former keys beyond
-// Config.KeepFormerKeys.
+// versions, the keyset still has an enabled key besides the primary, and
+// versions are still under it: RotateKey then finishes that rotation with
+// its key rather than adding another (RotateResult.Resumed). So does it
+// after SetKeyEnabled brought back a former key with rows restored under
+// it: the primary stays, and the rows move to it; call RotateKey again
+// for a new primary (a kill switch). An enabled former key with no
+// version under it does not stop a new key.
 //
 // progress, if not nil, is called after each batch with the versions
 // handled (re-encrypted or left) and the total. RotateKey needs a Store that is a RotationStore.
@@ -207,13 +205,21 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 	if err := m.authorize(ctx, e); err != nil {
 		return RotateResult{}, err
 	}
-	res, err := m.rotateKey(ctx, ws, progress, nil)
+	res, err := m.rotateKey(ctx, ws, progress, nil, false)
 	if err == nil && len(res.Left) > 0 {
 		err = errorf(ErrIncomplete, "workspace %q: %d versions could not be re-encrypted (first: %s version %d: %s); the old keys stay enabled",
 			ws, len(res.Left), res.Left[0].Name, res.Left[0].Version, res.Left[0].Reason)
 	}
 	if err == nil && m.cfg.KeepFormerKeys >= 0 {
 		res.Deleted, err = m.deleteFormerKeys(ctx, ws, m.cfg.KeepFormerKeys, nil)
+		if errors.Is(err, ErrIncomplete) {
+			// Another replica's rotation began once this one had moved
+			// every version (a review: the first to finish failed): its
+			// key is the primary now, and it deletes the former keys.
+			if k, kerr := m.freshKey(ctx, ws); kerr == nil && k.primary != res.Primary {
+				res.Deleted, err = nil, nil
+			}
+		}
 		if err != nil {
 			err = wrapf(err, "rotate workspace %q: delete former keys", ws)
 		}
@@ -236,7 +242,9 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 	return res, unrecorded(m.record(ctx, e), "workspace %q: rotated to key %d", ws, res.Primary)
 }
 
-func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int), forget map[string]bool) (RotateResult, error) {
+// rotateKey rotates ws's data key; newKey adds a key whatever the keyset
+// (see forgetKeys).
+func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int), forget map[string]bool, newKey bool) (RotateResult, error) {
 	rs, ok := m.store.(RotationStore)
 	if !ok {
 		return RotateResult{}, errorf(nil, "rotate: the %T store cannot re-encrypt", m.store)
@@ -248,24 +256,34 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 	if err != nil {
 		return RotateResult{}, wrapf(err, "rotate workspace %q", ws)
 	}
-	// Always a new key, also when an earlier rotation did not finish:
-	// the keyset cannot tell an interrupted rotation's former key from
-	// one that SetKeyEnabled brought back, and finishing "that rotation"
-	// kept a primary that the caller may be rotating away from (a
+	// An earlier rotation is finished with its key only while versions
+	// are left under the other keys: the keyset cannot tell its former
+	// key from one SetKeyEnabled brought back, and "finishing" with no
+	// work left kept a primary the caller may be rotating away from (a
 	// data-loss trial: the kill switch after a former key was enabled
-	// left the leaked key primary, and Destroy with DestroyRotates left
-	// the destroyed value's key). The new rotation moves the earlier
-	// one's versions too.
-	res := RotateResult{Resumed: len(enabledOthers(k)) > 0}
-	k, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
-		id, err := km.Add(aead.AES256GCMKeyTemplate())
+	// left the leaked key primary). A key of its own for each call would
+	// take the former keys' places (KeepFormerKeys) from retries, and
+	// fail a concurrent rotation (a review). After a destroy, always a
+	// new key: the destroyed value's key must go.
+	var res RotateResult
+	if len(enabledOthers(k)) > 0 && !newKey {
+		batch, remaining, err := rs.Stale(ctx, ws, StaleQuery{Keep: k.primary, Limit: 1})
 		if err != nil {
-			return err
+			return res, wrapf(err, "rotate workspace %q", ws)
 		}
-		return km.SetPrimary(id)
-	})
-	if err != nil {
-		return res, wrapf(err, "rotate workspace %q: add key", ws)
+		res.Resumed = len(batch) > 0 || remaining > 0
+	}
+	if !res.Resumed {
+		k, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {
+			id, err := km.Add(aead.AES256GCMKeyTemplate())
+			if err != nil {
+				return err
+			}
+			return km.SetPrimary(id)
+		})
+		if err != nil {
+			return res, wrapf(err, "rotate workspace %q: add key", ws)
+		}
 	}
 	res.Primary = k.primary
 
@@ -352,7 +370,7 @@ func (m *Manager) forgetKeys(ctx context.Context, ws, name string, gone map[stri
 	incomplete := func(why string) error {
 		return m.failed(ctx, e, errorf(ErrIncomplete, "%s was destroyed, but the workspace's former keys were not deleted (%s): run RotateKey, then Destroy again or delete them", name, why))
 	}
-	res, err := m.rotateKey(ctx, ws, nil, gone)
+	res, err := m.rotateKey(ctx, ws, nil, gone, true)
 	if err != nil {
 		return incomplete(detail(err))
 	}

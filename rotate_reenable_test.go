@@ -65,3 +65,34 @@ func TestRotateAfterFormerKeyEnabled(t *testing.T) {
 		checkAll(t, newManager(t, s, c, nil), "ws", map[string]string{"A": "value-a2"})
 	})
 }
+
+// TestRotateFinishesWithRestoredRows: with rows restored under a former
+// key enabled again, RotateKey moves them to the current primary first
+// (Resumed, as after a rotation cut off), and the next call replaces the
+// primary: the README says so.
+func TestRotateFinishesWithRestoredRows(t *testing.T) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
+		ctx := context.Background()
+		c := newCipher(t)
+		m := newManager(t, s, c, nil)
+		mustSet(t, m, "ws", "A", "value-a")
+		// A rotation cut off after it added its key: the version is still
+		// under the former key, which stays enabled.
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := m.RotateKey(cctx, "ws", func(int, int) { cancel() })
+		cancel()
+		if err == nil {
+			t.Fatal("the cut-off rotation finished")
+		}
+		cur := primaryOf(t, m, "ws")
+		r, err := m.RotateKey(ctx, "ws", nil)
+		if err != nil || !r.Resumed || r.Primary != cur || r.Reencrypted != 1 {
+			t.Fatalf("the rotation after one cut off: %+v %v", r, err)
+		}
+		r2, err := m.RotateKey(ctx, "ws", nil)
+		if err != nil || r2.Resumed || r2.Primary == cur || !slices.Contains(r2.Disabled, cur) {
+			t.Fatalf("the next rotation: %+v %v", r2, err)
+		}
+		checkAll(t, newManager(t, s, c, nil), "ws", map[string]string{"A": "value-a"})
+	})
+}

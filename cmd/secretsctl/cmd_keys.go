@@ -278,9 +278,9 @@ func (a *app) printRotated(r rotated) {
 	}
 	note := ""
 	if r.Resumed {
-		// The rotation added a key of its own all the same: the former
-		// key enabled may be an interrupted rotation's or one put back.
-		note = " (also finished what an earlier rotation left, or a former key enabled again)"
+		// No new key: the primary is the one a rotation cut off (or the
+		// current one, with rows restored under a former key enabled).
+		note = fmt.Sprintf(" (finished an earlier rotation with its key; run rotate again to replace key %d too)", r.Primary)
 	}
 	if len(r.Deleted) > 0 {
 		note += fmt.Sprintf(", %d former keys deleted", len(r.Deleted))

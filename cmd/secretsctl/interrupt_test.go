@@ -198,7 +198,7 @@ func TestInterruptedRotateSaysStopped(t *testing.T) {
 		strings.Contains(stdout.String(), "is primary") || strings.Contains(rest.String(), " done") {
 		t.Fatalf("an interrupted rotate: exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), rest.String())
 	}
-	if r := e.ctl("", "rotate", "ws").want(t, 0); !strings.Contains(r.stdout, "(also finished what an earlier rotation left") {
+	if r := e.ctl("", "rotate", "ws").want(t, 0); !strings.Contains(r.stdout, "(finished an earlier rotation with its key; run rotate again to replace key ") {
 		t.Fatalf("the next rotate: %+v", r)
 	}
 }
