@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // static holds the page and its assets, written by hand: no build step,
@@ -105,8 +107,9 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, name string
 }
 
 // frameSource reports whether s is a frame ancestor New accepts: 'self',
-// or one http or https origin whose host may begin with "*." and holds no
-// other wildcard. Written here rather than left to the browser: a source
+// or one http or https origin whose host may begin with "*." (not over a
+// public suffix, by golang.org/x/net/publicsuffix) and holds no other
+// wildcard. Written here rather than left to the browser: a source
 // list's syntax lets one entry widen the policy to every site ("*",
 // "https:", several sources separated by spaces), and the page drops
 // X-Frame-Options when this list is set.
@@ -119,8 +122,13 @@ func frameSource(s string) bool {
 		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || s != u.Scheme+"://"+u.Host {
 		return false
 	}
-	host := strings.TrimPrefix(u.Hostname(), "*.")
+	host, wild := strings.CutPrefix(u.Hostname(), "*.")
 	if host == "" || strings.ContainsAny(host, "* \t'\";,") {
+		return false
+	}
+	// "*.com" or "*.github.io" would let every site under a public
+	// suffix frame the page (a review).
+	if suffix, _ := publicsuffix.PublicSuffix(host); wild && (suffix == host || !strings.Contains(host, ".")) {
 		return false
 	}
 	if p := u.Port(); p != "" {

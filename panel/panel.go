@@ -71,7 +71,8 @@ type Config struct {
 
 	// FrameAncestors are the sources allowed to frame the page, each
 	// 'self' or one origin "scheme://host[:port]" (http or https; the
-	// host may begin with "*." for its subdomains), such as
+	// host may begin with "*." for its subdomains, not those of a public
+	// suffix such as "*.com" or "*.github.io"), such as
 	// "https://admin.example.com". New refuses anything else (several
 	// sources in one entry, "*", a bare scheme such as "https:"), each
 	// of which would let any site frame the page. Default none: the page

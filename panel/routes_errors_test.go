@@ -109,7 +109,7 @@ func TestNew(t *testing.T) {
 	// Each of these would let any site frame the page, which then has no
 	// X-Frame-Options (a panel trial: one entry with a space held "*").
 	for _, s := range []string{"https://a.example; script-src *", "https://admin.example.com *", "*", "https:", "data:",
-		"'none' https://x", "https://*", "https://a.*.com", "https://a.example/", "ftp://a.example", "https://a.example:99999", ""} {
+		"'none' https://x", "https://*", "https://a.*.com", "https://a.example/", "ftp://a.example", "https://a.example:99999", "", "https://*.com", "https://*.github.io", "http://*.co.uk"} {
 		if _, err := panel.New(m, &panel.Config{Caller: testCaller, FrameAncestors: []string{s}}); err == nil {
 			t.Errorf("frame ancestor %q accepted", s)
 		}
