@@ -37,8 +37,8 @@ const exitHelp = `EXIT STATUS:
           container with no secrets)
    4      conflict: the secret changed since --if-revision (the current
           revision is printed), the name is taken, a stale apply --plan or
-          restore --plan, an apply --plan of another scope, disabling the
-          primary key
+          restore --plan, an apply --plan of another scope, a plan made
+          for another workspace, disabling the primary key
    5      refused: forbidden, invalid input (name, value, .env text,
           backup, empty value, a --parents chain, ${NAME} references that
           form a cycle or that a job cannot expand), write-only value, a
