@@ -188,8 +188,13 @@ type Left struct {
 // the old keys stay enabled, and the error matches ErrIncomplete. If a
 // rotation was interrupted (the context ended, the process died) or left
 // versions, the keyset still has an enabled key besides the primary, and
-// versions are still under it: RotateKey then finishes that rotation with
-// its key rather than adding another (RotateResult.Resumed). So does it
+// versions are still under that key: RotateKey then finishes that
+// rotation with its key rather than adding another (RotateResult.Resumed).
+// Versions under a disabled or deleted key, which no rotation moves, do
+// not count. If another replica's rotation began once this one had moved
+// every version (its key is the primary now), RotateKey returns without
+// deleting former keys: that rotation deletes them, or, if it was cut off
+// too, the next RotateKey. So does it
 // after SetKeyEnabled brought back a former key with rows restored under
 // it: the primary stays, and the rows move to it; call RotateKey again
 // for a new primary (a kill switch). An enabled former key with no
@@ -215,7 +220,8 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 		if errors.Is(err, ErrIncomplete) {
 			// Another replica's rotation began once this one had moved
 			// every version (a review: the first to finish failed): its
-			// key is the primary now, and it deletes the former keys.
+			// key is the primary now, and it deletes the former keys (or,
+			// if it was cut off too, the next RotateKey does).
 			if k, kerr := m.freshKey(ctx, ws); kerr == nil && k.primary != res.Primary {
 				res.Deleted, err = nil, nil
 			}
@@ -242,6 +248,24 @@ func (m *Manager) RotateKey(ctx context.Context, ws string, progress func(done, 
 	return res, unrecorded(m.record(ctx, e), "workspace %q: rotated to key %d", ws, res.Primary)
 }
 
+// underKeys reports whether a version of ws not under keep is under one
+// of keys, reading the stale versions a batch at a time until one is.
+func (m *Manager) underKeys(ctx context.Context, rs RotationStore, ws string, keep uint32, keys []uint32) (bool, error) {
+	var after Version
+	for {
+		batch, _, err := rs.Stale(ctx, ws, StaleQuery{Keep: keep, AfterSecretID: after.SecretID, AfterVersion: after.Version, Limit: rotateBatch})
+		if err != nil || len(batch) == 0 {
+			return false, err
+		}
+		for _, v := range batch {
+			if slices.Contains(keys, v.KeyID) {
+				return true, nil
+			}
+		}
+		after = batch[len(batch)-1]
+	}
+}
+
 // rotateKey rotates ws's data key; newKey adds a key whatever the keyset
 // (see forgetKeys).
 func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, total int), forget map[string]bool, newKey bool) (RotateResult, error) {
@@ -266,12 +290,14 @@ func (m *Manager) rotateKey(ctx context.Context, ws string, progress func(done, 
 	// fail a concurrent rotation (a review). After a destroy, always a
 	// new key: the destroyed value's key must go.
 	var res RotateResult
-	if len(enabledOthers(k)) > 0 && !newKey {
-		batch, remaining, err := rs.Stale(ctx, ws, StaleQuery{Keep: k.primary, Limit: 1})
-		if err != nil {
+	if others := enabledOthers(k); len(others) > 0 && !newKey {
+		// Only versions under an enabled other key count: those under a
+		// disabled or deleted key, which no rotation can move, kept the
+		// primary for good (a review: a kill switch that never replaced
+		// it after one rotation left a version).
+		if res.Resumed, err = m.underKeys(ctx, rs, ws, k.primary, others); err != nil {
 			return res, wrapf(err, "rotate workspace %q", ws)
 		}
-		res.Resumed = len(batch) > 0 || remaining > 0
 	}
 	if !res.Resumed {
 		k, err = m.changeKey(ctx, ws, func(km *keyset.Manager) error {

@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -94,5 +95,37 @@ func TestRotateFinishesWithRestoredRows(t *testing.T) {
 			t.Fatalf("the next rotation: %+v %v", r2, err)
 		}
 		checkAll(t, newManager(t, s, c, nil), "ws", map[string]string{"A": "value-a"})
+	})
+}
+
+// TestKillSwitchPastUnmovableVersions: versions that no rotation can move
+// (under a disabled key) do not make every later RotateKey finish "an
+// earlier rotation" with the primary it found: each call replaces the
+// primary (a review: after one rotation left a version, the primary was
+// kept for good).
+func TestKillSwitchPastUnmovableVersions(t *testing.T) {
+	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
+		ctx := context.Background()
+		m := newManager(t, s, newCipher(t), nil)
+		mustSet(t, m, "ws", "A", "value-a")
+		k1 := primaryOf(t, m, "ws")
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := m.RotateKey(cctx, "ws", func(int, int) { cancel() })
+		cancel()
+		if err == nil {
+			t.Fatal("the cut-off rotation finished")
+		}
+		// k1, thought compromised, disabled: A under it cannot move.
+		if err := m.SetKeyEnabled(ctx, "ws", k1, false); err != nil {
+			t.Fatal(err)
+		}
+		prev := primaryOf(t, m, "ws")
+		for i := range 3 {
+			r, err := m.RotateKey(ctx, "ws", nil)
+			if !errors.Is(err, secrets.ErrIncomplete) || r.Resumed || r.Primary == prev || len(r.Left) != 1 {
+				t.Fatalf("rotation %d past a version under a disabled key: %+v %v", i, r, err)
+			}
+			prev = r.Primary
+		}
 	})
 }
