@@ -290,6 +290,10 @@ func TestPostgresLoginErrorWords(t *testing.T) {
 	q = noSSLMode.Query()
 	q.Del("sslmode")
 	noSSLMode.RawQuery = q.Encode()
+	badSSLMode := *base
+	q = badSSLMode.Query()
+	q.Set("sslmode", "verify-fuill")
+	badSSLMode.RawQuery = q.Encode()
 	for _, c := range []struct {
 		what, driver, dsn, want string
 	}{
@@ -298,6 +302,9 @@ func TestPostgresLoginErrorWords(t *testing.T) {
 		{"no such database through PgBouncer", "postgres", bouncerNoDB.String(), "the pooler knows no database of that name"},
 		{"options= through PgBouncer", "postgres", bouncerOptions.String(), "the pooler refused a parameter of the connection string"},
 		{"TLS asked of a server without it", "postgres", noSSLMode.String(), "the server does not accept TLS"},
+		// A typo in sslmode said "the database driver failed" (a leftover).
+		{"an unknown sslmode", "postgres", badSSLMode.String(), "the connection string's sslmode is not one the driver knows"},
+		{"an unknown sslmode", "pgx", badSSLMode.String(), "the connection string's sslmode is not one the driver knows"},
 	} {
 		db := pgPool{driver: c.driver}.openDSN(t, c.dsn)
 		s, err := secrets.NewPostgresStore(db, nil)

@@ -385,6 +385,11 @@ func clientFailure(err error) (what string, unreachable bool) {
 	if err.Error() == "sql: database is closed" { // database/sql's, unexported
 		return "the host closed the database pool (sql.DB.Close)", false
 	}
+	// A typo in sslmode: lib/pq's and pgx's errors are plain texts (pgx's
+	// quotes the connection string), matched here and never shown.
+	if msg := err.Error(); strings.Contains(msg, "sslmode") && (strings.Contains(msg, "is not supported") || strings.Contains(msg, "sslmode is invalid")) {
+		return "the connection string's sslmode is not one the driver knows (disable, require, verify-ca or verify-full; pgx also allow and prefer)", false
+	}
 	if b := (beginError{}); errors.As(err, &b) {
 		err = b.err // the driver's own type, not the wrapper's
 	}
