@@ -95,17 +95,12 @@ func (m *Manager) Diff(ctx context.Context, ws string, text []byte, opts *DiffOp
 		return Diff{}, err
 	}
 	defer clearEntries(entries)
-	var d Diff
-	for attempt := 0; ; attempt++ {
-		// A rotation on another replica meanwhile: read again with its
-		// key, as the writes do (a data-loss trial: 12 Diffs in 60 failed
-		// with ErrKeyChanged during rotations).
-		d, _, err = m.diff(ctx, e, entries, kept, sc, o.Remove)
-		if !retryStale(err, attempt) {
-			break
-		}
-		m.keys.Remove(ws)
-	}
+	// Read again after a rotation on another replica, as the writes do (a
+	// data-loss trial: 12 Diffs in 60 failed with ErrKeyChanged).
+	d, err := withFreshKey(m, ws, func() (Diff, error) {
+		d, _, err := m.diff(ctx, e, entries, kept, sc, o.Remove)
+		return d, err
+	})
 	if err != nil {
 		return Diff{}, m.failed(ctx, e, err)
 	}

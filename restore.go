@@ -103,14 +103,10 @@ func (m *Manager) PreviewRestore(ctx context.Context, ws string, doc []byte, opt
 		return RestorePlan{}, err
 	}
 	defer clearRestore(entries)
-	var p RestorePlan
-	for attempt := 0; ; attempt++ {
-		p, _, err = m.restorePlan(ctx, ws, d, entries, o.Remove, o.SkipWithheld)
-		if !retryStale(err, attempt) {
-			break
-		}
-		m.keys.Remove(ws) // a rotation elsewhere: see Diff
-	}
+	p, err := withFreshKey(m, ws, func() (RestorePlan, error) {
+		p, _, err := m.restorePlan(ctx, ws, d, entries, o.Remove, o.SkipWithheld)
+		return p, err
+	})
 	if err != nil {
 		return RestorePlan{}, m.failed(ctx, e, err)
 	}
@@ -165,25 +161,26 @@ func (m *Manager) Restore(ctx context.Context, ws string, doc []byte, plan Resto
 	if plan.Digest != d.digest {
 		return nil, m.failed(ctx, e, errorf(ErrConflict, "the plan was made from another backup document (or names none): preview this one"))
 	}
-	for attempt := 0; ; attempt++ {
-		metas, err := m.restore(ctx, e, d, entries, &plan)
-		if (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts {
-			m.keys.Remove(ws)
-			continue
-		}
-		if err != nil {
-			return nil, m.failed(ctx, e, err)
-		}
-		return metas, nil
+	metas, err := withFreshKey(m, ws, func() ([]Meta, error) { return m.restore(ctx, e, d, entries, &plan) })
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
 	}
+	return metas, nil
 }
 
-// retryStale reports whether a preview's read that failed with err, on
-// its attempt-th try, is tried again: when it read rows of another key
-// generation than the key it had (a rotation or kill switch on another
-// replica meanwhile), as many times as a write is.
-func retryStale(err error, attempt int) bool {
-	return (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts
+// withFreshKey runs do, and again with ws's key fetched anew, as many
+// times as a write tries, while it fails for rows of another key
+// generation than the key it had: a rotation or kill switch on another
+// replica meanwhile. Previews (Diff, PreviewRestore, PreviewRestoreAt)
+// and whole-workspace restores read this way.
+func withFreshKey[T any](m *Manager, ws string, do func() (T, error)) (T, error) {
+	for attempt := 0; ; attempt++ {
+		v, err := do()
+		if !(errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) || attempt >= maxAttempts {
+			return v, err
+		}
+		m.keys.Remove(ws)
+	}
 }
 
 func (p RestorePlan) counts() string {
@@ -238,8 +235,8 @@ func (m *Manager) restorePlan(ctx context.Context, ws string, d *backupDoc, entr
 	}
 	p := RestorePlan{Workspace: ws, Source: d.Container, Created: d.Created, Digest: d.digest, Encrypted: d.Encryption == encryptionAge,
 		Remove: remove, Revisions: map[string]int64{}}
-	if after, grows := envAfter(cur, entries, remove); m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
-		return RestorePlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
+	if err := m.restoreFits(envAfter(cur, entries, remove)); err != nil {
+		return RestorePlan{}, nil, err
 	}
 	// Nor a plan that Restore would refuse for the number of secrets (a
 	// data-loss trial: the preview listed them, the restore failed).
@@ -472,6 +469,17 @@ func (m *Manager) restore(ctx context.Context, e *Event, d *backupDoc, entries [
 		return nil, err
 	}
 	return metas, nil
+}
+
+// restoreFits refuses a restore that would make the workspace's
+// environment take after bytes, over Config.MaxEnvBytes, while it adds or
+// grows a secret (grows): one that only shrinks, or keeps a workspace
+// already over a lowered budget, goes through.
+func (m *Manager) restoreFits(after int64, grows bool) error {
+	if m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
+		return errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
+	}
+	return nil
 }
 
 // shrinkFirst orders writes (each replacing the entry of curs at its

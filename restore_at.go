@@ -129,15 +129,10 @@ func (m *Manager) PreviewRestoreAt(ctx context.Context, ws string, at time.Time)
 	if err := m.authorize(ctx, e); err != nil {
 		return RestoreAtPlan{}, err
 	}
-	var p RestoreAtPlan
-	var err error
-	for attempt := 0; ; attempt++ {
-		p, _, err = m.restoreAtPlan(ctx, ws, at)
-		if !retryStale(err, attempt) {
-			break
-		}
-		m.keys.Remove(ws) // a rotation elsewhere: see Diff
-	}
+	p, err := withFreshKey(m, ws, func() (RestoreAtPlan, error) {
+		p, _, err := m.restoreAtPlan(ctx, ws, at)
+		return p, err
+	})
 	if err != nil {
 		return RestoreAtPlan{}, m.failed(ctx, e, err)
 	}
@@ -195,17 +190,11 @@ func (m *Manager) RestoreAt(ctx context.Context, ws string, plan RestoreAtPlan) 
 	if plan.Workspace != ws {
 		return nil, m.failed(ctx, e, errPlanWorkspace("plan"))
 	}
-	for attempt := 0; ; attempt++ {
-		metas, err := m.restoreAt(ctx, e, &plan)
-		if (errors.Is(err, ErrKeyChanged) || errors.Is(err, errStale)) && attempt < maxAttempts {
-			m.keys.Remove(ws)
-			continue
-		}
-		if err != nil {
-			return nil, m.failed(ctx, e, err)
-		}
-		return metas, nil
+	metas, err := withFreshKey(m, ws, func() ([]Meta, error) { return m.restoreAt(ctx, e, &plan) })
+	if err != nil {
+		return nil, m.failed(ctx, e, err)
 	}
+	return metas, nil
 }
 
 func (p RestoreAtPlan) counts() string {
@@ -334,8 +323,8 @@ func (m *Manager) restoreAtPlan(ctx context.Context, ws string, at time.Time) (R
 	// No plan that RestoreAt would refuse for its size (a data-loss trial:
 	// a version pruned stays at its current size, undeleted secrets grow
 	// the total, and the apply failed).
-	if m.cfg.MaxEnvBytes > 0 && after > m.cfg.MaxEnvBytes && grows {
-		return RestoreAtPlan{}, nil, errorf(ErrTooLarge, "the restore would make the workspace environment take %d bytes, over the %d allowed (Config.MaxEnvBytes)", after, m.cfg.MaxEnvBytes)
+	if err := m.restoreFits(after, grows); err != nil {
+		return RestoreAtPlan{}, nil, err
 	}
 	for _, l := range ledger {
 		if l.Version > 0 && !exists[l.SecretID] {

@@ -67,11 +67,12 @@ func TestRotateAfterFormerKeyEnabled(t *testing.T) {
 	})
 }
 
-// TestRotateFinishesWithRestoredRows: with rows restored under a former
-// key enabled again, RotateKey moves them to the current primary first
-// (Resumed, as after a rotation cut off), and the next call replaces the
-// primary: the README says so.
-func TestRotateFinishesWithRestoredRows(t *testing.T) {
+// TestRotateFinishesCutOffRotation: with versions under an enabled key
+// other than the primary (a rotation cut off here; rows restored under a
+// former key enabled again make the same state, which the README says),
+// RotateKey moves them to the current primary first (Resumed), and the
+// next call replaces the primary.
+func TestRotateFinishesCutOffRotation(t *testing.T) {
 	eachRotationStore(t, func(t *testing.T, s secrets.RotationStore) {
 		ctx := context.Background()
 		c := newCipher(t)

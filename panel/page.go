@@ -128,7 +128,7 @@ func frameSource(s string) bool {
 	}
 	// "*.com" or "*.github.io" would let every site under a public
 	// suffix frame the page (a review).
-	if suffix, _ := publicsuffix.PublicSuffix(host); wild && (suffix == host || !strings.Contains(host, ".")) {
+	if suffix, _ := publicsuffix.PublicSuffix(host); wild && suffix == host {
 		return false
 	}
 	if p := u.Port(); p != "" {
